@@ -1,0 +1,70 @@
+#' Devices (contexts)
+#'
+#' \code{mx.cpu()} and \code{mx.gpu(i)} name the device an array lives on or a
+#' computation runs on. \code{mx.ctx.default()} returns (and with an argument,
+#' sets) the device used when a function's \code{ctx} is \code{NULL}.
+#'
+#' @param dev.id Device number (0-based).
+#' @param new A context to make the default, or \code{NULL} to only query.
+#' @param x An object.
+#' @param nd An MXNDArray.
+#' @return A context object (class \code{MXContext}); \code{is.mx.context}
+#'   returns a logical; \code{ctx} the context of an array.
+#' @examples
+#' mx.cpu()
+#' is.mx.context(mx.cpu())
+#' ctx(mx.nd.zeros(c(2, 2)))
+#' @name mx.context
+NULL
+
+mx.context.new <- function(device, dev.id) {
+  if (!is.numeric(dev.id) || length(dev.id) != 1L || is.na(dev.id) ||
+      dev.id < 0 || dev.id != round(dev.id))
+    stop("argument 'dev.id' must be a single non-negative whole number", call. = FALSE)
+  structure(list(device = device, device_id = as.integer(dev.id),
+                 device_typeid = if (device == "cpu") 1L else 2L),
+            class = "MXContext")
+}
+
+#' @rdname mx.context
+#' @export
+mx.cpu <- function(dev.id = 0) mx.context.new("cpu", dev.id)
+
+#' @rdname mx.context
+#' @export
+mx.gpu <- function(dev.id = 0) mx.context.new("gpu", dev.id)
+
+#' @rdname mx.context
+#' @export
+mx.ctx.default <- function(new = NULL) {
+  if (!is.null(new)) {
+    if (!is.mx.context(new)) stop("argument 'new' must be a context such as mx.cpu()", call. = FALSE)
+    .MXNetEnv$ctx <- new
+  }
+  .MXNetEnv$ctx
+}
+
+#' @rdname mx.context
+#' @export
+is.mx.context <- function(x) inherits(x, "MXContext")
+
+#' @rdname mx.context
+#' @export
+ctx <- function(nd) .Call(C_mx_r_nd_info, nd)$ctx
+
+#' @export
+format.MXContext <- function(x, ...) paste0(x$device, "(", x$device_id, ")")
+
+#' @export
+print.MXContext <- function(x, ...) {
+  cat(format(x), "\n", sep = "")
+  invisible(x)
+}
+
+#' Number of GPUs this build can use
+#'
+#' @return An integer (0 when the package was built without CUDA).
+#' @examples
+#' mx.gpu.count()
+#' @export
+mx.gpu.count <- function() .Call(C_mx_r_gpu_count)

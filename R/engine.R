@@ -1,0 +1,72 @@
+#' What this build of mxnet has
+#'
+#' One entry per optional library that configure looked for: \code{TRUE} when
+#' the build uses it. The \code{detail} attribute (shown by \code{print}) says
+#' what was found, as configure printed it at installation.
+#'
+#' @param x The result of \code{mx.features()}.
+#' @param ... Unused.
+#' @return A named logical vector of class \code{mx.features}.
+#' @examples
+#' mx.features()
+#' @export
+mx.features <- function() structure(.Call(C_mx_r_features), class = "mx.features")
+
+#' @rdname mx.features
+#' @export
+print.mx.features <- function(x, ...) {
+  d <- attr(x, "detail")
+  for (n in names(x)) cat(sprintf("%-9s %-5s %s\n", n, if (x[[n]]) "yes" else "no", d[[n]]))
+  invisible(x)
+}
+
+#' Threads used by the engine
+#'
+#' The engine's parallel kernels use \code{getOption("mxnet.threads")} threads
+#' when set, else \env{OMP_NUM_THREADS}, else all processors; always capped by
+#' \env{OMP_THREAD_LIMIT}. \code{mx.threads(n)} sets the option.
+#'
+#' @param n Number of threads (0 = automatic), or \code{NULL} to query.
+#' @return The number of threads now in use.
+#' @examples
+#' mx.threads()
+#' @export
+mx.threads <- function(n = NULL) {
+  if (!is.null(n)) {
+    if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 0 || n != round(n))
+      stop("argument 'n' must be a non-negative whole number", call. = FALSE)
+    options(mxnet.threads = as.integer(n))
+  }
+  .Call(C_mx_r_threads, NULL)
+}
+
+#' Engine memory
+#'
+#' NDArray memory comes from a pool: freed blocks are kept (up to a limit) for
+#' reuse. \code{mx.memory.stats} reports bytes in use, the peak, bytes cached
+#' and allocation counts; \code{mx.memory.release} returns the cached blocks
+#' to the system; \code{mx.memory.limit} sets the cache limit. Memory of
+#' NDArrays no longer referenced from R returns to the pool when R's garbage
+#' collector runs; the engine calls \code{gc()} itself when its memory grows
+#' by more than \code{mx.memory.gc.threshold()} bytes.
+#'
+#' @param ctx Device (default CPU).
+#' @param bytes New limit or threshold in bytes, or \code{NULL} to query.
+#' @return \code{mx.memory.stats}: a named numeric vector. The others: the
+#'   previous value (invisibly for release).
+#' @examples
+#' mx.memory.stats()
+#' @export
+mx.memory.stats <- function(ctx = mx.cpu()) .Call(C_mx_r_pool_stats, ctx)
+
+#' @rdname mx.memory.stats
+#' @export
+mx.memory.release <- function(ctx = mx.cpu()) invisible(.Call(C_mx_r_pool_release, ctx))
+
+#' @rdname mx.memory.stats
+#' @export
+mx.memory.limit <- function(bytes = NULL) .Call(C_mx_r_pool_limit, bytes)
+
+#' @rdname mx.memory.stats
+#' @export
+mx.memory.gc.threshold <- function(bytes = NULL) .Call(C_mx_r_set_gc_threshold, bytes)

@@ -1,0 +1,480 @@
+# NDArrays: imperative n-dimensional arrays held by the C engine.
+#
+# An MXNDArray is a length-1 list of class "MXNDArray" holding an external
+# pointer; its finalizer returns the memory to the engine's pool. NDArrays are
+# references: `[<-` and `out =` write into the same memory every holder sees.
+
+nd.check <- function(x, arg = "x") {
+  if (!inherits(x, "MXNDArray"))
+    stop(sprintf("argument '%s' must be an MXNDArray", arg), call. = FALSE)
+  invisible(x)
+}
+
+nd.invoke <- function(op, inputs, params = NULL, out = NULL)
+  .Call(C_mx_r_nd_invoke, op, inputs, params, out)
+
+#' Create an NDArray from an R vector, matrix or array
+#'
+#' The values are copied; the dimensions keep their R order (an R array with
+#' \code{dim = c(d1, ..., dk)} becomes an engine tensor of shape
+#' \code{(dk, ..., d1)}, the same memory). A vector becomes a 1-dimensional
+#' array.
+#'
+#' @param src.array A numeric, integer or logical vector, matrix or array (or
+#'   an MXNDArray, which is copied). Missing values (\code{NA}) are not
+#'   allowed; \code{NaN} and \code{Inf} are kept in floating-point dtypes.
+#' @param ctx The device (default \code{mx.ctx.default()}).
+#' @param dtype Element type: \code{"float32"} (default), \code{"float64"},
+#'   \code{"float16"}, \code{"uint8"}, \code{"int32"} or \code{"int64"}. Values
+#'   are converted (truncated towards zero and saturated for integer types).
+#' @return An MXNDArray.
+#' @examples
+#' x <- mx.nd.array(matrix(1:6, 2, 3))
+#' dim(x)
+#' as.array(x * 2)
+#' @export
+mx.nd.array <- function(src.array, ctx = NULL, dtype = "float32") {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  if (inherits(src.array, "MXNDArray"))
+    return(.Call(C_mx_r_nd_copyto, src.array, ctx, dtype))
+  if (is.data.frame(src.array))
+    stop("argument 'src.array' is a data frame; convert it with as.matrix() first", call. = FALSE)
+  .Call(C_mx_r_nd_from_r, src.array, dim(src.array), dtype, ctx)
+}
+
+#' Arrays filled with a constant
+#'
+#' @param shape Dimensions in R order (\code{c(rows, cols)} for a matrix);
+#'   \code{integer(0)} gives a 0-dimensional scalar.
+#' @param value The fill value.
+#' @inheritParams mx.nd.array
+#' @return An MXNDArray.
+#' @examples
+#' as.array(mx.nd.ones(c(2, 3)))
+#' as.array(mx.nd.full(c(2, 2), 7, dtype = "int32"))
+#' @name mx.nd.zeros
+#' @export
+mx.nd.zeros <- function(shape, ctx = NULL, dtype = "float32") {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_full, shape, 0, dtype, ctx)
+}
+
+#' @rdname mx.nd.zeros
+#' @export
+mx.nd.ones <- function(shape, ctx = NULL, dtype = "float32") {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_full, shape, 1, dtype, ctx)
+}
+
+#' @rdname mx.nd.zeros
+#' @export
+mx.nd.full <- function(shape, value, ctx = NULL, dtype = "float32") {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_full, shape, value, dtype, ctx)
+}
+
+#' Copy an NDArray to another device or element type
+#'
+#' @param src An MXNDArray.
+#' @param ctx The target device (default: the same device).
+#' @param dtype The target element type (default: the same type).
+#' @return A new MXNDArray.
+#' @examples
+#' x <- mx.nd.array(1:3)
+#' y <- mx.nd.copyto(x, mx.cpu(), dtype = "float64")
+#' @export
+mx.nd.copyto <- function(src, ctx = NULL, dtype = NULL)
+  .Call(C_mx_r_nd_copyto, src, ctx, dtype)
+
+#' Is this an NDArray?
+#'
+#' @param src.array An object.
+#' @return \code{TRUE} for an MXNDArray.
+#' @examples
+#' is.mx.ndarray(mx.nd.zeros(1))
+#' @export
+is.mx.ndarray <- function(src.array) inherits(src.array, "MXNDArray")
+
+#' Element type, size and device of an NDArray
+#'
+#' @param x An MXNDArray.
+#' @return \code{mx.nd.dtype}: the dtype name. \code{mx.nd.info}: a list with
+#'   \code{dtype}, \code{ctx}, \code{size} (elements) and \code{bytes}.
+#' @examples
+#' mx.nd.dtype(mx.nd.zeros(2, dtype = "int32"))
+#' @export
+mx.nd.dtype <- function(x) .Call(C_mx_r_nd_info, x)$dtype
+
+#' @rdname mx.nd.dtype
+#' @export
+mx.nd.info <- function(x) .Call(C_mx_r_nd_info, x)
+
+#' Convert an NDArray to an R array
+#'
+#' \code{as.array} copies the values into an R double array with the same
+#' dimensions; \code{as.matrix} needs one or two dimensions; \code{as.vector}
+#' drops the dimensions.
+#'
+#' @param x An MXNDArray.
+#' @param mode See \code{\link[base]{as.vector}}.
+#' @param ... Unused.
+#' @return An R array, matrix or vector.
+#' @examples
+#' x <- mx.nd.array(array(1:24, c(2, 3, 4)))
+#' dim(as.array(x))
+#' @name as.array.MXNDArray
+#' @export
+as.array.MXNDArray <- function(x, ...) .Call(C_mx_r_nd_to_r, x)
+
+#' @rdname as.array.MXNDArray
+#' @export
+as.matrix.MXNDArray <- function(x, ...) {
+  a <- .Call(C_mx_r_nd_to_r, x)
+  d <- dim(a)
+  if (length(d) == 2L) return(a)
+  if (length(d) <= 1L) return(matrix(a, ncol = 1L))
+  stop(sprintf("as.matrix needs an MXNDArray with 1 or 2 dimensions, not %d", length(d)), call. = FALSE)
+}
+
+#' @rdname as.array.MXNDArray
+#' @export
+as.vector.MXNDArray <- function(x, mode = "any") as.vector(.Call(C_mx_r_nd_to_r, x), mode)
+
+#' @rdname as.array.MXNDArray
+#' @export
+as.double.MXNDArray <- function(x, ...) as.vector(.Call(C_mx_r_nd_to_r, x), "double")
+
+#' @export
+dim.MXNDArray <- function(x) .Call(C_mx_r_nd_dim, x)
+
+#' @export
+`dim<-.MXNDArray` <- function(x, value) .Call(C_mx_r_nd_reshape, x, value)
+
+#' @export
+length.MXNDArray <- function(x) {
+  n <- .Call(C_mx_r_nd_info, x)$size
+  if (n <= .Machine$integer.max) as.integer(n) else n
+}
+
+#' @export
+t.MXNDArray <- function(x) {
+  if (length(dim(x)) != 2L) stop("t() needs a 2-dimensional MXNDArray", call. = FALSE)
+  nd.invoke("transpose", list(x))
+}
+
+#' @export
+format.MXNDArray <- function(x, ...) {
+  if (!.Call(C_mx_r_nd_valid, x)) return("<MXNDArray: memory released>")
+  info <- .Call(C_mx_r_nd_info, x)
+  d <- dim(x)
+  paste0("<MXNDArray ", info$dtype, " ",
+         if (length(d)) paste(d, collapse = "x") else "scalar",
+         " ", format(info$ctx), ">")
+}
+
+#' @export
+print.MXNDArray <- function(x, ...) {
+  if (.Call(C_mx_r_nd_valid, x)) print(as.array(x), ...)
+  cat(format(x), "\n", sep = "")
+  invisible(x)
+}
+
+# ------------------------------------------------------------ operators
+
+ops.table <- list(
+  # generic = c(array op, array-scalar op, scalar-array op)
+  "+" = c("broadcast_add", "_plus_scalar", "_plus_scalar"),
+  "-" = c("broadcast_sub", "_minus_scalar", "_rminus_scalar"),
+  "*" = c("broadcast_mul", "_mul_scalar", "_mul_scalar"),
+  "/" = c("broadcast_div", "_div_scalar", "_rdiv_scalar"),
+  "^" = c("broadcast_power", "_power_scalar", "_rpower_scalar"),
+  "%%" = c("broadcast_mod", "_mod_scalar", "_rmod_scalar"),
+  "==" = c("broadcast_equal", "_equal_scalar", "_equal_scalar"),
+  "!=" = c("broadcast_not_equal", "_not_equal_scalar", "_not_equal_scalar"),
+  ">" = c("broadcast_greater", "_greater_scalar", "_lesser_scalar"),
+  ">=" = c("broadcast_greater_equal", "_greater_equal_scalar", "_lesser_equal_scalar"),
+  "<" = c("broadcast_lesser", "_lesser_scalar", "_greater_scalar"),
+  "<=" = c("broadcast_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar"),
+  "&" = c("broadcast_logical_and", "_logical_and_scalar", "_logical_and_scalar"),
+  "|" = c("broadcast_logical_or", "_logical_or_scalar", "_logical_or_scalar")
+)
+
+#' Arithmetic, comparison and logic on NDArrays
+#'
+#' \code{+ - * / ^ \%\% \%/\%}, comparisons (giving 0/1 in the array's dtype),
+#' \code{& | !}, with another NDArray (broadcasting like MXNet's
+#' \code{broadcast_*} ops: shapes aligned at the first R dimension), a number,
+#' or an R array (converted to the NDArray's dtype). The result is a new
+#' MXNDArray.
+#'
+#' @param e1,e2 MXNDArrays or numbers.
+#' @return An MXNDArray.
+#' @examples
+#' x <- mx.nd.array(matrix(1:6, 2))
+#' as.array(x * 2 + 1)
+#' as.array(x > 3)
+#' as.array(x + mx.nd.array(c(10, 20)))  # broadcast along the first R dim
+#' @name Ops.MXNDArray
+#' @export
+Ops.MXNDArray <- function(e1, e2) {
+  gen <- .Generic
+  if (missing(e2)) {
+    switch(gen,
+      "-" = return(nd.invoke("negative", list(e1))),
+      "+" = return(e1),
+      "!" = return(nd.invoke("_equal_scalar", list(e1), list(scalar = 0))),
+      stop(sprintf("unary '%s' is not defined for MXNDArray", gen), call. = FALSE))
+  }
+  if (gen == "%/%") {
+    q <- e1 / e2
+    if (mx.nd.dtype(q) %in% c("float32", "float64", "float16")) return(nd.invoke("floor", list(q)))
+    return((e1 - e1 %% e2) / e2)
+  }
+  ops <- ops.table[[gen]]
+  if (is.null(ops)) stop(sprintf("'%s' is not defined for MXNDArray", gen), call. = FALSE)
+  nd1 <- inherits(e1, "MXNDArray")
+  nd2 <- inherits(e2, "MXNDArray")
+  if (nd1 && nd2) return(nd.invoke(ops[1L], list(e1, e2)))
+  if (nd1) { arr <- e1; other <- e2; rev <- FALSE } else { arr <- e2; other <- e1; rev <- TRUE }
+  if (!is.numeric(other) && !is.logical(other))
+    stop(sprintf("cannot apply '%s' to an MXNDArray and an object of class %s",
+                 gen, class(other)[1L]), call. = FALSE)
+  if (anyNA(other) && !any(is.nan(other)))
+    stop(sprintf("'%s': the operand contains NA", gen), call. = FALSE)
+  if (length(other) == 1L && is.null(dim(other))) {
+    return(nd.invoke(if (rev) ops[3L] else ops[2L], list(arr), list(scalar = as.double(other))))
+  }
+  info <- .Call(C_mx_r_nd_info, arr)
+  o <- mx.nd.array(other, ctx = info$ctx, dtype = info$dtype)
+  if (rev) nd.invoke(ops[1L], list(o, arr)) else nd.invoke(ops[1L], list(arr, o))
+}
+
+#' Math functions on NDArrays
+#'
+#' \code{abs}, \code{sign}, \code{sqrt}, \code{exp}, \code{expm1}, \code{log}
+#' (with \code{base}), \code{log2}, \code{log10}, \code{log1p}, \code{sin},
+#' \code{cos}, \code{tan}, \code{asin}, \code{acos}, \code{atan}, \code{sinh},
+#' \code{cosh}, \code{tanh}, \code{asinh}, \code{acosh}, \code{atanh},
+#' \code{floor}, \code{ceiling}, \code{trunc}, \code{round} (half to even, as
+#' R; \code{digits} allowed), \code{gamma}, \code{lgamma}. Results keep the
+#' dtype (integer inputs are computed in double precision and converted back).
+#'
+#' @param x An MXNDArray.
+#' @param ... \code{digits} for \code{round}, \code{base} for \code{log}.
+#' @return An MXNDArray.
+#' @examples
+#' as.array(sqrt(mx.nd.array(c(1, 4, 9))))
+#' @name Math.MXNDArray
+#' @export
+Math.MXNDArray <- function(x, ...) {
+  gen <- .Generic
+  op <- switch(gen,
+    abs = "abs", sign = "sign", sqrt = "sqrt", exp = "exp", expm1 = "expm1",
+    log1p = "log1p", log2 = "log2", log10 = "log10", sin = "sin", cos = "cos",
+    tan = "tan", asin = "arcsin", acos = "arccos", atan = "arctan",
+    sinh = "sinh", cosh = "cosh", tanh = "tanh", asinh = "arcsinh",
+    acosh = "arccosh", atanh = "arctanh", floor = "floor", ceiling = "ceil",
+    trunc = "trunc", gamma = "gamma", lgamma = "gammaln",
+    log = "log", round = "rint", NULL)
+  if (is.null(op))
+    stop(sprintf("%s() is not supported for MXNDArray; convert with as.array() first", gen), call. = FALSE)
+  args <- list(...)
+  if (gen == "log" && length(args)) {
+    base <- args[[1L]]
+    return(nd.invoke("log", list(x)) / log(base))
+  }
+  if (gen == "round" && length(args) && !identical(as.numeric(args[[1L]]), 0)) {
+    s <- 10^as.numeric(args[[1L]])
+    return(nd.invoke("rint", list(x * s)) / s)
+  }
+  nd.invoke(op, list(x))
+}
+
+summary.value <- function(gen, x) {
+  if (!inherits(x, "MXNDArray")) return(x)
+  if (length(x) == 0L) return(numeric(0))
+  switch(gen,
+    sum = as.double(nd.invoke("sum", list(x))),
+    prod = as.double(nd.invoke("prod", list(x))),
+    max = as.double(nd.invoke("max", list(x))),
+    min = as.double(nd.invoke("min", list(x))),
+    range = c(as.double(nd.invoke("min", list(x))), as.double(nd.invoke("max", list(x)))),
+    all = as.double(nd.invoke("min", list(x != 0))) == 1,
+    any = as.double(nd.invoke("max", list(x != 0))) == 1)
+}
+
+#' Summaries of NDArrays
+#'
+#' \code{sum}, \code{prod}, \code{max}, \code{min}, \code{range}, \code{all},
+#' \code{any} and \code{mean} reduce over all elements and return R numbers
+#' (use \code{mx.nd.sum} and friends to reduce over axes into an NDArray).
+#'
+#' @param ... MXNDArrays or numbers.
+#' @param na.rm Passed to the base function for the combined values.
+#' @param x An MXNDArray.
+#' @return A number (a logical for \code{all}/\code{any}).
+#' @examples
+#' x <- mx.nd.array(1:10)
+#' sum(x)
+#' mean(x)
+#' @name Summary.MXNDArray
+#' @export
+Summary.MXNDArray <- function(..., na.rm = FALSE) {
+  gen <- .Generic
+  if (!gen %in% c("sum", "prod", "max", "min", "range", "all", "any"))
+    stop(sprintf("%s() is not supported for MXNDArray", gen), call. = FALSE)
+  vals <- lapply(list(...), function(x) summary.value(gen, x))
+  do.call(gen, c(vals, na.rm = na.rm))
+}
+
+#' @rdname Summary.MXNDArray
+#' @export
+mean.MXNDArray <- function(x, ...) {
+  if (length(x) == 0L) return(NaN)
+  as.double(nd.invoke("mean", list(x)))
+}
+
+# ------------------------------------------------------------ indexing
+
+# Evaluate the subscripts of a `[` call into a list of 1-based index vectors
+# (NULL = the whole axis), one per R dimension.
+nd.subscripts <- function(d, subs, env) {
+  lapply(seq_along(d), function(k) {
+    if (identical(subs[[k]], quote(expr = ))) return(NULL)
+    v <- eval(subs[[k]], env)
+    if (inherits(v, "MXNDArray")) v <- as.vector(v)
+    if (is.character(v)) stop("MXNDArrays have no dimnames: index with numbers or logicals", call. = FALSE)
+    if (!is.numeric(v) && !is.logical(v)) stop(sprintf("invalid subscript type '%s'", typeof(v)), call. = FALSE)
+    if (anyNA(v)) stop("subscripts must not contain NA", call. = FALSE)
+    if (is.numeric(v) && any(v > d[k])) stop("subscript out of bounds", call. = FALSE)
+    if (is.logical(v) && length(v) > d[k]) stop("(subscript) logical subscript too long", call. = FALSE)
+    i <- seq_len(d[k])[v]
+    if (anyNA(i)) stop("subscript out of bounds", call. = FALSE)
+    i
+  })
+}
+
+#' Extract or replace parts of an NDArray
+#'
+#' Indexing works as for R arrays: one subscript per dimension (numbers,
+#' negative numbers, logicals, or empty), or a single subscript for the
+#' flattened array. \code{drop = TRUE} drops dimensions of extent 1.
+#' Replacement writes into the NDArray's memory (every reference to it sees
+#' the change) and takes a number, an R vector or an MXNDArray.
+#'
+#' @param x An MXNDArray.
+#' @param ... Subscripts.
+#' @param drop Drop dimensions of extent 1.
+#' @param value Replacement values (recycled only from length 1).
+#' @return \code{[}: a new MXNDArray; \code{[<-}: \code{x}.
+#' @examples
+#' x <- mx.nd.array(matrix(1:12, 3, 4))
+#' as.array(x[2, ])
+#' as.array(x[-1, 2:3])
+#' x[1, 1] <- 100
+#' as.array(x)[1, 1]
+#' @name Extract.MXNDArray
+#' @export
+`[.MXNDArray` <- function(x, ..., drop = TRUE) {
+  subs <- as.list(substitute(list(...)))[-1L]
+  d <- dim(x)
+  env <- parent.frame()
+  if (length(subs) == 1L && length(d) != 1L) {
+    flat <- .Call(C_mx_r_nd_reshape, x, length(x))
+    idx <- nd.subscripts(length(x), subs, env)
+    return(.Call(C_mx_r_nd_index_get, flat, idx))
+  }
+  if (length(subs) != length(d))
+    stop(sprintf("incorrect number of dimensions: the MXNDArray has %d", length(d)), call. = FALSE)
+  idx <- nd.subscripts(d, subs, env)
+  res <- .Call(C_mx_r_nd_index_get, x, idx)
+  if (isTRUE(drop)) {
+    rd <- dim(res)
+    keep <- rd != 1L
+    if (!all(keep)) {
+      nd <- if (any(keep)) rd[keep] else 1L
+      res <- .Call(C_mx_r_nd_reshape, res, nd)
+    }
+  }
+  res
+}
+
+#' @rdname Extract.MXNDArray
+#' @export
+`[<-.MXNDArray` <- function(x, ..., value) {
+  subs <- as.list(substitute(list(...)))[-1L]
+  d <- dim(x)
+  env <- parent.frame()
+  if (length(subs) == 1L && length(d) != 1L) {
+    flat <- .Call(C_mx_r_nd_reshape, x, length(x))
+    .Call(C_mx_r_nd_index_set, flat, nd.subscripts(length(x), subs, env), value)
+    return(x)
+  }
+  if (length(subs) != length(d))
+    stop(sprintf("incorrect number of dimensions: the MXNDArray has %d", length(d)), call. = FALSE)
+  .Call(C_mx_r_nd_index_set, x, nd.subscripts(d, subs, env), value)
+  x
+}
+
+# ------------------------------------------------------------ files
+
+#' Save and load NDArrays
+#'
+#' Writes MXNet's binary NDArray list format (the format of \code{.params}
+#' checkpoint files), readable by MXNet itself; reads that format including
+#' the layouts of older MXNet versions. A file is written beside the target
+#' and renamed, so a failed save never destroys an existing file.
+#'
+#' @param ndarray An MXNDArray or a (named) list of them.
+#' @param filename File path.
+#' @return \code{mx.nd.save}: \code{NULL}, invisibly. \code{mx.nd.load}: a list
+#'   of MXNDArrays, named when the file stores names.
+#' @examples
+#' f <- tempfile(fileext = ".params")
+#' mx.nd.save(list(w = mx.nd.array(1:3)), f)
+#' as.array(mx.nd.load(f)$w)
+#' @export
+mx.nd.save <- function(ndarray, filename) {
+  if (inherits(ndarray, "MXNDArray")) ndarray <- list(ndarray)
+  if (!is.list(ndarray)) stop("argument 'ndarray' must be an MXNDArray or a list of them", call. = FALSE)
+  invisible(.Call(C_mx_r_nd_save, unname(ndarray), nd.list.names(ndarray), filename))
+}
+
+#' @rdname mx.nd.save
+#' @export
+mx.nd.load <- function(filename) {
+  if (!is.character(filename) || length(filename) != 1L || is.na(filename))
+    stop("argument 'filename' must be a single file name", call. = FALSE)
+  if (!file.exists(filename)) stop(sprintf("file '%s' does not exist", filename), call. = FALSE)
+  .Call(C_mx_r_nd_load, filename)
+}
+
+nd.list.names <- function(x) {
+  nm <- names(x)
+  if (is.null(nm) || all(nm == "")) return(NULL)
+  if (any(is.na(nm) | nm == "")) stop("either every element of 'ndarray' is named or none is", call. = FALSE)
+  nm
+}
+
+#' Serialise NDArrays to a raw vector
+#'
+#' The same bytes \code{\link{mx.nd.save}} writes to a file, kept in memory
+#' (useful with \code{saveRDS}, since NDArrays themselves do not survive it).
+#'
+#' @param ndarray An MXNDArray or a (named) list of them.
+#' @param x A raw vector.
+#' @return \code{mx.nd.serialize}: a raw vector; \code{mx.nd.deserialize}: a
+#'   list of MXNDArrays.
+#' @examples
+#' r <- mx.nd.serialize(list(a = mx.nd.ones(2)))
+#' as.array(mx.nd.deserialize(r)$a)
+#' @export
+mx.nd.serialize <- function(ndarray) {
+  if (inherits(ndarray, "MXNDArray")) ndarray <- list(ndarray)
+  if (!is.list(ndarray)) stop("argument 'ndarray' must be an MXNDArray or a list of them", call. = FALSE)
+  .Call(C_mx_r_nd_save_raw, unname(ndarray), nd.list.names(ndarray))
+}
+
+#' @rdname mx.nd.serialize
+#' @export
+mx.nd.deserialize <- function(x) .Call(C_mx_r_nd_load_raw, x)

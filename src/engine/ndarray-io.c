@@ -1,0 +1,379 @@
+/*
+ * ndarray-io.c -- MXNet's binary NDArray list format (mx.nd.save, .params).
+ *
+ * Layout (little-endian; see docs/formats.md):
+ *   u64 0x112 | u64 0 | u64 N | N records | u64 K (0 or N) | K x (u64 len, bytes)
+ * Records written: V2 (magic 0xF993FAC9, dense) for arrays with at least one
+ * dimension and V3 (0xF993FACA, numpy semantics) for 0-dimensional scalars.
+ * Records read: V3, V2, V1 (0xF993FAC8) and the pre-0.11 legacy layout whose
+ * first u32 is ndim with u32 dims.  Every length is checked against the bytes
+ * that remain before anything is allocated, so truncated or corrupted files
+ * give an error, never a crash or a huge allocation.
+ */
+#include "../include/mx-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define LIST_MAGIC 0x112ULL
+#define REC_V1 0xF993FAC8u
+#define REC_V2 0xF993FAC9u
+#define REC_V3 0xF993FACAu
+
+/* ------------------------------------------------------------- writing */
+
+typedef struct sink {
+  FILE *f;                 /* file sink, or                                 */
+  unsigned char *buf;      /* growable memory sink                          */
+  size_t len, cap;
+  int failed;
+} sink;
+
+static void put(sink *s, const void *p, size_t n) {
+  if (s->failed || n == 0) return;
+  if (s->f) {
+    if (fwrite(p, 1, n, s->f) != n) s->failed = 1;
+    return;
+  }
+  if (s->len + n > s->cap) {
+    size_t cap = s->cap ? s->cap : 1024;
+    while (cap < s->len + n) cap *= 2;
+    unsigned char *nb = (unsigned char *)realloc(s->buf, cap);
+    if (!nb) { s->failed = 1; return; }
+    s->buf = nb;
+    s->cap = cap;
+  }
+  memcpy(s->buf + s->len, p, n);
+  s->len += n;
+}
+
+/* Explicit little-endian encoding (independent of the host byte order). */
+static void put_u32(sink *s, uint32_t v) {
+  unsigned char b[4];
+  for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
+  put(s, b, 4);
+}
+static void put_u64(sink *s, uint64_t v) {
+  unsigned char b[8];
+  for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+  put(s, b, 8);
+}
+
+static int host_little_endian(void) {
+  uint16_t x = 1;
+  unsigned char c;
+  memcpy(&c, &x, 1);
+  return c == 1;
+}
+
+static mx_status write_list(sink *s, mx_ndarray *const *arrays,
+                            const char *const *names, int n) {
+  if (!host_little_endian())
+    return mx_error(MX_ERR_UNSUPPORTED, "saving NDArrays needs a little-endian machine");
+  for (int i = 0; i < n; i++) {
+    if (!arrays[i]) return mx_error(MX_ERR_ARG, "array %d is missing", i + 1);
+    if (arrays[i]->ctx.dev_type != MX_CPU)
+      return mx_error(MX_ERR_UNSUPPORTED, "array %d is not on the CPU; copy it with mx.nd.copyto first", i + 1);
+  }
+  put_u64(s, LIST_MAGIC);
+  put_u64(s, 0);
+  put_u64(s, (uint64_t)n);
+  for (int i = 0; i < n; i++) {
+    const mx_ndarray *a = arrays[i];
+    put_u32(s, a->shape.ndim == 0 ? REC_V3 : REC_V2);
+    put_u32(s, 0);                                   /* dense storage */
+    put_u32(s, (uint32_t)a->shape.ndim);
+    for (int k = 0; k < a->shape.ndim; k++) put_u64(s, (uint64_t)a->shape.d[k]);
+    put_u32(s, 1);                                   /* cpu */
+    put_u32(s, 0);
+    put_u32(s, (uint32_t)a->dtype);
+    put(s, MX_PTR(a), mx_ndarray_nbytes(a));
+  }
+  if (names) {
+    put_u64(s, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+      size_t l = names[i] ? strlen(names[i]) : 0;
+      put_u64(s, (uint64_t)l);
+      put(s, names[i], l);
+    }
+  } else {
+    put_u64(s, 0);
+  }
+  return s->failed ? mx_error(MX_ERR_IO, "write failed (disk full or out of memory?)") : MX_OK;
+}
+
+mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays,
+                                 const char *const *names, int n, void **buf,
+                                 size_t *len) {
+  sink s = {NULL, NULL, 0, 0, 0};
+  *buf = NULL;
+  *len = 0;
+  mx_status rc = write_list(&s, arrays, names, n);
+  if (rc) {
+    free(s.buf);
+    return rc;
+  }
+  *buf = s.buf;
+  *len = s.len;
+  return MX_OK;
+}
+
+mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
+                               const char *const *names, int n) {
+  /* write beside the target and rename, so a failure never destroys a file
+   * that was already there */
+  size_t pl = strlen(path);
+  char *tmp = (char *)malloc(pl + 16);
+  if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory");
+  snprintf(tmp, pl + 16, "%s.tmp-mxnet", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    free(tmp);
+    return mx_error(MX_ERR_IO, "cannot open '%s' for writing", path);
+  }
+  sink s = {f, NULL, 0, 0, 0};
+  mx_status rc = write_list(&s, arrays, names, n);
+  if (fclose(f) != 0 && rc == MX_OK) rc = mx_error(MX_ERR_IO, "cannot write '%s'", path);
+  if (rc == MX_OK) {
+#ifdef _WIN32
+    remove(path);
+#endif
+    if (rename(tmp, path) != 0) rc = mx_error(MX_ERR_IO, "cannot replace '%s'", path);
+  }
+  if (rc != MX_OK) remove(tmp);
+  free(tmp);
+  return rc;
+}
+
+/* ------------------------------------------------------------- reading */
+
+typedef struct src {
+  const unsigned char *p;
+  size_t len, pos;
+} src;
+
+static mx_status need(src *r, size_t n, const char *what) {
+  if (r->len - r->pos < n)
+    return mx_error(MX_ERR_FORMAT, "file is truncated (while reading %s at byte %lu)",
+                    what, (unsigned long)r->pos);
+  return MX_OK;
+}
+static mx_status get_u32(src *r, uint32_t *v, const char *what) {
+  mx_status rc = need(r, 4, what);
+  if (rc) return rc;
+  uint32_t x = 0;
+  for (int i = 0; i < 4; i++) x |= (uint32_t)r->p[r->pos + i] << (8 * i);
+  r->pos += 4;
+  *v = x;
+  return MX_OK;
+}
+static mx_status get_u64(src *r, uint64_t *v, const char *what) {
+  mx_status rc = need(r, 8, what);
+  if (rc) return rc;
+  uint64_t x = 0;
+  for (int i = 0; i < 8; i++) x |= (uint64_t)r->p[r->pos + i] << (8 * i);
+  r->pos += 8;
+  *v = x;
+  return MX_OK;
+}
+
+static const char *flag_name(int32_t f) {
+  switch (f) {
+    case 5: return "int8";
+    case 7: return "bool";
+    case 8: return "int16";
+    case 9: return "uint16";
+    case 10: return "uint32";
+    case 11: return "uint64";
+    case 12: return "bfloat16";
+    default: return "unknown";
+  }
+}
+
+static mx_status read_record(src *r, int idx, mx_ndarray **out) {
+  *out = NULL;
+  uint32_t magic;
+  mx_status rc = get_u32(r, &magic, "an array header");
+  if (rc) return rc;
+  int64_t d[MX_MAX_DIM];
+  int ndim;
+  int none = 0;
+  if (magic == REC_V2 || magic == REC_V3 || magic == REC_V1) {
+    if (magic != REC_V1) {
+      uint32_t stype;
+      if ((rc = get_u32(r, &stype, "the storage type"))) return rc;
+      if ((int32_t)stype != 0)
+        return mx_error(MX_ERR_UNSUPPORTED, "array %d uses sparse storage (type %d), which is not supported",
+                        idx + 1, (int32_t)stype);
+    }
+    uint32_t nd;
+    if ((rc = get_u32(r, &nd, "the number of dimensions"))) return rc;
+    int32_t snd = (int32_t)nd;
+    if (magic == REC_V3 && snd == -1) { none = 1; snd = 0; }
+    else if (magic != REC_V3 && snd == 0) none = 1;
+    if (snd < 0 || snd > MX_MAX_DIM)
+      return mx_error(MX_ERR_FORMAT, "array %d has an invalid number of dimensions (%d)", idx + 1, snd);
+    ndim = snd;
+    for (int k = 0; k < ndim; k++) {
+      uint64_t v;
+      if ((rc = get_u64(r, &v, "a dimension"))) return rc;
+      if ((int64_t)v < 0)
+        return mx_error(MX_ERR_FORMAT, "array %d has a negative dimension", idx + 1);
+      d[k] = (int64_t)v;
+    }
+  } else {
+    /* legacy: magic is ndim, dims are u32 */
+    if (magic > MX_MAX_DIM)
+      return mx_error(MX_ERR_FORMAT, "array %d: unrecognised record header 0x%08x", idx + 1, magic);
+    ndim = (int)magic;
+    none = ndim == 0;
+    for (int k = 0; k < ndim; k++) {
+      uint32_t v;
+      if ((rc = get_u32(r, &v, "a dimension"))) return rc;
+      d[k] = v;
+    }
+  }
+  mx_shape s;
+  if (none) {
+    /* an empty (none) array: nothing follows */
+    s.ndim = 1;
+    s.d[0] = 0;
+    return mx_ndarray_new(&s, MX_FLOAT32, (mx_context){MX_CPU, 0}, out);
+  }
+  if ((rc = mx_shape_make(&s, ndim, d))) return mx_error_prefix(MX_ERR_FORMAT, "array %d: ", idx + 1);
+  uint32_t dev_type, dev_id, flag;
+  if ((rc = get_u32(r, &dev_type, "the device type"))) return rc;
+  if ((rc = get_u32(r, &dev_id, "the device id"))) return rc;
+  if (dev_type != 1 && dev_type != 2 && dev_type != 3 && dev_type != 5)
+    return mx_error(MX_ERR_FORMAT, "array %d has an invalid device type (%u)", idx + 1, dev_type);
+  if ((rc = get_u32(r, &flag, "the dtype"))) return rc;
+  if (!mx_dtype_valid((int)(int32_t)flag))
+    return mx_error((int32_t)flag >= 5 && (int32_t)flag <= 12 ? MX_ERR_UNSUPPORTED : MX_ERR_FORMAT,
+                    "array %d has dtype flag %d (%s), which is not supported",
+                    idx + 1, (int32_t)flag, flag_name((int32_t)flag));
+  int dtype = (int)flag;
+  int64_t count = mx_shape_size(&s);
+  size_t es = mx_dtype_size(dtype);
+  if (count > 0 && (uint64_t)count > (r->len - r->pos) / es)
+    return mx_error(MX_ERR_FORMAT, "file is truncated (array %d needs %.0f bytes of data, %lu remain)",
+                    idx + 1, (double)count * (double)es, (unsigned long)(r->len - r->pos));
+  size_t nbytes = (size_t)count * es;
+  if ((rc = mx_ndarray_new(&s, dtype, (mx_context){MX_CPU, 0}, out))) return rc;
+  if (nbytes) memcpy(MX_PTR(*out), r->p + r->pos, nbytes);
+  r->pos += nbytes;
+  return MX_OK;
+}
+
+void mx_ndarray_list_free(mx_ndarray **arrays, char **names, int n) {
+  for (int i = 0; i < n; i++) {
+    if (arrays) mx_ndarray_free(arrays[i]);
+    if (names) free(names[i]);
+  }
+  free(arrays);
+  free(names);
+}
+
+mx_status mx_ndarray_load_buffer(const void *buf, size_t len,
+                                 mx_ndarray ***arrays_out, char ***names_out,
+                                 int *n_out) {
+  *arrays_out = NULL;
+  *names_out = NULL;
+  *n_out = 0;
+  if (!host_little_endian())
+    return mx_error(MX_ERR_UNSUPPORTED, "loading NDArrays needs a little-endian machine");
+  src r = {(const unsigned char *)buf, len, 0};
+  uint64_t magic, reserved, n;
+  mx_status rc;
+  if ((rc = get_u64(&r, &magic, "the file header"))) return rc;
+  if (magic != LIST_MAGIC)
+    return mx_error(MX_ERR_FORMAT, "not an MXNet NDArray file (bad magic number 0x%llx)",
+                    (unsigned long long)magic);
+  if ((rc = get_u64(&r, &reserved, "the file header"))) return rc;
+  if ((rc = get_u64(&r, &n, "the array count"))) return rc;
+  /* every record takes at least 4 bytes */
+  if (n > (r.len - r.pos) / 4 || n > 100000000ULL)
+    return mx_error(MX_ERR_FORMAT, "file is truncated or corrupt (it claims %llu arrays)",
+                    (unsigned long long)n);
+  mx_ndarray **arrays = (mx_ndarray **)calloc(n ? n : 1, sizeof *arrays);
+  if (!arrays) return mx_error(MX_ERR_NOMEM, "out of memory");
+  char **names = NULL;
+  int count = (int)n;
+  for (int i = 0; i < count; i++) {
+    if ((rc = read_record(&r, i, &arrays[i]))) goto fail;
+  }
+  uint64_t k;
+  if ((rc = get_u64(&r, &k, "the name count"))) goto fail;
+  if (k != 0 && k != n) {
+    rc = mx_error(MX_ERR_FORMAT, "file has %llu names for %llu arrays",
+                  (unsigned long long)k, (unsigned long long)n);
+    goto fail;
+  }
+  if (k) {
+    names = (char **)calloc(n, sizeof *names);
+    if (!names) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
+    for (int i = 0; i < count; i++) {
+      uint64_t l;
+      if ((rc = get_u64(&r, &l, "a name length"))) goto fail;
+      if (l > r.len - r.pos) {
+        rc = mx_error(MX_ERR_FORMAT, "file is truncated (name %d)", i + 1);
+        goto fail;
+      }
+      if (memchr(r.p + r.pos, 0, (size_t)l)) {
+        rc = mx_error(MX_ERR_FORMAT, "name %d contains a NUL byte", i + 1);
+        goto fail;
+      }
+      names[i] = (char *)malloc((size_t)l + 1);
+      if (!names[i]) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
+      memcpy(names[i], r.p + r.pos, (size_t)l);
+      names[i][l] = '\0';
+      r.pos += (size_t)l;
+    }
+  }
+  *arrays_out = arrays;
+  *names_out = names;
+  *n_out = count;
+  return MX_OK;
+fail:
+  mx_ndarray_list_free(arrays, names, count);
+  return rc;
+}
+
+mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
+                               char ***names, int *n) {
+  *arrays = NULL;
+  *names = NULL;
+  *n = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return mx_error(MX_ERR_IO, "cannot open '%s' for reading", path);
+  size_t cap = 1 << 16, len = 0;
+  unsigned char *buf = (unsigned char *)malloc(cap);
+  if (!buf) {
+    fclose(f);
+    return mx_error(MX_ERR_NOMEM, "out of memory");
+  }
+  for (;;) {
+    if (len == cap) {
+      unsigned char *nb = (unsigned char *)realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return mx_error(MX_ERR_NOMEM, "out of memory reading '%s'", path);
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    return mx_error(MX_ERR_IO, "cannot read '%s'", path);
+  }
+  mx_status rc = mx_ndarray_load_buffer(buf, len, arrays, names, n);
+  free(buf);
+  if (rc) return mx_error_prefix(rc, "'%s': ", path);
+  return MX_OK;
+}

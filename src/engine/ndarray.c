@@ -1,0 +1,344 @@
+/*
+ * ndarray.c -- n-dimensional arrays: a header (shape, dtype, device, byte
+ * offset) over reference-counted storage.  Views share storage; the storage
+ * goes back to the pool when its last header is freed.
+ */
+#include "../include/mx-internal.h"
+#include "../cuda-stub/mx-cuda.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int mx_gpu_count(void) { return mx_cuda_device_count(); }
+
+mx_status mx_context_check(mx_context ctx) {
+  if (ctx.dev_type == MX_CPU) {
+    if (ctx.dev_id < 0) return mx_error(MX_ERR_DEVICE, "invalid device id %d", ctx.dev_id);
+    return MX_OK;
+  }
+  if (ctx.dev_type == MX_GPU) {
+    int n = mx_gpu_count();
+    if (n == 0) {
+      mx_status st = mx_cuda_storage_alloc(0, ctx, &(mx_storage *){NULL});
+      return st == MX_OK ? mx_error(MX_ERR_DEVICE, "no GPU is available") : st;
+    }
+    if (ctx.dev_id < 0 || ctx.dev_id >= n)
+      return mx_error(MX_ERR_DEVICE, "gpu(%d) does not exist (this machine has %d GPU%s)",
+                      ctx.dev_id, n, n == 1 ? "" : "s");
+    return MX_OK;
+  }
+  return mx_error(MX_ERR_DEVICE, "unknown device type %d", ctx.dev_type);
+}
+
+static mx_status header_new(const mx_shape *shape, int dtype, mx_context ctx,
+                            mx_storage *st, size_t offset, mx_ndarray **out) {
+  mx_ndarray *a = (mx_ndarray *)malloc(sizeof(mx_ndarray));
+  if (!a) return mx_error(MX_ERR_NOMEM, "out of memory (array header)");
+  a->st = st;
+  a->offset = offset;
+  a->shape = *shape;
+  a->dtype = dtype;
+  a->ctx = ctx;
+  *out = a;
+  return MX_OK;
+}
+
+mx_status mx_ndarray_new(const mx_shape *shape, int dtype, mx_context ctx,
+                         mx_ndarray **out) {
+  *out = NULL;
+  if (!mx_dtype_valid(dtype))
+    return mx_error(MX_ERR_DTYPE, "unknown dtype code %d", dtype);
+  mx_shape s;
+  mx_status rc = mx_shape_make(&s, shape->ndim, shape->d);
+  if (rc) return rc;
+  rc = mx_context_check(ctx);
+  if (rc) return rc;
+  size_t bytes = (size_t)mx_shape_size(&s) * mx_dtype_size(dtype);
+  mx_storage *st;
+  rc = mx_storage_alloc(bytes, ctx, &st);
+  if (rc) return rc;
+  rc = header_new(&s, dtype, ctx, st, 0, out);
+  if (rc) mx_storage_release(st);
+  return rc;
+}
+
+mx_status mx_ndarray_new_fill(const mx_shape *shape, int dtype, mx_context ctx,
+                              double value, mx_ndarray **out) {
+  mx_status rc = mx_ndarray_new(shape, dtype, ctx, out);
+  if (rc) return rc;
+  rc = mx_ndarray_fill(*out, value);
+  if (rc) {
+    mx_ndarray_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+void mx_ndarray_free(mx_ndarray *a) {
+  if (!a) return;
+  mx_storage_release(a->st);
+  free(a);
+}
+
+mx_status mx_ndarray_view(const mx_ndarray *a, mx_ndarray **out) {
+  mx_status rc = header_new(&a->shape, a->dtype, a->ctx, a->st, a->offset, out);
+  if (rc == MX_OK) mx_storage_retain(a->st);
+  return rc;
+}
+
+mx_status mx_ndarray_reshape_view(const mx_ndarray *a, const mx_shape *shape,
+                                  mx_ndarray **out) {
+  *out = NULL;
+  mx_shape s;
+  mx_status rc = mx_shape_make(&s, shape->ndim, shape->d);
+  if (rc) return rc;
+  if (mx_shape_size(&s) != mx_shape_size(&a->shape)) {
+    char b1[128], b2[128];
+    mx_shape_format(&a->shape, b1, sizeof b1);
+    mx_shape_format(&s, b2, sizeof b2);
+    return mx_error(MX_ERR_SHAPE, "cannot reshape %s into %s: sizes differ", b1, b2);
+  }
+  rc = header_new(&s, a->dtype, a->ctx, a->st, a->offset, out);
+  if (rc == MX_OK) mx_storage_retain(a->st);
+  return rc;
+}
+
+mx_status mx_ndarray_slice0_view(const mx_ndarray *a, int64_t begin,
+                                 int64_t end, mx_ndarray **out) {
+  *out = NULL;
+  if (a->shape.ndim < 1)
+    return mx_error(MX_ERR_SHAPE, "cannot slice a 0-dimensional array");
+  if (begin < 0 || end < begin || end > a->shape.d[0])
+    return mx_error(MX_ERR_ARG, "slice [%lld, %lld) is out of range for axis of length %lld",
+                    (long long)begin, (long long)end, (long long)a->shape.d[0]);
+  mx_shape s = a->shape;
+  int64_t row = mx_shape_size(&s) / (s.d[0] ? s.d[0] : 1);
+  if (s.d[0] == 0) row = 0;
+  s.d[0] = end - begin;
+  size_t off = a->offset + (size_t)(begin * row) * mx_dtype_size(a->dtype);
+  mx_status rc = header_new(&s, a->dtype, a->ctx, a->st, off, out);
+  if (rc == MX_OK) mx_storage_retain(a->st);
+  return rc;
+}
+
+const mx_shape *mx_ndarray_shape(const mx_ndarray *a) { return &a->shape; }
+int mx_ndarray_dtype(const mx_ndarray *a) { return a->dtype; }
+mx_context mx_ndarray_context(const mx_ndarray *a) { return a->ctx; }
+int64_t mx_ndarray_size(const mx_ndarray *a) { return mx_shape_size(&a->shape); }
+size_t mx_ndarray_nbytes(const mx_ndarray *a) {
+  return (size_t)mx_shape_size(&a->shape) * mx_dtype_size(a->dtype);
+}
+void *mx_ndarray_data(const mx_ndarray *a) {
+  return a->ctx.dev_type == MX_CPU ? MX_PTR(a) : NULL;
+}
+
+int mx_ndarray_overlap(const mx_ndarray *a, const mx_ndarray *b) {
+  if (a->st != b->st) return 0;
+  size_t a0 = a->offset, a1 = a->offset + mx_ndarray_nbytes(a);
+  size_t b0 = b->offset, b1 = b->offset + mx_ndarray_nbytes(b);
+  if (a0 == a1 || b0 == b1) return 0;
+  return a0 < b1 && b0 < a1;
+}
+
+int mx_ndarray_same(const mx_ndarray *a, const mx_ndarray *b) {
+  return a->st == b->st && a->offset == b->offset && a->dtype == b->dtype &&
+         mx_shape_equal(&a->shape, &b->shape);
+}
+
+static mx_status need_cpu(const mx_ndarray *a) {
+  if (a->ctx.dev_type != MX_CPU)
+    return mx_error(MX_ERR_UNSUPPORTED, "this operation needs a CPU array");
+  return MX_OK;
+}
+
+mx_status mx_ndarray_fill(mx_ndarray *a, double value) {
+  mx_status rc = need_cpu(a);
+  if (rc) return rc;
+  int64_t n = mx_ndarray_size(a);
+  if (n == 0) return MX_OK;
+  void *p = MX_PTR(a);
+  if (value == 0 && !signbit(value)) {
+    memset(p, 0, mx_ndarray_nbytes(a));
+    return MX_OK;
+  }
+  /* write one element, then replicate it */
+  mx_store_f64(p, a->dtype, 0, value);
+  size_t es = mx_dtype_size(a->dtype);
+  size_t done = 1;
+  while (done < (size_t)n) {
+    size_t c = done < (size_t)n - done ? done : (size_t)n - done;
+    memcpy((char *)p + done * es, p, c * es);
+    done += c;
+  }
+  return MX_OK;
+}
+
+mx_status mx_ndarray_copy_into(const mx_ndarray *src, mx_ndarray *dst) {
+  if (!mx_shape_equal(&src->shape, &dst->shape)) {
+    if (mx_ndarray_size(src) != mx_ndarray_size(dst)) {
+      char b1[128], b2[128];
+      mx_shape_format(&src->shape, b1, sizeof b1);
+      mx_shape_format(&dst->shape, b2, sizeof b2);
+      return mx_error(MX_ERR_SHAPE, "cannot copy an array of shape %s into one of shape %s", b1, b2);
+    }
+  }
+  mx_status rc = need_cpu(src);
+  if (rc == MX_OK) rc = need_cpu(dst);
+  if (rc) return rc;
+  if (mx_ndarray_same(src, dst)) return MX_OK;
+  if (mx_ndarray_overlap(src, dst) && src->dtype != dst->dtype) {
+    /* convert through a temporary so no element is read after being written */
+    mx_ndarray *tmp;
+    rc = mx_ndarray_copy(src, src->dtype, src->ctx, &tmp);
+    if (rc) return rc;
+    mx_convert(MX_PTR(tmp), tmp->dtype, MX_PTR(dst), dst->dtype, mx_ndarray_size(dst));
+    mx_ndarray_free(tmp);
+    return MX_OK;
+  }
+  mx_convert(MX_PTR(src), src->dtype, MX_PTR(dst), dst->dtype, mx_ndarray_size(dst));
+  return MX_OK;
+}
+
+mx_status mx_ndarray_copy(const mx_ndarray *a, int dtype, mx_context ctx,
+                          mx_ndarray **out) {
+  mx_status rc = mx_ndarray_new(&a->shape, dtype, ctx, out);
+  if (rc) return rc;
+  rc = mx_ndarray_copy_into(a, *out);
+  if (rc) {
+    mx_ndarray_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+static mx_status check_n(const mx_ndarray *a, int64_t n) {
+  if (n != mx_ndarray_size(a))
+    return mx_error(MX_ERR_SHAPE, "expected %lld values, got %lld",
+                    (long long)mx_ndarray_size(a), (long long)n);
+  return need_cpu(a);
+}
+
+mx_status mx_ndarray_to_f64(const mx_ndarray *a, double *dst, int64_t n) {
+  mx_status rc = check_n(a, n);
+  if (rc) return rc;
+  mx_convert(MX_PTR(a), a->dtype, dst, MX_FLOAT64, n);
+  return MX_OK;
+}
+
+mx_status mx_ndarray_from_f64(mx_ndarray *a, const double *src, int64_t n) {
+  mx_status rc = check_n(a, n);
+  if (rc) return rc;
+  mx_convert(src, MX_FLOAT64, MX_PTR(a), a->dtype, n);
+  return MX_OK;
+}
+
+mx_status mx_ndarray_from_i32(mx_ndarray *a, const int32_t *src, int64_t n) {
+  mx_status rc = check_n(a, n);
+  if (rc) return rc;
+  mx_convert(src, MX_INT32, MX_PTR(a), a->dtype, n);
+  return MX_OK;
+}
+
+mx_status mx_ndarray_to_bytes(const mx_ndarray *a, void *dst, size_t nbytes) {
+  if (nbytes != mx_ndarray_nbytes(a))
+    return mx_error(MX_ERR_ARG, "byte count mismatch");
+  mx_status rc = need_cpu(a);
+  if (rc) return rc;
+  if (nbytes) memcpy(dst, MX_PTR(a), nbytes);
+  return MX_OK;
+}
+
+mx_status mx_ndarray_from_bytes(mx_ndarray *a, const void *src, size_t nbytes) {
+  if (nbytes != mx_ndarray_nbytes(a))
+    return mx_error(MX_ERR_ARG, "byte count mismatch");
+  mx_status rc = need_cpu(a);
+  if (rc) return rc;
+  if (nbytes) memcpy(MX_PTR(a), src, nbytes);
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------ indexing */
+
+static mx_status check_index(const mx_ndarray *a, const int64_t *const *idx,
+                             const int64_t *n, mx_shape *out) {
+  out->ndim = a->shape.ndim;
+  for (int k = 0; k < a->shape.ndim; k++) {
+    if (!idx[k]) {
+      out->d[k] = a->shape.d[k];
+      continue;
+    }
+    if (n[k] < 0) return mx_error(MX_ERR_ARG, "negative index count");
+    out->d[k] = n[k];
+    for (int64_t j = 0; j < n[k]; j++)
+      if (idx[k][j] < 0 || idx[k][j] >= a->shape.d[k])
+        return mx_error(MX_ERR_ARG, "subscript out of bounds: index %lld on an axis of extent %lld",
+                        (long long)idx[k][j] + 1, (long long)a->shape.d[k]);
+  }
+  return MX_OK;
+}
+
+/* Walk every element of the indexed sub-array in row-major order, calling
+ * the body with src (flat offset into a) and dst (flat offset into out). */
+#define INDEX_WALK(a, idx, outs, BODY)                                      \
+  do {                                                                      \
+    int nd_ = (a)->shape.ndim;                                              \
+    int64_t sstr_[MX_MAX_DIM];                                              \
+    mx_shape_strides(&(a)->shape, sstr_);                                   \
+    int64_t total_ = mx_shape_size(outs);                                   \
+    int64_t cnt_[MX_MAX_DIM] = {0};                                         \
+    for (int64_t dst = 0; dst < total_; dst++) {                            \
+      int64_t src = 0;                                                      \
+      for (int k_ = 0; k_ < nd_; k_++)                                      \
+        src += (idx[k_] ? idx[k_][cnt_[k_]] : cnt_[k_]) * sstr_[k_];        \
+      BODY;                                                                 \
+      for (int k_ = nd_ - 1; k_ >= 0; k_--) {                               \
+        if (++cnt_[k_] < (outs)->d[k_]) break;                              \
+        cnt_[k_] = 0;                                                       \
+      }                                                                     \
+    }                                                                       \
+  } while (0)
+
+mx_status mx_ndarray_index_get(const mx_ndarray *a, const int64_t *const *idx,
+                               const int64_t *n, mx_ndarray **out) {
+  *out = NULL;
+  mx_status rc = need_cpu(a);
+  if (rc) return rc;
+  mx_shape os;
+  rc = check_index(a, idx, n, &os);
+  if (rc) return rc;
+  rc = mx_ndarray_new(&os, a->dtype, a->ctx, out);
+  if (rc) return rc;
+  size_t es = mx_dtype_size(a->dtype);
+  const char *sp = (const char *)MX_PTR(a);
+  char *dp = (char *)MX_PTR(*out);
+  INDEX_WALK(a, idx, &os, memcpy(dp + dst * es, sp + src * es, es));
+  return MX_OK;
+}
+
+mx_status mx_ndarray_index_set(mx_ndarray *a, const int64_t *const *idx,
+                               const int64_t *n, const mx_ndarray *value) {
+  mx_status rc = need_cpu(a);
+  if (rc == MX_OK) rc = need_cpu(value);
+  if (rc) return rc;
+  mx_shape os;
+  rc = check_index(a, idx, n, &os);
+  if (rc) return rc;
+  int64_t nv = mx_ndarray_size(value), no = mx_shape_size(&os);
+  if (nv != 1 && nv != no)
+    return mx_error(MX_ERR_SHAPE, "replacement has %lld values; the selection has %lld",
+                    (long long)nv, (long long)no);
+  /* value converted to a's dtype first (also protects against overlap) */
+  mx_ndarray *v;
+  rc = mx_ndarray_copy(value, a->dtype, a->ctx, &v);
+  if (rc) return rc;
+  size_t es = mx_dtype_size(a->dtype);
+  char *ap = (char *)MX_PTR(a);
+  const char *vp = (const char *)MX_PTR(v);
+  if (nv == 1) {
+    INDEX_WALK(a, idx, &os, memcpy(ap + src * es, vp, es));
+  } else {
+    INDEX_WALK(a, idx, &os, memcpy(ap + src * es, vp + dst * es, es));
+  }
+  mx_ndarray_free(v);
+  return MX_OK;
+}

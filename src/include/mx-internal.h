@@ -1,0 +1,132 @@
+/*
+ * mx-internal.h -- structures shared by the engine and the op kernels.
+ *
+ * Only engine files (src/engine, src/ops, src/io, src/cuda, src/kvstore)
+ * include this header; the R glue sees the opaque API of mx.h only.
+ */
+#ifndef MX_INTERNAL_H
+#define MX_INTERNAL_H
+
+#include "mx.h"
+
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Reference-counted block of device memory from the pooled allocator. */
+typedef struct mx_storage {
+  void *data;          /* aligned to MX_ALIGN bytes                         */
+  size_t bytes;        /* usable bytes (the size class, >= request)         */
+  size_t request;      /* bytes asked for                                   */
+  mx_context ctx;
+  int refcount;        /* atomically updated                                */
+  void *raw;           /* what the system allocator returned                */
+  struct mx_storage *next;  /* free-list link while cached                  */
+} mx_storage;
+
+#define MX_ALIGN 64
+
+/* Allocate storage of at least `bytes` bytes (refcount 1). */
+mx_status mx_storage_alloc(size_t bytes, mx_context ctx, mx_storage **out);
+void mx_storage_retain(mx_storage *s);
+void mx_storage_release(mx_storage *s);
+
+struct mx_ndarray {
+  mx_storage *st;      /* never NULL                                        */
+  size_t offset;       /* byte offset of element 0 in st->data              */
+  mx_shape shape;      /* ndim 0..MX_MAX_DIM, never unknown                 */
+  int dtype;
+  mx_context ctx;
+};
+
+#define MX_PTR(a) ((void *)((char *)(a)->st->data + (a)->offset))
+#define MX_DATA(a, T) ((T *)MX_PTR(a))
+
+/* Contiguous row-major strides (in elements) of a shape. */
+static inline void mx_shape_strides(const mx_shape *s, int64_t *stride) {
+  int64_t acc = 1;
+  for (int k = s->ndim - 1; k >= 0; k--) {
+    stride[k] = acc;
+    acc *= s->d[k];
+  }
+}
+
+/* Checked construction of a shape; MX_ERR_SHAPE if too many dims or a
+ * negative dim, or when the element count overflows. */
+mx_status mx_shape_make(mx_shape *s, int ndim, const int64_t *d);
+
+/* ------------------------------------------------------- parallel loops */
+
+/* Below this many elements loops run on one thread. */
+#define MX_PAR_GRAIN 32768
+
+/* Threads for a loop over n independent elements. */
+static inline int mx_par_threads(int64_t n) {
+  if (n < MX_PAR_GRAIN) return 1;
+  int t = mx_threads_get();
+  int64_t cap = n / (MX_PAR_GRAIN / 2);
+  if (cap < t) t = (int)cap;
+  return t < 1 ? 1 : t;
+}
+
+#ifdef _OPENMP
+#define MX_PRAGMA(x) _Pragma(#x)
+#define MX_OMP_FOR(nt) MX_PRAGMA(omp parallel for num_threads(nt) schedule(static) if (nt > 1))
+#else
+#define MX_OMP_FOR(nt)
+#endif
+
+/* Run BODY with the OpenMP ICV set to the engine's thread count, for
+ * libraries (oneDNN) that read omp_get_max_threads(); restored afterwards so
+ * other packages in the process are unaffected. */
+#ifdef _OPENMP
+#define MX_WITH_OMP_THREADS(nt, BODY)                 \
+  do {                                                \
+    int mx_saved_nt_ = omp_get_max_threads();         \
+    omp_set_num_threads(nt);                          \
+    BODY;                                             \
+    omp_set_num_threads(mx_saved_nt_);                \
+  } while (0)
+#else
+#define MX_WITH_OMP_THREADS(nt, BODY) do { (void)(nt); BODY; } while (0)
+#endif
+
+/* ------------------------------------------------------- dtype dispatch */
+
+/* Run BODY with T bound to the C type of dtype (no float16: callers convert
+ * half precision through float32 first). */
+#define MX_DTYPE_SWITCH(dtype, T, BODY)                                     \
+  switch (dtype) {                                                          \
+    case MX_FLOAT32: { typedef float T; BODY; } break;                      \
+    case MX_FLOAT64: { typedef double T; BODY; } break;                     \
+    case MX_UINT8: { typedef uint8_t T; BODY; } break;                      \
+    case MX_INT32: { typedef int32_t T; BODY; } break;                      \
+    case MX_INT64: { typedef int64_t T; BODY; } break;                      \
+    default: return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", \
+                             mx_dtype_name(dtype));                         \
+  }
+
+#define MX_FLOAT_SWITCH(dtype, T, BODY)                                     \
+  switch (dtype) {                                                          \
+    case MX_FLOAT32: { typedef float T; BODY; } break;                      \
+    case MX_FLOAT64: { typedef double T; BODY; } break;                     \
+    default: return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", \
+                             mx_dtype_name(dtype));                         \
+  }
+
+/* Convert n elements between dtypes (any pair, float16 included). */
+void mx_convert(const void *src, int src_dtype, void *dst, int dst_dtype,
+                int64_t n);
+/* Read element i of a typed buffer as double / write a double into it. */
+double mx_load_f64(const void *p, int dtype, int64_t i);
+void mx_store_f64(void *p, int dtype, int64_t i, double v);
+
+
+/* malloc/free wrappers that record no statistics (for metadata). */
+void *mx_malloc(size_t n);
+void *mx_calloc(size_t n, size_t size);
+void *mx_realloc(void *p, size_t n);
+
+#endif /* MX_INTERNAL_H */

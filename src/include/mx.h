@@ -1,0 +1,371 @@
+/*
+ * mx.h -- the public C API of the mxnet engine.
+ *
+ * This header is plain C99 and includes no R header: the engine (src/engine,
+ * src/ops, src/io, src/kvstore, src/cuda) can be built and tested without R.
+ *
+ * Conventions
+ *  - Every function that can fail returns an mx_status.  MX_OK is 0; on any
+ *    other value the message is kept, per thread, for mx_last_error().
+ *  - Objects come in _new/_free pairs and are opaque to callers outside the
+ *    engine (the R glue only uses the functions declared here).
+ *  - Shapes are in C (row-major) order: shape[0] varies slowest.  The R glue
+ *    reverses them at the boundary (R dim c(d1..dk) == C shape (dk..d1)).
+ *  - The engine never calls abort, exit, printf, assert or the C library's
+ *    rand: messages go through the log callback, failures through statuses.
+ */
+#ifndef MX_H
+#define MX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum mx_status {
+  MX_OK = 0,
+  MX_ERR_ARG = 1,          /* an argument or parameter is invalid             */
+  MX_ERR_SHAPE = 2,        /* shapes do not agree                             */
+  MX_ERR_DTYPE = 3,        /* element type not supported or mismatched        */
+  MX_ERR_NOMEM = 4,        /* an allocation failed                            */
+  MX_ERR_IO = 5,           /* a file could not be opened, read or written     */
+  MX_ERR_FORMAT = 6,       /* a file or string is malformed                   */
+  MX_ERR_UNSUPPORTED = 7,  /* valid request this build cannot serve           */
+  MX_ERR_DEVICE = 8,       /* the device is unknown or failed                 */
+  MX_ERR_ABORTED = 9,      /* the abort callback asked to stop                */
+  MX_ERR_INTERNAL = 10     /* a broken invariant: a bug in the engine         */
+} mx_status;
+
+/* The message of the last failure on this thread ("" if none). */
+const char *mx_last_error(void);
+/* The status of the last failure on this thread (MX_OK if none). */
+mx_status mx_last_status(void);
+/* Record a failure (printf-style message) and return its status. */
+mx_status mx_error(mx_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prefix the current message with context ("op 'sum': ..."); returns st. */
+mx_status mx_error_prefix(mx_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void mx_error_clear(void);
+
+/* Engine initialisation (op registry, thread defaults); idempotent. */
+mx_status mx_engine_init(void);
+
+/* ------------------------------------------------------------------ logging */
+
+typedef enum mx_log_level {
+  MX_LOG_DEBUG = 0, MX_LOG_INFO = 1, MX_LOG_WARN = 2, MX_LOG_ERROR = 3
+} mx_log_level;
+
+typedef void (*mx_log_fn)(int level, const char *msg, void *user);
+/* Install the log sink (NULL silences the engine). */
+void mx_log_set_callback(mx_log_fn fn, void *user);
+void mx_log(int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Abort polling: long computations call mx_abort_requested() between steps. */
+typedef int (*mx_abort_fn)(void *user);
+void mx_abort_set_callback(mx_abort_fn fn, void *user);
+int mx_abort_requested(void);
+
+/* ------------------------------------------------------------------ threads */
+
+/* The one thread-count getter used by every parallel region.  The value is
+ * the user's setting (mx_threads_set; 0 = automatic) or OMP_NUM_THREADS or the
+ * number of processors, capped by OMP_THREAD_LIMIT; always >= 1. */
+int mx_threads_get(void);
+/* Set the thread count (0 = automatic).  Re-reads the environment. */
+void mx_threads_set(int n);
+/* Number of processors OpenMP reports (1 without OpenMP). */
+int mx_threads_available(void);
+
+/* ------------------------------------------------------------------ dtypes */
+
+/* Values are MXNet's type flags, so they go to and from files unchanged. */
+typedef enum mx_dtype {
+  MX_FLOAT32 = 0,
+  MX_FLOAT64 = 1,
+  MX_FLOAT16 = 2,
+  MX_UINT8 = 3,
+  MX_INT32 = 4,
+  MX_INT64 = 6
+} mx_dtype;
+
+int mx_dtype_valid(int dtype);
+size_t mx_dtype_size(int dtype);            /* 0 for an invalid dtype      */
+const char *mx_dtype_name(int dtype);       /* "float32", ...; "?" if bad  */
+int mx_dtype_from_name(const char *name);   /* -1 if unknown               */
+int mx_dtype_is_float(int dtype);
+
+/* IEEE half <-> single conversion (round to nearest even). */
+uint16_t mx_f32_to_f16(float f);
+float mx_f16_to_f32(uint16_t h);
+
+/* ------------------------------------------------------------------ contexts */
+
+typedef enum mx_devtype { MX_CPU = 1, MX_GPU = 2 } mx_devtype;
+
+typedef struct mx_context {
+  int dev_type;  /* MX_CPU or MX_GPU */
+  int dev_id;
+} mx_context;
+
+/* MX_OK when the context can hold arrays in this build/machine. */
+mx_status mx_context_check(mx_context ctx);
+/* Number of GPUs usable by this build (0 without CUDA). */
+int mx_gpu_count(void);
+
+/* ------------------------------------------------------------------ shapes */
+
+#define MX_MAX_DIM 8
+
+typedef struct mx_shape {
+  int ndim;                    /* 0..MX_MAX_DIM; -1 = unknown */
+  int64_t d[MX_MAX_DIM];
+} mx_shape;
+
+int64_t mx_shape_size(const mx_shape *s);   /* product of dims; 1 for ndim 0 */
+int mx_shape_equal(const mx_shape *a, const mx_shape *b);
+/* Writes a shape for messages into buf (always NUL-terminated): "(2, 3)" in
+ * C order by default, or "c(3, 2)" in R order once mx_shape_format_r(1) was
+ * called (the R glue does, so errors speak the user's dimension order). */
+void mx_shape_format(const mx_shape *s, char *buf, size_t len);
+void mx_shape_format_r(int r_order);
+
+/* ------------------------------------------------------------------ storage */
+
+/* Statistics of the pooled allocator (bytes, counts since start). */
+typedef struct mx_pool_stats {
+  int64_t bytes_in_use;      /* held by live storage                      */
+  int64_t bytes_peak;        /* maximum of bytes_in_use                   */
+  int64_t bytes_cached;      /* freed blocks kept for reuse               */
+  int64_t bytes_limit;       /* cap on bytes_cached                       */
+  int64_t n_alloc;           /* storage requests                          */
+  int64_t n_reuse;           /* requests served from the cache            */
+  int64_t n_system_alloc;    /* requests that went to the system          */
+  int64_t n_live;            /* live storage blocks                       */
+  int64_t bytes_allocated_total; /* sum of all requested bytes            */
+} mx_pool_stats;
+
+void mx_pool_get_stats(int dev_type, int dev_id, mx_pool_stats *out);
+/* Return cached blocks to the system. */
+void mx_pool_release(int dev_type, int dev_id);
+/* Cap on cached bytes (negative = leave unchanged); returns the old cap. */
+int64_t mx_pool_set_limit(int dev_type, int64_t bytes);
+
+/* ------------------------------------------------------------------ ndarray */
+
+typedef struct mx_ndarray mx_ndarray;
+
+/* A new array with uninitialised contents. */
+mx_status mx_ndarray_new(const mx_shape *shape, int dtype, mx_context ctx,
+                         mx_ndarray **out);
+/* A new array filled with a value (converted to dtype). */
+mx_status mx_ndarray_new_fill(const mx_shape *shape, int dtype,
+                              mx_context ctx, double value, mx_ndarray **out);
+void mx_ndarray_free(mx_ndarray *a);     /* NULL is fine */
+
+/* A second handle on the same memory (a view of the whole array). */
+mx_status mx_ndarray_view(const mx_ndarray *a, mx_ndarray **out);
+/* A view with another shape of the same element count (no copy). */
+mx_status mx_ndarray_reshape_view(const mx_ndarray *a, const mx_shape *shape,
+                                  mx_ndarray **out);
+/* A view of rows [begin, end) along axis 0 (contiguous, no copy). */
+mx_status mx_ndarray_slice0_view(const mx_ndarray *a, int64_t begin,
+                                 int64_t end, mx_ndarray **out);
+
+/* Deep copy into a new array of the same or another dtype/context. */
+mx_status mx_ndarray_copy(const mx_ndarray *a, int dtype, mx_context ctx,
+                          mx_ndarray **out);
+/* Copy src into dst (same shape; dtype converted). */
+mx_status mx_ndarray_copy_into(const mx_ndarray *src, mx_ndarray *dst);
+mx_status mx_ndarray_fill(mx_ndarray *a, double value);
+
+const mx_shape *mx_ndarray_shape(const mx_ndarray *a);
+int mx_ndarray_dtype(const mx_ndarray *a);
+mx_context mx_ndarray_context(const mx_ndarray *a);
+int64_t mx_ndarray_size(const mx_ndarray *a);
+size_t mx_ndarray_nbytes(const mx_ndarray *a);
+/* Host pointer to the first element (CPU arrays only; NULL otherwise). */
+void *mx_ndarray_data(const mx_ndarray *a);
+/* Nonzero when the two arrays' bytes overlap. */
+int mx_ndarray_overlap(const mx_ndarray *a, const mx_ndarray *b);
+/* Nonzero when a and b are the same bytes with the same shape and dtype. */
+int mx_ndarray_same(const mx_ndarray *a, const mx_ndarray *b);
+
+/* Element-type conversions between an array and host buffers of double, int32
+ * or uint8 (CPU or GPU arrays; waits for pending work). n must equal size. */
+mx_status mx_ndarray_to_f64(const mx_ndarray *a, double *dst, int64_t n);
+mx_status mx_ndarray_from_f64(mx_ndarray *a, const double *src, int64_t n);
+mx_status mx_ndarray_from_i32(mx_ndarray *a, const int32_t *src, int64_t n);
+/* Raw bytes in the array's own dtype. */
+mx_status mx_ndarray_to_bytes(const mx_ndarray *a, void *dst, size_t nbytes);
+mx_status mx_ndarray_from_bytes(mx_ndarray *a, const void *src, size_t nbytes);
+
+/* Gather: out = a[idx_0, idx_1, ...] with one 0-based index list per C axis
+ * (idx[k] == NULL: the whole axis).  The result has shape (n_0, ..., n_k). */
+mx_status mx_ndarray_index_get(const mx_ndarray *a, const int64_t *const *idx,
+                               const int64_t *n, mx_ndarray **out);
+/* Scatter: a[idx...] = value, value broadcast from size 1 or of the full
+ * indexed shape (same element count).  value's dtype is converted. */
+mx_status mx_ndarray_index_set(mx_ndarray *a, const int64_t *const *idx,
+                               const int64_t *n, const mx_ndarray *value);
+
+/* ------------------------------------------------------------------ random */
+
+/* Counter-based generator (Philox-4x32-10): the same seed gives the same
+ * numbers whatever the thread count or device. */
+typedef struct mx_rng { uint64_t seed; uint64_t counter; } mx_rng;
+void mx_rng_init(mx_rng *r, uint64_t seed);
+/* Fill n uniforms in [lo, hi) / normals N(mean, sd) into a float or double
+ * buffer, drawing from stream position r->counter and advancing it. */
+void mx_rng_uniform_f32(mx_rng *r, float *dst, int64_t n, double lo, double hi);
+void mx_rng_uniform_f64(mx_rng *r, double *dst, int64_t n, double lo, double hi);
+void mx_rng_normal_f32(mx_rng *r, float *dst, int64_t n, double mean, double sd);
+void mx_rng_normal_f64(mx_rng *r, double *dst, int64_t n, double mean, double sd);
+
+/* ------------------------------------------------------------------ ops */
+
+typedef struct mx_op mx_op;
+
+/* Parameter value types of the op registry. */
+typedef enum mx_param_type {
+  MX_PARAM_INT = 0,     /* int64                                          */
+  MX_PARAM_FLOAT = 1,   /* double                                         */
+  MX_PARAM_BOOL = 2,
+  MX_PARAM_ENUM = 3,    /* one of a fixed set of strings (stored as index) */
+  MX_PARAM_SHAPE = 4,   /* tuple of int64 (a single int is a 1-tuple)      */
+  MX_PARAM_FTUPLE = 5,  /* tuple of double                                 */
+  MX_PARAM_DTYPE = 6,   /* a dtype name                                    */
+  MX_PARAM_CTX = 7,     /* "cpu(0)", "gpu(1)"                              */
+  MX_PARAM_STRING = 8
+} mx_param_type;
+
+#define MX_MAX_TUPLE 16
+/* Marks a None entry inside a tuple (e.g. slice begin=(None, 2)). */
+#define MX_TUPLE_NONE INT64_MIN
+
+typedef struct mx_param_value {
+  int is_set;    /* 0 = not given and no default: the param is None       */
+  int n;         /* tuple length                                          */
+  int64_t i;     /* INT, BOOL, ENUM (index), DTYPE, CTX (type*65536+id)    */
+  double f;      /* FLOAT                                                  */
+  int64_t tup[MX_MAX_TUPLE];
+  double ftup[MX_MAX_TUPLE];
+  char str[128]; /* STRING                                                 */
+} mx_param_value;
+
+/* Op flags. */
+#define MX_OPF_RANDOM   1    /* draws random numbers (needs a seed)          */
+#define MX_OPF_CREATE   2    /* no array inputs: ctx/dtype from params        */
+#define MX_OPF_INPLACE  4    /* output k may alias input k (elementwise)      */
+#define MX_OPF_F16      8    /* the kernel handles float16 itself            */
+#define MX_OPF_INTERNAL 16   /* not for users (hidden from R's namespace)     */
+
+/* Registry queries. */
+int mx_op_count(void);
+const mx_op *mx_op_at(int i);
+/* By canonical name or alias; NULL if unknown. */
+const mx_op *mx_op_find(const char *name);
+const char *mx_op_name(const mx_op *op);
+int mx_op_flags(const mx_op *op);
+const char *mx_op_doc(const mx_op *op);
+/* Alias k (0-based) or NULL. */
+const char *mx_op_alias(const mx_op *op, int k);
+/* Declared inputs: count (-1 variadic) and names (variadic: name prefix). */
+int mx_op_declared_inputs(const mx_op *op);
+const char *mx_op_input_name(const mx_op *op, int k);
+int mx_op_declared_outputs(const mx_op *op);
+/* Parameter description for documentation: default (NULL if none), enum
+ * choices ("a|b"), flags (1 required, 2 optional/None) and doc text. */
+const char *mx_op_param_default(const mx_op *op, int i);
+const char *mx_op_param_choices(const mx_op *op, int i);
+int mx_op_param_flags(const mx_op *op, int i);
+const char *mx_op_param_doc(const mx_op *op, int i);
+
+/* Parameters: filled with defaults by mx_op_params_init, then set by name
+ * from a string (MXNet's string forms) or from typed values (used by the R
+ * glue, which has already reversed tuples into C order). */
+int mx_op_num_params(const mx_op *op);
+int mx_op_param_index(const mx_op *op, const char *key);       /* -1 if none */
+const char *mx_op_param_name(const mx_op *op, int i);
+int mx_op_param_type(const mx_op *op, int i);
+mx_status mx_op_params_init(const mx_op *op, mx_param_value *vals);
+mx_status mx_op_param_set_str(const mx_op *op, mx_param_value *vals, int i,
+                              const char *s);
+mx_status mx_op_param_set_nums(const mx_op *op, mx_param_value *vals, int i,
+                               const double *v, int n);
+/* Check required params are set and values are in range. */
+mx_status mx_op_params_check(const mx_op *op, const mx_param_value *vals);
+/* Format one parameter value the way it is stored in symbol JSON. */
+mx_status mx_op_param_format(const mx_op *op, const mx_param_value *vals,
+                             int i, char *buf, size_t len);
+
+/* Number of inputs/outputs given the parameters (variadic ops). */
+int mx_op_num_inputs(const mx_op *op, const mx_param_value *vals);
+int mx_op_num_outputs(const mx_op *op, const mx_param_value *vals);
+
+/* Options of one imperative call. */
+typedef struct mx_invoke_opts {
+  mx_context ctx;     /* for ops without array inputs (creation, random) */
+  uint64_t seed;      /* for random ops: drawn by the caller             */
+} mx_invoke_opts;
+
+/* Run an op imperatively.  outputs[k] == NULL: the engine allocates it (or
+ * returns a view for view ops); otherwise the result is written into it
+ * (shape must match; dtype converted).  On failure nothing is allocated. */
+mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
+                       mx_ndarray *const *inputs, int n_inputs,
+                       mx_ndarray **outputs, int n_outputs,
+                       const mx_invoke_opts *opts);
+
+/* ------------------------------------------------------------------ files */
+
+/* MXNet's binary NDArray list (mx.nd.save / .params).  Names may be NULL
+ * (an unnamed list).  Readers accept the V3, V2, V1 and legacy layouts. */
+mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
+                               const char *const *names, int n);
+/* Serialise to a malloc'ed buffer (freed by mx_free). */
+mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays,
+                                 const char *const *names, int n,
+                                 void **buf, size_t *len);
+/* Loading yields arrays on the CPU; *names is NULL for an unnamed list.
+ * Free the result with mx_ndarray_list_free. */
+mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
+                               char ***names, int *n);
+mx_status mx_ndarray_load_buffer(const void *buf, size_t len,
+                                 mx_ndarray ***arrays, char ***names, int *n);
+void mx_ndarray_list_free(mx_ndarray **arrays, char **names, int n);
+void mx_free(void *p);
+
+/* ------------------------------------------------------------------ build */
+
+/* Feature table filled in by configure: name, compiled in?, detail. */
+typedef struct mx_feature {
+  const char *name;
+  int enabled;
+  const char *detail;
+} mx_feature;
+int mx_feature_count(void);
+const mx_feature *mx_feature_at(int i);
+
+/* 64-bit FNV-1a hash of bytes (used to detect stale generated code). */
+uint64_t mx_hash_bytes(const void *p, size_t n, uint64_t h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MX_H */

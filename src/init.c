@@ -1,0 +1,59 @@
+/*
+ * init.c -- registration of every .Call entry point with its real arity,
+ * and package initialisation.
+ */
+#include "r/mx-r.h"
+
+#include <R_ext/Rdynload.h>
+#include <R_ext/Visibility.h>
+
+SEXP mx_sym_nd_tag = NULL;
+SEXP mx_sym_device_typeid = NULL;
+SEXP mx_sym_device_id = NULL;
+SEXP mx_sym_detail = NULL;
+SEXP mx_str_nd_class = NULL;
+
+#define CALLDEF(name, n) {#name, (DL_FUNC)&name, n}
+
+static const R_CallMethodDef call_methods[] = {
+  CALLDEF(mx_r_nd_from_r, 4),
+  CALLDEF(mx_r_nd_to_r, 1),
+  CALLDEF(mx_r_nd_dim, 1),
+  CALLDEF(mx_r_nd_info, 1),
+  CALLDEF(mx_r_nd_valid, 1),
+  CALLDEF(mx_r_nd_full, 4),
+  CALLDEF(mx_r_nd_copyto, 3),
+  CALLDEF(mx_r_nd_copy_into, 2),
+  CALLDEF(mx_r_nd_reshape, 2),
+  CALLDEF(mx_r_nd_index_get, 2),
+  CALLDEF(mx_r_nd_index_set, 3),
+  CALLDEF(mx_r_nd_same, 2),
+  CALLDEF(mx_r_nd_invoke, 4),
+  CALLDEF(mx_r_nd_save, 3),
+  CALLDEF(mx_r_nd_load, 1),
+  CALLDEF(mx_r_nd_save_raw, 2),
+  CALLDEF(mx_r_nd_load_raw, 1),
+  CALLDEF(mx_r_op_info, 0),
+  CALLDEF(mx_r_hash, 1),
+  CALLDEF(mx_r_pool_stats, 1),
+  CALLDEF(mx_r_pool_release, 1),
+  CALLDEF(mx_r_pool_limit, 1),
+  CALLDEF(mx_r_threads, 1),
+  CALLDEF(mx_r_features, 0),
+  CALLDEF(mx_r_gpu_count, 0),
+  CALLDEF(mx_r_set_gc_threshold, 1),
+  {NULL, NULL, 0}
+};
+
+void attribute_visible R_init_mxnet(DllInfo *dll) {
+  R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
+  R_useDynamicSymbols(dll, FALSE);
+  R_forceSymbols(dll, TRUE);
+  mx_sym_nd_tag = Rf_install("MXNDArray");
+  mx_sym_device_typeid = Rf_install("device_typeid");
+  mx_sym_device_id = Rf_install("device_id");
+  mx_sym_detail = Rf_install("detail");
+  mx_str_nd_class = Rf_mkString("MXNDArray");
+  R_PreserveObject(mx_str_nd_class);
+  mx_r_engine_init();
+}

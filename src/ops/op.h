@@ -1,0 +1,119 @@
+/*
+ * op.h -- the op descriptor: one record per operator.
+ *
+ * Adding an op (see docs/adding-an-op.md):
+ *  1. In the family file (src/ops/<family>.c) write its parameter table,
+ *     shape/type inference and CPU kernel, and append a record to the
+ *     family's table (mx_ops_<family>[]).
+ *  2. Give it a gradient rule (symbolic executor) and a CUDA kernel when
+ *     those backends exist.
+ *  3. Regenerate the R wrappers (make generate) and add tests: values against
+ *     an R reference, gradients against finite differences, CUDA vs CPU.
+ *
+ * The same descriptor serves imperative calls (mx_op_invoke) and symbols.
+ */
+#ifndef MX_OP_H
+#define MX_OP_H
+
+#include "../include/mx-internal.h"
+
+/* ----------------------------------------------------------- parameters */
+
+/* Parameter flags. */
+#define MX_PF_REQUIRED   1   /* must be given                               */
+#define MX_PF_OPTIONAL   2   /* may be None (its default when def == NULL)  */
+#define MX_PF_TUPLE_NONE 4   /* tuple entries may be None (MX_TUPLE_NONE)   */
+
+typedef struct mx_param_desc {
+  const char *name;
+  int type;              /* mx_param_type                                   */
+  int flags;             /* MX_PF_*                                         */
+  const char *def;       /* default in string form; NULL: required or None  */
+  const char *choices;   /* ENUM: "a|b|c"                                   */
+  const char *doc;       /* one sentence for the R help page                */
+} mx_param_desc;
+
+/* ------------------------------------------------------------- kernels */
+
+/* How an output is written. */
+enum { MX_REQ_NULL = 0, MX_REQ_WRITE = 1, MX_REQ_INPLACE = 2, MX_REQ_ADD = 3 };
+
+/* What a kernel gets besides its arrays. */
+typedef struct mx_op_ctx {
+  int nthreads;          /* from mx_threads_get()                           */
+  mx_rng rng;            /* random ops: seeded per call                     */
+  mx_context ctx;        /* device of the outputs                           */
+} mx_op_ctx;
+
+/* Shape inference.  Unknown shapes have ndim == -1; an implementation fills
+ * every output shape and may fill unknown input shapes (e.g. weights). */
+typedef mx_status (*mx_infer_shape_fn)(const mx_param_value *p, int nin,
+                                       mx_shape *in, int nout, mx_shape *out);
+/* Type inference; dtypes are -1 when unknown. */
+typedef mx_status (*mx_infer_type_fn)(const mx_param_value *p, int nin,
+                                      int *in, int nout, int *out);
+/* A kernel writes all outputs (req[k] tells how; imperative calls always
+ * pass MX_REQ_WRITE).  Inputs and outputs are on the same device. */
+typedef mx_status (*mx_compute_fn)(const mx_op_ctx *c, const mx_param_value *p,
+                                   mx_ndarray *const *in, int nin,
+                                   mx_ndarray *const *out, int nout,
+                                   const int *req);
+/* View ops: build output 0 as a view of input 0 (no copy); NULL result
+ * means "not possible here, run the kernel". */
+typedef mx_status (*mx_view_fn)(const mx_param_value *p, const mx_ndarray *in,
+                                const mx_shape *out_shape, mx_ndarray **out);
+
+/* Op flags (MX_OPF_*) are in mx.h. */
+
+#define MX_MAX_INPUTS 64
+#define MX_MAX_OUTPUTS 16
+
+struct mx_op {
+  const char *name;
+  const char *aliases[4];            /* NULL-terminated                     */
+  const char *doc;                   /* description for the R help page     */
+  int num_inputs;                    /* -1: variadic, count = num_args      */
+  const char *const *input_names;    /* NULL-terminated; variadic: prefix   */
+  int num_outputs;
+  const mx_param_desc *params;
+  int num_params;
+  mx_infer_shape_fn infer_shape;
+  mx_infer_type_fn infer_type;       /* NULL: all inputs one dtype -> out   */
+  mx_compute_fn cpu;
+  mx_compute_fn cuda;                /* NULL until the op has one           */
+  mx_view_fn view;
+  const void *grad;                  /* gradient rule (symbolic executor)   */
+  int flags;
+};
+
+#define MX_NPARAMS(tbl) ((int)(sizeof(tbl) / sizeof((tbl)[0])))
+
+/* Registry tables, one per family file, each ending with a zeroed record. */
+extern const mx_op mx_ops_elemwise[];
+extern const mx_op mx_ops_unary[];
+extern const mx_op mx_ops_reduce[];
+extern const mx_op mx_ops_matmul[];
+extern const mx_op mx_ops_shape[];
+extern const mx_op mx_ops_index[];
+extern const mx_op mx_ops_random[];
+
+/* ------------------------------------------------------ shared helpers */
+
+/* Default type inference: all inputs share one dtype, outputs take it. */
+mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
+                             int nout, int *out);
+/* Shape inference for ops whose outputs have input 0's shape. */
+mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
+                              int nout, mx_shape *out);
+/* numpy/MXNet broadcasting of two shapes (aligned at the last C axis). */
+mx_status mx_broadcast_shape(const mx_shape *a, const mx_shape *b,
+                             mx_shape *out);
+/* Normalise an axis against ndim (negative counts from the end). */
+mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
+
+/* Dtype of a DTYPE param value, or fallback when unset. */
+static inline int mx_param_dtype(const mx_param_value *v, int fallback) {
+  return v->is_set ? (int)v->i : fallback;
+}
+
+#endif /* MX_OP_H */

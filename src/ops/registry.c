@@ -1,0 +1,351 @@
+/*
+ * registry.c -- the op table, lookup by name or alias, shared inference
+ * helpers, and imperative invocation (mx_op_invoke).
+ */
+#include "op.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const mx_op *const families[] = {
+  mx_ops_elemwise, mx_ops_unary, mx_ops_reduce, mx_ops_matmul,
+  mx_ops_shape, mx_ops_index, mx_ops_random,
+};
+
+#define HASH_SIZE 1024
+static const mx_op *all_ops[512];
+static int n_ops = -1;
+static struct { const char *key; const mx_op *op; } table[HASH_SIZE];
+
+static uint32_t str_hash(const char *s) {
+  return (uint32_t)mx_hash_bytes(s, strlen(s), 0);
+}
+
+static void table_put(const char *key, const mx_op *op) {
+  uint32_t h = str_hash(key) & (HASH_SIZE - 1);
+  while (table[h].key) {
+    if (strcmp(table[h].key, key) == 0) return;   /* first registration wins */
+    h = (h + 1) & (HASH_SIZE - 1);
+  }
+  table[h].key = key;
+  table[h].op = op;
+}
+
+static void registry_build(void) {
+  if (n_ops >= 0) return;
+  int n = 0;
+  for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+    for (const mx_op *op = families[f]; op->name; op++) {
+      if (n < (int)(sizeof all_ops / sizeof all_ops[0])) all_ops[n++] = op;
+      table_put(op->name, op);
+      for (int a = 0; a < 4 && op->aliases[a]; a++) table_put(op->aliases[a], op);
+    }
+  n_ops = n;
+}
+
+mx_status mx_engine_init(void) {
+  registry_build();
+  (void)mx_threads_get();
+  return MX_OK;
+}
+
+int mx_op_count(void) {
+  registry_build();
+  return n_ops;
+}
+
+const mx_op *mx_op_at(int i) {
+  registry_build();
+  return (i >= 0 && i < n_ops) ? all_ops[i] : NULL;
+}
+
+const mx_op *mx_op_find(const char *name) {
+  registry_build();
+  if (!name) return NULL;
+  uint32_t h = str_hash(name) & (HASH_SIZE - 1);
+  while (table[h].key) {
+    if (strcmp(table[h].key, name) == 0) return table[h].op;
+    h = (h + 1) & (HASH_SIZE - 1);
+  }
+  return NULL;
+}
+
+const char *mx_op_name(const mx_op *op) { return op->name; }
+int mx_op_flags(const mx_op *op) { return op->flags; }
+const char *mx_op_doc(const mx_op *op) { return op->doc ? op->doc : ""; }
+const char *mx_op_alias(const mx_op *op, int k) {
+  return (k >= 0 && k < 4) ? op->aliases[k] : NULL;
+}
+int mx_op_declared_inputs(const mx_op *op) { return op->num_inputs; }
+const char *mx_op_input_name(const mx_op *op, int k) {
+  if (!op->input_names) return NULL;
+  for (int i = 0; op->input_names[i]; i++)
+    if (i == k) return op->input_names[i];
+  return NULL;
+}
+int mx_op_declared_outputs(const mx_op *op) { return op->num_outputs; }
+const char *mx_op_param_default(const mx_op *op, int i) {
+  return (i >= 0 && i < op->num_params) ? op->params[i].def : NULL;
+}
+const char *mx_op_param_choices(const mx_op *op, int i) {
+  return (i >= 0 && i < op->num_params) ? op->params[i].choices : NULL;
+}
+int mx_op_param_flags(const mx_op *op, int i) {
+  return (i >= 0 && i < op->num_params) ? op->params[i].flags : 0;
+}
+const char *mx_op_param_doc(const mx_op *op, int i) {
+  return (i >= 0 && i < op->num_params && op->params[i].doc) ? op->params[i].doc : "";
+}
+
+int mx_op_num_inputs(const mx_op *op, const mx_param_value *vals) {
+  if (op->num_inputs >= 0) return op->num_inputs;
+  int k = mx_op_param_index(op, "num_args");
+  if (k < 0 || !vals[k].is_set) return -1;
+  return (int)vals[k].i;
+}
+
+int mx_op_num_outputs(const mx_op *op, const mx_param_value *vals) {
+  if (op->num_outputs >= 0) return op->num_outputs;
+  int k = mx_op_param_index(op, "num_outputs");
+  if (k < 0 || !vals[k].is_set) return -1;
+  return (int)vals[k].i;
+}
+
+/* ------------------------------------------------------ inference helpers */
+
+mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
+                             int nout, int *out) {
+  (void)p;
+  int t = -1;
+  for (int k = 0; k < nin; k++) {
+    if (in[k] < 0) continue;
+    if (t < 0) t = in[k];
+    else if (in[k] != t)
+      return mx_error(MX_ERR_DTYPE, "inputs have different dtypes (%s and %s); convert one with mx.nd.cast or as.array",
+                      mx_dtype_name(t), mx_dtype_name(in[k]));
+  }
+  for (int k = 0; k < nout; k++) {
+    if (out[k] >= 0 && t < 0) t = out[k];
+  }
+  if (t < 0) return MX_OK;  /* nothing known yet */
+  for (int k = 0; k < nin; k++) if (in[k] < 0) in[k] = t;
+  for (int k = 0; k < nout; k++) out[k] = t;
+  return MX_OK;
+}
+
+mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
+                              int nout, mx_shape *out) {
+  (void)p;
+  (void)nin;
+  if (in[0].ndim < 0) return MX_OK;
+  for (int k = 0; k < nout; k++) out[k] = in[0];
+  return MX_OK;
+}
+
+mx_status mx_broadcast_shape(const mx_shape *a, const mx_shape *b,
+                             mx_shape *out) {
+  int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+  mx_shape r;
+  r.ndim = nd;
+  for (int k = 0; k < nd; k++) {
+    int ka = k - (nd - a->ndim), kb = k - (nd - b->ndim);
+    int64_t da = ka >= 0 ? a->d[ka] : 1, db = kb >= 0 ? b->d[kb] : 1;
+    if (da == db || db == 1) r.d[k] = da;
+    else if (da == 1) r.d[k] = db;
+    else {
+      char s1[128], s2[128];
+      mx_shape_format(a, s1, sizeof s1);
+      mx_shape_format(b, s2, sizeof s2);
+      return mx_error(MX_ERR_SHAPE, "shapes %s and %s cannot be broadcast together", s1, s2);
+    }
+  }
+  for (int k = nd; k < MX_MAX_DIM; k++) r.d[k] = 0;
+  *out = r;
+  return MX_OK;
+}
+
+mx_status mx_axis_norm(int64_t axis, int ndim, int *out) {
+  int64_t a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= ndim)
+    return mx_error(MX_ERR_ARG, "axis %lld is out of range for an array with %d dimension%s",
+                    (long long)axis, ndim, ndim == 1 ? "" : "s");
+  *out = (int)a;
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------- invoke */
+
+static int find_ctx_param(const mx_op *op, const mx_param_value *p, mx_context *ctx) {
+  for (int i = 0; i < op->num_params; i++)
+    if (op->params[i].type == MX_PARAM_CTX && p[i].is_set) {
+      ctx->dev_type = (int)(p[i].i / 65536);
+      ctx->dev_id = (int)(p[i].i % 65536);
+      return 1;
+    }
+  return 0;
+}
+
+mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
+                       mx_ndarray *const *inputs, int nin,
+                       mx_ndarray **outputs, int nout,
+                       const mx_invoke_opts *opts) {
+  mx_status rc = mx_op_params_check(op, params);
+  if (rc) return rc;
+  int want_in = mx_op_num_inputs(op, params);
+  if (want_in != nin)
+    return mx_error(MX_ERR_ARG, "%s: expects %d input%s, got %d", op->name,
+                    want_in, want_in == 1 ? "" : "s", nin);
+  int want_out = mx_op_num_outputs(op, params);
+  if (want_out != nout || nout < 1 || nout > MX_MAX_OUTPUTS || nin > MX_MAX_INPUTS)
+    return mx_error(MX_ERR_ARG, "%s: expects %d output%s, got %d", op->name,
+                    want_out, want_out == 1 ? "" : "s", nout);
+
+  /* device */
+  mx_context ctx = opts ? opts->ctx : (mx_context){MX_CPU, 0};
+  if (nin > 0) {
+    ctx = inputs[0]->ctx;
+    for (int k = 1; k < nin; k++)
+      if (inputs[k]->ctx.dev_type != ctx.dev_type || inputs[k]->ctx.dev_id != ctx.dev_id)
+        return mx_error(MX_ERR_DEVICE, "%s: inputs are on different devices; copy them with mx.nd.copyto first", op->name);
+  } else {
+    find_ctx_param(op, params, &ctx);
+  }
+  rc = mx_context_check(ctx);
+  if (rc) return mx_error_prefix(rc, "%s: ", op->name);
+  mx_compute_fn kernel = ctx.dev_type == MX_CPU ? op->cpu : op->cuda;
+  if (!kernel)
+    return mx_error(MX_ERR_UNSUPPORTED, "%s: no kernel for %s in this build",
+                    op->name, ctx.dev_type == MX_CPU ? "the CPU" : "the GPU");
+
+  /* shapes and types */
+  mx_shape in_s[MX_MAX_INPUTS], out_s[MX_MAX_OUTPUTS];
+  int in_t[MX_MAX_INPUTS], out_t[MX_MAX_OUTPUTS], k_in_t[MX_MAX_INPUTS], k_out_t[MX_MAX_OUTPUTS];
+  for (int k = 0; k < nin; k++) {
+    in_s[k] = inputs[k]->shape;
+    in_t[k] = inputs[k]->dtype;
+  }
+  for (int k = 0; k < nout; k++) {
+    out_s[k].ndim = -1;
+    out_t[k] = -1;
+  }
+  rc = op->infer_shape(params, nin, in_s, nout, out_s);
+  if (rc) return mx_error_prefix(rc, "%s: ", op->name);
+  for (int k = 0; k < nin; k++)
+    if (!mx_shape_equal(&in_s[k], &inputs[k]->shape))
+      return mx_error(MX_ERR_SHAPE, "%s: input %d has an unexpected shape", op->name, k + 1);
+  for (int k = 0; k < nout; k++) {
+    if (out_s[k].ndim < 0)
+      return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output shape", op->name);
+    mx_shape chk;
+    rc = mx_shape_make(&chk, out_s[k].ndim, out_s[k].d);
+    if (rc) return mx_error_prefix(rc, "%s: ", op->name);
+  }
+  mx_infer_type_fn itype = op->infer_type ? op->infer_type : mx_infer_type_same;
+  rc = itype(params, nin, in_t, nout, out_t);
+  if (rc) return mx_error_prefix(rc, "%s: ", op->name);
+
+  /* float16 without a native kernel: compute in float32 */
+  int bridge = 0;
+  if (!(op->flags & MX_OPF_F16)) {
+    for (int k = 0; k < nin; k++) if (in_t[k] == MX_FLOAT16) bridge = 1;
+    for (int k = 0; k < nout; k++) if (out_t[k] == MX_FLOAT16) bridge = 1;
+  }
+  for (int k = 0; k < nin; k++) k_in_t[k] = (bridge && in_t[k] == MX_FLOAT16) ? MX_FLOAT32 : in_t[k];
+  for (int k = 0; k < nout; k++) k_out_t[k] = (bridge && out_t[k] == MX_FLOAT16) ? MX_FLOAT32 : out_t[k];
+  for (int k = 0; k < nout; k++)
+    if (!mx_dtype_valid(out_t[k]))
+      return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output dtype", op->name);
+
+  /* given outputs must match shape and device */
+  for (int k = 0; k < nout; k++) {
+    if (!outputs[k]) continue;
+    if (!mx_shape_equal(&outputs[k]->shape, &out_s[k])) {
+      char b1[128], b2[128];
+      mx_shape_format(&outputs[k]->shape, b1, sizeof b1);
+      mx_shape_format(&out_s[k], b2, sizeof b2);
+      return mx_error(MX_ERR_SHAPE, "%s: 'out' has shape %s but the result has shape %s",
+                      op->name, b1, b2);
+    }
+    if (outputs[k]->ctx.dev_type != ctx.dev_type || outputs[k]->ctx.dev_id != ctx.dev_id)
+      return mx_error(MX_ERR_DEVICE, "%s: 'out' is on another device", op->name);
+  }
+
+  /* view ops: no copy when nothing forces one */
+  if (op->view && nout == 1 && !outputs[0] && !bridge) {
+    mx_ndarray *v = NULL;
+    rc = op->view(params, inputs[0], &out_s[0], &v);
+    if (rc) return mx_error_prefix(rc, "%s: ", op->name);
+    if (v) {
+      outputs[0] = v;
+      return MX_OK;
+    }
+  }
+
+  mx_ndarray *kin[MX_MAX_INPUTS], *kout[MX_MAX_OUTPUTS];
+  mx_ndarray *tmp_in[MX_MAX_INPUTS] = {0}, *fresh[MX_MAX_OUTPUTS] = {0}, *tmp_out[MX_MAX_OUTPUTS] = {0};
+  for (int k = 0; k < nin; k++) {
+    kin[k] = inputs[k];
+    if (k_in_t[k] != in_t[k]) {
+      rc = mx_ndarray_copy(inputs[k], k_in_t[k], ctx, &tmp_in[k]);
+      if (rc) goto fail;
+      kin[k] = tmp_in[k];
+    }
+  }
+  for (int k = 0; k < nout; k++) {
+    mx_ndarray *final = outputs[k];
+    if (!final) {
+      rc = mx_ndarray_new(&out_s[k], out_t[k], ctx, &fresh[k]);
+      if (rc) goto fail;
+      final = fresh[k];
+    }
+    int need_tmp = final->dtype != k_out_t[k];
+    if (!need_tmp && outputs[k]) {
+      for (int j = 0; j < nin; j++) {
+        if (!mx_ndarray_overlap(final, inputs[j])) continue;
+        int exact = (op->flags & MX_OPF_INPLACE) && mx_ndarray_same(final, inputs[j]);
+        if (!exact) need_tmp = 1;
+      }
+    }
+    if (need_tmp) {
+      rc = mx_ndarray_new(&out_s[k], k_out_t[k], ctx, &tmp_out[k]);
+      if (rc) goto fail;
+      kout[k] = tmp_out[k];
+    } else {
+      kout[k] = final;
+    }
+  }
+
+  {
+    mx_op_ctx kc;
+    kc.nthreads = mx_threads_get();
+    mx_rng_init(&kc.rng, opts ? opts->seed : 0);
+    kc.ctx = ctx;
+    int req[MX_MAX_OUTPUTS];
+    for (int k = 0; k < nout; k++) req[k] = MX_REQ_WRITE;
+    rc = kernel(&kc, params, kin, nin, kout, nout, req);
+    if (rc) {
+      mx_error_prefix(rc, "%s: ", op->name);
+      goto fail;
+    }
+  }
+  for (int k = 0; k < nout; k++) {
+    if (!tmp_out[k]) continue;
+    mx_ndarray *final = outputs[k] ? outputs[k] : fresh[k];
+    rc = mx_ndarray_copy_into(tmp_out[k], final);
+    if (rc) goto fail;
+  }
+  for (int k = 0; k < nin; k++) mx_ndarray_free(tmp_in[k]);
+  for (int k = 0; k < nout; k++) {
+    mx_ndarray_free(tmp_out[k]);
+    if (!outputs[k]) outputs[k] = fresh[k];
+  }
+  return MX_OK;
+
+fail:
+  for (int k = 0; k < nin; k++) mx_ndarray_free(tmp_in[k]);
+  for (int k = 0; k < nout; k++) {
+    mx_ndarray_free(tmp_out[k]);
+    mx_ndarray_free(fresh[k]);
+  }
+  return rc;
+}

@@ -1,0 +1,189 @@
+/*
+ * common-r.c -- conversions every entry point shares: NDArray objects,
+ * contexts, shapes, dtypes, errors, seeds, threads and the GC trigger.
+ */
+#include "mx-r.h"
+
+#include <math.h>
+#include <string.h>
+
+void mx_r_fail(void) {
+  const char *msg = mx_last_error();
+  Rf_error("%s", (msg && *msg) ? msg : "unknown engine error");
+}
+
+/* ------------------------------------------------------------- NDArray */
+
+static void nd_finalizer(SEXP ptr) {
+  mx_ndarray *a = (mx_ndarray *)R_ExternalPtrAddr(ptr);
+  if (a) {
+    R_ClearExternalPtr(ptr);
+    mx_ndarray_free(a);
+  }
+}
+
+int mx_r_is_nd(SEXP x) {
+  return TYPEOF(x) == VECSXP && XLENGTH(x) == 1 && Rf_inherits(x, "MXNDArray") &&
+         TYPEOF(VECTOR_ELT(x, 0)) == EXTPTRSXP &&
+         R_ExternalPtrTag(VECTOR_ELT(x, 0)) == mx_sym_nd_tag;
+}
+
+mx_ndarray *mx_r_nd(SEXP x, const char *arg) {
+  if (!mx_r_is_nd(x))
+    Rf_error("argument '%s' must be an MXNDArray, not %s%s", arg,
+             Rf_isNull(x) ? "NULL" : Rf_type2char(TYPEOF(x)),
+             (Rf_isNumeric(x) || Rf_isLogical(x)) ? " (convert it with mx.nd.array())" : "");
+  mx_ndarray *a = (mx_ndarray *)R_ExternalPtrAddr(VECTOR_ELT(x, 0));
+  if (!a)
+    Rf_error("argument '%s' is an MXNDArray whose memory no longer exists "
+             "(NDArrays do not survive saveRDS()/load() or a new R session; "
+             "keep them with mx.nd.save())", arg);
+  return a;
+}
+
+SEXP mx_r_wrap_nd(mx_ndarray *a) {
+  SEXP ptr = PROTECT(R_MakeExternalPtr(a, mx_sym_nd_tag, R_NilValue));
+  R_RegisterCFinalizerEx(ptr, nd_finalizer, TRUE);
+  SEXP obj = PROTECT(Rf_allocVector(VECSXP, 1));
+  SET_VECTOR_ELT(obj, 0, ptr);
+  Rf_setAttrib(obj, R_ClassSymbol, mx_str_nd_class);
+  UNPROTECT(2);
+  return obj;
+}
+
+/* ------------------------------------------------------------- contexts */
+
+static SEXP list_elt(SEXP list, SEXP sym) {
+  SEXP names = Rf_getAttrib(list, R_NamesSymbol);
+  if (TYPEOF(names) != STRSXP) return R_NilValue;
+  const char *want = CHAR(PRINTNAME(sym));
+  for (R_xlen_t i = 0; i < XLENGTH(names); i++)
+    if (strcmp(CHAR(STRING_ELT(names, i)), want) == 0) return VECTOR_ELT(list, i);
+  return R_NilValue;
+}
+
+static int scalar_int(SEXP x, int *out) {
+  if (XLENGTH(x) != 1) return 0;
+  if (TYPEOF(x) == INTSXP && INTEGER(x)[0] != NA_INTEGER) { *out = INTEGER(x)[0]; return 1; }
+  if (TYPEOF(x) == REALSXP && R_FINITE(REAL(x)[0]) && REAL(x)[0] == floor(REAL(x)[0]) &&
+      fabs(REAL(x)[0]) < 2e9) { *out = (int)REAL(x)[0]; return 1; }
+  return 0;
+}
+
+mx_context mx_r_ctx(SEXP ctx, const char *arg) {
+  mx_context c = {MX_CPU, 0};
+  if (Rf_isNull(ctx)) return c;
+  if (TYPEOF(ctx) != VECSXP || !Rf_inherits(ctx, "MXContext"))
+    Rf_error("argument '%s' must be a context such as mx.cpu() or mx.gpu(0)", arg);
+  int t, id;
+  if (!scalar_int(list_elt(ctx, mx_sym_device_typeid), &t) ||
+      !scalar_int(list_elt(ctx, mx_sym_device_id), &id) || (t != MX_CPU && t != MX_GPU) || id < 0)
+    Rf_error("argument '%s' is a malformed MXContext", arg);
+  c.dev_type = t;
+  c.dev_id = id;
+  return c;
+}
+
+SEXP mx_r_ctx_new(mx_context c) {
+  SEXP obj = PROTECT(Rf_allocVector(VECSXP, 3));
+  SEXP nms = PROTECT(Rf_allocVector(STRSXP, 3));
+  SET_STRING_ELT(nms, 0, Rf_mkChar("device"));
+  SET_STRING_ELT(nms, 1, Rf_mkChar("device_id"));
+  SET_STRING_ELT(nms, 2, Rf_mkChar("device_typeid"));
+  SET_VECTOR_ELT(obj, 0, Rf_mkString(c.dev_type == MX_GPU ? "gpu" : "cpu"));
+  SET_VECTOR_ELT(obj, 1, Rf_ScalarInteger(c.dev_id));
+  SET_VECTOR_ELT(obj, 2, Rf_ScalarInteger(c.dev_type));
+  Rf_setAttrib(obj, R_NamesSymbol, nms);
+  Rf_setAttrib(obj, R_ClassSymbol, Rf_mkString("MXContext"));
+  UNPROTECT(2);
+  return obj;
+}
+
+/* --------------------------------------------------------------- shapes */
+
+mx_shape mx_r_shape(SEXP dims, const char *arg) {
+  mx_shape s;
+  s.ndim = 0;
+  if (Rf_isNull(dims)) return s;
+  if (TYPEOF(dims) != INTSXP && TYPEOF(dims) != REALSXP)
+    Rf_error("argument '%s' must be a numeric vector of dimensions", arg);
+  R_xlen_t n = XLENGTH(dims);
+  if (n > MX_MAX_DIM)
+    Rf_error("argument '%s' has %d dimensions; at most %d are supported", arg, (int)n, MX_MAX_DIM);
+  s.ndim = (int)n;
+  for (R_xlen_t i = 0; i < n; i++) {
+    double v = TYPEOF(dims) == INTSXP
+                   ? (INTEGER(dims)[i] == NA_INTEGER ? NA_REAL : INTEGER(dims)[i])
+                   : REAL(dims)[i];
+    if (ISNAN(v)) Rf_error("argument '%s' contains NA", arg);
+    if (v < 0 || v != floor(v) || v > 9e15)
+      Rf_error("argument '%s' must contain non-negative whole numbers", arg);
+    s.d[n - 1 - i] = (int64_t)v;
+  }
+  return s;
+}
+
+int mx_r_dtype(SEXP dtype, const char *arg) {
+  if (Rf_isNull(dtype)) return MX_FLOAT32;
+  if (TYPEOF(dtype) != STRSXP || XLENGTH(dtype) != 1 || STRING_ELT(dtype, 0) == NA_STRING)
+    Rf_error("argument '%s' must be a dtype name such as \"float32\"", arg);
+  int t = mx_dtype_from_name(CHAR(STRING_ELT(dtype, 0)));
+  if (t < 0)
+    Rf_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, uint8, int32 or int64)",
+             arg, CHAR(STRING_ELT(dtype, 0)));
+  return t;
+}
+
+/* ---------------------------------------------------------------- seeds */
+
+uint64_t mx_r_seed(void) {
+  GetRNGstate();
+  double u1 = unif_rand(), u2 = unif_rand();
+  PutRNGstate();
+  uint64_t hi = (uint64_t)(u1 * 4294967296.0), lo = (uint64_t)(u2 * 4294967296.0);
+  return (hi << 32) | (lo & 0xffffffffu);
+}
+
+/* -------------------------------------------------------------- threads */
+
+static SEXP sym_threads_opt = NULL;
+static int last_threads_opt = -1;
+
+void mx_r_sync_threads(void) {
+  if (!sym_threads_opt) sym_threads_opt = Rf_install("mxnet.threads");
+  SEXP o = Rf_GetOption1(sym_threads_opt);
+  int n = 0;
+  if (!Rf_isNull(o) && !scalar_int(o, &n)) n = 0;
+  if (n < 0) n = 0;
+  if (n != last_threads_opt) {
+    last_threads_opt = n;
+    mx_threads_set(n);
+  }
+}
+
+/* ------------------------------------------------------------------- gc */
+
+static double gc_threshold = 1024.0 * 1024.0 * 1024.0;  /* bytes of growth */
+static double gc_baseline = 0;
+
+void mx_r_maybe_gc(void) {
+  mx_pool_stats st;
+  mx_pool_get_stats(MX_CPU, 0, &st);
+  double used = (double)st.bytes_in_use;
+  if (used < gc_baseline) gc_baseline = used;
+  if (used - gc_baseline > gc_threshold) {
+    R_gc();
+    mx_pool_get_stats(MX_CPU, 0, &st);
+    gc_baseline = (double)st.bytes_in_use;
+  }
+}
+
+SEXP mx_r_set_gc_threshold(SEXP bytes) {
+  double old = gc_threshold;
+  if (!Rf_isNull(bytes)) {
+    double v = Rf_asReal(bytes);
+    if (ISNAN(v) || v < 0) Rf_error("argument 'bytes' must be a non-negative number");
+    gc_threshold = v;
+  }
+  return Rf_ScalarReal(old);
+}

@@ -1,0 +1,90 @@
+/*
+ * engine-r.c -- engine-wide settings from R: threads, memory pool, build
+ * features, devices, and the log sink.
+ */
+#include "mx-r.h"
+
+#include <pthread.h>
+#include <R_ext/Print.h>
+
+static pthread_t main_thread;
+
+/* Log lines reach the R console only from R's own thread. */
+static void log_to_r(int level, const char *msg, void *user) {
+  (void)user;
+  if (!pthread_equal(pthread_self(), main_thread)) return;
+  if (level >= MX_LOG_WARN) REprintf("mxnet: %s\n", msg);
+  else Rprintf("%s\n", msg);
+}
+
+void mx_r_engine_init(void) {
+  main_thread = pthread_self();
+  mx_log_set_callback(log_to_r, NULL);
+  mx_engine_init();
+  mx_shape_format_r(1);
+}
+
+SEXP mx_r_threads(SEXP n) {
+  if (!Rf_isNull(n)) {
+    int v = Rf_asInteger(n);
+    if (v == NA_INTEGER || v < 0) Rf_error("argument 'n' must be a non-negative whole number");
+    mx_threads_set(v);
+  } else {
+    mx_r_sync_threads();
+  }
+  return Rf_ScalarInteger(mx_threads_get());
+}
+
+SEXP mx_r_pool_stats(SEXP ctx) {
+  mx_context c = mx_r_ctx(ctx, "ctx");
+  mx_pool_stats st;
+  mx_pool_get_stats(c.dev_type, c.dev_id, &st);
+  static const char *nm[] = {"bytes_in_use", "bytes_peak", "bytes_cached", "bytes_limit",
+                             "n_alloc", "n_reuse", "n_system_alloc", "n_live",
+                             "bytes_allocated_total"};
+  double v[] = {(double)st.bytes_in_use, (double)st.bytes_peak, (double)st.bytes_cached,
+                (double)st.bytes_limit, (double)st.n_alloc, (double)st.n_reuse,
+                (double)st.n_system_alloc, (double)st.n_live, (double)st.bytes_allocated_total};
+  int n = (int)(sizeof v / sizeof v[0]);
+  SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
+  SEXP names = PROTECT(Rf_allocVector(STRSXP, n));
+  for (int i = 0; i < n; i++) {
+    REAL(out)[i] = v[i];
+    SET_STRING_ELT(names, i, Rf_mkChar(nm[i]));
+  }
+  Rf_setAttrib(out, R_NamesSymbol, names);
+  UNPROTECT(2);
+  return out;
+}
+
+SEXP mx_r_pool_release(SEXP ctx) {
+  mx_context c = mx_r_ctx(ctx, "ctx");
+  mx_pool_release(c.dev_type, c.dev_id);
+  return R_NilValue;
+}
+
+SEXP mx_r_pool_limit(SEXP bytes) {
+  double b = Rf_isNull(bytes) ? -1 : Rf_asReal(bytes);
+  if (!Rf_isNull(bytes) && (ISNAN(b) || b < 0)) Rf_error("argument 'bytes' must be a non-negative number");
+  return Rf_ScalarReal((double)mx_pool_set_limit(MX_CPU, (int64_t)b));
+}
+
+SEXP mx_r_features(void) {
+  int n = mx_feature_count();
+  SEXP en = PROTECT(Rf_allocVector(LGLSXP, n));
+  SEXP names = PROTECT(Rf_allocVector(STRSXP, n));
+  SEXP detail = PROTECT(Rf_allocVector(STRSXP, n));
+  for (int i = 0; i < n; i++) {
+    const mx_feature *f = mx_feature_at(i);
+    LOGICAL(en)[i] = f->enabled;
+    SET_STRING_ELT(names, i, Rf_mkChar(f->name));
+    SET_STRING_ELT(detail, i, Rf_mkChar(f->detail));
+  }
+  Rf_setAttrib(en, R_NamesSymbol, names);
+  Rf_setAttrib(detail, R_NamesSymbol, names);
+  Rf_setAttrib(en, mx_sym_detail, detail);
+  UNPROTECT(3);
+  return en;
+}
+
+SEXP mx_r_gpu_count(void) { return Rf_ScalarInteger(mx_gpu_count()); }

@@ -1,0 +1,89 @@
+/*
+ * mx-r.h -- shared helpers of the R glue (the only C that sees SEXP).
+ *
+ * Every entry point converts and checks its R arguments (errors name the
+ * argument), calls the engine, releases what it owns, and only then turns a
+ * failing status into an R error (Rf_error never skips a free).
+ */
+#ifndef MX_R_H
+#define MX_R_H
+
+#define R_NO_REMAP
+#define STRICT_R_HEADERS
+#include <R.h>
+#include <Rinternals.h>
+
+#include "../include/mx.h"
+
+/* Symbols and strings installed once at load (init.c). */
+extern SEXP mx_sym_nd_tag;          /* tag of NDArray external pointers */
+extern SEXP mx_sym_device_typeid;
+extern SEXP mx_sym_device_id;
+extern SEXP mx_str_nd_class;        /* "MXNDArray" */
+extern SEXP mx_sym_detail;
+void mx_r_engine_init(void);
+
+/* Raise the engine's last error as an R error (never returns). */
+void mx_r_fail(void)
+#if defined(__GNUC__)
+    __attribute__((noreturn))
+#endif
+    ;
+/* Check a status: OK returns, otherwise mx_r_fail(). */
+static inline void mx_r_check(mx_status st) {
+  if (st != MX_OK) mx_r_fail();
+}
+
+/* NDArray objects: a length-1 list of class "MXNDArray" holding an external
+ * pointer whose finalizer frees the engine array. */
+int mx_r_is_nd(SEXP x);
+/* The engine array of an R NDArray; an R error naming `arg` otherwise. */
+mx_ndarray *mx_r_nd(SEXP x, const char *arg);
+/* Wrap an engine array (ownership passes to R, also when wrapping fails). */
+SEXP mx_r_wrap_nd(mx_ndarray *a);
+
+/* An MXContext list (or NULL: the CPU) as an engine context. */
+mx_context mx_r_ctx(SEXP ctx, const char *arg);
+SEXP mx_r_ctx_new(mx_context ctx);
+/* R dims (R order) to a C shape (reversed); R error naming `arg`. */
+mx_shape mx_r_shape(SEXP dims, const char *arg);
+/* A dtype name; R error naming `arg`. */
+int mx_r_dtype(SEXP dtype, const char *arg);
+
+/* Draw a 64-bit seed from R's RNG (so set.seed() controls the engine). */
+uint64_t mx_r_seed(void);
+/* Keep the engine's thread count in step with options(mxnet.threads=). */
+void mx_r_sync_threads(void);
+/* Run R's garbage collector when engine memory has grown a lot since the
+ * last collection (finalizers of dropped NDArrays then return memory). */
+void mx_r_maybe_gc(void);
+
+/* Entry points (registered in init.c). */
+SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx);
+SEXP mx_r_nd_to_r(SEXP nd);
+SEXP mx_r_nd_dim(SEXP nd);
+SEXP mx_r_nd_info(SEXP nd);
+SEXP mx_r_nd_valid(SEXP nd);
+SEXP mx_r_nd_full(SEXP shape, SEXP value, SEXP dtype, SEXP ctx);
+SEXP mx_r_nd_copyto(SEXP nd, SEXP ctx, SEXP dtype);
+SEXP mx_r_nd_copy_into(SEXP src, SEXP dst);
+SEXP mx_r_nd_reshape(SEXP nd, SEXP dims);
+SEXP mx_r_nd_index_get(SEXP nd, SEXP idx);
+SEXP mx_r_nd_index_set(SEXP nd, SEXP idx, SEXP value);
+SEXP mx_r_nd_same(SEXP a, SEXP b);
+SEXP mx_r_nd_invoke(SEXP op, SEXP inputs, SEXP params, SEXP out);
+SEXP mx_r_nd_save(SEXP arrays, SEXP names, SEXP file);
+SEXP mx_r_nd_load(SEXP file);
+SEXP mx_r_nd_save_raw(SEXP arrays, SEXP names);
+SEXP mx_r_nd_load_raw(SEXP raw);
+SEXP mx_r_op_info(void);
+SEXP mx_r_hash(SEXP str);
+SEXP mx_r_pool_stats(SEXP ctx);
+SEXP mx_r_pool_release(SEXP ctx);
+SEXP mx_r_pool_limit(SEXP bytes);
+SEXP mx_r_threads(SEXP n);
+SEXP mx_r_features(void);
+SEXP mx_r_gpu_count(void);
+SEXP mx_r_set_gc_threshold(SEXP bytes);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * ops-r.c -- imperative op calls from R (the generated mx.nd.* wrappers) and
+ * the registry description the wrapper generator reads.
+ *
+ * This file owns the R -> op parameter conversion: numeric vectors given for
+ * tuple parameters are reversed into C order (R's kernel = c(3, 5) is C
+ * (5, 3)); scalars, including axis numbers, pass through unchanged (they
+ * count C axes, as in MXNet); strings are parsed as MXNet's string forms and
+ * are not reversed.
+ */
+#include "mx-r.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_PARAMS 32
+
+static void set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
+  const char *name = mx_op_param_name(op, i);
+  int type = mx_op_param_type(op, i);
+  int st_type = TYPEOF(v);
+  mx_status st;
+  if (st_type == STRSXP) {
+    if (XLENGTH(v) != 1 || STRING_ELT(v, 0) == NA_STRING)
+      Rf_error("%s: argument '%s' must be a single string", mx_op_name(op), name);
+    st = mx_op_param_set_str(op, vals, i, CHAR(STRING_ELT(v, 0)));
+  } else if (type == MX_PARAM_CTX) {
+    mx_context c = mx_r_ctx(v, name);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s(%d)", c.dev_type == MX_GPU ? "gpu" : "cpu", c.dev_id);
+    st = mx_op_param_set_str(op, vals, i, buf);
+  } else if (st_type == REALSXP || st_type == INTSXP || st_type == LGLSXP) {
+    R_xlen_t n = XLENGTH(v);
+    int tuple = type == MX_PARAM_SHAPE || type == MX_PARAM_FTUPLE;
+    if (n > 16) Rf_error("%s: argument '%s' is too long", mx_op_name(op), name);
+    if (!tuple && n != 1)
+      Rf_error("%s: argument '%s' must be a single value, not length %d", mx_op_name(op), name, (int)n);
+    double x[16];
+    for (R_xlen_t j = 0; j < n; j++) {
+      double d;
+      if (st_type == REALSXP) d = REAL(v)[j];
+      else {
+        int iv = st_type == INTSXP ? INTEGER(v)[j] : LOGICAL(v)[j];
+        d = iv == NA_INTEGER ? NA_REAL : iv;
+      }
+      if (ISNAN(d) && (!tuple || !ISNA(d)))
+        Rf_error("%s: argument '%s' must not be %s", mx_op_name(op), name, ISNA(d) ? "NA" : "NaN");
+      x[tuple ? n - 1 - j : j] = ISNA(d) ? NAN : d;  /* NA in a tuple = None */
+    }
+    st = mx_op_param_set_nums(op, vals, i, x, (int)n);
+  } else {
+    Rf_error("%s: argument '%s' has an unsupported type (%s)", mx_op_name(op), name,
+             Rf_type2char((SEXPTYPE)st_type));
+  }
+  if (st != MX_OK) mx_r_fail();
+}
+
+SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
+  if (TYPEOF(opname) != STRSXP || XLENGTH(opname) != 1)
+    Rf_error("argument 'op' must be an operator name");
+  const char *name = CHAR(STRING_ELT(opname, 0));
+  const mx_op *op = mx_op_find(name);
+  if (!op) Rf_error("unknown operator '%s'", name);
+  if (TYPEOF(inputs) != VECSXP) Rf_error("%s: inputs must be a list", name);
+  int nin = (int)XLENGTH(inputs);
+  if (nin > 64) Rf_error("%s: too many inputs (%d)", name, nin);
+
+  mx_ndarray *in[64];
+  int declared = mx_op_declared_inputs(op);
+  for (int k = 0; k < nin; k++) {
+    char arg[64];
+    const char *iname = mx_op_input_name(op, declared < 0 ? 0 : k);
+    if (declared < 0) snprintf(arg, sizeof arg, "%s[[%d]]", iname ? iname : "data", k + 1);
+    else snprintf(arg, sizeof arg, "%s", iname ? iname : "data");
+    in[k] = mx_r_nd(VECTOR_ELT(inputs, k), arg);
+  }
+
+  int np = mx_op_num_params(op);
+  if (np > MAX_PARAMS) Rf_error("%s: too many parameters", name);
+  mx_param_value vals[MAX_PARAMS];
+  mx_r_check(mx_op_params_init(op, vals));
+  if (!Rf_isNull(params)) {
+    if (TYPEOF(params) != VECSXP) Rf_error("%s: params must be a list", name);
+    SEXP pn = Rf_getAttrib(params, R_NamesSymbol);
+    R_xlen_t len = XLENGTH(params);
+    if (len > 0 && TYPEOF(pn) != STRSXP) Rf_error("%s: params must be named", name);
+    for (R_xlen_t j = 0; j < len; j++) {
+      SEXP v = VECTOR_ELT(params, j);
+      if (Rf_isNull(v)) continue;
+      const char *key = CHAR(STRING_ELT(pn, j));
+      int i = (j < np && strcmp(mx_op_param_name(op, (int)j), key) == 0)
+                  ? (int)j : mx_op_param_index(op, key);
+      if (i < 0) Rf_error("%s: unknown argument '%s'", name, key);
+      set_param(op, vals, i, v);
+    }
+  }
+  if (declared < 0) {
+    int k = mx_op_param_index(op, "num_args");
+    if (k >= 0 && !vals[k].is_set) {
+      double d = nin;
+      mx_r_check(mx_op_param_set_nums(op, vals, k, &d, 1));
+    }
+  }
+
+  int nout = mx_op_num_outputs(op, vals);
+  if (nout < 1 || nout > 16) Rf_error("%s: cannot determine the number of outputs", name);
+  mx_ndarray *outs[16] = {0};
+  int given_out = !Rf_isNull(out);
+  if (given_out) {
+    if (mx_r_is_nd(out)) {
+      if (nout != 1) Rf_error("%s: 'out' must be a list of %d MXNDArrays", name, nout);
+      outs[0] = mx_r_nd(out, "out");
+    } else if (TYPEOF(out) == VECSXP && XLENGTH(out) == nout) {
+      for (int k = 0; k < nout; k++) outs[k] = mx_r_nd(VECTOR_ELT(out, k), "out");
+    } else {
+      Rf_error("%s: 'out' must be an MXNDArray%s", name, nout > 1 ? " list of matching length" : "");
+    }
+  }
+
+  mx_r_sync_threads();
+  mx_r_maybe_gc();
+  mx_invoke_opts opts;
+  opts.ctx = (mx_context){MX_CPU, 0};
+  opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
+  mx_r_check(mx_op_invoke(op, vals, in, nin, outs, nout, &opts));
+  if (given_out) return out;
+  if (nout == 1) return mx_r_wrap_nd(outs[0]);
+  /* wrap every output before anything can fail, so none leaks */
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, nout));
+  for (int k = 0; k < nout; k++) SET_VECTOR_ELT(res, k, mx_r_wrap_nd(outs[k]));
+  UNPROTECT(1);
+  return res;
+}
+
+/* ---------------------------------------------------------- op registry */
+
+static SEXP mkstr_or_na(const char *s) {
+  return s ? Rf_mkString(s) : Rf_ScalarString(NA_STRING);
+}
+
+static SEXP named_list(int n, const char **names) {
+  SEXP l = PROTECT(Rf_allocVector(VECSXP, n));
+  SEXP nm = PROTECT(Rf_allocVector(STRSXP, n));
+  for (int i = 0; i < n; i++) SET_STRING_ELT(nm, i, Rf_mkChar(names[i]));
+  Rf_setAttrib(l, R_NamesSymbol, nm);
+  UNPROTECT(2);
+  return l;
+}
+
+static const char *type_name(int t) {
+  switch (t) {
+    case MX_PARAM_INT: return "int";
+    case MX_PARAM_FLOAT: return "float";
+    case MX_PARAM_BOOL: return "boolean";
+    case MX_PARAM_ENUM: return "enum";
+    case MX_PARAM_SHAPE: return "shape";
+    case MX_PARAM_FTUPLE: return "float tuple";
+    case MX_PARAM_DTYPE: return "dtype";
+    case MX_PARAM_CTX: return "context";
+    case MX_PARAM_STRING: return "string";
+    default: return "?";
+  }
+}
+
+SEXP mx_r_op_info(void) {
+  int n = mx_op_count();
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
+  static const char *fields[] = {"name", "aliases", "doc", "inputs", "variadic",
+                                 "num_outputs", "random", "params"};
+  static const char *pfields[] = {"name", "type", "default", "choices", "required",
+                                  "optional", "doc"};
+  for (int i = 0; i < n; i++) {
+    const mx_op *op = mx_op_at(i);
+    SEXP e = PROTECT(named_list(8, fields));
+    SET_VECTOR_ELT(e, 0, Rf_mkString(mx_op_name(op)));
+    int na = 0;
+    while (na < 4 && mx_op_alias(op, na)) na++;
+    SEXP al = PROTECT(Rf_allocVector(STRSXP, na));
+    for (int k = 0; k < na; k++) SET_STRING_ELT(al, k, Rf_mkChar(mx_op_alias(op, k)));
+    SET_VECTOR_ELT(e, 1, al);
+    SET_VECTOR_ELT(e, 2, Rf_mkString(mx_op_doc(op)));
+    int ni = 0;
+    while (mx_op_input_name(op, ni)) ni++;
+    SEXP ins = PROTECT(Rf_allocVector(STRSXP, ni));
+    for (int k = 0; k < ni; k++) SET_STRING_ELT(ins, k, Rf_mkChar(mx_op_input_name(op, k)));
+    SET_VECTOR_ELT(e, 3, ins);
+    SET_VECTOR_ELT(e, 4, Rf_ScalarLogical(mx_op_declared_inputs(op) < 0));
+    SET_VECTOR_ELT(e, 5, Rf_ScalarInteger(mx_op_declared_outputs(op)));
+    SET_VECTOR_ELT(e, 6, Rf_ScalarLogical((mx_op_flags(op) & MX_OPF_RANDOM) != 0));
+    int np = mx_op_num_params(op);
+    SEXP ps = PROTECT(Rf_allocVector(VECSXP, np));
+    for (int k = 0; k < np; k++) {
+      SEXP p = PROTECT(named_list(7, pfields));
+      SET_VECTOR_ELT(p, 0, Rf_mkString(mx_op_param_name(op, k)));
+      SET_VECTOR_ELT(p, 1, Rf_mkString(type_name(mx_op_param_type(op, k))));
+      SET_VECTOR_ELT(p, 2, mkstr_or_na(mx_op_param_default(op, k)));
+      SET_VECTOR_ELT(p, 3, mkstr_or_na(mx_op_param_choices(op, k)));
+      SET_VECTOR_ELT(p, 4, Rf_ScalarLogical((mx_op_param_flags(op, k) & 1) != 0));
+      SET_VECTOR_ELT(p, 5, Rf_ScalarLogical((mx_op_param_flags(op, k) & 2) != 0));
+      SET_VECTOR_ELT(p, 6, Rf_mkString(mx_op_param_doc(op, k)));
+      SET_VECTOR_ELT(ps, k, p);
+      UNPROTECT(1);
+    }
+    SET_VECTOR_ELT(e, 7, ps);
+    SET_VECTOR_ELT(res, i, e);
+    UNPROTECT(4);
+  }
+  UNPROTECT(1);
+  return res;
+}
+
+SEXP mx_r_hash(SEXP str) {
+  if (TYPEOF(str) != STRSXP) Rf_error("argument 'x' must be a character vector");
+  uint64_t h = 0;
+  for (R_xlen_t i = 0; i < XLENGTH(str); i++) {
+    const char *s = STRING_ELT(str, i) == NA_STRING ? "NA" : CHAR(STRING_ELT(str, i));
+    h = mx_hash_bytes(s, strlen(s), h);
+    h = mx_hash_bytes("\n", 1, h);
+  }
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return Rf_mkString(buf);
+}
