@@ -25,11 +25,11 @@ install: $(LIB)
 demo: deps install
 	R_LIBS=$(LIB) $(RSCRIPT) demo/ndarray.R
 
-$(TARBALL):
+check:
+	rm -f $(PKG)_*.tar.gz
 	$(R) CMD build --no-manual .
-
-check: $(TARBALL)
 	_R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --no-manual $(TARBALL)
+	@sh tools/check-status.sh $(PKG).Rcheck/00check.log
 
 test: check audit
 

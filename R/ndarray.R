@@ -342,7 +342,9 @@ nd.subscripts <- function(d, subs, env) {
   lapply(seq_along(d), function(k) {
     if (identical(subs[[k]], quote(expr = ))) return(NULL)
     v <- eval(subs[[k]], env)
-    if (inherits(v, "MXNDArray")) v <- as.vector(v)
+    if (inherits(v, "MXNDArray"))
+      stop("an MXNDArray cannot be a subscript: use as.vector(i) for indices or as.vector(m) != 0 for a mask",
+           call. = FALSE)
     if (is.character(v)) stop("MXNDArrays have no dimnames: index with numbers or logicals", call. = FALSE)
     if (!is.numeric(v) && !is.logical(v)) stop(sprintf("invalid subscript type '%s'", typeof(v)), call. = FALSE)
     if (anyNA(v)) stop("subscripts must not contain NA", call. = FALSE)

@@ -53,7 +53,7 @@ void attribute_visible R_init_mxnet(DllInfo *dll) {
   mx_sym_device_typeid = Rf_install("device_typeid");
   mx_sym_device_id = Rf_install("device_id");
   mx_sym_detail = Rf_install("detail");
-  mx_str_nd_class = Rf_mkString("MXNDArray");
+  mx_str_nd_class = Rf_mkString("MXNDArray"); /* unprotected-ok: preserved next */
   R_PreserveObject(mx_str_nd_class);
   mx_r_engine_init();
 }

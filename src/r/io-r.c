@@ -65,7 +65,8 @@ SEXP mx_r_nd_save_raw(SEXP arrays, SEXP names) {
   void *buf;
   size_t len;
   mx_r_check(mx_ndarray_save_buffer(arr, nms, n, &buf, &len));
-  SEXP out = Rf_allocVector(RAWSXP, (R_xlen_t)len);   /* may longjmp: copy first */
+  /* unprotected-ok: nothing allocates before it is returned (buf leaks only if R itself is out of memory) */
+  SEXP out = Rf_allocVector(RAWSXP, (R_xlen_t)len); /* unprotected-ok */
   memcpy(RAW(out), buf, len);
   mx_free(buf);
   return out;
