@@ -35,7 +35,7 @@ SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx) {
     s.ndim = 1;
     s.d[0] = n;
   } else {
-    s = mx_r_shape(dims, "dim");
+    s = mx_r_shape(dims, "dim(src.array)");
     int64_t total = 1;
     for (int k = 0; k < s.ndim; k++) total *= s.d[k];
     if (total != n)
