@@ -241,7 +241,8 @@ Ops.MXNDArray <- function(e1, e2) {
                  gen, class(other)[1L]), call. = FALSE)
   if (anyNA(other) && !any(is.nan(other)))
     stop(sprintf("'%s': the operand contains NA", gen), call. = FALSE)
-  if (length(other) == 1L && is.null(dim(other))) {
+  # (scalar parameters cannot carry NaN: a NaN operand goes the array way)
+  if (length(other) == 1L && is.null(dim(other)) && !is.nan(other)) {
     return(nd.invoke(if (rev) ops[3L] else ops[2L], list(arr), list(scalar = as.double(other))))
   }
   info <- .Call(C_mx_r_nd_info, arr)
@@ -347,11 +348,15 @@ nd.subscripts <- function(d, subs, env) {
            call. = FALSE)
     if (is.character(v)) stop("MXNDArrays have no dimnames: index with numbers or logicals", call. = FALSE)
     if (!is.numeric(v) && !is.logical(v)) stop(sprintf("invalid subscript type '%s'", typeof(v)), call. = FALSE)
-    if (anyNA(v)) stop("subscripts must not contain NA", call. = FALSE)
-    if (is.numeric(v) && any(v > d[k])) stop("subscript out of bounds", call. = FALSE)
-    if (is.logical(v) && length(v) > d[k]) stop("(subscript) logical subscript too long", call. = FALSE)
+    if (anyNA(v)) stop(sprintf("subscripts must not contain NA (subscript %d)", k), call. = FALSE)
+    if (is.numeric(v) && any(v >= d[k] + 1))
+      stop(sprintf("subscript out of bounds (subscript %d: index %s, extent %s)",
+                   k, format(max(v)), format(d[k])), call. = FALSE)
+    if (is.logical(v) && length(v) > d[k])
+      stop(sprintf("(subscript) logical subscript too long (subscript %d: length %d, extent %s)",
+                   k, length(v), format(d[k])), call. = FALSE)
     i <- seq_len(d[k])[v]
-    if (anyNA(i)) stop("subscript out of bounds", call. = FALSE)
+    if (anyNA(i)) stop(sprintf("subscript out of bounds (subscript %d)", k), call. = FALSE)
     i
   })
 }
@@ -387,7 +392,8 @@ nd.subscripts <- function(d, subs, env) {
     return(.Call(C_mx_r_nd_index_get, flat, idx))
   }
   if (length(subs) != length(d))
-    stop(sprintf("incorrect number of dimensions: the MXNDArray has %d", length(d)), call. = FALSE)
+    stop(sprintf("incorrect number of dimensions: the MXNDArray has %d, but %d subscripts were given",
+                 length(d), length(subs)), call. = FALSE)
   idx <- nd.subscripts(d, subs, env)
   res <- .Call(C_mx_r_nd_index_get, x, idx)
   if (isTRUE(drop)) {
@@ -413,7 +419,8 @@ nd.subscripts <- function(d, subs, env) {
     return(x)
   }
   if (length(subs) != length(d))
-    stop(sprintf("incorrect number of dimensions: the MXNDArray has %d", length(d)), call. = FALSE)
+    stop(sprintf("incorrect number of dimensions: the MXNDArray has %d, but %d subscripts were given",
+                 length(d), length(subs)), call. = FALSE)
   .Call(C_mx_r_nd_index_set, x, nd.subscripts(d, subs, env), value)
   x
 }
@@ -453,7 +460,7 @@ mx.nd.load <- function(filename) {
 
 nd.list.names <- function(x) {
   nm <- names(x)
-  if (is.null(nm) || all(nm == "")) return(NULL)
+  if (is.null(nm) || all(!is.na(nm) & nm == "")) return(NULL)
   if (any(is.na(nm) | nm == "")) stop("either every element of 'ndarray' is named or none is", call. = FALSE)
   nm
 }

@@ -202,9 +202,12 @@ static mx_status read_record(src *r, int idx, mx_ndarray **out) {
     if (magic != REC_V1) {
       uint32_t stype;
       if ((rc = get_u32(r, &stype, "the storage type"))) return rc;
-      if ((int32_t)stype != 0)
-        return mx_error(MX_ERR_UNSUPPORTED, "array %d uses sparse storage (type %d), which is not supported",
-                        idx + 1, (int32_t)stype);
+      if (stype == 1 || stype == 2)
+        return mx_error(MX_ERR_UNSUPPORTED, "array %d uses sparse storage (%s), which is not supported",
+                        idx + 1, stype == 1 ? "row_sparse" : "csr");
+      if (stype != 0)
+        return mx_error(MX_ERR_FORMAT, "array %d has an invalid storage type (%d)", idx + 1,
+                        (int32_t)stype);
     }
     uint32_t nd;
     if ((rc = get_u32(r, &nd, "the number of dimensions"))) return rc;
@@ -224,7 +227,10 @@ static mx_status read_record(src *r, int idx, mx_ndarray **out) {
   } else {
     /* legacy: magic is ndim, dims are u32 */
     if (magic > MX_MAX_DIM)
-      return mx_error(MX_ERR_FORMAT, "array %d: unrecognised record header 0x%08x", idx + 1, magic);
+      return magic < 0x10000
+                 ? mx_error(MX_ERR_FORMAT, "array %d has %u dimensions; at most %d are supported",
+                            idx + 1, magic, MX_MAX_DIM)
+                 : mx_error(MX_ERR_FORMAT, "array %d: unrecognised record header 0x%08x", idx + 1, magic);
     ndim = (int)magic;
     none = ndim == 0;
     for (int k = 0; k < ndim; k++) {

@@ -63,7 +63,7 @@ static SEXP list_elt(SEXP list, SEXP sym) {
 }
 
 static int scalar_int(SEXP x, int *out) {
-  if (XLENGTH(x) != 1) return 0;
+  if ((TYPEOF(x) != INTSXP && TYPEOF(x) != REALSXP) || XLENGTH(x) != 1) return 0;
   if (TYPEOF(x) == INTSXP && INTEGER(x)[0] != NA_INTEGER) { *out = INTEGER(x)[0]; return 1; }
   if (TYPEOF(x) == REALSXP && R_FINITE(REAL(x)[0]) && REAL(x)[0] == floor(REAL(x)[0]) &&
       fabs(REAL(x)[0]) < 2e9) { *out = (int)REAL(x)[0]; return 1; }

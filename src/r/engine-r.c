@@ -66,6 +66,7 @@ SEXP mx_r_pool_release(SEXP ctx) {
 SEXP mx_r_pool_limit(SEXP bytes) {
   double b = Rf_isNull(bytes) ? -1 : Rf_asReal(bytes);
   if (!Rf_isNull(bytes) && (ISNAN(b) || b < 0)) Rf_error("argument 'bytes' must be a non-negative number");
+  if (b > 9e18) b = 9e18;  /* Inf and beyond: no limit (avoid an undefined cast) */
   return Rf_ScalarReal((double)mx_pool_set_limit(MX_CPU, (int64_t)b));
 }
 

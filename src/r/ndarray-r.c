@@ -35,7 +35,7 @@ SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx) {
     s.ndim = 1;
     s.d[0] = n;
   } else {
-    s = mx_r_shape(dims, "dim");
+    s = mx_r_shape(dims, "dim(src.array)");
     int64_t total = 1;
     for (int k = 0; k < s.ndim; k++) total *= s.d[k];
     if (total != n)
@@ -79,10 +79,16 @@ SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx) {
 SEXP mx_r_nd_to_r(SEXP nd) {
   mx_ndarray *a = mx_r_nd(nd, "x");
   int64_t n = mx_ndarray_size(a);
+  const mx_shape *s = mx_ndarray_shape(a);
+  /* R dims are int: a longer 1-d array becomes a plain (long) vector */
+  int big = 0;
+  for (int k = 0; k < s->ndim; k++) if (s->d[k] > INT32_MAX) big = 1;
+  if (big && s->ndim > 1)
+    Rf_error("argument 'x' has a dimension longer than an R array allows (%s); reshape it first",
+             "2^31 - 1");
   SEXP out = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)n));
   mx_r_check(mx_ndarray_to_f64(a, REAL(out), n));
-  const mx_shape *s = mx_ndarray_shape(a);
-  if (s->ndim > 0) Rf_setAttrib(out, R_DimSymbol, r_dims(s));
+  if (s->ndim > 0 && !big) Rf_setAttrib(out, R_DimSymbol, r_dims(s));
   UNPROTECT(1);
   return out;
 }
