@@ -81,8 +81,8 @@ static inline int64_t wrap_i64(uint64_t u) {
   mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(t))
 
 /* Math functions: float expression (x is float), double expression (x is
- * double; also used for integers, through double). */
-#define DEF_MATH_NT(NAME, FEXPR, DEXPR, NTHREADS)                            \
+ * double) and the expression for integers (x is the element as a double). */
+#define DEF_MATH_X(NAME, FEXPR, DEXPR, IEXPR, NTHREADS)                      \
   static mx_status k_##NAME(KARGS) {                                         \
     UNUSED_KARGS;                                                            \
     int64_t n_ = mx_ndarray_size(out[0]);                                    \
@@ -91,14 +91,24 @@ static inline int64_t wrap_i64(uint64_t u) {
     switch (out[0]->dtype) {                                                 \
       case MX_FLOAT32: MAP(float, float, FEXPR); break;                      \
       case MX_FLOAT64: MAP(double, double, DEXPR); break;                    \
-      case MX_UINT8: MAP_D(uint8_t, sat_u8, DEXPR); break;                   \
-      case MX_INT32: MAP_D(int32_t, sat_i32, DEXPR); break;                  \
-      case MX_INT64: MAP_D(int64_t, sat_i64, DEXPR); break;                  \
+      case MX_UINT8: MAP_D(uint8_t, sat_u8, IEXPR); break;                   \
+      case MX_INT32: MAP_D(int32_t, sat_i32, IEXPR); break;                  \
+      case MX_INT64: MAP_D(int64_t, sat_i64, IEXPR); break;                  \
       default: return BAD_DTYPE(out[0]->dtype);                              \
     }                                                                        \
     return MX_OK;                                                            \
   }
-#define DEF_MATH(NAME, FEXPR, DEXPR) DEF_MATH_NT(NAME, FEXPR, DEXPR, mx_par_threads(n_))
+#define DEF_MATH(NAME, FEXPR, DEXPR) DEF_MATH_X(NAME, FEXPR, DEXPR, DEXPR, mx_par_threads(n_))
+
+/* gamma of a whole number: (x-1)! by exact products (libm's tgamma may be
+ * an ulp off, which truncation to an integer would turn into 12! - 1);
+ * beyond 30 the result saturates every integer dtype anyway. */
+static inline double gamma_whole(double x) {
+  if (x < 1 || x > 30) return tgamma(x);
+  double f = 1;
+  for (int k = 2; k < (int)x; k++) f *= k;
+  return f;
+}
 
 /* Ops exact on integers: float, double, uint8 and signed-integer (T is
  * int32_t or int64_t) expressions. */
@@ -167,9 +177,9 @@ DEF_MATH(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
 DEF_MATH(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
 DEF_MATH(degrees, x * (float)(180.0 / PI_D), x * (180.0 / PI_D))
 DEF_MATH(radians, x * (float)(PI_D / 180.0), x * (PI_D / 180.0))
-DEF_MATH(gamma, tgammaf(x), tgamma(x))
+DEF_MATH_X(gamma, tgammaf(x), tgamma(x), gamma_whole(x), mx_par_threads(n_))
 /* lgamma may write the global signgam: one thread */
-DEF_MATH_NT(gammaln, lgammaf(x), lgamma(x), 1)
+DEF_MATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x), 1)
 
 /* ------------------------------------------------------------------ clip */
 
