@@ -31,9 +31,25 @@
               int nin, mx_ndarray *const *out, int nout, const int *req
 #define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
-/* Rows of the reduced axis per chunk, and inner positions per task. */
+/* Inner positions per task (at most), and the chunking of the reduced
+ * axis: about RCE elements per chunk, between 16 and RCH rows.  Both
+ * depend on the shape only. */
+#define RIB 2048
+#define RCE 65536
 #define RCH 8192
-#define RIB 256
+
+static inline int64_t chunk_rows(int64_t inner) {
+  int64_t w = inner < RIB ? inner : RIB;
+  int64_t rc = RCE / (w > 0 ? w : 1);
+  return rc < 16 ? 16 : rc > RCH ? RCH : rc;
+}
+
+/* Vectorisation hint for inner loops (threads come from MX_OMP_FOR only). */
+#ifdef _OPENMP
+#define MX_SIMD _Pragma("omp simd")
+#else
+#define MX_SIMD
+#endif
 
 /* ------------------------------------------------------------ helpers */
 
@@ -112,7 +128,8 @@ static inline int64_t sat_mul64(int64_t a, int64_t b) {
     T *dst = (T *)dst_;                                                        \
     int64_t nout = outer * inner;                                              \
     if (nout == 0) return MX_OK;                                               \
-    int64_t nch = R > RCH ? (R + RCH - 1) / RCH : 1;                           \
+    int64_t rc = chunk_rows(inner);                                            \
+    int64_t nch = R > rc ? (R + rc - 1) / rc : 1;                              \
     int64_t nib = (inner + RIB - 1) / RIB;                                     \
     A *part = NULL;                                                            \
     if (nch > 1) {                                                             \
@@ -127,7 +144,7 @@ static inline int64_t sat_mul64(int64_t a, int64_t b) {
     for (int64_t t = 0; t < ntask; t++) {                                      \
       int64_t o = t / (nch * nib), rem = t % (nch * nib);                      \
       int64_t ch = rem / nib, ib = rem % nib;                                  \
-      int64_t r0 = ch * RCH, r1 = r0 + RCH < R ? r0 + RCH : R;                 \
+      int64_t r0 = ch * rc, r1 = r0 + rc < R ? r0 + rc : R;                    \
       if (inner == 1) {                                                        \
         const T *s = src + o * R;                                              \
         A a = INIT;                                                            \
@@ -148,6 +165,7 @@ static inline int64_t sat_mul64(int64_t a, int64_t b) {
         for (int64_t i = 0; i < w; i++) a[i] = INIT;                           \
         for (int64_t r = r0; r < r1; r++) {                                    \
           const T *s = src + (o * R + r) * inner + i0;                         \
+          MX_SIMD                                                              \
           for (int64_t i = 0; i < w; i++) STEP(a[i], s[i]);                    \
         }                                                                      \
         if (nch == 1) {                                                        \
@@ -249,7 +267,8 @@ static int dtype_col(int dtype) {
     T *dst = (T *)dst_;                                                        \
     int64_t nout = outer * inner;                                              \
     if (nout == 0) return MX_OK;                                               \
-    int64_t nch = R > RCH ? (R + RCH - 1) / RCH : 1;                           \
+    int64_t rc = chunk_rows(inner);                                            \
+    int64_t nch = R > rc ? (R + rc - 1) / rc : 1;                              \
     int64_t nib = (inner + RIB - 1) / RIB;                                     \
     T *pv = NULL;                                                              \
     int64_t *pi = NULL;                                                        \
@@ -270,7 +289,7 @@ static int dtype_col(int dtype) {
     for (int64_t t = 0; t < ntask; t++) {                                      \
       int64_t o = t / (nch * nib), rem = t % (nch * nib);                      \
       int64_t ch = rem / nib, ib = rem % nib;                                  \
-      int64_t r0 = ch * RCH, r1 = r0 + RCH < R ? r0 + RCH : R;                 \
+      int64_t r0 = ch * rc, r1 = r0 + rc < R ? r0 + rc : R;                    \
       if (inner == 1) {                                                        \
         const T *s = src + o * R;                                              \
         T v = s[r0];                                                           \
@@ -288,6 +307,7 @@ static int dtype_col(int dtype) {
       for (int64_t i = 0; i < w; i++) { bv[i] = s0[i]; bi[i] = r0; }           \
       for (int64_t r = r0 + 1; r < r1; r++) {                                  \
         const T *s = src + (o * R + r) * inner + i0;                           \
+        MX_SIMD                                                                \
         for (int64_t i = 0; i < w; i++)                                        \
           if (BETTER(s[i], bv[i])) { bv[i] = s[i]; bi[i] = r; }                \
       }                                                                        \

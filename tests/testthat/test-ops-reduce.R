@@ -193,6 +193,7 @@ test_that("large reductions (chunked, parallel) are right and independent of the
   m <- matrix(runif(3 * 40001), 3)            # C shape (40001, 3)
   mf <- in_dtype(m, "float32")
   c3 <- array(runif(5 * 9000 * 4), c(5, 9000, 4))
+  w <- matrix(runif(1000 * 300), 1000)        # C shape (300, 1000): wide inner blocks
   run <- function() {
     x <- mx.nd.array(a)
     xm <- mx.nd.array(m)
@@ -205,6 +206,8 @@ test_that("large reductions (chunked, parallel) are right and independent of the
          mid = as.array(mx.nd.sum(x3, axis = 1)),         # middle R dim, chunked, inner 5
          skip = as.array(mx.nd.sum(x3, axis = c(0, 2))),  # transposed path
          amr = as.array(mx.nd.argmax(xm, axis = 0)),
+         wide = as.array(mx.nd.sum(mx.nd.array(w), axis = 0)),
+         wmax = as.array(mx.nd.argmax(mx.nd.array(w), axis = 0)),
          isum = as.array(mx.nd.sum(mx.nd.array(round(a * 1000), dtype = "int64"))))
   }
   old <- getOption("mxnet.threads")
@@ -225,6 +228,8 @@ test_that("large reductions (chunked, parallel) are right and independent of the
   expect_equal(as.vector(r2$skip), apply(c3, 2, sum), tolerance = 1e-12)
   expect_equal(as.vector(r2$amr), apply(mf, 1, which.max) - 1)
   expect_equal(as.vector(r2$isum), sum(round(a * 1000)))
+  expect_equal(as.vector(r2$wide), rowSums(in_dtype(w, "float32")), tolerance = 1e-6)
+  expect_equal(as.vector(r2$wmax), apply(in_dtype(w, "float32"), 1, which.max) - 1)
   # ties across chunks: the first index wins; a NaN in a later chunk wins
   t <- rep(1, 30000)
   t[c(9000, 25000)] <- 5
