@@ -138,7 +138,7 @@ void mx_store_f64(void *p, int dtype, int64_t i, double v) {
     case MX_FLOAT16: ((uint16_t *)p)[i] = mx_f32_to_f16((float)v); break;
     case MX_UINT8: ((uint8_t *)p)[i] = MX_F2I(uint8_t, 0, 255, v); break;
     case MX_INT32: ((int32_t *)p)[i] = MX_F2I(int32_t, INT32_MIN, INT32_MAX, v); break;
-    case MX_INT64: ((int64_t *)p)[i] = MX_F2I(int64_t, -9.2233720368547758e18, 9.2233720368547748e18, v); break;
+    case MX_INT64: ((int64_t *)p)[i] = MX_F2I(int64_t, INT64_MIN, INT64_MAX, v); break;
     default: break;
   }
 }

@@ -1,4 +1,364 @@
+/*
+ * unary.c -- element-wise ops of one array: arithmetic (abs, sign, square,
+ * negative, ...), exponentials and logarithms, trigonometric and hyperbolic
+ * functions, rounding, activations (sigmoid, relu, softsign), gamma
+ * functions, clip, copies (identity, zeros_like, ones_like) and Cast.
+ *
+ * float32 uses the float functions of libm (expf, ...), float64 the double
+ * ones; float16 is computed in float32 by the invoker.  Integer dtypes are
+ * computed in double and converted back without undefined behaviour (NaN
+ * gives 0, out-of-range values saturate), except the ops that are exact on
+ * integers (abs, sign, negative, square, relu, clip, the rounding family,
+ * logical_not and the copies), which stay in the integer type; negative,
+ * abs and square wrap around like MXNet (uint8 negative is modulo 256).
+ * sign(NaN) and relu(NaN) are NaN (R and numpy agree; MXNet gives 0 for sign).
+ */
 #include "op.h"
+
+#include <math.h>
+
+#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
+              int nin, mx_ndarray *const *out, int nout, const int *req
+#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
+
+/* double -> integer types: NaN -> 0, saturate out of range, else truncate */
+static inline uint8_t sat_u8(double v) {
+  if (!(v > 0)) return 0;           /* NaN too */
+  if (v >= 255) return 255;
+  return (uint8_t)v;
+}
+static inline int32_t sat_i32(double v) {
+  if (v != v) return 0;
+  if (v <= -2147483648.0) return INT32_MIN;
+  if (v >= 2147483647.0) return INT32_MAX;
+  return (int32_t)v;
+}
+static inline int64_t sat_i64(double v) {
+  if (v != v) return 0;
+  if (v <= -9.2233720368547758e18) return INT64_MIN;
+  if (v >= 9.2233720368547748e18) return INT64_MAX;
+  return (int64_t)v;
+}
+
+/* Wrap-around negation and multiplication of signed integers (no overflow
+ * UB: computed in uint64_t, converted back modulo 2^bits). */
+static inline int32_t wrap_i32(uint64_t u) {
+  uint32_t w = (uint32_t)u;
+  return w <= (uint32_t)INT32_MAX ? (int32_t)w : (int32_t)(w - 2147483648u) + INT32_MIN;
+}
+static inline int64_t wrap_i64(uint64_t u) {
+  return u <= (uint64_t)INT64_MAX ? (int64_t)u : (int64_t)(u - 9223372036854775808u) + INT64_MIN;
+}
+#define WRAP(T, u) (sizeof(T) == 4 ? (T)wrap_i32(u) : (T)wrap_i64(u))
+#define WNEG(T, x) WRAP(T, 0 - (uint64_t)(int64_t)(x))
+#define WMUL(T, x, y) WRAP(T, (uint64_t)(int64_t)(x) * (uint64_t)(int64_t)(y))
+
+/* Vectorisation hint for the inner loops (no threads: those come from
+ * MX_OMP_FOR only).  Elements are independent, and an output is either
+ * disjoint from the input or the very same memory. */
+#ifdef _OPENMP
+#define MX_SIMD _Pragma("omp simd")
+#else
+#define MX_SIMD
+#endif
+
+/* Elements per block of the parallel loop. */
+#define MAP_BLK 8192
+
+/* One loop over n elements: x is the input element (as XT), EXPR the
+ * output. */
+#define MAP_X(TI, TO, XT, EXPR)                                              \
+  do {                                                                       \
+    const TI *a_ = (const TI *)MX_PTR(in[0]);                                \
+    TO *o_ = (TO *)MX_PTR(out[0]);                                           \
+    int64_t nb_ = (n_ + MAP_BLK - 1) / MAP_BLK;                              \
+    MX_OMP_FOR(nt_)                                                          \
+    for (int64_t b_ = 0; b_ < nb_; b_++) {                                   \
+      int64_t i1_ = b_ * MAP_BLK + MAP_BLK < n_ ? b_ * MAP_BLK + MAP_BLK : n_; \
+      MX_SIMD                                                                \
+      for (int64_t i = b_ * MAP_BLK; i < i1_; i++) {                         \
+        XT x = (XT)a_[i];                                                    \
+        o_[i] = EXPR;                                                        \
+      }                                                                      \
+    }                                                                        \
+  } while (0)
+
+#define MAP(TI, TO, EXPR) MAP_X(TI, TO, TI, EXPR)
+/* Integer input computed in double, converted back by SAT. */
+#define MAP_D(TI, SAT, DEXPR) MAP_X(TI, TI, double, SAT(DEXPR))
+
+#define BAD_DTYPE(t) \
+  mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(t))
+
+/* Math functions: float expression (x is float), double expression (x is
+ * double) and the expression for integers (x is the element as a double). */
+#define DEF_MATH_X(NAME, FEXPR, DEXPR, IEXPR, NTHREADS)                      \
+  static mx_status k_##NAME(KARGS) {                                         \
+    UNUSED_KARGS;                                                            \
+    int64_t n_ = mx_ndarray_size(out[0]);                                    \
+    int nt_ = NTHREADS;                                                      \
+    (void)nt_;                                                               \
+    switch (out[0]->dtype) {                                                 \
+      case MX_FLOAT32: MAP(float, float, FEXPR); break;                      \
+      case MX_FLOAT64: MAP(double, double, DEXPR); break;                    \
+      case MX_UINT8: MAP_D(uint8_t, sat_u8, IEXPR); break;                   \
+      case MX_INT32: MAP_D(int32_t, sat_i32, IEXPR); break;                  \
+      case MX_INT64: MAP_D(int64_t, sat_i64, IEXPR); break;                  \
+      default: return BAD_DTYPE(out[0]->dtype);                              \
+    }                                                                        \
+    return MX_OK;                                                            \
+  }
+#define DEF_MATH(NAME, FEXPR, DEXPR) DEF_MATH_X(NAME, FEXPR, DEXPR, DEXPR, mx_par_threads(n_))
+
+/* gamma of a whole number: (x-1)! by exact products (libm's tgamma may be
+ * an ulp off, which truncation to an integer would turn into 12! - 1);
+ * beyond 30 the result saturates every integer dtype anyway. */
+static inline double gamma_whole(double x) {
+  if (x < 1 || x > 30) return tgamma(x);
+  double f = 1;
+  for (int k = 2; k < (int)x; k++) f *= k;
+  return f;
+}
+
+/* Ops exact on integers: float, double, uint8 and signed-integer (T is
+ * int32_t or int64_t) expressions. */
+#define DEF_EXACT(NAME, FEXPR, DEXPR, UEXPR, IEXPR)                          \
+  static mx_status k_##NAME(KARGS) {                                         \
+    UNUSED_KARGS;                                                            \
+    int64_t n_ = mx_ndarray_size(out[0]);                                    \
+    int nt_ = mx_par_threads(n_);                                            \
+    (void)nt_;                                                               \
+    switch (out[0]->dtype) {                                                 \
+      case MX_FLOAT32: MAP(float, float, FEXPR); break;                      \
+      case MX_FLOAT64: MAP(double, double, DEXPR); break;                    \
+      case MX_UINT8: MAP(uint8_t, uint8_t, UEXPR); break;                    \
+      case MX_INT32: { typedef int32_t T; MAP(T, T, IEXPR); } break;         \
+      case MX_INT64: { typedef int64_t T; MAP(T, T, IEXPR); } break;         \
+      default: return BAD_DTYPE(out[0]->dtype);                              \
+    }                                                                        \
+    return MX_OK;                                                            \
+  }
+
+#define PI_D 3.14159265358979323846
+
+/* float tanh, a few times faster than libm's tanhf and within 3 ulp:
+ * an odd Taylor polynomial below 0.625, 1 - 2/(exp(2|x|) + 1) above
+ * (computed for every x and selected without a branch; NaN propagates). */
+static inline float tanh_f(float x) {
+  float ax = fabsf(x), z = x * x;
+  float p = 6404582.0f / 10854718875.0f;
+  p = p * z - 929569.0f / 638512875.0f;
+  p = p * z + 21844.0f / 6081075.0f;
+  p = p * z - 1382.0f / 155925.0f;
+  p = p * z + 62.0f / 2835.0f;
+  p = p * z - 17.0f / 315.0f;
+  p = p * z + 2.0f / 15.0f;
+  p = p * z - 1.0f / 3.0f;
+  float small = x + x * z * p;
+  float e = expf(2.0f * (ax > 9.0f ? 9.0f : ax));   /* tanh(9) is 1.0f */
+  float big = copysignf(1.0f - 2.0f / (e + 1.0f), x);
+  return ax < 0.625f ? small : big;
+}
+
+/* ------------------------------------------------------ exact on integers */
+
+DEF_EXACT(abs, fabsf(x), fabs(x), x, (x < 0 ? WNEG(T, x) : x))
+DEF_EXACT(sign, (x > 0 ? 1.0f : x < 0 ? -1.0f : x), (x > 0 ? 1.0 : x < 0 ? -1.0 : x),
+          (uint8_t)(x > 0), (T)((x > 0) - (x < 0)))
+DEF_EXACT(negative, -x, -x, (uint8_t)(0u - (unsigned)x), WNEG(T, x))
+DEF_EXACT(square, x * x, x * x, (uint8_t)((unsigned)x * (unsigned)x), WMUL(T, x, x))
+DEF_EXACT(relu, (x <= 0 ? 0.0f : x), (x <= 0 ? 0.0 : x), x,
+          (x > 0 ? x : (T)0))
+DEF_EXACT(round, roundf(x), round(x), x, x)
+DEF_EXACT(rint, rintf(x), rint(x), x, x)
+DEF_EXACT(floor, floorf(x), floor(x), x, x)
+DEF_EXACT(ceil, ceilf(x), ceil(x), x, x)
+DEF_EXACT(trunc, truncf(x), trunc(x), x, x)
+DEF_EXACT(fix, truncf(x), trunc(x), x, x)
+DEF_EXACT(logical_not, (x == 0 ? 1.0f : 0.0f), (x == 0 ? 1.0 : 0.0), (uint8_t)(x == 0),
+          (T)(x == 0))
+
+/* ---------------------------------------------------------- math (double) */
+
+DEF_MATH(sqrt, sqrtf(x), sqrt(x))
+DEF_MATH(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
+DEF_MATH(cbrt, cbrtf(x), cbrt(x))
+DEF_MATH(reciprocal, 1.0f / x, 1.0 / x)
+DEF_MATH(exp, expf(x), exp(x))
+DEF_MATH(expm1, expm1f(x), expm1(x))
+DEF_MATH(log, logf(x), log(x))
+DEF_MATH(log1p, log1pf(x), log1p(x))
+DEF_MATH(log2, log2f(x), log2(x))
+DEF_MATH(log10, log10f(x), log10(x))
+DEF_MATH(sin, sinf(x), sin(x))
+DEF_MATH(cos, cosf(x), cos(x))
+DEF_MATH(tan, tanf(x), tan(x))
+DEF_MATH(arcsin, asinf(x), asin(x))
+DEF_MATH(arccos, acosf(x), acos(x))
+DEF_MATH(arctan, atanf(x), atan(x))
+DEF_MATH(sinh, sinhf(x), sinh(x))
+DEF_MATH(cosh, coshf(x), cosh(x))
+DEF_MATH(tanh, tanh_f(x), tanh(x))
+DEF_MATH(arcsinh, asinhf(x), asinh(x))
+DEF_MATH(arccosh, acoshf(x), acosh(x))
+DEF_MATH(arctanh, atanhf(x), atanh(x))
+DEF_MATH(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
+DEF_MATH(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
+DEF_MATH(degrees, x * (float)(180.0 / PI_D), x * (180.0 / PI_D))
+DEF_MATH(radians, x * (float)(PI_D / 180.0), x * (PI_D / 180.0))
+DEF_MATH_X(gamma, tgammaf(x), tgamma(x), gamma_whole(x), mx_par_threads(n_))
+/* lgamma may write the global signgam: one thread */
+DEF_MATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x), 1)
+
+/* ------------------------------------------------------------------ clip */
+
+static mx_status k_clip(KARGS) {
+  UNUSED_KARGS;
+  int64_t n_ = mx_ndarray_size(out[0]);
+  int nt_ = mx_par_threads(n_);
+  (void)nt_;
+  double lo = p[0].f, hi = p[1].f;
+  /* MXNet order: above a_max gives a_max, else below a_min gives a_min;
+   * NaN compares false and stays NaN. */
+  switch (out[0]->dtype) {
+    case MX_FLOAT32: {
+      const float flo = (float)lo, fhi = (float)hi;
+      MAP(float, float, (x > fhi ? fhi : (x < flo ? flo : x)));
+    } break;
+    case MX_FLOAT64:
+      MAP(double, double, (x > hi ? hi : (x < lo ? lo : x)));
+      break;
+    default: {
+      /* integer x: x > a_max <=> x > floor(a_max); x < a_min <=> x < ceil(a_min);
+       * the bounds written are a_min, a_max converted to the dtype */
+      const int64_t hc = sat_i64(floor(hi)), lc = sat_i64(ceil(lo));
+      switch (out[0]->dtype) {
+        case MX_UINT8: {
+          const uint8_t hv = sat_u8(hi), lv = sat_u8(lo);
+          MAP(uint8_t, uint8_t, ((int64_t)x > hc ? hv : ((int64_t)x < lc ? lv : x)));
+        } break;
+        case MX_INT32: {
+          const int32_t hv = sat_i32(hi), lv = sat_i32(lo);
+          MAP(int32_t, int32_t, ((int64_t)x > hc ? hv : ((int64_t)x < lc ? lv : x)));
+        } break;
+        case MX_INT64: {
+          const int64_t hv = sat_i64(hi), lv = sat_i64(lo);
+          MAP(int64_t, int64_t, (x > hc ? hv : (x < lc ? lv : x)));
+        } break;
+        default: return BAD_DTYPE(out[0]->dtype);
+      }
+    }
+  }
+  return MX_OK;
+}
+
+/* ------------------------------------------------------- copies and Cast */
+
+/* identity, zeros_like, ones_like and Cast handle every dtype (float16
+ * included) themselves. */
+static mx_status k_identity(KARGS) {
+  UNUSED_KARGS;
+  void *src = MX_PTR(in[0]), *dst = MX_PTR(out[0]);
+  if (src != dst) memmove(dst, src, mx_ndarray_nbytes(out[0]));
+  return MX_OK;
+}
+
+static mx_status k_zeros_like(KARGS) {
+  UNUSED_KARGS;
+  (void)in;
+  return mx_ndarray_fill(out[0], 0.0);
+}
+
+static mx_status k_ones_like(KARGS) {
+  UNUSED_KARGS;
+  (void)in;
+  return mx_ndarray_fill(out[0], 1.0);
+}
+
+static mx_status k_cast(KARGS) {
+  UNUSED_KARGS;
+  mx_convert(MX_PTR(in[0]), in[0]->dtype, MX_PTR(out[0]), out[0]->dtype,
+             mx_ndarray_size(out[0]));
+  return MX_OK;
+}
+
+static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
+                           int *out) {
+  (void)nin;
+  (void)in;
+  (void)nout;
+  out[0] = (int)p[0].i;
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------ registry */
+
+static const char *const in_data[] = {"data", NULL};
+
+static const mx_param_desc p_clip[] = {
+  {"a_min", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Minimum value."},
+  {"a_max", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Maximum value."},
+};
+static const mx_param_desc p_cast[] = {
+  {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
+};
+
+#define UNARY(NAME, A1, DOC)                                                 \
+  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
+   k_##NAME, NULL, NULL, NULL, MX_OPF_INPLACE}
+#define UNARY_ANY(NAME, A1, DOC)                                             \
+  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
+   k_##NAME, NULL, NULL, NULL, MX_OPF_INPLACE | MX_OPF_F16}
+
 const mx_op mx_ops_unary[] = {
+  UNARY(abs, NULL, "Absolute value, element-wise."),
+  UNARY(sign, NULL, "Sign (-1, 0 or 1), element-wise; NaN stays NaN."),
+  UNARY(sqrt, NULL, "Square root, element-wise."),
+  UNARY(rsqrt, NULL, "Reciprocal square root 1/sqrt(x), element-wise."),
+  UNARY(square, NULL, "Square, element-wise."),
+  UNARY(exp, NULL, "Exponential, element-wise."),
+  UNARY(log, NULL, "Natural logarithm, element-wise."),
+  UNARY(log1p, NULL, "log(1 + x), element-wise, accurate for small x."),
+  UNARY(expm1, NULL, "exp(x) - 1, element-wise, accurate for small x."),
+  UNARY(log2, NULL, "Base-2 logarithm, element-wise."),
+  UNARY(log10, NULL, "Base-10 logarithm, element-wise."),
+  UNARY(sin, NULL, "Sine, element-wise."),
+  UNARY(cos, NULL, "Cosine, element-wise."),
+  UNARY(tan, NULL, "Tangent, element-wise."),
+  UNARY(arcsin, NULL, "Inverse sine, element-wise."),
+  UNARY(arccos, NULL, "Inverse cosine, element-wise."),
+  UNARY(arctan, NULL, "Inverse tangent, element-wise."),
+  UNARY(sinh, NULL, "Hyperbolic sine, element-wise."),
+  UNARY(cosh, NULL, "Hyperbolic cosine, element-wise."),
+  UNARY(tanh, NULL, "Hyperbolic tangent, element-wise."),
+  UNARY(arcsinh, NULL, "Inverse hyperbolic sine, element-wise."),
+  UNARY(arccosh, NULL, "Inverse hyperbolic cosine, element-wise."),
+  UNARY(arctanh, NULL, "Inverse hyperbolic tangent, element-wise."),
+  UNARY(sigmoid, NULL, "Logistic sigmoid 1/(1 + exp(-x)), element-wise."),
+  UNARY(relu, NULL, "Rectified linear unit max(x, 0), element-wise."),
+  UNARY(softsign, NULL, "Softsign x/(1 + |x|), element-wise."),
+  UNARY(round, NULL, "Round to the nearest integer, halves away from zero, element-wise."),
+  UNARY(rint, NULL, "Round to the nearest integer, halves to even (as R's round), element-wise."),
+  UNARY(floor, NULL, "Largest integer not greater than x, element-wise."),
+  UNARY(ceil, NULL, "Smallest integer not less than x, element-wise."),
+  UNARY(trunc, NULL, "Integer part of x (rounded towards zero), element-wise."),
+  UNARY(fix, NULL, "Round towards zero, element-wise."),
+  UNARY(negative, NULL, "Negation -x, element-wise."),
+  UNARY(reciprocal, NULL, "Reciprocal 1/x, element-wise."),
+  UNARY(cbrt, NULL, "Cube root, element-wise."),
+  UNARY(gamma, NULL, "Gamma function, element-wise."),
+  UNARY(gammaln, NULL, "Logarithm of the absolute value of the gamma function, element-wise."),
+  UNARY(degrees, NULL, "Radians to degrees, element-wise."),
+  UNARY(radians, NULL, "Degrees to radians, element-wise."),
+  UNARY(logical_not, NULL, "1 where x is 0, else 0, element-wise."),
+  UNARY_ANY(identity, "_copy", "A copy of the input."),
+  UNARY_ANY(zeros_like, NULL, "An array of zeros with the shape and dtype of the input."),
+  UNARY_ANY(ones_like, NULL, "An array of ones with the shape and dtype of the input."),
+  {"clip", {NULL}, "Clip values to [a_min, a_max] (NaN stays NaN).", 1, in_data, 1,
+   p_clip, MX_NPARAMS(p_clip), mx_infer_shape_same, NULL, k_clip, NULL, NULL, NULL,
+   MX_OPF_INPLACE},
+  {"Cast", {"cast", NULL}, "Convert the elements to another dtype.", 1, in_data, 1,
+   p_cast, MX_NPARAMS(p_cast), mx_infer_shape_same, type_cast, k_cast, NULL, NULL, NULL,
+   MX_OPF_INPLACE | MX_OPF_F16},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };
