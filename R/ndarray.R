@@ -37,6 +37,8 @@ mx.nd.array <- function(src.array, ctx = NULL, dtype = "float32") {
   if (is.null(ctx)) ctx <- mx.ctx.default()
   if (inherits(src.array, "MXNDArray"))
     return(.Call(C_mx_r_nd_copyto, src.array, ctx, dtype))
+  if (is.factor(src.array))
+    stop("argument 'src.array' is a factor; use as.integer() for its codes", call. = FALSE)
   if (is.data.frame(src.array))
     stop("argument 'src.array' is a data frame; convert it with as.matrix() first", call. = FALSE)
   .Call(C_mx_r_nd_from_r, src.array, dim(src.array), dtype, ctx)
@@ -152,12 +154,14 @@ dim.MXNDArray <- function(x) .Call(C_mx_r_nd_dim, x)
 
 #' @export
 length.MXNDArray <- function(x) {
+  if (!.Call(C_mx_r_nd_valid, x)) return(0L)
   n <- .Call(C_mx_r_nd_info, x)$size
   if (n <= .Machine$integer.max) as.integer(n) else n
 }
 
 #' @export
 t.MXNDArray <- function(x) {
+  nd.check.valid(x)
   if (length(dim(x)) != 2L) stop("t() needs a 2-dimensional MXNDArray", call. = FALSE)
   nd.invoke("transpose", list(x))
 }
@@ -382,7 +386,12 @@ nd.subscripts <- function(d, subs, env) {
 #' as.array(x)[1, 1]
 #' @name Extract.MXNDArray
 #' @export
+nd.check.valid <- function(x) {
+  if (!.Call(C_mx_r_nd_valid, x)) .Call(C_mx_r_nd_info, x)   # raises the released-memory error
+}
+
 `[.MXNDArray` <- function(x, ..., drop = TRUE) {
+  nd.check.valid(x)
   subs <- as.list(substitute(list(...)))[-1L]
   d <- dim(x)
   env <- parent.frame()
@@ -410,6 +419,7 @@ nd.subscripts <- function(d, subs, env) {
 #' @rdname Extract.MXNDArray
 #' @export
 `[<-.MXNDArray` <- function(x, ..., value) {
+  nd.check.valid(x)
   subs <- as.list(substitute(list(...)))[-1L]
   d <- dim(x)
   env <- parent.frame()
@@ -446,6 +456,8 @@ nd.subscripts <- function(d, subs, env) {
 mx.nd.save <- function(ndarray, filename) {
   if (inherits(ndarray, "MXNDArray")) ndarray <- list(ndarray)
   if (!is.list(ndarray)) stop("argument 'ndarray' must be an MXNDArray or a list of them", call. = FALSE)
+  if (is.character(filename) && length(filename) == 1L && !is.na(filename))
+    filename <- normalizePath(filename, mustWork = FALSE)   # write through symlinks
   invisible(.Call(C_mx_r_nd_save, unname(ndarray), nd.list.names(ndarray), filename))
 }
 

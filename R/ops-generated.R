@@ -345,4 +345,774 @@ mx.nd.elemwise.div <- function(lhs, rhs, out = NULL) {
   .Call(C_mx_r_nd_invoke, "elemwise_div", list(lhs, rhs), NULL, out)
 }
 
-.mx.generated.hash <- "2ba126d9cd39e73f"
+#' Absolute value, element-wise
+#'
+#' Absolute value, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{abs}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.abs <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "abs", list(data), NULL, out)
+}
+
+#' Sign (-1, 0 or 1), element-wise; NaN stays NaN
+#'
+#' Sign (-1, 0 or 1), element-wise; NaN stays NaN.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sign}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sign <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sign", list(data), NULL, out)
+}
+
+#' Square root, element-wise
+#'
+#' Square root, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sqrt}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sqrt <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sqrt", list(data), NULL, out)
+}
+
+#' Reciprocal square root 1/sqrt(x), element-wise
+#'
+#' Reciprocal square root 1/sqrt(x), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rsqrt}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rsqrt <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rsqrt", list(data), NULL, out)
+}
+
+#' Square, element-wise
+#'
+#' Square, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{square}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.square <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "square", list(data), NULL, out)
+}
+
+#' Exponential, element-wise
+#'
+#' Exponential, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{exp}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.exp <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "exp", list(data), NULL, out)
+}
+
+#' Natural logarithm, element-wise
+#'
+#' Natural logarithm, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{log}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.log <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "log", list(data), NULL, out)
+}
+
+#' log(1 + x), element-wise, accurate for small x
+#'
+#' log(1 + x), element-wise, accurate for small x.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{log1p}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.log1p <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "log1p", list(data), NULL, out)
+}
+
+#' exp(x) - 1, element-wise, accurate for small x
+#'
+#' exp(x) - 1, element-wise, accurate for small x.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{expm1}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.expm1 <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "expm1", list(data), NULL, out)
+}
+
+#' Base-2 logarithm, element-wise
+#'
+#' Base-2 logarithm, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{log2}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.log2 <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "log2", list(data), NULL, out)
+}
+
+#' Base-10 logarithm, element-wise
+#'
+#' Base-10 logarithm, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{log10}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.log10 <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "log10", list(data), NULL, out)
+}
+
+#' Sine, element-wise
+#'
+#' Sine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sin}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sin <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sin", list(data), NULL, out)
+}
+
+#' Cosine, element-wise
+#'
+#' Cosine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{cos}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.cos <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "cos", list(data), NULL, out)
+}
+
+#' Tangent, element-wise
+#'
+#' Tangent, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{tan}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.tan <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "tan", list(data), NULL, out)
+}
+
+#' Inverse sine, element-wise
+#'
+#' Inverse sine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{arcsin}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.arcsin <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "arcsin", list(data), NULL, out)
+}
+
+#' Inverse cosine, element-wise
+#'
+#' Inverse cosine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{arccos}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.arccos <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "arccos", list(data), NULL, out)
+}
+
+#' Inverse tangent, element-wise
+#'
+#' Inverse tangent, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{arctan}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.arctan <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "arctan", list(data), NULL, out)
+}
+
+#' Hyperbolic sine, element-wise
+#'
+#' Hyperbolic sine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sinh}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sinh <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sinh", list(data), NULL, out)
+}
+
+#' Hyperbolic cosine, element-wise
+#'
+#' Hyperbolic cosine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{cosh}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.cosh <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "cosh", list(data), NULL, out)
+}
+
+#' Hyperbolic tangent, element-wise
+#'
+#' Hyperbolic tangent, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{tanh}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.tanh <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "tanh", list(data), NULL, out)
+}
+
+#' Inverse hyperbolic sine, element-wise
+#'
+#' Inverse hyperbolic sine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{arcsinh}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.arcsinh <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "arcsinh", list(data), NULL, out)
+}
+
+#' Inverse hyperbolic cosine, element-wise
+#'
+#' Inverse hyperbolic cosine, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{arccosh}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.arccosh <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "arccosh", list(data), NULL, out)
+}
+
+#' Inverse hyperbolic tangent, element-wise
+#'
+#' Inverse hyperbolic tangent, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{arctanh}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.arctanh <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "arctanh", list(data), NULL, out)
+}
+
+#' Logistic sigmoid 1/(1 + exp(-x)), element-wise
+#'
+#' Logistic sigmoid 1/(1 + exp(-x)), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sigmoid}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sigmoid <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sigmoid", list(data), NULL, out)
+}
+
+#' Rectified linear unit max(x, 0), element-wise
+#'
+#' Rectified linear unit max(x, 0), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{relu}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.relu <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "relu", list(data), NULL, out)
+}
+
+#' Softsign x/(1 + |x|), element-wise
+#'
+#' Softsign x/(1 + |x|), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{softsign}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.softsign <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "softsign", list(data), NULL, out)
+}
+
+#' Round to the nearest integer, halves away from zero, element-wise
+#'
+#' Round to the nearest integer, halves away from zero, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{round}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.round <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "round", list(data), NULL, out)
+}
+
+#' Round to the nearest integer, halves to even (as R's round), element-wise
+#'
+#' Round to the nearest integer, halves to even (as R's round), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rint}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rint <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rint", list(data), NULL, out)
+}
+
+#' Largest integer not greater than x, element-wise
+#'
+#' Largest integer not greater than x, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{floor}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.floor <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "floor", list(data), NULL, out)
+}
+
+#' Smallest integer not less than x, element-wise
+#'
+#' Smallest integer not less than x, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ceil}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ceil <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ceil", list(data), NULL, out)
+}
+
+#' Integer part of x (rounded towards zero), element-wise
+#'
+#' Integer part of x (rounded towards zero), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{trunc}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.trunc <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "trunc", list(data), NULL, out)
+}
+
+#' Round towards zero, element-wise
+#'
+#' Round towards zero, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{fix}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.fix <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "fix", list(data), NULL, out)
+}
+
+#' Negation -x, element-wise
+#'
+#' Negation -x, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{negative}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.negative <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "negative", list(data), NULL, out)
+}
+
+#' Reciprocal 1/x, element-wise
+#'
+#' Reciprocal 1/x, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{reciprocal}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.reciprocal <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "reciprocal", list(data), NULL, out)
+}
+
+#' Cube root, element-wise
+#'
+#' Cube root, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{cbrt}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.cbrt <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "cbrt", list(data), NULL, out)
+}
+
+#' Gamma function, element-wise
+#'
+#' Gamma function, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{gamma}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.gamma <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "gamma", list(data), NULL, out)
+}
+
+#' Logarithm of the absolute value of the gamma function, element-wise
+#'
+#' Logarithm of the absolute value of the gamma function, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{gammaln}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.gammaln <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "gammaln", list(data), NULL, out)
+}
+
+#' Radians to degrees, element-wise
+#'
+#' Radians to degrees, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{degrees}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.degrees <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "degrees", list(data), NULL, out)
+}
+
+#' Degrees to radians, element-wise
+#'
+#' Degrees to radians, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{radians}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.radians <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "radians", list(data), NULL, out)
+}
+
+#' 1 where x is 0, else 0, element-wise
+#'
+#' 1 where x is 0, else 0, element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{logical_not}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.logical.not <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "logical_not", list(data), NULL, out)
+}
+
+#' A copy of the input
+#'
+#' A copy of the input.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{identity} (aliases: \code{_copy}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.identity <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "identity", list(data), NULL, out)
+}
+
+#' An array of zeros with the shape and dtype of the input
+#'
+#' An array of zeros with the shape and dtype of the input.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{zeros_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.zeros.like <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "zeros_like", list(data), NULL, out)
+}
+
+#' An array of ones with the shape and dtype of the input
+#'
+#' An array of ones with the shape and dtype of the input.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ones_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ones.like <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ones_like", list(data), NULL, out)
+}
+
+#' Clip values to [a_min, a_max] (NaN stays NaN)
+#'
+#' Clip values to [a_min, a_max] (NaN stays NaN).
+#'
+#' @param data An MXNDArray.
+#' @param a_min (float; required) Minimum value.
+#' @param a_max (float; required) Maximum value.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{clip}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.clip <- function(data, a_min, a_max, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "clip", list(data), list(a_min = a_min, a_max = a_max), out)
+}
+
+#' Convert the elements to another dtype
+#'
+#' Convert the elements to another dtype.
+#'
+#' @param data An MXNDArray.
+#' @param dtype (dtype; required) The output dtype.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Cast} (aliases: \code{cast}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Cast <- function(data, dtype, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Cast", list(data), list(dtype = dtype), out)
+}
+
+#' @rdname mx.nd.Cast
+#' @export
+mx.nd.cast <- function(data, dtype, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Cast", list(data), list(dtype = dtype), out)
+}
+
+#' Sum of the elements over the given axes
+#'
+#' Sum of the elements over the given axes.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sum} (aliases: \code{sum_axis}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sum <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sum", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' @rdname mx.nd.sum
+#' @export
+mx.nd.sum.axis <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sum", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' Mean of the elements over the given axes
+#'
+#' Mean of the elements over the given axes.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{mean}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.mean <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "mean", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' Product of the elements over the given axes
+#'
+#' Product of the elements over the given axes.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{prod}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.prod <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "prod", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' Sum over the given axes, treating NaN as 0
+#'
+#' Sum over the given axes, treating NaN as 0.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{nansum}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.nansum <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "nansum", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' Product over the given axes, treating NaN as 1
+#'
+#' Product over the given axes, treating NaN as 1.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{nanprod}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.nanprod <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "nanprod", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' Maximum over the given axes (NaN propagates)
+#'
+#' Maximum over the given axes (NaN propagates).
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{max} (aliases: \code{max_axis}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.max <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "max", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' @rdname mx.nd.max
+#' @export
+mx.nd.max.axis <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "max", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' Minimum over the given axes (NaN propagates)
+#'
+#' Minimum over the given axes (NaN propagates).
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param exclude (boolean; default False) Reduce over every axis except those in axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{min} (aliases: \code{min_axis}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.min <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "min", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' @rdname mx.nd.min
+#' @export
+mx.nd.min.axis <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "min", list(data), list(axis = axis, keepdims = keepdims, exclude = exclude), out)
+}
+
+#' L1 or L2 norm over the given axes (all elements by default)
+#'
+#' L1 or L2 norm over the given axes (all elements by default).
+#'
+#' @param data An MXNDArray.
+#' @param ord (int; default 2) Order of the norm: 1 (sum of absolute values) or 2 (Euclidean).
+#' @param axis (tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{norm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.norm <- function(data, ord = 2, axis = NULL, keepdims = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "norm", list(data), list(ord = ord, axis = axis, keepdims = keepdims), out)
+}
+
+#' Index of the maximum along an axis (first on ties; NaN wins)
+#'
+#' Index of the maximum along an axis (first on ties; NaN wins).
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; optional) The axis to reduce (C order: 0 is the last R dimension); None means the flattened array.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{argmax}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.argmax <- function(data, axis = NULL, keepdims = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "argmax", list(data), list(axis = axis, keepdims = keepdims), out)
+}
+
+#' Index of the minimum along an axis (first on ties; NaN wins)
+#'
+#' Index of the minimum along an axis (first on ties; NaN wins).
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; optional) The axis to reduce (C order: 0 is the last R dimension); None means the flattened array.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{argmin}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.argmin <- function(data, axis = NULL, keepdims = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "argmin", list(data), list(axis = axis, keepdims = keepdims), out)
+}
+
+.mx.generated.hash <- "37913fff22cc6b83"

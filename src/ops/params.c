@@ -169,7 +169,6 @@ static mx_status set_one_num(const mx_op *op, const mx_param_desc *d,
       v->f = x;
       break;
     case MX_PARAM_FLOAT:
-      if (isnan(x)) return perr(op, d, "must not be NaN%s", "");
       v->f = x;
       break;
     case MX_PARAM_BOOL:

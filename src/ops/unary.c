@@ -218,6 +218,8 @@ static mx_status k_clip(KARGS) {
   int nt_ = mx_par_threads(n_);
   (void)nt_;
   double lo = p[0].f, hi = p[1].f;
+  if (lo != lo) return mx_error(MX_ERR_ARG, "parameter 'a_min' must not be NaN");
+  if (hi != hi) return mx_error(MX_ERR_ARG, "parameter 'a_max' must not be NaN");
   /* MXNet order: above a_max gives a_max, else below a_min gives a_min;
    * NaN compares false and stays NaN. */
   switch (out[0]->dtype) {

@@ -94,6 +94,8 @@ SEXP mx_r_nd_to_r(SEXP nd) {
 }
 
 SEXP mx_r_nd_dim(SEXP nd) {
+  /* a released array has no dims (so printing and error tracing work) */
+  if (mx_r_is_nd(nd) && !R_ExternalPtrAddr(VECTOR_ELT(nd, 0))) return R_NilValue;
   return r_dims(mx_ndarray_shape(mx_r_nd(nd, "x")));
 }
 

@@ -43,8 +43,10 @@ static void set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
         int iv = st_type == INTSXP ? INTEGER(v)[j] : LOGICAL(v)[j];
         d = iv == NA_INTEGER ? NA_REAL : iv;
       }
-      if (ISNAN(d) && (!tuple || !ISNA(d)))
-        Rf_error("%s: argument '%s' must not be %s", mx_op_name(op), name, ISNA(d) ? "NA" : "NaN");
+      if (ISNA(d) && !tuple)
+        Rf_error("%s: argument '%s' must not be NA", mx_op_name(op), name);
+      if (ISNAN(d) && !ISNA(d) && tuple)
+        Rf_error("%s: argument '%s' must not contain NaN", mx_op_name(op), name);
       x[tuple ? n - 1 - j : j] = ISNA(d) ? NAN : d;  /* NA in a tuple = None */
     }
     st = mx_op_param_set_nums(op, vals, i, x, (int)n);
