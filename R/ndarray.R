@@ -297,6 +297,7 @@ Math.MXNDArray <- function(x, ...) {
 
 summary.value <- function(gen, x) {
   if (!inherits(x, "MXNDArray")) return(x)
+  nd.check.valid(x)
   if (length(x) == 0L) return(numeric(0))
   switch(gen,
     sum = as.double(nd.invoke("sum", list(x))),
@@ -335,6 +336,7 @@ Summary.MXNDArray <- function(..., na.rm = FALSE) {
 #' @rdname Summary.MXNDArray
 #' @export
 mean.MXNDArray <- function(x, ...) {
+  nd.check.valid(x)
   if (length(x) == 0L) return(NaN)
   as.double(nd.invoke("mean", list(x)))
 }
