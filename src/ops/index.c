@@ -126,6 +126,7 @@ static mx_status k_take(KARGS) {
   char *dst = (char *)MX_PTR(out[0]);
   int64_t rows = outer * ni;
   int nt = mx_par_threads(rows * inner);
+  (void)nt;  /* unused without OpenMP */
   MX_OMP_FOR(nt)
   for (int64_t r = 0; r < rows; r++) {
     int64_t o = r / ni, j = r % ni;
@@ -192,6 +193,7 @@ static mx_status k_pick(KARGS) {
   const char *src = (const char *)MX_PTR(a);
   char *dst = (char *)MX_PTR(out[0]);
   int nt = mx_par_threads(n);
+  (void)nt;  /* unused without OpenMP */
   MX_OMP_FOR(nt)
   for (int64_t i = 0; i < n; i++) {
     int64_t o = i / inner, j = i % inner;
@@ -250,6 +252,7 @@ static mx_status k_one_hot(KARGS) {
     mx_store_f64(&voff, dt, 0, off);
     T *o = MX_DATA(out[0], T);
     int nt = mx_par_threads(n * depth);
+    (void)nt;  /* unused without OpenMP */
     MX_OMP_FOR(nt)
     for (int64_t i = 0; i < n; i++) {
       T *row = o + i * depth;
@@ -304,6 +307,7 @@ static mx_status type_where(const mx_param_value *p, int nin, int *in, int nout,
 static void cond_mask(const mx_ndarray *cnd, uint8_t *m) {
   int64_t n = mx_ndarray_size(cnd);
   int nt = mx_par_threads(n);
+  (void)nt;  /* unused without OpenMP */
   switch (cnd->dtype) {
     case MX_FLOAT16: {
       const uint16_t *v = MX_DATA(cnd, uint16_t);
@@ -359,6 +363,7 @@ static mx_status k_where(KARGS) {
   int per_row = !mx_shape_equal(&in[0]->shape, &in[1]->shape);
   int64_t row = nc > 0 ? n / nc : 1;
   int nt = mx_par_threads(n);
+  (void)nt;  /* unused without OpenMP */
   switch (mx_dtype_size(out[0]->dtype)) {
     case 1: WHERE_LOOP(uint8_t); break;
     case 2: WHERE_LOOP(uint16_t); break;
@@ -396,15 +401,15 @@ static const mx_param_desc p_one_hot[] = {
 
 const mx_op mx_ops_index[] = {
   {"take", {NULL},
-   "Take elements of a along an axis at the given indices (0-based; float indices are truncated). The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.",
+   "Take slices of an array along an axis at the given indices. Indices are 0-based; float indices are truncated. The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.",
    2, in_take, 1, p_take, MX_NPARAMS(p_take), shape_take, type_take, k_take, NULL, NULL, NULL,
    MX_OPF_F16},
   {"pick", {NULL},
-   "Pick one element along an axis for each position of index (0-based), which has data's shape without that axis.",
+   "Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.",
    2, in_pick, 1, p_pick, MX_NPARAMS(p_pick), shape_pick, type_pick, k_pick, NULL, NULL, NULL,
    MX_OPF_F16},
   {"one_hot", {NULL},
-   "One-hot encoding: a new last engine axis (first R dimension) of length depth holding on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.",
+   "One-hot encoding of indices. A new last engine axis (the first R dimension) of length depth holds on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.",
    1, in_one_hot, 1, p_one_hot, MX_NPARAMS(p_one_hot), shape_one_hot, type_one_hot, k_one_hot,
    NULL, NULL, NULL, 0},
   {"where", {NULL},

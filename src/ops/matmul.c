@@ -43,6 +43,7 @@
   static void NAME(int64_t M, int64_t N, int64_t K, const CT *A, int64_t lda,  \
                    const CT *B, int64_t ldb, CT *C, int64_t ldc, int nt) {     \
     int64_t nrb = (M + GEMM_MB - 1) / GEMM_MB;                                 \
+    (void)nt;                                                                  \
     MX_OMP_FOR(nt)                                                             \
     for (int64_t rb = 0; rb < nrb; rb++) {                                     \
       int64_t i0 = rb * GEMM_MB, i1 = i0 + GEMM_MB < M ? i0 + GEMM_MB : M;     \
