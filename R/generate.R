@@ -51,7 +51,8 @@ gen.one <- function(op, rname, canonical.rname) {
     inputs.expr <- paste0("list(", paste(inputs, collapse = ", "), ")")
   }
   for (p in params) {
-    d <- gen.default(p)
+    # a variadic op's num_args is counted from the arrays by the C glue
+    d <- if (op$variadic && p$name == "num_args") "NULL" else gen.default(p)
     formals <- c(formals, if (is.na(d)) p$name else paste0(p$name, " = ", d))
   }
   formals <- c(formals, "out = NULL")

@@ -1,4 +1,117 @@
+/*
+ * random.c -- random arrays: random_uniform and random_normal.
+ *
+ * The numbers come from the counter-based generator of the call (c->rng,
+ * seeded by the caller; from R, by R's own generator, so set.seed() makes
+ * them reproducible).  They do not depend on the number of threads.
+ * float16 outputs are drawn in float32 and converted by the invoker.
+ */
 #include "op.h"
+
+#include <math.h>
+
+#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
+              int nin, mx_ndarray *const *out, int nout, const int *req
+
+/* Both ops: (a, b, shape, ctx, dtype). */
+enum { R_A = 0, R_B = 1, R_SHAPE = 2, R_CTX = 3, R_DTYPE = 4 };
+
+static mx_status random_shape(const mx_param_value *p, mx_shape *out) {
+  const mx_param_value *s = &p[R_SHAPE];
+  if (s->n > MX_MAX_DIM)
+    return mx_error(MX_ERR_ARG, "parameter 'shape' has %d entries (at most %d)", s->n, MX_MAX_DIM);
+  mx_shape o;
+  o.ndim = s->n;
+  for (int k = 0; k < s->n; k++) {
+    if (s->tup[k] < 0)
+      return mx_error(MX_ERR_ARG, "parameter 'shape' must not contain negative sizes");
+    o.d[k] = s->tup[k];
+  }
+  for (int k = o.ndim; k < MX_MAX_DIM; k++) o.d[k] = 0;
+  *out = o;
+  return MX_OK;
+}
+
+static mx_status shape_uniform(const mx_param_value *p, int nin, mx_shape *in,
+                               int nout, mx_shape *out) {
+  (void)nin; (void)in; (void)nout;
+  double lo = p[R_A].f, hi = p[R_B].f;
+  if (!isfinite(lo)) return mx_error(MX_ERR_ARG, "parameter 'low' must be finite");
+  if (!isfinite(hi)) return mx_error(MX_ERR_ARG, "parameter 'high' must be finite");
+  if (hi < lo)
+    return mx_error(MX_ERR_ARG, "parameter 'high' (%g) must not be less than 'low' (%g)", hi, lo);
+  return random_shape(p, &out[0]);
+}
+
+static mx_status shape_normal(const mx_param_value *p, int nin, mx_shape *in,
+                              int nout, mx_shape *out) {
+  (void)nin; (void)in; (void)nout;
+  if (!isfinite(p[R_A].f)) return mx_error(MX_ERR_ARG, "parameter 'loc' must be finite");
+  if (!isfinite(p[R_B].f) || p[R_B].f < 0)
+    return mx_error(MX_ERR_ARG, "parameter 'scale' must be finite and not negative, got %g", p[R_B].f);
+  return random_shape(p, &out[0]);
+}
+
+static mx_status type_random(const mx_param_value *p, int nin, int *in, int nout,
+                             int *out) {
+  (void)nin; (void)in; (void)nout;
+  int dt = mx_param_dtype(&p[R_DTYPE], MX_FLOAT32);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64 && dt != MX_FLOAT16)
+    return mx_error(MX_ERR_DTYPE, "parameter 'dtype' must be float32, float64 or float16, got %s",
+                    mx_dtype_name(dt));
+  out[0] = dt;
+  return MX_OK;
+}
+
+static mx_status k_uniform(KARGS) {
+  (void)in; (void)nin; (void)nout; (void)req;
+  mx_rng r = c->rng;
+  int64_t n = mx_ndarray_size(out[0]);
+  if (out[0]->dtype == MX_FLOAT64)
+    mx_rng_uniform_f64(&r, MX_DATA(out[0], double), n, p[R_A].f, p[R_B].f);
+  else if (out[0]->dtype == MX_FLOAT32)
+    mx_rng_uniform_f32(&r, MX_DATA(out[0], float), n, p[R_A].f, p[R_B].f);
+  else
+    return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(out[0]->dtype));
+  return MX_OK;
+}
+
+static mx_status k_normal(KARGS) {
+  (void)in; (void)nin; (void)nout; (void)req;
+  mx_rng r = c->rng;
+  int64_t n = mx_ndarray_size(out[0]);
+  if (out[0]->dtype == MX_FLOAT64)
+    mx_rng_normal_f64(&r, MX_DATA(out[0], double), n, p[R_A].f, p[R_B].f);
+  else if (out[0]->dtype == MX_FLOAT32)
+    mx_rng_normal_f32(&r, MX_DATA(out[0], float), n, p[R_A].f, p[R_B].f);
+  else
+    return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(out[0]->dtype));
+  return MX_OK;
+}
+
+static const mx_param_desc p_uniform[] = {
+  {"low", MX_PARAM_FLOAT, 0, "0", NULL, "Lower bound (included)."},
+  {"high", MX_PARAM_FLOAT, 0, "1", NULL, "Upper bound (excluded); not less than low."},
+  {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
+  {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
+  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+};
+static const mx_param_desc p_normal[] = {
+  {"loc", MX_PARAM_FLOAT, 0, "0", NULL, "Mean."},
+  {"scale", MX_PARAM_FLOAT, 0, "1", NULL, "Standard deviation (not negative)."},
+  {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
+  {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
+  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+};
+
 const mx_op mx_ops_random[] = {
+  {"random_uniform", {"uniform", NULL},
+   "Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.",
+   0, NULL, 1, p_uniform, MX_NPARAMS(p_uniform), shape_uniform, type_random, k_uniform, NULL,
+   NULL, NULL, MX_OPF_RANDOM | MX_OPF_CREATE},
+  {"random_normal", {"normal", NULL},
+   "Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.",
+   0, NULL, 1, p_normal, MX_NPARAMS(p_normal), shape_normal, type_random, k_normal, NULL,
+   NULL, NULL, MX_OPF_RANDOM | MX_OPF_CREATE},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };
