@@ -10,6 +10,10 @@ nd.check <- function(x, arg = "x") {
   invisible(x)
 }
 
+nd.check.valid <- function(x) {
+  if (!.Call(C_mx_r_nd_valid, x)) .Call(C_mx_r_nd_info, x)   # raises the released-memory error
+}
+
 nd.invoke <- function(op, inputs, params = NULL, out = NULL)
   .Call(C_mx_r_nd_invoke, op, inputs, params, out)
 
@@ -388,10 +392,6 @@ nd.subscripts <- function(d, subs, env) {
 #' as.array(x)[1, 1]
 #' @name Extract.MXNDArray
 #' @export
-nd.check.valid <- function(x) {
-  if (!.Call(C_mx_r_nd_valid, x)) .Call(C_mx_r_nd_info, x)   # raises the released-memory error
-}
-
 `[.MXNDArray` <- function(x, ..., drop = TRUE) {
   nd.check.valid(x)
   subs <- as.list(substitute(list(...)))[-1L]

@@ -1115,4 +1115,377 @@ mx.nd.argmin <- function(data, axis = NULL, keepdims = FALSE, out = NULL) {
   .Call(C_mx_r_nd_invoke, "argmin", list(data), list(axis = axis, keepdims = keepdims), out)
 }
 
-.mx.generated.hash <- "37913fff22cc6b83"
+#' Dot product of two arrays
+#'
+#' Dot product of two arrays. In engine (C) order the last axis of lhs is contracted with the first axis of rhs, giving lhs.shape[:-1] + rhs.shape[1:]; transpose_a contracts lhs's first axis and transpose_b rhs's last axis; two vectors give a 1-element array. Because R dimensions are the engine's in reverse order, for R matrices A and B as.array(mx.nd.dot(mx.nd.array(A), mx.nd.array(B))) equals B \%*\% A (as in MXNet's R package); use mx.nd.dot(B, A) for A \%*\% B. float32 uses oneDNN or OpenBLAS when available; float64 and integer types use a built-in kernel (integer overflow wraps around).
+#'
+#' @param lhs An MXNDArray.
+#' @param rhs An MXNDArray.
+#' @param transpose_a (boolean; default False) Contract lhs's first axis instead of its last (lhs used transposed).
+#' @param transpose_b (boolean; default False) Contract rhs's last axis instead of its first (rhs used transposed).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{dot}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.dot <- function(lhs, rhs, transpose_a = FALSE, transpose_b = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "dot", list(lhs, rhs), list(transpose_a = transpose_a, transpose_b = transpose_b), out)
+}
+
+#' Batched matrix product
+#'
+#' Batched matrix product. In engine (C) order lhs is (batch, M, K) and rhs (batch, K, N), giving (batch, M, N) (more leading batch axes are allowed); transpose_a/transpose_b transpose each matrix. In R order the batch is the last dimension and each slice x[, , i] of the result is rhs[, , i] \%*\% lhs[, , i].
+#'
+#' @param lhs An MXNDArray.
+#' @param rhs An MXNDArray.
+#' @param transpose_a (boolean; default False) Use each lhs matrix transposed.
+#' @param transpose_b (boolean; default False) Use each rhs matrix transposed.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{batch_dot}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.batch.dot <- function(lhs, rhs, transpose_a = FALSE, transpose_b = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "batch_dot", list(lhs, rhs), list(transpose_a = transpose_a, transpose_b = transpose_b), out)
+}
+
+#' Reshape an array without copying
+#'
+#' Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1).
+#' @param reverse (boolean; default False) Apply the special values from right to left (engine order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Reshape} (aliases: \code{reshape}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Reshape <- function(data, shape, reverse = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Reshape", list(data), list(shape = shape, reverse = reverse), out)
+}
+
+#' @rdname mx.nd.Reshape
+#' @export
+mx.nd.reshape <- function(data, shape, reverse = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Reshape", list(data), list(shape = shape, reverse = reverse), out)
+}
+
+#' Flatten all axes but the last R dimension into one
+#'
+#' Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Flatten} (aliases: \code{flatten}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Flatten <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Flatten", list(data), NULL, out)
+}
+
+#' @rdname mx.nd.Flatten
+#' @export
+mx.nd.flatten <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Flatten", list(data), NULL, out)
+}
+
+#' Insert an axis of extent 1 (no copy)
+#'
+#' Insert an axis of extent 1 (no copy).
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; required) Engine axis at which the new axis of extent 1 appears (-ndim-1 to ndim).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{expand_dims}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.expand.dims <- function(data, axis, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "expand_dims", list(data), list(axis = axis), out)
+}
+
+#' Remove axes of extent 1 (no copy)
+#'
+#' Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; optional) Engine axes to remove (each of extent 1); default: every axis of extent 1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{squeeze}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.squeeze <- function(data, axis = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "squeeze", list(data), list(axis = axis), out)
+}
+
+#' Permute the axes of an array
+#'
+#' Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).
+#'
+#' @param data An MXNDArray.
+#' @param axes (tuple of integers, in R order; default ()) Permutation of the engine axes (output axis k is input axis axes[k]); empty reverses all axes.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{transpose}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.transpose <- function(data, axes = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "transpose", list(data), list(axes = axes), out)
+}
+
+#' Interchange two axes
+#'
+#' Interchange two axes.
+#'
+#' @param data An MXNDArray.
+#' @param dim1 (int; default 0) First engine axis.
+#' @param dim2 (int; default 0) Second engine axis.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SwapAxis} (aliases: \code{swapaxes}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SwapAxis <- function(data, dim1 = 0, dim2 = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SwapAxis", list(data), list(dim1 = dim1, dim2 = dim2), out)
+}
+
+#' @rdname mx.nd.SwapAxis
+#' @export
+mx.nd.swapaxes <- function(data, dim1 = 0, dim2 = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SwapAxis", list(data), list(dim1 = dim1, dim2 = dim2), out)
+}
+
+#' Join arrays along an axis
+#'
+#' Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).
+#'
+#' @param ... MXNDArrays, or one list of them.
+#' @param num_args (int; required) Number of inputs (filled in from the arrays given).
+#' @param dim (int; default 1) Engine axis along which to concatenate.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Concat} (aliases: \code{concat}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Concat <- function(..., num_args = NULL, dim = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Concat", nd.varargs(...), list(num_args = num_args, dim = dim), out)
+}
+
+#' @rdname mx.nd.Concat
+#' @export
+mx.nd.concat <- function(..., num_args = NULL, dim = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Concat", nd.varargs(...), list(num_args = num_args, dim = dim), out)
+}
+
+#' Join arrays of one shape along a new axis
+#'
+#' Join arrays of one shape along a new axis.
+#'
+#' @param ... MXNDArrays, or one list of them.
+#' @param axis (int; default 0) Engine axis of the result along which the inputs are stacked.
+#' @param num_args (int; required) Number of inputs (filled in from the arrays given).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{stack}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.stack <- function(..., axis = 0, num_args = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "stack", nd.varargs(...), list(axis = axis, num_args = num_args), out)
+}
+
+#' Slice an array with begin, end and step per axis
+#'
+#' Slice an array with begin, end and step per axis. As Python's slicing: 0-based, end exclusive, negative values count from the end, out-of-range bounds are clipped. Tuples are given in R order and address the last R dimensions when shorter than the rank; axes not covered are kept whole.
+#'
+#' @param data An MXNDArray.
+#' @param begin (tuple of integers, in R order; required) First index per axis (0-based, negative counts from the end, NA = None = from the start).
+#' @param end (tuple of integers, in R order; required) End index per axis (exclusive, negative counts from the end, NA = None = to the end).
+#' @param step (tuple of integers, in R order; default ()) Step per axis (negative walks backwards; default 1).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{slice} (aliases: \code{crop}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.slice <- function(data, begin, end, step = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "slice", list(data), list(begin = begin, end = end, step = step), out)
+}
+
+#' @rdname mx.nd.slice
+#' @export
+mx.nd.crop <- function(data, begin, end, step = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "slice", list(data), list(begin = begin, end = end, step = step), out)
+}
+
+#' Slice one axis from begin (inclusive) to end (exclusive), 0-based
+#'
+#' Slice one axis from begin (inclusive) to end (exclusive), 0-based.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; required) Engine axis to slice.
+#' @param begin (int; required) First index (0-based; negative counts from the end).
+#' @param end (int; optional) End index (exclusive; negative counts from the end; None: to the end).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{slice_axis}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.slice.axis <- function(data, axis, begin, end = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "slice_axis", list(data), list(axis = axis, begin = begin, end = end), out)
+}
+
+#' Repeat the whole array along each axis, as numpy's tile
+#'
+#' Repeat the whole array along each axis, as numpy's tile.
+#'
+#' @param data An MXNDArray.
+#' @param reps (tuple of integers, in R order; required) Repetitions per axis, aligned at the last engine axis (the first R dimension), as numpy's tile.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{tile}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.tile <- function(data, reps, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "tile", list(data), list(reps = reps), out)
+}
+
+#' Repeat each element, along an axis or over the flattened array
+#'
+#' Repeat each element, along an axis or over the flattened array.
+#'
+#' @param data An MXNDArray.
+#' @param repeats (int; required) How many times each element is repeated.
+#' @param axis (int; optional) Engine axis along which to repeat; None: the flattened array.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{repeat}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.repeat <- function(data, repeats, axis = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "repeat", list(data), list(repeats = repeats, axis = axis), out)
+}
+
+#' Reverse the order of the elements along the given axes
+#'
+#' Reverse the order of the elements along the given axes.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; required) Engine axes to reverse.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{reverse} (aliases: \code{flip}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.reverse <- function(data, axis, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "reverse", list(data), list(axis = axis), out)
+}
+
+#' @rdname mx.nd.reverse
+#' @export
+mx.nd.flip <- function(data, axis, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "reverse", list(data), list(axis = axis), out)
+}
+
+#' Take slices of an array along an axis at the given indices
+#'
+#' Take slices of an array along an axis at the given indices. Indices are 0-based; float indices are truncated. The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.
+#'
+#' @param a An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param axis (int; default 0) Engine axis of a to take from (negative counts from the end).
+#' @param mode (one of "clip", "wrap", "raise"; default clip) Out-of-range indices: clip to the ends, wrap around, or raise an error.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{take}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.take <- function(a, indices, axis = 0, mode = "clip", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "take", list(a, indices), list(axis = axis, mode = mode), out)
+}
+
+#' Pick one element per position along an axis
+#'
+#' Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.
+#'
+#' @param data An MXNDArray.
+#' @param index An MXNDArray.
+#' @param axis (int; default -1) Engine axis to pick along (-1: the last engine axis, the first R dimension).
+#' @param keepdims (boolean; default False) Keep the picked axis with extent 1.
+#' @param mode (one of "clip", "wrap"; default clip) Out-of-range indices: clip to the ends or wrap around.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{pick}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.pick <- function(data, index, axis = -1, keepdims = FALSE, mode = "clip", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "pick", list(data, index), list(axis = axis, keepdims = keepdims, mode = mode), out)
+}
+
+#' One-hot encoding of indices
+#'
+#' One-hot encoding of indices. A new last engine axis (the first R dimension) of length depth holds on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.
+#'
+#' @param indices An MXNDArray.
+#' @param depth (int; required) Length of the one-hot dimension.
+#' @param on_value (float; default 1) Value at the index.
+#' @param off_value (float; default 0) Value elsewhere.
+#' @param dtype (dtype; default float32) Element type of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{one_hot}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.one.hot <- function(indices, depth, on_value = 1, off_value = 0, dtype = "float32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "one_hot", list(indices), list(depth = depth, on_value = on_value, off_value = off_value, dtype = dtype), out)
+}
+
+#' Elements of x where condition is nonzero, else of y
+#'
+#' Elements of x where condition is nonzero, else of y. condition has x's shape, or is a vector as long as x's first engine axis (selecting whole slices); its dtype may differ from x's and y's.
+#'
+#' @param condition An MXNDArray.
+#' @param x An MXNDArray.
+#' @param y An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{where}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.where <- function(condition, x, y, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "where", list(condition, x, y), NULL, out)
+}
+
+#' Uniformly distributed random numbers in [low, high)
+#'
+#' Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param low (float; default 0) Lower bound (included).
+#' @param high (float; default 1) Upper bound (excluded); not less than low.
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_uniform} (aliases: \code{uniform}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.uniform <- function(low = 0, high = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_uniform", list(), list(low = low, high = high, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' @rdname mx.nd.random.uniform
+#' @export
+mx.nd.uniform <- function(low = 0, high = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_uniform", list(), list(low = low, high = high, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Normally distributed random numbers with mean loc and standard deviation scale
+#'
+#' Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param loc (float; default 0) Mean.
+#' @param scale (float; default 1) Standard deviation (not negative).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_normal} (aliases: \code{normal}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' @rdname mx.nd.random.normal
+#' @export
+mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+.mx.generated.hash <- "01340d6d6414f0bb"
