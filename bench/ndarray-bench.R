@@ -14,10 +14,15 @@ reps <- if (length(args)) as.integer(args[[1]]) else 15L
 shared <- normalizePath(file.path("..", "shared", "bench"), mustWork = FALSE)
 if (!dir.exists(shared)) shared <- "/work/shared/bench"
 
+# Median over `reps` samples of the time of one call; each sample times a
+# block of calls lasting at least ~50 ms (system.time resolves 1 ms).
 median_time <- function(f, reps) {
   f()                                   # warm-up
+  t1 <- system.time(f(), gcFirst = FALSE)[["elapsed"]]
+  k <- max(1L, as.integer(ceiling(0.05 / max(t1, 1e-4))))
   t <- numeric(reps)
-  for (i in seq_len(reps)) t[i] <- system.time(f(), gcFirst = FALSE)[["elapsed"]]
+  for (i in seq_len(reps))
+    t[i] <- system.time(for (j in seq_len(k)) f(), gcFirst = FALSE)[["elapsed"]] / k
   median(t)
 }
 # Wall time of n calls, timed in one block (system.time resolution is 1 ms).
@@ -60,32 +65,37 @@ if (cc("gemm_ceiling.c", "gemm", c("-O2"))) {
   }
 }
 
-n <- 1e7
-a <- mx.runif(n)
-b <- mx.runif(n)
-o <- mx.nd.zeros(n)
 A <- mx.runif(c(1024, 1024))
 B <- mx.runif(c(1024, 1024))
 O <- mx.nd.zeros(c(1024, 1024))
 rows <- list()
-for (t in c(1L, 2L)) {
-  options(mxnet.threads = t)
-  ta <- median_time(function() mx.nd.broadcast.add(a, b, out = o), reps)
-  tm <- median_time(function() mx.nd.broadcast.mul(a, b, out = o), reps)
-  tf <- median_time(function() a + b, reps)
+# 1e7 elements (3 x 40 MB: resident in this machine's large L3) and 1e8
+# (3 x 400 MB: DRAM-bound, comparable with the triad's 3 x 256 MiB arrays).
+for (n in c(1e7, 1e8)) {
+  a <- mx.runif(n)
+  b <- mx.runif(n)
+  o <- mx.nd.zeros(n)
   gb <- function(s) 12 * n / s / 1e9        # read a, read b, write out (STREAM counting)
-  td <- median_time(function() mx.nd.dot(A, B, out = O), reps)
-  gf <- 2 * 1024^3 / td / 1e9
-  tr <- triad[[as.character(t)]]
-  gc0 <- gemm[[as.character(t)]]
-  rows[[length(rows) + 1]] <- data.frame(
-    threads = t,
-    add_GBs = round(gb(ta), 1), mul_GBs = round(gb(tm), 1), add_new_GBs = round(gb(tf), 1),
-    triad_GBs = tr, add_vs_triad = round(gb(ta) / tr, 2), mul_vs_triad = round(gb(tm) / tr, 2),
-    dot_GFLOPs = round(gf, 1), gemm_ceiling_GFLOPs = gc0, dot_vs_ceiling = round(gf / gc0, 2))
+  for (t in c(1L, 2L)) {
+    options(mxnet.threads = t)
+    r <- if (n == 1e8) max(3L, reps %/% 3L) else reps
+    ta <- median_time(function() mx.nd.broadcast.add(a, b, out = o), r)
+    tm <- median_time(function() mx.nd.broadcast.mul(a, b, out = o), r)
+    tf <- if (n == 1e7) median_time(function() a + b, r) else NA
+    td <- median_time(function() mx.nd.dot(A, B, out = O), reps)
+    gf <- 2 * 1024^3 / td / 1e9
+    tr <- triad[[as.character(t)]]
+    gc0 <- gemm[[as.character(t)]]
+    rows[[length(rows) + 1]] <- data.frame(
+      elements = format(n, scientific = TRUE), threads = t,
+      add_GBs = round(gb(ta), 1), mul_GBs = round(gb(tm), 1), add_fresh_GBs = round(gb(tf), 1),
+      triad_GBs = tr, add_vs_triad = round(gb(ta) / tr, 2), mul_vs_triad = round(gb(tm) / tr, 2),
+      dot_GFLOPs = round(gf, 1), gemm_ceiling_GFLOPs = gc0, dot_vs_ceiling = round(gf / gc0, 2))
+  }
+  rm(a, b, o); invisible(gc())
 }
 res <- do.call(rbind, rows)
-cat("## 1e7-element add/multiply (float32) and 1024^2 dot vs the machine's ceilings\n")
+cat("## add/multiply (float32, out= preallocated; add_fresh = `a + b`, a new array per call) and 1024^2 dot vs the machine's ceilings\n")
 print(res, row.names = FALSE)
 
 options(mxnet.threads = 2L)
