@@ -116,6 +116,26 @@ static inline int mx_par_threads(int64_t n) {
                              mx_dtype_name(dtype));                         \
   }
 
+/* Saturating double -> integer conversions without undefined behaviour
+ * (NaN -> 0, out-of-range values clamp to the type's limits). */
+static inline uint8_t mx_sat_u8(double v) {
+  if (!(v > 0)) return 0;           /* NaN too */
+  if (v >= 255) return 255;
+  return (uint8_t)v;
+}
+static inline int32_t mx_sat_i32(double v) {
+  if (v != v) return 0;
+  if (v <= -2147483648.0) return INT32_MIN;
+  if (v >= 2147483647.0) return INT32_MAX;
+  return (int32_t)v;
+}
+static inline int64_t mx_sat_i64(double v) {
+  if (v != v) return 0;
+  if (v <= -9.2233720368547758e18) return INT64_MIN;
+  if (v >= 9.2233720368547748e18) return INT64_MAX;
+  return (int64_t)v;
+}
+
 /* Convert n elements between dtypes (any pair, float16 included). */
 void mx_convert(const void *src, int src_dtype, void *dst, int dst_dtype,
                 int64_t n);

@@ -25,13 +25,6 @@ static inline int64_t imod64(int64_t a, int64_t b) {
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
   return r;
 }
-/* double -> int64 without undefined behaviour (NaN -> 0, saturating) */
-static inline int64_t d2i64(double v) {
-  if (v != v) return 0;
-  if (v >= 9.2233720368547748e18) return INT64_MAX;
-  if (v <= -9.2233720368547758e18) return INT64_MIN;
-  return (int64_t)v;
-}
 static inline double fmod_r(double a, double b) {
   if (b == 0) return NAN;
   double r = fmod(a, b);
@@ -45,7 +38,7 @@ static inline double fmod_r(double a, double b) {
 #define E_MUL(T) (T)(a * b)
 #define E_DIV(T) (ISINT(T) ? (T)idiv64((int64_t)a, (int64_t)b) : (T)(a / b))
 #define E_MOD(T) (ISINT(T) ? (T)imod64((int64_t)a, (int64_t)b) : (T)fmod_r((double)a, (double)b))
-#define E_POW(T) (ISINT(T) ? (T)d2i64(pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
+#define E_POW(T) (ISINT(T) ? (T)mx_sat_i64(pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
 #define E_MAX(T) ((a > b || a != a) ? a : b)
 #define E_MIN(T) ((a < b || a != a) ? a : b)
 #define E_EQ(T) (T)(a == b)
@@ -57,7 +50,7 @@ static inline double fmod_r(double a, double b) {
 #define E_AND(T) (T)(a != 0 && b != 0)
 #define E_OR(T) (T)(a != 0 || b != 0)
 #define E_XOR(T) (T)((a != 0) != (b != 0))
-#define E_HYPOT(T) (ISINT(T) ? (T)d2i64(hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
+#define E_HYPOT(T) (ISINT(T) ? (T)mx_sat_i64(hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
 
 /* Broadcast plan: strides of a and b over the output (0 on broadcast axes). */
 typedef struct bplan {

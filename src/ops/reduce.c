@@ -53,23 +53,6 @@ static inline int64_t chunk_rows(int64_t inner) {
 
 /* ------------------------------------------------------------ helpers */
 
-static inline uint8_t sat_u8(double v) {
-  if (!(v > 0)) return 0;
-  if (v >= 255) return 255;
-  return (uint8_t)v;
-}
-static inline int32_t sat_i32(double v) {
-  if (v != v) return 0;
-  if (v <= -2147483648.0) return INT32_MIN;
-  if (v >= 2147483647.0) return INT32_MAX;
-  return (int32_t)v;
-}
-static inline int64_t sat_i64(double v) {
-  if (v != v) return 0;
-  if (v <= -9.2233720368547758e18) return INT64_MIN;
-  if (v >= 9.2233720368547748e18) return INT64_MAX;
-  return (int64_t)v;
-}
 static inline uint8_t isat_u8(int64_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v; }
 static inline int32_t isat_i32(int64_t v) {
   return v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int32_t)v;
@@ -220,9 +203,9 @@ static inline int64_t sat_mul64(int64_t a, int64_t b) {
 
 DEF_FLOAT_CORES(f32, float)
 DEF_FLOAT_CORES(f64, double)
-DEF_INT_CORES(u8, uint8_t, 0, UINT8_MAX, isat_u8, sat_u8)
-DEF_INT_CORES(i32, int32_t, INT32_MIN, INT32_MAX, isat_i32, sat_i32)
-DEF_INT_CORES(i64, int64_t, INT64_MIN, INT64_MAX, isat_i64, sat_i64)
+DEF_INT_CORES(u8, uint8_t, 0, UINT8_MAX, isat_u8, mx_sat_u8)
+DEF_INT_CORES(i32, int32_t, INT32_MIN, INT32_MAX, isat_i32, mx_sat_i32)
+DEF_INT_CORES(i64, int64_t, INT64_MIN, INT64_MAX, isat_i64, mx_sat_i64)
 
 typedef mx_status (*core_fn)(const void *, void *, int64_t, int64_t, int64_t);
 

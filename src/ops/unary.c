@@ -22,23 +22,6 @@
 #define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 /* double -> integer types: NaN -> 0, saturate out of range, else truncate */
-static inline uint8_t sat_u8(double v) {
-  if (!(v > 0)) return 0;           /* NaN too */
-  if (v >= 255) return 255;
-  return (uint8_t)v;
-}
-static inline int32_t sat_i32(double v) {
-  if (v != v) return 0;
-  if (v <= -2147483648.0) return INT32_MIN;
-  if (v >= 2147483647.0) return INT32_MAX;
-  return (int32_t)v;
-}
-static inline int64_t sat_i64(double v) {
-  if (v != v) return 0;
-  if (v <= -9.2233720368547758e18) return INT64_MIN;
-  if (v >= 9.2233720368547748e18) return INT64_MAX;
-  return (int64_t)v;
-}
 
 /* Wrap-around negation and multiplication of signed integers (no overflow
  * UB: computed in uint64_t, converted back modulo 2^bits). */
@@ -101,9 +84,9 @@ static inline int64_t wrap_i64(uint64_t u) {
     switch (out[0]->dtype) {                                                 \
       case MX_FLOAT32: MAP(float, float, FEXPR); break;                      \
       case MX_FLOAT64: MAP(double, double, DEXPR); break;                    \
-      case MX_UINT8: MAP_D(uint8_t, sat_u8, IEXPR); break;                   \
-      case MX_INT32: MAP_D(int32_t, sat_i32, IEXPR); break;                  \
-      case MX_INT64: MAP_D(int64_t, sat_i64, IEXPR); break;                  \
+      case MX_UINT8: MAP_D(uint8_t, mx_sat_u8, IEXPR); break;                   \
+      case MX_INT32: MAP_D(int32_t, mx_sat_i32, IEXPR); break;                  \
+      case MX_INT64: MAP_D(int64_t, mx_sat_i64, IEXPR); break;                  \
       default: return BAD_DTYPE(out[0]->dtype);                              \
     }                                                                        \
     return MX_OK;                                                            \
@@ -233,18 +216,18 @@ static mx_status k_clip(KARGS) {
     default: {
       /* integer x: x > a_max <=> x > floor(a_max); x < a_min <=> x < ceil(a_min);
        * the bounds written are a_min, a_max converted to the dtype */
-      const int64_t hc = sat_i64(floor(hi)), lc = sat_i64(ceil(lo));
+      const int64_t hc = mx_sat_i64(floor(hi)), lc = mx_sat_i64(ceil(lo));
       switch (out[0]->dtype) {
         case MX_UINT8: {
-          const uint8_t hv = sat_u8(hi), lv = sat_u8(lo);
+          const uint8_t hv = mx_sat_u8(hi), lv = mx_sat_u8(lo);
           MAP(uint8_t, uint8_t, ((int64_t)x > hc ? hv : ((int64_t)x < lc ? lv : x)));
         } break;
         case MX_INT32: {
-          const int32_t hv = sat_i32(hi), lv = sat_i32(lo);
+          const int32_t hv = mx_sat_i32(hi), lv = mx_sat_i32(lo);
           MAP(int32_t, int32_t, ((int64_t)x > hc ? hv : ((int64_t)x < lc ? lv : x)));
         } break;
         case MX_INT64: {
-          const int64_t hv = sat_i64(hi), lv = sat_i64(lo);
+          const int64_t hv = mx_sat_i64(hi), lv = mx_sat_i64(lo);
           MAP(int64_t, int64_t, (x > hc ? hv : (x < lc ? lv : x)));
         } break;
         default: return BAD_DTYPE(out[0]->dtype);
