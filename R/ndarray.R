@@ -17,6 +17,10 @@ nd.check.valid <- function(x) {
 nd.invoke <- function(op, inputs, params = NULL, out = NULL)
   .Call(C_mx_r_nd_invoke, op, inputs, params, out)
 
+# Forward and backward of one op (gradient tests): list(outputs, grads).
+nd.forward.backward <- function(op, inputs, params = NULL, out.grads = list(), is.train = TRUE)
+  .Call(C_mx_r_nd_forward_backward, op, inputs, params, out.grads, is.train)
+
 #' Create an NDArray from an R vector, matrix or array
 #'
 #' The values are copied; the dimensions keep their R order (an R array with

@@ -29,6 +29,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_nd_index_set, 3),
   CALLDEF(mx_r_nd_same, 2),
   CALLDEF(mx_r_nd_invoke, 4),
+  CALLDEF(mx_r_nd_forward_backward, 5),
   CALLDEF(mx_r_nd_save, 3),
   CALLDEF(mx_r_nd_load, 1),
   CALLDEF(mx_r_nd_save_raw, 2),

@@ -95,23 +95,23 @@ static inline int mx_par_threads(int64_t n) {
 
 /* ------------------------------------------------------- dtype dispatch */
 
-/* Run BODY with T bound to the C type of dtype (no float16: callers convert
+/* Run the body (the variadic part) with T bound to the C type of dtype (no float16: callers convert
  * half precision through float32 first). */
-#define MX_DTYPE_SWITCH(dtype, T, BODY)                                     \
+#define MX_DTYPE_SWITCH(dtype, T, ...)                                     \
   switch (dtype) {                                                          \
-    case MX_FLOAT32: { typedef float T; BODY; } break;                      \
-    case MX_FLOAT64: { typedef double T; BODY; } break;                     \
-    case MX_UINT8: { typedef uint8_t T; BODY; } break;                      \
-    case MX_INT32: { typedef int32_t T; BODY; } break;                      \
-    case MX_INT64: { typedef int64_t T; BODY; } break;                      \
+    case MX_FLOAT32: { typedef float T; __VA_ARGS__; } break;                      \
+    case MX_FLOAT64: { typedef double T; __VA_ARGS__; } break;                     \
+    case MX_UINT8: { typedef uint8_t T; __VA_ARGS__; } break;                      \
+    case MX_INT32: { typedef int32_t T; __VA_ARGS__; } break;                      \
+    case MX_INT64: { typedef int64_t T; __VA_ARGS__; } break;                      \
     default: return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", \
                              mx_dtype_name(dtype));                         \
   }
 
-#define MX_FLOAT_SWITCH(dtype, T, BODY)                                     \
+#define MX_FLOAT_SWITCH(dtype, T, ...)                                     \
   switch (dtype) {                                                          \
-    case MX_FLOAT32: { typedef float T; BODY; } break;                      \
-    case MX_FLOAT64: { typedef double T; BODY; } break;                     \
+    case MX_FLOAT32: { typedef float T; __VA_ARGS__; } break;                      \
+    case MX_FLOAT64: { typedef double T; __VA_ARGS__; } break;                     \
     default: return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", \
                              mx_dtype_name(dtype));                         \
   }

@@ -274,6 +274,8 @@ typedef struct mx_param_value {
 #define MX_OPF_INPLACE  4    /* output k may alias input k (elementwise)      */
 #define MX_OPF_F16      8    /* the kernel handles float16 itself            */
 #define MX_OPF_INTERNAL 16   /* not for users (hidden from R's namespace)     */
+#define MX_OPF_LOSS     32   /* a loss head: backward ignores its out_grad    */
+#define MX_OPF_NO_MIRROR 64  /* never recomputed in backward (random, costly) */
 
 /* Registry queries. */
 int mx_op_count(void);
@@ -322,6 +324,7 @@ int mx_op_num_outputs(const mx_op *op, const mx_param_value *vals);
 typedef struct mx_invoke_opts {
   mx_context ctx;     /* for ops without array inputs (creation, random) */
   uint64_t seed;      /* for random ops: drawn by the caller             */
+  int is_train;       /* training-mode forward (Dropout, BatchNorm)      */
 } mx_invoke_opts;
 
 /* Run an op imperatively.  outputs[k] == NULL: the engine allocates it (or
@@ -331,6 +334,24 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
                        mx_ndarray *const *inputs, int n_inputs,
                        mx_ndarray **outputs, int n_outputs,
                        const mx_invoke_opts *opts);
+
+/* Forward then backward of one op (for gradient tests and imperative
+ * autograd): outputs[] (visible outputs) and in_grads[] (one per input; NULL
+ * for auxiliary states) are allocated here.  out_grads has one array per
+ * visible output (ignored by loss ops).  Backward sees only the forward
+ * values its op declares it needs.  Fails with MX_ERR_UNSUPPORTED when the
+ * op has no gradient. */
+mx_status mx_op_forward_backward(const mx_op *op, const mx_param_value *params,
+                                 mx_ndarray *const *inputs, int n_inputs,
+                                 mx_ndarray *const *out_grads, int n_out_grads,
+                                 const mx_invoke_opts *opts,
+                                 mx_ndarray **outputs, mx_ndarray **in_grads);
+/* Visible outputs and auxiliary inputs for these params. */
+int mx_op_num_visible_outputs(const mx_op *op, const mx_param_value *vals);
+int mx_op_num_aux(const mx_op *op, const mx_param_value *vals);
+/* Name of input k for these params (aux states last), or NULL. */
+const char *mx_op_param_input_name(const mx_op *op, const mx_param_value *vals, int k);
+int mx_op_has_backward(const mx_op *op);
 
 /* ------------------------------------------------------------------ files */
 

@@ -175,6 +175,242 @@ DEF_BINARY(or, E_OR)
 DEF_BINARY(xor, E_XOR)
 DEF_BINARY(hypot, E_HYPOT)
 
+/* ------------------------------------------------------------- gradients */
+
+/* Sum src (the broadcast output shape) down to dst's shape: the gradient of
+ * an input that was broadcast.  dst = scale * sum over broadcast axes. */
+mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
+  int64_t n = mx_ndarray_size(src), m = mx_ndarray_size(dst);
+  if (n == m) return mx_ndarray_copy_into(src, dst);
+  bplan pl;
+  make_plan(&dst->shape, &dst->shape, &src->shape, &pl);   /* sa: dst strides */
+  double *acc = (double *)mx_calloc((size_t)(m > 0 ? m : 1), sizeof(double));
+  if (!acc) return mx_error(MX_ERR_NOMEM, "out of memory");
+  int64_t cnt[MX_MAX_DIM] = {0};
+  const void *sp = MX_PTR(src);
+  int dt = src->dtype;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t o = 0;
+    for (int k = 0; k < pl.nd; k++) o += cnt[k] * pl.sa[k];
+    acc[o] += mx_load_f64(sp, dt, i);
+    for (int k = pl.nd - 1; k >= 0; k--) {
+      if (++cnt[k] < pl.shape[k]) break;
+      cnt[k] = 0;
+    }
+  }
+  mx_convert(acc, MX_FLOAT64, MX_PTR(dst), dst->dtype, m);
+  mx_free(acc);
+  return MX_OK;
+}
+
+/* Gradient expressions in a, b (inputs, broadcast) and g (output gradient);
+ * GA/GB give d(loss)/da and d(loss)/db. */
+#define GA_ADD g
+#define GB_ADD g
+#define GA_SUB g
+#define GB_SUB (-g)
+#define GA_MUL (g * b)
+#define GB_MUL (g * a)
+#define GA_DIV (g / b)
+#define GB_DIV (-g * a / (b * b))
+#define GA_MOD g
+#define GB_MOD (-g * floor((double)a / (double)b))
+#define GA_POW (g * b * pow((double)a, (double)b - 1))
+#define GB_POW (g * pow((double)a, (double)b) * log((double)a))
+#define GA_MAX (a >= b ? g : 0)
+#define GB_MAX (a >= b ? 0 : g)
+#define GA_MIN (a <= b ? g : 0)
+#define GB_MIN (a <= b ? 0 : g)
+#define GA_HYPOT (g * a / hypot((double)a, (double)b))
+#define GB_HYPOT (g * b / hypot((double)a, (double)b))
+#define GA_ZERO 0
+#define GB_ZERO 0
+
+/* dst (output shape) = EXPR over broadcast a, b and g. */
+#define GRAD_LOOP(T, EXPR)                                                   \
+  do {                                                                       \
+    const T *A_ = MX_DATA(A, T), *B_ = MX_DATA(B, T), *G_ = MX_DATA(G, T);   \
+    T *D_ = MX_DATA(D, T);                                                   \
+    bplan p_;                                                                \
+    make_plan(&A->shape, &B->shape, &G->shape, &p_);                         \
+    int64_t n_ = mx_ndarray_size(G);                                         \
+    if (n_ == 0) break;                                                      \
+    int last_ = p_.nd - 1;                                                   \
+    int64_t inner_ = last_ >= 0 ? p_.shape[last_] : 1, rows_ = n_ / inner_;  \
+    int64_t la_ = last_ >= 0 ? p_.sa[last_] : 0, lb_ = last_ >= 0 ? p_.sb[last_] : 0; \
+    int nt_ = mx_par_threads(n_);                                            \
+    MX_OMP_FOR(nt_)                                                          \
+    for (int64_t r = 0; r < rows_; r++) {                                    \
+      int64_t rem_ = r, oa_ = 0, ob_ = 0;                                    \
+      for (int k = last_ - 1; k >= 0; k--) {                                 \
+        int64_t ix_ = rem_ % p_.shape[k];                                    \
+        rem_ /= p_.shape[k];                                                 \
+        oa_ += ix_ * p_.sa[k];                                               \
+        ob_ += ix_ * p_.sb[k];                                               \
+      }                                                                      \
+      for (int64_t j = 0; j < inner_; j++) {                                 \
+        T a = A_[oa_ + j * la_], b = B_[ob_ + j * lb_], g = G_[r * inner_ + j]; \
+        (void)a; (void)b;                                                    \
+        D_[r * inner_ + j] = (T)(EXPR);                                      \
+      }                                                                      \
+    }                                                                        \
+  } while (0)
+
+/* Write the gradient of one side: directly when that input has the output's
+ * shape, else through a temporary summed down to the input's shape. */
+#define GRAD_SIDE(EXPR, GRADARR)                                             \
+  do {                                                                       \
+    mx_ndarray *D = GRADARR, *tmp_ = NULL;                                   \
+    if (mx_ndarray_size(D) != mx_ndarray_size(G)) {                          \
+      mx_status rc_ = mx_ndarray_new(&G->shape, G->dtype, G->ctx, &tmp_);    \
+      if (rc_) return rc_;                                                   \
+      D = tmp_;                                                              \
+    }                                                                        \
+    MX_FLOAT_SWITCH(G->dtype, T, GRAD_LOOP(T, EXPR));                        \
+    if (tmp_) {                                                              \
+      mx_status rc_ = mx_sum_to_shape(tmp_, GRADARR);                        \
+      mx_ndarray_free(tmp_);                                                 \
+      if (rc_) return rc_;                                                   \
+    }                                                                        \
+  } while (0)
+
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)nout; (void)nin; (void)out
+
+#define DEF_BINARY_GRAD(NAME, GA, GB)                                        \
+  static mx_status b_##NAME(BARGS) {                                         \
+    UNUSED_BARGS;                                                            \
+    const mx_ndarray *A = in[0], *B = in[1], *G = og[0];                     \
+    if (req[0] == MX_REQ_WRITE) GRAD_SIDE(GA, ig[0]);                        \
+    if (req[1] == MX_REQ_WRITE) GRAD_SIDE(GB, ig[1]);                        \
+    return MX_OK;                                                            \
+  }                                                                          \
+  /* scalar forms: the scalar plays b (or a when reversed) */                \
+  static mx_status bs_##NAME(BARGS) {                                        \
+    UNUSED_BARGS;                                                            \
+    const mx_ndarray *A = in[0], *G = og[0];                                 \
+    if (req[0] != MX_REQ_WRITE) return MX_OK;                                \
+    mx_ndarray *D = ig[0];                                                   \
+    double sv = p[0].f;                                                      \
+    MX_FLOAT_SWITCH(G->dtype, T, {                                           \
+      const T *A_ = MX_DATA(A, T), *G_ = MX_DATA(G, T);                      \
+      T *D_ = MX_DATA(D, T);                                                 \
+      const T b = (T)sv;                                                     \
+      int64_t n_ = mx_ndarray_size(G);                                       \
+      int nt_ = mx_par_threads(n_);                                          \
+      MX_OMP_FOR(nt_)                                                        \
+      for (int64_t i = 0; i < n_; i++) {                                     \
+        T a = A_[i], g = G_[i];                                              \
+        (void)a; (void)b;                                                    \
+        D_[i] = (T)(GA);                                                     \
+      }                                                                      \
+    });                                                                      \
+    return MX_OK;                                                            \
+  }                                                                          \
+  static mx_status br_##NAME(BARGS) {                                        \
+    UNUSED_BARGS;                                                            \
+    const mx_ndarray *B = in[0], *G = og[0];                                 \
+    if (req[0] != MX_REQ_WRITE) return MX_OK;                                \
+    mx_ndarray *D = ig[0];                                                   \
+    double sv = p[0].f;                                                      \
+    MX_FLOAT_SWITCH(G->dtype, T, {                                           \
+      const T *B_ = MX_DATA(B, T), *G_ = MX_DATA(G, T);                      \
+      T *D_ = MX_DATA(D, T);                                                 \
+      const T a = (T)sv;                                                     \
+      int64_t n_ = mx_ndarray_size(G);                                       \
+      int nt_ = mx_par_threads(n_);                                          \
+      MX_OMP_FOR(nt_)                                                        \
+      for (int64_t i = 0; i < n_; i++) {                                     \
+        T b = B_[i], g = G_[i];                                              \
+        (void)a; (void)b;                                                    \
+        D_[i] = (T)(GB);                                                     \
+      }                                                                      \
+    });                                                                      \
+    return MX_OK;                                                            \
+  }
+
+DEF_BINARY_GRAD(add, GA_ADD, GB_ADD)
+DEF_BINARY_GRAD(sub, GA_SUB, GB_SUB)
+DEF_BINARY_GRAD(mul, GA_MUL, GB_MUL)
+DEF_BINARY_GRAD(div, GA_DIV, GB_DIV)
+DEF_BINARY_GRAD(mod, GA_MOD, GB_MOD)
+DEF_BINARY_GRAD(pow, GA_POW, GB_POW)
+DEF_BINARY_GRAD(max, GA_MAX, GB_MAX)
+DEF_BINARY_GRAD(min, GA_MIN, GB_MIN)
+DEF_BINARY_GRAD(hypot, GA_HYPOT, GB_HYPOT)
+DEF_BINARY_GRAD(zero, GA_ZERO, GB_ZERO)
+
+/* add/sub backward reads only the output gradient (and input shapes, which
+ * the executor passes through the gradient arrays' shapes). */
+static void deps_grad_only(const mx_param_value *p, int nin, int nout,
+                           unsigned char *ni, unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 0;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
+}
+/* comparisons: nothing (the gradient is zero) */
+static void deps_none(const mx_param_value *p, int nin, int nout,
+                      unsigned char *ni, unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 0;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 0; }
+}
+/* inputs and the output gradient, not the output */
+static void deps_inputs(const mx_param_value *p, int nin, int nout,
+                        unsigned char *ni, unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 1;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
+}
+
+/* zero gradients need no inputs: write zeros */
+static mx_status b_zeros(BARGS) {
+  UNUSED_BARGS;
+  (void)og;
+  for (int j = 0; j < nin; j++)
+    if (req[j] == MX_REQ_WRITE) {
+      mx_status rc = mx_ndarray_fill(ig[j], 0);
+      if (rc) return rc;
+    }
+  return MX_OK;
+}
+
+/* add/sub without the inputs: in_grad shapes come from the gradient arrays */
+static mx_status b_add_fast(BARGS) {
+  UNUSED_BARGS;
+  (void)in;
+  for (int j = 0; j < 2; j++) {
+    if (req[j] != MX_REQ_WRITE) continue;
+    mx_status rc = mx_sum_to_shape(og[0], ig[j]);
+    if (rc) return rc;
+  }
+  return MX_OK;
+}
+static mx_status b_sub_fast(BARGS) {
+  UNUSED_BARGS;
+  (void)in;
+  for (int j = 0; j < 2; j++) {
+    if (req[j] != MX_REQ_WRITE) continue;
+    mx_status rc = mx_sum_to_shape(og[0], ig[j]);
+    if (rc) return rc;
+    if (j == 1) {
+      int64_t n = mx_ndarray_size(ig[1]);
+      MX_FLOAT_SWITCH(ig[1]->dtype, T, {
+        T *d = MX_DATA(ig[1], T);
+        for (int64_t i = 0; i < n; i++) d[i] = -d[i];
+      });
+    }
+  }
+  return MX_OK;
+}
+static mx_status bs_add_fast(BARGS) {
+  UNUSED_BARGS;
+  (void)in;
+  return req[0] == MX_REQ_WRITE ? mx_ndarray_copy_into(og[0], ig[0]) : MX_OK;
+}
+
 /* ------------------------------------------------------------ inference */
 
 static mx_status shape_broadcast(const mx_param_value *p, int nin, mx_shape *in,
@@ -209,67 +445,68 @@ static const mx_param_desc p_scalar[] = {
   {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "The scalar operand."},
 };
 
-#define BROADCAST(NAME, KERN, A1, A2, DOC)                                   \
+/* GRAD: backward kernel and its dependencies (see the gradient section). */
+#define BROADCAST(NAME, KERN, A1, A2, DOC, BW, DEPS)                         \
   {NAME, {A1, A2, NULL}, DOC, 2, in_lr, 1, NULL, 0, shape_broadcast, NULL,  \
-   k_##KERN, NULL, NULL, NULL, MX_OPF_INPLACE}
-#define ELEMWISE(NAME, KERN, A1, A2, DOC)                                    \
+   k_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
+#define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                          \
   {NAME, {A1, A2, NULL}, DOC, 2, in_lr, 1, NULL, 0, shape_same2, NULL,      \
-   k_##KERN, NULL, NULL, NULL, MX_OPF_INPLACE}
-#define SCALAR(NAME, KERN, DOC)                                              \
+   k_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
+#define SCALAR(NAME, KERN, DOC, BW, DEPS)                                    \
   {NAME, {NULL}, DOC, 1, in_data, 1, p_scalar, 1, mx_infer_shape_same, NULL,\
-   ks_##KERN, NULL, NULL, NULL, MX_OPF_INPLACE}
-#define RSCALAR(NAME, KERN, DOC)                                             \
+   ks_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
+#define RSCALAR(NAME, KERN, DOC, BW, DEPS)                                   \
   {NAME, {NULL}, DOC, 1, in_data, 1, p_scalar, 1, mx_infer_shape_same, NULL,\
-   kr_##KERN, NULL, NULL, NULL, MX_OPF_INPLACE}
+   kr_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
 
 const mx_op mx_ops_elemwise[] = {
-  BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting."),
-  BROADCAST("broadcast_sub", sub, "broadcast_minus", NULL, "Difference of two arrays with broadcasting."),
-  BROADCAST("broadcast_mul", mul, NULL, NULL, "Product of two arrays with broadcasting."),
-  BROADCAST("broadcast_div", div, NULL, NULL, "Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers)."),
-  BROADCAST("broadcast_mod", mod, NULL, NULL, "Remainder with the sign of the divisor, as R's %% (x %% 0 is NaN for floats, 0 for integers), with broadcasting."),
-  BROADCAST("broadcast_power", pow, "power", NULL, "lhs raised to the power rhs, with broadcasting."),
-  BROADCAST("broadcast_maximum", max, "maximum", NULL, "Element-wise maximum with broadcasting (NaN propagates)."),
-  BROADCAST("broadcast_minimum", min, "minimum", NULL, "Element-wise minimum with broadcasting (NaN propagates)."),
-  BROADCAST("broadcast_hypot", hypot, NULL, NULL, "sqrt(lhs^2 + rhs^2) with broadcasting."),
-  BROADCAST("broadcast_equal", eq, NULL, NULL, "1 where lhs == rhs, else 0 (broadcasting)."),
-  BROADCAST("broadcast_not_equal", ne, NULL, NULL, "1 where lhs != rhs, else 0 (broadcasting)."),
-  BROADCAST("broadcast_greater", gt, NULL, NULL, "1 where lhs > rhs, else 0 (broadcasting)."),
-  BROADCAST("broadcast_greater_equal", ge, NULL, NULL, "1 where lhs >= rhs, else 0 (broadcasting)."),
-  BROADCAST("broadcast_lesser", lt, NULL, NULL, "1 where lhs < rhs, else 0 (broadcasting)."),
-  BROADCAST("broadcast_lesser_equal", le, NULL, NULL, "1 where lhs <= rhs, else 0 (broadcasting)."),
-  BROADCAST("broadcast_logical_and", and, NULL, NULL, "1 where both lhs and rhs are nonzero (broadcasting)."),
-  BROADCAST("broadcast_logical_or", or, NULL, NULL, "1 where lhs or rhs is nonzero (broadcasting)."),
-  BROADCAST("broadcast_logical_xor", xor, NULL, NULL, "1 where exactly one of lhs and rhs is nonzero (broadcasting)."),
-  ELEMWISE("elemwise_add", add, "_plus", "_add", "Sum of two arrays of the same shape."),
-  ELEMWISE("elemwise_sub", sub, "_minus", "_sub", "Difference of two arrays of the same shape."),
-  ELEMWISE("elemwise_mul", mul, "_mul", NULL, "Product of two arrays of the same shape."),
-  ELEMWISE("elemwise_div", div, "_div", NULL, "Quotient of two arrays of the same shape."),
-  ELEMWISE("_mod", mod, NULL, NULL, "Remainder of two arrays of the same shape."),
-  ELEMWISE("_power", pow, NULL, NULL, "Power of two arrays of the same shape."),
-  ELEMWISE("_maximum", max, NULL, NULL, "Maximum of two arrays of the same shape."),
-  ELEMWISE("_minimum", min, NULL, NULL, "Minimum of two arrays of the same shape."),
-  SCALAR("_plus_scalar", add, "data + scalar."),
-  SCALAR("_minus_scalar", sub, "data - scalar."),
-  RSCALAR("_rminus_scalar", sub, "scalar - data."),
-  SCALAR("_mul_scalar", mul, "data * scalar."),
-  SCALAR("_div_scalar", div, "data / scalar."),
-  RSCALAR("_rdiv_scalar", div, "scalar / data."),
-  SCALAR("_mod_scalar", mod, "data %% scalar."),
-  RSCALAR("_rmod_scalar", mod, "scalar %% data."),
-  SCALAR("_power_scalar", pow, "data ^ scalar."),
-  RSCALAR("_rpower_scalar", pow, "scalar ^ data."),
-  SCALAR("_maximum_scalar", max, "maximum(data, scalar)."),
-  SCALAR("_minimum_scalar", min, "minimum(data, scalar)."),
-  SCALAR("_hypot_scalar", hypot, "hypot(data, scalar)."),
-  SCALAR("_equal_scalar", eq, "data == scalar (0/1)."),
-  SCALAR("_not_equal_scalar", ne, "data != scalar (0/1)."),
-  SCALAR("_greater_scalar", gt, "data > scalar (0/1)."),
-  SCALAR("_greater_equal_scalar", ge, "data >= scalar (0/1)."),
-  SCALAR("_lesser_scalar", lt, "data < scalar (0/1)."),
-  SCALAR("_lesser_equal_scalar", le, "data <= scalar (0/1)."),
-  SCALAR("_logical_and_scalar", and, "data & scalar (0/1)."),
-  SCALAR("_logical_or_scalar", or, "data | scalar (0/1)."),
-  SCALAR("_logical_xor_scalar", xor, "xor(data, scalar) (0/1)."),
+  BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting.", b_add_fast, deps_grad_only),
+  BROADCAST("broadcast_sub", sub, "broadcast_minus", NULL, "Difference of two arrays with broadcasting.", b_sub_fast, deps_grad_only),
+  BROADCAST("broadcast_mul", mul, NULL, NULL, "Product of two arrays with broadcasting.", b_mul, deps_inputs),
+  BROADCAST("broadcast_div", div, NULL, NULL, "Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers).", b_div, deps_inputs),
+  BROADCAST("broadcast_mod", mod, NULL, NULL, "Remainder with the sign of the divisor, as R's %% (x %% 0 is NaN for floats, 0 for integers), with broadcasting.", b_mod, deps_inputs),
+  BROADCAST("broadcast_power", pow, "power", NULL, "lhs raised to the power rhs, with broadcasting.", b_pow, deps_inputs),
+  BROADCAST("broadcast_maximum", max, "maximum", NULL, "Element-wise maximum with broadcasting (NaN propagates).", b_max, deps_inputs),
+  BROADCAST("broadcast_minimum", min, "minimum", NULL, "Element-wise minimum with broadcasting (NaN propagates).", b_min, deps_inputs),
+  BROADCAST("broadcast_hypot", hypot, NULL, NULL, "sqrt(lhs^2 + rhs^2) with broadcasting.", b_hypot, deps_inputs),
+  BROADCAST("broadcast_equal", eq, NULL, NULL, "1 where lhs == rhs, else 0 (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_not_equal", ne, NULL, NULL, "1 where lhs != rhs, else 0 (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_greater", gt, NULL, NULL, "1 where lhs > rhs, else 0 (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_greater_equal", ge, NULL, NULL, "1 where lhs >= rhs, else 0 (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_lesser", lt, NULL, NULL, "1 where lhs < rhs, else 0 (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_lesser_equal", le, NULL, NULL, "1 where lhs <= rhs, else 0 (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_logical_and", and, NULL, NULL, "1 where both lhs and rhs are nonzero (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_logical_or", or, NULL, NULL, "1 where lhs or rhs is nonzero (broadcasting).", b_zeros, deps_none),
+  BROADCAST("broadcast_logical_xor", xor, NULL, NULL, "1 where exactly one of lhs and rhs is nonzero (broadcasting).", b_zeros, deps_none),
+  ELEMWISE("elemwise_add", add, "_plus", "_add", "Sum of two arrays of the same shape.", b_add_fast, deps_grad_only),
+  ELEMWISE("elemwise_sub", sub, "_minus", "_sub", "Difference of two arrays of the same shape.", b_sub_fast, deps_grad_only),
+  ELEMWISE("elemwise_mul", mul, "_mul", NULL, "Product of two arrays of the same shape.", b_mul, deps_inputs),
+  ELEMWISE("elemwise_div", div, "_div", NULL, "Quotient of two arrays of the same shape.", b_div, deps_inputs),
+  ELEMWISE("_mod", mod, NULL, NULL, "Remainder of two arrays of the same shape.", b_mod, deps_inputs),
+  ELEMWISE("_power", pow, NULL, NULL, "Power of two arrays of the same shape.", b_pow, deps_inputs),
+  ELEMWISE("_maximum", max, NULL, NULL, "Maximum of two arrays of the same shape.", b_max, deps_inputs),
+  ELEMWISE("_minimum", min, NULL, NULL, "Minimum of two arrays of the same shape.", b_min, deps_inputs),
+  SCALAR("_plus_scalar", add, "data + scalar.", bs_add_fast, deps_grad_only),
+  SCALAR("_minus_scalar", sub, "data - scalar.", bs_add_fast, deps_grad_only),
+  RSCALAR("_rminus_scalar", sub, "scalar - data.", br_sub, deps_inputs),
+  SCALAR("_mul_scalar", mul, "data * scalar.", bs_mul, deps_inputs),
+  SCALAR("_div_scalar", div, "data / scalar.", bs_div, deps_inputs),
+  RSCALAR("_rdiv_scalar", div, "scalar / data.", br_div, deps_inputs),
+  SCALAR("_mod_scalar", mod, "data %% scalar.", bs_mod, deps_inputs),
+  RSCALAR("_rmod_scalar", mod, "scalar %% data.", br_mod, deps_inputs),
+  SCALAR("_power_scalar", pow, "data ^ scalar.", bs_pow, deps_inputs),
+  RSCALAR("_rpower_scalar", pow, "scalar ^ data.", br_pow, deps_inputs),
+  SCALAR("_maximum_scalar", max, "maximum(data, scalar).", bs_max, deps_inputs),
+  SCALAR("_minimum_scalar", min, "minimum(data, scalar).", bs_min, deps_inputs),
+  SCALAR("_hypot_scalar", hypot, "hypot(data, scalar).", bs_hypot, deps_inputs),
+  SCALAR("_equal_scalar", eq, "data == scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_not_equal_scalar", ne, "data != scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_greater_scalar", gt, "data > scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_greater_equal_scalar", ge, "data >= scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_lesser_scalar", lt, "data < scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_lesser_equal_scalar", le, "data <= scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_logical_and_scalar", and, "data & scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_logical_or_scalar", or, "data | scalar (0/1).", b_zeros, deps_none),
+  SCALAR("_logical_xor_scalar", xor, "xor(data, scalar) (0/1).", b_zeros, deps_none),
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -43,6 +43,11 @@ typedef struct mx_op_ctx {
   int nthreads;          /* from mx_threads_get()                           */
   mx_rng rng;            /* random ops: seeded per call                     */
   mx_context ctx;        /* device of the outputs                           */
+  int is_train;          /* training forward (Dropout, BatchNorm statistics) */
+  void **state;          /* per-node slot that survives between calls (e.g.
+                            a cached oneDNN primitive), owned by the caller
+                            and released with op->state_free; NULL when the
+                            call has no such slot (imperative calls)        */
 } mx_op_ctx;
 
 /* Shape inference.  Unknown shapes have ndim == -1; an implementation fills
@@ -58,6 +63,28 @@ typedef mx_status (*mx_compute_fn)(const mx_op_ctx *c, const mx_param_value *p,
                                    mx_ndarray *const *in, int nin,
                                    mx_ndarray *const *out, int nout,
                                    const int *req);
+/* Backward kernel.  out_grad[k] is the gradient of output k (NULL for
+ * hidden outputs and where backward_deps says it is not needed); in[] and
+ * out[] are the forward inputs and outputs (NULL where not needed);
+ * in_grad[j] receives the gradient of input j when req[j] == MX_REQ_WRITE
+ * (NULL and MX_REQ_NULL otherwise; aux states never get one).  Kernels only
+ * see WRITE or NULL: the executor implements grad_req "add" itself. */
+typedef mx_status (*mx_backward_fn)(const mx_op_ctx *c, const mx_param_value *p,
+                                    mx_ndarray *const *out_grad, int nout,
+                                    mx_ndarray *const *in, int nin,
+                                    mx_ndarray *const *out,
+                                    mx_ndarray *const *in_grad, const int *req);
+/* Which forward values backward reads (1 = needed), so the memory planner
+ * can free the others early.  NULL: it needs all of them. */
+typedef void (*mx_backward_deps_fn)(const mx_param_value *p, int nin, int nout,
+                                    unsigned char *need_in,
+                                    unsigned char *need_out,
+                                    unsigned char *need_out_grad);
+/* Input names for these params, aux states last (e.g. FullyConnected with
+ * no_bias drops "bias"); returns the count.  NULL: input_names. */
+typedef int (*mx_list_inputs_fn)(const mx_param_value *p, const char **names,
+                                 int max);
+
 /* View ops: build output 0 as a view of input 0 (no copy); NULL result
  * means "not possible here, run the kernel". */
 typedef mx_status (*mx_view_fn)(const mx_param_value *p, const mx_ndarray *in,
@@ -82,8 +109,16 @@ struct mx_op {
   mx_compute_fn cpu;
   mx_compute_fn cuda;                /* NULL until the op has one           */
   mx_view_fn view;
-  const void *grad;                  /* gradient rule (symbolic executor)   */
+  mx_backward_fn backward;           /* CPU gradient; NULL: not differentiable */
   int flags;
+  /* --- symbolic interface (all optional; trailing, so tables may omit) --- */
+  mx_backward_deps_fn backward_deps;
+  mx_list_inputs_fn list_inputs;
+  int (*num_aux)(const mx_param_value *p);            /* last k inputs    */
+  int (*num_visible_outputs)(const mx_param_value *p);/* NULL: all        */
+  const char *const *output_names;   /* NULL: "output" / "output<k>"       */
+  mx_backward_fn backward_cuda;
+  void (*state_free)(void *state);
 };
 
 #define MX_NPARAMS(tbl) ((int)(sizeof(tbl) / sizeof((tbl)[0])))
@@ -108,6 +143,9 @@ mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
 /* numpy/MXNet broadcasting of two shapes (aligned at the last C axis). */
 mx_status mx_broadcast_shape(const mx_shape *a, const mx_shape *b,
                              mx_shape *out);
+/* Sum src (a broadcast result) down to dst's shape: the gradient of an
+ * input that was broadcast (elemwise.c). */
+mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 

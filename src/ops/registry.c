@@ -98,6 +98,10 @@ const char *mx_op_param_doc(const mx_op *op, int i) {
 }
 
 int mx_op_num_inputs(const mx_op *op, const mx_param_value *vals) {
+  if (op->list_inputs) {
+    const char *names[MX_MAX_INPUTS];
+    return op->list_inputs(vals, names, MX_MAX_INPUTS);
+  }
   if (op->num_inputs >= 0) return op->num_inputs;
   int k = mx_op_param_index(op, "num_args");
   if (k < 0 || !vals[k].is_set) return -1;
@@ -109,6 +113,26 @@ int mx_op_num_outputs(const mx_op *op, const mx_param_value *vals) {
   int k = mx_op_param_index(op, "num_outputs");
   if (k < 0 || !vals[k].is_set) return -1;
   return (int)vals[k].i;
+}
+
+int mx_op_num_visible_outputs(const mx_op *op, const mx_param_value *vals) {
+  return op->num_visible_outputs ? op->num_visible_outputs(vals) : mx_op_num_outputs(op, vals);
+}
+
+int mx_op_num_aux(const mx_op *op, const mx_param_value *vals) {
+  return op->num_aux ? op->num_aux(vals) : 0;
+}
+
+int mx_op_has_backward(const mx_op *op) { return op->backward != NULL; }
+
+const char *mx_op_param_input_name(const mx_op *op, const mx_param_value *vals, int k) {
+  if (k < 0) return NULL;
+  if (op->list_inputs) {
+    const char *names[MX_MAX_INPUTS];
+    int n = op->list_inputs(vals, names, MX_MAX_INPUTS);
+    return k < n ? names[k] : NULL;
+  }
+  return mx_op_input_name(op, op->num_inputs < 0 ? 0 : k);
 }
 
 /* ------------------------------------------------------ inference helpers */
@@ -185,20 +209,33 @@ static int find_ctx_param(const mx_op *op, const mx_param_value *p, mx_context *
   return 0;
 }
 
-mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
-                       mx_ndarray *const *inputs, int nin,
-                       mx_ndarray **outputs, int nout,
-                       const mx_invoke_opts *opts) {
+/* Everything an imperative call decides before allocating. */
+typedef struct call_plan {
+  mx_context ctx;
+  mx_compute_fn kernel;
+  int nout;                          /* all outputs, hidden included */
+  int nvis;                          /* visible outputs              */
+  int bridge;                        /* float16 computed in float32  */
+  mx_shape out_s[MX_MAX_OUTPUTS];
+  int out_t[MX_MAX_OUTPUTS];         /* dtypes of the results        */
+  int k_in_t[MX_MAX_INPUTS];         /* dtypes the kernel sees       */
+  int k_out_t[MX_MAX_OUTPUTS];
+} call_plan;
+
+static mx_status plan_call(const mx_op *op, const mx_param_value *params,
+                           mx_ndarray *const *inputs, int nin,
+                           const mx_invoke_opts *opts, call_plan *cp) {
   mx_status rc = mx_op_params_check(op, params);
   if (rc) return rc;
   int want_in = mx_op_num_inputs(op, params);
   if (want_in != nin)
     return mx_error(MX_ERR_ARG, "%s: expects %d input%s, got %d", op->name,
                     want_in, want_in == 1 ? "" : "s", nin);
-  int want_out = mx_op_num_outputs(op, params);
-  if (want_out != nout || nout < 1 || nout > MX_MAX_OUTPUTS || nin > MX_MAX_INPUTS)
-    return mx_error(MX_ERR_ARG, "%s: expects %d output%s, got %d", op->name,
-                    want_out, want_out == 1 ? "" : "s", nout);
+  if (nin > MX_MAX_INPUTS) return mx_error(MX_ERR_ARG, "%s: too many inputs", op->name);
+  cp->nout = mx_op_num_outputs(op, params);
+  cp->nvis = mx_op_num_visible_outputs(op, params);
+  if (cp->nout < 1 || cp->nout > MX_MAX_OUTPUTS || cp->nvis < 1 || cp->nvis > cp->nout)
+    return mx_error(MX_ERR_ARG, "%s: cannot determine the number of outputs", op->name);
 
   /* device */
   mx_context ctx = opts ? opts->ctx : (mx_context){MX_CPU, 0};
@@ -212,68 +249,98 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
   }
   rc = mx_context_check(ctx);
   if (rc) return mx_error_prefix(rc, "%s: ", op->name);
-  mx_compute_fn kernel = ctx.dev_type == MX_CPU ? op->cpu : op->cuda;
-  if (!kernel)
+  cp->ctx = ctx;
+  cp->kernel = ctx.dev_type == MX_CPU ? op->cpu : op->cuda;
+  if (!cp->kernel)
     return mx_error(MX_ERR_UNSUPPORTED, "%s: no kernel for %s in this build",
                     op->name, ctx.dev_type == MX_CPU ? "the CPU" : "the GPU");
 
   /* shapes and types */
-  mx_shape in_s[MX_MAX_INPUTS], out_s[MX_MAX_OUTPUTS];
-  int in_t[MX_MAX_INPUTS], out_t[MX_MAX_OUTPUTS], k_in_t[MX_MAX_INPUTS], k_out_t[MX_MAX_OUTPUTS];
+  mx_shape in_s[MX_MAX_INPUTS];
+  int in_t[MX_MAX_INPUTS];
   for (int k = 0; k < nin; k++) {
     in_s[k] = inputs[k]->shape;
     in_t[k] = inputs[k]->dtype;
   }
-  for (int k = 0; k < nout; k++) {
-    out_s[k].ndim = -1;
-    out_t[k] = -1;
+  for (int k = 0; k < cp->nout; k++) {
+    cp->out_s[k].ndim = -1;
+    cp->out_t[k] = -1;
   }
-  rc = op->infer_shape(params, nin, in_s, nout, out_s);
+  rc = op->infer_shape(params, nin, in_s, cp->nout, cp->out_s);
   if (rc) return mx_error_prefix(rc, "%s: ", op->name);
   for (int k = 0; k < nin; k++)
-    if (!mx_shape_equal(&in_s[k], &inputs[k]->shape))
-      return mx_error(MX_ERR_SHAPE, "%s: input %d has an unexpected shape", op->name, k + 1);
-  for (int k = 0; k < nout; k++) {
-    if (out_s[k].ndim < 0)
+    if (!mx_shape_equal(&in_s[k], &inputs[k]->shape)) {
+      char b1[128], b2[128];
+      mx_shape_format(&inputs[k]->shape, b1, sizeof b1);
+      mx_shape_format(&in_s[k], b2, sizeof b2);
+      const char *nm = mx_op_param_input_name(op, params, k);
+      return mx_error(MX_ERR_SHAPE, "%s: input '%s' has shape %s, expected %s", op->name,
+                      nm ? nm : "?", b1, b2);
+    }
+  for (int k = 0; k < cp->nout; k++) {
+    if (cp->out_s[k].ndim < 0)
       return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output shape", op->name);
     mx_shape chk;
-    rc = mx_shape_make(&chk, out_s[k].ndim, out_s[k].d);
+    rc = mx_shape_make(&chk, cp->out_s[k].ndim, cp->out_s[k].d);
     if (rc) return mx_error_prefix(rc, "%s: ", op->name);
   }
   mx_infer_type_fn itype = op->infer_type ? op->infer_type : mx_infer_type_same;
-  rc = itype(params, nin, in_t, nout, out_t);
+  rc = itype(params, nin, in_t, cp->nout, cp->out_t);
   if (rc) return mx_error_prefix(rc, "%s: ", op->name);
+  for (int k = 0; k < cp->nout; k++)
+    if (!mx_dtype_valid(cp->out_t[k]))
+      return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output dtype", op->name);
 
   /* float16 without a native kernel: compute in float32 */
-  int bridge = 0;
+  cp->bridge = 0;
   if (!(op->flags & MX_OPF_F16)) {
-    for (int k = 0; k < nin; k++) if (in_t[k] == MX_FLOAT16) bridge = 1;
-    for (int k = 0; k < nout; k++) if (out_t[k] == MX_FLOAT16) bridge = 1;
+    for (int k = 0; k < nin; k++) if (in_t[k] == MX_FLOAT16) cp->bridge = 1;
+    for (int k = 0; k < cp->nout; k++) if (cp->out_t[k] == MX_FLOAT16) cp->bridge = 1;
   }
-  for (int k = 0; k < nin; k++) k_in_t[k] = (bridge && in_t[k] == MX_FLOAT16) ? MX_FLOAT32 : in_t[k];
-  for (int k = 0; k < nout; k++) k_out_t[k] = (bridge && out_t[k] == MX_FLOAT16) ? MX_FLOAT32 : out_t[k];
-  for (int k = 0; k < nout; k++)
-    if (!mx_dtype_valid(out_t[k]))
-      return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output dtype", op->name);
+  for (int k = 0; k < nin; k++)
+    cp->k_in_t[k] = (cp->bridge && in_t[k] == MX_FLOAT16) ? MX_FLOAT32 : in_t[k];
+  for (int k = 0; k < cp->nout; k++)
+    cp->k_out_t[k] = (cp->bridge && cp->out_t[k] == MX_FLOAT16) ? MX_FLOAT32 : cp->out_t[k];
+  return MX_OK;
+}
+
+static void kernel_ctx(const call_plan *cp, const mx_invoke_opts *opts, mx_op_ctx *kc) {
+  kc->nthreads = mx_threads_get();
+  mx_rng_init(&kc->rng, opts ? opts->seed : 0);
+  kc->ctx = cp->ctx;
+  kc->is_train = opts ? opts->is_train : 0;
+  kc->state = NULL;
+}
+
+mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
+                       mx_ndarray *const *inputs, int nin,
+                       mx_ndarray **outputs, int nout,
+                       const mx_invoke_opts *opts) {
+  call_plan cp;
+  mx_status rc = plan_call(op, params, inputs, nin, opts, &cp);
+  if (rc) return rc;
+  if (nout != cp.nvis)
+    return mx_error(MX_ERR_ARG, "%s: expects %d output%s, got %d", op->name,
+                    cp.nvis, cp.nvis == 1 ? "" : "s", nout);
 
   /* given outputs must match shape and device */
   for (int k = 0; k < nout; k++) {
     if (!outputs[k]) continue;
-    if (!mx_shape_equal(&outputs[k]->shape, &out_s[k])) {
+    if (!mx_shape_equal(&outputs[k]->shape, &cp.out_s[k])) {
       char b1[128], b2[128];
       mx_shape_format(&outputs[k]->shape, b1, sizeof b1);
-      mx_shape_format(&out_s[k], b2, sizeof b2);
+      mx_shape_format(&cp.out_s[k], b2, sizeof b2);
       return mx_error(MX_ERR_SHAPE, "%s: 'out' has shape %s but the result has shape %s",
                       op->name, b1, b2);
     }
-    if (outputs[k]->ctx.dev_type != ctx.dev_type || outputs[k]->ctx.dev_id != ctx.dev_id)
+    if (outputs[k]->ctx.dev_type != cp.ctx.dev_type || outputs[k]->ctx.dev_id != cp.ctx.dev_id)
       return mx_error(MX_ERR_DEVICE, "%s: 'out' is on another device", op->name);
   }
 
   /* view ops: no copy when nothing forces one */
-  if (op->view && nout == 1 && !outputs[0] && !bridge) {
+  if (op->view && cp.nout == 1 && !outputs[0] && !cp.bridge) {
     mx_ndarray *v = NULL;
-    rc = op->view(params, inputs[0], &out_s[0], &v);
+    rc = op->view(params, inputs[0], &cp.out_s[0], &v);
     if (rc) return mx_error_prefix(rc, "%s: ", op->name);
     if (v) {
       outputs[0] = v;
@@ -285,21 +352,22 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
   mx_ndarray *tmp_in[MX_MAX_INPUTS] = {0}, *fresh[MX_MAX_OUTPUTS] = {0}, *tmp_out[MX_MAX_OUTPUTS] = {0};
   for (int k = 0; k < nin; k++) {
     kin[k] = inputs[k];
-    if (k_in_t[k] != in_t[k]) {
-      rc = mx_ndarray_copy(inputs[k], k_in_t[k], ctx, &tmp_in[k]);
+    if (cp.k_in_t[k] != inputs[k]->dtype) {
+      rc = mx_ndarray_copy(inputs[k], cp.k_in_t[k], cp.ctx, &tmp_in[k]);
       if (rc) goto fail;
       kin[k] = tmp_in[k];
     }
   }
-  for (int k = 0; k < nout; k++) {
-    mx_ndarray *final = outputs[k];
+  for (int k = 0; k < cp.nout; k++) {
+    mx_ndarray *given = k < nout ? outputs[k] : NULL;
+    mx_ndarray *final = given;
     if (!final) {
-      rc = mx_ndarray_new(&out_s[k], out_t[k], ctx, &fresh[k]);
+      rc = mx_ndarray_new(&cp.out_s[k], cp.out_t[k], cp.ctx, &fresh[k]);
       if (rc) goto fail;
       final = fresh[k];
     }
-    int need_tmp = final->dtype != k_out_t[k];
-    if (!need_tmp && outputs[k]) {
+    int need_tmp = final->dtype != cp.k_out_t[k];
+    if (!need_tmp && given) {
       for (int j = 0; j < nin; j++) {
         if (!mx_ndarray_overlap(final, inputs[j])) continue;
         int exact = (op->flags & MX_OPF_INPLACE) && mx_ndarray_same(final, inputs[j]);
@@ -307,7 +375,7 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
       }
     }
     if (need_tmp) {
-      rc = mx_ndarray_new(&out_s[k], k_out_t[k], ctx, &tmp_out[k]);
+      rc = mx_ndarray_new(&cp.out_s[k], cp.k_out_t[k], cp.ctx, &tmp_out[k]);
       if (rc) goto fail;
       kout[k] = tmp_out[k];
     } else {
@@ -317,12 +385,10 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
 
   {
     mx_op_ctx kc;
-    kc.nthreads = mx_threads_get();
-    mx_rng_init(&kc.rng, opts ? opts->seed : 0);
-    kc.ctx = ctx;
+    kernel_ctx(&cp, opts, &kc);
     int req[MX_MAX_OUTPUTS];
-    for (int k = 0; k < nout; k++) req[k] = MX_REQ_WRITE;
-    rc = kernel(&kc, params, kin, nin, kout, nout, req);
+    for (int k = 0; k < cp.nout; k++) req[k] = MX_REQ_WRITE;
+    rc = cp.kernel(&kc, params, kin, nin, kout, cp.nout, req);
     if (rc) {
       mx_error_prefix(rc, "%s: ", op->name);
       goto fail;
@@ -335,17 +401,95 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
     if (rc) goto fail;
   }
   for (int k = 0; k < nin; k++) mx_ndarray_free(tmp_in[k]);
-  for (int k = 0; k < nout; k++) {
+  for (int k = 0; k < cp.nout; k++) {
     mx_ndarray_free(tmp_out[k]);
-    if (!outputs[k]) outputs[k] = fresh[k];
+    if (k < nout) {
+      if (!outputs[k]) outputs[k] = fresh[k];
+    } else {
+      mx_ndarray_free(fresh[k]);            /* hidden outputs */
+    }
   }
   return MX_OK;
 
 fail:
   for (int k = 0; k < nin; k++) mx_ndarray_free(tmp_in[k]);
-  for (int k = 0; k < nout; k++) {
+  for (int k = 0; k < cp.nout; k++) {
     mx_ndarray_free(tmp_out[k]);
     mx_ndarray_free(fresh[k]);
   }
+  return rc;
+}
+
+mx_status mx_op_forward_backward(const mx_op *op, const mx_param_value *params,
+                                 mx_ndarray *const *inputs, int nin,
+                                 mx_ndarray *const *out_grads, int n_out_grads,
+                                 const mx_invoke_opts *opts,
+                                 mx_ndarray **outputs, mx_ndarray **in_grads) {
+  if (!op->backward)
+    return mx_error(MX_ERR_UNSUPPORTED, "%s: this op has no gradient", op->name);
+  call_plan cp;
+  mx_status rc = plan_call(op, params, inputs, nin, opts, &cp);
+  if (rc) return rc;
+  if (cp.bridge)
+    return mx_error(MX_ERR_DTYPE, "%s: gradients are not computed in float16", op->name);
+  if (n_out_grads != cp.nvis)
+    return mx_error(MX_ERR_ARG, "%s: expects %d output gradient%s, got %d", op->name,
+                    cp.nvis, cp.nvis == 1 ? "" : "s", n_out_grads);
+  for (int k = 0; k < cp.nvis; k++) {
+    if (!(op->flags & MX_OPF_LOSS) &&
+        (!out_grads[k] || !mx_shape_equal(&out_grads[k]->shape, &cp.out_s[k]) ||
+         out_grads[k]->dtype != cp.out_t[k]))
+      return mx_error(MX_ERR_SHAPE, "%s: output gradient %d does not match output %d", op->name,
+                      k + 1, k + 1);
+  }
+  int naux = mx_op_num_aux(op, params);
+  mx_ndarray *outs[MX_MAX_OUTPUTS] = {0};
+  mx_ndarray *grads[MX_MAX_INPUTS] = {0};
+  for (int k = 0; k < cp.nout; k++) {
+    rc = mx_ndarray_new(&cp.out_s[k], cp.out_t[k], cp.ctx, &outs[k]);
+    if (rc) goto fail;
+  }
+  for (int j = 0; j < nin - naux; j++) {
+    rc = mx_ndarray_new(&inputs[j]->shape, inputs[j]->dtype, cp.ctx, &grads[j]);
+    if (rc) goto fail;
+  }
+  {
+    mx_op_ctx kc;
+    kernel_ctx(&cp, opts, &kc);
+    int req[MX_MAX_INPUTS > MX_MAX_OUTPUTS ? MX_MAX_INPUTS : MX_MAX_OUTPUTS];
+    for (int k = 0; k < cp.nout; k++) req[k] = MX_REQ_WRITE;
+    rc = cp.kernel(&kc, params, inputs, nin, outs, cp.nout, req);
+    if (rc) {
+      mx_error_prefix(rc, "%s: ", op->name);
+      goto fail;
+    }
+    /* backward sees only what it declares it needs */
+    unsigned char need_in[MX_MAX_INPUTS], need_out[MX_MAX_OUTPUTS], need_og[MX_MAX_OUTPUTS];
+    memset(need_in, 1, sizeof need_in);
+    memset(need_out, 1, sizeof need_out);
+    memset(need_og, 1, sizeof need_og);
+    if (op->backward_deps) op->backward_deps(params, nin, cp.nout, need_in, need_out, need_og);
+    mx_ndarray *bin[MX_MAX_INPUTS], *bout[MX_MAX_OUTPUTS], *bog[MX_MAX_OUTPUTS];
+    for (int j = 0; j < nin; j++) bin[j] = need_in[j] ? inputs[j] : NULL;
+    for (int k = 0; k < cp.nout; k++) {
+      bout[k] = need_out[k] ? outs[k] : NULL;
+      bog[k] = (k < cp.nvis && need_og[k] && !(op->flags & MX_OPF_LOSS)) ? out_grads[k] : NULL;
+    }
+    for (int j = 0; j < nin; j++) req[j] = j < nin - naux ? MX_REQ_WRITE : MX_REQ_NULL;
+    rc = op->backward(&kc, params, bog, cp.nout, bin, nin, bout, grads, req);
+    if (rc) {
+      mx_error_prefix(rc, "%s (backward): ", op->name);
+      goto fail;
+    }
+  }
+  for (int k = 0; k < cp.nout; k++) {
+    if (k < cp.nvis) outputs[k] = outs[k];
+    else mx_ndarray_free(outs[k]);
+  }
+  for (int j = 0; j < nin; j++) in_grads[j] = grads[j];
+  return MX_OK;
+fail:
+  for (int k = 0; k < cp.nout; k++) mx_ndarray_free(outs[k]);
+  for (int j = 0; j < nin; j++) mx_ndarray_free(grads[j]);
   return rc;
 }

@@ -72,6 +72,7 @@ SEXP mx_r_nd_index_get(SEXP nd, SEXP idx);
 SEXP mx_r_nd_index_set(SEXP nd, SEXP idx, SEXP value);
 SEXP mx_r_nd_same(SEXP a, SEXP b);
 SEXP mx_r_nd_invoke(SEXP op, SEXP inputs, SEXP params, SEXP out);
+SEXP mx_r_nd_forward_backward(SEXP op, SEXP inputs, SEXP params, SEXP out_grads, SEXP is_train);
 SEXP mx_r_nd_save(SEXP arrays, SEXP names, SEXP file);
 SEXP mx_r_nd_load(SEXP file);
 SEXP mx_r_nd_save_raw(SEXP arrays, SEXP names);

@@ -57,7 +57,9 @@ static void set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   if (st != MX_OK) mx_r_fail();
 }
 
-SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
+/* Resolve the op, its input arrays and its parameters from R values. */
+static const mx_op *parse_call(SEXP opname, SEXP inputs, SEXP params,
+                               mx_ndarray **in, int *nin_out, mx_param_value *vals) {
   if (TYPEOF(opname) != STRSXP || XLENGTH(opname) != 1)
     Rf_error("argument 'op' must be an operator name");
   const char *name = CHAR(STRING_ELT(opname, 0));
@@ -67,19 +69,8 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   int nin = (int)XLENGTH(inputs);
   if (nin > 64) Rf_error("%s: too many inputs (%d)", name, nin);
 
-  mx_ndarray *in[64];
-  int declared = mx_op_declared_inputs(op);
-  for (int k = 0; k < nin; k++) {
-    char arg[64];
-    const char *iname = mx_op_input_name(op, declared < 0 ? 0 : k);
-    if (declared < 0) snprintf(arg, sizeof arg, "%s[[%d]]", iname ? iname : "data", k + 1);
-    else snprintf(arg, sizeof arg, "%s", iname ? iname : "data");
-    in[k] = mx_r_nd(VECTOR_ELT(inputs, k), arg);
-  }
-
   int np = mx_op_num_params(op);
   if (np > MAX_PARAMS) Rf_error("%s: too many parameters", name);
-  mx_param_value vals[MAX_PARAMS];
   mx_r_check(mx_op_params_init(op, vals));
   if (!Rf_isNull(params)) {
     if (TYPEOF(params) != VECSXP) Rf_error("%s: params must be a list", name);
@@ -96,6 +87,7 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
       set_param(op, vals, i, v);
     }
   }
+  int declared = mx_op_declared_inputs(op);
   if (declared < 0) {
     int k = mx_op_param_index(op, "num_args");
     if (k >= 0 && !vals[k].is_set) {
@@ -103,8 +95,36 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
       mx_r_check(mx_op_param_set_nums(op, vals, k, &d, 1));
     }
   }
+  for (int k = 0; k < nin; k++) {
+    char arg[64];
+    const char *iname = mx_op_param_input_name(op, vals, k);
+    if (declared < 0) snprintf(arg, sizeof arg, "%s[[%d]]", iname ? iname : "data", k + 1);
+    else snprintf(arg, sizeof arg, "%s", iname ? iname : "data");
+    in[k] = mx_r_nd(VECTOR_ELT(inputs, k), arg);
+  }
+  *nin_out = nin;
+  return op;
+}
 
-  int nout = mx_op_num_outputs(op, vals);
+static SEXP wrap_list(mx_ndarray **arr, int n) {
+  /* wrap every array before anything can fail, so none leaks */
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
+  for (int k = 0; k < n; k++) {
+    if (arr[k]) SET_VECTOR_ELT(res, k, mx_r_wrap_nd(arr[k]));
+    arr[k] = NULL;
+  }
+  UNPROTECT(1);
+  return res;
+}
+
+SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
+  mx_ndarray *in[64];
+  mx_param_value vals[MAX_PARAMS];
+  int nin;
+  const mx_op *op = parse_call(opname, inputs, params, in, &nin, vals);
+  const char *name = mx_op_name(op);
+
+  int nout = mx_op_num_visible_outputs(op, vals);
   if (nout < 1 || nout > 16) Rf_error("%s: cannot determine the number of outputs", name);
   mx_ndarray *outs[16] = {0};
   int given_out = !Rf_isNull(out);
@@ -124,13 +144,43 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   mx_invoke_opts opts;
   opts.ctx = (mx_context){MX_CPU, 0};
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
+  opts.is_train = 0;
   mx_r_check(mx_op_invoke(op, vals, in, nin, outs, nout, &opts));
   if (given_out) return out;
   if (nout == 1) return mx_r_wrap_nd(outs[0]);
-  /* wrap every output before anything can fail, so none leaks */
-  SEXP res = PROTECT(Rf_allocVector(VECSXP, nout));
-  for (int k = 0; k < nout; k++) SET_VECTOR_ELT(res, k, mx_r_wrap_nd(outs[k]));
-  UNPROTECT(1);
+  return wrap_list(outs, nout);
+}
+
+/* Forward and backward of one op: list(outputs = , grads = ).  Used by the
+ * gradient tests (finite differences) and imperative autograd helpers. */
+SEXP mx_r_nd_forward_backward(SEXP opname, SEXP inputs, SEXP params, SEXP out_grads,
+                              SEXP is_train) {
+  mx_ndarray *in[64];
+  mx_param_value vals[MAX_PARAMS];
+  int nin;
+  const mx_op *op = parse_call(opname, inputs, params, in, &nin, vals);
+  if (TYPEOF(out_grads) != VECSXP) Rf_error("argument 'out_grads' must be a list");
+  int nog = (int)XLENGTH(out_grads);
+  if (nog > 16) Rf_error("too many output gradients");
+  mx_ndarray *og[16];
+  for (int k = 0; k < nog; k++)
+    og[k] = Rf_isNull(VECTOR_ELT(out_grads, k)) ? NULL : mx_r_nd(VECTOR_ELT(out_grads, k), "out_grads");
+  mx_r_sync_threads();
+  mx_invoke_opts opts;
+  opts.ctx = (mx_context){MX_CPU, 0};
+  opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
+  opts.is_train = Rf_asLogical(is_train) == TRUE;
+  mx_ndarray *outs[16] = {0}, *grads[64] = {0};
+  mx_r_check(mx_op_forward_backward(op, vals, in, nin, og, nog, &opts, outs, grads));
+  int nvis = mx_op_num_visible_outputs(op, vals);
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, 2));
+  SEXP nms = PROTECT(Rf_allocVector(STRSXP, 2));
+  SET_STRING_ELT(nms, 0, Rf_mkChar("outputs"));
+  SET_STRING_ELT(nms, 1, Rf_mkChar("grads"));
+  Rf_setAttrib(res, R_NamesSymbol, nms);
+  SET_VECTOR_ELT(res, 0, wrap_list(outs, nvis));
+  SET_VECTOR_ELT(res, 1, wrap_list(grads, nin));
+  UNPROTECT(2);
   return res;
 }
 

@@ -1,0 +1,49 @@
+# Gradient checks against central finite differences (float64).
+#
+# check_grad(op, inputs, params): inputs are R arrays; the loss is
+# L = sum_k sum(G_k * output_k) with fixed random G_k, so dL/dx = the op's
+# backward with out_grads G. For up to n.check elements of each input in
+# `wrt`, (L(x + eps) - L(x - eps)) / (2 eps) must match the analytic
+# gradient within tol (relative to max(1, |values|)). Random ops see the same
+# seed in every evaluation. Returns the analytic gradients (R arrays).
+check_grad <- function(op, inputs, params = NULL, wrt = seq_along(inputs),
+                       eps = 1e-6, tol = 1e-5, n.check = 20L, is.train = TRUE,
+                       seed = 11L, dtype = "float64", label = op) {
+  to_nd <- function(ins) lapply(ins, function(a) mx.nd.array(a, dtype = dtype))
+  run <- function(ins, og) {
+    set.seed(seed)
+    mxnet:::nd.forward.backward(op, to_nd(ins), params, og, is.train)
+  }
+  # output shapes from one forward (with zero output gradients)
+  set.seed(seed)
+  outs <- mxnet:::nd.invoke(op, to_nd(inputs), params)
+  if (inherits(outs, "MXNDArray")) outs <- list(outs)
+  set.seed(seed + 1000L)
+  G <- lapply(outs, function(o) array(runif(length(o), -1, 1), dim(o) %||% length(o)))
+  Gnd <- lapply(G, function(g) mx.nd.array(g, dtype = dtype))
+  res <- run(inputs, Gnd)
+  ana <- lapply(res$grads, function(g) if (is.null(g)) NULL else as.array(g))
+  loss <- function(ins) {
+    o <- run(ins, Gnd)$outputs
+    sum(vapply(seq_along(o), function(k) sum(G[[k]] * as.array(o[[k]])), 0))
+  }
+  set.seed(seed + 2000L)
+  for (j in wrt) {
+    x <- inputs[[j]]
+    n <- length(x)
+    if (n == 0) next
+    idx <- if (n <= n.check) seq_len(n) else sort(sample.int(n, n.check))
+    num <- vapply(idx, function(i) {
+      xp <- inputs; xm <- inputs
+      xp[[j]][i] <- xp[[j]][i] + eps
+      xm[[j]][i] <- xm[[j]][i] - eps
+      (loss(xp) - loss(xm)) / (2 * eps)
+    }, 0)
+    a <- as.vector(ana[[j]])[idx]
+    bad <- which(abs(num - a) > tol * pmax(1, abs(num), abs(a)))
+    testthat::expect(length(bad) == 0L,
+      if (length(bad)) sprintf("%s: gradient of input %d differs at element %d: analytic %.8g, numeric %.8g",
+                               label, j, idx[bad[1]], a[bad[1]], num[bad[1]]) else "")
+  }
+  invisible(ana)
+}
