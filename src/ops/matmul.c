@@ -257,6 +257,73 @@ static mx_status gemm_any(const mx_op_ctx *c, int dtype, int64_t M, int64_t N,
   return gemm_builtin(dtype, M, N, K, ta, tb, A, B, C, nt);
 }
 
+/* ----------------------------------------------------------- public GEMM */
+
+mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
+                  int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
+                  const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
+  if (dtype != MX_FLOAT32 && dtype != MX_FLOAT64)
+    return mx_error(MX_ERR_DTYPE, "GEMM needs float32 or float64, not %s", mx_dtype_name(dtype));
+  if (M == 0 || N == 0) return MX_OK;
+  int nt = c ? c->nthreads : mx_threads_get();
+#if MX_HAVE_DNNL
+  if (dtype == MX_FLOAT32) {
+    dnnl_status_t st = dnnl_success;
+    MX_WITH_OMP_THREADS(nt,
+      st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', (dnnl_dim_t)M, (dnnl_dim_t)N,
+                      (dnnl_dim_t)K, (float)alpha, (const float *)A, (dnnl_dim_t)lda,
+                      (const float *)B, (dnnl_dim_t)ldb, (float)beta, (float *)C,
+                      (dnnl_dim_t)ldc));
+    if (st != dnnl_success)
+      return mx_error(MX_ERR_INTERNAL, "oneDNN sgemm failed (status %d)", (int)st);
+    return MX_OK;
+  }
+#elif MX_HAVE_OPENBLAS
+  if (dtype == MX_FLOAT32 && M <= 2147483647 && N <= 2147483647 && K <= 2147483647 &&
+      lda <= 2147483647 && ldb <= 2147483647 && ldc <= 2147483647) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, (float)alpha, (const float *)A, (int)lda,
+                (const float *)B, (int)ldb, (float)beta, (float *)C, (int)ldc);
+    return MX_OK;
+  }
+#endif
+  /* built-in: pack op(A), op(B) contiguously, multiply into T, then
+   * C = alpha * T + beta * C */
+  size_t es = mx_dtype_size(dtype);
+  void *pa = malloc((size_t)(M * K) * es + 1), *pb = malloc((size_t)(K * N) * es + 1),
+       *pt = malloc((size_t)(M * N) * es + 1);
+  if (!pa || !pb || !pt) {
+    free(pa); free(pb); free(pt);
+    return mx_error(MX_ERR_NOMEM, "out of memory (GEMM workspace)");
+  }
+  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
+  int64_t brs = tb ? 1 : ldb, bcs = tb ? ldb : 1;
+  if (dtype == MX_FLOAT32) {
+    PACK(float, float, A, M, K, ars, acs, (float *)pa);
+    PACK(float, float, B, K, N, brs, bcs, (float *)pb);
+  } else {
+    PACK(double, double, A, M, K, ars, acs, (double *)pa);
+    PACK(double, double, B, K, N, brs, bcs, (double *)pb);
+  }
+  mx_status rc = gemm_builtin(dtype, M, N, K, 0, 0, pa, pb, pt, nt);
+  if (rc == MX_OK) {
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) {
+        if (dtype == MX_FLOAT32) {
+          float *cc = (float *)C + i * ldc + j;
+          float t = ((float *)pt)[i * N + j];
+          *cc = beta == 0 ? (float)alpha * t : (float)alpha * t + (float)beta * *cc;
+        } else {
+          double *cc = (double *)C + i * ldc + j;
+          double t = ((double *)pt)[i * N + j];
+          *cc = beta == 0 ? alpha * t : alpha * t + beta * *cc;
+        }
+      }
+  }
+  free(pa); free(pb); free(pt);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- dot */
 
 enum { P_TA = 0, P_TB = 1 };

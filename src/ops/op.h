@@ -146,6 +146,12 @@ mx_status mx_broadcast_shape(const mx_shape *a, const mx_shape *b,
 /* Sum src (a broadcast result) down to dst's shape: the gradient of an
  * input that was broadcast (elemwise.c). */
 mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst);
+/* C = alpha * op(A) op(B) + beta * C, row-major with leading dimensions
+ * (op = transpose when ta/tb); float32 (oneDNN, OpenBLAS or built-in) or
+ * float64 (built-in).  c may be NULL (threads from mx_threads_get). */
+mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
+                  int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
+                  const void *B, int64_t ldb, double beta, void *C, int64_t ldc);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 
