@@ -131,6 +131,9 @@ extern const mx_op mx_ops_matmul[];
 extern const mx_op mx_ops_shape[];
 extern const mx_op mx_ops_index[];
 extern const mx_op mx_ops_random[];
+extern const mx_op mx_ops_conv[];       /* nn-conv.c: Convolution, Deconvolution, Pooling */
+extern const mx_op mx_ops_nn[];         /* nn.c: layers, losses, normalisation */
+extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
 
 /* ------------------------------------------------------ shared helpers */
 
