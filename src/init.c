@@ -62,6 +62,11 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_features, 0),
   CALLDEF(mx_r_gpu_count, 0),
   CALLDEF(mx_r_set_gc_threshold, 1),
+  /* data iterators (r/io-iter-r.c) */
+  CALLDEF(mx_r_io_mnist_load, 7),
+  CALLDEF(mx_r_io_slice0, 3),
+  CALLDEF(mx_r_io_gather, 3),
+  CALLDEF(mx_r_io_shuffle_order, 1),
   {NULL, NULL, 0}
 };
 

@@ -113,4 +113,11 @@ SEXP mx_r_features(void);
 SEXP mx_r_gpu_count(void);
 SEXP mx_r_set_gc_threshold(SEXP bytes);
 
+/* Data iterators (io-iter-r.c). */
+SEXP mx_r_io_mnist_load(SEXP image, SEXP label, SEXP shuffle, SEXP seed, SEXP flat,
+                        SEXP num_parts, SEXP part_index);
+SEXP mx_r_io_slice0(SEXP nd, SEXP begin, SEXP end);
+SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst);
+SEXP mx_r_io_shuffle_order(SEXP unif);
+
 #endif
