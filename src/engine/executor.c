@@ -921,6 +921,12 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
 
 int mx_executor_num_outputs(const mx_executor *e) { return e->nheads; }
 
+int mx_executor_is_random(const mx_executor *e) {
+  for (int i = 0; i < e->nnodes; i++)
+    if (e->order[i]->op && (e->order[i]->op->flags & MX_OPF_RANDOM)) return 1;
+  return 0;
+}
+
 mx_status mx_executor_output(const mx_executor *e, int i, mx_ndarray **out) {
   *out = NULL;
   if (i < 0 || i >= e->nheads) return mx_error(MX_ERR_ARG, "no output %d", i + 1);

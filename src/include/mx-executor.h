@@ -43,6 +43,8 @@ mx_status mx_executor_forward(mx_executor *e, int is_train, uint64_t seed);
 mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, int n);
 
 int mx_executor_num_outputs(const mx_executor *e);
+/* Nonzero when forward draws random numbers (the caller then supplies a seed). */
+int mx_executor_is_random(const mx_executor *e);
 /* A new view of output i (the caller frees it). */
 mx_status mx_executor_output(const mx_executor *e, int i, mx_ndarray **out);
 
