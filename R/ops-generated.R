@@ -1488,6 +1488,178 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
   .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
 }
 
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad)
+#'
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). Pass out = weight to update the weight in place.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sgd.update <- function(weight, grad, lr, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sgd_update", list(weight, grad), list(lr = lr, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom
+#'
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom. The state mom is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sgd.mom.update <- function(weight, grad, mom, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sgd_mom_update", list(weight, grad, mom), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d
+#'
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. The state mom is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{nag_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.nag.mom.update <- function(weight, grad, mom, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "nag_mom_update", list(weight, grad, mom), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon)
+#'
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mean An MXNDArray.
+#' @param var An MXNDArray.
+#' @param lr (float; required) Learning rate (the optimizer folds the bias correction into it).
+#' @param beta1 (float; default 0.9) Decay rate of the first moment.
+#' @param beta2 (float; default 0.999) Decay rate of the second moment.
+#' @param epsilon (float; default 1e-08) Added to the denominator for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{adam_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.adam.update <- function(weight, grad, mean, var, lr, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-08, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "adam_update", list(weight, grad, mean, var), list(lr = lr, beta1 = beta1, beta2 = beta2, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon)
+#'
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). The state n is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param n An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param gamma1 (float; default 0.95) Decay rate of the squared-gradient average.
+#' @param epsilon (float; default 1e-08) Added inside the square root for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param clip_weights (float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rmsprop_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rmsprop.update <- function(weight, grad, n, lr, gamma1 = 0.95, epsilon = 1e-08, wd = 0, rescale_grad = 1, clip_gradient = -1, clip_weights = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rmsprop_update", list(weight, grad, n), list(lr = lr, gamma1 = gamma1, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, clip_weights = clip_weights), out)
+}
+
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta
+#'
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. The states n, g (gbar) and delta are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param n An MXNDArray.
+#' @param g An MXNDArray.
+#' @param delta An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param gamma1 (float; default 0.95) Decay rate of the gradient averages.
+#' @param gamma2 (float; default 0.9) Momentum of the update.
+#' @param epsilon (float; default 1e-08) Added inside the square root for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param clip_weights (float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rmspropalex_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rmspropalex.update <- function(weight, grad, n, g, delta, lr, gamma1 = 0.95, gamma2 = 0.9, epsilon = 1e-08, wd = 0, rescale_grad = 1, clip_gradient = -1, clip_weights = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rmspropalex_update", list(weight, grad, n, g, delta), list(lr = lr, gamma1 = gamma1, gamma2 = gamma2, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, clip_weights = clip_weights), out)
+}
+
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight)
+#'
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). The state history is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param history An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param epsilon (float; default 1e-07) Added inside the square root for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{adagrad_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.adagrad.update <- function(weight, grad, history, lr, epsilon = 1e-07, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "adagrad_update", list(weight, grad, history), list(lr = lr, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight
+#'
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. The states are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param acc_g An MXNDArray.
+#' @param acc_delta An MXNDArray.
+#' @param rho (float; default 0.9) Decay rate of the running averages.
+#' @param epsilon (float; default 1e-05) Added inside the square roots for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{adadelta_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.adadelta.update <- function(weight, grad, acc_g, acc_delta, rho = 0.9, epsilon = 1e-05, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "adadelta_update", list(weight, grad, acc_g, acc_delta), list(rho = rho, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -2686,4 +2858,157 @@ mx.symbol.random_normal <- function(...) mx.symbol.internal.create("random_norma
 #' @export
 mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", list(...))
 
-.mx.generated.hash <- "b59cb974f07ebf3e"
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad) (symbol)
+#'
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). Pass out = weight to update the weight in place.
+#'
+#' @param ... The inputs \code{weight}, \code{grad} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sgd_update <- function(...) mx.symbol.internal.create("sgd_update", list(...))
+
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom (symbol)
+#'
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom. The state mom is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sgd_mom_update <- function(...) mx.symbol.internal.create("sgd_mom_update", list(...))
+
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d (symbol)
+#'
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. The state mom is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{nag_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.nag_mom_update <- function(...) mx.symbol.internal.create("nag_mom_update", list(...))
+
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon) (symbol)
+#'
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mean}, \code{var} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate (the optimizer folds the bias correction into it).}
+#'   \item{\code{beta1}}{(float; default 0.9) Decay rate of the first moment.}
+#'   \item{\code{beta2}}{(float; default 0.999) Decay rate of the second moment.}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added to the denominator for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{adam_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.adam_update <- function(...) mx.symbol.internal.create("adam_update", list(...))
+
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon) (symbol)
+#'
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). The state n is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{n} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{gamma1}}{(float; default 0.95) Decay rate of the squared-gradient average.}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added inside the square root for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{clip_weights}}{(float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{rmsprop_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rmsprop_update <- function(...) mx.symbol.internal.create("rmsprop_update", list(...))
+
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta (symbol)
+#'
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. The states n, g (gbar) and delta are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{n}, \code{g}, \code{delta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{gamma1}}{(float; default 0.95) Decay rate of the gradient averages.}
+#'   \item{\code{gamma2}}{(float; default 0.9) Momentum of the update.}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added inside the square root for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{clip_weights}}{(float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{rmspropalex_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rmspropalex_update <- function(...) mx.symbol.internal.create("rmspropalex_update", list(...))
+
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight) (symbol)
+#'
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). The state history is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{history} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{epsilon}}{(float; default 1e-07) Added inside the square root for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{adagrad_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_update", list(...))
+
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight (symbol)
+#'
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. The states are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{acc_g}, \code{acc_delta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{rho}}{(float; default 0.9) Decay rate of the running averages.}
+#'   \item{\code{epsilon}}{(float; default 1e-05) Added inside the square roots for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{adadelta_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
+
+.mx.generated.hash <- "ba121c3c77b0b127"

@@ -82,6 +82,7 @@ struct mx_executor {
   int has_backward;
   uint64_t seed;
   int is_train;
+  unsigned char *mirror_ok;  /* per node: recomputed in backward            */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -166,6 +167,7 @@ void mx_executor_free(mx_executor *e) {
   free(e->head_loss);
   free(e->head_grad_buf);
   free(e->order);
+  free(e->mirror_ok);
   mx_symbol_free(e->sym);
   free(e);
 }
@@ -189,7 +191,7 @@ static mx_status recompute(mx_executor *e, const mx_node_index *ix, int **fwd, i
   mx_node *x = e->order[pi];
   for (int j = 0; j < x->ninputs; j++) {
     int k = mx_node_index_get(ix, x->inputs[j].node);
-    if (mir[k][0] < 0 && mirrorable(e->order[k]) && !e->bufs[fwd[k][x->inputs[j].index]].keep) {
+    if (mir[k][0] < 0 && e->mirror_ok[k] && !e->bufs[fwd[k][x->inputs[j].index]].keep) {
       mx_status rc = recompute(e, ix, fwd, mir, k);
       if (rc) return rc;
     }
@@ -589,6 +591,21 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
   /* mirror: recompute cheap forward values right before the first backward
    * step that reads them, so the forward copies die early */
   if (opts.mirror && any_grad) {
+    /* which nodes to recompute: the mirrorable ones, except every k-th of
+     * them (k ~ sqrt(count)), kept as checkpoints so that recomputation
+     * restarts from there: O(sqrt(n)) values alive instead of O(n) */
+    e->mirror_ok = (unsigned char *)calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!e->mirror_ok) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
+    int cnt = 0;
+    for (int i = 0; i < n; i++) if (mirrorable(e->order[i])) cnt++;
+    int every = 1;
+    while (every * every < cnt) every++;
+    int seen_m = 0;
+    for (int i = 0; i < n; i++) {
+      if (!mirrorable(e->order[i])) continue;
+      seen_m++;
+      e->mirror_ok[i] = (every > 1 && seen_m % every == 0) ? 0 : 1;
+    }
     /* rebuild the backward part with RECOMP steps inserted */
     int nb = e->nsteps - e->nfwd;
     step *bsteps = (step *)malloc((size_t)(nb > 0 ? nb : 1) * sizeof(step));
@@ -608,7 +625,7 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
           for (int i = 0; i < n && pi < 0; i++)
             for (int k = 0; k < e->order[i]->nout; k++)
               if (fwd[i][k] == vals[v]) { pi = i; pk = k; }
-          if (pi < 0 || !mirrorable(e->order[pi]) || e->bufs[vals[v]].keep) continue;
+          if (pi < 0 || !e->mirror_ok[pi] || e->bufs[vals[v]].keep) continue;
           if (mir[pi][0] < 0 && (rc = recompute(e, ix, fwd, mir, pi))) break;
           /* the backward step reads the recomputed copy */
           for (int j = 0; j < bs->nin; j++) if (bs->in[j] == vals[v]) bs->in[j] = mir[pi][pk];
