@@ -160,20 +160,37 @@ static mx_status type_data_label(const mx_param_value *p, int nin, int *in, int 
 
 /* ---------------------------------------------------- fast float math */
 
-/* expf for float32 loops, branch-free so that it vectorises: Cody-Waite
- * range reduction x = n ln2 + r, a degree-7 polynomial for exp(r) and the
- * scale 2^n built from its bits (no float->int conversion, so NaN is
- * defined behaviour and propagates).  Inputs are clamped to [-87, 88]:
- * the result never overflows and is within about 2 ulp of expf. */
+/* Bits of a float and back (no aliasing issues; compiles to moves). */
+static inline int32_t f2bits(float x) {
+  int32_t i;
+  memcpy(&i, &x, sizeof i);
+  return i;
+}
+static inline float bits2f(int32_t i) {
+  float x;
+  memcpy(&x, &i, sizeof x);
+  return x;
+}
+#define BITS_87 0x42AE0000      /* 87.0f   */
+#define BITS_9 0x41100000       /* 9.0f    */
+#define BITS_0625 0x3F200000    /* 0.625f  */
+#define BITS_INF 0x7F800000
+
+/* expf for float32 loops: Cody-Waite range reduction x = n ln2 + r, a
+ * degree-7 polynomial for exp(r) and the scale 2^n built from its bits;
+ * within about 2 ulp of expf.  |x| is clamped to 87 (so the result never
+ * overflows; exp(-87) is 1.6e-38).  Every select is on integer bits, never a
+ * float comparison: with GCC's default -ftrapping-math a float comparison
+ * in the loop body blocks vectorisation.  NaN propagates, and no float is
+ * converted to an integer (no undefined behaviour). */
 static inline float exp_f(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
+  int32_t xi = f2bits(x), ai = xi & 0x7FFFFFFF;
+  int clamp = (ai > BITS_87) & (ai <= BITS_INF);
+  x = clamp ? bits2f(BITS_87 | (xi & INT32_MIN)) : x;
   float t = x * 1.44269504088896341f + 12582912.0f;   /* 1.5 * 2^23: round */
   float n = t - 12582912.0f;
-  int32_t ti;
-  memcpy(&ti, &t, sizeof ti);
-  int32_t ni = ti - 0x4B400000;
-  ni = ni < -126 ? -126 : ni;
+  int32_t ni = f2bits(t) - 0x4B400000;
+  ni = ni < -126 ? -126 : ni;            /* only reached by NaN */
   ni = ni > 127 ? 127 : ni;
   float r = x - n * 0.693145752f;        /* ln 2, high bits (exact product) */
   r = r - n * 1.428606820e-06f;          /* ln 2, low bits                 */
@@ -185,17 +202,16 @@ static inline float exp_f(float x) {
   q = q * r + 0.5f;
   q = q * r + 1.0f;
   q = q * r + 1.0f;
-  uint32_t sb = (uint32_t)(ni + 127) << 23;
-  float s;
-  memcpy(&s, &sb, sizeof s);
-  return q * s;
+  return q * bits2f((int32_t)((uint32_t)(ni + 127) << 23));
 }
 
 /* tanh for float32 loops: the odd series of tanh for |x| < 0.625 (the
  * terms through x^17 keep it within float rounding there), 1 - 2/(e^2|x|+1)
- * above; both computed and one selected, so the loop vectorises. */
+ * above (|x| capped at 9, where tanh is 1.0f); both computed and one
+ * selected on integer bits, so the loop vectorises.  NaN propagates. */
 static inline float tanh_f(float x) {
-  float ax = fabsf(x), z = x * x;
+  int32_t xi = f2bits(x), ai = xi & 0x7FFFFFFF;
+  float z = x * x;
   float s = 6404582.0f / 10854718875.0f;
   s = s * z - 929569.0f / 638512875.0f;
   s = s * z + 21844.0f / 6081075.0f;
@@ -205,9 +221,11 @@ static inline float tanh_f(float x) {
   s = s * z + 2.0f / 15.0f;
   s = s * z - 1.0f / 3.0f;
   float small = x + x * z * s;
-  float e = exp_f(2.0f * (ax > 9.0f ? 9.0f : ax));
-  float big = copysignf(1.0f - 2.0f / (e + 1.0f), x);
-  return ax < 0.625f ? small : big;
+  float e = exp_f(2.0f * bits2f(ai > BITS_9 ? BITS_9 : ai));
+  float big = bits2f(f2bits(1.0f - 2.0f / (e + 1.0f)) | (xi & INT32_MIN));
+  /* select by masks: a ?: would let the compiler move `big` into a branch */
+  int32_t m = -(int32_t)((ai < BITS_0625) | (ai > BITS_INF));
+  return bits2f((f2bits(small) & m) | (f2bits(big) & ~m));
 }
 
 static inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
@@ -1171,7 +1189,8 @@ static mx_status bn_forward(KARGS) {
   MX_FLOAT_SWITCH(in[0]->dtype, T, {
     const T *x = MX_DATA(in[0], T), *gam = MX_DATA(in[1], T), *bet = MX_DATA(in[2], T);
     T *mm = MX_DATA(in[3], T), *mv = MX_DATA(in[4], T);
-    T *y = MX_DATA(out[0], T), *om = MX_DATA(out[1], T), *ov = MX_DATA(out[2], T);
+    T *y = MX_DATA(out[0], T);
+    T *om = out[1] ? MX_DATA(out[1], T) : NULL, *ov = out[2] ? MX_DATA(out[2], T) : NULL;
     int nt = mx_par_threads(M * C);
     if (nt > C) nt = (int)(C > 0 ? C : 1);
     (void)nt;
@@ -1201,8 +1220,8 @@ static mx_status bn_forward(KARGS) {
         mean = mm[ch];
         var = mv[ch];
       }
-      om[ch] = (T)mean;
-      ov[ch] = (T)var;
+      if (om) om[ch] = (T)mean;
+      if (ov) ov[ch] = (T)var;
       double istd = 1.0 / sqrt(var + eps);
       double g = fix ? 1.0 : (double)gam[ch];
       const T a = (T)(g * istd), b = (T)((double)bet[ch] - mean * g * istd);
@@ -1284,9 +1303,11 @@ static mx_status k_batch_norm(KARGS) {
   mx_ndarray *ti[5] = {0}, *to[3] = {0};
   mx_status rc = MX_OK;
   for (int j = 0; j < 5 && !rc; j++) rc = to_f32(in[j], &ti[j]);
-  for (int k = 0; k < 3 && !rc; k++) rc = mx_ndarray_new(&out[k]->shape, MX_FLOAT32, out[k]->ctx, &to[k]);
+  for (int k = 0; k < 3 && !rc; k++)
+    if (out[k]) rc = mx_ndarray_new(&out[k]->shape, MX_FLOAT32, out[k]->ctx, &to[k]);
   if (!rc) rc = bn_forward(c, p, ti, nin, to, nout, req);
-  for (int k = 0; k < 3 && !rc; k++) rc = mx_ndarray_copy_into(to[k], out[k]);
+  for (int k = 0; k < 3 && !rc; k++)
+    if (out[k]) rc = mx_ndarray_copy_into(to[k], out[k]);
   if (!rc && c->is_train && !p[BN_GLOBAL].i) {
     rc = mx_ndarray_copy_into(ti[3], in[3]);
     if (!rc) rc = mx_ndarray_copy_into(ti[4], in[4]);

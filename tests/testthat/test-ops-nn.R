@@ -115,6 +115,15 @@ test_that("Activation computes relu, sigmoid, tanh, softrelu and softsign", {
   # large arrays take the parallel path
   x <- array(runif(70000, -5, 5), c(700, 100))
   expect_nd_equal(mx.nd.Activation(mx.nd.array(x, dtype = "float64"), act_type = "tanh"), tanh(x))
+  # NaN propagates, infinities saturate (float32 takes the fast formulas)
+  sp <- c(NaN, Inf, -Inf)
+  for (dt in FT) {
+    X <- mx.nd.array(sp, dtype = dt)
+    expect_nd_equal(mx.nd.Activation(X, act_type = "tanh"), c(NaN, 1, -1))
+    expect_nd_equal(mx.nd.Activation(X, act_type = "sigmoid"), c(NaN, 1, 0))
+    expect_nd_equal(mx.nd.Activation(X, act_type = "relu"), c(NaN, Inf, 0))
+    expect_nd_equal(mx.nd.Activation(X, act_type = "softsign"), c(NaN, NaN, NaN))
+  }
   expect_error(mx.nd.Activation(mx.nd.ones(2), act_type = "swish"), "act_type")
   expect_equal(dim(as.array(mx.nd.Activation(mx.nd.zeros(c(0, 3)), act_type = "relu"))), c(0L, 3L))
 })
