@@ -1689,7 +1689,7 @@ static mx_status b_crop(BARGS) {
 
 const mx_op mx_ops_nn[] = {
   {"FullyConnected", {NULL},
-   "Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE.",
+   "Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.",
    3, in_fc, 1, p_fc, MX_NPARAMS(p_fc), shape_fc, NULL, k_fc, NULL, NULL, b_fc, 0,
    deps_fc, list_fc, NULL, NULL, NULL, NULL, NULL},
   {"Activation", {NULL},
@@ -1753,7 +1753,7 @@ const mx_op mx_ops_nn[] = {
    b_dropout, MX_OPF_RANDOM | MX_OPF_NO_MIRROR | MX_OPF_INPLACE, deps_dropout, NULL, NULL, vis1,
    out_mask, NULL, NULL},
   {"Embedding", {NULL},
-   "Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim. Indices are truncated to integers and clipped into [0, input_dim - 1].",
+   "Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim. Indices are truncated to integers and clipped into [0, input_dim - 1]; they get a zero gradient.",
    2, in_embedding, 1, p_embedding, MX_NPARAMS(p_embedding), shape_embedding, type_embedding,
    k_embedding, NULL, NULL, b_embedding, 0, deps_embedding, NULL, NULL, NULL, NULL, NULL, NULL},
   {"Crop", {NULL},

@@ -593,3 +593,39 @@ test_that("Crop cuts the spatial window of NCHW data", {
   ref <- array(0, dim(x)); ref[2:4, 3:4, , ] <- 1:24
   expect_nd_equal(r$grads[[1]], ref)
 })
+
+test_that("large inputs (parallel loops) give the same results", {
+  set.seed(11)
+  # FullyConnected bias gradient (column sums over 300 rows of 200)
+  x <- rnd(c(300, 20)); W <- rnd(c(200, 20)); og <- rnd(c(300, 200))
+  r <- mxnet:::nd.forward.backward("FullyConnected", list(ndc(x), ndc(W), mx.nd.zeros(200, dtype = "float64")),
+                                   list(num_hidden = 200), list(ndc(og)))
+  expect_c(r$outputs[[1]], x %*% t(W), "float64")
+  expect_c(r$grads[[1]], og %*% W, "float64")
+  expect_c(r$grads[[2]], t(og) %*% x, "float64")
+  expect_c(r$grads[[3]], colSums(og), "float64")
+  # softmax rows, SoftmaxOutput and BatchNorm over many elements
+  x <- rnd(c(400, 100))
+  expect_c(mx.nd.softmax(ndc(x)), softmax_ref(x, 1), "float64")
+  lab <- sample(0:99, 400, TRUE)
+  r <- fb("SoftmaxOutput", list(ndc(x), ndc(lab)), NULL)
+  expect_c(r$grads[[1]], softmax_ref(x, 1) - onehot(lab, 100), "float64")
+  x <- rnd(c(50, 4, 20, 20))
+  MM <- mx.nd.zeros(4, dtype = "float64")
+  r <- fb("BatchNorm", list(ndc(x), mx.nd.ones(4, dtype = "float64"), mx.nd.zeros(4, dtype = "float64"),
+                            MM, mx.nd.ones(4, dtype = "float64")), NULL)
+  st <- batch_stats(x)
+  expect_c(r$outputs[[1]], bn_ref(x, rep(1, 4), rep(0, 4), st$mean, st$var, 1e-3), "float64")
+  expect_c(MM, st$mean * 0.1, "float64")
+  # Embedding scatter-add, SliceChannel and Crop copies
+  w <- rnd(c(50, 40)); idx <- sample(0:49, 1000, TRUE); og <- rnd(c(1000, 40))
+  r <- mxnet:::nd.forward.backward("Embedding", list(ndc(idx), ndc(w)), list(input_dim = 50, output_dim = 40),
+                                   list(ndc(og)))
+  expect_c(r$outputs[[1]], w[idx + 1, ], "float64")
+  expect_c(r$grads[[2]], rowsum(og, factor(idx, levels = 0:49), reorder = TRUE), "float64")
+  x <- array(runif(64 * 6 * 10 * 10), c(10, 10, 6, 64))
+  s <- mx.nd.split(mx.nd.array(x, dtype = "float64"), num_outputs = 3)
+  expect_nd_equal(s[[3]], x[, , 5:6, , drop = FALSE])
+  expect_nd_equal(mx.nd.Crop(mx.nd.array(x, dtype = "float64"), h_w = c(8, 7), offset = c(2, 1)),
+                  x[3:10, 2:8, , , drop = FALSE])
+})
