@@ -156,6 +156,7 @@ exec.check <- function(exec) {
 
 exec.update <- function(targets, arrays, match.name, skip.null, what) {
   if (!is.list(arrays)) stop(sprintf("argument '%s' must be a list of MXNDArrays", what), call. = FALSE)
+  if (!length(arrays)) return(invisible(NULL))
   if (match.name) {
     if (is.null(names(arrays))) stop(sprintf("'%s' must be named when match.name = TRUE", what), call. = FALSE)
     arrays <- arrays[names(arrays) %in% names(targets)]
