@@ -420,7 +420,8 @@ mx.model.save <- function(model, prefix, iteration) {
   if (!inherits(model, "MXFeedForwardModel")) stop("argument 'model' must be an MXFeedForwardModel", call. = FALSE)
   mx.symbol.save(model$symbol, paste0(prefix, "-symbol.json"))
   arrays <- c(model$arg.params, model$aux.params)
-  names(arrays) <- c(paste0("arg:", names(model$arg.params)), paste0("aux:", names(model$aux.params)))
+  names(arrays) <- c(if (length(model$arg.params)) paste0("arg:", names(model$arg.params)),
+                     if (length(model$aux.params)) paste0("aux:", names(model$aux.params)))
   mx.nd.save(arrays, sprintf("%s-%04d.params", prefix, as.integer(iteration)))
   invisible(NULL)
 }

@@ -99,7 +99,8 @@ test_that("mx.mlp builds and trains", {
   d <- two_class_data(200)
   set.seed(6)
   m <- mx.mlp(t(d$x), d$y, hidden_node = c(6, 4), out_node = 2, num.round = 5, array.batch.size = 20,
-              learning.rate = 0.2, momentum = 0.9, array.layout = "rowmajor", verbose = FALSE)
+              learning.rate = 0.2, momentum = 0.9, array.layout = "rowmajor", verbose = FALSE,
+              initializer = mx.init.Xavier())
   expect_identical(sort(names(m$arg.params)),
                    sort(paste0("fc", rep(1:3, each = 2), c("_weight", "_bias"))))
   expect_gt(mean(max.col(t(predict(m, t(d$x), array.layout = "rowmajor"))) - 1 == d$y), 0.8)
