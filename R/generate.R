@@ -86,6 +86,40 @@ gen.one <- function(op, rname, canonical.rname) {
   lines
 }
 
+# Symbol wrappers: mx.symbol.<Op> (name kept verbatim), arguments in `...`.
+gen.symbol.one <- function(op, rname, canonical.rname) {
+  lines <- character(0)
+  if (rname == canonical.rname) {
+    doc <- gen.rd.escape(op$doc)
+    title <- sub("\\.$", "", sub("^(.*?\\.)( .*)?$", "\\1", doc))
+    ins <- if (op$variadic) "any number of input symbols (by position, or as one list)"
+           else paste0("inputs ", paste0("\\code{", op$inputs, "}", collapse = ", "),
+                       " (symbols, by position or by name; inputs not given become variables named \\code{<name>_<input>})")
+    lines <- c(lines, paste0("#' ", title, " (symbol)"), "#'", paste0("#' ", doc), "#'",
+      paste0("#' @param ... The ", ins, "; parameters by name (a dot may replace an underscore, e.g. ",
+             "\\code{no.bias}); \\code{name}, the node's name (default: the op's name with a counter); ",
+             "\\code{attr}, a named character vector of attributes."),
+      "#' @return An MXSymbol.")
+    if (length(op$params)) {
+      lines <- c(lines, "#' @section Parameters:", "#' \\describe{")
+      for (p in op$params)
+        lines <- c(lines, paste0("#'   \\item{\\code{", p$name, "}}{", gen.rd.escape(gen.param.doc(p)), "}"))
+      lines <- c(lines, "#' }")
+    }
+    lines <- c(lines, paste0("#' @details Engine operator \\code{", op$name, "}",
+      if (length(op$aliases)) paste0(" (aliases: ", paste0("\\code{", gen.rd.escape(op$aliases), "}", collapse = ", "), ")") else "",
+      ". Tuple parameters are given in R order; scalar axis parameters count engine axes ",
+      "(0 is the last R dimension). Saved in JSON under its canonical name."))
+  } else {
+    lines <- c(lines, paste0("#' @rdname ", canonical.rname))
+  }
+  c(lines, "#' @export",
+    paste0(rname, " <- function(...) mx.symbol.internal.create(\"", op$name, "\", list(...))"), "")
+}
+
+# Names whose symbol versions are written by hand (as in MXNet's R package).
+gen.symbol.skip <- c("min", "min_axis")
+
 # Text of R/ops-generated.R; with.hash = FALSE leaves out the final hash line.
 mx.internal.generate.ops <- function(with.hash = TRUE) {
   ops <- mx.internal.op.info()
@@ -100,6 +134,21 @@ mx.internal.generate.ops <- function(with.hash = TRUE) {
       if (rn %in% seen) next
       seen <- c(seen, rn)
       lines <- c(lines, gen.one(op, rn, canonical))
+    }
+  }
+  lines <- c(lines, "# ---- symbol wrappers", "")
+  seen <- character(0)
+  for (op in ops) {
+    if (startsWith(op$name, "_")) next
+    nms <- c(op$name, op$aliases[!startsWith(op$aliases, "_")])
+    nms <- nms[!nms %in% gen.symbol.skip]
+    if (!length(nms)) next
+    canonical <- paste0("mx.symbol.", nms[1L])
+    for (nm in unique(nms)) {
+      rn <- paste0("mx.symbol.", nm)
+      if (rn %in% seen) next
+      seen <- c(seen, rn)
+      lines <- c(lines, gen.symbol.one(op, rn, canonical))
     }
   }
   if (with.hash)

@@ -1488,4 +1488,1202 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
   .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
 }
 
-.mx.generated.hash <- "01340d6d6414f0bb"
+# ---- symbol wrappers
+
+#' Sum of two arrays with broadcasting (symbol)
+#'
+#' Sum of two arrays with broadcasting.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_add} (aliases: \code{broadcast_plus}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_add <- function(...) mx.symbol.internal.create("broadcast_add", list(...))
+
+#' @rdname mx.symbol.broadcast_add
+#' @export
+mx.symbol.broadcast_plus <- function(...) mx.symbol.internal.create("broadcast_add", list(...))
+
+#' Difference of two arrays with broadcasting (symbol)
+#'
+#' Difference of two arrays with broadcasting.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_sub} (aliases: \code{broadcast_minus}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_sub <- function(...) mx.symbol.internal.create("broadcast_sub", list(...))
+
+#' @rdname mx.symbol.broadcast_sub
+#' @export
+mx.symbol.broadcast_minus <- function(...) mx.symbol.internal.create("broadcast_sub", list(...))
+
+#' Product of two arrays with broadcasting (symbol)
+#'
+#' Product of two arrays with broadcasting.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_mul}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_mul <- function(...) mx.symbol.internal.create("broadcast_mul", list(...))
+
+#' Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers) (symbol)
+#'
+#' Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_div}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_div <- function(...) mx.symbol.internal.create("broadcast_div", list(...))
+
+#' Remainder with the sign of the divisor, as R's \%\% (x \%\% 0 is NaN for floats, 0 for integers), with broadcasting (symbol)
+#'
+#' Remainder with the sign of the divisor, as R's \%\% (x \%\% 0 is NaN for floats, 0 for integers), with broadcasting.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_mod}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_mod <- function(...) mx.symbol.internal.create("broadcast_mod", list(...))
+
+#' lhs raised to the power rhs, with broadcasting (symbol)
+#'
+#' lhs raised to the power rhs, with broadcasting.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_power} (aliases: \code{power}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_power <- function(...) mx.symbol.internal.create("broadcast_power", list(...))
+
+#' @rdname mx.symbol.broadcast_power
+#' @export
+mx.symbol.power <- function(...) mx.symbol.internal.create("broadcast_power", list(...))
+
+#' Element-wise maximum with broadcasting (NaN propagates) (symbol)
+#'
+#' Element-wise maximum with broadcasting (NaN propagates).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_maximum} (aliases: \code{maximum}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_maximum <- function(...) mx.symbol.internal.create("broadcast_maximum", list(...))
+
+#' @rdname mx.symbol.broadcast_maximum
+#' @export
+mx.symbol.maximum <- function(...) mx.symbol.internal.create("broadcast_maximum", list(...))
+
+#' Element-wise minimum with broadcasting (NaN propagates) (symbol)
+#'
+#' Element-wise minimum with broadcasting (NaN propagates).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_minimum} (aliases: \code{minimum}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_minimum <- function(...) mx.symbol.internal.create("broadcast_minimum", list(...))
+
+#' @rdname mx.symbol.broadcast_minimum
+#' @export
+mx.symbol.minimum <- function(...) mx.symbol.internal.create("broadcast_minimum", list(...))
+
+#' sqrt(lhs^2 + rhs^2) with broadcasting (symbol)
+#'
+#' sqrt(lhs^2 + rhs^2) with broadcasting.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_hypot}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_hypot <- function(...) mx.symbol.internal.create("broadcast_hypot", list(...))
+
+#' 1 where lhs == rhs, else 0 (broadcasting) (symbol)
+#'
+#' 1 where lhs == rhs, else 0 (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_equal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_equal <- function(...) mx.symbol.internal.create("broadcast_equal", list(...))
+
+#' 1 where lhs != rhs, else 0 (broadcasting) (symbol)
+#'
+#' 1 where lhs != rhs, else 0 (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_not_equal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_not_equal <- function(...) mx.symbol.internal.create("broadcast_not_equal", list(...))
+
+#' 1 where lhs > rhs, else 0 (broadcasting) (symbol)
+#'
+#' 1 where lhs > rhs, else 0 (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_greater}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_greater <- function(...) mx.symbol.internal.create("broadcast_greater", list(...))
+
+#' 1 where lhs >= rhs, else 0 (broadcasting) (symbol)
+#'
+#' 1 where lhs >= rhs, else 0 (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_greater_equal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_greater_equal <- function(...) mx.symbol.internal.create("broadcast_greater_equal", list(...))
+
+#' 1 where lhs < rhs, else 0 (broadcasting) (symbol)
+#'
+#' 1 where lhs < rhs, else 0 (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_lesser}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_lesser <- function(...) mx.symbol.internal.create("broadcast_lesser", list(...))
+
+#' 1 where lhs <= rhs, else 0 (broadcasting) (symbol)
+#'
+#' 1 where lhs <= rhs, else 0 (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_lesser_equal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_lesser_equal <- function(...) mx.symbol.internal.create("broadcast_lesser_equal", list(...))
+
+#' 1 where both lhs and rhs are nonzero (broadcasting) (symbol)
+#'
+#' 1 where both lhs and rhs are nonzero (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_logical_and}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_logical_and <- function(...) mx.symbol.internal.create("broadcast_logical_and", list(...))
+
+#' 1 where lhs or rhs is nonzero (broadcasting) (symbol)
+#'
+#' 1 where lhs or rhs is nonzero (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_logical_or}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_logical_or <- function(...) mx.symbol.internal.create("broadcast_logical_or", list(...))
+
+#' 1 where exactly one of lhs and rhs is nonzero (broadcasting) (symbol)
+#'
+#' 1 where exactly one of lhs and rhs is nonzero (broadcasting).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{broadcast_logical_xor}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_logical_xor <- function(...) mx.symbol.internal.create("broadcast_logical_xor", list(...))
+
+#' Sum of two arrays of the same shape (symbol)
+#'
+#' Sum of two arrays of the same shape.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{elemwise_add} (aliases: \code{_plus}, \code{_add}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.elemwise_add <- function(...) mx.symbol.internal.create("elemwise_add", list(...))
+
+#' Difference of two arrays of the same shape (symbol)
+#'
+#' Difference of two arrays of the same shape.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{elemwise_sub} (aliases: \code{_minus}, \code{_sub}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.elemwise_sub <- function(...) mx.symbol.internal.create("elemwise_sub", list(...))
+
+#' Product of two arrays of the same shape (symbol)
+#'
+#' Product of two arrays of the same shape.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{elemwise_mul} (aliases: \code{_mul}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.elemwise_mul <- function(...) mx.symbol.internal.create("elemwise_mul", list(...))
+
+#' Quotient of two arrays of the same shape (symbol)
+#'
+#' Quotient of two arrays of the same shape.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{elemwise_div} (aliases: \code{_div}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.elemwise_div <- function(...) mx.symbol.internal.create("elemwise_div", list(...))
+
+#' Absolute value, element-wise (symbol)
+#'
+#' Absolute value, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{abs}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.abs <- function(...) mx.symbol.internal.create("abs", list(...))
+
+#' Sign (-1, 0 or 1), element-wise; NaN stays NaN (symbol)
+#'
+#' Sign (-1, 0 or 1), element-wise; NaN stays NaN.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{sign}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sign <- function(...) mx.symbol.internal.create("sign", list(...))
+
+#' Square root, element-wise (symbol)
+#'
+#' Square root, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{sqrt}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sqrt <- function(...) mx.symbol.internal.create("sqrt", list(...))
+
+#' Reciprocal square root 1/sqrt(x), element-wise (symbol)
+#'
+#' Reciprocal square root 1/sqrt(x), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{rsqrt}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rsqrt <- function(...) mx.symbol.internal.create("rsqrt", list(...))
+
+#' Square, element-wise (symbol)
+#'
+#' Square, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{square}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.square <- function(...) mx.symbol.internal.create("square", list(...))
+
+#' Exponential, element-wise (symbol)
+#'
+#' Exponential, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{exp}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.exp <- function(...) mx.symbol.internal.create("exp", list(...))
+
+#' Natural logarithm, element-wise (symbol)
+#'
+#' Natural logarithm, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{log}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.log <- function(...) mx.symbol.internal.create("log", list(...))
+
+#' log(1 + x), element-wise, accurate for small x (symbol)
+#'
+#' log(1 + x), element-wise, accurate for small x.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{log1p}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.log1p <- function(...) mx.symbol.internal.create("log1p", list(...))
+
+#' exp(x) - 1, element-wise, accurate for small x (symbol)
+#'
+#' exp(x) - 1, element-wise, accurate for small x.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{expm1}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.expm1 <- function(...) mx.symbol.internal.create("expm1", list(...))
+
+#' Base-2 logarithm, element-wise (symbol)
+#'
+#' Base-2 logarithm, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{log2}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.log2 <- function(...) mx.symbol.internal.create("log2", list(...))
+
+#' Base-10 logarithm, element-wise (symbol)
+#'
+#' Base-10 logarithm, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{log10}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.log10 <- function(...) mx.symbol.internal.create("log10", list(...))
+
+#' Sine, element-wise (symbol)
+#'
+#' Sine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{sin}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sin <- function(...) mx.symbol.internal.create("sin", list(...))
+
+#' Cosine, element-wise (symbol)
+#'
+#' Cosine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{cos}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.cos <- function(...) mx.symbol.internal.create("cos", list(...))
+
+#' Tangent, element-wise (symbol)
+#'
+#' Tangent, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{tan}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.tan <- function(...) mx.symbol.internal.create("tan", list(...))
+
+#' Inverse sine, element-wise (symbol)
+#'
+#' Inverse sine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{arcsin}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.arcsin <- function(...) mx.symbol.internal.create("arcsin", list(...))
+
+#' Inverse cosine, element-wise (symbol)
+#'
+#' Inverse cosine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{arccos}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.arccos <- function(...) mx.symbol.internal.create("arccos", list(...))
+
+#' Inverse tangent, element-wise (symbol)
+#'
+#' Inverse tangent, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{arctan}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.arctan <- function(...) mx.symbol.internal.create("arctan", list(...))
+
+#' Hyperbolic sine, element-wise (symbol)
+#'
+#' Hyperbolic sine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{sinh}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sinh <- function(...) mx.symbol.internal.create("sinh", list(...))
+
+#' Hyperbolic cosine, element-wise (symbol)
+#'
+#' Hyperbolic cosine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{cosh}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.cosh <- function(...) mx.symbol.internal.create("cosh", list(...))
+
+#' Hyperbolic tangent, element-wise (symbol)
+#'
+#' Hyperbolic tangent, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{tanh}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.tanh <- function(...) mx.symbol.internal.create("tanh", list(...))
+
+#' Inverse hyperbolic sine, element-wise (symbol)
+#'
+#' Inverse hyperbolic sine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{arcsinh}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.arcsinh <- function(...) mx.symbol.internal.create("arcsinh", list(...))
+
+#' Inverse hyperbolic cosine, element-wise (symbol)
+#'
+#' Inverse hyperbolic cosine, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{arccosh}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.arccosh <- function(...) mx.symbol.internal.create("arccosh", list(...))
+
+#' Inverse hyperbolic tangent, element-wise (symbol)
+#'
+#' Inverse hyperbolic tangent, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{arctanh}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.arctanh <- function(...) mx.symbol.internal.create("arctanh", list(...))
+
+#' Logistic sigmoid 1/(1 + exp(-x)), element-wise (symbol)
+#'
+#' Logistic sigmoid 1/(1 + exp(-x)), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{sigmoid}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sigmoid <- function(...) mx.symbol.internal.create("sigmoid", list(...))
+
+#' Rectified linear unit max(x, 0), element-wise (symbol)
+#'
+#' Rectified linear unit max(x, 0), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{relu}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.relu <- function(...) mx.symbol.internal.create("relu", list(...))
+
+#' Softsign x/(1 + |x|), element-wise (symbol)
+#'
+#' Softsign x/(1 + |x|), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{softsign}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.softsign <- function(...) mx.symbol.internal.create("softsign", list(...))
+
+#' Round to the nearest integer, halves away from zero, element-wise (symbol)
+#'
+#' Round to the nearest integer, halves away from zero, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{round}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.round <- function(...) mx.symbol.internal.create("round", list(...))
+
+#' Round to the nearest integer, halves to even (as R's round), element-wise (symbol)
+#'
+#' Round to the nearest integer, halves to even (as R's round), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{rint}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rint <- function(...) mx.symbol.internal.create("rint", list(...))
+
+#' Largest integer not greater than x, element-wise (symbol)
+#'
+#' Largest integer not greater than x, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{floor}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.floor <- function(...) mx.symbol.internal.create("floor", list(...))
+
+#' Smallest integer not less than x, element-wise (symbol)
+#'
+#' Smallest integer not less than x, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{ceil}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ceil <- function(...) mx.symbol.internal.create("ceil", list(...))
+
+#' Integer part of x (rounded towards zero), element-wise (symbol)
+#'
+#' Integer part of x (rounded towards zero), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{trunc}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.trunc <- function(...) mx.symbol.internal.create("trunc", list(...))
+
+#' Round towards zero, element-wise (symbol)
+#'
+#' Round towards zero, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{fix}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.fix <- function(...) mx.symbol.internal.create("fix", list(...))
+
+#' Negation -x, element-wise (symbol)
+#'
+#' Negation -x, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{negative}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.negative <- function(...) mx.symbol.internal.create("negative", list(...))
+
+#' Reciprocal 1/x, element-wise (symbol)
+#'
+#' Reciprocal 1/x, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{reciprocal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.reciprocal <- function(...) mx.symbol.internal.create("reciprocal", list(...))
+
+#' Cube root, element-wise (symbol)
+#'
+#' Cube root, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{cbrt}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.cbrt <- function(...) mx.symbol.internal.create("cbrt", list(...))
+
+#' Gamma function, element-wise (symbol)
+#'
+#' Gamma function, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{gamma}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.gamma <- function(...) mx.symbol.internal.create("gamma", list(...))
+
+#' Logarithm of the absolute value of the gamma function, element-wise (symbol)
+#'
+#' Logarithm of the absolute value of the gamma function, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{gammaln}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.gammaln <- function(...) mx.symbol.internal.create("gammaln", list(...))
+
+#' Radians to degrees, element-wise (symbol)
+#'
+#' Radians to degrees, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{degrees}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.degrees <- function(...) mx.symbol.internal.create("degrees", list(...))
+
+#' Degrees to radians, element-wise (symbol)
+#'
+#' Degrees to radians, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{radians}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.radians <- function(...) mx.symbol.internal.create("radians", list(...))
+
+#' 1 where x is 0, else 0, element-wise (symbol)
+#'
+#' 1 where x is 0, else 0, element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{logical_not}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.logical_not <- function(...) mx.symbol.internal.create("logical_not", list(...))
+
+#' A copy of the input (symbol)
+#'
+#' A copy of the input.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{identity} (aliases: \code{_copy}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.identity <- function(...) mx.symbol.internal.create("identity", list(...))
+
+#' An array of zeros with the shape and dtype of the input (symbol)
+#'
+#' An array of zeros with the shape and dtype of the input.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{zeros_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.zeros_like <- function(...) mx.symbol.internal.create("zeros_like", list(...))
+
+#' An array of ones with the shape and dtype of the input (symbol)
+#'
+#' An array of ones with the shape and dtype of the input.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{ones_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ones_like <- function(...) mx.symbol.internal.create("ones_like", list(...))
+
+#' Clip values to [a_min, a_max] (NaN stays NaN) (symbol)
+#'
+#' Clip values to [a_min, a_max] (NaN stays NaN).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{a_min}}{(float; required) Minimum value.}
+#'   \item{\code{a_max}}{(float; required) Maximum value.}
+#' }
+#' @details Engine operator \code{clip}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.clip <- function(...) mx.symbol.internal.create("clip", list(...))
+
+#' Convert the elements to another dtype (symbol)
+#'
+#' Convert the elements to another dtype.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{dtype}}{(dtype; required) The output dtype.}
+#' }
+#' @details Engine operator \code{Cast} (aliases: \code{cast}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Cast <- function(...) mx.symbol.internal.create("Cast", list(...))
+
+#' @rdname mx.symbol.Cast
+#' @export
+mx.symbol.cast <- function(...) mx.symbol.internal.create("Cast", list(...))
+
+#' Sum of the elements over the given axes (symbol)
+#'
+#' Sum of the elements over the given axes.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#'   \item{\code{exclude}}{(boolean; default False) Reduce over every axis except those in axis.}
+#' }
+#' @details Engine operator \code{sum} (aliases: \code{sum_axis}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sum <- function(...) mx.symbol.internal.create("sum", list(...))
+
+#' @rdname mx.symbol.sum
+#' @export
+mx.symbol.sum_axis <- function(...) mx.symbol.internal.create("sum", list(...))
+
+#' Mean of the elements over the given axes (symbol)
+#'
+#' Mean of the elements over the given axes.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#'   \item{\code{exclude}}{(boolean; default False) Reduce over every axis except those in axis.}
+#' }
+#' @details Engine operator \code{mean}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.mean <- function(...) mx.symbol.internal.create("mean", list(...))
+
+#' Product of the elements over the given axes (symbol)
+#'
+#' Product of the elements over the given axes.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#'   \item{\code{exclude}}{(boolean; default False) Reduce over every axis except those in axis.}
+#' }
+#' @details Engine operator \code{prod}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.prod <- function(...) mx.symbol.internal.create("prod", list(...))
+
+#' Sum over the given axes, treating NaN as 0 (symbol)
+#'
+#' Sum over the given axes, treating NaN as 0.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#'   \item{\code{exclude}}{(boolean; default False) Reduce over every axis except those in axis.}
+#' }
+#' @details Engine operator \code{nansum}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.nansum <- function(...) mx.symbol.internal.create("nansum", list(...))
+
+#' Product over the given axes, treating NaN as 1 (symbol)
+#'
+#' Product over the given axes, treating NaN as 1.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#'   \item{\code{exclude}}{(boolean; default False) Reduce over every axis except those in axis.}
+#' }
+#' @details Engine operator \code{nanprod}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.nanprod <- function(...) mx.symbol.internal.create("nanprod", list(...))
+
+#' Maximum over the given axes (NaN propagates) (symbol)
+#'
+#' Maximum over the given axes (NaN propagates).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#'   \item{\code{exclude}}{(boolean; default False) Reduce over every axis except those in axis.}
+#' }
+#' @details Engine operator \code{max} (aliases: \code{max_axis}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.max <- function(...) mx.symbol.internal.create("max", list(...))
+
+#' @rdname mx.symbol.max
+#' @export
+mx.symbol.max_axis <- function(...) mx.symbol.internal.create("max", list(...))
+
+#' L1 or L2 norm over the given axes (all elements by default) (symbol)
+#'
+#' L1 or L2 norm over the given axes (all elements by default).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{ord}}{(int; default 2) Order of the norm: 1 (sum of absolute values) or 2 (Euclidean).}
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#' }
+#' @details Engine operator \code{norm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.norm <- function(...) mx.symbol.internal.create("norm", list(...))
+
+#' Index of the maximum along an axis (first on ties; NaN wins) (symbol)
+#'
+#' Index of the maximum along an axis (first on ties; NaN wins).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; optional) The axis to reduce (C order: 0 is the last R dimension); None means the flattened array.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#' }
+#' @details Engine operator \code{argmax}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.argmax <- function(...) mx.symbol.internal.create("argmax", list(...))
+
+#' Index of the minimum along an axis (first on ties; NaN wins) (symbol)
+#'
+#' Index of the minimum along an axis (first on ties; NaN wins).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; optional) The axis to reduce (C order: 0 is the last R dimension); None means the flattened array.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#' }
+#' @details Engine operator \code{argmin}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.argmin <- function(...) mx.symbol.internal.create("argmin", list(...))
+
+#' Dot product of two arrays (symbol)
+#'
+#' Dot product of two arrays. In engine (C) order the last axis of lhs is contracted with the first axis of rhs, giving lhs.shape[:-1] + rhs.shape[1:]; transpose_a contracts lhs's first axis and transpose_b rhs's last axis; two vectors give a 1-element array. Because R dimensions are the engine's in reverse order, for R matrices A and B as.array(mx.nd.dot(mx.nd.array(A), mx.nd.array(B))) equals B \%*\% A (as in MXNet's R package); use mx.nd.dot(B, A) for A \%*\% B. float32 uses oneDNN or OpenBLAS when available; float64 and integer types use a built-in kernel (integer overflow wraps around).
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose_a}}{(boolean; default False) Contract lhs's first axis instead of its last (lhs used transposed).}
+#'   \item{\code{transpose_b}}{(boolean; default False) Contract rhs's last axis instead of its first (rhs used transposed).}
+#' }
+#' @details Engine operator \code{dot}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.dot <- function(...) mx.symbol.internal.create("dot", list(...))
+
+#' Batched matrix product (symbol)
+#'
+#' Batched matrix product. In engine (C) order lhs is (batch, M, K) and rhs (batch, K, N), giving (batch, M, N) (more leading batch axes are allowed); transpose_a/transpose_b transpose each matrix. In R order the batch is the last dimension and each slice x[, , i] of the result is rhs[, , i] \%*\% lhs[, , i].
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose_a}}{(boolean; default False) Use each lhs matrix transposed.}
+#'   \item{\code{transpose_b}}{(boolean; default False) Use each rhs matrix transposed.}
+#' }
+#' @details Engine operator \code{batch_dot}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.batch_dot <- function(...) mx.symbol.internal.create("batch_dot", list(...))
+
+#' Reshape an array without copying (symbol)
+#'
+#' Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1).}
+#'   \item{\code{reverse}}{(boolean; default False) Apply the special values from right to left (engine order).}
+#' }
+#' @details Engine operator \code{Reshape} (aliases: \code{reshape}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Reshape <- function(...) mx.symbol.internal.create("Reshape", list(...))
+
+#' @rdname mx.symbol.Reshape
+#' @export
+mx.symbol.reshape <- function(...) mx.symbol.internal.create("Reshape", list(...))
+
+#' Flatten all axes but the last R dimension into one (symbol)
+#'
+#' Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{Flatten} (aliases: \code{flatten}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Flatten <- function(...) mx.symbol.internal.create("Flatten", list(...))
+
+#' @rdname mx.symbol.Flatten
+#' @export
+mx.symbol.flatten <- function(...) mx.symbol.internal.create("Flatten", list(...))
+
+#' Insert an axis of extent 1 (no copy) (symbol)
+#'
+#' Insert an axis of extent 1 (no copy).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; required) Engine axis at which the new axis of extent 1 appears (-ndim-1 to ndim).}
+#' }
+#' @details Engine operator \code{expand_dims}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.expand_dims <- function(...) mx.symbol.internal.create("expand_dims", list(...))
+
+#' Remove axes of extent 1 (no copy) (symbol)
+#'
+#' Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; optional) Engine axes to remove (each of extent 1); default: every axis of extent 1.}
+#' }
+#' @details Engine operator \code{squeeze}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.squeeze <- function(...) mx.symbol.internal.create("squeeze", list(...))
+
+#' Permute the axes of an array (symbol)
+#'
+#' Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axes}}{(tuple of integers, in R order; default ()) Permutation of the engine axes (output axis k is input axis axes[k]); empty reverses all axes.}
+#' }
+#' @details Engine operator \code{transpose}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.transpose <- function(...) mx.symbol.internal.create("transpose", list(...))
+
+#' Interchange two axes (symbol)
+#'
+#' Interchange two axes.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{dim1}}{(int; default 0) First engine axis.}
+#'   \item{\code{dim2}}{(int; default 0) Second engine axis.}
+#' }
+#' @details Engine operator \code{SwapAxis} (aliases: \code{swapaxes}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SwapAxis <- function(...) mx.symbol.internal.create("SwapAxis", list(...))
+
+#' @rdname mx.symbol.SwapAxis
+#' @export
+mx.symbol.swapaxes <- function(...) mx.symbol.internal.create("SwapAxis", list(...))
+
+#' Join arrays along an axis (symbol)
+#'
+#' Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).
+#'
+#' @param ... The any number of input symbols (by position, or as one list); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_args}}{(int; required) Number of inputs (filled in from the arrays given).}
+#'   \item{\code{dim}}{(int; default 1) Engine axis along which to concatenate.}
+#' }
+#' @details Engine operator \code{Concat} (aliases: \code{concat}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Concat <- function(...) mx.symbol.internal.create("Concat", list(...))
+
+#' @rdname mx.symbol.Concat
+#' @export
+mx.symbol.concat <- function(...) mx.symbol.internal.create("Concat", list(...))
+
+#' Join arrays of one shape along a new axis (symbol)
+#'
+#' Join arrays of one shape along a new axis.
+#'
+#' @param ... The any number of input symbols (by position, or as one list); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default 0) Engine axis of the result along which the inputs are stacked.}
+#'   \item{\code{num_args}}{(int; required) Number of inputs (filled in from the arrays given).}
+#' }
+#' @details Engine operator \code{stack}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.stack <- function(...) mx.symbol.internal.create("stack", list(...))
+
+#' Slice an array with begin, end and step per axis (symbol)
+#'
+#' Slice an array with begin, end and step per axis. As Python's slicing: 0-based, end exclusive, negative values count from the end, out-of-range bounds are clipped. Tuples are given in R order and address the last R dimensions when shorter than the rank; axes not covered are kept whole.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{begin}}{(tuple of integers, in R order; required) First index per axis (0-based, negative counts from the end, NA = None = from the start).}
+#'   \item{\code{end}}{(tuple of integers, in R order; required) End index per axis (exclusive, negative counts from the end, NA = None = to the end).}
+#'   \item{\code{step}}{(tuple of integers, in R order; default ()) Step per axis (negative walks backwards; default 1).}
+#' }
+#' @details Engine operator \code{slice} (aliases: \code{crop}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.slice <- function(...) mx.symbol.internal.create("slice", list(...))
+
+#' @rdname mx.symbol.slice
+#' @export
+mx.symbol.crop <- function(...) mx.symbol.internal.create("slice", list(...))
+
+#' Slice one axis from begin (inclusive) to end (exclusive), 0-based (symbol)
+#'
+#' Slice one axis from begin (inclusive) to end (exclusive), 0-based.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; required) Engine axis to slice.}
+#'   \item{\code{begin}}{(int; required) First index (0-based; negative counts from the end).}
+#'   \item{\code{end}}{(int; optional) End index (exclusive; negative counts from the end; None: to the end).}
+#' }
+#' @details Engine operator \code{slice_axis}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.slice_axis <- function(...) mx.symbol.internal.create("slice_axis", list(...))
+
+#' Repeat the whole array along each axis, as numpy's tile (symbol)
+#'
+#' Repeat the whole array along each axis, as numpy's tile.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{reps}}{(tuple of integers, in R order; required) Repetitions per axis, aligned at the last engine axis (the first R dimension), as numpy's tile.}
+#' }
+#' @details Engine operator \code{tile}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.tile <- function(...) mx.symbol.internal.create("tile", list(...))
+
+#' Repeat each element, along an axis or over the flattened array (symbol)
+#'
+#' Repeat each element, along an axis or over the flattened array.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{repeats}}{(int; required) How many times each element is repeated.}
+#'   \item{\code{axis}}{(int; optional) Engine axis along which to repeat; None: the flattened array.}
+#' }
+#' @details Engine operator \code{repeat}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.repeat <- function(...) mx.symbol.internal.create("repeat", list(...))
+
+#' Reverse the order of the elements along the given axes (symbol)
+#'
+#' Reverse the order of the elements along the given axes.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; required) Engine axes to reverse.}
+#' }
+#' @details Engine operator \code{reverse} (aliases: \code{flip}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.reverse <- function(...) mx.symbol.internal.create("reverse", list(...))
+
+#' @rdname mx.symbol.reverse
+#' @export
+mx.symbol.flip <- function(...) mx.symbol.internal.create("reverse", list(...))
+
+#' Take slices of an array along an axis at the given indices (symbol)
+#'
+#' Take slices of an array along an axis at the given indices. Indices are 0-based; float indices are truncated. The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.
+#'
+#' @param ... The inputs \code{a}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default 0) Engine axis of a to take from (negative counts from the end).}
+#'   \item{\code{mode}}{(one of "clip", "wrap", "raise"; default clip) Out-of-range indices: clip to the ends, wrap around, or raise an error.}
+#' }
+#' @details Engine operator \code{take}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.take <- function(...) mx.symbol.internal.create("take", list(...))
+
+#' Pick one element per position along an axis (symbol)
+#'
+#' Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.
+#'
+#' @param ... The inputs \code{data}, \code{index} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) Engine axis to pick along (-1: the last engine axis, the first R dimension).}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the picked axis with extent 1.}
+#'   \item{\code{mode}}{(one of "clip", "wrap"; default clip) Out-of-range indices: clip to the ends or wrap around.}
+#' }
+#' @details Engine operator \code{pick}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.pick <- function(...) mx.symbol.internal.create("pick", list(...))
+
+#' One-hot encoding of indices (symbol)
+#'
+#' One-hot encoding of indices. A new last engine axis (the first R dimension) of length depth holds on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.
+#'
+#' @param ... The inputs \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{depth}}{(int; required) Length of the one-hot dimension.}
+#'   \item{\code{on_value}}{(float; default 1) Value at the index.}
+#'   \item{\code{off_value}}{(float; default 0) Value elsewhere.}
+#'   \item{\code{dtype}}{(dtype; default float32) Element type of the result.}
+#' }
+#' @details Engine operator \code{one_hot}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.one_hot <- function(...) mx.symbol.internal.create("one_hot", list(...))
+
+#' Elements of x where condition is nonzero, else of y (symbol)
+#'
+#' Elements of x where condition is nonzero, else of y. condition has x's shape, or is a vector as long as x's first engine axis (selecting whole slices); its dtype may differ from x's and y's.
+#'
+#' @param ... The inputs \code{condition}, \code{x}, \code{y} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{where}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.where <- function(...) mx.symbol.internal.create("where", list(...))
+
+#' Uniformly distributed random numbers in [low, high) (symbol)
+#'
+#' Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{low}}{(float; default 0) Lower bound (included).}
+#'   \item{\code{high}}{(float; default 1) Upper bound (excluded); not less than low.}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_uniform} (aliases: \code{uniform}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_uniform <- function(...) mx.symbol.internal.create("random_uniform", list(...))
+
+#' @rdname mx.symbol.random_uniform
+#' @export
+mx.symbol.uniform <- function(...) mx.symbol.internal.create("random_uniform", list(...))
+
+#' Normally distributed random numbers with mean loc and standard deviation scale (symbol)
+#'
+#' Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{loc}}{(float; default 0) Mean.}
+#'   \item{\code{scale}}{(float; default 1) Standard deviation (not negative).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_normal} (aliases: \code{normal}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_normal <- function(...) mx.symbol.internal.create("random_normal", list(...))
+
+#' @rdname mx.symbol.random_normal
+#' @export
+mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", list(...))
+
+.mx.generated.hash <- "b59cb974f07ebf3e"

@@ -12,6 +12,8 @@ SEXP mx_sym_device_typeid = NULL;
 SEXP mx_sym_device_id = NULL;
 SEXP mx_sym_detail = NULL;
 SEXP mx_str_nd_class = NULL;
+SEXP mx_sym_sym_tag = NULL;
+SEXP mx_str_sym_class = NULL;
 
 #define CALLDEF(name, n) {#name, (DL_FUNC)&name, n}
 
@@ -30,6 +32,23 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_nd_same, 2),
   CALLDEF(mx_r_nd_invoke, 4),
   CALLDEF(mx_r_nd_forward_backward, 5),
+  CALLDEF(mx_r_sym_variable, 2),
+  CALLDEF(mx_r_sym_create, 4),
+  CALLDEF(mx_r_sym_group, 1),
+  CALLDEF(mx_r_sym_list, 2),
+  CALLDEF(mx_r_sym_output, 2),
+  CALLDEF(mx_r_sym_internals, 1),
+  CALLDEF(mx_r_sym_children, 1),
+  CALLDEF(mx_r_sym_name, 1),
+  CALLDEF(mx_r_sym_num_outputs, 1),
+  CALLDEF(mx_r_sym_attrs, 1),
+  CALLDEF(mx_r_sym_set_attr, 3),
+  CALLDEF(mx_r_sym_compose, 3),
+  CALLDEF(mx_r_sym_infer_shape, 2),
+  CALLDEF(mx_r_sym_infer_type, 2),
+  CALLDEF(mx_r_sym_to_json, 1),
+  CALLDEF(mx_r_sym_from_json, 1),
+  CALLDEF(mx_r_sym_reset_names, 0),
   CALLDEF(mx_r_nd_save, 3),
   CALLDEF(mx_r_nd_load, 1),
   CALLDEF(mx_r_nd_save_raw, 2),
@@ -56,5 +75,8 @@ void attribute_visible R_init_mxnet(DllInfo *dll) {
   mx_sym_detail = Rf_install("detail");
   mx_str_nd_class = Rf_mkString("MXNDArray"); /* unprotected-ok: preserved next */
   R_PreserveObject(mx_str_nd_class);
+  mx_sym_sym_tag = Rf_install("MXSymbol");
+  mx_str_sym_class = Rf_mkString("MXSymbol"); /* unprotected-ok: preserved next */
+  R_PreserveObject(mx_str_sym_class);
   mx_r_engine_init();
 }

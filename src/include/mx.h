@@ -276,6 +276,8 @@ typedef struct mx_param_value {
 #define MX_OPF_INTERNAL 16   /* not for users (hidden from R's namespace)     */
 #define MX_OPF_LOSS     32   /* a loss head: backward ignores its out_grad    */
 #define MX_OPF_NO_MIRROR 64  /* never recomputed in backward (random, costly) */
+#define MX_OPF_PARTIAL_SHAPE 128 /* infer_shape accepts unknown inputs after
+                                    the first and fills them (weights)       */
 
 /* Registry queries. */
 int mx_op_count(void);

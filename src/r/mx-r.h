@@ -21,6 +21,8 @@ extern SEXP mx_sym_device_typeid;
 extern SEXP mx_sym_device_id;
 extern SEXP mx_str_nd_class;        /* "MXNDArray" */
 extern SEXP mx_sym_detail;
+extern SEXP mx_sym_sym_tag;          /* tag of Symbol external pointers */
+extern SEXP mx_str_sym_class;        /* "MXSymbol" */
 void mx_r_engine_init(void);
 
 /* Raise the engine's last error as an R error (never returns). */
@@ -50,6 +52,10 @@ mx_shape mx_r_shape(SEXP dims, const char *arg);
 /* A dtype name; R error naming `arg`. */
 int mx_r_dtype(SEXP dtype, const char *arg);
 
+/* Convert an R value into op parameter i (tuples reversed into C order);
+ * R errors name the parameter. */
+void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v);
+
 /* Draw a 64-bit seed from R's RNG (so set.seed() controls the engine). */
 uint64_t mx_r_seed(void);
 /* Keep the engine's thread count in step with options(mxnet.threads=). */
@@ -72,6 +78,26 @@ SEXP mx_r_nd_index_get(SEXP nd, SEXP idx);
 SEXP mx_r_nd_index_set(SEXP nd, SEXP idx, SEXP value);
 SEXP mx_r_nd_same(SEXP a, SEXP b);
 SEXP mx_r_nd_invoke(SEXP op, SEXP inputs, SEXP params, SEXP out);
+SEXP mx_r_sym_variable(SEXP name, SEXP attr);
+SEXP mx_r_sym_create(SEXP op, SEXP args, SEXP name, SEXP attr);
+SEXP mx_r_sym_group(SEXP syms);
+SEXP mx_r_sym_list(SEXP sym, SEXP kind);
+SEXP mx_r_sym_output(SEXP sym, SEXP i);
+SEXP mx_r_sym_internals(SEXP sym);
+SEXP mx_r_sym_children(SEXP sym);
+SEXP mx_r_sym_name(SEXP sym);
+SEXP mx_r_sym_num_outputs(SEXP sym);
+SEXP mx_r_sym_attrs(SEXP sym);
+SEXP mx_r_sym_set_attr(SEXP sym, SEXP key, SEXP val);
+SEXP mx_r_sym_compose(SEXP sym, SEXP args, SEXP name);
+SEXP mx_r_sym_infer_shape(SEXP sym, SEXP shapes);
+SEXP mx_r_sym_infer_type(SEXP sym, SEXP types);
+SEXP mx_r_sym_to_json(SEXP sym);
+SEXP mx_r_sym_from_json(SEXP json);
+SEXP mx_r_sym_reset_names(void);
+int mx_r_is_sym(SEXP x);
+struct mx_symbol *mx_r_sym(SEXP x, const char *arg);
+SEXP mx_r_wrap_sym(struct mx_symbol *s);
 SEXP mx_r_nd_forward_backward(SEXP op, SEXP inputs, SEXP params, SEXP out_grads, SEXP is_train);
 SEXP mx_r_nd_save(SEXP arrays, SEXP names, SEXP file);
 SEXP mx_r_nd_load(SEXP file);

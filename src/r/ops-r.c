@@ -15,7 +15,7 @@
 
 #define MAX_PARAMS 32
 
-static void set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
+void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   const char *name = mx_op_param_name(op, i);
   int type = mx_op_param_type(op, i);
   int st_type = TYPEOF(v);
@@ -84,7 +84,7 @@ static const mx_op *parse_call(SEXP opname, SEXP inputs, SEXP params,
       int i = (j < np && strcmp(mx_op_param_name(op, (int)j), key) == 0)
                   ? (int)j : mx_op_param_index(op, key);
       if (i < 0) Rf_error("%s: unknown argument '%s'", name, key);
-      set_param(op, vals, i, v);
+      mx_r_set_param(op, vals, i, v);
     }
   }
   int declared = mx_op_declared_inputs(op);
