@@ -75,16 +75,17 @@ typedef struct spat {
   int has_tgt;
 } spat;
 
-/* Read a SHAPE param with nd entries (empty: every entry def) whose entries
- * must be at least lo, into (h, w) order. */
+/* Read a SHAPE param with nd entries (empty: every entry def; one entry
+ * for a 2-D op: used for both axes, a convenience MXNet does not offer)
+ * whose entries must be at least lo, into (h, w) order. */
 static mx_status read_tuple(const mx_param_value *v, const char *name, int nd,
                             int64_t def, int64_t lo, int64_t out[2]) {
   int64_t t[2] = {def, def};
   if (v->is_set && v->n > 0) {
-    if (v->n != nd)
+    if (v->n != nd && v->n != 1)
       return mx_error(MX_ERR_ARG, "parameter '%s' has %d entr%s but 'kernel' has %d",
                       name, v->n, v->n == 1 ? "y" : "ies", nd);
-    for (int k = 0; k < nd; k++) {
+    for (int k = 0; k < v->n; k++) {
       int64_t x = v->tup[k];
       if (x < lo)
         return mx_error(MX_ERR_ARG, "parameter '%s' must contain %s numbers, got %lld",
@@ -94,6 +95,7 @@ static mx_status read_tuple(const mx_param_value *v, const char *name, int nd,
                         name, (long long)x);
       t[k] = x;
     }
+    if (v->n == 1) t[1] = t[0];
   }
   if (nd == 2) {
     out[0] = t[0];
@@ -705,6 +707,7 @@ typedef struct dnn_prim {
 typedef struct conv_cache {
   conv_key key;
   int valid;
+  size_t inner_bytes;          /* buffers held for layout conversions */
   dnnl_stream_t stream;
   dnnl_primitive_desc_t hint;  /* forward primitive descriptor (backward hint) */
   int hint_state;
@@ -784,8 +787,9 @@ static int conv_mds_init(const cgeom *g, conv_mds *m) {
 /* Set up one argument of a primitive: its user memory (no buffer: the
  * handle is set per call) and, if the layouts differ, an inner buffer and a
  * reorder. */
-static dnnl_status_t dnn_arg_init(dnn_prim *P, const_dnnl_primitive_desc_t pd, int arg, int is_out,
-                                  const dnnl_memory_desc_t *user_md, dnnl_engine_t eng) {
+static dnnl_status_t dnn_arg_init(conv_cache *cc, dnn_prim *P, const_dnnl_primitive_desc_t pd,
+                                  int arg, int is_out, const dnnl_memory_desc_t *user_md,
+                                  dnnl_engine_t eng) {
   dnn_arg *A = &P->a[P->nargs++];
   A->arg = arg;
   A->is_out = is_out;
@@ -795,6 +799,7 @@ static dnnl_status_t dnn_arg_init(dnn_prim *P, const_dnnl_primitive_desc_t pd, i
   if (st != dnnl_success) return st;
   if (dnnl_memory_desc_equal(pmd, user_md)) return dnnl_success;
   if ((st = dnnl_memory_create(&A->inner, pmd, eng, DNNL_MEMORY_ALLOCATE)) != dnnl_success) return st;
+  cc->inner_bytes += dnnl_memory_desc_get_size(pmd);
   dnnl_primitive_desc_t rpd = NULL;
   st = is_out ? dnnl_reorder_primitive_desc_create(&rpd, pmd, eng, user_md, eng, NULL)
               : dnnl_reorder_primitive_desc_create(&rpd, user_md, eng, pmd, eng, NULL);
@@ -877,19 +882,19 @@ static void dnn_build(conv_cache *cc, int which) {
   st = dnnl_primitive_create(&P->prim, pd);
   if (st == dnnl_success) {
     if (which == OP_FWD) {
-      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
-          !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
-          (!cc->key.fwd_bias || !(st = dnn_arg_init(P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
-        st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
+      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
+          (!cc->key.fwd_bias || !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
+        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
     } else if (which == OP_BWD_DATA) {
-      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
-          !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
-        st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_SRC, 1, &m.src, eng);
+      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
+        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_SRC, 1, &m.src, eng);
     } else {
-      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
-          !(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
-          !(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &m.wei, eng)) && cc->key.bw_bias)
-        st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
+      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &m.wei, eng)) && cc->key.bw_bias)
+        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
     }
   }
   if (pd != cc->hint) dnnl_primitive_desc_destroy(pd);
@@ -916,23 +921,66 @@ static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, void *c
   return MX_OK;
 }
 
-/* The node's cache for this key (rebuilt when the key changed), or the
- * caller's local one for calls without a state slot. */
-static conv_cache *cache_for(const mx_op_ctx *c, const conv_key *key, conv_cache *local) {
-  conv_cache *cc = local;
-  if (c->state) {
-    if (!*c->state) {
-      *c->state = calloc(1, sizeof(conv_cache));
-      if (!*c->state) return NULL;
-    }
-    cc = (conv_cache *)*c->state;
+/* The node's cache for this key (rebuilt when the key changed). */
+static conv_cache *node_cache(const mx_op_ctx *c, const conv_key *key) {
+  if (!*c->state) {
+    *c->state = calloc(1, sizeof(conv_cache));
+    if (!*c->state) return NULL;
   }
+  conv_cache *cc = (conv_cache *)*c->state;
   if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) {
     conv_cache_clear(cc);
     cc->key = *key;
     cc->valid = 1;
   }
   return cc;
+}
+
+/* Calls without a state slot (imperative) share a few process-wide caches,
+ * as MXNet keeps its oneDNN primitives in a global map: the least recently
+ * used free one is rebuilt for a new key.  A cache whose layout buffers are
+ * large is dropped after the call rather than kept. */
+#define GCACHE_SLOTS 8
+#define GCACHE_KEEP_BYTES ((size_t)64 << 20)
+static conv_cache g_cache[GCACHE_SLOTS];
+static int g_busy[GCACHE_SLOTS];
+static uint64_t g_stamp[GCACHE_SLOTS], g_clock;
+
+static conv_cache *gcache_acquire(const conv_key *key) {
+  int pick = -1;
+#ifdef _OPENMP
+#pragma omp critical(mx_conv_gcache)
+#endif
+  {
+    for (int i = 0; i < GCACHE_SLOTS && pick < 0; i++)
+      if (!g_busy[i] && g_cache[i].valid && memcmp(&g_cache[i].key, key, sizeof *key) == 0) pick = i;
+    for (int i = 0; i < GCACHE_SLOTS && pick < 0; i++)
+      if (!g_busy[i] && !g_cache[i].valid) pick = i;
+    if (pick < 0)
+      for (int i = 0; i < GCACHE_SLOTS; i++)
+        if (!g_busy[i] && (pick < 0 || g_stamp[i] < g_stamp[pick])) pick = i;
+    if (pick >= 0) {
+      g_busy[pick] = 1;
+      g_stamp[pick] = ++g_clock;
+    }
+  }
+  if (pick < 0) return NULL;
+  conv_cache *cc = &g_cache[pick];
+  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) {
+    conv_cache_clear(cc);
+    cc->key = *key;
+    cc->valid = 1;
+  }
+  return cc;
+}
+
+static void gcache_release(conv_cache *cc) {
+  int i = (int)(cc - g_cache);
+  if (cc->inner_bytes > GCACHE_KEEP_BYTES) conv_cache_clear(cc);
+#ifdef _OPENMP
+#pragma omp critical(mx_conv_gcache)
+#endif
+  g_busy[i] = 0;
 }
 
 #else /* !MX_HAVE_DNNL */
@@ -950,6 +998,7 @@ typedef struct conv_run {
   const cgeom *g;
   int dt;
   conv_cache *cc;      /* NULL: built-in */
+  int global;          /* cc is a shared cache */
   conv_cache local;
 } conv_run;
 
@@ -968,7 +1017,17 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     key.fwd_bias = fwd_bias;
     key.bw_bias = bw_bias;
     key.nthreads = c->nthreads;
-    r->cc = cache_for(c, &key, &r->local);   /* NULL (no memory): built-in */
+    if (c->state) {
+      r->cc = node_cache(c, &key);            /* NULL (no memory): built-in */
+    } else {
+      r->cc = gcache_acquire(&key);
+      r->global = r->cc != NULL;
+      if (!r->cc) {                            /* all shared caches busy */
+        r->cc = &r->local;
+        r->cc->key = key;
+        r->cc->valid = 1;
+      }
+    }
   }
 #else
   (void)builtin; (void)fwd_bias; (void)bw_bias;
@@ -978,6 +1037,7 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
 static void run_end(conv_run *r) {
 #if MX_HAVE_DNNL
   if (r->cc == &r->local) conv_cache_clear(&r->local);
+  else if (r->cc && r->global) gcache_release(r->cc);
 #endif
   r->cc = NULL;
 }
