@@ -672,6 +672,22 @@ static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt,
 
 /* ====================================================== oneDNN convolution */
 
+/* Which implementation runs one operation (forward, backward data,
+ * backward weights) of a geometry:
+ *   V_ANY      oneDNN with the layouts it prefers (blocked), reorders around
+ *   V_PLAIN    oneDNN on our plain NCHW layout (no activation reorders)
+ *   V_BUILTIN  im2col / col2im + GEMM
+ * Their speed depends on the shape (e.g. blocked layouts pad a single input
+ * channel to 16), so unless tuning is off (cudnn_tune = "off", or
+ * MXNET_CUDNN_AUTOTUNE_DEFAULT=0 for layers that leave cudnn_tune unset) a
+ * cache times each candidate on its first calls (TUNE_TRIALS each, all of
+ * them correct computations) and keeps the fastest.  Without tuning the
+ * choice is fixed: V_PLAIN when the data has fewer than 8 channels (where
+ * the blocked layouts waste most), else V_ANY. */
+enum { V_ANY, V_PLAIN, V_BUILTIN, NVARIANT };
+enum { OP_FWD, OP_BWD_DATA, OP_BWD_W, NOPS };
+#define TUNE_TRIALS 2
+
 #if MX_HAVE_DNNL
 /* MXNET_CONV_IMPL=builtin (read once) forces the built-in path. */
 static int env_builtin(void) {
@@ -683,10 +699,22 @@ static int env_builtin(void) {
   return v;
 }
 
+#ifdef _OPENMP
+/* MXNET_CUDNN_AUTOTUNE_DEFAULT=0 (read once): no tuning unless asked. */
+static int env_autotune_default(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("MXNET_CUDNN_AUTOTUNE_DEFAULT");
+    v = (e && strcmp(e, "0") == 0) ? 0 : 1;
+  }
+  return v;
+}
+#endif
+
 /* Key of a cached set of primitives. */
 typedef struct conv_key {
   cgeom g;
-  int64_t fwd_bias, bw_bias, nthreads;
+  int64_t fwd_bias, bw_bias, nthreads, tune;
 } conv_key;
 
 /* One primitive argument in the caller's plain layout, with a reorder to or
@@ -698,7 +726,7 @@ typedef struct dnn_arg {
 } dnn_arg;
 
 typedef struct dnn_prim {
-  int state;                   /* 0 not built, 1 ready, -1 use the built-in path */
+  int state;                   /* 0 not built, 1 ready, -1 not available */
   dnnl_primitive_t prim;
   int nargs;
   dnn_arg a[4];
@@ -709,9 +737,12 @@ typedef struct conv_cache {
   int valid;
   size_t inner_bytes;          /* buffers held for layout conversions */
   dnnl_stream_t stream;
-  dnnl_primitive_desc_t hint;  /* forward primitive descriptor (backward hint) */
-  int hint_state;
-  dnn_prim fwd, bwd_data, bwd_w;
+  dnnl_primitive_desc_t hint[2];   /* forward descriptors (backward hints), per layout */
+  int hint_state[2];
+  dnn_prim prim[NOPS][2];          /* per operation and layout (V_ANY, V_PLAIN) */
+  int choice[NOPS];                /* chosen variant; -1 while tuning */
+  int tune_n[NOPS][NVARIANT];      /* timed runs (TUNE_TRIALS: done or unavailable) */
+  double tune_t[NOPS][NVARIANT];   /* best time seen */
 } conv_cache;
 
 static dnnl_engine_t g_engine = NULL;
@@ -728,24 +759,42 @@ static dnnl_engine_t dnn_engine(void) {
   return e;
 }
 
-static void dnn_prim_free(dnn_prim *P) {
+static void dnn_prim_free(conv_cache *cc, dnn_prim *P) {
   if (P->prim) dnnl_primitive_destroy(P->prim);
   for (int k = 0; k < P->nargs; k++) {
     dnn_arg *A = &P->a[k];
     if (A->reorder) dnnl_primitive_destroy(A->reorder);
-    if (A->inner) dnnl_memory_destroy(A->inner);
+    if (A->inner) {
+      const dnnl_memory_desc_t *md = NULL;
+      if (dnnl_memory_get_memory_desc(A->inner, &md) == dnnl_success && md) {
+        size_t sz = dnnl_memory_desc_get_size(md);
+        cc->inner_bytes = cc->inner_bytes > sz ? cc->inner_bytes - sz : 0;
+      }
+      dnnl_memory_destroy(A->inner);
+    }
     if (A->user) dnnl_memory_destroy(A->user);
   }
+  int st = P->state;
   memset(P, 0, sizeof *P);
+  P->state = st == 1 ? 0 : st;
 }
 
 static void conv_cache_clear(conv_cache *cc) {
-  dnn_prim_free(&cc->fwd);
-  dnn_prim_free(&cc->bwd_data);
-  dnn_prim_free(&cc->bwd_w);
-  if (cc->hint) dnnl_primitive_desc_destroy(cc->hint);
+  for (int k = 0; k < NOPS; k++)
+    for (int l = 0; l < 2; l++) dnn_prim_free(cc, &cc->prim[k][l]);
+  for (int l = 0; l < 2; l++)
+    if (cc->hint[l]) dnnl_primitive_desc_destroy(cc->hint[l]);
   if (cc->stream) dnnl_stream_destroy(cc->stream);
   memset(cc, 0, sizeof *cc);
+}
+
+/* Empty the cache and give it a new key. */
+static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
+  conv_cache_clear(cc);
+  cc->key = *key;
+  cc->valid = 1;
+  int fixed = key->g.C < 8 ? V_PLAIN : V_ANY;
+  for (int k = 0; k < NOPS; k++) cc->choice[k] = key->tune ? -1 : fixed;
 }
 
 static void conv_state_free(void *s) {
@@ -754,26 +803,29 @@ static void conv_state_free(void *s) {
   free(s);
 }
 
-/* Plain (user) and any-layout (primitive) descriptors of the geometry. */
+/* Plain (user) and primitive descriptors of the geometry; lay: V_ANY lets
+ * oneDNN choose activation and weight layouts, V_PLAIN fixes activations
+ * to NCHW (weights still free). */
 typedef struct conv_mds {
-  dnnl_memory_desc_t src, wei, bia, dst;          /* plain     */
-  dnnl_memory_desc_t src_a, wei_a, bia_a, dst_a;  /* any       */
+  dnnl_memory_desc_t src, wei, bia, dst;          /* plain       */
+  dnnl_memory_desc_t src_a, wei_a, bia_a, dst_a;  /* primitive's */
   dnnl_dims_t strides, dilates, pad_l, pad_r;
 } conv_mds;
 
-static int conv_mds_init(const cgeom *g, conv_mds *m) {
+static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
   dnnl_dims_t sd = {g->N, g->C, g->H, g->W}, dd = {g->N, g->F, g->Ho, g->Wo};
   dnnl_dims_t wd = {g->F, g->C, g->kh, g->kw}, bd = {g->F};
   dnnl_dims_t wgd = {g->G, g->F / g->G, g->C / g->G, g->kh, g->kw};
   int wn = g->G > 1 ? 5 : 4;
   dnnl_format_tag_t wt = g->G > 1 ? dnnl_abcde : dnnl_abcd;
+  dnnl_format_tag_t at = lay == V_PLAIN ? dnnl_abcd : dnnl_format_tag_any;
   const int64_t *wdims = g->G > 1 ? wgd : wd;
   if (dnnl_memory_desc_init_by_tag(&m->src, 4, sd, dnnl_f32, dnnl_abcd) ||
       dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_abcd) ||
       dnnl_memory_desc_init_by_tag(&m->wei, wn, wdims, dnnl_f32, wt) ||
       dnnl_memory_desc_init_by_tag(&m->bia, 1, bd, dnnl_f32, dnnl_a) ||
-      dnnl_memory_desc_init_by_tag(&m->src_a, 4, sd, dnnl_f32, dnnl_format_tag_any) ||
-      dnnl_memory_desc_init_by_tag(&m->dst_a, 4, dd, dnnl_f32, dnnl_format_tag_any) ||
+      dnnl_memory_desc_init_by_tag(&m->src_a, 4, sd, dnnl_f32, at) ||
+      dnnl_memory_desc_init_by_tag(&m->dst_a, 4, dd, dnnl_f32, at) ||
       dnnl_memory_desc_init_by_tag(&m->wei_a, wn, wdims, dnnl_f32, dnnl_format_tag_any) ||
       dnnl_memory_desc_init_by_tag(&m->bia_a, 1, bd, dnnl_f32, dnnl_format_tag_any))
     return -1;
@@ -810,7 +862,7 @@ static dnnl_status_t dnn_arg_init(conv_cache *cc, dnn_prim *P, const_dnnl_primit
 }
 
 /* Run a primitive on user buffers ptr[k] (one per argument, in the order
- * they were set up; NULL: the argument is skipped). */
+ * they were set up). */
 static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr) {
   dnnl_exec_arg_t args[4];
   dnnl_status_t st;
@@ -835,48 +887,46 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr) {
   return dnnl_stream_wait(s);
 }
 
-enum { OP_FWD, OP_BWD_DATA, OP_BWD_W };
-
-/* Build the primitive of one operation (state 1), or mark it unsupported
- * (state -1: the caller uses the built-in path). */
-static void dnn_build(conv_cache *cc, int which) {
-  dnn_prim *P = which == OP_FWD ? &cc->fwd : which == OP_BWD_DATA ? &cc->bwd_data : &cc->bwd_w;
+/* Build the primitive of one operation in one layout (state 1), or mark it
+ * unavailable (state -1). */
+static void dnn_build(conv_cache *cc, int which, int lay) {
+  dnn_prim *P = &cc->prim[which][lay];
   if (P->state) return;
   P->state = -1;
   const cgeom *g = &cc->key.g;
   dnnl_engine_t eng = dnn_engine();
   conv_mds m;
-  if (!eng || conv_mds_init(g, &m)) return;
+  if (!eng || conv_mds_init(g, lay, &m)) return;
   if (!cc->stream && dnnl_stream_create(&cc->stream, eng, dnnl_stream_default_flags) != dnnl_success) {
     cc->stream = NULL;
     return;
   }
   dnnl_convolution_desc_t cd;
-  if (!cc->hint_state) {
-    cc->hint_state = -1;
+  if (!cc->hint_state[lay]) {
+    cc->hint_state[lay] = -1;
     if (dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
             &m.src_a, &m.wei_a, cc->key.fwd_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates,
             m.pad_l, m.pad_r) == dnnl_success &&
-        dnnl_primitive_desc_create(&cc->hint, &cd, NULL, eng, NULL) == dnnl_success)
-      cc->hint_state = 1;
+        dnnl_primitive_desc_create(&cc->hint[lay], &cd, NULL, eng, NULL) == dnnl_success)
+      cc->hint_state[lay] = 1;
     else
-      cc->hint = NULL;
+      cc->hint[lay] = NULL;
   }
-  if (cc->hint_state != 1) return;
-  dnnl_primitive_desc_t pd = NULL;
+  if (cc->hint_state[lay] != 1) return;
+  dnnl_primitive_desc_t pd = NULL, hint = cc->hint[lay];
   dnnl_status_t st;
   if (which == OP_FWD) {
-    pd = cc->hint;
+    pd = hint;
   } else if (which == OP_BWD_DATA) {
     st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
             &m.wei_a, &m.dst_a, m.strides, m.dilates, m.pad_l, m.pad_r);
-    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, cc->hint) != dnnl_success)
+    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) != dnnl_success)
       return;
   } else {
     st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
             &m.wei_a, cc->key.bw_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates, m.pad_l,
             m.pad_r);
-    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, cc->hint) != dnnl_success)
+    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) != dnnl_success)
       return;
   }
   st = dnnl_primitive_create(&P->prim, pd);
@@ -897,28 +947,72 @@ static void dnn_build(conv_cache *cc, int which) {
         st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
     }
   }
-  if (pd != cc->hint) dnnl_primitive_desc_destroy(pd);
+  if (pd != hint) dnnl_primitive_desc_destroy(pd);
   if (st != dnnl_success) {
-    dnn_prim_free(P);
+    dnn_prim_free(cc, P);
     P->state = -1;
     return;
   }
   P->state = 1;
 }
 
-/* Run one operation with oneDNN.  MX_ERR_UNSUPPORTED (no error recorded):
- * oneDNN cannot do it, use the built-in path. */
-static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, void *const *ptr) {
-  dnn_prim *P = which == OP_FWD ? &cc->fwd : which == OP_BWD_DATA ? &cc->bwd_data : &cc->bwd_w;
+/* Run one operation with oneDNN in one layout.  MX_ERR_UNSUPPORTED (no
+ * error recorded): oneDNN cannot do it this way. */
+static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr) {
+  dnn_prim *P = &cc->prim[which][lay];
   dnnl_status_t st = dnnl_success;
   MX_WITH_OMP_THREADS(c->nthreads, {
-    dnn_build(cc, which);
+    dnn_build(cc, which, lay);
     if (P->state == 1) st = dnn_run(P, cc->stream, ptr);
   });
   if (P->state != 1) return MX_ERR_UNSUPPORTED;
   if (st != dnnl_success)
     return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)st);
   return MX_OK;
+}
+
+/* The variant to run now: the chosen one, or while tuning the candidate
+ * with the fewest timed runs; when all are timed, the fastest is chosen
+ * and the primitives of the others are freed. */
+static int pick_variant(conv_cache *cc, int which) {
+  if (cc->choice[which] >= 0) return cc->choice[which];
+  int best = -1;
+  for (int v = 0; v < NVARIANT; v++)
+    if (cc->tune_n[which][v] < TUNE_TRIALS && (best < 0 || cc->tune_n[which][v] < cc->tune_n[which][best]))
+      best = v;
+  if (best >= 0) return best;
+  for (int v = 0; v < NVARIANT; v++)
+    if (cc->tune_t[which][v] > 0 && (best < 0 || cc->tune_t[which][v] < cc->tune_t[which][best]))
+      best = v;
+  if (best < 0) best = V_BUILTIN;
+  cc->choice[which] = best;
+  for (int l = 0; l < 2; l++)
+    if (l != best) dnn_prim_free(cc, &cc->prim[which][l]);
+  return best;
+}
+
+static void tune_record(conv_cache *cc, int which, int v, double t) {
+  if (cc->choice[which] >= 0) return;
+  if (t <= 0) t = 1e-9;
+  if (cc->tune_t[which][v] <= 0 || t < cc->tune_t[which][v]) cc->tune_t[which][v] = t;
+  cc->tune_n[which][v]++;
+}
+
+static void tune_unavailable(conv_cache *cc, int which, int v) {
+  cc->tune_n[which][v] = TUNE_TRIALS;
+  cc->tune_t[which][v] = 0;
+  if (cc->choice[which] == v) {     /* a fixed choice: the other layout, else built-in */
+    int other = v == V_ANY ? V_PLAIN : V_ANY;
+    cc->choice[which] = cc->prim[which][other].state != -1 ? other : V_BUILTIN;
+  }
+}
+
+static double wall_time(void) {
+#ifdef _OPENMP
+  return omp_get_wtime();
+#else
+  return 0;
+#endif
 }
 
 /* The node's cache for this key (rebuilt when the key changed). */
@@ -928,11 +1022,7 @@ static conv_cache *node_cache(const mx_op_ctx *c, const conv_key *key) {
     if (!*c->state) return NULL;
   }
   conv_cache *cc = (conv_cache *)*c->state;
-  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) {
-    conv_cache_clear(cc);
-    cc->key = *key;
-    cc->valid = 1;
-  }
+  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) conv_cache_reset(cc, key);
   return cc;
 }
 
@@ -966,11 +1056,7 @@ static conv_cache *gcache_acquire(const conv_key *key) {
   }
   if (pick < 0) return NULL;
   conv_cache *cc = &g_cache[pick];
-  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) {
-    conv_cache_clear(cc);
-    cc->key = *key;
-    cc->valid = 1;
-  }
+  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) conv_cache_reset(cc, key);
   return cc;
 }
 
@@ -992,18 +1078,20 @@ static void conv_state_free(void *s) { free(s); }
 
 /* ====================================================== dispatch */
 
-/* How one call computes: oneDNN (cc != NULL) or built-in. */
+/* How one call computes: with a cache (oneDNN variants, tuning) or always
+ * built-in (cc == NULL). */
 typedef struct conv_run {
   const mx_op_ctx *c;
   const cgeom *g;
   int dt;
-  conv_cache *cc;      /* NULL: built-in */
+  conv_cache *cc;
   int global;          /* cc is a shared cache */
   conv_cache local;
 } conv_run;
 
+/* tune: 1 tune, 0 fixed choice, -1 the process default */
 static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, int builtin,
-                      int fwd_bias, int bw_bias) {
+                      int fwd_bias, int bw_bias, int tune) {
   memset(r, 0, sizeof *r);
   r->c = c;
   r->g = g;
@@ -1017,20 +1105,25 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     key.fwd_bias = fwd_bias;
     key.bw_bias = bw_bias;
     key.nthreads = c->nthreads;
+#ifdef _OPENMP
+    key.tune = tune < 0 ? env_autotune_default() : tune;
+#else
+    (void)tune;     /* no timer without OpenMP: fixed choice */
+#endif
     if (c->state) {
       r->cc = node_cache(c, &key);            /* NULL (no memory): built-in */
     } else {
       r->cc = gcache_acquire(&key);
       r->global = r->cc != NULL;
       if (!r->cc) {                            /* all shared caches busy */
+        key.tune = 0;
         r->cc = &r->local;
-        r->cc->key = key;
-        r->cc->valid = 1;
+        conv_cache_reset(r->cc, &key);
       }
     }
   }
 #else
-  (void)builtin; (void)fwd_bias; (void)bw_bias;
+  (void)builtin; (void)fwd_bias; (void)bw_bias; (void)tune;
 #endif
 }
 
@@ -1042,6 +1135,31 @@ static void run_end(conv_run *r) {
   r->cc = NULL;
 }
 
+#if MX_HAVE_DNNL
+/* Run operation `which` with the cache's variant (tuning if it is), the
+ * built-in function as the V_BUILTIN candidate. */
+#define RUN_VARIANTS(r, which, ptr, BUILTIN_CALL)                                \
+  do {                                                                           \
+    conv_cache *cc_ = (r)->cc;                                                   \
+    for (;;) {                                                                   \
+      int v_ = pick_variant(cc_, which);                                         \
+      double t0_ = wall_time();                                                  \
+      mx_status rc_;                                                             \
+      if (v_ == V_BUILTIN) {                                                     \
+        rc_ = BUILTIN_CALL;                                                      \
+      } else {                                                                   \
+        rc_ = dnn_exec((r)->c, cc_, which, v_, ptr);                             \
+        if (rc_ == MX_ERR_UNSUPPORTED) {                                         \
+          tune_unavailable(cc_, which, v_);                                      \
+          continue;                                                              \
+        }                                                                        \
+      }                                                                          \
+      if (rc_ == MX_OK) tune_record(cc_, which, v_, wall_time() - t0_);         \
+      return rc_;                                                                \
+    }                                                                            \
+  } while (0)
+#endif
+
 static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *b, void *y) {
   const cgeom *g = r->g;
   if (g->N == 0 || g->F == 0) return MX_OK;
@@ -1049,8 +1167,7 @@ static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *
   if (r->cc && (b != NULL) == (r->cc->key.fwd_bias != 0)) {
     void *ptr[4] = {(void *)x, (void *)w, (void *)b, y};
     if (!b) ptr[2] = y;    /* no bias argument: DST is the third */
-    mx_status rc = dnn_exec(r->c, r->cc, OP_FWD, ptr);
-    if (rc != MX_ERR_UNSUPPORTED) return rc;
+    RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y));
   }
 #endif
   return builtin_fwd(r->c, g, r->dt, x, w, b, y);
@@ -1062,35 +1179,45 @@ static mx_status run_bwd_data(conv_run *r, const void *dy, const void *w, void *
 #if MX_HAVE_DNNL
   if (r->cc) {
     void *ptr[3] = {(void *)dy, (void *)w, dx};
-    mx_status rc = dnn_exec(r->c, r->cc, OP_BWD_DATA, ptr);
-    if (rc != MX_ERR_UNSUPPORTED) return rc;
+    RUN_VARIANTS(r, OP_BWD_DATA, ptr, builtin_bwd_data(r->c, g, r->dt, dy, w, dx));
   }
 #endif
   return builtin_bwd_data(r->c, g, r->dt, dy, w, dx);
 }
+
+#if MX_HAVE_DNNL
+static mx_status run_bwd_w_dnn(conv_run *r, const void *x, const void *dy, void *dw, void *db,
+                               float *tmp) {
+  const cgeom *g = r->g;
+  void *ptr[4] = {(void *)x, (void *)dy, dw, db ? db : (void *)tmp};
+  RUN_VARIANTS(r, OP_BWD_W, ptr, builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db));
+}
+#endif
 
 /* dw and db may be NULL (not wanted). */
 static mx_status run_bwd_w(conv_run *r, const void *x, const void *dy, void *dw, void *db) {
   const cgeom *g = r->g;
   if (!dw && !db) return MX_OK;
 #if MX_HAVE_DNNL
-  if (r->cc && dw && g->N > 0 && g->C > 0) {
+  if (r->cc && dw && g->N > 0 && g->C > 0 && (r->cc->key.bw_bias || !db)) {
     float *tmp = NULL;
-    if (r->cc->key.bw_bias && !db) {
+    if (r->cc->key.bw_bias && !db) {   /* the primitive writes a bias gradient */
       tmp = (float *)malloc((size_t)g->F * sizeof(float) + 1);
       if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory (bias gradient)");
     }
-    void *ptr[4] = {(void *)x, (void *)dy, dw, db ? db : (void *)tmp};
-    mx_status rc = MX_ERR_UNSUPPORTED;
-    if (r->cc->key.bw_bias || !db) rc = dnn_exec(r->c, r->cc, OP_BWD_W, ptr);
+    mx_status rc = run_bwd_w_dnn(r, x, dy, dw, db, tmp);
     free(tmp);
-    if (rc != MX_ERR_UNSUPPORTED) return rc;
+    return rc;
   }
 #endif
   return builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db);
 }
 
 /* ====================================================== Convolution ops */
+
+/* cudnn_tune: "off" fixes the variant, any other value tunes, unset
+ * follows MXNET_CUDNN_AUTOTUNE_DEFAULT. */
+static int tune_param(const mx_param_value *v) { return v->is_set ? v->i != 0 : -1; }
 
 static mx_status conv_forward(KARGS, int builtin) {
   (void)nin; (void)nout; (void)req;
@@ -1099,7 +1226,7 @@ static mx_status conv_forward(KARGS, int builtin) {
   if (rc) return rc;
   int has_bias = !p[CP_NO_BIAS].i;
   conv_run r;
-  run_begin(&r, c, &g, out[0]->dtype, builtin, has_bias, has_bias);
+  run_begin(&r, c, &g, out[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
   rc = run_fwd(&r, MX_PTR(in[0]), MX_PTR(in[1]), has_bias ? MX_PTR(in[2]) : NULL, MX_PTR(out[0]));
   run_end(&r);
   return rc;
@@ -1112,7 +1239,7 @@ static mx_status conv_backward(BARGS, int builtin) {
   if (rc) return rc;
   int has_bias = !p[CP_NO_BIAS].i;
   conv_run r;
-  run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias);
+  run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
   const void *dy = MX_PTR(og[0]);
   if (req[0] == MX_REQ_WRITE) rc = run_bwd_data(&r, dy, MX_PTR(in[1]), MX_PTR(ig[0]));
   if (!rc) {
@@ -1144,7 +1271,7 @@ static mx_status deconv_forward(KARGS, int builtin) {
   if (rc) return rc;
   int dt = out[0]->dtype;
   conv_run r;
-  run_begin(&r, c, &g, dt, builtin, 0, 0);
+  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]));
   /* deconvolution output = the convolution's data gradient */
   rc = run_bwd_data(&r, MX_PTR(in[0]), MX_PTR(in[1]), MX_PTR(out[0]));
   run_end(&r);
@@ -1161,7 +1288,7 @@ static mx_status deconv_backward(BARGS, int builtin) {
   int dt = og[0]->dtype;
   int has_bias = !p[DP_NO_BIAS].i;
   conv_run r;
-  run_begin(&r, c, &g, dt, builtin, 0, 0);
+  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]));
   const void *dy = MX_PTR(og[0]);
   /* data gradient = convolution of the output gradient */
   if (req[0] == MX_REQ_WRITE) rc = run_fwd(&r, dy, MX_PTR(in[1]), NULL, MX_PTR(ig[0]));

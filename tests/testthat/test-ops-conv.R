@@ -136,8 +136,15 @@ test_that("oneDNN and built-in convolution agree on LeNet-like shapes (float32),
   b <- runif(50)
   prm <- list(kernel = c(5, 5), num_filter = 50)
   ref <- as.array(mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float64"), nd(w, "float64"), nd(b, "float64")), prm))
-  for (rep in 1:3) {   # the second and third calls reuse cached primitives
+  # repeated calls reuse cached primitives; the first six time the three
+  # implementations (blocked and plain oneDNN layouts, built-in) in turn
+  for (rep in 1:8) {
     a <- mxnet:::nd.invoke("Convolution", list(nd(x, "float32"), nd(w, "float32"), nd(b, "float32")), prm)
+    expect_nd_equal(a, ref, tolerance = 1e-4)
+  }
+  for (tune in c("off", "fastest")) for (rep in 1:2) {
+    a <- mxnet:::nd.invoke("Convolution", list(nd(x, "float32"), nd(w, "float32"), nd(b, "float32")),
+                           c(prm, cudnn_tune = tune))
     expect_nd_equal(a, ref, tolerance = 1e-4)
   }
   bi <- mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float32"), nd(w, "float32"), nd(b, "float32")), prm)
