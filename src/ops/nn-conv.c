@@ -1451,7 +1451,7 @@ static inline double lp_root(double x, int pv) {
   return pv == 1 ? x : pv == 2 ? sqrt(x) : cbrt(x);
 }
 
-#define DEF_POOL(S, T, LOWEST)                                                   \
+#define DEF_POOL(S, T, UT, LOWEST)                                                   \
   static void pool_fwd_##S(const pgeom *g, const T *x, T *y, int nt) {           \
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
     const int fast = g->type == POOL_MAX && g->kh == 2 && g->kw == 2 &&         \
@@ -1516,18 +1516,30 @@ static inline double lp_root(double x, int pv) {
       T *dxp = dx + pl * H * W;                                                  \
       const T *dyp = dy + pl * Ho * Wo;                                          \
       const T *xp = x ? x + pl * H * W : NULL, *yp = y ? y + pl * Ho * Wo : NULL; \
-      for (int64_t e = 0; e < H * W; e++) dxp[e] = 0;                            \
+      if (!fast || 2 * Ho != H || 2 * Wo != W)                                   \
+        for (int64_t e = 0; e < H * W; e++) dxp[e] = 0;                          \
       if (fast) {                                                                \
+        /* branch-free: which cell wins is unpredictable */                      \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
-          const T *r0 = xp + 2 * oh * W;                                         \
-          T *q0 = dxp + 2 * oh * W;                                              \
+          const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                           \
+          T *q0 = dxp + 2 * oh * W, *q1 = q0 + W;                                \
+          const T *mo = yp + oh * Wo, *go = dyp + oh * Wo;                       \
           for (int64_t ow = 0; ow < Wo; ow++) {                                  \
-            T m = yp[oh * Wo + ow], gr = dyp[oh * Wo + ow];                      \
-            int64_t o = 2 * ow;                                                  \
-            if (r0[o] == m) q0[o] = gr;                                          \
-            else if (r0[o + 1] == m) q0[o + 1] = gr;                             \
-            else if (r0[W + o] == m) q0[W + o] = gr;                             \
-            else if (r0[W + o + 1] == m) q0[W + o + 1] = gr;                     \
+            const T m = mo[ow], gr = go[ow];                                     \
+            const int64_t o = 2 * ow;                                            \
+            const int ka = r0[o] == m, kb = !ka & (r0[o + 1] == m);              \
+            const int ke = !(ka | kb) & (r1[o] == m);                            \
+            const int kf = !(ka | kb | ke) & (r1[o + 1] == m);                   \
+            const int64_t at = kb + (ke | kf) * W + kf;                          \
+            q0[o] = 0;                                                           \
+            q0[o + 1] = 0;                                                       \
+            q1[o] = 0;                                                           \
+            q1[o + 1] = 0;                                                       \
+            /* gr where some cell matched, else 0 (bit mask: no branch) */       \
+            UT bits_;                                                            \
+            memcpy(&bits_, &gr, sizeof bits_);                                   \
+            bits_ &= (UT)0 - (UT)(ka | kb | ke | kf);                            \
+            memcpy(&q0[o + at], &bits_, sizeof bits_);                           \
           }                                                                      \
         }                                                                        \
         continue;                                                                \
@@ -1563,8 +1575,8 @@ static inline double lp_root(double x, int pv) {
     }                                                                            \
   }
 
-DEF_POOL(f32, float, -FLT_MAX)
-DEF_POOL(f64, double, -DBL_MAX)
+DEF_POOL(f32, float, uint32_t, -FLT_MAX)
+DEF_POOL(f64, double, uint64_t, -DBL_MAX)
 
 static mx_status k_pool(KARGS) {
   (void)nin; (void)nout; (void)req;
