@@ -1,5 +1,1712 @@
-/* Filled in by its owner; the table ends with a zeroed record. */
+/*
+ * nn-conv.c -- Convolution, Deconvolution and Pooling (1-D and 2-D,
+ * channels first: data NCW or NCHW in engine order), forward and backward,
+ * with MXNet 1.9.1's parameters and output sizes.
+ *
+ * Convolution back ends
+ *  - float32 on a build with oneDNN: oneDNN's convolution primitives
+ *    (forward, backward data, backward weights).  The library picks its
+ *    preferred memory layouts (dnnl_format_tag_any); our arrays are plain
+ *    NCHW / OIHW, so reorders run around each primitive where the layouts
+ *    differ.  When the caller gives a per-node state slot (executors), the
+ *    primitives, reorders and their buffers are kept there, keyed by the
+ *    geometry and the thread count; imperative calls build and free them per
+ *    call.  A configuration oneDNN rejects falls back to the built-in path.
+ *  - everything else (float64, builds without oneDNN, the internal ops
+ *    _Convolution_builtin / _Deconvolution_builtin, or the environment
+ *    variable MXNET_CONV_IMPL=builtin read once per process): im2col /
+ *    col2im over chunks of images + mx_gemm, OpenMP-parallel.
+ *
+ * All three operations are written on one "convolution geometry": a
+ * Deconvolution is the transpose of a convolution whose input is the
+ * deconvolution's output, so its forward pass is that convolution's
+ * backward-data pass, its data gradient a convolution forward pass and its
+ * weight gradient a convolution weight gradient with the roles of data and
+ * output gradient exchanged.  1-D operations are 2-D ones with height 1.
+ *
+ * Pooling (max, avg, sum, lp with p_value 1, 2 or 3) has its own C kernels
+ * (a fast path for the common 2x2 stride-2 window).  Max backward sends the
+ * gradient to the first maximum of each window (scan order), found again
+ * from the forward input and output, so no index array is stored.
+ */
 #include "op.h"
+#include "../mx-config.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#if MX_HAVE_DNNL
+#include <dnnl.h>
+#endif
+
+#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
+              int nin, mx_ndarray *const *out, int nout, const int *req
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+
+/* Largest kernel / stride / dilation / padding accepted (keeps every size
+ * computation far from int64 overflow). */
+#define MAX_PARAM ((int64_t)1 << 30)
+
+/* ====================================================== parameters */
+
+/* Convolution */
+enum { CP_KERNEL, CP_STRIDE, CP_DILATE, CP_PAD, CP_NUM_FILTER, CP_NUM_GROUP,
+       CP_WORKSPACE, CP_NO_BIAS, CP_CUDNN_TUNE, CP_CUDNN_OFF, CP_LAYOUT };
+/* Deconvolution */
+enum { DP_KERNEL, DP_STRIDE, DP_DILATE, DP_PAD, DP_ADJ, DP_TARGET, DP_NUM_FILTER,
+       DP_NUM_GROUP, DP_WORKSPACE, DP_NO_BIAS, DP_CUDNN_TUNE, DP_CUDNN_OFF, DP_LAYOUT };
+/* Pooling */
+enum { PP_KERNEL, PP_POOL_TYPE, PP_GLOBAL, PP_CUDNN_OFF, PP_CONVENTION, PP_STRIDE,
+       PP_PAD, PP_P_VALUE, PP_COUNT_PAD, PP_LAYOUT };
+enum { POOL_MAX, POOL_AVG, POOL_SUM, POOL_LP };
+enum { CONV_VALID, CONV_FULL, CONV_SAME };
+
+static const char *const conv_layouts[] = {"NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"};
+static const char *const pool_layouts[] = {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"};
+
+/* Spatial parameters in (height, width) order; 1-D: height entries are
+ * kernel 1, stride 1, dilation 1, padding 0. */
+typedef struct spat {
+  int nd;                     /* 1 or 2                                    */
+  int64_t k[2], s[2], d[2], p[2], adj[2], tgt[2];
+  int has_tgt;
+} spat;
+
+/* Read a SHAPE param with nd entries (empty: every entry def; one entry
+ * for a 2-D op: used for both axes, a convenience MXNet does not offer)
+ * whose entries must be at least lo, into (h, w) order. */
+static mx_status read_tuple(const mx_param_value *v, const char *name, int nd,
+                            int64_t def, int64_t lo, int64_t out[2]) {
+  int64_t t[2] = {def, def};
+  if (v->is_set && v->n > 0) {
+    if (v->n != nd && v->n != 1)
+      return mx_error(MX_ERR_ARG, "parameter '%s' has %d entr%s but 'kernel' has %d",
+                      name, v->n, v->n == 1 ? "y" : "ies", nd);
+    for (int k = 0; k < v->n; k++) {
+      int64_t x = v->tup[k];
+      if (x < lo)
+        return mx_error(MX_ERR_ARG, "parameter '%s' must contain %s numbers, got %lld",
+                        name, lo > 0 ? "positive" : "non-negative", (long long)x);
+      if (x > MAX_PARAM)
+        return mx_error(MX_ERR_ARG, "parameter '%s' has an entry that is too large (%lld)",
+                        name, (long long)x);
+      t[k] = x;
+    }
+    if (v->n == 1) t[1] = t[0];
+  }
+  if (nd == 2) {
+    out[0] = t[0];
+    out[1] = t[1];
+  } else {
+    out[0] = lo > 0 ? 1 : 0;
+    out[1] = t[0];
+  }
+  return MX_OK;
+}
+
+static mx_status check_layout(const mx_param_value *v, int nd, const char *const *names,
+                              int nnames) {
+  if (!v->is_set) return MX_OK;
+  int i = (int)v->i;
+  const char *nm = (i >= 0 && i < nnames) ? names[i] : "?";
+  if (strcmp(nm, "NCW") != 0 && strcmp(nm, "NCHW") != 0)
+    return mx_error(MX_ERR_UNSUPPORTED,
+                    "parameter 'layout' %s is not supported: only the channels-first "
+                    "layouts NCW (1-D) and NCHW (2-D) are implemented", nm);
+  if ((nd == 1) != (strcmp(nm, "NCW") == 0))
+    return mx_error(MX_ERR_ARG, "parameter 'layout' %s does not match a %d-D operation (use %s)",
+                    nm, nd, nd == 1 ? "NCW" : "NCHW");
+  return MX_OK;
+}
+
+static mx_status kernel_dims(const mx_param_value *kern, const char *what, int *nd) {
+  int n = kern->is_set ? kern->n : 0;
+  if (n == 3)
+    return mx_error(MX_ERR_UNSUPPORTED, "parameter 'kernel' has 3 entries: 3-D %s (NCDHW) is "
+                    "not supported here (1 or 2 entries: NCW or NCHW data)", what);
+  if (n != 1 && n != 2)
+    return mx_error(MX_ERR_ARG, "parameter 'kernel' must have 1 or 2 entries (1-D or 2-D %s), got %d",
+                    what, n);
+  *nd = n;
+  return MX_OK;
+}
+
+/* Spatial params of Convolution (deconv = 0) or Deconvolution (1). */
+static mx_status conv_spat(const mx_param_value *p, int deconv, spat *sp) {
+  int ik = deconv ? DP_KERNEL : CP_KERNEL, is = deconv ? DP_STRIDE : CP_STRIDE;
+  int id = deconv ? DP_DILATE : CP_DILATE, ip = deconv ? DP_PAD : CP_PAD;
+  int il = deconv ? DP_LAYOUT : CP_LAYOUT;
+  const char *what = deconv ? "deconvolution" : "convolution";
+  memset(sp, 0, sizeof *sp);
+  mx_status rc = kernel_dims(&p[ik], what, &sp->nd);
+  if (rc) return rc;
+  int nd = sp->nd;
+  if ((rc = read_tuple(&p[ik], "kernel", nd, 1, 1, sp->k))) return rc;
+  if ((rc = read_tuple(&p[is], "stride", nd, 1, 1, sp->s))) return rc;
+  if ((rc = read_tuple(&p[id], "dilate", nd, 1, 1, sp->d))) return rc;
+  if ((rc = read_tuple(&p[ip], "pad", nd, 0, 0, sp->p))) return rc;
+  if (deconv) {
+    if ((rc = read_tuple(&p[DP_ADJ], "adj", nd, 0, 0, sp->adj))) return rc;
+    if ((rc = read_tuple(&p[DP_TARGET], "target_shape", nd, 0, 0, sp->tgt))) return rc;
+    sp->has_tgt = sp->tgt[1] != 0 || (nd == 2 && sp->tgt[0] != 0);
+    if (sp->has_tgt && (sp->tgt[1] == 0 || (nd == 2 && sp->tgt[0] == 0)))
+      return mx_error(MX_ERR_ARG, "parameter 'target_shape' must be all positive or all zero (unused)");
+    if (nd == 1) sp->tgt[0] = 1;
+  }
+  int inf = deconv ? DP_NUM_FILTER : CP_NUM_FILTER, ing = deconv ? DP_NUM_GROUP : CP_NUM_GROUP;
+  if (p[inf].i < 1 || p[inf].i > MAX_PARAM)
+    return mx_error(MX_ERR_ARG, "parameter 'num_filter' must be a positive number, got %lld",
+                    (long long)p[inf].i);
+  if (p[ing].i < 1 || p[ing].i > MAX_PARAM)
+    return mx_error(MX_ERR_ARG, "parameter 'num_group' must be a positive number, got %lld",
+                    (long long)p[ing].i);
+  return check_layout(&p[il], nd, conv_layouts, 5);
+}
+
+/* ====================================================== geometry */
+
+/* A 2-D convolution: input (N, C, H, W), weight (F, C/G, kh, kw), output
+ * (N, F, Ho, Wo).  Padding before (ph, pw) and after (phr, pwr; may be
+ * negative: rows the sliding window never reaches). */
+typedef struct cgeom {
+  int64_t N, C, H, W, F, Ho, Wo, G;
+  int64_t kh, kw, sh, sw, dh, dw, ph, pw, phr, pwr;
+} cgeom;
+
+static void fmt_shape(const mx_shape *s, char *buf, size_t len) { mx_shape_format(s, buf, len); }
+
+static mx_status check_data_ndim(const mx_shape *d, int nd, const char *what) {
+  if (d->ndim == nd + 2) return MX_OK;
+  char b[128];
+  fmt_shape(d, b, sizeof b);
+  return mx_error(MX_ERR_SHAPE, "data must have %d dimensions for a %d-D %s (batch, channel, %s), "
+                  "got shape %s", nd + 2, nd, what, nd == 1 ? "width" : "height, width", b);
+}
+
+/* Convolution geometry from its params and data shape. */
+static mx_status conv_geom(const mx_param_value *p, const mx_shape *ds, cgeom *g, spat *spo) {
+  spat sp;
+  mx_status rc = conv_spat(p, 0, &sp);
+  if (rc) return rc;
+  if ((rc = check_data_ndim(ds, sp.nd, "convolution"))) return rc;
+  memset(g, 0, sizeof *g);
+  g->N = ds->d[0];
+  g->C = ds->d[1];
+  g->H = sp.nd == 2 ? ds->d[2] : 1;
+  g->W = ds->d[ds->ndim - 1];
+  g->F = p[CP_NUM_FILTER].i;
+  g->G = p[CP_NUM_GROUP].i;
+  if (g->C % g->G != 0)
+    return mx_error(MX_ERR_SHAPE, "parameter 'num_group' (%lld) must divide the number of input "
+                    "channels (%lld)", (long long)g->G, (long long)g->C);
+  if (g->F % g->G != 0)
+    return mx_error(MX_ERR_ARG, "parameter 'num_filter' (%lld) must be a multiple of 'num_group' (%lld)",
+                    (long long)g->F, (long long)g->G);
+  int64_t in[2] = {g->H, g->W}, o[2];
+  for (int a = 0; a < 2; a++) {
+    int64_t dk = sp.d[a] * (sp.k[a] - 1) + 1, span = in[a] + 2 * sp.p[a];
+    if (span < dk)
+      return mx_error(MX_ERR_SHAPE, "parameter 'kernel': the %skernel (extent %lld) is larger than the "
+                      "padded input (%lld) along the %s axis", sp.d[a] > 1 ? "dilated " : "",
+                      (long long)dk, (long long)span, a == 0 ? "height" : "width");
+    o[a] = (span - dk) / sp.s[a] + 1;
+  }
+  g->Ho = o[0];
+  g->Wo = o[1];
+  g->kh = sp.k[0]; g->kw = sp.k[1];
+  g->sh = sp.s[0]; g->sw = sp.s[1];
+  g->dh = sp.d[0]; g->dw = sp.d[1];
+  g->ph = sp.p[0]; g->pw = sp.p[1];
+  g->phr = (g->Ho - 1) * g->sh + g->dh * (g->kh - 1) + 1 - g->H - g->ph;
+  g->pwr = (g->Wo - 1) * g->sw + g->dw * (g->kw - 1) + 1 - g->W - g->pw;
+  if (spo) *spo = sp;
+  return MX_OK;
+}
+
+/* Deconvolution geometry: the convolution whose input is the
+ * deconvolution's output (N, num_filter, Hout, Wout) and whose output is
+ * the deconvolution's data (N, C, H, W). */
+static mx_status deconv_geom(const mx_param_value *p, const mx_shape *ds, cgeom *g, spat *spo) {
+  spat sp;
+  mx_status rc = conv_spat(p, 1, &sp);
+  if (rc) return rc;
+  if ((rc = check_data_ndim(ds, sp.nd, "deconvolution"))) return rc;
+  memset(g, 0, sizeof *g);
+  int64_t Cin = ds->d[1];
+  g->N = ds->d[0];
+  g->F = Cin;                       /* the convolution's output channels */
+  g->C = p[DP_NUM_FILTER].i;        /* the convolution's input channels  */
+  g->G = p[DP_NUM_GROUP].i;
+  g->Ho = sp.nd == 2 ? ds->d[2] : 1;
+  g->Wo = ds->d[ds->ndim - 1];
+  if (Cin % g->G != 0)
+    return mx_error(MX_ERR_SHAPE, "parameter 'num_group' (%lld) must divide the number of input "
+                    "channels (%lld)", (long long)g->G, (long long)Cin);
+  if (g->C % g->G != 0)
+    return mx_error(MX_ERR_ARG, "parameter 'num_filter' (%lld) must be a multiple of 'num_group' (%lld)",
+                    (long long)g->C, (long long)g->G);
+  int64_t in[2] = {g->Ho, g->Wo}, o[2], pad[2], adj[2];
+  for (int a = 0; a < 2; a++) {
+    int64_t dk = sp.d[a] * (sp.k[a] - 1) + 1;
+    if (in[a] < 1)
+      return mx_error(MX_ERR_SHAPE, "data must not have an empty spatial axis for a deconvolution");
+    if ((double)sp.s[a] * (double)(in[a] - 1) + (double)dk > 4e18)
+      return mx_error(MX_ERR_SHAPE, "the deconvolution output would be too large");
+    int64_t full = sp.s[a] * (in[a] - 1) + dk;
+    if (sp.has_tgt) {
+      /* MXNet's InferPad: padding and adj that give exactly target_shape */
+      int64_t tot = full - sp.tgt[a];
+      if (tot < 0)
+        return mx_error(MX_ERR_SHAPE, "parameter 'target_shape' (%lld) is too large: at most %lld "
+                        "along the %s axis", (long long)sp.tgt[a], (long long)full,
+                        a == 0 ? "height" : "width");
+      adj[a] = tot % 2;
+      pad[a] = (tot + 1) / 2;
+    } else {
+      pad[a] = sp.p[a];
+      adj[a] = sp.adj[a];
+    }
+    o[a] = full - 2 * pad[a] + adj[a];
+    if (o[a] < 1)
+      return mx_error(MX_ERR_SHAPE, "parameter 'pad' (%lld) is too large: the deconvolution output "
+                      "would be empty along the %s axis", (long long)pad[a],
+                      a == 0 ? "height" : "width");
+  }
+  g->H = o[0];
+  g->W = o[1];
+  g->kh = sp.k[0]; g->kw = sp.k[1];
+  g->sh = sp.s[0]; g->sw = sp.s[1];
+  g->dh = sp.d[0]; g->dw = sp.d[1];
+  g->ph = pad[0]; g->pw = pad[1];
+  g->phr = pad[0] - adj[0];
+  g->pwr = pad[1] - adj[1];
+  if (spo) *spo = sp;
+  return MX_OK;
+}
+
+/* ====================================================== shape / type inference */
+
+static void make_shape(mx_shape *s, int nd, int64_t a, int64_t b, int64_t h, int64_t w) {
+  memset(s, 0, sizeof *s);
+  s->ndim = nd + 2;
+  s->d[0] = a;
+  s->d[1] = b;
+  if (nd == 2) {
+    s->d[2] = h;
+    s->d[3] = w;
+  } else {
+    s->d[2] = w;
+  }
+}
+
+/* Fill an unknown input shape, or check a known one. */
+static mx_status fill_or_check(mx_shape *s, const mx_shape *want, const char *name) {
+  if (s->ndim < 0) {
+    *s = *want;
+    return MX_OK;
+  }
+  if (mx_shape_equal(s, want)) return MX_OK;
+  char b1[128], b2[128];
+  fmt_shape(s, b1, sizeof b1);
+  fmt_shape(want, b2, sizeof b2);
+  return mx_error(MX_ERR_SHAPE, "%s has shape %s, expected %s", name, b1, b2);
+}
+
+static mx_status shape_conv(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                            mx_shape *out) {
+  (void)nout;
+  spat sp;
+  mx_status rc = conv_spat(p, 0, &sp);
+  if (rc) return rc;
+  if (in[0].ndim < 0) return MX_OK;
+  cgeom g;
+  if ((rc = conv_geom(p, &in[0], &g, &sp))) return rc;
+  mx_shape ws, bs;
+  make_shape(&ws, sp.nd, g.F, g.C / g.G, g.kh, g.kw);
+  if ((rc = fill_or_check(&in[1], &ws, "weight"))) return rc;
+  if (!p[CP_NO_BIAS].i && nin > 2) {
+    memset(&bs, 0, sizeof bs);
+    bs.ndim = 1;
+    bs.d[0] = g.F;
+    if ((rc = fill_or_check(&in[2], &bs, "bias"))) return rc;
+  }
+  make_shape(&out[0], sp.nd, g.N, g.F, g.Ho, g.Wo);
+  return MX_OK;
+}
+
+static mx_status shape_deconv(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                              mx_shape *out) {
+  (void)nout;
+  spat sp;
+  mx_status rc = conv_spat(p, 1, &sp);
+  if (rc) return rc;
+  if (in[0].ndim < 0) return MX_OK;
+  cgeom g;
+  if ((rc = deconv_geom(p, &in[0], &g, &sp))) return rc;
+  mx_shape ws, bs;
+  /* MXNet's deconvolution weight: (in channels, num_filter / num_group, kh, kw) */
+  make_shape(&ws, sp.nd, g.F, g.C / g.G, g.kh, g.kw);
+  if ((rc = fill_or_check(&in[1], &ws, "weight"))) return rc;
+  if (!p[DP_NO_BIAS].i && nin > 2) {
+    memset(&bs, 0, sizeof bs);
+    bs.ndim = 1;
+    bs.d[0] = g.C;
+    if ((rc = fill_or_check(&in[2], &bs, "bias"))) return rc;
+  }
+  make_shape(&out[0], sp.nd, g.N, g.C, g.H, g.W);
+  return MX_OK;
+}
+
+/* One floating-point dtype for all inputs and the output. */
+static mx_status type_float(const mx_param_value *p, int nin, int *in, int nout, int *out) {
+  mx_status rc = mx_infer_type_same(p, nin, in, nout, out);
+  if (rc) return rc;
+  for (int k = 0; k < nout; k++)
+    if (out[k] >= 0 && !mx_dtype_is_float(out[k]))
+      return mx_error(MX_ERR_DTYPE, "needs floating-point data (float32, float64 or float16), got %s",
+                      mx_dtype_name(out[k]));
+  return MX_OK;
+}
+
+static int list_conv(const mx_param_value *p, const char **names, int max) {
+  static const char *const all[] = {"data", "weight", "bias"};
+  int n = p[CP_NO_BIAS].i ? 2 : 3;
+  for (int k = 0; k < n && k < max; k++) names[k] = all[k];
+  return n;
+}
+static int list_deconv(const mx_param_value *p, const char **names, int max) {
+  static const char *const all[] = {"data", "weight", "bias"};
+  int n = p[DP_NO_BIAS].i ? 2 : 3;
+  for (int k = 0; k < n && k < max; k++) names[k] = all[k];
+  return n;
+}
+
+/* Backward needs data and weight (not the output) and the output gradient. */
+static void deps_conv(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                      unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = j < 2;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
+}
+
+/* ====================================================== built-in convolution */
+
+/* Output columns ow in [lo, hi) read input column off + ow * s inside [0, W). */
+static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo, int64_t *hi) {
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = (W - 1 - off) < 0 ? 0 : (W - 1 - off) / s + 1;
+  if (l > Wo) l = Wo;
+  if (h > Wo) h = Wo;
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+/* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
+ * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+ * (0 outside).  col2im adds such a matrix back into images (zeroed first).
+ * scatter writes a (F x nb*Ho*Wo) product into the NCHW output (plus bias);
+ * gather is its inverse. */
+#define DEF_CONV_HELPERS(S, T)                                                   \
+  static void im2col_##S(const cgeom *g, const T *x, int64_t n0, int64_t nb,     \
+                         T *col, int nt) {                                       \
+    const int64_t C = g->C, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;          \
+    const int64_t kh = g->kh, kw = g->kw, KK = kh * kw, HoWo = Ho * Wo;          \
+    const int64_t L = nb * HoWo, ntask = C * KK * nb;                            \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t t = 0; t < ntask; t++) {                                        \
+      int64_t b = t % nb, r = t / nb, cc = r / KK, ij = r % KK;                  \
+      int64_t i = ij / kw, j = ij % kw, lo, hi;                                  \
+      const T *src = x + ((n0 + b) * C + cc) * H * W;                            \
+      T *dst = col + r * L + b * HoWo;                                           \
+      int64_t off = j * g->dw - g->pw, sw = g->sw;                               \
+      col_range(W, Wo, sw, off, &lo, &hi);                                       \
+      for (int64_t oh = 0; oh < Ho; oh++) {                                      \
+        int64_t ih = oh * g->sh - g->ph + i * g->dh;                             \
+        T *d = dst + oh * Wo;                                                    \
+        if (ih < 0 || ih >= H) {                                                 \
+          for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                         \
+          continue;                                                              \
+        }                                                                        \
+        const T *row = src + ih * W;                                             \
+        for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                           \
+        if (sw == 1) {                                                           \
+          if (hi > lo) memcpy(d + lo, row + off + lo, (size_t)(hi - lo) * sizeof(T)); \
+        } else {                                                                 \
+          for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];       \
+        }                                                                        \
+        for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                          \
+      }                                                                          \
+    }                                                                            \
+  }                                                                              \
+  static void col2im_##S(const cgeom *g, const T *col, int64_t n0, int64_t nb,   \
+                         T *dx, int nt) {                                        \
+    const int64_t C = g->C, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;          \
+    const int64_t kh = g->kh, kw = g->kw, HoWo = Ho * Wo, L = nb * HoWo;         \
+    const int64_t ntask = nb * C;                                                \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t t = 0; t < ntask; t++) {                                        \
+      int64_t b = t / C, cc = t % C;                                             \
+      T *dst = dx + ((n0 + b) * C + cc) * H * W;                                 \
+      for (int64_t e = 0; e < H * W; e++) dst[e] = 0;                            \
+      for (int64_t i = 0; i < kh; i++)                                           \
+        for (int64_t j = 0; j < kw; j++) {                                       \
+          int64_t r = (cc * kh + i) * kw + j, lo, hi;                            \
+          const T *src = col + r * L + b * HoWo;                                 \
+          int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
+          col_range(W, Wo, sw, off, &lo, &hi);                                   \
+          for (int64_t oh = 0; oh < Ho; oh++) {                                  \
+            int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
+            if (ih < 0 || ih >= H) continue;                                     \
+            T *row = dst + ih * W;                                               \
+            const T *s = src + oh * Wo;                                          \
+            if (sw == 1) {                                                       \
+              for (int64_t ow = lo; ow < hi; ow++) row[off + ow] += s[ow];       \
+            } else {                                                             \
+              for (int64_t ow = lo; ow < hi; ow++) row[off + ow * sw] += s[ow];  \
+            }                                                                    \
+          }                                                                      \
+        }                                                                        \
+    }                                                                            \
+  }                                                                              \
+  static void scatter_##S(int64_t F, int64_t HoWo, const T *m, const T *bias,    \
+                          int64_t n0, int64_t nb, T *y, int nt) {                \
+    const int64_t L = nb * HoWo, ntask = nb * F;                                 \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t t = 0; t < ntask; t++) {                                        \
+      int64_t b = t / F, f = t % F;                                              \
+      T *dst = y + ((n0 + b) * F + f) * HoWo;                                    \
+      const T *src = m + f * L + b * HoWo;                                       \
+      const T bv = bias ? bias[f] : (T)0;                                        \
+      for (int64_t s = 0; s < HoWo; s++) dst[s] = src[s] + bv;                   \
+    }                                                                            \
+  }                                                                              \
+  static void gather_##S(int64_t F, int64_t HoWo, const T *y, int64_t n0,        \
+                         int64_t nb, T *m, int nt) {                             \
+    const int64_t L = nb * HoWo, ntask = nb * F;                                 \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t t = 0; t < ntask; t++) {                                        \
+      int64_t b = t / F, f = t % F;                                              \
+      memcpy(m + f * L + b * HoWo, y + ((n0 + b) * F + f) * HoWo,                \
+             (size_t)HoWo * sizeof(T));                                          \
+    }                                                                            \
+  }                                                                              \
+  /* db[f] = sum over images and positions of dy[n, f, .] */                     \
+  static void bias_grad_##S(int64_t N, int64_t F, int64_t HW, const T *dy,       \
+                            T *db, int nt) {                                     \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t f = 0; f < F; f++) {                                            \
+      double acc = 0;                                                            \
+      for (int64_t n = 0; n < N; n++) {                                          \
+        const T *s = dy + (n * F + f) * HW;                                      \
+        T part = 0;                                                              \
+        for (int64_t e = 0; e < HW; e++) part += s[e];                           \
+        acc += (double)part;                                                     \
+      }                                                                          \
+      db[f] = (T)acc;                                                            \
+    }                                                                            \
+  }                                                                              \
+  static void add_bias_##S(int64_t N, int64_t F, int64_t HW, const T *bias,      \
+                           T *y, int nt) {                                       \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t t = 0; t < N * F; t++) {                                        \
+      const T bv = bias[t % F];                                                  \
+      T *d = y + t * HW;                                                         \
+      for (int64_t e = 0; e < HW; e++) d[e] += bv;                               \
+    }                                                                            \
+  }
+
+DEF_CONV_HELPERS(f32, float)
+DEF_CONV_HELPERS(f64, double)
+
+#define CALL_T(dt, NAME, ...)                                                    \
+  do {                                                                           \
+    if ((dt) == MX_FLOAT32) NAME##_f32(__VA_ARGS__);                             \
+    else NAME##_f64(__VA_ARGS__);                                                \
+  } while (0)
+
+/* Threads for a loop of ntask tasks over nelem elements. */
+static int task_threads(const mx_op_ctx *c, int64_t ntask, int64_t nelem) {
+  int nt = mx_par_threads(nelem);
+  if (nt > c->nthreads) nt = c->nthreads;
+  if (ntask < nt) nt = (int)(ntask < 1 ? 1 : ntask);
+  return nt < 1 ? 1 : nt;
+}
+
+/* Images per chunk: the column matrix and the product of one chunk stay
+ * near 8 MB (at least one image). */
+static int64_t chunk_images(const cgeom *g, size_t es) {
+  double per = ((double)g->C * (double)(g->kh * g->kw) + (double)g->F) *
+               (double)(g->Ho * g->Wo) * (double)es;
+  double cap = 8.0 * 1024 * 1024;
+  int64_t nb = per > 0 ? (int64_t)(cap / per) : g->N;
+  if (nb < 1) nb = 1;
+  if (nb > g->N) nb = g->N;
+  return nb < 1 ? 1 : nb;
+}
+
+/* Workspace from the pooled allocator (warm memory: no page faults). */
+typedef struct wspace {
+  mx_storage *st;
+  char *col, *mat;
+} wspace;
+
+static mx_status ws_get(const cgeom *g, int64_t nb, size_t es, wspace *w) {
+  size_t ncol = (size_t)(g->C * g->kh * g->kw) * (size_t)(nb * g->Ho * g->Wo) * es;
+  size_t nmat = (size_t)g->F * (size_t)(nb * g->Ho * g->Wo) * es;
+  ncol = (ncol + 63) & ~(size_t)63;
+  mx_context cpu = {MX_CPU, 0};
+  mx_status rc = mx_storage_alloc(ncol + nmat + 64, cpu, &w->st);
+  if (rc) return rc;
+  w->col = (char *)w->st->data;
+  w->mat = w->col + ncol;
+  return MX_OK;
+}
+
+static void ws_free(wspace *w) {
+  if (w->st) mx_storage_release(w->st);
+  w->st = NULL;
+}
+
+/* y = conv(x, w) + b (b may be NULL). */
+static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
+                             const void *w, const void *b, void *y) {
+  size_t es = mx_dtype_size(dt);
+  int64_t nb = chunk_images(g, es), HoWo = g->Ho * g->Wo;
+  int64_t Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  wspace ws = {0};
+  mx_status rc = ws_get(g, nb, es, &ws);
+  if (rc) return rc;
+  for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
+    int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
+    int nt = task_threads(c, g->C * g->kh * g->kw * cur, g->C * g->kh * g->kw * L);
+    CALL_T(dt, im2col, g, x, n0, cur, (void *)ws.col, nt);
+    for (int64_t gi = 0; gi < g->G && !rc; gi++) {
+      char *m = ws.mat + (size_t)(gi * Fg * L) * es;
+      if (Kg == 0) {
+        memset(m, 0, (size_t)(Fg * L) * es);
+        continue;
+      }
+      rc = mx_gemm(c, dt, 0, 0, Fg, L, Kg, 1.0, (const char *)w + (size_t)(gi * Fg * Kg) * es,
+                   Kg, ws.col + (size_t)(gi * Kg * L) * es, L, 0.0, m, L);
+    }
+    if (rc) break;
+    nt = task_threads(c, cur * g->F, g->F * L);
+    CALL_T(dt, scatter, g->F, HoWo, (const void *)ws.mat, b, n0, cur, y, nt);
+  }
+  ws_free(&ws);
+  return rc;
+}
+
+/* dx = the gradient of conv(x, w) with respect to x, given dy. */
+static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, const void *dy,
+                                  const void *w, void *dx) {
+  size_t es = mx_dtype_size(dt);
+  int64_t nb = chunk_images(g, es), HoWo = g->Ho * g->Wo;
+  int64_t Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  if (Fg == 0) {       /* no output channels: nothing flows back */
+    memset(dx, 0, (size_t)(g->N * g->C * g->H * g->W) * es);
+    return MX_OK;
+  }
+  wspace ws = {0};
+  mx_status rc = ws_get(g, nb, es, &ws);
+  if (rc) return rc;
+  for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
+    int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
+    int nt = task_threads(c, cur * g->F, g->F * L);
+    CALL_T(dt, gather, g->F, HoWo, dy, n0, cur, (void *)ws.mat, nt);
+    for (int64_t gi = 0; gi < g->G && !rc && Kg > 0; gi++)
+      rc = mx_gemm(c, dt, 1, 0, Kg, L, Fg, 1.0, (const char *)w + (size_t)(gi * Fg * Kg) * es, Kg,
+                   ws.mat + (size_t)(gi * Fg * L) * es, L, 0.0,
+                   ws.col + (size_t)(gi * Kg * L) * es, L);
+    if (rc) break;
+    nt = task_threads(c, cur * g->C, cur * g->C * (g->H * g->W + g->kh * g->kw * HoWo));
+    CALL_T(dt, col2im, g, (const void *)ws.col, n0, cur, dx, nt);
+  }
+  ws_free(&ws);
+  return rc;
+}
+
+/* dw (may be NULL) and db (may be NULL) from x and dy. */
+static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
+                                     const void *dy, void *dw, void *db) {
+  size_t es = mx_dtype_size(dt);
+  mx_status rc = MX_OK;
+  int64_t HoWo = g->Ho * g->Wo;
+  if (db) {
+    int nt = task_threads(c, g->F, g->N * g->F * HoWo);
+    CALL_T(dt, bias_grad, g->N, g->F, HoWo, dy, db, nt);
+  }
+  if (!dw) return MX_OK;
+  int64_t Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  if (g->N == 0 || Kg == 0) {
+    memset(dw, 0, (size_t)(g->F * Kg) * es);
+    return MX_OK;
+  }
+  int64_t nb = chunk_images(g, es);
+  wspace ws = {0};
+  if ((rc = ws_get(g, nb, es, &ws))) return rc;
+  for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
+    int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
+    int nt = task_threads(c, g->C * g->kh * g->kw * cur, g->C * g->kh * g->kw * L);
+    CALL_T(dt, im2col, g, x, n0, cur, (void *)ws.col, nt);
+    nt = task_threads(c, cur * g->F, g->F * L);
+    CALL_T(dt, gather, g->F, HoWo, dy, n0, cur, (void *)ws.mat, nt);
+    for (int64_t gi = 0; gi < g->G && !rc; gi++)
+      rc = mx_gemm(c, dt, 0, 1, Fg, Kg, L, 1.0, ws.mat + (size_t)(gi * Fg * L) * es, L,
+                   ws.col + (size_t)(gi * Kg * L) * es, L, n0 == 0 ? 0.0 : 1.0,
+                   (char *)dw + (size_t)(gi * Fg * Kg) * es, Kg);
+  }
+  ws_free(&ws);
+  return rc;
+}
+
+/* ====================================================== oneDNN convolution */
+
+/* Which implementation runs one operation (forward, backward data,
+ * backward weights) of a geometry:
+ *   V_ANY      oneDNN with the layouts it prefers (blocked), reorders around
+ *   V_PLAIN    oneDNN on our plain NCHW layout (no activation reorders)
+ *   V_BUILTIN  im2col / col2im + GEMM
+ * Their speed depends on the shape (e.g. blocked layouts pad a single input
+ * channel to 16), so unless tuning is off (cudnn_tune = "off", or
+ * MXNET_CUDNN_AUTOTUNE_DEFAULT=0 for layers that leave cudnn_tune unset) a
+ * cache times each candidate on its first calls (TUNE_TRIALS each, all of
+ * them correct computations) and keeps the fastest.  Without tuning the
+ * choice is fixed: V_PLAIN when the data has fewer than 8 channels (where
+ * the blocked layouts waste most), else V_ANY. */
+enum { V_ANY, V_PLAIN, V_BUILTIN, NVARIANT };
+enum { OP_FWD, OP_BWD_DATA, OP_BWD_W, NOPS };
+#define TUNE_TRIALS 2
+
+#if MX_HAVE_DNNL
+/* MXNET_CONV_IMPL=builtin (read once) forces the built-in path. */
+static int env_builtin(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("MXNET_CONV_IMPL");
+    v = (e && strcmp(e, "builtin") == 0) ? 1 : 0;
+  }
+  return v;
+}
+
+#ifdef _OPENMP
+/* MXNET_CUDNN_AUTOTUNE_DEFAULT=0 (read once): no tuning unless asked. */
+static int env_autotune_default(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("MXNET_CUDNN_AUTOTUNE_DEFAULT");
+    v = (e && strcmp(e, "0") == 0) ? 0 : 1;
+  }
+  return v;
+}
+#endif
+
+/* Key of a cached set of primitives. */
+typedef struct conv_key {
+  cgeom g;
+  int64_t fwd_bias, bw_bias, nthreads, tune;
+} conv_key;
+
+/* One primitive argument in the caller's plain layout, with a reorder to or
+ * from the primitive's layout when they differ. */
+typedef struct dnn_arg {
+  int arg, is_out;
+  dnnl_memory_t user, inner;
+  dnnl_primitive_t reorder;
+} dnn_arg;
+
+typedef struct dnn_prim {
+  int state;                   /* 0 not built, 1 ready, -1 not available */
+  dnnl_primitive_t prim;
+  int nargs;
+  dnn_arg a[4];
+} dnn_prim;
+
+typedef struct conv_cache {
+  conv_key key;
+  int valid;
+  size_t inner_bytes;          /* buffers held for layout conversions */
+  dnnl_stream_t stream;
+  dnnl_primitive_desc_t hint[2];   /* forward descriptors (backward hints), per layout */
+  int hint_state[2];
+  dnn_prim prim[NOPS][2];          /* per operation and layout (V_ANY, V_PLAIN) */
+  int choice[NOPS];                /* chosen variant; -1 while tuning */
+  int tune_n[NOPS][NVARIANT];      /* timed runs (TUNE_TRIALS: done or unavailable) */
+  double tune_t[NOPS][NVARIANT];   /* best time seen */
+} conv_cache;
+
+static dnnl_engine_t g_engine = NULL;
+
+static dnnl_engine_t dnn_engine(void) {
+  dnnl_engine_t e = NULL;
+#ifdef _OPENMP
+#pragma omp critical(mx_conv_dnnl_engine)
+#endif
+  {
+    if (!g_engine && dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
+    e = g_engine;
+  }
+  return e;
+}
+
+static void dnn_prim_free(conv_cache *cc, dnn_prim *P) {
+  if (P->prim) dnnl_primitive_destroy(P->prim);
+  for (int k = 0; k < P->nargs; k++) {
+    dnn_arg *A = &P->a[k];
+    if (A->reorder) dnnl_primitive_destroy(A->reorder);
+    if (A->inner) {
+      const dnnl_memory_desc_t *md = NULL;
+      if (dnnl_memory_get_memory_desc(A->inner, &md) == dnnl_success && md) {
+        size_t sz = dnnl_memory_desc_get_size(md);
+        cc->inner_bytes = cc->inner_bytes > sz ? cc->inner_bytes - sz : 0;
+      }
+      dnnl_memory_destroy(A->inner);
+    }
+    if (A->user) dnnl_memory_destroy(A->user);
+  }
+  int st = P->state;
+  memset(P, 0, sizeof *P);
+  P->state = st == 1 ? 0 : st;
+}
+
+static void conv_cache_clear(conv_cache *cc) {
+  for (int k = 0; k < NOPS; k++)
+    for (int l = 0; l < 2; l++) dnn_prim_free(cc, &cc->prim[k][l]);
+  for (int l = 0; l < 2; l++)
+    if (cc->hint[l]) dnnl_primitive_desc_destroy(cc->hint[l]);
+  if (cc->stream) dnnl_stream_destroy(cc->stream);
+  memset(cc, 0, sizeof *cc);
+}
+
+/* Empty the cache and give it a new key. */
+static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
+  conv_cache_clear(cc);
+  cc->key = *key;
+  cc->valid = 1;
+  int fixed = key->g.C < 8 ? V_PLAIN : V_ANY;
+  for (int k = 0; k < NOPS; k++) cc->choice[k] = key->tune ? -1 : fixed;
+}
+
+static void conv_state_free(void *s) {
+  if (!s) return;
+  conv_cache_clear((conv_cache *)s);
+  free(s);
+}
+
+/* Plain (user) and primitive descriptors of the geometry; lay: V_ANY lets
+ * oneDNN choose activation and weight layouts, V_PLAIN fixes activations
+ * to NCHW (weights still free). */
+typedef struct conv_mds {
+  dnnl_memory_desc_t src, wei, bia, dst;          /* plain       */
+  dnnl_memory_desc_t src_a, wei_a, bia_a, dst_a;  /* primitive's */
+  dnnl_dims_t strides, dilates, pad_l, pad_r;
+} conv_mds;
+
+static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
+  dnnl_dims_t sd = {g->N, g->C, g->H, g->W}, dd = {g->N, g->F, g->Ho, g->Wo};
+  dnnl_dims_t wd = {g->F, g->C, g->kh, g->kw}, bd = {g->F};
+  dnnl_dims_t wgd = {g->G, g->F / g->G, g->C / g->G, g->kh, g->kw};
+  int wn = g->G > 1 ? 5 : 4;
+  dnnl_format_tag_t wt = g->G > 1 ? dnnl_abcde : dnnl_abcd;
+  dnnl_format_tag_t at = lay == V_PLAIN ? dnnl_abcd : dnnl_format_tag_any;
+  const int64_t *wdims = g->G > 1 ? wgd : wd;
+  if (dnnl_memory_desc_init_by_tag(&m->src, 4, sd, dnnl_f32, dnnl_abcd) ||
+      dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_abcd) ||
+      dnnl_memory_desc_init_by_tag(&m->wei, wn, wdims, dnnl_f32, wt) ||
+      dnnl_memory_desc_init_by_tag(&m->bia, 1, bd, dnnl_f32, dnnl_a) ||
+      dnnl_memory_desc_init_by_tag(&m->src_a, 4, sd, dnnl_f32, at) ||
+      dnnl_memory_desc_init_by_tag(&m->dst_a, 4, dd, dnnl_f32, at) ||
+      dnnl_memory_desc_init_by_tag(&m->wei_a, wn, wdims, dnnl_f32, dnnl_format_tag_any) ||
+      dnnl_memory_desc_init_by_tag(&m->bia_a, 1, bd, dnnl_f32, dnnl_format_tag_any))
+    return -1;
+  m->strides[0] = g->sh; m->strides[1] = g->sw;
+  m->dilates[0] = g->dh - 1; m->dilates[1] = g->dw - 1;
+  m->pad_l[0] = g->ph; m->pad_l[1] = g->pw;
+  m->pad_r[0] = g->phr; m->pad_r[1] = g->pwr;
+  return 0;
+}
+
+/* Set up one argument of a primitive: its user memory (no buffer: the
+ * handle is set per call) and, if the layouts differ, an inner buffer and a
+ * reorder. */
+static dnnl_status_t dnn_arg_init(conv_cache *cc, dnn_prim *P, const_dnnl_primitive_desc_t pd,
+                                  int arg, int is_out, const dnnl_memory_desc_t *user_md,
+                                  dnnl_engine_t eng) {
+  dnn_arg *A = &P->a[P->nargs++];
+  A->arg = arg;
+  A->is_out = is_out;
+  const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+  if (!pmd) return dnnl_runtime_error;
+  dnnl_status_t st = dnnl_memory_create(&A->user, user_md, eng, DNNL_MEMORY_NONE);
+  if (st != dnnl_success) return st;
+  if (dnnl_memory_desc_equal(pmd, user_md)) return dnnl_success;
+  if ((st = dnnl_memory_create(&A->inner, pmd, eng, DNNL_MEMORY_ALLOCATE)) != dnnl_success) return st;
+  cc->inner_bytes += dnnl_memory_desc_get_size(pmd);
+  dnnl_primitive_desc_t rpd = NULL;
+  st = is_out ? dnnl_reorder_primitive_desc_create(&rpd, pmd, eng, user_md, eng, NULL)
+              : dnnl_reorder_primitive_desc_create(&rpd, user_md, eng, pmd, eng, NULL);
+  if (st != dnnl_success) return st;
+  st = dnnl_primitive_create(&A->reorder, rpd);
+  dnnl_primitive_desc_destroy(rpd);
+  return st;
+}
+
+/* Run a primitive on user buffers ptr[k] (one per argument, in the order
+ * they were set up). */
+static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr) {
+  dnnl_exec_arg_t args[4];
+  dnnl_status_t st;
+  for (int k = 0; k < P->nargs; k++) {
+    dnn_arg *A = &P->a[k];
+    if ((st = dnnl_memory_set_data_handle(A->user, ptr[k])) != dnnl_success) return st;
+    if (A->inner && !A->is_out) {
+      dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner}};
+      if ((st = dnnl_primitive_execute(A->reorder, s, 2, ra)) != dnnl_success) return st;
+    }
+    args[k].arg = A->arg;
+    args[k].memory = A->inner ? A->inner : A->user;
+  }
+  if ((st = dnnl_primitive_execute(P->prim, s, P->nargs, args)) != dnnl_success) return st;
+  for (int k = 0; k < P->nargs; k++) {
+    dnn_arg *A = &P->a[k];
+    if (A->inner && A->is_out) {
+      dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->inner}, {DNNL_ARG_TO, A->user}};
+      if ((st = dnnl_primitive_execute(A->reorder, s, 2, ra)) != dnnl_success) return st;
+    }
+  }
+  return dnnl_stream_wait(s);
+}
+
+/* Build the primitive of one operation in one layout (state 1), or mark it
+ * unavailable (state -1). */
+static void dnn_build(conv_cache *cc, int which, int lay) {
+  dnn_prim *P = &cc->prim[which][lay];
+  if (P->state) return;
+  P->state = -1;
+  const cgeom *g = &cc->key.g;
+  dnnl_engine_t eng = dnn_engine();
+  conv_mds m;
+  if (!eng || conv_mds_init(g, lay, &m)) return;
+  if (!cc->stream && dnnl_stream_create(&cc->stream, eng, dnnl_stream_default_flags) != dnnl_success) {
+    cc->stream = NULL;
+    return;
+  }
+  dnnl_convolution_desc_t cd;
+  if (!cc->hint_state[lay]) {
+    cc->hint_state[lay] = -1;
+    if (dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+            &m.src_a, &m.wei_a, cc->key.fwd_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates,
+            m.pad_l, m.pad_r) == dnnl_success &&
+        dnnl_primitive_desc_create(&cc->hint[lay], &cd, NULL, eng, NULL) == dnnl_success)
+      cc->hint_state[lay] = 1;
+    else
+      cc->hint[lay] = NULL;
+  }
+  if (cc->hint_state[lay] != 1) return;
+  dnnl_primitive_desc_t pd = NULL, hint = cc->hint[lay];
+  dnnl_status_t st;
+  if (which == OP_FWD) {
+    pd = hint;
+  } else if (which == OP_BWD_DATA) {
+    st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
+            &m.wei_a, &m.dst_a, m.strides, m.dilates, m.pad_l, m.pad_r);
+    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) != dnnl_success)
+      return;
+  } else {
+    st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
+            &m.wei_a, cc->key.bw_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates, m.pad_l,
+            m.pad_r);
+    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) != dnnl_success)
+      return;
+  }
+  st = dnnl_primitive_create(&P->prim, pd);
+  if (st == dnnl_success) {
+    if (which == OP_FWD) {
+      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
+          (!cc->key.fwd_bias || !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
+        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
+    } else if (which == OP_BWD_DATA) {
+      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
+        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_SRC, 1, &m.src, eng);
+    } else {
+      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &m.wei, eng)) && cc->key.bw_bias)
+        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
+    }
+  }
+  if (pd != hint) dnnl_primitive_desc_destroy(pd);
+  if (st != dnnl_success) {
+    dnn_prim_free(cc, P);
+    P->state = -1;
+    return;
+  }
+  P->state = 1;
+}
+
+/* Run one operation with oneDNN in one layout.  MX_ERR_UNSUPPORTED (no
+ * error recorded): oneDNN cannot do it this way. */
+static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr) {
+  dnn_prim *P = &cc->prim[which][lay];
+  dnnl_status_t st = dnnl_success;
+  MX_WITH_OMP_THREADS(c->nthreads, {
+    dnn_build(cc, which, lay);
+    if (P->state == 1) st = dnn_run(P, cc->stream, ptr);
+  });
+  if (P->state != 1) return MX_ERR_UNSUPPORTED;
+  if (st != dnnl_success)
+    return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)st);
+  return MX_OK;
+}
+
+/* The variant to run now: the chosen one, or while tuning the candidate
+ * with the fewest timed runs; when all are timed, the fastest is chosen
+ * and the primitives of the others are freed. */
+static int pick_variant(conv_cache *cc, int which) {
+  if (cc->choice[which] >= 0) return cc->choice[which];
+  int best = -1;
+  for (int v = 0; v < NVARIANT; v++)
+    if (cc->tune_n[which][v] < TUNE_TRIALS && (best < 0 || cc->tune_n[which][v] < cc->tune_n[which][best]))
+      best = v;
+  if (best >= 0) return best;
+  for (int v = 0; v < NVARIANT; v++)
+    if (cc->tune_t[which][v] > 0 && (best < 0 || cc->tune_t[which][v] < cc->tune_t[which][best]))
+      best = v;
+  if (best < 0) best = V_BUILTIN;
+  cc->choice[which] = best;
+  for (int l = 0; l < 2; l++)
+    if (l != best) dnn_prim_free(cc, &cc->prim[which][l]);
+  return best;
+}
+
+static void tune_record(conv_cache *cc, int which, int v, double t) {
+  if (cc->choice[which] >= 0) return;
+  if (t <= 0) t = 1e-9;
+  if (cc->tune_t[which][v] <= 0 || t < cc->tune_t[which][v]) cc->tune_t[which][v] = t;
+  cc->tune_n[which][v]++;
+}
+
+static void tune_unavailable(conv_cache *cc, int which, int v) {
+  cc->tune_n[which][v] = TUNE_TRIALS;
+  cc->tune_t[which][v] = 0;
+  if (cc->choice[which] == v) {     /* a fixed choice: the other layout, else built-in */
+    int other = v == V_ANY ? V_PLAIN : V_ANY;
+    cc->choice[which] = cc->prim[which][other].state != -1 ? other : V_BUILTIN;
+  }
+}
+
+static double wall_time(void) {
+#ifdef _OPENMP
+  return omp_get_wtime();
+#else
+  return 0;
+#endif
+}
+
+/* The node's cache for this key (rebuilt when the key changed). */
+static conv_cache *node_cache(const mx_op_ctx *c, const conv_key *key) {
+  if (!*c->state) {
+    *c->state = calloc(1, sizeof(conv_cache));
+    if (!*c->state) return NULL;
+  }
+  conv_cache *cc = (conv_cache *)*c->state;
+  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) conv_cache_reset(cc, key);
+  return cc;
+}
+
+/* Calls without a state slot (imperative) share a few process-wide caches,
+ * as MXNet keeps its oneDNN primitives in a global map: the least recently
+ * used free one is rebuilt for a new key.  A cache whose layout buffers are
+ * large is dropped after the call rather than kept. */
+#define GCACHE_SLOTS 8
+#define GCACHE_KEEP_BYTES ((size_t)64 << 20)
+static conv_cache g_cache[GCACHE_SLOTS];
+static int g_busy[GCACHE_SLOTS];
+static uint64_t g_stamp[GCACHE_SLOTS], g_clock;
+
+static conv_cache *gcache_acquire(const conv_key *key) {
+  int pick = -1;
+#ifdef _OPENMP
+#pragma omp critical(mx_conv_gcache)
+#endif
+  {
+    for (int i = 0; i < GCACHE_SLOTS && pick < 0; i++)
+      if (!g_busy[i] && g_cache[i].valid && memcmp(&g_cache[i].key, key, sizeof *key) == 0) pick = i;
+    for (int i = 0; i < GCACHE_SLOTS && pick < 0; i++)
+      if (!g_busy[i] && !g_cache[i].valid) pick = i;
+    if (pick < 0)
+      for (int i = 0; i < GCACHE_SLOTS; i++)
+        if (!g_busy[i] && (pick < 0 || g_stamp[i] < g_stamp[pick])) pick = i;
+    if (pick >= 0) {
+      g_busy[pick] = 1;
+      g_stamp[pick] = ++g_clock;
+    }
+  }
+  if (pick < 0) return NULL;
+  conv_cache *cc = &g_cache[pick];
+  if (!cc->valid || memcmp(&cc->key, key, sizeof *key) != 0) conv_cache_reset(cc, key);
+  return cc;
+}
+
+static void gcache_release(conv_cache *cc) {
+  int i = (int)(cc - g_cache);
+  if (cc->inner_bytes > GCACHE_KEEP_BYTES) conv_cache_clear(cc);
+#ifdef _OPENMP
+#pragma omp critical(mx_conv_gcache)
+#endif
+  g_busy[i] = 0;
+}
+
+#else /* !MX_HAVE_DNNL */
+
+typedef struct conv_cache { int unused; } conv_cache;
+static void conv_state_free(void *s) { free(s); }
+
+#endif
+
+/* ====================================================== dispatch */
+
+/* How one call computes: with a cache (oneDNN variants, tuning) or always
+ * built-in (cc == NULL). */
+typedef struct conv_run {
+  const mx_op_ctx *c;
+  const cgeom *g;
+  int dt;
+  conv_cache *cc;
+  int global;          /* cc is a shared cache */
+  conv_cache local;
+} conv_run;
+
+/* tune: 1 tune, 0 fixed choice, -1 the process default */
+static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, int builtin,
+                      int fwd_bias, int bw_bias, int tune) {
+  memset(r, 0, sizeof *r);
+  r->c = c;
+  r->g = g;
+  r->dt = dt;
+  r->cc = NULL;
+#if MX_HAVE_DNNL
+  if (dt == MX_FLOAT32 && !builtin && !env_builtin()) {
+    conv_key key;
+    memset(&key, 0, sizeof key);
+    key.g = *g;
+    key.fwd_bias = fwd_bias;
+    key.bw_bias = bw_bias;
+    key.nthreads = c->nthreads;
+#ifdef _OPENMP
+    key.tune = tune < 0 ? env_autotune_default() : tune;
+#else
+    (void)tune;     /* no timer without OpenMP: fixed choice */
+#endif
+    if (c->state) {
+      r->cc = node_cache(c, &key);            /* NULL (no memory): built-in */
+    } else {
+      r->cc = gcache_acquire(&key);
+      r->global = r->cc != NULL;
+      if (!r->cc) {                            /* all shared caches busy */
+        key.tune = 0;
+        r->cc = &r->local;
+        conv_cache_reset(r->cc, &key);
+      }
+    }
+  }
+#else
+  (void)builtin; (void)fwd_bias; (void)bw_bias; (void)tune;
+#endif
+}
+
+static void run_end(conv_run *r) {
+#if MX_HAVE_DNNL
+  if (r->cc == &r->local) conv_cache_clear(&r->local);
+  else if (r->cc && r->global) gcache_release(r->cc);
+#endif
+  r->cc = NULL;
+}
+
+#if MX_HAVE_DNNL
+/* Run operation `which` with the cache's variant (tuning if it is), the
+ * built-in function as the V_BUILTIN candidate. */
+#define RUN_VARIANTS(r, which, ptr, BUILTIN_CALL)                                \
+  do {                                                                           \
+    conv_cache *cc_ = (r)->cc;                                                   \
+    for (;;) {                                                                   \
+      int v_ = pick_variant(cc_, which);                                         \
+      double t0_ = wall_time();                                                  \
+      mx_status rc_;                                                             \
+      if (v_ == V_BUILTIN) {                                                     \
+        rc_ = BUILTIN_CALL;                                                      \
+      } else {                                                                   \
+        rc_ = dnn_exec((r)->c, cc_, which, v_, ptr);                             \
+        if (rc_ == MX_ERR_UNSUPPORTED) {                                         \
+          tune_unavailable(cc_, which, v_);                                      \
+          continue;                                                              \
+        }                                                                        \
+      }                                                                          \
+      if (rc_ == MX_OK) tune_record(cc_, which, v_, wall_time() - t0_);         \
+      return rc_;                                                                \
+    }                                                                            \
+  } while (0)
+#endif
+
+static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *b, void *y) {
+  const cgeom *g = r->g;
+  if (g->N == 0 || g->F == 0) return MX_OK;
+#if MX_HAVE_DNNL
+  if (r->cc && (b != NULL) == (r->cc->key.fwd_bias != 0)) {
+    void *ptr[4] = {(void *)x, (void *)w, (void *)b, y};
+    if (!b) ptr[2] = y;    /* no bias argument: DST is the third */
+    RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y));
+  }
+#endif
+  return builtin_fwd(r->c, g, r->dt, x, w, b, y);
+}
+
+static mx_status run_bwd_data(conv_run *r, const void *dy, const void *w, void *dx) {
+  const cgeom *g = r->g;
+  if (g->N == 0 || g->C == 0) return MX_OK;
+#if MX_HAVE_DNNL
+  if (r->cc) {
+    void *ptr[3] = {(void *)dy, (void *)w, dx};
+    RUN_VARIANTS(r, OP_BWD_DATA, ptr, builtin_bwd_data(r->c, g, r->dt, dy, w, dx));
+  }
+#endif
+  return builtin_bwd_data(r->c, g, r->dt, dy, w, dx);
+}
+
+#if MX_HAVE_DNNL
+static mx_status run_bwd_w_dnn(conv_run *r, const void *x, const void *dy, void *dw, void *db,
+                               float *tmp) {
+  const cgeom *g = r->g;
+  void *ptr[4] = {(void *)x, (void *)dy, dw, db ? db : (void *)tmp};
+  RUN_VARIANTS(r, OP_BWD_W, ptr, builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db));
+}
+#endif
+
+/* dw and db may be NULL (not wanted). */
+static mx_status run_bwd_w(conv_run *r, const void *x, const void *dy, void *dw, void *db) {
+  const cgeom *g = r->g;
+  if (!dw && !db) return MX_OK;
+#if MX_HAVE_DNNL
+  if (r->cc && dw && g->N > 0 && g->C > 0 && (r->cc->key.bw_bias || !db)) {
+    float *tmp = NULL;
+    if (r->cc->key.bw_bias && !db) {   /* the primitive writes a bias gradient */
+      tmp = (float *)malloc((size_t)g->F * sizeof(float) + 1);
+      if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory (bias gradient)");
+    }
+    mx_status rc = run_bwd_w_dnn(r, x, dy, dw, db, tmp);
+    free(tmp);
+    return rc;
+  }
+#endif
+  return builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db);
+}
+
+/* ====================================================== Convolution ops */
+
+/* cudnn_tune: "off" fixes the variant, any other value tunes, unset
+ * follows MXNET_CUDNN_AUTOTUNE_DEFAULT. */
+static int tune_param(const mx_param_value *v) { return v->is_set ? v->i != 0 : -1; }
+
+static mx_status conv_forward(KARGS, int builtin) {
+  (void)nin; (void)nout; (void)req;
+  cgeom g;
+  mx_status rc = conv_geom(p, &in[0]->shape, &g, NULL);
+  if (rc) return rc;
+  int has_bias = !p[CP_NO_BIAS].i;
+  conv_run r;
+  run_begin(&r, c, &g, out[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
+  rc = run_fwd(&r, MX_PTR(in[0]), MX_PTR(in[1]), has_bias ? MX_PTR(in[2]) : NULL, MX_PTR(out[0]));
+  run_end(&r);
+  return rc;
+}
+
+static mx_status conv_backward(BARGS, int builtin) {
+  (void)nout; (void)nin; (void)out;
+  cgeom g;
+  mx_status rc = conv_geom(p, &in[0]->shape, &g, NULL);
+  if (rc) return rc;
+  int has_bias = !p[CP_NO_BIAS].i;
+  conv_run r;
+  run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
+  const void *dy = MX_PTR(og[0]);
+  if (req[0] == MX_REQ_WRITE) rc = run_bwd_data(&r, dy, MX_PTR(in[1]), MX_PTR(ig[0]));
+  if (!rc) {
+    void *dw = req[1] == MX_REQ_WRITE ? MX_PTR(ig[1]) : NULL;
+    void *db = has_bias && req[2] == MX_REQ_WRITE ? MX_PTR(ig[2]) : NULL;
+    rc = run_bwd_w(&r, MX_PTR(in[0]), dy, dw, db);
+  }
+  run_end(&r);
+  return rc;
+}
+
+static mx_status k_conv(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 0); }
+static mx_status k_conv_builtin(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 1); }
+static mx_status b_conv(BARGS) { return conv_backward(c, p, og, nout, in, nin, out, ig, req, 0); }
+static mx_status b_conv_builtin(BARGS) { return conv_backward(c, p, og, nout, in, nin, out, ig, req, 1); }
+
+/* ====================================================== Deconvolution ops */
+
+static void add_bias(const mx_op_ctx *c, int dt, int64_t N, int64_t F, int64_t HW, const void *b,
+                     void *y) {
+  int nt = task_threads(c, N * F, N * F * HW);
+  CALL_T(dt, add_bias, N, F, HW, b, y, nt);
+}
+
+static mx_status deconv_forward(KARGS, int builtin) {
+  (void)nin; (void)nout; (void)req;
+  cgeom g;
+  mx_status rc = deconv_geom(p, &in[0]->shape, &g, NULL);
+  if (rc) return rc;
+  int dt = out[0]->dtype;
+  conv_run r;
+  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]));
+  /* deconvolution output = the convolution's data gradient */
+  rc = run_bwd_data(&r, MX_PTR(in[0]), MX_PTR(in[1]), MX_PTR(out[0]));
+  run_end(&r);
+  if (rc) return rc;
+  if (!p[DP_NO_BIAS].i) add_bias(c, dt, g.N, g.C, g.H * g.W, MX_PTR(in[2]), MX_PTR(out[0]));
+  return MX_OK;
+}
+
+static mx_status deconv_backward(BARGS, int builtin) {
+  (void)nout; (void)nin; (void)out;
+  cgeom g;
+  mx_status rc = deconv_geom(p, &in[0]->shape, &g, NULL);
+  if (rc) return rc;
+  int dt = og[0]->dtype;
+  int has_bias = !p[DP_NO_BIAS].i;
+  conv_run r;
+  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]));
+  const void *dy = MX_PTR(og[0]);
+  /* data gradient = convolution of the output gradient */
+  if (req[0] == MX_REQ_WRITE) rc = run_fwd(&r, dy, MX_PTR(in[1]), NULL, MX_PTR(ig[0]));
+  if (!rc && req[1] == MX_REQ_WRITE)
+    rc = run_bwd_w(&r, dy, MX_PTR(in[0]), MX_PTR(ig[1]), NULL);
+  run_end(&r);
+  if (!rc && has_bias && req[2] == MX_REQ_WRITE) {
+    int nt = task_threads(c, g.C, g.N * g.C * g.H * g.W);
+    CALL_T(dt, bias_grad, g.N, g.C, g.H * g.W, dy, MX_PTR(ig[2]), nt);
+  }
+  return rc;
+}
+
+static mx_status k_deconv(KARGS) { return deconv_forward(c, p, in, nin, out, nout, req, 0); }
+static mx_status k_deconv_builtin(KARGS) { return deconv_forward(c, p, in, nin, out, nout, req, 1); }
+static mx_status b_deconv(BARGS) { return deconv_backward(c, p, og, nout, in, nin, out, ig, req, 0); }
+static mx_status b_deconv_builtin(BARGS) { return deconv_backward(c, p, og, nout, in, nin, out, ig, req, 1); }
+
+/* ====================================================== Pooling */
+
+typedef struct pgeom {
+  int nd, type, pv, cip;
+  int64_t NC, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw;
+  int64_t phe, pwe;      /* padding after, for the window clipping of avg */
+} pgeom;
+
+/* Checks that do not need the data shape; *nd_out: 1 or 2 from the kernel,
+ * 0 for global pooling (taken from the data). */
+static mx_status pool_params(const mx_param_value *p, int *nd_out) {
+  int type = (int)p[PP_POOL_TYPE].i;
+  if (type == POOL_LP) {
+    if (!p[PP_P_VALUE].is_set || p[PP_P_VALUE].i < 1 || p[PP_P_VALUE].i > 3)
+      return mx_error(MX_ERR_ARG, "parameter 'p_value' must be 1, 2 or 3 for pool_type 'lp'");
+  }
+  int nd = 0;
+  if (!p[PP_GLOBAL].i) {
+    if (!p[PP_KERNEL].is_set || p[PP_KERNEL].n == 0)
+      return mx_error(MX_ERR_ARG, "parameter 'kernel' is required unless global_pool is TRUE");
+    mx_status rc = kernel_dims(&p[PP_KERNEL], "pooling", &nd);
+    if (rc) return rc;
+  }
+  *nd_out = nd;
+  return MX_OK;
+}
+
+static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g) {
+  int nd;
+  mx_status rc = pool_params(p, &nd);
+  if (rc) return rc;
+  int glob = (int)p[PP_GLOBAL].i;
+  if (nd == 0) {
+    if (ds->ndim == 5)
+      return mx_error(MX_ERR_UNSUPPORTED, "3-D pooling (NCDHW data) is not supported here");
+    if (ds->ndim != 3 && ds->ndim != 4) {
+      char b[128];
+      fmt_shape(ds, b, sizeof b);
+      return mx_error(MX_ERR_SHAPE, "data must have 3 or 4 dimensions for pooling (batch, channel, "
+                      "spatial axes), got shape %s", b);
+    }
+    nd = ds->ndim - 2;
+  } else if ((rc = check_data_ndim(ds, nd, "pooling"))) {
+    return rc;
+  }
+  if ((rc = check_layout(&p[PP_LAYOUT], nd, pool_layouts, 6))) return rc;
+  memset(g, 0, sizeof *g);
+  g->nd = nd;
+  g->type = (int)p[PP_POOL_TYPE].i;
+  g->pv = p[PP_P_VALUE].is_set ? (int)p[PP_P_VALUE].i : 2;
+  g->cip = p[PP_COUNT_PAD].is_set ? (int)p[PP_COUNT_PAD].i : 1;
+  if ((double)ds->d[0] * (double)ds->d[1] > 9e18)
+    return mx_error(MX_ERR_SHAPE, "data is too large");
+  g->NC = ds->d[0] * ds->d[1];
+  g->H = nd == 2 ? ds->d[2] : 1;
+  g->W = ds->d[ds->ndim - 1];
+  int64_t k[2], s[2], pd[2], in[2] = {g->H, g->W}, o[2], pe[2];
+  if (glob) {
+    k[0] = g->H; k[1] = g->W;
+    s[0] = s[1] = 1;
+    pd[0] = pd[1] = 0;
+  } else {
+    if ((rc = read_tuple(&p[PP_KERNEL], "kernel", nd, 1, 1, k))) return rc;
+    if ((rc = read_tuple(&p[PP_STRIDE], "stride", nd, 1, 1, s))) return rc;
+    if ((rc = read_tuple(&p[PP_PAD], "pad", nd, 0, 0, pd))) return rc;
+  }
+  int conv = (int)p[PP_CONVENTION].i;
+  for (int a = 0; a < 2; a++) {
+    if (glob) {
+      o[a] = 1;
+      pe[a] = 0;
+      continue;
+    }
+    if (conv == CONV_SAME) {
+      /* output ceil(in / stride); the padding the window needs beyond the
+       * input is split with the smaller half before (as TensorFlow's SAME);
+       * 'pad' is ignored */
+      o[a] = (in[a] + s[a] - 1) / s[a];
+      int64_t tot = (o[a] - 1) * s[a] + k[a] - in[a];
+      if (tot < 0) tot = 0;
+      pd[a] = tot / 2;
+      pe[a] = tot - pd[a];
+      continue;
+    }
+    int64_t span = in[a] + 2 * pd[a];
+    if (span < k[a])
+      return mx_error(MX_ERR_SHAPE, "parameter 'kernel' (%lld) is larger than the padded input (%lld) "
+                      "along the %s axis", (long long)k[a], (long long)span,
+                      a == 0 ? "height" : "width");
+    o[a] = conv == CONV_FULL ? (span - k[a] + s[a] - 1) / s[a] + 1 : (span - k[a]) / s[a] + 1;
+    pe[a] = pd[a];
+  }
+  g->kh = k[0]; g->kw = k[1];
+  g->sh = s[0]; g->sw = s[1];
+  g->ph = pd[0]; g->pw = pd[1];
+  g->phe = pe[0]; g->pwe = pe[1];
+  g->Ho = o[0]; g->Wo = o[1];
+  return MX_OK;
+}
+
+static mx_status shape_pool(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                            mx_shape *out) {
+  (void)nin; (void)nout;
+  int nd;
+  mx_status rc = pool_params(p, &nd);
+  if (rc) return rc;
+  if (in[0].ndim < 0) return MX_OK;
+  pgeom g;
+  if ((rc = pool_geom(p, &in[0], &g))) return rc;
+  make_shape(&out[0], g.nd, in[0].d[0], in[0].d[1], g.Ho, g.Wo);
+  return MX_OK;
+}
+
+/* max and lp backward read the input and the output; avg and sum only the
+ * output gradient. */
+static void deps_pool(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                      unsigned char *no, unsigned char *ng) {
+  int need = p[PP_POOL_TYPE].i == POOL_MAX || p[PP_POOL_TYPE].i == POOL_LP;
+  for (int j = 0; j < nin; j++) ni[j] = (unsigned char)need;
+  for (int k = 0; k < nout; k++) { no[k] = (unsigned char)need; ng[k] = 1; }
+}
+
+/* The window of output (oh, ow): rows [h0, h1), columns [w0, w1) inside the
+ * input; for avg, the divisor. */
+#define POOL_WINDOW(g, oh, ow, h0, h1, w0, w1, area)                            \
+  int64_t h0 = (oh) * (g)->sh - (g)->ph, w0 = (ow) * (g)->sw - (g)->pw;          \
+  int64_t h1 = h0 + (g)->kh, w1 = w0 + (g)->kw;                                 \
+  if (h1 > (g)->H + (g)->phe) h1 = (g)->H + (g)->phe;                           \
+  if (w1 > (g)->W + (g)->pwe) w1 = (g)->W + (g)->pwe;                           \
+  int64_t area = (h1 - h0) * (w1 - w0);                                         \
+  if (h0 < 0) h0 = 0;                                                           \
+  if (w0 < 0) w0 = 0;                                                           \
+  if (h1 > (g)->H) h1 = (g)->H;                                                 \
+  if (w1 > (g)->W) w1 = (g)->W;                                                 \
+  if (!(g)->cip) area = (h1 - h0) * (w1 - w0);                                  \
+  (void)area
+
+static inline double lp_pow(double x, int pv) {
+  return pv == 1 ? x : pv == 2 ? x * x : x * x * x;
+}
+static inline double lp_root(double x, int pv) {
+  return pv == 1 ? x : pv == 2 ? sqrt(x) : cbrt(x);
+}
+
+#define DEF_POOL(S, T, UT, LOWEST)                                                   \
+  static void pool_fwd_##S(const pgeom *g, const T *x, T *y, int nt) {           \
+    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
+    const int fast = g->type == POOL_MAX && g->kh == 2 && g->kw == 2 &&         \
+                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
+                     2 * Ho <= H && 2 * Wo <= W;                                 \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t pl = 0; pl < g->NC; pl++) {                                     \
+      const T *xp = x + pl * H * W;                                              \
+      T *yp = y + pl * Ho * Wo;                                                  \
+      if (fast) {                                                                \
+        for (int64_t oh = 0; oh < Ho; oh++) {                                    \
+          const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                           \
+          T *d = yp + oh * Wo;                                                   \
+          for (int64_t ow = 0; ow < Wo; ow++) {                                  \
+            T m = LOWEST, a = r0[2 * ow], b = r0[2 * ow + 1];                    \
+            T e = r1[2 * ow], f = r1[2 * ow + 1];                                \
+            if (a > m) m = a;                                                    \
+            if (b > m) m = b;                                                    \
+            if (e > m) m = e;                                                    \
+            if (f > m) m = f;                                                    \
+            d[ow] = m;                                                           \
+          }                                                                      \
+        }                                                                        \
+        continue;                                                                \
+      }                                                                          \
+      for (int64_t oh = 0; oh < Ho; oh++)                                        \
+        for (int64_t ow = 0; ow < Wo; ow++) {                                    \
+          POOL_WINDOW(g, oh, ow, h0, h1, w0, w1, area);                          \
+          if (g->type == POOL_MAX) {                                             \
+            T m = LOWEST;                                                        \
+            for (int64_t h = h0; h < h1; h++)                                    \
+              for (int64_t w = w0; w < w1; w++)                                  \
+                if (xp[h * W + w] > m) m = xp[h * W + w];                        \
+            yp[oh * Wo + ow] = m;                                                \
+          } else if (g->type == POOL_LP) {                                       \
+            double acc = 0;                                                      \
+            for (int64_t h = h0; h < h1; h++)                                    \
+              for (int64_t w = w0; w < w1; w++)                                  \
+                acc += lp_pow((double)xp[h * W + w], g->pv);                     \
+            yp[oh * Wo + ow] = (T)lp_root(acc, g->pv);                           \
+          } else {                                                               \
+            T acc = 0;                                                           \
+            for (int64_t h = h0; h < h1; h++)                                    \
+              for (int64_t w = w0; w < w1; w++) acc += xp[h * W + w];            \
+            if (g->type == POOL_AVG) acc = area > 0 ? acc / (T)area : (T)0;      \
+            yp[oh * Wo + ow] = acc;                                              \
+          }                                                                      \
+        }                                                                        \
+    }                                                                            \
+  }                                                                              \
+  /* x, y: forward input and output (max and lp only) */                         \
+  static void pool_bwd_##S(const pgeom *g, const T *dy, const T *x, const T *y,  \
+                           T *dx, int nt) {                                      \
+    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
+    const int fast = g->type == POOL_MAX && g->kh == 2 && g->kw == 2 &&         \
+                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
+                     2 * Ho <= H && 2 * Wo <= W;                                 \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t pl = 0; pl < g->NC; pl++) {                                     \
+      T *dxp = dx + pl * H * W;                                                  \
+      const T *dyp = dy + pl * Ho * Wo;                                          \
+      const T *xp = x ? x + pl * H * W : NULL, *yp = y ? y + pl * Ho * Wo : NULL; \
+      if (!fast || 2 * Ho != H || 2 * Wo != W)                                   \
+        for (int64_t e = 0; e < H * W; e++) dxp[e] = 0;                          \
+      if (fast) {                                                                \
+        /* branch-free: which cell wins is unpredictable */                      \
+        for (int64_t oh = 0; oh < Ho; oh++) {                                    \
+          const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                           \
+          T *q0 = dxp + 2 * oh * W, *q1 = q0 + W;                                \
+          const T *mo = yp + oh * Wo, *go = dyp + oh * Wo;                       \
+          for (int64_t ow = 0; ow < Wo; ow++) {                                  \
+            const T m = mo[ow], gr = go[ow];                                     \
+            const int64_t o = 2 * ow;                                            \
+            const int ka = r0[o] == m, kb = !ka & (r0[o + 1] == m);              \
+            const int ke = !(ka | kb) & (r1[o] == m);                            \
+            const int kf = !(ka | kb | ke) & (r1[o + 1] == m);                   \
+            const int64_t at = kb + (ke | kf) * W + kf;                          \
+            q0[o] = 0;                                                           \
+            q0[o + 1] = 0;                                                       \
+            q1[o] = 0;                                                           \
+            q1[o + 1] = 0;                                                       \
+            /* gr where some cell matched, else 0 (bit mask: no branch) */       \
+            UT bits_;                                                            \
+            memcpy(&bits_, &gr, sizeof bits_);                                   \
+            bits_ &= (UT)0 - (UT)(ka | kb | ke | kf);                            \
+            memcpy(&q0[o + at], &bits_, sizeof bits_);                           \
+          }                                                                      \
+        }                                                                        \
+        continue;                                                                \
+      }                                                                          \
+      for (int64_t oh = 0; oh < Ho; oh++)                                        \
+        for (int64_t ow = 0; ow < Wo; ow++) {                                    \
+          POOL_WINDOW(g, oh, ow, h0, h1, w0, w1, area);                          \
+          const T gr = dyp[oh * Wo + ow];                                        \
+          if (g->type == POOL_MAX) {                                             \
+            const T m = yp[oh * Wo + ow];                                        \
+            int found = 0;                                                       \
+            for (int64_t h = h0; h < h1 && !found; h++)                          \
+              for (int64_t w = w0; w < w1; w++)                                  \
+                if (xp[h * W + w] == m) {                                        \
+                  dxp[h * W + w] += gr;                                          \
+                  found = 1;                                                     \
+                  break;                                                         \
+                }                                                                \
+          } else if (g->type == POOL_LP) {                                       \
+            const double m = (double)yp[oh * Wo + ow];                           \
+            for (int64_t h = h0; h < h1; h++)                                    \
+              for (int64_t w = w0; w < w1; w++) {                                \
+                double v = (double)xp[h * W + w];                                \
+                double f = g->pv == 1 ? 1.0 : g->pv == 2 ? v / m : (v / m) * (v / m); \
+                dxp[h * W + w] += (T)((double)gr * f);                           \
+              }                                                                  \
+          } else {                                                               \
+            const T v = g->type == POOL_AVG ? (area > 0 ? gr / (T)area : (T)0) : gr; \
+            for (int64_t h = h0; h < h1; h++)                                    \
+              for (int64_t w = w0; w < w1; w++) dxp[h * W + w] += v;             \
+          }                                                                      \
+        }                                                                        \
+    }                                                                            \
+  }
+
+DEF_POOL(f32, float, uint32_t, -FLT_MAX)
+DEF_POOL(f64, double, uint64_t, -DBL_MAX)
+
+static mx_status k_pool(KARGS) {
+  (void)nin; (void)nout; (void)req;
+  pgeom g;
+  mx_status rc = pool_geom(p, &in[0]->shape, &g);
+  if (rc) return rc;
+  int nt = task_threads(c, g.NC, g.NC * (g.H * g.W + g.Ho * g.Wo));
+  MX_FLOAT_SWITCH(out[0]->dtype, T, {
+    if (sizeof(T) == sizeof(float)) pool_fwd_f32(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
+    else pool_fwd_f64(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
+  });
+  return MX_OK;
+}
+
+static mx_status b_pool(BARGS) {
+  (void)nout; (void)nin;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  pgeom g;
+  mx_status rc = pool_geom(p, &ig[0]->shape, &g);
+  if (rc) return rc;
+  int need = g.type == POOL_MAX || g.type == POOL_LP;
+  const void *x = need ? MX_PTR(in[0]) : NULL, *y = need ? MX_PTR(out[0]) : NULL;
+  int nt = task_threads(c, g.NC, g.NC * (g.H * g.W + g.Ho * g.Wo));
+  MX_FLOAT_SWITCH(ig[0]->dtype, T, {
+    if (sizeof(T) == sizeof(float)) pool_bwd_f32(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
+    else pool_bwd_f64(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
+  });
+  return MX_OK;
+}
+
+/* ====================================================== registry */
+
+static const char *const in_conv[] = {"data", "weight", "bias", NULL};
+static const char *const in_data[] = {"data", NULL};
+
+#define CONV_COMMON_TAIL                                                             \
+  {"workspace", MX_PARAM_INT, 0, "1024", NULL,                                       \
+   "Workspace limit in MB (accepted for compatibility; ignored)."},                 \
+  {"no_bias", MX_PARAM_BOOL, 0, NO_BIAS_DEFAULT, NULL, "Whether to disable the bias."}, \
+  {"cudnn_tune", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "off|limited_workspace|fastest", \
+   "cuDNN algorithm selection (accepted for compatibility; ignored on the CPU)."},  \
+  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                                    \
+   "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},             \
+  {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC",      \
+   "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."}
+
+#define NO_BIAS_DEFAULT "False"
+static const mx_param_desc p_conv[] = {
+  {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+   "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
+  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
+  {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."},
+  {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
+  {"num_group", MX_PARAM_INT, 0, "1", NULL,
+   "Number of groups: input and output channels are split into this many independent convolutions."},
+  CONV_COMMON_TAIL,
+};
+#undef NO_BIAS_DEFAULT
+
+#define NO_BIAS_DEFAULT "True"
+static const mx_param_desc p_deconv[] = {
+  {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+   "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
+  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
+  {"pad", MX_PARAM_SHAPE, 0, "()", NULL,
+   "Padding removed from both sides of the output per spatial axis (default 0)."},
+  {"adj", MX_PARAM_SHAPE, 0, "()", NULL, "Extra rows/columns added at the end of the output (default 0)."},
+  {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
+   "Output spatial size; when given, pad and adj are computed from it (as MXNet does)."},
+  {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
+  {"num_group", MX_PARAM_INT, 0, "1", NULL, "Number of groups."},
+  CONV_COMMON_TAIL,
+};
+#undef NO_BIAS_DEFAULT
+
+static const mx_param_desc p_pool[] = {
+  {"kernel", MX_PARAM_SHAPE, 0, "()", NULL,
+   "Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool."},
+  {"pool_type", MX_PARAM_ENUM, 0, "max", "max|avg|sum|lp", "Pooling type."},
+  {"global_pool", MX_PARAM_BOOL, 0, "False", NULL,
+   "Pool over the whole spatial extent (kernel, stride and pad are ignored)."},
+  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
+  {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
+   "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride)."},
+  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
+  {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},
+  {"count_include_pad", MX_PARAM_BOOL, MX_PF_OPTIONAL, NULL, NULL,
+   "avg pooling: divide by the window size including padding (default TRUE)."},
+  {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NWC|NHWC|NDHWC",
+   "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."},
+};
+
+#define CONV_DOC                                                                       \
+  "Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is "      \
+  "(batch, channel, [height,] width), weight (num_filter, channel / num_group, "       \
+  "[kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = "           \
+  "floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions "   \
+  "are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when "    \
+  "available, otherwise (and for float64) im2col with matrix products."
+#define DECONV_DOC                                                                     \
+  "Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a "             \
+  "convolution with respect to its data. In engine (C) order data is (batch, "         \
+  "channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and " \
+  "the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad " \
+  "+ dilate (kernel - 1) + 1 + adj, or target_shape when given."
+#define POOL_DOC                                                                       \
+  "Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max "      \
+  "pooling ignores padded cells and sends the gradient to the first maximum of each "  \
+  "window; avg divides by the window size including padding unless "                   \
+  "count_include_pad is FALSE; global_pool pools over the whole spatial extent."
+
 const mx_op mx_ops_conv[] = {
+  {"Convolution", {NULL}, CONV_DOC, 3, in_conv, 1, p_conv, MX_NPARAMS(p_conv), shape_conv,
+   type_float, k_conv, NULL, NULL, b_conv, MX_OPF_NO_MIRROR, deps_conv, list_conv, NULL, NULL,
+   NULL, NULL, conv_state_free},
+  {"Deconvolution", {NULL}, DECONV_DOC, 3, in_conv, 1, p_deconv, MX_NPARAMS(p_deconv),
+   shape_deconv, type_float, k_deconv, NULL, NULL, b_deconv, MX_OPF_NO_MIRROR, deps_conv,
+   list_deconv, NULL, NULL, NULL, NULL, conv_state_free},
+  {"Pooling", {NULL}, POOL_DOC, 1, in_data, 1, p_pool, MX_NPARAMS(p_pool), shape_pool,
+   type_float, k_pool, NULL, NULL, b_pool, 0, deps_pool, NULL, NULL, NULL, NULL, NULL, NULL},
+  {"_Convolution_builtin", {NULL}, "Convolution computed with the built-in im2col kernels (tests the fallback).",
+   3, in_conv, 1, p_conv, MX_NPARAMS(p_conv), shape_conv, type_float, k_conv_builtin, NULL, NULL,
+   b_conv_builtin, MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, deps_conv, list_conv, NULL, NULL, NULL,
+   NULL, NULL},
+  {"_Deconvolution_builtin", {NULL}, "Deconvolution computed with the built-in kernels (tests the fallback).",
+   3, in_conv, 1, p_deconv, MX_NPARAMS(p_deconv), shape_deconv, type_float, k_deconv_builtin,
+   NULL, NULL, b_deconv_builtin, MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, deps_conv, list_deconv,
+   NULL, NULL, NULL, NULL, NULL},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -1,0 +1,94 @@
+# Gradients of Convolution, Deconvolution and Pooling against finite
+# differences (float64: the built-in kernels), and the float32 oneDNN
+# gradients against the float64 built-in ones.
+
+urand <- function(d, lo = -1, hi = 1) array(runif(prod(d), lo, hi), d)
+
+test_that("Convolution gradients (data, weight, bias) match finite differences", {
+  set.seed(31)
+  cases <- list(
+    list(x = c(6, 5, 4, 2), w = c(3, 2, 4, 3), p = list(kernel = c(3, 2), num_filter = 3)),
+    list(x = c(7, 6, 4, 2), w = c(3, 3, 2, 4),
+         p = list(kernel = c(3, 3), num_filter = 4, stride = c(2, 1), pad = c(1, 2), dilate = c(1, 2), num_group = 2)),
+    list(x = c(9, 3, 2), w = c(3, 3, 2), p = list(kernel = 3, num_filter = 2, stride = 2, pad = 1, dilate = 2)),
+    list(x = c(8, 4, 2), w = c(2, 2, 4), p = list(kernel = 2, num_filter = 4, num_group = 2)))
+  for (cs in cases) for (op in c("Convolution", "_Convolution_builtin")) {
+    F <- cs$p$num_filter
+    check_grad(op, list(urand(cs$x), urand(cs$w), urand(F)), cs$p, label = paste(op, deparse(cs$p)))
+    check_grad(op, list(urand(cs$x), urand(cs$w)), c(cs$p, no_bias = TRUE),
+               label = paste(op, "no_bias", deparse(cs$p)))
+  }
+})
+
+test_that("Deconvolution gradients match finite differences", {
+  set.seed(32)
+  cases <- list(
+    list(x = c(4, 3, 3, 2), w = c(3, 2, 2, 3),
+         p = list(kernel = c(3, 2), num_filter = 2, stride = c(2, 1), pad = c(1, 0), adj = c(1, 0))),
+    list(x = c(3, 4, 4, 1), w = c(2, 3, 3, 4),
+         p = list(kernel = c(2, 3), num_filter = 6, stride = c(2, 2), dilate = c(2, 1), num_group = 2)),
+    list(x = c(4, 4, 2, 1), w = c(3, 3, 2, 2),
+         p = list(kernel = c(3, 3), num_filter = 2, stride = c(2, 2), target_shape = c(8, 7))),
+    list(x = c(5, 2, 2), w = c(3, 3, 2), p = list(kernel = 3, num_filter = 3, stride = 2, pad = 1)))
+  for (cs in cases) for (op in c("Deconvolution", "_Deconvolution_builtin")) {
+    F <- cs$p$num_filter
+    check_grad(op, list(urand(cs$x), urand(cs$w), urand(F)), c(cs$p, no_bias = FALSE),
+               label = paste(op, deparse(cs$p)))
+    check_grad(op, list(urand(cs$x), urand(cs$w)), cs$p, label = paste(op, "no_bias", deparse(cs$p)))
+  }
+})
+
+test_that("Pooling gradients match finite differences", {
+  set.seed(33)
+  x <- urand(c(6, 5, 2, 2))
+  x1 <- urand(c(7, 2, 2))
+  cases <- list(
+    list(kernel = c(2, 2), stride = c(2, 2)),
+    list(kernel = c(3, 2), stride = c(2, 1), pad = c(1, 1)),
+    list(kernel = c(3, 3), stride = c(2, 2), pad = c(1, 0), pooling_convention = "full"),
+    list(kernel = c(2, 3), stride = c(2, 2), pooling_convention = "same"),
+    list(global_pool = TRUE))
+  for (cs in cases) for (type in c("max", "avg", "sum")) {
+    check_grad("Pooling", list(x), c(cs, pool_type = type), label = paste(type, deparse(cs)))
+    check_grad("Pooling", list(x1), c(list(kernel = 3, stride = 2, pad = 1), pool_type = type),
+               label = paste("1-D", type))
+  }
+  check_grad("Pooling", list(x), list(kernel = c(3, 3), pad = c(1, 1), pool_type = "avg",
+                                      count_include_pad = FALSE))
+  xp <- urand(c(5, 4, 2, 1), 0.2, 1.5)
+  for (pv in 1:3)
+    check_grad("Pooling", list(xp), list(kernel = c(2, 2), stride = c(1, 2), pool_type = "lp", p_value = pv),
+               label = paste("lp", pv))
+})
+
+test_that("float32 gradients (oneDNN where available) agree with the float64 built-in ones", {
+  set.seed(34)
+  fb <- function(op, ins, prm, og, dt)
+    mxnet:::nd.forward.backward(op, lapply(ins, mx.nd.array, dtype = dt), prm,
+                                list(mx.nd.array(og, dtype = dt)))
+  cases <- list(
+    list(op = "Convolution", ref = "_Convolution_builtin", x = c(12, 12, 20, 8), w = c(5, 5, 20, 50),
+         p = list(kernel = c(5, 5), num_filter = 50), b = 50),
+    list(op = "Convolution", ref = "_Convolution_builtin", x = c(28, 28, 1, 4), w = c(5, 5, 1, 20),
+         p = list(kernel = c(5, 5), num_filter = 20), b = 20),
+    list(op = "Convolution", ref = "_Convolution_builtin", x = c(9, 8, 6, 3), w = c(3, 3, 2, 6),
+         p = list(kernel = c(3, 3), num_filter = 6, num_group = 3, stride = c(2, 1), pad = c(1, 1),
+                  dilate = c(2, 1)), b = 6),
+    list(op = "Deconvolution", ref = "_Deconvolution_builtin", x = c(5, 4, 6, 2), w = c(4, 4, 3, 6),
+         p = list(kernel = c(4, 4), num_filter = 3, stride = c(2, 2), pad = c(1, 1), adj = c(1, 0),
+                  no_bias = FALSE), b = 3))
+  for (cs in cases) {
+    ins <- list(urand(cs$x), urand(cs$w, -0.2, 0.2), urand(cs$b))
+    y64 <- mxnet:::nd.invoke(cs$ref, lapply(ins, mx.nd.array, dtype = "float64"), cs$p)
+    og <- urand(dim(y64))
+    ref <- fb(cs$ref, ins, cs$p, og, "float64")
+    # 7 calls: the three implementations are timed twice each, then the
+    # fastest runs (a cache per operation: forward, data and weight gradients)
+    for (op in c(cs$op, cs$ref)) for (rep in if (op == cs$ref) 1 else 1:7) {
+      r <- fb(op, ins, cs$p, og, "float32")
+      expect_nd_equal(r$outputs[[1]], as.array(ref$outputs[[1]]), tolerance = 1e-4)
+      for (j in 1:3)
+        expect_nd_equal(r$grads[[j]], as.array(ref$grads[[j]]), tolerance = 2e-4)
+    }
+  }
+})

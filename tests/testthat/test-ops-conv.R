@@ -1,0 +1,377 @@
+# Convolution, Deconvolution and Pooling against loop-based R references.
+#
+# R order throughout: 2-D data c(W, H, C, N), 1-D data c(W, C, N);
+# convolution weight c(kw, kh, C / groups, F) (1-D: c(kw, C / groups, F));
+# deconvolution weight c(kw, kh, F / groups, C); spatial params c(w, h).
+
+as4 <- function(x) if (length(dim(x)) == 3L) array(x, c(dim(x)[1], 1, dim(x)[2:3])) else x
+sp2 <- function(v, one, h) { v <- rep_len(v, 2L); if (one) v[2] <- h; v }
+
+r_conv <- function(x, w, b = NULL, stride = 1, pad = 0, dilate = 1, groups = 1) {
+  one <- length(dim(x)) == 3L
+  s <- sp2(stride, one, 1); p <- sp2(pad, one, 0); d <- sp2(dilate, one, 1)
+  x <- as4(x); w <- as4(w)
+  W <- dim(x)[1]; H <- dim(x)[2]; C <- dim(x)[3]; N <- dim(x)[4]
+  kw <- dim(w)[1]; kh <- dim(w)[2]; Cg <- dim(w)[3]; F <- dim(w)[4]
+  Wo <- (W + 2 * p[1] - d[1] * (kw - 1) - 1) %/% s[1] + 1
+  Ho <- (H + 2 * p[2] - d[2] * (kh - 1) - 1) %/% s[2] + 1
+  xp <- array(0, c(W + 2 * p[1], H + 2 * p[2], C, N))
+  xp[p[1] + seq_len(W), p[2] + seq_len(H), , ] <- x
+  out <- array(0, c(Wo, Ho, F, N))
+  Fg <- F / groups
+  for (n in seq_len(N)) for (f in seq_len(F)) {
+    g <- (f - 1) %/% Fg
+    acc <- matrix(0, Wo, Ho)
+    for (ci in seq_len(Cg)) for (i in seq_len(kh)) for (j in seq_len(kw)) {
+      iw <- (seq_len(Wo) - 1) * s[1] + (j - 1) * d[1] + 1
+      ih <- (seq_len(Ho) - 1) * s[2] + (i - 1) * d[2] + 1
+      acc <- acc + w[j, i, ci, f] * xp[iw, ih, g * Cg + ci, n, drop = FALSE][, , 1, 1]
+    }
+    out[, , f, n] <- acc + if (is.null(b)) 0 else b[f]
+  }
+  if (one) array(out, c(Wo, F, N)) else out
+}
+
+r_deconv <- function(x, w, b = NULL, stride = 1, pad = 0, dilate = 1, adj = 0, groups = 1) {
+  one <- length(dim(x)) == 3L
+  s <- sp2(stride, one, 1); p <- sp2(pad, one, 0); d <- sp2(dilate, one, 1); a <- sp2(adj, one, 0)
+  x <- as4(x); w <- as4(w)
+  W <- dim(x)[1]; H <- dim(x)[2]; C <- dim(x)[3]; N <- dim(x)[4]
+  kw <- dim(w)[1]; kh <- dim(w)[2]; Fg <- dim(w)[3]; F <- Fg * groups
+  Wf <- (W - 1) * s[1] + d[1] * (kw - 1) + 1 + a[1]
+  Hf <- (H - 1) * s[2] + d[2] * (kh - 1) + 1 + a[2]
+  full <- array(0, c(Wf, Hf, F, N))
+  Cg <- C / groups
+  for (n in seq_len(N)) for (cc in seq_len(C)) {
+    g <- (cc - 1) %/% Cg
+    for (fl in seq_len(Fg)) for (i in seq_len(kh)) for (j in seq_len(kw)) {
+      ow <- (seq_len(W) - 1) * s[1] + (j - 1) * d[1] + 1
+      oh <- (seq_len(H) - 1) * s[2] + (i - 1) * d[2] + 1
+      f <- g * Fg + fl
+      full[ow, oh, f, n] <- full[ow, oh, f, n] + w[j, i, fl, cc] * x[, , cc, n]
+    }
+  }
+  Wo <- Wf - 2 * p[1]; Ho <- Hf - 2 * p[2]
+  out <- full[p[1] + seq_len(Wo), p[2] + seq_len(Ho), , , drop = FALSE]
+  if (!is.null(b)) for (f in seq_len(F)) out[, , f, ] <- out[, , f, ] + b[f]
+  if (one) array(out, c(Wo, F, N)) else out
+}
+
+r_pool <- function(x, kernel = 1, stride = 1, pad = 0, type = "max", convention = "valid",
+                   global = FALSE, cip = TRUE, pv = 2) {
+  one <- length(dim(x)) == 3L
+  x <- as4(x)
+  W <- dim(x)[1]; H <- dim(x)[2]; C <- dim(x)[3]; N <- dim(x)[4]
+  inn <- c(W, H)
+  if (global) {
+    k <- inn; s <- c(1, 1); p <- c(0, 0)
+  } else {
+    k <- sp2(kernel, one, 1); s <- sp2(stride, one, 1); p <- sp2(pad, one, 0)
+  }
+  o <- pe <- c(0, 0)
+  for (a in 1:2) {
+    if (global) { o[a] <- 1; pe[a] <- 0; next }
+    if (convention == "same") {
+      o[a] <- ceiling(inn[a] / s[a])
+      tot <- max(0, (o[a] - 1) * s[a] + k[a] - inn[a])
+      p[a] <- tot %/% 2; pe[a] <- tot - p[a]
+      next
+    }
+    span <- inn[a] + 2 * p[a]
+    o[a] <- if (convention == "full") ceiling((span - k[a]) / s[a]) + 1 else (span - k[a]) %/% s[a] + 1
+    pe[a] <- p[a]
+  }
+  out <- array(0, c(o[1], o[2], C, N))
+  for (n in seq_len(N)) for (cc in seq_len(C)) for (oh in seq_len(o[2])) for (ow in seq_len(o[1])) {
+    w0 <- (ow - 1) * s[1] - p[1]; h0 <- (oh - 1) * s[2] - p[2]
+    w1 <- min(w0 + k[1], W + pe[1]); h1 <- min(h0 + k[2], H + pe[2])
+    area <- (w1 - w0) * (h1 - h0)
+    w0 <- max(w0, 0); h0 <- max(h0, 0); w1 <- min(w1, W); h1 <- min(h1, H)
+    if (!cip) area <- (w1 - w0) * (h1 - h0)
+    v <- if (w1 > w0 && h1 > h0) x[(w0 + 1):w1, (h0 + 1):h1, cc, n] else numeric(0)
+    out[ow, oh, cc, n] <- switch(type, max = max(v), avg = sum(v) / area, sum = sum(v),
+                                 lp = sum(v^pv)^(1 / pv))
+  }
+  if (one) array(out, c(o[1], C, N)) else out
+}
+
+nd <- function(x, dtype) mx.nd.array(x, dtype = dtype)
+conv_tol <- function(dtype) if (dtype == "float64") 1e-10 else 1e-4
+CONV_OPS <- c("Convolution", "_Convolution_builtin")
+DECONV_OPS <- c("Deconvolution", "_Deconvolution_builtin")
+
+test_that("Convolution matches the R reference (2-D, 1-D, stride, pad, dilate, groups)", {
+  set.seed(21)
+  cases <- list(
+    list(x = c(7, 6, 4, 2), k = c(3, 2), F = 6, stride = c(2, 1), pad = c(1, 0), dilate = 1, g = 1),
+    list(x = c(8, 7, 4, 3), k = c(3, 3), F = 4, stride = 1, pad = c(2, 1), dilate = c(2, 1), g = 2),
+    list(x = c(5, 5, 1, 2), k = c(5, 5), F = 3, stride = 1, pad = 0, dilate = 1, g = 1),
+    list(x = c(9, 6, 6, 2), k = c(2, 3), F = 6, stride = c(3, 2), pad = c(1, 1), dilate = c(1, 2), g = 3),
+    list(x = c(11, 4, 2), k = 3, F = 5, stride = 2, pad = 1, dilate = 2, g = 1),
+    list(x = c(10, 4, 3), k = 4, F = 2, stride = 1, pad = 0, dilate = 1, g = 2))
+  for (cs in cases) for (no_bias in c(FALSE, TRUE)) {
+    x <- array(runif(prod(cs$x), -1, 1), cs$x)
+    nd1 <- length(cs$x) == 3L
+    C <- cs$x[length(cs$x) - 1]
+    wdim <- if (nd1) c(cs$k, C / cs$g, cs$F) else c(cs$k, C / cs$g, cs$F)
+    w <- array(runif(prod(wdim), -1, 1), wdim)
+    b <- runif(cs$F, -1, 1)
+    ref <- r_conv(x, w, if (no_bias) NULL else b, cs$stride, cs$pad, cs$dilate, cs$g)
+    prm <- list(kernel = cs$k, num_filter = cs$F, stride = cs$stride, pad = cs$pad,
+                dilate = cs$dilate, num_group = cs$g, no_bias = no_bias)
+    for (dt in c("float32", "float64")) for (op in CONV_OPS) {
+      ins <- list(nd(x, dt), nd(w, dt))
+      if (!no_bias) ins[[3]] <- nd(b, dt)
+      y <- mxnet:::nd.invoke(op, ins, prm)
+      expect_equal(mx.nd.dtype(y), dt)
+      expect_nd_equal(y, ref, tolerance = conv_tol(dt))
+    }
+  }
+})
+
+test_that("oneDNN and built-in convolution agree on LeNet-like shapes (float32), repeated calls", {
+  set.seed(22)
+  x <- array(runif(12 * 12 * 20 * 8, -1, 1), c(12, 12, 20, 8))
+  w <- array(runif(5 * 5 * 20 * 50, -0.1, 0.1), c(5, 5, 20, 50))
+  b <- runif(50)
+  prm <- list(kernel = c(5, 5), num_filter = 50)
+  ref <- as.array(mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float64"), nd(w, "float64"), nd(b, "float64")), prm))
+  # repeated calls reuse cached primitives; the first six time the three
+  # implementations (blocked and plain oneDNN layouts, built-in) in turn
+  for (rep in 1:8) {
+    a <- mxnet:::nd.invoke("Convolution", list(nd(x, "float32"), nd(w, "float32"), nd(b, "float32")), prm)
+    expect_nd_equal(a, ref, tolerance = 1e-4)
+  }
+  for (tune in c("off", "fastest")) for (rep in 1:2) {
+    a <- mxnet:::nd.invoke("Convolution", list(nd(x, "float32"), nd(w, "float32"), nd(b, "float32")),
+                           c(prm, cudnn_tune = tune))
+    expect_nd_equal(a, ref, tolerance = 1e-4)
+  }
+  bi <- mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float32"), nd(w, "float32"), nd(b, "float32")), prm)
+  expect_nd_equal(bi, ref, tolerance = 1e-4)
+  # a different batch size after the cached one
+  x2 <- x[, , , 1:3, drop = FALSE]
+  a2 <- mxnet:::nd.invoke("Convolution", list(nd(x2, "float32"), nd(w, "float32"), nd(b, "float32")), prm)
+  expect_nd_equal(a2, ref[, , , 1:3, drop = FALSE], tolerance = 1e-4)
+  # the generated wrapper, threads 1 and 2
+  for (th in 1:2) {
+    old <- options(mxnet.threads = th)
+    y <- mx.nd.Convolution(nd(x, "float32"), nd(w, "float32"), nd(b, "float32"), kernel = c(5, 5), num_filter = 50)
+    options(old)
+    expect_nd_equal(y, ref, tolerance = 1e-4)
+  }
+})
+
+test_that("Convolution in float16 goes through float32", {
+  set.seed(23)
+  x <- array(runif(6 * 5 * 2 * 2, -1, 1), c(6, 5, 2, 2))
+  w <- array(runif(3 * 3 * 2 * 3, -1, 1), c(3, 3, 2, 3))
+  b <- runif(3)
+  y <- mxnet:::nd.invoke("Convolution", list(nd(x, "float16"), nd(w, "float16"), nd(b, "float16")),
+                         list(kernel = c(3, 3), num_filter = 3, pad = c(1, 1)))
+  expect_equal(mx.nd.dtype(y), "float16")
+  ref <- r_conv(in_dtype(x, "float16"), in_dtype(w, "float16"), in_dtype(b, "float16"), pad = 1)
+  expect_nd_equal(y, ref, tolerance = 1e-2)
+})
+
+test_that("Deconvolution matches the R reference", {
+  set.seed(24)
+  cases <- list(
+    list(x = c(4, 3, 3, 2), k = c(3, 2), F = 4, stride = c(2, 1), pad = c(1, 0), dilate = 1, adj = c(1, 0), g = 1),
+    list(x = c(5, 4, 4, 2), k = c(2, 3), F = 6, stride = c(2, 3), pad = c(0, 1), dilate = c(2, 1), adj = 0, g = 2),
+    list(x = c(3, 3, 2, 1), k = c(3, 3), F = 2, stride = 1, pad = 0, dilate = 1, adj = 0, g = 1),
+    list(x = c(6, 3, 2), k = 3, F = 4, stride = 3, pad = 1, dilate = 1, adj = 2, g = 1),
+    list(x = c(5, 4, 2), k = 2, F = 2, stride = 1, pad = 0, dilate = 3, adj = 0, g = 2))
+  for (cs in cases) for (no_bias in c(TRUE, FALSE)) {
+    x <- array(runif(prod(cs$x), -1, 1), cs$x)
+    nd1 <- length(cs$x) == 3L
+    C <- cs$x[length(cs$x) - 1]
+    wdim <- c(cs$k, cs$F / cs$g, C)
+    w <- array(runif(prod(wdim), -1, 1), wdim)
+    b <- runif(cs$F, -1, 1)
+    ref <- r_deconv(x, w, if (no_bias) NULL else b, cs$stride, cs$pad, cs$dilate, cs$adj, cs$g)
+    prm <- list(kernel = cs$k, num_filter = cs$F, stride = cs$stride, pad = cs$pad,
+                dilate = cs$dilate, adj = cs$adj, num_group = cs$g, no_bias = no_bias)
+    for (dt in c("float32", "float64")) for (op in DECONV_OPS) {
+      ins <- list(nd(x, dt), nd(w, dt))
+      if (!no_bias) ins[[3]] <- nd(b, dt)
+      y <- mxnet:::nd.invoke(op, ins, prm)
+      expect_nd_equal(y, ref, tolerance = conv_tol(dt))
+    }
+  }
+})
+
+test_that("Deconvolution: no_bias defaults to TRUE and target_shape sets pad and adj", {
+  set.seed(25)
+  x <- array(runif(4 * 4 * 3 * 2, -1, 1), c(4, 4, 3, 2))
+  w <- array(runif(3 * 3 * 2 * 3, -1, 1), c(3, 3, 2, 3))
+  y <- mxnet:::nd.invoke("Deconvolution", list(nd(x, "float64"), nd(w, "float64")),
+                         list(kernel = c(3, 3), num_filter = 2, stride = c(2, 2)))
+  expect_nd_equal(y, r_deconv(x, w, stride = 2))
+  # target 8 x 7: full size 9, so pad (1 + 1) %/% 2 = 1 and adj 1 %% 2 = 1 (width),
+  # pad 1 and adj 0 (height)
+  for (op in DECONV_OPS) {
+    y <- mxnet:::nd.invoke(op, list(nd(x, "float64"), nd(w, "float64")),
+                           list(kernel = c(3, 3), num_filter = 2, stride = c(2, 2),
+                                target_shape = c(8, 7), pad = c(5, 5)))
+    expect_equal(dim(y), c(8, 7, 2, 2))
+    expect_nd_equal(y, r_deconv(x, w, stride = 2, pad = c(1, 1), adj = c(1, 0)))
+  }
+  expect_error(mxnet:::nd.invoke("Deconvolution", list(nd(x, "float64"), nd(w, "float64")),
+                                 list(kernel = c(3, 3), num_filter = 2, target_shape = c(20, 20))),
+               "target_shape")
+})
+
+test_that("Pooling matches the R reference (types, conventions, padding, global, 1-D)", {
+  set.seed(26)
+  x <- array(runif(7 * 6 * 3 * 2, -1, 1), c(7, 6, 3, 2))
+  x1 <- array(runif(9 * 3 * 2, -1, 1), c(9, 3, 2))
+  cases <- list(
+    list(k = c(2, 2), s = c(2, 2), p = 0, conv = "valid"),
+    list(k = c(3, 2), s = c(2, 1), p = c(1, 1), conv = "valid"),
+    list(k = c(3, 3), s = c(2, 2), p = c(1, 0), conv = "full"),
+    list(k = c(2, 3), s = c(2, 2), p = 0, conv = "same"),
+    list(k = c(3, 3), s = c(1, 1), p = c(1, 1), conv = "valid"))
+  for (dt in c("float32", "float64")) {
+    tol <- if (dt == "float64") 1e-12 else 1e-5
+    for (cs in cases) for (type in c("max", "avg", "sum")) for (cip in c(TRUE, FALSE)) {
+      if (!cip && type != "avg") next
+      prm <- list(kernel = cs$k, stride = cs$s, pad = cs$p, pool_type = type,
+                  pooling_convention = cs$conv)
+      if (!cip) prm$count_include_pad <- FALSE
+      y <- mxnet:::nd.invoke("Pooling", list(nd(x, dt)), prm)
+      expect_nd_equal(y, r_pool(x, cs$k, cs$s, cs$p, type, cs$conv, cip = cip), tolerance = tol)
+    }
+    # lp pooling on positive data
+    xp <- abs(x) + 0.1
+    for (pv in 1:3) {
+      y <- mxnet:::nd.invoke("Pooling", list(nd(xp, dt)),
+                             list(kernel = c(2, 3), stride = c(1, 2), pool_type = "lp", p_value = pv))
+      expect_nd_equal(y, r_pool(xp, c(2, 3), c(1, 2), 0, "lp", pv = pv), tolerance = tol)
+    }
+    # global pooling ignores kernel, stride and pad
+    for (type in c("max", "avg", "sum")) {
+      y <- mxnet:::nd.invoke("Pooling", list(nd(x, dt)), list(global_pool = TRUE, pool_type = type))
+      expect_nd_equal(y, r_pool(x, type = type, global = TRUE), tolerance = tol)
+      y <- mxnet:::nd.invoke("Pooling", list(nd(x, dt)),
+                             list(global_pool = TRUE, pool_type = type, kernel = c(2, 2), pad = c(1, 1)))
+      expect_equal(dim(y), c(1, 1, 3, 2))
+      y1 <- mxnet:::nd.invoke("Pooling", list(nd(x1, dt)), list(global_pool = TRUE, pool_type = type))
+      expect_nd_equal(y1, r_pool(x1, type = type, global = TRUE), tolerance = tol)
+    }
+    # 1-D
+    for (type in c("max", "avg", "sum")) for (conv in c("valid", "full")) {
+      y <- mxnet:::nd.invoke("Pooling", list(nd(x1, dt)),
+                             list(kernel = 3, stride = 2, pad = 1, pool_type = type,
+                                  pooling_convention = conv))
+      expect_nd_equal(y, r_pool(x1, 3, 2, 1, type, conv), tolerance = tol)
+    }
+  }
+  # the generated wrapper; LeNet shape
+  xl <- array(runif(24 * 24 * 4 * 3), c(24, 24, 4, 3))
+  y <- mx.nd.Pooling(nd(xl, "float32"), kernel = c(2, 2), stride = c(2, 2), pool_type = "max")
+  expect_nd_equal(y, r_pool(in_dtype(xl, "float32"), c(2, 2), c(2, 2), 0, "max"))
+})
+
+test_that("max pooling ignores padded cells and ties go to the first maximum", {
+  x <- array(-(1:16), c(4, 4, 1, 1))     # all negative: padding zeros must not win
+  y <- mxnet:::nd.invoke("Pooling", list(nd(x, "float64")), list(kernel = c(3, 3), pad = c(1, 1)))
+  expect_nd_equal(y, r_pool(x, c(3, 3), 1, c(1, 1), "max"))
+  expect_true(all(as.array(y) < 0))
+  xt <- array(1, c(4, 4, 1, 1))
+  for (k in list(c(2, 2), c(3, 3))) {
+    r <- mxnet:::nd.forward.backward("Pooling", list(nd(xt, "float64")),
+                                     list(kernel = k, stride = c(2, 2), pooling_convention = "full"),
+                                     list(mx.nd.array(array(1, if (k[1] == 2) c(2, 2, 1, 1) else c(2, 2, 1, 1)), dtype = "float64")))
+    g <- as.array(r$grads[[1]])
+    # windows start at (1, 1), (3, 1), (1, 3), (3, 3) (R order): each sends 1 to its start
+    expect_equal(g[, , 1, 1], matrix(c(1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0), 4, 4))
+  }
+})
+
+test_that("shape inference fills weight and bias from the data and checks given ones", {
+  data <- mx.symbol.Variable("data")
+  net <- mx.symbol.Convolution(data, kernel = c(5, 5), num_filter = 20, name = "conv")
+  s <- mx.symbol.infer.shape(net, data = c(28, 28, 1, 128))
+  expect_equal(s$arg.shapes$conv_weight, c(5, 5, 1, 20))
+  expect_equal(s$arg.shapes$conv_bias, 20)
+  expect_equal(s$out.shapes[[1]], c(24, 24, 20, 128))
+  net <- mx.symbol.Convolution(data, kernel = c(3, 2), num_filter = 6, num_group = 2,
+                               stride = c(2, 1), pad = c(1, 1), no_bias = TRUE, name = "c1")
+  expect_equal(arguments(net), c("data", "c1_weight"))
+  s <- mx.symbol.infer.shape(net, data = c(9, 8, 4, 2))
+  expect_equal(s$arg.shapes$c1_weight, c(3, 2, 2, 6))
+  expect_equal(s$out.shapes[[1]], c(5, 9, 6, 2))
+  net <- mx.symbol.Convolution(data, kernel = 3, num_filter = 4, name = "c1d")
+  s <- mx.symbol.infer.shape(net, data = c(10, 3, 2))
+  expect_equal(s$arg.shapes$c1d_weight, c(3, 3, 4))
+  expect_equal(s$out.shapes[[1]], c(8, 4, 2))
+  net <- mx.symbol.Deconvolution(data, kernel = c(4, 4), stride = c(2, 2), pad = c(1, 1),
+                                 num_filter = 3, name = "dc")
+  expect_equal(arguments(net), c("data", "dc_weight"))
+  s <- mx.symbol.infer.shape(net, data = c(5, 6, 8, 2))
+  expect_equal(s$arg.shapes$dc_weight, c(4, 4, 3, 8))
+  expect_equal(s$out.shapes[[1]], c(10, 12, 3, 2))
+  net <- mx.symbol.Deconvolution(data, kernel = c(3, 3), num_filter = 3, no_bias = FALSE, name = "dc")
+  s <- mx.symbol.infer.shape(net, data = c(5, 6, 8, 2))
+  expect_equal(s$arg.shapes$dc_bias, 3)
+  net <- mx.symbol.Pooling(data, kernel = c(2, 2), stride = c(2, 2), pool_type = "max")
+  expect_equal(mx.symbol.infer.shape(net, data = c(24, 24, 20, 128))$out.shapes[[1]], c(12, 12, 20, 128))
+  net <- mx.symbol.Pooling(data, kernel = c(3, 3), stride = c(2, 2), pooling_convention = "full")
+  expect_equal(mx.symbol.infer.shape(net, data = c(8, 7, 2, 1))$out.shapes[[1]], c(4, 3, 2, 1))
+  # given shapes are checked, naming the input (R order)
+  x <- mx.nd.array(array(0, c(6, 6, 2, 1)))
+  expect_error(mxnet:::nd.invoke("Convolution", list(x, mx.nd.array(array(0, c(3, 3, 1, 4))), mx.nd.array(1:4)),
+                                 list(kernel = c(3, 3), num_filter = 4)),
+               "weight has shape c\\(3, 3, 1, 4\\), expected c\\(3, 3, 2, 4\\)")
+  expect_error(mxnet:::nd.invoke("Convolution", list(x, mx.nd.array(array(0, c(3, 3, 2, 4))), mx.nd.array(1:3)),
+                                 list(kernel = c(3, 3), num_filter = 4)),
+               "bias has shape c\\(3\\), expected c\\(4\\)")
+})
+
+test_that("parameter and layout errors name the parameter", {
+  x <- mx.nd.array(array(0, c(6, 6, 4, 1)))
+  w <- mx.nd.array(array(0, c(3, 3, 4, 2)))
+  b <- mx.nd.array(c(0, 0))
+  conv <- function(...) mxnet:::nd.invoke("Convolution", list(x, w, b), list(...))
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, stride = c(1, 1, 1)), "'stride'")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, stride = c(0, 1)), "'stride'")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, pad = c(-1, 0)), "'pad'")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, dilate = c(1, 2, 3)), "'dilate'")
+  expect_error(conv(kernel = c(3, 3, 3), num_filter = 2), "'kernel'.*3-D")
+  expect_error(conv(kernel = c(9, 9), num_filter = 2), "'kernel'")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, num_group = 3), "'num_group'")
+  expect_error(conv(kernel = c(3, 3), num_filter = 0), "'num_filter'")
+  expect_error(conv(kernel = c(3, 3)), "num_filter")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, layout = "NHWC"), "'layout' NHWC is not supported")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, layout = "NCW"), "'layout'")
+  expect_error(conv(kernel = c(3, 3), num_filter = 2, cudnn_tune = "bogus"), "'cudnn_tune'")
+  expect_silent(conv(kernel = c(3, 3), num_filter = 2, layout = "NCHW", cudnn_tune = "fastest",
+                     workspace = 512, cudnn_off = TRUE))
+  expect_error(mxnet:::nd.invoke("Convolution", list(mx.nd.array(array(0, c(6, 4, 1))), w, b),
+                                 list(kernel = c(3, 3), num_filter = 2)), "dimensions")
+  xi <- mx.nd.array(array(0, c(6, 6, 4, 1)), dtype = "int32")
+  expect_error(mxnet:::nd.invoke("Convolution", list(xi, mx.nd.array(array(0, c(3, 3, 4, 2)), dtype = "int32"),
+                                                     mx.nd.array(c(0, 0), dtype = "int32")),
+                                 list(kernel = c(3, 3), num_filter = 2)), "floating-point")
+  dx <- mx.nd.array(array(0, c(4, 4, 2, 1)))
+  dw <- mx.nd.array(array(0, c(3, 3, 2, 2)))
+  expect_error(mxnet:::nd.invoke("Deconvolution", list(dx, dw), list(kernel = c(3, 3), num_filter = 4, num_group = 3)),
+               "'num_group'")
+  expect_error(mxnet:::nd.invoke("Deconvolution", list(dx, dw), list(kernel = c(3, 3), num_filter = 2, adj = c(1, 1, 1))),
+               "'adj'")
+  expect_error(mxnet:::nd.invoke("Deconvolution", list(dx, dw), list(kernel = c(3, 3), num_filter = 2, pad = c(5, 5))),
+               "'pad'")
+  expect_error(mxnet:::nd.invoke("Deconvolution", list(dx, dw), list(kernel = c(3, 3), num_filter = 2, layout = "NDHWC")),
+               "'layout'")
+  pool <- function(...) mxnet:::nd.invoke("Pooling", list(x), list(...))
+  expect_error(pool(pool_type = "max"), "'kernel'")
+  expect_error(pool(kernel = c(2, 2), pool_type = "lp"), "'p_value'")
+  expect_error(pool(kernel = c(2, 2), pool_type = "lp", p_value = 4), "'p_value'")
+  expect_error(pool(kernel = c(2, 2), pool_type = "median"), "'pool_type'")
+  expect_error(pool(kernel = c(2, 2), stride = c(1, 1, 1)), "'stride'")
+  expect_error(pool(kernel = c(7, 7)), "'kernel'")
+  expect_error(pool(kernel = c(2, 2), layout = "NHWC"), "'layout' NHWC is not supported")
+  expect_error(pool(kernel = c(2, 2, 2)), "3-D")
+  expect_error(pool(kernel = c(2, 2), pooling_convention = "wide"), "'pooling_convention'")
+})
