@@ -1488,6 +1488,83 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
   .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
 }
 
+#' Convolution (1-D or 2-D) with an optional bias
+#'
+#' Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is (batch, channel, [height,] width), weight (num_filter, channel / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col with matrix products.
+#'
+#' @param data An MXNDArray.
+#' @param weight An MXNDArray.
+#' @param bias An MXNDArray.
+#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).
+#' @param num_filter (int; required) Number of output channels.
+#' @param num_group (int; default 1) Number of groups: input and output channels are split into this many independent convolutions.
+#' @param workspace (int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).
+#' @param no_bias (boolean; default False) Whether to disable the bias.
+#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).
+#' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Convolution}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Convolution <- function(data, weight = NULL, bias = NULL, kernel, stride = NULL, dilate = NULL, pad = NULL, num_filter, num_group = 1, workspace = 1024, no_bias = FALSE, cudnn_tune = NULL, cudnn_off = FALSE, layout = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Convolution", nd.inputs(data, weight, bias), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad, num_filter = num_filter, num_group = num_group, workspace = workspace, no_bias = no_bias, cudnn_tune = cudnn_tune, cudnn_off = cudnn_off, layout = layout), out)
+}
+
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data
+#'
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
+#'
+#' @param data An MXNDArray.
+#' @param weight An MXNDArray.
+#' @param bias An MXNDArray.
+#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Padding removed from both sides of the output per spatial axis (default 0).
+#' @param adj (tuple of integers, in R order; default ()) Extra rows/columns added at the end of the output (default 0).
+#' @param target_shape (tuple of integers, in R order; default ()) Output spatial size; when given, pad and adj are computed from it (as MXNet does).
+#' @param num_filter (int; required) Number of output channels.
+#' @param num_group (int; default 1) Number of groups.
+#' @param workspace (int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).
+#' @param no_bias (boolean; default True) Whether to disable the bias.
+#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).
+#' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Deconvolution}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Deconvolution <- function(data, weight = NULL, bias = NULL, kernel, stride = NULL, dilate = NULL, pad = NULL, adj = NULL, target_shape = NULL, num_filter, num_group = 1, workspace = 1024, no_bias = TRUE, cudnn_tune = NULL, cudnn_off = FALSE, layout = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Deconvolution", nd.inputs(data, weight, bias), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad, adj = adj, target_shape = target_shape, num_filter = num_filter, num_group = num_group, workspace = workspace, no_bias = no_bias, cudnn_tune = cudnn_tune, cudnn_off = cudnn_off, layout = layout), out)
+}
+
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel
+#'
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
+#'
+#' @param data An MXNDArray.
+#' @param kernel (tuple of integers, in R order; default ()) Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool.
+#' @param pool_type (one of "max", "avg", "sum", "lp"; default max) Pooling type.
+#' @param global_pool (boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).
+#' @param cudnn_off (boolean; default False) Accepted for compatibility; ignored on the CPU.
+#' @param pooling_convention (one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Padding per spatial axis (default 0).
+#' @param p_value (int; optional) p of lp pooling (1, 2 or 3).
+#' @param count_include_pad (boolean; optional) avg pooling: divide by the window size including padding (default TRUE).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Pooling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Pooling <- function(data, kernel = NULL, pool_type = "max", global_pool = FALSE, cudnn_off = FALSE, pooling_convention = "valid", stride = NULL, pad = NULL, p_value = NULL, count_include_pad = NULL, layout = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Pooling", list(data), list(kernel = kernel, pool_type = pool_type, global_pool = global_pool, cudnn_off = cudnn_off, pooling_convention = pooling_convention, stride = stride, pad = pad, p_value = p_value, count_include_pad = count_include_pad, layout = layout), out)
+}
+
 #' Fully connected layer: out = data 
 #'
 #' Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.
@@ -3150,6 +3227,79 @@ mx.symbol.random_normal <- function(...) mx.symbol.internal.create("random_norma
 #' @export
 mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", list(...))
 
+#' Convolution (1-D or 2-D) with an optional bias (symbol)
+#'
+#' Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is (batch, channel, [height,] width), weight (num_filter, channel / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col with matrix products.
+#'
+#' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).}
+#'   \item{\code{num_filter}}{(int; required) Number of output channels.}
+#'   \item{\code{num_group}}{(int; default 1) Number of groups: input and output channels are split into this many independent convolutions.}
+#'   \item{\code{workspace}}{(int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).}
+#'   \item{\code{no_bias}}{(boolean; default False) Whether to disable the bias.}
+#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#' }
+#' @details Engine operator \code{Convolution}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Convolution <- function(...) mx.symbol.internal.create("Convolution", list(...))
+
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data (symbol)
+#'
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
+#'
+#' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding removed from both sides of the output per spatial axis (default 0).}
+#'   \item{\code{adj}}{(tuple of integers, in R order; default ()) Extra rows/columns added at the end of the output (default 0).}
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default ()) Output spatial size; when given, pad and adj are computed from it (as MXNet does).}
+#'   \item{\code{num_filter}}{(int; required) Number of output channels.}
+#'   \item{\code{num_group}}{(int; default 1) Number of groups.}
+#'   \item{\code{workspace}}{(int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).}
+#'   \item{\code{no_bias}}{(boolean; default True) Whether to disable the bias.}
+#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#' }
+#' @details Engine operator \code{Deconvolution}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Deconvolution <- function(...) mx.symbol.internal.create("Deconvolution", list(...))
+
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel (symbol)
+#'
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; default ()) Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool.}
+#'   \item{\code{pool_type}}{(one of "max", "avg", "sum", "lp"; default max) Pooling type.}
+#'   \item{\code{global_pool}}{(boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Accepted for compatibility; ignored on the CPU.}
+#'   \item{\code{pooling_convention}}{(one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding per spatial axis (default 0).}
+#'   \item{\code{p_value}}{(int; optional) p of lp pooling (1, 2 or 3).}
+#'   \item{\code{count_include_pad}}{(boolean; optional) avg pooling: divide by the window size including padding (default TRUE).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#' }
+#' @details Engine operator \code{Pooling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Pooling <- function(...) mx.symbol.internal.create("Pooling", list(...))
+
 #' Fully connected layer: out = data  (symbol)
 #'
 #' Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.
@@ -3572,4 +3722,4 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "895a6bc020bafbd8"
+.mx.generated.hash <- "bfaaaba79c20a32b"

@@ -42,7 +42,7 @@ graph.viz <- function(symbol, shape = NULL, direction = "TD", type = "graph",
     } else {
       keep[i] <- TRUE
       a <- nd$attrs
-      a <- a[!startsWith(names(a), "__")]
+      if (length(a)) a <- a[!startsWith(names(a), "__")]
       detail <- if (length(a)) paste0("\\n", paste(sprintf("%s=%s", names(a), unlist(a)), collapse = "\\n")) else ""
       lines <- c(lines, sprintf("  n%d [label=\"%s\\n%s%s\", shape=box, style=filled, fillcolor=\"%s\"];",
                                 i - 1L, nd$op, nd$name, detail, viz.color(nd$op)))

@@ -161,7 +161,7 @@ test_that("mx.apply composes, Group and get.output work", {
   expect_identical(g$arguments, arguments(g))
   sp <- mx.symbol.SliceChannel(mx.symbol.Variable("d"), num_outputs = 3, name = "split")
   expect_identical(outputs(sp), c("split_output0", "split_output1", "split_output2"))
-  expect_identical(mx.symbol.infer.shape(sp, d = c(4, 6))$out.shapes[[3]], c(4L, 2L))
+  expect_identical(mx.symbol.infer.shape(sp, d = c(6, 4))$out.shapes[[3]], c(2L, 4L))
 })
 
 test_that("bad symbol input gives errors that name the node or argument", {
