@@ -194,6 +194,8 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
   updater <- mx.opt.get.updater(optimizer, weights)
   env <- new.env()
   env$model <- NULL
+  eval.execs <- NULL
+  eval.bs <- -1
   for (iteration in begin.round:end.round) {
     t0 <- proc.time()[["elapsed"]]
     nbatch <- 0L
@@ -228,15 +230,32 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       while (eval.iter$iter.next()) {
         batch <- eval.iter$value()
         pad <- eval.iter$num.pad()
+        ebs <- tail(dim(batch$data), 1)
+        if (ebs != batch.size) {
+          # another batch size: executors sharing the trained arrays
+          if (is.null(eval.execs) || eval.bs != ebs) {
+            eval.bs <- ebs
+            eval.slices <- split.batch(ebs, ndev)
+            eval.execs <- lapply(seq_len(ndev), function(i)
+              model.share.exec(execs[[i]], symbol, ctx[[i]], input.shapes, eval.slices[[i]]$n,
+                               input.names, output.names))
+          }
+          use.execs <- eval.execs
+          use.slices <- eval.slices
+        } else {
+          use.execs <- execs
+          use.slices <- slices
+        }
         for (i in seq_len(ndev)) {
-          ex <- execs[[i]]
-          model.load.batch(ex, batch, slices[[i]], ndev, input.names, output.names)
+          ex <- use.execs[[i]]
+          sl <- use.slices[[i]]
+          model.load.batch(ex, batch, sl, ndev, input.names, output.names)
           mx.exec.forward(ex, is.train = FALSE)
           if (!is.null(metric)) {
-            lab <- model.batch.label(batch, slices[[i]], ndev)
+            lab <- model.batch.label(batch, sl, ndev)
             out <- ex$ref.outputs[[1L]]
-            keep <- slices[[i]]$n - max(0, pad - (batch.size - slices[[i]]$end))
-            if (keep < slices[[i]]$n) {
+            keep <- sl$n - max(0, pad - (ebs - sl$end))
+            if (keep < sl$n) {
               if (keep <= 0) next
               lab <- as.array(lab)
               lab <- if (is.null(dim(lab)) || length(dim(lab)) == 1L) lab[seq_len(keep)] else
@@ -261,6 +280,17 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
     }
   }
   model.extract(symbol, execs, param.names)
+}
+
+# An executor for another batch size that shares a trained executor's
+# parameter and auxiliary arrays (no copies).
+model.share.exec <- function(ex, symbol, ctx, input.shapes, n, input.names, output.names) {
+  shp <- lapply(input.shapes, function(s) { s[length(s)] <- n; s })
+  args <- ex$ref.arg.arrays
+  for (nm in names(shp)) args[[nm]] <- mx.nd.zeros(shp[[nm]], ctx)
+  reqs <- rep("null", length(args))
+  names(reqs) <- names(args)
+  exec.bind(symbol, ctx, args, reqs, ex$ref.aux.arrays)
 }
 
 # Equal contiguous slices of a batch (ceil(B / n) each, the last smaller).
