@@ -292,21 +292,25 @@ mx_status mx_symbol_op(const mx_op *op, const mx_param_value *vals_in,
     if (inputs[k]->nheads != 1)
       return mx_error(MX_ERR_ARG, "%s: input %s is a group of %d outputs; pick one with [[i]]",
                       name, in_names && in_names[k] ? in_names[k] : "", inputs[k]->nheads);
-  /* variadic ops: every input positional, num_args = their count */
+  /* variadic ops: every input positional; num_args (when the op has one
+   * and the user did not give it) = the number of inputs given */
   int variadic = op->num_inputs < 0 && !op->list_inputs;
-  if (variadic) {
-    int ka = mx_op_param_index(op, "num_args");
+  if (variadic)
     for (int k = 0; k < nin; k++)
       if (in_names && in_names[k])
         return mx_error(MX_ERR_ARG, "%s: %s takes its inputs by position, not as '%s'",
                         name, op->name, in_names[k]);
+  {
+    int ka = mx_op_param_index(op, "num_args");
     if (ka >= 0) {
-      if (explicit_set && explicit_set[ka] && vals[ka].i != nin)
+      if (explicit_set && explicit_set[ka] && vals[ka].is_set && vals[ka].i != nin && variadic)
         return mx_error(MX_ERR_ARG, "%s: num.args is %lld but %d inputs were given", name,
                         (long long)vals[ka].i, nin);
-      double d = nin;
-      mx_status rc = mx_op_param_set_nums(op, vals, ka, &d, 1);
-      if (rc) return rc;
+      if (!(explicit_set && explicit_set[ka]) || !vals[ka].is_set) {
+        double d = nin;
+        mx_status rc0 = mx_op_param_set_nums(op, vals, ka, &d, 1);
+        if (rc0) return rc0;
+      }
     }
   }
   mx_status rc = mx_op_params_check(op, vals);

@@ -286,8 +286,7 @@ mx_status mx_symbol_from_json(const char *text, size_t len, mx_symbol **out) {
     }
     if (rc) { kv_free(&keep); goto done; }
     int given = jin ? jin->n : 0;
-    int variadic = op->num_inputs < 0 && !op->list_inputs;
-    if (variadic) {
+    {
       int ka = mx_op_param_index(op, "num_args");
       if (ka >= 0 && !vals[ka].is_set) {
         double d = given;

@@ -88,7 +88,7 @@ static const mx_op *parse_call(SEXP opname, SEXP inputs, SEXP params,
     }
   }
   int declared = mx_op_declared_inputs(op);
-  if (declared < 0) {
+  {
     int k = mx_op_param_index(op, "num_args");
     if (k >= 0 && !vals[k].is_set) {
       double d = nin;

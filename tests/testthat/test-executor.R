@@ -76,7 +76,15 @@ test_that("the memory planner gives bit-identical outputs and gradients for ever
               mx.symbol.BlockGrad(pre) + pre, mx.symbol.SliceChannel(pre, num_outputs = 2, axis = 1)[[2]],
               mx.symbol.Dropout(pre, p = 0.3), mx.symbol.BatchNorm(pre, fix_gamma = FALSE),
               mx.symbol.SoftmaxOutput(pre, name = "sm"),
-              mx.symbol.LinearRegressionOutput(pre, name = "lro"))
+              mx.symbol.LinearRegressionOutput(pre, name = "lro"),
+              mx.symbol.Embedding(mx.symbol.abs(pre) * 3, input_dim = 4, output_dim = 2),
+              mx.symbol.LeakyReLU(pre, act_type = "prelu")),
+    conv = list(mx.symbol.Convolution(mx.symbol.Reshape(pre, shape = c(2, 2, 1, 3)), kernel = c(2, 2), num_filter = 2, pad = c(1, 1)),
+                mx.symbol.Convolution(mx.symbol.Reshape(pre, shape = c(4, 1, 3)), kernel = 3, num_filter = 2, pad = 1),
+                mx.symbol.Deconvolution(mx.symbol.Reshape(pre, shape = c(2, 2, 1, 3)), kernel = c(2, 2), num_filter = 2),
+                mx.symbol.Pooling(mx.symbol.Reshape(pre, shape = c(2, 2, 1, 3)), kernel = c(2, 2), pool_type = "max"),
+                mx.symbol.Pooling(mx.symbol.Reshape(pre, shape = c(2, 2, 1, 3)), kernel = c(2, 2), pool_type = "avg", pad = c(1, 1)),
+                mx.symbol.Crop(mx.symbol.Reshape(pre, shape = c(2, 2, 1, 3)), h_w = c(1, 1), offset = c(1, 0)))
   )
   inputs <- list(x = array(runif(12, -1, 1), c(4, 3)), y = array(runif(12, -1, 1), c(4, 3)),
                  z = array(runif(4, -1, 1), c(4, 1)), w = array(runif(12, -1, 1), c(3, 4)),
