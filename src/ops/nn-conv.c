@@ -405,6 +405,28 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
   *hi = h;
 }
 
+/* Short row copies and sums (a conv row is often 8 to 24 elements): blocks
+ * of 8 with a fixed-size memcpy (inlined as vector moves) or an unrolled
+ * sum, so the per-element loop overhead does not dominate. */
+#define DEF_ROW_OPS(S, T)                                                        \
+  static inline void rowcpy_##S(T *restrict d, const T *restrict s, int64_t n) { \
+    int64_t k = 0;                                                               \
+    for (; k + 8 <= n; k += 8) memcpy(d + k, s + k, 8 * sizeof(T));             \
+    for (; k < n; k++) d[k] = s[k];                                              \
+  }                                                                              \
+  static inline void rowadd_##S(T *restrict d, const T *restrict s, int64_t n) { \
+    int64_t k = 0;                                                               \
+    for (; k + 8 <= n; k += 8) {                                                 \
+      d[k] += s[k]; d[k + 1] += s[k + 1]; d[k + 2] += s[k + 2];                  \
+      d[k + 3] += s[k + 3]; d[k + 4] += s[k + 4]; d[k + 5] += s[k + 5];          \
+      d[k + 6] += s[k + 6]; d[k + 7] += s[k + 7];                                \
+    }                                                                            \
+    for (; k < n; k++) d[k] += s[k];                                             \
+  }
+
+DEF_ROW_OPS(f32, float)
+DEF_ROW_OPS(f64, double)
+
 /* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
  * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
  * (0 outside).  col2im adds such a matrix back into images (zeroed first).
@@ -414,33 +436,50 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
   static void im2col_##S(const cgeom *g, const T *x, int64_t n0, int64_t nb,     \
                          T *col, int nt) {                                       \
     const int64_t C = g->C, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;          \
-    const int64_t kh = g->kh, kw = g->kw, KK = kh * kw, HoWo = Ho * Wo;          \
-    const int64_t L = nb * HoWo, ntask = C * KK * nb;                            \
+    const int64_t kh = g->kh, kw = g->kw, HoWo = Ho * Wo, L = nb * HoWo;         \
+    const int64_t ntask = nb * C;                                                \
     (void)nt;                                                                    \
+    /* one task per (image, channel): its plane is read kh*kw times */           \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t t = 0; t < ntask; t++) {                                        \
-      int64_t b = t % nb, r = t / nb, cc = r / KK, ij = r % KK;                  \
-      int64_t i = ij / kw, j = ij % kw, lo, hi;                                  \
+      int64_t b = t / C, cc = t % C;                                             \
       const T *src = x + ((n0 + b) * C + cc) * H * W;                            \
-      T *dst = col + r * L + b * HoWo;                                           \
-      int64_t off = j * g->dw - g->pw, sw = g->sw;                               \
-      col_range(W, Wo, sw, off, &lo, &hi);                                       \
-      for (int64_t oh = 0; oh < Ho; oh++) {                                      \
-        int64_t ih = oh * g->sh - g->ph + i * g->dh;                             \
-        T *d = dst + oh * Wo;                                                    \
-        if (ih < 0 || ih >= H) {                                                 \
-          for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                         \
-          continue;                                                              \
+      for (int64_t i = 0; i < kh; i++)                                           \
+        for (int64_t j = 0; j < kw; j++) {                                       \
+          int64_t r = (cc * kh + i) * kw + j, lo, hi;                            \
+          T *dst = col + r * L + b * HoWo;                                       \
+          int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
+          col_range(W, Wo, sw, off, &lo, &hi);                                   \
+          int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;         \
+          if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                      \
+            /* window inside the image: no bounds checks per row */              \
+            for (int64_t oh = 0; oh < Ho; oh++) {                                \
+              const T *rs = src + (ih0 + oh * g->sh) * W + off;                  \
+              T *d = dst + oh * Wo;                                              \
+              if (sw == 1)                                                       \
+                rowcpy_##S(d, rs, Wo);                                           \
+              else                                                               \
+                for (int64_t ow = 0; ow < Wo; ow++) d[ow] = rs[ow * sw];         \
+            }                                                                    \
+            continue;                                                            \
+          }                                                                      \
+          for (int64_t oh = 0; oh < Ho; oh++) {                                  \
+            int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
+            T *d = dst + oh * Wo;                                                \
+            if (ih < 0 || ih >= H) {                                             \
+              for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                     \
+              continue;                                                          \
+            }                                                                    \
+            const T *row = src + ih * W;                                         \
+            for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                       \
+            if (sw == 1) {                                                       \
+              rowcpy_##S(d + lo, row + (off + lo), hi - lo);                     \
+            } else {                                                             \
+              for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];   \
+            }                                                                    \
+            for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                      \
+          }                                                                      \
         }                                                                        \
-        const T *row = src + ih * W;                                             \
-        for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                           \
-        if (sw == 1) {                                                           \
-          if (hi > lo) memcpy(d + lo, row + off + lo, (size_t)(hi - lo) * sizeof(T)); \
-        } else {                                                                 \
-          for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];       \
-        }                                                                        \
-        for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                          \
-      }                                                                          \
     }                                                                            \
   }                                                                              \
   static void col2im_##S(const cgeom *g, const T *col, int64_t n0, int64_t nb,   \
@@ -460,13 +499,25 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
           const T *src = col + r * L + b * HoWo;                                 \
           int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
           col_range(W, Wo, sw, off, &lo, &hi);                                   \
+          int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;         \
+          if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                      \
+            for (int64_t oh = 0; oh < Ho; oh++) {                                \
+              T *rd = dst + (ih0 + oh * g->sh) * W + off;                        \
+              const T *s = src + oh * Wo;                                        \
+              if (sw == 1)                                                       \
+                rowadd_##S(rd, s, Wo);                                           \
+              else                                                               \
+                for (int64_t ow = 0; ow < Wo; ow++) rd[ow * sw] += s[ow];        \
+            }                                                                    \
+            continue;                                                            \
+          }                                                                      \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
             int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
             if (ih < 0 || ih >= H) continue;                                     \
             T *row = dst + ih * W;                                               \
             const T *s = src + oh * Wo;                                          \
             if (sw == 1) {                                                       \
-              for (int64_t ow = lo; ow < hi; ow++) row[off + ow] += s[ow];       \
+              rowadd_##S(row + (off + lo), s + lo, hi - lo);                     \
             } else {                                                             \
               for (int64_t ow = lo; ow < hi; ow++) row[off + ow * sw] += s[ow];  \
             }                                                                    \
@@ -591,7 +642,7 @@ static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const v
   if (rc) return rc;
   for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
     int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
-    int nt = task_threads(c, g->C * g->kh * g->kw * cur, g->C * g->kh * g->kw * L);
+    int nt = task_threads(c, g->C * cur, g->C * g->kh * g->kw * L);
     CALL_T(dt, im2col, g, x, n0, cur, (void *)ws.col, nt);
     for (int64_t gi = 0; gi < g->G && !rc; gi++) {
       char *m = ws.mat + (size_t)(gi * Fg * L) * es;
@@ -660,7 +711,7 @@ static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt,
   if ((rc = ws_get(g, nb, es, &ws))) return rc;
   for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
     int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
-    int nt = task_threads(c, g->C * g->kh * g->kw * cur, g->C * g->kh * g->kw * L);
+    int nt = task_threads(c, g->C * cur, g->C * g->kh * g->kw * L);
     CALL_T(dt, im2col, g, x, n0, cur, (void *)ws.col, nt);
     nt = task_threads(c, cur * g->F, g->F * L);
     CALL_T(dt, gather, g->F, HoWo, dy, n0, cur, (void *)ws.mat, nt);
@@ -1377,6 +1428,9 @@ static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g
     if ((rc = read_tuple(&p[PP_PAD], "pad", nd, 0, 0, pd))) return rc;
   }
   int conv = (int)p[PP_CONVENTION].i;
+  if (!glob && conv == CONV_SAME && (pd[0] != 0 || pd[1] != 0))
+    return mx_error(MX_ERR_ARG, "parameter 'pad' must be 0 with pooling_convention 'same' "
+                    "(the padding is computed)");
   for (int a = 0; a < 2; a++) {
     if (glob) {
       o[a] = 1;
@@ -1385,8 +1439,9 @@ static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g
     }
     if (conv == CONV_SAME) {
       /* output ceil(in / stride); the padding the window needs beyond the
-       * input is split with the smaller half before (as TensorFlow's SAME);
-       * 'pad' is ignored */
+       * input is split with the smaller half before (as TensorFlow's SAME).
+       * MXNet 1.9.1 offers 'same' for 1-D max pooling only; here it works
+       * for every type in 1-D and 2-D. */
       o[a] = (in[a] + s[a] - 1) / s[a];
       int64_t tot = (o[a] - 1) * s[a] + k[a] - in[a];
       if (tot < 0) tot = 0;
@@ -1665,7 +1720,7 @@ static const mx_param_desc p_pool[] = {
    "Pool over the whole spatial extent (kernel, stride and pad are ignored)."},
   {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
   {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
-   "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride)."},
+   "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride) (padding computed, pad must be 0)."},
   {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
   {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
   {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},

@@ -374,4 +374,5 @@ test_that("parameter and layout errors name the parameter", {
   expect_error(pool(kernel = c(2, 2), layout = "NHWC"), "'layout' NHWC is not supported")
   expect_error(pool(kernel = c(2, 2, 2)), "3-D")
   expect_error(pool(kernel = c(2, 2), pooling_convention = "wide"), "'pooling_convention'")
+  expect_error(pool(kernel = c(2, 2), pooling_convention = "same", pad = c(1, 1)), "'pad'")
 })
