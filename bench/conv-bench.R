@@ -47,7 +47,7 @@ for (nm in names(layers)) {
   ins <- if (L$op == "Convolution") list(nd(L$x), nd(L$w, 0.1), nd(L$b)) else list(nd(L$x))
   y <- mxnet:::nd.invoke(L$op, ins, L$p)
   og <- list(nd(dim(y)))
-  impls <- if (L$op == "Convolution") c(oneDNN = "Convolution", builtin = "_Convolution_builtin") else c(C = "Pooling")
+  impls <- if (L$op == "Convolution") c(tuned = "Convolution", builtin = "_Convolution_builtin") else c(C = "Pooling")
   for (impl in names(impls)) for (th in 1:2) {
     options(mxnet.threads = th)
     op <- impls[[impl]]
