@@ -1,5 +1,6 @@
 # mxnet for R -- developer and user entry points.
-#   make demo      install what is missing, build and install the package, run the demo
+#   make demo      install what is missing, build and install the package, train the
+#                  talk's LeNet on Fashion-MNIST (demo/lenet.R; make demo-ndarray: NDArray tour)
 #   make test      build the package and run R CMD check (tests included) + the audit
 #   make generate  regenerate R/ops-generated.R, NAMESPACE and man/ from the op registry
 #   make bench     run the benchmarks in bench/
@@ -11,7 +12,7 @@ VERSION = $(shell sed -n 's/^Version: *//p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
 export OMP_THREAD_LIMIT ?= 2
 
-.PHONY: deps install demo test check audit generate bench clean
+.PHONY: deps install demo demo-ndarray test check audit generate bench clean
 
 deps:
 	@sh tools/install-deps.sh
@@ -23,6 +24,9 @@ install: $(LIB)
 	$(R) CMD INSTALL --no-multiarch -l $(LIB) .
 
 demo: deps install
+	R_LIBS=$(LIB) $(RSCRIPT) demo/lenet.R
+
+demo-ndarray: deps install
 	R_LIBS=$(LIB) $(RSCRIPT) demo/ndarray.R
 
 check:
@@ -45,6 +49,7 @@ generate: $(LIB)
 
 bench: install
 	R_LIBS=$(LIB) $(RSCRIPT) bench/ndarray-bench.R
+	R_LIBS=$(LIB) $(RSCRIPT) bench/train-bench.R
 
 clean:
 	sh ./cleanup

@@ -46,6 +46,10 @@ gen.one <- function(op, rname, canonical.rname) {
   if (op$variadic) {
     formals <- "..."
     inputs.expr <- "nd.varargs(...)"
+  } else if (isTRUE(op$optional_inputs) && length(inputs) > 1L) {
+    # inputs after the first may be left out (e.g. bias with no_bias)
+    formals <- c(inputs[1L], paste0(inputs[-1L], " = NULL"))
+    inputs.expr <- paste0("nd.inputs(", paste(inputs, collapse = ", "), ")")
   } else {
     formals <- inputs
     inputs.expr <- paste0("list(", paste(inputs, collapse = ", "), ")")
@@ -155,6 +159,9 @@ mx.internal.generate.ops <- function(with.hash = TRUE) {
     lines <- c(lines, paste0(".mx.generated.hash <- \"", mx.internal.hash(lines), "\""))
   lines
 }
+
+# Inputs that may be left out (NULL) are dropped.
+nd.inputs <- function(...) Filter(Negate(is.null), list(...))
 
 # Inputs of variadic ops: arrays given in ..., or one list of them.
 nd.varargs <- function(...) {

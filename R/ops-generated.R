@@ -1488,6 +1488,547 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
   .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
 }
 
+#' Convolution (1-D or 2-D) with an optional bias
+#'
+#' Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is (batch, channel, [height,] width), weight (num_filter, channel / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col with matrix products.
+#'
+#' @param data An MXNDArray.
+#' @param weight An MXNDArray.
+#' @param bias An MXNDArray.
+#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).
+#' @param num_filter (int; required) Number of output channels.
+#' @param num_group (int; default 1) Number of groups: input and output channels are split into this many independent convolutions.
+#' @param workspace (int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).
+#' @param no_bias (boolean; default False) Whether to disable the bias.
+#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).
+#' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Convolution}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Convolution <- function(data, weight = NULL, bias = NULL, kernel, stride = NULL, dilate = NULL, pad = NULL, num_filter, num_group = 1, workspace = 1024, no_bias = FALSE, cudnn_tune = NULL, cudnn_off = FALSE, layout = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Convolution", nd.inputs(data, weight, bias), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad, num_filter = num_filter, num_group = num_group, workspace = workspace, no_bias = no_bias, cudnn_tune = cudnn_tune, cudnn_off = cudnn_off, layout = layout), out)
+}
+
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data
+#'
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
+#'
+#' @param data An MXNDArray.
+#' @param weight An MXNDArray.
+#' @param bias An MXNDArray.
+#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Padding removed from both sides of the output per spatial axis (default 0).
+#' @param adj (tuple of integers, in R order; default ()) Extra rows/columns added at the end of the output (default 0).
+#' @param target_shape (tuple of integers, in R order; default ()) Output spatial size; when given, pad and adj are computed from it (as MXNet does).
+#' @param num_filter (int; required) Number of output channels.
+#' @param num_group (int; default 1) Number of groups.
+#' @param workspace (int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).
+#' @param no_bias (boolean; default True) Whether to disable the bias.
+#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).
+#' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Deconvolution}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Deconvolution <- function(data, weight = NULL, bias = NULL, kernel, stride = NULL, dilate = NULL, pad = NULL, adj = NULL, target_shape = NULL, num_filter, num_group = 1, workspace = 1024, no_bias = TRUE, cudnn_tune = NULL, cudnn_off = FALSE, layout = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Deconvolution", nd.inputs(data, weight, bias), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad, adj = adj, target_shape = target_shape, num_filter = num_filter, num_group = num_group, workspace = workspace, no_bias = no_bias, cudnn_tune = cudnn_tune, cudnn_off = cudnn_off, layout = layout), out)
+}
+
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel
+#'
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
+#'
+#' @param data An MXNDArray.
+#' @param kernel (tuple of integers, in R order; default ()) Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool.
+#' @param pool_type (one of "max", "avg", "sum", "lp"; default max) Pooling type.
+#' @param global_pool (boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).
+#' @param cudnn_off (boolean; default False) Accepted for compatibility; ignored on the CPU.
+#' @param pooling_convention (one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Padding per spatial axis (default 0).
+#' @param p_value (int; optional) p of lp pooling (1, 2 or 3).
+#' @param count_include_pad (boolean; optional) avg pooling: divide by the window size including padding (default TRUE).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Pooling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Pooling <- function(data, kernel = NULL, pool_type = "max", global_pool = FALSE, cudnn_off = FALSE, pooling_convention = "valid", stride = NULL, pad = NULL, p_value = NULL, count_include_pad = NULL, layout = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Pooling", list(data), list(kernel = kernel, pool_type = pool_type, global_pool = global_pool, cudnn_off = cudnn_off, pooling_convention = pooling_convention, stride = stride, pad = pad, p_value = p_value, count_include_pad = count_include_pad, layout = layout), out)
+}
+
+#' Fully connected layer: out = data 
+#'
+#' Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.
+#'
+#' @param data An MXNDArray.
+#' @param weight An MXNDArray.
+#' @param bias An MXNDArray.
+#' @param num_hidden (int; required) Number of hidden units (outputs).
+#' @param no_bias (boolean; default False) Whether to leave out the bias.
+#' @param flatten (boolean; default True) Whether to flatten the input to (batch, features) first; otherwise the layer applies to the last engine axis (the first R dimension).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{FullyConnected}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.FullyConnected <- function(data, weight = NULL, bias = NULL, num_hidden, no_bias = FALSE, flatten = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "FullyConnected", nd.inputs(data, weight, bias), list(num_hidden = num_hidden, no_bias = no_bias, flatten = flatten), out)
+}
+
+#' Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign
+#'
+#' Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.
+#'
+#' @param data An MXNDArray.
+#' @param act_type (one of "relu", "sigmoid", "tanh", "softrelu", "softsign"; required) Activation function: relu max(x, 0), sigmoid, tanh, softrelu log(1 + exp(x)), softsign x/(1 + |x|).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Activation}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Activation <- function(data, act_type, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Activation", list(data), list(act_type = act_type), out)
+}
+
+#' Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu
+#'
+#' Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu.
+#'
+#' @param data An MXNDArray.
+#' @param gamma An MXNDArray.
+#' @param act_type (one of "leaky", "elu", "prelu", "rrelu", "selu", "gelu"; default leaky) leaky: x or slope*x; elu: x or slope*(exp(x) - 1); prelu: x or gamma*x with a learned gamma per channel (axis 1); rrelu: a random slope in [lower_bound, upper_bound) in training, their mean otherwise; selu; gelu (erf form).
+#' @param slope (float; default 0.25) Slope of leaky and elu.
+#' @param lower_bound (float; default 0.125) Lower bound of rrelu's random slope.
+#' @param upper_bound (float; default 0.334) Upper bound of rrelu's random slope.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{LeakyReLU}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.LeakyReLU <- function(data, gamma = NULL, act_type = "leaky", slope = 0.25, lower_bound = 0.125, upper_bound = 0.334, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "LeakyReLU", nd.inputs(data, gamma), list(act_type = act_type, slope = slope, lower_bound = lower_bound, upper_bound = upper_bound), out)
+}
+
+#' Softmax along an axis: exp(x/T) / sum(exp(x/T))
+#'
+#' Softmax along an axis: exp(x/T) / sum(exp(x/T)).
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).
+#' @param temperature (float; optional) Temperature T: softmax of x/T (None: 1).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{softmax}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.softmax <- function(data, axis = -1, temperature = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "softmax", list(data), list(axis = axis, temperature = temperature), out)
+}
+
+#' Logarithm of the softmax along an axis
+#'
+#' Logarithm of the softmax along an axis.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).
+#' @param temperature (float; optional) Temperature T: softmax of x/T (None: 1).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{log_softmax}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.log.softmax <- function(data, axis = -1, temperature = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "log_softmax", list(data), list(axis = axis, temperature = temperature), out)
+}
+
+#' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked
+#'
+#' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param grad_scale (float; default 1) Scale of the gradient.
+#' @param ignore_label (float; default -1) The label value ignored when use_ignore is TRUE.
+#' @param multi_output (boolean; default False) Softmax over axis 1 at every position of the remaining axes (data (n, k, ...), label (n, ...)).
+#' @param use_ignore (boolean; default False) Whether positions labelled ignore_label get a zero gradient.
+#' @param preserve_shape (boolean; default False) Softmax over the last engine axis (the first R dimension), keeping the shape.
+#' @param normalization (one of "null", "batch", "valid"; default null) Gradient normalisation: none, divided by the batch size, or by the number of labels that are not ignore_label.
+#' @param out_grad (boolean; default False) Whether to multiply the gradient by the output's gradient.
+#' @param smooth_alpha (float; default 0) Label smoothing: the target is 1 - smooth_alpha for the label and smooth_alpha/(k - 1) for the other classes.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SoftmaxOutput} (aliases: \code{Softmax}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SoftmaxOutput <- function(data, label, grad_scale = 1, ignore_label = -1, multi_output = FALSE, use_ignore = FALSE, preserve_shape = FALSE, normalization = "null", out_grad = FALSE, smooth_alpha = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SoftmaxOutput", list(data, label), list(grad_scale = grad_scale, ignore_label = ignore_label, multi_output = multi_output, use_ignore = use_ignore, preserve_shape = preserve_shape, normalization = normalization, out_grad = out_grad, smooth_alpha = smooth_alpha), out)
+}
+
+#' @rdname mx.nd.SoftmaxOutput
+#' @export
+mx.nd.Softmax <- function(data, label, grad_scale = 1, ignore_label = -1, multi_output = FALSE, use_ignore = FALSE, preserve_shape = FALSE, normalization = "null", out_grad = FALSE, smooth_alpha = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SoftmaxOutput", list(data, label), list(grad_scale = grad_scale, ignore_label = ignore_label, multi_output = multi_output, use_ignore = use_ignore, preserve_shape = preserve_shape, normalization = normalization, out_grad = out_grad, smooth_alpha = smooth_alpha), out)
+}
+
+#' Least-squares loss head: the output is the data; the gradient is (output - label) * grad_scale / (outputs per example)
+#'
+#' Least-squares loss head: the output is the data; the gradient is (output - label) * grad_scale / (outputs per example).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param grad_scale (float; default 1) Scale of the gradient.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{LinearRegressionOutput}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.LinearRegressionOutput <- function(data, label, grad_scale = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "LinearRegressionOutput", list(data, label), list(grad_scale = grad_scale), out)
+}
+
+#' Logistic loss head: the output is sigmoid(data); the gradient is (output - label) * grad_scale / (outputs per example)
+#'
+#' Logistic loss head: the output is sigmoid(data); the gradient is (output - label) * grad_scale / (outputs per example).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param grad_scale (float; default 1) Scale of the gradient.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{LogisticRegressionOutput}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.LogisticRegressionOutput <- function(data, label, grad_scale = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "LogisticRegressionOutput", list(data, label), list(grad_scale = grad_scale), out)
+}
+
+#' Mean-absolute-error loss head: the output is the data; the gradient is sign(output - label) * grad_scale / (outputs per example)
+#'
+#' Mean-absolute-error loss head: the output is the data; the gradient is sign(output - label) * grad_scale / (outputs per example).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param grad_scale (float; default 1) Scale of the gradient.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{MAERegressionOutput}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.MAERegressionOutput <- function(data, label, grad_scale = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "MAERegressionOutput", list(data, label), list(grad_scale = grad_scale), out)
+}
+
+#' Make a loss head of any array: the output is the data and its gradient is grad_scale (normalised as asked), whatever comes from above
+#'
+#' Make a loss head of any array: the output is the data and its gradient is grad_scale (normalised as asked), whatever comes from above.
+#'
+#' @param data An MXNDArray.
+#' @param grad_scale (float; default 1) The gradient of every element.
+#' @param valid_thresh (float; default 0) With normalization valid: elements greater than this count as valid.
+#' @param normalization (one of "null", "batch", "valid"; default null) Gradient normalisation: none, divided by the batch size (first engine axis), or by the number of elements greater than valid_thresh.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{MakeLoss} (aliases: \code{make_loss}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.MakeLoss <- function(data, grad_scale = 1, valid_thresh = 0, normalization = "null", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "MakeLoss", list(data), list(grad_scale = grad_scale, valid_thresh = valid_thresh, normalization = normalization), out)
+}
+
+#' @rdname mx.nd.MakeLoss
+#' @export
+mx.nd.make.loss <- function(data, grad_scale = 1, valid_thresh = 0, normalization = "null", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "MakeLoss", list(data), list(grad_scale = grad_scale, valid_thresh = valid_thresh, normalization = normalization), out)
+}
+
+#' Identity that stops gradients: the output is the data, the data's gradient is zero
+#'
+#' Identity that stops gradients: the output is the data, the data's gradient is zero.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{BlockGrad} (aliases: \code{stop_gradient}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.BlockGrad <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "BlockGrad", list(data), NULL, out)
+}
+
+#' @rdname mx.nd.BlockGrad
+#' @export
+mx.nd.stop.gradient <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "BlockGrad", list(data), NULL, out)
+}
+
+#' Split an array into num_outputs equal parts along an axis
+#'
+#' Split an array into num_outputs equal parts along an axis.
+#'
+#' @param data An MXNDArray.
+#' @param num_outputs (int; required) Number of equal parts (at most 16).
+#' @param axis (int; default 1) The engine axis to split (1: the second engine axis; negative counts from the end).
+#' @param squeeze_axis (boolean; default False) Whether to drop the split axis from the outputs (its extent must then equal num_outputs).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{SliceChannel} (aliases: \code{split}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SliceChannel <- function(data, num_outputs, axis = 1, squeeze_axis = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SliceChannel", list(data), list(num_outputs = num_outputs, axis = axis, squeeze_axis = squeeze_axis), out)
+}
+
+#' @rdname mx.nd.SliceChannel
+#' @export
+mx.nd.split <- function(data, num_outputs, axis = 1, squeeze_axis = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SliceChannel", list(data), list(num_outputs = num_outputs, axis = axis, squeeze_axis = squeeze_axis), out)
+}
+
+#' Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place
+#'
+#' Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.
+#'
+#' @param data An MXNDArray.
+#' @param gamma An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param moving_mean An MXNDArray.
+#' @param moving_var An MXNDArray.
+#' @param eps (float; default 0.001) Added to the variance before the square root.
+#' @param momentum (float; default 0.9) Momentum of the moving averages: moving = moving * momentum + batch * (1 - momentum).
+#' @param fix_gamma (boolean; default True) Whether gamma is fixed at 1 (its gradient is then 0).
+#' @param use_global_stats (boolean; default False) Whether to use the moving statistics in training too.
+#' @param output_mean_var (boolean; default False) Whether to return the mean and variance as well.
+#' @param axis (int; default 1) The channel axis (engine order: 1 is the second engine axis; negative counts from the end).
+#' @param cudnn_off (boolean; default False) Ignored (no cuDNN).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{BatchNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.BatchNorm <- function(data, gamma, beta, moving_mean, moving_var, eps = 0.001, momentum = 0.9, fix_gamma = TRUE, use_global_stats = FALSE, output_mean_var = FALSE, axis = 1, cudnn_off = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "BatchNorm", list(data, gamma, beta, moving_mean, moving_var), list(eps = eps, momentum = momentum, fix_gamma = fix_gamma, use_global_stats = use_global_stats, output_mean_var = output_mean_var, axis = axis, cudnn_off = cudnn_off), out)
+}
+
+#' Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always
+#'
+#' Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.
+#'
+#' @param data An MXNDArray.
+#' @param p (float; default 0.5) Fraction of the input that is dropped.
+#' @param mode (one of "training", "always"; default training) training: drop only in training; always: also at inference.
+#' @param axes (tuple of integers, in R order; default ()) Engine axes along which one mask value is shared (variational dropout).
+#' @param cudnn_off (boolean; default False) Ignored (no cuDNN).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Dropout}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Dropout <- function(data, p = 0.5, mode = "training", axes = NULL, cudnn_off = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Dropout", list(data), list(p = p, mode = mode, axes = axes, cudnn_off = cudnn_off), out)
+}
+
+#' Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim
+#'
+#' Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim. Indices are truncated to integers and clipped into [0, input_dim - 1]; they get a zero gradient.
+#'
+#' @param data An MXNDArray.
+#' @param weight An MXNDArray.
+#' @param input_dim (int; required) Vocabulary size: indices are in [0, input_dim).
+#' @param output_dim (int; required) Size of each embedding vector.
+#' @param dtype (dtype; default float32) dtype of the weight (and the output) when not known from the weight.
+#' @param sparse_grad (boolean; default False) Ignored (gradients are dense).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Embedding}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Embedding <- function(data, weight, input_dim, output_dim, dtype = "float32", sparse_grad = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Embedding", list(data, weight), list(input_dim = input_dim, output_dim = output_dim, dtype = dtype, sparse_grad = sparse_grad), out)
+}
+
+#' Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred
+#'
+#' Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.
+#'
+#' @param ... MXNDArrays, or one list of them.
+#' @param num_args (int; required) 1 (crop to h_w) or 2 (crop to the spatial size of the second input).
+#' @param offset (tuple of integers, in R order; default (0, 0)) Offset of the crop's top left corner (engine order (y, x)).
+#' @param h_w (tuple of integers, in R order; default (0, 0)) Height and width of the crop (engine order (h, w)) when num_args is 1.
+#' @param center_crop (boolean; default False) Whether to crop the centre (offset is then ignored).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Crop}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Crop <- function(..., num_args = NULL, offset = NULL, h_w = NULL, center_crop = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Crop", nd.varargs(...), list(num_args = num_args, offset = offset, h_w = h_w, center_crop = center_crop), out)
+}
+
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad)
+#'
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). Pass out = weight to update the weight in place.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sgd.update <- function(weight, grad, lr, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sgd_update", list(weight, grad), list(lr = lr, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom
+#'
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom. The state mom is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sgd.mom.update <- function(weight, grad, mom, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sgd_mom_update", list(weight, grad, mom), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d
+#'
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. The state mom is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{nag_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.nag.mom.update <- function(weight, grad, mom, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "nag_mom_update", list(weight, grad, mom), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon)
+#'
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mean An MXNDArray.
+#' @param var An MXNDArray.
+#' @param lr (float; required) Learning rate (the optimizer folds the bias correction into it).
+#' @param beta1 (float; default 0.9) Decay rate of the first moment.
+#' @param beta2 (float; default 0.999) Decay rate of the second moment.
+#' @param epsilon (float; default 1e-08) Added to the denominator for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{adam_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.adam.update <- function(weight, grad, mean, var, lr, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-08, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "adam_update", list(weight, grad, mean, var), list(lr = lr, beta1 = beta1, beta2 = beta2, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon)
+#'
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). The state n is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param n An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param gamma1 (float; default 0.95) Decay rate of the squared-gradient average.
+#' @param epsilon (float; default 1e-08) Added inside the square root for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param clip_weights (float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rmsprop_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rmsprop.update <- function(weight, grad, n, lr, gamma1 = 0.95, epsilon = 1e-08, wd = 0, rescale_grad = 1, clip_gradient = -1, clip_weights = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rmsprop_update", list(weight, grad, n), list(lr = lr, gamma1 = gamma1, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, clip_weights = clip_weights), out)
+}
+
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta
+#'
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. The states n, g (gbar) and delta are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param n An MXNDArray.
+#' @param g An MXNDArray.
+#' @param delta An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param gamma1 (float; default 0.95) Decay rate of the gradient averages.
+#' @param gamma2 (float; default 0.9) Momentum of the update.
+#' @param epsilon (float; default 1e-08) Added inside the square root for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param clip_weights (float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rmspropalex_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rmspropalex.update <- function(weight, grad, n, g, delta, lr, gamma1 = 0.95, gamma2 = 0.9, epsilon = 1e-08, wd = 0, rescale_grad = 1, clip_gradient = -1, clip_weights = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rmspropalex_update", list(weight, grad, n, g, delta), list(lr = lr, gamma1 = gamma1, gamma2 = gamma2, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, clip_weights = clip_weights), out)
+}
+
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight)
+#'
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). The state history is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param history An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param epsilon (float; default 1e-07) Added inside the square root for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{adagrad_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.adagrad.update <- function(weight, grad, history, lr, epsilon = 1e-07, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "adagrad_update", list(weight, grad, history), list(lr = lr, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight
+#'
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. The states are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param acc_g An MXNDArray.
+#' @param acc_delta An MXNDArray.
+#' @param rho (float; default 0.9) Decay rate of the running averages.
+#' @param epsilon (float; default 1e-05) Added inside the square roots for stability.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{adadelta_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.adadelta.update <- function(weight, grad, acc_g, acc_delta, rho = 0.9, epsilon = 1e-05, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "adadelta_update", list(weight, grad, acc_g, acc_delta), list(rho = rho, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -2686,4 +3227,499 @@ mx.symbol.random_normal <- function(...) mx.symbol.internal.create("random_norma
 #' @export
 mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", list(...))
 
-.mx.generated.hash <- "b59cb974f07ebf3e"
+#' Convolution (1-D or 2-D) with an optional bias (symbol)
+#'
+#' Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is (batch, channel, [height,] width), weight (num_filter, channel / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col with matrix products.
+#'
+#' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).}
+#'   \item{\code{num_filter}}{(int; required) Number of output channels.}
+#'   \item{\code{num_group}}{(int; default 1) Number of groups: input and output channels are split into this many independent convolutions.}
+#'   \item{\code{workspace}}{(int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).}
+#'   \item{\code{no_bias}}{(boolean; default False) Whether to disable the bias.}
+#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#' }
+#' @details Engine operator \code{Convolution}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Convolution <- function(...) mx.symbol.internal.create("Convolution", list(...))
+
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data (symbol)
+#'
+#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
+#'
+#' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding removed from both sides of the output per spatial axis (default 0).}
+#'   \item{\code{adj}}{(tuple of integers, in R order; default ()) Extra rows/columns added at the end of the output (default 0).}
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default ()) Output spatial size; when given, pad and adj are computed from it (as MXNet does).}
+#'   \item{\code{num_filter}}{(int; required) Number of output channels.}
+#'   \item{\code{num_group}}{(int; default 1) Number of groups.}
+#'   \item{\code{workspace}}{(int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).}
+#'   \item{\code{no_bias}}{(boolean; default True) Whether to disable the bias.}
+#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#' }
+#' @details Engine operator \code{Deconvolution}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Deconvolution <- function(...) mx.symbol.internal.create("Deconvolution", list(...))
+
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel (symbol)
+#'
+#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; default ()) Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool.}
+#'   \item{\code{pool_type}}{(one of "max", "avg", "sum", "lp"; default max) Pooling type.}
+#'   \item{\code{global_pool}}{(boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Accepted for compatibility; ignored on the CPU.}
+#'   \item{\code{pooling_convention}}{(one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding per spatial axis (default 0).}
+#'   \item{\code{p_value}}{(int; optional) p of lp pooling (1, 2 or 3).}
+#'   \item{\code{count_include_pad}}{(boolean; optional) avg pooling: divide by the window size including padding (default TRUE).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#' }
+#' @details Engine operator \code{Pooling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Pooling <- function(...) mx.symbol.internal.create("Pooling", list(...))
+
+#' Fully connected layer: out = data  (symbol)
+#'
+#' Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.
+#'
+#' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_hidden}}{(int; required) Number of hidden units (outputs).}
+#'   \item{\code{no_bias}}{(boolean; default False) Whether to leave out the bias.}
+#'   \item{\code{flatten}}{(boolean; default True) Whether to flatten the input to (batch, features) first; otherwise the layer applies to the last engine axis (the first R dimension).}
+#' }
+#' @details Engine operator \code{FullyConnected}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.FullyConnected <- function(...) mx.symbol.internal.create("FullyConnected", list(...))
+
+#' Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign (symbol)
+#'
+#' Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{act_type}}{(one of "relu", "sigmoid", "tanh", "softrelu", "softsign"; required) Activation function: relu max(x, 0), sigmoid, tanh, softrelu log(1 + exp(x)), softsign x/(1 + |x|).}
+#' }
+#' @details Engine operator \code{Activation}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Activation <- function(...) mx.symbol.internal.create("Activation", list(...))
+
+#' Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu (symbol)
+#'
+#' Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu.
+#'
+#' @param ... The inputs \code{data}, \code{gamma} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{act_type}}{(one of "leaky", "elu", "prelu", "rrelu", "selu", "gelu"; default leaky) leaky: x or slope*x; elu: x or slope*(exp(x) - 1); prelu: x or gamma*x with a learned gamma per channel (axis 1); rrelu: a random slope in [lower_bound, upper_bound) in training, their mean otherwise; selu; gelu (erf form).}
+#'   \item{\code{slope}}{(float; default 0.25) Slope of leaky and elu.}
+#'   \item{\code{lower_bound}}{(float; default 0.125) Lower bound of rrelu's random slope.}
+#'   \item{\code{upper_bound}}{(float; default 0.334) Upper bound of rrelu's random slope.}
+#' }
+#' @details Engine operator \code{LeakyReLU}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.LeakyReLU <- function(...) mx.symbol.internal.create("LeakyReLU", list(...))
+
+#' Softmax along an axis: exp(x/T) / sum(exp(x/T)) (symbol)
+#'
+#' Softmax along an axis: exp(x/T) / sum(exp(x/T)).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).}
+#'   \item{\code{temperature}}{(float; optional) Temperature T: softmax of x/T (None: 1).}
+#' }
+#' @details Engine operator \code{softmax}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.softmax <- function(...) mx.symbol.internal.create("softmax", list(...))
+
+#' Logarithm of the softmax along an axis (symbol)
+#'
+#' Logarithm of the softmax along an axis.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).}
+#'   \item{\code{temperature}}{(float; optional) Temperature T: softmax of x/T (None: 1).}
+#' }
+#' @details Engine operator \code{log_softmax}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.log_softmax <- function(...) mx.symbol.internal.create("log_softmax", list(...))
+
+#' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked (symbol)
+#'
+#' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{grad_scale}}{(float; default 1) Scale of the gradient.}
+#'   \item{\code{ignore_label}}{(float; default -1) The label value ignored when use_ignore is TRUE.}
+#'   \item{\code{multi_output}}{(boolean; default False) Softmax over axis 1 at every position of the remaining axes (data (n, k, ...), label (n, ...)).}
+#'   \item{\code{use_ignore}}{(boolean; default False) Whether positions labelled ignore_label get a zero gradient.}
+#'   \item{\code{preserve_shape}}{(boolean; default False) Softmax over the last engine axis (the first R dimension), keeping the shape.}
+#'   \item{\code{normalization}}{(one of "null", "batch", "valid"; default null) Gradient normalisation: none, divided by the batch size, or by the number of labels that are not ignore_label.}
+#'   \item{\code{out_grad}}{(boolean; default False) Whether to multiply the gradient by the output's gradient.}
+#'   \item{\code{smooth_alpha}}{(float; default 0) Label smoothing: the target is 1 - smooth_alpha for the label and smooth_alpha/(k - 1) for the other classes.}
+#' }
+#' @details Engine operator \code{SoftmaxOutput} (aliases: \code{Softmax}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SoftmaxOutput <- function(...) mx.symbol.internal.create("SoftmaxOutput", list(...))
+
+#' @rdname mx.symbol.SoftmaxOutput
+#' @export
+mx.symbol.Softmax <- function(...) mx.symbol.internal.create("SoftmaxOutput", list(...))
+
+#' Least-squares loss head: the output is the data; the gradient is (output - label) * grad_scale / (outputs per example) (symbol)
+#'
+#' Least-squares loss head: the output is the data; the gradient is (output - label) * grad_scale / (outputs per example).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{grad_scale}}{(float; default 1) Scale of the gradient.}
+#' }
+#' @details Engine operator \code{LinearRegressionOutput}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.LinearRegressionOutput <- function(...) mx.symbol.internal.create("LinearRegressionOutput", list(...))
+
+#' Logistic loss head: the output is sigmoid(data); the gradient is (output - label) * grad_scale / (outputs per example) (symbol)
+#'
+#' Logistic loss head: the output is sigmoid(data); the gradient is (output - label) * grad_scale / (outputs per example).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{grad_scale}}{(float; default 1) Scale of the gradient.}
+#' }
+#' @details Engine operator \code{LogisticRegressionOutput}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.LogisticRegressionOutput <- function(...) mx.symbol.internal.create("LogisticRegressionOutput", list(...))
+
+#' Mean-absolute-error loss head: the output is the data; the gradient is sign(output - label) * grad_scale / (outputs per example) (symbol)
+#'
+#' Mean-absolute-error loss head: the output is the data; the gradient is sign(output - label) * grad_scale / (outputs per example).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{grad_scale}}{(float; default 1) Scale of the gradient.}
+#' }
+#' @details Engine operator \code{MAERegressionOutput}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.MAERegressionOutput <- function(...) mx.symbol.internal.create("MAERegressionOutput", list(...))
+
+#' Make a loss head of any array: the output is the data and its gradient is grad_scale (normalised as asked), whatever comes from above (symbol)
+#'
+#' Make a loss head of any array: the output is the data and its gradient is grad_scale (normalised as asked), whatever comes from above.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{grad_scale}}{(float; default 1) The gradient of every element.}
+#'   \item{\code{valid_thresh}}{(float; default 0) With normalization valid: elements greater than this count as valid.}
+#'   \item{\code{normalization}}{(one of "null", "batch", "valid"; default null) Gradient normalisation: none, divided by the batch size (first engine axis), or by the number of elements greater than valid_thresh.}
+#' }
+#' @details Engine operator \code{MakeLoss} (aliases: \code{make_loss}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.MakeLoss <- function(...) mx.symbol.internal.create("MakeLoss", list(...))
+
+#' @rdname mx.symbol.MakeLoss
+#' @export
+mx.symbol.make_loss <- function(...) mx.symbol.internal.create("MakeLoss", list(...))
+
+#' Identity that stops gradients: the output is the data, the data's gradient is zero (symbol)
+#'
+#' Identity that stops gradients: the output is the data, the data's gradient is zero.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{BlockGrad} (aliases: \code{stop_gradient}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.BlockGrad <- function(...) mx.symbol.internal.create("BlockGrad", list(...))
+
+#' @rdname mx.symbol.BlockGrad
+#' @export
+mx.symbol.stop_gradient <- function(...) mx.symbol.internal.create("BlockGrad", list(...))
+
+#' Split an array into num_outputs equal parts along an axis (symbol)
+#'
+#' Split an array into num_outputs equal parts along an axis.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_outputs}}{(int; required) Number of equal parts (at most 16).}
+#'   \item{\code{axis}}{(int; default 1) The engine axis to split (1: the second engine axis; negative counts from the end).}
+#'   \item{\code{squeeze_axis}}{(boolean; default False) Whether to drop the split axis from the outputs (its extent must then equal num_outputs).}
+#' }
+#' @details Engine operator \code{SliceChannel} (aliases: \code{split}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SliceChannel <- function(...) mx.symbol.internal.create("SliceChannel", list(...))
+
+#' @rdname mx.symbol.SliceChannel
+#' @export
+mx.symbol.split <- function(...) mx.symbol.internal.create("SliceChannel", list(...))
+
+#' Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place (symbol)
+#'
+#' Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.
+#'
+#' @param ... The inputs \code{data}, \code{gamma}, \code{beta}, \code{moving_mean}, \code{moving_var} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{eps}}{(float; default 0.001) Added to the variance before the square root.}
+#'   \item{\code{momentum}}{(float; default 0.9) Momentum of the moving averages: moving = moving * momentum + batch * (1 - momentum).}
+#'   \item{\code{fix_gamma}}{(boolean; default True) Whether gamma is fixed at 1 (its gradient is then 0).}
+#'   \item{\code{use_global_stats}}{(boolean; default False) Whether to use the moving statistics in training too.}
+#'   \item{\code{output_mean_var}}{(boolean; default False) Whether to return the mean and variance as well.}
+#'   \item{\code{axis}}{(int; default 1) The channel axis (engine order: 1 is the second engine axis; negative counts from the end).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Ignored (no cuDNN).}
+#' }
+#' @details Engine operator \code{BatchNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.BatchNorm <- function(...) mx.symbol.internal.create("BatchNorm", list(...))
+
+#' Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always (symbol)
+#'
+#' Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{p}}{(float; default 0.5) Fraction of the input that is dropped.}
+#'   \item{\code{mode}}{(one of "training", "always"; default training) training: drop only in training; always: also at inference.}
+#'   \item{\code{axes}}{(tuple of integers, in R order; default ()) Engine axes along which one mask value is shared (variational dropout).}
+#'   \item{\code{cudnn_off}}{(boolean; default False) Ignored (no cuDNN).}
+#' }
+#' @details Engine operator \code{Dropout}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Dropout <- function(...) mx.symbol.internal.create("Dropout", list(...))
+
+#' Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim (symbol)
+#'
+#' Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim. Indices are truncated to integers and clipped into [0, input_dim - 1]; they get a zero gradient.
+#'
+#' @param ... The inputs \code{data}, \code{weight} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{input_dim}}{(int; required) Vocabulary size: indices are in [0, input_dim).}
+#'   \item{\code{output_dim}}{(int; required) Size of each embedding vector.}
+#'   \item{\code{dtype}}{(dtype; default float32) dtype of the weight (and the output) when not known from the weight.}
+#'   \item{\code{sparse_grad}}{(boolean; default False) Ignored (gradients are dense).}
+#' }
+#' @details Engine operator \code{Embedding}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Embedding <- function(...) mx.symbol.internal.create("Embedding", list(...))
+
+#' Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred (symbol)
+#'
+#' Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.
+#'
+#' @param ... The any number of input symbols (by position, or as one list); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_args}}{(int; required) 1 (crop to h_w) or 2 (crop to the spatial size of the second input).}
+#'   \item{\code{offset}}{(tuple of integers, in R order; default (0, 0)) Offset of the crop's top left corner (engine order (y, x)).}
+#'   \item{\code{h_w}}{(tuple of integers, in R order; default (0, 0)) Height and width of the crop (engine order (h, w)) when num_args is 1.}
+#'   \item{\code{center_crop}}{(boolean; default False) Whether to crop the centre (offset is then ignored).}
+#' }
+#' @details Engine operator \code{Crop}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Crop <- function(...) mx.symbol.internal.create("Crop", list(...))
+
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad) (symbol)
+#'
+#' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). Pass out = weight to update the weight in place.
+#'
+#' @param ... The inputs \code{weight}, \code{grad} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sgd_update <- function(...) mx.symbol.internal.create("sgd_update", list(...))
+
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom (symbol)
+#'
+#' Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); weight = weight + mom. The state mom is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sgd_mom_update <- function(...) mx.symbol.internal.create("sgd_mom_update", list(...))
+
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d (symbol)
+#'
+#' Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. The state mom is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{nag_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.nag_mom_update <- function(...) mx.symbol.internal.create("nag_mom_update", list(...))
+
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon) (symbol)
+#'
+#' Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mean}, \code{var} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate (the optimizer folds the bias correction into it).}
+#'   \item{\code{beta1}}{(float; default 0.9) Decay rate of the first moment.}
+#'   \item{\code{beta2}}{(float; default 0.999) Decay rate of the second moment.}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added to the denominator for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{adam_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.adam_update <- function(...) mx.symbol.internal.create("adam_update", list(...))
+
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon) (symbol)
+#'
+#' Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). The state n is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{n} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{gamma1}}{(float; default 0.95) Decay rate of the squared-gradient average.}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added inside the square root for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{clip_weights}}{(float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{rmsprop_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rmsprop_update <- function(...) mx.symbol.internal.create("rmsprop_update", list(...))
+
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta (symbol)
+#'
+#' Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. The states n, g (gbar) and delta are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{n}, \code{g}, \code{delta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{gamma1}}{(float; default 0.95) Decay rate of the gradient averages.}
+#'   \item{\code{gamma2}}{(float; default 0.9) Momentum of the update.}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added inside the square root for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{clip_weights}}{(float; default -1) Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{rmspropalex_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rmspropalex_update <- function(...) mx.symbol.internal.create("rmspropalex_update", list(...))
+
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight) (symbol)
+#'
+#' Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). The state history is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{history} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{epsilon}}{(float; default 1e-07) Added inside the square root for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{adagrad_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_update", list(...))
+
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight (symbol)
+#'
+#' Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. The states are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{acc_g}, \code{acc_delta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{rho}}{(float; default 0.9) Decay rate of the running averages.}
+#'   \item{\code{epsilon}}{(float; default 1e-05) Added inside the square roots for stability.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{adadelta_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
+
+.mx.generated.hash <- "bfaaaba79c20a32b"

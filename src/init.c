@@ -49,6 +49,12 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_sym_to_json, 1),
   CALLDEF(mx_r_sym_from_json, 1),
   CALLDEF(mx_r_sym_reset_names, 0),
+  CALLDEF(mx_r_exec_bind, 7),
+  CALLDEF(mx_r_exec_forward, 2),
+  CALLDEF(mx_r_exec_backward, 2),
+  CALLDEF(mx_r_exec_outputs, 1),
+  CALLDEF(mx_r_exec_memory, 1),
+  CALLDEF(mx_r_exec_profile, 2),
   CALLDEF(mx_r_nd_save, 3),
   CALLDEF(mx_r_nd_load, 1),
   CALLDEF(mx_r_nd_save_raw, 2),
@@ -62,6 +68,11 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_features, 0),
   CALLDEF(mx_r_gpu_count, 0),
   CALLDEF(mx_r_set_gc_threshold, 1),
+  /* data iterators (r/io-iter-r.c) */
+  CALLDEF(mx_r_io_mnist_load, 7),
+  CALLDEF(mx_r_io_slice0, 3),
+  CALLDEF(mx_r_io_gather, 3),
+  CALLDEF(mx_r_io_shuffle_order, 1),
   {NULL, NULL, 0}
 };
 

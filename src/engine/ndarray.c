@@ -43,6 +43,16 @@ static mx_status header_new(const mx_shape *shape, int dtype, mx_context ctx,
   return MX_OK;
 }
 
+mx_status mx_ndarray_on_storage(mx_storage *st, size_t offset, const mx_shape *shape,
+                                int dtype, mx_context ctx, mx_ndarray **out) {
+  *out = NULL;
+  if ((size_t)mx_shape_size(shape) * mx_dtype_size(dtype) + offset > st->bytes)
+    return mx_error(MX_ERR_INTERNAL, "view exceeds its storage");
+  mx_status rc = header_new(shape, dtype, ctx, st, offset, out);
+  if (rc == MX_OK) mx_storage_retain(st);
+  return rc;
+}
+
 mx_status mx_ndarray_new(const mx_shape *shape, int dtype, mx_context ctx,
                          mx_ndarray **out) {
   *out = NULL;

@@ -57,6 +57,10 @@ static inline void mx_shape_strides(const mx_shape *s, int64_t *stride) {
  * negative dim, or when the element count overflows. */
 mx_status mx_shape_make(mx_shape *s, int ndim, const int64_t *d);
 
+/* A header on existing storage (retained): shape/dtype at a byte offset. */
+mx_status mx_ndarray_on_storage(mx_storage *st, size_t offset, const mx_shape *shape,
+                                int dtype, mx_context ctx, mx_ndarray **out);
+
 /* ------------------------------------------------------- parallel loops */
 
 /* Below this many elements loops run on one thread. */

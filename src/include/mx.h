@@ -354,6 +354,8 @@ int mx_op_num_aux(const mx_op *op, const mx_param_value *vals);
 /* Name of input k for these params (aux states last), or NULL. */
 const char *mx_op_param_input_name(const mx_op *op, const mx_param_value *vals, int k);
 int mx_op_has_backward(const mx_op *op);
+/* Nonzero when the inputs depend on the parameters (some may be left out). */
+int mx_op_has_optional_inputs(const mx_op *op);
 
 /* ------------------------------------------------------------------ files */
 

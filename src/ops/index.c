@@ -89,23 +89,16 @@ static mx_status shape_take(const mx_param_value *p, int nin, mx_shape *in,
   return MX_OK;
 }
 
-static mx_status k_take(KARGS) {
-  UNUSED_KARGS;
-  const mx_ndarray *a = in[0];
-  int ax, mode = (int)p[TK_MODE].i;
-  mx_status rc = mx_axis_norm(p[TK_AXIS].i, a->shape.ndim, &ax);
-  if (rc) return rc;
-  int64_t outer = 1, inner = 1, len = a->shape.d[ax], ni = mx_ndarray_size(in[1]);
-  for (int k = 0; k < ax; k++) outer *= a->shape.d[k];
-  for (int k = ax + 1; k < a->shape.ndim; k++) inner *= a->shape.d[k];
-  if (ni == 0 || outer == 0 || inner == 0) return MX_OK;
-  if (len == 0)
-    return mx_error(MX_ERR_ARG, "cannot take from axis %d of length 0", ax);
+/* The indices of take mapped into [0, len) by mode (a new buffer, freed by
+ * the caller); mode 'raise' fails on an index out of range. */
+static mx_status take_indices(const mx_ndarray *ind, int64_t len, int mode, int ax,
+                              int64_t **out) {
+  int64_t ni = mx_ndarray_size(ind);
   int64_t *idx;
   int owned;
-  rc = index_buffer(in[1], &idx, &owned);
+  mx_status rc = index_buffer(ind, &idx, &owned);
   if (rc) return rc;
-  int64_t *fixed = (int64_t *)malloc((size_t)ni * sizeof(int64_t));
+  int64_t *fixed = (int64_t *)malloc((size_t)(ni > 0 ? ni : 1) * sizeof(int64_t));
   if (!fixed) {
     if (owned) free(idx);
     return mx_error(MX_ERR_NOMEM, "out of memory (indices)");
@@ -121,6 +114,25 @@ static mx_status k_take(KARGS) {
     }
   }
   if (owned) free(idx);
+  *out = fixed;
+  return MX_OK;
+}
+
+static mx_status k_take(KARGS) {
+  UNUSED_KARGS;
+  const mx_ndarray *a = in[0];
+  int ax, mode = (int)p[TK_MODE].i;
+  mx_status rc = mx_axis_norm(p[TK_AXIS].i, a->shape.ndim, &ax);
+  if (rc) return rc;
+  int64_t outer = 1, inner = 1, len = a->shape.d[ax], ni = mx_ndarray_size(in[1]);
+  for (int k = 0; k < ax; k++) outer *= a->shape.d[k];
+  for (int k = ax + 1; k < a->shape.ndim; k++) inner *= a->shape.d[k];
+  if (ni == 0 || outer == 0 || inner == 0) return MX_OK;
+  if (len == 0)
+    return mx_error(MX_ERR_ARG, "cannot take from axis %d of length 0", ax);
+  int64_t *fixed;
+  rc = take_indices(in[1], len, mode, ax, &fixed);
+  if (rc) return rc;
   size_t es = mx_dtype_size(a->dtype);
   const char *src = (const char *)MX_PTR(a);
   char *dst = (char *)MX_PTR(out[0]);
@@ -374,6 +386,192 @@ static mx_status k_where(KARGS) {
   return MX_OK;
 }
 
+/* ------------------------------------------------------------ gradients */
+
+/* Backward kernels.  Index and condition inputs get zero gradients (any
+ * dtype); take scatter-adds the output gradient into a's gradient (repeated
+ * indices accumulate; modes as the forward), pick and where move it back to
+ * the selected positions.  They read the index/condition and the output
+ * gradient only.  take's gradient is float32 or float64 (it adds); pick and
+ * where also take float16.  Integer data dtypes are an error.  one_hot has
+ * no gradient. */
+
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
+
+static mx_status grad_dtype_error(int dtype) {
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
+
+/* Zeros for the gradient of an index/condition input when requested. */
+static mx_status zero_grad(mx_ndarray *const *ig, const int *req, int j) {
+  return req[j] == MX_REQ_WRITE ? mx_ndarray_fill(ig[j], 0.0) : MX_OK;
+}
+
+/* take: rows of a's gradient are filled in parallel, each by one task that
+ * adds, in index order, the output-gradient rows of the indices pointing at
+ * it (the indices bucketed by target row beforehand), so repeated indices
+ * never race and the result does not depend on the thread count. */
+#define TAKE_GRAD(TT)                                                          \
+  do {                                                                         \
+    typedef TT T;                                                              \
+    const T *g_ = MX_DATA(og[0], T);                                           \
+    T *d_ = MX_DATA(D, T);                                                     \
+    MX_OMP_FOR(nt)                                                             \
+    for (int64_t t = 0; t < outer * len; t++) {                                \
+      int64_t o = t / len, v = t % len;                                        \
+      T *dr = d_ + t * inner;                                                  \
+      for (int64_t i = 0; i < inner; i++) dr[i] = 0;                           \
+      for (int64_t q = first[v]; q < first[v + 1]; q++) {                      \
+        const T *sr = g_ + (o * ni + order[q]) * inner;                        \
+        for (int64_t i = 0; i < inner; i++) dr[i] += sr[i];                    \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+static mx_status b_take(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = zero_grad(ig, req, 1);
+  if (rc || req[0] != MX_REQ_WRITE) return rc;
+  mx_ndarray *D = ig[0];
+  if (D->dtype != MX_FLOAT32 && D->dtype != MX_FLOAT64) return grad_dtype_error(D->dtype);
+  int ax, mode = (int)p[TK_MODE].i;
+  rc = mx_axis_norm(p[TK_AXIS].i, D->shape.ndim, &ax);
+  if (rc) return rc;
+  int64_t outer = 1, inner = 1, len = D->shape.d[ax], ni = mx_ndarray_size(in[1]);
+  for (int k = 0; k < ax; k++) outer *= D->shape.d[k];
+  for (int k = ax + 1; k < D->shape.ndim; k++) inner *= D->shape.d[k];
+  if (ni == 0 || outer == 0 || inner == 0) return mx_ndarray_fill(D, 0.0);
+  if (len == 0) return mx_error(MX_ERR_ARG, "cannot take from axis %d of length 0", ax);
+  int64_t *fixed;
+  rc = take_indices(in[1], len, mode, ax, &fixed);
+  if (rc) return rc;
+  /* bucket the index positions j by target row: order[first[v] .. first[v+1]) */
+  int64_t *first = (int64_t *)calloc((size_t)len + 1, sizeof(int64_t));
+  int64_t *order = (int64_t *)malloc((size_t)ni * sizeof(int64_t));
+  if (!first || !order) {
+    free(fixed); free(first); free(order);
+    return mx_error(MX_ERR_NOMEM, "out of memory (take gradient)");
+  }
+  for (int64_t j = 0; j < ni; j++) first[fixed[j] + 1]++;
+  for (int64_t v = 0; v < len; v++) first[v + 1] += first[v];
+  for (int64_t j = 0; j < ni; j++) order[first[fixed[j]]++] = j;
+  for (int64_t v = len; v > 0; v--) first[v] = first[v - 1];
+  first[0] = 0;
+  int nt = mx_par_threads(outer * (ni + len) * inner);
+  if (nt > outer * len) nt = (int)(outer * len);
+  (void)nt;
+  if (D->dtype == MX_FLOAT32) TAKE_GRAD(float);
+  else TAKE_GRAD(double);
+  free(fixed);
+  free(first);
+  free(order);
+  return MX_OK;
+}
+
+/* pick: each output position takes one element, so its gradient goes back
+ * to that element (distinct positions: plain stores). */
+static mx_status b_pick(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = zero_grad(ig, req, 1);
+  if (rc || req[0] != MX_REQ_WRITE) return rc;
+  mx_ndarray *D = ig[0];
+  if (!mx_dtype_is_float(D->dtype)) return grad_dtype_error(D->dtype);
+  int ax, mode = (int)p[PK_MODE].i;
+  rc = mx_axis_norm(p[PK_AXIS].i, D->shape.ndim, &ax);
+  if (rc) return rc;
+  rc = mx_ndarray_fill(D, 0.0);
+  if (rc) return rc;
+  int64_t outer = 1, inner = 1, len = D->shape.d[ax];
+  for (int k = 0; k < ax; k++) outer *= D->shape.d[k];
+  for (int k = ax + 1; k < D->shape.ndim; k++) inner *= D->shape.d[k];
+  int64_t n = outer * inner;
+  if (n == 0) return MX_OK;
+  if (len == 0) return mx_error(MX_ERR_ARG, "cannot pick from axis %d of length 0", ax);
+  int64_t *idx;
+  int owned;
+  rc = index_buffer(in[1], &idx, &owned);
+  if (rc) return rc;
+  size_t es = mx_dtype_size(D->dtype);
+  const char *src = (const char *)MX_PTR(og[0]);
+  char *dst = (char *)MX_PTR(D);
+  int nt = mx_par_threads(n);
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t i = 0; i < n; i++) {
+    int64_t o = i / inner, j = i % inner;
+    int64_t v = index_fix(idx[i], len, mode == MODE_WRAP ? MODE_WRAP : MODE_CLIP);
+    copy_elems(dst + (size_t)((o * len + v) * inner + j) * es, src + (size_t)i * es, 1, es);
+  }
+  if (owned) free(idx);
+  return MX_OK;
+}
+
+/* where: x gets og where the condition holds, y elsewhere (0 otherwise) */
+#define WHERE_GRAD(U)                                                          \
+  do {                                                                         \
+    const U *g_ = MX_DATA(og[0], U);                                           \
+    U *dx_ = wx ? MX_DATA(ig[1], U) : NULL, *dy_ = wy ? MX_DATA(ig[2], U) : NULL; \
+    MX_OMP_FOR(nt)                                                             \
+    for (int64_t i = 0; i < n; i++) {                                          \
+      int t_ = m[per_row ? i / row : i];                                       \
+      U gv = g_[i], zero = 0;                                                  \
+      if (dx_) dx_[i] = t_ ? gv : zero;                                        \
+      if (dy_) dy_[i] = t_ ? zero : gv;                                        \
+    }                                                                          \
+  } while (0)
+
+static mx_status b_where(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = zero_grad(ig, req, 0);
+  if (rc) return rc;
+  int wx = req[1] == MX_REQ_WRITE, wy = req[2] == MX_REQ_WRITE;
+  if (!wx && !wy) return MX_OK;
+  const mx_ndarray *G = og[0];
+  if (!mx_dtype_is_float(G->dtype)) return grad_dtype_error(G->dtype);
+  int64_t n = mx_ndarray_size(G), nc = mx_ndarray_size(in[0]);
+  if (n == 0) return MX_OK;
+  uint8_t *m = (uint8_t *)malloc((size_t)(nc > 0 ? nc : 1));
+  if (!m) return mx_error(MX_ERR_NOMEM, "out of memory (where mask)");
+  cond_mask(in[0], m);
+  int per_row = !mx_shape_equal(&in[0]->shape, &G->shape);
+  int64_t row = nc > 0 ? n / nc : 1;
+  int nt = mx_par_threads(n);
+  (void)nt;
+  /* float zero is all-zero bits in every float dtype */
+  switch (mx_dtype_size(G->dtype)) {
+    case 2: WHERE_GRAD(uint16_t); break;
+    case 4: WHERE_GRAD(uint32_t); break;
+    default: WHERE_GRAD(uint64_t); break;
+  }
+  free(m);
+  return MX_OK;
+}
+
+/* take, pick: the indices (input 1) and the output gradient */
+static void deps_index1(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                        unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = j == 1;
+  for (int k = 0; k < nout; k++) {
+    no[k] = 0;
+    ng[k] = 1;
+  }
+}
+/* where: the condition (input 0) and the output gradient */
+static void deps_where(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                       unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = j == 0;
+  for (int k = 0; k < nout; k++) {
+    no[k] = 0;
+    ng[k] = 1;
+  }
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_take[] = {"a", "indices", NULL};
@@ -402,18 +600,19 @@ static const mx_param_desc p_one_hot[] = {
 const mx_op mx_ops_index[] = {
   {"take", {NULL},
    "Take slices of an array along an axis at the given indices. Indices are 0-based; float indices are truncated. The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.",
-   2, in_take, 1, p_take, MX_NPARAMS(p_take), shape_take, type_take, k_take, NULL, NULL, NULL,
-   MX_OPF_F16},
+   2, in_take, 1, p_take, MX_NPARAMS(p_take), shape_take, type_take, k_take, NULL, NULL, b_take,
+   MX_OPF_F16, deps_index1},
   {"pick", {NULL},
    "Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.",
-   2, in_pick, 1, p_pick, MX_NPARAMS(p_pick), shape_pick, type_pick, k_pick, NULL, NULL, NULL,
-   MX_OPF_F16},
+   2, in_pick, 1, p_pick, MX_NPARAMS(p_pick), shape_pick, type_pick, k_pick, NULL, NULL, b_pick,
+   MX_OPF_F16, deps_index1},
   {"one_hot", {NULL},
    "One-hot encoding of indices. A new last engine axis (the first R dimension) of length depth holds on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.",
    1, in_one_hot, 1, p_one_hot, MX_NPARAMS(p_one_hot), shape_one_hot, type_one_hot, k_one_hot,
    NULL, NULL, NULL, 0},
   {"where", {NULL},
    "Elements of x where condition is nonzero, else of y. condition has x's shape, or is a vector as long as x's first engine axis (selecting whole slices); its dtype may differ from x's and y's.",
-   3, in_where, 1, NULL, 0, shape_where, type_where, k_where, NULL, NULL, NULL, MX_OPF_F16},
+   3, in_where, 1, NULL, 0, shape_where, type_where, k_where, NULL, NULL, b_where, MX_OPF_F16,
+   deps_where},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -517,6 +517,102 @@ static mx_status batch_dot_run(KARGS, int builtin) {
 static mx_status k_batch_dot(KARGS) { return batch_dot_run(c, p, in, nin, out, nout, req, 0); }
 static mx_status k_batch_dot_builtin(KARGS) { return batch_dot_run(c, p, in, nin, out, nout, req, 1); }
 
+/* ------------------------------------------------------------ gradients */
+
+/* With C = op(A) op(B) (M x N, contraction K) and G = dC:
+ *   dA = G op(B)^T          stored (M x K), or transposed (K x M) when
+ *                           transpose_a: dA^T = op(B) G^T;
+ *   dB = op(A)^T G          stored (K x N), or transposed (N x K) when
+ *                           transpose_b: dB^T = G^T op(A).
+ * All through mx_gemm (oneDNN for float32 when built with it).  float32 and
+ * float64 only.  Backward reads the inputs and the output gradient. */
+
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+
+/* One product's gradients; A stored (M x K) or (K x M) when ta, B (K x N)
+ * or (N x K) when tb, G (M x N). */
+static mx_status matmul_grad(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
+                             int64_t N, int64_t K, const void *A, const void *B,
+                             const void *G, void *dA, void *dB) {
+  int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  size_t es = mx_dtype_size(dtype);
+  mx_status rc = MX_OK;
+  if (dA) {
+    if (N == 0) memset(dA, 0, (size_t)(M * K) * es);
+    else if (!ta) rc = mx_gemm(c, dtype, 0, !tb, M, K, N, 1.0, G, N, B, ldb, 0.0, dA, K);
+    else rc = mx_gemm(c, dtype, tb, 1, K, M, N, 1.0, B, ldb, G, N, 0.0, dA, M);
+    if (rc) return rc;
+  }
+  if (dB) {
+    if (M == 0) memset(dB, 0, (size_t)(K * N) * es);
+    else if (!tb) rc = mx_gemm(c, dtype, !ta, 0, K, N, M, 1.0, A, lda, G, N, 0.0, dB, N);
+    else rc = mx_gemm(c, dtype, 1, ta, N, K, M, 1.0, G, N, A, lda, 0.0, dB, K);
+  }
+  return rc;
+}
+
+static mx_status grad_dtype_check(int dtype) {
+  if (dtype == MX_FLOAT32 || dtype == MX_FLOAT64) return MX_OK;
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
+
+static mx_status b_dot(BARGS) {
+  (void)nout; (void)nin; (void)out;
+  int wa = req[0] == MX_REQ_WRITE, wb = req[1] == MX_REQ_WRITE;
+  if (!wa && !wb) return MX_OK;
+  mx_status rc = grad_dtype_check(in[0]->dtype);
+  if (rc) return rc;
+  int ta = (int)p[P_TA].i, tb = (int)p[P_TB].i;
+  int64_t M, N, K;
+  mx_shape os;
+  rc = dot_dims(&in[0]->shape, &in[1]->shape, ta, tb, &M, &N, &K, &os);
+  if (rc) return rc;
+  /* as the forward: a 1-d lhs is one row, a 1-d rhs one column */
+  if (in[0]->shape.ndim == 1) ta = 0;
+  if (in[1]->shape.ndim == 1) tb = 0;
+  return matmul_grad(c, in[0]->dtype, ta, tb, M, N, K, MX_PTR(in[0]), MX_PTR(in[1]),
+                     MX_PTR(og[0]), wa ? MX_PTR(ig[0]) : NULL, wb ? MX_PTR(ig[1]) : NULL);
+}
+
+static mx_status b_batch_dot(BARGS) {
+  (void)nout; (void)nin; (void)out;
+  int wa = req[0] == MX_REQ_WRITE, wb = req[1] == MX_REQ_WRITE;
+  if (!wa && !wb) return MX_OK;
+  mx_status rc = grad_dtype_check(in[0]->dtype);
+  if (rc) return rc;
+  int ta = (int)p[P_TA].i, tb = (int)p[P_TB].i;
+  int64_t B, M, N, K;
+  mx_shape os;
+  rc = batch_dims(&in[0]->shape, &in[1]->shape, ta, tb, &B, &M, &N, &K, &os);
+  if (rc) return rc;
+  int dtype = in[0]->dtype;
+  size_t es = mx_dtype_size(dtype);
+  size_t sa = (size_t)(M * K) * es, sb = (size_t)(K * N) * es, sc = (size_t)(M * N) * es;
+  const char *A = (const char *)MX_PTR(in[0]), *Bm = (const char *)MX_PTR(in[1]);
+  const char *G = (const char *)MX_PTR(og[0]);
+  char *dA = wa ? (char *)MX_PTR(ig[0]) : NULL, *dB = wb ? (char *)MX_PTR(ig[1]) : NULL;
+  for (int64_t b = 0; b < B; b++) {
+    rc = matmul_grad(c, dtype, ta, tb, M, N, K, A + b * sa, Bm + b * sb, G + b * sc,
+                     dA ? dA + b * sa : NULL, dB ? dB + b * sb : NULL);
+    if (rc) return rc;
+  }
+  return MX_OK;
+}
+
+/* inputs and the output gradient, not the output */
+static void deps_inputs(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                        unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 1;
+  for (int k = 0; k < nout; k++) {
+    no[k] = 0;
+    ng[k] = 1;
+  }
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_lr[] = {"lhs", "rhs", NULL};
@@ -555,14 +651,14 @@ static const mx_param_desc p_batch_dot[] = {
 
 const mx_op mx_ops_matmul[] = {
   {"dot", {NULL}, DOT_DOC, 2, in_lr, 1, p_dot, MX_NPARAMS(p_dot), shape_dot, NULL,
-   k_dot, NULL, NULL, NULL, 0},
+   k_dot, NULL, NULL, b_dot, 0, deps_inputs},
   {"batch_dot", {NULL}, BATCH_DOC, 2, in_lr, 1, p_batch_dot, MX_NPARAMS(p_batch_dot),
-   shape_batch_dot, NULL, k_batch_dot, NULL, NULL, NULL, 0},
+   shape_batch_dot, NULL, k_batch_dot, NULL, NULL, b_batch_dot, 0, deps_inputs},
   {"_dot_builtin", {NULL}, "dot computed with the built-in kernel (tests the fallback).",
    2, in_lr, 1, p_dot, MX_NPARAMS(p_dot), shape_dot, NULL, k_dot_builtin, NULL, NULL,
-   NULL, MX_OPF_INTERNAL},
+   b_dot, MX_OPF_INTERNAL, deps_inputs},
   {"_batch_dot_builtin", {NULL}, "batch_dot computed with the built-in kernel (tests the fallback).",
    2, in_lr, 1, p_batch_dot, MX_NPARAMS(p_batch_dot), shape_batch_dot, NULL,
-   k_batch_dot_builtin, NULL, NULL, NULL, MX_OPF_INTERNAL},
+   k_batch_dot_builtin, NULL, NULL, b_batch_dot, MX_OPF_INTERNAL, deps_inputs},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -1,5 +1,399 @@
-/* Filled in by its owner; the table ends with a zeroed record. */
+/*
+ * optimizer.c -- fused optimizer updates (MXNet 1.9.1 names, parameters and
+ * formulas): sgd_update, sgd_mom_update, nag_mom_update, adam_update,
+ * rmsprop_update, rmspropalex_update, adagrad_update, adadelta_update.
+ *
+ * Conventions (as in MXNet): input 0 is the weight, input 1 the gradient,
+ * the rest are optimizer states.  Output 0 receives the new weight (callers
+ * pass out = weight, which the invoker allows because the ops are
+ * MX_OPF_INPLACE and output 0 is exactly input 0); the state inputs are
+ * updated IN PLACE by the kernel.  Each element is read completely before
+ * it is written, so out = weight is safe.
+ *
+ * rescaled(g) = rescale_grad * g, clipped to [-clip_gradient, clip_gradient]
+ * when clip_gradient >= 0 (negative = off).  Where MXNet applies weight
+ * decay before or after clipping differs per op; each kernel says which.
+ *
+ * float32 and float64 only.  float16 is refused (the ops are flagged
+ * MX_OPF_F16 so the invoker does not bridge through float32 copies, which
+ * would silently drop the in-place state updates).  No gradients.
+ *
+ * adagrad_update and adadelta_update have no dense fused op in MXNet 1.9.1
+ * (its Python/R optimizers build them from NDArray/symbol arithmetic; MXNet
+ * has only the row-sparse _sparse_adagrad_update); the kernels here compute
+ * exactly what MXNet's R optimizers (mx.opt.adagrad, mx.opt.adadelta) do.
+ */
 #include "op.h"
+
+#include <math.h>
+
+#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
+              int nin, mx_ndarray *const *out, int nout, const int *req
+#define UNUSED_KARGS (void)c; (void)nin; (void)nout; (void)req
+
+/* ----------------------------------------------------------- inference */
+
+/* Every input has the weight's shape; the output too.  Unknown shapes are
+ * filled from any known one (the symbolic executor binds states this way). */
+static mx_status infer_shape_update(const mx_param_value *p, int nin, mx_shape *in,
+                                    int nout, mx_shape *out) {
+  (void)p;
+  int known = -1;
+  for (int k = 0; k < nin; k++)
+    if (in[k].ndim >= 0) { known = k; break; }
+  if (known < 0 && nout > 0 && out[0].ndim >= 0) {
+    for (int k = 0; k < nin; k++) in[k] = out[0];
+    return MX_OK;
+  }
+  if (known < 0) return MX_OK;
+  mx_shape s = in[known];
+  for (int k = 0; k < nin; k++) {
+    if (in[k].ndim < 0) { in[k] = s; continue; }
+    if (!mx_shape_equal(&in[k], &s)) {
+      char b1[128], b2[128];
+      mx_shape_format(&in[k], b1, sizeof b1);
+      mx_shape_format(&s, b2, sizeof b2);
+      return mx_error(MX_ERR_SHAPE, "input %d has shape %s but the weight has shape %s",
+                      k + 1, b1, b2);
+    }
+  }
+  for (int k = 0; k < nout; k++) out[k] = s;
+  return MX_OK;
+}
+
+/* --------------------------------------------------------------- loops */
+
+/* Clip to [-b, b] when b >= 0 (MXNet's mshadow_op::clip). */
+#define CLIPG(T, x, b) ((b) >= 0 ? ((x) > (b) ? (b) : ((x) < -(b) ? -(b) : (x))) : (x))
+
+/* Run BODY for every element i with T bound to the weight's dtype; the
+ * macro-local pointers W (weight), G (grad), S1..S4 (states), O (output)
+ * are set for the body. */
+#define UPDATE_LOOP(NSTATE, BODY)                                            \
+  do {                                                                       \
+    int64_t n_ = mx_ndarray_size(in[0]);                                     \
+    int nt_ = mx_par_threads(n_);                                            \
+    MX_FLOAT_SWITCH(in[0]->dtype, T, {                                       \
+      const T *W = MX_DATA(in[0], T);                                        \
+      const T *G = MX_DATA(in[1], T);                                        \
+      T *S1 = (NSTATE) >= 1 ? MX_DATA(in[2], T) : NULL;                      \
+      T *S2 = (NSTATE) >= 2 ? MX_DATA(in[3], T) : NULL;                      \
+      T *S3 = (NSTATE) >= 3 ? MX_DATA(in[4], T) : NULL;                      \
+      T *O = MX_DATA(out[0], T);                                             \
+      (void)S1; (void)S2; (void)S3;                                          \
+      MX_OMP_FOR(nt_)                                                        \
+      for (int64_t i = 0; i < n_; i++) { BODY }                              \
+    });                                                                      \
+  } while (0)
+
+/* ----------------------------------------------------------------- SGD */
+
+/* p: lr, wd, rescale_grad, clip_gradient, lazy_update */
+static const mx_param_desc p_sgd[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+   "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
+};
+
+/* weight = (1 - lr*wd) * weight - lr * clip(rescale*grad) */
+static mx_status k_sgd(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, wd = p[1].f, rs = p[2].f, cg = p[3].f;
+  UPDATE_LOOP(0, {
+    T w = W[i];
+    T g = (T)rs * G[i];
+    g = CLIPG(T, g, (T)cg);
+    O[i] = ((T)1 - (T)lr * (T)wd) * w - (T)lr * g;
+  });
+  return MX_OK;
+}
+
+/* p: lr, momentum, wd, rescale_grad, clip_gradient, lazy_update */
+static const mx_param_desc p_sgd_mom[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+   "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
+};
+
+/* mom = momentum*mom - lr*(clip(rescale*grad) + wd*weight); weight += mom */
+static mx_status k_sgd_mom(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, mo = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  UPDATE_LOOP(1, {
+    T w = W[i];
+    T g = (T)rs * G[i];
+    g = CLIPG(T, g, (T)cg);
+    T m = (T)mo * S1[i] - (T)lr * (g + (T)wd * w);
+    S1[i] = m;
+    O[i] = w + m;
+  });
+  return MX_OK;
+}
+
+/* p: lr, momentum, wd, rescale_grad, clip_gradient */
+static const mx_param_desc p_nag[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+};
+
+/* Nesterov momentum (MXNet NAGMomKernel):
+ *   d = clip(rescale*grad) + wd*weight
+ *   mom = momentum*mom - lr*d
+ *   weight = weight + momentum*mom - lr*d */
+static mx_status k_nag(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, mo = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  UPDATE_LOOP(1, {
+    T w = W[i];
+    T g = (T)rs * G[i];
+    g = CLIPG(T, g, (T)cg);
+    T d = g + (T)wd * w;
+    T m = (T)mo * S1[i] - (T)lr * d;
+    S1[i] = m;
+    O[i] = w + (T)mo * m - (T)lr * d;
+  });
+  return MX_OK;
+}
+
+/* ---------------------------------------------------------------- Adam */
+
+/* p: lr, beta1, beta2, epsilon, wd, rescale_grad, clip_gradient, lazy_update */
+static const mx_param_desc p_adam[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL,
+   "Learning rate (the optimizer folds the bias correction into it)."},
+  {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the first moment."},
+  {"beta2", MX_PARAM_FLOAT, 0, "0.999", NULL, "Decay rate of the second moment."},
+  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added to the denominator for stability."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+   "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
+};
+
+/* g = clip(rescale*grad + wd*weight); mean = b1*mean + (1-b1)*g;
+ * var = b2*var + (1-b2)*g^2; weight -= lr * mean / (sqrt(var) + eps) */
+static mx_status k_adam(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, b1 = p[1].f, b2 = p[2].f, eps = p[3].f, wd = p[4].f,
+               rs = p[5].f, cg = p[6].f;
+  UPDATE_LOOP(2, {
+    T w = W[i];
+    T g = (T)rs * G[i] + (T)wd * w;
+    g = CLIPG(T, g, (T)cg);
+    T m = (T)b1 * S1[i] + (T)(1 - b1) * g;
+    T v = (T)b2 * S2[i] + (T)(1 - b2) * g * g;
+    S1[i] = m;
+    S2[i] = v;
+    O[i] = w - (T)lr * m / ((T)sqrt((double)v) + (T)eps);
+  });
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------- RMSProp */
+
+/* p: lr, gamma1, epsilon, wd, rescale_grad, clip_gradient, clip_weights */
+static const mx_param_desc p_rmsprop[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the squared-gradient average."},
+  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping."},
+};
+
+/* g = clip(rescale*grad + wd*weight); n = (1-g1)*g^2 + g1*n;
+ * weight = clipw(weight - lr * g / sqrt(n + eps)) */
+static mx_status k_rmsprop(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, g1 = p[1].f, eps = p[2].f, wd = p[3].f, rs = p[4].f,
+               cg = p[5].f, cw = p[6].f;
+  UPDATE_LOOP(1, {
+    T w = W[i];
+    T g = (T)rs * G[i] + (T)wd * w;
+    g = CLIPG(T, g, (T)cg);
+    T n = (T)(1 - g1) * g * g + (T)g1 * S1[i];
+    S1[i] = n;
+    T nw = w - (T)lr * (g / (T)sqrt((double)n + eps));
+    O[i] = CLIPG(T, nw, (T)cw);
+  });
+  return MX_OK;
+}
+
+/* p: lr, gamma1, gamma2, epsilon, wd, rescale_grad, clip_gradient, clip_weights */
+static const mx_param_desc p_rmspropalex[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the gradient averages."},
+  {"gamma2", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the update."},
+  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping."},
+};
+
+/* Centered RMSProp (Graves 2013):
+ * g = clip(rescale*grad + wd*weight); n = (1-g1)*g^2 + g1*n;
+ * gbar = (1-g1)*g + g1*gbar; delta = g2*delta - lr * g / sqrt(n - gbar^2 + eps);
+ * weight = clipw(weight + delta) */
+static mx_status k_rmspropalex(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, g1 = p[1].f, g2 = p[2].f, eps = p[3].f, wd = p[4].f,
+               rs = p[5].f, cg = p[6].f, cw = p[7].f;
+  UPDATE_LOOP(3, {
+    T w = W[i];
+    T g = (T)rs * G[i] + (T)wd * w;
+    g = CLIPG(T, g, (T)cg);
+    T n = (T)(1 - g1) * g * g + (T)g1 * S1[i];
+    T gb = (T)(1 - g1) * g + (T)g1 * S2[i];
+    T dl = (T)g2 * S3[i] - (T)lr * (g / (T)sqrt((double)(n - gb * gb) + eps));
+    S1[i] = n;
+    S2[i] = gb;
+    S3[i] = dl;
+    T nw = w + dl;
+    O[i] = CLIPG(T, nw, (T)cw);
+  });
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------- AdaGrad */
+
+/* p: lr, epsilon, wd, rescale_grad, clip_gradient */
+static const mx_param_desc p_adagrad[] = {
+  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  {"epsilon", MX_PARAM_FLOAT, 0, "1e-07", NULL, "Added inside the square root for stability."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+};
+
+/* g = clip(rescale*grad); history += g^2;
+ * weight -= lr * (g / sqrt(history + eps) + wd*weight)   (MXNet R/Python) */
+static mx_status k_adagrad(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[0].f, eps = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  UPDATE_LOOP(1, {
+    T w = W[i];
+    T g = (T)rs * G[i];
+    g = CLIPG(T, g, (T)cg);
+    T h = S1[i] + g * g;
+    S1[i] = h;
+    O[i] = w - (T)lr * (g / (T)sqrt((double)h + eps) + (T)wd * w);
+  });
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------ AdaDelta */
+
+/* p: rho, epsilon, wd, rescale_grad, clip_gradient */
+static const mx_param_desc p_adadelta[] = {
+  {"rho", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the running averages."},
+  {"epsilon", MX_PARAM_FLOAT, 0, "1e-05", NULL, "Added inside the square roots for stability."},
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+};
+
+/* g = clip(rescale*grad); acc_g = rho*acc_g + (1-rho)*g^2;
+ * delta = sqrt(acc_delta + eps) / sqrt(acc_g + eps) * g;
+ * acc_delta = rho*acc_delta + (1-rho)*delta^2; weight -= delta + wd*weight */
+static mx_status k_adadelta(KARGS) {
+  UNUSED_KARGS;
+  const double rho = p[0].f, eps = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  UPDATE_LOOP(2, {
+    T w = W[i];
+    T g = (T)rs * G[i];
+    g = CLIPG(T, g, (T)cg);
+    T ag = (T)rho * S1[i] + (T)(1 - rho) * g * g;
+    T dl = (T)(sqrt((double)S2[i] + eps) / sqrt((double)ag + eps)) * g;
+    S1[i] = ag;
+    S2[i] = (T)rho * S2[i] + (T)(1 - rho) * dl * dl;
+    O[i] = w - dl - (T)wd * w;
+  });
+  return MX_OK;
+}
+
+/* --------------------------------------------------------------- table */
+
+static const char *const in_sgd[] = {"weight", "grad", NULL};
+static const char *const in_mom[] = {"weight", "grad", "mom", NULL};
+static const char *const in_adam[] = {"weight", "grad", "mean", "var", NULL};
+static const char *const in_rms[] = {"weight", "grad", "n", NULL};
+static const char *const in_rmsalex[] = {"weight", "grad", "n", "g", "delta", NULL};
+static const char *const in_adagrad[] = {"weight", "grad", "history", NULL};
+static const char *const in_adadelta[] = {"weight", "grad", "acc_g", "acc_delta", NULL};
+
+#define UPD_FLAGS (MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_NO_MIRROR)
+
 const mx_op mx_ops_optimizer[] = {
+  {"sgd_update", {NULL},
+   "Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). "
+   "Pass out = weight to update the weight in place.",
+   2, in_sgd, 1, p_sgd, MX_NPARAMS(p_sgd), infer_shape_update, NULL, k_sgd, NULL,
+   NULL, NULL, UPD_FLAGS},
+  {"sgd_mom_update", {NULL},
+   "Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); "
+   "weight = weight + mom. The state mom is updated in place; pass out = weight.",
+   3, in_mom, 1, p_sgd_mom, MX_NPARAMS(p_sgd_mom), infer_shape_update, NULL, k_sgd_mom,
+   NULL, NULL, NULL, UPD_FLAGS},
+  {"nag_mom_update", {NULL},
+   "Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; "
+   "mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. "
+   "The state mom is updated in place; pass out = weight.",
+   3, in_mom, 1, p_nag, MX_NPARAMS(p_nag), infer_shape_update, NULL, k_nag, NULL, NULL,
+   NULL, UPD_FLAGS},
+  {"adam_update", {NULL},
+   "Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); "
+   "mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; "
+   "weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.",
+   4, in_adam, 1, p_adam, MX_NPARAMS(p_adam), infer_shape_update, NULL, k_adam, NULL, NULL,
+   NULL, UPD_FLAGS},
+  {"rmsprop_update", {NULL},
+   "Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); "
+   "n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). "
+   "The state n is updated in place; pass out = weight.",
+   3, in_rms, 1, p_rmsprop, MX_NPARAMS(p_rmsprop), infer_shape_update, NULL, k_rmsprop,
+   NULL, NULL, NULL, UPD_FLAGS},
+  {"rmspropalex_update", {NULL},
+   "Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); "
+   "n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; "
+   "delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. "
+   "The states n, g (gbar) and delta are updated in place; pass out = weight.",
+   5, in_rmsalex, 1, p_rmspropalex, MX_NPARAMS(p_rmspropalex), infer_shape_update, NULL,
+   k_rmspropalex, NULL, NULL, NULL, UPD_FLAGS},
+  {"adagrad_update", {NULL},
+   "Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; "
+   "weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). "
+   "The state history is updated in place; pass out = weight.",
+   3, in_adagrad, 1, p_adagrad, MX_NPARAMS(p_adagrad), infer_shape_update, NULL, k_adagrad,
+   NULL, NULL, NULL, UPD_FLAGS},
+  {"adadelta_update", {NULL},
+   "Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; "
+   "delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; "
+   "acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. "
+   "The states are updated in place; pass out = weight.",
+   4, in_adadelta, 1, p_adadelta, MX_NPARAMS(p_adadelta), infer_shape_update, NULL,
+   k_adadelta, NULL, NULL, NULL, UPD_FLAGS},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

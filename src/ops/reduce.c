@@ -468,6 +468,7 @@ static mx_status permute(const void *src, void *dst, size_t esize, int ng,
                          const int64_t *gs, const int *perm) {
   int64_t st[MX_MAX_DIM], ps[MX_MAX_DIM], pst[MX_MAX_DIM];
   int64_t acc = 1, n = 1;
+  if (ng < 1 || ng > MX_MAX_DIM) return mx_error(MX_ERR_INTERNAL, "permute: bad rank %d", ng);
   for (int k = ng - 1; k >= 0; k--) {
     st[k] = acc;
     acc *= gs[k];
@@ -612,6 +613,297 @@ static mx_status k_argmin(KARGS) {
   return arg_common(1, p, in[0], out[0]);
 }
 
+/* ------------------------------------------------------------ gradients */
+
+/* Backward kernels (float32 and float64; integer dtypes are an error).  The
+ * reduced axes come from the params and the shape of the input gradient,
+ * so sum and mean read only the output gradient.
+ *  - sum: og broadcast back; mean: og / (number of reduced elements).
+ *  - nansum: og where x is not NaN, 0 at NaN positions.
+ *  - prod (nanprod): the product of the other elements, computed as
+ *    P / x from the product P of the nonzero elements and the count of
+ *    zeros, so zeros give the exact gradient (MXNet divides out / x and
+ *    gets NaN there); nanprod treats NaN as 1 and gives NaN positions 0.
+ *  - max/min: as MXNet, og goes to every position equal to the result, so
+ *    tied positions each get the full gradient (not a share of it).
+ *  - norm: ord 1 gives og * sign(x); ord 2 og * x / norm (0 where the norm
+ *    is 0; MXNet gives NaN there).
+ *  - argmax/argmin have no gradient. */
+
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
+
+static mx_status grad_dtype_error(int dtype) {
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
+
+/* Strides of the (reduced) output over the input's index space: 0 on the
+ * reduced axes.  The same with or without keepdims. */
+static void out_strides(const mx_shape *is, const int *mask, int64_t *ostr) {
+  int64_t acc = 1;
+  for (int k = is->ndim - 1; k >= 0; k--) {
+    if (mask[k]) {
+      ostr[k] = 0;
+    } else {
+      ostr[k] = acc;
+      acc *= is->d[k];
+    }
+  }
+}
+
+/* D (the input gradient, input shape) = EXPR for every input element; EXPR
+ * reads G_[o_] (output gradient), X_[i_] (input), Y_[o_] (output), where i_
+ * is the input position and o_ the output position it reduces into. */
+#define RGRAD_LOOP(TT, EXPR)                                                   \
+  do {                                                                         \
+    typedef TT T;                                                              \
+    const T *G_ = MX_DATA(og[0], T);                                           \
+    const T *X_ = in[0] ? MX_DATA(in[0], T) : NULL;                            \
+    const T *Y_ = out[0] ? MX_DATA(out[0], T) : NULL;                          \
+    T *D_ = MX_DATA(D, T);                                                     \
+    (void)X_; (void)Y_;                                                        \
+    int nd_ = D->shape.ndim;                                                   \
+    int64_t n_ = mx_ndarray_size(D);                                           \
+    if (n_ == 0) break;                                                        \
+    int64_t inner_ = nd_ > 0 ? D->shape.d[nd_ - 1] : 1, rows_ = n_ / inner_;   \
+    int64_t ls_ = nd_ > 0 ? ostr[nd_ - 1] : 0;                                 \
+    int nt_ = mx_par_threads(n_);                                              \
+    (void)nt_;                                                                 \
+    MX_OMP_FOR(nt_)                                                            \
+    for (int64_t r = 0; r < rows_; r++) {                                      \
+      int64_t rem_ = r, ob_ = 0;                                               \
+      for (int k = nd_ - 2; k >= 0; k--) {                                     \
+        ob_ += (rem_ % D->shape.d[k]) * ostr[k];                               \
+        rem_ /= D->shape.d[k];                                                 \
+      }                                                                        \
+      for (int64_t j = 0; j < inner_; j++) {                                   \
+        const int64_t i_ = r * inner_ + j, o_ = ob_ + j * ls_;                 \
+        D_[i_] = (T)(EXPR);                                                    \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+#define RGRAD_SWITCH(EXPR)                                                     \
+  switch (D->dtype) {                                                          \
+    case MX_FLOAT32: RGRAD_LOOP(float, EXPR); break;                           \
+    case MX_FLOAT64: RGRAD_LOOP(double, EXPR); break;                          \
+    default: return grad_dtype_error(D->dtype);                                \
+  }
+
+/* The mask of reduced axes for the input gradient D. */
+static mx_status grad_mask(const mx_param_value *axis, int exclude, const mx_ndarray *D,
+                           int *mask, int64_t *ostr, double *R) {
+  mx_status rc = axes_mask(axis, exclude, D->shape.ndim, mask);
+  if (rc) return rc;
+  out_strides(&D->shape, mask, ostr);
+  double r = 1;
+  for (int k = 0; k < D->shape.ndim; k++)
+    if (mask[k]) r *= (double)D->shape.d[k];
+  *R = r;
+  return MX_OK;
+}
+
+enum { G_SUM, G_MEAN, G_NANSUM, G_EQ, G_NORM1, G_NORM2 };
+
+static mx_status bcast_grad(int kind, const mx_param_value *axis, int exclude,
+                            mx_ndarray *const *og, mx_ndarray *const *in,
+                            mx_ndarray *const *out, mx_ndarray *D) {
+  int mask[MX_MAX_DIM];
+  int64_t ostr[MX_MAX_DIM];
+  double R;
+  mx_status rc = grad_mask(axis, exclude, D, mask, ostr, &R);
+  if (rc) return rc;
+  switch (kind) {
+    case G_SUM: RGRAD_SWITCH(G_[o_]); break;
+    case G_MEAN: RGRAD_SWITCH(G_[o_] / R); break;
+    case G_NANSUM: RGRAD_SWITCH(X_[i_] == X_[i_] ? G_[o_] : (T)0); break;
+    case G_EQ: RGRAD_SWITCH(X_[i_] == Y_[o_] ? G_[o_] : (T)0); break;
+    case G_NORM1:
+      RGRAD_SWITCH(X_[i_] > 0 ? G_[o_] : X_[i_] < 0 ? -G_[o_] : (T)0);
+      break;
+    default:
+      RGRAD_SWITCH(Y_[o_] == 0 ? (T)0 : G_[o_] * X_[i_] / Y_[o_]);
+      break;
+  }
+  return MX_OK;
+}
+
+/* prod/nanprod on the (outer, R, inner) layout: x and d (outer, R, inner),
+ * g (outer, inner).  Per output, P = product of the nonzero (non-NaN)
+ * elements and z = number of zeros, in double; then d = g * P / x where
+ * z == 0, d = g * P at the single zero where z == 1, else 0. */
+#define DEF_PROD_GRAD(FN, T)                                                   \
+  static void FN(const T *x, const T *g, T *d, int64_t outer, int64_t R,       \
+                 int64_t inner, int nan) {                                     \
+    int64_t nib = (inner + RIB - 1) / RIB, ntask = outer * nib;                \
+    int nt = mx_par_threads(outer * R * inner);                                \
+    if (nt > ntask) nt = (int)ntask;                                           \
+    (void)nt;                                                                  \
+    MX_OMP_FOR(nt)                                                             \
+    for (int64_t t = 0; t < ntask; t++) {                                      \
+      int64_t o = t / nib, i0 = (t % nib) * RIB;                               \
+      int64_t w = inner - i0 < RIB ? inner - i0 : RIB;                         \
+      double P[RIB];                                                           \
+      int64_t z[RIB];                                                          \
+      for (int64_t i = 0; i < w; i++) { P[i] = 1; z[i] = 0; }                  \
+      for (int64_t r = 0; r < R; r++) {                                        \
+        const T *s = x + (o * R + r) * inner + i0;                             \
+        for (int64_t i = 0; i < w; i++) {                                      \
+          double v = (double)s[i];                                             \
+          if (v == 0) z[i]++;                                                  \
+          else if (!(nan && v != v)) P[i] *= v;                                \
+        }                                                                      \
+      }                                                                        \
+      for (int64_t r = 0; r < R; r++) {                                        \
+        const T *s = x + (o * R + r) * inner + i0;                             \
+        T *dd = d + (o * R + r) * inner + i0;                                  \
+        for (int64_t i = 0; i < w; i++) {                                      \
+          double v = (double)s[i], gv = (double)g[o * inner + i0 + i];         \
+          double res;                                                          \
+          if (nan && v != v) res = 0;                                          \
+          else if (v == 0) res = z[i] == 1 ? gv * P[i] : 0;                    \
+          else res = z[i] == 0 ? gv * (P[i] / v) : 0;                          \
+          dd[i] = (T)res;                                                      \
+        }                                                                      \
+      }                                                                        \
+    }                                                                          \
+  }
+
+DEF_PROD_GRAD(prod_grad_f32, float)
+DEF_PROD_GRAD(prod_grad_f64, double)
+
+static mx_status prod_grad_run(const void *x, const void *g, void *d, int dtype,
+                               int64_t outer, int64_t R, int64_t inner, int nan) {
+  if (dtype == MX_FLOAT32)
+    prod_grad_f32((const float *)x, (const float *)g, (float *)d, outer, R, inner, nan);
+  else
+    prod_grad_f64((const double *)x, (const double *)g, (double *)d, outer, R, inner, nan);
+  return MX_OK;
+}
+
+static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_ndarray *G,
+                           const mx_ndarray *X, mx_ndarray *D, int nan) {
+  if (D->dtype != MX_FLOAT32 && D->dtype != MX_FLOAT64) return grad_dtype_error(D->dtype);
+  int mask[MX_MAX_DIM];
+  mx_status rc = axes_mask(axis, exclude, D->shape.ndim, mask);
+  if (rc) return rc;
+  /* the axis grouping of run_reduce */
+  const mx_shape *s = &D->shape;
+  int64_t gs[MX_MAX_DIM], total = 1, R = 1;
+  int gf[MX_MAX_DIM], ng = 0, nred = 0;
+  for (int k = 0; k < s->ndim; k++) {
+    total *= s->d[k];
+    if (mask[k]) R *= s->d[k];
+    if (s->d[k] == 1) continue;
+    if (ng > 0 && gf[ng - 1] == mask[k]) {
+      gs[ng - 1] *= s->d[k];
+    } else {
+      gs[ng] = s->d[k];
+      gf[ng] = mask[k];
+      ng++;
+      if (mask[k]) nred++;
+    }
+  }
+  if (total == 0) return MX_OK;
+  if (nred == 0) return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, total, 1, 1, nan);
+  if (nred == 1) {
+    int64_t outer = 1, inner = 1;
+    int k = 0;
+    for (; !gf[k]; k++) outer *= gs[k];
+    for (k++; k < ng; k++) inner *= gs[k];
+    return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, outer, R, inner, nan);
+  }
+  /* several reduced blocks: x to (kept..., reduced...), the gradient there,
+   * then back with the inverse permutation */
+  int perm[MX_MAX_DIM], inv[MX_MAX_DIM], np = 0;
+  int64_t ps[MX_MAX_DIM];
+  for (int k = 0; k < ng; k++) if (!gf[k]) perm[np++] = k;
+  for (int k = 0; k < ng; k++) if (gf[k]) perm[np++] = k;
+  for (int k = 0; k < ng; k++) {
+    inv[perm[k]] = k;
+    ps[k] = gs[perm[k]];
+  }
+  mx_shape ts;
+  rc = mx_shape_make(&ts, 1, &total);
+  if (rc) return rc;
+  mx_ndarray *tx = NULL, *td = NULL;
+  rc = mx_ndarray_new(&ts, D->dtype, D->ctx, &tx);
+  if (!rc) rc = mx_ndarray_new(&ts, D->dtype, D->ctx, &td);
+  size_t es = mx_dtype_size(D->dtype);
+  if (!rc) rc = permute(MX_PTR(X), MX_PTR(tx), es, ng, gs, perm);
+  if (!rc) rc = prod_grad_run(MX_PTR(tx), MX_PTR(G), MX_PTR(td), D->dtype, total / R, R, 1, nan);
+  if (!rc) rc = permute(MX_PTR(td), MX_PTR(D), es, ng, ps, inv);
+  mx_ndarray_free(tx);
+  mx_ndarray_free(td);
+  return rc;
+}
+
+#define DEF_REDUCE_GRAD(NAME, KIND)                                            \
+  static mx_status b_##NAME(BARGS) {                                           \
+    UNUSED_BARGS;                                                              \
+    if (req[0] != MX_REQ_WRITE) return MX_OK;                                  \
+    return bcast_grad(KIND, &p[0], (int)p[2].i, og, in, out, ig[0]);           \
+  }
+
+DEF_REDUCE_GRAD(sum, G_SUM)
+DEF_REDUCE_GRAD(mean, G_MEAN)
+DEF_REDUCE_GRAD(nansum, G_NANSUM)
+DEF_REDUCE_GRAD(max, G_EQ)
+DEF_REDUCE_GRAD(min, G_EQ)
+
+static mx_status b_prod(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  return prod_grad(&p[0], (int)p[2].i, og[0], in[0], ig[0], 0);
+}
+
+static mx_status b_nanprod(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  return prod_grad(&p[0], (int)p[2].i, og[0], in[0], ig[0], 1);
+}
+
+static mx_status b_norm(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_status rc = check_ord(p);
+  if (rc) return rc;
+  return bcast_grad(p[0].i == 1 ? G_NORM1 : G_NORM2, &p[1], 0, og, in, out, ig[0]);
+}
+
+/* What each backward reads (besides the output gradient). */
+static void deps_set(int nin, int nout, unsigned char *ni, unsigned char *no,
+                     unsigned char *ng, int x, int y) {
+  for (int j = 0; j < nin; j++) ni[j] = (unsigned char)x;
+  for (int k = 0; k < nout; k++) {
+    no[k] = (unsigned char)y;
+    ng[k] = 1;
+  }
+}
+static void deps_g(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                   unsigned char *no, unsigned char *ng) {
+  (void)p;
+  deps_set(nin, nout, ni, no, ng, 0, 0);
+}
+static void deps_x(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                   unsigned char *no, unsigned char *ng) {
+  (void)p;
+  deps_set(nin, nout, ni, no, ng, 1, 0);
+}
+static void deps_xy(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                    unsigned char *no, unsigned char *ng) {
+  (void)p;
+  deps_set(nin, nout, ni, no, ng, 1, 1);
+}
+/* norm: ord 1 needs only the input, ord 2 the norm too */
+static void deps_norm(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                      unsigned char *no, unsigned char *ng) {
+  deps_set(nin, nout, ni, no, ng, 1, p[0].i != 1);
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_data[] = {"data", NULL};
@@ -635,20 +927,22 @@ static const mx_param_desc p_arg[] = {
   {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
 };
 
-#define REDUCE(NAME, A1, DOC)                                                  \
+/* DEPS: what the backward kernel b_NAME reads (see the gradient section). */
+#define REDUCE(NAME, A1, DOC, DEPS)                                            \
   {#NAME, {A1, NULL}, DOC, 1, in_data, 1, p_reduce, MX_NPARAMS(p_reduce),      \
-   shape_reduce, NULL, k_##NAME, NULL, NULL, NULL, 0}
+   shape_reduce, NULL, k_##NAME, NULL, NULL, b_##NAME, 0, DEPS}
 
 const mx_op mx_ops_reduce[] = {
-  REDUCE(sum, "sum_axis", "Sum of the elements over the given axes."),
-  REDUCE(mean, NULL, "Mean of the elements over the given axes."),
-  REDUCE(prod, NULL, "Product of the elements over the given axes."),
-  REDUCE(nansum, NULL, "Sum over the given axes, treating NaN as 0."),
-  REDUCE(nanprod, NULL, "Product over the given axes, treating NaN as 1."),
-  REDUCE(max, "max_axis", "Maximum over the given axes (NaN propagates)."),
-  REDUCE(min, "min_axis", "Minimum over the given axes (NaN propagates)."),
+  REDUCE(sum, "sum_axis", "Sum of the elements over the given axes.", deps_g),
+  REDUCE(mean, NULL, "Mean of the elements over the given axes.", deps_g),
+  REDUCE(prod, NULL, "Product of the elements over the given axes.", deps_x),
+  REDUCE(nansum, NULL, "Sum over the given axes, treating NaN as 0.", deps_x),
+  REDUCE(nanprod, NULL, "Product over the given axes, treating NaN as 1.", deps_x),
+  REDUCE(max, "max_axis", "Maximum over the given axes (NaN propagates).", deps_xy),
+  REDUCE(min, "min_axis", "Minimum over the given axes (NaN propagates).", deps_xy),
   {"norm", {NULL}, "L1 or L2 norm over the given axes (all elements by default).", 1,
-   in_data, 1, p_norm, MX_NPARAMS(p_norm), shape_norm, NULL, k_norm, NULL, NULL, NULL, 0},
+   in_data, 1, p_norm, MX_NPARAMS(p_norm), shape_norm, NULL, k_norm, NULL, NULL, b_norm, 0,
+   deps_norm},
   {"argmax", {NULL}, "Index of the maximum along an axis (first on ties; NaN wins).", 1,
    in_data, 1, p_arg, MX_NPARAMS(p_arg), shape_arg, NULL, k_argmax, NULL, NULL, NULL, 0},
   {"argmin", {NULL}, "Index of the minimum along an axis (first on ties; NaN wins).", 1,

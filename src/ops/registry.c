@@ -125,6 +125,7 @@ int mx_op_num_aux(const mx_op *op, const mx_param_value *vals) {
 }
 
 int mx_op_has_backward(const mx_op *op) { return op->backward != NULL; }
+int mx_op_has_optional_inputs(const mx_op *op) { return op->list_inputs != NULL; }
 
 const char *mx_op_param_input_name(const mx_op *op, const mx_param_value *vals, int k) {
   if (k < 0) return NULL;

@@ -773,6 +773,393 @@ static mx_status k_reverse(KARGS) {
   return MX_OK;
 }
 
+/* ------------------------------------------------------------ gradients */
+
+/* Backward kernels: each moves the output gradient back to where the
+ * forward took its elements from, reading nothing but the output gradient
+ * (Concat also reads its inputs, for their extents along dim: an input
+ * whose gradient is not requested has no gradient array to tell it).
+ * Pure moves take any float dtype (float16 included, like the forwards);
+ * tile and repeat add and take float32 or float64.  Integer dtypes are an
+ * error. */
+
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
+
+static mx_status grad_dtype_error(int dtype) {
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
+static mx_status grad_move_check(int dtype) {
+  return mx_dtype_is_float(dtype) ? MX_OK : grad_dtype_error(dtype);
+}
+static mx_status grad_add_check(int dtype) {
+  return (dtype == MX_FLOAT32 || dtype == MX_FLOAT64) ? MX_OK : grad_dtype_error(dtype);
+}
+
+/* Copy n contiguous elements of es bytes from s to d (element stride str). */
+static inline void scatter_row(char *d, const char *s, int64_t n, int64_t str, size_t es) {
+  if (str == 1) {
+    memcpy(d, s, (size_t)n * es);
+    return;
+  }
+  switch (es) {
+    case 1: { uint8_t *dd = (uint8_t *)d; const uint8_t *ss = (const uint8_t *)s;
+              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+    case 2: { uint16_t *dd = (uint16_t *)d; const uint16_t *ss = (const uint16_t *)s;
+              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+    case 4: { uint32_t *dd = (uint32_t *)d; const uint32_t *ss = (const uint32_t *)s;
+              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+    default: { uint64_t *dd = (uint64_t *)d; const uint64_t *ss = (const uint64_t *)s;
+               for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+  }
+}
+
+/* The inverse of strided_copy: contiguous src (shape[0..nd-1]) goes to dst
+ * element doff + sum i_k str[k].  The destinations must be distinct (no
+ * zero strides). */
+static void strided_scatter(void *dst, const void *src, size_t es, int nd,
+                            const int64_t *shape, const int64_t *str, int64_t doff) {
+  int64_t total = 1;
+  for (int k = 0; k < nd; k++) total *= shape[k];
+  if (total == 0) return;
+  int64_t sh[SC_MAXD], st[SC_MAXD];
+  int n = 0;
+  for (int k = 0; k < nd; k++) {
+    if (shape[k] == 1) continue;
+    if (n > 0 && st[n - 1] == str[k] * shape[k]) {
+      sh[n - 1] *= shape[k];
+      st[n - 1] = str[k];
+      continue;
+    }
+    sh[n] = shape[k];
+    st[n] = str[k];
+    n++;
+  }
+  if (n == 0) {
+    sh[0] = 1;
+    st[0] = 1;
+    n = 1;
+  }
+  int64_t inner = sh[n - 1], istr = st[n - 1], rows = total / inner;
+  int nt = mx_par_threads(total);
+  if (nt > rows) nt = (int)rows;
+  char *d = (char *)dst;
+  const char *s = (const char *)src;
+  MX_OMP_FOR(nt)
+  for (int t = 0; t < nt; t++) {
+    int64_t r0 = rows / nt * t + (t < rows % nt ? t : rows % nt);
+    int64_t r1 = r0 + rows / nt + (t < rows % nt ? 1 : 0);
+    int64_t cnt[SC_MAXD], off = doff, rem = r0;
+    for (int k = n - 2; k >= 0; k--) {
+      cnt[k] = rem % sh[k];
+      rem /= sh[k];
+      off += cnt[k] * st[k];
+    }
+    for (int64_t r = r0; r < r1; r++) {
+      scatter_row(d + off * (int64_t)es, s + (size_t)(r * inner) * es, inner, istr, es);
+      for (int k = n - 2; k >= 0; k--) {
+        off += st[k];
+        if (++cnt[k] < sh[k]) break;
+        off -= st[k] * sh[k];
+        cnt[k] = 0;
+      }
+    }
+  }
+}
+
+/* Reshape, Flatten, expand_dims, squeeze: the same bytes */
+static mx_status b_copy(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_status rc = grad_move_check(ig[0]->dtype);
+  if (rc) return rc;
+  size_t nb = mx_ndarray_nbytes(ig[0]);
+  if (nb && MX_PTR(ig[0]) != MX_PTR(og[0])) memmove(MX_PTR(ig[0]), MX_PTR(og[0]), nb);
+  return MX_OK;
+}
+
+/* transpose: the inverse permutation; SwapAxis is its own inverse */
+static mx_status b_transpose(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_status rc = grad_move_check(ig[0]->dtype);
+  if (rc) return rc;
+  int perm[MX_MAX_DIM], inv[MX_MAX_DIM], nd = ig[0]->shape.ndim;
+  rc = transpose_perm(p, nd, perm);
+  if (rc) return rc;
+  for (int k = 0; k < nd; k++) inv[perm[k]] = k;
+  return permute_copy(og[0], ig[0], inv);
+}
+
+static mx_status b_swapaxis(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_status rc = grad_move_check(ig[0]->dtype);
+  if (rc) return rc;
+  int perm[MX_MAX_DIM];
+  rc = swap_perm(p, ig[0]->shape.ndim, perm);
+  if (rc) return rc;
+  return permute_copy(og[0], ig[0], perm);
+}
+
+/* Concat: each input's block of every row */
+static mx_status b_concat(BARGS) {
+  UNUSED_BARGS;
+  const mx_ndarray *G = og[0];
+  int ax = 0;
+  mx_status rc = axis_check("dim", p[CC_DIM].i, G->shape.ndim, &ax);
+  if (rc) return rc;
+  size_t es = mx_dtype_size(G->dtype);
+  int64_t outer = 1, inner[MX_MAX_INPUTS], start[MX_MAX_INPUTS], row = 0;
+  for (int k = 0; k < ax; k++) outer *= G->shape.d[k];
+  for (int k = 0; k < nin; k++) {
+    const mx_ndarray *a = ig[k] ? ig[k] : in[k];
+    if (!a) return mx_error(MX_ERR_INTERNAL, "Concat backward: the shape of input %d is unknown", k + 1);
+    if (req[k] == MX_REQ_WRITE) {
+      rc = grad_move_check(ig[k]->dtype);
+      if (rc) return rc;
+    }
+    inner[k] = 1;
+    for (int j = ax; j < a->shape.ndim; j++) inner[k] *= a->shape.d[j];
+    start[k] = row;
+    row += inner[k];
+  }
+  if (outer == 0 || row == 0) return MX_OK;
+  const char *g = (const char *)MX_PTR(G);
+  int nt = mx_par_threads(outer * row);
+  if (nt > outer) nt = (int)outer;
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t o = 0; o < outer; o++)
+    for (int k = 0; k < nin; k++) {
+      if (req[k] != MX_REQ_WRITE || inner[k] == 0) continue;
+      memcpy((char *)MX_PTR(ig[k]) + (size_t)(o * inner[k]) * es,
+             g + (size_t)(o * row + start[k]) * es, (size_t)inner[k] * es);
+    }
+  return MX_OK;
+}
+
+/* stack: slice k of the new axis */
+static mx_status b_stack(BARGS) {
+  UNUSED_BARGS;
+  const mx_ndarray *G = og[0];
+  int ax = 0;
+  mx_status rc = axis_check("axis", p[SK_AXIS].i, G->shape.ndim, &ax);
+  if (rc) return rc;
+  for (int k = 0; k < nin; k++)
+    if (req[k] == MX_REQ_WRITE) {
+      rc = grad_move_check(ig[k]->dtype);
+      if (rc) return rc;
+    }
+  size_t es = mx_dtype_size(G->dtype);
+  int64_t outer = 1, inner = 1;
+  for (int k = 0; k < ax; k++) outer *= G->shape.d[k];
+  for (int k = ax + 1; k < G->shape.ndim; k++) inner *= G->shape.d[k];
+  if (outer == 0 || inner == 0) return MX_OK;
+  const char *g = (const char *)MX_PTR(G);
+  int nt = mx_par_threads(outer * inner * nin);
+  if (nt > outer) nt = (int)outer;
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t o = 0; o < outer; o++)
+    for (int k = 0; k < nin; k++)
+      if (req[k] == MX_REQ_WRITE)
+        memcpy((char *)MX_PTR(ig[k]) + (size_t)(o * inner) * es,
+               g + (size_t)((o * nin + k) * inner) * es, (size_t)inner * es);
+  return MX_OK;
+}
+
+/* slice: zeros, and the output gradient scattered to the sliced positions */
+static mx_status b_slice(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_ndarray *D = ig[0];
+  mx_status rc = grad_move_check(D->dtype);
+  if (rc) return rc;
+  int64_t b[MX_MAX_DIM], s[MX_MAX_DIM], n[MX_MAX_DIM], istr[MX_MAX_DIM], st[MX_MAX_DIM];
+  rc = slice_plan(p, &D->shape, b, s, n);
+  if (rc) return rc;
+  rc = mx_ndarray_fill(D, 0.0);
+  if (rc) return rc;
+  int nd = D->shape.ndim;
+  mx_shape_strides(&D->shape, istr);
+  int64_t off = 0;
+  for (int k = 0; k < nd; k++) {
+    off += b[k] * istr[k];
+    st[k] = s[k] * istr[k];
+  }
+  strided_scatter(MX_PTR(D), MX_PTR(og[0]), mx_dtype_size(D->dtype), nd, n, st, off);
+  return MX_OK;
+}
+
+static mx_status b_slice_axis(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_ndarray *D = ig[0];
+  mx_status rc = grad_move_check(D->dtype);
+  if (rc) return rc;
+  int ax = 0;
+  int64_t b, e, istr[MX_MAX_DIM];
+  rc = slice_axis_plan(p, &D->shape, &ax, &b, &e);
+  if (rc) return rc;
+  rc = mx_ndarray_fill(D, 0.0);
+  if (rc) return rc;
+  mx_shape_strides(&D->shape, istr);
+  mx_shape o = D->shape;
+  o.d[ax] = e - b;
+  strided_scatter(MX_PTR(D), MX_PTR(og[0]), mx_dtype_size(D->dtype), o.ndim, o.d, istr,
+                  b * istr[ax]);
+  return MX_OK;
+}
+
+/* tile: the sum over all tiles.  Output element (r_k * ish_k + e_k)_k is
+ * input element (e_k)_k, so D[e] = sum over tile offsets roff[q] of
+ * G[base(e) + roff[q]]; rows of the last axis are contiguous in both. */
+#define TILE_GRAD(TT)                                                          \
+  do {                                                                         \
+    typedef TT T;                                                              \
+    const T *g_ = MX_DATA(og[0], T);                                           \
+    T *d_ = MX_DATA(D, T);                                                     \
+    MX_OMP_FOR(nt)                                                             \
+    for (int64_t row = 0; row < rows; row++) {                                 \
+      int64_t rem = row, base = 0;                                             \
+      for (int k = nd - 2; k >= 0; k--) {                                      \
+        base += (rem % ish[k]) * ostr[k];                                      \
+        rem /= ish[k];                                                         \
+      }                                                                        \
+      T *dr = d_ + row * L;                                                    \
+      for (int64_t j = 0; j < L; j++) dr[j] = 0;                               \
+      for (int64_t q = 0; q < Rt; q++) {                                       \
+        const T *sr = g_ + base + roff[q];                                     \
+        for (int64_t j = 0; j < L; j++) dr[j] += sr[j];                        \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+static mx_status b_tile(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_ndarray *D = ig[0];
+  mx_status rc = grad_add_check(D->dtype);
+  if (rc) return rc;
+  int nd;
+  int64_t ish[MX_MAX_DIM], rep[MX_MAX_DIM], ostr[MX_MAX_DIM];
+  rc = tile_plan(p, &D->shape, &nd, ish, rep);
+  if (rc) return rc;
+  int64_t n = mx_ndarray_size(D), Rt = 1;
+  for (int k = 0; k < nd; k++) Rt *= rep[k];
+  if (n == 0) return MX_OK;
+  if (Rt == 0 || nd == 0) {
+    if (Rt == 0) return mx_ndarray_fill(D, 0.0);
+    memmove(MX_PTR(D), MX_PTR(og[0]), mx_ndarray_nbytes(D));
+    return MX_OK;
+  }
+  mx_shape os;
+  os.ndim = nd;
+  for (int k = 0; k < nd; k++) os.d[k] = ish[k] * rep[k];
+  mx_shape_strides(&os, ostr);
+  int64_t *roff = (int64_t *)mx_malloc((size_t)Rt * sizeof(int64_t));
+  if (!roff) return mx_error(MX_ERR_NOMEM, "out of memory (tile gradient)");
+  for (int64_t q = 0; q < Rt; q++) {
+    int64_t rem = q, o = 0;
+    for (int k = nd - 1; k >= 0; k--) {
+      o += (rem % rep[k]) * ish[k] * ostr[k];
+      rem /= rep[k];
+    }
+    roff[q] = o;
+  }
+  int64_t L = ish[nd - 1], rows = n / L;
+  int nt = mx_par_threads(n * Rt);
+  if (nt > rows) nt = (int)rows;
+  (void)nt;
+  if (D->dtype == MX_FLOAT32) TILE_GRAD(float);
+  else TILE_GRAD(double);
+  mx_free(roff);
+  return MX_OK;
+}
+
+/* repeat: the gradient viewed as (outer, repeats, inner) summed over the
+ * middle axis (outer includes the repeated axis itself). */
+#define REPEAT_GRAD(TT)                                                        \
+  do {                                                                         \
+    typedef TT T;                                                              \
+    const T *g_ = MX_DATA(og[0], T);                                           \
+    T *d_ = MX_DATA(D, T);                                                     \
+    MX_OMP_FOR(nt)                                                             \
+    for (int64_t o = 0; o < outer; o++) {                                      \
+      T *dr = d_ + o * inner;                                                  \
+      for (int64_t i = 0; i < inner; i++) dr[i] = 0;                           \
+      for (int64_t j = 0; j < r; j++) {                                        \
+        const T *sr = g_ + (o * r + j) * inner;                                \
+        for (int64_t i = 0; i < inner; i++) dr[i] += sr[i];                    \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+static mx_status b_repeat(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_ndarray *D = ig[0];
+  mx_status rc = grad_add_check(D->dtype);
+  if (rc) return rc;
+  int64_t r = p[RP_REPEATS].i, n = mx_ndarray_size(D), outer = n, inner = 1;
+  if (p[RP_AXIS].is_set) {
+    int ax = 0;
+    rc = axis_check("axis", p[RP_AXIS].i, D->shape.ndim, &ax);
+    if (rc) return rc;
+    outer = 1;
+    for (int k = 0; k <= ax; k++) outer *= D->shape.d[k];
+    for (int k = ax + 1; k < D->shape.ndim; k++) inner *= D->shape.d[k];
+  }
+  if (n == 0) return MX_OK;
+  int nt = mx_par_threads(n * (r > 0 ? r : 1));
+  if (nt > outer) nt = (int)outer;
+  (void)nt;
+  if (D->dtype == MX_FLOAT32) REPEAT_GRAD(float);
+  else REPEAT_GRAD(double);
+  return MX_OK;
+}
+
+/* reverse: reversed again */
+static mx_status b_reverse(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_ndarray *D = ig[0];
+  mx_status rc = grad_move_check(D->dtype);
+  if (rc) return rc;
+  int nd = D->shape.ndim, flip[MX_MAX_DIM];
+  rc = reverse_axes(p, nd, flip);
+  if (rc) return rc;
+  int64_t istr[MX_MAX_DIM], st[MX_MAX_DIM], off = 0;
+  mx_shape_strides(&D->shape, istr);
+  for (int k = 0; k < nd; k++) {
+    st[k] = flip[k] ? -istr[k] : istr[k];
+    if (flip[k] && D->shape.d[k] > 0) off += (D->shape.d[k] - 1) * istr[k];
+  }
+  strided_copy(MX_PTR(D), MX_PTR(og[0]), mx_dtype_size(D->dtype), nd, D->shape.d, st, off);
+  return MX_OK;
+}
+
+/* only the output gradient */
+static void deps_g(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                   unsigned char *no, unsigned char *ng) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 0;
+  for (int k = 0; k < nout; k++) {
+    no[k] = 0;
+    ng[k] = 1;
+  }
+}
+/* Concat: the inputs too (their shapes only) */
+static void deps_concat(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                        unsigned char *no, unsigned char *ng) {
+  deps_g(p, nin, nout, ni, no, ng);
+  for (int j = 0; j < nin; j++) ni[j] = 1;
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_data[] = {"data", NULL};
@@ -844,53 +1231,54 @@ const mx_op mx_ops_shape[] = {
   {"Reshape", {"reshape", NULL},
    "Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.",
    1, in_data, 1, p_reshape, MX_NPARAMS(p_reshape), shape_reshape, NULL, k_copy, NULL,
-   view_reshape, NULL, OPF_MOVE},
+   view_reshape, b_copy, OPF_MOVE, deps_g},
   {"Flatten", {"flatten", NULL},
    "Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.",
-   1, in_data, 1, NULL, 0, shape_flatten, NULL, k_copy, NULL, view_reshape, NULL, OPF_MOVE},
+   1, in_data, 1, NULL, 0, shape_flatten, NULL, k_copy, NULL, view_reshape, b_copy, OPF_MOVE,
+   deps_g},
   {"expand_dims", {NULL},
    "Insert an axis of extent 1 (no copy).",
    1, in_data, 1, p_expand_dims, MX_NPARAMS(p_expand_dims), shape_expand_dims, NULL, k_copy,
-   NULL, view_reshape, NULL, OPF_MOVE},
+   NULL, view_reshape, b_copy, OPF_MOVE, deps_g},
   {"squeeze", {NULL},
    "Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.",
    1, in_data, 1, p_squeeze, MX_NPARAMS(p_squeeze), shape_squeeze, NULL, k_copy, NULL,
-   view_reshape, NULL, OPF_MOVE},
+   view_reshape, b_copy, OPF_MOVE, deps_g},
   {"transpose", {NULL},
    "Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).",
    1, in_data, 1, p_transpose, MX_NPARAMS(p_transpose), shape_transpose, NULL, k_transpose,
-   NULL, NULL, NULL, OPF_MOVE},
+   NULL, NULL, b_transpose, OPF_MOVE, deps_g},
   {"SwapAxis", {"swapaxes", NULL},
    "Interchange two axes.",
    1, in_data, 1, p_swapaxis, MX_NPARAMS(p_swapaxis), shape_swapaxis, NULL, k_swapaxis,
-   NULL, NULL, NULL, OPF_MOVE},
+   NULL, NULL, b_swapaxis, OPF_MOVE, deps_g},
   {"Concat", {"concat", NULL},
    "Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).",
    -1, in_data, 1, p_concat, MX_NPARAMS(p_concat), shape_concat, NULL, k_concat, NULL, NULL,
-   NULL, OPF_MOVE},
+   b_concat, OPF_MOVE, deps_concat},
   {"stack", {NULL},
    "Join arrays of one shape along a new axis.",
    -1, in_data, 1, p_stack, MX_NPARAMS(p_stack), shape_stack, NULL, k_stack, NULL, NULL,
-   NULL, OPF_MOVE},
+   b_stack, OPF_MOVE, deps_g},
   {"slice", {"crop", NULL},
    "Slice an array with begin, end and step per axis. As Python's slicing: 0-based, end exclusive, negative values count from the end, out-of-range bounds are clipped. Tuples are given in R order and address the last R dimensions when shorter than the rank; axes not covered are kept whole.",
-   1, in_data, 1, p_slice, MX_NPARAMS(p_slice), shape_slice, NULL, k_slice, NULL, NULL, NULL,
-   OPF_MOVE},
+   1, in_data, 1, p_slice, MX_NPARAMS(p_slice), shape_slice, NULL, k_slice, NULL, NULL, b_slice,
+   OPF_MOVE, deps_g},
   {"slice_axis", {NULL},
    "Slice one axis from begin (inclusive) to end (exclusive), 0-based.",
    1, in_data, 1, p_slice_axis, MX_NPARAMS(p_slice_axis), shape_slice_axis, NULL,
-   k_slice_axis, NULL, NULL, NULL, OPF_MOVE},
+   k_slice_axis, NULL, NULL, b_slice_axis, OPF_MOVE, deps_g},
   {"tile", {NULL},
    "Repeat the whole array along each axis, as numpy's tile.",
-   1, in_data, 1, p_tile, MX_NPARAMS(p_tile), shape_tile, NULL, k_tile, NULL, NULL, NULL,
-   OPF_MOVE},
+   1, in_data, 1, p_tile, MX_NPARAMS(p_tile), shape_tile, NULL, k_tile, NULL, NULL, b_tile,
+   OPF_MOVE, deps_g},
   {"repeat", {NULL},
    "Repeat each element, along an axis or over the flattened array.",
    1, in_data, 1, p_repeat, MX_NPARAMS(p_repeat), shape_repeat, NULL, k_repeat, NULL, NULL,
-   NULL, OPF_MOVE},
+   b_repeat, OPF_MOVE, deps_g},
   {"reverse", {"flip", NULL},
    "Reverse the order of the elements along the given axes.",
    1, in_data, 1, p_reverse, MX_NPARAMS(p_reverse), shape_reverse, NULL, k_reverse, NULL,
-   NULL, NULL, OPF_MOVE},
+   NULL, b_reverse, OPF_MOVE, deps_g},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

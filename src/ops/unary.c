@@ -276,6 +276,186 @@ static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
   return MX_OK;
 }
 
+/* ------------------------------------------------------------- gradients */
+
+/* Backward kernels write d(loss)/dx = og * f'(x).  Where f' is cheaper from
+ * the output y (exp, sqrt, rsqrt, tan, tanh, sigmoid, relu, expm1,
+ * reciprocal, cbrt) only the output is declared needed, so the memory
+ * planner may free (or overwrite in place) the input.  Gradients are float32
+ * and float64 only (identity, Cast and the zero-gradient ops, which compute
+ * nothing, take float16 too); integer dtypes are an error. */
+
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
+
+static mx_status grad_dtype_error(int dtype) {
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
+
+/* Digamma psi(x) = d/dx log|gamma(x)|: upward recurrence to x >= 10, then
+ * the asymptotic series (error below 1e-14); reflection for x <= 0 (poles
+ * at 0, -1, -2, ... give NaN). */
+static double digamma_pos(double x) {
+  double r = 0;
+  while (x < 10) {
+    r -= 1 / x;
+    x += 1;
+  }
+  double f = 1 / (x * x);
+  double t = f * (-1.0 / 12 + f * (1.0 / 120 + f * (-1.0 / 252 + f * (1.0 / 240 + f * (-1.0 / 132)))));
+  return r + log(x) - 0.5 / x + t;
+}
+static double digamma(double x) {
+  if (x != x) return x;
+  if (x <= 0) {
+    if (x == floor(x)) return NAN;
+    return digamma_pos(1 - x) - PI_D / tan(PI_D * x);
+  }
+  return digamma_pos(x);
+}
+
+#define LN2_D 0.69314718055994530942
+#define LN10_D 2.30258509299404568402
+
+/* d = EXPR in g (output gradient), x (input) and y (output), all of type T;
+ * UX/UY say whether x/y are read (the others are NULL). */
+#define UGRAD_LOOP(TT, UX, UY, EXPR)                                         \
+  do {                                                                       \
+    typedef TT T;                                                            \
+    const T *G_ = MX_DATA(og[0], T);                                         \
+    const T *X_ = (UX) ? MX_DATA(in[0], T) : G_;                             \
+    const T *Y_ = (UY) ? MX_DATA(out[0], T) : G_;                            \
+    T *D_ = MX_DATA(ig[0], T);                                               \
+    int64_t n_ = mx_ndarray_size(ig[0]);                                     \
+    int nt_ = mx_par_threads(n_);                                            \
+    (void)nt_;                                                               \
+    MX_OMP_FOR(nt_)                                                          \
+    for (int64_t i = 0; i < n_; i++) {                                       \
+      T g = G_[i], x = X_[i], y = Y_[i];                                     \
+      (void)x; (void)y;                                                      \
+      D_[i] = (T)(EXPR);                                                     \
+    }                                                                        \
+  } while (0)
+
+#define DEF_UGRAD(NAME, UX, UY, EXPR)                                        \
+  static mx_status b_##NAME(BARGS) {                                         \
+    UNUSED_BARGS;                                                            \
+    if (req[0] != MX_REQ_WRITE) return MX_OK;                                \
+    switch (ig[0]->dtype) {                                                  \
+      case MX_FLOAT32: UGRAD_LOOP(float, UX, UY, EXPR); break;               \
+      case MX_FLOAT64: UGRAD_LOOP(double, UX, UY, EXPR); break;              \
+      default: return grad_dtype_error(ig[0]->dtype);                        \
+    }                                                                        \
+    return MX_OK;                                                            \
+  }
+
+/* from the input */
+DEF_UGRAD(abs, 1, 0, (x > 0 ? g : x < 0 ? -g : (T)0))
+DEF_UGRAD(square, 1, 0, g * (T)2 * x)
+DEF_UGRAD(log, 1, 0, g / x)
+DEF_UGRAD(log1p, 1, 0, g / ((T)1 + x))
+DEF_UGRAD(log2, 1, 0, g / (x * (T)LN2_D))
+DEF_UGRAD(log10, 1, 0, g / (x * (T)LN10_D))
+DEF_UGRAD(sin, 1, 0, g * cos((double)x))
+DEF_UGRAD(cos, 1, 0, -g * sin((double)x))
+DEF_UGRAD(arcsin, 1, 0, g / sqrt(1.0 - (double)x * x))
+DEF_UGRAD(arccos, 1, 0, -g / sqrt(1.0 - (double)x * x))
+DEF_UGRAD(arctan, 1, 0, g / ((T)1 + x * x))
+DEF_UGRAD(sinh, 1, 0, g * cosh((double)x))
+DEF_UGRAD(cosh, 1, 0, g * sinh((double)x))
+DEF_UGRAD(arcsinh, 1, 0, g / sqrt((double)x * x + 1.0))
+DEF_UGRAD(arccosh, 1, 0, g / sqrt((double)x * x - 1.0))
+DEF_UGRAD(arctanh, 1, 0, g / ((T)1 - x * x))
+DEF_UGRAD(softsign, 1, 0, g / (((T)1 + (x < 0 ? -x : x)) * ((T)1 + (x < 0 ? -x : x))))
+DEF_UGRAD(gammaln, 1, 0, g * digamma((double)x))
+/* from the output */
+DEF_UGRAD(sqrt, 0, 1, g * (T)0.5 / y)
+DEF_UGRAD(rsqrt, 0, 1, g * (T)-0.5 * y * y * y)
+DEF_UGRAD(exp, 0, 1, g * y)
+DEF_UGRAD(expm1, 0, 1, g * (y + (T)1))
+DEF_UGRAD(tan, 0, 1, g * ((T)1 + y * y))
+DEF_UGRAD(tanh, 0, 1, g * ((T)1 - y * y))
+DEF_UGRAD(sigmoid, 0, 1, g * y * ((T)1 - y))
+DEF_UGRAD(relu, 0, 1, (y > 0 ? g : (T)0))
+DEF_UGRAD(reciprocal, 0, 1, -g * y * y)
+DEF_UGRAD(cbrt, 0, 1, g / ((T)3 * y * y))
+/* from both */
+DEF_UGRAD(gamma, 1, 1, g * y * digamma((double)x))
+/* from the output gradient alone */
+DEF_UGRAD(negative, 0, 0, -g)
+DEF_UGRAD(degrees, 0, 0, g * (T)(180.0 / PI_D))
+DEF_UGRAD(radians, 0, 0, g * (T)(PI_D / 180.0))
+
+/* clip (MXNet): the gradient passes where a_min <= x <= a_max (NaN too),
+ * else 0. */
+static mx_status b_clip(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  double lo = p[0].f, hi = p[1].f;
+  switch (ig[0]->dtype) {
+    case MX_FLOAT32: {
+      const float flo = (float)lo, fhi = (float)hi;
+      UGRAD_LOOP(float, 1, 0, ((x > fhi || x < flo) ? 0.0f : g));
+    } break;
+    case MX_FLOAT64: UGRAD_LOOP(double, 1, 0, ((x > hi || x < lo) ? 0.0 : g)); break;
+    default: return grad_dtype_error(ig[0]->dtype);
+  }
+  return MX_OK;
+}
+
+/* identity: the output gradient itself (any float dtype) */
+static mx_status b_identity(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  void *src = MX_PTR(og[0]), *dst = MX_PTR(ig[0]);
+  if (src != dst) memmove(dst, src, mx_ndarray_nbytes(ig[0]));
+  return MX_OK;
+}
+
+/* sign, rounding, logical_not, zeros_like, ones_like: exact zeros */
+static mx_status b_zero(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  return mx_ndarray_fill(ig[0], 0.0);
+}
+
+/* Cast: the output gradient converted back to the input's dtype */
+static mx_status b_cast(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  if (!mx_dtype_is_float(og[0]->dtype)) return grad_dtype_error(og[0]->dtype);
+  mx_convert(MX_PTR(og[0]), og[0]->dtype, MX_PTR(ig[0]), ig[0]->dtype, mx_ndarray_size(ig[0]));
+  return MX_OK;
+}
+
+/* What each backward reads: the input (X), the output (Y),
+ * both, only the output gradient (G), or nothing at all (zero gradients). */
+static void deps_set(int nin, int nout, unsigned char *ni, unsigned char *no,
+                     unsigned char *ng, int x, int y, int g) {
+  for (int j = 0; j < nin; j++) ni[j] = (unsigned char)x;
+  for (int k = 0; k < nout; k++) {
+    no[k] = (unsigned char)y;
+    ng[k] = (unsigned char)g;
+  }
+}
+#define DEF_DEPS(NAME, X, Y, G)                                              \
+  static void deps_##NAME(const mx_param_value *p, int nin, int nout,        \
+                          unsigned char *ni, unsigned char *no, unsigned char *ng) { \
+    (void)p;                                                                 \
+    deps_set(nin, nout, ni, no, ng, X, Y, G);                                \
+  }
+DEF_DEPS(x, 1, 0, 1)
+DEF_DEPS(y, 0, 1, 1)
+DEF_DEPS(xy, 1, 1, 1)
+DEF_DEPS(g, 0, 0, 1)
+DEF_DEPS(none, 0, 0, 0)
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_data[] = {"data", NULL};
@@ -288,62 +468,63 @@ static const mx_param_desc p_cast[] = {
   {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
 };
 
-#define UNARY(NAME, A1, DOC)                                                 \
+/* BW, DEPS: backward kernel and what it reads (see the gradient section). */
+#define UNARY(NAME, A1, DOC, BW, DEPS)                                       \
   {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
-   k_##NAME, NULL, NULL, NULL, MX_OPF_INPLACE}
-#define UNARY_ANY(NAME, A1, DOC)                                             \
+   k_##NAME, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
+#define UNARY_ANY(NAME, A1, DOC, BW, DEPS)                                   \
   {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
-   k_##NAME, NULL, NULL, NULL, MX_OPF_INPLACE | MX_OPF_F16}
+   k_##NAME, NULL, NULL, BW, MX_OPF_INPLACE | MX_OPF_F16, DEPS}
 
 const mx_op mx_ops_unary[] = {
-  UNARY(abs, NULL, "Absolute value, element-wise."),
-  UNARY(sign, NULL, "Sign (-1, 0 or 1), element-wise; NaN stays NaN."),
-  UNARY(sqrt, NULL, "Square root, element-wise."),
-  UNARY(rsqrt, NULL, "Reciprocal square root 1/sqrt(x), element-wise."),
-  UNARY(square, NULL, "Square, element-wise."),
-  UNARY(exp, NULL, "Exponential, element-wise."),
-  UNARY(log, NULL, "Natural logarithm, element-wise."),
-  UNARY(log1p, NULL, "log(1 + x), element-wise, accurate for small x."),
-  UNARY(expm1, NULL, "exp(x) - 1, element-wise, accurate for small x."),
-  UNARY(log2, NULL, "Base-2 logarithm, element-wise."),
-  UNARY(log10, NULL, "Base-10 logarithm, element-wise."),
-  UNARY(sin, NULL, "Sine, element-wise."),
-  UNARY(cos, NULL, "Cosine, element-wise."),
-  UNARY(tan, NULL, "Tangent, element-wise."),
-  UNARY(arcsin, NULL, "Inverse sine, element-wise."),
-  UNARY(arccos, NULL, "Inverse cosine, element-wise."),
-  UNARY(arctan, NULL, "Inverse tangent, element-wise."),
-  UNARY(sinh, NULL, "Hyperbolic sine, element-wise."),
-  UNARY(cosh, NULL, "Hyperbolic cosine, element-wise."),
-  UNARY(tanh, NULL, "Hyperbolic tangent, element-wise."),
-  UNARY(arcsinh, NULL, "Inverse hyperbolic sine, element-wise."),
-  UNARY(arccosh, NULL, "Inverse hyperbolic cosine, element-wise."),
-  UNARY(arctanh, NULL, "Inverse hyperbolic tangent, element-wise."),
-  UNARY(sigmoid, NULL, "Logistic sigmoid 1/(1 + exp(-x)), element-wise."),
-  UNARY(relu, NULL, "Rectified linear unit max(x, 0), element-wise."),
-  UNARY(softsign, NULL, "Softsign x/(1 + |x|), element-wise."),
-  UNARY(round, NULL, "Round to the nearest integer, halves away from zero, element-wise."),
-  UNARY(rint, NULL, "Round to the nearest integer, halves to even (as R's round), element-wise."),
-  UNARY(floor, NULL, "Largest integer not greater than x, element-wise."),
-  UNARY(ceil, NULL, "Smallest integer not less than x, element-wise."),
-  UNARY(trunc, NULL, "Integer part of x (rounded towards zero), element-wise."),
-  UNARY(fix, NULL, "Round towards zero, element-wise."),
-  UNARY(negative, NULL, "Negation -x, element-wise."),
-  UNARY(reciprocal, NULL, "Reciprocal 1/x, element-wise."),
-  UNARY(cbrt, NULL, "Cube root, element-wise."),
-  UNARY(gamma, NULL, "Gamma function, element-wise."),
-  UNARY(gammaln, NULL, "Logarithm of the absolute value of the gamma function, element-wise."),
-  UNARY(degrees, NULL, "Radians to degrees, element-wise."),
-  UNARY(radians, NULL, "Degrees to radians, element-wise."),
-  UNARY(logical_not, NULL, "1 where x is 0, else 0, element-wise."),
-  UNARY_ANY(identity, "_copy", "A copy of the input."),
-  UNARY_ANY(zeros_like, NULL, "An array of zeros with the shape and dtype of the input."),
-  UNARY_ANY(ones_like, NULL, "An array of ones with the shape and dtype of the input."),
+  UNARY(abs, NULL, "Absolute value, element-wise.", b_abs, deps_x),
+  UNARY(sign, NULL, "Sign (-1, 0 or 1), element-wise; NaN stays NaN.", b_zero, deps_none),
+  UNARY(sqrt, NULL, "Square root, element-wise.", b_sqrt, deps_y),
+  UNARY(rsqrt, NULL, "Reciprocal square root 1/sqrt(x), element-wise.", b_rsqrt, deps_y),
+  UNARY(square, NULL, "Square, element-wise.", b_square, deps_x),
+  UNARY(exp, NULL, "Exponential, element-wise.", b_exp, deps_y),
+  UNARY(log, NULL, "Natural logarithm, element-wise.", b_log, deps_x),
+  UNARY(log1p, NULL, "log(1 + x), element-wise, accurate for small x.", b_log1p, deps_x),
+  UNARY(expm1, NULL, "exp(x) - 1, element-wise, accurate for small x.", b_expm1, deps_y),
+  UNARY(log2, NULL, "Base-2 logarithm, element-wise.", b_log2, deps_x),
+  UNARY(log10, NULL, "Base-10 logarithm, element-wise.", b_log10, deps_x),
+  UNARY(sin, NULL, "Sine, element-wise.", b_sin, deps_x),
+  UNARY(cos, NULL, "Cosine, element-wise.", b_cos, deps_x),
+  UNARY(tan, NULL, "Tangent, element-wise.", b_tan, deps_y),
+  UNARY(arcsin, NULL, "Inverse sine, element-wise.", b_arcsin, deps_x),
+  UNARY(arccos, NULL, "Inverse cosine, element-wise.", b_arccos, deps_x),
+  UNARY(arctan, NULL, "Inverse tangent, element-wise.", b_arctan, deps_x),
+  UNARY(sinh, NULL, "Hyperbolic sine, element-wise.", b_sinh, deps_x),
+  UNARY(cosh, NULL, "Hyperbolic cosine, element-wise.", b_cosh, deps_x),
+  UNARY(tanh, NULL, "Hyperbolic tangent, element-wise.", b_tanh, deps_y),
+  UNARY(arcsinh, NULL, "Inverse hyperbolic sine, element-wise.", b_arcsinh, deps_x),
+  UNARY(arccosh, NULL, "Inverse hyperbolic cosine, element-wise.", b_arccosh, deps_x),
+  UNARY(arctanh, NULL, "Inverse hyperbolic tangent, element-wise.", b_arctanh, deps_x),
+  UNARY(sigmoid, NULL, "Logistic sigmoid 1/(1 + exp(-x)), element-wise.", b_sigmoid, deps_y),
+  UNARY(relu, NULL, "Rectified linear unit max(x, 0), element-wise.", b_relu, deps_y),
+  UNARY(softsign, NULL, "Softsign x/(1 + |x|), element-wise.", b_softsign, deps_x),
+  UNARY(round, NULL, "Round to the nearest integer, halves away from zero, element-wise.", b_zero, deps_none),
+  UNARY(rint, NULL, "Round to the nearest integer, halves to even (as R's round), element-wise.", b_zero, deps_none),
+  UNARY(floor, NULL, "Largest integer not greater than x, element-wise.", b_zero, deps_none),
+  UNARY(ceil, NULL, "Smallest integer not less than x, element-wise.", b_zero, deps_none),
+  UNARY(trunc, NULL, "Integer part of x (rounded towards zero), element-wise.", b_zero, deps_none),
+  UNARY(fix, NULL, "Round towards zero, element-wise.", b_zero, deps_none),
+  UNARY(negative, NULL, "Negation -x, element-wise.", b_negative, deps_g),
+  UNARY(reciprocal, NULL, "Reciprocal 1/x, element-wise.", b_reciprocal, deps_y),
+  UNARY(cbrt, NULL, "Cube root, element-wise.", b_cbrt, deps_y),
+  UNARY(gamma, NULL, "Gamma function, element-wise.", b_gamma, deps_xy),
+  UNARY(gammaln, NULL, "Logarithm of the absolute value of the gamma function, element-wise.", b_gammaln, deps_x),
+  UNARY(degrees, NULL, "Radians to degrees, element-wise.", b_degrees, deps_g),
+  UNARY(radians, NULL, "Degrees to radians, element-wise.", b_radians, deps_g),
+  UNARY(logical_not, NULL, "1 where x is 0, else 0, element-wise.", b_zero, deps_none),
+  UNARY_ANY(identity, "_copy", "A copy of the input.", b_identity, deps_g),
+  UNARY_ANY(zeros_like, NULL, "An array of zeros with the shape and dtype of the input.", b_zero, deps_none),
+  UNARY_ANY(ones_like, NULL, "An array of ones with the shape and dtype of the input.", b_zero, deps_none),
   {"clip", {NULL}, "Clip values to [a_min, a_max] (NaN stays NaN).", 1, in_data, 1,
-   p_clip, MX_NPARAMS(p_clip), mx_infer_shape_same, NULL, k_clip, NULL, NULL, NULL,
-   MX_OPF_INPLACE},
+   p_clip, MX_NPARAMS(p_clip), mx_infer_shape_same, NULL, k_clip, NULL, NULL, b_clip,
+   MX_OPF_INPLACE, deps_x},
   {"Cast", {"cast", NULL}, "Convert the elements to another dtype.", 1, in_data, 1,
-   p_cast, MX_NPARAMS(p_cast), mx_infer_shape_same, type_cast, k_cast, NULL, NULL, NULL,
-   MX_OPF_INPLACE | MX_OPF_F16},
+   p_cast, MX_NPARAMS(p_cast), mx_infer_shape_same, type_cast, k_cast, NULL, NULL, b_cast,
+   MX_OPF_INPLACE | MX_OPF_F16, deps_g},
   {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

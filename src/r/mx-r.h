@@ -95,6 +95,12 @@ SEXP mx_r_sym_infer_type(SEXP sym, SEXP types);
 SEXP mx_r_sym_to_json(SEXP sym);
 SEXP mx_r_sym_from_json(SEXP json);
 SEXP mx_r_sym_reset_names(void);
+SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP aux, SEXP opts);
+SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train);
+SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads);
+SEXP mx_r_exec_outputs(SEXP ptr);
+SEXP mx_r_exec_memory(SEXP ptr);
+SEXP mx_r_exec_profile(SEXP ptr, SEXP on);
 int mx_r_is_sym(SEXP x);
 struct mx_symbol *mx_r_sym(SEXP x, const char *arg);
 SEXP mx_r_wrap_sym(struct mx_symbol *s);
@@ -112,5 +118,12 @@ SEXP mx_r_threads(SEXP n);
 SEXP mx_r_features(void);
 SEXP mx_r_gpu_count(void);
 SEXP mx_r_set_gc_threshold(SEXP bytes);
+
+/* Data iterators (io-iter-r.c). */
+SEXP mx_r_io_mnist_load(SEXP image, SEXP label, SEXP shuffle, SEXP seed, SEXP flat,
+                        SEXP num_parts, SEXP part_index);
+SEXP mx_r_io_slice0(SEXP nd, SEXP begin, SEXP end);
+SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst);
+SEXP mx_r_io_shuffle_order(SEXP unif);
 
 #endif

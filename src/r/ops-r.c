@@ -214,16 +214,25 @@ static const char *type_name(int t) {
   }
 }
 
+/* Visible outputs with default parameters (-1 when they depend on one). */
+static int mx_op_num_visible_default(const mx_op *op) {
+  mx_param_value v[64];
+  if (mx_op_num_params(op) > 64 || mx_op_params_init(op, v) != MX_OK) return mx_op_declared_outputs(op);
+  mx_error_clear();
+  return mx_op_num_visible_outputs(op, v);
+}
+
 SEXP mx_r_op_info(void) {
   int n = mx_op_count();
   SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
   static const char *fields[] = {"name", "aliases", "doc", "inputs", "variadic",
-                                 "num_outputs", "random", "params"};
+                                 "num_outputs", "random", "params", "optional_inputs"};
   static const char *pfields[] = {"name", "type", "default", "choices", "required",
                                   "optional", "doc"};
   for (int i = 0; i < n; i++) {
     const mx_op *op = mx_op_at(i);
-    SEXP e = PROTECT(named_list(8, fields));
+    SEXP e = PROTECT(named_list(9, fields));
+    SET_VECTOR_ELT(e, 8, Rf_ScalarLogical(mx_op_has_optional_inputs(op)));
     SET_VECTOR_ELT(e, 0, Rf_mkString(mx_op_name(op)));
     int na = 0;
     while (na < 4 && mx_op_alias(op, na)) na++;
@@ -237,7 +246,7 @@ SEXP mx_r_op_info(void) {
     for (int k = 0; k < ni; k++) SET_STRING_ELT(ins, k, Rf_mkChar(mx_op_input_name(op, k)));
     SET_VECTOR_ELT(e, 3, ins);
     SET_VECTOR_ELT(e, 4, Rf_ScalarLogical(mx_op_declared_inputs(op) < 0));
-    SET_VECTOR_ELT(e, 5, Rf_ScalarInteger(mx_op_declared_outputs(op)));
+    SET_VECTOR_ELT(e, 5, Rf_ScalarInteger(mx_op_num_visible_default(op)));
     SET_VECTOR_ELT(e, 6, Rf_ScalarLogical((mx_op_flags(op) & MX_OPF_RANDOM) != 0));
     int np = mx_op_num_params(op);
     SEXP ps = PROTECT(Rf_allocVector(VECSXP, np));

@@ -1,0 +1,274 @@
+# Executors: a symbol bound to arrays. An executor is an environment of class
+# "MXExecutor" with MXNet's members: ref.arg.arrays, ref.grad.arrays,
+# ref.aux.arrays, ref.outputs (live references), and arg.arrays,
+# grad.arrays, aux.arrays, outputs (fresh copies).
+
+grad.req.codes <- c(null = 0L, write = 1L, add = 3L)
+
+exec.options <- function() {
+  mirror <- getOption("mxnet.backward.mirror", NULL)
+  if (is.null(mirror)) mirror <- identical(Sys.getenv("MXNET_BACKWARD_DO_MIRROR"), "1")
+  c(plan = isTRUE(getOption("mxnet.plan.memory", TRUE)),
+    inplace = isTRUE(getOption("mxnet.inplace", TRUE)),
+    mirror = isTRUE(mirror))
+}
+
+#' Bind a symbol to arrays
+#'
+#' \code{mx.simple.bind} infers every shape from the given input shapes,
+#' allocates zero-filled arguments, gradients and auxiliary states on
+#' \code{ctx}, and binds. Arguments whose names end in \code{data} or
+#' \code{label}, or are listed in \code{fixed.param}, get no gradient.
+#' Memory planning is on by default (\code{options(mxnet.plan.memory =
+#' FALSE)} turns it off); \code{options(mxnet.backward.mirror = TRUE)} (or
+#' \env{MXNET_BACKWARD_DO_MIRROR=1}) recomputes cheap nodes in backward to
+#' save memory.
+#'
+#' @param symbol An MXSymbol.
+#' @param ctx Device (default \code{mx.ctx.default()}).
+#' @param grad.req \code{"null"}, \code{"write"} or \code{"add"}: one for all
+#'   arguments, or a named vector per argument.
+#' @param fixed.param Names of arguments that get no gradient.
+#' @param ... Input shapes in R order, e.g. \code{data = c(28, 28, 1, 128)}.
+#' @return An executor (class \code{MXExecutor}).
+#' @examples
+#' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 3, name = "fc")
+#' ex <- mx.simple.bind(net, data = c(4, 2), grad.req = "write")
+#' names(ex$ref.arg.arrays)
+#' @export
+mx.simple.bind <- function(symbol, ctx = NULL, grad.req = "null", fixed.param = NULL, ...) {
+  if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  shapes <- list(...)
+  if (!length(shapes) || is.null(names(shapes)) || any(names(shapes) == ""))
+    stop("give the input shapes by name, e.g. data = c(28, 28, 1, 100)", call. = FALSE)
+  sh <- mx.symbol.infer.shape(symbol, ...)
+  if (is.null(sh))
+    stop(sprintf("cannot infer every shape from %s; give the shapes of more inputs (arguments: %s)",
+                 paste(names(shapes), collapse = ", "), paste(arguments(symbol), collapse = ", ")),
+         call. = FALSE)
+  args <- lapply(sh$arg.shapes, function(s) mx.nd.zeros(s, ctx))
+  aux <- lapply(sh$aux.shapes, function(s) mx.nd.zeros(s, ctx))
+  arg.names <- names(args)
+  reqs <- exec.grad.reqs(arg.names, grad.req, fixed.param)
+  exec.bind(symbol, ctx, args, reqs, aux)
+}
+
+exec.grad.reqs <- function(arg.names, grad.req, fixed.param = NULL) {
+  if (length(grad.req) == 1L && is.null(names(grad.req))) {
+    if (!grad.req %in% names(grad.req.codes))
+      stop("argument 'grad.req' must be \"null\", \"write\" or \"add\"", call. = FALSE)
+    reqs <- rep(grad.req, length(arg.names))
+    names(reqs) <- arg.names
+    skip <- grepl("(data|label)$", arg.names) | arg.names %in% fixed.param
+    reqs[skip] <- "null"
+  } else {
+    if (is.null(names(grad.req))) {
+      if (length(grad.req) != length(arg.names))
+        stop("argument 'grad.req' must have one entry per argument", call. = FALSE)
+      names(grad.req) <- arg.names
+    }
+    bad <- setdiff(names(grad.req), arg.names)
+    if (length(bad)) stop(sprintf("grad.req names unknown arguments: %s", paste(bad, collapse = ", ")), call. = FALSE)
+    reqs <- rep("null", length(arg.names))
+    names(reqs) <- arg.names
+    reqs[names(grad.req)] <- grad.req
+    if (!all(reqs %in% names(grad.req.codes)))
+      stop("argument 'grad.req' must contain \"null\", \"write\" or \"add\"", call. = FALSE)
+  }
+  reqs
+}
+
+# Bind existing argument/aux arrays (not copied); gradients allocated per req.
+exec.bind <- function(symbol, ctx, args, reqs, aux, grads = NULL) {
+  if (is.null(grads))
+    grads <- lapply(names(args), function(n) if (reqs[[n]] == "null") NULL else
+      mx.nd.zeros(dim(args[[n]]) %||% integer(0), ctx, dtype = mx.nd.dtype(args[[n]])))
+  names(grads) <- names(args)
+  ptr <- .Call(C_mx_r_exec_bind, symbol, ctx, unname(args), unname(grads),
+               unname(grad.req.codes[reqs]), unname(aux), unname(exec.options()))
+  e <- new.env(parent = emptyenv())
+  e$ptr <- ptr
+  e$symbol <- symbol
+  e$ctx <- ctx
+  e$grad.req <- reqs
+  e$ref.arg.arrays <- args
+  e$ref.grad.arrays <- grads
+  e$ref.aux.arrays <- aux
+  outs <- .Call(C_mx_r_exec_outputs, ptr)
+  names(outs) <- outputs(symbol)
+  e$ref.outputs <- outs
+  copy <- function(l) lapply(l, function(a) if (is.null(a)) NULL else mx.nd.copyto(a))
+  makeActiveBinding("arg.arrays", function() copy(e$ref.arg.arrays), e)
+  makeActiveBinding("grad.arrays", function() copy(e$ref.grad.arrays), e)
+  makeActiveBinding("aux.arrays", function() copy(e$ref.aux.arrays), e)
+  makeActiveBinding("outputs", function() copy(e$ref.outputs), e)
+  class(e) <- "MXExecutor"
+  e
+}
+
+`%||%` <- function(a, b) if (is.null(a)) b else a
+
+# MXNet's internal bind: the arrays are copied onto ctx.
+mx.symbol.bind <- function(symbol, ctx, arg.arrays, aux.arrays, grad.reqs) {
+  args <- lapply(arg.arrays, function(a) mx.nd.copyto(a, ctx))
+  aux <- lapply(aux.arrays, function(a) mx.nd.copyto(a, ctx))
+  reqs <- exec.grad.reqs(names(args), grad.reqs)
+  exec.bind(symbol, ctx, args, reqs, aux)
+}
+
+#' Run an executor forward or backward
+#'
+#' @param exec An executor.
+#' @param is.train Training mode (Dropout drops, BatchNorm uses batch
+#'   statistics and updates its moving averages).
+#' @param ... Gradients of the outputs (MXNDArrays) for \code{backward};
+#'   omitted: ones (loss outputs need none).
+#' @return \code{exec}, invisibly.
+#' @examples
+#' a <- mx.symbol.Variable("a")
+#' ex <- mx.simple.bind(a * a, a = 3, grad.req = "write")
+#' mx.exec.update.arg.arrays(ex, list(a = mx.nd.array(c(1, 2, 3))))
+#' mx.exec.forward(ex)
+#' mx.exec.backward(ex)
+#' as.array(ex$ref.grad.arrays$a)   # 2 * a
+#' @name mx.exec.forward
+#' @export
+mx.exec.forward <- function(exec, is.train = TRUE) {
+  exec.check(exec)
+  .Call(C_mx_r_exec_forward, exec$ptr, is.train)
+  invisible(exec)
+}
+
+#' @rdname mx.exec.forward
+#' @export
+mx.exec.backward <- function(exec, ...) {
+  exec.check(exec)
+  g <- list(...)
+  if (length(g) == 1L && is.list(g[[1L]]) && !is.mx.ndarray(g[[1L]])) g <- g[[1L]]
+  .Call(C_mx_r_exec_backward, exec$ptr, if (length(g)) unname(g) else NULL)
+  invisible(exec)
+}
+
+exec.check <- function(exec) {
+  if (!inherits(exec, "MXExecutor")) stop("argument 'exec' must be an executor", call. = FALSE)
+}
+
+exec.update <- function(targets, arrays, match.name, skip.null, what) {
+  if (!is.list(arrays)) stop(sprintf("argument '%s' must be a list of MXNDArrays", what), call. = FALSE)
+  if (!length(arrays)) return(invisible(NULL))
+  if (match.name) {
+    if (is.null(names(arrays))) stop(sprintf("'%s' must be named when match.name = TRUE", what), call. = FALSE)
+    arrays <- arrays[names(arrays) %in% names(targets)]
+    idx <- match(names(arrays), names(targets))
+  } else {
+    if (length(arrays) != length(targets))
+      stop(sprintf("'%s' has %d arrays; the executor has %d", what, length(arrays), length(targets)), call. = FALSE)
+    idx <- seq_along(arrays)
+  }
+  for (k in seq_along(arrays)) {
+    a <- arrays[[k]]
+    t <- targets[[idx[k]]]
+    if (is.null(a)) {
+      if (skip.null) next
+      stop(sprintf("'%s' contains NULL (use skip.null = TRUE)", what), call. = FALSE)
+    }
+    if (is.null(t)) next
+    if (!is.mx.ndarray(a)) a <- mx.nd.array(a)
+    if (!identical(dim(a), dim(t)))
+      stop(sprintf("'%s': '%s' has dims %s, the executor's array has %s", what, names(targets)[idx[k]],
+                   paste(dim(a), collapse = "x"), paste(dim(t), collapse = "x")), call. = FALSE)
+    .Call(C_mx_r_nd_copy_into, a, t)
+  }
+}
+
+#' Copy new values into an executor's arrays
+#'
+#' @param exec An executor.
+#' @param arg.arrays,aux.arrays,grad.arrays Lists of MXNDArrays (or R arrays).
+#' @param match.name Match by name instead of position.
+#' @param skip.null Skip \code{NULL} entries.
+#' @return \code{exec}, invisibly (its arrays are changed in place).
+#' @examples
+#' ex <- mx.simple.bind(mx.symbol.Variable("a") * 2, a = 2)
+#' mx.exec.update.arg.arrays(ex, list(a = mx.nd.array(c(1, 5))))
+#' mx.exec.forward(ex, is.train = FALSE)
+#' as.array(ex$ref.outputs[[1]])
+#' @name mx.exec.update.arg.arrays
+#' @export
+mx.exec.update.arg.arrays <- function(exec, arg.arrays, match.name = FALSE, skip.null = FALSE) {
+  exec.check(exec)
+  exec.update(exec$ref.arg.arrays, arg.arrays, match.name, skip.null, "arg.arrays")
+  invisible(exec)
+}
+
+#' @rdname mx.exec.update.arg.arrays
+#' @export
+mx.exec.update.aux.arrays <- function(exec, aux.arrays, match.name = FALSE, skip.null = FALSE) {
+  exec.check(exec)
+  exec.update(exec$ref.aux.arrays, aux.arrays, match.name, skip.null, "aux.arrays")
+  invisible(exec)
+}
+
+#' @rdname mx.exec.update.arg.arrays
+#' @export
+mx.exec.update.grad.arrays <- function(exec, grad.arrays, match.name = FALSE, skip.null = FALSE) {
+  exec.check(exec)
+  exec.update(exec$ref.grad.arrays, grad.arrays, match.name, skip.null, "grad.arrays")
+  invisible(exec)
+}
+
+#' Memory of an executor
+#'
+#' Bytes of the intermediate buffers after planning and without it (every
+#' value in its own buffer), bytes of the arrays bound from outside
+#' (arguments, gradients, auxiliary states, outputs), and counts.
+#'
+#' @param exec An executor.
+#' @return A named numeric vector.
+#' @examples
+#' net <- mx.symbol.Activation(mx.symbol.Variable("data"), act_type = "relu")
+#' mx.exec.memory(mx.simple.bind(net, data = c(10, 4)))
+#' @export
+mx.exec.memory <- function(exec) {
+  exec.check(exec)
+  .Call(C_mx_r_exec_memory, exec$ptr)
+}
+
+#' Time spent in each op of an executor
+#'
+#' \code{mx.exec.profile(exec, TRUE)} starts recording the wall time of every
+#' step of forward and backward; \code{mx.exec.profile(exec)} returns a data
+#' frame by op (and phase), with the total seconds and calls.
+#'
+#' @param exec An executor.
+#' @param on \code{TRUE}/\code{FALSE} to switch recording, \code{NULL} to read.
+#' @param by.node Report per node rather than per op.
+#' @return A data frame (when reading).
+#' @examples
+#' net <- mx.symbol.Activation(mx.symbol.Variable("data"), act_type = "tanh")
+#' ex <- mx.simple.bind(net, data = c(10, 4))
+#' mx.exec.profile(ex, TRUE); mx.exec.forward(ex)
+#' mx.exec.profile(ex)
+#' @export
+mx.exec.profile <- function(exec, on = NULL, by.node = FALSE) {
+  exec.check(exec)
+  if (!is.null(on)) {
+    .Call(C_mx_r_exec_profile, exec$ptr, on)
+    return(invisible(exec))
+  }
+  p <- as.data.frame(.Call(C_mx_r_exec_profile, exec$ptr, NULL), stringsAsFactors = FALSE)
+  key <- if (by.node) list(node = p$node, op = p$op, phase = p$phase) else list(op = p$op, phase = p$phase)
+  a <- aggregate(cbind(seconds = p$seconds, calls = p$calls) ~ ., data = cbind(as.data.frame(key), seconds = p$seconds, calls = p$calls), FUN = sum)
+  a <- a[order(-a$seconds), ]
+  a$share <- round(a$seconds / max(sum(a$seconds), 1e-12), 3)
+  rownames(a) <- NULL
+  a
+}
+
+#' @export
+print.MXExecutor <- function(x, ...) {
+  cat("<MXExecutor ", paste(names(x$ref.outputs), collapse = ", "), "; ",
+      length(x$ref.arg.arrays), " arguments>\n", sep = "")
+  invisible(x)
+}

@@ -1,0 +1,558 @@
+# Feed-forward models: training (mx.model.FeedForward.create), prediction,
+# checkpoints (MXNet's -symbol.json + -NNNN.params), serialisation.
+
+#' Initialise the parameters of a symbol
+#'
+#' @param symbol An MXSymbol.
+#' @param input.shape,output.shape Named lists of input and output (label)
+#'   shapes in R order.
+#' @param initializer An initializer (e.g. \code{mx.init.uniform(0.01)}).
+#' @param ctx Device.
+#' @return \code{list(arg.params, aux.params)}: named lists of MXNDArrays
+#'   (inputs and labels excluded).
+#' @examples
+#' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 3, name = "fc")
+#' p <- mx.model.init.params(net, list(data = c(4, 8)), NULL, mx.init.uniform(0.1), mx.cpu())
+#' names(p$arg.params)
+#' @export
+mx.model.init.params <- function(symbol, input.shape, output.shape, initializer, ctx = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  shapes <- c(input.shape, output.shape)
+  sh <- do.call(mx.symbol.infer.shape, c(list(symbol), shapes))
+  if (is.null(sh)) stop("cannot infer the parameter shapes from the input shapes", call. = FALSE)
+  arg.shapes <- sh$arg.shapes[!names(sh$arg.shapes) %in% names(shapes)]
+  list(arg.params = mx.init.create(initializer, arg.shapes, ctx, skip.unknown = TRUE),
+       aux.params = mx.init.create(initializer, sh$aux.shapes, ctx, skip.unknown = TRUE))
+}
+
+# --------------------------------------------------------------- data input
+
+# Turn X (array/matrix/iterator) and y into an iterator; decides the layout.
+model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X") {
+  if (inherits(X, "MXDataIter")) return(X)
+  if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
+    y <- X$label
+    X <- X$data
+  }
+  if (is.data.frame(X)) X <- as.matrix(X)
+  if (!is.numeric(X) && !is.logical(X))
+    stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
+  if (anyNA(X)) stop(sprintf("argument '%s' contains NA", what), call. = FALSE)
+  X <- model.layout(X, y, array.layout, what)
+  if (is.null(y)) y <- rep(0, tail(dim(X) %||% length(X), 1))
+  if (is.factor(y)) y <- as.integer(y) - 1L
+  if (anyNA(y)) stop("the labels contain NA", call. = FALSE)
+  n <- tail(dim(X) %||% length(X), 1)
+  ny <- tail(dim(y) %||% length(y), 1)
+  if (n != ny)
+    stop(sprintf("'%s' has %d examples (its last dimension) but the labels have %d%s", what, n, ny,
+                 if (is.matrix(X) && nrow(X) == ny) "; for row-major data use array.layout = \"rowmajor\"" else ""),
+         call. = FALSE)
+  mx.io.arrayiter(X, y, batch.size = batch.size, shuffle = shuffle)
+}
+
+model.layout <- function(X, y, layout, what) {
+  d <- dim(X)
+  if (length(d) != 2L) return(X)
+  layout <- match.arg(layout, c("auto", "colmajor", "rowmajor"))
+  if (layout == "auto") {
+    if (is.null(y)) stop("array.layout = \"auto\" needs labels; say \"colmajor\" or \"rowmajor\"", call. = FALSE)
+    n <- length(y)
+    if (d[1] == n && d[2] == n)
+      stop(sprintf("cannot tell the layout of the square matrix '%s'; set array.layout", what), call. = FALSE)
+    layout <- if (d[1] == n) "rowmajor" else "colmajor"
+  }
+  if (layout == "rowmajor") t(X) else X
+}
+
+# ------------------------------------------------------------------ training
+
+#' Train a feed-forward network
+#'
+#' MXNet's R training function: binds one executor per context (a list of
+#' contexts splits each batch), initialises the parameters, and runs
+#' \code{num.round} epochs of forward, backward and optimizer updates, with
+#' the metric, callbacks and evaluation MXNet's R package has.
+#'
+#' @param symbol The network (an MXSymbol ending in a loss such as
+#'   \code{SoftmaxOutput}).
+#' @param X Training data: an array with the examples along the last
+#'   dimension (a matrix: see \code{array.layout}), a data frame, or a data
+#'   iterator.
+#' @param y Labels (0-based classes, or a factor) when \code{X} is an array.
+#' @param ctx A context or a list of contexts.
+#' @param begin.round First epoch number.
+#' @param num.round Last epoch number.
+#' @param optimizer An optimizer name (\code{"sgd"}, ...) or object; the
+#'   arguments in \code{...} (\code{learning.rate}, \code{momentum},
+#'   \code{wd}, ...) go to \code{\link{mx.opt.create}}.
+#' @param initializer Parameter initializer.
+#' @param eval.data Validation data: \code{list(data =, label =)} or an
+#'   iterator.
+#' @param eval.metric A metric such as \code{mx.metric.accuracy}.
+#' @param epoch.end.callback,batch.end.callback Callbacks
+#'   \code{function(iteration, nbatch, env, verbose)}.
+#' @param array.batch.size Batch size for array input.
+#' @param array.layout \code{"auto"}, \code{"colmajor"} (examples are
+#'   columns) or \code{"rowmajor"} (examples are rows) for matrix input.
+#' @param kvstore How gradients of several devices are combined
+#'   (\code{"local"}).
+#' @param verbose Print progress.
+#' @param arg.params,aux.params Initial parameters (e.g. to resume).
+#' @param input.names,output.names Names of the data and label inputs.
+#' @param fixed.param Parameters that are not trained.
+#' @param allow.extra.params Ignore names in \code{arg.params} the symbol
+#'   does not have.
+#' @param ... Optimizer arguments.
+#' @return A model: \code{list(symbol, arg.params, aux.params)} of class
+#'   \code{MXFeedForwardModel}.
+#' @examples
+#' set.seed(1)
+#' x <- matrix(rnorm(400), 2)             # 2 features x 200 examples
+#' y <- as.numeric(x[1, ] + x[2, ] > 0)
+#' net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"),
+#'                                num_hidden = 2), name = "softmax")
+#' m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 3,
+#'                                  array.batch.size = 20, learning.rate = 0.1,
+#'                                  eval.metric = mx.metric.accuracy, verbose = FALSE)
+#' mean(max.col(t(predict(m, x))) - 1 == y)
+#' @export
+mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.round = 1,
+                                        num.round = 10, optimizer = "sgd",
+                                        initializer = mx.init.uniform(0.01),
+                                        eval.data = NULL, eval.metric = NULL,
+                                        epoch.end.callback = NULL, batch.end.callback = NULL,
+                                        array.batch.size = 128, array.layout = "auto",
+                                        kvstore = "local", verbose = TRUE,
+                                        arg.params = NULL, aux.params = NULL,
+                                        input.names = NULL, output.names = NULL,
+                                        fixed.param = NULL, allow.extra.params = FALSE, ...) {
+  if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  if (is.mx.context(ctx)) ctx <- list(ctx)
+  if (!is.list(ctx) || !length(ctx) || !all(vapply(ctx, is.mx.context, TRUE)))
+    stop("argument 'ctx' must be a context or a list of contexts", call. = FALSE)
+  train.iter <- model.iter(X, y, array.batch.size, shuffle = TRUE, array.layout, "X")
+  eval.iter <- if (is.null(eval.data)) NULL else
+    model.iter(eval.data, NULL, array.batch.size, shuffle = FALSE, array.layout, "eval.data")
+  arg.names <- arguments(symbol)
+  if (is.null(input.names)) input.names <- if ("data" %in% arg.names) "data" else arg.names[1L]
+  if (is.null(output.names)) output.names <- grep("label$", arg.names, value = TRUE)
+  train.iter$reset()
+  if (!train.iter$iter.next()) stop("the training data has no batch", call. = FALSE)
+  b0 <- train.iter$value()
+  batch.size <- tail(dim(b0$data), 1)
+  input.shapes <- list()
+  input.shapes[[input.names[1L]]] <- dim(b0$data)
+  if (length(output.names)) input.shapes[[output.names[1L]]] <- dim(b0$label)
+  # parameters
+  if (is.null(arg.params) || is.null(aux.params)) {
+    p <- mx.model.init.params(symbol, input.shapes[input.names[1L]],
+                              if (length(output.names)) input.shapes[output.names[1L]] else NULL,
+                              initializer, mx.cpu())
+    if (is.null(arg.params)) arg.params <- p$arg.params
+    if (is.null(aux.params)) aux.params <- p$aux.params
+  }
+  param.names <- setdiff(arg.names, c(input.names, output.names))
+  extra <- setdiff(names(arg.params), param.names)
+  if (length(extra) && !allow.extra.params)
+    stop(sprintf("arg.params has names the symbol does not have: %s (allow.extra.params = TRUE ignores them)",
+                 paste(extra, collapse = ", ")), call. = FALSE)
+  missing.p <- setdiff(param.names, names(arg.params))
+  if (length(missing.p)) stop(sprintf("arg.params lacks %s", paste(missing.p, collapse = ", ")), call. = FALSE)
+  if (is.character(optimizer))
+    optimizer <- mx.opt.create(optimizer, rescale.grad = 1 / batch.size, ...)
+  model.train(symbol, ctx, input.shapes, arg.params[param.names], aux.params, begin.round, num.round,
+              optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
+              batch.end.callback, kvstore, verbose, input.names, output.names, fixed.param)
+}
+
+# The training loop: per batch it copies the data in, runs forward and
+# backward in C, sums gradients over devices, applies the fused update op
+# per parameter and updates the metric; R only calls the callbacks.
+model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
+                        optimizer, train.iter, eval.iter, metric, epoch.end.callback,
+                        batch.end.callback, kvstore, verbose, input.names, output.names,
+                        fixed.param) {
+  ndev <- length(ctx)
+  batch.size <- tail(input.shapes[[1L]], 1)
+  slices <- split.batch(batch.size, ndev)
+  param.names <- names(arg.params)
+  grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
+  names(grad.req) <- param.names
+  execs <- lapply(seq_len(ndev), function(i) {
+    shp <- lapply(input.shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
+    ex <- do.call(mx.simple.bind, c(list(symbol, ctx = ctx[[i]], grad.req = grad.req), shp))
+    mx.exec.update.arg.arrays(ex, arg.params, match.name = TRUE)
+    mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
+    ex
+  })
+  if (verbose) message(sprintf("Start training with %d device%s", ndev, if (ndev > 1) "s" else ""))
+  # the first executor holds the master copy of the weights
+  weights <- execs[[1L]]$ref.arg.arrays[param.names]
+  grads <- lapply(param.names, function(n) execs[[1L]]$ref.grad.arrays[[n]])
+  updater <- mx.opt.get.updater(optimizer, weights)
+  env <- new.env()
+  env$model <- NULL
+  eval.execs <- NULL
+  eval.bs <- -1
+  for (iteration in begin.round:end.round) {
+    t0 <- proc.time()[["elapsed"]]
+    nbatch <- 0L
+    env$train.metric <- if (!is.null(metric)) metric$init() else NULL
+    train.iter$reset()
+    while (train.iter$iter.next()) {
+      batch <- train.iter$value()
+      for (i in seq_len(ndev)) {
+        ex <- execs[[i]]
+        model.load.batch(ex, batch, slices[[i]], ndev, input.names, output.names)
+        mx.exec.forward(ex, is.train = TRUE)
+        mx.exec.backward(ex)
+      }
+      if (ndev > 1) model.reduce.grads(execs, param.names)
+      updater(weights, grads)
+      if (ndev > 1) model.broadcast.weights(execs, param.names)
+      if (!is.null(metric))
+        for (i in seq_len(ndev))
+          env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev),
+                                            execs[[i]]$ref.outputs[[1L]], env$train.metric)
+      nbatch <- nbatch + 1L
+      env$metric <- metric
+      if (!is.null(batch.end.callback)) batch.end.callback(iteration, nbatch, env, verbose = verbose)
+    }
+    if (!is.null(metric) && verbose) {
+      r <- metric$get(env$train.metric)
+      message(sprintf("[%d] Train-%s=%s", iteration, r$name, format(r$value, digits = 6)))
+    }
+    if (!is.null(eval.iter)) {
+      env$eval.metric <- if (!is.null(metric)) metric$init() else NULL
+      eval.iter$reset()
+      while (eval.iter$iter.next()) {
+        batch <- eval.iter$value()
+        pad <- eval.iter$num.pad()
+        ebs <- tail(dim(batch$data), 1)
+        if (ebs != batch.size) {
+          # another batch size: executors sharing the trained arrays
+          if (is.null(eval.execs) || eval.bs != ebs) {
+            eval.bs <- ebs
+            eval.slices <- split.batch(ebs, ndev)
+            eval.execs <- lapply(seq_len(ndev), function(i)
+              model.share.exec(execs[[i]], symbol, ctx[[i]], input.shapes, eval.slices[[i]]$n,
+                               input.names, output.names))
+          }
+          use.execs <- eval.execs
+          use.slices <- eval.slices
+        } else {
+          use.execs <- execs
+          use.slices <- slices
+        }
+        for (i in seq_len(ndev)) {
+          ex <- use.execs[[i]]
+          sl <- use.slices[[i]]
+          model.load.batch(ex, batch, sl, ndev, input.names, output.names)
+          mx.exec.forward(ex, is.train = FALSE)
+          if (!is.null(metric)) {
+            lab <- model.batch.label(batch, sl, ndev)
+            out <- ex$ref.outputs[[1L]]
+            keep <- sl$n - max(0, pad - (ebs - sl$end))
+            if (keep < sl$n) {
+              if (keep <= 0) next
+              lab <- as.array(lab)
+              lab <- if (is.null(dim(lab)) || length(dim(lab)) == 1L) lab[seq_len(keep)] else
+                       array(lab, dim(lab))[, seq_len(keep)]
+              o <- as.array(out)
+              out <- mx.nd.array(array(o, dim(o))[, seq_len(keep), drop = FALSE])
+            }
+            env$eval.metric <- metric$update(lab, out, env$eval.metric)
+          }
+        }
+      }
+      if (!is.null(metric) && verbose) {
+        r <- metric$get(env$eval.metric)
+        message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
+      }
+    }
+    if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, proc.time()[["elapsed"]] - t0))
+    env$model <- model.extract(symbol, execs, param.names)
+    if (!is.null(epoch.end.callback)) {
+      cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)
+      if (isFALSE(cont)) break
+    }
+  }
+  model.extract(symbol, execs, param.names)
+}
+
+# An executor for another batch size that shares a trained executor's
+# parameter and auxiliary arrays (no copies).
+model.share.exec <- function(ex, symbol, ctx, input.shapes, n, input.names, output.names) {
+  shp <- lapply(input.shapes, function(s) { s[length(s)] <- n; s })
+  args <- ex$ref.arg.arrays
+  for (nm in names(shp)) args[[nm]] <- mx.nd.zeros(shp[[nm]], ctx)
+  reqs <- rep("null", length(args))
+  names(reqs) <- names(args)
+  exec.bind(symbol, ctx, args, reqs, ex$ref.aux.arrays)
+}
+
+# Equal contiguous slices of a batch (ceil(B / n) each, the last smaller).
+split.batch <- function(batch.size, n) {
+  step <- ceiling(batch.size / n)
+  lapply(seq_len(n), function(i) {
+    b <- (i - 1) * step
+    e <- min(batch.size, i * step)
+    list(begin = b, end = e, n = e - b)
+  })
+}
+
+model.slice <- function(a, sl, ndev) {
+  if (ndev == 1L) return(a)
+  d <- dim(a)
+  idx <- rep(list(NULL), length(d))
+  idx[[length(d)]] <- seq.int(sl$begin + 1L, sl$end)
+  .Call(C_mx_r_nd_index_get, a, idx)
+}
+
+model.load.batch <- function(ex, batch, sl, ndev, input.names, output.names) {
+  .Call(C_mx_r_nd_copy_into, model.slice(batch$data, sl, ndev), ex$ref.arg.arrays[[input.names[1L]]])
+  if (length(output.names) && !is.null(batch$label))
+    .Call(C_mx_r_nd_copy_into, model.slice(batch$label, sl, ndev), ex$ref.arg.arrays[[output.names[1L]]])
+}
+
+model.batch.label <- function(batch, sl, ndev) model.slice(batch$label, sl, ndev)
+
+# kvstore "local": sum the devices' gradients into the first executor's.
+model.reduce.grads <- function(execs, names) {
+  g0 <- execs[[1L]]$ref.grad.arrays
+  for (i in seq_along(execs)[-1L]) {
+    gi <- execs[[i]]$ref.grad.arrays
+    for (n in names) if (!is.null(g0[[n]])) mx.nd.broadcast.add(g0[[n]], gi[[n]], out = g0[[n]])
+  }
+}
+
+model.broadcast.weights <- function(execs, names) {
+  w0 <- execs[[1L]]$ref.arg.arrays
+  for (i in seq_along(execs)[-1L]) {
+    wi <- execs[[i]]$ref.arg.arrays
+    for (n in names) .Call(C_mx_r_nd_copy_into, w0[[n]], wi[[n]])
+  }
+}
+
+# Parameters copied to the CPU; auxiliary states averaged over devices.
+model.extract <- function(symbol, execs, param.names) {
+  arg <- lapply(execs[[1L]]$ref.arg.arrays[param.names], function(a) mx.nd.copyto(a, mx.cpu()))
+  aux <- lapply(execs[[1L]]$ref.aux.arrays, function(a) mx.nd.copyto(a, mx.cpu()))
+  if (length(execs) > 1L && length(aux)) {
+    for (n in names(aux)) {
+      for (i in seq_along(execs)[-1L])
+        mx.nd.broadcast.add(aux[[n]], mx.nd.copyto(execs[[i]]$ref.aux.arrays[[n]], mx.cpu()), out = aux[[n]])
+      aux[[n]] <- aux[[n]] / length(execs)
+    }
+  }
+  structure(list(symbol = symbol, arg.params = arg, aux.params = aux), class = "MXFeedForwardModel")
+}
+
+# ---------------------------------------------------------------- prediction
+
+#' Predict with a feed-forward model
+#'
+#' Runs the network forward (inference mode) over \code{X} and returns its
+#' first output with the examples along the last dimension: for a classifier,
+#' a \code{classes x N} matrix of probabilities (MXNet's layout; take
+#' \code{max.col(t(p)) - 1} for 0-based classes).
+#'
+#' @param object An \code{MXFeedForwardModel}.
+#' @param X Data: array, matrix, data frame or iterator.
+#' @param ctx Device (default \code{mx.ctx.default()}).
+#' @param array.batch.size Batch size.
+#' @param array.layout Layout of matrix input (see
+#'   \code{mx.model.FeedForward.create}).
+#' @param allow.extra.params Ignore parameters the symbol does not use.
+#' @param ... Unused.
+#' @return An R array.
+#' @examples
+#' net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"),
+#'                                num_hidden = 3), name = "sm")
+#' p <- mx.model.init.params(net, list(data = c(2, 5)), list(sm_label = 5), mx.init.uniform(0.1))
+#' m <- structure(list(symbol = net, arg.params = p$arg.params, aux.params = p$aux.params),
+#'                class = "MXFeedForwardModel")
+#' dim(predict(m, matrix(rnorm(10), 2), array.layout = "colmajor"))
+#' @export
+predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size = 128,
+                                       array.layout = "auto", allow.extra.params = FALSE, ...) {
+  model <- object
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  if (!inherits(X, "MXDataIter")) {
+    if (is.data.frame(X)) X <- as.matrix(X)
+    if (is.matrix(X) && array.layout == "auto")
+      stop("predict needs array.layout = \"colmajor\" or \"rowmajor\" for matrix input", call. = FALSE)
+    X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
+  }
+  it <- model.iter(X, NULL, array.batch.size, shuffle = FALSE, "colmajor", "X")
+  it$reset()
+  if (!it$iter.next()) stop("no data to predict", call. = FALSE)
+  b <- it$value()
+  arg.names <- arguments(model$symbol)
+  data.name <- if ("data" %in% arg.names) "data" else arg.names[1L]
+  shapes <- list()
+  shapes[[data.name]] <- dim(b$data)
+  ex <- do.call(mx.simple.bind, c(list(model$symbol, ctx = ctx, grad.req = "null"), shapes))
+  params <- model$arg.params
+  extra <- setdiff(names(params), arg.names)
+  if (length(extra) && !allow.extra.params)
+    stop(sprintf("the model has parameters the symbol does not use: %s", paste(extra, collapse = ", ")), call. = FALSE)
+  mx.exec.update.arg.arrays(ex, params[names(params) %in% arg.names], match.name = TRUE)
+  if (length(model$aux.params)) mx.exec.update.aux.arrays(ex, model$aux.params, match.name = TRUE)
+  res <- list()
+  it$reset()
+  while (it$iter.next()) {
+    b <- it$value()
+    .Call(C_mx_r_nd_copy_into, b$data, ex$ref.arg.arrays[[data.name]])
+    mx.exec.forward(ex, is.train = FALSE)
+    o <- as.array(ex$ref.outputs[[1L]])
+    pad <- it$num.pad()
+    d <- dim(o)
+    if (pad > 0) {
+      keep <- d[length(d)] - pad
+      o <- array(o, c(prod(d[-length(d)]), d[length(d)]))[, seq_len(keep), drop = FALSE]
+      d[length(d)] <- keep
+      dim(o) <- d
+    }
+    res[[length(res) + 1L]] <- o
+  }
+  d <- dim(res[[1L]])
+  n <- sum(vapply(res, function(r) tail(dim(r), 1), 0))
+  out <- array(unlist(lapply(res, as.vector)), c(d[-length(d)], n))
+  if (length(dim(out)) == 2L) out <- matrix(out, nrow(out))
+  out
+}
+
+# --------------------------------------------------------------- checkpoints
+
+#' Save and load checkpoints
+#'
+#' MXNet's checkpoint files: \code{<prefix>-symbol.json} and
+#' \code{<prefix>-<4-digit iteration>.params} (parameters named
+#' \code{arg:<name>} and \code{aux:<name>}), readable by MXNet itself.
+#'
+#' @param model An \code{MXFeedForwardModel}.
+#' @param prefix File name prefix.
+#' @param iteration Epoch number.
+#' @return \code{mx.model.load}: an \code{MXFeedForwardModel}.
+#' @examples
+#' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2, name = "fc")
+#' p <- mx.model.init.params(net, list(data = c(3, 4)), NULL, mx.init.uniform(0.1))
+#' m <- structure(list(symbol = net, arg.params = p$arg.params, aux.params = p$aux.params),
+#'                class = "MXFeedForwardModel")
+#' prefix <- file.path(tempdir(), "model")
+#' mx.model.save(m, prefix, 1)
+#' names(mx.model.load(prefix, 1)$arg.params)
+#' @export
+mx.model.save <- function(model, prefix, iteration) {
+  if (!inherits(model, "MXFeedForwardModel")) stop("argument 'model' must be an MXFeedForwardModel", call. = FALSE)
+  mx.symbol.save(model$symbol, paste0(prefix, "-symbol.json"))
+  arrays <- c(model$arg.params, model$aux.params)
+  names(arrays) <- c(if (length(model$arg.params)) paste0("arg:", names(model$arg.params)),
+                     if (length(model$aux.params)) paste0("aux:", names(model$aux.params)))
+  mx.nd.save(arrays, sprintf("%s-%04d.params", prefix, as.integer(iteration)))
+  invisible(NULL)
+}
+
+#' @rdname mx.model.save
+#' @export
+mx.model.load <- function(prefix, iteration) {
+  symbol <- mx.symbol.load(paste0(prefix, "-symbol.json"))
+  arrays <- mx.nd.load(sprintf("%s-%04d.params", prefix, as.integer(iteration)))
+  nm <- names(arrays)
+  if (is.null(nm)) stop("the parameter file has no names (arg:/aux:)", call. = FALSE)
+  arg <- arrays[startsWith(nm, "arg:")]
+  names(arg) <- substring(names(arg), 5L)
+  aux <- arrays[startsWith(nm, "aux:")]
+  names(aux) <- substring(names(aux), 5L)
+  structure(list(symbol = symbol, arg.params = arg, aux.params = aux), class = "MXFeedForwardModel")
+}
+
+#' Convert a model to and from plain R objects
+#'
+#' A model holds external pointers, which \code{saveRDS} cannot keep;
+#' \code{mx.serialize} turns it into the symbol's JSON and raw parameter
+#' bytes, \code{mx.unserialize} back.
+#'
+#' @param model An \code{MXFeedForwardModel} (or a serialized one).
+#' @return A list of class \code{MXFeedForwardModel} with
+#'   \code{is.serialized = TRUE}, or a usable model.
+#' @examples
+#' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2)
+#' p <- mx.model.init.params(net, list(data = c(3, 4)), NULL, mx.init.uniform(0.1))
+#' m <- structure(list(symbol = net, arg.params = p$arg.params, aux.params = p$aux.params),
+#'                class = "MXFeedForwardModel")
+#' s <- mx.serialize(m)
+#' names(mx.unserialize(s)$arg.params)
+#' @export
+mx.serialize <- function(model) {
+  if (isTRUE(model$is.serialized)) return(model)
+  structure(list(symbol_json = as.json(model$symbol),
+                 arg.params = mx.nd.serialize(model$arg.params),
+                 aux.params = mx.nd.serialize(model$aux.params),
+                 is.serialized = TRUE), class = "MXFeedForwardModel")
+}
+
+#' @rdname mx.serialize
+#' @export
+mx.unserialize <- function(model) {
+  if (!isTRUE(model$is.serialized)) return(model)
+  structure(list(symbol = mx.symbol.load.json(model$symbol_json),
+                 arg.params = mx.nd.deserialize(model$arg.params),
+                 aux.params = mx.nd.deserialize(model$aux.params)), class = "MXFeedForwardModel")
+}
+
+#' @export
+print.MXFeedForwardModel <- function(x, ...) {
+  if (isTRUE(x$is.serialized)) {
+    cat("<MXFeedForwardModel (serialized)>\n")
+    return(invisible(x))
+  }
+  n <- sum(vapply(x$arg.params, length, 0))
+  cat(sprintf("<MXFeedForwardModel: %s; %d parameter arrays, %s values; %d auxiliary states>\n",
+              paste(outputs(x$symbol), collapse = ", "), length(x$arg.params),
+              format(n, big.mark = ","), length(x$aux.params)))
+  invisible(x)
+}
+
+#' A multi-layer perceptron in one call
+#'
+#' @param data,label Training data and labels (see
+#'   \code{mx.model.FeedForward.create}).
+#' @param hidden_node Sizes of the hidden layers.
+#' @param out_node Size of the output layer.
+#' @param dropout Dropout rate after each hidden layer, or \code{NULL}.
+#' @param activation Hidden activation (one per layer or one for all).
+#' @param out_activation \code{"softmax"}, \code{"rmse"} or \code{"logistic"}.
+#' @param ctx Device(s).
+#' @param ... Passed to \code{mx.model.FeedForward.create}.
+#' @return A model.
+#' @examples
+#' set.seed(2)
+#' x <- matrix(rnorm(300), 100)
+#' y <- as.numeric(x[, 1] > 0)
+#' m <- mx.mlp(x, y, hidden_node = 5, out_node = 2, num.round = 2,
+#'             array.batch.size = 20, learning.rate = 0.1, array.layout = "rowmajor",
+#'             verbose = FALSE)
+#' @export
+mx.mlp <- function(data, label, hidden_node = 1, out_node, dropout = NULL, activation = "tanh",
+                   out_activation = "softmax", ctx = mx.ctx.default(), ...) {
+  m <- length(hidden_node)
+  if (!is.null(dropout) && (length(dropout) != 1L || dropout < 0 || dropout >= 1))
+    stop("argument 'dropout' must be a single number in [0, 1)", call. = FALSE)
+  act <- rep_len(activation, m)
+  net <- mx.symbol.Variable("data")
+  for (i in seq_len(m)) {
+    net <- mx.symbol.FullyConnected(data = net, num_hidden = hidden_node[i], name = paste0("fc", i))
+    net <- mx.symbol.Activation(data = net, act_type = act[i], name = paste0(act[i], i))
+    if (!is.null(dropout)) net <- mx.symbol.Dropout(data = net, p = dropout)
+  }
+  net <- mx.symbol.FullyConnected(data = net, num_hidden = out_node, name = paste0("fc", m + 1))
+  net <- switch(match.arg(out_activation, c("softmax", "rmse", "logistic")),
+                softmax = mx.symbol.SoftmaxOutput(data = net, name = "softmax"),
+                rmse = mx.symbol.LinearRegressionOutput(data = net, name = "linreg"),
+                logistic = mx.symbol.LogisticRegressionOutput(data = net, name = "logreg"))
+  mx.model.FeedForward.create(net, X = data, y = label, ctx = ctx, ...)
+}

@@ -1,0 +1,347 @@
+# Optimizers: MXNet's R optimizers (mx.opt.*) on top of the fused update ops
+# of src/ops/optimizer.c (sgd_update, sgd_mom_update, nag_mom_update,
+# adam_update, rmsprop_update, rmspropalex_update, adagrad_update,
+# adadelta_update).
+#
+# An optimizer is a list of class "mx.optimizer":
+#   create.state(index, weight)       -> NULL, an NDArray or a list of NDArrays
+#   update(index, weight, grad, state) -> the state; the weight (and the state
+#                                         arrays) are updated in place by one
+#                                         fused op call (out = weight)
+#   env                                -> the optimizer's environment: lr, wd,
+#                                         num_update, count, lr_scheduler and
+#                                         the per-index update counts
+# Per update: count the update of this index, let the scheduler (if any)
+# adjust env$lr, then call the fused op once.
+
+# The environment shared by an optimizer's closures.
+opt.env <- function(learning.rate, wd, lr_scheduler) {
+  if (!is.null(lr_scheduler) && !is.function(lr_scheduler))
+    stop("argument 'lr_scheduler' must be a function(optimizerEnv) or NULL", call. = FALSE)
+  env <- new.env(parent = emptyenv())
+  env$lr <- learning.rate
+  env$wd <- wd
+  env$count <- 0          # schedulers: updates at the last lr change
+  env$num_update <- 0     # max over indices of the updates done so far
+  env$lr_scheduler <- lr_scheduler
+  env$index.count <- new.env(parent = emptyenv())
+  env
+}
+
+# Count one update of weight `index` (MXNet's _update_count: the count
+# includes this update, num_update is the largest count over indices), then
+# run the scheduler, which may change env$lr. Returns this index's count.
+opt.count <- function(env, index) {
+  key <- as.character(index)
+  n <- env$index.count[[key]]
+  n <- if (is.null(n)) 1 else n + 1
+  env$index.count[[key]] <- n
+  if (n > env$num_update) env$num_update <- n
+  if (!is.null(env$lr_scheduler)) env$lr_scheduler(env)
+  n
+}
+
+opt.clip <- function(clip_gradient) {
+  if (is.null(clip_gradient)) return(-1)
+  if (!is.numeric(clip_gradient) || length(clip_gradient) != 1L || is.na(clip_gradient))
+    stop("argument 'clip_gradient' must be a number (negative: no clipping) or NULL", call. = FALSE)
+  as.double(clip_gradient)
+}
+
+opt.check.num <- function(x, name) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x))
+    stop(sprintf("argument '%s' must be a single number", name), call. = FALSE)
+  as.double(x)
+}
+
+# An array of zeros like the weight (same shape, dtype and device).
+opt.zeros.like <- function(weight) nd.invoke("zeros_like", list(weight))
+
+opt.new <- function(create.state, update, env)
+  structure(list(create.state = create.state, update = update, env = env),
+            class = "mx.optimizer")
+
+# ------------------------------------------------------------------- SGD
+
+mx.opt.sgd <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad = 1,
+                       clip_gradient = -1, lr_scheduler = NULL) {
+  learning.rate <- opt.check.num(learning.rate, "learning.rate")
+  momentum <- opt.check.num(momentum, "momentum")
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  params <- list(lr = learning.rate, momentum = momentum, wd = 0,
+                 rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
+                 clip_gradient = opt.clip(clip_gradient))
+  params.plain <- params[names(params) != "momentum"]
+  create.state <- function(index, weight) {
+    if (momentum == 0) NULL else opt.zeros.like(weight)
+  }
+  update <- function(index, weight, grad, state) {
+    opt.count(env, index)
+    if (is.null(state)) {
+      p <- params.plain
+      p$lr <- env$lr
+      p$wd <- env$wd
+      nd.invoke("sgd_update", list(weight, grad), p, weight)
+    } else {
+      p <- params
+      p$lr <- env$lr
+      p$wd <- env$wd
+      nd.invoke("sgd_mom_update", list(weight, grad, state), p, weight)
+    }
+    state
+  }
+  opt.new(create.state, update, env)
+}
+
+# ------------------------------------------------------------------- NAG
+
+mx.opt.nag <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad = 1,
+                       clip_gradient = -1, lr_scheduler = NULL) {
+  learning.rate <- opt.check.num(learning.rate, "learning.rate")
+  momentum <- opt.check.num(momentum, "momentum")
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  params <- list(lr = learning.rate, momentum = momentum, wd = 0,
+                 rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
+                 clip_gradient = opt.clip(clip_gradient))
+  params.plain <- params[names(params) != "momentum"]
+  create.state <- function(index, weight) {
+    if (momentum == 0) NULL else opt.zeros.like(weight)
+  }
+  update <- function(index, weight, grad, state) {
+    opt.count(env, index)
+    if (is.null(state)) {
+      p <- params.plain
+      p$lr <- env$lr
+      p$wd <- env$wd
+      nd.invoke("sgd_update", list(weight, grad), p, weight)
+    } else {
+      p <- params
+      p$lr <- env$lr
+      p$wd <- env$wd
+      nd.invoke("nag_mom_update", list(weight, grad, state), p, weight)
+    }
+    state
+  }
+  opt.new(create.state, update, env)
+}
+
+# ------------------------------------------------------------------ Adam
+
+mx.opt.adam <- function(learning.rate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+                        wd = 0, rescale.grad = 1, clip_gradient = -1, lr_scheduler = NULL) {
+  learning.rate <- opt.check.num(learning.rate, "learning.rate")
+  beta1 <- opt.check.num(beta1, "beta1")
+  beta2 <- opt.check.num(beta2, "beta2")
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  params <- list(lr = learning.rate, beta1 = beta1, beta2 = beta2,
+                 epsilon = opt.check.num(epsilon, "epsilon"), wd = 0,
+                 rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
+                 clip_gradient = opt.clip(clip_gradient))
+  create.state <- function(index, weight)
+    list(mean = opt.zeros.like(weight), variance = opt.zeros.like(weight))
+  update <- function(index, weight, grad, state) {
+    t <- opt.count(env, index)
+    p <- params
+    # bias correction folded into the learning rate (as MXNet's optimizer)
+    p$lr <- env$lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+    p$wd <- env$wd
+    nd.invoke("adam_update", list(weight, grad, state$mean, state$variance), p, weight)
+    state
+  }
+  opt.new(create.state, update, env)
+}
+
+# --------------------------------------------------------------- RMSProp
+
+mx.opt.rmsprop <- function(learning.rate = 0.002, centered = TRUE, gamma1 = 0.95,
+                           gamma2 = 0.9, epsilon = 1e-4, wd = 0, rescale.grad = 1,
+                           clip_gradient = -1, lr_scheduler = NULL) {
+  learning.rate <- opt.check.num(learning.rate, "learning.rate")
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  centered <- isTRUE(centered)
+  params <- list(lr = learning.rate, gamma1 = opt.check.num(gamma1, "gamma1"),
+                 gamma2 = opt.check.num(gamma2, "gamma2"),
+                 epsilon = opt.check.num(epsilon, "epsilon"), wd = 0,
+                 rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
+                 clip_gradient = opt.clip(clip_gradient))
+  if (!centered) params$gamma2 <- NULL
+  create.state <- function(index, weight) {
+    if (centered)
+      list(n = opt.zeros.like(weight), g = opt.zeros.like(weight),
+           delta = opt.zeros.like(weight))
+    else
+      list(n = opt.zeros.like(weight))
+  }
+  update <- function(index, weight, grad, state) {
+    opt.count(env, index)
+    p <- params
+    p$lr <- env$lr
+    p$wd <- env$wd
+    if (centered)
+      nd.invoke("rmspropalex_update", list(weight, grad, state$n, state$g, state$delta),
+                p, weight)
+    else
+      nd.invoke("rmsprop_update", list(weight, grad, state$n), p, weight)
+    state
+  }
+  opt.new(create.state, update, env)
+}
+
+# --------------------------------------------------------------- AdaGrad
+
+mx.opt.adagrad <- function(learning.rate = 0.05, epsilon = 1e-8, wd = 0, rescale.grad = 1,
+                           clip_gradient = -1, lr_scheduler = NULL) {
+  learning.rate <- opt.check.num(learning.rate, "learning.rate")
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  params <- list(lr = learning.rate, epsilon = opt.check.num(epsilon, "epsilon"), wd = 0,
+                 rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
+                 clip_gradient = opt.clip(clip_gradient))
+  create.state <- function(index, weight) opt.zeros.like(weight)
+  update <- function(index, weight, grad, state) {
+    opt.count(env, index)
+    p <- params
+    p$lr <- env$lr
+    p$wd <- env$wd
+    nd.invoke("adagrad_update", list(weight, grad, state), p, weight)
+    state
+  }
+  opt.new(create.state, update, env)
+}
+
+# -------------------------------------------------------------- AdaDelta
+
+mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1,
+                            clip_gradient = -1) {
+  env <- opt.env(NA_real_, opt.check.num(wd, "wd"), NULL)
+  params <- list(rho = opt.check.num(rho, "rho"), epsilon = opt.check.num(epsilon, "epsilon"),
+                 wd = 0, rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
+                 clip_gradient = opt.clip(clip_gradient))
+  create.state <- function(index, weight)
+    list(acc.g = opt.zeros.like(weight), acc.delta = opt.zeros.like(weight))
+  update <- function(index, weight, grad, state) {
+    opt.count(env, index)
+    p <- params
+    p$wd <- env$wd
+    nd.invoke("adadelta_update", list(weight, grad, state$acc.g, state$acc.delta), p, weight)
+    state
+  }
+  opt.new(create.state, update, env)
+}
+
+#' Create an optimizer by name
+#'
+#' The optimizers of MXNet's R package, each running one fused update op per
+#' weight and batch (\code{sgd_update}, \code{sgd_mom_update},
+#' \code{nag_mom_update}, \code{adam_update}, \code{rmsprop_update},
+#' \code{rmspropalex_update}, \code{adagrad_update}, \code{adadelta_update}).
+#'
+#' Arguments (\code{...}) and defaults by name:
+#' \describe{
+#'   \item{\code{"sgd"}}{\code{learning.rate = 0.01}, \code{momentum = 0},
+#'     \code{wd = 0}, \code{rescale.grad = 1}, \code{clip_gradient = -1}
+#'     (negative or \code{NULL}: no clipping), \code{lr_scheduler = NULL}.
+#'     \code{mom = momentum * mom - lr * (clip(rescale.grad * grad) + wd * w);
+#'     w = w + mom}.}
+#'   \item{\code{"nag"}}{as \code{"sgd"}, with Nesterov momentum.}
+#'   \item{\code{"adam"}}{\code{learning.rate = 1e-3}, \code{beta1 = 0.9},
+#'     \code{beta2 = 0.999}, \code{epsilon = 1e-8}, \code{wd},
+#'     \code{rescale.grad}, \code{clip_gradient}, \code{lr_scheduler}; the
+#'     bias correction is applied to the learning rate:
+#'     \code{lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)}, \code{t} the
+#'     number of updates of that weight.}
+#'   \item{\code{"rmsprop"}}{\code{learning.rate = 0.002}, \code{centered =
+#'     TRUE} (Graves' variant), \code{gamma1 = 0.95}, \code{gamma2 = 0.9},
+#'     \code{epsilon = 1e-4}, \code{wd}, \code{rescale.grad},
+#'     \code{clip_gradient}, \code{lr_scheduler}.}
+#'   \item{\code{"adagrad"}}{\code{learning.rate = 0.05}, \code{epsilon =
+#'     1e-8}, \code{wd}, \code{rescale.grad}, \code{clip_gradient},
+#'     \code{lr_scheduler}.}
+#'   \item{\code{"adadelta"}}{\code{rho = 0.9}, \code{epsilon = 1e-5},
+#'     \code{wd}, \code{rescale.grad}, \code{clip_gradient}.}
+#' }
+#'
+#' An optimizer is a list with \code{create.state(index, weight)} (the state
+#' NDArrays of one weight, or \code{NULL}), \code{update(index, weight, grad,
+#' state)} (updates \code{weight} and the state arrays in place and returns
+#' the state) and \code{env}, the environment holding \code{lr}, \code{wd},
+#' \code{num_update} and the per-weight update counts, which a learning-rate
+#' scheduler (\code{\link{mx.lr_scheduler.FactorScheduler}}) adjusts.
+#'
+#' @param name \code{"sgd"}, \code{"nag"}, \code{"adam"}, \code{"rmsprop"},
+#'   \code{"adagrad"} or \code{"adadelta"}.
+#' @param ... Arguments of the optimizer (see Details).
+#' @return An optimizer (class \code{mx.optimizer}).
+#' @seealso \code{\link{mx.opt.get.updater}}
+#' @examples
+#' opt <- mx.opt.create("sgd", learning.rate = 0.1, momentum = 0.9)
+#' w <- mx.nd.array(c(1, 2, 3))
+#' state <- opt$create.state(1, w)
+#' state <- opt$update(1, w, mx.nd.array(c(0.5, 0.5, 0.5)), state)
+#' as.array(w)
+#' @export
+mx.opt.create <- function(name, ...) {
+  if (!is.character(name) || length(name) != 1L)
+    stop("argument 'name' must be the name of an optimizer", call. = FALSE)
+  switch(name,
+    sgd = mx.opt.sgd(...),
+    nag = mx.opt.nag(...),
+    adam = mx.opt.adam(...),
+    rmsprop = mx.opt.rmsprop(...),
+    adagrad = mx.opt.adagrad(...),
+    adadelta = mx.opt.adadelta(...),
+    stop(sprintf("unknown optimizer '%s' (known: sgd, nag, adam, rmsprop, adagrad, adadelta)",
+                 name), call. = FALSE))
+}
+
+#' Updater function of an optimizer
+#'
+#' Returns a function that applies one optimizer step to a list of weights
+#' given the list of their gradients. Optimizer states are created on first
+#' use of each weight (on the weight's device); weights are updated in place
+#' (one fused op call per weight) and the list of weights is returned.
+#' Entries whose gradient is \code{NULL} are left unchanged.
+#'
+#' @param optimizer An optimizer from \code{\link{mx.opt.create}} (or its
+#'   name, created with default arguments).
+#' @param weights The list of weight NDArrays (its length fixes the number of
+#'   states).
+#' @param ctx Unused (states live on each weight's device); kept for MXNet
+#'   compatibility.
+#' @return \code{function(weight.list, grad.list)} returning the updated
+#'   weight list.
+#' @examples
+#' w <- list(mx.nd.array(c(1, 2)), mx.nd.array(3))
+#' upd <- mx.opt.get.updater(mx.opt.create("adam", learning.rate = 0.1), w)
+#' w <- upd(w, list(mx.nd.array(c(1, -1)), NULL))
+#' as.array(w[[1]])
+#' @export
+mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
+  if (is.character(optimizer)) optimizer <- mx.opt.create(optimizer)
+  if (!is.list(optimizer) || !is.function(optimizer$update) ||
+      !is.function(optimizer$create.state))
+    stop("argument 'optimizer' must be an optimizer from mx.opt.create()", call. = FALSE)
+  n <- length(weights)
+  states <- vector("list", n)
+  created <- logical(n)
+  update <- optimizer$update
+  create.state <- optimizer$create.state
+  function(weight.list, grad.list) {
+    ng <- length(grad.list)
+    for (i in seq_along(weight.list)) {
+      if (i > ng) break
+      g <- grad.list[[i]]
+      w <- weight.list[[i]]
+      if (is.null(g) || is.null(w)) next
+      if (i > length(created)) {
+        created[i] <<- FALSE
+        states[i] <<- list(NULL)
+      }
+      if (!created[i]) {
+        states[i] <<- list(create.state(i, w))
+        created[i] <<- TRUE
+      }
+      states[i] <<- list(update(i, w, g, states[[i]]))
+    }
+    weight.list
+  }
+}

@@ -1,0 +1,184 @@
+/*
+ * executor-r.c -- executors from R: bind, forward, backward, outputs,
+ * memory report, profiling; Ctrl-C stops a running pass between ops.
+ */
+#include "mx-r.h"
+#include "../include/mx-executor.h"
+
+#include <time.h>
+
+static SEXP exec_tag = NULL;
+
+static void exec_finalizer(SEXP ptr) {
+  mx_executor *e = (mx_executor *)R_ExternalPtrAddr(ptr);
+  if (e) {
+    R_ClearExternalPtr(ptr);
+    mx_executor_free(e);
+  }
+}
+
+static mx_executor *get_exec(SEXP ptr) {
+  if (!exec_tag) exec_tag = Rf_install("MXExecutor");
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != exec_tag)
+    Rf_error("argument 'exec' must be an executor (from mx.simple.bind)");
+  mx_executor *e = (mx_executor *)R_ExternalPtrAddr(ptr);
+  if (!e) Rf_error("the executor no longer exists (executors do not survive saveRDS()/load())");
+  return e;
+}
+
+static mx_ndarray **nd_list(SEXP l, const char *what, int allow_null, int *n) {
+  if (Rf_isNull(l)) { *n = 0; return NULL; }
+  if (TYPEOF(l) != VECSXP) Rf_error("%s must be a list of MXNDArrays", what);
+  R_xlen_t len = XLENGTH(l);
+  mx_ndarray **a = (mx_ndarray **)R_alloc((size_t)(len + 1), sizeof(mx_ndarray *));
+  SEXP nm = Rf_getAttrib(l, R_NamesSymbol);
+  for (R_xlen_t i = 0; i < len; i++) {
+    SEXP v = VECTOR_ELT(l, i);
+    if (Rf_isNull(v) && allow_null) { a[i] = NULL; continue; }
+    char arg[256];
+    snprintf(arg, sizeof arg, "%s[[\"%s\"]]", what,
+             TYPEOF(nm) == STRSXP ? CHAR(STRING_ELT(nm, i)) : "?");
+    a[i] = mx_r_nd(v, arg);
+  }
+  *n = (int)len;
+  return a;
+}
+
+SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP aux, SEXP opts) {
+  mx_symbol *s = mx_r_sym(sym, "symbol");
+  mx_context c = mx_r_ctx(ctx, "ctx");
+  int na, ng, nx;
+  mx_ndarray **a = nd_list(args, "arg.arrays", 0, &na);
+  mx_ndarray **g = nd_list(grads, "grad.arrays", 1, &ng);
+  mx_ndarray **x = nd_list(aux, "aux.arrays", 0, &nx);
+  if (TYPEOF(reqs) != INTSXP || XLENGTH(reqs) != na) Rf_error("grad.req must give one request per argument");
+  if (g && ng != na) Rf_error("grad.arrays must have one entry (or NULL) per argument");
+  mx_exec_opts o = {1, 1, 0};
+  if (TYPEOF(opts) == LGLSXP && XLENGTH(opts) == 3) {
+    o.plan_memory = LOGICAL(opts)[0] == TRUE;
+    o.inplace = LOGICAL(opts)[1] == TRUE;
+    o.mirror = LOGICAL(opts)[2] == TRUE;
+  }
+  if (!exec_tag) exec_tag = Rf_install("MXExecutor");
+  SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, exec_tag, R_NilValue));
+  R_RegisterCFinalizerEx(ptr, exec_finalizer, TRUE);
+  mx_r_sync_threads();
+  mx_r_maybe_gc();
+  mx_executor *e = NULL;
+  mx_status st = mx_executor_bind(s, c, a, na, g, INTEGER(reqs), x, nx, &o, &e);
+  if (st != MX_OK) mx_r_fail();
+  R_SetExternalPtrAddr(ptr, e);
+  UNPROTECT(1);
+  return ptr;
+}
+
+/* Ctrl-C: polled between steps, at most every 50 ms, without jumping out
+ * of C (R_ToplevelExec catches the interrupt), so the executor stays usable. */
+static double last_poll = 0;
+static void check_interrupt_fn(void *d) { (void)d; R_CheckUserInterrupt(); }
+static int abort_poll(void *user) {
+  (void)user;
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  double t = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  if (t - last_poll < 0.05) return 0;
+  last_poll = t;
+  return R_ToplevelExec(check_interrupt_fn, NULL) ? 0 : 1;
+}
+
+static void run_checked(mx_status st) {
+  mx_abort_set_callback(NULL, NULL);
+  if (st == MX_ERR_ABORTED) Rf_error("interrupted by the user (the executor can be used again)");
+  if (st != MX_OK) mx_r_fail();
+}
+
+SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train) {
+  mx_executor *e = get_exec(ptr);
+  int tr = Rf_asLogical(is_train);
+  if (tr == NA_LOGICAL) Rf_error("argument 'is.train' must be TRUE or FALSE");
+  uint64_t seed = mx_executor_is_random(e) ? mx_r_seed() : 0;
+  mx_r_sync_threads();
+  mx_abort_set_callback(abort_poll, NULL);
+  run_checked(mx_executor_forward(e, tr, seed));
+  return R_NilValue;
+}
+
+SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads) {
+  mx_executor *e = get_exec(ptr);
+  int n;
+  mx_ndarray **g = nd_list(head_grads, "out.grads", 1, &n);
+  mx_r_sync_threads();
+  mx_abort_set_callback(abort_poll, NULL);
+  run_checked(mx_executor_backward(e, g, g ? n : 0));
+  return R_NilValue;
+}
+
+SEXP mx_r_exec_outputs(SEXP ptr) {
+  mx_executor *e = get_exec(ptr);
+  int n = mx_executor_num_outputs(e);
+  SEXP out = PROTECT(Rf_allocVector(VECSXP, n));
+  for (int i = 0; i < n; i++) {
+    mx_ndarray *a;
+    mx_r_check(mx_executor_output(e, i, &a));
+    SET_VECTOR_ELT(out, i, mx_r_wrap_nd(a));
+  }
+  UNPROTECT(1);
+  return out;
+}
+
+SEXP mx_r_exec_memory(SEXP ptr) {
+  mx_exec_memory m;
+  mx_executor_memory(get_exec(ptr), &m);
+  static const char *nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes", "n_buffers",
+                             "n_blocks", "n_inplace", "n_mirrored", "n_steps_forward",
+                             "n_steps_backward"};
+  double v[] = {(double)m.planned_bytes, (double)m.unplanned_bytes, (double)m.external_bytes,
+                (double)m.n_buffers, (double)m.n_blocks, (double)m.n_inplace,
+                (double)m.n_mirrored, (double)m.n_steps_forward, (double)m.n_steps_backward};
+  SEXP out = PROTECT(Rf_allocVector(REALSXP, 9));
+  SEXP names = PROTECT(Rf_allocVector(STRSXP, 9));
+  for (int i = 0; i < 9; i++) {
+    REAL(out)[i] = v[i];
+    SET_STRING_ELT(names, i, Rf_mkChar(nm[i]));
+  }
+  Rf_setAttrib(out, R_NamesSymbol, names);
+  UNPROTECT(2);
+  return out;
+}
+
+SEXP mx_r_exec_profile(SEXP ptr, SEXP on) {
+  mx_executor *e = get_exec(ptr);
+  if (!Rf_isNull(on)) {
+    mx_executor_set_profiling(e, Rf_asLogical(on) == TRUE);
+    return R_NilValue;
+  }
+  int n = mx_executor_profile_count(e);
+  SEXP ops = PROTECT(Rf_allocVector(STRSXP, n));
+  SEXP nodes = PROTECT(Rf_allocVector(STRSXP, n));
+  SEXP phase = PROTECT(Rf_allocVector(STRSXP, n));
+  SEXP calls = PROTECT(Rf_allocVector(REALSXP, n));
+  SEXP secs = PROTECT(Rf_allocVector(REALSXP, n));
+  for (int i = 0; i < n; i++) {
+    const char *op, *node;
+    int ph;
+    int64_t c;
+    double sec;
+    mx_executor_profile_at(e, i, &op, &node, &ph, &c, &sec);
+    SET_STRING_ELT(ops, i, Rf_mkChar(op));
+    SET_STRING_ELT(nodes, i, Rf_mkChar(node));
+    SET_STRING_ELT(phase, i, Rf_mkChar(ph ? "backward" : "forward"));
+    REAL(calls)[i] = (double)c;
+    REAL(secs)[i] = sec;
+  }
+  SEXP out = PROTECT(Rf_allocVector(VECSXP, 5));
+  SEXP nms = PROTECT(Rf_allocVector(STRSXP, 5));
+  const char *cn[] = {"op", "node", "phase", "calls", "seconds"};
+  SEXP cols[] = {ops, nodes, phase, calls, secs};
+  for (int i = 0; i < 5; i++) {
+    SET_VECTOR_ELT(out, i, cols[i]);
+    SET_STRING_ELT(nms, i, Rf_mkChar(cn[i]));
+  }
+  Rf_setAttrib(out, R_NamesSymbol, nms);
+  UNPROTECT(7);
+  return out;
+}
