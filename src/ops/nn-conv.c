@@ -3,19 +3,27 @@
  * channels first: data NCW or NCHW in engine order), forward and backward,
  * with MXNet 1.9.1's parameters and output sizes.
  *
- * Convolution back ends
- *  - float32 on a build with oneDNN: oneDNN's convolution primitives
- *    (forward, backward data, backward weights).  The library picks its
- *    preferred memory layouts (dnnl_format_tag_any); our arrays are plain
- *    NCHW / OIHW, so reorders run around each primitive where the layouts
- *    differ.  When the caller gives a per-node state slot (executors), the
- *    primitives, reorders and their buffers are kept there, keyed by the
- *    geometry and the thread count; imperative calls build and free them per
- *    call.  A configuration oneDNN rejects falls back to the built-in path.
- *  - everything else (float64, builds without oneDNN, the internal ops
- *    _Convolution_builtin / _Deconvolution_builtin, or the environment
- *    variable MXNET_CONV_IMPL=builtin read once per process): im2col /
- *    col2im over chunks of images + mx_gemm, OpenMP-parallel.
+ * Convolution back ends, chosen per operation (forward, data gradient,
+ * weight gradient) of each geometry:
+ *  - oneDNN's convolution primitives (float32, builds with oneDNN), either
+ *    on the layouts the library prefers (blocked; reorders from and to our
+ *    plain NCHW / OIHW arrays run around each primitive) or on the plain
+ *    layout itself;
+ *  - built-in im2col / col2im over chunks of images + mx_gemm, OpenMP-
+ *    parallel (each thread takes a share of the images when there are
+ *    enough).  The only back end for float64 and without oneDNN; forced by
+ *    the internal ops _Convolution_builtin / _Deconvolution_builtin (tests
+ *    run both paths) and by MXNET_CONV_IMPL=builtin (read once).
+ *  Which one runs is a fixed, shape-based choice (fixed_variant, from
+ *  measurements), deterministic like MXNet's CPU convolution; with
+ *  cudnn_tune = "limited_workspace" or "fastest" (or, for layers that leave
+ *  it unset, MXNET_CUDNN_AUTOTUNE_DEFAULT=1) the candidates are timed on
+ *  the first calls instead and the fastest is kept.
+ *  The primitives, reorders and their buffers are cached: in the node's
+ *  state slot when the caller gives one (executors), else in a few
+ *  process-wide caches (imperative calls), keyed by the geometry, the
+ *  thread count and the tuning mode.  A configuration oneDNN rejects falls
+ *  back to the built-in path.
  *
  * All three operations are written on one "convolution geometry": a
  * Deconvolution is the transpose of a convolution whose input is the
@@ -405,6 +413,28 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
   *hi = h;
 }
 
+/* Short row copies and sums (a conv row is often 8 to 24 elements): blocks
+ * of 8 with a fixed-size memcpy (inlined as vector moves) or an unrolled
+ * sum, so the per-element loop overhead does not dominate. */
+#define DEF_ROW_OPS(S, T)                                                        \
+  static inline void rowcpy_##S(T *restrict d, const T *restrict s, int64_t n) { \
+    int64_t k = 0;                                                               \
+    for (; k + 8 <= n; k += 8) memcpy(d + k, s + k, 8 * sizeof(T));             \
+    for (; k < n; k++) d[k] = s[k];                                              \
+  }                                                                              \
+  static inline void rowadd_##S(T *restrict d, const T *restrict s, int64_t n) { \
+    int64_t k = 0;                                                               \
+    for (; k + 8 <= n; k += 8) {                                                 \
+      d[k] += s[k]; d[k + 1] += s[k + 1]; d[k + 2] += s[k + 2];                  \
+      d[k + 3] += s[k + 3]; d[k + 4] += s[k + 4]; d[k + 5] += s[k + 5];          \
+      d[k + 6] += s[k + 6]; d[k + 7] += s[k + 7];                                \
+    }                                                                            \
+    for (; k < n; k++) d[k] += s[k];                                             \
+  }
+
+DEF_ROW_OPS(f32, float)
+DEF_ROW_OPS(f64, double)
+
 /* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
  * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
  * (0 outside).  col2im adds such a matrix back into images (zeroed first).
@@ -414,33 +444,50 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
   static void im2col_##S(const cgeom *g, const T *x, int64_t n0, int64_t nb,     \
                          T *col, int nt) {                                       \
     const int64_t C = g->C, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;          \
-    const int64_t kh = g->kh, kw = g->kw, KK = kh * kw, HoWo = Ho * Wo;          \
-    const int64_t L = nb * HoWo, ntask = C * KK * nb;                            \
+    const int64_t kh = g->kh, kw = g->kw, HoWo = Ho * Wo, L = nb * HoWo;         \
+    const int64_t ntask = nb * C;                                                \
     (void)nt;                                                                    \
+    /* one task per (image, channel): its plane is read kh*kw times */           \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t t = 0; t < ntask; t++) {                                        \
-      int64_t b = t % nb, r = t / nb, cc = r / KK, ij = r % KK;                  \
-      int64_t i = ij / kw, j = ij % kw, lo, hi;                                  \
+      int64_t b = t / C, cc = t % C;                                             \
       const T *src = x + ((n0 + b) * C + cc) * H * W;                            \
-      T *dst = col + r * L + b * HoWo;                                           \
-      int64_t off = j * g->dw - g->pw, sw = g->sw;                               \
-      col_range(W, Wo, sw, off, &lo, &hi);                                       \
-      for (int64_t oh = 0; oh < Ho; oh++) {                                      \
-        int64_t ih = oh * g->sh - g->ph + i * g->dh;                             \
-        T *d = dst + oh * Wo;                                                    \
-        if (ih < 0 || ih >= H) {                                                 \
-          for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                         \
-          continue;                                                              \
+      for (int64_t i = 0; i < kh; i++)                                           \
+        for (int64_t j = 0; j < kw; j++) {                                       \
+          int64_t r = (cc * kh + i) * kw + j, lo, hi;                            \
+          T *dst = col + r * L + b * HoWo;                                       \
+          int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
+          col_range(W, Wo, sw, off, &lo, &hi);                                   \
+          int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;         \
+          if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                      \
+            /* window inside the image: no bounds checks per row */              \
+            for (int64_t oh = 0; oh < Ho; oh++) {                                \
+              const T *rs = src + (ih0 + oh * g->sh) * W + off;                  \
+              T *d = dst + oh * Wo;                                              \
+              if (sw == 1)                                                       \
+                rowcpy_##S(d, rs, Wo);                                           \
+              else                                                               \
+                for (int64_t ow = 0; ow < Wo; ow++) d[ow] = rs[ow * sw];         \
+            }                                                                    \
+            continue;                                                            \
+          }                                                                      \
+          for (int64_t oh = 0; oh < Ho; oh++) {                                  \
+            int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
+            T *d = dst + oh * Wo;                                                \
+            if (ih < 0 || ih >= H) {                                             \
+              for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                     \
+              continue;                                                          \
+            }                                                                    \
+            const T *row = src + ih * W;                                         \
+            for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                       \
+            if (sw == 1) {                                                       \
+              rowcpy_##S(d + lo, row + (off + lo), hi - lo);                     \
+            } else {                                                             \
+              for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];   \
+            }                                                                    \
+            for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                      \
+          }                                                                      \
         }                                                                        \
-        const T *row = src + ih * W;                                             \
-        for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                           \
-        if (sw == 1) {                                                           \
-          if (hi > lo) memcpy(d + lo, row + off + lo, (size_t)(hi - lo) * sizeof(T)); \
-        } else {                                                                 \
-          for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];       \
-        }                                                                        \
-        for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                          \
-      }                                                                          \
     }                                                                            \
   }                                                                              \
   static void col2im_##S(const cgeom *g, const T *col, int64_t n0, int64_t nb,   \
@@ -460,13 +507,25 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
           const T *src = col + r * L + b * HoWo;                                 \
           int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
           col_range(W, Wo, sw, off, &lo, &hi);                                   \
+          int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;         \
+          if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                      \
+            for (int64_t oh = 0; oh < Ho; oh++) {                                \
+              T *rd = dst + (ih0 + oh * g->sh) * W + off;                        \
+              const T *s = src + oh * Wo;                                        \
+              if (sw == 1)                                                       \
+                rowadd_##S(rd, s, Wo);                                           \
+              else                                                               \
+                for (int64_t ow = 0; ow < Wo; ow++) rd[ow * sw] += s[ow];        \
+            }                                                                    \
+            continue;                                                            \
+          }                                                                      \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
             int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
             if (ih < 0 || ih >= H) continue;                                     \
             T *row = dst + ih * W;                                               \
             const T *s = src + oh * Wo;                                          \
             if (sw == 1) {                                                       \
-              for (int64_t ow = lo; ow < hi; ow++) row[off + ow] += s[ow];       \
+              rowadd_##S(row + (off + lo), s + lo, hi - lo);                     \
             } else {                                                             \
               for (int64_t ow = lo; ow < hi; ow++) row[off + ow * sw] += s[ow];  \
             }                                                                    \
@@ -514,6 +573,17 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
       db[f] = (T)acc;                                                            \
     }                                                                            \
   }                                                                              \
+  /* part[0][i] += part[1][i] + ... */                                          \
+  static void sum_parts_##S(int64_t n, void *const *part, int np, int nt) {      \
+    T *d = (T *)part[0];                                                         \
+    (void)nt;                                                                    \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t i = 0; i < n; i++) {                                            \
+      T acc = d[i];                                                              \
+      for (int k = 1; k < np; k++) acc += ((const T *)part[k])[i];               \
+      d[i] = acc;                                                                \
+    }                                                                            \
+  }                                                                              \
   static void add_bias_##S(int64_t N, int64_t F, int64_t HW, const T *bias,      \
                            T *y, int nt) {                                       \
     (void)nt;                                                                    \
@@ -543,16 +613,22 @@ static int task_threads(const mx_op_ctx *c, int64_t ntask, int64_t nelem) {
 }
 
 /* Images per chunk: the column matrix and the product of one chunk stay
- * near 8 MB (at least one image). */
-static int64_t chunk_images(const cgeom *g, size_t es) {
+ * near cap bytes (at least one image).  Measured on LeNet's conv2 (AVX-512,
+ * 2 MB L2): 4 MB suits the forward and data-gradient products, 1 MB the
+ * weight gradient (whose product is summed over the chunk's columns). */
+#define CHUNK_FWD ((double)(4 << 20))
+#define CHUNK_BWD_W ((double)(1 << 20))
+static int64_t chunk_images(const cgeom *g, size_t es, double cap) {
   double per = ((double)g->C * (double)(g->kh * g->kw) + (double)g->F) *
                (double)(g->Ho * g->Wo) * (double)es;
-  double cap = 8.0 * 1024 * 1024;
   int64_t nb = per > 0 ? (int64_t)(cap / per) : g->N;
   if (nb < 1) nb = 1;
   if (nb > g->N) nb = g->N;
   return nb < 1 ? 1 : nb;
 }
+
+/* Most threads the weight gradient splits its images over. */
+#define MX_MAX_SPLIT 64
 
 /* Workspace from the pooled allocator (warm memory: no page faults). */
 typedef struct wspace {
@@ -577,97 +653,196 @@ static void ws_free(wspace *w) {
   w->st = NULL;
 }
 
+/* One built-in operation over the images of a convolution. */
+typedef struct conv_job {
+  const cgeom *g;
+  int dt;
+  const void *x, *w, *b, *dy;  /* inputs (by operation)                     */
+  void *y, *dx;                /* forward output, data gradient            */
+  int64_t nb;                  /* images per chunk                         */
+} conv_job;
+
+/* Images [n0, n1) in chunks with workspace ws; nt_loops: threads for the
+ * loops and products (1 inside a thread's share); acc: the weight gradient
+ * (summed over the range, overwritten) for the weight gradient only. */
+typedef mx_status (*conv_range_fn)(const mx_op_ctx *c, const conv_job *j, int64_t n0, int64_t n1,
+                                   wspace *ws, void *acc, int nt_loops);
+
+static int loop_threads(const mx_op_ctx *c, int nt_loops, int64_t ntask, int64_t nelem) {
+  return nt_loops > 1 ? task_threads(c, ntask, nelem) : 1;
+}
+
 /* y = conv(x, w) + b (b may be NULL). */
-static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
-                             const void *w, const void *b, void *y) {
+static mx_status fwd_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, int64_t n1,
+                           wspace *ws, void *acc, int ntl) {
+  const cgeom *g = j->g;
+  int dt = j->dt;
   size_t es = mx_dtype_size(dt);
-  int64_t nb = chunk_images(g, es), HoWo = g->Ho * g->Wo;
-  int64_t Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
-  wspace ws = {0};
-  mx_status rc = ws_get(g, nb, es, &ws);
-  if (rc) return rc;
-  for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
-    int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
-    int nt = task_threads(c, g->C * g->kh * g->kw * cur, g->C * g->kh * g->kw * L);
-    CALL_T(dt, im2col, g, x, n0, cur, (void *)ws.col, nt);
+  int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  mx_status rc = MX_OK;
+  (void)acc;
+  for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
+    int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
+    int nt = loop_threads(c, ntl, g->C * cur, g->C * g->kh * g->kw * L);
+    CALL_T(dt, im2col, g, j->x, s, cur, (void *)ws->col, nt);
     for (int64_t gi = 0; gi < g->G && !rc; gi++) {
-      char *m = ws.mat + (size_t)(gi * Fg * L) * es;
+      char *m = ws->mat + (size_t)(gi * Fg * L) * es;
       if (Kg == 0) {
         memset(m, 0, (size_t)(Fg * L) * es);
         continue;
       }
-      rc = mx_gemm(c, dt, 0, 0, Fg, L, Kg, 1.0, (const char *)w + (size_t)(gi * Fg * Kg) * es,
-                   Kg, ws.col + (size_t)(gi * Kg * L) * es, L, 0.0, m, L);
+      rc = mx_gemm(c, dt, 0, 0, Fg, L, Kg, 1.0, (const char *)j->w + (size_t)(gi * Fg * Kg) * es,
+                   Kg, ws->col + (size_t)(gi * Kg * L) * es, L, 0.0, m, L);
     }
     if (rc) break;
-    nt = task_threads(c, cur * g->F, g->F * L);
-    CALL_T(dt, scatter, g->F, HoWo, (const void *)ws.mat, b, n0, cur, y, nt);
+    nt = loop_threads(c, ntl, cur * g->F, g->F * L);
+    CALL_T(dt, scatter, g->F, HoWo, (const void *)ws->mat, j->b, s, cur, j->y, nt);
   }
-  ws_free(&ws);
   return rc;
 }
 
-/* dx = the gradient of conv(x, w) with respect to x, given dy. */
+/* dx = the gradient of conv(x, w) with respect to x, given dy (F > 0). */
+static mx_status bwd_data_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, int64_t n1,
+                                wspace *ws, void *acc, int ntl) {
+  const cgeom *g = j->g;
+  int dt = j->dt;
+  size_t es = mx_dtype_size(dt);
+  int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  mx_status rc = MX_OK;
+  (void)acc;
+  for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
+    int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
+    int nt = loop_threads(c, ntl, cur * g->F, g->F * L);
+    CALL_T(dt, gather, g->F, HoWo, j->dy, s, cur, (void *)ws->mat, nt);
+    for (int64_t gi = 0; gi < g->G && !rc && Kg > 0; gi++)
+      rc = mx_gemm(c, dt, 1, 0, Kg, L, Fg, 1.0, (const char *)j->w + (size_t)(gi * Fg * Kg) * es,
+                   Kg, ws->mat + (size_t)(gi * Fg * L) * es, L, 0.0,
+                   ws->col + (size_t)(gi * Kg * L) * es, L);
+    if (rc) break;
+    nt = loop_threads(c, ntl, cur * g->C, cur * g->C * (g->H * g->W + g->kh * g->kw * HoWo));
+    CALL_T(dt, col2im, g, (const void *)ws->col, s, cur, j->dx, nt);
+  }
+  return rc;
+}
+
+/* acc = the weight gradient of images [n0, n1). */
+static mx_status bwd_w_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, int64_t n1,
+                             wspace *ws, void *acc, int ntl) {
+  const cgeom *g = j->g;
+  int dt = j->dt;
+  size_t es = mx_dtype_size(dt);
+  int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  mx_status rc = MX_OK;
+  for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
+    int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
+    int nt = loop_threads(c, ntl, g->C * cur, g->C * g->kh * g->kw * L);
+    CALL_T(dt, im2col, g, j->x, s, cur, (void *)ws->col, nt);
+    nt = loop_threads(c, ntl, cur * g->F, g->F * L);
+    CALL_T(dt, gather, g->F, HoWo, j->dy, s, cur, (void *)ws->mat, nt);
+    for (int64_t gi = 0; gi < g->G && !rc; gi++)
+      rc = mx_gemm(c, dt, 0, 1, Fg, Kg, L, 1.0, ws->mat + (size_t)(gi * Fg * L) * es, L,
+                   ws->col + (size_t)(gi * Kg * L) * es, L, s == n0 ? 0.0 : 1.0,
+                   (char *)acc + (size_t)(gi * Fg * Kg) * es, Kg);
+  }
+  return rc;
+}
+
+/* Run fn over all images.  With several threads and at least one chunk
+ * per thread, each thread takes a share of the chunks with its own
+ * workspace and single-threaded loops and products (LeNet-sized products
+ * scale poorly when threaded one by one); for the weight gradient
+ * (acc != NULL, nacc elements) the threads' partial sums are added.  Not
+ * with OpenBLAS, whose GEMM is not meant to be called from several threads
+ * at once: there the loops and products are threaded instead. */
+static mx_status run_chunks(const mx_op_ctx *c, const conv_job *j, conv_range_fn fn, void *acc,
+                            int64_t nacc) {
+  const cgeom *g = j->g;
+  size_t es = mx_dtype_size(j->dt);
+  int64_t nchunk = (g->N + j->nb - 1) / j->nb;
+  int nt = task_threads(c, nchunk, g->N * g->C * g->kh * g->kw * g->Ho * g->Wo);
+  if (nt > MX_MAX_SPLIT) nt = MX_MAX_SPLIT;
+  mx_status rc = MX_OK;
+  if (nt <= 1 || !(MX_HAVE_DNNL || j->dt == MX_FLOAT64)) {
+    wspace ws = {0};
+    if ((rc = ws_get(g, j->nb, es, &ws))) return rc;
+    rc = fn(c, j, 0, g->N, &ws, acc, c->nthreads);
+    ws_free(&ws);
+    return rc;
+  }
+  wspace ws[MX_MAX_SPLIT];
+  void *part[MX_MAX_SPLIT];
+  mx_storage *pst = NULL;
+  memset(ws, 0, sizeof ws);
+  for (int t = 0; t < nt && !rc; t++) rc = ws_get(g, j->nb, es, &ws[t]);
+  if (!rc && acc) {
+    size_t pbytes = ((size_t)nacc * es + 63) & ~(size_t)63;
+    rc = mx_storage_alloc(pbytes * (size_t)nt + 64, c->ctx, &pst);
+    for (int t = 0; t < nt && !rc; t++)
+      part[t] = t == 0 ? acc : (char *)pst->data + pbytes * (size_t)t;
+  }
+  if (!rc) {
+    mx_op_ctx c1 = *c;
+    c1.nthreads = 1;
+    int failed = 0;
+    MX_OMP_FOR(nt)
+    for (int t = 0; t < nt; t++) {
+      int64_t k0 = nchunk * t / nt, k1 = nchunk * (t + 1) / nt;
+      int64_t n0 = k0 * j->nb, n1 = k1 * j->nb < g->N ? k1 * j->nb : g->N;
+      mx_status r = MX_OK;
+      if (n1 > n0) r = fn(&c1, j, n0, n1, &ws[t], acc ? part[t] : NULL, 1);
+      else if (acc) memset(part[t], 0, (size_t)nacc * es);
+      if (r != MX_OK) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+        failed = 1;
+      }
+    }
+    /* the worker's message lives on its own thread: record one here */
+    if (failed) rc = mx_error(MX_ERR_NOMEM, "convolution: a matrix product failed (out of memory?)");
+    if (!rc && acc) {
+      int rt = task_threads(c, nacc, nacc * nt);
+      CALL_T(j->dt, sum_parts, nacc, part, nt, rt);
+    }
+  }
+  if (pst) mx_storage_release(pst);
+  for (int t = 0; t < nt; t++) ws_free(&ws[t]);
+  return rc;
+}
+
+static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
+                             const void *w, const void *b, void *y) {
+  conv_job j = {g, dt, x, w, b, NULL, y, NULL, chunk_images(g, mx_dtype_size(dt), CHUNK_FWD)};
+  return run_chunks(c, &j, fwd_range, NULL, 0);
+}
+
 static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, const void *dy,
                                   const void *w, void *dx) {
-  size_t es = mx_dtype_size(dt);
-  int64_t nb = chunk_images(g, es), HoWo = g->Ho * g->Wo;
-  int64_t Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
-  if (Fg == 0) {       /* no output channels: nothing flows back */
-    memset(dx, 0, (size_t)(g->N * g->C * g->H * g->W) * es);
+  if (g->F / g->G == 0) {       /* no output channels: nothing flows back */
+    memset(dx, 0, (size_t)(g->N * g->C * g->H * g->W) * mx_dtype_size(dt));
     return MX_OK;
   }
-  wspace ws = {0};
-  mx_status rc = ws_get(g, nb, es, &ws);
-  if (rc) return rc;
-  for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
-    int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
-    int nt = task_threads(c, cur * g->F, g->F * L);
-    CALL_T(dt, gather, g->F, HoWo, dy, n0, cur, (void *)ws.mat, nt);
-    for (int64_t gi = 0; gi < g->G && !rc && Kg > 0; gi++)
-      rc = mx_gemm(c, dt, 1, 0, Kg, L, Fg, 1.0, (const char *)w + (size_t)(gi * Fg * Kg) * es, Kg,
-                   ws.mat + (size_t)(gi * Fg * L) * es, L, 0.0,
-                   ws.col + (size_t)(gi * Kg * L) * es, L);
-    if (rc) break;
-    nt = task_threads(c, cur * g->C, cur * g->C * (g->H * g->W + g->kh * g->kw * HoWo));
-    CALL_T(dt, col2im, g, (const void *)ws.col, n0, cur, dx, nt);
-  }
-  ws_free(&ws);
-  return rc;
+  conv_job j = {g, dt, NULL, w, NULL, dy, NULL, dx, chunk_images(g, mx_dtype_size(dt), CHUNK_FWD)};
+  return run_chunks(c, &j, bwd_data_range, NULL, 0);
 }
 
 /* dw (may be NULL) and db (may be NULL) from x and dy. */
 static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
                                      const void *dy, void *dw, void *db) {
   size_t es = mx_dtype_size(dt);
-  mx_status rc = MX_OK;
   int64_t HoWo = g->Ho * g->Wo;
   if (db) {
     int nt = task_threads(c, g->F, g->N * g->F * HoWo);
     CALL_T(dt, bias_grad, g->N, g->F, HoWo, dy, db, nt);
   }
   if (!dw) return MX_OK;
-  int64_t Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  int64_t Kg = (g->C / g->G) * g->kh * g->kw, nw = g->F * Kg;
   if (g->N == 0 || Kg == 0) {
-    memset(dw, 0, (size_t)(g->F * Kg) * es);
+    memset(dw, 0, (size_t)nw * es);
     return MX_OK;
   }
-  int64_t nb = chunk_images(g, es);
-  wspace ws = {0};
-  if ((rc = ws_get(g, nb, es, &ws))) return rc;
-  for (int64_t n0 = 0; n0 < g->N && !rc; n0 += nb) {
-    int64_t cur = g->N - n0 < nb ? g->N - n0 : nb, L = cur * HoWo;
-    int nt = task_threads(c, g->C * g->kh * g->kw * cur, g->C * g->kh * g->kw * L);
-    CALL_T(dt, im2col, g, x, n0, cur, (void *)ws.col, nt);
-    nt = task_threads(c, cur * g->F, g->F * L);
-    CALL_T(dt, gather, g->F, HoWo, dy, n0, cur, (void *)ws.mat, nt);
-    for (int64_t gi = 0; gi < g->G && !rc; gi++)
-      rc = mx_gemm(c, dt, 0, 1, Fg, Kg, L, 1.0, ws.mat + (size_t)(gi * Fg * L) * es, L,
-                   ws.col + (size_t)(gi * Kg * L) * es, L, n0 == 0 ? 0.0 : 1.0,
-                   (char *)dw + (size_t)(gi * Fg * Kg) * es, Kg);
-  }
-  ws_free(&ws);
-  return rc;
+  conv_job j = {g, dt, x, NULL, NULL, dy, NULL, NULL, chunk_images(g, es, CHUNK_BWD_W)};
+  return run_chunks(c, &j, bwd_w_range, dw, nw);
 }
 
 /* ====================================================== oneDNN convolution */
@@ -677,13 +852,11 @@ static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt,
  *   V_ANY      oneDNN with the layouts it prefers (blocked), reorders around
  *   V_PLAIN    oneDNN on our plain NCHW layout (no activation reorders)
  *   V_BUILTIN  im2col / col2im + GEMM
- * Their speed depends on the shape (e.g. blocked layouts pad a single input
- * channel to 16), so unless tuning is off (cudnn_tune = "off", or
- * MXNET_CUDNN_AUTOTUNE_DEFAULT=0 for layers that leave cudnn_tune unset) a
- * cache times each candidate on its first calls (TUNE_TRIALS each, all of
- * them correct computations) and keeps the fastest.  Without tuning the
- * choice is fixed: V_PLAIN when the data has fewer than 8 channels (where
- * the blocked layouts waste most), else V_ANY. */
+ * Their speed depends on the shape (e.g. blocked layouts pad channels to
+ * 16).  Without tuning the choice is fixed_variant's; with tuning a cache
+ * times each candidate on its first calls (TUNE_TRIALS each, all of them
+ * correct computations) and keeps the fastest (results then depend, in
+ * the last bits, on which one won). */
 enum { V_ANY, V_PLAIN, V_BUILTIN, NVARIANT };
 enum { OP_FWD, OP_BWD_DATA, OP_BWD_W, NOPS };
 #define TUNE_TRIALS 2
@@ -700,12 +873,13 @@ static int env_builtin(void) {
 }
 
 #ifdef _OPENMP
-/* MXNET_CUDNN_AUTOTUNE_DEFAULT=0 (read once): no tuning unless asked. */
+/* MXNET_CUDNN_AUTOTUNE_DEFAULT=1 or 2 (read once): tune layers that leave
+ * cudnn_tune unset. */
 static int env_autotune_default(void) {
   static int v = -1;
   if (v < 0) {
     const char *e = getenv("MXNET_CUDNN_AUTOTUNE_DEFAULT");
-    v = (e && strcmp(e, "0") == 0) ? 0 : 1;
+    v = (e && (strcmp(e, "1") == 0 || strcmp(e, "2") == 0)) ? 1 : 0;
   }
   return v;
 }
@@ -788,13 +962,39 @@ static void conv_cache_clear(conv_cache *cc) {
   memset(cc, 0, sizeof *cc);
 }
 
+/* The choice without tuning, from measurements on this kind of machine
+ * (AVX-512, 1 and 2 threads; bench/conv-kernels.c and larger layers):
+ *  - oneDNN's blocked layouts are 1.4-3x faster than the alternatives for
+ *    channel counts that fill its 16-channel blocks (16, 32, 64, 128 ...);
+ *  - when padding the channels to 16 wastes much of the work (LeNet's
+ *    conv2: 20 -> 50 channels fill 49 %), im2col + GEMM is 1.3-1.6x faster;
+ *  - first layers (under 8 input channels) run forward and weight gradient
+ *    best with oneDNN's dedicated kernels (the forward on the plain layout
+ *    when the output channels fill blocks poorly), but its data gradient
+ *    there is up to 10x slower than col2im;
+ *  - grouped layers with few channels per group (depthwise) stay with
+ *    oneDNN, which has kernels for them. */
+static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
+static int fixed_variant(const cgeom *g, int which) {
+  int64_t cg = g->C / g->G, fg = g->F / g->G;
+  if (cg < 8) {
+    if (g->G > 1) return V_ANY;
+    if (which == OP_BWD_DATA) return V_BUILTIN;
+    /* forward with output channels that fill blocks poorly (LeNet's conv1:
+     * 20 of 32): oneDNN on the plain layout saves the output reorder */
+    if (which == OP_FWD && (double)fg / (double)round16(fg) < 0.8) return V_PLAIN;
+    return V_ANY;
+  }
+  double fill = (double)(cg * fg) / ((double)round16(cg) * (double)round16(fg));
+  return fill < 0.6 ? V_BUILTIN : V_ANY;
+}
+
 /* Empty the cache and give it a new key. */
 static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
   conv_cache_clear(cc);
   cc->key = *key;
   cc->valid = 1;
-  int fixed = key->g.C < 8 ? V_PLAIN : V_ANY;
-  for (int k = 0; k < NOPS; k++) cc->choice[k] = key->tune ? -1 : fixed;
+  for (int k = 0; k < NOPS; k++) cc->choice[k] = key->tune ? -1 : fixed_variant(&key->g, k);
 }
 
 static void conv_state_free(void *s) {
@@ -1215,8 +1415,9 @@ static mx_status run_bwd_w(conv_run *r, const void *x, const void *dy, void *dw,
 
 /* ====================================================== Convolution ops */
 
-/* cudnn_tune: "off" fixes the variant, any other value tunes, unset
- * follows MXNET_CUDNN_AUTOTUNE_DEFAULT. */
+/* cudnn_tune: "off" keeps the fixed choice, "limited_workspace" and
+ * "fastest" tune, unset follows MXNET_CUDNN_AUTOTUNE_DEFAULT (default: no
+ * tuning, as MXNet on the CPU). */
 static int tune_param(const mx_param_value *v) { return v->is_set ? v->i != 0 : -1; }
 
 static mx_status conv_forward(KARGS, int builtin) {
@@ -1374,6 +1575,9 @@ static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g
     if ((rc = read_tuple(&p[PP_PAD], "pad", nd, 0, 0, pd))) return rc;
   }
   int conv = (int)p[PP_CONVENTION].i;
+  if (!glob && conv == CONV_SAME && (pd[0] != 0 || pd[1] != 0))
+    return mx_error(MX_ERR_ARG, "parameter 'pad' must be 0 with pooling_convention 'same' "
+                    "(the padding is computed)");
   for (int a = 0; a < 2; a++) {
     if (glob) {
       o[a] = 1;
@@ -1382,8 +1586,9 @@ static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g
     }
     if (conv == CONV_SAME) {
       /* output ceil(in / stride); the padding the window needs beyond the
-       * input is split with the smaller half before (as TensorFlow's SAME);
-       * 'pad' is ignored */
+       * input is split with the smaller half before (as TensorFlow's SAME).
+       * MXNet 1.9.1 offers 'same' for 1-D max pooling only; here it works
+       * for every type in 1-D and 2-D. */
       o[a] = (in[a] + s[a] - 1) / s[a];
       int64_t tot = (o[a] - 1) * s[a] + k[a] - in[a];
       if (tot < 0) tot = 0;
@@ -1617,7 +1822,7 @@ static const char *const in_data[] = {"data", NULL};
    "Workspace limit in MB (accepted for compatibility; ignored)."},                 \
   {"no_bias", MX_PARAM_BOOL, 0, NO_BIAS_DEFAULT, NULL, "Whether to disable the bias."}, \
   {"cudnn_tune", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "off|limited_workspace|fastest", \
-   "cuDNN algorithm selection (accepted for compatibility; ignored on the CPU)."},  \
+   "Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers)."}, \
   {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                                    \
    "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},             \
   {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC",      \
@@ -1662,7 +1867,7 @@ static const mx_param_desc p_pool[] = {
    "Pool over the whole spatial extent (kernel, stride and pad are ignored)."},
   {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
   {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
-   "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride)."},
+   "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride) (padding computed, pad must be 0)."},
   {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
   {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
   {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},
