@@ -1503,7 +1503,7 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
 #' @param num_group (int; default 1) Number of groups: input and output channels are split into this many independent convolutions.
 #' @param workspace (int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).
 #' @param no_bias (boolean; default False) Whether to disable the bias.
-#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).
+#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).
 #' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
 #' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
@@ -1531,7 +1531,7 @@ mx.nd.Convolution <- function(data, weight = NULL, bias = NULL, kernel, stride =
 #' @param num_group (int; default 1) Number of groups.
 #' @param workspace (int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).
 #' @param no_bias (boolean; default True) Whether to disable the bias.
-#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).
+#' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).
 #' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
 #' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
@@ -1551,7 +1551,7 @@ mx.nd.Deconvolution <- function(data, weight = NULL, bias = NULL, kernel, stride
 #' @param pool_type (one of "max", "avg", "sum", "lp"; default max) Pooling type.
 #' @param global_pool (boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).
 #' @param cudnn_off (boolean; default False) Accepted for compatibility; ignored on the CPU.
-#' @param pooling_convention (one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride).
+#' @param pooling_convention (one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride) (padding computed, pad must be 0).
 #' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
 #' @param pad (tuple of integers, in R order; default ()) Padding per spatial axis (default 0).
 #' @param p_value (int; optional) p of lp pooling (1, 2 or 3).
@@ -3243,7 +3243,7 @@ mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", lis
 #'   \item{\code{num_group}}{(int; default 1) Number of groups: input and output channels are split into this many independent convolutions.}
 #'   \item{\code{workspace}}{(int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).}
 #'   \item{\code{no_bias}}{(boolean; default False) Whether to disable the bias.}
-#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).}
 #'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
 #'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
 #' }
@@ -3269,7 +3269,7 @@ mx.symbol.Convolution <- function(...) mx.symbol.internal.create("Convolution", 
 #'   \item{\code{num_group}}{(int; default 1) Number of groups.}
 #'   \item{\code{workspace}}{(int; default 1024) Workspace limit in MB (accepted for compatibility; ignored).}
 #'   \item{\code{no_bias}}{(boolean; default True) Whether to disable the bias.}
-#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) cuDNN algorithm selection (accepted for compatibility; ignored on the CPU).}
+#'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).}
 #'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
 #'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
 #' }
@@ -3289,7 +3289,7 @@ mx.symbol.Deconvolution <- function(...) mx.symbol.internal.create("Deconvolutio
 #'   \item{\code{pool_type}}{(one of "max", "avg", "sum", "lp"; default max) Pooling type.}
 #'   \item{\code{global_pool}}{(boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).}
 #'   \item{\code{cudnn_off}}{(boolean; default False) Accepted for compatibility; ignored on the CPU.}
-#'   \item{\code{pooling_convention}}{(one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride).}
+#'   \item{\code{pooling_convention}}{(one of "valid", "full", "same"; default valid) Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride) (padding computed, pad must be 0).}
 #'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
 #'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding per spatial axis (default 0).}
 #'   \item{\code{p_value}}{(int; optional) p of lp pooling (1, 2 or 3).}
@@ -3722,4 +3722,4 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "bfaaaba79c20a32b"
+.mx.generated.hash <- "4f25b26784393ab9"
