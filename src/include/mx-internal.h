@@ -61,6 +61,16 @@ mx_status mx_shape_make(mx_shape *s, int ndim, const int64_t *d);
 mx_status mx_ndarray_on_storage(mx_storage *st, size_t offset, const mx_shape *shape,
                                 int dtype, mx_context ctx, mx_ndarray **out);
 
+/* Function multi-versioning for hot element-wise loops: GCC builds the
+ * function for AVX-512, AVX2 and the baseline, and the dynamic loader
+ * picks the best one for the CPU (ifunc).  Elsewhere a plain build.  R's
+ * flags (-O2, no -march) would otherwise give SSE2 code only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 9
+#define MX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MX_CLONES
+#endif
+
 /* ------------------------------------------------------- parallel loops */
 
 /* Below this many elements loops run on one thread. */

@@ -367,6 +367,43 @@ static const char *const in_data[] = {"data", NULL};
 /* softrelu is x itself above this (MXNet's threshold) */
 #define SOFTRELU_T 20
 
+/* One block of a float32 activation (and of its gradient), built for
+ * several instruction sets (MX_CLONES). */
+MX_CLONES static void act_f32_block(int act, const float *a, float *o, int64_t n) {
+  switch (act) {
+    case ACT_RELU: NN_SIMD for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = x <= 0 ? 0.0f : x; } break;
+    case ACT_SIGMOID: NN_SIMD for (int64_t i = 0; i < n; i++) o[i] = sigmoid_f(a[i]); break;
+    case ACT_TANH: NN_SIMD for (int64_t i = 0; i < n; i++) o[i] = tanh_f(a[i]); break;
+    case ACT_SOFTRELU:
+      for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = x > SOFTRELU_T ? x : log1pf(expf(x)); }
+      break;
+    default: NN_SIMD for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = x / (1.0f + fabsf(x)); } break;
+  }
+}
+
+MX_CLONES static void act_grad_f32_block(int act, const float *g, const float *y, float *d, int64_t n) {
+  switch (act) {
+    case ACT_RELU: NN_SIMD for (int64_t i = 0; i < n; i++) d[i] = y[i] > 0 ? g[i] : 0.0f; break;
+    case ACT_SIGMOID: NN_SIMD for (int64_t i = 0; i < n; i++) { float v = y[i]; d[i] = g[i] * v * (1.0f - v); } break;
+    default: NN_SIMD for (int64_t i = 0; i < n; i++) { float v = y[i]; d[i] = g[i] * (1.0f - v * v); } break;
+  }
+}
+
+/* Blocks of NN_BLK elements spread over the threads. */
+#define PAR_BLOCKS(n, CALL)                                                   \
+  do {                                                                        \
+    int64_t n_ = (n);                                                         \
+    int nt_ = mx_par_threads(n_);                                             \
+    int64_t nb_ = (n_ + NN_BLK - 1) / NN_BLK;                                 \
+    (void)nt_;                                                                \
+    MX_OMP_FOR(nt_)                                                           \
+    for (int64_t b_ = 0; b_ < nb_; b_++) {                                    \
+      int64_t i0 = b_ * NN_BLK;                                               \
+      int64_t len = (i0 + NN_BLK < n_ ? i0 + NN_BLK : n_) - i0;               \
+      CALL;                                                                   \
+    }                                                                         \
+  } while (0)
+
 static mx_status k_act(KARGS) {
   UNUSED_KARGS;
   int64_t n = mx_ndarray_size(out[0]);
@@ -374,14 +411,7 @@ static mx_status k_act(KARGS) {
   if (out[0]->dtype == MX_FLOAT32) {
     const float *a = MX_DATA(in[0], float);
     float *o = MX_DATA(out[0], float);
-    switch (act) {
-      case ACT_RELU: PAR_MAP(n, float x = a[i]; o[i] = x <= 0 ? 0.0f : x); break;
-      case ACT_SIGMOID: PAR_MAP(n, o[i] = sigmoid_f(a[i])); break;
-      case ACT_TANH: PAR_MAP(n, o[i] = tanh_f(a[i])); break;
-      case ACT_SOFTRELU:
-        PAR_MAP(n, float x = a[i]; o[i] = x > SOFTRELU_T ? x : log1pf(expf(x))); break;
-      default: PAR_MAP(n, float x = a[i]; o[i] = x / (1.0f + fabsf(x))); break;
-    }
+    PAR_BLOCKS(n, act_f32_block(act, a + i0, o + i0, len));
     return MX_OK;
   }
   MX_FLOAT_SWITCH(out[0]->dtype, T, {
@@ -404,6 +434,12 @@ static mx_status b_act(BARGS) {
   if (!WANT(0)) return MX_OK;
   int64_t n = mx_ndarray_size(ig[0]);
   int act = (int)p[0].i;
+  if (ig[0]->dtype == MX_FLOAT32 && (act == ACT_RELU || act == ACT_SIGMOID || act == ACT_TANH)) {
+    const float *g = MX_DATA(og[0], float), *y = MX_DATA(out[0], float);
+    float *d = MX_DATA(ig[0], float);
+    PAR_BLOCKS(n, act_grad_f32_block(act, g + i0, y + i0, d + i0, len));
+    return MX_OK;
+  }
   MX_FLOAT_SWITCH(ig[0]->dtype, T, {
     const T *g = MX_DATA(og[0], T);
     T *d = MX_DATA(ig[0], T);
