@@ -382,8 +382,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   if (is.null(ctx)) ctx <- mx.ctx.default()
   if (!inherits(X, "MXDataIter")) {
     if (is.data.frame(X)) X <- as.matrix(X)
-    if (is.matrix(X) && array.layout == "auto")
-      stop("predict needs array.layout = \"colmajor\" or \"rowmajor\" for matrix input", call. = FALSE)
+    if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
   }
   it <- model.iter(X, NULL, array.batch.size, shuffle = FALSE, "colmajor", "X")
@@ -423,6 +422,27 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   out <- array(unlist(lapply(res, as.vector)), c(d[-length(d)], n))
   if (length(dim(out)) == 2L) out <- matrix(out, nrow(out))
   out
+}
+
+# array.layout = "auto" for prediction: the orientation whose feature count
+# fits the model's parameters (MXNet's rule).
+predict.layout <- function(model, X) {
+  arg.names <- arguments(model$symbol)
+  data.name <- if ("data" %in% arg.names) "data" else arg.names[1L]
+  fits <- function(nfeat) {
+    shp <- list()
+    shp[[data.name]] <- c(nfeat, 1L)
+    sh <- tryCatch(do.call(mx.symbol.infer.shape, c(list(model$symbol), shp)), error = function(e) NULL)
+    if (is.null(sh)) return(FALSE)
+    p <- model$arg.params
+    all(vapply(names(p), function(n) is.null(sh$arg.shapes[[n]]) || identical(as.integer(dim(p[[n]])), sh$arg.shapes[[n]]), TRUE))
+  }
+  col <- fits(nrow(X))
+  row <- fits(ncol(X))
+  if (col && !row) return("colmajor")
+  if (row && !col) return("rowmajor")
+  if (col && row) stop("cannot tell the layout of a square matrix; set array.layout", call. = FALSE)
+  stop(sprintf("neither dimension of X (%d x %d) fits the model's input", nrow(X), ncol(X)), call. = FALSE)
 }
 
 # --------------------------------------------------------------- checkpoints

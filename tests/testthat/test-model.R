@@ -124,3 +124,13 @@ test_that("bad training input gives clear errors", {
   sq <- matrix(0, 50, 50)
   expect_error(mx.model.FeedForward.create(net, X = sq, y = d$y, verbose = FALSE), "layout")
 })
+
+test_that("predict finds the layout of matrix input from the model", {
+  d <- two_class_data(60)
+  set.seed(1)
+  m <- mx.model.FeedForward.create(small_net(), X = d$x, y = d$y, num.round = 1, array.batch.size = 20,
+                                   learning.rate = 0.1, array.layout = "colmajor", verbose = FALSE)
+  expect_identical(predict(m, d$x), predict(m, d$x, array.layout = "colmajor"))
+  expect_identical(predict(m, t(d$x)), predict(m, d$x, array.layout = "colmajor"))
+  expect_error(predict(m, matrix(0, 3, 5)), "fits")
+})
