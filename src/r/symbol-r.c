@@ -264,6 +264,29 @@ SEXP mx_r_sym_compose(SEXP sym, SEXP args, SEXP name) {
 
 /* --------------------------------------------------------------- inference */
 
+/* The argument, output and auxiliary-state names of a symbol, checked
+ * against the counts inference returned; frees the arrays on failure. */
+typedef struct name_lists {
+  char **n[3];
+  int c[3];
+} name_lists;
+
+static void free_lists(name_lists *l) {
+  for (int k = 0; k < 3; k++) mx_string_list_free(l->n[k], l->c[k]);
+}
+
+static void get_lists(mx_symbol *s, name_lists *l, int na, int no, int nx, void *a, void *o, void *x) {
+  memset(l, 0, sizeof *l);
+  mx_status st = MX_OK;
+  for (int k = 0; k < 3 && st == MX_OK; k++) st = mx_symbol_list(s, k, &l->n[k], &l->c[k]);
+  if (st != MX_OK || l->c[0] != na || l->c[1] != no || l->c[2] != nx) {
+    mx_free(a); mx_free(o); mx_free(x);
+    free_lists(l);
+    if (st != MX_OK) mx_r_fail();
+    Rf_error("internal error: inferred values do not match the argument lists");
+  }
+}
+
 static SEXP shape_list(const mx_shape *sh, int n, char **names) {
   SEXP out = PROTECT(Rf_allocVector(VECSXP, n));
   SEXP nms = PROTECT(Rf_allocVector(STRSXP, n));
@@ -299,28 +322,19 @@ SEXP mx_r_sym_infer_shape(SEXP sym, SEXP shapes) {
     mx_free(args); mx_free(outs); mx_free(auxs);
     return R_NilValue;
   }
-  char **an = NULL, **on = NULL, **xn = NULL;
-  int n1 = 0, n2 = 0, n3 = 0;
-  mx_status st = mx_symbol_list(s, 0, &an, &n1);
-  if (st == MX_OK) st = mx_symbol_list(s, 1, &on, &n2);
-  if (st == MX_OK) st = mx_symbol_list(s, 2, &xn, &n3);
-  if (st != MX_OK || n1 != na || n2 != no || n3 != nx) {
-    mx_free(args); mx_free(outs); mx_free(auxs);
-    mx_string_list_free(an, n1); mx_string_list_free(on, n2); mx_string_list_free(xn, n3);
-    if (st != MX_OK) mx_r_fail();
-    Rf_error("internal error: inferred shapes do not match the argument lists");
-  }
+  name_lists nl;
+  get_lists(s, &nl, na, no, nx, args, outs, auxs);
   SEXP res = PROTECT(Rf_allocVector(VECSXP, 3));
   SEXP rn = PROTECT(Rf_allocVector(STRSXP, 3));
   SET_STRING_ELT(rn, 0, Rf_mkChar("arg.shapes"));
   SET_STRING_ELT(rn, 1, Rf_mkChar("out.shapes"));
   SET_STRING_ELT(rn, 2, Rf_mkChar("aux.shapes"));
   Rf_setAttrib(res, R_NamesSymbol, rn);
-  SET_VECTOR_ELT(res, 0, shape_list(args, na, an));
-  SET_VECTOR_ELT(res, 1, shape_list(outs, no, on));
-  SET_VECTOR_ELT(res, 2, shape_list(auxs, nx, xn));
+  SET_VECTOR_ELT(res, 0, shape_list(args, na, nl.n[0]));
+  SET_VECTOR_ELT(res, 1, shape_list(outs, no, nl.n[1]));
+  SET_VECTOR_ELT(res, 2, shape_list(auxs, nx, nl.n[2]));
   mx_free(args); mx_free(outs); mx_free(auxs);
-  mx_string_list_free(an, n1); mx_string_list_free(on, n2); mx_string_list_free(xn, n3);
+  free_lists(&nl);
   UNPROTECT(2);
   return res;
 }
@@ -351,28 +365,19 @@ SEXP mx_r_sym_infer_type(SEXP sym, SEXP types) {
   }
   int *args, *outs, *auxs, na, no, nx;
   mx_r_check(mx_symbol_infer_type(s, keys, tt, (int)n, &args, &na, &outs, &no, &auxs, &nx));
-  char **an = NULL, **on = NULL, **xn = NULL;
-  int n1 = 0, n2 = 0, n3 = 0;
-  mx_status st = mx_symbol_list(s, 0, &an, &n1);
-  if (st == MX_OK) st = mx_symbol_list(s, 1, &on, &n2);
-  if (st == MX_OK) st = mx_symbol_list(s, 2, &xn, &n3);
-  if (st != MX_OK || n1 != na || n2 != no || n3 != nx) {
-    mx_free(args); mx_free(outs); mx_free(auxs);
-    mx_string_list_free(an, n1); mx_string_list_free(on, n2); mx_string_list_free(xn, n3);
-    if (st != MX_OK) mx_r_fail();
-    Rf_error("internal error: inferred types do not match the argument lists");
-  }
+  name_lists nl;
+  get_lists(s, &nl, na, no, nx, args, outs, auxs);
   SEXP res = PROTECT(Rf_allocVector(VECSXP, 3));
   SEXP rn = PROTECT(Rf_allocVector(STRSXP, 3));
   SET_STRING_ELT(rn, 0, Rf_mkChar("arg.types"));
   SET_STRING_ELT(rn, 1, Rf_mkChar("out.types"));
   SET_STRING_ELT(rn, 2, Rf_mkChar("aux.types"));
   Rf_setAttrib(res, R_NamesSymbol, rn);
-  SET_VECTOR_ELT(res, 0, type_list(args, na, an));
-  SET_VECTOR_ELT(res, 1, type_list(outs, no, on));
-  SET_VECTOR_ELT(res, 2, type_list(auxs, nx, xn));
+  SET_VECTOR_ELT(res, 0, type_list(args, na, nl.n[0]));
+  SET_VECTOR_ELT(res, 1, type_list(outs, no, nl.n[1]));
+  SET_VECTOR_ELT(res, 2, type_list(auxs, nx, nl.n[2]));
   mx_free(args); mx_free(outs); mx_free(auxs);
-  mx_string_list_free(an, n1); mx_string_list_free(on, n2); mx_string_list_free(xn, n3);
+  free_lists(&nl);
   UNPROTECT(2);
   return res;
 }
