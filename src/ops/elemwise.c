@@ -279,7 +279,56 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
               mx_ndarray *const *ig, const int *req
 #define UNUSED_BARGS (void)c; (void)p; (void)nout; (void)nin; (void)out
 
+/* Gradient of an array-scalar op with respect to its array: each element
+ * x (with the scalar v on the other side; rev: the scalar is the left
+ * operand) maps to d(loss)/dx given g. */
+#define DEF_SCALAR_GRAD_FN(NAME, GA, GB)                                      \
+  static float sg_##NAME##_f(float x, float v, float g, int rev) {            \
+    (void)g;                                                                  \
+    if (rev) { float a = v, b = x; (void)a; (void)b; return (float)(GB); }    \
+    float a = x, b = v; (void)a; (void)b; return (float)(GA);                 \
+  }                                                                           \
+  static double sg_##NAME##_d(double x, double v, double g, int rev) {        \
+    (void)g;                                                                  \
+    if (rev) { double a = v, b = x; (void)a; (void)b; return (double)(GB); }  \
+    double a = x, b = v; (void)a; (void)b; return (double)(GA);               \
+  }
+
+typedef float (*sg_f32_fn)(float, float, float, int);
+typedef double (*sg_f64_fn)(double, double, double, int);
+
+/* The gradient loop of the array-scalar ops. */
+static mx_status scalar_grad(mx_ndarray *const *og, mx_ndarray *const *in,
+                             mx_ndarray *const *ig, const int *req, double sv, int rev,
+                             sg_f32_fn ff, sg_f64_fn fd) {
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  const mx_ndarray *X = in[0], *G = og[0];
+  mx_ndarray *D = ig[0];
+  int64_t n = mx_ndarray_size(G);
+  int nt = mx_par_threads(n);
+  switch (G->dtype) {
+    case MX_FLOAT32: {
+      const float *x = MX_DATA(X, float), *g = MX_DATA(G, float);
+      float *d = MX_DATA(D, float);
+      const float v = (float)sv;
+      MX_OMP_FOR(nt)
+      for (int64_t i = 0; i < n; i++) d[i] = ff(x[i], v, g[i], rev);
+      return MX_OK;
+    }
+    case MX_FLOAT64: {
+      const double *x = MX_DATA(X, double), *g = MX_DATA(G, double);
+      double *d = MX_DATA(D, double);
+      MX_OMP_FOR(nt)
+      for (int64_t i = 0; i < n; i++) d[i] = fd(x[i], sv, g[i], rev);
+      return MX_OK;
+    }
+    default:
+      return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(G->dtype));
+  }
+}
+
 #define DEF_BINARY_GRAD(NAME, GA, GB)                                        \
+  DEF_SCALAR_GRAD_FN(NAME, GA, GB)                                        \
   static mx_status b_##NAME(BARGS) {                                         \
     UNUSED_BARGS;                                                            \
     const mx_ndarray *A = in[0], *B = in[1], *G = og[0];                     \
@@ -290,45 +339,11 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
   /* scalar forms: the scalar plays b (or a when reversed) */                \
   static mx_status bs_##NAME(BARGS) {                                        \
     UNUSED_BARGS;                                                            \
-    const mx_ndarray *A = in[0], *G = og[0];                                 \
-    if (req[0] != MX_REQ_WRITE) return MX_OK;                                \
-    mx_ndarray *D = ig[0];                                                   \
-    double sv = p[0].f;                                                      \
-    MX_FLOAT_SWITCH(G->dtype, T, {                                           \
-      const T *A_ = MX_DATA(A, T), *G_ = MX_DATA(G, T);                      \
-      T *D_ = MX_DATA(D, T);                                                 \
-      const T b = (T)sv;                                                     \
-      int64_t n_ = mx_ndarray_size(G);                                       \
-      int nt_ = mx_par_threads(n_);                                          \
-      MX_OMP_FOR(nt_)                                                        \
-      for (int64_t i = 0; i < n_; i++) {                                     \
-        T a = A_[i], g = G_[i];                                              \
-        (void)a; (void)b;                                                    \
-        D_[i] = (T)(GA);                                                     \
-      }                                                                      \
-    });                                                                      \
-    return MX_OK;                                                            \
+    return scalar_grad(og, in, ig, req, p[0].f, 0, sg_##NAME##_f, sg_##NAME##_d); \
   }                                                                          \
   static mx_status br_##NAME(BARGS) {                                        \
     UNUSED_BARGS;                                                            \
-    const mx_ndarray *B = in[0], *G = og[0];                                 \
-    if (req[0] != MX_REQ_WRITE) return MX_OK;                                \
-    mx_ndarray *D = ig[0];                                                   \
-    double sv = p[0].f;                                                      \
-    MX_FLOAT_SWITCH(G->dtype, T, {                                           \
-      const T *B_ = MX_DATA(B, T), *G_ = MX_DATA(G, T);                      \
-      T *D_ = MX_DATA(D, T);                                                 \
-      const T a = (T)sv;                                                     \
-      int64_t n_ = mx_ndarray_size(G);                                       \
-      int nt_ = mx_par_threads(n_);                                          \
-      MX_OMP_FOR(nt_)                                                        \
-      for (int64_t i = 0; i < n_; i++) {                                     \
-        T b = B_[i], g = G_[i];                                              \
-        (void)a; (void)b;                                                    \
-        D_[i] = (T)(GB);                                                     \
-      }                                                                      \
-    });                                                                      \
-    return MX_OK;                                                            \
+    return scalar_grad(og, in, ig, req, p[0].f, 1, sg_##NAME##_f, sg_##NAME##_d); \
   }
 
 DEF_BINARY_GRAD(add, GA_ADD, GB_ADD)

@@ -36,15 +36,36 @@ static inline void copy_row(char *d, const char *s, int64_t n, int64_t str, size
   }
 }
 
-/* Fill the contiguous array dst (shape[0..nd-1], row-major) from src, where
- * output element (i_0, ..., i_{nd-1}) is src element soff + sum i_k str[k]
- * (strides in elements; 0 repeats, negative walks backwards).  nd <= SC_MAXD. */
-static void strided_copy(void *dst, const void *src, size_t es, int nd,
-                         const int64_t *shape, const int64_t *str, int64_t soff) {
+/* Copy n contiguous elements of es bytes from s to d (element stride str). */
+static inline void scatter_row(char *d, const char *s, int64_t n, int64_t str, size_t es) {
+  if (str == 1) {
+    memcpy(d, s, (size_t)n * es);
+    return;
+  }
+  switch (es) {
+    case 1: { uint8_t *dd = (uint8_t *)d; const uint8_t *ss = (const uint8_t *)s;
+              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+    case 2: { uint16_t *dd = (uint16_t *)d; const uint16_t *ss = (const uint16_t *)s;
+              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+    case 4: { uint32_t *dd = (uint32_t *)d; const uint32_t *ss = (const uint32_t *)s;
+              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+    default: { uint64_t *dd = (uint64_t *)d; const uint64_t *ss = (const uint64_t *)s;
+               for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
+  }
+}
+
+/* Copy between a contiguous buffer with shape[0..nd-1] and a strided view
+ * of another: element (i_0, ..., i_{nd-1}) of the view is at offset
+ * off0 + sum i_k str[k] (in elements; 0 repeats, negative walks backwards).
+ * scatter = 0 gathers the view into the contiguous buffer; scatter = 1
+ * writes the contiguous buffer into the view (whose elements must then be
+ * distinct).  nd <= SC_MAXD.  Extent-1 axes are dropped and axes that walk
+ * memory as one are merged; rows of the last axis go to the threads. */
+static void strided_move(char *contig, char *view, size_t es, int nd, const int64_t *shape,
+                         const int64_t *str, int64_t off0, int scatter) {
   int64_t sh[SC_MAXD], st[SC_MAXD], total = 1;
   for (int k = 0; k < nd; k++) total *= shape[k];
   if (total == 0) return;
-  /* drop extent-1 axes and merge axes that walk memory as one */
   int n = 0;
   for (int k = 0; k < nd; k++) {
     if (shape[k] == 1) continue;
@@ -65,20 +86,20 @@ static void strided_copy(void *dst, const void *src, size_t es, int nd,
   int64_t inner = sh[n - 1], istr = st[n - 1], rows = total / inner;
   int nt = mx_par_threads(total);
   if (nt > rows) nt = (int)rows;
-  char *d = (char *)dst;
-  const char *s = (const char *)src;
   MX_OMP_FOR(nt)
   for (int t = 0; t < nt; t++) {
     int64_t r0 = rows / nt * t + (t < rows % nt ? t : rows % nt);
     int64_t r1 = r0 + rows / nt + (t < rows % nt ? 1 : 0);
-    int64_t cnt[SC_MAXD], off = soff, rem = r0;
+    int64_t cnt[SC_MAXD], off = off0, rem = r0;
     for (int k = n - 2; k >= 0; k--) {
       cnt[k] = rem % sh[k];
       rem /= sh[k];
       off += cnt[k] * st[k];
     }
     for (int64_t r = r0; r < r1; r++) {
-      copy_row(d + (size_t)(r * inner) * es, s + off * (int64_t)es, inner, istr, es);
+      char *c = contig + (size_t)(r * inner) * es, *v = view + off * (int64_t)es;
+      if (scatter) scatter_row(v, c, inner, istr, es);
+      else copy_row(c, v, inner, istr, es);
       for (int k = n - 2; k >= 0; k--) {
         off += st[k];
         if (++cnt[k] < sh[k]) break;
@@ -87,6 +108,18 @@ static void strided_copy(void *dst, const void *src, size_t es, int nd,
       }
     }
   }
+}
+
+/* Fill the contiguous array dst from the strided view of src at soff. */
+static void strided_copy(void *dst, const void *src, size_t es, int nd,
+                         const int64_t *shape, const int64_t *str, int64_t soff) {
+  strided_move((char *)dst, (char *)(uintptr_t)src, es, nd, shape, str, soff, 0);
+}
+
+/* The inverse: contiguous src goes to the strided view of dst at doff. */
+static void strided_scatter(void *dst, const void *src, size_t es, int nd,
+                            const int64_t *shape, const int64_t *str, int64_t doff) {
+  strided_move((char *)(uintptr_t)src, (char *)dst, es, nd, shape, str, doff, 1);
 }
 
 static mx_status shape_error(const char *what, const mx_shape *s) {
@@ -799,76 +832,7 @@ static mx_status grad_add_check(int dtype) {
   return (dtype == MX_FLOAT32 || dtype == MX_FLOAT64) ? MX_OK : grad_dtype_error(dtype);
 }
 
-/* Copy n contiguous elements of es bytes from s to d (element stride str). */
-static inline void scatter_row(char *d, const char *s, int64_t n, int64_t str, size_t es) {
-  if (str == 1) {
-    memcpy(d, s, (size_t)n * es);
-    return;
-  }
-  switch (es) {
-    case 1: { uint8_t *dd = (uint8_t *)d; const uint8_t *ss = (const uint8_t *)s;
-              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
-    case 2: { uint16_t *dd = (uint16_t *)d; const uint16_t *ss = (const uint16_t *)s;
-              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
-    case 4: { uint32_t *dd = (uint32_t *)d; const uint32_t *ss = (const uint32_t *)s;
-              for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
-    default: { uint64_t *dd = (uint64_t *)d; const uint64_t *ss = (const uint64_t *)s;
-               for (int64_t i = 0; i < n; i++) dd[i * str] = ss[i]; } break;
-  }
-}
 
-/* The inverse of strided_copy: contiguous src (shape[0..nd-1]) goes to dst
- * element doff + sum i_k str[k].  The destinations must be distinct (no
- * zero strides). */
-static void strided_scatter(void *dst, const void *src, size_t es, int nd,
-                            const int64_t *shape, const int64_t *str, int64_t doff) {
-  int64_t total = 1;
-  for (int k = 0; k < nd; k++) total *= shape[k];
-  if (total == 0) return;
-  int64_t sh[SC_MAXD], st[SC_MAXD];
-  int n = 0;
-  for (int k = 0; k < nd; k++) {
-    if (shape[k] == 1) continue;
-    if (n > 0 && st[n - 1] == str[k] * shape[k]) {
-      sh[n - 1] *= shape[k];
-      st[n - 1] = str[k];
-      continue;
-    }
-    sh[n] = shape[k];
-    st[n] = str[k];
-    n++;
-  }
-  if (n == 0) {
-    sh[0] = 1;
-    st[0] = 1;
-    n = 1;
-  }
-  int64_t inner = sh[n - 1], istr = st[n - 1], rows = total / inner;
-  int nt = mx_par_threads(total);
-  if (nt > rows) nt = (int)rows;
-  char *d = (char *)dst;
-  const char *s = (const char *)src;
-  MX_OMP_FOR(nt)
-  for (int t = 0; t < nt; t++) {
-    int64_t r0 = rows / nt * t + (t < rows % nt ? t : rows % nt);
-    int64_t r1 = r0 + rows / nt + (t < rows % nt ? 1 : 0);
-    int64_t cnt[SC_MAXD], off = doff, rem = r0;
-    for (int k = n - 2; k >= 0; k--) {
-      cnt[k] = rem % sh[k];
-      rem /= sh[k];
-      off += cnt[k] * st[k];
-    }
-    for (int64_t r = r0; r < r1; r++) {
-      scatter_row(d + off * (int64_t)es, s + (size_t)(r * inner) * es, inner, istr, es);
-      for (int k = n - 2; k >= 0; k--) {
-        off += st[k];
-        if (++cnt[k] < sh[k]) break;
-        off -= st[k] * sh[k];
-        cnt[k] = 0;
-      }
-    }
-  }
-}
 
 /* Reshape, Flatten, expand_dims, squeeze: the same bytes */
 static mx_status b_copy(BARGS) {
