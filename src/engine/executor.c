@@ -83,6 +83,7 @@ struct mx_executor {
   uint64_t seed;
   int is_train;
   unsigned char *mirror_ok;  /* per node: recomputed in backward            */
+  int is_random;             /* some forward op draws random numbers        */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -437,6 +438,8 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
       for (int k = 0; k < x->nout; k++) rg[i][k] = 1;
   }
   e->has_backward = any_grad;
+  for (int i = 0; i < n; i++)
+    if (e->order[i]->op && (e->order[i]->op->flags & MX_OPF_RANDOM)) e->is_random = 1;
 
   if (any_grad) {
     /* contributions to every value's gradient: head gradients, then each
@@ -938,11 +941,7 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
 
 int mx_executor_num_outputs(const mx_executor *e) { return e->nheads; }
 
-int mx_executor_is_random(const mx_executor *e) {
-  for (int i = 0; i < e->nnodes; i++)
-    if (e->order[i]->op && (e->order[i]->op->flags & MX_OPF_RANDOM)) return 1;
-  return 0;
-}
+int mx_executor_is_random(const mx_executor *e) { return e->is_random; }
 
 mx_status mx_executor_output(const mx_executor *e, int i, mx_ndarray **out) {
   *out = NULL;

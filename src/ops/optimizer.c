@@ -89,12 +89,16 @@ static mx_status infer_shape_update(const mx_param_value *p, int nin, mx_shape *
 /* ----------------------------------------------------------------- SGD */
 
 /* p: lr, wd, rescale_grad, clip_gradient, lazy_update */
+/* The parameters every update op shares, in this order. */
+#define P_WD_RESCALE_CLIP                                                        \
+  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},   \
+  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."}, \
+  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,                               \
+   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."}
+
 static const mx_param_desc p_sgd[] = {
   {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
-   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  P_WD_RESCALE_CLIP,
   {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
@@ -116,10 +120,7 @@ static mx_status k_sgd(KARGS) {
 static const mx_param_desc p_sgd_mom[] = {
   {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
   {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
-   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  P_WD_RESCALE_CLIP,
   {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
@@ -143,10 +144,7 @@ static mx_status k_sgd_mom(KARGS) {
 static const mx_param_desc p_nag[] = {
   {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
   {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
-   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  P_WD_RESCALE_CLIP,
 };
 
 /* Nesterov momentum (MXNet NAGMomKernel):
@@ -281,10 +279,7 @@ static mx_status k_rmspropalex(KARGS) {
 static const mx_param_desc p_adagrad[] = {
   {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
   {"epsilon", MX_PARAM_FLOAT, 0, "1e-07", NULL, "Added inside the square root for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
-   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  P_WD_RESCALE_CLIP,
 };
 
 /* g = clip(rescale*grad); history += g^2;
@@ -309,10 +304,7 @@ static mx_status k_adagrad(KARGS) {
 static const mx_param_desc p_adadelta[] = {
   {"rho", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the running averages."},
   {"epsilon", MX_PARAM_FLOAT, 0, "1e-05", NULL, "Added inside the square roots for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
-   "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  P_WD_RESCALE_CLIP,
 };
 
 /* g = clip(rescale*grad); acc_g = rho*acc_g + (1-rho)*g^2;
