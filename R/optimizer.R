@@ -63,8 +63,9 @@ opt.new <- function(create.state, update, env)
 
 # ------------------------------------------------------------------- SGD
 
-mx.opt.sgd <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad = 1,
-                       clip_gradient = -1, lr_scheduler = NULL) {
+# SGD and NAG differ only in the fused op applied when there is momentum.
+opt.momentum <- function(mom.op, learning.rate, momentum, wd, rescale.grad, clip_gradient,
+                         lr_scheduler) {
   learning.rate <- opt.check.num(learning.rate, "learning.rate")
   momentum <- opt.check.num(momentum, "momentum")
   env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
@@ -77,53 +78,27 @@ mx.opt.sgd <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad 
   }
   update <- function(index, weight, grad, state) {
     opt.count(env, index)
-    if (is.null(state)) {
-      p <- params.plain
-      p$lr <- env$lr
-      p$wd <- env$wd
-      nd.invoke("sgd_update", list(weight, grad), p, weight)
-    } else {
-      p <- params
-      p$lr <- env$lr
-      p$wd <- env$wd
-      nd.invoke("sgd_mom_update", list(weight, grad, state), p, weight)
-    }
+    p <- if (is.null(state)) params.plain else params
+    p$lr <- env$lr
+    p$wd <- env$wd
+    if (is.null(state)) nd.invoke("sgd_update", list(weight, grad), p, weight)
+    else nd.invoke(mom.op, list(weight, grad, state), p, weight)
     state
   }
   opt.new(create.state, update, env)
 }
+
+mx.opt.sgd <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad = 1,
+                       clip_gradient = -1, lr_scheduler = NULL)
+  opt.momentum("sgd_mom_update", learning.rate, momentum, wd, rescale.grad, clip_gradient,
+               lr_scheduler)
 
 # ------------------------------------------------------------------- NAG
 
 mx.opt.nag <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad = 1,
-                       clip_gradient = -1, lr_scheduler = NULL) {
-  learning.rate <- opt.check.num(learning.rate, "learning.rate")
-  momentum <- opt.check.num(momentum, "momentum")
-  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
-  params <- list(lr = learning.rate, momentum = momentum, wd = 0,
-                 rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
-                 clip_gradient = opt.clip(clip_gradient))
-  params.plain <- params[names(params) != "momentum"]
-  create.state <- function(index, weight) {
-    if (momentum == 0) NULL else opt.zeros.like(weight)
-  }
-  update <- function(index, weight, grad, state) {
-    opt.count(env, index)
-    if (is.null(state)) {
-      p <- params.plain
-      p$lr <- env$lr
-      p$wd <- env$wd
-      nd.invoke("sgd_update", list(weight, grad), p, weight)
-    } else {
-      p <- params
-      p$lr <- env$lr
-      p$wd <- env$wd
-      nd.invoke("nag_mom_update", list(weight, grad, state), p, weight)
-    }
-    state
-  }
-  opt.new(create.state, update, env)
-}
+                       clip_gradient = -1, lr_scheduler = NULL)
+  opt.momentum("nag_mom_update", learning.rate, momentum, wd, rescale.grad, clip_gradient,
+               lr_scheduler)
 
 # ------------------------------------------------------------------ Adam
 
