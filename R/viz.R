@@ -21,8 +21,7 @@
 graph.viz <- function(symbol, shape = NULL, direction = "TD", type = "graph",
                       graph.width.px = NULL, graph.height.px = NULL) {
   if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
-  g <- jsonlite_free_parse(as.json(symbol))
-  nodes <- g$nodes
+  nodes <- .Call(C_mx_r_sym_graph, symbol)
   shapes <- NULL
   if (!is.null(shape)) {
     inter <- internals(symbol)
@@ -42,8 +41,8 @@ graph.viz <- function(symbol, shape = NULL, direction = "TD", type = "graph",
     } else {
       keep[i] <- TRUE
       a <- nd$attrs
-      if (length(a)) a <- a[!startsWith(names(a), "__")]
-      detail <- if (length(a)) paste0("\\n", paste(sprintf("%s=%s", names(a), unlist(a)), collapse = "\\n")) else ""
+      a <- a[!startsWith(names(a), "__")]
+      detail <- if (length(a)) paste0("\\n", paste(sprintf("%s=%s", names(a), a), collapse = "\\n")) else ""
       lines <- c(lines, sprintf("  n%d [label=\"%s\\n%s%s\", shape=box, style=filled, fillcolor=\"%s\"];",
                                 i - 1L, nd$op, nd$name, detail, viz.color(nd$op)))
     }
@@ -52,7 +51,7 @@ graph.viz <- function(symbol, shape = NULL, direction = "TD", type = "graph",
     nd <- nodes[[i]]
     if (nd$op == "null") next
     for (e in nd$inputs) {
-      src <- e[[1L]] + 1L
+      src <- e + 1L
       if (!keep[src]) next
       lab <- ""
       if (!is.null(shapes)) {
@@ -80,67 +79,4 @@ viz.color <- function(op) {
 print.mx.graph.dot <- function(x, ...) {
   cat(x, "\n")
   invisible(x)
-}
-
-# A small JSON reader for our own symbol JSON (no jsonlite dependency):
-# objects become named lists, arrays lists, strings/numbers scalars.
-jsonlite_free_parse <- function(txt) {
-  chars <- strsplit(txt, "")[[1L]]
-  pos <- 1L
-  n <- length(chars)
-  ws <- function() while (pos <= n && chars[pos] %in% c(" ", "\n", "\t", "\r")) pos <<- pos + 1L
-  val <- function() {
-    ws()
-    ch <- chars[pos]
-    if (ch == "{") {
-      pos <<- pos + 1L
-      out <- list()
-      ws()
-      if (chars[pos] == "}") { pos <<- pos + 1L; return(out) }
-      repeat {
-        ws(); k <- str(); ws(); pos <<- pos + 1L   # ':'
-        out[[k]] <- val()
-        ws()
-        c <- chars[pos]; pos <<- pos + 1L
-        if (c == "}") return(out)
-      }
-    }
-    if (ch == "[") {
-      pos <<- pos + 1L
-      out <- list()
-      ws()
-      if (chars[pos] == "]") { pos <<- pos + 1L; return(out) }
-      repeat {
-        out[[length(out) + 1L]] <- val()
-        ws()
-        c <- chars[pos]; pos <<- pos + 1L
-        if (c == "]") return(out)
-      }
-    }
-    if (ch == "\"") return(str())
-    start <- pos
-    while (pos <= n && !chars[pos] %in% c(",", "]", "}", " ", "\n")) pos <<- pos + 1L
-    tok <- paste(chars[start:(pos - 1L)], collapse = "")
-    if (tok %in% c("true", "false")) return(tok == "true")
-    if (tok == "null") return(NULL)
-    as.numeric(tok)
-  }
-  str <- function() {
-    pos <<- pos + 1L
-    start <- pos
-    buf <- character(0)
-    while (chars[pos] != "\"") {
-      if (chars[pos] == "\\") {
-        nx <- chars[pos + 1L]
-        buf <- c(buf, switch(nx, n = "\n", t = "\t", r = "\r", nx))
-        pos <<- pos + 2L
-      } else {
-        buf <- c(buf, chars[pos])
-        pos <<- pos + 1L
-      }
-    }
-    pos <<- pos + 1L
-    paste(buf, collapse = "")
-  }
-  val()
 }

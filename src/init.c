@@ -49,6 +49,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_sym_to_json, 1),
   CALLDEF(mx_r_sym_from_json, 1),
   CALLDEF(mx_r_sym_reset_names, 0),
+  CALLDEF(mx_r_sym_graph, 1),
   CALLDEF(mx_r_exec_bind, 7),
   CALLDEF(mx_r_exec_forward, 2),
   CALLDEF(mx_r_exec_backward, 2),

@@ -95,6 +95,7 @@ SEXP mx_r_sym_infer_type(SEXP sym, SEXP types);
 SEXP mx_r_sym_to_json(SEXP sym);
 SEXP mx_r_sym_from_json(SEXP json);
 SEXP mx_r_sym_reset_names(void);
+SEXP mx_r_sym_graph(SEXP sym);
 SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP aux, SEXP opts);
 SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train);
 SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads);

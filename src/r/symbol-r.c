@@ -5,7 +5,7 @@
  * (R-order shapes) and JSON.
  */
 #include "mx-r.h"
-#include "../include/mx-symbol.h"
+#include "../include/mx-graph.h"
 
 #include <string.h>
 
@@ -406,4 +406,50 @@ SEXP mx_r_sym_from_json(SEXP json) {
 SEXP mx_r_sym_reset_names(void) {
   mx_symbol_reset_names();
   return R_NilValue;
+}
+
+/* The graph for drawing: one list per node in topological order with its
+ * op ("null" for variables), name, attributes and inputs (0-based node
+ * indices). */
+SEXP mx_r_sym_graph(SEXP sym) {
+  mx_symbol *s = mx_r_sym(sym, "symbol");
+  mx_node **order;
+  int n;
+  mx_r_check(mx_graph_topo(s, &order, &n));
+  mx_node_index *ix;
+  mx_status st = mx_node_index_new(order, n, &ix);
+  if (st != MX_OK) {
+    mx_free(order);
+    mx_r_fail();
+  }
+  /* no R allocation can fail between here and the frees except through a
+   * longjmp, which would only leak the two arrays */
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
+  static const char *fields[] = {"op", "name", "attrs", "inputs"};
+  for (int i = 0; i < n; i++) {
+    const mx_node *x = order[i];
+    SEXP e = PROTECT(Rf_allocVector(VECSXP, 4));
+    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 4));
+    for (int k = 0; k < 4; k++) SET_STRING_ELT(nm, k, Rf_mkChar(fields[k]));
+    Rf_setAttrib(e, R_NamesSymbol, nm);
+    SET_VECTOR_ELT(e, 0, Rf_mkString(x->op ? x->op->name : "null"));
+    SET_VECTOR_ELT(e, 1, Rf_mkString(x->name));
+    SEXP av = PROTECT(Rf_allocVector(STRSXP, x->nattr));
+    SEXP ak = PROTECT(Rf_allocVector(STRSXP, x->nattr));
+    for (int a = 0; a < x->nattr; a++) {
+      SET_STRING_ELT(av, a, Rf_mkCharCE(x->attr_vals[a], CE_UTF8));
+      SET_STRING_ELT(ak, a, Rf_mkCharCE(x->attr_keys[a], CE_UTF8));
+    }
+    Rf_setAttrib(av, R_NamesSymbol, ak);
+    SET_VECTOR_ELT(e, 2, av);
+    SEXP in = PROTECT(Rf_allocVector(INTSXP, x->ninputs));
+    for (int j = 0; j < x->ninputs; j++) INTEGER(in)[j] = mx_node_index_get(ix, x->inputs[j].node);
+    SET_VECTOR_ELT(e, 3, in);
+    SET_VECTOR_ELT(res, i, e);
+    UNPROTECT(5);
+  }
+  mx_node_index_free(ix);
+  mx_free(order);
+  UNPROTECT(1);
+  return res;
 }
