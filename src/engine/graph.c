@@ -144,6 +144,9 @@ mx_status mx_node_new_op(const mx_op *op, const mx_param_value *vals,
                          const char *const *attr_vals, int nattr,
                          const mx_entry *inputs, int nin, mx_node **out) {
   *out = NULL;
+  if (nin > MX_MAX_INPUTS)
+    return mx_error(MX_ERR_ARG, "%s: %d inputs exceed the engine's limit of %d", op->name, nin,
+                    MX_MAX_INPUTS);
   mx_node *n;
   mx_status rc = node_alloc(name, &n);
   if (rc) return rc;
@@ -167,6 +170,12 @@ mx_status mx_node_new_op(const mx_op *op, const mx_param_value *vals,
   if (n->nout < 1 || n->nvis < 1 || n->nvis > n->nout) {
     node_destroy(n);
     return mx_error(MX_ERR_ARG, "%s: cannot determine the number of outputs", op->name);
+  }
+  if (n->nout > MX_MAX_OUTPUTS) {
+    int nout = n->nout;
+    node_destroy(n);
+    return mx_error(MX_ERR_ARG, "%s: %d outputs exceed the engine's limit of %d", op->name, nout,
+                    MX_MAX_OUTPUTS);
   }
   for (int i = 0; i < nin; i++) {
     n->inputs[i] = inputs[i];
@@ -388,12 +397,14 @@ mx_status mx_symbol_op(const mx_op *op, const mx_param_value *vals_in,
     mx_node *node;
     rc = mx_node_new_op(op, vals, name, keys, vstr, na, ent, want, &node);
     if (rc) goto fail;
-    mx_entry heads[MX_MAX_OUTPUTS];
-    for (int k = 0; k < node->nvis; k++) {
+    mx_entry *heads = (mx_entry *)malloc((size_t)node->nvis * sizeof *heads);
+    if (!heads) rc = mx_error(MX_ERR_NOMEM, "out of memory");
+    for (int k = 0; heads && k < node->nvis; k++) {
       heads[k].node = node;
       heads[k].index = k;
     }
-    rc = mx_symbol_from_entries(heads, node->nvis, out);
+    if (heads) rc = mx_symbol_from_entries(heads, node->nvis, out);
+    free(heads);
     mx_node_release(node);
   }
 fail:

@@ -188,3 +188,20 @@ test_that("printing and graph.viz", {
   expect_match(dot, "label=\"24x24x20x1\"")
   expect_false(grepl("weight", dot))
 })
+
+test_that("C2: many-output symbols and outputs picked with [[ survive garbage collection", {
+  pick <- function(k) {
+    frames <- mx.symbol.SliceChannel(mx.symbol.Variable("data"), num.outputs = k)
+    for (i in 1:3) d <- frames[[i + 1]]
+    d
+  }
+  # more outputs than the engine's limit: a clean error, not a corrupted graph
+  expect_error(pick(30), "30 outputs exceed the engine's limit of 16")
+  invisible(gc())
+  d <- pick(16)
+  invisible(gc())
+  expect_identical(outputs(d), "slicechannel1_output3")
+  expect_identical(arguments(d), "data")
+  expect_length(outputs(mx.symbol.SliceChannel(mx.symbol.Variable("x"), num.outputs = 16)), 16L)
+  invisible(gc())
+})
