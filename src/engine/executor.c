@@ -224,6 +224,30 @@ static mx_status recompute(mx_executor *e, const mx_node_index *ix, int **fwd, i
 
 /* ------------------------------------------------------------------- bind */
 
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Arguments and auxiliary states are matched by name: two distinct
+ * variables with one name (e.g. two layers named "fc") cannot both be
+ * filled, so they are refused, as MXNet does. */
+static mx_status check_unique_names(char **argn, int nargn, char **auxn, int nauxn) {
+  int n = nargn + nauxn;
+  if (n < 2) return MX_OK;
+  const char **all = (const char **)malloc((size_t)n * sizeof *all);
+  if (!all) return mx_error(MX_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < nargn; i++) all[i] = argn[i];
+  for (int i = 0; i < nauxn; i++) all[nargn + i] = auxn[i];
+  qsort(all, (size_t)n, sizeof *all, cmp_name);
+  mx_status rc = MX_OK;
+  for (int i = 1; i < n && rc == MX_OK; i++)
+    if (strcmp(all[i - 1], all[i]) == 0)
+      rc = mx_error(MX_ERR_ARG, "duplicated argument name '%s': two different variables of the graph "
+                    "have this name (give the layers distinct names)", all[i]);
+  free(all);
+  return rc;
+}
+
 mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
                            mx_ndarray *const *args, int nargs,
                            mx_ndarray *const *grads, const int *grad_req,
@@ -262,6 +286,7 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
   }
   mx_graph_aux_flags(e->order, n, ix, isaux);
   if ((rc = mx_symbol_list(s, 0, &argn, &nargn)) || (rc = mx_symbol_list(s, 2, &auxn, &nauxn))) goto fail;
+  if ((rc = check_unique_names(argn, nargn, auxn, nauxn))) goto fail;
   if (nargs != nargn) { rc = mx_error(MX_ERR_ARG, "the symbol has %d arguments, %d arrays were given", nargn, nargs); goto fail; }
   if (naux != nauxn) { rc = mx_error(MX_ERR_ARG, "the symbol has %d auxiliary states, %d arrays were given", nauxn, naux); goto fail; }
   {

@@ -168,3 +168,18 @@ test_that("update functions match names, skip NULLs and copy values", {
   p <- mx.exec.profile(mx.exec.profile(ex, TRUE))
   expect_s3_class(p, "data.frame")
 })
+
+test_that("W2: two distinct variables with one name are refused at bind", {
+  s <- mx.symbol.Variable("x") * mx.symbol.Variable("x")
+  expect_identical(arguments(s), c("x", "x"))
+  expect_error(mx.simple.bind(s, x = 3), "duplicated argument name 'x'")
+  # one variable used twice is a single argument and binds
+  v <- mx.symbol.Variable("x")
+  ex <- mx.simple.bind(v * v, x = 3)
+  mx.exec.update.arg.arrays(ex, list(x = mx.nd.array(1:3)), match.name = TRUE)
+  mx.exec.forward(ex)
+  expect_equal(as.vector(as.array(ex$ref.outputs[[1]])), c(1, 4, 9))
+  # auxiliary states count too
+  bn <- mx.symbol.BatchNorm(mx.symbol.BatchNorm(mx.symbol.Variable("data"), name = "bn"), name = "bn")
+  expect_error(mx.simple.bind(bn, data = c(2, 3)), "duplicated argument name 'bn_")
+})

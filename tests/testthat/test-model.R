@@ -134,3 +134,15 @@ test_that("predict finds the layout of matrix input from the model", {
   expect_identical(predict(m, t(d$x)), predict(m, d$x, array.layout = "colmajor"))
   expect_error(predict(m, matrix(0, 3, 5)), "fits")
 })
+
+test_that("W3: two layers with the same name are an error, not a model with unfilled weights", {
+  set.seed(1)
+  X <- matrix(rnorm(60), 3)
+  y <- rep(0:2, length.out = 20)
+  fc <- mx.symbol.FullyConnected(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 3,
+                                                          name = "fc"), num_hidden = 3, name = "fc")
+  expect_error(mx.model.FeedForward.create(mx.symbol.SoftmaxOutput(fc), X = X, y = y, num.round = 2,
+                                           array.batch.size = 10, learning.rate = 0.5,
+                                           array.layout = "colmajor", verbose = FALSE),
+               "duplicated argument name 'fc_(weight|bias)'")
+})
