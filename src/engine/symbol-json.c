@@ -14,8 +14,12 @@
 
 /* ---------------------------------------------------------------- writing */
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+typedef struct attr_pair {
+  const char *k, *v;
+} attr_pair;
+
+static int cmp_pair(const void *a, const void *b) {
+  return strcmp(((const attr_pair *)a)->k, ((const attr_pair *)b)->k);
 }
 
 mx_status mx_symbol_to_json(const mx_symbol *s, char **json) {
@@ -39,16 +43,16 @@ mx_status mx_symbol_to_json(const mx_symbol *s, char **json) {
     mx_sb_puts(&b, ",\n      \"name\": ");
     mx_sb_json_string(&b, x->name);
     if (x->nattr > 0) {
-      const char **keys = (const char **)malloc((size_t)x->nattr * sizeof *keys);
+      attr_pair *keys = (attr_pair *)malloc((size_t)x->nattr * sizeof *keys);
       if (!keys) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-      for (int a = 0; a < x->nattr; a++) keys[a] = x->attr_keys[a];
-      qsort(keys, (size_t)x->nattr, sizeof *keys, cmp_str);
+      for (int a = 0; a < x->nattr; a++) keys[a] = (attr_pair){x->attr_keys[a], x->attr_vals[a]};
+      qsort(keys, (size_t)x->nattr, sizeof *keys, cmp_pair);
       mx_sb_puts(&b, ",\n      \"attrs\": {\n");
       for (int a = 0; a < x->nattr; a++) {
         mx_sb_puts(&b, "        ");
-        mx_sb_json_string(&b, keys[a]);
+        mx_sb_json_string(&b, keys[a].k);
         mx_sb_puts(&b, ": ");
-        mx_sb_json_string(&b, mx_node_attr(x, keys[a]));
+        mx_sb_json_string(&b, keys[a].v);
         mx_sb_puts(&b, a + 1 < x->nattr ? ",\n" : "\n");
       }
       mx_sb_puts(&b, "      }");
@@ -125,15 +129,9 @@ typedef struct kv {
   int n, cap;
 } kv;
 
+/* Append (a repeated key is resolved when the node is made: later sources
+ * override, see node_set_attrs in graph.c). */
 static mx_status kv_add(kv *a, const char *k, const char *v) {
-  for (int i = 0; i < a->n; i++)
-    if (strcmp(a->k[i], k) == 0) {       /* later sources override */
-      char *nv = mx_strdup(v);
-      if (!nv) return mx_error(MX_ERR_NOMEM, "out of memory");
-      free(a->v[i]);
-      a->v[i] = nv;
-      return MX_OK;
-    }
   if (a->n == a->cap) {
     int cap = a->cap ? a->cap * 2 : 8;
     char **nk = (char **)realloc(a->k, (size_t)cap * sizeof *nk);

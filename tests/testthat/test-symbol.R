@@ -205,3 +205,18 @@ test_that("C2: many-output symbols and outputs picked with [[ survive garbage co
   expect_length(outputs(mx.symbol.SliceChannel(mx.symbol.Variable("x"), num.outputs = 16)), 16L)
   invisible(gc())
 })
+
+test_that("Q6: many JSON attributes load; repeated keys keep their place and take the last value", {
+  keys <- sprintf("a%d", 1:20000)
+  attrs <- paste0(sprintf("\"%s\": \"%d\"", keys, seq_along(keys)), collapse = ", ")
+  json <- sprintf(paste0('{"nodes": [{"op": "null", "name": "data", "attr": {"a2": "old", "b": "x"},',
+                         ' "attrs": {%s}, "inputs": []}], "arg_nodes": [0], "node_row_ptr": [0, 1],',
+                         ' "heads": [[0, 0, 0]], "attrs": {"mxnet_version": ["int", 10901]}}'), attrs)
+  s <- mx.symbol.load.json(json)
+  a <- mx.symbol.attributes(s)
+  expect_length(a, 20001L)
+  expect_identical(names(a)[1:3], c("a2", "b", "a1"))
+  expect_identical(unname(unlist(a[c("a2", "b", "a20000")])), c("2", "x", "20000"))
+  back <- mx.symbol.attributes(mx.symbol.load.json(as.json(s)))
+  expect_identical(back[order(names(back))], a[order(names(a))])
+})
