@@ -186,43 +186,64 @@ static int mirrorable(const mx_node *x) {
   return 1;
 }
 
-/* Add a RECOMP step for node pi (after recomputing its mirrorable inputs,
- * so that chains of cheap ops are all recomputed from the last kept value). */
-static mx_status recompute(mx_executor *e, const mx_node_index *ix, int **fwd, int **mir, int pi) {
-  mx_node *x = e->order[pi];
-  for (int j = 0; j < x->ninputs; j++) {
-    int k = mx_node_index_get(ix, x->inputs[j].node);
-    if (mir[k][0] < 0 && e->mirror_ok[k] && !e->bufs[fwd[k][x->inputs[j].index]].keep) {
-      mx_status rc = recompute(e, ix, fwd, mir, k);
-      if (rc) return rc;
-    }
-  }
-  for (int k = 0; k < x->nout; k++) {
-    buf *f = &e->bufs[fwd[pi][k]];
-    mx_shape sh = f->shape;
-    int dt = f->dtype;
-    int b = new_buf(e, &sh, dt, 0, 0);
-    if (b < 0) return mx_error(MX_ERR_NOMEM, "out of memory");
-    mir[pi][k] = b;
-  }
-  step *rs = new_step(e, ST_RECOMP, pi, 1);
-  if (!rs) return mx_error(MX_ERR_NOMEM, "out of memory");
-  rs->nin = x->ninputs;
-  rs->nout = x->nout;
-  rs->in = ints(x->ninputs, -1);
-  rs->out = ints(x->nout, -1);
-  if (!rs->in || !rs->out) return mx_error(MX_ERR_NOMEM, "out of memory");
-  for (int j = 0; j < x->ninputs; j++) {
-    int k = mx_node_index_get(ix, x->inputs[j].node);
-    int o = x->inputs[j].index;
-    rs->in[j] = mir[k][o] >= 0 ? mir[k][o] : fwd[k][o];
-  }
-  for (int k = 0; k < x->nout; k++) rs->out[k] = mir[pi][k];
-  e->mem.n_mirrored++;
-  return MX_OK;
+/* ------------------------------------------------------------------- bind */
+
+/* The work state of one bind: the executor being built, the caller's
+ * arrays, and per-node and per-value tables.  Per-output tables are flat:
+ * output k of node i is slot off[i] + k. */
+typedef struct bind_ctx {
+  mx_executor *e;
+  const mx_symbol *s;
+  mx_context ctx;
+  mx_exec_opts opts;
+  mx_ndarray *const *args, *const *grads, *const *aux;
+  const int *grad_req;
+  int nargs, naux;
+  int n;                    /* nodes, in e->order                            */
+  mx_node_index *ix;
+  unsigned char *isaux;     /* per node: a variable used as auxiliary state  */
+  int *arg_of, *aux_of;     /* per node: argument / auxiliary index, or -1   */
+  char **argn, **auxn;
+  int nargn, nauxn;
+  int *off;                 /* per node: first slot; off[n] = all slots      */
+  int *fwd;                 /* per slot: forward value buffer                */
+  int *rg;                  /* per slot: the value needs a gradient          */
+  int *ncontrib;            /* per slot: contributions to its gradient       */
+  int *gbuf;                /* per slot: gradient buffer                     */
+  int *done;                /* per slot: contributions planned so far        */
+  int *mir;                 /* per slot: recomputed copy (mirror)            */
+  int any_grad;
+} bind_ctx;
+
+typedef mx_status (*bind_phase)(bind_ctx *c);
+
+static mx_status oom(void) { return mx_error(MX_ERR_NOMEM, "out of memory"); }
+
+/* Slot of input j of node x, and its node's topological index. */
+static int input_node(const bind_ctx *c, const mx_node *x, int j) {
+  return mx_node_index_get(c->ix, x->inputs[j].node);
+}
+static int input_slot(const bind_ctx *c, const mx_node *x, int j) {
+  return c->off[input_node(c, x, j)] + x->inputs[j].index;
+}
+static int head_slot(const bind_ctx *c, int h) {
+  return c->off[mx_node_index_get(c->ix, c->s->heads[h].node)] + c->s->heads[h].index;
+}
+/* Gradient requests ADD for a variable node. */
+static int adds_into(const bind_ctx *c, int node) {
+  return !c->e->order[node]->op && c->grad_req[c->arg_of[node]] == MX_GRAD_ADD;
 }
 
-/* ------------------------------------------------------------------- bind */
+static void bind_ctx_free(bind_ctx *c) {
+  mx_node_index_free(c->ix);
+  free(c->isaux);
+  free(c->arg_of);
+  free(c->aux_of);
+  mx_string_list_free(c->argn, c->nargn);
+  mx_string_list_free(c->auxn, c->nauxn);
+  free(c->off); free(c->fwd); free(c->rg); free(c->ncontrib);
+  free(c->gbuf); free(c->done); free(c->mir);
+}
 
 static int cmp_name(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -235,7 +256,7 @@ static mx_status check_unique_names(char **argn, int nargn, char **auxn, int nau
   int n = nargn + nauxn;
   if (n < 2) return MX_OK;
   const char **all = (const char **)malloc((size_t)n * sizeof *all);
-  if (!all) return mx_error(MX_ERR_NOMEM, "out of memory");
+  if (!all) return oom();
   for (int i = 0; i < nargn; i++) all[i] = argn[i];
   for (int i = 0; i < nauxn; i++) all[nargn + i] = auxn[i];
   qsort(all, (size_t)n, sizeof *all, cmp_name);
@@ -248,437 +269,510 @@ static mx_status check_unique_names(char **argn, int nargn, char **auxn, int nau
   return rc;
 }
 
-mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
-                           mx_ndarray *const *args, int nargs,
-                           mx_ndarray *const *grads, const int *grad_req,
-                           mx_ndarray *const *aux, int naux,
-                           const mx_exec_opts *opts_in, mx_executor **out) {
-  *out = NULL;
-  mx_exec_opts opts = opts_in ? *opts_in : (mx_exec_opts){1, 1, 0};
-  mx_status rc = mx_context_check(ctx);
-  if (rc) return rc;
-  mx_executor *e = (mx_executor *)calloc(1, sizeof *e);
-  if (!e) return mx_error(MX_ERR_NOMEM, "out of memory");
-  e->ctx = ctx;
-  mx_node_index *ix = NULL;
-  unsigned char *isaux = NULL;
-  int **fwd = NULL, **gbuf = NULL, **ncontrib = NULL, **rg = NULL, **mir = NULL;
-  int *arg_of = NULL, *aux_of = NULL;
-  char **argn = NULL, **auxn = NULL;
-  int nargn = 0, nauxn = 0, n_nodes = 0;
-  if ((rc = mx_symbol_copy(s, &e->sym))) goto fail;
-  if ((rc = mx_graph_topo(s, &e->order, &e->nnodes))) goto fail;
-  int n = e->nnodes;
-  n_nodes = n;
-  if ((rc = mx_node_index_new(e->order, n, &ix))) goto fail;
-  isaux = (unsigned char *)malloc((size_t)(n > 0 ? n : 1));
-  e->state = (void **)calloc((size_t)(n > 0 ? n : 1), sizeof(void *));
-  fwd = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *fwd);
-  gbuf = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *gbuf);
-  ncontrib = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *ncontrib);
-  rg = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *rg);
-  mir = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *mir);
-  arg_of = ints(n, -1);
-  aux_of = ints(n, -1);
-  if (!isaux || !e->state || !fwd || !gbuf || !ncontrib || !rg || !mir || !arg_of || !aux_of) {
-    rc = mx_error(MX_ERR_NOMEM, "out of memory");
-    goto fail;
-  }
-  mx_graph_aux_flags(e->order, n, ix, isaux);
-  if ((rc = mx_symbol_list(s, 0, &argn, &nargn)) || (rc = mx_symbol_list(s, 2, &auxn, &nauxn))) goto fail;
-  if ((rc = check_unique_names(argn, nargn, auxn, nauxn))) goto fail;
-  if (nargs != nargn) { rc = mx_error(MX_ERR_ARG, "the symbol has %d arguments, %d arrays were given", nargn, nargs); goto fail; }
-  if (naux != nauxn) { rc = mx_error(MX_ERR_ARG, "the symbol has %d auxiliary states, %d arrays were given", nauxn, naux); goto fail; }
-  {
-    int ka = 0, kx = 0;
-    for (int i = 0; i < n; i++) {
-      if (e->order[i]->op) continue;
-      if (isaux[i]) aux_of[i] = kx++;
-      else arg_of[i] = ka++;
-    }
-  }
-  /* check the arrays: device, and shapes/types consistent with inference */
-  {
-    const char **keys = (const char **)malloc((size_t)(nargs + 1) * sizeof(char *));
-    mx_shape *shp = (mx_shape *)malloc((size_t)(nargs + 1) * sizeof(mx_shape));
-    int *typ = ints(nargs + 1, 0);
-    if (!keys || !shp || !typ) {
-      free(keys); free(shp); free(typ);
-      rc = mx_error(MX_ERR_NOMEM, "out of memory");
-      goto fail;
-    }
-    for (int i = 0; i < nargs; i++) {
-      if (!args[i]) { free(keys); free(shp); free(typ); rc = mx_error(MX_ERR_ARG, "argument '%s' has no array", argn[i]); goto fail; }
-      keys[i] = argn[i];
-      shp[i] = *mx_ndarray_shape(args[i]);
-      typ[i] = mx_ndarray_dtype(args[i]);
-      mx_context c = mx_ndarray_context(args[i]);
-      if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id) {
-        free(keys); free(shp); free(typ);
-        rc = mx_error(MX_ERR_DEVICE, "argument '%s' is on another device than the executor", argn[i]);
-        goto fail;
-      }
-    }
-    mx_shape *as = NULL, *os = NULL, *xs = NULL;
-    int na = 0, no = 0, nx = 0, complete = 0;
-    rc = mx_symbol_infer_shape(s, keys, shp, nargs, &as, &na, &os, &no, &xs, &nx, &complete);
-    if (rc == MX_OK && !complete)
-      rc = mx_error(MX_ERR_SHAPE, "cannot infer every shape of the graph from the arguments");
-    if (rc == MX_OK) {
-      for (int i = 0; i < nargs && rc == MX_OK; i++)
-        if (!mx_shape_equal(&as[i], mx_ndarray_shape(args[i]))) {
-          char b1[128], b2[128];
-          mx_shape_format(mx_ndarray_shape(args[i]), b1, sizeof b1);
-          mx_shape_format(&as[i], b2, sizeof b2);
-          rc = mx_error(MX_ERR_SHAPE, "argument '%s' has shape %s, the graph needs %s", argn[i], b1, b2);
-        }
-      for (int i = 0; i < naux && rc == MX_OK; i++) {
-        if (!aux[i]) { rc = mx_error(MX_ERR_ARG, "auxiliary state '%s' has no array", auxn[i]); break; }
-        if (!mx_shape_equal(&xs[i], mx_ndarray_shape(aux[i]))) {
-          char b1[128], b2[128];
-          mx_shape_format(mx_ndarray_shape(aux[i]), b1, sizeof b1);
-          mx_shape_format(&xs[i], b2, sizeof b2);
-          rc = mx_error(MX_ERR_SHAPE, "auxiliary state '%s' has shape %s, the graph needs %s", auxn[i], b1, b2);
-        }
-      }
-    }
-    mx_free(as); mx_free(os); mx_free(xs);
-    int *at = NULL, *ot = NULL, *xt = NULL;
-    if (rc == MX_OK)
-      rc = mx_symbol_infer_type(s, keys, typ, nargs, &at, &na, &ot, &no, &xt, &nx);
-    mx_free(at); mx_free(ot); mx_free(xt);
-    free(keys); free(shp); free(typ);
-    if (rc) goto fail;
-  }
-
-  /* forward values: shapes and types node by node */
+/* Phase: the graph in topological order, the tables, argument lists. */
+static mx_status bind_setup(bind_ctx *c) {
+  mx_executor *e = c->e;
+  mx_status rc;
+  if ((rc = mx_symbol_copy(c->s, &e->sym))) return rc;
+  if ((rc = mx_graph_topo(c->s, &e->order, &e->nnodes))) return rc;
+  int n = c->n = e->nnodes;
+  if ((rc = mx_node_index_new(e->order, n, &c->ix))) return rc;
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  c->isaux = (unsigned char *)malloc(nn);
+  e->state = (void **)calloc(nn, sizeof(void *));
+  c->arg_of = ints(n, -1);
+  c->aux_of = ints(n, -1);
+  c->off = ints(n + 1, 0);
+  if (!c->isaux || !e->state || !c->arg_of || !c->aux_of || !c->off) return oom();
+  for (int i = 0; i < n; i++) c->off[i + 1] = c->off[i] + e->order[i]->nout;
+  int slots = c->off[n];
+  c->fwd = ints(slots, -1);
+  c->gbuf = ints(slots, -1);
+  c->mir = ints(slots, -1);
+  c->rg = ints(slots, 0);
+  c->ncontrib = ints(slots, 0);
+  c->done = ints(slots, 0);
+  if (!c->fwd || !c->gbuf || !c->mir || !c->rg || !c->ncontrib || !c->done) return oom();
+  mx_graph_aux_flags(e->order, n, c->ix, c->isaux);
+  if ((rc = mx_symbol_list(c->s, 0, &c->argn, &c->nargn)) ||
+      (rc = mx_symbol_list(c->s, 2, &c->auxn, &c->nauxn)))
+    return rc;
+  if ((rc = check_unique_names(c->argn, c->nargn, c->auxn, c->nauxn))) return rc;
+  if (c->nargs != c->nargn)
+    return mx_error(MX_ERR_ARG, "the symbol has %d arguments, %d arrays were given", c->nargn, c->nargs);
+  if (c->naux != c->nauxn)
+    return mx_error(MX_ERR_ARG, "the symbol has %d auxiliary states, %d arrays were given", c->nauxn, c->naux);
+  int ka = 0, kx = 0;
   for (int i = 0; i < n; i++) {
-    mx_node *x = e->order[i];
-    fwd[i] = ints(x->nout, -1);
-    gbuf[i] = ints(x->nout, -1);
-    ncontrib[i] = ints(x->nout, 0);
-    rg[i] = ints(x->nout, 0);
-    mir[i] = ints(x->nout, -1);
-    if (!fwd[i] || !gbuf[i] || !ncontrib[i] || !rg[i] || !mir[i]) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
+    if (e->order[i]->op) continue;
+    if (c->isaux[i]) c->aux_of[i] = kx++;
+    else c->arg_of[i] = ka++;
+  }
+  return MX_OK;
+}
+
+static mx_status shape_mismatch(const char *what, const char *name, const mx_shape *has,
+                                const mx_shape *needs) {
+  char b1[128], b2[128];
+  mx_shape_format(has, b1, sizeof b1);
+  mx_shape_format(needs, b2, sizeof b2);
+  return mx_error(MX_ERR_SHAPE, "%s '%s' has shape %s, the graph needs %s", what, name, b1, b2);
+}
+
+/* Shapes and types inferred from the arguments must match every array. */
+static mx_status check_inferred(bind_ctx *c, const char **keys, const mx_shape *shp, const int *typ) {
+  mx_shape *as = NULL, *os = NULL, *xs = NULL;
+  int na = 0, no = 0, nx = 0, complete = 0;
+  mx_status rc = mx_symbol_infer_shape(c->s, keys, shp, c->nargs, &as, &na, &os, &no, &xs, &nx, &complete);
+  if (rc == MX_OK && !complete)
+    rc = mx_error(MX_ERR_SHAPE, "cannot infer every shape of the graph from the arguments");
+  for (int i = 0; i < c->nargs && rc == MX_OK; i++)
+    if (!mx_shape_equal(&as[i], mx_ndarray_shape(c->args[i])))
+      rc = shape_mismatch("argument", c->argn[i], mx_ndarray_shape(c->args[i]), &as[i]);
+  for (int i = 0; i < c->naux && rc == MX_OK; i++) {
+    if (!c->aux[i]) rc = mx_error(MX_ERR_ARG, "auxiliary state '%s' has no array", c->auxn[i]);
+    else if (!mx_shape_equal(&xs[i], mx_ndarray_shape(c->aux[i])))
+      rc = shape_mismatch("auxiliary state", c->auxn[i], mx_ndarray_shape(c->aux[i]), &xs[i]);
+  }
+  mx_free(as); mx_free(os); mx_free(xs);
+  int *at = NULL, *ot = NULL, *xt = NULL;
+  if (rc == MX_OK) rc = mx_symbol_infer_type(c->s, keys, typ, c->nargs, &at, &na, &ot, &no, &xt, &nx);
+  mx_free(at); mx_free(ot); mx_free(xt);
+  return rc;
+}
+
+/* Phase: the arrays exist, live on the executor's device and agree with
+ * shape and type inference. */
+static mx_status bind_check_arrays(bind_ctx *c) {
+  const char **keys = (const char **)malloc((size_t)(c->nargs + 1) * sizeof(char *));
+  mx_shape *shp = (mx_shape *)malloc((size_t)(c->nargs + 1) * sizeof(mx_shape));
+  int *typ = ints(c->nargs + 1, 0);
+  mx_status rc = !keys || !shp || !typ ? oom() : MX_OK;
+  for (int i = 0; i < c->nargs && rc == MX_OK; i++) {
+    if (!c->args[i]) {
+      rc = mx_error(MX_ERR_ARG, "argument '%s' has no array", c->argn[i]);
+      break;
+    }
+    keys[i] = c->argn[i];
+    shp[i] = *mx_ndarray_shape(c->args[i]);
+    typ[i] = mx_ndarray_dtype(c->args[i]);
+    mx_context d = mx_ndarray_context(c->args[i]);
+    if (d.dev_type != c->ctx.dev_type || d.dev_id != c->ctx.dev_id)
+      rc = mx_error(MX_ERR_DEVICE, "argument '%s' is on another device than the executor", c->argn[i]);
+  }
+  if (rc == MX_OK) rc = check_inferred(c, keys, shp, typ);
+  free(keys); free(shp); free(typ);
+  return rc;
+}
+
+/* Output shapes and types of op node i from its inputs' buffers; the op
+ * must run on the executor's device with these types. */
+static mx_status infer_node(bind_ctx *c, int i, mx_shape *out_s, int *out_t) {
+  const mx_node *x = c->e->order[i];
+  mx_shape in_s[MX_MAX_INPUTS];
+  int in_t[MX_MAX_INPUTS];
+  for (int j = 0; j < x->ninputs; j++) {
+    const buf *b = &c->e->bufs[c->fwd[input_slot(c, x, j)]];
+    in_s[j] = b->shape;
+    in_t[j] = b->dtype;
+  }
+  for (int k = 0; k < x->nout; k++) { out_s[k].ndim = -1; out_t[k] = -1; }
+  mx_status rc = x->op->infer_shape(x->params, x->ninputs, in_s, x->nout, out_s);
+  if (rc == MX_OK) {
+    mx_infer_type_fn f = x->op->infer_type ? x->op->infer_type : mx_infer_type_same;
+    rc = f(x->params, x->ninputs, in_t, x->nout, out_t);
+  }
+  if (rc) return mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name);
+  if (!(x->op->flags & MX_OPF_F16))
+    for (int k = 0; k < x->nout; k++)
+      if (out_t[k] == MX_FLOAT16 || (x->ninputs > 0 && in_t[0] == MX_FLOAT16))
+        return mx_error(MX_ERR_DTYPE, "%s (%s): executors do not run float16 through this op yet",
+                        x->name, x->op->name);
+  if (!(c->ctx.dev_type == MX_CPU ? x->op->cpu : x->op->cuda))
+    return mx_error(MX_ERR_UNSUPPORTED, "%s (%s): no kernel for this device in this build", x->name, x->op->name);
+  for (int k = 0; k < x->nout; k++)
+    if (out_s[k].ndim < 0 || !mx_dtype_valid(out_t[k]))
+      return mx_error(MX_ERR_SHAPE, "%s (%s): could not infer output %d", x->name, x->op->name, k + 1);
+  return MX_OK;
+}
+
+/* An external buffer viewing the caller's array a. */
+static mx_status external_buf(mx_executor *e, mx_ndarray *a, int *out) {
+  int b = new_buf(e, mx_ndarray_shape(a), mx_ndarray_dtype(a), 1, 1);
+  if (b < 0) return oom();
+  *out = b;
+  return mx_ndarray_view(a, &e->bufs[b].arr);
+}
+
+/* Phase: a buffer for every forward value, node by node. */
+static mx_status bind_forward_values(bind_ctx *c) {
+  mx_executor *e = c->e;
+  for (int i = 0; i < c->n; i++) {
+    const mx_node *x = e->order[i];
+    int *fw = c->fwd + c->off[i];
+    mx_status rc;
     if (!x->op) {
-      mx_ndarray *a = isaux[i] ? aux[aux_of[i]] : args[arg_of[i]];
-      int b = new_buf(e, mx_ndarray_shape(a), mx_ndarray_dtype(a), 1, 1);
-      if (b < 0) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-      if ((rc = mx_ndarray_view(a, &e->bufs[b].arr))) goto fail;
-      fwd[i][0] = b;
+      mx_ndarray *a = c->isaux[i] ? c->aux[c->aux_of[i]] : c->args[c->arg_of[i]];
+      if ((rc = external_buf(e, a, &fw[0]))) return rc;
       continue;
     }
-    mx_shape in_s[MX_MAX_INPUTS], out_s[MX_MAX_OUTPUTS];
-    int in_t[MX_MAX_INPUTS], out_t[MX_MAX_OUTPUTS];
-    for (int j = 0; j < x->ninputs; j++) {
-      int k = mx_node_index_get(ix, x->inputs[j].node);
-      buf *b = &e->bufs[fwd[k][x->inputs[j].index]];
-      in_s[j] = b->shape;
-      in_t[j] = b->dtype;
-    }
-    for (int k = 0; k < x->nout; k++) { out_s[k].ndim = -1; out_t[k] = -1; }
-    rc = x->op->infer_shape(x->params, x->ninputs, in_s, x->nout, out_s);
-    if (rc == MX_OK) {
-      mx_infer_type_fn f = x->op->infer_type ? x->op->infer_type : mx_infer_type_same;
-      rc = f(x->params, x->ninputs, in_t, x->nout, out_t);
-    }
-    if (rc) { mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name); goto fail; }
-    if (!(x->op->flags & MX_OPF_F16))
-      for (int k = 0; k < x->nout; k++)
-        if (out_t[k] == MX_FLOAT16 || (x->ninputs > 0 && in_t[0] == MX_FLOAT16)) {
-          rc = mx_error(MX_ERR_DTYPE, "%s (%s): executors do not run float16 through this op yet", x->name, x->op->name);
-          goto fail;
-        }
-    if (!(ctx.dev_type == MX_CPU ? x->op->cpu : x->op->cuda)) {
-      rc = mx_error(MX_ERR_UNSUPPORTED, "%s (%s): no kernel for this device in this build", x->name, x->op->name);
-      goto fail;
-    }
-    for (int k = 0; k < x->nout; k++) {
-      if (out_s[k].ndim < 0 || !mx_dtype_valid(out_t[k])) {
-        rc = mx_error(MX_ERR_SHAPE, "%s (%s): could not infer output %d", x->name, x->op->name, k + 1);
-        goto fail;
-      }
-      int b = new_buf(e, &out_s[k], out_t[k], 0, 0);
-      if (b < 0) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-      fwd[i][k] = b;
-    }
+    mx_shape out_s[MX_MAX_OUTPUTS];
+    int out_t[MX_MAX_OUTPUTS];
+    if ((rc = infer_node(c, i, out_s, out_t))) return rc;
+    for (int k = 0; k < x->nout; k++)
+      if ((fw[k] = new_buf(e, &out_s[k], out_t[k], 0, 0)) < 0) return oom();
   }
-  /* graph outputs are kept whole (the caller reads them after forward) */
-  e->nheads = s->nheads;
-  e->head_buf = ints(e->nheads, -1);
-  e->head_loss = ints(e->nheads, 0);
-  e->head_grad_buf = ints(e->nheads, -1);
-  e->head_grad_arr = (mx_ndarray **)calloc((size_t)(e->nheads > 0 ? e->nheads : 1), sizeof(mx_ndarray *));
-  if (!e->head_buf || !e->head_loss || !e->head_grad_buf || !e->head_grad_arr) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-  for (int h = 0; h < e->nheads; h++) {
-    int k = mx_node_index_get(ix, s->heads[h].node);
-    int b = fwd[k][s->heads[h].index];
+  return MX_OK;
+}
+
+/* Phase: graph outputs are kept whole (the caller reads them after forward). */
+static mx_status bind_heads(bind_ctx *c) {
+  mx_executor *e = c->e;
+  int nh = e->nheads = c->s->nheads;
+  e->head_buf = ints(nh, -1);
+  e->head_loss = ints(nh, 0);
+  e->head_grad_buf = ints(nh, -1);
+  e->head_grad_arr = (mx_ndarray **)calloc((size_t)(nh > 0 ? nh : 1), sizeof(mx_ndarray *));
+  if (!e->head_buf || !e->head_loss || !e->head_grad_buf || !e->head_grad_arr) return oom();
+  for (int h = 0; h < nh; h++) {
+    const mx_node *x = c->s->heads[h].node;
+    int b = c->fwd[head_slot(c, h)];
     e->head_buf[h] = b;
     e->bufs[b].keep = 1;
-    e->head_loss[h] = e->order[k]->op && (e->order[k]->op->flags & MX_OPF_LOSS);
+    e->head_loss[h] = x->op && (x->op->flags & MX_OPF_LOSS);
   }
+  return MX_OK;
+}
 
-  /* forward steps */
-  for (int i = 0; i < n; i++) {
-    mx_node *x = e->order[i];
+/* A FWD or RECOMP step of node i reading in[] and writing out[]. */
+static mx_status add_forward_step(bind_ctx *c, int kind, int i, const int *in, const int *out) {
+  const mx_node *x = c->e->order[i];
+  step *st = new_step(c->e, kind, i, kind == ST_FWD ? 0 : 1);
+  if (!st) return oom();
+  st->nin = x->ninputs;
+  st->nout = x->nout;
+  st->in = ints(x->ninputs, -1);
+  st->out = ints(x->nout, -1);
+  if (!st->in || !st->out) return oom();
+  memcpy(st->in, in, (size_t)x->ninputs * sizeof(int));
+  memcpy(st->out, out, (size_t)x->nout * sizeof(int));
+  return MX_OK;
+}
+
+/* Phase: one forward step per op node. */
+static mx_status bind_forward_steps(bind_ctx *c) {
+  for (int i = 0; i < c->n; i++) {
+    const mx_node *x = c->e->order[i];
     if (!x->op) continue;
-    step *st = new_step(e, ST_FWD, i, 0);
-    if (!st) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-    st->nin = x->ninputs;
-    st->nout = x->nout;
-    st->in = ints(x->ninputs, -1);
-    st->out = ints(x->nout, -1);
-    if (!st->in || !st->out) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-    for (int j = 0; j < x->ninputs; j++) {
-      int k = mx_node_index_get(ix, x->inputs[j].node);
-      st->in[j] = fwd[k][x->inputs[j].index];
-    }
-    for (int k = 0; k < x->nout; k++) st->out[k] = fwd[i][k];
+    int in[MX_MAX_INPUTS];
+    for (int j = 0; j < x->ninputs; j++) in[j] = c->fwd[input_slot(c, x, j)];
+    mx_status rc = add_forward_step(c, ST_FWD, i, in, c->fwd + c->off[i]);
+    if (rc) return rc;
   }
-  e->nfwd = e->nsteps;
+  c->e->nfwd = c->e->nsteps;
+  return MX_OK;
+}
 
-  /* which values need gradients */
-  int any_grad = 0;
-  for (int i = 0; i < n; i++) {
-    mx_node *x = e->order[i];
+/* Phase: which values need gradients (forward from the arguments with a
+ * gradient request); an op without a gradient on such a path is an error. */
+static mx_status bind_grad_needs(bind_ctx *c) {
+  mx_executor *e = c->e;
+  for (int i = 0; i < c->n; i++) {
+    const mx_node *x = e->order[i];
+    if (x->op && (x->op->flags & MX_OPF_RANDOM)) e->is_random = 1;
     if (!x->op) {
-      if (!isaux[i] && grad_req && grad_req[arg_of[i]] != MX_GRAD_NULL) {
-        rg[i][0] = 1;
-        any_grad = 1;
-      }
+      if (!c->isaux[i] && c->grad_req && c->grad_req[c->arg_of[i]] != MX_GRAD_NULL)
+        c->rg[c->off[i]] = c->any_grad = 1;
       continue;
     }
     int need = 0;
-    for (int j = 0; j < x->ninputs - x->naux; j++) {
-      int k = mx_node_index_get(ix, x->inputs[j].node);
-      if (rg[k][x->inputs[j].index]) need = 1;
-    }
-    if (need && !x->op->backward) {
-      rc = mx_error(MX_ERR_UNSUPPORTED, "%s (%s): this op has no gradient, but an input of it needs one "
-                    "(set grad.req = \"null\" for the arguments before it, or use BlockGrad)",
-                    x->name, x->op->name);
-      goto fail;
-    }
+    for (int j = 0; j < x->ninputs - x->naux; j++)
+      if (c->rg[input_slot(c, x, j)]) need = 1;
+    if (need && !x->op->backward)
+      return mx_error(MX_ERR_UNSUPPORTED, "%s (%s): this op has no gradient, but an input of it needs one "
+                      "(set grad.req = \"null\" for the arguments before it, or use BlockGrad)",
+                      x->name, x->op->name);
     if (need)
-      for (int k = 0; k < x->nout; k++) rg[i][k] = 1;
+      for (int k = 0; k < x->nout; k++) c->rg[c->off[i] + k] = 1;
   }
-  e->has_backward = any_grad;
-  for (int i = 0; i < n; i++)
-    if (e->order[i]->op && (e->order[i]->op->flags & MX_OPF_RANDOM)) e->is_random = 1;
+  e->has_backward = c->any_grad;
+  return MX_OK;
+}
 
-  if (any_grad) {
-    /* contributions to every value's gradient: head gradients, then each
-     * backward step (reverse topological order) that has it as an input */
-    for (int h = 0; h < e->nheads; h++) {
-      int k = mx_node_index_get(ix, s->heads[h].node);
-      if (rg[k][s->heads[h].index] && !e->head_loss[h]) ncontrib[k][s->heads[h].index]++;
-    }
-    for (int i = n - 1; i >= 0; i--) {
-      mx_node *x = e->order[i];
-      if (!x->op || !rg[i][0]) continue;
-      for (int j = 0; j < x->ninputs - x->naux; j++) {
-        int k = mx_node_index_get(ix, x->inputs[j].node);
-        if (rg[k][x->inputs[j].index]) ncontrib[k][x->inputs[j].index]++;
-      }
-    }
-    /* gradient buffers */
-    for (int i = 0; i < n; i++) {
-      mx_node *x = e->order[i];
-      if (!x->op) {
-        if (!rg[i][0]) continue;
-        int a = arg_of[i];
-        if (!grads || !grads[a]) { rc = mx_error(MX_ERR_ARG, "argument '%s' needs a gradient array", argn[a]); goto fail; }
-        if (!mx_shape_equal(mx_ndarray_shape(grads[a]), mx_ndarray_shape(args[a])) ||
-            mx_ndarray_dtype(grads[a]) != mx_ndarray_dtype(args[a])) {
-          rc = mx_error(MX_ERR_SHAPE, "the gradient array of '%s' does not match the argument", argn[a]);
-          goto fail;
-        }
-        int b = new_buf(e, mx_ndarray_shape(grads[a]), mx_ndarray_dtype(grads[a]), 1, 1);
-        if (b < 0) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-        if ((rc = mx_ndarray_view(grads[a], &e->bufs[b].arr))) goto fail;
-        gbuf[i][0] = b;
-        continue;
-      }
-      if (!rg[i][0]) continue;
-      for (int k = 0; k < x->nvis; k++) {
-        buf *f = &e->bufs[fwd[i][k]];
-        int b = new_buf(e, &f->shape, f->dtype, 0, 0);
-        if (b < 0) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-        gbuf[i][k] = b;
-      }
-    }
-    /* head gradients: external arrays (ones unless the caller gives some) */
-    for (int h = 0; h < e->nheads; h++) {
-      int k = mx_node_index_get(ix, s->heads[h].node);
-      int o = s->heads[h].index;
-      if (e->head_loss[h] || !rg[k][o]) continue;
-      buf *f = &e->bufs[fwd[k][o]];
-      if ((rc = mx_ndarray_new_fill(&f->shape, f->dtype, ctx, 1.0, &e->head_grad_arr[h]))) goto fail;
-      int b = new_buf(e, &f->shape, f->dtype, 1, 1);
-      if (b < 0) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-      if ((rc = mx_ndarray_view(e->head_grad_arr[h], &e->bufs[b].arr))) goto fail;
-      e->head_grad_buf[h] = b;
-    }
-    /* backward steps */
-    int **done = (int **)calloc((size_t)n, sizeof *done);   /* contributions written so far */
-    if (!done) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-    for (int i = 0; i < n && rc == MX_OK; i++)
-      if (!(done[i] = ints(e->order[i]->nout, 0))) rc = mx_error(MX_ERR_NOMEM, "out of memory");
-    for (int h = 0; h < e->nheads && rc == MX_OK; h++) {
-      if (e->head_grad_buf[h] < 0) continue;
-      int k = mx_node_index_get(ix, s->heads[h].node);
-      int o = s->heads[h].index;
-      step *st = new_step(e, ST_COPY, k, 1);
-      if (!st) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-      st->head = h;
-      st->src = e->head_grad_buf[h];
-      int target = gbuf[k][o];
-      int add_mode = !e->order[k]->op && grad_req[arg_of[k]] == MX_GRAD_ADD;
-      if (done[k][o] > 0 || add_mode) {
-        /* a second contribution (or ADD into the user's array) */
-        st->kind = ST_ACC;
-      }
-      st->dst = target;
-      done[k][o]++;
-    }
-    for (int i = n - 1; i >= 0 && rc == MX_OK; i--) {
-      mx_node *x = e->order[i];
-      if (!x->op || !rg[i][0]) continue;
-      /* output gradients nobody contributed: zeros */
-      for (int k = 0; k < x->nvis; k++)
-        if (!(x->op->flags & MX_OPF_LOSS) && ncontrib[i][k] == 0) {
-          step *z = new_step(e, ST_ZERO, i, 1);
-          if (!z) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-          z->dst = gbuf[i][k];
-        }
-      if (rc) break;
-      unsigned char need_in[MX_MAX_INPUTS], need_out[MX_MAX_OUTPUTS], need_og[MX_MAX_OUTPUTS];
-      memset(need_in, 1, sizeof need_in);
-      memset(need_out, 1, sizeof need_out);
-      memset(need_og, 1, sizeof need_og);
-      if (x->op->backward_deps) x->op->backward_deps(x->params, x->ninputs, x->nout, need_in, need_out, need_og);
-      step *st = new_step(e, ST_BWD, i, 1);
-      if (!st) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-      st->nin = x->ninputs;
-      st->nout = x->nout;
-      st->in = ints(x->ninputs, -1);
-      st->out = ints(x->nout, -1);
-      st->og = ints(x->nout, -1);
-      st->ig = ints(x->ninputs, -1);
-      st->req = ints(x->ninputs, MX_REQ_NULL);
-      if (!st->in || !st->out || !st->og || !st->ig || !st->req) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-      for (int j = 0; j < x->ninputs; j++)
-        if (need_in[j]) {
-          int k = mx_node_index_get(ix, x->inputs[j].node);
-          st->in[j] = fwd[k][x->inputs[j].index];
-        }
-      for (int k = 0; k < x->nout; k++) {
-        if (need_out[k]) st->out[k] = fwd[i][k];
-        if (k < x->nvis && need_og[k] && !(x->op->flags & MX_OPF_LOSS)) st->og[k] = gbuf[i][k];
-      }
-      /* input gradients: straight into the value's gradient buffer for the
-       * first contribution, else into a temporary added afterwards */
-      int acc_src[MX_MAX_INPUTS], acc_dst[MX_MAX_INPUTS], nacc = 0;
-      for (int j = 0; j < x->ninputs - x->naux; j++) {
-        int k = mx_node_index_get(ix, x->inputs[j].node);
-        int o = x->inputs[j].index;
-        if (!rg[k][o]) continue;
-        int target = gbuf[k][o];
-        int add_mode = !e->order[k]->op && grad_req[arg_of[k]] == MX_GRAD_ADD;
-        /* the same value twice as an input of this op */
-        int dup = 0;
-        for (int q = 0; q < j; q++)
-          if (x->inputs[q].node == x->inputs[j].node && x->inputs[q].index == o) dup = 1;
-        st->req[j] = MX_REQ_WRITE;
-        if (done[k][o] == 0 && !add_mode && !dup) {
-          st->ig[j] = target;
-        } else {
-          buf *tb = &e->bufs[target];
-          int t = new_buf(e, &tb->shape, tb->dtype, 0, 0);
-          if (t < 0) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-          st = &e->steps[e->nsteps - 1];   /* (bufs realloc does not move steps) */
-          st->ig[j] = t;
-          acc_src[nacc] = t;
-          acc_dst[nacc] = target;
-          nacc++;
-        }
-        done[k][o]++;
-      }
-      for (int a = 0; a < nacc && rc == MX_OK; a++) {
-        step *ac = new_step(e, ST_ACC, i, 1);
-        if (!ac) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-        ac->src = acc_src[a];
-        ac->dst = acc_dst[a];
-      }
-    }
-    for (int i = 0; i < n; i++) free(done[i]);
-    free(done);
-    if (rc) goto fail;
+/* The caller's gradient array of variable node i, checked. */
+static mx_status argument_grad_buf(bind_ctx *c, int i) {
+  int a = c->arg_of[i];
+  if (!c->grads || !c->grads[a]) return mx_error(MX_ERR_ARG, "argument '%s' needs a gradient array", c->argn[a]);
+  if (!mx_shape_equal(mx_ndarray_shape(c->grads[a]), mx_ndarray_shape(c->args[a])) ||
+      mx_ndarray_dtype(c->grads[a]) != mx_ndarray_dtype(c->args[a]))
+    return mx_error(MX_ERR_SHAPE, "the gradient array of '%s' does not match the argument", c->argn[a]);
+  return external_buf(c->e, c->grads[a], &c->gbuf[c->off[i]]);
+}
+
+/* Phase: gradient contributions per value (head gradients, then each
+ * backward step that has the value as an input), gradient buffers, and
+ * head gradient arrays (ones unless the caller gives some). */
+static mx_status bind_grad_buffers(bind_ctx *c) {
+  mx_executor *e = c->e;
+  if (!c->any_grad) return MX_OK;
+  for (int h = 0; h < e->nheads; h++) {
+    int q = head_slot(c, h);
+    if (c->rg[q] && !e->head_loss[h]) c->ncontrib[q]++;
   }
+  for (int i = c->n - 1; i >= 0; i--) {
+    const mx_node *x = e->order[i];
+    if (!x->op || !c->rg[c->off[i]]) continue;
+    for (int j = 0; j < x->ninputs - x->naux; j++)
+      if (c->rg[input_slot(c, x, j)]) c->ncontrib[input_slot(c, x, j)]++;
+  }
+  mx_status rc;
+  for (int i = 0; i < c->n; i++) {
+    const mx_node *x = e->order[i];
+    if (!c->rg[c->off[i]]) continue;
+    if (!x->op) {
+      if ((rc = argument_grad_buf(c, i))) return rc;
+      continue;
+    }
+    for (int k = 0; k < x->nvis; k++) {
+      const buf *f = &e->bufs[c->fwd[c->off[i] + k]];
+      mx_shape sh = f->shape;
+      if ((c->gbuf[c->off[i] + k] = new_buf(e, &sh, f->dtype, 0, 0)) < 0) return oom();
+    }
+  }
+  for (int h = 0; h < e->nheads; h++) {
+    int q = head_slot(c, h);
+    if (e->head_loss[h] || !c->rg[q]) continue;
+    const buf *f = &e->bufs[c->fwd[q]];
+    mx_shape sh = f->shape;
+    if ((rc = mx_ndarray_new_fill(&sh, f->dtype, c->ctx, 1.0, &e->head_grad_arr[h]))) return rc;
+    if ((rc = external_buf(e, e->head_grad_arr[h], &e->head_grad_buf[h]))) return rc;
+  }
+  return MX_OK;
+}
 
-  /* mirror: recompute cheap forward values right before the first backward
-   * step that reads them, so the forward copies die early */
-  if (opts.mirror && any_grad) {
-    /* which nodes to recompute: the mirrorable ones, except every k-th of
-     * them (k ~ sqrt(count)), kept as checkpoints so that recomputation
-     * restarts from there: O(sqrt(n)) values alive instead of O(n) */
-    e->mirror_ok = (unsigned char *)calloc((size_t)(n > 0 ? n : 1), 1);
-    if (!e->mirror_ok) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-    int cnt = 0;
-    for (int i = 0; i < n; i++) if (mirrorable(e->order[i])) cnt++;
-    int every = 1;
-    while (every * every < cnt) every++;
-    int seen_m = 0;
-    for (int i = 0; i < n; i++) {
-      if (!mirrorable(e->order[i])) continue;
-      seen_m++;
-      e->mirror_ok[i] = (every > 1 && seen_m % every == 0) ? 0 : 1;
+/* The input gradients of node i's backward step: straight into the value's
+ * gradient buffer for its first contribution, else into a temporary that
+ * an ACC step adds afterwards (also for ADD requests and an input given
+ * twice).  Fills ig/req and the acc pairs. */
+static mx_status plan_input_grads(bind_ctx *c, int i, int *ig, int *req, int *acc_src,
+                                  int *acc_dst, int *nacc) {
+  const mx_node *x = c->e->order[i];
+  *nacc = 0;
+  for (int j = 0; j < x->ninputs - x->naux; j++) {
+    int q = input_slot(c, x, j);
+    if (!c->rg[q]) continue;
+    int target = c->gbuf[q];
+    int dup = 0;
+    for (int p = 0; p < j; p++)
+      if (x->inputs[p].node == x->inputs[j].node && x->inputs[p].index == x->inputs[j].index) dup = 1;
+    req[j] = MX_REQ_WRITE;
+    if (c->done[q] == 0 && !adds_into(c, input_node(c, x, j)) && !dup) {
+      ig[j] = target;
+    } else {
+      mx_shape sh = c->e->bufs[target].shape;
+      int t = new_buf(c->e, &sh, c->e->bufs[target].dtype, 0, 0);
+      if (t < 0) return oom();
+      ig[j] = acc_src[*nacc] = t;
+      acc_dst[(*nacc)++] = target;
     }
-    /* rebuild the backward part with RECOMP steps inserted */
-    int nb = e->nsteps - e->nfwd;
-    step *bsteps = (step *)malloc((size_t)(nb > 0 ? nb : 1) * sizeof(step));
-    if (!bsteps) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-    memcpy(bsteps, e->steps + e->nfwd, (size_t)nb * sizeof(step));
-    e->nsteps = e->nfwd;
-    for (int q = 0; q < nb && rc == MX_OK; q++) {
-      step *bs = &bsteps[q];
-      if (bs->kind == ST_BWD) {
-        /* every forward value this step reads that a mirrorable node made */
-        int vals[2 * MX_MAX_INPUTS + MX_MAX_OUTPUTS], nv = 0;
-        for (int j = 0; j < bs->nin; j++) if (bs->in[j] >= 0) vals[nv++] = bs->in[j];
-        for (int k = 0; k < bs->nout; k++) if (bs->out[k] >= 0) vals[nv++] = bs->out[k];
-        for (int v = 0; v < nv && rc == MX_OK; v++) {
-          /* find the producer of vals[v] */
-          int pi = -1, pk = -1;
-          for (int i = 0; i < n && pi < 0; i++)
-            for (int k = 0; k < e->order[i]->nout; k++)
-              if (fwd[i][k] == vals[v]) { pi = i; pk = k; }
-          if (pi < 0 || !e->mirror_ok[pi] || e->bufs[vals[v]].keep) continue;
-          if (mir[pi][0] < 0 && (rc = recompute(e, ix, fwd, mir, pi))) break;
-          /* the backward step reads the recomputed copy */
-          for (int j = 0; j < bs->nin; j++) if (bs->in[j] == vals[v]) bs->in[j] = mir[pi][pk];
-          for (int k = 0; k < bs->nout; k++) if (bs->out[k] == vals[v]) bs->out[k] = mir[pi][pk];
-        }
-      }
-      if (rc) break;
-      step *ns = new_step(e, bs->kind, bs->node, 1);
-      if (!ns) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-      *ns = *bs;
+    c->done[q]++;
+  }
+  return MX_OK;
+}
+
+/* Backward of op node i: ZERO steps for output gradients nobody
+ * contributes, the BWD step, then ACC steps for temporaries. */
+static mx_status add_backward_node(bind_ctx *c, int i) {
+  mx_executor *e = c->e;
+  const mx_node *x = e->order[i];
+  int loss = (x->op->flags & MX_OPF_LOSS) != 0;
+  const int *gb = c->gbuf + c->off[i], *fw = c->fwd + c->off[i];
+  for (int k = 0; k < x->nvis; k++)
+    if (!loss && c->ncontrib[c->off[i] + k] == 0) {
+      step *z = new_step(e, ST_ZERO, i, 1);
+      if (!z) return oom();
+      z->dst = gb[k];
     }
-    if (rc) {
-      /* steps not yet moved back still own their arrays */
-      for (int q = 0; q < nb; q++) {
-        int moved = 0;
-        for (int t = e->nfwd; t < e->nsteps; t++) if (e->steps[t].in == bsteps[q].in && bsteps[q].in) moved = 1;
-        if (!moved) { free(bsteps[q].in); free(bsteps[q].out); free(bsteps[q].og); free(bsteps[q].ig); free(bsteps[q].req); }
-      }
-      free(bsteps);
-      goto fail;
+  unsigned char need_in[MX_MAX_INPUTS], need_out[MX_MAX_OUTPUTS], need_og[MX_MAX_OUTPUTS];
+  memset(need_in, 1, sizeof need_in);
+  memset(need_out, 1, sizeof need_out);
+  memset(need_og, 1, sizeof need_og);
+  if (x->op->backward_deps) x->op->backward_deps(x->params, x->ninputs, x->nout, need_in, need_out, need_og);
+  int ig[MX_MAX_INPUTS], req[MX_MAX_INPUTS], acc_src[MX_MAX_INPUTS], acc_dst[MX_MAX_INPUTS], nacc;
+  for (int j = 0; j < x->ninputs; j++) { ig[j] = -1; req[j] = MX_REQ_NULL; }
+  mx_status rc = plan_input_grads(c, i, ig, req, acc_src, acc_dst, &nacc);
+  if (rc) return rc;
+  step *st = new_step(e, ST_BWD, i, 1);
+  if (!st) return oom();
+  st->nin = x->ninputs;
+  st->nout = x->nout;
+  st->in = ints(x->ninputs, -1);
+  st->out = ints(x->nout, -1);
+  st->og = ints(x->nout, -1);
+  st->ig = ints(x->ninputs, -1);
+  st->req = ints(x->ninputs, MX_REQ_NULL);
+  if (!st->in || !st->out || !st->og || !st->ig || !st->req) return oom();
+  for (int j = 0; j < x->ninputs; j++) {
+    if (need_in[j]) st->in[j] = c->fwd[input_slot(c, x, j)];
+    st->ig[j] = ig[j];
+    st->req[j] = req[j];
+  }
+  for (int k = 0; k < x->nout; k++) {
+    if (need_out[k]) st->out[k] = fw[k];
+    if (k < x->nvis && need_og[k] && !loss) st->og[k] = gb[k];
+  }
+  for (int a = 0; a < nacc; a++) {
+    step *ac = new_step(e, ST_ACC, i, 1);
+    if (!ac) return oom();
+    ac->src = acc_src[a];
+    ac->dst = acc_dst[a];
+  }
+  return MX_OK;
+}
+
+/* Phase: backward steps: head gradients copied (or added) into their
+ * values' gradients, then each node in reverse topological order. */
+static mx_status bind_backward_steps(bind_ctx *c) {
+  mx_executor *e = c->e;
+  if (!c->any_grad) return MX_OK;
+  for (int h = 0; h < e->nheads; h++) {
+    if (e->head_grad_buf[h] < 0) continue;
+    int q = head_slot(c, h);
+    step *st = new_step(e, ST_COPY, mx_node_index_get(c->ix, c->s->heads[h].node), 1);
+    if (!st) return oom();
+    st->head = h;
+    st->src = e->head_grad_buf[h];
+    /* a second contribution, or ADD into the user's array */
+    if (c->done[q] > 0 || adds_into(c, st->node)) st->kind = ST_ACC;
+    st->dst = c->gbuf[q];
+    c->done[q]++;
+  }
+  for (int i = c->n - 1; i >= 0; i--) {
+    if (!e->order[i]->op || !c->rg[c->off[i]]) continue;
+    mx_status rc = add_backward_node(c, i);
+    if (rc) return rc;
+  }
+  return MX_OK;
+}
+
+/* Which nodes the mirror recomputes: the mirrorable ones, except every
+ * k-th of them (k ~ sqrt(count)), kept as checkpoints so that
+ * recomputation restarts from there: O(sqrt(n)) values alive, not O(n). */
+static mx_status choose_mirrored(bind_ctx *c) {
+  mx_executor *e = c->e;
+  e->mirror_ok = (unsigned char *)calloc((size_t)(c->n > 0 ? c->n : 1), 1);
+  if (!e->mirror_ok) return oom();
+  int cnt = 0;
+  for (int i = 0; i < c->n; i++) if (mirrorable(e->order[i])) cnt++;
+  int every = 1;
+  while (every * every < cnt) every++;
+  int seen = 0;
+  for (int i = 0; i < c->n; i++) {
+    if (!mirrorable(e->order[i])) continue;
+    seen++;
+    e->mirror_ok[i] = (every > 1 && seen % every == 0) ? 0 : 1;
+  }
+  return MX_OK;
+}
+
+/* Add a RECOMP step for node pi (after recomputing its mirrorable inputs,
+ * so that chains of cheap ops are all recomputed from the last kept value). */
+static mx_status recompute(bind_ctx *c, int pi) {
+  mx_executor *e = c->e;
+  const mx_node *x = e->order[pi];
+  for (int j = 0; j < x->ninputs; j++) {
+    int k = input_node(c, x, j), q = input_slot(c, x, j);
+    if (c->mir[c->off[k]] < 0 && e->mirror_ok[k] && !e->bufs[c->fwd[q]].keep) {
+      mx_status rc = recompute(c, k);
+      if (rc) return rc;
     }
+  }
+  int *mo = c->mir + c->off[pi];
+  for (int k = 0; k < x->nout; k++) {
+    const buf *f = &e->bufs[c->fwd[c->off[pi] + k]];
+    mx_shape sh = f->shape;
+    if ((mo[k] = new_buf(e, &sh, f->dtype, 0, 0)) < 0) return oom();
+  }
+  int in[MX_MAX_INPUTS];
+  for (int j = 0; j < x->ninputs; j++) {
+    int q = input_slot(c, x, j);
+    in[j] = c->mir[q] >= 0 ? c->mir[q] : c->fwd[q];
+  }
+  mx_status rc = add_forward_step(c, ST_RECOMP, pi, in, mo);
+  if (rc == MX_OK) e->mem.n_mirrored++;
+  return rc;
+}
+
+/* Make backward step bs read recomputed copies of the mirrored forward
+ * values it reads (prod: the slot that produced each forward buffer). */
+static mx_status mirror_reads(bind_ctx *c, step *bs, const int *prod) {
+  mx_executor *e = c->e;
+  int vals[MX_MAX_INPUTS + MX_MAX_OUTPUTS], nv = 0;
+  for (int j = 0; j < bs->nin; j++) if (bs->in[j] >= 0) vals[nv++] = bs->in[j];
+  for (int k = 0; k < bs->nout; k++) if (bs->out[k] >= 0) vals[nv++] = bs->out[k];
+  for (int v = 0; v < nv; v++) {
+    int q = prod[vals[v]];
+    if (q < 0 || e->bufs[vals[v]].keep) continue;
+    int pi = 0;   /* the node owning slot q */
+    for (int lo = 0, hi = c->n - 1; lo <= hi;) {
+      int mid = (lo + hi) / 2;
+      if (c->off[mid] <= q) { pi = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (!e->mirror_ok[pi]) continue;
+    if (c->mir[c->off[pi]] < 0) {
+      mx_status rc = recompute(c, pi);
+      if (rc) return rc;
+    }
+    int copy = c->mir[q];
+    for (int j = 0; j < bs->nin; j++) if (bs->in[j] == vals[v]) bs->in[j] = copy;
+    for (int k = 0; k < bs->nout; k++) if (bs->out[k] == vals[v]) bs->out[k] = copy;
+  }
+  return MX_OK;
+}
+
+static void step_free_arrays(step *s) {
+  free(s->in); free(s->out); free(s->og); free(s->ig); free(s->req);
+  free(s->a_in); free(s->a_out); free(s->a_og); free(s->a_ig);
+}
+
+/* Phase (mirror): recompute cheap forward values right before the first
+ * backward step that reads them, so the forward copies die early.  The
+ * backward steps are taken out and moved back one by one; a moved step's
+ * entry is cleared, so on failure exactly the unmoved ones are freed. */
+static mx_status bind_mirror(bind_ctx *c) {
+  mx_executor *e = c->e;
+  if (!c->opts.mirror || !c->any_grad) return MX_OK;
+  mx_status rc = choose_mirrored(c);
+  if (rc) return rc;
+  int nb = e->nsteps - e->nfwd, nfwdbufs = e->nbufs;
+  step *bsteps = (step *)malloc((size_t)(nb > 0 ? nb : 1) * sizeof(step));
+  int *prod = ints(nfwdbufs, -1);
+  if (!bsteps || !prod) {
     free(bsteps);
+    free(prod);
+    return oom();
   }
+  for (int i = 0; i < c->n; i++)
+    if (e->order[i]->op)
+      for (int k = 0; k < e->order[i]->nout; k++) prod[c->fwd[c->off[i] + k]] = c->off[i] + k;
+  memcpy(bsteps, e->steps + e->nfwd, (size_t)nb * sizeof(step));
+  e->nsteps = e->nfwd;
+  for (int q = 0; q < nb && rc == MX_OK; q++) {
+    if (bsteps[q].kind == ST_BWD && (rc = mirror_reads(c, &bsteps[q], prod))) break;
+    step *ns = new_step(e, bsteps[q].kind, bsteps[q].node, 1);
+    if (!ns) { rc = oom(); break; }
+    *ns = bsteps[q];
+    memset(&bsteps[q], 0, sizeof bsteps[q]);   /* moved: e->steps owns it now */
+  }
+  for (int q = 0; q < nb; q++) step_free_arrays(&bsteps[q]);
+  free(bsteps);
+  free(prod);
+  return rc;
+}
 
-  /* lifetimes */
+/* Phase: the first write and last read of every buffer. */
+static mx_status bind_lifetimes(bind_ctx *c) {
+  mx_executor *e = c->e;
   for (int t = 0; t < e->nsteps; t++) {
     step *st = &e->steps[t];
     switch (st->kind) {
@@ -708,103 +802,159 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
         break;
     }
   }
+  return MX_OK;
+}
 
-  /* plan: one simulated run assigning blocks */
-  {
-    int cap = 64;
-    e->blocks = (block *)calloc((size_t)cap, sizeof(block));
-    int *freelist = ints(e->nbufs, -1);
-    int nfree = 0;
-    if (!e->blocks || !freelist) { free(freelist); rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-    /* buffers by first step, outputs largest first */
-    for (int t = 0; t < e->nsteps && rc == MX_OK; t++) {
-      step *st = &e->steps[t];
-      int cand[MX_MAX_INPUTS + MX_MAX_OUTPUTS], nc = 0;
-      for (int b = 0; b < e->nbufs; b++)
-        if (e->bufs[b].first == t && !e->bufs[b].external && nc < MX_MAX_INPUTS + MX_MAX_OUTPUTS) cand[nc++] = b;
-      /* largest first */
-      for (int a = 1; a < nc; a++)
-        for (int c = a; c > 0 && buf_bytes(&e->bufs[cand[c]]) > buf_bytes(&e->bufs[cand[c - 1]]); c--) {
-          int tmp = cand[c]; cand[c] = cand[c - 1]; cand[c - 1] = tmp;
-        }
-      for (int c = 0; c < nc && rc == MX_OK; c++) {
-        buf *b = &e->bufs[cand[c]];
-        size_t need = buf_bytes(b);
-        int chosen = -1;
-        if (opts.plan_memory && !b->keep) {
-          /* in place: forward output k of an element-wise op over input k,
-           * or a single-input op's input gradient over its output gradient */
-          if (opts.inplace) {
-            const mx_node *x = e->order[st->node];
-            int src = -1;
-            if ((st->kind == ST_FWD || st->kind == ST_RECOMP) && x->op && (x->op->flags & MX_OPF_INPLACE))
-              for (int k = 0; k < st->nout && k < st->nin; k++)
-                if (st->out[k] == cand[c]) src = st->in[k];
-            if (st->kind == ST_BWD && x->op && (x->op->flags & MX_OPF_INPLACE) &&
-                x->ninputs - x->naux == 1 && st->ig[0] == cand[c])
-              src = st->og[0];
-            if (src >= 0) {
-              buf *sb = &e->bufs[src];
-              if (!sb->external && !sb->keep && sb->block >= 0 && sb->last == t &&
-                  buf_bytes(sb) == need && sb->dtype == b->dtype) {
-                /* nothing else in this step may read src after the write:
-                 * only element-wise ops qualify (checked above) */
-                chosen = sb->block;
-                e->mem.n_inplace++;
-              }
-            }
-          }
-          if (chosen < 0) {
-            /* best fit among free blocks: the smallest >= need, else the
-             * largest within 1/16 of need (grown) */
-            int best = -1, bigsmall = -1;
-            for (int f = 0; f < nfree; f++) {
-              block *bl = &e->blocks[freelist[f]];
-              if (bl->bytes >= need) {
-                if (best < 0 || bl->bytes < e->blocks[freelist[best]].bytes) best = f;
-              } else if (bl->bytes * 16 >= need) {
-                if (bigsmall < 0 || bl->bytes > e->blocks[freelist[bigsmall]].bytes) bigsmall = f;
-              }
-            }
-            int pick = best >= 0 ? best : bigsmall;
-            if (pick >= 0) {
-              chosen = freelist[pick];
-              freelist[pick] = freelist[--nfree];
-              if (e->blocks[chosen].bytes < need) e->blocks[chosen].bytes = need;
-            }
-          }
-        }
-        if (chosen < 0) {
-          if (e->nblocks == cap) {
-            block *nb = (block *)realloc(e->blocks, (size_t)cap * 2 * sizeof(block));
-            if (!nb) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); break; }
-            memset(nb + cap, 0, (size_t)cap * sizeof(block));
-            e->blocks = nb;
-            cap *= 2;
-          }
-          chosen = e->nblocks++;
-          e->blocks[chosen].bytes = need;
-          e->blocks[chosen].live = 0;
-        }
-        b->block = chosen;
-        e->blocks[chosen].live++;
-        e->mem.unplanned_bytes += (int64_t)need;
-        e->mem.n_buffers++;
-      }
-      /* release buffers whose last reader is this step */
-      for (int b = 0; b < e->nbufs; b++) {
-        buf *bb = &e->bufs[b];
-        if (bb->external || bb->keep || bb->block < 0 || bb->last != t) continue;
-        if (--e->blocks[bb->block].live == 0 && opts.plan_memory) freelist[nfree++] = bb->block;
-      }
+/* The memory planner's simulated run. */
+typedef struct plan {
+  int *first_at, *first;    /* planned buffers by the step that first writes them */
+  int *last_at, *last;      /* releasable buffers by the step that last reads them */
+  int *freelist;
+  int nfree, cap;
+} plan;
+
+/* Buffers grouped by step (a counting sort, stable in buffer order):
+ * list[at[t] .. at[t+1]) are those with step(b) == t. */
+static mx_status bufs_by_step(const mx_executor *e, int use_last, int **at_out, int **list_out) {
+  int *at = ints(e->nsteps + 1, 0), *pos = ints(e->nsteps + 1, 0), *list = ints(e->nbufs, -1);
+  mx_status rc = !at || !pos || !list ? oom() : MX_OK;
+  for (int pass = 0; pass < 2 && rc == MX_OK; pass++) {
+    for (int b = 0; b < e->nbufs; b++) {
+      const buf *bb = &e->bufs[b];
+      int t = use_last ? bb->last : bb->first;
+      if (bb->external || t < 0 || (use_last && bb->keep)) continue;
+      if (pass == 0) at[t + 1]++;
+      else list[pos[t]++] = b;
     }
-    free(freelist);
-    if (rc) goto fail;
+    if (pass > 0) continue;
+    for (int t = 0; t < e->nsteps; t++) at[t + 1] += at[t];   /* counts -> starts */
+    memcpy(pos, at, (size_t)(e->nsteps + 1) * sizeof *pos);
   }
-  /* allocate the blocks and the views */
+  free(pos);
+  if (rc) {
+    free(at);
+    free(list);
+    return rc;
+  }
+  *at_out = at;
+  *list_out = list;
+  return MX_OK;
+}
+
+static mx_status plan_init(const mx_executor *e, plan *p) {
+  memset(p, 0, sizeof *p);
+  mx_status rc = bufs_by_step(e, 0, &p->first_at, &p->first);
+  if (rc == MX_OK) rc = bufs_by_step(e, 1, &p->last_at, &p->last);
+  p->freelist = ints(e->nbufs, -1);
+  if (rc == MX_OK && !p->freelist) rc = oom();
+  return rc;
+}
+
+static void plan_free(plan *p) {
+  free(p->first_at); free(p->first); free(p->last_at); free(p->last); free(p->freelist);
+}
+
+/* In place: forward output k of an element-wise op over input k, or a
+ * single-input op's input gradient over its output gradient, when this
+ * step is the source's last reader.  Returns the block or -1. */
+static int inplace_block(const mx_executor *e, const step *st, int t, int b) {
+  const mx_node *x = e->order[st->node];
+  if (!x->op || !(x->op->flags & MX_OPF_INPLACE)) return -1;
+  int src = -1;
+  if (st->kind == ST_FWD || st->kind == ST_RECOMP)
+    for (int k = 0; k < st->nout && k < st->nin; k++)
+      if (st->out[k] == b) src = st->in[k];
+  if (st->kind == ST_BWD && x->ninputs - x->naux == 1 && st->ig[0] == b) src = st->og[0];
+  if (src < 0) return -1;
+  const buf *sb = &e->bufs[src], *bb = &e->bufs[b];
+  /* nothing else in this step may read src after the write: only
+   * element-wise ops qualify (checked above) */
+  if (sb->external || sb->keep || sb->block < 0 || sb->last != t || buf_bytes(sb) != buf_bytes(bb) ||
+      sb->dtype != bb->dtype)
+    return -1;
+  return sb->block;
+}
+
+/* Best fit among free blocks: the smallest >= need, else the largest within
+ * 1/16 of need (grown).  Returns the block (taken off the list) or -1. */
+static int best_fit(mx_executor *e, plan *p, size_t need) {
+  int best = -1, bigsmall = -1;
+  for (int f = 0; f < p->nfree; f++) {
+    const block *bl = &e->blocks[p->freelist[f]];
+    if (bl->bytes >= need) {
+      if (best < 0 || bl->bytes < e->blocks[p->freelist[best]].bytes) best = f;
+    } else if (bl->bytes * 16 >= need) {
+      if (bigsmall < 0 || bl->bytes > e->blocks[p->freelist[bigsmall]].bytes) bigsmall = f;
+    }
+  }
+  int pick = best >= 0 ? best : bigsmall;
+  if (pick < 0) return -1;
+  int chosen = p->freelist[pick];
+  p->freelist[pick] = p->freelist[--p->nfree];
+  if (e->blocks[chosen].bytes < need) e->blocks[chosen].bytes = need;
+  return chosen;
+}
+
+static int new_block(mx_executor *e, plan *p, size_t need) {
+  if (e->nblocks == p->cap) {
+    int cap = p->cap ? p->cap * 2 : 64;
+    block *nb = (block *)realloc(e->blocks, (size_t)cap * sizeof(block));
+    if (!nb) return -1;
+    memset(nb + p->cap, 0, (size_t)(cap - p->cap) * sizeof(block));
+    e->blocks = nb;
+    p->cap = cap;
+  }
+  e->blocks[e->nblocks].bytes = need;
+  e->blocks[e->nblocks].live = 0;
+  return e->nblocks++;
+}
+
+/* Blocks for the buffers step t writes first, largest first. */
+static mx_status plan_step(mx_executor *e, const mx_exec_opts *o, plan *p, int t) {
+  int *cand = p->first + p->first_at[t], nc = p->first_at[t + 1] - p->first_at[t];
+  for (int a = 1; a < nc; a++)
+    for (int k = a; k > 0 && buf_bytes(&e->bufs[cand[k]]) > buf_bytes(&e->bufs[cand[k - 1]]); k--) {
+      int tmp = cand[k]; cand[k] = cand[k - 1]; cand[k - 1] = tmp;
+    }
+  for (int k = 0; k < nc; k++) {
+    buf *b = &e->bufs[cand[k]];
+    size_t need = buf_bytes(b);
+    int chosen = -1;
+    if (o->plan_memory && !b->keep) {
+      if (o->inplace && (chosen = inplace_block(e, &e->steps[t], t, cand[k])) >= 0) e->mem.n_inplace++;
+      if (chosen < 0) chosen = best_fit(e, p, need);
+    }
+    if (chosen < 0 && (chosen = new_block(e, p, need)) < 0) return oom();
+    b->block = chosen;
+    e->blocks[chosen].live++;
+    e->mem.unplanned_bytes += (int64_t)need;
+    e->mem.n_buffers++;
+  }
+  /* release buffers whose last reader is this step */
+  for (int k = p->last_at[t]; k < p->last_at[t + 1]; k++) {
+    const buf *bb = &e->bufs[p->last[k]];
+    if (bb->block < 0) continue;
+    if (--e->blocks[bb->block].live == 0 && o->plan_memory) p->freelist[p->nfree++] = bb->block;
+  }
+  return MX_OK;
+}
+
+/* Phase: the memory plan, one simulated run over the steps. */
+static mx_status bind_plan_memory(bind_ctx *c) {
+  plan p;
+  mx_status rc = plan_init(c->e, &p);
+  for (int t = 0; t < c->e->nsteps && rc == MX_OK; t++) rc = plan_step(c->e, &c->opts, &p, t);
+  plan_free(&p);
+  return rc;
+}
+
+/* Phase: allocate the blocks and the buffers' views on them. */
+static mx_status bind_allocate(bind_ctx *c) {
+  mx_executor *e = c->e;
+  mx_status rc;
   for (int i = 0; i < e->nblocks; i++) {
     size_t bytes = e->blocks[i].bytes ? e->blocks[i].bytes : 1;
-    if ((rc = mx_storage_alloc(bytes, ctx, &e->blocks[i].st))) goto fail;
+    if ((rc = mx_storage_alloc(bytes, c->ctx, &e->blocks[i].st))) return rc;
     e->mem.planned_bytes += (int64_t)e->blocks[i].bytes;
   }
   e->mem.n_blocks = e->nblocks;
@@ -815,50 +965,91 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
       continue;
     }
     if (bb->block < 0) continue;     /* never used */
-    if ((rc = mx_ndarray_on_storage(e->blocks[bb->block].st, 0, &bb->shape, bb->dtype, ctx, &bb->arr))) goto fail;
+    if ((rc = mx_ndarray_on_storage(e->blocks[bb->block].st, 0, &bb->shape, bb->dtype, c->ctx, &bb->arr)))
+      return rc;
   }
-  /* resolve step arrays */
+  return MX_OK;
+}
+
+/* Arrays of buffers idx[0..n) (-1: NULL) into *out. */
+static mx_status resolve(const mx_executor *e, const int *idx, int n, mx_ndarray ***out) {
+  *out = (mx_ndarray **)calloc((size_t)(n > 0 ? n : 1), sizeof(mx_ndarray *));
+  if (!*out) return oom();
+  for (int j = 0; j < n; j++) (*out)[j] = idx[j] >= 0 ? e->bufs[idx[j]].arr : NULL;
+  return MX_OK;
+}
+
+/* Phase: every step gets the arrays it reads and writes. */
+static mx_status bind_resolve_steps(bind_ctx *c) {
+  mx_executor *e = c->e;
   for (int t = 0; t < e->nsteps; t++) {
     step *st = &e->steps[t];
+    mx_status rc = MX_OK;
     if (st->kind == ST_FWD || st->kind == ST_RECOMP || st->kind == ST_BWD) {
-      st->a_in = (mx_ndarray **)calloc((size_t)(st->nin > 0 ? st->nin : 1), sizeof(mx_ndarray *));
-      st->a_out = (mx_ndarray **)calloc((size_t)(st->nout > 0 ? st->nout : 1), sizeof(mx_ndarray *));
-      if (!st->a_in || !st->a_out) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-      for (int j = 0; j < st->nin; j++) st->a_in[j] = st->in[j] >= 0 ? e->bufs[st->in[j]].arr : NULL;
-      for (int k = 0; k < st->nout; k++) st->a_out[k] = st->out[k] >= 0 ? e->bufs[st->out[k]].arr : NULL;
+      if ((rc = resolve(e, st->in, st->nin, &st->a_in)) == MX_OK)
+        rc = resolve(e, st->out, st->nout, &st->a_out);
     }
-    if (st->kind == ST_BWD) {
-      st->a_og = (mx_ndarray **)calloc((size_t)(st->nout > 0 ? st->nout : 1), sizeof(mx_ndarray *));
-      st->a_ig = (mx_ndarray **)calloc((size_t)(st->nin > 0 ? st->nin : 1), sizeof(mx_ndarray *));
-      if (!st->a_og || !st->a_ig) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto fail; }
-      for (int k = 0; k < st->nout; k++) st->a_og[k] = st->og[k] >= 0 ? e->bufs[st->og[k]].arr : NULL;
-      for (int j = 0; j < st->nin; j++) st->a_ig[j] = st->ig[j] >= 0 ? e->bufs[st->ig[j]].arr : NULL;
+    if (st->kind == ST_BWD && rc == MX_OK) {
+      if ((rc = resolve(e, st->og, st->nout, &st->a_og)) == MX_OK)
+        rc = resolve(e, st->ig, st->nin, &st->a_ig);
     }
+    if (rc) return rc;
     if (st->phase == 0) e->mem.n_steps_forward++;
     else e->mem.n_steps_backward++;
   }
-  goto done;
+  return MX_OK;
+}
 
-fail:
-  mx_executor_free(e);
-  e = NULL;
-done:
-  for (int i = 0; i < n_nodes; i++) {
-    if (fwd) free(fwd[i]);
-    if (gbuf) free(gbuf[i]);
-    if (ncontrib) free(ncontrib[i]);
-    if (rg) free(rg[i]);
-    if (mir) free(mir[i]);
+/* Binding is a fixed sequence of phases over one bind_ctx; each phase
+ * either completes or returns an error, after which the partly built
+ * executor is freed as a whole. */
+static const bind_phase bind_phases[] = {
+  bind_setup,            /* graph order, tables, argument names           */
+  bind_check_arrays,     /* devices, shapes and types of the arrays       */
+  bind_forward_values,   /* a buffer per forward value                    */
+  bind_heads,            /* graph outputs kept                             */
+  bind_forward_steps,    /* FWD steps                                      */
+  bind_grad_needs,       /* which values need gradients                    */
+  bind_grad_buffers,     /* gradient buffers and head gradients            */
+  bind_backward_steps,   /* COPY / ZERO / BWD / ACC steps                  */
+  bind_mirror,           /* RECOMP steps (opts.mirror)                     */
+  bind_lifetimes,        /* first write, last read of each buffer          */
+  bind_plan_memory,      /* blocks for the planned buffers                 */
+  bind_allocate,         /* storage and views                              */
+  bind_resolve_steps,    /* arrays per step                                */
+};
+
+mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
+                           mx_ndarray *const *args, int nargs,
+                           mx_ndarray *const *grads, const int *grad_req,
+                           mx_ndarray *const *aux, int naux,
+                           const mx_exec_opts *opts, mx_executor **out) {
+  *out = NULL;
+  mx_status rc = mx_context_check(ctx);
+  if (rc) return rc;
+  bind_ctx c;
+  memset(&c, 0, sizeof c);
+  c.s = s;
+  c.ctx = ctx;
+  c.opts = opts ? *opts : (mx_exec_opts){1, 1, 0};
+  c.args = args;
+  c.nargs = nargs;
+  c.grads = grads;
+  c.grad_req = grad_req;
+  c.aux = aux;
+  c.naux = naux;
+  c.e = (mx_executor *)calloc(1, sizeof *c.e);
+  if (!c.e) return oom();
+  c.e->ctx = ctx;
+  for (size_t p = 0; p < sizeof bind_phases / sizeof bind_phases[0] && rc == MX_OK; p++)
+    rc = bind_phases[p](&c);
+  bind_ctx_free(&c);
+  if (rc) {
+    mx_executor_free(c.e);
+    return rc;
   }
-  free(fwd); free(gbuf); free(ncontrib); free(rg); free(mir);
-  mx_node_index_free(ix);
-  free(isaux);
-  mx_string_list_free(argn, nargn);
-  mx_string_list_free(auxn, nauxn);
-  free(arg_of);
-  free(aux_of);
-  if (rc == MX_OK) *out = e;
-  return rc;
+  *out = c.e;
+  return MX_OK;
 }
 
 /* -------------------------------------------------------------------- run */
