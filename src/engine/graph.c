@@ -5,6 +5,7 @@
 #include "../include/mx-graph.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -860,26 +861,106 @@ done:
 
 /* -------------------------------------------------------------- inference */
 
-/* Parse a "__shape__" attribute ("(1, 2)"); 0 dims mean unknown in MXNet. */
-static int parse_shape_attr(const char *s, mx_shape *out) {
-  int64_t d[MX_MAX_DIM];
-  int n = 0;
+/* Element count of a known shape, or -1 when it overflows int64. */
+static int64_t checked_size(const mx_shape *s) {
+  int64_t n = 1;
+  for (int k = 0; k < s->ndim; k++)
+    if (s->d[k] < 0 || __builtin_mul_overflow(n, s->d[k], &n)) return -1;
+  return n;
+}
+
+static mx_status bad_hint(const mx_node *v, const char *s, const char *why) {
+  return mx_error(MX_ERR_ARG, "variable '%s': __shape__ hint '%s' %s", v->name, s, why);
+}
+
+/* Parse variable v's "__shape__" hint, such as "(1, 2)" or "[3,]".  A 0
+ * dimension means unknown in MXNet: the hint then leaves the shape
+ * unknown.  Anything else that is not a shape is an error. */
+static mx_status parse_shape_hint(const mx_node *v, const char *s, mx_shape *out) {
   const char *p = s;
-  while (*p && *p != '(' && *p != '[') p++;
-  if (!*p) return 0;
-  p++;
-  for (;;) {
-    while (*p == ' ' || *p == ',') p++;
-    if (*p == ')' || *p == ']' || !*p) break;
+  while (*p == ' ') p++;
+  char close = *p == '(' ? ')' : *p == '[' ? ']' : 0;
+  if (!close) return bad_hint(v, s, "is not a shape such as (2, 3)");
+  mx_shape sh = {0, {0}};
+  int unknown = 0;
+  for (p++;;) {
+    while (*p == ' ') p++;
+    if (*p == close) break;
     char *end;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || n == MX_MAX_DIM || v <= 0) return 0;
-    d[n++] = v;
-    p = end;
+    errno = 0;
+    long long d = strtoll(p, &end, 10);
+    if (end == p) return bad_hint(v, s, "is not a shape such as (2, 3)");
+    if (errno == ERANGE) return bad_hint(v, s, "has a dimension that overflows a 64-bit integer");
+    if (d < 0) return bad_hint(v, s, "has a negative dimension");
+    if (sh.ndim == MX_MAX_DIM) return bad_hint(v, s, "has too many dimensions");
+    if (d == 0) unknown = 1;
+    sh.d[sh.ndim++] = d;
+    for (p = end; *p == ' '; p++) {}
+    if (*p == ',') p++;
+    else if (*p != close) return bad_hint(v, s, "is not a shape such as (2, 3)");
   }
-  out->ndim = n;
-  for (int k = 0; k < n; k++) out->d[k] = d[k];
-  return 1;
+  for (p++; *p == ' '; p++) {}
+  if (*p) return bad_hint(v, s, "is not a shape such as (2, 3)");
+  if (checked_size(&sh) < 0) return bad_hint(v, s, "has more elements than a 64-bit count holds");
+  if (!unknown) *out = sh;
+  return MX_OK;
+}
+
+/* A shape inference produced or was given must have a countable size. */
+static mx_status check_countable(const mx_node *x, int k, const mx_shape *sh) {
+  if (sh->ndim < 0 || checked_size(sh) >= 0) return MX_OK;
+  char b[256];
+  mx_shape_format(sh, b, sizeof b);
+  if (!x->op) return mx_error(MX_ERR_SHAPE, "argument '%s': shape %s has more elements than a 64-bit count holds", x->name, b);
+  return mx_error(MX_ERR_SHAPE, "%s (%s): output %d would have shape %s, more elements than a 64-bit count holds",
+                  x->name, x->op->name, k + 1, b);
+}
+
+typedef struct named_key {
+  const char *name;
+  int idx;
+} named_key;
+
+static int cmp_named_key(const void *a, const void *b) {
+  const named_key *x = (const named_key *)a, *y = (const named_key *)b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* key_of[i]: the key naming variable node order[i] (the last such key; -1:
+ * none).  With `strict`, a key naming no variable is an error.  Sorted, so
+ * many keys cost n log n rather than n * keys. */
+static mx_status match_keys(mx_node *const *order, int n, const char *const *keys, int nk,
+                            int strict, int *key_of) {
+  named_key *sk = (named_key *)malloc((size_t)(nk > 0 ? nk : 1) * sizeof *sk);
+  unsigned char *used = (unsigned char *)calloc((size_t)(nk > 0 ? nk : 1), 1);
+  if (!sk || !used) {
+    free(sk);
+    free(used);
+    return mx_error(MX_ERR_NOMEM, "out of memory");
+  }
+  for (int k = 0; k < nk; k++) sk[k] = (named_key){keys[k], k};
+  qsort(sk, (size_t)nk, sizeof *sk, cmp_named_key);
+  for (int i = 0; i < n; i++) {
+    key_of[i] = -1;
+    if (order[i]->op) continue;
+    int lo = 0, hi = nk;        /* the first entry not before this name */
+    while (lo < hi) {
+      int mid = (lo + hi) / 2;
+      if (strcmp(sk[mid].name, order[i]->name) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (; lo < nk && !strcmp(sk[lo].name, order[i]->name); lo++) {
+      key_of[i] = sk[lo].idx;    /* ascending: the last key wins */
+      used[sk[lo].idx] = 1;
+    }
+  }
+  mx_status rc = MX_OK;
+  for (int k = 0; k < nk && strict && rc == MX_OK; k++)
+    if (!used[k]) rc = mx_error(MX_ERR_ARG, "the symbol has no argument named '%s'", keys[k]);
+  free(sk);
+  free(used);
+  return rc;
 }
 
 /* May the op's shape function be called with unknown inputs beyond the
@@ -903,28 +984,19 @@ mx_status mx_symbol_infer_shape(const mx_symbol *s, const char *const *keys,
   mx_node_index *ix = NULL;
   mx_shape **es = (mx_shape **)calloc((size_t)(n > 0 ? n : 1), sizeof *es);
   unsigned char *aux = (unsigned char *)malloc((size_t)(n > 0 ? n : 1));
-  if (!es || !aux) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
+  int *key_of = (int *)malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  if (!es || !aux || !key_of) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
   if ((rc = mx_node_index_new(order, n, &ix))) goto done;
+  if ((rc = match_keys(order, n, keys, nk, 1, key_of))) goto done;
   for (int i = 0; i < n; i++) {
     es[i] = (mx_shape *)malloc((size_t)order[i]->nout * sizeof(mx_shape));
     if (!es[i]) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
     for (int k = 0; k < order[i]->nout; k++) es[i][k].ndim = -1;
-    if (!order[i]->op) {
-      const char *sa = mx_node_attr(order[i], "__shape__");
-      if (sa) parse_shape_attr(sa, &es[i][0]);
-    }
-  }
-  for (int k = 0; k < nk; k++) {
-    int found = 0;
-    for (int i = 0; i < n; i++)
-      if (!order[i]->op && strcmp(order[i]->name, keys[k]) == 0) {
-        es[i][0] = shapes[k];
-        found = 1;
-      }
-    if (!found) {
-      rc = mx_error(MX_ERR_ARG, "the symbol has no argument named '%s'", keys[k]);
-      goto done;
-    }
+    if (order[i]->op) continue;
+    const char *sa = mx_node_attr(order[i], "__shape__");
+    if (key_of[i] >= 0) es[i][0] = shapes[key_of[i]];
+    else if (sa && (rc = parse_shape_hint(order[i], sa, &es[i][0]))) goto done;
+    if ((rc = check_countable(order[i], 0, &es[i][0]))) goto done;
   }
   for (int pass = 0; pass < 32; pass++) {
     int changed = 0;
@@ -970,6 +1042,7 @@ mx_status mx_symbol_infer_shape(const mx_symbol *s, const char *const *keys,
       }
       for (int k = 0; k < x->nout; k++) {
         if (out[k].ndim < 0) continue;
+        if ((rc = check_countable(x, k, &out[k]))) goto done;
         if (es[i][k].ndim < 0) changed = 1;
         es[i][k] = out[k];
       }
@@ -1007,6 +1080,7 @@ done:
     for (int i = 0; i < n; i++) free(es[i]);
   free(es);
   free(aux);
+  free(key_of);
   mx_node_index_free(ix);
   free(order);
   if (rc) {
@@ -1027,6 +1101,7 @@ mx_status mx_symbol_infer_type(const mx_symbol *s, const char *const *keys,
   mx_status rc = mx_graph_topo(s, &order, &n);
   if (rc) return rc;
   mx_node_index *ix = NULL;
+  int *key_of = NULL;
   int **et = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *et);
   unsigned char *aux = (unsigned char *)malloc((size_t)(n > 0 ? n : 1));
   if (!et || !aux) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
@@ -1044,9 +1119,11 @@ mx_status mx_symbol_infer_type(const mx_symbol *s, const char *const *keys,
       }
     }
   }
-  for (int k = 0; k < nk; k++)
-    for (int i = 0; i < n; i++)
-      if (!order[i]->op && strcmp(order[i]->name, keys[k]) == 0) et[i][0] = types[k];
+  key_of = (int *)malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  if (!key_of) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
+  if ((rc = match_keys(order, n, keys, nk, 0, key_of))) goto done;
+  for (int i = 0; i < n; i++)
+    if (key_of[i] >= 0) et[i][0] = types[key_of[i]];
   for (int round = 0; round < 2; round++) {
     for (int pass = 0; pass < 32; pass++) {
       int changed = 0;
@@ -1106,6 +1183,7 @@ done:
     for (int i = 0; i < n; i++) free(et[i]);
   free(et);
   free(aux);
+  free(key_of);
   mx_node_index_free(ix);
   free(order);
   if (rc) {

@@ -220,3 +220,25 @@ test_that("Q6: many JSON attributes load; repeated keys keep their place and tak
   back <- mx.symbol.attributes(mx.symbol.load.json(as.json(s)))
   expect_identical(back[order(names(back))], a[order(names(a))])
 })
+
+test_that("W9/Q4/Q5: bad __shape__ hints and uncountable shapes are errors at inference", {
+  hinted <- function(h) {
+    v <- mx.symbol.Variable("data")
+    mx.symbol.set.attr(v, "__shape__" = h)
+    mx.symbol.FullyConnected(v, num_hidden = 2)
+  }
+  expect_error(mx.symbol.infer.shape(hinted("(99999999999999999999, 2)")),
+               "variable 'data': __shape__ hint .* overflows")
+  expect_error(mx.symbol.infer.shape(hinted("garbage")), "variable 'data': __shape__ hint 'garbage'")
+  expect_error(mx.symbol.infer.shape(hinted("(3, -4)")), "negative")
+  expect_error(mx.symbol.infer.shape(hinted("(4294967296, 4294967296, 4)")), "64-bit")
+  expect_equal(mx.symbol.infer.shape(hinted("(3, 4)"))$arg.shapes$data, c(4, 3))
+  expect_equal(mx.symbol.infer.shape(hinted("[5,]"))$arg.shapes$data, 5)
+  expect_null(mx.symbol.infer.shape(hinted("(0, 4)")))        # 0: unknown, as in MXNet
+  expect_equal(mx.symbol.infer.shape(hinted("garbage"), data = c(4, 3))$out.shapes[[1]], c(2, 3))
+  c1 <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(1, 1), num_filter = 1e6, name = "c1")
+  expect_error(mx.symbol.infer.shape(c1, data = c(1e6, 1e6, 3, 1e3)),
+               "c1 \\(Convolution\\): output 1 would have shape .* 64-bit")
+  expect_error(mx.symbol.infer.shape(mx.symbol.Variable("x"), x = c(3e9, 3e9, 3e9)), "argument 'x'")
+  expect_error(mx.symbol.infer.shape(c1, nodata = 3), "no argument named 'nodata'")
+})
