@@ -1060,9 +1060,13 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* dst += src (same shape, float types) */
+/* dst += src (same shape, float types).  Host memory only: a device
+ * array has no host pointer (mx_ndarray_data() is NULL), so that is an
+ * error until accumulation runs through a device kernel. */
 static mx_status add_into(mx_ndarray *dst, const mx_ndarray *src) {
   int64_t n = mx_ndarray_size(dst);
+  if (!mx_ndarray_data(dst) || !mx_ndarray_data(src))
+    return mx_error(MX_ERR_UNSUPPORTED, "gradient accumulation needs CPU arrays in this build");
   MX_FLOAT_SWITCH(mx_ndarray_dtype(dst), T, {
     T *d = (T *)mx_ndarray_data(dst);
     const T *a = (const T *)mx_ndarray_data(src);
