@@ -174,16 +174,12 @@ void mx_executor_free(mx_executor *e) {
 }
 
 /* Ops recomputed in backward under `mirror`: cheap, deterministic, no
- * auxiliary state (MXNet keeps Convolution, FullyConnected, Concat and the
- * losses; random ops must not resample). */
+ * auxiliary state.  Expensive ops (as MXNet: Convolution, FullyConnected,
+ * Concat, ...) carry MX_OPF_NO_MIRROR in their op records; losses and
+ * random ops (which must not resample) are never recomputed. */
 static int mirrorable(const mx_node *x) {
   if (!x->op || x->naux > 0) return 0;
-  if (x->op->flags & (MX_OPF_RANDOM | MX_OPF_LOSS | MX_OPF_NO_MIRROR)) return 0;
-  const char *n = x->op->name;
-  if (!strcmp(n, "Convolution") || !strcmp(n, "Deconvolution") || !strcmp(n, "FullyConnected") ||
-      !strcmp(n, "Concat") || !strcmp(n, "dot") || !strcmp(n, "batch_dot"))
-    return 0;
-  return 1;
+  return !(x->op->flags & (MX_OPF_RANDOM | MX_OPF_LOSS | MX_OPF_NO_MIRROR));
 }
 
 /* ------------------------------------------------------------------- bind */
