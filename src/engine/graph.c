@@ -628,6 +628,42 @@ void mx_graph_aux_flags(mx_node *const *order, int n, const mx_node_index *ix,
   }
 }
 
+/* ------------------------------------------------------- description */
+
+mx_status mx_symbol_graph(const mx_symbol *s, int cap_nodes, int cap_links,
+                          mx_graph_node *nodes, int *links, int *n_out, int *nlinks_out) {
+  mx_node **order;
+  int n;
+  mx_status rc = mx_graph_topo(s, &order, &n);
+  if (rc) return rc;
+  int nl = 0;
+  for (int i = 0; i < n; i++) nl += order[i]->ninputs;
+  *n_out = n;
+  *nlinks_out = nl;
+  mx_node_index *ix = NULL;
+  if (cap_nodes == 0 && cap_links == 0) goto done;
+  if (cap_nodes < n || cap_links < nl || !nodes || (nl > 0 && !links)) {
+    rc = mx_error(MX_ERR_ARG, "mx_symbol_graph: room for %d nodes and %d inputs is needed", n, nl);
+    goto done;
+  }
+  if ((rc = mx_node_index_new(order, n, &ix))) goto done;
+  int *l = links;
+  for (int i = 0; i < n; i++) {
+    const mx_node *x = order[i];
+    nodes[i] = (mx_graph_node){x->op ? x->op->name : "null", x->name, x->nattr,
+                               (const char *const *)x->attr_keys, (const char *const *)x->attr_vals,
+                               x->ninputs, l};
+    for (int j = 0; j < x->ninputs; j++) {
+      *l++ = mx_node_index_get(ix, x->inputs[j].node);
+      *l++ = x->inputs[j].index;
+    }
+  }
+done:
+  mx_node_index_free(ix);
+  free(order);
+  return rc;
+}
+
 /* ------------------------------------------------------------------ lists */
 
 void mx_string_list_free(char **names, int n) {

@@ -73,8 +73,24 @@ mx_status mx_symbol_infer_type(const mx_symbol *s, const char *const *keys,
 mx_status mx_symbol_to_json(const mx_symbol *s, char **json);
 mx_status mx_symbol_from_json(const char *json, size_t len, mx_symbol **out);
 
-/* Graph description for printing and drawing: for each node in topological
- * order, op name ("null" for variables), node name, inputs as node indices.
- * Returned as JSON text (the same as mx_symbol_to_json) -- kept for R. */
+/* A read-only description of the graph for printing and drawing, filled
+ * into the caller's memory (so glue code can hold it in memory its own
+ * runtime reclaims).  Nodes are in topological order (inputs first).
+ * Call with cap_nodes = cap_links = 0 to get *n (nodes) and *nlinks (inputs
+ * of all nodes together); then with nodes[*n] and links[2 * *nlinks].
+ * Node i's inputs are nodes[i].inputs[2 j] (node index) and
+ * nodes[i].inputs[2 j + 1] (output index), pointing into links.  Strings
+ * are borrowed from the symbol: valid while it lives and is unchanged. */
+typedef struct mx_graph_node {
+  const char *op;                 /* op name; "null" for a variable */
+  const char *name;
+  int nattr;
+  const char *const *attr_keys;
+  const char *const *attr_vals;
+  int ninputs;
+  const int *inputs;
+} mx_graph_node;
+mx_status mx_symbol_graph(const mx_symbol *s, int cap_nodes, int cap_links,
+                          mx_graph_node *nodes, int *links, int *n, int *nlinks);
 
 #endif

@@ -5,7 +5,7 @@
  * (R-order shapes) and JSON.
  */
 #include "mx-r.h"
-#include "../include/mx-graph.h"
+#include "../include/mx-symbol.h"
 
 #include <string.h>
 
@@ -410,29 +410,24 @@ SEXP mx_r_sym_reset_names(void) {
 
 /* The graph for drawing: one list per node in topological order with its
  * op ("null" for variables), name, attributes and inputs (0-based node
- * indices). */
+ * indices).  The engine fills memory from R_alloc first, so no C memory is
+ * held while R objects are allocated. */
 SEXP mx_r_sym_graph(SEXP sym) {
   mx_symbol *s = mx_r_sym(sym, "symbol");
-  mx_node **order;
-  int n;
-  mx_r_check(mx_graph_topo(s, &order, &n));
-  mx_node_index *ix;
-  mx_status st = mx_node_index_new(order, n, &ix);
-  if (st != MX_OK) {
-    mx_free(order);
-    mx_r_fail();
-  }
-  /* no R allocation can fail between here and the frees except through a
-   * longjmp, which would only leak the two arrays */
+  int n, nl;
+  mx_r_check(mx_symbol_graph(s, 0, 0, NULL, NULL, &n, &nl));
+  mx_graph_node *nodes = (mx_graph_node *)R_alloc((size_t)(n > 0 ? n : 1), sizeof *nodes);
+  int *links = (int *)R_alloc((size_t)(nl > 0 ? 2 * nl : 1), sizeof(int));
+  mx_r_check(mx_symbol_graph(s, n, nl, nodes, links, &n, &nl));
   SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
   static const char *fields[] = {"op", "name", "attrs", "inputs"};
   for (int i = 0; i < n; i++) {
-    const mx_node *x = order[i];
+    const mx_graph_node *x = &nodes[i];
     SEXP e = PROTECT(Rf_allocVector(VECSXP, 4));
     SEXP nm = PROTECT(Rf_allocVector(STRSXP, 4));
     for (int k = 0; k < 4; k++) SET_STRING_ELT(nm, k, Rf_mkChar(fields[k]));
     Rf_setAttrib(e, R_NamesSymbol, nm);
-    SET_VECTOR_ELT(e, 0, Rf_mkString(x->op ? x->op->name : "null"));
+    SET_VECTOR_ELT(e, 0, Rf_mkString(x->op));
     SET_VECTOR_ELT(e, 1, Rf_mkString(x->name));
     SEXP av = PROTECT(Rf_allocVector(STRSXP, x->nattr));
     SEXP ak = PROTECT(Rf_allocVector(STRSXP, x->nattr));
@@ -443,13 +438,11 @@ SEXP mx_r_sym_graph(SEXP sym) {
     Rf_setAttrib(av, R_NamesSymbol, ak);
     SET_VECTOR_ELT(e, 2, av);
     SEXP in = PROTECT(Rf_allocVector(INTSXP, x->ninputs));
-    for (int j = 0; j < x->ninputs; j++) INTEGER(in)[j] = mx_node_index_get(ix, x->inputs[j].node);
+    for (int j = 0; j < x->ninputs; j++) INTEGER(in)[j] = x->inputs[2 * j];
     SET_VECTOR_ELT(e, 3, in);
     SET_VECTOR_ELT(res, i, e);
     UNPROTECT(5);
   }
-  mx_node_index_free(ix);
-  mx_free(order);
   UNPROTECT(1);
   return res;
 }

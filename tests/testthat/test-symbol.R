@@ -242,3 +242,17 @@ test_that("W9/Q4/Q5: bad __shape__ hints and uncountable shapes are errors at in
   expect_error(mx.symbol.infer.shape(mx.symbol.Variable("x"), x = c(3e9, 3e9, 3e9)), "argument 'x'")
   expect_error(mx.symbol.infer.shape(c1, nodata = 3), "no argument named 'nodata'")
 })
+
+test_that("S5: the graph description comes from the engine's read-only accessor", {
+  sc <- mx.symbol.SliceChannel(mx.symbol.Variable("data"), num.outputs = 2, name = "sc")
+  net <- mx.symbol.FullyConnected(sc[[2]] + sc[[1]], num_hidden = 3, name = "fc")
+  g <- .Call(mxnet:::C_mx_r_sym_graph, net)
+  expect_identical(vapply(g, `[[`, "", "op"),
+                   c("null", "SliceChannel", "elemwise_add", "null", "null", "FullyConnected"))
+  expect_identical(vapply(g, `[[`, "", "name")[c(1, 2, 4, 6)], c("data", "sc", "fc_weight", "fc"))
+  expect_identical(g[[2]]$inputs, 0L)
+  expect_identical(g[[3]]$inputs, c(1L, 1L))      # both outputs of the one SliceChannel node
+  expect_identical(g[[6]]$inputs, c(2L, 3L, 4L))
+  expect_identical(g[[6]]$attrs[["num_hidden"]], "3")
+  expect_length(g[[1]]$attrs, 0L)
+})
