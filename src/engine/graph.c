@@ -999,233 +999,281 @@ static mx_status match_keys(mx_node *const *order, int n, const char *const *key
   return rc;
 }
 
+/* Shape and type inference share one walker over a table holding one value
+ * (an mx_shape or a dtype code) per node output: variables are seeded from
+ * the given keys or their hints, then the op nodes are visited in order,
+ * pass after pass, until nothing changes.  A rule says how values are
+ * seeded, how an op node's function is applied and how its results fold
+ * back into the table. */
+typedef struct infer_rule {
+  size_t size;   /* bytes per value */
+  /* the value of output k of node x; given: the caller's value for a variable (or NULL) */
+  mx_status (*seed)(const mx_node *x, int k, const void *given, void *val);
+  /* apply op node x's function to in/out, copied from the table; *skip: nothing to learn */
+  mx_status (*apply)(const mx_node *x, void *in, void *out, int *skip);
+  /* fold v, the result for input (is_out 0) or output (1) j of x, into cur */
+  mx_status (*merge)(const mx_node *x, int is_out, int j, void *cur, const void *v, int *changed);
+  /* after the passes: a default for an unknown variable value (returns 1), or NULL */
+  int (*fallback)(void *val);
+} infer_rule;
+
+typedef struct infer_result {
+  char *args, *outs, *auxs;   /* malloc'ed, in list order */
+  int nargs, nouts, naux;
+} infer_result;
+
+typedef struct infer_walk {
+  const infer_rule *r;
+  mx_node **order;
+  int n;
+  mx_node_index *ix;
+  int *off;      /* per node: first table slot */
+  char *tab;     /* the values */
+} infer_walk;
+
+static void *slot_of(const infer_walk *w, int node, int k) {
+  return w->tab + (size_t)(w->off[node] + k) * w->r->size;
+}
+
+static void *input_of(const infer_walk *w, const mx_node *x, int j) {
+  return slot_of(w, mx_node_index_get(w->ix, x->inputs[j].node), x->inputs[j].index);
+}
+
+/* One visit of op node i: gather, apply, fold back. */
+static mx_status infer_visit(infer_walk *w, int i, int *changed) {
+  const infer_rule *r = w->r;
+  const mx_node *x = w->order[i];
+  mx_shape in_buf[MX_MAX_INPUTS], out_buf[MX_MAX_OUTPUTS];   /* room for either kind */
+  char *in = (char *)in_buf, *out = (char *)out_buf;
+  for (int j = 0; j < x->ninputs; j++) memcpy(in + j * r->size, input_of(w, x, j), r->size);
+  for (int k = 0; k < x->nout; k++) memcpy(out + k * r->size, slot_of(w, i, k), r->size);
+  int skip = 0;
+  mx_status rc = r->apply(x, in, out, &skip);
+  if (rc) return mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name);
+  for (int j = 0; j < x->ninputs && !skip && rc == MX_OK; j++)
+    rc = r->merge(x, 0, j, input_of(w, x, j), in + j * r->size, changed);
+  for (int k = 0; k < x->nout && !skip && rc == MX_OK; k++)
+    rc = r->merge(x, 1, k, slot_of(w, i, k), out + k * r->size, changed);
+  return rc;
+}
+
+static mx_status infer_seed(infer_walk *w, const char *const *keys, const char *given, int nk, int strict) {
+  int *key_of = (int *)malloc((size_t)(w->n > 0 ? w->n : 1) * sizeof(int));
+  if (!key_of) return mx_error(MX_ERR_NOMEM, "out of memory");
+  mx_status rc = match_keys(w->order, w->n, keys, nk, strict, key_of);
+  for (int i = 0; i < w->n && rc == MX_OK; i++)
+    for (int k = 0; k < w->order[i]->nout && rc == MX_OK; k++)
+      rc = w->r->seed(w->order[i], k, key_of[i] >= 0 ? given + (size_t)key_of[i] * w->r->size : NULL,
+                      slot_of(w, i, k));
+  free(key_of);
+  return rc;
+}
+
+static mx_status infer_passes(infer_walk *w) {
+  for (int round = 0; round < 2; round++) {
+    for (int pass = 0; pass < 32; pass++) {
+      int changed = 0;
+      for (int i = 0; i < w->n; i++) {
+        if (!w->order[i]->op) continue;
+        mx_status rc = infer_visit(w, i, &changed);
+        if (rc) return rc;
+      }
+      if (!changed) break;
+    }
+    int any = 0;
+    for (int i = 0; i < w->n && w->r->fallback; i++)
+      if (!w->order[i]->op && w->r->fallback(slot_of(w, i, 0))) any = 1;
+    if (!any) break;
+  }
+  return MX_OK;
+}
+
+/* Values of the arguments, outputs and auxiliary states, in list order. */
+static mx_status infer_collect(const infer_walk *w, const mx_symbol *s, infer_result *res) {
+  size_t z = w->r->size;
+  unsigned char *aux = (unsigned char *)malloc((size_t)(w->n > 0 ? w->n : 1));
+  if (!aux) return mx_error(MX_ERR_NOMEM, "out of memory");
+  mx_graph_aux_flags(w->order, w->n, w->ix, aux);
+  int na = 0, nx = 0;
+  for (int i = 0; i < w->n; i++)
+    if (!w->order[i]->op) { if (aux[i]) nx++; else na++; }
+  res->args = (char *)malloc((size_t)(na > 0 ? na : 1) * z);
+  res->auxs = (char *)malloc((size_t)(nx > 0 ? nx : 1) * z);
+  res->outs = (char *)malloc((size_t)(s->nheads > 0 ? s->nheads : 1) * z);
+  if (!res->args || !res->auxs || !res->outs) {
+    free(aux);
+    return mx_error(MX_ERR_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < w->n; i++) {
+    if (w->order[i]->op) continue;
+    if (aux[i]) memcpy(res->auxs + (size_t)res->naux++ * z, slot_of(w, i, 0), z);
+    else memcpy(res->args + (size_t)res->nargs++ * z, slot_of(w, i, 0), z);
+  }
+  for (int h = 0; h < s->nheads; h++)
+    memcpy(res->outs + (size_t)h * z,
+           slot_of(w, mx_node_index_get(w->ix, s->heads[h].node), s->heads[h].index), z);
+  res->nouts = s->nheads;
+  free(aux);
+  return MX_OK;
+}
+
+/* given: nk values of rule->size bytes, named by keys.  strict: a key that
+ * names no variable is an error. */
+static mx_status infer_run(const mx_symbol *s, const infer_rule *r, const char *const *keys,
+                           const void *given, int nk, int strict, infer_result *res) {
+  memset(res, 0, sizeof *res);
+  infer_walk w = {r, NULL, 0, NULL, NULL, NULL};
+  mx_status rc = mx_graph_topo(s, &w.order, &w.n);
+  if (rc) return rc;
+  w.off = (int *)calloc((size_t)(w.n + 1), sizeof(int));
+  if (!w.off) rc = mx_error(MX_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < w.n && rc == MX_OK; i++) w.off[i + 1] = w.off[i] + w.order[i]->nout;
+  if (rc == MX_OK && !(w.tab = (char *)malloc((size_t)(w.off[w.n] > 0 ? w.off[w.n] : 1) * r->size)))
+    rc = mx_error(MX_ERR_NOMEM, "out of memory");
+  if (rc == MX_OK) rc = mx_node_index_new(w.order, w.n, &w.ix);
+  if (rc == MX_OK) rc = infer_seed(&w, keys, (const char *)given, nk, strict);
+  if (rc == MX_OK) rc = infer_passes(&w);
+  if (rc == MX_OK) rc = infer_collect(&w, s, res);
+  if (rc) {
+    free(res->args); free(res->outs); free(res->auxs);
+    memset(res, 0, sizeof *res);
+  }
+  mx_node_index_free(w.ix);
+  free(w.tab);
+  free(w.off);
+  free(w.order);
+  return rc;
+}
+
 /* May the op's shape function be called with unknown inputs beyond the
  * first?  Ops with weights (list_inputs, aux) fill their weights' shapes. */
 static int partial_ok(const mx_op *op) {
   return op->list_inputs != NULL || op->num_aux != NULL || (op->flags & MX_OPF_PARTIAL_SHAPE);
 }
 
+static mx_status shape_seed(const mx_node *x, int k, const void *given, void *val) {
+  mx_shape *sh = (mx_shape *)val;
+  sh->ndim = -1;
+  if (x->op) return MX_OK;
+  const char *hint = mx_node_attr(x, "__shape__");
+  if (given) *sh = *(const mx_shape *)given;
+  else if (hint) {
+    mx_status rc = parse_shape_hint(x, hint, sh);
+    if (rc) return rc;
+  }
+  return check_countable(x, k, sh);
+}
+
+/* Outputs (and unknown weight inputs) from the inputs, when the first
+ * input is known and there is something left to learn. */
+static mx_status shape_apply(const mx_node *x, void *in_v, void *out_v, int *skip) {
+  mx_shape *in = (mx_shape *)in_v, *out = (mx_shape *)out_v;
+  int known_in = 1, known_out = 1;
+  for (int j = 0; j < x->ninputs; j++) if (in[j].ndim < 0) known_in = 0;
+  for (int k = 0; k < x->nout; k++) if (out[k].ndim < 0) known_out = 0;
+  *skip = (x->ninputs > 0 && in[0].ndim < 0) || (!known_in && !partial_ok(x->op)) || (known_in && known_out);
+  if (*skip) return MX_OK;
+  for (int k = 0; k < x->nout; k++) out[k].ndim = -1;
+  return x->op->infer_shape(x->params, x->ninputs, in, x->nout, out);
+}
+
+static mx_status shape_merge(const mx_node *x, int is_out, int j, void *cur_v, const void *v_v, int *changed) {
+  mx_shape *cur = (mx_shape *)cur_v;
+  const mx_shape *v = (const mx_shape *)v_v;
+  if (v->ndim < 0) return MX_OK;
+  if (is_out) {
+    mx_status rc = check_countable(x, j, v);
+    if (rc) return rc;
+    if (cur->ndim < 0) *changed = 1;
+    *cur = *v;
+    return MX_OK;
+  }
+  if (cur->ndim < 0) {
+    *cur = *v;
+    *changed = 1;
+  } else if (!mx_shape_equal(cur, v)) {
+    char b1[128], b2[128];
+    mx_shape_format(cur, b1, sizeof b1);
+    mx_shape_format(v, b2, sizeof b2);
+    const char *inm = mx_op_param_input_name(x->op, x->params, j);
+    return mx_error(MX_ERR_SHAPE, "%s (%s): input '%s' (%s) has shape %s, expected %s", x->name,
+                    x->op->name, inm ? inm : "?", x->inputs[j].node->name, b1, b2);
+  }
+  return MX_OK;
+}
+
+static const infer_rule shape_rule = {sizeof(mx_shape), shape_seed, shape_apply, shape_merge, NULL};
+
 mx_status mx_symbol_infer_shape(const mx_symbol *s, const char *const *keys,
                                 const mx_shape *shapes, int nk,
                                 mx_shape **args, int *nargs, mx_shape **outs,
                                 int *nouts, mx_shape **auxs, int *naux,
                                 int *complete) {
-  *args = *outs = *auxs = NULL;
-  *nargs = *nouts = *naux = 0;
-  *complete = 0;
-  mx_node **order;
-  int n;
-  mx_status rc = mx_graph_topo(s, &order, &n);
-  if (rc) return rc;
-  mx_node_index *ix = NULL;
-  mx_shape **es = (mx_shape **)calloc((size_t)(n > 0 ? n : 1), sizeof *es);
-  unsigned char *aux = (unsigned char *)malloc((size_t)(n > 0 ? n : 1));
-  int *key_of = (int *)malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  if (!es || !aux || !key_of) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-  if ((rc = mx_node_index_new(order, n, &ix))) goto done;
-  if ((rc = match_keys(order, n, keys, nk, 1, key_of))) goto done;
-  for (int i = 0; i < n; i++) {
-    es[i] = (mx_shape *)malloc((size_t)order[i]->nout * sizeof(mx_shape));
-    if (!es[i]) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-    for (int k = 0; k < order[i]->nout; k++) es[i][k].ndim = -1;
-    if (order[i]->op) continue;
-    const char *sa = mx_node_attr(order[i], "__shape__");
-    if (key_of[i] >= 0) es[i][0] = shapes[key_of[i]];
-    else if (sa && (rc = parse_shape_hint(order[i], sa, &es[i][0]))) goto done;
-    if ((rc = check_countable(order[i], 0, &es[i][0]))) goto done;
-  }
-  for (int pass = 0; pass < 32; pass++) {
-    int changed = 0;
-    for (int i = 0; i < n; i++) {
-      mx_node *x = order[i];
-      if (!x->op) continue;
-      mx_shape in[MX_MAX_INPUTS], out[MX_MAX_OUTPUTS];
-      int known_in = 1;
-      for (int j = 0; j < x->ninputs; j++) {
-        int k = mx_node_index_get(ix, x->inputs[j].node);
-        in[j] = es[k][x->inputs[j].index];
-        if (in[j].ndim < 0) known_in = 0;
-      }
-      if (x->ninputs > 0 && in[0].ndim < 0) continue;
-      if (!known_in && !partial_ok(x->op)) continue;
-      for (int k = 0; k < x->nout; k++) out[k] = es[i][k];
-      int all_out_known = 1;
-      for (int k = 0; k < x->nout; k++) if (out[k].ndim < 0) all_out_known = 0;
-      if (known_in && all_out_known) continue;
-      /* the op's function fills outputs (and unknown weight inputs) */
-      for (int k = 0; k < x->nout; k++) out[k].ndim = -1;
-      rc = x->op->infer_shape(x->params, x->ninputs, in, x->nout, out);
-      if (rc) {
-        mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name);
-        goto done;
-      }
-      for (int j = 0; j < x->ninputs; j++) {
-        int k = mx_node_index_get(ix, x->inputs[j].node);
-        mx_shape *cur = &es[k][x->inputs[j].index];
-        if (in[j].ndim < 0) continue;
-        if (cur->ndim < 0) {
-          *cur = in[j];
-          changed = 1;
-        } else if (!mx_shape_equal(cur, &in[j])) {
-          char b1[128], b2[128];
-          mx_shape_format(cur, b1, sizeof b1);
-          mx_shape_format(&in[j], b2, sizeof b2);
-          const char *inm = mx_op_param_input_name(x->op, x->params, j);
-          rc = mx_error(MX_ERR_SHAPE, "%s (%s): input '%s' (%s) has shape %s, expected %s",
-                        x->name, x->op->name, inm ? inm : "?", x->inputs[j].node->name, b1, b2);
-          goto done;
-        }
-      }
-      for (int k = 0; k < x->nout; k++) {
-        if (out[k].ndim < 0) continue;
-        if ((rc = check_countable(x, k, &out[k]))) goto done;
-        if (es[i][k].ndim < 0) changed = 1;
-        es[i][k] = out[k];
-      }
-    }
-    if (!changed) break;
-  }
-  /* results */
-  mx_graph_aux_flags(order, n, ix, aux);
-  {
-    int na = 0, nx = 0;
-    for (int i = 0; i < n; i++)
-      if (!order[i]->op) { if (aux[i]) nx++; else na++; }
-    *args = (mx_shape *)malloc((size_t)(na > 0 ? na : 1) * sizeof(mx_shape));
-    *auxs = (mx_shape *)malloc((size_t)(nx > 0 ? nx : 1) * sizeof(mx_shape));
-    *outs = (mx_shape *)malloc((size_t)(s->nheads > 0 ? s->nheads : 1) * sizeof(mx_shape));
-    if (!*args || !*auxs || !*outs) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-    int all = 1;
-    for (int i = 0; i < n; i++) {
-      if (order[i]->op) continue;
-      mx_shape sh = es[i][0];
-      if (sh.ndim < 0) all = 0;
-      if (aux[i]) (*auxs)[(*naux)++] = sh;
-      else (*args)[(*nargs)++] = sh;
-    }
-    for (int h = 0; h < s->nheads; h++) {
-      int k = mx_node_index_get(ix, s->heads[h].node);
-      (*outs)[h] = es[k][s->heads[h].index];
-      if ((*outs)[h].ndim < 0) all = 0;
-    }
-    *nouts = s->nheads;
-    *complete = all;
-  }
-done:
-  if (es)
-    for (int i = 0; i < n; i++) free(es[i]);
-  free(es);
-  free(aux);
-  free(key_of);
-  mx_node_index_free(ix);
-  free(order);
-  if (rc) {
-    free(*args); free(*outs); free(*auxs);
-    *args = *outs = *auxs = NULL;
-    *nargs = *nouts = *naux = 0;
-  }
+  infer_result r;
+  mx_status rc = infer_run(s, &shape_rule, keys, shapes, nk, 1, &r);
+  *args = (mx_shape *)r.args;
+  *outs = (mx_shape *)r.outs;
+  *auxs = (mx_shape *)r.auxs;
+  *nargs = r.nargs;
+  *nouts = r.nouts;
+  *naux = r.naux;
+  *complete = rc == MX_OK;
+  for (int i = 0; i < r.nargs; i++) if ((*args)[i].ndim < 0) *complete = 0;
+  for (int i = 0; i < r.naux; i++) if ((*auxs)[i].ndim < 0) *complete = 0;
+  for (int i = 0; i < r.nouts; i++) if ((*outs)[i].ndim < 0) *complete = 0;
   return rc;
 }
+
+static mx_status type_seed(const mx_node *x, int k, const void *given, void *val) {
+  (void)k;
+  int *t = (int *)val;
+  *t = -1;
+  if (x->op) return MX_OK;
+  const char *da = mx_node_attr(x, "__dtype__");
+  if (given) {
+    *t = *(const int *)given;
+  } else if (da) {
+    int d = mx_dtype_from_name(da);
+    if (d < 0 && isdigit((unsigned char)da[0])) d = atoi(da);
+    if (mx_dtype_valid(d)) *t = d;
+  }
+  return MX_OK;
+}
+
+static mx_status type_apply(const mx_node *x, void *in, void *out, int *skip) {
+  *skip = 0;
+  mx_infer_type_fn f = x->op->infer_type ? x->op->infer_type : mx_infer_type_same;
+  return f(x->params, x->ninputs, (int *)in, x->nout, (int *)out);
+}
+
+static mx_status type_merge(const mx_node *x, int is_out, int j, void *cur, const void *v, int *changed) {
+  (void)x; (void)is_out; (void)j;
+  if (*(const int *)v >= 0 && *(int *)cur < 0) {
+    *(int *)cur = *(const int *)v;
+    *changed = 1;
+  }
+  return MX_OK;
+}
+
+/* Unknown arguments default to float32 (then the passes run once more). */
+static int type_fallback(void *val) {
+  if (*(int *)val >= 0) return 0;
+  *(int *)val = MX_FLOAT32;
+  return 1;
+}
+
+static const infer_rule type_rule = {sizeof(int), type_seed, type_apply, type_merge, type_fallback};
 
 mx_status mx_symbol_infer_type(const mx_symbol *s, const char *const *keys,
                                const int *types, int nk, int **args, int *nargs,
                                int **outs, int *nouts, int **auxs, int *naux) {
-  *args = *outs = *auxs = NULL;
-  *nargs = *nouts = *naux = 0;
-  mx_node **order;
-  int n;
-  mx_status rc = mx_graph_topo(s, &order, &n);
-  if (rc) return rc;
-  mx_node_index *ix = NULL;
-  int *key_of = NULL;
-  int **et = (int **)calloc((size_t)(n > 0 ? n : 1), sizeof *et);
-  unsigned char *aux = (unsigned char *)malloc((size_t)(n > 0 ? n : 1));
-  if (!et || !aux) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-  if ((rc = mx_node_index_new(order, n, &ix))) goto done;
-  for (int i = 0; i < n; i++) {
-    et[i] = (int *)malloc((size_t)order[i]->nout * sizeof(int));
-    if (!et[i]) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-    for (int k = 0; k < order[i]->nout; k++) et[i][k] = -1;
-    if (!order[i]->op) {
-      const char *da = mx_node_attr(order[i], "__dtype__");
-      if (da) {
-        int t = mx_dtype_from_name(da);
-        if (t < 0 && isdigit((unsigned char)da[0])) t = atoi(da);
-        if (mx_dtype_valid(t)) et[i][0] = t;
-      }
-    }
-  }
-  key_of = (int *)malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  if (!key_of) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-  if ((rc = match_keys(order, n, keys, nk, 0, key_of))) goto done;
-  for (int i = 0; i < n; i++)
-    if (key_of[i] >= 0) et[i][0] = types[key_of[i]];
-  for (int round = 0; round < 2; round++) {
-    for (int pass = 0; pass < 32; pass++) {
-      int changed = 0;
-      for (int i = 0; i < n; i++) {
-        mx_node *x = order[i];
-        if (!x->op) continue;
-        int in[MX_MAX_INPUTS], out[MX_MAX_OUTPUTS];
-        for (int j = 0; j < x->ninputs; j++) {
-          int k = mx_node_index_get(ix, x->inputs[j].node);
-          in[j] = et[k][x->inputs[j].index];
-        }
-        for (int k = 0; k < x->nout; k++) out[k] = et[i][k];
-        mx_infer_type_fn f = x->op->infer_type ? x->op->infer_type : mx_infer_type_same;
-        rc = f(x->params, x->ninputs, in, x->nout, out);
-        if (rc) {
-          mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name);
-          goto done;
-        }
-        for (int j = 0; j < x->ninputs; j++) {
-          int k = mx_node_index_get(ix, x->inputs[j].node);
-          int *cur = &et[k][x->inputs[j].index];
-          if (in[j] >= 0 && *cur < 0) { *cur = in[j]; changed = 1; }
-        }
-        for (int k = 0; k < x->nout; k++)
-          if (out[k] >= 0 && et[i][k] < 0) { et[i][k] = out[k]; changed = 1; }
-      }
-      if (!changed) break;
-    }
-    /* unknown arguments default to float32, then propagate once more */
-    int any = 0;
-    for (int i = 0; i < n; i++)
-      if (!order[i]->op && et[i][0] < 0) { et[i][0] = MX_FLOAT32; any = 1; }
-    if (!any) break;
-  }
-  mx_graph_aux_flags(order, n, ix, aux);
-  {
-    int na = 0, nx = 0;
-    for (int i = 0; i < n; i++)
-      if (!order[i]->op) { if (aux[i]) nx++; else na++; }
-    *args = (int *)malloc((size_t)(na > 0 ? na : 1) * sizeof(int));
-    *auxs = (int *)malloc((size_t)(nx > 0 ? nx : 1) * sizeof(int));
-    *outs = (int *)malloc((size_t)(s->nheads > 0 ? s->nheads : 1) * sizeof(int));
-    if (!*args || !*auxs || !*outs) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
-    for (int i = 0; i < n; i++) {
-      if (order[i]->op) continue;
-      if (aux[i]) (*auxs)[(*naux)++] = et[i][0];
-      else (*args)[(*nargs)++] = et[i][0];
-    }
-    for (int h = 0; h < s->nheads; h++) {
-      int k = mx_node_index_get(ix, s->heads[h].node);
-      (*outs)[h] = et[k][s->heads[h].index];
-    }
-    *nouts = s->nheads;
-  }
-done:
-  if (et)
-    for (int i = 0; i < n; i++) free(et[i]);
-  free(et);
-  free(aux);
-  free(key_of);
-  mx_node_index_free(ix);
-  free(order);
-  if (rc) {
-    free(*args); free(*outs); free(*auxs);
-    *args = *outs = *auxs = NULL;
-    *nargs = *nouts = *naux = 0;
-  }
+  infer_result r;
+  mx_status rc = infer_run(s, &type_rule, keys, types, nk, 0, &r);
+  *args = (int *)r.args;
+  *outs = (int *)r.outs;
+  *auxs = (int *)r.auxs;
+  *nargs = r.nargs;
+  *nouts = r.nouts;
+  *naux = r.naux;
   return rc;
 }
