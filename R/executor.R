@@ -81,9 +81,11 @@ exec.grad.reqs <- function(arg.names, grad.req, fixed.param = NULL) {
 
 # Bind existing argument/aux arrays (not copied); gradients allocated per req.
 exec.bind <- function(symbol, ctx, args, reqs, aux, grads = NULL) {
-  if (is.null(grads))
-    grads <- lapply(names(args), function(n) if (reqs[[n]] == "null") NULL else
-      mx.nd.zeros(dim(args[[n]]) %||% integer(0), ctx, dtype = mx.nd.dtype(args[[n]])))
+  if (is.null(grads)) {
+    r <- reqs[names(args)]   # by position below: [[name]] is a linear search
+    grads <- lapply(seq_along(args), function(i) if (r[[i]] == "null") NULL else
+      mx.nd.zeros(dim(args[[i]]) %||% integer(0), ctx, dtype = mx.nd.dtype(args[[i]])))
+  }
   names(grads) <- names(args)
   ptr <- .Call(C_mx_r_exec_bind, symbol, ctx, unname(args), unname(grads),
                unname(grad.req.codes[reqs]), unname(aux), unname(exec.options()))

@@ -49,7 +49,7 @@ void mx_node_output_name(const mx_node *n, int k, char *buf, size_t len);
 /* Nodes reachable from the heads in DFS post-order (inputs before their
  * consumers, inputs visited in order).  *order is malloc'ed. */
 mx_status mx_graph_topo(const mx_symbol *s, mx_node ***order, int *n);
-/* Index of a node in a topological order (linear search over a hash). */
+/* Index of a node in a topological order (a hash of node pointers). */
 typedef struct mx_node_index mx_node_index;
 mx_status mx_node_index_new(mx_node *const *order, int n, mx_node_index **out);
 int mx_node_index_get(const mx_node_index *ix, const mx_node *node);
