@@ -33,6 +33,15 @@ chain_row <- function(n) {
              simple.bind = x$t, fwd.bwd = f$t)
 }
 
+# many arguments: a chain of n FullyConnected layers (2n weights and biases)
+fc_row <- function(n) {
+  s <- mx.symbol.Variable("data")
+  for (i in seq_len(n)) s <- mx.symbol.FullyConnected(s, num_hidden = 2, name = paste0("fc", i))
+  i <- secs(mx.symbol.infer.shape(s, data = c(2, 3)))
+  x <- secs(mx.simple.bind(s, data = c(2, 3), grad.req = "write"))
+  data.frame(layers = n, arguments = length(arguments(s)), infer.shape = i$t, simple.bind = x$t)
+}
+
 attr_row <- function(k) {
   keys <- sprintf("a%d", seq_len(k))
   attrs <- paste0(sprintf("\"%s\": \"1\"", keys), collapse = ", ")
@@ -48,5 +57,7 @@ cat(sprintf("R %s, %s, %d-core machine\n", getRversion(), R.version$platform,
             parallel::detectCores()))
 cat("\nrelu chains (seconds):\n")
 print(do.call(rbind, lapply(sizes, chain_row)), row.names = FALSE)
+cat("\nFullyConnected chains (seconds):\n")
+print(do.call(rbind, lapply(c(2000, 8000, 32000), fc_row)), row.names = FALSE)
 cat("\none variable with k attributes, JSON load (seconds):\n")
 print(do.call(rbind, lapply(c(10000, 40000, 100000), attr_row)), row.names = FALSE)
