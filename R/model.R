@@ -29,7 +29,7 @@ mx.model.init.params <- function(symbol, input.shape, output.shape, initializer,
 
 # Turn X (array/matrix/iterator) and y into an iterator; decides the layout.
 model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X") {
-  if (inherits(X, "MXDataIter")) return(X)
+  if (is.mx.dataiter(X)) return(X)
   if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
     y <- X$label
     X <- X$data
@@ -141,15 +141,13 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   train.iter$reset()
   if (!train.iter$iter.next()) stop("the training data has no batch", call. = FALSE)
   b0 <- train.iter$value()
-  batch.size <- tail(dim(b0$data), 1)
-  input.shapes <- list()
-  input.shapes[[input.names[1L]]] <- dim(b0$data)
-  if (length(output.names)) input.shapes[[output.names[1L]]] <- dim(b0$label)
+  feeds <- model.feeds(b0, input.names, output.names)
+  input.shapes <- lapply(feeds$fields, function(f) dim(b0[[f]]))
+  batch.size <- tail(input.shapes[[1L]], 1)
   # parameters
   if (is.null(arg.params) || is.null(aux.params)) {
-    p <- mx.model.init.params(symbol, input.shapes[input.names[1L]],
-                              if (length(output.names)) input.shapes[output.names[1L]] else NULL,
-                              initializer, mx.cpu())
+    ins <- names(feeds$fields) %in% input.names
+    p <- mx.model.init.params(symbol, input.shapes[ins], input.shapes[!ins], initializer, mx.cpu())
     if (is.null(arg.params)) arg.params <- p$arg.params
     if (is.null(aux.params)) aux.params <- p$aux.params
   }
@@ -164,7 +162,24 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     optimizer <- mx.opt.create(optimizer, rescale.grad = 1 / batch.size, ...)
   model.train(symbol, ctx, input.shapes, arg.params[param.names], aux.params, begin.round, num.round,
               optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
-              batch.end.callback, kvstore, verbose, input.names, output.names, fixed.param)
+              batch.end.callback, kvstore, verbose, feeds, fixed.param)
+}
+
+# Which batch field feeds each input and label of the symbol: the field with
+# the argument's name (multi-input iterators yield list(user =, item =,
+# label =)), else `data` for the first input and `label` for the first
+# output, as MXNet's iterators name them. A label the batches lack is not fed.
+model.feeds <- function(batch, input.names, output.names) {
+  fields <- names(batch)
+  pick <- function(name, fallback) if (name %in% fields) name else fallback
+  f <- vapply(input.names, function(n) pick(n, if (n == input.names[1L]) "data" else n), "")
+  absent <- f[!f %in% fields]
+  if (length(absent))
+    stop(sprintf("the iterator's batches have no field '%s' for the input '%s' (fields: %s)",
+                 absent[1L], names(absent)[1L], paste(fields, collapse = ", ")), call. = FALSE)
+  o <- vapply(output.names, function(n) pick(n, if (n == output.names[1L]) "label" else n), "")
+  o <- o[o %in% fields]
+  list(fields = c(f, o), label = if (length(o)) o[[1L]] else "label")
 }
 
 # The training loop: per batch it copies the data in, runs forward and
@@ -172,8 +187,7 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
 # per parameter and updates the metric; R only calls the callbacks.
 model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
                         optimizer, train.iter, eval.iter, metric, epoch.end.callback,
-                        batch.end.callback, kvstore, verbose, input.names, output.names,
-                        fixed.param) {
+                        batch.end.callback, kvstore, verbose, feeds, fixed.param) {
   ndev <- length(ctx)
   batch.size <- tail(input.shapes[[1L]], 1)
   slices <- split.batch(batch.size, ndev)
@@ -194,8 +208,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
   updater <- mx.opt.get.updater(optimizer, weights)
   env <- new.env()
   env$model <- NULL
-  eval.execs <- NULL
-  eval.bs <- -1
+  eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
   for (iteration in begin.round:end.round) {
     t0 <- proc.time()[["elapsed"]]
     nbatch <- 0L
@@ -205,7 +218,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       batch <- train.iter$value()
       for (i in seq_len(ndev)) {
         ex <- execs[[i]]
-        model.load.batch(ex, batch, slices[[i]], ndev, input.names, output.names)
+        model.load.batch(ex, batch, slices[[i]], ndev, feeds)
         mx.exec.forward(ex, is.train = TRUE)
         mx.exec.backward(ex)
       }
@@ -214,7 +227,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       if (ndev > 1) model.broadcast.weights(execs, param.names)
       if (!is.null(metric))
         for (i in seq_len(ndev))
-          env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev),
+          env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev, feeds),
                                             execs[[i]]$ref.outputs[[1L]], env$train.metric)
       nbatch <- nbatch + 1L
       env$metric <- metric
@@ -225,48 +238,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       message(sprintf("[%d] Train-%s=%s", iteration, r$name, format(r$value, digits = 6)))
     }
     if (!is.null(eval.iter)) {
-      env$eval.metric <- if (!is.null(metric)) metric$init() else NULL
-      eval.iter$reset()
-      while (eval.iter$iter.next()) {
-        batch <- eval.iter$value()
-        pad <- eval.iter$num.pad()
-        ebs <- tail(dim(batch$data), 1)
-        if (ebs != batch.size) {
-          # another batch size: executors sharing the trained arrays
-          if (is.null(eval.execs) || eval.bs != ebs) {
-            eval.bs <- ebs
-            eval.slices <- split.batch(ebs, ndev)
-            eval.execs <- lapply(seq_len(ndev), function(i)
-              model.share.exec(execs[[i]], symbol, ctx[[i]], input.shapes, eval.slices[[i]]$n,
-                               input.names, output.names))
-          }
-          use.execs <- eval.execs
-          use.slices <- eval.slices
-        } else {
-          use.execs <- execs
-          use.slices <- slices
-        }
-        for (i in seq_len(ndev)) {
-          ex <- use.execs[[i]]
-          sl <- use.slices[[i]]
-          model.load.batch(ex, batch, sl, ndev, input.names, output.names)
-          mx.exec.forward(ex, is.train = FALSE)
-          if (!is.null(metric)) {
-            lab <- model.batch.label(batch, sl, ndev)
-            out <- ex$ref.outputs[[1L]]
-            keep <- sl$n - max(0, pad - (ebs - sl$end))
-            if (keep < sl$n) {
-              if (keep <= 0) next
-              lab <- as.array(lab)
-              lab <- if (is.null(dim(lab)) || length(dim(lab)) == 1L) lab[seq_len(keep)] else
-                       array(lab, dim(lab))[, seq_len(keep)]
-              o <- as.array(out)
-              out <- mx.nd.array(array(o, dim(o))[, seq_len(keep), drop = FALSE])
-            }
-            env$eval.metric <- metric$update(lab, out, env$eval.metric)
-          }
-        }
-      }
+      env$eval.metric <- model.evaluate(eval.cache, eval.iter, metric, feeds)
       if (!is.null(metric) && verbose) {
         r <- metric$get(env$eval.metric)
         message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
@@ -284,7 +256,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
 
 # An executor for another batch size that shares a trained executor's
 # parameter and auxiliary arrays (no copies).
-model.share.exec <- function(ex, symbol, ctx, input.shapes, n, input.names, output.names) {
+model.share.exec <- function(ex, symbol, ctx, input.shapes, n) {
   shp <- lapply(input.shapes, function(s) { s[length(s)] <- n; s })
   args <- ex$ref.arg.arrays
   for (nm in names(shp)) args[[nm]] <- mx.nd.zeros(shp[[nm]], ctx)
@@ -311,13 +283,76 @@ model.slice <- function(a, sl, ndev) {
   .Call(C_mx_r_nd_index_get, a, idx)
 }
 
-model.load.batch <- function(ex, batch, sl, ndev, input.names, output.names) {
-  .Call(C_mx_r_nd_copy_into, model.slice(batch$data, sl, ndev), ex$ref.arg.arrays[[input.names[1L]]])
-  if (length(output.names) && !is.null(batch$label))
-    .Call(C_mx_r_nd_copy_into, model.slice(batch$label, sl, ndev), ex$ref.arg.arrays[[output.names[1L]]])
+model.load.batch <- function(ex, batch, sl, ndev, feeds) {
+  for (n in names(feeds$fields))
+    if (!is.null(batch[[feeds$fields[[n]]]]))
+      .Call(C_mx_r_nd_copy_into, model.slice(batch[[feeds$fields[[n]]]], sl, ndev), ex$ref.arg.arrays[[n]])
 }
 
-model.batch.label <- function(batch, sl, ndev) model.slice(batch$label, sl, ndev)
+model.batch.label <- function(batch, sl, ndev, feeds) model.slice(batch[[feeds$label]], sl, ndev)
+
+# The first `keep` examples (last R dim) of an NDArray of any rank.
+model.keep.first <- function(a, keep) {
+  idx <- rep(list(NULL), length(dim(a)))
+  idx[[length(idx)]] <- seq_len(keep)
+  .Call(C_mx_r_nd_index_get, a, idx)
+}
+
+# Executors for evaluation: the training executors, or (for another batch
+# size) executors sharing their arrays, made once per batch size.
+model.eval.cache <- function(execs, slices, symbol, ctx, input.shapes) {
+  train.bs <- tail(input.shapes[[1L]], 1)
+  cache <- new.env()
+  cache$bs <- -1
+  cache$make <- function(ebs) {
+    if (ebs == train.bs) {
+      cache$use.execs <- execs
+      cache$use.slices <- slices
+      return(invisible(NULL))
+    }
+    if (ebs != cache$bs) {
+      cache$bs <- ebs
+      cache$slices <- split.batch(ebs, length(execs))
+      cache$execs <- lapply(seq_along(execs), function(i)
+        model.share.exec(execs[[i]], symbol, ctx[[i]], input.shapes, cache$slices[[i]]$n))
+    }
+    cache$use.execs <- cache$execs
+    cache$use.slices <- cache$slices
+  }
+  cache
+}
+
+# One pass over the evaluation data; returns the metric state (NULL without a
+# metric). The padding of the last batch is trimmed from outputs and labels
+# along their last (example) dimension, whatever their rank.
+model.evaluate <- function(cache, iter, metric, feeds) {
+  state <- if (!is.null(metric)) metric$init() else NULL
+  iter$reset()
+  while (iter$iter.next()) {
+    batch <- iter$value()
+    pad <- iter$num.pad()
+    ebs <- tail(dim(batch[[feeds$fields[[1L]]]]), 1)
+    cache$make(ebs)
+    ndev <- length(cache$use.execs)
+    for (i in seq_len(ndev)) {
+      ex <- cache$use.execs[[i]]
+      sl <- cache$use.slices[[i]]
+      model.load.batch(ex, batch, sl, ndev, feeds)
+      mx.exec.forward(ex, is.train = FALSE)
+      if (is.null(metric)) next
+      lab <- model.batch.label(batch, sl, ndev, feeds)
+      out <- ex$ref.outputs[[1L]]
+      keep <- sl$n - max(0, pad - (ebs - sl$end))
+      if (keep <= 0) next
+      if (keep < sl$n) {
+        lab <- model.keep.first(lab, keep)
+        out <- model.keep.first(out, keep)
+      }
+      state <- metric$update(lab, out, state)
+    }
+  }
+  state
+}
 
 # kvstore "local": sum the devices' gradients into the first executor's.
 model.reduce.grads <- function(execs, names) {
@@ -378,9 +413,9 @@ model.extract <- function(symbol, execs, param.names) {
 #' @export
 predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size = 128,
                                        array.layout = "auto", allow.extra.params = FALSE, ...) {
-  model <- object
+  model <- if (is.serialized(object)) mx.unserialize(object) else object
   if (is.null(ctx)) ctx <- mx.ctx.default()
-  if (!inherits(X, "MXDataIter")) {
+  if (!is.mx.dataiter(X)) {
     if (is.data.frame(X)) X <- as.matrix(X)
     if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
@@ -389,39 +424,71 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   it$reset()
   if (!it$iter.next()) stop("no data to predict", call. = FALSE)
   b <- it$value()
-  arg.names <- arguments(model$symbol)
-  data.name <- if ("data" %in% arg.names) "data" else arg.names[1L]
-  shapes <- list()
-  shapes[[data.name]] <- dim(b$data)
+  feeds <- predict.feeds(model, b)
+  shapes <- lapply(feeds$fields, function(f) dim(b[[f]]))
   ex <- do.call(mx.simple.bind, c(list(model$symbol, ctx = ctx, grad.req = "null"), shapes))
-  params <- model$arg.params
-  extra <- setdiff(names(params), arg.names)
-  if (length(extra) && !allow.extra.params)
-    stop(sprintf("the model has parameters the symbol does not use: %s", paste(extra, collapse = ", ")), call. = FALSE)
-  mx.exec.update.arg.arrays(ex, params[names(params) %in% arg.names], match.name = TRUE)
-  if (length(model$aux.params)) mx.exec.update.aux.arrays(ex, model$aux.params, match.name = TRUE)
+  predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
   res <- list()
   it$reset()
   while (it$iter.next()) {
     b <- it$value()
-    .Call(C_mx_r_nd_copy_into, b$data, ex$ref.arg.arrays[[data.name]])
+    model.load.batch(ex, b, NULL, 1L, feeds)
     mx.exec.forward(ex, is.train = FALSE)
-    o <- as.array(ex$ref.outputs[[1L]])
+    out <- ex$ref.outputs[[1L]]
     pad <- it$num.pad()
-    d <- dim(o)
-    if (pad > 0) {
-      keep <- d[length(d)] - pad
-      o <- array(o, c(prod(d[-length(d)]), d[length(d)]))[, seq_len(keep), drop = FALSE]
-      d[length(d)] <- keep
-      dim(o) <- d
-    }
-    res[[length(res) + 1L]] <- o
+    if (pad > 0) out <- model.keep.first(out, tail(dim(out), 1) - pad)
+    res[[length(res) + 1L]] <- .Call(C_mx_r_nd_to_r, out)
   }
   d <- dim(res[[1L]])
   n <- sum(vapply(res, function(r) tail(dim(r), 1), 0))
   out <- array(unlist(lapply(res, as.vector)), c(d[-length(d)], n))
   if (length(dim(out)) == 2L) out <- matrix(out, nrow(out))
+  if (length(dim(out)) == 1L) dim(out) <- NULL
   out
+}
+
+# The inputs prediction feeds: every argument of the symbol that the batches
+# have a field for (multi-input models), else the data input from `data`.
+predict.feeds <- function(model, batch) {
+  arg.names <- arguments(model$symbol)
+  ins <- setdiff(intersect(arg.names, names(batch)),
+                 c(names(model$arg.params), names(model$aux.params), model.label.args(model$symbol)))
+  if (!length(ins)) ins <- if ("data" %in% arg.names) "data" else arg.names[1L]
+  model.feeds(batch, ins, character(0))
+}
+
+# Copy the model's parameters into a prediction executor; every argument
+# that is neither fed nor a label must be among them (never zeros).
+predict.set.params <- function(ex, model, fed, allow.extra.params) {
+  arg.names <- arguments(model$symbol)
+  params <- model$arg.params
+  extra <- setdiff(names(params), arg.names)
+  if (length(extra) && !allow.extra.params)
+    stop(sprintf("the model has parameters the symbol does not use: %s (allow.extra.params = TRUE ignores them)",
+                 paste(extra, collapse = ", ")), call. = FALSE)
+  lacking <- setdiff(arg.names, c(fed, names(params), model.label.args(model$symbol)))
+  if (length(lacking))
+    stop(sprintf("the model lacks %s (neither a parameter in arg.params nor an input of the data)",
+                 paste(lacking, collapse = ", ")), call. = FALSE)
+  lacking.aux <- setdiff(auxiliary.states(model$symbol), names(model$aux.params))
+  if (length(lacking.aux))
+    stop(sprintf("the model lacks the auxiliary state%s %s", if (length(lacking.aux) > 1L) "s" else "",
+                 paste(lacking.aux, collapse = ", ")), call. = FALSE)
+  mx.exec.update.arg.arrays(ex, params[names(params) %in% arg.names], match.name = TRUE)
+  if (length(model$aux.params)) mx.exec.update.aux.arrays(ex, model$aux.params, match.name = TRUE)
+}
+
+# Label arguments: variables ending in "label", and the second input of the
+# loss heads (*Output ops), e.g. LinearRegressionOutput(label = score).
+model.label.args <- function(symbol) {
+  nodes <- .Call(C_mx_r_sym_graph, symbol)
+  heads <- Filter(function(nd) grepl("Output$", nd$op) && length(nd$inputs) >= 2L, nodes)
+  lab <- unlist(lapply(heads, function(nd) {
+    src <- nodes[[nd$inputs[2L] + 1L]]
+    if (src$op == "null") src$name
+  }))
+  args <- arguments(symbol)
+  unique(c(grep("label$", args, value = TRUE), lab))
 }
 
 # array.layout = "auto" for prediction: the orientation whose feature count
@@ -497,7 +564,7 @@ mx.model.load <- function(prefix, iteration) {
 #' bytes, \code{mx.unserialize} back.
 #'
 #' @param model An \code{MXFeedForwardModel} (or a serialized one).
-#' @return A list of class \code{MXFeedForwardModel} with
+#' @return \code{mx.serialize}: a list of class \code{MXFeedForwardModel} with
 #'   \code{is.serialized = TRUE}, or a usable model.
 #' @examples
 #' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2)
@@ -523,6 +590,12 @@ mx.unserialize <- function(model) {
                  arg.params = mx.nd.deserialize(model$arg.params),
                  aux.params = mx.nd.deserialize(model$aux.params)), class = "MXFeedForwardModel")
 }
+
+#' @rdname mx.serialize
+#' @return \code{is.serialized}: \code{TRUE} for a model made by
+#'   \code{mx.serialize} (\code{predict} accepts both kinds).
+#' @export
+is.serialized <- function(model) isTRUE(model$is.serialized)
 
 #' @export
 print.MXFeedForwardModel <- function(x, ...) {

@@ -122,7 +122,7 @@ mx.nd.info <- function(x) .Call(C_mx_r_nd_info, x)
 #' Convert an NDArray to an R array
 #'
 #' \code{as.array} copies the values into an R double array with the same
-#' dimensions; \code{as.matrix} needs one or two dimensions; \code{as.vector}
+#' dimensions (a plain vector for a 1-D NDArray, as MXNet); \code{as.matrix} needs one or two dimensions; \code{as.vector}
 #' drops the dimensions.
 #'
 #' @param x An MXNDArray.
@@ -134,7 +134,11 @@ mx.nd.info <- function(x) .Call(C_mx_r_nd_info, x)
 #' dim(as.array(x))
 #' @name as.array.MXNDArray
 #' @export
-as.array.MXNDArray <- function(x, ...) .Call(C_mx_r_nd_to_r, x)
+as.array.MXNDArray <- function(x, ...) {
+  a <- .Call(C_mx_r_nd_to_r, x)
+  if (length(dim(a)) == 1L) dim(a) <- NULL   # a plain vector, as MXNet
+  a
+}
 
 #' @rdname as.array.MXNDArray
 #' @export

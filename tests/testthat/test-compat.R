@@ -1,0 +1,109 @@
+# MXNet 1.9.1 compatibility of the R front end (known-defects.md §3, §6, §9).
+
+test_that("K1: c() of symbols and NDArrays gives a list of them", {
+  a <- mx.symbol.Variable("a"); b <- mx.symbol.Variable("b")
+  l <- c(a, b)
+  expect_true(is.list(l) && !is.mx.symbol(l))
+  expect_length(l, 2)
+  expect_true(all(vapply(l, is.mx.symbol, TRUE)))
+  expect_identical(arguments(mx.symbol.Concat(c(a, b), num.args = 2)), c("a", "b"))
+  expect_identical(outputs(mx.symbol.Group(c(a, b))), c("a", "b"))
+  # list building from NULL and from a list splices the bare pointers: still usable
+  for (l0 in list(NULL, list())) {
+    l <- l0
+    l <- c(l, a)
+    l <- c(l, b)
+    expect_identical(outputs(mx.symbol.Group(l)), c("a", "b"))
+    expect_identical(arguments(mx.symbol.concat(data = l, num.args = 2, dim = 1)), c("a", "b"))
+    expect_identical(arguments(mx.symbol.FullyConnected(l[[2]], num_hidden = 2, name = "fc")),
+                     c("b", "fc_weight", "fc_bias"))
+  }
+  expect_identical(outputs(mx.symbol.Group(unlist(list(list(a), list(b))))), c("a", "b"))
+  expect_length(c(a, list(b, a), NULL), 3)
+  x1 <- mx.nd.ones(c(2, 3)); x2 <- mx.nd.zeros(c(2, 3))
+  v <- c(x1, x2)
+  expect_true(is.list(v) && all(vapply(v, is.mx.ndarray, TRUE)))
+  r <- mx.nd.concat(data = c(x1, x2), num_args = 2, dim = 0)
+  expect_equal(as.array(r), cbind(matrix(1, 2, 3), matrix(0, 2, 3)))
+  # a pointer of the other kind is refused, not misread
+  expect_error(mx.symbol.Group(c(list(), x1)))
+})
+
+test_that("K2: as.array of a 1-D NDArray is a plain vector", {
+  a <- as.array(mx.nd.zeros(10))
+  expect_null(dim(a))
+  expect_identical(a, rep(0, 10))
+  expect_identical(dim(as.array(mx.nd.zeros(c(2, 3)))), c(2L, 3L))
+  label <- c(0, 1, 1); pred <- mx.nd.array(c(0.1, 0.9, 0.6))
+  expect_equal(mean(label == round(as.array(pred))), 1)
+})
+
+mf.data <- function(n = 40) {
+  set.seed(3)
+  user <- sample(0:4, n, TRUE); item <- sample(0:5, n, TRUE)
+  list(user = user, item = item, score = (user + item) / 5)
+}
+mf.symbol <- function() {
+  user <- mx.symbol.Variable("user"); item <- mx.symbol.Variable("item")
+  score <- mx.symbol.Variable("score")
+  u <- mx.symbol.Embedding(data = user, input_dim = 5, output_dim = 3, name = "uemb")
+  i <- mx.symbol.Embedding(data = item, input_dim = 6, output_dim = 3, name = "iemb")
+  pred <- mx.symbol.sum_axis(u * i, axis = 1)
+  pred <- mx.symbol.Flatten(pred)
+  mx.symbol.LinearRegressionOutput(data = pred, label = score, name = "pred")
+}
+
+test_that("K4: RefClass iterators containing Rcpp_MXArrayDataIter train a model", {
+  d <- mf.data()
+  CustomIter <- setRefClass("CustomIterK4", fields = c("iter1", "iter2"),
+    contains = "Rcpp_MXArrayDataIter",
+    methods = list(initialize = function(iter1, iter2) {
+      .self$iter1 <- iter1; .self$iter2 <- iter2; .self
+    }, value = function() {
+      list(user = .self$iter1$value()$data, item = .self$iter2$value()$data,
+           score = .self$iter1$value()$label)
+    }, iter.next = function() { .self$iter1$iter.next(); .self$iter2$iter.next() },
+    reset = function() { .self$iter1$reset(); .self$iter2$reset() },
+    num.pad = function() .self$iter1$num.pad(),
+    finalize = function() { .self$iter1$finalize(); .self$iter2$finalize() }))
+  it <- CustomIter$new(mx.io.arrayiter(d$user, d$score, batch.size = 10),
+                       mx.io.arrayiter(d$item, d$score, batch.size = 10))
+  expect_true(is.mx.dataiter(it))
+  m <- mx.model.FeedForward.create(mf.symbol(), X = it, num.round = 2, learning.rate = 0.05,
+                                   input.names = c("user", "item"), output.names = "score",
+                                   eval.metric = mx.metric.rmse, verbose = FALSE)
+  expect_setequal(names(m$arg.params), c("uemb_weight", "iemb_weight"))
+  # a plain environment with the four methods is an iterator too
+  inner <- mx.io.arrayiter(matrix(rnorm(20), 2), rep(0:1, 5), batch.size = 5)
+  e <- new.env()
+  e$reset <- function() inner$reset(); e$iter.next <- function() inner$iter.next()
+  e$value <- function() inner$value(); e$num.pad <- function() inner$num.pad()
+  expect_true(is.mx.dataiter(e))
+  net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2))
+  m2 <- mx.model.FeedForward.create(net, X = e, num.round = 1, verbose = FALSE)
+  expect_equal(dim(predict(m2, e)), c(2L, 10L))
+  expect_false(is.mx.dataiter(list(reset = 1)))
+})
+
+test_that("K5: a model with several inputs trains and predicts", {
+  d <- mf.data()
+  it <- new.env()
+  src <- mx.io.arrayiter(rbind(d$user, d$item), d$score, batch.size = 8)
+  it$reset <- function() src$reset(); it$iter.next <- function() src$iter.next()
+  it$num.pad <- function() src$num.pad()
+  it$value <- function() {
+    v <- src$value(); x <- as.array(v$data)
+    list(user = mx.nd.array(x[1, ]), item = mx.nd.array(x[2, ]), score = v$label)
+  }
+  mx.set.seed(1)
+  m <- mx.model.FeedForward.create(mf.symbol(), X = it, num.round = 30, learning.rate = 0.1,
+                                   initializer = mx.init.uniform(0.5),
+                                   input.names = c("user", "item"), output.names = "score",
+                                   eval.data = it, verbose = FALSE)
+  p <- predict(m, it)
+  expect_length(p, 40)
+  expect_lt(sqrt(mean((p - d$score)^2)), sqrt(mean((mean(d$score) - d$score)^2)))
+  expect_error(mx.model.FeedForward.create(mf.symbol(), X = it, num.round = 1,
+                                           input.names = c("user", "nope"), output.names = "score",
+                                           verbose = FALSE), "no field 'nope'")
+})
