@@ -38,10 +38,12 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
   if (!is.numeric(X) && !is.logical(X))
     stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
   if (anyNA(X)) stop(sprintf("argument '%s' contains NA", what), call. = FALSE)
+  if (any(is.infinite(X))) stop(sprintf("argument '%s' contains Inf or -Inf", what), call. = FALSE)
   X <- model.layout(X, y, array.layout, what)
   if (is.null(y)) y <- rep(0, tail(dim(X) %||% length(X), 1))
   if (is.factor(y)) y <- as.integer(y) - 1L
   if (anyNA(y)) stop("the labels contain NA", call. = FALSE)
+  if (is.numeric(y) && any(is.infinite(y))) stop("the labels contain Inf or -Inf", call. = FALSE)
   n <- tail(dim(X) %||% length(X), 1)
   ny <- tail(dim(y) %||% length(y), 1)
   if (n != ny)
@@ -82,7 +84,10 @@ model.layout <- function(X, y, layout, what) {
 #' @param y Labels (0-based classes, or a factor) when \code{X} is an array.
 #' @param ctx A context or a list of contexts.
 #' @param begin.round First epoch number.
-#' @param num.round Last epoch number.
+#' @param num.round Last epoch number (as in MXNet, not a count: epochs
+#'   \code{begin.round}, ..., \code{num.round} run; none when
+#'   \code{num.round < begin.round}, e.g. \code{num.round = 0}, and the
+#'   initial parameters are returned).
 #' @param optimizer An optimizer name (\code{"sgd"}, ...) or object; the
 #'   arguments in \code{...} (\code{learning.rate}, \code{momentum},
 #'   \code{wd}, ...) go to \code{\link{mx.opt.create}}.
@@ -104,6 +109,13 @@ model.layout <- function(X, y, layout, what) {
 #' @param allow.extra.params Ignore names in \code{arg.params} the symbol
 #'   does not have.
 #' @param ... Optimizer arguments.
+#' @section Non-finite parameters:
+#' Hyper-parameters and array data must be finite (errors name the
+#' argument). After each epoch the parameters are checked: if training made
+#' any of them NaN or Inf (diverging), a warning names them, once per call.
+#' \code{options(mxnet.nan.action = "stop")} makes this an error (training
+#' stops at that epoch), \code{"none"} skips the check; the default is
+#' \code{"warn"}.
 #' @return A model: \code{list(symbol, arg.params, aux.params)} of class
 #'   \code{MXFeedForwardModel}.
 #' @examples
@@ -128,6 +140,13 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
                                         input.names = NULL, output.names = NULL,
                                         fixed.param = NULL, allow.extra.params = FALSE, ...) {
   if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
+  begin.round <- model.check.whole(begin.round, "begin.round")
+  num.round <- model.check.whole(num.round, "num.round")
+  if (!is.null(eval.metric) && !(inherits(eval.metric, "mx.metric") ||
+                                 (is.list(eval.metric) && is.function(eval.metric$update))))
+    stop(sprintf("argument 'eval.metric' must be a metric such as mx.metric.accuracy, not %s",
+                 if (is.character(eval.metric)) sprintf("the string \"%s\"", eval.metric[1L]) else class(eval.metric)[1L]),
+         call. = FALSE)
   if (is.null(ctx)) ctx <- mx.ctx.default()
   if (is.mx.context(ctx)) ctx <- list(ctx)
   if (!is.list(ctx) || !length(ctx) || !all(vapply(ctx, is.mx.context, TRUE)))
@@ -152,6 +171,10 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     if (is.null(aux.params)) aux.params <- p$aux.params
   }
   param.names <- setdiff(arg.names, c(input.names, output.names))
+  unknown.fixed <- setdiff(fixed.param, param.names)
+  if (length(unknown.fixed))
+    warning(sprintf("fixed.param names %s, not a parameter of the symbol (parameters: %s)",
+                    paste(unknown.fixed, collapse = ", "), paste(param.names, collapse = ", ")), call. = FALSE)
   extra <- setdiff(names(arg.params), param.names)
   if (length(extra) && !allow.extra.params)
     stop(sprintf("arg.params has names the symbol does not have: %s (allow.extra.params = TRUE ignores them)",
@@ -163,6 +186,30 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   model.train(symbol, ctx, input.shapes, arg.params[param.names], aux.params, begin.round, num.round,
               optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
               batch.end.callback, kvstore, verbose, feeds, fixed.param)
+}
+
+model.check.whole <- function(x, name) {
+  if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x != round(x))
+    stop(sprintf("argument '%s' must be a whole number, not %s", name,
+                 paste(deparse(x), collapse = "")), call. = FALSE)
+  as.integer(x)
+}
+
+# After each epoch: are the parameters still finite? Otherwise warn (once),
+# or stop with options(mxnet.nan.action = "stop"); "none" skips the check.
+model.check.finite <- function(weights, iteration) {
+  action <- getOption("mxnet.nan.action", "warn")
+  if (!is.character(action) || length(action) != 1L || !action %in% c("warn", "stop", "none"))
+    stop("option 'mxnet.nan.action' must be \"warn\", \"stop\" or \"none\"", call. = FALSE)
+  if (action == "none") return(FALSE)
+  bad <- names(weights)[!vapply(weights, function(w) is.finite(sum(w)), TRUE)]
+  if (!length(bad)) return(FALSE)
+  msg <- sprintf(paste0("training made parameters non-finite (NaN or Inf) in epoch %d: %s; lower the ",
+                        "learning rate, clip gradients or check the data"),
+                 iteration, paste(bad, collapse = ", "))
+  if (action == "stop") stop(msg, call. = FALSE)
+  warning(msg, call. = FALSE)
+  TRUE
 }
 
 # Which batch field feeds each input and label of the symbol: the field with
@@ -190,6 +237,8 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
                         batch.end.callback, kvstore, verbose, feeds, fixed.param) {
   ndev <- length(ctx)
   batch.size <- tail(input.shapes[[1L]], 1)
+  if (batch.size < ndev)
+    stop(sprintf("the batch size %d is smaller than the %d devices in 'ctx'", batch.size, ndev), call. = FALSE)
   slices <- split.batch(batch.size, ndev)
   param.names <- names(arg.params)
   grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
@@ -209,7 +258,8 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
   env <- new.env()
   env$model <- NULL
   eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
-  for (iteration in begin.round:end.round) {
+  nan.seen <- FALSE
+  for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
     t0 <- proc.time()[["elapsed"]]
     nbatch <- 0L
     env$train.metric <- if (!is.null(metric)) metric$init() else NULL
@@ -245,6 +295,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       }
     }
     if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, proc.time()[["elapsed"]] - t0))
+    if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
     env$model <- model.extract(symbol, execs, param.names)
     if (!is.null(epoch.end.callback)) {
       cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)

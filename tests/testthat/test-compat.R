@@ -150,3 +150,115 @@ test_that("K11: no stray mx.nd. export", {
   expect_false("mx.nd." %in% getNamespaceExports("mxnet"))
   expect_identical(mxnet:::gen.r.name(character(0)), character(0))
 })
+
+test_that("K8: Adam follows MXNet 1.9.1's R optimizer (no bias correction by default)", {
+  one.step <- function(...) {
+    loss <- mx.symbol.LinearRegressionOutput(
+      mx.symbol.FullyConnected(mx.symbol.Variable("data"), weight = mx.symbol.Variable("fc_weight"),
+                               no.bias = TRUE, name = "fc1", num_hidden = 1),
+      label = mx.symbol.Variable("label"), name = "loss")
+    exec <- mx.simple.bind(loss, data = c(2, 3), label = 3, grad.req = "write")
+    mx.exec.update.arg.arrays(exec, list(data = mx.nd.array(array(1:6, 2:3)), label = mx.nd.array(c(5, 11, 16)),
+                                         fc_weight = mx.nd.array(array(c(1.1, 1.8), c(2, 1)))), match.name = TRUE)
+    upd <- mx.opt.get.updater(mx.opt.create("adam", learning.rate = 1, beta1 = 0.9, beta2 = 0.999,
+                                            epsilon = 1e-8, wd = 0, rescale.grad = 1, ...),
+                              exec$ref.arg.arrays)
+    mx.exec.forward(exec, is.train = TRUE)
+    mx.exec.backward(exec)
+    as.array(upd(exec$ref.arg.arrays, exec$ref.grad.arrays)$fc_weight)
+  }
+  # 1.9.1: 4.26, 4.96 (step 0.1 g / sqrt(0.001 g^2) = 3.162)
+  expect_equal(as.vector(one.step()), c(1.1, 1.8) + sqrt(1000) / 10, tolerance = 1e-5)
+  expect_equal(as.vector(one.step(bias.correction = TRUE)), c(2.1, 2.8), tolerance = 1e-5)
+})
+
+compat.setup <- function() {
+  set.seed(1)
+  list(X = matrix(rnorm(60), 3), y = rep(0:2, length.out = 20),
+       net = mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 3,
+                                                              name = "fc")))
+}
+compat.train <- function(s, ...) {
+  args <- list(...)
+  if (is.null(args$X)) args$X <- s$X
+  if (is.null(args$array.batch.size)) args$array.batch.size <- 10
+  do.call(mx.model.FeedForward.create,
+          c(list(s$net, y = s$y, array.layout = "colmajor", verbose = FALSE), args))
+}
+
+test_that("W1: matrix subscripts read and write one element per row", {
+  x <- mx.nd.array(matrix(1:12, 3))
+  expect_equal(as.array(x[cbind(1, 2)]), 4)
+  expect_equal(as.array(x[cbind(c(1, 3), c(2, 4))]), c(4, 12))
+  x[cbind(c(1, 3), c(2, 4))] <- 99
+  m <- matrix(1:12, 3); m[cbind(c(1, 3), c(2, 4))] <- 99
+  expect_equal(as.array(x), m)
+  a <- array(1:24, 2:4); xa <- mx.nd.array(a)
+  idx <- cbind(c(2, 1), c(3, 1), c(4, 2))
+  expect_equal(as.array(xa[idx]), a[idx])
+  expect_error(x[cbind(4, 1)], "out of bounds")
+  expect_error(x[cbind(-1, 1)], "not allowed")
+  # a two-column matrix on a 3-D array is still a flat subscript, as in R
+  expect_equal(as.array(xa[cbind(1, 2)]), a[cbind(1, 2)])
+})
+
+test_that("W4: num.round is the last epoch; none run when it is below begin.round", {
+  s <- compat.setup()
+  for (case in list(c(1, 0, 0), c(5, 3, 0), c(2, 4, 3), c(1, 1, 1))) {
+    n <- 0
+    m <- compat.train(s, begin.round = case[1], num.round = case[2],
+                      epoch.end.callback = function(...) { n <<- n + 1; TRUE })
+    expect_equal(n, case[3])
+  }
+  expect_s3_class(m, "MXFeedForwardModel")
+})
+
+test_that("W5: a model missing a parameter is an error at predict, also after mx.model.load", {
+  s <- compat.setup()
+  m <- compat.train(s, num.round = 2, learning.rate = 0.5)
+  m2 <- m; m2$arg.params$fc_weight <- NULL
+  expect_error(predict(m2, s$X[, 1:3], array.layout = "colmajor"), "lacks fc_weight")
+  prefix <- file.path(tempfile(), "m"); dir.create(dirname(prefix))
+  mx.model.save(m2, prefix, 1)
+  expect_error(predict(mx.model.load(prefix, 1), s$X[, 1:3], array.layout = "colmajor"), "lacks fc_weight")
+  expect_equal(dim(predict(m, s$X[, 1:3], array.layout = "colmajor")), c(3L, 3L))
+})
+
+test_that("W6: non-finite hyper-parameters and data are refused; NaN parameters warn or stop", {
+  s <- compat.setup()
+  expect_error(compat.train(s, num.round = 1, learning.rate = Inf), "learning.rate")
+  expect_error(compat.train(s, num.round = 1, wd = Inf), "'wd'")
+  expect_error(compat.train(s, num.round = 1, momentum = -Inf), "momentum")
+  expect_error(compat.train(s, num.round = 1, optimizer = "adam", beta1 = 1), "beta1")
+  expect_error(compat.train(s, num.round = 1, optimizer = "adam", epsilon = 0), "epsilon")
+  X <- s$X; X[2] <- Inf
+  expect_error(compat.train(s, X = X, num.round = 1), "contains Inf")
+  expect_warning(compat.train(s, X = s$X * 1e30, num.round = 2, learning.rate = 1e30), "non-finite")
+  old <- options(mxnet.nan.action = "stop"); on.exit(options(old))
+  expect_error(compat.train(s, X = s$X * 1e30, num.round = 2, learning.rate = 1e30), "non-finite")
+  options(mxnet.nan.action = "none")
+  expect_silent(compat.train(s, X = s$X * 1e30, num.round = 1, learning.rate = 1e30))
+})
+
+test_that("W7: round() with extreme digits gives base R's results", {
+  v <- c(1.25, 2.5, -3.75)
+  for (d in c(39, 400, -400, 1, -1))
+    expect_equal(as.array(round(mx.nd.array(v), d)), in_dtype(round(v, d), "float32"))
+  expect_equal(as.array(round(mx.nd.array(v, dtype = "float64"), 1)), round(v, 1))
+})
+
+test_that("Q9: an index outside the integer range is an error", {
+  x <- mx.nd.array(matrix(1:4, 2))
+  expect_error(x[-1e10, 1], "integer range")
+  expect_equal(as.array(x[-3, 1]), c(1, 2))
+})
+
+test_that("Q10, E1, E2, E3: argument checks of FeedForward.create", {
+  s <- compat.setup()
+  expect_warning(compat.train(s, num.round = 1, fixed.param = "fc_wieght"), "fc_wieght")
+  expect_error(compat.train(s, num.round = 1, eval.metric = "accuracy"), "eval.metric.*mx.metric.accuracy")
+  expect_error(compat.train(s, num.round = NA), "'num.round' must be a whole number")
+  expect_error(compat.train(s, num.round = "a"), "'num.round' must be a whole number")
+  expect_error(compat.train(s, num.round = 1, array.batch.size = 2, ctx = list(mx.cpu(), mx.cpu(), mx.cpu())),
+               "batch size 2 is smaller than the 3 devices")
+})
