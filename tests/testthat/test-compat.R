@@ -262,3 +262,79 @@ test_that("Q10, E1, E2, E3: argument checks of FeedForward.create", {
   expect_error(compat.train(s, num.round = 1, array.batch.size = 2, ctx = list(mx.cpu(), mx.cpu(), mx.cpu())),
                "batch size 2 is smaller than the 3 devices")
 })
+
+test_that("K9: mx.symbol.bind takes grad.reqs as a list", {
+  s <- mx.symbol.Variable("a") * mx.symbol.Variable("b")
+  ex <- mxnet:::mx.symbol.bind(s, mx.cpu(), list(a = mx.nd.array(1:2), b = mx.nd.array(3:4)), list(),
+                               grad.reqs = list("null", "write"))
+  mx.exec.forward(ex, is.train = TRUE)
+  mx.exec.backward(ex, mx.nd.ones(2))
+  expect_null(ex$ref.grad.arrays$a)
+  expect_equal(as.array(ex$ref.grad.arrays$b), c(1, 2))
+  expect_error(mxnet:::mx.symbol.bind(s, mx.cpu(), list(a = mx.nd.array(1:2), b = mx.nd.array(3:4)), list(),
+                                      grad.reqs = list("null", 2)), "one string per argument")
+})
+
+test_that("K10: the internals scripts call with ::: exist", {
+  a <- mx.symbol.Variable("a"); b <- mx.symbol.Variable("b")
+  cs <- mxnet:::mx.varg.symbol.Concat(list(a, b, num.args = 2, dim = 1, name = "cc"))
+  expect_identical(outputs(cs), "cc_output")
+  expect_identical(mx.symbol.infer.shape(cs, a = c(2, 3), b = c(2, 3))$out.shapes$cc_output, c(4L, 3L))
+  sm <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2),
+                                name = "sm")
+  expect_identical(mxnet:::mx.model.check.arguments(sm), c("data", "sm_label"))
+  expect_error(mxnet:::mx.model.check.arguments(mx.symbol.Variable("data") + mx.symbol.Variable("xdata")),
+               "several arguments end in 'data'")
+  x <- mx.nd.ones(c(2, 3, 4))
+  y <- mxnet:::mx.nd.internal.crop.assign(x, mx.nd.zeros(c(2, 1, 3)), begin = c(0, 0, 0), end = c(2, 1, 3))
+  e <- array(1, c(2, 3, 4)); e[1:2, 1, 1:3] <- 0
+  expect_equal(as.array(y), e)
+  expect_equal(as.array(x), array(1, c(2, 3, 4)))   # a copy
+  p <- mxnet:::mx.nd.arraypacker()
+  p$push(mx.nd.array(matrix(1:4, 2))); p$push(mx.nd.array(matrix(5:6, 2)))
+  expect_equal(p$get(), matrix(1:6, 2))
+})
+
+test_that("K12: predict works on a serialized model; is.serialized", {
+  s <- compat.setup()
+  m <- compat.train(s, num.round = 1)
+  sm <- mx.serialize(m)
+  expect_true(is.serialized(sm))
+  expect_false(is.serialized(m))
+  expect_equal(predict(sm, s$X, array.layout = "colmajor"), predict(m, s$X, array.layout = "colmajor"))
+})
+
+test_that("K13, W10: graph.viz takes MXNet's arguments and escapes names", {
+  net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 4, name = "fc")
+  g <- graph.viz(net, shape = c(8, 2), direction = "LR", type = "graph", graph.title = "My net",
+                 graph.width.px = 300, graph.height.px = 200)
+  expect_s3_class(g, "mx.graph.dot")
+  expect_match(g, "rankdir=LR;", fixed = TRUE)
+  expect_match(g, "label=\"8x2\"", fixed = TRUE)
+  expect_match(g, "label=\"My net\"", fixed = TRUE)
+  expect_match(g, "size=\"4.16667,2.77778\"", fixed = TRUE)
+  expect_error(graph.viz(net, direction = "up"), "direction")
+  expect_warning(graph.viz(net, type = "vis"), "not available")
+  bad <- mx.symbol.FullyConnected(mx.symbol.Variable("x\", color=\"red"), num_hidden = 2, name = "a\\b")
+  gb <- graph.viz(bad)
+  expect_match(gb, "label=\"x\\\", color=\\\"red\"", fixed = TRUE)
+  expect_match(gb, "a\\\\b", fixed = TRUE)
+  if (nzchar(Sys.which("dot"))) {
+    expect_match(attr(gb, "svg"), "<svg")
+    f <- tempfile(fileext = ".png")
+    graph.viz(net, file = f)
+    expect_gt(file.size(f), 100)
+  } else {
+    expect_null(attr(gb, "svg"))
+    expect_error(graph.viz(net, file = tempfile(fileext = ".png")), "dot")
+  }
+})
+
+test_that("K14: update.aux.arrays and update.grad.arrays take arg.arrays =", {
+  net <- mx.symbol.BatchNorm(mx.symbol.Variable("data"), name = "bn")
+  ex <- mx.simple.bind(net, data = c(3, 2), grad.req = "write")
+  mx.exec.update.aux.arrays(ex, arg.arrays = list(bn_moving_mean = mx.nd.array(c(1, 2, 3))), match.name = TRUE)
+  expect_equal(as.array(ex$ref.aux.arrays$bn_moving_mean), c(1, 2, 3))
+  mx.exec.update.grad.arrays(ex, arg.arrays = list(bn_gamma = mx.nd.array(c(7, 8, 9))), match.name = TRUE)
+  expect_equal(as.array(ex$ref.grad.arrays$bn_gamma), c(7, 8, 9))
+})
