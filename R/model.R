@@ -570,6 +570,9 @@ predict.layout <- function(model, X) {
 #' MXNet's checkpoint files: \code{<prefix>-symbol.json} and
 #' \code{<prefix>-<4-digit iteration>.params} (parameters named
 #' \code{arg:<name>} and \code{aux:<name>}), readable by MXNet itself.
+#' \code{mx.model.save} writes both files beside their targets and replaces
+#' the targets only when both were written: after an error neither file has
+#' changed.
 #'
 #' @param model An \code{MXFeedForwardModel}.
 #' @param prefix File name prefix.
@@ -586,13 +589,48 @@ predict.layout <- function(model, X) {
 #' @export
 mx.model.save <- function(model, prefix, iteration) {
   if (!inherits(model, "MXFeedForwardModel")) stop("argument 'model' must be an MXFeedForwardModel", call. = FALSE)
-  mx.symbol.save(model$symbol, paste0(prefix, "-symbol.json"))
+  if (is.serialized(model)) model <- mx.unserialize(model)
   arrays <- c(model$arg.params, model$aux.params)
   names(arrays) <- c(if (length(model$arg.params)) paste0("arg:", names(model$arg.params)),
                      if (length(model$aux.params)) paste0("aux:", names(model$aux.params)))
-  mx.nd.save(arrays, sprintf("%s-%04d.params", prefix, as.integer(iteration)))
+  targets <- c(paste0(prefix, "-symbol.json"), sprintf("%s-%04d.params", prefix, as.integer(iteration)))
+  # both files are written beside their targets first; the targets change
+  # only when both writes succeeded, and together (a failed rename restores)
+  tmp <- vapply(targets, function(f) tempfile(".mxsave", dirname(f)), "")
+  on.exit(unlink(tmp))
+  mx.symbol.save(model$symbol, tmp[[1L]])
+  mx.nd.save(arrays, tmp[[2L]])
+  model.replace.files(tmp, targets)
   invisible(NULL)
 }
+
+# Move each new file onto its target; if one cannot be moved, put back the
+# targets already replaced and stop.
+model.replace.files <- function(new, targets) {
+  backup <- vapply(targets, function(f) tempfile(".mxold", dirname(f)), "")
+  had <- file.exists(targets) & !dir.exists(targets)
+  done <- 0L
+  undo <- function() {
+    for (k in seq_len(done)) {
+      unlink(targets[k])
+      if (had[k]) file.rename(backup[k], targets[k])
+    }
+  }
+  for (k in seq_along(targets)) {
+    if (had[k] && !file.rename(targets[k], backup[k])) { undo(); model.save.fail(targets[k]) }
+    if (!suppressWarnings(file.rename(new[k], targets[k]))) {
+      if (had[k]) file.rename(backup[k], targets[k])
+      undo()
+      model.save.fail(targets[k])
+    }
+    done <- k
+  }
+  unlink(backup[had])
+}
+
+model.save.fail <- function(target)
+  stop(sprintf("mx.model.save: cannot replace '%s'%s; no checkpoint file was changed", target,
+               if (dir.exists(target)) " (a directory)" else ""), call. = FALSE)
 
 #' @rdname mx.model.save
 #' @export

@@ -338,3 +338,35 @@ test_that("K14: update.aux.arrays and update.grad.arrays take arg.arrays =", {
   mx.exec.update.grad.arrays(ex, arg.arrays = list(bn_gamma = mx.nd.array(c(7, 8, 9))), match.name = TRUE)
   expect_equal(as.array(ex$ref.grad.arrays$bn_gamma), c(7, 8, 9))
 })
+
+test_that("I2: mx.model.save replaces both checkpoint files or neither", {
+  s <- compat.setup()
+  m <- compat.train(s, num.round = 1)
+  d <- tempfile(); dir.create(d)
+  writeLines("{}", file.path(d, "m-symbol.json"))
+  dir.create(file.path(d, "m-0001.params"))
+  expect_error(mx.model.save(m, file.path(d, "m"), 1), "cannot replace.*no checkpoint file was changed")
+  expect_identical(readLines(file.path(d, "m-symbol.json")), "{}")
+  expect_setequal(list.files(d, all.files = TRUE, no.. = TRUE), c("m-symbol.json", "m-0001.params"))
+  # a normal save replaces both, and loads back
+  writeLines("{}", file.path(d, "n-symbol.json"))
+  mx.model.save(m, file.path(d, "n"), 1)
+  m2 <- mx.model.load(file.path(d, "n"), 1)
+  expect_equal(as.array(m2$arg.params$fc_weight), as.array(m$arg.params$fc_weight))
+  mx.model.save(mx.serialize(m), file.path(d, "n"), 2)
+  expect_true(file.exists(file.path(d, "n-0002.params")))
+})
+
+test_that("L2: evaluation trims a padded last batch of 3-D outputs", {
+  set.seed(2)
+  X <- array(rnorm(4 * 2 * 10), c(4, 1, 2, 10))   # width 4, height 1, 2 channels, 10 examples
+  y <- matrix(rep(0:1, 20), 4, 10)                # a class per position
+  net <- mx.symbol.SoftmaxOutput(mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(1, 1),
+                                                       num_filter = 2, name = "conv"),
+                                 multi_output = TRUE, name = "sm")
+  seen <- NULL
+  metric <- mx.metric.custom("shape", function(label, pred) { seen <<- rbind(seen, dim(pred)); 0 })
+  m <- mx.model.FeedForward.create(net, X = X, y = y, eval.data = list(data = X, label = y), num.round = 1,
+                                   array.batch.size = 4, eval.metric = metric, verbose = FALSE)
+  expect_equal(seen[nrow(seen), ], c(4, 1, 2, 2))   # 10 examples in batches of 4: the last keeps 2
+})
