@@ -53,7 +53,7 @@ mx.nd.arraypacker <- function() {
     if (!length(parts)) return(NULL)
     inner <- dim(parts[[1L]])
     inner <- inner[-length(inner)]
-    n <- sum(vapply(parts, function(p) tail(dim(p), 1L), 0))
+    n <- sum(vapply(parts, function(p) { d <- dim(p); d[length(d)] }, 0))
     out <- array(unlist(lapply(parts, as.vector)), c(inner, n))
     if (length(dim(out)) == 1L) dim(out) <- NULL
     out

@@ -162,7 +162,7 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   b0 <- train.iter$value()
   feeds <- model.feeds(b0, input.names, output.names)
   input.shapes <- lapply(feeds$fields, function(f) dim(b0[[f]]))
-  batch.size <- tail(input.shapes[[1L]], 1)
+  batch.size <- model.last(input.shapes[[1L]])
   # parameters
   if (is.null(arg.params) || is.null(aux.params)) {
     ins <- names(feeds$fields) %in% input.names
@@ -342,6 +342,8 @@ model.load.batch <- function(ex, batch, sl, ndev, feeds) {
 
 model.batch.label <- function(batch, sl, ndev, feeds) model.slice(batch[[feeds$label]], sl, ndev)
 
+model.last <- function(x) x[length(x)]
+
 # The first `keep` examples (last R dim) of an NDArray of any rank.
 model.keep.first <- function(a, keep) {
   idx <- rep(list(NULL), length(dim(a)))
@@ -352,7 +354,7 @@ model.keep.first <- function(a, keep) {
 # Executors for evaluation: the training executors, or (for another batch
 # size) executors sharing their arrays, made once per batch size.
 model.eval.cache <- function(execs, slices, symbol, ctx, input.shapes) {
-  train.bs <- tail(input.shapes[[1L]], 1)
+  train.bs <- model.last(input.shapes[[1L]])
   cache <- new.env()
   cache$bs <- -1
   cache$make <- function(ebs) {
@@ -382,7 +384,7 @@ model.evaluate <- function(cache, iter, metric, feeds) {
   while (iter$iter.next()) {
     batch <- iter$value()
     pad <- iter$num.pad()
-    ebs <- tail(dim(batch[[feeds$fields[[1L]]]]), 1)
+    ebs <- model.last(dim(batch[[feeds$fields[[1L]]]]))
     cache$make(ebs)
     ndev <- length(cache$use.execs)
     for (i in seq_len(ndev)) {
@@ -487,7 +489,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
     mx.exec.forward(ex, is.train = FALSE)
     out <- ex$ref.outputs[[1L]]
     pad <- it$num.pad()
-    if (pad > 0) out <- model.keep.first(out, tail(dim(out), 1) - pad)
+    if (pad > 0) out <- model.keep.first(out, model.last(dim(out)) - pad)
     res[[length(res) + 1L]] <- .Call(C_mx_r_nd_to_r, out)
   }
   d <- dim(res[[1L]])
