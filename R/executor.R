@@ -55,6 +55,11 @@ mx.simple.bind <- function(symbol, ctx = NULL, grad.req = "null", fixed.param = 
 }
 
 exec.grad.reqs <- function(arg.names, grad.req, fixed.param = NULL) {
+  if (is.list(grad.req)) {   # MXNet scripts pass list("null", "write", ...)
+    if (!all(vapply(grad.req, function(r) is.character(r) && length(r) == 1L, TRUE)))
+      stop("argument 'grad.req' must hold one string per argument", call. = FALSE)
+    grad.req <- vapply(grad.req, identity, "")
+  }
   if (length(grad.req) == 1L && is.null(names(grad.req))) {
     if (!grad.req %in% names(grad.req.codes))
       stop("argument 'grad.req' must be \"null\", \"write\" or \"add\"", call. = FALSE)
@@ -188,6 +193,8 @@ exec.update <- function(targets, arrays, match.name, skip.null, what) {
 #'
 #' @param exec An executor.
 #' @param arg.arrays,aux.arrays,grad.arrays Lists of MXNDArrays (or R arrays).
+#'   As in MXNet 1.9.1, \code{mx.exec.update.aux.arrays} and
+#'   \code{mx.exec.update.grad.arrays} also take them as \code{arg.arrays =}.
 #' @param match.name Match by name instead of position.
 #' @param skip.null Skip \code{NULL} entries.
 #' @return \code{exec}, invisibly (its arrays are changed in place).
@@ -206,16 +213,20 @@ mx.exec.update.arg.arrays <- function(exec, arg.arrays, match.name = FALSE, skip
 
 #' @rdname mx.exec.update.arg.arrays
 #' @export
-mx.exec.update.aux.arrays <- function(exec, aux.arrays, match.name = FALSE, skip.null = FALSE) {
+mx.exec.update.aux.arrays <- function(exec, aux.arrays, match.name = FALSE, skip.null = FALSE,
+                                      arg.arrays) {
   exec.check(exec)
+  if (!missing(arg.arrays)) aux.arrays <- arg.arrays   # MXNet 1.9.1's argument name
   exec.update(exec$ref.aux.arrays, aux.arrays, match.name, skip.null, "aux.arrays")
   invisible(exec)
 }
 
 #' @rdname mx.exec.update.arg.arrays
 #' @export
-mx.exec.update.grad.arrays <- function(exec, grad.arrays, match.name = FALSE, skip.null = FALSE) {
+mx.exec.update.grad.arrays <- function(exec, grad.arrays, match.name = FALSE, skip.null = FALSE,
+                                       arg.arrays) {
   exec.check(exec)
+  if (!missing(arg.arrays)) grad.arrays <- arg.arrays   # MXNet 1.9.1's argument name
   exec.update(exec$ref.grad.arrays, grad.arrays, match.name, skip.null, "grad.arrays")
   invisible(exec)
 }

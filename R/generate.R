@@ -8,7 +8,10 @@ mx.internal.op.info <- function() .Call(C_mx_r_op_info)
 mx.internal.hash <- function(lines) .Call(C_mx_r_hash, as.character(lines))
 
 # R name of an op: every "_" becomes "." (MXNet's rule).
-gen.r.name <- function(op, prefix = "mx.nd.") paste0(prefix, gsub("_", ".", op, fixed = TRUE))
+gen.r.name <- function(op, prefix = "mx.nd.") {
+  if (!length(op)) return(character(0))   # paste0 would give a bare prefix
+  paste0(prefix, gsub("_", ".", op, fixed = TRUE))
+}
 
 gen.rd.escape <- function(s) {
   s <- gsub("\\", "\\\\", s, fixed = TRUE)
@@ -45,7 +48,7 @@ gen.one <- function(op, rname, canonical.rname) {
   has.ctx <- "ctx" %in% pnames
   if (op$variadic) {
     formals <- "..."
-    inputs.expr <- "nd.varargs(...)"
+    inputs.expr <- NULL   # see nd.variadic below
   } else if (isTRUE(op$optional_inputs) && length(inputs) > 1L) {
     # inputs after the first may be left out (e.g. bias with no_bias)
     formals <- c(inputs[1L], paste0(inputs[-1L], " = NULL"))
@@ -61,13 +64,24 @@ gen.one <- function(op, rname, canonical.rname) {
   }
   formals <- c(formals, "out = NULL")
   params.expr <- if (length(params)) paste0("list(", paste0(pnames, " = ", pnames, collapse = ", "), ")") else "NULL"
+  body <- paste0("  .Call(C_mx_r_nd_invoke, \"", op$name, "\", ", inputs.expr, ", ", params.expr, ", out)")
+  if (op$variadic) {
+    # MXNet's order after a leading list of arrays: the parameters, then out
+    late <- c(pnames, "out")
+    body <- c(paste0("  a <- nd.variadic(list(...), list(", paste0(late, " = ", late, collapse = ", "),
+                     "), c(", paste0("missing(", late, ")", collapse = ", "), "))"),
+              paste0("  .Call(C_mx_r_nd_invoke, \"", op$name, "\", a$inputs, a$params[c(",
+                     paste0("\"", pnames, "\"", collapse = ", "), ")], a$params$out)"))
+  }
   lines <- character(0)
   if (rname == canonical.rname) {
     doc <- gen.rd.escape(op$doc)
     title <- sub("\\.$", "", sub("^(.*?\\.)( .*)?$", "\\1", doc))
     lines <- c(lines, paste0("#' ", title), "#'", paste0("#' ", doc), "#'")
     if (op$variadic)
-      lines <- c(lines, "#' @param ... MXNDArrays, or one list of them.")
+      lines <- c(lines, paste0("#' @param ... MXNDArrays, or one list of them (\\code{data = list(...)}) ",
+                               "followed, as in MXNet, by the parameters by position (",
+                               paste0("\\code{", c(vapply(params, function(p) p$name, ""), "out"), "}", collapse = ", "), ")."))
     else
       for (i in inputs) lines <- c(lines, paste0("#' @param ", i, " An MXNDArray."))
     for (p in params) lines <- c(lines, paste0("#' @param ", p$name, " ", gen.rd.escape(gen.param.doc(p))))
@@ -84,9 +98,7 @@ gen.one <- function(op, rname, canonical.rname) {
   lines <- c(lines, "#' @export",
     paste0(rname, " <- function(", paste(formals, collapse = ", "), ") {"))
   if (has.ctx) lines <- c(lines, "  if (is.null(ctx)) ctx <- mx.ctx.default()")
-  lines <- c(lines,
-    paste0("  .Call(C_mx_r_nd_invoke, \"", op$name, "\", ", inputs.expr, ", ", params.expr, ", out)"),
-    "}", "")
+  lines <- c(lines, body, "}", "")
   lines
 }
 
@@ -99,6 +111,9 @@ gen.symbol.one <- function(op, rname, canonical.rname) {
     ins <- if (op$variadic) "any number of input symbols (by position, or as one list)"
            else paste0("inputs ", paste0("\\code{", op$inputs, "}", collapse = ", "),
                        " (symbols, by position or by name; inputs not given become variables named \\code{<name>_<input>})")
+    if (op$variadic)
+      ins <- paste0(ins, ", e.g. \\code{data = list(a, b)}; after a leading list, MXNet's positional order ",
+                    paste0("\\code{", c(gen.dotted(op$params), "name"), "}", collapse = ", "))
     lines <- c(lines, paste0("#' ", title, " (symbol)"), "#'", paste0("#' ", doc), "#'",
       paste0("#' @param ... The ", ins, "; parameters by name (a dot may replace an underscore, e.g. ",
              "\\code{no.bias}); \\code{name}, the node's name (default: the op's name with a counter); ",
@@ -117,9 +132,15 @@ gen.symbol.one <- function(op, rname, canonical.rname) {
   } else {
     lines <- c(lines, paste0("#' @rdname ", canonical.rname))
   }
+  args <- if (op$variadic)
+    paste0("sym.variadic(list(...), c(", paste0("\"", c(gen.dotted(op$params), "name"), "\"", collapse = ", "), "))")
+  else "list(...)"
   c(lines, "#' @export",
-    paste0(rname, " <- function(...) mx.symbol.internal.create(\"", op$name, "\", list(...))"), "")
+    paste0(rname, " <- function(...) mx.symbol.internal.create(\"", op$name, "\", ", args, ")"), "")
 }
+
+# Parameter names as MXNet's R symbol functions spell them (num_args -> num.args).
+gen.dotted <- function(params) gsub("_", ".", vapply(params, function(p) p$name, ""), fixed = TRUE)
 
 # Names whose symbol versions are written by hand (as in MXNet's R package).
 gen.symbol.skip <- c("min", "min_axis")
@@ -163,10 +184,44 @@ mx.internal.generate.ops <- function(with.hash = TRUE) {
 # Inputs that may be left out (NULL) are dropped.
 nd.inputs <- function(...) Filter(Negate(is.null), list(...))
 
-# Inputs of variadic ops: arrays given in ..., or one list of them.
-nd.varargs <- function(...) {
-  args <- list(...)
-  if (length(args) == 1L && is.list(args[[1L]]) && !inherits(args[[1L]], "MXNDArray"))
-    args <- args[[1L]]
-  unname(args)
+# Inputs and parameters of a variadic op's wrapper: arrays given in `...`, or
+# a leading list of them followed (MXNet's signature f(data, p1, p2, ..., out))
+# by parameters by position, which fill the parameters not named, in order.
+# `params` holds the named values, `missing` which of them were not given.
+nd.variadic <- function(dots, params, missing) {
+  first <- if (length(dots)) dots[[1L]] else NULL
+  if (is.list(first) && !inherits(first, "MXNDArray")) {
+    extra <- dots[-1L]
+    if (length(extra)) {
+      if (!is.null(names(extra)) && any(nzchar(names(extra))))
+        stop(sprintf("unknown argument '%s'", names(extra)[nzchar(names(extra))][1L]), call. = FALSE)
+      free <- names(params)[missing]
+      if (length(extra) > length(free))
+        stop(sprintf("too many arguments after the list of arrays (at most %d: %s)",
+                     length(free), paste(free, collapse = ", ")), call. = FALSE)
+      params[free[seq_along(extra)]] <- extra
+    }
+    dots <- first
+  }
+  list(inputs = unname(mx.internal.rewrap(dots, "MXNDArray")), params = params)
+}
+
+# Arguments of a variadic op's symbol wrapper: after a leading list of
+# symbols, unnamed non-symbol arguments take the names in `order` (MXNet's
+# positional order, e.g. num.args, dim, name) that were not given by name.
+sym.variadic <- function(args, order) {
+  if (!length(args) || !is.list(args[[1L]]) || is.mx.symbol(args[[1L]])) return(args)
+  nm <- names(args)
+  if (is.null(nm)) nm <- character(length(args))
+  pos <- which(!nzchar(nm) & !vapply(args, is.mx.symbol, TRUE))
+  pos <- pos[pos > 1L]
+  if (!length(pos)) return(args)
+  given <- gsub("_", ".", nm[nzchar(nm)], fixed = TRUE)
+  free <- setdiff(order, given)
+  if (length(pos) > length(free))
+    stop(sprintf("too many arguments after the list of symbols (at most %d: %s)",
+                 length(free), paste(free, collapse = ", ")), call. = FALSE)
+  nm[pos] <- free[seq_along(pos)]
+  names(args) <- nm
+  args
 }

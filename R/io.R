@@ -39,6 +39,8 @@ io.dotted.args <- function(dots, formal.names) {
 }
 
 io.new.iter <- function(env, class) {
+  # custom iterators wrapping ours call finalize() (MXNet's Rcpp method)
+  env$finalize <- function() invisible(NULL)
   class(env) <- c(class, "MXDataIter")
   lockBinding("batch.size", env)
   env
@@ -376,14 +378,42 @@ mx.io.extract <- function(iter, field) {
 
 #' Is this a data iterator?
 #'
+#' Data iterators are the iterators of this package (class
+#' \code{"MXDataIter"}) and custom ones: any reference class object or
+#' environment with the methods \code{reset()}, \code{iter.next()} (returns
+#' \code{TRUE} while there is a batch), \code{value()} (a named list of
+#' MXNDArrays, e.g. \code{data} and \code{label}, or one field per input
+#' name) and \code{num.pad()} (padding examples in the current batch); a
+#' \code{batch.size} field is optional. As in MXNet, a reference class may
+#' declare \code{contains = "Rcpp_MXArrayDataIter"} (a virtual class here).
+#'
 #' @param x An object.
-#' @return \code{TRUE} for the iterators of this package (class
-#'   \code{"MXDataIter"}).
+#' @return \code{TRUE} for a data iterator.
 #' @examples
 #' is.mx.dataiter(mx.io.arrayiter(1:4, 1:4, batch.size = 2))
 #' is.mx.dataiter(1:4)
+#' Wrap <- setRefClass("Wrap", fields = "it", contains = "Rcpp_MXArrayDataIter",
+#'   methods = list(reset = function() it$reset(), iter.next = function() it$iter.next(),
+#'                  value = function() it$value(), num.pad = function() it$num.pad()))
+#' is.mx.dataiter(Wrap$new(it = mx.io.arrayiter(1:4, 1:4, batch.size = 2)))
 #' @export
-is.mx.dataiter <- function(x) inherits(x, "MXDataIter")
+is.mx.dataiter <- function(x) {
+  if (inherits(x, "MXDataIter")) return(TRUE)
+  if (!is.environment(x)) return(FALSE)
+  has <- function(m) tryCatch(is.function(eval(call("$", x, m))), error = function(e) FALSE)
+  all(vapply(c("reset", "iter.next", "value", "num.pad"), has, TRUE))
+}
+
+#' MXNet's base class of custom data iterators
+#'
+#' A virtual reference class, so that custom iterators written for MXNet
+#' (\code{setRefClass("MyIter", contains = "Rcpp_MXArrayDataIter", ...)})
+#' work unchanged. It has no fields or methods: a subclass provides
+#' \code{reset}, \code{iter.next}, \code{value} and \code{num.pad} (see
+#' \code{\link{is.mx.dataiter}}).
+#' @name Rcpp_MXArrayDataIter-class
+#' @exportClass Rcpp_MXArrayDataIter
+setRefClass("Rcpp_MXArrayDataIter", fields = list(), contains = "VIRTUAL")
 
 #' @export
 print.MXDataIter <- function(x, ...) {

@@ -29,7 +29,7 @@ mx.model.init.params <- function(symbol, input.shape, output.shape, initializer,
 
 # Turn X (array/matrix/iterator) and y into an iterator; decides the layout.
 model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X") {
-  if (inherits(X, "MXDataIter")) return(X)
+  if (is.mx.dataiter(X)) return(X)
   if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
     y <- X$label
     X <- X$data
@@ -38,10 +38,12 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
   if (!is.numeric(X) && !is.logical(X))
     stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
   if (anyNA(X)) stop(sprintf("argument '%s' contains NA", what), call. = FALSE)
+  if (any(is.infinite(X))) stop(sprintf("argument '%s' contains Inf or -Inf", what), call. = FALSE)
   X <- model.layout(X, y, array.layout, what)
   if (is.null(y)) y <- rep(0, tail(dim(X) %||% length(X), 1))
   if (is.factor(y)) y <- as.integer(y) - 1L
   if (anyNA(y)) stop("the labels contain NA", call. = FALSE)
+  if (is.numeric(y) && any(is.infinite(y))) stop("the labels contain Inf or -Inf", call. = FALSE)
   n <- tail(dim(X) %||% length(X), 1)
   ny <- tail(dim(y) %||% length(y), 1)
   if (n != ny)
@@ -82,7 +84,10 @@ model.layout <- function(X, y, layout, what) {
 #' @param y Labels (0-based classes, or a factor) when \code{X} is an array.
 #' @param ctx A context or a list of contexts.
 #' @param begin.round First epoch number.
-#' @param num.round Last epoch number.
+#' @param num.round Last epoch number (as in MXNet, not a count: epochs
+#'   \code{begin.round}, ..., \code{num.round} run; none when
+#'   \code{num.round < begin.round}, e.g. \code{num.round = 0}, and the
+#'   initial parameters are returned).
 #' @param optimizer An optimizer name (\code{"sgd"}, ...) or object; the
 #'   arguments in \code{...} (\code{learning.rate}, \code{momentum},
 #'   \code{wd}, ...) go to \code{\link{mx.opt.create}}.
@@ -104,6 +109,13 @@ model.layout <- function(X, y, layout, what) {
 #' @param allow.extra.params Ignore names in \code{arg.params} the symbol
 #'   does not have.
 #' @param ... Optimizer arguments.
+#' @section Non-finite parameters:
+#' Hyper-parameters and array data must be finite (errors name the
+#' argument). After each epoch the parameters are checked: if training made
+#' any of them NaN or Inf (diverging), a warning names them, once per call.
+#' \code{options(mxnet.nan.action = "stop")} makes this an error (training
+#' stops at that epoch), \code{"none"} skips the check; the default is
+#' \code{"warn"}.
 #' @return A model: \code{list(symbol, arg.params, aux.params)} of class
 #'   \code{MXFeedForwardModel}.
 #' @examples
@@ -128,6 +140,13 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
                                         input.names = NULL, output.names = NULL,
                                         fixed.param = NULL, allow.extra.params = FALSE, ...) {
   if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
+  begin.round <- model.check.whole(begin.round, "begin.round")
+  num.round <- model.check.whole(num.round, "num.round")
+  if (!is.null(eval.metric) && !(inherits(eval.metric, "mx.metric") ||
+                                 (is.list(eval.metric) && is.function(eval.metric$update))))
+    stop(sprintf("argument 'eval.metric' must be a metric such as mx.metric.accuracy, not %s",
+                 if (is.character(eval.metric)) sprintf("the string \"%s\"", eval.metric[1L]) else class(eval.metric)[1L]),
+         call. = FALSE)
   if (is.null(ctx)) ctx <- mx.ctx.default()
   if (is.mx.context(ctx)) ctx <- list(ctx)
   if (!is.list(ctx) || !length(ctx) || !all(vapply(ctx, is.mx.context, TRUE)))
@@ -141,19 +160,21 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   train.iter$reset()
   if (!train.iter$iter.next()) stop("the training data has no batch", call. = FALSE)
   b0 <- train.iter$value()
-  batch.size <- tail(dim(b0$data), 1)
-  input.shapes <- list()
-  input.shapes[[input.names[1L]]] <- dim(b0$data)
-  if (length(output.names)) input.shapes[[output.names[1L]]] <- dim(b0$label)
+  feeds <- model.feeds(b0, input.names, output.names)
+  input.shapes <- lapply(feeds$fields, function(f) dim(b0[[f]]))
+  batch.size <- model.last(input.shapes[[1L]])
   # parameters
   if (is.null(arg.params) || is.null(aux.params)) {
-    p <- mx.model.init.params(symbol, input.shapes[input.names[1L]],
-                              if (length(output.names)) input.shapes[output.names[1L]] else NULL,
-                              initializer, mx.cpu())
+    ins <- names(feeds$fields) %in% input.names
+    p <- mx.model.init.params(symbol, input.shapes[ins], input.shapes[!ins], initializer, mx.cpu())
     if (is.null(arg.params)) arg.params <- p$arg.params
     if (is.null(aux.params)) aux.params <- p$aux.params
   }
   param.names <- setdiff(arg.names, c(input.names, output.names))
+  unknown.fixed <- setdiff(fixed.param, param.names)
+  if (length(unknown.fixed))
+    warning(sprintf("fixed.param names %s, not a parameter of the symbol (parameters: %s)",
+                    paste(unknown.fixed, collapse = ", "), paste(param.names, collapse = ", ")), call. = FALSE)
   extra <- setdiff(names(arg.params), param.names)
   if (length(extra) && !allow.extra.params)
     stop(sprintf("arg.params has names the symbol does not have: %s (allow.extra.params = TRUE ignores them)",
@@ -164,7 +185,48 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     optimizer <- mx.opt.create(optimizer, rescale.grad = 1 / batch.size, ...)
   model.train(symbol, ctx, input.shapes, arg.params[param.names], aux.params, begin.round, num.round,
               optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
-              batch.end.callback, kvstore, verbose, input.names, output.names, fixed.param)
+              batch.end.callback, kvstore, verbose, feeds, fixed.param)
+}
+
+model.check.whole <- function(x, name) {
+  if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x != round(x))
+    stop(sprintf("argument '%s' must be a whole number, not %s", name,
+                 paste(deparse(x), collapse = "")), call. = FALSE)
+  as.integer(x)
+}
+
+# After each epoch: are the parameters still finite? Otherwise warn (once),
+# or stop with options(mxnet.nan.action = "stop"); "none" skips the check.
+model.check.finite <- function(weights, iteration) {
+  action <- getOption("mxnet.nan.action", "warn")
+  if (!is.character(action) || length(action) != 1L || !action %in% c("warn", "stop", "none"))
+    stop("option 'mxnet.nan.action' must be \"warn\", \"stop\" or \"none\"", call. = FALSE)
+  if (action == "none") return(FALSE)
+  bad <- names(weights)[!vapply(weights, function(w) is.finite(sum(w)), TRUE)]
+  if (!length(bad)) return(FALSE)
+  msg <- sprintf(paste0("training made parameters non-finite (NaN or Inf) in epoch %d: %s; lower the ",
+                        "learning rate, clip gradients or check the data"),
+                 iteration, paste(bad, collapse = ", "))
+  if (action == "stop") stop(msg, call. = FALSE)
+  warning(msg, call. = FALSE)
+  TRUE
+}
+
+# Which batch field feeds each input and label of the symbol: the field with
+# the argument's name (multi-input iterators yield list(user =, item =,
+# label =)), else `data` for the first input and `label` for the first
+# output, as MXNet's iterators name them. A label the batches lack is not fed.
+model.feeds <- function(batch, input.names, output.names) {
+  fields <- names(batch)
+  pick <- function(name, fallback) if (name %in% fields) name else fallback
+  f <- vapply(input.names, function(n) pick(n, if (n == input.names[1L]) "data" else n), "")
+  absent <- f[!f %in% fields]
+  if (length(absent))
+    stop(sprintf("the iterator's batches have no field '%s' for the input '%s' (fields: %s)",
+                 absent[1L], names(absent)[1L], paste(fields, collapse = ", ")), call. = FALSE)
+  o <- vapply(output.names, function(n) pick(n, if (n == output.names[1L]) "label" else n), "")
+  o <- o[o %in% fields]
+  list(fields = c(f, o), label = if (length(o)) o[[1L]] else "label")
 }
 
 # The training loop: per batch it copies the data in, runs forward and
@@ -172,10 +234,11 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
 # per parameter and updates the metric; R only calls the callbacks.
 model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
                         optimizer, train.iter, eval.iter, metric, epoch.end.callback,
-                        batch.end.callback, kvstore, verbose, input.names, output.names,
-                        fixed.param) {
+                        batch.end.callback, kvstore, verbose, feeds, fixed.param) {
   ndev <- length(ctx)
   batch.size <- tail(input.shapes[[1L]], 1)
+  if (batch.size < ndev)
+    stop(sprintf("the batch size %d is smaller than the %d devices in 'ctx'", batch.size, ndev), call. = FALSE)
   slices <- split.batch(batch.size, ndev)
   param.names <- names(arg.params)
   grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
@@ -194,9 +257,9 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
   updater <- mx.opt.get.updater(optimizer, weights)
   env <- new.env()
   env$model <- NULL
-  eval.execs <- NULL
-  eval.bs <- -1
-  for (iteration in begin.round:end.round) {
+  eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
+  nan.seen <- FALSE
+  for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
     t0 <- proc.time()[["elapsed"]]
     nbatch <- 0L
     env$train.metric <- if (!is.null(metric)) metric$init() else NULL
@@ -205,7 +268,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       batch <- train.iter$value()
       for (i in seq_len(ndev)) {
         ex <- execs[[i]]
-        model.load.batch(ex, batch, slices[[i]], ndev, input.names, output.names)
+        model.load.batch(ex, batch, slices[[i]], ndev, feeds)
         mx.exec.forward(ex, is.train = TRUE)
         mx.exec.backward(ex)
       }
@@ -214,7 +277,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       if (ndev > 1) model.broadcast.weights(execs, param.names)
       if (!is.null(metric))
         for (i in seq_len(ndev))
-          env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev),
+          env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev, feeds),
                                             execs[[i]]$ref.outputs[[1L]], env$train.metric)
       nbatch <- nbatch + 1L
       env$metric <- metric
@@ -225,54 +288,14 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       message(sprintf("[%d] Train-%s=%s", iteration, r$name, format(r$value, digits = 6)))
     }
     if (!is.null(eval.iter)) {
-      env$eval.metric <- if (!is.null(metric)) metric$init() else NULL
-      eval.iter$reset()
-      while (eval.iter$iter.next()) {
-        batch <- eval.iter$value()
-        pad <- eval.iter$num.pad()
-        ebs <- tail(dim(batch$data), 1)
-        if (ebs != batch.size) {
-          # another batch size: executors sharing the trained arrays
-          if (is.null(eval.execs) || eval.bs != ebs) {
-            eval.bs <- ebs
-            eval.slices <- split.batch(ebs, ndev)
-            eval.execs <- lapply(seq_len(ndev), function(i)
-              model.share.exec(execs[[i]], symbol, ctx[[i]], input.shapes, eval.slices[[i]]$n,
-                               input.names, output.names))
-          }
-          use.execs <- eval.execs
-          use.slices <- eval.slices
-        } else {
-          use.execs <- execs
-          use.slices <- slices
-        }
-        for (i in seq_len(ndev)) {
-          ex <- use.execs[[i]]
-          sl <- use.slices[[i]]
-          model.load.batch(ex, batch, sl, ndev, input.names, output.names)
-          mx.exec.forward(ex, is.train = FALSE)
-          if (!is.null(metric)) {
-            lab <- model.batch.label(batch, sl, ndev)
-            out <- ex$ref.outputs[[1L]]
-            keep <- sl$n - max(0, pad - (ebs - sl$end))
-            if (keep < sl$n) {
-              if (keep <= 0) next
-              lab <- as.array(lab)
-              lab <- if (is.null(dim(lab)) || length(dim(lab)) == 1L) lab[seq_len(keep)] else
-                       array(lab, dim(lab))[, seq_len(keep)]
-              o <- as.array(out)
-              out <- mx.nd.array(array(o, dim(o))[, seq_len(keep), drop = FALSE])
-            }
-            env$eval.metric <- metric$update(lab, out, env$eval.metric)
-          }
-        }
-      }
+      env$eval.metric <- model.evaluate(eval.cache, eval.iter, metric, feeds)
       if (!is.null(metric) && verbose) {
         r <- metric$get(env$eval.metric)
         message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
       }
     }
     if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, proc.time()[["elapsed"]] - t0))
+    if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
     env$model <- model.extract(symbol, execs, param.names)
     if (!is.null(epoch.end.callback)) {
       cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)
@@ -284,7 +307,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
 
 # An executor for another batch size that shares a trained executor's
 # parameter and auxiliary arrays (no copies).
-model.share.exec <- function(ex, symbol, ctx, input.shapes, n, input.names, output.names) {
+model.share.exec <- function(ex, symbol, ctx, input.shapes, n) {
   shp <- lapply(input.shapes, function(s) { s[length(s)] <- n; s })
   args <- ex$ref.arg.arrays
   for (nm in names(shp)) args[[nm]] <- mx.nd.zeros(shp[[nm]], ctx)
@@ -311,13 +334,78 @@ model.slice <- function(a, sl, ndev) {
   .Call(C_mx_r_nd_index_get, a, idx)
 }
 
-model.load.batch <- function(ex, batch, sl, ndev, input.names, output.names) {
-  .Call(C_mx_r_nd_copy_into, model.slice(batch$data, sl, ndev), ex$ref.arg.arrays[[input.names[1L]]])
-  if (length(output.names) && !is.null(batch$label))
-    .Call(C_mx_r_nd_copy_into, model.slice(batch$label, sl, ndev), ex$ref.arg.arrays[[output.names[1L]]])
+model.load.batch <- function(ex, batch, sl, ndev, feeds) {
+  for (n in names(feeds$fields))
+    if (!is.null(batch[[feeds$fields[[n]]]]))
+      .Call(C_mx_r_nd_copy_into, model.slice(batch[[feeds$fields[[n]]]], sl, ndev), ex$ref.arg.arrays[[n]])
 }
 
-model.batch.label <- function(batch, sl, ndev) model.slice(batch$label, sl, ndev)
+model.batch.label <- function(batch, sl, ndev, feeds) model.slice(batch[[feeds$label]], sl, ndev)
+
+model.last <- function(x) x[length(x)]
+
+# The first `keep` examples (last R dim) of an NDArray of any rank.
+model.keep.first <- function(a, keep) {
+  idx <- rep(list(NULL), length(dim(a)))
+  idx[[length(idx)]] <- seq_len(keep)
+  .Call(C_mx_r_nd_index_get, a, idx)
+}
+
+# Executors for evaluation: the training executors, or (for another batch
+# size) executors sharing their arrays, made once per batch size.
+model.eval.cache <- function(execs, slices, symbol, ctx, input.shapes) {
+  train.bs <- model.last(input.shapes[[1L]])
+  cache <- new.env()
+  cache$bs <- -1
+  cache$make <- function(ebs) {
+    if (ebs == train.bs) {
+      cache$use.execs <- execs
+      cache$use.slices <- slices
+      return(invisible(NULL))
+    }
+    if (ebs != cache$bs) {
+      cache$bs <- ebs
+      cache$slices <- split.batch(ebs, length(execs))
+      cache$execs <- lapply(seq_along(execs), function(i)
+        model.share.exec(execs[[i]], symbol, ctx[[i]], input.shapes, cache$slices[[i]]$n))
+    }
+    cache$use.execs <- cache$execs
+    cache$use.slices <- cache$slices
+  }
+  cache
+}
+
+# One pass over the evaluation data; returns the metric state (NULL without a
+# metric). The padding of the last batch is trimmed from outputs and labels
+# along their last (example) dimension, whatever their rank.
+model.evaluate <- function(cache, iter, metric, feeds) {
+  state <- if (!is.null(metric)) metric$init() else NULL
+  iter$reset()
+  while (iter$iter.next()) {
+    batch <- iter$value()
+    pad <- iter$num.pad()
+    ebs <- model.last(dim(batch[[feeds$fields[[1L]]]]))
+    cache$make(ebs)
+    ndev <- length(cache$use.execs)
+    for (i in seq_len(ndev)) {
+      ex <- cache$use.execs[[i]]
+      sl <- cache$use.slices[[i]]
+      model.load.batch(ex, batch, sl, ndev, feeds)
+      mx.exec.forward(ex, is.train = FALSE)
+      if (is.null(metric)) next
+      lab <- model.batch.label(batch, sl, ndev, feeds)
+      out <- ex$ref.outputs[[1L]]
+      keep <- sl$n - max(0, pad - (ebs - sl$end))
+      if (keep <= 0) next
+      if (keep < sl$n) {
+        lab <- model.keep.first(lab, keep)
+        out <- model.keep.first(out, keep)
+      }
+      state <- metric$update(lab, out, state)
+    }
+  }
+  state
+}
 
 # kvstore "local": sum the devices' gradients into the first executor's.
 model.reduce.grads <- function(execs, names) {
@@ -378,9 +466,9 @@ model.extract <- function(symbol, execs, param.names) {
 #' @export
 predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size = 128,
                                        array.layout = "auto", allow.extra.params = FALSE, ...) {
-  model <- object
+  model <- if (is.serialized(object)) mx.unserialize(object) else object
   if (is.null(ctx)) ctx <- mx.ctx.default()
-  if (!inherits(X, "MXDataIter")) {
+  if (!is.mx.dataiter(X)) {
     if (is.data.frame(X)) X <- as.matrix(X)
     if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
@@ -389,39 +477,71 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   it$reset()
   if (!it$iter.next()) stop("no data to predict", call. = FALSE)
   b <- it$value()
-  arg.names <- arguments(model$symbol)
-  data.name <- if ("data" %in% arg.names) "data" else arg.names[1L]
-  shapes <- list()
-  shapes[[data.name]] <- dim(b$data)
+  feeds <- predict.feeds(model, b)
+  shapes <- lapply(feeds$fields, function(f) dim(b[[f]]))
   ex <- do.call(mx.simple.bind, c(list(model$symbol, ctx = ctx, grad.req = "null"), shapes))
-  params <- model$arg.params
-  extra <- setdiff(names(params), arg.names)
-  if (length(extra) && !allow.extra.params)
-    stop(sprintf("the model has parameters the symbol does not use: %s", paste(extra, collapse = ", ")), call. = FALSE)
-  mx.exec.update.arg.arrays(ex, params[names(params) %in% arg.names], match.name = TRUE)
-  if (length(model$aux.params)) mx.exec.update.aux.arrays(ex, model$aux.params, match.name = TRUE)
+  predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
   res <- list()
   it$reset()
   while (it$iter.next()) {
     b <- it$value()
-    .Call(C_mx_r_nd_copy_into, b$data, ex$ref.arg.arrays[[data.name]])
+    model.load.batch(ex, b, NULL, 1L, feeds)
     mx.exec.forward(ex, is.train = FALSE)
-    o <- as.array(ex$ref.outputs[[1L]])
+    out <- ex$ref.outputs[[1L]]
     pad <- it$num.pad()
-    d <- dim(o)
-    if (pad > 0) {
-      keep <- d[length(d)] - pad
-      o <- array(o, c(prod(d[-length(d)]), d[length(d)]))[, seq_len(keep), drop = FALSE]
-      d[length(d)] <- keep
-      dim(o) <- d
-    }
-    res[[length(res) + 1L]] <- o
+    if (pad > 0) out <- model.keep.first(out, model.last(dim(out)) - pad)
+    res[[length(res) + 1L]] <- .Call(C_mx_r_nd_to_r, out)
   }
   d <- dim(res[[1L]])
   n <- sum(vapply(res, function(r) tail(dim(r), 1), 0))
   out <- array(unlist(lapply(res, as.vector)), c(d[-length(d)], n))
   if (length(dim(out)) == 2L) out <- matrix(out, nrow(out))
+  if (length(dim(out)) == 1L) dim(out) <- NULL
   out
+}
+
+# The inputs prediction feeds: every argument of the symbol that the batches
+# have a field for (multi-input models), else the data input from `data`.
+predict.feeds <- function(model, batch) {
+  arg.names <- arguments(model$symbol)
+  ins <- setdiff(intersect(arg.names, names(batch)),
+                 c(names(model$arg.params), names(model$aux.params), model.label.args(model$symbol)))
+  if (!length(ins)) ins <- if ("data" %in% arg.names) "data" else arg.names[1L]
+  model.feeds(batch, ins, character(0))
+}
+
+# Copy the model's parameters into a prediction executor; every argument
+# that is neither fed nor a label must be among them (never zeros).
+predict.set.params <- function(ex, model, fed, allow.extra.params) {
+  arg.names <- arguments(model$symbol)
+  params <- model$arg.params
+  extra <- setdiff(names(params), arg.names)
+  if (length(extra) && !allow.extra.params)
+    stop(sprintf("the model has parameters the symbol does not use: %s (allow.extra.params = TRUE ignores them)",
+                 paste(extra, collapse = ", ")), call. = FALSE)
+  lacking <- setdiff(arg.names, c(fed, names(params), model.label.args(model$symbol)))
+  if (length(lacking))
+    stop(sprintf("the model lacks %s (neither a parameter in arg.params nor an input of the data)",
+                 paste(lacking, collapse = ", ")), call. = FALSE)
+  lacking.aux <- setdiff(auxiliary.states(model$symbol), names(model$aux.params))
+  if (length(lacking.aux))
+    stop(sprintf("the model lacks the auxiliary state%s %s", if (length(lacking.aux) > 1L) "s" else "",
+                 paste(lacking.aux, collapse = ", ")), call. = FALSE)
+  mx.exec.update.arg.arrays(ex, params[names(params) %in% arg.names], match.name = TRUE)
+  if (length(model$aux.params)) mx.exec.update.aux.arrays(ex, model$aux.params, match.name = TRUE)
+}
+
+# Label arguments: variables ending in "label", and the second input of the
+# loss heads (*Output ops), e.g. LinearRegressionOutput(label = score).
+model.label.args <- function(symbol) {
+  nodes <- .Call(C_mx_r_sym_graph, symbol)
+  heads <- Filter(function(nd) grepl("Output$", nd$op) && length(nd$inputs) >= 2L, nodes)
+  lab <- unlist(lapply(heads, function(nd) {
+    src <- nodes[[nd$inputs[2L] + 1L]]
+    if (src$op == "null") src$name
+  }))
+  args <- arguments(symbol)
+  unique(c(grep("label$", args, value = TRUE), lab))
 }
 
 # array.layout = "auto" for prediction: the orientation whose feature count
@@ -452,6 +572,9 @@ predict.layout <- function(model, X) {
 #' MXNet's checkpoint files: \code{<prefix>-symbol.json} and
 #' \code{<prefix>-<4-digit iteration>.params} (parameters named
 #' \code{arg:<name>} and \code{aux:<name>}), readable by MXNet itself.
+#' \code{mx.model.save} writes both files beside their targets and replaces
+#' the targets only when both were written: after an error neither file has
+#' changed.
 #'
 #' @param model An \code{MXFeedForwardModel}.
 #' @param prefix File name prefix.
@@ -468,13 +591,48 @@ predict.layout <- function(model, X) {
 #' @export
 mx.model.save <- function(model, prefix, iteration) {
   if (!inherits(model, "MXFeedForwardModel")) stop("argument 'model' must be an MXFeedForwardModel", call. = FALSE)
-  mx.symbol.save(model$symbol, paste0(prefix, "-symbol.json"))
+  if (is.serialized(model)) model <- mx.unserialize(model)
   arrays <- c(model$arg.params, model$aux.params)
   names(arrays) <- c(if (length(model$arg.params)) paste0("arg:", names(model$arg.params)),
                      if (length(model$aux.params)) paste0("aux:", names(model$aux.params)))
-  mx.nd.save(arrays, sprintf("%s-%04d.params", prefix, as.integer(iteration)))
+  targets <- c(paste0(prefix, "-symbol.json"), sprintf("%s-%04d.params", prefix, as.integer(iteration)))
+  # both files are written beside their targets first; the targets change
+  # only when both writes succeeded, and together (a failed rename restores)
+  tmp <- vapply(targets, function(f) tempfile(".mxsave", dirname(f)), "")
+  on.exit(unlink(tmp))
+  mx.symbol.save(model$symbol, tmp[[1L]])
+  mx.nd.save(arrays, tmp[[2L]])
+  model.replace.files(tmp, targets)
   invisible(NULL)
 }
+
+# Move each new file onto its target; if one cannot be moved, put back the
+# targets already replaced and stop.
+model.replace.files <- function(new, targets) {
+  backup <- vapply(targets, function(f) tempfile(".mxold", dirname(f)), "")
+  had <- file.exists(targets) & !dir.exists(targets)
+  done <- 0L
+  undo <- function() {
+    for (k in seq_len(done)) {
+      unlink(targets[k])
+      if (had[k]) file.rename(backup[k], targets[k])
+    }
+  }
+  for (k in seq_along(targets)) {
+    if (had[k] && !file.rename(targets[k], backup[k])) { undo(); model.save.fail(targets[k]) }
+    if (!suppressWarnings(file.rename(new[k], targets[k]))) {
+      if (had[k]) file.rename(backup[k], targets[k])
+      undo()
+      model.save.fail(targets[k])
+    }
+    done <- k
+  }
+  unlink(backup[had])
+}
+
+model.save.fail <- function(target)
+  stop(sprintf("mx.model.save: cannot replace '%s'%s; no checkpoint file was changed", target,
+               if (dir.exists(target)) " (a directory)" else ""), call. = FALSE)
 
 #' @rdname mx.model.save
 #' @export
@@ -497,7 +655,7 @@ mx.model.load <- function(prefix, iteration) {
 #' bytes, \code{mx.unserialize} back.
 #'
 #' @param model An \code{MXFeedForwardModel} (or a serialized one).
-#' @return A list of class \code{MXFeedForwardModel} with
+#' @return \code{mx.serialize}: a list of class \code{MXFeedForwardModel} with
 #'   \code{is.serialized = TRUE}, or a usable model.
 #' @examples
 #' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2)
@@ -523,6 +681,12 @@ mx.unserialize <- function(model) {
                  arg.params = mx.nd.deserialize(model$arg.params),
                  aux.params = mx.nd.deserialize(model$aux.params)), class = "MXFeedForwardModel")
 }
+
+#' @rdname mx.serialize
+#' @return \code{is.serialized}: \code{TRUE} for a model made by
+#'   \code{mx.serialize} (\code{predict} accepts both kinds).
+#' @export
+is.serialized <- function(model) isTRUE(model$is.serialized)
 
 #' @export
 print.MXFeedForwardModel <- function(x, ...) {

@@ -122,7 +122,7 @@ mx.nd.info <- function(x) .Call(C_mx_r_nd_info, x)
 #' Convert an NDArray to an R array
 #'
 #' \code{as.array} copies the values into an R double array with the same
-#' dimensions; \code{as.matrix} needs one or two dimensions; \code{as.vector}
+#' dimensions (a plain vector for a 1-D NDArray, as MXNet); \code{as.matrix} needs one or two dimensions; \code{as.vector}
 #' drops the dimensions.
 #'
 #' @param x An MXNDArray.
@@ -134,7 +134,11 @@ mx.nd.info <- function(x) .Call(C_mx_r_nd_info, x)
 #' dim(as.array(x))
 #' @name as.array.MXNDArray
 #' @export
-as.array.MXNDArray <- function(x, ...) .Call(C_mx_r_nd_to_r, x)
+as.array.MXNDArray <- function(x, ...) {
+  a <- .Call(C_mx_r_nd_to_r, x)
+  if (length(dim(a)) == 1L) dim(a) <- NULL   # a plain vector, as MXNet
+  a
+}
 
 #' @rdname as.array.MXNDArray
 #' @export
@@ -297,8 +301,10 @@ Math.MXNDArray <- function(x, ...) {
     return(nd.invoke("log", list(x)) / log(base))
   }
   if (gen == "round" && length(args) && !identical(as.numeric(args[[1L]]), 0)) {
-    s <- 10^as.numeric(args[[1L]])
-    return(nd.invoke("rint", list(x * s)) / s)
+    # x * 10^digits overflows (float32 already at digits 39): round in R, in
+    # double precision, with base R's handling of extreme digits
+    info <- .Call(C_mx_r_nd_info, x)
+    return(mx.nd.array(round(.Call(C_mx_r_nd_to_r, x), args[[1L]]), ctx = info$ctx, dtype = info$dtype))
   }
   nd.invoke(op, list(x))
 }
@@ -363,6 +369,8 @@ nd.subscripts <- function(d, subs, env) {
     if (is.character(v)) stop("MXNDArrays have no dimnames: index with numbers or logicals", call. = FALSE)
     if (!is.numeric(v) && !is.logical(v)) stop(sprintf("invalid subscript type '%s'", typeof(v)), call. = FALSE)
     if (anyNA(v)) stop(sprintf("subscripts must not contain NA (subscript %d)", k), call. = FALSE)
+    if (is.numeric(v) && any(v < -.Machine$integer.max))
+      stop(sprintf("subscript %d: index %s is outside R's integer range", k, format(min(v))), call. = FALSE)
     if (is.numeric(v) && any(v >= d[k] + 1))
       stop(sprintf("subscript out of bounds (subscript %d: index %s, extent %s)",
                    k, format(max(v)), format(d[k])), call. = FALSE)
@@ -375,11 +383,29 @@ nd.subscripts <- function(d, subs, env) {
   })
 }
 
+# A single subscript that is a numeric matrix with one column per dimension
+# selects one element per row (R's matrix subscript): turn it into flat
+# 1-based indices. Other subscripts come back evaluated (evaluated once).
+nd.matrix.subscript <- function(d, sub, env) {
+  if (identical(sub, quote(expr = ))) return(sub)
+  v <- eval(sub, env)
+  if (!is.matrix(v) || !is.numeric(v) || ncol(v) != length(d)) return(v)
+  if (anyNA(v)) stop("a matrix subscript must not contain NA", call. = FALSE)
+  if (any(v < 1)) stop("negative or zero values are not allowed in a matrix subscript", call. = FALSE)
+  v <- floor(v)
+  over <- which(t(v) > d)   # column-wise comparison with the extents
+  if (length(over))
+    stop(sprintf("subscript out of bounds (matrix subscript row %d)", (over[1L] - 1L) %/% length(d) + 1L),
+         call. = FALSE)
+  as.vector((v - 1) %*% cumprod(c(1, d[-length(d)]))) + 1
+}
+
 #' Extract or replace parts of an NDArray
 #'
 #' Indexing works as for R arrays: one subscript per dimension (numbers,
-#' negative numbers, logicals, or empty), or a single subscript for the
-#' flattened array. \code{drop = TRUE} drops dimensions of extent 1.
+#' negative numbers, logicals, or empty), a single subscript for the
+#' flattened array, or a numeric matrix with one column per dimension
+#' selecting one element per row (\code{x[cbind(i, j)]}). \code{drop = TRUE} drops dimensions of extent 1.
 #' Replacement writes into the NDArray's memory (every reference to it sees
 #' the change) and takes a number, an R vector or an MXNDArray.
 #'
@@ -402,6 +428,7 @@ nd.subscripts <- function(d, subs, env) {
   d <- dim(x)
   env <- parent.frame()
   if (length(subs) == 1L && length(d) != 1L) {
+    subs[[1L]] <- nd.matrix.subscript(d, subs[[1L]], env)
     flat <- .Call(C_mx_r_nd_reshape, x, length(x))
     idx <- nd.subscripts(length(x), subs, env)
     return(.Call(C_mx_r_nd_index_get, flat, idx))
@@ -430,6 +457,7 @@ nd.subscripts <- function(d, subs, env) {
   d <- dim(x)
   env <- parent.frame()
   if (length(subs) == 1L && length(d) != 1L) {
+    subs[[1L]] <- nd.matrix.subscript(d, subs[[1L]], env)
     flat <- .Call(C_mx_r_nd_reshape, x, length(x))
     .Call(C_mx_r_nd_index_set, flat, nd.subscripts(length(x), subs, env), value)
     return(x)

@@ -55,12 +55,6 @@ mx.nd.broadcast.mul <- function(lhs, rhs, out = NULL) {
   .Call(C_mx_r_nd_invoke, "broadcast_mul", list(lhs, rhs), NULL, out)
 }
 
-#' @rdname mx.nd.broadcast.mul
-#' @export
-mx.nd. <- function(lhs, rhs, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "broadcast_mul", list(lhs, rhs), NULL, out)
-}
-
 #' Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers)
 #'
 #' Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers).
@@ -1254,7 +1248,7 @@ mx.nd.swapaxes <- function(data, dim1 = 0, dim2 = 0, out = NULL) {
 #'
 #' Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).
 #'
-#' @param ... MXNDArrays, or one list of them.
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{dim}, \code{out}).
 #' @param num_args (int; required) Number of inputs (filled in from the arrays given).
 #' @param dim (int; default 1) Engine axis along which to concatenate.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
@@ -1262,20 +1256,22 @@ mx.nd.swapaxes <- function(data, dim1 = 0, dim2 = 0, out = NULL) {
 #' @details Engine operator \code{Concat} (aliases: \code{concat}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.Concat <- function(..., num_args = NULL, dim = 1, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Concat", nd.varargs(...), list(num_args = num_args, dim = dim), out)
+  a <- nd.variadic(list(...), list(num_args = num_args, dim = dim, out = out), c(missing(num_args), missing(dim), missing(out)))
+  .Call(C_mx_r_nd_invoke, "Concat", a$inputs, a$params[c("num_args", "dim")], a$params$out)
 }
 
 #' @rdname mx.nd.Concat
 #' @export
 mx.nd.concat <- function(..., num_args = NULL, dim = 1, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Concat", nd.varargs(...), list(num_args = num_args, dim = dim), out)
+  a <- nd.variadic(list(...), list(num_args = num_args, dim = dim, out = out), c(missing(num_args), missing(dim), missing(out)))
+  .Call(C_mx_r_nd_invoke, "Concat", a$inputs, a$params[c("num_args", "dim")], a$params$out)
 }
 
 #' Join arrays of one shape along a new axis
 #'
 #' Join arrays of one shape along a new axis.
 #'
-#' @param ... MXNDArrays, or one list of them.
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{axis}, \code{num_args}, \code{out}).
 #' @param axis (int; default 0) Engine axis of the result along which the inputs are stacked.
 #' @param num_args (int; required) Number of inputs (filled in from the arrays given).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
@@ -1283,7 +1279,8 @@ mx.nd.concat <- function(..., num_args = NULL, dim = 1, out = NULL) {
 #' @details Engine operator \code{stack}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.stack <- function(..., axis = 0, num_args = NULL, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "stack", nd.varargs(...), list(axis = axis, num_args = num_args), out)
+  a <- nd.variadic(list(...), list(axis = axis, num_args = num_args, out = out), c(missing(axis), missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "stack", a$inputs, a$params[c("axis", "num_args")], a$params$out)
 }
 
 #' Slice an array with begin, end and step per axis
@@ -1844,7 +1841,7 @@ mx.nd.Embedding <- function(data, weight, input_dim, output_dim, dtype = "float3
 #'
 #' Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.
 #'
-#' @param ... MXNDArrays, or one list of them.
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{offset}, \code{h_w}, \code{center_crop}, \code{out}).
 #' @param num_args (int; required) 1 (crop to h_w) or 2 (crop to the spatial size of the second input).
 #' @param offset (tuple of integers, in R order; default (0, 0)) Offset of the crop's top left corner (engine order (y, x)).
 #' @param h_w (tuple of integers, in R order; default (0, 0)) Height and width of the crop (engine order (h, w)) when num_args is 1.
@@ -1854,7 +1851,8 @@ mx.nd.Embedding <- function(data, weight, input_dim, output_dim, dtype = "float3
 #' @details Engine operator \code{Crop}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.Crop <- function(..., num_args = NULL, offset = NULL, h_w = NULL, center_crop = FALSE, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Crop", nd.varargs(...), list(num_args = num_args, offset = offset, h_w = h_w, center_crop = center_crop), out)
+  a <- nd.variadic(list(...), list(num_args = num_args, offset = offset, h_w = h_w, center_crop = center_crop, out = out), c(missing(num_args), missing(offset), missing(h_w), missing(center_crop), missing(out)))
+  .Call(C_mx_r_nd_invoke, "Crop", a$inputs, a$params[c("num_args", "offset", "h_w", "center_crop")], a$params$out)
 }
 
 #' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad)
@@ -3012,7 +3010,7 @@ mx.symbol.swapaxes <- function(...) mx.symbol.internal.create("SwapAxis", list(.
 #'
 #' Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).
 #'
-#' @param ... The any number of input symbols (by position, or as one list); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.args}, \code{dim}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
@@ -3021,17 +3019,17 @@ mx.symbol.swapaxes <- function(...) mx.symbol.internal.create("SwapAxis", list(.
 #' }
 #' @details Engine operator \code{Concat} (aliases: \code{concat}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.Concat <- function(...) mx.symbol.internal.create("Concat", list(...))
+mx.symbol.Concat <- function(...) mx.symbol.internal.create("Concat", sym.variadic(list(...), c("num.args", "dim", "name")))
 
 #' @rdname mx.symbol.Concat
 #' @export
-mx.symbol.concat <- function(...) mx.symbol.internal.create("Concat", list(...))
+mx.symbol.concat <- function(...) mx.symbol.internal.create("Concat", sym.variadic(list(...), c("num.args", "dim", "name")))
 
 #' Join arrays of one shape along a new axis (symbol)
 #'
 #' Join arrays of one shape along a new axis.
 #'
-#' @param ... The any number of input symbols (by position, or as one list); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{axis}, \code{num.args}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
@@ -3040,7 +3038,7 @@ mx.symbol.concat <- function(...) mx.symbol.internal.create("Concat", list(...))
 #' }
 #' @details Engine operator \code{stack}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.stack <- function(...) mx.symbol.internal.create("stack", list(...))
+mx.symbol.stack <- function(...) mx.symbol.internal.create("stack", sym.variadic(list(...), c("axis", "num.args", "name")))
 
 #' Slice an array with begin, end and step per axis (symbol)
 #'
@@ -3556,7 +3554,7 @@ mx.symbol.Embedding <- function(...) mx.symbol.internal.create("Embedding", list
 #'
 #' Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.
 #'
-#' @param ... The any number of input symbols (by position, or as one list); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.args}, \code{offset}, \code{h.w}, \code{center.crop}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
@@ -3567,7 +3565,7 @@ mx.symbol.Embedding <- function(...) mx.symbol.internal.create("Embedding", list
 #' }
 #' @details Engine operator \code{Crop}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.Crop <- function(...) mx.symbol.internal.create("Crop", list(...))
+mx.symbol.Crop <- function(...) mx.symbol.internal.create("Crop", sym.variadic(list(...), c("num.args", "offset", "h.w", "center.crop", "name")))
 
 #' Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad) (symbol)
 #'
@@ -3722,4 +3720,4 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "4f25b26784393ab9"
+.mx.generated.hash <- "dadb080edd7d4fb6"

@@ -48,9 +48,15 @@ opt.clip <- function(clip_gradient) {
   as.double(clip_gradient)
 }
 
-opt.check.num <- function(x, name) {
-  if (!is.numeric(x) || length(x) != 1L || is.na(x))
-    stop(sprintf("argument '%s' must be a single number", name), call. = FALSE)
+# A finite number within [lower, upper) (or [lower, upper] when upper.open
+# is FALSE); non-finite hyper-parameters would turn every weight into NaN.
+opt.check.num <- function(x, name, lower = -Inf, upper = Inf, lower.open = FALSE) {
+  if (!is.numeric(x) || length(x) != 1L || !is.finite(x))
+    stop(sprintf("argument '%s' must be a single finite number", name), call. = FALSE)
+  if (x < lower || (lower.open && x == lower) || x >= upper)
+    stop(sprintf("argument '%s' must be %s %s%s (got %s)", name, if (lower.open) ">" else ">=",
+                 format(lower), if (is.finite(upper)) paste(" and <", format(upper)) else "",
+                 format(x)), call. = FALSE)
   as.double(x)
 }
 
@@ -66,9 +72,9 @@ opt.new <- function(create.state, update, env)
 # SGD and NAG differ only in the fused op applied when there is momentum.
 opt.momentum <- function(mom.op, learning.rate, momentum, wd, rescale.grad, clip_gradient,
                          lr_scheduler) {
-  learning.rate <- opt.check.num(learning.rate, "learning.rate")
-  momentum <- opt.check.num(momentum, "momentum")
-  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  learning.rate <- opt.check.num(learning.rate, "learning.rate", 0)
+  momentum <- opt.check.num(momentum, "momentum", 0)
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd", 0), lr_scheduler)
   params <- list(lr = learning.rate, momentum = momentum, wd = 0,
                  rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
                  clip_gradient = opt.clip(clip_gradient))
@@ -103,13 +109,16 @@ mx.opt.nag <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad 
 # ------------------------------------------------------------------ Adam
 
 mx.opt.adam <- function(learning.rate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
-                        wd = 0, rescale.grad = 1, clip_gradient = -1, lr_scheduler = NULL) {
-  learning.rate <- opt.check.num(learning.rate, "learning.rate")
-  beta1 <- opt.check.num(beta1, "beta1")
-  beta2 <- opt.check.num(beta2, "beta2")
-  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+                        wd = 0, rescale.grad = 1, clip_gradient = -1, lr_scheduler = NULL,
+                        bias.correction = FALSE) {
+  learning.rate <- opt.check.num(learning.rate, "learning.rate", 0)
+  beta1 <- opt.check.num(beta1, "beta1", 0, 1)
+  beta2 <- opt.check.num(beta2, "beta2", 0, 1)
+  if (!is.logical(bias.correction) || length(bias.correction) != 1L || is.na(bias.correction))
+    stop("argument 'bias.correction' must be TRUE or FALSE", call. = FALSE)
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd", 0), lr_scheduler)
   params <- list(lr = learning.rate, beta1 = beta1, beta2 = beta2,
-                 epsilon = opt.check.num(epsilon, "epsilon"), wd = 0,
+                 epsilon = opt.check.num(epsilon, "epsilon", 0, lower.open = TRUE), wd = 0,
                  rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
                  clip_gradient = opt.clip(clip_gradient))
   create.state <- function(index, weight)
@@ -117,8 +126,9 @@ mx.opt.adam <- function(learning.rate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilo
   update <- function(index, weight, grad, state) {
     t <- opt.count(env, index)
     p <- params
-    # bias correction folded into the learning rate (as MXNet's optimizer)
-    p$lr <- env$lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+    # MXNet 1.9.1's R optimizer passes the rate unchanged; Python MXNet (and
+    # the Adam paper) fold the bias correction into it
+    p$lr <- if (bias.correction) env$lr * sqrt(1 - beta2^t) / (1 - beta1^t) else env$lr
     p$wd <- env$wd
     nd.invoke("adam_update", list(weight, grad, state$mean, state$variance), p, weight)
     state
@@ -131,8 +141,8 @@ mx.opt.adam <- function(learning.rate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilo
 mx.opt.rmsprop <- function(learning.rate = 0.002, centered = TRUE, gamma1 = 0.95,
                            gamma2 = 0.9, epsilon = 1e-4, wd = 0, rescale.grad = 1,
                            clip_gradient = -1, lr_scheduler = NULL) {
-  learning.rate <- opt.check.num(learning.rate, "learning.rate")
-  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  learning.rate <- opt.check.num(learning.rate, "learning.rate", 0)
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd", 0), lr_scheduler)
   centered <- isTRUE(centered)
   params <- list(lr = learning.rate, gamma1 = opt.check.num(gamma1, "gamma1"),
                  gamma2 = opt.check.num(gamma2, "gamma2"),
@@ -166,8 +176,8 @@ mx.opt.rmsprop <- function(learning.rate = 0.002, centered = TRUE, gamma1 = 0.95
 
 mx.opt.adagrad <- function(learning.rate = 0.05, epsilon = 1e-8, wd = 0, rescale.grad = 1,
                            clip_gradient = -1, lr_scheduler = NULL) {
-  learning.rate <- opt.check.num(learning.rate, "learning.rate")
-  env <- opt.env(learning.rate, opt.check.num(wd, "wd"), lr_scheduler)
+  learning.rate <- opt.check.num(learning.rate, "learning.rate", 0)
+  env <- opt.env(learning.rate, opt.check.num(wd, "wd", 0), lr_scheduler)
   params <- list(lr = learning.rate, epsilon = opt.check.num(epsilon, "epsilon"), wd = 0,
                  rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
                  clip_gradient = opt.clip(clip_gradient))
@@ -187,7 +197,7 @@ mx.opt.adagrad <- function(learning.rate = 0.05, epsilon = 1e-8, wd = 0, rescale
 
 mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1,
                             clip_gradient = -1) {
-  env <- opt.env(NA_real_, opt.check.num(wd, "wd"), NULL)
+  env <- opt.env(NA_real_, opt.check.num(wd, "wd", 0), NULL)
   params <- list(rho = opt.check.num(rho, "rho"), epsilon = opt.check.num(epsilon, "epsilon"),
                  wd = 0, rescale_grad = opt.check.num(rescale.grad, "rescale.grad"),
                  clip_gradient = opt.clip(clip_gradient))
@@ -220,10 +230,16 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
 #'   \item{\code{"nag"}}{as \code{"sgd"}, with Nesterov momentum.}
 #'   \item{\code{"adam"}}{\code{learning.rate = 1e-3}, \code{beta1 = 0.9},
 #'     \code{beta2 = 0.999}, \code{epsilon = 1e-8}, \code{wd},
-#'     \code{rescale.grad}, \code{clip_gradient}, \code{lr_scheduler}; the
-#'     bias correction is applied to the learning rate:
-#'     \code{lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)}, \code{t} the
-#'     number of updates of that weight.}
+#'     \code{rescale.grad}, \code{clip_gradient}, \code{lr_scheduler},
+#'     \code{bias.correction = FALSE}. By default, as MXNet 1.9.1's R
+#'     package, the step is \code{lr * m / (sqrt(v) + epsilon)} with the raw
+#'     moving averages \code{m} and \code{v} (no bias correction: early steps
+#'     are about \code{sqrt(1 - beta2) / (1 - beta1)}, 3.16 with the defaults,
+#'     times larger than in the Adam paper). \code{bias.correction = TRUE}
+#'     gives the paper's (and Python MXNet's) update, folding the correction
+#'     into the rate: \code{lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)},
+#'     \code{t} the number of updates of that weight. \code{beta1} and
+#'     \code{beta2} must lie in [0, 1) and \code{epsilon} be positive.}
 #'   \item{\code{"rmsprop"}}{\code{learning.rate = 0.002}, \code{centered =
 #'     TRUE} (Graves' variant), \code{gamma1 = 0.95}, \code{gamma2 = 0.9},
 #'     \code{epsilon = 1e-4}, \code{wd}, \code{rescale.grad},
@@ -234,6 +250,9 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
 #'   \item{\code{"adadelta"}}{\code{rho = 0.9}, \code{epsilon = 1e-5},
 #'     \code{wd}, \code{rescale.grad}, \code{clip_gradient}.}
 #' }
+#' Every hyper-parameter must be a finite number (an error names the
+#' argument); \code{learning.rate}, \code{wd} and \code{momentum} must not
+#' be negative.
 #'
 #' An optimizer is a list with \code{create.state(index, weight)} (the state
 #' NDArrays of one weight, or \code{NULL}), \code{update(index, weight, grad,

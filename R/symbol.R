@@ -43,6 +43,7 @@ sym.num <- function(x) format(as.numeric(x), digits = 15)
 
 # Create an op node from the arguments of a generated wrapper.
 mx.symbol.internal.create <- function(op, args) {
+  args <- lapply(args, mx.internal.rewrap, class = "MXSymbol")
   name <- args[["name"]]
   attr <- args[["attr"]]
   args[["name"]] <- NULL
@@ -70,7 +71,55 @@ is.mx.symbol <- function(x) inherits(x, "MXSymbol")
 mx.symbol.Group <- function(...) {
   s <- list(...)
   if (length(s) == 1L && is.list(s[[1L]]) && !is.mx.symbol(s[[1L]])) s <- s[[1L]]
-  .Call(C_mx_r_sym_group, s)
+  .Call(C_mx_r_sym_group, mx.internal.rewrap(s, "MXSymbol"))
+}
+
+#' Combine symbols or NDArrays into a list
+#'
+#' \code{c()} of MXSymbols (or MXNDArrays) gives a plain list of them, as in
+#' MXNet, so \code{mx.symbol.Group(c(a, b))} and
+#' \code{mx.symbol.concat(c(a, b), num.args = 2)} work. Lists among the
+#' arguments are spliced in; \code{NULL}s are dropped.
+#'
+#' @param ... MXSymbols, MXNDArrays, or lists of them.
+#' @return A list.
+#' @examples
+#' a <- mx.symbol.Variable("a"); b <- mx.symbol.Variable("b")
+#' length(c(a, b))
+#' @name c.MXSymbol
+#' @export
+c.MXSymbol <- function(...) mx.internal.combine(list(...))
+
+#' @rdname c.MXSymbol
+#' @export
+c.MXNDArray <- function(...) mx.internal.combine(list(...))
+
+mx.internal.combine <- function(args) {
+  out <- list()
+  for (i in seq_along(args)) {
+    a <- args[[i]]
+    if (is.null(a)) next
+    if (is.list(a) && !inherits(a, c("MXSymbol", "MXNDArray"))) {
+      out <- c(out, a)
+    } else {
+      out[[length(out) + 1L]] <- a
+      nm <- names(args)[i]
+      if (!is.null(nm) && nzchar(nm)) names(out)[length(out)] <- nm
+    }
+  }
+  out
+}
+
+# c(<list or NULL>, sym) and unlist() use base R's c(), which splices the
+# length-1 list inside an MXSymbol/MXNDArray and leaves its bare external
+# pointer. Wrap such pointers again (the C glue checks each pointer's tag, so
+# a pointer of the other kind is refused there, never misread).
+mx.internal.rewrap <- function(x, class) {
+  if (typeof(x) == "externalptr") return(structure(list(x), class = class))
+  if (is.list(x) && !inherits(x, c("MXSymbol", "MXNDArray", "MXContext")))
+    for (i in seq_along(x))
+      if (typeof(x[[i]]) == "externalptr") x[[i]] <- structure(list(x[[i]]), class = class)
+  x
 }
 
 #' Arguments, outputs, auxiliary states, internals and children of a symbol

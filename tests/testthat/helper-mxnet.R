@@ -27,7 +27,8 @@ expect_nd_equal <- function(object, expected, tolerance = NULL, dtype = NULL) {
   if (is.null(dtype)) dtype <- mx.nd.dtype(object)
   if (is.null(tolerance)) tolerance <- tol_for(dtype)
   exp_dim <- if (is.null(dim(expected))) length(expected) else dim(expected)
-  testthat::expect_equal(as.integer(dim(act)), as.integer(exp_dim))
+  act_dim <- if (is.null(dim(act))) length(act) else dim(act)   # 1-D: a plain vector
+  testthat::expect_equal(as.integer(act_dim), as.integer(exp_dim))
   a <- as.vector(act)
   e <- as.double(as.vector(expected))
   testthat::expect_equal(length(a), length(e))

@@ -19,7 +19,7 @@ fb <- function(op, inputs, params = NULL, og = NULL, is.train = TRUE) {
   if (is.null(og)) {
     o <- mxnet:::nd.invoke(op, inputs, params)
     if (inherits(o, "MXNDArray")) o <- list(o)
-    og <- lapply(o, function(a) mx.nd.ones(dim(as.array(a)), dtype = mx.nd.dtype(a)))
+    og <- lapply(o, function(a) mx.nd.ones(dim(a), dtype = mx.nd.dtype(a)))
   }
   mxnet:::nd.forward.backward(op, inputs, params, og, is.train)
 }

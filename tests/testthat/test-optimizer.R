@@ -192,7 +192,7 @@ ref_optimizer <- function(name, args) {
         gr <- clipg(rs * g + wd * w, cg)
         st$m <- b1 * st$m + (1 - b1) * gr
         st$v <- b2 * st$v + (1 - b2) * gr^2
-        lrt <- lr * sqrt(1 - b2^t) / (1 - b1^t)
+        lrt <- if (isTRUE(args$bias.correction)) lr * sqrt(1 - b2^t) / (1 - b1^t) else lr
         w <- w - lrt * st$m / (sqrt(st$v) + eps)
       },
       rmsprop = {
@@ -260,6 +260,7 @@ test_that("every optimizer matches an R re-implementation over 3 steps", {
   check_optimizer("nag", list(learning.rate = 0.1))
   check_optimizer("adam", list())
   check_optimizer("adam", list(learning.rate = 0.05, beta1 = 0.8, wd = 0.01, clip_gradient = 0.5))
+  check_optimizer("adam", list(learning.rate = 0.05, beta1 = 0.8, bias.correction = TRUE))
   check_optimizer("rmsprop", list())
   check_optimizer("rmsprop", list(centered = FALSE, learning.rate = 0.01, wd = 0.01))
   check_optimizer("adagrad", list(wd = 0.01, rescale.grad = 0.25))
@@ -303,7 +304,7 @@ test_that("updater: NULL gradients leave weights unchanged; states are created l
 })
 
 test_that("update() returns the state and updates the weight in place", {
-  opt <- mx.opt.create("adam", learning.rate = 0.1)
+  opt <- mx.opt.create("adam", learning.rate = 0.1, bias.correction = TRUE)
   w <- mx.nd.array(c(1, 2), dtype = "float64")
   st <- opt$create.state(1, w)
   expect_named(st, c("mean", "variance"))
@@ -311,7 +312,7 @@ test_that("update() returns the state and updates the weight in place", {
   st2 <- opt$update(1, w, mx.nd.array(c(1, -1), dtype = "float64"), st)
   expect_identical(st2, st)
   expect_equal(as.double(st$mean), c(0.1, -0.1))
-  # first step of Adam moves by about lr in the gradient's direction
+  # first step of bias-corrected Adam moves by about lr in the gradient's direction
   expect_equal(as.double(w), c(0.9, 2.1), tolerance = 1e-6)
   expect_null(mx.opt.create("sgd")$create.state(1, w))
 })
