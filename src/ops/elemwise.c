@@ -8,7 +8,7 @@
  * the divisor (R's %%) and x %% 0 is NaN, maximum/minimum propagate NaN.
  * Comparisons return 0/1 in the input dtype.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
@@ -135,9 +135,6 @@ static void make_plan(const mx_shape *as, const mx_shape *bs, const mx_shape *os
     }                                                                        \
   } while (0)
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 #define DEF_BINARY(NAME, EXPR)                                               \
   static mx_status k_##NAME(KARGS) {                                         \
@@ -250,7 +247,7 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
       }                                                                      \
       for (int64_t j = 0; j < inner_; j++) {                                 \
         T a = A_[oa_ + j * la_], b = B_[ob_ + j * lb_], g = G_[r * inner_ + j]; \
-        (void)a; (void)b;                                                    \
+        (void)a; (void)b; (void)g;                                           \
         D_[r * inner_ + j] = (T)(EXPR);                                      \
       }                                                                      \
     }                                                                        \
@@ -274,10 +271,6 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
     }                                                                        \
   } while (0)
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)nout; (void)nin; (void)out
 
 /* Gradient of an array-scalar op with respect to its array: each element
  * x (with the scalar v on the other side; rev: the scalar is the left

@@ -6,13 +6,10 @@
  * (NaN reads as 0, huge values saturate).  Selection copies bytes, so float16
  * data is handled natively (MX_OPF_F16).  Shapes and axes are C order.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <stdlib.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 enum { MODE_CLIP = 0, MODE_WRAP = 1, MODE_RAISE = 2 };
 
@@ -396,15 +393,6 @@ static mx_status k_where(KARGS) {
  * where also take float16.  Integer data dtypes are an error.  one_hot has
  * no gradient. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
-
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 
 /* Zeros for the gradient of an index/condition input when requested. */
 static mx_status zero_grad(mx_ndarray *const *ig, const int *req, int j) {

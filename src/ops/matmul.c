@@ -14,7 +14,7 @@
  * _batch_dot_builtin force the built-in kernel for float32 too, so the
  * fallback stays tested on machines with oneDNN.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 #include "../mx-config.h"
 
 #include <stdlib.h>
@@ -25,8 +25,6 @@
 #include <cblas.h>
 #endif
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
 
 /* ------------------------------------------------------ built-in GEMM */
 
@@ -527,9 +525,6 @@ static mx_status k_batch_dot_builtin(KARGS) { return batch_dot_run(c, p, in, nin
  * All through mx_gemm (oneDNN for float32 when built with it).  float32 and
  * float64 only.  Backward reads the inputs and the output gradient. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
 
 /* One product's gradients; A stored (M x K) or (K x M) when ta, B (K x N)
  * or (N x K) when tb, G (M x N). */

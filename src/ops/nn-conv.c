@@ -37,7 +37,7 @@
  * gradient to the first maximum of each window (scan order), found again
  * from the forward input and output, so no index array is stored.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 #include "../mx-config.h"
 
 #include <float.h>
@@ -48,11 +48,6 @@
 #include <dnnl.h>
 #endif
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
 
 /* Largest kernel / stride / dilation / padding accepted (keeps every size
  * computation far from int64 overflow). */
@@ -1679,9 +1674,9 @@ static inline double lp_root(double x, int pv) {
       memcpy(&c, &r1[2 * ow], sizeof c);                                         \
       memcpy(&d, &r1[2 * ow + 1], sizeof d);                                     \
       IT ka = (IT)0 - (IT)(a == m);                                              \
-      IT kb = (IT)0 - (IT)(b == m) & ~ka;                                        \
-      IT kc = (IT)0 - (IT)(c == m) & ~(ka | kb);                                 \
-      IT kd = (IT)0 - (IT)(d == m) & ~(ka | kb | kc);                            \
+      IT kb = ((IT)0 - (IT)(b == m)) & ~ka;                                      \
+      IT kc = ((IT)0 - (IT)(c == m)) & ~(ka | kb);                               \
+      IT kd = ((IT)0 - (IT)(d == m)) & ~(ka | kb | kc);                          \
       IT va = g & ka, vb = g & kb, vc = g & kc, vd = g & kd;                     \
       memcpy(&q0[2 * ow], &va, sizeof va);                                       \
       memcpy(&q0[2 * ow + 1], &vb, sizeof vb);                                   \

@@ -34,19 +34,11 @@
  *    behaviour); NaN indices read row 0; the gradient of 'data' is zero.
  *  - SliceChannel allows at most 16 outputs (the engine's output limit).
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 #include <stdio.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; \
-              (void)out; (void)ig; (void)req
 #define DARGS const mx_param_value *p, int nin, int nout, unsigned char *ni, \
               unsigned char *no, unsigned char *ng
 

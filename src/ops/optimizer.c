@@ -23,13 +23,10 @@
  * has only the row-sparse _sparse_adagrad_update); the kernels here compute
  * exactly what MXNet's R optimizers (mx.opt.adagrad, mx.opt.adadelta) do.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)nin; (void)nout; (void)req
 
 /* ----------------------------------------------------------- inference */
 

@@ -3,7 +3,7 @@
  * forms (symbol JSON, user strings), setting from numbers (the R glue) and
  * formatting back to strings.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <ctype.h>
 #include <errno.h>

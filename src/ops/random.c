@@ -6,12 +6,10 @@
  * them reproducible).  They do not depend on the number of threads.
  * float16 outputs are drawn in float32 and converted by the invoker.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
 
 /* Both ops: (a, b, shape, ctx, dtype). */
 enum { R_A = 0, R_B = 1, R_SHAPE = 2, R_CTX = 3, R_DTYPE = 4 };

@@ -23,13 +23,10 @@
  * only on the shape, never on the number of threads: results are
  * bit-identical for any thread count.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 /* Inner positions per task (at most), and the chunking of the reduced
  * axis: about RCE elements per chunk, between 16 and RCH rows.  Both
@@ -630,15 +627,6 @@ static mx_status k_argmin(KARGS) {
  *    is 0; MXNet gives NaN there).
  *  - argmax/argmin have no gradient. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
-
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 
 /* Strides of the (reduced) output over the input's index space: 0 on the
  * reduced axes.  The same with or without keepdims. */

@@ -2,7 +2,7 @@
  * registry.c -- the op table, lookup by name or alias, shared inference
  * helpers, and imperative invocation (mx_op_invoke).
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,11 +8,8 @@
  * kernels copy bytes, so every dtype, float16 included, is handled natively
  * (MX_OPF_F16): no float32 round trip, and the view ops stay views.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 /* ------------------------------------------------------------- helpers */
 
@@ -816,15 +813,7 @@ static mx_status k_reverse(KARGS) {
  * tile and repeat add and take float32 or float64.  Integer dtypes are an
  * error. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
 
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 static mx_status grad_move_check(int dtype) {
   return mx_dtype_is_float(dtype) ? MX_OK : grad_dtype_error(dtype);
 }

@@ -13,13 +13,10 @@
  * abs and square wrap around like MXNet (uint8 negative is modulo 256).
  * sign(NaN) and relu(NaN) are NaN (R and numpy agree; MXNet gives 0 for sign).
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 /* double -> integer types: NaN -> 0, saturate out of range, else truncate */
 
@@ -285,15 +282,6 @@ static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
  * and float64 only (identity, Cast and the zero-gradient ops, which compute
  * nothing, take float16 too); integer dtypes are an error. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
-
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 
 /* Digamma psi(x) = d/dx log|gamma(x)|: upward recurrence to x >= 10, then
  * the asymptotic series (error below 1e-14); reflection for x <= 0 (poles

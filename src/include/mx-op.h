@@ -15,7 +15,7 @@
 #ifndef MX_OP_H
 #define MX_OP_H
 
-#include "../include/mx-internal.h"
+#include "mx-internal.h"
 
 /* ----------------------------------------------------------- parameters */
 
@@ -157,6 +157,25 @@ mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
                   const void *B, int64_t ldb, double beta, void *C, int64_t ldc);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
+
+/* Kernel and gradient signatures for definitions in the family files:
+ *   static mx_status k_clip(KARGS) { UNUSED_KARGS; ... }
+ * UNUSED_* silence unused-parameter warnings (voiding a used one is harmless). */
+#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
+              int nin, mx_ndarray *const *out, int nout, const int *req
+#define UNUSED_KARGS (void)c; (void)p; (void)in; (void)nin; (void)out; (void)nout; \
+              (void)req
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; \
+              (void)out; (void)ig; (void)req
+
+/* The error of a gradient kernel asked for an integer dtype. */
+static inline mx_status grad_dtype_error(int dtype) {
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
 
 /* Dtype of a DTYPE param value, or fallback when unset. */
 static inline int mx_param_dtype(const mx_param_value *v, int fallback) {
