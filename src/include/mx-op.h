@@ -111,7 +111,7 @@ struct mx_op {
   mx_view_fn view;
   mx_backward_fn backward;           /* CPU gradient; NULL: not differentiable */
   int flags;
-  /* --- symbolic interface (all optional; trailing, so tables may omit) --- */
+  /* --- symbolic interface (all optional) --- */
   mx_backward_deps_fn backward_deps;
   mx_list_inputs_fn list_inputs;
   int (*num_aux)(const mx_param_value *p);            /* last k inputs    */

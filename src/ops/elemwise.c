@@ -454,18 +454,26 @@ static const mx_param_desc p_scalar[] = {
 };
 
 /* GRAD: backward kernel and its dependencies (see the gradient section). */
-#define BROADCAST(NAME, KERN, A1, A2, DOC, BW, DEPS)                         \
-  {NAME, {A1, A2, NULL}, DOC, 2, in_lr, 1, NULL, 0, shape_broadcast, NULL,  \
-   k_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                          \
-  {NAME, {A1, A2, NULL}, DOC, 2, in_lr, 1, NULL, 0, shape_same2, NULL,      \
-   k_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define SCALAR(NAME, KERN, DOC, BW, DEPS)                                    \
-  {NAME, {NULL}, DOC, 1, in_data, 1, p_scalar, 1, mx_infer_shape_same, NULL,\
-   ks_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define RSCALAR(NAME, KERN, DOC, BW, DEPS)                                   \
-  {NAME, {NULL}, DOC, 1, in_data, 1, p_scalar, 1, mx_infer_shape_same, NULL,\
-   kr_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
+#define BROADCAST(NAME, KERN, A1, A2, DOC, BW, DEPS)                          \
+  {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
+   .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_broadcast,    \
+   .cpu = k_##KERN, .backward = BW, .flags = MX_OPF_INPLACE,                  \
+   .backward_deps = DEPS}
+#define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                           \
+  {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
+   .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_same2,        \
+   .cpu = k_##KERN, .backward = BW, .flags = MX_OPF_INPLACE,                  \
+   .backward_deps = DEPS}
+#define SCALAR(NAME, KERN, DOC, BW, DEPS)                                     \
+  {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
+   .num_outputs = 1, .params = p_scalar, .num_params = 1,                     \
+   .infer_shape = mx_infer_shape_same, .cpu = ks_##KERN, .backward = BW,      \
+   .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
+#define RSCALAR(NAME, KERN, DOC, BW, DEPS)                                    \
+  {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
+   .num_outputs = 1, .params = p_scalar, .num_params = 1,                     \
+   .infer_shape = mx_infer_shape_same, .cpu = kr_##KERN, .backward = BW,      \
+   .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
 
 const mx_op mx_ops_elemwise[] = {
   BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting.", b_add_fast, deps_grad_only),
@@ -516,5 +524,5 @@ const mx_op mx_ops_elemwise[] = {
   SCALAR("_logical_and_scalar", and, "data & scalar (0/1).", b_zeros, deps_none),
   SCALAR("_logical_or_scalar", or, "data | scalar (0/1).", b_zeros, deps_none),
   SCALAR("_logical_xor_scalar", xor, "xor(data, scalar) (0/1).", b_zeros, deps_none),
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = NULL},
 };

@@ -336,53 +336,61 @@ static const char *const in_adadelta[] = {"weight", "grad", "acc_g", "acc_delta"
 #define UPD_FLAGS (MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_NO_MIRROR)
 
 const mx_op mx_ops_optimizer[] = {
-  {"sgd_update", {NULL},
-   "Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). "
-   "Pass out = weight to update the weight in place.",
-   2, in_sgd, 1, p_sgd, MX_NPARAMS(p_sgd), infer_shape_update, NULL, k_sgd, NULL,
-   NULL, NULL, UPD_FLAGS},
-  {"sgd_mom_update", {NULL},
-   "Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); "
-   "weight = weight + mom. The state mom is updated in place; pass out = weight.",
-   3, in_mom, 1, p_sgd_mom, MX_NPARAMS(p_sgd_mom), infer_shape_update, NULL, k_sgd_mom,
-   NULL, NULL, NULL, UPD_FLAGS},
-  {"nag_mom_update", {NULL},
-   "Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; "
-   "mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. "
-   "The state mom is updated in place; pass out = weight.",
-   3, in_mom, 1, p_nag, MX_NPARAMS(p_nag), infer_shape_update, NULL, k_nag, NULL, NULL,
-   NULL, UPD_FLAGS},
-  {"adam_update", {NULL},
-   "Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); "
-   "mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; "
-   "weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.",
-   4, in_adam, 1, p_adam, MX_NPARAMS(p_adam), infer_shape_update, NULL, k_adam, NULL, NULL,
-   NULL, UPD_FLAGS},
-  {"rmsprop_update", {NULL},
-   "Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); "
-   "n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). "
-   "The state n is updated in place; pass out = weight.",
-   3, in_rms, 1, p_rmsprop, MX_NPARAMS(p_rmsprop), infer_shape_update, NULL, k_rmsprop,
-   NULL, NULL, NULL, UPD_FLAGS},
-  {"rmspropalex_update", {NULL},
-   "Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); "
-   "n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; "
-   "delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. "
-   "The states n, g (gbar) and delta are updated in place; pass out = weight.",
-   5, in_rmsalex, 1, p_rmspropalex, MX_NPARAMS(p_rmspropalex), infer_shape_update, NULL,
-   k_rmspropalex, NULL, NULL, NULL, UPD_FLAGS},
-  {"adagrad_update", {NULL},
-   "Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; "
-   "weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). "
-   "The state history is updated in place; pass out = weight.",
-   3, in_adagrad, 1, p_adagrad, MX_NPARAMS(p_adagrad), infer_shape_update, NULL, k_adagrad,
-   NULL, NULL, NULL, UPD_FLAGS},
-  {"adadelta_update", {NULL},
-   "Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; "
-   "delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; "
-   "acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. "
-   "The states are updated in place; pass out = weight.",
-   4, in_adadelta, 1, p_adadelta, MX_NPARAMS(p_adadelta), infer_shape_update, NULL,
-   k_adadelta, NULL, NULL, NULL, UPD_FLAGS},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "sgd_update",
+   .doc = "Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). "
+          "Pass out = weight to update the weight in place.",
+   .num_inputs = 2, .input_names = in_sgd, .num_outputs = 1, .params = p_sgd,
+   .num_params = MX_NPARAMS(p_sgd), .infer_shape = infer_shape_update, .cpu = k_sgd,
+   .flags = UPD_FLAGS},
+  {.name = "sgd_mom_update",
+   .doc = "Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); "
+          "weight = weight + mom. The state mom is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_mom, .num_outputs = 1, .params = p_sgd_mom,
+   .num_params = MX_NPARAMS(p_sgd_mom), .infer_shape = infer_shape_update, .cpu = k_sgd_mom,
+   .flags = UPD_FLAGS},
+  {.name = "nag_mom_update",
+   .doc = "Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; "
+          "mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. "
+          "The state mom is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_mom, .num_outputs = 1, .params = p_nag,
+   .num_params = MX_NPARAMS(p_nag), .infer_shape = infer_shape_update, .cpu = k_nag,
+   .flags = UPD_FLAGS},
+  {.name = "adam_update",
+   .doc = "Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); "
+          "mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; "
+          "weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.",
+   .num_inputs = 4, .input_names = in_adam, .num_outputs = 1, .params = p_adam,
+   .num_params = MX_NPARAMS(p_adam), .infer_shape = infer_shape_update, .cpu = k_adam,
+   .flags = UPD_FLAGS},
+  {.name = "rmsprop_update",
+   .doc = "Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); "
+          "n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). "
+          "The state n is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_rms, .num_outputs = 1, .params = p_rmsprop,
+   .num_params = MX_NPARAMS(p_rmsprop), .infer_shape = infer_shape_update, .cpu = k_rmsprop,
+   .flags = UPD_FLAGS},
+  {.name = "rmspropalex_update",
+   .doc = "Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); "
+          "n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; "
+          "delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. "
+          "The states n, g (gbar) and delta are updated in place; pass out = weight.",
+   .num_inputs = 5, .input_names = in_rmsalex, .num_outputs = 1, .params = p_rmspropalex,
+   .num_params = MX_NPARAMS(p_rmspropalex), .infer_shape = infer_shape_update,
+   .cpu = k_rmspropalex, .flags = UPD_FLAGS},
+  {.name = "adagrad_update",
+   .doc = "Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; "
+          "weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). "
+          "The state history is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_adagrad, .num_outputs = 1, .params = p_adagrad,
+   .num_params = MX_NPARAMS(p_adagrad), .infer_shape = infer_shape_update, .cpu = k_adagrad,
+   .flags = UPD_FLAGS},
+  {.name = "adadelta_update",
+   .doc = "Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; "
+          "delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; "
+          "acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. "
+          "The states are updated in place; pass out = weight.",
+   .num_inputs = 4, .input_names = in_adadelta, .num_outputs = 1, .params = p_adadelta,
+   .num_params = MX_NPARAMS(p_adadelta), .infer_shape = infer_shape_update, .cpu = k_adadelta,
+   .flags = UPD_FLAGS},
+  {.name = NULL},
 };

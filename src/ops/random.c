@@ -103,13 +103,15 @@ static const mx_param_desc p_normal[] = {
 };
 
 const mx_op mx_ops_random[] = {
-  {"random_uniform", {"uniform", NULL},
-   "Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.",
-   0, NULL, 1, p_uniform, MX_NPARAMS(p_uniform), shape_uniform, type_random, k_uniform, NULL,
-   NULL, NULL, MX_OPF_RANDOM | MX_OPF_CREATE},
-  {"random_normal", {"normal", NULL},
-   "Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.",
-   0, NULL, 1, p_normal, MX_NPARAMS(p_normal), shape_normal, type_random, k_normal, NULL,
-   NULL, NULL, MX_OPF_RANDOM | MX_OPF_CREATE},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "random_uniform", .aliases = {"uniform"},
+   .doc = "Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.",
+   .num_inputs = 0, .num_outputs = 1, .params = p_uniform, .num_params = MX_NPARAMS(p_uniform),
+   .infer_shape = shape_uniform, .infer_type = type_random, .cpu = k_uniform,
+   .flags = MX_OPF_RANDOM | MX_OPF_CREATE},
+  {.name = "random_normal", .aliases = {"normal"},
+   .doc = "Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.",
+   .num_inputs = 0, .num_outputs = 1, .params = p_normal, .num_params = MX_NPARAMS(p_normal),
+   .infer_shape = shape_normal, .infer_type = type_random, .cpu = k_normal,
+   .flags = MX_OPF_RANDOM | MX_OPF_CREATE},
+  {.name = NULL},
 };

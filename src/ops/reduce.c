@@ -916,9 +916,11 @@ static const mx_param_desc p_arg[] = {
 };
 
 /* DEPS: what the backward kernel b_NAME reads (see the gradient section). */
-#define REDUCE(NAME, A1, DOC, DEPS)                                            \
-  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, p_reduce, MX_NPARAMS(p_reduce),      \
-   shape_reduce, NULL, k_##NAME, NULL, NULL, b_##NAME, 0, DEPS}
+#define REDUCE(NAME, A1, DOC, DEPS)                                           \
+  {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
+   .input_names = in_data, .num_outputs = 1, .params = p_reduce,              \
+   .num_params = MX_NPARAMS(p_reduce), .infer_shape = shape_reduce,           \
+   .cpu = k_##NAME, .backward = b_##NAME, .backward_deps = DEPS}
 
 const mx_op mx_ops_reduce[] = {
   REDUCE(sum, "sum_axis", "Sum of the elements over the given axes.", deps_g),
@@ -928,12 +930,15 @@ const mx_op mx_ops_reduce[] = {
   REDUCE(nanprod, NULL, "Product over the given axes, treating NaN as 1.", deps_x),
   REDUCE(max, "max_axis", "Maximum over the given axes (NaN propagates).", deps_xy),
   REDUCE(min, "min_axis", "Minimum over the given axes (NaN propagates).", deps_xy),
-  {"norm", {NULL}, "L1 or L2 norm over the given axes (all elements by default).", 1,
-   in_data, 1, p_norm, MX_NPARAMS(p_norm), shape_norm, NULL, k_norm, NULL, NULL, b_norm, 0,
-   deps_norm},
-  {"argmax", {NULL}, "Index of the maximum along an axis (first on ties; NaN wins).", 1,
-   in_data, 1, p_arg, MX_NPARAMS(p_arg), shape_arg, NULL, k_argmax, NULL, NULL, NULL, 0},
-  {"argmin", {NULL}, "Index of the minimum along an axis (first on ties; NaN wins).", 1,
-   in_data, 1, p_arg, MX_NPARAMS(p_arg), shape_arg, NULL, k_argmin, NULL, NULL, NULL, 0},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "norm", .doc = "L1 or L2 norm over the given axes (all elements by default).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_norm,
+   .num_params = MX_NPARAMS(p_norm), .infer_shape = shape_norm, .cpu = k_norm, .backward = b_norm,
+   .backward_deps = deps_norm},
+  {.name = "argmax", .doc = "Index of the maximum along an axis (first on ties; NaN wins).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_arg,
+   .num_params = MX_NPARAMS(p_arg), .infer_shape = shape_arg, .cpu = k_argmax},
+  {.name = "argmin", .doc = "Index of the minimum along an axis (first on ties; NaN wins).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_arg,
+   .num_params = MX_NPARAMS(p_arg), .infer_shape = shape_arg, .cpu = k_argmin},
+  {.name = NULL},
 };

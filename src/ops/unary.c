@@ -457,12 +457,16 @@ static const mx_param_desc p_cast[] = {
 };
 
 /* BW, DEPS: backward kernel and what it reads (see the gradient section). */
-#define UNARY(NAME, A1, DOC, BW, DEPS)                                       \
-  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
-   k_##NAME, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define UNARY_ANY(NAME, A1, DOC, BW, DEPS)                                   \
-  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
-   k_##NAME, NULL, NULL, BW, MX_OPF_INPLACE | MX_OPF_F16, DEPS}
+#define UNARY(NAME, A1, DOC, BW, DEPS)                                        \
+  {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
+   .input_names = in_data, .num_outputs = 1,                                  \
+   .infer_shape = mx_infer_shape_same, .cpu = k_##NAME, .backward = BW,       \
+   .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
+#define UNARY_ANY(NAME, A1, DOC, BW, DEPS)                                    \
+  {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
+   .input_names = in_data, .num_outputs = 1,                                  \
+   .infer_shape = mx_infer_shape_same, .cpu = k_##NAME, .backward = BW,       \
+   .flags = MX_OPF_INPLACE | MX_OPF_F16, .backward_deps = DEPS}
 
 const mx_op mx_ops_unary[] = {
   UNARY(abs, NULL, "Absolute value, element-wise.", b_abs, deps_x),
@@ -508,11 +512,14 @@ const mx_op mx_ops_unary[] = {
   UNARY_ANY(identity, "_copy", "A copy of the input.", b_identity, deps_g),
   UNARY_ANY(zeros_like, NULL, "An array of zeros with the shape and dtype of the input.", b_zero, deps_none),
   UNARY_ANY(ones_like, NULL, "An array of ones with the shape and dtype of the input.", b_zero, deps_none),
-  {"clip", {NULL}, "Clip values to [a_min, a_max] (NaN stays NaN).", 1, in_data, 1,
-   p_clip, MX_NPARAMS(p_clip), mx_infer_shape_same, NULL, k_clip, NULL, NULL, b_clip,
-   MX_OPF_INPLACE, deps_x},
-  {"Cast", {"cast", NULL}, "Convert the elements to another dtype.", 1, in_data, 1,
-   p_cast, MX_NPARAMS(p_cast), mx_infer_shape_same, type_cast, k_cast, NULL, NULL, b_cast,
-   MX_OPF_INPLACE | MX_OPF_F16, deps_g},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "clip", .doc = "Clip values to [a_min, a_max] (NaN stays NaN).", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_clip, .num_params = MX_NPARAMS(p_clip),
+   .infer_shape = mx_infer_shape_same, .cpu = k_clip, .backward = b_clip, .flags = MX_OPF_INPLACE,
+   .backward_deps = deps_x},
+  {.name = "Cast", .aliases = {"cast"}, .doc = "Convert the elements to another dtype.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
+   .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_cast,
+   .cpu = k_cast, .backward = b_cast, .flags = MX_OPF_INPLACE | MX_OPF_F16,
+   .backward_deps = deps_g},
+  {.name = NULL},
 };
