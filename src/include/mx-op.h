@@ -92,9 +92,6 @@ typedef mx_status (*mx_view_fn)(const mx_param_value *p, const mx_ndarray *in,
 
 /* Op flags (MX_OPF_*) are in mx.h. */
 
-#define MX_MAX_INPUTS 64
-#define MX_MAX_OUTPUTS 16
-
 struct mx_op {
   const char *name;
   const char *aliases[4];            /* NULL-terminated                     */

@@ -279,6 +279,13 @@ typedef struct mx_param_value {
 #define MX_OPF_PARTIAL_SHAPE 128 /* infer_shape accepts unknown inputs after
                                     the first and fills them (weights)       */
 
+/* Registry limits: registration fails (mx_engine_init) rather than drop an
+ * op; every op's inputs, outputs and parameters fit arrays of these sizes. */
+#define MX_MAX_OPS 512
+#define MX_MAX_INPUTS 64
+#define MX_MAX_OUTPUTS 16
+#define MX_MAX_PARAMS 32
+
 /* Registry queries. */
 int mx_op_count(void);
 const mx_op *mx_op_at(int i);

@@ -13,55 +13,93 @@ static const mx_op *const families[] = {
   mx_ops_optimizer,
 };
 
-#define HASH_SIZE 1024
-static const mx_op *all_ops[512];
-static int n_ops = -1;
+/* Lookup table: open addressing over names and aliases, at most half full. */
+#define HASH_SIZE 4096
+static const mx_op *all_ops[MX_MAX_OPS];
+static int n_ops = -1, n_keys;
+static mx_status build_status;
 static struct { const char *key; const mx_op *op; } table[HASH_SIZE];
 
 static uint32_t str_hash(const char *s) {
   return (uint32_t)mx_hash_bytes(s, strlen(s), 0);
 }
 
-static void table_put(const char *key, const mx_op *op) {
+/* A name or alias used twice is an error, never a silent shadowing. */
+static mx_status table_put(const char *key, const mx_op *op) {
+  if (n_keys >= HASH_SIZE / 2)
+    return mx_error(MX_ERR_INTERNAL, "op registry: more than %d names and aliases", HASH_SIZE / 2);
   uint32_t h = str_hash(key) & (HASH_SIZE - 1);
   while (table[h].key) {
-    if (strcmp(table[h].key, key) == 0) return;   /* first registration wins */
+    if (strcmp(table[h].key, key) == 0)
+      return mx_error(MX_ERR_INTERNAL, "op registry: '%s' (op %s) is already registered by op %s",
+                      key, op->name, table[h].op->name);
     h = (h + 1) & (HASH_SIZE - 1);
   }
   table[h].key = key;
   table[h].op = op;
+  n_keys++;
+  return MX_OK;
 }
 
-static void registry_build(void) {
-  if (n_ops >= 0) return;
-  int n = 0;
+/* The parameter table is indexed by the op's enum (docs/adding-an-op.md):
+ * every slot named (a hole means an enum value without an entry), names
+ * unique, and within the limit callers size their value arrays by. */
+static mx_status check_params(const mx_op *op) {
+  if (op->num_params < 0 || op->num_params > MX_MAX_PARAMS)
+    return mx_error(MX_ERR_INTERNAL, "op %s: %d parameters (at most %d)", op->name,
+                    op->num_params, MX_MAX_PARAMS);
+  for (int i = 0; i < op->num_params; i++) {
+    if (!op->params[i].name)
+      return mx_error(MX_ERR_INTERNAL, "op %s: parameter slot %d has no entry", op->name, i);
+    for (int j = 0; j < i; j++)
+      if (strcmp(op->params[i].name, op->params[j].name) == 0)
+        return mx_error(MX_ERR_INTERNAL, "op %s: parameter '%s' appears twice", op->name,
+                        op->params[i].name);
+  }
+  return MX_OK;
+}
+
+static mx_status register_op(const mx_op *op) {
+  if (n_ops >= MX_MAX_OPS)
+    return mx_error(MX_ERR_INTERNAL, "op registry: more than MX_MAX_OPS (%d) ops; op %s not added",
+                    MX_MAX_OPS, op->name);
+  mx_status st = check_params(op);
+  if (st == MX_OK) st = table_put(op->name, op);
+  for (int a = 0; st == MX_OK && a < 4 && op->aliases[a]; a++) st = table_put(op->aliases[a], op);
+  if (st == MX_OK) all_ops[n_ops++] = op;
+  return st;
+}
+
+/* Builds once; a failure is kept and returned by every later call. */
+static mx_status registry_build(void) {
+  if (n_ops >= 0) return build_status;
+  n_ops = 0;
   for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-    for (const mx_op *op = families[f]; op->name; op++) {
-      if (n < (int)(sizeof all_ops / sizeof all_ops[0])) all_ops[n++] = op;
-      table_put(op->name, op);
-      for (int a = 0; a < 4 && op->aliases[a]; a++) table_put(op->aliases[a], op);
-    }
-  n_ops = n;
+    for (const mx_op *op = families[f]; op->name && build_status == MX_OK; op++)
+      build_status = register_op(op);
+  return build_status;
 }
 
 mx_status mx_engine_init(void) {
-  registry_build();
+  mx_status st = registry_build();
+  if (st != MX_OK)
+    return mx_error_prefix(st, "the op registry is inconsistent (a bug in this build of mxnet): ");
   (void)mx_threads_get();
   return MX_OK;
 }
 
 int mx_op_count(void) {
-  registry_build();
+  (void)registry_build();
   return n_ops;
 }
 
 const mx_op *mx_op_at(int i) {
-  registry_build();
+  (void)registry_build();
   return (i >= 0 && i < n_ops) ? all_ops[i] : NULL;
 }
 
 const mx_op *mx_op_find(const char *name) {
-  registry_build();
+  (void)registry_build();
   if (!name) return NULL;
   uint32_t h = str_hash(name) & (HASH_SIZE - 1);
   while (table[h].key) {

@@ -266,6 +266,7 @@ SEXP mx_r_op_info(void) {
     SET_VECTOR_ELT(res, i, e);
     UNPROTECT(4);
   }
+  Rf_setAttrib(res, Rf_install("max_ops"), Rf_ScalarInteger(MX_MAX_OPS));
   UNPROTECT(1);
   return res;
 }
