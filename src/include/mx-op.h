@@ -1,16 +1,17 @@
 /*
- * op.h -- the op descriptor: one record per operator.
+ * mx-op.h -- the op descriptor: one record per operator; the contract
+ * between the op families (src/ops) and the engine (invoker, executor).
  *
  * Adding an op (see docs/adding-an-op.md):
- *  1. In the family file (src/ops/<family>.c) write its parameter table,
- *     shape/type inference and CPU kernel, and append a record to the
- *     family's table (mx_ops_<family>[]).
- *  2. Give it a gradient rule (symbolic executor) and a CUDA kernel when
- *     those backends exist.
- *  3. Regenerate the R wrappers (make generate) and add tests: values against
- *     an R reference, gradients against finite differences, CUDA vs CPU.
+ *  1. In the family file (src/ops/<family>.c) write its parameter enum and
+ *     table, shape/type inference, CPU kernel and gradient, and append a
+ *     record (designated initializers) to the family's mx_ops_<family>[].
+ *  2. Regenerate the R wrappers (make generate) and add tests: values against
+ *     an R reference, gradients against finite differences.
  *
- * The same descriptor serves imperative calls (mx_op_invoke) and symbols.
+ * The same descriptor serves imperative calls (mx_op_invoke), symbols and
+ * executors.  Registration (mx_engine_init) rejects duplicate names and
+ * aliases, more than MX_MAX_OPS ops and malformed parameter tables.
  */
 #ifndef MX_OP_H
 #define MX_OP_H
@@ -104,7 +105,7 @@ struct mx_op {
   mx_infer_shape_fn infer_shape;
   mx_infer_type_fn infer_type;       /* NULL: all inputs one dtype -> out   */
   mx_compute_fn cpu;
-  mx_compute_fn cuda;                /* NULL until the op has one           */
+  mx_compute_fn cuda;                /* NULL: no GPU kernel                 */
   mx_view_fn view;
   mx_backward_fn backward;           /* CPU gradient; NULL: not differentiable */
   int flags;
@@ -118,6 +119,10 @@ struct mx_op {
   void (*state_free)(void *state);
 };
 
+/* Entries of a parameter table.  Tables are declared with the size of
+ * their enum and designated entries, `static const mx_param_desc
+ * p_x[X_NPARAMS] = {[X_AXIS] = {"axis", ...}, ...}`, so kernels read
+ * p[X_AXIS] and the registry rejects a table with a slot left empty. */
 #define MX_NPARAMS(tbl) ((int)(sizeof(tbl) / sizeof((tbl)[0])))
 
 /* Registry tables, one per family file, each ending with a zeroed record. */

@@ -118,13 +118,14 @@ static void make_plan(const mx_shape *as, const mx_shape *bs, const mx_shape *os
     }                                                                        \
   } while (0)
 
+enum { SCAL_SCALAR, SCAL_NPARAMS };
 /* The loop of array-scalar ops; REV puts the scalar on the left. */
 #define SCALAR_LOOP(T, EXPR, REV)                                            \
   do {                                                                       \
     const T *A_ = MX_DATA(in[0], T);                                         \
     T *O_ = MX_DATA(out[0], T);                                              \
     int64_t n_ = mx_ndarray_size(out[0]);                                    \
-    const T s_ = ISINT(T) ? (T)(int64_t)fmax(fmin(trunc(p[0].f), 9.2e18), -9.2e18) : (T)p[0].f;                     \
+    const T s_ = ISINT(T) ? (T)(int64_t)fmax(fmin(trunc(p[SCAL_SCALAR].f), 9.2e18), -9.2e18) : (T)p[SCAL_SCALAR].f;                     \
     int nt_ = mx_par_threads(n_);                                            \
     if (REV) {                                                               \
       MX_OMP_FOR(nt_)                                                        \
@@ -332,11 +333,11 @@ static mx_status scalar_grad(mx_ndarray *const *og, mx_ndarray *const *in,
   /* scalar forms: the scalar plays b (or a when reversed) */                \
   static mx_status bs_##NAME(BARGS) {                                        \
     UNUSED_BARGS;                                                            \
-    return scalar_grad(og, in, ig, req, p[0].f, 0, sg_##NAME##_f, sg_##NAME##_d); \
+    return scalar_grad(og, in, ig, req, p[SCAL_SCALAR].f, 0, sg_##NAME##_f, sg_##NAME##_d); \
   }                                                                          \
   static mx_status br_##NAME(BARGS) {                                        \
     UNUSED_BARGS;                                                            \
-    return scalar_grad(og, in, ig, req, p[0].f, 1, sg_##NAME##_f, sg_##NAME##_d); \
+    return scalar_grad(og, in, ig, req, p[SCAL_SCALAR].f, 1, sg_##NAME##_f, sg_##NAME##_d); \
   }
 
 DEF_BINARY_GRAD(add, GA_ADD, GB_ADD)
@@ -449,8 +450,8 @@ static mx_status shape_same2(const mx_param_value *p, int nin, mx_shape *in,
 static const char *const in_lr[] = {"lhs", "rhs", NULL};
 static const char *const in_data[] = {"data", NULL};
 
-static const mx_param_desc p_scalar[] = {
-  {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "The scalar operand."},
+static const mx_param_desc p_scalar[SCAL_NPARAMS] = {
+  [SCAL_SCALAR] = {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "The scalar operand."},
 };
 
 /* GRAD: backward kernel and its dependencies (see the gradient section). */

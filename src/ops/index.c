@@ -55,7 +55,7 @@ static inline void copy_elems(char *d, const char *s, int64_t n, size_t es) {
 
 /* ---------------------------------------------------------------- take */
 
-enum { TK_AXIS = 0, TK_MODE = 1 };
+enum { TK_AXIS, TK_MODE, TK_NPARAMS };
 
 static mx_status type_take(const mx_param_value *p, int nin, int *in, int nout,
                            int *out) {
@@ -148,7 +148,7 @@ static mx_status k_take(KARGS) {
 
 /* ---------------------------------------------------------------- pick */
 
-enum { PK_AXIS = 0, PK_KEEPDIMS = 1, PK_MODE = 2 };
+enum { PK_AXIS, PK_KEEPDIMS, PK_MODE, PK_NPARAMS };
 
 static mx_status shape_pick(const mx_param_value *p, int nin, mx_shape *in,
                             int nout, mx_shape *out) {
@@ -220,7 +220,7 @@ static mx_status type_pick(const mx_param_value *p, int nin, int *in, int nout,
 
 /* ------------------------------------------------------------- one_hot */
 
-enum { OH_DEPTH = 0, OH_ON = 1, OH_OFF = 2, OH_DTYPE = 3 };
+enum { OH_DEPTH, OH_ON, OH_OFF, OH_DTYPE, OH_NPARAMS };
 
 static mx_status shape_one_hot(const mx_param_value *p, int nin, mx_shape *in,
                                int nout, mx_shape *out) {
@@ -567,22 +567,22 @@ static const char *const in_pick[] = {"data", "index", NULL};
 static const char *const in_one_hot[] = {"indices", NULL};
 static const char *const in_where[] = {"condition", "x", "y", NULL};
 
-static const mx_param_desc p_take[] = {
-  {"axis", MX_PARAM_INT, 0, "0", NULL, "Engine axis of a to take from (negative counts from the end)."},
-  {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap|raise",
+static const mx_param_desc p_take[TK_NPARAMS] = {
+  [TK_AXIS] = {"axis", MX_PARAM_INT, 0, "0", NULL, "Engine axis of a to take from (negative counts from the end)."},
+  [TK_MODE] = {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap|raise",
    "Out-of-range indices: clip to the ends, wrap around, or raise an error."},
 };
-static const mx_param_desc p_pick[] = {
-  {"axis", MX_PARAM_INT, 0, "-1", NULL, "Engine axis to pick along (-1: the last engine axis, the first R dimension)."},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, "Keep the picked axis with extent 1."},
-  {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap",
+static const mx_param_desc p_pick[PK_NPARAMS] = {
+  [PK_AXIS] = {"axis", MX_PARAM_INT, 0, "-1", NULL, "Engine axis to pick along (-1: the last engine axis, the first R dimension)."},
+  [PK_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, "Keep the picked axis with extent 1."},
+  [PK_MODE] = {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap",
    "Out-of-range indices: clip to the ends or wrap around."},
 };
-static const mx_param_desc p_one_hot[] = {
-  {"depth", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Length of the one-hot dimension."},
-  {"on_value", MX_PARAM_FLOAT, 0, "1", NULL, "Value at the index."},
-  {"off_value", MX_PARAM_FLOAT, 0, "0", NULL, "Value elsewhere."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "Element type of the result."},
+static const mx_param_desc p_one_hot[OH_NPARAMS] = {
+  [OH_DEPTH] = {"depth", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Length of the one-hot dimension."},
+  [OH_ON] = {"on_value", MX_PARAM_FLOAT, 0, "1", NULL, "Value at the index."},
+  [OH_OFF] = {"off_value", MX_PARAM_FLOAT, 0, "0", NULL, "Value elsewhere."},
+  [OH_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "Element type of the result."},
 };
 
 const mx_op mx_ops_index[] = {

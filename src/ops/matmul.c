@@ -324,7 +324,8 @@ mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
 
 /* ---------------------------------------------------------------- dot */
 
-enum { P_TA = 0, P_TB = 1 };
+/* dot and batch_dot parameters */
+enum { P_TA, P_TB, P_NPARAMS };
 
 /* Matrix view of dot's operands and its output shape. */
 static mx_status dot_dims(const mx_shape *ls, const mx_shape *rs, int ta, int tb,
@@ -612,17 +613,17 @@ static void deps_inputs(const mx_param_value *p, int nin, int nout, unsigned cha
 
 static const char *const in_lr[] = {"lhs", "rhs", NULL};
 
-static const mx_param_desc p_dot[] = {
-  {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
+static const mx_param_desc p_dot[P_NPARAMS] = {
+  [P_TA] = {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
    "Contract lhs's first axis instead of its last (lhs used transposed)."},
-  {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
+  [P_TB] = {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
    "Contract rhs's last axis instead of its first (rhs used transposed)."},
 };
 
-static const mx_param_desc p_batch_dot[] = {
-  {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
+static const mx_param_desc p_batch_dot[P_NPARAMS] = {
+  [P_TA] = {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
    "Use each lhs matrix transposed."},
-  {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
+  [P_TB] = {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
    "Use each rhs matrix transposed."},
 };
 

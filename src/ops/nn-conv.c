@@ -56,14 +56,14 @@
 /* ====================================================== parameters */
 
 /* Convolution */
-enum { CP_KERNEL, CP_STRIDE, CP_DILATE, CP_PAD, CP_NUM_FILTER, CP_NUM_GROUP,
-       CP_WORKSPACE, CP_NO_BIAS, CP_CUDNN_TUNE, CP_CUDNN_OFF, CP_LAYOUT };
+enum { CP_KERNEL, CP_STRIDE, CP_DILATE, CP_PAD, CP_NUM_FILTER, CP_NUM_GROUP, CP_WORKSPACE,
+       CP_NO_BIAS, CP_CUDNN_TUNE, CP_CUDNN_OFF, CP_LAYOUT, CP_NPARAMS };
 /* Deconvolution */
-enum { DP_KERNEL, DP_STRIDE, DP_DILATE, DP_PAD, DP_ADJ, DP_TARGET, DP_NUM_FILTER,
-       DP_NUM_GROUP, DP_WORKSPACE, DP_NO_BIAS, DP_CUDNN_TUNE, DP_CUDNN_OFF, DP_LAYOUT };
+enum { DP_KERNEL, DP_STRIDE, DP_DILATE, DP_PAD, DP_ADJ, DP_TARGET, DP_NUM_FILTER, DP_NUM_GROUP,
+       DP_WORKSPACE, DP_NO_BIAS, DP_CUDNN_TUNE, DP_CUDNN_OFF, DP_LAYOUT, DP_NPARAMS };
 /* Pooling */
-enum { PP_KERNEL, PP_POOL_TYPE, PP_GLOBAL, PP_CUDNN_OFF, PP_CONVENTION, PP_STRIDE,
-       PP_PAD, PP_P_VALUE, PP_COUNT_PAD, PP_LAYOUT };
+enum { PP_KERNEL, PP_POOL_TYPE, PP_GLOBAL, PP_CUDNN_OFF, PP_CONVENTION, PP_STRIDE, PP_PAD,
+       PP_P_VALUE, PP_COUNT_PAD, PP_LAYOUT, PP_NPARAMS };
 enum { POOL_MAX, POOL_AVG, POOL_SUM, POOL_LP };
 enum { CONV_VALID, CONV_FULL, CONV_SAME };
 
@@ -1830,63 +1830,63 @@ static mx_status b_pool(BARGS) {
 static const char *const in_conv[] = {"data", "weight", "bias", NULL};
 static const char *const in_data[] = {"data", NULL};
 
-#define CONV_COMMON_TAIL                                                             \
-  {"workspace", MX_PARAM_INT, 0, "1024", NULL,                                       \
-   "Workspace limit in MB (accepted for compatibility; ignored)."},                 \
-  {"no_bias", MX_PARAM_BOOL, 0, NO_BIAS_DEFAULT, NULL, "Whether to disable the bias."}, \
-  {"cudnn_tune", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "off|limited_workspace|fastest", \
+#define CONV_COMMON_TAIL(E)                                                             \
+  [E##_WORKSPACE] = {"workspace", MX_PARAM_INT, 0, "1024", NULL,                        \
+   "Workspace limit in MB (accepted for compatibility; ignored)."},                     \
+  [E##_NO_BIAS] = {"no_bias", MX_PARAM_BOOL, 0, NO_BIAS_DEFAULT, NULL, "Whether to disable the bias."}, \
+  [E##_CUDNN_TUNE] = {"cudnn_tune", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "off|limited_workspace|fastest", \
    "Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers)."}, \
-  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                                    \
-   "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},             \
-  {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC",      \
+  [E##_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                      \
+   "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},                 \
+  [E##_LAYOUT] = {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC", \
    "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."}
 
 #define NO_BIAS_DEFAULT "False"
-static const mx_param_desc p_conv[] = {
-  {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_conv[CP_NPARAMS] = {
+  [CP_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
-  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
-  {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
-  {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."},
-  {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
-  {"num_group", MX_PARAM_INT, 0, "1", NULL,
+  [CP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  [CP_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
+  [CP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."},
+  [CP_NUM_FILTER] = {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
+  [CP_NUM_GROUP] = {"num_group", MX_PARAM_INT, 0, "1", NULL,
    "Number of groups: input and output channels are split into this many independent convolutions."},
-  CONV_COMMON_TAIL,
+  CONV_COMMON_TAIL(CP),
 };
 #undef NO_BIAS_DEFAULT
 
 #define NO_BIAS_DEFAULT "True"
-static const mx_param_desc p_deconv[] = {
-  {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_deconv[DP_NPARAMS] = {
+  [DP_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
-  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
-  {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
-  {"pad", MX_PARAM_SHAPE, 0, "()", NULL,
+  [DP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  [DP_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
+  [DP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL,
    "Padding removed from both sides of the output per spatial axis (default 0)."},
-  {"adj", MX_PARAM_SHAPE, 0, "()", NULL, "Extra rows/columns added at the end of the output (default 0)."},
-  {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
+  [DP_ADJ] = {"adj", MX_PARAM_SHAPE, 0, "()", NULL, "Extra rows/columns added at the end of the output (default 0)."},
+  [DP_TARGET] = {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
    "Output spatial size; when given, pad and adj are computed from it (as MXNet does)."},
-  {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
-  {"num_group", MX_PARAM_INT, 0, "1", NULL, "Number of groups."},
-  CONV_COMMON_TAIL,
+  [DP_NUM_FILTER] = {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
+  [DP_NUM_GROUP] = {"num_group", MX_PARAM_INT, 0, "1", NULL, "Number of groups."},
+  CONV_COMMON_TAIL(DP),
 };
 #undef NO_BIAS_DEFAULT
 
-static const mx_param_desc p_pool[] = {
-  {"kernel", MX_PARAM_SHAPE, 0, "()", NULL,
+static const mx_param_desc p_pool[PP_NPARAMS] = {
+  [PP_KERNEL] = {"kernel", MX_PARAM_SHAPE, 0, "()", NULL,
    "Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool."},
-  {"pool_type", MX_PARAM_ENUM, 0, "max", "max|avg|sum|lp", "Pooling type."},
-  {"global_pool", MX_PARAM_BOOL, 0, "False", NULL,
+  [PP_POOL_TYPE] = {"pool_type", MX_PARAM_ENUM, 0, "max", "max|avg|sum|lp", "Pooling type."},
+  [PP_GLOBAL] = {"global_pool", MX_PARAM_BOOL, 0, "False", NULL,
    "Pool over the whole spatial extent (kernel, stride and pad are ignored)."},
-  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
-  {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
+  [PP_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
+  [PP_CONVENTION] = {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
    "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride) (padding computed, pad must be 0)."},
-  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
-  {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
-  {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},
-  {"count_include_pad", MX_PARAM_BOOL, MX_PF_OPTIONAL, NULL, NULL,
+  [PP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  [PP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
+  [PP_P_VALUE] = {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},
+  [PP_COUNT_PAD] = {"count_include_pad", MX_PARAM_BOOL, MX_PF_OPTIONAL, NULL, NULL,
    "avg pooling: divide by the window size including padding (default TRUE)."},
-  {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NWC|NHWC|NDHWC",
+  [PP_LAYOUT] = {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NWC|NHWC|NDHWC",
    "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."},
 };
 

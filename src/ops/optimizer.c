@@ -85,25 +85,28 @@ static mx_status infer_shape_update(const mx_param_value *p, int nin, mx_shape *
 
 /* ----------------------------------------------------------------- SGD */
 
-/* p: lr, wd, rescale_grad, clip_gradient, lazy_update */
-/* The parameters every update op shares, in this order. */
-#define P_WD_RESCALE_CLIP                                                        \
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},   \
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."}, \
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,                               \
+/* The parameters every update op shares; E is the op's enum prefix. */
+#define P_WD_RESCALE_CLIP(E)                                                     \
+  [E##_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL,                                \
+              "Weight decay (L2 penalty) coefficient."},                         \
+  [E##_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL,            \
+                        "Factor the gradient is multiplied by first."},          \
+  [E##_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,         \
    "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."}
 
-static const mx_param_desc p_sgd[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  P_WD_RESCALE_CLIP,
-  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+enum { SGD_LR, SGD_WD, SGD_RESCALE_GRAD, SGD_CLIP_GRADIENT, SGD_LAZY_UPDATE, SGD_NPARAMS };
+static const mx_param_desc p_sgd[SGD_NPARAMS] = {
+  [SGD_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  P_WD_RESCALE_CLIP(SGD),
+  [SGD_LAZY_UPDATE] = {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
 
 /* weight = (1 - lr*wd) * weight - lr * clip(rescale*grad) */
 static mx_status k_sgd(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, wd = p[1].f, rs = p[2].f, cg = p[3].f;
+  const double lr = p[SGD_LR].f, wd = p[SGD_WD].f, rs = p[SGD_RESCALE_GRAD].f,
+               cg = p[SGD_CLIP_GRADIENT].f;
   UPDATE_LOOP(0, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -113,19 +116,21 @@ static mx_status k_sgd(KARGS) {
   return MX_OK;
 }
 
-/* p: lr, momentum, wd, rescale_grad, clip_gradient, lazy_update */
-static const mx_param_desc p_sgd_mom[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
-  P_WD_RESCALE_CLIP,
-  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+enum { SGDM_LR, SGDM_MOMENTUM, SGDM_WD, SGDM_RESCALE_GRAD, SGDM_CLIP_GRADIENT, SGDM_LAZY_UPDATE,
+       SGDM_NPARAMS };
+static const mx_param_desc p_sgd_mom[SGDM_NPARAMS] = {
+  [SGDM_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [SGDM_MOMENTUM] = {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
+  P_WD_RESCALE_CLIP(SGDM),
+  [SGDM_LAZY_UPDATE] = {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
 
 /* mom = momentum*mom - lr*(clip(rescale*grad) + wd*weight); weight += mom */
 static mx_status k_sgd_mom(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, mo = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double lr = p[SGDM_LR].f, mo = p[SGDM_MOMENTUM].f, wd = p[SGDM_WD].f,
+               rs = p[SGDM_RESCALE_GRAD].f, cg = p[SGDM_CLIP_GRADIENT].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -137,11 +142,11 @@ static mx_status k_sgd_mom(KARGS) {
   return MX_OK;
 }
 
-/* p: lr, momentum, wd, rescale_grad, clip_gradient */
-static const mx_param_desc p_nag[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
-  P_WD_RESCALE_CLIP,
+enum { NAG_LR, NAG_MOMENTUM, NAG_WD, NAG_RESCALE_GRAD, NAG_CLIP_GRADIENT, NAG_NPARAMS };
+static const mx_param_desc p_nag[NAG_NPARAMS] = {
+  [NAG_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [NAG_MOMENTUM] = {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
+  P_WD_RESCALE_CLIP(NAG),
 };
 
 /* Nesterov momentum (MXNet NAGMomKernel):
@@ -150,7 +155,8 @@ static const mx_param_desc p_nag[] = {
  *   weight = weight + momentum*mom - lr*d */
 static mx_status k_nag(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, mo = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double lr = p[NAG_LR].f, mo = p[NAG_MOMENTUM].f, wd = p[NAG_WD].f,
+               rs = p[NAG_RESCALE_GRAD].f, cg = p[NAG_CLIP_GRADIENT].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -165,18 +171,19 @@ static mx_status k_nag(KARGS) {
 
 /* ---------------------------------------------------------------- Adam */
 
-/* p: lr, beta1, beta2, epsilon, wd, rescale_grad, clip_gradient, lazy_update */
-static const mx_param_desc p_adam[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL,
+enum { ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, ADAM_WD, ADAM_RESCALE_GRAD,
+       ADAM_CLIP_GRADIENT, ADAM_LAZY_UPDATE, ADAM_NPARAMS };
+static const mx_param_desc p_adam[ADAM_NPARAMS] = {
+  [ADAM_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL,
    "Learning rate (the optimizer folds the bias correction into it)."},
-  {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the first moment."},
-  {"beta2", MX_PARAM_FLOAT, 0, "0.999", NULL, "Decay rate of the second moment."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added to the denominator for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+  [ADAM_BETA1] = {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the first moment."},
+  [ADAM_BETA2] = {"beta2", MX_PARAM_FLOAT, 0, "0.999", NULL, "Decay rate of the second moment."},
+  [ADAM_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added to the denominator for stability."},
+  [ADAM_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  [ADAM_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  [ADAM_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
-  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+  [ADAM_LAZY_UPDATE] = {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
 
@@ -184,8 +191,9 @@ static const mx_param_desc p_adam[] = {
  * var = b2*var + (1-b2)*g^2; weight -= lr * mean / (sqrt(var) + eps) */
 static mx_status k_adam(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, b1 = p[1].f, b2 = p[2].f, eps = p[3].f, wd = p[4].f,
-               rs = p[5].f, cg = p[6].f;
+  const double lr = p[ADAM_LR].f, b1 = p[ADAM_BETA1].f, b2 = p[ADAM_BETA2].f,
+               eps = p[ADAM_EPSILON].f, wd = p[ADAM_WD].f, rs = p[ADAM_RESCALE_GRAD].f,
+               cg = p[ADAM_CLIP_GRADIENT].f;
   UPDATE_LOOP(2, {
     T w = W[i];
     T g = (T)rs * G[i] + (T)wd * w;
@@ -201,16 +209,17 @@ static mx_status k_adam(KARGS) {
 
 /* ------------------------------------------------------------- RMSProp */
 
-/* p: lr, gamma1, epsilon, wd, rescale_grad, clip_gradient, clip_weights */
-static const mx_param_desc p_rmsprop[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the squared-gradient average."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+enum { RMS_LR, RMS_GAMMA1, RMS_EPSILON, RMS_WD, RMS_RESCALE_GRAD, RMS_CLIP_GRADIENT,
+       RMS_CLIP_WEIGHTS, RMS_NPARAMS };
+static const mx_param_desc p_rmsprop[RMS_NPARAMS] = {
+  [RMS_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [RMS_GAMMA1] = {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the squared-gradient average."},
+  [RMS_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
+  [RMS_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  [RMS_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  [RMS_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
-  {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
+  [RMS_CLIP_WEIGHTS] = {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping."},
 };
 
@@ -218,8 +227,8 @@ static const mx_param_desc p_rmsprop[] = {
  * weight = clipw(weight - lr * g / sqrt(n + eps)) */
 static mx_status k_rmsprop(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, g1 = p[1].f, eps = p[2].f, wd = p[3].f, rs = p[4].f,
-               cg = p[5].f, cw = p[6].f;
+  const double lr = p[RMS_LR].f, g1 = p[RMS_GAMMA1].f, eps = p[RMS_EPSILON].f, wd = p[RMS_WD].f,
+               rs = p[RMS_RESCALE_GRAD].f, cg = p[RMS_CLIP_GRADIENT].f, cw = p[RMS_CLIP_WEIGHTS].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i] + (T)wd * w;
@@ -232,17 +241,18 @@ static mx_status k_rmsprop(KARGS) {
   return MX_OK;
 }
 
-/* p: lr, gamma1, gamma2, epsilon, wd, rescale_grad, clip_gradient, clip_weights */
-static const mx_param_desc p_rmspropalex[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the gradient averages."},
-  {"gamma2", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the update."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+enum { RMSA_LR, RMSA_GAMMA1, RMSA_GAMMA2, RMSA_EPSILON, RMSA_WD, RMSA_RESCALE_GRAD,
+       RMSA_CLIP_GRADIENT, RMSA_CLIP_WEIGHTS, RMSA_NPARAMS };
+static const mx_param_desc p_rmspropalex[RMSA_NPARAMS] = {
+  [RMSA_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [RMSA_GAMMA1] = {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the gradient averages."},
+  [RMSA_GAMMA2] = {"gamma2", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the update."},
+  [RMSA_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
+  [RMSA_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  [RMSA_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  [RMSA_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
-  {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
+  [RMSA_CLIP_WEIGHTS] = {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping."},
 };
 
@@ -252,8 +262,9 @@ static const mx_param_desc p_rmspropalex[] = {
  * weight = clipw(weight + delta) */
 static mx_status k_rmspropalex(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, g1 = p[1].f, g2 = p[2].f, eps = p[3].f, wd = p[4].f,
-               rs = p[5].f, cg = p[6].f, cw = p[7].f;
+  const double lr = p[RMSA_LR].f, g1 = p[RMSA_GAMMA1].f, g2 = p[RMSA_GAMMA2].f,
+               eps = p[RMSA_EPSILON].f, wd = p[RMSA_WD].f, rs = p[RMSA_RESCALE_GRAD].f,
+               cg = p[RMSA_CLIP_GRADIENT].f, cw = p[RMSA_CLIP_WEIGHTS].f;
   UPDATE_LOOP(3, {
     T w = W[i];
     T g = (T)rs * G[i] + (T)wd * w;
@@ -272,18 +283,19 @@ static mx_status k_rmspropalex(KARGS) {
 
 /* ------------------------------------------------------------- AdaGrad */
 
-/* p: lr, epsilon, wd, rescale_grad, clip_gradient */
-static const mx_param_desc p_adagrad[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-07", NULL, "Added inside the square root for stability."},
-  P_WD_RESCALE_CLIP,
+enum { ADAG_LR, ADAG_EPSILON, ADAG_WD, ADAG_RESCALE_GRAD, ADAG_CLIP_GRADIENT, ADAG_NPARAMS };
+static const mx_param_desc p_adagrad[ADAG_NPARAMS] = {
+  [ADAG_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [ADAG_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-07", NULL, "Added inside the square root for stability."},
+  P_WD_RESCALE_CLIP(ADAG),
 };
 
 /* g = clip(rescale*grad); history += g^2;
  * weight -= lr * (g / sqrt(history + eps) + wd*weight)   (MXNet R/Python) */
 static mx_status k_adagrad(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, eps = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double lr = p[ADAG_LR].f, eps = p[ADAG_EPSILON].f, wd = p[ADAG_WD].f,
+               rs = p[ADAG_RESCALE_GRAD].f, cg = p[ADAG_CLIP_GRADIENT].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -297,11 +309,11 @@ static mx_status k_adagrad(KARGS) {
 
 /* ------------------------------------------------------------ AdaDelta */
 
-/* p: rho, epsilon, wd, rescale_grad, clip_gradient */
-static const mx_param_desc p_adadelta[] = {
-  {"rho", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the running averages."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-05", NULL, "Added inside the square roots for stability."},
-  P_WD_RESCALE_CLIP,
+enum { ADAD_RHO, ADAD_EPSILON, ADAD_WD, ADAD_RESCALE_GRAD, ADAD_CLIP_GRADIENT, ADAD_NPARAMS };
+static const mx_param_desc p_adadelta[ADAD_NPARAMS] = {
+  [ADAD_RHO] = {"rho", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the running averages."},
+  [ADAD_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-05", NULL, "Added inside the square roots for stability."},
+  P_WD_RESCALE_CLIP(ADAD),
 };
 
 /* g = clip(rescale*grad); acc_g = rho*acc_g + (1-rho)*g^2;
@@ -309,7 +321,8 @@ static const mx_param_desc p_adadelta[] = {
  * acc_delta = rho*acc_delta + (1-rho)*delta^2; weight -= delta + wd*weight */
 static mx_status k_adadelta(KARGS) {
   UNUSED_KARGS;
-  const double rho = p[0].f, eps = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double rho = p[ADAD_RHO].f, eps = p[ADAD_EPSILON].f, wd = p[ADAD_WD].f,
+               rs = p[ADAD_RESCALE_GRAD].f, cg = p[ADAD_CLIP_GRADIENT].f;
   UPDATE_LOOP(2, {
     T w = W[i];
     T g = (T)rs * G[i];

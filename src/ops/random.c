@@ -11,8 +11,9 @@
 #include <math.h>
 
 
-/* Both ops: (a, b, shape, ctx, dtype). */
-enum { R_A = 0, R_B = 1, R_SHAPE = 2, R_CTX = 3, R_DTYPE = 4 };
+/* Both ops' parameters: the distribution's two (uniform: low, high; normal:
+ * loc, scale), then shape, ctx, dtype. */
+enum { R_A, R_B, R_SHAPE, R_CTX, R_DTYPE, R_NPARAMS };
 
 static mx_status random_shape(const mx_param_value *p, mx_shape *out) {
   const mx_param_value *s = &p[R_SHAPE];
@@ -87,19 +88,19 @@ static mx_status k_normal(KARGS) {
   return MX_OK;
 }
 
-static const mx_param_desc p_uniform[] = {
-  {"low", MX_PARAM_FLOAT, 0, "0", NULL, "Lower bound (included)."},
-  {"high", MX_PARAM_FLOAT, 0, "1", NULL, "Upper bound (excluded); not less than low."},
-  {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
-  {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+static const mx_param_desc p_uniform[R_NPARAMS] = {
+  [R_A] = {"low", MX_PARAM_FLOAT, 0, "0", NULL, "Lower bound (included)."},
+  [R_B] = {"high", MX_PARAM_FLOAT, 0, "1", NULL, "Upper bound (excluded); not less than low."},
+  [R_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
+  [R_CTX] = {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
+  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
 };
-static const mx_param_desc p_normal[] = {
-  {"loc", MX_PARAM_FLOAT, 0, "0", NULL, "Mean."},
-  {"scale", MX_PARAM_FLOAT, 0, "1", NULL, "Standard deviation (not negative)."},
-  {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
-  {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+static const mx_param_desc p_normal[R_NPARAMS] = {
+  [R_A] = {"loc", MX_PARAM_FLOAT, 0, "0", NULL, "Mean."},
+  [R_B] = {"scale", MX_PARAM_FLOAT, 0, "1", NULL, "Standard deviation (not negative)."},
+  [R_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
+  [R_CTX] = {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
+  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
 };
 
 const mx_op mx_ops_random[] = {

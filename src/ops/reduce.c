@@ -48,6 +48,11 @@ static inline int64_t chunk_rows(int64_t inner) {
 #define MX_SIMD
 #endif
 
+/* Parameters of the reductions (p_reduce), norm (p_norm), argmax/argmin (p_arg). */
+enum { RD_AXIS, RD_KEEPDIMS, RD_EXCLUDE, RD_NPARAMS };
+enum { NM_ORD, NM_AXIS, NM_KEEPDIMS, NM_NPARAMS };
+enum { AG_AXIS, AG_KEEPDIMS, AG_NPARAMS };
+
 /* ------------------------------------------------------------ helpers */
 
 static inline uint8_t isat_u8(int64_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v; }
@@ -387,15 +392,15 @@ static mx_status shape_reduce(const mx_param_value *p, int nin, mx_shape *in,
   (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int mask[MX_MAX_DIM];
-  mx_status rc = axes_mask(&p[0], (int)p[2].i, in[0].ndim, mask);
+  mx_status rc = axes_mask(&p[RD_AXIS], (int)p[RD_EXCLUDE].i, in[0].ndim, mask);
   if (rc) return rc;
-  reduced_shape(&in[0], mask, (int)p[1].i, &out[0]);
+  reduced_shape(&in[0], mask, (int)p[RD_KEEPDIMS].i, &out[0]);
   return MX_OK;
 }
 
 static mx_status check_ord(const mx_param_value *p) {
-  if (p[0].i != 1 && p[0].i != 2)
-    return mx_error(MX_ERR_ARG, "parameter 'ord' must be 1 or 2, got %lld", (long long)p[0].i);
+  if (p[NM_ORD].i != 1 && p[NM_ORD].i != 2)
+    return mx_error(MX_ERR_ARG, "parameter 'ord' must be 1 or 2, got %lld", (long long)p[NM_ORD].i);
   return MX_OK;
 }
 
@@ -407,9 +412,9 @@ static mx_status shape_norm(const mx_param_value *p, int nin, mx_shape *in,
   if (rc) return rc;
   if (in[0].ndim < 0) return MX_OK;
   int mask[MX_MAX_DIM];
-  rc = axes_mask(&p[1], 0, in[0].ndim, mask);
+  rc = axes_mask(&p[NM_AXIS], 0, in[0].ndim, mask);
   if (rc) return rc;
-  reduced_shape(&in[0], mask, (int)p[2].i, &out[0]);
+  reduced_shape(&in[0], mask, (int)p[NM_KEEPDIMS].i, &out[0]);
   return MX_OK;
 }
 
@@ -434,9 +439,9 @@ static mx_status shape_arg(const mx_param_value *p, int nin, mx_shape *in,
   (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int mask[MX_MAX_DIM];
-  mx_status rc = arg_axis(&p[0], in[0].ndim, mask);
+  mx_status rc = arg_axis(&p[AG_AXIS], in[0].ndim, mask);
   if (rc) return rc;
-  reduced_shape(&in[0], mask, (int)p[1].i, &out[0]);
+  reduced_shape(&in[0], mask, (int)p[AG_KEEPDIMS].i, &out[0]);
   return MX_OK;
 }
 
@@ -556,7 +561,7 @@ static mx_status reduce_common(int op, const char *what, const mx_param_value *a
 #define DEF_REDUCE_KERNEL(NAME, OP, WHAT)                                      \
   static mx_status k_##NAME(KARGS) {                                           \
     UNUSED_KARGS;                                                              \
-    return reduce_common(OP, WHAT, &p[0], (int)p[2].i, in[0], out[0]);         \
+    return reduce_common(OP, WHAT, &p[RD_AXIS], (int)p[RD_EXCLUDE].i, in[0], out[0]); \
   }
 
 DEF_REDUCE_KERNEL(sum, R_SUM, NULL)
@@ -571,7 +576,7 @@ static mx_status k_norm(KARGS) {
   UNUSED_KARGS;
   mx_status rc = check_ord(p);
   if (rc) return rc;
-  return reduce_common(p[0].i == 1 ? R_NORM1 : R_NORM2, NULL, &p[1], 0, in[0], out[0]);
+  return reduce_common(p[NM_ORD].i == 1 ? R_NORM1 : R_NORM2, NULL, &p[NM_AXIS], 0, in[0], out[0]);
 }
 
 static mx_status arg_common(int which, const mx_param_value *p, const mx_ndarray *x,
@@ -580,7 +585,7 @@ static mx_status arg_common(int which, const mx_param_value *p, const mx_ndarray
   if (col < 0)
     return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(x->dtype));
   int mask[MX_MAX_DIM];
-  mx_status rc = arg_axis(&p[0], x->shape.ndim, mask);
+  mx_status rc = arg_axis(&p[AG_AXIS], x->shape.ndim, mask);
   if (rc) return rc;
   const char *what = which ? "argmin" : "argmax";
   int64_t outer = 1, R = 1, inner = 1;
@@ -833,7 +838,7 @@ static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_nda
   static mx_status b_##NAME(BARGS) {                                           \
     UNUSED_BARGS;                                                              \
     if (req[0] != MX_REQ_WRITE) return MX_OK;                                  \
-    return bcast_grad(KIND, &p[0], (int)p[2].i, og, in, out, ig[0]);           \
+    return bcast_grad(KIND, &p[RD_AXIS], (int)p[RD_EXCLUDE].i, og, in, out, ig[0]); \
   }
 
 DEF_REDUCE_GRAD(sum, G_SUM)
@@ -845,13 +850,13 @@ DEF_REDUCE_GRAD(min, G_EQ)
 static mx_status b_prod(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
-  return prod_grad(&p[0], (int)p[2].i, og[0], in[0], ig[0], 0);
+  return prod_grad(&p[RD_AXIS], (int)p[RD_EXCLUDE].i, og[0], in[0], ig[0], 0);
 }
 
 static mx_status b_nanprod(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
-  return prod_grad(&p[0], (int)p[2].i, og[0], in[0], ig[0], 1);
+  return prod_grad(&p[RD_AXIS], (int)p[RD_EXCLUDE].i, og[0], in[0], ig[0], 1);
 }
 
 static mx_status b_norm(BARGS) {
@@ -859,7 +864,7 @@ static mx_status b_norm(BARGS) {
   if (req[0] != MX_REQ_WRITE) return MX_OK;
   mx_status rc = check_ord(p);
   if (rc) return rc;
-  return bcast_grad(p[0].i == 1 ? G_NORM1 : G_NORM2, &p[1], 0, og, in, out, ig[0]);
+  return bcast_grad(p[NM_ORD].i == 1 ? G_NORM1 : G_NORM2, &p[NM_AXIS], 0, og, in, out, ig[0]);
 }
 
 /* What each backward reads (besides the output gradient). */
@@ -889,7 +894,7 @@ static void deps_xy(const mx_param_value *p, int nin, int nout, unsigned char *n
 /* norm: ord 1 needs only the input, ord 2 the norm too */
 static void deps_norm(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                       unsigned char *no, unsigned char *ng) {
-  deps_set(nin, nout, ni, no, ng, 1, p[0].i != 1);
+  deps_set(nin, nout, ni, no, ng, 1, p[NM_ORD].i != 1);
 }
 
 /* ------------------------------------------------------------ registry */
@@ -899,20 +904,20 @@ static const char *const in_data[] = {"data", NULL};
 #define AXIS_DOC "The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis."
 #define KEEP_DOC "Keep the reduced axes as dimensions of size 1."
 
-static const mx_param_desc p_reduce[] = {
-  {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
-  {"exclude", MX_PARAM_BOOL, 0, "False", NULL, "Reduce over every axis except those in axis."},
+static const mx_param_desc p_reduce[RD_NPARAMS] = {
+  [RD_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
+  [RD_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+  [RD_EXCLUDE] = {"exclude", MX_PARAM_BOOL, 0, "False", NULL, "Reduce over every axis except those in axis."},
 };
-static const mx_param_desc p_norm[] = {
-  {"ord", MX_PARAM_INT, 0, "2", NULL, "Order of the norm: 1 (sum of absolute values) or 2 (Euclidean)."},
-  {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+static const mx_param_desc p_norm[NM_NPARAMS] = {
+  [NM_ORD] = {"ord", MX_PARAM_INT, 0, "2", NULL, "Order of the norm: 1 (sum of absolute values) or 2 (Euclidean)."},
+  [NM_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
+  [NM_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
 };
-static const mx_param_desc p_arg[] = {
-  {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
+static const mx_param_desc p_arg[AG_NPARAMS] = {
+  [AG_AXIS] = {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "The axis to reduce (C order: 0 is the last R dimension); None means the flattened array."},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+  [AG_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
 };
 
 /* DEPS: what the backward kernel b_NAME reads (see the gradient section). */

@@ -156,7 +156,7 @@ static mx_status k_copy(KARGS) {
 
 /* ------------------------------------------------------------- reshape */
 
-enum { RS_SHAPE = 0, RS_REVERSE = 1 };
+enum { RS_SHAPE, RS_REVERSE, RS_NPARAMS };
 
 static mx_status reshape_infer(const mx_shape *is, const mx_param_value *ps, int reverse,
                                mx_shape *os) {
@@ -262,13 +262,14 @@ static mx_status shape_flatten(const mx_param_value *p, int nin, mx_shape *in,
   return MX_OK;
 }
 
+enum { ED_AXIS, ED_NPARAMS };
 static mx_status shape_expand_dims(const mx_param_value *p, int nin, mx_shape *in,
                                    int nout, mx_shape *out) {
   (void)nin; (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int nd = in[0].ndim;
   int a = 0;
-  mx_status rc = axis_check("axis", p[0].i, nd + 1, &a);
+  mx_status rc = axis_check("axis", p[ED_AXIS].i, nd + 1, &a);
   if (rc) return rc;
   if (nd + 1 > MX_MAX_DIM)
     return mx_error(MX_ERR_SHAPE, "an array has at most %d dimensions", MX_MAX_DIM);
@@ -280,15 +281,16 @@ static mx_status shape_expand_dims(const mx_param_value *p, int nin, mx_shape *i
   return MX_OK;
 }
 
+enum { SQ_AXIS, SQ_NPARAMS };
 static mx_status shape_squeeze(const mx_param_value *p, int nin, mx_shape *in,
                                int nout, mx_shape *out) {
   (void)nin; (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int nd = in[0].ndim, drop[MX_MAX_DIM] = {0};
-  if (p[0].is_set) {
-    for (int i = 0; i < p[0].n; i++) {
+  if (p[SQ_AXIS].is_set) {
+    for (int i = 0; i < p[SQ_AXIS].n; i++) {
       int a = 0;
-      mx_status rc = axis_check("axis", p[0].tup[i], nd, &a);
+      mx_status rc = axis_check("axis", p[SQ_AXIS].tup[i], nd, &a);
       if (rc) return rc;
       if (drop[a]) return mx_error(MX_ERR_ARG, "parameter 'axis' lists axis %d twice", a);
       if (in[0].d[a] != 1) {
@@ -330,18 +332,19 @@ static mx_status permute_copy(const mx_ndarray *x, mx_ndarray *y, const int *per
   return MX_OK;
 }
 
+enum { TR_AXES, TR_NPARAMS };
 static mx_status transpose_perm(const mx_param_value *p, int nd, int *perm) {
-  if (p[0].n == 0) {
+  if (p[TR_AXES].n == 0) {
     for (int k = 0; k < nd; k++) perm[k] = nd - 1 - k;
     return MX_OK;
   }
-  if (p[0].n != nd)
+  if (p[TR_AXES].n != nd)
     return mx_error(MX_ERR_ARG, "parameter 'axes' has %d entries; the array has %d dimension%s",
-                    p[0].n, nd, nd == 1 ? "" : "s");
+                    p[TR_AXES].n, nd, nd == 1 ? "" : "s");
   int seen[MX_MAX_DIM] = {0};
   for (int k = 0; k < nd; k++) {
     int a = 0;
-    mx_status rc = axis_check("axes", p[0].tup[k], nd, &a);
+    mx_status rc = axis_check("axes", p[TR_AXES].tup[k], nd, &a);
     if (rc) return rc;
     if (seen[a]) return mx_error(MX_ERR_ARG, "parameter 'axes' is not a permutation (axis %d repeats)", a);
     seen[a] = 1;
@@ -371,11 +374,12 @@ static mx_status k_transpose(KARGS) {
   return permute_copy(in[0], out[0], perm);
 }
 
+enum { SW_DIM1, SW_DIM2, SW_NPARAMS };
 static mx_status swap_perm(const mx_param_value *p, int nd, int *perm) {
   int a = 0, b = 0;
-  mx_status rc = axis_check("dim1", p[0].i, nd, &a);
+  mx_status rc = axis_check("dim1", p[SW_DIM1].i, nd, &a);
   if (rc) return rc;
-  rc = axis_check("dim2", p[1].i, nd, &b);
+  rc = axis_check("dim2", p[SW_DIM2].i, nd, &b);
   if (rc) return rc;
   for (int k = 0; k < nd; k++) perm[k] = k;
   perm[a] = b;
@@ -406,7 +410,7 @@ static mx_status k_swapaxis(KARGS) {
 
 /* -------------------------------------------------------------- concat */
 
-enum { CC_NUM = 0, CC_DIM = 1 };
+enum { CC_NUM, CC_DIM, CC_NPARAMS };
 
 static mx_status shape_concat(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out) {
@@ -468,7 +472,7 @@ static mx_status k_concat(KARGS) {
 
 /* --------------------------------------------------------------- stack */
 
-enum { SK_AXIS = 0, SK_NUM = 1 };
+enum { SK_AXIS, SK_NUM, SK_NPARAMS };
 
 static mx_status shape_stack(const mx_param_value *p, int nin, mx_shape *in,
                              int nout, mx_shape *out) {
@@ -520,7 +524,7 @@ static mx_status k_stack(KARGS) {
 
 /* --------------------------------------------------------------- slice */
 
-enum { SL_BEGIN = 0, SL_END = 1, SL_STEP = 2 };
+enum { SL_BEGIN, SL_END, SL_STEP, SL_NPARAMS };
 
 /* Python slicing per axis: start b, step s, count n. */
 static mx_status slice_plan(const mx_param_value *p, const mx_shape *is,
@@ -596,7 +600,7 @@ static mx_status k_slice(KARGS) {
 
 /* ---------------------------------------------------------- slice_axis */
 
-enum { SA_AXIS = 0, SA_BEGIN = 1, SA_END = 2 };
+enum { SA_AXIS, SA_BEGIN, SA_END, SA_NPARAMS };
 
 static mx_status slice_axis_plan(const mx_param_value *p, const mx_shape *is,
                                  int *ax, int64_t *b, int64_t *e) {
@@ -655,18 +659,19 @@ static mx_status k_slice_axis(KARGS) {
 /* ---------------------------------------------------------------- tile */
 
 /* Input shape and reps padded with leading 1s to the output rank. */
+enum { TL_REPS, TL_NPARAMS };
 static mx_status tile_plan(const mx_param_value *p, const mx_shape *is, int *nd,
                            int64_t *ish, int64_t *rep) {
-  int ni = is->ndim, nr = p[0].n, no = ni > nr ? ni : nr;
+  int ni = is->ndim, nr = p[TL_REPS].n, no = ni > nr ? ni : nr;
   if (no > MX_MAX_DIM)
     return mx_error(MX_ERR_ARG, "parameter 'reps' would give more than %d dimensions", MX_MAX_DIM);
   for (int k = 0; k < nr; k++)
-    if (p[0].tup[k] < 0)
+    if (p[TL_REPS].tup[k] < 0)
       return mx_error(MX_ERR_ARG, "parameter 'reps' must not contain negative values");
   for (int k = 0; k < no; k++) {
     int ki = k - (no - ni), kr = k - (no - nr);
     ish[k] = ki >= 0 ? is->d[ki] : 1;
-    rep[k] = kr >= 0 ? p[0].tup[kr] : 1;
+    rep[k] = kr >= 0 ? p[TL_REPS].tup[kr] : 1;
   }
   *nd = no;
   return MX_OK;
@@ -710,7 +715,7 @@ static mx_status k_tile(KARGS) {
 
 /* -------------------------------------------------------------- repeat */
 
-enum { RP_REPEATS = 0, RP_AXIS = 1 };
+enum { RP_REPEATS, RP_AXIS, RP_NPARAMS };
 
 static mx_status shape_repeat(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out) {
@@ -764,11 +769,12 @@ static mx_status k_repeat(KARGS) {
 
 /* ------------------------------------------------------------- reverse */
 
+enum { RV_AXIS, RV_NPARAMS };
 static mx_status reverse_axes(const mx_param_value *p, int nd, int *flip) {
   for (int k = 0; k < nd; k++) flip[k] = 0;
-  for (int i = 0; i < p[0].n; i++) {
+  for (int i = 0; i < p[RV_AXIS].n; i++) {
     int a = 0;
-    mx_status rc = axis_check("axis", p[0].tup[i], nd, &a);
+    mx_status rc = axis_check("axis", p[RV_AXIS].tup[i], nd, &a);
     if (rc) return rc;
     if (flip[a]) return mx_error(MX_ERR_ARG, "parameter 'axis' lists axis %d twice", a);
     flip[a] = 1;
@@ -1117,65 +1123,65 @@ static void deps_concat(const mx_param_value *p, int nin, int nout, unsigned cha
 
 static const char *const in_data[] = {"data", NULL};
 
-static const mx_param_desc p_reshape[] = {
-  {"shape", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_reshape[RS_NPARAMS] = {
+  [RS_SHAPE] = {"shape", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1)."},
-  {"reverse", MX_PARAM_BOOL, 0, "False", NULL,
+  [RS_REVERSE] = {"reverse", MX_PARAM_BOOL, 0, "False", NULL,
    "Apply the special values from right to left (engine order)."},
 };
-static const mx_param_desc p_expand_dims[] = {
-  {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_expand_dims[ED_NPARAMS] = {
+  [ED_AXIS] = {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "Engine axis at which the new axis of extent 1 appears (-ndim-1 to ndim)."},
 };
-static const mx_param_desc p_squeeze[] = {
-  {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL,
+static const mx_param_desc p_squeeze[SQ_NPARAMS] = {
+  [SQ_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL,
    "Engine axes to remove (each of extent 1); default: every axis of extent 1."},
 };
-static const mx_param_desc p_transpose[] = {
-  {"axes", MX_PARAM_SHAPE, 0, "()", NULL,
+static const mx_param_desc p_transpose[TR_NPARAMS] = {
+  [TR_AXES] = {"axes", MX_PARAM_SHAPE, 0, "()", NULL,
    "Permutation of the engine axes (output axis k is input axis axes[k]); empty reverses all axes."},
 };
-static const mx_param_desc p_swapaxis[] = {
-  {"dim1", MX_PARAM_INT, 0, "0", NULL, "First engine axis."},
-  {"dim2", MX_PARAM_INT, 0, "0", NULL, "Second engine axis."},
+static const mx_param_desc p_swapaxis[SW_NPARAMS] = {
+  [SW_DIM1] = {"dim1", MX_PARAM_INT, 0, "0", NULL, "First engine axis."},
+  [SW_DIM2] = {"dim2", MX_PARAM_INT, 0, "0", NULL, "Second engine axis."},
 };
-static const mx_param_desc p_concat[] = {
-  {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_concat[CC_NPARAMS] = {
+  [CC_NUM] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "Number of inputs (filled in from the arrays given)."},
-  {"dim", MX_PARAM_INT, 0, "1", NULL, "Engine axis along which to concatenate."},
+  [CC_DIM] = {"dim", MX_PARAM_INT, 0, "1", NULL, "Engine axis along which to concatenate."},
 };
-static const mx_param_desc p_stack[] = {
-  {"axis", MX_PARAM_INT, 0, "0", NULL,
+static const mx_param_desc p_stack[SK_NPARAMS] = {
+  [SK_AXIS] = {"axis", MX_PARAM_INT, 0, "0", NULL,
    "Engine axis of the result along which the inputs are stacked."},
-  {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+  [SK_NUM] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "Number of inputs (filled in from the arrays given)."},
 };
-static const mx_param_desc p_slice[] = {
-  {"begin", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
+static const mx_param_desc p_slice[SL_NPARAMS] = {
+  [SL_BEGIN] = {"begin", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
    "First index per axis (0-based, negative counts from the end, NA = None = from the start)."},
-  {"end", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
+  [SL_END] = {"end", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
    "End index per axis (exclusive, negative counts from the end, NA = None = to the end)."},
-  {"step", MX_PARAM_SHAPE, MX_PF_TUPLE_NONE, "()", NULL,
+  [SL_STEP] = {"step", MX_PARAM_SHAPE, MX_PF_TUPLE_NONE, "()", NULL,
    "Step per axis (negative walks backwards; default 1)."},
 };
-static const mx_param_desc p_slice_axis[] = {
-  {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Engine axis to slice."},
-  {"begin", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_slice_axis[SA_NPARAMS] = {
+  [SA_AXIS] = {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Engine axis to slice."},
+  [SA_BEGIN] = {"begin", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "First index (0-based; negative counts from the end)."},
-  {"end", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
+  [SA_END] = {"end", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "End index (exclusive; negative counts from the end; None: to the end)."},
 };
-static const mx_param_desc p_tile[] = {
-  {"reps", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_tile[TL_NPARAMS] = {
+  [TL_REPS] = {"reps", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "Repetitions per axis, aligned at the last engine axis (the first R dimension), as numpy's tile."},
 };
-static const mx_param_desc p_repeat[] = {
-  {"repeats", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "How many times each element is repeated."},
-  {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
+static const mx_param_desc p_repeat[RP_NPARAMS] = {
+  [RP_REPEATS] = {"repeats", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "How many times each element is repeated."},
+  [RP_AXIS] = {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "Engine axis along which to repeat; None: the flattened array."},
 };
-static const mx_param_desc p_reverse[] = {
-  {"axis", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL, "Engine axes to reverse."},
+static const mx_param_desc p_reverse[RV_NPARAMS] = {
+  [RV_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL, "Engine axes to reverse."},
 };
 
 #define OPF_MOVE MX_OPF_F16

@@ -192,12 +192,14 @@ DEF_MATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x), 1)
 
 /* ------------------------------------------------------------------ clip */
 
+enum { CLIP_A_MIN, CLIP_A_MAX, CLIP_NPARAMS };
+enum { CAST_DTYPE, CAST_NPARAMS };
 static mx_status k_clip(KARGS) {
   UNUSED_KARGS;
   int64_t n_ = mx_ndarray_size(out[0]);
   int nt_ = mx_par_threads(n_);
   (void)nt_;
-  double lo = p[0].f, hi = p[1].f;
+  double lo = p[CLIP_A_MIN].f, hi = p[CLIP_A_MAX].f;
   if (lo != lo) return mx_error(MX_ERR_ARG, "parameter 'a_min' must not be NaN");
   if (hi != hi) return mx_error(MX_ERR_ARG, "parameter 'a_max' must not be NaN");
   /* MXNet order: above a_max gives a_max, else below a_min gives a_min;
@@ -269,7 +271,7 @@ static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
   (void)nin;
   (void)in;
   (void)nout;
-  out[0] = (int)p[0].i;
+  out[0] = (int)p[CAST_DTYPE].i;
   return MX_OK;
 }
 
@@ -382,7 +384,7 @@ DEF_UGRAD(radians, 0, 0, g * (T)(PI_D / 180.0))
 static mx_status b_clip(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
-  double lo = p[0].f, hi = p[1].f;
+  double lo = p[CLIP_A_MIN].f, hi = p[CLIP_A_MAX].f;
   switch (ig[0]->dtype) {
     case MX_FLOAT32: {
       const float flo = (float)lo, fhi = (float)hi;
@@ -448,12 +450,12 @@ DEF_DEPS(none, 0, 0, 0)
 
 static const char *const in_data[] = {"data", NULL};
 
-static const mx_param_desc p_clip[] = {
-  {"a_min", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Minimum value."},
-  {"a_max", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Maximum value."},
+static const mx_param_desc p_clip[CLIP_NPARAMS] = {
+  [CLIP_A_MIN] = {"a_min", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Minimum value."},
+  [CLIP_A_MAX] = {"a_max", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Maximum value."},
 };
-static const mx_param_desc p_cast[] = {
-  {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
+static const mx_param_desc p_cast[CAST_NPARAMS] = {
+  [CAST_DTYPE] = {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
 };
 
 /* BW, DEPS: backward kernel and what it reads (see the gradient section). */
