@@ -275,7 +275,10 @@ typedef struct mx_param_value {
 #define MX_OPF_F16      8    /* the kernel handles float16 itself            */
 #define MX_OPF_INTERNAL 16   /* not for users (hidden from R's namespace)     */
 #define MX_OPF_LOSS     32   /* a loss head: backward ignores its out_grad    */
-#define MX_OPF_NO_MIRROR 64  /* never recomputed in backward (random, costly) */
+#define MX_OPF_NO_MIRROR 64  /* never recomputed in backward under `mirror`:
+                                costly ops whose outputs are kept (Convolution,
+                                Deconvolution, FullyConnected, Concat, dot,
+                                batch_dot; the update ops)                    */
 #define MX_OPF_PARTIAL_SHAPE 128 /* infer_shape accepts unknown inputs after
                                     the first and fills them (weights)       */
 

@@ -1724,7 +1724,7 @@ const mx_op mx_ops_nn[] = {
    .doc = "Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.",
    .num_inputs = 3, .input_names = in_fc, .num_outputs = 1, .params = p_fc,
    .num_params = MX_NPARAMS(p_fc), .infer_shape = shape_fc, .cpu = k_fc, .backward = b_fc,
-   .backward_deps = deps_fc, .list_inputs = list_fc},
+   .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_fc, .list_inputs = list_fc},
   {.name = "Activation",
    .doc = "Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_act,

@@ -1219,7 +1219,7 @@ const mx_op mx_ops_shape[] = {
    .doc = "Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).",
    .num_inputs = -1, .input_names = in_data, .num_outputs = 1, .params = p_concat,
    .num_params = MX_NPARAMS(p_concat), .infer_shape = shape_concat, .cpu = k_concat,
-   .backward = b_concat, .flags = OPF_MOVE, .backward_deps = deps_concat},
+   .backward = b_concat, .flags = OPF_MOVE | MX_OPF_NO_MIRROR, .backward_deps = deps_concat},
   {.name = "stack", .doc = "Join arrays of one shape along a new axis.", .num_inputs = -1,
    .input_names = in_data, .num_outputs = 1, .params = p_stack, .num_params = MX_NPARAMS(p_stack),
    .infer_shape = shape_stack, .cpu = k_stack, .backward = b_stack, .flags = OPF_MOVE,

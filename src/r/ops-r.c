@@ -226,12 +226,14 @@ SEXP mx_r_op_info(void) {
   int n = mx_op_count();
   SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
   static const char *fields[] = {"name", "aliases", "doc", "inputs", "variadic",
-                                 "num_outputs", "random", "params", "optional_inputs"};
+                                 "num_outputs", "random", "params", "optional_inputs",
+                                 "no_mirror"};
   static const char *pfields[] = {"name", "type", "default", "choices", "required",
                                   "optional", "doc"};
   for (int i = 0; i < n; i++) {
     const mx_op *op = mx_op_at(i);
-    SEXP e = PROTECT(named_list(9, fields));
+    SEXP e = PROTECT(named_list(10, fields));
+    SET_VECTOR_ELT(e, 9, Rf_ScalarLogical((mx_op_flags(op) & MX_OPF_NO_MIRROR) != 0));
     SET_VECTOR_ELT(e, 8, Rf_ScalarLogical(mx_op_has_optional_inputs(op)));
     SET_VECTOR_ELT(e, 0, Rf_mkString(mx_op_name(op)));
     int na = 0;

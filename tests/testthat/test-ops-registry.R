@@ -17,3 +17,12 @@ test_that("S2: every op's parameter names are set and unique", {
     expect_equal(anyDuplicated(pn), 0L, info = op$name)
   }
 })
+
+test_that("S9: the ops the mirror option keeps carry MX_OPF_NO_MIRROR", {
+  info <- mxnet:::mx.internal.op.info()
+  flag <- setNames(vapply(info, function(op) isTRUE(op$no_mirror), NA),
+                   vapply(info, function(op) op$name, ""))
+  keep <- c("Convolution", "Deconvolution", "FullyConnected", "Concat", "dot", "batch_dot")
+  expect_true(all(flag[keep]), info = paste(keep[!flag[keep]], collapse = ", "))
+  expect_false(any(flag[c("Activation", "elemwise_add", "Reshape")]))
+})
