@@ -142,7 +142,8 @@ extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
 /* Default type inference: all inputs share one dtype, outputs take it. */
 mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
                              int nout, int *out);
-/* Shape inference for ops whose outputs have input 0's shape. */
+/* Shape inference for ops whose outputs have input 0's shape; an unknown
+ * input 0 takes a known output 0's shape. */
 mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out);
 /* numpy/MXNet broadcasting of two shapes (aligned at the last C axis). */

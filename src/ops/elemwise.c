@@ -429,19 +429,25 @@ static mx_status shape_broadcast(const mx_param_value *p, int nin, mx_shape *in,
   return mx_broadcast_shape(&in[0], &in[1], &out[0]);
 }
 
+/* Both inputs and the output have one shape (MXNet's ElemwiseShape): an
+ * unknown input takes the other input's shape, or the output's when known. */
 static mx_status shape_same2(const mx_param_value *p, int nin, mx_shape *in,
                              int nout, mx_shape *out) {
   (void)p; (void)nin; (void)nout;
-  if (in[0].ndim < 0 && in[1].ndim >= 0) in[0] = in[1];
-  if (in[1].ndim < 0 && in[0].ndim >= 0) in[1] = in[0];
-  if (in[0].ndim < 0) return MX_OK;
-  if (!mx_shape_equal(&in[0], &in[1])) {
+  const mx_shape *known = in[0].ndim >= 0 ? &in[0] : in[1].ndim >= 0 ? &in[1]
+                        : out[0].ndim >= 0 ? &out[0] : NULL;
+  if (!known) return MX_OK;
+  mx_shape s = *known;
+  for (int j = 0; j < 2; j++) if (in[j].ndim < 0) in[j] = s;
+  const mx_shape *other = !mx_shape_equal(&in[1], &s) ? &in[1]
+                        : (out[0].ndim >= 0 && !mx_shape_equal(&out[0], &s)) ? &out[0] : NULL;
+  if (other) {
     char s1[128], s2[128];
-    mx_shape_format(&in[0], s1, sizeof s1);
-    mx_shape_format(&in[1], s2, sizeof s2);
+    mx_shape_format(&s, s1, sizeof s1);
+    mx_shape_format(other, s2, sizeof s2);
     return mx_error(MX_ERR_SHAPE, "shapes %s and %s differ (use the broadcast_ form to broadcast)", s1, s2);
   }
-  out[0] = in[0];
+  out[0] = s;
   return MX_OK;
 }
 
@@ -463,16 +469,17 @@ static const mx_param_desc p_scalar[SCAL_NPARAMS] = {
 #define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                           \
   {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
    .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_same2,        \
-   .cpu = k_##KERN, .backward = BW, .flags = MX_OPF_INPLACE,                  \
+   .cpu = k_##KERN, .backward = BW,                                           \
+   .flags = MX_OPF_INPLACE | MX_OPF_PARTIAL_SHAPE,                            \
    .backward_deps = DEPS}
 #define SCALAR(NAME, KERN, DOC, BW, DEPS)                                     \
   {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
-   .num_outputs = 1, .params = p_scalar, .num_params = 1,                     \
+   .num_outputs = 1, .params = p_scalar, .num_params = SCAL_NPARAMS,          \
    .infer_shape = mx_infer_shape_same, .cpu = ks_##KERN, .backward = BW,      \
    .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
 #define RSCALAR(NAME, KERN, DOC, BW, DEPS)                                    \
   {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
-   .num_outputs = 1, .params = p_scalar, .num_params = 1,                     \
+   .num_outputs = 1, .params = p_scalar, .num_params = SCAL_NPARAMS,          \
    .infer_shape = mx_infer_shape_same, .cpu = kr_##KERN, .backward = BW,      \
    .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
 

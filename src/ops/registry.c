@@ -201,6 +201,7 @@ mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out) {
   (void)p;
   (void)nin;
+  if (in[0].ndim < 0 && nout > 0 && out[0].ndim >= 0) in[0] = out[0];  /* backward */
   if (in[0].ndim < 0) return MX_OK;
   for (int k = 0; k < nout; k++) out[k] = in[0];
   return MX_OK;
