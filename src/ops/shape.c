@@ -156,7 +156,17 @@ static mx_status k_copy(KARGS) {
 
 /* ------------------------------------------------------------- reshape */
 
-enum { RS_SHAPE, RS_REVERSE, RS_NPARAMS };
+enum { RS_SHAPE, RS_REVERSE, RS_TARGET_SHAPE, RS_KEEP_HIGHEST, RS_NPARAMS };
+
+/* The result must hold the input's elements. */
+static mx_status reshape_check(const mx_shape *is, const mx_shape *o, const char *param) {
+  if (mx_shape_size(o) == mx_shape_size(is)) return MX_OK;
+  char b[128], b2[128];
+  mx_shape_format(is, b, sizeof b);
+  mx_shape_format(o, b2, sizeof b2);
+  return mx_error(MX_ERR_SHAPE, "parameter '%s': cannot reshape an array of shape %s (%lld elements) into %s",
+                  param, b, (long long)mx_shape_size(is), b2);
+}
 
 static mx_status reshape_infer(const mx_shape *is, const mx_param_value *ps, int reverse,
                                mx_shape *os) {
@@ -222,27 +232,50 @@ static mx_status reshape_infer(const mx_shape *is, const mx_param_value *ps, int
   }
   mx_shape o;
   o.ndim = nr;
-  int64_t n = 1;
-  for (int k = 0; k < nr; k++) {
-    o.d[k] = reverse ? res[nr - 1 - k] : res[k];
-    n *= o.d[k];
+  for (int k = 0; k < nr; k++) o.d[k] = reverse ? res[nr - 1 - k] : res[k];
+  shape_zero_tail(&o);
+  mx_status rc = reshape_check(is, &o, "shape");
+  if (rc == MX_OK) *os = o;
+  return rc;
+}
+
+/* MXNet's deprecated target_shape: sizes as given, one 0 inferred from the
+ * rest; keep_highest keeps the first engine axis of the input. */
+static mx_status reshape_target(const mx_shape *is, const mx_param_value *t, int keep_highest,
+                                mx_shape *os) {
+  if (t->n > MX_MAX_DIM)
+    return mx_error(MX_ERR_SHAPE, "parameter 'target_shape' gives more than %d dimensions", MX_MAX_DIM);
+  mx_shape o;
+  o.ndim = t->n;
+  int zeros = 0, inf = -1;
+  for (int k = 0; k < t->n; k++) {
+    o.d[k] = (keep_highest && k == 0) ? (is->ndim > 0 ? is->d[0] : 1) : t->tup[k];
+    if (o.d[k] < 0)
+      return mx_error(MX_ERR_ARG, "parameter 'target_shape' must not contain negative values");
+    if (o.d[k] == 0 && !(keep_highest && k == 0)) { zeros++; inf = k; }
+  }
+  if (zeros == 1) {
+    int64_t known = 1;
+    for (int k = 0; k < o.ndim; k++) if (k != inf) known *= o.d[k];
+    o.d[inf] = known ? mx_shape_size(is) / known : 0;
   }
   shape_zero_tail(&o);
-  if (n != total) {
-    char b2[128];
-    mx_shape_format(&o, b2, sizeof b2);
-    return mx_error(MX_ERR_SHAPE, "parameter 'shape': cannot reshape an array of shape %s (%lld elements) into %s",
-                    b, (long long)total, b2);
-  }
-  *os = o;
-  return MX_OK;
+  mx_status rc = reshape_check(is, &o, "target_shape");
+  if (rc == MX_OK) *os = o;
+  return rc;
 }
 
 static mx_status shape_reshape(const mx_param_value *p, int nin, mx_shape *in,
                                int nout, mx_shape *out) {
   (void)nin; (void)nout;
+  const mx_param_value *sh = &p[RS_SHAPE], *tg = &p[RS_TARGET_SHAPE];
+  if (sh->n > 0 && tg->n > 0)
+    return mx_error(MX_ERR_ARG, "parameters 'shape' and 'target_shape' cannot be used together");
+  if (sh->n == 0 && tg->n == 0)
+    return mx_error(MX_ERR_ARG, "parameter 'shape' is required (or the deprecated 'target_shape')");
   if (in[0].ndim < 0) return MX_OK;
-  return reshape_infer(&in[0], &p[RS_SHAPE], (int)p[RS_REVERSE].i, &out[0]);
+  if (tg->n > 0) return reshape_target(&in[0], tg, (int)p[RS_KEEP_HIGHEST].i, &out[0]);
+  return reshape_infer(&in[0], sh, (int)p[RS_REVERSE].i, &out[0]);
 }
 
 /* ------------------------------------------------------- Flatten etc. */
@@ -1124,10 +1157,14 @@ static void deps_concat(const mx_param_value *p, int nin, int nout, unsigned cha
 static const char *const in_data[] = {"data", NULL};
 
 static const mx_param_desc p_reshape[RS_NPARAMS] = {
-  [RS_SHAPE] = {"shape", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+  [RS_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL,
    "The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1)."},
   [RS_REVERSE] = {"reverse", MX_PARAM_BOOL, 0, "False", NULL,
    "Apply the special values from right to left (engine order)."},
+  [RS_TARGET_SHAPE] = {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
+   "Deprecated (use shape): the new shape, where one 0 is inferred from the other sizes."},
+  [RS_KEEP_HIGHEST] = {"keep_highest", MX_PARAM_BOOL, 0, "False", NULL,
+   "Deprecated (with target_shape): keep the input's last R dimension (first engine axis)."},
 };
 static const mx_param_desc p_expand_dims[ED_NPARAMS] = {
   [ED_AXIS] = {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
