@@ -101,6 +101,7 @@ typedef enum mx_dtype {
   MX_FLOAT16 = 2,
   MX_UINT8 = 3,
   MX_INT32 = 4,
+  MX_INT8 = 5,
   MX_INT64 = 6
 } mx_dtype;
 
@@ -281,6 +282,8 @@ typedef struct mx_param_value {
                                 batch_dot; the update ops)                    */
 #define MX_OPF_PARTIAL_SHAPE 128 /* infer_shape accepts unknown inputs after
                                     the first and fills them (weights)       */
+#define MX_OPF_INT8    256   /* the kernel handles int8 itself; other ops see
+                                int8 inputs/outputs as int32 (imperative calls) */
 
 /* Registry limits: registration fails (mx_engine_init) rather than drop an
  * op; every op's inputs, outputs and parameters fit arrays of these sizes. */

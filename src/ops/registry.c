@@ -256,12 +256,19 @@ typedef struct call_plan {
   mx_compute_fn kernel;
   int nout;                          /* all outputs, hidden included */
   int nvis;                          /* visible outputs              */
-  int bridge;                        /* float16 computed in float32  */
+  int bridge;                        /* float16/int8 computed wider  */
   mx_shape out_s[MX_MAX_OUTPUTS];
   int out_t[MX_MAX_OUTPUTS];         /* dtypes of the results        */
   int k_in_t[MX_MAX_INPUTS];         /* dtypes the kernel sees       */
   int k_out_t[MX_MAX_OUTPUTS];
 } call_plan;
+
+/* The dtype an op's kernel computes a value of dtype t in. */
+static int kernel_dtype(const mx_op *op, int t) {
+  if (t == MX_FLOAT16 && !(op->flags & MX_OPF_F16)) return MX_FLOAT32;
+  if (t == MX_INT8 && !(op->flags & MX_OPF_INT8)) return MX_INT32;
+  return t;
+}
 
 static mx_status plan_call(const mx_op *op, const mx_param_value *params,
                            mx_ndarray *const *inputs, int nin,
@@ -332,16 +339,17 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
     if (!mx_dtype_valid(cp->out_t[k]))
       return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output dtype", op->name);
 
-  /* float16 without a native kernel: compute in float32 */
+  /* storage-only dtypes without a native kernel: float16 is computed in
+   * float32, int8 in int32 (exact; results saturate back into int8) */
   cp->bridge = 0;
-  if (!(op->flags & MX_OPF_F16)) {
-    for (int k = 0; k < nin; k++) if (in_t[k] == MX_FLOAT16) cp->bridge = 1;
-    for (int k = 0; k < cp->nout; k++) if (cp->out_t[k] == MX_FLOAT16) cp->bridge = 1;
+  for (int k = 0; k < nin; k++) {
+    cp->k_in_t[k] = kernel_dtype(op, in_t[k]);
+    if (cp->k_in_t[k] != in_t[k]) cp->bridge = 1;
   }
-  for (int k = 0; k < nin; k++)
-    cp->k_in_t[k] = (cp->bridge && in_t[k] == MX_FLOAT16) ? MX_FLOAT32 : in_t[k];
-  for (int k = 0; k < cp->nout; k++)
-    cp->k_out_t[k] = (cp->bridge && cp->out_t[k] == MX_FLOAT16) ? MX_FLOAT32 : cp->out_t[k];
+  for (int k = 0; k < cp->nout; k++) {
+    cp->k_out_t[k] = kernel_dtype(op, cp->out_t[k]);
+    if (cp->k_out_t[k] != cp->out_t[k]) cp->bridge = 1;
+  }
   return MX_OK;
 }
 

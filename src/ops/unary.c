@@ -521,7 +521,8 @@ const mx_op mx_ops_unary[] = {
   {.name = "Cast", .aliases = {"cast"}, .doc = "Convert the elements to another dtype.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
    .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_cast,
-   .cpu = k_cast, .backward = b_cast, .flags = MX_OPF_INPLACE | MX_OPF_F16,
+   .cpu = k_cast, .backward = b_cast,
+   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8,
    .backward_deps = deps_g},
   {.name = NULL},
 };
