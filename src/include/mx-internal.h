@@ -149,6 +149,17 @@ static inline int64_t mx_sat_i64(double v) {
   if (v >= 9.2233720368547748e18) return INT64_MAX;
   return (int64_t)v;
 }
+static inline int8_t mx_sat_i8(double v) {
+  if (v != v) return 0;
+  if (v <= -128) return INT8_MIN;
+  if (v >= 127) return INT8_MAX;
+  return (int8_t)v;
+}
+/* The saturating conversion into integer type T (uint8_t, int8_t, int32_t,
+ * int64_t): a result never wraps into T's range. */
+#define MX_SAT_INT(T, v)                                                           \
+  (sizeof(T) == 1 ? ((T)-1 < (T)0 ? (T)mx_sat_i8(v) : (T)mx_sat_u8(v))             \
+                  : sizeof(T) == 4 ? (T)mx_sat_i32(v) : (T)mx_sat_i64(v))
 
 /* Convert n elements between dtypes (any pair, float16 included). */
 void mx_convert(const void *src, int src_dtype, void *dst, int dst_dtype,

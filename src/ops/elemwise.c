@@ -38,7 +38,7 @@ static inline double fmod_r(double a, double b) {
 #define E_MUL(T) (T)(a * b)
 #define E_DIV(T) (ISINT(T) ? (T)idiv64((int64_t)a, (int64_t)b) : (T)(a / b))
 #define E_MOD(T) (ISINT(T) ? (T)imod64((int64_t)a, (int64_t)b) : (T)fmod_r((double)a, (double)b))
-#define E_POW(T) (ISINT(T) ? (T)mx_sat_i64(pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
+#define E_POW(T) (ISINT(T) ? MX_SAT_INT(T, pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
 #define E_MAX(T) ((a > b || a != a) ? a : b)
 #define E_MIN(T) ((a < b || a != a) ? a : b)
 #define E_EQ(T) (T)(a == b)
@@ -50,7 +50,7 @@ static inline double fmod_r(double a, double b) {
 #define E_AND(T) (T)(a != 0 && b != 0)
 #define E_OR(T) (T)(a != 0 || b != 0)
 #define E_XOR(T) (T)((a != 0) != (b != 0))
-#define E_HYPOT(T) (ISINT(T) ? (T)mx_sat_i64(hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
+#define E_HYPOT(T) (ISINT(T) ? MX_SAT_INT(T, hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
 
 /* Broadcast plan: strides of a and b over the output (0 on broadcast axes). */
 typedef struct bplan {
@@ -118,14 +118,16 @@ static void make_plan(const mx_shape *as, const mx_shape *bs, const mx_shape *os
     }                                                                        \
   } while (0)
 
+/* Parameters of the array-scalar ops (p_scalar). */
 enum { SCAL_SCALAR, SCAL_NPARAMS };
+
 /* The loop of array-scalar ops; REV puts the scalar on the left. */
 #define SCALAR_LOOP(T, EXPR, REV)                                            \
   do {                                                                       \
     const T *A_ = MX_DATA(in[0], T);                                         \
     T *O_ = MX_DATA(out[0], T);                                              \
     int64_t n_ = mx_ndarray_size(out[0]);                                    \
-    const T s_ = ISINT(T) ? (T)(int64_t)fmax(fmin(trunc(p[SCAL_SCALAR].f), 9.2e18), -9.2e18) : (T)p[SCAL_SCALAR].f;                     \
+    const T s_ = ISINT(T) ? (T)(int64_t)fmax(fmin(trunc(p[SCAL_SCALAR].f), 9.2e18), -9.2e18) : (T)p[SCAL_SCALAR].f; \
     int nt_ = mx_par_threads(n_);                                            \
     if (REV) {                                                               \
       MX_OMP_FOR(nt_)                                                        \

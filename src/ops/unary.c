@@ -18,8 +18,6 @@
 #include <math.h>
 
 
-/* double -> integer types: NaN -> 0, saturate out of range, else truncate */
-
 /* Wrap-around negation and multiplication of signed integers (no overflow
  * UB: computed in uint64_t, converted back modulo 2^bits). */
 static inline int32_t wrap_i32(uint64_t u) {

@@ -40,3 +40,16 @@ test_that("K15: int8 is a dtype (arrays, Cast, arithmetic, save/load)", {
   mx.exec.forward(ex)
   expect_equal(c(as.array(ex$ref.outputs[[1]])), c(1, -128, 5))
 })
+
+test_that("W8: integer power (and hypot) saturate in the array's own dtype, never wrap", {
+  expect_equal(c(as.array(mx.nd.array(c(0, 2), dtype = "int32")^-1)), c(2147483647, 0))
+  expect_equal(c(as.array(mx.nd.array(c(0, 2), dtype = "int64")^-1)), c(2^63, 0))
+  a <- mx.nd.array(c(0, 2, 3), dtype = "int32")
+  b <- mx.nd.array(c(-1, 40, -2), dtype = "int32")
+  expect_equal(c(as.array(a^b)), c(2147483647, 2147483647, 0))
+  expect_equal(c(as.array(mx.nd.broadcast.power(a, b))), c(2147483647, 2147483647, 0))
+  u <- mx.nd.array(c(2, 3), dtype = "uint8")
+  expect_equal(c(as.array(u^mx.nd.array(c(9, 2), dtype = "uint8"))), c(255, 9))
+  h <- mx.nd.broadcast.hypot(mx.nd.array(c(2e9, 3), dtype = "int32"), mx.nd.array(c(2e9, 4), dtype = "int32"))
+  expect_equal(c(as.array(h)), c(2147483647, 5))
+})
