@@ -92,20 +92,21 @@ static inline int mx_par_threads(int64_t n) {
 #define MX_OMP_FOR(nt)
 #endif
 
-/* Run BODY with the OpenMP ICV set to the engine's thread count, for
+/* Run fn(arg) with the OpenMP ICV set to the engine's thread count nt, for
  * libraries (oneDNN) that read omp_get_max_threads(); restored afterwards so
- * other packages in the process are unaffected. */
+ * other packages in the process are unaffected.  A function taking a
+ * callback, so that nothing in the body can return past the restore. */
+static inline void mx_with_omp_threads(int nt, void (*fn)(void *arg), void *arg) {
 #ifdef _OPENMP
-#define MX_WITH_OMP_THREADS(nt, BODY)                 \
-  do {                                                \
-    int mx_saved_nt_ = omp_get_max_threads();         \
-    omp_set_num_threads(nt);                          \
-    BODY;                                             \
-    omp_set_num_threads(mx_saved_nt_);                \
-  } while (0)
+  int saved = omp_get_max_threads();
+  omp_set_num_threads(nt);
+  fn(arg);
+  omp_set_num_threads(saved);
 #else
-#define MX_WITH_OMP_THREADS(nt, BODY) do { (void)(nt); BODY; } while (0)
+  (void)nt;
+  fn(arg);
 #endif
+}
 
 /* ------------------------------------------------------- dtype dispatch */
 

@@ -1153,16 +1153,27 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
 
 /* Run one operation with oneDNN in one layout.  MX_ERR_UNSUPPORTED (no
  * error recorded): oneDNN cannot do it this way. */
+/* Build (once) and run one primitive; oneDNN reads the OpenMP ICV. */
+typedef struct dnn_call {
+  conv_cache *cc;
+  int which, lay;
+  void *const *ptr;
+  dnnl_status_t st;
+} dnn_call;
+
+static void dnn_build_run(void *arg) {
+  dnn_call *d = (dnn_call *)arg;
+  dnn_prim *P = &d->cc->prim[d->which][d->lay];
+  dnn_build(d->cc, d->which, d->lay);
+  if (P->state == 1) d->st = dnn_run(P, d->cc->stream, d->ptr);
+}
+
 static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr) {
-  dnn_prim *P = &cc->prim[which][lay];
-  dnnl_status_t st = dnnl_success;
-  MX_WITH_OMP_THREADS(c->nthreads, {
-    dnn_build(cc, which, lay);
-    if (P->state == 1) st = dnn_run(P, cc->stream, ptr);
-  });
-  if (P->state != 1) return MX_ERR_UNSUPPORTED;
-  if (st != dnnl_success)
-    return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)st);
+  dnn_call d = {cc, which, lay, ptr, dnnl_success};
+  mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
+  if (cc->prim[which][lay].state != 1) return MX_ERR_UNSUPPORTED;
+  if (d.st != dnnl_success)
+    return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)d.st);
   return MX_OK;
 }
 
