@@ -494,40 +494,66 @@ static mx_status permute(const void *src, void *dst, size_t esize, int ng,
   return MX_OK;
 }
 
+/* The axes of a shape as runs of reduced or kept axes (extent-1 axes
+ * dropped): the extent gs[] and reduced flag gf[] of each run, the element
+ * count and the reduced extent R. */
+typedef struct axis_groups {
+  int64_t gs[MX_MAX_DIM];
+  int gf[MX_MAX_DIM];
+  int ng, nred;
+  int64_t total, R;
+} axis_groups;
+
+static void group_axes(const mx_shape *s, const int *mask, axis_groups *g) {
+  g->ng = g->nred = 0;
+  g->total = g->R = 1;
+  for (int k = 0; k < s->ndim; k++) {
+    g->total *= s->d[k];
+    if (mask[k]) g->R *= s->d[k];
+    if (s->d[k] == 1) continue;
+    if (g->ng > 0 && g->gf[g->ng - 1] == mask[k]) {
+      g->gs[g->ng - 1] *= s->d[k];
+    } else {
+      g->gs[g->ng] = s->d[k];
+      g->gf[g->ng] = mask[k];
+      g->ng++;
+      if (mask[k]) g->nred++;
+    }
+  }
+}
+
+/* With one reduced run: the extents before and after it. */
+static void single_block(const axis_groups *g, int64_t *outer, int64_t *inner) {
+  int k = 0;
+  *outer = *inner = 1;
+  for (; !g->gf[k]; k++) *outer *= g->gs[k];
+  for (k++; k < g->ng; k++) *inner *= g->gs[k];
+}
+
+/* The permutation of the runs that puts the kept ones first. */
+static void kept_first(const axis_groups *g, int *perm) {
+  int np = 0;
+  for (int k = 0; k < g->ng; k++) if (!g->gf[k]) perm[np++] = k;
+  for (int k = 0; k < g->ng; k++) if (g->gf[k]) perm[np++] = k;
+}
+
 /* Run core fn over the axes in mask: x -> y. */
 static mx_status run_reduce(core_fn fn, const mx_ndarray *x, mx_ndarray *y,
                             const int *mask) {
-  const mx_shape *s = &x->shape;
-  int64_t gs[MX_MAX_DIM];
-  int gf[MX_MAX_DIM], ng = 0, nred = 0;
-  int64_t total = 1, R = 1;
-  for (int k = 0; k < s->ndim; k++) {
-    total *= s->d[k];
-    if (mask[k]) R *= s->d[k];
-    if (s->d[k] == 1) continue;
-    if (ng > 0 && gf[ng - 1] == mask[k]) {
-      gs[ng - 1] *= s->d[k];
-    } else {
-      gs[ng] = s->d[k];
-      gf[ng] = mask[k];
-      ng++;
-      if (mask[k]) nred++;
-    }
-  }
+  axis_groups g;
+  group_axes(&x->shape, mask, &g);
+  int64_t total = g.total, R = g.R;
   if (total == 0) /* nothing to read: every output is the empty reduction */
     return fn(MX_PTR(x), MX_PTR(y), R == 0 ? mx_ndarray_size(y) : 0, R, 1);
-  if (nred == 0) return fn(MX_PTR(x), MX_PTR(y), total, 1, 1);
-  if (nred == 1) {
-    int64_t outer = 1, inner = 1;
-    int k = 0;
-    for (; !gf[k]; k++) outer *= gs[k];
-    for (k++; k < ng; k++) inner *= gs[k];
+  if (g.nred == 0) return fn(MX_PTR(x), MX_PTR(y), total, 1, 1);
+  if (g.nred == 1) {
+    int64_t outer, inner;
+    single_block(&g, &outer, &inner);
     return fn(MX_PTR(x), MX_PTR(y), outer, R, inner);
   }
   /* several reduced blocks: transpose to (kept..., reduced...) first */
-  int perm[MX_MAX_DIM], np = 0;
-  for (int k = 0; k < ng; k++) if (!gf[k]) perm[np++] = k;
-  for (int k = 0; k < ng; k++) if (gf[k]) perm[np++] = k;
+  int perm[MX_MAX_DIM];
+  kept_first(&g, perm);
   mx_shape ts;
   int64_t tn = total;
   mx_status rc = mx_shape_make(&ts, 1, &tn);
@@ -535,7 +561,7 @@ static mx_status run_reduce(core_fn fn, const mx_ndarray *x, mx_ndarray *y,
   mx_ndarray *tmp = NULL;
   rc = mx_ndarray_new(&ts, x->dtype, x->ctx, &tmp);
   if (rc) return rc;
-  rc = permute(MX_PTR(x), MX_PTR(tmp), mx_dtype_size(x->dtype), ng, gs, perm);
+  rc = permute(MX_PTR(x), MX_PTR(tmp), mx_dtype_size(x->dtype), g.ng, g.gs, perm);
   if (!rc) rc = fn(MX_PTR(tmp), MX_PTR(y), total / R, R, 1);
   mx_ndarray_free(tmp);
   return rc;
@@ -783,41 +809,24 @@ static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_nda
   int mask[MX_MAX_DIM];
   mx_status rc = axes_mask(axis, exclude, D->shape.ndim, mask);
   if (rc) return rc;
-  /* the axis grouping of run_reduce */
-  const mx_shape *s = &D->shape;
-  int64_t gs[MX_MAX_DIM], total = 1, R = 1;
-  int gf[MX_MAX_DIM], ng = 0, nred = 0;
-  for (int k = 0; k < s->ndim; k++) {
-    total *= s->d[k];
-    if (mask[k]) R *= s->d[k];
-    if (s->d[k] == 1) continue;
-    if (ng > 0 && gf[ng - 1] == mask[k]) {
-      gs[ng - 1] *= s->d[k];
-    } else {
-      gs[ng] = s->d[k];
-      gf[ng] = mask[k];
-      ng++;
-      if (mask[k]) nred++;
-    }
-  }
+  axis_groups g;
+  group_axes(&D->shape, mask, &g);
+  int64_t total = g.total, R = g.R;
   if (total == 0) return MX_OK;
-  if (nred == 0) return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, total, 1, 1, nan);
-  if (nred == 1) {
-    int64_t outer = 1, inner = 1;
-    int k = 0;
-    for (; !gf[k]; k++) outer *= gs[k];
-    for (k++; k < ng; k++) inner *= gs[k];
+  if (g.nred == 0) return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, total, 1, 1, nan);
+  if (g.nred == 1) {
+    int64_t outer, inner;
+    single_block(&g, &outer, &inner);
     return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, outer, R, inner, nan);
   }
   /* several reduced blocks: x to (kept..., reduced...), the gradient there,
    * then back with the inverse permutation */
-  int perm[MX_MAX_DIM], inv[MX_MAX_DIM], np = 0;
+  int perm[MX_MAX_DIM], inv[MX_MAX_DIM];
   int64_t ps[MX_MAX_DIM];
-  for (int k = 0; k < ng; k++) if (!gf[k]) perm[np++] = k;
-  for (int k = 0; k < ng; k++) if (gf[k]) perm[np++] = k;
-  for (int k = 0; k < ng; k++) {
+  kept_first(&g, perm);
+  for (int k = 0; k < g.ng; k++) {
     inv[perm[k]] = k;
-    ps[k] = gs[perm[k]];
+    ps[k] = g.gs[perm[k]];
   }
   mx_shape ts;
   rc = mx_shape_make(&ts, 1, &total);
@@ -826,9 +835,9 @@ static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_nda
   rc = mx_ndarray_new(&ts, D->dtype, D->ctx, &tx);
   if (!rc) rc = mx_ndarray_new(&ts, D->dtype, D->ctx, &td);
   size_t es = mx_dtype_size(D->dtype);
-  if (!rc) rc = permute(MX_PTR(X), MX_PTR(tx), es, ng, gs, perm);
+  if (!rc) rc = permute(MX_PTR(X), MX_PTR(tx), es, g.ng, g.gs, perm);
   if (!rc) rc = prod_grad_run(MX_PTR(tx), MX_PTR(G), MX_PTR(td), D->dtype, total / R, R, 1, nan);
-  if (!rc) rc = permute(MX_PTR(td), MX_PTR(D), es, ng, ps, inv);
+  if (!rc) rc = permute(MX_PTR(td), MX_PTR(D), es, g.ng, ps, inv);
   mx_ndarray_free(tx);
   mx_ndarray_free(td);
   return rc;
