@@ -64,7 +64,7 @@ static mx_status infer_shape_update(const mx_param_value *p, int nin, mx_shape *
 #define CLIPG(T, x, b) ((b) >= 0 ? ((x) > (b) ? (b) : ((x) < -(b) ? -(b) : (x))) : (x))
 
 /* Run BODY for every element i with T bound to the weight's dtype; the
- * macro-local pointers W (weight), G (grad), S1..S4 (states), O (output)
+ * macro-local pointers W (weight), G (grad), S1..S3 (states), O (output)
  * are set for the body. */
 #define UPDATE_LOOP(NSTATE, BODY)                                            \
   do {                                                                       \

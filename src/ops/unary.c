@@ -192,11 +192,12 @@ DEF_MATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x), 1)
 
 enum { CLIP_A_MIN, CLIP_A_MAX, CLIP_NPARAMS };
 enum { CAST_DTYPE, CAST_NPARAMS };
+
 static mx_status k_clip(KARGS) {
   UNUSED_KARGS;
   int64_t n_ = mx_ndarray_size(out[0]);
-  int nt_ = mx_par_threads(n_);
-  (void)nt_;
+  int nt_ = mx_par_threads(n_);   /* read by MAP's MX_OMP_FOR */
+  (void)nt_;                      /* unused in a build without OpenMP */
   double lo = p[CLIP_A_MIN].f, hi = p[CLIP_A_MAX].f;
   if (lo != lo) return mx_error(MX_ERR_ARG, "parameter 'a_min' must not be NaN");
   if (hi != hi) return mx_error(MX_ERR_ARG, "parameter 'a_max' must not be NaN");
@@ -247,13 +248,11 @@ static mx_status k_identity(KARGS) {
 
 static mx_status k_zeros_like(KARGS) {
   UNUSED_KARGS;
-  (void)in;
   return mx_ndarray_fill(out[0], 0.0);
 }
 
 static mx_status k_ones_like(KARGS) {
   UNUSED_KARGS;
-  (void)in;
   return mx_ndarray_fill(out[0], 1.0);
 }
 
