@@ -33,7 +33,7 @@ nd.forward.backward <- function(op, inputs, params = NULL, out.grads = list(), i
 #'   allowed; \code{NaN} and \code{Inf} are kept in floating-point dtypes.
 #' @param ctx The device (default \code{mx.ctx.default()}).
 #' @param dtype Element type: \code{"float32"} (default), \code{"float64"},
-#'   \code{"float16"}, \code{"uint8"}, \code{"int32"} or \code{"int64"}. Values
+#'   \code{"float16"}, \code{"uint8"}, \code{"int8"}, \code{"int32"} or \code{"int64"}. Values
 #'   are converted (truncated towards zero and saturated for integer types).
 #' @return An MXNDArray.
 #' @examples

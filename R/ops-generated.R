@@ -1146,20 +1146,22 @@ mx.nd.batch.dot <- function(lhs, rhs, transpose_a = FALSE, transpose_b = FALSE, 
 #' Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.
 #'
 #' @param data An MXNDArray.
-#' @param shape (tuple of integers, in R order; required) The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1).
+#' @param shape (tuple of integers, in R order; default ()) The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1).
 #' @param reverse (boolean; default False) Apply the special values from right to left (engine order).
+#' @param target_shape (tuple of integers, in R order; default ()) Deprecated (use shape): the new shape, where one 0 is inferred from the other sizes.
+#' @param keep_highest (boolean; default False) Deprecated (with target_shape): keep the input's last R dimension (first engine axis).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{Reshape} (aliases: \code{reshape}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
-mx.nd.Reshape <- function(data, shape, reverse = FALSE, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Reshape", list(data), list(shape = shape, reverse = reverse), out)
+mx.nd.Reshape <- function(data, shape = NULL, reverse = FALSE, target_shape = NULL, keep_highest = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Reshape", list(data), list(shape = shape, reverse = reverse, target_shape = target_shape, keep_highest = keep_highest), out)
 }
 
 #' @rdname mx.nd.Reshape
 #' @export
-mx.nd.reshape <- function(data, shape, reverse = FALSE, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Reshape", list(data), list(shape = shape, reverse = reverse), out)
+mx.nd.reshape <- function(data, shape = NULL, reverse = FALSE, target_shape = NULL, keep_highest = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Reshape", list(data), list(shape = shape, reverse = reverse, target_shape = target_shape, keep_highest = keep_highest), out)
 }
 
 #' Flatten all axes but the last R dimension into one
@@ -2920,8 +2922,10 @@ mx.symbol.batch_dot <- function(...) mx.symbol.internal.create("batch_dot", list
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{shape}}{(tuple of integers, in R order; required) The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1).}
 #'   \item{\code{reverse}}{(boolean; default False) Apply the special values from right to left (engine order).}
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default ()) Deprecated (use shape): the new shape, where one 0 is inferred from the other sizes.}
+#'   \item{\code{keep_highest}}{(boolean; default False) Deprecated (with target_shape): keep the input's last R dimension (first engine axis).}
 #' }
 #' @details Engine operator \code{Reshape} (aliases: \code{reshape}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
@@ -3720,4 +3724,4 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "dadb080edd7d4fb6"
+.mx.generated.hash <- "838ce547264867be"

@@ -15,7 +15,7 @@
  * Times are the minimum over reps calls after 8 warm-up calls (which build
  * and tune the primitives).
  */
-#include "ops/op.h"
+#include "include/mx-op.h"
 
 #include <stdio.h>
 #include <stdlib.h>

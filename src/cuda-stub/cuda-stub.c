@@ -2,7 +2,7 @@
  * cuda-stub.c -- the GPU backend of a build without CUDA: every request
  * fails with a clear message and no device is reported.
  */
-#include "mx-cuda.h"
+#include "../include/mx-cuda.h"
 
 static mx_status no_cuda(void) {
   return mx_error(MX_ERR_UNSUPPORTED,

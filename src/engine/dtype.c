@@ -9,7 +9,7 @@
 int mx_dtype_valid(int dtype) {
   switch (dtype) {
     case MX_FLOAT32: case MX_FLOAT64: case MX_FLOAT16:
-    case MX_UINT8: case MX_INT32: case MX_INT64:
+    case MX_UINT8: case MX_INT8: case MX_INT32: case MX_INT64:
       return 1;
     default:
       return 0;
@@ -22,6 +22,7 @@ size_t mx_dtype_size(int dtype) {
     case MX_FLOAT64: return 8;
     case MX_FLOAT16: return 2;
     case MX_UINT8: return 1;
+    case MX_INT8: return 1;
     case MX_INT32: return 4;
     case MX_INT64: return 8;
     default: return 0;
@@ -34,6 +35,7 @@ const char *mx_dtype_name(int dtype) {
     case MX_FLOAT64: return "float64";
     case MX_FLOAT16: return "float16";
     case MX_UINT8: return "uint8";
+    case MX_INT8: return "int8";
     case MX_INT32: return "int32";
     case MX_INT64: return "int64";
     default: return "?";
@@ -43,7 +45,7 @@ const char *mx_dtype_name(int dtype) {
 int mx_dtype_from_name(const char *name) {
   static const struct { const char *n; int t; } tbl[] = {
     {"float32", MX_FLOAT32}, {"float64", MX_FLOAT64}, {"float16", MX_FLOAT16},
-    {"uint8", MX_UINT8}, {"int32", MX_INT32}, {"int64", MX_INT64},
+    {"uint8", MX_UINT8}, {"int8", MX_INT8}, {"int32", MX_INT32}, {"int64", MX_INT64},
     {"float", MX_FLOAT32}, {"double", MX_FLOAT64}, {"half", MX_FLOAT16},
   };
   if (!name) return -1;
@@ -123,6 +125,7 @@ static inline double ld(const void *p, int dt, int64_t i) {
     case MX_FLOAT64: return ((const double *)p)[i];
     case MX_FLOAT16: return mx_f16_to_f32(((const uint16_t *)p)[i]);
     case MX_UINT8: return ((const uint8_t *)p)[i];
+    case MX_INT8: return ((const int8_t *)p)[i];
     case MX_INT32: return ((const int32_t *)p)[i];
     case MX_INT64: return (double)((const int64_t *)p)[i];
     default: return 0;
@@ -137,6 +140,7 @@ void mx_store_f64(void *p, int dtype, int64_t i, double v) {
     case MX_FLOAT64: ((double *)p)[i] = v; break;
     case MX_FLOAT16: ((uint16_t *)p)[i] = mx_f32_to_f16((float)v); break;
     case MX_UINT8: ((uint8_t *)p)[i] = MX_F2I(uint8_t, 0, 255, v); break;
+    case MX_INT8: ((int8_t *)p)[i] = MX_F2I(int8_t, -128, 127, v); break;
     case MX_INT32: ((int32_t *)p)[i] = MX_F2I(int32_t, INT32_MIN, INT32_MAX, v); break;
     case MX_INT64: ((int64_t *)p)[i] = MX_F2I(int64_t, INT64_MIN, INT64_MAX, v); break;
     default: break;
@@ -173,6 +177,7 @@ void mx_convert(const void *src, int st, void *dst, int dt, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
       int64_t v = s[i];
       if (dt == MX_INT32) ((int32_t *)dst)[i] = v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int32_t)v;
+      else if (dt == MX_INT8) ((int8_t *)dst)[i] = v < -128 ? -128 : v > 127 ? 127 : (int8_t)v;
       else ((uint8_t *)dst)[i] = v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
     }
     return;

@@ -4,7 +4,7 @@
  * goes back to the pool when its last header is freed.
  */
 #include "../include/mx-internal.h"
-#include "../cuda-stub/mx-cuda.h"
+#include "../include/mx-cuda.h"
 
 #include <math.h>
 #include <stdlib.h>

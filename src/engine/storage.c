@@ -11,7 +11,7 @@
  * interface; this build's stub answers "built without CUDA".
  */
 #include "../include/mx-internal.h"
-#include "../cuda-stub/mx-cuda.h"
+#include "../include/mx-cuda.h"
 
 #include <pthread.h>
 #include <stdlib.h>

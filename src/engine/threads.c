@@ -5,7 +5,7 @@
  * else OMP_NUM_THREADS, else the processor count; the result is capped by
  * OMP_THREAD_LIMIT.  Every parallel region in the engine asks mx_threads_get()
  * and passes the answer in a num_threads clause; nothing calls
- * omp_set_num_threads globally (see MX_WITH_OMP_THREADS for oneDNN).
+ * omp_set_num_threads globally (see mx_with_omp_threads for oneDNN).
  */
 #include "../include/mx-internal.h"
 

@@ -7,7 +7,7 @@
 
 #include "mx-internal.h"
 #include "mx-symbol.h"
-#include "../ops/op.h"
+#include "mx-op.h"
 
 typedef struct mx_node mx_node;
 

@@ -92,20 +92,21 @@ static inline int mx_par_threads(int64_t n) {
 #define MX_OMP_FOR(nt)
 #endif
 
-/* Run BODY with the OpenMP ICV set to the engine's thread count, for
+/* Run fn(arg) with the OpenMP ICV set to the engine's thread count nt, for
  * libraries (oneDNN) that read omp_get_max_threads(); restored afterwards so
- * other packages in the process are unaffected. */
+ * other packages in the process are unaffected.  A function taking a
+ * callback, so that nothing in the body can return past the restore. */
+static inline void mx_with_omp_threads(int nt, void (*fn)(void *arg), void *arg) {
 #ifdef _OPENMP
-#define MX_WITH_OMP_THREADS(nt, BODY)                 \
-  do {                                                \
-    int mx_saved_nt_ = omp_get_max_threads();         \
-    omp_set_num_threads(nt);                          \
-    BODY;                                             \
-    omp_set_num_threads(mx_saved_nt_);                \
-  } while (0)
+  int saved = omp_get_max_threads();
+  omp_set_num_threads(nt);
+  fn(arg);
+  omp_set_num_threads(saved);
 #else
-#define MX_WITH_OMP_THREADS(nt, BODY) do { (void)(nt); BODY; } while (0)
+  (void)nt;
+  fn(arg);
 #endif
+}
 
 /* ------------------------------------------------------- dtype dispatch */
 
@@ -149,6 +150,17 @@ static inline int64_t mx_sat_i64(double v) {
   if (v >= 9.2233720368547748e18) return INT64_MAX;
   return (int64_t)v;
 }
+static inline int8_t mx_sat_i8(double v) {
+  if (v != v) return 0;
+  if (v <= -128) return INT8_MIN;
+  if (v >= 127) return INT8_MAX;
+  return (int8_t)v;
+}
+/* The saturating conversion into integer type T (uint8_t, int8_t, int32_t,
+ * int64_t): a result never wraps into T's range. */
+#define MX_SAT_INT(T, v)                                                           \
+  (sizeof(T) == 1 ? ((T)-1 < (T)0 ? (T)mx_sat_i8(v) : (T)mx_sat_u8(v))             \
+                  : sizeof(T) == 4 ? (T)mx_sat_i32(v) : (T)mx_sat_i64(v))
 
 /* Convert n elements between dtypes (any pair, float16 included). */
 void mx_convert(const void *src, int src_dtype, void *dst, int dst_dtype,

@@ -101,6 +101,7 @@ typedef enum mx_dtype {
   MX_FLOAT16 = 2,
   MX_UINT8 = 3,
   MX_INT32 = 4,
+  MX_INT8 = 5,
   MX_INT64 = 6
 } mx_dtype;
 
@@ -275,9 +276,21 @@ typedef struct mx_param_value {
 #define MX_OPF_F16      8    /* the kernel handles float16 itself            */
 #define MX_OPF_INTERNAL 16   /* not for users (hidden from R's namespace)     */
 #define MX_OPF_LOSS     32   /* a loss head: backward ignores its out_grad    */
-#define MX_OPF_NO_MIRROR 64  /* never recomputed in backward (random, costly) */
+#define MX_OPF_NO_MIRROR 64  /* never recomputed in backward under `mirror`:
+                                costly ops whose outputs are kept (Convolution,
+                                Deconvolution, FullyConnected, Concat, dot,
+                                batch_dot; the update ops)                    */
 #define MX_OPF_PARTIAL_SHAPE 128 /* infer_shape accepts unknown inputs after
                                     the first and fills them (weights)       */
+#define MX_OPF_INT8    256   /* the kernel handles int8 itself; other ops see
+                                int8 inputs/outputs as int32 (imperative calls) */
+
+/* Registry limits: registration fails (mx_engine_init) rather than drop an
+ * op; every op's inputs, outputs and parameters fit arrays of these sizes. */
+#define MX_MAX_OPS 512
+#define MX_MAX_INPUTS 64
+#define MX_MAX_OUTPUTS 16
+#define MX_MAX_PARAMS 32
 
 /* Registry queries. */
 int mx_op_count(void);

@@ -8,7 +8,7 @@
  * the divisor (R's %%) and x %% 0 is NaN, maximum/minimum propagate NaN.
  * Comparisons return 0/1 in the input dtype.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
@@ -38,7 +38,7 @@ static inline double fmod_r(double a, double b) {
 #define E_MUL(T) (T)(a * b)
 #define E_DIV(T) (ISINT(T) ? (T)idiv64((int64_t)a, (int64_t)b) : (T)(a / b))
 #define E_MOD(T) (ISINT(T) ? (T)imod64((int64_t)a, (int64_t)b) : (T)fmod_r((double)a, (double)b))
-#define E_POW(T) (ISINT(T) ? (T)mx_sat_i64(pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
+#define E_POW(T) (ISINT(T) ? MX_SAT_INT(T, pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
 #define E_MAX(T) ((a > b || a != a) ? a : b)
 #define E_MIN(T) ((a < b || a != a) ? a : b)
 #define E_EQ(T) (T)(a == b)
@@ -50,7 +50,7 @@ static inline double fmod_r(double a, double b) {
 #define E_AND(T) (T)(a != 0 && b != 0)
 #define E_OR(T) (T)(a != 0 || b != 0)
 #define E_XOR(T) (T)((a != 0) != (b != 0))
-#define E_HYPOT(T) (ISINT(T) ? (T)mx_sat_i64(hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
+#define E_HYPOT(T) (ISINT(T) ? MX_SAT_INT(T, hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
 
 /* Broadcast plan: strides of a and b over the output (0 on broadcast axes). */
 typedef struct bplan {
@@ -118,13 +118,16 @@ static void make_plan(const mx_shape *as, const mx_shape *bs, const mx_shape *os
     }                                                                        \
   } while (0)
 
+/* Parameters of the array-scalar ops (p_scalar). */
+enum { SCAL_SCALAR, SCAL_NPARAMS };
+
 /* The loop of array-scalar ops; REV puts the scalar on the left. */
 #define SCALAR_LOOP(T, EXPR, REV)                                            \
   do {                                                                       \
     const T *A_ = MX_DATA(in[0], T);                                         \
     T *O_ = MX_DATA(out[0], T);                                              \
     int64_t n_ = mx_ndarray_size(out[0]);                                    \
-    const T s_ = ISINT(T) ? (T)(int64_t)fmax(fmin(trunc(p[0].f), 9.2e18), -9.2e18) : (T)p[0].f;                     \
+    const T s_ = ISINT(T) ? (T)(int64_t)fmax(fmin(trunc(p[SCAL_SCALAR].f), 9.2e18), -9.2e18) : (T)p[SCAL_SCALAR].f; \
     int nt_ = mx_par_threads(n_);                                            \
     if (REV) {                                                               \
       MX_OMP_FOR(nt_)                                                        \
@@ -135,9 +138,6 @@ static void make_plan(const mx_shape *as, const mx_shape *bs, const mx_shape *os
     }                                                                        \
   } while (0)
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 #define DEF_BINARY(NAME, EXPR)                                               \
   static mx_status k_##NAME(KARGS) {                                         \
@@ -250,7 +250,7 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
       }                                                                      \
       for (int64_t j = 0; j < inner_; j++) {                                 \
         T a = A_[oa_ + j * la_], b = B_[ob_ + j * lb_], g = G_[r * inner_ + j]; \
-        (void)a; (void)b;                                                    \
+        (void)a; (void)b; (void)g;                                           \
         D_[r * inner_ + j] = (T)(EXPR);                                      \
       }                                                                      \
     }                                                                        \
@@ -274,10 +274,6 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst) {
     }                                                                        \
   } while (0)
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)nout; (void)nin; (void)out
 
 /* Gradient of an array-scalar op with respect to its array: each element
  * x (with the scalar v on the other side; rev: the scalar is the left
@@ -339,11 +335,11 @@ static mx_status scalar_grad(mx_ndarray *const *og, mx_ndarray *const *in,
   /* scalar forms: the scalar plays b (or a when reversed) */                \
   static mx_status bs_##NAME(BARGS) {                                        \
     UNUSED_BARGS;                                                            \
-    return scalar_grad(og, in, ig, req, p[0].f, 0, sg_##NAME##_f, sg_##NAME##_d); \
+    return scalar_grad(og, in, ig, req, p[SCAL_SCALAR].f, 0, sg_##NAME##_f, sg_##NAME##_d); \
   }                                                                          \
   static mx_status br_##NAME(BARGS) {                                        \
     UNUSED_BARGS;                                                            \
-    return scalar_grad(og, in, ig, req, p[0].f, 1, sg_##NAME##_f, sg_##NAME##_d); \
+    return scalar_grad(og, in, ig, req, p[SCAL_SCALAR].f, 1, sg_##NAME##_f, sg_##NAME##_d); \
   }
 
 DEF_BINARY_GRAD(add, GA_ADD, GB_ADD)
@@ -435,19 +431,25 @@ static mx_status shape_broadcast(const mx_param_value *p, int nin, mx_shape *in,
   return mx_broadcast_shape(&in[0], &in[1], &out[0]);
 }
 
+/* Both inputs and the output have one shape (MXNet's ElemwiseShape): an
+ * unknown input takes the other input's shape, or the output's when known. */
 static mx_status shape_same2(const mx_param_value *p, int nin, mx_shape *in,
                              int nout, mx_shape *out) {
   (void)p; (void)nin; (void)nout;
-  if (in[0].ndim < 0 && in[1].ndim >= 0) in[0] = in[1];
-  if (in[1].ndim < 0 && in[0].ndim >= 0) in[1] = in[0];
-  if (in[0].ndim < 0) return MX_OK;
-  if (!mx_shape_equal(&in[0], &in[1])) {
+  const mx_shape *known = in[0].ndim >= 0 ? &in[0] : in[1].ndim >= 0 ? &in[1]
+                        : out[0].ndim >= 0 ? &out[0] : NULL;
+  if (!known) return MX_OK;
+  mx_shape s = *known;
+  for (int j = 0; j < 2; j++) if (in[j].ndim < 0) in[j] = s;
+  const mx_shape *other = !mx_shape_equal(&in[1], &s) ? &in[1]
+                        : (out[0].ndim >= 0 && !mx_shape_equal(&out[0], &s)) ? &out[0] : NULL;
+  if (other) {
     char s1[128], s2[128];
-    mx_shape_format(&in[0], s1, sizeof s1);
-    mx_shape_format(&in[1], s2, sizeof s2);
+    mx_shape_format(&s, s1, sizeof s1);
+    mx_shape_format(other, s2, sizeof s2);
     return mx_error(MX_ERR_SHAPE, "shapes %s and %s differ (use the broadcast_ form to broadcast)", s1, s2);
   }
-  out[0] = in[0];
+  out[0] = s;
   return MX_OK;
 }
 
@@ -456,23 +458,32 @@ static mx_status shape_same2(const mx_param_value *p, int nin, mx_shape *in,
 static const char *const in_lr[] = {"lhs", "rhs", NULL};
 static const char *const in_data[] = {"data", NULL};
 
-static const mx_param_desc p_scalar[] = {
-  {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "The scalar operand."},
+static const mx_param_desc p_scalar[SCAL_NPARAMS] = {
+  [SCAL_SCALAR] = {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "The scalar operand."},
 };
 
 /* GRAD: backward kernel and its dependencies (see the gradient section). */
-#define BROADCAST(NAME, KERN, A1, A2, DOC, BW, DEPS)                         \
-  {NAME, {A1, A2, NULL}, DOC, 2, in_lr, 1, NULL, 0, shape_broadcast, NULL,  \
-   k_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                          \
-  {NAME, {A1, A2, NULL}, DOC, 2, in_lr, 1, NULL, 0, shape_same2, NULL,      \
-   k_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define SCALAR(NAME, KERN, DOC, BW, DEPS)                                    \
-  {NAME, {NULL}, DOC, 1, in_data, 1, p_scalar, 1, mx_infer_shape_same, NULL,\
-   ks_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define RSCALAR(NAME, KERN, DOC, BW, DEPS)                                   \
-  {NAME, {NULL}, DOC, 1, in_data, 1, p_scalar, 1, mx_infer_shape_same, NULL,\
-   kr_##KERN, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
+#define BROADCAST(NAME, KERN, A1, A2, DOC, BW, DEPS)                          \
+  {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
+   .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_broadcast,    \
+   .cpu = k_##KERN, .backward = BW, .flags = MX_OPF_INPLACE,                  \
+   .backward_deps = DEPS}
+#define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                           \
+  {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
+   .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_same2,        \
+   .cpu = k_##KERN, .backward = BW,                                           \
+   .flags = MX_OPF_INPLACE | MX_OPF_PARTIAL_SHAPE,                            \
+   .backward_deps = DEPS}
+#define SCALAR(NAME, KERN, DOC, BW, DEPS)                                     \
+  {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
+   .num_outputs = 1, .params = p_scalar, .num_params = SCAL_NPARAMS,          \
+   .infer_shape = mx_infer_shape_same, .cpu = ks_##KERN, .backward = BW,      \
+   .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
+#define RSCALAR(NAME, KERN, DOC, BW, DEPS)                                    \
+  {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
+   .num_outputs = 1, .params = p_scalar, .num_params = SCAL_NPARAMS,          \
+   .infer_shape = mx_infer_shape_same, .cpu = kr_##KERN, .backward = BW,      \
+   .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
 
 const mx_op mx_ops_elemwise[] = {
   BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting.", b_add_fast, deps_grad_only),
@@ -523,5 +534,5 @@ const mx_op mx_ops_elemwise[] = {
   SCALAR("_logical_and_scalar", and, "data & scalar (0/1).", b_zeros, deps_none),
   SCALAR("_logical_or_scalar", or, "data | scalar (0/1).", b_zeros, deps_none),
   SCALAR("_logical_xor_scalar", xor, "xor(data, scalar) (0/1).", b_zeros, deps_none),
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = NULL},
 };

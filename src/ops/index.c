@@ -6,13 +6,10 @@
  * (NaN reads as 0, huge values saturate).  Selection copies bytes, so float16
  * data is handled natively (MX_OPF_F16).  Shapes and axes are C order.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <stdlib.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 enum { MODE_CLIP = 0, MODE_WRAP = 1, MODE_RAISE = 2 };
 
@@ -58,7 +55,7 @@ static inline void copy_elems(char *d, const char *s, int64_t n, size_t es) {
 
 /* ---------------------------------------------------------------- take */
 
-enum { TK_AXIS = 0, TK_MODE = 1 };
+enum { TK_AXIS, TK_MODE, TK_NPARAMS };
 
 static mx_status type_take(const mx_param_value *p, int nin, int *in, int nout,
                            int *out) {
@@ -151,7 +148,7 @@ static mx_status k_take(KARGS) {
 
 /* ---------------------------------------------------------------- pick */
 
-enum { PK_AXIS = 0, PK_KEEPDIMS = 1, PK_MODE = 2 };
+enum { PK_AXIS, PK_KEEPDIMS, PK_MODE, PK_NPARAMS };
 
 static mx_status shape_pick(const mx_param_value *p, int nin, mx_shape *in,
                             int nout, mx_shape *out) {
@@ -223,7 +220,7 @@ static mx_status type_pick(const mx_param_value *p, int nin, int *in, int nout,
 
 /* ------------------------------------------------------------- one_hot */
 
-enum { OH_DEPTH = 0, OH_ON = 1, OH_OFF = 2, OH_DTYPE = 3 };
+enum { OH_DEPTH, OH_ON, OH_OFF, OH_DTYPE, OH_NPARAMS };
 
 static mx_status shape_one_hot(const mx_param_value *p, int nin, mx_shape *in,
                                int nout, mx_shape *out) {
@@ -396,15 +393,6 @@ static mx_status k_where(KARGS) {
  * where also take float16.  Integer data dtypes are an error.  one_hot has
  * no gradient. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
-
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 
 /* Zeros for the gradient of an index/condition input when requested. */
 static mx_status zero_grad(mx_ndarray *const *ig, const int *req, int j) {
@@ -579,40 +567,44 @@ static const char *const in_pick[] = {"data", "index", NULL};
 static const char *const in_one_hot[] = {"indices", NULL};
 static const char *const in_where[] = {"condition", "x", "y", NULL};
 
-static const mx_param_desc p_take[] = {
-  {"axis", MX_PARAM_INT, 0, "0", NULL, "Engine axis of a to take from (negative counts from the end)."},
-  {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap|raise",
+static const mx_param_desc p_take[TK_NPARAMS] = {
+  [TK_AXIS] = {"axis", MX_PARAM_INT, 0, "0", NULL, "Engine axis of a to take from (negative counts from the end)."},
+  [TK_MODE] = {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap|raise",
    "Out-of-range indices: clip to the ends, wrap around, or raise an error."},
 };
-static const mx_param_desc p_pick[] = {
-  {"axis", MX_PARAM_INT, 0, "-1", NULL, "Engine axis to pick along (-1: the last engine axis, the first R dimension)."},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, "Keep the picked axis with extent 1."},
-  {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap",
+static const mx_param_desc p_pick[PK_NPARAMS] = {
+  [PK_AXIS] = {"axis", MX_PARAM_INT, 0, "-1", NULL, "Engine axis to pick along (-1: the last engine axis, the first R dimension)."},
+  [PK_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, "Keep the picked axis with extent 1."},
+  [PK_MODE] = {"mode", MX_PARAM_ENUM, 0, "clip", "clip|wrap",
    "Out-of-range indices: clip to the ends or wrap around."},
 };
-static const mx_param_desc p_one_hot[] = {
-  {"depth", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Length of the one-hot dimension."},
-  {"on_value", MX_PARAM_FLOAT, 0, "1", NULL, "Value at the index."},
-  {"off_value", MX_PARAM_FLOAT, 0, "0", NULL, "Value elsewhere."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "Element type of the result."},
+static const mx_param_desc p_one_hot[OH_NPARAMS] = {
+  [OH_DEPTH] = {"depth", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Length of the one-hot dimension."},
+  [OH_ON] = {"on_value", MX_PARAM_FLOAT, 0, "1", NULL, "Value at the index."},
+  [OH_OFF] = {"off_value", MX_PARAM_FLOAT, 0, "0", NULL, "Value elsewhere."},
+  [OH_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "Element type of the result."},
 };
 
 const mx_op mx_ops_index[] = {
-  {"take", {NULL},
-   "Take slices of an array along an axis at the given indices. Indices are 0-based; float indices are truncated. The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.",
-   2, in_take, 1, p_take, MX_NPARAMS(p_take), shape_take, type_take, k_take, NULL, NULL, b_take,
-   MX_OPF_F16, deps_index1},
-  {"pick", {NULL},
-   "Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.",
-   2, in_pick, 1, p_pick, MX_NPARAMS(p_pick), shape_pick, type_pick, k_pick, NULL, NULL, b_pick,
-   MX_OPF_F16, deps_index1},
-  {"one_hot", {NULL},
-   "One-hot encoding of indices. A new last engine axis (the first R dimension) of length depth holds on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.",
-   1, in_one_hot, 1, p_one_hot, MX_NPARAMS(p_one_hot), shape_one_hot, type_one_hot, k_one_hot,
-   NULL, NULL, NULL, 0},
-  {"where", {NULL},
-   "Elements of x where condition is nonzero, else of y. condition has x's shape, or is a vector as long as x's first engine axis (selecting whole slices); its dtype may differ from x's and y's.",
-   3, in_where, 1, NULL, 0, shape_where, type_where, k_where, NULL, NULL, b_where, MX_OPF_F16,
-   deps_where},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "take",
+   .doc = "Take slices of an array along an axis at the given indices. Indices are 0-based; float indices are truncated. The result has shape a.shape[:axis] + indices.shape + a.shape[axis+1:] in engine order and a's dtype.",
+   .num_inputs = 2, .input_names = in_take, .num_outputs = 1, .params = p_take,
+   .num_params = MX_NPARAMS(p_take), .infer_shape = shape_take, .infer_type = type_take,
+   .cpu = k_take, .backward = b_take, .flags = MX_OPF_F16, .backward_deps = deps_index1},
+  {.name = "pick",
+   .doc = "Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.",
+   .num_inputs = 2, .input_names = in_pick, .num_outputs = 1, .params = p_pick,
+   .num_params = MX_NPARAMS(p_pick), .infer_shape = shape_pick, .infer_type = type_pick,
+   .cpu = k_pick, .backward = b_pick, .flags = MX_OPF_F16, .backward_deps = deps_index1},
+  {.name = "one_hot",
+   .doc = "One-hot encoding of indices. A new last engine axis (the first R dimension) of length depth holds on_value at each index and off_value elsewhere; out-of-range indices give a row of off_value.",
+   .num_inputs = 1, .input_names = in_one_hot, .num_outputs = 1, .params = p_one_hot,
+   .num_params = MX_NPARAMS(p_one_hot), .infer_shape = shape_one_hot, .infer_type = type_one_hot,
+   .cpu = k_one_hot},
+  {.name = "where",
+   .doc = "Elements of x where condition is nonzero, else of y. condition has x's shape, or is a vector as long as x's first engine axis (selecting whole slices); its dtype may differ from x's and y's.",
+   .num_inputs = 3, .input_names = in_where, .num_outputs = 1, .infer_shape = shape_where,
+   .infer_type = type_where, .cpu = k_where, .backward = b_where, .flags = MX_OPF_F16,
+   .backward_deps = deps_where},
+  {.name = NULL},
 };

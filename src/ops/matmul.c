@@ -14,7 +14,7 @@
  * _batch_dot_builtin force the built-in kernel for float32 too, so the
  * fallback stays tested on machines with oneDNN.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 #include "../mx-config.h"
 
 #include <stdlib.h>
@@ -25,8 +25,6 @@
 #include <cblas.h>
 #endif
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
 
 /* ------------------------------------------------------ built-in GEMM */
 
@@ -212,30 +210,47 @@ static mx_status gemm_builtin(int dtype, int64_t M, int64_t N, int64_t K,
   return MX_OK;
 }
 
-/* float32 through the library GEMM (oneDNN or OpenBLAS); returns
- * MX_ERR_UNSUPPORTED (without recording an error) when there is none or the
- * sizes do not fit its index type. */
-static mx_status sgemm_library(const mx_op_ctx *c, int64_t M, int64_t N, int64_t K,
-                               int ta, int tb, const float *A, const float *B,
-                               float *C) {
+/* One float32 product C = alpha op(A) op(B) + beta C, row-major with
+ * leading dimensions, for the library GEMM. */
+typedef struct sgemm_call {
+  int ta, tb;
+  int64_t M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+  int status;                        /* the library's status (oneDNN) */
+} sgemm_call;
+
 #if MX_HAVE_DNNL
-  dnnl_status_t st = dnnl_success;
-  MX_WITH_OMP_THREADS(c->nthreads,
-    st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', (dnnl_dim_t)M, (dnnl_dim_t)N,
-                    (dnnl_dim_t)K, 1.0f, A, (dnnl_dim_t)(ta ? M : K), B,
-                    (dnnl_dim_t)(tb ? K : N), 0.0f, C, (dnnl_dim_t)N));
-  if (st != dnnl_success)
-    return mx_error(MX_ERR_INTERNAL, "oneDNN sgemm failed (status %d)", (int)st);
+static void sgemm_dnnl(void *arg) {
+  sgemm_call *g = (sgemm_call *)arg;
+  g->status = (int)dnnl_sgemm(g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', (dnnl_dim_t)g->M,
+                              (dnnl_dim_t)g->N, (dnnl_dim_t)g->K, g->alpha, g->A,
+                              (dnnl_dim_t)g->lda, g->B, (dnnl_dim_t)g->ldb, g->beta, g->C,
+                              (dnnl_dim_t)g->ldc);
+}
+#endif
+
+/* float32 through the library GEMM (oneDNN or OpenBLAS) with nt threads;
+ * returns MX_ERR_UNSUPPORTED (without recording an error) when there is
+ * none or the sizes do not fit its index type. */
+static mx_status sgemm_library(int nt, sgemm_call *g) {
+#if MX_HAVE_DNNL
+  mx_with_omp_threads(nt, sgemm_dnnl, g);
+  if (g->status != (int)dnnl_success)
+    return mx_error(MX_ERR_INTERNAL, "oneDNN sgemm failed (status %d)", g->status);
   return MX_OK;
 #elif MX_HAVE_OPENBLAS
-  (void)c;
-  if (M > 2147483647 || N > 2147483647 || K > 2147483647) return MX_ERR_UNSUPPORTED;
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (int)M, (int)N, (int)K, 1.0f, A, (int)(ta ? M : K), B, (int)(tb ? K : N),
-              0.0f, C, (int)N);
+  (void)nt;
+  const int64_t big = 2147483647;
+  if (g->M > big || g->N > big || g->K > big || g->lda > big || g->ldb > big || g->ldc > big)
+    return MX_ERR_UNSUPPORTED;
+  cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+              (int)g->M, (int)g->N, (int)g->K, g->alpha, g->A, (int)g->lda, g->B, (int)g->ldb,
+              g->beta, g->C, (int)g->ldc);
   return MX_OK;
 #else
-  (void)c; (void)M; (void)N; (void)K; (void)ta; (void)tb; (void)A; (void)B; (void)C;
+  (void)nt; (void)g;
   return MX_ERR_UNSUPPORTED;
 #endif
 }
@@ -250,8 +265,9 @@ static mx_status gemm_any(const mx_op_ctx *c, int dtype, int64_t M, int64_t N,
     return MX_OK;
   }
   if (dtype == MX_FLOAT32 && !builtin) {
-    mx_status rc = sgemm_library(c, M, N, K, ta, tb, (const float *)A,
-                                 (const float *)B, (float *)C);
+    sgemm_call g = {ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, 1.0f, 0.0f,
+                    (const float *)A, (const float *)B, (float *)C, 0};
+    mx_status rc = sgemm_library(c->nthreads, &g);
     if (rc != MX_ERR_UNSUPPORTED) return rc;
   }
   return gemm_builtin(dtype, M, N, K, ta, tb, A, B, C, nt);
@@ -266,27 +282,12 @@ mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
     return mx_error(MX_ERR_DTYPE, "GEMM needs float32 or float64, not %s", mx_dtype_name(dtype));
   if (M == 0 || N == 0) return MX_OK;
   int nt = c ? c->nthreads : mx_threads_get();
-#if MX_HAVE_DNNL
   if (dtype == MX_FLOAT32) {
-    dnnl_status_t st = dnnl_success;
-    MX_WITH_OMP_THREADS(nt,
-      st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', (dnnl_dim_t)M, (dnnl_dim_t)N,
-                      (dnnl_dim_t)K, (float)alpha, (const float *)A, (dnnl_dim_t)lda,
-                      (const float *)B, (dnnl_dim_t)ldb, (float)beta, (float *)C,
-                      (dnnl_dim_t)ldc));
-    if (st != dnnl_success)
-      return mx_error(MX_ERR_INTERNAL, "oneDNN sgemm failed (status %d)", (int)st);
-    return MX_OK;
+    sgemm_call g = {ta, tb, M, N, K, lda, ldb, ldc, (float)alpha, (float)beta,
+                    (const float *)A, (const float *)B, (float *)C, 0};
+    mx_status rc = sgemm_library(nt, &g);
+    if (rc != MX_ERR_UNSUPPORTED) return rc;
   }
-#elif MX_HAVE_OPENBLAS
-  if (dtype == MX_FLOAT32 && M <= 2147483647 && N <= 2147483647 && K <= 2147483647 &&
-      lda <= 2147483647 && ldb <= 2147483647 && ldc <= 2147483647) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, (float)alpha, (const float *)A, (int)lda,
-                (const float *)B, (int)ldb, (float)beta, (float *)C, (int)ldc);
-    return MX_OK;
-  }
-#endif
   /* built-in: pack op(A), op(B) contiguously, multiply into T, then
    * C = alpha * T + beta * C */
   size_t es = mx_dtype_size(dtype);
@@ -326,7 +327,8 @@ mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
 
 /* ---------------------------------------------------------------- dot */
 
-enum { P_TA = 0, P_TB = 1 };
+/* dot and batch_dot parameters */
+enum { P_TA, P_TB, P_NPARAMS };
 
 /* Matrix view of dot's operands and its output shape. */
 static mx_status dot_dims(const mx_shape *ls, const mx_shape *rs, int ta, int tb,
@@ -527,9 +529,6 @@ static mx_status k_batch_dot_builtin(KARGS) { return batch_dot_run(c, p, in, nin
  * All through mx_gemm (oneDNN for float32 when built with it).  float32 and
  * float64 only.  Backward reads the inputs and the output gradient. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
 
 /* One product's gradients; A stored (M x K) or (K x M) when ta, B (K x N)
  * or (N x K) when tb, G (M x N). */
@@ -617,17 +616,17 @@ static void deps_inputs(const mx_param_value *p, int nin, int nout, unsigned cha
 
 static const char *const in_lr[] = {"lhs", "rhs", NULL};
 
-static const mx_param_desc p_dot[] = {
-  {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
+static const mx_param_desc p_dot[P_NPARAMS] = {
+  [P_TA] = {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
    "Contract lhs's first axis instead of its last (lhs used transposed)."},
-  {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
+  [P_TB] = {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
    "Contract rhs's last axis instead of its first (rhs used transposed)."},
 };
 
-static const mx_param_desc p_batch_dot[] = {
-  {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
+static const mx_param_desc p_batch_dot[P_NPARAMS] = {
+  [P_TA] = {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL,
    "Use each lhs matrix transposed."},
-  {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
+  [P_TB] = {"transpose_b", MX_PARAM_BOOL, 0, "False", NULL,
    "Use each rhs matrix transposed."},
 };
 
@@ -650,15 +649,22 @@ static const mx_param_desc p_batch_dot[] = {
   "rhs[, , i] %*% lhs[, , i]."
 
 const mx_op mx_ops_matmul[] = {
-  {"dot", {NULL}, DOT_DOC, 2, in_lr, 1, p_dot, MX_NPARAMS(p_dot), shape_dot, NULL,
-   k_dot, NULL, NULL, b_dot, 0, deps_inputs},
-  {"batch_dot", {NULL}, BATCH_DOC, 2, in_lr, 1, p_batch_dot, MX_NPARAMS(p_batch_dot),
-   shape_batch_dot, NULL, k_batch_dot, NULL, NULL, b_batch_dot, 0, deps_inputs},
-  {"_dot_builtin", {NULL}, "dot computed with the built-in kernel (tests the fallback).",
-   2, in_lr, 1, p_dot, MX_NPARAMS(p_dot), shape_dot, NULL, k_dot_builtin, NULL, NULL,
-   b_dot, MX_OPF_INTERNAL, deps_inputs},
-  {"_batch_dot_builtin", {NULL}, "batch_dot computed with the built-in kernel (tests the fallback).",
-   2, in_lr, 1, p_batch_dot, MX_NPARAMS(p_batch_dot), shape_batch_dot, NULL,
-   k_batch_dot_builtin, NULL, NULL, b_batch_dot, MX_OPF_INTERNAL, deps_inputs},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "dot", .doc = DOT_DOC, .num_inputs = 2, .input_names = in_lr, .num_outputs = 1,
+   .params = p_dot, .num_params = MX_NPARAMS(p_dot), .infer_shape = shape_dot, .cpu = k_dot,
+   .backward = b_dot, .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_inputs},
+  {.name = "batch_dot", .doc = BATCH_DOC, .num_inputs = 2, .input_names = in_lr, .num_outputs = 1,
+   .params = p_batch_dot, .num_params = MX_NPARAMS(p_batch_dot), .infer_shape = shape_batch_dot,
+   .cpu = k_batch_dot, .backward = b_batch_dot, .flags = MX_OPF_NO_MIRROR,
+   .backward_deps = deps_inputs},
+  {.name = "_dot_builtin", .doc = "dot computed with the built-in kernel (tests the fallback).",
+   .num_inputs = 2, .input_names = in_lr, .num_outputs = 1, .params = p_dot,
+   .num_params = MX_NPARAMS(p_dot), .infer_shape = shape_dot, .cpu = k_dot_builtin,
+   .backward = b_dot, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, .backward_deps = deps_inputs},
+  {.name = "_batch_dot_builtin",
+   .doc = "batch_dot computed with the built-in kernel (tests the fallback).", .num_inputs = 2,
+   .input_names = in_lr, .num_outputs = 1, .params = p_batch_dot,
+   .num_params = MX_NPARAMS(p_batch_dot), .infer_shape = shape_batch_dot,
+   .cpu = k_batch_dot_builtin, .backward = b_batch_dot, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR,
+   .backward_deps = deps_inputs},
+  {.name = NULL},
 };

@@ -37,7 +37,7 @@
  * gradient to the first maximum of each window (scan order), found again
  * from the forward input and output, so no index array is stored.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 #include "../mx-config.h"
 
 #include <float.h>
@@ -48,11 +48,6 @@
 #include <dnnl.h>
 #endif
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
 
 /* Largest kernel / stride / dilation / padding accepted (keeps every size
  * computation far from int64 overflow). */
@@ -61,14 +56,14 @@
 /* ====================================================== parameters */
 
 /* Convolution */
-enum { CP_KERNEL, CP_STRIDE, CP_DILATE, CP_PAD, CP_NUM_FILTER, CP_NUM_GROUP,
-       CP_WORKSPACE, CP_NO_BIAS, CP_CUDNN_TUNE, CP_CUDNN_OFF, CP_LAYOUT };
+enum { CP_KERNEL, CP_STRIDE, CP_DILATE, CP_PAD, CP_NUM_FILTER, CP_NUM_GROUP, CP_WORKSPACE,
+       CP_NO_BIAS, CP_CUDNN_TUNE, CP_CUDNN_OFF, CP_LAYOUT, CP_NPARAMS };
 /* Deconvolution */
-enum { DP_KERNEL, DP_STRIDE, DP_DILATE, DP_PAD, DP_ADJ, DP_TARGET, DP_NUM_FILTER,
-       DP_NUM_GROUP, DP_WORKSPACE, DP_NO_BIAS, DP_CUDNN_TUNE, DP_CUDNN_OFF, DP_LAYOUT };
+enum { DP_KERNEL, DP_STRIDE, DP_DILATE, DP_PAD, DP_ADJ, DP_TARGET, DP_NUM_FILTER, DP_NUM_GROUP,
+       DP_WORKSPACE, DP_NO_BIAS, DP_CUDNN_TUNE, DP_CUDNN_OFF, DP_LAYOUT, DP_NPARAMS };
 /* Pooling */
-enum { PP_KERNEL, PP_POOL_TYPE, PP_GLOBAL, PP_CUDNN_OFF, PP_CONVENTION, PP_STRIDE,
-       PP_PAD, PP_P_VALUE, PP_COUNT_PAD, PP_LAYOUT };
+enum { PP_KERNEL, PP_POOL_TYPE, PP_GLOBAL, PP_CUDNN_OFF, PP_CONVENTION, PP_STRIDE, PP_PAD,
+       PP_P_VALUE, PP_COUNT_PAD, PP_LAYOUT, PP_NPARAMS };
 enum { POOL_MAX, POOL_AVG, POOL_SUM, POOL_LP };
 enum { CONV_VALID, CONV_FULL, CONV_SAME };
 
@@ -1158,16 +1153,27 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
 
 /* Run one operation with oneDNN in one layout.  MX_ERR_UNSUPPORTED (no
  * error recorded): oneDNN cannot do it this way. */
+/* Build (once) and run one primitive; oneDNN reads the OpenMP ICV. */
+typedef struct dnn_call {
+  conv_cache *cc;
+  int which, lay;
+  void *const *ptr;
+  dnnl_status_t st;
+} dnn_call;
+
+static void dnn_build_run(void *arg) {
+  dnn_call *d = (dnn_call *)arg;
+  dnn_prim *P = &d->cc->prim[d->which][d->lay];
+  dnn_build(d->cc, d->which, d->lay);
+  if (P->state == 1) d->st = dnn_run(P, d->cc->stream, d->ptr);
+}
+
 static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr) {
-  dnn_prim *P = &cc->prim[which][lay];
-  dnnl_status_t st = dnnl_success;
-  MX_WITH_OMP_THREADS(c->nthreads, {
-    dnn_build(cc, which, lay);
-    if (P->state == 1) st = dnn_run(P, cc->stream, ptr);
-  });
-  if (P->state != 1) return MX_ERR_UNSUPPORTED;
-  if (st != dnnl_success)
-    return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)st);
+  dnn_call d = {cc, which, lay, ptr, dnnl_success};
+  mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
+  if (cc->prim[which][lay].state != 1) return MX_ERR_UNSUPPORTED;
+  if (d.st != dnnl_success)
+    return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)d.st);
   return MX_OK;
 }
 
@@ -1679,9 +1685,9 @@ static inline double lp_root(double x, int pv) {
       memcpy(&c, &r1[2 * ow], sizeof c);                                         \
       memcpy(&d, &r1[2 * ow + 1], sizeof d);                                     \
       IT ka = (IT)0 - (IT)(a == m);                                              \
-      IT kb = (IT)0 - (IT)(b == m) & ~ka;                                        \
-      IT kc = (IT)0 - (IT)(c == m) & ~(ka | kb);                                 \
-      IT kd = (IT)0 - (IT)(d == m) & ~(ka | kb | kc);                            \
+      IT kb = ((IT)0 - (IT)(b == m)) & ~ka;                                      \
+      IT kc = ((IT)0 - (IT)(c == m)) & ~(ka | kb);                               \
+      IT kd = ((IT)0 - (IT)(d == m)) & ~(ka | kb | kc);                          \
       IT va = g & ka, vb = g & kb, vc = g & kc, vd = g & kd;                     \
       memcpy(&q0[2 * ow], &va, sizeof va);                                       \
       memcpy(&q0[2 * ow + 1], &vb, sizeof vb);                                   \
@@ -1835,63 +1841,63 @@ static mx_status b_pool(BARGS) {
 static const char *const in_conv[] = {"data", "weight", "bias", NULL};
 static const char *const in_data[] = {"data", NULL};
 
-#define CONV_COMMON_TAIL                                                             \
-  {"workspace", MX_PARAM_INT, 0, "1024", NULL,                                       \
-   "Workspace limit in MB (accepted for compatibility; ignored)."},                 \
-  {"no_bias", MX_PARAM_BOOL, 0, NO_BIAS_DEFAULT, NULL, "Whether to disable the bias."}, \
-  {"cudnn_tune", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "off|limited_workspace|fastest", \
+#define CONV_COMMON_TAIL(E)                                                             \
+  [E##_WORKSPACE] = {"workspace", MX_PARAM_INT, 0, "1024", NULL,                        \
+   "Workspace limit in MB (accepted for compatibility; ignored)."},                     \
+  [E##_NO_BIAS] = {"no_bias", MX_PARAM_BOOL, 0, NO_BIAS_DEFAULT, NULL, "Whether to disable the bias."}, \
+  [E##_CUDNN_TUNE] = {"cudnn_tune", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "off|limited_workspace|fastest", \
    "Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers)."}, \
-  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                                    \
-   "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},             \
-  {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC",      \
+  [E##_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                      \
+   "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},                 \
+  [E##_LAYOUT] = {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC", \
    "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."}
 
 #define NO_BIAS_DEFAULT "False"
-static const mx_param_desc p_conv[] = {
-  {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_conv[CP_NPARAMS] = {
+  [CP_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
-  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
-  {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
-  {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."},
-  {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
-  {"num_group", MX_PARAM_INT, 0, "1", NULL,
+  [CP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  [CP_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
+  [CP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."},
+  [CP_NUM_FILTER] = {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
+  [CP_NUM_GROUP] = {"num_group", MX_PARAM_INT, 0, "1", NULL,
    "Number of groups: input and output channels are split into this many independent convolutions."},
-  CONV_COMMON_TAIL,
+  CONV_COMMON_TAIL(CP),
 };
 #undef NO_BIAS_DEFAULT
 
 #define NO_BIAS_DEFAULT "True"
-static const mx_param_desc p_deconv[] = {
-  {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_deconv[DP_NPARAMS] = {
+  [DP_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
-  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
-  {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
-  {"pad", MX_PARAM_SHAPE, 0, "()", NULL,
+  [DP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  [DP_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
+  [DP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL,
    "Padding removed from both sides of the output per spatial axis (default 0)."},
-  {"adj", MX_PARAM_SHAPE, 0, "()", NULL, "Extra rows/columns added at the end of the output (default 0)."},
-  {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
+  [DP_ADJ] = {"adj", MX_PARAM_SHAPE, 0, "()", NULL, "Extra rows/columns added at the end of the output (default 0)."},
+  [DP_TARGET] = {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
    "Output spatial size; when given, pad and adj are computed from it (as MXNet does)."},
-  {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
-  {"num_group", MX_PARAM_INT, 0, "1", NULL, "Number of groups."},
-  CONV_COMMON_TAIL,
+  [DP_NUM_FILTER] = {"num_filter", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of output channels."},
+  [DP_NUM_GROUP] = {"num_group", MX_PARAM_INT, 0, "1", NULL, "Number of groups."},
+  CONV_COMMON_TAIL(DP),
 };
 #undef NO_BIAS_DEFAULT
 
-static const mx_param_desc p_pool[] = {
-  {"kernel", MX_PARAM_SHAPE, 0, "()", NULL,
+static const mx_param_desc p_pool[PP_NPARAMS] = {
+  [PP_KERNEL] = {"kernel", MX_PARAM_SHAPE, 0, "()", NULL,
    "Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool."},
-  {"pool_type", MX_PARAM_ENUM, 0, "max", "max|avg|sum|lp", "Pooling type."},
-  {"global_pool", MX_PARAM_BOOL, 0, "False", NULL,
+  [PP_POOL_TYPE] = {"pool_type", MX_PARAM_ENUM, 0, "max", "max|avg|sum|lp", "Pooling type."},
+  [PP_GLOBAL] = {"global_pool", MX_PARAM_BOOL, 0, "False", NULL,
    "Pool over the whole spatial extent (kernel, stride and pad are ignored)."},
-  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
-  {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
+  [PP_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Accepted for compatibility; ignored on the CPU."},
+  [PP_CONVENTION] = {"pooling_convention", MX_PARAM_ENUM, 0, "valid", "valid|full|same",
    "Output size: valid floor((in + 2 pad - kernel) / stride) + 1, full uses ceil, same ceil(in / stride) (padding computed, pad must be 0)."},
-  {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
-  {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
-  {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},
-  {"count_include_pad", MX_PARAM_BOOL, MX_PF_OPTIONAL, NULL, NULL,
+  [PP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
+  [PP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Padding per spatial axis (default 0)."},
+  [PP_P_VALUE] = {"p_value", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL, "p of lp pooling (1, 2 or 3)."},
+  [PP_COUNT_PAD] = {"count_include_pad", MX_PARAM_BOOL, MX_PF_OPTIONAL, NULL, NULL,
    "avg pooling: divide by the window size including padding (default TRUE)."},
-  {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NWC|NHWC|NDHWC",
+  [PP_LAYOUT] = {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NWC|NHWC|NDHWC",
    "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."},
 };
 
@@ -1915,21 +1921,31 @@ static const mx_param_desc p_pool[] = {
   "count_include_pad is FALSE; global_pool pools over the whole spatial extent."
 
 const mx_op mx_ops_conv[] = {
-  {"Convolution", {NULL}, CONV_DOC, 3, in_conv, 1, p_conv, MX_NPARAMS(p_conv), shape_conv,
-   type_float, k_conv, NULL, NULL, b_conv, MX_OPF_NO_MIRROR, deps_conv, list_conv, NULL, NULL,
-   NULL, NULL, conv_state_free},
-  {"Deconvolution", {NULL}, DECONV_DOC, 3, in_conv, 1, p_deconv, MX_NPARAMS(p_deconv),
-   shape_deconv, type_float, k_deconv, NULL, NULL, b_deconv, MX_OPF_NO_MIRROR, deps_conv,
-   list_deconv, NULL, NULL, NULL, NULL, conv_state_free},
-  {"Pooling", {NULL}, POOL_DOC, 1, in_data, 1, p_pool, MX_NPARAMS(p_pool), shape_pool,
-   type_float, k_pool, NULL, NULL, b_pool, 0, deps_pool, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"_Convolution_builtin", {NULL}, "Convolution computed with the built-in im2col kernels (tests the fallback).",
-   3, in_conv, 1, p_conv, MX_NPARAMS(p_conv), shape_conv, type_float, k_conv_builtin, NULL, NULL,
-   b_conv_builtin, MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, deps_conv, list_conv, NULL, NULL, NULL,
-   NULL, NULL},
-  {"_Deconvolution_builtin", {NULL}, "Deconvolution computed with the built-in kernels (tests the fallback).",
-   3, in_conv, 1, p_deconv, MX_NPARAMS(p_deconv), shape_deconv, type_float, k_deconv_builtin,
-   NULL, NULL, b_deconv_builtin, MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, deps_conv, list_deconv,
-   NULL, NULL, NULL, NULL, NULL},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "Convolution", .doc = CONV_DOC, .num_inputs = 3, .input_names = in_conv,
+   .num_outputs = 1, .params = p_conv, .num_params = MX_NPARAMS(p_conv),
+   .infer_shape = shape_conv, .infer_type = type_float, .cpu = k_conv, .backward = b_conv,
+   .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_conv,
+   .state_free = conv_state_free},
+  {.name = "Deconvolution", .doc = DECONV_DOC, .num_inputs = 3, .input_names = in_conv,
+   .num_outputs = 1, .params = p_deconv, .num_params = MX_NPARAMS(p_deconv),
+   .infer_shape = shape_deconv, .infer_type = type_float, .cpu = k_deconv, .backward = b_deconv,
+   .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_deconv,
+   .state_free = conv_state_free},
+  {.name = "Pooling", .doc = POOL_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
+   .params = p_pool, .num_params = MX_NPARAMS(p_pool), .infer_shape = shape_pool,
+   .infer_type = type_float, .cpu = k_pool, .backward = b_pool, .backward_deps = deps_pool},
+  {.name = "_Convolution_builtin",
+   .doc = "Convolution computed with the built-in im2col kernels (tests the fallback).",
+   .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_conv,
+   .num_params = MX_NPARAMS(p_conv), .infer_shape = shape_conv, .infer_type = type_float,
+   .cpu = k_conv_builtin, .backward = b_conv_builtin, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR,
+   .backward_deps = deps_conv, .list_inputs = list_conv},
+  {.name = "_Deconvolution_builtin",
+   .doc = "Deconvolution computed with the built-in kernels (tests the fallback).",
+   .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_deconv,
+   .num_params = MX_NPARAMS(p_deconv), .infer_shape = shape_deconv, .infer_type = type_float,
+   .cpu = k_deconv_builtin, .backward = b_deconv_builtin,
+   .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, .backward_deps = deps_conv,
+   .list_inputs = list_deconv},
+  {.name = NULL},
 };

@@ -34,19 +34,11 @@
  *    behaviour); NaN indices read row 0; the gradient of 'data' is zero.
  *  - SliceChannel allows at most 16 outputs (the engine's output limit).
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 #include <stdio.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; \
-              (void)out; (void)ig; (void)req
 #define DARGS const mx_param_value *p, int nin, int nout, unsigned char *ni, \
               unsigned char *no, unsigned char *ng
 
@@ -233,12 +225,12 @@ static inline double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 /* ================================================== FullyConnected */
 
-enum { FC_NUM_HIDDEN, FC_NO_BIAS, FC_FLATTEN };
+enum { FC_NUM_HIDDEN, FC_NO_BIAS, FC_FLATTEN, FC_NPARAMS };
 
-static const mx_param_desc p_fc[] = {
-  {"num_hidden", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of hidden units (outputs)."},
-  {"no_bias", MX_PARAM_BOOL, 0, "False", NULL, "Whether to leave out the bias."},
-  {"flatten", MX_PARAM_BOOL, 0, "True", NULL,
+static const mx_param_desc p_fc[FC_NPARAMS] = {
+  [FC_NUM_HIDDEN] = {"num_hidden", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of hidden units (outputs)."},
+  [FC_NO_BIAS] = {"no_bias", MX_PARAM_BOOL, 0, "False", NULL, "Whether to leave out the bias."},
+  [FC_FLATTEN] = {"flatten", MX_PARAM_BOOL, 0, "True", NULL,
    "Whether to flatten the input to (batch, features) first; otherwise the layer applies to the last engine axis (the first R dimension)."},
 };
 static const char *const in_fc[] = {"data", "weight", "bias", NULL};
@@ -358,8 +350,9 @@ static void deps_fc(DARGS) {
 
 enum { ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTRELU, ACT_SOFTSIGN };
 
-static const mx_param_desc p_act[] = {
-  {"act_type", MX_PARAM_ENUM, MX_PF_REQUIRED, NULL, "relu|sigmoid|tanh|softrelu|softsign",
+enum { AP_ACT_TYPE, AP_NPARAMS };
+static const mx_param_desc p_act[AP_NPARAMS] = {
+  [AP_ACT_TYPE] = {"act_type", MX_PARAM_ENUM, MX_PF_REQUIRED, NULL, "relu|sigmoid|tanh|softrelu|softsign",
    "Activation function: relu max(x, 0), sigmoid, tanh, softrelu log(1 + exp(x)), softsign x/(1 + |x|)."},
 };
 static const char *const in_data[] = {"data", NULL};
@@ -407,7 +400,7 @@ MX_CLONES static void act_grad_f32_block(int act, const float *g, const float *y
 static mx_status k_act(KARGS) {
   UNUSED_KARGS;
   int64_t n = mx_ndarray_size(out[0]);
-  int act = (int)p[0].i;
+  int act = (int)p[AP_ACT_TYPE].i;
   if (out[0]->dtype == MX_FLOAT32) {
     const float *a = MX_DATA(in[0], float);
     float *o = MX_DATA(out[0], float);
@@ -433,7 +426,7 @@ static mx_status b_act(BARGS) {
   UNUSED_BARGS;
   if (!WANT(0)) return MX_OK;
   int64_t n = mx_ndarray_size(ig[0]);
-  int act = (int)p[0].i;
+  int act = (int)p[AP_ACT_TYPE].i;
   if (ig[0]->dtype == MX_FLOAT32 && (act == ACT_RELU || act == ACT_SIGMOID || act == ACT_TANH)) {
     const float *g = MX_DATA(og[0], float), *y = MX_DATA(out[0], float);
     float *d = MX_DATA(ig[0], float);
@@ -460,7 +453,7 @@ static mx_status b_act(BARGS) {
 }
 
 static void deps_act(DARGS) {
-  int act = (int)p[0].i;
+  int act = (int)p[AP_ACT_TYPE].i;
   int from_out = act == ACT_RELU || act == ACT_SIGMOID || act == ACT_TANH;
   for (int j = 0; j < nin; j++) ni[j] = !from_out;
   for (int k = 0; k < nout; k++) { no[k] = from_out && k == 0; ng[k] = k == 0; }
@@ -469,14 +462,14 @@ static void deps_act(DARGS) {
 /* ======================================================= LeakyReLU */
 
 enum { LR_LEAKY, LR_ELU, LR_PRELU, LR_RRELU, LR_SELU, LR_GELU };
-enum { LR_ACT, LR_SLOPE, LR_LOWER, LR_UPPER };
+enum { LR_ACT, LR_SLOPE, LR_LOWER, LR_UPPER, LR_NPARAMS };
 
-static const mx_param_desc p_leaky[] = {
-  {"act_type", MX_PARAM_ENUM, 0, "leaky", "leaky|elu|prelu|rrelu|selu|gelu",
+static const mx_param_desc p_leaky[LR_NPARAMS] = {
+  [LR_ACT] = {"act_type", MX_PARAM_ENUM, 0, "leaky", "leaky|elu|prelu|rrelu|selu|gelu",
    "leaky: x or slope*x; elu: x or slope*(exp(x) - 1); prelu: x or gamma*x with a learned gamma per channel (axis 1); rrelu: a random slope in [lower_bound, upper_bound) in training, their mean otherwise; selu; gelu (erf form)."},
-  {"slope", MX_PARAM_FLOAT, 0, "0.25", NULL, "Slope of leaky and elu."},
-  {"lower_bound", MX_PARAM_FLOAT, 0, "0.125", NULL, "Lower bound of rrelu's random slope."},
-  {"upper_bound", MX_PARAM_FLOAT, 0, "0.334", NULL, "Upper bound of rrelu's random slope."},
+  [LR_SLOPE] = {"slope", MX_PARAM_FLOAT, 0, "0.25", NULL, "Slope of leaky and elu."},
+  [LR_LOWER] = {"lower_bound", MX_PARAM_FLOAT, 0, "0.125", NULL, "Lower bound of rrelu's random slope."},
+  [LR_UPPER] = {"upper_bound", MX_PARAM_FLOAT, 0, "0.334", NULL, "Upper bound of rrelu's random slope."},
 };
 static const char *const in_leaky[] = {"data", "gamma", NULL};
 static const char *const out_mask[] = {"output", "mask", NULL};
@@ -641,9 +634,10 @@ static void deps_leaky(DARGS) {
 
 /* ============================================== softmax, log_softmax */
 
-static const mx_param_desc p_softmax[] = {
-  {"axis", MX_PARAM_INT, 0, "-1", NULL, "The engine axis along which to normalise (-1: the last, i.e. the first R dimension)."},
-  {"temperature", MX_PARAM_FLOAT, MX_PF_OPTIONAL, NULL, NULL, "Temperature T: softmax of x/T (None: 1)."},
+enum { SM_AXIS, SM_TEMPERATURE, SM_NPARAMS };
+static const mx_param_desc p_softmax[SM_NPARAMS] = {
+  [SM_AXIS] = {"axis", MX_PARAM_INT, 0, "-1", NULL, "The engine axis along which to normalise (-1: the last, i.e. the first R dimension)."},
+  [SM_TEMPERATURE] = {"temperature", MX_PARAM_FLOAT, MX_PF_OPTIONAL, NULL, NULL, "Temperature T: softmax of x/T (None: 1)."},
 };
 
 /* Softmax (or log-softmax) of rows of K entries at stride `inner`; rows are
@@ -696,17 +690,17 @@ static mx_status softmax_rows(int dt, const void *x, void *y, int64_t outer, int
 }
 
 static double softmax_invt(const mx_param_value *p) {
-  return p[1].is_set ? 1.0 / p[1].f : 1.0;
+  return p[SM_TEMPERATURE].is_set ? 1.0 / p[SM_TEMPERATURE].f : 1.0;
 }
 
 static mx_status shape_softmax(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
   (void)nin; (void)nout;
-  if (p[1].is_set && p[1].f == 0)
+  if (p[SM_TEMPERATURE].is_set && p[SM_TEMPERATURE].f == 0)
     return mx_error(MX_ERR_ARG, "parameter 'temperature' must not be 0");
   if (in[0].ndim < 0) return MX_OK;
   int ax;
   if (in[0].ndim == 0) return mx_error(MX_ERR_SHAPE, "input 'data' must have at least one dimension");
-  mx_status rc = mx_axis_norm(p[0].i, in[0].ndim, &ax);
+  mx_status rc = mx_axis_norm(p[SM_AXIS].i, in[0].ndim, &ax);
   if (rc) return mx_error_prefix(rc, "parameter 'axis': ");
   out[0] = in[0];
   return MX_OK;
@@ -715,7 +709,7 @@ static mx_status shape_softmax(const mx_param_value *p, int nin, mx_shape *in, i
 static mx_status softmax_fwd(KARGS, int lg) {
   UNUSED_KARGS;
   int ax;
-  mx_status rc = mx_axis_norm(p[0].i, in[0]->shape.ndim, &ax);
+  mx_status rc = mx_axis_norm(p[SM_AXIS].i, in[0]->shape.ndim, &ax);
   if (rc) return rc;
   int64_t outer, K, inner;
   split_at(&in[0]->shape, ax, &outer, &K, &inner);
@@ -730,7 +724,7 @@ static mx_status softmax_bwd(BARGS, int lg) {
   UNUSED_BARGS;
   if (!WANT(0)) return MX_OK;
   int ax;
-  mx_status rc = mx_axis_norm(p[0].i, out[0]->shape.ndim, &ax);
+  mx_status rc = mx_axis_norm(p[SM_AXIS].i, out[0]->shape.ndim, &ax);
   if (rc) return rc;
   int64_t outer, K, inner;
   split_at(&out[0]->shape, ax, &outer, &K, &inner);
@@ -774,21 +768,21 @@ static void deps_out(DARGS) {
 
 /* =================================================== SoftmaxOutput */
 
-enum { SO_GRAD_SCALE, SO_IGNORE_LABEL, SO_MULTI, SO_USE_IGNORE, SO_PRESERVE, SO_NORM,
-       SO_OUT_GRAD, SO_SMOOTH };
+enum { SO_GRAD_SCALE, SO_IGNORE_LABEL, SO_MULTI, SO_USE_IGNORE, SO_PRESERVE, SO_NORM, SO_OUT_GRAD,
+       SO_SMOOTH, SO_NPARAMS };
 enum { NORM_NULL, NORM_BATCH, NORM_VALID };
 
-static const mx_param_desc p_softmax_output[] = {
-  {"grad_scale", MX_PARAM_FLOAT, 0, "1", NULL, "Scale of the gradient."},
-  {"ignore_label", MX_PARAM_FLOAT, 0, "-1", NULL, "The label value ignored when use_ignore is TRUE."},
-  {"multi_output", MX_PARAM_BOOL, 0, "False", NULL,
+static const mx_param_desc p_softmax_output[SO_NPARAMS] = {
+  [SO_GRAD_SCALE] = {"grad_scale", MX_PARAM_FLOAT, 0, "1", NULL, "Scale of the gradient."},
+  [SO_IGNORE_LABEL] = {"ignore_label", MX_PARAM_FLOAT, 0, "-1", NULL, "The label value ignored when use_ignore is TRUE."},
+  [SO_MULTI] = {"multi_output", MX_PARAM_BOOL, 0, "False", NULL,
    "Softmax over axis 1 at every position of the remaining axes (data (n, k, ...), label (n, ...))."},
-  {"use_ignore", MX_PARAM_BOOL, 0, "False", NULL, "Whether positions labelled ignore_label get a zero gradient."},
-  {"preserve_shape", MX_PARAM_BOOL, 0, "False", NULL, "Softmax over the last engine axis (the first R dimension), keeping the shape."},
-  {"normalization", MX_PARAM_ENUM, 0, "null", "null|batch|valid",
+  [SO_USE_IGNORE] = {"use_ignore", MX_PARAM_BOOL, 0, "False", NULL, "Whether positions labelled ignore_label get a zero gradient."},
+  [SO_PRESERVE] = {"preserve_shape", MX_PARAM_BOOL, 0, "False", NULL, "Softmax over the last engine axis (the first R dimension), keeping the shape."},
+  [SO_NORM] = {"normalization", MX_PARAM_ENUM, 0, "null", "null|batch|valid",
    "Gradient normalisation: none, divided by the batch size, or by the number of labels that are not ignore_label."},
-  {"out_grad", MX_PARAM_BOOL, 0, "False", NULL, "Whether to multiply the gradient by the output's gradient."},
-  {"smooth_alpha", MX_PARAM_FLOAT, 0, "0", NULL,
+  [SO_OUT_GRAD] = {"out_grad", MX_PARAM_BOOL, 0, "False", NULL, "Whether to multiply the gradient by the output's gradient."},
+  [SO_SMOOTH] = {"smooth_alpha", MX_PARAM_FLOAT, 0, "0", NULL,
    "Label smoothing: the target is 1 - smooth_alpha for the label and smooth_alpha/(k - 1) for the other classes."},
 };
 static const char *const in_data_label[] = {"data", "label", NULL};
@@ -945,8 +939,9 @@ static void deps_softmax_output(DARGS) {
 
 /* ================================================ regression outputs */
 
-static const mx_param_desc p_regression[] = {
-  {"grad_scale", MX_PARAM_FLOAT, 0, "1", NULL, "Scale of the gradient."},
+enum { RG_GRAD_SCALE, RG_NPARAMS };
+static const mx_param_desc p_regression[RG_NPARAMS] = {
+  [RG_GRAD_SCALE] = {"grad_scale", MX_PARAM_FLOAT, 0, "1", NULL, "Scale of the gradient."},
 };
 
 /* MXNet: a label of shape (n,) goes with data (n, 1); else the data's shape
@@ -1007,7 +1002,7 @@ static mx_status regression_bwd(BARGS, int mae) {
   mx_ndarray *tmp, *lab;
   mx_status rc = as_dtype(in[1], out[0]->dtype, &tmp, &lab);
   if (rc) return rc;
-  double sc = p[0].f / num_output;
+  double sc = p[RG_GRAD_SCALE].f / num_output;
   MX_FLOAT_SWITCH(out[0]->dtype, T, {
     const T *y = MX_DATA(out[0], T), *l = MX_DATA(lab, T);
     T *d = MX_DATA(ig[0], T);
@@ -1030,12 +1025,12 @@ static void deps_loss_label(DARGS) {
 
 /* ========================================================== MakeLoss */
 
-enum { ML_GRAD_SCALE, ML_VALID_THRESH, ML_NORM };
+enum { ML_GRAD_SCALE, ML_VALID_THRESH, ML_NORM, ML_NPARAMS };
 
-static const mx_param_desc p_make_loss[] = {
-  {"grad_scale", MX_PARAM_FLOAT, 0, "1", NULL, "The gradient of every element."},
-  {"valid_thresh", MX_PARAM_FLOAT, 0, "0", NULL, "With normalization valid: elements greater than this count as valid."},
-  {"normalization", MX_PARAM_ENUM, 0, "null", "null|batch|valid",
+static const mx_param_desc p_make_loss[ML_NPARAMS] = {
+  [ML_GRAD_SCALE] = {"grad_scale", MX_PARAM_FLOAT, 0, "1", NULL, "The gradient of every element."},
+  [ML_VALID_THRESH] = {"valid_thresh", MX_PARAM_FLOAT, 0, "0", NULL, "With normalization valid: elements greater than this count as valid."},
+  [ML_NORM] = {"normalization", MX_PARAM_ENUM, 0, "null", "null|batch|valid",
    "Gradient normalisation: none, divided by the batch size (first engine axis), or by the number of elements greater than valid_thresh."},
 };
 
@@ -1084,12 +1079,12 @@ static void deps_none(DARGS) {
 
 /* ====================================================== SliceChannel */
 
-enum { SC_NUM_OUTPUTS, SC_AXIS, SC_SQUEEZE };
+enum { SC_NUM_OUTPUTS, SC_AXIS, SC_SQUEEZE, SC_NPARAMS };
 
-static const mx_param_desc p_slice_channel[] = {
-  {"num_outputs", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of equal parts (at most 16)."},
-  {"axis", MX_PARAM_INT, 0, "1", NULL, "The engine axis to split (1: the second engine axis; negative counts from the end)."},
-  {"squeeze_axis", MX_PARAM_BOOL, 0, "False", NULL,
+static const mx_param_desc p_slice_channel[SC_NPARAMS] = {
+  [SC_NUM_OUTPUTS] = {"num_outputs", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of equal parts (at most 16)."},
+  [SC_AXIS] = {"axis", MX_PARAM_INT, 0, "1", NULL, "The engine axis to split (1: the second engine axis; negative counts from the end)."},
+  [SC_SQUEEZE] = {"squeeze_axis", MX_PARAM_BOOL, 0, "False", NULL,
    "Whether to drop the split axis from the outputs (its extent must then equal num_outputs)."},
 };
 
@@ -1171,16 +1166,17 @@ static void deps_grads_only(DARGS) {
 
 /* ========================================================= BatchNorm */
 
-enum { BN_EPS, BN_MOMENTUM, BN_FIX_GAMMA, BN_GLOBAL, BN_OUT_MEAN_VAR, BN_AXIS, BN_CUDNN_OFF };
+enum { BN_EPS, BN_MOMENTUM, BN_FIX_GAMMA, BN_GLOBAL, BN_OUT_MEAN_VAR, BN_AXIS, BN_CUDNN_OFF,
+       BN_NPARAMS };
 
-static const mx_param_desc p_batch_norm[] = {
-  {"eps", MX_PARAM_FLOAT, 0, "0.001", NULL, "Added to the variance before the square root."},
-  {"momentum", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the moving averages: moving = moving * momentum + batch * (1 - momentum)."},
-  {"fix_gamma", MX_PARAM_BOOL, 0, "True", NULL, "Whether gamma is fixed at 1 (its gradient is then 0)."},
-  {"use_global_stats", MX_PARAM_BOOL, 0, "False", NULL, "Whether to use the moving statistics in training too."},
-  {"output_mean_var", MX_PARAM_BOOL, 0, "False", NULL, "Whether to return the mean and variance as well."},
-  {"axis", MX_PARAM_INT, 0, "1", NULL, "The channel axis (engine order: 1 is the second engine axis; negative counts from the end)."},
-  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Ignored (no cuDNN)."},
+static const mx_param_desc p_batch_norm[BN_NPARAMS] = {
+  [BN_EPS] = {"eps", MX_PARAM_FLOAT, 0, "0.001", NULL, "Added to the variance before the square root."},
+  [BN_MOMENTUM] = {"momentum", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the moving averages: moving = moving * momentum + batch * (1 - momentum)."},
+  [BN_FIX_GAMMA] = {"fix_gamma", MX_PARAM_BOOL, 0, "True", NULL, "Whether gamma is fixed at 1 (its gradient is then 0)."},
+  [BN_GLOBAL] = {"use_global_stats", MX_PARAM_BOOL, 0, "False", NULL, "Whether to use the moving statistics in training too."},
+  [BN_OUT_MEAN_VAR] = {"output_mean_var", MX_PARAM_BOOL, 0, "False", NULL, "Whether to return the mean and variance as well."},
+  [BN_AXIS] = {"axis", MX_PARAM_INT, 0, "1", NULL, "The channel axis (engine order: 1 is the second engine axis; negative counts from the end)."},
+  [BN_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Ignored (no cuDNN)."},
 };
 static const char *const in_batch_norm[] = {"data", "gamma", "beta", "moving_mean", "moving_var", NULL};
 static const char *const out_batch_norm[] = {"output", "mean", "var", NULL};
@@ -1379,14 +1375,14 @@ static void deps_batch_norm(DARGS) {
 
 /* =========================================================== Dropout */
 
-enum { DO_P, DO_MODE, DO_AXES, DO_CUDNN_OFF };
+enum { DO_P, DO_MODE, DO_AXES, DO_CUDNN_OFF, DO_NPARAMS };
 
-static const mx_param_desc p_dropout[] = {
-  {"p", MX_PARAM_FLOAT, 0, "0.5", NULL, "Fraction of the input that is dropped."},
-  {"mode", MX_PARAM_ENUM, 0, "training", "training|always",
+static const mx_param_desc p_dropout[DO_NPARAMS] = {
+  [DO_P] = {"p", MX_PARAM_FLOAT, 0, "0.5", NULL, "Fraction of the input that is dropped."},
+  [DO_MODE] = {"mode", MX_PARAM_ENUM, 0, "training", "training|always",
    "training: drop only in training; always: also at inference."},
-  {"axes", MX_PARAM_SHAPE, 0, "()", NULL, "Engine axes along which one mask value is shared (variational dropout)."},
-  {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Ignored (no cuDNN)."},
+  [DO_AXES] = {"axes", MX_PARAM_SHAPE, 0, "()", NULL, "Engine axes along which one mask value is shared (variational dropout)."},
+  [DO_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL, "Ignored (no cuDNN)."},
 };
 
 static mx_status shape_dropout(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
@@ -1484,13 +1480,13 @@ static void deps_dropout(DARGS) {
 
 /* ========================================================= Embedding */
 
-enum { EM_INPUT_DIM, EM_OUTPUT_DIM, EM_DTYPE, EM_SPARSE };
+enum { EM_INPUT_DIM, EM_OUTPUT_DIM, EM_DTYPE, EM_SPARSE, EM_NPARAMS };
 
-static const mx_param_desc p_embedding[] = {
-  {"input_dim", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Vocabulary size: indices are in [0, input_dim)."},
-  {"output_dim", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Size of each embedding vector."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "dtype of the weight (and the output) when not known from the weight."},
-  {"sparse_grad", MX_PARAM_BOOL, 0, "False", NULL, "Ignored (gradients are dense)."},
+static const mx_param_desc p_embedding[EM_NPARAMS] = {
+  [EM_INPUT_DIM] = {"input_dim", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Vocabulary size: indices are in [0, input_dim)."},
+  [EM_OUTPUT_DIM] = {"output_dim", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Size of each embedding vector."},
+  [EM_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "dtype of the weight (and the output) when not known from the weight."},
+  [EM_SPARSE] = {"sparse_grad", MX_PARAM_BOOL, 0, "False", NULL, "Ignored (gradients are dense)."},
 };
 static const char *const in_embedding[] = {"data", "weight", NULL};
 
@@ -1604,13 +1600,13 @@ static void deps_embedding(DARGS) {
 
 /* ============================================================== Crop */
 
-enum { CR_NUM_ARGS, CR_OFFSET, CR_H_W, CR_CENTER };
+enum { CR_NUM_ARGS, CR_OFFSET, CR_H_W, CR_CENTER, CR_NPARAMS };
 
-static const mx_param_desc p_crop[] = {
-  {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "1 (crop to h_w) or 2 (crop to the spatial size of the second input)."},
-  {"offset", MX_PARAM_SHAPE, 0, "(0, 0)", NULL, "Offset of the crop's top left corner (engine order (y, x))."},
-  {"h_w", MX_PARAM_SHAPE, 0, "(0, 0)", NULL, "Height and width of the crop (engine order (h, w)) when num_args is 1."},
-  {"center_crop", MX_PARAM_BOOL, 0, "False", NULL, "Whether to crop the centre (offset is then ignored)."},
+static const mx_param_desc p_crop[CR_NPARAMS] = {
+  [CR_NUM_ARGS] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "1 (crop to h_w) or 2 (crop to the spatial size of the second input)."},
+  [CR_OFFSET] = {"offset", MX_PARAM_SHAPE, 0, "(0, 0)", NULL, "Offset of the crop's top left corner (engine order (y, x))."},
+  [CR_H_W] = {"h_w", MX_PARAM_SHAPE, 0, "(0, 0)", NULL, "Height and width of the crop (engine order (h, w)) when num_args is 1."},
+  [CR_CENTER] = {"center_crop", MX_PARAM_BOOL, 0, "False", NULL, "Whether to crop the centre (offset is then ignored)."},
 };
 static const char *const in_crop[] = {"data", "crop_like", NULL};
 
@@ -1724,77 +1720,95 @@ static mx_status b_crop(BARGS) {
                 NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 const mx_op mx_ops_nn[] = {
-  {"FullyConnected", {NULL},
-   "Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.",
-   3, in_fc, 1, p_fc, MX_NPARAMS(p_fc), shape_fc, NULL, k_fc, NULL, NULL, b_fc, 0,
-   deps_fc, list_fc, NULL, NULL, NULL, NULL, NULL},
-  {"Activation", {NULL},
-   "Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.",
-   1, in_data, 1, p_act, MX_NPARAMS(p_act), mx_infer_shape_same, NULL, k_act, NULL, NULL,
-   b_act, MX_OPF_INPLACE, deps_act, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"LeakyReLU", {NULL},
-   "Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu.",
-   2, in_leaky, 2, p_leaky, MX_NPARAMS(p_leaky), shape_leaky, NULL, k_leaky, NULL, NULL,
-   b_leaky, MX_OPF_RANDOM, deps_leaky, list_leaky, NULL, vis1, out_mask, NULL, NULL},
-  {"softmax", {NULL},
-   "Softmax along an axis: exp(x/T) / sum(exp(x/T)).",
-   1, in_data, 1, p_softmax, MX_NPARAMS(p_softmax), shape_softmax, NULL, k_softmax, NULL,
-   NULL, b_softmax, 0, deps_out, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"log_softmax", {NULL},
-   "Logarithm of the softmax along an axis.",
-   1, in_data, 1, p_softmax, MX_NPARAMS(p_softmax), shape_softmax, NULL, k_log_softmax,
-   NULL, NULL, b_log_softmax, 0, deps_out, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"SoftmaxOutput", {"Softmax", NULL},
-   "Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).",
-   2, in_data_label, 1, p_softmax_output, MX_NPARAMS(p_softmax_output), shape_softmax_output,
-   type_data_label, k_softmax_output, NULL, NULL, b_softmax_output, MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE,
-   deps_softmax_output, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"LinearRegressionOutput", {NULL},
-   "Least-squares loss head: the output is the data; the gradient is (output - label) * grad_scale / (outputs per example).",
-   2, in_data_label, 1, p_regression, MX_NPARAMS(p_regression), shape_regression,
-   type_data_label, k_copy, NULL, NULL, b_regression, MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, deps_loss_label, NULL, NULL,
-   NULL, NULL, NULL, NULL},
-  {"LogisticRegressionOutput", {NULL},
-   "Logistic loss head: the output is sigmoid(data); the gradient is (output - label) * grad_scale / (outputs per example).",
-   2, in_data_label, 1, p_regression, MX_NPARAMS(p_regression), shape_regression,
-   type_data_label, k_logistic, NULL, NULL, b_regression, MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, deps_loss_label, NULL,
-   NULL, NULL, NULL, NULL, NULL},
-  {"MAERegressionOutput", {NULL},
-   "Mean-absolute-error loss head: the output is the data; the gradient is sign(output - label) * grad_scale / (outputs per example).",
-   2, in_data_label, 1, p_regression, MX_NPARAMS(p_regression), shape_regression,
-   type_data_label, k_copy, NULL, NULL, b_mae, MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, deps_loss_label, NULL, NULL, NULL,
-   NULL, NULL, NULL},
-  {"MakeLoss", {"make_loss", NULL},
-   "Make a loss head of any array: the output is the data and its gradient is grad_scale (normalised as asked), whatever comes from above.",
-   1, in_data, 1, p_make_loss, MX_NPARAMS(p_make_loss), mx_infer_shape_same, NULL, k_copy,
-   NULL, NULL, b_make_loss, MX_OPF_LOSS | MX_OPF_INPLACE, deps_make_loss, NULL, NULL, NULL, NULL,
-   NULL, NULL},
-  {"BlockGrad", {"stop_gradient", NULL},
-   "Identity that stops gradients: the output is the data, the data's gradient is zero.",
-   1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, k_copy, NULL, NULL, b_zero,
-   MX_OPF_INPLACE | MX_OPF_F16, deps_none, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"SliceChannel", {"split", NULL},
-   "Split an array into num_outputs equal parts along an axis.",
-   1, in_data, -1, p_slice_channel, MX_NPARAMS(p_slice_channel), shape_slice_channel, NULL,
-   k_slice_channel, NULL, NULL, b_slice_channel, MX_OPF_F16, deps_grads_only, NULL, NULL, NULL,
-   NULL, NULL, NULL},
-  {"BatchNorm", {NULL},
-   "Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.",
-   5, in_batch_norm, 3, p_batch_norm, MX_NPARAMS(p_batch_norm), shape_batch_norm, NULL,
-   k_batch_norm, NULL, NULL, b_batch_norm, MX_OPF_F16 | MX_OPF_NO_MIRROR, deps_batch_norm, NULL,
-   aux2, vis_batch_norm, out_batch_norm, NULL, NULL},
-  {"Dropout", {NULL},
-   "Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.",
-   1, in_data, 2, p_dropout, MX_NPARAMS(p_dropout), shape_dropout, NULL, k_dropout, NULL, NULL,
-   b_dropout, MX_OPF_RANDOM | MX_OPF_NO_MIRROR | MX_OPF_INPLACE, deps_dropout, NULL, NULL, vis1,
-   out_mask, NULL, NULL},
-  {"Embedding", {NULL},
-   "Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim. Indices are truncated to integers and clipped into [0, input_dim - 1]; they get a zero gradient.",
-   2, in_embedding, 1, p_embedding, MX_NPARAMS(p_embedding), shape_embedding, type_embedding,
-   k_embedding, NULL, NULL, b_embedding, MX_OPF_PARTIAL_SHAPE, deps_embedding, NULL, NULL, NULL, NULL, NULL, NULL},
-  {"Crop", {NULL},
-   "Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.",
-   -1, in_crop, 1, p_crop, MX_NPARAMS(p_crop), shape_crop, type_data_label, k_crop, NULL, NULL, b_crop,
-   MX_OPF_F16, deps_grads_only, list_crop, NULL, NULL, NULL, NULL, NULL},
+  {.name = "FullyConnected",
+   .doc = "Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.",
+   .num_inputs = 3, .input_names = in_fc, .num_outputs = 1, .params = p_fc,
+   .num_params = MX_NPARAMS(p_fc), .infer_shape = shape_fc, .cpu = k_fc, .backward = b_fc,
+   .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_fc, .list_inputs = list_fc},
+  {.name = "Activation",
+   .doc = "Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_act,
+   .num_params = MX_NPARAMS(p_act), .infer_shape = mx_infer_shape_same, .cpu = k_act,
+   .backward = b_act, .flags = MX_OPF_INPLACE, .backward_deps = deps_act},
+  {.name = "LeakyReLU",
+   .doc = "Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu.",
+   .num_inputs = 2, .input_names = in_leaky, .num_outputs = 2, .params = p_leaky,
+   .num_params = MX_NPARAMS(p_leaky), .infer_shape = shape_leaky, .cpu = k_leaky,
+   .backward = b_leaky, .flags = MX_OPF_RANDOM, .backward_deps = deps_leaky,
+   .list_inputs = list_leaky, .num_visible_outputs = vis1, .output_names = out_mask},
+  {.name = "softmax", .doc = "Softmax along an axis: exp(x/T) / sum(exp(x/T)).", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_softmax,
+   .num_params = MX_NPARAMS(p_softmax), .infer_shape = shape_softmax, .cpu = k_softmax,
+   .backward = b_softmax, .backward_deps = deps_out},
+  {.name = "log_softmax", .doc = "Logarithm of the softmax along an axis.", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_softmax,
+   .num_params = MX_NPARAMS(p_softmax), .infer_shape = shape_softmax, .cpu = k_log_softmax,
+   .backward = b_log_softmax, .backward_deps = deps_out},
+  {.name = "SoftmaxOutput", .aliases = {"Softmax"},
+   .doc = "Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).",
+   .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_softmax_output,
+   .num_params = MX_NPARAMS(p_softmax_output), .infer_shape = shape_softmax_output,
+   .infer_type = type_data_label, .cpu = k_softmax_output, .backward = b_softmax_output,
+   .flags = MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, .backward_deps = deps_softmax_output},
+  {.name = "LinearRegressionOutput",
+   .doc = "Least-squares loss head: the output is the data; the gradient is (output - label) * grad_scale / (outputs per example).",
+   .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_regression,
+   .num_params = MX_NPARAMS(p_regression), .infer_shape = shape_regression,
+   .infer_type = type_data_label, .cpu = k_copy, .backward = b_regression,
+   .flags = MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, .backward_deps = deps_loss_label},
+  {.name = "LogisticRegressionOutput",
+   .doc = "Logistic loss head: the output is sigmoid(data); the gradient is (output - label) * grad_scale / (outputs per example).",
+   .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_regression,
+   .num_params = MX_NPARAMS(p_regression), .infer_shape = shape_regression,
+   .infer_type = type_data_label, .cpu = k_logistic, .backward = b_regression,
+   .flags = MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, .backward_deps = deps_loss_label},
+  {.name = "MAERegressionOutput",
+   .doc = "Mean-absolute-error loss head: the output is the data; the gradient is sign(output - label) * grad_scale / (outputs per example).",
+   .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_regression,
+   .num_params = MX_NPARAMS(p_regression), .infer_shape = shape_regression,
+   .infer_type = type_data_label, .cpu = k_copy, .backward = b_mae,
+   .flags = MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, .backward_deps = deps_loss_label},
+  {.name = "MakeLoss", .aliases = {"make_loss"},
+   .doc = "Make a loss head of any array: the output is the data and its gradient is grad_scale (normalised as asked), whatever comes from above.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_make_loss,
+   .num_params = MX_NPARAMS(p_make_loss), .infer_shape = mx_infer_shape_same, .cpu = k_copy,
+   .backward = b_make_loss, .flags = MX_OPF_LOSS | MX_OPF_INPLACE,
+   .backward_deps = deps_make_loss},
+  {.name = "BlockGrad", .aliases = {"stop_gradient"},
+   .doc = "Identity that stops gradients: the output is the data, the data's gradient is zero.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = mx_infer_shape_same,
+   .cpu = k_copy, .backward = b_zero, .flags = MX_OPF_INPLACE | MX_OPF_F16,
+   .backward_deps = deps_none},
+  {.name = "SliceChannel", .aliases = {"split"},
+   .doc = "Split an array into num_outputs equal parts along an axis.", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = -1, .params = p_slice_channel,
+   .num_params = MX_NPARAMS(p_slice_channel), .infer_shape = shape_slice_channel,
+   .cpu = k_slice_channel, .backward = b_slice_channel, .flags = MX_OPF_F16,
+   .backward_deps = deps_grads_only},
+  {.name = "BatchNorm",
+   .doc = "Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.",
+   .num_inputs = 5, .input_names = in_batch_norm, .num_outputs = 3, .params = p_batch_norm,
+   .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm, .cpu = k_batch_norm,
+   .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_NO_MIRROR,
+   .backward_deps = deps_batch_norm, .num_aux = aux2, .num_visible_outputs = vis_batch_norm,
+   .output_names = out_batch_norm},
+  {.name = "Dropout",
+   .doc = "Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 2, .params = p_dropout,
+   .num_params = MX_NPARAMS(p_dropout), .infer_shape = shape_dropout, .cpu = k_dropout,
+   .backward = b_dropout, .flags = MX_OPF_RANDOM | MX_OPF_NO_MIRROR | MX_OPF_INPLACE,
+   .backward_deps = deps_dropout, .num_visible_outputs = vis1, .output_names = out_mask},
+  {.name = "Embedding",
+   .doc = "Look up rows of a weight matrix (input_dim, output_dim) by index: the output has the data's shape plus an axis of output_dim. Indices are truncated to integers and clipped into [0, input_dim - 1]; they get a zero gradient.",
+   .num_inputs = 2, .input_names = in_embedding, .num_outputs = 1, .params = p_embedding,
+   .num_params = MX_NPARAMS(p_embedding), .infer_shape = shape_embedding,
+   .infer_type = type_embedding, .cpu = k_embedding, .backward = b_embedding,
+   .flags = MX_OPF_PARTIAL_SHAPE, .backward_deps = deps_embedding},
+  {.name = "Crop",
+   .doc = "Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.",
+   .num_inputs = -1, .input_names = in_crop, .num_outputs = 1, .params = p_crop,
+   .num_params = MX_NPARAMS(p_crop), .infer_shape = shape_crop, .infer_type = type_data_label,
+   .cpu = k_crop, .backward = b_crop, .flags = MX_OPF_F16, .backward_deps = deps_grads_only,
+   .list_inputs = list_crop},
   END_OP,
 };

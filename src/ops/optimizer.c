@@ -23,13 +23,10 @@
  * has only the row-sparse _sparse_adagrad_update); the kernels here compute
  * exactly what MXNet's R optimizers (mx.opt.adagrad, mx.opt.adadelta) do.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)nin; (void)nout; (void)req
 
 /* ----------------------------------------------------------- inference */
 
@@ -67,7 +64,7 @@ static mx_status infer_shape_update(const mx_param_value *p, int nin, mx_shape *
 #define CLIPG(T, x, b) ((b) >= 0 ? ((x) > (b) ? (b) : ((x) < -(b) ? -(b) : (x))) : (x))
 
 /* Run BODY for every element i with T bound to the weight's dtype; the
- * macro-local pointers W (weight), G (grad), S1..S4 (states), O (output)
+ * macro-local pointers W (weight), G (grad), S1..S3 (states), O (output)
  * are set for the body. */
 #define UPDATE_LOOP(NSTATE, BODY)                                            \
   do {                                                                       \
@@ -88,25 +85,28 @@ static mx_status infer_shape_update(const mx_param_value *p, int nin, mx_shape *
 
 /* ----------------------------------------------------------------- SGD */
 
-/* p: lr, wd, rescale_grad, clip_gradient, lazy_update */
-/* The parameters every update op shares, in this order. */
-#define P_WD_RESCALE_CLIP                                                        \
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},   \
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."}, \
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,                               \
+/* The parameters every update op shares; E is the op's enum prefix. */
+#define P_WD_RESCALE_CLIP(E)                                                     \
+  [E##_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL,                                \
+              "Weight decay (L2 penalty) coefficient."},                         \
+  [E##_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL,            \
+                        "Factor the gradient is multiplied by first."},          \
+  [E##_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,         \
    "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."}
 
-static const mx_param_desc p_sgd[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  P_WD_RESCALE_CLIP,
-  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+enum { SGD_LR, SGD_WD, SGD_RESCALE_GRAD, SGD_CLIP_GRADIENT, SGD_LAZY_UPDATE, SGD_NPARAMS };
+static const mx_param_desc p_sgd[SGD_NPARAMS] = {
+  [SGD_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  P_WD_RESCALE_CLIP(SGD),
+  [SGD_LAZY_UPDATE] = {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
 
 /* weight = (1 - lr*wd) * weight - lr * clip(rescale*grad) */
 static mx_status k_sgd(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, wd = p[1].f, rs = p[2].f, cg = p[3].f;
+  const double lr = p[SGD_LR].f, wd = p[SGD_WD].f, rs = p[SGD_RESCALE_GRAD].f,
+               cg = p[SGD_CLIP_GRADIENT].f;
   UPDATE_LOOP(0, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -116,19 +116,21 @@ static mx_status k_sgd(KARGS) {
   return MX_OK;
 }
 
-/* p: lr, momentum, wd, rescale_grad, clip_gradient, lazy_update */
-static const mx_param_desc p_sgd_mom[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
-  P_WD_RESCALE_CLIP,
-  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+enum { SGDM_LR, SGDM_MOMENTUM, SGDM_WD, SGDM_RESCALE_GRAD, SGDM_CLIP_GRADIENT, SGDM_LAZY_UPDATE,
+       SGDM_NPARAMS };
+static const mx_param_desc p_sgd_mom[SGDM_NPARAMS] = {
+  [SGDM_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [SGDM_MOMENTUM] = {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
+  P_WD_RESCALE_CLIP(SGDM),
+  [SGDM_LAZY_UPDATE] = {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
 
 /* mom = momentum*mom - lr*(clip(rescale*grad) + wd*weight); weight += mom */
 static mx_status k_sgd_mom(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, mo = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double lr = p[SGDM_LR].f, mo = p[SGDM_MOMENTUM].f, wd = p[SGDM_WD].f,
+               rs = p[SGDM_RESCALE_GRAD].f, cg = p[SGDM_CLIP_GRADIENT].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -140,11 +142,11 @@ static mx_status k_sgd_mom(KARGS) {
   return MX_OK;
 }
 
-/* p: lr, momentum, wd, rescale_grad, clip_gradient */
-static const mx_param_desc p_nag[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
-  P_WD_RESCALE_CLIP,
+enum { NAG_LR, NAG_MOMENTUM, NAG_WD, NAG_RESCALE_GRAD, NAG_CLIP_GRADIENT, NAG_NPARAMS };
+static const mx_param_desc p_nag[NAG_NPARAMS] = {
+  [NAG_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [NAG_MOMENTUM] = {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "Momentum (decay of the previous update)."},
+  P_WD_RESCALE_CLIP(NAG),
 };
 
 /* Nesterov momentum (MXNet NAGMomKernel):
@@ -153,7 +155,8 @@ static const mx_param_desc p_nag[] = {
  *   weight = weight + momentum*mom - lr*d */
 static mx_status k_nag(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, mo = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double lr = p[NAG_LR].f, mo = p[NAG_MOMENTUM].f, wd = p[NAG_WD].f,
+               rs = p[NAG_RESCALE_GRAD].f, cg = p[NAG_CLIP_GRADIENT].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -168,18 +171,19 @@ static mx_status k_nag(KARGS) {
 
 /* ---------------------------------------------------------------- Adam */
 
-/* p: lr, beta1, beta2, epsilon, wd, rescale_grad, clip_gradient, lazy_update */
-static const mx_param_desc p_adam[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL,
+enum { ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, ADAM_WD, ADAM_RESCALE_GRAD,
+       ADAM_CLIP_GRADIENT, ADAM_LAZY_UPDATE, ADAM_NPARAMS };
+static const mx_param_desc p_adam[ADAM_NPARAMS] = {
+  [ADAM_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL,
    "Learning rate (the optimizer folds the bias correction into it)."},
-  {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the first moment."},
-  {"beta2", MX_PARAM_FLOAT, 0, "0.999", NULL, "Decay rate of the second moment."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added to the denominator for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+  [ADAM_BETA1] = {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the first moment."},
+  [ADAM_BETA2] = {"beta2", MX_PARAM_FLOAT, 0, "0.999", NULL, "Decay rate of the second moment."},
+  [ADAM_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added to the denominator for stability."},
+  [ADAM_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  [ADAM_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  [ADAM_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
-  {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
+  [ADAM_LAZY_UPDATE] = {"lazy_update", MX_PARAM_BOOL, 0, "True", NULL,
    "Accepted for compatibility; only matters for row-sparse gradients (dense here)."},
 };
 
@@ -187,8 +191,9 @@ static const mx_param_desc p_adam[] = {
  * var = b2*var + (1-b2)*g^2; weight -= lr * mean / (sqrt(var) + eps) */
 static mx_status k_adam(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, b1 = p[1].f, b2 = p[2].f, eps = p[3].f, wd = p[4].f,
-               rs = p[5].f, cg = p[6].f;
+  const double lr = p[ADAM_LR].f, b1 = p[ADAM_BETA1].f, b2 = p[ADAM_BETA2].f,
+               eps = p[ADAM_EPSILON].f, wd = p[ADAM_WD].f, rs = p[ADAM_RESCALE_GRAD].f,
+               cg = p[ADAM_CLIP_GRADIENT].f;
   UPDATE_LOOP(2, {
     T w = W[i];
     T g = (T)rs * G[i] + (T)wd * w;
@@ -204,16 +209,17 @@ static mx_status k_adam(KARGS) {
 
 /* ------------------------------------------------------------- RMSProp */
 
-/* p: lr, gamma1, epsilon, wd, rescale_grad, clip_gradient, clip_weights */
-static const mx_param_desc p_rmsprop[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the squared-gradient average."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+enum { RMS_LR, RMS_GAMMA1, RMS_EPSILON, RMS_WD, RMS_RESCALE_GRAD, RMS_CLIP_GRADIENT,
+       RMS_CLIP_WEIGHTS, RMS_NPARAMS };
+static const mx_param_desc p_rmsprop[RMS_NPARAMS] = {
+  [RMS_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [RMS_GAMMA1] = {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the squared-gradient average."},
+  [RMS_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
+  [RMS_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  [RMS_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  [RMS_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
-  {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
+  [RMS_CLIP_WEIGHTS] = {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping."},
 };
 
@@ -221,8 +227,8 @@ static const mx_param_desc p_rmsprop[] = {
  * weight = clipw(weight - lr * g / sqrt(n + eps)) */
 static mx_status k_rmsprop(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, g1 = p[1].f, eps = p[2].f, wd = p[3].f, rs = p[4].f,
-               cg = p[5].f, cw = p[6].f;
+  const double lr = p[RMS_LR].f, g1 = p[RMS_GAMMA1].f, eps = p[RMS_EPSILON].f, wd = p[RMS_WD].f,
+               rs = p[RMS_RESCALE_GRAD].f, cg = p[RMS_CLIP_GRADIENT].f, cw = p[RMS_CLIP_WEIGHTS].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i] + (T)wd * w;
@@ -235,17 +241,18 @@ static mx_status k_rmsprop(KARGS) {
   return MX_OK;
 }
 
-/* p: lr, gamma1, gamma2, epsilon, wd, rescale_grad, clip_gradient, clip_weights */
-static const mx_param_desc p_rmspropalex[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the gradient averages."},
-  {"gamma2", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the update."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
-  {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
-  {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
-  {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
+enum { RMSA_LR, RMSA_GAMMA1, RMSA_GAMMA2, RMSA_EPSILON, RMSA_WD, RMSA_RESCALE_GRAD,
+       RMSA_CLIP_GRADIENT, RMSA_CLIP_WEIGHTS, RMSA_NPARAMS };
+static const mx_param_desc p_rmspropalex[RMSA_NPARAMS] = {
+  [RMSA_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [RMSA_GAMMA1] = {"gamma1", MX_PARAM_FLOAT, 0, "0.95", NULL, "Decay rate of the gradient averages."},
+  [RMSA_GAMMA2] = {"gamma2", MX_PARAM_FLOAT, 0, "0.9", NULL, "Momentum of the update."},
+  [RMSA_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added inside the square root for stability."},
+  [RMSA_WD] = {"wd", MX_PARAM_FLOAT, 0, "0", NULL, "Weight decay (L2 penalty) coefficient."},
+  [RMSA_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
+  [RMSA_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the gradient (after rescaling and weight decay) to [-clip_gradient, clip_gradient]; negative: no clipping."},
-  {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
+  [RMSA_CLIP_WEIGHTS] = {"clip_weights", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the new weight to [-clip_weights, clip_weights]; negative: no clipping."},
 };
 
@@ -255,8 +262,9 @@ static const mx_param_desc p_rmspropalex[] = {
  * weight = clipw(weight + delta) */
 static mx_status k_rmspropalex(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, g1 = p[1].f, g2 = p[2].f, eps = p[3].f, wd = p[4].f,
-               rs = p[5].f, cg = p[6].f, cw = p[7].f;
+  const double lr = p[RMSA_LR].f, g1 = p[RMSA_GAMMA1].f, g2 = p[RMSA_GAMMA2].f,
+               eps = p[RMSA_EPSILON].f, wd = p[RMSA_WD].f, rs = p[RMSA_RESCALE_GRAD].f,
+               cg = p[RMSA_CLIP_GRADIENT].f, cw = p[RMSA_CLIP_WEIGHTS].f;
   UPDATE_LOOP(3, {
     T w = W[i];
     T g = (T)rs * G[i] + (T)wd * w;
@@ -275,18 +283,19 @@ static mx_status k_rmspropalex(KARGS) {
 
 /* ------------------------------------------------------------- AdaGrad */
 
-/* p: lr, epsilon, wd, rescale_grad, clip_gradient */
-static const mx_param_desc p_adagrad[] = {
-  {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-07", NULL, "Added inside the square root for stability."},
-  P_WD_RESCALE_CLIP,
+enum { ADAG_LR, ADAG_EPSILON, ADAG_WD, ADAG_RESCALE_GRAD, ADAG_CLIP_GRADIENT, ADAG_NPARAMS };
+static const mx_param_desc p_adagrad[ADAG_NPARAMS] = {
+  [ADAG_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
+  [ADAG_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-07", NULL, "Added inside the square root for stability."},
+  P_WD_RESCALE_CLIP(ADAG),
 };
 
 /* g = clip(rescale*grad); history += g^2;
  * weight -= lr * (g / sqrt(history + eps) + wd*weight)   (MXNet R/Python) */
 static mx_status k_adagrad(KARGS) {
   UNUSED_KARGS;
-  const double lr = p[0].f, eps = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double lr = p[ADAG_LR].f, eps = p[ADAG_EPSILON].f, wd = p[ADAG_WD].f,
+               rs = p[ADAG_RESCALE_GRAD].f, cg = p[ADAG_CLIP_GRADIENT].f;
   UPDATE_LOOP(1, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -300,11 +309,11 @@ static mx_status k_adagrad(KARGS) {
 
 /* ------------------------------------------------------------ AdaDelta */
 
-/* p: rho, epsilon, wd, rescale_grad, clip_gradient */
-static const mx_param_desc p_adadelta[] = {
-  {"rho", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the running averages."},
-  {"epsilon", MX_PARAM_FLOAT, 0, "1e-05", NULL, "Added inside the square roots for stability."},
-  P_WD_RESCALE_CLIP,
+enum { ADAD_RHO, ADAD_EPSILON, ADAD_WD, ADAD_RESCALE_GRAD, ADAD_CLIP_GRADIENT, ADAD_NPARAMS };
+static const mx_param_desc p_adadelta[ADAD_NPARAMS] = {
+  [ADAD_RHO] = {"rho", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the running averages."},
+  [ADAD_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-05", NULL, "Added inside the square roots for stability."},
+  P_WD_RESCALE_CLIP(ADAD),
 };
 
 /* g = clip(rescale*grad); acc_g = rho*acc_g + (1-rho)*g^2;
@@ -312,7 +321,8 @@ static const mx_param_desc p_adadelta[] = {
  * acc_delta = rho*acc_delta + (1-rho)*delta^2; weight -= delta + wd*weight */
 static mx_status k_adadelta(KARGS) {
   UNUSED_KARGS;
-  const double rho = p[0].f, eps = p[1].f, wd = p[2].f, rs = p[3].f, cg = p[4].f;
+  const double rho = p[ADAD_RHO].f, eps = p[ADAD_EPSILON].f, wd = p[ADAD_WD].f,
+               rs = p[ADAD_RESCALE_GRAD].f, cg = p[ADAD_CLIP_GRADIENT].f;
   UPDATE_LOOP(2, {
     T w = W[i];
     T g = (T)rs * G[i];
@@ -339,53 +349,61 @@ static const char *const in_adadelta[] = {"weight", "grad", "acc_g", "acc_delta"
 #define UPD_FLAGS (MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_NO_MIRROR)
 
 const mx_op mx_ops_optimizer[] = {
-  {"sgd_update", {NULL},
-   "Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). "
-   "Pass out = weight to update the weight in place.",
-   2, in_sgd, 1, p_sgd, MX_NPARAMS(p_sgd), infer_shape_update, NULL, k_sgd, NULL,
-   NULL, NULL, UPD_FLAGS},
-  {"sgd_mom_update", {NULL},
-   "Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); "
-   "weight = weight + mom. The state mom is updated in place; pass out = weight.",
-   3, in_mom, 1, p_sgd_mom, MX_NPARAMS(p_sgd_mom), infer_shape_update, NULL, k_sgd_mom,
-   NULL, NULL, NULL, UPD_FLAGS},
-  {"nag_mom_update", {NULL},
-   "Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; "
-   "mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. "
-   "The state mom is updated in place; pass out = weight.",
-   3, in_mom, 1, p_nag, MX_NPARAMS(p_nag), infer_shape_update, NULL, k_nag, NULL, NULL,
-   NULL, UPD_FLAGS},
-  {"adam_update", {NULL},
-   "Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); "
-   "mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; "
-   "weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.",
-   4, in_adam, 1, p_adam, MX_NPARAMS(p_adam), infer_shape_update, NULL, k_adam, NULL, NULL,
-   NULL, UPD_FLAGS},
-  {"rmsprop_update", {NULL},
-   "Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); "
-   "n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). "
-   "The state n is updated in place; pass out = weight.",
-   3, in_rms, 1, p_rmsprop, MX_NPARAMS(p_rmsprop), infer_shape_update, NULL, k_rmsprop,
-   NULL, NULL, NULL, UPD_FLAGS},
-  {"rmspropalex_update", {NULL},
-   "Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); "
-   "n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; "
-   "delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. "
-   "The states n, g (gbar) and delta are updated in place; pass out = weight.",
-   5, in_rmsalex, 1, p_rmspropalex, MX_NPARAMS(p_rmspropalex), infer_shape_update, NULL,
-   k_rmspropalex, NULL, NULL, NULL, UPD_FLAGS},
-  {"adagrad_update", {NULL},
-   "Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; "
-   "weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). "
-   "The state history is updated in place; pass out = weight.",
-   3, in_adagrad, 1, p_adagrad, MX_NPARAMS(p_adagrad), infer_shape_update, NULL, k_adagrad,
-   NULL, NULL, NULL, UPD_FLAGS},
-  {"adadelta_update", {NULL},
-   "Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; "
-   "delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; "
-   "acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. "
-   "The states are updated in place; pass out = weight.",
-   4, in_adadelta, 1, p_adadelta, MX_NPARAMS(p_adadelta), infer_shape_update, NULL,
-   k_adadelta, NULL, NULL, NULL, UPD_FLAGS},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "sgd_update",
+   .doc = "Fused SGD update: weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad). "
+          "Pass out = weight to update the weight in place.",
+   .num_inputs = 2, .input_names = in_sgd, .num_outputs = 1, .params = p_sgd,
+   .num_params = MX_NPARAMS(p_sgd), .infer_shape = infer_shape_update, .cpu = k_sgd,
+   .flags = UPD_FLAGS},
+  {.name = "sgd_mom_update",
+   .doc = "Fused SGD update with momentum: mom = momentum*mom - lr*(clip(rescale_grad*grad) + wd*weight); "
+          "weight = weight + mom. The state mom is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_mom, .num_outputs = 1, .params = p_sgd_mom,
+   .num_params = MX_NPARAMS(p_sgd_mom), .infer_shape = infer_shape_update, .cpu = k_sgd_mom,
+   .flags = UPD_FLAGS},
+  {.name = "nag_mom_update",
+   .doc = "Fused Nesterov momentum update: d = clip(rescale_grad*grad) + wd*weight; "
+          "mom = momentum*mom - lr*d; weight = weight + momentum*mom - lr*d. "
+          "The state mom is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_mom, .num_outputs = 1, .params = p_nag,
+   .num_params = MX_NPARAMS(p_nag), .infer_shape = infer_shape_update, .cpu = k_nag,
+   .flags = UPD_FLAGS},
+  {.name = "adam_update",
+   .doc = "Fused Adam update (no bias correction: fold it into lr): g = clip(rescale_grad*grad + wd*weight); "
+          "mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; "
+          "weight = weight - lr*mean/(sqrt(var) + epsilon). The states are updated in place; pass out = weight.",
+   .num_inputs = 4, .input_names = in_adam, .num_outputs = 1, .params = p_adam,
+   .num_params = MX_NPARAMS(p_adam), .infer_shape = infer_shape_update, .cpu = k_adam,
+   .flags = UPD_FLAGS},
+  {.name = "rmsprop_update",
+   .doc = "Fused RMSProp update (Tieleman and Hinton): g = clip(rescale_grad*grad + wd*weight); "
+          "n = (1-gamma1)*g^2 + gamma1*n; weight = weight - lr*g/sqrt(n + epsilon). "
+          "The state n is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_rms, .num_outputs = 1, .params = p_rmsprop,
+   .num_params = MX_NPARAMS(p_rmsprop), .infer_shape = infer_shape_update, .cpu = k_rmsprop,
+   .flags = UPD_FLAGS},
+  {.name = "rmspropalex_update",
+   .doc = "Fused centered RMSProp update (Graves 2013): g = clip(rescale_grad*grad + wd*weight); "
+          "n = (1-gamma1)*g^2 + gamma1*n; gbar = (1-gamma1)*g + gamma1*gbar; "
+          "delta = gamma2*delta - lr*g/sqrt(n - gbar^2 + epsilon); weight = weight + delta. "
+          "The states n, g (gbar) and delta are updated in place; pass out = weight.",
+   .num_inputs = 5, .input_names = in_rmsalex, .num_outputs = 1, .params = p_rmspropalex,
+   .num_params = MX_NPARAMS(p_rmspropalex), .infer_shape = infer_shape_update,
+   .cpu = k_rmspropalex, .flags = UPD_FLAGS},
+  {.name = "adagrad_update",
+   .doc = "Fused AdaGrad update: g = clip(rescale_grad*grad); history = history + g^2; "
+          "weight = weight - lr*(g/sqrt(history + epsilon) + wd*weight). "
+          "The state history is updated in place; pass out = weight.",
+   .num_inputs = 3, .input_names = in_adagrad, .num_outputs = 1, .params = p_adagrad,
+   .num_params = MX_NPARAMS(p_adagrad), .infer_shape = infer_shape_update, .cpu = k_adagrad,
+   .flags = UPD_FLAGS},
+  {.name = "adadelta_update",
+   .doc = "Fused AdaDelta update: g = clip(rescale_grad*grad); acc_g = rho*acc_g + (1-rho)*g^2; "
+          "delta = sqrt(acc_delta + epsilon)/sqrt(acc_g + epsilon)*g; "
+          "acc_delta = rho*acc_delta + (1-rho)*delta^2; weight = weight - delta - wd*weight. "
+          "The states are updated in place; pass out = weight.",
+   .num_inputs = 4, .input_names = in_adadelta, .num_outputs = 1, .params = p_adadelta,
+   .num_params = MX_NPARAMS(p_adadelta), .infer_shape = infer_shape_update, .cpu = k_adadelta,
+   .flags = UPD_FLAGS},
+  {.name = NULL},
 };

@@ -6,15 +6,14 @@
  * them reproducible).  They do not depend on the number of threads.
  * float16 outputs are drawn in float32 and converted by the invoker.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
 
-/* Both ops: (a, b, shape, ctx, dtype). */
-enum { R_A = 0, R_B = 1, R_SHAPE = 2, R_CTX = 3, R_DTYPE = 4 };
+/* Both ops' parameters: the distribution's two (uniform: low, high; normal:
+ * loc, scale), then shape, ctx, dtype. */
+enum { R_A, R_B, R_SHAPE, R_CTX, R_DTYPE, R_NPARAMS };
 
 static mx_status random_shape(const mx_param_value *p, mx_shape *out) {
   const mx_param_value *s = &p[R_SHAPE];
@@ -89,29 +88,31 @@ static mx_status k_normal(KARGS) {
   return MX_OK;
 }
 
-static const mx_param_desc p_uniform[] = {
-  {"low", MX_PARAM_FLOAT, 0, "0", NULL, "Lower bound (included)."},
-  {"high", MX_PARAM_FLOAT, 0, "1", NULL, "Upper bound (excluded); not less than low."},
-  {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
-  {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+static const mx_param_desc p_uniform[R_NPARAMS] = {
+  [R_A] = {"low", MX_PARAM_FLOAT, 0, "0", NULL, "Lower bound (included)."},
+  [R_B] = {"high", MX_PARAM_FLOAT, 0, "1", NULL, "Upper bound (excluded); not less than low."},
+  [R_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
+  [R_CTX] = {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
+  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
 };
-static const mx_param_desc p_normal[] = {
-  {"loc", MX_PARAM_FLOAT, 0, "0", NULL, "Mean."},
-  {"scale", MX_PARAM_FLOAT, 0, "1", NULL, "Standard deviation (not negative)."},
-  {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
-  {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
-  {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+static const mx_param_desc p_normal[R_NPARAMS] = {
+  [R_A] = {"loc", MX_PARAM_FLOAT, 0, "0", NULL, "Mean."},
+  [R_B] = {"scale", MX_PARAM_FLOAT, 0, "1", NULL, "Standard deviation (not negative)."},
+  [R_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
+  [R_CTX] = {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
+  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
 };
 
 const mx_op mx_ops_random[] = {
-  {"random_uniform", {"uniform", NULL},
-   "Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.",
-   0, NULL, 1, p_uniform, MX_NPARAMS(p_uniform), shape_uniform, type_random, k_uniform, NULL,
-   NULL, NULL, MX_OPF_RANDOM | MX_OPF_CREATE},
-  {"random_normal", {"normal", NULL},
-   "Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.",
-   0, NULL, 1, p_normal, MX_NPARAMS(p_normal), shape_normal, type_random, k_normal, NULL,
-   NULL, NULL, MX_OPF_RANDOM | MX_OPF_CREATE},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "random_uniform", .aliases = {"uniform"},
+   .doc = "Uniformly distributed random numbers in [low, high). Reproducible with set.seed(), whatever the number of threads.",
+   .num_inputs = 0, .num_outputs = 1, .params = p_uniform, .num_params = MX_NPARAMS(p_uniform),
+   .infer_shape = shape_uniform, .infer_type = type_random, .cpu = k_uniform,
+   .flags = MX_OPF_RANDOM | MX_OPF_CREATE},
+  {.name = "random_normal", .aliases = {"normal"},
+   .doc = "Normally distributed random numbers with mean loc and standard deviation scale. Reproducible with set.seed(), whatever the number of threads.",
+   .num_inputs = 0, .num_outputs = 1, .params = p_normal, .num_params = MX_NPARAMS(p_normal),
+   .infer_shape = shape_normal, .infer_type = type_random, .cpu = k_normal,
+   .flags = MX_OPF_RANDOM | MX_OPF_CREATE},
+  {.name = NULL},
 };

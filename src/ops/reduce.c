@@ -23,13 +23,10 @@
  * only on the shape, never on the number of threads: results are
  * bit-identical for any thread count.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 /* Inner positions per task (at most), and the chunking of the reduced
  * axis: about RCE elements per chunk, between 16 and RCH rows.  Both
@@ -50,6 +47,11 @@ static inline int64_t chunk_rows(int64_t inner) {
 #else
 #define MX_SIMD
 #endif
+
+/* Parameters of the reductions (p_reduce), norm (p_norm), argmax/argmin (p_arg). */
+enum { RD_AXIS, RD_KEEPDIMS, RD_EXCLUDE, RD_NPARAMS };
+enum { NM_ORD, NM_AXIS, NM_KEEPDIMS, NM_NPARAMS };
+enum { AG_AXIS, AG_KEEPDIMS, AG_NPARAMS };
 
 /* ------------------------------------------------------------ helpers */
 
@@ -390,15 +392,15 @@ static mx_status shape_reduce(const mx_param_value *p, int nin, mx_shape *in,
   (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int mask[MX_MAX_DIM];
-  mx_status rc = axes_mask(&p[0], (int)p[2].i, in[0].ndim, mask);
+  mx_status rc = axes_mask(&p[RD_AXIS], (int)p[RD_EXCLUDE].i, in[0].ndim, mask);
   if (rc) return rc;
-  reduced_shape(&in[0], mask, (int)p[1].i, &out[0]);
+  reduced_shape(&in[0], mask, (int)p[RD_KEEPDIMS].i, &out[0]);
   return MX_OK;
 }
 
 static mx_status check_ord(const mx_param_value *p) {
-  if (p[0].i != 1 && p[0].i != 2)
-    return mx_error(MX_ERR_ARG, "parameter 'ord' must be 1 or 2, got %lld", (long long)p[0].i);
+  if (p[NM_ORD].i != 1 && p[NM_ORD].i != 2)
+    return mx_error(MX_ERR_ARG, "parameter 'ord' must be 1 or 2, got %lld", (long long)p[NM_ORD].i);
   return MX_OK;
 }
 
@@ -410,9 +412,9 @@ static mx_status shape_norm(const mx_param_value *p, int nin, mx_shape *in,
   if (rc) return rc;
   if (in[0].ndim < 0) return MX_OK;
   int mask[MX_MAX_DIM];
-  rc = axes_mask(&p[1], 0, in[0].ndim, mask);
+  rc = axes_mask(&p[NM_AXIS], 0, in[0].ndim, mask);
   if (rc) return rc;
-  reduced_shape(&in[0], mask, (int)p[2].i, &out[0]);
+  reduced_shape(&in[0], mask, (int)p[NM_KEEPDIMS].i, &out[0]);
   return MX_OK;
 }
 
@@ -437,9 +439,9 @@ static mx_status shape_arg(const mx_param_value *p, int nin, mx_shape *in,
   (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int mask[MX_MAX_DIM];
-  mx_status rc = arg_axis(&p[0], in[0].ndim, mask);
+  mx_status rc = arg_axis(&p[AG_AXIS], in[0].ndim, mask);
   if (rc) return rc;
-  reduced_shape(&in[0], mask, (int)p[1].i, &out[0]);
+  reduced_shape(&in[0], mask, (int)p[AG_KEEPDIMS].i, &out[0]);
   return MX_OK;
 }
 
@@ -492,40 +494,66 @@ static mx_status permute(const void *src, void *dst, size_t esize, int ng,
   return MX_OK;
 }
 
+/* The axes of a shape as runs of reduced or kept axes (extent-1 axes
+ * dropped): the extent gs[] and reduced flag gf[] of each run, the element
+ * count and the reduced extent R. */
+typedef struct axis_groups {
+  int64_t gs[MX_MAX_DIM];
+  int gf[MX_MAX_DIM];
+  int ng, nred;
+  int64_t total, R;
+} axis_groups;
+
+static void group_axes(const mx_shape *s, const int *mask, axis_groups *g) {
+  g->ng = g->nred = 0;
+  g->total = g->R = 1;
+  for (int k = 0; k < s->ndim; k++) {
+    g->total *= s->d[k];
+    if (mask[k]) g->R *= s->d[k];
+    if (s->d[k] == 1) continue;
+    if (g->ng > 0 && g->gf[g->ng - 1] == mask[k]) {
+      g->gs[g->ng - 1] *= s->d[k];
+    } else {
+      g->gs[g->ng] = s->d[k];
+      g->gf[g->ng] = mask[k];
+      g->ng++;
+      if (mask[k]) g->nred++;
+    }
+  }
+}
+
+/* With one reduced run: the extents before and after it. */
+static void single_block(const axis_groups *g, int64_t *outer, int64_t *inner) {
+  int k = 0;
+  *outer = *inner = 1;
+  for (; !g->gf[k]; k++) *outer *= g->gs[k];
+  for (k++; k < g->ng; k++) *inner *= g->gs[k];
+}
+
+/* The permutation of the runs that puts the kept ones first. */
+static void kept_first(const axis_groups *g, int *perm) {
+  int np = 0;
+  for (int k = 0; k < g->ng; k++) if (!g->gf[k]) perm[np++] = k;
+  for (int k = 0; k < g->ng; k++) if (g->gf[k]) perm[np++] = k;
+}
+
 /* Run core fn over the axes in mask: x -> y. */
 static mx_status run_reduce(core_fn fn, const mx_ndarray *x, mx_ndarray *y,
                             const int *mask) {
-  const mx_shape *s = &x->shape;
-  int64_t gs[MX_MAX_DIM];
-  int gf[MX_MAX_DIM], ng = 0, nred = 0;
-  int64_t total = 1, R = 1;
-  for (int k = 0; k < s->ndim; k++) {
-    total *= s->d[k];
-    if (mask[k]) R *= s->d[k];
-    if (s->d[k] == 1) continue;
-    if (ng > 0 && gf[ng - 1] == mask[k]) {
-      gs[ng - 1] *= s->d[k];
-    } else {
-      gs[ng] = s->d[k];
-      gf[ng] = mask[k];
-      ng++;
-      if (mask[k]) nred++;
-    }
-  }
+  axis_groups g;
+  group_axes(&x->shape, mask, &g);
+  int64_t total = g.total, R = g.R;
   if (total == 0) /* nothing to read: every output is the empty reduction */
     return fn(MX_PTR(x), MX_PTR(y), R == 0 ? mx_ndarray_size(y) : 0, R, 1);
-  if (nred == 0) return fn(MX_PTR(x), MX_PTR(y), total, 1, 1);
-  if (nred == 1) {
-    int64_t outer = 1, inner = 1;
-    int k = 0;
-    for (; !gf[k]; k++) outer *= gs[k];
-    for (k++; k < ng; k++) inner *= gs[k];
+  if (g.nred == 0) return fn(MX_PTR(x), MX_PTR(y), total, 1, 1);
+  if (g.nred == 1) {
+    int64_t outer, inner;
+    single_block(&g, &outer, &inner);
     return fn(MX_PTR(x), MX_PTR(y), outer, R, inner);
   }
   /* several reduced blocks: transpose to (kept..., reduced...) first */
-  int perm[MX_MAX_DIM], np = 0;
-  for (int k = 0; k < ng; k++) if (!gf[k]) perm[np++] = k;
-  for (int k = 0; k < ng; k++) if (gf[k]) perm[np++] = k;
+  int perm[MX_MAX_DIM];
+  kept_first(&g, perm);
   mx_shape ts;
   int64_t tn = total;
   mx_status rc = mx_shape_make(&ts, 1, &tn);
@@ -533,7 +561,7 @@ static mx_status run_reduce(core_fn fn, const mx_ndarray *x, mx_ndarray *y,
   mx_ndarray *tmp = NULL;
   rc = mx_ndarray_new(&ts, x->dtype, x->ctx, &tmp);
   if (rc) return rc;
-  rc = permute(MX_PTR(x), MX_PTR(tmp), mx_dtype_size(x->dtype), ng, gs, perm);
+  rc = permute(MX_PTR(x), MX_PTR(tmp), mx_dtype_size(x->dtype), g.ng, g.gs, perm);
   if (!rc) rc = fn(MX_PTR(tmp), MX_PTR(y), total / R, R, 1);
   mx_ndarray_free(tmp);
   return rc;
@@ -559,7 +587,7 @@ static mx_status reduce_common(int op, const char *what, const mx_param_value *a
 #define DEF_REDUCE_KERNEL(NAME, OP, WHAT)                                      \
   static mx_status k_##NAME(KARGS) {                                           \
     UNUSED_KARGS;                                                              \
-    return reduce_common(OP, WHAT, &p[0], (int)p[2].i, in[0], out[0]);         \
+    return reduce_common(OP, WHAT, &p[RD_AXIS], (int)p[RD_EXCLUDE].i, in[0], out[0]); \
   }
 
 DEF_REDUCE_KERNEL(sum, R_SUM, NULL)
@@ -574,7 +602,7 @@ static mx_status k_norm(KARGS) {
   UNUSED_KARGS;
   mx_status rc = check_ord(p);
   if (rc) return rc;
-  return reduce_common(p[0].i == 1 ? R_NORM1 : R_NORM2, NULL, &p[1], 0, in[0], out[0]);
+  return reduce_common(p[NM_ORD].i == 1 ? R_NORM1 : R_NORM2, NULL, &p[NM_AXIS], 0, in[0], out[0]);
 }
 
 static mx_status arg_common(int which, const mx_param_value *p, const mx_ndarray *x,
@@ -583,7 +611,7 @@ static mx_status arg_common(int which, const mx_param_value *p, const mx_ndarray
   if (col < 0)
     return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(x->dtype));
   int mask[MX_MAX_DIM];
-  mx_status rc = arg_axis(&p[0], x->shape.ndim, mask);
+  mx_status rc = arg_axis(&p[AG_AXIS], x->shape.ndim, mask);
   if (rc) return rc;
   const char *what = which ? "argmin" : "argmax";
   int64_t outer = 1, R = 1, inner = 1;
@@ -630,15 +658,6 @@ static mx_status k_argmin(KARGS) {
  *    is 0; MXNet gives NaN there).
  *  - argmax/argmin have no gradient. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
-
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 
 /* Strides of the (reduced) output over the input's index space: 0 on the
  * reduced axes.  The same with or without keepdims. */
@@ -790,41 +809,24 @@ static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_nda
   int mask[MX_MAX_DIM];
   mx_status rc = axes_mask(axis, exclude, D->shape.ndim, mask);
   if (rc) return rc;
-  /* the axis grouping of run_reduce */
-  const mx_shape *s = &D->shape;
-  int64_t gs[MX_MAX_DIM], total = 1, R = 1;
-  int gf[MX_MAX_DIM], ng = 0, nred = 0;
-  for (int k = 0; k < s->ndim; k++) {
-    total *= s->d[k];
-    if (mask[k]) R *= s->d[k];
-    if (s->d[k] == 1) continue;
-    if (ng > 0 && gf[ng - 1] == mask[k]) {
-      gs[ng - 1] *= s->d[k];
-    } else {
-      gs[ng] = s->d[k];
-      gf[ng] = mask[k];
-      ng++;
-      if (mask[k]) nred++;
-    }
-  }
+  axis_groups g;
+  group_axes(&D->shape, mask, &g);
+  int64_t total = g.total, R = g.R;
   if (total == 0) return MX_OK;
-  if (nred == 0) return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, total, 1, 1, nan);
-  if (nred == 1) {
-    int64_t outer = 1, inner = 1;
-    int k = 0;
-    for (; !gf[k]; k++) outer *= gs[k];
-    for (k++; k < ng; k++) inner *= gs[k];
+  if (g.nred == 0) return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, total, 1, 1, nan);
+  if (g.nred == 1) {
+    int64_t outer, inner;
+    single_block(&g, &outer, &inner);
     return prod_grad_run(MX_PTR(X), MX_PTR(G), MX_PTR(D), D->dtype, outer, R, inner, nan);
   }
   /* several reduced blocks: x to (kept..., reduced...), the gradient there,
    * then back with the inverse permutation */
-  int perm[MX_MAX_DIM], inv[MX_MAX_DIM], np = 0;
+  int perm[MX_MAX_DIM], inv[MX_MAX_DIM];
   int64_t ps[MX_MAX_DIM];
-  for (int k = 0; k < ng; k++) if (!gf[k]) perm[np++] = k;
-  for (int k = 0; k < ng; k++) if (gf[k]) perm[np++] = k;
-  for (int k = 0; k < ng; k++) {
+  kept_first(&g, perm);
+  for (int k = 0; k < g.ng; k++) {
     inv[perm[k]] = k;
-    ps[k] = gs[perm[k]];
+    ps[k] = g.gs[perm[k]];
   }
   mx_shape ts;
   rc = mx_shape_make(&ts, 1, &total);
@@ -833,9 +835,9 @@ static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_nda
   rc = mx_ndarray_new(&ts, D->dtype, D->ctx, &tx);
   if (!rc) rc = mx_ndarray_new(&ts, D->dtype, D->ctx, &td);
   size_t es = mx_dtype_size(D->dtype);
-  if (!rc) rc = permute(MX_PTR(X), MX_PTR(tx), es, ng, gs, perm);
+  if (!rc) rc = permute(MX_PTR(X), MX_PTR(tx), es, g.ng, g.gs, perm);
   if (!rc) rc = prod_grad_run(MX_PTR(tx), MX_PTR(G), MX_PTR(td), D->dtype, total / R, R, 1, nan);
-  if (!rc) rc = permute(MX_PTR(td), MX_PTR(D), es, ng, ps, inv);
+  if (!rc) rc = permute(MX_PTR(td), MX_PTR(D), es, g.ng, ps, inv);
   mx_ndarray_free(tx);
   mx_ndarray_free(td);
   return rc;
@@ -845,7 +847,7 @@ static mx_status prod_grad(const mx_param_value *axis, int exclude, const mx_nda
   static mx_status b_##NAME(BARGS) {                                           \
     UNUSED_BARGS;                                                              \
     if (req[0] != MX_REQ_WRITE) return MX_OK;                                  \
-    return bcast_grad(KIND, &p[0], (int)p[2].i, og, in, out, ig[0]);           \
+    return bcast_grad(KIND, &p[RD_AXIS], (int)p[RD_EXCLUDE].i, og, in, out, ig[0]); \
   }
 
 DEF_REDUCE_GRAD(sum, G_SUM)
@@ -857,13 +859,13 @@ DEF_REDUCE_GRAD(min, G_EQ)
 static mx_status b_prod(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
-  return prod_grad(&p[0], (int)p[2].i, og[0], in[0], ig[0], 0);
+  return prod_grad(&p[RD_AXIS], (int)p[RD_EXCLUDE].i, og[0], in[0], ig[0], 0);
 }
 
 static mx_status b_nanprod(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
-  return prod_grad(&p[0], (int)p[2].i, og[0], in[0], ig[0], 1);
+  return prod_grad(&p[RD_AXIS], (int)p[RD_EXCLUDE].i, og[0], in[0], ig[0], 1);
 }
 
 static mx_status b_norm(BARGS) {
@@ -871,7 +873,7 @@ static mx_status b_norm(BARGS) {
   if (req[0] != MX_REQ_WRITE) return MX_OK;
   mx_status rc = check_ord(p);
   if (rc) return rc;
-  return bcast_grad(p[0].i == 1 ? G_NORM1 : G_NORM2, &p[1], 0, og, in, out, ig[0]);
+  return bcast_grad(p[NM_ORD].i == 1 ? G_NORM1 : G_NORM2, &p[NM_AXIS], 0, og, in, out, ig[0]);
 }
 
 /* What each backward reads (besides the output gradient). */
@@ -901,7 +903,7 @@ static void deps_xy(const mx_param_value *p, int nin, int nout, unsigned char *n
 /* norm: ord 1 needs only the input, ord 2 the norm too */
 static void deps_norm(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                       unsigned char *no, unsigned char *ng) {
-  deps_set(nin, nout, ni, no, ng, 1, p[0].i != 1);
+  deps_set(nin, nout, ni, no, ng, 1, p[NM_ORD].i != 1);
 }
 
 /* ------------------------------------------------------------ registry */
@@ -911,26 +913,28 @@ static const char *const in_data[] = {"data", NULL};
 #define AXIS_DOC "The axes to reduce (C order: 0 is the last R dimension, negative counts from the end); None reduces every axis."
 #define KEEP_DOC "Keep the reduced axes as dimensions of size 1."
 
-static const mx_param_desc p_reduce[] = {
-  {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
-  {"exclude", MX_PARAM_BOOL, 0, "False", NULL, "Reduce over every axis except those in axis."},
+static const mx_param_desc p_reduce[RD_NPARAMS] = {
+  [RD_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
+  [RD_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+  [RD_EXCLUDE] = {"exclude", MX_PARAM_BOOL, 0, "False", NULL, "Reduce over every axis except those in axis."},
 };
-static const mx_param_desc p_norm[] = {
-  {"ord", MX_PARAM_INT, 0, "2", NULL, "Order of the norm: 1 (sum of absolute values) or 2 (Euclidean)."},
-  {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+static const mx_param_desc p_norm[NM_NPARAMS] = {
+  [NM_ORD] = {"ord", MX_PARAM_INT, 0, "2", NULL, "Order of the norm: 1 (sum of absolute values) or 2 (Euclidean)."},
+  [NM_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
+  [NM_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
 };
-static const mx_param_desc p_arg[] = {
-  {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
+static const mx_param_desc p_arg[AG_NPARAMS] = {
+  [AG_AXIS] = {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "The axis to reduce (C order: 0 is the last R dimension); None means the flattened array."},
-  {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+  [AG_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
 };
 
 /* DEPS: what the backward kernel b_NAME reads (see the gradient section). */
-#define REDUCE(NAME, A1, DOC, DEPS)                                            \
-  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, p_reduce, MX_NPARAMS(p_reduce),      \
-   shape_reduce, NULL, k_##NAME, NULL, NULL, b_##NAME, 0, DEPS}
+#define REDUCE(NAME, A1, DOC, DEPS)                                           \
+  {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
+   .input_names = in_data, .num_outputs = 1, .params = p_reduce,              \
+   .num_params = MX_NPARAMS(p_reduce), .infer_shape = shape_reduce,           \
+   .cpu = k_##NAME, .backward = b_##NAME, .backward_deps = DEPS}
 
 const mx_op mx_ops_reduce[] = {
   REDUCE(sum, "sum_axis", "Sum of the elements over the given axes.", deps_g),
@@ -940,12 +944,15 @@ const mx_op mx_ops_reduce[] = {
   REDUCE(nanprod, NULL, "Product over the given axes, treating NaN as 1.", deps_x),
   REDUCE(max, "max_axis", "Maximum over the given axes (NaN propagates).", deps_xy),
   REDUCE(min, "min_axis", "Minimum over the given axes (NaN propagates).", deps_xy),
-  {"norm", {NULL}, "L1 or L2 norm over the given axes (all elements by default).", 1,
-   in_data, 1, p_norm, MX_NPARAMS(p_norm), shape_norm, NULL, k_norm, NULL, NULL, b_norm, 0,
-   deps_norm},
-  {"argmax", {NULL}, "Index of the maximum along an axis (first on ties; NaN wins).", 1,
-   in_data, 1, p_arg, MX_NPARAMS(p_arg), shape_arg, NULL, k_argmax, NULL, NULL, NULL, 0},
-  {"argmin", {NULL}, "Index of the minimum along an axis (first on ties; NaN wins).", 1,
-   in_data, 1, p_arg, MX_NPARAMS(p_arg), shape_arg, NULL, k_argmin, NULL, NULL, NULL, 0},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "norm", .doc = "L1 or L2 norm over the given axes (all elements by default).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_norm,
+   .num_params = MX_NPARAMS(p_norm), .infer_shape = shape_norm, .cpu = k_norm, .backward = b_norm,
+   .backward_deps = deps_norm},
+  {.name = "argmax", .doc = "Index of the maximum along an axis (first on ties; NaN wins).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_arg,
+   .num_params = MX_NPARAMS(p_arg), .infer_shape = shape_arg, .cpu = k_argmax},
+  {.name = "argmin", .doc = "Index of the minimum along an axis (first on ties; NaN wins).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_arg,
+   .num_params = MX_NPARAMS(p_arg), .infer_shape = shape_arg, .cpu = k_argmin},
+  {.name = NULL},
 };

@@ -2,7 +2,7 @@
  * registry.c -- the op table, lookup by name or alias, shared inference
  * helpers, and imperative invocation (mx_op_invoke).
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,55 +13,93 @@ static const mx_op *const families[] = {
   mx_ops_optimizer,
 };
 
-#define HASH_SIZE 1024
-static const mx_op *all_ops[512];
-static int n_ops = -1;
+/* Lookup table: open addressing over names and aliases, at most half full. */
+#define HASH_SIZE 4096
+static const mx_op *all_ops[MX_MAX_OPS];
+static int n_ops = -1, n_keys;
+static mx_status build_status;
 static struct { const char *key; const mx_op *op; } table[HASH_SIZE];
 
 static uint32_t str_hash(const char *s) {
   return (uint32_t)mx_hash_bytes(s, strlen(s), 0);
 }
 
-static void table_put(const char *key, const mx_op *op) {
+/* A name or alias used twice is an error, never a silent shadowing. */
+static mx_status table_put(const char *key, const mx_op *op) {
+  if (n_keys >= HASH_SIZE / 2)
+    return mx_error(MX_ERR_INTERNAL, "op registry: more than %d names and aliases", HASH_SIZE / 2);
   uint32_t h = str_hash(key) & (HASH_SIZE - 1);
   while (table[h].key) {
-    if (strcmp(table[h].key, key) == 0) return;   /* first registration wins */
+    if (strcmp(table[h].key, key) == 0)
+      return mx_error(MX_ERR_INTERNAL, "op registry: '%s' (op %s) is already registered by op %s",
+                      key, op->name, table[h].op->name);
     h = (h + 1) & (HASH_SIZE - 1);
   }
   table[h].key = key;
   table[h].op = op;
+  n_keys++;
+  return MX_OK;
 }
 
-static void registry_build(void) {
-  if (n_ops >= 0) return;
-  int n = 0;
+/* The parameter table is indexed by the op's enum (docs/adding-an-op.md):
+ * every slot named (a hole means an enum value without an entry), names
+ * unique, and within the limit callers size their value arrays by. */
+static mx_status check_params(const mx_op *op) {
+  if (op->num_params < 0 || op->num_params > MX_MAX_PARAMS)
+    return mx_error(MX_ERR_INTERNAL, "op %s: %d parameters (at most %d)", op->name,
+                    op->num_params, MX_MAX_PARAMS);
+  for (int i = 0; i < op->num_params; i++) {
+    if (!op->params[i].name)
+      return mx_error(MX_ERR_INTERNAL, "op %s: parameter slot %d has no entry", op->name, i);
+    for (int j = 0; j < i; j++)
+      if (strcmp(op->params[i].name, op->params[j].name) == 0)
+        return mx_error(MX_ERR_INTERNAL, "op %s: parameter '%s' appears twice", op->name,
+                        op->params[i].name);
+  }
+  return MX_OK;
+}
+
+static mx_status register_op(const mx_op *op) {
+  if (n_ops >= MX_MAX_OPS)
+    return mx_error(MX_ERR_INTERNAL, "op registry: more than MX_MAX_OPS (%d) ops; op %s not added",
+                    MX_MAX_OPS, op->name);
+  mx_status st = check_params(op);
+  if (st == MX_OK) st = table_put(op->name, op);
+  for (int a = 0; st == MX_OK && a < 4 && op->aliases[a]; a++) st = table_put(op->aliases[a], op);
+  if (st == MX_OK) all_ops[n_ops++] = op;
+  return st;
+}
+
+/* Builds once; a failure is kept and returned by every later call. */
+static mx_status registry_build(void) {
+  if (n_ops >= 0) return build_status;
+  n_ops = 0;
   for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-    for (const mx_op *op = families[f]; op->name; op++) {
-      if (n < (int)(sizeof all_ops / sizeof all_ops[0])) all_ops[n++] = op;
-      table_put(op->name, op);
-      for (int a = 0; a < 4 && op->aliases[a]; a++) table_put(op->aliases[a], op);
-    }
-  n_ops = n;
+    for (const mx_op *op = families[f]; op->name && build_status == MX_OK; op++)
+      build_status = register_op(op);
+  return build_status;
 }
 
 mx_status mx_engine_init(void) {
-  registry_build();
+  mx_status st = registry_build();
+  if (st != MX_OK)
+    return mx_error_prefix(st, "the op registry is inconsistent (a bug in this build of mxnet): ");
   (void)mx_threads_get();
   return MX_OK;
 }
 
 int mx_op_count(void) {
-  registry_build();
+  (void)registry_build();
   return n_ops;
 }
 
 const mx_op *mx_op_at(int i) {
-  registry_build();
+  (void)registry_build();
   return (i >= 0 && i < n_ops) ? all_ops[i] : NULL;
 }
 
 const mx_op *mx_op_find(const char *name) {
-  registry_build();
+  (void)registry_build();
   if (!name) return NULL;
   uint32_t h = str_hash(name) & (HASH_SIZE - 1);
   while (table[h].key) {
@@ -163,6 +201,7 @@ mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out) {
   (void)p;
   (void)nin;
+  if (in[0].ndim < 0 && nout > 0 && out[0].ndim >= 0) in[0] = out[0];  /* backward */
   if (in[0].ndim < 0) return MX_OK;
   for (int k = 0; k < nout; k++) out[k] = in[0];
   return MX_OK;
@@ -217,12 +256,19 @@ typedef struct call_plan {
   mx_compute_fn kernel;
   int nout;                          /* all outputs, hidden included */
   int nvis;                          /* visible outputs              */
-  int bridge;                        /* float16 computed in float32  */
+  int bridge;                        /* float16/int8 computed wider  */
   mx_shape out_s[MX_MAX_OUTPUTS];
   int out_t[MX_MAX_OUTPUTS];         /* dtypes of the results        */
   int k_in_t[MX_MAX_INPUTS];         /* dtypes the kernel sees       */
   int k_out_t[MX_MAX_OUTPUTS];
 } call_plan;
+
+/* The dtype an op's kernel computes a value of dtype t in. */
+static int kernel_dtype(const mx_op *op, int t) {
+  if (t == MX_FLOAT16 && !(op->flags & MX_OPF_F16)) return MX_FLOAT32;
+  if (t == MX_INT8 && !(op->flags & MX_OPF_INT8)) return MX_INT32;
+  return t;
+}
 
 static mx_status plan_call(const mx_op *op, const mx_param_value *params,
                            mx_ndarray *const *inputs, int nin,
@@ -293,16 +339,17 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
     if (!mx_dtype_valid(cp->out_t[k]))
       return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output dtype", op->name);
 
-  /* float16 without a native kernel: compute in float32 */
+  /* storage-only dtypes without a native kernel: float16 is computed in
+   * float32, int8 in int32 (exact; results saturate back into int8) */
   cp->bridge = 0;
-  if (!(op->flags & MX_OPF_F16)) {
-    for (int k = 0; k < nin; k++) if (in_t[k] == MX_FLOAT16) cp->bridge = 1;
-    for (int k = 0; k < cp->nout; k++) if (cp->out_t[k] == MX_FLOAT16) cp->bridge = 1;
+  for (int k = 0; k < nin; k++) {
+    cp->k_in_t[k] = kernel_dtype(op, in_t[k]);
+    if (cp->k_in_t[k] != in_t[k]) cp->bridge = 1;
   }
-  for (int k = 0; k < nin; k++)
-    cp->k_in_t[k] = (cp->bridge && in_t[k] == MX_FLOAT16) ? MX_FLOAT32 : in_t[k];
-  for (int k = 0; k < cp->nout; k++)
-    cp->k_out_t[k] = (cp->bridge && cp->out_t[k] == MX_FLOAT16) ? MX_FLOAT32 : cp->out_t[k];
+  for (int k = 0; k < cp->nout; k++) {
+    cp->k_out_t[k] = kernel_dtype(op, cp->out_t[k]);
+    if (cp->k_out_t[k] != cp->out_t[k]) cp->bridge = 1;
+  }
   return MX_OK;
 }
 

@@ -8,11 +8,8 @@
  * kernels copy bytes, so every dtype, float16 included, is handled natively
  * (MX_OPF_F16): no float32 round trip, and the view ops stay views.
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
 
 /* ------------------------------------------------------------- helpers */
 
@@ -159,7 +156,17 @@ static mx_status k_copy(KARGS) {
 
 /* ------------------------------------------------------------- reshape */
 
-enum { RS_SHAPE = 0, RS_REVERSE = 1 };
+enum { RS_SHAPE, RS_REVERSE, RS_TARGET_SHAPE, RS_KEEP_HIGHEST, RS_NPARAMS };
+
+/* The result must hold the input's elements. */
+static mx_status reshape_check(const mx_shape *is, const mx_shape *o, const char *param) {
+  if (mx_shape_size(o) == mx_shape_size(is)) return MX_OK;
+  char b[128], b2[128];
+  mx_shape_format(is, b, sizeof b);
+  mx_shape_format(o, b2, sizeof b2);
+  return mx_error(MX_ERR_SHAPE, "parameter '%s': cannot reshape an array of shape %s (%lld elements) into %s",
+                  param, b, (long long)mx_shape_size(is), b2);
+}
 
 static mx_status reshape_infer(const mx_shape *is, const mx_param_value *ps, int reverse,
                                mx_shape *os) {
@@ -225,27 +232,50 @@ static mx_status reshape_infer(const mx_shape *is, const mx_param_value *ps, int
   }
   mx_shape o;
   o.ndim = nr;
-  int64_t n = 1;
-  for (int k = 0; k < nr; k++) {
-    o.d[k] = reverse ? res[nr - 1 - k] : res[k];
-    n *= o.d[k];
+  for (int k = 0; k < nr; k++) o.d[k] = reverse ? res[nr - 1 - k] : res[k];
+  shape_zero_tail(&o);
+  mx_status rc = reshape_check(is, &o, "shape");
+  if (rc == MX_OK) *os = o;
+  return rc;
+}
+
+/* MXNet's deprecated target_shape: sizes as given, one 0 inferred from the
+ * rest; keep_highest keeps the first engine axis of the input. */
+static mx_status reshape_target(const mx_shape *is, const mx_param_value *t, int keep_highest,
+                                mx_shape *os) {
+  if (t->n > MX_MAX_DIM)
+    return mx_error(MX_ERR_SHAPE, "parameter 'target_shape' gives more than %d dimensions", MX_MAX_DIM);
+  mx_shape o;
+  o.ndim = t->n;
+  int zeros = 0, inf = -1;
+  for (int k = 0; k < t->n; k++) {
+    o.d[k] = (keep_highest && k == 0) ? (is->ndim > 0 ? is->d[0] : 1) : t->tup[k];
+    if (o.d[k] < 0)
+      return mx_error(MX_ERR_ARG, "parameter 'target_shape' must not contain negative values");
+    if (o.d[k] == 0 && !(keep_highest && k == 0)) { zeros++; inf = k; }
+  }
+  if (zeros == 1) {
+    int64_t known = 1;
+    for (int k = 0; k < o.ndim; k++) if (k != inf) known *= o.d[k];
+    o.d[inf] = known ? mx_shape_size(is) / known : 0;
   }
   shape_zero_tail(&o);
-  if (n != total) {
-    char b2[128];
-    mx_shape_format(&o, b2, sizeof b2);
-    return mx_error(MX_ERR_SHAPE, "parameter 'shape': cannot reshape an array of shape %s (%lld elements) into %s",
-                    b, (long long)total, b2);
-  }
-  *os = o;
-  return MX_OK;
+  mx_status rc = reshape_check(is, &o, "target_shape");
+  if (rc == MX_OK) *os = o;
+  return rc;
 }
 
 static mx_status shape_reshape(const mx_param_value *p, int nin, mx_shape *in,
                                int nout, mx_shape *out) {
   (void)nin; (void)nout;
+  const mx_param_value *sh = &p[RS_SHAPE], *tg = &p[RS_TARGET_SHAPE];
+  if (sh->n > 0 && tg->n > 0)
+    return mx_error(MX_ERR_ARG, "parameters 'shape' and 'target_shape' cannot be used together");
+  if (sh->n == 0 && tg->n == 0)
+    return mx_error(MX_ERR_ARG, "parameter 'shape' is required (or the deprecated 'target_shape')");
   if (in[0].ndim < 0) return MX_OK;
-  return reshape_infer(&in[0], &p[RS_SHAPE], (int)p[RS_REVERSE].i, &out[0]);
+  if (tg->n > 0) return reshape_target(&in[0], tg, (int)p[RS_KEEP_HIGHEST].i, &out[0]);
+  return reshape_infer(&in[0], sh, (int)p[RS_REVERSE].i, &out[0]);
 }
 
 /* ------------------------------------------------------- Flatten etc. */
@@ -265,13 +295,14 @@ static mx_status shape_flatten(const mx_param_value *p, int nin, mx_shape *in,
   return MX_OK;
 }
 
+enum { ED_AXIS, ED_NPARAMS };
 static mx_status shape_expand_dims(const mx_param_value *p, int nin, mx_shape *in,
                                    int nout, mx_shape *out) {
   (void)nin; (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int nd = in[0].ndim;
   int a = 0;
-  mx_status rc = axis_check("axis", p[0].i, nd + 1, &a);
+  mx_status rc = axis_check("axis", p[ED_AXIS].i, nd + 1, &a);
   if (rc) return rc;
   if (nd + 1 > MX_MAX_DIM)
     return mx_error(MX_ERR_SHAPE, "an array has at most %d dimensions", MX_MAX_DIM);
@@ -283,15 +314,16 @@ static mx_status shape_expand_dims(const mx_param_value *p, int nin, mx_shape *i
   return MX_OK;
 }
 
+enum { SQ_AXIS, SQ_NPARAMS };
 static mx_status shape_squeeze(const mx_param_value *p, int nin, mx_shape *in,
                                int nout, mx_shape *out) {
   (void)nin; (void)nout;
   if (in[0].ndim < 0) return MX_OK;
   int nd = in[0].ndim, drop[MX_MAX_DIM] = {0};
-  if (p[0].is_set) {
-    for (int i = 0; i < p[0].n; i++) {
+  if (p[SQ_AXIS].is_set) {
+    for (int i = 0; i < p[SQ_AXIS].n; i++) {
       int a = 0;
-      mx_status rc = axis_check("axis", p[0].tup[i], nd, &a);
+      mx_status rc = axis_check("axis", p[SQ_AXIS].tup[i], nd, &a);
       if (rc) return rc;
       if (drop[a]) return mx_error(MX_ERR_ARG, "parameter 'axis' lists axis %d twice", a);
       if (in[0].d[a] != 1) {
@@ -333,18 +365,19 @@ static mx_status permute_copy(const mx_ndarray *x, mx_ndarray *y, const int *per
   return MX_OK;
 }
 
+enum { TR_AXES, TR_NPARAMS };
 static mx_status transpose_perm(const mx_param_value *p, int nd, int *perm) {
-  if (p[0].n == 0) {
+  if (p[TR_AXES].n == 0) {
     for (int k = 0; k < nd; k++) perm[k] = nd - 1 - k;
     return MX_OK;
   }
-  if (p[0].n != nd)
+  if (p[TR_AXES].n != nd)
     return mx_error(MX_ERR_ARG, "parameter 'axes' has %d entries; the array has %d dimension%s",
-                    p[0].n, nd, nd == 1 ? "" : "s");
+                    p[TR_AXES].n, nd, nd == 1 ? "" : "s");
   int seen[MX_MAX_DIM] = {0};
   for (int k = 0; k < nd; k++) {
     int a = 0;
-    mx_status rc = axis_check("axes", p[0].tup[k], nd, &a);
+    mx_status rc = axis_check("axes", p[TR_AXES].tup[k], nd, &a);
     if (rc) return rc;
     if (seen[a]) return mx_error(MX_ERR_ARG, "parameter 'axes' is not a permutation (axis %d repeats)", a);
     seen[a] = 1;
@@ -374,11 +407,12 @@ static mx_status k_transpose(KARGS) {
   return permute_copy(in[0], out[0], perm);
 }
 
+enum { SW_DIM1, SW_DIM2, SW_NPARAMS };
 static mx_status swap_perm(const mx_param_value *p, int nd, int *perm) {
   int a = 0, b = 0;
-  mx_status rc = axis_check("dim1", p[0].i, nd, &a);
+  mx_status rc = axis_check("dim1", p[SW_DIM1].i, nd, &a);
   if (rc) return rc;
-  rc = axis_check("dim2", p[1].i, nd, &b);
+  rc = axis_check("dim2", p[SW_DIM2].i, nd, &b);
   if (rc) return rc;
   for (int k = 0; k < nd; k++) perm[k] = k;
   perm[a] = b;
@@ -409,7 +443,7 @@ static mx_status k_swapaxis(KARGS) {
 
 /* -------------------------------------------------------------- concat */
 
-enum { CC_NUM = 0, CC_DIM = 1 };
+enum { CC_NUM, CC_DIM, CC_NPARAMS };
 
 static mx_status shape_concat(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out) {
@@ -471,7 +505,7 @@ static mx_status k_concat(KARGS) {
 
 /* --------------------------------------------------------------- stack */
 
-enum { SK_AXIS = 0, SK_NUM = 1 };
+enum { SK_AXIS, SK_NUM, SK_NPARAMS };
 
 static mx_status shape_stack(const mx_param_value *p, int nin, mx_shape *in,
                              int nout, mx_shape *out) {
@@ -523,7 +557,7 @@ static mx_status k_stack(KARGS) {
 
 /* --------------------------------------------------------------- slice */
 
-enum { SL_BEGIN = 0, SL_END = 1, SL_STEP = 2 };
+enum { SL_BEGIN, SL_END, SL_STEP, SL_NPARAMS };
 
 /* Python slicing per axis: start b, step s, count n. */
 static mx_status slice_plan(const mx_param_value *p, const mx_shape *is,
@@ -599,7 +633,7 @@ static mx_status k_slice(KARGS) {
 
 /* ---------------------------------------------------------- slice_axis */
 
-enum { SA_AXIS = 0, SA_BEGIN = 1, SA_END = 2 };
+enum { SA_AXIS, SA_BEGIN, SA_END, SA_NPARAMS };
 
 static mx_status slice_axis_plan(const mx_param_value *p, const mx_shape *is,
                                  int *ax, int64_t *b, int64_t *e) {
@@ -658,18 +692,19 @@ static mx_status k_slice_axis(KARGS) {
 /* ---------------------------------------------------------------- tile */
 
 /* Input shape and reps padded with leading 1s to the output rank. */
+enum { TL_REPS, TL_NPARAMS };
 static mx_status tile_plan(const mx_param_value *p, const mx_shape *is, int *nd,
                            int64_t *ish, int64_t *rep) {
-  int ni = is->ndim, nr = p[0].n, no = ni > nr ? ni : nr;
+  int ni = is->ndim, nr = p[TL_REPS].n, no = ni > nr ? ni : nr;
   if (no > MX_MAX_DIM)
     return mx_error(MX_ERR_ARG, "parameter 'reps' would give more than %d dimensions", MX_MAX_DIM);
   for (int k = 0; k < nr; k++)
-    if (p[0].tup[k] < 0)
+    if (p[TL_REPS].tup[k] < 0)
       return mx_error(MX_ERR_ARG, "parameter 'reps' must not contain negative values");
   for (int k = 0; k < no; k++) {
     int ki = k - (no - ni), kr = k - (no - nr);
     ish[k] = ki >= 0 ? is->d[ki] : 1;
-    rep[k] = kr >= 0 ? p[0].tup[kr] : 1;
+    rep[k] = kr >= 0 ? p[TL_REPS].tup[kr] : 1;
   }
   *nd = no;
   return MX_OK;
@@ -713,7 +748,7 @@ static mx_status k_tile(KARGS) {
 
 /* -------------------------------------------------------------- repeat */
 
-enum { RP_REPEATS = 0, RP_AXIS = 1 };
+enum { RP_REPEATS, RP_AXIS, RP_NPARAMS };
 
 static mx_status shape_repeat(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out) {
@@ -767,11 +802,12 @@ static mx_status k_repeat(KARGS) {
 
 /* ------------------------------------------------------------- reverse */
 
+enum { RV_AXIS, RV_NPARAMS };
 static mx_status reverse_axes(const mx_param_value *p, int nd, int *flip) {
   for (int k = 0; k < nd; k++) flip[k] = 0;
-  for (int i = 0; i < p[0].n; i++) {
+  for (int i = 0; i < p[RV_AXIS].n; i++) {
     int a = 0;
-    mx_status rc = axis_check("axis", p[0].tup[i], nd, &a);
+    mx_status rc = axis_check("axis", p[RV_AXIS].tup[i], nd, &a);
     if (rc) return rc;
     if (flip[a]) return mx_error(MX_ERR_ARG, "parameter 'axis' lists axis %d twice", a);
     flip[a] = 1;
@@ -816,15 +852,7 @@ static mx_status k_reverse(KARGS) {
  * tile and repeat add and take float32 or float64.  Integer dtypes are an
  * error. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
 
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 static mx_status grad_move_check(int dtype) {
   return mx_dtype_is_float(dtype) ? MX_OK : grad_dtype_error(dtype);
 }
@@ -1128,121 +1156,133 @@ static void deps_concat(const mx_param_value *p, int nin, int nout, unsigned cha
 
 static const char *const in_data[] = {"data", NULL};
 
-static const mx_param_desc p_reshape[] = {
-  {"shape", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_reshape[RS_NPARAMS] = {
+  [RS_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL,
    "The new shape. Special values (applied in engine order, i.e. to the R dimensions from the last): 0 copies the input dimension, -1 infers it (at most once), -2 copies all remaining dimensions, -3 merges the next two input dimensions, -4 splits one input dimension into the two values that follow (one may be -1)."},
-  {"reverse", MX_PARAM_BOOL, 0, "False", NULL,
+  [RS_REVERSE] = {"reverse", MX_PARAM_BOOL, 0, "False", NULL,
    "Apply the special values from right to left (engine order)."},
+  [RS_TARGET_SHAPE] = {"target_shape", MX_PARAM_SHAPE, 0, "()", NULL,
+   "Deprecated (use shape): the new shape, where one 0 is inferred from the other sizes."},
+  [RS_KEEP_HIGHEST] = {"keep_highest", MX_PARAM_BOOL, 0, "False", NULL,
+   "Deprecated (with target_shape): keep the input's last R dimension (first engine axis)."},
 };
-static const mx_param_desc p_expand_dims[] = {
-  {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_expand_dims[ED_NPARAMS] = {
+  [ED_AXIS] = {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "Engine axis at which the new axis of extent 1 appears (-ndim-1 to ndim)."},
 };
-static const mx_param_desc p_squeeze[] = {
-  {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL,
+static const mx_param_desc p_squeeze[SQ_NPARAMS] = {
+  [SQ_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL,
    "Engine axes to remove (each of extent 1); default: every axis of extent 1."},
 };
-static const mx_param_desc p_transpose[] = {
-  {"axes", MX_PARAM_SHAPE, 0, "()", NULL,
+static const mx_param_desc p_transpose[TR_NPARAMS] = {
+  [TR_AXES] = {"axes", MX_PARAM_SHAPE, 0, "()", NULL,
    "Permutation of the engine axes (output axis k is input axis axes[k]); empty reverses all axes."},
 };
-static const mx_param_desc p_swapaxis[] = {
-  {"dim1", MX_PARAM_INT, 0, "0", NULL, "First engine axis."},
-  {"dim2", MX_PARAM_INT, 0, "0", NULL, "Second engine axis."},
+static const mx_param_desc p_swapaxis[SW_NPARAMS] = {
+  [SW_DIM1] = {"dim1", MX_PARAM_INT, 0, "0", NULL, "First engine axis."},
+  [SW_DIM2] = {"dim2", MX_PARAM_INT, 0, "0", NULL, "Second engine axis."},
 };
-static const mx_param_desc p_concat[] = {
-  {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_concat[CC_NPARAMS] = {
+  [CC_NUM] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "Number of inputs (filled in from the arrays given)."},
-  {"dim", MX_PARAM_INT, 0, "1", NULL, "Engine axis along which to concatenate."},
+  [CC_DIM] = {"dim", MX_PARAM_INT, 0, "1", NULL, "Engine axis along which to concatenate."},
 };
-static const mx_param_desc p_stack[] = {
-  {"axis", MX_PARAM_INT, 0, "0", NULL,
+static const mx_param_desc p_stack[SK_NPARAMS] = {
+  [SK_AXIS] = {"axis", MX_PARAM_INT, 0, "0", NULL,
    "Engine axis of the result along which the inputs are stacked."},
-  {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+  [SK_NUM] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "Number of inputs (filled in from the arrays given)."},
 };
-static const mx_param_desc p_slice[] = {
-  {"begin", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
+static const mx_param_desc p_slice[SL_NPARAMS] = {
+  [SL_BEGIN] = {"begin", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
    "First index per axis (0-based, negative counts from the end, NA = None = from the start)."},
-  {"end", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
+  [SL_END] = {"end", MX_PARAM_SHAPE, MX_PF_REQUIRED | MX_PF_TUPLE_NONE, NULL, NULL,
    "End index per axis (exclusive, negative counts from the end, NA = None = to the end)."},
-  {"step", MX_PARAM_SHAPE, MX_PF_TUPLE_NONE, "()", NULL,
+  [SL_STEP] = {"step", MX_PARAM_SHAPE, MX_PF_TUPLE_NONE, "()", NULL,
    "Step per axis (negative walks backwards; default 1)."},
 };
-static const mx_param_desc p_slice_axis[] = {
-  {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Engine axis to slice."},
-  {"begin", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_slice_axis[SA_NPARAMS] = {
+  [SA_AXIS] = {"axis", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Engine axis to slice."},
+  [SA_BEGIN] = {"begin", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
    "First index (0-based; negative counts from the end)."},
-  {"end", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
+  [SA_END] = {"end", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "End index (exclusive; negative counts from the end; None: to the end)."},
 };
-static const mx_param_desc p_tile[] = {
-  {"reps", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+static const mx_param_desc p_tile[TL_NPARAMS] = {
+  [TL_REPS] = {"reps", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
    "Repetitions per axis, aligned at the last engine axis (the first R dimension), as numpy's tile."},
 };
-static const mx_param_desc p_repeat[] = {
-  {"repeats", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "How many times each element is repeated."},
-  {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
+static const mx_param_desc p_repeat[RP_NPARAMS] = {
+  [RP_REPEATS] = {"repeats", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "How many times each element is repeated."},
+  [RP_AXIS] = {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "Engine axis along which to repeat; None: the flattened array."},
 };
-static const mx_param_desc p_reverse[] = {
-  {"axis", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL, "Engine axes to reverse."},
+static const mx_param_desc p_reverse[RV_NPARAMS] = {
+  [RV_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL, "Engine axes to reverse."},
 };
 
 #define OPF_MOVE MX_OPF_F16
 
 const mx_op mx_ops_shape[] = {
-  {"Reshape", {"reshape", NULL},
-   "Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.",
-   1, in_data, 1, p_reshape, MX_NPARAMS(p_reshape), shape_reshape, NULL, k_copy, NULL,
-   view_reshape, b_copy, OPF_MOVE, deps_g},
-  {"Flatten", {"flatten", NULL},
-   "Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.",
-   1, in_data, 1, NULL, 0, shape_flatten, NULL, k_copy, NULL, view_reshape, b_copy, OPF_MOVE,
-   deps_g},
-  {"expand_dims", {NULL},
-   "Insert an axis of extent 1 (no copy).",
-   1, in_data, 1, p_expand_dims, MX_NPARAMS(p_expand_dims), shape_expand_dims, NULL, k_copy,
-   NULL, view_reshape, b_copy, OPF_MOVE, deps_g},
-  {"squeeze", {NULL},
-   "Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.",
-   1, in_data, 1, p_squeeze, MX_NPARAMS(p_squeeze), shape_squeeze, NULL, k_copy, NULL,
-   view_reshape, b_copy, OPF_MOVE, deps_g},
-  {"transpose", {NULL},
-   "Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).",
-   1, in_data, 1, p_transpose, MX_NPARAMS(p_transpose), shape_transpose, NULL, k_transpose,
-   NULL, NULL, b_transpose, OPF_MOVE, deps_g},
-  {"SwapAxis", {"swapaxes", NULL},
-   "Interchange two axes.",
-   1, in_data, 1, p_swapaxis, MX_NPARAMS(p_swapaxis), shape_swapaxis, NULL, k_swapaxis,
-   NULL, NULL, b_swapaxis, OPF_MOVE, deps_g},
-  {"Concat", {"concat", NULL},
-   "Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).",
-   -1, in_data, 1, p_concat, MX_NPARAMS(p_concat), shape_concat, NULL, k_concat, NULL, NULL,
-   b_concat, OPF_MOVE, deps_concat},
-  {"stack", {NULL},
-   "Join arrays of one shape along a new axis.",
-   -1, in_data, 1, p_stack, MX_NPARAMS(p_stack), shape_stack, NULL, k_stack, NULL, NULL,
-   b_stack, OPF_MOVE, deps_g},
-  {"slice", {"crop", NULL},
-   "Slice an array with begin, end and step per axis. As Python's slicing: 0-based, end exclusive, negative values count from the end, out-of-range bounds are clipped. Tuples are given in R order and address the last R dimensions when shorter than the rank; axes not covered are kept whole.",
-   1, in_data, 1, p_slice, MX_NPARAMS(p_slice), shape_slice, NULL, k_slice, NULL, NULL, b_slice,
-   OPF_MOVE, deps_g},
-  {"slice_axis", {NULL},
-   "Slice one axis from begin (inclusive) to end (exclusive), 0-based.",
-   1, in_data, 1, p_slice_axis, MX_NPARAMS(p_slice_axis), shape_slice_axis, NULL,
-   k_slice_axis, NULL, NULL, b_slice_axis, OPF_MOVE, deps_g},
-  {"tile", {NULL},
-   "Repeat the whole array along each axis, as numpy's tile.",
-   1, in_data, 1, p_tile, MX_NPARAMS(p_tile), shape_tile, NULL, k_tile, NULL, NULL, b_tile,
-   OPF_MOVE, deps_g},
-  {"repeat", {NULL},
-   "Repeat each element, along an axis or over the flattened array.",
-   1, in_data, 1, p_repeat, MX_NPARAMS(p_repeat), shape_repeat, NULL, k_repeat, NULL, NULL,
-   b_repeat, OPF_MOVE, deps_g},
-  {"reverse", {"flip", NULL},
-   "Reverse the order of the elements along the given axes.",
-   1, in_data, 1, p_reverse, MX_NPARAMS(p_reverse), shape_reverse, NULL, k_reverse, NULL,
-   NULL, b_reverse, OPF_MOVE, deps_g},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "Reshape", .aliases = {"reshape"},
+   .doc = "Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_reshape,
+   .num_params = MX_NPARAMS(p_reshape), .infer_shape = shape_reshape, .cpu = k_copy,
+   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "Flatten", .aliases = {"flatten"},
+   .doc = "Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = shape_flatten,
+   .cpu = k_copy, .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE,
+   .backward_deps = deps_g},
+  {.name = "expand_dims", .doc = "Insert an axis of extent 1 (no copy).", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_expand_dims,
+   .num_params = MX_NPARAMS(p_expand_dims), .infer_shape = shape_expand_dims, .cpu = k_copy,
+   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "squeeze",
+   .doc = "Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_squeeze,
+   .num_params = MX_NPARAMS(p_squeeze), .infer_shape = shape_squeeze, .cpu = k_copy,
+   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "transpose",
+   .doc = "Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_transpose,
+   .num_params = MX_NPARAMS(p_transpose), .infer_shape = shape_transpose, .cpu = k_transpose,
+   .backward = b_transpose, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "SwapAxis", .aliases = {"swapaxes"}, .doc = "Interchange two axes.", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_swapaxis,
+   .num_params = MX_NPARAMS(p_swapaxis), .infer_shape = shape_swapaxis, .cpu = k_swapaxis,
+   .backward = b_swapaxis, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "Concat", .aliases = {"concat"},
+   .doc = "Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).",
+   .num_inputs = -1, .input_names = in_data, .num_outputs = 1, .params = p_concat,
+   .num_params = MX_NPARAMS(p_concat), .infer_shape = shape_concat, .cpu = k_concat,
+   .backward = b_concat, .flags = OPF_MOVE | MX_OPF_NO_MIRROR, .backward_deps = deps_concat},
+  {.name = "stack", .doc = "Join arrays of one shape along a new axis.", .num_inputs = -1,
+   .input_names = in_data, .num_outputs = 1, .params = p_stack, .num_params = MX_NPARAMS(p_stack),
+   .infer_shape = shape_stack, .cpu = k_stack, .backward = b_stack, .flags = OPF_MOVE,
+   .backward_deps = deps_g},
+  {.name = "slice", .aliases = {"crop"},
+   .doc = "Slice an array with begin, end and step per axis. As Python's slicing: 0-based, end exclusive, negative values count from the end, out-of-range bounds are clipped. Tuples are given in R order and address the last R dimensions when shorter than the rank; axes not covered are kept whole.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_slice,
+   .num_params = MX_NPARAMS(p_slice), .infer_shape = shape_slice, .cpu = k_slice,
+   .backward = b_slice, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "slice_axis",
+   .doc = "Slice one axis from begin (inclusive) to end (exclusive), 0-based.", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_slice_axis,
+   .num_params = MX_NPARAMS(p_slice_axis), .infer_shape = shape_slice_axis, .cpu = k_slice_axis,
+   .backward = b_slice_axis, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "tile", .doc = "Repeat the whole array along each axis, as numpy's tile.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_tile,
+   .num_params = MX_NPARAMS(p_tile), .infer_shape = shape_tile, .cpu = k_tile, .backward = b_tile,
+   .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "repeat", .doc = "Repeat each element, along an axis or over the flattened array.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_repeat,
+   .num_params = MX_NPARAMS(p_repeat), .infer_shape = shape_repeat, .cpu = k_repeat,
+   .backward = b_repeat, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = "reverse", .aliases = {"flip"},
+   .doc = "Reverse the order of the elements along the given axes.", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_reverse,
+   .num_params = MX_NPARAMS(p_reverse), .infer_shape = shape_reverse, .cpu = k_reverse,
+   .backward = b_reverse, .flags = OPF_MOVE, .backward_deps = deps_g},
+  {.name = NULL},
 };

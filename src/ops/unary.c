@@ -13,15 +13,10 @@
  * abs and square wrap around like MXNet (uint8 negative is modulo 256).
  * sign(NaN) and relu(NaN) are NaN (R and numpy agree; MXNet gives 0 for sign).
  */
-#include "op.h"
+#include "../include/mx-op.h"
 
 #include <math.h>
 
-#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
-              int nin, mx_ndarray *const *out, int nout, const int *req
-#define UNUSED_KARGS (void)c; (void)p; (void)nin; (void)nout; (void)req
-
-/* double -> integer types: NaN -> 0, saturate out of range, else truncate */
 
 /* Wrap-around negation and multiplication of signed integers (no overflow
  * UB: computed in uint64_t, converted back modulo 2^bits). */
@@ -195,12 +190,15 @@ DEF_MATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x), 1)
 
 /* ------------------------------------------------------------------ clip */
 
+enum { CLIP_A_MIN, CLIP_A_MAX, CLIP_NPARAMS };
+enum { CAST_DTYPE, CAST_NPARAMS };
+
 static mx_status k_clip(KARGS) {
   UNUSED_KARGS;
   int64_t n_ = mx_ndarray_size(out[0]);
-  int nt_ = mx_par_threads(n_);
-  (void)nt_;
-  double lo = p[0].f, hi = p[1].f;
+  int nt_ = mx_par_threads(n_);   /* read by MAP's MX_OMP_FOR */
+  (void)nt_;                      /* unused in a build without OpenMP */
+  double lo = p[CLIP_A_MIN].f, hi = p[CLIP_A_MAX].f;
   if (lo != lo) return mx_error(MX_ERR_ARG, "parameter 'a_min' must not be NaN");
   if (hi != hi) return mx_error(MX_ERR_ARG, "parameter 'a_max' must not be NaN");
   /* MXNet order: above a_max gives a_max, else below a_min gives a_min;
@@ -250,13 +248,11 @@ static mx_status k_identity(KARGS) {
 
 static mx_status k_zeros_like(KARGS) {
   UNUSED_KARGS;
-  (void)in;
   return mx_ndarray_fill(out[0], 0.0);
 }
 
 static mx_status k_ones_like(KARGS) {
   UNUSED_KARGS;
-  (void)in;
   return mx_ndarray_fill(out[0], 1.0);
 }
 
@@ -272,7 +268,7 @@ static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
   (void)nin;
   (void)in;
   (void)nout;
-  out[0] = (int)p[0].i;
+  out[0] = (int)p[CAST_DTYPE].i;
   return MX_OK;
 }
 
@@ -285,15 +281,6 @@ static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
  * and float64 only (identity, Cast and the zero-gradient ops, which compute
  * nothing, take float16 too); integer dtypes are an error. */
 
-#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
-              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
-              mx_ndarray *const *ig, const int *req
-#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; (void)out
-
-static mx_status grad_dtype_error(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
-                  mx_dtype_name(dtype));
-}
 
 /* Digamma psi(x) = d/dx log|gamma(x)|: upward recurrence to x >= 10, then
  * the asymptotic series (error below 1e-14); reflection for x <= 0 (poles
@@ -394,7 +381,7 @@ DEF_UGRAD(radians, 0, 0, g * (T)(PI_D / 180.0))
 static mx_status b_clip(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
-  double lo = p[0].f, hi = p[1].f;
+  double lo = p[CLIP_A_MIN].f, hi = p[CLIP_A_MAX].f;
   switch (ig[0]->dtype) {
     case MX_FLOAT32: {
       const float flo = (float)lo, fhi = (float)hi;
@@ -460,21 +447,25 @@ DEF_DEPS(none, 0, 0, 0)
 
 static const char *const in_data[] = {"data", NULL};
 
-static const mx_param_desc p_clip[] = {
-  {"a_min", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Minimum value."},
-  {"a_max", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Maximum value."},
+static const mx_param_desc p_clip[CLIP_NPARAMS] = {
+  [CLIP_A_MIN] = {"a_min", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Minimum value."},
+  [CLIP_A_MAX] = {"a_max", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Maximum value."},
 };
-static const mx_param_desc p_cast[] = {
-  {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
+static const mx_param_desc p_cast[CAST_NPARAMS] = {
+  [CAST_DTYPE] = {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
 };
 
 /* BW, DEPS: backward kernel and what it reads (see the gradient section). */
-#define UNARY(NAME, A1, DOC, BW, DEPS)                                       \
-  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
-   k_##NAME, NULL, NULL, BW, MX_OPF_INPLACE, DEPS}
-#define UNARY_ANY(NAME, A1, DOC, BW, DEPS)                                   \
-  {#NAME, {A1, NULL}, DOC, 1, in_data, 1, NULL, 0, mx_infer_shape_same, NULL, \
-   k_##NAME, NULL, NULL, BW, MX_OPF_INPLACE | MX_OPF_F16, DEPS}
+#define UNARY(NAME, A1, DOC, BW, DEPS)                                        \
+  {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
+   .input_names = in_data, .num_outputs = 1,                                  \
+   .infer_shape = mx_infer_shape_same, .cpu = k_##NAME, .backward = BW,       \
+   .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
+#define UNARY_ANY(NAME, A1, DOC, BW, DEPS)                                    \
+  {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
+   .input_names = in_data, .num_outputs = 1,                                  \
+   .infer_shape = mx_infer_shape_same, .cpu = k_##NAME, .backward = BW,       \
+   .flags = MX_OPF_INPLACE | MX_OPF_F16, .backward_deps = DEPS}
 
 const mx_op mx_ops_unary[] = {
   UNARY(abs, NULL, "Absolute value, element-wise.", b_abs, deps_x),
@@ -520,11 +511,15 @@ const mx_op mx_ops_unary[] = {
   UNARY_ANY(identity, "_copy", "A copy of the input.", b_identity, deps_g),
   UNARY_ANY(zeros_like, NULL, "An array of zeros with the shape and dtype of the input.", b_zero, deps_none),
   UNARY_ANY(ones_like, NULL, "An array of ones with the shape and dtype of the input.", b_zero, deps_none),
-  {"clip", {NULL}, "Clip values to [a_min, a_max] (NaN stays NaN).", 1, in_data, 1,
-   p_clip, MX_NPARAMS(p_clip), mx_infer_shape_same, NULL, k_clip, NULL, NULL, b_clip,
-   MX_OPF_INPLACE, deps_x},
-  {"Cast", {"cast", NULL}, "Convert the elements to another dtype.", 1, in_data, 1,
-   p_cast, MX_NPARAMS(p_cast), mx_infer_shape_same, type_cast, k_cast, NULL, NULL, b_cast,
-   MX_OPF_INPLACE | MX_OPF_F16, deps_g},
-  {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+  {.name = "clip", .doc = "Clip values to [a_min, a_max] (NaN stays NaN).", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_clip, .num_params = MX_NPARAMS(p_clip),
+   .infer_shape = mx_infer_shape_same, .cpu = k_clip, .backward = b_clip, .flags = MX_OPF_INPLACE,
+   .backward_deps = deps_x},
+  {.name = "Cast", .aliases = {"cast"}, .doc = "Convert the elements to another dtype.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
+   .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_cast,
+   .cpu = k_cast, .backward = b_cast,
+   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8,
+   .backward_deps = deps_g},
+  {.name = NULL},
 };

@@ -20,8 +20,8 @@ static void log_to_r(int level, const char *msg, void *user) {
 void mx_r_engine_init(void) {
   main_thread = pthread_self();
   mx_log_set_callback(log_to_r, NULL);
-  mx_engine_init();
   mx_shape_format_r(1);
+  if (mx_engine_init() != MX_OK) mx_r_fail();
 }
 
 SEXP mx_r_threads(SEXP n) {

@@ -13,8 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_PARAMS 32
-
 void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   const char *name = mx_op_param_name(op, i);
   int type = mx_op_param_type(op, i);
@@ -32,10 +30,10 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   } else if (st_type == REALSXP || st_type == INTSXP || st_type == LGLSXP) {
     R_xlen_t n = XLENGTH(v);
     int tuple = type == MX_PARAM_SHAPE || type == MX_PARAM_FTUPLE;
-    if (n > 16) Rf_error("%s: argument '%s' is too long", mx_op_name(op), name);
+    if (n > MX_MAX_TUPLE) Rf_error("%s: argument '%s' is too long", mx_op_name(op), name);
     if (!tuple && n != 1)
       Rf_error("%s: argument '%s' must be a single value, not length %d", mx_op_name(op), name, (int)n);
-    double x[16];
+    double x[MX_MAX_TUPLE];
     for (R_xlen_t j = 0; j < n; j++) {
       double d;
       if (st_type == REALSXP) d = REAL(v)[j];
@@ -67,10 +65,10 @@ static const mx_op *parse_call(SEXP opname, SEXP inputs, SEXP params,
   if (!op) Rf_error("unknown operator '%s'", name);
   if (TYPEOF(inputs) != VECSXP) Rf_error("%s: inputs must be a list", name);
   int nin = (int)XLENGTH(inputs);
-  if (nin > 64) Rf_error("%s: too many inputs (%d)", name, nin);
+  if (nin > MX_MAX_INPUTS) Rf_error("%s: too many inputs (%d)", name, nin);
 
   int np = mx_op_num_params(op);
-  if (np > MAX_PARAMS) Rf_error("%s: too many parameters", name);
+  if (np > MX_MAX_PARAMS) Rf_error("%s: too many parameters", name);
   mx_r_check(mx_op_params_init(op, vals));
   if (!Rf_isNull(params)) {
     if (TYPEOF(params) != VECSXP) Rf_error("%s: params must be a list", name);
@@ -118,15 +116,15 @@ static SEXP wrap_list(mx_ndarray **arr, int n) {
 }
 
 SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
-  mx_ndarray *in[64];
-  mx_param_value vals[MAX_PARAMS];
+  mx_ndarray *in[MX_MAX_INPUTS];
+  mx_param_value vals[MX_MAX_PARAMS];
   int nin;
   const mx_op *op = parse_call(opname, inputs, params, in, &nin, vals);
   const char *name = mx_op_name(op);
 
   int nout = mx_op_num_visible_outputs(op, vals);
-  if (nout < 1 || nout > 16) Rf_error("%s: cannot determine the number of outputs", name);
-  mx_ndarray *outs[16] = {0};
+  if (nout < 1 || nout > MX_MAX_OUTPUTS) Rf_error("%s: cannot determine the number of outputs", name);
+  mx_ndarray *outs[MX_MAX_OUTPUTS] = {0};
   int given_out = !Rf_isNull(out);
   if (given_out) {
     if (mx_r_is_nd(out)) {
@@ -155,14 +153,14 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
  * gradient tests (finite differences) and imperative autograd helpers. */
 SEXP mx_r_nd_forward_backward(SEXP opname, SEXP inputs, SEXP params, SEXP out_grads,
                               SEXP is_train) {
-  mx_ndarray *in[64];
-  mx_param_value vals[MAX_PARAMS];
+  mx_ndarray *in[MX_MAX_INPUTS];
+  mx_param_value vals[MX_MAX_PARAMS];
   int nin;
   const mx_op *op = parse_call(opname, inputs, params, in, &nin, vals);
   if (TYPEOF(out_grads) != VECSXP) Rf_error("argument 'out_grads' must be a list");
   int nog = (int)XLENGTH(out_grads);
-  if (nog > 16) Rf_error("too many output gradients");
-  mx_ndarray *og[16];
+  if (nog > MX_MAX_OUTPUTS) Rf_error("too many output gradients");
+  mx_ndarray *og[MX_MAX_OUTPUTS];
   for (int k = 0; k < nog; k++)
     og[k] = Rf_isNull(VECTOR_ELT(out_grads, k)) ? NULL : mx_r_nd(VECTOR_ELT(out_grads, k), "out_grads");
   mx_r_sync_threads();
@@ -170,7 +168,7 @@ SEXP mx_r_nd_forward_backward(SEXP opname, SEXP inputs, SEXP params, SEXP out_gr
   opts.ctx = (mx_context){MX_CPU, 0};
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = Rf_asLogical(is_train) == TRUE;
-  mx_ndarray *outs[16] = {0}, *grads[64] = {0};
+  mx_ndarray *outs[MX_MAX_OUTPUTS] = {0}, *grads[MX_MAX_INPUTS] = {0};
   mx_r_check(mx_op_forward_backward(op, vals, in, nin, og, nog, &opts, outs, grads));
   int nvis = mx_op_num_visible_outputs(op, vals);
   SEXP res = PROTECT(Rf_allocVector(VECSXP, 2));
@@ -216,8 +214,8 @@ static const char *type_name(int t) {
 
 /* Visible outputs with default parameters (-1 when they depend on one). */
 static int mx_op_num_visible_default(const mx_op *op) {
-  mx_param_value v[64];
-  if (mx_op_num_params(op) > 64 || mx_op_params_init(op, v) != MX_OK) return mx_op_declared_outputs(op);
+  mx_param_value v[MX_MAX_PARAMS];
+  if (mx_op_num_params(op) > MX_MAX_PARAMS || mx_op_params_init(op, v) != MX_OK) return mx_op_declared_outputs(op);
   mx_error_clear();
   return mx_op_num_visible_outputs(op, v);
 }
@@ -226,12 +224,14 @@ SEXP mx_r_op_info(void) {
   int n = mx_op_count();
   SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
   static const char *fields[] = {"name", "aliases", "doc", "inputs", "variadic",
-                                 "num_outputs", "random", "params", "optional_inputs"};
+                                 "num_outputs", "random", "params", "optional_inputs",
+                                 "no_mirror"};
   static const char *pfields[] = {"name", "type", "default", "choices", "required",
                                   "optional", "doc"};
   for (int i = 0; i < n; i++) {
     const mx_op *op = mx_op_at(i);
-    SEXP e = PROTECT(named_list(9, fields));
+    SEXP e = PROTECT(named_list(10, fields));
+    SET_VECTOR_ELT(e, 9, Rf_ScalarLogical((mx_op_flags(op) & MX_OPF_NO_MIRROR) != 0));
     SET_VECTOR_ELT(e, 8, Rf_ScalarLogical(mx_op_has_optional_inputs(op)));
     SET_VECTOR_ELT(e, 0, Rf_mkString(mx_op_name(op)));
     int na = 0;
@@ -266,6 +266,7 @@ SEXP mx_r_op_info(void) {
     SET_VECTOR_ELT(res, i, e);
     UNPROTECT(4);
   }
+  Rf_setAttrib(res, Rf_install("max_ops"), Rf_ScalarInteger(MX_MAX_OPS));
   UNPROTECT(1);
   return res;
 }

@@ -24,7 +24,7 @@ REC_V1 <- 0xF993FAC8
 REC_V2 <- 0xF993FAC9
 REC_V3 <- 0xF993FACA
 FLAG <- c(float32 = 0, float64 = 1, float16 = 2, uint8 = 3, int32 = 4, int8 = 5,
-          int64 = 6, bool = 7, bfloat16 = 12)
+          int64 = 6, bool = 7, int16 = 8, bfloat16 = 12)
 
 # A V2/V3 record (stype = NULL gives a V1 record, which has no storage type).
 # `shape` is the C shape (reverse of the R dims).
@@ -227,7 +227,7 @@ test_that("unsupported or malformed content gives clear errors", {
   expect_match(load_err(container(list(rec(2, FLAG[["float32"]], f32(1:2), stype = 77)))),
                "invalid storage type \\(77\\)")
   # dtypes this build cannot hold
-  for (dt in c("int8", "bool", "bfloat16"))
+  for (dt in c("int16", "bool", "bfloat16"))
     expect_match(load_err(container(list(rec(2, FLAG[[dt]], raw(4))))),
                  paste0(dt, ".*not supported"))
   expect_match(load_err(container(list(rec(2, 99, raw(8))))), "dtype")

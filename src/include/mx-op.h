@@ -1,21 +1,22 @@
 /*
- * op.h -- the op descriptor: one record per operator.
+ * mx-op.h -- the op descriptor: one record per operator; the contract
+ * between the op families (src/ops) and the engine (invoker, executor).
  *
  * Adding an op (see docs/adding-an-op.md):
- *  1. In the family file (src/ops/<family>.c) write its parameter table,
- *     shape/type inference and CPU kernel, and append a record to the
- *     family's table (mx_ops_<family>[]).
- *  2. Give it a gradient rule (symbolic executor) and a CUDA kernel when
- *     those backends exist.
- *  3. Regenerate the R wrappers (make generate) and add tests: values against
- *     an R reference, gradients against finite differences, CUDA vs CPU.
+ *  1. In the family file (src/ops/<family>.c) write its parameter enum and
+ *     table, shape/type inference, CPU kernel and gradient, and append a
+ *     record (designated initializers) to the family's mx_ops_<family>[].
+ *  2. Regenerate the R wrappers (make generate) and add tests: values against
+ *     an R reference, gradients against finite differences.
  *
- * The same descriptor serves imperative calls (mx_op_invoke) and symbols.
+ * The same descriptor serves imperative calls (mx_op_invoke), symbols and
+ * executors.  Registration (mx_engine_init) rejects duplicate names and
+ * aliases, more than MX_MAX_OPS ops and malformed parameter tables.
  */
 #ifndef MX_OP_H
 #define MX_OP_H
 
-#include "../include/mx-internal.h"
+#include "mx-internal.h"
 
 /* ----------------------------------------------------------- parameters */
 
@@ -92,9 +93,6 @@ typedef mx_status (*mx_view_fn)(const mx_param_value *p, const mx_ndarray *in,
 
 /* Op flags (MX_OPF_*) are in mx.h. */
 
-#define MX_MAX_INPUTS 64
-#define MX_MAX_OUTPUTS 16
-
 struct mx_op {
   const char *name;
   const char *aliases[4];            /* NULL-terminated                     */
@@ -107,11 +105,11 @@ struct mx_op {
   mx_infer_shape_fn infer_shape;
   mx_infer_type_fn infer_type;       /* NULL: all inputs one dtype -> out   */
   mx_compute_fn cpu;
-  mx_compute_fn cuda;                /* NULL until the op has one           */
+  mx_compute_fn cuda;                /* NULL: no GPU kernel                 */
   mx_view_fn view;
   mx_backward_fn backward;           /* CPU gradient; NULL: not differentiable */
   int flags;
-  /* --- symbolic interface (all optional; trailing, so tables may omit) --- */
+  /* --- symbolic interface (all optional) --- */
   mx_backward_deps_fn backward_deps;
   mx_list_inputs_fn list_inputs;
   int (*num_aux)(const mx_param_value *p);            /* last k inputs    */
@@ -121,6 +119,10 @@ struct mx_op {
   void (*state_free)(void *state);
 };
 
+/* Entries of a parameter table.  Tables are declared with the size of
+ * their enum and designated entries, `static const mx_param_desc
+ * p_x[X_NPARAMS] = {[X_AXIS] = {"axis", ...}, ...}`, so kernels read
+ * p[X_AXIS] and the registry rejects a table with a slot left empty. */
 #define MX_NPARAMS(tbl) ((int)(sizeof(tbl) / sizeof((tbl)[0])))
 
 /* Registry tables, one per family file, each ending with a zeroed record. */
@@ -140,7 +142,8 @@ extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
 /* Default type inference: all inputs share one dtype, outputs take it. */
 mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
                              int nout, int *out);
-/* Shape inference for ops whose outputs have input 0's shape. */
+/* Shape inference for ops whose outputs have input 0's shape; an unknown
+ * input 0 takes a known output 0's shape. */
 mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
                               int nout, mx_shape *out);
 /* numpy/MXNet broadcasting of two shapes (aligned at the last C axis). */
@@ -157,6 +160,25 @@ mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
                   const void *B, int64_t ldb, double beta, void *C, int64_t ldc);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
+
+/* Kernel and gradient signatures for definitions in the family files:
+ *   static mx_status k_clip(KARGS) { UNUSED_KARGS; ... }
+ * UNUSED_* silence unused-parameter warnings (voiding a used one is harmless). */
+#define KARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, \
+              int nin, mx_ndarray *const *out, int nout, const int *req
+#define UNUSED_KARGS (void)c; (void)p; (void)in; (void)nin; (void)out; (void)nout; \
+              (void)req
+#define BARGS const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og, \
+              int nout, mx_ndarray *const *in, int nin, mx_ndarray *const *out, \
+              mx_ndarray *const *ig, const int *req
+#define UNUSED_BARGS (void)c; (void)p; (void)og; (void)nout; (void)in; (void)nin; \
+              (void)out; (void)ig; (void)req
+
+/* The error of a gradient kernel asked for an integer dtype. */
+static inline mx_status grad_dtype_error(int dtype) {
+  return mx_error(MX_ERR_DTYPE, "gradients need a floating-point dtype (float32 or float64), not %s",
+                  mx_dtype_name(dtype));
+}
 
 /* Dtype of a DTYPE param value, or fallback when unset. */
 static inline int mx_param_dtype(const mx_param_value *v, int fallback) {

@@ -8,7 +8,7 @@
 #ifndef MX_CUDA_H
 #define MX_CUDA_H
 
-#include "../include/mx-internal.h"
+#include "mx-internal.h"
 
 int mx_cuda_device_count(void);
 mx_status mx_cuda_storage_alloc(size_t bytes, mx_context ctx, mx_storage **out);
