@@ -1164,16 +1164,27 @@ static mx_status shape_seed(const mx_node *x, int k, const void *given, void *va
   return check_countable(x, k, sh);
 }
 
-/* Outputs (and unknown weight inputs) from the inputs, when the first
- * input is known and there is something left to learn. */
+/* Outputs (and unknown weight inputs) from the inputs, when there is
+ * something left to learn.  Ops with weights need their first input; ops
+ * that fill inputs from each other or from a known output (element-wise,
+ * MX_OPF_PARTIAL_SHAPE, and mx_infer_shape_same) run on whatever is known,
+ * so shapes also flow backward (MXNet's ElemwiseShape). */
 static mx_status shape_apply(const mx_node *x, void *in_v, void *out_v, int *skip) {
   mx_shape *in = (mx_shape *)in_v, *out = (mx_shape *)out_v;
-  int known_in = 1, known_out = 1;
+  int known_in = 1, known_out = 1, any_out = 0;
   for (int j = 0; j < x->ninputs; j++) if (in[j].ndim < 0) known_in = 0;
-  for (int k = 0; k < x->nout; k++) if (out[k].ndim < 0) known_out = 0;
-  *skip = (x->ninputs > 0 && in[0].ndim < 0) || (!known_in && !partial_ok(x->op)) || (known_in && known_out);
+  for (int k = 0; k < x->nout; k++) {
+    if (out[k].ndim < 0) known_out = 0;
+    else any_out = 1;
+  }
+  int elemwise = (x->op->flags & MX_OPF_PARTIAL_SHAPE) || x->op->infer_shape == mx_infer_shape_same;
+  int from_out = elemwise && any_out;
+  *skip = (known_in && known_out) ||
+          (x->ninputs > 0 && in[0].ndim < 0 && !(x->op->flags & MX_OPF_PARTIAL_SHAPE) && !from_out) ||
+          (!known_in && !partial_ok(x->op) && !from_out);
   if (*skip) return MX_OK;
-  for (int k = 0; k < x->nout; k++) out[k].ndim = -1;
+  if (!elemwise)
+    for (int k = 0; k < x->nout; k++) out[k].ndim = -1;
   return x->op->infer_shape(x->params, x->ninputs, in, x->nout, out);
 }
 
