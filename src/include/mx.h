@@ -288,8 +288,8 @@ typedef struct mx_param_value {
 /* Registry limits: registration fails (mx_engine_init) rather than drop an
  * op; every op's inputs, outputs and parameters fit arrays of these sizes. */
 #define MX_MAX_OPS 512
-#define MX_MAX_INPUTS 64
-#define MX_MAX_OUTPUTS 16
+#define MX_MAX_INPUTS 1024
+#define MX_MAX_OUTPUTS 1024
 #define MX_MAX_PARAMS 32
 
 /* Registry queries. */

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const mx_op *const families[] = {
   mx_ops_elemwise, mx_ops_unary, mx_ops_reduce, mx_ops_matmul,
@@ -398,7 +399,11 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
   }
 
   mx_ndarray *kin[MX_MAX_INPUTS], *kout[MX_MAX_OUTPUTS];
-  mx_ndarray *tmp_in[MX_MAX_INPUTS] = {0}, *fresh[MX_MAX_OUTPUTS] = {0}, *tmp_out[MX_MAX_OUTPUTS] = {0};
+  mx_ndarray *tmp_in[MX_MAX_INPUTS], *fresh[MX_MAX_OUTPUTS], *tmp_out[MX_MAX_OUTPUTS];
+  /* clear only what is used: the limits are large, the calls frequent */
+  memset(tmp_in, 0, (size_t)nin * sizeof *tmp_in);
+  memset(fresh, 0, (size_t)cp.nout * sizeof *fresh);
+  memset(tmp_out, 0, (size_t)cp.nout * sizeof *tmp_out);
   for (int k = 0; k < nin; k++) {
     kin[k] = inputs[k];
     if (cp.k_in_t[k] != inputs[k]->dtype) {

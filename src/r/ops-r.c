@@ -124,7 +124,8 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
 
   int nout = mx_op_num_visible_outputs(op, vals);
   if (nout < 1 || nout > MX_MAX_OUTPUTS) Rf_error("%s: cannot determine the number of outputs", name);
-  mx_ndarray *outs[MX_MAX_OUTPUTS] = {0};
+  mx_ndarray *outs[MX_MAX_OUTPUTS];
+  memset(outs, 0, (size_t)nout * sizeof *outs);
   int given_out = !Rf_isNull(out);
   if (given_out) {
     if (mx_r_is_nd(out)) {
