@@ -175,7 +175,7 @@ enum { ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, ADAM_WD, ADAM_RESCALE_GRAD
        ADAM_CLIP_GRADIENT, ADAM_LAZY_UPDATE, ADAM_NPARAMS };
 static const mx_param_desc p_adam[ADAM_NPARAMS] = {
   [ADAM_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL,
-   "Learning rate (the optimizer folds the bias correction into it)."},
+   "Learning rate (mx.opt.adam folds the bias correction into it when bias.correction = TRUE)."},
   [ADAM_BETA1] = {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Decay rate of the first moment."},
   [ADAM_BETA2] = {"beta2", MX_PARAM_FLOAT, 0, "0.999", NULL, "Decay rate of the second moment."},
   [ADAM_EPSILON] = {"epsilon", MX_PARAM_FLOAT, 0, "1e-08", NULL, "Added to the denominator for stability."},
