@@ -34,7 +34,7 @@ print.mx.features <- function(x, ...) {
 mx.threads <- function(n = NULL) {
   if (!is.null(n)) {
     if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 0 || n != round(n))
-      stop("argument 'n' must be a non-negative whole number", call. = FALSE)
+      mx.error("value", "argument 'n' must be a non-negative whole number")
     options(mxnet.threads = as.integer(n))
   }
   .Call(C_mx_r_threads, NULL)

@@ -17,6 +17,14 @@ static _Thread_local mx_status err_status = MX_OK;
 const char *mx_last_error(void) { return err_msg; }
 mx_status mx_last_status(void) { return err_status; }
 
+const char *mx_status_name(int st) {
+  static const char *names[] = {"ok", "arg", "shape", "dtype", "nomem", "io",
+                                "format", "unsupported", "device", "aborted",
+                                "internal"};
+  if (st < 0 || st >= (int)(sizeof names / sizeof names[0])) return "unknown";
+  return names[st];
+}
+
 void mx_error_clear(void) {
   err_msg[0] = '\0';
   err_status = MX_OK;

@@ -44,6 +44,9 @@ typedef enum mx_status {
 const char *mx_last_error(void);
 /* The status of the last failure on this thread (MX_OK if none). */
 mx_status mx_last_status(void);
+/* A status's short name: "ok", "arg", "shape", ..., "internal" ("unknown"
+ * for a value outside the enum). */
+const char *mx_status_name(int st);
 /* Record a failure (printf-style message) and return its status. */
 mx_status mx_error(mx_status st, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -5,11 +5,51 @@
 #include "mx-r.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+/* ---------------------------------------------------------------- errors */
+
+static SEXP pkg_ns = NULL;
+
+/* The package namespace, found once (the glue only runs once it is loaded). */
+static SEXP mx_r_namespace(void) {
+  if (!pkg_ns) {
+    SEXP name = PROTECT(Rf_mkString("mxnet"));
+    pkg_ns = R_FindNamespace(name);
+    R_PreserveObject(pkg_ns);
+    UNPROTECT(1);
+  }
+  return pkg_ns;
+}
+
+/* Signal the classed condition through mx.engine.error() in R/errors.R, which
+ * also finds the user's call; Rf_error is only a fallback. */
+static void raise_status(int st, const char *msg) {
+  SEXP code = PROTECT(Rf_ScalarInteger(st));
+  SEXP name = PROTECT(Rf_mkString(mx_status_name(st)));
+  SEXP m = PROTECT(Rf_mkString(msg));
+  SEXP call = PROTECT(Rf_lang4(Rf_install("mx.engine.error"), code, name, m));
+  Rf_eval(call, mx_r_namespace());
+  UNPROTECT(4);
+  Rf_error("%s", msg);
+}
 
 void mx_r_fail(void) {
   const char *msg = mx_last_error();
-  Rf_error("%s", (msg && *msg) ? msg : "unknown engine error");
+  int st = mx_last_status();
+  raise_status(st == MX_OK ? MX_ERR_INTERNAL : st,
+               (msg && *msg) ? msg : "unknown engine error (please report this bug)");
+}
+
+void mx_r_raise(int st, const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  raise_status(st, buf);
 }
 
 /* ------------------------------------------------------------- NDArray */
@@ -30,12 +70,12 @@ int mx_r_is_nd(SEXP x) {
 
 mx_ndarray *mx_r_nd(SEXP x, const char *arg) {
   if (!mx_r_is_nd(x))
-    Rf_error("argument '%s' must be an MXNDArray, not %s%s", arg,
+    mx_r_value_error("argument '%s' must be an MXNDArray, not %s%s", arg,
              Rf_isNull(x) ? "NULL" : Rf_type2char(TYPEOF(x)),
              (Rf_isNumeric(x) || Rf_isLogical(x)) ? " (convert it with mx.nd.array())" : "");
   mx_ndarray *a = (mx_ndarray *)R_ExternalPtrAddr(VECTOR_ELT(x, 0));
   if (!a)
-    Rf_error("argument '%s' is an MXNDArray whose memory no longer exists "
+    mx_r_value_error("argument '%s' is an MXNDArray whose memory no longer exists "
              "(NDArrays do not survive saveRDS()/load() or a new R session; "
              "keep them with mx.nd.save())", arg);
   return a;
@@ -74,11 +114,11 @@ mx_context mx_r_ctx(SEXP ctx, const char *arg) {
   mx_context c = {MX_CPU, 0};
   if (Rf_isNull(ctx)) return c;
   if (TYPEOF(ctx) != VECSXP || !Rf_inherits(ctx, "MXContext"))
-    Rf_error("argument '%s' must be a context such as mx.cpu() or mx.gpu(0)", arg);
+    mx_r_value_error("argument '%s' must be a context such as mx.cpu() or mx.gpu(0)", arg);
   int t, id;
   if (!scalar_int(list_elt(ctx, mx_sym_device_typeid), &t) ||
       !scalar_int(list_elt(ctx, mx_sym_device_id), &id) || (t != MX_CPU && t != MX_GPU) || id < 0)
-    Rf_error("argument '%s' is a malformed MXContext", arg);
+    mx_r_value_error("argument '%s' is a malformed MXContext", arg);
   c.dev_type = t;
   c.dev_id = id;
   return c;
@@ -106,18 +146,18 @@ mx_shape mx_r_shape(SEXP dims, const char *arg) {
   s.ndim = 0;
   if (Rf_isNull(dims)) return s;
   if (TYPEOF(dims) != INTSXP && TYPEOF(dims) != REALSXP)
-    Rf_error("argument '%s' must be a numeric vector of dimensions", arg);
+    mx_r_value_error("argument '%s' must be a numeric vector of dimensions", arg);
   R_xlen_t n = XLENGTH(dims);
   if (n > MX_MAX_DIM)
-    Rf_error("argument '%s' has %d dimensions; at most %d are supported", arg, (int)n, MX_MAX_DIM);
+    mx_r_value_error("argument '%s' has %d dimensions; at most %d are supported", arg, (int)n, MX_MAX_DIM);
   s.ndim = (int)n;
   for (R_xlen_t i = 0; i < n; i++) {
     double v = TYPEOF(dims) == INTSXP
                    ? (INTEGER(dims)[i] == NA_INTEGER ? NA_REAL : INTEGER(dims)[i])
                    : REAL(dims)[i];
-    if (ISNAN(v)) Rf_error("argument '%s' contains NA", arg);
+    if (ISNAN(v)) mx_r_value_error("argument '%s' contains NA", arg);
     if (v < 0 || v != floor(v) || v > 9e15)
-      Rf_error("argument '%s' must contain non-negative whole numbers", arg);
+      mx_r_value_error("argument '%s' must contain non-negative whole numbers", arg);
     s.d[n - 1 - i] = (int64_t)v;
   }
   return s;
@@ -126,10 +166,10 @@ mx_shape mx_r_shape(SEXP dims, const char *arg) {
 int mx_r_dtype(SEXP dtype, const char *arg) {
   if (Rf_isNull(dtype)) return MX_FLOAT32;
   if (TYPEOF(dtype) != STRSXP || XLENGTH(dtype) != 1 || STRING_ELT(dtype, 0) == NA_STRING)
-    Rf_error("argument '%s' must be a dtype name such as \"float32\"", arg);
+    mx_r_value_error("argument '%s' must be a dtype name such as \"float32\"", arg);
   int t = mx_dtype_from_name(CHAR(STRING_ELT(dtype, 0)));
   if (t < 0)
-    Rf_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, uint8, int32 or int64)",
+    mx_r_value_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, uint8, int32 or int64)",
              arg, CHAR(STRING_ELT(dtype, 0)));
   return t;
 }
@@ -182,7 +222,7 @@ SEXP mx_r_set_gc_threshold(SEXP bytes) {
   double old = gc_threshold;
   if (!Rf_isNull(bytes)) {
     double v = Rf_asReal(bytes);
-    if (ISNAN(v) || v < 0) Rf_error("argument 'bytes' must be a non-negative number");
+    if (ISNAN(v) || v < 0) mx_r_value_error("argument 'bytes' must be a non-negative number");
     gc_threshold = v;
   }
   return Rf_ScalarReal(old);

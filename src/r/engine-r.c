@@ -27,7 +27,7 @@ void mx_r_engine_init(void) {
 SEXP mx_r_threads(SEXP n) {
   if (!Rf_isNull(n)) {
     int v = Rf_asInteger(n);
-    if (v == NA_INTEGER || v < 0) Rf_error("argument 'n' must be a non-negative whole number");
+    if (v == NA_INTEGER || v < 0) mx_r_value_error("argument 'n' must be a non-negative whole number");
     mx_threads_set(v);
   } else {
     mx_r_sync_threads();
@@ -65,7 +65,7 @@ SEXP mx_r_pool_release(SEXP ctx) {
 
 SEXP mx_r_pool_limit(SEXP bytes) {
   double b = Rf_isNull(bytes) ? -1 : Rf_asReal(bytes);
-  if (!Rf_isNull(bytes) && (ISNAN(b) || b < 0)) Rf_error("argument 'bytes' must be a non-negative number");
+  if (!Rf_isNull(bytes) && (ISNAN(b) || b < 0)) mx_r_value_error("argument 'bytes' must be a non-negative number");
   if (b > 9e18) b = 9e18;  /* Inf and beyond: no limit (avoid an undefined cast) */
   return Rf_ScalarReal((double)mx_pool_set_limit(MX_CPU, (int64_t)b));
 }
