@@ -24,7 +24,19 @@ print.mx.features <- function(x, ...) {
 #'
 #' The engine's parallel kernels use \code{getOption("mxnet.threads")} threads
 #' when set, else \env{OMP_NUM_THREADS}, else all processors; always capped by
-#' \env{OMP_THREAD_LIMIT}. \code{mx.threads(n)} sets the option.
+#' \env{OMP_THREAD_LIMIT} (OpenMP's thread limit). \code{mx.threads(n)} sets
+#' the option.
+#'
+#' Counts above 4 threads per processor are refused: \code{mx.threads(n)}
+#' signals an error of class \code{mxnet_value_error}, and an option set
+#' directly to such a count gives a warning and the largest allowed count.
+#'
+#' In a forked child process, such as the workers of
+#' \code{parallel::mclapply}, the engine runs on one thread whatever the
+#' setting: OpenMP's threads do not survive \code{fork()}, so a child that
+#' waited for them would hang. Parallel workers therefore use one core each,
+#' which is what \code{mclapply} intends. Socket clusters
+#' (\code{parallel::makeCluster}) start fresh R processes and use the setting.
 #'
 #' @param n Number of threads (0 = automatic), or \code{NULL} to query.
 #' @return The number of threads now in use.
@@ -35,6 +47,7 @@ mx.threads <- function(n = NULL) {
   if (!is.null(n)) {
     if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 0 || n != round(n))
       mx.error("value", "argument 'n' must be a non-negative whole number")
+    .Call(C_mx_r_threads, n)        # refuses more than 4 threads per processor
     options(mxnet.threads = as.integer(n))
   }
   .Call(C_mx_r_threads, NULL)

@@ -3,16 +3,34 @@
  *
  * Order of precedence: mx_threads_set(n > 0) (the R option mxnet.threads),
  * else OMP_NUM_THREADS, else the processor count; the result is capped by
- * OMP_THREAD_LIMIT.  Every parallel region in the engine asks mx_threads_get()
- * and passes the answer in a num_threads clause; nothing calls
- * omp_set_num_threads globally (see MX_WITH_OMP_THREADS for oneDNN).
+ * OMP_THREAD_LIMIT (and OpenMP's thread limit).  Every parallel region in the
+ * engine asks mx_threads_get() and passes the answer in a num_threads clause;
+ * nothing calls omp_set_num_threads globally (see MX_WITH_OMP_THREADS for
+ * oneDNN).
+ *
+ * A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
+ * pool does not survive fork(), and a parallel region in the child would wait
+ * for threads that are not there.  The check compares process ids, so it
+ * needs no fork handler (which would dangle once the package is unloaded).
  */
 #include "../include/mx-internal.h"
 
 #include <stdlib.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 static int user_threads = 0;   /* 0: automatic */
 static int resolved = 0;
+static long owner_pid = 0;     /* the process that resolved the count */
+
+static long current_pid(void) {
+#ifndef _WIN32
+  return (long)getpid();
+#else
+  return 1;
+#endif
+}
 
 static int env_int(const char *name) {
   const char *s = getenv(name);
@@ -32,11 +50,24 @@ int mx_threads_available(void) {
 #endif
 }
 
+int mx_threads_max(void) { return MX_THREADS_PER_PROC * mx_threads_available(); }
+
+/* OMP_THREAD_LIMIT as set now, or as OpenMP read it at start-up. */
+static int thread_limit(void) {
+  int limit = env_int("OMP_THREAD_LIMIT");
+#ifdef _OPENMP
+  int omp = omp_get_thread_limit();
+  if (omp > 0 && (limit <= 0 || omp < limit)) limit = omp;
+#endif
+  return limit;
+}
+
 static int resolve(void) {
   int n = user_threads;
   if (n <= 0) n = env_int("OMP_NUM_THREADS");
   if (n <= 0) n = mx_threads_available();
-  int limit = env_int("OMP_THREAD_LIMIT");
+  if (n > mx_threads_max()) n = mx_threads_max();
+  int limit = thread_limit();
   if (limit > 0 && n > limit) n = limit;
 #ifndef _OPENMP
   n = 1;
@@ -45,11 +76,21 @@ static int resolve(void) {
 }
 
 int mx_threads_get(void) {
-  if (resolved <= 0) resolved = resolve();
+  if (resolved <= 0) {
+    resolved = resolve();
+    owner_pid = current_pid();
+  }
+  if (current_pid() != owner_pid) return 1;   /* a forked child */
   return resolved;
 }
 
-void mx_threads_set(int n) {
-  user_threads = n > 0 ? n : 0;
+mx_status mx_threads_set(int n) {
+  if (n < 0 || n > mx_threads_max())
+    return mx_error(MX_ERR_ARG,
+                    "%d threads is out of range: give 0 (automatic) to %d (%d per processor)",
+                    n, mx_threads_max(), MX_THREADS_PER_PROC);
+  user_threads = n;
   resolved = resolve();
+  if (!owner_pid) owner_pid = current_pid();
+  return MX_OK;
 }

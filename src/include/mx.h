@@ -88,12 +88,17 @@ int mx_abort_requested(void);
 
 /* The one thread-count getter used by every parallel region.  The value is
  * the user's setting (mx_threads_set; 0 = automatic) or OMP_NUM_THREADS or the
- * number of processors, capped by OMP_THREAD_LIMIT; always >= 1. */
+ * number of processors, capped by mx_threads_max() and OMP_THREAD_LIMIT
+ * (OpenMP's thread limit); always >= 1, and 1 in a forked child process. */
 int mx_threads_get(void);
-/* Set the thread count (0 = automatic).  Re-reads the environment. */
-void mx_threads_set(int n);
+/* Set the thread count (0 = automatic).  Re-reads the environment.  Fails
+ * with MX_ERR_ARG for n < 0 or n > mx_threads_max(). */
+mx_status mx_threads_set(int n);
 /* Number of processors OpenMP reports (1 without OpenMP). */
 int mx_threads_available(void);
+/* Most threads a setting may ask for: MX_THREADS_PER_PROC per processor. */
+#define MX_THREADS_PER_PROC 4
+int mx_threads_max(void);
 
 /* ------------------------------------------------------------------ dtypes */
 

@@ -26,6 +26,7 @@ static SEXP mx_r_namespace(void) {
 
 /* Signal the classed condition through mx.engine.error() in R/errors.R, which
  * also finds the user's call; Rf_error is only a fallback. */
+static void raise_status(int st, const char *msg) MX_R_NORETURN;
 static void raise_status(int st, const char *msg) {
   SEXP code = PROTECT(Rf_ScalarInteger(st));
   SEXP name = PROTECT(Rf_mkString(mx_status_name(st)));
@@ -33,7 +34,7 @@ static void raise_status(int st, const char *msg) {
   SEXP call = PROTECT(Rf_lang4(Rf_install("mx.engine.error"), code, name, m));
   Rf_eval(call, mx_r_namespace());
   UNPROTECT(4);
-  Rf_error("%s", msg);
+  for (;;) Rf_error("%s", msg);
 }
 
 void mx_r_fail(void) {
@@ -192,13 +193,19 @@ static int last_threads_opt = -1;
 void mx_r_sync_threads(void) {
   if (!sym_threads_opt) sym_threads_opt = Rf_install("mxnet.threads");
   SEXP o = Rf_GetOption1(sym_threads_opt);
-  int n = 0;
-  if (!Rf_isNull(o) && !scalar_int(o, &n)) n = 0;
-  if (n < 0) n = 0;
-  if (n != last_threads_opt) {
-    last_threads_opt = n;
-    mx_threads_set(n);
+  double v = 0;   /* NULL, NA, negative or not a number: automatic */
+  if ((TYPEOF(o) == INTSXP || TYPEOF(o) == REALSXP) && XLENGTH(o) == 1) v = Rf_asReal(o);
+  if (ISNAN(v) || v < 0) v = 0;
+  int n = v > mx_threads_max() ? mx_threads_max() + 1 : (int)v;
+  if (n == last_threads_opt) return;
+  last_threads_opt = n;
+  if (n > mx_threads_max()) {
+    /* warned once per value; ops go on with the most threads allowed */
+    Rf_warning("options(mxnet.threads = %.0f) asks for more threads than mxnet uses; "
+               "using %d (%d per processor)", v, mx_threads_max(), MX_THREADS_PER_PROC);
+    n = mx_threads_max();
   }
+  mx_r_check(mx_threads_set(n));
 }
 
 /* ------------------------------------------------------------------- gc */

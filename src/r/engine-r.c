@@ -4,6 +4,7 @@
  */
 #include "mx-r.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <R_ext/Print.h>
 
@@ -26,9 +27,13 @@ void mx_r_engine_init(void) {
 
 SEXP mx_r_threads(SEXP n) {
   if (!Rf_isNull(n)) {
-    int v = Rf_asInteger(n);
-    if (v == NA_INTEGER || v < 0) mx_r_value_error("argument 'n' must be a non-negative whole number");
-    mx_threads_set(v);
+    double v = Rf_asReal(n);
+    if (ISNAN(v) || v < 0 || v != floor(v))
+      mx_r_value_error("argument 'n' must be a non-negative whole number");
+    if (v > mx_threads_max())
+      mx_r_value_error("argument 'n' (%.0f) asks for more threads than mxnet uses: at most %d "
+                       "(%d per processor)", v, mx_threads_max(), MX_THREADS_PER_PROC);
+    mx_r_check(mx_threads_set((int)v));
   } else {
     mx_r_sync_threads();
   }
