@@ -12,8 +12,10 @@
  */
 #include "../include/mx-internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #define LIST_MAGIC 0x112ULL
 #define REC_V1 0xF993FAC8u
@@ -344,41 +346,68 @@ fail:
   return rc;
 }
 
+/* The size of a file that can be read whole: a regular file (a device such
+ * as /dev/zero, a pipe or a directory could be endless, block or fail).
+ * Checked before opening, so opening a pipe cannot block. */
+static mx_status regular_size(const char *path, size_t *size) {
+  struct stat st;
+  if (stat(path, &st) != 0) return mx_error(MX_ERR_IO, "cannot open '%s' for reading", path);
+  if (S_ISDIR(st.st_mode)) return mx_error(MX_ERR_IO, "'%s' is a directory", path);
+  if (!S_ISREG(st.st_mode))
+    return mx_error(MX_ERR_IO, "'%s' is not a regular file (a device, pipe or socket); "
+                    "NDArray files are read whole", path);
+  if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2)
+    return mx_error(MX_ERR_IO, "'%s' is too large to read", path);
+  *size = (size_t)st.st_size;
+  return MX_OK;
+}
+
+/* Read at most `size` bytes of an open file into a malloc'ed buffer, after
+ * checking that it starts like an NDArray file (so nothing big is allocated
+ * for other files).  The parser then checks every length the file claims
+ * against the bytes present. */
+static mx_status read_whole(FILE *f, const char *path, size_t size, unsigned char **out,
+                            size_t *len) {
+  unsigned char head[8];
+  size_t got = fread(head, 1, size < sizeof head ? size : sizeof head, f);
+  if (ferror(f)) return mx_error(MX_ERR_IO, "cannot read '%s'", path);
+  src h = {head, got, 0};
+  uint64_t magic;
+  if (get_u64(&h, &magic, "the file header"))
+    return mx_error(MX_ERR_FORMAT, "'%s': not an MXNet NDArray file (%lu bytes)", path,
+                    (unsigned long)got);
+  if (magic != LIST_MAGIC)
+    return mx_error(MX_ERR_FORMAT, "'%s': not an MXNet NDArray file (bad magic number 0x%llx)",
+                    path, (unsigned long long)magic);
+  unsigned char *buf = (unsigned char *)malloc(size);
+  if (!buf) return mx_error(MX_ERR_NOMEM, "cannot allocate %.0f bytes to read '%s'", (double)size, path);
+  memcpy(buf, head, got);
+  size_t n = got + fread(buf + got, 1, size - got, f);
+  if (ferror(f)) {
+    free(buf);
+    return mx_error(MX_ERR_IO, "cannot read '%s'", path);
+  }
+  *out = buf;
+  *len = n;   /* a file that shrank meanwhile reads as truncated */
+  return MX_OK;
+}
+
 mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
                                char ***names, int *n) {
   *arrays = NULL;
   *names = NULL;
   *n = 0;
+  size_t size;
+  mx_status rc = regular_size(path, &size);
+  if (rc) return rc;
   FILE *f = fopen(path, "rb");
   if (!f) return mx_error(MX_ERR_IO, "cannot open '%s' for reading", path);
-  size_t cap = 1 << 16, len = 0;
-  unsigned char *buf = (unsigned char *)malloc(cap);
-  if (!buf) {
-    fclose(f);
-    return mx_error(MX_ERR_NOMEM, "out of memory");
-  }
-  for (;;) {
-    if (len == cap) {
-      unsigned char *nb = (unsigned char *)realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return mx_error(MX_ERR_NOMEM, "out of memory reading '%s'", path);
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  int err = ferror(f);
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  rc = read_whole(f, path, size, &buf, &len);
   fclose(f);
-  if (err) {
-    free(buf);
-    return mx_error(MX_ERR_IO, "cannot read '%s'", path);
-  }
-  mx_status rc = mx_ndarray_load_buffer(buf, len, arrays, names, n);
+  if (rc) return rc;
+  rc = mx_ndarray_load_buffer(buf, len, arrays, names, n);
   free(buf);
   if (rc) return mx_error_prefix(rc, "'%s': ", path);
   return MX_OK;

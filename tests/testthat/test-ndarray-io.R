@@ -426,7 +426,7 @@ test_that("bad arguments name the argument", {
   expect_error(mx.nd.load(c("a", "b")), "'filename'")
   expect_error(mx.nd.load(NA_character_), "'filename'")
   expect_error(mx.nd.load(file.path(tempdir(), "missing.params")), "missing\\.params.*does not exist")
-  expect_error(mx.nd.load(tempdir()), "cannot (read|open)|not an MXNet")
+  expect_error(mx.nd.load(tempdir()), "is a directory", class = "mxnet_io_error")
   expect_error(mx.nd.save(x, 123), "'filename'")
   expect_error(mx.nd.save(x, c(f, f)), "'filename'")
   expect_error(mx.nd.save(x, NA_character_), "'filename'")
@@ -439,4 +439,34 @@ test_that("bad arguments name the argument", {
   expect_error(mx.nd.deserialize("abc"), "'x'.*raw")
   expect_error(mx.nd.deserialize(NULL), "'x'.*raw")
   expect_false(file.exists(f))
+})
+
+test_that("H3/Q7: endless, special or lying files fail before a large allocation", {
+  skip_on_os("windows")
+  expect_error(mx.nd.load("/dev/zero"), "not a regular file", class = "mxnet_io_error")
+  expect_error(mx.nd.load("/dev/null"), "not a regular file", class = "mxnet_io_error")
+  expect_error(mx.nd.load(tempdir()), "is a directory", class = "mxnet_io_error")
+  # a header claiming 2^40 float32 elements (4 TiB) in a small file
+  big <- write_bytes(container(list(rec(2^40, FLAG[["float32"]], f32(1:4)))))
+  on.exit(unlink(big))
+  before <- mx.memory.stats()[["n_system_alloc"]]
+  expect_error(mx.nd.load(big), "truncated.*needs 4398046511104 bytes", class = "mxnet_io_error")
+  expect_error(mx.nd.deserialize(read_bytes(big)), "truncated", class = "mxnet_io_error")
+  # a header claiming 2^40 arrays
+  many <- write_bytes(c(u64(0x112), u64(0), u64(2^40), raw(16)))
+  on.exit(unlink(many), add = TRUE)
+  expect_error(mx.nd.load(many), "claims 1099511627776 arrays", class = "mxnet_io_error")
+  expect_identical(mx.memory.stats()[["n_system_alloc"]], before)
+  # files that are not NDArray files are refused from their first bytes
+  short <- write_bytes(as.raw(1:3))
+  on.exit(unlink(short), add = TRUE)
+  expect_error(mx.nd.load(short), "not an MXNet NDArray file", class = "mxnet_io_error")
+  empty <- write_bytes(raw(0))
+  on.exit(unlink(empty), add = TRUE)
+  expect_error(mx.nd.load(empty), "not an MXNet NDArray file", class = "mxnet_io_error")
+  # the package still works
+  ok <- tempfile()
+  on.exit(unlink(ok), add = TRUE)
+  mx.nd.save(list(a = mx.nd.ones(2)), ok)
+  expect_identical(as.vector(as.array(mx.nd.load(ok)$a)), c(1, 1))
 })
