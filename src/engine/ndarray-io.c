@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <errno.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #define LIST_MAGIC 0x112ULL
 #define REC_V1 0xF993FAC8u
@@ -120,22 +124,49 @@ mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays,
   return MX_OK;
 }
 
+/* What replacing `path` must respect: an existing file's mode, and its
+ * write permission (rename() would otherwise replace a read-only file, which
+ * saveRDS() refuses).  *mode is -1 when there is no file yet. */
+static mx_status check_target(const char *path, int *mode) {
+  struct stat st;
+  *mode = -1;
+  if (stat(path, &st) != 0) return MX_OK;             /* a new file */
+  if (S_ISDIR(st.st_mode)) return mx_error(MX_ERR_IO, "cannot write '%s': it is a directory", path);
+  if (!S_ISREG(st.st_mode))
+    return mx_error(MX_ERR_IO, "cannot write '%s': not a regular file", path);
+#ifndef _WIN32
+  if (access(path, W_OK) != 0)
+    return mx_error(MX_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
+#endif
+  *mode = (int)(st.st_mode & 07777);
+  return MX_OK;
+}
+
+/* Write the list to `tmp` with the mode the target had. */
+static mx_status write_file(const char *tmp, const char *path, int mode,
+                            mx_ndarray *const *arrays, const char *const *names, int n) {
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return mx_error(MX_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
+  sink s = {f, NULL, 0, 0, 0};
+  mx_status rc = write_list(&s, arrays, names, n);
+  if (fclose(f) != 0 && rc == MX_OK) rc = mx_error(MX_ERR_IO, "cannot write '%s'", path);
+  if (rc == MX_OK && mode >= 0 && chmod(tmp, (mode_t)mode) != 0)
+    rc = mx_error(MX_ERR_IO, "cannot set the mode of '%s': %s", path, strerror(errno));
+  return rc;
+}
+
 mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
                                const char *const *names, int n) {
   /* write beside the target and rename, so a failure never destroys a file
    * that was already there */
+  int mode;
+  mx_status rc = check_target(path, &mode);
+  if (rc) return rc;
   size_t pl = strlen(path);
   char *tmp = (char *)malloc(pl + 16);
   if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory");
   snprintf(tmp, pl + 16, "%s.tmp-mxnet", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    free(tmp);
-    return mx_error(MX_ERR_IO, "cannot open '%s' for writing", path);
-  }
-  sink s = {f, NULL, 0, 0, 0};
-  mx_status rc = write_list(&s, arrays, names, n);
-  if (fclose(f) != 0 && rc == MX_OK) rc = mx_error(MX_ERR_IO, "cannot write '%s'", path);
+  rc = write_file(tmp, path, mode, arrays, names, n);
   if (rc == MX_OK) {
 #ifdef _WIN32
     remove(path);

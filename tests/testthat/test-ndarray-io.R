@@ -470,3 +470,27 @@ test_that("H3/Q7: endless, special or lying files fail before a large allocation
   mx.nd.save(list(a = mx.nd.ones(2)), ok)
   expect_identical(as.vector(as.array(mx.nd.load(ok)$a)), c(1, 1))
 })
+
+test_that("I1: mx.nd.save keeps the mode of a file it replaces and refuses a read-only one", {
+  skip_on_os("windows")
+  f <- tempfile(fileext = ".params")
+  on.exit(unlink(f))
+  mx.nd.save(list(a = mx.nd.ones(1)), f)
+  Sys.chmod(f, "0640")
+  mx.nd.save(list(b = mx.nd.zeros(1)), f)
+  expect_identical(names(mx.nd.load(f)), "b")
+  expect_identical(format(file.info(f)$mode), "640")
+  Sys.chmod(f, "0600")
+  mx.nd.save(list(c = mx.nd.zeros(1)), f)
+  expect_identical(format(file.info(f)$mode), "600")
+  # a directory is not replaced
+  expect_error(mx.nd.save(list(a = mx.nd.ones(1)), tempdir()), "is a directory",
+               class = "mxnet_io_error")
+  # write protection: as saveRDS, refuse (root may write anyway, so skip there)
+  Sys.chmod(f, "0444")
+  skip_if(file.access(f, 2) == 0, "write permission is not enforced for this user (root)")
+  expect_error(mx.nd.save(list(d = mx.nd.ones(1)), f), "Permission denied",
+               class = "mxnet_io_error")
+  expect_identical(names(mx.nd.load(f)), "c")
+  expect_identical(format(file.info(f)$mode), "444")
+})
