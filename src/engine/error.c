@@ -79,15 +79,31 @@ void mx_log(int level, const char *fmt, ...) {
 
 /* ------------------------------------------------------------- abort */
 
+/* Only the thread that installed the callback calls it (the R glue's thread:
+ * R may not be called from OpenMP workers); once it said stop, every thread
+ * sees the request until the callback is installed again. */
 static mx_abort_fn abort_fn = NULL;
 static void *abort_user = NULL;
+static _Thread_local int abort_owner = 0;
+static int abort_seen = 0;
 
 void mx_abort_set_callback(mx_abort_fn fn, void *user) {
   abort_fn = fn;
   abort_user = user;
+  abort_owner = 1;
+  __atomic_store_n(&abort_seen, 0, __ATOMIC_RELAXED);
 }
 
-int mx_abort_requested(void) { return abort_fn ? abort_fn(abort_user) : 0; }
+int mx_abort_requested(void) {
+  if (__atomic_load_n(&abort_seen, __ATOMIC_RELAXED)) return 1;
+  if (!abort_owner || !abort_fn || !abort_fn(abort_user)) return 0;
+  __atomic_store_n(&abort_seen, 1, __ATOMIC_RELAXED);
+  return 1;
+}
+
+mx_status mx_abort_check(void) {
+  return mx_abort_requested() ? mx_error(MX_ERR_ABORTED, "interrupted by the user") : MX_OK;
+}
 
 /* ------------------------------------------------------------- hashing */
 

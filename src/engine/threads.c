@@ -12,11 +12,20 @@
  * pool does not survive fork(), and a parallel region in the child would wait
  * for threads that are not there.  The check compares process ids, so it
  * needs no fork handler (which would dangle once the package is unloaded).
+ *
+ * The pool's threads take no asynchronous signals (only faults such as
+ * SIGSEGV): a signal frame pushed onto a thread running oneDNN's JIT kernels
+ * corrupted the heap (Ctrl-C during a convolution aborted R with "corrupted
+ * size vs. prev_size").  mask_pool() starts the threads of a count with the
+ * signals blocked; the caller's own thread is left to its owner (the R glue
+ * holds R's signals back while it runs long engine calls).
  */
 #include "../include/mx-internal.h"
 
 #include <stdlib.h>
 #ifndef _WIN32
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #endif
 
@@ -75,10 +84,28 @@ static int resolve(void) {
   return n < 1 ? 1 : n;
 }
 
+static int masked = 1;          /* pool threads started with signals blocked */
+
+static void mask_pool(int n) {
+#if defined(_OPENMP) && !defined(_WIN32)
+  if (n <= masked) return;
+  sigset_t s;
+  sigfillset(&s);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&s, faults[i]);
+#pragma omp parallel num_threads(n)
+  if (omp_get_thread_num() != 0) pthread_sigmask(SIG_BLOCK, &s, NULL);
+  masked = n;
+#else
+  (void)n;
+#endif
+}
+
 int mx_threads_get(void) {
   if (resolved <= 0) {
     resolved = resolve();
     owner_pid = current_pid();
+    mask_pool(resolved);
   }
   if (current_pid() != owner_pid) return 1;   /* a forked child */
   return resolved;
@@ -92,5 +119,6 @@ mx_status mx_threads_set(int n) {
   user_threads = n;
   resolved = resolve();
   if (!owner_pid) owner_pid = current_pid();
+  if (current_pid() == owner_pid) mask_pool(resolved);
   return MX_OK;
 }

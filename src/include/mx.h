@@ -79,10 +79,17 @@ void mx_log(int level, const char *fmt, ...)
 #endif
     ;
 
-/* Abort polling: long computations call mx_abort_requested() between steps. */
+/* Abort polling: long computations call mx_abort_requested() between steps
+ * (executor ops, kernel chunks).  The callback is called only on the thread
+ * that installed it (so a poll from an OpenMP worker never reaches R); once
+ * it returned nonzero, every thread sees the request until the callback is
+ * installed again (which clears it). */
 typedef int (*mx_abort_fn)(void *user);
 void mx_abort_set_callback(mx_abort_fn fn, void *user);
 int mx_abort_requested(void);
+/* MX_ERR_ABORTED ("interrupted by the user") when a stop was requested,
+ * else MX_OK: the one-line poll of a kernel's chunk loop. */
+mx_status mx_abort_check(void);
 
 /* ------------------------------------------------------------------ threads */
 

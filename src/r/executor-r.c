@@ -5,7 +5,6 @@
 #include "mx-r.h"
 #include "../include/mx-executor.h"
 
-#include <time.h>
 
 static SEXP exec_tag = NULL;
 
@@ -72,23 +71,11 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
   return ptr;
 }
 
-/* Ctrl-C: polled between steps, at most every 50 ms, without jumping out
- * of C (R_ToplevelExec catches the interrupt), so the executor stays usable. */
-static double last_poll = 0;
-static void check_interrupt_fn(void *d) { (void)d; R_CheckUserInterrupt(); }
-static int abort_poll(void *user) {
-  (void)user;
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  double t = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-  if (t - last_poll < 0.05) return 0;
-  last_poll = t;
-  return R_ToplevelExec(check_interrupt_fn, NULL) ? 0 : 1;
-}
-
+/* Ctrl-C stops a pass between ops (mx_r_poll_begin); the executor stays
+ * usable. */
 static void run_checked(mx_status st) {
-  mx_abort_set_callback(NULL, NULL);
-  if (st == MX_ERR_ABORTED) mx_r_raise(MX_ERR_ABORTED, "interrupted by the user (the executor can be used again)");
+  if (mx_r_poll_end(st) == MX_ERR_ABORTED)
+    mx_r_raise(MX_ERR_ABORTED, "interrupted by the user (the executor can be used again)");
   if (st != MX_OK) mx_r_fail();
 }
 
@@ -98,7 +85,7 @@ SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train) {
   if (tr == NA_LOGICAL) mx_r_value_error("argument 'is.train' must be TRUE or FALSE");
   uint64_t seed = mx_executor_is_random(e) ? mx_r_seed() : 0;
   mx_r_sync_threads();
-  mx_abort_set_callback(abort_poll, NULL);
+  mx_r_poll_begin();
   run_checked(mx_executor_forward(e, tr, seed));
   return R_NilValue;
 }
@@ -108,7 +95,7 @@ SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads) {
   int n;
   mx_ndarray **g = nd_list(head_grads, "out.grads", 1, &n);
   mx_r_sync_threads();
-  mx_abort_set_callback(abort_poll, NULL);
+  mx_r_poll_begin();
   run_checked(mx_executor_backward(e, g, g ? n : 0));
   return R_NilValue;
 }

@@ -47,6 +47,13 @@ static inline void mx_r_check(mx_status st) {
   if (st != MX_OK) mx_r_fail();
 }
 
+/* Engine calls that may run long poll for Ctrl-C between begin and end:
+ * mx_r_check(MX_R_POLLED(mx_op_invoke(...))).  An interrupt makes the call
+ * return MX_ERR_ABORTED, which mx_r_fail() signals as an R interrupt. */
+void mx_r_poll_begin(void);
+mx_status mx_r_poll_end(mx_status st);
+#define MX_R_POLLED(call) (mx_r_poll_begin(), mx_r_poll_end(call))
+
 /* NDArray objects: a length-1 list of class "MXNDArray" holding an external
  * pointer whose finalizer frees the engine array. */
 int mx_r_is_nd(SEXP x);

@@ -145,7 +145,7 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   opts.ctx = (mx_context){MX_CPU, 0};
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = 0;
-  mx_r_check(mx_op_invoke(op, vals, in, nin, outs, nout, &opts));
+  mx_r_check(MX_R_POLLED(mx_op_invoke(op, vals, in, nin, outs, nout, &opts)));
   if (given_out) return out;
   if (nout == 1) return mx_r_wrap_nd(outs[0]);
   return wrap_list(outs, nout);
@@ -171,7 +171,7 @@ SEXP mx_r_nd_forward_backward(SEXP opname, SEXP inputs, SEXP params, SEXP out_gr
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = Rf_asLogical(is_train) == TRUE;
   mx_ndarray *outs[16] = {0}, *grads[64] = {0};
-  mx_r_check(mx_op_forward_backward(op, vals, in, nin, og, nog, &opts, outs, grads));
+  mx_r_check(MX_R_POLLED(mx_op_forward_backward(op, vals, in, nin, og, nog, &opts, outs, grads)));
   int nvis = mx_op_num_visible_outputs(op, vals);
   SEXP res = PROTECT(Rf_allocVector(VECSXP, 2));
   SEXP nms = PROTECT(Rf_allocVector(STRSXP, 2));
