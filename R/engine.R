@@ -55,10 +55,13 @@ mx.threads <- function(n = NULL) {
 
 #' Engine memory
 #'
-#' NDArray memory comes from a pool: freed blocks are kept (up to a limit) for
-#' reuse. \code{mx.memory.stats} reports bytes in use, the peak, bytes cached
-#' and allocation counts; \code{mx.memory.release} returns the cached blocks
-#' to the system; \code{mx.memory.limit} sets the cache limit. Memory of
+#' NDArray memory comes from a pool: freed blocks are kept (up to a limit,
+#' 1 GiB by default) for reuse, so the process keeps that memory after the
+#' NDArrays are gone. \code{mx.memory.stats} reports bytes in use, the peak,
+#' bytes cached and allocation counts; \code{mx.memory.release} returns the
+#' cached blocks to the system (with the GNU C library it also trims the C heap,
+#' \code{malloc_trim}, so the process's resident size drops too);
+#' \code{mx.memory.limit} sets the cache limit. Memory of
 #' NDArrays no longer referenced from R returns to the pool when R's garbage
 #' collector runs; the engine calls \code{gc()} itself when its memory grows
 #' by more than \code{mx.memory.gc.threshold()} bytes.

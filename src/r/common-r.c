@@ -82,13 +82,45 @@ mx_ndarray *mx_r_nd(SEXP x, const char *arg) {
   return a;
 }
 
-SEXP mx_r_wrap_nd(mx_ndarray *a) {
-  SEXP ptr = PROTECT(R_MakeExternalPtr(a, mx_sym_nd_tag, R_NilValue));
+/* Wrapping allocates, and an R allocation can fail with a longjmp: until the
+ * finalizer is registered the engine array is freed by the unwind cleanup,
+ * after that by the finalizer (so it is never leaked or freed twice). */
+typedef struct wrap_job {
+  mx_ndarray *a;
+  int owned;      /* the external pointer's finalizer owns a */
+} wrap_job;
+
+static SEXP unwind_token = NULL;
+
+void mx_r_wrap_init(void) {
+  if (unwind_token) return;
+  unwind_token = R_MakeUnwindCont();
+  R_PreserveObject(unwind_token);
+}
+
+static SEXP wrap_body(void *data) {
+  wrap_job *j = (wrap_job *)data;
+  SEXP ptr = PROTECT(R_MakeExternalPtr(j->a, mx_sym_nd_tag, R_NilValue));
   R_RegisterCFinalizerEx(ptr, nd_finalizer, TRUE);
+  j->owned = 1;
   SEXP obj = PROTECT(Rf_allocVector(VECSXP, 1));
   SET_VECTOR_ELT(obj, 0, ptr);
   Rf_setAttrib(obj, R_ClassSymbol, mx_str_nd_class);
   UNPROTECT(2);
+  return obj;
+}
+
+static void wrap_cleanup(void *data, Rboolean jump) {
+  wrap_job *j = (wrap_job *)data;
+  if (jump && !j->owned) mx_ndarray_free(j->a);
+}
+
+SEXP mx_r_wrap_nd(mx_ndarray *a) {
+  wrap_job j = {a, 0};
+  if (!unwind_token) mx_r_wrap_init();
+  SEXP obj = PROTECT(R_UnwindProtect(wrap_body, &j, wrap_cleanup, &j, unwind_token));
+  SETCAR(unwind_token, R_NilValue);   /* the token keeps the last result alive */
+  UNPROTECT(1);
   return obj;
 }
 

@@ -96,6 +96,7 @@ mx_status mx_r_poll_end(mx_status st) {
 
 void mx_r_engine_init(void) {
   main_thread = pthread_self();
+  mx_r_wrap_init();
   mx_log_set_callback(log_to_r, NULL);
   mx_engine_init();
   mx_shape_format_r(1);

@@ -59,8 +59,10 @@ mx_status mx_r_poll_end(mx_status st);
 int mx_r_is_nd(SEXP x);
 /* The engine array of an R NDArray; an R error naming `arg` otherwise. */
 mx_ndarray *mx_r_nd(SEXP x, const char *arg);
-/* Wrap an engine array (ownership passes to R, also when wrapping fails). */
+/* Wrap an engine array (ownership passes to R, also when wrapping fails:
+ * an R allocation error frees it).  mx_r_wrap_init() runs at load. */
 SEXP mx_r_wrap_nd(mx_ndarray *a);
+void mx_r_wrap_init(void);
 
 /* An MXContext list (or NULL: the CPU) as an engine context. */
 mx_context mx_r_ctx(SEXP ctx, const char *arg);

@@ -119,3 +119,28 @@ test_that("Q8: long products, run in row blocks between polls, give the same val
   fc <- mx.nd.FullyConnected(mx.nd.array(A), mx.nd.array(W), num_hidden = 1200, no_bias = TRUE)
   expect_equal(as.array(fc), t(W) %*% A, tolerance = 1e-5)
 })
+
+test_that("L4: wrapping engine arrays keeps none alive after the R objects go", {
+  invisible(gc())
+  before <- mx.memory.stats()[["n_live"]]
+  x <- lapply(1:50, function(i) mx.nd.ones(10))
+  y <- mx.nd.ones(c(100, 100))
+  expect_identical(mx.memory.stats()[["n_live"]] - before, 51)
+  rm(x, y)
+  invisible(gc())
+  expect_identical(mx.memory.stats()[["n_live"]], before)
+})
+
+test_that("E4: mx.symbol.load of a directory says so", {
+  expect_error(mx.symbol.load(tempdir()), "is a directory", class = "mxnet_io_error")
+})
+
+test_that("Q11: mx.memory.release empties the pool and the package goes on", {
+  x <- mx.nd.ones(c(512, 512))
+  rm(x)
+  invisible(gc())
+  expect_gt(mx.memory.stats()[["bytes_cached"]], 0)
+  mx.memory.release()
+  expect_identical(mx.memory.stats()[["bytes_cached"]], 0)
+  expect_identical(as.vector(as.array(mx.nd.ones(2) + 1)), c(2, 2))
+})
