@@ -30,11 +30,14 @@ void mx_error_clear(void) {
   err_status = MX_OK;
 }
 
-mx_status mx_error(mx_status st, const char *fmt, ...) {
+mx_status mx_error_at(const char *func, mx_status st, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+  int w = vsnprintf(err_msg, sizeof err_msg, fmt, ap);
   va_end(ap);
+  if (st == MX_ERR_INTERNAL && w >= 0 && (size_t)w < sizeof err_msg)
+    snprintf(err_msg + w, sizeof err_msg - (size_t)w,
+             " (internal error in %s(): a bug in mxnet, please report it)", func ? func : "?");
   err_status = st;
   return st;
 }

@@ -47,12 +47,15 @@ mx_status mx_last_status(void);
 /* A status's short name: "ok", "arg", "shape", ..., "internal" ("unknown"
  * for a value outside the enum). */
 const char *mx_status_name(int st);
-/* Record a failure (printf-style message) and return its status. */
-mx_status mx_error(mx_status st, const char *fmt, ...)
+/* Record a failure (printf-style message) and return its status.  Called as
+ * mx_error(st, fmt, ...): the macro passes the calling function's name, which
+ * an MX_ERR_INTERNAL message names, with a request to report the bug. */
+mx_status mx_error_at(const char *func, mx_status st, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#define mx_error(...) mx_error_at(__func__, __VA_ARGS__)
 /* Prefix the current message with context ("op 'sum': ..."); returns st. */
 mx_status mx_error_prefix(mx_status st, const char *fmt, ...)
 #if defined(__GNUC__)
