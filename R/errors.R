@@ -81,7 +81,7 @@ mx.user.call <- function(from) {
   for (i in rev(seq_len(max(0L, from)))) {
     top <- topenv(environment(sys.function(i)))
     if (identical(top, ns)) found <- i
-    else if (!is.base.namespace(top)) break
+    else if (!base.r.namespace(top)) break
   }
   if (found == 0L) return(NULL)
   call <- sys.call(found)
@@ -90,7 +90,7 @@ mx.user.call <- function(from) {
   call
 }
 
-is.base.namespace <- function(env) {
+base.r.namespace <- function(env) {
   identical(env, baseenv()) || identical(env, .BaseNamespaceEnv) ||
     (isNamespace(env) && getNamespaceName(env) %in% c("methods", "utils", "stats"))
 }

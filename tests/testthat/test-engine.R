@@ -95,10 +95,10 @@ test_that("Q8: an interrupt stops an executor's forward pass and leaves it usabl
   skip_on_cran()
   skip_on_os("windows")
   data <- mx.symbol.Variable("data")
-  net <- mx.symbol.FullyConnected(data, num_hidden = 4000, no_bias = TRUE)
+  net <- mx.symbol.FullyConnected(data, num_hidden = 4000, no_bias = TRUE, name = "fc")
   ex <- mx.simple.bind(net, data = c(4000, 4000), ctx = mx.cpu(), grad.req = "null")
   mx.exec.update.arg.arrays(ex, list(data = mx.nd.ones(c(4000, 4000)),
-                                     fullyconnected0_weight = mx.nd.ones(c(4000, 4000))),
+                                     fc_weight = mx.nd.ones(c(4000, 4000))),
                             match.name = TRUE)
   interrupt_after(1)
   expect_identical(interrupted_by(for (i in 1:30) mx.exec.forward(ex, is.train = FALSE)),
