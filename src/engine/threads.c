@@ -3,12 +3,12 @@
  *
  * Order of precedence: mx_threads_set(n > 0) (the R option mxnet.threads),
  * else OMP_NUM_THREADS, else the processor count; the result is capped by
- * OMP_THREAD_LIMIT (and OpenMP's thread limit).  Every parallel region in the
- * engine asks mx_threads_get() and passes the answer in a num_threads clause;
- * nothing calls omp_set_num_threads globally (see MX_WITH_OMP_THREADS for
- * oneDNN).
+ * OMP_THREAD_LIMIT.  Every parallel region in the engine asks mx_threads_get()
+ * and passes the answer in a num_threads clause; nothing calls
+ * omp_set_num_threads globally (see MX_WITH_OMP_THREADS for oneDNN).
  *
- * A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
+ * The cap also holds OpenMP's own thread limit and 4 threads per processor
+ * (mx_threads_set refuses more).  A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
  * pool does not survive fork(), and a parallel region in the child would wait
  * for threads that are not there.  The check compares process ids, so it
  * needs no fork handler (which would dangle once the package is unloaded).
