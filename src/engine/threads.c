@@ -6,9 +6,21 @@
  * OMP_THREAD_LIMIT.  Every parallel region in the engine asks mx_threads_get()
  * and passes the answer in a num_threads clause; nothing calls
  * omp_set_num_threads globally (see MX_WITH_OMP_THREADS for oneDNN).
- *
+ */
+#include "../include/mx-internal.h"
+
+#include <stdlib.h>
+#ifndef _WIN32
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#endif
+
+/*
  * The cap also holds OpenMP's own thread limit and 4 threads per processor
- * (mx_threads_set refuses more).  A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
+ * (mx_threads_set refuses more).
+ *
+ * A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
  * pool does not survive fork(), and a parallel region in the child would wait
  * for threads that are not there.  The check compares process ids, so it
  * needs no fork handler (which would dangle once the package is unloaded).
@@ -20,14 +32,6 @@
  * signals blocked; the caller's own thread is left to its owner (the R glue
  * holds R's signals back while it runs long engine calls).
  */
-#include "../include/mx-internal.h"
-
-#include <stdlib.h>
-#ifndef _WIN32
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
-#endif
 
 static int user_threads = 0;   /* 0: automatic */
 static int resolved = 0;
