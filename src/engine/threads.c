@@ -88,10 +88,9 @@ static int resolve(void) {
   return n < 1 ? 1 : n;
 }
 
-static int masked = 1;          /* pool threads started with signals blocked */
-
 static void mask_pool(int n) {
 #if defined(_OPENMP) && !defined(_WIN32)
+  static int masked = 1;        /* pool threads started with signals blocked */
   if (n <= masked) return;
   sigset_t s;
   sigfillset(&s);
