@@ -79,14 +79,17 @@ mx.user.call <- function(from) {
   ns <- topenv(environment(mx.user.call))
   found <- 0L
   for (i in rev(seq_len(max(0L, from)))) {
-    top <- topenv(environment(sys.function(i)))
+    env <- environment(sys.function(i))
+    if (is.null(env)) next
+    top <- topenv(env)
     if (identical(top, ns)) found <- i
     else if (!base.r.namespace(top)) break
   }
   if (found == 0L) return(NULL)
   call <- sys.call(found)
   generic <- get0(".Generic", envir = sys.frame(found), inherits = FALSE)
-  if (is.character(generic) && length(generic) == 1L && is.call(call)) call[[1L]] <- as.name(generic)
+  if (is.character(generic) && length(generic) == 1L && nzchar(generic) && is.call(call))
+    call[[1L]] <- as.name(generic)
   call
 }
 
