@@ -155,26 +155,40 @@ static mx_status write_file(const char *tmp, const char *path, int mode,
   return rc;
 }
 
-mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
-                               const char *const *names, int n) {
-  /* write beside the target and rename, so a failure never destroys a file
-   * that was already there */
+/* Write to `target` (the file itself) through a temporary beside it. */
+static mx_status save_replacing(const char *target, const char *path, mx_ndarray *const *arrays,
+                                const char *const *names, int n) {
   int mode;
-  mx_status rc = check_target(path, &mode);
+  mx_status rc = check_target(target, &mode);
   if (rc) return rc;
-  size_t pl = strlen(path);
+  size_t pl = strlen(target);
   char *tmp = (char *)malloc(pl + 16);
   if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory");
-  snprintf(tmp, pl + 16, "%s.tmp-mxnet", path);
+  snprintf(tmp, pl + 16, "%s.tmp-mxnet", target);
   rc = write_file(tmp, path, mode, arrays, names, n);
   if (rc == MX_OK) {
 #ifdef _WIN32
-    remove(path);
+    remove(target);
 #endif
-    if (rename(tmp, path) != 0) rc = mx_error(MX_ERR_IO, "cannot replace '%s'", path);
+    if (rename(tmp, target) != 0) rc = mx_error(MX_ERR_IO, "cannot replace '%s'", path);
   }
   if (rc != MX_OK) remove(tmp);
   free(tmp);
+  return rc;
+}
+
+mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
+                               const char *const *names, int n) {
+  /* write beside the target and rename, so a failure never destroys a file
+   * that was already there; a symbolic link is written through (as saveRDS
+   * does), not replaced by a file */
+  char *real = NULL;
+#ifndef _WIN32
+  struct stat lst;
+  if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) real = realpath(path, NULL);
+#endif
+  mx_status rc = save_replacing(real ? real : path, path, arrays, names, n);
+  free(real);
   return rc;
 }
 

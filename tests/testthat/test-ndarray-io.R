@@ -494,3 +494,15 @@ test_that("I1: mx.nd.save keeps the mode of a file it replaces and refuses a rea
   expect_identical(names(mx.nd.load(f)), "c")
   expect_identical(format(file.info(f)$mode), "444")
 })
+
+test_that("I1: mx.nd.save writes through a symbolic link, as saveRDS does", {
+  skip_on_os("windows")
+  f <- tempfile(fileext = ".params")
+  l <- tempfile(fileext = ".params")
+  on.exit(unlink(c(f, l)))
+  mx.nd.save(list(a = mx.nd.ones(1)), f)
+  skip_if_not(file.symlink(f, l))
+  mx.nd.save(list(b = mx.nd.zeros(1)), l)
+  expect_true(nzchar(Sys.readlink(l)))            # still a link
+  expect_identical(names(mx.nd.load(f)), "b")     # the target was written
+})
