@@ -5,7 +5,6 @@
 #include "mx-r.h"
 #include "../include/mx-executor.h"
 
-
 static SEXP exec_tag = NULL;
 
 static void exec_finalizer(SEXP ptr) {
