@@ -24,7 +24,19 @@ print.mx.features <- function(x, ...) {
 #'
 #' The engine's parallel kernels use \code{getOption("mxnet.threads")} threads
 #' when set, else \env{OMP_NUM_THREADS}, else all processors; always capped by
-#' \env{OMP_THREAD_LIMIT}. \code{mx.threads(n)} sets the option.
+#' \env{OMP_THREAD_LIMIT} (OpenMP's thread limit). \code{mx.threads(n)} sets
+#' the option.
+#'
+#' Counts above 4 threads per processor are refused: \code{mx.threads(n)}
+#' signals an error of class \code{mxnet_value_error}, and an option set
+#' directly to such a count gives a warning and the largest allowed count.
+#'
+#' In a forked child process, such as the workers of
+#' \code{parallel::mclapply}, the engine runs on one thread whatever the
+#' setting: OpenMP's threads do not survive \code{fork()}, so a child that
+#' waited for them would hang. Parallel workers therefore use one core each,
+#' which is what \code{mclapply} intends. Socket clusters
+#' (\code{parallel::makeCluster}) start fresh R processes and use the setting.
 #'
 #' @param n Number of threads (0 = automatic), or \code{NULL} to query.
 #' @return The number of threads now in use.
@@ -34,7 +46,8 @@ print.mx.features <- function(x, ...) {
 mx.threads <- function(n = NULL) {
   if (!is.null(n)) {
     if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 0 || n != round(n))
-      stop("argument 'n' must be a non-negative whole number", call. = FALSE)
+      mx.error("value", "argument 'n' must be a non-negative whole number")
+    .Call(C_mx_r_threads, n)        # refuses more than 4 threads per processor
     options(mxnet.threads = as.integer(n))
   }
   .Call(C_mx_r_threads, NULL)
@@ -42,10 +55,13 @@ mx.threads <- function(n = NULL) {
 
 #' Engine memory
 #'
-#' NDArray memory comes from a pool: freed blocks are kept (up to a limit) for
-#' reuse. \code{mx.memory.stats} reports bytes in use, the peak, bytes cached
-#' and allocation counts; \code{mx.memory.release} returns the cached blocks
-#' to the system; \code{mx.memory.limit} sets the cache limit. Memory of
+#' NDArray memory comes from a pool: freed blocks are kept (up to a limit,
+#' 1 GiB by default) for reuse, so the process keeps that memory after the
+#' NDArrays are gone. \code{mx.memory.stats} reports bytes in use, the peak,
+#' bytes cached and allocation counts; \code{mx.memory.release} returns the
+#' cached blocks to the system (with the GNU C library it also trims the C heap,
+#' \code{malloc_trim}, so the process's resident size drops too);
+#' \code{mx.memory.limit} sets the cache limit. Memory of
 #' NDArrays no longer referenced from R returns to the pool when R's garbage
 #' collector runs; the engine calls \code{gc()} itself when its memory grows
 #' by more than \code{mx.memory.gc.threshold()} bytes.

@@ -246,6 +246,7 @@ mx.symbol.load <- function(file.name) {
   if (!is.character(file.name) || length(file.name) != 1L || is.na(file.name))
     stop("argument 'file.name' must be a single file name", call. = FALSE)
   if (!file.exists(file.name)) stop(sprintf("file '%s' does not exist", file.name), call. = FALSE)
+  if (dir.exists(file.name)) mx.error("io", sprintf("'%s' is a directory, not a symbol file", file.name))
   txt <- paste(readLines(file.name, warn = FALSE, encoding = "UTF-8"), collapse = "\n")
   mx.symbol.load.json(txt)
 }

@@ -12,8 +12,14 @@
  */
 #include "../include/mx-internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <errno.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #define LIST_MAGIC 0x112ULL
 #define REC_V1 0xF993FAC8u
@@ -118,30 +124,71 @@ mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays,
   return MX_OK;
 }
 
-mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
-                               const char *const *names, int n) {
-  /* write beside the target and rename, so a failure never destroys a file
-   * that was already there */
-  size_t pl = strlen(path);
-  char *tmp = (char *)malloc(pl + 16);
-  if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory");
-  snprintf(tmp, pl + 16, "%s.tmp-mxnet", path);
+/* What replacing `path` must respect: an existing file's mode, and its
+ * write permission (rename() would otherwise replace a read-only file, which
+ * saveRDS() refuses).  *mode is -1 when there is no file yet. */
+static mx_status check_target(const char *path, int *mode) {
+  struct stat st;
+  *mode = -1;
+  if (stat(path, &st) != 0) return MX_OK;             /* a new file */
+  if (S_ISDIR(st.st_mode)) return mx_error(MX_ERR_IO, "cannot write '%s': it is a directory", path);
+  if (!S_ISREG(st.st_mode))
+    return mx_error(MX_ERR_IO, "cannot write '%s': not a regular file", path);
+#ifndef _WIN32
+  if (access(path, W_OK) != 0)
+    return mx_error(MX_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
+#endif
+  *mode = (int)(st.st_mode & 07777);
+  return MX_OK;
+}
+
+/* Write the list to `tmp` with the mode the target had. */
+static mx_status write_file(const char *tmp, const char *path, int mode,
+                            mx_ndarray *const *arrays, const char *const *names, int n) {
   FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    free(tmp);
-    return mx_error(MX_ERR_IO, "cannot open '%s' for writing", path);
-  }
+  if (!f) return mx_error(MX_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
   sink s = {f, NULL, 0, 0, 0};
   mx_status rc = write_list(&s, arrays, names, n);
   if (fclose(f) != 0 && rc == MX_OK) rc = mx_error(MX_ERR_IO, "cannot write '%s'", path);
+  if (rc == MX_OK && mode >= 0 && chmod(tmp, (mode_t)mode) != 0)
+    rc = mx_error(MX_ERR_IO, "cannot set the mode of '%s': %s", path, strerror(errno));
+  return rc;
+}
+
+/* Write to `target` (the file itself) through a temporary beside it. */
+static mx_status save_replacing(const char *target, const char *path, mx_ndarray *const *arrays,
+                                const char *const *names, int n) {
+  int mode;
+  mx_status rc = check_target(target, &mode);
+  if (rc) return rc;
+  size_t pl = strlen(target);
+  char *tmp = (char *)malloc(pl + 16);
+  if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory");
+  snprintf(tmp, pl + 16, "%s.tmp-mxnet", target);
+  rc = write_file(tmp, path, mode, arrays, names, n);
   if (rc == MX_OK) {
 #ifdef _WIN32
-    remove(path);
+    remove(target);
 #endif
-    if (rename(tmp, path) != 0) rc = mx_error(MX_ERR_IO, "cannot replace '%s'", path);
+    if (rename(tmp, target) != 0) rc = mx_error(MX_ERR_IO, "cannot replace '%s'", path);
   }
   if (rc != MX_OK) remove(tmp);
   free(tmp);
+  return rc;
+}
+
+mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
+                               const char *const *names, int n) {
+  /* write beside the target and rename, so a failure never destroys a file
+   * that was already there; a symbolic link is written through (as saveRDS
+   * does), not replaced by a file */
+  char *real = NULL;
+#ifndef _WIN32
+  struct stat lst;
+  if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) real = realpath(path, NULL);
+#endif
+  mx_status rc = save_replacing(real ? real : path, path, arrays, names, n);
+  free(real);
   return rc;
 }
 
@@ -344,41 +391,68 @@ fail:
   return rc;
 }
 
+/* The size of a file that can be read whole: a regular file (a device such
+ * as /dev/zero, a pipe or a directory could be endless, block or fail).
+ * Checked before opening, so opening a pipe cannot block. */
+static mx_status regular_size(const char *path, size_t *size) {
+  struct stat st;
+  if (stat(path, &st) != 0) return mx_error(MX_ERR_IO, "cannot open '%s' for reading", path);
+  if (S_ISDIR(st.st_mode)) return mx_error(MX_ERR_IO, "'%s' is a directory", path);
+  if (!S_ISREG(st.st_mode))
+    return mx_error(MX_ERR_IO, "'%s' is not a regular file (a device, pipe or socket); "
+                    "NDArray files are read whole", path);
+  if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2)
+    return mx_error(MX_ERR_IO, "'%s' is too large to read", path);
+  *size = (size_t)st.st_size;
+  return MX_OK;
+}
+
+/* Read at most `size` bytes of an open file into a malloc'ed buffer, after
+ * checking that it starts like an NDArray file (so nothing big is allocated
+ * for other files).  The parser then checks every length the file claims
+ * against the bytes present. */
+static mx_status read_whole(FILE *f, const char *path, size_t size, unsigned char **out,
+                            size_t *len) {
+  unsigned char head[8];
+  size_t got = fread(head, 1, size < sizeof head ? size : sizeof head, f);
+  if (ferror(f)) return mx_error(MX_ERR_IO, "cannot read '%s'", path);
+  src h = {head, got, 0};
+  uint64_t magic;
+  if (get_u64(&h, &magic, "the file header"))
+    return mx_error(MX_ERR_FORMAT, "'%s': not an MXNet NDArray file (%lu bytes)", path,
+                    (unsigned long)got);
+  if (magic != LIST_MAGIC)
+    return mx_error(MX_ERR_FORMAT, "'%s': not an MXNet NDArray file (bad magic number 0x%llx)",
+                    path, (unsigned long long)magic);
+  unsigned char *buf = (unsigned char *)malloc(size);
+  if (!buf) return mx_error(MX_ERR_NOMEM, "cannot allocate %.0f bytes to read '%s'", (double)size, path);
+  memcpy(buf, head, got);
+  size_t n = got + fread(buf + got, 1, size - got, f);
+  if (ferror(f)) {
+    free(buf);
+    return mx_error(MX_ERR_IO, "cannot read '%s'", path);
+  }
+  *out = buf;
+  *len = n;   /* a file that shrank meanwhile reads as truncated */
+  return MX_OK;
+}
+
 mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
                                char ***names, int *n) {
   *arrays = NULL;
   *names = NULL;
   *n = 0;
+  size_t size;
+  mx_status rc = regular_size(path, &size);
+  if (rc) return rc;
   FILE *f = fopen(path, "rb");
   if (!f) return mx_error(MX_ERR_IO, "cannot open '%s' for reading", path);
-  size_t cap = 1 << 16, len = 0;
-  unsigned char *buf = (unsigned char *)malloc(cap);
-  if (!buf) {
-    fclose(f);
-    return mx_error(MX_ERR_NOMEM, "out of memory");
-  }
-  for (;;) {
-    if (len == cap) {
-      unsigned char *nb = (unsigned char *)realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return mx_error(MX_ERR_NOMEM, "out of memory reading '%s'", path);
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  int err = ferror(f);
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  rc = read_whole(f, path, size, &buf, &len);
   fclose(f);
-  if (err) {
-    free(buf);
-    return mx_error(MX_ERR_IO, "cannot read '%s'", path);
-  }
-  mx_status rc = mx_ndarray_load_buffer(buf, len, arrays, names, n);
+  if (rc) return rc;
+  rc = mx_ndarray_load_buffer(buf, len, arrays, names, n);
   free(buf);
   if (rc) return mx_error_prefix(rc, "'%s': ", path);
   return MX_OK;

@@ -15,6 +15,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #define N_CLASSES 256
 
@@ -165,6 +168,10 @@ void mx_pool_release(int dev_type, int dev_id) {
     free(all);
     all = nx;
   }
+#if defined(__GLIBC__)
+  /* glibc keeps freed heap pages mapped (RSS stays high after a release) */
+  malloc_trim(0);
+#endif
 }
 
 int64_t mx_pool_set_limit(int dev_type, int64_t bytes) {

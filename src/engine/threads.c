@@ -10,9 +10,40 @@
 #include "../include/mx-internal.h"
 
 #include <stdlib.h>
+#ifndef _WIN32
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#endif
+
+/*
+ * The cap also holds OpenMP's own thread limit and 4 threads per processor
+ * (mx_threads_set refuses more).
+ *
+ * A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
+ * pool does not survive fork(), and a parallel region in the child would wait
+ * for threads that are not there.  The check compares process ids, so it
+ * needs no fork handler (which would dangle once the package is unloaded).
+ *
+ * The pool's threads take no asynchronous signals (only faults such as
+ * SIGSEGV): a signal frame pushed onto a thread running oneDNN's JIT kernels
+ * corrupted the heap (Ctrl-C during a convolution aborted R with "corrupted
+ * size vs. prev_size").  mask_pool() starts the threads of a count with the
+ * signals blocked; the caller's own thread is left to its owner (the R glue
+ * holds R's signals back while it runs long engine calls).
+ */
 
 static int user_threads = 0;   /* 0: automatic */
 static int resolved = 0;
+static long owner_pid = 0;     /* the process that resolved the count */
+
+static long current_pid(void) {
+#ifndef _WIN32
+  return (long)getpid();
+#else
+  return 1;
+#endif
+}
 
 static int env_int(const char *name) {
   const char *s = getenv(name);
@@ -32,11 +63,24 @@ int mx_threads_available(void) {
 #endif
 }
 
+int mx_threads_max(void) { return MX_THREADS_PER_PROC * mx_threads_available(); }
+
+/* OMP_THREAD_LIMIT as set now, or as OpenMP read it at start-up. */
+static int thread_limit(void) {
+  int limit = env_int("OMP_THREAD_LIMIT");
+#ifdef _OPENMP
+  int omp = omp_get_thread_limit();
+  if (omp > 0 && (limit <= 0 || omp < limit)) limit = omp;
+#endif
+  return limit;
+}
+
 static int resolve(void) {
   int n = user_threads;
   if (n <= 0) n = env_int("OMP_NUM_THREADS");
   if (n <= 0) n = mx_threads_available();
-  int limit = env_int("OMP_THREAD_LIMIT");
+  if (n > mx_threads_max()) n = mx_threads_max();
+  int limit = thread_limit();
   if (limit > 0 && n > limit) n = limit;
 #ifndef _OPENMP
   n = 1;
@@ -44,12 +88,40 @@ static int resolve(void) {
   return n < 1 ? 1 : n;
 }
 
+static void mask_pool(int n) {
+#if defined(_OPENMP) && !defined(_WIN32)
+  static int masked = 1;        /* pool threads started with signals blocked */
+  if (n <= masked) return;
+  sigset_t s;
+  sigfillset(&s);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&s, faults[i]);
+#pragma omp parallel num_threads(n)
+  if (omp_get_thread_num() != 0) pthread_sigmask(SIG_BLOCK, &s, NULL);
+  masked = n;
+#else
+  (void)n;
+#endif
+}
+
 int mx_threads_get(void) {
-  if (resolved <= 0) resolved = resolve();
+  if (resolved <= 0) {
+    resolved = resolve();
+    owner_pid = current_pid();
+    mask_pool(resolved);
+  }
+  if (current_pid() != owner_pid) return 1;   /* a forked child */
   return resolved;
 }
 
-void mx_threads_set(int n) {
-  user_threads = n > 0 ? n : 0;
+mx_status mx_threads_set(int n) {
+  if (n < 0 || n > mx_threads_max())
+    return mx_error(MX_ERR_ARG,
+                    "%d threads is out of range: give 0 (automatic) to %d (%d per processor)",
+                    n, mx_threads_max(), MX_THREADS_PER_PROC);
+  user_threads = n;
   resolved = resolve();
+  if (!owner_pid) owner_pid = current_pid();
+  if (current_pid() == owner_pid) mask_pool(resolved);
+  return MX_OK;
 }

@@ -44,12 +44,18 @@ typedef enum mx_status {
 const char *mx_last_error(void);
 /* The status of the last failure on this thread (MX_OK if none). */
 mx_status mx_last_status(void);
-/* Record a failure (printf-style message) and return its status. */
-mx_status mx_error(mx_status st, const char *fmt, ...)
+/* A status's short name: "ok", "arg", "shape", ..., "internal" ("unknown"
+ * for a value outside the enum). */
+const char *mx_status_name(int st);
+/* Record a failure (printf-style message) and return its status.  Called as
+ * mx_error(st, fmt, ...): the macro passes the calling function's name, which
+ * an MX_ERR_INTERNAL message names, with a request to report the bug. */
+mx_status mx_error_at(const char *func, mx_status st, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#define mx_error(...) mx_error_at(__func__, __VA_ARGS__)
 /* Prefix the current message with context ("op 'sum': ..."); returns st. */
 mx_status mx_error_prefix(mx_status st, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -76,21 +82,33 @@ void mx_log(int level, const char *fmt, ...)
 #endif
     ;
 
-/* Abort polling: long computations call mx_abort_requested() between steps. */
+/* Abort polling: long computations call mx_abort_requested() between steps
+ * (executor ops, kernel chunks).  The callback is called only on the thread
+ * that installed it (so a poll from an OpenMP worker never reaches R); once
+ * it returned nonzero, every thread sees the request until the callback is
+ * installed again (which clears it). */
 typedef int (*mx_abort_fn)(void *user);
 void mx_abort_set_callback(mx_abort_fn fn, void *user);
 int mx_abort_requested(void);
+/* MX_ERR_ABORTED ("interrupted by the user") when a stop was requested,
+ * else MX_OK: the one-line poll of a kernel's chunk loop. */
+mx_status mx_abort_check(void);
 
 /* ------------------------------------------------------------------ threads */
 
 /* The one thread-count getter used by every parallel region.  The value is
  * the user's setting (mx_threads_set; 0 = automatic) or OMP_NUM_THREADS or the
- * number of processors, capped by OMP_THREAD_LIMIT; always >= 1. */
+ * number of processors, capped by mx_threads_max() and OMP_THREAD_LIMIT
+ * (OpenMP's thread limit); always >= 1, and 1 in a forked child process. */
 int mx_threads_get(void);
-/* Set the thread count (0 = automatic).  Re-reads the environment. */
-void mx_threads_set(int n);
+/* Set the thread count (0 = automatic).  Re-reads the environment.  Fails
+ * with MX_ERR_ARG for n < 0 or n > mx_threads_max(). */
+mx_status mx_threads_set(int n);
 /* Number of processors OpenMP reports (1 without OpenMP). */
 int mx_threads_available(void);
+/* Most threads a setting may ask for: MX_THREADS_PER_PROC per processor. */
+#define MX_THREADS_PER_PROC 4
+int mx_threads_max(void);
 
 /* ------------------------------------------------------------------ dtypes */
 

@@ -255,10 +255,41 @@ static mx_status sgemm_library(int nt, sgemm_call *g) {
 #endif
 }
 
-/* One product with the best back end for the dtype. */
+/* Long products run in blocks of rows of C of about 2^30 multiply-adds,
+ * polling for an interrupt between blocks (mx_abort_check): the rows of a
+ * block (M when the product is short). */
+static int64_t gemm_block_rows(int64_t M, int64_t N, int64_t K) {
+  double per_row = (double)N * (double)(K > 0 ? K : 1);
+  if (per_row * (double)M <= 1073741824.0) return M > 0 ? M : 1;
+  int64_t rows = (int64_t)(1073741824.0 / per_row);
+  return rows < 1 ? 1 : rows;
+}
+
+static mx_status gemm_any_once(const mx_op_ctx *c, int dtype, int64_t M, int64_t N,
+                               int64_t K, int ta, int tb, const void *A,
+                               const void *B, void *C, int builtin, int nt);
+
+/* One product with the best back end for the dtype (in row blocks unless
+ * op(A) is a transpose, whose rows are not contiguous). */
 static mx_status gemm_any(const mx_op_ctx *c, int dtype, int64_t M, int64_t N,
                           int64_t K, int ta, int tb, const void *A,
                           const void *B, void *C, int builtin, int nt) {
+  int64_t rows = gemm_block_rows(M, N, K);
+  if (ta || rows >= M) return gemm_any_once(c, dtype, M, N, K, ta, tb, A, B, C, builtin, nt);
+  size_t es = mx_dtype_size(dtype);
+  mx_status rc = MX_OK;
+  for (int64_t i = 0; i < M && !rc; i += rows) {
+    if (i > 0 && (rc = mx_abort_check())) break;
+    rc = gemm_any_once(c, dtype, M - i < rows ? M - i : rows, N, K, 0, tb,
+                       (const char *)A + (size_t)(i * K) * es, B,
+                       (char *)C + (size_t)(i * N) * es, builtin, nt);
+  }
+  return rc;
+}
+
+static mx_status gemm_any_once(const mx_op_ctx *c, int dtype, int64_t M, int64_t N,
+                               int64_t K, int ta, int tb, const void *A,
+                               const void *B, void *C, int builtin, int nt) {
   if (M == 0 || N == 0) return MX_OK;
   if (K == 0) {
     memset(C, 0, (size_t)(M * N) * mx_dtype_size(dtype));
@@ -275,9 +306,30 @@ static mx_status gemm_any(const mx_op_ctx *c, int dtype, int64_t M, int64_t N,
 
 /* ----------------------------------------------------------- public GEMM */
 
+static mx_status gemm_once(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
+                           int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
+                           const void *B, int64_t ldb, double beta, void *C, int64_t ldc);
+
+/* In row blocks (gemm_block_rows). */
 mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
                   int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
                   const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
+  int64_t rows = gemm_block_rows(M, N, K);
+  if (rows >= M) return gemm_once(c, dtype, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  size_t es = mx_dtype_size(dtype);
+  mx_status rc = MX_OK;
+  for (int64_t i = 0; i < M && !rc; i += rows) {
+    if (i > 0 && (rc = mx_abort_check())) break;
+    const char *Ai = (const char *)A + (size_t)(ta ? i : i * lda) * es;
+    rc = gemm_once(c, dtype, ta, tb, M - i < rows ? M - i : rows, N, K, alpha, Ai, lda, B, ldb,
+                   beta, (char *)C + (size_t)(i * ldc) * es, ldc);
+  }
+  return rc;
+}
+
+static mx_status gemm_once(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
+                           int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
+                           const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
   if (dtype != MX_FLOAT32 && dtype != MX_FLOAT64)
     return mx_error(MX_ERR_DTYPE, "GEMM needs float32 or float64, not %s", mx_dtype_name(dtype));
   if (M == 0 || N == 0) return MX_OK;

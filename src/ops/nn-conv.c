@@ -677,6 +677,7 @@ static mx_status fwd_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, in
   mx_status rc = MX_OK;
   (void)acc;
   for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
+    if ((rc = mx_abort_check())) break;
     int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
     int nt = loop_threads(c, ntl, g->C * cur, g->C * g->kh * g->kw * L);
     CALL_T(dt, im2col, g, j->x, s, cur, (void *)ws->col, nt);
@@ -706,6 +707,7 @@ static mx_status bwd_data_range(const mx_op_ctx *c, const conv_job *j, int64_t n
   mx_status rc = MX_OK;
   (void)acc;
   for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
+    if ((rc = mx_abort_check())) break;
     int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
     int nt = loop_threads(c, ntl, cur * g->F, g->F * L);
     CALL_T(dt, gather, g->F, HoWo, j->dy, s, cur, (void *)ws->mat, nt);
@@ -729,6 +731,7 @@ static mx_status bwd_w_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, 
   int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
   mx_status rc = MX_OK;
   for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
+    if ((rc = mx_abort_check())) break;
     int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
     int nt = loop_threads(c, ntl, g->C * cur, g->C * g->kh * g->kw * L);
     CALL_T(dt, im2col, g, j->x, s, cur, (void *)ws->col, nt);
@@ -794,7 +797,8 @@ static mx_status run_chunks(const mx_op_ctx *c, const conv_job *j, conv_range_fn
       }
     }
     /* the worker's message lives on its own thread: record one here */
-    if (failed) rc = mx_error(MX_ERR_NOMEM, "convolution: a matrix product failed (out of memory?)");
+    if (failed && !(rc = mx_abort_check()))
+      rc = mx_error(MX_ERR_NOMEM, "convolution: a matrix product failed (out of memory?)");
     if (!rc && acc) {
       int rt = task_threads(c, nacc, nacc * nt);
       CALL_T(j->dt, sum_parts, nacc, part, nt, rt);

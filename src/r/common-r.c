@@ -5,11 +5,52 @@
 #include "mx-r.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+/* ---------------------------------------------------------------- errors */
+
+static SEXP pkg_ns = NULL;
+
+/* The package namespace, found once (the glue only runs once it is loaded). */
+static SEXP mx_r_namespace(void) {
+  if (!pkg_ns) {
+    SEXP name = PROTECT(Rf_mkString("mxnet"));
+    pkg_ns = R_FindNamespace(name);
+    R_PreserveObject(pkg_ns);
+    UNPROTECT(1);
+  }
+  return pkg_ns;
+}
+
+/* Signal the classed condition through mx.engine.error() in R/errors.R, which
+ * also finds the user's call; Rf_error is only a fallback. */
+static void raise_status(int st, const char *msg) MX_R_NORETURN;
+static void raise_status(int st, const char *msg) {
+  SEXP code = PROTECT(Rf_ScalarInteger(st));
+  SEXP name = PROTECT(Rf_mkString(mx_status_name(st)));
+  SEXP m = PROTECT(Rf_mkString(msg));
+  SEXP call = PROTECT(Rf_lang4(Rf_install("mx.engine.error"), code, name, m));
+  Rf_eval(call, mx_r_namespace());
+  UNPROTECT(4);
+  for (;;) Rf_error("%s", msg);
+}
 
 void mx_r_fail(void) {
   const char *msg = mx_last_error();
-  Rf_error("%s", (msg && *msg) ? msg : "unknown engine error");
+  int st = mx_last_status();
+  raise_status(st == MX_OK ? MX_ERR_INTERNAL : st,
+               (msg && *msg) ? msg : "unknown engine error (please report this bug)");
+}
+
+void mx_r_raise(int st, const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  raise_status(st, buf);
 }
 
 /* ------------------------------------------------------------- NDArray */
@@ -30,24 +71,56 @@ int mx_r_is_nd(SEXP x) {
 
 mx_ndarray *mx_r_nd(SEXP x, const char *arg) {
   if (!mx_r_is_nd(x))
-    Rf_error("argument '%s' must be an MXNDArray, not %s%s", arg,
+    mx_r_value_error("argument '%s' must be an MXNDArray, not %s%s", arg,
              Rf_isNull(x) ? "NULL" : Rf_type2char(TYPEOF(x)),
              (Rf_isNumeric(x) || Rf_isLogical(x)) ? " (convert it with mx.nd.array())" : "");
   mx_ndarray *a = (mx_ndarray *)R_ExternalPtrAddr(VECTOR_ELT(x, 0));
   if (!a)
-    Rf_error("argument '%s' is an MXNDArray whose memory no longer exists "
+    mx_r_value_error("argument '%s' is an MXNDArray whose memory no longer exists "
              "(NDArrays do not survive saveRDS()/load() or a new R session; "
              "keep them with mx.nd.save())", arg);
   return a;
 }
 
-SEXP mx_r_wrap_nd(mx_ndarray *a) {
-  SEXP ptr = PROTECT(R_MakeExternalPtr(a, mx_sym_nd_tag, R_NilValue));
+/* Wrapping allocates, and an R allocation can fail with a longjmp: until the
+ * finalizer is registered the engine array is freed by the unwind cleanup,
+ * after that by the finalizer (so it is never leaked or freed twice). */
+typedef struct wrap_job {
+  mx_ndarray *a;
+  int owned;      /* the external pointer's finalizer owns a */
+} wrap_job;
+
+static SEXP unwind_token = NULL;
+
+void mx_r_wrap_init(void) {
+  if (unwind_token) return;
+  unwind_token = R_MakeUnwindCont();
+  R_PreserveObject(unwind_token);
+}
+
+static SEXP wrap_body(void *data) {
+  wrap_job *j = (wrap_job *)data;
+  SEXP ptr = PROTECT(R_MakeExternalPtr(j->a, mx_sym_nd_tag, R_NilValue));
   R_RegisterCFinalizerEx(ptr, nd_finalizer, TRUE);
+  j->owned = 1;
   SEXP obj = PROTECT(Rf_allocVector(VECSXP, 1));
   SET_VECTOR_ELT(obj, 0, ptr);
   Rf_setAttrib(obj, R_ClassSymbol, mx_str_nd_class);
   UNPROTECT(2);
+  return obj;
+}
+
+static void wrap_cleanup(void *data, Rboolean jump) {
+  wrap_job *j = (wrap_job *)data;
+  if (jump && !j->owned) mx_ndarray_free(j->a);
+}
+
+SEXP mx_r_wrap_nd(mx_ndarray *a) {
+  wrap_job j = {a, 0};
+  if (!unwind_token) mx_r_wrap_init();
+  SEXP obj = PROTECT(R_UnwindProtect(wrap_body, &j, wrap_cleanup, &j, unwind_token));
+  SETCAR(unwind_token, R_NilValue);   /* the token keeps the last result alive */
+  UNPROTECT(1);
   return obj;
 }
 
@@ -74,11 +147,11 @@ mx_context mx_r_ctx(SEXP ctx, const char *arg) {
   mx_context c = {MX_CPU, 0};
   if (Rf_isNull(ctx)) return c;
   if (TYPEOF(ctx) != VECSXP || !Rf_inherits(ctx, "MXContext"))
-    Rf_error("argument '%s' must be a context such as mx.cpu() or mx.gpu(0)", arg);
+    mx_r_value_error("argument '%s' must be a context such as mx.cpu() or mx.gpu(0)", arg);
   int t, id;
   if (!scalar_int(list_elt(ctx, mx_sym_device_typeid), &t) ||
       !scalar_int(list_elt(ctx, mx_sym_device_id), &id) || (t != MX_CPU && t != MX_GPU) || id < 0)
-    Rf_error("argument '%s' is a malformed MXContext", arg);
+    mx_r_value_error("argument '%s' is a malformed MXContext", arg);
   c.dev_type = t;
   c.dev_id = id;
   return c;
@@ -106,18 +179,18 @@ mx_shape mx_r_shape(SEXP dims, const char *arg) {
   s.ndim = 0;
   if (Rf_isNull(dims)) return s;
   if (TYPEOF(dims) != INTSXP && TYPEOF(dims) != REALSXP)
-    Rf_error("argument '%s' must be a numeric vector of dimensions", arg);
+    mx_r_value_error("argument '%s' must be a numeric vector of dimensions", arg);
   R_xlen_t n = XLENGTH(dims);
   if (n > MX_MAX_DIM)
-    Rf_error("argument '%s' has %d dimensions; at most %d are supported", arg, (int)n, MX_MAX_DIM);
+    mx_r_value_error("argument '%s' has %d dimensions; at most %d are supported", arg, (int)n, MX_MAX_DIM);
   s.ndim = (int)n;
   for (R_xlen_t i = 0; i < n; i++) {
     double v = TYPEOF(dims) == INTSXP
                    ? (INTEGER(dims)[i] == NA_INTEGER ? NA_REAL : INTEGER(dims)[i])
                    : REAL(dims)[i];
-    if (ISNAN(v)) Rf_error("argument '%s' contains NA", arg);
+    if (ISNAN(v)) mx_r_value_error("argument '%s' contains NA", arg);
     if (v < 0 || v != floor(v) || v > 9e15)
-      Rf_error("argument '%s' must contain non-negative whole numbers", arg);
+      mx_r_value_error("argument '%s' must contain non-negative whole numbers", arg);
     s.d[n - 1 - i] = (int64_t)v;
   }
   return s;
@@ -126,10 +199,10 @@ mx_shape mx_r_shape(SEXP dims, const char *arg) {
 int mx_r_dtype(SEXP dtype, const char *arg) {
   if (Rf_isNull(dtype)) return MX_FLOAT32;
   if (TYPEOF(dtype) != STRSXP || XLENGTH(dtype) != 1 || STRING_ELT(dtype, 0) == NA_STRING)
-    Rf_error("argument '%s' must be a dtype name such as \"float32\"", arg);
+    mx_r_value_error("argument '%s' must be a dtype name such as \"float32\"", arg);
   int t = mx_dtype_from_name(CHAR(STRING_ELT(dtype, 0)));
   if (t < 0)
-    Rf_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, uint8, int32 or int64)",
+    mx_r_value_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, uint8, int32 or int64)",
              arg, CHAR(STRING_ELT(dtype, 0)));
   return t;
 }
@@ -152,13 +225,19 @@ static int last_threads_opt = -1;
 void mx_r_sync_threads(void) {
   if (!sym_threads_opt) sym_threads_opt = Rf_install("mxnet.threads");
   SEXP o = Rf_GetOption1(sym_threads_opt);
-  int n = 0;
-  if (!Rf_isNull(o) && !scalar_int(o, &n)) n = 0;
-  if (n < 0) n = 0;
-  if (n != last_threads_opt) {
-    last_threads_opt = n;
-    mx_threads_set(n);
+  double v = 0;   /* NULL, NA, negative or not a number: automatic */
+  if ((TYPEOF(o) == INTSXP || TYPEOF(o) == REALSXP) && XLENGTH(o) == 1) v = Rf_asReal(o);
+  if (ISNAN(v) || v < 0) v = 0;
+  int n = v > mx_threads_max() ? mx_threads_max() + 1 : (int)v;
+  if (n == last_threads_opt) return;
+  last_threads_opt = n;
+  if (n > mx_threads_max()) {
+    /* warned once per value; ops go on with the most threads allowed */
+    Rf_warning("options(mxnet.threads = %.0f) asks for more threads than mxnet uses; "
+               "using %d (%d per processor)", v, mx_threads_max(), MX_THREADS_PER_PROC);
+    n = mx_threads_max();
   }
+  mx_r_check(mx_threads_set(n));
 }
 
 /* ------------------------------------------------------------------- gc */
@@ -182,7 +261,7 @@ SEXP mx_r_set_gc_threshold(SEXP bytes) {
   double old = gc_threshold;
   if (!Rf_isNull(bytes)) {
     double v = Rf_asReal(bytes);
-    if (ISNAN(v) || v < 0) Rf_error("argument 'bytes' must be a non-negative number");
+    if (ISNAN(v) || v < 0) mx_r_value_error("argument 'bytes' must be a non-negative number");
     gc_threshold = v;
   }
   return Rf_ScalarReal(old);

@@ -5,8 +5,6 @@
 #include "mx-r.h"
 #include "../include/mx-executor.h"
 
-#include <time.h>
-
 static SEXP exec_tag = NULL;
 
 static void exec_finalizer(SEXP ptr) {
@@ -20,15 +18,15 @@ static void exec_finalizer(SEXP ptr) {
 static mx_executor *get_exec(SEXP ptr) {
   if (!exec_tag) exec_tag = Rf_install("MXExecutor");
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != exec_tag)
-    Rf_error("argument 'exec' must be an executor (from mx.simple.bind)");
+    mx_r_value_error("argument 'exec' must be an executor (from mx.simple.bind)");
   mx_executor *e = (mx_executor *)R_ExternalPtrAddr(ptr);
-  if (!e) Rf_error("the executor no longer exists (executors do not survive saveRDS()/load())");
+  if (!e) mx_r_value_error("the executor no longer exists (executors do not survive saveRDS()/load())");
   return e;
 }
 
 static mx_ndarray **nd_list(SEXP l, const char *what, int allow_null, int *n) {
   if (Rf_isNull(l)) { *n = 0; return NULL; }
-  if (TYPEOF(l) != VECSXP) Rf_error("%s must be a list of MXNDArrays", what);
+  if (TYPEOF(l) != VECSXP) mx_r_value_error("%s must be a list of MXNDArrays", what);
   R_xlen_t len = XLENGTH(l);
   mx_ndarray **a = (mx_ndarray **)R_alloc((size_t)(len + 1), sizeof(mx_ndarray *));
   SEXP nm = Rf_getAttrib(l, R_NamesSymbol);
@@ -51,8 +49,8 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
   mx_ndarray **a = nd_list(args, "arg.arrays", 0, &na);
   mx_ndarray **g = nd_list(grads, "grad.arrays", 1, &ng);
   mx_ndarray **x = nd_list(aux, "aux.arrays", 0, &nx);
-  if (TYPEOF(reqs) != INTSXP || XLENGTH(reqs) != na) Rf_error("grad.req must give one request per argument");
-  if (g && ng != na) Rf_error("grad.arrays must have one entry (or NULL) per argument");
+  if (TYPEOF(reqs) != INTSXP || XLENGTH(reqs) != na) mx_r_value_error("grad.req must give one request per argument");
+  if (g && ng != na) mx_r_value_error("grad.arrays must have one entry (or NULL) per argument");
   mx_exec_opts o = {1, 1, 0};
   if (TYPEOF(opts) == LGLSXP && XLENGTH(opts) == 3) {
     o.plan_memory = LOGICAL(opts)[0] == TRUE;
@@ -72,33 +70,21 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
   return ptr;
 }
 
-/* Ctrl-C: polled between steps, at most every 50 ms, without jumping out
- * of C (R_ToplevelExec catches the interrupt), so the executor stays usable. */
-static double last_poll = 0;
-static void check_interrupt_fn(void *d) { (void)d; R_CheckUserInterrupt(); }
-static int abort_poll(void *user) {
-  (void)user;
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  double t = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-  if (t - last_poll < 0.05) return 0;
-  last_poll = t;
-  return R_ToplevelExec(check_interrupt_fn, NULL) ? 0 : 1;
-}
-
+/* Ctrl-C stops a pass between ops (mx_r_poll_begin); the executor stays
+ * usable. */
 static void run_checked(mx_status st) {
-  mx_abort_set_callback(NULL, NULL);
-  if (st == MX_ERR_ABORTED) Rf_error("interrupted by the user (the executor can be used again)");
+  if (mx_r_poll_end(st) == MX_ERR_ABORTED)
+    mx_r_raise(MX_ERR_ABORTED, "interrupted by the user (the executor can be used again)");
   if (st != MX_OK) mx_r_fail();
 }
 
 SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train) {
   mx_executor *e = get_exec(ptr);
   int tr = Rf_asLogical(is_train);
-  if (tr == NA_LOGICAL) Rf_error("argument 'is.train' must be TRUE or FALSE");
+  if (tr == NA_LOGICAL) mx_r_value_error("argument 'is.train' must be TRUE or FALSE");
   uint64_t seed = mx_executor_is_random(e) ? mx_r_seed() : 0;
   mx_r_sync_threads();
-  mx_abort_set_callback(abort_poll, NULL);
+  mx_r_poll_begin();
   run_checked(mx_executor_forward(e, tr, seed));
   return R_NilValue;
 }
@@ -108,7 +94,7 @@ SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads) {
   int n;
   mx_ndarray **g = nd_list(head_grads, "out.grads", 1, &n);
   mx_r_sync_threads();
-  mx_abort_set_callback(abort_poll, NULL);
+  mx_r_poll_begin();
   run_checked(mx_executor_backward(e, g, g ? n : 0));
   return R_NilValue;
 }

@@ -11,24 +11,24 @@
 
 static int r_flag(SEXP x, const char *arg) {
   if (XLENGTH(x) != 1 || (TYPEOF(x) != LGLSXP && TYPEOF(x) != INTSXP && TYPEOF(x) != REALSXP))
-    Rf_error("argument '%s' must be TRUE or FALSE", arg);
+    mx_r_value_error("argument '%s' must be TRUE or FALSE", arg);
   int v = Rf_asLogical(x);
-  if (v == NA_LOGICAL) Rf_error("argument '%s' must be TRUE or FALSE, not NA", arg);
+  if (v == NA_LOGICAL) mx_r_value_error("argument '%s' must be TRUE or FALSE, not NA", arg);
   return v;
 }
 
 static double r_whole(SEXP x, const char *arg, double lo, double hi) {
   if (XLENGTH(x) != 1 || (TYPEOF(x) != INTSXP && TYPEOF(x) != REALSXP && TYPEOF(x) != LGLSXP))
-    Rf_error("argument '%s' must be a single number", arg);
+    mx_r_value_error("argument '%s' must be a single number", arg);
   double v = Rf_asReal(x);
   if (!R_FINITE(v) || v != floor(v) || v < lo || v > hi)
-    Rf_error("argument '%s' must be a whole number in [%.0f, %.0f]", arg, lo, hi);
+    mx_r_value_error("argument '%s' must be a whole number in [%.0f, %.0f]", arg, lo, hi);
   return v;
 }
 
 static const char *r_path(SEXP x, const char *arg) {
   if (TYPEOF(x) != STRSXP || XLENGTH(x) != 1 || STRING_ELT(x, 0) == NA_STRING)
-    Rf_error("argument '%s' must be a single file name", arg);
+    mx_r_value_error("argument '%s' must be a single file name", arg);
   return R_ExpandFileName(Rf_translateChar(STRING_ELT(x, 0)));
 }
 
@@ -42,7 +42,7 @@ SEXP mx_r_io_mnist_load(SEXP image, SEXP label, SEXP shuffle, SEXP seed, SEXP fl
   o.num_parts = (int)r_whole(num_parts, "num.parts", 1, 2147483647.0);
   o.part_index = (int)r_whole(part_index, "part.index", 0, 2147483647.0);
   if (o.part_index >= o.num_parts)
-    Rf_error("argument 'part.index' (%d) must be smaller than 'num.parts' (%d)", o.part_index,
+    mx_r_value_error("argument 'part.index' (%d) must be smaller than 'num.parts' (%d)", o.part_index,
              o.num_parts);
   /* R_ExpandFileName's buffer is static: copy the first path */
   const char *ip0 = r_path(image, "image");
@@ -76,12 +76,12 @@ SEXP mx_r_io_slice0(SEXP nd, SEXP begin, SEXP end) {
 SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst) {
   mx_ndarray *s = mx_r_nd(src, "data");
   mx_ndarray *d = mx_r_nd(dst, "staging");
-  if (TYPEOF(rows) != INTSXP) Rf_error("argument 'rows' must be an integer vector");
+  if (TYPEOF(rows) != INTSXP) mx_r_value_error("argument 'rows' must be an integer vector");
   R_xlen_t n = XLENGTH(rows);
   int64_t *r = (int64_t *)R_alloc(n ? (size_t)n : 1, sizeof(int64_t));
   const int *ri = INTEGER(rows);
   for (R_xlen_t k = 0; k < n; k++) {
-    if (ri[k] == NA_INTEGER) Rf_error("argument 'rows' contains NA");
+    if (ri[k] == NA_INTEGER) mx_r_value_error("argument 'rows' contains NA");
     r[k] = ri[k];
   }
   mx_r_check(mx_io_gather_rows(s, r, (int64_t)n, d));
@@ -89,9 +89,9 @@ SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst) {
 }
 
 SEXP mx_r_io_shuffle_order(SEXP unif) {
-  if (TYPEOF(unif) != REALSXP) Rf_error("argument 'unif' must be a double vector");
+  if (TYPEOF(unif) != REALSXP) mx_r_value_error("argument 'unif' must be a double vector");
   R_xlen_t n = XLENGTH(unif);
-  if (n > 2147483647) Rf_error("too many examples to shuffle");
+  if (n > 2147483647) mx_r_value_error("too many examples to shuffle");
   int64_t *order = (int64_t *)R_alloc(n ? (size_t)n : 1, sizeof(int64_t));
   mx_io_shuffle_order(REAL(unif), (int64_t)n, order);
   SEXP res = PROTECT(Rf_allocVector(INTSXP, n));

@@ -7,9 +7,9 @@
 
 /* Collect the arrays and names of an R list (names may be NULL). */
 static int collect(SEXP arrays, SEXP names, mx_ndarray ***arr, const char ***nms) {
-  if (TYPEOF(arrays) != VECSXP) Rf_error("argument 'ndarray' must be an MXNDArray or a list of them");
+  if (TYPEOF(arrays) != VECSXP) mx_r_value_error("argument 'ndarray' must be an MXNDArray or a list of them");
   R_xlen_t n = XLENGTH(arrays);
-  if (n > 100000000) Rf_error("too many arrays");
+  if (n > 100000000) mx_r_value_error("too many arrays");
   *arr = (mx_ndarray **)R_alloc(n ? (size_t)n : 1, sizeof(mx_ndarray *));
   for (R_xlen_t i = 0; i < n; i++) {
     char arg[48];
@@ -19,10 +19,10 @@ static int collect(SEXP arrays, SEXP names, mx_ndarray ***arr, const char ***nms
   *nms = NULL;
   if (!Rf_isNull(names)) {
     if (TYPEOF(names) != STRSXP || XLENGTH(names) != n)
-      Rf_error("names must be a character vector with one name per array");
+      mx_r_value_error("names must be a character vector with one name per array");
     *nms = (const char **)R_alloc(n ? (size_t)n : 1, sizeof(char *));
     for (R_xlen_t i = 0; i < n; i++) {
-      if (STRING_ELT(names, i) == NA_STRING) Rf_error("names must not be NA");
+      if (STRING_ELT(names, i) == NA_STRING) mx_r_value_error("names must not be NA");
       (*nms)[i] = Rf_translateCharUTF8(STRING_ELT(names, i));
     }
   }
@@ -49,7 +49,7 @@ static SEXP result_list(mx_ndarray **arrays, char **names, int n) {
 
 SEXP mx_r_nd_save(SEXP arrays, SEXP names, SEXP file) {
   if (TYPEOF(file) != STRSXP || XLENGTH(file) != 1 || STRING_ELT(file, 0) == NA_STRING)
-    Rf_error("argument 'filename' must be a single file name");
+    mx_r_value_error("argument 'filename' must be a single file name");
   mx_ndarray **arr;
   const char **nms;
   int n = collect(arrays, names, &arr, &nms);
@@ -74,7 +74,7 @@ SEXP mx_r_nd_save_raw(SEXP arrays, SEXP names) {
 
 SEXP mx_r_nd_load(SEXP file) {
   if (TYPEOF(file) != STRSXP || XLENGTH(file) != 1 || STRING_ELT(file, 0) == NA_STRING)
-    Rf_error("argument 'filename' must be a single file name");
+    mx_r_value_error("argument 'filename' must be a single file name");
   const char *path = R_ExpandFileName(Rf_translateChar(STRING_ELT(file, 0)));
   mx_ndarray **arrays;
   char **names;
@@ -84,7 +84,7 @@ SEXP mx_r_nd_load(SEXP file) {
 }
 
 SEXP mx_r_nd_load_raw(SEXP raw) {
-  if (TYPEOF(raw) != RAWSXP) Rf_error("argument 'x' must be a raw vector");
+  if (TYPEOF(raw) != RAWSXP) mx_r_value_error("argument 'x' must be a raw vector");
   mx_ndarray **arrays;
   char **names;
   int n;

@@ -25,24 +25,44 @@ extern SEXP mx_sym_sym_tag;          /* tag of Symbol external pointers */
 extern SEXP mx_str_sym_class;        /* "MXSymbol" */
 void mx_r_engine_init(void);
 
-/* Raise the engine's last error as an R error (never returns). */
-void mx_r_fail(void)
 #if defined(__GNUC__)
-    __attribute__((noreturn))
+#define MX_R_NORETURN __attribute__((noreturn))
+#define MX_R_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MX_R_NORETURN
+#define MX_R_PRINTF(a, b)
 #endif
-    ;
+
+/* Errors reach R as classed conditions (see ?mxnet_error and R/errors.R):
+ * c("mxnet_<kind>_error", "mxnet_error", "error", "condition"), the kind
+ * following the engine status, with the status code and name kept. */
+/* Raise the engine's last error (never returns). */
+void mx_r_fail(void) MX_R_NORETURN;
+/* Raise an error of status st with a printf-style message. */
+void mx_r_raise(int st, const char *fmt, ...) MX_R_NORETURN MX_R_PRINTF(2, 3);
+/* A bad argument: class mxnet_value_error (status "arg"). */
+#define mx_r_value_error(...) mx_r_raise(MX_ERR_ARG, __VA_ARGS__)
 /* Check a status: OK returns, otherwise mx_r_fail(). */
 static inline void mx_r_check(mx_status st) {
   if (st != MX_OK) mx_r_fail();
 }
+
+/* Engine calls that may run long poll for Ctrl-C between begin and end:
+ * mx_r_check(MX_R_POLLED(mx_op_invoke(...))).  An interrupt makes the call
+ * return MX_ERR_ABORTED, which mx_r_fail() signals as an R interrupt. */
+void mx_r_poll_begin(void);
+mx_status mx_r_poll_end(mx_status st);
+#define MX_R_POLLED(call) (mx_r_poll_begin(), mx_r_poll_end(call))
 
 /* NDArray objects: a length-1 list of class "MXNDArray" holding an external
  * pointer whose finalizer frees the engine array. */
 int mx_r_is_nd(SEXP x);
 /* The engine array of an R NDArray; an R error naming `arg` otherwise. */
 mx_ndarray *mx_r_nd(SEXP x, const char *arg);
-/* Wrap an engine array (ownership passes to R, also when wrapping fails). */
+/* Wrap an engine array (ownership passes to R, also when wrapping fails:
+ * an R allocation error frees it).  mx_r_wrap_init() runs at load. */
 SEXP mx_r_wrap_nd(mx_ndarray *a);
+void mx_r_wrap_init(void);
 
 /* An MXContext list (or NULL: the CPU) as an engine context. */
 mx_context mx_r_ctx(SEXP ctx, const char *arg);

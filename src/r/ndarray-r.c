@@ -25,7 +25,7 @@ static SEXP r_dims(const mx_shape *s) {
 SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx) {
   int type = TYPEOF(src);
   if (type != REALSXP && type != INTSXP && type != LGLSXP)
-    Rf_error("argument 'src.array' must be numeric, integer or logical, not %s",
+    mx_r_value_error("argument 'src.array' must be numeric, integer or logical, not %s",
              Rf_type2char((SEXPTYPE)type));
   int dt = mx_r_dtype(dtype, "dtype");
   mx_context c = mx_r_ctx(ctx, "ctx");
@@ -39,7 +39,7 @@ SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx) {
     int64_t total = 1;
     for (int k = 0; k < s.ndim; k++) total *= s.d[k];
     if (total != n)
-      Rf_error("argument 'src.array' has %.0f values but its dimensions need %.0f",
+      mx_r_value_error("argument 'src.array' has %.0f values but its dimensions need %.0f",
                (double)n, (double)total);
   }
   /* missing values are not representable: name the first one */
@@ -48,20 +48,20 @@ SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx) {
     for (R_xlen_t i = 0; i < n; i++)
       if (ISNAN(x[i])) {
         if (R_IsNA(x[i]))
-          Rf_error("argument 'src.array' contains NA (element %.0f); NDArrays cannot hold missing values",
+          mx_r_value_error("argument 'src.array' contains NA (element %.0f); NDArrays cannot hold missing values",
                    (double)i + 1);
         if (!mx_dtype_is_float(dt))
-          Rf_error("argument 'src.array' contains NaN (element %.0f), which %s cannot hold",
+          mx_r_value_error("argument 'src.array' contains NaN (element %.0f), which %s cannot hold",
                    (double)i + 1, mx_dtype_name(dt));
       } else if (!mx_dtype_is_float(dt) && !R_FINITE(x[i])) {
-        Rf_error("argument 'src.array' contains an infinite value (element %.0f), which %s cannot hold",
+        mx_r_value_error("argument 'src.array' contains an infinite value (element %.0f), which %s cannot hold",
                  (double)i + 1, mx_dtype_name(dt));
       }
   } else {
     const int *x = type == INTSXP ? INTEGER(src) : LOGICAL(src);
     for (R_xlen_t i = 0; i < n; i++)
       if (x[i] == NA_INTEGER)
-        Rf_error("argument 'src.array' contains NA (element %.0f); NDArrays cannot hold missing values",
+        mx_r_value_error("argument 'src.array' contains NA (element %.0f); NDArrays cannot hold missing values",
                  (double)i + 1);
   }
   mx_r_maybe_gc();
@@ -84,7 +84,7 @@ SEXP mx_r_nd_to_r(SEXP nd) {
   int big = 0;
   for (int k = 0; k < s->ndim; k++) if (s->d[k] > INT32_MAX) big = 1;
   if (big && s->ndim > 1)
-    Rf_error("argument 'x' has a dimension longer than an R array allows (%s); reshape it first",
+    mx_r_value_error("argument 'x' has a dimension longer than an R array allows (%s); reshape it first",
              "2^31 - 1");
   SEXP out = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)n));
   mx_r_check(mx_ndarray_to_f64(a, REAL(out), n));
@@ -127,11 +127,11 @@ SEXP mx_r_nd_full(SEXP shape, SEXP value, SEXP dtype, SEXP ctx) {
   mx_context c = mx_r_ctx(ctx, "ctx");
   if ((TYPEOF(value) != REALSXP && TYPEOF(value) != INTSXP && TYPEOF(value) != LGLSXP) ||
       XLENGTH(value) != 1)
-    Rf_error("argument 'value' must be a single number");
+    mx_r_value_error("argument 'value' must be a single number");
   double v = Rf_asReal(value);
-  if (ISNA(v)) Rf_error("argument 'value' must not be NA");
+  if (ISNA(v)) mx_r_value_error("argument 'value' must not be NA");
   if (!mx_dtype_is_float(dt) && !R_FINITE(v))
-    Rf_error("argument 'value' must be finite for dtype %s", mx_dtype_name(dt));
+    mx_r_value_error("argument 'value' must be finite for dtype %s", mx_dtype_name(dt));
   mx_r_maybe_gc();
   mx_ndarray *a;
   mx_r_check(mx_ndarray_new_fill(&s, dt, c, v, &a));
@@ -172,7 +172,7 @@ SEXP mx_r_nd_same(SEXP a, SEXP b) {
 static void index_lists(mx_ndarray *a, SEXP idx, int64_t **lists, int64_t *n) {
   int nd = mx_ndarray_shape(a)->ndim;
   if (TYPEOF(idx) != VECSXP || XLENGTH(idx) != nd)
-    Rf_error("incorrect number of dimensions: the array has %d", nd);
+    mx_r_value_error("incorrect number of dimensions: the array has %d", nd);
   for (int r = 0; r < nd; r++) {
     int k = nd - 1 - r;  /* C axis of R axis r */
     SEXP v = VECTOR_ELT(idx, r);
@@ -188,7 +188,7 @@ static void index_lists(mx_ndarray *a, SEXP idx, int64_t **lists, int64_t *n) {
       double x = TYPEOF(v) == INTSXP ? (INTEGER(v)[j] == NA_INTEGER ? NA_REAL : INTEGER(v)[j])
                  : TYPEOF(v) == REALSXP ? REAL(v)[j] : NA_REAL;
       if (ISNAN(x) || x < 1 || x != floor(x))
-        Rf_error("subscript %d contains an invalid index", r + 1);
+        mx_r_value_error("subscript %d contains an invalid index", r + 1);
       lists[k][j] = (int64_t)x - 1;
     }
   }
@@ -214,12 +214,12 @@ SEXP mx_r_nd_index_set(SEXP nd, SEXP idx, SEXP value) {
   } else {
     int type = TYPEOF(value);
     if (type != REALSXP && type != INTSXP && type != LGLSXP)
-      Rf_error("argument 'value' must be numeric or an MXNDArray");
+      mx_r_value_error("argument 'value' must be numeric or an MXNDArray");
     R_xlen_t len = XLENGTH(value);
     for (R_xlen_t j = 0; j < len; j++) {
       int na = type == REALSXP ? R_IsNA(REAL(value)[j])
                : (type == INTSXP ? INTEGER(value)[j] : LOGICAL(value)[j]) == NA_INTEGER;
-      if (na) Rf_error("argument 'value' contains NA");
+      if (na) mx_r_value_error("argument 'value' contains NA");
     }
     mx_shape s;
     s.ndim = 1;

@@ -20,7 +20,7 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   mx_status st;
   if (st_type == STRSXP) {
     if (XLENGTH(v) != 1 || STRING_ELT(v, 0) == NA_STRING)
-      Rf_error("%s: argument '%s' must be a single string", mx_op_name(op), name);
+      mx_r_value_error("%s: argument '%s' must be a single string", mx_op_name(op), name);
     st = mx_op_param_set_str(op, vals, i, CHAR(STRING_ELT(v, 0)));
   } else if (type == MX_PARAM_CTX) {
     mx_context c = mx_r_ctx(v, name);
@@ -30,9 +30,9 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   } else if (st_type == REALSXP || st_type == INTSXP || st_type == LGLSXP) {
     R_xlen_t n = XLENGTH(v);
     int tuple = type == MX_PARAM_SHAPE || type == MX_PARAM_FTUPLE;
-    if (n > MX_MAX_TUPLE) Rf_error("%s: argument '%s' is too long", mx_op_name(op), name);
+    if (n > MX_MAX_TUPLE) mx_r_value_error("%s: argument '%s' is too long", mx_op_name(op), name);
     if (!tuple && n != 1)
-      Rf_error("%s: argument '%s' must be a single value, not length %d", mx_op_name(op), name, (int)n);
+      mx_r_value_error("%s: argument '%s' must be a single value, not length %d", mx_op_name(op), name, (int)n);
     double x[MX_MAX_TUPLE];
     for (R_xlen_t j = 0; j < n; j++) {
       double d;
@@ -42,14 +42,14 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
         d = iv == NA_INTEGER ? NA_REAL : iv;
       }
       if (ISNA(d) && !tuple)
-        Rf_error("%s: argument '%s' must not be NA", mx_op_name(op), name);
+        mx_r_value_error("%s: argument '%s' must not be NA", mx_op_name(op), name);
       if (ISNAN(d) && !ISNA(d) && tuple)
-        Rf_error("%s: argument '%s' must not contain NaN", mx_op_name(op), name);
+        mx_r_value_error("%s: argument '%s' must not contain NaN", mx_op_name(op), name);
       x[tuple ? n - 1 - j : j] = ISNA(d) ? NAN : d;  /* NA in a tuple = None */
     }
     st = mx_op_param_set_nums(op, vals, i, x, (int)n);
   } else {
-    Rf_error("%s: argument '%s' has an unsupported type (%s)", mx_op_name(op), name,
+    mx_r_value_error("%s: argument '%s' has an unsupported type (%s)", mx_op_name(op), name,
              Rf_type2char((SEXPTYPE)st_type));
   }
   if (st != MX_OK) mx_r_fail();
@@ -59,29 +59,29 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
 static const mx_op *parse_call(SEXP opname, SEXP inputs, SEXP params,
                                mx_ndarray **in, int *nin_out, mx_param_value *vals) {
   if (TYPEOF(opname) != STRSXP || XLENGTH(opname) != 1)
-    Rf_error("argument 'op' must be an operator name");
+    mx_r_value_error("argument 'op' must be an operator name");
   const char *name = CHAR(STRING_ELT(opname, 0));
   const mx_op *op = mx_op_find(name);
-  if (!op) Rf_error("unknown operator '%s'", name);
-  if (TYPEOF(inputs) != VECSXP) Rf_error("%s: inputs must be a list", name);
+  if (!op) mx_r_value_error("unknown operator '%s'", name);
+  if (TYPEOF(inputs) != VECSXP) mx_r_value_error("%s: inputs must be a list", name);
   int nin = (int)XLENGTH(inputs);
-  if (nin > MX_MAX_INPUTS) Rf_error("%s: too many inputs (%d)", name, nin);
+  if (nin > MX_MAX_INPUTS) mx_r_value_error("%s: too many inputs (%d)", name, nin);
 
   int np = mx_op_num_params(op);
-  if (np > MX_MAX_PARAMS) Rf_error("%s: too many parameters", name);
+  if (np > MX_MAX_PARAMS) mx_r_value_error("%s: too many parameters", name);
   mx_r_check(mx_op_params_init(op, vals));
   if (!Rf_isNull(params)) {
-    if (TYPEOF(params) != VECSXP) Rf_error("%s: params must be a list", name);
+    if (TYPEOF(params) != VECSXP) mx_r_value_error("%s: params must be a list", name);
     SEXP pn = Rf_getAttrib(params, R_NamesSymbol);
     R_xlen_t len = XLENGTH(params);
-    if (len > 0 && TYPEOF(pn) != STRSXP) Rf_error("%s: params must be named", name);
+    if (len > 0 && TYPEOF(pn) != STRSXP) mx_r_value_error("%s: params must be named", name);
     for (R_xlen_t j = 0; j < len; j++) {
       SEXP v = VECTOR_ELT(params, j);
       if (Rf_isNull(v)) continue;
       const char *key = CHAR(STRING_ELT(pn, j));
       int i = (j < np && strcmp(mx_op_param_name(op, (int)j), key) == 0)
                   ? (int)j : mx_op_param_index(op, key);
-      if (i < 0) Rf_error("%s: unknown argument '%s'", name, key);
+      if (i < 0) mx_r_value_error("%s: unknown argument '%s'", name, key);
       mx_r_set_param(op, vals, i, v);
     }
   }
@@ -123,18 +123,18 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   const char *name = mx_op_name(op);
 
   int nout = mx_op_num_visible_outputs(op, vals);
-  if (nout < 1 || nout > MX_MAX_OUTPUTS) Rf_error("%s: cannot determine the number of outputs", name);
+  if (nout < 1 || nout > MX_MAX_OUTPUTS) mx_r_value_error("%s: cannot determine the number of outputs", name);
   mx_ndarray *outs[MX_MAX_OUTPUTS];
   memset(outs, 0, (size_t)nout * sizeof *outs);
   int given_out = !Rf_isNull(out);
   if (given_out) {
     if (mx_r_is_nd(out)) {
-      if (nout != 1) Rf_error("%s: 'out' must be a list of %d MXNDArrays", name, nout);
+      if (nout != 1) mx_r_value_error("%s: 'out' must be a list of %d MXNDArrays", name, nout);
       outs[0] = mx_r_nd(out, "out");
     } else if (TYPEOF(out) == VECSXP && XLENGTH(out) == nout) {
       for (int k = 0; k < nout; k++) outs[k] = mx_r_nd(VECTOR_ELT(out, k), "out");
     } else {
-      Rf_error("%s: 'out' must be an MXNDArray%s", name, nout > 1 ? " list of matching length" : "");
+      mx_r_value_error("%s: 'out' must be an MXNDArray%s", name, nout > 1 ? " list of matching length" : "");
     }
   }
 
@@ -144,7 +144,7 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   opts.ctx = (mx_context){MX_CPU, 0};
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = 0;
-  mx_r_check(mx_op_invoke(op, vals, in, nin, outs, nout, &opts));
+  mx_r_check(MX_R_POLLED(mx_op_invoke(op, vals, in, nin, outs, nout, &opts)));
   if (given_out) return out;
   if (nout == 1) return mx_r_wrap_nd(outs[0]);
   return wrap_list(outs, nout);
@@ -158,9 +158,9 @@ SEXP mx_r_nd_forward_backward(SEXP opname, SEXP inputs, SEXP params, SEXP out_gr
   mx_param_value vals[MX_MAX_PARAMS];
   int nin;
   const mx_op *op = parse_call(opname, inputs, params, in, &nin, vals);
-  if (TYPEOF(out_grads) != VECSXP) Rf_error("argument 'out_grads' must be a list");
+  if (TYPEOF(out_grads) != VECSXP) mx_r_value_error("argument 'out_grads' must be a list");
   int nog = (int)XLENGTH(out_grads);
-  if (nog > MX_MAX_OUTPUTS) Rf_error("too many output gradients");
+  if (nog > MX_MAX_OUTPUTS) mx_r_value_error("too many output gradients");
   mx_ndarray *og[MX_MAX_OUTPUTS];
   for (int k = 0; k < nog; k++)
     og[k] = Rf_isNull(VECTOR_ELT(out_grads, k)) ? NULL : mx_r_nd(VECTOR_ELT(out_grads, k), "out_grads");
@@ -170,7 +170,7 @@ SEXP mx_r_nd_forward_backward(SEXP opname, SEXP inputs, SEXP params, SEXP out_gr
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = Rf_asLogical(is_train) == TRUE;
   mx_ndarray *outs[MX_MAX_OUTPUTS] = {0}, *grads[MX_MAX_INPUTS] = {0};
-  mx_r_check(mx_op_forward_backward(op, vals, in, nin, og, nog, &opts, outs, grads));
+  mx_r_check(MX_R_POLLED(mx_op_forward_backward(op, vals, in, nin, og, nog, &opts, outs, grads)));
   int nvis = mx_op_num_visible_outputs(op, vals);
   SEXP res = PROTECT(Rf_allocVector(VECSXP, 2));
   SEXP nms = PROTECT(Rf_allocVector(STRSXP, 2));
@@ -273,7 +273,7 @@ SEXP mx_r_op_info(void) {
 }
 
 SEXP mx_r_hash(SEXP str) {
-  if (TYPEOF(str) != STRSXP) Rf_error("argument 'x' must be a character vector");
+  if (TYPEOF(str) != STRSXP) mx_r_value_error("argument 'x' must be a character vector");
   uint64_t h = 0;
   for (R_xlen_t i = 0; i < XLENGTH(str); i++) {
     const char *s = STRING_ELT(str, i) == NA_STRING ? "NA" : CHAR(STRING_ELT(str, i));

@@ -27,11 +27,11 @@ int mx_r_is_sym(SEXP x) {
 
 mx_symbol *mx_r_sym(SEXP x, const char *arg) {
   if (!mx_r_is_sym(x))
-    Rf_error("argument '%s' must be an MXSymbol, not %s", arg,
+    mx_r_value_error("argument '%s' must be an MXSymbol, not %s", arg,
              Rf_isNull(x) ? "NULL" : Rf_type2char(TYPEOF(x)));
   mx_symbol *s = (mx_symbol *)R_ExternalPtrAddr(VECTOR_ELT(x, 0));
   if (!s)
-    Rf_error("argument '%s' is an MXSymbol that no longer exists (symbols do not survive "
+    mx_r_value_error("argument '%s' is an MXSymbol that no longer exists (symbols do not survive "
              "saveRDS()/load(); keep them with mx.symbol.save() or as.json())", arg);
   return s;
 }
@@ -58,16 +58,16 @@ static int attr_arrays(SEXP attr, const char ***keys, const char ***vals, const 
   SEXP nm = Rf_getAttrib(attr, R_NamesSymbol);
   R_xlen_t n = XLENGTH(attr);
   if ((TYPEOF(attr) != STRSXP && TYPEOF(attr) != VECSXP) || (n > 0 && TYPEOF(nm) != STRSXP))
-    Rf_error("argument '%s' must be a named character vector or list of strings", arg);
+    mx_r_value_error("argument '%s' must be a named character vector or list of strings", arg);
   *keys = (const char **)R_alloc((size_t)(n + 1), sizeof(char *));
   *vals = (const char **)R_alloc((size_t)(n + 1), sizeof(char *));
   for (R_xlen_t i = 0; i < n; i++) {
     SEXP v = TYPEOF(attr) == STRSXP ? attr : VECTOR_ELT(attr, i);
     R_xlen_t vi = TYPEOF(attr) == STRSXP ? i : 0;
     if (TYPEOF(v) != STRSXP || XLENGTH(v) <= vi || STRING_ELT(v, vi) == NA_STRING)
-      Rf_error("argument '%s': every attribute value must be a string", arg);
+      mx_r_value_error("argument '%s': every attribute value must be a string", arg);
     const char *k = CHAR(STRING_ELT(nm, i));
-    if (!*k) Rf_error("argument '%s': every attribute needs a name", arg);
+    if (!*k) mx_r_value_error("argument '%s': every attribute needs a name", arg);
     (*keys)[i] = k;
     (*vals)[i] = CHAR(STRING_ELT(v, vi));
   }
@@ -77,13 +77,13 @@ static int attr_arrays(SEXP attr, const char ***keys, const char ***vals, const 
 static const char *opt_string(SEXP x, const char *arg) {
   if (Rf_isNull(x)) return NULL;
   if (TYPEOF(x) != STRSXP || XLENGTH(x) != 1 || STRING_ELT(x, 0) == NA_STRING)
-    Rf_error("argument '%s' must be a single string", arg);
+    mx_r_value_error("argument '%s' must be a single string", arg);
   return CHAR(STRING_ELT(x, 0));
 }
 
 SEXP mx_r_sym_variable(SEXP name, SEXP attr) {
   const char *nm = opt_string(name, "name");
-  if (!nm || !*nm) Rf_error("argument 'name' must be a non-empty string");
+  if (!nm || !*nm) mx_r_value_error("argument 'name' must be a non-empty string");
   const char **k, **v;
   int na = attr_arrays(attr, &k, &v, "attr");
   mx_symbol *s = NULL;
@@ -96,13 +96,13 @@ SEXP mx_r_sym_variable(SEXP name, SEXP attr) {
 SEXP mx_r_sym_create(SEXP opname, SEXP args, SEXP name, SEXP attr) {
   const char *opn = opt_string(opname, "op");
   const mx_op *op = opn ? mx_op_find(opn) : NULL;
-  if (!op) Rf_error("unknown operator '%s'", opn ? opn : "");
-  if (TYPEOF(args) != VECSXP) Rf_error("%s: arguments must be a list", opn);
+  if (!op) mx_r_value_error("unknown operator '%s'", opn ? opn : "");
+  if (TYPEOF(args) != VECSXP) mx_r_value_error("%s: arguments must be a list", opn);
   const char *nodename = opt_string(name, "name");
   const char **ak, **av;
   int na = attr_arrays(attr, &ak, &av, "attr");
   int np = mx_op_num_params(op);
-  if (np > 64) Rf_error("%s: too many parameters", opn);
+  if (np > 64) mx_r_value_error("%s: too many parameters", opn);
   mx_param_value vals[64];
   unsigned char expl[64] = {0};
   mx_r_check(mx_op_params_init(op, vals));
@@ -119,14 +119,14 @@ SEXP mx_r_sym_create(SEXP opname, SEXP args, SEXP name, SEXP attr) {
     if (TYPEOF(v) == VECSXP && !mx_r_is_sym(v) && !Rf_inherits(v, "MXContext") && XLENGTH(v) > 0 &&
         mx_r_is_sym(VECTOR_ELT(v, 0))) {
       for (R_xlen_t j = 0; j < XLENGTH(v); j++) {
-        if (nin == cap) Rf_error("%s: too many inputs", opn);
+        if (nin == cap) mx_r_value_error("%s: too many inputs", opn);
         in_names[nin] = NULL;
         inputs[nin++] = mx_r_sym(VECTOR_ELT(v, j), *key ? key : "data");
       }
       continue;
     }
     if (mx_r_is_sym(v)) {
-      if (nin == cap) Rf_error("%s: too many inputs", opn);
+      if (nin == cap) mx_r_value_error("%s: too many inputs", opn);
       char *k2 = NULL;
       if (*key) {
         size_t l = strlen(key);
@@ -138,7 +138,7 @@ SEXP mx_r_sym_create(SEXP opname, SEXP args, SEXP name, SEXP attr) {
       continue;
     }
     if (!*key)
-      Rf_error("%s: unnamed argument %d is not a symbol (parameters must be named)", opn, (int)i + 1);
+      mx_r_value_error("%s: unnamed argument %d is not a symbol (parameters must be named)", opn, (int)i + 1);
     if (Rf_isNull(v)) continue;
     size_t l = strlen(key);
     char *k2 = R_alloc(l + 1, 1);
@@ -146,8 +146,8 @@ SEXP mx_r_sym_create(SEXP opname, SEXP args, SEXP name, SEXP attr) {
     int pi = mx_op_param_index(op, k2);
     if (pi < 0) {
       /* an input given as something other than a symbol */
-      if (mx_r_is_nd(v)) Rf_error("%s: argument '%s' is an NDArray; symbols take symbols as inputs", opn, key);
-      Rf_error("%s: unknown argument '%s'", opn, key);
+      if (mx_r_is_nd(v)) mx_r_value_error("%s: argument '%s' is an NDArray; symbols take symbols as inputs", opn, key);
+      mx_r_value_error("%s: unknown argument '%s'", opn, key);
     }
     mx_r_set_param(op, vals, pi, v);
     expl[pi] = 1;
@@ -159,7 +159,7 @@ SEXP mx_r_sym_create(SEXP opname, SEXP args, SEXP name, SEXP attr) {
 
 SEXP mx_r_sym_group(SEXP syms) {
   if (TYPEOF(syms) != VECSXP || XLENGTH(syms) < 1)
-    Rf_error("mx.symbol.Group needs at least one symbol");
+    mx_r_value_error("mx.symbol.Group needs at least one symbol");
   R_xlen_t n = XLENGTH(syms);
   mx_symbol **arr = (mx_symbol **)R_alloc((size_t)n, sizeof(mx_symbol *));
   for (R_xlen_t i = 0; i < n; i++) arr[i] = mx_r_sym(VECTOR_ELT(syms, i), "...");
@@ -191,7 +191,7 @@ SEXP mx_r_sym_list(SEXP sym, SEXP kind) {
 SEXP mx_r_sym_output(SEXP sym, SEXP i) {
   mx_symbol *s = mx_r_sym(sym, "x");
   int k = Rf_asInteger(i);
-  if (k == NA_INTEGER) Rf_error("argument 'i' must be a number");
+  if (k == NA_INTEGER) mx_r_value_error("argument 'i' must be a number");
   mx_symbol *o = NULL;
   mx_status st_ = mx_symbol_get_output(s, k - 1, &o);
   return wrap_checked(st_, o);
@@ -239,22 +239,22 @@ SEXP mx_r_sym_attrs(SEXP sym) {
 
 SEXP mx_r_sym_set_attr(SEXP sym, SEXP key, SEXP val) {
   const char *k = opt_string(key, "key"), *v = opt_string(val, "value");
-  if (!k || !v) Rf_error("attributes need a name and a string value");
+  if (!k || !v) mx_r_value_error("attributes need a name and a string value");
   mx_r_check(mx_symbol_attr_set(mx_r_sym(sym, "x"), k, v));
   return sym;
 }
 
 SEXP mx_r_sym_compose(SEXP sym, SEXP args, SEXP name) {
   mx_symbol *s = mx_r_sym(sym, "x");
-  if (TYPEOF(args) != VECSXP) Rf_error("inputs must be a named list of symbols");
+  if (TYPEOF(args) != VECSXP) mx_r_value_error("inputs must be a named list of symbols");
   SEXP nm = Rf_getAttrib(args, R_NamesSymbol);
   R_xlen_t n = XLENGTH(args);
-  if (n > 0 && TYPEOF(nm) != STRSXP) Rf_error("mx.apply: every input must be named (argument = symbol)");
+  if (n > 0 && TYPEOF(nm) != STRSXP) mx_r_value_error("mx.apply: every input must be named (argument = symbol)");
   const char **names = (const char **)R_alloc((size_t)(n + 1), sizeof(char *));
   mx_symbol **with = (mx_symbol **)R_alloc((size_t)(n + 1), sizeof(mx_symbol *));
   for (R_xlen_t i = 0; i < n; i++) {
     names[i] = CHAR(STRING_ELT(nm, i));
-    if (!*names[i]) Rf_error("mx.apply: every input must be named (argument = symbol)");
+    if (!*names[i]) mx_r_value_error("mx.apply: every input must be named (argument = symbol)");
     with[i] = mx_r_sym(VECTOR_ELT(args, i), names[i]);
   }
   mx_symbol *o = NULL;
@@ -283,7 +283,7 @@ static void get_lists(mx_symbol *s, name_lists *l, int na, int no, int nx, void 
     mx_free(a); mx_free(o); mx_free(x);
     free_lists(l);
     if (st != MX_OK) mx_r_fail();
-    Rf_error("internal error: inferred values do not match the argument lists");
+    mx_r_raise(MX_ERR_INTERNAL, "internal error: inferred values do not match the argument lists");
   }
 }
 
@@ -304,15 +304,15 @@ static SEXP shape_list(const mx_shape *sh, int n, char **names) {
 
 SEXP mx_r_sym_infer_shape(SEXP sym, SEXP shapes) {
   mx_symbol *s = mx_r_sym(sym, "symbol");
-  if (TYPEOF(shapes) != VECSXP) Rf_error("shapes must be given as name = c(dims)");
+  if (TYPEOF(shapes) != VECSXP) mx_r_value_error("shapes must be given as name = c(dims)");
   SEXP nm = Rf_getAttrib(shapes, R_NamesSymbol);
   R_xlen_t n = XLENGTH(shapes);
-  if (n > 0 && TYPEOF(nm) != STRSXP) Rf_error("shapes must be named, e.g. data = c(28, 28, 1, 100)");
+  if (n > 0 && TYPEOF(nm) != STRSXP) mx_r_value_error("shapes must be named, e.g. data = c(28, 28, 1, 100)");
   const char **keys = (const char **)R_alloc((size_t)(n + 1), sizeof(char *));
   mx_shape *sh = (mx_shape *)R_alloc((size_t)(n + 1), sizeof(mx_shape));
   for (R_xlen_t i = 0; i < n; i++) {
     keys[i] = CHAR(STRING_ELT(nm, i));
-    if (!*keys[i]) Rf_error("shapes must be named, e.g. data = c(28, 28, 1, 100)");
+    if (!*keys[i]) mx_r_value_error("shapes must be named, e.g. data = c(28, 28, 1, 100)");
     sh[i] = mx_r_shape(VECTOR_ELT(shapes, i), keys[i]);
   }
   mx_shape *args, *outs, *auxs;
@@ -353,10 +353,10 @@ static SEXP type_list(const int *t, int n, char **names) {
 
 SEXP mx_r_sym_infer_type(SEXP sym, SEXP types) {
   mx_symbol *s = mx_r_sym(sym, "symbol");
-  if (TYPEOF(types) != VECSXP) Rf_error("types must be given as name = \"float32\"");
+  if (TYPEOF(types) != VECSXP) mx_r_value_error("types must be given as name = \"float32\"");
   SEXP nm = Rf_getAttrib(types, R_NamesSymbol);
   R_xlen_t n = XLENGTH(types);
-  if (n > 0 && TYPEOF(nm) != STRSXP) Rf_error("types must be named");
+  if (n > 0 && TYPEOF(nm) != STRSXP) mx_r_value_error("types must be named");
   const char **keys = (const char **)R_alloc((size_t)(n + 1), sizeof(char *));
   int *tt = (int *)R_alloc((size_t)(n + 1), sizeof(int));
   for (R_xlen_t i = 0; i < n; i++) {
@@ -396,7 +396,7 @@ SEXP mx_r_sym_to_json(SEXP sym) {
 
 SEXP mx_r_sym_from_json(SEXP json) {
   if (TYPEOF(json) != STRSXP || XLENGTH(json) != 1 || STRING_ELT(json, 0) == NA_STRING)
-    Rf_error("argument 'json.str' must be a single string");
+    mx_r_value_error("argument 'json.str' must be a single string");
   const char *t = Rf_translateCharUTF8(STRING_ELT(json, 0));
   mx_symbol *s = NULL;
   mx_status st_ = mx_symbol_from_json(t, strlen(t), &s);

@@ -1,5 +1,6 @@
 # Bad input across the public NDArray API gives R errors that name the
-# argument (or the subscript) and say what is wrong.
+# argument (or the subscript) and say what is wrong; every error is a classed
+# condition (?mxnet_error), so tests match on class as well as wording.
 
 test_that("mx.nd.array rejects missing values and values a dtype cannot hold", {
   expect_error(mx.nd.array(c(1, NA)), "'src.array' contains NA \\(element 2\\)")
@@ -33,7 +34,7 @@ test_that("bad dtype and ctx arguments are named", {
     expect_error(mx.nd.array(1:2, dtype = bad), "'dtype'")
     expect_error(mx.nd.zeros(2, dtype = bad), "'dtype'")
   }
-  expect_error(mx.nd.array(1:2, dtype = "foo"), "unknown dtype \"foo\"")
+  expect_error(mx.nd.array(1:2, dtype = "foo"), "unknown dtype \"foo\"", class = "mxnet_value_error")
   expect_error(mx.nd.copyto(mx.nd.array(1), dtype = "foo"), "'dtype'")
   for (bad in list("cpu", 1, list(device = "cpu"), structure(list(device = "cpu"), class = "MXContext"))) {
     expect_error(mx.nd.array(1:2, ctx = bad), "'ctx'")
@@ -50,13 +51,14 @@ test_that("bad dtype and ctx arguments are named", {
 
 test_that("a GPU context in a CPU-only build says the build has no GPU", {
   skip_if(mx.gpu.count() > 0, "this build has GPUs")
-  expect_error(mx.nd.array(1:2, ctx = mx.gpu()), "no GPU support")
+  expect_error(mx.nd.array(1:2, ctx = mx.gpu()), "no GPU support", class = "mxnet_unsupported_error")
   expect_error(mx.nd.zeros(c(2, 2), ctx = mx.gpu(0)), "no GPU support")
   expect_error(mx.nd.copyto(mx.nd.array(1), ctx = mx.gpu()), "no GPU support")
 })
 
 test_that("bad shapes are named and explained", {
-  expect_error(mx.nd.zeros(c(-1, 2)), "'shape' must contain non-negative whole numbers")
+  expect_error(mx.nd.zeros(c(-1, 2)), "'shape' must contain non-negative whole numbers",
+               class = "mxnet_value_error")
   expect_error(mx.nd.zeros(c(2, 2.5)), "'shape' must contain non-negative whole numbers")
   expect_error(mx.nd.ones(rep(1, 9)), "'shape' has 9 dimensions; at most 8")
   expect_error(mx.nd.zeros(c(NA, 2)), "'shape' contains NA")
@@ -65,7 +67,7 @@ test_that("bad shapes are named and explained", {
   expect_error(mx.nd.zeros(list(2)), "'shape' must be a numeric vector")
   expect_error(mx.nd.zeros(1e20), "'shape'")
   # too large to exist: refused, not attempted
-  expect_error(mx.nd.zeros(c(1e6, 1e6, 1e3)), "cannot allocate")
+  expect_error(mx.nd.zeros(c(1e6, 1e6, 1e3)), "cannot allocate", class = "mxnet_memory_error")
   expect_error(mx.nd.zeros(c(2^31, 2^31, 2^31)), "too large")
   expect_error(mx.nd.full(2, "a"), "'value' must be a single number")
   expect_error(mx.nd.full(2, 1:2), "'value' must be a single number")
@@ -100,7 +102,8 @@ test_that("unknown and ill-typed op parameters are named", {
   expect_error(mx.nd.broadcast.add("a", y), "'lhs' must be an MXNDArray")
   expect_error(mx.nd.broadcast.add(x, y, out = 1), "'out'")
   expect_error(mx.nd.broadcast.add(x, y, out = mx.nd.zeros(2)), "'out' has shape c\\(2\\)")
-  expect_error(x + mx.nd.array(1:2), "shapes c\\(3\\) and c\\(2\\) cannot be broadcast")
+  expect_error(x + mx.nd.array(1:2), "shapes c\\(3\\) and c\\(2\\) cannot be broadcast",
+               class = "mxnet_shape_error")
   expect_error(x + "a", "cannot apply '\\+'.*character")
   expect_error(x * list(1), "cannot apply '\\*'.*list")
   expect_error(x - NA, "'-': the operand contains NA")
@@ -203,4 +206,62 @@ test_that("`[<-` rejects NA, wrong types and wrong lengths", {
   expect_identical(as.array(m)[1, ], c(7, 7, 7))
   m[2, ] <- c(4, 5, 6)
   expect_identical(as.array(m)[2, ], c(4, 5, 6))
+})
+
+# The condition of an expression (NULL if none).
+cnd_of <- function(expr) tryCatch({ expr; NULL }, condition = identity)
+
+test_that("S6: engine errors are classed conditions carrying the status", {
+  a <- mx.nd.ones(c(2, 3))
+  b <- mx.nd.ones(c(3, 2))
+  e <- cnd_of(a + b)
+  expect_identical(class(e), c("mxnet_shape_error", "mxnet_error", "error", "condition"))
+  expect_identical(e$status, 2L)
+  expect_identical(e$status_name, "shape")
+  expect_identical(e$kind, "shape")
+  # the call is the user's, not the package's internal one
+  expect_identical(conditionCall(e), quote(a + b))
+  f <- function(x) mx.nd.dot(x, x)
+  expect_identical(conditionCall(cnd_of(f(a))), quote(mx.nd.dot(x, x)))
+  expect_identical(conditionCall(cnd_of(lapply(1, function(i) a - b))), quote(a - b))
+  # each kind
+  i32 <- mx.nd.array(array(1:16, c(4, 4, 1, 1)), dtype = "int32")
+  expect_error(mx.nd.Convolution(i32, mx.nd.ones(c(2, 2, 1, 1)), kernel = c(2, 2),
+                                 num_filter = 1, no_bias = TRUE),
+               "different dtypes", class = "mxnet_dtype_error")
+  expect_error(mx.nd.zeros(c(2, -2)), "'shape'", class = "mxnet_value_error")
+  expect_error(mxnet:::nd.invoke("broadcast_add", list(a)), "expects 2 inputs",
+               class = "mxnet_value_error")
+  expect_error(mx.nd.zeros(c(1e6, 1e6, 1e3)), class = "mxnet_memory_error")
+  expect_error(mx.nd.save(list(a = a), file.path(tempfile(), "no", "f")), "cannot open",
+               class = "mxnet_io_error")
+  bad <- tempfile()
+  on.exit(unlink(bad))
+  writeBin(as.raw(1:40), bad)
+  e <- cnd_of(mx.nd.load(bad))
+  expect_s3_class(e, "mxnet_io_error")
+  expect_identical(e$status_name, "format")           # the finer status is kept
+  expect_error(mx.symbol.load.json("{"), class = "mxnet_io_error")
+  skip_if(mx.gpu.count() > 0, "this build has GPUs")
+  expect_error(mx.nd.zeros(2, ctx = mx.gpu()), class = "mxnet_unsupported_error")
+})
+
+test_that("S6: R-level errors use the same classes (mx.error)", {
+  e <- cnd_of(mx.threads(-1))
+  expect_s3_class(e, "mxnet_value_error")
+  expect_identical(conditionCall(e), quote(mx.threads(-1)))
+  expect_true(is.na(e$status))
+  g <- function() mxnet:::mx.error("io", "no such file")
+  expect_error(g(), "no such file", class = "mxnet_io_error")
+  # the interrupted kind is an interrupt, not an error: try() lets it through
+  e <- mxnet:::mx.error.condition("interrupted", "interrupted by the user")
+  expect_identical(class(e), c("mxnet_interrupted_error", "mxnet_error", "interrupt", "condition"))
+  got <- tryCatch(tryCatch(stop(e), error = function(e) "error"), interrupt = function(e) "interrupt")
+  expect_identical(got, "interrupt")
+  # every engine status maps to a kind
+  kinds <- c("shape", "dtype", "value", "io", "memory", "unsupported", "interrupted")
+  expect_true(all(mxnet:::mx.status.kinds %in% kinds))
+  expect_setequal(names(mxnet:::mx.status.kinds),
+                  c("arg", "shape", "dtype", "nomem", "io", "format", "unsupported", "device",
+                    "aborted", "internal"))
 })

@@ -426,7 +426,7 @@ test_that("bad arguments name the argument", {
   expect_error(mx.nd.load(c("a", "b")), "'filename'")
   expect_error(mx.nd.load(NA_character_), "'filename'")
   expect_error(mx.nd.load(file.path(tempdir(), "missing.params")), "missing\\.params.*does not exist")
-  expect_error(mx.nd.load(tempdir()), "cannot (read|open)|not an MXNet")
+  expect_error(mx.nd.load(tempdir()), "is a directory", class = "mxnet_io_error")
   expect_error(mx.nd.save(x, 123), "'filename'")
   expect_error(mx.nd.save(x, c(f, f)), "'filename'")
   expect_error(mx.nd.save(x, NA_character_), "'filename'")
@@ -439,4 +439,70 @@ test_that("bad arguments name the argument", {
   expect_error(mx.nd.deserialize("abc"), "'x'.*raw")
   expect_error(mx.nd.deserialize(NULL), "'x'.*raw")
   expect_false(file.exists(f))
+})
+
+test_that("H3/Q7: endless, special or lying files fail before a large allocation", {
+  skip_on_os("windows")
+  expect_error(mx.nd.load("/dev/zero"), "not a regular file", class = "mxnet_io_error")
+  expect_error(mx.nd.load("/dev/null"), "not a regular file", class = "mxnet_io_error")
+  expect_error(mx.nd.load(tempdir()), "is a directory", class = "mxnet_io_error")
+  # a header claiming 2^40 float32 elements (4 TiB) in a small file
+  big <- write_bytes(container(list(rec(2^40, FLAG[["float32"]], f32(1:4)))))
+  on.exit(unlink(big))
+  before <- mx.memory.stats()[["n_system_alloc"]]
+  expect_error(mx.nd.load(big), "truncated.*needs 4398046511104 bytes", class = "mxnet_io_error")
+  expect_error(mx.nd.deserialize(read_bytes(big)), "truncated", class = "mxnet_io_error")
+  # a header claiming 2^40 arrays
+  many <- write_bytes(c(u64(0x112), u64(0), u64(2^40), raw(16)))
+  on.exit(unlink(many), add = TRUE)
+  expect_error(mx.nd.load(many), "claims 1099511627776 arrays", class = "mxnet_io_error")
+  expect_identical(mx.memory.stats()[["n_system_alloc"]], before)
+  # files that are not NDArray files are refused from their first bytes
+  short <- write_bytes(as.raw(1:3))
+  on.exit(unlink(short), add = TRUE)
+  expect_error(mx.nd.load(short), "not an MXNet NDArray file", class = "mxnet_io_error")
+  empty <- write_bytes(raw(0))
+  on.exit(unlink(empty), add = TRUE)
+  expect_error(mx.nd.load(empty), "not an MXNet NDArray file", class = "mxnet_io_error")
+  # the package still works
+  ok <- tempfile()
+  on.exit(unlink(ok), add = TRUE)
+  mx.nd.save(list(a = mx.nd.ones(2)), ok)
+  expect_identical(as.vector(as.array(mx.nd.load(ok)$a)), c(1, 1))
+})
+
+test_that("I1: mx.nd.save keeps the mode of a file it replaces and refuses a read-only one", {
+  skip_on_os("windows")
+  f <- tempfile(fileext = ".params")
+  on.exit(unlink(f))
+  mx.nd.save(list(a = mx.nd.ones(1)), f)
+  Sys.chmod(f, "0640")
+  mx.nd.save(list(b = mx.nd.zeros(1)), f)
+  expect_identical(names(mx.nd.load(f)), "b")
+  expect_identical(format(file.info(f)$mode), "640")
+  Sys.chmod(f, "0600")
+  mx.nd.save(list(c = mx.nd.zeros(1)), f)
+  expect_identical(format(file.info(f)$mode), "600")
+  # a directory is not replaced
+  expect_error(mx.nd.save(list(a = mx.nd.ones(1)), tempdir()), "is a directory",
+               class = "mxnet_io_error")
+  # write protection: as saveRDS, refuse (root may write anyway, so skip there)
+  Sys.chmod(f, "0444")
+  skip_if(file.access(f, 2) == 0, "write permission is not enforced for this user (root)")
+  expect_error(mx.nd.save(list(d = mx.nd.ones(1)), f), "Permission denied",
+               class = "mxnet_io_error")
+  expect_identical(names(mx.nd.load(f)), "c")
+  expect_identical(format(file.info(f)$mode), "444")
+})
+
+test_that("I1: mx.nd.save writes through a symbolic link, as saveRDS does", {
+  skip_on_os("windows")
+  f <- tempfile(fileext = ".params")
+  l <- tempfile(fileext = ".params")
+  on.exit(unlink(c(f, l)))
+  mx.nd.save(list(a = mx.nd.ones(1)), f)
+  skip_if_not(file.symlink(f, l))
+  mx.nd.save(list(b = mx.nd.zeros(1)), l)
+  expect_true(nzchar(Sys.readlink(l)))            # still a link
+  expect_identical(names(mx.nd.load(f)), "b")     # the target was written
 })
