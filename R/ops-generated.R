@@ -1925,7 +1925,7 @@ mx.nd.nag.mom.update <- function(weight, grad, mom, lr, momentum = 0, wd = 0, re
 #' @param grad An MXNDArray.
 #' @param mean An MXNDArray.
 #' @param var An MXNDArray.
-#' @param lr (float; required) Learning rate (the optimizer folds the bias correction into it).
+#' @param lr (float; required) Learning rate (mx.opt.adam folds the bias correction into it when bias.correction = TRUE).
 #' @param beta1 (float; default 0.9) Decay rate of the first moment.
 #' @param beta2 (float; default 0.999) Decay rate of the second moment.
 #' @param epsilon (float; default 1e-08) Added to the denominator for stability.
@@ -3634,7 +3634,7 @@ mx.symbol.nag_mom_update <- function(...) mx.symbol.internal.create("nag_mom_upd
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{lr}}{(float; required) Learning rate (the optimizer folds the bias correction into it).}
+#'   \item{\code{lr}}{(float; required) Learning rate (mx.opt.adam folds the bias correction into it when bias.correction = TRUE).}
 #'   \item{\code{beta1}}{(float; default 0.9) Decay rate of the first moment.}
 #'   \item{\code{beta2}}{(float; default 0.999) Decay rate of the second moment.}
 #'   \item{\code{epsilon}}{(float; default 1e-08) Added to the denominator for stability.}
@@ -3724,4 +3724,4 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "838ce547264867be"
+.mx.generated.hash <- "6234b1971a62835e"
