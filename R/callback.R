@@ -17,6 +17,8 @@
 #' logger$train
 #' @format NULL
 #' @importFrom methods setRefClass new
+#' @importFrom utils tail
+#' @importFrom stats aggregate
 #' @exportClass mx.metric.logger
 #' @export mx.metric.logger
 mx.metric.logger <- methods::setRefClass("mx.metric.logger",

@@ -50,6 +50,8 @@ EOF
 echo "== vignettes"
 for v in "$work"/R-package/vignettes/*.Rmd; do
   n=$(basename "$v" .Rmd)
+  # some vignettes fence their code as ```R (not knitr chunks): make them chunks
+  sed 's/^```[Rr] *$/```{r}/' "$v" > "$v.tmp" && mv "$v.tmp" "$v"
   (cd "$work" && Rscript -e "knitr::purl('$v', output = '$n.R', quiet = TRUE)" > /dev/null 2>&1)
   run "$n" "$work" Rscript "$n.R"
 done

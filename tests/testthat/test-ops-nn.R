@@ -377,7 +377,10 @@ test_that("SliceChannel splits along an axis", {
   expect_nd_equal(s, array(1:6, c(3, 2)))
   expect_error(mx.nd.split(mx.nd.ones(c(4, 3, 4)), num_outputs = 2), "cannot be split")
   expect_error(mx.nd.split(mx.nd.ones(c(4, 4, 4)), num_outputs = 2, squeeze_axis = TRUE), "squeeze_axis")
-  expect_error(mx.nd.split(mx.nd.ones(c(4, 34)), num_outputs = 17, axis = 0), "outputs")
+  s17 <- mx.nd.split(mx.nd.array(matrix(1:136, 4, 34)), num_outputs = 17, axis = 0)
+  expect_length(s17, 17L)
+  expect_nd_equal(s17[[17]], matrix(1:136, 4, 34)[, 33:34])
+  expect_error(mx.nd.split(mx.nd.ones(c(4, 2000)), num_outputs = 2000, axis = 0), "outputs")
   expect_error(mx.nd.split(mx.nd.ones(c(4, 4)), num_outputs = 2, axis = 2), "axis")
   # empty
   s <- mx.nd.split(mx.nd.zeros(c(0, 4)), num_outputs = 2, axis = 0)
