@@ -168,6 +168,12 @@ mx_status mx_node_new_op(const mx_op *op, const mx_param_value *vals,
     node_destroy(n);
     return mx_error(MX_ERR_ARG, "%s: cannot determine the number of outputs", op->name);
   }
+  if (n->nout > MX_MAX_OUTPUTS) {   /* inference and execution use arrays of this size */
+    int k = n->nout;
+    node_destroy(n);
+    return mx_error(MX_ERR_ARG, "%s: %d outputs, more than the engine's limit of %d", op->name, k,
+                    MX_MAX_OUTPUTS);
+  }
   for (int i = 0; i < nin; i++) {
     n->inputs[i] = inputs[i];
     mx_node_retain(inputs[i].node);

@@ -188,3 +188,17 @@ test_that("printing and graph.viz", {
   expect_match(dot, "label=\"24x24x20x1\"")
   expect_false(grepl("weight", dot))
 })
+
+test_that("fuzz: an op node with more than 16 outputs is refused (SliceChannel num_outputs = 60)", {
+  # found by tools/fuzz/fuzz-symbol-json: such a node loaded and composed, and
+  # shape/type inference then wrote past their 16-entry output arrays
+  x <- mx.symbol.Variable("x")
+  expect_error(mx.symbol.SliceChannel(x, num_outputs = 60), "outputs")
+  json <- '{"nodes": [{"op": "null", "name": "x", "inputs": []},
+    {"op": "SliceChannel", "name": "sl", "attrs": {"num_outputs": "60"}, "inputs": [[0, 0, 0]]}],
+    "heads": [[1, 0, 0]], "attrs": {"mxnet_version": ["int", 10901]}}'
+  expect_error(mx.symbol.load.json(json), "outputs")
+  s <- mx.symbol.load.json(as.json(mx.symbol.SliceChannel(x, num_outputs = 16)))
+  expect_length(outputs(s), 16L)
+  expect_length(mx.symbol.infer.type(s)$out.types, 16L)
+})
