@@ -202,3 +202,12 @@ test_that("fuzz: an op node with more than 16 outputs is refused (SliceChannel n
   expect_length(outputs(s), 16L)
   expect_length(mx.symbol.infer.type(s)$out.types, 16L)
 })
+
+test_that("fuzz: an mxnet_version outside the int range is refused (\"mxnet_version\": [\"int\", 1e11])", {
+  # found by tools/fuzz/fuzz-symbol-json: the version was cast to int unchecked
+  json <- '{"nodes": [{"op": "null", "name": "x", "inputs": []}], "heads": [[0, 0, 0]],
+    "attrs": {"mxnet_version": ["int", VERSION]}}'
+  expect_error(mx.symbol.load.json(sub("VERSION", "1e11", json)), "mxnet_version")
+  expect_error(mx.symbol.load.json(sub("VERSION", "10901.5", json)), "mxnet_version")
+  expect_identical(arguments(mx.symbol.load.json(sub("VERSION", "10901", json))), "x")
+})
