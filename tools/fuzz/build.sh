@@ -3,7 +3,7 @@
 #   tools/fuzz/build.sh [harness] [output]   one harness (default ndarray-load)
 #   tools/fuzz/build.sh all [folder]         every fuzz-*.c, into folder
 # (run from anywhere; needs clang).  harness: ndarray-load, symbol-json, mnist
-# or csv-batch; the source is fuzz-<harness>.c.  The engine is compiled once
+# or io-batch; the source is fuzz-<harness>.c.  The engine is compiled once
 # per call with -fsanitize=fuzzer-no-link,address,undefined.
 # src/mx-config.h and src/Makevars are written by configure (make install
 # runs it); when they are there, their flags and libraries (oneDNN, zlib) are
@@ -15,7 +15,8 @@ src="$here/../../src"
 name=${1:-ndarray-load}
 if [ "$name" = all ]; then
   dir=${2:-"$here"}
-  names=$(cd "$here" && ls fuzz-*.c | sed -e 's/^fuzz-//' -e 's/\.c$//')
+  names=""
+  for f in "$here"/fuzz-*.c; do names="$names $(basename "$f" .c | sed 's/^fuzz-//')"; done
 else
   [ -f "$here/fuzz-$name.c" ] || { echo "no harness $here/fuzz-$name.c" >&2; exit 1; }
   names=$name
@@ -29,6 +30,7 @@ printf '#define MX_HAVE_ZLIB 1\n' > "$tmp/mx-config.h"
 extra="-lz"
 if [ -f "$src/mx-config.h" ] && [ -f "$src/Makevars" ]; then
   # configure's flags, without make variables and R's "-I."
+  # shellcheck disable=SC2016
   extra="$(sed -n 's/^PKG_CPPFLAGS *= *//p; s/^PKG_LIBS *= *//p' "$src/Makevars" |
     sed -e 's/\$([A-Z_]*)//g' -e 's/^-I\. *//' | tr '\n' ' ')"
 fi

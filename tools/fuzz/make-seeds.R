@@ -6,7 +6,8 @@
 #                  net, ...) and hand-written legacy (MXNet 0.8) files
 #   mnist/         small idx image/label pairs in fuzz-mnist.c's layout,
 #                  plain, compressed by the harness, and raw gzip
-#   csv-batch/     small CSVs in fuzz-csv-batch.c's layout
+#   io-batch/      shapes, rows and shuffle draws in fuzz-io-batch.c's layout
+#   csv/           small CSV files for fuzz-csv.R
 #   R_LIBS=.lib Rscript tools/fuzz/make-seeds.R /tmp/corpus
 library(mxnet)
 args <- commandArgs(trailingOnly = TRUE)
@@ -150,10 +151,26 @@ put("empty", mnist.seed(0x10, 0, idx.pair(0, 28, 28)))
 put("raw-gzip", mnist.seed(0x10, 0, lapply(idx.pair(3, 2, 5, 4), gzip.file)))
 put("bad-parts", mnist.seed(0x00, 0, p))
 
-# ---------------------------------------------------------------- csv-batch
-into("csv-batch")
-put("ints", "1,2,3\n4,5,6\n7,8,9\n10,11,12\n")
-put("floats", "0.5,-1e-3,2.25E2\n1,2,3\n")
-put("spaces-crlf", " 1 , 2\r\n3,4\r\n\r\n")
-put("one-col", "1\n2\n3\n4\n5\n6\n7\n")
+# ---------------------------------------------------------------- io-batch
+# fuzz-io-batch.c layout: dtype and flags, trailing ndim, 3 extents, examples,
+# batch size, rows to gather, the rows, then doubles for the shuffle.
+into("io-batch")
+dbl <- function(x) writeBin(as.double(x), raw(), size = 8L, endian = "little")
+batch.seed <- function(flags, ext, n, b, rows, u)
+  c(as.raw(c(flags, length(ext), c(ext, 0, 0, 0)[1:3], n, b, length(rows))),
+    as.raw(rows %% 256), dbl(u))
+put("float32-2x3", batch.seed(0, c(2, 3), 5, 4, c(4, 0, 2), c(0.1, 0.9, 0.5, 0.3, 0.7)))
+put("int64-vector", batch.seed(4, integer(0), 7, 3, c(6, 5, 6), c(NaN, -1, 2, 0.999, 0, 1, 0.5)))
+put("out-of-range", batch.seed(2, 4, 3, 3, c(1, 3, -1), c(0.2, 0.2, 0.2)))
+put("overlap", batch.seed(0x20, 2, 4, 4, c(0, 1), 0.5))
+put("other-shape", batch.seed(0x11, c(2, 2), 4, 4, 1, 0.5))
+
+# ---------------------------------------------------------------- csv
+# CSV files for fuzz-csv.R (mx.io.CSVIter through R's scan()).
+into("csv")
+put("ints.csv", "1,2,3\n4,5,6\n7,8,9\n10,11,12\n")
+put("floats.csv", "0.5,-1e-3,2.25E2\n1,2,3\n")
+put("spaces-crlf.csv", " 1 , 2\r\n3,4\r\n\r\n")
+put("one-col.csv", "1\n2\n3\n4\n5\n6\n7\n")
+put("special.csv", "Inf,-Inf,0x1A\n\"3\",1e308,-0\n")
 cat("seeds written to", top, "\n")
