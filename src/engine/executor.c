@@ -89,6 +89,7 @@ struct mx_executor {
 /* ---------------------------------------------------------------- helpers */
 
 static int new_buf(mx_executor *e, const mx_shape *s, int dtype, int external, int keep) {
+  const mx_shape shape = *s;   /* s may point into e->bufs, which realloc may move */
   if (e->nbufs == e->capbufs) {
     int cap = e->capbufs ? e->capbufs * 2 : 64;
     buf *nb = (buf *)realloc(e->bufs, (size_t)cap * sizeof *nb);
@@ -98,7 +99,7 @@ static int new_buf(mx_executor *e, const mx_shape *s, int dtype, int external, i
   }
   buf *b = &e->bufs[e->nbufs];
   memset(b, 0, sizeof *b);
-  b->shape = *s;
+  b->shape = shape;
   b->dtype = dtype;
   b->external = external;
   b->keep = keep;

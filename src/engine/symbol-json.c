@@ -221,8 +221,14 @@ mx_status mx_symbol_from_json(const char *text, size_t len, mx_symbol **out) {
   int version = 800;
   const mx_json *ja = mx_json_get(root, "attrs");
   const mx_json *jv = ja ? mx_json_get(ja, "mxnet_version") : NULL;
-  if (jv && jv->type == MX_JSON_ARR && jv->n == 2 && jv->items[1]->type == MX_JSON_NUM)
-    version = (int)jv->items[1]->num;
+  if (jv && jv->type == MX_JSON_ARR && jv->n == 2 && jv->items[1]->type == MX_JSON_NUM) {
+    int64_t v;
+    if (json_int(jv->items[1], &v)) {
+      rc = mx_error(MX_ERR_FORMAT, "symbol JSON: 'mxnet_version' must be an integer version number");
+      goto done;
+    }
+    version = (int)v;
+  }
   nodes = (mx_node **)calloc((size_t)(jn->n > 0 ? jn->n : 1), sizeof *nodes);
   if (!nodes) { rc = mx_error(MX_ERR_NOMEM, "out of memory"); goto done; }
   for (int i = 0; i < jn->n; i++) {

@@ -272,3 +272,35 @@ test_that("S5: the graph description comes from the engine's read-only accessor"
   expect_identical(g[[6]]$attrs[["num_hidden"]], "3")
   expect_length(g[[1]]$attrs, 0L)
 })
+
+test_that("fuzz: an op node with more outputs than the engine handles is refused (SliceChannel num_outputs = 60)", {
+  # found by tools/fuzz/fuzz-symbol-json: such a node loaded and composed, and
+  # composition, shape and type inference then wrote past their 16-entry
+  # output arrays (the crash of known defect C2 with 30 outputs).  Either the
+  # engine refuses it with a clear error or, without a limit, it works.
+  x <- mx.symbol.Variable("x")
+  works <- function(s, nout) {
+    expect_length(outputs(s), nout)
+    expect_length(mx.symbol.infer.type(s)$out.types, nout)
+    expect_length(mx.symbol.infer.shape(s, x = c(2, 60))$out.shapes, nout)
+  }
+  s <- tryCatch(mx.symbol.SliceChannel(x, num_outputs = 60), error = function(e) e)
+  if (inherits(s, "error")) expect_match(conditionMessage(s), "outputs") else works(s, 60L)
+  json <- '{"nodes": [{"op": "null", "name": "x", "inputs": []},
+    {"op": "SliceChannel", "name": "sl", "attrs": {"num_outputs": "60"}, "inputs": [[0, 0, 0]]}],
+    "heads": [[1, 59, 0]], "attrs": {"mxnet_version": ["int", 10901]}}'
+  s <- tryCatch(mx.symbol.load.json(json), error = function(e) e)
+  if (inherits(s, "error")) expect_match(conditionMessage(s), "outputs") else works(s, 1L)
+  s <- mx.symbol.load.json(as.json(mx.symbol.SliceChannel(x, num_outputs = 16)))
+  expect_length(outputs(s), 16L)
+  expect_length(mx.symbol.infer.type(s)$out.types, 16L)
+})
+
+test_that("fuzz: an mxnet_version outside the int range is refused (\"mxnet_version\": [\"int\", 1e11])", {
+  # found by tools/fuzz/fuzz-symbol-json: the version was cast to int unchecked
+  json <- '{"nodes": [{"op": "null", "name": "x", "inputs": []}], "heads": [[0, 0, 0]],
+    "attrs": {"mxnet_version": ["int", VERSION]}}'
+  expect_error(mx.symbol.load.json(sub("VERSION", "1e11", json)), "mxnet_version")
+  expect_error(mx.symbol.load.json(sub("VERSION", "10901.5", json)), "mxnet_version")
+  expect_identical(arguments(mx.symbol.load.json(sub("VERSION", "10901", json))), "x")
+})
