@@ -2,7 +2,7 @@
 # Install what building, testing and the demos need (Debian/Ubuntu).
 # As root it runs apt-get; otherwise it prints the command to run.
 PKGS="r-base-dev make gcc libdnnl-dev libopenblas-dev zlib1g-dev \
-r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite pandoc dataset-fashion-mnist"
+r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist"
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do

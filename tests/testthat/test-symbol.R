@@ -282,7 +282,7 @@ test_that("fuzz: an op node with more outputs than the engine handles is refused
   works <- function(s, nout) {
     expect_length(outputs(s), nout)
     expect_length(mx.symbol.infer.type(s)$out.types, nout)
-    expect_length(mx.symbol.infer.shape(s, x = c(2, 60))$out.shapes, nout)
+    expect_length(mx.symbol.infer.shape(s, x = c(60, 2))$out.shapes, nout)
   }
   s <- tryCatch(mx.symbol.SliceChannel(x, num_outputs = 60), error = function(e) e)
   if (inherits(s, "error")) expect_match(conditionMessage(s), "outputs") else works(s, 60L)
