@@ -10,8 +10,11 @@
 # Each (workload, threads) pair runs in a fresh process, ours and torch's
 # alternating, `rounds` times, so both see the same machine conditions.
 args <- commandArgs(trailingOnly = TRUE)
-shared <- normalizePath(file.path("..", "shared", "bench"), mustWork = FALSE)
-if (!dir.exists(shared)) shared <- "/work/shared/bench"
+# the reference workloads: MXNET_BENCH_SHARED, else ../shared/bench beside the checkout
+shared <- Sys.getenv("MXNET_BENCH_SHARED", file.path("..", "shared", "bench"))
+shared <- normalizePath(shared, mustWork = FALSE)
+if (!file.exists(file.path(shared, "cpu_torch.py")))
+  stop("cannot find cpu_torch.py in '", shared, "': set MXNET_BENCH_SHARED to the shared bench folder")
 
 WORK <- list(lenet = c(batch = 128, warmup = 10, iters = 40),
              mlp = c(batch = 128, warmup = 50, iters = 600))
