@@ -6,5 +6,8 @@
 }
 
 .onUnload <- function(libpath) {
-  library.dynam.unload("mxnet", libpath)
+  # The library stays loaded: the engine registers a fork handler
+  # (pthread_atfork, see src/engine/threads.c) that cannot be removed, and it
+  # must not point into unmapped code if the process forks later.
+  invisible(libpath)
 }

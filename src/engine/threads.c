@@ -22,8 +22,9 @@
  *
  * A forked child (R's parallel::mclapply) runs on one thread: OpenMP's thread
  * pool does not survive fork(), and a parallel region in the child would wait
- * for threads that are not there.  The check compares process ids, so it
- * needs no fork handler (which would dangle once the package is unloaded).
+ * for threads that are not there.  A fork handler marks the child (getpid()
+ * on every op cost a system call per op); the R package never unloads its
+ * library, so the handler cannot dangle.
  *
  * The pool's threads take no asynchronous signals (only faults such as
  * SIGSEGV): a signal frame pushed onto a thread running oneDNN's JIT kernels
@@ -35,13 +36,17 @@
 
 static int user_threads = 0;   /* 0: automatic */
 static int resolved = 0;
-static long owner_pid = 0;     /* the process that resolved the count */
+static volatile int forked = 0; /* set in a forked child */
+static int procs = 0;           /* processor count, asked once */
 
-static long current_pid(void) {
 #ifndef _WIN32
-  return (long)getpid();
-#else
-  return 1;
+static void on_fork_child(void) { forked = 1; }
+#endif
+
+static void watch_forks(void) {
+#ifndef _WIN32
+  static int registered = 0;
+  if (!registered) registered = pthread_atfork(NULL, NULL, on_fork_child) == 0;
 #endif
 }
 
@@ -55,12 +60,15 @@ static int env_int(const char *name) {
 }
 
 int mx_threads_available(void) {
+  if (procs <= 0) {
 #ifdef _OPENMP
-  int n = omp_get_num_procs();
-  return n > 0 ? n : 1;
+    int n = omp_get_num_procs();   /* a system call: once */
+    procs = n > 0 ? n : 1;
 #else
-  return 1;
+    procs = 1;
 #endif
+  }
+  return procs;
 }
 
 int mx_threads_max(void) { return MX_THREADS_PER_PROC * mx_threads_available(); }
@@ -107,10 +115,10 @@ static void mask_pool(int n) {
 int mx_threads_get(void) {
   if (resolved <= 0) {
     resolved = resolve();
-    owner_pid = current_pid();
-    mask_pool(resolved);
+    watch_forks();
+    if (!forked) mask_pool(resolved);
   }
-  if (current_pid() != owner_pid) return 1;   /* a forked child */
+  if (forked) return 1;
   return resolved;
 }
 
@@ -121,7 +129,7 @@ mx_status mx_threads_set(int n) {
                     n, mx_threads_max(), MX_THREADS_PER_PROC);
   user_threads = n;
   resolved = resolve();
-  if (!owner_pid) owner_pid = current_pid();
-  if (current_pid() == owner_pid) mask_pool(resolved);
+  watch_forks();
+  if (!forked) mask_pool(resolved);
   return MX_OK;
 }

@@ -37,6 +37,7 @@ static void log_to_r(int level, const char *msg, void *user) {
 static sigset_t held_signals, saved_mask;
 #endif
 static int poll_depth = 0;
+static int held = 0;            /* the outermost call holds signals back */
 static double last_poll = 0;
 
 static void hold_signals(int hold) {
@@ -80,17 +81,23 @@ static int abort_poll(void *user) {
   return R_ToplevelExec(check_interrupt_fn, NULL) ? 0 : 1;
 }
 
-/* Nested calls (R code run by a poll that calls mxnet) keep the outer state. */
-void mx_r_poll_begin(void) {
+/* Nested calls (R code run by a poll that calls mxnet) keep the outer state.
+ * Holding signals costs two system calls (about 1 us here), as much as a
+ * small op: calls that cannot run long (mx_r_poll_begin_small) only poll. */
+static void poll_begin(int hold) {
   if (poll_depth++ > 0) return;
-  hold_signals(1);
+  held = hold;
+  if (held) hold_signals(1);
   mx_abort_set_callback(abort_poll, NULL);
 }
+void mx_r_poll_begin(void) { poll_begin(1); }
+void mx_r_poll_begin_small(int small) { poll_begin(!small); }
 
 mx_status mx_r_poll_end(mx_status st) {
   if (--poll_depth > 0) return st;
   mx_abort_set_callback(NULL, NULL);
-  hold_signals(0);
+  if (held) hold_signals(0);
+  held = 0;
   return st;
 }
 

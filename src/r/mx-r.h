@@ -53,6 +53,10 @@ static inline void mx_r_check(mx_status st) {
 void mx_r_poll_begin(void);
 mx_status mx_r_poll_end(mx_status st);
 #define MX_R_POLLED(call) (mx_r_poll_begin(), mx_r_poll_end(call))
+/* The same for an imperative op; `small` (inputs too small for a long run)
+ * skips holding signals back. */
+void mx_r_poll_begin_small(int small);
+#define MX_R_POLLED_OP(small, call) (mx_r_poll_begin_small(small), mx_r_poll_end(call))
 
 /* NDArray objects: a length-1 list of class "MXNDArray" holding an external
  * pointer whose finalizer frees the engine array. */

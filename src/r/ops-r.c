@@ -115,6 +115,15 @@ static SEXP wrap_list(mx_ndarray **arr, int n) {
   return res;
 }
 
+/* Inputs of fewer than 2^16 elements in all: an op on them ends in
+ * microseconds (creation ops, which have no inputs, can be large). */
+static int small_call(mx_ndarray *const *in, int nin) {
+  if (nin == 0) return 0;
+  int64_t n = 0;
+  for (int k = 0; k < nin; k++) n += mx_ndarray_size(in[k]);
+  return n < 65536;
+}
+
 SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   mx_ndarray *in[MX_MAX_INPUTS];
   mx_param_value vals[MX_MAX_PARAMS];
@@ -144,7 +153,7 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   opts.ctx = (mx_context){MX_CPU, 0};
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = 0;
-  mx_r_check(MX_R_POLLED(mx_op_invoke(op, vals, in, nin, outs, nout, &opts)));
+  mx_r_check(MX_R_POLLED_OP(small_call(in, nin), mx_op_invoke(op, vals, in, nin, outs, nout, &opts)));
   if (given_out) return out;
   if (nout == 1) return mx_r_wrap_nd(outs[0]);
   return wrap_list(outs, nout);
