@@ -19,8 +19,11 @@ mx.init.internal.default <- function(name, shape, ctx = NULL, allow.unknown = FA
   for (s in zeros) if (init.suffix(name, s)) return(mx.nd.zeros(shape, ctx))
   for (s in ones) if (init.suffix(name, s)) return(mx.nd.ones(shape, ctx))
   if (allow.unknown) return(NULL)
-  stop(sprintf("unknown initialization pattern for '%s' (known suffixes: weight, bias, gamma, beta, moving_mean, moving_var, moving_inv_var, moving_avg)",
-               name), call. = FALSE)
+  # MXNet 1.9.1's wording first (its tests and scripts match on it, misspelling
+  # and double space included), then which suffixes have a rule
+  mx.error("value", sprintf(paste0("Unkown initialization pattern for  %s: the name must end in ",
+                                   "weight, bias, gamma, beta, moving_mean, moving_var, ",
+                                   "moving_inv_var or moving_avg"), name))
 }
 
 init.is.weight <- function(name) {
