@@ -1430,16 +1430,41 @@ static mx_status run_bwd_w(conv_run *r, const void *x, const void *dy, void *dw,
  * tuning, as MXNet on the CPU). */
 static int tune_param(const mx_param_value *v) { return v->is_set ? v->i != 0 : -1; }
 
+/* Images per forward chunk.  One oneDNN primitive call cannot be
+ * interrupted, so an imperative call (no per-node state) with much work runs
+ * its batch in chunks of about CONV_CHUNK_FLOP and polls for Ctrl-C between
+ * them; executors poll between ops and keep one primitive per node. */
+#define CONV_CHUNK_FLOP 4e9
+static int64_t fwd_chunk(const mx_op_ctx *c, const cgeom *g) {
+  if (c->state || g->N < 2) return g->N;
+  double per = 2.0 * (double)g->F * (double)(g->Ho * g->Wo) * (double)(g->C / g->G) *
+               (double)(g->kh * g->kw);
+  if (per * (double)g->N < 2 * CONV_CHUNK_FLOP) return g->N;
+  int64_t n = (int64_t)(CONV_CHUNK_FLOP / per);
+  return n < 1 ? 1 : n;
+}
+
 static mx_status conv_forward(KARGS, int builtin) {
   (void)nin; (void)nout; (void)req;
   cgeom g;
   mx_status rc = conv_geom(p, &in[0]->shape, &g, NULL);
   if (rc) return rc;
-  int has_bias = !p[CP_NO_BIAS].i;
-  conv_run r;
-  run_begin(&r, c, &g, out[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
-  rc = run_fwd(&r, MX_PTR(in[0]), MX_PTR(in[1]), has_bias ? MX_PTR(in[2]) : NULL, MX_PTR(out[0]));
-  run_end(&r);
+  int has_bias = !p[CP_NO_BIAS].i, dt = out[0]->dtype;
+  size_t es = mx_dtype_size(dt);
+  const char *x = (const char *)MX_PTR(in[0]);
+  char *y = (char *)MX_PTR(out[0]);
+  int64_t step = fwd_chunk(c, &g);
+  for (int64_t n0 = 0; n0 < g.N || n0 == 0; n0 += step) {
+    cgeom gc = g;
+    gc.N = g.N - n0 < step ? g.N - n0 : step;
+    conv_run r;
+    run_begin(&r, c, &gc, dt, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
+    rc = run_fwd(&r, x + (size_t)(n0 * g.C * g.H * g.W) * es, MX_PTR(in[1]),
+                 has_bias ? MX_PTR(in[2]) : NULL, y + (size_t)(n0 * g.F * g.Ho * g.Wo) * es);
+    run_end(&r);
+    if (rc || n0 + step >= g.N) break;
+    if ((rc = mx_abort_check())) break;
+  }
   return rc;
 }
 

@@ -76,6 +76,13 @@ test_that("Q8: an interrupt during one long imperative op reaches the user's try
                                                    list(kernel = c(5, 5), num_filter = 512,
                                                         no_bias = TRUE))),
                    "mxnet_interrupted_error")
+  # the default (oneDNN) convolution: one primitive cannot be stopped, so an
+  # imperative call runs its batch in chunks and polls between them
+  x <- mx.nd.ones(c(32, 32, 512, 64))
+  interrupt_after(1)
+  expect_identical(interrupted_by(mx.nd.Convolution(x, w, kernel = c(5, 5), num_filter = 512,
+                                                    no_bias = TRUE)),
+                   "mxnet_interrupted_error")
   # the condition says what happened; the package is still usable
   interrupt_after(1)
   e <- tryCatch(mx.nd.dot(a, a), interrupt = identity)

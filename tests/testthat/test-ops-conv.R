@@ -384,3 +384,23 @@ test_that("parameter and layout errors name the parameter", {
   expect_error(pool(kernel = c(2, 2), pooling_convention = "wide"), "'pooling_convention'")
   expect_error(pool(kernel = c(2, 2), pooling_convention = "same", pad = c(1, 1)), "'pad'")
 })
+
+test_that("Q8: a large imperative convolution runs its batch in chunks with the same values", {
+  # about 1 GFLOP per image, 9 images: an imperative call splits the batch
+  # (chunks of 4, 4 and 1, polling for Ctrl-C between them); an executor
+  # keeps one primitive for the whole batch
+  set.seed(8)
+  x <- mx.nd.array(array(runif(119 * 119 * 64 * 9, -1, 1), c(119, 119, 64, 9)))
+  w <- mx.nd.array(array(runif(3 * 3 * 64 * 64, -0.1, 0.1), c(3, 3, 64, 64)))
+  b <- mx.nd.array(runif(64))
+  y <- mx.nd.Convolution(x, w, b, kernel = c(3, 3), num_filter = 64)
+  net <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 64, name = "c")
+  ex <- mx.simple.bind(net, data = dim(x), grad.req = "null")
+  mx.exec.update.arg.arrays(ex, list(data = x, c_weight = w, c_bias = b), match.name = TRUE)
+  mx.exec.forward(ex, is.train = FALSE)
+  expect_equal(dim(y), c(117L, 117L, 64L, 9L))
+  expect_equal(as.array(y), as.array(ex$ref.outputs[[1]]), tolerance = 1e-5)
+  # the last image (the chunk of one) against a call on that image alone
+  y9 <- mx.nd.Convolution(x[, , , 9, drop = FALSE], w, b, kernel = c(3, 3), num_filter = 64)
+  expect_equal(as.array(y)[, , , 9], as.array(y9)[, , , 1], tolerance = 1e-5)
+})
