@@ -226,7 +226,6 @@ static mx_status get_u64(src *r, uint64_t *v, const char *what) {
 
 static const char *flag_name(int32_t f) {
   switch (f) {
-    case 5: return "int8";
     case 7: return "bool";
     case 8: return "int16";
     case 9: return "uint16";

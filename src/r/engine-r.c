@@ -43,9 +43,13 @@ static double last_poll = 0;
 static void hold_signals(int hold) {
 #ifndef _WIN32
   if (hold) {
-    sigemptyset(&held_signals);
-    static const int sigs[] = {SIGINT, SIGCHLD, SIGPROF, SIGALRM, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&held_signals, sigs[i]);
+    static int made = 0;   /* the set is the same every time: build it once */
+    if (!made) {
+      sigemptyset(&held_signals);
+      static const int sigs[] = {SIGINT, SIGCHLD, SIGPROF, SIGALRM, SIGUSR1, SIGUSR2, SIGWINCH};
+      for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&held_signals, sigs[i]);
+      made = 1;
+    }
     pthread_sigmask(SIG_BLOCK, &held_signals, &saved_mask);
   } else {
     pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
