@@ -49,14 +49,6 @@ mx.nd.arraypacker <- function() {
     parts[[length(parts) + 1L]] <<- .Call(C_mx_r_nd_to_r, nd)
     invisible(NULL)
   }
-  get <- function() {
-    if (!length(parts)) return(NULL)
-    inner <- dim(parts[[1L]])
-    inner <- inner[-length(inner)]
-    n <- sum(vapply(parts, function(p) { d <- dim(p); d[length(d)] }, 0))
-    out <- array(unlist(lapply(parts, as.vector)), c(inner, n))
-    if (length(dim(out)) == 1L) dim(out) <- NULL
-    out
-  }
+  get <- function() if (length(parts)) model.join.last(parts)
   list(push = push, get = get)
 }

@@ -492,10 +492,15 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
     if (pad > 0) out <- model.keep.first(out, model.last(dim(out)) - pad)
     res[[length(res) + 1L]] <- .Call(C_mx_r_nd_to_r, out)
   }
-  d <- dim(res[[1L]])
-  n <- sum(vapply(res, function(r) tail(dim(r), 1), 0))
-  out <- array(unlist(lapply(res, as.vector)), c(d[-length(d)], n))
-  if (length(dim(out)) == 2L) out <- matrix(out, nrow(out))
+  model.join.last(res)
+}
+
+# R arrays (batches) joined along their last dimension; a plain vector when
+# the result has one dimension (predict, mx.nd.arraypacker).
+model.join.last <- function(parts) {
+  d <- dim(parts[[1L]])
+  n <- sum(vapply(parts, function(p) model.last(dim(p)), 0))
+  out <- array(unlist(lapply(parts, as.vector)), c(d[-length(d)], n))
   if (length(dim(out)) == 1L) dim(out) <- NULL
   out
 }
