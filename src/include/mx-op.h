@@ -49,6 +49,10 @@ typedef struct mx_op_ctx {
                             a cached oneDNN primitive), owned by the caller
                             and released with op->state_free; NULL when the
                             call has no such slot (imperative calls)        */
+  void *gpu;             /* GPU calls: the backend's device record (stream,
+                            library handles); NULL on the CPU              */
+  void *workspace;       /* scratch planned by the executor (GPU), or NULL */
+  size_t workspace_bytes;
 } mx_op_ctx;
 
 /* Shape inference.  Unknown shapes have ndim == -1; an implementation fills
@@ -105,7 +109,6 @@ struct mx_op {
   mx_infer_shape_fn infer_shape;
   mx_infer_type_fn infer_type;       /* NULL: all inputs one dtype -> out   */
   mx_compute_fn cpu;
-  mx_compute_fn cuda;                /* NULL: no GPU kernel                 */
   mx_view_fn view;
   mx_backward_fn backward;           /* CPU gradient; NULL: not differentiable */
   int flags;
@@ -115,8 +118,9 @@ struct mx_op {
   int (*num_aux)(const mx_param_value *p);            /* last k inputs    */
   int (*num_visible_outputs)(const mx_param_value *p);/* NULL: all        */
   const char *const *output_names;   /* NULL: "output" / "output<k>"       */
-  mx_backward_fn backward_cuda;
   void (*state_free)(void *state);
+  /* GPU kernels are not here: a GPU backend (mx-gpu.h) carries its own
+   * records, looked up by op name. */
 };
 
 /* Entries of a parameter table.  Tables are declared with the size of
