@@ -17,6 +17,7 @@
  * Forward and backward are planned together, so values the backward pass
  * does not read are freed as soon as the forward pass is done with them.
  */
+#include "../include/mx-gpu.h"
 #include "../include/mx-executor.h"
 #include "../include/mx-graph.h"
 
@@ -65,6 +66,7 @@ struct mx_executor {
   mx_node **order;
   int nnodes;
   void **state;            /* per node kernel state                         */
+  mx_kernels *kern;        /* per node: kernels on the executor's device    */
   buf *bufs;
   int nbufs, capbufs;
   step *steps;
@@ -152,6 +154,7 @@ void mx_executor_free(mx_executor *e) {
     if (e->state && e->state[i] && e->order[i]->op && e->order[i]->op->state_free)
       e->order[i]->op->state_free(e->state[i]);
   free(e->state);
+  free(e->kern);
   for (int i = 0; i < e->nbufs; i++) mx_ndarray_free(e->bufs[i].arr);
   free(e->bufs);
   for (int i = 0; i < e->nsteps; i++) {
@@ -277,10 +280,11 @@ static mx_status bind_setup(bind_ctx *c) {
   size_t nn = (size_t)(n > 0 ? n : 1);
   c->isaux = (unsigned char *)malloc(nn);
   e->state = (void **)calloc(nn, sizeof(void *));
+  e->kern = (mx_kernels *)calloc(nn, sizeof(mx_kernels));
   c->arg_of = ints(n, -1);
   c->aux_of = ints(n, -1);
   c->off = ints(n + 1, 0);
-  if (!c->isaux || !e->state || !c->arg_of || !c->aux_of || !c->off) return oom();
+  if (!c->isaux || !e->state || !e->kern || !c->arg_of || !c->aux_of || !c->off) return oom();
   for (int i = 0; i < n; i++) c->off[i + 1] = c->off[i] + e->order[i]->nout;
   int slots = c->off[n];
   c->fwd = ints(slots, -1);
@@ -380,13 +384,15 @@ static mx_status infer_node(bind_ctx *c, int i, mx_shape *out_s, int *out_t) {
     rc = f(x->params, x->ninputs, in_t, x->nout, out_t);
   }
   if (rc) return mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name);
-  if (!(x->op->flags & MX_OPF_F16))
+  if (!mx_op_native_dtype(x->op, c->ctx, MX_FLOAT16))
     for (int k = 0; k < x->nout; k++)
       if (out_t[k] == MX_FLOAT16 || (x->ninputs > 0 && in_t[0] == MX_FLOAT16))
         return mx_error(MX_ERR_DTYPE, "%s (%s): executors do not run float16 through this op yet",
                         x->name, x->op->name);
-  if (!(c->ctx.dev_type == MX_CPU ? x->op->cpu : x->op->cuda))
-    return mx_error(MX_ERR_UNSUPPORTED, "%s (%s): no kernel for this device in this build", x->name, x->op->name);
+  mx_kernels *k = &c->e->kern[i];
+  if ((rc = mx_op_kernels(x->op, c->ctx, k)) == MX_OK)
+    rc = mx_op_kernels_check(x->op, k, x->params, x->ninputs, in_s, in_t);
+  if (rc) return mx_error_prefix(rc, "%s: ", x->name);
   for (int k = 0; k < x->nout; k++)
     if (out_s[k].ndim < 0 || !mx_dtype_valid(out_t[k]))
       return mx_error(MX_ERR_SHAPE, "%s (%s): could not infer output %d", x->name, x->op->name, k + 1);
@@ -1057,13 +1063,11 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* dst += src (same shape, float types).  Host memory only: a device
- * array has no host pointer (mx_ndarray_data() is NULL), so that is an
- * error until accumulation runs through a device kernel. */
+/* dst += src (same shape, float types), on the executor's device. */
 static mx_status add_into(mx_ndarray *dst, const mx_ndarray *src) {
   int64_t n = mx_ndarray_size(dst);
-  if (!mx_ndarray_data(dst) || !mx_ndarray_data(src))
-    return mx_error(MX_ERR_UNSUPPORTED, "gradient accumulation needs CPU arrays in this build");
+  if (dst->ctx.dev_type == MX_GPU)
+    return mx_gpu()->add(dst->ctx.dev_id, MX_PTR(dst), MX_PTR(src), dst->dtype, n);
   MX_FLOAT_SWITCH(mx_ndarray_dtype(dst), T, {
     T *d = (T *)mx_ndarray_data(dst);
     const T *a = (const T *)mx_ndarray_data(src);
@@ -1084,20 +1088,22 @@ static mx_status run_step(mx_executor *e, int t) {
   kc.ctx = e->ctx;
   kc.is_train = e->is_train;
   kc.state = &e->state[st->node];
+  kc.gpu = NULL;
+  kc.workspace = NULL;
+  kc.workspace_bytes = 0;
   mx_status rc = MX_OK;
   switch (st->kind) {
     case ST_FWD:
     case ST_RECOMP: {
       int req[MX_MAX_OUTPUTS];
       for (int k = 0; k < st->nout; k++) req[k] = MX_REQ_WRITE;
-      mx_compute_fn f = e->ctx.dev_type == MX_CPU ? x->op->cpu : x->op->cuda;
-      rc = f(&kc, x->params, st->a_in, st->nin, st->a_out, st->nout, req);
+      rc = mx_op_run_forward(x->op, &e->kern[st->node], &kc, x->params, st->a_in, st->nin,
+                             st->a_out, st->nout, req);
       break;
     }
     case ST_BWD: {
-      mx_backward_fn f = e->ctx.dev_type == MX_CPU ? x->op->backward : x->op->backward_cuda;
-      if (!f) return mx_error(MX_ERR_UNSUPPORTED, "%s (%s): no gradient kernel for this device", x->name, x->op->name);
-      rc = f(&kc, x->params, st->a_og, st->nout, st->a_in, st->nin, st->a_out, st->a_ig, st->req);
+      rc = mx_op_run_backward(x->op, &e->kern[st->node], &kc, x->params, st->a_og, st->nout,
+                              st->a_in, st->nin, st->a_out, st->a_ig, st->req);
       break;
     }
     case ST_COPY:

@@ -76,11 +76,8 @@ static mx_status write_list(sink *s, mx_ndarray *const *arrays,
                             const char *const *names, int n) {
   if (!host_little_endian())
     return mx_error(MX_ERR_UNSUPPORTED, "saving NDArrays needs a little-endian machine");
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n; i++)
     if (!arrays[i]) return mx_error(MX_ERR_ARG, "array %d is missing", i + 1);
-    if (arrays[i]->ctx.dev_type != MX_CPU)
-      return mx_error(MX_ERR_UNSUPPORTED, "array %d is not on the CPU; copy it with mx.nd.copyto first", i + 1);
-  }
   put_u64(s, LIST_MAGIC);
   put_u64(s, 0);
   put_u64(s, (uint64_t)n);
@@ -93,7 +90,16 @@ static mx_status write_list(sink *s, mx_ndarray *const *arrays,
     put_u32(s, 1);                                   /* cpu */
     put_u32(s, 0);
     put_u32(s, (uint32_t)a->dtype);
-    put(s, MX_PTR(a), mx_ndarray_nbytes(a));
+    if (a->ctx.dev_type == MX_CPU) {
+      put(s, MX_PTR(a), mx_ndarray_nbytes(a));
+      continue;
+    }
+    /* device arrays are read back one at a time (saved as CPU arrays) */
+    mx_ndarray *h;
+    mx_status rc = mx_ndarray_copy(a, a->dtype, (mx_context){MX_CPU, 0}, &h);
+    if (rc) return rc;
+    put(s, MX_PTR(h), mx_ndarray_nbytes(h));
+    mx_ndarray_free(h);
   }
   if (names) {
     put_u64(s, (uint64_t)n);

@@ -4,12 +4,10 @@
  * goes back to the pool when its last header is freed.
  */
 #include "../include/mx-internal.h"
-#include "../include/mx-cuda.h"
+#include "../include/mx-gpu.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-int mx_gpu_count(void) { return mx_cuda_device_count(); }
 
 mx_status mx_context_check(mx_context ctx) {
   if (ctx.dev_type == MX_CPU) {
@@ -18,10 +16,7 @@ mx_status mx_context_check(mx_context ctx) {
   }
   if (ctx.dev_type == MX_GPU) {
     int n = mx_gpu_count();
-    if (n == 0) {
-      mx_status st = mx_cuda_storage_alloc(0, ctx, &(mx_storage *){NULL});
-      return st == MX_OK ? mx_error(MX_ERR_DEVICE, "no GPU is available") : st;
-    }
+    if (n == 0) return mx_error(MX_ERR_DEVICE, "no GPU is available: %s", mx_gpu_why());
     if (ctx.dev_id < 0 || ctx.dev_id >= n)
       return mx_error(MX_ERR_DEVICE, "gpu(%d) does not exist (this machine has %d GPU%s)",
                       ctx.dev_id, n, n == 1 ? "" : "s");
@@ -155,18 +150,15 @@ int mx_ndarray_same(const mx_ndarray *a, const mx_ndarray *b) {
          mx_shape_equal(&a->shape, &b->shape);
 }
 
-static mx_status need_cpu(const mx_ndarray *a) {
-  if (a->ctx.dev_type != MX_CPU)
-    return mx_error(MX_ERR_UNSUPPORTED, "this operation needs a CPU array");
-  return MX_OK;
-}
+static int on_gpu(const mx_ndarray *a) { return a->ctx.dev_type == MX_GPU; }
+/* Device of an array for the backend's copy (-1: the host). */
+static int dev_of(const mx_ndarray *a) { return on_gpu(a) ? a->ctx.dev_id : -1; }
 
 mx_status mx_ndarray_fill(mx_ndarray *a, double value) {
-  mx_status rc = need_cpu(a);
-  if (rc) return rc;
   int64_t n = mx_ndarray_size(a);
   if (n == 0) return MX_OK;
   void *p = MX_PTR(a);
+  if (on_gpu(a)) return mx_gpu()->fill(a->ctx.dev_id, p, a->dtype, n, value);
   if (value == 0 && !signbit(value)) {
     memset(p, 0, mx_ndarray_nbytes(a));
     return MX_OK;
@@ -183,6 +175,27 @@ mx_status mx_ndarray_fill(mx_ndarray *a, double value) {
   return MX_OK;
 }
 
+/* n elements of dtype st at src into dtype dt at dst, both on the device
+ * (or both on the host) of a. */
+static mx_status convert_on(const mx_ndarray *a, const void *src, int st, void *dst, int dt,
+                            int64_t n) {
+  if (on_gpu(a)) return mx_gpu()->cast(a->ctx.dev_id, src, st, dst, dt, n);
+  mx_convert(src, st, dst, dt, n);
+  return MX_OK;
+}
+
+/* Copy with a dtype change where a device is involved: convert on the
+ * source's device into a temporary, then copy bytes. */
+static mx_status copy_convert(const mx_ndarray *src, mx_ndarray *dst) {
+  mx_ndarray *tmp;
+  mx_status rc = mx_ndarray_new(&src->shape, dst->dtype, src->ctx, &tmp);
+  if (rc) return rc;
+  rc = convert_on(src, MX_PTR(src), src->dtype, MX_PTR(tmp), tmp->dtype, mx_ndarray_size(src));
+  if (rc == MX_OK) rc = mx_ndarray_copy_into(tmp, dst);
+  mx_ndarray_free(tmp);
+  return rc;
+}
+
 mx_status mx_ndarray_copy_into(const mx_ndarray *src, mx_ndarray *dst) {
   if (!mx_shape_equal(&src->shape, &dst->shape)) {
     if (mx_ndarray_size(src) != mx_ndarray_size(dst)) {
@@ -192,14 +205,16 @@ mx_status mx_ndarray_copy_into(const mx_ndarray *src, mx_ndarray *dst) {
       return mx_error(MX_ERR_SHAPE, "cannot copy an array of shape %s into one of shape %s", b1, b2);
     }
   }
-  mx_status rc = need_cpu(src);
-  if (rc == MX_OK) rc = need_cpu(dst);
-  if (rc) return rc;
   if (mx_ndarray_same(src, dst)) return MX_OK;
+  if (on_gpu(src) || on_gpu(dst)) {
+    if (src->dtype != dst->dtype) return copy_convert(src, dst);
+    size_t nb = mx_ndarray_nbytes(dst);
+    return nb ? mx_gpu()->copy(MX_PTR(dst), dev_of(dst), MX_PTR(src), dev_of(src), nb) : MX_OK;
+  }
   if (mx_ndarray_overlap(src, dst) && src->dtype != dst->dtype) {
     /* convert through a temporary so no element is read after being written */
     mx_ndarray *tmp;
-    rc = mx_ndarray_copy(src, src->dtype, src->ctx, &tmp);
+    mx_status rc = mx_ndarray_copy(src, src->dtype, src->ctx, &tmp);
     if (rc) return rc;
     mx_convert(MX_PTR(tmp), tmp->dtype, MX_PTR(dst), dst->dtype, mx_ndarray_size(dst));
     mx_ndarray_free(tmp);
@@ -221,49 +236,73 @@ mx_status mx_ndarray_copy(const mx_ndarray *a, int dtype, mx_context ctx,
   return rc;
 }
 
+/* A host array with a's values (a itself when a is on the host, else a
+ * copy read back from the device: a read point, the host waits). */
+static mx_status host_view(const mx_ndarray *a, mx_ndarray **tmp, const mx_ndarray **h) {
+  *tmp = NULL;
+  *h = a;
+  if (!on_gpu(a)) return MX_OK;
+  mx_status rc = mx_ndarray_copy(a, a->dtype, (mx_context){MX_CPU, 0}, tmp);
+  *h = *tmp;
+  return rc;
+}
+
 static mx_status check_n(const mx_ndarray *a, int64_t n) {
   if (n != mx_ndarray_size(a))
     return mx_error(MX_ERR_SHAPE, "expected %lld values, got %lld",
                     (long long)mx_ndarray_size(a), (long long)n);
-  return need_cpu(a);
+  return MX_OK;
 }
 
 mx_status mx_ndarray_to_f64(const mx_ndarray *a, double *dst, int64_t n) {
   mx_status rc = check_n(a, n);
+  mx_ndarray *tmp = NULL;
+  const mx_ndarray *h;
+  if (rc == MX_OK) rc = host_view(a, &tmp, &h);
+  if (rc == MX_OK) mx_convert(MX_PTR(h), h->dtype, dst, MX_FLOAT64, n);
+  mx_ndarray_free(tmp);
+  return rc;
+}
+
+/* n values of dtype st from host memory src into a (any device). */
+static mx_status from_host(mx_ndarray *a, const void *src, int st, int64_t n) {
+  mx_status rc = check_n(a, n);
   if (rc) return rc;
-  mx_convert(MX_PTR(a), a->dtype, dst, MX_FLOAT64, n);
-  return MX_OK;
+  if (!on_gpu(a)) {
+    mx_convert(src, st, MX_PTR(a), a->dtype, n);
+    return MX_OK;
+  }
+  mx_ndarray *tmp;
+  if ((rc = mx_ndarray_new(&a->shape, a->dtype, (mx_context){MX_CPU, 0}, &tmp))) return rc;
+  mx_convert(src, st, MX_PTR(tmp), a->dtype, n);
+  rc = mx_ndarray_copy_into(tmp, a);
+  mx_ndarray_free(tmp);
+  return rc;
 }
 
 mx_status mx_ndarray_from_f64(mx_ndarray *a, const double *src, int64_t n) {
-  mx_status rc = check_n(a, n);
-  if (rc) return rc;
-  mx_convert(src, MX_FLOAT64, MX_PTR(a), a->dtype, n);
-  return MX_OK;
+  return from_host(a, src, MX_FLOAT64, n);
 }
 
 mx_status mx_ndarray_from_i32(mx_ndarray *a, const int32_t *src, int64_t n) {
-  mx_status rc = check_n(a, n);
-  if (rc) return rc;
-  mx_convert(src, MX_INT32, MX_PTR(a), a->dtype, n);
-  return MX_OK;
+  return from_host(a, src, MX_INT32, n);
 }
 
 mx_status mx_ndarray_to_bytes(const mx_ndarray *a, void *dst, size_t nbytes) {
   if (nbytes != mx_ndarray_nbytes(a))
     return mx_error(MX_ERR_ARG, "byte count mismatch");
-  mx_status rc = need_cpu(a);
-  if (rc) return rc;
-  if (nbytes) memcpy(dst, MX_PTR(a), nbytes);
+  if (!nbytes) return MX_OK;
+  if (on_gpu(a)) return mx_gpu()->copy(dst, -1, MX_PTR(a), a->ctx.dev_id, nbytes);
+  memcpy(dst, MX_PTR(a), nbytes);
   return MX_OK;
 }
 
 mx_status mx_ndarray_from_bytes(mx_ndarray *a, const void *src, size_t nbytes) {
   if (nbytes != mx_ndarray_nbytes(a))
     return mx_error(MX_ERR_ARG, "byte count mismatch");
-  mx_status rc = need_cpu(a);
-  if (rc) return rc;
-  if (nbytes) memcpy(MX_PTR(a), src, nbytes);
+  if (!nbytes) return MX_OK;
+  if (on_gpu(a)) return mx_gpu()->copy(MX_PTR(a), a->ctx.dev_id, src, -1, nbytes);
+  memcpy(MX_PTR(a), src, nbytes);
   return MX_OK;
 }
 
@@ -308,13 +347,11 @@ static mx_status check_index(const mx_ndarray *a, const int64_t *const *idx,
     }                                                                       \
   } while (0)
 
-mx_status mx_ndarray_index_get(const mx_ndarray *a, const int64_t *const *idx,
-                               const int64_t *n, mx_ndarray **out) {
+static mx_status index_get_host(const mx_ndarray *a, const int64_t *const *idx,
+                                const int64_t *n, mx_ndarray **out) {
   *out = NULL;
-  mx_status rc = need_cpu(a);
-  if (rc) return rc;
   mx_shape os;
-  rc = check_index(a, idx, n, &os);
+  mx_status rc = check_index(a, idx, n, &os);
   if (rc) return rc;
   rc = mx_ndarray_new(&os, a->dtype, a->ctx, out);
   if (rc) return rc;
@@ -325,13 +362,10 @@ mx_status mx_ndarray_index_get(const mx_ndarray *a, const int64_t *const *idx,
   return MX_OK;
 }
 
-mx_status mx_ndarray_index_set(mx_ndarray *a, const int64_t *const *idx,
-                               const int64_t *n, const mx_ndarray *value) {
-  mx_status rc = need_cpu(a);
-  if (rc == MX_OK) rc = need_cpu(value);
-  if (rc) return rc;
+static mx_status index_set_host(mx_ndarray *a, const int64_t *const *idx,
+                                const int64_t *n, const mx_ndarray *value) {
   mx_shape os;
-  rc = check_index(a, idx, n, &os);
+  mx_status rc = check_index(a, idx, n, &os);
   if (rc) return rc;
   int64_t nv = mx_ndarray_size(value), no = mx_shape_size(&os);
   if (nv != 1 && nv != no)
@@ -351,4 +385,33 @@ mx_status mx_ndarray_index_set(mx_ndarray *a, const int64_t *const *idx,
   }
   mx_ndarray_free(v);
   return MX_OK;
+}
+
+/* Device arrays take a round trip through the host (a read point). */
+mx_status mx_ndarray_index_get(const mx_ndarray *a, const int64_t *const *idx,
+                               const int64_t *n, mx_ndarray **out) {
+  *out = NULL;
+  if (!on_gpu(a)) return index_get_host(a, idx, n, out);
+  mx_ndarray *tmp, *res = NULL;
+  const mx_ndarray *h;
+  mx_status rc = host_view(a, &tmp, &h);
+  if (rc == MX_OK) rc = index_get_host(h, idx, n, &res);
+  if (rc == MX_OK) rc = mx_ndarray_copy(res, res->dtype, a->ctx, out);
+  mx_ndarray_free(res);
+  mx_ndarray_free(tmp);
+  return rc;
+}
+
+mx_status mx_ndarray_index_set(mx_ndarray *a, const int64_t *const *idx,
+                               const int64_t *n, const mx_ndarray *value) {
+  if (!on_gpu(a) && !on_gpu(value)) return index_set_host(a, idx, n, value);
+  mx_ndarray *ta = NULL, *tv = NULL;
+  const mx_ndarray *ha, *hv;
+  mx_status rc = host_view(a, &ta, &ha);
+  if (rc == MX_OK) rc = host_view(value, &tv, &hv);
+  if (rc == MX_OK) rc = index_set_host((mx_ndarray *)ha, idx, n, hv);
+  if (rc == MX_OK && ta) rc = mx_ndarray_copy_into(ta, a);
+  mx_ndarray_free(ta);
+  mx_ndarray_free(tv);
+  return rc;
 }

@@ -50,7 +50,7 @@ typedef struct mx_host_services {
   mx_status (*storage_alloc)(size_t bytes, mx_context ctx, mx_storage **out);
   void (*storage_release)(mx_storage *s);
   void (*convert)(const void *src, int src_dtype, void *dst, int dst_dtype, int64_t n);
-  const char *(*getenv)(const char *name);
+  char *(*getenv)(const char *name);
 } mx_host_services;
 
 /* GPU kernel flags. */
@@ -147,8 +147,10 @@ mx_status mx_op_run_backward(const mx_op *op, const mx_kernels *k, mx_op_ctx *c,
 /* Device memory for the pool (storage.c). */
 mx_status mx_device_malloc(mx_context ctx, size_t bytes, void **out);
 void mx_device_free(mx_context ctx, void *p);
-/* Wait for device dev (all devices when dev < 0). */
-mx_status mx_device_sync(int dev);
+void mx_device_mem_info(int dev, int64_t *free_bytes, int64_t *total_bytes);
+/* MX_OK when the GPU record of k supports this call (shapes, params). */
+mx_status mx_op_kernels_check(const mx_op *op, const mx_kernels *k, const mx_param_value *p,
+                              int nin, const mx_shape *in_s, const int *in_t);
 
 #ifdef __cplusplus
 }

@@ -146,6 +146,16 @@ typedef struct mx_context {
 mx_status mx_context_check(mx_context ctx);
 /* Number of GPUs usable by this build (0 without CUDA). */
 int mx_gpu_count(void);
+/* The GPU backend serving mx.gpu(): "cuda", "fake" (MXNET_FAKE_GPU=1) or
+ * "none"; mx_gpu_describe() is one line about it, or why there is none. */
+const char *mx_gpu_backend_name(void);
+const char *mx_gpu_describe(void);
+/* Choose the backend again (after changing MXNET_FAKE_GPU); refused while
+ * GPU arrays are alive. */
+mx_status mx_gpu_reset(void);
+/* Wait until device dev's queued work is done (every GPU when dev < 0);
+ * reports a failure of earlier asynchronous work. */
+mx_status mx_device_sync(int dev);
 
 /* ------------------------------------------------------------------ shapes */
 

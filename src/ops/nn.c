@@ -1716,8 +1716,7 @@ static mx_status b_crop(BARGS) {
 
 /* ========================================================== registry */
 
-#define END_OP {NULL, {NULL}, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, \
-                NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define END_OP {0}
 
 const mx_op mx_ops_nn[] = {
   {.name = "FullyConnected",

@@ -2,7 +2,7 @@
  * registry.c -- the op table, lookup by name or alias, shared inference
  * helpers, and imperative invocation (mx_op_invoke).
  */
-#include "../include/mx-op.h"
+#include "../include/mx-gpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,7 +254,7 @@ static int find_ctx_param(const mx_op *op, const mx_param_value *p, mx_context *
 /* Everything an imperative call decides before allocating. */
 typedef struct call_plan {
   mx_context ctx;
-  mx_compute_fn kernel;
+  mx_kernels k;
   int nout;                          /* all outputs, hidden included */
   int nvis;                          /* visible outputs              */
   int bridge;                        /* float16/int8 computed wider  */
@@ -265,10 +265,11 @@ typedef struct call_plan {
 } call_plan;
 
 /* The dtype an op's kernel computes a value of dtype t in. */
-static int kernel_dtype(const mx_op *op, int t) {
-  if (t == MX_FLOAT16 && !(op->flags & MX_OPF_F16)) return MX_FLOAT32;
-  if (t == MX_INT8 && !(op->flags & MX_OPF_INT8)) return MX_INT32;
-  return t;
+static int kernel_dtype(const mx_op *op, mx_context ctx, int t) {
+  if (mx_op_native_dtype(op, ctx, t)) return t;
+  if (t == MX_FLOAT16) return MX_FLOAT32;
+  if (t == MX_INT8) return MX_INT32;
+  return t;   /* the kernel refuses what it cannot compute */
 }
 
 static mx_status plan_call(const mx_op *op, const mx_param_value *params,
@@ -299,10 +300,8 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
   rc = mx_context_check(ctx);
   if (rc) return mx_error_prefix(rc, "%s: ", op->name);
   cp->ctx = ctx;
-  cp->kernel = ctx.dev_type == MX_CPU ? op->cpu : op->cuda;
-  if (!cp->kernel)
-    return mx_error(MX_ERR_UNSUPPORTED, "%s: no kernel for %s in this build",
-                    op->name, ctx.dev_type == MX_CPU ? "the CPU" : "the GPU");
+  rc = mx_op_kernels(op, ctx, &cp->k);
+  if (rc) return rc;
 
   /* shapes and types */
   mx_shape in_s[MX_MAX_INPUTS];
@@ -342,13 +341,15 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
 
   /* storage-only dtypes without a native kernel: float16 is computed in
    * float32, int8 in int32 (exact; results saturate back into int8) */
+  rc = mx_op_kernels_check(op, &cp->k, params, nin, in_s, in_t);
+  if (rc) return rc;
   cp->bridge = 0;
   for (int k = 0; k < nin; k++) {
-    cp->k_in_t[k] = kernel_dtype(op, in_t[k]);
+    cp->k_in_t[k] = kernel_dtype(op, ctx, in_t[k]);
     if (cp->k_in_t[k] != in_t[k]) cp->bridge = 1;
   }
   for (int k = 0; k < cp->nout; k++) {
-    cp->k_out_t[k] = kernel_dtype(op, cp->out_t[k]);
+    cp->k_out_t[k] = kernel_dtype(op, ctx, cp->out_t[k]);
     if (cp->k_out_t[k] != cp->out_t[k]) cp->bridge = 1;
   }
   return MX_OK;
@@ -360,6 +361,9 @@ static void kernel_ctx(const call_plan *cp, const mx_invoke_opts *opts, mx_op_ct
   kc->ctx = cp->ctx;
   kc->is_train = opts ? opts->is_train : 0;
   kc->state = NULL;
+  kc->gpu = NULL;
+  kc->workspace = NULL;
+  kc->workspace_bytes = 0;
 }
 
 mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
@@ -424,7 +428,8 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
     if (!need_tmp && given) {
       for (int j = 0; j < nin; j++) {
         if (!mx_ndarray_overlap(final, inputs[j])) continue;
-        int exact = (op->flags & MX_OPF_INPLACE) && mx_ndarray_same(final, inputs[j]);
+        int inplace = cp.k.gpu ? (cp.k.gpu->flags & MX_GPUF_INPLACE) : (op->flags & MX_OPF_INPLACE);
+        int exact = inplace && mx_ndarray_same(final, inputs[j]);
         if (!exact) need_tmp = 1;
       }
     }
@@ -442,7 +447,7 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
     kernel_ctx(&cp, opts, &kc);
     int req[MX_MAX_OUTPUTS];
     for (int k = 0; k < cp.nout; k++) req[k] = MX_REQ_WRITE;
-    rc = cp.kernel(&kc, params, kin, nin, kout, cp.nout, req);
+    rc = mx_op_run_forward(op, &cp.k, &kc, params, kin, nin, kout, cp.nout, req);
     if (rc) {
       mx_error_prefix(rc, "%s: ", op->name);
       goto fail;
@@ -484,6 +489,8 @@ mx_status mx_op_forward_backward(const mx_op *op, const mx_param_value *params,
   call_plan cp;
   mx_status rc = plan_call(op, params, inputs, nin, opts, &cp);
   if (rc) return rc;
+  if (!cp.k.bwd)
+    return mx_error(MX_ERR_UNSUPPORTED, "%s: no gradient on the GPU in this version of mxnet", op->name);
   if (cp.bridge)
     return mx_error(MX_ERR_DTYPE, "%s: gradients are not computed in float16", op->name);
   if (n_out_grads != cp.nvis)
@@ -512,7 +519,7 @@ mx_status mx_op_forward_backward(const mx_op *op, const mx_param_value *params,
     kernel_ctx(&cp, opts, &kc);
     int req[MX_MAX_INPUTS > MX_MAX_OUTPUTS ? MX_MAX_INPUTS : MX_MAX_OUTPUTS];
     for (int k = 0; k < cp.nout; k++) req[k] = MX_REQ_WRITE;
-    rc = cp.kernel(&kc, params, inputs, nin, outs, cp.nout, req);
+    rc = mx_op_run_forward(op, &cp.k, &kc, params, inputs, nin, outs, cp.nout, req);
     if (rc) {
       mx_error_prefix(rc, "%s: ", op->name);
       goto fail;
@@ -530,7 +537,7 @@ mx_status mx_op_forward_backward(const mx_op *op, const mx_param_value *params,
       bog[k] = (k < cp.nvis && need_og[k] && !(op->flags & MX_OPF_LOSS)) ? out_grads[k] : NULL;
     }
     for (int j = 0; j < nin; j++) req[j] = j < nin - naux ? MX_REQ_WRITE : MX_REQ_NULL;
-    rc = op->backward(&kc, params, bog, cp.nout, bin, nin, bout, grads, req);
+    rc = mx_op_run_backward(op, &cp.k, &kc, params, bog, cp.nout, bin, nin, bout, grads, req);
     if (rc) {
       mx_error_prefix(rc, "%s (backward): ", op->name);
       goto fail;

@@ -37,7 +37,7 @@ fi
 cflags="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 cflags="$cflags -I$src -I$src/include -I$tmp/inc"
 i=0
-for f in "$src"/engine/*.c "$src"/ops/*.c "$src"/io/*.c "$src"/cuda-stub/cuda-stub.c; do
+for f in "$src"/engine/*.c "$src"/ops/*.c "$src"/io/*.c ; do
   case "$f" in */features.c) continue ;; esac
   i=$((i + 1))
   # shellcheck disable=SC2086

@@ -1,0 +1,258 @@
+/*
+ * gpu-fake.c -- fake GPU devices for machines without one (MXNET_FAKE_GPU=1).
+ *
+ * A third implementation of the backend table (mx-gpu.h): each device is an
+ * arena of host address space, mapped PROT_NONE.  Only the GPU paths open it
+ * (kernels through op_begin/op_end, copies, fills, casts, adds): any other
+ * host code that dereferences device memory faults at the culprit, which is
+ * how the test suite finds a CPU assumption on the GPU path.  Kernels are the
+ * CPU kernels, run while the arenas are open.  Copies, pools, out-of-memory
+ * handling (the arena is the device's capacity) and several devices behave
+ * as on a real machine.
+ *
+ * Knobs: MXNET_FAKE_GPU_COUNT (devices, default 2), MXNET_FAKE_GPU_MEM
+ * (bytes per device, default 4 GiB; suffixes K, M, G), MXNET_FAKE_GPU_GUARD=0
+ * (leave the arenas readable: faster, catches less).
+ */
+#include "../include/mx-gpu.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define FAKE_MAX_DEV 8
+#define PAGE 4096
+
+typedef struct fblock {
+  size_t off, len;
+  int used;
+  struct fblock *next;      /* by address */
+} fblock;
+
+typedef struct fdev {
+  char *base;
+  size_t cap;
+  size_t used;
+  fblock *blocks;
+} fdev;
+
+static fdev devs[FAKE_MAX_DEV];
+static int ndev = -1;
+static int guard = 1;
+static int open_depth;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char desc[160];
+static mx_gpu_kernel recs[MX_MAX_OPS];
+
+static size_t env_bytes(const char *name, size_t def) {
+  const char *v = getenv(name);
+  if (!v || !*v) return def;
+  char *end;
+  double x = strtod(v, &end);
+  if (*end == 'K' || *end == 'k') x *= 1024.0;
+  else if (*end == 'M' || *end == 'm') x *= 1048576.0;
+  else if (*end == 'G' || *end == 'g') x *= 1073741824.0;
+  return x >= PAGE ? (size_t)x : def;
+}
+
+static void fake_open(void) {
+  if (open_depth++ == 0 && guard)
+    for (int d = 0; d < ndev; d++) mprotect(devs[d].base, devs[d].cap, PROT_READ | PROT_WRITE);
+}
+
+static void fake_close(void) {
+  if (--open_depth == 0 && guard)
+    for (int d = 0; d < ndev; d++) mprotect(devs[d].base, devs[d].cap, PROT_NONE);
+}
+
+static int setup(void) {
+  if (ndev >= 0) return ndev > 0;
+  const char *c = getenv("MXNET_FAKE_GPU_COUNT");
+  int n = c && *c ? atoi(c) : 2;
+  if (n < 1) n = 1;
+  if (n > FAKE_MAX_DEV) n = FAKE_MAX_DEV;
+  size_t cap = env_bytes("MXNET_FAKE_GPU_MEM", (size_t)4 << 30);
+  cap = (cap + PAGE - 1) / PAGE * PAGE;
+  const char *g = getenv("MXNET_FAKE_GPU_GUARD");
+  guard = !(g && strcmp(g, "0") == 0);
+  ndev = 0;
+  for (int d = 0; d < n; d++) {
+    void *p = mmap(NULL, cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) break;
+    fblock *b = (fblock *)calloc(1, sizeof *b);
+    if (!b) { munmap(p, cap); break; }
+    b->len = cap;
+    devs[d] = (fdev){(char *)p, cap, 0, b};
+    ndev++;
+  }
+  snprintf(desc, sizeof desc, "fake GPU devices (MXNET_FAKE_GPU): %d x %.0f MiB of host memory%s",
+           ndev, (double)cap / 1048576.0, guard ? ", guarded" : "");
+  return ndev > 0;
+}
+
+static int f_count(void) { return setup() ? ndev : 0; }
+
+static mx_status f_info(int dev, mx_gpu_info *out) {
+  if (dev < 0 || dev >= ndev) return mx_error(MX_ERR_DEVICE, "no fake gpu(%d)", dev);
+  memset(out, 0, sizeof *out);
+  snprintf(out->name, sizeof out->name, "fake GPU %d (host memory)", dev);
+  out->major = 9;
+  out->total_bytes = (int64_t)devs[dev].cap;
+  return MX_OK;
+}
+
+static const char *f_describe(void) { return desc; }
+
+/* First fit over the address-ordered block list; splits the block. */
+static mx_status f_malloc(int dev, size_t bytes, void **out) {
+  *out = NULL;
+  size_t len = (bytes + PAGE - 1) / PAGE * PAGE;
+  if (len == 0) len = PAGE;
+  pthread_mutex_lock(&mu);
+  fblock *b = devs[dev].blocks;
+  while (b && (b->used || b->len < len)) b = b->next;
+  if (b && b->len > len) {
+    fblock *rest = (fblock *)calloc(1, sizeof *rest);
+    if (!rest) b = NULL;
+    else {
+      *rest = (fblock){b->off + len, b->len - len, 0, b->next};
+      b->len = len;
+      b->next = rest;
+    }
+  }
+  if (b) {
+    b->used = 1;
+    devs[dev].used += b->len;
+    *out = devs[dev].base + b->off;
+  }
+  pthread_mutex_unlock(&mu);
+  return b ? MX_OK : mx_error(MX_ERR_NOMEM, "fake gpu(%d) is full", dev);
+}
+
+/* Frees and merges with free neighbours; the pages go back to the system. */
+static void f_free(int dev, void *p) {
+  pthread_mutex_lock(&mu);
+  size_t off = (size_t)((char *)p - devs[dev].base);
+  fblock *prev = NULL, *b = devs[dev].blocks;
+  while (b && b->off != off) { prev = b; b = b->next; }
+  if (b && b->used) {
+    b->used = 0;
+    devs[dev].used -= b->len;
+    madvise(devs[dev].base + b->off, b->len, MADV_DONTNEED);
+    fblock *nx = b->next;
+    if (nx && !nx->used) { b->len += nx->len; b->next = nx->next; free(nx); }
+    if (prev && !prev->used) { prev->len += b->len; prev->next = b->next; free(b); }
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+static void f_mem_info(int dev, int64_t *free_bytes, int64_t *total) {
+  *total = (int64_t)devs[dev].cap;
+  *free_bytes = (int64_t)(devs[dev].cap - devs[dev].used);
+}
+
+static mx_status f_copy(void *dst, int dst_dev, const void *src, int src_dev, size_t bytes) {
+  (void)dst_dev; (void)src_dev;
+  fake_open();
+  memmove(dst, src, bytes);
+  fake_close();
+  return MX_OK;
+}
+
+static mx_status f_fill(int dev, void *p, int dtype, int64_t n, double v) {
+  (void)dev;
+  if (n <= 0) return MX_OK;
+  fake_open();
+  size_t es = mx_dtype_size(dtype);
+  mx_store_f64(p, dtype, 0, v);
+  for (int64_t done = 1; done < n;) {
+    int64_t c = done < n - done ? done : n - done;
+    memcpy((char *)p + (size_t)done * es, p, (size_t)c * es);
+    done += c;
+  }
+  fake_close();
+  return MX_OK;
+}
+
+static mx_status f_cast(int dev, const void *src, int st, void *dst, int dt, int64_t n) {
+  (void)dev;
+  fake_open();
+  mx_convert(src, st, dst, dt, n);
+  fake_close();
+  return MX_OK;
+}
+
+static mx_status add_typed(void *dst, const void *src, int dtype, int64_t n) {
+  MX_FLOAT_SWITCH(dtype, T, {
+    T *d = (T *)dst;
+    const T *a = (const T *)src;
+    for (int64_t i = 0; i < n; i++) d[i] += a[i];
+  });
+  return MX_OK;
+}
+
+static mx_status f_add(int dev, void *dst, const void *src, int dtype, int64_t n) {
+  (void)dev;
+  fake_open();
+  mx_status rc = add_typed(dst, src, dtype, n);
+  fake_close();
+  return rc;
+}
+
+static mx_status f_sync(int dev) { (void)dev; return MX_OK; }
+
+/* The CPU kernels, as GPU records: native dtypes are the CPU kernel's. */
+static const mx_gpu_kernel *f_kernel(const mx_op *op) {
+  int n = mx_op_count();
+  for (int i = 0; i < n && i < MX_MAX_OPS; i++) {
+    if (mx_op_at(i) != op) continue;
+    unsigned mask = 0;
+    for (int t = 0; t < 32; t++)
+      if (mx_dtype_valid(t) && (t != MX_FLOAT16 || (op->flags & MX_OPF_F16)) &&
+          (t != MX_INT8 || (op->flags & MX_OPF_INT8)))
+        mask |= 1u << t;
+    recs[i] = (mx_gpu_kernel){.op = op->name, .fwd = op->cpu, .bwd = op->backward,
+                              .dtypes = mask,
+                              .flags = (op->flags & MX_OPF_INPLACE) ? MX_GPUF_INPLACE : 0};
+    return op->cpu ? &recs[i] : NULL;
+  }
+  return NULL;
+}
+
+static mx_status f_op_begin(int dev, mx_op_ctx *c) {
+  if (dev < 0 || dev >= ndev) return mx_error(MX_ERR_DEVICE, "no fake gpu(%d)", dev);
+  fake_open();
+  c->gpu = &devs[dev];
+  return MX_OK;
+}
+
+static mx_status f_op_end(int dev, const char *name) {
+  (void)dev; (void)name;
+  fake_close();
+  return MX_OK;
+}
+
+static const mx_gpu_backend fake = {
+  .abi = MX_GPU_ABI,
+  .name = "fake",
+  .device_count = f_count,
+  .device_info = f_info,
+  .describe = f_describe,
+  .malloc = f_malloc,
+  .free = f_free,
+  .mem_info = f_mem_info,
+  .copy = f_copy,
+  .fill = f_fill,
+  .cast = f_cast,
+  .add = f_add,
+  .sync = f_sync,
+  .kernel = f_kernel,
+  .op_begin = f_op_begin,
+  .op_end = f_op_end,
+  .shutdown = NULL,
+};
+
+const mx_gpu_backend *mx_gpu_fake_backend(void) {
+  return setup() ? &fake : NULL;
+}
