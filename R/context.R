@@ -63,8 +63,37 @@ print.MXContext <- function(x, ...) {
 
 #' Number of GPUs this build can use
 #'
-#' @return An integer (0 when the package was built without CUDA).
+#' GPUs are found on first use: the package loads its CUDA module (built when
+#' the CUDA toolkit was present at installation) only then. Without a GPU the
+#' count is 0 and \code{mx.features()["GPU"]} says why (built without CUDA,
+#' no NVIDIA driver, the module or a CUDA library could not be loaded, ...).
+#' With the environment variable \code{MXNET_FAKE_GPU=1}, \code{mx.gpu(0)}
+#' and \code{mx.gpu(1)} are fake devices on host memory that run every GPU
+#' code path with the CPU kernels (for testing on machines without a GPU).
+#'
+#' @return An integer.
 #' @examples
 #' mx.gpu.count()
 #' @export
 mx.gpu.count <- function() .Call(C_mx_r_gpu_count)
+
+#' Wait for queued GPU work
+#'
+#' GPU operations are queued and run asynchronously; reading values
+#' (\code{as.array}, printing, saving) waits for them. \code{mx.nd.waitall}
+#' waits for every device, which benchmarks need before stopping a clock. It
+#' also reports a failure of earlier asynchronous work. On the CPU it returns
+#' at once.
+#'
+#' @return \code{NULL}, invisibly.
+#' @examples
+#' mx.nd.waitall()
+#' @export
+mx.nd.waitall <- function() invisible(.Call(C_mx_r_waitall))
+
+# Choose the GPU backend again (tests switch MXNET_FAKE_GPU on and off);
+# refused while GPU arrays are alive.
+mx.gpu.reset <- function() {
+  gc()
+  invisible(.Call(C_mx_r_gpu_reset))
+}

@@ -80,7 +80,10 @@ metric.cast <- function(x, dtype)
 
 # An NDArray version of x on the device of `like` (converting R values).
 metric.as.nd <- function(x, like, dtype = mx.nd.dtype(like)) {
-  if (metric.is.nd(x)) return(metric.cast(x, dtype))
+  if (metric.is.nd(x)) {
+    if (!identical(ctx(x), ctx(like))) x <- mx.nd.copyto(x, ctx(like))
+    return(metric.cast(x, dtype))
+  }
   mx.nd.array(as.double(x), ctx = ctx(like), dtype = dtype)
 }
 

@@ -68,6 +68,8 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_threads, 1),
   CALLDEF(mx_r_features, 0),
   CALLDEF(mx_r_gpu_count, 0),
+  CALLDEF(mx_r_waitall, 0),
+  CALLDEF(mx_r_gpu_reset, 0),
   CALLDEF(mx_r_set_gc_threshold, 1),
   /* data iterators (r/io-iter-r.c) */
   CALLDEF(mx_r_io_mnist_load, 7),

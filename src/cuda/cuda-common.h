@@ -1,7 +1,7 @@
 /*
- * cuda-common.h -- shared by the host files of the CUDA module (src/cuda/*.c,
+ * cuda-common.h -- shared by the host files of the CUDA module (the .c files in src/cuda,
  * built by R's C compiler with CUDA headers via -isystem) and, through
- * kern-common.h, the kernel launchers (src/cuda/kernels/*.cu, built by nvcc).
+ * kern-common.h, the kernel launchers (the .cu files in src/cuda/kernels, built by nvcc).
  *
  * The module is a separate shared object (libs/mxnet_cuda.so) that the
  * engine dlopens (src/engine/device.c).  It may not call engine functions

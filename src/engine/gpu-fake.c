@@ -12,7 +12,10 @@
  *
  * Knobs: MXNET_FAKE_GPU_COUNT (devices, default 2), MXNET_FAKE_GPU_MEM
  * (bytes per device, default 4 GiB; suffixes K, M, G), MXNET_FAKE_GPU_GUARD=0
- * (leave the arenas readable: faster, catches less).
+ * (leave the arenas readable: faster, catches less), MXNET_FAKE_GPU_NO_KERNEL
+ * (comma-separated op names that get no GPU kernel, to test how the engine
+ * treats ops a real GPU backend lacks), MXNET_FAKE_GPU_NO_GRAD (the same for
+ * gradients).
  */
 #include "../include/mx-gpu.h"
 
@@ -34,6 +37,7 @@ typedef struct fdev {
   char *base;
   size_t cap;
   size_t used;
+  size_t hwm;               /* end of the highest block ever handed out */
   fblock *blocks;
 } fdev;
 
@@ -56,14 +60,18 @@ static size_t env_bytes(const char *name, size_t def) {
   return x >= PAGE ? (size_t)x : def;
 }
 
+/* Only the part of an arena ever used changes protection: mprotect's cost
+ * grows with the range, and ops are frequent. */
 static void fake_open(void) {
   if (open_depth++ == 0 && guard)
-    for (int d = 0; d < ndev; d++) mprotect(devs[d].base, devs[d].cap, PROT_READ | PROT_WRITE);
+    for (int d = 0; d < ndev; d++)
+      if (devs[d].hwm) mprotect(devs[d].base, devs[d].hwm, PROT_READ | PROT_WRITE);
 }
 
 static void fake_close(void) {
   if (--open_depth == 0 && guard)
-    for (int d = 0; d < ndev; d++) mprotect(devs[d].base, devs[d].cap, PROT_NONE);
+    for (int d = 0; d < ndev; d++)
+      if (devs[d].hwm) mprotect(devs[d].base, devs[d].hwm, PROT_NONE);
 }
 
 static int setup(void) {
@@ -83,7 +91,7 @@ static int setup(void) {
     fblock *b = (fblock *)calloc(1, sizeof *b);
     if (!b) { munmap(p, cap); break; }
     b->len = cap;
-    devs[d] = (fdev){(char *)p, cap, 0, b};
+    devs[d] = (fdev){(char *)p, cap, 0, 0, b};
     ndev++;
   }
   snprintf(desc, sizeof desc, "fake GPU devices (MXNET_FAKE_GPU): %d x %.0f MiB of host memory%s",
@@ -124,7 +132,10 @@ static mx_status f_malloc(int dev, size_t bytes, void **out) {
   if (b) {
     b->used = 1;
     devs[dev].used += b->len;
+    if (b->off + b->len > devs[dev].hwm) devs[dev].hwm = b->off + b->len;
     *out = devs[dev].base + b->off;
+    /* allocated inside an open section (a kernel's temporary): usable now */
+    if (open_depth > 0 && guard) mprotect(*out, b->len, PROT_READ | PROT_WRITE);
   }
   pthread_mutex_unlock(&mu);
   return b ? MX_OK : mx_error(MX_ERR_NOMEM, "fake gpu(%d) is full", dev);
@@ -202,6 +213,18 @@ static mx_status f_add(int dev, void *dst, const void *src, int dtype, int64_t n
 
 static mx_status f_sync(int dev) { (void)dev; return MX_OK; }
 
+static int listed(const char *env, const char *name) {
+  const char *v = getenv(env);
+  size_t n = strlen(name);
+  for (const char *p = v; p && *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0) return 1;
+    p = e ? e + 1 : NULL;
+  }
+  return 0;
+}
+
 /* The CPU kernels, as GPU records: native dtypes are the CPU kernel's. */
 static const mx_gpu_kernel *f_kernel(const mx_op *op) {
   int n = mx_op_count();
@@ -212,7 +235,9 @@ static const mx_gpu_kernel *f_kernel(const mx_op *op) {
       if (mx_dtype_valid(t) && (t != MX_FLOAT16 || (op->flags & MX_OPF_F16)) &&
           (t != MX_INT8 || (op->flags & MX_OPF_INT8)))
         mask |= 1u << t;
-    recs[i] = (mx_gpu_kernel){.op = op->name, .fwd = op->cpu, .bwd = op->backward,
+    if (listed("MXNET_FAKE_GPU_NO_KERNEL", op->name)) return NULL;
+    mx_backward_fn bwd = listed("MXNET_FAKE_GPU_NO_GRAD", op->name) ? NULL : op->backward;
+    recs[i] = (mx_gpu_kernel){.op = op->name, .fwd = op->cpu, .bwd = bwd,
                               .dtypes = mask,
                               .flags = (op->flags & MX_OPF_INPLACE) ? MX_GPUF_INPLACE : 0};
     return op->cpu ? &recs[i] : NULL;

@@ -182,3 +182,13 @@ SEXP mx_r_features(void) {
 }
 
 SEXP mx_r_gpu_count(void) { return Rf_ScalarInteger(mx_gpu_count()); }
+
+SEXP mx_r_waitall(void) {
+  mx_r_check(mx_device_sync(-1));
+  return R_NilValue;
+}
+
+SEXP mx_r_gpu_reset(void) {
+  mx_r_check(mx_gpu_reset());
+  return R_NilValue;
+}

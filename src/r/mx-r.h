@@ -142,6 +142,8 @@ SEXP mx_r_pool_limit(SEXP bytes);
 SEXP mx_r_threads(SEXP n);
 SEXP mx_r_features(void);
 SEXP mx_r_gpu_count(void);
+SEXP mx_r_waitall(void);
+SEXP mx_r_gpu_reset(void);
 SEXP mx_r_set_gc_threshold(SEXP bytes);
 
 /* Data iterators (io-iter-r.c). */

@@ -55,3 +55,9 @@ rss_bytes <- function() {
   l <- grep("^VmRSS:", readLines(f), value = TRUE)
   as.numeric(gsub("[^0-9]", "", l)) * 1024
 }
+
+# MXNET_TEST_CTX=gpu runs the whole suite with mx.gpu() as the default
+# device (with MXNET_FAKE_GPU=1 on machines without a GPU): every array made
+# without an explicit ctx, every executor and every model then takes the
+# GPU code paths.
+if (identical(Sys.getenv("MXNET_TEST_CTX"), "gpu")) mx.ctx.default(mx.gpu())

@@ -4,6 +4,11 @@
 
 mem <- function(what) mx.memory.stats()[[what]]
 
+# These tests are about the CPU pool, also when the suite runs on a GPU
+# (MXNET_TEST_CTX=gpu); test-gpu-fake.R tests the GPU pools.
+saved.ctx <- mx.ctx.default()
+mx.ctx.default(mx.cpu())
+
 test_that("100,000 small create/drop cycles do not grow memory", {
   y <- mx.nd.array(1:10)
   cycles <- function(n) {
@@ -129,3 +134,5 @@ test_that("mx.memory.stats reports consistent numbers", {
   expect_gte(s2[["bytes_in_use"]] - s[["bytes_in_use"]], 8000)
   expect_error(mx.memory.stats(ctx = "cpu"), "'ctx'")
 })
+
+mx.ctx.default(saved.ctx)
