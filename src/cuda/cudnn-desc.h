@@ -179,6 +179,36 @@ mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dtype, const void *x, const vo
                               int fix, int64_t outer, int64_t C, int64_t inner, void *dx,
                               void *dg, void *db);
 
+/* ------------------------------------------------ family entry points */
+
+/* Kernels (mx-op.h contracts) and supports() of each op, listed in
+ * mx_gpu_kernels_dnn (dnn-table.c). */
+#define MX_DNN_OP(name)                                                           \
+  mx_status mx_dnn_##name##_fwd(KARGS);                                           \
+  mx_status mx_dnn_##name##_bwd(BARGS);
+MX_DNN_OP(fc)
+MX_DNN_OP(dot)
+MX_DNN_OP(batch_dot)
+MX_DNN_OP(conv)
+MX_DNN_OP(deconv)
+MX_DNN_OP(pool)
+MX_DNN_OP(bn)
+MX_DNN_OP(activation)
+MX_DNN_OP(softmax)
+MX_DNN_OP(log_softmax)
+#undef MX_DNN_OP
+#define MX_DNN_SUPPORTS(name)                                                     \
+  int mx_dnn_##name##_supports(const mx_param_value *p, int nin, const mx_shape *in, \
+                               const int *in_dtypes, const char **why);
+MX_DNN_SUPPORTS(matmul)
+MX_DNN_SUPPORTS(conv)
+MX_DNN_SUPPORTS(deconv)
+MX_DNN_SUPPORTS(pool)
+MX_DNN_SUPPORTS(bn)
+MX_DNN_SUPPORTS(softmax)
+MX_DNN_SUPPORTS(log_softmax)
+#undef MX_DNN_SUPPORTS
+
 /* ------------------------------------------------ family hooks */
 
 /* Resolve each family's parameter indices (dnn-table.c calls them all
