@@ -301,13 +301,15 @@ mx_status mx_dnn_pool_out_dims(const mx_dnn_pool_desc *d, int out[4]) {
 static mx_status pool_desc_fill(const mx_dnn_pool *g, int dtype, mx_dnn_pool_desc *d) {
   mx_status rc = mx_dnn_tensor4(&d->x, dtype, g->N, g->C, g->H, g->W);
   if (rc) return rc;
-  /* max: padded cells never win (as the CPU); avg: divide by the whole
-   * window (count_include_pad, the default) or by its cells inside the data */
+  /* max: padded cells never win and NaN is skipped (as the CPU: only
+   * x > max replaces the maximum); avg: divide by the whole window
+   * (count_include_pad, the default) or by its cells inside the data */
   cudnnPoolingMode_t mode = g->max ? CUDNN_POOLING_MAX_DETERMINISTIC
                             : g->count_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
                                            : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
   MX_CUDNN_TRY(cudnnCreatePoolingDescriptor(&d->pool));
-  MX_CUDNN_TRY(cudnnSetPooling2dDescriptor(d->pool, mode, CUDNN_PROPAGATE_NAN, (int)g->kh,
+  cudnnNanPropagation_t nan = g->max ? CUDNN_NOT_PROPAGATE_NAN : CUDNN_PROPAGATE_NAN;
+  MX_CUDNN_TRY(cudnnSetPooling2dDescriptor(d->pool, mode, nan, (int)g->kh,
                                            (int)g->kw, (int)g->ph, (int)g->pw, (int)g->sh,
                                            (int)g->sw));
   int o[4];

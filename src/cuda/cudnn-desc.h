@@ -161,6 +161,11 @@ mx_status mx_dnn_bias_grad(cudaStream_t s, int dtype, void *db, const void *dy, 
 mx_status mx_dnn_act_fwd(cudaStream_t s, int dtype, int act, const void *x, void *y, int64_t n);
 mx_status mx_dnn_act_bwd(cudaStream_t s, int dtype, int act, const void *dy, const void *x,
                          void *dx, int64_t n);
+/* Max pooling backward as the CPU (nn-conv.c pool_bwd): dx = 0, then each
+ * output's gradient goes to the first cell of its window equal to the
+ * output (dnn-math.h mx_dnn_maxpool_arg_*). */
+mx_status mx_dnn_maxpool_bwd(cudaStream_t s, int dtype, const mx_dnn_pool *g, const void *x,
+                             const void *y, const void *dy, void *dx);
 /* y = x * scale (n elements; y may be x). */
 mx_status mx_dnn_scale(cudaStream_t s, int dtype, const void *x, void *y, double scale, int64_t n);
 /* BatchNorm after cuDNN's training forward (exponential factor 0): from the

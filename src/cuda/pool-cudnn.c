@@ -8,10 +8,13 @@
  * and lp pooling and the other conventions with a reason
  * (mx_dnn_pool_geom, checked without a GPU by tools/cudnn-shape-check).
  *
- * Max pooling uses CUDNN_POOLING_MAX_DETERMINISTIC.  UNVERIFIED on a GPU:
- * that padded cells never win (the CPU ignores them) and that the gradient
- * of a window with tied maxima goes to one cell as on the CPU (the first in
- * scan order) -- tools/gpu-check must compare both with the CPU.
+ * Max pooling forward uses CUDNN_POOLING_MAX_DETERMINISTIC without NaN
+ * propagation; its backward is an own kernel (kernels/dnn-kernels.cu,
+ * formula in dnn-math.h) that sends each window's gradient to the first
+ * cell equal to its maximum, as the CPU does, so tied maxima (windows of
+ * zeros after a relu) get the CPU's gradient whatever cuDNN's tie rule.
+ * UNVERIFIED on a GPU: that cuDNN's max forward never lets a padded cell
+ * win (the CPU ignores them) -- tools/gpu-check must compare with the CPU.
  */
 #include "cudnn-desc.h"
 
@@ -45,13 +48,18 @@ int mx_dnn_pool_supports(const mx_param_value *p, int nin, const mx_shape *in,
 }
 
 /* geometry, descriptors and the handle of one call */
+static mx_status pool_geom(const mx_param_value *p, const mx_shape *x, mx_dnn_pool *g) {
+  const char *why = "";
+  if (mx_dnn_pool_geom(p, &ix, x, g, &why))
+    return mx_error(MX_ERR_UNSUPPORTED, "Pooling on the GPU: %s", why);
+  return MX_OK;
+}
+
 static mx_status pool_begin(const mx_op_ctx *c, const mx_param_value *p, const mx_shape *x,
                             int dt, mx_dnn_pool_desc *d, cudnnHandle_t *h) {
   mx_dnn_pool g;
-  const char *why = "";
-  if (mx_dnn_pool_geom(p, &ix, x, &g, &why))
-    return mx_error(MX_ERR_UNSUPPORTED, "Pooling on the GPU: %s", why);
-  mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), h);
+  mx_status rc = pool_geom(p, x, &g);
+  if (!rc) rc = mx_cuda_cudnn(mx_cuda_of(c), h);
   if (rc) return rc;
   return mx_dnn_pool_desc_make(&g, dt, d);
 }
@@ -79,10 +87,15 @@ mx_status mx_dnn_pool_bwd(BARGS) {
   if (!mx_dnn_want(ig[0], req, 0)) return MX_OK;
   int dt = ig[0]->dtype;
   if (mx_cu_size(&ig[0]->shape) == 0) return MX_OK;
+  mx_dnn_pool g;
+  mx_status rc = pool_geom(p, &ig[0]->shape, &g);
+  if (rc) return rc;
+  if (g.max)   /* the CPU's tie rule: own kernel on x and y */
+    return mx_dnn_maxpool_bwd(mx_cuda_of(c)->stream, dt, &g, MX_PTR(in[0]), MX_PTR(out[0]),
+                              MX_PTR(og[0]), MX_PTR(ig[0]));
   mx_dnn_pool_desc d;
   cudnnHandle_t h;
-  mx_status rc = pool_begin(c, p, &ig[0]->shape, dt, &d, &h);
-  if (rc) return rc;
+  if ((rc = pool_begin(c, p, &ig[0]->shape, dt, &d, &h))) return rc;
   /* avg backward gets no x and y (deps_pool) and cuDNN does not read them:
    * arrays of the same shapes stand in */
   const void *x = in[0] ? MX_PTR(in[0]) : MX_PTR(ig[0]);

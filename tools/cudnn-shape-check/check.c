@@ -270,6 +270,8 @@ static void run_pool_case(const pool_case *cs, int dtype) {
                             : cs->cip != 0 ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
                                            : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
   CHECK(mode == want, "%s: pooling mode %d, want %d", cs->name, (int)mode, (int)want);
+  /* the CPU's max skips NaN (only x > max replaces it); avg sums it */
+  CHECK(nan == (g.max ? CUDNN_NOT_PROPAGATE_NAN : CUDNN_PROPAGATE_NAN), "%s: NaN mode", cs->name);
   mx_dnn_pool_desc_free(&dd);
 }
 

@@ -6,6 +6,7 @@
 // float32 and float64; the formulas are the CPU kernels' (src/ops/nn.c,
 // src/ops/nn-conv.c).  UNVERIFIED on a GPU (compiled only).
 #include "../cudnn-desc.h"
+#include "../dnn-math.h"
 
 #include <stdint.h>
 
@@ -61,27 +62,45 @@ __global__ void k_bias_grad(T *db, const T *dy, int64_t outer, int64_t C, int64_
   }
 }
 
-// softrelu (MXNet's threshold 20, src/ops/nn.c SOFTRELU_T) and softsign
+// the formulas of dnn-math.h, by element type
+__device__ __forceinline__ float act_of(int a, float x) { return mx_dnn_act_f32(a, x); }
+__device__ __forceinline__ double act_of(int a, double x) { return mx_dnn_act_f64(a, x); }
+__device__ __forceinline__ float act_grad_of(int a, float g, float x) { return mx_dnn_act_grad_f32(a, g, x); }
+__device__ __forceinline__ double act_grad_of(int a, double g, double x) { return mx_dnn_act_grad_f64(a, g, x); }
+__device__ __forceinline__ int64_t maxpool_arg(const float *xp, float m, const mx_dnn_pool &g,
+                                               int64_t oh, int64_t ow) {
+  return mx_dnn_maxpool_arg_f32(xp, m, g.H, g.W, oh, ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw);
+}
+__device__ __forceinline__ int64_t maxpool_arg(const double *xp, double m, const mx_dnn_pool &g,
+                                               int64_t oh, int64_t ow) {
+  return mx_dnn_maxpool_arg_f64(xp, m, g.H, g.W, oh, ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw);
+}
+
+// softrelu (act 0) and softsign (act 1)
 template <typename T>
 __global__ void k_act_fwd(int act, const T *x, T *y, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    T v = x[i];
-    y[i] = act == 0 ? (v > T(20) ? v : log1p(exp(v))) : v / (T(1) + fabs(v));
-  }
+       i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = act_of(act, x[i]);
 }
 
 template <typename T>
 __global__ void k_act_bwd(int act, const T *dy, const T *x, T *dx, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    dx[i] = act_grad_of(act, dy[i], x[i]);
+}
+
+// max pooling backward, one thread per output: the gradient goes to the
+// first cell equal to the window's maximum (dx zeroed before)
+template <typename T>
+__global__ void k_maxpool_bwd(mx_dnn_pool g, const T *x, const T *y, const T *dy, T *dx) {
+  int64_t per = g.Ho * g.Wo, n = g.N * g.C * per;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {
-    T v = x[i];
-    if (act == 0) {
-      dx[i] = dy[i] / (T(1) + exp(-v));
-    } else {
-      T t = T(1) + fabs(v);
-      dx[i] = dy[i] / (t * t);
-    }
+    int64_t pl = i / per, r = i % per;
+    int64_t a = maxpool_arg(x + pl * g.H * g.W, y[i], g, r / g.Wo, r % g.Wo);
+    if (a >= 0) atomicAdd(dx + pl * g.H * g.W + a, dy[i]);
   }
 }
 
@@ -97,12 +116,10 @@ __global__ void k_bn_finish(int64_t C, const T *mean, const T *istd, double eps,
                             T *var_out, T *mm, T *mv) {
   for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < C;
        c += (int64_t)gridDim.x * blockDim.x) {
-    double is = (double)istd[c];
-    double var = 1.0 / (is * is) - eps;
-    if (var < 0) var = 0;
+    double var = mx_dnn_bn_var((double)istd[c], eps);
     if (var_out) var_out[c] = (T)var;
-    mm[c] = (T)((double)mm[c] * mom + (double)mean[c] * (1 - mom));
-    mv[c] = (T)((double)mv[c] * mom + var * (1 - mom));
+    mm[c] = (T)mx_dnn_moving((double)mm[c], (double)mean[c], mom);
+    mv[c] = (T)mx_dnn_moving((double)mv[c], var, mom);
   }
 }
 
@@ -204,4 +221,16 @@ extern "C" mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dtype, const void *
   int64_t g = C > 65535 ? 65535 : C;
   DNN_DISPATCH(dtype, T, k_bn_bwd_stats<T><<<g, kThreads, 0, s>>>((const T *)x, (const T *)dy, (const T *)mean, (const T *)var, (const T *)gamma, eps, fix, outer, C, inner, (T *)dx, (T *)dg, (T *)db));
   return launched("BatchNorm gradient");
+}
+
+extern "C" mx_status mx_dnn_maxpool_bwd(cudaStream_t s, int dtype, const mx_dnn_pool *g,
+                                        const void *x, const void *y, const void *dy, void *dx) {
+  int64_t nx = g->N * g->C * g->H * g->W, ny = g->N * g->C * g->Ho * g->Wo;
+  if (nx == 0) return MX_OK;
+  size_t es = dtype == MX_FLOAT64 ? 8 : 4;
+  cudaError_t e = cudaMemsetAsync(dx, 0, (size_t)nx * es, s);
+  if (e != cudaSuccess) return mx_cuda_check(e, "cudaMemsetAsync");
+  if (ny == 0) return MX_OK;
+  DNN_DISPATCH(dtype, T, k_maxpool_bwd<T><<<grid_for(ny), kThreads, 0, s>>>(*g, (const T *)x, (const T *)y, (const T *)dy, (T *)dx));
+  return launched("max pooling gradient");
 }
