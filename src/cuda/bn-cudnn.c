@@ -17,7 +17,7 @@
  *  - inference / use_global_stats: cudnnBatchNormalizationForwardInference
  *    with the moving statistics, which are also copied to mean / var;
  *  - backward with batch statistics: cudnnBatchNormalizationBackward
- *    (saved mean / inverse std not passed: cuDNN recomputes them from x);
+ *    with the forward's saved mean and 1 / sqrt(var + eps) of its var;
  *    with fixed statistics (use_global_stats or inference), or when the
  *    data gradient is not wanted: an own per-channel kernel with the CPU's
  *    formulas on the saved mean / var.
@@ -99,7 +99,7 @@ static mx_status bn_begin(const mx_op_ctx *c, const mx_param_value *p, const mx_
   return MX_OK;
 }
 
-/* C elements of scratch number k (of 3) */
+/* C elements of scratch number k (of 3 in forward, 4 in backward) */
 static void *slot(const mx_dnn_scratch *sc, int k, int64_t C, int dt) {
   return (char *)sc->p + (size_t)k * (size_t)C * mx_cu_dtype_size(dt);
 }
@@ -172,7 +172,8 @@ mx_status mx_dnn_bn_fwd(KARGS) {
 
 /* batch statistics and the data gradient wanted: cuDNN */
 static mx_status bwd_cudnn(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og,
-                           mx_ndarray *const *in, mx_ndarray *const *ig, const int *req,
+                           mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *ig,
+                           const int *req,
                            const bn_view *v, const bn_desc *d, cudnnHandle_t h,
                            const mx_dnn_scratch *sc) {
   int dt = in[0]->dtype, fix = (int)p[bn_fix].i;
@@ -190,10 +191,13 @@ static mx_status bwd_cudnn(const mx_op_ctx *c, const mx_param_value *p, mx_ndarr
   double ad = 1, bd = 0;
   const void *al = dt == MX_FLOAT64 ? (const void *)&ad : (const void *)&af;
   const void *be = dt == MX_FLOAT64 ? (const void *)&bd : (const void *)&bf;
+  /* the forward's statistics: its mean and 1 / sqrt(var + eps) of its var */
+  void *istd = slot(sc, 3, v->C, dt);
+  if ((rc = mx_dnn_bn_istd(st, dt, v->C, MX_PTR(out[2]), v->eps, istd))) return rc;
   MX_CUDNN_TRY(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, al, be, al, be, d->x,
                                                MX_PTR(in[0]), d->x, MX_PTR(og[0]), d->x,
-                                               MX_PTR(ig[0]), d->bn, gamma, dg, db, v->eps, NULL,
-                                               NULL));
+                                               MX_PTR(ig[0]), d->bn, gamma, dg, db, v->eps,
+                                               MX_PTR(out[1]), istd));
   if (w1 && fix) return mx_cu_fill(st, MX_PTR(ig[1]), dt, v->C, 0.0);   /* fixed gamma: 0 */
   return MX_OK;
 }
@@ -215,8 +219,8 @@ mx_status mx_dnn_bn_bwd(BARGS) {
   int batch = c->is_train && !p[bn_global].i, fix = (int)p[bn_fix].i;
   if (batch && w0 && v.outer * v.inner > 0) {
     mx_dnn_scratch sc = {NULL, NULL};
-    rc = mx_dnn_scratch_get(c, 3 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
-    if (!rc) rc = bwd_cudnn(c, p, og, in, ig, req, &v, &d, h, &sc);
+    rc = mx_dnn_scratch_get(c, 4 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
+    if (!rc) rc = bwd_cudnn(c, p, og, in, out, ig, req, &v, &d, h, &sc);
     mx_dnn_scratch_done(&sc);
   } else {
     /* fixed statistics (dx = gamma istd dy), or only dgamma / dbeta */

@@ -176,6 +176,9 @@ mx_status mx_dnn_scale(cudaStream_t s, int dtype, const void *x, void *y, double
 mx_status mx_dnn_bn_finish(cudaStream_t s, int dtype, int64_t C, const void *mean,
                            const void *istd, double eps, double mom, void *var_out, void *mm,
                            void *mv);
+/* istd[c] = 1 / sqrt(var[c] + eps) (C channels). */
+mx_status mx_dnn_bn_istd(cudaStream_t s, int dtype, int64_t C, const void *var, double eps,
+                         void *istd);
 /* BatchNorm backward with given statistics (x (outer, C, inner)):
  * db = sum dy, dg = sum dy (x - mean) istd (0 when fix), and, when dx is
  * not NULL, dx = g istd dy (the use_global_stats / inference gradient). */

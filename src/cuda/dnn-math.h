@@ -60,6 +60,7 @@ MX_DNN_HD double mx_dnn_bn_var(double istd, double eps) {
   double v = 1.0 / (istd * istd) - eps;
   return v < 0 ? 0 : v;
 }
+MX_DNN_HD double mx_dnn_istd_of(double var, double eps) { return 1.0 / sqrt(var + eps); }
 MX_DNN_HD double mx_dnn_moving(double old, double batch, double mom) {
   return old * mom + batch * (1 - mom);
 }

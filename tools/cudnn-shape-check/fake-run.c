@@ -144,6 +144,12 @@ mx_status mx_dnn_bn_finish(cudaStream_t s, int dt, int64_t C, const void *mean, 
   }
   return MX_OK;
 }
+mx_status mx_dnn_bn_istd(cudaStream_t s, int dt, int64_t C, const void *var, double eps,
+                         void *istd) {
+  (void)s;
+  for (int64_t c = 0; c < C; c++) mx_store_f64(istd, dt, c, mx_dnn_istd_of(mx_load_f64(var, dt, c), eps));
+  return MX_OK;
+}
 mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dt, const void *x, const void *dy,
                               const void *mean, const void *var, const void *gamma, double eps,
                               int fix, int64_t outer, int64_t C, int64_t inner, void *dx, void *dg,
@@ -524,7 +530,7 @@ cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t h, const cudnnPoolingDescriptor
 }
 
 /* ---- batch norm (spatial): per channel over n, h, w */
-static int g_bn_running_given;
+static int g_bn_running_given, g_bn_saved_given;
 static void bn_stats(const t4 *t, const void *x, int c, double *mean, double *var) {
   double s = 0, ss = 0;
   int64_t m = (int64_t)t->n * t->h * t->w;
@@ -583,6 +589,7 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
     const void *scale, void *dscale, void *dbias, double eps, const void *sm, const void *siv) {
   (void)h; (void)ad; (void)bd; (void)ap; (void)bp; (void)dyd; (void)dxd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL || (!sm) != (!siv)) return CUDNN_STATUS_BAD_PARAM;
+  if (sm) g_bn_saved_given++;
   t4 t = tget(xd);
   int64_t hw = (int64_t)t.h * t.w, m = t.n * hw;
   for (int c = 0; c < t.c; c++) {
@@ -1024,6 +1031,7 @@ int main(void) {
          g_calls_heur, g_calls_find, g_calls_gemm, g_bn_running_given);
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
+  if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
   mx_cuda_dnn_shutdown();
   printf("%d comparisons passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;

@@ -123,6 +123,13 @@ __global__ void k_bn_finish(int64_t C, const T *mean, const T *istd, double eps,
   }
 }
 
+template <typename T>
+__global__ void k_bn_istd(int64_t C, const T *var, double eps, T *istd) {
+  for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < C;
+       c += (int64_t)gridDim.x * blockDim.x)
+    istd[c] = (T)mx_dnn_istd_of((double)var[c], eps);
+}
+
 // src/ops/nn.c bn_backward with fixed statistics: one block per channel
 template <typename T>
 __global__ void k_bn_bwd_stats(const T *x, const T *dy, const T *mean, const T *var,
@@ -211,6 +218,13 @@ extern "C" mx_status mx_dnn_bn_finish(cudaStream_t s, int dtype, int64_t C, cons
   if (C == 0) return MX_OK;
   DNN_DISPATCH(dtype, T, k_bn_finish<T><<<grid_for(C), kThreads, 0, s>>>(C, (const T *)mean, (const T *)istd, eps, mom, (T *)var_out, (T *)mm, (T *)mv));
   return launched("BatchNorm moving statistics");
+}
+
+extern "C" mx_status mx_dnn_bn_istd(cudaStream_t s, int dtype, int64_t C, const void *var,
+                                     double eps, void *istd) {
+  if (C == 0) return MX_OK;
+  DNN_DISPATCH(dtype, T, k_bn_istd<T><<<grid_for(C), kThreads, 0, s>>>(C, (const T *)var, eps, (T *)istd));
+  return launched("BatchNorm inverse std");
 }
 
 extern "C" mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dtype, const void *x, const void *dy,
