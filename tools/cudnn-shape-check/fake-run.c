@@ -26,6 +26,135 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef MX_DNN_REAL_GPU
+/* ================================================== device.c stand-ins (real GPU) */
+
+static cudaStream_t g_stream;
+static mx_cuda_dev g_dev;
+
+static mx_status r_alloc(size_t bytes, mx_context ctx, mx_storage **out) {
+  mx_storage *s = calloc(1, sizeof *s);
+  void *p = NULL;
+  if (!s || cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+    free(s);
+    return mx_error_at("r_alloc", MX_ERR_NOMEM, "cudaMalloc of %zu bytes failed", bytes);
+  }
+  s->data = s->raw = p;
+  s->bytes = s->request = bytes;
+  s->ctx = ctx;
+  s->refcount = 1;
+  *out = s;
+  return MX_OK;
+}
+static void r_release(mx_storage *s) {
+  cudaStreamSynchronize(g_stream);   /* the test's pool: free only after the queued work */
+  cudaFree(s->data);
+  free(s);
+}
+static mx_status h_error_at(const char *func, mx_status st, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return mx_error_at(func, st, "%s", buf);
+}
+static const char *h_getenv(const char *name) { return getenv(name); }
+static const mx_host_services g_host = {
+  .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
+  .op_param_index = mx_op_param_index, .storage_alloc = r_alloc, .storage_release = r_release,
+  .getenv = h_getenv};
+const mx_host_services *mx_host = &g_host;
+
+mx_status mx_cuda_check(cudaError_t e, const char *what) {
+  return mx_error_at("cuda", MX_ERR_DEVICE, "%s: %s", what, cudaGetErrorString(e));
+}
+mx_status mx_cublas_check(cublasStatus_t e, const char *what) {
+  return mx_error_at("cublas", MX_ERR_DEVICE, "%s failed (%d)", what, (int)e);
+}
+mx_status mx_cudnn_check(cudnnStatus_t e, const char *what) {
+  return mx_error_at("cudnn", MX_ERR_DEVICE, "%s: %s", what, cudnnGetErrorString(e));
+}
+mx_status mx_cuda_cudnn(mx_cuda_dev *d, cudnnHandle_t *out) {
+  *out = d->cudnn;
+  return MX_OK;
+}
+mx_status mx_cu_fill(cudaStream_t s, void *p, int dtype, int64_t n, double v) {
+  size_t es = mx_dtype_size(dtype);
+  void *h = malloc((size_t)n * es + 1);
+  for (int64_t i = 0; i < n; i++) mx_store_f64(h, dtype, i, v);
+  cudaError_t e = cudaMemcpyAsync(p, h, (size_t)n * es, cudaMemcpyHostToDevice, s);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  free(h);
+  return e == cudaSuccess ? MX_OK : mx_cuda_check(e, "fill");
+}
+
+static int dev_init(void) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess || n == 0) {
+    printf("no GPU: %s\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    return -1;
+  }
+  struct cudaDeviceProp pr;
+  cudaGetDeviceProperties(&pr, 0);
+  cudaSetDevice(0);
+  g_dev.id = 0;
+  g_dev.sm = pr.major * 10 + pr.minor;
+  if (cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking) != cudaSuccess ||
+      cublasCreate(&g_dev.cublas) != CUBLAS_STATUS_SUCCESS ||
+      cublasSetStream(g_dev.cublas, g_stream) != CUBLAS_STATUS_SUCCESS ||
+      cudnnCreate(&g_dev.cudnn) != CUDNN_STATUS_SUCCESS ||
+      cudnnSetStream(g_dev.cudnn, g_stream) != CUDNN_STATUS_SUCCESS) {
+    printf("could not create the stream and library handles\n");
+    return -1;
+  }
+  g_dev.stream = g_stream;
+  g_dev.cudnn_ready = 1;
+  /* strict float32 everywhere, so float32 results compare with the CPU's */
+  g_dev.allow_tf32_conv = getenv("DNN_RUN_TF32") ? 1 : 0;
+  g_dev.allow_tf32_gemm = 0;
+  printf("device: %s (sm_%d), cuDNN %zu, TF32 in convolutions %s\n", pr.name, g_dev.sm,
+         cudnnGetVersion(), g_dev.allow_tf32_conv ? "on" : "off");
+  return 0;
+}
+
+static mx_ndarray *dev_from(const mx_ndarray *h) {
+  size_t bytes = (size_t)mx_shape_size(&h->shape) * mx_dtype_size(h->dtype);
+  mx_context gpu = {MX_GPU, 0};
+  mx_storage *st;
+  if (r_alloc(bytes, gpu, &st)) { printf("%s\n", mx_last_error()); exit(2); }
+  cudaMemcpy(st->data, MX_PTR(h), bytes, cudaMemcpyHostToDevice);
+  mx_ndarray *a = calloc(1, sizeof *a);
+  a->st = st;
+  a->shape = h->shape;
+  a->dtype = h->dtype;
+  a->ctx = gpu;
+  return a;
+}
+static mx_ndarray *new_arr(const mx_shape *s, int dt, int fill);
+static mx_ndarray *host_from(const mx_ndarray *d) {
+  mx_ndarray *h = new_arr(&d->shape, d->dtype, 0);
+  cudaStreamSynchronize(g_stream);
+  cudaMemcpy(MX_PTR(h), MX_PTR(d), (size_t)mx_shape_size(&d->shape) * mx_dtype_size(d->dtype),
+             cudaMemcpyDeviceToHost);
+  return h;
+}
+static void dev_free(mx_ndarray *a) {
+  if (!a) return;
+  r_release(a->st);
+  free(a);
+}
+/* queued work finished without an asynchronous error */
+static mx_status dev_done(void) {
+  cudaError_t e = cudaStreamSynchronize(g_stream);
+  if (e == cudaSuccess) e = cudaGetLastError();
+  return e == cudaSuccess ? MX_OK : mx_cuda_check(e, "the queued work");
+}
+/* float32: 1e-3 relative (cuDNN's FFT / Winograd algorithms); TF32 5e-3 */
+#define F32_TOL (g_dev.allow_tf32_conv ? 5e-3 : 1e-3)
+#define F64_TOL 1e-8
+#else
 /* ================================================== device.c stand-ins */
 
 static mx_status h_error_at(const char *func, mx_status st, const char *fmt, ...) {
@@ -715,6 +844,18 @@ cudnnStatus_t cudnnSoftmaxBackward(cudnnHandle_t h, cudnnSoftmaxAlgorithm_t algo
   return CUDNN_STATUS_SUCCESS;
 }
 
+
+static mx_cuda_dev g_dev;
+static int dev_init(void) { return 0; }
+static mx_ndarray *clone(const mx_ndarray *a);
+static mx_ndarray *dev_from(const mx_ndarray *h) { return clone(h); }
+static mx_ndarray *host_from(const mx_ndarray *d) { return clone(d); }
+static void dev_free(mx_ndarray *a) { mx_ndarray_free(a); }
+static mx_status dev_done(void) { return MX_OK; }
+#define F32_TOL 2e-4
+#define F64_TOL 1e-9
+#endif /* MX_DNN_REAL_GPU */
+
 /* ================================================== the comparisons */
 
 static int g_fail, g_pass, g_ties;
@@ -784,7 +925,7 @@ static const mx_gpu_kernel *gpu_rec(const char *name) {
 }
 
 static void compare(const char *what, const tcase *t, const mx_ndarray *cpu, const mx_ndarray *gpu) {
-  double tol = t->dtype == MX_FLOAT64 ? 1e-9 : 2e-4;
+  double tol = t->dtype == MX_FLOAT64 ? F64_TOL : F32_TOL;
   double d = max_rel_diff(cpu, gpu);
   if (d <= tol) {
     g_pass++;
@@ -819,29 +960,32 @@ static void run_case(const tcase *t) {
     g_fail++;
     return;
   }
-  mx_ndarray *in[MAXIO], *gin[MAXIO], *out[MAXIO], *gout[MAXIO];
+  /* host arrays for the CPU kernel; device copies (d*) for the GPU kernel */
+  mx_ndarray *in[MAXIO], *din[MAXIO], *out[MAXIO], *dout[MAXIO];
   for (int j = 0; j < nin; j++) {
     in[j] = new_arr(&is[j], t->dtype, 1);
     if (j >= nin - naux && !strcmp(t->op, "BatchNorm") && j == nin - 1)   /* variance > 0 */
       for (int64_t i = 0; i < mx_shape_size(&is[j]); i++)
         mx_store_f64(MX_PTR(in[j]), t->dtype, i, 0.5 + fabs(mx_load_f64(MX_PTR(in[j]), t->dtype, i)));
-    gin[j] = clone(in[j]);
+    din[j] = dev_from(in[j]);
   }
   for (int k = 0; k < nout; k++) {
     out[k] = new_arr(&os[k], t->dtype, 0);
-    gout[k] = new_arr(&os[k], t->dtype, 0);
+    dout[k] = dev_from(out[k]);
   }
   int req[MAXIO];
   for (int k = 0; k < MAXIO; k++) req[k] = MX_REQ_WRITE;
-  mx_cuda_dev dev;
-  memset(&dev, 0, sizeof dev);
   void *slot = NULL;
   mx_op_ctx cc = {.nthreads = 1, .ctx = {MX_CPU, 0}, .is_train = t->is_train};
   mx_op_ctx gc = cc;
-  gc.gpu = &dev;
+  gc.gpu = &g_dev;
+#ifdef MX_DNN_REAL_GPU
+  gc.ctx.dev_type = MX_GPU;
+#endif
   if (t->executor) gc.state = &slot;
   mx_status rc = op->cpu(&cc, p, in, nin, out, nout, req);
-  mx_status rg = gk->fwd(&gc, p, gin, nin, gout, nout, req);
+  mx_status rg = gk->fwd(&gc, p, din, nin, dout, nout, req);
+  if (!rg) rg = dev_done();
   if (rc || rg) {
     printf("FAIL %s [%s]: forward cpu %d gpu %d: %s\n", t->op, t->params, rc, rg, mx_last_error());
     g_fail++;
@@ -850,33 +994,40 @@ static void run_case(const tcase *t) {
   char what[64];
   for (int k = 0; k < nout; k++) {
     snprintf(what, sizeof what, "output %d", k);
-    compare(what, t, out[k], gout[k]);
+    mx_ndarray *h = host_from(dout[k]);
+    compare(what, t, out[k], h);
+    mx_ndarray_free(h);
   }
   for (int j = 0; j < nin; j++) {   /* aux updated alike; the others untouched */
     snprintf(what, sizeof what, "input %d after forward", j);
-    compare(what, t, in[j], gin[j]);
+    mx_ndarray *h = host_from(din[j]);
+    compare(what, t, in[j], h);
+    mx_ndarray_free(h);
   }
   /* backward, with what backward_deps allows */
   unsigned char ni[MAXIO], no[MAXIO], ng[MAXIO];
   memset(ni, 1, sizeof ni); memset(no, 1, sizeof no); memset(ng, 1, sizeof ng);
   if (op->backward_deps) op->backward_deps(p, nin, nout, ni, no, ng);
-  mx_ndarray *og[MAXIO], *bi[MAXIO], *bo[MAXIO], *gbi[MAXIO], *gbo[MAXIO], *ig[MAXIO], *gig[MAXIO];
+  mx_ndarray *og[MAXIO], *dog[MAXIO], *bi[MAXIO], *bo[MAXIO], *dbi[MAXIO], *dbo[MAXIO];
+  mx_ndarray *ig[MAXIO], *dig[MAXIO];
   int breq[MAXIO];
   for (int k = 0; k < nout; k++) {
     og[k] = ng[k] && k < nvis ? new_arr(&os[k], t->dtype, 1) : NULL;
+    dog[k] = og[k] ? dev_from(og[k]) : NULL;
     bo[k] = no[k] ? out[k] : NULL;
-    gbo[k] = no[k] ? gout[k] : NULL;
+    dbo[k] = no[k] ? dout[k] : NULL;
   }
   for (int j = 0; j < nin; j++) {
     bi[j] = ni[j] ? in[j] : NULL;
-    gbi[j] = ni[j] ? gin[j] : NULL;
+    dbi[j] = ni[j] ? din[j] : NULL;
     int want = j < nin - naux && !(t->no_dx && j == 0);
     ig[j] = want ? new_arr(&is[j], t->dtype, 0) : NULL;
-    gig[j] = want ? new_arr(&is[j], t->dtype, 0) : NULL;
+    dig[j] = want ? dev_from(ig[j]) : NULL;
     breq[j] = want ? MX_REQ_WRITE : MX_REQ_NULL;
   }
   rc = op->backward(&cc, p, og, nout, bi, nin, bo, ig, breq);
-  rg = gk->bwd(&gc, p, og, nout, gbi, nin, gbo, gig, breq);
+  rg = gk->bwd(&gc, p, dog, nout, dbi, nin, dbo, dig, breq);
+  if (!rg) rg = dev_done();
   if (rc || rg) {
     printf("FAIL %s [%s]: backward cpu %d gpu %d: %s\n", t->op, t->params, rc, rg, mx_last_error());
     g_fail++;
@@ -885,10 +1036,16 @@ static void run_case(const tcase *t) {
   for (int j = 0; j < nin; j++)
     if (ig[j]) {
       snprintf(what, sizeof what, "gradient %d", j);
-      compare(what, t, ig[j], gig[j]);
+      mx_ndarray *h = host_from(dig[j]);
+      compare(what, t, ig[j], h);
+      mx_ndarray_free(h);
     }
-  for (int j = 0; j < nin; j++) { mx_ndarray_free(in[j]); mx_ndarray_free(gin[j]); mx_ndarray_free(ig[j]); mx_ndarray_free(gig[j]); }
-  for (int k = 0; k < nout; k++) { mx_ndarray_free(out[k]); mx_ndarray_free(gout[k]); mx_ndarray_free(og[k]); }
+  for (int j = 0; j < nin; j++) {
+    mx_ndarray_free(in[j]); dev_free(din[j]); mx_ndarray_free(ig[j]); dev_free(dig[j]);
+  }
+  for (int k = 0; k < nout; k++) {
+    mx_ndarray_free(out[k]); dev_free(dout[k]); mx_ndarray_free(og[k]); dev_free(dog[k]);
+  }
 }
 
 #define S4(a, b, c, d) {a, b, c, d}
@@ -919,6 +1076,7 @@ static const char *POOL_P[] = {
 
 int main(void) {
   if (mx_engine_init()) { printf("engine: %s\n", mx_last_error()); return 2; }
+  if (dev_init()) return 2;
   if (mx_cuda_dnn_init()) { printf("dnn init: %s\n", mx_last_error()); return 1; }
   int dts[2] = {MX_FLOAT64, MX_FLOAT32};
   for (int di = 0; di < 2; di++) {
@@ -1027,11 +1185,13 @@ int main(void) {
         run_case(&t);
       }
   }
+#ifndef MX_DNN_REAL_GPU
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
          g_calls_heur, g_calls_find, g_calls_gemm, g_bn_running_given);
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
   if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
+#endif
   mx_cuda_dnn_shutdown();
   printf("%d comparisons passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;
