@@ -298,7 +298,7 @@ static mx_status search(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, int 
 static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, const mx_dnn_conv *g,
                         int dt, int op, const conv_bufs *b) {
   int mode = tune_mode(c, g), tf32 = tf32_ok(c, dt);
-  size_t limit = (size_t)g->ws_mb << 20;
+  size_t limit = g->ws_mb > 0 ? (size_t)g->ws_mb << 20 : 0;
   MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   cand cands[NCAND];
   int n = 0;
