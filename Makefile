@@ -14,7 +14,7 @@ VERSION = $(shell sed -n 's/^Version: *//p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
 export OMP_THREAD_LIMIT ?= 2
 
-.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack
+.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim
 
 deps:
 	@sh tools/install-deps.sh
@@ -89,6 +89,37 @@ cuda-lint:
 	exp=$$(nm -D --defined-only $(CUDA_LINT_DIR)/mxnet_cuda.so | awk '{print $$NF}' | tr '\n' ' '); \
 	if [ "$$exp" != "mx_cuda_module_init " ]; then echo "cuda-lint: the module must export only mx_cuda_module_init, not: $$exp"; exit 1; fi; \
 	echo "cuda-lint: passed ($(CUDA_LINT_DIR)/mxnet_cuda.so, $$(du -k $(CUDA_LINT_DIR)/mxnet_cuda.so | cut -f1) KiB, exports mx_cuda_module_init only)"
+
+# What tools/gpu-check.sh needs on a GPU machine without R, in device/
+# (ignored by git and R CMD build; carry it with the device tool): R packed
+# by ../shared/tools/device-r-pack.sh (once), the package built for sm_90
+# from a clean tarball without oneDNN (the packed R has no libdnnl), and
+# PyTorch's benchmark scripts (../shared does not travel).
+GPU_PACK = device
+gpu-pack:
+	@test -x ../shared/tools/device-r-pack.sh || { echo "gpu-pack: ../shared/tools/device-r-pack.sh not found"; exit 1; }
+	rm -rf $(GPU_PACK)/lib $(GPU_PACK)/bench build/gpu-pack
+	mkdir -p $(GPU_PACK)/lib $(GPU_PACK)/bench build/gpu-pack
+	test -f $(GPU_PACK)/r/rport.tar.xz || { bash ../shared/tools/device-r-pack.sh $(GPU_PACK)/r && $(MAKE) gpu-pack-trim; }
+	cd build/gpu-pack && $(R) CMD build --no-build-vignettes --no-manual ../.. > build.log 2>&1 || { cat build.log; exit 1; }
+	MXNET_CUDA_ARCH=90 MXNET_DNNL=no MXNET_OPENBLAS=no $(R) CMD INSTALL --no-multiarch --no-test-load \
+	  -l $(GPU_PACK)/lib build/gpu-pack/$(PKG)_$(VERSION).tar.gz > build/gpu-pack/install.log 2>&1 || { cat build/gpu-pack/install.log; exit 1; }
+	@grep '^mxnet: CUDA' build/gpu-pack/install.log
+	@test -f $(GPU_PACK)/lib/$(PKG)/libs/mxnet_cuda.so || { echo "gpu-pack: no GPU module was built"; exit 1; }
+	cp ../shared/bench/gpu_torch.py ../shared/bench/gpu_torch_best.py $(GPU_PACK)/bench/
+	@du -sh $(GPU_PACK) $(GPU_PACK)/*
+
+# The packed R without R's recommended packages (none is used by the
+# package or its tests), recompressed: the device tool carries at most 64 MiB
+# with the working tree.
+GPU_PACK_DROP = Matrix mgcv nlme survival MASS lattice boot class cluster foreign KernSmooth nnet rpart spatial
+gpu-pack-trim:
+	rm -rf build/gpu-pack-r && mkdir -p build/gpu-pack-r
+	tar -C build/gpu-pack-r -xJf $(GPU_PACK)/r/rport.tar.xz
+	cd build/gpu-pack-r/usr/lib/R/library && rm -rf $(GPU_PACK_DROP)
+	tar -C build/gpu-pack-r -cf - . | xz -9e -T2 > $(GPU_PACK)/r/rport.tar.xz
+	rm -rf build/gpu-pack-r
+	@du -sh $(GPU_PACK)/r/rport.tar.xz
 
 clean:
 	sh ./cleanup
