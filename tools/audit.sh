@@ -56,12 +56,14 @@ if [ -n "$cuda_src" ]; then
       fn = $0; sub(/[[:space:]]*\(.*/, "", fn); sub(/.*[^A-Za-z0-9_]/, "", fn) }
     /^[[:space:]]*(\/?\*|\/\/)/ { next }
     {
+      prev = cur; cur = $0
       line = $0; sub(/\/\/.*/, "", line)
       if (FILENAME ~ /src\/cuda\/device\.c$/ &&
           fn ~ /^(cuda_sticky|cuda_hint|forget_error|async_failure|mx_cuda_check|mx_cublas_check|mx_cudnn_check)$/) next
       gsub(/(cudaGetErrorString|cudaGetErrorName|cudaPeekAtLastError|cublasGetStatusString|cublasGetStatusName|cudnnGetErrorString|cudnnGetVersion|cudnnGetCudartVersion)[[:space:]]*\(/, "(", line)
       if (line !~ /(^|[^A-Za-z0-9_])(cuda|cublas|cudnn)[A-Z][A-Za-z0-9_]*[[:space:]]*\(/) next
       if (line ~ /MX_(CUDA|CUBLAS|CUDNN)_TRY[[:space:]]*\(|mx_(cuda|cublas|cudnn)_check[[:space:]]*\(/) next
+      if (prev ~ /(MX_(CUDA|CUBLAS|CUDNN)_TRY|mx_(cuda|cublas|cudnn)_check)[[:space:]]*\([[:space:]]*$/) next
       if (line ~ /\(void\)[[:space:]]*(cuda|cublas|cudnn)[A-Z]/) next
       if (line ~ /[!=]=[[:space:]]*(cudaSuccess|CUBLAS_STATUS_SUCCESS|CUDNN_STATUS_SUCCESS)/) next
       if (line ~ /[A-Za-z_][A-Za-z0-9_]*[[:space:]]*=[[:space:]]*(cuda|cublas|cudnn)[A-Z]/) next
