@@ -149,6 +149,9 @@ step "machine" 20 1-setup.log setup_machine
 GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>/dev/null | head -n 1)
 note "- GPU: ${GPU:-none found by nvidia-smi}"
 
+# PyTorch runs with the machine's own library path: the packed R's
+# libraries (Debian's zlib, OpenSSL, ICU, ...) are for R alone
+ORIG_LD=${LD_LIBRARY_PATH:-}
 libs=""
 for n in libcudnn.so.9 libcublas.so.13 libcublasLt.so.13; do
   d=$(lib_dir "$n") || { note "- library $n: NOT FOUND (the GPU module will not load)"; continue; }
@@ -234,11 +237,12 @@ bench("googlenet-bn", tvm.googlenet(aux_logits=False, init_weights=True), (3, 22
 EOF
 }
 export -f torch_subset
-step "PyTorch, gpu_torch.py protocol" 100 4-bench-torch.log torch_subset
-step "PyTorch best, gpu_torch_best.py" 70 5-bench-torch-best.log python3 "$TORCH_DIR/gpu_torch_best.py"
+step "PyTorch, gpu_torch.py protocol" 100 4-bench-torch.log env LD_LIBRARY_PATH="$ORIG_LD" bash -c torch_subset
+step "PyTorch best, gpu_torch_best.py" 70 5-bench-torch-best.log \
+  env LD_LIBRARY_PATH="$ORIG_LD" python3 "$TORCH_DIR/gpu_torch_best.py"
 
 # -------------------------------------------------------------- 6. table
-render_table "${GPU:-unknown GPU}" | tee -a "$RES"
+LD_LIBRARY_PATH="$ORIG_LD" render_table "${GPU:-unknown GPU}" | tee -a "$RES"
 note ""
 note "- total: $(($(date +%s) - T0))s"
 echo "results: $RES"

@@ -250,6 +250,24 @@ static void cu_mem_info(int dev, int64_t *free_bytes, int64_t *total_bytes) {
 
 /* --------------------------------------------------------------- copies */
 
+/* Direct access from dst_dev (current) to src_dev's memory, enabled once
+ * per pair when the hardware allows it; otherwise peer copies go through
+ * the host, which is slower but correct.  UNVERIFIED: needs two GPUs. */
+static signed char peer_state[MX_CUDA_MAX_DEV][MX_CUDA_MAX_DEV];  /* 0 unknown, 1 on, -1 off */
+
+static void peer_enable(int dst_dev, int src_dev) {
+  int can = 0;
+  if (peer_state[dst_dev][src_dev]) return;
+  peer_state[dst_dev][src_dev] = -1;
+  if (cudaDeviceCanAccessPeer(&can, dst_dev, src_dev) != cudaSuccess || !can) {
+    forget_error();
+    return;
+  }
+  cudaError_t e = cudaDeviceEnablePeerAccess(src_dev, 0);
+  if (e == cudaSuccess || e == cudaErrorPeerAccessAlreadyEnabled) peer_state[dst_dev][src_dev] = 1;
+  forget_error();
+}
+
 /* Peer copy on dst's stream, ordered after src's queued work; src's stream
  * then waits for the copy, so a later write to src cannot overtake it. */
 static mx_status copy_peer(void *dst, int dst_dev, const void *src, int src_dev, size_t bytes) {
@@ -260,6 +278,7 @@ static mx_status copy_peer(void *dst, int dst_dev, const void *src, int src_dev,
   MX_CUDA_TRY(cudaSetDevice(src_dev));
   MX_CUDA_TRY(cudaEventRecord(dev_event[src_dev], s->stream));
   MX_CUDA_TRY(cudaSetDevice(dst_dev));
+  peer_enable(dst_dev, src_dev);
   MX_CUDA_TRY(cudaStreamWaitEvent(d->stream, dev_event[src_dev], 0));
   MX_CUDA_TRY(cudaMemcpyPeerAsync(dst, dst_dev, src, src_dev, bytes, d->stream));
   MX_CUDA_TRY(cudaEventRecord(dev_event[dst_dev], d->stream));
