@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install what building, testing and the demos need (Debian/Ubuntu).
 # As root it runs apt-get; otherwise it prints the command to run.
+# The GPU module needs NVIDIA's CUDA toolkit (nvcc), cuBLAS and cuDNN 9, which
+# Debian does not package in usable versions: this script only reports them
+# (configure finds them in CUDA_HOME, on PATH or in /usr/local/cuda).
 PKGS="r-base-dev make gcc libdnnl-dev libopenblas-dev zlib1g-dev \
 r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist"
 missing=""
@@ -13,6 +16,18 @@ else
   echo "oneDNN (optional), OpenBLAS (optional), zlib and the R packages testthat, knitr, rmarkdown."
   exit 0
 fi
+cuda_note() {
+  nvcc=""
+  if [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ]; then nvcc="$CUDA_HOME/bin/nvcc"
+  elif command -v nvcc > /dev/null 2>&1; then nvcc=$(command -v nvcc)
+  elif [ -x /usr/local/cuda/bin/nvcc ]; then nvcc=/usr/local/cuda/bin/nvcc; fi
+  if [ -n "$nvcc" ]; then
+    echo "install-deps: CUDA toolkit found ($nvcc): the package builds its GPU module"
+  else
+    echo "install-deps: no CUDA toolkit (optional; for GPUs install NVIDIA's CUDA toolkit, cuBLAS and cuDNN 9)"
+  fi
+}
+cuda_note
 if [ -z "$missing" ]; then
   echo "install-deps: everything needed is installed"
   exit 0

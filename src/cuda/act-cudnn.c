@@ -87,9 +87,9 @@ static mx_status act_cudnn(const mx_op_ctx *c, int mode, int dt, int bwd, const 
     else
       e = cudnnActivationBackward(h, ad, sc_alpha(&s, dt), td, y_or_x + off, td, dy + off, td,
                                   y_or_x + off, sc_beta(&s, dt), td, out + off);
-    cudnnDestroyTensorDescriptor(td);
+    (void)cudnnDestroyTensorDescriptor(td);
   }
-  cudnnDestroyActivationDescriptor(ad);
+  (void)cudnnDestroyActivationDescriptor(ad);
   if (rc) return rc;
   return e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnActivation");
 }
@@ -181,7 +181,7 @@ static mx_status sm_fwd(KARGS, int lg) {
   cudnnStatus_t e = cudnnSoftmaxForward(h, lg ? CUDNN_SOFTMAX_LOG : CUDNN_SOFTMAX_ACCURATE,
                                         CUDNN_SOFTMAX_MODE_CHANNEL, sc_alpha(&s, dt), td, x,
                                         sc_beta(&s, dt), td, MX_PTR(out[0]));
-  cudnnDestroyTensorDescriptor(td);
+  (void)cudnnDestroyTensorDescriptor(td);
   if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnSoftmaxForward");
 done:
   mx_dnn_scratch_done(&sc);
@@ -208,7 +208,7 @@ static mx_status sm_bwd(BARGS, int lg) {
                                          CUDNN_SOFTMAX_MODE_CHANNEL, sc_alpha(&s, dt), td,
                                          MX_PTR(out[0]), td, MX_PTR(og[0]), sc_beta(&s, dt), td,
                                          MX_PTR(ig[0]));
-  cudnnDestroyTensorDescriptor(td);
+  (void)cudnnDestroyTensorDescriptor(td);
   return e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnSoftmaxBackward");
 }
 

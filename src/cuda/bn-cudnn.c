@@ -82,8 +82,8 @@ typedef struct bn_desc {
 } bn_desc;
 
 static void bn_desc_free(bn_desc *d) {
-  if (d->x) cudnnDestroyTensorDescriptor(d->x);
-  if (d->bn) cudnnDestroyTensorDescriptor(d->bn);
+  if (d->x) (void)cudnnDestroyTensorDescriptor(d->x);
+  if (d->bn) (void)cudnnDestroyTensorDescriptor(d->bn);
 }
 
 static mx_status bn_begin(const mx_op_ctx *c, const mx_param_value *p, const mx_shape *s, int dt,

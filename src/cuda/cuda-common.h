@@ -77,6 +77,12 @@ mx_status mx_cu_cast(cudaStream_t stream, const void *src, int src_dtype, void *
                      int dst_dtype, int64_t n);
 mx_status mx_cu_add(cudaStream_t stream, void *dst, const void *src, int dtype, int64_t n);
 
+/* Module hooks of the cuBLAS/cuDNN family (dnn-table.c): parameter
+ * indices by name (an error names a missing op, parameter or choice) and the
+ * algorithm cache's release. */
+mx_status mx_cuda_dnn_init(void);
+void mx_cuda_dnn_shutdown(void);
+
 /* Each kernel family file exports a table ending with a zeroed record;
  * ops-table.c lists the tables. */
 extern const mx_gpu_kernel mx_gpu_kernels_elemwise[];   /* kernels/elemwise.cu and friends */

@@ -235,7 +235,7 @@ mx_status mx_dnn_tensor4(cudnnTensorDescriptor_t *t, int dtype, int64_t n, int64
   MX_CUDNN_TRY(cudnnCreateTensorDescriptor(t));
   cudnnStatus_t e = cudnnSetTensor4dDescriptor(*t, CUDNN_TENSOR_NCHW, dt, (int)n, (int)c, (int)h, (int)w);
   if (e != CUDNN_STATUS_SUCCESS) {
-    cudnnDestroyTensorDescriptor(*t);
+    (void)cudnnDestroyTensorDescriptor(*t);
     *t = NULL;
     return mx_cudnn_check(e, "cudnnSetTensor4dDescriptor");
   }
@@ -243,10 +243,10 @@ mx_status mx_dnn_tensor4(cudnnTensorDescriptor_t *t, int dtype, int64_t n, int64
 }
 
 void mx_dnn_conv_desc_free(mx_dnn_conv_desc *d) {
-  if (d->x) cudnnDestroyTensorDescriptor(d->x);
-  if (d->y) cudnnDestroyTensorDescriptor(d->y);
-  if (d->w) cudnnDestroyFilterDescriptor(d->w);
-  if (d->conv) cudnnDestroyConvolutionDescriptor(d->conv);
+  if (d->x) (void)cudnnDestroyTensorDescriptor(d->x);
+  if (d->y) (void)cudnnDestroyTensorDescriptor(d->y);
+  if (d->w) (void)cudnnDestroyFilterDescriptor(d->w);
+  if (d->conv) (void)cudnnDestroyConvolutionDescriptor(d->conv);
   memset(d, 0, sizeof *d);
 }
 
@@ -287,9 +287,9 @@ mx_status mx_dnn_conv_desc_make(const mx_dnn_conv *g, int dtype, mx_dnn_conv_des
 }
 
 void mx_dnn_pool_desc_free(mx_dnn_pool_desc *d) {
-  if (d->x) cudnnDestroyTensorDescriptor(d->x);
-  if (d->y) cudnnDestroyTensorDescriptor(d->y);
-  if (d->pool) cudnnDestroyPoolingDescriptor(d->pool);
+  if (d->x) (void)cudnnDestroyTensorDescriptor(d->x);
+  if (d->y) (void)cudnnDestroyTensorDescriptor(d->y);
+  if (d->pool) (void)cudnnDestroyPoolingDescriptor(d->pool);
   memset(d, 0, sizeof *d);
 }
 

@@ -56,6 +56,7 @@ static const mx_host_services host = {
   .storage_release = mx_storage_release,
   .convert = mx_convert,
   .getenv = getenv,
+  .last_error = mx_last_error,
 };
 
 static int env_on(const char *name) {

@@ -51,6 +51,7 @@ typedef struct mx_host_services {
   void (*storage_release)(mx_storage *s);
   void (*convert)(const void *src, int src_dtype, void *dst, int dst_dtype, int64_t n);
   char *(*getenv)(const char *name);
+  const char *(*last_error)(void);                              /* this thread's */
 } mx_host_services;
 
 /* GPU kernel flags. */

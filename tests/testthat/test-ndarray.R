@@ -180,8 +180,8 @@ test_that("contexts", {
   expect_identical(ctx(mx.nd.zeros(2)), mx.cpu())
   expect_error(mx.cpu(-1), "dev.id")
   expect_error(mx.ctx.default("cpu"), "context")
-  expect_identical(mx.gpu.count(), 0L)
-  expect_error(mx.nd.zeros(2, ctx = mx.gpu()), "without CUDA")
+  if (mx.gpu.count() == 0L)
+    expect_error(mx.nd.zeros(2, ctx = mx.gpu()), "no GPU is available: ")
   expect_error(mx.nd.zeros(2, ctx = list()), "ctx")
 })
 
