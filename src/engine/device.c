@@ -93,12 +93,12 @@ static const mx_gpu_backend *load_module(void) {
   module_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!module_handle) {
     const char *e = dlerror();
-    snprintf(why, sizeof why, "the GPU module could not be loaded: %s", e ? e : path);
+    snprintf(why, sizeof why, "the GPU module could not be loaded: %.500s", e ? e : path);
     return NULL;
   }
   mx_gpu_module_init_fn init = (mx_gpu_module_init_fn)dlsym(module_handle, MX_GPU_MODULE_INIT);
   if (!init) {
-    snprintf(why, sizeof why, "the GPU module %s has no entry point %s", path, MX_GPU_MODULE_INIT);
+    snprintf(why, sizeof why, "the GPU module %.400s has no entry point %s", path, MX_GPU_MODULE_INIT);
     return NULL;
   }
   char err[512] = "";
