@@ -584,7 +584,6 @@ mx_status mx_kc_bin_grad_add_fast(BARGS);   /* add/sub: the output gradient only
 mx_status mx_kc_bin_grad_sub_fast(BARGS);
 mx_status mx_kc_scal_grad_copy(BARGS);      /* _plus_scalar, _minus_scalar      */
 mx_status mx_kc_grad_zeros(BARGS);          /* every requested gradient 0       */
-int mx_kc_supports_elemwise_float_grad(MX_KC_SUPPORTS_ARGS);
 
 /* unary: name, gradient kind (0 none/zero, 1 float formula) */
 #define MX_KC_UNARY_OPS(X)                                                    \
@@ -625,8 +624,6 @@ mx_status mx_kc_nanprod_grad(BARGS);
 mx_status mx_kc_max_grad(BARGS);
 mx_status mx_kc_min_grad(BARGS);
 mx_status mx_kc_norm_grad(BARGS);
-int mx_kc_supports_reduce(MX_KC_SUPPORTS_ARGS);
-int mx_kc_supports_norm(MX_KC_SUPPORTS_ARGS);
 /* dst (small) = sum of src (big, a broadcast result) over the broadcast
  * axes, in double, converted to dst's dtype (float32/float64). */
 mx_status mx_kc_sum_to_shape(cudaStream_t s, const mx_ndarray *src, mx_ndarray *dst);
@@ -644,6 +641,8 @@ mx_status mx_kc_dropout(KARGS);
 mx_status mx_kc_dropout_grad(BARGS);
 mx_status mx_kc_embedding(KARGS);
 mx_status mx_kc_embedding_grad(BARGS);
+mx_status mx_kc_make_loss_grad(BARGS);
+int mx_kc_supports_make_loss(MX_KC_SUPPORTS_ARGS);
 int mx_kc_supports_softmax_output(MX_KC_SUPPORTS_ARGS);
 int mx_kc_supports_float(MX_KC_SUPPORTS_ARGS);
 int mx_kc_supports_embedding(MX_KC_SUPPORTS_ARGS);

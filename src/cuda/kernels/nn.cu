@@ -286,6 +286,37 @@ extern "C" mx_status mx_kc_mae_grad(BARGS) {
   return regression_bwd(c, p, nin, in, out, ig, req, 1);
 }
 
+/* =========================================================== MakeLoss */
+
+static int ml_scale = -1, ml_norm = -1;
+
+/* the gradient is grad_scale, divided by the batch size (first axis) for
+ * normalization "batch"; "valid" is refused by supports() */
+extern "C" mx_status mx_kc_make_loss_grad(BARGS) {
+  UNUSED_BARGS;
+  if (!WANT(0)) return MX_OK;
+  MX_KC_PARAM(ml_scale, "MakeLoss", "grad_scale");
+  MX_KC_PARAM(ml_norm, "MakeLoss", "normalization");
+  double g = p[ml_scale].f;
+  if (p[ml_norm].i == MX_KC_NORM_BATCH) {
+    int64_t b = ig[0]->shape.ndim > 0 ? ig[0]->shape.d[0] : 1;
+    g /= (double)(b > 0 ? b : 1);
+  } else if (p[ml_norm].i != MX_KC_NORM_NULL) {
+    return mx_error(MX_ERR_UNSUPPORTED, "MakeLoss: normalization 'valid' has no GPU kernel");
+  }
+  return dev_fill(c, ig[0], g);
+}
+
+extern "C" int mx_kc_supports_make_loss(MX_KC_SUPPORTS_ARGS) {
+  (void)nin; (void)in_shapes; (void)in_dtypes;
+  MX_KC_PARAM_OR_REFUSE(ml_norm, "MakeLoss", "normalization", why);
+  if (p[ml_norm].i == MX_KC_NORM_VALID) {
+    *why = "MakeLoss with normalization = 'valid' has no GPU kernel";
+    return 0;
+  }
+  return 1;
+}
+
 /* ========================================================== LeakyReLU */
 
 enum { LR_LEAKY, LR_ELU, LR_PRELU, LR_RRELU, LR_SELU, LR_GELU };

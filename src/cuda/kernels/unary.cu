@@ -44,7 +44,7 @@ __device__ __forceinline__ double kc_gamma_whole(double x) {
 }
 
 /* digamma as unary.c: recurrence to x >= 10, asymptotic series, reflection */
-__device__ double kc_digamma(double x) {
+static __device__ double kc_digamma(double x) {
   if (x != x) return x;
   double r = 0;
   if (x <= 0) {
