@@ -27,7 +27,11 @@
 #ifndef MX_KERN_COMMON_H
 #define MX_KERN_COMMON_H
 
+#ifdef MX_KC_HOST_TEST
+#include "../include/mx-internal.h"   /* host tests: no CUDA headers needed */
+#else
 #include "cuda-common.h"
+#endif
 
 #include <math.h>
 #include <stdint.h>

@@ -1,0 +1,632 @@
+/*
+ * host-tests.c -- the index maths and formulas that the CUDA module's own
+ * kernels share through src/cuda/kern-common.h, compiled with gcc and
+ * checked on the CPU:
+ *   - grid sizes;
+ *   - broadcast plans against a naive nested-index computation (every
+ *     broadcastable pair of shapes of rank <= 4 with extents 1..3);
+ *   - reduction plans (kept/reduced offsets, the output element of each
+ *     input element, sum-to-shape masks) against naive loops, zero extents
+ *     included;
+ *   - Concat / SliceChannel block copies against a naive concatenation;
+ *   - SoftmaxOutput's layout, label decoding and per-element gradient
+ *     against nn.c's CPU backward (bit for bit, every parameter mix);
+ *   - the fused optimizer updates against optimizer.c's CPU kernels (bit
+ *     for bit);
+ *   - Philox uniforms/normals against src/engine/rng.c, and the Dropout and
+ *     rrelu masks against nn.c's CPU forward (bit for bit).
+ * Build and run: make -C tools/cuda-host-tests test
+ */
+#define MX_KC_HOST_TEST 1
+#include "../../src/cuda/kern-common.h"
+#include "../../src/include/mx-op.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The engine pieces linked here (nn.c, optimizer.c) reference these two,
+ * which live in files the test does not link (registry.c, matmul.c);
+ * neither is reached by the kernels under test. */
+__attribute__((weak)) mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
+                                        int64_t N, int64_t K, double alpha, const void *A,
+                                        int64_t lda, const void *B, int64_t ldb, double beta,
+                                        void *C, int64_t ldc) {
+  (void)c; (void)dtype; (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A;
+  (void)lda; (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+  return MX_ERR_UNSUPPORTED;
+}
+__attribute__((weak)) mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
+                                                    int nout, mx_shape *out) {
+  (void)p; (void)nin; (void)in; (void)nout; (void)out;
+  return MX_ERR_UNSUPPORTED;
+}
+__attribute__((weak)) mx_status mx_axis_norm(int64_t axis, int ndim, int *out) {
+  int64_t a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= ndim) return MX_ERR_ARG;
+  *out = (int)a;
+  return MX_OK;
+}
+
+static long checks, fails;
+/* equal, or both NaN */
+static int same(double a, double b) { return a == b || (a != a && b != b); }
+#define CHECK(cond, ...)                                        \
+  do {                                                          \
+    checks++;                                                   \
+    if (!(cond)) {                                              \
+      if (fails++ < 25) {                                       \
+        printf("FAIL %s:%d: ", __FILE__, __LINE__);             \
+        printf(__VA_ARGS__);                                    \
+        printf("\n");                                           \
+      }                                                         \
+    }                                                           \
+  } while (0)
+
+static mx_shape mk(int nd, const int64_t *d) {
+  mx_shape s;
+  memset(&s, 0, sizeof s);
+  s.ndim = nd;
+  for (int k = 0; k < nd; k++) s.d[k] = d[k];
+  return s;
+}
+static int64_t size_of(const mx_shape *s) {
+  int64_t n = 1;
+  for (int k = 0; k < s->ndim; k++) n *= s->d[k];
+  return n;
+}
+/* multi-index of linear index i */
+static void unravel(const mx_shape *s, int64_t i, int64_t *ix) {
+  for (int k = s->ndim - 1; k >= 0; k--) {
+    ix[k] = s->d[k] ? i % s->d[k] : 0;
+    i = s->d[k] ? i / s->d[k] : 0;
+  }
+}
+
+/* ------------------------------------------------------------ grid */
+
+static void test_grid(void) {
+  CHECK(mx_kc_grid(0, 256) == 1, "grid(0)");
+  CHECK(mx_kc_grid(1, 256) == 1, "grid(1)");
+  CHECK(mx_kc_grid(256, 256) == 1, "grid(256)");
+  CHECK(mx_kc_grid(257, 256) == 2, "grid(257)");
+  CHECK(mx_kc_grid((int64_t)1 << 40, 256) == MX_KC_MAX_GRID, "grid capped");
+  /* the grid-stride loop covers every element exactly once */
+  for (int64_t n = 0; n < 3000; n += 97) {
+    unsigned g = mx_kc_grid(n, 64);
+    int64_t covered = 0, step = (int64_t)g * 64;
+    for (int64_t t = 0; t < step; t++)
+      for (int64_t i = t; i < n; i += step) covered++;
+    CHECK(covered == n, "grid-stride covers %lld of %lld", (long long)covered, (long long)n);
+  }
+}
+
+/* ------------------------------------------------------------ broadcast */
+
+/* all shapes of rank nd with extents in 1..3, enumerated by code */
+static int shape_from_code(int nd, int code, int64_t *d) {
+  for (int k = 0; k < nd; k++) {
+    d[k] = 1 + code % 3;
+    code /= 3;
+  }
+  return code == 0;
+}
+
+static void test_bcast(void) {
+  long cases = 0;
+  for (int nd = 0; nd <= 4; nd++) {
+    int ncode = 1;
+    for (int k = 0; k < nd; k++) ncode *= 3;
+    for (int oc = 0; oc < ncode; oc++) {
+      int64_t od[MX_MAX_DIM];
+      shape_from_code(nd, oc, od);
+      mx_shape os = mk(nd, od);
+      /* a and b: drop 0..nd leading axes, then set any subset to 1 */
+      for (int da = 0; da <= nd; da++)
+        for (int ma = 0; ma < (1 << (nd - da)); ma++)
+          for (int db = 0; db <= nd; db += (nd > 2 ? 2 : 1))
+            for (int mb = 0; mb < (1 << (nd - db)); mb += (nd > 3 ? 3 : 1)) {
+              int64_t ad[MX_MAX_DIM], bd[MX_MAX_DIM];
+              for (int k = 0; k < nd - da; k++) ad[k] = (ma >> k) & 1 ? 1 : od[k + da];
+              for (int k = 0; k < nd - db; k++) bd[k] = (mb >> k) & 1 ? 1 : od[k + db];
+              mx_shape as = mk(nd - da, ad), bs = mk(nd - db, bd);
+              mx_kc_bcast p;
+              mx_kc_bcast_make(&as, &bs, &os, &p);
+              cases++;
+              int64_t n = size_of(&os), ix[MX_MAX_DIM];
+              for (int64_t i = 0; i < n; i++) {
+                unravel(&os, i, ix);
+                int64_t ea = 0, eb = 0;
+                for (int k = 0; k < as.ndim; k++) ea = ea * as.d[k] + (as.d[k] == 1 ? 0 : ix[k + da]);
+                for (int k = 0; k < bs.ndim; k++) eb = eb * bs.d[k] + (bs.d[k] == 1 ? 0 : ix[k + db]);
+                int64_t oa, ob;
+                mx_kc_bcast_offsets(&p, i, &oa, &ob);
+                CHECK(oa == ea && ob == eb, "bcast nd %d elem %lld: (%lld,%lld) want (%lld,%lld)", nd,
+                      (long long)i, (long long)oa, (long long)ob, (long long)ea, (long long)eb);
+              }
+            }
+    }
+  }
+  /* collapsing: equal shapes become one axis, a row vector two */
+  int64_t d3[3] = {4, 5, 6}, d1[1] = {6};
+  mx_shape s3 = mk(3, d3), s1 = mk(1, d1);
+  mx_kc_bcast p;
+  mx_kc_bcast_make(&s3, &s3, &s3, &p);
+  CHECK(p.nd == 1 && p.shape[0] == 120, "equal shapes collapse to one axis (nd %d)", p.nd);
+  mx_kc_bcast_make(&s3, &s1, &s3, &p);
+  CHECK(p.nd == 2 && p.shape[0] == 20 && p.sb[0] == 0 && p.sb[1] == 1, "row broadcast: nd %d", p.nd);
+  printf("broadcast plans: %ld shape triples\n", cases);
+}
+
+/* ------------------------------------------------------------ reduction */
+
+static void test_reduce(void) {
+  long cases = 0;
+  for (int nd = 0; nd <= 4; nd++) {
+    int ncode = 1;
+    for (int k = 0; k < nd; k++) ncode *= 4;
+    for (int code = 0; code < ncode; code++) {
+      int64_t d[MX_MAX_DIM];
+      int c = code;
+      for (int k = 0; k < nd; k++) { d[k] = c % 4; c /= 4; }   /* extents 0..3 */
+      mx_shape s = mk(nd, d);
+      for (int m = 0; m < (1 << nd); m++) {
+        int mask[MX_MAX_DIM];
+        for (int k = 0; k < nd; k++) mask[k] = (m >> k) & 1;
+        mx_kc_red p;
+        mx_kc_red_make(&s, mask, &p);
+        int64_t ostr[MX_MAX_DIM];
+        mx_kc_out_strides(&s, mask, ostr);
+        cases++;
+        int64_t nout = 1, R = 1;
+        for (int k = 0; k < nd; k++) {
+          if (mask[k]) R *= d[k];
+          else nout *= d[k];
+        }
+        CHECK(p.nout == nout && p.R == R, "red sizes nd %d mask %d: %lld/%lld want %lld/%lld", nd, m,
+              (long long)p.nout, (long long)p.R, (long long)nout, (long long)R);
+        /* every input element: its kept index o and reduced index r */
+        int64_t n = size_of(&s), ix[MX_MAX_DIM];
+        for (int64_t i = 0; i < n; i++) {
+          unravel(&s, i, ix);
+          int64_t o = 0, r = 0;
+          for (int k = 0; k < nd; k++) {
+            if (mask[k]) r = r * d[k] + ix[k];
+            else o = o * d[k] + ix[k];
+          }
+          CHECK(mx_kc_red_kept(&p, o) + mx_kc_red_off(&p, r) == i,
+                "red offset nd %d mask %d elem %lld", nd, m, (long long)i);
+          CHECK(mx_kc_offset(nd, s.d, ostr, i) == o, "out_strides nd %d mask %d elem %lld", nd, m,
+                (long long)i);
+        }
+      }
+    }
+  }
+  /* sum-to-shape masks: big (rank <= 4, extents 1..3) to every small shape
+   * that broadcasts to it; the plan's outputs are small's elements */
+  long pairs = 0;
+  for (int nd = 1; nd <= 4; nd++) {
+    int ncode = 1;
+    for (int k = 0; k < nd; k++) ncode *= 3;
+    for (int code = 0; code < ncode; code++) {
+      int64_t bd[MX_MAX_DIM];
+      shape_from_code(nd, code, bd);
+      mx_shape big = mk(nd, bd);
+      for (int drop = 0; drop <= nd; drop++)
+        for (int ones = 0; ones < (1 << (nd - drop)); ones++) {
+          int64_t sd[MX_MAX_DIM];
+          for (int k = 0; k < nd - drop; k++) sd[k] = (ones >> k) & 1 ? 1 : bd[k + drop];
+          mx_shape small = mk(nd - drop, sd);
+          int mask[MX_MAX_DIM];
+          mx_kc_sum_to_mask(&big, &small, mask);
+          mx_kc_red p;
+          mx_kc_red_make(&big, mask, &p);
+          pairs++;
+          CHECK(p.nout == size_of(&small), "sum_to nout %lld want %lld", (long long)p.nout,
+                (long long)size_of(&small));
+          /* naive sums of a ramp vs the plan's sums */
+          int64_t n = size_of(&big), m = size_of(&small), ix[MX_MAX_DIM];
+          double want[81] = {0}, got[81] = {0};
+          for (int64_t i = 0; i < n; i++) {
+            unravel(&big, i, ix);
+            int64_t j = 0;
+            for (int k = 0; k < small.ndim; k++) j = j * sd[k] + (sd[k] == 1 ? 0 : ix[k + drop]);
+            want[j] += (double)(i * 7 % 13);
+          }
+          for (int64_t o = 0; o < p.nout && o < 81; o++)
+            for (int64_t r = 0; r < p.R; r++) {
+              int64_t at = mx_kc_red_kept(&p, o) + mx_kc_red_off(&p, r);
+              got[o] += (double)(at * 7 % 13);
+            }
+          for (int64_t j = 0; j < m; j++)
+            CHECK(got[j] == want[j], "sum_to element %lld: %g want %g", (long long)j, got[j], want[j]);
+        }
+    }
+  }
+  printf("reduction plans: %ld shape/mask pairs, %ld sum-to-shape pairs\n", cases, pairs);
+}
+
+/* ------------------------------------------------------- concat / slice */
+
+static void apply_copy(int64_t *dst, const int64_t *src, mx_kc_copy2d c) {
+  for (int64_t h = 0; h < c.height; h++)
+    for (int64_t w = 0; w < c.width; w++)
+      dst[c.dst_off + h * c.dst_pitch + w] = src[c.src_off + h * c.src_pitch + w];
+}
+
+static void test_concat(void) {
+  long cases = 0;
+  int64_t buf[4][256], out[1024], back[256];
+  for (int nd = 1; nd <= 4; nd++)
+    for (int ax = 0; ax < nd; ax++)
+      for (int nin = 1; nin <= 3; nin++)
+        for (int code = 0; code < 27; code++) {
+          int64_t d[MX_MAX_DIM], ext[3];
+          for (int k = 0; k < nd; k++) d[k] = 1 + (code + k) % 3;
+          for (int j = 0; j < nin; j++) ext[j] = (code / (j + 1)) % 4;   /* 0..3 along ax */
+          mx_shape ins[3], os;
+          int64_t tot = 0;
+          for (int j = 0; j < nin; j++) {
+            int64_t dd[MX_MAX_DIM];
+            memcpy(dd, d, sizeof dd);
+            dd[ax] = ext[j];
+            ins[j] = mk(nd, dd);
+            tot += ext[j];
+            for (int64_t i = 0; i < size_of(&ins[j]); i++) buf[j][i] = 1000 * (j + 1) + i;
+          }
+          int64_t od[MX_MAX_DIM];
+          memcpy(od, d, sizeof od);
+          od[ax] = tot;
+          os = mk(nd, od);
+          int64_t outer = 1, row = 0, start = 0;
+          for (int k = 0; k < ax; k++) outer *= d[k];
+          int64_t inner[3];
+          for (int j = 0; j < nin; j++) {
+            inner[j] = 1;
+            for (int k = ax; k < nd; k++) inner[j] *= ins[j].d[k];
+            row += inner[j];
+          }
+          for (int64_t i = 0; i < size_of(&os); i++) out[i] = -1;
+          for (int j = 0; j < nin; j++) {
+            apply_copy(out, buf[j], mx_kc_concat_part(outer, row, start, inner[j]));
+            start += inner[j];
+          }
+          /* naive: output element at multi-index ix comes from the input
+           * whose range along ax holds ix[ax] */
+          int64_t ix[MX_MAX_DIM];
+          for (int64_t i = 0; i < size_of(&os); i++) {
+            unravel(&os, i, ix);
+            int64_t a = ix[ax];
+            int j = 0;
+            while (a >= ext[j]) a -= ext[j++];
+            int64_t lin = 0;
+            for (int k = 0; k < nd; k++) lin = lin * ins[j].d[k] + (k == ax ? a : ix[k]);
+            CHECK(out[i] == buf[j][lin], "concat nd %d ax %d elem %lld", nd, ax, (long long)i);
+          }
+          /* backward / SliceChannel: each part read back out */
+          start = 0;
+          for (int j = 0; j < nin; j++) {
+            apply_copy(back, out, mx_kc_concat_part_back(outer, row, start, inner[j]));
+            start += inner[j];
+            for (int64_t i = 0; i < size_of(&ins[j]); i++)
+              CHECK(back[i] == buf[j][i], "concat back nd %d ax %d part %d elem %lld", nd, ax, j,
+                    (long long)i);
+          }
+          cases++;
+        }
+  printf("concat/slice copies: %ld cases\n", cases);
+}
+
+/* ------------------------------------------------ CPU kernels (engine) */
+
+static const mx_op *find_op(const mx_op *tab, const char *name) {
+  for (; tab->name; tab++)
+    if (!strcmp(tab->name, name)) return tab;
+  return NULL;
+}
+
+static mx_ndarray *arr(int nd, const int64_t *d, int dtype) {
+  mx_shape s = mk(nd, d);
+  mx_ndarray *a = NULL;
+  mx_context cpu = {MX_CPU, 0};
+  if (mx_ndarray_new(&s, dtype, cpu, &a)) return NULL;
+  return a;
+}
+static double get(const mx_ndarray *a, int64_t i) { return mx_load_f64(MX_PTR(a), a->dtype, i); }
+static void set(mx_ndarray *a, int64_t i, double v) { mx_store_f64(MX_PTR(a), a->dtype, i, v); }
+
+static void setp(const mx_op *op, mx_param_value *p, const char *key, const char *val) {
+  int i = mx_op_param_index(op, key);
+  if (i < 0 || mx_op_param_set_str(op, p, i, val)) {
+    printf("cannot set %s = %s on %s\n", key, val, op->name);
+    exit(2);
+  }
+}
+
+/* SoftmaxOutput: nn.c's backward vs mx_kc_so_* on the CPU's forward output */
+static void test_softmax_output(void) {
+  const mx_op *op = find_op(mx_ops_nn, "SoftmaxOutput");
+  if (!op) { CHECK(0, "no SoftmaxOutput"); return; }
+  long cases = 0;
+  mx_op_ctx c;
+  memset(&c, 0, sizeof c);
+  c.nthreads = 1;
+  c.ctx.dev_type = MX_CPU;
+  for (int layout = 0; layout < 3; layout++)          /* plain, multi_output, preserve_shape */
+    for (int dt = 0; dt < 2; dt++)
+      for (int norm = 0; norm < 3; norm++)
+        for (int useign = 0; useign < 2; useign++)
+          for (int ograd = 0; ograd < 2; ograd++)
+            for (int smooth = 0; smooth < 2; smooth++)
+              for (int bad = 0; bad < 2; bad++) {
+                int dtype = dt ? MX_FLOAT64 : MX_FLOAT32;
+                int64_t dd[3], ld[2];
+                int nd, lnd;
+                if (layout == 0) { nd = 2; dd[0] = 4; dd[1] = 5; lnd = 1; ld[0] = 4; }
+                else if (layout == 1) { nd = 3; dd[0] = 2; dd[1] = 4; dd[2] = 3; lnd = 2; ld[0] = 2; ld[1] = 3; }
+                else { nd = 3; dd[0] = 2; dd[1] = 3; dd[2] = 4; lnd = 2; ld[0] = 2; ld[1] = 3; }
+                mx_param_value p[MX_MAX_PARAMS];
+                mx_op_params_init(op, p);
+                setp(op, p, "multi_output", layout == 1 ? "True" : "False");
+                setp(op, p, "preserve_shape", layout == 2 ? "True" : "False");
+                setp(op, p, "normalization", norm == 0 ? "null" : norm == 1 ? "batch" : "valid");
+                setp(op, p, "use_ignore", useign ? "True" : "False");
+                setp(op, p, "out_grad", ograd ? "True" : "False");
+                setp(op, p, "smooth_alpha", smooth ? "0.1" : "0");
+                setp(op, p, "grad_scale", "0.75");
+                setp(op, p, "ignore_label", "2");
+                mx_ndarray *x = arr(nd, dd, dtype), *y = arr(nd, dd, dtype), *g = arr(nd, dd, dtype);
+                mx_ndarray *lab = arr(lnd, ld, MX_FLOAT32), *dx = arr(nd, dd, dtype);
+                mx_ndarray *dl = arr(lnd, ld, MX_FLOAT32);
+                int64_t n = size_of(&x->shape), L = size_of(&lab->shape);
+                for (int64_t i = 0; i < n; i++) {
+                  set(x, i, (double)((i * 37) % 11) / 7.0 - 0.6);
+                  set(g, i, 0.5 + (double)(i % 5) / 4.0);
+                }
+                int64_t outer = 0, K = 1, inner = 1;
+                mx_kc_so_layout(layout == 1, layout == 2, &x->shape, &outer, &K, &inner);
+                for (int64_t i = 0; i < L; i++) set(lab, i, (double)((i * 3) % K));
+                if (bad) set(lab, L - 1, (double)K);          /* not a class */
+                mx_ndarray *ins[2] = {x, lab}, *outs[1] = {y}, *ogs[1] = {g}, *igs[2] = {dx, dl};
+                int req1[1] = {MX_REQ_WRITE}, req2[2] = {MX_REQ_WRITE, MX_REQ_WRITE};
+                mx_status rc = op->cpu(&c, p, ins, 2, outs, 1, req1);
+                CHECK(rc == MX_OK, "SoftmaxOutput forward: %s", mx_last_error());
+                rc = op->backward(&c, p, ogs, 1, ins, 2, outs, igs, req2);
+                /* the GPU formula, element by element */
+                int64_t ign = mx_kc_sat_i64(2.0), valid = 0, invalid = 0;
+                for (int64_t i = 0; i < L; i++) {
+                  valid += mx_kc_so_valid(get(lab, i), ign);
+                  invalid += mx_kc_so_label(get(lab, i), K, useign, ign) == -2;
+                }
+                CHECK((rc != MX_OK) == (invalid > 0), "invalid labels: CPU status %d, GPU flags %lld",
+                      (int)rc, (long long)invalid);
+                if (rc == MX_OK) {
+                  double denom = mx_kc_so_denom(norm, layout == 1, outer, L, valid);
+                  double alpha = smooth ? 0.1 : 0, on = 1 - alpha, off = K > 1 ? alpha / (double)(K - 1) : 0;
+                  for (int64_t i = 0; i < n; i++) {
+                    int64_t k, li = mx_kc_so_index(i, K, inner, &k);
+                    int64_t l = mx_kc_so_label(get(lab, li), K, useign, ign);
+                    double v = mx_kc_so_grad(get(y, i), l, k, on, off, 0.75 / denom,
+                                             ograd ? get(g, i) : 1.0);
+                    double want = get(dx, i);
+                    double have = dtype == MX_FLOAT32 ? (double)(float)v : v;
+                    CHECK(have == want, "SoftmaxOutput grad layout %d dt %d norm %d ign %d og %d elem %lld: %.9g want %.9g",
+                          layout, dt, norm, useign, ograd, (long long)i, have, want);
+                  }
+                  for (int64_t i = 0; i < L; i++) CHECK(get(dl, i) == 0, "label gradient not 0");
+                }
+                mx_ndarray_free(x); mx_ndarray_free(y); mx_ndarray_free(g);
+                mx_ndarray_free(lab); mx_ndarray_free(dx); mx_ndarray_free(dl);
+                mx_error_clear();
+                cases++;
+              }
+  printf("SoftmaxOutput gradients: %ld parameter mixes vs nn.c\n", cases);
+}
+
+/* Optimizers: optimizer.c's kernels vs mx_kc_update_* */
+static void test_optimizers(void) {
+  static const char *names[MX_KC_NUPD] = {"sgd_update", "sgd_mom_update", "nag_mom_update",
+                                          "adam_update", "rmsprop_update", "rmspropalex_update",
+                                          "adagrad_update", "adadelta_update"};
+  long cases = 0;
+  mx_op_ctx c;
+  memset(&c, 0, sizeof c);
+  c.nthreads = 1;
+  c.ctx.dev_type = MX_CPU;
+  for (int kind = 0; kind < MX_KC_NUPD; kind++) {
+    const mx_op *op = find_op(mx_ops_optimizer, names[kind]);
+    if (!op) { CHECK(0, "no %s", names[kind]); continue; }
+    for (int dt = 0; dt < 2; dt++)
+      for (int clip = 0; clip < 2; clip++)
+        for (int wd = 0; wd < 2; wd++) {
+          int dtype = dt ? MX_FLOAT64 : MX_FLOAT32;
+          mx_param_value p[MX_MAX_PARAMS];
+          mx_op_params_init(op, p);
+          mx_kc_upd u;
+          memset(&u, 0, sizeof u);
+          /* every parameter the op has, set to a distinctive value */
+          struct { const char *key; const char *val; double *field; } kv[] = {
+            {"lr", "0.05", &u.lr}, {"wd", wd ? "0.01" : "0", &u.wd},
+            {"rescale_grad", "0.5", &u.rs}, {"clip_gradient", clip ? "0.3" : "-1", &u.cg},
+            {"momentum", "0.9", &u.mom}, {"beta1", "0.85", &u.b1}, {"beta2", "0.995", &u.b2},
+            {"epsilon", "1e-06", &u.eps}, {"gamma1", "0.93", &u.g1}, {"gamma2", "0.8", &u.g2},
+            {"clip_weights", clip ? "0.9" : "-1", &u.cw}, {"rho", "0.92", &u.rho}};
+          for (size_t j = 0; j < sizeof kv / sizeof kv[0]; j++)
+            if (mx_op_param_index(op, kv[j].key) >= 0) {
+              setp(op, p, kv[j].key, kv[j].val);
+              *kv[j].field = strtod(kv[j].val, NULL);
+            }
+          int ns = mx_kc_update_nstates(kind);
+          int64_t n = 64, d1[1] = {64};
+          mx_ndarray *in[5], *o = arr(1, d1, dtype);
+          for (int j = 0; j < 2 + ns; j++) {
+            in[j] = arr(1, d1, dtype);
+            for (int64_t i = 0; i < n; i++)
+              set(in[j], i, j == 0 ? (double)(i - 30) / 17 : j == 1 ? (double)((i * 13) % 23 - 11) / 5
+                                  : (double)((i * 7 + j) % 9) / 10 + (j == 2 ? 1 : 0));
+          }
+          double w0[64], g0[64], s0[3][64];
+          for (int64_t i = 0; i < n; i++) {
+            w0[i] = get(in[0], i);
+            g0[i] = get(in[1], i);
+            for (int j = 0; j < ns; j++) s0[j][i] = get(in[2 + j], i);
+          }
+          mx_ndarray *outs[1] = {o};
+          int req[1] = {MX_REQ_WRITE};
+          mx_status rc = op->cpu(&c, p, in, 2 + ns, outs, 1, req);
+          CHECK(rc == MX_OK, "%s: %s", names[kind], mx_last_error());
+          for (int64_t i = 0; i < n; i++) {
+            double nw, st[3];
+            if (dtype == MX_FLOAT32) {
+              float a = (float)s0[0][i], b = (float)s0[1][i], cc = (float)s0[2][i];
+              nw = mx_kc_update_f32(kind, &u, (float)w0[i], (float)g0[i], &a, &b, &cc);
+              st[0] = a; st[1] = b; st[2] = cc;
+            } else {
+              double a = s0[0][i], b = s0[1][i], cc = s0[2][i];
+              nw = mx_kc_update_f64(kind, &u, w0[i], g0[i], &a, &b, &cc);
+              st[0] = a; st[1] = b; st[2] = cc;
+            }
+            CHECK(same(nw, get(o, i)), "%s dt %d clip %d wd %d elem %lld: weight %.9g want %.9g",
+                  names[kind], dt, clip, wd, (long long)i, nw, get(o, i));
+            for (int j = 0; j < ns; j++)
+              CHECK(same(st[j], get(in[2 + j], i)), "%s state %d elem %lld: %.9g want %.9g", names[kind], j,
+                    (long long)i, st[j], get(in[2 + j], i));
+          }
+          for (int j = 0; j < 2 + ns; j++) mx_ndarray_free(in[j]);
+          mx_ndarray_free(o);
+          cases++;
+        }
+  }
+  printf("optimizer updates: %ld cases vs optimizer.c\n", cases);
+}
+
+/* Philox: rng.c's fills vs the per-element samplers */
+static void test_philox(void) {
+  long cases = 0;
+  for (int64_t n = 1; n <= 41; n += 5)
+    for (uint64_t base = 0; base < 3; base++) {
+      uint64_t seed = 0x123456789abcdefull + (uint64_t)n;
+      float f[41];
+      double d[41];
+      mx_rng r = {seed, base};
+      mx_rng_uniform_f32(&r, f, n, -2, 3);
+      CHECK(r.counter == base + mx_kc_blocks_f32(n), "uniform_f32 counter");
+      for (int64_t i = 0; i < n; i++)
+        CHECK(f[i] == mx_kc_uniform_f32(seed, base, i, -2, 3), "uniform_f32 n %lld elem %lld", (long long)n, (long long)i);
+      r.counter = base;
+      mx_rng_uniform_f64(&r, d, n, -2, 3);
+      CHECK(r.counter == base + mx_kc_blocks_f64(n), "uniform_f64 counter");
+      for (int64_t i = 0; i < n; i++)
+        CHECK(d[i] == mx_kc_uniform_f64(seed, base, i, -2, 3), "uniform_f64 elem %lld", (long long)i);
+      r.counter = base;
+      mx_rng_normal_f32(&r, f, n, 1, 2);
+      CHECK(r.counter == base + mx_kc_blocks_f32(n), "normal_f32 counter");
+      for (int64_t i = 0; i < n; i++)
+        CHECK(f[i] == mx_kc_normal_f32(seed, base, i, 1, 2), "normal_f32 elem %lld", (long long)i);
+      r.counter = base;
+      mx_rng_normal_f64(&r, d, n, 1, 2);
+      CHECK(r.counter == base + mx_kc_blocks_f64(n), "normal_f64 counter");
+      for (int64_t i = 0; i < n; i++)
+        CHECK(d[i] == mx_kc_normal_f64(seed, base, i, 1, 2), "normal_f64 elem %lld", (long long)i);
+      cases++;
+    }
+  /* a known answer: Philox-4x32-10 of counter 0, key 0 (with rng.c's
+   * constant third word) is fixed; determinism across calls */
+  uint32_t a[4], b[4];
+  mx_kc_philox(42, 7, a);
+  mx_kc_philox(42, 7, b);
+  CHECK(!memcmp(a, b, sizeof a), "philox is deterministic");
+  mx_kc_philox(42, 8, b);
+  CHECK(memcmp(a, b, sizeof a) != 0, "philox differs between counters");
+  printf("Philox samplers: %ld fills vs rng.c\n", cases);
+}
+
+/* Dropout and rrelu masks: nn.c's training forward vs the GPU formulas */
+static void test_masks(void) {
+  const mx_op *dop = find_op(mx_ops_nn, "Dropout"), *lop = find_op(mx_ops_nn, "LeakyReLU");
+  if (!dop || !lop) { CHECK(0, "no Dropout/LeakyReLU"); return; }
+  long cases = 0;
+  for (int dt = 0; dt < 2; dt++)
+    for (int axes = 0; axes < 2; axes++) {
+      int dtype = dt ? MX_FLOAT64 : MX_FLOAT32;
+      mx_op_ctx c;
+      memset(&c, 0, sizeof c);
+      c.nthreads = 1;
+      c.is_train = 1;
+      c.ctx.dev_type = MX_CPU;
+      c.rng.seed = 987654321ull + (uint64_t)dt;
+      c.rng.counter = 11;
+      mx_param_value p[MX_MAX_PARAMS];
+      mx_op_params_init(dop, p);
+      setp(dop, p, "p", "0.3");
+      if (axes) setp(dop, p, "axes", "(1,)");
+      int64_t d[3] = {3, 4, 5}, md[3] = {3, axes ? 1 : 4, 5};
+      mx_ndarray *x = arr(3, d, dtype), *y = arr(3, d, dtype), *m = arr(3, md, dtype);
+      for (int64_t i = 0; i < 60; i++) set(x, i, (double)i / 10 - 2);
+      mx_ndarray *ins[1] = {x}, *outs[2] = {y, m};
+      int req[2] = {MX_REQ_WRITE, MX_REQ_WRITE};
+      CHECK(dop->cpu(&c, p, ins, 1, outs, 2, req) == MX_OK, "Dropout forward: %s", mx_last_error());
+      double keep = 0.7, scale = 1 / keep;
+      int64_t nm = size_of(&m->shape);
+      for (int64_t i = 0; i < nm; i++) {
+        double want = mx_kc_uniform_f32(c.rng.seed, c.rng.counter, i, 0, 1) < (float)keep
+                          ? (dtype == MX_FLOAT32 ? (double)(float)scale : scale) : 0;
+        CHECK(get(m, i) == want, "Dropout mask dt %d axes %d elem %lld: %g want %g", dt, axes,
+              (long long)i, get(m, i), want);
+      }
+      /* y = x * m broadcast through the plan the kernel uses */
+      mx_kc_bcast bp;
+      mx_kc_bcast_make(&y->shape, &m->shape, &y->shape, &bp);
+      for (int64_t i = 0; i < 60; i++) {
+        int64_t ox, om;
+        mx_kc_bcast_offsets(&bp, i, &ox, &om);
+        double want = dtype == MX_FLOAT32 ? (double)((float)get(x, i) * (float)get(m, om))
+                                          : get(x, i) * get(m, om);
+        CHECK(get(y, i) == want, "Dropout output elem %lld", (long long)i);
+      }
+      mx_ndarray_free(x); mx_ndarray_free(y); mx_ndarray_free(m);
+      /* rrelu */
+      mx_op_params_init(lop, p);
+      setp(lop, p, "act_type", "rrelu");
+      int64_t ld[2] = {4, 6};
+      mx_ndarray *lx = arr(2, ld, dtype), *ly = arr(2, ld, dtype), *lm = arr(2, ld, dtype);
+      for (int64_t i = 0; i < 24; i++) set(lx, i, (double)i / 5 - 2);
+      mx_ndarray *lins[2] = {lx, NULL}, *louts[2] = {ly, lm};
+      CHECK(lop->cpu(&c, p, lins, 1, louts, 2, req) == MX_OK, "rrelu forward: %s", mx_last_error());
+      for (int64_t i = 0; i < 24; i++) {
+        double want = dtype == MX_FLOAT32 ? (double)mx_kc_uniform_f32(c.rng.seed, c.rng.counter, i, 0.125, 0.334)
+                                          : mx_kc_uniform_f64(c.rng.seed, c.rng.counter, i, 0.125, 0.334);
+        CHECK(get(lm, i) == want, "rrelu mask dt %d elem %lld: %.9g want %.9g", dt, (long long)i,
+              get(lm, i), want);
+      }
+      mx_ndarray_free(lx); mx_ndarray_free(ly); mx_ndarray_free(lm);
+      cases++;
+    }
+  printf("Dropout/rrelu masks: %ld cases vs nn.c\n", cases);
+}
+
+/* saturating conversions vs mx-internal.h */
+static void test_sat(void) {
+  const double v[] = {-1e300, -9.3e18, -3e9, -2147483649.0, -2147483648.0, -129, -1.5, -0.5, 0,
+                      0.5, 1.5, 254.5, 255, 256, 2147483647.0, 3e9, 9.3e18, 1e300, NAN,
+                      INFINITY, -INFINITY};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    CHECK(mx_kc_sat_u8(v[i]) == mx_sat_u8(v[i]), "sat_u8(%g)", v[i]);
+    CHECK(mx_kc_sat_i32(v[i]) == mx_sat_i32(v[i]), "sat_i32(%g)", v[i]);
+    CHECK(mx_kc_sat_i64(v[i]) == mx_sat_i64(v[i]), "sat_i64(%g)", v[i]);
+  }
+}
+
+int main(void) {
+  test_grid();
+  test_sat();
+  test_bcast();
+  test_reduce();
+  test_concat();
+  test_softmax_output();
+  test_optimizers();
+  test_philox();
+  test_masks();
+  printf("%ld checks, %ld failures\n", checks, fails);
+  return fails ? 1 : 0;
+}
