@@ -85,15 +85,6 @@ KC_GRAD(pow, g * b * pow((double)a, (double)b - 1), g * pow((double)a, (double)b
 KC_GRAD(max, a >= b ? g : (T)0, a >= b ? (T)0 : g)
 KC_GRAD(min, a <= b ? g : (T)0, a <= b ? (T)0 : g)
 KC_GRAD(hypot, g * a / hypot((double)a, (double)b), g * b / hypot((double)a, (double)b))
-KC_GRAD(eq, 0, 0)
-KC_GRAD(ne, 0, 0)
-KC_GRAD(gt, 0, 0)
-KC_GRAD(ge, 0, 0)
-KC_GRAD(lt, 0, 0)
-KC_GRAD(le, 0, 0)
-KC_GRAD(and, 0, 0)
-KC_GRAD(or, 0, 0)
-KC_GRAD(xor, 0, 0)
 
 /* ------------------------------------------------------------ functors */
 
@@ -236,6 +227,11 @@ static mx_status scal_bwd(const mx_op_ctx *c, const mx_param_value *p, mx_ndarra
 
 /* ------------------------------------------------------- entry points */
 
+/* Backward bodies: the gradient functors, or zeros for the comparisons
+ * and logical ops (no kernels instantiated for those). */
+#define KC_BWD_1(NAME, FN, ...) return FN<kg_##NAME>(__VA_ARGS__)
+#define KC_BWD_0(NAME, FN, ...) return mx_kc_grad_zeros(c, p, og, nout, in, nin, out, ig, req)
+
 #define KC_DEF_BINARY(NAME, HASGRAD)                                           \
   extern "C" mx_status mx_kc_bin_##NAME(KARGS) {                              \
     UNUSED_KARGS;                                                             \
@@ -251,15 +247,15 @@ static mx_status scal_bwd(const mx_op_ctx *c, const mx_param_value *p, mx_ndarra
   }                                                                           \
   extern "C" mx_status mx_kc_bin_grad_##NAME(BARGS) {                         \
     UNUSED_BARGS;                                                             \
-    return bin_bwd<kg_##NAME>(c, og, in, ig, req);                            \
+    KC_BWD_##HASGRAD(NAME, bin_bwd, c, og, in, ig, req);                      \
   }                                                                           \
   extern "C" mx_status mx_kc_scal_grad_##NAME(BARGS) {                        \
     UNUSED_BARGS;                                                             \
-    return scal_bwd<kg_##NAME>(c, p, og, in, ig, req, 0);                     \
+    KC_BWD_##HASGRAD(NAME, scal_bwd, c, p, og, in, ig, req, 0);               \
   }                                                                           \
   extern "C" mx_status mx_kc_rscal_grad_##NAME(BARGS) {                       \
     UNUSED_BARGS;                                                             \
-    return scal_bwd<kg_##NAME>(c, p, og, in, ig, req, 1);                     \
+    KC_BWD_##HASGRAD(NAME, scal_bwd, c, p, og, in, ig, req, 1);               \
   }
 MX_KC_BINARY_OPS(KC_DEF_BINARY)
 
