@@ -110,6 +110,14 @@ const mx_gpu_kernel mx_gpu_kernels_elemwise[] = {
   {.op = "Concat", .fwd = mx_kc_concat, .bwd = mx_kc_concat_grad, .dtypes = MX_KC_ALL, .flags = G},
   {.op = "SliceChannel", .fwd = mx_kc_slice_channel, .bwd = mx_kc_slice_channel_grad,
    .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "stack", .fwd = mx_kc_stack, .bwd = mx_kc_stack_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "transpose", .fwd = mx_kc_transpose, .bwd = mx_kc_transpose_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "SwapAxis", .fwd = mx_kc_swapaxis, .bwd = mx_kc_swapaxis_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "slice", .fwd = mx_kc_slice, .bwd = mx_kc_slice_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "slice_axis", .fwd = mx_kc_slice_axis, .bwd = mx_kc_slice_axis_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "reverse", .fwd = mx_kc_reverse, .bwd = mx_kc_reverse_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "tile", .fwd = mx_kc_tile, .bwd = mx_kc_tile_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "repeat", .fwd = mx_kc_repeat, .bwd = mx_kc_repeat_grad, .dtypes = MX_KC_ALL, .flags = G},
 
   /* nn.c: loss heads and layers.  SoftmaxOutput's "valid" normalisation
    * takes a temporary; random ops bake c->rng into the launch: neither is

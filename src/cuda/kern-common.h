@@ -35,6 +35,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>   /* snprintf: the plans' messages */
 
 #ifdef __CUDACC__
 #include <cuda_fp16.h>
@@ -263,6 +264,292 @@ MX_HD mx_kc_copy2d mx_kc_concat_part_back(int64_t outer, int64_t row, int64_t st
   c.width = inner;
   c.height = outer;
   return c;
+}
+
+/* ------------------------------------------------------ strided gathers */
+
+/* dst[i] = src[off + offset of i over (sh, st)] for i over the contiguous
+ * index space sh (up to 2*MX_MAX_DIM+1 axes: tile and repeat interleave
+ * repetition axes of stride 0).  transpose, SwapAxis, slice, slice_axis,
+ * reverse, tile and repeat are each one gather (shape.c's strided_copy);
+ * the backward of slice/slice_axis the same plan as a scatter. */
+#define MX_KC_MAXG (2 * MX_MAX_DIM + 1)
+typedef struct mx_kc_gather {
+  int nd;
+  int64_t sh[MX_KC_MAXG], st[MX_KC_MAXG];
+  int64_t off;
+} mx_kc_gather;
+
+MX_HD int64_t mx_kc_gather_at(const mx_kc_gather *g, int64_t i) {
+  return g->off + mx_kc_offset(g->nd, g->sh, g->st, i);
+}
+MX_HD int64_t mx_kc_gather_size(const mx_kc_gather *g) {
+  int64_t n = 1;
+  for (int k = 0; k < g->nd; k++) n *= g->sh[k];
+  return n;
+}
+
+/* The plans below are host code: they read the op's parameters, fail with
+ * shape.c's messages (written into msg) and fill a gather over an input
+ * of shape is. */
+#define MX_KC_MSG 200
+#define MX_KC_FAIL(msg, ...) (snprintf(msg, MX_KC_MSG, __VA_ARGS__), MX_ERR_ARG)
+
+static inline void mx_kc_strides(const mx_shape *s, int64_t *st) {
+  int64_t acc = 1;
+  for (int k = s->ndim - 1; k >= 0; k--) { st[k] = acc; acc *= s->d[k]; }
+}
+static inline mx_status mx_kc_axis(const char *name, int64_t axis, int ndim, int *out, char *msg) {
+  int64_t a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= ndim)
+    return MX_KC_FAIL(msg, "parameter '%s' = %lld is out of range for an array with %d dimension%s",
+                      name, (long long)axis, ndim, ndim == 1 ? "" : "s");
+  *out = (int)a;
+  return MX_OK;
+}
+
+/* output axis k is input axis perm[k] */
+static inline void mx_kc_plan_permute(const mx_shape *is, const int *perm, mx_kc_gather *g) {
+  int64_t st[MX_MAX_DIM];
+  mx_kc_strides(is, st);
+  g->nd = is->ndim;
+  g->off = 0;
+  for (int k = 0; k < is->ndim; k++) {
+    g->sh[k] = is->d[perm[k]];
+    g->st[k] = st[perm[k]];
+  }
+}
+/* transpose: axes (empty: reversed) */
+static inline mx_status mx_kc_transpose_perm(const mx_param_value *axes, int nd, int *perm,
+                                             char *msg) {
+  if (axes->n == 0) {
+    for (int k = 0; k < nd; k++) perm[k] = nd - 1 - k;
+    return MX_OK;
+  }
+  if (axes->n != nd)
+    return MX_KC_FAIL(msg, "parameter 'axes' has %d entries; the array has %d dimension%s", axes->n,
+                      nd, nd == 1 ? "" : "s");
+  int seen[MX_MAX_DIM] = {0};
+  for (int k = 0; k < nd; k++) {
+    int a = 0;
+    mx_status rc = mx_kc_axis("axes", axes->tup[k], nd, &a, msg);
+    if (rc) return rc;
+    if (seen[a]) return MX_KC_FAIL(msg, "parameter 'axes' is not a permutation (axis %d repeats)", a);
+    seen[a] = 1;
+    perm[k] = a;
+  }
+  return MX_OK;
+}
+/* SwapAxis: dim1 <-> dim2 */
+static inline mx_status mx_kc_swap_perm(const mx_param_value *d1, const mx_param_value *d2, int nd,
+                                        int *perm, char *msg) {
+  int a = 0, b = 0;
+  mx_status rc = mx_kc_axis("dim1", d1->i, nd, &a, msg);
+  if (!rc) rc = mx_kc_axis("dim2", d2->i, nd, &b, msg);
+  if (rc) return rc;
+  for (int k = 0; k < nd; k++) perm[k] = k;
+  perm[a] = b;
+  perm[b] = a;
+  return MX_OK;
+}
+/* slice: Python slicing per axis (shape.c's slice_plan) */
+static inline mx_status mx_kc_plan_slice(const mx_param_value *pb, const mx_param_value *pe,
+                                         const mx_param_value *ps, const mx_shape *is,
+                                         mx_kc_gather *g, char *msg) {
+  int nd = is->ndim;
+  if (pb->n != pe->n)
+    return MX_KC_FAIL(msg, "parameters 'begin' and 'end' have different lengths (%d and %d)", pb->n, pe->n);
+  if (pb->n > nd)
+    return MX_KC_FAIL(msg, "parameter 'begin' has %d entries; the array has %d dimension%s", pb->n, nd,
+                      nd == 1 ? "" : "s");
+  if (ps->n != 0 && ps->n != pb->n)
+    return MX_KC_FAIL(msg, "parameter 'step' has %d entries; 'begin' has %d", ps->n, pb->n);
+  int64_t istr[MX_MAX_DIM];
+  mx_kc_strides(is, istr);
+  g->nd = nd;
+  g->off = 0;
+  for (int k = 0; k < nd; k++) {
+    int64_t len = is->d[k], b = 0, st = 1, cnt = len;
+    if (k < pb->n) {
+      st = (ps->n && ps->tup[k] != MX_TUPLE_NONE) ? ps->tup[k] : 1;
+      if (st == 0) return MX_KC_FAIL(msg, "parameter 'step' must not contain 0");
+      int64_t bv = pb->tup[k], ev = pe->tup[k], bb, ee;
+      if (st > 0) {
+        bb = bv == MX_TUPLE_NONE ? 0 : (bv < 0 ? bv + len : bv);
+        ee = ev == MX_TUPLE_NONE ? len : (ev < 0 ? ev + len : ev);
+        bb = bb < 0 ? 0 : bb > len ? len : bb;
+        ee = ee < 0 ? 0 : ee > len ? len : ee;
+        cnt = ee > bb ? (ee - bb - 1) / st + 1 : 0;
+      } else {
+        bb = bv == MX_TUPLE_NONE ? len - 1 : (bv < 0 ? bv + len : bv);
+        ee = ev == MX_TUPLE_NONE ? -1 : (ev < 0 ? ev + len : ev);
+        bb = bb < -1 ? -1 : bb > len - 1 ? len - 1 : bb;
+        ee = ee < -1 ? -1 : ee > len - 1 ? len - 1 : ee;
+        cnt = bb > ee ? (bb - ee - 1) / (-st) + 1 : 0;
+      }
+      b = cnt > 0 ? bb : 0;
+    }
+    g->sh[k] = cnt;
+    g->st[k] = st * istr[k];
+    g->off += b * istr[k];
+  }
+  return MX_OK;
+}
+/* slice_axis: [begin, end) of one axis (shape.c's slice_axis_plan) */
+static inline mx_status mx_kc_plan_slice_axis(const mx_param_value *pa, const mx_param_value *pb,
+                                              const mx_param_value *pe, const mx_shape *is,
+                                              mx_kc_gather *g, char *msg) {
+  int ax = 0;
+  mx_status rc = mx_kc_axis("axis", pa->i, is->ndim, &ax, msg);
+  if (rc) return rc;
+  int64_t len = is->d[ax], bb = pb->i, ee = pe->is_set ? pe->i : len;
+  if (bb < 0) bb += len;
+  if (pe->is_set && ee < 0) ee += len;
+  if (len == 0) {
+    bb = ee = 0;
+  } else {
+    if (bb < 0 || bb >= len)
+      return MX_KC_FAIL(msg, "parameter 'begin' = %lld is out of range for an axis of length %lld",
+                        (long long)pb->i, (long long)len);
+    if (ee > len || ee < 0)
+      return MX_KC_FAIL(msg, "parameter 'end' = %lld is out of range for an axis of length %lld",
+                        (long long)pe->i, (long long)len);
+    if (ee <= bb)
+      return MX_KC_FAIL(msg, "parameter 'end' (%lld) must come after 'begin' (%lld)", (long long)pe->i,
+                        (long long)pb->i);
+  }
+  int64_t istr[MX_MAX_DIM];
+  mx_kc_strides(is, istr);
+  g->nd = is->ndim;
+  for (int k = 0; k < is->ndim; k++) {
+    g->sh[k] = k == ax ? ee - bb : is->d[k];
+    g->st[k] = istr[k];
+  }
+  g->off = bb * istr[ax];
+  return MX_OK;
+}
+/* reverse: negative strides on the listed axes */
+static inline mx_status mx_kc_plan_reverse(const mx_param_value *axis, const mx_shape *is,
+                                           mx_kc_gather *g, char *msg) {
+  int nd = is->ndim, flip[MX_MAX_DIM] = {0};
+  for (int i = 0; i < axis->n; i++) {
+    int a = 0;
+    mx_status rc = mx_kc_axis("axis", axis->tup[i], nd, &a, msg);
+    if (rc) return rc;
+    if (flip[a]) return MX_KC_FAIL(msg, "parameter 'axis' lists axis %d twice", a);
+    flip[a] = 1;
+  }
+  int64_t istr[MX_MAX_DIM];
+  mx_kc_strides(is, istr);
+  g->nd = nd;
+  g->off = 0;
+  for (int k = 0; k < nd; k++) {
+    g->sh[k] = is->d[k];
+    g->st[k] = flip[k] ? -istr[k] : istr[k];
+    if (flip[k] && is->d[k] > 0) g->off += (is->d[k] - 1) * istr[k];
+  }
+  return MX_OK;
+}
+/* tile: input and reps padded with leading 1s to the output rank; output
+ * axis k = (repeat r_k, element e_k) */
+static inline mx_status mx_kc_tile_dims(const mx_param_value *reps, const mx_shape *is, int *nd,
+                                        int64_t *ish, int64_t *rep, char *msg) {
+  int ni = is->ndim, nr = reps->n, no = ni > nr ? ni : nr;
+  if (no > MX_MAX_DIM)
+    return MX_KC_FAIL(msg, "parameter 'reps' would give more than %d dimensions", MX_MAX_DIM);
+  for (int k = 0; k < nr; k++)
+    if (reps->tup[k] < 0) return MX_KC_FAIL(msg, "parameter 'reps' must not contain negative values");
+  for (int k = 0; k < no; k++) {
+    int ki = k - (no - ni), kr = k - (no - nr);
+    ish[k] = ki >= 0 ? is->d[ki] : 1;
+    rep[k] = kr >= 0 ? reps->tup[kr] : 1;
+  }
+  *nd = no;
+  return MX_OK;
+}
+static inline mx_status mx_kc_plan_tile(const mx_param_value *reps, const mx_shape *is,
+                                        mx_kc_gather *g, char *msg) {
+  int nd;
+  int64_t ish[MX_MAX_DIM], rep[MX_MAX_DIM];
+  mx_status rc = mx_kc_tile_dims(reps, is, &nd, ish, rep, msg);
+  if (rc) return rc;
+  mx_shape ps;
+  ps.ndim = nd;
+  for (int k = 0; k < nd; k++) ps.d[k] = ish[k];
+  int64_t istr[MX_MAX_DIM];
+  mx_kc_strides(&ps, istr);
+  g->nd = 2 * nd;
+  g->off = 0;
+  for (int k = 0; k < nd; k++) {
+    g->sh[2 * k] = rep[k];
+    g->st[2 * k] = 0;
+    g->sh[2 * k + 1] = ish[k];
+    g->st[2 * k + 1] = istr[k];
+  }
+  return MX_OK;
+}
+/* repeat: each element r times, along axis or over the flattened array */
+static inline mx_status mx_kc_plan_repeat(const mx_param_value *reps, const mx_param_value *axis,
+                                          const mx_shape *is, mx_kc_gather *g, char *msg) {
+  int64_t r = reps->i, istr[MX_MAX_DIM], n = 1;
+  g->off = 0;
+  g->nd = 0;
+  if (!axis->is_set) {
+    for (int k = 0; k < is->ndim; k++) n *= is->d[k];
+    g->sh[0] = n;
+    g->st[0] = 1;
+    g->sh[1] = r;
+    g->st[1] = 0;
+    g->nd = 2;
+    return MX_OK;
+  }
+  int ax = 0;
+  mx_status rc = mx_kc_axis("axis", axis->i, is->ndim, &ax, msg);
+  if (rc) return rc;
+  mx_kc_strides(is, istr);
+  for (int k = 0; k < is->ndim; k++) {
+    g->sh[g->nd] = is->d[k];
+    g->st[g->nd++] = istr[k];
+    if (k == ax) {
+      g->sh[g->nd] = r;
+      g->st[g->nd++] = 0;
+    }
+  }
+  return MX_OK;
+}
+
+/* tile's gradient (shape.c's b_tile): input element e (over the padded
+ * shape ish) gets the sum, in order q = 0, 1, ..., of the output gradient
+ * at base(e) + roff(q), q running over the repetitions. */
+typedef struct mx_kc_tileg {
+  int nd;
+  int64_t ish[MX_MAX_DIM], rep[MX_MAX_DIM], ostr[MX_MAX_DIM];
+  int64_t Rt;
+} mx_kc_tileg;
+
+static inline void mx_kc_tile_make(int nd, const int64_t *ish, const int64_t *rep, mx_kc_tileg *t) {
+  int64_t acc = 1;
+  t->nd = nd;
+  t->Rt = 1;
+  for (int k = nd - 1; k >= 0; k--) {
+    t->ish[k] = ish[k];
+    t->rep[k] = rep[k];
+    t->ostr[k] = acc;
+    acc *= ish[k] * rep[k];
+  }
+  for (int k = 0; k < nd; k++) t->Rt *= rep[k];
+}
+MX_HD int64_t mx_kc_tile_base(const mx_kc_tileg *t, int64_t e) {
+  return mx_kc_offset(t->nd, t->ish, t->ostr, e);
+}
+MX_HD int64_t mx_kc_tile_roff(const mx_kc_tileg *t, int64_t q) {
+  int64_t o = 0;
+  for (int k = t->nd - 1; k >= 0; k--) {
+    int64_t r = q / t->rep[k];
+    o += (q - r * t->rep[k]) * t->ish[k] * t->ostr[k];
+    q = r;
+  }
+  return o;
 }
 
 /* ---------------------------------------------------------- SoftmaxOutput */
@@ -656,6 +943,23 @@ mx_status mx_kc_concat(KARGS);
 mx_status mx_kc_concat_grad(BARGS);
 mx_status mx_kc_slice_channel(KARGS);
 mx_status mx_kc_slice_channel_grad(BARGS);
+mx_status mx_kc_stack(KARGS);
+mx_status mx_kc_stack_grad(BARGS);
+/* strided moves (kernels/moves.cu) */
+mx_status mx_kc_transpose(KARGS);
+mx_status mx_kc_transpose_grad(BARGS);
+mx_status mx_kc_swapaxis(KARGS);
+mx_status mx_kc_swapaxis_grad(BARGS);
+mx_status mx_kc_slice(KARGS);
+mx_status mx_kc_slice_grad(BARGS);
+mx_status mx_kc_slice_axis(KARGS);
+mx_status mx_kc_slice_axis_grad(BARGS);
+mx_status mx_kc_reverse(KARGS);
+mx_status mx_kc_reverse_grad(BARGS);
+mx_status mx_kc_tile(KARGS);
+mx_status mx_kc_tile_grad(BARGS);
+mx_status mx_kc_repeat(KARGS);
+mx_status mx_kc_repeat_grad(BARGS);
 
 /* optimizers (kernels/optimizer.cu) */
 mx_status mx_kc_sgd_update(KARGS);

@@ -605,6 +605,195 @@ static void test_masks(void) {
   printf("Dropout/rrelu masks: %ld cases vs nn.c\n", cases);
 }
 
+/* Strided moves: shape.c's kernels vs the gather plans */
+static int move_case(const char *name, int nd, const int64_t *d, const char *k1, const char *v1,
+                     const char *k2, const char *v2, const char *k3, const char *v3) {
+  const mx_op *op = find_op(mx_ops_shape, name);
+  if (!op) { CHECK(0, "no %s", name); return 0; }
+  mx_param_value p[MX_MAX_PARAMS];
+  mx_op_params_init(op, p);
+  if (k1) setp(op, p, k1, v1);
+  if (k2) setp(op, p, k2, v2);
+  if (k3) setp(op, p, k3, v3);
+  mx_shape is = mk(nd, d), os;
+  os.ndim = -1;
+  mx_status cst = op->infer_shape(p, 1, &is, 1, &os);
+  mx_error_clear();
+  /* the plan of the GPU launcher for this op */
+  mx_kc_gather g;
+  char msg[MX_KC_MSG];
+  mx_status gst;
+  int perm[MX_MAX_DIM];
+  if (!strcmp(name, "transpose")) {
+    gst = mx_kc_transpose_perm(&p[mx_op_param_index(op, "axes")], nd, perm, msg);
+    if (!gst) mx_kc_plan_permute(&is, perm, &g);
+  } else if (!strcmp(name, "SwapAxis")) {
+    gst = mx_kc_swap_perm(&p[mx_op_param_index(op, "dim1")], &p[mx_op_param_index(op, "dim2")], nd,
+                          perm, msg);
+    if (!gst) mx_kc_plan_permute(&is, perm, &g);
+  } else if (!strcmp(name, "slice")) {
+    gst = mx_kc_plan_slice(&p[mx_op_param_index(op, "begin")], &p[mx_op_param_index(op, "end")],
+                           &p[mx_op_param_index(op, "step")], &is, &g, msg);
+  } else if (!strcmp(name, "slice_axis")) {
+    gst = mx_kc_plan_slice_axis(&p[mx_op_param_index(op, "axis")], &p[mx_op_param_index(op, "begin")],
+                                &p[mx_op_param_index(op, "end")], &is, &g, msg);
+  } else if (!strcmp(name, "reverse")) {
+    gst = mx_kc_plan_reverse(&p[mx_op_param_index(op, "axis")], &is, &g, msg);
+  } else if (!strcmp(name, "tile")) {
+    gst = mx_kc_plan_tile(&p[mx_op_param_index(op, "reps")], &is, &g, msg);
+  } else {
+    gst = mx_kc_plan_repeat(&p[mx_op_param_index(op, "repeats")], &p[mx_op_param_index(op, "axis")],
+                            &is, &g, msg);
+  }
+  CHECK((cst != MX_OK) == (gst != MX_OK), "%s: CPU status %d, plan status %d (%s)", name, (int)cst,
+        (int)gst, gst ? msg : "");
+  if (cst || gst) return 1;
+  CHECK(mx_kc_gather_size(&g) == size_of(&os), "%s: plan size %lld, output size %lld", name,
+        (long long)mx_kc_gather_size(&g), (long long)size_of(&os));
+  mx_ndarray *x = arr(is.ndim, is.d, MX_FLOAT64), *y = arr(os.ndim, os.d, MX_FLOAT64);
+  mx_ndarray *dy = arr(os.ndim, os.d, MX_FLOAT64), *dx = arr(is.ndim, is.d, MX_FLOAT64);
+  int64_t n = size_of(&is), m = size_of(&os);
+  for (int64_t i = 0; i < n; i++) set(x, i, (double)i + 0.25);
+  for (int64_t i = 0; i < m; i++) set(dy, i, (double)((i * 5) % 7) + 0.5);
+  mx_op_ctx c;
+  memset(&c, 0, sizeof c);
+  c.nthreads = 1;
+  c.ctx.dev_type = MX_CPU;
+  mx_ndarray *ins[1] = {x}, *outs[1] = {y}, *ogs[1] = {dy}, *igs[1] = {dx};
+  int req[1] = {MX_REQ_WRITE};
+  CHECK(op->cpu(&c, p, ins, 1, outs, 1, req) == MX_OK, "%s forward: %s", name, mx_last_error());
+  for (int64_t i = 0; i < m; i++)
+    CHECK(get(y, i) == get(x, mx_kc_gather_at(&g, i)), "%s forward elem %lld", name, (long long)i);
+  CHECK(op->backward(&c, p, ogs, 1, ins, 1, outs, igs, req) == MX_OK, "%s backward: %s", name,
+        mx_last_error());
+  /* the GPU backward, emulated */
+  double want[4096];
+  if (!strcmp(name, "tile")) {
+    int tnd = 0;
+    int64_t ish[MX_MAX_DIM], rep[MX_MAX_DIM];
+    mx_kc_tile_dims(&p[mx_op_param_index(op, "reps")], &is, &tnd, ish, rep, msg);
+    mx_kc_tileg t;
+    mx_kc_tile_make(tnd, ish, rep, &t);
+    for (int64_t e = 0; e < n; e++) {
+      double acc = 0;
+      for (int64_t q = 0; q < t.Rt; q++) acc += get(dy, mx_kc_tile_base(&t, e) + mx_kc_tile_roff(&t, q));
+      want[e] = acc;
+    }
+  } else if (!strcmp(name, "repeat")) {
+    const mx_param_value *ax = &p[mx_op_param_index(op, "axis")];
+    int64_t r = p[mx_op_param_index(op, "repeats")].i, inner = 1;
+    int a = 0;
+    if (ax->is_set) {
+      mx_kc_axis("axis", ax->i, nd, &a, msg);
+      for (int k = a + 1; k < nd; k++) inner *= d[k];
+    }
+    for (int64_t q = 0; q < n; q++) {
+      int64_t o = q / inner, i = q % inner;
+      double acc = 0;
+      for (int64_t j = 0; j < r; j++) acc += get(dy, (o * r + j) * inner + i);
+      want[q] = acc;
+    }
+  } else if (!strcmp(name, "slice") || !strcmp(name, "slice_axis")) {
+    for (int64_t i = 0; i < n; i++) want[i] = 0;
+    for (int64_t i = 0; i < m; i++) want[mx_kc_gather_at(&g, i)] = get(dy, i);
+  } else {
+    /* transpose, SwapAxis: the inverse permutation; reverse: itself */
+    mx_kc_gather gb;
+    if (!strcmp(name, "reverse")) {
+      mx_kc_plan_reverse(&p[mx_op_param_index(op, "axis")], &os, &gb, msg);
+    } else {
+      int inv[MX_MAX_DIM];
+      for (int k = 0; k < nd; k++) inv[perm[k]] = k;
+      mx_kc_plan_permute(&os, inv, &gb);
+    }
+    for (int64_t i = 0; i < n; i++) want[i] = get(dy, mx_kc_gather_at(&gb, i));
+  }
+  for (int64_t i = 0; i < n; i++)
+    CHECK(get(dx, i) == want[i], "%s backward elem %lld: %g want %g", name, (long long)i, get(dx, i),
+          want[i]);
+  mx_ndarray_free(x); mx_ndarray_free(y); mx_ndarray_free(dy); mx_ndarray_free(dx);
+  return 1;
+}
+
+static void test_moves(void) {
+  long cases = 0;
+  static const int64_t shapes[][4] = {{5, 0, 0, 0}, {2, 3, 0, 0}, {2, 3, 4, 0}, {2, 1, 3, 2}, {3, 0, 2, 0}};
+  static const int nds[] = {1, 2, 3, 4, 3};
+  char buf[64], b2[64], b3[64];
+  for (int si = 0; si < 5; si++) {
+    int nd = nds[si];
+    const int64_t *d = shapes[si];
+    /* transpose: every permutation (and the default), SwapAxis: every pair */
+    cases += move_case("transpose", nd, d, NULL, NULL, NULL, NULL, NULL, NULL);
+    int idx[4] = {0, 1, 2, 3};
+    for (int a = 0; a < 24; a++) {
+      int perm[4], used[4] = {0}, q = a;
+      for (int k = 0; k < nd; k++) {
+        int pick = q % (nd - k);
+        q /= (nd - k);
+        for (int j = 0; j < nd; j++)
+          if (!used[j] && pick-- == 0) { perm[k] = idx[j]; used[j] = 1; break; }
+      }
+      if (q) break;
+      int len = 0;
+      len += snprintf(buf + len, sizeof buf - len, "(");
+      for (int k = 0; k < nd; k++) len += snprintf(buf + len, sizeof buf - len, "%d,", perm[k]);
+      snprintf(buf + len, sizeof buf - len, ")");
+      cases += move_case("transpose", nd, d, "axes", buf, NULL, NULL, NULL, NULL);
+    }
+    cases += move_case("transpose", nd, d, "axes", "(0,0,0,0)", NULL, NULL, NULL, NULL);
+    for (int a = -1; a <= nd; a++)
+      for (int b = 0; b < nd; b++) {
+        snprintf(buf, sizeof buf, "%d", a);
+        snprintf(b2, sizeof b2, "%d", b);
+        cases += move_case("SwapAxis", nd, d, "dim1", buf, "dim2", b2, NULL, NULL);
+      }
+    /* slice: begin/end/step mixes on the first one or two axes */
+    static const char *bs[] = {"(None,)", "(1,)", "(-1,)", "(7,)", "(0,)"};
+    static const char *es[] = {"(None,)", "(2,)", "(-1,)", "(0,)", "(9,)"};
+    static const char *ss[] = {"()", "(None,)", "(1,)", "(2,)", "(-1,)", "(-2,)", "(0,)"};
+    for (int i = 0; i < 5; i++)
+      for (int j = 0; j < 5; j++)
+        for (int k = 0; k < 7; k++)
+          cases += move_case("slice", nd, d, "begin", bs[i], "end", es[j], "step", ss[k]);
+    if (nd >= 2) {
+      cases += move_case("slice", nd, d, "begin", "(None,1)", "end", "(None,None)", "step", "(-1,2)");
+      cases += move_case("slice", nd, d, "begin", "(1,0)", "end", "(2,)", NULL, NULL);
+    }
+    /* slice_axis */
+    for (int a = -1; a <= nd; a++)
+      for (int b = -2; b <= 3; b++)
+        for (int e = -3; e <= 4; e++) {
+          snprintf(buf, sizeof buf, "%d", a);
+          snprintf(b2, sizeof b2, "%d", b);
+          snprintf(b3, sizeof b3, "%d", e);
+          cases += move_case("slice_axis", nd, d, "axis", buf, "begin", b2, "end", e == 4 ? "None" : b3);
+        }
+    /* reverse: every axis subset, and a repeated axis */
+    for (int m = 0; m < (1 << nd); m++) {
+      int len = snprintf(buf, sizeof buf, "(");
+      for (int k = 0; k < nd; k++)
+        if ((m >> k) & 1) len += snprintf(buf + len, sizeof buf - len, "%d,", k);
+      snprintf(buf + len, sizeof buf - len, ")");
+      cases += move_case("reverse", nd, d, "axis", buf, NULL, NULL, NULL, NULL);
+    }
+    cases += move_case("reverse", nd, d, "axis", "(0,-1)", NULL, NULL, NULL, NULL);
+    cases += move_case("reverse", nd, d, "axis", "(0,0)", NULL, NULL, NULL, NULL);
+    /* tile and repeat */
+    static const char *reps[] = {"(2,)", "(1,3)", "(2,1,2)", "(0,)", "(2,2,1,1,2)", "(-1,)"};
+    for (int i = 0; i < 6; i++) cases += move_case("tile", nd, d, "reps", reps[i], NULL, NULL, NULL, NULL);
+    for (int r = 0; r <= 2; r++) {
+      snprintf(buf, sizeof buf, "%d", r);
+      cases += move_case("repeat", nd, d, "repeats", buf, NULL, NULL, NULL, NULL);
+      for (int a = -1; a <= nd; a++) {
+        snprintf(b2, sizeof b2, "%d", a);
+        cases += move_case("repeat", nd, d, "repeats", buf, "axis", b2, NULL, NULL);
+      }
+    }
+  }
+  printf("strided moves: %ld cases vs shape.c (forward, backward, errors)\n", cases);
+}
+
 /* saturating conversions vs mx-internal.h */
 static void test_sat(void) {
   const double v[] = {-1e300, -9.3e18, -3e9, -2147483649.0, -2147483648.0, -129, -1.5, -0.5, 0,
@@ -623,6 +812,7 @@ int main(void) {
   test_bcast();
   test_reduce();
   test_concat();
+  test_moves();
   test_softmax_output();
   test_optimizers();
   test_philox();

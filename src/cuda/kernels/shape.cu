@@ -150,3 +150,49 @@ extern "C" mx_status mx_kc_slice_channel_grad(BARGS) {
   }
   return rc;
 }
+
+/* -------------------------------------------------------------- stack */
+
+static int sk_axis = -1;
+
+/* outer rows of (nin, inner): input k is part k of every row */
+static mx_status stack_layout(const mx_param_value *p, const mx_shape *os, const mx_shape *is,
+                              int64_t *outer, int64_t *inner) {
+  MX_KC_PARAM(sk_axis, "stack", "axis");
+  int ax = 0;
+  mx_status rc = axis_check("axis", p[sk_axis].i, os->ndim, &ax);
+  if (rc) return rc;
+  *outer = 1;
+  *inner = 1;
+  for (int k = 0; k < ax; k++) *outer *= is->d[k];
+  for (int k = ax; k < is->ndim; k++) *inner *= is->d[k];
+  return MX_OK;
+}
+
+extern "C" mx_status mx_kc_stack(KARGS) {
+  UNUSED_KARGS;
+  int64_t outer, inner;
+  mx_status rc = stack_layout(p, &out[0]->shape, &in[0]->shape, &outer, &inner);
+  size_t es = mx_cu_dtype_size(out[0]->dtype);
+  for (int k = 0; k < nin && !rc; k++)
+    rc = copy2d(MX_KC_STREAM(c), MX_PTR(out[0]), MX_PTR(in[k]), es,
+                mx_kc_concat_part(outer, nin * inner, k * inner, inner));
+  return rc;
+}
+
+extern "C" mx_status mx_kc_stack_grad(BARGS) {
+  UNUSED_BARGS;
+  const mx_ndarray *a = NULL;
+  for (int k = 0; k < nin && !a; k++)
+    if (req[k] == MX_REQ_WRITE) a = ig[k];
+  if (!a) return MX_OK;
+  if (!is_float_dt(a->dtype)) return MX_KC_GRAD_DTYPE_ERROR(a->dtype);
+  int64_t outer, inner;
+  mx_status rc = stack_layout(p, &og[0]->shape, &a->shape, &outer, &inner);
+  size_t es = mx_cu_dtype_size(og[0]->dtype);
+  for (int k = 0; k < nin && !rc; k++)
+    if (req[k] == MX_REQ_WRITE)
+      rc = copy2d(MX_KC_STREAM(c), MX_PTR(ig[k]), MX_PTR(og[0]), es,
+                  mx_kc_concat_part_back(outer, nin * inner, k * inner, inner));
+  return rc;
+}
