@@ -117,7 +117,15 @@ const mx_gpu_kernel mx_gpu_kernels_elemwise[] = {
   {.op = "slice_axis", .fwd = mx_kc_slice_axis, .bwd = mx_kc_slice_axis_grad, .dtypes = MX_KC_ALL, .flags = G},
   {.op = "reverse", .fwd = mx_kc_reverse, .bwd = mx_kc_reverse_grad, .dtypes = MX_KC_ALL, .flags = G},
   {.op = "tile", .fwd = mx_kc_tile, .bwd = mx_kc_tile_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "Crop", .fwd = mx_kc_crop, .bwd = mx_kc_crop_grad, .dtypes = MX_KC_ALL, .flags = G},
   {.op = "repeat", .fwd = mx_kc_repeat, .bwd = mx_kc_repeat_grad, .dtypes = MX_KC_ALL, .flags = G},
+
+  /* index.c (take's gradient adds with atomics) */
+  {.op = "take", .fwd = mx_kc_take, .bwd = mx_kc_take_grad, .supports = mx_kc_supports_take,
+   .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "pick", .fwd = mx_kc_pick, .bwd = mx_kc_pick_grad, .dtypes = MX_KC_ALL, .flags = G},
+  {.op = "one_hot", .fwd = mx_kc_one_hot, .dtypes = MX_KC_NUMERIC, .flags = G},
+  {.op = "where", .fwd = mx_kc_where, .bwd = mx_kc_where_grad, .dtypes = MX_KC_ALL, .flags = G},
 
   /* nn.c: loss heads and layers.  SoftmaxOutput's "valid" normalisation
    * takes a temporary; random ops bake c->rng into the launch: neither is

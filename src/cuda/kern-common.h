@@ -79,6 +79,12 @@ MX_HD int64_t mx_kc_sat_i64(double v) {
   return (int64_t)v;
 }
 
+/* mx_store_f64's conversion of a double into an integer dtype of range
+ * [lo, hi] (dtype.c's MX_F2I: NaN -> 0, clamped, truncated). */
+MX_HD int64_t mx_kc_f2i(double v, int64_t lo, int64_t hi) {
+  return v != v ? 0 : v <= (double)lo ? lo : v >= (double)hi ? hi : (int64_t)v;
+}
+
 /* Split shape s around axis ax: outer * n * inner. */
 MX_HD void mx_kc_split_at(const mx_shape *s, int ax, int64_t *outer, int64_t *n,
                           int64_t *inner) {
@@ -516,6 +522,47 @@ static inline mx_status mx_kc_plan_repeat(const mx_param_value *reps, const mx_p
     }
   }
   return MX_OK;
+}
+
+/* Crop (nn.c): the (h, w) window of NCHW data at offset (y0, x0), or
+ * centred; h and w come from the output (forward) or output gradient
+ * (backward) shape, as nn.c's b_crop reads them. */
+static inline void mx_kc_plan_crop(const mx_shape *d, int64_t h, int64_t w, int center,
+                                   const mx_param_value *offset, mx_kc_gather *g) {
+  int64_t H = d->d[2], W = d->d[3];
+  int64_t y0 = center ? (H - h) / 2 : offset->tup[0], x0 = center ? (W - w) / 2 : offset->tup[1];
+  g->nd = 4;
+  g->sh[0] = d->d[0]; g->st[0] = d->d[1] * H * W;
+  g->sh[1] = d->d[1]; g->st[1] = H * W;
+  g->sh[2] = h;       g->st[2] = W;
+  g->sh[3] = w;       g->st[3] = 1;
+  g->off = y0 * W + x0;
+}
+
+/* Index ops (index.c): a float index as int64 (mx_convert: truncated, NaN
+ * 0, saturated), mapped into [0, len) by wrapping or clipping; take's
+ * output element q reads a at mx_kc_take_src, pick's element i at
+ * mx_kc_pick_src. */
+MX_HD int64_t mx_kc_index_f64(double v) {
+  return v != v ? 0 : v <= -9223372036854775808.0 ? INT64_MIN
+                    : v >= 9223372036854775808.0 ? INT64_MAX : (int64_t)v;
+}
+MX_HD int64_t mx_kc_index_fix(int64_t v, int64_t len, int wrap) {
+  if (wrap) {
+    int64_t r = v % len;
+    return r < 0 ? r + len : r;
+  }
+  return v < 0 ? 0 : v >= len ? len - 1 : v;
+}
+/* take: output (outer, ni, inner); v = the fixed index of position j */
+MX_HD int64_t mx_kc_take_src(int64_t q, int64_t ni, int64_t len, int64_t inner, int64_t *j) {
+  int64_t i = q % inner, r = q / inner;
+  *j = r % ni;
+  return ((r / ni) * len) * inner + i;   /* + v * inner */
+}
+MX_HD int64_t mx_kc_pick_src(int64_t i, int64_t len, int64_t inner, int64_t v) {
+  int64_t o = i / inner, j = i % inner;
+  return (o * len + v) * inner + j;
 }
 
 /* tile's gradient (shape.c's b_tile): input element e (over the padded
@@ -960,6 +1007,18 @@ mx_status mx_kc_tile(KARGS);
 mx_status mx_kc_tile_grad(BARGS);
 mx_status mx_kc_repeat(KARGS);
 mx_status mx_kc_repeat_grad(BARGS);
+mx_status mx_kc_crop(KARGS);
+mx_status mx_kc_crop_grad(BARGS);
+
+/* index ops (kernels/index.cu) */
+mx_status mx_kc_take(KARGS);
+mx_status mx_kc_take_grad(BARGS);
+mx_status mx_kc_pick(KARGS);
+mx_status mx_kc_pick_grad(BARGS);
+mx_status mx_kc_one_hot(KARGS);
+mx_status mx_kc_where(KARGS);
+mx_status mx_kc_where_grad(BARGS);
+int mx_kc_supports_take(MX_KC_SUPPORTS_ARGS);
 
 /* optimizers (kernels/optimizer.cu) */
 mx_status mx_kc_sgd_update(KARGS);

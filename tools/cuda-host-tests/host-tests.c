@@ -25,9 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The engine pieces linked here (nn.c, optimizer.c) reference these two,
- * which live in files the test does not link (registry.c, matmul.c);
- * neither is reached by the kernels under test. */
+/* The engine pieces linked here (nn.c, optimizer.c, shape.c, index.c)
+ * reference these, which live in files the test does not link (registry.c,
+ * matmul.c); none is reached by the kernels under test except
+ * mx_axis_norm, given registry.c's semantics. */
 __attribute__((weak)) mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
                                         int64_t N, int64_t K, double alpha, const void *A,
                                         int64_t lda, const void *B, int64_t ldb, double beta,
@@ -38,6 +39,11 @@ __attribute__((weak)) mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, i
 }
 __attribute__((weak)) mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in,
                                                     int nout, mx_shape *out) {
+  (void)p; (void)nin; (void)in; (void)nout; (void)out;
+  return MX_ERR_UNSUPPORTED;
+}
+__attribute__((weak)) mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
+                                                   int nout, int *out) {
   (void)p; (void)nin; (void)in; (void)nout; (void)out;
   return MX_ERR_UNSUPPORTED;
 }
@@ -794,6 +800,205 @@ static void test_moves(void) {
   printf("strided moves: %ld cases vs shape.c (forward, backward, errors)\n", cases);
 }
 
+/* index.c's take/pick/one_hot/where and nn.c's Crop vs the GPU formulas */
+static mx_op_ctx cpu_ctx(void) {
+  mx_op_ctx c;
+  memset(&c, 0, sizeof c);
+  c.nthreads = 1;
+  c.ctx.dev_type = MX_CPU;
+  return c;
+}
+/* an index as the GPU reads it */
+static int64_t gpu_index(const mx_ndarray *a, int64_t i) {
+  switch (a->dtype) {
+    case MX_INT64: return MX_DATA(a, int64_t)[i];
+    case MX_INT32: return MX_DATA(a, int32_t)[i];
+    case MX_UINT8: return MX_DATA(a, uint8_t)[i];
+    default: return mx_kc_index_f64(get(a, i));
+  }
+}
+static void fill_indices(mx_ndarray *x, int64_t n, int salt) {
+  static const double v[] = {0, 1.7, -1, 2, 5, -0.5, 3.99, 7, -6, 1};
+  for (int64_t i = 0; i < n; i++) {
+    double t = v[(i + salt) % 10];
+    if (x->dtype == MX_UINT8 && t < 0) t = 200;
+    if (x->dtype != MX_FLOAT32 && x->dtype != MX_FLOAT64) t = (double)(int64_t)t;
+    set(x, i, t);
+  }
+  if (x->dtype == MX_FLOAT32 && n > 3) set(x, 3, NAN);
+}
+
+static void test_index(void) {
+  long cases = 0;
+  mx_op_ctx c = cpu_ctx();
+  int req[3] = {MX_REQ_WRITE, MX_REQ_WRITE, MX_REQ_WRITE};
+  static const int idts[] = {MX_FLOAT32, MX_INT32, MX_INT64, MX_UINT8};
+  int64_t ad[3] = {3, 4, 2};
+  /* take and pick */
+  for (int ax = -1; ax < 3; ax++)
+    for (int wrap = 0; wrap < 2; wrap++)
+      for (int it = 0; it < 4; it++) {
+        char abuf[8];
+        snprintf(abuf, sizeof abuf, "%d", ax);
+        int a = ax < 0 ? 2 : ax;
+        int64_t outer = 1, len = ad[a], inner = 1;
+        for (int k = 0; k < a; k++) outer *= ad[k];
+        for (int k = a + 1; k < 3; k++) inner *= ad[k];
+        /* take: indices (2, 3) */
+        const mx_op *op = find_op(mx_ops_index, "take");
+        mx_param_value p[MX_MAX_PARAMS];
+        mx_op_params_init(op, p);
+        setp(op, p, "axis", abuf);
+        setp(op, p, "mode", wrap ? "wrap" : "clip");
+        int64_t idd[2] = {2, 3}, ni = 6;
+        mx_ndarray *x = arr(3, ad, MX_FLOAT64), *ind = arr(2, idd, idts[it]);
+        for (int64_t i = 0; i < 24; i++) set(x, i, (double)i + 0.5);
+        fill_indices(ind, ni, it);
+        mx_shape sh[2] = {x->shape, ind->shape}, os;
+        CHECK(op->infer_shape(p, 2, sh, 1, &os) == MX_OK, "take shape");
+        mx_ndarray *y = arr(os.ndim, os.d, MX_FLOAT64), *dy = arr(os.ndim, os.d, MX_FLOAT64);
+        mx_ndarray *dx = arr(3, ad, MX_FLOAT64), *di = arr(2, idd, idts[it]);
+        int64_t m = size_of(&os);
+        for (int64_t q = 0; q < m; q++) set(dy, q, (double)((q * 3) % 7) - 2.5);
+        mx_ndarray *ins[2] = {x, ind}, *outs[1] = {y}, *ogs[1] = {dy}, *igs[2] = {dx, di};
+        CHECK(op->cpu(&c, p, ins, 2, outs, 1, req) == MX_OK, "take: %s", mx_last_error());
+        CHECK(op->backward(&c, p, ogs, 1, ins, 2, outs, igs, req) == MX_OK, "take grad: %s", mx_last_error());
+        double want[64] = {0};
+        for (int64_t q = 0; q < m; q++) {
+          int64_t j, at = mx_kc_take_src(q, ni, len, inner, &j);
+          at += mx_kc_index_fix(gpu_index(ind, j), len, wrap) * inner;
+          CHECK(get(y, q) == get(x, at), "take ax %d wrap %d idt %d elem %lld", ax, wrap, it, (long long)q);
+          want[at] += get(dy, q);
+        }
+        for (int64_t i = 0; i < 24; i++)
+          CHECK(get(dx, i) == want[i], "take grad ax %d elem %lld: %g want %g", ax, (long long)i, get(dx, i), want[i]);
+        mx_ndarray_free(y); mx_ndarray_free(dy); mx_ndarray_free(dx); mx_ndarray_free(di);
+        mx_ndarray_free(ind);
+        /* pick: index of the data's shape without the axis */
+        op = find_op(mx_ops_index, "pick");
+        mx_op_params_init(op, p);
+        setp(op, p, "axis", abuf);
+        setp(op, p, "mode", wrap ? "wrap" : "clip");
+        int64_t pd[2], np = 0;
+        for (int k = 0; k < 3; k++) if (k != a) pd[np++] = ad[k];
+        ind = arr(2, pd, idts[it]);
+        fill_indices(ind, outer * inner, it + 3);
+        y = arr(2, pd, MX_FLOAT64); dy = arr(2, pd, MX_FLOAT64); dx = arr(3, ad, MX_FLOAT64);
+        di = arr(2, pd, idts[it]);
+        for (int64_t q = 0; q < outer * inner; q++) set(dy, q, (double)q + 0.25);
+        ins[1] = ind; outs[0] = y; ogs[0] = dy; igs[0] = dx; igs[1] = di;
+        CHECK(op->cpu(&c, p, ins, 2, outs, 1, req) == MX_OK, "pick: %s", mx_last_error());
+        CHECK(op->backward(&c, p, ogs, 1, ins, 2, outs, igs, req) == MX_OK, "pick grad: %s", mx_last_error());
+        for (int64_t i = 0; i < 24; i++) want[i] = 0;
+        for (int64_t i = 0; i < outer * inner; i++) {
+          int64_t at = mx_kc_pick_src(i, len, inner, mx_kc_index_fix(gpu_index(ind, i), len, wrap));
+          CHECK(get(y, i) == get(x, at), "pick ax %d wrap %d idt %d elem %lld", ax, wrap, it, (long long)i);
+          want[at] = get(dy, i);
+        }
+        for (int64_t i = 0; i < 24; i++) CHECK(get(dx, i) == want[i], "pick grad elem %lld", (long long)i);
+        mx_ndarray_free(x); mx_ndarray_free(y); mx_ndarray_free(dy); mx_ndarray_free(dx);
+        mx_ndarray_free(di); mx_ndarray_free(ind);
+        cases += 2;
+      }
+  /* one_hot: the index test of the kernel, on/off converted as the dtype */
+  static const int odts[] = {MX_FLOAT32, MX_FLOAT64, MX_UINT8, MX_INT32, MX_INT64};
+  static const char *odn[] = {"float32", "float64", "uint8", "int32", "int64"};
+  for (int ot = 0; ot < 5; ot++)
+    for (int it = 0; it < 4; it++) {
+      const mx_op *op = find_op(mx_ops_index, "one_hot");
+      mx_param_value p[MX_MAX_PARAMS];
+      mx_op_params_init(op, p);
+      setp(op, p, "depth", "4");
+      setp(op, p, "on_value", "300.7");
+      setp(op, p, "off_value", "-2.5");
+      setp(op, p, "dtype", odn[ot]);
+      int64_t id1[1] = {10}, od[2] = {10, 4};
+      mx_ndarray *ind = arr(1, id1, idts[it]), *y = arr(2, od, odts[ot]);
+      fill_indices(ind, 10, it);
+      mx_ndarray *ins[1] = {ind}, *outs[1] = {y};
+      CHECK(op->cpu(&c, p, ins, 1, outs, 1, req) == MX_OK, "one_hot: %s", mx_last_error());
+      mx_ndarray *ref = arr(1, id1, odts[ot]);
+      mx_store_f64(MX_PTR(ref), odts[ot], 0, 300.7);
+      mx_store_f64(MX_PTR(ref), odts[ot], 1, -2.5);
+      for (int64_t q = 0; q < 40; q++) {
+        int64_t i = q / 4, k = q % 4;
+        double want = gpu_index(ind, i) == k ? get(ref, 0) : get(ref, 1);
+        CHECK(get(y, q) == want, "one_hot dt %s idt %d elem %lld: %g want %g", odn[ot], it, (long long)q,
+              get(y, q), want);
+      }
+      mx_ndarray_free(ind); mx_ndarray_free(y); mx_ndarray_free(ref);
+      cases++;
+    }
+  /* where: same-shape and per-row conditions */
+  for (int rows = 0; rows < 2; rows++)
+    for (int cdt = 0; cdt < 2; cdt++) {
+      const mx_op *op = find_op(mx_ops_index, "where");
+      mx_param_value p[MX_MAX_PARAMS];
+      mx_op_params_init(op, p);
+      int64_t xd[2] = {4, 3}, cd[1] = {4};
+      mx_ndarray *cnd = rows ? arr(1, cd, cdt ? MX_INT32 : MX_FLOAT32) : arr(2, xd, cdt ? MX_INT32 : MX_FLOAT32);
+      mx_ndarray *x = arr(2, xd, MX_FLOAT64), *yy = arr(2, xd, MX_FLOAT64), *o = arr(2, xd, MX_FLOAT64);
+      mx_ndarray *g = arr(2, xd, MX_FLOAT64), *dc = arr(cnd->shape.ndim, cnd->shape.d, cnd->dtype);
+      mx_ndarray *dxx = arr(2, xd, MX_FLOAT64), *dyy = arr(2, xd, MX_FLOAT64);
+      int64_t nc = size_of(&cnd->shape);
+      for (int64_t i = 0; i < nc; i++) set(cnd, i, (i % 3 == 0) ? 0 : (i % 3 == 1 ? 2.5 : -1));
+      if (!cdt) set(cnd, nc - 1, NAN);
+      for (int64_t i = 0; i < 12; i++) { set(x, i, i); set(yy, i, -i - 1); set(g, i, 0.5 * i); }
+      mx_ndarray *ins[3] = {cnd, x, yy}, *outs[1] = {o}, *ogs[1] = {g}, *igs[3] = {dc, dxx, dyy};
+      CHECK(op->cpu(&c, p, ins, 3, outs, 1, req) == MX_OK, "where: %s", mx_last_error());
+      CHECK(op->backward(&c, p, ogs, 1, ins, 3, outs, igs, req) == MX_OK, "where grad: %s", mx_last_error());
+      int64_t row = rows ? 3 : 1;
+      for (int64_t i = 0; i < 12; i++) {
+        double cv = get(cnd, i / row);
+        int t = cv != 0;   /* NaN is true */
+        CHECK(get(o, i) == (t ? get(x, i) : get(yy, i)), "where rows %d elem %lld", rows, (long long)i);
+        CHECK(get(dxx, i) == (t ? get(g, i) : 0) && get(dyy, i) == (t ? 0 : get(g, i)),
+              "where grad rows %d elem %lld", rows, (long long)i);
+      }
+      mx_ndarray_free(cnd); mx_ndarray_free(x); mx_ndarray_free(yy); mx_ndarray_free(o);
+      mx_ndarray_free(g); mx_ndarray_free(dc); mx_ndarray_free(dxx); mx_ndarray_free(dyy);
+      cases++;
+    }
+  /* Crop: offsets and centring */
+  static const char *offs[] = {"(0,0)", "(1,2)", "(2,0)"};
+  for (int ctr = 0; ctr < 2; ctr++)
+    for (int oi = 0; oi < 3; oi++) {
+      const mx_op *op = find_op(mx_ops_nn, "Crop");
+      mx_param_value p[MX_MAX_PARAMS];
+      mx_op_params_init(op, p);
+      setp(op, p, "num_args", "1");
+      setp(op, p, "h_w", "(3,4)");
+      setp(op, p, "offset", offs[oi]);
+      setp(op, p, "center_crop", ctr ? "True" : "False");
+      int64_t dd[4] = {2, 3, 5, 6}, od[4] = {2, 3, 3, 4};
+      mx_ndarray *x = arr(4, dd, MX_FLOAT64), *y = arr(4, od, MX_FLOAT64), *g = arr(4, od, MX_FLOAT64);
+      mx_ndarray *dx = arr(4, dd, MX_FLOAT64);
+      for (int64_t i = 0; i < 180; i++) set(x, i, i);
+      for (int64_t i = 0; i < 72; i++) set(g, i, 1000 + i);
+      mx_ndarray *ins[1] = {x}, *outs[1] = {y}, *ogs[1] = {g}, *igs[1] = {dx};
+      CHECK(op->cpu(&c, p, ins, 1, outs, 1, req) == MX_OK, "Crop: %s", mx_last_error());
+      CHECK(op->backward(&c, p, ogs, 1, ins, 1, outs, igs, req) == MX_OK, "Crop grad: %s", mx_last_error());
+      mx_kc_gather gp;
+      mx_kc_plan_crop(&x->shape, 3, 4, ctr, &p[mx_op_param_index(op, "offset")], &gp);
+      double want[180] = {0};
+      for (int64_t i = 0; i < 72; i++) {
+        CHECK(get(y, i) == get(x, mx_kc_gather_at(&gp, i)), "Crop ctr %d off %d elem %lld", ctr, oi, (long long)i);
+        want[mx_kc_gather_at(&gp, i)] = get(g, i);
+      }
+      for (int64_t i = 0; i < 180; i++) CHECK(get(dx, i) == want[i], "Crop grad elem %lld", (long long)i);
+      mx_ndarray_free(x); mx_ndarray_free(y); mx_ndarray_free(g); mx_ndarray_free(dx);
+      cases++;
+    }
+  /* the float-index conversion against mx_convert */
+  const double fv[] = {0, -0.9, 2.9, -3.5, 1e19, -1e19, NAN, 9.2233720368547748e18, 4e15 + 0.5};
+  for (size_t i = 0; i < sizeof fv / sizeof fv[0]; i++) {
+    int64_t w;
+    mx_convert(&fv[i], MX_FLOAT64, &w, MX_INT64, 1);
+    CHECK(mx_kc_index_f64(fv[i]) == w, "index of %g: %lld want %lld", fv[i], (long long)mx_kc_index_f64(fv[i]), (long long)w);
+  }
+  printf("index ops and Crop: %ld cases vs index.c / nn.c\n", cases);
+}
+
 /* saturating conversions vs mx-internal.h */
 static void test_sat(void) {
   const double v[] = {-1e300, -9.3e18, -3e9, -2147483649.0, -2147483648.0, -129, -1.5, -0.5, 0,
@@ -803,6 +1008,15 @@ static void test_sat(void) {
     CHECK(mx_kc_sat_u8(v[i]) == mx_sat_u8(v[i]), "sat_u8(%g)", v[i]);
     CHECK(mx_kc_sat_i32(v[i]) == mx_sat_i32(v[i]), "sat_i32(%g)", v[i]);
     CHECK(mx_kc_sat_i64(v[i]) == mx_sat_i64(v[i]), "sat_i64(%g)", v[i]);
+    uint8_t u;
+    int32_t w;
+    int64_t l;
+    mx_store_f64(&u, MX_UINT8, 0, v[i]);
+    mx_store_f64(&w, MX_INT32, 0, v[i]);
+    mx_store_f64(&l, MX_INT64, 0, v[i]);
+    CHECK(mx_kc_f2i(v[i], 0, 255) == u, "f2i u8(%g)", v[i]);
+    CHECK(mx_kc_f2i(v[i], INT32_MIN, INT32_MAX) == w, "f2i i32(%g)", v[i]);
+    CHECK(mx_kc_f2i(v[i], INT64_MIN, INT64_MAX) == l, "f2i i64(%g)", v[i]);
   }
 }
 
@@ -813,6 +1027,7 @@ int main(void) {
   test_reduce();
   test_concat();
   test_moves();
+  test_index();
   test_softmax_output();
   test_optimizers();
   test_philox();

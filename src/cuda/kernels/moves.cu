@@ -266,3 +266,45 @@ extern "C" mx_status mx_kc_repeat_grad(BARGS) {
   });
   return MX_OK;
 }
+
+/* --------------------------------------------------------------- Crop */
+
+static int cr_offset = -1, cr_center = -1;
+
+static mx_status crop_params(const mx_param_value *p, const mx_shape *d) {
+  MX_KC_PARAM(cr_offset, "Crop", "offset");
+  MX_KC_PARAM(cr_center, "Crop", "center_crop");
+  if (p[cr_offset].n != 2) return mx_error(MX_ERR_ARG, "parameter 'offset' must have 2 entries");
+  if (d->ndim != 4)
+    return mx_error(MX_ERR_SHAPE, "input 'data' must have 4 dimensions (NCHW), got %d", d->ndim);
+  return MX_OK;
+}
+
+extern "C" mx_status mx_kc_crop(KARGS) {
+  UNUSED_KARGS;
+  mx_status rc = crop_params(p, &in[0]->shape);
+  if (rc) return rc;
+  mx_kc_gather g;
+  mx_kc_plan_crop(&in[0]->shape, out[0]->shape.d[2], out[0]->shape.d[3], (int)p[cr_center].i,
+                  &p[cr_offset], &g);
+  return move(c, MX_PTR(in[0]), MX_PTR(out[0]), in[0]->dtype, g, 0);
+}
+
+/* the data's gradient is the output gradient padded with zeros; crop_like
+ * gets zeros */
+extern "C" mx_status mx_kc_crop_grad(BARGS) {
+  UNUSED_BARGS;
+  cudaStream_t s = MX_KC_STREAM(c);
+  mx_status rc = MX_OK;
+  if (nin > 1 && ig[1] && req[1] == MX_REQ_WRITE)
+    rc = mx_cu_fill(s, MX_PTR(ig[1]), ig[1]->dtype, mx_cu_size(&ig[1]->shape), 0.0);
+  if (rc || !ig[0] || req[0] != MX_REQ_WRITE) return rc;
+  mx_ndarray *D = ig[0];
+  rc = crop_params(p, &D->shape);
+  if (!rc) rc = mx_cu_fill(s, MX_PTR(D), D->dtype, mx_cu_size(&D->shape), 0.0);
+  if (rc) return rc;
+  mx_kc_gather g;
+  mx_kc_plan_crop(&D->shape, og[0]->shape.d[2], og[0]->shape.d[3], (int)p[cr_center].i,
+                  &p[cr_offset], &g);
+  return move(c, MX_PTR(og[0]), MX_PTR(D), D->dtype, g, 1);
+}
