@@ -18,7 +18,9 @@
  *
  * MX_HD is `__host__ __device__ __forceinline__` under nvcc and `static
  * inline` under a C compiler.  The header is plain C99 apart from what sits
- * behind __CUDACC__.
+ * behind MX_KC_CXX: nvcc, or the host emulation of tools/cuda-host-tests/emu
+ * (MX_KC_EMULATE: the .cu files compiled by g++ with emu-cuda.h, kernels run
+ * on the host so that every launcher can be compared with the CPU op).
  *
  * The second half (launcher declarations) is for the module only: the
  * kernels' extern "C" entry points with the CPU kernels' signatures, which
@@ -37,7 +39,11 @@
 #include <stdint.h>
 #include <stdio.h>   /* snprintf: the plans' messages */
 
-#ifdef __CUDACC__
+#if defined(__CUDACC__) || defined(MX_KC_EMULATE)
+#define MX_KC_CXX 1
+#endif
+
+#ifdef MX_KC_CXX
 #include <cuda_fp16.h>
 #include <math_constants.h>
 #define MX_HD static __host__ __device__ __forceinline__
@@ -1038,7 +1044,7 @@ mx_status mx_kc_random_normal(KARGS);
 }
 #endif
 
-#ifdef __CUDACC__
+#ifdef MX_KC_CXX
 /* ------------------------------------------- the grid-stride template */
 
 /* f(i) for every i in [0, n): one kernel per functor type. */
@@ -1052,10 +1058,24 @@ __global__ void mx_kc_map_kernel(int64_t n, F f) {
 template <class F>
 static mx_status mx_kc_launch(cudaStream_t s, int64_t n, F f) {
   if (n <= 0) return MX_OK;
+#ifndef MX_KC_EMULATE
   mx_kc_map_kernel<F><<<mx_kc_grid(n, MX_KC_BLOCK), MX_KC_BLOCK, 0, s>>>(n, f);
+#else
+  (void)s;
+  for (int64_t i = 0; i < n; i++) f(i);
+#endif
   MX_CUDA_TRY(cudaGetLastError());
   return MX_OK;
 }
+
+/* Launch a block kernel k<<<g, b, 0, s>>>(args) (the emulation runs the
+ * blocks one after the other, each with b host threads). */
+#ifndef MX_KC_EMULATE
+#define MX_KC_KERNEL(k, g, b, s, ...) k<<<g, b, 0, s>>>(__VA_ARGS__)
+#else
+#define MX_KC_KERNEL(k, g, b, s, ...) \
+  ((void)(s), mx_emu_blocks(g, b, [&]() { k(__VA_ARGS__); }))
+#endif
 
 /* Dtype dispatch inside launchers: T bound to the element type. */
 #define MX_KC_FLOAT_SWITCH(dt, T, ...)                                       \
@@ -1097,7 +1117,7 @@ __device__ __forceinline__ double mx_kc_load_f64(const void *p, int dt, int64_t 
 /* An array's device data as T. */
 #define MX_KC_PTR(a, T) ((T *)MX_PTR(a))
 #define MX_KC_STREAM(c) (mx_cuda_of(c)->stream)
-#endif /* __CUDACC__ */
+#endif /* MX_KC_CXX */
 
 #endif /* MX_KC_HOST_TEST */
 

@@ -121,7 +121,7 @@ static mx_status softmax_rows(cudaStream_t s, const T *x, T *y, int64_t outer, i
   if (K == 0 || rows == 0) return MX_OK;
   if (K >= 128) {
     unsigned g = rows < MX_KC_MAX_GRID ? (unsigned)rows : MX_KC_MAX_GRID;
-    kc_softmax_block<T><<<g, MX_KC_BLOCK, 0, s>>>(x, y, rows, K, inner);
+    MX_KC_KERNEL(kc_softmax_block<T>, g, MX_KC_BLOCK, s, x, y, rows, K, inner);
     MX_CUDA_TRY(cudaGetLastError());
     return MX_OK;
   }
@@ -470,8 +470,8 @@ extern "C" mx_status mx_kc_leaky_grad(BARGS) {
     }
     if (act == LR_PRELU && nin > 1 && WANT(1) && ng > 0) {
       unsigned g = ng < MX_KC_MAX_GRID ? (unsigned)ng : MX_KC_MAX_GRID;
-      kc_prelu_dgamma<T><<<g, MX_KC_BLOCK, 0, s>>>(MX_KC_PTR(og[0], T), MX_KC_PTR(in[0], T),
-                                                 MX_KC_PTR(ig[1], T), outer, C, inner, ng);
+      MX_KC_KERNEL(kc_prelu_dgamma<T>, g, MX_KC_BLOCK, s, MX_KC_PTR(og[0], T), MX_KC_PTR(in[0], T),
+                   MX_KC_PTR(ig[1], T), outer, C, inner, ng);
       MX_CUDA_TRY(cudaGetLastError());
     }
   });

@@ -200,7 +200,8 @@ static mx_status run_red(cudaStream_t s, const T *x, T *y, const mx_kc_red &p) {
   if (p.nout <= 0) return MX_OK;
   if (p.R >= 256 || (p.R >= 32 && p.nout < 4096)) {
     unsigned g = p.nout < MX_KC_MAX_GRID ? (unsigned)p.nout : MX_KC_MAX_GRID;
-    kc_red_block<T, Op><<<g, MX_KC_BLOCK, 0, s>>>(x, y, p, Op());
+    void (*k)(const T *, T *, mx_kc_red, Op) = kc_red_block<T, Op>;
+    MX_KC_KERNEL(k, g, MX_KC_BLOCK, s, x, y, p, Op());
     MX_CUDA_TRY(cudaGetLastError());
     return MX_OK;
   }

@@ -136,7 +136,7 @@ KC_UMATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x))
   struct kd_##NAME {                                                          \
     static const int ux = UX, uy = UY;                                        \
     template <class T> __device__ __forceinline__ T operator()(T g, T x, T y) const { \
-      (void)x; (void)y;                                                       \
+      (void)g; (void)x; (void)y;                                              \
       return (T)(EXPR);                                                       \
     }                                                                         \
   };
