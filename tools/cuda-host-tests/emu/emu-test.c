@@ -124,6 +124,7 @@ static const mx_gpu_kernel *gpu_rec(const char *name) {
   return NULL;
 }
 static int used[512];
+static int g_train = 1;   /* is_train of the calls */
 
 static const mx_context CPU = {MX_CPU, 0};
 static mx_ndarray *arr(const mx_shape *s, int dt) {
@@ -288,7 +289,7 @@ static void run_case(const tcase *t, int dt) {
   memset(&cc, 0, sizeof cc);
   cc.nthreads = 1;
   cc.ctx = CPU;
-  cc.is_train = 1;
+  cc.is_train = g_train;
   cc.rng.seed = 0x5eed1234ull;
   cc.rng.counter = 3;
   cg = cc;
@@ -302,6 +303,22 @@ static void run_case(const tcase *t, int dt) {
   if (sc == MX_OK && sg == MX_OK) {
     for (int k = 0; k < nout; k++) compare("output", t->op, dt, yc[k], yg[k]);
     for (int j = 0; j < nin; j++) compare("input after the call", t->op, dt, xc[j], xg[j]);
+  }
+  /* in place: output 0 written over (a fresh copy of) input 0 */
+  if (sc == MX_OK && (rec->flags & MX_GPUF_INPLACE) && nin >= 1 && nout >= 1 &&
+      idt[0] == odt[0] && mx_ndarray_size(yc[0]) == mx_ndarray_size(xg[0]) &&
+      strstr(t->op, "_update") == NULL) {
+    mx_ndarray *xi[8], *yi[32];
+    for (int j = 0; j < nin; j++) xi[j] = dup(xg[j]);
+    for (int k = 0; k < nout; k++) yi[k] = k == 0 ? xi[0] : dup(yg[k]);
+    for (int64_t i = 0; i < mx_ndarray_size(xi[0]); i++)   /* the original input 0 */
+      mx_store_f64(MX_PTR(xi[0]), idt[0], i, gen(t->gens[0], i, !is_float(idt[0])));
+    sg = rec->fwd(&cg, p, xi, nin, yi, nout, req);
+    CHECK(sg == MX_OK, "%s in place: %s", t->op, mx_last_error());
+    if (sg == MX_OK) compare("output in place", t->op, dt, yc[0], xi[0]);
+    mx_error_clear();
+    for (int j = 0; j < nin; j++) mx_ndarray_free(xi[j]);
+    for (int k = 1; k < nout; k++) mx_ndarray_free(yi[k]);
   }
   /* backward from the CPU's forward values */
   if (t->bwd && sc == MX_OK && op->backward && rec->bwd && is_float(dt)) {
@@ -327,6 +344,36 @@ static void run_case(const tcase *t, int dt) {
     mx_error_clear();
     if (sc == MX_OK && sg == MX_OK)
       for (int j = 0; j < nin; j++) compare("input gradient", t->op, dt, gc[j], gg[j]);
+    /* again without input 0's gradient (req null), and, for SliceChannel,
+     * without the last output's gradient */
+    if (sc == MX_OK && nin > 1) {
+      int rq[32];
+      mx_ndarray *gc2[8], *gg2[8];
+      for (int j = 0; j < nin; j++) {
+        rq[j] = j == 0 ? MX_REQ_NULL : MX_REQ_WRITE;
+        gc2[j] = j == 0 ? NULL : arr(&ins[j], idt[j]);
+        gg2[j] = j == 0 ? NULL : arr(&ins[j], idt[j]);
+      }
+      sc = op->backward(&cc, p, og, nout, xc, nin, yc, gc2, rq);
+      mx_error_clear();
+      sg = rec->bwd(&cg, p, og, nout, xc, nin, yc, gg2, rq);
+      CHECK((sc == MX_OK) == (sg == MX_OK), "%s backward, input 0 not requested: CPU %d, GPU %d",
+            t->op, (int)sc, (int)sg);
+      mx_error_clear();
+      if (sc == MX_OK && sg == MX_OK)
+        for (int j = 1; j < nin; j++) compare("input gradient (input 0 not requested)", t->op, dt, gc2[j], gg2[j]);
+      for (int j = 1; j < nin; j++) { mx_ndarray_free(gc2[j]); mx_ndarray_free(gg2[j]); }
+    }
+    if (!strcmp(t->op, "SliceChannel") && nout > 1) {
+      mx_ndarray *keep = og[nout - 1];
+      og[nout - 1] = NULL;
+      sc = op->backward(&cc, p, og, nout, xc, nin, yc, gc, req);
+      sg = rec->bwd(&cg, p, og, nout, xc, nin, yc, gg, req);
+      CHECK(sc == MX_OK && sg == MX_OK, "SliceChannel backward without a gradient: %d %d", (int)sc, (int)sg);
+      compare("input gradient (an output without gradient)", t->op, dt, gc[0], gg[0]);
+      og[nout - 1] = keep;
+      mx_error_clear();
+    }
     for (int k = 0; k < nout; k++) mx_ndarray_free(og[k]);
     for (int j = 0; j < nin; j++) { mx_ndarray_free(gc[j]); mx_ndarray_free(gg[j]); }
   }
@@ -486,6 +533,7 @@ int main(void) {
     {"Dropout", "p=0.3", "4x5", "a", NULL, F, 1},
     {"Dropout", "p=0.5;axes=(0,)", "4x5", "a", NULL, F, 1},
     {"Dropout", "p=0.5;mode=always", "3x2x2", "a", NULL, F, 1},
+    {"Dropout", "p=0;mode=always", "3x2", "a", NULL, F, 1},
     {"Embedding", "input_dim=6;output_dim=3", "2x4;6x3", "ia", "dd", F, 1},
     {"Embedding", "input_dim=6;output_dim=3", "7;6x3", "ia", "id", F, 1},
     /* optimizers (states updated in place) */
@@ -502,6 +550,14 @@ int main(void) {
     {"random_normal", "loc=1;scale=2;shape=(9,)", "-", "", NULL, F, 0},
   };
   for (size_t i = 0; i < sizeof misc / sizeof misc[0]; i++) run(&misc[i]);
+  /* inference: Dropout passes through, rrelu uses the mean slope */
+  g_train = 0;
+  tcase infer[] = {
+    {"Dropout", "p=0.3", "4x5", "a", NULL, F, 1},
+    {"LeakyReLU", "act_type=rrelu", "2x3x4", "a", NULL, F, 1},
+  };
+  for (size_t i = 0; i < sizeof infer / sizeof infer[0]; i++) run(&infer[i]);
+  g_train = 1;
   /* every record was exercised */
   int nrec = 0;
   for (const mx_gpu_kernel *k = mx_gpu_kernels_elemwise; k->op; k++, nrec++)
