@@ -87,8 +87,8 @@ const mx_gpu_kernel mx_gpu_kernels_elemwise[] = {
   MX_KC_UNARY_OPS(UNARY)
   {.op = "clip", .fwd = mx_kc_clip, .bwd = mx_kc_clip_grad, .dtypes = MX_KC_NUMERIC, .flags = IP | G},
   {.op = "identity", .fwd = mx_kc_identity, .bwd = mx_kc_identity_grad, .dtypes = MX_KC_ALL, .flags = IP | G},
-  {.op = "zeros_like", .fwd = mx_kc_zeros_like, .bwd = mx_kc_grad_zeros, .dtypes = MX_KC_ALL, .flags = IP | G},
-  {.op = "ones_like", .fwd = mx_kc_ones_like, .bwd = mx_kc_grad_zeros, .dtypes = MX_KC_ALL, .flags = IP | G},
+  {.op = "zeros_like", .fwd = mx_kc_zeros_like, .bwd = mx_kc_grad_zeros_float, .dtypes = MX_KC_ALL, .flags = IP | G},
+  {.op = "ones_like", .fwd = mx_kc_ones_like, .bwd = mx_kc_grad_zeros_float, .dtypes = MX_KC_ALL, .flags = IP | G},
   {.op = "Cast", .fwd = mx_kc_cast, .bwd = mx_kc_cast_grad, .dtypes = MX_KC_ALL, .flags = IP | G},
 
   /* views and copies (shape.c, nn.c): run when the engine cannot make a view */

@@ -944,6 +944,7 @@ mx_status mx_kc_clip(KARGS);
 mx_status mx_kc_clip_grad(BARGS);
 mx_status mx_kc_identity(KARGS);            /* identity, Reshape, Flatten, copies */
 mx_status mx_kc_identity_grad(BARGS);
+mx_status mx_kc_grad_zeros_float(BARGS);
 mx_status mx_kc_zeros_like(KARGS);
 mx_status mx_kc_ones_like(KARGS);
 mx_status mx_kc_cast(KARGS);

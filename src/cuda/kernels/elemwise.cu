@@ -267,7 +267,8 @@ static mx_status addsub_fast(const mx_op_ctx *c, mx_ndarray *const *og, mx_ndarr
   for (int j = 0; j < 2; j++) {
     if (req[j] != MX_REQ_WRITE) continue;
     int dt = ig[j]->dtype;
-    if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return MX_KC_GRAD_DTYPE_ERROR(dt);
+    /* the CPU sums any dtype (mx_sum_to_shape) but negates floats only */
+    if (sub && j == 1 && dt != MX_FLOAT32 && dt != MX_FLOAT64) return MX_KC_GRAD_DTYPE_ERROR(dt);
     mx_status rc = mx_kc_sum_to_shape(s, og[0], ig[j]);
     if (rc) return rc;
     if (sub && j == 1) {
@@ -290,12 +291,12 @@ extern "C" mx_status mx_kc_bin_grad_sub_fast(BARGS) {
   return addsub_fast(c, og, ig, req, 1);
 }
 
-/* _plus_scalar/_minus_scalar: the output gradient itself */
+/* _plus_scalar/_minus_scalar: the output gradient itself (any dtype, as
+ * the CPU's copy) */
 extern "C" mx_status mx_kc_scal_grad_copy(BARGS) {
   UNUSED_BARGS;
   if (req[0] != MX_REQ_WRITE) return MX_OK;
   int dt = ig[0]->dtype;
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return MX_KC_GRAD_DTYPE_ERROR(dt);
   size_t nb = (size_t)mx_cu_size(&ig[0]->shape) * mx_cu_dtype_size(dt);
   if (nb && MX_PTR(ig[0]) != MX_PTR(og[0]))
     MX_CUDA_TRY(cudaMemcpyAsync(MX_PTR(ig[0]), MX_PTR(og[0]), nb, cudaMemcpyDeviceToDevice,

@@ -116,6 +116,21 @@ template <class T> struct r_nanprod {
   __device__ T fin(A a, int64_t) const { return (T)a; }
 };
 
+/* mx_sum_to_shape's sum: double for every dtype, converted back as
+ * mx_convert does (integers saturating) */
+template <class T> struct r_dsum {
+  typedef double A;
+  __device__ A init() const { return 0; }
+  __device__ void step(A &a, T x, int64_t) const { a += (double)x; }
+  __device__ void merge(A &a, const A &b) const { a += b; }
+  __device__ T fin(A a, int64_t) const {
+    if (!mx_kc_isint<T>()) return (T)a;
+    return sizeof(T) == 1 ? (T)mx_kc_f2i(a, 0, 255)
+         : sizeof(T) == 4 ? (T)mx_kc_f2i(a, INT32_MIN, INT32_MAX)
+                          : (T)mx_kc_f2i(a, INT64_MIN, INT64_MAX);
+  }
+};
+
 template <class T> struct r_max {
   typedef T A;
   __device__ A init() const { return kc_lowest<T>(); }
@@ -353,6 +368,9 @@ extern "C" mx_status mx_kc_argmin(KARGS) {
 
 /* --------------------------------------------------------- sum to shape */
 
+/* (any dtype of the CPU's: the gradient of broadcast_add/elemwise_add
+ * works on integers there too) */
+
 extern "C" mx_status mx_kc_sum_to_shape(cudaStream_t s, const mx_ndarray *src, mx_ndarray *dst) {
   int64_t n = mx_cu_size(&src->shape), m = mx_cu_size(&dst->shape);
   if (src->dtype != dst->dtype) return mx_error(MX_ERR_INTERNAL, "sum_to_shape: dtypes differ");
@@ -367,8 +385,8 @@ extern "C" mx_status mx_kc_sum_to_shape(cudaStream_t s, const mx_ndarray *src, m
   mx_kc_red p;
   mx_kc_red_make(&src->shape, mask, &p);
   if (p.nout != m) return mx_error(MX_ERR_INTERNAL, "sum_to_shape: the shapes do not broadcast");
-  MX_KC_FLOAT_SWITCH(dst->dtype, T, {
-    return run_red<T, r_sum<T> >(s, MX_KC_PTR(src, T), MX_KC_PTR(dst, T), p);
+  MX_KC_NUM_SWITCH(dst->dtype, T, {
+    return run_red<T, r_dsum<T> >(s, MX_KC_PTR(src, T), MX_KC_PTR(dst, T), p);
   });
   return MX_OK;
 }

@@ -317,6 +317,15 @@ extern "C" mx_status mx_kc_identity_grad(BARGS) {
   if (!is_float_dt(ig[0]->dtype)) return MX_KC_GRAD_DTYPE_ERROR(ig[0]->dtype);
   return dev_copy(c, og[0], ig[0]);
 }
+/* zeros_like/ones_like's gradient: zeros, float dtypes only (unary.c's
+ * b_zero; the comparisons' and BlockGrad's zeros take any dtype) */
+extern "C" mx_status mx_kc_grad_zeros_float(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!is_float_dt(ig[0]->dtype)) return MX_KC_GRAD_DTYPE_ERROR(ig[0]->dtype);
+  return mx_cu_fill(MX_KC_STREAM(c), MX_PTR(ig[0]), ig[0]->dtype, mx_cu_size(&ig[0]->shape), 0.0);
+}
+
 extern "C" mx_status mx_kc_zeros_like(KARGS) {
   UNUSED_KARGS;
   return mx_cu_fill(MX_KC_STREAM(c), MX_PTR(out[0]), out[0]->dtype, mx_cu_size(&out[0]->shape), 0.0);

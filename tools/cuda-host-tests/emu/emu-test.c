@@ -110,7 +110,7 @@ static long checks, fails, runs, refused;
   do {                                                          \
     checks++;                                                   \
     if (!(cond)) {                                              \
-      if (fails++ < 40) {                                       \
+      if (fails++ < 4000) {                                     \
         printf("FAIL %s:%d: ", __FILE__, __LINE__);             \
         printf(__VA_ARGS__);                                    \
         printf("\n");                                           \
@@ -321,7 +321,7 @@ static void run_case(const tcase *t, int dt) {
     for (int k = 1; k < nout; k++) mx_ndarray_free(yi[k]);
   }
   /* backward from the CPU's forward values */
-  if (t->bwd && sc == MX_OK && op->backward && rec->bwd && is_float(dt)) {
+  if (t->bwd && sc == MX_OK && op->backward && rec->bwd) {   /* integer dtypes: both must refuse */
     int nvis = op->num_visible_outputs ? op->num_visible_outputs(p) : nout;
     mx_ndarray *og[32], *gc[8], *gg[8];
     for (int k = 0; k < nout; k++) {
