@@ -127,11 +127,10 @@ const mx_gpu_kernel mx_gpu_kernels_elemwise[] = {
   {.op = "one_hot", .fwd = mx_kc_one_hot, .dtypes = MX_KC_NUMERIC, .flags = G},
   {.op = "where", .fwd = mx_kc_where, .bwd = mx_kc_where_grad, .dtypes = MX_KC_ALL, .flags = G},
 
-  /* nn.c: loss heads and layers.  SoftmaxOutput's "valid" normalisation
-   * takes a temporary; random ops bake c->rng into the launch: neither is
-   * graph-safe. */
+  /* nn.c: loss heads and layers.  Random ops bake c->rng into the launch:
+   * not graph-safe. */
   {.op = "SoftmaxOutput", .fwd = mx_kc_softmax_output, .bwd = mx_kc_softmax_output_grad,
-   .supports = mx_kc_supports_softmax_output, .dtypes = MX_KC_FLOATS, .flags = 0},
+   .supports = mx_kc_supports_softmax_output, .dtypes = MX_KC_FLOATS, .flags = G},
   {.op = "LinearRegressionOutput", .fwd = mx_kc_linreg, .bwd = mx_kc_linreg_grad,
    .supports = mx_kc_supports_float, .dtypes = MX_KC_FLOATS, .flags = G},
   {.op = "LogisticRegressionOutput", .fwd = mx_kc_logreg, .bwd = mx_kc_linreg_grad,

@@ -149,7 +149,25 @@ extern "C" mx_status mx_kc_softmax_output(KARGS) {
   return MX_OK;
 }
 
-/* count of labels that differ from ignore_label, into *cnt (zeroed first) */
+/* count of labels that differ from ignore_label, into *cnt (zeroed first).
+ * The counter is a device variable of the module (one per device): the
+ * device's one stream orders its uses, and no allocation makes SoftmaxOutput
+ * safe inside a CUDA graph. */
+__device__ unsigned long long kc_so_valid_count;
+#define KC_MAX_DEVICES 64
+static unsigned long long *kc_so_valid_at[KC_MAX_DEVICES];
+
+static mx_status so_counter(const mx_op_ctx *c, unsigned long long **out) {
+  int dev = mx_cuda_of(c)->id;
+  if (dev < 0 || dev >= KC_MAX_DEVICES)
+    return mx_error(MX_ERR_DEVICE, "SoftmaxOutput: device %d is beyond the module's %d", dev,
+                    KC_MAX_DEVICES);
+  if (!kc_so_valid_at[dev])
+    MX_CUDA_TRY(cudaGetSymbolAddress((void **)&kc_so_valid_at[dev], (const void *)&kc_so_valid_count));
+  *out = kc_so_valid_at[dev];
+  return MX_OK;
+}
+
 struct kf_so_valid {
   const void *lab; int ldt; int64_t ign; unsigned long long *cnt;
   __device__ void operator()(int64_t i) const {
@@ -197,15 +215,12 @@ extern "C" mx_status mx_kc_softmax_output_grad(BARGS) {
   cudaStream_t s = MX_KC_STREAM(c);
   int64_t ign = mx_kc_sat_i64(p[so_ign].f);
   int norm = (int)p[so_norm].i;
-  mx_storage *st = NULL;
   unsigned long long *valid = NULL;
   if (norm == MX_KC_NORM_VALID) {
-    rc = mx_kc_temp(c, sizeof(unsigned long long), &st);
+    rc = so_counter(c, &valid);
     if (rc) return rc;
-    valid = (unsigned long long *)st->data;
-    cudaError_t e = cudaMemsetAsync(valid, 0, sizeof *valid, s);
-    if (e != cudaSuccess) rc = mx_cuda_check(e, "cudaMemsetAsync");
-    if (!rc) rc = mx_kc_launch(s, L, kf_so_valid{MX_PTR(in[1]), in[1]->dtype, ign, valid});
+    MX_CUDA_TRY(cudaMemsetAsync(valid, 0, sizeof *valid, s));
+    rc = mx_kc_launch(s, L, kf_so_valid{MX_PTR(in[1]), in[1]->dtype, ign, valid});
   }
   double alpha = p[so_smooth].f;
   double on = 1 - alpha, off = K > 1 ? alpha / (double)(K - 1) : 0;
@@ -217,7 +232,6 @@ extern "C" mx_status mx_kc_softmax_output_grad(BARGS) {
       rc = mx_kc_launch(s, n, f);
     });
   }
-  if (st) mx_host->storage_release(st);
   return rc;
 }
 

@@ -13,6 +13,12 @@ extern "C" {
 
 cudaError_t cudaGetLastError(void) { return cudaSuccess; }
 
+/* a __device__ variable is a host global here */
+cudaError_t cudaGetSymbolAddress(void **devPtr, const void *symbol) {
+  *devPtr = (void *)symbol;
+  return cudaSuccess;
+}
+
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
                             cudaStream_t stream) {
   (void)kind; (void)stream;
