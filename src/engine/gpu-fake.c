@@ -34,7 +34,8 @@ typedef struct fblock {
 } fblock;
 
 typedef struct fdev {
-  char *base;
+  char *raw;                /* what mmap returned                       */
+  char *base;               /* raw aligned to 2 MiB                     */
   size_t cap;
   size_t used;
   size_t hwm;               /* end of the highest block ever handed out */
@@ -44,7 +45,7 @@ typedef struct fdev {
 static fdev devs[FAKE_MAX_DEV];
 static int ndev = -1;
 static int guard = 1;
-static int open_depth;
+static int open_depth[FAKE_MAX_DEV];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char desc[160];
 static mx_gpu_kernel recs[MX_MAX_OPS];
@@ -60,18 +61,17 @@ static size_t env_bytes(const char *name, size_t def) {
   return x >= PAGE ? (size_t)x : def;
 }
 
-/* Only the part of an arena ever used changes protection: mprotect's cost
- * grows with the range, and ops are frequent. */
-static void fake_open(void) {
-  if (open_depth++ == 0 && guard)
-    for (int d = 0; d < ndev; d++)
-      if (devs[d].hwm) mprotect(devs[d].base, devs[d].hwm, PROT_READ | PROT_WRITE);
+/* Open device d's arena (nested calls count).  Only the part ever used
+ * changes protection, in huge pages: mprotect's cost grows with the pages
+ * it touches, and ops are frequent. */
+static void fake_open(int d) {
+  if (d >= 0 && open_depth[d]++ == 0 && guard && devs[d].hwm)
+    mprotect(devs[d].base, devs[d].hwm, PROT_READ | PROT_WRITE);
 }
 
-static void fake_close(void) {
-  if (--open_depth == 0 && guard)
-    for (int d = 0; d < ndev; d++)
-      if (devs[d].hwm) mprotect(devs[d].base, devs[d].hwm, PROT_NONE);
+static void fake_close(int d) {
+  if (d >= 0 && --open_depth[d] == 0 && guard && devs[d].hwm)
+    mprotect(devs[d].base, devs[d].hwm, PROT_NONE);
 }
 
 static int setup(void) {
@@ -86,12 +86,19 @@ static int setup(void) {
   guard = !(g && strcmp(g, "0") == 0);
   ndev = 0;
   for (int d = 0; d < n; d++) {
-    void *p = mmap(NULL, cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) break;
+    /* 2 MiB aligned, so the arena can use huge pages */
+    size_t huge = (size_t)2 << 20;
+    char *raw = (char *)mmap(NULL, cap + huge, guard ? PROT_NONE : PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == (char *)MAP_FAILED) break;
+    char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+#ifdef MADV_HUGEPAGE
+    madvise(p, cap, MADV_HUGEPAGE);
+#endif
     fblock *b = (fblock *)calloc(1, sizeof *b);
-    if (!b) { munmap(p, cap); break; }
+    if (!b) { munmap(raw, cap + huge); break; }
     b->len = cap;
-    devs[d] = (fdev){(char *)p, cap, 0, 0, b};
+    devs[d] = (fdev){raw, p, cap, 0, 0, b};
     ndev++;
   }
   snprintf(desc, sizeof desc, "fake GPU devices (MXNET_FAKE_GPU): %d x %.0f MiB of host memory%s",
@@ -135,7 +142,7 @@ static mx_status f_malloc(int dev, size_t bytes, void **out) {
     if (b->off + b->len > devs[dev].hwm) devs[dev].hwm = b->off + b->len;
     *out = devs[dev].base + b->off;
     /* allocated inside an open section (a kernel's temporary): usable now */
-    if (open_depth > 0 && guard) mprotect(*out, b->len, PROT_READ | PROT_WRITE);
+    if (open_depth[dev] > 0 && guard) mprotect(*out, b->len, PROT_READ | PROT_WRITE);
   }
   pthread_mutex_unlock(&mu);
   return b ? MX_OK : mx_error(MX_ERR_NOMEM, "fake gpu(%d) is full", dev);
@@ -164,17 +171,17 @@ static void f_mem_info(int dev, int64_t *free_bytes, int64_t *total) {
 }
 
 static mx_status f_copy(void *dst, int dst_dev, const void *src, int src_dev, size_t bytes) {
-  (void)dst_dev; (void)src_dev;
-  fake_open();
+  fake_open(dst_dev);
+  if (src_dev != dst_dev) fake_open(src_dev);
   memmove(dst, src, bytes);
-  fake_close();
+  if (src_dev != dst_dev) fake_close(src_dev);
+  fake_close(dst_dev);
   return MX_OK;
 }
 
 static mx_status f_fill(int dev, void *p, int dtype, int64_t n, double v) {
-  (void)dev;
   if (n <= 0) return MX_OK;
-  fake_open();
+  fake_open(dev);
   size_t es = mx_dtype_size(dtype);
   mx_store_f64(p, dtype, 0, v);
   for (int64_t done = 1; done < n;) {
@@ -182,15 +189,14 @@ static mx_status f_fill(int dev, void *p, int dtype, int64_t n, double v) {
     memcpy((char *)p + (size_t)done * es, p, (size_t)c * es);
     done += c;
   }
-  fake_close();
+  fake_close(dev);
   return MX_OK;
 }
 
 static mx_status f_cast(int dev, const void *src, int st, void *dst, int dt, int64_t n) {
-  (void)dev;
-  fake_open();
+  fake_open(dev);
   mx_convert(src, st, dst, dt, n);
-  fake_close();
+  fake_close(dev);
   return MX_OK;
 }
 
@@ -204,10 +210,9 @@ static mx_status add_typed(void *dst, const void *src, int dtype, int64_t n) {
 }
 
 static mx_status f_add(int dev, void *dst, const void *src, int dtype, int64_t n) {
-  (void)dev;
-  fake_open();
+  fake_open(dev);
   mx_status rc = add_typed(dst, src, dtype, n);
-  fake_close();
+  fake_close(dev);
   return rc;
 }
 
@@ -247,15 +252,32 @@ static const mx_gpu_kernel *f_kernel(const mx_op *op) {
 
 static mx_status f_op_begin(int dev, mx_op_ctx *c) {
   if (dev < 0 || dev >= ndev) return mx_error(MX_ERR_DEVICE, "no fake gpu(%d)", dev);
-  fake_open();
+  fake_open(dev);
   c->gpu = &devs[dev];
   return MX_OK;
 }
 
 static mx_status f_op_end(int dev, const char *name) {
-  (void)dev; (void)name;
-  fake_close();
+  (void)name;
+  fake_close(dev);
   return MX_OK;
+}
+
+/* Unmap the arenas (mx_gpu_reset calls this once no array is left), so the
+ * next setup reads the knobs again. */
+static void f_shutdown(void) {
+  size_t huge = (size_t)2 << 20;
+  for (int d = 0; d < ndev; d++) {
+    for (fblock *b = devs[d].blocks; b;) {
+      fblock *nx = b->next;
+      free(b);
+      b = nx;
+    }
+    munmap(devs[d].raw, devs[d].cap + huge);
+    memset(&devs[d], 0, sizeof devs[d]);
+    open_depth[d] = 0;
+  }
+  ndev = -1;
 }
 
 static const mx_gpu_backend fake = {
@@ -275,7 +297,7 @@ static const mx_gpu_backend fake = {
   .kernel = f_kernel,
   .op_begin = f_op_begin,
   .op_end = f_op_end,
-  .shutdown = NULL,
+  .shutdown = f_shutdown,
 };
 
 const mx_gpu_backend *mx_gpu_fake_backend(void) {
