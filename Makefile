@@ -14,7 +14,7 @@ VERSION = $(shell sed -n 's/^Version: *//p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
 export OMP_THREAD_LIMIT ?= 2
 
-.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim
+.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim gpu-host-checks
 
 deps:
 	@sh tools/install-deps.sh
@@ -132,3 +132,11 @@ gpu-pack-trim:
 clean:
 	sh ./cleanup
 	rm -rf $(PKG).Rcheck $(PKG)_*.tar.gz build
+
+# Host checks of the GPU code that run without a GPU (need nvcc's headers and
+# cuDNN): the kernels' index maths and an emulation of every own kernel
+# against its CPU op; cuDNN descriptors against our shape inference, and the
+# cuBLAS/cuDNN host code run on the host against the CPU kernels.
+gpu-host-checks:
+	$(MAKE) -C tools/cuda-host-tests test emu
+	$(MAKE) -C tools/cudnn-shape-check run fake
