@@ -2,13 +2,14 @@
  * dtype.c -- element types: names, sizes, half precision, conversions.
  */
 #include "../include/mx-internal.h"
+#include "../include/mx-bf16.h"
 
 #include <math.h>
 #include <stdio.h>
 
 int mx_dtype_valid(int dtype) {
   switch (dtype) {
-    case MX_FLOAT32: case MX_FLOAT64: case MX_FLOAT16:
+    case MX_FLOAT32: case MX_FLOAT64: case MX_FLOAT16: case MX_BFLOAT16:
     case MX_UINT8: case MX_INT8: case MX_INT32: case MX_INT64:
       return 1;
     default:
@@ -21,6 +22,7 @@ size_t mx_dtype_size(int dtype) {
     case MX_FLOAT32: return 4;
     case MX_FLOAT64: return 8;
     case MX_FLOAT16: return 2;
+    case MX_BFLOAT16: return 2;
     case MX_UINT8: return 1;
     case MX_INT8: return 1;
     case MX_INT32: return 4;
@@ -34,6 +36,7 @@ const char *mx_dtype_name(int dtype) {
     case MX_FLOAT32: return "float32";
     case MX_FLOAT64: return "float64";
     case MX_FLOAT16: return "float16";
+    case MX_BFLOAT16: return "bfloat16";
     case MX_UINT8: return "uint8";
     case MX_INT8: return "int8";
     case MX_INT32: return "int32";
@@ -46,6 +49,7 @@ int mx_dtype_from_name(const char *name) {
   static const struct { const char *n; int t; } tbl[] = {
     {"float32", MX_FLOAT32}, {"float64", MX_FLOAT64}, {"float16", MX_FLOAT16},
     {"uint8", MX_UINT8}, {"int8", MX_INT8}, {"int32", MX_INT32}, {"int64", MX_INT64},
+    {"bfloat16", MX_BFLOAT16},
     {"float", MX_FLOAT32}, {"double", MX_FLOAT64}, {"half", MX_FLOAT16},
   };
   if (!name) return -1;
@@ -55,7 +59,8 @@ int mx_dtype_from_name(const char *name) {
 }
 
 int mx_dtype_is_float(int dtype) {
-  return dtype == MX_FLOAT32 || dtype == MX_FLOAT64 || dtype == MX_FLOAT16;
+  return dtype == MX_FLOAT32 || dtype == MX_FLOAT64 || dtype == MX_FLOAT16 ||
+         dtype == MX_BFLOAT16;
 }
 
 /* ------------------------------------------------------------ float16 */
@@ -113,6 +118,21 @@ float mx_f16_to_f32(uint16_t hv) {
   return f;
 }
 
+/* ----------------------------------------------------------- bfloat16 */
+
+uint16_t mx_f32_to_bf16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  return mx_bf16_from_bits(x);
+}
+
+float mx_bf16_to_f32(uint16_t h) {
+  uint32_t x = mx_bf16_to_bits(h);
+  float f;
+  memcpy(&f, &x, 4);
+  return f;
+}
+
 /* --------------------------------------------------------- conversions */
 
 /* Float to integer without undefined behaviour: NaN -> 0, saturate. */
@@ -124,6 +144,7 @@ static inline double ld(const void *p, int dt, int64_t i) {
     case MX_FLOAT32: return ((const float *)p)[i];
     case MX_FLOAT64: return ((const double *)p)[i];
     case MX_FLOAT16: return mx_f16_to_f32(((const uint16_t *)p)[i]);
+    case MX_BFLOAT16: return mx_bf16_to_f32(((const uint16_t *)p)[i]);
     case MX_UINT8: return ((const uint8_t *)p)[i];
     case MX_INT8: return ((const int8_t *)p)[i];
     case MX_INT32: return ((const int32_t *)p)[i];
@@ -139,6 +160,7 @@ void mx_store_f64(void *p, int dtype, int64_t i, double v) {
     case MX_FLOAT32: ((float *)p)[i] = (float)v; break;
     case MX_FLOAT64: ((double *)p)[i] = v; break;
     case MX_FLOAT16: ((uint16_t *)p)[i] = mx_f32_to_f16((float)v); break;
+    case MX_BFLOAT16: ((uint16_t *)p)[i] = mx_f32_to_bf16((float)v); break;
     case MX_UINT8: ((uint8_t *)p)[i] = MX_F2I(uint8_t, 0, 255, v); break;
     case MX_INT8: ((int8_t *)p)[i] = MX_F2I(int8_t, -128, 127, v); break;
     case MX_INT32: ((int32_t *)p)[i] = MX_F2I(int32_t, INT32_MIN, INT32_MAX, v); break;
@@ -147,7 +169,7 @@ void mx_store_f64(void *p, int dtype, int64_t i, double v) {
   }
 }
 
-/* Plain casts between two non-half types. */
+/* Loops over two C element types; EXPR converts v. */
 #define CONV_LOOP(S, D, EXPR)                                   \
   do {                                                          \
     const S *s_ = (const S *)src;                               \
@@ -168,11 +190,13 @@ void mx_convert(const void *src, int st, void *dst, int dt, int64_t n) {
   if (st == MX_FLOAT32 && dt == MX_FLOAT64) { CONV_LOOP(float, double, (double)v); return; }
   if (st == MX_FLOAT32 && dt == MX_FLOAT16) { CONV_LOOP(float, uint16_t, mx_f32_to_f16(v)); return; }
   if (st == MX_FLOAT16 && dt == MX_FLOAT32) { CONV_LOOP(uint16_t, float, mx_f16_to_f32(v)); return; }
+  if (st == MX_FLOAT32 && dt == MX_BFLOAT16) { CONV_LOOP(float, uint16_t, mx_f32_to_bf16(v)); return; }
+  if (st == MX_BFLOAT16 && dt == MX_FLOAT32) { CONV_LOOP(uint16_t, float, mx_bf16_to_f32(v)); return; }
   if (st == MX_INT32 && dt == MX_FLOAT32) { CONV_LOOP(int32_t, float, (float)v); return; }
   if (st == MX_INT32 && dt == MX_FLOAT64) { CONV_LOOP(int32_t, double, (double)v); return; }
   /* general path through double (exact for every pair except int64 beyond
    * 2^53, which only loses precision when converted to a float type anyway) */
-  if (st == MX_INT64 && dt != MX_FLOAT32 && dt != MX_FLOAT64 && dt != MX_FLOAT16) {
+  if (st == MX_INT64 && !mx_dtype_is_float(dt)) {
     const int64_t *s = (const int64_t *)src;
     for (int64_t i = 0; i < n; i++) {
       int64_t v = s[i];

@@ -384,11 +384,17 @@ static mx_status infer_node(bind_ctx *c, int i, mx_shape *out_s, int *out_t) {
     rc = f(x->params, x->ninputs, in_t, x->nout, out_t);
   }
   if (rc) return mx_error_prefix(rc, "%s (%s): ", x->name, x->op->name);
-  if (!mx_op_native_dtype(x->op, c->ctx, MX_FLOAT16))
+  /* storage-only half types reach the executor only where a kernel takes
+   * them natively (float16 for the MX_OPF_F16 ops; bfloat16 never) */
+  static const int halves[2] = {MX_FLOAT16, MX_BFLOAT16};
+  for (int h = 0; h < 2; h++) {
+    int t = halves[h];
+    if (mx_op_native_dtype(x->op, c->ctx, t)) continue;
     for (int k = 0; k < x->nout; k++)
-      if (out_t[k] == MX_FLOAT16 || (x->ninputs > 0 && in_t[0] == MX_FLOAT16))
-        return mx_error(MX_ERR_DTYPE, "%s (%s): executors do not run float16 through this op yet",
-                        x->name, x->op->name);
+      if (out_t[k] == t || (x->ninputs > 0 && in_t[0] == t))
+        return mx_error(MX_ERR_DTYPE, "%s (%s): executors do not run float16 and bfloat16 through this op yet "
+                        "(got %s)", x->name, x->op->name, mx_dtype_name(t));
+  }
   mx_kernels *k = &c->e->kern[i];
   if ((rc = mx_op_kernels(x->op, c->ctx, k)) == MX_OK)
     rc = mx_op_kernels_check(x->op, k, x->params, x->ninputs, in_s, in_t);

@@ -120,7 +120,8 @@ typedef enum mx_dtype {
   MX_UINT8 = 3,
   MX_INT32 = 4,
   MX_INT8 = 5,
-  MX_INT64 = 6
+  MX_INT64 = 6,
+  MX_BFLOAT16 = 12   /* storage only, like float16: ops compute it in float32 */
 } mx_dtype;
 
 int mx_dtype_valid(int dtype);
@@ -132,6 +133,10 @@ int mx_dtype_is_float(int dtype);
 /* IEEE half <-> single conversion (round to nearest even). */
 uint16_t mx_f32_to_f16(float f);
 float mx_f16_to_f32(uint16_t h);
+/* bfloat16 (the top 16 bits of a float32) <-> single: round to nearest
+ * even, NaN stays a (quiet) NaN, overflow gives Inf; widening is exact. */
+uint16_t mx_f32_to_bf16(float f);
+float mx_bf16_to_f32(uint16_t h);
 
 /* ------------------------------------------------------------------ contexts */
 

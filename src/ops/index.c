@@ -246,7 +246,7 @@ static mx_status k_one_hot(KARGS) {
   UNUSED_KARGS;
   int64_t depth = p[OH_DEPTH].i, n = mx_ndarray_size(in[0]);
   int dt = out[0]->dtype;
-  if (!mx_dtype_valid(dt) || dt == MX_FLOAT16)
+  if (!mx_dtype_valid(dt) || dt == MX_FLOAT16 || dt == MX_BFLOAT16)
     return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(dt));
   if (n == 0 || depth == 0) return MX_OK;
   int64_t *idx;
@@ -311,14 +311,15 @@ static mx_status type_where(const mx_param_value *p, int nin, int *in, int nout,
   return MX_OK;
 }
 
-/* Nonzero test of a condition element of any dtype (float16 by its bits:
- * NaN counts as true, as != 0 does for other floats). */
+/* Nonzero test of a condition element of any dtype (float16 and bfloat16
+ * by their bits: NaN counts as true, as != 0 does for other floats). */
 static void cond_mask(const mx_ndarray *cnd, uint8_t *m) {
   int64_t n = mx_ndarray_size(cnd);
   int nt = mx_par_threads(n);
   (void)nt;  /* unused without OpenMP */
   switch (cnd->dtype) {
-    case MX_FLOAT16: {
+    case MX_FLOAT16:
+    case MX_BFLOAT16: {
       const uint16_t *v = MX_DATA(cnd, uint16_t);
       MX_OMP_FOR(nt)
       for (int64_t i = 0; i < n; i++) m[i] = (v[i] & 0x7fffu) != 0;

@@ -254,7 +254,7 @@ mx_status mx_op_param_set_str(const mx_op *op, mx_param_value *vals, int i,
     case MX_PARAM_DTYPE: {
       int t = mx_dtype_from_name(skip_ws(s));
       if (t < 0)
-        return perr(op, d, "must be one of float32, float64, float16, uint8, int8, int32, int64; got '%s'", s);
+        return perr(op, d, "must be one of float32, float64, float16, bfloat16, uint8, int8, int32, int64; got '%s'", s);
       v->i = t;
       v->n = 1;
       v->is_set = 1;

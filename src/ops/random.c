@@ -4,7 +4,8 @@
  * The numbers come from the counter-based generator of the call (c->rng,
  * seeded by the caller; from R, by R's own generator, so set.seed() makes
  * them reproducible).  They do not depend on the number of threads.
- * float16 outputs are drawn in float32 and converted by the invoker.
+ * float16 and bfloat16 outputs are drawn in float32 and converted by the
+ * invoker.
  */
 #include "../include/mx-op.h"
 
@@ -55,8 +56,8 @@ static mx_status type_random(const mx_param_value *p, int nin, int *in, int nout
                              int *out) {
   (void)nin; (void)in; (void)nout;
   int dt = mx_param_dtype(&p[R_DTYPE], MX_FLOAT32);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64 && dt != MX_FLOAT16)
-    return mx_error(MX_ERR_DTYPE, "parameter 'dtype' must be float32, float64 or float16, got %s",
+  if (!mx_dtype_is_float(dt))
+    return mx_error(MX_ERR_DTYPE, "parameter 'dtype' must be float32, float64, float16 or bfloat16, got %s",
                     mx_dtype_name(dt));
   out[0] = dt;
   return MX_OK;
@@ -93,14 +94,14 @@ static const mx_param_desc p_uniform[R_NPARAMS] = {
   [R_B] = {"high", MX_PARAM_FLOAT, 0, "1", NULL, "Upper bound (excluded); not less than low."},
   [R_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
   [R_CTX] = {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
-  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64, float16 or bfloat16."},
 };
 static const mx_param_desc p_normal[R_NPARAMS] = {
   [R_A] = {"loc", MX_PARAM_FLOAT, 0, "0", NULL, "Mean."},
   [R_B] = {"scale", MX_PARAM_FLOAT, 0, "1", NULL, "Standard deviation (not negative)."},
   [R_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "()", NULL, "Dimensions of the result (R order)."},
   [R_CTX] = {"ctx", MX_PARAM_CTX, MX_PF_OPTIONAL, NULL, NULL, "Device of the result."},
-  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64 or float16."},
+  [R_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "float32, float64, float16 or bfloat16."},
 };
 
 const mx_op mx_ops_random[] = {

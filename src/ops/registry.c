@@ -257,7 +257,7 @@ typedef struct call_plan {
   mx_kernels k;
   int nout;                          /* all outputs, hidden included */
   int nvis;                          /* visible outputs              */
-  int bridge;                        /* float16/int8 computed wider  */
+  int bridge;                        /* (b)float16/int8 computed wider */
   mx_shape out_s[MX_MAX_OUTPUTS];
   int out_t[MX_MAX_OUTPUTS];         /* dtypes of the results        */
   int k_in_t[MX_MAX_INPUTS];         /* dtypes the kernel sees       */
@@ -267,9 +267,17 @@ typedef struct call_plan {
 /* The dtype an op's kernel computes a value of dtype t in. */
 static int kernel_dtype(const mx_op *op, mx_context ctx, int t) {
   if (mx_op_native_dtype(op, ctx, t)) return t;
-  if (t == MX_FLOAT16) return MX_FLOAT32;
+  if (t == MX_FLOAT16 || t == MX_BFLOAT16) return MX_FLOAT32;
   if (t == MX_INT8) return MX_INT32;
   return t;   /* the kernel refuses what it cannot compute */
+}
+
+/* Ops whose kernels update some inputs in place (the optimizer updates, and
+ * BatchNorm's moving statistics) are the ones flagged both MX_OPF_F16 (no
+ * float32 copies for float16) and MX_OPF_NO_MIRROR (never recomputed).
+ * Computing them on converted copies would silently drop those updates. */
+static int updates_inputs(const mx_op *op) {
+  return (op->flags & MX_OPF_F16) && (op->flags & MX_OPF_NO_MIRROR);
 }
 
 static mx_status plan_call(const mx_op *op, const mx_param_value *params,
@@ -339,14 +347,20 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
     if (!mx_dtype_valid(cp->out_t[k]))
       return mx_error(MX_ERR_INTERNAL, "%s: could not infer the output dtype", op->name);
 
-  /* storage-only dtypes without a native kernel: float16 is computed in
-   * float32, int8 in int32 (exact; results saturate back into int8) */
+  /* storage-only dtypes without a native kernel: float16 and bfloat16 are
+   * computed in float32, int8 in int32 (exact; results saturate back into
+   * int8) */
   rc = mx_op_kernels_check(op, &cp->k, params, nin, in_s, in_t);
   if (rc) return rc;
   cp->bridge = 0;
   for (int k = 0; k < nin; k++) {
     cp->k_in_t[k] = kernel_dtype(op, ctx, in_t[k]);
-    if (cp->k_in_t[k] != in_t[k]) cp->bridge = 1;
+    if (cp->k_in_t[k] == in_t[k]) continue;
+    cp->bridge = 1;
+    if (updates_inputs(op))
+      return mx_error(MX_ERR_DTYPE, "%s: %s inputs are not supported here (this op updates its "
+                      "inputs in place and cannot work on %s copies)", op->name,
+                      mx_dtype_name(in_t[k]), mx_dtype_name(cp->k_in_t[k]));
   }
   for (int k = 0; k < cp->nout; k++) {
     cp->k_out_t[k] = kernel_dtype(op, ctx, cp->out_t[k]);
@@ -492,7 +506,7 @@ mx_status mx_op_forward_backward(const mx_op *op, const mx_param_value *params,
   if (!cp.k.bwd)
     return mx_error(MX_ERR_UNSUPPORTED, "%s: no gradient on the GPU in this version of mxnet", op->name);
   if (cp.bridge)
-    return mx_error(MX_ERR_DTYPE, "%s: gradients are not computed in float16", op->name);
+    return mx_error(MX_ERR_DTYPE, "%s: gradients are not computed in float16 or bfloat16", op->name);
   if (n_out_grads != cp.nvis)
     return mx_error(MX_ERR_ARG, "%s: expects %d output gradient%s, got %d", op->name,
                     cp.nvis, cp.nvis == 1 ? "" : "s", n_out_grads);

@@ -202,7 +202,7 @@ int mx_r_dtype(SEXP dtype, const char *arg) {
     mx_r_value_error("argument '%s' must be a dtype name such as \"float32\"", arg);
   int t = mx_dtype_from_name(CHAR(STRING_ELT(dtype, 0)));
   if (t < 0)
-    mx_r_value_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, uint8, int32 or int64)",
+    mx_r_value_error("argument '%s': unknown dtype \"%s\" (use float32, float64, float16, bfloat16, uint8, int8, int32 or int64)",
              arg, CHAR(STRING_ELT(dtype, 0)));
   return t;
 }
