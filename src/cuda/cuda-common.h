@@ -63,7 +63,7 @@ static inline size_t mx_cu_dtype_size(int dtype) {
   switch (dtype) {
     case MX_FLOAT64: case MX_INT64: return 8;
     case MX_FLOAT32: case MX_INT32: return 4;
-    case MX_FLOAT16: return 2;
+    case MX_FLOAT16: case MX_BFLOAT16: return 2;
     case MX_UINT8: case MX_INT8: return 1;
     default: return 0;
   }

@@ -884,6 +884,7 @@ static inline const char *mx_kc_dtype_name(int dt) {
     case MX_FLOAT32: return "float32";
     case MX_FLOAT64: return "float64";
     case MX_FLOAT16: return "float16";
+    case MX_BFLOAT16: return "bfloat16";
     case MX_UINT8: return "uint8";
     case MX_INT32: return "int32";
     case MX_INT8: return "int8";

@@ -3,14 +3,19 @@
  * backend table's fill/cast/add entries run (device.c).  Values follow the
  * CPU's rules in src/engine/dtype.c: conversions go through double, float to
  * integer saturates and maps NaN to 0, int64 to a narrower integer clamps
- * exactly, float16 rounds to nearest even.
+ * exactly, float16 and bfloat16 round to nearest even (bfloat16 with the
+ * engine's own bit-pattern rounding, include/mx-bf16.h, so NaN payloads
+ * match the CPU's too).
  *
  * Launchers queue one grid-stride kernel on the caller's stream and never
  * wait.  UNVERIFIED on a GPU until tools/gpu-check.sh has run.
  */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "../../include/mx-bf16.h"
 #include "../cuda-common.h"
 
 namespace {
@@ -29,6 +34,23 @@ template <typename T> __host__ __device__ inline double to_f64(T v) { return (do
 template <> __host__ __device__ inline double to_f64<__half>(__half v) {
   return (double)__half2float(v);
 }
+/* bfloat16 through its bits (mx-bf16.h): exact widening */
+__host__ __device__ inline float bf16_to_f32(__nv_bfloat16 v) {
+  uint32_t b = mx_bf16_to_bits(static_cast<__nv_bfloat16_raw>(v).x);
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
+}
+__host__ __device__ inline __nv_bfloat16 f32_to_bf16(float f) {
+  uint32_t b;
+  memcpy(&b, &f, 4);
+  __nv_bfloat16_raw r;
+  r.x = mx_bf16_from_bits(b);
+  return __nv_bfloat16(r);
+}
+template <> __host__ __device__ inline double to_f64<__nv_bfloat16>(__nv_bfloat16 v) {
+  return (double)bf16_to_f32(v);
+}
 
 /* float to integer: NaN -> 0, saturating (dtype.c's MX_F2I) */
 template <typename T> __host__ __device__ inline T sat(double v, double lo, double hi) {
@@ -38,6 +60,9 @@ template <typename T> __host__ __device__ inline T sat(double v, double lo, doub
 template <typename T> __host__ __device__ inline T from_f64(double v) { return (T)v; }
 template <> __host__ __device__ inline __half from_f64<__half>(double v) {
   return __float2half_rn((float)v);
+}
+template <> __host__ __device__ inline __nv_bfloat16 from_f64<__nv_bfloat16>(double v) {
+  return f32_to_bf16((float)v);
 }
 template <> __host__ __device__ inline uint8_t from_f64<uint8_t>(double v) {
   return sat<uint8_t>(v, 0.0, 255.0);
@@ -92,6 +117,9 @@ template <typename T> __device__ inline T add1(T a, T b) { return (T)(a + b); }
 template <> __device__ inline __half add1<__half>(__half a, __half b) {
   return __float2half_rn(__half2float(a) + __half2float(b));
 }
+template <> __device__ inline __nv_bfloat16 add1<__nv_bfloat16>(__nv_bfloat16 a, __nv_bfloat16 b) {
+  return f32_to_bf16(bf16_to_f32(a) + bf16_to_f32(b));
+}
 
 template <typename T> __global__ void add_k(T *d, const T *s, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
@@ -107,6 +135,7 @@ template <typename F> bool with_type(int dtype, F f) {
     case MX_FLOAT32: f(float()); return true;
     case MX_FLOAT64: f(double()); return true;
     case MX_FLOAT16: f(__half()); return true;
+    case MX_BFLOAT16: f(__nv_bfloat16()); return true;
     case MX_UINT8: f(uint8_t()); return true;
     case MX_INT8: f(int8_t()); return true;
     case MX_INT32: f(int32_t()); return true;
