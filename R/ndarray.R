@@ -33,8 +33,10 @@ nd.forward.backward <- function(op, inputs, params = NULL, out.grads = list(), i
 #'   allowed; \code{NaN} and \code{Inf} are kept in floating-point dtypes.
 #' @param ctx The device (default \code{mx.ctx.default()}).
 #' @param dtype Element type: \code{"float32"} (default), \code{"float64"},
-#'   \code{"float16"}, \code{"uint8"}, \code{"int8"}, \code{"int32"} or \code{"int64"}. Values
-#'   are converted (truncated towards zero and saturated for integer types).
+#'   \code{"float16"}, \code{"bfloat16"}, \code{"uint8"}, \code{"int8"}, \code{"int32"} or
+#'   \code{"int64"}. Values are converted (truncated towards zero and saturated for integer
+#'   types; rounded to nearest even for float16 and bfloat16, which are storage types: ops
+#'   compute them in float32).
 #' @return An MXNDArray.
 #' @examples
 #' x <- mx.nd.array(matrix(1:6, 2, 3))
@@ -243,7 +245,7 @@ Ops.MXNDArray <- function(e1, e2) {
   }
   if (gen == "%/%") {
     q <- e1 / e2
-    if (mx.nd.dtype(q) %in% c("float32", "float64", "float16")) return(nd.invoke("floor", list(q)))
+    if (mx.nd.dtype(q) %in% c("float32", "float64", "float16", "bfloat16")) return(nd.invoke("floor", list(q)))
     return((e1 - e1 %% e2) / e2)
   }
   ops <- ops.table[[gen]]
