@@ -1445,7 +1445,7 @@ mx.nd.where <- function(condition, x, y, out = NULL) {
 #' @param high (float; default 1) Upper bound (excluded); not less than low.
 #' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
 #' @param ctx (context; optional) Device of the result.
-#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param dtype (dtype; default float32) float32, float64, float16 or bfloat16.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{random_uniform} (aliases: \code{uniform}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -1470,7 +1470,7 @@ mx.nd.uniform <- function(low = 0, high = 1, shape = NULL, ctx = NULL, dtype = "
 #' @param scale (float; default 1) Standard deviation (not negative).
 #' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
 #' @param ctx (context; optional) Device of the result.
-#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param dtype (dtype; default float32) float32, float64, float16 or bfloat16.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{random_normal} (aliases: \code{normal}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -3197,7 +3197,7 @@ mx.symbol.where <- function(...) mx.symbol.internal.create("where", list(...))
 #'   \item{\code{high}}{(float; default 1) Upper bound (excluded); not less than low.}
 #'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
 #'   \item{\code{ctx}}{(context; optional) Device of the result.}
-#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64, float16 or bfloat16.}
 #' }
 #' @details Engine operator \code{random_uniform} (aliases: \code{uniform}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
@@ -3219,7 +3219,7 @@ mx.symbol.uniform <- function(...) mx.symbol.internal.create("random_uniform", l
 #'   \item{\code{scale}}{(float; default 1) Standard deviation (not negative).}
 #'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
 #'   \item{\code{ctx}}{(context; optional) Device of the result.}
-#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64, float16 or bfloat16.}
 #' }
 #' @details Engine operator \code{random_normal} (aliases: \code{normal}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
@@ -3724,4 +3724,4 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "6234b1971a62835e"
+.mx.generated.hash <- "633f8e863df9601a"
