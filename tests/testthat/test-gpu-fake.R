@@ -34,10 +34,12 @@ test_that("fake GPUs: two devices, reported by mx.features", {
 
 test_that("fake GPUs: values survive every copy route, in every dtype", {
   with_fake_gpu({
-    for (dt in c("float32", "float64", "float16", "uint8", "int32", "int64")) {
+    for (dt in c("float32", "float64", "float16", "bfloat16", "uint8", "int32", "int64")) {
       x <- array(c(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), c(3, 4))
       g0 <- mx.nd.array(x, ctx = mx.gpu(0), dtype = dt)
       expect_equal(as.array(g0), x)
+      expect_identical(mx.nd.dtype(g0), dt)
+      expect_equal(as.array(g0 * 2 + 1), x * 2 + 1)         # bridged where not native
       expect_equal(ctx(g0)$device_id, 0L)
       g1 <- mx.nd.copyto(g0, mx.gpu(1))
       expect_equal(ctx(g1)$device_id, 1L)

@@ -159,8 +159,10 @@ test_that("hand-built files with V2, V1, V3 and legacy records load correctly", 
     rec_legacy(2, FLAG[["float64"]], f64(c(pi, exp(1)))),
     c(u32(REC_V2), u32(0), u32(0)),                     # V2 ndim 0: a "none" array, record ends
     rec(c(0, 3), FLAG[["float32"]], raw(0)),
-    rec(1, FLAG[["int32"]], i32s(77))
+    rec(1, FLAG[["int32"]], i32s(77)),
+    rec(5, FLAG[["bfloat16"]], f16bits(c(0x3F80, 0xC000, 0x3F00, 0x7F7F, 0xFF80)))
   )
+  nms <- c(nms, "bf")
   f <- write_bytes(container(recs, nms))
   on.exit(unlink(f))
   l <- mx.nd.load(f)
@@ -177,6 +179,7 @@ test_that("hand-built files with V2, V1, V3 and legacy records load correctly", 
   chk(l$d, "int64", 3, c(-5, 2^40, 2^53))
   chk(l$e, "uint8", c(5, 1), c(0, 1, 127, 128, 255))
   chk(l$f, "float16", 4, c(1, -2, 0.5, 65504))
+  chk(l$bf, "bfloat16", 5, c(1, -2, 0.5, 2^127 * (2 - 2^-7), -Inf))
   chk(l$v1, "float32", c(2, 2), c(1.5, 2.5, 3.5, 4.5))
   chk(l$v3scalar, "float64", integer(0), 42)
   chk(l$v3, "int32", c(2, 1), c(9, -9))
@@ -227,7 +230,7 @@ test_that("unsupported or malformed content gives clear errors", {
   expect_match(load_err(container(list(rec(2, FLAG[["float32"]], f32(1:2), stype = 77)))),
                "invalid storage type \\(77\\)")
   # dtypes this build cannot hold
-  for (dt in c("int16", "bool", "bfloat16"))
+  for (dt in c("int16", "bool"))
     expect_match(load_err(container(list(rec(2, FLAG[[dt]], raw(4))))),
                  paste0(dt, ".*not supported"))
   expect_match(load_err(container(list(rec(2, 99, raw(8))))), "dtype")
