@@ -110,8 +110,8 @@ static inline void mx_with_omp_threads(int nt, void (*fn)(void *arg), void *arg)
 
 /* ------------------------------------------------------- dtype dispatch */
 
-/* Run the body (the variadic part) with T bound to the C type of dtype (no float16: callers convert
- * half precision through float32 first). */
+/* Run the body (the variadic part) with T bound to the C type of dtype (no float16 or bfloat16:
+ * callers convert half precision through float32 first). */
 #define MX_DTYPE_SWITCH(dtype, T, ...)                                     \
   switch (dtype) {                                                          \
     case MX_FLOAT32: { typedef float T; __VA_ARGS__; } break;                      \
