@@ -14,7 +14,7 @@ VERSION = $(shell sed -n 's/^Version: *//p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
 export OMP_THREAD_LIMIT ?= 2
 
-.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim gpu-host-checks
+.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim gpu-host-checks test-fake-gpu
 
 deps:
 	@sh tools/install-deps.sh
@@ -140,3 +140,8 @@ clean:
 gpu-host-checks:
 	$(MAKE) -C tools/cuda-host-tests test emu
 	$(MAKE) -C tools/cudnn-shape-check run fake
+
+# The whole test suite on fake GPUs: mx.gpu() as the default device, device
+# memory unreadable outside the GPU paths (docs/gpu.md).
+test-fake-gpu: install
+	MXNET_FAKE_GPU=1 MXNET_TEST_CTX=gpu R_LIBS=$(LIB) $(RSCRIPT) -e 'suppressMessages(library(mxnet)); testthat::test_dir("tests/testthat", load_package = "none", reporter = "summary", stop_on_failure = TRUE)'

@@ -61,3 +61,5 @@ rss_bytes <- function() {
 # without an explicit ctx, every executor and every model then takes the
 # GPU code paths.
 if (identical(Sys.getenv("MXNET_TEST_CTX"), "gpu")) mx.ctx.default(mx.gpu())
+TEST_CTX <- mx.ctx.default()
+TEST_DEV <- format(TEST_CTX)   # "cpu(0)" or "gpu(0)"

@@ -129,13 +129,13 @@ test_that("Q8: long products, run in row blocks between polls, give the same val
 
 test_that("L4: wrapping engine arrays keeps none alive after the R objects go", {
   invisible(gc())
-  before <- mx.memory.stats()[["n_live"]]
+  before <- mx.memory.stats(TEST_CTX)[["n_live"]]
   x <- lapply(1:50, function(i) mx.nd.ones(10))
   y <- mx.nd.ones(c(100, 100))
-  expect_identical(mx.memory.stats()[["n_live"]] - before, 51)
+  expect_identical(mx.memory.stats(TEST_CTX)[["n_live"]] - before, 51)
   rm(x, y)
   invisible(gc())
-  expect_identical(mx.memory.stats()[["n_live"]], before)
+  expect_identical(mx.memory.stats(TEST_CTX)[["n_live"]], before)
 })
 
 test_that("E4: mx.symbol.load of a directory says so", {

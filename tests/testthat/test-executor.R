@@ -144,7 +144,7 @@ test_that("bind and run errors name the argument", {
   expect_error(mx.simple.bind(fc, fc_weight = c(4, 3)), "cannot infer")
   ex <- mx.simple.bind(fc, data = c(4, 2), grad.req = "write")
   expect_error(mx.exec.update.arg.arrays(ex, list(data = mx.nd.zeros(c(5, 2))), match.name = TRUE), "data")
-  expect_error(mxnet:::exec.bind(fc, mx.cpu(), list(data = mx.nd.zeros(c(4, 2)), fc_weight = mx.nd.zeros(c(5, 3)),
+  expect_error(mxnet:::exec.bind(fc, TEST_CTX, list(data = mx.nd.zeros(c(4, 2)), fc_weight = mx.nd.zeros(c(5, 3)),
                                                     fc_bias = mx.nd.zeros(3)),
                                  c(data = "null", fc_weight = "write", fc_bias = "write"), list()),
                "fc .*weight")
