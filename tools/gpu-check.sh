@@ -14,15 +14,17 @@
 #   1. setup: the GPU (nvidia-smi), cuDNN/cuBLAS libraries onto
 #      LD_LIBRARY_PATH, R unpacked, ldd of the package's shared objects,
 #      mx.features() and mx.gpu.count() (stops here without a GPU)
-#   2. the GPU tests: testthat::test_dir("tests/testthat", filter = "gpu")
-#      with MXNET_CUDA_SYNC=1
+#   2. the whole test suite with mx.gpu() as the default device
+#      (MXNET_TEST_CTX=gpu, MXNET_CUDA_SYNC=1): every op's values against R
+#      references and gradients against finite differences, on the GPU
+#      kernels; plus test-gpu-*.R
 #   3. bench/gpu-bench.R (ours), 4. gpu_torch.py's protocol on the same
 #      workloads, 5. gpu_torch_best.py (CUDA-graph LeNet, channels-last
 #      ResNet-50): PyTorch on the same GPU in the same run
 #   6. one markdown table, ours beside PyTorch's
 #
 # Knobs: OUT (results folder; the device tool sets it), MXNET_GPU_CHECK_DIR
-# (default device), MXNET_GPU_CHECK_SECONDS (budget, default 450),
+# (default device), MXNET_GPU_CHECK_SECONDS (budget, default 480),
 # MXNET_GPU_CHECK_DRY=1 (a check of this script on a machine without a GPU:
 # goes on without GPUs and runs the benchmark on the CPU at tiny sizes).
 set -u
@@ -31,7 +33,7 @@ DEV=${MXNET_GPU_CHECK_DIR:-device}
 OUT=${OUT:-$PWD/build/gpu-check}
 mkdir -p "$OUT"
 RES=$OUT/gpu-check.md
-BUDGET=${MXNET_GPU_CHECK_SECONDS:-450}
+BUDGET=${MXNET_GPU_CHECK_SECONDS:-480}
 T0=$(date +%s)
 DRY=${MXNET_GPU_CHECK_DRY:-0}
 export DEV OUT OMP_THREAD_LIMIT=${OMP_THREAD_LIMIT:-8} PYTHONUNBUFFERED=1
@@ -197,9 +199,9 @@ fi
 
 # --------------------------------------------------------- 2. GPU tests
 # shellcheck disable=SC2016
-step "GPU tests (MXNET_CUDA_SYNC=1)" 120 2-tests.log env MXNET_CUDA_SYNC=1 Rscript -e '
+step "the whole test suite on gpu(0) (MXNET_TEST_CTX=gpu, MXNET_CUDA_SYNC=1)" 140 2-tests.log env MXNET_TEST_CTX=gpu MXNET_CUDA_SYNC=1 Rscript -e '
   suppressMessages(library(mxnet)); library(testthat)
-  r <- as.data.frame(test_dir("tests/testthat", filter = "gpu", load_package = "none",
+  r <- as.data.frame(test_dir("tests/testthat", load_package = "none",
                               reporter = "summary", stop_on_failure = FALSE))
   bad <- r[r$failed > 0 | r$error, c("file", "test")]
   cat(sprintf("RESULT %d tests in %d files: %d expectations passed, %d failed, %d errors, %d skipped\n",
@@ -213,7 +215,7 @@ rm -f "$OUT/bench-mxnet.csv"
 BENCH_ARGS=""
 [ "$DRY" = 1 ] && BENCH_ARGS="--ctx cpu --tiny"
 # shellcheck disable=SC2086
-step "bench/gpu-bench.R (ours)" 130 3-bench-mxnet.log Rscript bench/gpu-bench.R --out "$OUT/bench-mxnet.csv" $BENCH_ARGS
+step "bench/gpu-bench.R (ours)" 120 3-bench-mxnet.log Rscript bench/gpu-bench.R --out "$OUT/bench-mxnet.csv" $BENCH_ARGS
 
 TORCH_DIR=$DEV/bench
 [ -f "$TORCH_DIR/gpu_torch.py" ] || TORCH_DIR=../shared/bench
@@ -237,8 +239,8 @@ bench("googlenet-bn", tvm.googlenet(aux_logits=False, init_weights=True), (3, 22
 EOF
 }
 export -f torch_subset
-step "PyTorch, gpu_torch.py protocol" 100 4-bench-torch.log env LD_LIBRARY_PATH="$ORIG_LD" bash -c torch_subset
-step "PyTorch best, gpu_torch_best.py" 70 5-bench-torch-best.log \
+step "PyTorch, gpu_torch.py protocol" 90 4-bench-torch.log env LD_LIBRARY_PATH="$ORIG_LD" bash -c torch_subset
+step "PyTorch best, gpu_torch_best.py" 60 5-bench-torch-best.log \
   env LD_LIBRARY_PATH="$ORIG_LD" python3 "$TORCH_DIR/gpu_torch_best.py"
 
 # -------------------------------------------------------------- 6. table
