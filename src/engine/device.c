@@ -43,6 +43,8 @@ static void log_fwd(int level, const char *fmt, ...) {
   mx_log(level, "%s", buf);
 }
 
+static const char *env_get(const char *name) { return getenv(name); }
+
 static const mx_host_services host = {
   .abi = MX_GPU_ABI,
   .error_at = mx_error_at,
@@ -55,7 +57,7 @@ static const mx_host_services host = {
   .storage_alloc = mx_storage_alloc,
   .storage_release = mx_storage_release,
   .convert = mx_convert,
-  .getenv = getenv,
+  .getenv = env_get,
   .last_error = mx_last_error,
 };
 

@@ -50,7 +50,7 @@ typedef struct mx_host_services {
   mx_status (*storage_alloc)(size_t bytes, mx_context ctx, mx_storage **out);
   void (*storage_release)(mx_storage *s);
   void (*convert)(const void *src, int src_dtype, void *dst, int dst_dtype, int64_t n);
-  char *(*getenv)(const char *name);
+  const char *(*getenv)(const char *name);
   const char *(*last_error)(void);                              /* this thread's */
 } mx_host_services;
 

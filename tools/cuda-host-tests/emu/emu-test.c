@@ -36,51 +36,6 @@ mx_status mx_cu_cast(cudaStream_t s, const void *src, int sd, void *dst, int dd,
   return MX_OK;
 }
 
-/* registry.c pieces the op files need (registry.c itself is not linked) */
-mx_status mx_axis_norm(int64_t axis, int ndim, int *out) {
-  int64_t a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim)
-    return mx_error_at(__func__, MX_ERR_ARG, "axis %lld is out of range", (long long)axis);
-  *out = (int)a;
-  return MX_OK;
-}
-mx_status mx_infer_shape_same(const mx_param_value *p, int nin, mx_shape *in, int nout,
-                              mx_shape *out) {
-  (void)p; (void)nin;
-  if (in[0].ndim < 0) return MX_OK;
-  for (int k = 0; k < nout; k++) out[k] = in[0];
-  return MX_OK;
-}
-mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in, int nout, int *out) {
-  (void)p;
-  int t = -1;
-  for (int j = 0; j < nin && t < 0; j++) t = in[j];
-  for (int k = 0; k < nout; k++) out[k] = t;
-  return MX_OK;
-}
-mx_status mx_broadcast_shape(const mx_shape *a, const mx_shape *b, mx_shape *out) {
-  int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
-  mx_shape o;
-  memset(&o, 0, sizeof o);
-  o.ndim = nd;
-  for (int k = 0; k < nd; k++) {
-    int ka = k - (nd - a->ndim), kb = k - (nd - b->ndim);
-    int64_t x = ka >= 0 ? a->d[ka] : 1, y = kb >= 0 ? b->d[kb] : 1;
-    if (x != y && x != 1 && y != 1) return mx_error_at(__func__, MX_ERR_SHAPE, "shapes do not broadcast");
-    o.d[k] = x == 1 ? y : x;
-  }
-  *out = o;
-  return MX_OK;
-}
-__attribute__((weak)) mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
-                                        int64_t N, int64_t K, double alpha, const void *A,
-                                        int64_t lda, const void *B, int64_t ldb, double beta,
-                                        void *C, int64_t ldc) {
-  (void)c; (void)dtype; (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)alpha; (void)A;
-  (void)lda; (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
-  return MX_ERR_UNSUPPORTED;
-}
-
 static const mx_op *const *tables(void) {
   static const mx_op *t[] = {mx_ops_elemwise, mx_ops_unary, mx_ops_reduce, mx_ops_shape,
                              mx_ops_index, mx_ops_random, mx_ops_nn, mx_ops_optimizer, NULL};
