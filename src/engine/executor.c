@@ -1074,14 +1074,7 @@ static mx_status add_into(mx_ndarray *dst, const mx_ndarray *src) {
   int64_t n = mx_ndarray_size(dst);
   if (dst->ctx.dev_type == MX_GPU)
     return mx_gpu()->add(dst->ctx.dev_id, MX_PTR(dst), MX_PTR(src), dst->dtype, n);
-  MX_FLOAT_SWITCH(mx_ndarray_dtype(dst), T, {
-    T *d = (T *)mx_ndarray_data(dst);
-    const T *a = (const T *)mx_ndarray_data(src);
-    int nt = mx_par_threads(n);
-    MX_OMP_FOR(nt)
-    for (int64_t i = 0; i < n; i++) d[i] += a[i];
-  });
-  return MX_OK;
+  return mx_host_add(MX_PTR(dst), MX_PTR(src), dst->dtype, n);
 }
 
 static mx_status run_step(mx_executor *e, int t) {

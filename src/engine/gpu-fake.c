@@ -180,15 +180,8 @@ static mx_status f_copy(void *dst, int dst_dev, const void *src, int src_dev, si
 }
 
 static mx_status f_fill(int dev, void *p, int dtype, int64_t n, double v) {
-  if (n <= 0) return MX_OK;
   fake_open(dev);
-  size_t es = mx_dtype_size(dtype);
-  mx_store_f64(p, dtype, 0, v);
-  for (int64_t done = 1; done < n;) {
-    int64_t c = done < n - done ? done : n - done;
-    memcpy((char *)p + (size_t)done * es, p, (size_t)c * es);
-    done += c;
-  }
+  mx_host_fill(p, dtype, n, v);
   fake_close(dev);
   return MX_OK;
 }
@@ -200,18 +193,9 @@ static mx_status f_cast(int dev, const void *src, int st, void *dst, int dt, int
   return MX_OK;
 }
 
-static mx_status add_typed(void *dst, const void *src, int dtype, int64_t n) {
-  MX_FLOAT_SWITCH(dtype, T, {
-    T *d = (T *)dst;
-    const T *a = (const T *)src;
-    for (int64_t i = 0; i < n; i++) d[i] += a[i];
-  });
-  return MX_OK;
-}
-
 static mx_status f_add(int dev, void *dst, const void *src, int dtype, int64_t n) {
   fake_open(dev);
-  mx_status rc = add_typed(dst, src, dtype, n);
+  mx_status rc = mx_host_add(dst, src, dtype, n);
   fake_close(dev);
   return rc;
 }

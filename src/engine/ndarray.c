@@ -154,24 +154,38 @@ static int on_gpu(const mx_ndarray *a) { return a->ctx.dev_type == MX_GPU; }
 /* Device of an array for the backend's copy (-1: the host). */
 static int dev_of(const mx_ndarray *a) { return on_gpu(a) ? a->ctx.dev_id : -1; }
 
+void mx_host_fill(void *p, int dtype, int64_t n, double value) {
+  size_t es = mx_dtype_size(dtype);
+  if (n <= 0) return;
+  if (value == 0 && !signbit(value)) {
+    memset(p, 0, (size_t)n * es);
+    return;
+  }
+  /* write one element, then replicate it */
+  mx_store_f64(p, dtype, 0, value);
+  for (int64_t done = 1; done < n;) {
+    int64_t c = done < n - done ? done : n - done;
+    memcpy((char *)p + (size_t)done * es, p, (size_t)c * es);
+    done += c;
+  }
+}
+
+mx_status mx_host_add(void *dst, const void *src, int dtype, int64_t n) {
+  MX_FLOAT_SWITCH(dtype, T, {
+    T *d = (T *)dst;
+    const T *a = (const T *)src;
+    int nt = mx_par_threads(n);
+    MX_OMP_FOR(nt)
+    for (int64_t i = 0; i < n; i++) d[i] += a[i];
+  });
+  return MX_OK;
+}
+
 mx_status mx_ndarray_fill(mx_ndarray *a, double value) {
   int64_t n = mx_ndarray_size(a);
   if (n == 0) return MX_OK;
-  void *p = MX_PTR(a);
-  if (on_gpu(a)) return mx_gpu()->fill(a->ctx.dev_id, p, a->dtype, n, value);
-  if (value == 0 && !signbit(value)) {
-    memset(p, 0, mx_ndarray_nbytes(a));
-    return MX_OK;
-  }
-  /* write one element, then replicate it */
-  mx_store_f64(p, a->dtype, 0, value);
-  size_t es = mx_dtype_size(a->dtype);
-  size_t done = 1;
-  while (done < (size_t)n) {
-    size_t c = done < (size_t)n - done ? done : (size_t)n - done;
-    memcpy((char *)p + done * es, p, c * es);
-    done += c;
-  }
+  if (on_gpu(a)) return mx_gpu()->fill(a->ctx.dev_id, MX_PTR(a), a->dtype, n, value);
+  mx_host_fill(MX_PTR(a), a->dtype, n, value);
   return MX_OK;
 }
 

@@ -46,6 +46,9 @@ static pool gpu_pools[MX_MAX_GPUS] = {GPU_POOL, GPU_POOL, GPU_POOL, GPU_POOL,
                                       GPU_POOL, GPU_POOL, GPU_POOL, GPU_POOL,
                                       GPU_POOL, GPU_POOL, GPU_POOL, GPU_POOL};
 
+/* 1 + the highest GPU id that ever allocated: what totals need to visit. */
+static int gpu_pools_used;
+
 static pool *pool_of(mx_context ctx) {
   if (ctx.dev_type == MX_CPU) return &cpu_pool;
   if (ctx.dev_type == MX_GPU && ctx.dev_id >= 0 && ctx.dev_id < MX_MAX_GPUS)
@@ -147,6 +150,7 @@ mx_status mx_storage_alloc(size_t bytes, mx_context ctx, mx_storage **out) {
     return mx_error(MX_ERR_NOMEM, "cannot allocate %.0f bytes", (double)bytes);
   size_t rounded;
   int cls = ctx.dev_type == MX_GPU ? gpu_class(bytes, &rounded) : size_class(bytes, &rounded);
+  if (ctx.dev_type == MX_GPU && ctx.dev_id >= gpu_pools_used) gpu_pools_used = ctx.dev_id + 1;
   pthread_mutex_lock(&pl->mu);
   pl->st.n_alloc++;
   pl->st.bytes_allocated_total += (int64_t)bytes;
@@ -249,6 +253,17 @@ void mx_pool_release(int dev_type, int dev_id) {
   /* glibc keeps freed heap pages mapped (RSS stays high after a release) */
   if (dev_type == MX_CPU) malloc_trim(0);
 #endif
+}
+
+int64_t mx_pool_bytes_in_use_all(void) {
+  int64_t used = 0;
+  for (int d = -1; d < gpu_pools_used; d++) {
+    pool *pl = d < 0 ? &cpu_pool : &gpu_pools[d];
+    pthread_mutex_lock(&pl->mu);
+    used += pl->st.bytes_in_use;
+    pthread_mutex_unlock(&pl->mu);
+  }
+  return used;
 }
 
 static int64_t set_limit(pool *pl, int dev_type, int dev_id, int64_t bytes) {

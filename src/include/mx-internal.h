@@ -170,6 +170,11 @@ double mx_load_f64(const void *p, int dtype, int64_t i);
 void mx_store_f64(void *p, int dtype, int64_t i, double v);
 
 
+/* Host memory (ndarray.c; the fake GPU devices use them too): n elements of
+ * dtype at p set to value; dst += src for float dtypes. */
+void mx_host_fill(void *p, int dtype, int64_t n, double value);
+mx_status mx_host_add(void *dst, const void *src, int dtype, int64_t n);
+
 /* malloc/free wrappers that record no statistics (for metadata). */
 void *mx_malloc(size_t n);
 void *mx_calloc(size_t n, size_t size);

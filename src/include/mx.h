@@ -195,6 +195,8 @@ typedef struct mx_pool_stats {
 } mx_pool_stats;
 
 void mx_pool_get_stats(int dev_type, int dev_id, mx_pool_stats *out);
+/* Bytes held by live storage on every device (the CPU and each GPU used). */
+int64_t mx_pool_bytes_in_use_all(void);
 /* Return cached blocks to the system. */
 void mx_pool_release(int dev_type, int dev_id);
 /* Cap on cached bytes (negative = leave unchanged); returns the old cap. */

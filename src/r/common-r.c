@@ -245,17 +245,7 @@ void mx_r_sync_threads(void) {
 static double gc_threshold = 1024.0 * 1024.0 * 1024.0;  /* bytes of growth */
 static double gc_baseline = 0;
 
-/* Bytes held by live arrays on every device. */
-static double bytes_in_use(void) {
-  mx_pool_stats st;
-  mx_pool_get_stats(MX_CPU, 0, &st);
-  double used = (double)st.bytes_in_use;
-  for (int d = 0; d < 16; d++) {
-    mx_pool_get_stats(MX_GPU, d, &st);
-    used += (double)st.bytes_in_use;
-  }
-  return used;
-}
+static double bytes_in_use(void) { return (double)mx_pool_bytes_in_use_all(); }
 
 void mx_r_maybe_gc(void) {
   double used = bytes_in_use();
