@@ -14,6 +14,7 @@
  * sign(NaN) and relu(NaN) are NaN (R and numpy agree; MXNet gives 0 for sign).
  */
 #include "../include/mx-op.h"
+#include "../include/mx-unary-math.h"
 
 #include <math.h>
 
@@ -158,32 +159,13 @@ DEF_EXACT(logical_not, (x == 0 ? 1.0f : 0.0f), (x == 0 ? 1.0 : 0.0), (uint8_t)(x
 
 /* ---------------------------------------------------------- math (double) */
 
-DEF_MATH(sqrt, sqrtf(x), sqrt(x))
-DEF_MATH(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
-DEF_MATH(cbrt, cbrtf(x), cbrt(x))
-DEF_MATH(reciprocal, 1.0f / x, 1.0 / x)
-DEF_MATH(exp, expf(x), exp(x))
-DEF_MATH(expm1, expm1f(x), expm1(x))
-DEF_MATH(log, logf(x), log(x))
-DEF_MATH(log1p, log1pf(x), log1p(x))
-DEF_MATH(log2, log2f(x), log2(x))
-DEF_MATH(log10, log10f(x), log10(x))
-DEF_MATH(sin, sinf(x), sin(x))
-DEF_MATH(cos, cosf(x), cos(x))
-DEF_MATH(tan, tanf(x), tan(x))
-DEF_MATH(arcsin, asinf(x), asin(x))
-DEF_MATH(arccos, acosf(x), acos(x))
-DEF_MATH(arctan, atanf(x), atan(x))
-DEF_MATH(sinh, sinhf(x), sinh(x))
-DEF_MATH(cosh, coshf(x), cosh(x))
-DEF_MATH(tanh, tanh_f(x), tanh(x))
-DEF_MATH(arcsinh, asinhf(x), asinh(x))
-DEF_MATH(arccosh, acoshf(x), acosh(x))
-DEF_MATH(arctanh, atanhf(x), atanh(x))
-DEF_MATH(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
-DEF_MATH(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
-DEF_MATH(degrees, x * (float)(180.0 / PI_D), x * (180.0 / PI_D))
-DEF_MATH(radians, x * (float)(PI_D / 180.0), x * (PI_D / 180.0))
+/* the formulas: src/include/mx-unary-math.h (the CUDA kernels share them) */
+#define UM_PI PI_D
+#define UM_LN2 LN2_D
+#define UM_LN10 LN10_D
+#define UM_DIGAMMA digamma
+#define UM_TANHF tanh_f
+MX_UNARY_MATH(DEF_MATH)
 DEF_MATH_X(gamma, tgammaf(x), tgamma(x), gamma_whole(x), mx_par_threads(n_))
 /* lgamma may write the global signgam: one thread */
 DEF_MATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x), 1)
@@ -339,42 +321,7 @@ static double digamma(double x) {
     return MX_OK;                                                            \
   }
 
-/* from the input */
-DEF_UGRAD(abs, 1, 0, (x > 0 ? g : x < 0 ? -g : (T)0))
-DEF_UGRAD(square, 1, 0, g * (T)2 * x)
-DEF_UGRAD(log, 1, 0, g / x)
-DEF_UGRAD(log1p, 1, 0, g / ((T)1 + x))
-DEF_UGRAD(log2, 1, 0, g / (x * (T)LN2_D))
-DEF_UGRAD(log10, 1, 0, g / (x * (T)LN10_D))
-DEF_UGRAD(sin, 1, 0, g * cos((double)x))
-DEF_UGRAD(cos, 1, 0, -g * sin((double)x))
-DEF_UGRAD(arcsin, 1, 0, g / sqrt(1.0 - (double)x * x))
-DEF_UGRAD(arccos, 1, 0, -g / sqrt(1.0 - (double)x * x))
-DEF_UGRAD(arctan, 1, 0, g / ((T)1 + x * x))
-DEF_UGRAD(sinh, 1, 0, g * cosh((double)x))
-DEF_UGRAD(cosh, 1, 0, g * sinh((double)x))
-DEF_UGRAD(arcsinh, 1, 0, g / sqrt((double)x * x + 1.0))
-DEF_UGRAD(arccosh, 1, 0, g / sqrt((double)x * x - 1.0))
-DEF_UGRAD(arctanh, 1, 0, g / ((T)1 - x * x))
-DEF_UGRAD(softsign, 1, 0, g / (((T)1 + (x < 0 ? -x : x)) * ((T)1 + (x < 0 ? -x : x))))
-DEF_UGRAD(gammaln, 1, 0, g * digamma((double)x))
-/* from the output */
-DEF_UGRAD(sqrt, 0, 1, g * (T)0.5 / y)
-DEF_UGRAD(rsqrt, 0, 1, g * (T)-0.5 * y * y * y)
-DEF_UGRAD(exp, 0, 1, g * y)
-DEF_UGRAD(expm1, 0, 1, g * (y + (T)1))
-DEF_UGRAD(tan, 0, 1, g * ((T)1 + y * y))
-DEF_UGRAD(tanh, 0, 1, g * ((T)1 - y * y))
-DEF_UGRAD(sigmoid, 0, 1, g * y * ((T)1 - y))
-DEF_UGRAD(relu, 0, 1, (y > 0 ? g : (T)0))
-DEF_UGRAD(reciprocal, 0, 1, -g * y * y)
-DEF_UGRAD(cbrt, 0, 1, g / ((T)3 * y * y))
-/* from both */
-DEF_UGRAD(gamma, 1, 1, g * y * digamma((double)x))
-/* from the output gradient alone */
-DEF_UGRAD(negative, 0, 0, -g)
-DEF_UGRAD(degrees, 0, 0, g * (T)(180.0 / PI_D))
-DEF_UGRAD(radians, 0, 0, g * (T)(PI_D / 180.0))
+MX_UNARY_GRADS(DEF_UGRAD)
 
 /* clip (MXNet): the gradient passes where a_min <= x <= a_max (NaN too),
  * else 0. */

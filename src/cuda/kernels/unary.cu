@@ -17,6 +17,7 @@
  * UNVERIFIED on a GPU: compiled for sm_90 only (see docs/gpu-kernels.md).
  */
 #include "../kern-common.h"
+#include "../../include/mx-unary-math.h"
 
 #define KC_PI 3.14159265358979323846
 #define KC_LN2 0.69314718055994530942
@@ -100,32 +101,13 @@ KC_UEXACT(fix, truncf(x), trunc(x), x, x)
 KC_UEXACT(logical_not, (x == 0 ? 1.0f : 0.0f), (x == 0 ? 1.0 : 0.0), (uint8_t)(x == 0),
           (T)(x == 0))
 
-KC_UMATH(sqrt, sqrtf(x), sqrt(x))
-KC_UMATH(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
-KC_UMATH(cbrt, cbrtf(x), cbrt(x))
-KC_UMATH(reciprocal, 1.0f / x, 1.0 / x)
-KC_UMATH(exp, expf(x), exp(x))
-KC_UMATH(expm1, expm1f(x), expm1(x))
-KC_UMATH(log, logf(x), log(x))
-KC_UMATH(log1p, log1pf(x), log1p(x))
-KC_UMATH(log2, log2f(x), log2(x))
-KC_UMATH(log10, log10f(x), log10(x))
-KC_UMATH(sin, sinf(x), sin(x))
-KC_UMATH(cos, cosf(x), cos(x))
-KC_UMATH(tan, tanf(x), tan(x))
-KC_UMATH(arcsin, asinf(x), asin(x))
-KC_UMATH(arccos, acosf(x), acos(x))
-KC_UMATH(arctan, atanf(x), atan(x))
-KC_UMATH(sinh, sinhf(x), sinh(x))
-KC_UMATH(cosh, coshf(x), cosh(x))
-KC_UMATH(tanh, tanhf(x), tanh(x))
-KC_UMATH(arcsinh, asinhf(x), asinh(x))
-KC_UMATH(arccosh, acoshf(x), acosh(x))
-KC_UMATH(arctanh, atanhf(x), atanh(x))
-KC_UMATH(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
-KC_UMATH(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
-KC_UMATH(degrees, x * (float)(180.0 / KC_PI), x * (180.0 / KC_PI))
-KC_UMATH(radians, x * (float)(KC_PI / 180.0), x * (KC_PI / 180.0))
+/* the formulas: src/include/mx-unary-math.h (shared with src/ops/unary.c) */
+#define UM_PI KC_PI
+#define UM_LN2 KC_LN2
+#define UM_LN10 KC_LN10
+#define UM_DIGAMMA kc_digamma
+#define UM_TANHF tanhf
+MX_UNARY_MATH(KC_UMATH)
 KC_UMATH_X(gamma, tgammaf(x), tgamma(x), kc_gamma_whole(x))
 KC_UMATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x))
 
@@ -140,38 +122,7 @@ KC_UMATH_X(gammaln, lgammaf(x), lgamma(x), lgamma(x))
       return (T)(EXPR);                                                       \
     }                                                                         \
   };
-KC_UGRAD(abs, 1, 0, (x > 0 ? g : x < 0 ? -g : (T)0))
-KC_UGRAD(square, 1, 0, g * (T)2 * x)
-KC_UGRAD(log, 1, 0, g / x)
-KC_UGRAD(log1p, 1, 0, g / ((T)1 + x))
-KC_UGRAD(log2, 1, 0, g / (x * (T)KC_LN2))
-KC_UGRAD(log10, 1, 0, g / (x * (T)KC_LN10))
-KC_UGRAD(sin, 1, 0, g * cos((double)x))
-KC_UGRAD(cos, 1, 0, -g * sin((double)x))
-KC_UGRAD(arcsin, 1, 0, g / sqrt(1.0 - (double)x * x))
-KC_UGRAD(arccos, 1, 0, -g / sqrt(1.0 - (double)x * x))
-KC_UGRAD(arctan, 1, 0, g / ((T)1 + x * x))
-KC_UGRAD(sinh, 1, 0, g * cosh((double)x))
-KC_UGRAD(cosh, 1, 0, g * sinh((double)x))
-KC_UGRAD(arcsinh, 1, 0, g / sqrt((double)x * x + 1.0))
-KC_UGRAD(arccosh, 1, 0, g / sqrt((double)x * x - 1.0))
-KC_UGRAD(arctanh, 1, 0, g / ((T)1 - x * x))
-KC_UGRAD(softsign, 1, 0, g / (((T)1 + (x < 0 ? -x : x)) * ((T)1 + (x < 0 ? -x : x))))
-KC_UGRAD(gammaln, 1, 0, g * kc_digamma((double)x))
-KC_UGRAD(sqrt, 0, 1, g * (T)0.5 / y)
-KC_UGRAD(rsqrt, 0, 1, g * (T)-0.5 * y * y * y)
-KC_UGRAD(exp, 0, 1, g * y)
-KC_UGRAD(expm1, 0, 1, g * (y + (T)1))
-KC_UGRAD(tan, 0, 1, g * ((T)1 + y * y))
-KC_UGRAD(tanh, 0, 1, g * ((T)1 - y * y))
-KC_UGRAD(sigmoid, 0, 1, g * y * ((T)1 - y))
-KC_UGRAD(relu, 0, 1, (y > 0 ? g : (T)0))
-KC_UGRAD(reciprocal, 0, 1, -g * y * y)
-KC_UGRAD(cbrt, 0, 1, g / ((T)3 * y * y))
-KC_UGRAD(gamma, 1, 1, g * y * kc_digamma((double)x))
-KC_UGRAD(negative, 0, 0, -g)
-KC_UGRAD(degrees, 0, 0, g * (T)(180.0 / KC_PI))
-KC_UGRAD(radians, 0, 0, g * (T)(KC_PI / 180.0))
+MX_UNARY_GRADS(KC_UGRAD)
 /* zero gradients (sign, rounding, logical_not) */
 #define KC_UGRAD_ZERO(NAME) KC_UGRAD(NAME, 0, 0, 0)
 KC_UGRAD_ZERO(sign)
