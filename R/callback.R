@@ -152,7 +152,8 @@ mx.callback.save.checkpoint <- function(prefix, period = 1) {
     stop("argument 'prefix' must be a file path prefix", call. = FALSE)
   cb.check.count(period, "period")
   function(iteration, nbatch, env, verbose = TRUE) {
-    if (iteration %% period == 0) {
+    # in a distributed run every worker holds the same model: rank 0 writes it
+    if (iteration %% period == 0 && mx.kv.state$rank == 0L) {
       if (!exists("mx.model.save", mode = "function"))
         stop("mx.model.save() is not available in this build", call. = FALSE)
       save <- get("mx.model.save", mode = "function")

@@ -16,6 +16,9 @@
 #'   \item{\code{unsupported}}{a valid request this build or device cannot
 #'     serve (\code{unsupported}, \code{device}), and broken engine invariants
 #'     (\code{internal}, a bug: please report it).}
+#'   \item{\code{dist}}{a collective operation across the workers of a
+#'     distributed job failed or passed its deadline (\code{dist}); see
+#'     \code{\link{mx.kv.create}}.}
 #'   \item{\code{interrupted}}{the user interrupted a computation
 #'     (\code{aborted}). This condition has class
 #'     \code{c("mxnet_interrupted_error", "mxnet_error", "interrupt", "condition")}:
@@ -32,6 +35,7 @@
 #' @name mxnet_error
 #' @aliases mxnet_shape_error mxnet_dtype_error mxnet_value_error mxnet_io_error
 #'   mxnet_memory_error mxnet_unsupported_error mxnet_interrupted_error
+#'   mxnet_dist_error
 #' @examples
 #' a <- mx.nd.ones(c(2, 3))
 #' b <- mx.nd.ones(c(3, 2))
@@ -44,7 +48,8 @@ NULL
 # Kind of each engine status name (mx_status_name() in src/engine/error.c).
 mx.status.kinds <- c(arg = "value", shape = "shape", dtype = "dtype", nomem = "memory",
                      io = "io", format = "io", unsupported = "unsupported",
-                     device = "unsupported", aborted = "interrupted", internal = "unsupported")
+                     device = "unsupported", aborted = "interrupted", internal = "unsupported",
+                     dist = "dist")
 
 # The condition object of an mxnet error.
 mx.error.condition <- function(kind, message, call = NULL, status = NA_integer_,

@@ -88,6 +88,26 @@ io.staged.iter <- function(data, label, order, batch.size, wrap, class) {
   io.new.iter(it, class)
 }
 
+# Part r of p of an order for distributed training: global batch k (of
+# batch.size * p examples) gives its r-th slice to part r, so p parts of batch
+# B see, step by step, the examples one worker of batch p * B would. Every
+# part has the same number of full batches; positions past the end wrap
+# around to the start (as MXNet's round.batch).
+io.part.order <- function(order, batch.size, p, r) {
+  n <- length(order)
+  nbatch <- ceiling(n / (batch.size * p))
+  pos <- as.vector(outer(seq_len(batch.size) - 1 + r * batch.size, (seq_len(nbatch) - 1) * batch.size * p, "+"))
+  order[pos %% n + 1]
+}
+
+io.check.parts <- function(num.parts, part.index) {
+  ok <- function(x) is.numeric(x) && length(x) == 1L && !is.na(x) && x == round(x)
+  if (!ok(num.parts) || num.parts < 1) mx.error("value", "num.parts must be a whole number >= 1")
+  if (!ok(part.index) || part.index < 0 || part.index >= num.parts)
+    mx.error("value", "part.index must be a whole number in 0..num.parts - 1")
+  c(as.integer(num.parts), as.integer(part.index))
+}
+
 #' Iterate over an R array in mini-batches
 #'
 #' An in-memory data iterator: the examples are the last dimension of
@@ -118,6 +138,14 @@ io.staged.iter <- function(data, label, order, batch.size, wrap, class) {
 #'   dimension is the example.
 #' @param batch.size Examples per batch.
 #' @param shuffle Visit the examples in a random order.
+#' @param num.parts,part.index Deliver only part \code{part.index} (0-based)
+#'   of \code{num.parts}, for distributed training: global batch k of
+#'   \code{batch.size * num.parts} examples gives its \code{part.index}-th
+#'   slice to this part, so the parts together see what one iterator of the
+#'   global batch would; all parts have the same number of full batches
+#'   (examples wrap around from the start). The shuffled order is the same on
+#'   every worker when the R seeds agree, which
+#'   \code{mx.model.FeedForward.create} ensures.
 #' @return An iterator of class \code{c("MXArrayDataIter", "MXDataIter")}.
 #' @examples
 #' x <- matrix(1:20, nrow = 2)        # 10 examples of 2 features
@@ -130,9 +158,11 @@ io.staged.iter <- function(data, label, order, batch.size, wrap, class) {
 #' }
 #' iter$num.pad()                     # 2 padding examples in the last batch
 #' @export
-mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE) {
+mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE, num.parts = 1,
+                            part.index = 0) {
   batch.size <- io.check.batch.size(batch.size)
   shuffle <- io.check.flag(shuffle, "shuffle")
+  parts <- io.check.parts(num.parts, part.index)
   if (inherits(data, "MXNDArray")) data <- as.array(data)
   if (inherits(label, "MXNDArray")) label <- as.array(label)
   if (is.data.frame(data)) data <- as.matrix(data)
@@ -155,6 +185,7 @@ mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE) {
   } else {
     order <- seq.int(0L, length.out = num.data)
   }
+  if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
   io.staged.iter(data.nd, label.nd, order, batch.size, wrap = FALSE, class = "MXArrayDataIter")
 }
 

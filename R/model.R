@@ -28,7 +28,7 @@ mx.model.init.params <- function(symbol, input.shape, output.shape, initializer,
 # --------------------------------------------------------------- data input
 
 # Turn X (array/matrix/iterator) and y into an iterator; decides the layout.
-model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X") {
+model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X", kv = NULL) {
   if (is.mx.dataiter(X)) return(X)
   if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
     y <- X$label
@@ -50,7 +50,9 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
     stop(sprintf("'%s' has %d examples (its last dimension) but the labels have %d%s", what, n, ny,
                  if (is.matrix(X) && nrow(X) == ny) "; for row-major data use array.layout = \"rowmajor\"" else ""),
          call. = FALSE)
-  mx.io.arrayiter(X, y, batch.size = batch.size, shuffle = shuffle)
+  p <- if (is.null(kv)) 1L else kv$num.workers
+  mx.io.arrayiter(X, y, batch.size = batch.size, shuffle = shuffle, num.parts = p,
+                  part.index = if (p > 1L) kv$rank else 0L)
 }
 
 model.layout <- function(X, y, layout, what) {
@@ -100,8 +102,18 @@ model.layout <- function(X, y, layout, what) {
 #' @param array.batch.size Batch size for array input.
 #' @param array.layout \code{"auto"}, \code{"colmajor"} (examples are
 #'   columns) or \code{"rowmajor"} (examples are rows) for matrix input.
-#' @param kvstore How gradients of several devices are combined
-#'   (\code{"local"}).
+#' @param kvstore How gradients are combined: a type for
+#'   \code{\link{mx.kv.create}} or an \code{MXKVStore}. \code{"local"} (the
+#'   default) sums over the devices of \code{ctx}; \code{"dist_sync"} also
+#'   sums over the worker processes of an MPI job (started by
+#'   \code{\link{mx.launch}}, \code{mpirun} or \code{srun}): each worker
+#'   trains on its part of the data (array data is split by rank; give
+#'   iterators \code{num.parts} and \code{part.index}), with
+#'   \code{array.batch.size} examples per worker per step and the gradient
+#'   scaled by 1 / (batch size x workers), as MXNet did. Rank 0's
+#'   initial parameters win, metrics and BatchNorm statistics are averaged
+#'   over workers, only rank 0 logs and writes checkpoints, and an early stop
+#'   on rank 0 stops every worker. An error on any worker ends the whole job.
 #' @param verbose Print progress.
 #' @param arg.params,aux.params Initial parameters (e.g. to resume).
 #' @param input.names,output.names Names of the data and label inputs.
@@ -151,7 +163,9 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   if (is.mx.context(ctx)) ctx <- list(ctx)
   if (!is.list(ctx) || !length(ctx) || !all(vapply(ctx, is.mx.context, TRUE)))
     stop("argument 'ctx' must be a context or a list of contexts", call. = FALSE)
-  train.iter <- model.iter(X, y, array.batch.size, shuffle = TRUE, array.layout, "X")
+  kv <- model.kvstore(kvstore, verbose)
+  if (kv$num.workers > 1L) kv.sync.rng(kv)
+  train.iter <- model.iter(X, y, array.batch.size, shuffle = TRUE, array.layout, "X", kv)
   eval.iter <- if (is.null(eval.data)) NULL else
     model.iter(eval.data, NULL, array.batch.size, shuffle = FALSE, array.layout, "eval.data")
   arg.names <- arguments(symbol)
@@ -181,11 +195,18 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
                  paste(extra, collapse = ", ")), call. = FALSE)
   missing.p <- setdiff(param.names, names(arg.params))
   if (length(missing.p)) stop(sprintf("arg.params lacks %s", paste(missing.p, collapse = ", ")), call. = FALSE)
+  # MXNet's rule: the per-worker batch times the workers is the batch
   if (is.character(optimizer))
-    optimizer <- mx.opt.create(optimizer, rescale.grad = 1 / batch.size, ...)
-  model.train(symbol, ctx, input.shapes, arg.params[param.names], aux.params, begin.round, num.round,
+    optimizer <- mx.opt.create(optimizer, rescale.grad = 1 / (batch.size * kv$num.workers), ...)
+  arg.params <- arg.params[param.names]
+  if (kv$num.workers > 1L) {
+    # every worker starts from rank 0's parameters, whatever its seed
+    arg.params <- kv.broadcast.params(kv, arg.params)
+    aux.params <- kv.broadcast.params(kv, aux.params)
+  }
+  model.train(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, num.round,
               optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
-              batch.end.callback, kvstore, verbose, feeds, fixed.param)
+              batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
 }
 
 model.check.whole <- function(x, name) {
@@ -234,8 +255,25 @@ model.feeds <- function(batch, input.names, output.names) {
 # per parameter and updates the metric; R only calls the callbacks.
 model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
                         optimizer, train.iter, eval.iter, metric, epoch.end.callback,
-                        batch.end.callback, kvstore, verbose, feeds, fixed.param) {
+                        batch.end.callback, kv, verbose, feeds, fixed.param) {
+  if (kv$num.workers > 1L) {
+    mx.kv.state$rank <- kv$rank
+    on.exit(mx.kv.state$rank <- 0L, add = TRUE)
+    return(kv.guard(kv, model.train.loop(symbol, ctx, input.shapes, arg.params, aux.params, begin.round,
+                                         end.round, optimizer, train.iter, eval.iter, metric,
+                                         epoch.end.callback, batch.end.callback, kv, verbose, feeds,
+                                         fixed.param)))
+  }
+  model.train.loop(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
+                   optimizer, train.iter, eval.iter, metric, epoch.end.callback,
+                   batch.end.callback, kv, verbose, feeds, fixed.param)
+}
+
+model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
+                             optimizer, train.iter, eval.iter, metric, epoch.end.callback,
+                             batch.end.callback, kv, verbose, feeds, fixed.param) {
   ndev <- length(ctx)
+  dist <- kv$num.workers > 1L
   batch.size <- tail(input.shapes[[1L]], 1)
   if (batch.size < ndev)
     stop(sprintf("the batch size %d is smaller than the %d devices in 'ctx'", batch.size, ndev), call. = FALSE)
@@ -250,10 +288,14 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
     mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
     ex
   })
-  if (verbose) message(sprintf("Start training with %d device%s", ndev, if (ndev > 1) "s" else ""))
+  if (verbose) message(sprintf("Start training with %d device%s%s", ndev, if (ndev > 1) "s" else "",
+                               if (dist) sprintf(" on each of %d workers", kv$num.workers) else ""))
   # the first executor holds the master copy of the weights
   weights <- execs[[1L]]$ref.arg.arrays[param.names]
   grads <- lapply(param.names, function(n) execs[[1L]]$ref.grad.arrays[[n]])
+  live <- param.names[!vapply(grads, is.null, TRUE)]
+  grads.live <- execs[[1L]]$ref.grad.arrays[live]
+  dev.grads <- lapply(execs, function(ex) ex$ref.grad.arrays[live])
   updater <- mx.opt.get.updater(optimizer, weights)
   env <- new.env()
   env$model <- NULL
@@ -272,7 +314,8 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
         mx.exec.forward(ex, is.train = TRUE)
         mx.exec.backward(ex)
       }
-      if (ndev > 1) model.reduce.grads(execs, param.names)
+      if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads)
+      if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
       updater(weights, grads)
       if (ndev > 1) model.broadcast.weights(execs, param.names)
       if (!is.null(metric))
@@ -283,6 +326,7 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
       env$metric <- metric
       if (!is.null(batch.end.callback)) batch.end.callback(iteration, nbatch, env, verbose = verbose)
     }
+    if (dist) env$train.metric <- kv.sum.state(kv, env$train.metric)
     if (!is.null(metric) && verbose) {
       r <- metric$get(env$train.metric)
       message(sprintf("[%d] Train-%s=%s", iteration, r$name, format(r$value, digits = 6)))
@@ -296,9 +340,12 @@ model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin
     }
     if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, proc.time()[["elapsed"]] - t0))
     if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
+    if (dist) kv.average.aux(kv, execs)
     env$model <- model.extract(symbol, execs, param.names)
     if (!is.null(epoch.end.callback)) {
       cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)
+      # rank 0 decides, so that every worker leaves at the same epoch
+      if (dist) cont <- kv.decide(kv, !isFALSE(cont))
       if (isFALSE(cont)) break
     }
   }
@@ -405,15 +452,6 @@ model.evaluate <- function(cache, iter, metric, feeds) {
     }
   }
   state
-}
-
-# kvstore "local": sum the devices' gradients into the first executor's.
-model.reduce.grads <- function(execs, names) {
-  g0 <- execs[[1L]]$ref.grad.arrays
-  for (i in seq_along(execs)[-1L]) {
-    gi <- execs[[i]]$ref.grad.arrays
-    for (n in names) if (!is.null(g0[[n]])) mx.nd.broadcast.add(g0[[n]], gi[[n]], out = g0[[n]])
-  }
 }
 
 model.broadcast.weights <- function(execs, names) {

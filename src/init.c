@@ -18,6 +18,18 @@ SEXP mx_str_sym_class = NULL;
 #define CALLDEF(name, n) {#name, (DL_FUNC)&name, n}
 
 static const R_CallMethodDef call_methods[] = {
+  CALLDEF(mx_r_kv_create, 1),
+  CALLDEF(mx_r_kv_info, 1),
+  CALLDEF(mx_r_kv_configure, 4),
+  CALLDEF(mx_r_kv_reduce, 2),
+  CALLDEF(mx_r_kv_reduce_lists, 2),
+  CALLDEF(mx_r_kv_allreduce, 2),
+  CALLDEF(mx_r_kv_broadcast, 3),
+  CALLDEF(mx_r_kv_allreduce_num, 2),
+  CALLDEF(mx_r_kv_broadcast_vec, 3),
+  CALLDEF(mx_r_kv_barrier, 1),
+  CALLDEF(mx_r_kv_abort, 2),
+  CALLDEF(mx_r_kv_finalize, 0),
   CALLDEF(mx_r_nd_from_r, 4),
   CALLDEF(mx_r_nd_to_r, 1),
   CALLDEF(mx_r_nd_dim, 1),

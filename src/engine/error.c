@@ -20,7 +20,7 @@ mx_status mx_last_status(void) { return err_status; }
 const char *mx_status_name(int st) {
   static const char *names[] = {"ok", "arg", "shape", "dtype", "nomem", "io",
                                 "format", "unsupported", "device", "aborted",
-                                "internal"};
+                                "internal", "dist"};
   if (st < 0 || st >= (int)(sizeof names / sizeof names[0])) return "unknown";
   return names[st];
 }

@@ -1069,14 +1069,6 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* dst += src (same shape, float types), on the executor's device. */
-static mx_status add_into(mx_ndarray *dst, const mx_ndarray *src) {
-  int64_t n = mx_ndarray_size(dst);
-  if (dst->ctx.dev_type == MX_GPU)
-    return mx_gpu()->add(dst->ctx.dev_id, MX_PTR(dst), MX_PTR(src), dst->dtype, n);
-  return mx_host_add(MX_PTR(dst), MX_PTR(src), dst->dtype, n);
-}
-
 static mx_status run_step(mx_executor *e, int t) {
   step *st = &e->steps[t];
   mx_node *x = e->order[st->node];
@@ -1109,7 +1101,7 @@ static mx_status run_step(mx_executor *e, int t) {
       rc = mx_ndarray_copy_into(e->bufs[st->src].arr, e->bufs[st->dst].arr);
       break;
     case ST_ACC:
-      rc = add_into(e->bufs[st->dst].arr, e->bufs[st->src].arr);
+      rc = mx_ndarray_add_into(e->bufs[st->dst].arr, e->bufs[st->src].arr);
       break;
     case ST_ZERO:
       rc = mx_ndarray_fill(e->bufs[st->dst].arr, 0);

@@ -27,7 +27,7 @@ static mx_feature features[] = {
   [F_GPU] = {"GPU", 0, ""},
   {"CUDNN", MX_CUDA_BUILT && MX_CUDNN_FOUND, MX_CUDNN_DETAIL},
   {"NCCL", 0, MX_NCCL_DETAIL},
-  {"MPI", 0, MX_MPI_DETAIL},
+  {"MPI", MX_HAVE_MPI, MX_MPI_DETAIL},
 };
 
 int mx_feature_count(void) { return (int)(sizeof features / sizeof features[0]); }

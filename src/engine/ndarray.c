@@ -238,6 +238,29 @@ mx_status mx_ndarray_copy_into(const mx_ndarray *src, mx_ndarray *dst) {
   return MX_OK;
 }
 
+/* dst += src: same element count and dtype, floating types; src on any
+ * device (copied to dst's device first when it is elsewhere). */
+mx_status mx_ndarray_add_into(mx_ndarray *dst, const mx_ndarray *src) {
+  int64_t n = mx_ndarray_size(dst);
+  if (mx_ndarray_size(src) != n || src->dtype != dst->dtype)
+    return mx_error(MX_ERR_SHAPE, "cannot add an array of %lld elements (dtype %s) into one of %lld (dtype %s)",
+                    (long long)mx_ndarray_size(src), mx_dtype_name(src->dtype), (long long)n,
+                    mx_dtype_name(dst->dtype));
+  if (n == 0) return MX_OK;
+  /* cpu(i) and cpu(j) share host memory: only device arrays move */
+  if ((on_gpu(src) || on_gpu(dst)) &&
+      (src->ctx.dev_type != dst->ctx.dev_type || src->ctx.dev_id != dst->ctx.dev_id)) {
+    mx_ndarray *tmp;
+    mx_status rc = mx_ndarray_copy(src, src->dtype, dst->ctx, &tmp);
+    if (rc) return rc;
+    rc = mx_ndarray_add_into(dst, tmp);
+    mx_ndarray_free(tmp);
+    return rc;
+  }
+  if (on_gpu(dst)) return mx_gpu()->add(dst->ctx.dev_id, MX_PTR(dst), MX_PTR(src), dst->dtype, n);
+  return mx_host_add(MX_PTR(dst), MX_PTR(src), dst->dtype, n);
+}
+
 mx_status mx_ndarray_copy(const mx_ndarray *a, int dtype, mx_context ctx,
                           mx_ndarray **out) {
   mx_status rc = mx_ndarray_new(&a->shape, dtype, ctx, out);

@@ -37,7 +37,8 @@ typedef enum mx_status {
   MX_ERR_UNSUPPORTED = 7,  /* valid request this build cannot serve           */
   MX_ERR_DEVICE = 8,       /* the device is unknown or failed                 */
   MX_ERR_ABORTED = 9,      /* the abort callback asked to stop                */
-  MX_ERR_INTERNAL = 10     /* a broken invariant: a bug in the engine         */
+  MX_ERR_INTERNAL = 10,    /* a broken invariant: a bug in the engine         */
+  MX_ERR_DIST = 11         /* a collective across workers failed or timed out */
 } mx_status;
 
 /* The message of the last failure on this thread ("" if none). */
@@ -229,6 +230,8 @@ mx_status mx_ndarray_copy(const mx_ndarray *a, int dtype, mx_context ctx,
 /* Copy src into dst (same shape; dtype converted). */
 mx_status mx_ndarray_copy_into(const mx_ndarray *src, mx_ndarray *dst);
 mx_status mx_ndarray_fill(mx_ndarray *a, double value);
+/* dst += src (same element count and floating dtype; src on any device). */
+mx_status mx_ndarray_add_into(mx_ndarray *dst, const mx_ndarray *src);
 
 const mx_shape *mx_ndarray_shape(const mx_ndarray *a);
 int mx_ndarray_dtype(const mx_ndarray *a);

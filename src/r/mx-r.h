@@ -152,5 +152,17 @@ SEXP mx_r_io_mnist_load(SEXP image, SEXP label, SEXP shuffle, SEXP seed, SEXP fl
 SEXP mx_r_io_slice0(SEXP nd, SEXP begin, SEXP end);
 SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst);
 SEXP mx_r_io_shuffle_order(SEXP unif);
+SEXP mx_r_kv_create(SEXP type);
+SEXP mx_r_kv_info(SEXP ptr);
+SEXP mx_r_kv_configure(SEXP ptr, SEXP timeout, SEXP bucket, SEXP fp16);
+SEXP mx_r_kv_reduce(SEXP dst, SEXP src);
+SEXP mx_r_kv_reduce_lists(SEXP dsts, SEXP srcs);
+SEXP mx_r_kv_allreduce(SEXP ptr, SEXP arrays);
+SEXP mx_r_kv_broadcast(SEXP ptr, SEXP arrays, SEXP root);
+SEXP mx_r_kv_allreduce_num(SEXP ptr, SEXP x);
+SEXP mx_r_kv_broadcast_vec(SEXP ptr, SEXP x, SEXP root);
+SEXP mx_r_kv_barrier(SEXP ptr);
+SEXP mx_r_kv_abort(SEXP ptr, SEXP code);
+SEXP mx_r_kv_finalize(void);
 
 #endif

@@ -1,0 +1,367 @@
+/*
+ * kvstore.c -- the kvstore object: types, the sum over devices, and the
+ * packing of arrays into host buckets for a communicator (kv-comm.h).
+ *
+ * An allreduce visits the arrays last to first (backward produces gradients
+ * in that order) and streams their elements through one host bucket of at
+ * most bucket_bytes: when the bucket is full it is reduced and its segments
+ * are copied back.  An array of at least a bucket that already is float32 on
+ * the host is reduced in place, bucket by bucket, with no copy.  Arrays on a
+ * device or of another float type go through a float32 (float64 for
+ * float64 arrays) host copy.  Broadcasts stream raw bytes the same way.
+ */
+#include "kv-comm.h"
+
+#include <stdio.h>
+
+#include "../include/mx-internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct mx_kv {
+  char type[40];
+  int dist;
+  mx_kv_comm *comm;  /* NULL: one worker */
+  double timeout;
+  size_t bucket_bytes;
+  int fp16;
+  char desc[300];
+  unsigned char *bucket;
+  mx_kv_stats stats;
+};
+
+double mx_kv_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------------------ types */
+
+static const char *local_types[] = {"local", "local_update_cpu", "local_allreduce_cpu",
+                                    "local_allreduce_device", "device", "nccl"};
+static const char *dist_types[] = {"dist_sync", "dist_device_sync", "dist_sync_device"};
+
+static int in_list(const char *t, const char **list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(t, list[i])) return 1;
+  return 0;
+}
+
+static mx_status parse_type(const char *type, char *out, size_t cap, int *dist) {
+  size_t n = type ? strlen(type) : 0;
+  if (n == 0 || n >= cap) return mx_error(MX_ERR_ARG, "a kvstore type must be a short name such as \"local\"");
+  for (size_t i = 0; i <= n; i++) out[i] = (char)tolower((unsigned char)type[i]);
+  if (!strncmp(out, "dist_async", 10) || !strcmp(out, "dist_device_async"))
+    return mx_error(MX_ERR_UNSUPPORTED,
+                    "kvstore \"%s\" is not supported: asynchronous SGD needs parameter-server processes, "
+                    "which this package does not run; use \"dist_sync\" (or \"dist_sync_device\" on GPUs), "
+                    "which gives every worker the same update", type);
+  *dist = in_list(out, dist_types, sizeof dist_types / sizeof *dist_types);
+  if (*dist || in_list(out, local_types, sizeof local_types / sizeof *local_types)) return MX_OK;
+  return mx_error(MX_ERR_ARG,
+                  "unknown kvstore type \"%s\" (known: local, device, nccl, local_update_cpu, "
+                  "local_allreduce_cpu, local_allreduce_device, dist_sync, dist_sync_device, dist_device_sync)",
+                  type);
+}
+
+mx_status mx_kv_new(const char *type, mx_kv **out) {
+  *out = NULL;
+  char t[40];
+  int dist = 0;
+  mx_status rc = parse_type(type, t, sizeof t, &dist);
+  if (rc) return rc;
+  mx_kv *kv = (mx_kv *)mx_calloc(1, sizeof *kv);
+  if (!kv) return mx_error(MX_ERR_NOMEM, "out of memory for a kvstore");
+  memcpy(kv->type, t, sizeof t);
+  kv->dist = dist;
+  kv->timeout = 600;
+  kv->bucket_bytes = (size_t)16 << 20;
+  snprintf(kv->desc, sizeof kv->desc, "one process: sums over its devices");
+  if (dist) {
+    char why[200] = "";
+    rc = mx_kv_mpi_open(&kv->comm, why, sizeof why);
+    if (rc) {
+      free(kv);
+      return rc;
+    }
+    if (kv->comm)
+      snprintf(kv->desc, sizeof kv->desc, "worker %d of %d (%s)", kv->comm->rank, kv->comm->size,
+               kv->comm->name);
+    else
+      snprintf(kv->desc, sizeof kv->desc, "one worker: %s", why);
+  }
+  *out = kv;
+  return MX_OK;
+}
+
+void mx_kv_free(mx_kv *kv) {
+  if (!kv) return;
+  if (kv->comm && kv->comm->free) kv->comm->free(kv->comm);
+  free(kv->bucket);
+  free(kv);
+}
+
+const char *mx_kv_type(const mx_kv *kv) { return kv->type; }
+int mx_kv_rank(const mx_kv *kv) { return kv->comm ? kv->comm->rank : 0; }
+int mx_kv_size(const mx_kv *kv) { return kv->comm ? kv->comm->size : 1; }
+int mx_kv_is_dist(const mx_kv *kv) { return kv->dist; }
+const char *mx_kv_describe(const mx_kv *kv) { return kv->desc; }
+void mx_kv_set_timeout(mx_kv *kv, double seconds) { kv->timeout = seconds > 0 ? seconds : 0; }
+void mx_kv_get_stats(const mx_kv *kv, mx_kv_stats *out) { *out = kv->stats; }
+
+void mx_kv_set_bucket_bytes(mx_kv *kv, size_t bytes) {
+  if (bytes < 4096) bytes = 4096;
+  if (bytes != kv->bucket_bytes) {
+    free(kv->bucket);
+    kv->bucket = NULL;
+  }
+  kv->bucket_bytes = bytes;
+}
+
+mx_status mx_kv_set_compression(mx_kv *kv, int fp16) {
+  kv->fp16 = fp16 != 0;
+  return MX_OK;
+}
+
+/* -------------------------------------------------------- sum over devices */
+
+mx_status mx_kv_reduce(mx_ndarray *dst, mx_ndarray *const *src, int n) {
+  if (n < 1) return mx_error(MX_ERR_ARG, "a reduction needs at least one array");
+  for (int i = 0; i < n; i++)
+    if (mx_ndarray_size(src[i]) != mx_ndarray_size(dst) || src[i]->dtype != dst->dtype)
+      return mx_error(MX_ERR_SHAPE, "the arrays of a reduction must have the same size and dtype "
+                                    "(array %d differs from the destination)", i + 1);
+  int first = 0;
+  if (!mx_ndarray_same(dst, src[0])) {
+    /* dst may also appear later in src: add it before it is overwritten */
+    for (int i = 1; i < n; i++)
+      if (mx_ndarray_same(dst, src[i]))
+        return mx_error(MX_ERR_ARG, "the destination of a reduction may only be its first array");
+    mx_status rc = mx_ndarray_copy_into(src[0], dst);
+    if (rc) return rc;
+  }
+  first = 1;
+  for (int i = first; i < n; i++) {
+    mx_status rc = mx_ndarray_add_into(dst, src[i]);
+    if (rc) return rc;
+  }
+  return MX_OK;
+}
+
+/* ------------------------------------------------------- bucket streaming */
+
+/* One array as host memory of type dt: the array itself, or a host copy. */
+typedef struct staged {
+  mx_ndarray *a;
+  mx_ndarray *tmp; /* host copy, written back when dirty */
+  unsigned char *host;
+  int64_t n;       /* elements of type dt (bytes when dt < 0) */
+} staged;
+
+/* One piece of an array in the bucket. */
+typedef struct segment {
+  int arr;
+  int64_t off, n, at;
+} segment;
+
+typedef struct stream {
+  mx_kv *kv;
+  int op;          /* 0 allreduce, 1 broadcast */
+  int dt;          /* host type: MX_FLOAT32/64, or -1 raw bytes */
+  int wire;        /* bucket type */
+  int root;
+  size_t es, wes;  /* element size on the host and on the wire */
+  int64_t cap, fill;
+  staged *st;
+  segment *seg;
+  int nseg, segcap;
+} stream;
+
+static mx_status stage(staged *s, mx_ndarray *a, int dt) {
+  s->a = a;
+  s->tmp = NULL;
+  int host = a->ctx.dev_type == MX_CPU;
+  if (host && (dt < 0 || a->dtype == dt)) {
+    s->host = (unsigned char *)MX_PTR(a);
+  } else {
+    mx_context cpu = {MX_CPU, 0};
+    mx_status rc = mx_ndarray_copy(a, dt < 0 ? a->dtype : dt, cpu, &s->tmp);
+    if (rc) return rc;
+    s->host = (unsigned char *)MX_PTR(s->tmp);
+  }
+  s->n = dt < 0 ? (int64_t)mx_ndarray_nbytes(a) : mx_ndarray_size(a);
+  return MX_OK;
+}
+
+static mx_status unstage(staged *s, int write_back) {
+  mx_status rc = MX_OK;
+  if (s->tmp && write_back) rc = mx_ndarray_copy_into(s->tmp, s->a);
+  mx_ndarray_free(s->tmp);
+  s->tmp = NULL;
+  return rc;
+}
+
+static mx_status comm_call(stream *z, void *buf, int64_t n) {
+  mx_kv_comm *c = z->kv->comm;
+  double t0 = mx_kv_now();
+  mx_status rc = z->op == 0 ? c->allreduce(c, buf, n, z->wire, z->kv->timeout)
+                            : c->bcast(c, buf, (size_t)n * z->wes, z->root, z->kv->timeout);
+  z->kv->stats.allreduce_seconds += mx_kv_now() - t0;
+  z->kv->stats.allreduce_bytes += n * (int64_t)z->wes;
+  z->kv->stats.buckets++;
+  return rc;
+}
+
+/* host elements -> bucket (or back), converting to half on the wire */
+static void move(stream *z, unsigned char *host, unsigned char *wire, int64_t n, int to_wire) {
+  if (z->wire == z->dt || z->dt < 0) {
+    if (to_wire) memcpy(wire, host, (size_t)n * z->es);
+    else memcpy(host, wire, (size_t)n * z->es);
+  } else if (to_wire) {
+    mx_convert(host, z->dt, wire, z->wire, n);
+  } else {
+    mx_convert(wire, z->wire, host, z->dt, n);
+  }
+}
+
+static mx_status flush(stream *z) {
+  if (z->fill == 0) return MX_OK;
+  mx_status rc = comm_call(z, z->kv->bucket, z->fill);
+  if (rc) return rc;
+  for (int i = 0; i < z->nseg; i++) {
+    segment *g = &z->seg[i];
+    move(z, z->st[g->arr].host + (size_t)g->off * z->es, z->kv->bucket + (size_t)g->at * z->wes, g->n, 0);
+  }
+  z->fill = 0;
+  z->nseg = 0;
+  return MX_OK;
+}
+
+static mx_status add_segment(stream *z, int arr, int64_t off, int64_t n) {
+  if (z->nseg == z->segcap) {
+    int nc = z->segcap ? 2 * z->segcap : 64;
+    segment *p = (segment *)mx_realloc(z->seg, (size_t)nc * sizeof *p);
+    if (!p) return mx_error(MX_ERR_NOMEM, "out of memory for kvstore buckets");
+    z->seg = p;
+    z->segcap = nc;
+  }
+  segment g = {arr, off, n, z->fill};
+  z->seg[z->nseg++] = g;
+  move(z, z->st[arr].host + (size_t)off * z->es, z->kv->bucket + (size_t)z->fill * z->wes, n, 1);
+  z->fill += n;
+  return MX_OK;
+}
+
+/* Array i through the bucket: whole buckets of a large host array in place. */
+static mx_status stream_array(stream *z, int i) {
+  staged *s = &z->st[i];
+  int64_t off = 0;
+  if (z->wire == z->dt || z->dt < 0) {
+    while (s->n - off >= z->cap) {
+      mx_status rc = comm_call(z, s->host + (size_t)off * z->es, z->cap);
+      if (rc) return rc;
+      off += z->cap;
+    }
+  }
+  while (off < s->n) {
+    int64_t m = s->n - off;
+    if (m > z->cap - z->fill) m = z->cap - z->fill;
+    mx_status rc = add_segment(z, i, off, m);
+    if (!rc && z->fill == z->cap) rc = flush(z);
+    if (rc) return rc;
+    off += m;
+  }
+  return MX_OK;
+}
+
+/* Stream arrays (those of host type dt; all when dt < 0) last to first. */
+static mx_status run_stream(stream *z, mx_ndarray *const *arrays, int n) {
+  mx_kv *kv = z->kv;
+  if (!kv->bucket) {
+    kv->bucket = (unsigned char *)malloc(kv->bucket_bytes);
+    if (!kv->bucket) return mx_error(MX_ERR_NOMEM, "out of memory for a kvstore bucket");
+  }
+  z->cap = (int64_t)(kv->bucket_bytes / z->wes);
+  z->st = (staged *)mx_calloc((size_t)n + 1, sizeof *z->st);
+  if (!z->st) return mx_error(MX_ERR_NOMEM, "out of memory for kvstore buckets");
+  mx_status rc = MX_OK;
+  int ns = 0;
+  for (int i = n - 1; i >= 0 && !rc; i--) {
+    int is64 = arrays[i]->dtype == MX_FLOAT64;
+    if (z->dt >= 0 && is64 != (z->dt == MX_FLOAT64)) continue;
+    rc = stage(&z->st[ns], arrays[i], z->dt);
+    if (rc) break;
+    rc = stream_array(z, ns++);
+  }
+  if (!rc) rc = flush(z);
+  int write_back = !(z->op == 1 && kv->comm->rank == z->root);
+  for (int i = 0; i < ns; i++) {
+    mx_status r2 = unstage(&z->st[i], write_back && !rc);
+    if (!rc) rc = r2;
+  }
+  free(z->st);
+  free(z->seg);
+  return rc;
+}
+
+mx_status mx_kv_allreduce(mx_kv *kv, mx_ndarray *const *arrays, int n) {
+  for (int i = 0; i < n; i++)
+    if (!mx_dtype_is_float(arrays[i]->dtype))
+      return mx_error(MX_ERR_DTYPE, "an allreduce sums floating-point arrays; array %d is %s", i + 1,
+                      mx_dtype_name(arrays[i]->dtype));
+  if (!kv->comm || kv->comm->size == 1 || n == 0) return MX_OK;
+  kv->stats.allreduce_calls++;
+  for (int pass = 0; pass < 2; pass++) {
+    stream z;
+    memset(&z, 0, sizeof z);
+    z.kv = kv;
+    z.dt = pass ? MX_FLOAT64 : MX_FLOAT32;
+    z.wire = pass ? MX_FLOAT64 : (kv->fp16 ? MX_FLOAT16 : MX_FLOAT32);
+    z.es = mx_dtype_size(z.dt);
+    z.wes = mx_dtype_size(z.wire);
+    mx_status rc = run_stream(&z, arrays, n);
+    if (rc) return rc;
+  }
+  return MX_OK;
+}
+
+mx_status mx_kv_broadcast(mx_kv *kv, mx_ndarray *const *arrays, int n, int root) {
+  if (root < 0 || root >= mx_kv_size(kv))
+    return mx_error(MX_ERR_ARG, "broadcast root %d is not a worker (0..%d)", root, mx_kv_size(kv) - 1);
+  if (!kv->comm || kv->comm->size == 1 || n == 0) return MX_OK;
+  stream z;
+  memset(&z, 0, sizeof z);
+  z.kv = kv;
+  z.op = 1;
+  z.dt = z.wire = -1;
+  z.root = root;
+  z.es = z.wes = 1;
+  return run_stream(&z, arrays, n);
+}
+
+mx_status mx_kv_allreduce_f64(mx_kv *kv, double *x, int64_t n) {
+  if (!kv->comm || kv->comm->size == 1 || n == 0) return MX_OK;
+  return kv->comm->allreduce(kv->comm, x, n, MX_FLOAT64, kv->timeout);
+}
+
+mx_status mx_kv_broadcast_bytes(mx_kv *kv, void *buf, size_t nbytes, int root) {
+  if (root < 0 || root >= mx_kv_size(kv))
+    return mx_error(MX_ERR_ARG, "broadcast root %d is not a worker (0..%d)", root, mx_kv_size(kv) - 1);
+  if (!kv->comm || kv->comm->size == 1 || nbytes == 0) return MX_OK;
+  return kv->comm->bcast(kv->comm, buf, nbytes, root, kv->timeout);
+}
+
+mx_status mx_kv_barrier(mx_kv *kv) {
+  if (!kv->comm || kv->comm->size == 1) return MX_OK;
+  return kv->comm->barrier(kv->comm, kv->timeout);
+}
+
+void mx_kv_abort(mx_kv *kv, int code) {
+  if (kv && kv->comm) kv->comm->abort(kv->comm, code);
+}
+
+void mx_kv_finalize(void) { mx_kv_mpi_finalize(); }
