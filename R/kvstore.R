@@ -64,7 +64,7 @@ mx.kv.create <- function(type = "local") {
     mx.error("value", "argument 'type' must be a kvstore type such as \"local\" or \"dist_sync\"")
   handle <- .Call(C_mx_r_kv_create, type)
   info <- .Call(C_mx_r_kv_info, handle)
-  if (info$num.workers > 1L) kv.at.exit()
+  if (info$dist) kv.at.exit()
   timeout <- getOption("mxnet.dist.timeout", 600)
   if (!is.numeric(timeout) || length(timeout) != 1L || is.na(timeout) || timeout < 0)
     mx.error("value", "option 'mxnet.dist.timeout' must be a number of seconds (0: no deadline)")

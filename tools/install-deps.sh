@@ -4,8 +4,10 @@
 # The GPU module needs NVIDIA's CUDA toolkit (nvcc), cuBLAS and cuDNN 9, which
 # Debian does not package in usable versions: this script only reports them
 # (configure finds them in CUDA_HOME, on PATH or in /usr/local/cuda).
+# Open MPI (openmpi-bin, libopenmpi-dev) builds the dist_* kvstores.
 PKGS="r-base-dev make gcc libdnnl-dev libopenblas-dev zlib1g-dev \
-r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist"
+r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist \
+openmpi-bin libopenmpi-dev"
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do

@@ -138,12 +138,10 @@ SEXP mx_r_kv_broadcast(SEXP ptr, SEXP arrays, SEXP root) {
 /* A double vector summed over workers (a new vector). */
 SEXP mx_r_kv_allreduce_num(SEXP ptr, SEXP x) {
   mx_kv *kv = kv_get(ptr);
-  SEXP out = PROTECT(Rf_coerceVector(x, REALSXP));
-  if (out == x) out = Rf_duplicate(x);
-  PROTECT(out);
+  SEXP out = PROTECT(TYPEOF(x) == REALSXP ? Rf_duplicate(x) : Rf_coerceVector(x, REALSXP));
   mx_r_poll_begin();
   kv_check(mx_kv_allreduce_f64(kv, REAL(out), XLENGTH(out)));
-  UNPROTECT(2);
+  UNPROTECT(1);
   return out;
 }
 

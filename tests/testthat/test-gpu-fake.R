@@ -227,3 +227,32 @@ test_that("without a GPU, GPU work is a classed error that says why", {
   expect_s3_class(e, "mxnet_unsupported_error")
   expect_match(conditionMessage(e), sub("^none: ", "", why), fixed = TRUE)
 })
+
+test_that("fake GPUs: the device kvstore sums over GPUs and trains over two GPUs like one CPU", {
+  with_fake_gpu({
+    kv <- mx.kv.create("device")
+    vals <- list(list(mx.nd.array(c(1, 2), mx.gpu(0))), list(mx.nd.array(c(10, 20), mx.gpu(1))),
+                 list(mx.nd.array(c(100, 200), mx.cpu())))
+    kv$init(5, list(mx.nd.zeros(2, mx.gpu(1))))
+    kv$push(5, vals)
+    outs <- list(list(mx.nd.zeros(2, mx.gpu(0))), list(mx.nd.zeros(2, mx.cpu())))
+    kv$pull(5, outs)
+    for (o in outs) expect_equal(as.array(o[[1]]), c(111, 222))
+    train <- function(ctx) {
+      set.seed(9)
+      x <- matrix(rnorm(10 * 80), 10)
+      y <- as.numeric(colSums(x[1:3, ]) > 0)
+      net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(
+        mx.symbol.Activation(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 6, name = "f1"),
+                             act_type = "tanh"), num_hidden = 2, name = "f2"), name = "softmax")
+      mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
+                                  learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(),
+                                  kvstore = "device", verbose = FALSE)
+    }
+    one <- train(mx.cpu())
+    two <- train(list(mx.gpu(0), mx.gpu(1)))
+    expect_setequal(names(two$arg.params), c("f1_weight", "f1_bias", "f2_weight", "f2_bias"))
+    for (n in names(one$arg.params))
+      expect_equal(as.array(two$arg.params[[n]]), as.array(one$arg.params[[n]]), tolerance = 1e-5)
+  })
+})

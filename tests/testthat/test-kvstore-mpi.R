@@ -1,0 +1,223 @@
+# Distributed kvstores under mpirun: each test starts an MPI job of R
+# workers on this machine (loopback/shared memory) under a wall-clock limit.
+# Skipped, with the reason printed, only when mpirun or the MPI build is
+# missing.
+
+mpi_skip <- function() {
+  skip_if(Sys.which("mpirun") == "", "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)")
+  skip_if_not(mx.features()[["MPI"]], "this build of mxnet has no MPI")
+  skip_if(nzchar(Sys.getenv("OMPI_COMM_WORLD_SIZE")), "already inside an MPI job")
+}
+
+# Run `code` (R source text) on np workers; each worker's `result` variable is
+# saved and returned in rank order.  Returns list(status, output, seconds,
+# results).
+run_mpi <- function(np, code, timeout = 60, env = character()) {
+  dir <- tempfile("mpi")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  script <- file.path(dir, "worker.R")
+  writeLines(c("suppressMessages(library(mxnet))",
+               "options(mxnet.threads = 1L)",
+               "RANK <- as.integer(Sys.getenv('OMPI_COMM_WORLD_RANK', '0'))",
+               sprintf("OUT <- %s", deparse(dir)),
+               "result <- NULL",
+               code,
+               "saveRDS(result, file.path(OUT, sprintf('rank%d.rds', RANK)))"), script)
+  root <- if (Sys.info()[["user"]] == "root") c("--allow-run-as-root") else character()
+  args <- c(if (nzchar(Sys.which("timeout"))) c("-k", "5", timeout, "mpirun") else character(),
+            "-np", np, "--oversubscribe", "--bind-to", "none", root,
+            "-x", "R_LIBS", "-x", "OMP_NUM_THREADS=1", file.path(R.home("bin"), "Rscript"), script)
+  cmd <- if (nzchar(Sys.which("timeout"))) "timeout" else "mpirun"
+  t0 <- proc.time()[["elapsed"]]
+  out <- suppressWarnings(system2(cmd, shQuote(args), stdout = TRUE, stderr = TRUE,
+                                  env = c(paste0("R_LIBS=", paste(.libPaths(), collapse = ":")), env)))
+  secs <- proc.time()[["elapsed"]] - t0
+  status <- attr(out, "status") %||% 0L
+  files <- file.path(dir, sprintf("rank%d.rds", seq_len(np) - 1L))
+  results <- lapply(files, function(f) if (file.exists(f)) readRDS(f) else NULL)
+  list(status = status, output = paste(out, collapse = "\n"), seconds = secs, results = results,
+       dir = dir)
+}
+
+`%||%` <- function(a, b) if (is.null(a)) b else a
+
+expect_job_ok <- function(r) {
+  if (r$status != 0L) cat(r$output, "\n")
+  expect_identical(r$status, 0L)
+}
+
+test_that("dist_sync: ranks, sums, broadcast from rank 0 and a barrier across 2 and 4 workers", {
+  mpi_skip()
+  code <- "
+kv <- mx.kv.create('dist_sync')
+a <- mx.nd.array(c(1, 2, 3) * (RANK + 1))
+kv$init('w', list(a))
+init <- mx.nd.zeros(3); kv$pull('w', list(list(init)))
+kv$push('w', list(list(a), list(a)))          # two devices per worker
+s <- mx.nd.zeros(3); kv$pull('w', list(list(s)))
+kv$barrier()
+big <- mx.nd.array(rep(RANK + 1, 5e6))         # 20 MB: several buckets
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(big, mx.nd.array(RANK, dtype = 'float64')))
+result <- list(rank = kv$rank, n = kv$num.workers, init = as.array(init), sum = as.array(s),
+               big = range(as.array(big)), a = as.array(a))"
+  for (np in c(2L, 4L)) {
+    r <- run_mpi(np, code)
+    expect_job_ok(r)
+    for (k in seq_len(np)) {
+      x <- r$results[[k]]
+      expect_identical(x$rank, k - 1L)
+      expect_identical(x$n, np)
+      expect_equal(x$init, c(1, 2, 3))                 # rank 0's value
+      expect_equal(x$sum, c(1, 2, 3) * 2 * sum(seq_len(np)))
+      expect_equal(x$big, rep(sum(seq_len(np)), 2))
+      expect_equal(x$a, c(1, 2, 3) * k)                # the user's array untouched
+    }
+  }
+})
+
+train_code <- function(bs, rounds = 20, extra = "", bn = FALSE) sprintf("
+set.seed(100 + RANK); mx.set.seed(100 + RANK)      # different seeds on every worker
+N <- 640
+set.seed(5); x <- matrix(rnorm(12 * N), 12); y <- as.numeric(colSums(x[1:4, ]) > 0)
+set.seed(100 + RANK)
+data <- mx.symbol.Variable('data')
+h <- mx.symbol.FullyConnected(data, num_hidden = 10, name = 'fc1')
+if (%s) h <- mx.symbol.BatchNorm(h, name = 'bn')
+h <- mx.symbol.Activation(h, act_type = 'relu')
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(h, num_hidden = 2, name = 'fc2'), name = 'softmax')
+acc <- numeric(0)
+cb <- function(iteration, nbatch, env, verbose) { acc[iteration] <<- env$metric$get(env$train.metric)$value; TRUE }
+%s
+if (RANK == 0L) set.seed(11)
+m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = %d, array.batch.size = %d,
+  learning.rate = 0.05, momentum = 0.9, initializer = mx.init.Xavier(), eval.metric = mx.metric.accuracy,
+  kvstore = 'dist_sync', epoch.end.callback = cb, verbose = FALSE)
+result <- list(arg = lapply(m$arg.params, as.array), aux = lapply(m$aux.params, as.array), acc = acc)", bn, extra, rounds, bs)
+
+test_that("1 x 128, 2 x 64 and 4 x 32 workers train the same model; workers stay identical", {
+  mpi_skip()
+  # 640 examples / 128 = 5 steps per epoch, 4 epochs = 20 steps
+  runs <- lapply(c(1L, 2L, 4L), function(np) {
+    r <- run_mpi(np, train_code(128L %/% np, rounds = 4))
+    expect_job_ok(r)
+    r$results
+  })
+  ref <- runs[[1]][[1]]
+  expect_true(all(diff(ref$acc) >= -0.05))
+  for (res in runs[-1]) {
+    for (k in seq_along(res)) {
+      # bit-identical across workers
+      expect_identical(res[[k]]$arg, res[[1]]$arg)
+      expect_identical(res[[k]]$aux, res[[1]]$aux)
+    }
+    for (n in names(ref$arg)) expect_equal(res[[1]]$arg[[n]], ref$arg[[n]], tolerance = 1e-5)
+    expect_equal(res[[1]]$acc, ref$acc, tolerance = 1e-6)
+  }
+})
+
+test_that("with BatchNorm, the workers' statistics are averaged and stay identical", {
+  mpi_skip()
+  r <- run_mpi(2L, train_code(32L, rounds = 2, bn = TRUE))
+  expect_job_ok(r)
+  expect_identical(r$results[[2]]$aux, r$results[[1]]$aux)
+  expect_identical(r$results[[2]]$arg, r$results[[1]]$arg)
+  expect_setequal(names(r$results[[1]]$aux), c("bn_moving_mean", "bn_moving_var"))
+  expect_true(all(r$results[[1]]$aux$bn_moving_var > 0))
+})
+
+test_that("rank 0 alone writes checkpoints, and an early stop on rank 0 stops every worker", {
+  mpi_skip()
+  dir <- tempfile("ckpt")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  extra <- sprintf("
+ck <- mx.callback.save.checkpoint(file.path(%s, sprintf('model-r%%d', RANK)))
+cb <- function(iteration, nbatch, env, verbose) {
+  ck(iteration, nbatch, env, verbose)
+  acc[iteration] <<- 1
+  !(RANK == 0L && iteration == 2L)       # only rank 0 asks to stop, after epoch 2
+}", deparse(dir))
+  r <- run_mpi(2L, train_code(32L, rounds = 6, extra))
+  expect_job_ok(r)
+  expect_equal(length(r$results[[1]]$acc), 2L)
+  expect_equal(length(r$results[[2]]$acc), 2L)
+  files <- list.files(dir)
+  expect_setequal(files, c("model-r0-symbol.json", "model-r0-0001.params", "model-r0-0002.params"))
+  m <- mx.model.load(file.path(dir, "model-r0"), 2)
+  expect_equal(lapply(m$arg.params, as.array), r$results[[1]]$arg, tolerance = 1e-6)
+})
+
+fault_code <- function(fault) sprintf("
+options(mxnet.dist.timeout = 4)
+x <- matrix(rnorm(4 * 400), 4); y <- as.numeric(x[1, ] > 0)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2), name = 'softmax')
+cb <- function(iteration, nbatch, env, verbose) {
+  if (RANK == 1L && iteration == 2L && nbatch == 3L) { %s }
+  TRUE
+}
+m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 1000, array.batch.size = 10,
+  learning.rate = 0.01, kvstore = 'dist_sync', batch.end.callback = cb, verbose = FALSE)", fault)
+
+fault_check <- function(fault, bound, pattern) {
+  r <- run_mpi(2L, fault_code(fault), timeout = 60)
+  expect_false(identical(r$status, 0L))
+  expect_lt(r$seconds, bound)
+  expect_match(r$output, pattern)
+  Sys.sleep(0.5)
+  # "[/]tmp/..." matches the workers' command lines but not pgrep's own shell
+  pat <- paste0("[", substr(r$dir, 1, 1), "]", substring(r$dir, 2))
+  left <- suppressWarnings(system2("pgrep", c("-f", shQuote(pat)), stdout = TRUE))
+  expect_length(left, 0L)
+}
+
+test_that("a worker's R error ends the job, naming the worker", {
+  mpi_skip()
+  fault_check("stop('deliberate failure')", 20, "worker 1 of 2.*deliberate failure")
+})
+
+test_that("a killed worker ends the job", {
+  mpi_skip()
+  fault_check("tools::pskill(Sys.getpid(), tools::SIGKILL)", 20, "signal 9|killed|exited")
+})
+
+test_that("a stuck worker ends the job at the collective's deadline", {
+  mpi_skip()
+  fault_check("Sys.sleep(600)", 25, "timed out after [0-9.]+ s")
+})
+
+test_that("dist_sync_device stages device arrays through host memory (fake GPUs)", {
+  mpi_skip()
+  r <- run_mpi(2L, "
+kv <- mx.kv.create('dist_sync_device')
+g <- list(mx.nd.array(c(1, 2) * (RANK + 1), mx.gpu(0)), mx.nd.array(c(5, 5) * (RANK + 1), mx.gpu(1)))
+kv$init(0, list(mx.nd.zeros(2, mx.gpu(0))))
+kv$push(0, list(list(g[[1]]), list(g[[2]])))
+o <- mx.nd.zeros(2, mx.gpu(1)); kv$pull(0, list(list(o)))
+h <- mx.nd.array(rep(RANK + 1, 10), mx.gpu(0), dtype = 'float16')
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(h))
+result <- list(sum = as.array(o), half = as.array(h), type = kv$type)",
+    env = "MXNET_FAKE_GPU=1")
+  expect_job_ok(r)
+  for (x in r$results) {
+    expect_equal(x$sum, (c(1, 2) + c(5, 5)) * 3)
+    expect_equal(x$half, rep(3, 10))
+    expect_identical(x$type, "dist_sync_device")
+  }
+})
+
+test_that("fp16 compression of the allreduce keeps sums to half precision", {
+  mpi_skip()
+  r <- run_mpi(2L, "
+kv <- mx.kv.create('dist_sync')
+.Call(mxnet:::C_mx_r_kv_configure, kv$handle, NA_real_, 4096, TRUE)
+v <- seq(-2, 2, length.out = 3000) * (RANK + 1)
+a <- mx.nd.array(v)
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
+result <- list(a = as.array(a), stats = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats)")
+  expect_job_ok(r)
+  want <- seq(-2, 2, length.out = 3000) * 3
+  expect_equal(r$results[[1]]$a, want, tolerance = 2e-3)
+  expect_identical(r$results[[1]]$a, r$results[[2]]$a)
+  expect_gte(r$results[[1]]$stats[3], 2)    # 6000 bytes of halves in 4 KiB buckets
+})

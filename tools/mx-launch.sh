@@ -1,0 +1,1 @@
+../inst/scripts/mx-launch.sh
