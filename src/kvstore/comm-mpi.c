@@ -9,9 +9,14 @@
  * components need libmpi's symbols).  Only the thread that initialised MPI
  * calls it (MPI_THREAD_FUNNELED).
  *
- * Every collective is non-blocking and polled against a deadline: a worker
- * that died makes MPI fail (MPI_ERRORS_RETURN), one that hangs makes the
- * deadline pass; both come back as MX_ERR_DIST and the caller aborts the job.
+ * Collectives are the blocking ones: Open MPI's non-blocking collectives
+ * (libnbc) measured 1.5-3x slower here (docs/kvstore.md).  Deadlines come from
+ * a watchdog thread: a worker that died makes MPI fail (MPI_ERRORS_RETURN,
+ * MX_ERR_DIST for the caller, who ends the job) or mpirun end the job; when a
+ * collective outlives its deadline because a worker hangs, the watchdog
+ * writes one line to stderr (R cannot be reached from that thread) and ends
+ * the job with MPI_Abort.  MPI is asked for MPI_THREAD_MULTIPLE for that one
+ * call from the watchdog; the collectives stay on the thread that started MPI.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dladdr */
@@ -29,7 +34,9 @@
 
 #include <dlfcn.h>
 #include <mpi.h>
+#include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct mpi_comm {
   mx_kv_comm base;
@@ -56,28 +63,83 @@ static mx_status mpi_fail(int code, const char *what) {
   return mx_error(MX_ERR_DIST, "MPI %s failed: %s (a worker may have stopped)", what, msg);
 }
 
-/* Poll a request until done, the deadline, or a user interrupt. */
-static mx_status wait_req(mpi_comm *c, MPI_Request *req, double timeout, const char *what) {
-  double t0 = mx_kv_now();
-  struct timespec nap = {0, 20000};
-  for (long spin = 0;; spin++) {
-    int done = 0;
-    int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
-    if (rc != MPI_SUCCESS) return mpi_fail(rc, what);
-    if (done) return MX_OK;
-    if (spin < 2000) continue;
-    nanosleep(&nap, NULL);
-    if ((spin & 63) != 0) continue;
-    double waited = mx_kv_now() - t0;
-    if (timeout > 0 && waited > timeout)
-      return mx_error(MX_ERR_DIST,
-                      "the %s on worker %d of %d timed out after %.1f s: another worker is stuck or gone "
-                      "(options(mxnet.dist.timeout =) sets the deadline)",
-                      what, c->base.rank, c->base.size, waited);
-    if (mx_abort_requested())
-      return mx_error(MX_ERR_DIST, "the %s on worker %d was interrupted by the user", what, c->base.rank);
-  }
+/* ---------------------------------------------------------------- watchdog */
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int started;
+  unsigned long gen;     /* collective number; odd while one runs */
+  double deadline;       /* monotonic seconds */
+  double timeout;
+  const char *what;
+  int rank, size;
+} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, 0, 1};
+
+static void wd_timespec(double t, struct timespec *ts) {
+  ts->tv_sec = (time_t)t;
+  ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
 }
+
+static void wd_expired(void) {
+  char line[300];
+  int n = snprintf(line, sizeof line,
+                   "mxnet: the %s on worker %d of %d timed out after %.1f s: another worker is stuck or gone "
+                   "(options(mxnet.dist.timeout =) sets the deadline); ending the job\n",
+                   wd.what ? wd.what : "collective", wd.rank, wd.size, wd.timeout);
+  if (n > 0 && write(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)) < 0) n = 0;
+  MPI_Abort(MPI_COMM_WORLD, 3);
+}
+
+static void *wd_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&wd.mu);
+  for (;;) {
+    if (!(wd.gen & 1)) {
+      pthread_cond_wait(&wd.cv, &wd.mu);
+      continue;
+    }
+    unsigned long g = wd.gen;
+    struct timespec ts;
+    wd_timespec(wd.deadline, &ts);
+    int rc = pthread_cond_timedwait(&wd.cv, &wd.mu, &ts);
+    if (rc != 0 && wd.gen == g && mx_kv_now() >= wd.deadline) {
+      pthread_mutex_unlock(&wd.mu);
+      wd_expired();
+      pthread_mutex_lock(&wd.mu);
+    }
+  }
+  return NULL;
+}
+
+static void wd_begin(const char *what, double timeout) {
+  if (timeout <= 0) return;
+  pthread_mutex_lock(&wd.mu);
+  if (!wd.started) {
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    wd.started = pthread_create(&t, &at, wd_main, NULL) == 0;
+    pthread_attr_destroy(&at);
+  }
+  wd.gen |= 1;
+  wd.what = what;
+  wd.timeout = timeout;
+  wd.deadline = mx_kv_now() + timeout;
+  pthread_cond_signal(&wd.cv);
+  pthread_mutex_unlock(&wd.mu);
+}
+
+static void wd_end(double timeout) {
+  if (timeout <= 0) return;
+  pthread_mutex_lock(&wd.mu);
+  wd.gen += 1; /* even: idle, and a new number for the next collective */
+  pthread_cond_signal(&wd.cv);
+  pthread_mutex_unlock(&wd.mu);
+}
+
+/* ------------------------------------------------------------- collectives */
 
 static void sum_f16(void *in, void *inout, int *len, MPI_Datatype *dt) {
   (void)dt;
@@ -92,12 +154,11 @@ static mx_status c_allreduce(mx_kv_comm *base, void *buf, int64_t n, int t, doub
   MPI_Op op = t == MX_FLOAT16 ? op_sum_f16 : MPI_SUM;
   for (int64_t off = 0; off < n;) {
     int m = n - off > (1 << 30) ? (1 << 30) : (int)(n - off);
-    MPI_Request req;
     char *p = (char *)buf + (size_t)off * mx_dtype_size(t);
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, p, m, dt, op, c->comm, &req);
+    wd_begin("allreduce", timeout);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, p, m, dt, op, c->comm);
+    wd_end(timeout);
     if (rc != MPI_SUCCESS) return mpi_fail(rc, "allreduce");
-    mx_status st = wait_req(c, &req, timeout, "allreduce");
-    if (st) return st;
     off += m;
   }
   return MX_OK;
@@ -107,11 +168,10 @@ static mx_status c_bcast(mx_kv_comm *base, void *buf, size_t nbytes, int root, d
   mpi_comm *c = (mpi_comm *)base;
   for (size_t off = 0; off < nbytes;) {
     int m = nbytes - off > ((size_t)1 << 30) ? (1 << 30) : (int)(nbytes - off);
-    MPI_Request req;
-    int rc = MPI_Ibcast((char *)buf + off, m, MPI_BYTE, root, c->comm, &req);
+    wd_begin("broadcast", timeout);
+    int rc = MPI_Bcast((char *)buf + off, m, MPI_BYTE, root, c->comm);
+    wd_end(timeout);
     if (rc != MPI_SUCCESS) return mpi_fail(rc, "broadcast");
-    mx_status st = wait_req(c, &req, timeout, "broadcast");
-    if (st) return st;
     off += (size_t)m;
   }
   return MX_OK;
@@ -119,10 +179,10 @@ static mx_status c_bcast(mx_kv_comm *base, void *buf, size_t nbytes, int root, d
 
 static mx_status c_barrier(mx_kv_comm *base, double timeout) {
   mpi_comm *c = (mpi_comm *)base;
-  MPI_Request req;
-  int rc = MPI_Ibarrier(c->comm, &req);
-  if (rc != MPI_SUCCESS) return mpi_fail(rc, "barrier");
-  return wait_req(c, &req, timeout, "barrier");
+  wd_begin("barrier", timeout);
+  int rc = MPI_Barrier(c->comm);
+  wd_end(timeout);
+  return rc == MPI_SUCCESS ? MX_OK : mpi_fail(rc, "barrier");
 }
 
 static void c_abort(mx_kv_comm *base, int code) {
@@ -149,7 +209,7 @@ static mx_status start_mpi(void) {
   if (dladdr((void *)&MPI_Init, &info) && info.dli_fname)
     (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
   int provided = 0;
-  int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+  int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "initialisation");
   mpi_started_here = 1;
   MPI_Op_create(sum_f16, 1, &op_sum_f16);
@@ -174,6 +234,8 @@ mx_status mx_kv_mpi_open(mx_kv_comm **out, char *why, size_t why_len) {
   MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
   MPI_Comm_rank(c->comm, &c->base.rank);
   MPI_Comm_size(c->comm, &c->base.size);
+  wd.rank = c->base.rank;
+  wd.size = c->base.size;
   c->base.name = "MPI";
   c->base.allreduce = c_allreduce;
   c->base.bcast = c_bcast;

@@ -5,8 +5,8 @@
  * An allreduce visits the arrays last to first (backward produces gradients
  * in that order) and streams their elements through one host bucket of at
  * most bucket_bytes: when the bucket is full it is reduced and its segments
- * are copied back.  An array of at least a bucket that already is float32 on
- * the host is reduced in place, bucket by bucket, with no copy.  Arrays on a
+ * are copied back.  An array of at least MX_KV_INPLACE_BYTES that is float32
+ * on the host is reduced in place, a bucket at a time, with no copy.  Arrays on a
  * device or of another float type go through a float32 (float64 for
  * float64 arrays) host copy.  Broadcasts stream raw bytes the same way.
  */
@@ -256,16 +256,23 @@ static mx_status add_segment(stream *z, int arr, int64_t off, int64_t n) {
   return MX_OK;
 }
 
-/* Array i through the bucket: whole buckets of a large host array in place. */
+/* Arrays of at least this many bytes are reduced in place (in pieces of at
+ * most a bucket) rather than copied into the bucket and back: above it the
+ * two copies cost more than the extra call (docs/kvstore.md). */
+#define MX_KV_INPLACE_BYTES ((int64_t)512 * 1024)
+
+/* Array i through the bucket, or in place when it is large. */
 static mx_status stream_array(stream *z, int i) {
   staged *s = &z->st[i];
   int64_t off = 0;
-  if (z->wire == z->dt || z->dt < 0) {
-    while (s->n - off >= z->cap) {
-      mx_status rc = comm_call(z, s->host + (size_t)off * z->es, z->cap);
+  if ((z->wire == z->dt || z->dt < 0) && s->n * (int64_t)z->es >= MX_KV_INPLACE_BYTES) {
+    while (off < s->n) {
+      int64_t m = s->n - off < z->cap ? s->n - off : z->cap;
+      mx_status rc = comm_call(z, s->host + (size_t)off * z->es, m);
       if (rc) return rc;
-      off += z->cap;
+      off += m;
     }
+    return MX_OK;
   }
   while (off < s->n) {
     int64_t m = s->n - off;
