@@ -8,6 +8,9 @@
 PKGS="r-base-dev make gcc libdnnl-dev libopenblas-dev zlib1g-dev \
 r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist \
 openmpi-bin libopenmpi-dev"
+# MXNET_DEPS_SLURM=1 (CI) adds what the Slurm test needs: a one-node cluster
+# from Debian's slurm-wlm and munge (tests/testthat/test-kvstore-slurm.R)
+if [ "${MXNET_DEPS_SLURM:-0}" = 1 ]; then PKGS="$PKGS slurm-wlm munge"; fi
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do
