@@ -12,7 +12,9 @@
 #' outnumber the cores), passes \code{R_LIBS}, \code{OMP_NUM_THREADS} and
 #' every \code{MXNET_*} variable to the workers, and sets Open MPI's TCP
 #' keepalive (5 s, 2 s, 3 probes) so that a lost host ends the job in about
-#' 20 seconds instead of leaving \code{mpirun} waiting. As root it adds
+#' 20 seconds instead of leaving \code{mpirun} waiting (when the job is already
+#' being aborted, data in flight makes Linux retry for minutes: set
+#' \code{sysctl net.ipv4.tcp_retries2=5} on the hosts). As root it adds
 #' \code{--allow-run-as-root}. Every host needs the same R library (or a
 #' shared one) and passwordless ssh from this one. Under Slurm, run
 #' \code{srun --mpi=pmix Rscript train.R} inside the allocation instead: the

@@ -1,0 +1,1 @@
+../tests/testthat/fixtures/netns-down.sh

@@ -1,0 +1,1 @@
+../tests/testthat/fixtures/nsagent.sh
