@@ -330,6 +330,10 @@ io.read.csv <- function(file, shape, arg, shape.arg) {
 #'   a vector \code{c(batch.size)}.
 #' @param batch.size Examples per batch.
 #' @param round.batch Pad the last batch with examples from the start.
+#' @param num.parts,part.index Deliver only part \code{part.index} (0-based) of
+#'   \code{num.parts}, for distributed training, as \code{\link{mx.io.arrayiter}}
+#'   splits each global batch (every part gets the same number of full
+#'   batches).
 #' @param ... Other MXNet iterator parameters, accepted and ignored
 #'   (underscore spellings of the arguments above are understood).
 #' @return An iterator of class \code{c("MXCSVIter", "MXDataIter")}.
@@ -341,11 +345,12 @@ io.read.csv <- function(file, shape, arg, shape.arg) {
 #' mx.io.extract(iter, "data")
 #' @export
 mx.io.CSVIter <- function(data.csv, data.shape, label.csv = NULL, label.shape = 1,
-                          batch.size = 128, round.batch = TRUE, ...) {
+                          batch.size = 128, round.batch = TRUE, num.parts = 1, part.index = 0, ...) {
   over <- io.dotted.args(list(...), names(formals(sys.function())))
   for (k in names(over)) assign(k, over[[k]])
   batch.size <- io.check.batch.size(batch.size)
   round.batch <- io.check.flag(round.batch, "round.batch")
+  parts <- io.check.parts(num.parts, part.index)
   data <- io.read.csv(data.csv, data.shape, "data.csv", "data.shape")
   n <- dim(data)[length(dim(data))]
   if (is.null(label.csv) || identical(label.csv, "NULL")) {
@@ -361,8 +366,9 @@ mx.io.CSVIter <- function(data.csv, data.shape, label.csv = NULL, label.shape = 
   if (prod(label.shape) == 1) dim(label) <- NULL
   data.nd <- mx.nd.array(data, ctx = mx.cpu())
   label.nd <- mx.nd.array(label, ctx = mx.cpu())
-  io.staged.iter(data.nd, label.nd, seq.int(0L, length.out = n), batch.size,
-                 wrap = round.batch, class = "MXCSVIter")
+  order <- seq.int(0L, length.out = n)
+  if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
+  io.staged.iter(data.nd, label.nd, order, batch.size, wrap = round.batch, class = "MXCSVIter")
 }
 
 #' Extract one field of a data iterator over a whole pass

@@ -36,7 +36,11 @@ mx.kv.state$finalizer <- FALSE
 #' \code{kv$update.on.kvstore}, \code{kv$init(keys, values)},
 #' \code{kv$push(keys, value.lists, priority)},
 #' \code{kv$pull(keys, out.lists, priority)},
-#' \code{kv$set.optimizer(optimizer)}, and \code{kv$barrier()}.
+#' \code{kv$set.optimizer(optimizer)}, \code{kv$barrier()} and
+#' \code{kv$set.gradient.compression(list(type = "fp16"))}, which sends
+#' float16 values between workers (summed in float32 on arrival; half the
+#' bytes, about 3 significant digits; off by default; MXNet's \code{"2bit"}
+#' is refused because a sum of 2-bit codes is not a 2-bit code).
 #' \code{value.lists} and \code{out.lists} are lists over devices, each a list
 #' of one NDArray per key. Without an optimizer a push stores the sum of the
 #' pushed values; with one, the sum is applied as a gradient to the stored
@@ -138,6 +142,18 @@ kv.object <- function(handle, info) {
       mx.error("value", "argument 'optimizer' must be an optimizer from mx.opt.create()")
     opt$optimizer <- optimizer
     opt$states <- new.env(parent = emptyenv())
+    invisible(kv)
+  }
+  kv$set.gradient.compression <- function(compression.params) {
+    type <- if (is.list(compression.params)) compression.params$type else compression.params
+    if (!is.character(type) || length(type) != 1L)
+      mx.error("value", "compression.params must be list(type = \"fp16\") or list(type = \"none\")")
+    if (identical(type, "2bit"))
+      mx.error("unsupported", paste("2-bit compression is not supported: a sum of 2-bit codes is not a 2-bit code,",
+                                    "so it cannot ride an allreduce; use list(type = \"fp16\")"))
+    if (!type %in% c("fp16", "none"))
+      mx.error("value", sprintf("unknown compression type \"%s\" (known: fp16, none)", type))
+    .Call(C_mx_r_kv_configure, handle, NA_real_, NA_real_, type == "fp16")
     invisible(kv)
   }
   kv$barrier <- function() {

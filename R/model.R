@@ -209,6 +209,15 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
               batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
 }
 
+# The next training batch; in a distributed run only while every worker has
+# one (a worker with more batches than the others skips its extra ones, which
+# would otherwise leave the others waiting in a mismatched collective).
+model.next.batch <- function(iter, kv, dist) {
+  has <- iter$iter.next()
+  if (!dist) return(has)
+  .Call(C_mx_r_kv_allreduce_num, kv$handle, as.double(has)) == kv$num.workers
+}
+
 model.check.whole <- function(x, name) {
   if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x != round(x))
     stop(sprintf("argument '%s' must be a whole number, not %s", name,
@@ -306,7 +315,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     nbatch <- 0L
     env$train.metric <- if (!is.null(metric)) metric$init() else NULL
     train.iter$reset()
-    while (train.iter$iter.next()) {
+    while (model.next.batch(train.iter, kv, dist)) {
       batch <- train.iter$value()
       for (i in seq_len(ndev)) {
         ex <- execs[[i]]

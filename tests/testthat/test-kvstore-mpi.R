@@ -221,3 +221,21 @@ result <- list(a = as.array(a), stats = .Call(mxnet:::C_mx_r_kv_info, kv$handle)
   expect_identical(r$results[[1]]$a, r$results[[2]]$a)
   expect_gte(r$results[[1]]$stats[3], 2)    # 6000 bytes of halves in 4 KiB buckets
 })
+
+test_that("workers with unequal numbers of batches stop together", {
+  mpi_skip()
+  r <- run_mpi(2L, "
+set.seed(1)
+n <- if (RANK == 0L) 200 else 120                 # 10 and 6 batches of 20
+it <- mx.io.arrayiter(matrix(rnorm(3 * n), 3), as.numeric(runif(n) > 0.5), batch.size = 20)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2, name = 'fc'), name = 'softmax')
+steps <- 0
+cb <- function(iteration, nbatch, env, verbose) { steps <<- steps + 1; TRUE }
+m <- mx.model.FeedForward.create(net, X = it, num.round = 2, learning.rate = 0.1, kvstore = 'dist_sync',
+  batch.end.callback = cb, verbose = FALSE)
+result <- list(steps = steps, w = as.array(m$arg.params$fc_weight))", timeout = 60)
+  expect_job_ok(r)
+  expect_equal(r$results[[1]]$steps, 12)
+  expect_equal(r$results[[2]]$steps, 12)
+  expect_identical(r$results[[1]]$w, r$results[[2]]$w)
+})

@@ -156,3 +156,24 @@ test_that("mx.launch builds the mpirun command line and checks its arguments", {
   expect_error(mx.launch("train.R", hosts = "h1;rm -rf /"), class = "mxnet_value_error")
   expect_error(mx.launch(tempfile(fileext = ".R")), class = "mxnet_io_error")
 })
+
+test_that("gradient compression: fp16 and none accepted, 2bit refused with the reason", {
+  kv <- mx.kv.create()
+  expect_silent(kv$set.gradient.compression(list(type = "fp16")))
+  expect_silent(kv$set.gradient.compression(list(type = "none")))
+  expect_error(kv$set.gradient.compression(list(type = "2bit")), "2-bit", class = "mxnet_unsupported_error")
+  expect_error(kv$set.gradient.compression(list(type = "zip")), class = "mxnet_value_error")
+})
+
+test_that("CSVIter parts split the global batches like arrayiter", {
+  f <- tempfile(fileext = ".csv")
+  write.table(matrix(1:24, ncol = 1), f, sep = ",", row.names = FALSE, col.names = FALSE)
+  on.exit(unlink(f))
+  get <- function(...) as.vector(mx.io.extract(mx.io.CSVIter(data.csv = f, data.shape = 1, ...), "data"))
+  whole <- get(batch.size = 8)
+  p0 <- get(batch.size = 4, num.parts = 2, part.index = 0)
+  p1 <- get(batch.size = 4, num.parts = 2, part.index = 1)
+  expect_equal(c(rbind(matrix(p0, 4), matrix(p1, 4))), whole)
+  expect_error(mx.io.CSVIter(data.csv = f, data.shape = 1, num.parts = 2, part.index = 5),
+               class = "mxnet_value_error")
+})
