@@ -405,3 +405,308 @@ mx.symbol.CaffeLoss <- function(data, label, grad_scale = 1, num_data = 2, num_o
   attr(s, "blobs") <- NULL
   s
 }
+
+# ---------------------------------------------------------------- binary files
+
+# One message level of buf[off, off + len) (src/io/protobuf.c); errors name
+# the file.
+caffe.pb.scan <- function(buf, off, len, where) {
+  tryCatch(.Call(C_mx_r_pb_scan, buf, off, len), mxnet_io_error = function(e)
+    mx.error("io", sprintf("%s: %s", where, conditionMessage(e))))
+}
+# Indices of field `num` in a scan, checking the wire type.
+caffe.pb.fields <- function(s, num, wires, what, where) {
+  i <- which(s$field == num)
+  bad <- i[!(s$wire[i] %in% wires)]
+  if (length(bad))
+    mx.error("io", sprintf("%s: %s (field %d) has wire type %d at byte %.0f", where, what, num,
+                           s$wire[bad[1L]], s$offset[bad[1L]]))
+  i
+}
+caffe.pb.string <- function(buf, s, i, where) {
+  if (!length(i)) return(NA_character_)
+  b <- buf[s$offset[i[1L]] + seq_len(s$length[i[1L]])]
+  if (any(b == as.raw(0L))) mx.error("io", sprintf("%s: a name holds a NUL byte", where))
+  rawToChar(b)
+}
+# Packed or unpacked repeated numbers of field `num`: wire 2 holds packed
+# values of `size` bytes (0: varints), the fixed wire types one value each.
+caffe.pb.numbers <- function(buf, s, num, size, what, where) {
+  fixed <- c(`4` = 5L, `8` = 1L, `0` = 0L)[[as.character(size)]]
+  out <- list()
+  for (i in caffe.pb.fields(s, num, c(2L, fixed), what, where)) {
+    if (s$wire[i] != 2L) { out[[length(out) + 1L]] <- s$value[i]; next }
+    off <- s$offset[i]; len <- s$length[i]
+    out[[length(out) + 1L]] <- if (size == 0) {
+      tryCatch(.Call(C_mx_r_pb_varints, buf, off, len), mxnet_io_error = function(e)
+        mx.error("io", sprintf("%s: %s: %s", where, what, conditionMessage(e))))
+    } else {
+      if (len %% size != 0)
+        mx.error("io", sprintf("%s: packed %s of %.0f bytes is not a multiple of %d", where, what, len, size))
+      readBin(buf[off + seq_len(len)], "numeric", n = len / size, size = size, endian = "little")
+    }
+  }
+  unlist(out, use.names = FALSE) %||% numeric()
+}
+
+# A BlobProto: list(dims = C-order dims, data = values).
+caffe.pb.blob <- function(buf, off, len, where) {
+  s <- caffe.pb.scan(buf, off, len, where)
+  dims <- NULL
+  for (i in caffe.pb.fields(s, 7L, 2L, "BlobProto.shape", where)) {
+    sh <- caffe.pb.scan(buf, s$offset[i], s$length[i], where)
+    dims <- caffe.pb.numbers(buf, sh, 1L, 0, "BlobShape.dim", where)
+  }
+  if (is.null(dims)) {
+    legacy <- vapply(1:4, function(k) {
+      i <- caffe.pb.fields(s, k, 0L, "BlobProto.num/channels/height/width", where)
+      if (length(i)) s$value[i[length(i)]] else 1
+    }, 0)
+    dims <- legacy
+  }
+  data <- caffe.pb.numbers(buf, s, 5L, 4, "BlobProto.data", where)
+  if (!length(data)) data <- caffe.pb.numbers(buf, s, 8L, 8, "BlobProto.double_data", where)
+  if (any(dims < 0) || length(data) != prod(dims))
+    mx.error("io", sprintf("%s: a blob of shape (%s) holds %d values", where,
+                           paste(dims, collapse = ", "), length(data)))
+  list(dims = dims, data = data)
+}
+
+caffe.read.raw <- function(file, what) {
+  if (!is.character(file) || length(file) != 1L || is.na(file))
+    mx.error("value", sprintf("argument '%s' must be a file name", what))
+  size <- file.size(file)
+  if (is.na(size)) mx.error("io", sprintf("cannot open %s file '%s'", what, file))
+  readBin(file, "raw", size)
+}
+
+# The blobs of every layer of a .caffemodel (NetParameter; V2 `layer` 100 and
+# V1 `layers` 2): a list named by layer name, each a list of blobs.
+caffe.read.model <- function(file) {
+  buf <- caffe.read.raw(file, "caffemodel")
+  s <- caffe.pb.scan(buf, 0, length(buf), file)
+  out <- list()
+  for (i in caffe.pb.fields(s, 100L, 2L, "NetParameter.layer", file))
+    out <- c(out, caffe.pb.layer(buf, s$offset[i], s$length[i], 1L, 7L, file))
+  for (i in caffe.pb.fields(s, 2L, 2L, "NetParameter.layers", file))
+    out <- c(out, caffe.pb.layer(buf, s$offset[i], s$length[i], 4L, 6L, file))
+  out
+}
+caffe.pb.layer <- function(buf, off, len, f.name, f.blobs, where) {
+  s <- caffe.pb.scan(buf, off, len, where)
+  name <- caffe.pb.string(buf, s, caffe.pb.fields(s, f.name, 2L, "layer name", where), where)
+  blobs <- lapply(caffe.pb.fields(s, f.blobs, 2L, "layer blobs", where), function(i)
+    caffe.pb.blob(buf, s$offset[i], s$length[i], where))
+  if (is.na(name) || !length(blobs)) return(list())
+  stats::setNames(list(blobs), name)
+}
+
+#' Read a Caffe mean file
+#'
+#' Reads a \code{.binaryproto} mean image (a Caffe BlobProto, decoded by
+#' the package's own protobuf reader).
+#' @param file The \code{.binaryproto} file.
+#' @param rgb \code{TRUE} to reverse the channels: Caffe stores means in
+#'   the BGR order of the images it was trained on, while this package's
+#'   image iterators give RGB.
+#' @return An R array \code{c(width, height, channels)} (the batch axis of a
+#'   1-image blob dropped).
+#' @examples
+#' f <- tempfile(fileext = ".binaryproto")
+#' # a 1 x 3 x 1 x 2 blob: num 1, channels 3, height 1, width 2, packed data
+#' writeBin(as.raw(c(0x08, 1, 0x10, 3, 0x18, 1, 0x20, 2, 0x2a, 24)), f)
+#' con <- file(f, "ab"); writeBin(as.numeric(1:6), con, size = 4); close(con)
+#' mx.caffe.read.mean(f)[, , 1]
+#' @export
+mx.caffe.read.mean <- function(file, rgb = FALSE) {
+  buf <- caffe.read.raw(file, "mean")
+  b <- caffe.pb.blob(buf, 0, length(buf), file)
+  d <- rev(b$dims)
+  if (length(d) == 4L) {
+    if (d[4L] != 1) mx.error("io", sprintf("%s: a mean file holds one image, not %g", file, d[4L]))
+    d <- d[1:3]
+  }
+  a <- array(b$data, d)
+  if (rgb && length(d) == 3L) a <- a[, , rev(seq_len(d[3L])), drop = FALSE]
+  a
+}
+
+# ---------------------------------------------------------------- import
+
+# V1 (`layers`) type names and numbers -> V2 type names.
+caffe.v1.types <- c(ABSVAL = "AbsVal", CONCAT = "Concat", CONVOLUTION = "Convolution",
+                    DATA = "Data", DECONVOLUTION = "Deconvolution", DROPOUT = "Dropout",
+                    ELTWISE = "Eltwise", EUCLIDEAN_LOSS = "EuclideanLoss", FLATTEN = "Flatten",
+                    INNER_PRODUCT = "InnerProduct", LRN = "LRN", POOLING = "Pooling",
+                    POWER = "Power", RELU = "ReLU", SIGMOID = "Sigmoid", SOFTMAX = "Softmax",
+                    SOFTMAX_LOSS = "SoftmaxWithLoss", SPLIT = "Split", TANH = "TanH")
+caffe.v1.numbers <- c(`35` = "ABSVAL", `3` = "CONCAT", `4` = "CONVOLUTION", `5` = "DATA",
+                      `39` = "DECONVOLUTION", `6` = "DROPOUT", `25` = "ELTWISE",
+                      `7` = "EUCLIDEAN_LOSS", `8` = "FLATTEN", `14` = "INNER_PRODUCT",
+                      `15` = "LRN", `17` = "POOLING", `26` = "POWER", `18` = "RELU",
+                      `19` = "SIGMOID", `20` = "SOFTMAX", `21` = "SOFTMAX_LOSS", `22` = "SPLIT",
+                      `23` = "TANH")
+caffe.layer.type <- function(layer) {
+  t <- pt.get(layer, "type", "")
+  if (t %in% names(caffe.v1.numbers)) t <- caffe.v1.numbers[[t]]
+  if (t %in% names(caffe.v1.types)) t <- caffe.v1.types[[t]]
+  layer$type <- t
+  layer
+}
+caffe.input.types <- c("Input", "Data", "ImageData", "HDF5Data", "MemoryData", "DummyData")
+
+# The input of a net: list(name, shape = R-order dims or NULL).
+caffe.net.input <- function(net, layers) {
+  name <- pt.get(net, "input")
+  dims <- pt.num(net, "input_dim", numeric())
+  sh <- pt.get(net, "input_shape")
+  if (!is.null(sh)) dims <- pt.num(sh, "dim", numeric())
+  first <- Filter(function(l) l$type %in% caffe.input.types, layers)
+  if (is.null(name) && length(first)) {
+    name <- pt.get(first[[1L]], "top")
+    ip <- pt.get(first[[1L]], "input_param", list())
+    dims <- pt.num(pt.get(ip, "shape", list()), "dim", numeric())
+  }
+  if (length(c(pt.all(net, "input"), first)) > 1L)
+    mx.error("unsupported", "only nets with one input are supported")
+  list(name = name %||% "data", shape = if (length(dims)) rev(dims) else NULL)
+}
+
+caffe.clean.name <- function(x) gsub("[-/]", "_", x)
+
+# Translate the layers of a parsed net; returns list(symbol, blobs) where
+# blobs maps each Caffe layer with weights to its variable names.
+caffe.net.symbol <- function(layers, input, where) {
+  tops <- list()
+  tops[[input$name]] <- mx.symbol.Variable("data")
+  blobs <- list()
+  last <- NULL
+  skip <- FALSE
+  for (i in seq_along(layers)) {
+    if (skip) { skip <- FALSE; next }
+    l <- layers[[i]]
+    inc <- pt.get(l, "include")
+    if (l$type %in% caffe.input.types || identical(pt.get(inc, "phase"), "TRAIN")) next
+    raw.name <- pt.get(l, "name", paste0(tolower(l$type), i))
+    name <- caffe.clean.name(raw.name)
+    inputs <- lapply(unlist(pt.all(l, "bottom")), function(b) tops[[b]] %||% mx.error("io",
+      sprintf("%s: bottom '%s' of layer '%s' is not the top of an earlier layer", where, b, raw.name)))
+    if (!length(inputs)) mx.error("io", sprintf("%s: layer '%s' has no bottom", where, raw.name))
+    nxt <- if (i < length(layers)) layers[[i + 1L]] else list(type = "")
+    top <- unlist(pt.all(l, "top"))[1L] %||% raw.name
+    scale <- NULL
+    if (l$type == "BatchNorm" && nxt$type == "Scale" && identical(pt.get(nxt, "bottom"), top)) {
+      scale <- nxt
+      skip <- TRUE
+      top <- unlist(pt.all(nxt, "top"))[1L] %||% top
+    }
+    s <- caffe.translate(l, inputs, name, function(k, role) paste0(name, "_", role), scale)
+    if (length(attr(s, "blobs")))
+      blobs[[length(blobs) + 1L]] <- list(layer = raw.name, type = l$type, names = attr(s, "blobs"),
+                                          scale = if (!is.null(scale)) pt.get(scale, "name"), name = name)
+    attr(s, "blobs") <- NULL
+    tops[[top]] <- s
+    last <- s
+  }
+  if (is.null(last)) mx.error("io", sprintf("%s: the net has no layers to translate", where))
+  list(symbol = last, blobs = blobs)
+}
+
+# Caffe blobs -> arg/aux params with the inferred shapes (R order).
+caffe.net.params <- function(net, model, shapes, where) {
+  arg <- list(); aux <- list()
+  fit <- function(b, nm, shp, what) {
+    if (is.null(shp)) return(NULL)
+    if (length(b$data) != prod(shp))
+      mx.error("io", sprintf("%s: blob %s has %d values, the symbol's %s needs (%s)", where, what,
+                             length(b$data), nm, paste(rev(shp), collapse = ", ")))
+    array(b$data, shp)
+  }
+  for (rec in net$blobs) {
+    bl <- model[[rec$layer]]
+    if (length(bl) < length(rec$names) - (rec$type == "BatchNorm"))
+      mx.error("io", sprintf("%s: the caffemodel has %d blobs for layer '%s', it needs %d", where,
+                             length(bl), rec$layer, length(rec$names)))
+    if (rec$type == "BatchNorm") {
+      f <- if (length(bl) > 2L && bl[[3L]]$data[1L] != 0) 1 / bl[[3L]]$data[1L] else 0
+      for (k in 1:2) aux[[rec$names[k]]] <- f * fit(bl[[k]], rec$names[k],
+                                                   shapes$aux.shapes[[rec$names[k]]], rec$layer)
+      if (!is.null(rec$scale)) {
+        sb <- model[[rec$scale]]
+        if (!length(sb)) mx.error("io", sprintf("%s: no blobs for Scale layer '%s'", where, rec$scale))
+        gb <- paste0(rec$name, c("_gamma", "_beta"))[seq_along(sb)]
+        for (k in seq_along(gb)) arg[[gb[k]]] <- fit(sb[[k]], gb[k], shapes$arg.shapes[[gb[k]]], rec$scale)
+      }
+      next
+    }
+    for (k in seq_along(rec$names))
+      arg[[rec$names[k]]] <- fit(bl[[k]], rec$names[k], shapes$arg.shapes[[rec$names[k]]], rec$layer)
+  }
+  list(arg = arg, aux = aux)
+}
+
+#' Import a Caffe model
+#'
+#' Translates a Caffe net (\code{.prototxt}, V2 \code{layer} or legacy V1
+#' \code{layers}) into a symbol of native operators and reads its weights
+#' from a \code{.caffemodel} with the package's own protobuf decoder (no
+#' Caffe, no protobuf library). The layer types are those of
+#' \code{\link{mx.symbol.CaffeOp}}, with Caffe's semantics: pooling rounds the
+#' output size up, a BatchNorm layer followed by a Scale layer becomes one
+#' BatchNorm with learned gamma and beta (moving mean and variance divided
+#' by Caffe's scale factor), Eltwise PROD and MAX are products and maxima.
+#' Layer names have \code{-} and \code{/} replaced by \code{_}; the one input
+#' is named \code{data}.
+#'
+#' Caffe models were trained on BGR images: feed BGR input, or use
+#' \code{swap.rgb = TRUE} to reverse the input channels of the first
+#' convolution so that RGB input (this package's image iterators) gives the
+#' same result. See \code{\link{mx.caffe.read.mean}} for mean files.
+#' @param prototxt The net definition (text format).
+#' @param caffemodel The trained weights (binary), or \code{NULL} for the
+#'   symbol alone.
+#' @param input.shape Input shape in R order (\code{c(width, height,
+#'   channels, batch)}); by default the prototxt's.
+#' @param swap.rgb Reverse the channels of the first convolution with 3
+#'   input channels.
+#' @return An \code{MXFeedForwardModel}: a list with \code{symbol},
+#'   \code{arg.params}, \code{aux.params} (lists of MXNDArrays; empty
+#'   without \code{caffemodel}) and \code{input.shape}; \code{predict()}
+#'   works on it.
+#' @examples
+#' f <- tempfile(fileext = ".prototxt")
+#' writeLines(c('input: "data" input_dim: [1, 3, 8, 8]',
+#'   'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"',
+#'   '  convolution_param { num_output: 4 kernel_size: 3 } }',
+#'   'layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"',
+#'   '  pooling_param { pool: MAX kernel_size: 2 stride: 2 } }'), f)
+#' m <- mx.caffe.import(f)
+#' mx.symbol.infer.shape(m$symbol, data = m$input.shape)$out.shapes
+#' @export
+mx.caffe.import <- function(prototxt, caffemodel = NULL, input.shape = NULL, swap.rgb = FALSE) {
+  text <- rawToChar(caffe.read.raw(prototxt, "prototxt"))
+  netp <- caffe.pt.parse(text, prototxt, "io")
+  layers <- lapply(c(pt.all(netp, "layer"), pt.all(netp, "layers")), caffe.layer.type)
+  input <- caffe.net.input(netp, layers)
+  net <- caffe.net.symbol(layers, input, prototxt)
+  shape <- input.shape %||% input$shape
+  res <- list(symbol = net$symbol, arg.params = list(), aux.params = list(), input.shape = shape)
+  if (is.null(caffemodel)) return(structure(res, class = "MXFeedForwardModel"))
+  if (is.null(shape)) mx.error("value", "the prototxt gives no input shape: give 'input.shape'")
+  shapes <- mx.symbol.infer.shape(net$symbol, data = shape)
+  p <- caffe.net.params(net, caffe.read.model(caffemodel), shapes, caffemodel)
+  if (swap.rgb) p$arg <- caffe.swap.rgb(p$arg, net$blobs)
+  res$arg.params <- lapply(p$arg, mx.nd.array)
+  res$aux.params <- lapply(p$aux, mx.nd.array)
+  structure(res, class = "MXFeedForwardModel")
+}
+
+caffe.swap.rgb <- function(arg, blobs) {
+  for (rec in blobs) {
+    if (rec$type != "Convolution") next
+    w <- arg[[rec$names[1L]]]
+    if (dim(w)[3L] == 3L) arg[[rec$names[1L]]] <- w[, , 3:1, , drop = FALSE]
+    break
+  }
+  arg
+}

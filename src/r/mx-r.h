@@ -152,5 +152,8 @@ SEXP mx_r_io_mnist_load(SEXP image, SEXP label, SEXP shuffle, SEXP seed, SEXP fl
 SEXP mx_r_io_slice0(SEXP nd, SEXP begin, SEXP end);
 SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst);
 SEXP mx_r_io_shuffle_order(SEXP unif);
+/* protobuf-r.c */
+SEXP mx_r_pb_scan(SEXP raw, SEXP offset, SEXP length);
+SEXP mx_r_pb_varints(SEXP raw, SEXP offset, SEXP length);
 
 #endif
