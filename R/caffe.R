@@ -520,7 +520,7 @@ caffe.pb.layer <- function(buf, off, len, f.name, f.blobs, where) {
 #' @export
 mx.caffe.read.mean <- function(file, rgb = FALSE) {
   buf <- caffe.read.raw(file, "mean")
-  b <- caffe.pb.blob(buf, 0, length(buf), file)
+  b <- io.guard(file, caffe.pb.blob(buf, 0, length(buf), file))
   d <- rev(b$dims)
   if (length(d) == 4L) {
     if (d[4L] != 1) mx.error("io", sprintf("%s: a mean file holds one image, not %g", file, d[4L]))
@@ -694,7 +694,7 @@ mx.caffe.import <- function(prototxt, caffemodel = NULL, input.shape = NULL, swa
   if (is.null(caffemodel)) return(structure(res, class = "MXFeedForwardModel"))
   if (is.null(shape)) mx.error("value", "the prototxt gives no input shape: give 'input.shape'")
   shapes <- mx.symbol.infer.shape(net$symbol, data = shape)
-  p <- caffe.net.params(net, caffe.read.model(caffemodel), shapes, caffemodel)
+  p <- caffe.net.params(net, io.guard(caffemodel, caffe.read.model(caffemodel)), shapes, caffemodel)
   if (swap.rgb) p$arg <- caffe.swap.rgb(p$arg, net$blobs)
   res$arg.params <- lapply(p$arg, mx.nd.array)
   res$aux.params <- lapply(p$aux, mx.nd.array)

@@ -79,6 +79,8 @@ static const R_CallMethodDef call_methods[] = {
   /* protobuf wire decoder (r/protobuf-r.c) */
   CALLDEF(mx_r_pb_scan, 3),
   CALLDEF(mx_r_pb_varints, 3),
+  /* JSON of safetensors headers (r/safetensors-r.c) */
+  CALLDEF(mx_r_json_parse, 1),
   {NULL, NULL, 0}
 };
 

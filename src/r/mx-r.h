@@ -155,5 +155,7 @@ SEXP mx_r_io_shuffle_order(SEXP unif);
 /* protobuf-r.c */
 SEXP mx_r_pb_scan(SEXP raw, SEXP offset, SEXP length);
 SEXP mx_r_pb_varints(SEXP raw, SEXP offset, SEXP length);
+/* safetensors-r.c */
+SEXP mx_r_json_parse(SEXP raw);
 
 #endif

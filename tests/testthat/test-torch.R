@@ -112,3 +112,118 @@ test_that("unsupported modules and bad lua strings give classed errors", {
   expect_error(mx.symbol.TorchModule(data_0 = x, lua_string = "nn.Linear(3, 4)", num_params = 1),
                "2 parameters", class = "mxnet_value_error")
 })
+
+# ---------------------------------------------------------------- weights
+
+has_torch <- function() file.exists("/usr/bin/python3") &&
+  system2("/usr/bin/python3", c("-c", shQuote("import torch")), stdout = FALSE, stderr = FALSE) == 0
+
+# The symbol equivalent to the fixtures' torch.nn.Sequential (names as
+# mx.torch.params maps them: PyTorch's "0.weight" -> "0_weight").
+tiny_torch_symbol <- function() {
+  x <- mx.symbol.Variable("data")
+  c0 <- mx.symbol.Convolution(x, num_filter = 4, kernel = c(3, 3), pad = c(1, 1), name = "0")
+  b1 <- mx.symbol.BatchNorm(c0, fix_gamma = FALSE, eps = 1e-5, name = "1")
+  r2 <- mx.symbol.Activation(b1, act_type = "relu")
+  p3 <- mx.symbol.Pooling(r2, kernel = c(2, 2), stride = c(2, 2), pool_type = "max")
+  mx.symbol.FullyConnected(mx.symbol.Flatten(p3), num_hidden = 10, name = "5")
+}
+
+test_that("a PyTorch state dict loads and gives torch's outputs in the equivalent symbol", {
+  sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
+  expect_setequal(names(sd), c("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                               "1.running_var", "1.num_batches_tracked", "5.weight", "5.bias"))
+  expect_identical(dim(sd[["0.weight"]]), c(3L, 3L, 1L, 4L))      # OIHW, reversed
+  expect_identical(mx.nd.dtype(sd[["1.num_batches_tracked"]]), "int64")
+  expect_identical(as.array(sd[["1.num_batches_tracked"]])[1], 3)
+  p <- mx.torch.params(sd)
+  expect_setequal(names(p$arg.params), c("0_weight", "0_bias", "1_gamma", "1_beta", "5_weight", "5_bias"))
+  expect_setequal(names(p$aux.params), c("1_moving_mean", "1_moving_var"))
+  io <- mx.safetensors.load(test_path("fixtures", "tiny_io.safetensors"))
+  x <- as.array(io$x)
+  expect_identical(dim(x), c(8L, 8L, 1L, 2L))
+  ex <- mx.simple.bind(tiny_torch_symbol(), ctx = mx.cpu(), data = dim(x))
+  mx.exec.update.arg.arrays(ex, c(list(data = io$x), p$arg.params), match.name = TRUE)
+  mx.exec.update.aux.arrays(ex, p$aux.params, match.name = TRUE)
+  mx.exec.forward(ex, is.train = FALSE)
+  expect_equal(as.array(ex$outputs[[1]]), as.array(io$y), tolerance = 1e-5)
+})
+
+test_that("safetensors round trip; torch reads our file", {
+  sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
+  f <- tempfile(fileext = ".safetensors")
+  mx.safetensors.save(sd, f, metadata = c(format = "pt", note = "a \"quoted\" value"))
+  back <- mx.safetensors.load(f)
+  expect_identical(names(back), names(sd))
+  for (k in names(sd)) {
+    expect_identical(mx.nd.dtype(back[[k]]), mx.nd.dtype(sd[[k]]))
+    expect_identical(as.array(back[[k]]), as.array(sd[[k]]))
+  }
+  expect_identical(attr(back, "metadata"), c(format = "pt", note = "a \"quoted\" value"))
+  expect_identical(file.size(f) %% 8, 0)
+  expect_identical(readBin(f, "integer", 2L, size = 4)[1] %% 8L, 0L)
+  skip_if_not(has_torch(), "python3-torch is not installed: no check that torch reads our file")
+  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-safetensors.py"), f,
+                                       test_path("fixtures", "tiny.pt")), stdout = TRUE)
+  expect_identical(tail(out, 1), "OK")
+})
+
+test_that("the fixtures are what torch writes today", {
+  skip_if_not(has_torch(), "python3-torch is not installed")
+  d <- tempfile(); dir.create(d)
+  system2("/usr/bin/python3", c(test_path("fixtures", "make-torch-fixtures.py"), d))
+  a <- mx.torch.load(file.path(d, "tiny.pt")); b <- mx.torch.load(test_path("fixtures", "tiny.pt"))
+  expect_identical(lapply(a, as.array), lapply(b, as.array))
+})
+
+test_that("a pickle that calls a function, unknown opcodes and bad archives are refused", {
+  e <- tryCatch(mx.torch.load(test_path("fixtures", "evil.pt")), mxnet_error = function(e) e)
+  expect_s3_class(e, "mxnet_io_error")
+  expect_match(conditionMessage(e), "posix.system|os.system")
+  expect_match(conditionMessage(e), "evil.pt", fixed = TRUE)
+  pk <- function(hex) mxnet:::pk.load(as.raw(strtoi(substring(hex, seq(1, nchar(hex), 2),
+                                                        seq(2, nchar(hex), 2)), 16L)),
+                                      function(pid) stop("no storage"), "test.pkl")
+  # cos\nsystem\n X"echo" TUPLE1 REDUCE STOP: refused at the GLOBAL
+  expect_error(pk("80026373797374656d0a73797374656d0a5804000000656368f85294522e"),
+               "not allowed", class = "mxnet_io_error")
+  expect_error(pk("8002ff2e"), "opcode 0xff", class = "mxnet_io_error")
+  expect_error(pk("80025805000000616263"), "truncated", class = "mxnet_io_error")
+  expect_error(pk("800273"), "underflow", class = "mxnet_io_error")
+  d <- pk("80027d71005803000000616263710158030000007879947101732e")
+  expect_s3_class(d, "pk_dict")
+  f <- tempfile(fileext = ".pt")
+  good <- readBin(test_path("fixtures", "tiny.pt"), "raw", 1e5)
+  for (bytes in list(good[1:100], good[-(1:30)], charToRaw("PK not a zip"), raw(0))) {
+    writeBin(bytes, f)
+    expect_error(mx.torch.load(f), class = "mxnet_io_error")
+  }
+  set.seed(9)
+  for (k in 1:200) {
+    b <- good
+    i <- sample(length(b), 2)
+    b[i] <- as.raw(sample(0:255, 2))
+    writeBin(b, f)
+    r <- tryCatch(mx.torch.load(f), mxnet_io_error = function(e) "err", mxnet_value_error = function(e) "err")
+    expect_true(identical(r, "err") || is.list(r))
+  }
+})
+
+test_that("safetensors headers that lie give classed errors", {
+  f <- tempfile(fileext = ".safetensors")
+  hdr <- function(json, data = raw(0)) {
+    h <- charToRaw(json)
+    writeBin(c(writeBin(c(length(h), 0L), raw(), size = 4, endian = "little"), h, data), f)
+    f
+  }
+  expect_error(mx.safetensors.load(hdr("{\"a\": {\"dtype\": \"F32\", \"shape\": [1e12], \"data_offsets\": [0, 4]}}", raw(4))),
+               "does not fit", class = "mxnet_io_error")
+  expect_error(mx.safetensors.load(hdr("{\"a\": {\"dtype\": \"Q9\", \"shape\": [1], \"data_offsets\": [0, 4]}}", raw(4))),
+               "dtype", class = "mxnet_io_error")
+  expect_error(mx.safetensors.load(hdr("{\"a\": ")), class = "mxnet_io_error")
+  writeBin(as.raw(c(255, 255, 255, 255, 255, 0, 0, 0)), f)
+  expect_error(mx.safetensors.load(f), "header length", class = "mxnet_io_error")
+  x <- mx.safetensors.load(hdr("{\"h\": {\"dtype\": \"F16\", \"shape\": [3], \"data_offsets\": [0, 6]}}",
+                               as.raw(c(0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c))))
+  expect_identical(as.array(x$h), c(1, -2, Inf))
+})
