@@ -279,3 +279,82 @@ mx.torch.params <- function(state) {
   list(arg.params = stats::setNames(state[keep & !aux], out[keep & !aux]),
        aux.params = stats::setNames(state[aux], out[aux]))
 }
+
+# ---------------------------------------------------------------- writing
+
+# Pickle opcodes (protocol 2) for what a state dict holds.
+pkw.str <- function(s) { b <- charToRaw(enc2utf8(s)); c(charToRaw("X"), pkw.u32(length(b)), b) }
+pkw.u32 <- function(v) writeBin(as.integer(if (v >= 2^31) v - 2^32 else v), raw(), size = 4, endian = "little")
+pkw.int <- function(v) {
+  if (abs(v) < 2^31) return(c(charToRaw("J"), pkw.u32(v %% 2^32)))
+  c(as.raw(0x8a), as.raw(8L), st.int64.bytes(v))                    # LONG1, 8 bytes
+}
+pkw.global <- function(module, name) charToRaw(paste0("c", module, "\n", name, "\n"))
+pkw.tuple <- function(...) c(charToRaw("("), ..., charToRaw("t"))
+
+# data.pkl of an OrderedDict of tensors stored as storages "0", "1", ...
+pkw.state.dict <- function(names, types, shapes) {
+  items <- lapply(seq_along(names), function(i) {
+    shp <- shapes[[i]]
+    numel <- prod(shp)
+    stride <- if (length(shp)) rev(cumprod(c(1, rev(shp)[-length(shp)]))) else numeric()
+    pid <- pkw.tuple(pkw.str("storage"), pkw.global("torch", types[[i]]), pkw.str(as.character(i - 1L)),
+                     pkw.str("cpu"), pkw.int(numel))
+    c(pkw.str(names[[i]]), pkw.global("torch._utils", "_rebuild_tensor_v2"),
+      pkw.tuple(pid, charToRaw("Q"), pkw.int(0),
+                pkw.tuple(unlist(lapply(shp, pkw.int))), pkw.tuple(unlist(lapply(stride, pkw.int))),
+                as.raw(0x89), pkw.global("collections", "OrderedDict"), charToRaw(")R")),
+      charToRaw("R"))
+  })
+  c(as.raw(c(0x80, 2)), pkw.global("collections", "OrderedDict"), charToRaw(")R("),
+    unlist(items), charToRaw("u."))
+}
+
+# A stored (uncompressed) zip archive of named raw entries.
+zip.write <- function(entries, file) {
+  u16 <- function(v) writeBin(as.integer(v), raw(), size = 2, endian = "little")
+  local <- list(); central <- list(); off <- 0
+  for (nm in names(entries)) {
+    b <- entries[[nm]]
+    name <- charToRaw(nm)
+    fixed <- c(u16(20), u16(0), u16(0), u16(0), u16(0x21),
+               pkw.u32(.Call(C_mx_r_crc32, b)), pkw.u32(length(b)), pkw.u32(length(b)),
+               u16(length(name)))
+    local[[nm]] <- c(pkw.u32(0x04034b50), fixed, u16(0), name, b)
+    central[[nm]] <- c(pkw.u32(0x02014b50), u16(20), fixed, u16(0), u16(0), u16(0), u16(0),
+                       pkw.u32(0), pkw.u32(off), name)
+    off <- off + length(local[[nm]])
+  }
+  cd <- unlist(central, use.names = FALSE)
+  if (off + length(cd) >= 2^32) mx.error("unsupported", "archives of 4 GB or more (zip64) are not supported")
+  eocd <- c(pkw.u32(0x06054b50), u16(0), u16(0), u16(length(entries)), u16(length(entries)),
+            pkw.u32(length(cd)), pkw.u32(off), u16(0))
+  writeBin(c(unlist(local, use.names = FALSE), cd, eocd), file)
+}
+
+#' @rdname mx.torch.load
+#' @param state A named list of MXNDArrays (or R arrays) to save.
+#' @details \code{mx.torch.save} writes such a list in the same zip format
+#'   (protocol-2 pickle, one stored entry per tensor), which
+#'   \code{torch.load} and torch for R's \code{load_state_dict} read. float32,
+#'   float64, int32, int64 and uint8 arrays keep their type; others are
+#'   written as float32.
+#' @export
+mx.torch.save <- function(state, file) {
+  if (!is.list(state) || is.null(names(state)) || anyNA(names(state)) || any(!nzchar(names(state))))
+    mx.error("value", "argument 'state' must be a named list of arrays")
+  storages <- c(float32 = "FloatStorage", float64 = "DoubleStorage", int32 = "IntStorage",
+                int64 = "LongStorage", uint8 = "ByteStorage")
+  codes <- c(float32 = "F32", float64 = "F64", int32 = "I32", int64 = "I64", uint8 = "U8")
+  dt <- vapply(state, function(a) if (inherits(a, "MXNDArray") && mx.nd.dtype(a) %in% names(storages))
+    mx.nd.dtype(a) else "float32", "")
+  vals <- lapply(state, as.array)
+  shapes <- Map(function(a, v) if (isTRUE(attr(a, "torch.0d")) && length(v) == 1L) numeric()
+                else rev(dim(v) %||% length(v)), state, vals)
+  entries <- list(`archive/data.pkl` = pkw.state.dict(names(state), storages[dt], shapes))
+  for (i in seq_along(vals))
+    entries[[sprintf("archive/data/%d", i - 1L)]] <- st.encode(vals[[i]], dt[[i]])
+  entries[["archive/version"]] <- charToRaw("3\n")
+  zip.write(entries, file)
+  invisible(file)
+}

@@ -136,11 +136,7 @@ mx.safetensors.save <- function(arrays, file, metadata = NULL) {
     if (!(dt %in% names(codes))) dt <- "float32"
     v <- as.array(a)
     shape <- if (isTRUE(attr(a, "torch.0d")) && length(v) == 1L) integer() else rev(dim(v) %||% length(v))
-    bytes <- switch(dt, float32 = writeBin(as.double(v), raw(), size = 4, endian = "little"),
-                    float64 = writeBin(as.double(v), raw(), size = 8, endian = "little"),
-                    int32 = writeBin(as.integer(v), raw(), size = 4, endian = "little"),
-                    uint8 = writeBin(as.integer(v), raw(), size = 1),
-                    int64 = st.int64.bytes(as.double(v)))
+    bytes <- st.encode(v, dt)
     entries <- c(entries, sprintf("%s:{\"dtype\":\"%s\",\"shape\":[%s],\"data_offsets\":[%.0f,%.0f]}",
                                   st.json.str(nm), codes[[dt]], paste(shape, collapse = ","),
                                   off, off + length(bytes)))
@@ -160,6 +156,15 @@ mx.safetensors.save <- function(arrays, file, metadata = NULL) {
   writeBin(c(writeBin(c(length(hdr), 0L), raw(), size = 4, endian = "little"), hdr,
              unlist(parts, use.names = FALSE)), con)
   invisible(file)
+}
+
+# Little-endian bytes of values in one of our dtypes.
+st.encode <- function(v, dt) {
+  switch(dt, float32 = writeBin(as.double(v), raw(), size = 4, endian = "little"),
+         float64 = writeBin(as.double(v), raw(), size = 8, endian = "little"),
+         int32 = writeBin(as.integer(v), raw(), size = 4, endian = "little"),
+         uint8 = writeBin(as.integer(v), raw(), size = 1),
+         int64 = st.int64.bytes(as.double(v)))
 }
 
 st.int64.bytes <- function(v) {

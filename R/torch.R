@@ -387,8 +387,11 @@ torch.sequential <- function(kids, x, name) {
 #' \code{<name>_weight} and \code{<name>_bias} (BatchNormalization:
 #' \code{_gamma}, \code{_beta}, with \code{_moving_mean} and
 #' \code{_moving_var} auxiliary states; inside a Sequential, module k is
-#' named \code{<name>_<k>}). To bring trained PyTorch weights over, see
-#' \code{\link{mx.torch.load}}.
+#' named \code{<name>_<k>}). Lua Torch itself is gone from today's
+#' distributions and is not run: trained weights come over by weight
+#' exchange with PyTorch and torch for R instead (\code{\link{mx.torch.load}},
+#' \code{\link{mx.torch.save}}, \code{\link{mx.safetensors.load}},
+#' \code{\link{mx.torch.params}}).
 #' @param ... The inputs \code{data_0}, ..., as symbols.
 #' @param lua_string The module, e.g. \code{"nn.Linear(784, 128)"}.
 #' @param num_data Number of inputs (only 1 is supported).

@@ -81,6 +81,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_pb_varints, 3),
   /* JSON of safetensors headers (r/safetensors-r.c) */
   CALLDEF(mx_r_json_parse, 1),
+  CALLDEF(mx_r_crc32, 1),
   {NULL, NULL, 0}
 };
 

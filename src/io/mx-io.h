@@ -88,6 +88,11 @@ mx_status mx_pb_scan(const uint8_t *buf, size_t len, mx_pb_field **out, size_t *
  * at least one byte); *n is the count. */
 mx_status mx_pb_varints(const uint8_t *buf, size_t len, int64_t *out, size_t *n);
 
+/* ---------------------------------------------------------------- zip */
+
+/* CRC-32 of buf[0, len) continuing from crc (0 to start), as zip stores it. */
+uint32_t mx_crc32(const uint8_t *buf, size_t len, uint32_t crc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -157,5 +157,6 @@ SEXP mx_r_pb_scan(SEXP raw, SEXP offset, SEXP length);
 SEXP mx_r_pb_varints(SEXP raw, SEXP offset, SEXP length);
 /* safetensors-r.c */
 SEXP mx_r_json_parse(SEXP raw);
+SEXP mx_r_crc32(SEXP raw);
 
 #endif

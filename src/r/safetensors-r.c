@@ -1,9 +1,11 @@
 /*
  * safetensors-r.c -- the engine's JSON reader (engine/json.c) for R: the
- * header of safetensors files (R/safetensors.R) as nested R lists.
+ * header of safetensors files (R/safetensors.R) as nested R lists; CRC-32
+ * (io/zip.c) for the zip archives of mx.torch.save (R/pytorch.R).
  */
 #include "mx-r.h"
 #include "../include/mx-json.h"
+#include "../io/mx-io.h"
 
 #include <string.h>
 
@@ -41,4 +43,10 @@ SEXP mx_r_json_parse(SEXP raw) {
   mx_json_free(j);
   UNPROTECT(1);
   return res;
+}
+
+/* CRC-32 of a raw vector (zip entries of mx.torch.save). */
+SEXP mx_r_crc32(SEXP raw) {
+  if (TYPEOF(raw) != RAWSXP) mx_r_value_error("argument 'bytes' must be a raw vector");
+  return Rf_ScalarReal((double)mx_crc32(RAW(raw), (size_t)XLENGTH(raw), 0));
 }

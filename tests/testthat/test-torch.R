@@ -163,7 +163,7 @@ test_that("safetensors round trip; torch reads our file", {
   expect_identical(file.size(f) %% 8, 0)
   expect_identical(readBin(f, "integer", 2L, size = 4)[1] %% 8L, 0L)
   skip_if_not(has_torch(), "python3-torch is not installed: no check that torch reads our file")
-  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-safetensors.py"), f,
+  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-our-files.py"), f,
                                        test_path("fixtures", "tiny.pt")), stdout = TRUE)
   expect_identical(tail(out, 1), "OK")
 })
@@ -226,4 +226,27 @@ test_that("safetensors headers that lie give classed errors", {
   x <- mx.safetensors.load(hdr("{\"h\": {\"dtype\": \"F16\", \"shape\": [3], \"data_offsets\": [0, 6]}}",
                                as.raw(c(0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c))))
   expect_identical(as.array(x$h), c(1, -2, Inf))
+})
+
+test_that("mx.torch.save writes state dicts that we and torch.load read back", {
+  sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
+  f <- tempfile(fileext = ".pt")
+  mx.torch.save(sd, f)
+  back <- mx.torch.load(f)
+  expect_identical(names(back), names(sd))
+  for (k in names(sd)) {
+    expect_identical(mx.nd.dtype(back[[k]]), mx.nd.dtype(sd[[k]]))
+    expect_identical(dim(back[[k]]), dim(sd[[k]]))
+    expect_identical(as.array(back[[k]]), as.array(sd[[k]]))
+  }
+  big <- list(w = mx.nd.array(array(1:24, c(2, 3, 4))), n = mx.nd.array(2^40, dtype = "int64"))
+  mx.torch.save(big, f)
+  expect_identical(as.array(mx.torch.load(f)$w), array(as.double(1:24), c(2, 3, 4)))
+  expect_identical(as.array(mx.torch.load(f)$n), 2^40)
+  expect_error(mx.torch.save(list(1), f), class = "mxnet_value_error")
+  skip_if_not(has_torch(), "python3-torch is not installed: no check that torch.load reads our file")
+  mx.torch.save(sd, f)
+  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-our-files.py"), f,
+                                       test_path("fixtures", "tiny.pt")), stdout = TRUE)
+  expect_identical(tail(out, 1), "OK")
 })
