@@ -60,6 +60,40 @@ test_that("the talk's CaffeOp MLP runs unchanged and trains", {
   expect_gt(ten_class_accuracy(mlp, 1), 0.5)   # chance is 0.1
 })
 
+test_that("MXNet's CaffeOp LeNet example builds unchanged and equals the native LeNet", {
+  data <- mx.symbol.Variable("data")
+  conv1 <- mx.symbol.CaffeOp(data_0 = data, num_weight = 2, name = "conv1",
+    prototxt = "layer{type:\"Convolution\" convolution_param { num_output: 20 kernel_size: 5 stride: 1} }")
+  act1 <- mx.symbol.CaffeOp(data_0 = conv1, prototxt = "layer{type:\"TanH\"}")
+  pool1 <- mx.symbol.CaffeOp(data_0 = act1,
+    prototxt = "layer{type:\"Pooling\" pooling_param { pool: MAX kernel_size: 2 stride: 2}}")
+  conv2 <- mx.symbol.CaffeOp(data_0 = pool1, num_weight = 2, name = "conv2",
+    prototxt = "layer{type:\"Convolution\" convolution_param { num_output: 50 kernel_size: 5 stride: 1} }")
+  act2 <- mx.symbol.CaffeOp(data_0 = conv2, prototxt = "layer{type:\"TanH\"}")
+  pool2 <- mx.symbol.CaffeOp(data_0 = act2,
+    prototxt = "layer{type:\"Pooling\" pooling_param { pool: MAX kernel_size: 2 stride: 2}}")
+  fc1 <- mx.symbol.CaffeOp(data_0 = pool2, num_weight = 2, name = "fc1",
+    prototxt = "layer{type:\"InnerProduct\" inner_product_param{num_output: 500} }")
+  act3 <- mx.symbol.CaffeOp(data_0 = fc1, prototxt = "layer{type:\"TanH\"}")
+  fc2 <- mx.symbol.CaffeOp(data_0 = act3, num_weight = 2, name = "fc2",
+    prototxt = "layer{type:\"InnerProduct\"inner_product_param{num_output: 10} }")
+  lenet <- mx.symbol.CaffeLoss(data = fc2, label = mx.symbol.Variable("softmax_label"),
+                               grad_scale = 1, name = "softmax",
+                               prototxt = "layer{type:\"SoftmaxWithLoss\"}")
+  native <- get_symbol(10)   # helper-lenet.R: the talk's LeNet
+  a <- mx.symbol.infer.shape(lenet, data = c(28, 28, 1, 4))
+  b <- mx.symbol.infer.shape(native, data = c(28, 28, 1, 4))
+  expect_identical(unname(a$arg.shapes), unname(b$arg.shapes))
+  expect_identical(a$out.shapes, b$out.shapes)
+  set.seed(8)
+  vals <- lapply(b$arg.shapes, function(d) array(runif(prod(d), -0.2, 0.2), d))
+  vals$data <- array(runif(28 * 28 * 4), c(28, 28, 1, 4))
+  vals$softmax_label <- array(c(0, 1, 2, 3))
+  names_a <- names(a$arg.shapes)
+  va <- setNames(vals, names_a)
+  expect_equal(sym_forward(lenet, va), sym_forward(native, vals), tolerance = 1e-6)
+})
+
 test_that("Caffe pooling rounds up; convolution geometry is Caffe's (h, w)", {
   set.seed(2)
   x <- array(rnorm(9 * 9 * 2), c(9, 9, 2, 1))
