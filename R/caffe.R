@@ -129,7 +129,8 @@ caffe.hw <- function(p, base, default) {
 caffe.layer.types <- c("InnerProduct", "Convolution", "Deconvolution", "Pooling", "ReLU",
                        "TanH", "Sigmoid", "AbsVal", "Dropout", "Softmax", "SoftmaxWithLoss",
                        "EuclideanLoss", "SigmoidCrossEntropyLoss", "Flatten", "Concat",
-                       "Eltwise", "BatchNorm", "Scale", "Power", "Reshape", "Split")
+                       "Eltwise", "BatchNorm", "Scale", "Power", "Reshape", "Split", "Permute",
+                       "Slice")
 
 # Translate one parsed layer. `inputs`: list of input symbols; `name`: the
 # node name; `wname(i, role)`: the variable name of blob i (1-based) whose
@@ -168,6 +169,11 @@ caffe.translate <- function(layer, inputs, name, wname, scale = NULL, grad.scale
     Scale = mx.error("unsupported", "a Caffe Scale layer is supported only right after a BatchNorm layer"),
     Power = caffe.power(pt.get(layer, "power_param", list()), x, name),
     Reshape = caffe.reshape(pt.get(layer, "reshape_param", list()), x, name),
+    Permute = list(mx.symbol.transpose(data = x, name = name,
+                                       axes = rev(pt.num(pt.get(layer, "permute_param", list()),
+                                                         "order", numeric()))), character()),
+    Slice = caffe.slice(pt.get(layer, "slice_param", list()), x, name,
+                        max(1L, length(pt.all(layer, "top")))),
     Split = list(x, character()))
   structure(res[[1L]], blobs = res[[2L]])
 }
@@ -295,6 +301,23 @@ caffe.reshape <- function(p, x, name) {
   list(mx.symbol.Reshape(data = x, shape = rev(dims), name = name), character())
 }
 
+# Slice: at slice points, or into n equal parts (n = the number of tops);
+# a group of the parts.
+caffe.slice <- function(p, x, name, n) {
+  axis <- pt.num(p, "axis", pt.num(p, "slice_dim", 1))
+  pts <- pt.num(p, "slice_point", numeric())
+  if (!length(pts))
+    return(list(mx.symbol.SliceChannel(data = x, num_outputs = n, axis = axis, name = name), character()))
+  if (length(pts) + 1L != n) mx.error("value", "Slice needs one top more than slice points")
+  b <- c(0, pts)
+  parts <- lapply(seq_len(n), function(k) {
+    args <- list(data = x, axis = axis, begin = b[k], name = paste0(name, "_part", k - 1L))
+    if (k < n) args$end <- b[k + 1L]
+    do.call(mx.symbol.slice_axis, args)
+  })
+  list(mx.symbol.Group(parts), character())
+}
+
 # The one layer of a CaffeOp/CaffeLoss prototxt string.
 caffe.one.layer <- function(prototxt) {
   net <- caffe.pt.parse(prototxt)
@@ -337,7 +360,8 @@ caffe.op.inputs <- function(dots, num.data, prefix) {
 #' \code{negative_slope}), TanH, Sigmoid, AbsVal, Dropout, Softmax, Flatten,
 #' Concat, Eltwise (SUM with coefficients, PROD and MAX), BatchNorm (Caffe's
 #' BatchNorm has no gamma or beta: gamma is fixed at 1 and beta is not
-#' learned), Power, Reshape and Split; as losses SoftmaxWithLoss
+#' learned), Power, Reshape, Permute, Slice (as a group of outputs) and
+#' Split; as losses SoftmaxWithLoss
 #' (SoftmaxOutput), EuclideanLoss (LinearRegressionOutput) and
 #' SigmoidCrossEntropyLoss (LogisticRegressionOutput). LRN and custom C++
 #' layers cannot be offered; other types give an \code{mxnet_unsupported_error}
@@ -353,7 +377,7 @@ caffe.op.inputs <- function(dots, num.data, prefix) {
 #' @param num_weight Number of Caffe blobs (weights) of the layer: 2 for an
 #'   InnerProduct or Convolution with bias, 1 without, 0 for layers without
 #'   weights. Checked against the layer.
-#' @param num_out Number of outputs (only 1 is supported).
+#' @param num_out Number of outputs (checked; more than 1 only for Slice).
 #' @param prototxt The layer, in protobuf text format.
 #' @param name Name of the node (default: \code{caffeop<k>}).
 #' @return An MXSymbol.
@@ -366,8 +390,6 @@ caffe.op.inputs <- function(dots, num.data, prefix) {
 #' @export
 mx.symbol.CaffeOp <- function(..., num_data = 1, num_weight = 0, num_out = 1,
                               prototxt = "layer{}", name = NULL) {
-  if (!identical(as.numeric(num_out), 1))
-    mx.error("unsupported", "CaffeOp supports one output (num_out = 1)")
   inputs <- caffe.op.inputs(list(...), num_data, "data_")
   layer <- caffe.one.layer(prototxt)
   if (is.null(name)) name <- caffe.auto.name("caffeop")
@@ -379,6 +401,9 @@ mx.symbol.CaffeOp <- function(..., num_data = 1, num_weight = 0, num_out = 1,
     mx.error("value", sprintf("num_weight = %s, but this %s layer has %d weight blobs",
                               format(num_weight), pt.get(layer, "type"), nb))
   attr(s, "blobs") <- NULL
+  if (length(s) != num_out)
+    mx.error("value", sprintf("num_out = %s, but this %s layer has %d outputs", format(num_out),
+                              pt.get(layer, "type"), length(s)))
   s
 }
 
@@ -580,7 +605,7 @@ caffe.net.symbol <- function(layers, input, where) {
   tops <- list()
   tops[[input$name]] <- mx.symbol.Variable("data")
   blobs <- list()
-  last <- NULL
+  produced <- used <- character()
   skip <- FALSE
   for (i in seq_along(layers)) {
     if (skip) { skip <- FALSE; next }
@@ -593,7 +618,8 @@ caffe.net.symbol <- function(layers, input, where) {
       sprintf("%s: bottom '%s' of layer '%s' is not the top of an earlier layer", where, b, raw.name)))
     if (!length(inputs)) mx.error("io", sprintf("%s: layer '%s' has no bottom", where, raw.name))
     nxt <- if (i < length(layers)) layers[[i + 1L]] else list(type = "")
-    top <- unlist(pt.all(l, "top"))[1L] %||% raw.name
+    tops.l <- unlist(pt.all(l, "top"))
+    top <- tops.l[1L] %||% raw.name
     scale <- NULL
     if (l$type == "BatchNorm" && nxt$type == "Scale" && identical(pt.get(nxt, "bottom"), top)) {
       scale <- nxt
@@ -605,11 +631,20 @@ caffe.net.symbol <- function(layers, input, where) {
       blobs[[length(blobs) + 1L]] <- list(layer = raw.name, type = l$type, names = attr(s, "blobs"),
                                           scale = if (!is.null(scale)) pt.get(scale, "name"), name = name)
     attr(s, "blobs") <- NULL
-    tops[[top]] <- s
-    last <- s
+    if (length(tops.l) > 1L && l$type != "Split") {
+      for (k in seq_along(tops.l)) tops[[tops.l[k]]] <- s[[k]]
+    } else {
+      for (t in c(top, if (l$type == "Split") tops.l)) tops[[t]] <- s
+    }
+    made <- unique(c(top, tops.l))
+    used <- setdiff(union(used, unlist(pt.all(l, "bottom"))), made)
+    produced <- c(setdiff(produced, made), made)
   }
-  if (is.null(last)) mx.error("io", sprintf("%s: the net has no layers to translate", where))
-  list(symbol = last, blobs = blobs)
+  # the net's outputs: the blobs no later layer consumes, as Caffe has them
+  outs <- setdiff(produced, used)
+  if (!length(outs)) mx.error("io", sprintf("%s: the net has no layers to translate", where))
+  sym <- if (length(outs) == 1L) tops[[outs]] else mx.symbol.Group(unname(tops[outs]))
+  list(symbol = sym, blobs = blobs)
 }
 
 # Caffe blobs -> arg/aux params with the inferred shapes (R order).
@@ -656,7 +691,8 @@ caffe.net.params <- function(net, model, shapes, where) {
 #' BatchNorm with learned gamma and beta (moving mean and variance divided
 #' by Caffe's scale factor), Eltwise PROD and MAX are products and maxima.
 #' Layer names have \code{-} and \code{/} replaced by \code{_}; the one input
-#' is named \code{data}.
+#' is named \code{data}. The symbol's outputs are the blobs that no layer
+#' consumes (a group when there are several, as in detection nets).
 #'
 #' Caffe models were trained on BGR images: feed BGR input, or use
 #' \code{swap.rgb = TRUE} to reverse the input channels of the first

@@ -350,3 +350,30 @@ test_that("opencv-doc's SqueezeNet imports and matches OpenCV's forward pass", {
   expect_equal(ours[1:1000], ref[1:1000], tolerance = 1e-4)
   expect_equal(ours[1001:2000], ref[1001:2000], tolerance = 1e-4)
 })
+
+test_that("opencv-doc's SqueezeDet (Permute, Reshape, Slice, Softmax on axis 2) matches OpenCV", {
+  proto <- "/usr/share/doc/opencv-doc/examples/dnn_objdetect/data/SqueezeDet_deploy.prototxt"
+  skip_without(file.exists(proto), "opencv-doc is not installed (no SqueezeDet prototxt)")
+  skip_without(has_protoc(), "protoc (Debian protobuf-compiler) is not installed")
+  s <- mx.caffe.import(proto)
+  sh <- mx.symbol.infer.shape(s$symbol, data = s$input.shape)
+  set.seed(10)
+  w <- names(sh$arg.shapes)[grepl("_weight$", names(sh$arg.shapes))]
+  blobs <- lapply(w, function(nm) {
+    d <- sh$arg.shapes[[nm]]
+    a <- sqrt(3 / prod(d[1:3]))
+    b <- sh$arg.shapes[[sub("_weight$", "_bias", nm)]]
+    list(array(runif(prod(d), -a, a) * 1.4, d), array(runif(b, -0.05, 0.1), b))
+  })
+  names(blobs) <- sub("_weight$", "", w)
+  model <- write_caffemodel(blobs, tempfile(fileext = ".caffemodel"))
+  m <- mx.caffe.import(proto, model)
+  x <- array(runif(prod(m$input.shape), 0, 1), m$input.shape)
+  ours <- mx_forward(m, x, c("softmax", "sigmoid"))
+  expect_identical(length(ours), 4761L * 20L + 4761L)
+  expect_equal(sum(ours[1:(4761 * 20)]), 4761, tolerance = 1e-5)
+  skip_without(has_cv2(), "python3-opencv is not installed: no comparison with OpenCV's Caffe importer")
+  ref <- opencv_forward(proto, model, x, c("softmax", "sigmoid"))
+  expect_equal(ours, ref, tolerance = 1e-4)
+})
+
