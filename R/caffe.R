@@ -274,11 +274,9 @@ caffe.bn <- function(p, x, name, wname, scale) {
                moving_mean = mx.symbol.Variable(b[1L]), moving_var = mx.symbol.Variable(b[2L]),
                fix_gamma = is.null(scale), name = name)
   g <- c(wname(NA, "gamma"), wname(NA, "beta"))
-  if (is.null(scale)) {
-    args$beta <- mx.symbol.Variable(g[2L], lr.mult = 0, wd.mult = 0, init = "zero")
-  } else if (!pt.bool(pt.get(scale, "scale_param", list()), "bias_term", FALSE)) {
-    args$beta <- mx.symbol.Variable(g[2L], lr.mult = 0, wd.mult = 0, init = "zero")
-  }
+  # no beta in Caffe's BatchNorm, nor in a Scale without bias_term: fixed at 0
+  if (is.null(scale) || !pt.bool(pt.get(scale, "scale_param", list()), "bias_term", FALSE))
+    args$beta <- mx.symbol.Variable(g[2L], lr.mult = 0, wd.mult = 0)
   list(do.call(mx.symbol.BatchNorm, args), b)
 }
 
@@ -666,11 +664,14 @@ caffe.net.params <- function(net, model, shapes, where) {
       f <- if (length(bl) > 2L && bl[[3L]]$data[1L] != 0) 1 / bl[[3L]]$data[1L] else 0
       for (k in 1:2) aux[[rec$names[k]]] <- f * fit(bl[[k]], rec$names[k],
                                                    shapes$aux.shapes[[rec$names[k]]], rec$layer)
-      if (!is.null(rec$scale)) {
-        sb <- model[[rec$scale]]
-        if (!length(sb)) mx.error("io", sprintf("%s: no blobs for Scale layer '%s'", where, rec$scale))
-        gb <- paste0(rec$name, c("_gamma", "_beta"))[seq_along(sb)]
-        for (k in seq_along(gb)) arg[[gb[k]]] <- fit(sb[[k]], gb[k], shapes$arg.shapes[[gb[k]]], rec$scale)
+      # gamma and beta from the Scale layer; 1 and 0 where Caffe has none
+      gb <- paste0(rec$name, c("_gamma", "_beta"))
+      sb <- if (!is.null(rec$scale)) model[[rec$scale]]
+      if (!is.null(rec$scale) && !length(sb))
+        mx.error("io", sprintf("%s: no blobs for Scale layer '%s'", where, rec$scale))
+      for (k in 1:2) {
+        shp <- shapes$arg.shapes[[gb[k]]]
+        arg[[gb[k]]] <- if (k <= length(sb)) fit(sb[[k]], gb[k], shp, rec$scale) else array(2 - k, shp)
       }
       next
     }

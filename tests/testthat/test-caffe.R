@@ -320,6 +320,32 @@ test_that("a net with BatchNorm+Scale, ceil pooling and Eltwise PROD/MAX imports
   expect_equal(ours, ref, tolerance = 1e-5)
 })
 
+test_that("BatchNorm without Scale, and Scale without bias, get gamma 1 and beta 0", {
+  skip_without(has_protoc(), "protoc (Debian protobuf-compiler) is not installed")
+  set.seed(11)
+  r <- function(...) array(round(runif(prod(c(...)), -1, 1), 3), c(...))
+  bn <- list(r(4), array(c(0.5, 1, 2, 4)), array(1))
+  nets <- list(
+    no_bias = list(sub("bias_term: true", "bias_term: false", TINY_NET),
+                   list(conv1 = list(r(3, 3, 3, 4), r(4)), bn1 = bn, sc1 = list(r(4) + 1),
+                        conv2 = list(r(1, 1, 4, 4)), fc = list(r(100, 10), r(10)))),
+    no_scale = list(TINY_NET[!grepl("\"Scale\"", TINY_NET)],
+                    list(conv1 = list(r(3, 3, 3, 4), r(4)), bn1 = bn,
+                         conv2 = list(r(1, 1, 4, 4)), fc = list(r(100, 10), r(10)))))
+  x <- array(runif(9 * 9 * 3 * 2, -1, 1), c(9, 9, 3, 2))
+  for (nm in names(nets)) {
+    proto <- tempfile(fileext = ".prototxt"); writeLines(nets[[nm]][[1]], proto)
+    model <- write_caffemodel(nets[[nm]][[2]], tempfile(fileext = ".caffemodel"))
+    m <- mx.caffe.import(proto, model)
+    expect_identical(as.vector(as.array(m$arg.params$bn1_beta)), rep(0, 4), label = nm)
+    g <- if (nm == "no_scale") rep(1, 4) else as.vector(nets[[nm]][[2]]$sc1[[1]])
+    expect_equal(as.vector(as.array(m$arg.params$bn1_gamma)), g, tolerance = 1e-7, label = nm)
+    p <- predict(m, x)
+    expect_equal(colSums(p), c(1, 1), tolerance = 1e-5)
+    if (has_cv2()) expect_equal(as.vector(p), opencv_forward(proto, model, x, "prob"), tolerance = 1e-5)
+  }
+})
+
 test_that("opencv-doc's SqueezeNet imports and matches OpenCV's forward pass", {
   proto <- "/usr/share/doc/opencv-doc/examples/dnn_objdetect/data/SqueezeNet_deploy.prototxt"
   skip_without(file.exists(proto), "opencv-doc is not installed (no SqueezeNet prototxt)")
