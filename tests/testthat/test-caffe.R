@@ -271,6 +271,19 @@ mx_forward <- function(m, x, nodes) {
   unlist(lapply(ex$outputs, function(o) as.vector(as.array(o))), use.names = FALSE)
 }
 
+# Random weights and biases for every convolution of a net (scaled to keep
+# activations of order 1 through deep ReLU nets), by layer name.
+random_conv_blobs <- function(arg.shapes) {
+  w <- names(arg.shapes)[grepl("_weight$", names(arg.shapes))]
+  blobs <- lapply(w, function(nm) {
+    d <- arg.shapes[[nm]]
+    a <- sqrt(3 / prod(d[1:3]))
+    b <- arg.shapes[[sub("_weight$", "_bias", nm)]]
+    list(array(runif(prod(d), -a, a) * 1.4, d), array(runif(b, -0.05, 0.1), b))
+  })
+  stats::setNames(blobs, sub("_weight$", "", w))
+}
+
 TINY_NET <- c('name: "tiny" input: "data" input_dim: [2, 3, 9, 9]',
   'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"',
   '  convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }',
@@ -355,17 +368,9 @@ test_that("opencv-doc's SqueezeNet imports and matches OpenCV's forward pass", {
   sh <- mx.symbol.infer.shape(s$symbol, data = shp)
   expect_identical(sh$out.shapes[[1]], c(1L, 1L, 1000L, 1L))
   set.seed(7)
-  w <- names(sh$arg.shapes)[grepl("_weight$", names(sh$arg.shapes))]
-  blobs <- lapply(w, function(nm) {
-    d <- sh$arg.shapes[[nm]]
-    a <- sqrt(3 / prod(d[1:3]))
-    b <- sh$arg.shapes[[sub("_weight$", "_bias", nm)]]
-    list(array(runif(prod(d), -a, a) * 1.4, d), array(runif(b, -0.05, 0.1), b))
-  })
-  names(blobs) <- sub("_weight$", "", w)
-  model <- write_caffemodel(blobs, tempfile(fileext = ".caffemodel"))
+  model <- write_caffemodel(random_conv_blobs(sh$arg.shapes), tempfile(fileext = ".caffemodel"))
   m <- mx.caffe.import(proto, model, input.shape = shp)
-  expect_identical(length(m$arg.params), 2L * length(w))
+  expect_identical(length(m$arg.params), sum(grepl("_weight$", names(sh$arg.shapes))) * 2L)
   x <- array(runif(prod(shp), 0, 1), shp)
   ours <- mx_forward(m, x, c("pool10", "predictions"))
   expect_equal(sum(ours[1001:2000]), 1, tolerance = 1e-5)
@@ -384,15 +389,7 @@ test_that("opencv-doc's SqueezeDet (Permute, Reshape, Slice, Softmax on axis 2) 
   s <- mx.caffe.import(proto)
   sh <- mx.symbol.infer.shape(s$symbol, data = s$input.shape)
   set.seed(10)
-  w <- names(sh$arg.shapes)[grepl("_weight$", names(sh$arg.shapes))]
-  blobs <- lapply(w, function(nm) {
-    d <- sh$arg.shapes[[nm]]
-    a <- sqrt(3 / prod(d[1:3]))
-    b <- sh$arg.shapes[[sub("_weight$", "_bias", nm)]]
-    list(array(runif(prod(d), -a, a) * 1.4, d), array(runif(b, -0.05, 0.1), b))
-  })
-  names(blobs) <- sub("_weight$", "", w)
-  model <- write_caffemodel(blobs, tempfile(fileext = ".caffemodel"))
+  model <- write_caffemodel(random_conv_blobs(sh$arg.shapes), tempfile(fileext = ".caffemodel"))
   m <- mx.caffe.import(proto, model)
   x <- array(runif(prod(m$input.shape), 0, 1), m$input.shape)
   ours <- mx_forward(m, x, c("softmax", "sigmoid"))
