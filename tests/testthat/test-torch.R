@@ -120,13 +120,13 @@ tiny_torch_symbol <- function() {
   mx.symbol.FullyConnected(mx.symbol.Flatten(p3), num_hidden = 10, name = "5")
 }
 
-test_that("a PyTorch state dict loads and gives torch's outputs in the equivalent symbol", {
+test_that("a PyTorch-trained CNN's state dict gives torch's outputs in the equivalent symbol", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   expect_setequal(names(sd), c("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
                                "1.running_var", "1.num_batches_tracked", "5.weight", "5.bias"))
   expect_identical(dim(sd[["0.weight"]]), c(3L, 3L, 1L, 4L))      # OIHW, reversed
   expect_identical(mx.nd.dtype(sd[["1.num_batches_tracked"]]), "int64")
-  expect_identical(as.array(sd[["1.num_batches_tracked"]])[1], 3)
+  expect_identical(as.array(sd[["1.num_batches_tracked"]])[1], 20)
   p <- mx.torch.params(sd)
   expect_setequal(names(p$arg.params), c("0_weight", "0_bias", "1_gamma", "1_beta", "5_weight", "5_bias"))
   expect_setequal(names(p$aux.params), c("1_moving_mean", "1_moving_var"))
@@ -164,7 +164,9 @@ test_that("the fixtures are what torch writes today", {
   d <- tempfile(); dir.create(d)
   system2("/usr/bin/python3", c(test_path("fixtures", "make-torch-fixtures.py"), d))
   a <- mx.torch.load(file.path(d, "tiny.pt")); b <- mx.torch.load(test_path("fixtures", "tiny.pt"))
-  expect_identical(lapply(a, as.array), lapply(b, as.array))
+  expect_identical(names(a), names(b))
+  # the same up to float differences between torch builds and CPUs
+  expect_equal(lapply(a, as.array), lapply(b, as.array), tolerance = 1e-4)
 })
 
 test_that("a pickle that calls a function, unknown opcodes and bad archives are refused", {
