@@ -88,6 +88,12 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_io_slice0, 3),
   CALLDEF(mx_r_io_gather, 3),
   CALLDEF(mx_r_io_shuffle_order, 1),
+  /* protobuf wire decoder (r/protobuf-r.c) */
+  CALLDEF(mx_r_pb_scan, 3),
+  CALLDEF(mx_r_pb_varints, 3),
+  /* JSON of safetensors headers (r/safetensors-r.c) */
+  CALLDEF(mx_r_json_parse, 1),
+  CALLDEF(mx_r_crc32, 1),
   {NULL, NULL, 0}
 };
 

@@ -11,6 +11,7 @@ openmpi-bin libopenmpi-dev"
 # MXNET_DEPS_SLURM=1 (CI) adds what the Slurm test needs: a one-node cluster
 # from Debian's slurm-wlm and munge (tests/testthat/test-kvstore-slurm.R)
 if [ "${MXNET_DEPS_SLURM:-0}" = 1 ]; then PKGS="$PKGS slurm-wlm munge"; fi
+PKGS="$PKGS protobuf-compiler python3-opencv opencv-doc"  # Caffe interop tests (protoc fixtures, OpenCV reference)
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do

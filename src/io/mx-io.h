@@ -65,6 +65,34 @@ mx_status mx_io_gather_rows(const mx_ndarray *src, const int64_t *rows,
  * pass driven by n given uniforms in [0, 1)). */
 void mx_io_shuffle_order(const double *u, int64_t n, int64_t *order);
 
+/* ---------------------------------------------------------------- protobuf */
+
+/* One field of a protobuf message (protobuf.c).  wire: 0 varint, 1 64-bit,
+ * 2 length-delimited, 5 32-bit.  value: the varint or the fixed-width bits;
+ * offset/length: the payload of a length-delimited field (offset is where
+ * the value starts for the other types). */
+typedef struct mx_pb_field {
+  uint32_t number;
+  int wire;
+  uint64_t value;
+  size_t offset;
+  size_t length;
+} mx_pb_field;
+
+/* The fields of one message level of buf[0, len), in order, in a malloc'ed
+ * array (mx_free).  Truncated data, bad varints, lengths past the end,
+ * field number 0 and group wire types fail with MX_ERR_FORMAT (the message
+ * gives the byte offset). */
+mx_status mx_pb_scan(const uint8_t *buf, size_t len, mx_pb_field **out, size_t *n);
+/* Packed varints of buf[0, len) into out (room for len values: each takes
+ * at least one byte); *n is the count. */
+mx_status mx_pb_varints(const uint8_t *buf, size_t len, int64_t *out, size_t *n);
+
+/* ---------------------------------------------------------------- zip */
+
+/* CRC-32 of buf[0, len) continuing from crc (0 to start), as zip stores it. */
+uint32_t mx_crc32(const uint8_t *buf, size_t len, uint32_t crc);
+
 #ifdef __cplusplus
 }
 #endif

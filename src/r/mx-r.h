@@ -164,5 +164,11 @@ SEXP mx_r_kv_broadcast_vec(SEXP ptr, SEXP x, SEXP root);
 SEXP mx_r_kv_barrier(SEXP ptr);
 SEXP mx_r_kv_abort(SEXP ptr, SEXP code);
 SEXP mx_r_kv_finalize(void);
+/* protobuf-r.c */
+SEXP mx_r_pb_scan(SEXP raw, SEXP offset, SEXP length);
+SEXP mx_r_pb_varints(SEXP raw, SEXP offset, SEXP length);
+/* safetensors-r.c */
+SEXP mx_r_json_parse(SEXP raw);
+SEXP mx_r_crc32(SEXP raw);
 
 #endif

@@ -2,8 +2,8 @@
 # Build the libFuzzer harnesses of this folder against the engine, without R:
 #   tools/fuzz/build.sh [harness] [output]   one harness (default ndarray-load)
 #   tools/fuzz/build.sh all [folder]         every fuzz-*.c, into folder
-# (run from anywhere; needs clang).  harness: ndarray-load, symbol-json, mnist
-# or io-batch; the source is fuzz-<harness>.c.  The engine is compiled once
+# (run from anywhere; needs clang).  harness: ndarray-load, symbol-json, mnist,
+# io-batch or protobuf; the source is fuzz-<harness>.c.  The engine is compiled once
 # per call with -fsanitize=fuzzer-no-link,address,undefined.
 # src/mx-config.h and src/Makevars are written by configure (make install
 # runs it); when they are there, their flags and libraries (oneDNN, zlib) are
