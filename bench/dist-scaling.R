@@ -43,10 +43,13 @@ x <- array(runif(prod(shape) * n), c(shape, n))
 y <- sample(0:9, n, replace = TRUE)
 stamps <- numeric(0)
 cb <- function(iteration, nbatch, env, verbose) { stamps <<- c(stamps, as.numeric(Sys.time())); TRUE }
+kv <- mx.kv.create(kvt)
 m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 3, array.batch.size = 64, learning.rate = 0.01,
-                                 momentum = 0.9, kvstore = kvt, batch.end.callback = cb, verbose = FALSE)
+                                 momentum = 0.9, kvstore = kv, batch.end.callback = cb, verbose = FALSE)
+st <- .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats
 dt <- diff(stamps)[-seq_len(steps)]         # drop the first epoch
 ms <- median(dt) * 1000
 ranks <- if (kvt == "dist_sync") workers else 1
 if (Sys.getenv("OMPI_COMM_WORLD_RANK", "0") == "0")
-  cat(sprintf("%.2f ms/step %.0f img/s\n", ms, 64 * ranks / median(dt)))
+  cat(sprintf("%.2f ms/step %.0f img/s (allreduce %.2f ms/step in %.1f buckets)\n", ms, 64 * ranks / median(dt),
+              1000 * st[4] / max(1, st[1]), st[3] / max(1, st[1])))
