@@ -305,6 +305,12 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   live <- param.names[!vapply(grads, is.null, TRUE)]
   grads.live <- execs[[1L]]$ref.grad.arrays[live]
   dev.grads <- lapply(execs, function(ex) ex$ref.grad.arrays[live])
+  # options(mxnet.dist.overlap = TRUE), one device per worker: gradients are
+  # allreduced by a communication thread while backward runs (off by default:
+  # MPI busy-waits, which slows a worker that has no spare core; docs/kvstore.md)
+  overlap <- if (dist && ndev == 1L && isTRUE(getOption("mxnet.dist.overlap", FALSE)))
+    .Call(C_mx_r_kv_overlap_new, kv$handle, execs[[1L]]$ptr, unname(grads.live))
+  if (!is.null(overlap)) on.exit(.Call(C_mx_r_kv_overlap_free, overlap), add = TRUE)
   updater <- mx.opt.get.updater(optimizer, weights)
   env <- new.env()
   env$model <- NULL
@@ -324,7 +330,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         mx.exec.backward(ex)
       }
       if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads)
-      if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
+      if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
+      else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
       updater(weights, grads)
       if (ndev > 1) model.broadcast.weights(execs, param.names)
       if (!is.null(metric))

@@ -86,6 +86,8 @@ struct mx_executor {
   int is_train;
   unsigned char *mirror_ok;  /* per node: recomputed in backward            */
   int is_random;             /* some forward op draws random numbers        */
+  mx_exec_step_fn step_hook; /* called after each backward step              */
+  void *step_user;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1124,8 +1126,25 @@ static mx_status run_range(mx_executor *e, int from, int to) {
       e->steps[t].seconds += now_seconds() - t0;
       e->steps[t].calls++;
     }
+    if (e->step_hook && t >= e->nfwd) e->step_hook(e->step_user, t);
   }
   return MX_OK;
+}
+
+void mx_executor_set_step_hook(mx_executor *e, mx_exec_step_fn fn, void *user) {
+  e->step_hook = fn;
+  e->step_user = user;
+}
+
+/* An external buffer's last use is its final write: gradients are written
+ * (or accumulated into) by backward and read by no later step. */
+int mx_executor_final_step(const mx_executor *e, const mx_ndarray *a) {
+  for (int i = 0; i < e->nbufs; i++) {
+    const buf *b = &e->bufs[i];
+    if (b->external && b->arr && mx_ndarray_same(b->arr, a))
+      return b->last >= e->nfwd ? b->last : -1;
+  }
+  return -1;
 }
 
 mx_status mx_executor_forward(mx_executor *e, int is_train, uint64_t seed) {

@@ -42,6 +42,15 @@ mx_status mx_executor_forward(mx_executor *e, int is_train, uint64_t seed);
  * ignored for loss outputs). */
 mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, int n);
 
+/* Gradient readiness, for overlapping communication with backward: after
+ * each backward step, fn(user, step) is called (fn NULL: none).
+ * mx_executor_final_step() is the step after which a bound array (a
+ * gradient) holds its final value in a backward pass, -1 when backward does
+ * not write it. */
+typedef void (*mx_exec_step_fn)(void *user, int step);
+void mx_executor_set_step_hook(mx_executor *e, mx_exec_step_fn fn, void *user);
+int mx_executor_final_step(const mx_executor *e, const mx_ndarray *a);
+
 int mx_executor_num_outputs(const mx_executor *e);
 /* Nonzero when forward draws random numbers (the caller then supplies a seed). */
 int mx_executor_is_random(const mx_executor *e);

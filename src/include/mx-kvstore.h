@@ -57,6 +57,22 @@ mx_status mx_kv_barrier(mx_kv *kv);
 void mx_kv_abort(mx_kv *kv, int code);
 /* MPI_Finalize when MPI was initialised (call once, at process exit). */
 void mx_kv_finalize(void);
+/* Overlap of the allreduce with backward: the gradient arrays (host
+ * float32, the executor's own gradient arrays) are packed into buckets once;
+ * during each backward pass of e, a bucket is handed to a communication
+ * thread as soon as backward has written its last array, and
+ * mx_kv_overlap_wait() (after backward) waits for every bucket and returns
+ * the first error.  MX_ERR_UNSUPPORTED when the arrays or the store do not
+ * allow it (the caller then reduces after backward).  Free it before e. */
+typedef struct mx_kv_overlap mx_kv_overlap;
+struct mx_executor;
+mx_status mx_kv_overlap_new(mx_kv *kv, struct mx_executor *e, mx_ndarray *const *grads, int n,
+                            mx_kv_overlap **out);
+mx_status mx_kv_overlap_wait(mx_kv_overlap *o);
+/* detach: also remove the step hook from the executor (which must still
+ * exist); 0 when the executor may be gone already (R finalizers). */
+void mx_kv_overlap_free(mx_kv_overlap *o, int detach);
+
 /* Bytes and calls of the last and all allreduces (for benchmarks). */
 typedef struct mx_kv_stats {
   int64_t allreduce_calls, allreduce_bytes, buckets;

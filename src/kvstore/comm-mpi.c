@@ -236,6 +236,9 @@ mx_status mx_kv_mpi_open(mx_kv_comm **out, char *why, size_t why_len) {
   MPI_Comm_size(c->comm, &c->base.size);
   wd.rank = c->base.rank;
   wd.size = c->base.size;
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  c->base.threads_ok = level >= MPI_THREAD_SERIALIZED;
   c->base.name = "MPI";
   c->base.allreduce = c_allreduce;
   c->base.bcast = c_bcast;

@@ -15,6 +15,7 @@ typedef struct mx_kv_comm mx_kv_comm;
 struct mx_kv_comm {
   const char *name;
   int rank, size;
+  int threads_ok; /* collectives may run on a thread other than MPI's own */
   /* in place sum of n elements of dtype t (MX_FLOAT32, MX_FLOAT64 or
    * MX_FLOAT16, summed in float32) across workers */
   mx_status (*allreduce)(mx_kv_comm *c, void *buf, int64_t n, int t, double timeout);
@@ -28,6 +29,18 @@ struct mx_kv_comm {
  * process was not started by an MPI launcher (one worker); why says so. */
 mx_status mx_kv_mpi_open(mx_kv_comm **out, char *why, size_t why_len);
 void mx_kv_mpi_finalize(void);
+
+/* What overlap.c needs of a store (kvstore.c). */
+mx_kv_comm *mx_kv_comm_of(mx_kv *kv);
+size_t mx_kv_bucket_bytes_of(const mx_kv *kv);
+double mx_kv_timeout_of(const mx_kv *kv);
+int mx_kv_fp16_of(const mx_kv *kv);
+void mx_kv_count(mx_kv *kv, int64_t calls, int64_t bytes, int64_t buckets, double seconds);
+
+/* Arrays of at least this many bytes are reduced in place (in pieces of at
+ * most a bucket) rather than copied into a bucket and back: above it the two
+ * copies cost more than the extra call (docs/kvstore.md). */
+#define MX_KV_INPLACE_BYTES ((int64_t)512 * 1024)
 
 /* Seconds on a monotonic clock. */
 double mx_kv_now(void);

@@ -122,6 +122,17 @@ void mx_kv_set_bucket_bytes(mx_kv *kv, size_t bytes) {
   kv->bucket_bytes = bytes;
 }
 
+mx_kv_comm *mx_kv_comm_of(mx_kv *kv) { return kv->comm; }
+size_t mx_kv_bucket_bytes_of(const mx_kv *kv) { return kv->bucket_bytes; }
+double mx_kv_timeout_of(const mx_kv *kv) { return kv->timeout; }
+int mx_kv_fp16_of(const mx_kv *kv) { return kv->fp16; }
+void mx_kv_count(mx_kv *kv, int64_t calls, int64_t bytes, int64_t buckets, double seconds) {
+  kv->stats.allreduce_calls += calls;
+  kv->stats.allreduce_bytes += bytes;
+  kv->stats.buckets += buckets;
+  kv->stats.allreduce_seconds += seconds;
+}
+
 mx_status mx_kv_set_compression(mx_kv *kv, int fp16) {
   kv->fp16 = fp16 != 0;
   return MX_OK;
@@ -255,11 +266,6 @@ static mx_status add_segment(stream *z, int arr, int64_t off, int64_t n) {
   z->fill += n;
   return MX_OK;
 }
-
-/* Arrays of at least this many bytes are reduced in place (in pieces of at
- * most a bucket) rather than copied into the bucket and back: above it the
- * two copies cost more than the extra call (docs/kvstore.md). */
-#define MX_KV_INPLACE_BYTES ((int64_t)512 * 1024)
 
 /* Array i through the bucket, or in place when it is large. */
 static mx_status stream_array(stream *z, int i) {

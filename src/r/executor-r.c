@@ -15,7 +15,7 @@ static void exec_finalizer(SEXP ptr) {
   }
 }
 
-static mx_executor *get_exec(SEXP ptr) {
+mx_executor *mx_r_exec_get(SEXP ptr) {
   if (!exec_tag) exec_tag = Rf_install("MXExecutor");
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != exec_tag)
     mx_r_value_error("argument 'exec' must be an executor (from mx.simple.bind)");
@@ -79,7 +79,7 @@ static void run_checked(mx_status st) {
 }
 
 SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train) {
-  mx_executor *e = get_exec(ptr);
+  mx_executor *e = mx_r_exec_get(ptr);
   int tr = Rf_asLogical(is_train);
   if (tr == NA_LOGICAL) mx_r_value_error("argument 'is.train' must be TRUE or FALSE");
   uint64_t seed = mx_executor_is_random(e) ? mx_r_seed() : 0;
@@ -90,7 +90,7 @@ SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train) {
 }
 
 SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads) {
-  mx_executor *e = get_exec(ptr);
+  mx_executor *e = mx_r_exec_get(ptr);
   int n;
   mx_ndarray **g = nd_list(head_grads, "out.grads", 1, &n);
   mx_r_sync_threads();
@@ -100,7 +100,7 @@ SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads) {
 }
 
 SEXP mx_r_exec_outputs(SEXP ptr) {
-  mx_executor *e = get_exec(ptr);
+  mx_executor *e = mx_r_exec_get(ptr);
   int n = mx_executor_num_outputs(e);
   SEXP out = PROTECT(Rf_allocVector(VECSXP, n));
   for (int i = 0; i < n; i++) {
@@ -114,7 +114,7 @@ SEXP mx_r_exec_outputs(SEXP ptr) {
 
 SEXP mx_r_exec_memory(SEXP ptr) {
   mx_exec_memory m;
-  mx_executor_memory(get_exec(ptr), &m);
+  mx_executor_memory(mx_r_exec_get(ptr), &m);
   static const char *nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes", "n_buffers",
                              "n_blocks", "n_inplace", "n_mirrored", "n_steps_forward",
                              "n_steps_backward"};
@@ -133,7 +133,7 @@ SEXP mx_r_exec_memory(SEXP ptr) {
 }
 
 SEXP mx_r_exec_profile(SEXP ptr, SEXP on) {
-  mx_executor *e = get_exec(ptr);
+  mx_executor *e = mx_r_exec_get(ptr);
   if (!Rf_isNull(on)) {
     mx_executor_set_profiling(e, Rf_asLogical(on) == TRUE);
     return R_NilValue;

@@ -4,6 +4,7 @@
  */
 #include "mx-r.h"
 
+#include "../include/mx-executor.h"
 #include "../include/mx-kvstore.h"
 
 #include <string.h>
@@ -180,5 +181,61 @@ SEXP mx_r_kv_abort(SEXP ptr, SEXP code) {
 
 SEXP mx_r_kv_finalize(void) {
   mx_kv_finalize();
+  return R_NilValue;
+}
+
+/* ---------------------------------------------------------------- overlap */
+
+static SEXP ov_tag = NULL;
+
+static void ov_finalizer(SEXP ptr) {
+  mx_kv_overlap *o = (mx_kv_overlap *)R_ExternalPtrAddr(ptr);
+  if (o) {
+    /* unreachable with its executor, which may be freed already */
+    mx_kv_overlap_free(o, 0);
+    R_ClearExternalPtr(ptr);
+  }
+}
+
+/* An overlap of the store's allreduce with the executor's backward, or NULL
+ * when the arrays or the store do not allow one (the caller reduces after
+ * backward).  The pointer keeps the store and the executor alive. */
+SEXP mx_r_kv_overlap_new(SEXP kvptr, SEXP execptr, SEXP grads) {
+  mx_kv *kv = kv_get(kvptr);
+  mx_executor *e = mx_r_exec_get(execptr);
+  int n = 0;
+  mx_ndarray **g = nd_list(grads, "grads", &n);
+  if (!ov_tag) ov_tag = Rf_install("MXKVOverlap");
+  SEXP keep = PROTECT(Rf_allocVector(VECSXP, 2));
+  SET_VECTOR_ELT(keep, 0, kvptr);
+  SET_VECTOR_ELT(keep, 1, execptr);
+  SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, ov_tag, keep));
+  R_RegisterCFinalizerEx(ptr, ov_finalizer, TRUE);
+  mx_kv_overlap *o = NULL;
+  mx_status st = mx_kv_overlap_new(kv, e, g, n, &o);
+  if (st == MX_ERR_UNSUPPORTED) {
+    mx_error_clear();
+    UNPROTECT(2);
+    return R_NilValue;
+  }
+  mx_r_check(st);
+  R_SetExternalPtrAddr(ptr, o);
+  UNPROTECT(2);
+  return ptr;
+}
+
+SEXP mx_r_kv_overlap_wait(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != ov_tag || !R_ExternalPtrAddr(ptr))
+    mx_r_value_error("not a live kvstore overlap");
+  mx_r_check(mx_kv_overlap_wait((mx_kv_overlap *)R_ExternalPtrAddr(ptr)));
+  return R_NilValue;
+}
+
+/* Free an overlap now, detaching it from its (live) executor. */
+SEXP mx_r_kv_overlap_free(SEXP ptr) {
+  if (TYPEOF(ptr) == EXTPTRSXP && R_ExternalPtrTag(ptr) == ov_tag && R_ExternalPtrAddr(ptr)) {
+    mx_kv_overlap_free((mx_kv_overlap *)R_ExternalPtrAddr(ptr), 1);
+    R_ClearExternalPtr(ptr);
+  }
   return R_NilValue;
 }

@@ -164,6 +164,11 @@ SEXP mx_r_kv_broadcast_vec(SEXP ptr, SEXP x, SEXP root);
 SEXP mx_r_kv_barrier(SEXP ptr);
 SEXP mx_r_kv_abort(SEXP ptr, SEXP code);
 SEXP mx_r_kv_finalize(void);
+SEXP mx_r_kv_overlap_new(SEXP kvptr, SEXP execptr, SEXP grads);
+SEXP mx_r_kv_overlap_wait(SEXP ptr);
+SEXP mx_r_kv_overlap_free(SEXP ptr);
+/* the executor of an R executor pointer (an R error when it is not one) */
+struct mx_executor *mx_r_exec_get(SEXP ptr);
 /* protobuf-r.c */
 SEXP mx_r_pb_scan(SEXP raw, SEXP offset, SEXP length);
 SEXP mx_r_pb_varints(SEXP raw, SEXP offset, SEXP length);

@@ -239,3 +239,32 @@ result <- list(steps = steps, w = as.array(m$arg.params$fc_weight))", timeout = 
   expect_equal(r$results[[2]]$steps, 12)
   expect_identical(r$results[[1]]$w, r$results[[2]]$w)
 })
+
+test_that("overlapping the allreduce with backward gives the same model", {
+  mpi_skip()
+  code <- function(ov) sprintf("
+options(mxnet.dist.overlap = %s)
+set.seed(3); x <- matrix(rnorm(30 * 384), 30); y <- as.numeric(colSums(x[1:4, ]) > 0)
+data <- mx.symbol.Variable('data')
+h <- mx.symbol.Activation(mx.symbol.FullyConnected(data, num_hidden = 300, name = 'fc1'), act_type = 'relu')
+h <- mx.symbol.Activation(mx.symbol.FullyConnected(h, num_hidden = 600, name = 'fc2'), act_type = 'relu')
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(h, num_hidden = 2, name = 'fc3'), name = 'softmax')
+kv <- mx.kv.create('dist_sync')
+.Call(mxnet:::C_mx_r_kv_configure, kv$handle, NA_real_, 65536, NA)   # several buckets
+m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 2, array.batch.size = 32,
+  learning.rate = 0.05, momentum = 0.9, initializer = mx.init.Xavier(), kvstore = kv, verbose = FALSE)
+ex <- mx.simple.bind(net, data = c(30, 8), softmax_label = 8, grad.req = 'write')
+ovok <- !is.null(.Call(mxnet:::C_mx_r_kv_overlap_new, kv$handle, ex$ptr, unname(ex$ref.grad.arrays[c('fc1_weight', 'fc1_bias')])))
+result <- list(arg = lapply(m$arg.params, as.array), stats = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats,
+               ovok = ovok)", ov)
+  on <- run_mpi(2L, code("TRUE"))
+  off <- run_mpi(2L, code("FALSE"))
+  expect_job_ok(on)
+  expect_job_ok(off)
+  expect_true(on$results[[1]]$ovok)                  # this MPI allows the communication thread
+  expect_identical(on$results[[1]]$arg, on$results[[2]]$arg)
+  for (n in names(off$results[[1]]$arg))
+    expect_equal(on$results[[1]]$arg[[n]], off$results[[1]]$arg[[n]], tolerance = 1e-6)
+  # fc2's 720 KB weight is reduced in place; the rest is packed into 64 KB buckets
+  expect_gt(on$results[[1]]$stats[3] / on$results[[1]]$stats[1], 3)
+})
