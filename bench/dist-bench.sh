@@ -34,3 +34,21 @@ for net in lenet resnet20; do
   two=$($MPIRUN Rscript bench/dist-scaling.R $net dist_sync | tail -n 1)
   echo "$net: 1 process: $one; 2 processes without communication: $nocomm; 2 workers dist_sync: $two"
 done
+
+# 3. two simulated hosts (network namespaces, veth, 1 Gbit/s tbf on each
+#    link): the kvstore's allreduce against raw MPI over TCP (root only)
+if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
+  fx=tests/testthat/fixtures
+  sh $fx/netns-down.sh
+  sh $fx/netns-up.sh 2 1gbit
+  printf '198.18.0.1 slots=1\n198.18.0.2 slots=1\n' > "$tmp/hosts"
+  NS="ip netns exec mxh1 mpirun -np 2 --hostfile $tmp/hosts --bind-to none --mca plm_rsh_agent $PWD/$fx/nsagent.sh
+      --mca oob_tcp_if_include 198.18.0.0/24 --mca btl_tcp_if_include 198.18.0.0/24 --mca btl tcp,self -x R_LIBS"
+  echo "== allreduce, 2 hosts over veth with tbf 1 Gbit/s (line rate 0.125 GB/s)"
+  { $NS "$tmp/mpi-allreduce" 4 16 | sed 's/^/raw /'; $NS Rscript bench/kv-allreduce.R 4 16; } > "$tmp/tbf.txt"
+  sh $fx/netns-down.sh
+  Rscript -e '
+    d <- read.table(commandArgs(TRUE)[1], col.names = c("layout", "mb", "best", "median"))
+    for (i in seq_len(nrow(d))) cat(sprintf("| %s | %g MB | best %.3f GB/s | median %.3f GB/s |\n",
+      d$layout[i], d$mb[i], d$mb[i] / 1024 / d$best[i], d$mb[i] / 1024 / d$median[i]))' "$tmp/tbf.txt"
+fi
