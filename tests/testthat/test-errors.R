@@ -260,9 +260,10 @@ test_that("S6: R-level errors use the same classes (mx.error)", {
   got <- tryCatch(tryCatch(stop(e), error = function(e) "error"), interrupt = function(e) "interrupt")
   expect_identical(got, "interrupt")
   # every engine status maps to a kind
-  kinds <- c("shape", "dtype", "value", "io", "memory", "unsupported", "interrupted")
+  kinds <- c("shape", "dtype", "value", "io", "memory", "unsupported", "interrupted", "dist")
   expect_true(all(mxnet:::mx.status.kinds %in% kinds))
   expect_setequal(names(mxnet:::mx.status.kinds),
                   c("arg", "shape", "dtype", "nomem", "io", "format", "unsupported", "device",
-                    "aborted", "internal"))
+                    "aborted", "internal", "dist"))
+  expect_error(mxnet:::mx.error("dist", "a worker is gone"), class = "mxnet_dist_error")
 })
