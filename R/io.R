@@ -186,7 +186,15 @@ mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE, num.
     order <- seq.int(0L, length.out = num.data)
   }
   if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
-  io.staged.iter(data.nd, label.nd, order, batch.size, wrap = FALSE, class = "MXArrayDataIter")
+  it <- io.staged.iter(data.nd, label.nd, order, batch.size, wrap = FALSE, class = "MXArrayDataIter")
+  it$num.parts <- parts[1L]
+  # for mx.model.FeedForward.create in a distributed run: this iterator's
+  # part of the data, the order made the same on every worker by `sync`
+  if (parts[1L] == 1L)
+    it$shard <- function(num.parts, part.index, sync = identity)
+      io.staged.iter(data.nd, label.nd, io.part.order(sync(order), batch.size, num.parts, part.index),
+                     batch.size, wrap = FALSE, class = "MXArrayDataIter")
+  it
 }
 
 #' MNIST data iterator
@@ -258,6 +266,7 @@ mx.io.MNISTIter <- function(image = "./train-images-idx3-ubyte",
   batch <- NULL
   it <- new.env(parent = emptyenv())
   it$batch.size <- batch.size
+  it$num.parts <- as.integer(num.parts)
   it$reset <- function() {
     cursor <<- 0
     invisible(NULL)
@@ -368,7 +377,9 @@ mx.io.CSVIter <- function(data.csv, data.shape, label.csv = NULL, label.shape = 
   label.nd <- mx.nd.array(label, ctx = mx.cpu())
   order <- seq.int(0L, length.out = n)
   if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
-  io.staged.iter(data.nd, label.nd, order, batch.size, wrap = round.batch, class = "MXCSVIter")
+  it <- io.staged.iter(data.nd, label.nd, order, batch.size, wrap = round.batch, class = "MXCSVIter")
+  it$num.parts <- parts[1L]
+  it
 }
 
 #' Extract one field of a data iterator over a whole pass

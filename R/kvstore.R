@@ -223,6 +223,25 @@ kv.sync.rng <- function(kv) {
   invisible()
 }
 
+# The worker's part of a training iterator: an unsplit array iterator is
+# split by rank (with rank 0's example order); other iterators are used as
+# given (they take num.parts and part.index themselves).
+kv.shard.iter <- function(kv, iter, verbose) {
+  sync <- function(o) {
+    n0 <- .Call(C_mx_r_kv_broadcast_vec, kv$handle, length(o), 0L)
+    if (n0 != length(o))
+      mx.error("value", sprintf(paste("the training iterator of worker %d holds %d examples, rank 0's %d:",
+                                      "give every worker the same data, or split it yourself with",
+                                      "num.parts and part.index"), kv$rank, length(o), n0))
+    .Call(C_mx_r_kv_broadcast_vec, kv$handle, as.integer(o), 0L)
+  }
+  if (is.function(iter$shard)) return(iter$shard(kv$num.workers, kv$rank, sync))
+  if (identical(iter$num.parts, 1L) && verbose)
+    message("each worker reads all of the training iterator; give it num.parts = kv$num.workers ",
+            "and part.index = kv$rank to split the data between workers")
+  iter
+}
+
 # Copies of a list of NDArrays holding rank 0's values.
 kv.broadcast.params <- function(kv, params) {
   if (!length(params)) return(params)

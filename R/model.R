@@ -166,6 +166,7 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   kv <- model.kvstore(kvstore, verbose)
   if (kv$num.workers > 1L) kv.sync.rng(kv)
   train.iter <- model.iter(X, y, array.batch.size, shuffle = TRUE, array.layout, "X", kv)
+  if (kv$num.workers > 1L) train.iter <- kv.shard.iter(kv, train.iter, verbose)
   eval.iter <- if (is.null(eval.data)) NULL else
     model.iter(eval.data, NULL, array.batch.size, shuffle = FALSE, array.layout, "eval.data")
   arg.names <- arguments(symbol)

@@ -226,8 +226,9 @@ test_that("workers with unequal numbers of batches stop together", {
   mpi_skip()
   r <- run_mpi(2L, "
 set.seed(1)
-n <- if (RANK == 0L) 200 else 120                 # 10 and 6 batches of 20
-it <- mx.io.arrayiter(matrix(rnorm(3 * n), 3), as.numeric(runif(n) > 0.5), batch.size = 20)
+n <- if (RANK == 0L) 400 else 240                 # parts of 10 and 6 batches of 20
+it <- mx.io.arrayiter(matrix(rnorm(3 * n), 3), as.numeric(runif(n) > 0.5), batch.size = 20,
+                      num.parts = 2, part.index = RANK)
 net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2, name = 'fc'), name = 'softmax')
 steps <- 0
 cb <- function(iteration, nbatch, env, verbose) { steps <<- steps + 1; TRUE }
@@ -267,4 +268,29 @@ result <- list(arg = lapply(m$arg.params, as.array), stats = .Call(mxnet:::C_mx_
     expect_equal(on$results[[1]]$arg[[n]], off$results[[1]]$arg[[n]], tolerance = 1e-6)
   # fc2's 720 KB weight is reduced in place; the rest is packed into 64 KB buckets
   expect_gt(on$results[[1]]$stats[3] / on$results[[1]]$stats[1], 3)
+})
+
+test_that("an unsplit array iterator given by the user is split by rank, in rank 0's order", {
+  mpi_skip()
+  code <- function(user) sprintf("
+set.seed(3); x <- matrix(rnorm(6 * 256), 6); y <- as.numeric(colSums(x[1:2, ]) > 0)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2, name = 'fc'), name = 'softmax')
+set.seed(11 + 7 * RANK)                                # only rank 0's draws count
+X <- if (%s) mx.io.arrayiter(x, y, batch.size = 32, shuffle = TRUE) else x
+m <- mx.model.FeedForward.create(net, X = X, y = y, num.round = 2, array.batch.size = 32,
+  learning.rate = 0.1, initializer = mx.init.Xavier(), kvstore = 'dist_sync', verbose = FALSE)
+result <- list(w = as.array(m$arg.params$fc_weight))", user)
+  it <- run_mpi(2L, code("TRUE"))
+  arr <- run_mpi(2L, code("FALSE"))
+  expect_job_ok(it)
+  expect_job_ok(arr)
+  expect_identical(it$results[[1]]$w, it$results[[2]]$w)
+  expect_equal(it$results[[1]]$w, arr$results[[1]]$w, tolerance = 1e-6)
+  bad <- run_mpi(2L, "
+x <- matrix(rnorm(3 * (100 + 20 * RANK)), 3)
+it <- mx.io.arrayiter(x, as.numeric(x[1, ] > 0), batch.size = 10)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2), name = 'softmax')
+m <- mx.model.FeedForward.create(net, X = it, num.round = 1, kvstore = 'dist_sync', verbose = FALSE)", timeout = 40)
+  expect_false(identical(bad$status, 0L))
+  expect_match(bad$output, "holds 120 examples, rank 0's 100")
 })
