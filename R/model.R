@@ -700,46 +700,6 @@ mx.model.load <- function(prefix, iteration) {
   structure(list(symbol = symbol, arg.params = arg, aux.params = aux), class = "MXFeedForwardModel")
 }
 
-#' Convert a model to and from plain R objects
-#'
-#' A model holds external pointers, which \code{saveRDS} cannot keep;
-#' \code{mx.serialize} turns it into the symbol's JSON and raw parameter
-#' bytes, \code{mx.unserialize} back.
-#'
-#' @param model An \code{MXFeedForwardModel} (or a serialized one).
-#' @return \code{mx.serialize}: a list of class \code{MXFeedForwardModel} with
-#'   \code{is.serialized = TRUE}, or a usable model.
-#' @examples
-#' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2)
-#' p <- mx.model.init.params(net, list(data = c(3, 4)), NULL, mx.init.uniform(0.1))
-#' m <- structure(list(symbol = net, arg.params = p$arg.params, aux.params = p$aux.params),
-#'                class = "MXFeedForwardModel")
-#' s <- mx.serialize(m)
-#' names(mx.unserialize(s)$arg.params)
-#' @export
-mx.serialize <- function(model) {
-  if (isTRUE(model$is.serialized)) return(model)
-  structure(list(symbol_json = as.json(model$symbol),
-                 arg.params = mx.nd.serialize(model$arg.params),
-                 aux.params = mx.nd.serialize(model$aux.params),
-                 is.serialized = TRUE), class = "MXFeedForwardModel")
-}
-
-#' @rdname mx.serialize
-#' @export
-mx.unserialize <- function(model) {
-  if (!isTRUE(model$is.serialized)) return(model)
-  structure(list(symbol = mx.symbol.load.json(model$symbol_json),
-                 arg.params = mx.nd.deserialize(model$arg.params),
-                 aux.params = mx.nd.deserialize(model$aux.params)), class = "MXFeedForwardModel")
-}
-
-#' @rdname mx.serialize
-#' @return \code{is.serialized}: \code{TRUE} for a model made by
-#'   \code{mx.serialize} (\code{predict} accepts both kinds).
-#' @export
-is.serialized <- function(model) isTRUE(model$is.serialized)
-
 #' @export
 print.MXFeedForwardModel <- function(x, ...) {
   if (isTRUE(x$is.serialized)) {
