@@ -128,8 +128,9 @@ model.layout <- function(X, y, layout, what) {
 #' \code{options(mxnet.nan.action = "stop")} makes this an error (training
 #' stops at that epoch), \code{"none"} skips the check; the default is
 #' \code{"warn"}.
-#' @return A model: \code{list(symbol, arg.params, aux.params)} of class
-#'   \code{MXFeedForwardModel}.
+#' @return A model: \code{list(symbol, arg.params, aux.params, history)} of
+#'   class \code{MXFeedForwardModel}; \code{history} holds the metrics,
+#'   learning rate and time per epoch (see \code{\link{mx.history}}).
 #' @examples
 #' set.seed(1)
 #' x <- matrix(rnorm(400), 2)             # 2 features x 200 examples
@@ -310,6 +311,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   env$model <- NULL
   eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
   nan.seen <- FALSE
+  env$history <- history.empty(metric)
   for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
     t0 <- proc.time()[["elapsed"]]
     nbatch <- 0L
@@ -347,7 +349,9 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
       }
     }
-    if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, proc.time()[["elapsed"]] - t0))
+    secs <- proc.time()[["elapsed"]] - t0
+    if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, secs))
+    env$history <- history.add(env$history, iteration, metric, env, optimizer, secs)
     if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
     if (dist) kv.average.aux(kv, execs)
     env$model <- model.extract(symbol, execs, param.names)
@@ -358,7 +362,9 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
       if (isFALSE(cont)) break
     }
   }
-  model.extract(symbol, execs, param.names)
+  model <- model.extract(symbol, execs, param.names)
+  model$history <- env$history
+  model
 }
 
 # An executor for another batch size that shares a trained executor's
