@@ -205,9 +205,13 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     arg.params <- kv.broadcast.params(kv, arg.params)
     aux.params <- kv.broadcast.params(kv, aux.params)
   }
-  model.train(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, num.round,
-              optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
-              batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
+  model <- model.train(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, num.round,
+                       optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
+                       batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
+  # the input shapes of one example (batch 1), for summary()
+  model$input.shape <- lapply(input.shapes[names(feeds$fields) %in% input.names],
+                              function(s) { s[length(s)] <- 1L; s })
+  model
 }
 
 # The next training batch; in a distributed run only while every worker has
@@ -704,19 +708,6 @@ mx.model.load <- function(prefix, iteration) {
   aux <- arrays[startsWith(nm, "aux:")]
   names(aux) <- substring(names(aux), 5L)
   structure(list(symbol = symbol, arg.params = arg, aux.params = aux), class = "MXFeedForwardModel")
-}
-
-#' @export
-print.MXFeedForwardModel <- function(x, ...) {
-  if (isTRUE(x$is.serialized)) {
-    cat("<MXFeedForwardModel (serialized)>\n")
-    return(invisible(x))
-  }
-  n <- sum(vapply(x$arg.params, length, 0))
-  cat(sprintf("<MXFeedForwardModel: %s; %d parameter arrays, %s values; %d auxiliary states>\n",
-              paste(outputs(x$symbol), collapse = ", "), length(x$arg.params),
-              format(n, big.mark = ","), length(x$aux.params)))
-  invisible(x)
 }
 
 #' A multi-layer perceptron in one call
