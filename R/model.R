@@ -34,7 +34,7 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
     y <- X$label
     X <- X$data
   }
-  if (is.data.frame(X)) X <- as.matrix(X)
+  if (is.data.frame(X)) X <- df.encode(df.encoding(X), X)
   if (!is.numeric(X) && !is.logical(X))
     stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
   if (anyNA(X)) stop(sprintf("argument '%s' contains NA", what), call. = FALSE)
@@ -81,9 +81,12 @@ model.layout <- function(X, y, layout, what) {
 #' @param symbol The network (an MXSymbol ending in a loss such as
 #'   \code{SoftmaxOutput}).
 #' @param X Training data: an array with the examples along the last
-#'   dimension (a matrix: see \code{array.layout}), a data frame, or a data
-#'   iterator.
-#' @param y Labels (0-based classes, or a factor) when \code{X} is an array.
+#'   dimension (a matrix: see \code{array.layout}), a data frame (always one
+#'   row per observation; numeric and logical columns as they are, factor and
+#'   character columns one-hot encoded, the encoding kept in
+#'   \code{model$encoding} for \code{predict}), or a data iterator.
+#' @param y Labels (0-based classes, or a factor, whose levels the model
+#'   keeps in \code{model$label.levels}) when \code{X} is not an iterator.
 #' @param ctx A context or a list of contexts.
 #' @param begin.round First epoch number.
 #' @param num.round Last epoch number (as in MXNet, not a count: epochs
@@ -94,8 +97,8 @@ model.layout <- function(X, y, layout, what) {
 #'   arguments in \code{...} (\code{learning.rate}, \code{momentum},
 #'   \code{wd}, ...) go to \code{\link{mx.opt.create}}.
 #' @param initializer Parameter initializer.
-#' @param eval.data Validation data: \code{list(data =, label =)} or an
-#'   iterator.
+#' @param eval.data Validation data: \code{list(data =, label =)} (data as
+#'   \code{X}, a data frame encoded as \code{X}) or an iterator.
 #' @param eval.metric A metric such as \code{mx.metric.accuracy}.
 #' @param epoch.end.callback,batch.end.callback Callbacks
 #'   \code{function(iteration, nbatch, env, verbose)}.
@@ -166,9 +169,12 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     stop("argument 'ctx' must be a context or a list of contexts", call. = FALSE)
   kv <- model.kvstore(kvstore, verbose)
   if (kv$num.workers > 1L) kv.sync.rng(kv)
-  train.iter <- model.iter(X, y, array.batch.size, shuffle = TRUE, array.layout, "X", kv)
+  tab <- model.tabular(X, y, eval.data)
+  train.iter <- model.iter(tab$X, tab$y, array.batch.size, shuffle = TRUE,
+                           if (is.data.frame(X)) "colmajor" else array.layout, "X", kv)
   eval.iter <- if (is.null(eval.data)) NULL else
-    model.iter(eval.data, NULL, array.batch.size, shuffle = FALSE, array.layout, "eval.data")
+    model.iter(tab$eval.data, NULL, array.batch.size, shuffle = FALSE,
+               if (is.data.frame(eval.data$data)) "colmajor" else array.layout, "eval.data")
   arg.names <- arguments(symbol)
   if (is.null(input.names)) input.names <- if ("data" %in% arg.names) "data" else arg.names[1L]
   if (is.null(output.names)) output.names <- grep("label$", arg.names, value = TRUE)
@@ -211,6 +217,8 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   # the input shapes of one example (batch 1), for summary()
   model$input.shape <- lapply(input.shapes[names(feeds$fields) %in% input.names],
                               function(s) { s[length(s)] <- 1L; s })
+  model$encoding <- tab$encoding
+  model$label.levels <- tab$levels
   model
 }
 
@@ -505,14 +513,20 @@ model.extract <- function(symbol, execs, param.names) {
 #' \code{max.col(t(p)) - 1} for 0-based classes).
 #'
 #' @param object An \code{MXFeedForwardModel}.
-#' @param X Data: array, matrix, data frame or iterator.
+#' @param X,newdata Data: array, matrix, data frame (one row per
+#'   observation, encoded as in training) or iterator; \code{newdata} is
+#'   R's usual name for it.
 #' @param ctx Device (default \code{mx.ctx.default()}).
 #' @param array.batch.size Batch size.
 #' @param array.layout Layout of matrix input (see
 #'   \code{mx.model.FeedForward.create}).
 #' @param allow.extra.params Ignore parameters the symbol does not use.
+#' @param type \code{"raw"} (MXNet's layout, the default), \code{"prob"}
+#'   (an examples x classes matrix, the columns named by the levels of a
+#'   factor label) or \code{"class"} (the most probable class: a factor with
+#'   the training labels' levels, else 0-based integers).
 #' @param ... Unused.
-#' @return An R array.
+#' @return An R array (see \code{type}).
 #' @examples
 #' net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"),
 #'                                num_hidden = 3), name = "sm")
@@ -522,11 +536,17 @@ model.extract <- function(symbol, execs, param.names) {
 #' dim(predict(m, matrix(rnorm(10), 2), array.layout = "colmajor"))
 #' @export
 predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size = 128,
-                                       array.layout = "auto", allow.extra.params = FALSE, ...) {
+                                       array.layout = "auto", allow.extra.params = FALSE,
+                                       type = c("raw", "class", "prob"), newdata = NULL, ...) {
   model <- if (is.serialized(object)) mx.unserialize(object) else object
+  type <- match.arg(type)
+  if (missing(X)) X <- newdata
   if (is.null(ctx)) ctx <- mx.ctx.default()
+  if (is.data.frame(X)) {
+    X <- df.encode(model$encoding %||% df.encoding(X), X)
+    array.layout <- "colmajor"
+  }
   if (!is.mx.dataiter(X)) {
-    if (is.data.frame(X)) X <- as.matrix(X)
     if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
   }
@@ -549,7 +569,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
     if (pad > 0) out <- model.keep.first(out, model.last(dim(out)) - pad)
     res[[length(res) + 1L]] <- .Call(C_mx_r_nd_to_r, out)
   }
-  model.join.last(res)
+  predict.type(model.join.last(res), type, model$label.levels)
 }
 
 # R arrays (batches) joined along their last dimension; a plain vector when
