@@ -88,3 +88,74 @@ autoplot.MXFeedForwardModel <- function(object, ...) {
   if (is.null(object$history)) mx.error("value", "the model has no training history")
   autoplot.mx.history(object$history, ...)
 }
+
+#' Early stopping with patience, minimum improvement and the best weights
+#'
+#' An epoch-end callback for \code{\link{mx.model.FeedForward.create}} in the
+#' style of keras's \code{callback_early_stopping}: it watches the
+#' \code{validation} (or \code{train}) value of \code{eval.metric} in the
+#' training history and stops training once \code{patience} epochs in a row
+#' did not improve on the best value by more than \code{min.delta}. With
+#' \code{restore.best = TRUE} the model returned holds the weights of the
+#' best epoch (whether training stopped early or ran to the end), and its
+#' history's attribute \code{"best.epoch"} names that epoch.
+#'
+#' MXNet's \code{\link{mx.callback.early.stop}} (thresholds and
+#' \code{bad.steps}, no restoring) keeps its behaviour.
+#'
+#' @param patience Epochs without improvement before stopping.
+#' @param min.delta The smallest change that counts as an improvement.
+#' @param monitor \code{"validation"} (needs \code{eval.data}) or
+#'   \code{"train"}.
+#' @param maximize \code{TRUE} when larger values are better; \code{NULL}
+#'   guesses from the metric's name (accuracy, AUC, F1, precision, recall:
+#'   larger; anything else, such as RMSE or log-loss: smaller).
+#' @param restore.best Return the best epoch's weights.
+#' @param verbose Say when and why training stops.
+#' @return A callback \code{function(iteration, nbatch, env, verbose)}.
+#' @examples
+#' set.seed(3)
+#' x <- matrix(rnorm(400), 2)
+#' y <- as.numeric(x[1, ] > 0)
+#' net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"),
+#'                                num_hidden = 2), name = "softmax")
+#' m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 20,
+#'        array.batch.size = 20, learning.rate = 0.1, verbose = FALSE,
+#'        eval.data = list(data = x, label = y), eval.metric = mx.metric.accuracy,
+#'        epoch.end.callback = mx.callback.early.stopping(patience = 2))
+#' nrow(m$history); attr(m$history, "best.epoch")
+#' @export
+mx.callback.early.stopping <- function(patience = 3, min.delta = 0, monitor = c("validation", "train"),
+                                       maximize = NULL, restore.best = TRUE, verbose = FALSE) {
+  cb.check.count(patience, "patience")
+  if (!is.numeric(min.delta) || length(min.delta) != 1L || !is.finite(min.delta) || min.delta < 0)
+    mx.error("value", "argument 'min.delta' must be a number >= 0")
+  monitor <- match.arg(monitor)
+  show <- isTRUE(verbose)
+  st <- new.env(parent = emptyenv())
+  function(iteration, nbatch, env, verbose = TRUE) {
+    h <- env$history
+    if (is.null(h) || !nrow(h))
+      mx.error("value", "mx.callback.early.stopping needs the history of mx.model.FeedForward.create")
+    if (nrow(h) == 1L) st$best <- NULL          # a new training run
+    value <- h[[monitor]][nrow(h)]
+    if (is.na(value))
+      mx.error("value", sprintf("no %s value to watch: train with an eval.metric%s", monitor,
+                                if (monitor == "validation") " and eval.data" else ""))
+    up <- if (is.null(maximize)) grepl("acc|auc|f1|precision|recall", attr(h, "metric"), ignore.case = TRUE) else isTRUE(maximize)
+    gain <- if (is.null(st$best)) Inf else if (up) value - st$best else st$best - value
+    if (gain > min.delta) {
+      st$best <- value
+      st$epoch <- iteration
+      st$bad <- 0
+      if (restore.best) env$restore.model <- env$model
+    } else {
+      st$bad <- st$bad + 1
+    }
+    if (restore.best) attr(env$history, "best.epoch") <- st$epoch
+    if (st$bad < patience) return(TRUE)
+    if (show && isTRUE(verbose)) message(sprintf("Early stopping at epoch %d: best %s %s=%s at epoch %d", iteration,
+                                                   monitor, attr(h, "metric"), format(st$best, digits = 6), st$epoch))
+    FALSE
+  }
+}

@@ -374,7 +374,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
       if (isFALSE(cont)) break
     }
   }
-  model <- model.extract(symbol, execs, param.names)
+  # an early-stopping callback may ask for the weights of its best epoch
+  model <- env$restore.model %||% model.extract(symbol, execs, param.names)
   model$history <- env$history
   model
 }
