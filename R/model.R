@@ -544,6 +544,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   if (missing(X)) X <- newdata
   if (is.null(ctx)) ctx <- mx.ctx.default()
   if (is.data.frame(X)) {
+    if (!is.null(model$terms)) X <- stats::model.frame(model$terms, X, na.action = stats::na.pass)
     X <- df.encode(model$encoding %||% df.encoding(X), X)
     array.layout <- "colmajor"
   }
@@ -733,8 +734,20 @@ mx.model.load <- function(prefix, iteration) {
 
 #' A multi-layer perceptron in one call
 #'
+#' MXNet's \code{mx.mlp(data, label, ...)}, and a formula interface:
+#' \code{mx.mlp(y ~ ., data = df, hidden_node = c(64, 32))} takes the response
+#' and the variables of the formula from the data frame (a factor response
+#' gives a classifier with one output per level, \code{out_node} and
+#' \code{out_activation = "softmax"} by default; a numeric one a regression,
+#' \code{out_node = 1} and \code{"rmse"}). The model keeps the formula's
+#' terms, so \code{predict(model, newdata = df2, type = "class")} takes a data
+#' frame with the same variables. Variables enter as they are (factors one-hot
+#' encoded); interactions and transformations in the formula pick their
+#' variables but are not expanded, the network learns them.
+#'
 #' @param data,label Training data and labels (see
-#'   \code{mx.model.FeedForward.create}).
+#'   \code{mx.model.FeedForward.create}); or a formula and a data frame, in
+#'   either order.
 #' @param hidden_node Sizes of the hidden layers.
 #' @param out_node Size of the output layer.
 #' @param dropout Dropout rate after each hidden layer, or \code{NULL}.
@@ -750,9 +763,47 @@ mx.model.load <- function(prefix, iteration) {
 #' m <- mx.mlp(x, y, hidden_node = 5, out_node = 2, num.round = 2,
 #'             array.batch.size = 20, learning.rate = 0.1, array.layout = "rowmajor",
 #'             verbose = FALSE)
+#' df <- data.frame(x1 = x[, 1], x2 = x[, 2], g = factor(x[, 3] > 0),
+#'                  y = factor(ifelse(y == 1, "pos", "neg")))
+#' m <- mx.mlp(y ~ ., data = df, hidden_node = c(8, 4), num.round = 3,
+#'             array.batch.size = 20, learning.rate = 0.1, verbose = FALSE)
+#' table(predict(m, newdata = df, type = "class"), df$y)
 #' @export
 mx.mlp <- function(data, label, hidden_node = 1, out_node, dropout = NULL, activation = "tanh",
                    out_activation = "softmax", ctx = mx.ctx.default(), ...) {
+  fo <- mlp.formula(data, if (missing(label)) NULL else label)
+  if (!is.null(fo)) {
+    data <- fo$X
+    label <- fo$y
+    if (missing(out_node)) out_node <- if (is.factor(label)) nlevels(label) else 1L
+    if (missing(out_activation) && !is.factor(label)) out_activation <- "rmse"
+  }
+  if (missing(out_node)) mx.error("value", "argument 'out_node' (the size of the output layer) is missing")
+  model <- mlp.fit(data, label, hidden_node, out_node, dropout, activation, out_activation, ctx, ...)
+  if (!is.null(fo)) model$terms <- fo$terms
+  model
+}
+
+# The response, variables and terms of mx.mlp's formula (NULL without one).
+mlp.formula <- function(data, label) {
+  if (inherits(label, "formula")) {
+    fo <- label
+    df <- data
+  } else if (inherits(data, "formula")) {
+    fo <- data
+    df <- label
+  } else {
+    return(NULL)
+  }
+  if (!is.data.frame(df)) mx.error("value", "a formula needs a data frame: mx.mlp(y ~ ., data = df)")
+  if (length(fo) != 3L) mx.error("value", "the formula needs a response: y ~ x1 + x2 or y ~ .")
+  mf <- tryCatch(stats::model.frame(fo, df, na.action = stats::na.pass),
+                 error = function(e) mx.error("value", paste("the formula does not fit the data:", conditionMessage(e))))
+  tt <- attr(mf, "terms")
+  list(X = mf[-1L], y = stats::model.response(mf), terms = stats::delete.response(tt))
+}
+
+mlp.fit <- function(data, label, hidden_node, out_node, dropout, activation, out_activation, ctx, ...) {
   m <- length(hidden_node)
   if (!is.null(dropout) && (length(dropout) != 1L || dropout < 0 || dropout >= 1))
     stop("argument 'dropout' must be a single number in [0, 1)", call. = FALSE)

@@ -117,3 +117,60 @@ test_that("saveRDS keeps the encoding and the levels", {
   m3 <- mx.unserialize(mx.serialize(m))
   expect_identical(predict(m3, d$df, type = "prob"), predict(m, d$df, type = "prob"))
 })
+
+test_that("mx.mlp(y ~ ., data = df) trains a classifier on the formula's variables", {
+  d <- tab_data()
+  df <- cbind(d$df, cls = d$cls)
+  set.seed(1)
+  m <- mx.mlp(cls ~ ., data = df, hidden_node = c(8, 4), num.round = 30, array.batch.size = 30,
+              learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(), verbose = FALSE)
+  expect_identical(dim(m$arg.params$fc1_weight), c(6L, 8L))     # a, g (3), b, ok
+  expect_identical(dim(m$arg.params$fc3_weight), c(4L, 2L))     # one output per level
+  expect_identical(m$label.levels, c("no", "yes"))
+  cl <- predict(m, newdata = df, type = "class")
+  expect_gt(mean(cl == df$cls), 0.9)
+  # the response column is not needed to predict
+  expect_identical(predict(m, newdata = d$df, type = "class"), cl)
+  # formula and data frame in either order build the same network
+  set.seed(1)
+  m2 <- mx.mlp(cls ~ ., df, hidden_node = c(8, 4), num.round = 30, array.batch.size = 30,
+               learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(), verbose = FALSE)
+  expect_identical(arguments(m2$symbol), arguments(m$symbol))
+  expect_identical(predict(m2, newdata = df), predict(m, newdata = df))   # same seed, same model
+})
+
+test_that("the formula picks variables; transformations apply again in predict", {
+  d <- tab_data()
+  df <- cbind(d$df, cls = d$cls)
+  m <- mx.mlp(cls ~ a + g, data = df, hidden_node = 4, num.round = 2, array.batch.size = 30,
+              learning.rate = 0.1, verbose = FALSE)
+  expect_identical(dim(m$arg.params$fc1_weight), c(4L, 4L))
+  m2 <- mx.mlp(cls ~ exp(b) + g, data = df, hidden_node = 4, num.round = 2, array.batch.size = 30,
+               learning.rate = 0.1, verbose = FALSE)
+  expect_identical(m2$encoding$columns, c("exp(b)", "g"))
+  nd <- d$df[1:10, ]
+  x <- rbind(exp(nd$b), t(model.matrix(~ g - 1, nd)))
+  expect_equal(predict(m2, newdata = nd), predict(m2, x, array.layout = "colmajor"))
+})
+
+test_that("a numeric response gives a regression with one output", {
+  set.seed(3)
+  df <- data.frame(u = runif(200), v = runif(200))
+  df$z <- 2 * df$u - df$v
+  m <- mx.mlp(z ~ u + v, data = df, hidden_node = 6, num.round = 40, array.batch.size = 20,
+              learning.rate = 0.05, verbose = FALSE)
+  expect_identical(outputs(m$symbol), "linreg_output")
+  p <- predict(m, newdata = df)
+  expect_length(p, 200L)
+  expect_lt(sqrt(mean((p - df$z)^2)), sd(df$z))
+})
+
+test_that("formula misuse is a classed error", {
+  d <- tab_data()
+  expect_error(mx.mlp(cls ~ ., data = as.matrix(d$df[c("a", "b")]), hidden_node = 2),
+               "needs a data frame", class = "mxnet_value_error")
+  expect_error(mx.mlp(cls ~ nothere, data = cbind(d$df, cls = d$cls), hidden_node = 2, verbose = FALSE),
+               "does not fit", class = "mxnet_value_error")
+  expect_error(mx.mlp(~ a, data = d$df, hidden_node = 2), "response", class = "mxnet_value_error")
+  expect_error(mx.mlp(matrix(1, 2, 2), c(0, 1), hidden_node = 2), "out_node", class = "mxnet_value_error")
+})
