@@ -174,7 +174,8 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
                            if (is.data.frame(X)) "colmajor" else array.layout, "X", kv)
   eval.iter <- if (is.null(eval.data)) NULL else
     model.iter(tab$eval.data, NULL, array.batch.size, shuffle = FALSE,
-               if (is.data.frame(eval.data$data)) "colmajor" else array.layout, "eval.data")
+               if (is.list(eval.data) && is.data.frame(eval.data$data)) "colmajor" else array.layout,
+               "eval.data")
   arg.names <- arguments(symbol)
   if (is.null(input.names)) input.names <- if ("data" %in% arg.names) "data" else arg.names[1L]
   if (is.null(output.names)) output.names <- grep("label$", arg.names, value = TRUE)

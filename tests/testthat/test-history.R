@@ -4,7 +4,7 @@ history_fit <- function(verbose = FALSE, ...) {
   set.seed(21)
   x <- matrix(rnorm(600), 2)
   y <- as.numeric(x[1, ] + 0.5 * x[2, ] > 0)
-  xv <- matrix(rnorm(180), 2)   # 90: whole batches (see the report on padded eval batches)
+  xv <- matrix(rnorm(180), 2)   # 90: whole batches (MXNet metrics average the batch values)
   yv <- as.numeric(xv[1, ] + 0.5 * xv[2, ] > 0)
   net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2),
                                  name = "softmax")
