@@ -34,7 +34,7 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
     y <- X$label
     X <- X$data
   }
-  if (is.data.frame(X)) X <- as.matrix(X)
+  if (is.data.frame(X)) X <- df.encode(df.encoding(X), X)
   if (!is.numeric(X) && !is.logical(X))
     stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
   if (anyNA(X)) stop(sprintf("argument '%s' contains NA", what), call. = FALSE)
@@ -81,9 +81,12 @@ model.layout <- function(X, y, layout, what) {
 #' @param symbol The network (an MXSymbol ending in a loss such as
 #'   \code{SoftmaxOutput}).
 #' @param X Training data: an array with the examples along the last
-#'   dimension (a matrix: see \code{array.layout}), a data frame, or a data
-#'   iterator.
-#' @param y Labels (0-based classes, or a factor) when \code{X} is an array.
+#'   dimension (a matrix: see \code{array.layout}), a data frame (always one
+#'   row per observation; numeric and logical columns as they are, factor and
+#'   character columns one-hot encoded, the encoding kept in
+#'   \code{model$encoding} for \code{predict}), or a data iterator.
+#' @param y Labels (0-based classes, or a factor, whose levels the model
+#'   keeps in \code{model$label.levels}) when \code{X} is not an iterator.
 #' @param ctx A context or a list of contexts.
 #' @param begin.round First epoch number.
 #' @param num.round Last epoch number (as in MXNet, not a count: epochs
@@ -94,8 +97,8 @@ model.layout <- function(X, y, layout, what) {
 #'   arguments in \code{...} (\code{learning.rate}, \code{momentum},
 #'   \code{wd}, ...) go to \code{\link{mx.opt.create}}.
 #' @param initializer Parameter initializer.
-#' @param eval.data Validation data: \code{list(data =, label =)} or an
-#'   iterator.
+#' @param eval.data Validation data: \code{list(data =, label =)} (data as
+#'   \code{X}, a data frame encoded as \code{X}) or an iterator.
 #' @param eval.metric A metric such as \code{mx.metric.accuracy}.
 #' @param epoch.end.callback,batch.end.callback Callbacks
 #'   \code{function(iteration, nbatch, env, verbose)}.
@@ -128,8 +131,9 @@ model.layout <- function(X, y, layout, what) {
 #' \code{options(mxnet.nan.action = "stop")} makes this an error (training
 #' stops at that epoch), \code{"none"} skips the check; the default is
 #' \code{"warn"}.
-#' @return A model: \code{list(symbol, arg.params, aux.params)} of class
-#'   \code{MXFeedForwardModel}.
+#' @return A model: \code{list(symbol, arg.params, aux.params, history)} of
+#'   class \code{MXFeedForwardModel}; \code{history} holds the metrics,
+#'   learning rate and time per epoch (see \code{\link{mx.history}}).
 #' @examples
 #' set.seed(1)
 #' x <- matrix(rnorm(400), 2)             # 2 features x 200 examples
@@ -165,10 +169,14 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     stop("argument 'ctx' must be a context or a list of contexts", call. = FALSE)
   kv <- model.kvstore(kvstore, verbose)
   if (kv$num.workers > 1L) kv.sync.rng(kv)
-  train.iter <- model.iter(X, y, array.batch.size, shuffle = TRUE, array.layout, "X", kv)
+  tab <- model.tabular(X, y, eval.data)
+  train.iter <- model.iter(tab$X, tab$y, array.batch.size, shuffle = TRUE,
+                           if (is.data.frame(X)) "colmajor" else array.layout, "X", kv)
   if (kv$num.workers > 1L) train.iter <- kv.shard.iter(kv, train.iter, verbose)
   eval.iter <- if (is.null(eval.data)) NULL else
-    model.iter(eval.data, NULL, array.batch.size, shuffle = FALSE, array.layout, "eval.data")
+    model.iter(tab$eval.data, NULL, array.batch.size, shuffle = FALSE,
+               if (is.list(eval.data) && is.data.frame(eval.data$data)) "colmajor" else array.layout,
+               "eval.data")
   arg.names <- arguments(symbol)
   if (is.null(input.names)) input.names <- if ("data" %in% arg.names) "data" else arg.names[1L]
   if (is.null(output.names)) output.names <- grep("label$", arg.names, value = TRUE)
@@ -205,9 +213,15 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     arg.params <- kv.broadcast.params(kv, arg.params)
     aux.params <- kv.broadcast.params(kv, aux.params)
   }
-  model.train(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, num.round,
-              optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
-              batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
+  model <- model.train(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, num.round,
+                       optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
+                       batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
+  # the input shapes of one example (batch 1), for summary()
+  model$input.shape <- lapply(input.shapes[names(feeds$fields) %in% input.names],
+                              function(s) { s[length(s)] <- 1L; s })
+  model$encoding <- tab$encoding
+  model$label.levels <- tab$levels
+  model
 }
 
 # The next training batch; in a distributed run only while every worker has
@@ -317,6 +331,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   env$model <- NULL
   eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
   nan.seen <- FALSE
+  env$history <- history.empty(metric)
   for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
     t0 <- proc.time()[["elapsed"]]
     nbatch <- 0L
@@ -355,7 +370,9 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
       }
     }
-    if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, proc.time()[["elapsed"]] - t0))
+    secs <- proc.time()[["elapsed"]] - t0
+    if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, secs))
+    env$history <- history.add(env$history, iteration, metric, env, optimizer, secs)
     if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
     if (dist) kv.average.aux(kv, execs)
     env$model <- model.extract(symbol, execs, param.names)
@@ -366,7 +383,10 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
       if (isFALSE(cont)) break
     }
   }
-  model.extract(symbol, execs, param.names)
+  # an early-stopping callback may ask for the weights of its best epoch
+  model <- env$restore.model %||% model.extract(symbol, execs, param.names)
+  model$history <- env$history
+  model
 }
 
 # An executor for another batch size that shares a trained executor's
@@ -503,14 +523,20 @@ model.extract <- function(symbol, execs, param.names) {
 #' \code{max.col(t(p)) - 1} for 0-based classes).
 #'
 #' @param object An \code{MXFeedForwardModel}.
-#' @param X Data: array, matrix, data frame or iterator.
+#' @param X,newdata Data: array, matrix, data frame (one row per
+#'   observation, encoded as in training) or iterator; \code{newdata} is
+#'   R's usual name for it.
 #' @param ctx Device (default \code{mx.ctx.default()}).
 #' @param array.batch.size Batch size.
 #' @param array.layout Layout of matrix input (see
 #'   \code{mx.model.FeedForward.create}).
 #' @param allow.extra.params Ignore parameters the symbol does not use.
+#' @param type \code{"raw"} (MXNet's layout, the default), \code{"prob"}
+#'   (an examples x classes matrix, the columns named by the levels of a
+#'   factor label) or \code{"class"} (the most probable class: a factor with
+#'   the training labels' levels, else 0-based integers).
 #' @param ... Unused.
-#' @return An R array.
+#' @return An R array (see \code{type}).
 #' @examples
 #' net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"),
 #'                                num_hidden = 3), name = "sm")
@@ -520,11 +546,18 @@ model.extract <- function(symbol, execs, param.names) {
 #' dim(predict(m, matrix(rnorm(10), 2), array.layout = "colmajor"))
 #' @export
 predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size = 128,
-                                       array.layout = "auto", allow.extra.params = FALSE, ...) {
+                                       array.layout = "auto", allow.extra.params = FALSE,
+                                       type = c("raw", "class", "prob"), newdata = NULL, ...) {
   model <- if (is.serialized(object)) mx.unserialize(object) else object
+  type <- match.arg(type)
+  if (missing(X)) X <- newdata
   if (is.null(ctx)) ctx <- mx.ctx.default()
+  if (is.data.frame(X)) {
+    if (!is.null(model$terms)) X <- stats::model.frame(model$terms, X, na.action = stats::na.pass)
+    X <- df.encode(model$encoding %||% df.encoding(X), X)
+    array.layout <- "colmajor"
+  }
   if (!is.mx.dataiter(X)) {
-    if (is.data.frame(X)) X <- as.matrix(X)
     if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
   }
@@ -547,7 +580,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
     if (pad > 0) out <- model.keep.first(out, model.last(dim(out)) - pad)
     res[[length(res) + 1L]] <- .Call(C_mx_r_nd_to_r, out)
   }
-  model.join.last(res)
+  predict.type(model.join.last(res), type, model$label.levels)
 }
 
 # R arrays (batches) joined along their last dimension; a plain vector when
@@ -708,63 +741,22 @@ mx.model.load <- function(prefix, iteration) {
   structure(list(symbol = symbol, arg.params = arg, aux.params = aux), class = "MXFeedForwardModel")
 }
 
-#' Convert a model to and from plain R objects
-#'
-#' A model holds external pointers, which \code{saveRDS} cannot keep;
-#' \code{mx.serialize} turns it into the symbol's JSON and raw parameter
-#' bytes, \code{mx.unserialize} back.
-#'
-#' @param model An \code{MXFeedForwardModel} (or a serialized one).
-#' @return \code{mx.serialize}: a list of class \code{MXFeedForwardModel} with
-#'   \code{is.serialized = TRUE}, or a usable model.
-#' @examples
-#' net <- mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2)
-#' p <- mx.model.init.params(net, list(data = c(3, 4)), NULL, mx.init.uniform(0.1))
-#' m <- structure(list(symbol = net, arg.params = p$arg.params, aux.params = p$aux.params),
-#'                class = "MXFeedForwardModel")
-#' s <- mx.serialize(m)
-#' names(mx.unserialize(s)$arg.params)
-#' @export
-mx.serialize <- function(model) {
-  if (isTRUE(model$is.serialized)) return(model)
-  structure(list(symbol_json = as.json(model$symbol),
-                 arg.params = mx.nd.serialize(model$arg.params),
-                 aux.params = mx.nd.serialize(model$aux.params),
-                 is.serialized = TRUE), class = "MXFeedForwardModel")
-}
-
-#' @rdname mx.serialize
-#' @export
-mx.unserialize <- function(model) {
-  if (!isTRUE(model$is.serialized)) return(model)
-  structure(list(symbol = mx.symbol.load.json(model$symbol_json),
-                 arg.params = mx.nd.deserialize(model$arg.params),
-                 aux.params = mx.nd.deserialize(model$aux.params)), class = "MXFeedForwardModel")
-}
-
-#' @rdname mx.serialize
-#' @return \code{is.serialized}: \code{TRUE} for a model made by
-#'   \code{mx.serialize} (\code{predict} accepts both kinds).
-#' @export
-is.serialized <- function(model) isTRUE(model$is.serialized)
-
-#' @export
-print.MXFeedForwardModel <- function(x, ...) {
-  if (isTRUE(x$is.serialized)) {
-    cat("<MXFeedForwardModel (serialized)>\n")
-    return(invisible(x))
-  }
-  n <- sum(vapply(x$arg.params, length, 0))
-  cat(sprintf("<MXFeedForwardModel: %s; %d parameter arrays, %s values; %d auxiliary states>\n",
-              paste(outputs(x$symbol), collapse = ", "), length(x$arg.params),
-              format(n, big.mark = ","), length(x$aux.params)))
-  invisible(x)
-}
-
 #' A multi-layer perceptron in one call
 #'
+#' MXNet's \code{mx.mlp(data, label, ...)}, and a formula interface:
+#' \code{mx.mlp(y ~ ., data = df, hidden_node = c(64, 32))} takes the response
+#' and the variables of the formula from the data frame (a factor response
+#' gives a classifier with one output per level, \code{out_node} and
+#' \code{out_activation = "softmax"} by default; a numeric one a regression,
+#' \code{out_node = 1} and \code{"rmse"}). The model keeps the formula's
+#' terms, so \code{predict(model, newdata = df2, type = "class")} takes a data
+#' frame with the same variables. Variables enter as they are (factors one-hot
+#' encoded); interactions and transformations in the formula pick their
+#' variables but are not expanded, the network learns them.
+#'
 #' @param data,label Training data and labels (see
-#'   \code{mx.model.FeedForward.create}).
+#'   \code{mx.model.FeedForward.create}); or a formula and a data frame, in
+#'   either order.
 #' @param hidden_node Sizes of the hidden layers.
 #' @param out_node Size of the output layer.
 #' @param dropout Dropout rate after each hidden layer, or \code{NULL}.
@@ -780,9 +772,47 @@ print.MXFeedForwardModel <- function(x, ...) {
 #' m <- mx.mlp(x, y, hidden_node = 5, out_node = 2, num.round = 2,
 #'             array.batch.size = 20, learning.rate = 0.1, array.layout = "rowmajor",
 #'             verbose = FALSE)
+#' df <- data.frame(x1 = x[, 1], x2 = x[, 2], g = factor(x[, 3] > 0),
+#'                  y = factor(ifelse(y == 1, "pos", "neg")))
+#' m <- mx.mlp(y ~ ., data = df, hidden_node = c(8, 4), num.round = 3,
+#'             array.batch.size = 20, learning.rate = 0.1, verbose = FALSE)
+#' table(predict(m, newdata = df, type = "class"), df$y)
 #' @export
 mx.mlp <- function(data, label, hidden_node = 1, out_node, dropout = NULL, activation = "tanh",
                    out_activation = "softmax", ctx = mx.ctx.default(), ...) {
+  fo <- mlp.formula(data, if (missing(label)) NULL else label)
+  if (!is.null(fo)) {
+    data <- fo$X
+    label <- fo$y
+    if (missing(out_node)) out_node <- if (is.factor(label)) nlevels(label) else 1L
+    if (missing(out_activation) && !is.factor(label)) out_activation <- "rmse"
+  }
+  if (missing(out_node)) mx.error("value", "argument 'out_node' (the size of the output layer) is missing")
+  model <- mlp.fit(data, label, hidden_node, out_node, dropout, activation, out_activation, ctx, ...)
+  if (!is.null(fo)) model$terms <- fo$terms
+  model
+}
+
+# The response, variables and terms of mx.mlp's formula (NULL without one).
+mlp.formula <- function(data, label) {
+  if (inherits(label, "formula")) {
+    fo <- label
+    df <- data
+  } else if (inherits(data, "formula")) {
+    fo <- data
+    df <- label
+  } else {
+    return(NULL)
+  }
+  if (!is.data.frame(df)) mx.error("value", "a formula needs a data frame: mx.mlp(y ~ ., data = df)")
+  if (length(fo) != 3L) mx.error("value", "the formula needs a response: y ~ x1 + x2 or y ~ .")
+  mf <- tryCatch(stats::model.frame(fo, df, na.action = stats::na.pass),
+                 error = function(e) mx.error("value", paste("the formula does not fit the data:", conditionMessage(e))))
+  tt <- attr(mf, "terms")
+  list(X = mf[-1L], y = stats::model.response(mf), terms = stats::delete.response(tt))
+}
+
+mlp.fit <- function(data, label, hidden_node, out_node, dropout, activation, out_activation, ctx, ...) {
   m <- length(hidden_node)
   if (!is.null(dropout) && (length(dropout) != 1L || dropout < 0 || dropout >= 1))
     stop("argument 'dropout' must be a single number in [0, 1)", call. = FALSE)

@@ -516,7 +516,7 @@ nd.list.names <- function(x) {
 #' Serialise NDArrays to a raw vector
 #'
 #' The same bytes \code{\link{mx.nd.save}} writes to a file, kept in memory
-#' (useful with \code{saveRDS}, since NDArrays themselves do not survive it).
+#' (NDArrays themselves also survive \code{saveRDS}: see \code{\link{mx.serialize}}).
 #'
 #' @param ndarray An MXNDArray or a (named) list of them.
 #' @param x A raw vector.

@@ -7,6 +7,8 @@
 #include <R_ext/Rdynload.h>
 #include <R_ext/Visibility.h>
 
+void mx_r_persist_init(DllInfo *dll);  /* r/serialize-r.c */
+
 SEXP mx_sym_nd_tag = NULL;
 SEXP mx_sym_device_typeid = NULL;
 SEXP mx_sym_device_id = NULL;
@@ -113,5 +115,6 @@ void attribute_visible R_init_mxnet(DllInfo *dll) {
   mx_sym_sym_tag = Rf_install("MXSymbol");
   mx_str_sym_class = Rf_mkString("MXSymbol"); /* unprotected-ok: preserved next */
   R_PreserveObject(mx_str_sym_class);
+  mx_r_persist_init(dll);
   mx_r_engine_init();
 }

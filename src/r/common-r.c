@@ -69,16 +69,22 @@ int mx_r_is_nd(SEXP x) {
          R_ExternalPtrTag(VECTOR_ELT(x, 0)) == mx_sym_nd_tag;
 }
 
+/* The array of an NDArray object (rebuilt on first use after readRDS), or
+ * NULL when it was released. */
+mx_ndarray *mx_r_nd_addr(SEXP x) {
+  return (mx_ndarray *)mx_r_restore(VECTOR_ELT(x, 0), nd_finalizer);
+}
+
 mx_ndarray *mx_r_nd(SEXP x, const char *arg) {
   if (!mx_r_is_nd(x))
     mx_r_value_error("argument '%s' must be an MXNDArray, not %s%s", arg,
              Rf_isNull(x) ? "NULL" : Rf_type2char(TYPEOF(x)),
              (Rf_isNumeric(x) || Rf_isLogical(x)) ? " (convert it with mx.nd.array())" : "");
-  mx_ndarray *a = (mx_ndarray *)R_ExternalPtrAddr(VECTOR_ELT(x, 0));
+  mx_ndarray *a = mx_r_nd_addr(x);
   if (!a)
     mx_r_value_error("argument '%s' is an MXNDArray whose memory no longer exists "
-             "(NDArrays do not survive saveRDS()/load() or a new R session; "
-             "keep them with mx.nd.save())", arg);
+             "(NDArrays saved with serialization version 2 or from a finalized array "
+             "have no values; keep them with saveRDS() or mx.nd.save())", arg);
   return a;
 }
 
@@ -103,6 +109,7 @@ static SEXP wrap_body(void *data) {
   SEXP ptr = PROTECT(R_MakeExternalPtr(j->a, mx_sym_nd_tag, R_NilValue));
   R_RegisterCFinalizerEx(ptr, nd_finalizer, TRUE);
   j->owned = 1;
+  mx_r_persist_attach(ptr);
   SEXP obj = PROTECT(Rf_allocVector(VECSXP, 1));
   SET_VECTOR_ELT(obj, 0, ptr);
   Rf_setAttrib(obj, R_ClassSymbol, mx_str_nd_class);

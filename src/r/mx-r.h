@@ -63,9 +63,14 @@ void mx_r_poll_begin_small(int small);
 int mx_r_is_nd(SEXP x);
 /* The engine array of an R NDArray; an R error naming `arg` otherwise. */
 mx_ndarray *mx_r_nd(SEXP x, const char *arg);
+mx_ndarray *mx_r_nd_addr(SEXP x);
 /* Wrap an engine array (ownership passes to R, also when wrapping fails:
  * an R allocation error frees it).  mx_r_wrap_init() runs at load. */
 SEXP mx_r_wrap_nd(mx_ndarray *a);
+/* saveRDS support (serialize-r.c): the persist slot of a new pointer, and
+ * the object rebuilt from a restored pointer's bytes (NULL if none). */
+void mx_r_persist_attach(SEXP ptr);
+void *mx_r_restore(SEXP ptr, R_CFinalizer_t fin);
 void mx_r_wrap_init(void);
 
 /* An MXContext list (or NULL: the CPU) as an engine context. */

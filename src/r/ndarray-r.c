@@ -95,7 +95,7 @@ SEXP mx_r_nd_to_r(SEXP nd) {
 
 SEXP mx_r_nd_dim(SEXP nd) {
   /* a released array has no dims (so printing and error tracing work) */
-  if (mx_r_is_nd(nd) && !R_ExternalPtrAddr(VECTOR_ELT(nd, 0))) return R_NilValue;
+  if (mx_r_is_nd(nd) && !mx_r_nd_addr(nd)) return R_NilValue;
   return r_dims(mx_ndarray_shape(mx_r_nd(nd, "x")));
 }
 
@@ -118,7 +118,7 @@ SEXP mx_r_nd_info(SEXP nd) {
 
 SEXP mx_r_nd_valid(SEXP nd) {
   if (!mx_r_is_nd(nd)) return Rf_ScalarLogical(FALSE);
-  return Rf_ScalarLogical(R_ExternalPtrAddr(VECTOR_ELT(nd, 0)) != NULL);
+  return Rf_ScalarLogical(mx_r_nd_addr(nd) != NULL);
 }
 
 SEXP mx_r_nd_full(SEXP shape, SEXP value, SEXP dtype, SEXP ctx) {

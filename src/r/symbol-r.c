@@ -29,16 +29,17 @@ mx_symbol *mx_r_sym(SEXP x, const char *arg) {
   if (!mx_r_is_sym(x))
     mx_r_value_error("argument '%s' must be an MXSymbol, not %s", arg,
              Rf_isNull(x) ? "NULL" : Rf_type2char(TYPEOF(x)));
-  mx_symbol *s = (mx_symbol *)R_ExternalPtrAddr(VECTOR_ELT(x, 0));
+  mx_symbol *s = (mx_symbol *)mx_r_restore(VECTOR_ELT(x, 0), sym_finalizer);
   if (!s)
-    mx_r_value_error("argument '%s' is an MXSymbol that no longer exists (symbols do not survive "
-             "saveRDS()/load(); keep them with mx.symbol.save() or as.json())", arg);
+    mx_r_value_error("argument '%s' is an MXSymbol that no longer exists (saved with serialization "
+             "version 2?); keep symbols with saveRDS(), mx.symbol.save() or as.json()", arg);
   return s;
 }
 
 SEXP mx_r_wrap_sym(mx_symbol *s) {
   SEXP ptr = PROTECT(R_MakeExternalPtr(s, mx_sym_sym_tag, R_NilValue));
   R_RegisterCFinalizerEx(ptr, sym_finalizer, TRUE);
+  mx_r_persist_attach(ptr);
   SEXP obj = PROTECT(Rf_allocVector(VECSXP, 1));
   SET_VECTOR_ELT(obj, 0, ptr);
   Rf_setAttrib(obj, R_ClassSymbol, mx_str_sym_class);

@@ -147,3 +147,96 @@ test_that("early stop explains itself only when verbose", {
   expect_true(cb(1, 0, fake_env(eval = 0.5)))
   expect_silent(expect_false(cb(2, 0, fake_env(eval = 0.6))))
 })
+
+# mx.callback.early.stopping (R/history.R): keras-style patience, min.delta
+# and the best weights. A history-like env for unit checks:
+hist_env <- function(values, metric = "accuracy") {
+  env <- new.env()
+  h <- data.frame(epoch = seq_along(values), train = NA_real_, validation = values, lr = 0.1, time = 0)
+  attr(h, "metric") <- metric
+  env$history <- h
+  env$model <- length(values)          # stands for that epoch's weights
+  env
+}
+run_stopping <- function(cb, values, metric = "accuracy") {
+  restored <- NULL
+  for (i in seq_along(values)) {
+    env <- hist_env(values[seq_len(i)], metric)
+    env$restore.model <- restored
+    go <- cb(i, 0L, env)
+    restored <- env$restore.model
+    if (!go) return(list(stop = i, best = restored))
+  }
+  list(stop = NA, best = restored)
+}
+
+test_that("early stopping waits 'patience' epochs without improvement", {
+  r <- run_stopping(mx.callback.early.stopping(patience = 2), c(0.5, 0.7, 0.6, 0.65, 0.9))
+  expect_identical(r$stop, 4L)
+  expect_identical(r$best, 2L)
+  r <- run_stopping(mx.callback.early.stopping(patience = 3), c(0.5, 0.7, 0.6, 0.65, 0.9))
+  expect_true(is.na(r$stop))
+  expect_identical(r$best, 5L)
+  # a loss (name not accuracy-like): smaller is better
+  r <- run_stopping(mx.callback.early.stopping(patience = 1), c(3, 2, 2.5), metric = "rmse")
+  expect_identical(r$stop, 3L)
+  expect_identical(r$best, 2L)
+  r <- run_stopping(mx.callback.early.stopping(patience = 1, maximize = TRUE), c(3, 2, 2.5), metric = "rmse")
+  expect_identical(r$stop, 2L)
+})
+
+test_that("min.delta: smaller gains do not count as improvement", {
+  v <- c(0.50, 0.505, 0.509, 0.52)
+  expect_identical(run_stopping(mx.callback.early.stopping(patience = 2, min.delta = 0.01), v)$stop, 3L)
+  expect_true(is.na(run_stopping(mx.callback.early.stopping(patience = 2), v)$stop))
+})
+
+test_that("early stopping checks its arguments and says what it lacks", {
+  expect_error(mx.callback.early.stopping(patience = 0), "patience")
+  expect_error(mx.callback.early.stopping(min.delta = -1), class = "mxnet_value_error")
+  cb <- mx.callback.early.stopping()
+  env <- hist_env(NA_real_)
+  expect_error(cb(1, 0, env), "eval.data", class = "mxnet_value_error")
+  expect_error(cb(1, 0, new.env()), "history", class = "mxnet_value_error")
+  cb <- mx.callback.early.stopping(patience = 1, verbose = TRUE)
+  cb(1, 0, hist_env(0.5))
+  expect_message(cb(2, 0, hist_env(c(0.5, 0.4))), "Early stopping at epoch 2: best validation accuracy=0.5 at epoch 1")
+})
+
+test_that("training stops early and returns the best epoch's weights", {
+  set.seed(9)
+  x <- matrix(rnorm(80), 2)
+  y <- as.numeric(x[1, ] > 0)
+  # the metric's values per call: odd calls are the (single) training batch,
+  # even ones the validation pass; validation peaks at epoch 2
+  vals <- c(0, 0.5, 0, 0.7, 0, 0.6, 0, 0.65, 0, 0.9, 0, 0.95)
+  k <- 0
+  metric <- mx.metric.custom("score", function(label, pred) { k <<- k + 1; vals[k] })
+  stopper <- mx.callback.early.stopping(patience = 2, maximize = TRUE)
+  weights <- list()
+  cb <- function(iteration, nbatch, env, verbose) {
+    weights[[iteration]] <<- as.array(env$model$arg.params[[1]])
+    stopper(iteration, nbatch, env, verbose)
+  }
+  net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2),
+                                 name = "softmax")
+  m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 6, array.batch.size = 40,
+                                   learning.rate = 0.5, eval.data = list(data = x, label = y),
+                                   eval.metric = metric, epoch.end.callback = cb, verbose = FALSE,
+                                   array.layout = "colmajor")
+  expect_identical(nrow(m$history), 4L)
+  expect_identical(attr(m$history, "best.epoch"), 2L)
+  expect_equal(m$history$validation, c(0.5, 0.7, 0.6, 0.65))
+  expect_identical(as.array(m$arg.params[[1]]), weights[[2]])
+  expect_false(identical(weights[[2]], weights[[4]]))
+  # MXNet's callback keeps its behaviour: no restoring, the last weights
+  k <- 0
+  weights <- list()
+  stopper <- mx.callback.early.stop(bad.steps = 2, maximize = TRUE)
+  m2 <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 6, array.batch.size = 40,
+                                    learning.rate = 0.5, eval.data = list(data = x, label = y),
+                                    eval.metric = metric, epoch.end.callback = cb, verbose = FALSE,
+                                    array.layout = "colmajor")
+  expect_identical(nrow(m2$history), 4L)
+  expect_identical(as.array(m2$arg.params[[1]]), weights[[4]])
+})
