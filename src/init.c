@@ -76,6 +76,16 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_io_slice0, 3),
   CALLDEF(mx_r_io_gather, 3),
   CALLDEF(mx_r_io_shuffle_order, 1),
+  /* RecordIO and image records (r/recordio-r.c) */
+  CALLDEF(mx_r_recordio_open, 3),
+  CALLDEF(mx_r_recordio_close, 1),
+  CALLDEF(mx_r_recordio_write, 3),
+  CALLDEF(mx_r_recordio_read, 1),
+  CALLDEF(mx_r_recordio_seek, 2),
+  CALLDEF(mx_r_recordio_tell, 1),
+  CALLDEF(mx_r_recordio_read_idx, 1),
+  CALLDEF(mx_r_irheader_pack, 5),
+  CALLDEF(mx_r_irheader_unpack, 1),
   {NULL, NULL, 0}
 };
 

@@ -3,7 +3,8 @@
  *
  *  - byte streams over plain or gzip-compressed files (stream.c),
  *  - MNIST idx images and labels (mnist.c),
- *  - batching helpers for in-memory iterators (batch.c).
+ *  - batching helpers for in-memory iterators (batch.c),
+ *  - RecordIO files and image records (recordio.c).
  */
 #ifndef MX_IO_H
 #define MX_IO_H
@@ -64,6 +65,85 @@ mx_status mx_io_gather_rows(const mx_ndarray *src, const int64_t *rows,
  * i = n-1 .. 1 swap order[i] and order[floor(u[i] * (i+1))] (a Fisher-Yates
  * pass driven by n given uniforms in [0, 1)). */
 void mx_io_shuffle_order(const double *u, int64_t n, int64_t *order);
+
+/* ---------------------------------------------------------------- RecordIO */
+
+/* MXNet's (dmlc-core's) RecordIO framing, byte for byte: each part is the
+ * u32 magic 0xced7230a, a u32 lrec = cflag << 29 | length (little-endian),
+ * the payload and zero padding to 4 bytes.  The writer splits a payload at
+ * every 4-byte-aligned occurrence of the magic (cflag 1 first, 2 middle, 3
+ * last; 0 unsplit) and drops those 4 bytes; the reader puts them back.
+ * Records of 2^29 bytes or more are refused (MXNet corrupts them). */
+#define MX_RECORDIO_MAGIC 0xced7230aU
+#define MX_RECORDIO_MAX ((1u << 29) - 1u)
+
+typedef struct mx_recordio mx_recordio;
+
+/* Open a file for reading (write = 0) or writing (write = 1, truncates).
+ * A writer given idx_path also writes the index, one "key\toffset" line per
+ * record written with a key. */
+mx_status mx_recordio_open(const char *path, int write, const char *idx_path,
+                           mx_recordio **out);
+void mx_recordio_close(mx_recordio *r);   /* NULL is fine */
+/* Append a record; its offset (of its first magic) in *offset when not
+ * NULL, and an index line "key\toffset" when the writer has an index. */
+mx_status mx_recordio_write(mx_recordio *r, const void *buf, size_t n,
+                            int64_t key, uint64_t *offset);
+/* The next record: *data (owned by the reader, valid until its next call)
+ * and *n; *eof = 1 and n = 0 at the clean end of the file.  A bad magic,
+ * a bad continuation flag or a record running past the end of the file fail
+ * with MX_ERR_FORMAT naming the file, the record number and the offset. */
+mx_status mx_recordio_read(mx_recordio *r, const uint8_t **data, size_t *n, int *eof);
+/* Position the reader at a byte offset (from the index); record numbers in
+ * messages then count from `recno`. */
+mx_status mx_recordio_seek(mx_recordio *r, uint64_t offset, int64_t recno);
+uint64_t mx_recordio_tell(const mx_recordio *r);
+/* Offsets of every record of a reader's file (a scan of the headers from
+ * the start, skipping payloads): a malloc'ed array in *offsets (mx_free). */
+mx_status mx_recordio_scan(mx_recordio *r, uint64_t **offsets, int64_t *n);
+
+/* Thread-safe random access for many readers of one file: read the record
+ * at `offset` into *buf (grown with mx_realloc as needed, capacity *cap);
+ * `name` and `recno` only label messages.  *next is the offset after it.
+ * With buf NULL only the headers are walked (*n = 0). */
+typedef struct mx_recordio_src {
+  int fd;
+  uint64_t size;
+  const char *name;
+} mx_recordio_src;
+mx_status mx_recordio_read_at(const mx_recordio_src *src, uint64_t offset, int64_t recno,
+                              uint8_t **buf, size_t *cap, size_t *n, uint64_t *next);
+/* The reader's source (for read_at from other threads). */
+const mx_recordio_src *mx_recordio_source(const mx_recordio *r);
+
+/* Read an index file: keys and offsets (malloc'ed, mx_free), *n lines.
+ * Malformed lines fail with MX_ERR_FORMAT naming the file and line. */
+mx_status mx_recordio_read_idx(const char *path, int64_t **keys, uint64_t **offsets,
+                               int64_t *n);
+
+/* ------------------------------------------------------- image records */
+
+/* MXNet's IRHeader (struct format IfQQ, 24 bytes, little-endian): flag,
+ * label, id, id2; then `flag` float labels when flag > 0, then the image. */
+typedef struct mx_irheader {
+  uint32_t flag;
+  float label;
+  uint64_t id;
+  uint64_t id2;
+} mx_irheader;
+#define MX_IRHEADER_SIZE 24
+
+/* Parse a record: header, the flag extra labels (*labels points into rec,
+ * unaligned: read with memcpy) and the payload.  Fails with MX_ERR_FORMAT
+ * when the record is shorter than its header says. */
+mx_status mx_irheader_unpack(const uint8_t *rec, size_t n, mx_irheader *h,
+                             const uint8_t **labels, const uint8_t **payload,
+                             size_t *payload_n);
+/* Write header, nlab labels (flag must equal nlab when nlab > 0) and
+ * payload into a new mx_malloc'ed buffer. */
+mx_status mx_irheader_pack(const mx_irheader *h, const float *labels, uint32_t nlab,
+                           const uint8_t *payload, size_t payload_n, uint8_t **out,
+                           size_t *out_n);
 
 #ifdef __cplusplus
 }

@@ -153,4 +153,16 @@ SEXP mx_r_io_slice0(SEXP nd, SEXP begin, SEXP end);
 SEXP mx_r_io_gather(SEXP src, SEXP rows, SEXP dst);
 SEXP mx_r_io_shuffle_order(SEXP unif);
 
+/* RecordIO and image records (recordio-r.c). */
+const char *mx_r_path_arg(SEXP x, const char *arg);
+SEXP mx_r_recordio_open(SEXP path, SEXP write, SEXP idx);
+SEXP mx_r_recordio_close(SEXP ptr);
+SEXP mx_r_recordio_write(SEXP ptr, SEXP buf, SEXP key);
+SEXP mx_r_recordio_read(SEXP ptr);
+SEXP mx_r_recordio_seek(SEXP ptr, SEXP offset);
+SEXP mx_r_recordio_tell(SEXP ptr);
+SEXP mx_r_recordio_read_idx(SEXP path);
+SEXP mx_r_irheader_pack(SEXP flag, SEXP label, SEXP id, SEXP id2, SEXP payload);
+SEXP mx_r_irheader_unpack(SEXP rec);
+
 #endif
