@@ -6,6 +6,7 @@
 # (configure finds them in CUDA_HOME, on PATH or in /usr/local/cuda).
 PKGS="r-base-dev make gcc libdnnl-dev libopenblas-dev zlib1g-dev \
 r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist"
+PKGS="$PKGS libjpeg62-turbo-dev libpng-dev r-cran-jpeg r-cran-png"
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do

@@ -4,7 +4,9 @@
  *  - byte streams over plain or gzip-compressed files (stream.c),
  *  - MNIST idx images and labels (mnist.c),
  *  - batching helpers for in-memory iterators (batch.c),
- *  - RecordIO files and image records (recordio.c).
+ *  - RecordIO files and image records (recordio.c),
+ *  - JPEG/PNG decoding and encoding (image.c), resizing and cropping
+ *    (image-aug.c).
  */
 #ifndef MX_IO_H
 #define MX_IO_H
@@ -144,6 +146,65 @@ mx_status mx_irheader_unpack(const uint8_t *rec, size_t n, mx_irheader *h,
 mx_status mx_irheader_pack(const mx_irheader *h, const float *labels, uint32_t nlab,
                            const uint8_t *payload, size_t payload_n, uint8_t **out,
                            size_t *out_n);
+
+/* ---------------------------------------------------------------- images */
+
+/* An 8-bit image, rows of w pixels of c interleaved channels (1 grey, 3 RGB:
+ * red first), h rows; data from mx_malloc (mx_image_free). */
+typedef struct mx_image {
+  int w, h, c;
+  uint8_t *data;
+} mx_image;
+
+enum { MX_IMAGE_UNKNOWN = 0, MX_IMAGE_JPEG = 1, MX_IMAGE_PNG = 2 };
+/* The format from the first bytes (JPEG FF D8 FF, PNG's 8-byte signature). */
+int mx_image_format(const uint8_t *p, size_t n);
+void mx_image_free(mx_image *img);   /* frees data, zeroes the struct */
+mx_status mx_image_alloc(mx_image *img, int w, int h, int c);
+
+/* Decode a JPEG (libjpeg) or PNG (libpng) held in memory into `channels`
+ * (1 or 3) channels.  min_short > 0 lets a JPEG be decoded at a reduced
+ * scale M/8 (libjpeg's DCT scaling) as long as its short side stays >=
+ * min_short (for a short-side resize that follows).  Corrupt or truncated
+ * data fail with MX_ERR_FORMAT (never an exit or a print), a format not
+ * built in with MX_ERR_UNSUPPORTED. */
+mx_status mx_image_decode(const uint8_t *buf, size_t n, int channels, int min_short,
+                          mx_image *out);
+/* Encode as JPEG (quality 1-100) or PNG (png != 0; zlib level 0-9) into an
+ * mx_malloc'ed buffer. */
+mx_status mx_image_encode(const mx_image *img, int png, int quality, uint8_t **buf,
+                          size_t *n);
+
+/* Bilinear resize to w x h (OpenCV's pixel-centre convention). */
+mx_status mx_image_resize(const mx_image *src, int w, int h, mx_image *dst);
+/* Resize so the short side is `size` (the other side scaled by integer
+ * division, as MXNet does); a no-op copy when it already is. */
+mx_status mx_image_resize_short(const mx_image *src, int size, mx_image *dst);
+/* Copy the window (x, y, w, h), which must lie inside src. */
+mx_status mx_image_crop(const mx_image *src, int x, int y, int w, int h, mx_image *dst);
+
+/* The per-example pipeline of mx.io.ImageRecordIter, in MXNet's order:
+ * decode, short-side resize, upscale when smaller than the output (keeping
+ * the aspect ratio), crop (random or centre), brightness / contrast /
+ * saturation (in a random order), HLS jitter, then one pass that mirrors
+ * and normalises into C x H x W:
+ *   out = (x - mean_c) * scale * (1 + U(-mrc, mrc)) / std_c + U(-mri, mri) * scale / std_c.
+ * Every random draw comes from a generator seeded with `seed` alone, so an
+ * example's augmentation does not depend on the thread that makes it. */
+typedef struct mx_image_aug {
+  int out_w, out_h, c;         /* data.shape; c = 1 or 3                  */
+  int resize;                  /* short side; <= 0: off                   */
+  int rand_crop, rand_mirror, mirror;
+  float mean[3], std[3], scale;
+  float max_random_contrast, max_random_illumination;
+  float brightness, contrast, saturation;   /* jitter ranges (0: off)    */
+  float random_h, random_s, random_l;       /* HLS offsets (OpenCV units: H 0-180, S, L 0-255) */
+  int uint8_out;               /* uint8 output: no normalisation          */
+} mx_image_aug;
+/* Decode an image payload and write one example (out_h x out_w x c values
+ * in C, H, W order, float32 or uint8) to out. */
+mx_status mx_image_augment(const mx_image_aug *a, const uint8_t *buf, size_t n, uint64_t seed,
+                           void *out);
 
 #ifdef __cplusplus
 }

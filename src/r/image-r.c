@@ -1,0 +1,82 @@
+/*
+ * image-r.c -- R glue of image decoding, encoding and resizing (R/image.R):
+ * images cross the boundary as R arrays c(width, height, channels) of
+ * 0-255 values (MXNet R's data.shape order); the engine's are interleaved
+ * rows (src/io/image.c).
+ */
+#include "mx-r.h"
+#include "../io/mx-io.h"
+
+#include <math.h>
+#include <string.h>
+
+/* An engine image as an integer array c(w, h, c); frees the image. */
+static SEXP image_to_r(mx_image *img) {
+  int w = img->w, h = img->h, c = img->c;
+  SEXP out = PROTECT(Rf_allocVector(INTSXP, (R_xlen_t)w * h * c));
+  int *o = INTEGER(out);
+  for (int k = 0; k < c; k++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        o[((size_t)k * h + y) * w + x] = img->data[((size_t)y * w + x) * c + k];
+  mx_image_free(img);
+  SEXP dim = PROTECT(Rf_allocVector(INTSXP, 3));
+  INTEGER(dim)[0] = w;
+  INTEGER(dim)[1] = h;
+  INTEGER(dim)[2] = c;
+  Rf_setAttrib(out, R_DimSymbol, dim);
+  UNPROTECT(2);
+  return out;
+}
+
+/* An R array c(w, h, c) (c = 1 or 3) of 0-255 values into *img. */
+static void image_from_r(SEXP x, mx_image *img) {
+  SEXP dim = Rf_getAttrib(x, R_DimSymbol);
+  if ((TYPEOF(x) != INTSXP && TYPEOF(x) != REALSXP) || XLENGTH(dim) < 2 || XLENGTH(dim) > 3)
+    mx_r_value_error("an image must be a numeric array c(width, height) or c(width, height, channels)");
+  int w = INTEGER(dim)[0], h = INTEGER(dim)[1], c = XLENGTH(dim) == 3 ? INTEGER(dim)[2] : 1;
+  if (c != 1 && c != 3) mx_r_value_error("an image must have 1 or 3 channels, not %d", c);
+  mx_r_check(mx_image_alloc(img, w, h, c));
+  R_xlen_t n = XLENGTH(x);
+  for (R_xlen_t i = 0; i < n; i++) {
+    double v = TYPEOF(x) == INTSXP ? (INTEGER(x)[i] == NA_INTEGER ? NAN : INTEGER(x)[i]) : REAL(x)[i];
+    int k = (int)(i / ((R_xlen_t)w * h)), y = (int)(i / w % h), xx = (int)(i % w);
+    img->data[((size_t)y * w + xx) * c + k] = v >= 0 && v <= 255 ? (uint8_t)(v + 0.5) : 0;
+    if (!(v >= 0 && v <= 255)) {
+      mx_image_free(img);
+      mx_r_value_error("image values must be numbers in [0, 255]");
+    }
+  }
+}
+
+SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short) {
+  if (TYPEOF(raw) != RAWSXP) mx_r_value_error("argument 'buf' must be a raw vector");
+  int c = Rf_asInteger(channels), m = Rf_asInteger(min_short);
+  mx_image img;
+  mx_r_check(mx_image_decode(RAW(raw), (size_t)XLENGTH(raw), c, m == NA_INTEGER ? 0 : m, &img));
+  return image_to_r(&img);
+}
+
+SEXP mx_r_image_encode(SEXP x, SEXP png, SEXP quality) {
+  mx_image img;
+  image_from_r(x, &img);
+  uint8_t *buf;
+  size_t n;
+  mx_status st = mx_image_encode(&img, Rf_asLogical(png) == TRUE, Rf_asInteger(quality), &buf, &n);
+  mx_image_free(&img);
+  mx_r_check(st);
+  /* unprotected-ok: nothing allocates before it is returned */
+  SEXP out = Rf_allocVector(RAWSXP, (R_xlen_t)n); /* unprotected-ok */
+  memcpy(RAW(out), buf, n);
+  mx_free(buf);
+  return out;
+}
+
+SEXP mx_r_image_resize(SEXP x, SEXP w, SEXP h) {
+  mx_image img, out;
+  image_from_r(x, &img);
+  mx_status st = mx_image_resize(&img, Rf_asInteger(w), Rf_asInteger(h), &out);
+  mx_image_free(&img);
+  mx_r_check(st);
+  return image_to_r(&out);
+}
