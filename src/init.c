@@ -90,6 +90,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_image_decode, 3),
   CALLDEF(mx_r_image_encode, 3),
   CALLDEF(mx_r_image_resize, 3),
+  CALLDEF(mx_r_im2rec, 7),
   {NULL, NULL, 0}
 };
 

@@ -6,7 +6,7 @@
  *  - batching helpers for in-memory iterators (batch.c),
  *  - RecordIO files and image records (recordio.c),
  *  - JPEG/PNG decoding and encoding (image.c), resizing and cropping
- *    (image-aug.c).
+ *    (image-aug.c), packing image files into RecordIO (im2rec.c).
  */
 #ifndef MX_IO_H
 #define MX_IO_H
@@ -205,6 +205,28 @@ typedef struct mx_image_aug {
  * in C, H, W order, float32 or uint8) to out. */
 mx_status mx_image_augment(const mx_image_aug *a, const uint8_t *buf, size_t n, uint64_t seed,
                            void *out);
+
+/* ---------------------------------------------------------------- im2rec */
+
+typedef struct mx_im2rec_opts {
+  int resize;          /* short side after the crop; <= 0: keep          */
+  int center_crop;     /* crop the centre square first                   */
+  int quality;         /* JPEG 1-100, PNG level 0-9                      */
+  int png;             /* encode as PNG instead of JPEG                  */
+  int channels;        /* 3 colour, 1 grey                               */
+  int pass_through;    /* store the files' bytes unchanged               */
+  int pack_label;      /* labels after the header even when width is 1   */
+  int threads;         /* >= 1                                           */
+} mx_im2rec_opts;
+
+/* Pack n image files into a RecordIO file and its index: record k holds
+ * an IRHeader (id ids[k], label width labels labels[k * width ...]) and the
+ * image, re-encoded after crop and resize unless pass_through.  Files are
+ * read and encoded by `threads` threads and written in order; an unreadable
+ * or corrupt image fails with its path in the message. */
+mx_status mx_im2rec(const char *const *paths, const float *labels, int width,
+                    const uint64_t *ids, int64_t n, const mx_im2rec_opts *o,
+                    const char *rec_path, const char *idx_path);
 
 #ifdef __cplusplus
 }

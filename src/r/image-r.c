@@ -80,3 +80,30 @@ SEXP mx_r_image_resize(SEXP x, SEXP w, SEXP h) {
   mx_r_check(st);
   return image_to_r(&out);
 }
+
+/* opts: resize, center_crop, quality, png, channels, pass_through,
+ * pack_label, threads (integers). */
+SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP rec, SEXP idx) {
+  R_xlen_t n = XLENGTH(paths);
+  int w = Rf_asInteger(width);
+  if (TYPEOF(paths) != STRSXP || TYPEOF(labels) != REALSXP || TYPEOF(ids) != REALSXP ||
+      TYPEOF(opts) != INTSXP || XLENGTH(opts) != 8 || w < 1 || XLENGTH(labels) != n * w ||
+      XLENGTH(ids) != n)
+    mx_r_value_error("im2rec: inconsistent image list");
+  const char *rp = mx_r_path_arg(rec, "output_rec"), *ip = mx_r_path_arg(idx, "idx");
+  const char **p = (const char **)R_alloc(n ? (size_t)n : 1, sizeof(char *));
+  float *lab = (float *)R_alloc(n * w ? (size_t)(n * w) : 1, sizeof(float));
+  uint64_t *id = (uint64_t *)R_alloc(n ? (size_t)n : 1, sizeof(uint64_t));
+  for (R_xlen_t i = 0; i < n; i++) {
+    if (STRING_ELT(paths, i) == NA_STRING) mx_r_value_error("im2rec: an image path is NA");
+    p[i] = Rf_translateChar(STRING_ELT(paths, i));   /* expanded in R */
+    double v = REAL(ids)[i];
+    if (!(v >= 0 && v <= 9007199254740992.0)) mx_r_value_error("im2rec: image index must be >= 0");
+    id[i] = (uint64_t)v;
+  }
+  for (R_xlen_t i = 0; i < n * w; i++) lab[i] = (float)REAL(labels)[i];
+  const int *op = INTEGER(opts);
+  mx_im2rec_opts o = {op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7]};
+  mx_r_check(MX_R_POLLED(mx_im2rec(p, lab, w, id, (int64_t)n, &o, rp, ip)));
+  return R_NilValue;
+}
