@@ -208,3 +208,184 @@ im2rec <- function(image_lst, root, output_rec, label_width = 1, pack_label = 0,
         output_rec, paste0(idx, ".idx"))
   invisible(output_rec)
 }
+
+# MXNet parameters of ImageRecordIter that this package does not implement,
+# with the values that mean "off" (accepted; anything else is an error).
+img.iter.unsupported <- list(mean.img = "", max.rotate.angle = 0, rotate = -1, max.shear.ratio = 0,
+                             max.crop.size = -1, min.crop.size = -1, max.random.scale = 1,
+                             min.random.scale = 1, max.aspect.ratio = 0, random.resized.crop = FALSE,
+                             pad = 0, pca.noise = 0, inter.method = 1, shuffle.chunk.size = 0)
+
+img.read.list <- function(path, width) {
+  if (is.null(path) || identical(path, "")) return(list(ids = numeric(), labels = numeric()))
+  if (!file.exists(path)) mx.error("io", sprintf("path.imglist: file '%s' does not exist", path))
+  f <- strsplit(readLines(path, warn = FALSE), "\t", fixed = TRUE)
+  f <- f[lengths(f) > 0]
+  if (any(lengths(f) < width + 1L))
+    mx.error("io", sprintf("path.imglist '%s': lines need an index and %d labels", path, width))
+  m <- vapply(f, function(x) suppressWarnings(as.numeric(x[seq_len(width + 1L)])), numeric(width + 1L))
+  m <- matrix(m, nrow = width + 1L)
+  if (anyNA(m)) mx.error("io", sprintf("path.imglist '%s': non-numeric index or label", path))
+  list(ids = m[1, ], labels = as.double(m[-1, , drop = FALSE]))
+}
+
+#' Image record iterator
+#'
+#' Reads a RecordIO file of images (made by \code{\link{im2rec}} or MXNet's
+#' \code{im2rec}) and delivers augmented mini-batches: data of R dimensions
+#' \code{c(data.shape, batch.size)} = \code{c(width, height, channels,
+#' batch.size)}, float32 (\code{ImageRecordUInt8Iter}: uint8, without
+#' normalisation), channel 1 red; labels \code{c(batch.size)} or
+#' \code{c(label.width, batch.size)}. The iterator has MXNet's protocol
+#' (\code{reset}, \code{iter.next}, \code{value}, \code{num.pad}) and plugs
+#' into \code{\link{mx.model.FeedForward.create}} and \code{predict}.
+#'
+#' Per image, in MXNet's order: decode (JPEG through libjpeg-turbo, with
+#' its DCT scaling when \code{resize} allows, or PNG), resize the short side
+#' to \code{resize}, upscale an image smaller than \code{data.shape} keeping
+#' its aspect ratio, crop \code{data.shape} at random (\code{rand.crop}) or in
+#' the centre, brightness / contrast / saturation jitter in a random order,
+#' HLS jitter (\code{random.h}, \code{random.s}, \code{random.l}, in
+#' OpenCV's units: hue 0-180, the others 0-255), then mirror
+#' (\code{rand.mirror}: with probability 1/2) and normalise:
+#' \code{(x - mean) * scale * (1 + U(-max.random.contrast, max.random.contrast)) / std
+#' + U(-max.random.illumination, max.random.illumination) * scale / std}.
+#' Bilinear resampling only; contrast and saturation use the grey of the RGB
+#' image and HLS offsets are uniform (MXNet 1.9.1 mixed up BGR weights and
+#' drew skewed offsets).
+#'
+#' \code{preprocess.threads} threads decode ahead into
+#' \code{prefetch.buffer} batches while the model trains. Each
+#' \code{reset()} draws one seed from R's generator, from which the epoch's
+#' shuffle and every image's random draws derive: \code{set.seed()} makes the
+#' batches reproducible whatever the thread count. With \code{shuffle} the
+#' whole part is permuted every epoch (no \code{.idx} needed: the record
+#' offsets are found by a scan of the headers, or read from
+#' \code{path.imgidx}).
+#'
+#' The last batch is always full: with \code{round.batch = TRUE} its missing
+#' examples are the first ones of the epoch, otherwise zeros; either way
+#' \code{num.pad()} counts them (MXNet 1.9.1 reported 0 for stale rows).
+#' \code{reset()} restarts at the first batch.
+#'
+#' Labels come from \code{path.imglist} (by the records' ids) when given,
+#' else from the records' label vectors (their length must be
+#' \code{label.width}), else from the header's label. A record that cannot be
+#' read or decoded gives an error of class \code{mxnet_io_error} naming the
+#' file and the record.
+#'
+#' @param path.imgrec Path of the \code{.rec} file.
+#' @param data.shape \code{c(width, height, channels)}, channels 1 (grey) or 3.
+#' @param batch.size Examples per batch.
+#' @param path.imglist Optional \code{.lst} file giving the labels.
+#' @param path.imgidx Optional \code{.idx} file (saves the scan at start).
+#' @param label.width Labels per example.
+#' @param shuffle Permute the records every epoch.
+#' @param rand.crop,rand.mirror,mirror Random crop, random and constant
+#'   horizontal flip.
+#' @param mean.r,mean.g,mean.b,std.r,std.g,std.b,scale Normalisation.
+#' @param resize Short side after decoding (-1: no resize).
+#' @param max.random.contrast,max.random.illumination Random contrast and
+#'   illumination of the normalisation.
+#' @param brightness,contrast,saturation Colour jitter ranges (0: off).
+#' @param random.h,random.s,random.l HLS jitter ranges (0: off).
+#' @param num.parts,part.index Read part \code{part.index} (0-based) of
+#'   \code{num.parts} contiguous parts of the records (distributed training).
+#' @param round.batch Complete the last batch with the first examples.
+#' @param preprocess.threads Decoding threads; 0 = the package's thread count
+#'   (\code{options(mxnet.threads)}).
+#' @param prefetch.buffer Batches decoded ahead.
+#' @param dtype \code{"float32"} or \code{"uint8"} (no normalisation).
+#' @param ... Other MXNet parameters: underscore spellings of the above are
+#'   understood; rotation, shear, scale and aspect warps, \code{pad},
+#'   \code{pca.noise}, \code{mean.img} and \code{random.resized.crop} are not
+#'   implemented (an error unless at their defaults); the rest (\code{seed},
+#'   \code{verbose}, \code{ctx}, ...) are ignored.
+#' @return An iterator of class \code{c("MXImageRecordIter", "MXDataIter")}.
+#' @examples
+#' root <- file.path(tempdir(), "iterimgs")
+#' dir.create(file.path(root, "a"), recursive = TRUE)
+#' for (i in 1:5) writeBin(mx.image.encode(array(i * 40, c(20, 16, 3))),
+#'                         file.path(root, "a", paste0(i, ".jpg")))
+#' lst <- im2rec.list(file.path(tempdir(), "iter"), root, shuffle = FALSE)
+#' rec <- im2rec(lst, root, file.path(tempdir(), "iter.rec"))
+#' it <- mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 2,
+#'                             rand.crop = TRUE, rand.mirror = TRUE, scale = 1 / 255)
+#' while (it$iter.next()) print(dim(it$value()$data))
+#' it$num.pad()
+#' @export
+mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imglist = "",
+                                  path.imgidx = "", label.width = 1, shuffle = FALSE,
+                                  rand.crop = FALSE, rand.mirror = FALSE, mirror = FALSE,
+                                  mean.r = 0, mean.g = 0, mean.b = 0, std.r = 1, std.g = 1, std.b = 1,
+                                  scale = 1, resize = -1, max.random.contrast = 0,
+                                  max.random.illumination = 0, brightness = 0, contrast = 0,
+                                  saturation = 0, random.h = 0, random.s = 0, random.l = 0,
+                                  num.parts = 1, part.index = 0, round.batch = TRUE,
+                                  preprocess.threads = 0, prefetch.buffer = 4, dtype = "float32", ...) {
+  dots <- list(...)
+  over <- io.dotted.args(dots, names(formals(sys.function())))
+  for (k in names(over)) assign(k, over[[k]])
+  names(dots) <- gsub("_", ".", names(dots), fixed = TRUE)
+  for (k in intersect(names(dots), names(img.iter.unsupported)))
+    if (!identical(as.vector(dots[[k]]), img.iter.unsupported[[k]]) &&
+        !isTRUE(all.equal(dots[[k]], img.iter.unsupported[[k]])))
+      mx.error("unsupported", sprintf("ImageRecordIter: parameter '%s' is not implemented", k))
+  if (!is.numeric(data.shape) || length(data.shape) != 3L || anyNA(data.shape) ||
+      any(data.shape < 1) || !(data.shape[3] %in% c(1, 3)))
+    mx.error("value", "argument 'data.shape' must be c(width, height, channels) with 1 or 3 channels")
+  if (!(dtype %in% c("float32", "uint8"))) mx.error("value", "argument 'dtype' must be \"float32\" or \"uint8\"")
+  batch.size <- io.check.batch.size(batch.size)
+  label.width <- img.check.int(label.width, "label.width", 1, 1e6)
+  num.parts <- img.check.int(num.parts, "num.parts", 1, 1e9)
+  part.index <- img.check.int(part.index, "part.index", 0, num.parts - 1)
+  flags <- vapply(list(shuffle = shuffle, rand.crop = rand.crop, rand.mirror = rand.mirror,
+                       mirror = mirror, round.batch = round.batch),
+                  function(x) io.check.flag(x, "flag"), TRUE)
+  nums <- c(mean.r = mean.r, mean.g = mean.g, mean.b = mean.b, std.r = std.r, std.g = std.g,
+            std.b = std.b, scale = scale, max.random.contrast = max.random.contrast,
+            max.random.illumination = max.random.illumination, brightness = brightness,
+            contrast = contrast, saturation = saturation, random.h = random.h,
+            random.s = random.s, random.l = random.l)
+  if (!is.numeric(nums) || length(nums) != 15L || any(!is.finite(nums)))
+    mx.error("value", "the normalisation and jitter parameters must be single finite numbers")
+  if (any(nums[c("std.r", "std.g", "std.b")] == 0)) mx.error("value", "std.r/g/b must not be 0")
+  lst <- img.read.list(path.imglist, label.width)
+  params <- c(w = data.shape[1], h = data.shape[2], c = data.shape[3],
+              resize = img.check.int(resize, "resize", -1, 1e5), flags + 0, nums,
+              uint8 = dtype == "uint8", batch.size = batch.size, label.width = label.width,
+              num.parts = num.parts, part.index = part.index,
+              preprocess.threads = img.check.int(preprocess.threads, "preprocess.threads", 0, 64),
+              prefetch.buffer = img.check.int(prefetch.buffer, "prefetch.buffer", 1, 1024))
+  storage.mode(params) <- "double"
+  handle <- .Call(C_mx_r_image_iter_new, path.imgrec, if (nzchar(path.imgidx)) path.imgidx,
+                  params, as.double(lst$ids), as.double(lst$labels))
+  stage.data <- mx.nd.zeros(c(data.shape, batch.size), ctx = mx.cpu(), dtype = dtype)
+  stage.label <- mx.nd.zeros(if (label.width == 1) batch.size else c(label.width, batch.size),
+                             ctx = mx.cpu())
+  batch <- list(data = stage.data, label = stage.label)
+  pad <- 0L
+  it <- new.env(parent = emptyenv())
+  it$batch.size <- batch.size
+  it$num.records <- .Call(C_mx_r_image_iter_size, handle)
+  it$reset <- function() {
+    .Call(C_mx_r_image_iter_reset, handle)
+    invisible(NULL)
+  }
+  it$iter.next <- function() {
+    p <- .Call(C_mx_r_image_iter_next, handle, stage.data, stage.label)
+    if (p < 0L) return(FALSE)
+    pad <<- p
+    TRUE
+  }
+  it$value <- function() batch
+  it$num.pad <- function() pad
+  it$reset()
+  io.new.iter(it, "MXImageRecordIter")
+}
+
+#' @rdname mx.io.ImageRecordIter
+#' @export
+mx.io.ImageRecordUInt8Iter <- function(path.imgrec, data.shape, batch.size, ...) {
+  mx.io.ImageRecordIter(path.imgrec, data.shape, batch.size, ..., dtype = "uint8")
+}

@@ -91,6 +91,10 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_image_encode, 3),
   CALLDEF(mx_r_image_resize, 3),
   CALLDEF(mx_r_im2rec, 7),
+  CALLDEF(mx_r_image_iter_new, 5),
+  CALLDEF(mx_r_image_iter_reset, 1),
+  CALLDEF(mx_r_image_iter_size, 1),
+  CALLDEF(mx_r_image_iter_next, 3),
   {NULL, NULL, 0}
 };
 

@@ -6,7 +6,8 @@
  *  - batching helpers for in-memory iterators (batch.c),
  *  - RecordIO files and image records (recordio.c),
  *  - JPEG/PNG decoding and encoding (image.c), resizing and cropping
- *    (image-aug.c), packing image files into RecordIO (im2rec.c).
+ *    (image-aug.c), packing image files into RecordIO (im2rec.c),
+ *  - the threaded image record iterator (image-iter.c).
  */
 #ifndef MX_IO_H
 #define MX_IO_H
@@ -227,6 +228,43 @@ typedef struct mx_im2rec_opts {
 mx_status mx_im2rec(const char *const *paths, const float *labels, int width,
                     const uint64_t *ids, int64_t n, const mx_im2rec_opts *o,
                     const char *rec_path, const char *idx_path);
+
+/* ----------------------------------------------------- image record iterator */
+
+/* mx.io.ImageRecordIter's engine: records of a .rec file (all of them, or
+ * the offsets of an .idx), part part_index of num_parts contiguous parts,
+ * decoded and augmented (mx_image_augment) by `threads` worker threads into
+ * a queue of `prefetch` batches while the caller trains.  Labels come from
+ * the list (by record id) when one is given, else from the record's labels
+ * (flag must equal label_width), else from header.label (label_width 1).
+ * The last batch of an epoch is completed with the first examples of the
+ * epoch (round_batch) or with zeros; either way *pad counts them. */
+typedef struct mx_image_iter_opts {
+  mx_image_aug aug;
+  int batch_size, label_width;
+  int shuffle, round_batch;
+  int num_parts, part_index;
+  int threads, prefetch;
+  const uint64_t *list_ids;     /* n_list ids and n_list * label_width labels */
+  const float *list_labels;
+  int64_t n_list;
+} mx_image_iter_opts;
+
+typedef struct mx_image_iter mx_image_iter;
+mx_status mx_image_iter_new(const char *rec_path, const char *idx_path,
+                            const mx_image_iter_opts *o, mx_image_iter **out);
+void mx_image_iter_free(mx_image_iter *it);   /* stops and joins the threads */
+int64_t mx_image_iter_size(const mx_image_iter *it);   /* records of this part */
+/* Start a new epoch (threads start at the first next): the shuffle order
+ * and every example's augmentation derive from `seed` only. */
+mx_status mx_image_iter_reset(mx_image_iter *it, uint64_t seed);
+/* Copy the next batch into data (batch_size examples, float32 or uint8 as
+ * aug.uint8_out says) and label (batch_size * label_width floats), whose
+ * sizes in bytes must be exactly that (else MX_ERR_SHAPE); *has = 0
+ * after the last batch.  A record that cannot be read or decoded fails with
+ * a message naming the file and the record. */
+mx_status mx_image_iter_next(mx_image_iter *it, void *data, size_t data_bytes, float *label,
+                             size_t label_bytes, int *pad, int *has);
 
 #ifdef __cplusplus
 }

@@ -107,3 +107,104 @@ SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP 
   mx_r_check(MX_R_POLLED(mx_im2rec(p, lab, w, id, (int64_t)n, &o, rp, ip)));
   return R_NilValue;
 }
+
+/* ------------------------------------------------------ ImageRecordIter */
+
+static SEXP iter_tag = NULL;
+
+static void iter_finalizer(SEXP ptr) {
+  mx_image_iter_free((mx_image_iter *)R_ExternalPtrAddr(ptr));
+  R_ClearExternalPtr(ptr);
+}
+
+static mx_image_iter *iter_get(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != iter_tag || !R_ExternalPtrAddr(ptr))
+    mx_r_value_error("not an open ImageRecordIter");
+  return (mx_image_iter *)R_ExternalPtrAddr(ptr);
+}
+
+/* The value of a named element of a double vector (checked in R). */
+static double par(SEXP p, const char *name) {
+  SEXP nm = Rf_getAttrib(p, R_NamesSymbol);
+  for (R_xlen_t i = 0; i < XLENGTH(p); i++)
+    if (strcmp(CHAR(STRING_ELT(nm, i)), name) == 0) return REAL(p)[i];
+  mx_r_raise(MX_ERR_INTERNAL, "ImageRecordIter: parameter '%s' missing", name);
+}
+
+SEXP mx_r_image_iter_new(SEXP rec, SEXP idx, SEXP params, SEXP list_ids, SEXP list_labels) {
+  if (TYPEOF(params) != REALSXP || TYPEOF(list_ids) != REALSXP || TYPEOF(list_labels) != REALSXP)
+    mx_r_value_error("ImageRecordIter: bad parameters");
+  const char *rp = mx_r_path_arg(rec, "path.imgrec");
+  const char *ip = Rf_isNull(idx) ? NULL : mx_r_path_arg(idx, "path.imgidx");
+  mx_image_iter_opts o;
+  memset(&o, 0, sizeof o);
+  mx_image_aug *a = &o.aug;
+  a->out_w = (int)par(params, "w");
+  a->out_h = (int)par(params, "h");
+  a->c = (int)par(params, "c");
+  a->resize = (int)par(params, "resize");
+  a->rand_crop = par(params, "rand.crop") != 0;
+  a->rand_mirror = par(params, "rand.mirror") != 0;
+  a->mirror = par(params, "mirror") != 0;
+  static const char *mean[3] = {"mean.r", "mean.g", "mean.b"}, *sd[3] = {"std.r", "std.g", "std.b"};
+  for (int k = 0; k < 3; k++) {
+    a->mean[k] = (float)par(params, mean[k]);
+    a->std[k] = (float)par(params, sd[k]);
+  }
+  a->scale = (float)par(params, "scale");
+  a->max_random_contrast = (float)par(params, "max.random.contrast");
+  a->max_random_illumination = (float)par(params, "max.random.illumination");
+  a->brightness = (float)par(params, "brightness");
+  a->contrast = (float)par(params, "contrast");
+  a->saturation = (float)par(params, "saturation");
+  a->random_h = (float)par(params, "random.h");
+  a->random_s = (float)par(params, "random.s");
+  a->random_l = (float)par(params, "random.l");
+  a->uint8_out = par(params, "uint8") != 0;
+  o.batch_size = (int)par(params, "batch.size");
+  o.label_width = (int)par(params, "label.width");
+  o.shuffle = par(params, "shuffle") != 0;
+  o.round_batch = par(params, "round.batch") != 0;
+  o.num_parts = (int)par(params, "num.parts");
+  o.part_index = (int)par(params, "part.index");
+  o.threads = (int)par(params, "preprocess.threads");
+  if (o.threads <= 0) o.threads = mx_threads_get();
+  o.prefetch = (int)par(params, "prefetch.buffer");
+  R_xlen_t nl = XLENGTH(list_ids);
+  if (XLENGTH(list_labels) != nl * o.label_width) mx_r_value_error("ImageRecordIter: bad image list");
+  uint64_t *ids = (uint64_t *)R_alloc(nl ? (size_t)nl : 1, sizeof(uint64_t));
+  float *lab = (float *)R_alloc(nl ? (size_t)(nl * o.label_width) : 1, sizeof(float));
+  for (R_xlen_t i = 0; i < nl; i++) ids[i] = (uint64_t)REAL(list_ids)[i];
+  for (R_xlen_t i = 0; i < nl * o.label_width; i++) lab[i] = (float)REAL(list_labels)[i];
+  o.list_ids = ids;
+  o.list_labels = lab;
+  o.n_list = (int64_t)nl;
+  if (!iter_tag) iter_tag = Rf_install("MXImageRecordIter");
+  SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, iter_tag, R_NilValue));
+  R_RegisterCFinalizerEx(ptr, iter_finalizer, TRUE);
+  mx_image_iter *it;
+  mx_r_check(MX_R_POLLED(mx_image_iter_new(rp, ip, &o, &it)));
+  R_SetExternalPtrAddr(ptr, it);
+  UNPROTECT(1);
+  return ptr;
+}
+
+SEXP mx_r_image_iter_reset(SEXP ptr) {
+  mx_image_iter *it = iter_get(ptr);
+  mx_r_check(mx_image_iter_reset(it, mx_r_seed()));
+  return R_NilValue;
+}
+
+SEXP mx_r_image_iter_size(SEXP ptr) { return Rf_ScalarReal((double)mx_image_iter_size(iter_get(ptr))); }
+
+/* The next batch into the staging arrays; its padding, or -1 at the end. */
+SEXP mx_r_image_iter_next(SEXP ptr, SEXP data, SEXP label) {
+  mx_image_iter *it = iter_get(ptr);
+  mx_ndarray *d = mx_r_nd(data, "data"), *l = mx_r_nd(label, "label");
+  int pad, has;
+  if (mx_ndarray_dtype(l) != MX_FLOAT32 || !mx_ndarray_data(d) || !mx_ndarray_data(l))
+    mx_r_value_error("ImageRecordIter: the batch arrays must be CPU arrays, labels float32");
+  mx_r_check(mx_image_iter_next(it, mx_ndarray_data(d), mx_ndarray_nbytes(d),
+                                (float *)mx_ndarray_data(l), mx_ndarray_nbytes(l), &pad, &has));
+  return Rf_ScalarInteger(has ? pad : -1);
+}

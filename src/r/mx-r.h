@@ -170,5 +170,9 @@ SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short);
 SEXP mx_r_image_encode(SEXP x, SEXP png, SEXP quality);
 SEXP mx_r_image_resize(SEXP x, SEXP w, SEXP h);
 SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP rec, SEXP idx);
+SEXP mx_r_image_iter_new(SEXP rec, SEXP idx, SEXP params, SEXP list_ids, SEXP list_labels);
+SEXP mx_r_image_iter_reset(SEXP ptr);
+SEXP mx_r_image_iter_size(SEXP ptr);
+SEXP mx_r_image_iter_next(SEXP ptr, SEXP data, SEXP label);
 
 #endif

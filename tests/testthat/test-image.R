@@ -194,3 +194,176 @@ test_that("im2rec names a corrupt or missing image", {
   expect_error(im2rec(lst, root, tempfile(fileext = ".rec"), label_width = 2),
                "label_width", class = "mxnet_io_error")
 })
+
+# ---------------------------------------------------------------- ImageRecordIter
+
+# n PNG records of w x h colour images with label k - 1 and id k - 1;
+# image k (1-based) is a fixed non-periodic pattern, so that no two crop
+# windows of it are equal.
+image_k <- function(k, w, h) {
+  x <- 0:(w - 1)
+  y <- 0:(h - 1)
+  a <- outer(outer(x, y, function(x, y) (x + 1)^2 * 7 + (y + 2)^3 * 3 + x * y * 5), 0:2,
+             function(v, c) v + 101 * c + 11 * k)
+  a %% 256
+}
+write_png_rec <- function(n, w = 10, h = 8, labels = NULL) {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  for (k in seq_len(n)) {
+    lab <- if (is.null(labels)) k - 1 else labels[[k]]
+    wr$write(mx.io.recordio.pack(list(label = lab, id = k - 1), mx.image.encode(image_k(k, w, h), ".png")))
+  }
+  wr$close()
+  f
+}
+all_batches <- function(it) {
+  it$reset()
+  out <- list()
+  while (it$iter.next())
+    out[[length(out) + 1]] <- list(data = as.array(it$value()$data), label = as.array(it$value()$label),
+                                   pad = it$num.pad())
+  out
+}
+
+test_that("ImageRecordIter: centre crop, normalisation and padding are exact", {
+  f <- write_png_rec(5)
+  it <- mx.io.ImageRecordIter(f, data.shape = c(6, 4, 3), batch.size = 2, mean.r = 10, mean.g = 20,
+                              mean.b = 30, std.r = 2, std.g = 4, std.b = 8, scale = 0.5)
+  expect_equal(it$num.records, 5)
+  b <- all_batches(it)
+  expect_length(b, 3)
+  expect_equal(vapply(b, `[[`, 0, "pad"), c(0, 0, 1))
+  expect_equal(dim(b[[1]]$data), c(6L, 4L, 3L, 2L))
+  for (k in 1:5) {
+    bb <- b[[(k - 1) %/% 2 + 1]]
+    img <- image_k(k, 10, 8)[3:8, 3:6, ]                   # centre window (2, 2)
+    ref <- sweep(sweep(img, 3, c(10, 20, 30)) * 0.5, 3, c(2, 4, 8), "/")
+    expect_equal(bb$data[, , , (k - 1) %% 2 + 1], ref, tolerance = 1e-6)
+    expect_equal(bb$label[(k - 1) %% 2 + 1], k - 1)
+  }
+  # round.batch: the last batch is completed with the first example
+  expect_equal(b[[3]]$data[, , , 2], b[[1]]$data[, , , 1])
+  expect_equal(b[[3]]$label[2], 0)
+  nb <- all_batches(mx.io.ImageRecordIter(f, data.shape = c(6, 4, 3), batch.size = 2, round.batch = FALSE))
+  expect_equal(nb[[3]]$pad, 1)
+  expect_true(all(nb[[3]]$data[, , , 2] == 0))
+  u8 <- all_batches(mx.io.ImageRecordUInt8Iter(f, data.shape = c(10, 8, 3), batch.size = 5, mirror = TRUE))
+  expect_equal(u8[[1]]$data[, , , 3], image_k(3, 10, 8)[10:1, , ])
+})
+
+test_that("ImageRecordIter: random crops and flips are valid windows, reproducible across threads", {
+  f <- write_png_rec(12, w = 14, h = 11)
+  mk <- function(threads) mx.io.ImageRecordIter(f, data.shape = c(8, 6, 3), batch.size = 5,
+                                                rand.crop = TRUE, rand.mirror = TRUE, shuffle = TRUE,
+                                                preprocess.threads = threads, prefetch.buffer = 2)
+  set.seed(11)
+  b1 <- all_batches(mk(1))
+  set.seed(11)
+  b3 <- all_batches(mk(3))
+  expect_identical(b1, b3)
+  labs <- unlist(lapply(b1, `[[`, "label"))
+  expect_setequal(labs[1:12], 0:11)                    # a permutation, then 3 wrapped
+  windows <- character()
+  for (bb in b1) for (j in 1:5) {
+    x <- bb$data[, , , j]
+    img <- image_k(bb$label[j] + 1, 14, 11)
+    hit <- NULL
+    for (x0 in 0:6) for (y0 in 0:5) {
+      w <- img[x0 + 1:8, y0 + 1:6, ]
+      if (all(w == x)) hit <- c(hit, sprintf("%d,%d,0", x0, y0))
+      if (all(w[8:1, , ] == x)) hit <- c(hit, sprintf("%d,%d,1", x0, y0))
+    }
+    expect_length(hit, 1)
+    windows <- c(windows, hit)
+  }
+  expect_gt(length(unique(windows)), 5)                # the crops do vary
+  expect_true(any(grepl(",1$", windows)) && any(grepl(",0$", windows)))
+  set.seed(12)
+  expect_false(identical(all_batches(mk(2)), b1))       # another seed, other batches
+})
+
+test_that("ImageRecordIter: parts, label.width, image lists and indexes", {
+  f <- write_png_rec(10)
+  p1 <- all_batches(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 5,
+                                          num.parts = 2, part.index = 1))
+  expect_equal(p1[[1]]$label, 5:9)
+  ml <- write_png_rec(3, labels = list(c(1, 2), c(3, 4), c(5, 6)))
+  b <- all_batches(mx.io.ImageRecordIter(ml, data.shape = c(10, 8, 3), batch.size = 3, label.width = 2))
+  expect_equal(b[[1]]$label, matrix(1:6, 2))
+  lst <- tempfile(fileext = ".lst")
+  writeLines(sprintf("%d\t%d\t%d\tx.png", 0:2, 10 * (0:2), -(0:2)), lst)
+  b <- all_batches(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 3, label.width = 2,
+                                         path.imglist = lst, num.parts = 3))
+  expect_equal(b[[1]]$label, rbind(c(0, 10, 20), c(0, -1, -2)))
+  expect_error(all_batches(mx.io.ImageRecordIter(ml, data.shape = c(10, 8, 3), batch.size = 3)),
+               "label.width", class = "mxnet_io_error")
+  # im2rec's .idx gives the same batches as the scan
+  root <- make_tree(tempfile("tree"), per = 3)
+  l <- im2rec.list(tempfile("list"), root, shuffle = FALSE)
+  rec <- im2rec(l, root, tempfile(fileext = ".rec"))
+  a <- all_batches(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4))
+  i <- all_batches(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4,
+                                         path.imgidx = sub("rec$", "idx", rec)))
+  expect_identical(a, i)
+  expect_error(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4,
+                                     max_rotate_angle = 10), class = "mxnet_unsupported_error")
+  expect_error(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 2), batch.size = 4),
+               class = "mxnet_value_error")
+})
+
+test_that("ImageRecordIter: a corrupt image or record is an error naming file and record", {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  good <- mx.image.encode(image_k(1, 10, 8), ".jpg")
+  for (k in 1:4) wr$write(mx.io.recordio.pack(list(label = k, id = k),
+                                              if (k == 3) good[1:100] else good))
+  wr$close()
+  it <- mx.io.ImageRecordIter(f, data.shape = c(8, 8, 3), batch.size = 2, preprocess.threads = 2)
+  expect_true(it$iter.next())
+  e <- tryCatch(it$iter.next(), error = function(e) e)
+  expect_s3_class(e, "mxnet_io_error")
+  expect_match(conditionMessage(e), sprintf("file '.*%s', record 2 \\(id 3\\).*JPEG", basename(f)))
+  it$reset()
+  expect_true(it$iter.next())                          # usable again after reset
+  b <- readBin(f, "raw", file.size(f))
+  writeBin(b[1:(length(b) - 40)], f)                   # truncate the last record
+  expect_error(mx.io.ImageRecordIter(f, data.shape = c(8, 8, 3), batch.size = 2),
+               "record 3 .*truncated", class = "mxnet_io_error")
+})
+
+test_that("a small conv net trains on a generated image folder through ImageRecordIter", {
+  root <- file.path(tempfile("shapes"))
+  set.seed(2)
+  for (cl in c("horizontal", "vertical")) {
+    dir.create(file.path(root, cl), recursive = TRUE)
+    for (i in 1:40) {
+      x <- array(runif(20 * 20 * 3, 0, 80), c(20, 20, 3))
+      pos <- sample(4:16, 1)
+      if (cl == "horizontal") x[, pos + 0:2, ] <- 230 else x[pos + 0:2, , ] <- 230
+      writeBin(mx.image.encode(x, ".jpg", 90), file.path(root, cl, sprintf("%02d.jpg", i)))
+    }
+  }
+  l <- im2rec.list(tempfile("list"), root)
+  rec <- im2rec(l, root, tempfile(fileext = ".rec"))
+  it <- mx.io.ImageRecordIter(rec, data.shape = c(18, 18, 3), batch.size = 16, shuffle = TRUE,
+                              rand.crop = TRUE, rand.mirror = TRUE, scale = 1 / 255,
+                              mean.r = 64, mean.g = 64, mean.b = 64, preprocess.threads = 2)
+  data <- mx.symbol.Variable("data")
+  net <- mx.symbol.Convolution(data, kernel = c(3, 3), num_filter = 8)
+  net <- mx.symbol.Activation(net, act_type = "relu")
+  net <- mx.symbol.Pooling(net, pool_type = "max", kernel = c(2, 2), stride = c(2, 2))
+  net <- mx.symbol.Flatten(net)
+  net <- mx.symbol.FullyConnected(net, num_hidden = 2)
+  net <- mx.symbol.SoftmaxOutput(net)
+  mx.set.seed(3)
+  model <- mx.model.FeedForward.create(net, X = it, num.round = 8, learning.rate = 0.1,
+                                       momentum = 0.9, eval.metric = mx.metric.accuracy,
+                                       array.batch.size = 16, verbose = FALSE)
+  test.it <- mx.io.ImageRecordIter(rec, data.shape = c(18, 18, 3), batch.size = 16, scale = 1 / 255,
+                                   mean.r = 64, mean.g = 64, mean.b = 64)
+  prob <- predict(model, test.it)
+  labels <- mx.io.extract(test.it, "label")
+  expect_equal(dim(prob), c(2L, 80L))
+  expect_gt(mean(max.col(t(prob)) - 1 == labels), 0.9)
+})
