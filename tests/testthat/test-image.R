@@ -367,3 +367,30 @@ test_that("a small conv net trains on a generated image folder through ImageReco
   expect_equal(dim(prob), c(2L, 80L))
   expect_gt(mean(max.col(t(prob)) - 1 == labels), 0.9)
 })
+
+test_that("ImageRecordIter: colour and HLS jitter act as documented", {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  grey <- array(100, c(6, 5, 3))
+  col <- image_k(1, 6, 5)
+  wr$write(mx.io.recordio.pack(list(label = 0), mx.image.encode(grey, ".png")))
+  wr$write(mx.io.recordio.pack(list(label = 1), mx.image.encode(col, ".png")))
+  wr$close()
+  run <- function(...) {
+    set.seed(4)
+    all_batches(mx.io.ImageRecordIter(f, data.shape = c(6, 5, 3), batch.size = 2, ...))[[1]]$data
+  }
+  # HLS conversion round trip: a negligible hue shift leaves the image
+  expect_lte(max(abs(run(random.h = 1e-4)[, , , 2] - col)), 1)
+  l <- run(random.l = 60)[, , , 1]                      # grey: only lightness moves
+  expect_equal(length(unique(as.vector(l))), 1)
+  expect_true(l[1] >= 40 && l[1] <= 160 && l[1] != 100)
+  expect_equal(run(saturation = 0.8, random.s = 50)[, , , 1], grey)   # grey has no saturation
+  b <- run(brightness = 0.5)
+  alpha <- b[1, 1, 1, 1] / 100
+  expect_true(alpha >= 0.5 && alpha <= 1.5 && alpha != 1)
+  expect_lte(max(abs(b[, , , 2] - pmin(col * alpha, 255))), 1)
+  i <- run(max.random.illumination = 10, std.r = 2, std.g = 2, std.b = 2)[, , , 1]
+  expect_equal(length(unique(as.vector(i))), 1)
+  expect_true(abs(i[1] - 50) <= 5 && i[1] != 50)
+})
