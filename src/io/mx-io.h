@@ -7,7 +7,8 @@
  *  - RecordIO files and image records (recordio.c),
  *  - JPEG/PNG decoding and encoding (image.c), resizing and cropping
  *    (image-aug.c), packing image files into RecordIO (im2rec.c),
- *  - the threaded image record iterator (image-iter.c).
+ *  - the threaded image record iterator (image-iter.c),
+ *  - LibSVM text files as dense arrays (libsvm.c).
  */
 #ifndef MX_IO_H
 #define MX_IO_H
@@ -265,6 +266,20 @@ mx_status mx_image_iter_reset(mx_image_iter *it, uint64_t seed);
  * a message naming the file and the record. */
 mx_status mx_image_iter_next(mx_image_iter *it, void *data, size_t data_bytes, float *label,
                              size_t label_bytes, int *pad, int *has);
+
+/* ---------------------------------------------------------------- LibSVM */
+
+/* A LibSVM text file (plain or gzip) as dense arrays: one example per
+ * non-empty line, "label idx:value idx:value ..." with 0-based indices
+ * below `width` (MXNet's LibSVMIter); absent features are 0.  Part
+ * part_index of num_parts contiguous parts of the lines.  *data is float32
+ * (n, width), *labels float32 (n) (the first number of each line).  A
+ * malformed line or an index out of range fails with MX_ERR_FORMAT naming
+ * the file (`name`) and the line. */
+mx_status mx_libsvm_parse(const char *text, size_t len, const char *name, int64_t width,
+                          int num_parts, int part_index, mx_ndarray **data, mx_ndarray **labels);
+mx_status mx_libsvm_load(const char *path, int64_t width, int num_parts, int part_index,
+                         mx_ndarray **data, mx_ndarray **labels);
 
 #ifdef __cplusplus
 }

@@ -175,4 +175,7 @@ SEXP mx_r_image_iter_reset(SEXP ptr);
 SEXP mx_r_image_iter_size(SEXP ptr);
 SEXP mx_r_image_iter_next(SEXP ptr, SEXP data, SEXP label);
 
+/* LibSVM (libsvm-r.c). */
+SEXP mx_r_io_libsvm_load(SEXP path, SEXP width, SEXP num_parts, SEXP part_index);
+
 #endif
