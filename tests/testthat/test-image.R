@@ -1,4 +1,7 @@
-# Image decoding and encoding (src/io/image.c), resizing (image-aug.c).
+# Image decoding and encoding (src/io/image.c), resizing (image-aug.c),
+# im2rec (im2rec.c) and mx.io.ImageRecordIter (image-iter.c).
+
+skip_if_not(all(mx.features()[c("JPEG", "PNG")]), "this build has no libjpeg or libpng")
 
 # A smooth colour test image c(w, h, 3) of whole numbers.
 test_image <- function(w = 40, h = 30) {
