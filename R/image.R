@@ -255,7 +255,10 @@ img.read.list <- function(path, width) {
 #' drew skewed offsets).
 #'
 #' \code{preprocess.threads} threads decode ahead into
-#' \code{prefetch.buffer} batches while the model trains. Each
+#' \code{prefetch.buffer} batches while the model trains. The arrays of
+#' \code{value()} are read in place (no copy): they stay valid until the next
+#' \code{iter.next()} or \code{reset()}, then are refilled; copy
+#' (\code{as.array}) what must survive a step. Each
 #' \code{reset()} draws one seed from R's generator, from which the epoch's
 #' shuffle and every image's random draws derive: \code{set.seed()} makes the
 #' batches reproducible whatever the thread count. With \code{shuffle} the
@@ -360,25 +363,32 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
   storage.mode(params) <- "double"
   handle <- .Call(C_mx_r_image_iter_new, path.imgrec, if (nzchar(path.imgidx)) path.imgidx,
                   params, as.double(lst$ids), as.double(lst$labels))
-  stage.data <- mx.nd.zeros(c(data.shape, batch.size), ctx = mx.cpu(), dtype = dtype)
-  stage.label <- mx.nd.zeros(if (label.width == 1) batch.size else c(label.width, batch.size),
-                             ctx = mx.cpu())
-  batch <- list(data = stage.data, label = stage.label)
+  slots <- .Call(C_mx_r_image_iter_slots, handle)        # batches are read in place
+  slots <- lapply(slots, function(s) list(data = s[[1L]], label = s[[2L]]))
+  batch <- NULL
   pad <- 0L
   it <- new.env(parent = emptyenv())
   it$batch.size <- batch.size
   it$num.records <- .Call(C_mx_r_image_iter_size, handle)
   it$reset <- function() {
+    batch <<- NULL
     .Call(C_mx_r_image_iter_reset, handle)
     invisible(NULL)
   }
   it$iter.next <- function() {
-    p <- .Call(C_mx_r_image_iter_next, handle, stage.data, stage.label)
-    if (p < 0L) return(FALSE)
-    pad <<- p
+    p <- .Call(C_mx_r_image_iter_next, handle)
+    if (is.null(p)) {
+      batch <<- NULL
+      return(FALSE)
+    }
+    batch <<- slots[[p[1L] + 1L]]
+    pad <<- p[2L]
     TRUE
   }
-  it$value <- function() batch
+  it$value <- function() {
+    if (is.null(batch)) mx.error("value", "ImageRecordIter: call iter.next() before value()")
+    batch
+  }
   it$num.pad <- function() pad
   it$reset()
   io.new.iter(it, "MXImageRecordIter")

@@ -94,7 +94,8 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_image_iter_new, 5),
   CALLDEF(mx_r_image_iter_reset, 1),
   CALLDEF(mx_r_image_iter_size, 1),
-  CALLDEF(mx_r_image_iter_next, 3),
+  CALLDEF(mx_r_image_iter_next, 1),
+  CALLDEF(mx_r_image_iter_slots, 1),
   /* LibSVM (r/libsvm-r.c) */
   CALLDEF(mx_r_io_libsvm_load, 4),
   {NULL, NULL, 0}

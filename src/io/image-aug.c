@@ -31,12 +31,16 @@ static void lin_coord(int d, double f, int n, int *i0, float *w) {
   *w = (float)(s - i);
 }
 
-mx_status mx_image_resize(const mx_image *src, int w, int h, mx_image *dst) {
-  mx_status st = mx_image_alloc(dst, w, h, src->c);
+mx_status mx_image_resize_window(const mx_image *src, int w, int h, int x0, int y0, int cw,
+                                 int ch, mx_image *dst) {
+  if (w < 1 || h < 1 || x0 < 0 || y0 < 0 || x0 + cw > w || y0 + ch > h)
+    return mx_error(MX_ERR_ARG, "resize: window (%d, %d, %d x %d) is outside %d x %d", x0, y0, cw,
+                    ch, w, h);
+  mx_status st = mx_image_alloc(dst, cw, ch, src->c);
   if (st != MX_OK) return st;
   int c = src->c;
-  int *xi = (int *)mx_malloc((size_t)w * sizeof(int));
-  float *xw = (float *)mx_malloc((size_t)w * sizeof(float));
+  int *xi = (int *)mx_malloc((size_t)cw * sizeof(int));
+  float *xw = (float *)mx_malloc((size_t)cw * sizeof(float));
   if (!xi || !xw) {
     mx_free(xi);
     mx_free(xw);
@@ -44,21 +48,21 @@ mx_status mx_image_resize(const mx_image *src, int w, int h, mx_image *dst) {
     return mx_error(MX_ERR_NOMEM, "out of memory for a resize");
   }
   double fx = (double)src->w / w, fy = (double)src->h / h;
-  for (int x = 0; x < w; x++) lin_coord(x, fx, src->w, &xi[x], &xw[x]);
+  for (int x = 0; x < cw; x++) lin_coord(x0 + x, fx, src->w, &xi[x], &xw[x]);
   size_t sstride = (size_t)src->w * c;
-  for (int y = 0; y < h; y++) {
-    int y0;
+  for (int y = 0; y < ch; y++) {
+    int yy;
     float wy;
-    lin_coord(y, fy, src->h, &y0, &wy);
-    const uint8_t *r0 = src->data + sstride * y0;
+    lin_coord(y0 + y, fy, src->h, &yy, &wy);
+    const uint8_t *r0 = src->data + sstride * yy;
     const uint8_t *r1 = wy > 0.0f ? r0 + sstride : r0;
-    uint8_t *o = dst->data + (size_t)y * w * c;
-    for (int x = 0; x < w; x++) {
-      int x0 = xi[x], x1 = xw[x] > 0.0f ? x0 + 1 : x0;
+    uint8_t *o = dst->data + (size_t)y * cw * c;
+    for (int x = 0; x < cw; x++) {
+      int a0 = xi[x] * c, a1 = xw[x] > 0.0f ? a0 + c : a0;
       float a = xw[x];
       for (int k = 0; k < c; k++) {
-        float top = r0[x0 * c + k] + a * (r0[x1 * c + k] - r0[x0 * c + k]);
-        float bot = r1[x0 * c + k] + a * (r1[x1 * c + k] - r1[x0 * c + k]);
+        float top = r0[a0 + k] + a * (r0[a1 + k] - r0[a0 + k]);
+        float bot = r1[a0 + k] + a * (r1[a1 + k] - r1[a0 + k]);
         o[x * c + k] = clamp_u8(top + wy * (bot - top));
       }
     }
@@ -66,6 +70,10 @@ mx_status mx_image_resize(const mx_image *src, int w, int h, mx_image *dst) {
   mx_free(xi);
   mx_free(xw);
   return MX_OK;
+}
+
+mx_status mx_image_resize(const mx_image *src, int w, int h, mx_image *dst) {
+  return mx_image_resize_window(src, w, h, 0, 0, w, h, dst);
 }
 
 mx_status mx_image_crop(const mx_image *src, int x, int y, int w, int h, mx_image *dst) {
@@ -80,27 +88,24 @@ mx_status mx_image_crop(const mx_image *src, int x, int y, int w, int h, mx_imag
   return MX_OK;
 }
 
-static mx_status resize_to(mx_image *img, int w, int h) {
-  if (w == img->w && h == img->h) return MX_OK;
-  mx_image out;
-  mx_status st = mx_image_resize(img, w, h, &out);
-  mx_image_free(img);
-  *img = out;
-  return st;
+/* MXNet's short-side resize: the short side becomes `size`, the other is
+ * scaled by integer division. */
+static void short_side(int *w, int *h, int size) {
+  if (*w < *h) {
+    *h = (int)((int64_t)*h * size / *w);
+    *w = size;
+  } else {
+    *w = (int)((int64_t)*w * size / *h);
+    *h = size;
+  }
+  if (*w < 1) *w = 1;
+  if (*h < 1) *h = 1;
 }
 
 mx_status mx_image_resize_short(const mx_image *src, int size, mx_image *dst) {
   if (size <= 0) return mx_error(MX_ERR_ARG, "resize: the short side must be positive, not %d", size);
   int w = src->w, h = src->h;
-  if (w < h) {
-    h = (int)((int64_t)h * size / w);
-    w = size;
-  } else {
-    w = (int)((int64_t)w * size / h);
-    h = size;
-  }
-  if (w < 1) w = 1;
-  if (h < 1) h = 1;
+  short_side(&w, &h, size);
   return mx_image_resize(src, w, h, dst);
 }
 
@@ -222,25 +227,22 @@ mx_status mx_image_augment(const mx_image_aug *a, const uint8_t *buf, size_t n, 
   mx_image img, crop;
   mx_status st = mx_image_decode(buf, n, a->c, a->resize, &img);
   if (st != MX_OK) return st;
-  if (a->resize > 0) {
-    mx_image r;
-    st = mx_image_resize_short(&img, a->resize, &r);
-    mx_image_free(&img);
-    if (st != MX_OK) return st;
-    img = r;
+  int w = img.w, h = img.h;           /* size after resize and upscale */
+  if (a->resize > 0) short_side(&w, &h, a->resize);
+  if (w < a->out_w || h < a->out_h) {   /* upscale, keeping the aspect ratio */
+    double f = fmax((double)a->out_w / w, (double)a->out_h / h);
+    int uw = (int)ceil(w * f - 1e-9), uh = (int)ceil(h * f - 1e-9);
+    w = uw < a->out_w ? a->out_w : uw;
+    h = uh < a->out_h ? a->out_h : uh;
   }
-  if (img.w < a->out_w || img.h < a->out_h) {   /* upscale, keeping the aspect ratio */
-    double f = fmax((double)a->out_w / img.w, (double)a->out_h / img.h);
-    int w = (int)ceil(img.w * f - 1e-9), h = (int)ceil(img.h * f - 1e-9);
-    st = resize_to(&img, w < a->out_w ? a->out_w : w, h < a->out_h ? a->out_h : h);
-    if (st != MX_OK) return st;
-  }
-  int x = (img.w - a->out_w) / 2, y = (img.h - a->out_h) / 2;
+  int x = (w - a->out_w) / 2, y = (h - a->out_h) / 2;
   if (a->rand_crop) {
-    x = (int)(u[0] * (img.w - a->out_w + 1));
-    y = (int)(u[1] * (img.h - a->out_h + 1));
+    x = (int)(u[0] * (w - a->out_w + 1));
+    y = (int)(u[1] * (h - a->out_h + 1));
   }
-  st = mx_image_crop(&img, x, y, a->out_w, a->out_h, &crop);
+  /* only the crop window of the resized image is computed */
+  st = w == img.w && h == img.h ? mx_image_crop(&img, x, y, a->out_w, a->out_h, &crop)
+                                : mx_image_resize_window(&img, w, h, x, y, a->out_w, a->out_h, &crop);
   mx_image_free(&img);
   if (st != MX_OK) return st;
   colour_jitter(a, &crop, u + 3);

@@ -5,7 +5,9 @@
  *
  * Items are the example positions of an epoch, taken in order by the
  * workers; item i goes to row i % B of slot (i / B) % prefetch, and a worker
- * waits while that slot still holds an unconsumed batch.  Each example's
+ * waits while that slot still holds a batch not yet released.  Slots are
+ * NDArrays that the caller reads in place (no copy): the batch handed out
+ * by mx_image_iter_next stays untouched until the next call.  Each example's
  * random draws come from a generator seeded by (epoch seed, position), so
  * the batches do not depend on the number of threads.
  */
@@ -21,6 +23,7 @@
 #define MAX_THREADS 64
 
 typedef struct slot {
+  mx_ndarray *data_nd, *label_nd;   /* handed to the caller as views */
   uint8_t *data;
   float *label;
   int64_t done;       /* examples written                       */
@@ -45,7 +48,9 @@ struct mx_image_iter {
   slot *slots;
   int64_t *order;
   uint64_t seed;
-  int64_t nbatch, next_item, total_items, consumed;
+  int64_t nbatch, next_item, total_items;
+  int64_t taken, consumed;  /* batches handed out, and released (their slot free) */
+  int held;                 /* slot of the batch handed out last, -1 if none */
   int running, stop, nthreads;
   pthread_t threads[MAX_THREADS];
   pthread_mutex_t mu;
@@ -116,7 +121,7 @@ mx_status mx_image_iter_new(const char *rec_path, const char *idx_path, const mx
   if (!it) return mx_error(MX_ERR_NOMEM, "ImageRecordIter: out of memory");
   it->o = *o;
   it->o.threads = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
-  it->o.prefetch = o->prefetch < 1 ? 1 : o->prefetch;
+  it->o.prefetch = (o->prefetch < 1 ? 1 : o->prefetch) + 1;   /* + the one the caller holds */
   pthread_mutex_init(&it->mu, NULL);
   pthread_cond_init(&it->ready, NULL);
   pthread_cond_init(&it->space, NULL);
@@ -126,12 +131,19 @@ mx_status mx_image_iter_new(const char *rec_path, const char *idx_path, const mx
   if (st == MX_OK && o->n_list > 0) st = load_list(it);
   it->slots = st == MX_OK ? (slot *)mx_calloc((size_t)it->o.prefetch, sizeof(slot)) : NULL;
   it->order = it->slots ? (int64_t *)mx_malloc((size_t)it->n * sizeof(int64_t)) : NULL;
-  for (int s = 0; it->order && s < it->o.prefetch; s++) {
-    it->slots[s].data = (uint8_t *)mx_malloc(it->example_bytes * o->batch_size);
-    it->slots[s].label = (float *)mx_malloc(sizeof(float) * o->batch_size * o->label_width);
-    if (!it->slots[s].data || !it->slots[s].label) break;
+  mx_shape ds = {4, {o->batch_size, a->c, a->out_h, a->out_w}};
+  mx_shape ls = {o->label_width == 1 ? 1 : 2, {o->batch_size, o->label_width}};
+  mx_context cpu = {MX_CPU, 0};
+  for (int s = 0; st == MX_OK && it->order && s < it->o.prefetch; s++) {
+    slot *sl = &it->slots[s];
+    st = mx_ndarray_new_fill(&ds, a->uint8_out ? MX_UINT8 : MX_FLOAT32, cpu, 0.0, &sl->data_nd);
+    if (st == MX_OK) st = mx_ndarray_new_fill(&ls, MX_FLOAT32, cpu, 0.0, &sl->label_nd);
+    if (st == MX_OK) {
+      sl->data = (uint8_t *)mx_ndarray_data(sl->data_nd);
+      sl->label = (float *)mx_ndarray_data(sl->label_nd);
+    }
   }
-  if (st == MX_OK && (!it->order || !it->slots[it->o.prefetch - 1].label))
+  if (st == MX_OK && !it->order)
     st = mx_error(MX_ERR_NOMEM, "ImageRecordIter: out of memory for %d batches of %d examples",
                   it->o.prefetch, o->batch_size);
   if (st == MX_OK) st = mx_image_iter_reset(it, 0);
@@ -243,8 +255,8 @@ void mx_image_iter_free(mx_image_iter *it) {
   if (!it) return;
   stop_threads(it);
   for (int s = 0; it->slots && s < it->o.prefetch; s++) {
-    mx_free(it->slots[s].data);
-    mx_free(it->slots[s].label);
+    mx_ndarray_free(it->slots[s].data_nd);
+    mx_ndarray_free(it->slots[s].label_nd);
   }
   mx_free(it->slots);
   mx_free(it->order);
@@ -265,7 +277,8 @@ mx_status mx_image_iter_reset(mx_image_iter *it, uint64_t seed) {
   int64_t B = it->o.batch_size;
   it->nbatch = (it->n + B - 1) / B;
   it->total_items = it->nbatch * B;
-  it->next_item = it->consumed = 0;
+  it->next_item = it->consumed = it->taken = 0;
+  it->held = -1;
   for (int s = 0; s < it->o.prefetch; s++) {
     it->slots[s].done = 0;
     it->slots[s].err_item = -1;
@@ -295,32 +308,22 @@ static mx_status start_threads(mx_image_iter *it) {
   return MX_OK;
 }
 
-mx_status mx_image_iter_next(mx_image_iter *it, void *data, size_t data_bytes, float *label,
-                             size_t label_bytes, int *pad, int *has) {
-  *has = 0;
-  *pad = 0;
-  int64_t B = it->o.batch_size, b = it->consumed;
-  if (data_bytes != it->example_bytes * B || label_bytes != sizeof(float) * B * it->o.label_width)
-    return mx_error(MX_ERR_SHAPE, "ImageRecordIter: the batch arrays have the wrong size");
-  if (it->consumed >= it->nbatch) return MX_OK;
-  if (!it->running) {
-    mx_status st = start_threads(it);
-    if (st != MX_OK) return st;
-  }
-  slot *s = &it->slots[b % it->o.prefetch];
-  pthread_mutex_lock(&it->mu);
-  while (s->done < B) pthread_cond_wait(&it->ready, &it->mu);
-  pthread_mutex_unlock(&it->mu);
-  mx_status st = s->err;
+int mx_image_iter_slots(const mx_image_iter *it) { return it->o.prefetch; }
+
+mx_status mx_image_iter_slot(const mx_image_iter *it, int s, mx_ndarray **data, mx_ndarray **label) {
+  *data = *label = NULL;
+  if (s < 0 || s >= it->o.prefetch) return mx_error(MX_ERR_ARG, "ImageRecordIter: no slot %d", s);
+  mx_status st = mx_ndarray_view(it->slots[s].data_nd, data);
+  if (st == MX_OK) st = mx_ndarray_view(it->slots[s].label_nd, label);
   if (st != MX_OK) {
-    st = mx_error(st, "%s", s->msg);
-  } else {
-    memcpy(data, s->data, it->example_bytes * B);
-    memcpy(label, s->label, sizeof(float) * B * it->o.label_width);
-    int64_t left = it->n - b * B;
-    *pad = left < B ? (int)(B - left) : 0;
-    *has = 1;
+    mx_ndarray_free(*data);
+    *data = NULL;
   }
+  return st;
+}
+
+/* Give a batch's slot back to the workers. */
+static void release(mx_image_iter *it, slot *s) {
   pthread_mutex_lock(&it->mu);
   s->done = 0;
   s->err = MX_OK;
@@ -328,5 +331,33 @@ mx_status mx_image_iter_next(mx_image_iter *it, void *data, size_t data_bytes, f
   it->consumed++;
   pthread_cond_broadcast(&it->space);
   pthread_mutex_unlock(&it->mu);
-  return st;
+}
+
+mx_status mx_image_iter_next(mx_image_iter *it, int *slot_index, int *pad, int *has) {
+  *has = 0;
+  *pad = 0;
+  *slot_index = -1;
+  if (it->held >= 0) release(it, &it->slots[it->held]);
+  it->held = -1;
+  if (it->taken >= it->nbatch) return MX_OK;
+  if (!it->running) {
+    mx_status st = start_threads(it);
+    if (st != MX_OK) return st;
+  }
+  int64_t B = it->o.batch_size, b = it->taken++;
+  slot *s = &it->slots[b % it->o.prefetch];
+  pthread_mutex_lock(&it->mu);
+  while (s->done < B) pthread_cond_wait(&it->ready, &it->mu);
+  pthread_mutex_unlock(&it->mu);
+  if (s->err != MX_OK) {
+    mx_status st = mx_error(s->err, "%s", s->msg);
+    release(it, s);
+    return st;
+  }
+  int64_t left = it->n - b * B;
+  *pad = left < B ? (int)(B - left) : 0;
+  *has = 1;
+  it->held = (int)(b % it->o.prefetch);
+  *slot_index = it->held;
+  return MX_OK;
 }

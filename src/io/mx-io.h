@@ -179,6 +179,10 @@ mx_status mx_image_encode(const mx_image *img, int png, int quality, uint8_t **b
 
 /* Bilinear resize to w x h (OpenCV's pixel-centre convention). */
 mx_status mx_image_resize(const mx_image *src, int w, int h, mx_image *dst);
+/* Only the window (x0, y0, cw x ch) of that resize (a crop of it, same
+ * pixels, without computing the rest). */
+mx_status mx_image_resize_window(const mx_image *src, int w, int h, int x0, int y0, int cw,
+                                 int ch, mx_image *dst);
 /* Resize so the short side is `size` (the other side scaled by integer
  * division, as MXNet does); a no-op copy when it already is. */
 mx_status mx_image_resize_short(const mx_image *src, int size, mx_image *dst);
@@ -259,13 +263,16 @@ int64_t mx_image_iter_size(const mx_image_iter *it);   /* records of this part *
 /* Start a new epoch (threads start at the first next): the shuffle order
  * and every example's augmentation derive from `seed` only. */
 mx_status mx_image_iter_reset(mx_image_iter *it, uint64_t seed);
-/* Copy the next batch into data (batch_size examples, float32 or uint8 as
- * aug.uint8_out says) and label (batch_size * label_width floats), whose
- * sizes in bytes must be exactly that (else MX_ERR_SHAPE); *has = 0
- * after the last batch.  A record that cannot be read or decoded fails with
- * a message naming the file and the record. */
-mx_status mx_image_iter_next(mx_image_iter *it, void *data, size_t data_bytes, float *label,
-                             size_t label_bytes, int *pad, int *has);
+/* The batch arrays of slot s (0 <= s < mx_image_iter_slots): new views,
+ * data (batch_size, c, out_h, out_w) float32 or uint8 (aug.uint8_out) and
+ * label (batch_size) or (batch_size, label_width) float32. */
+int mx_image_iter_slots(const mx_image_iter *it);
+mx_status mx_image_iter_slot(const mx_image_iter *it, int s, mx_ndarray **data, mx_ndarray **label);
+/* The next batch: the slot holding it (valid, and not written, until the
+ * next call or reset) and its padding; *has = 0 after the last batch.  A
+ * record that cannot be read or decoded fails with a message naming the
+ * file and the record. */
+mx_status mx_image_iter_next(mx_image_iter *it, int *slot, int *pad, int *has);
 
 /* ---------------------------------------------------------------- LibSVM */
 

@@ -197,14 +197,32 @@ SEXP mx_r_image_iter_reset(SEXP ptr) {
 
 SEXP mx_r_image_iter_size(SEXP ptr) { return Rf_ScalarReal((double)mx_image_iter_size(iter_get(ptr))); }
 
-/* The next batch into the staging arrays; its padding, or -1 at the end. */
-SEXP mx_r_image_iter_next(SEXP ptr, SEXP data, SEXP label) {
+/* The batch arrays of every slot: a list of list(data, label). */
+SEXP mx_r_image_iter_slots(SEXP ptr) {
   mx_image_iter *it = iter_get(ptr);
-  mx_ndarray *d = mx_r_nd(data, "data"), *l = mx_r_nd(label, "label");
-  int pad, has;
-  if (mx_ndarray_dtype(l) != MX_FLOAT32 || !mx_ndarray_data(d) || !mx_ndarray_data(l))
-    mx_r_value_error("ImageRecordIter: the batch arrays must be CPU arrays, labels float32");
-  mx_r_check(mx_image_iter_next(it, mx_ndarray_data(d), mx_ndarray_nbytes(d),
-                                (float *)mx_ndarray_data(l), mx_ndarray_nbytes(l), &pad, &has));
-  return Rf_ScalarInteger(has ? pad : -1);
+  int n = mx_image_iter_slots(it);
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, n));
+  for (int s = 0; s < n; s++) {
+    mx_ndarray *d, *l;
+    mx_r_check(mx_image_iter_slot(it, s, &d, &l));
+    SET_VECTOR_ELT(res, s, Rf_allocVector(VECSXP, 2));
+    SEXP pair = VECTOR_ELT(res, s);
+    SET_VECTOR_ELT(pair, 1, mx_r_wrap_nd(l));  /* owned by R from here, even on failure */
+    SET_VECTOR_ELT(pair, 0, mx_r_wrap_nd(d));
+  }
+  UNPROTECT(1);
+  return res;
+}
+
+/* The next batch: c(slot, pad) (0-based slot), or NULL at the end. */
+SEXP mx_r_image_iter_next(SEXP ptr) {
+  mx_image_iter *it = iter_get(ptr);
+  int slot, pad, has;
+  mx_r_check(mx_image_iter_next(it, &slot, &pad, &has));
+  if (!has) return R_NilValue;
+  SEXP res = PROTECT(Rf_allocVector(INTSXP, 2));
+  INTEGER(res)[0] = slot;
+  INTEGER(res)[1] = pad;
+  UNPROTECT(1);
+  return res;
 }

@@ -173,7 +173,8 @@ SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP 
 SEXP mx_r_image_iter_new(SEXP rec, SEXP idx, SEXP params, SEXP list_ids, SEXP list_labels);
 SEXP mx_r_image_iter_reset(SEXP ptr);
 SEXP mx_r_image_iter_size(SEXP ptr);
-SEXP mx_r_image_iter_next(SEXP ptr, SEXP data, SEXP label);
+SEXP mx_r_image_iter_next(SEXP ptr);
+SEXP mx_r_image_iter_slots(SEXP ptr);
 
 /* LibSVM (libsvm-r.c). */
 SEXP mx_r_io_libsvm_load(SEXP path, SEXP width, SEXP num_parts, SEXP part_index);
