@@ -255,9 +255,7 @@ img.read.list <- function(path, width) {
 #' drew skewed offsets).
 #'
 #' \code{preprocess.threads} threads decode ahead into
-#' \code{prefetch.buffer} batches while the model trains; on Linux they run
-#' at the lowest priority (nice 19), so that they use the cores while the
-#' compute threads wait rather than preempting them. The arrays of
+#' \code{prefetch.buffer} batches while the model trains. The arrays of
 #' \code{value()} are read in place (no copy): they stay valid until the next
 #' \code{iter.next()} or \code{reset()}, then are refilled; copy
 #' (\code{as.array}) what must survive a step. Each

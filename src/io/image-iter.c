@@ -11,17 +11,12 @@
  * random draws come from a generator seeded by (epoch seed, position), so
  * the batches do not depend on the number of threads.
  */
-#define _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L
 #include "mx-io.h"
 #include "../include/mx-internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
-#if defined(__linux__)
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,20 +212,8 @@ static mx_status make_example(mx_image_iter *it, int64_t item, wbuf *wb, slot *s
   return st;
 }
 
-/* Decoding yields to the training: on Linux the workers run at the lowest
- * priority (nice 19, this thread only), so that they take the cores when
- * the compute threads wait (for example for the next batch) instead of
- * preempting them in the middle of a parallel region, which stalls every
- * thread at its barrier. */
-static void lower_priority(void) {
-#if defined(__linux__) && defined(SYS_gettid)
-  (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-#endif
-}
-
 static void *worker(void *arg) {
   mx_image_iter *it = (mx_image_iter *)arg;
-  lower_priority();
   wbuf wb = {NULL, 0};
   int64_t B = it->o.batch_size, P = it->o.prefetch;
   pthread_mutex_lock(&it->mu);
