@@ -342,9 +342,9 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
   label.width <- img.check.int(label.width, "label.width", 1, 1e6)
   num.parts <- img.check.int(num.parts, "num.parts", 1, 1e9)
   part.index <- img.check.int(part.index, "part.index", 0, num.parts - 1)
-  flags <- vapply(list(shuffle = shuffle, rand.crop = rand.crop, rand.mirror = rand.mirror,
-                       mirror = mirror, round.batch = round.batch),
-                  function(x) io.check.flag(x, "flag"), TRUE)
+  flags <- list(shuffle = shuffle, rand.crop = rand.crop, rand.mirror = rand.mirror,
+                mirror = mirror, round.batch = round.batch)
+  flags <- vapply(names(flags), function(k) io.check.flag(flags[[k]], k), TRUE)
   nums <- c(mean.r = mean.r, mean.g = mean.g, mean.b = mean.b, std.r = std.r, std.g = std.g,
             std.b = std.b, scale = scale, max.random.contrast = max.random.contrast,
             max.random.illumination = max.random.illumination, brightness = brightness,

@@ -71,9 +71,9 @@ mx_status mx_recordio_open(const char *path, int write, const char *idx_path,
     if (r->out && idx_path && *idx_path) r->idx = fopen(idx_path, "w");
     if (!r->out || (idx_path && *idx_path && !r->idx)) {
       int e = errno;
+      const char *which = r->out ? idx_path : path;
       mx_recordio_close(r);
-      return mx_error(MX_ERR_IO, "RecordIO: cannot create '%s': %s",
-                      r == NULL ? path : (idx_path && *idx_path ? idx_path : path), strerror(e));
+      return mx_error(MX_ERR_IO, "RecordIO: cannot create '%s': %s", which, strerror(e));
     }
   } else {
     struct stat st;

@@ -140,3 +140,10 @@ test_that("broken files give classed errors naming the file and record", {
   expect_error(w$read(), class = "mxnet_value_error")
   w$close()
 })
+
+test_that("a writer that cannot create its file or index names it", {
+  bad <- file.path(tempfile(), "no", "such.rec")
+  expect_error(mx.io.MXRecordIO(bad, "w"), "such.rec", class = "mxnet_io_error")
+  expect_error(mx.io.MXIndexedRecordIO(bad, tempfile(fileext = ".rec"), "w"), "such.rec",
+               class = "mxnet_io_error")
+})
