@@ -8,12 +8,8 @@
 args <- commandArgs(trailingOnly = TRUE)
 epochs <- if (length(args) >= 1) as.integer(args[[1]]) else 5L
 seed <- if (length(args) >= 2) as.integer(args[[2]]) else 1L
-suppressPackageStartupMessages(library(mxnet))
-options(mxnet.threads = 2L)
-source(file.path(dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))),
-                 "..", "tests", "testthat", "helper-lenet.R"))
-dir <- "/usr/share/datasets/fashion-mnist"
-f <- function(x) file.path(dir, x)
+bench.dir <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE))))
+source(file.path(bench.dir, "fashion-common.R"))
 idx <- function(img, lab, batch, shuffle = FALSE)
   mx.io.MNISTIter(image = f(img), label = f(lab), batch.size = batch, shuffle = shuffle,
                   seed = seed, silent = TRUE)

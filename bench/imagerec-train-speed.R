@@ -8,11 +8,8 @@
 args <- commandArgs(trailingOnly = TRUE)
 rounds <- if (length(args) >= 1) as.integer(args[[1]]) else 5L
 threads <- if (length(args) >= 2) as.integer(args[[2]]) else 1L
-suppressPackageStartupMessages(library(mxnet))
-options(mxnet.threads = 2L)
-source(file.path(dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))),
-                 "..", "tests", "testthat", "helper-lenet.R"))
-f <- function(x) file.path("/usr/share/datasets/fashion-mnist", x)
+bench.dir <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE))))
+source(file.path(bench.dir, "fashion-common.R"))
 mnist <- function(batch) mx.io.MNISTIter(image = f("t10k-images-idx3-ubyte.gz"),
                                          label = f("t10k-labels-idx1-ubyte.gz"),
                                          batch.size = batch, shuffle = TRUE, silent = TRUE)
