@@ -8,12 +8,8 @@ args <- commandArgs(trailingOnly = TRUE)
 seeds <- if (length(args) >= 1) eval(parse(text = args[[1]])) else 1:3
 epochs <- if (length(args) >= 2) as.integer(args[[2]]) else 5L
 run.torch <- if (length(args) >= 3) as.integer(args[[3]]) == 1L else TRUE
-suppressPackageStartupMessages(library(mxnet))
-options(mxnet.threads = 2L)
-source(file.path(dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))),
-                 "..", "tests", "testthat", "helper-lenet.R"))
-dir <- "/usr/share/datasets/fashion-mnist"
-f <- function(x) file.path(dir, x)
+bench.dir <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE))))
+source(file.path(bench.dir, "fashion-common.R"))
 rows <- list()
 for (s in seeds) {
   train <- mx.io.MNISTIter(image = f("train-images-idx3-ubyte.gz"), label = f("train-labels-idx1-ubyte.gz"),

@@ -99,6 +99,28 @@ static const R_CallMethodDef call_methods[] = {
   /* JSON of safetensors headers (r/safetensors-r.c) */
   CALLDEF(mx_r_json_parse, 1),
   CALLDEF(mx_r_crc32, 1),
+  /* RecordIO and image records (r/recordio-r.c) */
+  CALLDEF(mx_r_recordio_open, 3),
+  CALLDEF(mx_r_recordio_close, 1),
+  CALLDEF(mx_r_recordio_write, 3),
+  CALLDEF(mx_r_recordio_read, 1),
+  CALLDEF(mx_r_recordio_seek, 2),
+  CALLDEF(mx_r_recordio_tell, 1),
+  CALLDEF(mx_r_recordio_read_idx, 1),
+  CALLDEF(mx_r_irheader_pack, 5),
+  CALLDEF(mx_r_irheader_unpack, 1),
+  /* images (r/image-r.c) */
+  CALLDEF(mx_r_image_decode, 3),
+  CALLDEF(mx_r_image_encode, 3),
+  CALLDEF(mx_r_image_resize, 3),
+  CALLDEF(mx_r_im2rec, 7),
+  CALLDEF(mx_r_image_iter_new, 5),
+  CALLDEF(mx_r_image_iter_reset, 1),
+  CALLDEF(mx_r_image_iter_size, 1),
+  CALLDEF(mx_r_image_iter_next, 1),
+  CALLDEF(mx_r_image_iter_slots, 1),
+  /* LibSVM (r/libsvm-r.c) */
+  CALLDEF(mx_r_io_libsvm_load, 4),
   {NULL, NULL, 0}
 };
 

@@ -28,6 +28,8 @@ static mx_feature features[] = {
   {"CUDNN", MX_CUDA_BUILT && MX_CUDNN_FOUND, MX_CUDNN_DETAIL},
   {"NCCL", 0, MX_NCCL_DETAIL},
   {"MPI", MX_HAVE_MPI, MX_MPI_DETAIL},
+  {"JPEG", MX_HAVE_JPEG, MX_JPEG_DETAIL},
+  {"PNG", MX_HAVE_PNG, MX_PNG_DETAIL},
 };
 
 int mx_feature_count(void) { return (int)(sizeof features / sizeof features[0]); }

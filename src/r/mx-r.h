@@ -181,4 +181,30 @@ SEXP mx_r_pb_varints(SEXP raw, SEXP offset, SEXP length);
 SEXP mx_r_json_parse(SEXP raw);
 SEXP mx_r_crc32(SEXP raw);
 
+/* RecordIO and image records (recordio-r.c). */
+const char *mx_r_path_arg(SEXP x, const char *arg);
+SEXP mx_r_recordio_open(SEXP path, SEXP write, SEXP idx);
+SEXP mx_r_recordio_close(SEXP ptr);
+SEXP mx_r_recordio_write(SEXP ptr, SEXP buf, SEXP key);
+SEXP mx_r_recordio_read(SEXP ptr);
+SEXP mx_r_recordio_seek(SEXP ptr, SEXP offset);
+SEXP mx_r_recordio_tell(SEXP ptr);
+SEXP mx_r_recordio_read_idx(SEXP path);
+SEXP mx_r_irheader_pack(SEXP flag, SEXP label, SEXP id, SEXP id2, SEXP payload);
+SEXP mx_r_irheader_unpack(SEXP rec);
+
+/* Images (image-r.c). */
+SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short);
+SEXP mx_r_image_encode(SEXP x, SEXP png, SEXP quality);
+SEXP mx_r_image_resize(SEXP x, SEXP w, SEXP h);
+SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP rec, SEXP idx);
+SEXP mx_r_image_iter_new(SEXP rec, SEXP idx, SEXP params, SEXP list_ids, SEXP list_labels);
+SEXP mx_r_image_iter_reset(SEXP ptr);
+SEXP mx_r_image_iter_size(SEXP ptr);
+SEXP mx_r_image_iter_next(SEXP ptr);
+SEXP mx_r_image_iter_slots(SEXP ptr);
+
+/* LibSVM (libsvm-r.c). */
+SEXP mx_r_io_libsvm_load(SEXP path, SEXP width, SEXP num_parts, SEXP part_index);
+
 #endif

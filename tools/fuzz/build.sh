@@ -3,11 +3,11 @@
 #   tools/fuzz/build.sh [harness] [output]   one harness (default ndarray-load)
 #   tools/fuzz/build.sh all [folder]         every fuzz-*.c, into folder
 # (run from anywhere; needs clang).  harness: ndarray-load, symbol-json, mnist,
-# io-batch or protobuf; the source is fuzz-<harness>.c.  The engine is compiled once
+# io-batch, protobuf, recordio or image-record; the source is fuzz-<harness>.c.  The engine is compiled once
 # per call with -fsanitize=fuzzer-no-link,address,undefined.
 # src/mx-config.h and src/Makevars are written by configure (make install
 # runs it); when they are there, their flags and libraries (oneDNN, zlib) are
-# used.  Otherwise a private mx-config.h (zlib on, nothing else) is used.
+# used.  Otherwise a private mx-config.h (zlib, libjpeg, libpng) is used.
 # features.c is left out.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,8 +26,8 @@ trap 'rm -rf "$tmp"' EXIT
 # Sources include "../mx-config.h": found in src/ when configure ran,
 # otherwise through -I"$tmp/inc" as "$tmp/inc/../mx-config.h".
 mkdir "$tmp/inc" "$tmp/obj"
-printf '#define MX_HAVE_ZLIB 1\n' > "$tmp/mx-config.h"
-extra="-lz"
+printf '#define MX_HAVE_ZLIB 1\n#define MX_HAVE_JPEG 1\n#define MX_HAVE_PNG 1\n' > "$tmp/mx-config.h"
+extra="-lz -ljpeg -lpng"
 if [ -f "$src/mx-config.h" ] && [ -f "$src/Makevars" ]; then
   # configure's flags, without make variables and R's "-I."
   # shellcheck disable=SC2016

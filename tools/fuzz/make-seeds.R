@@ -8,6 +8,8 @@
 #                  plain, compressed by the harness, and raw gzip
 #   io-batch/      shapes, rows and shuffle draws in fuzz-io-batch.c's layout
 #   csv/           small CSV files for fuzz-csv.R
+#   recordio/      .rec files (split records, image headers) and an .idx
+#   image-record/  image records (JPEG, PNG) in fuzz-image-record.c's layout
 #   R_LIBS=.lib Rscript tools/fuzz/make-seeds.R /tmp/corpus
 library(mxnet)
 args <- commandArgs(trailingOnly = TRUE)
@@ -173,4 +175,38 @@ put("floats.csv", "0.5,-1e-3,2.25E2\n1,2,3\n")
 put("spaces-crlf.csv", " 1 , 2\r\n3,4\r\n\r\n")
 put("one-col.csv", "1\n2\n3\n4\n5\n6\n7\n")
 put("special.csv", "Inf,-Inf,0x1A\n\"3\",1e308,-0\n")
+# ---------------------------------------------------------------- recordio
+# .rec files from the writer: plain, split around the magic number, empty
+# records, image records with one and several labels (also read as .idx).
+into("recordio")
+rec.file <- function(recs) {
+  f <- tempfile()
+  w <- mx.io.MXRecordIO(f, "w")
+  for (r in recs) w$write(r)
+  w$close()
+  on.exit(unlink(f))
+  readBin(f, "raw", file.size(f))
+}
+magic <- u32(0xced7230a)
+put("plain", rec.file(list(as.raw(1:5), charToRaw("abcdefgh"), raw(0))))
+put("split", rec.file(list(c(as.raw(1:4), magic, as.raw(5:8), magic, as.raw(9)), c(magic, magic))))
+put("image-headers", rec.file(list(mx.io.recordio.pack(list(label = 3, id = 1), as.raw(1:7)),
+                                   mx.io.recordio.pack(list(label = c(1, 2, 3), id = 2), raw(0)))))
+put("index", "0\t0\n1\t16\n2\t40\n")
+
+# ---------------------------------------------------------------- image-record
+# fuzz-image-record.c layout: flags, output width - 1, height - 1, resize,
+# then an image record (header + JPEG or PNG).
+into("image-record")
+grad <- array(0, c(13, 9, 3))
+grad[, , 1] <- seq(0, 255, length.out = 13)
+grad[, , 2] <- rep(seq(0, 255, length.out = 9), each = 13)
+grad[, , 3] <- 90
+img.seed <- function(flags, w, h, resize, payload, label = 1)
+  c(as.raw(c(flags, w - 1, h - 1, resize)), mx.io.recordio.pack(list(label = label, id = 5), payload))
+put("jpeg-colour", img.seed(0x06, 8, 6, 0, mx.image.encode(grad, ".jpg", 90)))
+put("jpeg-grey-resize", img.seed(0x3b, 5, 5, 7, mx.image.encode(grad[, , 1], ".jpg", 50)))
+put("png-colour-jitter", img.seed(0x30, 16, 12, 0, mx.image.encode(grad, ".png"), c(1, 2)))
+put("png-grey", img.seed(0x09, 4, 4, 0, mx.image.encode(grad[, , 2], ".png", 9)))
+put("jpeg-progressive-like", img.seed(0x00, 13, 9, 9, mx.image.encode(grad, ".jpg", 100)))
 cat("seeds written to", top, "\n")

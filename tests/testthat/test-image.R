@@ -1,0 +1,402 @@
+# Image decoding and encoding (src/io/image.c), resizing (image-aug.c),
+# im2rec (im2rec.c) and mx.io.ImageRecordIter (image-iter.c).
+
+skip_if_not(all(mx.features()[c("JPEG", "PNG")]), "this build has no libjpeg or libpng")
+
+# A smooth colour test image c(w, h, 3) of whole numbers.
+test_image <- function(w = 40, h = 30) {
+  x <- array(0, c(w, h, 3))
+  x[, , 1] <- outer(seq(0, 255, length.out = w), rep(1, h))
+  x[, , 2] <- outer(rep(1, w), seq(0, 255, length.out = h))
+  x[, , 3] <- 128 + 60 * sin(outer(1:w / 6, 1:h / 5, "+"))
+  round(x)
+}
+
+test_that("PNG round trip is exact, in colour and grey", {
+  x <- test_image()
+  expect_identical(mx.image.decode(mx.image.encode(x, ".png")), array(as.integer(x), dim(x)))
+  g <- x[, , 2, drop = FALSE]
+  expect_identical(mx.image.decode(mx.image.encode(g, ".png"), channels = 1),
+                   array(as.integer(g), dim(g)))
+  d3 <- mx.image.decode(mx.image.encode(g, ".png"), channels = 3)   # grey expanded
+  expect_identical(d3[, , 1], d3[, , 3])
+  expect_identical(d3[, , 2], array(as.integer(g), dim(g))[, , 1])
+})
+
+test_that("JPEG round trip is close at high quality", {
+  x <- test_image()
+  d <- mx.image.decode(mx.image.encode(x, ".jpg", quality = 100))
+  expect_equal(dim(d), c(40L, 30L, 3L))
+  expect_lt(mean(abs(d - x)), 2)
+  g <- mx.image.decode(mx.image.encode(x, ".jpg", quality = 100), channels = 1)
+  expect_lt(mean(abs(g[, , 1] - (0.299 * x[, , 1] + 0.587 * x[, , 2] + 0.114 * x[, , 3]))), 2)
+})
+
+test_that("decoded pixels match the jpeg and png packages", {
+  skip_if_not_installed("jpeg")
+  skip_if_not_installed("png")
+  x <- test_image(33, 21)
+  f <- tempfile(fileext = ".jpg")
+  jpeg::writeJPEG(aperm(x, c(2, 1, 3)) / 255, f, quality = 0.8)
+  ours <- mx.image.decode(readBin(f, "raw", file.size(f)))
+  theirs <- round(aperm(jpeg::readJPEG(f), c(2, 1, 3)) * 255)
+  expect_equal(max(abs(ours - theirs)), 0)
+  p <- tempfile(fileext = ".png")
+  png::writePNG(aperm(x, c(2, 1, 3)) / 255, p)
+  expect_equal(mx.image.decode(readBin(p, "raw", file.size(p))), array(as.integer(x), dim(x)))
+  # and they read what we write
+  ours.png <- mx.image.encode(x, ".png")
+  expect_equal(round(aperm(png::readPNG(ours.png), c(2, 1, 3)) * 255), x)
+})
+
+test_that("real photographs from opencv-doc decode like the jpeg package", {
+  skip_if_not_installed("jpeg")
+  files <- list.files("/usr/share/doc/opencv-doc/examples/data", "\\.jpg$", full.names = TRUE)
+  skip_if(!length(files), "opencv-doc is not installed")
+  for (f in head(files, 3)) {
+    b <- readBin(f, "raw", file.size(f))
+    if (b[1] != as.raw(0xff)) next                     # three .jpg files are PNGs
+    ours <- mx.image.decode(b)
+    theirs <- jpeg::readJPEG(f)
+    if (length(dim(theirs)) == 2) theirs <- array(theirs, c(dim(theirs), 3))
+    expect_equal(max(abs(ours - round(aperm(theirs, c(2, 1, 3)) * 255))), 0, info = f)
+  }
+})
+
+test_that("corrupt and truncated images give classed errors, not crashes", {
+  x <- test_image()
+  j <- mx.image.encode(x, ".jpg")
+  p <- mx.image.encode(x, ".png")
+  expect_error(mx.image.decode(j[1:(length(j) %/% 2)]), "JPEG", class = "mxnet_io_error")
+  expect_error(mx.image.decode(j[1:20]), "JPEG", class = "mxnet_io_error")
+  expect_error(mx.image.decode(p[1:(length(p) - 30)]), "PNG", class = "mxnet_io_error")
+  bad <- j; bad[200:260] <- as.raw(0xff)
+  expect_error(mx.image.decode(bad), class = "mxnet_io_error")
+  expect_error(mx.image.decode(charToRaw("GIF89a....")), "not a JPEG or PNG",
+               class = "mxnet_io_error")
+  set.seed(3)
+  for (i in 1:30) {                    # random byte damage: an error or an image, never a crash
+    b <- j
+    k <- sample(length(b), 5)
+    b[k] <- as.raw(sample(0:255, 5))
+    r <- tryCatch(mx.image.decode(b), mxnet_io_error = function(e) "error")
+    expect_true(identical(r, "error") || identical(dim(r), c(40L, 30L, 3L)))
+  }
+  expect_error(mx.image.encode(x, ".gif"), class = "mxnet_value_error")
+  expect_error(mx.image.encode(x + 300, ".png"), class = "mxnet_value_error")
+  expect_error(mx.image.decode(j, channels = 2), class = "mxnet_value_error")
+})
+
+test_that("bilinear resize matches an R reference", {
+  x <- test_image(20, 12)
+  ref_resize <- function(x, w, h) {   # OpenCV's pixel-centre bilinear, clamped at the borders
+    coord <- function(n, m) {
+      s <- pmax((seq_len(m) - 0.5) * n / m - 0.5, 0)
+      i <- pmin(floor(s), n - 1)
+      list(i0 = i + 1, i1 = pmin(i + 2, n), w = ifelse(i >= n - 1, 0, s - i))
+    }
+    cx <- coord(dim(x)[1], w)
+    cy <- coord(dim(x)[2], h)
+    out <- array(0, c(w, h, dim(x)[3]))
+    for (k in seq_len(dim(x)[3])) {
+      m <- x[, , k]
+      top <- m[cx$i0, cy$i0] * (1 - cx$w) + m[cx$i1, cy$i0] * cx$w
+      bot <- m[cx$i0, cy$i1] * (1 - cx$w) + m[cx$i1, cy$i1] * cx$w
+      out[, , k] <- top * rep(1 - cy$w, each = w) + bot * rep(cy$w, each = w)
+    }
+    out
+  }
+  for (s in list(c(7, 5), c(40, 30), c(20, 12), c(33, 7))) {
+    ours <- .Call(mxnet:::C_mx_r_image_resize, x, s[1], s[2])
+    expect_lte(max(abs(ours - ref_resize(x, s[1], s[2]))), 1)
+  }
+})
+
+# A folder tree of small JPEGs: one class per folder, images whose mean
+# colour tells the class.
+make_tree <- function(root, classes = c("blue", "red"), per = 4, w = 24, h = 18) {
+  for (k in seq_along(classes)) {
+    dir.create(file.path(root, classes[k]), recursive = TRUE, showWarnings = FALSE)
+    for (i in seq_len(per)) {
+      x <- test_image(w, h)
+      x[, , if (k == 1) 3 else 1] <- 230
+      writeBin(mx.image.encode(x, ".jpg", 95), file.path(root, classes[k], sprintf("img%02d.jpg", i)))
+    }
+  }
+  root
+}
+
+test_that("im2rec.list writes MXNet's .lst with one class per folder and a split", {
+  root <- make_tree(tempfile("tree"))
+  writeLines("not an image", file.path(root, "red", "notes.txt"))
+  pre <- tempfile("list")
+  set.seed(5)
+  l <- im2rec.list(pre, root, train.ratio = 0.75, test.ratio = 0)
+  expect_equal(attr(l, "classes"), c("blue", "red"))
+  tr <- read.delim(l[["train"]], header = FALSE, stringsAsFactors = FALSE)
+  va <- read.delim(l[["val"]], header = FALSE, stringsAsFactors = FALSE)
+  expect_equal(nrow(tr), 6)
+  expect_equal(nrow(va), 2)
+  all <- rbind(tr, va)
+  expect_setequal(all$V1, 0:7)
+  expect_equal(all$V2, ifelse(grepl("^blue/", all$V3), 0, 1))
+  expect_match(readLines(l[["train"]])[1], "^[0-9]+\t[01]\\.000000\t(blue|red)/img0[1-4]\\.jpg$")
+  one <- im2rec.list(pre, root, shuffle = FALSE)
+  expect_equal(readLines(one[["all"]])[1:2], c("0\t0.000000\tblue/img01.jpg", "1\t0.000000\tblue/img02.jpg"))
+  expect_error(im2rec.list(pre, tempfile()), class = "mxnet_io_error")
+})
+
+test_that("im2rec packs records with headers, resize, centre crop, .idx and threads", {
+  root <- make_tree(tempfile("tree"), w = 30, h = 20)
+  lst <- im2rec.list(tempfile("list"), root, shuffle = FALSE)
+  rec1 <- tempfile(fileext = ".rec")
+  im2rec(lst, root, rec1, new_size = 10, num_thread = 1)
+  rec2 <- tempfile(fileext = ".rec")
+  im2rec(lst, root, rec2, new_size = 10, num_thread = 3)
+  expect_identical(readBin(rec1, "raw", file.size(rec1)), readBin(rec2, "raw", file.size(rec2)))
+  idx <- sub("rec$", "idx", rec1)
+  r <- mx.io.MXIndexedRecordIO(idx, rec1, "r")
+  expect_equal(r$keys(), 0:7)
+  u <- mx.io.recordio.unpack(r$read.idx(5))
+  expect_equal(u$header[c("flag", "label", "id")], list(flag = 0, label = 1, id = 5))
+  img <- mx.image.decode(u$s)
+  expect_equal(dim(img), c(15L, 10L, 3L))               # 30 x 20 -> short side 10
+  expect_gt(mean(img[, , 1]), 200)                       # a red image
+  r$close()
+  # centre crop + PNG + grey: lossless check against our own pipeline
+  rec3 <- tempfile(fileext = ".rec")
+  im2rec(lst, root, rec3, center_crop = 1, encoding = ".png", color_mode = 0)
+  r <- mx.io.MXRecordIO(rec3, "r")
+  g <- mx.image.decode(mx.io.recordio.unpack(r$read())$s, channels = 1)
+  r$close()
+  f <- file.path(root, "blue", "img01.jpg")
+  full <- mx.image.decode(readBin(f, "raw", file.size(f)), channels = 1)
+  expect_identical(g, full[6:25, , , drop = FALSE])      # centre 20 x 20 of 30 x 20
+  # pass-through keeps the file's bytes; multi-label lists pack labels
+  ml <- tempfile(fileext = ".lst")
+  writeLines(c("3\t1\t2.5\tblue/img01.jpg", "9\t0\t-1\tred/img02.jpg"), ml)
+  rec4 <- tempfile(fileext = ".rec")
+  im2rec(ml, root, rec4, label_width = 2, unchanged = 1)
+  r <- mx.io.MXRecordIO(rec4, "r")
+  u <- mx.io.recordio.unpack(r$read())
+  r$close()
+  expect_equal(u$header$flag, 2)
+  expect_equal(u$header$label, c(1, 2.5))
+  expect_equal(u$header$id, 3)
+  expect_identical(u$s, readBin(f, "raw", file.size(f)))
+})
+
+test_that("im2rec names a corrupt or missing image", {
+  root <- make_tree(tempfile("tree"), per = 2)
+  writeBin(as.raw(c(0xff, 0xd8, 0xff, 1:50)), file.path(root, "red", "img02.jpg"))
+  lst <- im2rec.list(tempfile("list"), root, shuffle = FALSE)
+  expect_error(im2rec(lst, root, tempfile(fileext = ".rec"), num_thread = 2),
+               "red/img02.jpg", class = "mxnet_io_error")
+  file.remove(file.path(root, "red", "img02.jpg"))
+  expect_error(im2rec(lst, root, tempfile(fileext = ".rec")), "cannot open", class = "mxnet_io_error")
+  expect_error(im2rec(lst, root, tempfile(fileext = ".rec"), label_width = 2),
+               "label_width", class = "mxnet_io_error")
+})
+
+# ---------------------------------------------------------------- ImageRecordIter
+
+# n PNG records of w x h colour images with label k - 1 and id k - 1;
+# image k (1-based) is a fixed non-periodic pattern, so that no two crop
+# windows of it are equal.
+image_k <- function(k, w, h) {
+  x <- 0:(w - 1)
+  y <- 0:(h - 1)
+  a <- outer(outer(x, y, function(x, y) (x + 1)^2 * 7 + (y + 2)^3 * 3 + x * y * 5), 0:2,
+             function(v, c) v + 101 * c + 11 * k)
+  a %% 256
+}
+write_png_rec <- function(n, w = 10, h = 8, labels = NULL) {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  for (k in seq_len(n)) {
+    lab <- if (is.null(labels)) k - 1 else labels[[k]]
+    wr$write(mx.io.recordio.pack(list(label = lab, id = k - 1), mx.image.encode(image_k(k, w, h), ".png")))
+  }
+  wr$close()
+  f
+}
+all_batches <- function(it) {
+  it$reset()
+  out <- list()
+  while (it$iter.next())
+    out[[length(out) + 1]] <- list(data = as.array(it$value()$data), label = as.array(it$value()$label),
+                                   pad = it$num.pad())
+  out
+}
+
+test_that("ImageRecordIter: centre crop, normalisation and padding are exact", {
+  f <- write_png_rec(5)
+  it <- mx.io.ImageRecordIter(f, data.shape = c(6, 4, 3), batch.size = 2, mean.r = 10, mean.g = 20,
+                              mean.b = 30, std.r = 2, std.g = 4, std.b = 8, scale = 0.5)
+  expect_equal(it$num.records, 5)
+  b <- all_batches(it)
+  expect_length(b, 3)
+  expect_equal(vapply(b, `[[`, 0, "pad"), c(0, 0, 1))
+  expect_equal(dim(b[[1]]$data), c(6L, 4L, 3L, 2L))
+  for (k in 1:5) {
+    bb <- b[[(k - 1) %/% 2 + 1]]
+    img <- image_k(k, 10, 8)[3:8, 3:6, ]                   # centre window (2, 2)
+    ref <- sweep(sweep(img, 3, c(10, 20, 30)) * 0.5, 3, c(2, 4, 8), "/")
+    expect_equal(bb$data[, , , (k - 1) %% 2 + 1], ref, tolerance = 1e-6)
+    expect_equal(bb$label[(k - 1) %% 2 + 1], k - 1)
+  }
+  # round.batch: the last batch is completed with the first example
+  expect_equal(b[[3]]$data[, , , 2], b[[1]]$data[, , , 1])
+  expect_equal(b[[3]]$label[2], 0)
+  nb <- all_batches(mx.io.ImageRecordIter(f, data.shape = c(6, 4, 3), batch.size = 2, round.batch = FALSE))
+  expect_equal(nb[[3]]$pad, 1)
+  expect_true(all(nb[[3]]$data[, , , 2] == 0))
+  u8 <- all_batches(mx.io.ImageRecordUInt8Iter(f, data.shape = c(10, 8, 3), batch.size = 5, mirror = TRUE))
+  expect_equal(u8[[1]]$data[, , , 3], image_k(3, 10, 8)[10:1, , ])
+})
+
+test_that("ImageRecordIter: random crops and flips are valid windows, reproducible across threads", {
+  f <- write_png_rec(12, w = 14, h = 11)
+  mk <- function(threads) mx.io.ImageRecordIter(f, data.shape = c(8, 6, 3), batch.size = 5,
+                                                rand.crop = TRUE, rand.mirror = TRUE, shuffle = TRUE,
+                                                preprocess.threads = threads, prefetch.buffer = 2)
+  set.seed(11)
+  b1 <- all_batches(mk(1))
+  set.seed(11)
+  b3 <- all_batches(mk(3))
+  expect_identical(b1, b3)
+  labs <- unlist(lapply(b1, `[[`, "label"))
+  expect_setequal(labs[1:12], 0:11)                    # a permutation, then 3 wrapped
+  windows <- character()
+  for (bb in b1) for (j in 1:5) {
+    x <- bb$data[, , , j]
+    img <- image_k(bb$label[j] + 1, 14, 11)
+    hit <- NULL
+    for (x0 in 0:6) for (y0 in 0:5) {
+      w <- img[x0 + 1:8, y0 + 1:6, ]
+      if (all(w == x)) hit <- c(hit, sprintf("%d,%d,0", x0, y0))
+      if (all(w[8:1, , ] == x)) hit <- c(hit, sprintf("%d,%d,1", x0, y0))
+    }
+    expect_length(hit, 1)
+    windows <- c(windows, hit)
+  }
+  expect_gt(length(unique(windows)), 5)                # the crops do vary
+  expect_true(any(grepl(",1$", windows)) && any(grepl(",0$", windows)))
+  set.seed(12)
+  expect_false(identical(all_batches(mk(2)), b1))       # another seed, other batches
+})
+
+test_that("ImageRecordIter: parts, label.width, image lists and indexes", {
+  f <- write_png_rec(10)
+  p1 <- all_batches(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 5,
+                                          num.parts = 2, part.index = 1))
+  expect_equal(p1[[1]]$label, 5:9)
+  ml <- write_png_rec(3, labels = list(c(1, 2), c(3, 4), c(5, 6)))
+  b <- all_batches(mx.io.ImageRecordIter(ml, data.shape = c(10, 8, 3), batch.size = 3, label.width = 2))
+  expect_equal(b[[1]]$label, matrix(1:6, 2))
+  lst <- tempfile(fileext = ".lst")
+  writeLines(sprintf("%d\t%d\t%d\tx.png", 0:2, 10 * (0:2), -(0:2)), lst)
+  b <- all_batches(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 3, label.width = 2,
+                                         path.imglist = lst, num.parts = 3))
+  expect_equal(b[[1]]$label, rbind(c(0, 10, 20), c(0, -1, -2)))
+  expect_error(all_batches(mx.io.ImageRecordIter(ml, data.shape = c(10, 8, 3), batch.size = 3)),
+               "label.width", class = "mxnet_io_error")
+  # im2rec's .idx gives the same batches as the scan
+  root <- make_tree(tempfile("tree"), per = 3)
+  l <- im2rec.list(tempfile("list"), root, shuffle = FALSE)
+  rec <- im2rec(l, root, tempfile(fileext = ".rec"))
+  a <- all_batches(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4))
+  i <- all_batches(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4,
+                                         path.imgidx = sub("rec$", "idx", rec)))
+  expect_identical(a, i)
+  expect_error(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4,
+                                     max_rotate_angle = 10), class = "mxnet_unsupported_error")
+  expect_error(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 2), batch.size = 4),
+               class = "mxnet_value_error")
+})
+
+test_that("ImageRecordIter: a corrupt image or record is an error naming file and record", {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  good <- mx.image.encode(image_k(1, 10, 8), ".jpg")
+  for (k in 1:4) wr$write(mx.io.recordio.pack(list(label = k, id = k),
+                                              if (k == 3) good[1:100] else good))
+  wr$close()
+  it <- mx.io.ImageRecordIter(f, data.shape = c(8, 8, 3), batch.size = 2, preprocess.threads = 2)
+  expect_true(it$iter.next())
+  e <- tryCatch(it$iter.next(), error = function(e) e)
+  expect_s3_class(e, "mxnet_io_error")
+  expect_match(conditionMessage(e), sprintf("file '.*%s', record 2 \\(id 3\\).*JPEG", basename(f)))
+  it$reset()
+  expect_true(it$iter.next())                          # usable again after reset
+  b <- readBin(f, "raw", file.size(f))
+  writeBin(b[1:(length(b) - 40)], f)                   # truncate the last record
+  expect_error(mx.io.ImageRecordIter(f, data.shape = c(8, 8, 3), batch.size = 2),
+               "record 3 .*truncated", class = "mxnet_io_error")
+})
+
+test_that("a small conv net trains on a generated image folder through ImageRecordIter", {
+  root <- file.path(tempfile("shapes"))
+  set.seed(2)
+  for (cl in c("horizontal", "vertical")) {
+    dir.create(file.path(root, cl), recursive = TRUE)
+    for (i in 1:40) {
+      x <- array(runif(20 * 20 * 3, 0, 80), c(20, 20, 3))
+      pos <- sample(4:16, 1)
+      if (cl == "horizontal") x[, pos + 0:2, ] <- 230 else x[pos + 0:2, , ] <- 230
+      writeBin(mx.image.encode(x, ".jpg", 90), file.path(root, cl, sprintf("%02d.jpg", i)))
+    }
+  }
+  l <- im2rec.list(tempfile("list"), root)
+  rec <- im2rec(l, root, tempfile(fileext = ".rec"))
+  it <- mx.io.ImageRecordIter(rec, data.shape = c(18, 18, 3), batch.size = 16, shuffle = TRUE,
+                              rand.crop = TRUE, rand.mirror = TRUE, scale = 1 / 255,
+                              mean.r = 64, mean.g = 64, mean.b = 64, preprocess.threads = 2)
+  data <- mx.symbol.Variable("data")
+  net <- mx.symbol.Convolution(data, kernel = c(3, 3), num_filter = 8)
+  net <- mx.symbol.Activation(net, act_type = "relu")
+  net <- mx.symbol.Pooling(net, pool_type = "max", kernel = c(2, 2), stride = c(2, 2))
+  net <- mx.symbol.Flatten(net)
+  net <- mx.symbol.FullyConnected(net, num_hidden = 2)
+  net <- mx.symbol.SoftmaxOutput(net)
+  mx.set.seed(3)
+  model <- mx.model.FeedForward.create(net, X = it, num.round = 8, learning.rate = 0.1,
+                                       momentum = 0.9, eval.metric = mx.metric.accuracy,
+                                       array.batch.size = 16, verbose = FALSE)
+  test.it <- mx.io.ImageRecordIter(rec, data.shape = c(18, 18, 3), batch.size = 16, scale = 1 / 255,
+                                   mean.r = 64, mean.g = 64, mean.b = 64)
+  prob <- predict(model, test.it)
+  labels <- mx.io.extract(test.it, "label")
+  expect_equal(dim(prob), c(2L, 80L))
+  expect_gt(mean(max.col(t(prob)) - 1 == labels), 0.9)
+})
+
+test_that("ImageRecordIter: colour and HLS jitter act as documented", {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  grey <- array(100, c(6, 5, 3))
+  col <- image_k(1, 6, 5)
+  wr$write(mx.io.recordio.pack(list(label = 0), mx.image.encode(grey, ".png")))
+  wr$write(mx.io.recordio.pack(list(label = 1), mx.image.encode(col, ".png")))
+  wr$close()
+  run <- function(...) {
+    set.seed(4)
+    all_batches(mx.io.ImageRecordIter(f, data.shape = c(6, 5, 3), batch.size = 2, ...))[[1]]$data
+  }
+  # HLS conversion round trip: a negligible hue shift leaves the image
+  expect_lte(max(abs(run(random.h = 1e-4)[, , , 2] - col)), 1)
+  l <- run(random.l = 60)[, , , 1]                      # grey: only lightness moves
+  expect_equal(length(unique(as.vector(l))), 1)
+  expect_true(l[1] >= 40 && l[1] <= 160 && l[1] != 100)
+  expect_equal(run(saturation = 0.8, random.s = 50)[, , , 1], grey)   # grey has no saturation
+  b <- run(brightness = 0.5)
+  alpha <- b[1, 1, 1, 1] / 100
+  expect_true(alpha >= 0.5 && alpha <= 1.5 && alpha != 1)
+  b2 <- b[, , , 2]                                      # its own factor, the same for every pixel
+  ok <- col > 30 & b2 < 250
+  alpha2 <- median(b2[ok] / col[ok])
+  expect_lte(max(abs(b2 - pmin(col * alpha2, 255))), 1.5)
+  i <- run(max.random.illumination = 10, std.r = 2, std.g = 2, std.b = 2)[, , , 1]
+  expect_equal(length(unique(as.vector(i))), 1)
+  expect_true(abs(i[1] - 50) <= 5 && i[1] != 50)
+})
