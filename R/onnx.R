@@ -221,11 +221,17 @@ onnx.pads <- function(n, k) {
   sym.tuple(p[seq_len(k)])
 }
 
+onnx.check.rank <- function(st, n, name, k) {
+  if (length(k) > 2L)
+    mx.error("unsupported", sprintf("%s: %s '%s': %d-D windows are not supported (1-D and 2-D only)",
+                                    st$where, n$op, name, length(k)))
+}
 onnx.conv <- function(st, n, name) {
   x <- onnx.in(st, n$input[1L])
   wdims <- if (!is.null(st$consts[[n$input[2L]]])) rev(dim(st$consts[[n$input[2L]]]))
            else rev(st$shapes[[n$input[2L]]])
   k <- n$attr$kernel_shape %||% wdims[-(1:2)]
+  onnx.check.rank(st, n, name, k)
   if (is.null(wdims) || !length(k)) mx.error("unsupported", sprintf("%s: Conv '%s' has no known weight shape", st$where, name))
   bias <- length(n$input) > 2L && onnx.has(n$input[3L])
   args <- list(data = x, weight = onnx.in(st, n$input[2L]), kernel = sym.tuple(k),
@@ -242,6 +248,7 @@ onnx.pool <- function(type) function(st, n, name) {
   if (any((n$attr$dilations %||% 1) != 1))
     mx.error("unsupported", sprintf("%s: %s '%s': dilations are not supported", st$where, n$op, name))
   k <- n$attr$kernel_shape
+  onnx.check.rank(st, n, name, k)
   args <- list(data = onnx.in(st, n$input[1L]), pool_type = type, kernel = sym.tuple(k),
                stride = sym.tuple(n$attr$strides %||% rep(1, length(k))), pad = onnx.pads(n, length(k)),
                pooling_convention = if (identical(n$attr$ceil_mode, 1)) "full" else "valid", name = name)
@@ -398,7 +405,11 @@ onnx.convert.node <- function(st, n) {
 mx.onnx.import <- function(file) {
   model <- io.guard(file, onnx.read.model(file))
   st <- onnx.state(model, file)
-  for (n in model$nodes) onnx.convert.node(st, n)
+  for (n in model$nodes) tryCatch(onnx.convert.node(st, n), mxnet_error = function(e) {
+    msg <- conditionMessage(e)
+    if (startsWith(msg, file)) stop(e)
+    mx.error(sub("^mxnet_(.*)_error$", "\\1", class(e)[1L]), sprintf("%s: ONNX %s '%s': %s", file, n$op, n$output[1L], msg))
+  })
   missing <- setdiff(model$outputs, names(st$vals))
   if (length(missing)) mx.error("io", sprintf("%s: graph output '%s' is never computed", file, missing[1L]))
   outs <- st$vals[model$outputs]

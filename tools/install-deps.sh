@@ -12,6 +12,7 @@ openmpi-bin libopenmpi-dev"
 # from Debian's slurm-wlm and munge (tests/testthat/test-kvstore-slurm.R)
 if [ "${MXNET_DEPS_SLURM:-0}" = 1 ]; then PKGS="$PKGS slurm-wlm munge"; fi
 PKGS="$PKGS protobuf-compiler python3-opencv opencv-doc"  # Caffe interop tests (protoc fixtures, OpenCV reference)
+PKGS="$PKGS libonnx-testdata python3-onnx"  # ONNX interop tests (reference node tests, onnx.checker)
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do
