@@ -548,9 +548,10 @@ onnx.exp.reshape <- function(e, nd, ins) {
 onnx.exp.concat <- function(e, nd, ins)
   e$node("Concat", ins, nd$name, list(axis = as.integer(onnx.num(nd$attrs[["dim"]], 1))))
 onnx.exp.same <- function(op) function(e, nd, ins) e$node(op, ins, nd$name)
-onnx.exp.scalar <- function(op) function(e, nd, ins) {
-  e$init(paste0(nd$name, "_scalar"), array(onnx.num(nd$attrs[["scalar"]], 0), 1))
-  e$node(op, c(ins[1L], paste0(nd$name, "_scalar")), nd$name)
+onnx.exp.scalar <- function(op, reverse = FALSE) function(e, nd, ins) {
+  k <- paste0(nd$name, "_scalar")
+  e$init(k, array(onnx.num(nd$attrs[["scalar"]], 0), 1))
+  e$node(op, if (reverse) c(k, ins[1L]) else c(ins[1L], k), nd$name)
 }
 onnx.exp.transpose <- function(e, nd, ins) {
   axes <- onnx.tuple(nd$attrs[["axes"]])
@@ -581,6 +582,7 @@ onnx.exporters <- list(
   elemwise_div = onnx.exp.same("Div"), broadcast_div = onnx.exp.same("Div"),
   `_plus_scalar` = onnx.exp.scalar("Add"), `_minus_scalar` = onnx.exp.scalar("Sub"),
   `_mul_scalar` = onnx.exp.scalar("Mul"), `_div_scalar` = onnx.exp.scalar("Div"),
+  `_rminus_scalar` = onnx.exp.scalar("Sub", TRUE), `_rdiv_scalar` = onnx.exp.scalar("Div", TRUE),
   Dropout = onnx.exp.same("Identity"), identity = onnx.exp.same("Identity"),
   `_copy` = onnx.exp.same("Identity"), transpose = onnx.exp.transpose, dot = onnx.exp.dot,
   batch_dot = onnx.exp.dot)
@@ -650,7 +652,9 @@ mx.onnx.export <- function(model, file, input.shape = NULL) {
     mx.error("value", "argument 'input.shape' must be a named list of input shapes (R order)")
   params <- lapply(c(model$arg.params, model$aux.params), as.array)
   sym <- model$symbol
-  e <- onnx.export.state(onnx.export.shapes(sym, input.shape))
+  known <- params[intersect(names(params), arguments(sym))]
+  known <- c(input.shape, lapply(known, function(p) dim(p) %||% length(p)))
+  e <- onnx.export.state(onnx.export.shapes(sym, known))
   graph <- .Call(C_mx_r_sym_graph, sym)
   names <- vapply(graph, `[[`, "", "name")
   for (nd in graph) {

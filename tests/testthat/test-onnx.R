@@ -194,3 +194,136 @@ test_that("libonnx-testdata models outside our op set are refused with the reaso
     expect_error(mx.onnx.import(f), paste0("test_", t, "/model.onnx"), info = t)
   }
 })
+
+# ---------------------------------------------------------------- export
+
+# ResNet-20 for 32x32x3 images (He et al.: 3 stages of 3 basic blocks, 16,
+# 32 and 64 filters, 1x1 projections where the stage halves the size).
+resnet20 <- function(classes = 10) {
+  cbr <- function(x, nf, stride, name, relu = TRUE, k = 3) {
+    c <- mx.symbol.Convolution(x, kernel = c(k, k), stride = c(stride, stride), pad = rep((k - 1) / 2, 2),
+                               num_filter = nf, no_bias = TRUE, name = paste0(name, "_conv"))
+    b <- mx.symbol.BatchNorm(c, fix_gamma = FALSE, eps = 1e-5, name = paste0(name, "_bn"))
+    if (relu) mx.symbol.Activation(b, act_type = "relu", name = paste0(name, "_relu")) else b
+  }
+  x <- mx.symbol.Variable("data")
+  x <- mx.symbol.BatchNorm(x, name = "bn_data")  # fix_gamma = TRUE: exported with a gamma of ones
+  x <- cbr(x, 16, 1, "stem")
+  for (s in 1:3) for (u in 1:3) {
+    nf <- 16 * 2^(s - 1); stride <- if (s > 1 && u == 1) 2 else 1; nm <- sprintf("s%du%d", s, u)
+    y <- cbr(cbr(x, nf, stride, paste0(nm, "a")), nf, 1, paste0(nm, "b"), relu = FALSE)
+    sc <- if (stride == 2) cbr(x, nf, 2, paste0(nm, "p"), relu = FALSE, k = 1) else x
+    x <- mx.symbol.Activation(y + sc, act_type = "relu", name = paste0(nm, "_out"))
+  }
+  p <- mx.symbol.Pooling(x, global_pool = TRUE, kernel = c(1, 1), pool_type = "avg", name = "gap")
+  fc <- mx.symbol.FullyConnected(mx.symbol.Flatten(p), num_hidden = classes, name = "fc")
+  mx.symbol.SoftmaxOutput(fc, name = "softmax")
+}
+# Random parameters and BatchNorm statistics for a symbol.
+random_model <- function(sym, shape, seed) {
+  set.seed(seed)
+  sh <- mx.symbol.infer.shape(sym, data = shape)
+  rnd <- function(s, n) if (grepl("moving_var$", n)) array(runif(prod(s), 0.5, 1.5), s)
+                        else array(rnorm(prod(s), sd = if (grepl("weight$", n)) sqrt(2 / prod(s[-length(s)])) else 0.1), s)
+  args <- setdiff(names(sh$arg.shapes), c("data", "softmax_label"))
+  list(symbol = sym, arg.params = lapply(stats::setNames(args, args), function(n) mx.nd.array(rnd(sh$arg.shapes[[n]], n))),
+       aux.params = lapply(stats::setNames(names(sh$aux.shapes), names(sh$aux.shapes)),
+                           function(n) mx.nd.array(rnd(sh$aux.shapes[[n]], n))))
+}
+# Our forward of a model on x (labels, if any, are zeros).
+model_forward <- function(m, x) {
+  v <- c(list(data = x), onnx_params(m))
+  if ("softmax_label" %in% arguments(m$symbol)) v$softmax_label <- numeric(dim(x)[length(dim(x))])
+  onnx_forward(m$symbol, v)
+}
+# The re-imported file's forward on x.
+reimport_forward <- function(f, x) {
+  m <- mx.onnx.import(f)
+  onnx_forward(m$symbol, c(stats::setNames(list(x), names(m$input.shape)[1L]), onnx_params(m)))
+}
+trained_lenet <- function() {
+  set.seed(3)
+  X <- array(runif(28 * 28 * 64), c(28, 28, 1, 64)); y <- sample(0:9, 64, TRUE)
+  mx.set.seed(3)
+  mx.model.FeedForward.create(get_symbol(10), X = X, y = y, ctx = mx.cpu(), num.round = 1,
+                              array.batch.size = 32, learning.rate = 0.05, verbose = FALSE)
+}
+
+test_that("an exported LeNet from FeedForward.create re-imports with the same outputs", {
+  m <- trained_lenet()
+  f <- tempfile(fileext = ".onnx")
+  expect_identical(mx.onnx.export(m, f, input.shape = c(28, 28, 1, 4)), f)
+  x <- array(runif(28 * 28 * 4), c(28, 28, 1, 4))
+  ours <- model_forward(m, x)
+  expect_equal(reimport_forward(f, x), ours, tolerance = 1e-6)
+  expect_equal(ours, predict(m, x), tolerance = 1e-5)
+  m2 <- mx.onnx.import(f)
+  expect_setequal(names(m2$arg.params), names(m$arg.params))
+  expect_false("softmax_label" %in% arguments(m2$symbol))
+})
+
+test_that("an exported ResNet-20 (BatchNorm, residual adds, global pooling) re-imports with the same outputs", {
+  m <- random_model(resnet20(), c(32, 32, 3, 2), 5)
+  f <- tempfile(fileext = ".onnx")
+  mx.onnx.export(m, f, input.shape = list(data = c(32, 32, 3, 2)))
+  x <- array(rnorm(32 * 32 * 3 * 2), c(32, 32, 3, 2))
+  expect_equal(reimport_forward(f, x), model_forward(m, x), tolerance = 1e-5)
+  m2 <- mx.onnx.import(f)
+  expect_length(m2$aux.params, 2L * 22L)  # 21 conv BatchNorms + bn_data: mean and variance each
+  expect_equal(as.array(m2$arg.params$bn_data_fixed_gamma), rep(1, 3))
+})
+
+test_that("export refuses what it cannot write, with classed errors", {
+  x <- mx.symbol.Variable("data")
+  m <- list(symbol = mx.symbol.exp(x), arg.params = list(), aux.params = list())
+  err <- expect_error(mx.onnx.export(m, tempfile(), input.shape = c(3, 2)), class = "mxnet_unsupported_error")
+  expect_match(conditionMessage(err), "op 'exp' .*not supported; supported: .*Convolution")
+  m$symbol <- mx.symbol.Pooling(x, kernel = c(2, 2), pool_type = "sum")
+  expect_error(mx.onnx.export(m, tempfile(), input.shape = c(4, 4, 1, 1)), "pool_type sum",
+               class = "mxnet_unsupported_error")
+  m$symbol <- mx.symbol.FullyConnected(x, num_hidden = 2, name = "fc")
+  expect_error(mx.onnx.export(m, tempfile()), "input.shape", class = "mxnet_value_error")
+  expect_error(mx.onnx.export(m, tempfile(), input.shape = c(3, 2)), "fc_weight", class = "mxnet_value_error")
+  expect_error(mx.onnx.export(list(1), tempfile()), class = "mxnet_value_error")
+})
+
+# ---------------------------------------------------------------- checks in Python
+
+has_onnx_py <- function() file.exists("/usr/bin/python3") &&
+  system2("/usr/bin/python3", c("-c", shQuote("import onnx, torch")), stdout = FALSE, stderr = FALSE) == 0
+# onnx.checker and an independent evaluation (torch functional ops, and
+# onnxruntime where installed) of `f` on x; returns the evaluated output.
+python_check <- function(f, x) {
+  xin <- tempfile(fileext = ".pb"); yout <- tempfile(fileext = ".pb")
+  writeBin(enc$onnx.enc.tensor("x", x), xin)
+  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-onnx.py"), f, xin, yout),
+                 stdout = TRUE, stderr = TRUE)
+  expect_true("checker ok" %in% out, info = paste(out, collapse = "\n"))
+  ort <- grep("^onnxruntime-diff", out, value = TRUE)
+  if (length(ort)) expect_lt(as.numeric(sub("onnxruntime-diff ", "", ort)), 1e-4)
+  else message("onnxruntime is not installed: outputs checked with PyTorch's functional ops only")
+  strip(mx.onnx.read.tensor(yout))
+}
+
+test_that("exported LeNet and ResNet-20 pass onnx.checker and PyTorch gives our outputs", {
+  skip_if_not(has_onnx_py(), "python3-onnx or python3-torch is not installed: no onnx.checker / PyTorch check")
+  m <- trained_lenet()
+  f <- tempfile(fileext = ".onnx")
+  mx.onnx.export(m, f, input.shape = c(28, 28, 1, 4))
+  x <- array(runif(28 * 28 * 4), c(28, 28, 1, 4))
+  expect_equal(python_check(f, x), model_forward(m, x), tolerance = 1e-5)
+  m <- random_model(resnet20(), c(32, 32, 3, 2), 5)
+  mx.onnx.export(m, f, input.shape = c(32, 32, 3, 2))
+  x <- array(rnorm(32 * 32 * 3 * 2), c(32, 32, 3, 2))
+  expect_equal(python_check(f, x), model_forward(m, x), tolerance = 1e-5)
+})
+
+test_that("a PyTorch model imported and exported again gives torch's outputs in PyTorch", {
+  skip_if_not(has_onnx_py(), "python3-onnx or python3-torch is not installed: no PyTorch check")
+  m <- mx.onnx.import(test_path("fixtures", "onnx_tiny_bn.onnx"))
+  f <- tempfile(fileext = ".onnx")
+  mx.onnx.export(m, f)
+  x <- strip(mx.onnx.read.tensor(test_path("fixtures", "onnx_tiny_x.pb")))
+  y <- strip(mx.onnx.read.tensor(test_path("fixtures", "onnx_tiny_y.pb")))
+  expect_equal(python_check(f, x), y, tolerance = 1e-5)
+})
