@@ -180,6 +180,12 @@ onnx.state <- function(model, where) {
   }
   st
 }
+# A C-order tuple for an op parameter, checked (files may hold anything).
+onnx.tup <- function(x) {
+  if (!length(x) || anyNA(x) || any(abs(x) > .Machine$integer.max))
+    mx.error("io", sprintf("a tuple attribute holds (%s)", paste(x, collapse = ", ")))
+  sym.tuple(x)
+}
 onnx.has <- function(name) !is.na(name) & nzchar(name)
 # The symbol of tensor `name`; a constant becomes an argument (or, for
 # BatchNormalization statistics, an auxiliary state) of that name.
@@ -218,7 +224,7 @@ onnx.pads <- function(n, k) {
   if (any(p[seq_len(k)] != p[k + seq_len(k)]))
     mx.error("unsupported", sprintf("ONNX %s: asymmetric pads (%s) are not supported", n$op,
                                     paste(p, collapse = ", ")))
-  sym.tuple(p[seq_len(k)])
+  onnx.tup(p[seq_len(k)])
 }
 
 onnx.check.rank <- function(st, n, name, k) {
@@ -234,9 +240,9 @@ onnx.conv <- function(st, n, name) {
   onnx.check.rank(st, n, name, k)
   if (is.null(wdims) || !length(k)) mx.error("unsupported", sprintf("%s: Conv '%s' has no known weight shape", st$where, name))
   bias <- length(n$input) > 2L && onnx.has(n$input[3L])
-  args <- list(data = x, weight = onnx.in(st, n$input[2L]), kernel = sym.tuple(k),
-               stride = sym.tuple(n$attr$strides %||% rep(1, length(k))),
-               dilate = sym.tuple(n$attr$dilations %||% rep(1, length(k))),
+  args <- list(data = x, weight = onnx.in(st, n$input[2L]), kernel = onnx.tup(k),
+               stride = onnx.tup(n$attr$strides %||% rep(1, length(k))),
+               dilate = onnx.tup(n$attr$dilations %||% rep(1, length(k))),
                pad = onnx.pads(n, length(k)), num_filter = wdims[1L],
                num_group = n$attr$group %||% 1, no_bias = !bias, name = name)
   if (bias) args$bias <- onnx.in(st, n$input[3L])
@@ -249,8 +255,8 @@ onnx.pool <- function(type) function(st, n, name) {
     mx.error("unsupported", sprintf("%s: %s '%s': dilations are not supported", st$where, n$op, name))
   k <- n$attr$kernel_shape
   onnx.check.rank(st, n, name, k)
-  args <- list(data = onnx.in(st, n$input[1L]), pool_type = type, kernel = sym.tuple(k),
-               stride = sym.tuple(n$attr$strides %||% rep(1, length(k))), pad = onnx.pads(n, length(k)),
+  args <- list(data = onnx.in(st, n$input[1L]), pool_type = type, kernel = onnx.tup(k),
+               stride = onnx.tup(n$attr$strides %||% rep(1, length(k))), pad = onnx.pads(n, length(k)),
                pooling_convention = if (identical(n$attr$ceil_mode, 1)) "full" else "valid", name = name)
   if (type == "avg") args$count_include_pad <- identical(n$attr$count_include_pad, 1)
   do.call(mx.symbol.Pooling, args)
@@ -305,8 +311,8 @@ onnx.softmax <- function(fun) function(st, n, name) {
   sh <- onnx.shape.of(st, x, n$op)
   axis <- onnx.axis(st, x, n$attr$axis %||% 1, n$op)
   if (axis == length(sh) - 1L) return(fun(data = x, axis = -1, name = name))
-  flat <- mx.symbol.Reshape(x, shape = sym.tuple(c(prod(sh[seq_len(axis)]), -1)))
-  mx.symbol.Reshape(fun(data = flat, axis = -1), shape = sym.tuple(sh), name = name)
+  flat <- mx.symbol.Reshape(x, shape = onnx.tup(c(prod(sh[seq_len(axis)]), -1)))
+  mx.symbol.Reshape(fun(data = flat, axis = -1), shape = onnx.tup(sh), name = name)
 }
 onnx.flatten <- function(st, n, name) {
   x <- onnx.in(st, n$input[1L])
@@ -314,13 +320,13 @@ onnx.flatten <- function(st, n, name) {
   if (axis == 1) return(mx.symbol.Flatten(x, name = name))
   sh <- onnx.shape.of(st, x, "Flatten")
   axis <- onnx.axis(st, x, axis, "Flatten")
-  mx.symbol.Reshape(x, shape = sym.tuple(c(prod(sh[seq_len(axis)]), -1)), name = name)
+  mx.symbol.Reshape(x, shape = onnx.tup(c(prod(sh[seq_len(axis)]), -1)), name = name)
 }
 onnx.reshape <- function(st, n, name) {
   s <- if (length(n$input) > 1L) onnx.const(st, n$input[2L], "the shape of Reshape") else n$attr$shape
   if (identical(n$attr$allowzero, 1) && any(s == 0))
     mx.error("unsupported", sprintf("%s: Reshape '%s' with allowzero = 1 and a 0 in the shape", st$where, name))
-  mx.symbol.Reshape(onnx.in(st, n$input[1L]), shape = sym.tuple(s), name = name)
+  mx.symbol.Reshape(onnx.in(st, n$input[1L]), shape = onnx.tup(s), name = name)
 }
 onnx.concat <- function(st, n, name) {
   xs <- lapply(n$input, onnx.in, st = st)
@@ -338,7 +344,7 @@ onnx.dropout <- function(st, n, name) {
 onnx.transpose <- function(st, n, name) {
   x <- onnx.in(st, n$input[1L])
   perm <- n$attr$perm %||% rev(seq_along(onnx.shape.of(st, x, "Transpose")) - 1)
-  mx.symbol.transpose(x, axes = sym.tuple(perm), name = name)
+  mx.symbol.transpose(x, axes = onnx.tup(perm), name = name)
 }
 onnx.leaky <- function(st, n, name)
   mx.symbol.LeakyReLU(data = onnx.in(st, n$input[1L]), act_type = "leaky", slope = n$attr$alpha %||% 0.01,
@@ -350,7 +356,7 @@ onnx.importers <- list(
   Relu = onnx.unary(mx.symbol.Activation, act_type = "relu"),
   Tanh = onnx.unary(mx.symbol.Activation, act_type = "tanh"),
   Sigmoid = onnx.unary(mx.symbol.Activation, act_type = "sigmoid"),
-  LeakyRelu = onnx.leaky,
+  Softplus = onnx.unary(mx.symbol.Activation, act_type = "softrelu"), LeakyRelu = onnx.leaky,
   Softmax = onnx.softmax(mx.symbol.softmax), LogSoftmax = onnx.softmax(mx.symbol.log_softmax),
   MaxPool = onnx.pool("max"), AveragePool = onnx.pool("avg"),
   GlobalAveragePool = onnx.global.pool("avg"), GlobalMaxPool = onnx.global.pool("max"),
@@ -380,7 +386,7 @@ onnx.convert.node <- function(st, n) {
 #'
 #' Reads an \code{.onnx} file (with the package's own protobuf decoder) and
 #' translates its graph into native operators. Supported ONNX ops: Conv,
-#' Gemm, MatMul (2-D, batched 3-D), Relu, Tanh, Sigmoid, LeakyRelu,
+#' Gemm, MatMul (2-D, batched 3-D), Relu, Tanh, Sigmoid, Softplus, LeakyRelu,
 #' Softmax, LogSoftmax, MaxPool, AveragePool, GlobalAveragePool,
 #' GlobalMaxPool, BatchNormalization (inference), Flatten, Reshape, Concat,
 #' Add, Sub, Mul, Div, Dropout, Identity, Transpose and Constant; others
@@ -605,6 +611,8 @@ onnx.export.shapes <- function(sym, input.shape) {
   sh <- tryCatch(do.call(mx.symbol.infer.shape, c(list(symbol = inner), input.shape)),
                  error = function(e) mx.error("value", sprintf(
                    "ONNX export: the shapes cannot be inferred from 'input.shape' (%s)", conditionMessage(e))))
+  if (length(sh$out.shapes) != length(outputs(inner)))
+    mx.error("value", "ONNX export: 'input.shape' and the parameters do not determine every shape")
   out <- stats::setNames(lapply(sh$out.shapes, rev), sub("_output$", "", outputs(inner)))
   c(out, lapply(sh$arg.shapes, rev), lapply(sh$aux.shapes, rev))
 }

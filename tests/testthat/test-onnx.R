@@ -141,6 +141,7 @@ onnx_node_tests <- c(
                       "default_scalar_bias", "default_single_elem_vector_bias", "default_vector_bias",
                       "default_zero_bias", "transposeA", "transposeB")),
     "matmul_2d", "matmul_3d", "relu", "sigmoid", "sigmoid_example", "tanh", "tanh_example",
+    "softplus", "softplus_example",
     "leakyrelu", "leakyrelu_default", "leakyrelu_example",
     paste0("softmax_", c("axis_0", "axis_1", "axis_2", "default_axis", "example", "large_number", "negative_axis")),
     paste0("logsoftmax_", c("axis_0", "axis_1", "axis_2", "default_axis", "example_1", "negative_axis")),
@@ -195,6 +196,24 @@ test_that("libonnx-testdata models outside our op set are refused with the reaso
   }
 })
 
+# ---------------------------------------------------------------- checks in Python
+
+has_onnx_py <- function() file.exists("/usr/bin/python3") &&
+  system2("/usr/bin/python3", c("-c", shQuote("import onnx, torch")), stdout = FALSE, stderr = FALSE) == 0
+# onnx.checker and an independent evaluation (torch functional ops, and
+# onnxruntime where installed) of `f` on x; returns the evaluated output.
+python_check <- function(f, x) {
+  xin <- tempfile(fileext = ".pb"); yout <- tempfile(fileext = ".pb")
+  writeBin(enc$onnx.enc.tensor("x", x), xin)
+  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-onnx.py"), f, xin, yout),
+                 stdout = TRUE, stderr = TRUE)
+  expect_true("checker ok" %in% out, info = paste(out, collapse = "\n"))
+  ort <- grep("^onnxruntime-diff", out, value = TRUE)
+  if (length(ort)) expect_lt(as.numeric(sub("onnxruntime-diff ", "", ort)), 1e-4)
+  else message("onnxruntime is not installed: outputs checked with PyTorch's functional ops only")
+  strip(mx.onnx.read.tensor(yout))
+}
+
 # ---------------------------------------------------------------- export
 
 # ResNet-20 for 32x32x3 images (He et al.: 3 stages of 3 basic blocks, 16,
@@ -220,9 +239,9 @@ resnet20 <- function(classes = 10) {
   mx.symbol.SoftmaxOutput(fc, name = "softmax")
 }
 # Random parameters and BatchNorm statistics for a symbol.
-random_model <- function(sym, shape, seed) {
+random_model <- function(sym, shape, seed, ...) {
   set.seed(seed)
-  sh <- mx.symbol.infer.shape(sym, data = shape)
+  sh <- mx.symbol.infer.shape(sym, data = shape, ...)
   rnd <- function(s, n) if (grepl("moving_var$", n)) array(runif(prod(s), 0.5, 1.5), s)
                         else array(rnorm(prod(s), sd = if (grepl("weight$", n)) sqrt(2 / prod(s[-length(s)])) else 0.1), s)
   args <- setdiff(names(sh$arg.shapes), c("data", "softmax_label"))
@@ -273,6 +292,39 @@ test_that("an exported ResNet-20 (BatchNorm, residual adds, global pooling) re-i
   expect_equal(as.array(m2$arg.params$bn_data_fixed_gamma), rep(1, 3))
 })
 
+# One of each remaining exported op: Concat, LeakyReLU, softrelu, average
+# pooling with the full convention, Reshape, transpose, dot, the scalar
+# forms, elementwise sub/mul/div, Dropout, log_softmax.
+many_ops <- function() {
+  x <- mx.symbol.Variable("data")
+  a <- mx.symbol.Convolution(x, kernel = c(3, 3), pad = c(1, 1), num_filter = 3, name = "ca")
+  b <- mx.symbol.LeakyReLU(mx.symbol.Convolution(x, kernel = c(1, 1), num_filter = 2, name = "cb"),
+                           act_type = "leaky", slope = 0.2, name = "lk")
+  z <- mx.symbol.Concat(mx.symbol.Activation(a, act_type = "softrelu", name = "sp"), b, dim = 1, name = "cat")
+  z <- mx.symbol.Pooling(z, kernel = c(3, 3), stride = c(2, 2), pool_type = "avg",
+                         pooling_convention = "full", name = "ap")   # 8x8 -> 4x4 (floor: 3x3)
+  z <- mx.symbol.Dropout(z, p = 0.5, name = "drop")
+  z <- mx.symbol.Reshape(z, shape = c(16, 5, 0), name = "rs")        # R order: C (N, 5, 16)
+  z <- mx.symbol.transpose(z, axes = "(0, 2, 1)", name = "tr")       # C (N, 16, 5)
+  z <- mx.symbol.Reshape(z, shape = c(80, -1), name = "flat")        # C (N, 80)
+  w <- mx.symbol.Variable("w")
+  z <- mx.symbol.dot(z, w, name = "mm")                              # C (N, 80) x (80, 6)
+  z <- (1 - z * 0.5) / 2 + z / (z * z + 1) - z
+  mx.symbol.log_softmax(z + 0.1, axis = -1, name = "out")
+}
+
+test_that("the other exported ops re-import with the same outputs", {
+  m <- random_model(many_ops(), c(8, 8, 1, 2), 9, w = c(6, 80))
+  f <- tempfile(fileext = ".onnx")
+  mx.onnx.export(m, f, input.shape = c(8, 8, 1, 2))
+  x <- array(rnorm(8 * 8 * 2), c(8, 8, 1, 2))
+  ours <- model_forward(m, x)
+  expect_equal(dim(ours), c(6, 2))
+  expect_equal(reimport_forward(f, x), ours, tolerance = 1e-5)
+  skip_if_not(has_onnx_py(), "python3-onnx or python3-torch is not installed: no onnx.checker / PyTorch check")
+  expect_equal(python_check(f, x), ours, tolerance = 1e-5)
+})
+
 test_that("export refuses what it cannot write, with classed errors", {
   x <- mx.symbol.Variable("data")
   m <- list(symbol = mx.symbol.exp(x), arg.params = list(), aux.params = list())
@@ -284,26 +336,10 @@ test_that("export refuses what it cannot write, with classed errors", {
   m$symbol <- mx.symbol.FullyConnected(x, num_hidden = 2, name = "fc")
   expect_error(mx.onnx.export(m, tempfile()), "input.shape", class = "mxnet_value_error")
   expect_error(mx.onnx.export(m, tempfile(), input.shape = c(3, 2)), "fc_weight", class = "mxnet_value_error")
+  m$symbol <- mx.symbol.dot(x, mx.symbol.Variable("w"))
+  expect_error(mx.onnx.export(m, tempfile(), input.shape = c(3, 2)), "do not determine", class = "mxnet_value_error")
   expect_error(mx.onnx.export(list(1), tempfile()), class = "mxnet_value_error")
 })
-
-# ---------------------------------------------------------------- checks in Python
-
-has_onnx_py <- function() file.exists("/usr/bin/python3") &&
-  system2("/usr/bin/python3", c("-c", shQuote("import onnx, torch")), stdout = FALSE, stderr = FALSE) == 0
-# onnx.checker and an independent evaluation (torch functional ops, and
-# onnxruntime where installed) of `f` on x; returns the evaluated output.
-python_check <- function(f, x) {
-  xin <- tempfile(fileext = ".pb"); yout <- tempfile(fileext = ".pb")
-  writeBin(enc$onnx.enc.tensor("x", x), xin)
-  out <- system2("/usr/bin/python3", c(test_path("fixtures", "check-onnx.py"), f, xin, yout),
-                 stdout = TRUE, stderr = TRUE)
-  expect_true("checker ok" %in% out, info = paste(out, collapse = "\n"))
-  ort <- grep("^onnxruntime-diff", out, value = TRUE)
-  if (length(ort)) expect_lt(as.numeric(sub("onnxruntime-diff ", "", ort)), 1e-4)
-  else message("onnxruntime is not installed: outputs checked with PyTorch's functional ops only")
-  strip(mx.onnx.read.tensor(yout))
-}
 
 test_that("exported LeNet and ResNet-20 pass onnx.checker and PyTorch gives our outputs", {
   skip_if_not(has_onnx_py(), "python3-onnx or python3-torch is not installed: no onnx.checker / PyTorch check")
