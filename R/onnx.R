@@ -617,6 +617,33 @@ onnx.export.shapes <- function(sym, input.shape) {
   c(out, lapply(sh$arg.shapes, rev), lapply(sh$aux.shapes, rev))
 }
 
+# The GraphProto bytes of a symbol with its parameters (R arrays by name).
+onnx.export.graph <- function(sym, params, input.shape) {
+  known <- params[intersect(names(params), arguments(sym))]
+  known <- c(input.shape, lapply(known, function(p) dim(p) %||% length(p)))
+  e <- onnx.export.state(onnx.export.shapes(sym, known))
+  graph <- .Call(C_mx_r_sym_graph, sym)
+  names <- vapply(graph, `[[`, "", "name")
+  for (nd in graph) {
+    if (nd$op == "null") {
+      if (!is.null(params[[nd$name]])) e$init(nd$name, params[[nd$name]])
+      next
+    }
+    f <- onnx.exporters[[nd$op]]
+    if (is.null(f)) onnx.exp.refuse(nd, NULL)
+    nd$attrs <- as.list(nd$attrs)
+    f(e, nd, names[nd$inputs + 1L])
+  }
+  missing <- setdiff(intersect(e$used, names[vapply(graph, `[[`, "", "op") == "null"]),
+                     c(names(e$inits), names(input.shape)))
+  if (length(missing)) mx.error("value", sprintf("ONNX export: no value for '%s' (not in arg.params, aux.params or input.shape)", missing[1L]))
+  inputs <- intersect(names(input.shape), e$used)
+  vi <- function(num, ns) unlist(lapply(ns, function(n) pb.bytes(num, onnx.enc.value.info(n, e$shapes[[n]]))))
+  c(unlist(lapply(e$nodes, function(n) pb.bytes(1, n))), pb.str(2, "mxnet"),
+    unlist(lapply(e$inits[intersect(names(e$inits), e$used)], function(t) pb.bytes(5, t))),
+    vi(11, inputs), vi(12, sub("_output$", "", outputs(sym))))
+}
+
 #' Export a model to ONNX
 #'
 #' Writes a model as an ONNX file (opset 13, float32), with the package's
@@ -658,32 +685,10 @@ mx.onnx.export <- function(model, file, input.shape = NULL) {
   if (is.numeric(input.shape)) input.shape <- list(data = input.shape)
   if (!is.list(input.shape) || is.null(names(input.shape)))
     mx.error("value", "argument 'input.shape' must be a named list of input shapes (R order)")
-  params <- lapply(c(model$arg.params, model$aux.params), as.array)
-  sym <- model$symbol
-  known <- params[intersect(names(params), arguments(sym))]
-  known <- c(input.shape, lapply(known, function(p) dim(p) %||% length(p)))
-  e <- onnx.export.state(onnx.export.shapes(sym, known))
-  graph <- .Call(C_mx_r_sym_graph, sym)
-  names <- vapply(graph, `[[`, "", "name")
-  for (nd in graph) {
-    if (nd$op == "null") {
-      if (!is.null(params[[nd$name]])) e$init(nd$name, params[[nd$name]])
-      next
-    }
-    f <- onnx.exporters[[nd$op]]
-    if (is.null(f)) onnx.exp.refuse(nd, NULL)
-    nd$attrs <- as.list(nd$attrs)
-    f(e, nd, names[nd$inputs + 1L])
-  }
-  missing <- setdiff(intersect(e$used, names[vapply(graph, `[[`, "", "op") == "null"]),
-                     c(names(e$inits), names(input.shape)))
-  if (length(missing)) mx.error("value", sprintf("ONNX export: no value for '%s' (not in arg.params, aux.params or input.shape)", missing[1L]))
-  inputs <- intersect(names(input.shape), e$used)
-  vi <- function(num, ns) unlist(lapply(ns, function(n) pb.bytes(num, onnx.enc.value.info(n, e$shapes[[n]]))))
-  g <- c(unlist(lapply(e$nodes, function(n) pb.bytes(1, n))), pb.str(2, "mxnet"),
-         unlist(lapply(e$inits[intersect(names(e$inits), e$used)], function(t) pb.bytes(5, t))),
-         vi(11, inputs), vi(12, sub("_output$", "", outputs(sym))))
-  bytes <- c(pb.int(1, 7), pb.str(2, "mxnet-r"), pb.bytes(7, g), pb.bytes(8, c(pb.str(1, ""), pb.int(2, 13))))
-  writeBin(bytes, file)
+  graph <- onnx.export.graph(model$symbol, lapply(c(model$arg.params, model$aux.params), as.array),
+                             input.shape)
+  bytes <- c(pb.int(1, 7), pb.str(2, "mxnet-r"), pb.bytes(7, graph), pb.bytes(8, c(pb.str(1, ""), pb.int(2, 13))))
+  tryCatch(writeBin(bytes, file), error = function(e)
+    mx.error("io", sprintf("cannot write ONNX file '%s': %s", file, conditionMessage(e))))
   invisible(file)
 }

@@ -339,6 +339,9 @@ test_that("export refuses what it cannot write, with classed errors", {
   m$symbol <- mx.symbol.dot(x, mx.symbol.Variable("w"))
   expect_error(mx.onnx.export(m, tempfile(), input.shape = c(3, 2)), "do not determine", class = "mxnet_value_error")
   expect_error(mx.onnx.export(list(1), tempfile()), class = "mxnet_value_error")
+  m$symbol <- mx.symbol.Activation(x, act_type = "relu")
+  expect_error(suppressWarnings(mx.onnx.export(m, file.path(tempfile(), "no", "such.onnx"), input.shape = c(3, 2))),
+               "cannot write", class = "mxnet_io_error")
 })
 
 test_that("exported LeNet and ResNet-20 pass onnx.checker and PyTorch gives our outputs", {
