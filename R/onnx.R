@@ -505,8 +505,10 @@ onnx.exp.conv <- function(e, nd, ins) {
 }
 onnx.exp.fc <- function(e, nd, ins) {
   a <- nd$attrs; x <- ins[1L]
-  if (onnx.flag(a[["flatten"]], TRUE) && length(e$shape(x)) != 2L)
+  if (length(e$shape(x)) != 2L) {
+    if (!onnx.flag(a[["flatten"]], TRUE)) onnx.exp.refuse(nd, "flatten = FALSE on an input that is not 2-D")
     x <- e$node("Flatten", x, paste0(nd$name, "_flatten"), list(axis = 1L))
+  }
   bias <- !onnx.flag(a[["no_bias"]], FALSE)
   e$node("Gemm", c(x, ins[2L], if (bias) ins[3L]), nd$name, list(transB = 1L))
 }

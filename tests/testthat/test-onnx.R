@@ -333,6 +333,11 @@ test_that("export refuses what it cannot write, with classed errors", {
   m$symbol <- mx.symbol.Pooling(x, kernel = c(2, 2), pool_type = "sum")
   expect_error(mx.onnx.export(m, tempfile(), input.shape = c(4, 4, 1, 1)), "pool_type sum",
                class = "mxnet_unsupported_error")
+  m$symbol <- mx.symbol.FullyConnected(x, num_hidden = 2, flatten = FALSE, name = "fc")
+  m$arg.params <- list(fc_weight = mx.nd.zeros(c(4, 2)), fc_bias = mx.nd.zeros(2))
+  expect_error(mx.onnx.export(m, tempfile(), input.shape = c(4, 3, 2)), "flatten = FALSE",
+               class = "mxnet_unsupported_error")
+  m$arg.params <- list()
   m$symbol <- mx.symbol.FullyConnected(x, num_hidden = 2, name = "fc")
   expect_error(mx.onnx.export(m, tempfile()), "input.shape", class = "mxnet_value_error")
   expect_error(mx.onnx.export(m, tempfile(), input.shape = c(3, 2)), "fc_weight", class = "mxnet_value_error")
