@@ -1,6 +1,6 @@
 # Mutation fuzzer for the interop readers written in R (R/pytorch.R: zip +
-# restricted unpickler; R/safetensors.R; R/caffe.R's protobuf walk over
-# src/io/protobuf.c): mutates the test fixtures (byte changes, insertions,
+# restricted unpickler; R/safetensors.R; R/caffe.R's and R/onnx.R's protobuf
+# walks over src/io/protobuf.c): mutates the test fixtures (byte changes, insertions,
 # deletions, truncation, splices of two inputs) and requires each reader to
 # return or to fail with an mxnet_error; any other outcome (a plain R error,
 # a crash of the process) is a finding, saved under the artifacts folder.
@@ -20,6 +20,9 @@ seeds <- list(
   caffemodel = list(read = mxnet:::caffe.read.model,
                     inputs = list(hex("a206150a01613a102a080000c03f000000c03a040a020201"),
                                   hex("1212220162320d08011001180120012d0000803f"))),
+  onnx = list(read = mx.onnx.import, inputs = lapply(file.path(fx, c("onnx_tiny_bn.onnx", "onnx_tiny_folded.onnx")),
+                                                    function(f) readBin(f, "raw", file.size(f)))),
+  onnx.tensor = list(read = mx.onnx.read.tensor, inputs = list(readBin(file.path(fx, "onnx_tiny_x.pb"), "raw", 1e4))),
   mean = list(read = mx.caffe.read.mean,
               inputs = list(c(as.raw(c(8, 1, 16, 3, 24, 1, 32, 2, 42, 24)),
                               writeBin(as.numeric(1:6), raw(), size = 4)))))
