@@ -273,7 +273,7 @@ kv.guard <- function(kv, expr) {
   end.job <- function(e) {
     message(sprintf("[worker %d of %d] %s: %s; ending the job", kv$rank, kv$num.workers,
                     if (inherits(e, "interrupt")) "interrupted" else "error", conditionMessage(e)))
-    .Call(C_mx_r_kv_abort, kv$handle, 1L)
+    .Call(C_mx_r_kv_end_job, kv$handle, 1L)
     e
   }
   withCallingHandlers(expr, error = end.job, interrupt = end.job)

@@ -30,7 +30,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_kv_allreduce_num, 2),
   CALLDEF(mx_r_kv_broadcast_vec, 3),
   CALLDEF(mx_r_kv_barrier, 1),
-  CALLDEF(mx_r_kv_abort, 2),
+  CALLDEF(mx_r_kv_end_job, 2),
   CALLDEF(mx_r_kv_finalize, 0),
   CALLDEF(mx_r_kv_overlap_new, 3),
   CALLDEF(mx_r_kv_overlap_wait, 1),

@@ -15,7 +15,7 @@
  * A dist_* store outside an MPI launcher is one worker (rank 0 of 1); it
  * says so in mx_kv_describe().  Every collective has a deadline
  * (mx_kv_set_timeout); past it the call fails with MX_ERR_DIST, and the
- * caller should end the job with mx_kv_abort() (continuing alone would leave
+ * caller should end the job with mx_kv_end_job() (continuing alone would leave
  * the other workers waiting).
  */
 #ifndef MX_KVSTORE_H
@@ -54,7 +54,7 @@ mx_status mx_kv_broadcast_bytes(mx_kv *kv, void *buf, size_t nbytes, int root);
 mx_status mx_kv_barrier(mx_kv *kv);
 /* Ends every process of the job with exit code `code` (MPI_Abort); returns
  * only when the store is not distributed. */
-void mx_kv_abort(mx_kv *kv, int code);
+void mx_kv_end_job(mx_kv *kv, int code);
 /* MPI_Finalize when MPI was initialised (call once, at process exit). */
 void mx_kv_finalize(void);
 /* Overlap of the allreduce with backward: the gradient arrays (host

@@ -185,7 +185,7 @@ static mx_status c_barrier(mx_kv_comm *base, double timeout) {
   return rc == MPI_SUCCESS ? MX_OK : mpi_fail(rc, "barrier");
 }
 
-static void c_abort(mx_kv_comm *base, int code) {
+static void c_end_job(mx_kv_comm *base, int code) {
   mpi_comm *c = (mpi_comm *)base;
   MPI_Abort(c->comm, code);
 }
@@ -243,7 +243,7 @@ mx_status mx_kv_mpi_open(mx_kv_comm **out, char *why, size_t why_len) {
   c->base.allreduce = c_allreduce;
   c->base.bcast = c_bcast;
   c->base.barrier = c_barrier;
-  c->base.abort = c_abort;
+  c->base.end_job = c_end_job;
   c->base.free = c_free;
   *out = &c->base;
   return MX_OK;

@@ -21,7 +21,7 @@ struct mx_kv_comm {
   mx_status (*allreduce)(mx_kv_comm *c, void *buf, int64_t n, int t, double timeout);
   mx_status (*bcast)(mx_kv_comm *c, void *buf, size_t nbytes, int root, double timeout);
   mx_status (*barrier)(mx_kv_comm *c, double timeout);
-  void (*abort)(mx_kv_comm *c, int code);
+  void (*end_job)(mx_kv_comm *c, int code); /* every process of the job */
   void (*free)(mx_kv_comm *c);
 };
 

@@ -146,17 +146,15 @@ mx_status mx_kv_reduce(mx_ndarray *dst, mx_ndarray *const *src, int n) {
     if (mx_ndarray_size(src[i]) != mx_ndarray_size(dst) || src[i]->dtype != dst->dtype)
       return mx_error(MX_ERR_SHAPE, "the arrays of a reduction must have the same size and dtype "
                                     "(array %d differs from the destination)", i + 1);
-  int first = 0;
   if (!mx_ndarray_same(dst, src[0])) {
-    /* dst may also appear later in src: add it before it is overwritten */
+    /* dst later in src would be read after being overwritten */
     for (int i = 1; i < n; i++)
       if (mx_ndarray_same(dst, src[i]))
         return mx_error(MX_ERR_ARG, "the destination of a reduction may only be its first array");
     mx_status rc = mx_ndarray_copy_into(src[0], dst);
     if (rc) return rc;
   }
-  first = 1;
-  for (int i = first; i < n; i++) {
+  for (int i = 1; i < n; i++) {
     mx_status rc = mx_ndarray_add_into(dst, src[i]);
     if (rc) return rc;
   }
@@ -373,8 +371,8 @@ mx_status mx_kv_barrier(mx_kv *kv) {
   return kv->comm->barrier(kv->comm, kv->timeout);
 }
 
-void mx_kv_abort(mx_kv *kv, int code) {
-  if (kv && kv->comm) kv->comm->abort(kv->comm, code);
+void mx_kv_end_job(mx_kv *kv, int code) {
+  if (kv && kv->comm) kv->comm->end_job(kv->comm, code);
 }
 
 void mx_kv_finalize(void) { mx_kv_mpi_finalize(); }

@@ -173,9 +173,9 @@ SEXP mx_r_kv_barrier(SEXP ptr) {
   return R_NilValue;
 }
 
-SEXP mx_r_kv_abort(SEXP ptr, SEXP code) {
+SEXP mx_r_kv_end_job(SEXP ptr, SEXP code) {
   mx_kv *kv = kv_get(ptr);
-  mx_kv_abort(kv, Rf_asInteger(code));
+  mx_kv_end_job(kv, Rf_asInteger(code));
   return R_NilValue;
 }
 

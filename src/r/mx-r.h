@@ -167,7 +167,7 @@ SEXP mx_r_kv_broadcast(SEXP ptr, SEXP arrays, SEXP root);
 SEXP mx_r_kv_allreduce_num(SEXP ptr, SEXP x);
 SEXP mx_r_kv_broadcast_vec(SEXP ptr, SEXP x, SEXP root);
 SEXP mx_r_kv_barrier(SEXP ptr);
-SEXP mx_r_kv_abort(SEXP ptr, SEXP code);
+SEXP mx_r_kv_end_job(SEXP ptr, SEXP code);
 SEXP mx_r_kv_finalize(void);
 SEXP mx_r_kv_overlap_new(SEXP kvptr, SEXP execptr, SEXP grads);
 SEXP mx_r_kv_overlap_wait(SEXP ptr);
