@@ -149,3 +149,21 @@ test_that("the bar object draws through 'progress' when it is installed", {
   for (i in 1:4) expect_no_error(b$tick(i, list(name = "accuracy", value = i / 4)))
   expect_null(b$done())
 })
+
+test_that("?mxnet.options documents every option the package reads", {
+  rd <- system.file("help", package = "mxnet")
+  skip_if(!nzchar(rd), "mxnet's help is not installed")
+  db <- tools::Rd_db("mxnet")
+  page <- paste(as.character(db[["mxnet.options.Rd"]]), collapse = "")
+  # the options read by the R code (the installed package's functions)
+  ns <- asNamespace("mxnet")
+  read <- unique(unlist(lapply(ls(ns, all.names = TRUE), function(f) {
+    fn <- get(f, ns)
+    if (!is.function(fn)) return(NULL)
+    regmatches(paste(deparse(fn), collapse = ""),
+               gregexpr("(?<=getOption\\(\")mxnet\\.[a-z.]+", paste(deparse(fn), collapse = ""), perl = TRUE))[[1L]]
+  })))
+  read <- c(read, "mxnet.threads")   # read by the C side (src/r/common-r.c)
+  expect_true(length(read) >= 7L)
+  for (o in read) expect_true(grepl(o, page, fixed = TRUE), info = o)
+})
