@@ -204,10 +204,14 @@ cb.is.best <- function(h, what, maximize) {
   if (is.na(v[length(v)]))
     mx.error("value", sprintf("save.best = \"%s\" needs %s", what,
                               if (what == "validation") "eval.data and an eval.metric" else "an eval.metric"))
-  up <- if (is.null(maximize)) grepl("acc|auc|f1|precision|recall", attr(h, "metric"), ignore.case = TRUE) else isTRUE(maximize)
-  v <- if (up) -v else v
+  v <- if (history.maximize(h, maximize)) -v else v
   v[length(v)] <= min(v, na.rm = TRUE) && !any(v[-length(v)] == v[length(v)], na.rm = TRUE)
 }
+
+# Are larger values of the history's metric better? `maximize`, or a guess
+# from the metric's name (accuracy, AUC, F1, precision, recall: larger).
+history.maximize <- function(h, maximize)
+  if (is.null(maximize)) grepl("acc|auc|f1|precision|recall", attr(h, "metric"), ignore.case = TRUE) else isTRUE(maximize)
 
 # Delete the parameter files of saved epochs other than the last `keep`
 # periodic ones and the best epoch; returns the epochs left.
