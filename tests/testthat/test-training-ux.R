@@ -72,6 +72,19 @@ test_that("an interrupt from a callback returns the model trained so far with a 
   expect_identical(nrow(m2$history), 0L)
 })
 
+test_that("a real SIGINT (R's own interrupt) during training returns the model", {
+  skip_on_os("windows")
+  ctrl_c <- function(iteration, nbatch, env, verbose) {
+    if (iteration == 2 && nbatch == 4) {
+      tools::pskill(Sys.getpid(), tools::SIGINT)
+      Sys.sleep(0.5)                      # R notices the interrupt here
+    }
+    TRUE
+  }
+  expect_warning(m <- ux_fit(num.round = 4, batch.end.callback = ctrl_c), "epoch 2 after batch 4")
+  expect_identical(as.integer(m$history$epoch), 1L)
+})
+
 test_that("save.checkpoint keeps the last k checkpoints and the best one", {
   dir <- tempfile("ckpt")
   dir.create(dir)
