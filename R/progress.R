@@ -6,7 +6,7 @@
 # The text of the bar: epoch, batches done (of `total` when known, the number
 # of batches of the previous epoch), speed in samples per second, the
 # estimated time left in the epoch and the running training metric.
-progress.line <- function(epoch, nbatch, total, elapsed, batch.size, metric = NULL, width = 20L) {
+progress.line <- function(epoch, nbatch, total, elapsed, batch.size, metric = NULL, width = 12L) {
   speed <- if (elapsed > 0) nbatch * batch.size / elapsed else NA_real_
   rate <- if (is.na(speed)) "-" else sprintf("%s samples/s", format(signif(speed, 4), big.mark = ","))
   if (is.na(total) || total < nbatch) {
