@@ -389,8 +389,9 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   nbatch <- 0L
   iteration <- begin.round
   # a Ctrl-C (R's, or the engine's mxnet_interrupted_error) ends training with
-  # the model as trained so far; the loop's variables live in this frame
-  stopped <- if (dist) NULL else tryCatch(interrupt = function(e) e, {
+  # the model as trained so far (not in a distributed run: there it ends the
+  # job); the loop runs in this frame, so its variables are seen below
+  epochs <- quote({
     for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
       t0 <- proc.time()[["elapsed"]]
       nbatch <- 0L
@@ -448,6 +449,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     }
     NULL
   })
+  stopped <- if (dist) eval(epochs) else tryCatch(eval(epochs), interrupt = function(e) e)
   if (!is.null(stopped)) {
     if (!is.null(bar)) bar$done()
     warning(sprintf("training interrupted in epoch %d after batch %d: returning the model as trained so far",
