@@ -4,6 +4,7 @@
 #   make test      build the package and run R CMD check (tests included) + the audit
 #   make generate  regenerate R/ops-generated.R, NAMESPACE and man/ from the op registry
 #   make bench     run the benchmarks in bench/
+#   make site      build the pkgdown site (reference, vignettes, NEWS) into site/
 #   make cuda-lint compile the GPU module (src/cuda) for sm_90 with every warning an error
 #   make gpu-pack  prepare what tools/gpu-check.sh needs on a GPU machine (docs/gpu.md)
 R ?= R
@@ -14,7 +15,7 @@ VERSION = $(shell sed -n 's/^Version: *//p' DESCRIPTION)
 TARBALL = $(PKG)_$(VERSION).tar.gz
 export OMP_THREAD_LIMIT ?= 2
 
-.PHONY: deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim gpu-host-checks test-fake-gpu
+.PHONY: site deps install demo demo-ndarray test check audit generate bench clean cuda-lint gpu-pack gpu-pack-trim gpu-host-checks test-fake-gpu
 
 deps:
 	@sh tools/install-deps.sh
@@ -24,6 +25,9 @@ $(LIB):
 
 install: $(LIB)
 	$(R) CMD INSTALL --no-multiarch -l $(LIB) .
+
+site: install
+	R_LIBS=$(LIB) $(RSCRIPT) -e 'options(pkgdown.internet = FALSE); pkgdown::build_site(".", install = FALSE, new_process = FALSE, preview = FALSE)'
 
 demo: deps install
 	R_LIBS=$(LIB) $(RSCRIPT) demo/lenet.R

@@ -138,30 +138,88 @@ mx.callback.Speedometer <- function(batch.size, frequency = 50)
 #' Every \code{period} epochs, saves the model with
 #' \code{mx.model.save(model, prefix, iteration)} (files
 #' \code{<prefix>-symbol.json} and \code{<prefix>-<iteration>.params}).
+#' With the defaults every checkpoint stays, as in MXNet. With \code{keep = k}
+#' only the last \code{k} checkpoints saved by this callback stay (older
+#' ones are deleted); \code{save.best = "validation"} (or \code{"train"})
+#' also saves the epoch with the best value of that metric in the training
+#' history and never deletes it while it is the best. A checkpoint is
+#' written completely or not at all, even when training is interrupted.
 #'
 #' @param prefix Path prefix of the checkpoint files.
 #' @param period Save every \code{period} epochs.
+#' @param keep How many of the latest checkpoints to keep, or \code{NULL}
+#'   for all.
+#' @param save.best \code{NULL}, \code{"validation"} or \code{"train"}: also
+#'   keep the best epoch by that value of the metric.
+#' @param maximize \code{TRUE} when larger metric values are better;
+#'   \code{NULL} guesses from the metric's name as
+#'   \code{\link{mx.callback.early.stopping}} does.
 #' @return A callback \code{function(iteration, nbatch, env, verbose = TRUE)}
-#'   for \code{epoch.end.callback}.
+#'   for \code{epoch.end.callback}; its attribute \code{"state"} is an
+#'   environment with \code{saved} (the epochs on disk) and \code{best}.
 #' @examples
 #' cb <- mx.callback.save.checkpoint(file.path(tempdir(), "model"), period = 5)
+#' # keep the last 2 checkpoints and the best epoch by validation metric
+#' cb2 <- mx.callback.save.checkpoint(file.path(tempdir(), "m2"), keep = 2,
+#'                                    save.best = "validation")
 #' # used as mx.model.FeedForward.create(..., epoch.end.callback = cb)
 #' @export
-mx.callback.save.checkpoint <- function(prefix, period = 1) {
+mx.callback.save.checkpoint <- function(prefix, period = 1, keep = NULL, save.best = NULL, maximize = NULL) {
   if (!is.character(prefix) || length(prefix) != 1L)
     stop("argument 'prefix' must be a file path prefix", call. = FALSE)
   cb.check.count(period, "period")
-  function(iteration, nbatch, env, verbose = TRUE) {
+  if (!is.null(keep)) cb.check.count(keep, "keep")
+  if (!is.null(save.best)) save.best <- match.arg(save.best, c("validation", "train"))
+  st <- new.env(parent = emptyenv())
+  st$saved <- integer(0)
+  st$best <- NA_integer_
+  cb <- function(iteration, nbatch, env, verbose = TRUE) {
     # in a distributed run every worker holds the same model: rank 0 writes it
-    if (iteration %% period == 0 && mx.kv.state$rank == 0L) {
+    if (mx.kv.state$rank != 0L) return(TRUE)
+    best <- !is.null(save.best) && cb.is.best(env$history, save.best, maximize)
+    if (best) st$best <- as.integer(iteration)
+    if (iteration %% period == 0 || best) {
       if (!exists("mx.model.save", mode = "function"))
         stop("mx.model.save() is not available in this build", call. = FALSE)
       save <- get("mx.model.save", mode = "function")
-      save(env$model, prefix, iteration)
+      # an interrupt waits until the files are written and the old ones gone
+      suspendInterrupts({
+        save(env$model, prefix, iteration)
+        st$saved <- union(st$saved, as.integer(iteration))
+        if (!is.null(keep)) st$saved <- cb.prune(st$saved, keep, st$best, period, prefix)
+      })
       if (verbose) message(sprintf("Model checkpoint saved to %s-%04d.params", prefix, iteration))
     }
     TRUE
   }
+  attr(cb, "state") <- st
+  cb
+}
+
+# Is the history's last value of `what` the best so far?
+cb.is.best <- function(h, what, maximize) {
+  if (is.null(h) || !nrow(h))
+    mx.error("value", "save.best needs the history of mx.model.FeedForward.create")
+  v <- h[[what]]
+  if (is.na(v[length(v)]))
+    mx.error("value", sprintf("save.best = \"%s\" needs %s", what,
+                              if (what == "validation") "eval.data and an eval.metric" else "an eval.metric"))
+  v <- if (history.maximize(h, maximize)) -v else v
+  v[length(v)] <= min(v, na.rm = TRUE) && !any(v[-length(v)] == v[length(v)], na.rm = TRUE)
+}
+
+# Are larger values of the history's metric better? `maximize`, or a guess
+# from the metric's name (accuracy, AUC, F1, precision, recall: larger).
+history.maximize <- function(h, maximize)
+  if (is.null(maximize)) grepl("acc|auc|f1|precision|recall", attr(h, "metric"), ignore.case = TRUE) else isTRUE(maximize)
+
+# Delete the parameter files of saved epochs other than the last `keep`
+# periodic ones and the best epoch; returns the epochs left.
+cb.prune <- function(saved, keep, best, period, prefix) {
+  regular <- sort(setdiff(saved[saved %% period == 0], best))
+  drop <- setdiff(saved, c(best, regular[seq_along(regular) > length(regular) - keep]))
+  unlink(sprintf("%s-%04d.params", prefix, drop))
+  setdiff(saved, drop)
 }
 
 #' Stop training early

@@ -142,7 +142,7 @@ mx.callback.early.stopping <- function(patience = 3, min.delta = 0, monitor = c(
     if (is.na(value))
       mx.error("value", sprintf("no %s value to watch: train with an eval.metric%s", monitor,
                                 if (monitor == "validation") " and eval.data" else ""))
-    up <- if (is.null(maximize)) grepl("acc|auc|f1|precision|recall", attr(h, "metric"), ignore.case = TRUE) else isTRUE(maximize)
+    up <- history.maximize(h, maximize)
     gain <- if (is.null(st$best)) Inf else if (up) value - st$best else st$best - value
     if (gain > min.delta) {
       st$best <- value

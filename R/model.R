@@ -28,7 +28,8 @@ mx.model.init.params <- function(symbol, input.shape, output.shape, initializer,
 # --------------------------------------------------------------- data input
 
 # Turn X (array/matrix/iterator) and y into an iterator; decides the layout.
-model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X", kv = NULL) {
+model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X", kv = NULL,
+                       verbose = FALSE) {
   if (is.mx.dataiter(X)) return(X)
   if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
     y <- X$label
@@ -39,7 +40,7 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
     stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
   if (anyNA(X)) stop(sprintf("argument '%s' contains NA", what), call. = FALSE)
   if (any(is.infinite(X))) stop(sprintf("argument '%s' contains Inf or -Inf", what), call. = FALSE)
-  X <- model.layout(X, y, array.layout, what)
+  X <- model.layout(X, y, array.layout, what, verbose)
   if (is.null(y)) y <- rep(0, tail(dim(X) %||% length(X), 1))
   if (is.factor(y)) y <- as.integer(y) - 1L
   if (anyNA(y)) stop("the labels contain NA", call. = FALSE)
@@ -55,7 +56,7 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
                   part.index = if (p > 1L) kv$rank else 0L)
 }
 
-model.layout <- function(X, y, layout, what) {
+model.layout <- function(X, y, layout, what, verbose = FALSE) {
   d <- dim(X)
   if (length(d) != 2L) return(X)
   layout <- match.arg(layout, c("auto", "colmajor", "rowmajor"))
@@ -65,8 +66,39 @@ model.layout <- function(X, y, layout, what) {
     if (d[1] == n && d[2] == n)
       stop(sprintf("cannot tell the layout of the square matrix '%s'; set array.layout", what), call. = FALSE)
     layout <- if (d[1] == n) "rowmajor" else "colmajor"
+    if (verbose)
+      message(sprintf("array.layout = \"auto\": '%s' is %d x %d with %d labels, so it is read as \"%s\" (examples as %s)",
+                      what, d[1], d[2], n, layout, if (layout == "rowmajor") "rows" else "columns"))
   }
   if (layout == "rowmajor") t(X) else X
+}
+
+# validation.split: the last fraction of the examples (after the layout is
+# settled) becomes eval.data, as keras holds it out (before any shuffling).
+model.split <- function(tab, fraction, layout, verbose) {
+  if (!is.numeric(fraction) || length(fraction) != 1L || !is.finite(fraction) || fraction < 0 || fraction >= 1)
+    mx.error("value", "argument 'validation.split' must be a number in [0, 1)")
+  if (fraction == 0) return(list(tab = tab, layout = layout))
+  if (is.mx.dataiter(tab$X) || (is.list(tab$X) && !is.numeric(tab$X)))
+    mx.error("value", "validation.split needs array or data frame data, not an iterator or list")
+  if (!is.null(tab$eval.data)) mx.error("value", "give either eval.data or validation.split, not both")
+  X <- model.layout(tab$X, tab$y, layout, "X", verbose)
+  n <- model.last(dim(X) %||% length(X))
+  k <- floor(n * fraction)
+  if (k < 1L || k >= n)
+    mx.error("value", sprintf("validation.split = %g of %d examples leaves no validation or no training data", fraction, n))
+  cut <- function(a, i) {
+    d <- dim(a)
+    if (is.null(d)) return(a[i])
+    idx <- c(rep(list(TRUE), length(d) - 1L), list(i))
+    do.call(`[`, c(list(a), idx, list(drop = FALSE)))
+  }
+  train <- seq_len(n - k)
+  held <- seq.int(n - k + 1L, n)
+  tab$eval.data <- list(data = cut(X, held), label = cut(tab$y, held))
+  tab$X <- cut(X, train)
+  tab$y <- cut(tab$y, train)
+  list(tab = tab, layout = "colmajor")
 }
 
 # ------------------------------------------------------------------ training
@@ -123,7 +155,22 @@ model.layout <- function(X, y, layout, what) {
 #' @param fixed.param Parameters that are not trained.
 #' @param allow.extra.params Ignore names in \code{arg.params} the symbol
 #'   does not have.
+#' @param validation.split A fraction in [0, 1): hold out the last
+#'   \code{validation.split} of the examples of array or data frame data (in
+#'   their given order) as \code{eval.data}, as keras does.
 #' @param ... Optimizer arguments.
+#' @section Interrupting:
+#' A Ctrl-C (or the engine's \code{mxnet_interrupted_error}) during training
+#' ends it with a warning naming the epoch and batch, and returns the model
+#' as trained so far (its history holds the finished epochs). A checkpoint
+#' being written by \code{\link{mx.callback.save.checkpoint}} is finished
+#' first.
+#' @section Progress:
+#' With \code{verbose = TRUE}, interactive sessions show a progress bar per
+#' epoch (batches, samples per second, time left, running training metric)
+#' when the 'progress' package is installed
+#' (\code{options(mxnet.progress = FALSE)} turns it off); every session gets
+#' the log lines per epoch.
 #' @section Non-finite parameters:
 #' Hyper-parameters and array data must be finite (errors name the
 #' argument). After each epoch the parameters are checked: if training made
@@ -154,7 +201,8 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
                                         kvstore = "local", verbose = TRUE,
                                         arg.params = NULL, aux.params = NULL,
                                         input.names = NULL, output.names = NULL,
-                                        fixed.param = NULL, allow.extra.params = FALSE, ...) {
+                                        fixed.param = NULL, allow.extra.params = FALSE,
+                                        validation.split = 0, ...) {
   if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
   begin.round <- model.check.whole(begin.round, "begin.round")
   num.round <- model.check.whole(num.round, "num.round")
@@ -170,13 +218,16 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   kv <- model.kvstore(kvstore, verbose)
   if (kv$num.workers > 1L) kv.sync.rng(kv)
   tab <- model.tabular(X, y, eval.data)
-  train.iter <- model.iter(tab$X, tab$y, array.batch.size, shuffle = TRUE,
-                           if (is.data.frame(X)) "colmajor" else array.layout, "X", kv)
+  talk <- verbose && kv$rank == 0L
+  sp <- model.split(tab, validation.split, if (is.data.frame(X)) "colmajor" else array.layout, talk)
+  tab <- sp$tab
+  if (validation.split > 0) eval.data <- tab$eval.data
+  train.iter <- model.iter(tab$X, tab$y, array.batch.size, shuffle = TRUE, sp$layout, "X", kv, talk)
   if (kv$num.workers > 1L) train.iter <- kv.shard.iter(kv, train.iter, verbose)
   eval.iter <- if (is.null(eval.data)) NULL else
     model.iter(tab$eval.data, NULL, array.batch.size, shuffle = FALSE,
-               if (is.list(eval.data) && is.data.frame(eval.data$data)) "colmajor" else array.layout,
-               "eval.data")
+               if (validation.split > 0 || (is.list(eval.data) && is.data.frame(eval.data$data))) "colmajor"
+               else array.layout, "eval.data", verbose = talk)
   arg.names <- arguments(symbol)
   if (is.null(input.names)) input.names <- if ("data" %in% arg.names) "data" else arg.names[1L]
   if (is.null(output.names)) output.names <- grep("label$", arg.names, value = TRUE)
@@ -332,56 +383,77 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
   nan.seen <- FALSE
   env$history <- history.empty(metric)
-  for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
-    t0 <- proc.time()[["elapsed"]]
-    nbatch <- 0L
-    env$train.metric <- if (!is.null(metric)) metric$init() else NULL
-    train.iter$reset()
-    while (model.next.batch(train.iter, kv, dist)) {
-      batch <- train.iter$value()
-      for (i in seq_len(ndev)) {
-        ex <- execs[[i]]
-        model.load.batch(ex, batch, slices[[i]], ndev, feeds)
-        mx.exec.forward(ex, is.train = TRUE)
-        mx.exec.backward(ex)
+  show.bar <- progress.wanted(verbose)
+  bar <- NULL
+  epoch.batches <- NA_integer_
+  nbatch <- 0L
+  iteration <- begin.round
+  # a Ctrl-C (R's, or the engine's mxnet_interrupted_error) ends training with
+  # the model as trained so far (not in a distributed run: there it ends the
+  # job); the loop runs in this frame, so its variables are seen below
+  epochs <- quote({
+    for (iteration in if (end.round >= begin.round) seq(begin.round, end.round) else integer(0)) {
+      t0 <- proc.time()[["elapsed"]]
+      nbatch <- 0L
+      env$train.metric <- if (!is.null(metric)) metric$init() else NULL
+      train.iter$reset()
+      bar <- if (show.bar) progress.start(iteration, epoch.batches, batch.size * kv$num.workers)
+      while (model.next.batch(train.iter, kv, dist)) {
+        batch <- train.iter$value()
+        for (i in seq_len(ndev)) {
+          ex <- execs[[i]]
+          model.load.batch(ex, batch, slices[[i]], ndev, feeds)
+          mx.exec.forward(ex, is.train = TRUE)
+          mx.exec.backward(ex)
+        }
+        if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads)
+        if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
+        else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
+        updater(weights, grads)
+        if (ndev > 1) model.broadcast.weights(execs, param.names)
+        if (!is.null(metric))
+          for (i in seq_len(ndev))
+            env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev, feeds),
+                                              execs[[i]]$ref.outputs[[1L]], env$train.metric)
+        nbatch <- nbatch + 1L
+        env$metric <- metric
+        if (!is.null(batch.end.callback)) batch.end.callback(iteration, nbatch, env, verbose = verbose)
+        if (!is.null(bar)) bar$tick(nbatch, if (!is.null(metric)) metric$get(env$train.metric))
       }
-      if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads)
-      if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
-      else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
-      updater(weights, grads)
-      if (ndev > 1) model.broadcast.weights(execs, param.names)
-      if (!is.null(metric))
-        for (i in seq_len(ndev))
-          env$train.metric <- metric$update(model.batch.label(batch, slices[[i]], ndev, feeds),
-                                            execs[[i]]$ref.outputs[[1L]], env$train.metric)
-      nbatch <- nbatch + 1L
-      env$metric <- metric
-      if (!is.null(batch.end.callback)) batch.end.callback(iteration, nbatch, env, verbose = verbose)
-    }
-    if (dist) env$train.metric <- kv.sum.state(kv, env$train.metric)
-    if (!is.null(metric) && verbose) {
-      r <- metric$get(env$train.metric)
-      message(sprintf("[%d] Train-%s=%s", iteration, r$name, format(r$value, digits = 6)))
-    }
-    if (!is.null(eval.iter)) {
-      env$eval.metric <- model.evaluate(eval.cache, eval.iter, metric, feeds)
+      if (!is.null(bar)) bar <- bar$done()
+      epoch.batches <- nbatch
+      if (dist) env$train.metric <- kv.sum.state(kv, env$train.metric)
       if (!is.null(metric) && verbose) {
-        r <- metric$get(env$eval.metric)
-        message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
+        r <- metric$get(env$train.metric)
+        message(sprintf("[%d] Train-%s=%s", iteration, r$name, format(r$value, digits = 6)))
+      }
+      if (!is.null(eval.iter)) {
+        env$eval.metric <- model.evaluate(eval.cache, eval.iter, metric, feeds)
+        if (!is.null(metric) && verbose) {
+          r <- metric$get(env$eval.metric)
+          message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))
+        }
+      }
+      secs <- proc.time()[["elapsed"]] - t0
+      if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, secs))
+      env$history <- history.add(env$history, iteration, metric, env, optimizer, secs)
+      if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
+      if (dist) kv.average.aux(kv, execs)
+      env$model <- model.extract(symbol, execs, param.names)
+      if (!is.null(epoch.end.callback)) {
+        cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)
+        # rank 0 decides, so that every worker leaves at the same epoch
+        if (dist) cont <- kv.decide(kv, !isFALSE(cont))
+        if (isFALSE(cont)) break
       }
     }
-    secs <- proc.time()[["elapsed"]] - t0
-    if (verbose) message(sprintf("[%d] Time cost=%.3f s", iteration, secs))
-    env$history <- history.add(env$history, iteration, metric, env, optimizer, secs)
-    if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
-    if (dist) kv.average.aux(kv, execs)
-    env$model <- model.extract(symbol, execs, param.names)
-    if (!is.null(epoch.end.callback)) {
-      cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)
-      # rank 0 decides, so that every worker leaves at the same epoch
-      if (dist) cont <- kv.decide(kv, !isFALSE(cont))
-      if (isFALSE(cont)) break
-    }
+    NULL
+  })
+  stopped <- if (dist) eval(epochs) else tryCatch(eval(epochs), interrupt = function(e) e)
+  if (!is.null(stopped)) {
+    if (!is.null(bar)) bar$done()
+    warning(sprintf("training interrupted in epoch %d after batch %d: returning the model as trained so far",
+                    iteration, nbatch), call. = FALSE)
   }
   # an early-stopping callback may ask for the weights of its best epoch
   model <- env$restore.model %||% model.extract(symbol, execs, param.names)

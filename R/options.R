@@ -1,0 +1,43 @@
+#' Options the mxnet package reads
+#'
+#' Every R option the package reads, with its default. Set them with
+#' \code{options()}; they are read when used, so a change takes effect at the
+#' next call.
+#'
+#' \describe{
+#'   \item{\code{mxnet.threads}}{Threads of the engine's parallel kernels
+#'     (default unset: \env{OMP_NUM_THREADS}, else all processors). Set it
+#'     with \code{\link{mx.threads}}, which checks the value.}
+#'   \item{\code{mxnet.plan.memory}}{\code{TRUE} (default): executors plan
+#'     their memory, reusing buffers between nodes; \code{FALSE} gives every
+#'     node its own buffers (see \code{\link{mx.simple.bind}}).}
+#'   \item{\code{mxnet.inplace}}{\code{TRUE} (default): operators may write
+#'     their output over an input that nothing else needs.}
+#'   \item{\code{mxnet.backward.mirror}}{\code{TRUE} recomputes cheap nodes
+#'     in backward instead of keeping them, to save memory; default
+#'     \code{NULL}: the environment variable
+#'     \env{MXNET_BACKWARD_DO_MIRROR=1}, as in MXNet.}
+#'   \item{\code{mxnet.nan.action}}{What
+#'     \code{\link{mx.model.FeedForward.create}} does when training makes a
+#'     parameter NaN or Inf: \code{"warn"} (default), \code{"stop"} or
+#'     \code{"none"} (no check).}
+#'   \item{\code{mxnet.progress}}{\code{TRUE} (default): interactive
+#'     training with \code{verbose = TRUE} shows a progress bar per epoch
+#'     when the 'progress' package is installed; \code{FALSE} keeps only the
+#'     log lines.}
+#'   \item{\code{mxnet.dist.timeout}}{Seconds every collective of a
+#'     distributed kvstore may take before it fails with an
+#'     \code{mxnet_dist_error} (default 600; 0: no deadline); see
+#'     \code{\link{mx.kv.create}}.}
+#'   \item{\code{mxnet.dist.overlap}}{\code{TRUE} lets a communication
+#'     thread allreduce gradients while backward runs, in distributed
+#'     training with one device per worker (default \code{FALSE}: MPI
+#'     busy-waits, which slows a worker without a spare core).}
+#' }
+#' @name mxnet.options
+#' @aliases mxnet-options
+#' @examples
+#' old <- options(mxnet.nan.action = "stop", mxnet.progress = FALSE)
+#' getOption("mxnet.nan.action")
+#' options(old)
+NULL
