@@ -237,12 +237,15 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   feeds <- model.feeds(b0, input.names, output.names)
   input.shapes <- lapply(feeds$fields, function(f) dim(b0[[f]]))
   batch.size <- model.last(input.shapes[[1L]])
-  # parameters
+  # parameters; those made here are released once the executors hold copies
+  owned <- list()
   if (is.null(arg.params) || is.null(aux.params)) {
     ins <- names(feeds$fields) %in% input.names
     p <- mx.model.init.params(symbol, input.shapes[ins], input.shapes[!ins], initializer, mx.cpu())
+    owned <- c(p$arg.params, p$aux.params)
     if (is.null(arg.params)) arg.params <- p$arg.params
     if (is.null(aux.params)) aux.params <- p$aux.params
+    rm(p)
   }
   param.names <- setdiff(arg.names, c(input.names, output.names))
   unknown.fixed <- setdiff(fixed.param, param.names)
@@ -263,10 +266,11 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     # every worker starts from rank 0's parameters, whatever its seed
     arg.params <- kv.broadcast.params(kv, arg.params)
     aux.params <- kv.broadcast.params(kv, aux.params)
+    owned <- c(owned, arg.params, aux.params)
   }
   model <- model.train(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, num.round,
                        optimizer, train.iter, eval.iter, eval.metric, epoch.end.callback,
-                       batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param)
+                       batch.end.callback, kv, verbose && kv$rank == 0L, feeds, fixed.param, owned)
   # the input shapes of one example (batch 1), for summary()
   model$input.shape <- lapply(input.shapes[names(feeds$fields) %in% input.names],
                               function(s) { s[length(s)] <- 1L; s })
@@ -330,23 +334,23 @@ model.feeds <- function(batch, input.names, output.names) {
 # per parameter and updates the metric; R only calls the callbacks.
 model.train <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
                         optimizer, train.iter, eval.iter, metric, epoch.end.callback,
-                        batch.end.callback, kv, verbose, feeds, fixed.param) {
+                        batch.end.callback, kv, verbose, feeds, fixed.param, owned = list()) {
   if (kv$num.workers > 1L) {
     mx.kv.state$rank <- kv$rank
     on.exit(mx.kv.state$rank <- 0L, add = TRUE)
     return(kv.guard(kv, model.train.loop(symbol, ctx, input.shapes, arg.params, aux.params, begin.round,
                                          end.round, optimizer, train.iter, eval.iter, metric,
                                          epoch.end.callback, batch.end.callback, kv, verbose, feeds,
-                                         fixed.param)))
+                                         fixed.param, owned)))
   }
   model.train.loop(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
                    optimizer, train.iter, eval.iter, metric, epoch.end.callback,
-                   batch.end.callback, kv, verbose, feeds, fixed.param)
+                   batch.end.callback, kv, verbose, feeds, fixed.param, owned)
 }
 
 model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, begin.round, end.round,
                              optimizer, train.iter, eval.iter, metric, epoch.end.callback,
-                             batch.end.callback, kv, verbose, feeds, fixed.param) {
+                             batch.end.callback, kv, verbose, feeds, fixed.param, owned = list()) {
   ndev <- length(ctx)
   dist <- kv$num.workers > 1L
   batch.size <- tail(input.shapes[[1L]], 1)
@@ -363,6 +367,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
     ex
   })
+  .Call(C_mx_r_nd_release, owned)
   if (verbose) message(sprintf("Start training with %d device%s%s", ndev, if (ndev > 1) "s" else "",
                                if (dist) sprintf(" on each of %d workers", kv$num.workers) else ""))
   # the first executor holds the master copy of the weights
@@ -379,7 +384,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   if (!is.null(overlap)) on.exit(.Call(C_mx_r_kv_overlap_free, overlap), add = TRUE)
   updater <- mx.opt.get.updater(optimizer, weights)
   env <- new.env()
-  env$model <- NULL
+  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names))
   eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
   nan.seen <- FALSE
   env$history <- history.empty(metric)
@@ -439,13 +444,14 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
       env$history <- history.add(env$history, iteration, metric, env, optimizer, secs)
       if (!nan.seen) nan.seen <- model.check.finite(weights, iteration)
       if (dist) kv.average.aux(kv, execs)
-      env$model <- model.extract(symbol, execs, param.names)
+      lazy$epoch.end()
       if (!is.null(epoch.end.callback)) {
         cont <- epoch.end.callback(iteration, 0L, env, verbose = verbose)
         # rank 0 decides, so that every worker leaves at the same epoch
         if (dist) cont <- kv.decide(kv, !isFALSE(cont))
         if (isFALSE(cont)) break
       }
+      lazy$resume(!is.null(batch.end.callback) && iteration < end.round)
     }
     NULL
   })
@@ -456,7 +462,10 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
                     iteration, nbatch), call. = FALSE)
   }
   # an early-stopping callback may ask for the weights of its best epoch
-  model <- env$restore.model %||% model.extract(symbol, execs, param.names)
+  # the executors go with this call: a model on the CPU takes their arrays
+  # rather than copies of them
+  model <- env$restore.model %||% (if (is.null(stopped)) lazy$value()) %||%
+    model.extract(symbol, execs, param.names, copy = !(length(execs) == 1L && ctx[[1L]]$device == "cpu"))
   model$history <- env$history
   model
 }
@@ -572,9 +581,40 @@ model.broadcast.weights <- function(execs, names) {
 }
 
 # Parameters copied to the CPU; auxiliary states averaged over devices.
-model.extract <- function(symbol, execs, param.names) {
-  arg <- lapply(execs[[1L]]$ref.arg.arrays[param.names], function(a) mx.nd.copyto(a, mx.cpu()))
-  aux <- lapply(execs[[1L]]$ref.aux.arrays, function(a) mx.nd.copyto(a, mx.cpu()))
+# env$model for the callbacks, as MXNet's: the model at the end of the last
+# finished epoch (NULL before).  Its copy of the parameters is made when a
+# callback first reads it, so training without callbacks holds no copy
+# (100 MB for ResNet-50); when batch callbacks exist it is made before the
+# next epoch changes the weights (resume).  The last epoch's copy goes back
+# to the memory pool when the next epoch ends, rather than at R's next
+# garbage collection.  value(): the copy, or NULL if none.
+model.lazy <- function(env, extract) {
+  held <- NULL
+  ready <- FALSE      # the executors hold the last finished epoch's weights
+  makeActiveBinding("model", function(v) {
+    if (!missing(v)) held <<- v
+    else if (is.null(held) && ready) held <<- extract()
+    held
+  }, env)
+  list(value = function() held,
+       epoch.end = function() {
+         big <- !is.null(held) && sum(vapply(held$arg.params, function(a) prod(dim(a)), 0)) >= 2^22
+         held <<- NULL
+         if (big) invisible(gc(verbose = FALSE))
+         ready <<- TRUE
+       },
+       resume = function(keep) {
+         if (keep && is.null(held)) held <<- extract()
+         ready <<- FALSE
+       })
+}
+
+# The trained model from the first executor: copies on the CPU, or (copy =
+# FALSE, an executor on the CPU about to be dropped) its own arrays.
+model.extract <- function(symbol, execs, param.names, copy = TRUE) {
+  take <- if (copy) function(a) mx.nd.copyto(a, mx.cpu()) else identity
+  arg <- lapply(execs[[1L]]$ref.arg.arrays[param.names], take)
+  aux <- lapply(execs[[1L]]$ref.aux.arrays, take)
   if (length(execs) > 1L && length(aux)) {
     for (n in names(aux)) {
       for (i in seq_along(execs)[-1L])

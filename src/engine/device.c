@@ -213,6 +213,7 @@ mx_status mx_op_kernels(const mx_op *op, mx_context ctx, mx_kernels *out) {
   if (ctx.dev_type == MX_CPU) {
     out->fwd = op->cpu;
     out->bwd = op->backward;
+    out->workspace = op->workspace;
     if (!out->fwd) return mx_error(MX_ERR_UNSUPPORTED, "%s: no CPU kernel", op->name);
     return MX_OK;
   }

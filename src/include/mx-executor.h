@@ -61,6 +61,8 @@ typedef struct mx_exec_memory {
   int64_t planned_bytes;     /* intermediate buffers after planning          */
   int64_t unplanned_bytes;   /* the same buffers without any sharing         */
   int64_t external_bytes;    /* arguments, gradients, auxiliary states, heads */
+  int64_t workspace_bytes;   /* the kernels' shared scratch (one block)      */
+  int64_t cached_bytes;      /* kept in nodes' kernel state (op->state_bytes) */
   int64_t n_buffers;         /* planned values                               */
   int64_t n_blocks;          /* blocks after sharing                         */
   int64_t n_inplace;         /* values that took over their input's block    */
@@ -68,6 +70,9 @@ typedef struct mx_exec_memory {
   int64_t n_steps_forward, n_steps_backward;
 } mx_exec_memory;
 void mx_executor_memory(const mx_executor *e, mx_exec_memory *out);
+/* Kernel scratch that did not come from an executor's workspace (imperative
+ * calls, a need larger than planned): calls and bytes, process-wide. */
+void mx_scratch_fallbacks(int64_t *calls, int64_t *bytes);
 
 /* Time per op (profiling): when on, forward/backward record the wall time
  * of each step; the report lists op name, node name, phase, calls, seconds. */

@@ -132,6 +132,8 @@ typedef struct mx_kernels {
   mx_compute_fn fwd;
   mx_backward_fn bwd;
   const mx_gpu_kernel *gpu;       /* NULL on the CPU                         */
+  mx_workspace_fn workspace;      /* scratch a call needs (NULL: none; GPU
+                                     kernels size their own for now)        */
 } mx_kernels;
 mx_status mx_op_kernels(const mx_op *op, mx_context ctx, mx_kernels *out);
 /* Nonzero when op computes dtype natively on ctx (else via float32). */

@@ -45,13 +45,17 @@ typedef struct mx_op_ctx {
   mx_rng rng;            /* random ops: seeded per call                     */
   mx_context ctx;        /* device of the outputs                           */
   int is_train;          /* training forward (Dropout, BatchNorm statistics) */
+  int recompute;         /* the mirror's recompute of a forward call (see
+                            MX_OPF_MIRROR_STATS)                          */
   void **state;          /* per-node slot that survives between calls (e.g.
                             a cached oneDNN primitive), owned by the caller
                             and released with op->state_free; NULL when the
                             call has no such slot (imperative calls)        */
   void *gpu;             /* GPU calls: the backend's device record (stream,
                             library handles); NULL on the CPU              */
-  void *workspace;       /* scratch planned by the executor (GPU), or NULL */
+  void *workspace;       /* scratch planned by the executor (the largest
+                            need of its nodes, shared), or NULL; kernels
+                            take it through mx_scratch_open              */
   size_t workspace_bytes;
 } mx_op_ctx;
 
@@ -90,6 +94,14 @@ typedef void (*mx_backward_deps_fn)(const mx_param_value *p, int nin, int nout,
 typedef int (*mx_list_inputs_fn)(const mx_param_value *p, const char **names,
                                  int max);
 
+/* Scratch bytes one call of the op needs for these input shapes and this
+ * dtype (backward: 0 the forward call, 1 the backward call), with c's
+ * threads and state slot (a kernel may build its per-node state here, as
+ * its first call would).  The executor plans one workspace of the largest
+ * need over its nodes and passes it in mx_op_ctx.workspace. */
+typedef size_t (*mx_workspace_fn)(const mx_op_ctx *c, const mx_param_value *p, int nin,
+                                  const mx_shape *in, int dtype, int backward);
+
 /* View ops: build output 0 as a view of input 0 (no copy); NULL result
  * means "not possible here, run the kernel". */
 typedef mx_status (*mx_view_fn)(const mx_param_value *p, const mx_ndarray *in,
@@ -119,6 +131,8 @@ struct mx_op {
   int (*num_visible_outputs)(const mx_param_value *p);/* NULL: all        */
   const char *const *output_names;   /* NULL: "output" / "output<k>"       */
   void (*state_free)(void *state);
+  size_t (*state_bytes)(const void *state);  /* bytes a state keeps (NULL: its size unknown, 0) */
+  mx_workspace_fn workspace;         /* NULL: the kernels need no scratch   */
   /* GPU kernels are not here: a GPU backend (mx-gpu.h) carries its own
    * records, looked up by op name. */
 };
@@ -162,6 +176,21 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst);
 mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
                   int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
                   const void *B, int64_t ldb, double beta, void *C, int64_t ldc);
+/* A kernel's scratch: the executor's workspace when it is large enough,
+ * else (imperative calls, a need that grew) a block from the device pool,
+ * counted by mx_scratch_fallbacks (mx-executor.h).  mx_scratch_take hands out 64-byte
+ * aligned pieces of the need given to open (NULL when it is exhausted). */
+typedef struct mx_scratch {
+  char *base;
+  size_t size, used;
+  mx_storage *own;
+} mx_scratch;
+mx_status mx_scratch_open(const mx_op_ctx *c, size_t need, mx_scratch *s);
+void *mx_scratch_take(mx_scratch *s, size_t bytes);
+void mx_scratch_close(mx_scratch *s);
+/* Round bytes up to the scratch alignment (sizes of several pieces add up). */
+static inline size_t mx_scratch_round(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 

@@ -322,6 +322,12 @@ typedef struct mx_param_value {
                                     the first and fills them (weights)       */
 #define MX_OPF_INT8    256   /* the kernel handles int8 itself; other ops see
                                 int8 inputs/outputs as int32 (imperative calls) */
+#define MX_OPF_MIRROR_STATS 512 /* recomputable under `mirror` although it has
+                                auxiliary states: a recompute call
+                                (mx_op_ctx.recompute) reads its hidden outputs
+                                (BatchNorm's batch mean and variance) as its
+                                forward call wrote them and leaves the
+                                auxiliary states alone (CPU kernels only)    */
 
 /* Registry limits: registration fails (mx_engine_init) rather than drop an
  * op; every op's inputs, outputs and parameters fit arrays of these sizes. */

@@ -625,27 +625,21 @@ static int64_t chunk_images(const cgeom *g, size_t es, double cap) {
 /* Most threads the weight gradient splits its images over. */
 #define MX_MAX_SPLIT 64
 
-/* Workspace from the pooled allocator (warm memory: no page faults). */
+/* One chunk's column and product matrices, pieces of the call's scratch. */
 typedef struct wspace {
-  mx_storage *st;
   char *col, *mat;
 } wspace;
 
-static mx_status ws_get(const cgeom *g, int64_t nb, size_t es, wspace *w) {
-  size_t ncol = (size_t)(g->C * g->kh * g->kw) * (size_t)(nb * g->Ho * g->Wo) * es;
-  size_t nmat = (size_t)g->F * (size_t)(nb * g->Ho * g->Wo) * es;
-  ncol = (ncol + 63) & ~(size_t)63;
-  mx_context cpu = {MX_CPU, 0};
-  mx_status rc = mx_storage_alloc(ncol + nmat + 64, cpu, &w->st);
-  if (rc) return rc;
-  w->col = (char *)w->st->data;
-  w->mat = w->col + ncol;
-  return MX_OK;
+static size_t ws_col_bytes(const cgeom *g, int64_t nb, size_t es) {
+  return mx_scratch_round((size_t)(g->C * g->kh * g->kw) * (size_t)(nb * g->Ho * g->Wo) * es);
+}
+static size_t ws_mat_bytes(const cgeom *g, int64_t nb, size_t es) {
+  return mx_scratch_round((size_t)g->F * (size_t)(nb * g->Ho * g->Wo) * es);
 }
 
-static void ws_free(wspace *w) {
-  if (w->st) mx_storage_release(w->st);
-  w->st = NULL;
+static void ws_take(const cgeom *g, int64_t nb, size_t es, mx_scratch *s, wspace *w) {
+  w->col = (char *)mx_scratch_take(s, ws_col_bytes(g, nb, es));
+  w->mat = (char *)mx_scratch_take(s, ws_mat_bytes(g, nb, es));
 }
 
 /* One built-in operation over the images of a convolution. */
@@ -745,6 +739,24 @@ static mx_status bwd_w_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, 
   return rc;
 }
 
+/* Threads that each take a share of the chunks (1: one pass with threaded
+ * loops and products). */
+static int chunk_split(const mx_op_ctx *c, const cgeom *g, int dt, int64_t nb) {
+  int64_t nchunk = (g->N + nb - 1) / nb;
+  int nt = task_threads(c, nchunk, g->N * g->C * g->kh * g->kw * g->Ho * g->Wo);
+  if (nt > MX_MAX_SPLIT) nt = MX_MAX_SPLIT;
+  return nt <= 1 || !(MX_HAVE_DNNL || dt == MX_FLOAT64) ? 1 : nt;
+}
+
+/* Scratch of run_chunks: a column and product matrix per share, and the
+ * shares' partial weight gradients (nacc elements) after the first. */
+static size_t chunks_need(const mx_op_ctx *c, const cgeom *g, int dt, int64_t nb, int64_t nacc) {
+  size_t es = mx_dtype_size(dt);
+  int nt = chunk_split(c, g, dt, nb);
+  size_t per = ws_col_bytes(g, nb, es) + ws_mat_bytes(g, nb, es);
+  return (size_t)nt * per + (nt > 1 ? (size_t)(nt - 1) * mx_scratch_round((size_t)nacc * es) : 0);
+}
+
 /* Run fn over all images.  With several threads and at least one chunk
  * per thread, each thread takes a share of the chunks with its own
  * workspace and single-threaded loops and products (LeNet-sized products
@@ -757,28 +769,21 @@ static mx_status run_chunks(const mx_op_ctx *c, const conv_job *j, conv_range_fn
   const cgeom *g = j->g;
   size_t es = mx_dtype_size(j->dt);
   int64_t nchunk = (g->N + j->nb - 1) / j->nb;
-  int nt = task_threads(c, nchunk, g->N * g->C * g->kh * g->kw * g->Ho * g->Wo);
-  if (nt > MX_MAX_SPLIT) nt = MX_MAX_SPLIT;
-  mx_status rc = MX_OK;
-  if (nt <= 1 || !(MX_HAVE_DNNL || j->dt == MX_FLOAT64)) {
-    wspace ws = {0};
-    if ((rc = ws_get(g, j->nb, es, &ws))) return rc;
-    rc = fn(c, j, 0, g->N, &ws, acc, c->nthreads);
-    ws_free(&ws);
-    return rc;
-  }
+  int nt = chunk_split(c, g, j->dt, j->nb);
+  mx_scratch sc;
+  mx_status rc = mx_scratch_open(c, chunks_need(c, g, j->dt, j->nb, acc ? nacc : 0), &sc);
+  if (rc) return rc;
   wspace ws[MX_MAX_SPLIT];
   void *part[MX_MAX_SPLIT];
-  mx_storage *pst = NULL;
-  memset(ws, 0, sizeof ws);
-  for (int t = 0; t < nt && !rc; t++) rc = ws_get(g, j->nb, es, &ws[t]);
-  if (!rc && acc) {
-    size_t pbytes = ((size_t)nacc * es + 63) & ~(size_t)63;
-    rc = mx_storage_alloc(pbytes * (size_t)nt + 64, c->ctx, &pst);
-    for (int t = 0; t < nt && !rc; t++)
-      part[t] = t == 0 ? acc : (char *)pst->data + pbytes * (size_t)t;
+  for (int t = 0; t < nt; t++) ws_take(g, j->nb, es, &sc, &ws[t]);
+  if (nt == 1) {
+    rc = fn(c, j, 0, g->N, &ws[0], acc, c->nthreads);
+    mx_scratch_close(&sc);
+    return rc;
   }
-  if (!rc) {
+  for (int t = 0; t < nt && acc; t++)
+    part[t] = t == 0 ? acc : mx_scratch_take(&sc, (size_t)nacc * es);
+  {
     mx_op_ctx c1 = *c;
     c1.nthreads = 1;
     int failed = 0;
@@ -804,8 +809,7 @@ static mx_status run_chunks(const mx_op_ctx *c, const conv_job *j, conv_range_fn
       CALL_T(j->dt, sum_parts, nacc, part, nt, rt);
     }
   }
-  if (pst) mx_storage_release(pst);
-  for (int t = 0; t < nt; t++) ws_free(&ws[t]);
+  mx_scratch_close(&sc);
   return rc;
 }
 
@@ -894,21 +898,27 @@ typedef struct conv_key {
  * from the primitive's layout when they differ. */
 typedef struct dnn_arg {
   int arg, is_out;
-  dnnl_memory_t user, inner;
+  dnnl_memory_t user, inner;   /* inner: no buffer of its own (workspace) */
+  size_t off;                  /* inner's place in the call's workspace   */
   dnnl_primitive_t reorder;
 } dnn_arg;
 
+/* A primitive's buffers (layout conversions, oneDNN's scratchpad in user
+ * mode) are pieces of one workspace of ws_bytes, given per call: the
+ * executor's planned workspace, nothing held between calls. */
 typedef struct dnn_prim {
   int state;                   /* 0 not built, 1 ready, -1 not available */
   dnnl_primitive_t prim;
   int nargs;
   dnn_arg a[4];
+  dnnl_memory_t scratch;       /* oneDNN's scratchpad (NULL: none)       */
+  size_t scratch_off, ws_bytes;
 } dnn_prim;
 
 typedef struct conv_cache {
   conv_key key;
   int valid;
-  size_t inner_bytes;          /* buffers held for layout conversions */
+  dnnl_primitive_attr_t attr;  /* user-managed scratchpad                 */
   dnnl_stream_t stream;
   dnnl_primitive_desc_t hint[2];   /* forward descriptors (backward hints), per layout */
   int hint_state[2];
@@ -932,21 +942,15 @@ static dnnl_engine_t dnn_engine(void) {
   return e;
 }
 
-static void dnn_prim_free(conv_cache *cc, dnn_prim *P) {
+static void dnn_prim_free(dnn_prim *P) {
   if (P->prim) dnnl_primitive_destroy(P->prim);
   for (int k = 0; k < P->nargs; k++) {
     dnn_arg *A = &P->a[k];
     if (A->reorder) dnnl_primitive_destroy(A->reorder);
-    if (A->inner) {
-      const dnnl_memory_desc_t *md = NULL;
-      if (dnnl_memory_get_memory_desc(A->inner, &md) == dnnl_success && md) {
-        size_t sz = dnnl_memory_desc_get_size(md);
-        cc->inner_bytes = cc->inner_bytes > sz ? cc->inner_bytes - sz : 0;
-      }
-      dnnl_memory_destroy(A->inner);
-    }
+    if (A->inner) dnnl_memory_destroy(A->inner);
     if (A->user) dnnl_memory_destroy(A->user);
   }
+  if (P->scratch) dnnl_memory_destroy(P->scratch);
   int st = P->state;
   memset(P, 0, sizeof *P);
   P->state = st == 1 ? 0 : st;
@@ -954,10 +958,11 @@ static void dnn_prim_free(conv_cache *cc, dnn_prim *P) {
 
 static void conv_cache_clear(conv_cache *cc) {
   for (int k = 0; k < NOPS; k++)
-    for (int l = 0; l < 2; l++) dnn_prim_free(cc, &cc->prim[k][l]);
+    for (int l = 0; l < 2; l++) dnn_prim_free(&cc->prim[k][l]);
   for (int l = 0; l < 2; l++)
     if (cc->hint[l]) dnnl_primitive_desc_destroy(cc->hint[l]);
   if (cc->stream) dnnl_stream_destroy(cc->stream);
+  if (cc->attr) dnnl_primitive_attr_destroy(cc->attr);
   memset(cc, 0, sizeof *cc);
 }
 
@@ -995,6 +1000,10 @@ static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
   cc->valid = 1;
   for (int k = 0; k < NOPS; k++) cc->choice[k] = key->tune ? -1 : fixed_variant(&key->g, k);
 }
+
+/* A node's cache keeps primitives and descriptors only: its buffers are
+ * pieces of the call's workspace. */
+static size_t conv_state_bytes(const void *s) { return s ? sizeof(conv_cache) : 0; }
 
 static void conv_state_free(void *s) {
   if (!s) return;
@@ -1036,9 +1045,9 @@ static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
 }
 
 /* Set up one argument of a primitive: its user memory (no buffer: the
- * handle is set per call) and, if the layouts differ, an inner buffer and a
- * reorder. */
-static dnnl_status_t dnn_arg_init(conv_cache *cc, dnn_prim *P, const_dnnl_primitive_desc_t pd,
+ * handle is set per call) and, if the layouts differ, an inner memory (a
+ * piece of the workspace) and a reorder. */
+static dnnl_status_t dnn_arg_init(dnn_prim *P, const_dnnl_primitive_desc_t pd,
                                   int arg, int is_out, const dnnl_memory_desc_t *user_md,
                                   dnnl_engine_t eng) {
   dnn_arg *A = &P->a[P->nargs++];
@@ -1049,8 +1058,9 @@ static dnnl_status_t dnn_arg_init(conv_cache *cc, dnn_prim *P, const_dnnl_primit
   dnnl_status_t st = dnnl_memory_create(&A->user, user_md, eng, DNNL_MEMORY_NONE);
   if (st != dnnl_success) return st;
   if (dnnl_memory_desc_equal(pmd, user_md)) return dnnl_success;
-  if ((st = dnnl_memory_create(&A->inner, pmd, eng, DNNL_MEMORY_ALLOCATE)) != dnnl_success) return st;
-  cc->inner_bytes += dnnl_memory_desc_get_size(pmd);
+  if ((st = dnnl_memory_create(&A->inner, pmd, eng, DNNL_MEMORY_NONE)) != dnnl_success) return st;
+  A->off = P->ws_bytes;
+  P->ws_bytes += mx_scratch_round(dnnl_memory_desc_get_size(pmd));
   dnnl_primitive_desc_t rpd = NULL;
   st = is_out ? dnnl_reorder_primitive_desc_create(&rpd, pmd, eng, user_md, eng, NULL)
               : dnnl_reorder_primitive_desc_create(&rpd, user_md, eng, pmd, eng, NULL);
@@ -1060,14 +1070,28 @@ static dnnl_status_t dnn_arg_init(conv_cache *cc, dnn_prim *P, const_dnnl_primit
   return st;
 }
 
+/* The primitive's scratchpad, when it has one, after its arguments. */
+static dnnl_status_t dnn_scratch_init(dnn_prim *P, const_dnnl_primitive_desc_t pd, dnnl_engine_t eng) {
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  size_t sz = md ? dnnl_memory_desc_get_size(md) : 0;
+  if (sz == 0) return dnnl_success;
+  P->scratch_off = P->ws_bytes;
+  P->ws_bytes += mx_scratch_round(sz);
+  return dnnl_memory_create(&P->scratch, md, eng, DNNL_MEMORY_NONE);
+}
+
 /* Run a primitive on user buffers ptr[k] (one per argument, in the order
- * they were set up). */
-static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr) {
-  dnnl_exec_arg_t args[4];
+ * they were set up), its inner buffers and scratchpad in ws. */
+static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, char *ws) {
+  dnnl_exec_arg_t args[5];
   dnnl_status_t st;
+  if (P->scratch && (st = dnnl_memory_set_data_handle(P->scratch, ws + P->scratch_off)) != dnnl_success)
+    return st;
   for (int k = 0; k < P->nargs; k++) {
     dnn_arg *A = &P->a[k];
     if ((st = dnnl_memory_set_data_handle(A->user, ptr[k])) != dnnl_success) return st;
+    if (A->inner && (st = dnnl_memory_set_data_handle(A->inner, ws + A->off)) != dnnl_success)
+      return st;
     if (A->inner && !A->is_out) {
       dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner}};
       if ((st = dnnl_primitive_execute(A->reorder, s, 2, ra)) != dnnl_success) return st;
@@ -1075,7 +1099,12 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr) {
     args[k].arg = A->arg;
     args[k].memory = A->inner ? A->inner : A->user;
   }
-  if ((st = dnnl_primitive_execute(P->prim, s, P->nargs, args)) != dnnl_success) return st;
+  int na = P->nargs;
+  if (P->scratch) {
+    args[na].arg = DNNL_ARG_SCRATCHPAD;
+    args[na++].memory = P->scratch;
+  }
+  if ((st = dnnl_primitive_execute(P->prim, s, na, args)) != dnnl_success) return st;
   for (int k = 0; k < P->nargs; k++) {
     dnn_arg *A = &P->a[k];
     if (A->inner && A->is_out) {
@@ -1100,13 +1129,20 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
     cc->stream = NULL;
     return;
   }
+  if (!cc->attr && (dnnl_primitive_attr_create(&cc->attr) != dnnl_success ||
+                    dnnl_primitive_attr_set_scratchpad_mode(cc->attr, dnnl_scratchpad_mode_user) !=
+                        dnnl_success)) {
+    if (cc->attr) dnnl_primitive_attr_destroy(cc->attr);
+    cc->attr = NULL;
+    return;
+  }
   dnnl_convolution_desc_t cd;
   if (!cc->hint_state[lay]) {
     cc->hint_state[lay] = -1;
     if (dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
             &m.src_a, &m.wei_a, cc->key.fwd_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates,
             m.pad_l, m.pad_r) == dnnl_success &&
-        dnnl_primitive_desc_create(&cc->hint[lay], &cd, NULL, eng, NULL) == dnnl_success)
+        dnnl_primitive_desc_create(&cc->hint[lay], &cd, cc->attr, eng, NULL) == dnnl_success)
       cc->hint_state[lay] = 1;
     else
       cc->hint[lay] = NULL;
@@ -1119,36 +1155,37 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   } else if (which == OP_BWD_DATA) {
     st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
             &m.wei_a, &m.dst_a, m.strides, m.dilates, m.pad_l, m.pad_r);
-    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) != dnnl_success)
+    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, cc->attr, eng, hint) != dnnl_success)
       return;
   } else {
     st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
             &m.wei_a, cc->key.bw_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates, m.pad_l,
             m.pad_r);
-    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) != dnnl_success)
+    if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, cc->attr, eng, hint) != dnnl_success)
       return;
   }
   st = dnnl_primitive_create(&P->prim, pd);
   if (st == dnnl_success) {
     if (which == OP_FWD) {
-      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
-          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
-          (!cc->key.fwd_bias || !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
-        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
+      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+          !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
+          (!cc->key.fwd_bias || !(st = dnn_arg_init(P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
+        st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
     } else if (which == OP_BWD_DATA) {
-      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
-          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
-        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_SRC, 1, &m.src, eng);
+      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
+        st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_SRC, 1, &m.src, eng);
     } else {
-      if (!(st = dnn_arg_init(cc, P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
-          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
-          !(st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &m.wei, eng)) && cc->key.bw_bias)
-        st = dnn_arg_init(cc, P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
+      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+          !(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &m.wei, eng)) && cc->key.bw_bias)
+        st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
     }
+    if (st == dnnl_success) st = dnn_scratch_init(P, pd, eng);
   }
   if (pd != hint) dnnl_primitive_desc_destroy(pd);
   if (st != dnnl_success) {
-    dnn_prim_free(cc, P);
+    dnn_prim_free(P);
     P->state = -1;
     return;
   }
@@ -1161,7 +1198,8 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
 typedef struct dnn_call {
   conv_cache *cc;
   int which, lay;
-  void *const *ptr;
+  void *const *ptr;            /* NULL: build only                         */
+  char *ws;
   dnnl_status_t st;
 } dnn_call;
 
@@ -1169,13 +1207,27 @@ static void dnn_build_run(void *arg) {
   dnn_call *d = (dnn_call *)arg;
   dnn_prim *P = &d->cc->prim[d->which][d->lay];
   dnn_build(d->cc, d->which, d->lay);
-  if (P->state == 1) d->st = dnn_run(P, d->cc->stream, d->ptr);
+  if (P->state == 1 && d->ptr) d->st = dnn_run(P, d->cc->stream, d->ptr, d->ws);
+}
+
+/* Build (once) the primitive of one operation in one layout; its
+ * workspace need, or 0 when oneDNN cannot do it this way. */
+static size_t dnn_need(const mx_op_ctx *c, conv_cache *cc, int which, int lay) {
+  dnn_call d = {cc, which, lay, NULL, NULL, dnnl_success};
+  if (!cc->prim[which][lay].state) mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
+  return cc->prim[which][lay].state == 1 ? cc->prim[which][lay].ws_bytes : 0;
 }
 
 static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr) {
-  dnn_call d = {cc, which, lay, ptr, dnnl_success};
+  dnn_need(c, cc, which, lay);
+  dnn_prim *P = &cc->prim[which][lay];
+  if (P->state != 1) return MX_ERR_UNSUPPORTED;
+  mx_scratch ws;
+  mx_status rc = mx_scratch_open(c, P->ws_bytes, &ws);
+  if (rc) return rc;
+  dnn_call d = {cc, which, lay, ptr, ws.base, dnnl_success};
   mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
-  if (cc->prim[which][lay].state != 1) return MX_ERR_UNSUPPORTED;
+  mx_scratch_close(&ws);
   if (d.st != dnnl_success)
     return mx_error(MX_ERR_INTERNAL, "oneDNN convolution failed (status %d)", (int)d.st);
   return MX_OK;
@@ -1197,7 +1249,7 @@ static int pick_variant(conv_cache *cc, int which) {
   if (best < 0) best = V_BUILTIN;
   cc->choice[which] = best;
   for (int l = 0; l < 2; l++)
-    if (l != best) dnn_prim_free(cc, &cc->prim[which][l]);
+    if (l != best) dnn_prim_free(&cc->prim[which][l]);
   return best;
 }
 
@@ -1238,10 +1290,8 @@ static conv_cache *node_cache(const mx_op_ctx *c, const conv_key *key) {
 
 /* Calls without a state slot (imperative) share a few process-wide caches,
  * as MXNet keeps its oneDNN primitives in a global map: the least recently
- * used free one is rebuilt for a new key.  A cache whose layout buffers are
- * large is dropped after the call rather than kept. */
+ * used free one is rebuilt for a new key. */
 #define GCACHE_SLOTS 8
-#define GCACHE_KEEP_BYTES ((size_t)64 << 20)
 static conv_cache g_cache[GCACHE_SLOTS];
 static int g_busy[GCACHE_SLOTS];
 static uint64_t g_stamp[GCACHE_SLOTS], g_clock;
@@ -1272,7 +1322,6 @@ static conv_cache *gcache_acquire(const conv_key *key) {
 
 static void gcache_release(conv_cache *cc) {
   int i = (int)(cc - g_cache);
-  if (cc->inner_bytes > GCACHE_KEEP_BYTES) conv_cache_clear(cc);
 #ifdef _OPENMP
 #pragma omp critical(mx_conv_gcache)
 #endif
@@ -1283,6 +1332,7 @@ static void gcache_release(conv_cache *cc) {
 
 typedef struct conv_cache { int unused; } conv_cache;
 static void conv_state_free(void *s) { free(s); }
+static size_t conv_state_bytes(const void *s) { return s ? sizeof(conv_cache) : 0; }
 
 #endif
 
@@ -1542,6 +1592,72 @@ static mx_status k_deconv(KARGS) { return deconv_forward(c, p, in, nin, out, nou
 static mx_status k_deconv_builtin(KARGS) { return deconv_forward(c, p, in, nin, out, nout, req, 1); }
 static mx_status b_deconv(BARGS) { return deconv_backward(c, p, og, nout, in, nin, out, ig, req, 0); }
 static mx_status b_deconv_builtin(BARGS) { return deconv_backward(c, p, og, nout, in, nin, out, ig, req, 1); }
+
+/* ====================================================== planned workspace */
+
+/* Scratch of the built-in implementation of one operation. */
+static size_t builtin_need(const mx_op_ctx *c, const cgeom *g, int dt, int which) {
+  size_t es = mx_dtype_size(dt);
+  if (which == OP_BWD_W)
+    return chunks_need(c, g, dt, chunk_images(g, es, CHUNK_BWD_W),
+                       g->F * (g->C / g->G) * g->kh * g->kw);
+  return chunks_need(c, g, dt, chunk_images(g, es, CHUNK_FWD), 0);
+}
+
+/* Scratch of one operation: its chosen variant's (building the node's
+ * primitives now, as the first call would), while tuning the largest of
+ * the candidates, and the built-in one's where oneDNN may decline. */
+static size_t run_need(conv_run *r, int which) {
+  size_t bi = builtin_need(r->c, r->g, r->dt, which);
+#if MX_HAVE_DNNL
+  if (r->cc) {
+    int ch = r->cc->choice[which];
+    if (ch == V_BUILTIN) return bi;
+    size_t need = 0;
+    int declined = 0;
+    for (int v = V_ANY; v <= V_PLAIN; v++) {
+      if (ch >= 0 && v != ch) continue;
+      size_t n = dnn_need(r->c, r->cc, which, v);
+      if (r->cc->prim[which][v].state != 1) declined = 1;
+      if (n > need) need = n;
+    }
+    if (declined && ch >= 0) need = dnn_need(r->c, r->cc, which, ch == V_ANY ? V_PLAIN : V_ANY);
+    return (ch < 0 || declined) && bi > need ? bi : need;
+  }
+#endif
+  return bi;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* The workspace of a Convolution (deconv 0) or Deconvolution call: which
+ * operations run in its forward and backward calls (a deconvolution's
+ * forward is its convolution's data gradient). */
+static size_t conv_workspace(const mx_op_ctx *c, const mx_param_value *p, const mx_shape *in,
+                             int dtype, int backward, int deconv, int builtin) {
+  cgeom g;
+  if (in[0].ndim < 0 || dtype < 0) return 0;
+  if ((deconv ? deconv_geom(p, &in[0], &g, NULL) : conv_geom(p, &in[0], &g, NULL)) != MX_OK) {
+    mx_error_clear();
+    return 0;
+  }
+  int bias = !deconv && !p[CP_NO_BIAS].i;
+  conv_run r;
+  run_begin(&r, c, &g, dtype, builtin, bias, bias,
+            tune_param(&p[deconv ? DP_CUDNN_TUNE : CP_CUDNN_TUNE]));
+  size_t need;
+  if (!backward) need = run_need(&r, deconv ? OP_BWD_DATA : OP_FWD);
+  else need = max_size(run_need(&r, deconv ? OP_FWD : OP_BWD_DATA), run_need(&r, OP_BWD_W));
+  run_end(&r);
+  return need;
+}
+
+#define WS_ARGS const mx_op_ctx *c, const mx_param_value *p, int nin, const mx_shape *in, \
+                int dtype, int backward
+static size_t ws_conv(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dtype, backward, 0, 0); }
+static size_t ws_deconv(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dtype, backward, 1, 0); }
+static size_t ws_conv_builtin(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dtype, backward, 0, 1); }
+static size_t ws_deconv_builtin(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dtype, backward, 1, 1); }
 
 /* ====================================================== Pooling */
 
@@ -1954,12 +2070,12 @@ const mx_op mx_ops_conv[] = {
    .num_outputs = 1, .params = p_conv, .num_params = MX_NPARAMS(p_conv),
    .infer_shape = shape_conv, .infer_type = type_float, .cpu = k_conv, .backward = b_conv,
    .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_conv,
-   .state_free = conv_state_free},
+   .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_conv},
   {.name = "Deconvolution", .doc = DECONV_DOC, .num_inputs = 3, .input_names = in_conv,
    .num_outputs = 1, .params = p_deconv, .num_params = MX_NPARAMS(p_deconv),
    .infer_shape = shape_deconv, .infer_type = type_float, .cpu = k_deconv, .backward = b_deconv,
    .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_deconv,
-   .state_free = conv_state_free},
+   .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_deconv},
   {.name = "Pooling", .doc = POOL_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
    .params = p_pool, .num_params = MX_NPARAMS(p_pool), .infer_shape = shape_pool,
    .infer_type = type_float, .cpu = k_pool, .backward = b_pool, .backward_deps = deps_pool},
@@ -1968,13 +2084,13 @@ const mx_op mx_ops_conv[] = {
    .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_conv,
    .num_params = MX_NPARAMS(p_conv), .infer_shape = shape_conv, .infer_type = type_float,
    .cpu = k_conv_builtin, .backward = b_conv_builtin, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR,
-   .backward_deps = deps_conv, .list_inputs = list_conv},
+   .backward_deps = deps_conv, .list_inputs = list_conv, .workspace = ws_conv_builtin},
   {.name = "_Deconvolution_builtin",
    .doc = "Deconvolution computed with the built-in kernels (tests the fallback).",
    .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_deconv,
    .num_params = MX_NPARAMS(p_deconv), .infer_shape = shape_deconv, .infer_type = type_float,
    .cpu = k_deconv_builtin, .backward = b_deconv_builtin,
    .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, .backward_deps = deps_conv,
-   .list_inputs = list_deconv},
+   .list_inputs = list_deconv, .workspace = ws_deconv_builtin},
   {.name = NULL},
 };

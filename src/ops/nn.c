@@ -1216,6 +1216,8 @@ static mx_status bn_forward(KARGS) {
   split_at(&in[0]->shape, ax, &outer, &C, &inner);
   int64_t M = outer * inner;
   int batch = c->is_train && !p[BN_GLOBAL].i;
+  /* the mirror's recompute: the statistics the forward call used, no update */
+  int again = batch && c->recompute && out[1] && out[2];
   int fix = (int)p[BN_FIX_GAMMA].i;
   double eps = p[BN_EPS].f, mom = p[BN_MOMENTUM].f;
   MX_FLOAT_SWITCH(in[0]->dtype, T, {
@@ -1229,7 +1231,10 @@ static mx_status bn_forward(KARGS) {
     MX_OMP_FOR(nt)
     for (int64_t ch = 0; ch < C; ch++) {
       double mean, var;
-      if (batch) {
+      if (again) {
+        mean = om[ch];
+        var = ov[ch];
+      } else if (batch) {
         double s = 0, ss = 0;
         for (int64_t o = 0; o < outer; o++) {
           const T *xr = x + (o * C + ch) * inner;
@@ -1244,6 +1249,10 @@ static mx_status bn_forward(KARGS) {
           }
         }
         var = M > 0 ? ss / (double)M : 0;
+        /* normalise with the statistics as stored (the output's dtype), as
+         * backward and the mirror's recompute read them */
+        mean = (double)(T)mean;
+        var = (double)(T)var;
         if (M > 0) {
           mm[ch] = (T)((double)mm[ch] * mom + mean * (1 - mom));
           mv[ch] = (T)((double)mv[ch] * mom + var * (1 - mom));
@@ -1252,8 +1261,8 @@ static mx_status bn_forward(KARGS) {
         mean = mm[ch];
         var = mv[ch];
       }
-      if (om) om[ch] = (T)mean;
-      if (ov) ov[ch] = (T)var;
+      if (om && !again) om[ch] = (T)mean;
+      if (ov && !again) ov[ch] = (T)var;
       double istd = 1.0 / sqrt(var + eps);
       double g = fix ? 1.0 : (double)gam[ch];
       const T a = (T)(g * istd), b = (T)((double)bet[ch] - mean * g * istd);
@@ -1335,12 +1344,13 @@ static mx_status k_batch_norm(KARGS) {
   mx_ndarray *ti[5] = {0}, *to[3] = {0};
   mx_status rc = MX_OK;
   for (int j = 0; j < 5 && !rc; j++) rc = to_f32(in[j], &ti[j]);
-  for (int k = 0; k < 3 && !rc; k++)
-    if (out[k]) rc = mx_ndarray_new(&out[k]->shape, MX_FLOAT32, out[k]->ctx, &to[k]);
+  for (int k = 0; k < 3 && !rc; k++)   /* a recompute reads the statistics */
+    if (out[k]) rc = k > 0 && c->recompute ? to_f32(out[k], &to[k])
+                                           : mx_ndarray_new(&out[k]->shape, MX_FLOAT32, out[k]->ctx, &to[k]);
   if (!rc) rc = bn_forward(c, p, ti, nin, to, nout, req);
   for (int k = 0; k < 3 && !rc; k++)
     if (out[k]) rc = mx_ndarray_copy_into(to[k], out[k]);
-  if (!rc && c->is_train && !p[BN_GLOBAL].i) {
+  if (!rc && c->is_train && !p[BN_GLOBAL].i && !c->recompute) {
     rc = mx_ndarray_copy_into(ti[3], in[3]);
     if (!rc) rc = mx_ndarray_copy_into(ti[4], in[4]);
   }
@@ -1788,7 +1798,7 @@ const mx_op mx_ops_nn[] = {
    .doc = "Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.",
    .num_inputs = 5, .input_names = in_batch_norm, .num_outputs = 3, .params = p_batch_norm,
    .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm, .cpu = k_batch_norm,
-   .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_NO_MIRROR,
+   .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_MIRROR_STATS,
    .backward_deps = deps_batch_norm, .num_aux = aux2, .num_visible_outputs = vis_batch_norm,
    .output_names = out_batch_norm},
   {.name = "Dropout",

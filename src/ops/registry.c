@@ -3,6 +3,7 @@
  * helpers, and imperative invocation (mx_op_invoke).
  */
 #include "../include/mx-gpu.h"
+#include "../include/mx-executor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,7 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
 }
 
 static void kernel_ctx(const call_plan *cp, const mx_invoke_opts *opts, mx_op_ctx *kc) {
+  memset(kc, 0, sizeof *kc);
   kc->nthreads = mx_threads_get();
   mx_rng_init(&kc->rng, opts ? opts->seed : 0);
   kc->ctx = cp->ctx;
@@ -571,4 +573,43 @@ fail:
   for (int k = 0; k < cp.nout; k++) mx_ndarray_free(outs[k]);
   for (int j = 0; j < nin; j++) mx_ndarray_free(grads[j]);
   return rc;
+}
+
+/* ------------------------------------------------------ kernel scratch */
+
+static int64_t scratch_fb_calls, scratch_fb_bytes;
+
+mx_status mx_scratch_open(const mx_op_ctx *c, size_t need, mx_scratch *s) {
+  memset(s, 0, sizeof *s);
+  need = mx_scratch_round(need);
+  s->size = need;
+  if (need == 0) return MX_OK;
+  if (c->workspace && c->workspace_bytes >= need) {
+    s->base = (char *)c->workspace;
+    return MX_OK;
+  }
+  mx_status rc = mx_storage_alloc(need, c->ctx, &s->own);
+  if (rc) return rc;
+  s->base = (char *)s->own->data;
+  __atomic_add_fetch(&scratch_fb_calls, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&scratch_fb_bytes, (int64_t)need, __ATOMIC_RELAXED);
+  return MX_OK;
+}
+
+void *mx_scratch_take(mx_scratch *s, size_t bytes) {
+  bytes = mx_scratch_round(bytes);
+  if (!s->base || s->used + bytes > s->size) return NULL;
+  void *p = s->base + s->used;
+  s->used += bytes;
+  return p;
+}
+
+void mx_scratch_close(mx_scratch *s) {
+  if (s->own) mx_storage_release(s->own);
+  memset(s, 0, sizeof *s);
+}
+
+void mx_scratch_fallbacks(int64_t *calls, int64_t *bytes) {
+  *calls = __atomic_load_n(&scratch_fb_calls, __ATOMIC_RELAXED);
+  *bytes = __atomic_load_n(&scratch_fb_bytes, __ATOMIC_RELAXED);
 }

@@ -238,3 +238,21 @@ SEXP mx_r_nd_index_set(SEXP nd, SEXP idx, SEXP value) {
   mx_r_check(st);
   return nd;
 }
+
+/* Release the memory of NDArrays the package made for its own use (the
+ * initial parameters once executors hold copies): the R objects then say
+ * "memory released" rather than keep the storage until R's next garbage
+ * collection. */
+SEXP mx_r_nd_release(SEXP list) {
+  if (TYPEOF(list) != VECSXP) mx_r_value_error("argument 'x' must be a list of MXNDArrays");
+  for (R_xlen_t i = 0; i < XLENGTH(list); i++) {
+    SEXP x = VECTOR_ELT(list, i);
+    if (!mx_r_is_nd(x)) continue;
+    SEXP ptr = VECTOR_ELT(x, 0);
+    mx_ndarray *a = mx_r_nd_addr(x);
+    if (!a) continue;
+    R_ClearExternalPtr(ptr);
+    mx_ndarray_free(a);
+  }
+  return R_NilValue;
+}

@@ -1,0 +1,138 @@
+# Frugal executors (issue 9): kernel scratch from one planned workspace,
+# BatchNorm recomputed under the mirror option with its statistics kept,
+# process memory that mx.exec.memory accounts for, and training that does
+# not hold copies of the parameters it no longer needs.
+
+frugal_bind <- function(sym, mirror = FALSE, ...) {
+  old <- options(mxnet.backward.mirror = mirror)
+  on.exit(options(old))
+  mx.simple.bind(sym, ctx = mx.cpu(), grad.req = "write", ...)
+}
+
+conv_bn_net <- function(nf = 16, units = 3) {
+  x <- mx.symbol.Variable("data")
+  for (i in seq_len(units)) {
+    c <- mx.symbol.Convolution(x, kernel = c(3, 3), pad = c(1, 1), num_filter = nf, no_bias = TRUE,
+                               name = paste0("c", i))
+    b <- mx.symbol.BatchNorm(c, fix_gamma = FALSE, name = paste0("bn", i))
+    y <- mx.symbol.Activation(b, act_type = "relu")
+    x <- if (i > 1) mx.symbol.Activation(y + x, act_type = "relu") else y
+  }
+  p <- mx.symbol.Pooling(x, kernel = c(2, 2), global_pool = TRUE, pool_type = "avg")
+  mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(p), num_hidden = 3), name = "sm")
+}
+
+fill_args <- function(ex, seed = 1) {
+  set.seed(seed)
+  a <- lapply(ex$arg.arrays, function(a) array(rnorm(prod(dim(a))) * 0.3, dim(a)))
+  a$sm_label <- array(sample(0:2, length(a$sm_label), TRUE) + 0, dim(ex$arg.arrays$sm_label))
+  mx.exec.update.arg.arrays(ex, a, match.name = TRUE)
+  aux <- lapply(ex$aux.arrays, function(a) array(runif(prod(dim(a))) + 0.5, dim(a)))
+  mx.exec.update.aux.arrays(ex, aux, match.name = TRUE)
+}
+
+step_state <- function(ex) {
+  mx.exec.forward(ex, is.train = TRUE)
+  mx.exec.backward(ex)
+  list(out = lapply(ex$ref.outputs, as.array),
+       grad = lapply(Filter(Negate(is.null), ex$ref.grad.arrays), as.array),
+       aux = lapply(ex$ref.aux.arrays, as.array))
+}
+
+test_that("mirror recomputes BatchNorm with the forward's statistics: identical values, moving averages updated once", {
+  net <- conv_bn_net()
+  plain <- frugal_bind(net, data = c(10, 10, 16, 4))
+  mir <- frugal_bind(net, mirror = TRUE, data = c(10, 10, 16, 4))
+  fill_args(plain); fill_args(mir)
+  a <- step_state(plain); b <- step_state(mir)
+  expect_gt(mx.exec.memory(mir)[["n_mirrored"]], 3)
+  expect_identical(b$out, a$out)
+  expect_identical(b$grad, a$grad)
+  expect_identical(b$aux, a$aux)
+  # the moving mean moved once (momentum 0.9) from its start, not twice
+  fill_args(plain)
+  before <- as.array(plain$ref.aux.arrays$bn1_moving_mean)
+  conv1 <- mx.nd.Convolution(plain$ref.arg.arrays$data, plain$ref.arg.arrays$c1_weight, kernel = c(3, 3),
+                             pad = c(1, 1), num_filter = 16, no_bias = TRUE)
+  m <- apply(as.array(conv1), 3, mean)
+  expect_equal(b$aux$bn1_moving_mean, 0.9 * before + 0.1 * m, tolerance = 1e-5)
+})
+
+test_that("mirror cuts the plan of a conv-BatchNorm-relu net with residual sums", {
+  net <- conv_bn_net(nf = 32, units = 6)
+  p0 <- mx.exec.memory(frugal_bind(net, data = c(16, 16, 32, 8)))[["planned_bytes"]]
+  p1 <- mx.exec.memory(frugal_bind(net, mirror = TRUE, data = c(16, 16, 32, 8)))[["planned_bytes"]]
+  expect_lt(p1, 0.8 * p0)
+})
+
+test_that("convolution scratch comes from the executor's planned workspace", {
+  net <- conv_bn_net()
+  ex <- frugal_bind(net, data = c(12, 12, 16, 4))
+  m <- mx.exec.memory(ex)
+  expect_true(all(c("workspace_bytes", "cached_bytes") %in% names(m)))
+  expect_gt(m[["workspace_bytes"]], 0)
+  fill_args(ex)
+  before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+  for (i in 1:2) step_state(ex)
+  after <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+  expect_identical(after[["calls"]], before[["calls"]])
+  # the built-in kernels too
+  b <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
+    mxnet:::mx.symbol.internal.create("_Convolution_builtin",
+                                      list(data = mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 8))),
+    num_hidden = 2), name = "sm")
+  exb <- frugal_bind(b, data = c(9, 9, 3, 5))
+  expect_gt(mx.exec.memory(exb)[["workspace_bytes"]], 0)
+  before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+  mx.exec.forward(exb, is.train = TRUE); mx.exec.backward(exb)
+  expect_identical(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
+  # an imperative call has no plan: its scratch is counted as a fallback
+  before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+  y <- mx.nd.Convolution(mx.nd.ones(c(9, 9, 3, 5), ctx = mx.cpu()), mx.nd.ones(c(3, 3, 3, 8), ctx = mx.cpu()),
+                         kernel = c(3, 3), num_filter = 8, no_bias = TRUE)
+  expect_equal(as.array(y)[1, 1, 1, 1], 27)
+  expect_gt(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
+})
+
+test_that("process memory after bind and a step stays within what mx.exec.memory reports", {
+  skip_if_not(file.exists("/proc/self/status"), "needs /proc (Linux)")
+  rss <- function() {
+    s <- readLines("/proc/self/status")
+    as.numeric(sub("[^0-9]*([0-9]+).*", "\\1", grep("^VmRSS", s, value = TRUE))) * 1024
+  }
+  invisible(gc())
+  mx.memory.release(mx.cpu())
+  net <- conv_bn_net(nf = 64, units = 4)
+  r0 <- rss()
+  ex <- frugal_bind(net, data = c(32, 32, 64, 16))
+  fill_args(ex)
+  step_state(ex)
+  grown <- rss() - r0
+  m <- mx.exec.memory(ex)
+  reported <- m[["planned_bytes"]] + m[["workspace_bytes"]] + m[["external_bytes"]] + m[["cached_bytes"]]
+  expect_gt(reported, 50e6)
+  # margin: R's own allocations of the step (copies of outputs and
+  # gradients as R arrays) and the library's code pages
+  expect_lt(grown, 1.15 * reported + 40e6)
+})
+
+test_that("training releases its initial parameters and hands the executor's arrays to the model", {
+  net <- conv_bn_net(nf = 8, units = 2)
+  set.seed(2)
+  x <- array(runif(8 * 8 * 8 * 20), c(8, 8, 8, 20)); y <- sample(0:2, 20, TRUE)
+  seen <- NULL
+  cb <- function(iteration, nbatch, env, verbose) {
+    seen <<- c(seen, as.array(env$model$arg.params$c1_weight)[1])
+    TRUE
+  }
+  mx.set.seed(3)
+  m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = mx.cpu(), num.round = 2, array.batch.size = 10,
+                                   learning.rate = 0.1, verbose = FALSE, epoch.end.callback = cb)
+  expect_length(seen, 2)
+  expect_false(seen[1] == seen[2])
+  # the final model holds the trained weights, the callback's last view of them
+  expect_equal(as.array(m$arg.params$c1_weight)[1], seen[2])
+  p <- predict(m, x, ctx = mx.cpu())
+  expect_equal(dim(p), c(3, 20))
+  expect_equal(colSums(p), rep(1, 20), tolerance = 1e-5)
+})
