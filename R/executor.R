@@ -235,7 +235,11 @@ mx.exec.update.grad.arrays <- function(exec, grad.arrays, match.name = FALSE, sk
 #'
 #' Bytes of the intermediate buffers after planning and without it (every
 #' value in its own buffer), bytes of the arrays bound from outside
-#' (arguments, gradients, auxiliary states, outputs), and counts.
+#' (arguments, gradients, auxiliary states, outputs), bytes of the one
+#' workspace that the kernels share for their scratch (oneDNN's reorder
+#' buffers and scratchpads, im2col matrices), bytes the nodes' kernel state
+#' keeps between calls (cached primitives, no buffers), and counts.  Planned,
+#' external, workspace and cached bytes are what the executor holds.
 #'
 #' @param exec An executor.
 #' @return A named numeric vector.
