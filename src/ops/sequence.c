@@ -1,0 +1,293 @@
+/*
+ * sequence.c -- MXNet 1.9.1's sequence ops for variable-length batches:
+ * SequenceMask, SequenceLast and SequenceReverse, forward and backward.
+ *
+ * The data has a time axis and a batch axis: (T, B, ...) with axis = 0 or
+ * (B, T, ...) with axis = 1 (SequenceReverse: axis 0 only, as in MXNet).
+ * With use_sequence_length the input sequence_length (B) gives each
+ * sequence's length; its values may have any dtype, are truncated to
+ * integers, and get a zero gradient.
+ *
+ * Where this engine departs from MXNet 1.9.1 (on purpose): lengths outside
+ * [0, T] (and 0 for SequenceLast, which has no last element) are an error
+ * naming the batch entry, where MXNet reads out of bounds.
+ */
+#include "../include/mx-op.h"
+
+#include <math.h>
+
+#define DARGS const mx_param_value *p, int nin, int nout, unsigned char *ni, \
+              unsigned char *no, unsigned char *ng
+#define WANT(j) (ig[j] && (req[j] == MX_REQ_WRITE || req[j] == MX_REQ_INPLACE))
+
+enum { SQ_USE_LEN, SQ_VALUE, SQ_AXIS, SQ_NPARAMS };
+static const mx_param_desc p_seq_mask[SQ_NPARAMS] = {
+  [SQ_USE_LEN] = {"use_sequence_length", MX_PARAM_BOOL, 0, "False", NULL, "Whether the input sequence_length gives each sequence's length (else every sequence is full length)."},
+  [SQ_VALUE] = {"value", MX_PARAM_FLOAT, 0, "0", NULL, "The value of the masked (padding) steps."},
+  [SQ_AXIS] = {"axis", MX_PARAM_INT, 0, "0", NULL, "The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...))."},
+};
+/* SequenceLast and SequenceReverse: the same table without 'value' */
+enum { SL_USE_LEN, SL_AXIS, SL_NPARAMS };
+static const mx_param_desc p_seq_last[SL_NPARAMS] = {
+  [SL_USE_LEN] = {"use_sequence_length", MX_PARAM_BOOL, 0, "False", NULL, "Whether the input sequence_length gives each sequence's length (else every sequence is full length)."},
+  [SL_AXIS] = {"axis", MX_PARAM_INT, 0, "0", NULL, "The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...))."},
+};
+static const char *const in_seq[] = {"data", "sequence_length", NULL};
+
+/* use_sequence_length is the first parameter of every table */
+static int list_seq(const mx_param_value *p, const char **names, int max) {
+  int n = p[0].i ? 2 : 1;
+  for (int k = 0; k < n && k < max; k++) names[k] = in_seq[k];
+  return n;
+}
+
+/* The data's time axis (0 or 1); max_axis 0 for SequenceReverse. */
+static mx_status seq_axis(int64_t axis, int max_axis, int *ax) {
+  if (axis < 0 || axis > max_axis)
+    return mx_error(MX_ERR_ARG, max_axis ? "parameter 'axis' must be 0 or 1, not %lld"
+                                         : "parameter 'axis' must be 0, not %lld", (long long)axis);
+  *ax = (int)axis;
+  return MX_OK;
+}
+
+/* Checks the data and the length input; returns the time axis. */
+static mx_status seq_shapes(int64_t axis, int max_axis, int use, mx_shape *in, int *ax) {
+  mx_status rc = seq_axis(axis, max_axis, ax);
+  if (rc || in[0].ndim < 0) return rc;
+  if (in[0].ndim < 2)
+    return mx_error(MX_ERR_SHAPE, "input 'data' must have at least 2 dimensions (time and batch), not %d",
+                    in[0].ndim);
+  if (!use) return MX_OK;
+  int64_t B = in[0].d[1 - *ax];
+  mx_shape want;
+  rc = mx_shape_make(&want, 1, &B);
+  if (rc) return rc;
+  if (in[1].ndim < 0) in[1] = want;
+  if (!mx_shape_equal(&in[1], &want)) {
+    char got[128];
+    mx_shape_format(&in[1], got, sizeof got);
+    return mx_error(MX_ERR_SHAPE, "input 'sequence_length' has shape %s, expected (%lld)", got, (long long)B);
+  }
+  return MX_OK;
+}
+
+static mx_status shape_seq_mask(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)nin; (void)nout;
+  int ax;
+  mx_status rc = seq_shapes(p[SQ_AXIS].i, 1, (int)p[SQ_USE_LEN].i, in, &ax);
+  if (!rc && in[0].ndim >= 0) out[0] = in[0];
+  return rc;
+}
+
+static mx_status shape_seq_reverse(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                   mx_shape *out) {
+  (void)nin; (void)nout;
+  int ax;
+  mx_status rc = seq_shapes(p[SL_AXIS].i, 0, (int)p[SL_USE_LEN].i, in, &ax);
+  if (!rc && in[0].ndim >= 0) out[0] = in[0];
+  return rc;
+}
+
+static mx_status shape_seq_last(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)nin; (void)nout;
+  int ax;
+  mx_status rc = seq_shapes(p[SL_AXIS].i, 1, (int)p[SL_USE_LEN].i, in, &ax);
+  if (rc || in[0].ndim < 0) return rc;
+  out[0] = in[0];
+  for (int k = ax; k + 1 < in[0].ndim; k++) out[0].d[k] = in[0].d[k + 1];
+  out[0].ndim = in[0].ndim - 1;
+  return MX_OK;
+}
+
+/* sequence_length input when used, else every type from the data */
+static mx_status type_seq(const mx_param_value *p, int nin, int *in, int nout, int *out) {
+  (void)p;
+  int t = in[0] >= 0 ? in[0] : out[0];
+  if (t < 0) return MX_OK;
+  in[0] = t;
+  if (nin > 1 && in[1] < 0) in[1] = t;
+  for (int k = 0; k < nout; k++) out[k] = t;
+  return MX_OK;
+}
+
+/* The layout: T steps, B sequences, R values per step; element (t, b, r). */
+typedef struct {
+  int64_t T, B, R;
+  int ax;
+  int64_t *len;   /* B lengths */
+} seqlay;
+
+static inline int64_t seq_at(const seqlay *l, int64_t t, int64_t b, int64_t r) {
+  return (l->ax == 0 ? t * l->B + b : b * l->T + t) * l->R + r;
+}
+
+/* Reads the layout and the lengths (minimum min_len); free l->len. */
+static mx_status seq_layout(int ax, int use, const mx_ndarray *data, const mx_ndarray *lens,
+                            int64_t min_len, seqlay *l) {
+  const mx_shape *s = &data->shape;
+  l->ax = ax;
+  l->T = s->d[ax];
+  l->B = s->d[1 - ax];
+  l->R = 1;
+  for (int k = 2; k < s->ndim; k++) l->R *= s->d[k];
+  l->len = (int64_t *)mx_calloc((size_t)(l->B > 0 ? l->B : 1), sizeof(int64_t));
+  if (!l->len) return mx_error(MX_ERR_NOMEM, "out of memory");
+  for (int64_t b = 0; b < l->B; b++) {
+    double v = use ? mx_load_f64(MX_PTR(lens), lens->dtype, b) : (double)l->T;
+    if (!(v >= (double)min_len && v < (double)l->T + 1)) {
+      mx_free(l->len);
+      l->len = NULL;
+      return mx_error(MX_ERR_ARG, "sequence_length[%lld] = %g is outside [%lld, %lld]",
+                      (long long)b + 1, v, (long long)min_len, (long long)l->T);
+    }
+    l->len[b] = (int64_t)v;
+  }
+  return MX_OK;
+}
+
+/* --------------------------------------------------------- SequenceMask */
+
+/* y = x where t < len[b], else value (back: dx = dy where t < len, else 0) */
+static mx_status mask_pass(const seqlay *l, const mx_ndarray *x, const mx_ndarray *y, double value) {
+  MX_FLOAT_SWITCH(x->dtype, T, {
+    const T *xp = (const T *)MX_PTR(x);
+    T *yp = (T *)MX_PTR(y);
+    int nt = mx_par_threads(l->T * l->B * l->R);
+    (void)nt;
+    MX_OMP_FOR(nt)
+    for (int64_t tb = 0; tb < l->T * l->B; tb++) {
+      int64_t t = tb / l->B, b = tb % l->B, e = seq_at(l, t, b, 0);
+      int keep = t < l->len[b];
+      for (int64_t r = 0; r < l->R; r++) yp[e + r] = keep ? xp[e + r] : (T)value;
+    }
+  });
+  return MX_OK;
+}
+
+static mx_status k_seq_mask(KARGS) {
+  UNUSED_KARGS;
+  seqlay l;
+  mx_status rc = seq_layout((int)p[SQ_AXIS].i, (int)p[SQ_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, 0, &l);
+  if (rc) return rc;
+  rc = mask_pass(&l, in[0], out[0], p[SQ_VALUE].f);
+  mx_free(l.len);
+  return rc;
+}
+
+static mx_status b_seq_mask(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = MX_OK;
+  if (nin > 1 && WANT(1)) rc = mx_ndarray_fill(ig[1], 0);
+  if (rc || !WANT(0)) return rc;
+  seqlay l;
+  rc = seq_layout((int)p[SQ_AXIS].i, (int)p[SQ_USE_LEN].i, og[0], nin > 1 ? in[1] : NULL, 0, &l);
+  if (rc) return rc;
+  rc = mask_pass(&l, og[0], ig[0], 0);
+  mx_free(l.len);
+  return rc;
+}
+
+/* ------------------------------------------------------ SequenceReverse */
+
+/* y[t] = x[len - 1 - t] for t < len, x[t] after; its own inverse, so it
+ * is the gradient too. */
+static mx_status reverse_pass(const seqlay *l, const mx_ndarray *x, const mx_ndarray *y) {
+  size_t es = mx_dtype_size(x->dtype), row = (size_t)l->R * es;
+  const char *xp = (const char *)MX_PTR(x);
+  char *yp = (char *)MX_PTR(y);
+  for (int64_t t = 0; t < l->T; t++)
+    for (int64_t b = 0; b < l->B; b++) {
+      int64_t src = t < l->len[b] ? l->len[b] - 1 - t : t;
+      memcpy(yp + (size_t)seq_at(l, t, b, 0) * es, xp + (size_t)seq_at(l, src, b, 0) * es, row);
+    }
+  return MX_OK;
+}
+
+static mx_status k_seq_reverse(KARGS) {
+  UNUSED_KARGS;
+  seqlay l;
+  mx_status rc = seq_layout(0, (int)p[SL_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, 0, &l);
+  if (rc) return rc;
+  rc = reverse_pass(&l, in[0], out[0]);
+  mx_free(l.len);
+  return rc;
+}
+
+static mx_status b_seq_reverse(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = MX_OK;
+  if (nin > 1 && WANT(1)) rc = mx_ndarray_fill(ig[1], 0);
+  if (rc || !WANT(0)) return rc;
+  seqlay l;
+  rc = seq_layout(0, (int)p[SL_USE_LEN].i, og[0], nin > 1 ? in[1] : NULL, 0, &l);
+  if (rc) return rc;
+  rc = reverse_pass(&l, og[0], ig[0]);
+  mx_free(l.len);
+  return rc;
+}
+
+/* --------------------------------------------------------- SequenceLast */
+
+/* forward: y[b] = x[len[b] - 1, b]; back: dx = 0 but dx[len[b] - 1, b] = dy[b] */
+static mx_status last_pass(const seqlay *l, const mx_ndarray *x, const mx_ndarray *y, int back) {
+  size_t es = mx_dtype_size(x->dtype), row = (size_t)l->R * es;
+  char *xp = (char *)MX_PTR(x), *yp = (char *)MX_PTR(y);
+  if (back) memset(xp, 0, (size_t)(l->T * l->B) * row);
+  for (int64_t b = 0; b < l->B; b++) {
+    char *xe = xp + (size_t)seq_at(l, l->len[b] - 1, b, 0) * es, *ye = yp + (size_t)b * row;
+    if (back) memcpy(xe, ye, row);
+    else memcpy(ye, xe, row);
+  }
+  return MX_OK;
+}
+
+static mx_status k_seq_last(KARGS) {
+  UNUSED_KARGS;
+  seqlay l;
+  mx_status rc = seq_layout((int)p[SL_AXIS].i, (int)p[SL_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, 1, &l);
+  if (rc) return rc;
+  rc = last_pass(&l, in[0], out[0], 0);
+  mx_free(l.len);
+  return rc;
+}
+
+static mx_status b_seq_last(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = MX_OK;
+  if (nin > 1 && WANT(1)) rc = mx_ndarray_fill(ig[1], 0);
+  if (rc || !WANT(0)) return rc;
+  seqlay l;
+  rc = seq_layout((int)p[SL_AXIS].i, (int)p[SL_USE_LEN].i, ig[0], nin > 1 ? in[1] : NULL, 1, &l);
+  if (rc) return rc;
+  rc = last_pass(&l, ig[0], og[0], 1);
+  mx_free(l.len);
+  return rc;
+}
+
+/* the lengths and the output's gradient */
+static void deps_seq(DARGS) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = j == 1;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
+}
+
+const mx_op mx_ops_sequence[] = {
+  {.name = "SequenceMask",
+   .doc = "Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.",
+   .num_inputs = 2, .input_names = in_seq, .num_outputs = 1, .params = p_seq_mask,
+   .num_params = MX_NPARAMS(p_seq_mask), .infer_shape = shape_seq_mask, .infer_type = type_seq,
+   .cpu = k_seq_mask, .backward = b_seq_mask, .backward_deps = deps_seq, .list_inputs = list_seq},
+  {.name = "SequenceLast",
+   .doc = "The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...).",
+   .num_inputs = 2, .input_names = in_seq, .num_outputs = 1, .params = p_seq_last,
+   .num_params = MX_NPARAMS(p_seq_last), .infer_shape = shape_seq_last, .infer_type = type_seq,
+   .cpu = k_seq_last, .backward = b_seq_last, .flags = MX_OPF_F16, .backward_deps = deps_seq,
+   .list_inputs = list_seq},
+  {.name = "SequenceReverse",
+   .doc = "Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place.",
+   .num_inputs = 2, .input_names = in_seq, .num_outputs = 1, .params = p_seq_last,
+   .num_params = MX_NPARAMS(p_seq_last), .infer_shape = shape_seq_reverse, .infer_type = type_seq,
+   .cpu = k_seq_reverse, .backward = b_seq_reverse, .flags = MX_OPF_F16,
+   .backward_deps = deps_seq, .list_inputs = list_seq},
+  {.name = NULL},
+};
