@@ -224,6 +224,19 @@ static mx_status norm_backward(const normplan *np, mx_ndarray *const *og, mx_nda
   return MX_OK;
 }
 
+/* the forward and backward kernels of a norm, given its plan function */
+#define NORM_KERNELS(name, plan)                                              \
+  static mx_status k_##name(KARGS) {                                          \
+    UNUSED_KARGS;                                                             \
+    normplan np = plan(p, &in[0]->shape);                                     \
+    return norm_forward(&np, in, out);                                        \
+  }                                                                           \
+  static mx_status b_##name(BARGS) {                                          \
+    UNUSED_BARGS;                                                             \
+    normplan np = plan(p, &in[0]->shape);                                     \
+    return norm_backward(&np, og, in, ig, req);                               \
+  }
+
 /* ---------------------------------------------------------- LayerNorm */
 
 enum { LN_AXIS, LN_EPS, LN_OUT_MEAN_VAR, LN_NPARAMS };
@@ -260,16 +273,7 @@ static normplan ln_plan(const mx_param_value *p, const mx_shape *s) {
                  p[LN_EPS].f, 0};
   return np;
 }
-static mx_status k_layer_norm(KARGS) {
-  UNUSED_KARGS;
-  normplan np = ln_plan(p, &in[0]->shape);
-  return norm_forward(&np, in, out);
-}
-static mx_status b_layer_norm(BARGS) {
-  UNUSED_BARGS;
-  normplan np = ln_plan(p, &in[0]->shape);
-  return norm_backward(&np, og, in, ig, req);
-}
+NORM_KERNELS(layer_norm, ln_plan)
 
 /* ------------------------------------------------------- InstanceNorm */
 
@@ -298,16 +302,7 @@ static normplan inst_plan(const mx_param_value *p, const mx_shape *s) {
   normplan np = {{s->d[0] * s->d[1], dims_prod(s, 2, s->ndim), 1}, 0, s->d[1], p[IN_EPS].f, 1};
   return np;
 }
-static mx_status k_instance_norm(KARGS) {
-  UNUSED_KARGS;
-  normplan np = inst_plan(p, &in[0]->shape);
-  return norm_forward(&np, in, out);
-}
-static mx_status b_instance_norm(BARGS) {
-  UNUSED_BARGS;
-  normplan np = inst_plan(p, &in[0]->shape);
-  return norm_backward(&np, og, in, ig, req);
-}
+NORM_KERNELS(instance_norm, inst_plan)
 
 /* ---------------------------------------------------------- GroupNorm */
 
@@ -344,16 +339,7 @@ static normplan gn_plan(const mx_param_value *p, const mx_shape *s) {
                  p[GN_EPS].f, 0};
   return np;
 }
-static mx_status k_group_norm(KARGS) {
-  UNUSED_KARGS;
-  normplan np = gn_plan(p, &in[0]->shape);
-  return norm_forward(&np, in, out);
-}
-static mx_status b_group_norm(BARGS) {
-  UNUSED_BARGS;
-  normplan np = gn_plan(p, &in[0]->shape);
-  return norm_backward(&np, og, in, ig, req);
-}
+NORM_KERNELS(group_norm, gn_plan)
 
 /* ---------------------------------------------------- L2Normalization */
 

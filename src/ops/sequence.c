@@ -164,28 +164,7 @@ static mx_status mask_pass(const seqlay *l, const mx_ndarray *x, const mx_ndarra
   return MX_OK;
 }
 
-static mx_status k_seq_mask(KARGS) {
-  UNUSED_KARGS;
-  seqlay l;
-  mx_status rc = seq_layout((int)p[SQ_AXIS].i, (int)p[SQ_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, 0, &l);
-  if (rc) return rc;
-  rc = mask_pass(&l, in[0], out[0], p[SQ_VALUE].f);
-  mx_free(l.len);
-  return rc;
-}
 
-static mx_status b_seq_mask(BARGS) {
-  UNUSED_BARGS;
-  mx_status rc = MX_OK;
-  if (nin > 1 && WANT(1)) rc = mx_ndarray_fill(ig[1], 0);
-  if (rc || !WANT(0)) return rc;
-  seqlay l;
-  rc = seq_layout((int)p[SQ_AXIS].i, (int)p[SQ_USE_LEN].i, og[0], nin > 1 ? in[1] : NULL, 0, &l);
-  if (rc) return rc;
-  rc = mask_pass(&l, og[0], ig[0], 0);
-  mx_free(l.len);
-  return rc;
-}
 
 /* ------------------------------------------------------ SequenceReverse */
 
@@ -203,28 +182,7 @@ static mx_status reverse_pass(const seqlay *l, const mx_ndarray *x, const mx_nda
   return MX_OK;
 }
 
-static mx_status k_seq_reverse(KARGS) {
-  UNUSED_KARGS;
-  seqlay l;
-  mx_status rc = seq_layout(0, (int)p[SL_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, 0, &l);
-  if (rc) return rc;
-  rc = reverse_pass(&l, in[0], out[0]);
-  mx_free(l.len);
-  return rc;
-}
 
-static mx_status b_seq_reverse(BARGS) {
-  UNUSED_BARGS;
-  mx_status rc = MX_OK;
-  if (nin > 1 && WANT(1)) rc = mx_ndarray_fill(ig[1], 0);
-  if (rc || !WANT(0)) return rc;
-  seqlay l;
-  rc = seq_layout(0, (int)p[SL_USE_LEN].i, og[0], nin > 1 ? in[1] : NULL, 0, &l);
-  if (rc) return rc;
-  rc = reverse_pass(&l, og[0], ig[0]);
-  mx_free(l.len);
-  return rc;
-}
 
 /* --------------------------------------------------------- SequenceLast */
 
@@ -241,27 +199,62 @@ static mx_status last_pass(const seqlay *l, const mx_ndarray *x, const mx_ndarra
   return MX_OK;
 }
 
-static mx_status k_seq_last(KARGS) {
-  UNUSED_KARGS;
+
+
+/* ------------------------------------------------------------ kernels */
+
+enum { SEQ_MASK, SEQ_REVERSE, SEQ_LAST, SEQ_LAST_BACK };
+
+/* Reads the layout of data (the lengths from lens when use) and runs one
+ * pass from a to b. */
+static mx_status seq_run(int kind, int ax, int use, const mx_ndarray *data, const mx_ndarray *lens,
+                         const mx_ndarray *a, const mx_ndarray *b, double value) {
   seqlay l;
-  mx_status rc = seq_layout((int)p[SL_AXIS].i, (int)p[SL_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, 1, &l);
+  int last = kind == SEQ_LAST || kind == SEQ_LAST_BACK;
+  mx_status rc = seq_layout(ax, use, data, use ? lens : NULL, last ? 1 : 0, &l);
   if (rc) return rc;
-  rc = last_pass(&l, in[0], out[0], 0);
+  if (kind == SEQ_MASK) rc = mask_pass(&l, a, b, value);
+  else if (kind == SEQ_REVERSE) rc = reverse_pass(&l, a, b);
+  else rc = last_pass(&l, kind == SEQ_LAST ? a : b, kind == SEQ_LAST ? b : a, kind == SEQ_LAST_BACK);
   mx_free(l.len);
   return rc;
 }
 
-static mx_status b_seq_last(BARGS) {
+/* Gradients: sequence_length gets zeros; data the pass applied to the
+ * output's gradient (the mask with value 0, the same reversal, or the
+ * scatter of the last steps). */
+static mx_status seq_backward(BARGS, int kind, int ax, int use) {
   UNUSED_BARGS;
   mx_status rc = MX_OK;
   if (nin > 1 && WANT(1)) rc = mx_ndarray_fill(ig[1], 0);
   if (rc || !WANT(0)) return rc;
-  seqlay l;
-  rc = seq_layout((int)p[SL_AXIS].i, (int)p[SL_USE_LEN].i, ig[0], nin > 1 ? in[1] : NULL, 1, &l);
-  if (rc) return rc;
-  rc = last_pass(&l, ig[0], og[0], 1);
-  mx_free(l.len);
-  return rc;
+  return seq_run(kind, ax, use, ig[0], nin > 1 ? in[1] : NULL, og[0], ig[0], 0);
+}
+
+#define SQ_AX(p) ((int)(p)[SQ_AXIS].i)
+#define SL_AX(p) ((int)(p)[SL_AXIS].i)
+
+static mx_status k_seq_mask(KARGS) {
+  UNUSED_KARGS;
+  return seq_run(SEQ_MASK, SQ_AX(p), (int)p[SQ_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, in[0], out[0],
+                 p[SQ_VALUE].f);
+}
+static mx_status b_seq_mask(BARGS) {
+  return seq_backward(c, p, og, nout, in, nin, out, ig, req, SEQ_MASK, SQ_AX(p), (int)p[SQ_USE_LEN].i);
+}
+static mx_status k_seq_reverse(KARGS) {
+  UNUSED_KARGS;
+  return seq_run(SEQ_REVERSE, 0, (int)p[SL_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, in[0], out[0], 0);
+}
+static mx_status b_seq_reverse(BARGS) {
+  return seq_backward(c, p, og, nout, in, nin, out, ig, req, SEQ_REVERSE, 0, (int)p[SL_USE_LEN].i);
+}
+static mx_status k_seq_last(KARGS) {
+  UNUSED_KARGS;
+  return seq_run(SEQ_LAST, SL_AX(p), (int)p[SL_USE_LEN].i, in[0], nin > 1 ? in[1] : NULL, in[0], out[0], 0);
+}
+static mx_status b_seq_last(BARGS) {
+  return seq_backward(c, p, og, nout, in, nin, out, ig, req, SEQ_LAST_BACK, SL_AX(p), (int)p[SL_USE_LEN].i);
 }
 
 /* the lengths and the output's gradient */

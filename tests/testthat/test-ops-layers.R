@@ -4,16 +4,9 @@
 #
 # References work on C-order R arrays (dim() = the engine shape); cp()
 # converts between those and the R order of the package's boundary. These ops
-# have no GPU kernel: everything runs on explicit CPU contexts (with_cpu).
+# have no GPU kernel: everything runs on explicit CPU contexts (with_cpu,
+# helper-layers.R).
 
-with_cpu <- function(expr) {
-  old <- mx.ctx.default()
-  mx.ctx.default(mx.cpu())
-  on.exit(mx.ctx.default(old))
-  expr
-}
-cp <- function(a) if (length(dim(a)) > 1L) aperm(a, rev(seq_along(dim(a)))) else a
-nd_c <- function(a, dtype = "float64") mx.nd.array(cp(a), ctx = mx.cpu(), dtype = dtype)
 c_rand <- function(d, dtype = "float64", lo = -2, hi = 2)
   cp(in_dtype(cp(array(runif(prod(d), lo, hi), d)), dtype))
 creshape <- function(a, d) cp(array(cp(a), rev(d)))   # C-order reshape

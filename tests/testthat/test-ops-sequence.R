@@ -2,16 +2,8 @@
 # against R references, gradients against finite differences, errors, and
 # use inside an executor. References index C-order arrays [t, b, r] (axis 0)
 # or [b, t, r] (axis 1); these ops have no GPU kernel, so everything runs
-# on explicit CPU contexts.
+# on explicit CPU contexts (with_cpu, helper-layers.R).
 
-on_cpu <- function(expr) {
-  old <- mx.ctx.default()
-  mx.ctx.default(mx.cpu())
-  on.exit(mx.ctx.default(old))
-  expr
-}
-cperm2 <- function(a) if (length(dim(a)) > 1L) aperm(a, rev(seq_along(dim(a)))) else a
-seq_nd <- function(a, dtype = "float64") mx.nd.array(cperm2(a), ctx = mx.cpu(), dtype = dtype)
 seq_inv <- function(op, ins, params) mxnet:::nd.invoke(op, ins, params)
 
 # C-order (T, B, R) or (B, T, R) data; lens per batch entry
@@ -31,48 +23,48 @@ reverse_ref <- function(x, lens) {
   y
 }
 
-test_that("SequenceMask masks the steps past each length", { on_cpu({
+test_that("SequenceMask masks the steps past each length", { with_cpu({
   set.seed(1)
   for (dt in c("float32", "float64")) {
     x <- array(round(runif(5 * 3 * 2, -5, 5)), c(5, 3, 2))      # engine (T=5, B=3, 2)
     lens <- c(2, 5, 0)
-    y <- seq_inv("SequenceMask", list(seq_nd(x, dt), mx.nd.array(lens, ctx = mx.cpu())),
+    y <- seq_inv("SequenceMask", list(nd_c(x, dt), mx.nd.array(lens, ctx = mx.cpu())),
                  list(use_sequence_length = TRUE, value = -7))
-    expect_nd_equal(y, cperm2(mask_ref(x, lens, -7, 0)), dtype = dt)
+    expect_nd_equal(y, cp(mask_ref(x, lens, -7, 0)), dtype = dt)
     xb <- aperm(x, c(2, 1, 3))                                   # engine (B, T, 2), axis 1
-    y <- seq_inv("SequenceMask", list(seq_nd(xb, dt), mx.nd.array(lens, ctx = mx.cpu(), dtype = "int32")),
+    y <- seq_inv("SequenceMask", list(nd_c(xb, dt), mx.nd.array(lens, ctx = mx.cpu(), dtype = "int32")),
                  list(use_sequence_length = TRUE, axis = 1))
-    expect_nd_equal(y, cperm2(mask_ref(xb, lens, 0, 1)), dtype = dt)
+    expect_nd_equal(y, cp(mask_ref(xb, lens, 0, 1)), dtype = dt)
     # without lengths: the identity
-    expect_nd_equal(seq_inv("SequenceMask", list(seq_nd(x, dt)), NULL), cperm2(x), dtype = dt)
+    expect_nd_equal(seq_inv("SequenceMask", list(nd_c(x, dt)), NULL), cp(x), dtype = dt)
   }
 }) })
 
-test_that("SequenceLast picks the last valid step", { on_cpu({
+test_that("SequenceLast picks the last valid step", { with_cpu({
   set.seed(2)
   x <- array(runif(4 * 3 * 2), c(4, 3, 2)); lens <- c(1, 4, 3)
-  y <- seq_inv("SequenceLast", list(seq_nd(x), mx.nd.array(lens, ctx = mx.cpu())), list(use_sequence_length = TRUE))
-  expect_nd_equal(y, cperm2(last_ref(x, lens, 0)))
+  y <- seq_inv("SequenceLast", list(nd_c(x), mx.nd.array(lens, ctx = mx.cpu())), list(use_sequence_length = TRUE))
+  expect_nd_equal(y, cp(last_ref(x, lens, 0)))
   xb <- aperm(x, c(2, 1, 3))
-  y <- seq_inv("SequenceLast", list(seq_nd(xb), mx.nd.array(lens, ctx = mx.cpu())),
+  y <- seq_inv("SequenceLast", list(nd_c(xb), mx.nd.array(lens, ctx = mx.cpu())),
                list(use_sequence_length = TRUE, axis = 1))
-  expect_nd_equal(y, cperm2(last_ref(xb, lens, 1)))
-  expect_nd_equal(seq_inv("SequenceLast", list(seq_nd(x)), NULL), cperm2(x[4, , ]))
+  expect_nd_equal(y, cp(last_ref(xb, lens, 1)))
+  expect_nd_equal(seq_inv("SequenceLast", list(nd_c(x)), NULL), cp(x[4, , ]))
   # 2-d data (T, B): the output is (B)
   x2 <- matrix(1:12, 4, 3)
-  expect_nd_equal(seq_inv("SequenceLast", list(seq_nd(x2), mx.nd.array(c(2, 1, 4), ctx = mx.cpu())),
+  expect_nd_equal(seq_inv("SequenceLast", list(nd_c(x2), mx.nd.array(c(2, 1, 4), ctx = mx.cpu())),
                           list(use_sequence_length = TRUE)), c(2, 5, 12))
 }) })
 
-test_that("SequenceReverse reverses the first length steps", { on_cpu({
+test_that("SequenceReverse reverses the first length steps", { with_cpu({
   set.seed(3)
   x <- array(runif(5 * 3 * 2), c(5, 3, 2)); lens <- c(3, 5, 0)
-  y <- seq_inv("SequenceReverse", list(seq_nd(x), mx.nd.array(lens, ctx = mx.cpu())), list(use_sequence_length = TRUE))
-  expect_nd_equal(y, cperm2(reverse_ref(x, lens)))
-  expect_nd_equal(seq_inv("SequenceReverse", list(seq_nd(x, "float32")), NULL), cperm2(x[5:1, , ]), dtype = "float32")
+  y <- seq_inv("SequenceReverse", list(nd_c(x), mx.nd.array(lens, ctx = mx.cpu())), list(use_sequence_length = TRUE))
+  expect_nd_equal(y, cp(reverse_ref(x, lens)))
+  expect_nd_equal(seq_inv("SequenceReverse", list(nd_c(x, "float32")), NULL), cp(x[5:1, , ]), dtype = "float32")
 }) })
 
-test_that("the sequence ops have correct gradients", { on_cpu({
+test_that("the sequence ops have correct gradients", { with_cpu({
   set.seed(4)
   x <- array(runif(3 * 4 * 5, -1, 1), c(3, 4, 5))                # engine (T=5, B=4, 3)
   lens <- c(2, 5, 1, 4)
@@ -87,8 +79,8 @@ test_that("the sequence ops have correct gradients", { on_cpu({
   expect_equal(dim(g[[1]]), dim(x))
 }) })
 
-test_that("bad lengths and parameters are classed errors", { on_cpu({
-  x <- seq_nd(array(0, c(4, 3, 2)))
+test_that("bad lengths and parameters are classed errors", { with_cpu({
+  x <- nd_c(array(0, c(4, 3, 2)))
   e <- function(op, ins, params) expect_error(seq_inv(op, ins, params), class = "mxnet_error")
   e("SequenceMask", list(x, mx.nd.array(c(1, 5, 2), ctx = mx.cpu())), list(use_sequence_length = TRUE))
   e("SequenceMask", list(x, mx.nd.array(c(1, -1, 2), ctx = mx.cpu())), list(use_sequence_length = TRUE))
@@ -96,12 +88,12 @@ test_that("bad lengths and parameters are classed errors", { on_cpu({
   e("SequenceMask", list(x), list(axis = 2))
   e("SequenceLast", list(x, mx.nd.array(c(1, 0, 2), ctx = mx.cpu())), list(use_sequence_length = TRUE))
   e("SequenceReverse", list(x), list(axis = 1))
-  e("SequenceLast", list(seq_nd(1:4)), NULL)
+  e("SequenceLast", list(nd_c(1:4)), NULL)
   expect_error(seq_inv("SequenceMask", list(x, mx.nd.array(c(NaN, 1, 1), ctx = mx.cpu())),
                        list(use_sequence_length = TRUE)), "sequence_length\\[1\\]", class = "mxnet_error")
 }) })
 
-test_that("the sequence ops work in an executor with an inferred length shape", { on_cpu({
+test_that("the sequence ops work in an executor with an inferred length shape", { with_cpu({
   data <- mx.symbol.Variable("data"); len <- mx.symbol.Variable("len")
   net <- mx.symbol.SequenceReverse(data, len, use_sequence_length = TRUE)
   net <- mx.symbol.SequenceMask(net, len, use_sequence_length = TRUE, value = 0)
