@@ -2218,6 +2218,70 @@ mx.nd.SequenceReverse <- function(data, sequence_length = NULL, use_sequence_len
   .Call(C_mx_r_nd_invoke, "SequenceReverse", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, axis = axis), out)
 }
 
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x))
+#'
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
+#'
+#' @param data An MXNDArray.
+#' @param transform_type (one of "affine", "warp"; required) affine: data (batch, 6) holds 2 x 3 affine matrices; warp: data (batch, 2, y, x) holds an optical flow.
+#' @param target_shape (tuple of integers, in R order; default (0, 0)) Affine: the output's (height, width) (engine order; an R vector is c(width, height)).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{GridGenerator}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.GridGenerator <- function(data, transform_type, target_shape = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "GridGenerator", list(data), list(transform_type = transform_type, target_shape = target_shape), out)
+}
+
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros
+#'
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.
+#'
+#' @param data An MXNDArray.
+#' @param grid An MXNDArray.
+#' @param cudnn_off (boolean; optional) Ignored (no cuDNN).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{BilinearSampler}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.BilinearSampler <- function(data, grid, cudnn_off = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "BilinearSampler", list(data, grid), list(cudnn_off = cudnn_off), out)
+}
+
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler)
+#'
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler).
+#'
+#' @param data An MXNDArray.
+#' @param loc An MXNDArray.
+#' @param target_shape (tuple of integers, in R order; default (0, 0)) The output's (height, width) (engine order; an R vector is c(width, height)).
+#' @param transform_type (one of "affine"; required) The transformation: affine (loc holds 2 x 3 matrices).
+#' @param sampler_type (one of "bilinear"; required) The sampler: bilinear.
+#' @param cudnn_off (boolean; optional) Ignored (no cuDNN).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SpatialTransformer}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SpatialTransformer <- function(data, loc, target_shape = NULL, transform_type, sampler_type, cudnn_off = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SpatialTransformer", list(data, loc), list(target_shape = target_shape, transform_type = transform_type, sampler_type = sampler_type, cudnn_off = cudnn_off), out)
+}
+
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel
+#'
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel.
+#'
+#' @param data An MXNDArray.
+#' @param rois An MXNDArray.
+#' @param pooled_size (tuple of integers, in R order; required) The output's (height, width) per roi (engine order; an R vector is c(width, height)).
+#' @param spatial_scale (float; required) Ratio of the data's size to the input image's (the rois' coordinates are multiplied by it).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ROIPooling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ROIPooling <- function(data, rois, pooled_size, spatial_scale, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ROIPooling", list(data, rois), list(pooled_size = pooled_size, spatial_scale = spatial_scale), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -4090,4 +4154,65 @@ mx.symbol.SequenceLast <- function(...) mx.symbol.internal.create("SequenceLast"
 #' @export
 mx.symbol.SequenceReverse <- function(...) mx.symbol.internal.create("SequenceReverse", list(...))
 
-.mx.generated.hash <- "5a1cb04382228a7c"
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)) (symbol)
+#'
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transform_type}}{(one of "affine", "warp"; required) affine: data (batch, 6) holds 2 x 3 affine matrices; warp: data (batch, 2, y, x) holds an optical flow.}
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default (0, 0)) Affine: the output's (height, width) (engine order; an R vector is c(width, height)).}
+#' }
+#' @details Engine operator \code{GridGenerator}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.GridGenerator <- function(...) mx.symbol.internal.create("GridGenerator", list(...))
+
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros (symbol)
+#'
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.
+#'
+#' @param ... The inputs \code{data}, \code{grid} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{cudnn_off}}{(boolean; optional) Ignored (no cuDNN).}
+#' }
+#' @details Engine operator \code{BilinearSampler}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.BilinearSampler <- function(...) mx.symbol.internal.create("BilinearSampler", list(...))
+
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler) (symbol)
+#'
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler).
+#'
+#' @param ... The inputs \code{data}, \code{loc} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default (0, 0)) The output's (height, width) (engine order; an R vector is c(width, height)).}
+#'   \item{\code{transform_type}}{(one of "affine"; required) The transformation: affine (loc holds 2 x 3 matrices).}
+#'   \item{\code{sampler_type}}{(one of "bilinear"; required) The sampler: bilinear.}
+#'   \item{\code{cudnn_off}}{(boolean; optional) Ignored (no cuDNN).}
+#' }
+#' @details Engine operator \code{SpatialTransformer}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SpatialTransformer <- function(...) mx.symbol.internal.create("SpatialTransformer", list(...))
+
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel (symbol)
+#'
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel.
+#'
+#' @param ... The inputs \code{data}, \code{rois} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{pooled_size}}{(tuple of integers, in R order; required) The output's (height, width) per roi (engine order; an R vector is c(width, height)).}
+#'   \item{\code{spatial_scale}}{(float; required) Ratio of the data's size to the input image's (the rois' coordinates are multiplied by it).}
+#' }
+#' @details Engine operator \code{ROIPooling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ROIPooling <- function(...) mx.symbol.internal.create("ROIPooling", list(...))
+
+.mx.generated.hash <- "eee5d23f103c73ec"
