@@ -2218,6 +2218,31 @@ mx.nd.SequenceReverse <- function(data, sequence_length = NULL, use_sequence_len
   .Call(C_mx_r_nd_invoke, "SequenceReverse", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, axis = axis), out)
 }
 
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data))
+#'
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param data_lengths An MXNDArray.
+#' @param label_lengths An MXNDArray.
+#' @param use_data_lengths (boolean; default False) Whether the input data_lengths gives each sequence's length (else T).
+#' @param use_label_lengths (boolean; default False) Whether the input label_lengths gives each label's length (else up to the first padding value).
+#' @param blank_label (one of "first", "last"; default first) first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{CTCLoss} (aliases: \code{ctc_loss}, \code{_contrib_CTCLoss}, \code{_contrib_ctc_loss}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.CTCLoss <- function(data, label = NULL, data_lengths = NULL, label_lengths = NULL, use_data_lengths = FALSE, use_label_lengths = FALSE, blank_label = "first", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "CTCLoss", nd.inputs(data, label, data_lengths, label_lengths), list(use_data_lengths = use_data_lengths, use_label_lengths = use_label_lengths, blank_label = blank_label), out)
+}
+
+#' @rdname mx.nd.CTCLoss
+#' @export
+mx.nd.ctc.loss <- function(data, label = NULL, data_lengths = NULL, label_lengths = NULL, use_data_lengths = FALSE, use_label_lengths = FALSE, blank_label = "first", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "CTCLoss", nd.inputs(data, label, data_lengths, label_lengths), list(use_data_lengths = use_data_lengths, use_label_lengths = use_label_lengths, blank_label = blank_label), out)
+}
+
 #' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x))
 #'
 #' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
@@ -4154,6 +4179,26 @@ mx.symbol.SequenceLast <- function(...) mx.symbol.internal.create("SequenceLast"
 #' @export
 mx.symbol.SequenceReverse <- function(...) mx.symbol.internal.create("SequenceReverse", list(...))
 
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)) (symbol)
+#'
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).
+#'
+#' @param ... The inputs \code{data}, \code{label}, \code{data_lengths}, \code{label_lengths} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{use_data_lengths}}{(boolean; default False) Whether the input data_lengths gives each sequence's length (else T).}
+#'   \item{\code{use_label_lengths}}{(boolean; default False) Whether the input label_lengths gives each label's length (else up to the first padding value).}
+#'   \item{\code{blank_label}}{(one of "first", "last"; default first) first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1.}
+#' }
+#' @details Engine operator \code{CTCLoss} (aliases: \code{ctc_loss}, \code{_contrib_CTCLoss}, \code{_contrib_ctc_loss}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.CTCLoss <- function(...) mx.symbol.internal.create("CTCLoss", list(...))
+
+#' @rdname mx.symbol.CTCLoss
+#' @export
+mx.symbol.ctc_loss <- function(...) mx.symbol.internal.create("CTCLoss", list(...))
+
 #' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)) (symbol)
 #'
 #' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
@@ -4215,4 +4260,4 @@ mx.symbol.SpatialTransformer <- function(...) mx.symbol.internal.create("Spatial
 #' @export
 mx.symbol.ROIPooling <- function(...) mx.symbol.internal.create("ROIPooling", list(...))
 
-.mx.generated.hash <- "eee5d23f103c73ec"
+.mx.generated.hash <- "de6eb84be6bc31a4"

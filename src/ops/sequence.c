@@ -1,6 +1,7 @@
 /*
  * sequence.c -- MXNet 1.9.1's sequence ops for variable-length batches:
- * SequenceMask, SequenceLast and SequenceReverse, forward and backward.
+ * SequenceMask, SequenceLast and SequenceReverse, and CTCLoss (ctc_loss),
+ * forward and backward.
  *
  * The data has a time axis and a batch axis: (T, B, ...) with axis = 0 or
  * (B, T, ...) with axis = 1 (SequenceReverse: axis 0 only, as in MXNet).
@@ -264,6 +265,204 @@ static void deps_seq(DARGS) {
   for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
 }
 
+/* ============================================================ CTCLoss
+ * Connectionist temporal classification loss of data (T, N, alphabet)
+ * (activations: a softmax over the alphabet is applied inside) against
+ * label (N, L): loss[n] = -log p(label | data), by the forward-backward
+ * recursions in log space.  blank_label first: blank 0, labels padded with
+ * 0; last: blank alphabet - 1, labels padded with -1.  The data's gradient
+ * is softmax - the posterior of each symbol, times the loss's gradient, and
+ * zero past a sequence's data length. */
+
+enum { CTC_USE_DATA_LEN, CTC_USE_LABEL_LEN, CTC_BLANK, CTC_NPARAMS };
+static const mx_param_desc p_ctc[CTC_NPARAMS] = {
+  [CTC_USE_DATA_LEN] = {"use_data_lengths", MX_PARAM_BOOL, 0, "False", NULL, "Whether the input data_lengths gives each sequence's length (else T)."},
+  [CTC_USE_LABEL_LEN] = {"use_label_lengths", MX_PARAM_BOOL, 0, "False", NULL, "Whether the input label_lengths gives each label's length (else up to the first padding value)."},
+  [CTC_BLANK] = {"blank_label", MX_PARAM_ENUM, 0, "first", "first|last", "first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1."},
+};
+static const char *const in_ctc[] = {"data", "label", "data_lengths", "label_lengths", NULL};
+
+static int list_ctc(const mx_param_value *p, const char **names, int max) {
+  int n = 0;
+  for (int k = 0; k < 4; k++)
+    if ((k < 2 || (k == 2 && p[CTC_USE_DATA_LEN].i) || (k == 3 && p[CTC_USE_LABEL_LEN].i)) && n < max)
+      names[n++] = in_ctc[k];
+  return n;
+}
+
+/* the name of CTCLoss's input j for these params */
+static const char *list_ctc_name(const mx_param_value *p, int j) {
+  const char *names[4];
+  int n = list_ctc(p, names, 4);
+  return j < n ? names[j] : "?";
+}
+
+static mx_status shape_ctc(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)p; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  if (in[0].ndim != 3)
+    return mx_error(MX_ERR_SHAPE, "input 'data' must be 3-d (sequence length, batch, alphabet), not %d-d",
+                    in[0].ndim);
+  int64_t N = in[0].d[1];
+  if (in[1].ndim >= 0 && (in[1].ndim != 2 || in[1].d[0] != N))
+    return mx_error(MX_ERR_SHAPE, "input 'label' must be (batch, label length) with the data's batch size");
+  mx_shape ns;
+  mx_status rc = mx_shape_make(&ns, 1, &N);
+  for (int j = 2; j < nin && !rc; j++) {
+    if (in[j].ndim < 0) in[j] = ns;
+    if (!mx_shape_equal(&in[j], &ns))
+      rc = mx_error(MX_ERR_SHAPE, "input '%s' must have one value per sequence", list_ctc_name(p, j));
+  }
+  if (!rc) out[0] = ns;
+  return rc;
+}
+
+/* The lengths and labels of sequence n; returns the label length or an
+ * error.  lab receives L symbols. */
+static mx_status ctc_label(const mx_param_value *p, mx_ndarray *const *in, int nin, int64_t n, int64_t A,
+                           int64_t *T_n, int64_t *lab, int64_t *L_n) {
+  const mx_ndarray *label = in[1];
+  int64_t T = in[0]->shape.d[0], L = label->shape.d[1];
+  int use_d = (int)p[CTC_USE_DATA_LEN].i, use_l = (int)p[CTC_USE_LABEL_LEN].i;
+  int64_t blank = p[CTC_BLANK].i ? A - 1 : 0, pad = p[CTC_BLANK].i ? -1 : 0;
+  double tv = use_d ? mx_load_f64(MX_PTR(in[2]), in[2]->dtype, n) : (double)T;
+  if (!(tv >= 0 && tv <= (double)T))
+    return mx_error(MX_ERR_ARG, "data_lengths[%lld] = %g is outside [0, %lld]", (long long)n + 1, tv, (long long)T);
+  *T_n = (int64_t)tv;
+  int64_t len = L;
+  if (use_l) {
+    double lv = mx_load_f64(MX_PTR(in[2 + use_d]), in[2 + use_d]->dtype, n);
+    if (!(lv >= 0 && lv <= (double)L))
+      return mx_error(MX_ERR_ARG, "label_lengths[%lld] = %g is outside [0, %lld]", (long long)n + 1, lv, (long long)L);
+    len = (int64_t)lv;
+  }
+  (void)nin;
+  *L_n = 0;
+  for (int64_t k = 0; k < len; k++) {
+    double v = mx_load_f64(MX_PTR(label), label->dtype, n * L + k);
+    if (!use_l && v == (double)pad) break;
+    if (!(v >= 0 && v < (double)A) || (int64_t)v == blank)
+      return mx_error(MX_ERR_ARG, "label[%lld, %lld] = %g is not a symbol of the alphabet (0 to %lld without the blank %lld)",
+                      (long long)n + 1, (long long)k + 1, v, (long long)A - 1, (long long)blank);
+    lab[(*L_n)++] = (int64_t)v;
+  }
+  return MX_OK;
+}
+
+static inline double lse2(double a, double b) {
+  if (a == -INFINITY) return b;
+  if (b == -INFINITY) return a;
+  return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
+/* Loss of one sequence from its log-probabilities lp (Tn x A, row t at
+ * lp + t A); grad (Tn x A, the same layout) gets d loss / d activations
+ * when not NULL.  work: 2 Tn S doubles. */
+static double ctc_one(const double *lp, int64_t Tn, int64_t A, const int64_t *lab, int64_t Ln,
+                      int64_t blank, double *work, double *grad) {
+  int64_t S = 2 * Ln + 1;
+  double *al = work, *be = work + Tn * S;
+  if (Tn == 0) return Ln == 0 ? 0 : INFINITY;
+#define EXT(s) ((s) % 2 ? lab[(s) / 2] : blank)
+#define SKIP(s) ((s) >= 2 && (s) % 2 && lab[(s) / 2] != lab[(s) / 2 - 1])
+  for (int64_t t = 0; t < Tn; t++)
+    for (int64_t s = 0; s < S; s++) {
+      double a;
+      if (t == 0) a = s < 2 ? 0 : -INFINITY;
+      else {
+        a = al[(t - 1) * S + s];
+        if (s >= 1) a = lse2(a, al[(t - 1) * S + s - 1]);
+        if (SKIP(s)) a = lse2(a, al[(t - 1) * S + s - 2]);
+      }
+      al[t * S + s] = a == -INFINITY ? a : a + lp[t * A + EXT(s)];
+    }
+  for (int64_t t = Tn - 1; t >= 0; t--)
+    for (int64_t s = S - 1; s >= 0; s--) {
+      double b;
+      if (t == Tn - 1) b = s >= S - 2 ? 0 : -INFINITY;
+      else {
+        b = be[(t + 1) * S + s];
+        if (s + 1 < S) b = lse2(b, be[(t + 1) * S + s + 1]);
+        if (s + 2 < S && SKIP(s + 2)) b = lse2(b, be[(t + 1) * S + s + 2]);
+      }
+      be[t * S + s] = b == -INFINITY ? b : b + lp[t * A + EXT(s)];
+    }
+  double lp_all = lse2(al[(Tn - 1) * S + S - 1], S > 1 ? al[(Tn - 1) * S + S - 2] : -INFINITY);
+  if (grad) {
+    for (int64_t t = 0; t < Tn; t++) {
+      for (int64_t k = 0; k < A; k++) grad[t * A + k] = exp(lp[t * A + k]);
+      if (lp_all == -INFINITY) continue;
+      for (int64_t s = 0; s < S; s++) {
+        double g = al[t * S + s] + be[t * S + s] - lp[t * A + EXT(s)];
+        if (g != -INFINITY) grad[t * A + EXT(s)] -= exp(g - lp_all);
+      }
+    }
+    if (lp_all == -INFINITY) memset(grad, 0, (size_t)(Tn * A) * sizeof(double));
+  }
+#undef EXT
+#undef SKIP
+  return -lp_all;
+}
+
+/* Loss (loss != NULL) or the data's gradient times dloss (dx != NULL). */
+static mx_status ctc_run(const mx_param_value *p, mx_ndarray *const *in, int nin, const mx_ndarray *loss,
+                         const mx_ndarray *dloss, const mx_ndarray *dx) {
+  const int64_t *d = in[0]->shape.d;
+  int64_t T = d[0], N = d[1], A = d[2], L = in[1]->shape.d[1];
+  int64_t S = 2 * L + 1;
+  double *lp = (double *)mx_calloc((size_t)(T * A * 2 + 2 * T * S + 1), sizeof(double));
+  int64_t *lab = (int64_t *)mx_calloc((size_t)(L + 1), sizeof(int64_t));
+  mx_status rc = lp && lab ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory");
+  double *gr = lp ? lp + T * A : NULL, *work = lp ? lp + 2 * T * A : NULL;
+  if (!rc && dx) rc = mx_ndarray_fill((mx_ndarray *)dx, 0);
+  for (int64_t n = 0; n < N && !rc; n++) {
+    int64_t Tn = 0, Ln = 0;
+    rc = ctc_label(p, in, nin, n, A, &Tn, lab, &Ln);
+    if (rc) break;
+    for (int64_t t = 0; t < Tn; t++) {          /* log softmax of row (t, n) */
+      double mx = -INFINITY, s = 0;
+      for (int64_t k = 0; k < A; k++) {
+        double v = mx_load_f64(MX_PTR(in[0]), in[0]->dtype, (t * N + n) * A + k);
+        lp[t * A + k] = v;
+        if (v > mx) mx = v;
+      }
+      for (int64_t k = 0; k < A; k++) s += exp(lp[t * A + k] - mx);
+      for (int64_t k = 0; k < A; k++) lp[t * A + k] -= mx + log(s);
+    }
+    double l = ctc_one(lp, Tn, A, lab, Ln, p[CTC_BLANK].i ? A - 1 : 0, work, dx ? gr : NULL);
+    if (loss) mx_store_f64(MX_PTR(loss), loss->dtype, n, l);
+    if (!dx) continue;
+    double g = mx_load_f64(MX_PTR(dloss), dloss->dtype, n);
+    for (int64_t t = 0; t < Tn; t++)
+      for (int64_t k = 0; k < A; k++)
+        mx_store_f64(MX_PTR(dx), dx->dtype, (t * N + n) * A + k, l == INFINITY ? 0 : g * gr[t * A + k]);
+  }
+  mx_free(lp);
+  mx_free(lab);
+  return rc;
+}
+
+static mx_status k_ctc(KARGS) {
+  UNUSED_KARGS;
+  return ctc_run(p, in, nin, out[0], NULL, NULL);
+}
+
+/* the data's gradient; labels and lengths get zeros */
+static mx_status b_ctc(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = MX_OK;
+  for (int j = 1; j < nin && !rc; j++)
+    if (WANT(j)) rc = mx_ndarray_fill(ig[j], 0);
+  if (!rc && WANT(0)) rc = ctc_run(p, in, nin, NULL, og[0], ig[0]);
+  return rc;
+}
+
+static void deps_ctc(DARGS) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 1;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
+}
+
 const mx_op mx_ops_sequence[] = {
   {.name = "SequenceMask",
    .doc = "Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.",
@@ -282,5 +481,10 @@ const mx_op mx_ops_sequence[] = {
    .num_params = MX_NPARAMS(p_seq_last), .infer_shape = shape_seq_reverse, .infer_type = type_seq,
    .cpu = k_seq_reverse, .backward = b_seq_reverse, .flags = MX_OPF_F16,
    .backward_deps = deps_seq, .list_inputs = list_seq},
+  {.name = "CTCLoss", .aliases = {"ctc_loss", "_contrib_CTCLoss", "_contrib_ctc_loss"},
+   .doc = "Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).",
+   .num_inputs = 4, .input_names = in_ctc, .num_outputs = 1, .params = p_ctc,
+   .num_params = MX_NPARAMS(p_ctc), .infer_shape = shape_ctc, .infer_type = type_seq, .cpu = k_ctc,
+   .backward = b_ctc, .backward_deps = deps_ctc, .list_inputs = list_ctc},
   {.name = NULL},
 };

@@ -115,3 +115,81 @@ test_that("the sequence ops work in an executor with an inferred length shape", 
   expect_equal(sum(g), 6)
   expect_true(exists("mx.symbol.SequenceMask") && exists("mx.nd.SequenceLast") && exists("mx.nd.SequenceReverse"))
 }) })
+
+# ------------------------------------------------------------------ CTCLoss
+
+# -log p(label | x) by enumerating every path (x: T x A activations)
+ctc_brute <- function(x, lab, blank) {
+  if (nrow(x) == 0) return(if (length(lab)) Inf else 0)
+  pr <- exp(x - apply(x, 1, max)); pr <- pr / rowSums(pr)
+  paths <- as.matrix(expand.grid(rep(list(seq_len(ncol(x)) - 1), nrow(x))))
+  keep <- apply(paths, 1, function(p) {
+    p <- p[c(TRUE, diff(p) != 0)]
+    p <- p[p != blank]
+    length(p) == length(lab) && all(p == lab)
+  })
+  tot <- sum(apply(paths[keep, , drop = FALSE], 1, function(p) prod(pr[cbind(seq_along(p), p + 1)])))
+  -log(tot)
+}
+
+test_that("CTCLoss equals -log p(label) over every alignment", { with_cpu({
+  set.seed(5)
+  T <- 4; N <- 3; A <- 3
+  x <- array(rnorm(T * N * A), c(T, N, A))                      # C order (T, N, A)
+  # blank first: labels 1..A-1, padded with 0
+  lab <- rbind(c(1, 2, 0), c(2, 2, 0), c(1, 0, 0))
+  want <- vapply(1:N, function(n) ctc_brute(x[, n, ], lab[n, lab[n, ] != 0], 0), 0)
+  for (dt in c("float32", "float64")) {
+    l <- mxnet:::nd.invoke("CTCLoss", list(nd_c(x, dt), nd_c(lab, dt)), NULL)
+    expect_nd_equal(l, want, tolerance = if (dt == "float32") 1e-5 else 1e-10, dtype = dt)
+  }
+  # blank last: labels 0..A-2, padded with -1; lengths given as inputs
+  lab2 <- rbind(c(0, 1, -1), c(1, -1, -1), c(0, 0, 1))
+  want2 <- vapply(1:N, function(n) ctc_brute(x[, n, ], lab2[n, lab2[n, ] >= 0], A - 1), 0)
+  expect_nd_equal(mx.nd.ctc.loss(nd_c(x), nd_c(lab2), blank_label = "last"), want2, tolerance = 1e-10)
+  dl <- c(4, 3, 2); ll <- c(2, 1, 1)
+  want3 <- vapply(1:N, function(n) ctc_brute(x[seq_len(dl[n]), n, , drop = FALSE][, 1, ], lab2[n, seq_len(ll[n])], A - 1), 0)
+  l3 <- mxnet:::nd.invoke("CTCLoss", list(nd_c(x), nd_c(lab2), nd_c(dl), nd_c(ll)),
+                          list(use_data_lengths = TRUE, use_label_lengths = TRUE, blank_label = "last"))
+  expect_nd_equal(l3, want3, tolerance = 1e-10)
+  # a label longer than the data can emit: infinite loss
+  l4 <- mxnet:::nd.invoke("CTCLoss", list(nd_c(x[1:2, , , drop = FALSE]), nd_c(rbind(c(1, 1, 2), c(1, 0, 0), c(2, 0, 0)))), NULL)
+  expect_equal(as.array(l4)[1], Inf)
+}) })
+
+test_that("CTCLoss has correct gradients and rejects bad labels", { with_cpu({
+  set.seed(6)
+  x <- array(rnorm(4 * 2 * 5), c(4, 2, 5))                      # R order: alphabet 4, batch 2, T 5
+  lab <- matrix(c(1, 3, 3, 2, 0, 0), 3)                         # R order (L 3, batch 2)
+  check_grad("CTCLoss", list(x, lab), NULL, wrt = 1)
+  check_grad("CTCLoss", list(x, lab, c(5, 3)), list(use_data_lengths = TRUE), wrt = 1, label = "data lengths")
+  e <- function(ins, params) expect_error(mxnet:::nd.invoke("CTCLoss", lapply(ins, nd_c), params), class = "mxnet_error")
+  xc <- array(0, c(3, 2, 4))
+  e(list(xc, rbind(c(1, 4), c(1, 0))), NULL)                    # 4 is not a symbol of a 4-symbol alphabet... blank first
+  e(list(xc, rbind(c(1, 3), c(1, 0))), list(blank_label = "last"))   # 3 is the blank
+  e(list(xc, rbind(c(1, 2), c(1, 0)), c(3, 5)), list(use_data_lengths = TRUE))
+  e(list(xc, rbind(c(1, 2), c(1, 0)), c(3, -1)), list(use_label_lengths = TRUE))
+  e(list(array(0, c(3, 2)), rbind(c(1, 2), c(1, 0))), NULL)
+  e(list(xc, rbind(c(1, 2), c(1, 0), c(1, 1))), NULL)
+  expect_true(exists("mx.symbol.CTCLoss") && exists("mx.symbol.ctc_loss"))
+}) })
+
+test_that("CTCLoss trains inside MakeLoss in an executor", { with_cpu({
+  set.seed(7)
+  data <- mx.symbol.Variable("data"); label <- mx.symbol.Variable("label")
+  h <- mx.symbol.FullyConnected(data, num_hidden = 4, flatten = FALSE, name = "proj")
+  loss <- mx.symbol.MakeLoss(mx.symbol.CTCLoss(h, label, name = "ctc"))
+  ex <- mx.simple.bind(loss, ctx = mx.cpu(), data = c(3, 2, 6), label = c(2, 2), grad.req = "write")
+  x <- array(rnorm(36), c(3, 2, 6)); y <- matrix(c(1, 2, 3, 3), 2)
+  w <- mx.nd.array(array(rnorm(12, sd = 0.1), c(3, 4)), ctx = mx.cpu())
+  losses <- numeric(0)
+  for (i in 1:30) {
+    mx.exec.update.arg.arrays(ex, list(data = mx.nd.array(x, ctx = mx.cpu()), label = mx.nd.array(y, ctx = mx.cpu()),
+                                       proj_weight = w, proj_bias = mx.nd.zeros(4, ctx = mx.cpu())), match.name = TRUE)
+    mx.exec.forward(ex, is.train = TRUE)
+    losses <- c(losses, sum(as.array(ex$ref.outputs[[1]])))
+    mx.exec.backward(ex)
+    w <- w - 0.1 * ex$ref.grad.arrays$proj_weight
+  }
+  expect_lt(losses[30], losses[1] * 0.5)
+}) })
