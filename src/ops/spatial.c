@@ -135,21 +135,28 @@ static mx_status b_bs(BARGS) {
 
 /* ====================================================== grid makers */
 
-/* affine: grid[n, r, h, w] = theta[n, r, 0] x_w + theta[n, r, 1] y_h +
- * theta[n, r, 2] with x_w = -1 + 2 w / (W - 1), y_h likewise.  back: the
- * gradient of theta from the grid's. */
-static mx_status affine_grid(const mx_ndarray *theta, const mx_ndarray *grid, int back) {
+/* affine (src theta (N, 6)): grid[n, r, h, w] = theta[n, r, 0] x_w +
+ * theta[n, r, 1] y_h + theta[n, r, 2] with x_w = -1 + 2 w / (W - 1), y_h
+ * likewise.  warp (src flow (N, 2, H, W)): grid[n, 0] = (w + flow[n, 0]) /
+ * ((W - 1) / 2) - 1, channel 1 with h and H.  back: src receives the
+ * gradient from the grid's. */
+static mx_status grid_pass(int warp, const mx_ndarray *src, const mx_ndarray *grid, int back) {
   int64_t N = grid->shape.d[0], H = grid->shape.d[2], W = grid->shape.d[3], P = H * W;
-  MX_FLOAT_SWITCH(theta->dtype, T, {
-    T *th = MX_DATA(theta, T), *g = MX_DATA(grid, T);
+  MX_FLOAT_SWITCH(src->dtype, T, {
+    T *sp = MX_DATA(src, T), *g = MX_DATA(grid, T);
     for (int64_t n = 0; n < N; n++)
       for (int r = 0; r < 2; r++) {
-        T *t = th + n * 6 + r * 3, *gr = g + (n * 2 + r) * P;
-        double acc[3] = {0, 0, 0};
+        T *gr = g + (n * 2 + r) * P;
+        T *t = warp ? NULL : sp + n * 6 + r * 3, *f = warp ? sp + (n * 2 + r) * P : NULL;
+        double acc[3] = {0, 0, 0}, half = (double)((r == 0 ? W : H) - 1) / 2;
         for (int64_t q = 0; q < P; q++) {
           double xw = W > 1 ? -1.0 + (double)(q % W) * 2.0 / (double)(W - 1) : -1.0;
           double yh = H > 1 ? -1.0 + (double)(q / W) * 2.0 / (double)(H - 1) : -1.0;
-          if (back) {
+          if (warp && back) {
+            f[q] = (T)((double)gr[q] / half);
+          } else if (warp) {
+            gr[q] = (T)(((double)f[q] + (double)(r == 0 ? q % W : q / W)) / half - 1);
+          } else if (back) {
             acc[0] += (double)gr[q] * xw;
             acc[1] += (double)gr[q] * yh;
             acc[2] += (double)gr[q];
@@ -157,28 +164,8 @@ static mx_status affine_grid(const mx_ndarray *theta, const mx_ndarray *grid, in
             gr[q] = (T)((double)t[0] * xw + (double)t[1] * yh + (double)t[2]);
           }
         }
-        if (back)
+        if (back && !warp)
           for (int k = 0; k < 3; k++) t[k] = (T)acc[k];
-      }
-  });
-  return MX_OK;
-}
-
-/* warp: grid[n, 0] = (w + flow[n, 0]) / ((W - 1) / 2) - 1, channel 1 with
- * h and H; back: dflow = dgrid / ((W - 1) / 2) (H for channel 1). */
-static mx_status warp_grid(const mx_ndarray *flow, const mx_ndarray *grid, int back) {
-  int64_t N = grid->shape.d[0], H = grid->shape.d[2], W = grid->shape.d[3], P = H * W;
-  MX_FLOAT_SWITCH(flow->dtype, T, {
-    T *f = MX_DATA(flow, T), *g = MX_DATA(grid, T);
-    for (int64_t n = 0; n < N; n++)
-      for (int r = 0; r < 2; r++) {
-        double half = (double)((r == 0 ? W : H) - 1) / 2;
-        for (int64_t q = 0; q < P; q++) {
-          int64_t e = (n * 2 + r) * P + q;
-          double pos = (double)(r == 0 ? q % W : q / W);
-          if (back) f[e] = (T)((double)g[e] / half);
-          else g[e] = (T)(((double)f[e] + pos) / half - 1);
-        }
       }
   });
   return MX_OK;
@@ -223,13 +210,13 @@ static mx_status shape_gg(const mx_param_value *p, int nin, mx_shape *in, int no
 
 static mx_status k_gg(KARGS) {
   UNUSED_KARGS;
-  return p[GG_TRANSFORM_TYPE].i == GGT_WARP ? warp_grid(in[0], out[0], 0) : affine_grid(in[0], out[0], 0);
+  return grid_pass(p[GG_TRANSFORM_TYPE].i == GGT_WARP, in[0], out[0], 0);
 }
 
 static mx_status b_gg(BARGS) {
   UNUSED_BARGS;
   if (!WANT(0)) return MX_OK;
-  return p[GG_TRANSFORM_TYPE].i == GGT_WARP ? warp_grid(ig[0], og[0], 1) : affine_grid(ig[0], og[0], 1);
+  return grid_pass(p[GG_TRANSFORM_TYPE].i == GGT_WARP, ig[0], og[0], 1);
 }
 
 static void deps_grad_only(DARGS) {
@@ -267,7 +254,7 @@ static mx_status st_grid(const mx_param_value *p, const mx_ndarray *data, const 
   mx_shape gs;
   mx_status rc = shape4(&gs, data->shape.d[0], 2, p[ST_TARGET_SHAPE].tup[0], p[ST_TARGET_SHAPE].tup[1]);
   if (!rc) rc = mx_ndarray_new(&gs, data->dtype, data->ctx, grid);
-  if (!rc) rc = affine_grid(loc, *grid, 0);
+  if (!rc) rc = grid_pass(0, loc, *grid, 0);
   return rc;
 }
 
@@ -286,7 +273,7 @@ static mx_status b_st(BARGS) {
   mx_status rc = st_grid(p, in[0], in[1], &grid);
   if (!rc && WANT(1)) rc = mx_ndarray_new(&grid->shape, grid->dtype, grid->ctx, &dgrid);
   if (!rc) rc = sample(in[0], grid, NULL, og[0], WANT(0) ? ig[0] : NULL, dgrid);
-  if (!rc && dgrid) rc = affine_grid(ig[1], dgrid, 1);
+  if (!rc && dgrid) rc = grid_pass(0, ig[1], dgrid, 1);
   mx_ndarray_free(grid);
   mx_ndarray_free(dgrid);
   return rc;
