@@ -154,6 +154,9 @@ extern const mx_op mx_ops_random[];
 extern const mx_op mx_ops_conv[];       /* nn-conv.c: Convolution, Deconvolution, Pooling */
 extern const mx_op mx_ops_nn[];         /* nn.c: layers, losses, normalisation */
 extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
+extern const mx_op mx_ops_layers[];     /* layers.c: LRN, UpSampling, LayerNorm, Pad, ... */
+extern const mx_op mx_ops_sequence[];   /* sequence.c: SequenceMask/Last/Reverse, CTCLoss */
+extern const mx_op mx_ops_spatial[];    /* spatial.c: GridGenerator, BilinearSampler, ROIPooling, ... */
 
 /* ------------------------------------------------------ shared helpers */
 
