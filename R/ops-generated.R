@@ -1399,9 +1399,15 @@ mx.nd.take <- function(a, indices, axis = 0, mode = "clip", out = NULL) {
 #' @param mode (one of "clip", "wrap"; default clip) Out-of-range indices: clip to the ends or wrap around.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
-#' @details Engine operator \code{pick}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @details Engine operator \code{pick} (aliases: \code{choose_element_0index}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.pick <- function(data, index, axis = -1, keepdims = FALSE, mode = "clip", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "pick", list(data, index), list(axis = axis, keepdims = keepdims, mode = mode), out)
+}
+
+#' @rdname mx.nd.pick
+#' @export
+mx.nd.choose.element.0index <- function(data, index, axis = -1, keepdims = FALSE, mode = "clip", out = NULL) {
   .Call(C_mx_r_nd_invoke, "pick", list(data, index), list(axis = axis, keepdims = keepdims, mode = mode), out)
 }
 
@@ -2027,6 +2033,259 @@ mx.nd.adagrad.update <- function(weight, grad, history, lr, epsilon = 1e-07, wd 
 #' @export
 mx.nd.adadelta.update <- function(weight, grad, acc_g, acc_delta, rho = 0.9, epsilon = 1e-05, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
   .Call(C_mx_r_nd_invoke, "adadelta_update", list(weight, grad, acc_g, acc_delta), list(rho = rho, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Broadcast an array to a shape
+#'
+#' Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; default []) Target shape (R order), one entry per input dimension; 0 keeps that dimension.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{broadcast_to}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.broadcast.to <- function(data, shape = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_to", list(data), list(shape = shape), out)
+}
+
+#' Broadcast axes of length 1 to the given sizes
+#'
+#' Broadcast axes of length 1 to the given sizes.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; default []) Engine axes to broadcast (each of length 1).
+#' @param size (tuple of integers, in R order; default []) New length of each axis, in axis's order.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{broadcast_axis} (aliases: \code{broadcast_axes}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.broadcast.axis <- function(data, axis = NULL, size = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_axis", list(data), list(axis = axis, size = size), out)
+}
+
+#' @rdname mx.nd.broadcast.axis
+#' @export
+mx.nd.broadcast.axes <- function(data, axis = NULL, size = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_axis", list(data), list(axis = axis, size = size), out)
+}
+
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes)
+#'
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes). The result has lhs's dtype; rhs gets a zero gradient.
+#'
+#' @param lhs An MXNDArray.
+#' @param rhs An MXNDArray.
+#' @param lhs_axes (tuple of integers, in R order; optional) Engine axes of lhs to broadcast (None: all, lhs and rhs having one ndim).
+#' @param rhs_axes (tuple of integers, in R order; optional) Engine axes of rhs giving the new lengths, in lhs_axes' order.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{broadcast_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.broadcast.like <- function(lhs, rhs, lhs_axes = NULL, rhs_axes = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_like", list(lhs, rhs), list(lhs_axes = lhs_axes, rhs_axes = rhs_axes), out)
+}
+
+#' Add all inputs element-wise
+#'
+#' Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{out}).
+#' @param num_args (int; required) Number of inputs to add.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{add_n} (aliases: \code{ElementWiseSum}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.add.n <- function(..., num_args = NULL, out = NULL) {
+  a <- nd.variadic(list(...), list(num_args = num_args, out = out), c(missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "add_n", a$inputs, a$params[c("num_args")], a$params$out)
+}
+
+#' @rdname mx.nd.add.n
+#' @export
+mx.nd.ElementWiseSum <- function(..., num_args = NULL, out = NULL) {
+  a <- nd.variadic(list(...), list(num_args = num_args, out = out), c(missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "add_n", a$inputs, a$params[c("num_args")], a$params$out)
+}
+
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double
+#'
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double.
+#'
+#' @param a An MXNDArray.
+#' @param axis (int; optional) Engine axis to sum along (None: the flattened array).
+#' @param dtype (dtype; optional) Dtype of the result (None: the input's).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{cumsum}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.cumsum <- function(a, axis = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "cumsum", list(a), list(axis = axis, dtype = dtype), out)
+}
+
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices
+#'
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices. Ties keep the lower index first.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) Engine axis to search (None: the flattened array).
+#' @param k (int; default 1) Number of elements to keep; k < 1 keeps the whole axis.
+#' @param ret_typ (one of "value", "indices", "mask", "both"; default indices) What to return: the values, their 0-based indices, a 0/1 mask of the input's shape, or values and indices.
+#' @param is_ascend (boolean; default False) Smallest first (TRUE) or largest first.
+#' @param dtype (dtype; default float32) Dtype of the indices.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{topk}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.topk <- function(data, axis = -1, k = 1, ret_typ = "indices", is_ascend = FALSE, dtype = "float32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "topk", list(data), list(axis = axis, k = k, ret_typ = ret_typ, is_ascend = is_ascend, dtype = dtype), out)
+}
+
+#' Sort along an axis (None: the flattened array)
+#'
+#' Sort along an axis (None: the flattened array). Ties keep their order.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) Engine axis to sort along (None: the flattened array).
+#' @param is_ascend (boolean; default True) Ascending (TRUE) or descending order.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sort}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sort <- function(data, axis = -1, is_ascend = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sort", list(data), list(axis = axis, is_ascend = is_ascend), out)
+}
+
+#' 0-based indices that sort an array along an axis (None: the flattened array)
+#'
+#' 0-based indices that sort an array along an axis (None: the flattened array). Ties keep their order.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) Engine axis to sort along (None: the flattened array).
+#' @param is_ascend (boolean; default True) Ascending (TRUE) or descending order.
+#' @param dtype (dtype; default float32) Dtype of the indices.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{argsort}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.argsort <- function(data, axis = -1, is_ascend = TRUE, dtype = "float32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "argsort", list(data), list(axis = axis, is_ascend = is_ascend, dtype = dtype), out)
+}
+
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes)
+#'
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes). Sizes must agree.
+#'
+#' @param lhs An MXNDArray.
+#' @param rhs An MXNDArray.
+#' @param lhs_begin (int; optional) First engine axis of lhs to replace (None: 0).
+#' @param lhs_end (int; optional) End (excluded) of lhs's axes to replace (None: all).
+#' @param rhs_begin (int; optional) First engine axis of rhs to copy (None: 0).
+#' @param rhs_end (int; optional) End (excluded) of rhs's axes to copy (None: all).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{reshape_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.reshape.like <- function(lhs, rhs, lhs_begin = NULL, lhs_end = NULL, rhs_begin = NULL, rhs_end = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "reshape_like", list(lhs, rhs), list(lhs_begin = lhs_begin, lhs_end = lhs_end, rhs_begin = rhs_begin, rhs_end = rhs_end), out)
+}
+
+#' Diagonal of a matrix, or a matrix with a diagonal
+#'
+#' Diagonal of a matrix, or a matrix with a diagonal. 1-d data gives a square matrix with data on diagonal k; data of 2+ dimensions gives diagonal k of the matrices in engine axes axis1 and axis2, as a new last engine axis.
+#'
+#' @param data An MXNDArray.
+#' @param k (int; default 0) Diagonal offset in engine order: positive above the main diagonal of the (axis1, axis2) matrix.
+#' @param axis1 (int; default 0) First engine axis of the matrices (data of 2+ dimensions).
+#' @param axis2 (int; default 1) Second engine axis of the matrices.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{diag}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.diag <- function(data, k = 0, axis1 = 0, axis2 = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "diag", list(data), list(k = k, axis1 = axis1, axis2 = axis2), out)
+}
+
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins
+#'
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins. The result has data's dtype.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{argmax_channel}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.argmax.channel <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "argmax_channel", list(data), NULL, out)
+}
+
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row)
+#'
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row). The result has indices' shape and a's dtype.
+#'
+#' @param a An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{batch_take}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.batch.take <- function(a, indices, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "batch_take", list(a, indices), NULL, out)
+}
+
+#' Gather elements or slices by index tuples
+#'
+#' Gather elements or slices by index tuples. indices has shape (M, Y...) in engine order (M is its last R dimension); the result has shape Y... + data.shape[M:]. Negative indices count from the end.
+#'
+#' @param data An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{gather_nd}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.gather.nd <- function(data, indices, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "gather_nd", list(data, indices), NULL, out)
+}
+
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd)
+#'
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd). With repeated indices one of the writes wins.
+#'
+#' @param data An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) Shape of the result (R order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{scatter_nd}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.scatter.nd <- function(data, indices, shape, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "scatter_nd", list(data, indices), list(shape = shape), out)
+}
+
+#' Gauss error function, element-wise (integer inputs give saturated integers)
+#'
+#' Gauss error function, element-wise (integer inputs give saturated integers).
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{erf}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.erf <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "erf", list(data), NULL, out)
+}
+
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1]
+#'
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1].
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{erfinv}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.erfinv <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "erfinv", list(data), NULL, out)
 }
 
 # ---- symbol wrappers
@@ -3154,9 +3413,13 @@ mx.symbol.take <- function(...) mx.symbol.internal.create("take", list(...))
 #'   \item{\code{keepdims}}{(boolean; default False) Keep the picked axis with extent 1.}
 #'   \item{\code{mode}}{(one of "clip", "wrap"; default clip) Out-of-range indices: clip to the ends or wrap around.}
 #' }
-#' @details Engine operator \code{pick}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{pick} (aliases: \code{choose_element_0index}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.pick <- function(...) mx.symbol.internal.create("pick", list(...))
+
+#' @rdname mx.symbol.pick
+#' @export
+mx.symbol.choose_element_0index <- function(...) mx.symbol.internal.create("pick", list(...))
 
 #' One-hot encoding of indices (symbol)
 #'
@@ -3724,4 +3987,231 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-.mx.generated.hash <- "633f8e863df9601a"
+#' Broadcast an array to a shape (symbol)
+#'
+#' Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default []) Target shape (R order), one entry per input dimension; 0 keeps that dimension.}
+#' }
+#' @details Engine operator \code{broadcast_to}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_to <- function(...) mx.symbol.internal.create("broadcast_to", list(...))
+
+#' Broadcast axes of length 1 to the given sizes (symbol)
+#'
+#' Broadcast axes of length 1 to the given sizes.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(tuple of integers, in R order; default []) Engine axes to broadcast (each of length 1).}
+#'   \item{\code{size}}{(tuple of integers, in R order; default []) New length of each axis, in axis's order.}
+#' }
+#' @details Engine operator \code{broadcast_axis} (aliases: \code{broadcast_axes}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_axis <- function(...) mx.symbol.internal.create("broadcast_axis", list(...))
+
+#' @rdname mx.symbol.broadcast_axis
+#' @export
+mx.symbol.broadcast_axes <- function(...) mx.symbol.internal.create("broadcast_axis", list(...))
+
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes) (symbol)
+#'
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes). The result has lhs's dtype; rhs gets a zero gradient.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lhs_axes}}{(tuple of integers, in R order; optional) Engine axes of lhs to broadcast (None: all, lhs and rhs having one ndim).}
+#'   \item{\code{rhs_axes}}{(tuple of integers, in R order; optional) Engine axes of rhs giving the new lengths, in lhs_axes' order.}
+#' }
+#' @details Engine operator \code{broadcast_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_like <- function(...) mx.symbol.internal.create("broadcast_like", list(...))
+
+#' Add all inputs element-wise (symbol)
+#'
+#' Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.args}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_args}}{(int; required) Number of inputs to add.}
+#' }
+#' @details Engine operator \code{add_n} (aliases: \code{ElementWiseSum}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.add_n <- function(...) mx.symbol.internal.create("add_n", sym.variadic(list(...), c("num.args", "name")))
+
+#' @rdname mx.symbol.add_n
+#' @export
+mx.symbol.ElementWiseSum <- function(...) mx.symbol.internal.create("add_n", sym.variadic(list(...), c("num.args", "name")))
+
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double (symbol)
+#'
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double.
+#'
+#' @param ... The inputs \code{a} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; optional) Engine axis to sum along (None: the flattened array).}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the input's).}
+#' }
+#' @details Engine operator \code{cumsum}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.cumsum <- function(...) mx.symbol.internal.create("cumsum", list(...))
+
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices (symbol)
+#'
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices. Ties keep the lower index first.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) Engine axis to search (None: the flattened array).}
+#'   \item{\code{k}}{(int; default 1) Number of elements to keep; k < 1 keeps the whole axis.}
+#'   \item{\code{ret_typ}}{(one of "value", "indices", "mask", "both"; default indices) What to return: the values, their 0-based indices, a 0/1 mask of the input's shape, or values and indices.}
+#'   \item{\code{is_ascend}}{(boolean; default False) Smallest first (TRUE) or largest first.}
+#'   \item{\code{dtype}}{(dtype; default float32) Dtype of the indices.}
+#' }
+#' @details Engine operator \code{topk}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.topk <- function(...) mx.symbol.internal.create("topk", list(...))
+
+#' Sort along an axis (None: the flattened array) (symbol)
+#'
+#' Sort along an axis (None: the flattened array). Ties keep their order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) Engine axis to sort along (None: the flattened array).}
+#'   \item{\code{is_ascend}}{(boolean; default True) Ascending (TRUE) or descending order.}
+#' }
+#' @details Engine operator \code{sort}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sort <- function(...) mx.symbol.internal.create("sort", list(...))
+
+#' 0-based indices that sort an array along an axis (None: the flattened array) (symbol)
+#'
+#' 0-based indices that sort an array along an axis (None: the flattened array). Ties keep their order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) Engine axis to sort along (None: the flattened array).}
+#'   \item{\code{is_ascend}}{(boolean; default True) Ascending (TRUE) or descending order.}
+#'   \item{\code{dtype}}{(dtype; default float32) Dtype of the indices.}
+#' }
+#' @details Engine operator \code{argsort}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.argsort <- function(...) mx.symbol.internal.create("argsort", list(...))
+
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes) (symbol)
+#'
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes). Sizes must agree.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lhs_begin}}{(int; optional) First engine axis of lhs to replace (None: 0).}
+#'   \item{\code{lhs_end}}{(int; optional) End (excluded) of lhs's axes to replace (None: all).}
+#'   \item{\code{rhs_begin}}{(int; optional) First engine axis of rhs to copy (None: 0).}
+#'   \item{\code{rhs_end}}{(int; optional) End (excluded) of rhs's axes to copy (None: all).}
+#' }
+#' @details Engine operator \code{reshape_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.reshape_like <- function(...) mx.symbol.internal.create("reshape_like", list(...))
+
+#' Diagonal of a matrix, or a matrix with a diagonal (symbol)
+#'
+#' Diagonal of a matrix, or a matrix with a diagonal. 1-d data gives a square matrix with data on diagonal k; data of 2+ dimensions gives diagonal k of the matrices in engine axes axis1 and axis2, as a new last engine axis.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{k}}{(int; default 0) Diagonal offset in engine order: positive above the main diagonal of the (axis1, axis2) matrix.}
+#'   \item{\code{axis1}}{(int; default 0) First engine axis of the matrices (data of 2+ dimensions).}
+#'   \item{\code{axis2}}{(int; default 1) Second engine axis of the matrices.}
+#' }
+#' @details Engine operator \code{diag}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.diag <- function(...) mx.symbol.internal.create("diag", list(...))
+
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins (symbol)
+#'
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins. The result has data's dtype.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{argmax_channel}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.argmax_channel <- function(...) mx.symbol.internal.create("argmax_channel", list(...))
+
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row) (symbol)
+#'
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row). The result has indices' shape and a's dtype.
+#'
+#' @param ... The inputs \code{a}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{batch_take}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.batch_take <- function(...) mx.symbol.internal.create("batch_take", list(...))
+
+#' Gather elements or slices by index tuples (symbol)
+#'
+#' Gather elements or slices by index tuples. indices has shape (M, Y...) in engine order (M is its last R dimension); the result has shape Y... + data.shape[M:]. Negative indices count from the end.
+#'
+#' @param ... The inputs \code{data}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{gather_nd}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.gather_nd <- function(...) mx.symbol.internal.create("gather_nd", list(...))
+
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd) (symbol)
+#'
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd). With repeated indices one of the writes wins.
+#'
+#' @param ... The inputs \code{data}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) Shape of the result (R order).}
+#' }
+#' @details Engine operator \code{scatter_nd}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.scatter_nd <- function(...) mx.symbol.internal.create("scatter_nd", list(...))
+
+#' Gauss error function, element-wise (integer inputs give saturated integers) (symbol)
+#'
+#' Gauss error function, element-wise (integer inputs give saturated integers).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{erf}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.erf <- function(...) mx.symbol.internal.create("erf", list(...))
+
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1] (symbol)
+#'
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1].
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{erfinv}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.erfinv <- function(...) mx.symbol.internal.create("erfinv", list(...))
+
+.mx.generated.hash <- "57c4b8663a725304"
