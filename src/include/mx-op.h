@@ -141,6 +141,8 @@ extern const mx_op mx_ops_conv[];       /* nn-conv.c: Convolution, Deconvolution
 extern const mx_op mx_ops_nn[];         /* nn.c: layers, losses, normalisation */
 extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
 extern const mx_op mx_ops_tensor[];     /* tensor.c: broadcast_to, topk, sort, gather_nd, ... */
+extern const mx_op mx_ops_linalg[];     /* linalg.c: linalg_gemm, potrf, trsm, ... */
+extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shuffle, ... */
 
 /* ------------------------------------------------------ shared helpers */
 
