@@ -2288,6 +2288,476 @@ mx.nd.erfinv <- function(data, out = NULL) {
   .Call(C_mx_r_nd_invoke, "erfinv", list(data), NULL, out)
 }
 
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed)
+#'
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param C An MXNDArray.
+#' @param transpose_a (boolean; default False) Use the transpose of A.
+#' @param transpose_b (boolean; default False) Use the transpose of B.
+#' @param alpha (float; default 1) Scale of the product.
+#' @param beta (float; default 1) Scale of C.
+#' @param axis (int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_gemm} (aliases: \code{_linalg_gemm}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.gemm <- function(A, B, C, transpose_a = FALSE, transpose_b = FALSE, alpha = 1, beta = 1, axis = -2, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_gemm", list(A, B, C), list(transpose_a = transpose_a, transpose_b = transpose_b, alpha = alpha, beta = beta, axis = axis), out)
+}
+
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed)
+#'
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param transpose_a (boolean; default False) Use the transpose of A.
+#' @param transpose_b (boolean; default False) Use the transpose of B.
+#' @param alpha (float; default 1) Scale of the product.
+#' @param axis (int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_gemm2} (aliases: \code{_linalg_gemm2}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.gemm2 <- function(A, B, transpose_a = FALSE, transpose_b = FALSE, alpha = 1, axis = -2, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_gemm2", list(A, B), list(transpose_a = transpose_a, transpose_b = transpose_b, alpha = alpha, axis = axis), out)
+}
+
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle
+#'
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_potrf} (aliases: \code{_linalg_potrf}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.potrf <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_potrf", list(A), NULL, out)
+}
+
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A)
+#'
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A).
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_potri} (aliases: \code{_linalg_potri}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.potri <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_potri", list(A), NULL, out)
+}
+
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A
+#'
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param transpose (boolean; default False) Use the transpose of the triangular A.
+#' @param rightside (boolean; default False) A multiplies from the right.
+#' @param lower (boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.
+#' @param alpha (float; default 1) Scale of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_trmm} (aliases: \code{_linalg_trmm}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.trmm <- function(A, B, transpose = FALSE, rightside = FALSE, lower = TRUE, alpha = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_trmm", list(A, B), list(transpose = transpose, rightside = rightside, lower = lower, alpha = alpha), out)
+}
+
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A
+#'
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param transpose (boolean; default False) Use the transpose of the triangular A.
+#' @param rightside (boolean; default False) A multiplies from the right.
+#' @param lower (boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.
+#' @param alpha (float; default 1) Scale of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_trsm} (aliases: \code{_linalg_trsm}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.trsm <- function(A, B, transpose = FALSE, rightside = FALSE, lower = TRUE, alpha = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_trsm", list(A, B), list(transpose = transpose, rightside = rightside, lower = lower, alpha = alpha), out)
+}
+
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes
+#'
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes.
+#'
+#' @param A An MXNDArray.
+#' @param transpose (boolean; default False) Compute alpha A^T A instead of alpha A A^T.
+#' @param alpha (float; default 1) Scale of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_syrk} (aliases: \code{_linalg_syrk}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.syrk <- function(A, transpose = FALSE, alpha = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_syrk", list(A), list(transpose = transpose, alpha = alpha), out)
+}
+
+#' Sum of the logs of the diagonal of square matrices; one value per matrix
+#'
+#' Sum of the logs of the diagonal of square matrices; one value per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_sumlogdiag} (aliases: \code{_linalg_sumlogdiag}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.sumlogdiag <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_sumlogdiag", list(A), NULL, out)
+}
+
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix
+#'
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_det} (aliases: \code{_linalg_det}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.det <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_det", list(A), NULL, out)
+}
+
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet)
+#'
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet).
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{linalg_slogdet} (aliases: \code{_linalg_slogdet}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.slogdet <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_slogdet", list(A), NULL, out)
+}
+
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error
+#'
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_inverse} (aliases: \code{_linalg_inverse}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.inverse <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_inverse", list(A), NULL, out)
+}
+
+#' Diagonal offset of square matrices, as a vector per matrix
+#'
+#' Diagonal offset of square matrices, as a vector per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_extractdiag} (aliases: \code{_linalg_extractdiag}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.extractdiag <- function(A, offset = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_extractdiag", list(A), list(offset = offset), out)
+}
+
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere
+#'
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_makediag} (aliases: \code{_linalg_makediag}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.makediag <- function(A, offset = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_makediag", list(A), list(offset = offset), out)
+}
+
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix
+#'
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).
+#' @param lower (boolean; default True) With offset 0: the lower (TRUE) or upper triangle.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_extracttrian} (aliases: \code{_linalg_extracttrian}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.extracttrian <- function(A, offset = 0, lower = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_extracttrian", list(A), list(offset = offset, lower = lower), out)
+}
+
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere
+#'
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).
+#' @param lower (boolean; default True) With offset 0: the lower (TRUE) or upper triangle.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_maketrian} (aliases: \code{_linalg_maketrian}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.maketrian <- function(A, offset = 0, lower = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_maketrian", list(A), list(offset = offset, lower = lower), out)
+}
+
+#' Exponentially distributed random numbers with rate lam
+#'
+#' Exponentially distributed random numbers with rate lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam (float; default 1) Rate (positive).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_exponential} (aliases: \code{_random_exponential}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.exponential <- function(lam = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_exponential", list(), list(lam = lam, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang)
+#'
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param alpha (float; default 1) Shape (positive).
+#' @param beta (float; default 1) Scale (positive).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_gamma} (aliases: \code{_random_gamma}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.gamma <- function(alpha = 1, beta = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_gamma", list(), list(alpha = alpha, beta = beta, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Poisson distributed random numbers with mean lam
+#'
+#' Poisson distributed random numbers with mean lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam (float; default 1) Mean (not negative).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_poisson} (aliases: \code{_random_poisson}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.poisson <- function(lam = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_poisson", list(), list(lam = lam, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Negative binomial random numbers: failures before k successes of probability p
+#'
+#' Negative binomial random numbers: failures before k successes of probability p. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param k (float; default 1) Number of failures (positive).
+#' @param p (float; default 1) Success probability, in (0, 1].
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_negative_binomial} (aliases: \code{_random_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.negative.binomial <- function(k = 1, p = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_negative_binomial", list(), list(k = k, p = p, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2
+#'
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param mu (float; default 1) Mean (not negative).
+#' @param alpha (float; default 1) Dispersion (not negative; 0 gives a Poisson law).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_generalized_negative_binomial} (aliases: \code{_random_generalized_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.generalized.negative.binomial <- function(mu = 1, alpha = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_generalized_negative_binomial", list(), list(mu = mu, alpha = alpha, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Uniformly distributed random integers in [low, high)
+#'
+#' Uniformly distributed random integers in [low, high). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param low (int; required) Lower bound (included).
+#' @param high (int; required) Upper bound (excluded).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default int32) int32 or int64.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_randint} (aliases: \code{_random_randint}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.randint <- function(low, high, shape = NULL, ctx = NULL, dtype = "int32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_randint", list(), list(low = low, high = high, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Uniform samples in [low, high) per element of low and high
+#'
+#' Uniform samples in [low, high) per element of low and high. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param low An MXNDArray.
+#' @param high An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_uniform}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.uniform <- function(low, high, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_uniform", list(low, high), list(shape = shape, dtype = dtype), out)
+}
+
+#' Normal samples with mean mu and standard deviation sigma per element
+#'
+#' Normal samples with mean mu and standard deviation sigma per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param mu An MXNDArray.
+#' @param sigma An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_normal}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.normal <- function(mu, sigma, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_normal", list(mu, sigma), list(shape = shape, dtype = dtype), out)
+}
+
+#' Exponential samples with rate lam per element
+#'
+#' Exponential samples with rate lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_exponential}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.exponential <- function(lam, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_exponential", list(lam), list(shape = shape, dtype = dtype), out)
+}
+
+#' Gamma samples with shape alpha and scale beta per element
+#'
+#' Gamma samples with shape alpha and scale beta per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param alpha An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_gamma}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.gamma <- function(alpha, beta, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_gamma", list(alpha, beta), list(shape = shape, dtype = dtype), out)
+}
+
+#' Poisson samples with mean lam per element
+#'
+#' Poisson samples with mean lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_poisson}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.poisson <- function(lam, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_poisson", list(lam), list(shape = shape, dtype = dtype), out)
+}
+
+#' Negative binomial samples with k and p per element
+#'
+#' Negative binomial samples with k and p per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param k An MXNDArray.
+#' @param p An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_negative_binomial}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.negative.binomial <- function(k, p, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_negative_binomial", list(k, p), list(shape = shape, dtype = dtype), out)
+}
+
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element
+#'
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param mu An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_generalized_negative_binomial}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.generalized.negative.binomial <- function(mu, alpha, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_generalized_negative_binomial", list(mu, alpha), list(shape = shape, dtype = dtype), out)
+}
+
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient)
+#'
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per distribution (R order).
+#' @param get_prob (boolean; default False) Also return the log-probability of each sample.
+#' @param dtype (dtype; default int32) Dtype of the sampled categories.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_multinomial}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.multinomial <- function(data, shape = NULL, get_prob = FALSE, dtype = "int32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_multinomial", list(data), list(shape = shape, get_prob = get_prob, dtype = dtype), out)
+}
+
+#' Randomly permute the slices along the first engine axis (the last R dimension)
+#'
+#' Randomly permute the slices along the first engine axis (the last R dimension). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{shuffle} (aliases: \code{_shuffle}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.shuffle <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "shuffle", list(data), NULL, out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -4214,4 +4684,443 @@ mx.symbol.erf <- function(...) mx.symbol.internal.create("erf", list(...))
 #' @export
 mx.symbol.erfinv <- function(...) mx.symbol.internal.create("erfinv", list(...))
 
-.mx.generated.hash <- "57c4b8663a725304"
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed) (symbol)
+#'
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param ... The inputs \code{A}, \code{B}, \code{C} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose_a}}{(boolean; default False) Use the transpose of A.}
+#'   \item{\code{transpose_b}}{(boolean; default False) Use the transpose of B.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the product.}
+#'   \item{\code{beta}}{(float; default 1) Scale of C.}
+#'   \item{\code{axis}}{(int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.}
+#' }
+#' @details Engine operator \code{linalg_gemm} (aliases: \code{_linalg_gemm}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_gemm <- function(...) mx.symbol.internal.create("linalg_gemm", list(...))
+
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed) (symbol)
+#'
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param ... The inputs \code{A}, \code{B} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose_a}}{(boolean; default False) Use the transpose of A.}
+#'   \item{\code{transpose_b}}{(boolean; default False) Use the transpose of B.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the product.}
+#'   \item{\code{axis}}{(int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.}
+#' }
+#' @details Engine operator \code{linalg_gemm2} (aliases: \code{_linalg_gemm2}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_gemm2 <- function(...) mx.symbol.internal.create("linalg_gemm2", list(...))
+
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle (symbol)
+#'
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_potrf} (aliases: \code{_linalg_potrf}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_potrf <- function(...) mx.symbol.internal.create("linalg_potrf", list(...))
+
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A) (symbol)
+#'
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A).
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_potri} (aliases: \code{_linalg_potri}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_potri <- function(...) mx.symbol.internal.create("linalg_potri", list(...))
+
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A (symbol)
+#'
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A.
+#'
+#' @param ... The inputs \code{A}, \code{B} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose}}{(boolean; default False) Use the transpose of the triangular A.}
+#'   \item{\code{rightside}}{(boolean; default False) A multiplies from the right.}
+#'   \item{\code{lower}}{(boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the result.}
+#' }
+#' @details Engine operator \code{linalg_trmm} (aliases: \code{_linalg_trmm}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_trmm <- function(...) mx.symbol.internal.create("linalg_trmm", list(...))
+
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A (symbol)
+#'
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A.
+#'
+#' @param ... The inputs \code{A}, \code{B} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose}}{(boolean; default False) Use the transpose of the triangular A.}
+#'   \item{\code{rightside}}{(boolean; default False) A multiplies from the right.}
+#'   \item{\code{lower}}{(boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the result.}
+#' }
+#' @details Engine operator \code{linalg_trsm} (aliases: \code{_linalg_trsm}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_trsm <- function(...) mx.symbol.internal.create("linalg_trsm", list(...))
+
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes (symbol)
+#'
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose}}{(boolean; default False) Compute alpha A^T A instead of alpha A A^T.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the result.}
+#' }
+#' @details Engine operator \code{linalg_syrk} (aliases: \code{_linalg_syrk}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_syrk <- function(...) mx.symbol.internal.create("linalg_syrk", list(...))
+
+#' Sum of the logs of the diagonal of square matrices; one value per matrix (symbol)
+#'
+#' Sum of the logs of the diagonal of square matrices; one value per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_sumlogdiag} (aliases: \code{_linalg_sumlogdiag}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_sumlogdiag <- function(...) mx.symbol.internal.create("linalg_sumlogdiag", list(...))
+
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix (symbol)
+#'
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_det} (aliases: \code{_linalg_det}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_det <- function(...) mx.symbol.internal.create("linalg_det", list(...))
+
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet) (symbol)
+#'
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet).
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_slogdet} (aliases: \code{_linalg_slogdet}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_slogdet <- function(...) mx.symbol.internal.create("linalg_slogdet", list(...))
+
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error (symbol)
+#'
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_inverse} (aliases: \code{_linalg_inverse}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_inverse <- function(...) mx.symbol.internal.create("linalg_inverse", list(...))
+
+#' Diagonal offset of square matrices, as a vector per matrix (symbol)
+#'
+#' Diagonal offset of square matrices, as a vector per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).}
+#' }
+#' @details Engine operator \code{linalg_extractdiag} (aliases: \code{_linalg_extractdiag}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_extractdiag <- function(...) mx.symbol.internal.create("linalg_extractdiag", list(...))
+
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere (symbol)
+#'
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).}
+#' }
+#' @details Engine operator \code{linalg_makediag} (aliases: \code{_linalg_makediag}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_makediag <- function(...) mx.symbol.internal.create("linalg_makediag", list(...))
+
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix (symbol)
+#'
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).}
+#'   \item{\code{lower}}{(boolean; default True) With offset 0: the lower (TRUE) or upper triangle.}
+#' }
+#' @details Engine operator \code{linalg_extracttrian} (aliases: \code{_linalg_extracttrian}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_extracttrian <- function(...) mx.symbol.internal.create("linalg_extracttrian", list(...))
+
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere (symbol)
+#'
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).}
+#'   \item{\code{lower}}{(boolean; default True) With offset 0: the lower (TRUE) or upper triangle.}
+#' }
+#' @details Engine operator \code{linalg_maketrian} (aliases: \code{_linalg_maketrian}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_maketrian <- function(...) mx.symbol.internal.create("linalg_maketrian", list(...))
+
+#' Exponentially distributed random numbers with rate lam (symbol)
+#'
+#' Exponentially distributed random numbers with rate lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lam}}{(float; default 1) Rate (positive).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_exponential} (aliases: \code{_random_exponential}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_exponential <- function(...) mx.symbol.internal.create("random_exponential", list(...))
+
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang) (symbol)
+#'
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{alpha}}{(float; default 1) Shape (positive).}
+#'   \item{\code{beta}}{(float; default 1) Scale (positive).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_gamma} (aliases: \code{_random_gamma}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_gamma <- function(...) mx.symbol.internal.create("random_gamma", list(...))
+
+#' Poisson distributed random numbers with mean lam (symbol)
+#'
+#' Poisson distributed random numbers with mean lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lam}}{(float; default 1) Mean (not negative).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_poisson} (aliases: \code{_random_poisson}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_poisson <- function(...) mx.symbol.internal.create("random_poisson", list(...))
+
+#' Negative binomial random numbers: failures before k successes of probability p (symbol)
+#'
+#' Negative binomial random numbers: failures before k successes of probability p. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{k}}{(float; default 1) Number of failures (positive).}
+#'   \item{\code{p}}{(float; default 1) Success probability, in (0, 1].}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_negative_binomial} (aliases: \code{_random_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_negative_binomial <- function(...) mx.symbol.internal.create("random_negative_binomial", list(...))
+
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2 (symbol)
+#'
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{mu}}{(float; default 1) Mean (not negative).}
+#'   \item{\code{alpha}}{(float; default 1) Dispersion (not negative; 0 gives a Poisson law).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_generalized_negative_binomial} (aliases: \code{_random_generalized_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_generalized_negative_binomial <- function(...) mx.symbol.internal.create("random_generalized_negative_binomial", list(...))
+
+#' Uniformly distributed random integers in [low, high) (symbol)
+#'
+#' Uniformly distributed random integers in [low, high). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{low}}{(int; required) Lower bound (included).}
+#'   \item{\code{high}}{(int; required) Upper bound (excluded).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default int32) int32 or int64.}
+#' }
+#' @details Engine operator \code{random_randint} (aliases: \code{_random_randint}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_randint <- function(...) mx.symbol.internal.create("random_randint", list(...))
+
+#' Uniform samples in [low, high) per element of low and high (symbol)
+#'
+#' Uniform samples in [low, high) per element of low and high. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{low}, \code{high} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_uniform}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_uniform <- function(...) mx.symbol.internal.create("sample_uniform", list(...))
+
+#' Normal samples with mean mu and standard deviation sigma per element (symbol)
+#'
+#' Normal samples with mean mu and standard deviation sigma per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{mu}, \code{sigma} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_normal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_normal <- function(...) mx.symbol.internal.create("sample_normal", list(...))
+
+#' Exponential samples with rate lam per element (symbol)
+#'
+#' Exponential samples with rate lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_exponential}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_exponential <- function(...) mx.symbol.internal.create("sample_exponential", list(...))
+
+#' Gamma samples with shape alpha and scale beta per element (symbol)
+#'
+#' Gamma samples with shape alpha and scale beta per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{alpha}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_gamma}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_gamma <- function(...) mx.symbol.internal.create("sample_gamma", list(...))
+
+#' Poisson samples with mean lam per element (symbol)
+#'
+#' Poisson samples with mean lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_poisson}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_poisson <- function(...) mx.symbol.internal.create("sample_poisson", list(...))
+
+#' Negative binomial samples with k and p per element (symbol)
+#'
+#' Negative binomial samples with k and p per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{k}, \code{p} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_negative_binomial}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_negative_binomial <- function(...) mx.symbol.internal.create("sample_negative_binomial", list(...))
+
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element (symbol)
+#'
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{mu}, \code{alpha} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_generalized_negative_binomial}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_generalized_negative_binomial <- function(...) mx.symbol.internal.create("sample_generalized_negative_binomial", list(...))
+
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient) (symbol)
+#'
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per distribution (R order).}
+#'   \item{\code{get_prob}}{(boolean; default False) Also return the log-probability of each sample.}
+#'   \item{\code{dtype}}{(dtype; default int32) Dtype of the sampled categories.}
+#' }
+#' @details Engine operator \code{sample_multinomial}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_multinomial", list(...))
+
+#' Randomly permute the slices along the first engine axis (the last R dimension) (symbol)
+#'
+#' Randomly permute the slices along the first engine axis (the last R dimension). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{shuffle} (aliases: \code{_shuffle}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
+
+.mx.generated.hash <- "56d3d1cdf85975ef"
