@@ -2455,6 +2455,19 @@ mx.nd.linalg.inverse <- function(A, out = NULL) {
   .Call(C_mx_r_nd_invoke, "linalg_inverse", list(A), NULL, out)
 }
 
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal)
+#'
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal).
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{linalg_gelqf} (aliases: \code{_linalg_gelqf}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.gelqf <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_gelqf", list(A), NULL, out)
+}
+
 #' Diagonal offset of square matrices, as a vector per matrix
 #'
 #' Diagonal offset of square matrices, as a vector per matrix.
@@ -4828,6 +4841,16 @@ mx.symbol.linalg_slogdet <- function(...) mx.symbol.internal.create("linalg_slog
 #' @export
 mx.symbol.linalg_inverse <- function(...) mx.symbol.internal.create("linalg_inverse", list(...))
 
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal) (symbol)
+#'
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal).
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_gelqf} (aliases: \code{_linalg_gelqf}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_gelqf <- function(...) mx.symbol.internal.create("linalg_gelqf", list(...))
+
 #' Diagonal offset of square matrices, as a vector per matrix (symbol)
 #'
 #' Diagonal offset of square matrices, as a vector per matrix.
@@ -5123,4 +5146,4 @@ mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_
 #' @export
 mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
 
-.mx.generated.hash <- "56d3d1cdf85975ef"
+.mx.generated.hash <- "93f883634c67bc38"

@@ -78,7 +78,6 @@ REASONS <- c(
   IdentityAttachKLSparseReg = "not offered: legacy sparsity regulariser with no users in the R examples",
   Correlation = "planned: optical-flow layer (FlowNet)",
   cast_storage = "planned: sparse storage (issue 11, sparse data)",
-  linalg_gelqf = "planned: LQ factorisation (the rest of linalg_* is offered)",
   khatri_rao = "planned",
   reset_arrays = "planned: multi-tensor helper of the fused optimizers",
   amp_cast = "planned: mixed-precision training (AMP)",

@@ -165,6 +165,8 @@ mx_status mx_sum_to_shape(const mx_ndarray *src, mx_ndarray *dst);
 mx_status mx_gemm(const mx_op_ctx *c, int dtype, int ta, int tb, int64_t M,
                   int64_t N, int64_t K, double alpha, const void *A, int64_t lda,
                   const void *B, int64_t ldb, double beta, void *C, int64_t ldc);
+/* MX_ERR_SHAPE with a message naming two shapes (fmt has two %s; tensor.c). */
+mx_status mx_shape_pair_error(const char *fmt, const mx_shape *a, const mx_shape *b);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 

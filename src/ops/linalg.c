@@ -1,6 +1,6 @@
 /*
  * linalg.c -- MXNet's linalg_* family: gemm, gemm2, potrf, potri, trmm,
- * trsm, syrk, sumlogdiag, extractdiag, makediag, extracttrian, maketrian,
+ * trsm, syrk, gelqf, sumlogdiag, extractdiag, makediag, extracttrian, maketrian,
  * inverse, det and slogdet, with gradients.
  *
  * Matrices are the last two engine axes (row-major); leading axes are a
@@ -133,10 +133,7 @@ static mx_status same_batch(const mx_shape *a, const mx_shape *b) {
   int ok = a->ndim == b->ndim;
   for (int k = 0; ok && k < a->ndim - 2; k++) ok = a->d[k] == b->d[k];
   if (ok) return MX_OK;
-  char b1[128], b2[128];
-  mx_shape_format(a, b1, sizeof b1);
-  mx_shape_format(b, b2, sizeof b2);
-  return mx_error(MX_ERR_SHAPE, "inputs of shapes %s and %s do not share their batch dimensions", b1, b2);
+  return mx_shape_pair_error("inputs of shapes %s and %s do not share their batch dimensions", a, b);
 }
 
 static mx_status type_float(const mx_param_value *p, int nin, int *in, int nout, int *out) {
@@ -200,10 +197,7 @@ static mx_status shape_gemm_common(int64_t axis, int ta, int tb, int nin, mx_sha
   if (nin > 2) {
     if (in[2].ndim < 0) in[2] = o;
     if (!mx_shape_equal(&in[2], &o)) {
-      char b1[128], b2[128];
-      mx_shape_format(&in[2], b1, sizeof b1);
-      mx_shape_format(&o, b2, sizeof b2);
-      return mx_error(MX_ERR_SHAPE, "C has shape %s; it must be %s", b1, b2);
+      return mx_shape_pair_error("C has shape %s; it must be %s", &in[2], &o);
     }
   }
   out[0] = o;
@@ -681,6 +675,92 @@ static mx_status tr_bwd(const mx_param_value *p, int solve, mx_ndarray *const *o
 static mx_status b_trmm(BARGS) { UNUSED_BARGS; return tr_bwd(p, 0, og, in, ig, req); }
 static mx_status b_trsm(BARGS) { UNUSED_BARGS; return tr_bwd(p, 1, og, in, ig, req); }
 
+/* --------------------------------------------------------------- gelqf */
+
+/* A (m x n, m <= n) = L Q: Q has orthonormal rows, L is lower triangular
+ * with a positive diagonal (modified Gram-Schmidt on the rows of A). */
+static mx_status shape_gelqf(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)p; (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  mx_status rc = need_matrix(&in[0], "A");
+  if (rc) return rc;
+  int64_t m = in[0].d[in[0].ndim - 2], n = in[0].d[in[0].ndim - 1];
+  if (m > n)
+    return mx_error(MX_ERR_SHAPE, "A must not have more rows (%lld) than columns (%lld)", (long long)m, (long long)n);
+  out[0] = in[0];
+  out[1] = in[0];
+  out[1].d[in[0].ndim - 1] = m;
+  return MX_OK;
+}
+
+static mx_status lq_d(const double *a, int64_t m, int64_t n, double *q, double *l) {
+  memcpy(q, a, (size_t)(m * n) * sizeof(double));
+  for (int64_t i = 0; i < m * m; i++) l[i] = 0;
+  for (int64_t i = 0; i < m; i++) {
+    double *qi = q + i * n;
+    for (int64_t j = 0; j < i; j++) {
+      const double *qj = q + j * n;
+      double d = 0;
+      for (int64_t k = 0; k < n; k++) d += qi[k] * qj[k];
+      l[i * m + j] = d;
+      for (int64_t k = 0; k < n; k++) qi[k] -= d * qj[k];
+    }
+    double nr = 0;
+    for (int64_t k = 0; k < n; k++) nr += qi[k] * qi[k];
+    nr = sqrt(nr);
+    if (!(nr > 0)) return mx_error(MX_ERR_ARG, "A does not have full row rank");
+    l[i * m + i] = nr;
+    for (int64_t k = 0; k < n; k++) qi[k] /= nr;
+  }
+  return MX_OK;
+}
+
+static mx_status k_gelqf(KARGS) {
+  UNUSED_KARGS;
+  int64_t batch, m, n;
+  mat_dims(&in[0]->shape, &batch, &m, &n);
+  dbufs bf = {{0}, 0};
+  double *a = keep(&bf, to_d(in[0])), *q = keep(&bf, zeros_d(batch * m * n)), *l = keep(&bf, zeros_d(batch * m * m));
+  if (!a || !q || !l) { free_all(&bf); return nomem(); }
+  mx_status rc = MX_OK;
+  for (int64_t b = 0; b < batch && !rc; b++) rc = lq_d(a + b * m * n, m, n, q + b * m * n, l + b * m * m);
+  if (!rc) { from_d(q, out[0]); from_d(l, out[1]); }
+  free_all(&bf);
+  return rc;
+}
+
+/* M = L^T dL - dQ Q^T; dA = L^{-T} (dQ + copyltu(M) Q), copyltu mirroring
+ * M's lower triangle into its upper one. */
+static mx_status b_gelqf(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  int64_t batch, m, n;
+  mat_dims(&in[0]->shape, &batch, &m, &n);
+  dbufs bf = {{0}, 0};
+  double *q = keep(&bf, to_d(out[0])), *l = keep(&bf, to_d(out[1]));
+  double *gq = keep(&bf, og[0] ? to_d(og[0]) : zeros_d(batch * m * n));
+  double *gl = keep(&bf, og[1] ? to_d(og[1]) : zeros_d(batch * m * m));
+  double *d = keep(&bf, zeros_d(batch * m * n)), *w = keep(&bf, zeros_d(2 * m * m + m * n));
+  if (!q || !l || !gq || !gl || !d || !w) { free_all(&bf); return nomem(); }
+  mx_status rc = MX_OK;
+  double *M = w, *li = w + m * m, *x = w + 2 * m * m;
+  for (int64_t b = 0; b < batch && !rc; b++) {
+    const double *qb = q + b * m * n, *lb = l + b * m * m, *gqb = gq + b * m * n, *glb = gl + b * m * m;
+    mm(1, 0, m, m, m, 1, lb, glb, 0, M);
+    mm(0, 1, m, m, n, -1, gqb, qb, 1, M);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = i + 1; j < m; j++) M[i * m + j] = M[j * m + i];
+    memcpy(x, gqb, (size_t)(m * n) * sizeof(double));
+    mm(0, 0, m, n, m, 1, M, qb, 1, x);
+    rc = inverse_d(lb, m, li, NULL, NULL);
+    if (!rc) rc = mm(1, 0, m, n, m, 1, li, x, 0, d + b * m * n);
+  }
+  if (!rc) from_d(d, ig[0]);
+  free_all(&bf);
+  return rc;
+}
+
 /* --------------------------------------- extract/make diag and triangle */
 
 enum { DI_OFFSET, DI_NPARAMS };
@@ -819,6 +899,7 @@ static const char *const in_abc[] = {"A", "B", "C", NULL};
 static const char *const in_ab[] = {"A", "B", NULL};
 static const char *const in_a[] = {"A", NULL};
 static const char *const out_slogdet[] = {"sign", "logabsdet", NULL};
+static const char *const out_gelqf[] = {"Q", "L", NULL};
 
 #define P_TAB(X) \
   [X##_TA] = {"transpose_a", MX_PARAM_BOOL, 0, "False", NULL, "Use the transpose of A."}, \
@@ -900,6 +981,11 @@ const mx_op mx_ops_linalg[] = {
    .doc = "Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .infer_shape = shape_square_same,
    .infer_type = type_float, .cpu = k_inverse, .backward = b_inverse, .backward_deps = deps_all},
+  {.name = "linalg_gelqf", .aliases = {"_linalg_gelqf"},
+   .doc = "LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal).",
+   .num_inputs = 1, .input_names = in_a, .num_outputs = 2, .infer_shape = shape_gelqf,
+   .infer_type = type_float, .cpu = k_gelqf, .backward = b_gelqf, .backward_deps = deps_all,
+   .output_names = out_gelqf},
   {.name = "linalg_extractdiag", .aliases = {"_linalg_extractdiag"},
    .doc = "Diagonal offset of square matrices, as a vector per matrix.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_diagoff,

@@ -234,12 +234,8 @@ static mx_status shape_sample(const mx_param_value *p, int nin, mx_shape *in, in
   if (in[0].ndim < 0) return MX_OK;
   for (int j = 1; j < nin; j++) {
     if (in[j].ndim < 0) in[j] = in[0];
-    if (!mx_shape_equal(&in[j], &in[0])) {
-      char b1[128], b2[128];
-      mx_shape_format(&in[0], b1, sizeof b1);
-      mx_shape_format(&in[j], b2, sizeof b2);
-      return mx_error(MX_ERR_SHAPE, "the parameter arrays have shapes %s and %s: they must be equal", b1, b2);
-    }
+    if (!mx_shape_equal(&in[j], &in[0]))
+      return mx_shape_pair_error("the parameter arrays have shapes %s and %s: they must be equal", &in[0], &in[j]);
   }
   mx_shape s;
   mx_status rc = tuple_shape(&p[SS_SHAPE], &s);

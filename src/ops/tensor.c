@@ -58,6 +58,14 @@ static inline int64_t load_index(const mx_ndarray *a, int64_t i) {
   return (int64_t)v;
 }
 
+/* A shape error naming two shapes (fmt has two %s); declared in mx-op.h. */
+mx_status mx_shape_pair_error(const char *fmt, const mx_shape *a, const mx_shape *b) {
+  char b1[128], b2[128];
+  mx_shape_format(a, b1, sizeof b1);
+  mx_shape_format(b, b2, sizeof b2);
+  return mx_error(MX_ERR_SHAPE, fmt, b1, b2);
+}
+
 /* ----------------------------------------------------------- broadcast */
 
 /* Copy src into dst, broadcasting: same ndim, src dims equal or 1. */
@@ -115,10 +123,7 @@ static mx_status broadcast_check(const mx_shape *from, const mx_shape *to) {
   for (int k = 0; ok && k < to->ndim; k++)
     ok = from->d[k] == to->d[k] || from->d[k] == 1;
   if (ok) return MX_OK;
-  char b1[128], b2[128];
-  mx_shape_format(from, b1, sizeof b1);
-  mx_shape_format(to, b2, sizeof b2);
-  return mx_error(MX_ERR_SHAPE, "cannot broadcast shape %s to %s (dimensions must be equal or 1)", b1, b2);
+  return mx_shape_pair_error("cannot broadcast shape %s to %s (dimensions must be equal or 1)", from, to);
 }
 
 enum { BT_SHAPE, BT_NPARAMS };
@@ -631,10 +636,7 @@ static mx_status shape_reshape_like(const mx_param_value *p, int nin, mx_shape *
   for (int k = le; k < in[0].ndim; k++) o.d[o.ndim++] = in[0].d[k];
   shape_fill_rest(&o);
   if (mx_shape_size(&o) != mx_shape_size(&in[0])) {
-    char b1[128], b2[128];
-    mx_shape_format(&in[0], b1, sizeof b1);
-    mx_shape_format(&o, b2, sizeof b2);
-    return mx_error(MX_ERR_SHAPE, "cannot reshape %s to %s (sizes differ)", b1, b2);
+    return mx_shape_pair_error("cannot reshape %s to %s (sizes differ)", &in[0], &o);
   }
   out[0] = o;
   return MX_OK;
@@ -816,10 +818,7 @@ static mx_status shape_batch_take(const mx_param_value *p, int nin, mx_shape *in
   if (in[0].ndim < 0 || in[1].ndim < 0) return MX_OK;
   int64_t na = mx_shape_size(&in[0]), ni = mx_shape_size(&in[1]);
   if (ni == 0 ? na != 0 : na % ni != 0) {
-    char b1[128], b2[128];
-    mx_shape_format(&in[0], b1, sizeof b1);
-    mx_shape_format(&in[1], b2, sizeof b2);
-    return mx_error(MX_ERR_SHAPE, "a of shape %s does not split into one row per index (indices of shape %s)", b1, b2);
+    return mx_shape_pair_error("a of shape %s does not split into one row per index (indices of shape %s)", &in[0], &in[1]);
   }
   out[0] = in[1];
   return MX_OK;
@@ -888,10 +887,7 @@ static mx_status shape_scatter_nd(const mx_param_value *p, int nin, mx_shape *in
   if (rc) return rc;
   if (in[0].ndim < 0) in[0] = want;
   if (mx_shape_size(&in[0]) != mx_shape_size(&want)) {
-    char b1[128], b2[128];
-    mx_shape_format(&in[0], b1, sizeof b1);
-    mx_shape_format(&want, b2, sizeof b2);
-    return mx_error(MX_ERR_SHAPE, "data has shape %s; with these indices and shape it must be %s", b1, b2);
+    return mx_shape_pair_error("data has shape %s; with these indices and shape it must be %s", &in[0], &want);
   }
   return MX_OK;
 }

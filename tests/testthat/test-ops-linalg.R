@@ -151,3 +151,21 @@ test_that("linalg extract/make diag and triangle are inverse pairs", {
   check_grad("linalg_extracttrian", list(x), list(lower = FALSE))
   check_grad("linalg_maketrian", list(matrix(rnorm(12), 6, 2)), list(offset = 1))
 })
+
+test_that("linalg_gelqf gives A = L Q with orthonormal Q and a positive lower L", {
+  set.seed(6)
+  a <- array(rnorm(30), c(5, 3, 2))          # engine: 2 matrices 3 x 5
+  res <- la("linalg_gelqf", list(a))
+  Q <- E(as.array(res[[1]]))
+  L <- E(as.array(res[[2]]))
+  for (q in 1:2) {
+    qrd <- qr(t(E(a)[[q]]))                  # A^T = Q' R' (Householder, signs free)
+    s <- sign(diag(qr.R(qrd)))
+    expect_equal(L[[q]], t(diag(s) %*% qr.R(qrd)))
+    expect_equal(Q[[q]], t(qr.Q(qrd) %*% diag(s)))
+    expect_equal(Q[[q]] %*% t(Q[[q]]), diag(3))
+    expect_equal(L[[q]] %*% Q[[q]], E(a)[[q]])
+  }
+  expect_error(la("linalg_gelqf", list(matrix(1, 2, 3))), "columns", class = "mxnet_shape_error")
+  check_grad("linalg_gelqf", list(a), list())
+})
