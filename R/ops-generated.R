@@ -2288,6 +2288,116 @@ mx.nd.erfinv <- function(data, out = NULL) {
   .Call(C_mx_r_nd_invoke, "erfinv", list(data), NULL, out)
 }
 
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array
+#'
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{shape_array}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.shape.array <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "shape_array", list(data), NULL, out)
+}
+
+#' The number of elements of data, as a 1-element int64 array
+#'
+#' The number of elements of data, as a 1-element int64 array.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{size_array}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.size.array <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "size_array", list(data), NULL, out)
+}
+
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes)
+#'
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes). shape_like gets a zero gradient.
+#'
+#' @param data An MXNDArray.
+#' @param shape_like An MXNDArray.
+#' @param axes (tuple of integers, in R order; default ()) Engine axes to slice (empty: all).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{slice_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.slice.like <- function(data, shape_like, axes = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "slice_like", list(data, shape_like), list(axes = axes), out)
+}
+
+#' Flat (row-major, engine order) indices of coordinate tuples
+#'
+#' Flat (row-major, engine order) indices of coordinate tuples. data holds one tuple per position along its first engine axis (its last R dimension), coordinates in engine axis order.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) Shape of the array the indices address (R order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ravel_multi_index} (aliases: \code{_ravel_multi_index}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ravel.multi.index <- function(data, shape, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ravel_multi_index", list(data), list(shape = shape), out)
+}
+
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index
+#'
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) Shape of the array the indices address (R order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{unravel_index} (aliases: \code{_unravel_index}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.unravel.index <- function(data, shape, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "unravel_index", list(data), list(shape = shape), out)
+}
+
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order
+#'
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order.
+#'
+#' @param data An MXNDArray.
+#' @param block_size (int; required) Size of the square blocks moved between space and depth.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{depth_to_space}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.depth.to.space <- function(data, block_size, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "depth_to_space", list(data), list(block_size = block_size), out)
+}
+
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space
+#'
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space.
+#'
+#' @param data An MXNDArray.
+#' @param block_size (int; required) Size of the square blocks moved between space and depth.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{space_to_depth}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.space.to.depth <- function(data, block_size, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "space_to_depth", list(data), list(block_size = block_size), out)
+}
+
+#' Reciprocal cube root 1 / cbrt(x), element-wise
+#'
+#' Reciprocal cube root 1 / cbrt(x), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rcbrt}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rcbrt <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rcbrt", list(data), NULL, out)
+}
+
 #' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed)
 #'
 #' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
@@ -4697,6 +4807,106 @@ mx.symbol.erf <- function(...) mx.symbol.internal.create("erf", list(...))
 #' @export
 mx.symbol.erfinv <- function(...) mx.symbol.internal.create("erfinv", list(...))
 
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array (symbol)
+#'
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{shape_array}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.shape_array <- function(...) mx.symbol.internal.create("shape_array", list(...))
+
+#' The number of elements of data, as a 1-element int64 array (symbol)
+#'
+#' The number of elements of data, as a 1-element int64 array.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{size_array}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.size_array <- function(...) mx.symbol.internal.create("size_array", list(...))
+
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes) (symbol)
+#'
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes). shape_like gets a zero gradient.
+#'
+#' @param ... The inputs \code{data}, \code{shape_like} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axes}}{(tuple of integers, in R order; default ()) Engine axes to slice (empty: all).}
+#' }
+#' @details Engine operator \code{slice_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.slice_like <- function(...) mx.symbol.internal.create("slice_like", list(...))
+
+#' Flat (row-major, engine order) indices of coordinate tuples (symbol)
+#'
+#' Flat (row-major, engine order) indices of coordinate tuples. data holds one tuple per position along its first engine axis (its last R dimension), coordinates in engine axis order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) Shape of the array the indices address (R order).}
+#' }
+#' @details Engine operator \code{ravel_multi_index} (aliases: \code{_ravel_multi_index}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ravel_multi_index <- function(...) mx.symbol.internal.create("ravel_multi_index", list(...))
+
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index (symbol)
+#'
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) Shape of the array the indices address (R order).}
+#' }
+#' @details Engine operator \code{unravel_index} (aliases: \code{_unravel_index}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.unravel_index <- function(...) mx.symbol.internal.create("unravel_index", list(...))
+
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order (symbol)
+#'
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{block_size}}{(int; required) Size of the square blocks moved between space and depth.}
+#' }
+#' @details Engine operator \code{depth_to_space}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.depth_to_space <- function(...) mx.symbol.internal.create("depth_to_space", list(...))
+
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space (symbol)
+#'
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{block_size}}{(int; required) Size of the square blocks moved between space and depth.}
+#' }
+#' @details Engine operator \code{space_to_depth}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.space_to_depth <- function(...) mx.symbol.internal.create("space_to_depth", list(...))
+
+#' Reciprocal cube root 1 / cbrt(x), element-wise (symbol)
+#'
+#' Reciprocal cube root 1 / cbrt(x), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{rcbrt}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rcbrt <- function(...) mx.symbol.internal.create("rcbrt", list(...))
+
 #' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed) (symbol)
 #'
 #' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
@@ -5146,4 +5356,4 @@ mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_
 #' @export
 mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
 
-.mx.generated.hash <- "93f883634c67bc38"
+.mx.generated.hash <- "c3203f46aa6e410c"

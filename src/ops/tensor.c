@@ -2,7 +2,8 @@
  * tensor.c -- tensor ops of MXNet 1.9.1 that move, sort and select elements:
  * broadcast_to, broadcast_axis, broadcast_like, add_n, cumsum, topk, sort,
  * argsort, reshape_like, diag, argmax_channel, batch_take, gather_nd,
- * scatter_nd, and the error function pair erf / erfinv.
+ * scatter_nd, slice_like, shape_array, size_array, ravel_multi_index,
+ * unravel_index, depth_to_space, space_to_depth, and erf / erfinv / rcbrt.
  *
  * Shapes and axes are C order (the R glue reverses shape vectors; scalar
  * axes count engine axes, 0 = the last R dimension).  Ops that only move
@@ -1056,6 +1057,253 @@ static void deps_out0_og(const mx_param_value *p, int nin, int nout, unsigned ch
   no[0] = 1;
 }
 
+/* ---------------------------------------------- shape_array, size_array */
+
+static mx_status shape_shape_array(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                   mx_shape *out) {
+  (void)p; (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  mx_shape o;
+  o.ndim = 1;
+  o.d[0] = in[0].ndim;
+  shape_fill_rest(&o);
+  out[0] = o;
+  return MX_OK;
+}
+static mx_status shape_size_array(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                  mx_shape *out) {
+  (void)p; (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  mx_shape o;
+  o.ndim = 1;
+  o.d[0] = 1;
+  shape_fill_rest(&o);
+  out[0] = o;
+  return MX_OK;
+}
+static mx_status type_int64(const mx_param_value *p, int nin, int *in, int nout, int *out) {
+  (void)p; (void)nin; (void)in; (void)nout;
+  out[0] = MX_INT64;
+  return MX_OK;
+}
+static mx_status k_shape_array(KARGS) {
+  UNUSED_KARGS;
+  for (int k = 0; k < in[0]->shape.ndim; k++) MX_DATA(out[0], int64_t)[k] = in[0]->shape.d[k];
+  return MX_OK;
+}
+static mx_status k_size_array(KARGS) {
+  UNUSED_KARGS;
+  MX_DATA(out[0], int64_t)[0] = mx_ndarray_size(in[0]);
+  return MX_OK;
+}
+
+/* ---------------------------------------------------------- slice_like */
+
+enum { SL_AXES, SL_NPARAMS };
+
+static mx_status shape_slice_like(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                  mx_shape *out) {
+  (void)nin; (void)nout;
+  if (in[0].ndim < 0 || in[1].ndim < 0) return MX_OK;
+  mx_shape o = in[0];
+  const mx_param_value *ax = &p[SL_AXES];
+  if (ax->n == 0 && in[0].ndim != in[1].ndim)
+    return mx_shape_pair_error("data of shape %s and shape_like of shape %s need the same number of dimensions", &in[0], &in[1]);
+  int n = ax->n ? ax->n : in[0].ndim;
+  for (int k = 0; k < n; k++) {
+    int a = k;
+    if (ax->n) {
+      mx_status rc = mx_axis_norm(ax->tup[k], in[0].ndim, &a);
+      if (rc) return mx_error_prefix(rc, "parameter 'axes': ");
+      if (a >= in[1].ndim) return mx_error(MX_ERR_ARG, "parameter 'axes': axis %d is beyond shape_like's dimensions", a);
+    }
+    if (in[1].d[a] > in[0].d[a])
+      return mx_shape_pair_error("shape_like of shape %s is larger than data of shape %s", &in[1], &in[0]);
+    o.d[a] = in[1].d[a];
+  }
+  out[0] = o;
+  return MX_OK;
+}
+
+/* Copy the leading corner of `big` into `small` (to_small) or back. */
+static mx_status corner_move(const mx_ndarray *big, const mx_ndarray *small, int to_small) {
+  int nd = big->shape.ndim;
+  int64_t n = mx_ndarray_size(small);
+  if (!to_small) {
+    mx_status rc = mx_ndarray_fill((mx_ndarray *)big, 0.0);
+    if (rc) return rc;
+  }
+  if (n == 0) return MX_OK;
+  size_t es = mx_dtype_size(big->dtype);
+  int64_t bst[MX_MAX_DIM], s = 1;
+  for (int k = nd - 1; k >= 0; k--) { bst[k] = s; s *= big->shape.d[k]; }
+  char *bp = (char *)MX_PTR(big), *sp = (char *)MX_PTR(small);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t rem = i, off = 0;
+    for (int k = nd - 1; k >= 0; k--) {
+      off += (rem % small->shape.d[k]) * bst[k];
+      rem /= small->shape.d[k];
+    }
+    if (to_small) memcpy(sp + (size_t)i * es, bp + (size_t)off * es, es);
+    else memcpy(bp + (size_t)off * es, sp + (size_t)i * es, es);
+  }
+  return MX_OK;
+}
+static mx_status k_slice_like(KARGS) {
+  UNUSED_KARGS;
+  return corner_move(in[0], out[0], 1);
+}
+static mx_status b_slice_like(BARGS) {
+  UNUSED_BARGS;
+  mx_status rc = zero_ig(ig, req, 1);
+  if (rc || req[0] != MX_REQ_WRITE) return rc;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  return corner_move(ig[0], og[0], 0);
+}
+
+/* --------------------------------------- ravel_multi_index, unravel_index */
+
+enum { RV_SHAPE, RV_NPARAMS };
+
+static mx_status shape_ravel(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)nin; (void)nout;
+  if (p[RV_SHAPE].n < 1) return mx_error(MX_ERR_ARG, "parameter 'shape' must not be empty");
+  if (in[0].ndim < 0) return MX_OK;
+  if (in[0].ndim < 1 || in[0].d[0] != p[RV_SHAPE].n)
+    return mx_error(MX_ERR_SHAPE, "data's first engine axis (its last R dimension) must hold %d coordinates", p[RV_SHAPE].n);
+  mx_shape o = in[0];
+  o.ndim--;
+  for (int k = 0; k < o.ndim; k++) o.d[k] = in[0].d[k + 1];
+  if (o.ndim == 0) { o.ndim = 1; o.d[0] = 1; }
+  shape_fill_rest(&o);
+  out[0] = o;
+  return MX_OK;
+}
+static mx_status shape_unravel(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)nin; (void)nout;
+  if (p[RV_SHAPE].n < 1) return mx_error(MX_ERR_ARG, "parameter 'shape' must not be empty");
+  if (in[0].ndim < 0) return MX_OK;
+  if (in[0].ndim >= MX_MAX_DIM) return mx_error(MX_ERR_SHAPE, "the result would have too many dimensions");
+  mx_shape o;
+  o.ndim = in[0].ndim + 1;
+  o.d[0] = p[RV_SHAPE].n;
+  for (int k = 0; k < in[0].ndim; k++) o.d[k + 1] = in[0].d[k];
+  shape_fill_rest(&o);
+  out[0] = o;
+  return MX_OK;
+}
+static mx_status k_ravel(KARGS) {
+  UNUSED_KARGS;
+  int m = p[RV_SHAPE].n;
+  int64_t n = mx_ndarray_size(out[0]);
+  for (int64_t j = 0; j < n; j++) {
+    double flat = 0;
+    for (int a = 0; a < m; a++) flat = flat * (double)p[RV_SHAPE].tup[a] + mx_load_f64(MX_PTR(in[0]), in[0]->dtype, a * n + j);
+    mx_store_f64(MX_PTR(out[0]), out[0]->dtype, j, flat);
+  }
+  return MX_OK;
+}
+static mx_status k_unravel(KARGS) {
+  UNUSED_KARGS;
+  int m = p[RV_SHAPE].n;
+  int64_t n = mx_ndarray_size(in[0]);
+  for (int a = 0; a < m; a++)
+    if (p[RV_SHAPE].tup[a] < 1) return mx_error(MX_ERR_ARG, "parameter 'shape' must hold positive sizes");
+  for (int64_t j = 0; j < n; j++) {
+    int64_t v = load_index(in[0], j);
+    for (int a = m - 1; a >= 0; a--) {
+      int64_t d = p[RV_SHAPE].tup[a], r = v % d;
+      if (r < 0) r += d;
+      mx_store_f64(MX_PTR(out[0]), out[0]->dtype, a * n + j, (double)r);
+      v = (v - r) / d;
+    }
+  }
+  return MX_OK;
+}
+
+/* ------------------------------------------ depth_to_space, space_to_depth */
+
+enum { BS_BLOCK, BS_NPARAMS };
+
+/* (N, C, H, W) <-> (N, C / b^2, H b, W b): element (n, c, h b + i, w b + j)
+ * of the space layout is (n, (i b + j) C' + c, h, w) of the depth layout. */
+static mx_status shape_d2s(const mx_param_value *p, int to_space, mx_shape *in, mx_shape *out) {
+  if (in[0].ndim < 0) return MX_OK;
+  int64_t b = p[BS_BLOCK].i;
+  if (b < 1) return mx_error(MX_ERR_ARG, "parameter 'block_size' must be positive");
+  if (in[0].ndim != 4) return mx_error(MX_ERR_SHAPE, "data must have 4 dimensions (N, C, H, W), not %d", in[0].ndim);
+  mx_shape o = in[0];
+  if (to_space) {
+    if (in[0].d[1] % (b * b)) return mx_error(MX_ERR_SHAPE, "channels (%lld) must be a multiple of block_size^2", (long long)in[0].d[1]);
+    o.d[1] /= b * b; o.d[2] *= b; o.d[3] *= b;
+  } else {
+    if (in[0].d[2] % b || in[0].d[3] % b)
+      return mx_error(MX_ERR_SHAPE, "height and width must be multiples of block_size (%lld)", (long long)b);
+    o.d[1] *= b * b; o.d[2] /= b; o.d[3] /= b;
+  }
+  out[0] = o;
+  return MX_OK;
+}
+static mx_status shape_depth_to_space(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)nin; (void)nout;
+  return shape_d2s(p, 1, in, out);
+}
+static mx_status shape_space_to_depth(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
+  (void)nin; (void)nout;
+  return shape_d2s(p, 0, in, out);
+}
+
+/* Move between the space array sp (N, C', H b, W b) and the depth array dp. */
+static void d2s_move(const mx_ndarray *sp, const mx_ndarray *dp, int64_t b, int to_space) {
+  const int64_t *s = sp->shape.d;
+  int64_t N = s[0], C = s[1], H = s[2] / b, W = s[3] / b;
+  size_t es = mx_dtype_size(sp->dtype);
+  char *S = (char *)MX_PTR(sp), *D = (char *)MX_PTR(dp);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t y = 0; y < H * b; y++)
+        for (int64_t x = 0; x < W * b; x++) {
+          int64_t i = y % b, j = x % b;
+          int64_t so = ((n * C + c) * H * b + y) * W * b + x;
+          int64_t dof = ((n * C * b * b + (i * b + j) * C + c) * H + y / b) * W + x / b;
+          if (to_space) memcpy(S + (size_t)so * es, D + (size_t)dof * es, es);
+          else memcpy(D + (size_t)dof * es, S + (size_t)so * es, es);
+        }
+}
+static mx_status k_depth_to_space(KARGS) { UNUSED_KARGS; d2s_move(out[0], in[0], p[BS_BLOCK].i, 1); return MX_OK; }
+static mx_status k_space_to_depth(KARGS) { UNUSED_KARGS; d2s_move(in[0], out[0], p[BS_BLOCK].i, 0); return MX_OK; }
+static mx_status b_depth_to_space(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  d2s_move(og[0], ig[0], p[BS_BLOCK].i, 0);
+  return MX_OK;
+}
+static mx_status b_space_to_depth(BARGS) {
+  UNUSED_BARGS;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
+  d2s_move(ig[0], og[0], p[BS_BLOCK].i, 1);
+  return MX_OK;
+}
+
+/* ---------------------------------------------------------------- rcbrt */
+
+static double rcbrt_d(double x) { return 1 / cbrt(x); }
+static mx_status k_rcbrt(KARGS) { UNUSED_KARGS; return unary_map(in[0], out[0], rcbrt_d); }
+static mx_status b_rcbrt(BARGS) {
+  UNUSED_BARGS;   /* d/dx x^(-1/3) = -y / (3 x) = -y^4 / 3 */
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  mx_ndarray *D = ig[0];
+  if (!mx_dtype_is_float(D->dtype)) return grad_dtype_error(D->dtype);
+  int64_t n = mx_ndarray_size(D);
+  for (int64_t i = 0; i < n; i++) {
+    double y = mx_load_f64(MX_PTR(out[0]), out[0]->dtype, i);
+    mx_store_f64(MX_PTR(D), D->dtype, i, mx_load_f64(MX_PTR(og[0]), og[0]->dtype, i) * (-y * y * y * y / 3));
+  }
+  return MX_OK;
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_data[] = {"data", NULL};
@@ -1065,6 +1313,7 @@ static const char *const in_a[] = {"a", NULL};
 static const char *const in_take[] = {"a", "indices", NULL};
 static const char *const in_nd[] = {"data", "indices", NULL};
 static const char *const out_topk[] = {"output", "indices", NULL};
+static const char *const in_slice_like[] = {"data", "shape_like", NULL};
 
 static const mx_param_desc p_broadcast_to[BT_NPARAMS] = {
   [BT_SHAPE] = {"shape", MX_PARAM_SHAPE, 0, "[]", NULL,
@@ -1123,6 +1372,16 @@ static const mx_param_desc p_diag[DG_NPARAMS] = {
 };
 static const mx_param_desc p_scatter_nd[SN_NPARAMS] = {
   [SN_SHAPE] = {"shape", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL, "Shape of the result (R order)."},
+};
+
+static const mx_param_desc p_slice_like[SL_NPARAMS] = {
+  [SL_AXES] = {"axes", MX_PARAM_SHAPE, 0, "()", NULL, "Engine axes to slice (empty: all)."},
+};
+static const mx_param_desc p_ravel[RV_NPARAMS] = {
+  [RV_SHAPE] = {"shape", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL, "Shape of the array the indices address (R order)."},
+};
+static const mx_param_desc p_block[BS_NPARAMS] = {
+  [BS_BLOCK] = {"block_size", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Size of the square blocks moved between space and depth."},
 };
 
 #define OPF_MOVE (MX_OPF_F16 | MX_OPF_INT8)
@@ -1208,6 +1467,39 @@ const mx_op mx_ops_tensor[] = {
   {.name = "erfinv", .doc = "Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1].",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = mx_infer_shape_same,
    .infer_type = type_in0, .cpu = k_erfinv, .backward = b_erfinv, .flags = MX_OPF_INPLACE,
+   .backward_deps = deps_out0_og},
+  {.name = "shape_array", .doc = "The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = shape_shape_array,
+   .infer_type = type_int64, .cpu = k_shape_array, .flags = OPF_MOVE},
+  {.name = "size_array", .doc = "The number of elements of data, as a 1-element int64 array.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = shape_size_array,
+   .infer_type = type_int64, .cpu = k_size_array, .flags = OPF_MOVE},
+  {.name = "slice_like",
+   .doc = "The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes). shape_like gets a zero gradient.",
+   .num_inputs = 2, .input_names = in_slice_like, .num_outputs = 1, .params = p_slice_like,
+   .num_params = MX_NPARAMS(p_slice_like), .infer_shape = shape_slice_like, .infer_type = type_lhs,
+   .cpu = k_slice_like, .backward = b_slice_like, .flags = OPF_MOVE, .backward_deps = deps_og},
+  {.name = "ravel_multi_index", .aliases = {"_ravel_multi_index"},
+   .doc = "Flat (row-major, engine order) indices of coordinate tuples. data holds one tuple per position along its first engine axis (its last R dimension), coordinates in engine axis order.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_ravel,
+   .num_params = MX_NPARAMS(p_ravel), .infer_shape = shape_ravel, .cpu = k_ravel},
+  {.name = "unravel_index", .aliases = {"_unravel_index"},
+   .doc = "Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_ravel,
+   .num_params = MX_NPARAMS(p_ravel), .infer_shape = shape_unravel, .cpu = k_unravel},
+  {.name = "depth_to_space",
+   .doc = "Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_block,
+   .num_params = MX_NPARAMS(p_block), .infer_shape = shape_depth_to_space, .cpu = k_depth_to_space,
+   .backward = b_depth_to_space, .flags = OPF_MOVE, .backward_deps = deps_og},
+  {.name = "space_to_depth",
+   .doc = "Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_block,
+   .num_params = MX_NPARAMS(p_block), .infer_shape = shape_space_to_depth, .cpu = k_space_to_depth,
+   .backward = b_space_to_depth, .flags = OPF_MOVE, .backward_deps = deps_og},
+  {.name = "rcbrt", .doc = "Reciprocal cube root 1 / cbrt(x), element-wise.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = mx_infer_shape_same,
+   .infer_type = type_in0, .cpu = k_rcbrt, .backward = b_rcbrt, .flags = MX_OPF_INPLACE,
    .backward_deps = deps_out0_og},
   {.name = NULL},
 };

@@ -238,3 +238,54 @@ test_that("Cast converts between every dtype, saturating into integer ranges", {
   expect_equal(as.array(mx.nd.Cast(nd(c(2049, 70000, -70000)), dtype = "float16")), c(2048, Inf, -Inf))
   expect_error(mx.nd.Cast(nd(1), dtype = "complex64"), "dtype")
 })
+
+test_that("shape_array, size_array and slice_like", {
+  x <- array(runif(24), c(4, 3, 2))
+  s <- mx.nd.shape.array(nd(x))
+  expect_identical(mx.nd.dtype(s), "int64")
+  expect_equal(as.array(s), c(2, 3, 4))            # engine order: rev(dim(x))
+  expect_equal(as.array(mx.nd.size.array(nd(x))), 24)
+  like <- nd(array(0, c(2, 3, 1)), "int32")
+  expect_equal(as.array(mx.nd.slice.like(nd(x), like)), x[1:2, , 1, drop = FALSE])
+  # engine axis 2 only (R dimension 1)
+  expect_equal(as.array(mx.nd.slice.like(nd(x), like, axes = 2)), x[1:2, , , drop = FALSE])
+  expect_error(mx.nd.slice.like(nd(x), nd(array(0, c(5, 3, 2)))), "larger", class = "mxnet_shape_error")
+  check_grad("slice_like", list(x, array(0, c(3, 2, 1))), list(), wrt = 1)
+})
+
+test_that("ravel_multi_index and unravel_index are inverses", {
+  # coordinates in engine order (rows of an engine (2, 4) array = columns of this R matrix)
+  co <- matrix(c(0, 1, 2, 1, 3, 0, 4, 2), 4, 2)    # tuples (0,3), (1,0), (2,4), (1,2)
+  dims <- c(5, 3)                                   # R order: engine shape (3, 5)
+  flat <- co[, 1] * 5 + co[, 2]
+  expect_equal(as.array(mx.nd.ravel.multi.index(nd(co), shape = dims)), flat)
+  expect_equal(as.array(mx.nd.unravel.index(nd(flat), shape = dims)), co)
+  expect_error(mx.nd.ravel.multi.index(nd(co), shape = c(5, 3, 2)), "coordinates", class = "mxnet_shape_error")
+})
+
+test_that("depth_to_space and space_to_depth move blocks as MXNet's reshape-transpose", {
+  N <- 2; C <- 8; H <- 2; W <- 3; b <- 2
+  x <- array(seq_len(N * C * H * W), c(W, H, C, N))   # engine (N, C, H, W)
+  # reference in engine index terms: y[n, c, h b + i, w b + j] = x[n, (i b + j) C' + c, h, w]
+  Cp <- C / b^2
+  y <- array(0, c(W * b, H * b, Cp, N))
+  for (n in 1:N) for (cc in 0:(Cp - 1)) for (yy in 0:(H * b - 1)) for (xx in 0:(W * b - 1)) {
+    i <- yy %% b; j <- xx %% b
+    y[xx + 1, yy + 1, cc + 1, n] <- x[xx %/% b + 1, yy %/% b + 1, (i * b + j) * Cp + cc + 1, n]
+  }
+  for (dt in c("float32", "int8")) {
+    d2s <- mx.nd.depth.to.space(nd(x %% 100, dt), block_size = b)
+    expect_equal(as.array(d2s), y %% 100, info = dt)
+    expect_equal(as.array(mx.nd.space.to.depth(d2s, block_size = b)), x %% 100, info = dt)
+  }
+  expect_error(mx.nd.depth.to.space(nd(array(0, c(2, 2, 3, 1))), block_size = 2), "multiple", class = "mxnet_shape_error")
+  check_grad("depth_to_space", list(array(runif(48), c(3, 2, 8, 1))), list(block_size = 2))
+  check_grad("space_to_depth", list(array(runif(48), c(4, 6, 2, 1))), list(block_size = 2))
+})
+
+test_that("rcbrt is 1 / cbrt", {
+  x <- c(0.2, 1, 8, 27.5, 3)
+  expect_equal(as.array(mx.nd.rcbrt(nd(x))), 1 / x^(1 / 3), tolerance = 1e-12)
+  expect_equal(as.array(mx.nd.rcbrt(nd(-8))), -0.5)
+  check_grad("rcbrt", list(x), list())
+})
