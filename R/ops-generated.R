@@ -2091,7 +2091,7 @@ mx.nd.broadcast.like <- function(lhs, rhs, lhs_axes = NULL, rhs_axes = NULL, out
 #' Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.
 #'
 #' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{out}).
-#' @param num_args (int; required) Number of inputs to add.
+#' @param num_args (int; required) Number of inputs.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{add_n} (aliases: \code{ElementWiseSum}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -2396,6 +2396,21 @@ mx.nd.space.to.depth <- function(data, block_size, out = NULL) {
 #' @export
 mx.nd.rcbrt <- function(data, out = NULL) {
   .Call(C_mx_r_nd_invoke, "rcbrt", list(data), NULL, out)
+}
+
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared)
+#'
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{out}).
+#' @param num_args (int; required) Number of inputs.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{khatri_rao}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.khatri.rao <- function(..., num_args = NULL, out = NULL) {
+  a <- nd.variadic(list(...), list(num_args = num_args, out = out), c(missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "khatri_rao", a$inputs, a$params[c("num_args")], a$params$out)
 }
 
 #' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed)
@@ -4636,7 +4651,7 @@ mx.symbol.broadcast_like <- function(...) mx.symbol.internal.create("broadcast_l
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{num_args}}{(int; required) Number of inputs to add.}
+#'   \item{\code{num_args}}{(int; required) Number of inputs.}
 #' }
 #' @details Engine operator \code{add_n} (aliases: \code{ElementWiseSum}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
@@ -4906,6 +4921,20 @@ mx.symbol.space_to_depth <- function(...) mx.symbol.internal.create("space_to_de
 #' @details Engine operator \code{rcbrt}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.rcbrt <- function(...) mx.symbol.internal.create("rcbrt", list(...))
+
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared) (symbol)
+#'
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.args}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_args}}{(int; required) Number of inputs.}
+#' }
+#' @details Engine operator \code{khatri_rao}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.khatri_rao <- function(...) mx.symbol.internal.create("khatri_rao", sym.variadic(list(...), c("num.args", "name")))
 
 #' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed) (symbol)
 #'
@@ -5356,4 +5385,4 @@ mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_
 #' @export
 mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
 
-.mx.generated.hash <- "c3203f46aa6e410c"
+.mx.generated.hash <- "512eb54dfac9b1a7"

@@ -78,7 +78,6 @@ REASONS <- c(
   IdentityAttachKLSparseReg = "not offered: legacy sparsity regulariser with no users in the R examples",
   Correlation = "planned: optical-flow layer (FlowNet)",
   cast_storage = "planned: sparse storage (issue 11, sparse data)",
-  khatri_rao = "planned",
   reset_arrays = "planned: multi-tensor helper of the fused optimizers",
   amp_cast = "planned: mixed-precision training (AMP)",
   amp_multicast = "planned: mixed-precision training (AMP)",

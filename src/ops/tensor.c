@@ -3,7 +3,8 @@
  * broadcast_to, broadcast_axis, broadcast_like, add_n, cumsum, topk, sort,
  * argsort, reshape_like, diag, argmax_channel, batch_take, gather_nd,
  * scatter_nd, slice_like, shape_array, size_array, ravel_multi_index,
- * unravel_index, depth_to_space, space_to_depth, and erf / erfinv / rcbrt.
+ * unravel_index, depth_to_space, space_to_depth, khatri_rao, and
+ * erf / erfinv / rcbrt.
  *
  * Shapes and axes are C order (the R glue reverses shape vectors; scalar
  * axes count engine axes, 0 = the last R dimension).  Ops that only move
@@ -1304,6 +1305,73 @@ static mx_status b_rcbrt(BARGS) {
   return MX_OK;
 }
 
+/* ----------------------------------------------------------- khatri_rao */
+
+/* Column-wise Kronecker product of matrices A_j (M_j x N, engine order):
+ * row (i_1, ..., i_n) of the (M_1 ... M_n) x N result, first index slowest. */
+static mx_status shape_khatri_rao(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                  mx_shape *out) {
+  (void)p; (void)nout;
+  if (nin < 1) return mx_error(MX_ERR_ARG, "parameter 'num_args' must be at least 1");
+  int64_t rows = 1, cols = -1;
+  for (int j = 0; j < nin; j++) {
+    if (in[j].ndim < 0) return MX_OK;
+    if (in[j].ndim != 2) return mx_error(MX_ERR_SHAPE, "input %d must be a matrix, not %d-dimensional", j, in[j].ndim);
+    if (cols >= 0 && in[j].d[1] != cols)
+      return mx_error(MX_ERR_SHAPE, "input %d has %lld columns (engine order), input 0 %lld: they must agree",
+                      j, (long long)in[j].d[1], (long long)cols);
+    cols = in[j].d[1];
+    rows *= in[j].d[0];
+  }
+  mx_shape o;
+  o.ndim = 2;
+  o.d[0] = rows;
+  o.d[1] = cols;
+  shape_fill_rest(&o);
+  out[0] = o;
+  return MX_OK;
+}
+
+/* Product over inputs of A_j[i_j, k] for result row r, skipping input `skip`. */
+static double kr_prod(mx_ndarray *const *in, int nin, int64_t r, int64_t k, int skip, int64_t *idx_skip) {
+  double v = 1;
+  for (int j = nin - 1; j >= 0; j--) {
+    int64_t m = in[j]->shape.d[0], n = in[j]->shape.d[1], i = r % m;
+    r /= m;
+    if (j == skip) { *idx_skip = i; continue; }
+    v *= mx_load_f64(MX_PTR(in[j]), in[j]->dtype, i * n + k);
+  }
+  return v;
+}
+
+static mx_status k_khatri_rao(KARGS) {
+  UNUSED_KARGS;
+  int64_t rows = out[0]->shape.d[0], n = out[0]->shape.d[1], dummy;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t k = 0; k < n; k++)
+      mx_store_f64(MX_PTR(out[0]), out[0]->dtype, r * n + k, kr_prod(in, nin, r, k, -1, &dummy));
+  return MX_OK;
+}
+
+static mx_status b_khatri_rao(BARGS) {
+  UNUSED_BARGS;
+  int64_t rows = og[0]->shape.d[0], n = og[0]->shape.d[1];
+  for (int j = 0; j < nin; j++) {
+    if (req[j] != MX_REQ_WRITE) continue;
+    if (!mx_dtype_is_float(ig[j]->dtype)) return grad_dtype_error(ig[j]->dtype);
+    mx_status rc = mx_ndarray_fill(ig[j], 0.0);
+    if (rc) return rc;
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t k = 0; k < n; k++) {
+        int64_t i = 0;
+        double v = kr_prod((mx_ndarray *const *)in, nin, r, k, j, &i) *
+                   mx_load_f64(MX_PTR(og[0]), og[0]->dtype, r * n + k);
+        mx_store_f64(MX_PTR(ig[j]), ig[j]->dtype, i * n + k, mx_load_f64(MX_PTR(ig[j]), ig[j]->dtype, i * n + k) + v);
+      }
+  }
+  return MX_OK;
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_data[] = {"data", NULL};
@@ -1330,7 +1398,7 @@ static const mx_param_desc p_broadcast_like[BL_NPARAMS] = {
    "Engine axes of rhs giving the new lengths, in lhs_axes' order."},
 };
 static const mx_param_desc p_add_n[AN_NPARAMS] = {
-  [AN_NUM] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of inputs to add."},
+  [AN_NUM] = {"num_args", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Number of inputs."},
 };
 static const mx_param_desc p_cumsum[CS_NPARAMS] = {
   [CS_AXIS] = {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
@@ -1501,5 +1569,10 @@ const mx_op mx_ops_tensor[] = {
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = mx_infer_shape_same,
    .infer_type = type_in0, .cpu = k_rcbrt, .backward = b_rcbrt, .flags = MX_OPF_INPLACE,
    .backward_deps = deps_out0_og},
+  {.name = "khatri_rao",
+   .doc = "Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared).",
+   .num_inputs = -1, .input_names = in_args, .num_outputs = 1, .params = p_add_n,
+   .num_params = MX_NPARAMS(p_add_n), .infer_shape = shape_khatri_rao, .cpu = k_khatri_rao,
+   .backward = b_khatri_rao},
   {.name = NULL},
 };

@@ -289,3 +289,13 @@ test_that("rcbrt is 1 / cbrt", {
   expect_equal(as.array(mx.nd.rcbrt(nd(-8))), -0.5)
   check_grad("rcbrt", list(x), list())
 })
+
+test_that("khatri_rao is the column-wise Kronecker product", {
+  set.seed(10)
+  # R matrices share their rows (engine columns)
+  A1 <- matrix(rnorm(6), 3, 2); A2 <- matrix(rnorm(12), 3, 4); A3 <- matrix(rnorm(3), 3, 1)
+  ref <- t(sapply(1:3, function(k) kronecker(kronecker(A1[k, ], A2[k, ]), A3[k, ])))
+  expect_equal(as.array(mx.nd.khatri.rao(nd(A1), nd(A2), nd(A3))), ref)
+  expect_error(mx.nd.khatri.rao(nd(A1), nd(matrix(1, 2, 2))), "columns", class = "mxnet_shape_error")
+  check_grad("khatri_rao", list(A1, A2), list(num_args = 2))
+})
