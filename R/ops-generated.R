@@ -1399,9 +1399,15 @@ mx.nd.take <- function(a, indices, axis = 0, mode = "clip", out = NULL) {
 #' @param mode (one of "clip", "wrap"; default clip) Out-of-range indices: clip to the ends or wrap around.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
-#' @details Engine operator \code{pick}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @details Engine operator \code{pick} (aliases: \code{choose_element_0index}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.pick <- function(data, index, axis = -1, keepdims = FALSE, mode = "clip", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "pick", list(data, index), list(axis = axis, keepdims = keepdims, mode = mode), out)
+}
+
+#' @rdname mx.nd.pick
+#' @export
+mx.nd.choose.element.0index <- function(data, index, axis = -1, keepdims = FALSE, mode = "clip", out = NULL) {
   .Call(C_mx_r_nd_invoke, "pick", list(data, index), list(axis = axis, keepdims = keepdims, mode = mode), out)
 }
 
@@ -2029,282 +2035,865 @@ mx.nd.adadelta.update <- function(weight, grad, acc_g, acc_delta, rho = 0.9, eps
   .Call(C_mx_r_nd_invoke, "adadelta_update", list(weight, grad, acc_g, acc_delta), list(rho = rho, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
 }
 
-#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta
+#' Broadcast an array to a shape
 #'
-#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta.
-#'
-#' @param data An MXNDArray.
-#' @param alpha (float; default 0.0001) Scale of the sum of squares (divided by nsize).
-#' @param beta (float; default 0.75) Exponent of the normaliser.
-#' @param knorm (float; default 2) Added to the scaled sum of squares.
-#' @param nsize (int; required) Number of neighbouring channels summed over (the window is nsize/2 channels either side).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{LRN}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.LRN <- function(data, alpha = 1e-04, beta = 0.75, knorm = 2, nsize, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "LRN", list(data), list(alpha = alpha, beta = beta, knorm = knorm, nsize = nsize), out)
-}
-
-#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights
-#'
-#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights.
-#'
-#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{scale}, \code{num_filter}, \code{sample_type}, \code{multi_input_mode}, \code{num_args}, \code{workspace}, \code{out}).
-#' @param scale (int; required) Up-sampling factor of both spatial axes.
-#' @param num_filter (int; default 0) Bilinear only: the data's number of channels.
-#' @param sample_type (one of "nearest", "bilinear"; required) nearest (repeat values) or bilinear (a transposed convolution with the input 'weight').
-#' @param multi_input_mode (one of "concat", "sum"; default concat) Nearest with several inputs: concatenate them over channels or sum them.
-#' @param num_args (int; required) Number of inputs (nearest); bilinear takes data and weight.
-#' @param workspace (int; default 512) Ignored (MXNet's temporary workspace in MB).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{UpSampling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.UpSampling <- function(..., scale, num_filter = 0, sample_type, multi_input_mode = "concat", num_args = NULL, workspace = 512, out = NULL) {
-  a <- nd.variadic(list(...), list(scale = scale, num_filter = num_filter, sample_type = sample_type, multi_input_mode = multi_input_mode, num_args = num_args, workspace = workspace, out = out), c(missing(scale), missing(num_filter), missing(sample_type), missing(multi_input_mode), missing(num_args), missing(workspace), missing(out)))
-  .Call(C_mx_r_nd_invoke, "UpSampling", a$inputs, a$params[c("scale", "num_filter", "sample_type", "multi_input_mode", "num_args", "workspace")], a$params$out)
-}
-
-#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length
-#'
-#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length.
+#' Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.
 #'
 #' @param data An MXNDArray.
-#' @param gamma An MXNDArray.
+#' @param shape (tuple of integers, in R order; default []) Target shape (R order), one entry per input dimension; 0 keeps that dimension.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{broadcast_to}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.broadcast.to <- function(data, shape = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_to", list(data), list(shape = shape), out)
+}
+
+#' Broadcast axes of length 1 to the given sizes
+#'
+#' Broadcast axes of length 1 to the given sizes.
+#'
+#' @param data An MXNDArray.
+#' @param axis (tuple of integers, in R order; default []) Engine axes to broadcast (each of length 1).
+#' @param size (tuple of integers, in R order; default []) New length of each axis, in axis's order.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{broadcast_axis} (aliases: \code{broadcast_axes}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.broadcast.axis <- function(data, axis = NULL, size = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_axis", list(data), list(axis = axis, size = size), out)
+}
+
+#' @rdname mx.nd.broadcast.axis
+#' @export
+mx.nd.broadcast.axes <- function(data, axis = NULL, size = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_axis", list(data), list(axis = axis, size = size), out)
+}
+
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes)
+#'
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes). The result has lhs's dtype; rhs gets a zero gradient.
+#'
+#' @param lhs An MXNDArray.
+#' @param rhs An MXNDArray.
+#' @param lhs_axes (tuple of integers, in R order; optional) Engine axes of lhs to broadcast (None: all, lhs and rhs having one ndim).
+#' @param rhs_axes (tuple of integers, in R order; optional) Engine axes of rhs giving the new lengths, in lhs_axes' order.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{broadcast_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.broadcast.like <- function(lhs, rhs, lhs_axes = NULL, rhs_axes = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "broadcast_like", list(lhs, rhs), list(lhs_axes = lhs_axes, rhs_axes = rhs_axes), out)
+}
+
+#' Add all inputs element-wise
+#'
+#' Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{out}).
+#' @param num_args (int; required) Number of inputs.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{add_n} (aliases: \code{ElementWiseSum}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.add.n <- function(..., num_args = NULL, out = NULL) {
+  a <- nd.variadic(list(...), list(num_args = num_args, out = out), c(missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "add_n", a$inputs, a$params[c("num_args")], a$params$out)
+}
+
+#' @rdname mx.nd.add.n
+#' @export
+mx.nd.ElementWiseSum <- function(..., num_args = NULL, out = NULL) {
+  a <- nd.variadic(list(...), list(num_args = num_args, out = out), c(missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "add_n", a$inputs, a$params[c("num_args")], a$params$out)
+}
+
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double
+#'
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double.
+#'
+#' @param a An MXNDArray.
+#' @param axis (int; optional) Engine axis to sum along (None: the flattened array).
+#' @param dtype (dtype; optional) Dtype of the result (None: the input's).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{cumsum}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.cumsum <- function(a, axis = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "cumsum", list(a), list(axis = axis, dtype = dtype), out)
+}
+
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices
+#'
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices. Ties keep the lower index first.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) Engine axis to search (None: the flattened array).
+#' @param k (int; default 1) Number of elements to keep; k < 1 keeps the whole axis.
+#' @param ret_typ (one of "value", "indices", "mask", "both"; default indices) What to return: the values, their 0-based indices, a 0/1 mask of the input's shape, or values and indices.
+#' @param is_ascend (boolean; default False) Smallest first (TRUE) or largest first.
+#' @param dtype (dtype; default float32) Dtype of the indices.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{topk}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.topk <- function(data, axis = -1, k = 1, ret_typ = "indices", is_ascend = FALSE, dtype = "float32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "topk", list(data), list(axis = axis, k = k, ret_typ = ret_typ, is_ascend = is_ascend, dtype = dtype), out)
+}
+
+#' Sort along an axis (None: the flattened array)
+#'
+#' Sort along an axis (None: the flattened array). Ties keep their order.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) Engine axis to sort along (None: the flattened array).
+#' @param is_ascend (boolean; default True) Ascending (TRUE) or descending order.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sort}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sort <- function(data, axis = -1, is_ascend = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sort", list(data), list(axis = axis, is_ascend = is_ascend), out)
+}
+
+#' 0-based indices that sort an array along an axis (None: the flattened array)
+#'
+#' 0-based indices that sort an array along an axis (None: the flattened array). Ties keep their order.
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) Engine axis to sort along (None: the flattened array).
+#' @param is_ascend (boolean; default True) Ascending (TRUE) or descending order.
+#' @param dtype (dtype; default float32) Dtype of the indices.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{argsort}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.argsort <- function(data, axis = -1, is_ascend = TRUE, dtype = "float32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "argsort", list(data), list(axis = axis, is_ascend = is_ascend, dtype = dtype), out)
+}
+
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes)
+#'
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes). Sizes must agree.
+#'
+#' @param lhs An MXNDArray.
+#' @param rhs An MXNDArray.
+#' @param lhs_begin (int; optional) First engine axis of lhs to replace (None: 0).
+#' @param lhs_end (int; optional) End (excluded) of lhs's axes to replace (None: all).
+#' @param rhs_begin (int; optional) First engine axis of rhs to copy (None: 0).
+#' @param rhs_end (int; optional) End (excluded) of rhs's axes to copy (None: all).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{reshape_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.reshape.like <- function(lhs, rhs, lhs_begin = NULL, lhs_end = NULL, rhs_begin = NULL, rhs_end = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "reshape_like", list(lhs, rhs), list(lhs_begin = lhs_begin, lhs_end = lhs_end, rhs_begin = rhs_begin, rhs_end = rhs_end), out)
+}
+
+#' Diagonal of a matrix, or a matrix with a diagonal
+#'
+#' Diagonal of a matrix, or a matrix with a diagonal. 1-d data gives a square matrix with data on diagonal k; data of 2+ dimensions gives diagonal k of the matrices in engine axes axis1 and axis2, as a new last engine axis.
+#'
+#' @param data An MXNDArray.
+#' @param k (int; default 0) Diagonal offset in engine order: positive above the main diagonal of the (axis1, axis2) matrix.
+#' @param axis1 (int; default 0) First engine axis of the matrices (data of 2+ dimensions).
+#' @param axis2 (int; default 1) Second engine axis of the matrices.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{diag}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.diag <- function(data, k = 0, axis1 = 0, axis2 = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "diag", list(data), list(k = k, axis1 = axis1, axis2 = axis2), out)
+}
+
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins
+#'
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins. The result has data's dtype.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{argmax_channel}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.argmax.channel <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "argmax_channel", list(data), NULL, out)
+}
+
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row)
+#'
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row). The result has indices' shape and a's dtype.
+#'
+#' @param a An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{batch_take}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.batch.take <- function(a, indices, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "batch_take", list(a, indices), NULL, out)
+}
+
+#' Gather elements or slices by index tuples
+#'
+#' Gather elements or slices by index tuples. indices has shape (M, Y...) in engine order (M is its last R dimension); the result has shape Y... + data.shape[M:]. Negative indices count from the end.
+#'
+#' @param data An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{gather_nd}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.gather.nd <- function(data, indices, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "gather_nd", list(data, indices), NULL, out)
+}
+
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd)
+#'
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd). With repeated indices one of the writes wins.
+#'
+#' @param data An MXNDArray.
+#' @param indices An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) Shape of the result (R order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{scatter_nd}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.scatter.nd <- function(data, indices, shape, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "scatter_nd", list(data, indices), list(shape = shape), out)
+}
+
+#' Gauss error function, element-wise (integer inputs give saturated integers)
+#'
+#' Gauss error function, element-wise (integer inputs give saturated integers).
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{erf}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.erf <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "erf", list(data), NULL, out)
+}
+
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1]
+#'
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1].
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{erfinv}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.erfinv <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "erfinv", list(data), NULL, out)
+}
+
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array
+#'
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{shape_array}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.shape.array <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "shape_array", list(data), NULL, out)
+}
+
+#' The number of elements of data, as a 1-element int64 array
+#'
+#' The number of elements of data, as a 1-element int64 array.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{size_array}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.size.array <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "size_array", list(data), NULL, out)
+}
+
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes)
+#'
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes). shape_like gets a zero gradient.
+#'
+#' @param data An MXNDArray.
+#' @param shape_like An MXNDArray.
+#' @param axes (tuple of integers, in R order; default ()) Engine axes to slice (empty: all).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{slice_like}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.slice.like <- function(data, shape_like, axes = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "slice_like", list(data, shape_like), list(axes = axes), out)
+}
+
+#' Flat (row-major, engine order) indices of coordinate tuples
+#'
+#' Flat (row-major, engine order) indices of coordinate tuples. data holds one tuple per position along its first engine axis (its last R dimension), coordinates in engine axis order.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) Shape of the array the indices address (R order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ravel_multi_index} (aliases: \code{_ravel_multi_index}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ravel.multi.index <- function(data, shape, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ravel_multi_index", list(data), list(shape = shape), out)
+}
+
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index
+#'
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index.
+#'
+#' @param data An MXNDArray.
+#' @param shape (tuple of integers, in R order; required) Shape of the array the indices address (R order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{unravel_index} (aliases: \code{_unravel_index}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.unravel.index <- function(data, shape, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "unravel_index", list(data), list(shape = shape), out)
+}
+
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order
+#'
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order.
+#'
+#' @param data An MXNDArray.
+#' @param block_size (int; required) Size of the square blocks moved between space and depth.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{depth_to_space}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.depth.to.space <- function(data, block_size, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "depth_to_space", list(data), list(block_size = block_size), out)
+}
+
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space
+#'
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space.
+#'
+#' @param data An MXNDArray.
+#' @param block_size (int; required) Size of the square blocks moved between space and depth.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{space_to_depth}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.space.to.depth <- function(data, block_size, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "space_to_depth", list(data), list(block_size = block_size), out)
+}
+
+#' Reciprocal cube root 1 / cbrt(x), element-wise
+#'
+#' Reciprocal cube root 1 / cbrt(x), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{rcbrt}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.rcbrt <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "rcbrt", list(data), NULL, out)
+}
+
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared)
+#'
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_args}, \code{out}).
+#' @param num_args (int; required) Number of inputs.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{khatri_rao}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.khatri.rao <- function(..., num_args = NULL, out = NULL) {
+  a <- nd.variadic(list(...), list(num_args = num_args, out = out), c(missing(num_args), missing(out)))
+  .Call(C_mx_r_nd_invoke, "khatri_rao", a$inputs, a$params[c("num_args")], a$params$out)
+}
+
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed)
+#'
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param C An MXNDArray.
+#' @param transpose_a (boolean; default False) Use the transpose of A.
+#' @param transpose_b (boolean; default False) Use the transpose of B.
+#' @param alpha (float; default 1) Scale of the product.
+#' @param beta (float; default 1) Scale of C.
+#' @param axis (int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_gemm} (aliases: \code{_linalg_gemm}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.gemm <- function(A, B, C, transpose_a = FALSE, transpose_b = FALSE, alpha = 1, beta = 1, axis = -2, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_gemm", list(A, B, C), list(transpose_a = transpose_a, transpose_b = transpose_b, alpha = alpha, beta = beta, axis = axis), out)
+}
+
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed)
+#'
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param transpose_a (boolean; default False) Use the transpose of A.
+#' @param transpose_b (boolean; default False) Use the transpose of B.
+#' @param alpha (float; default 1) Scale of the product.
+#' @param axis (int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_gemm2} (aliases: \code{_linalg_gemm2}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.gemm2 <- function(A, B, transpose_a = FALSE, transpose_b = FALSE, alpha = 1, axis = -2, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_gemm2", list(A, B), list(transpose_a = transpose_a, transpose_b = transpose_b, alpha = alpha, axis = axis), out)
+}
+
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle
+#'
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_potrf} (aliases: \code{_linalg_potrf}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.potrf <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_potrf", list(A), NULL, out)
+}
+
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A)
+#'
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A).
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_potri} (aliases: \code{_linalg_potri}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.potri <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_potri", list(A), NULL, out)
+}
+
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A
+#'
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param transpose (boolean; default False) Use the transpose of the triangular A.
+#' @param rightside (boolean; default False) A multiplies from the right.
+#' @param lower (boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.
+#' @param alpha (float; default 1) Scale of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_trmm} (aliases: \code{_linalg_trmm}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.trmm <- function(A, B, transpose = FALSE, rightside = FALSE, lower = TRUE, alpha = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_trmm", list(A, B), list(transpose = transpose, rightside = rightside, lower = lower, alpha = alpha), out)
+}
+
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A
+#'
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A.
+#'
+#' @param A An MXNDArray.
+#' @param B An MXNDArray.
+#' @param transpose (boolean; default False) Use the transpose of the triangular A.
+#' @param rightside (boolean; default False) A multiplies from the right.
+#' @param lower (boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.
+#' @param alpha (float; default 1) Scale of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_trsm} (aliases: \code{_linalg_trsm}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.trsm <- function(A, B, transpose = FALSE, rightside = FALSE, lower = TRUE, alpha = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_trsm", list(A, B), list(transpose = transpose, rightside = rightside, lower = lower, alpha = alpha), out)
+}
+
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes
+#'
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes.
+#'
+#' @param A An MXNDArray.
+#' @param transpose (boolean; default False) Compute alpha A^T A instead of alpha A A^T.
+#' @param alpha (float; default 1) Scale of the result.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_syrk} (aliases: \code{_linalg_syrk}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.syrk <- function(A, transpose = FALSE, alpha = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_syrk", list(A), list(transpose = transpose, alpha = alpha), out)
+}
+
+#' Sum of the logs of the diagonal of square matrices; one value per matrix
+#'
+#' Sum of the logs of the diagonal of square matrices; one value per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_sumlogdiag} (aliases: \code{_linalg_sumlogdiag}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.sumlogdiag <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_sumlogdiag", list(A), NULL, out)
+}
+
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix
+#'
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_det} (aliases: \code{_linalg_det}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.det <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_det", list(A), NULL, out)
+}
+
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet)
+#'
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet).
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{linalg_slogdet} (aliases: \code{_linalg_slogdet}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.slogdet <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_slogdet", list(A), NULL, out)
+}
+
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error
+#'
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error.
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_inverse} (aliases: \code{_linalg_inverse}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.inverse <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_inverse", list(A), NULL, out)
+}
+
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal)
+#'
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal).
+#'
+#' @param A An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{linalg_gelqf} (aliases: \code{_linalg_gelqf}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.gelqf <- function(A, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_gelqf", list(A), NULL, out)
+}
+
+#' Diagonal offset of square matrices, as a vector per matrix
+#'
+#' Diagonal offset of square matrices, as a vector per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_extractdiag} (aliases: \code{_linalg_extractdiag}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.extractdiag <- function(A, offset = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_extractdiag", list(A), list(offset = offset), out)
+}
+
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere
+#'
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_makediag} (aliases: \code{_linalg_makediag}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.makediag <- function(A, offset = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_makediag", list(A), list(offset = offset), out)
+}
+
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix
+#'
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).
+#' @param lower (boolean; default True) With offset 0: the lower (TRUE) or upper triangle.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_extracttrian} (aliases: \code{_linalg_extracttrian}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.extracttrian <- function(A, offset = 0, lower = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_extracttrian", list(A), list(offset = offset, lower = lower), out)
+}
+
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere
+#'
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere.
+#'
+#' @param A An MXNDArray.
+#' @param offset (int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).
+#' @param lower (boolean; default True) With offset 0: the lower (TRUE) or upper triangle.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{linalg_maketrian} (aliases: \code{_linalg_maketrian}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.linalg.maketrian <- function(A, offset = 0, lower = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "linalg_maketrian", list(A), list(offset = offset, lower = lower), out)
+}
+
+#' Exponentially distributed random numbers with rate lam
+#'
+#' Exponentially distributed random numbers with rate lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam (float; default 1) Rate (positive).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_exponential} (aliases: \code{_random_exponential}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.exponential <- function(lam = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_exponential", list(), list(lam = lam, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang)
+#'
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param alpha (float; default 1) Shape (positive).
+#' @param beta (float; default 1) Scale (positive).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_gamma} (aliases: \code{_random_gamma}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.gamma <- function(alpha = 1, beta = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_gamma", list(), list(alpha = alpha, beta = beta, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Poisson distributed random numbers with mean lam
+#'
+#' Poisson distributed random numbers with mean lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam (float; default 1) Mean (not negative).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_poisson} (aliases: \code{_random_poisson}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.poisson <- function(lam = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_poisson", list(), list(lam = lam, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Negative binomial random numbers: failures before k successes of probability p
+#'
+#' Negative binomial random numbers: failures before k successes of probability p. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param k (float; default 1) Number of failures (positive).
+#' @param p (float; default 1) Success probability, in (0, 1].
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_negative_binomial} (aliases: \code{_random_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.negative.binomial <- function(k = 1, p = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_negative_binomial", list(), list(k = k, p = p, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2
+#'
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param mu (float; default 1) Mean (not negative).
+#' @param alpha (float; default 1) Dispersion (not negative; 0 gives a Poisson law).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default float32) float32, float64 or float16.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_generalized_negative_binomial} (aliases: \code{_random_generalized_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.generalized.negative.binomial <- function(mu = 1, alpha = 1, shape = NULL, ctx = NULL, dtype = "float32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_generalized_negative_binomial", list(), list(mu = mu, alpha = alpha, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Uniformly distributed random integers in [low, high)
+#'
+#' Uniformly distributed random integers in [low, high). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param low (int; required) Lower bound (included).
+#' @param high (int; required) Upper bound (excluded).
+#' @param shape (tuple of integers, in R order; default ()) Dimensions of the result (R order).
+#' @param ctx (context; optional) Device of the result.
+#' @param dtype (dtype; default int32) int32 or int64.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_randint} (aliases: \code{_random_randint}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.randint <- function(low, high, shape = NULL, ctx = NULL, dtype = "int32", out = NULL) {
+  if (is.null(ctx)) ctx <- mx.ctx.default()
+  .Call(C_mx_r_nd_invoke, "random_randint", list(), list(low = low, high = high, shape = shape, ctx = ctx, dtype = dtype), out)
+}
+
+#' Uniform samples in [low, high) per element of low and high
+#'
+#' Uniform samples in [low, high) per element of low and high. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param low An MXNDArray.
+#' @param high An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_uniform}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.uniform <- function(low, high, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_uniform", list(low, high), list(shape = shape, dtype = dtype), out)
+}
+
+#' Normal samples with mean mu and standard deviation sigma per element
+#'
+#' Normal samples with mean mu and standard deviation sigma per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param mu An MXNDArray.
+#' @param sigma An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_normal}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.normal <- function(mu, sigma, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_normal", list(mu, sigma), list(shape = shape, dtype = dtype), out)
+}
+
+#' Exponential samples with rate lam per element
+#'
+#' Exponential samples with rate lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_exponential}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.exponential <- function(lam, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_exponential", list(lam), list(shape = shape, dtype = dtype), out)
+}
+
+#' Gamma samples with shape alpha and scale beta per element
+#'
+#' Gamma samples with shape alpha and scale beta per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param alpha An MXNDArray.
 #' @param beta An MXNDArray.
-#' @param axis (int; default -1) The axis to normalise over (engine order; negative counts from the end).
-#' @param eps (float; default 1e-05) Added to the variance before the square root.
-#' @param output_mean_var (boolean; default False) Whether to return the mean and the standard deviation as well.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
-#' @details Engine operator \code{LayerNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @details Engine operator \code{sample_gamma}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
-mx.nd.LayerNorm <- function(data, gamma, beta, axis = -1, eps = 1e-05, output_mean_var = FALSE, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "LayerNorm", list(data, gamma, beta), list(axis = axis, eps = eps, output_mean_var = output_mean_var), out)
+mx.nd.sample.gamma <- function(alpha, beta, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_gamma", list(alpha, beta), list(shape = shape, dtype = dtype), out)
 }
 
-#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel
+#' Poisson samples with mean lam per element
 #'
-#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel.
+#' Poisson samples with mean lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param lam An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_poisson}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.poisson <- function(lam, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_poisson", list(lam), list(shape = shape, dtype = dtype), out)
+}
+
+#' Negative binomial samples with k and p per element
+#'
+#' Negative binomial samples with k and p per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param k An MXNDArray.
+#' @param p An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_negative_binomial}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.negative.binomial <- function(k, p, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_negative_binomial", list(k, p), list(shape = shape, dtype = dtype), out)
+}
+
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element
+#'
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param mu An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param shape (tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.
+#' @param dtype (dtype; optional) Dtype of the result (None: the parameters').
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{sample_generalized_negative_binomial}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.sample.generalized.negative.binomial <- function(mu, alpha, shape = NULL, dtype = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_generalized_negative_binomial", list(mu, alpha), list(shape = shape, dtype = dtype), out)
+}
+
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient)
+#'
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient). Reproducible with set.seed(), whatever the number of threads.
 #'
 #' @param data An MXNDArray.
-#' @param gamma An MXNDArray.
-#' @param beta An MXNDArray.
-#' @param eps (float; default 0.001) Added to the variance before the square root.
+#' @param shape (tuple of integers, in R order; default ()) Samples per distribution (R order).
+#' @param get_prob (boolean; default False) Also return the log-probability of each sample.
+#' @param dtype (dtype; default int32) Dtype of the sampled categories.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
-#' @details Engine operator \code{InstanceNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @details Engine operator \code{sample_multinomial}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
-mx.nd.InstanceNorm <- function(data, gamma, beta, eps = 0.001, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "InstanceNorm", list(data, gamma, beta), list(eps = eps), out)
+mx.nd.sample.multinomial <- function(data, shape = NULL, get_prob = FALSE, dtype = "int32", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "sample_multinomial", list(data), list(shape = shape, get_prob = get_prob, dtype = dtype), out)
 }
 
-#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1)
+#' Randomly permute the slices along the first engine axis (the last R dimension)
 #'
-#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1).
+#' Randomly permute the slices along the first engine axis (the last R dimension). Reproducible with set.seed(), whatever the number of threads.
 #'
 #' @param data An MXNDArray.
-#' @param gamma An MXNDArray.
-#' @param beta An MXNDArray.
-#' @param num_groups (int; default 1) Number of groups the channels are divided into.
-#' @param eps (float; default 1e-05) Added to the variance before the square root.
-#' @param output_mean_var (boolean; default False) Whether to return the mean and the standard deviation as well.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
-#' @details Engine operator \code{GroupNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @details Engine operator \code{shuffle} (aliases: \code{_shuffle}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
-mx.nd.GroupNorm <- function(data, gamma, beta, num_groups = 1, eps = 1e-05, output_mean_var = FALSE, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "GroupNorm", list(data, gamma, beta), list(num_groups = num_groups, eps = eps, output_mean_var = output_mean_var), out)
-}
-
-#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial)
-#'
-#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial).
-#'
-#' @param data An MXNDArray.
-#' @param eps (float; default 1e-10) Added to the sum of squares before the square root.
-#' @param mode (one of "instance", "channel", "spatial"; default instance) instance: normalise each example; channel: each position across channels (axis 1); spatial: each channel over its spatial axes.
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{L2Normalization}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.L2Normalization <- function(data, eps = 1e-10, mode = "instance", out = NULL) {
-  .Call(C_mx_r_nd_invoke, "L2Normalization", list(data), list(eps = eps, mode = mode), out)
-}
-
-#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis
-#'
-#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis.
-#'
-#' @param data An MXNDArray.
-#' @param mode (one of "constant", "edge", "reflect"; default constant) constant: pad with constant_value; edge: repeat the edge values; reflect: mirror the values next to the edge.
-#' @param pad_width (tuple of integers, in R order; required) Padding before and after every axis, 2 * ndim entries (MXNet's string form is in engine order: (before_0, after_0, before_1, after_1, ...); an R vector is reversed).
-#' @param constant_value (float; default 0) The padding value in constant mode.
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{Pad} (aliases: \code{pad}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.Pad <- function(data, mode = "constant", pad_width, constant_value = 0, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Pad", list(data), list(mode = mode, pad_width = pad_width, constant_value = constant_value), out)
-}
-
-#' @rdname mx.nd.Pad
-#' @export
-mx.nd.pad <- function(data, mode = "constant", pad_width, constant_value = 0, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "Pad", list(data), list(mode = mode, pad_width = pad_width, constant_value = constant_value), out)
-}
-
-#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel)
-#'
-#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel).
-#'
-#' @param data An MXNDArray.
-#' @param mode (one of "instance", "channel"; default instance) instance: softmax over everything but axis 0; channel: over axis 1 at every position.
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{SoftmaxActivation}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.SoftmaxActivation <- function(data, mode = "instance", out = NULL) {
-  .Call(C_mx_r_nd_invoke, "SoftmaxActivation", list(data), list(mode = mode), out)
-}
-
-#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1
-#'
-#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.
-#'
-#' @param data An MXNDArray.
-#' @param sequence_length An MXNDArray.
-#' @param use_sequence_length (boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).
-#' @param value (float; default 0) The value of the masked (padding) steps.
-#' @param axis (int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{SequenceMask}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.SequenceMask <- function(data, sequence_length = NULL, use_sequence_length = FALSE, value = 0, axis = 0, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "SequenceMask", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, value = value, axis = axis), out)
-}
-
-#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...)
-#'
-#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...).
-#'
-#' @param data An MXNDArray.
-#' @param sequence_length An MXNDArray.
-#' @param use_sequence_length (boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).
-#' @param axis (int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{SequenceLast}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.SequenceLast <- function(data, sequence_length = NULL, use_sequence_length = FALSE, axis = 0, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "SequenceLast", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, axis = axis), out)
-}
-
-#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place
-#'
-#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place.
-#'
-#' @param data An MXNDArray.
-#' @param sequence_length An MXNDArray.
-#' @param use_sequence_length (boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).
-#' @param axis (int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{SequenceReverse}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.SequenceReverse <- function(data, sequence_length = NULL, use_sequence_length = FALSE, axis = 0, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "SequenceReverse", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, axis = axis), out)
-}
-
-#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data))
-#'
-#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).
-#'
-#' @param data An MXNDArray.
-#' @param label An MXNDArray.
-#' @param data_lengths An MXNDArray.
-#' @param label_lengths An MXNDArray.
-#' @param use_data_lengths (boolean; default False) Whether the input data_lengths gives each sequence's length (else T).
-#' @param use_label_lengths (boolean; default False) Whether the input label_lengths gives each label's length (else up to the first padding value).
-#' @param blank_label (one of "first", "last"; default first) first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1.
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{CTCLoss} (aliases: \code{ctc_loss}, \code{_contrib_CTCLoss}, \code{_contrib_ctc_loss}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.CTCLoss <- function(data, label = NULL, data_lengths = NULL, label_lengths = NULL, use_data_lengths = FALSE, use_label_lengths = FALSE, blank_label = "first", out = NULL) {
-  .Call(C_mx_r_nd_invoke, "CTCLoss", nd.inputs(data, label, data_lengths, label_lengths), list(use_data_lengths = use_data_lengths, use_label_lengths = use_label_lengths, blank_label = blank_label), out)
-}
-
-#' @rdname mx.nd.CTCLoss
-#' @export
-mx.nd.ctc.loss <- function(data, label = NULL, data_lengths = NULL, label_lengths = NULL, use_data_lengths = FALSE, use_label_lengths = FALSE, blank_label = "first", out = NULL) {
-  .Call(C_mx_r_nd_invoke, "CTCLoss", nd.inputs(data, label, data_lengths, label_lengths), list(use_data_lengths = use_data_lengths, use_label_lengths = use_label_lengths, blank_label = blank_label), out)
-}
-
-#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x))
-#'
-#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
-#'
-#' @param data An MXNDArray.
-#' @param transform_type (one of "affine", "warp"; required) affine: data (batch, 6) holds 2 x 3 affine matrices; warp: data (batch, 2, y, x) holds an optical flow.
-#' @param target_shape (tuple of integers, in R order; default (0, 0)) Affine: the output's (height, width) (engine order; an R vector is c(width, height)).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{GridGenerator}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.GridGenerator <- function(data, transform_type, target_shape = NULL, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "GridGenerator", list(data), list(transform_type = transform_type, target_shape = target_shape), out)
-}
-
-#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros
-#'
-#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.
-#'
-#' @param data An MXNDArray.
-#' @param grid An MXNDArray.
-#' @param cudnn_off (boolean; optional) Ignored (no cuDNN).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{BilinearSampler}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.BilinearSampler <- function(data, grid, cudnn_off = NULL, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "BilinearSampler", list(data, grid), list(cudnn_off = cudnn_off), out)
-}
-
-#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler)
-#'
-#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler).
-#'
-#' @param data An MXNDArray.
-#' @param loc An MXNDArray.
-#' @param target_shape (tuple of integers, in R order; default (0, 0)) The output's (height, width) (engine order; an R vector is c(width, height)).
-#' @param transform_type (one of "affine"; required) The transformation: affine (loc holds 2 x 3 matrices).
-#' @param sampler_type (one of "bilinear"; required) The sampler: bilinear.
-#' @param cudnn_off (boolean; optional) Ignored (no cuDNN).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{SpatialTransformer}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.SpatialTransformer <- function(data, loc, target_shape = NULL, transform_type, sampler_type, cudnn_off = NULL, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "SpatialTransformer", list(data, loc), list(target_shape = target_shape, transform_type = transform_type, sampler_type = sampler_type, cudnn_off = cudnn_off), out)
-}
-
-#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel
-#'
-#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel.
-#'
-#' @param data An MXNDArray.
-#' @param rois An MXNDArray.
-#' @param pooled_size (tuple of integers, in R order; required) The output's (height, width) per roi (engine order; an R vector is c(width, height)).
-#' @param spatial_scale (float; required) Ratio of the data's size to the input image's (the rois' coordinates are multiplied by it).
-#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
-#' @return An MXNDArray.
-#' @details Engine operator \code{ROIPooling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
-#' @export
-mx.nd.ROIPooling <- function(data, rois, pooled_size, spatial_scale, out = NULL) {
-  .Call(C_mx_r_nd_invoke, "ROIPooling", list(data, rois), list(pooled_size = pooled_size, spatial_scale = spatial_scale), out)
+mx.nd.shuffle <- function(data, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "shuffle", list(data), NULL, out)
 }
 
 # ---- symbol wrappers
@@ -3432,9 +4021,13 @@ mx.symbol.take <- function(...) mx.symbol.internal.create("take", list(...))
 #'   \item{\code{keepdims}}{(boolean; default False) Keep the picked axis with extent 1.}
 #'   \item{\code{mode}}{(one of "clip", "wrap"; default clip) Out-of-range indices: clip to the ends or wrap around.}
 #' }
-#' @details Engine operator \code{pick}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{pick} (aliases: \code{choose_element_0index}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.pick <- function(...) mx.symbol.internal.create("pick", list(...))
+
+#' @rdname mx.symbol.pick
+#' @export
+mx.symbol.choose_element_0index <- function(...) mx.symbol.internal.create("pick", list(...))
 
 #' One-hot encoding of indices (symbol)
 #'
@@ -4002,262 +4595,794 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
-#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta (symbol)
+#' Broadcast an array to a shape (symbol)
 #'
-#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta.
-#'
-#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{alpha}}{(float; default 0.0001) Scale of the sum of squares (divided by nsize).}
-#'   \item{\code{beta}}{(float; default 0.75) Exponent of the normaliser.}
-#'   \item{\code{knorm}}{(float; default 2) Added to the scaled sum of squares.}
-#'   \item{\code{nsize}}{(int; required) Number of neighbouring channels summed over (the window is nsize/2 channels either side).}
-#' }
-#' @details Engine operator \code{LRN}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.LRN <- function(...) mx.symbol.internal.create("LRN", list(...))
-
-#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights (symbol)
-#'
-#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights.
-#'
-#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{scale}, \code{num.filter}, \code{sample.type}, \code{multi.input.mode}, \code{num.args}, \code{workspace}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{scale}}{(int; required) Up-sampling factor of both spatial axes.}
-#'   \item{\code{num_filter}}{(int; default 0) Bilinear only: the data's number of channels.}
-#'   \item{\code{sample_type}}{(one of "nearest", "bilinear"; required) nearest (repeat values) or bilinear (a transposed convolution with the input 'weight').}
-#'   \item{\code{multi_input_mode}}{(one of "concat", "sum"; default concat) Nearest with several inputs: concatenate them over channels or sum them.}
-#'   \item{\code{num_args}}{(int; required) Number of inputs (nearest); bilinear takes data and weight.}
-#'   \item{\code{workspace}}{(int; default 512) Ignored (MXNet's temporary workspace in MB).}
-#' }
-#' @details Engine operator \code{UpSampling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.UpSampling <- function(...) mx.symbol.internal.create("UpSampling", sym.variadic(list(...), c("scale", "num.filter", "sample.type", "multi.input.mode", "num.args", "workspace", "name")))
-
-#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length (symbol)
-#'
-#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length.
-#'
-#' @param ... The inputs \code{data}, \code{gamma}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{axis}}{(int; default -1) The axis to normalise over (engine order; negative counts from the end).}
-#'   \item{\code{eps}}{(float; default 1e-05) Added to the variance before the square root.}
-#'   \item{\code{output_mean_var}}{(boolean; default False) Whether to return the mean and the standard deviation as well.}
-#' }
-#' @details Engine operator \code{LayerNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.LayerNorm <- function(...) mx.symbol.internal.create("LayerNorm", list(...))
-
-#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel (symbol)
-#'
-#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel.
-#'
-#' @param ... The inputs \code{data}, \code{gamma}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{eps}}{(float; default 0.001) Added to the variance before the square root.}
-#' }
-#' @details Engine operator \code{InstanceNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.InstanceNorm <- function(...) mx.symbol.internal.create("InstanceNorm", list(...))
-
-#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1) (symbol)
-#'
-#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1).
-#'
-#' @param ... The inputs \code{data}, \code{gamma}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{num_groups}}{(int; default 1) Number of groups the channels are divided into.}
-#'   \item{\code{eps}}{(float; default 1e-05) Added to the variance before the square root.}
-#'   \item{\code{output_mean_var}}{(boolean; default False) Whether to return the mean and the standard deviation as well.}
-#' }
-#' @details Engine operator \code{GroupNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.GroupNorm <- function(...) mx.symbol.internal.create("GroupNorm", list(...))
-
-#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial) (symbol)
-#'
-#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial).
+#' Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.
 #'
 #' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{eps}}{(float; default 1e-10) Added to the sum of squares before the square root.}
-#'   \item{\code{mode}}{(one of "instance", "channel", "spatial"; default instance) instance: normalise each example; channel: each position across channels (axis 1); spatial: each channel over its spatial axes.}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default []) Target shape (R order), one entry per input dimension; 0 keeps that dimension.}
 #' }
-#' @details Engine operator \code{L2Normalization}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{broadcast_to}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.L2Normalization <- function(...) mx.symbol.internal.create("L2Normalization", list(...))
+mx.symbol.broadcast_to <- function(...) mx.symbol.internal.create("broadcast_to", list(...))
 
-#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis (symbol)
+#' Broadcast axes of length 1 to the given sizes (symbol)
 #'
-#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis.
+#' Broadcast axes of length 1 to the given sizes.
 #'
 #' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{mode}}{(one of "constant", "edge", "reflect"; default constant) constant: pad with constant_value; edge: repeat the edge values; reflect: mirror the values next to the edge.}
-#'   \item{\code{pad_width}}{(tuple of integers, in R order; required) Padding before and after every axis, 2 * ndim entries (MXNet's string form is in engine order: (before_0, after_0, before_1, after_1, ...); an R vector is reversed).}
-#'   \item{\code{constant_value}}{(float; default 0) The padding value in constant mode.}
+#'   \item{\code{axis}}{(tuple of integers, in R order; default []) Engine axes to broadcast (each of length 1).}
+#'   \item{\code{size}}{(tuple of integers, in R order; default []) New length of each axis, in axis's order.}
 #' }
-#' @details Engine operator \code{Pad} (aliases: \code{pad}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{broadcast_axis} (aliases: \code{broadcast_axes}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.Pad <- function(...) mx.symbol.internal.create("Pad", list(...))
+mx.symbol.broadcast_axis <- function(...) mx.symbol.internal.create("broadcast_axis", list(...))
 
-#' @rdname mx.symbol.Pad
+#' @rdname mx.symbol.broadcast_axis
 #' @export
-mx.symbol.pad <- function(...) mx.symbol.internal.create("Pad", list(...))
+mx.symbol.broadcast_axes <- function(...) mx.symbol.internal.create("broadcast_axis", list(...))
 
-#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel) (symbol)
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes) (symbol)
 #'
-#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel).
+#' Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes). The result has lhs's dtype; rhs gets a zero gradient.
+#'
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lhs_axes}}{(tuple of integers, in R order; optional) Engine axes of lhs to broadcast (None: all, lhs and rhs having one ndim).}
+#'   \item{\code{rhs_axes}}{(tuple of integers, in R order; optional) Engine axes of rhs giving the new lengths, in lhs_axes' order.}
+#' }
+#' @details Engine operator \code{broadcast_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.broadcast_like <- function(...) mx.symbol.internal.create("broadcast_like", list(...))
+
+#' Add all inputs element-wise (symbol)
+#'
+#' Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.args}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_args}}{(int; required) Number of inputs.}
+#' }
+#' @details Engine operator \code{add_n} (aliases: \code{ElementWiseSum}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.add_n <- function(...) mx.symbol.internal.create("add_n", sym.variadic(list(...), c("num.args", "name")))
+
+#' @rdname mx.symbol.add_n
+#' @export
+mx.symbol.ElementWiseSum <- function(...) mx.symbol.internal.create("add_n", sym.variadic(list(...), c("num.args", "name")))
+
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double (symbol)
+#'
+#' Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double.
+#'
+#' @param ... The inputs \code{a} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; optional) Engine axis to sum along (None: the flattened array).}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the input's).}
+#' }
+#' @details Engine operator \code{cumsum}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.cumsum <- function(...) mx.symbol.internal.create("cumsum", list(...))
+
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices (symbol)
+#'
+#' The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices. Ties keep the lower index first.
 #'
 #' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{mode}}{(one of "instance", "channel"; default instance) instance: softmax over everything but axis 0; channel: over axis 1 at every position.}
+#'   \item{\code{axis}}{(int; default -1) Engine axis to search (None: the flattened array).}
+#'   \item{\code{k}}{(int; default 1) Number of elements to keep; k < 1 keeps the whole axis.}
+#'   \item{\code{ret_typ}}{(one of "value", "indices", "mask", "both"; default indices) What to return: the values, their 0-based indices, a 0/1 mask of the input's shape, or values and indices.}
+#'   \item{\code{is_ascend}}{(boolean; default False) Smallest first (TRUE) or largest first.}
+#'   \item{\code{dtype}}{(dtype; default float32) Dtype of the indices.}
 #' }
-#' @details Engine operator \code{SoftmaxActivation}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{topk}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.SoftmaxActivation <- function(...) mx.symbol.internal.create("SoftmaxActivation", list(...))
+mx.symbol.topk <- function(...) mx.symbol.internal.create("topk", list(...))
 
-#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1 (symbol)
+#' Sort along an axis (None: the flattened array) (symbol)
 #'
-#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.
-#'
-#' @param ... The inputs \code{data}, \code{sequence_length} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{use_sequence_length}}{(boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).}
-#'   \item{\code{value}}{(float; default 0) The value of the masked (padding) steps.}
-#'   \item{\code{axis}}{(int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).}
-#' }
-#' @details Engine operator \code{SequenceMask}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.SequenceMask <- function(...) mx.symbol.internal.create("SequenceMask", list(...))
-
-#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...) (symbol)
-#'
-#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...).
-#'
-#' @param ... The inputs \code{data}, \code{sequence_length} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{use_sequence_length}}{(boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).}
-#'   \item{\code{axis}}{(int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).}
-#' }
-#' @details Engine operator \code{SequenceLast}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.SequenceLast <- function(...) mx.symbol.internal.create("SequenceLast", list(...))
-
-#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place (symbol)
-#'
-#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place.
-#'
-#' @param ... The inputs \code{data}, \code{sequence_length} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{use_sequence_length}}{(boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).}
-#'   \item{\code{axis}}{(int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).}
-#' }
-#' @details Engine operator \code{SequenceReverse}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.SequenceReverse <- function(...) mx.symbol.internal.create("SequenceReverse", list(...))
-
-#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)) (symbol)
-#'
-#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).
-#'
-#' @param ... The inputs \code{data}, \code{label}, \code{data_lengths}, \code{label_lengths} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
-#' @return An MXSymbol.
-#' @section Parameters:
-#' \describe{
-#'   \item{\code{use_data_lengths}}{(boolean; default False) Whether the input data_lengths gives each sequence's length (else T).}
-#'   \item{\code{use_label_lengths}}{(boolean; default False) Whether the input label_lengths gives each label's length (else up to the first padding value).}
-#'   \item{\code{blank_label}}{(one of "first", "last"; default first) first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1.}
-#' }
-#' @details Engine operator \code{CTCLoss} (aliases: \code{ctc_loss}, \code{_contrib_CTCLoss}, \code{_contrib_ctc_loss}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
-#' @export
-mx.symbol.CTCLoss <- function(...) mx.symbol.internal.create("CTCLoss", list(...))
-
-#' @rdname mx.symbol.CTCLoss
-#' @export
-mx.symbol.ctc_loss <- function(...) mx.symbol.internal.create("CTCLoss", list(...))
-
-#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)) (symbol)
-#'
-#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
+#' Sort along an axis (None: the flattened array). Ties keep their order.
 #'
 #' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{transform_type}}{(one of "affine", "warp"; required) affine: data (batch, 6) holds 2 x 3 affine matrices; warp: data (batch, 2, y, x) holds an optical flow.}
-#'   \item{\code{target_shape}}{(tuple of integers, in R order; default (0, 0)) Affine: the output's (height, width) (engine order; an R vector is c(width, height)).}
+#'   \item{\code{axis}}{(int; default -1) Engine axis to sort along (None: the flattened array).}
+#'   \item{\code{is_ascend}}{(boolean; default True) Ascending (TRUE) or descending order.}
 #' }
-#' @details Engine operator \code{GridGenerator}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{sort}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.GridGenerator <- function(...) mx.symbol.internal.create("GridGenerator", list(...))
+mx.symbol.sort <- function(...) mx.symbol.internal.create("sort", list(...))
 
-#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros (symbol)
+#' 0-based indices that sort an array along an axis (None: the flattened array) (symbol)
 #'
-#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.
+#' 0-based indices that sort an array along an axis (None: the flattened array). Ties keep their order.
 #'
-#' @param ... The inputs \code{data}, \code{grid} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{cudnn_off}}{(boolean; optional) Ignored (no cuDNN).}
+#'   \item{\code{axis}}{(int; default -1) Engine axis to sort along (None: the flattened array).}
+#'   \item{\code{is_ascend}}{(boolean; default True) Ascending (TRUE) or descending order.}
+#'   \item{\code{dtype}}{(dtype; default float32) Dtype of the indices.}
 #' }
-#' @details Engine operator \code{BilinearSampler}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{argsort}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.BilinearSampler <- function(...) mx.symbol.internal.create("BilinearSampler", list(...))
+mx.symbol.argsort <- function(...) mx.symbol.internal.create("argsort", list(...))
 
-#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler) (symbol)
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes) (symbol)
 #'
-#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler).
+#' Reshape lhs to rhs's shape, or replace lhs's axes [lhs_begin, lhs_end) by rhs's axes [rhs_begin, rhs_end) (engine axes). Sizes must agree.
 #'
-#' @param ... The inputs \code{data}, \code{loc} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @param ... The inputs \code{lhs}, \code{rhs} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{target_shape}}{(tuple of integers, in R order; default (0, 0)) The output's (height, width) (engine order; an R vector is c(width, height)).}
-#'   \item{\code{transform_type}}{(one of "affine"; required) The transformation: affine (loc holds 2 x 3 matrices).}
-#'   \item{\code{sampler_type}}{(one of "bilinear"; required) The sampler: bilinear.}
-#'   \item{\code{cudnn_off}}{(boolean; optional) Ignored (no cuDNN).}
+#'   \item{\code{lhs_begin}}{(int; optional) First engine axis of lhs to replace (None: 0).}
+#'   \item{\code{lhs_end}}{(int; optional) End (excluded) of lhs's axes to replace (None: all).}
+#'   \item{\code{rhs_begin}}{(int; optional) First engine axis of rhs to copy (None: 0).}
+#'   \item{\code{rhs_end}}{(int; optional) End (excluded) of rhs's axes to copy (None: all).}
 #' }
-#' @details Engine operator \code{SpatialTransformer}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{reshape_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.SpatialTransformer <- function(...) mx.symbol.internal.create("SpatialTransformer", list(...))
+mx.symbol.reshape_like <- function(...) mx.symbol.internal.create("reshape_like", list(...))
 
-#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel (symbol)
+#' Diagonal of a matrix, or a matrix with a diagonal (symbol)
 #'
-#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel.
+#' Diagonal of a matrix, or a matrix with a diagonal. 1-d data gives a square matrix with data on diagonal k; data of 2+ dimensions gives diagonal k of the matrices in engine axes axis1 and axis2, as a new last engine axis.
 #'
-#' @param ... The inputs \code{data}, \code{rois} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{pooled_size}}{(tuple of integers, in R order; required) The output's (height, width) per roi (engine order; an R vector is c(width, height)).}
-#'   \item{\code{spatial_scale}}{(float; required) Ratio of the data's size to the input image's (the rois' coordinates are multiplied by it).}
+#'   \item{\code{k}}{(int; default 0) Diagonal offset in engine order: positive above the main diagonal of the (axis1, axis2) matrix.}
+#'   \item{\code{axis1}}{(int; default 0) First engine axis of the matrices (data of 2+ dimensions).}
+#'   \item{\code{axis2}}{(int; default 1) Second engine axis of the matrices.}
 #' }
-#' @details Engine operator \code{ROIPooling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @details Engine operator \code{diag}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
-mx.symbol.ROIPooling <- function(...) mx.symbol.internal.create("ROIPooling", list(...))
+mx.symbol.diag <- function(...) mx.symbol.internal.create("diag", list(...))
 
-.mx.generated.hash <- "de6eb84be6bc31a4"
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins (symbol)
+#'
+#' 0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins. The result has data's dtype.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{argmax_channel}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.argmax_channel <- function(...) mx.symbol.internal.create("argmax_channel", list(...))
+
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row) (symbol)
+#'
+#' One element per row: a is split into as many rows as indices has elements, and row i gives a[i, indices[i]] (0-based, clipped to the row). The result has indices' shape and a's dtype.
+#'
+#' @param ... The inputs \code{a}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{batch_take}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.batch_take <- function(...) mx.symbol.internal.create("batch_take", list(...))
+
+#' Gather elements or slices by index tuples (symbol)
+#'
+#' Gather elements or slices by index tuples. indices has shape (M, Y...) in engine order (M is its last R dimension); the result has shape Y... + data.shape[M:]. Negative indices count from the end.
+#'
+#' @param ... The inputs \code{data}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{gather_nd}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.gather_nd <- function(...) mx.symbol.internal.create("gather_nd", list(...))
+
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd) (symbol)
+#'
+#' Scatter data into a zero array of the given shape at index tuples (the inverse of gather_nd). With repeated indices one of the writes wins.
+#'
+#' @param ... The inputs \code{data}, \code{indices} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) Shape of the result (R order).}
+#' }
+#' @details Engine operator \code{scatter_nd}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.scatter_nd <- function(...) mx.symbol.internal.create("scatter_nd", list(...))
+
+#' Gauss error function, element-wise (integer inputs give saturated integers) (symbol)
+#'
+#' Gauss error function, element-wise (integer inputs give saturated integers).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{erf}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.erf <- function(...) mx.symbol.internal.create("erf", list(...))
+
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1] (symbol)
+#'
+#' Inverse error function, element-wise: +-Inf at +-1, NaN outside [-1, 1].
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{erfinv}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.erfinv <- function(...) mx.symbol.internal.create("erfinv", list(...))
+
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array (symbol)
+#'
+#' The shape of data in engine order (the reverse of R's dim()), as a 1-d int64 array.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{shape_array}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.shape_array <- function(...) mx.symbol.internal.create("shape_array", list(...))
+
+#' The number of elements of data, as a 1-element int64 array (symbol)
+#'
+#' The number of elements of data, as a 1-element int64 array.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{size_array}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.size_array <- function(...) mx.symbol.internal.create("size_array", list(...))
+
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes) (symbol)
+#'
+#' The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes). shape_like gets a zero gradient.
+#'
+#' @param ... The inputs \code{data}, \code{shape_like} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axes}}{(tuple of integers, in R order; default ()) Engine axes to slice (empty: all).}
+#' }
+#' @details Engine operator \code{slice_like}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.slice_like <- function(...) mx.symbol.internal.create("slice_like", list(...))
+
+#' Flat (row-major, engine order) indices of coordinate tuples (symbol)
+#'
+#' Flat (row-major, engine order) indices of coordinate tuples. data holds one tuple per position along its first engine axis (its last R dimension), coordinates in engine axis order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) Shape of the array the indices address (R order).}
+#' }
+#' @details Engine operator \code{ravel_multi_index} (aliases: \code{_ravel_multi_index}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ravel_multi_index <- function(...) mx.symbol.internal.create("ravel_multi_index", list(...))
+
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index (symbol)
+#'
+#' Coordinate tuples (engine axis order) of flat row-major indices; the inverse of ravel_multi_index.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; required) Shape of the array the indices address (R order).}
+#' }
+#' @details Engine operator \code{unravel_index} (aliases: \code{_unravel_index}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.unravel_index <- function(...) mx.symbol.internal.create("unravel_index", list(...))
+
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order (symbol)
+#'
+#' Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{block_size}}{(int; required) Size of the square blocks moved between space and depth.}
+#' }
+#' @details Engine operator \code{depth_to_space}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.depth_to_space <- function(...) mx.symbol.internal.create("depth_to_space", list(...))
+
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space (symbol)
+#'
+#' Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{block_size}}{(int; required) Size of the square blocks moved between space and depth.}
+#' }
+#' @details Engine operator \code{space_to_depth}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.space_to_depth <- function(...) mx.symbol.internal.create("space_to_depth", list(...))
+
+#' Reciprocal cube root 1 / cbrt(x), element-wise (symbol)
+#'
+#' Reciprocal cube root 1 / cbrt(x), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{rcbrt}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.rcbrt <- function(...) mx.symbol.internal.create("rcbrt", list(...))
+
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared) (symbol)
+#'
+#' Column-wise Khatri-Rao (Kronecker) product of matrices with one number of columns (engine order: each R matrix is seen transposed, so R rows are shared).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.args}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_args}}{(int; required) Number of inputs.}
+#' }
+#' @details Engine operator \code{khatri_rao}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.khatri_rao <- function(...) mx.symbol.internal.create("khatri_rao", sym.variadic(list(...), c("num.args", "name")))
+
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed) (symbol)
+#'
+#' alpha op(A) op(B) + beta C over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param ... The inputs \code{A}, \code{B}, \code{C} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose_a}}{(boolean; default False) Use the transpose of A.}
+#'   \item{\code{transpose_b}}{(boolean; default False) Use the transpose of B.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the product.}
+#'   \item{\code{beta}}{(float; default 1) Scale of C.}
+#'   \item{\code{axis}}{(int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.}
+#' }
+#' @details Engine operator \code{linalg_gemm} (aliases: \code{_linalg_gemm}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_gemm <- function(...) mx.symbol.internal.create("linalg_gemm", list(...))
+
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed) (symbol)
+#'
+#' alpha op(A) op(B) over the last two engine axes (each R matrix is seen transposed). Leading axes are a batch.
+#'
+#' @param ... The inputs \code{A}, \code{B} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose_a}}{(boolean; default False) Use the transpose of A.}
+#'   \item{\code{transpose_b}}{(boolean; default False) Use the transpose of B.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the product.}
+#'   \item{\code{axis}}{(int; default -2) Engine axis of the matrix rows; only -2 (the last two engine axes hold the matrices) is supported.}
+#' }
+#' @details Engine operator \code{linalg_gemm2} (aliases: \code{_linalg_gemm2}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_gemm2 <- function(...) mx.symbol.internal.create("linalg_gemm2", list(...))
+
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle (symbol)
+#'
+#' Cholesky factor L (lower triangular, A = L L^T) of symmetric positive definite matrices; reads A's lower triangle.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_potrf} (aliases: \code{_linalg_potrf}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_potrf <- function(...) mx.symbol.internal.create("linalg_potrf", list(...))
+
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A) (symbol)
+#'
+#' Inverse (L L^T)^-1 of a matrix from its Cholesky factor L (the lower triangle of A).
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_potri} (aliases: \code{_linalg_potri}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_potri <- function(...) mx.symbol.internal.create("linalg_potri", list(...))
+
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A (symbol)
+#'
+#' alpha op(A) B (or alpha B op(A) with rightside) for triangular A.
+#'
+#' @param ... The inputs \code{A}, \code{B} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose}}{(boolean; default False) Use the transpose of the triangular A.}
+#'   \item{\code{rightside}}{(boolean; default False) A multiplies from the right.}
+#'   \item{\code{lower}}{(boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the result.}
+#' }
+#' @details Engine operator \code{linalg_trmm} (aliases: \code{_linalg_trmm}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_trmm <- function(...) mx.symbol.internal.create("linalg_trmm", list(...))
+
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A (symbol)
+#'
+#' Solve op(A) X = alpha B (or X op(A) = alpha B with rightside) for triangular A.
+#'
+#' @param ... The inputs \code{A}, \code{B} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose}}{(boolean; default False) Use the transpose of the triangular A.}
+#'   \item{\code{rightside}}{(boolean; default False) A multiplies from the right.}
+#'   \item{\code{lower}}{(boolean; default True) A is lower (TRUE) or upper triangular; the other triangle is not read.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the result.}
+#' }
+#' @details Engine operator \code{linalg_trsm} (aliases: \code{_linalg_trsm}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_trsm <- function(...) mx.symbol.internal.create("linalg_trsm", list(...))
+
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes (symbol)
+#'
+#' alpha A A^T (or alpha A^T A with transpose) over the last two engine axes.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transpose}}{(boolean; default False) Compute alpha A^T A instead of alpha A A^T.}
+#'   \item{\code{alpha}}{(float; default 1) Scale of the result.}
+#' }
+#' @details Engine operator \code{linalg_syrk} (aliases: \code{_linalg_syrk}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_syrk <- function(...) mx.symbol.internal.create("linalg_syrk", list(...))
+
+#' Sum of the logs of the diagonal of square matrices; one value per matrix (symbol)
+#'
+#' Sum of the logs of the diagonal of square matrices; one value per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_sumlogdiag} (aliases: \code{_linalg_sumlogdiag}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_sumlogdiag <- function(...) mx.symbol.internal.create("linalg_sumlogdiag", list(...))
+
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix (symbol)
+#'
+#' Determinant of square matrices (LU with partial pivoting); one value per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_det} (aliases: \code{_linalg_det}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_det <- function(...) mx.symbol.internal.create("linalg_det", list(...))
+
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet) (symbol)
+#'
+#' Sign and log of the absolute determinant of square matrices (outputs sign, logabsdet).
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_slogdet} (aliases: \code{_linalg_slogdet}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_slogdet <- function(...) mx.symbol.internal.create("linalg_slogdet", list(...))
+
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error (symbol)
+#'
+#' Inverse of square matrices (Gauss-Jordan with partial pivoting); a singular matrix is an error.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_inverse} (aliases: \code{_linalg_inverse}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_inverse <- function(...) mx.symbol.internal.create("linalg_inverse", list(...))
+
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal) (symbol)
+#'
+#' LQ factorisation A = L Q of matrices with no more rows than columns (outputs Q with orthonormal rows, and L lower triangular with a positive diagonal).
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{linalg_gelqf} (aliases: \code{_linalg_gelqf}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_gelqf <- function(...) mx.symbol.internal.create("linalg_gelqf", list(...))
+
+#' Diagonal offset of square matrices, as a vector per matrix (symbol)
+#'
+#' Diagonal offset of square matrices, as a vector per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).}
+#' }
+#' @details Engine operator \code{linalg_extractdiag} (aliases: \code{_linalg_extractdiag}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_extractdiag <- function(...) mx.symbol.internal.create("linalg_extractdiag", list(...))
+
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere (symbol)
+#'
+#' Square matrices with the vectors of A on diagonal offset, zero elsewhere.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Diagonal: 0 the main one, positive above it, negative below (engine order).}
+#' }
+#' @details Engine operator \code{linalg_makediag} (aliases: \code{_linalg_makediag}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_makediag <- function(...) mx.symbol.internal.create("linalg_makediag", list(...))
+
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix (symbol)
+#'
+#' Triangle of square matrices packed row by row (engine order) into a vector per matrix.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).}
+#'   \item{\code{lower}}{(boolean; default True) With offset 0: the lower (TRUE) or upper triangle.}
+#' }
+#' @details Engine operator \code{linalg_extracttrian} (aliases: \code{_linalg_extracttrian}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_extracttrian <- function(...) mx.symbol.internal.create("linalg_extracttrian", list(...))
+
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere (symbol)
+#'
+#' Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere.
+#'
+#' @param ... The inputs \code{A} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{offset}}{(int; default 0) Triangle bounded by this diagonal: positive above it, negative below (engine order).}
+#'   \item{\code{lower}}{(boolean; default True) With offset 0: the lower (TRUE) or upper triangle.}
+#' }
+#' @details Engine operator \code{linalg_maketrian} (aliases: \code{_linalg_maketrian}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.linalg_maketrian <- function(...) mx.symbol.internal.create("linalg_maketrian", list(...))
+
+#' Exponentially distributed random numbers with rate lam (symbol)
+#'
+#' Exponentially distributed random numbers with rate lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lam}}{(float; default 1) Rate (positive).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_exponential} (aliases: \code{_random_exponential}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_exponential <- function(...) mx.symbol.internal.create("random_exponential", list(...))
+
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang) (symbol)
+#'
+#' Gamma distributed random numbers with shape alpha and scale beta (Marsaglia-Tsang). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{alpha}}{(float; default 1) Shape (positive).}
+#'   \item{\code{beta}}{(float; default 1) Scale (positive).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_gamma} (aliases: \code{_random_gamma}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_gamma <- function(...) mx.symbol.internal.create("random_gamma", list(...))
+
+#' Poisson distributed random numbers with mean lam (symbol)
+#'
+#' Poisson distributed random numbers with mean lam. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lam}}{(float; default 1) Mean (not negative).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_poisson} (aliases: \code{_random_poisson}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_poisson <- function(...) mx.symbol.internal.create("random_poisson", list(...))
+
+#' Negative binomial random numbers: failures before k successes of probability p (symbol)
+#'
+#' Negative binomial random numbers: failures before k successes of probability p. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{k}}{(float; default 1) Number of failures (positive).}
+#'   \item{\code{p}}{(float; default 1) Success probability, in (0, 1].}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_negative_binomial} (aliases: \code{_random_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_negative_binomial <- function(...) mx.symbol.internal.create("random_negative_binomial", list(...))
+
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2 (symbol)
+#'
+#' Generalized negative binomial random numbers with mean mu and variance mu + alpha mu^2. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{mu}}{(float; default 1) Mean (not negative).}
+#'   \item{\code{alpha}}{(float; default 1) Dispersion (not negative; 0 gives a Poisson law).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default float32) float32, float64 or float16.}
+#' }
+#' @details Engine operator \code{random_generalized_negative_binomial} (aliases: \code{_random_generalized_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_generalized_negative_binomial <- function(...) mx.symbol.internal.create("random_generalized_negative_binomial", list(...))
+
+#' Uniformly distributed random integers in [low, high) (symbol)
+#'
+#' Uniformly distributed random integers in [low, high). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{low}}{(int; required) Lower bound (included).}
+#'   \item{\code{high}}{(int; required) Upper bound (excluded).}
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Dimensions of the result (R order).}
+#'   \item{\code{ctx}}{(context; optional) Device of the result.}
+#'   \item{\code{dtype}}{(dtype; default int32) int32 or int64.}
+#' }
+#' @details Engine operator \code{random_randint} (aliases: \code{_random_randint}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_randint <- function(...) mx.symbol.internal.create("random_randint", list(...))
+
+#' Uniform samples in [low, high) per element of low and high (symbol)
+#'
+#' Uniform samples in [low, high) per element of low and high. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{low}, \code{high} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_uniform}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_uniform <- function(...) mx.symbol.internal.create("sample_uniform", list(...))
+
+#' Normal samples with mean mu and standard deviation sigma per element (symbol)
+#'
+#' Normal samples with mean mu and standard deviation sigma per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{mu}, \code{sigma} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_normal}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_normal <- function(...) mx.symbol.internal.create("sample_normal", list(...))
+
+#' Exponential samples with rate lam per element (symbol)
+#'
+#' Exponential samples with rate lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_exponential}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_exponential <- function(...) mx.symbol.internal.create("sample_exponential", list(...))
+
+#' Gamma samples with shape alpha and scale beta per element (symbol)
+#'
+#' Gamma samples with shape alpha and scale beta per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{alpha}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_gamma}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_gamma <- function(...) mx.symbol.internal.create("sample_gamma", list(...))
+
+#' Poisson samples with mean lam per element (symbol)
+#'
+#' Poisson samples with mean lam per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_poisson}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_poisson <- function(...) mx.symbol.internal.create("sample_poisson", list(...))
+
+#' Negative binomial samples with k and p per element (symbol)
+#'
+#' Negative binomial samples with k and p per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{k}, \code{p} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_negative_binomial}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_negative_binomial <- function(...) mx.symbol.internal.create("sample_negative_binomial", list(...))
+
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element (symbol)
+#'
+#' Generalized negative binomial samples with mean mu and dispersion alpha per element. Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{mu}, \code{alpha} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per parameter element (R order), appended to the parameters' shape.}
+#'   \item{\code{dtype}}{(dtype; optional) Dtype of the result (None: the parameters').}
+#' }
+#' @details Engine operator \code{sample_generalized_negative_binomial}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_generalized_negative_binomial <- function(...) mx.symbol.internal.create("sample_generalized_negative_binomial", list(...))
+
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient) (symbol)
+#'
+#' Categories (0-based) drawn from the distributions along data's last engine axis (its first R dimension); with get_prob, also each sample's log-probability (no gradient). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{shape}}{(tuple of integers, in R order; default ()) Samples per distribution (R order).}
+#'   \item{\code{get_prob}}{(boolean; default False) Also return the log-probability of each sample.}
+#'   \item{\code{dtype}}{(dtype; default int32) Dtype of the sampled categories.}
+#' }
+#' @details Engine operator \code{sample_multinomial}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_multinomial", list(...))
+
+#' Randomly permute the slices along the first engine axis (the last R dimension) (symbol)
+#'
+#' Randomly permute the slices along the first engine axis (the last R dimension). Reproducible with set.seed(), whatever the number of threads.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{shuffle} (aliases: \code{_shuffle}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
+
+.mx.generated.hash <- "512eb54dfac9b1a7"

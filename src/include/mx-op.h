@@ -157,6 +157,9 @@ extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
 extern const mx_op mx_ops_layers[];     /* layers.c: LRN, UpSampling, LayerNorm, Pad, ... */
 extern const mx_op mx_ops_sequence[];   /* sequence.c: SequenceMask/Last/Reverse, CTCLoss */
 extern const mx_op mx_ops_spatial[];    /* spatial.c: GridGenerator, BilinearSampler, ROIPooling, ... */
+extern const mx_op mx_ops_tensor[];     /* tensor.c: broadcast_to, topk, sort, gather_nd, ... */
+extern const mx_op mx_ops_linalg[];     /* linalg.c: linalg_gemm, potrf, trsm, ... */
+extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shuffle, ... */
 
 /* ------------------------------------------------------ shared helpers */
 
@@ -194,6 +197,8 @@ void mx_scratch_close(mx_scratch *s);
 /* Round bytes up to the scratch alignment (sizes of several pieces add up). */
 static inline size_t mx_scratch_round(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 
+/* MX_ERR_SHAPE with a message naming two shapes (fmt has two %s; tensor.c). */
+mx_status mx_shape_pair_error(const char *fmt, const mx_shape *a, const mx_shape *b);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 

@@ -592,7 +592,7 @@ const mx_op mx_ops_index[] = {
    .num_inputs = 2, .input_names = in_take, .num_outputs = 1, .params = p_take,
    .num_params = MX_NPARAMS(p_take), .infer_shape = shape_take, .infer_type = type_take,
    .cpu = k_take, .backward = b_take, .flags = MX_OPF_F16, .backward_deps = deps_index1},
-  {.name = "pick",
+  {.name = "pick", .aliases = {"choose_element_0index"},
    .doc = "Pick one element per position along an axis. index (0-based) has data's shape without that axis, or with it kept as 1; a 1-d data gives a 1-element result.",
    .num_inputs = 2, .input_names = in_pick, .num_outputs = 1, .params = p_pick,
    .num_params = MX_NPARAMS(p_pick), .infer_shape = shape_pick, .infer_type = type_pick,
