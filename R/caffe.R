@@ -130,7 +130,7 @@ caffe.layer.types <- c("InnerProduct", "Convolution", "Deconvolution", "Pooling"
                        "TanH", "Sigmoid", "AbsVal", "Dropout", "Softmax", "SoftmaxWithLoss",
                        "EuclideanLoss", "SigmoidCrossEntropyLoss", "Flatten", "Concat",
                        "Eltwise", "BatchNorm", "Scale", "Power", "Reshape", "Split", "Permute",
-                       "Slice")
+                       "Slice", "LRN")
 
 # Translate one parsed layer. `inputs`: list of input symbols; `name`: the
 # node name; `wname(i, role)`: the variable name of blob i (1-based) whose
@@ -168,6 +168,7 @@ caffe.translate <- function(layer, inputs, name, wname, scale = NULL, grad.scale
     BatchNorm = caffe.bn(pt.get(layer, "batch_norm_param", list()), x, name, wname, scale),
     Scale = mx.error("unsupported", "a Caffe Scale layer is supported only right after a BatchNorm layer"),
     Power = caffe.power(pt.get(layer, "power_param", list()), x, name),
+    LRN = caffe.lrn(pt.get(layer, "lrn_param", list()), x, name),
     Reshape = caffe.reshape(pt.get(layer, "reshape_param", list()), x, name),
     Permute = list(mx.symbol.transpose(data = x, name = name,
                                        axes = rev(pt.num(pt.get(layer, "permute_param", list()),
@@ -280,6 +281,18 @@ caffe.bn <- function(p, x, name, wname, scale) {
   list(do.call(mx.symbol.BatchNorm, args), b)
 }
 
+# LRN across channels: x / (k + alpha / n * sum over n channels of x^2)^beta,
+# Caffe's definition and MXNet's LRN op
+caffe.lrn <- function(p, x, name) {
+  region <- pt.get(p, "norm_region", "ACROSS_CHANNELS")
+  if (!(region %in% list("ACROSS_CHANNELS", 0)))
+    mx.error("unsupported", sprintf("Caffe LRN layer '%s': norm_region WITHIN_CHANNEL is not supported", name))
+  n <- pt.num(p, "local_size", 5)
+  if (n %% 2 != 1) mx.error("value", sprintf("Caffe LRN layer '%s': local_size must be odd, not %s", name, n))
+  list(mx.symbol.LRN(data = x, nsize = n, alpha = pt.num(p, "alpha", 1), beta = pt.num(p, "beta", 0.75),
+                     knorm = pt.num(p, "k", 1), name = name), character())
+}
+
 caffe.power <- function(p, x, name) {
   pw <- pt.num(p, "power", 1)
   sc <- pt.num(p, "scale", 1)
@@ -361,7 +374,8 @@ caffe.op.inputs <- function(dots, num.data, prefix) {
 #' learned), Power, Reshape, Permute, Slice (as a group of outputs) and
 #' Split; as losses SoftmaxWithLoss
 #' (SoftmaxOutput), EuclideanLoss (LinearRegressionOutput) and
-#' SigmoidCrossEntropyLoss (LogisticRegressionOutput). LRN and custom C++
+#' SigmoidCrossEntropyLoss (LogisticRegressionOutput); LRN across channels
+#' (the LRN op).  Custom C++
 #' layers cannot be offered; other types give an \code{mxnet_unsupported_error}
 #' that lists the supported ones.
 #'

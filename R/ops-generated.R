@@ -2035,6 +2035,284 @@ mx.nd.adadelta.update <- function(weight, grad, acc_g, acc_delta, rho = 0.9, eps
   .Call(C_mx_r_nd_invoke, "adadelta_update", list(weight, grad, acc_g, acc_delta), list(rho = rho, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
 }
 
+#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta
+#'
+#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta.
+#'
+#' @param data An MXNDArray.
+#' @param alpha (float; default 0.0001) Scale of the sum of squares (divided by nsize).
+#' @param beta (float; default 0.75) Exponent of the normaliser.
+#' @param knorm (float; default 2) Added to the scaled sum of squares.
+#' @param nsize (int; required) Number of neighbouring channels summed over (the window is nsize/2 channels either side).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{LRN}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.LRN <- function(data, alpha = 1e-04, beta = 0.75, knorm = 2, nsize, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "LRN", list(data), list(alpha = alpha, beta = beta, knorm = knorm, nsize = nsize), out)
+}
+
+#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights
+#'
+#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights.
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{scale}, \code{num_filter}, \code{sample_type}, \code{multi_input_mode}, \code{num_args}, \code{workspace}, \code{out}).
+#' @param scale (int; required) Up-sampling factor of both spatial axes.
+#' @param num_filter (int; default 0) Bilinear only: the data's number of channels.
+#' @param sample_type (one of "nearest", "bilinear"; required) nearest (repeat values) or bilinear (a transposed convolution with the input 'weight').
+#' @param multi_input_mode (one of "concat", "sum"; default concat) Nearest with several inputs: concatenate them over channels or sum them.
+#' @param num_args (int; required) Number of inputs (nearest); bilinear takes data and weight.
+#' @param workspace (int; default 512) Ignored (MXNet's temporary workspace in MB).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{UpSampling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.UpSampling <- function(..., scale, num_filter = 0, sample_type, multi_input_mode = "concat", num_args = NULL, workspace = 512, out = NULL) {
+  a <- nd.variadic(list(...), list(scale = scale, num_filter = num_filter, sample_type = sample_type, multi_input_mode = multi_input_mode, num_args = num_args, workspace = workspace, out = out), c(missing(scale), missing(num_filter), missing(sample_type), missing(multi_input_mode), missing(num_args), missing(workspace), missing(out)))
+  .Call(C_mx_r_nd_invoke, "UpSampling", a$inputs, a$params[c("scale", "num_filter", "sample_type", "multi_input_mode", "num_args", "workspace")], a$params$out)
+}
+
+#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length
+#'
+#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length.
+#'
+#' @param data An MXNDArray.
+#' @param gamma An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param axis (int; default -1) The axis to normalise over (engine order; negative counts from the end).
+#' @param eps (float; default 1e-05) Added to the variance before the square root.
+#' @param output_mean_var (boolean; default False) Whether to return the mean and the standard deviation as well.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{LayerNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.LayerNorm <- function(data, gamma, beta, axis = -1, eps = 1e-05, output_mean_var = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "LayerNorm", list(data, gamma, beta), list(axis = axis, eps = eps, output_mean_var = output_mean_var), out)
+}
+
+#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel
+#'
+#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel.
+#'
+#' @param data An MXNDArray.
+#' @param gamma An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param eps (float; default 0.001) Added to the variance before the square root.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{InstanceNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.InstanceNorm <- function(data, gamma, beta, eps = 0.001, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "InstanceNorm", list(data, gamma, beta), list(eps = eps), out)
+}
+
+#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1)
+#'
+#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1).
+#'
+#' @param data An MXNDArray.
+#' @param gamma An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param num_groups (int; default 1) Number of groups the channels are divided into.
+#' @param eps (float; default 1e-05) Added to the variance before the square root.
+#' @param output_mean_var (boolean; default False) Whether to return the mean and the standard deviation as well.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{GroupNorm}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.GroupNorm <- function(data, gamma, beta, num_groups = 1, eps = 1e-05, output_mean_var = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "GroupNorm", list(data, gamma, beta), list(num_groups = num_groups, eps = eps, output_mean_var = output_mean_var), out)
+}
+
+#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial)
+#'
+#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial).
+#'
+#' @param data An MXNDArray.
+#' @param eps (float; default 1e-10) Added to the sum of squares before the square root.
+#' @param mode (one of "instance", "channel", "spatial"; default instance) instance: normalise each example; channel: each position across channels (axis 1); spatial: each channel over its spatial axes.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{L2Normalization}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.L2Normalization <- function(data, eps = 1e-10, mode = "instance", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "L2Normalization", list(data), list(eps = eps, mode = mode), out)
+}
+
+#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis
+#'
+#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis.
+#'
+#' @param data An MXNDArray.
+#' @param mode (one of "constant", "edge", "reflect"; default constant) constant: pad with constant_value; edge: repeat the edge values; reflect: mirror the values next to the edge.
+#' @param pad_width (tuple of integers, in R order; required) Padding before and after every axis, 2 * ndim entries (MXNet's string form is in engine order: (before_0, after_0, before_1, after_1, ...); an R vector is reversed).
+#' @param constant_value (float; default 0) The padding value in constant mode.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Pad} (aliases: \code{pad}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Pad <- function(data, mode = "constant", pad_width, constant_value = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Pad", list(data), list(mode = mode, pad_width = pad_width, constant_value = constant_value), out)
+}
+
+#' @rdname mx.nd.Pad
+#' @export
+mx.nd.pad <- function(data, mode = "constant", pad_width, constant_value = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Pad", list(data), list(mode = mode, pad_width = pad_width, constant_value = constant_value), out)
+}
+
+#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel)
+#'
+#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel).
+#'
+#' @param data An MXNDArray.
+#' @param mode (one of "instance", "channel"; default instance) instance: softmax over everything but axis 0; channel: over axis 1 at every position.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SoftmaxActivation}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SoftmaxActivation <- function(data, mode = "instance", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SoftmaxActivation", list(data), list(mode = mode), out)
+}
+
+#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1
+#'
+#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.
+#'
+#' @param data An MXNDArray.
+#' @param sequence_length An MXNDArray.
+#' @param use_sequence_length (boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).
+#' @param value (float; default 0) The value of the masked (padding) steps.
+#' @param axis (int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SequenceMask}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SequenceMask <- function(data, sequence_length = NULL, use_sequence_length = FALSE, value = 0, axis = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SequenceMask", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, value = value, axis = axis), out)
+}
+
+#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...)
+#'
+#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...).
+#'
+#' @param data An MXNDArray.
+#' @param sequence_length An MXNDArray.
+#' @param use_sequence_length (boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).
+#' @param axis (int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SequenceLast}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SequenceLast <- function(data, sequence_length = NULL, use_sequence_length = FALSE, axis = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SequenceLast", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, axis = axis), out)
+}
+
+#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place
+#'
+#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place.
+#'
+#' @param data An MXNDArray.
+#' @param sequence_length An MXNDArray.
+#' @param use_sequence_length (boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).
+#' @param axis (int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SequenceReverse}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SequenceReverse <- function(data, sequence_length = NULL, use_sequence_length = FALSE, axis = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SequenceReverse", nd.inputs(data, sequence_length), list(use_sequence_length = use_sequence_length, axis = axis), out)
+}
+
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data))
+#'
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param data_lengths An MXNDArray.
+#' @param label_lengths An MXNDArray.
+#' @param use_data_lengths (boolean; default False) Whether the input data_lengths gives each sequence's length (else T).
+#' @param use_label_lengths (boolean; default False) Whether the input label_lengths gives each label's length (else up to the first padding value).
+#' @param blank_label (one of "first", "last"; default first) first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{CTCLoss} (aliases: \code{ctc_loss}, \code{_contrib_CTCLoss}, \code{_contrib_ctc_loss}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.CTCLoss <- function(data, label = NULL, data_lengths = NULL, label_lengths = NULL, use_data_lengths = FALSE, use_label_lengths = FALSE, blank_label = "first", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "CTCLoss", nd.inputs(data, label, data_lengths, label_lengths), list(use_data_lengths = use_data_lengths, use_label_lengths = use_label_lengths, blank_label = blank_label), out)
+}
+
+#' @rdname mx.nd.CTCLoss
+#' @export
+mx.nd.ctc.loss <- function(data, label = NULL, data_lengths = NULL, label_lengths = NULL, use_data_lengths = FALSE, use_label_lengths = FALSE, blank_label = "first", out = NULL) {
+  .Call(C_mx_r_nd_invoke, "CTCLoss", nd.inputs(data, label, data_lengths, label_lengths), list(use_data_lengths = use_data_lengths, use_label_lengths = use_label_lengths, blank_label = blank_label), out)
+}
+
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x))
+#'
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
+#'
+#' @param data An MXNDArray.
+#' @param transform_type (one of "affine", "warp"; required) affine: data (batch, 6) holds 2 x 3 affine matrices; warp: data (batch, 2, y, x) holds an optical flow.
+#' @param target_shape (tuple of integers, in R order; default (0, 0)) Affine: the output's (height, width) (engine order; an R vector is c(width, height)).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{GridGenerator}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.GridGenerator <- function(data, transform_type, target_shape = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "GridGenerator", list(data), list(transform_type = transform_type, target_shape = target_shape), out)
+}
+
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros
+#'
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.
+#'
+#' @param data An MXNDArray.
+#' @param grid An MXNDArray.
+#' @param cudnn_off (boolean; optional) Ignored (no cuDNN).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{BilinearSampler}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.BilinearSampler <- function(data, grid, cudnn_off = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "BilinearSampler", list(data, grid), list(cudnn_off = cudnn_off), out)
+}
+
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler)
+#'
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler).
+#'
+#' @param data An MXNDArray.
+#' @param loc An MXNDArray.
+#' @param target_shape (tuple of integers, in R order; default (0, 0)) The output's (height, width) (engine order; an R vector is c(width, height)).
+#' @param transform_type (one of "affine"; required) The transformation: affine (loc holds 2 x 3 matrices).
+#' @param sampler_type (one of "bilinear"; required) The sampler: bilinear.
+#' @param cudnn_off (boolean; optional) Ignored (no cuDNN).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SpatialTransformer}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SpatialTransformer <- function(data, loc, target_shape = NULL, transform_type, sampler_type, cudnn_off = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SpatialTransformer", list(data, loc), list(target_shape = target_shape, transform_type = transform_type, sampler_type = sampler_type, cudnn_off = cudnn_off), out)
+}
+
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel
+#'
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel.
+#'
+#' @param data An MXNDArray.
+#' @param rois An MXNDArray.
+#' @param pooled_size (tuple of integers, in R order; required) The output's (height, width) per roi (engine order; an R vector is c(width, height)).
+#' @param spatial_scale (float; required) Ratio of the data's size to the input image's (the rois' coordinates are multiplied by it).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ROIPooling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ROIPooling <- function(data, rois, pooled_size, spatial_scale, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ROIPooling", list(data, rois), list(pooled_size = pooled_size, spatial_scale = spatial_scale), out)
+}
+
 #' Broadcast an array to a shape
 #'
 #' Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.
@@ -4595,6 +4873,264 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
 
+#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta (symbol)
+#'
+#' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{alpha}}{(float; default 0.0001) Scale of the sum of squares (divided by nsize).}
+#'   \item{\code{beta}}{(float; default 0.75) Exponent of the normaliser.}
+#'   \item{\code{knorm}}{(float; default 2) Added to the scaled sum of squares.}
+#'   \item{\code{nsize}}{(int; required) Number of neighbouring channels summed over (the window is nsize/2 channels either side).}
+#' }
+#' @details Engine operator \code{LRN}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.LRN <- function(...) mx.symbol.internal.create("LRN", list(...))
+
+#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights (symbol)
+#'
+#' Up-sample 4-d (batch, channel, y, x) data by an integer scale: nearest repeats values (several inputs are brought to the first's size times scale and concatenated or summed); bilinear is a depthwise transposed convolution with a learnable weight (C, 1, 2 scale - scale \% 2, same), usually initialised with mx.init.Bilinear-style weights.
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{scale}, \code{num.filter}, \code{sample.type}, \code{multi.input.mode}, \code{num.args}, \code{workspace}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{scale}}{(int; required) Up-sampling factor of both spatial axes.}
+#'   \item{\code{num_filter}}{(int; default 0) Bilinear only: the data's number of channels.}
+#'   \item{\code{sample_type}}{(one of "nearest", "bilinear"; required) nearest (repeat values) or bilinear (a transposed convolution with the input 'weight').}
+#'   \item{\code{multi_input_mode}}{(one of "concat", "sum"; default concat) Nearest with several inputs: concatenate them over channels or sum them.}
+#'   \item{\code{num_args}}{(int; required) Number of inputs (nearest); bilinear takes data and weight.}
+#'   \item{\code{workspace}}{(int; default 512) Ignored (MXNet's temporary workspace in MB).}
+#' }
+#' @details Engine operator \code{UpSampling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.UpSampling <- function(...) mx.symbol.internal.create("UpSampling", sym.variadic(list(...), c("scale", "num.filter", "sample.type", "multi.input.mode", "num.args", "workspace", "name")))
+
+#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length (symbol)
+#'
+#' Layer normalisation over one axis: out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta of the axis' length.
+#'
+#' @param ... The inputs \code{data}, \code{gamma}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) The axis to normalise over (engine order; negative counts from the end).}
+#'   \item{\code{eps}}{(float; default 1e-05) Added to the variance before the square root.}
+#'   \item{\code{output_mean_var}}{(boolean; default False) Whether to return the mean and the standard deviation as well.}
+#' }
+#' @details Engine operator \code{LayerNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.LayerNorm <- function(...) mx.symbol.internal.create("LayerNorm", list(...))
+
+#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel (symbol)
+#'
+#' Instance normalisation: each channel of each example is normalised over its spatial axes, out = (data - mean) / sqrt(var + eps) * gamma + beta, gamma and beta per channel.
+#'
+#' @param ... The inputs \code{data}, \code{gamma}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{eps}}{(float; default 0.001) Added to the variance before the square root.}
+#' }
+#' @details Engine operator \code{InstanceNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.InstanceNorm <- function(...) mx.symbol.internal.create("InstanceNorm", list(...))
+
+#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1) (symbol)
+#'
+#' Group normalisation: the channels are split into num_groups groups, each normalised over its channels and spatial axes per example; gamma and beta have one value per group (MXNet 1.9.1).
+#'
+#' @param ... The inputs \code{data}, \code{gamma}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_groups}}{(int; default 1) Number of groups the channels are divided into.}
+#'   \item{\code{eps}}{(float; default 1e-05) Added to the variance before the square root.}
+#'   \item{\code{output_mean_var}}{(boolean; default False) Whether to return the mean and the standard deviation as well.}
+#' }
+#' @details Engine operator \code{GroupNorm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.GroupNorm <- function(...) mx.symbol.internal.create("GroupNorm", list(...))
+
+#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial) (symbol)
+#'
+#' Divide the data by its L2 norm sqrt(sum(data^2) + eps), per example (instance), per position across channels (channel) or per channel over the spatial axes (spatial).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{eps}}{(float; default 1e-10) Added to the sum of squares before the square root.}
+#'   \item{\code{mode}}{(one of "instance", "channel", "spatial"; default instance) instance: normalise each example; channel: each position across channels (axis 1); spatial: each channel over its spatial axes.}
+#' }
+#' @details Engine operator \code{L2Normalization}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.L2Normalization <- function(...) mx.symbol.internal.create("L2Normalization", list(...))
+
+#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis (symbol)
+#'
+#' Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{mode}}{(one of "constant", "edge", "reflect"; default constant) constant: pad with constant_value; edge: repeat the edge values; reflect: mirror the values next to the edge.}
+#'   \item{\code{pad_width}}{(tuple of integers, in R order; required) Padding before and after every axis, 2 * ndim entries (MXNet's string form is in engine order: (before_0, after_0, before_1, after_1, ...); an R vector is reversed).}
+#'   \item{\code{constant_value}}{(float; default 0) The padding value in constant mode.}
+#' }
+#' @details Engine operator \code{Pad} (aliases: \code{pad}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Pad <- function(...) mx.symbol.internal.create("Pad", list(...))
+
+#' @rdname mx.symbol.Pad
+#' @export
+mx.symbol.pad <- function(...) mx.symbol.internal.create("Pad", list(...))
+
+#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel) (symbol)
+#'
+#' Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{mode}}{(one of "instance", "channel"; default instance) instance: softmax over everything but axis 0; channel: over axis 1 at every position.}
+#' }
+#' @details Engine operator \code{SoftmaxActivation}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SoftmaxActivation <- function(...) mx.symbol.internal.create("SoftmaxActivation", list(...))
+
+#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1 (symbol)
+#'
+#' Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.
+#'
+#' @param ... The inputs \code{data}, \code{sequence_length} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{use_sequence_length}}{(boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).}
+#'   \item{\code{value}}{(float; default 0) The value of the masked (padding) steps.}
+#'   \item{\code{axis}}{(int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).}
+#' }
+#' @details Engine operator \code{SequenceMask}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SequenceMask <- function(...) mx.symbol.internal.create("SequenceMask", list(...))
+
+#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...) (symbol)
+#'
+#' The last step of every sequence (at its length from the input sequence_length, else the last); data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1, the output (B, ...).
+#'
+#' @param ... The inputs \code{data}, \code{sequence_length} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{use_sequence_length}}{(boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).}
+#'   \item{\code{axis}}{(int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).}
+#' }
+#' @details Engine operator \code{SequenceLast}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SequenceLast <- function(...) mx.symbol.internal.create("SequenceLast", list(...))
+
+#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place (symbol)
+#'
+#' Reverse the first length steps of every sequence of (T, B, ...) data (lengths from the input sequence_length, else all T steps); later steps stay in place.
+#'
+#' @param ... The inputs \code{data}, \code{sequence_length} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{use_sequence_length}}{(boolean; default False) Whether the input sequence_length gives each sequence's length (else every sequence is full length).}
+#'   \item{\code{axis}}{(int; default 0) The time axis: 0 (data (T, B, ...)) or 1 (data (B, T, ...)).}
+#' }
+#' @details Engine operator \code{SequenceReverse}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SequenceReverse <- function(...) mx.symbol.internal.create("SequenceReverse", list(...))
+
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)) (symbol)
+#'
+#' Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).
+#'
+#' @param ... The inputs \code{data}, \code{label}, \code{data_lengths}, \code{label_lengths} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{use_data_lengths}}{(boolean; default False) Whether the input data_lengths gives each sequence's length (else T).}
+#'   \item{\code{use_label_lengths}}{(boolean; default False) Whether the input label_lengths gives each label's length (else up to the first padding value).}
+#'   \item{\code{blank_label}}{(one of "first", "last"; default first) first: symbol 0 is the blank and labels are padded with 0; last: symbol alphabet_size - 1 is the blank and labels are padded with -1.}
+#' }
+#' @details Engine operator \code{CTCLoss} (aliases: \code{ctc_loss}, \code{_contrib_CTCLoss}, \code{_contrib_ctc_loss}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.CTCLoss <- function(...) mx.symbol.internal.create("CTCLoss", list(...))
+
+#' @rdname mx.symbol.CTCLoss
+#' @export
+mx.symbol.ctc_loss <- function(...) mx.symbol.internal.create("CTCLoss", list(...))
+
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)) (symbol)
+#'
+#' Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{transform_type}}{(one of "affine", "warp"; required) affine: data (batch, 6) holds 2 x 3 affine matrices; warp: data (batch, 2, y, x) holds an optical flow.}
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default (0, 0)) Affine: the output's (height, width) (engine order; an R vector is c(width, height)).}
+#' }
+#' @details Engine operator \code{GridGenerator}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.GridGenerator <- function(...) mx.symbol.internal.create("GridGenerator", list(...))
+
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros (symbol)
+#'
+#' Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.
+#'
+#' @param ... The inputs \code{data}, \code{grid} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{cudnn_off}}{(boolean; optional) Ignored (no cuDNN).}
+#' }
+#' @details Engine operator \code{BilinearSampler}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.BilinearSampler <- function(...) mx.symbol.internal.create("BilinearSampler", list(...))
+
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler) (symbol)
+#'
+#' Spatial transformer: warp 4-d data by per-example 2 x 3 affine matrices loc (batch, 6) into target_shape with bilinear sampling (GridGenerator then BilinearSampler).
+#'
+#' @param ... The inputs \code{data}, \code{loc} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{target_shape}}{(tuple of integers, in R order; default (0, 0)) The output's (height, width) (engine order; an R vector is c(width, height)).}
+#'   \item{\code{transform_type}}{(one of "affine"; required) The transformation: affine (loc holds 2 x 3 matrices).}
+#'   \item{\code{sampler_type}}{(one of "bilinear"; required) The sampler: bilinear.}
+#'   \item{\code{cudnn_off}}{(boolean; optional) Ignored (no cuDNN).}
+#' }
+#' @details Engine operator \code{SpatialTransformer}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SpatialTransformer <- function(...) mx.symbol.internal.create("SpatialTransformer", list(...))
+
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel (symbol)
+#'
+#' Max pooling of regions of interest: every roi (batch index, x1, y1, x2, y2) of the input image, scaled by spatial_scale, is pooled into pooled_size bins per channel.
+#'
+#' @param ... The inputs \code{data}, \code{rois} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{pooled_size}}{(tuple of integers, in R order; required) The output's (height, width) per roi (engine order; an R vector is c(width, height)).}
+#'   \item{\code{spatial_scale}}{(float; required) Ratio of the data's size to the input image's (the rois' coordinates are multiplied by it).}
+#' }
+#' @details Engine operator \code{ROIPooling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ROIPooling <- function(...) mx.symbol.internal.create("ROIPooling", list(...))
+
 #' Broadcast an array to a shape (symbol)
 #'
 #' Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.
@@ -5385,4 +5921,4 @@ mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_
 #' @export
 mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
 
-.mx.generated.hash <- "512eb54dfac9b1a7"
+.mx.generated.hash <- "528c6d45df388e21"

@@ -69,10 +69,13 @@ if (mode == "train") {
   dt <- NA
 } else {
   ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x), grad.req = "null")
-  shapes <- lapply(ex$arg.arrays, dim)
-  init <- lapply(shapes, function(d) mx.nd.array(array(rnorm(prod(d)) * 0.01, d)))
-  init$data <- mx.nd.array(x)
-  mx.exec.update.arg.arrays(ex, init, match.name = TRUE)
+  # one parameter at a time: no R copy (doubles) of all the weights at once
+  for (n in names(ex$arg.arrays)) {
+    d <- dim(ex$arg.arrays[[n]])
+    v <- if (n == "data") x else array(rnorm(prod(d)) * 0.01, d)
+    mx.exec.update.arg.arrays(ex, setNames(list(mx.nd.array(v)), n), match.name = TRUE)
+  }
+  rm(v); invisible(gc())
   mem <- mx.exec.memory(ex)
   stamps <- numeric(0)
   for (i in seq_len(warm + steps)) {

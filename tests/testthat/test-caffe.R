@@ -35,7 +35,7 @@ test_that("malformed prototxt gives a classed error naming the problem", {
   expect_s3_class(e, "mxnet_io_error")
   expect_match(conditionMessage(e), "net.prototxt")
   x <- mx.symbol.Variable("x")
-  expect_error(caffe_layer(x, "layer{type:\"LRN\"}"), "InnerProduct", class = "mxnet_unsupported_error")
+  expect_error(caffe_layer(x, "layer{type:\"SPP\"}"), "InnerProduct", class = "mxnet_unsupported_error")
   expect_error(caffe_layer(x, "layer{type:\"ReLU\"} layer{type:\"ReLU\"}"), class = "mxnet_value_error")
   expect_error(caffe_layer(x, "layer{type:\"InnerProduct\" inner_product_param{num_output: 3}}",
                            num_weight = 1), "2 weight", class = "mxnet_value_error")
@@ -116,6 +116,22 @@ test_that("Caffe pooling rounds up; convolution geometry is Caffe's (h, w)", {
   # output row i (C order h) = sum over kh, c of w * x at h = 2i - 1 + kh (0-based)
   ref <- sum(sapply(1:3, function(kh) sum(w[1, kh, , 2] * x[4, 2 * 3 - 3 + kh, , 1])))
   expect_equal(o[4, 3, 2, 1], ref, tolerance = 1e-5)
+})
+
+test_that("Caffe LRN (across channels) is x / (k + alpha/n * window sum of x^2)^beta", {
+  set.seed(4)
+  x <- array(rnorm(4 * 3 * 7 * 2), c(4, 3, 7, 2))
+  s <- caffe_layer(mx.symbol.Variable("x"),
+                   "layer{type:'LRN' lrn_param{local_size: 3 alpha: 0.5 beta: 0.75 k: 2}}")
+  o <- sym_forward(s, list(x = x))
+  ref <- x
+  for (ch in 1:7) {
+    win <- max(1, ch - 1):min(7, ch + 1)
+    ref[, , ch, ] <- x[, , ch, ] / (2 + 0.5 / 3 * apply(x[, , win, , drop = FALSE]^2, c(1, 2, 4), sum))^0.75
+  }
+  expect_equal(o, ref, tolerance = 1e-5)
+  expect_error(caffe_layer(mx.symbol.Variable("x"), "layer{type:'LRN' lrn_param{norm_region: WITHIN_CHANNEL}}"),
+               class = "mxnet_unsupported_error")
 })
 
 test_that("Eltwise SUM (with coefficients), PROD and MAX compute what they say", {
