@@ -140,6 +140,7 @@ extern const mx_op mx_ops_random[];
 extern const mx_op mx_ops_conv[];       /* nn-conv.c: Convolution, Deconvolution, Pooling */
 extern const mx_op mx_ops_nn[];         /* nn.c: layers, losses, normalisation */
 extern const mx_op mx_ops_optimizer[];  /* optimizer.c: fused update ops */
+extern const mx_op mx_ops_rnn[];        /* rnn.c: the fused RNN op */
 
 /* ------------------------------------------------------ shared helpers */
 

@@ -11,7 +11,7 @@
 static const mx_op *const families[] = {
   mx_ops_elemwise, mx_ops_unary, mx_ops_reduce, mx_ops_matmul,
   mx_ops_shape, mx_ops_index, mx_ops_random, mx_ops_conv, mx_ops_nn,
-  mx_ops_optimizer,
+  mx_ops_optimizer, mx_ops_rnn,
 };
 
 /* Lookup table: open addressing over names and aliases, at most half full. */
