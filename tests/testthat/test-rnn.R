@@ -215,3 +215,90 @@ test_that("fused LSTM equals an unrolled graph of FullyConnected/Activation ops,
   expect_equal(fu$grads$hx[, , 1], un$grads$h0, tolerance = 1e-4)
   expect_equal(fu$grads$cx[, , 1], un$grads$c0, tolerance = 1e-4)
 })
+
+# ---------------------------------------------------------------- R RNN API
+
+test_that("mx.io.bucket.iter visits every batch, pads the last one and counts sequence lengths", {
+  b <- list("3" = list(data = matrix(c(1, 2, 0, 4, 5, 6, 7, 0, 0), 3), label = c(0, 1, 2)),
+            "2" = list(data = matrix(1:4, 2), label = c(5, 6)))
+  it <- mx.io.bucket.iter(b, batch.size = 2)
+  seen <- list()
+  while (it$iter.next()) {
+    v <- it$value()
+    seen[[length(seen) + 1]] <- list(bucket = names(it$bucketID), pad = it$num.pad(),
+                                     label = as.array(v$label), mask = as.array(v$seq.mask),
+                                     dim = dim(v$data))
+  }
+  expect_length(seen, 3)
+  expect_equal(vapply(seen, function(s) s$bucket, ""), c("3", "3", "2"))
+  expect_equal(vapply(seen, function(s) s$pad, 0), c(0, 1, 0))
+  expect_equal(seen[[1]]$mask, c(2, 3))
+  expect_equal(seen[[2]]$label, c(2, 0))        # padded with the bucket's first sequence
+  expect_equal(seen[[3]]$dim, c(2, 2))
+  expect_false(it$iter.next())
+  it$reset()
+  expect_true(it$iter.next())
+  expect_error(mx.io.bucket.iter(list(list(data = 1)), 2), class = "mxnet_value_error")
+})
+
+# sequences of tokens 1..4; class 1 when the last token is > 2
+bucket_data <- function(lens, n) {
+  b <- lapply(lens, function(len) {
+    x <- matrix(sample(1:4, len * n, TRUE), len)
+    list(data = x, label = as.numeric(x[len, ] > 2))
+  })
+  names(b) <- lens
+  b
+}
+
+test_that("a bucketed sequence classifier trains with mx.model.buckets (loss falls)", {
+  set.seed(7)
+  mx.set.seed(7)
+  lens <- c(4, 6)
+  data <- bucket_data(lens, 64)
+  it <- mx.io.bucket.iter(data, batch.size = 32, shuffle = TRUE)
+  it0 <- mx.io.bucket.iter(data, batch.size = 32)
+  syms <- lapply(lens, function(s)
+    rnn.graph(num_rnn_layer = 1, input_size = 5, num_embed = 4, num_hidden = 16, num_decode = 2,
+              loss_output = "softmax", config = "seq-to-one", cell_type = "lstm"))
+  names(syms) <- lens
+  loss.of <- function(model) {
+    pred <- as.array(mx.infer.rnn(it0, model, ctx = mx.cpu()))
+    lab <- unlist(lapply(data, function(b) b$label))
+    -mean(log(pred[cbind(lab + 1, seq_along(lab))]))
+  }
+  m1 <- mx.model.buckets(syms, it, num.round = 1, ctx = mx.cpu(), verbose = FALSE,
+                         optimizer = mx.opt.create("adam", learning.rate = 0.02))
+  l1 <- loss.of(m1)
+  m2 <- mx.model.buckets(syms, it, num.round = 25, ctx = mx.cpu(), verbose = FALSE,
+                         arg.params = m1$arg.params, metric = mx.metric.accuracy,
+                         optimizer = mx.opt.create("adam", learning.rate = 0.02))
+  l2 <- loss.of(m2)
+  expect_true(l2 < 0.5 * l1, label = sprintf("loss %.3f -> %.3f", l1, l2))
+  expect_setequal(names(m2$arg.params), c("embed.weight", "rnn.params.weight", "cls.weight", "cls.bias"))
+})
+
+test_that("rnn.graph and rnn.graph.unroll give the R reference's outputs (LSTM, one-to-one)", {
+  set.seed(8)
+  I <- 3; N <- 2; Tn <- 4; H <- 5
+  x <- array(runif(I * Tn * N, -1, 1), c(I, Tn, N))           # (features, seq, batch)
+  w <- runif(rnn_nparams("lstm", I, H, 1, 1), -0.5, 0.5)
+  w[(I + H + 1) * 4 * H + seq_len(4 * H)] <- 0   # h2h bias: the unrolled first step has no h2h
+  fused <- rnn.graph(num_rnn_layer = 1, num_hidden = H, num_decode = 1, config = "one-to-one",
+                     cell_type = "lstm")
+  ex <- mxnet:::infer.forward(fused, mx.cpu(), list(data = mx.nd.array(x)),
+                              list(rnn.params.weight = mx.nd.array(w)), list())
+  xt <- aperm(x, c(1, 3, 2))                                    # (features, batch, seq)
+  ref <- rnn_ref(xt, w, array(0, c(H, N, 1)), array(0, c(H, N, 1)), "lstm", H, 1, 1)$out
+  expect_equal(as.array(ex$ref.outputs[[1]]), aperm(ref, c(1, 3, 2)), tolerance = 1e-5)
+  # unrolled: the same weights, gates reordered to i, g, f, o and no initial state
+  gh <- 4 * H
+  perm <- c(1:H, 2 * H + 1:H, H + 1:H, 3 * H + 1:H)
+  wi <- matrix(w[seq_len(I * gh)], I)[, perm]; wh <- matrix(w[I * gh + seq_len(H * gh)], H)[, perm]
+  bi <- w[(I + H) * gh + seq_len(gh)][perm]; bh <- w[(I + H + 1) * gh + seq_len(gh)][perm]
+  un <- rnn.graph.unroll(num_rnn_layer = 1, seq_len = Tn, num_hidden = H, num_decode = 1,
+                         config = "one-to-one", cell_type = "lstm")
+  p <- lapply(list(l1.i2h.weight = wi, l1.h2h.weight = wh, l1.i2h.bias = bi, l1.h2h.bias = bh), mx.nd.array)
+  eu <- mxnet:::infer.forward(un, mx.cpu(), list(data = mx.nd.array(x)), p, list())
+  expect_equal(as.array(eu$ref.outputs[[1]]), aperm(ref, c(1, 3, 2)), tolerance = 1e-5)
+})
