@@ -390,8 +390,11 @@ bucket.set <- function(exec, values) {
 #'   \code{rescale.grad = 1 / batch size}).
 #' @param ctx Device (a list: its first).
 #' @param batch.end.callback,epoch.end.callback Callbacks
-#'   \code{function(iteration, nbatch, env, verbose)}; an epoch callback
-#'   returning \code{FALSE} stops training.
+#'   \code{function(iteration, nbatch, env, verbose)} (e.g.
+#'   \code{\link{mx.callback.log.train.metric}}; \code{env} holds
+#'   \code{metric}, \code{train.metric}, \code{eval.metric} and, at epoch
+#'   end, \code{model}); an epoch callback returning \code{FALSE} stops
+#'   training.
 #' @param kvstore Ignored (one device); kept for MXNet compatibility.
 #' @param verbose Whether to print the metrics.
 #' @param metric_cpu Ignored (metrics run on the CPU).
@@ -441,6 +444,10 @@ mx.model.buckets <- function(symbol, train.data, eval.data = NULL, metric = NULL
     if (is.null(execs[[key]])) execs[[key]] <<- bucket.bind(bucket.symbol(symbol, it), ctx, it$value(), train)
     execs[[key]]
   }
+  top <- environment()
+  train.metric <- eval.metric <- NULL
+  # one pass over an iterator; the metric state goes to train.metric or
+  # eval.metric of this environment (what the callbacks read)
   run.epoch <- function(it, is.train) {
     state <- if (!is.null(metric)) metric$init()
     it$reset()
@@ -453,17 +460,18 @@ mx.model.buckets <- function(symbol, train.data, eval.data = NULL, metric = NULL
       mx.exec.forward(ex, is.train = is.train)
       if (is.train) {
         mx.exec.backward(ex)
-        upd <- updater(ex$ref.arg.arrays[train], ex$ref.grad.arrays[train])
-        params[train] <<- upd
+        params[train] <<- updater(ex$ref.arg.arrays[train], ex$ref.grad.arrays[train])
         aux <<- ex$ref.aux.arrays
       }
       if (!is.null(metric)) state <- metric$update(b$label, ex$ref.outputs[[1]], state)
+      if (is.train) train.metric <<- state else eval.metric <<- state
       nbatch <- nbatch + 1
-      if (is.train && !is.null(batch.end.callback)) batch.end.callback(iteration, nbatch, environment())
+      if (is.train && !is.null(batch.end.callback)) batch.end.callback(iteration, nbatch, top)
     }
     if (!is.null(metric)) metric$get(state)
   }
   for (iteration in begin.round:num.round) {
+    eval.metric <- NULL
     res <- run.epoch(train.data, TRUE)
     if (verbose && !is.null(res)) message("[", iteration, "] Train-", res$name, "=", res$value)
     if (!is.null(eval.data)) {
@@ -472,7 +480,7 @@ mx.model.buckets <- function(symbol, train.data, eval.data = NULL, metric = NULL
     }
     model <- bucket.model(symbol, train.data, params[train], aux)
     if (!is.null(epoch.end.callback) &&
-        identical(epoch.end.callback(iteration, 0, environment(), verbose = verbose), FALSE)) break
+        identical(epoch.end.callback(iteration, 0, top, verbose = verbose), FALSE)) break
   }
   model
 }

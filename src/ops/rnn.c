@@ -325,6 +325,22 @@ static mx_status mul_mask(int dt, const void *x, const void *m, void *y, int64_t
   return MX_OK;
 }
 
+/* mx_gemm, on one thread when the product is small (the per-step products
+ * of small layers: a parallel region per step costs more than it saves,
+ * above all on a busy machine) */
+#define RNN_GEMM_SMALL 4194304.0
+static mx_status rnn_gemm(const mx_op_ctx *c, int dt, int ta, int tb, int64_t M, int64_t N,
+                          int64_t K, double alpha, const void *A, int64_t lda, const void *B,
+                          int64_t ldb, double beta, void *C, int64_t ldc) {
+  mx_op_ctx one;
+  if (c && c->nthreads > 1 && (double)M * (double)N * (double)K < RNN_GEMM_SMALL) {
+    one = *c;
+    one.nthreads = 1;
+    c = &one;
+  }
+  return mx_gemm(c, dt, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* ------------------------------------------------------------- layout */
 
 /* Where one layer's and direction's arrays live. */
@@ -399,13 +415,13 @@ static mx_status layer_fwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
   const rnn_dims *r = &io->r;
   size_t es = io->es;
   int64_t N = r->N, H = r->H, GH = r->G * H, nh = N * H;
-  mx_status rc = mx_gemm(c, io->dt, 0, 1, r->T * N, GH, a->in, 1, a->x, a->in, a->wx, a->in, 0,
+  mx_status rc = rnn_gemm(c, io->dt, 0, 1, r->T * N, GH, a->in, 1, a->x, a->in, a->wx, a->in, 0,
                          a->gates, GH);
   for (int64_t s = 0; s < r->T && !rc; s++) {
     int64_t t = step_time(r, d, s), tp = s ? step_time(r, d, s - 1) : -1, ldhp, ldh;
     const char *hp = h_at(io, a, tp, &ldhp);
     char *h = (char *)h_at(io, a, t, &ldh);
-    rc = mx_gemm(c, io->dt, 0, 1, N, GH, H, 1, hp, ldhp, a->wh, H, 0, gh, GH);
+    rc = rnn_gemm(c, io->dt, 0, 1, N, GH, H, 1, hp, ldhp, a->wh, H, 0, gh, GH);
     if (rc) break;
     step_fwd sf = {AT(a->gates, t * N * GH), gh, a->bx, a->bh, hp,
                    tp < 0 ? a->cx : AT(a->cells, tp * nh), h, AT(a->cells, t * nh),
@@ -531,23 +547,23 @@ static mx_status layer_bwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
                    lg->dy ? AT(lg->dy, t * N * ldy + d * H) : NULL, sc->dh, sc->dc,
                    AT(sc->dg, t * N * GH), AT(dgh, t * N * GH), ldhp, ldy, ldh};
     rc = cell_bwd(r, dt, &sb);
-    if (!rc) rc = mx_gemm(c, dt, 0, 0, N, H, GH, 1, AT(dgh, t * N * GH), GH, a->wh, H,
+    if (!rc) rc = rnn_gemm(c, dt, 0, 0, N, H, GH, 1, AT(dgh, t * N * GH), GH, a->wh, H,
                  r->mode == M_GRU ? 1 : 0, sc->dh, H);
   }
   if (rc) return rc;
   if (lg->dhx) memcpy(lg->dhx, sc->dh, (size_t)nh * es);
   if (lg->dcx && r->mode == M_LSTM) memcpy(lg->dcx, sc->dc, (size_t)nh * es);
-  rc = mx_gemm(c, dt, 0, 0, TN, a->in, GH, 1, sc->dg, GH, a->wx, a->in, d ? 1 : 0, lg->dx, a->in);
+  rc = rnn_gemm(c, dt, 0, 0, TN, a->in, GH, 1, sc->dg, GH, a->wx, a->in, d ? 1 : 0, lg->dx, a->in);
   if (rc || !lg->dw) return rc;
   /* dWx = dG' x; dWh = sum_t dGh_t' h_prev(t); biases: column sums */
   char *dwx = lg->dw, *dwh = AT(lg->dw, GH * a->in);
-  rc = mx_gemm(c, dt, 1, 0, GH, a->in, TN, 1, sc->dg, GH, a->x, a->in, 0, dwx, a->in);
+  rc = rnn_gemm(c, dt, 1, 0, GH, a->in, TN, 1, sc->dg, GH, a->x, a->in, 0, dwx, a->in);
   int64_t first = d ? 0 : 1, t0 = step_time(r, d, 0);   /* steps whose h_prev is in y */
   if (!rc && r->T > 1)
-    rc = mx_gemm(c, dt, 1, 0, GH, H, (r->T - 1) * N, 1, AT(dgh, first * N * GH), GH,
+    rc = rnn_gemm(c, dt, 1, 0, GH, H, (r->T - 1) * N, 1, AT(dgh, first * N * GH), GH,
                  AT(a->y, (1 - first) * N * ldy), ldy, 0, dwh, H);
   if (!rc)
-    rc = mx_gemm(c, dt, 1, 0, GH, H, N, 1, AT(dgh, t0 * N * GH), GH, a->hx, H, r->T > 1, dwh,
+    rc = rnn_gemm(c, dt, 1, 0, GH, H, N, 1, AT(dgh, t0 * N * GH), GH, a->hx, H, r->T > 1, dwh,
                  H);
   if (!rc) rc = col_sums(dt, sc->dg, TN, GH, lg->db);
   if (!rc) rc = col_sums(dt, dgh, TN, GH, AT(lg->db, GH));

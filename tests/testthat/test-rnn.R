@@ -270,11 +270,15 @@ test_that("a bucketed sequence classifier trains with mx.model.buckets (loss fal
   m1 <- mx.model.buckets(syms, it, num.round = 1, ctx = mx.cpu(), verbose = FALSE,
                          optimizer = mx.opt.create("adam", learning.rate = 0.02))
   l1 <- loss.of(m1)
+  logger <- mx.metric.logger$new()
   m2 <- mx.model.buckets(syms, it, num.round = 25, ctx = mx.cpu(), verbose = FALSE,
                          arg.params = m1$arg.params, metric = mx.metric.accuracy,
+                         epoch.end.callback = mx.callback.log.train.metric(1, logger),
                          optimizer = mx.opt.create("adam", learning.rate = 0.02))
   l2 <- loss.of(m2)
   expect_true(l2 < 0.5 * l1, label = sprintf("loss %.3f -> %.3f", l1, l2))
+  expect_length(logger$train, 25)
+  expect_gt(tail(logger$train, 1), 0.9)
   expect_setequal(names(m2$arg.params), c("embed.weight", "rnn.params.weight", "cls.weight", "cls.bias"))
 })
 
