@@ -180,7 +180,10 @@ static mx_status shape_rnn(const mx_param_value *p, int nin, mx_shape *in, int n
 
 /* --------------------------------------------------- element-wise cells */
 
-static double sigm(double x) { return 1 / (1 + exp(-x)); }
+/* exp and tanh in the element type T of the enclosing MX_FLOAT_SWITCH */
+#define EXPT(x) (sizeof(T) == sizeof(float) ? (T)expf((float)(x)) : (T)exp((double)(x)))
+#define TANHT(x) (sizeof(T) == sizeof(float) ? (T)tanhf((float)(x)) : (T)tanh((double)(x)))
+#define SIGM(T, x) ((T)1 / ((T)1 + EXPT(-(x))))
 
 /* One step's rows: g (N, G H) holds x Wx' and becomes the activated gates;
  * gh (N, G H) = h_prev Wh'; hp (ld ldh) and cp the previous states; h
@@ -208,28 +211,28 @@ static mx_status cell_fwd(const rnn_dims *r, int dt, const step_fwd *s) {
         if (mode == M_LSTM) {
           const T *cp = (const T *)s->cp + n * H;
           T *cc = (T *)s->cc + n * H;
-          double gi = sigm((double)g[j] + gh[j] + bx[j] + bh[j]);
-          double gf = sigm((double)g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
-          double gg = tanh((double)g[2 * H + j] + gh[2 * H + j] + bx[2 * H + j] + bh[2 * H + j]);
-          double go = sigm((double)g[3 * H + j] + gh[3 * H + j] + bx[3 * H + j] + bh[3 * H + j]);
-          double cv = gf * cp[j] + gi * gg;
-          g[j] = (T)gi; g[H + j] = (T)gf; g[2 * H + j] = (T)gg; g[3 * H + j] = (T)go;
-          cc[j] = (T)cv;
-          h[j] = (T)(go * tanh(cv));
+          T gi = SIGM(T, g[j] + gh[j] + bx[j] + bh[j]);
+          T gf = SIGM(T, g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
+          T gg = TANHT(g[2 * H + j] + gh[2 * H + j] + bx[2 * H + j] + bh[2 * H + j]);
+          T go = SIGM(T, g[3 * H + j] + gh[3 * H + j] + bx[3 * H + j] + bh[3 * H + j]);
+          T cv = gf * cp[j] + gi * gg;
+          g[j] = gi; g[H + j] = gf; g[2 * H + j] = gg; g[3 * H + j] = go;
+          cc[j] = cv;
+          h[j] = go * TANHT(cv);
         } else if (mode == M_GRU) {
           T *m = (T *)s->m + n * H;
-          double gr = sigm((double)g[j] + gh[j] + bx[j] + bh[j]);
-          double gz = sigm((double)g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
-          double mv = (double)gh[2 * H + j] + bh[2 * H + j];
-          double gn = tanh((double)g[2 * H + j] + bx[2 * H + j] + gr * mv);
-          g[j] = (T)gr; g[H + j] = (T)gz; g[2 * H + j] = (T)gn;
-          m[j] = (T)mv;
-          h[j] = (T)((1 - gz) * gn + gz * hp[j]);
+          T gr = SIGM(T, g[j] + gh[j] + bx[j] + bh[j]);
+          T gz = SIGM(T, g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
+          T mv = gh[2 * H + j] + bh[2 * H + j];
+          T gn = TANHT(g[2 * H + j] + bx[2 * H + j] + gr * mv);
+          g[j] = gr; g[H + j] = gz; g[2 * H + j] = gn;
+          m[j] = mv;
+          h[j] = (1 - gz) * gn + gz * hp[j];
         } else {
-          double a = (double)g[j] + gh[j] + bx[j] + bh[j];
-          a = mode == M_TANH ? tanh(a) : (a > 0 ? a : 0);
-          g[j] = (T)a;
-          h[j] = (T)a;
+          T a = g[j] + gh[j] + bx[j] + bh[j];
+          a = mode == M_TANH ? TANHT(a) : (a > 0 ? a : 0);
+          g[j] = a;
+          h[j] = a;
         }
       }
     }
@@ -259,13 +262,13 @@ static mx_status cell_bwd(const rnn_dims *r, int dt, const step_bwd *s) {
       const T *dy = s->dy ? (const T *)s->dy + n * s->ldy : NULL;
       T *dh = (T *)s->dh + n * H, *dg = (T *)s->dg + n * GH;
       for (int64_t j = 0; j < H; j++) {
-        double d = (double)dh[j] + (dy ? dy[j] : 0);
+        T d = dh[j] + (dy ? dy[j] : 0);
         if (mode == M_LSTM) {
           const T *cp = (const T *)s->cp + n * H, *cc = (const T *)s->cc + n * H;
           T *dc = (T *)s->dc + n * H;
-          double gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
-          double tc = tanh((double)cc[j]);
-          double dct = dc[j] + d * go * (1 - tc * tc);
+          T gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
+          T tc = TANHT(cc[j]);
+          T dct = dc[j] + d * go * (1 - tc * tc);
           dg[j] = (T)(dct * gg * gi * (1 - gi));
           dg[H + j] = (T)(dct * cp[j] * gf * (1 - gf));
           dg[2 * H + j] = (T)(dct * gi * (1 - gg * gg));
@@ -275,17 +278,17 @@ static mx_status cell_bwd(const rnn_dims *r, int dt, const step_bwd *s) {
         } else if (mode == M_GRU) {
           const T *m = (const T *)s->m + n * H;
           T *dgh = (T *)s->dgh + n * GH;
-          double gr = g[j], gz = g[H + j], gn = g[2 * H + j];
-          double dan = d * (1 - gz) * (1 - gn * gn);
-          double dar = dan * m[j] * gr * (1 - gr);
-          double daz = d * (hp[j] - gn) * gz * (1 - gz);
+          T gr = g[j], gz = g[H + j], gn = g[2 * H + j];
+          T dan = d * (1 - gz) * (1 - gn * gn);
+          T dar = dan * m[j] * gr * (1 - gr);
+          T daz = d * (hp[j] - gn) * gz * (1 - gz);
           dg[j] = dgh[j] = (T)dar;
           dg[H + j] = dgh[H + j] = (T)daz;
           dg[2 * H + j] = (T)dan;
           dgh[2 * H + j] = (T)(dan * gr);
           dh[j] = (T)(d * gz);
         } else {
-          double a = g[j];
+          T a = g[j];
           dg[j] = (T)(mode == M_TANH ? d * (1 - a * a) : (a > 0 ? d : 0));
           dh[j] = 0;
         }
