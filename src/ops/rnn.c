@@ -414,17 +414,33 @@ static const char *h_at(const rnn_io *io, const lay *a, int64_t t, int64_t *ld) 
 
 /* ------------------------------------------------------------- forward */
 
-static mx_status layer_fwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, int d, char *gh) {
+/* dst (cols x rows) = the transpose of src (rows x cols) */
+static mx_status transpose(int dt, const void *src, int64_t rows, int64_t cols, void *dst) {
+  MX_FLOAT_SWITCH(dt, T, {
+    const T *x = (const T *)src;
+    T *y = (T *)dst;
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t k = 0; k < cols; k++) y[k * rows + i] = x[i * cols + k];
+  });
+  return MX_OK;
+}
+
+/* Forward of one layer and direction; gh: scratch (N G H), wht: scratch
+ * (H G H) for Wh' (the per-step products run faster on it than on Wh
+ * transposed on the fly) */
+static mx_status layer_fwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, int d, char *gh,
+                           char *wht) {
   const rnn_dims *r = &io->r;
   size_t es = io->es;
   int64_t N = r->N, H = r->H, GH = r->G * H, nh = N * H;
   mx_status rc = rnn_gemm(c, io->dt, 0, 1, r->T * N, GH, a->in, 1, a->x, a->in, a->wx, a->in, 0,
                          a->gates, GH);
+  if (!rc) rc = transpose(io->dt, a->wh, GH, H, wht);
   for (int64_t s = 0; s < r->T && !rc; s++) {
     int64_t t = step_time(r, d, s), tp = s ? step_time(r, d, s - 1) : -1, ldhp, ldh;
     const char *hp = h_at(io, a, tp, &ldhp);
     char *h = (char *)h_at(io, a, t, &ldh);
-    rc = rnn_gemm(c, io->dt, 0, 1, N, GH, H, 1, hp, ldhp, a->wh, H, 0, gh, GH);
+    rc = rnn_gemm(c, io->dt, 0, 0, N, GH, H, 1, hp, ldhp, wht, GH, 0, gh, GH);
     if (rc) break;
     step_fwd sf = {AT(a->gates, t * N * GH), gh, a->bx, a->bh, hp,
                    tp < 0 ? a->cx : AT(a->cells, tp * nh), h, AT(a->cells, t * nh),
@@ -496,16 +512,22 @@ static mx_status k_rnn(KARGS) {
   const rnn_dims *r = &io.r;
   size_t es = io.es;
   char *gh = (char *)mx_malloc((size_t)(r->N * r->G * r->H) * es);
-  if (!gh) return mx_error(MX_ERR_NOMEM, "out of memory (RNN step buffer)");
+  char *wht = (char *)mx_malloc((size_t)(r->H * r->G * r->H) * es);
+  if (!gh || !wht) {
+    mx_free(gh);
+    mx_free(wht);
+    return mx_error(MX_ERR_NOMEM, "out of memory (RNN step buffers)");
+  }
   for (int l = 0; l < r->L && !rc; l++) {
     for (int d = 0; d < r->D && !rc; d++) {
       lay a;
       lay_of(&io, l, d, &a);
-      rc = layer_fwd(c, &io, &a, d, gh);
+      rc = layer_fwd(c, &io, &a, d, gh, wht);
     }
     if (!rc && l < r->L - 1 && r->drop) rc = drop_between(c, &io, l, p[RN_P].f);
   }
   mx_free(gh);
+  mx_free(wht);
   if (rc) return rc;
   if ((rc = mx_ndarray_fill(out[2], 0))) return rc;
   final_states(&io, (char *)MX_PTR(out[1]), (char *)MX_PTR(out[2]));
