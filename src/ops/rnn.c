@@ -544,8 +544,8 @@ typedef struct {
 } rnn_scratch;
 
 /* Gradients of one layer and direction: dy (ld D H, NULL = 0) the output's
- * gradient; dhy, dcy (NULL = 0) the final states'; adds dx (T N in) (sets
- * it when d == 0) and writes dw (this block of the parameter gradient,
+ * gradient; dhy, dcy (NULL = 0) the final states'; adds dx (T N in; NULL =
+ * not wanted) (sets it when d == 0) and writes dw (this block of the parameter gradient,
  * NULL = not wanted), dhx, dcx (NULL = not wanted). */
 typedef struct {
   const char *dy, *dhy, *dcy;
@@ -578,7 +578,7 @@ static mx_status layer_bwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
   if (rc) return rc;
   if (lg->dhx) memcpy(lg->dhx, sc->dh, (size_t)nh * es);
   if (lg->dcx && r->mode == M_LSTM) memcpy(lg->dcx, sc->dc, (size_t)nh * es);
-  rc = rnn_gemm(c, dt, 0, 0, TN, a->in, GH, 1, sc->dg, GH, a->wx, a->in, d ? 1 : 0, lg->dx, a->in);
+  if (lg->dx) rc = rnn_gemm(c, dt, 0, 0, TN, a->in, GH, 1, sc->dg, GH, a->wx, a->in, d ? 1 : 0, lg->dx, a->in);
   if (rc || !lg->dw) return rc;
   /* dWx = dG' x; dWh = sum_t dGh_t' h_prev(t); biases: column sums */
   char *dwx = lg->dw, *dwh = AT(lg->dw, GH * a->in);
@@ -661,7 +661,7 @@ static mx_status b_rnn(BARGS) {
   if ((rc = rnn_scratch_alloc(&io, &sc))) return rc;
   const char *dy = og[0] ? (const char *)MX_PTR(og[0]) : NULL;
   for (int l = r->L - 1; l >= 0 && !rc; l--) {
-    char *dx = l == 0 && WANT(0) ? (char *)MX_PTR(ig[0]) : sc.dx[l % 2];
+    char *dx = l > 0 ? sc.dx[l % 2] : WANT(0) ? (char *)MX_PTR(ig[0]) : NULL;   /* NULL: not wanted */
     rc = layer_grad(c, &io, l, dy, og, ig, req, &sc, dx);
     dy = dx;
   }

@@ -306,3 +306,17 @@ test_that("rnn.graph and rnn.graph.unroll give the R reference's outputs (LSTM, 
   eu <- mxnet:::infer.forward(un, mx.cpu(), list(data = mx.nd.array(x)), p, list())
   expect_equal(as.array(eu$ref.outputs[[1]]), aperm(ref, c(1, 3, 2)), tolerance = 1e-5)
 })
+
+test_that("RNN parameter gradients are the same whether or not the data wants a gradient", {
+  set.seed(9)
+  cs <- rnn_case("gru", 3, 2, 4, 3, 2, 2)
+  mk <- function(dn) mx.symbol.RNN(data = mx.symbol.Variable(dn), parameters = mx.symbol.Variable("w"),
+                                   state = mx.symbol.Variable("hx"), state_size = 3, num_layers = 2,
+                                   mode = "gru", bidirectional = TRUE)
+  a <- exec_run(mk("data"), list(data = cs$x, w = cs$w, hx = cs$hx))   # "data": no gradient
+  b <- exec_run(mk("xs"), list(xs = cs$x, w = cs$w, hx = cs$hx))
+  expect_null(a$grads$data)
+  expect_equal(dim(b$grads$xs), dim(cs$x))
+  expect_equal(a$grads$w, b$grads$w, tolerance = 1e-6)
+  expect_equal(a$grads$hx, b$grads$hx, tolerance = 1e-6)
+})
