@@ -298,20 +298,18 @@ static mx_status cell_bwd(const rnn_dims *r, int dt, const step_bwd *s) {
   return MX_OK;
 }
 
-/* b[k] = sum of the rows of a (rows, cols) */
+/* b[k] = sum of the rows of a (rows, cols), row by row (cache friendly) */
 static mx_status col_sums(int dt, const void *a, int64_t rows, int64_t cols, void *b) {
-  int nt = mx_par_threads(rows * cols);
-  (void)nt;
+  double *acc = (double *)mx_calloc((size_t)(cols > 0 ? cols : 1), sizeof(double));
+  if (!acc) return mx_error(MX_ERR_NOMEM, "out of memory (RNN bias gradient)");
   MX_FLOAT_SWITCH(dt, T, {
     const T *x = (const T *)a;
     T *y = (T *)b;
-    MX_OMP_FOR(nt)
-    for (int64_t k = 0; k < cols; k++) {
-      double acc = 0;
-      for (int64_t i = 0; i < rows; i++) acc += x[i * cols + k];
-      y[k] = (T)acc;
-    }
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t k = 0; k < cols; k++) acc[k] += x[i * cols + k];
+    for (int64_t k = 0; k < cols; k++) y[k] = (T)acc[k];
   });
+  mx_free(acc);
   return MX_OK;
 }
 
@@ -591,7 +589,8 @@ static mx_status layer_bwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
     rc = rnn_gemm(c, dt, 1, 0, GH, H, N, 1, AT(dgh, t0 * N * GH), GH, a->hx, H, r->T > 1, dwh,
                  H);
   if (!rc) rc = col_sums(dt, sc->dg, TN, GH, lg->db);
-  if (!rc) rc = col_sums(dt, dgh, TN, GH, AT(lg->db, GH));
+  if (!rc && dgh != sc->dg) rc = col_sums(dt, dgh, TN, GH, AT(lg->db, GH));
+  else if (!rc) memcpy(AT(lg->db, GH), lg->db, (size_t)GH * es);   /* the same sums */
   return rc;
 }
 
