@@ -142,16 +142,18 @@ static mx_shape shape_n(int nd, int64_t a, int64_t b, int64_t c) {
   return s;
 }
 
-static mx_status shape_slot(mx_shape *slot, const mx_shape *want, const char *what) {
-  if (slot->ndim < 0) {
-    *slot = *want;
-    return MX_OK;
+/* Fill the unknown inputs 1.. (parameters, states) with want[], or check
+ * the known ones against it. */
+static mx_status fill_inputs(int nin, mx_shape *in, const mx_shape *want) {
+  for (int j = 1; j < nin; j++) {
+    if (in[j].ndim < 0) in[j] = want[j];
+    if (mx_shape_equal(&in[j], &want[j])) continue;
+    char got[128], exp[128];
+    mx_shape_format(&in[j], got, sizeof got);
+    mx_shape_format(&want[j], exp, sizeof exp);
+    return mx_error(MX_ERR_SHAPE, "input '%s' has shape %s, expected %s", in_rnn[j], got, exp);
   }
-  if (mx_shape_equal(slot, want)) return MX_OK;
-  char b1[128], b2[128];
-  mx_shape_format(slot, b1, sizeof b1);
-  mx_shape_format(want, b2, sizeof b2);
-  return mx_error(MX_ERR_SHAPE, "input '%s' has shape %s, expected %s", what, b1, b2);
+  return MX_OK;
 }
 
 static mx_status shape_rnn(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
@@ -166,11 +168,9 @@ static mx_status shape_rnn(const mx_param_value *p, int nin, mx_shape *in, int n
   }
   rnn_dims r;
   rnn_dims_of(p, &in[0], &r);
-  mx_shape ps = shape_n(1, params_size(&r), 0, 0);
   mx_shape st = shape_n(3, (int64_t)r.L * r.D, r.N, r.H);
-  if ((rc = shape_slot(&in[1], &ps, "parameters"))) return rc;
-  if (nin > 2 && (rc = shape_slot(&in[2], &st, "state"))) return rc;
-  if (nin > 3 && (rc = shape_slot(&in[3], &st, "state_cell"))) return rc;
+  mx_shape want[4] = {in[0], shape_n(1, params_size(&r), 0, 0), st, st};
+  if ((rc = fill_inputs(nin < 4 ? nin : 4, in, want))) return rc;
   out[0] = shape_n(3, r.T, r.N, r.D * r.H);
   out[1] = st;
   out[2] = st;
@@ -195,51 +195,6 @@ typedef struct {
   int64_t ldhp, ldh;
 } step_fwd;
 
-static mx_status cell_fwd(const rnn_dims *r, int dt, const step_fwd *s) {
-  int64_t N = r->N, H = r->H, GH = r->G * H;
-  int mode = r->mode;
-  int nt = mx_par_threads(N * GH);
-  (void)nt;
-  MX_FLOAT_SWITCH(dt, T, {
-    MX_OMP_FOR(nt)
-    for (int64_t n = 0; n < N; n++) {
-      T *g = (T *)s->g + n * GH;
-      const T *gh = (const T *)s->gh + n * GH, *bx = (const T *)s->bx, *bh = (const T *)s->bh;
-      const T *hp = (const T *)s->hp + n * s->ldhp;
-      T *h = (T *)s->h + n * s->ldh;
-      for (int64_t j = 0; j < H; j++) {
-        if (mode == M_LSTM) {
-          const T *cp = (const T *)s->cp + n * H;
-          T *cc = (T *)s->cc + n * H;
-          T gi = SIGM(T, g[j] + gh[j] + bx[j] + bh[j]);
-          T gf = SIGM(T, g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
-          T gg = TANHT(g[2 * H + j] + gh[2 * H + j] + bx[2 * H + j] + bh[2 * H + j]);
-          T go = SIGM(T, g[3 * H + j] + gh[3 * H + j] + bx[3 * H + j] + bh[3 * H + j]);
-          T cv = gf * cp[j] + gi * gg;
-          g[j] = gi; g[H + j] = gf; g[2 * H + j] = gg; g[3 * H + j] = go;
-          cc[j] = cv;
-          h[j] = go * TANHT(cv);
-        } else if (mode == M_GRU) {
-          T *m = (T *)s->m + n * H;
-          T gr = SIGM(T, g[j] + gh[j] + bx[j] + bh[j]);
-          T gz = SIGM(T, g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
-          T mv = gh[2 * H + j] + bh[2 * H + j];
-          T gn = TANHT(g[2 * H + j] + bx[2 * H + j] + gr * mv);
-          g[j] = gr; g[H + j] = gz; g[2 * H + j] = gn;
-          m[j] = mv;
-          h[j] = (1 - gz) * gn + gz * hp[j];
-        } else {
-          T a = g[j] + gh[j] + bx[j] + bh[j];
-          a = mode == M_TANH ? TANHT(a) : (a > 0 ? a : 0);
-          g[j] = a;
-          h[j] = a;
-        }
-      }
-    }
-  });
-  return MX_OK;
-}
-
 /* One step backwards: dy (ld ldy) the output's gradient, dh (N, H) the
  * gradient from the next step, becomes the direct part of h_prev's; dc
  * (LSTM) likewise; dg, dgh (N, G H) receive the gate gradients on the x
@@ -250,7 +205,8 @@ typedef struct {
   int64_t ldhp, ldy, ldh;
 } step_bwd;
 
-static mx_status cell_bwd(const rnn_dims *r, int dt, const step_bwd *s) {
+/* One step of the cells, forward (sf) or backward (sb), row by row. */
+static mx_status cell_step(const rnn_dims *r, int dt, const step_fwd *sf, const step_bwd *sb) {
   int64_t N = r->N, H = r->H, GH = r->G * H;
   int mode = r->mode;
   int nt = mx_par_threads(N * GH);
@@ -258,39 +214,74 @@ static mx_status cell_bwd(const rnn_dims *r, int dt, const step_bwd *s) {
   MX_FLOAT_SWITCH(dt, T, {
     MX_OMP_FOR(nt)
     for (int64_t n = 0; n < N; n++) {
-      const T *g = (const T *)s->g + n * GH, *hp = (const T *)s->hp + n * s->ldhp;
-      const T *dy = s->dy ? (const T *)s->dy + n * s->ldy : NULL;
-      T *dh = (T *)s->dh + n * H, *dg = (T *)s->dg + n * GH;
-      for (int64_t j = 0; j < H; j++) {
-        T d = dh[j] + (dy ? dy[j] : 0);
-        if (mode == M_LSTM) {
-          const T *cp = (const T *)s->cp + n * H, *cc = (const T *)s->cc + n * H;
-          T *dc = (T *)s->dc + n * H;
-          T gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
-          T tc = TANHT(cc[j]);
-          T dct = dc[j] + d * go * (1 - tc * tc);
-          dg[j] = (T)(dct * gg * gi * (1 - gi));
-          dg[H + j] = (T)(dct * cp[j] * gf * (1 - gf));
-          dg[2 * H + j] = (T)(dct * gi * (1 - gg * gg));
-          dg[3 * H + j] = (T)(d * tc * go * (1 - go));
-          dc[j] = (T)(dct * gf);
-          dh[j] = 0;
-        } else if (mode == M_GRU) {
-          const T *m = (const T *)s->m + n * H;
-          T *dgh = (T *)s->dgh + n * GH;
-          T gr = g[j], gz = g[H + j], gn = g[2 * H + j];
-          T dan = d * (1 - gz) * (1 - gn * gn);
-          T dar = dan * m[j] * gr * (1 - gr);
-          T daz = d * (hp[j] - gn) * gz * (1 - gz);
-          dg[j] = dgh[j] = (T)dar;
-          dg[H + j] = dgh[H + j] = (T)daz;
-          dg[2 * H + j] = (T)dan;
-          dgh[2 * H + j] = (T)(dan * gr);
-          dh[j] = (T)(d * gz);
-        } else {
-          T a = g[j];
-          dg[j] = (T)(mode == M_TANH ? d * (1 - a * a) : (a > 0 ? d : 0));
-          dh[j] = 0;
+      if (sf) {
+        T *g = (T *)sf->g + n * GH;
+        const T *gh = (const T *)sf->gh + n * GH, *bx = (const T *)sf->bx, *bh = (const T *)sf->bh;
+        const T *hp = (const T *)sf->hp + n * sf->ldhp;
+        T *h = (T *)sf->h + n * sf->ldh;
+        for (int64_t j = 0; j < H; j++) {
+          if (mode == M_LSTM) {
+            const T *cp = (const T *)sf->cp + n * H;
+            T *cc = (T *)sf->cc + n * H;
+            T gi = SIGM(T, g[j] + gh[j] + bx[j] + bh[j]);
+            T gf = SIGM(T, g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
+            T gg = TANHT(g[2 * H + j] + gh[2 * H + j] + bx[2 * H + j] + bh[2 * H + j]);
+            T go = SIGM(T, g[3 * H + j] + gh[3 * H + j] + bx[3 * H + j] + bh[3 * H + j]);
+            T cv = gf * cp[j] + gi * gg;
+            g[j] = gi; g[H + j] = gf; g[2 * H + j] = gg; g[3 * H + j] = go;
+            cc[j] = cv;
+            h[j] = go * TANHT(cv);
+          } else if (mode == M_GRU) {
+            T *m = (T *)sf->m + n * H;
+            T gr = SIGM(T, g[j] + gh[j] + bx[j] + bh[j]);
+            T gz = SIGM(T, g[H + j] + gh[H + j] + bx[H + j] + bh[H + j]);
+            T mv = gh[2 * H + j] + bh[2 * H + j];
+            T gn = TANHT(g[2 * H + j] + bx[2 * H + j] + gr * mv);
+            g[j] = gr; g[H + j] = gz; g[2 * H + j] = gn;
+            m[j] = mv;
+            h[j] = (1 - gz) * gn + gz * hp[j];
+          } else {
+            T a = g[j] + gh[j] + bx[j] + bh[j];
+            a = mode == M_TANH ? TANHT(a) : (a > 0 ? a : 0);
+            g[j] = a;
+            h[j] = a;
+          }
+        }
+      } else {
+        const T *g = (const T *)sb->g + n * GH, *hp = (const T *)sb->hp + n * sb->ldhp;
+        const T *dy = sb->dy ? (const T *)sb->dy + n * sb->ldy : NULL;
+        T *dh = (T *)sb->dh + n * H, *dg = (T *)sb->dg + n * GH;
+        for (int64_t j = 0; j < H; j++) {
+          T d = dh[j] + (dy ? dy[j] : 0);
+          if (mode == M_LSTM) {
+            const T *cp = (const T *)sb->cp + n * H, *cc = (const T *)sb->cc + n * H;
+            T *dc = (T *)sb->dc + n * H;
+            T gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
+            T tc = TANHT(cc[j]);
+            T dct = dc[j] + d * go * (1 - tc * tc);
+            dg[j] = (T)(dct * gg * gi * (1 - gi));
+            dg[H + j] = (T)(dct * cp[j] * gf * (1 - gf));
+            dg[2 * H + j] = (T)(dct * gi * (1 - gg * gg));
+            dg[3 * H + j] = (T)(d * tc * go * (1 - go));
+            dc[j] = (T)(dct * gf);
+            dh[j] = 0;
+          } else if (mode == M_GRU) {
+            const T *m = (const T *)sb->m + n * H;
+            T *dgh = (T *)sb->dgh + n * GH;
+            T gr = g[j], gz = g[H + j], gn = g[2 * H + j];
+            T dan = d * (1 - gz) * (1 - gn * gn);
+            T dar = dan * m[j] * gr * (1 - gr);
+            T daz = d * (hp[j] - gn) * gz * (1 - gz);
+            dg[j] = dgh[j] = (T)dar;
+            dg[H + j] = dgh[H + j] = (T)daz;
+            dg[2 * H + j] = (T)dan;
+            dgh[2 * H + j] = (T)(dan * gr);
+            dh[j] = (T)(d * gz);
+          } else {
+            T a = g[j];
+            dg[j] = (T)(mode == M_TANH ? d * (1 - a * a) : (a > 0 ? d : 0));
+            dh[j] = 0;
+          }
         }
       }
     }
@@ -443,7 +434,7 @@ static mx_status layer_fwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
     step_fwd sf = {AT(a->gates, t * N * GH), gh, a->bx, a->bh, hp,
                    tp < 0 ? a->cx : AT(a->cells, tp * nh), h, AT(a->cells, t * nh),
                    AT(a->cells, t * nh), ldhp, ldh};
-    rc = cell_fwd(r, io->dt, &sf);
+    rc = cell_step(r, io->dt, &sf, NULL);
   }
   return rc;
 }
@@ -569,7 +560,7 @@ static mx_status layer_bwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
                    AT(a->cells, t * nh), AT(a->cells, t * nh), h_at(io, a, t, &ldh),
                    lg->dy ? AT(lg->dy, t * N * ldy + d * H) : NULL, sc->dh, sc->dc,
                    AT(sc->dg, t * N * GH), AT(dgh, t * N * GH), ldhp, ldy, ldh};
-    rc = cell_bwd(r, dt, &sb);
+    rc = cell_step(r, dt, NULL, &sb);
     if (!rc) rc = rnn_gemm(c, dt, 0, 0, N, H, GH, 1, AT(dgh, t * N * GH), GH, a->wh, H,
                  r->mode == M_GRU ? 1 : 0, sc->dh, H);
   }
@@ -652,12 +643,10 @@ static mx_status layer_grad(const mx_op_ctx *c, const rnn_io *io, int l, const c
 static mx_status b_rnn(BARGS) {
   UNUSED_BARGS;
   rnn_io io;
-  mx_status rc = rnn_io_of(p, in, nin, out, &io);
-  if (rc) return rc;
-  const rnn_dims *r = &io.r;
-  size_t es = io.es;
   rnn_scratch sc;
-  if ((rc = rnn_scratch_alloc(&io, &sc))) return rc;
+  mx_status rc = rnn_io_of(p, in, nin, out, &io);
+  if (rc || (rc = rnn_scratch_alloc(&io, &sc))) return rc;
+  const rnn_dims *r = &io.r;
   const char *dy = og[0] ? (const char *)MX_PTR(og[0]) : NULL;
   for (int l = r->L - 1; l >= 0 && !rc; l--) {
     char *dx = l > 0 ? sc.dx[l % 2] : WANT(0) ? (char *)MX_PTR(ig[0]) : NULL;   /* NULL: not wanted */
@@ -665,7 +654,6 @@ static mx_status b_rnn(BARGS) {
     dy = dx;
   }
   rnn_scratch_free(&sc);
-  (void)es;
   return rc;
 }
 
