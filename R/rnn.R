@@ -234,7 +234,7 @@ rnn.graph.unroll <- function(num_rnn_layer, seq_len, input_size = NULL, num_embe
                               name = paste0(prefix, "rnn_reshape"))
   out <- rnn.head(concat, config, masking, v(paste0(prefix, "seq.mask")), seq_len, v(label_name),
                   num_decode, loss_output, ignore_label, prefix)
-  if (output_last_state) return(mx.symbol.Group(c(list(out), unlist(states))))
+  if (output_last_state) return(mx.symbol.Group(c(list(out), unlist(states, recursive = FALSE))))
   out
 }
 

@@ -320,3 +320,27 @@ test_that("RNN parameter gradients are the same whether or not the data wants a 
   expect_equal(a$grads$w, b$grads$w, tolerance = 1e-6)
   expect_equal(a$grads$hx, b$grads$hx, tolerance = 1e-6)
 })
+
+test_that("inference helpers return the outputs and final states", {
+  set.seed(10)
+  H <- 4
+  un <- rnn.graph.unroll(num_rnn_layer = 2, seq_len = 3, input_size = 6, num_embed = 3, num_hidden = H,
+                         num_decode = 6, config = "one-to-one", output_last_state = TRUE)
+  shapes <- list(data = c(3, 2), init_1_h = c(H, 2), init_1_c = c(H, 2), init_2_h = c(H, 2), init_2_c = c(H, 2))
+  p <- mx.model.init.params(un, shapes, NULL, mx.init.uniform(0.5), mx.cpu())$arg.params
+  out <- mx.infer.rnn.one.unroll(mx.nd.array(matrix(c(1, 2, 5, 0, 3, 4), 3)), un, num_hidden = H,
+                                 arg.params = p, aux.params = list(), ctx = mx.cpu())
+  expect_length(out, 5)                                  # hidden sequence, then h, c of each layer
+  hs <- as.array(out[[1]])                               # (H, seq, batch)
+  expect_equal(dim(hs), c(H, 3, 2))
+  expect_equal(as.array(out[[4]]), hs[, 3, ], tolerance = 1e-6)   # last layer's final h
+  # fused graph over a bucket iterator: output, state and cell of the last batch
+  net <- rnn.graph(num_rnn_layer = 1, input_size = 6, num_embed = 3, num_hidden = H, num_decode = 6,
+                   config = "one-to-one", cell_type = "lstm", output_last_state = TRUE)
+  it <- mx.io.bucket.iter(list("3" = list(data = matrix(c(1, 2, 5, 0, 3, 4), 3), label = c(0, 1))), 2)
+  q <- mx.model.init.params(net, list(data = c(3, 2)), NULL, mx.init.uniform(0.5), mx.cpu())$arg.params
+  o <- mx.infer.rnn.one(it, net, q[c("embed.weight", "rnn.params.weight")], list(), ctx = mx.cpu())
+  expect_length(o, 3)
+  expect_equal(dim(o[[2]]), c(H, 2, 1))
+  expect_equal(as.array(o[[2]])[, , 1], as.array(o[[1]])[, 3, ], tolerance = 1e-6)
+})
