@@ -2,6 +2,10 @@
 # rnn.graph.unroll over FullyConnected cells), the bucket iterator and
 # bucketed training (mx.model.buckets). Inference: R/rnn-infer.R.
 
+# A symbol of one of the Sequence* ops, created by name (their R wrappers
+# come with the ops, from another branch).
+rnn.sequence.op <- function(op, ...) mx.symbol.internal.create(op, list(...))
+
 # Whether the engine registers an op (code that needs an op another
 # branch adds checks first).
 rnn.op.exists <- function(name) name %in% names(mx.internal.op.info())
@@ -30,29 +34,29 @@ rnn.loss <- function(decode, label, loss_output, ignore_label, name) {
 
 # The last step of a (seq, batch, features) [TNC] sequence; with masking, the
 # last step within each sequence's length (SequenceLast).
-rnn.last.step <- function(x, masking, seq.mask, seq_len, name) {
+rnn.last.step <- function(x, masking, seq.mask, name) {
   if (masking || rnn.op.exists("SequenceLast")) {
     rnn.need.op("SequenceLast")
-    if (masking) return(mx.symbol.SequenceLast(data = x, use_sequence_length = TRUE,
-                                               sequence_length = seq.mask, name = name))
-    return(mx.symbol.SequenceLast(data = x, use_sequence_length = FALSE, name = name))
+    if (masking) return(rnn.sequence.op("SequenceLast", data = x, use_sequence_length = TRUE,
+                                        sequence_length = seq.mask, name = name))
+    return(rnn.sequence.op("SequenceLast", data = x, use_sequence_length = FALSE, name = name))
   }
   last <- mx.symbol.slice_axis(data = x, axis = 0, begin = -1, end = NULL)
   mx.symbol.reshape(data = last, shape = c(0, -1), reverse = TRUE, name = name)
 }
 
 # Decoder and loss of a graph whose recurrent output is x (seq, batch, features).
-rnn.head <- function(x, config, masking, seq.mask, seq_len, label, num_decode, loss_output,
+rnn.head <- function(x, config, masking, seq.mask, label, num_decode, loss_output,
                      ignore_label, prefix) {
   v <- mx.symbol.Variable
   if (config == "seq-to-one") {
-    mask <- rnn.last.step(x, masking, seq.mask, seq_len, paste0(prefix, "mask"))
+    mask <- rnn.last.step(x, masking, seq.mask, paste0(prefix, "mask"))
     if (is.null(loss_output)) return(mask)
   } else if (config == "one-to-one") {
     if (masking) {
       rnn.need.op("SequenceMask")
-      mask <- mx.symbol.SequenceMask(data = x, use_sequence_length = TRUE, sequence_length = seq.mask,
-                                     value = 0, name = paste0(prefix, "mask"))
+      mask <- rnn.sequence.op("SequenceMask", data = x, use_sequence_length = TRUE,
+                              sequence_length = seq.mask, value = 0, name = paste0(prefix, "mask"))
     } else mask <- mx.symbol.identity(data = x, name = paste0(prefix, "mask"))
     mask <- mx.symbol.swapaxes(data = mask, dim1 = 0, dim2 = 1, name = paste0(prefix, "swap_post"))
     if (is.null(loss_output)) return(mask)
@@ -135,7 +139,7 @@ rnn.graph <- function(num_rnn_layer, input_size = NULL, num_embed = NULL, num_hi
                name = paste0(prefix, "RNN"))
   if (cell_type == "lstm") args$state_cell <- rnn.state.cell
   rnn <- do.call(mx.symbol.RNN, args)
-  out <- rnn.head(rnn[[1]], config, masking, v("seq.mask"), NULL, v("label"), num_decode,
+  out <- rnn.head(rnn[[1]], config, masking, v("seq.mask"), v("label"), num_decode,
                   loss_output, ignore_label, prefix)
   if (output_last_state) {
     st <- if (cell_type == "lstm") list(rnn[[2]], rnn[[3]]) else list(rnn[[2]])
@@ -232,7 +236,7 @@ rnn.graph.unroll <- function(num_rnn_layer, seq_len, input_size = NULL, num_embe
                                                          name = paste0(prefix, "concat"))))
   concat <- mx.symbol.reshape(data = concat, shape = c(num_hidden, -1, seq_len),
                               name = paste0(prefix, "rnn_reshape"))
-  out <- rnn.head(concat, config, masking, v(paste0(prefix, "seq.mask")), seq_len, v(label_name),
+  out <- rnn.head(concat, config, masking, v(paste0(prefix, "seq.mask")), v(label_name),
                   num_decode, loss_output, ignore_label, prefix)
   if (output_last_state) return(mx.symbol.Group(c(list(out), unlist(states, recursive = FALSE))))
   out
@@ -478,14 +482,14 @@ mx.model.buckets <- function(symbol, train.data, eval.data = NULL, metric = NULL
       res <- run.epoch(eval.data, FALSE)
       if (verbose && !is.null(res)) message("[", iteration, "] Validation-", res$name, "=", res$value)
     }
-    model <- bucket.model(symbol, train.data, params[train], aux)
+    model <- bucket.model(symbol, params[train], aux)
     if (!is.null(epoch.end.callback) &&
         identical(epoch.end.callback(iteration, 0, top, verbose = verbose), FALSE)) break
   }
   model
 }
 
-bucket.model <- function(symbol, it, params, aux) {
+bucket.model <- function(symbol, params, aux) {
   cpu <- function(l) lapply(l, function(a) mx.nd.copyto(a, mx.cpu()))
   structure(list(symbol = symbol, arg.params = cpu(params), aux.params = cpu(aux)),
             class = "MXFeedForwardModel")

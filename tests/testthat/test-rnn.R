@@ -344,3 +344,21 @@ test_that("inference helpers return the outputs and final states", {
   expect_equal(dim(o[[2]]), c(H, 2, 1))
   expect_equal(as.array(o[[2]])[, , 1], as.array(o[[1]])[, 3, ], tolerance = 1e-6)
 })
+
+test_that("masked graphs use SequenceLast (from the sequence-ops branch; skipped without it)", {
+  has <- mxnet:::rnn.op.exists("SequenceLast")
+  mk <- function(config, masking) rnn.graph(num_rnn_layer = 1, input_size = 6, num_embed = 3, num_hidden = 4,
+                                            num_decode = 2, config = config, cell_type = "gru", masking = masking)
+  if (!has) expect_error(mk("seq-to-one", TRUE), class = "mxnet_unsupported_error")
+  skip_if_not(has, "the SequenceLast op is not in this build (it comes with the sequence-ops branch)")
+  set.seed(11)
+  x <- matrix(c(1, 2, 0, 3, 4, 5), 3)                     # lengths 2 and 3
+  q <- mx.model.init.params(mk("one-to-one", FALSE), list(data = c(3, 2)), NULL, mx.init.uniform(0.5),
+                            mx.cpu())$arg.params
+  all <- as.array(mxnet:::infer.forward(mk("one-to-one", FALSE), mx.cpu(), list(data = mx.nd.array(x)), q,
+                                        list())$ref.outputs[[1]])
+  last <- as.array(mxnet:::infer.forward(mk("seq-to-one", TRUE), mx.cpu(),
+                                         list(data = mx.nd.array(x), seq.mask = mx.nd.array(c(2, 3))), q,
+                                         list())$ref.outputs[[1]])
+  expect_equal(last, cbind(all[, 2, 1], all[, 3, 2]), tolerance = 1e-6)
+})
