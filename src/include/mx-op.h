@@ -160,6 +160,7 @@ extern const mx_op mx_ops_spatial[];    /* spatial.c: GridGenerator, BilinearSam
 extern const mx_op mx_ops_tensor[];     /* tensor.c: broadcast_to, topk, sort, gather_nd, ... */
 extern const mx_op mx_ops_linalg[];     /* linalg.c: linalg_gemm, potrf, trsm, ... */
 extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shuffle, ... */
+extern const mx_op mx_ops_rnn[];        /* rnn.c: the fused RNN op */
 
 /* ------------------------------------------------------ shared helpers */
 
