@@ -3174,6 +3174,33 @@ mx.nd.shuffle <- function(data, out = NULL) {
   .Call(C_mx_r_nd_invoke, "shuffle", list(data), NULL, out)
 }
 
+#' Fused recurrent layers (MXNet's RNN op): vanilla relu or tanh cells, LSTM (gates i, f, g, o) or GRU (gates r, z, n, cuDNN form), num_layers stacked, optionally bidirectional, with dropout p between layers in training
+#'
+#' Fused recurrent layers (MXNet's RNN op): vanilla relu or tanh cells, LSTM (gates i, f, g, o) or GRU (gates r, z, n, cuDNN form), num_layers stacked, optionally bidirectional, with dropout p between layers in training. Data is (sequence, batch, input) in engine order [TNC]; parameters is one flat vector: every weight (i2h then h2h, layer by layer, direction by direction) followed by every bias in the same order; state (and state_cell for LSTM) hold the initial states (num_layers * directions, batch, state_size). With state_outputs the final states are outputs 2 and 3.
+#'
+#' @param data An MXNDArray.
+#' @param parameters An MXNDArray.
+#' @param state An MXNDArray.
+#' @param state_cell An MXNDArray.
+#' @param state_size (int; required) Size of the hidden state of each layer.
+#' @param num_layers (int; required) Number of stacked layers.
+#' @param bidirectional (boolean; default False) Whether each layer also runs backwards in time (outputs concatenated).
+#' @param mode (one of "rnn_relu", "rnn_tanh", "lstm", "gru"; required) The cell type.
+#' @param p (float; default 0) Dropout rate on the outputs of each layer but the last (training only).
+#' @param state_outputs (boolean; default False) Whether the final states are outputs too.
+#' @param projection_size (int; optional) LSTM projection size (not offered: must be None).
+#' @param lstm_state_clip_min (float; optional) LSTM cell clipping minimum (not offered: must be None).
+#' @param lstm_state_clip_max (float; optional) LSTM cell clipping maximum (not offered: must be None).
+#' @param lstm_state_clip_nan (boolean; default False) Whether clipping also replaces NaN (ignored without clipping).
+#' @param use_sequence_length (boolean; default False) Variable-length sequences through a sequence_length input (not offered: must be FALSE).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{RNN}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.RNN <- function(data, parameters = NULL, state = NULL, state_cell = NULL, state_size, num_layers, bidirectional = FALSE, mode, p = 0, state_outputs = FALSE, projection_size = NULL, lstm_state_clip_min = NULL, lstm_state_clip_max = NULL, lstm_state_clip_nan = FALSE, use_sequence_length = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "RNN", nd.inputs(data, parameters, state, state_cell), list(state_size = state_size, num_layers = num_layers, bidirectional = bidirectional, mode = mode, p = p, state_outputs = state_outputs, projection_size = projection_size, lstm_state_clip_min = lstm_state_clip_min, lstm_state_clip_max = lstm_state_clip_max, lstm_state_clip_nan = lstm_state_clip_nan, use_sequence_length = use_sequence_length), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -5921,4 +5948,28 @@ mx.symbol.sample_multinomial <- function(...) mx.symbol.internal.create("sample_
 #' @export
 mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...))
 
-.mx.generated.hash <- "528c6d45df388e21"
+#' Fused recurrent layers (MXNet's RNN op): vanilla relu or tanh cells, LSTM (gates i, f, g, o) or GRU (gates r, z, n, cuDNN form), num_layers stacked, optionally bidirectional, with dropout p between layers in training (symbol)
+#'
+#' Fused recurrent layers (MXNet's RNN op): vanilla relu or tanh cells, LSTM (gates i, f, g, o) or GRU (gates r, z, n, cuDNN form), num_layers stacked, optionally bidirectional, with dropout p between layers in training. Data is (sequence, batch, input) in engine order [TNC]; parameters is one flat vector: every weight (i2h then h2h, layer by layer, direction by direction) followed by every bias in the same order; state (and state_cell for LSTM) hold the initial states (num_layers * directions, batch, state_size). With state_outputs the final states are outputs 2 and 3.
+#'
+#' @param ... The inputs \code{data}, \code{parameters}, \code{state}, \code{state_cell} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{state_size}}{(int; required) Size of the hidden state of each layer.}
+#'   \item{\code{num_layers}}{(int; required) Number of stacked layers.}
+#'   \item{\code{bidirectional}}{(boolean; default False) Whether each layer also runs backwards in time (outputs concatenated).}
+#'   \item{\code{mode}}{(one of "rnn_relu", "rnn_tanh", "lstm", "gru"; required) The cell type.}
+#'   \item{\code{p}}{(float; default 0) Dropout rate on the outputs of each layer but the last (training only).}
+#'   \item{\code{state_outputs}}{(boolean; default False) Whether the final states are outputs too.}
+#'   \item{\code{projection_size}}{(int; optional) LSTM projection size (not offered: must be None).}
+#'   \item{\code{lstm_state_clip_min}}{(float; optional) LSTM cell clipping minimum (not offered: must be None).}
+#'   \item{\code{lstm_state_clip_max}}{(float; optional) LSTM cell clipping maximum (not offered: must be None).}
+#'   \item{\code{lstm_state_clip_nan}}{(boolean; default False) Whether clipping also replaces NaN (ignored without clipping).}
+#'   \item{\code{use_sequence_length}}{(boolean; default False) Variable-length sequences through a sequence_length input (not offered: must be FALSE).}
+#' }
+#' @details Engine operator \code{RNN}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.RNN <- function(...) mx.symbol.internal.create("RNN", list(...))
+
+.mx.generated.hash <- "654547e90668c6c0"
