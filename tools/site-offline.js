@@ -4,8 +4,8 @@
  * - headroom.js: none. The navbar stays fixed; it does not auto-hide on scroll.
  * - bootstrap-toc: a small builder of the "On this page" list from the
  *   page's h2/h3 headings (no nesting deeper than h3).
- * - fuse.js, autocomplete.js, mark.js: none. The search box finds nothing
- *   offline and search terms are not highlighted.
+ * - fuse.js, autocomplete.js, mark.js: none. There is no search offline,
+ *   so the navbar's search box is hidden rather than left doing nothing.
  */
 (function($) {
   if (!$) return;
@@ -13,6 +13,7 @@
   $.fn.autocomplete = function() { return this; };
   window.Fuse = function() { this.search = function() { return []; }; };
   window.Mark = function() { this.mark = function() {}; };
+  $(function() { $('form[role="search"]').hide(); });
   window.Toc = {
     init: function(opts) {
       var $nav = opts.$nav;
