@@ -28,6 +28,7 @@ install: $(LIB)
 
 site: install
 	R_LIBS=$(LIB) $(RSCRIPT) -e 'options(pkgdown.internet = FALSE); pkgdown::build_site(".", install = FALSE, new_process = FALSE, preview = FALSE)'
+	$(RSCRIPT) tools/site-offline.R site
 
 demo: deps install
 	R_LIBS=$(LIB) $(RSCRIPT) demo/lenet.R

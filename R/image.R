@@ -83,7 +83,8 @@ mx.image.encode <- function(img, encoding = ".jpg", quality = if (encoding == ".
 #' for (cl in c("cat", "dog")) dir.create(file.path(root, cl), recursive = TRUE)
 #' for (i in 1:3) {
 #'   writeBin(mx.image.encode(array(i * 40, c(8, 8, 3))), file.path(root, "cat", paste0(i, ".jpg")))
-#'   writeBin(mx.image.encode(array(255 - i * 40, c(8, 8, 3))), file.path(root, "dog", paste0(i, ".jpg")))
+#'   writeBin(mx.image.encode(array(255 - i * 40, c(8, 8, 3))),
+#'            file.path(root, "dog", paste0(i, ".jpg")))
 #' }
 #' lst <- im2rec.list(file.path(tempdir(), "pets"), root, train.ratio = 0.5)
 #' readLines(lst[["train"]])

@@ -14,6 +14,7 @@ if [ "${MXNET_DEPS_SLURM:-0}" = 1 ]; then PKGS="$PKGS slurm-wlm munge"; fi
 PKGS="$PKGS protobuf-compiler python3-opencv opencv-doc"  # Caffe interop tests (protoc fixtures, OpenCV reference)
 PKGS="$PKGS libjpeg62-turbo-dev libpng-dev r-cran-jpeg r-cran-png"
 PKGS="$PKGS libonnx-testdata python3-onnx"
+PKGS="$PKGS node-clipboard fonts-font-awesome"  # offline pkgdown site (tools/site-offline.R: clipboard.js, Font Awesome 4.7)
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do

@@ -4,11 +4,9 @@
 # Chromium (Debian's chromium), keeps a screenshot of each in
 # build/site-check/ and fails when a page logs a console error.
 # Run after `make site`: sh tools/site-check.sh [site-dir] [port]
-# Known failures (2026-12, Debian 12's pkgdown 2.0.7): its Bootstrap 5 pages
-# load headroom, clipboard, fuse and mark.js from CDNs, so offline
-# pkgdown.js stops with "$(...).headroom is not a function"; and Debian's
-# pkgdown points MathJax at file:///usr/share/javascript/mathjax, which a
-# served page may not load. The check reports both rather than hiding them.
+# Debian 12's pkgdown 2.0.7 pages load their libraries from CDNs;
+# `make site` runs tools/site-offline.R, which points them at local copies
+# in site/deps/offline/, so a page that logs an error here is a real fault.
 SITE=${1:-site}
 PORT=${2:-8765}
 OUT=build/site-check

@@ -41,6 +41,7 @@ cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 bind="--bind-to core"
 if [ -n "$hosts" ]; then
   hostfile=${TMPDIR:-/tmp}/mx-launch-hosts.$$
+  trap 'rm -f "$hostfile"' EXIT   # also when mpirun fails (set -e)
   [ "$dry" = 1 ] || echo "$hosts" | tr ',' '\n' | sed -e 's/:\([0-9][0-9]*\)$/ slots=\1/' > "$hostfile"
   opts="$opts --hostfile $hostfile"
 elif [ "$n" -gt "$cores" ]; then
@@ -61,6 +62,3 @@ if [ "$dry" = 1 ]; then
 fi
 # shellcheck disable=SC2086
 mpirun $opts "$rscript" "$@"
-status=$?
-[ -z "$hosts" ] || rm -f "$hostfile"
-exit $status
