@@ -8,7 +8,7 @@ rnn.sequence.op <- function(op, ...) mx.symbol.internal.create(op, list(...))
 
 # Whether the engine registers an op (code that needs an op another
 # branch adds checks first).
-rnn.op.exists <- function(name) name %in% names(mx.internal.op.info())
+rnn.op.exists <- function(name) name %in% vapply(mx.internal.op.info(), function(o) o$name, "")
 
 rnn.need.op <- function(name) {
   if (!rnn.op.exists(name))

@@ -274,12 +274,12 @@ static int kernel_dtype(const mx_op *op, mx_context ctx, int t) {
   return t;   /* the kernel refuses what it cannot compute */
 }
 
-/* Ops whose kernels update some inputs in place (the optimizer updates, and
- * BatchNorm's moving statistics) are the ones flagged both MX_OPF_F16 (no
- * float32 copies for float16) and MX_OPF_NO_MIRROR (never recomputed).
+/* Ops whose kernels update some inputs in place are flagged MX_OPF_F16 (no
+ * float32 copies for float16) and either MX_OPF_NO_MIRROR (the optimizer
+ * updates) or have auxiliary states (BatchNorm's moving statistics).
  * Computing them on converted copies would silently drop those updates. */
 static int updates_inputs(const mx_op *op) {
-  return (op->flags & MX_OPF_F16) && (op->flags & MX_OPF_NO_MIRROR);
+  return (op->flags & MX_OPF_F16) && ((op->flags & MX_OPF_NO_MIRROR) || op->num_aux);
 }
 
 static mx_status plan_call(const mx_op *op, const mx_param_value *params,

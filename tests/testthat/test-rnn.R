@@ -345,7 +345,7 @@ test_that("inference helpers return the outputs and final states", {
   expect_equal(as.array(o[[2]])[, , 1], as.array(o[[1]])[, 3, ], tolerance = 1e-6)
 })
 
-test_that("masked graphs use SequenceLast (from the sequence-ops branch; skipped without it)", {
+test_that("masked graphs use SequenceLast", {
   has <- mxnet:::rnn.op.exists("SequenceLast")
   mk <- function(config, masking) rnn.graph(num_rnn_layer = 1, input_size = 6, num_embed = 3, num_hidden = 4,
                                             num_decode = 2, config = config, cell_type = "gru", masking = masking)
