@@ -26,7 +26,9 @@ $(LIB):
 install: $(LIB)
 	$(R) CMD INSTALL --no-multiarch -l $(LIB) .
 
-site: install
+# SITE_DEPS= LIB=<an installed library> builds the site from that installation
+SITE_DEPS ?= install
+site: $(SITE_DEPS)
 	R_LIBS=$(LIB) $(RSCRIPT) -e 'options(pkgdown.internet = FALSE); pkgdown::build_site(".", install = FALSE, new_process = FALSE, preview = FALSE)'
 	$(RSCRIPT) tools/site-offline.R site
 

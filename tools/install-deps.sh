@@ -15,6 +15,8 @@ PKGS="$PKGS protobuf-compiler python3-opencv opencv-doc"  # Caffe interop tests 
 PKGS="$PKGS libjpeg62-turbo-dev libpng-dev r-cran-jpeg r-cran-png"
 PKGS="$PKGS libonnx-testdata python3-onnx"
 PKGS="$PKGS node-clipboard fonts-font-awesome"  # offline pkgdown site (tools/site-offline.R: clipboard.js, Font Awesome 4.7)
+# MXNET_DEPS_SITE=1 (CI) adds the browser of the site check (tools/site-check.sh)
+if [ "${MXNET_DEPS_SITE:-0}" = 1 ]; then PKGS="$PKGS chromium"; fi
 missing=""
 if command -v dpkg-query > /dev/null 2>&1; then
   for p in $PKGS; do
