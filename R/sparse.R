@@ -376,6 +376,7 @@ mx.nd.sparse.dot <- function(lhs, rhs, transpose_a = FALSE, transpose_b = FALSE,
   if (isTRUE(as.logical(transpose_b))) mx.error("unsupported", "dot: transpose_b is not supported with a CSR operand")
   ta <- isTRUE(as.logical(transpose_a))
   if (!inherits(rhs, "MXNDArray")) rhs <- mx.nd.array(rhs, ctx = mx.cpu(), dtype = mx.nd.dtype(lhs$data))
+  else if (mx.nd.info(rhs)$ctx$device != "cpu") rhs <- mx.nd.copyto(rhs, mx.cpu())
   d <- dim(rhs)
   if (length(d) == 1L) rhs <- mx.nd.reshape(rhs, shape = c(1, d))
   else if (length(d) != 2L) sparse.fail("dot: rhs must have 1 or 2 dimensions, not %d", length(d))

@@ -383,8 +383,9 @@ static mx_status b_sdot(BARGS) {
   int ta = (int)p[SD_TRANSPOSE_A].i;
   mx_status st = csr_inputs(in, K, &idx, &ptr, &M);
   if (st != MX_OK) return st;
-  for (int k = 1; k < 3; k++)
-    if (ig[k]) memset(mx_ndarray_data(ig[k]), 0, (size_t)mx_ndarray_size(ig[k]) * sizeof(int64_t));
+  for (int k = 1; k < 3 && st == MX_OK; k++)   /* index arrays: no gradient, zeros */
+    if (req[k] == MX_REQ_WRITE) st = mx_ndarray_fill(ig[k], 0.0);
+  if (st != MX_OK) return st;
   MX_FLOAT_SWITCH(in[0]->dtype, T, {
     const T *B = MX_DATA(in[3], T);
     const T *G = MX_DATA(og[0], T);
