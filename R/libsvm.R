@@ -64,7 +64,7 @@ mx.io.LibSVMIter <- function(data.libsvm, data.shape, label.libsvm = NULL, label
     label <- if (lw == 1) mx.nd.array(as.array(l[[1L]])[1L, ], ctx = mx.cpu()) else l[[1L]]
   }
   n <- dim(d[[length(d)]])
-  if (csr) return(sparse.csr.iter(d, width, label, batch.size, round.batch))
+  if (csr) return(sparse.csr.iter(d, width, label, batch.size))
   io.staged.iter(d[[1L]], label, seq.int(0L, length.out = n), batch.size, wrap = round.batch,
                  class = "MXLibSVMIter")
 }

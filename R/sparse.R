@@ -415,35 +415,27 @@ sparse.csr.rows <- function(h, rows) {
 # mx.io.LibSVMIter(data.storage = "csr"): d = list(values, indices, indptr,
 # labels) from the reader; each batch is a CSR array of batch.size
 # examples (the last batch is filled from the start; num.pad counts them).
-sparse.csr.iter <- function(d, width, label, batch.size, wrap) {
+sparse.csr.iter <- function(d, width, label, batch.size) {
   h <- sparse.csr.host(sparse.new("csr", c(dim(d[[3L]]) - 1, width), data = d[[1L]],
                                   indices = d[[2L]], indptr = d[[3L]]))
   lab <- as.array(label)
   n <- length(h$indptr) - 1L
-  nbatch <- ceiling(n / batch.size)
-  cursor <- 0
-  pad <- 0L
-  batch <- NULL
+  # state: the number of batches delivered since reset, and the last one
+  st <- new.env(parent = emptyenv())
+  st$done <- 0
   it <- new.env(parent = emptyenv())
   it$batch.size <- batch.size
-  it$reset <- function() {
-    cursor <<- 0
-    pad <<- 0L
-    invisible(NULL)
-  }
+  it$reset <- function() invisible(st$done <- 0)
+  it$num.pad <- function() as.integer(max(0, st$done * batch.size - n))
+  it$value <- function() st$batch
   it$iter.next <- function() {
-    if (cursor >= nbatch) return(FALSE)
-    first <- cursor * batch.size
-    take <- min(batch.size, n - first)
-    pad <<- as.integer(batch.size - take)
-    rows <- c(first + seq_len(take), rep_len(seq_len(n), pad)) - 1L
+    if (st$done * batch.size >= n) return(FALSE)
+    rows <- (st$done * batch.size + seq_len(batch.size) - 1L) %% n
     l <- if (is.matrix(lab)) lab[, rows + 1L, drop = FALSE] else lab[rows + 1L]
-    batch <<- list(data = sparse.csr.rows(h, rows), label = mx.nd.array(l, ctx = mx.cpu()))
-    cursor <<- cursor + 1
+    st$batch <- list(data = sparse.csr.rows(h, rows), label = mx.nd.array(l, ctx = mx.cpu()))
+    st$done <- st$done + 1
     TRUE
   }
-  it$value <- function() batch
-  it$num.pad <- function() pad
   io.new.iter(it, "MXLibSVMIter")
 }
 
