@@ -188,6 +188,13 @@ static mx_status shape_csr_from_dense(const mx_param_value *p, int nin, mx_shape
   return MX_OK;
 }
 
+/* Raise a flag shared by the threads of a parallel loop. */
+#ifdef _OPENMP
+#define SET_FLAG(f) MX_PRAGMA(omp atomic write) f = 1
+#else
+#define SET_FLAG(f) f = 1
+#endif
+
 static mx_status k_csr_from_dense(KARGS) {
   UNUSED_KARGS;
   mx_status st = need_int64(in[1], "indptr");
@@ -209,11 +216,11 @@ static mx_status k_csr_from_dense(KARGS) {
       int64_t j = ptr[i];
       for (int64_t k = 0; k < K; k++) {
         if (x[i * K + k] == 0) continue;
-        if (j >= ptr[i + 1]) { bad = 1; break; }
+        if (j >= ptr[i + 1]) { SET_FLAG(bad); break; }
         v[j] = x[i * K + k];
         idx[j++] = k;
       }
-      if (j != ptr[i + 1]) bad = 1;
+      if (j != ptr[i + 1]) SET_FLAG(bad);
     }
   });
   if (bad) return mx_error(MX_ERR_ARG, "indptr does not match the non-zeros of the data");
