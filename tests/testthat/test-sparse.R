@@ -325,3 +325,29 @@ test_that("LibSVMIter with data.storage = 'csr' gives the dense iterator's batch
   expect_error(mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, data.storage = "rsp"),
                class = "mxnet_value_error")
 })
+
+test_that("CSR components may be NDArrays, and LibSVM CSR batches take labels from a label file", {
+  m <- sparse_matrix(5, 4)
+  p <- c(0, cumsum(colSums(m != 0)))
+  x <- mx.nd.sparse.csr(mx.nd.array(m[m != 0], ctx = cpu), mx.nd.array((row(m) - 1)[m != 0], ctx = cpu),
+                        mx.nd.array(p, ctx = cpu), dim(m), dtype = "float64")
+  expect_identical(mx.nd.dtype(x$data), "float64")
+  expect_identical(mx.nd.dtype(x$indices), "int64")
+  expect_equal(as.array(x), m, tolerance = 1e-6)
+  f <- tempfile(fileext = ".t")
+  lf <- tempfile(fileext = ".t")
+  writeLines(c("0 1:1", "0 0:2", "0 2:3"), f)
+  writeLines(c("0 0:1 1:5", "0 0:2", "0 1:7"), lf)
+  it <- mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, label.libsvm = lf, label.shape = 2,
+                         batch.size = 2, data.storage = "csr")
+  it$reset()
+  expect_true(it$iter.next())
+  expect_equal(as.array(it$value()$label), matrix(c(1, 5, 2, 0), 2))
+  expect_equal(as.array(it$value()$data), matrix(c(0, 1, 0, 2, 0, 0), 3))
+  expect_true(it$iter.next())
+  expect_equal(it$num.pad(), 1L)
+  expect_equal(as.array(it$value()$data), matrix(c(0, 0, 3, 0, 1, 0), 3))
+  expect_false(it$iter.next())
+  it$reset()
+  expect_equal(it$num.pad(), 0L)
+})
