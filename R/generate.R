@@ -65,6 +65,11 @@ gen.one <- function(op, rname, canonical.rname) {
   formals <- c(formals, "out = NULL")
   params.expr <- if (length(params)) paste0("list(", paste0(pnames, " = ", pnames, collapse = ", "), ")") else "NULL"
   body <- paste0("  .Call(C_mx_r_nd_invoke, \"", op$name, "\", ", inputs.expr, ", ", params.expr, ", out)")
+  if (op$name %in% gen.nd.sparse) {
+    args <- c(inputs, pnames, "out")
+    body <- c(paste0("  if (inherits(", inputs[1L], ", \"MXNDArraySparse\")) return(nd.sparse.op(\"",
+                     op$name, "\", list(", paste0(args, " = ", args, collapse = ", "), ")))"), body)
+  }
   if (op$variadic) {
     # MXNet's order after a leading list of arrays: the parameters, then out
     late <- c(pnames, "out")
@@ -141,6 +146,9 @@ gen.symbol.one <- function(op, rname, canonical.rname) {
 
 # Parameter names as MXNet's R symbol functions spell them (num_args -> num.args).
 gen.dotted <- function(params) gsub("_", ".", vapply(params, function(p) p$name, ""), fixed = TRUE)
+
+# Ops whose mx.nd wrapper hands sparse arrays (R/sparse.R) to nd.sparse.op.
+gen.nd.sparse <- c("dot", "square", "negative", "abs", "sqrt", "sign")
 
 # Names whose symbol versions are written by hand (as in MXNet's R package).
 gen.symbol.skip <- c("min", "min_axis")

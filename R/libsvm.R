@@ -7,8 +7,12 @@
 #' 0-based feature indices below \code{data.shape}, as in MXNet's
 #' \code{LibSVMIter}; absent features are 0. With \code{label.libsvm} the
 #' labels come from the features of a second LibSVM file (its own first
-#' column is ignored), one line per example. Batches are dense (MXNet
-#' delivered CSR arrays; this package has no sparse arrays yet).
+#' column is ignored), one line per example. Batches are dense unless
+#' \code{data.storage = "csr"}: then the file is kept in CSR form (memory
+#' proportional to its non-zeros) and each batch's data is a CSR
+#' \code{MXNDArraySparse} (see \code{\link{mx.nd.sparse.csr}}) of R
+#' dimensions \code{c(data.shape, batch.size)}, as MXNet's iterator
+#' delivers (MXNet's only mode).
 #'
 #' The last batch is full size: with \code{round.batch = TRUE} its missing
 #' examples are taken from the start of the data, otherwise they keep what the
@@ -25,6 +29,7 @@
 #' @param num.parts,part.index Read part \code{part.index} (0-based) of
 #'   \code{num.parts} contiguous parts of the lines.
 #' @param round.batch Pad the last batch with examples from the start.
+#' @param data.storage \code{"default"} (dense batches) or \code{"csr"}.
 #' @param ... Other MXNet parameters, accepted and ignored (underscore
 #'   spellings of the arguments above are understood).
 #' @return An iterator of class \code{c("MXLibSVMIter", "MXDataIter")}.
@@ -36,7 +41,8 @@
 #' mx.io.extract(it, "label")
 #' @export
 mx.io.LibSVMIter <- function(data.libsvm, data.shape, label.libsvm = NULL, label.shape = 1,
-                             batch.size = 128, num.parts = 1, part.index = 0, round.batch = TRUE, ...) {
+                             batch.size = 128, num.parts = 1, part.index = 0, round.batch = TRUE,
+                             data.storage = "default", ...) {
   over <- io.dotted.args(list(...), names(formals(sys.function())))
   for (k in names(over)) assign(k, over[[k]])
   batch.size <- io.check.batch.size(batch.size)
@@ -44,17 +50,21 @@ mx.io.LibSVMIter <- function(data.libsvm, data.shape, label.libsvm = NULL, label
   width <- img.check.int(data.shape, "data.shape", 1, 2^31 - 1)
   num.parts <- img.check.int(num.parts, "num.parts", 1, 1e9)
   part.index <- img.check.int(part.index, "part.index", 0, num.parts - 1)
-  d <- .Call(C_mx_r_io_libsvm_load, data.libsvm, width, num.parts, part.index)
-  label <- d[[2L]]
+  if (!identical(data.storage, "default") && !identical(data.storage, "csr"))
+    mx.error("value", "argument 'data.storage' must be \"default\" or \"csr\"")
+  csr <- data.storage == "csr"
+  d <- .Call(C_mx_r_io_libsvm_load, data.libsvm, width, num.parts, part.index, csr)
+  label <- d[[length(d)]]
   if (!is.null(label.libsvm) && !identical(label.libsvm, "NULL")) {
     lw <- img.check.int(label.shape, "label.shape", 1, 2^31 - 1)
-    l <- .Call(C_mx_r_io_libsvm_load, label.libsvm, lw, num.parts, part.index)
+    l <- .Call(C_mx_r_io_libsvm_load, label.libsvm, lw, num.parts, part.index, FALSE)
     if (dim(l[[1L]])[2L] != dim(label))
       mx.error("io", sprintf("mx.io.LibSVMIter: '%s' has %d examples but '%s' has %d", data.libsvm,
                              dim(label), label.libsvm, dim(l[[1L]])[2L]))
     label <- if (lw == 1) mx.nd.array(as.array(l[[1L]])[1L, ], ctx = mx.cpu()) else l[[1L]]
   }
-  n <- dim(d[[2L]])
+  n <- dim(d[[length(d)]])
+  if (csr) return(sparse.csr.iter(d, width, label, batch.size))
   io.staged.iter(d[[1L]], label, seq.int(0L, length.out = n), batch.size, wrap = round.batch,
                  class = "MXLibSVMIter")
 }

@@ -349,6 +349,7 @@ mx.nd.elemwise.div <- function(lhs, rhs, out = NULL) {
 #' @details Engine operator \code{abs}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.abs <- function(data, out = NULL) {
+  if (inherits(data, "MXNDArraySparse")) return(nd.sparse.op("abs", list(data = data, out = out)))
   .Call(C_mx_r_nd_invoke, "abs", list(data), NULL, out)
 }
 
@@ -362,6 +363,7 @@ mx.nd.abs <- function(data, out = NULL) {
 #' @details Engine operator \code{sign}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.sign <- function(data, out = NULL) {
+  if (inherits(data, "MXNDArraySparse")) return(nd.sparse.op("sign", list(data = data, out = out)))
   .Call(C_mx_r_nd_invoke, "sign", list(data), NULL, out)
 }
 
@@ -375,6 +377,7 @@ mx.nd.sign <- function(data, out = NULL) {
 #' @details Engine operator \code{sqrt}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.sqrt <- function(data, out = NULL) {
+  if (inherits(data, "MXNDArraySparse")) return(nd.sparse.op("sqrt", list(data = data, out = out)))
   .Call(C_mx_r_nd_invoke, "sqrt", list(data), NULL, out)
 }
 
@@ -401,6 +404,7 @@ mx.nd.rsqrt <- function(data, out = NULL) {
 #' @details Engine operator \code{square}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.square <- function(data, out = NULL) {
+  if (inherits(data, "MXNDArraySparse")) return(nd.sparse.op("square", list(data = data, out = out)))
   .Call(C_mx_r_nd_invoke, "square", list(data), NULL, out)
 }
 
@@ -765,6 +769,7 @@ mx.nd.fix <- function(data, out = NULL) {
 #' @details Engine operator \code{negative}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.negative <- function(data, out = NULL) {
+  if (inherits(data, "MXNDArraySparse")) return(nd.sparse.op("negative", list(data = data, out = out)))
   .Call(C_mx_r_nd_invoke, "negative", list(data), NULL, out)
 }
 
@@ -1122,6 +1127,7 @@ mx.nd.argmin <- function(data, axis = NULL, keepdims = FALSE, out = NULL) {
 #' @details Engine operator \code{dot}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
 #' @export
 mx.nd.dot <- function(lhs, rhs, transpose_a = FALSE, transpose_b = FALSE, out = NULL) {
+  if (inherits(lhs, "MXNDArraySparse")) return(nd.sparse.op("dot", list(lhs = lhs, rhs = rhs, transpose_a = transpose_a, transpose_b = transpose_b, out = out)))
   .Call(C_mx_r_nd_invoke, "dot", list(lhs, rhs), list(transpose_a = transpose_a, transpose_b = transpose_b), out)
 }
 
@@ -5972,4 +5978,4 @@ mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...
 #' @export
 mx.symbol.RNN <- function(...) mx.symbol.internal.create("RNN", list(...))
 
-.mx.generated.hash <- "654547e90668c6c0"
+.mx.generated.hash <- "18ead53b36b46b46"

@@ -77,7 +77,7 @@ REASONS <- c(
   Pooling_v1 = "not offered: deprecated legacy version of Pooling",
   IdentityAttachKLSparseReg = "not offered: legacy sparsity regulariser with no users in the R examples",
   Correlation = "planned: optical-flow layer (FlowNet)",
-  cast_storage = "planned: sparse storage (issue 11, sparse data)",
+  cast_storage = "not offered as an engine op: sparse arrays are R objects over dense NDArrays; mx.nd.cast.storage() in R/sparse.R converts (docs/sparse.md)",
   reset_arrays = "planned: multi-tensor helper of the fused optimizers",
   amp_cast = "planned: mixed-precision training (AMP)",
   amp_multicast = "planned: mixed-precision training (AMP)",

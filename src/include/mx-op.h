@@ -161,6 +161,7 @@ extern const mx_op mx_ops_tensor[];     /* tensor.c: broadcast_to, topk, sort, g
 extern const mx_op mx_ops_linalg[];     /* linalg.c: linalg_gemm, potrf, trsm, ... */
 extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shuffle, ... */
 extern const mx_op mx_ops_rnn[];        /* rnn.c: the fused RNN op */
+extern const mx_op mx_ops_sparse[];     /* sparse.c: CSR / row_sparse kernels (R/sparse.R) */
 
 /* ------------------------------------------------------ shared helpers */
 

@@ -315,6 +315,13 @@ mx_status mx_libsvm_parse(const char *text, size_t len, const char *name, int64_
                           int num_parts, int part_index, mx_ndarray **data, mx_ndarray **labels);
 mx_status mx_libsvm_load(const char *path, int64_t width, int num_parts, int part_index,
                          mx_ndarray **data, mx_ndarray **labels);
+/* The same as CSR components: out[0] values (float32, nnz), out[1] column
+ * indices (int64, nnz, increasing within a row; a repeated index keeps its
+ * last value), out[2] indptr (int64, n + 1), out[3] labels (float32, n). */
+mx_status mx_libsvm_parse_csr(const char *text, size_t len, const char *name, int64_t width,
+                              int num_parts, int part_index, mx_ndarray **out);
+mx_status mx_libsvm_load_csr(const char *path, int64_t width, int num_parts, int part_index,
+                             mx_ndarray **out);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@ static const mx_op *const families[] = {
   mx_ops_shape, mx_ops_index, mx_ops_random, mx_ops_conv, mx_ops_nn,
   mx_ops_optimizer, mx_ops_layers, mx_ops_sequence, mx_ops_spatial,
   mx_ops_tensor, mx_ops_linalg, mx_ops_sample, mx_ops_rnn,
+  mx_ops_sparse,
 };
 
 /* Lookup table: open addressing over names and aliases, at most half full. */

@@ -9,7 +9,8 @@
 check_grad <- function(op, inputs, params = NULL, wrt = seq_along(inputs),
                        eps = 1e-6, tol = 1e-5, n.check = 20L, is.train = TRUE,
                        seed = 11L, dtype = "float64", label = op) {
-  to_nd <- function(ins) lapply(ins, function(a) mx.nd.array(a, dtype = dtype))
+  # dtype: one for every input, or one per input (e.g. int64 index inputs)
+  to_nd <- function(ins) Map(function(a, dt) mx.nd.array(a, dtype = dt), ins, rep_len(dtype, length(ins)))
   run <- function(ins, og) {
     set.seed(seed)
     mxnet:::nd.forward.backward(op, to_nd(ins), params, og, is.train)
@@ -20,7 +21,7 @@ check_grad <- function(op, inputs, params = NULL, wrt = seq_along(inputs),
   if (inherits(outs, "MXNDArray")) outs <- list(outs)
   set.seed(seed + 1000L)
   G <- lapply(outs, function(o) array(runif(length(o), -1, 1), dim(o) %||% length(o)))
-  Gnd <- lapply(G, function(g) mx.nd.array(g, dtype = dtype))
+  Gnd <- lapply(G, function(g) mx.nd.array(g, dtype = dtype[1L]))
   res <- run(inputs, Gnd)
   ana <- lapply(res$grads, function(g) if (is.null(g)) NULL else as.array(g))
   loss <- function(ins) {

@@ -1,0 +1,353 @@
+# Sparse arrays (R/sparse.R, src/ops/sparse.c): CSR and row_sparse storage,
+# conversions, dot, element-wise ops, lazy updates, LibSVM CSR batches and
+# the sparse logistic model. References are plain R (and Matrix) results.
+
+library(mxnet)
+
+cpu <- mx.cpu()
+
+# An R matrix with about `density` non-zeros, some empty columns (CSR rows).
+sparse_matrix <- function(nr, nc, density = 0.3, seed = 1) {
+  set.seed(seed)
+  m <- matrix(rbinom(nr * nc, 1, density) * round(rnorm(nr * nc), 3), nr, nc)
+  if (nc > 2) m[, 2] <- 0
+  m
+}
+
+has_matrix <- requireNamespace("Matrix", quietly = TRUE)
+
+test_that("CSR from a dense array, from components and back, float32 and float64, odd shapes", {
+  for (dtype in c("float32", "float64")) {
+    for (sz in list(c(7, 5), c(1, 1), c(3, 1), c(1, 4), c(6, 9))) {
+      m <- sparse_matrix(sz[1], sz[2], seed = sum(sz))
+      x <- mx.nd.cast.storage(mx.nd.array(m, ctx = cpu, dtype = dtype), "csr")
+      expect_s3_class(x, "MXNDArrayCSR")
+      expect_identical(mx.nd.stype(x), "csr")
+      expect_equal(dim(x), dim(m))
+      expect_equal(mx.nd.sparse.nnz(x), sum(m != 0))
+      expect_identical(mx.nd.dtype(x$data), dtype)
+      expect_equal(as.array(x), m, tolerance = tol_for(dtype))
+      # the components are the compressed R columns (dgCMatrix layout)
+      p <- c(0, cumsum(colSums(m != 0)))
+      expect_equal(as.vector(as.array(x$indptr)), p)
+      expect_equal(as.vector(as.array(x$indices)), (row(m) - 1)[m != 0])
+      y <- mx.nd.sparse.csr(m[m != 0], (row(m) - 1)[m != 0], p, dim(m), dtype = dtype)
+      expect_equal(as.array(y), m, tolerance = tol_for(dtype))
+      expect_equal(as.array(mx.nd.cast.storage(y, "default")), m, tolerance = tol_for(dtype))
+    }
+  }
+  z <- mx.nd.cast.storage(matrix(0, 3, 4), "csr")
+  expect_equal(mx.nd.sparse.nnz(z), 0)
+  expect_equal(as.array(z), matrix(0, 3, 4))
+})
+
+test_that("CSR converts from and to Matrix::dgCMatrix with the same R orientation", {
+  skip_if_not(has_matrix, "the Matrix package is not installed")
+  m <- sparse_matrix(8, 6)
+  S <- methods::as(m, "CsparseMatrix")
+  x <- mx.nd.sparse.csr(S)
+  expect_equal(dim(x), dim(S))
+  expect_equal(as.array(x), m, tolerance = 1e-6)
+  expect_equal(as.vector(as.array(x$indptr)), S@p)
+  expect_equal(as.vector(as.array(x$indices)), S@i)
+  back <- mx.nd.sparse.as.dgCMatrix(x)
+  expect_s4_class(back, "dgCMatrix")
+  expect_equal(as.matrix(back), m, tolerance = 1e-6)
+  # a triplet matrix and cast.storage from a Matrix object
+  Tm <- Matrix::sparseMatrix(i = c(1, 3, 2), j = c(1, 1, 4), x = c(5, 6, 7), dims = c(3, 4), repr = "T")
+  expect_equal(as.array(mx.nd.cast.storage(Tm, "csr")), as.matrix(Tm))
+  expect_equal(as.array(mx.nd.cast.storage(Tm, "default")), as.matrix(Tm))
+})
+
+test_that("malformed CSR and row_sparse components give classed errors", {
+  v <- c(1, 2, 3)
+  expect_error(mx.nd.sparse.csr(v, c(0, 2, 5), c(0, 2, 3), c(5, 2)), "indices", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 2, 9), c(0, 2, 3), c(5, 2)), "\\[0, 5\\)", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 2, -1), c(0, 2, 3), c(5, 2)), class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(2, 0, 1), c(0, 2, 3), c(5, 2)), "increasing", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 1, 2), c(1, 2, 3), c(5, 2)), "indptr", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 1, 2), c(0, 2, 1), c(5, 2)), "indptr", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 1, 2), c(0, 2, 4), c(5, 2)), "indptr", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 1, 2), c(0, 3), c(5, 2)), "entries", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 1), c(0, 2, 3), c(5, 2)), "entries", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(c(1, NA, 3), c(0, 1, 2), c(0, 2, 3), c(5, 2)), "NA", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.csr(v, c(0, 1, 2), c(0, 2, 3), c(5, -2)), "shape", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.row_sparse(matrix(1, 2, 2), c(3, 1), c(2, 5)), "increasing", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.row_sparse(matrix(1, 2, 2), c(1, 5), c(2, 5)), "\\[0, 5\\)", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.row_sparse(matrix(1, 2, 2), c(1, 2, 3), c(2, 5)), "entries", class = "mxnet_value_error")
+  expect_error(mx.nd.sparse.row_sparse(matrix(1, 3, 2), c(1, 2), c(2, 5)), "shape", class = "mxnet_value_error")
+  # the kernels check the components themselves (objects built by hand)
+  nd64 <- function(x) mx.nd.array(x, ctx = cpu, dtype = "int64")
+  bad <- list(list(c(0, 7, 1), c(0, 2, 3)), list(c(1, 0, 1), c(0, 2, 3)),
+              list(c(0, 1, 1), c(0, 3, 2)), list(c(0, 1, 1), c(1, 2, 3)))
+  for (b in bad) {
+    e <- tryCatch(mxnet:::nd.invoke("_sparse_csr_to_dense", list(mx.nd.array(v, ctx = cpu), nd64(b[[1]]), nd64(b[[2]])),
+                                    list(num_cols = 5)), error = function(e) e)
+    expect_s3_class(e, "mxnet_error")
+    obj <- mxnet:::sparse.new("csr", c(2, 5), data = mx.nd.array(v, ctx = cpu), indices = nd64(b[[1]]),
+                              indptr = nd64(b[[2]]))
+    expect_error(mx.nd.dot(obj, mx.nd.ones(c(3, 5), ctx = cpu)), class = "mxnet_error")
+  }
+  e <- tryCatch(mxnet:::nd.invoke("_sparse_rsp_to_dense", list(mx.nd.ones(c(2, 2), ctx = cpu), nd64(c(1, 1))),
+                                  list(num_rows = 4)), error = function(e) e)
+  expect_s3_class(e, "mxnet_error")
+  expect_error(mx.nd.cast.storage(mx.nd.zeros(c(2, 2, 2), ctx = cpu), "csr"), "2-dimensional",
+               class = "mxnet_value_error")
+  expect_error(mx.nd.cast.storage(matrix(1, 2, 2), "dense"), "stype", class = "mxnet_value_error")
+})
+
+test_that("row_sparse arrays: construction, cast.storage both ways, 3-d data", {
+  for (dtype in c("float32", "float64")) {
+    m <- sparse_matrix(4, 7, density = 0.2)
+    r <- mx.nd.cast.storage(mx.nd.array(m, ctx = cpu, dtype = dtype), "row_sparse")
+    expect_s3_class(r, "MXNDArrayRowSparse")
+    kept <- which(colSums(m != 0) > 0)
+    expect_equal(as.vector(as.array(r$indices)), kept - 1)
+    expect_equal(dim(r), dim(m))
+    expect_equal(mx.nd.sparse.nnz(r), 4 * length(kept))
+    expect_equal(as.array(r), m, tolerance = tol_for(dtype))
+    built <- mx.nd.sparse.row_sparse(m[, kept, drop = FALSE], kept - 1, dim(m), dtype = dtype)
+    expect_equal(as.array(built), m, tolerance = tol_for(dtype))
+    # csr <-> row_sparse
+    expect_equal(as.array(mx.nd.cast.storage(r, "csr")), m, tolerance = tol_for(dtype))
+    expect_equal(as.array(mx.nd.cast.storage(mx.nd.cast.storage(m, "csr"), "row_sparse")), m,
+                 tolerance = 1e-6)
+  }
+  a <- array(0, c(2, 3, 5))
+  a[, , c(2, 5)] <- rnorm(12)
+  r3 <- mx.nd.cast.storage(a, "row_sparse")
+  expect_equal(as.vector(as.array(r3$indices)), c(1, 4))
+  expect_equal(as.array(r3), a, tolerance = 1e-6)
+  v <- mx.nd.sparse.row_sparse(c(3, 4), c(0, 6), 9)
+  expect_equal(as.array(v), c(3, 0, 0, 0, 0, 0, 4, 0, 0))
+})
+
+test_that("dot(csr, dense) and its transpose match R's matrix products", {
+  for (dtype in c("float32", "float64")) {
+    tol <- if (dtype == "float32") 1e-5 else 1e-12
+    for (sz in list(c(7, 5, 3), c(1, 1, 1), c(40, 33, 6), c(5, 4, 1))) {
+      m <- sparse_matrix(sz[1], sz[2], seed = sz[3])   # engine (sz[2], sz[1])
+      x <- mx.nd.cast.storage(mx.nd.array(m, ctx = cpu, dtype = dtype), "csr")
+      r <- matrix(rnorm(sz[3] * sz[1]), sz[3], sz[1])  # engine (sz[1], sz[3])
+      got <- as.array(mx.nd.dot(x, mx.nd.array(r, ctx = cpu, dtype = dtype)))
+      expect_equal(matrix(got, sz[3]), r %*% m, tolerance = tol)
+      r2 <- matrix(rnorm(sz[3] * sz[2]), sz[3], sz[2])
+      got2 <- as.array(mx.nd.dot(x, mx.nd.array(r2, ctx = cpu, dtype = dtype), transpose_a = TRUE))
+      expect_equal(matrix(got2, sz[3]), r2 %*% t(m), tolerance = tol)
+      # the row-sparse form holds the rows the CSR columns use
+      g <- mx.nd.sparse.dot(x, mx.nd.array(r2, ctx = cpu, dtype = dtype), transpose_a = TRUE,
+                            forward_stype = "row_sparse")
+      expect_s3_class(g, "MXNDArrayRowSparse")
+      expect_equal(as.vector(as.array(g$indices)), which(rowSums(m != 0) > 0) - 1)
+      expect_equal(matrix(as.array(g), sz[3]), r2 %*% t(m), tolerance = tol)
+    }
+  }
+  # a vector rhs is one column; R matrices are accepted
+  m <- sparse_matrix(6, 4)
+  x <- mx.nd.cast.storage(m, "csr")
+  v <- rnorm(6)
+  expect_equal(as.array(mx.nd.dot(x, mx.nd.array(v, ctx = cpu))), as.vector(v %*% m), tolerance = 1e-5)
+  expect_equal(as.array(mx.nd.dot(x, v)), as.vector(v %*% m), tolerance = 1e-5)
+  if (has_matrix) {
+    S <- methods::as(m, "CsparseMatrix")
+    r <- matrix(rnorm(12), 2, 6)
+    expect_equal(as.array(mx.nd.dot(mx.nd.sparse.csr(S), r)), as.matrix(r %*% S), tolerance = 1e-5)
+  }
+  expect_error(mx.nd.dot(x, mx.nd.ones(c(6, 2), ctx = cpu), transpose_b = TRUE), class = "mxnet_unsupported_error")
+  expect_error(mx.nd.dot(x, mx.nd.ones(c(5, 2), ctx = cpu)), class = "mxnet_error")
+  expect_error(mx.nd.dot(x, mx.nd.ones(c(2, 6), ctx = cpu, dtype = "float64")), "dtype", class = "mxnet_error")
+})
+
+test_that("dot(csr, dense) gradients (values and dense operand) match finite differences", {
+  m <- sparse_matrix(6, 5, density = 0.5)
+  x <- mx.nd.cast.storage(m, "csr")
+  vals <- as.vector(as.array(x$data))
+  idx <- as.vector(as.array(x$indices))
+  ptr <- as.vector(as.array(x$indptr))
+  dt <- c("float64", "int64", "int64", "float64")
+  for (ta in c(FALSE, TRUE)) {
+    rhs <- matrix(rnorm(3 * if (ta) 5 else 6), 3)   # engine (rows, 3)
+    g <- check_grad("_sparse_dot_csr_dense", list(vals, idx, ptr, rhs),
+                    list(transpose_a = ta, num_cols = 6), wrt = c(1L, 4L), dtype = dt,
+                    label = sprintf("sparse dot, transpose_a = %s", ta))
+    expect_equal(dim(g[[4]]), dim(rhs))
+  }
+})
+
+test_that("element-wise ops keep sparsity and match dense results", {
+  m <- sparse_matrix(6, 5)
+  for (stype in c("csr", "row_sparse")) {
+    x <- mx.nd.cast.storage(m, stype)
+    n0 <- mx.nd.sparse.nnz(x)
+    check <- function(y, ref) {
+      expect_identical(mx.nd.stype(y), stype)
+      expect_equal(mx.nd.sparse.nnz(y), n0)
+      expect_equal(as.array(y), ref, tolerance = 1e-5)
+    }
+    check(x * 3, m * 3)
+    check(2.5 * x, m * 2.5)
+    check(x / 4, m / 4)
+    check(x^2, m^2)
+    check(-x, -m)
+    check(abs(x), abs(m))
+    check(sign(x), sign(m))
+    check(sqrt(abs(x)), sqrt(abs(m)))
+    check(mx.nd.square(x), m^2)
+    check(mx.nd.negative(x), -m)
+    check(mx.nd.abs(x), abs(m))
+    check(mx.nd.sqrt(abs(x)), sqrt(abs(m)))
+    check(mx.nd.sign(x), sign(m))
+    expect_error(x + 1, class = "mxnet_unsupported_error")
+    expect_error(exp(x), class = "mxnet_unsupported_error")
+    expect_error(mx.nd.square(x, out = mx.nd.zeros(c(6, 5))), class = "mxnet_unsupported_error")
+  }
+  a <- sparse_matrix(3, 8, density = 0.2, seed = 3)
+  b <- sparse_matrix(3, 8, density = 0.2, seed = 4)
+  ra <- mx.nd.cast.storage(a, "row_sparse")
+  rb <- mx.nd.cast.storage(b, "row_sparse")
+  s <- ra + rb
+  expect_s3_class(s, "MXNDArrayRowSparse")
+  expect_equal(as.vector(as.array(s$indices)), which(colSums(a != 0) + colSums(b != 0) > 0) - 1)
+  expect_equal(as.array(s), a + b, tolerance = 1e-6)
+  expect_equal(as.array(ra - rb), a - b, tolerance = 1e-6)
+  expect_error(ra + mx.nd.cast.storage(matrix(1, 3, 7), "row_sparse"), class = "mxnet_value_error")
+  expect_error(ra + mx.nd.cast.storage(a, "csr"), class = "mxnet_unsupported_error")
+})
+
+test_that("lazy updates equal dense updates on the touched rows and leave the others alone", {
+  set.seed(5)
+  for (dtype in c("float32", "float64")) {
+    tol <- tol_for(dtype) * 10
+    w0 <- matrix(rnorm(3 * 9), 3, 9)     # engine (9 rows, 3)
+    rows <- c(1, 4, 8)                   # 0-based engine rows
+    gd <- matrix(rnorm(9), 3, 3)
+    gdense <- matrix(0, 3, 9)
+    gdense[, rows + 1] <- gd
+    grad <- mx.nd.sparse.row_sparse(gd, rows, c(3, 9), dtype = dtype)
+    nd <- function(a) mx.nd.array(a, ctx = cpu, dtype = dtype)
+    touched <- rows + 1
+    # SGD without weight decay: equal to the dense update everywhere
+    w <- nd(w0)
+    mx.sparse.sgd.update(w, grad, lr = 0.3, rescale.grad = 0.5, clip.gradient = 0.4)
+    ref <- as.array(mx.nd.sgd.update(nd(w0), nd(gdense), lr = 0.3, rescale_grad = 0.5, clip_gradient = 0.4))
+    expect_equal(as.array(w), ref, tolerance = tol)
+    expect_equal(as.array(w)[, -touched], w0[, -touched], tolerance = tol)
+    # with weight decay only the touched rows decay
+    w <- nd(w0)
+    mx.sparse.sgd.update(w, grad, lr = 0.3, wd = 0.1)
+    ref <- as.array(mx.nd.sgd.update(nd(w0), nd(gdense), lr = 0.3, wd = 0.1))
+    expect_equal(as.array(w)[, touched], ref[, touched], tolerance = tol)
+    expect_equal(as.array(w)[, -touched], w0[, -touched], tolerance = tol)
+    # AdaGrad and Adam: touched rows as the dense ops, the rest (and states) untouched
+    h0 <- matrix(runif(27), 3, 9)
+    w <- nd(w0); h <- nd(h0)
+    mx.sparse.adagrad.update(w, grad, h, lr = 0.2, wd = 0.01)
+    wr <- nd(w0); hr <- nd(h0)
+    mx.nd.adagrad.update(wr, nd(gdense), hr, lr = 0.2, wd = 0.01, out = wr)
+    expect_equal(as.array(w)[, touched], as.array(wr)[, touched], tolerance = tol)
+    expect_equal(as.array(h)[, touched], as.array(hr)[, touched], tolerance = tol)
+    expect_equal(as.array(w)[, -touched], w0[, -touched], tolerance = tol)
+    expect_equal(as.array(h)[, -touched], h0[, -touched], tolerance = tol)
+    m0 <- matrix(rnorm(27) * 0.1, 3, 9); v0 <- matrix(runif(27) * 0.1, 3, 9)
+    w <- nd(w0); mm <- nd(m0); vv <- nd(v0)
+    mx.sparse.adam.update(w, grad, mm, vv, lr = 0.05, wd = 0.01)
+    wr <- nd(w0); mr <- nd(m0); vr <- nd(v0)
+    mx.nd.adam.update(wr, nd(gdense), mr, vr, lr = 0.05, wd = 0.01, out = wr)
+    expect_equal(as.array(w)[, touched], as.array(wr)[, touched], tolerance = tol)
+    expect_equal(as.array(mm)[, touched], as.array(mr)[, touched], tolerance = tol)
+    expect_equal(as.array(vv)[, touched], as.array(vr)[, touched], tolerance = tol)
+    expect_equal(as.array(w)[, -touched], w0[, -touched], tolerance = tol)
+    expect_equal(as.array(mm)[, -touched], m0[, -touched], tolerance = tol)
+  }
+  # a gradient of another shape, or rows out of range, are errors
+  w <- mx.nd.zeros(c(3, 9), ctx = cpu)
+  expect_error(mx.sparse.sgd.update(w, mx.nd.sparse.row_sparse(matrix(1, 2, 1), 0, c(2, 9)), lr = 1),
+               class = "mxnet_value_error")
+  bad <- mxnet:::sparse.new("row_sparse", c(9, 3), data = mx.nd.ones(c(3, 1), ctx = cpu),
+                            indices = mx.nd.array(12, ctx = cpu, dtype = "int64"))
+  expect_error(mx.sparse.sgd.update(w, bad, lr = 1), class = "mxnet_error")
+  expect_equal(as.array(w), matrix(0, 3, 9))
+})
+
+test_that("the sparse logistic model learns a separable problem with each optimizer", {
+  set.seed(7)
+  nf <- 200; n <- 300
+  # each example has 5 features; class 1 draws them from 0..99, class 0 from 100..199
+  y <- rep(c(0, 1), length.out = n)
+  idx <- lapply(y, function(c) sort(sample.int(100, 5) - 1 + (1 - c) * 100))
+  X <- mx.nd.sparse.csr(rep(1, 5 * n), unlist(idx), seq(0, 5 * n, by = 5), c(nf, n))
+  for (opt in c("sgd", "adagrad", "adam")) {
+    lr <- switch(opt, sgd = 2, adagrad = 0.5, adam = 0.05)
+    fit <- mx.sparse.logistic(X, y, optimizer = opt, learning.rate = lr, num.round = 8, batch.size = 32)
+    expect_lt(fit$loss[8], fit$loss[1])
+    expect_lt(fit$loss[8], 0.2)
+    p <- predict(fit, X)
+    expect_equal(as.numeric(p > 0.5), y)
+  }
+  # every feature in a batch moves, features never seen stay at 0
+  X2 <- mx.nd.sparse.csr(c(1, 1), c(0, 3), c(0, 1, 2), c(10, 2))
+  fit <- mx.sparse.logistic(X2, c(1, 0), learning.rate = 1, num.round = 1, batch.size = 2, shuffle = FALSE)
+  w <- as.vector(as.array(fit$weight))
+  expect_equal(w[-c(1, 4)], rep(0, 8))
+  expect_equal(w[c(1, 4)], c(0.25, -0.25), tolerance = 1e-6)   # lr * (y - 0.5) / 2
+  expect_error(mx.sparse.logistic(X2, c(1, 2)), class = "mxnet_value_error")
+})
+
+test_that("LibSVMIter with data.storage = 'csr' gives the dense iterator's batches as CSR", {
+  f <- tempfile(fileext = ".t")
+  writeLines(c("1 0:0.5 2:1.2", "-2", "-3 2:1.2 0:0.6 1:2.4", "4 2:-1.2", "5 1:3 1:4", ""), f)
+  dense <- mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, batch.size = 3)
+  sparse <- mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, batch.size = 3, data.storage = "csr")
+  dense$reset(); sparse$reset()
+  k <- 0
+  while (dense$iter.next()) {
+    expect_true(sparse$iter.next())
+    k <- k + 1
+    ds <- dense$value(); sp <- sparse$value()
+    expect_s3_class(sp$data, "MXNDArrayCSR")
+    expect_equal(dim(sp$data), c(3, 3))
+    expect_equal(as.array(sp$data), as.array(ds$data), tolerance = 1e-6)
+    expect_equal(as.array(sp$label), as.array(ds$label))
+    expect_equal(sparse$num.pad(), dense$num.pad())
+  }
+  expect_equal(k, 2)
+  expect_false(sparse$iter.next())
+  # the repeated index keeps its last value (as the dense reader)
+  sparse$reset(); sparse$iter.next(); sparse$iter.next()
+  expect_equal(as.array(sparse$value()$data)[2, 2], 4)
+  bad <- tempfile(fileext = ".t")
+  writeLines(c("1 0:0.5", "2 7:1"), bad)
+  expect_error(mx.io.LibSVMIter(data.libsvm = bad, data.shape = 3, batch.size = 1, data.storage = "csr"),
+               "line 2", class = "mxnet_io_error")
+  writeLines(c("1 0:0.5", "2 1:"), bad)
+  expect_error(mx.io.LibSVMIter(data.libsvm = bad, data.shape = 3, batch.size = 1, data.storage = "csr"),
+               class = "mxnet_io_error")
+  expect_error(mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, data.storage = "rsp"),
+               class = "mxnet_value_error")
+})
+
+test_that("CSR components may be NDArrays, and LibSVM CSR batches take labels from a label file", {
+  m <- sparse_matrix(5, 4)
+  p <- c(0, cumsum(colSums(m != 0)))
+  x <- mx.nd.sparse.csr(mx.nd.array(m[m != 0], ctx = cpu), mx.nd.array((row(m) - 1)[m != 0], ctx = cpu),
+                        mx.nd.array(p, ctx = cpu), dim(m), dtype = "float64")
+  expect_identical(mx.nd.dtype(x$data), "float64")
+  expect_identical(mx.nd.dtype(x$indices), "int64")
+  expect_equal(as.array(x), m, tolerance = 1e-6)
+  f <- tempfile(fileext = ".t")
+  lf <- tempfile(fileext = ".t")
+  writeLines(c("0 1:1", "0 0:2", "0 2:3"), f)
+  writeLines(c("0 0:1 1:5", "0 0:2", "0 1:7"), lf)
+  it <- mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, label.libsvm = lf, label.shape = 2,
+                         batch.size = 2, data.storage = "csr")
+  it$reset()
+  expect_true(it$iter.next())
+  expect_equal(as.array(it$value()$label), matrix(c(1, 5, 2, 0), 2))
+  expect_equal(as.array(it$value()$data), matrix(c(0, 1, 0, 2, 0, 0), 3))
+  expect_true(it$iter.next())
+  expect_equal(it$num.pad(), 1L)
+  expect_equal(as.array(it$value()$data), matrix(c(0, 0, 3, 0, 1, 0), 3))
+  expect_false(it$iter.next())
+  it$reset()
+  expect_equal(it$num.pad(), 0L)
+})
