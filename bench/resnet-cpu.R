@@ -70,8 +70,9 @@ if (mode == "train") {
 } else {
   ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x), grad.req = "null")
   # one parameter at a time: no R copy (doubles) of all the weights at once
-  for (n in names(ex$arg.arrays)) {
-    d <- dim(ex$arg.arrays[[n]])
+  shapes <- lapply(ex$ref.arg.arrays, dim)     # ref: no copies of the arrays
+  for (n in names(shapes)) {
+    d <- shapes[[n]]
     v <- if (n == "data") x else array(rnorm(prod(d)) * 0.01, d)
     mx.exec.update.arg.arrays(ex, setNames(list(mx.nd.array(v)), n), match.name = TRUE)
   }
