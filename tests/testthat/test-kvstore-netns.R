@@ -3,6 +3,12 @@
 # (mx-launch.sh) with an ssh stand-in (fixtures/nsagent.sh). Traffic stays
 # inside the namespaces the test creates. Needs root, iproute2 and mpirun.
 
+# this run's namespace names (fixtures read MX_NETNS): runs side by side on
+# one machine neither share nor remove each other's
+NETNS <- sprintf("mx%d", Sys.getpid())
+Sys.setenv(MX_NETNS = NETNS)
+ns <- function(k) paste0(NETNS, "h", k)
+
 netns_skip <- function() {
   skip_if(Sys.which("mpirun") == "", "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)")
   skip_if_not(mx.features()[["MPI"]], "this build of mxnet has no MPI")
@@ -35,7 +41,7 @@ run_hosts <- function(code, timeout = 90) {
   launcher <- system.file("scripts", "mx-launch.sh", package = "mxnet")
   extra <- paste("--bind-to none --mca plm_rsh_agent", agent,
                  "--mca oob_tcp_if_include 198.18.0.0/24 --mca btl_tcp_if_include 198.18.0.0/24 --mca btl tcp,self")
-  args <- c("-k", "5", timeout, "ip", "netns", "exec", "mxh1", "sh", launcher, "-n", "2",
+  args <- c("-k", "5", timeout, "ip", "netns", "exec", ns(1), "sh", launcher, "-n", "2",
             "-H", "198.18.0.1:1,198.18.0.2:1", "-m", shQuote(extra), "--", script)
   env <- c(paste0("R_LIBS=", paste(.libPaths(), collapse = ":")),
            paste0("RSCRIPT=", file.path(R.home("bin"), "Rscript")))
@@ -88,7 +94,7 @@ test_that("a cut link ends the job within the keepalive bound, leaving nothing b
   netns_up()
   on.exit(system2("sh", test_path("fixtures", "netns-down.sh"), stdout = FALSE, stderr = FALSE))
   # cut host 2's link once training runs
-  cutter <- sprintf("sleep 6; ip -n mxh2 link set eth0 down")
+  cutter <- sprintf("sleep 6; ip -n %s link set eth0 down", ns(2))
   system2("sh", c("-c", shQuote(cutter)), wait = FALSE)
   r <- run_hosts("
 options(mxnet.dist.timeout = 10)
@@ -102,8 +108,8 @@ m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 1e6, array.batch
   # nothing of the job is left on either host (with the hosts' tcp_retries2 = 5
   # of netns-up.sh; without it mpirun waits minutes on data in flight); the
   # cut-off host's daemon needs its own TCP timeout (about 13 s) to notice
-  pids <- function() c(system2("ip", c("netns", "pids", "mxh1"), stdout = TRUE),
-                       system2("ip", c("netns", "pids", "mxh2"), stdout = TRUE))
+  pids <- function() c(system2("ip", c("netns", "pids", ns(1)), stdout = TRUE),
+                       system2("ip", c("netns", "pids", ns(2)), stdout = TRUE))
   for (i in 1:40) if (length(left <- pids()) == 0L) break else Sys.sleep(0.5)
   expect_length(left, 0L)
   expect_match(r$output, "lost communication with a remote daemon|timed out after")
