@@ -168,12 +168,12 @@ static mx_status sm_fwd(KARGS, int lg) {
   mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), &h);
   if (rc) return rc;
   const void *x = MX_PTR(in[0]);
-  mx_dnn_scratch sc = {NULL, NULL};
+  mx_scratch sc = {0};
   int64_t n = v.outer * v.K * v.inner;
   if (v.invt != 1.0) {   /* softmax of x / T */
-    if ((rc = mx_dnn_scratch_get(c, (size_t)n * mx_cu_dtype_size(dt), &sc))) return rc;
-    if ((rc = mx_dnn_scale(mx_cuda_of(c)->stream, dt, x, sc.p, v.invt, n))) goto done;
-    x = sc.p;
+    if ((rc = mx_host->scratch_open(c, (size_t)n * mx_cu_dtype_size(dt), &sc))) return rc;
+    if ((rc = mx_dnn_scale(mx_cuda_of(c)->stream, dt, x, sc.base, v.invt, n))) goto done;
+    x = sc.base;
   }
   cudnnTensorDescriptor_t td;
   if ((rc = mx_dnn_tensor4(&td, dt, v.outer, v.K, v.inner, 1))) goto done;
@@ -184,7 +184,7 @@ static mx_status sm_fwd(KARGS, int lg) {
   (void)cudnnDestroyTensorDescriptor(td);
   if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnSoftmaxForward");
 done:
-  mx_dnn_scratch_done(&sc);
+  mx_host->scratch_close(&sc);
   return rc;
 }
 

@@ -100,8 +100,8 @@ static mx_status bn_begin(const mx_op_ctx *c, const mx_param_value *p, const mx_
 }
 
 /* C elements of scratch number k (of 3 in forward, 4 in backward) */
-static void *slot(const mx_dnn_scratch *sc, int k, int64_t C, int dt) {
-  return (char *)sc->p + (size_t)k * (size_t)C * mx_cu_dtype_size(dt);
+static void *slot(const mx_scratch *sc, int k, int64_t C, int dt) {
+  return (char *)sc->base + (size_t)k * (size_t)C * mx_cu_dtype_size(dt);
 }
 
 static mx_status copy_async(const mx_op_ctx *c, void *dst, const void *src, size_t bytes) {
@@ -111,7 +111,7 @@ static mx_status copy_async(const mx_op_ctx *c, void *dst, const void *src, size
 
 static mx_status fwd_run(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
                          mx_ndarray *const *out, const bn_view *v, const bn_desc *d,
-                         cudnnHandle_t h, const mx_dnn_scratch *sc) {
+                         cudnnHandle_t h, const mx_scratch *sc) {
   int dt = in[0]->dtype, fix = (int)p[bn_fix].i;
   int batch = c->is_train && !p[bn_global].i;
   cudaStream_t st = mx_cuda_of(c)->stream;
@@ -162,10 +162,10 @@ mx_status mx_dnn_bn_fwd(KARGS) {
     bn_desc_free(&d);
     return rc;
   }
-  mx_dnn_scratch sc = {NULL, NULL};
-  if (!rc) rc = mx_dnn_scratch_get(c, 3 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
+  mx_scratch sc = {0};
+  if (!rc) rc = mx_host->scratch_open(c, 3 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
   if (!rc) rc = fwd_run(c, p, in, out, &v, &d, h, &sc);
-  mx_dnn_scratch_done(&sc);
+  mx_host->scratch_close(&sc);
   bn_desc_free(&d);
   return rc;
 }
@@ -175,7 +175,7 @@ static mx_status bwd_cudnn(const mx_op_ctx *c, const mx_param_value *p, mx_ndarr
                            mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *ig,
                            const int *req,
                            const bn_view *v, const bn_desc *d, cudnnHandle_t h,
-                           const mx_dnn_scratch *sc) {
+                           const mx_scratch *sc) {
   int dt = in[0]->dtype, fix = (int)p[bn_fix].i;
   cudaStream_t st = mx_cuda_of(c)->stream;
   mx_status rc;
@@ -218,10 +218,10 @@ mx_status mx_dnn_bn_bwd(BARGS) {
   }
   int batch = c->is_train && !p[bn_global].i, fix = (int)p[bn_fix].i;
   if (batch && w0 && v.outer * v.inner > 0) {
-    mx_dnn_scratch sc = {NULL, NULL};
-    rc = mx_dnn_scratch_get(c, 4 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
+    mx_scratch sc = {0};
+    rc = mx_host->scratch_open(c, 4 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
     if (!rc) rc = bwd_cudnn(c, p, og, in, out, ig, req, &v, &d, h, &sc);
-    mx_dnn_scratch_done(&sc);
+    mx_host->scratch_close(&sc);
   } else {
     /* fixed statistics (dx = gamma istd dy), or only dgamma / dbeta */
     rc = mx_dnn_bn_bwd_stats(mx_cuda_of(c)->stream, dt, MX_PTR(in[0]), MX_PTR(og[0]),

@@ -282,16 +282,16 @@ static mx_status search(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, int 
   }
   size_t want = max_workspace(h, pl, op);
   if (mode == 1 && want > limit) want = limit;
-  mx_dnn_scratch sc;
-  mx_status rc = mx_dnn_scratch_get(c, want, &sc);
+  mx_scratch sc;
+  mx_status rc = mx_host->scratch_open(c, want, &sc);
   if (rc == MX_ERR_NOMEM && mode == 2 && want > limit) {   /* fastest: fall back to the limit */
     want = limit;
-    rc = mx_dnn_scratch_get(c, want, &sc);
+    rc = mx_host->scratch_open(c, want, &sc);
   }
   if (rc) return rc;
   *avail = want;
-  rc = find_ex(h, pl, op, b, sc.p, want, cands, n);
-  mx_dnn_scratch_done(&sc);
+  rc = find_ex(h, pl, op, b, sc.base, want, cands, n);
+  mx_host->scratch_close(&sc);
   return rc;
 }
 
@@ -338,8 +338,8 @@ static mx_status run_op(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int op
   if ((rc = plan_get(c, g, dt, &pl))) return rc;
   if (!pl->have[op] && (rc = choose(c, h, pl, g, dt, op, b))) return rc;
   MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, pl->math[op]));
-  mx_dnn_scratch sc;
-  if ((rc = mx_dnn_scratch_get(c, pl->ws[op], &sc))) return rc;
+  mx_scratch sc;
+  if ((rc = mx_host->scratch_open(c, pl->ws[op], &sc))) return rc;
   float af = 1, bf = 0;
   double ad = 1, bd = 0;
   const void *al = dt == MX_FLOAT64 ? (const void *)&ad : (const void *)&af;
@@ -348,17 +348,17 @@ static mx_status run_op(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int op
   cudnnStatus_t e;
   if (op == OP_FWD)
     e = cudnnConvolutionForward(h, al, d->x, b->x, d->w, b->w, d->conv,
-                                (cudnnConvolutionFwdAlgo_t)pl->algo[op], sc.p, pl->ws[op], be,
+                                (cudnnConvolutionFwdAlgo_t)pl->algo[op], sc.base, pl->ws[op], be,
                                 d->y, b->out);
   else if (op == OP_BWD_DATA)
     e = cudnnConvolutionBackwardData(h, al, d->w, b->w, d->y, b->y, d->conv,
-                                     (cudnnConvolutionBwdDataAlgo_t)pl->algo[op], sc.p,
+                                     (cudnnConvolutionBwdDataAlgo_t)pl->algo[op], sc.base,
                                      pl->ws[op], be, d->x, b->out);
   else
     e = cudnnConvolutionBackwardFilter(h, al, d->x, b->x, d->y, b->y, d->conv,
-                                       (cudnnConvolutionBwdFilterAlgo_t)pl->algo[op], sc.p,
+                                       (cudnnConvolutionBwdFilterAlgo_t)pl->algo[op], sc.base,
                                        pl->ws[op], be, d->w, b->out);
-  mx_dnn_scratch_done(&sc);
+  mx_host->scratch_close(&sc);
   return e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnConvolution*");
 }
 

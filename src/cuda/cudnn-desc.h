@@ -234,15 +234,10 @@ void mx_dnn_conv_shutdown(void);
 mx_status mx_cuda_dnn_init(void);
 void mx_cuda_dnn_shutdown(void);
 
-/* Scratch device memory for one call: c->workspace when the executor
- * planned enough, else a block from the pool (released with
- * mx_dnn_scratch_done once the work is queued). */
-typedef struct mx_dnn_scratch {
-  void *p;
-  mx_storage *st;
-} mx_dnn_scratch;
-mx_status mx_dnn_scratch_get(const mx_op_ctx *c, size_t bytes, mx_dnn_scratch *s);
-void mx_dnn_scratch_done(mx_dnn_scratch *s);
+/* Scratch device memory for one call: the engine's mx_scratch_open through
+ * mx_host (c->workspace when the executor planned enough, else a pool block,
+ * closed once the work is queued: the block's next user is queued on the
+ * same stream, after this work). */
 
 /* Whether output/gradient k is to be written (the CPU's WANT). */
 static inline int mx_dnn_want(const mx_ndarray *a, const int *req, int k) {

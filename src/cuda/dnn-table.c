@@ -39,30 +39,6 @@ mx_status mx_dnn_choice(const char *op_name, const char *key, const char *choice
   return MX_OK;
 }
 
-/* ------------------------------------------------ scratch */
-
-mx_status mx_dnn_scratch_get(const mx_op_ctx *c, size_t bytes, mx_dnn_scratch *s) {
-  s->p = NULL;
-  s->st = NULL;
-  if (bytes == 0) return MX_OK;
-  if (c->workspace && c->workspace_bytes >= bytes) {
-    s->p = c->workspace;
-    return MX_OK;
-  }
-  mx_status rc = mx_host->storage_alloc(bytes, c->ctx, &s->st);
-  if (rc) return rc;
-  s->p = s->st->data;
-  return MX_OK;
-}
-
-/* The block goes back to the pool at once: its next user is queued on the
- * same stream, after the work queued here. */
-void mx_dnn_scratch_done(mx_dnn_scratch *s) {
-  if (s->st) mx_host->storage_release(s->st);
-  s->st = NULL;
-  s->p = NULL;
-}
-
 /* ------------------------------------------------ hooks */
 
 mx_status mx_cuda_dnn_init(void) {

@@ -34,7 +34,7 @@ extern "C" {
 
 /* Bumped whenever a struct below changes; the loader refuses a module
  * built for another version. */
-#define MX_GPU_ABI 1
+#define MX_GPU_ABI 2
 
 /* Engine functions a module may call. */
 typedef struct mx_host_services {
@@ -49,6 +49,9 @@ typedef struct mx_host_services {
   void (*ndarray_free)(mx_ndarray *a);
   mx_status (*storage_alloc)(size_t bytes, mx_context ctx, mx_storage **out);
   void (*storage_release)(mx_storage *s);
+  /* a kernel's scratch (mx-op.h): the planned workspace or a pool block */
+  mx_status (*scratch_open)(const mx_op_ctx *c, size_t need, mx_scratch *s);
+  void (*scratch_close)(mx_scratch *s);
   void (*convert)(const void *src, int src_dtype, void *dst, int dst_dtype, int64_t n);
   const char *(*getenv)(const char *name);
   const char *(*last_error)(void);                              /* this thread's */

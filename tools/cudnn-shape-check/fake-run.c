@@ -60,10 +60,27 @@ static mx_status h_error_at(const char *func, mx_status st, const char *fmt, ...
   return mx_error_at(func, st, "%s", buf);
 }
 static const char *h_getenv(const char *name) { return getenv(name); }
+/* the engine's scratch rule (mx_scratch_open) on this harness's allocator */
+static mx_status h_scratch_open(const mx_op_ctx *c, size_t need, mx_scratch *s) {
+  memset(s, 0, sizeof *s);
+  s->size = need;
+  if (need == 0) return MX_OK;
+  if (c->workspace && c->workspace_bytes >= need) {
+    s->base = (char *)c->workspace;
+    return MX_OK;
+  }
+  mx_status rc = r_alloc(need, c->ctx, &s->own);
+  if (rc == MX_OK) s->base = (char *)s->own->data;
+  return rc;
+}
+static void h_scratch_close(mx_scratch *s) {
+  if (s->own) r_release(s->own);
+  memset(s, 0, sizeof *s);
+}
 static const mx_host_services g_host = {
   .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = r_alloc, .storage_release = r_release,
-  .getenv = h_getenv};
+  .scratch_open = h_scratch_open, .scratch_close = h_scratch_close, .getenv = h_getenv};
 const mx_host_services *mx_host = &g_host;
 
 mx_status mx_cuda_check(cudaError_t e, const char *what) {
@@ -169,7 +186,8 @@ static const char *h_getenv(const char *name) { return getenv(name); }
 static const mx_host_services g_host = {
   .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = mx_storage_alloc,
-  .storage_release = mx_storage_release, .getenv = h_getenv};
+  .storage_release = mx_storage_release, .scratch_open = mx_scratch_open,
+  .scratch_close = mx_scratch_close, .getenv = h_getenv};
 const mx_host_services *mx_host = &g_host;
 
 mx_status mx_cuda_check(cudaError_t e, const char *what) {
