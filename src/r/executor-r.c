@@ -112,17 +112,8 @@ SEXP mx_r_exec_outputs(SEXP ptr) {
   return out;
 }
 
-SEXP mx_r_exec_memory(SEXP ptr) {
-  mx_exec_memory m;
-  mx_executor_memory(mx_r_exec_get(ptr), &m);
-  static const char *nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes",
-                             "workspace_bytes", "cached_bytes", "n_buffers", "n_blocks",
-                             "n_inplace", "n_mirrored", "n_steps_forward", "n_steps_backward"};
-  double v[] = {(double)m.planned_bytes, (double)m.unplanned_bytes, (double)m.external_bytes,
-                (double)m.workspace_bytes, (double)m.cached_bytes, (double)m.n_buffers,
-                (double)m.n_blocks, (double)m.n_inplace, (double)m.n_mirrored,
-                (double)m.n_steps_forward, (double)m.n_steps_backward};
-  const int n = (int)(sizeof v / sizeof v[0]);
+/* A named numeric vector of n values. */
+static SEXP named_reals(const char *const *nm, const double *v, int n) {
   SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
   SEXP names = PROTECT(Rf_allocVector(STRSXP, n));
   for (int i = 0; i < n; i++) {
@@ -132,6 +123,19 @@ SEXP mx_r_exec_memory(SEXP ptr) {
   Rf_setAttrib(out, R_NamesSymbol, names);
   UNPROTECT(2);
   return out;
+}
+
+SEXP mx_r_exec_memory(SEXP ptr) {
+  mx_exec_memory m;
+  mx_executor_memory(mx_r_exec_get(ptr), &m);
+  static const char *const nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes",
+                                   "workspace_bytes", "cached_bytes", "n_buffers", "n_blocks",
+                                   "n_inplace", "n_mirrored", "n_steps_forward", "n_steps_backward"};
+  double v[] = {(double)m.planned_bytes, (double)m.unplanned_bytes, (double)m.external_bytes,
+                (double)m.workspace_bytes, (double)m.cached_bytes, (double)m.n_buffers,
+                (double)m.n_blocks, (double)m.n_inplace, (double)m.n_mirrored,
+                (double)m.n_steps_forward, (double)m.n_steps_backward};
+  return named_reals(nm, v, (int)(sizeof v / sizeof v[0]));
 }
 
 SEXP mx_r_exec_profile(SEXP ptr, SEXP on) {
@@ -175,13 +179,7 @@ SEXP mx_r_exec_profile(SEXP ptr, SEXP on) {
 SEXP mx_r_scratch_fallbacks(void) {
   int64_t calls, bytes;
   mx_scratch_fallbacks(&calls, &bytes);
-  SEXP out = PROTECT(Rf_allocVector(REALSXP, 2));
-  REAL(out)[0] = (double)calls;
-  REAL(out)[1] = (double)bytes;
-  SEXP names = PROTECT(Rf_allocVector(STRSXP, 2));
-  SET_STRING_ELT(names, 0, Rf_mkChar("calls"));
-  SET_STRING_ELT(names, 1, Rf_mkChar("bytes"));
-  Rf_setAttrib(out, R_NamesSymbol, names);
-  UNPROTECT(2);
-  return out;
+  static const char *const nm[] = {"calls", "bytes"};
+  double v[] = {(double)calls, (double)bytes};
+  return named_reals(nm, v, 2);
 }
