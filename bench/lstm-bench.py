@@ -3,22 +3,16 @@
 #   python3 bench/lstm-bench.py <threads> <reps>
 # Prints the median seconds per step.
 import statistics
-import ctypes
 import sys
 import time
 
 import torch
 
+from torch_threads import set_threads  # the script's folder is on sys.path
+
 nt = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 reps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-torch.set_num_threads(nt)
-torch.set_num_interop_threads(1)
-# as ../shared/bench/cpu_torch.py: Debian's torch calls OpenBLAS, whose thread
-# pool does not follow torch.set_num_threads
-try:
-    ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(nt)
-except OSError:
-    pass
+set_threads(nt)
 torch.manual_seed(1)
 T, N, I, H, L = 35, 32, 650, 650, 2
 lstm = torch.nn.LSTM(I, H, L)

@@ -10,12 +10,13 @@ Synthetic data of one batch reused every step; SGD with momentum 0.9,
 cross-entropy; two warm-up steps, then the median step time.
 """
 import resource
-import ctypes
 import sys
 import time
 
 import torch
 import torch.nn as nn
+
+from torch_threads import set_threads  # the script's folder is on sys.path
 
 
 def cbr(cin, cout, k, s, p, relu=True):
@@ -75,14 +76,7 @@ def resnet20():
 def main():
     mode, depth, batch, threads, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
         int(sys.argv[4]), int(sys.argv[5])
-    torch.set_num_threads(threads)
-    torch.set_num_interop_threads(1)
-    # as ../shared/bench/cpu_torch.py: Debian's torch calls OpenBLAS, whose thread
-    # pool does not follow torch.set_num_threads
-    try:
-        ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(threads)
-    except OSError:
-        pass
+    set_threads(threads)
     torch.manual_seed(0)
     net = resnet50() if depth == 50 else resnet20()
     side, classes = (224, 1000) if depth == 50 else (32, 10)
