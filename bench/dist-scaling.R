@@ -4,7 +4,7 @@
 suppressMessages(library(mxnet))
 a <- commandArgs(TRUE)
 net.name <- a[1]; kvt <- a[2]
-options(mxnet.threads = 1L)
+options(mxnet.threads = 1L, mxnet.dist.overlap = Sys.getenv("MX_OVERLAP") == "1")
 conv.bn <- function(x, f, stride = 1, name) {
   c <- mx.symbol.Convolution(x, kernel = c(3, 3), stride = c(stride, stride), pad = c(1, 1),
                              num_filter = f, no_bias = TRUE, name = paste0(name, "_conv"))

@@ -35,8 +35,10 @@ int mx_kv_is_dist(const mx_kv *kv);
 const char *mx_kv_describe(const mx_kv *kv);
 /* Deadline of every collective, seconds (<= 0: none).  Default 600. */
 void mx_kv_set_timeout(mx_kv *kv, double seconds);
-/* Largest bucket of an allreduce, bytes (default 16 MiB, at least 4 KiB). */
+/* Largest bucket of an allreduce, bytes (at least 4 KiB; by default 2 MiB
+ * when every worker is on this host, else 16 MiB). */
 void mx_kv_set_bucket_bytes(mx_kv *kv, size_t bytes);
+size_t mx_kv_bucket_bytes_of(const mx_kv *kv);
 /* Wire format of allreduce buckets: 0 float32 (default), 1 float16 (sums in
  * float32 on arrival; halves the bytes sent). */
 mx_status mx_kv_set_compression(mx_kv *kv, int fp16);

@@ -65,21 +65,22 @@ static mx_status mpi_fail(int code, const char *what) {
 
 /* ---------------------------------------------------------------- watchdog */
 
+/* A collective's start and end are two atomic stores on the calling thread:
+ * no lock and no wake-up.  The watchdog thread looks every WD_PERIOD seconds.
+ * Waking it at each collective (a condition variable, as before) cost 4-5 ms
+ * per training step with one process per core: the woken thread waits for
+ * the core that the collective's caller spins on (docs/kvstore.md). */
+#define WD_PERIOD 0.2
+
 static struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  pthread_mutex_t mu;    /* guards starting the thread */
   int started;
-  unsigned long gen;     /* collective number; odd while one runs */
-  double deadline;       /* monotonic seconds */
-  double timeout;
+  unsigned long gen;     /* collective number; odd while one runs (atomic) */
+  int64_t deadline_ns;   /* monotonic ns (atomic, stored before gen) */
+  double timeout;        /* of the running collective, for the message */
   const char *what;
   int rank, size;
-} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, 0, 1};
-
-static void wd_timespec(double t, struct timespec *ts) {
-  ts->tv_sec = (time_t)t;
-  ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
-}
+} wd = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, NULL, 0, 1};
 
 static void wd_expired(void) {
   char line[300];
@@ -93,50 +94,40 @@ static void wd_expired(void) {
 
 static void *wd_main(void *arg) {
   (void)arg;
-  pthread_mutex_lock(&wd.mu);
+  struct timespec ts = {0, (long)(WD_PERIOD * 1e9)};
   for (;;) {
-    if (!(wd.gen & 1)) {
-      pthread_cond_wait(&wd.cv, &wd.mu);
-      continue;
-    }
-    unsigned long g = wd.gen;
-    struct timespec ts;
-    wd_timespec(wd.deadline, &ts);
-    int rc = pthread_cond_timedwait(&wd.cv, &wd.mu, &ts);
-    if (rc != 0 && wd.gen == g && mx_kv_now() >= wd.deadline) {
-      pthread_mutex_unlock(&wd.mu);
-      wd_expired();
-      pthread_mutex_lock(&wd.mu);
-    }
+    nanosleep(&ts, NULL);
+    unsigned long g = __atomic_load_n(&wd.gen, __ATOMIC_ACQUIRE);
+    if (!(g & 1)) continue;
+    int64_t d = __atomic_load_n(&wd.deadline_ns, __ATOMIC_RELAXED);
+    if ((int64_t)(mx_kv_now() * 1e9) >= d && __atomic_load_n(&wd.gen, __ATOMIC_ACQUIRE) == g) wd_expired();
   }
   return NULL;
 }
 
 static void wd_begin(const char *what, double timeout) {
   if (timeout <= 0) return;
-  pthread_mutex_lock(&wd.mu);
-  if (!wd.started) {
-    pthread_t t;
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    wd.started = pthread_create(&t, &at, wd_main, NULL) == 0;
-    pthread_attr_destroy(&at);
+  if (!__atomic_load_n(&wd.started, __ATOMIC_ACQUIRE)) {
+    pthread_mutex_lock(&wd.mu);
+    if (!wd.started) {
+      pthread_t t;
+      pthread_attr_t at;
+      pthread_attr_init(&at);
+      pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+      __atomic_store_n(&wd.started, pthread_create(&t, &at, wd_main, NULL) == 0, __ATOMIC_RELEASE);
+      pthread_attr_destroy(&at);
+    }
+    pthread_mutex_unlock(&wd.mu);
   }
-  wd.gen |= 1;
   wd.what = what;
   wd.timeout = timeout;
-  wd.deadline = mx_kv_now() + timeout;
-  pthread_cond_signal(&wd.cv);
-  pthread_mutex_unlock(&wd.mu);
+  __atomic_store_n(&wd.deadline_ns, (int64_t)((mx_kv_now() + timeout) * 1e9), __ATOMIC_RELAXED);
+  __atomic_store_n(&wd.gen, wd.gen | 1UL, __ATOMIC_RELEASE);
 }
 
 static void wd_end(double timeout) {
   if (timeout <= 0) return;
-  pthread_mutex_lock(&wd.mu);
-  wd.gen += 1; /* even: idle, and a new number for the next collective */
-  pthread_cond_signal(&wd.cv);
-  pthread_mutex_unlock(&wd.mu);
+  __atomic_store_n(&wd.gen, wd.gen + 1UL, __ATOMIC_RELEASE); /* even: idle, a new number */
 }
 
 /* ------------------------------------------------------------- collectives */
@@ -234,6 +225,13 @@ mx_status mx_kv_mpi_open(mx_kv_comm **out, char *why, size_t why_len) {
   MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
   MPI_Comm_rank(c->comm, &c->base.rank);
   MPI_Comm_size(c->comm, &c->base.size);
+  MPI_Comm node;
+  if (MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    int n = 0;
+    MPI_Comm_size(node, &n);
+    c->base.one_node = n == c->base.size;
+    MPI_Comm_free(&node);
+  }
   wd.rank = c->base.rank;
   wd.size = c->base.size;
   int level = MPI_THREAD_SINGLE;

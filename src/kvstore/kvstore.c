@@ -2,13 +2,11 @@
  * kvstore.c -- the kvstore object: types, the sum over devices, and the
  * packing of arrays into host buckets for a communicator (kv-comm.h).
  *
- * An allreduce visits the arrays last to first (backward produces gradients
- * in that order) and streams their elements through one host bucket of at
- * most bucket_bytes: when the bucket is full it is reduced and its segments
- * are copied back.  An array of at least MX_KV_INPLACE_BYTES that is float32
- * on the host is reduced in place, a bucket at a time, with no copy.  Arrays on a
- * device or of another float type go through a float32 (float64 for
- * float64 arrays) host copy.  Broadcasts stream raw bytes the same way.
+ * An allreduce sends the arrays through buckets of at most bucket_bytes,
+ * cut by buckets.c's rule (large arrays in place, small ones packed into one
+ * host buffer).  Arrays on a device or of another float type go through a
+ * float32 (float64 for float64 arrays) host copy.  Broadcasts send raw bytes
+ * the same way.
  */
 #include "kv-comm.h"
 
@@ -79,7 +77,7 @@ mx_status mx_kv_new(const char *type, mx_kv **out) {
   memcpy(kv->type, t, sizeof t);
   kv->dist = dist;
   kv->timeout = 600;
-  kv->bucket_bytes = (size_t)16 << 20;
+  kv->bucket_bytes = MX_KV_BUCKET_NET;
   snprintf(kv->desc, sizeof kv->desc, "one process: sums over its devices");
   if (dist) {
     char why[200] = "";
@@ -88,6 +86,7 @@ mx_status mx_kv_new(const char *type, mx_kv **out) {
       free(kv);
       return rc;
     }
+    if (kv->comm && kv->comm->one_node) kv->bucket_bytes = MX_KV_BUCKET_NODE;
     if (kv->comm)
       snprintf(kv->desc, sizeof kv->desc, "worker %d of %d (%s)", kv->comm->rank, kv->comm->size,
                kv->comm->name);
@@ -167,42 +166,20 @@ mx_status mx_kv_reduce(mx_ndarray *dst, mx_ndarray *const *src, int n) {
 typedef struct staged {
   mx_ndarray *a;
   mx_ndarray *tmp; /* host copy, written back when dirty */
-  unsigned char *host;
-  int64_t n;       /* elements of type dt (bytes when dt < 0) */
 } staged;
 
-/* One piece of an array in the bucket. */
-typedef struct segment {
-  int arr;
-  int64_t off, n, at;
-} segment;
-
-typedef struct stream {
-  mx_kv *kv;
-  int op;          /* 0 allreduce, 1 broadcast */
-  int dt;          /* host type: MX_FLOAT32/64, or -1 raw bytes */
-  int wire;        /* bucket type */
-  int root;
-  size_t es, wes;  /* element size on the host and on the wire */
-  int64_t cap, fill;
-  staged *st;
-  segment *seg;
-  int nseg, segcap;
-} stream;
-
-static mx_status stage(staged *s, mx_ndarray *a, int dt) {
+static mx_status stage(staged *s, mx_ndarray *a, int dt, unsigned char **host, int64_t *n) {
   s->a = a;
   s->tmp = NULL;
-  int host = a->ctx.dev_type == MX_CPU;
-  if (host && (dt < 0 || a->dtype == dt)) {
-    s->host = (unsigned char *)MX_PTR(a);
+  if (a->ctx.dev_type == MX_CPU && (dt < 0 || a->dtype == dt)) {
+    *host = (unsigned char *)MX_PTR(a);
   } else {
     mx_context cpu = {MX_CPU, 0};
     mx_status rc = mx_ndarray_copy(a, dt < 0 ? a->dtype : dt, cpu, &s->tmp);
     if (rc) return rc;
-    s->host = (unsigned char *)MX_PTR(s->tmp);
+    *host = (unsigned char *)MX_PTR(s->tmp);
   }
-  s->n = dt < 0 ? (int64_t)mx_ndarray_nbytes(a) : mx_ndarray_size(a);
+  *n = dt < 0 ? (int64_t)mx_ndarray_nbytes(a) : mx_ndarray_size(a);
   return MX_OK;
 }
 
@@ -214,108 +191,41 @@ static mx_status unstage(staged *s, int write_back) {
   return rc;
 }
 
-static mx_status comm_call(stream *z, void *buf, int64_t n) {
-  mx_kv_comm *c = z->kv->comm;
-  double t0 = mx_kv_now();
-  mx_status rc = z->op == 0 ? c->allreduce(c, buf, n, z->wire, z->kv->timeout)
-                            : c->bcast(c, buf, (size_t)n * z->wes, z->root, z->kv->timeout);
-  z->kv->stats.allreduce_seconds += mx_kv_now() - t0;
-  z->kv->stats.allreduce_bytes += n * (int64_t)z->wes;
-  z->kv->stats.buckets++;
-  return rc;
+unsigned char *mx_kv_bucket_buffer(mx_kv *kv) {
+  if (!kv->bucket) kv->bucket = (unsigned char *)malloc(kv->bucket_bytes);
+  return kv->bucket;
 }
 
-/* host elements -> bucket (or back), converting to half on the wire */
-static void move(stream *z, unsigned char *host, unsigned char *wire, int64_t n, int to_wire) {
-  if (z->wire == z->dt || z->dt < 0) {
-    if (to_wire) memcpy(wire, host, (size_t)n * z->es);
-    else memcpy(host, wire, (size_t)n * z->es);
-  } else if (to_wire) {
-    mx_convert(host, z->dt, wire, z->wire, n);
-  } else {
-    mx_convert(wire, z->wire, host, z->dt, n);
-  }
-}
-
-static mx_status flush(stream *z) {
-  if (z->fill == 0) return MX_OK;
-  mx_status rc = comm_call(z, z->kv->bucket, z->fill);
-  if (rc) return rc;
-  for (int i = 0; i < z->nseg; i++) {
-    segment *g = &z->seg[i];
-    move(z, z->st[g->arr].host + (size_t)g->off * z->es, z->kv->bucket + (size_t)g->at * z->wes, g->n, 0);
-  }
-  z->fill = 0;
-  z->nseg = 0;
-  return MX_OK;
-}
-
-static mx_status add_segment(stream *z, int arr, int64_t off, int64_t n) {
-  if (z->nseg == z->segcap) {
-    int nc = z->segcap ? 2 * z->segcap : 64;
-    segment *p = (segment *)mx_realloc(z->seg, (size_t)nc * sizeof *p);
-    if (!p) return mx_error(MX_ERR_NOMEM, "out of memory for kvstore buckets");
-    z->seg = p;
-    z->segcap = nc;
-  }
-  segment g = {arr, off, n, z->fill};
-  z->seg[z->nseg++] = g;
-  move(z, z->st[arr].host + (size_t)off * z->es, z->kv->bucket + (size_t)z->fill * z->wes, n, 1);
-  z->fill += n;
-  return MX_OK;
-}
-
-/* Array i through the bucket, or in place when it is large. */
-static mx_status stream_array(stream *z, int i) {
-  staged *s = &z->st[i];
-  int64_t off = 0;
-  if ((z->wire == z->dt || z->dt < 0) && s->n * (int64_t)z->es >= MX_KV_INPLACE_BYTES) {
-    while (off < s->n) {
-      int64_t m = s->n - off < z->cap ? s->n - off : z->cap;
-      mx_status rc = comm_call(z, s->host + (size_t)off * z->es, m);
-      if (rc) return rc;
-      off += m;
-    }
-    return MX_OK;
-  }
-  while (off < s->n) {
-    int64_t m = s->n - off;
-    if (m > z->cap - z->fill) m = z->cap - z->fill;
-    mx_status rc = add_segment(z, i, off, m);
-    if (!rc && z->fill == z->cap) rc = flush(z);
-    if (rc) return rc;
-    off += m;
-  }
-  return MX_OK;
-}
-
-/* Stream arrays (those of host type dt; all when dt < 0) last to first. */
-static mx_status run_stream(stream *z, mx_ndarray *const *arrays, int n) {
-  mx_kv *kv = z->kv;
-  if (!kv->bucket) {
-    kv->bucket = (unsigned char *)malloc(kv->bucket_bytes);
-    if (!kv->bucket) return mx_error(MX_ERR_NOMEM, "out of memory for a kvstore bucket");
-  }
-  z->cap = (int64_t)(kv->bucket_bytes / z->wes);
-  z->st = (staged *)mx_calloc((size_t)n + 1, sizeof *z->st);
-  if (!z->st) return mx_error(MX_ERR_NOMEM, "out of memory for kvstore buckets");
-  mx_status rc = MX_OK;
+/* The arrays of host type x->dt (all when it is -1) through the buckets. */
+static mx_status run_stream(mx_kv *kv, const mx_kv_xfer *x, mx_ndarray *const *arrays, int n) {
+  unsigned char *buf = mx_kv_bucket_buffer(kv);
+  staged *st = (staged *)mx_calloc((size_t)n + 1, sizeof *st);
+  unsigned char **host = (unsigned char **)mx_calloc((size_t)n + 1, sizeof *host);
+  int64_t *elems = (int64_t *)mx_calloc((size_t)n + 1, sizeof *elems);
+  mx_kv_plan plan;
+  memset(&plan, 0, sizeof plan);
+  mx_status rc = buf && st && host && elems ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory for kvstore buckets");
   int ns = 0;
-  for (int i = n - 1; i >= 0 && !rc; i--) {
-    int is64 = arrays[i]->dtype == MX_FLOAT64;
-    if (z->dt >= 0 && is64 != (z->dt == MX_FLOAT64)) continue;
-    rc = stage(&z->st[ns], arrays[i], z->dt);
-    if (rc) break;
-    rc = stream_array(z, ns++);
+  for (int i = 0; i < n && !rc; i++) {
+    if (x->dt >= 0 && (arrays[i]->dtype == MX_FLOAT64) != (x->dt == MX_FLOAT64)) continue;
+    rc = stage(&st[ns], arrays[i], x->dt, &host[ns], &elems[ns]);
+    if (!rc) ns++;
   }
-  if (!rc) rc = flush(z);
-  int write_back = !(z->op == 1 && kv->comm->rank == z->root);
+  if (!rc) rc = mx_kv_plan_make(elems, ns, x->es, (int64_t)(kv->bucket_bytes / x->wes), x->wire == x->dt, &plan);
+  for (int k = 0; !rc && k < plan.nb; k++) {
+    double t0 = mx_kv_now();
+    rc = mx_kv_bucket_run(kv->comm, &plan, k, host, x, buf, kv->timeout);
+    mx_kv_count(kv, 0, plan.b[k].n * (int64_t)x->wes, 1, mx_kv_now() - t0);
+  }
+  mx_kv_plan_free(&plan);
+  int write_back = !(x->op == MX_KV_BROADCAST && kv->comm->rank == x->root);
   for (int i = 0; i < ns; i++) {
-    mx_status r2 = unstage(&z->st[i], write_back && !rc);
+    mx_status r2 = unstage(&st[i], write_back && !rc);
     if (!rc) rc = r2;
   }
-  free(z->st);
-  free(z->seg);
+  free(st);
+  free(host);
+  free(elems);
   return rc;
 }
 
@@ -327,14 +237,11 @@ mx_status mx_kv_allreduce(mx_kv *kv, mx_ndarray *const *arrays, int n) {
   if (!kv->comm || kv->comm->size == 1 || n == 0) return MX_OK;
   kv->stats.allreduce_calls++;
   for (int pass = 0; pass < 2; pass++) {
-    stream z;
-    memset(&z, 0, sizeof z);
-    z.kv = kv;
-    z.dt = pass ? MX_FLOAT64 : MX_FLOAT32;
-    z.wire = pass ? MX_FLOAT64 : (kv->fp16 ? MX_FLOAT16 : MX_FLOAT32);
-    z.es = mx_dtype_size(z.dt);
-    z.wes = mx_dtype_size(z.wire);
-    mx_status rc = run_stream(&z, arrays, n);
+    mx_kv_xfer x = {MX_KV_ALLREDUCE, 0, pass ? MX_FLOAT64 : MX_FLOAT32, 0, 0, 0};
+    x.wire = pass ? MX_FLOAT64 : (kv->fp16 ? MX_FLOAT16 : MX_FLOAT32);
+    x.es = mx_dtype_size(x.dt);
+    x.wes = mx_dtype_size(x.wire);
+    mx_status rc = run_stream(kv, &x, arrays, n);
     if (rc) return rc;
   }
   return MX_OK;
@@ -344,14 +251,8 @@ mx_status mx_kv_broadcast(mx_kv *kv, mx_ndarray *const *arrays, int n, int root)
   if (root < 0 || root >= mx_kv_size(kv))
     return mx_error(MX_ERR_ARG, "broadcast root %d is not a worker (0..%d)", root, mx_kv_size(kv) - 1);
   if (!kv->comm || kv->comm->size == 1 || n == 0) return MX_OK;
-  stream z;
-  memset(&z, 0, sizeof z);
-  z.kv = kv;
-  z.op = 1;
-  z.dt = z.wire = -1;
-  z.root = root;
-  z.es = z.wes = 1;
-  return run_stream(&z, arrays, n);
+  mx_kv_xfer x = {MX_KV_BROADCAST, root, -1, -1, 1, 1};
+  return run_stream(kv, &x, arrays, n);
 }
 
 mx_status mx_kv_allreduce_f64(mx_kv *kv, double *x, int64_t n) {

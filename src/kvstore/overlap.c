@@ -1,10 +1,9 @@
 /*
  * overlap.c -- allreduce of gradients while backward runs (docs/kvstore.md).
  *
- * The gradient arrays are cut into buckets once, last array first (backward
- * writes them in roughly that order): an array of MX_KV_INPLACE_BYTES or more
- * makes buckets of its own, reduced in place; smaller ones are packed into
- * buckets of at most bucket_bytes with their own buffer.  Each bucket is ready
+ * The gradient arrays are cut into buckets once, by buckets.c's rule (the
+ * synchronous allreduce's), and packed through the store's one bucket buffer
+ * on the communication thread.  Each bucket is ready
  * after the latest final write of its arrays (mx_executor_final_step).  The
  * executor's step hook queues ready buckets; one communication thread reduces
  * them in order while the R thread goes on with backward.  The R thread makes
@@ -21,23 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct piece {
-  float *p;
-  int64_t n;
-} piece;
-
+/* A bucket of the plan, with the backward step after which its arrays are final. */
 typedef struct ov_bucket {
-  int ready;     /* backward step after which its arrays are final */
-  piece *pc;
-  int npc;
-  float *buf;    /* packing buffer; NULL: one piece, reduced in place */
-  int64_t n;
+  int ready;
+  int k;       /* index into plan.b */
 } ov_bucket;
 
 struct mx_kv_overlap {
   mx_kv *kv;
   mx_executor *e;
-  ov_bucket *b;
+  mx_kv_plan plan;
+  unsigned char **host; /* the gradient arrays' data */
+  ov_bucket *b;         /* in the order they are reduced */
   int nb;
   pthread_t thread;
   int started;
@@ -51,87 +45,53 @@ struct mx_kv_overlap {
 
 /* --------------------------------------------------------------- buckets */
 
-static ov_bucket *add_bucket(mx_kv_overlap *o, int *cap) {
-  if (o->nb == *cap) {
-    int nc = *cap ? 2 * *cap : 16;
-    ov_bucket *p = (ov_bucket *)mx_realloc(o->b, (size_t)nc * sizeof *p);
-    if (!p) return NULL;
-    o->b = p;
-    *cap = nc;
-  }
-  ov_bucket *b = &o->b[o->nb++];
-  memset(b, 0, sizeof *b);
-  b->ready = -1;
-  return b;
-}
-
-static int add_piece(ov_bucket *b, float *p, int64_t n, int ready) {
-  piece *pc = (piece *)mx_realloc(b->pc, (size_t)(b->npc + 1) * sizeof *pc);
-  if (!pc) return 0;
-  b->pc = pc;
-  b->pc[b->npc].p = p;
-  b->pc[b->npc++].n = n;
-  b->n += n;
-  if (ready < 0) ready = INT_MAX; /* never written by backward: at the wait */
-  if (ready > b->ready) b->ready = ready;
-  return 1;
-}
-
 static int by_ready(const void *x, const void *y) {
   const ov_bucket *a = (const ov_bucket *)x, *b = (const ov_bucket *)y;
-  return (a->ready > b->ready) - (a->ready < b->ready);
+  if (a->ready != b->ready) return (a->ready > b->ready) - (a->ready < b->ready);
+  return (a->k > b->k) - (a->k < b->k);
 }
 
 static mx_status make_buckets(mx_kv_overlap *o, mx_ndarray *const *g, int n) {
-  int64_t cap = (int64_t)(mx_kv_bucket_bytes_of(o->kv) / sizeof(float));
-  int bcap = 0;
-  ov_bucket *open = NULL;
-  for (int i = n - 1; i >= 0; i--) {
-    float *p = (float *)MX_PTR(g[i]);
-    int64_t m = mx_ndarray_size(g[i]);
-    int ready = mx_executor_final_step(o->e, g[i]);
-    if (m * (int64_t)sizeof(float) >= MX_KV_INPLACE_BYTES || m > cap) {
-      for (int64_t off = 0; off < m; off += cap) {
-        ov_bucket *b = add_bucket(o, &bcap);
-        if (!b || !add_piece(b, p + off, m - off < cap ? m - off : cap, ready)) goto oom;
-      }
-      open = NULL;
-      continue;
-    }
-    if (!open || open->n + m > cap) {
-      open = add_bucket(o, &bcap);
-      if (!open) goto oom;
-    }
-    if (!add_piece(open, p, m, ready)) goto oom;
+  int64_t *elems = (int64_t *)mx_calloc((size_t)n + 1, sizeof *elems);
+  int *final = (int *)mx_calloc((size_t)n + 1, sizeof *final);
+  o->host = (unsigned char **)mx_calloc((size_t)n + 1, sizeof *o->host);
+  mx_status rc = elems && final && o->host ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory for the kvstore's buckets");
+  for (int i = 0; i < n && !rc; i++) {
+    elems[i] = mx_ndarray_size(g[i]);
+    o->host[i] = (unsigned char *)MX_PTR(g[i]);
+    final[i] = mx_executor_final_step(o->e, g[i]);
+    if (final[i] < 0) final[i] = INT_MAX; /* never written by backward: at the wait */
   }
-  for (int k = 0; k < o->nb; k++) {
-    ov_bucket *b = &o->b[k];
-    if (b->npc > 1) { /* one piece is contiguous already */
-      b->buf = (float *)malloc((size_t)b->n * sizeof(float));
-      if (!b->buf) goto oom;
-    }
+  if (!rc)
+    rc = mx_kv_plan_make(elems, n, sizeof(float), (int64_t)(mx_kv_bucket_bytes_of(o->kv) / sizeof(float)), 1,
+                         &o->plan);
+  if (!rc && !mx_kv_bucket_buffer(o->kv)) rc = mx_error(MX_ERR_NOMEM, "out of memory for a kvstore bucket");
+  if (!rc && !(o->b = (ov_bucket *)mx_calloc((size_t)o->plan.nb + 1, sizeof *o->b)))
+    rc = mx_error(MX_ERR_NOMEM, "out of memory for the kvstore's buckets");
+  for (int k = 0; !rc && k < o->plan.nb; k++) {
+    const mx_kv_bucket *bk = &o->plan.b[k];
+    o->b[k].k = k;
+    o->b[k].ready = -1;
+    for (int j = bk->first; j < bk->first + bk->count; j++)
+      if (final[o->plan.pc[j].arr] > o->b[k].ready) o->b[k].ready = final[o->plan.pc[j].arr];
   }
-  qsort(o->b, (size_t)o->nb, sizeof *o->b, by_ready);
-  return MX_OK;
-oom:
-  return mx_error(MX_ERR_NOMEM, "out of memory for the kvstore's buckets");
+  if (!rc) {
+    o->nb = o->plan.nb;
+    qsort(o->b, (size_t)o->nb, sizeof *o->b, by_ready);
+  }
+  free(elems);
+  free(final);
+  return rc;
 }
 
 /* ------------------------------------------------------ communication side */
 
+/* One bucket on the communication thread: the R thread makes no collective
+ * call meanwhile, so the store's bucket buffer is this thread's. */
 static mx_status reduce_bucket(mx_kv_overlap *o, ov_bucket *b) {
-  mx_kv_comm *c = mx_kv_comm_of(o->kv);
-  double to = mx_kv_timeout_of(o->kv);
-  if (!b->buf) return c->allreduce(c, b->pc[0].p, b->n, MX_FLOAT32, to);
-  int64_t at = 0;
-  for (int i = 0; i < b->npc; i++, at += b->pc[i - 1].n)
-    memcpy(b->buf + at, b->pc[i].p, (size_t)b->pc[i].n * sizeof(float));
-  mx_status rc = c->allreduce(c, b->buf, b->n, MX_FLOAT32, to);
-  if (rc) return rc;
-  at = 0;
-  for (int i = 0; i < b->npc; i++, at += b->pc[i - 1].n)
-    memcpy(b->pc[i].p, b->buf + at, (size_t)b->pc[i].n * sizeof(float));
-  return MX_OK;
+  mx_kv_xfer x = {MX_KV_ALLREDUCE, 0, MX_FLOAT32, MX_FLOAT32, sizeof(float), sizeof(float)};
+  return mx_kv_bucket_run(mx_kv_comm_of(o->kv), &o->plan, b->k, o->host, &x, mx_kv_bucket_buffer(o->kv),
+                          mx_kv_timeout_of(o->kv));
 }
 
 static void *comm_main(void *arg) {
@@ -218,7 +178,7 @@ mx_status mx_kv_overlap_wait(mx_kv_overlap *o) {
   o->err = MX_OK;
   o->seconds = 0;
   pthread_mutex_unlock(&o->mu);
-  for (int k = 0; k < o->nb; k++) elems += o->b[k].n;
+  for (int k = 0; k < o->plan.nb; k++) elems += o->plan.b[k].n;
   mx_kv_count(o->kv, 1, elems * (int64_t)sizeof(float), o->nb, secs);
   return err ? mx_error(err, "%s", msg) : MX_OK;
 }
@@ -233,10 +193,8 @@ void mx_kv_overlap_free(mx_kv_overlap *o, int detach) {
     pthread_mutex_unlock(&o->mu);
     pthread_join(o->thread, NULL);
   }
-  for (int k = 0; k < o->nb; k++) {
-    free(o->b[k].pc);
-    free(o->b[k].buf);
-  }
+  mx_kv_plan_free(&o->plan);
+  free(o->host);
   free(o->b);
   pthread_mutex_destroy(&o->mu);
   pthread_cond_destroy(&o->cv);

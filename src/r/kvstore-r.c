@@ -56,7 +56,7 @@ SEXP mx_r_kv_info(SEXP ptr) {
   mx_kv *kv = kv_get(ptr);
   mx_kv_stats s;
   mx_kv_get_stats(kv, &s);
-  const char *names[] = {"type", "rank", "num.workers", "dist", "describe", "stats", ""};
+  const char *names[] = {"type", "rank", "num.workers", "dist", "describe", "stats", "bucket.bytes", ""};
   SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
   SET_VECTOR_ELT(out, 0, Rf_mkString(mx_kv_type(kv)));
   SET_VECTOR_ELT(out, 1, Rf_ScalarInteger(mx_kv_rank(kv)));
@@ -69,6 +69,7 @@ SEXP mx_r_kv_info(SEXP ptr) {
   REAL(st)[2] = (double)s.buckets;
   REAL(st)[3] = s.allreduce_seconds;
   SET_VECTOR_ELT(out, 5, st);
+  SET_VECTOR_ELT(out, 6, Rf_ScalarReal((double)mx_kv_bucket_bytes_of(kv)));
   UNPROTECT(2);
   return out;
 }
