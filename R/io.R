@@ -222,7 +222,10 @@ mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE, num.
 #' @param seed Seed of the permutation.
 #' @param silent Do not report what was loaded.
 #' @param num.parts,part.index Read only part \code{part.index} (0-based) of
-#'   \code{num.parts} contiguous parts (distributed training).
+#'   \code{num.parts} contiguous parts (distributed training). Left at 1,
+#'   \code{\link{mx.model.FeedForward.create}} splits the examples between
+#'   the workers of a \code{dist_sync} run itself, batch by batch as
+#'   \code{\link{mx.io.arrayiter}} does.
 #' @param ... Other MXNet iterator parameters (\code{data.shape},
 #'   \code{prefetch.buffer}, ...) are accepted and ignored; underscore
 #'   spellings of the arguments above (\code{batch_size}) are understood.
@@ -284,6 +287,10 @@ mx.io.MNISTIter <- function(image = "./train-images-idx3-ubyte",
     batch
   }
   it$num.pad <- function() 0L
+  # for mx.model.FeedForward.create in a distributed run (as mx.io.arrayiter)
+  if (num.parts == 1) it$shard <- function(num.parts, part.index, sync = identity)
+    io.staged.iter(data, lab, io.part.order(sync(seq.int(0L, length.out = n)), batch.size, num.parts, part.index),
+                   batch.size, wrap = FALSE, class = "MXMNISTIter")
   io.new.iter(it, "MXMNISTIter")
 }
 
@@ -342,7 +349,8 @@ io.read.csv <- function(file, shape, arg, shape.arg) {
 #' @param num.parts,part.index Deliver only part \code{part.index} (0-based) of
 #'   \code{num.parts}, for distributed training, as \code{\link{mx.io.arrayiter}}
 #'   splits each global batch (every part gets the same number of full
-#'   batches).
+#'   batches). Left at 1, \code{\link{mx.model.FeedForward.create}} splits
+#'   the file between the workers of a \code{dist_sync} run itself.
 #' @param ... Other MXNet iterator parameters, accepted and ignored
 #'   (underscore spellings of the arguments above are understood).
 #' @return An iterator of class \code{c("MXCSVIter", "MXDataIter")}.
@@ -379,6 +387,9 @@ mx.io.CSVIter <- function(data.csv, data.shape, label.csv = NULL, label.shape = 
   if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
   it <- io.staged.iter(data.nd, label.nd, order, batch.size, wrap = round.batch, class = "MXCSVIter")
   it$num.parts <- parts[1L]
+  if (parts[1L] == 1L) it$shard <- function(num.parts, part.index, sync = identity)
+    io.staged.iter(data.nd, label.nd, io.part.order(sync(order), batch.size, num.parts, part.index),
+                   batch.size, wrap = round.batch, class = "MXCSVIter")
   it
 }
 

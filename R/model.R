@@ -142,8 +142,10 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   default) sums over the devices of \code{ctx}; \code{"dist_sync"} also
 #'   sums over the worker processes of an MPI job (started by
 #'   \code{\link{mx.launch}}, \code{mpirun} or \code{srun}): each worker
-#'   trains on its part of the data (array data is split by rank; give
-#'   iterators \code{num.parts} and \code{part.index}), with
+#'   trains on its part of the data (array data, and \code{mx.io.arrayiter},
+#'   \code{mx.io.MNISTIter} and \code{mx.io.CSVIter} made with
+#'   \code{num.parts = 1}, are split by rank; give other iterators
+#'   \code{num.parts} and \code{part.index}), with
 #'   \code{array.batch.size} examples per worker per step and the gradient
 #'   scaled by 1 / (batch size x workers), as MXNet did. Rank 0's
 #'   initial parameters win, metrics and BatchNorm statistics are averaged

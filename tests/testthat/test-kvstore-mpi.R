@@ -76,6 +76,43 @@ result <- list(rank = kv$rank, n = kv$num.workers, init = as.array(init), sum = 
   }
 })
 
+# The bucket rule of src/kvstore/buckets.c, in R: arrays last to first; one of
+# at least 512 KB gets ceiling(n / cap) buckets of its own; smaller ones fill
+# packed buckets of cap elements, split where one fills.
+bucket_count <- function(elems, cap, bytes = 4) {
+  nb <- 0; room <- 0
+  for (m in rev(elems)) {
+    if (m * bytes >= 512 * 1024) { nb <- nb + ceiling(m / cap); room <- 0; next }
+    while (m > 0) {
+      if (room == 0) { nb <- nb + 1; room <- cap }
+      k <- min(m, room); m <- m - k; room <- room - k
+    }
+  }
+  nb
+}
+
+test_that("buckets: 2 MB on one host, the packing rule, and sums of every piece", {
+  mpi_skip()
+  elems <- c(100, 20000, 300000, 5000, 32768, 7)
+  code <- sprintf("
+kv <- mx.kv.create('dist_sync')
+info0 <- .Call(mxnet:::C_mx_r_kv_info, kv$handle)
+.Call(mxnet:::C_mx_r_kv_configure, kv$handle, NA_real_, 65536, NA)
+xs <- lapply(c(%s), function(n) mx.nd.array(seq_len(n) * (RANK + 1)))
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, xs)
+result <- list(bytes = info0$bucket.bytes, local = .Call(mxnet:::C_mx_r_kv_info, mx.kv.create('local')$handle)$bucket.bytes,
+               stats = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats, ok = vapply(xs, function(x)
+                 isTRUE(all.equal(as.array(x), seq_along(as.array(x)) * 3)), TRUE))", paste(elems, collapse = ", "))
+  r <- run_mpi(2L, code)
+  expect_job_ok(r)
+  x <- r$results[[1]]
+  expect_identical(x$bytes, 2 * 1048576)     # every worker on this host
+  expect_identical(x$local, 16 * 1048576)
+  expect_true(all(x$ok))
+  expect_identical(bucket_count(elems, 16384), 24)
+  expect_identical(x$stats[3], 24)            # one call: 19 in place + 5 packed
+})
+
 train_code <- function(bs, rounds = 20, extra = "", bn = FALSE) sprintf("
 set.seed(100 + RANK); mx.set.seed(100 + RANK)      # different seeds on every worker
 N <- 640
@@ -268,6 +305,37 @@ result <- list(arg = lapply(m$arg.params, as.array), stats = .Call(mxnet:::C_mx_
     expect_equal(on$results[[1]]$arg[[n]], off$results[[1]]$arg[[n]], tolerance = 1e-6)
   # fc2's 720 KB weight is reduced in place; the rest is packed into 64 KB buckets
   expect_gt(on$results[[1]]$stats[3] / on$results[[1]]$stats[1], 3)
+})
+
+test_that("unsplit MNISTIter and CSVIter are split by rank like an explicitly split iterator", {
+  mpi_skip()
+  r <- run_mpi(2L, "
+set.seed(5); n <- 256
+px <- matrix(sample(0:255, 784 * n, TRUE), 784); lab <- sample(0:1, n, TRUE)
+img <- file.path(OUT, sprintf('img%d', RANK)); lbl <- file.path(OUT, sprintf('lbl%d', RANK))
+con <- file(img, 'wb'); writeBin(as.integer(c(2051, n, 28, 28)), con, size = 4, endian = 'big'); writeBin(as.raw(px), con); close(con)
+con <- file(lbl, 'wb'); writeBin(as.integer(c(2049, n)), con, size = 4, endian = 'big'); writeBin(as.raw(lab), con); close(con)
+csv <- file.path(OUT, sprintf('x%d.csv', RANK)); ycsv <- file.path(OUT, sprintf('y%d.csv', RANK))
+write.table(t(px / 256), csv, sep = ',', row.names = FALSE, col.names = FALSE)
+write.table(lab, ycsv, row.names = FALSE, col.names = FALSE)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2, name = 'fc'), name = 'softmax')
+fit <- function(it) {
+  mx.set.seed(1)
+  m <- mx.model.FeedForward.create(net, X = it, num.round = 2, learning.rate = 0.1,
+    initializer = mx.init.Xavier(), kvstore = 'dist_sync', verbose = FALSE)
+  as.array(m$arg.params$fc_weight)
+}
+csv.it <- function(...) mx.io.CSVIter(data.csv = csv, data.shape = 784, label.csv = ycsv, batch.size = 32, ...)
+result <- list(
+  mnist = fit(mx.io.MNISTIter(image = img, label = lbl, batch.size = 32, shuffle = FALSE, flat = TRUE, silent = TRUE)),
+  array = fit(mx.io.arrayiter(px / 256, lab, batch.size = 32, num.parts = 2, part.index = RANK)),
+  csv = fit(csv.it()), csv.parts = fit(csv.it(num.parts = 2, part.index = RANK)))", timeout = 90)
+  expect_job_ok(r)
+  x <- r$results[[1]]
+  expect_identical(x$mnist, r$results[[2]]$mnist)
+  expect_equal(x$mnist, x$array, tolerance = 1e-6)
+  expect_equal(x$csv, x$csv.parts, tolerance = 1e-6)
+  expect_equal(x$csv, x$array, tolerance = 1e-5)      # CSV holds px / 256 as text
 })
 
 test_that("an unsplit array iterator given by the user is split by rank, in rank 0's order", {
