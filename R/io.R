@@ -100,6 +100,27 @@ io.part.order <- function(order, batch.size, p, r) {
   order[pos %% n + 1]
 }
 
+# Part r of p of an order for evaluation: every example once, in whole
+# batches of the unsplit iterator (so a metric summed over the parts sees the
+# batches one process would).
+io.part.range <- function(order, batch.size, p, r) {
+  n <- length(order)
+  nb <- ceiling(n / batch.size)
+  from <- floor(r * nb / p) * batch.size
+  to <- min(n, floor((r + 1) * nb / p) * batch.size)
+  order[seq_len(max(0, to - from)) + from]
+}
+
+# An iterator's shard(): part r of p of `order` (after `sync`), as training
+# batches (every part the same number of full batches) or, with exact = TRUE,
+# for evaluation (each example once, the last batch padded).
+io.shard.fn <- function(data, label, order, batch.size, wrap, class)
+  function(num.parts, part.index, sync = identity, exact = FALSE) {
+    o <- sync(order)
+    if (exact) io.staged.iter(data, label, io.part.range(o, batch.size, num.parts, part.index), batch.size, FALSE, class)
+    else io.staged.iter(data, label, io.part.order(o, batch.size, num.parts, part.index), batch.size, wrap, class)
+  }
+
 io.check.parts <- function(num.parts, part.index) {
   ok <- function(x) is.numeric(x) && length(x) == 1L && !is.na(x) && x == round(x)
   if (!ok(num.parts) || num.parts < 1) mx.error("value", "num.parts must be a whole number >= 1")
@@ -190,10 +211,7 @@ mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE, num.
   it$num.parts <- parts[1L]
   # for mx.model.FeedForward.create in a distributed run: this iterator's
   # part of the data, the order made the same on every worker by `sync`
-  if (parts[1L] == 1L)
-    it$shard <- function(num.parts, part.index, sync = identity)
-      io.staged.iter(data.nd, label.nd, io.part.order(sync(order), batch.size, num.parts, part.index),
-                     batch.size, wrap = FALSE, class = "MXArrayDataIter")
+  if (parts[1L] == 1L) it$shard <- io.shard.fn(data.nd, label.nd, order, batch.size, FALSE, "MXArrayDataIter")
   it
 }
 
@@ -288,9 +306,7 @@ mx.io.MNISTIter <- function(image = "./train-images-idx3-ubyte",
   }
   it$num.pad <- function() 0L
   # for mx.model.FeedForward.create in a distributed run (as mx.io.arrayiter)
-  if (num.parts == 1) it$shard <- function(num.parts, part.index, sync = identity)
-    io.staged.iter(data, lab, io.part.order(sync(seq.int(0L, length.out = n)), batch.size, num.parts, part.index),
-                   batch.size, wrap = FALSE, class = "MXMNISTIter")
+  if (num.parts == 1) it$shard <- io.shard.fn(data, lab, seq.int(0L, length.out = n), batch.size, FALSE, "MXMNISTIter")
   io.new.iter(it, "MXMNISTIter")
 }
 
@@ -387,9 +403,7 @@ mx.io.CSVIter <- function(data.csv, data.shape, label.csv = NULL, label.shape = 
   if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
   it <- io.staged.iter(data.nd, label.nd, order, batch.size, wrap = round.batch, class = "MXCSVIter")
   it$num.parts <- parts[1L]
-  if (parts[1L] == 1L) it$shard <- function(num.parts, part.index, sync = identity)
-    io.staged.iter(data.nd, label.nd, io.part.order(sync(order), batch.size, num.parts, part.index),
-                   batch.size, wrap = round.batch, class = "MXCSVIter")
+  if (parts[1L] == 1L) it$shard <- io.shard.fn(data.nd, label.nd, order, batch.size, round.batch, "MXCSVIter")
   it
 }
 

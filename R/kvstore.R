@@ -223,23 +223,37 @@ kv.sync.rng <- function(kv) {
   invisible()
 }
 
-# The worker's part of a training iterator: an unsplit array iterator is
-# split by rank (with rank 0's example order); other iterators are used as
-# given (they take num.parts and part.index themselves).
+# An iterator's order made rank 0's on every worker (an iterator's shard()
+# calls it), after checking that every worker holds as many examples.
+kv.order.sync <- function(kv, what) function(o) {
+  n0 <- .Call(C_mx_r_kv_broadcast_vec, kv$handle, length(o), 0L)
+  if (n0 != length(o))
+    mx.error("value", sprintf(paste("the %s iterator of worker %d holds %d examples, rank 0's %d:",
+                                    "give every worker the same data, or split it yourself with",
+                                    "num.parts and part.index"), what, kv$rank, length(o), n0))
+  .Call(C_mx_r_kv_broadcast_vec, kv$handle, as.integer(o), 0L)
+}
+
+# The worker's part of a training iterator: an unsplit iterator with a
+# shard() (arrayiter, MNISTIter, CSVIter) is split by rank (with rank 0's
+# example order); other iterators are used as given (they take num.parts and
+# part.index themselves).
 kv.shard.iter <- function(kv, iter, verbose) {
-  sync <- function(o) {
-    n0 <- .Call(C_mx_r_kv_broadcast_vec, kv$handle, length(o), 0L)
-    if (n0 != length(o))
-      mx.error("value", sprintf(paste("the training iterator of worker %d holds %d examples, rank 0's %d:",
-                                      "give every worker the same data, or split it yourself with",
-                                      "num.parts and part.index"), kv$rank, length(o), n0))
-    .Call(C_mx_r_kv_broadcast_vec, kv$handle, as.integer(o), 0L)
-  }
-  if (is.function(iter$shard)) return(iter$shard(kv$num.workers, kv$rank, sync))
+  if (is.function(iter$shard)) return(iter$shard(kv$num.workers, kv$rank, kv.order.sync(kv, "training")))
   if (identical(iter$num.parts, 1L) && verbose)
     message("each worker reads all of the training iterator; give it num.parts = kv$num.workers ",
             "and part.index = kv$rank to split the data between workers")
   iter
+}
+
+# The evaluation iterator split between workers (each example once), when it
+# can be split and the metric's state is a sum that kv.sum.state adds up;
+# otherwise every worker evaluates all of it.
+kv.shard.eval <- function(kv, iter, metric) {
+  if (is.null(metric) || !is.numeric(metric$init()) || !is.function(iter$shard)) return(iter)
+  it <- iter$shard(kv$num.workers, kv$rank, kv.order.sync(kv, "evaluation"), exact = TRUE)
+  it$sharded <- TRUE
+  it
 }
 
 # Copies of a list of NDArrays holding rank 0's values.

@@ -230,6 +230,7 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
     model.iter(tab$eval.data, NULL, array.batch.size, shuffle = FALSE,
                if (validation.split > 0 || (is.list(eval.data) && is.data.frame(eval.data$data))) "colmajor"
                else array.layout, "eval.data", verbose = talk)
+  if (kv$num.workers > 1L && !is.null(eval.iter)) eval.iter <- kv.shard.eval(kv, eval.iter, eval.metric)
   arg.names <- arguments(symbol)
   if (is.null(input.names)) input.names <- if ("data" %in% arg.names) "data" else arg.names[1L]
   if (is.null(output.names)) output.names <- grep("label$", arg.names, value = TRUE)
@@ -436,6 +437,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
       }
       if (!is.null(eval.iter)) {
         env$eval.metric <- model.evaluate(eval.cache, eval.iter, metric, feeds)
+        if (isTRUE(eval.iter$sharded)) env$eval.metric <- kv.sum.state(kv, env$eval.metric)
         if (!is.null(metric) && verbose) {
           r <- metric$get(env$eval.metric)
           message(sprintf("[%d] Validation-%s=%s", iteration, r$name, format(r$value, digits = 6)))

@@ -338,6 +338,27 @@ result <- list(
   expect_equal(x$csv, x$array, tolerance = 1e-5)      # CSV holds px / 256 as text
 })
 
+test_that("evaluation data is split between workers, each example counted once", {
+  mpi_skip()
+  r <- run_mpi(2L, "
+set.seed(4); x <- matrix(rnorm(5 * 256), 5); y <- as.numeric(colSums(x[1:2, ]) > 0)
+xe <- matrix(rnorm(5 * 101), 5); ye <- as.numeric(colSums(xe[1:2, ]) > 0)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 2, name = 'fc'), name = 'softmax')
+seen <- NULL
+m <- mx.model.FeedForward.create(net, X = x, y = y, eval.data = list(data = xe, label = ye), num.round = 1,
+  array.batch.size = 16, learning.rate = 0.1, initializer = mx.init.Xavier(), kvstore = 'dist_sync',
+  eval.metric = mx.metric.accuracy, verbose = FALSE,
+  epoch.end.callback = function(iteration, nbatch, env, verbose) { seen <<- env$eval.metric; TRUE })
+p <- max.col(t(predict(m, xe, array.layout = 'colmajor'))) - 1
+b <- ceiling(seq_len(101) / 16)                       # one process's batches of 16
+result <- list(state = seen, batch.acc = tapply(p == ye, b, mean))", timeout = 60)
+  expect_job_ok(r)
+  for (k in 1:2) {   # MXNet's accuracy: the mean of batch means, over one process's 7 batches
+    expect_equal(r$results[[k]]$state[1], 7)
+    expect_equal(r$results[[k]]$state[2], sum(r$results[[k]]$batch.acc), tolerance = 1e-12)
+  }
+})
+
 test_that("an unsplit array iterator given by the user is split by rank, in rank 0's order", {
   mpi_skip()
   code <- function(user) sprintf("
