@@ -114,7 +114,7 @@ kv.object <- function(handle, info) {
     value.lists <- kv.device.lists(value.lists, length(keys), "value.lists")
     stored <- kv.stored(store, keys)
     merged <- lapply(stored, function(s) mx.nd.zeros(dim(s), ctx(s), dtype = mx.nd.dtype(s)))
-    .Call(C_mx_r_kv_reduce_lists, merged, value.lists)
+    .Call(C_mx_r_kv_reduce_lists, merged, value.lists, handle)
     .Call(C_mx_r_kv_allreduce, handle, merged)
     for (i in seq_along(keys)) {
       if (is.null(opt$optimizer)) {

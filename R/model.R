@@ -414,7 +414,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
           mx.exec.forward(ex, is.train = TRUE)
           mx.exec.backward(ex)
         }
-        if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads)
+        if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads, kv$handle)
         if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
         else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
         updater(weights, grads)

@@ -24,7 +24,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_kv_info, 1),
   CALLDEF(mx_r_kv_configure, 4),
   CALLDEF(mx_r_kv_reduce, 2),
-  CALLDEF(mx_r_kv_reduce_lists, 2),
+  CALLDEF(mx_r_kv_reduce_lists, 3),
   CALLDEF(mx_r_kv_allreduce, 2),
   CALLDEF(mx_r_kv_broadcast, 3),
   CALLDEF(mx_r_kv_allreduce_num, 2),

@@ -50,6 +50,12 @@ mx_status mx_cudnn_check(cudnnStatus_t e, const char *what);
 #define MX_CUBLAS_TRY(call) do { cublasStatus_t e_ = (call); if (e_ != CUBLAS_STATUS_SUCCESS) return mx_cublas_check(e_, #call); } while (0)
 #define MX_CUDNN_TRY(call) do { cudnnStatus_t e_ = (call); if (e_ != CUDNN_STATUS_SUCCESS) return mx_cudnn_check(e_, #call); } while (0)
 
+/* Make dev current, its stream ready; *out (may be NULL) its record. */
+mx_status mx_cuda_dev_get(int dev, mx_cuda_dev **out);
+/* The collectives of the backend table (nccl.c), and their teardown. */
+void mx_cuda_nccl_table(mx_gpu_backend *b);
+void mx_cuda_nccl_shutdown(void);
+
 /* The cuDNN handle of a device (created on first use). */
 mx_status mx_cuda_cudnn(mx_cuda_dev *d, cudnnHandle_t *out);
 

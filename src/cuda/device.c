@@ -153,6 +153,8 @@ static mx_status dev_use(int dev, mx_cuda_dev **out) {
   return MX_OK;
 }
 
+mx_status mx_cuda_dev_get(int dev, mx_cuda_dev **out) { return dev_use(dev, out); }
+
 mx_status mx_cuda_cudnn(mx_cuda_dev *d, cudnnHandle_t *out) {
   if (!d->cudnn_ready) {
     MX_CUDA_TRY(cudaSetDevice(d->id));
@@ -395,6 +397,7 @@ static mx_status cu_op_end(int dev, const char *op_name) {
  * cudaDeviceReset: other libraries in the process may share the context). */
 static void cu_shutdown(void) {
   mx_cuda_dnn_shutdown();
+  mx_cuda_nccl_shutdown();
   for (int i = 0; i < ndev; i++) {
     mx_cuda_dev *d = &devs[i];
     if (!dev_ready[i] || cudaSetDevice(i) != cudaSuccess) continue;
@@ -409,10 +412,12 @@ static void cu_shutdown(void) {
   (void)cudaGetLastError();
 }
 
-static const mx_gpu_backend backend = {
-  MX_GPU_ABI, "cuda", cu_device_count, cu_device_info, cu_describe,
-  cu_malloc, cu_free, cu_mem_info, cu_copy, cu_fill, cu_cast, cu_add, cu_sync,
-  cu_kernel, cu_op_begin, cu_op_end, cu_shutdown,
+/* the collectives are filled in by nccl.c (mx_cuda_nccl_table) */
+static mx_gpu_backend backend = {
+  .abi = MX_GPU_ABI, .name = "cuda", .device_count = cu_device_count, .device_info = cu_device_info,
+  .describe = cu_describe, .malloc = cu_malloc, .free = cu_free, .mem_info = cu_mem_info,
+  .copy = cu_copy, .fill = cu_fill, .cast = cu_cast, .add = cu_add, .sync = cu_sync,
+  .kernel = cu_kernel, .op_begin = cu_op_begin, .op_end = cu_op_end, .shutdown = cu_shutdown,
 };
 
 /* --------------------------------------------------------- entry point */
@@ -454,5 +459,6 @@ const mx_gpu_backend *mx_cuda_module_init(const mx_host_services *host, char *er
   tf32_conv = env_flag("MXNET_CUDA_ALLOW_TF32_CONV", 1);
   tf32_gemm = env_flag("MXNET_CUDA_ALLOW_TF32_GEMM", 0);
   describe_init();
+  mx_cuda_nccl_table(&backend);
   return &backend;
 }

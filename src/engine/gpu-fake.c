@@ -15,7 +15,7 @@
  * (leave the arenas readable: faster, catches less), MXNET_FAKE_GPU_NO_KERNEL
  * (comma-separated op names that get no GPU kernel, to test how the engine
  * treats ops a real GPU backend lacks), MXNET_FAKE_GPU_NO_GRAD (the same for
- * gradients).
+ * gradients), MXNET_FAKE_GPU_RANKS (below).
  */
 #include "../include/mx-gpu.h"
 
@@ -202,6 +202,48 @@ static mx_status f_add(int dev, void *dst, const void *src, int dtype, int64_t n
 
 static mx_status f_sync(int dev) { (void)dev; return MX_OK; }
 
+/* NCCL's reduce to devs[0], as the CUDA module's nccl.c does it: tests the
+ * kvstore's use of the collective where no GPU is (no collectives across
+ * processes: dist_sync_device stages through the host here). */
+static mx_status f_reduce_devices(const int *devs, int nd, void *const *bufs, const int64_t *counts,
+                                  const int *dtypes, int n) {
+  mx_status rc = MX_OK;
+  for (int j = 0; j < nd; j++) fake_open(devs[j]);
+  for (int k = 0; k < n && !rc; k++)
+    for (int j = 1; j < nd && !rc; j++) rc = mx_host_add(bufs[k * nd], bufs[k * nd + j], dtypes[k], counts[k]);
+  for (int j = 0; j < nd; j++) fake_close(devs[j]);
+  return rc;
+}
+
+/* MXNET_FAKE_GPU_RANKS=fail:R gives the fake backend collectives across
+ * processes whose set-up fails on worker R, a stand-in for NCCL refusing
+ * (two workers on one GPU, say): the kvstore must then have every worker
+ * stage through the host.  Unset, the fake has none (like a module without
+ * NCCL). */
+static int fail_rank = -1;
+
+static mx_status f_ranks_id(void *id) {
+  memset(id, 0x5a, 16);
+  return MX_OK;
+}
+
+static mx_status f_ranks_open(const void *id, int nranks, int rank, int dev, void **comm) {
+  (void)id;
+  (void)nranks;
+  (void)dev;
+  if (rank == fail_rank) return mx_error(MX_ERR_UNSUPPORTED, "fake GPUs: worker %d cannot join (MXNET_FAKE_GPU_RANKS)", rank);
+  *comm = &fail_rank;
+  return MX_OK;
+}
+
+static mx_status f_ranks_allreduce(void *comm, int dev, void *const *bufs, const int64_t *counts, const int *dtypes,
+                                   int n) {
+  (void)comm, (void)dev, (void)bufs, (void)counts, (void)dtypes, (void)n;
+  return mx_error(MX_ERR_UNSUPPORTED, "fake GPUs have no collective across processes");
+}
+
+static void f_ranks_close(void *comm) { (void)comm; }
+
 static int listed(const char *env, const char *name) {
   const char *v = getenv(env);
   size_t n = strlen(name);
@@ -265,7 +307,7 @@ static void f_shutdown(void) {
   ndev = -1;
 }
 
-static const mx_gpu_backend fake = {
+static mx_gpu_backend fake = {
   .abi = MX_GPU_ABI,
   .name = "fake",
   .device_count = f_count,
@@ -283,8 +325,18 @@ static const mx_gpu_backend fake = {
   .op_begin = f_op_begin,
   .op_end = f_op_end,
   .shutdown = f_shutdown,
+  .reduce_devices = f_reduce_devices,
 };
 
 const mx_gpu_backend *mx_gpu_fake_backend(void) {
-  return setup() ? &fake : NULL;
+  if (!setup()) return NULL;
+  const char *r = getenv("MXNET_FAKE_GPU_RANKS");
+  fail_rank = r && strncmp(r, "fail:", 5) == 0 ? atoi(r + 5) : -1;
+  int on = fail_rank >= 0;
+  fake.ranks_id_bytes = on ? 16 : 0;
+  fake.ranks_id = on ? f_ranks_id : NULL;
+  fake.ranks_open = on ? f_ranks_open : NULL;
+  fake.ranks_allreduce = on ? f_ranks_allreduce : NULL;
+  fake.ranks_close = on ? f_ranks_close : NULL;
+  return &fake;
 }

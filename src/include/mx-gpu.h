@@ -34,7 +34,7 @@ extern "C" {
 
 /* Bumped whenever a struct below changes; the loader refuses a module
  * built for another version. */
-#define MX_GPU_ABI 2
+#define MX_GPU_ABI 3
 
 /* Engine functions a module may call. */
 typedef struct mx_host_services {
@@ -113,6 +113,25 @@ typedef struct mx_gpu_backend {
   mx_status (*op_begin)(int dev, mx_op_ctx *c);
   mx_status (*op_end)(int dev, const char *op_name);
   void (*shutdown)(void);         /* before unload; may be NULL             */
+
+  /* Collectives (NCCL in the CUDA module); each NULL where the backend has
+   * none, and then the kvstore copies and adds instead.  Work is queued on
+   * the devices' streams, like a kernel's.
+   * reduce_devices: for each of n arrays k (counts[k] elements of dtypes[k]),
+   * the sum over j of bufs[k * ndev + j], which lives on devs[j], lands in
+   * bufs[k * ndev] on devs[0]; the others are only read. */
+  mx_status (*reduce_devices)(const int *devs, int ndev, void *const *bufs,
+                              const int64_t *counts, const int *dtypes, int n);
+  /* Across processes, one device each: ranks_id fills an id of
+   * ranks_id_bytes on one rank (the caller sends it to the others),
+   * ranks_open joins rank of nranks on dev, ranks_allreduce sums each array
+   * in place over the ranks, ranks_close ends the communicator. */
+  size_t ranks_id_bytes;
+  mx_status (*ranks_id)(void *id);
+  mx_status (*ranks_open)(const void *id, int nranks, int rank, int dev, void **comm);
+  mx_status (*ranks_allreduce)(void *comm, int dev, void *const *bufs, const int64_t *counts,
+                               const int *dtypes, int n);
+  void (*ranks_close)(void *comm);
 } mx_gpu_backend;
 
 /* The module's entry point (exported by mxnet_cuda.so).  Returns NULL and

@@ -45,6 +45,12 @@ mx_status mx_kv_set_compression(mx_kv *kv, int fp16);
 
 /* dst = sum of src[0..n) over any devices (dst may be src[0]). */
 mx_status mx_kv_reduce(mx_ndarray *dst, mx_ndarray *const *src, int n);
+/* For each of nk keys, dst[k] = sum over j of src[k * nd + j].  A store kv
+ * (may be NULL) of a device type (device, nccl, local_allreduce_device,
+ * dist_sync_device) uses the GPU backend's collective (NCCL) when every
+ * key's arrays lie on the same nd distinct GPUs and dst[k] is src[k * nd];
+ * otherwise, and for other types, copies and adds. */
+mx_status mx_kv_reduce_keys(mx_kv *kv, mx_ndarray *const *dst, mx_ndarray *const *src, int nk, int nd);
 /* In place, across workers: each arrays[i] becomes the sum over workers.
  * Floating dtypes; packed into buckets in reverse order (the order backward
  * produces gradients).  A no-op with one worker. */
@@ -79,6 +85,7 @@ void mx_kv_overlap_free(mx_kv_overlap *o, int detach);
 typedef struct mx_kv_stats {
   int64_t allreduce_calls, allreduce_bytes, buckets;
   double allreduce_seconds;
+  int64_t device_collectives;   /* reductions and allreduces done by the GPU backend */
 } mx_kv_stats;
 void mx_kv_get_stats(const mx_kv *kv, mx_kv_stats *out);
 

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "../include/mx-gpu.h"
 #include "../include/mx-internal.h"
 
 #include <ctype.h>
@@ -29,6 +30,9 @@ struct mx_kv {
   char desc[300];
   unsigned char *bucket;
   mx_kv_stats stats;
+  void *dev_comm;    /* the GPU backend's communicator across workers */
+  int dev_comm_dev;
+  int dev_comm_failed; /* it could not be made: host staging from then on */
 };
 
 double mx_kv_now(void) {
@@ -99,6 +103,8 @@ mx_status mx_kv_new(const char *type, mx_kv **out) {
 
 void mx_kv_free(mx_kv *kv) {
   if (!kv) return;
+  const mx_gpu_backend *b = kv->dev_comm ? mx_gpu() : NULL;
+  if (b && b->ranks_close) b->ranks_close(kv->dev_comm);
   if (kv->comm && kv->comm->free) kv->comm->free(kv->comm);
   free(kv->bucket);
   free(kv);
@@ -158,6 +164,139 @@ mx_status mx_kv_reduce(mx_ndarray *dst, mx_ndarray *const *src, int n) {
     if (rc) return rc;
   }
   return MX_OK;
+}
+
+/* The device types: sums over GPUs through the backend's collectives. */
+static int device_type(const mx_kv *kv) {
+  static const char *t[] = {"device", "nccl", "local_allreduce_device", "dist_sync_device", "dist_device_sync"};
+  return kv && in_list(kv->type, t, sizeof t / sizeof *t);
+}
+
+/* The device of array j of every key, when the backend can reduce them all
+ * at once: each key's arrays on the same nd distinct GPUs, dst[k] its first. */
+static int device_plan(mx_ndarray *const *dst, mx_ndarray *const *src, int nk, int nd, int *devs) {
+  if (nd < 2 || nd > 16) return 0;
+  for (int j = 0; j < nd; j++) {
+    devs[j] = src[j]->ctx.dev_id;
+    for (int i = 0; i < j; i++)
+      if (devs[i] == devs[j]) return 0;
+  }
+  for (int k = 0; k < nk; k++) {
+    if (!mx_ndarray_same(dst[k], src[k * nd])) return 0;
+    for (int j = 0; j < nd; j++) {
+      const mx_ndarray *a = src[k * nd + j];
+      if (a->ctx.dev_type != MX_GPU || a->ctx.dev_id != devs[j] || a->dtype != dst[k]->dtype ||
+          mx_ndarray_size(a) != mx_ndarray_size(dst[k]))
+        return 0;
+    }
+  }
+  return 1;
+}
+
+static mx_status reduce_on_devices(mx_kv *kv, const mx_gpu_backend *b, mx_ndarray *const *src, int nk, int nd,
+                                   const int *devs) {
+  void **bufs = (void **)mx_calloc((size_t)nk * nd + 1, sizeof *bufs);
+  int64_t *counts = (int64_t *)mx_calloc((size_t)nk + 1, sizeof *counts);
+  int *dtypes = (int *)mx_calloc((size_t)nk + 1, sizeof *dtypes);
+  mx_status rc = bufs && counts && dtypes ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory for a device reduction");
+  for (int k = 0; k < nk && !rc; k++) {
+    counts[k] = mx_ndarray_size(src[k * nd]);
+    dtypes[k] = src[k * nd]->dtype;
+    for (int j = 0; j < nd; j++) bufs[k * nd + j] = MX_PTR(src[k * nd + j]);
+  }
+  if (!rc) rc = b->reduce_devices(devs, nd, bufs, counts, dtypes, nk);
+  if (!rc) kv->stats.device_collectives++;
+  free(bufs);
+  free(counts);
+  free(dtypes);
+  return rc;
+}
+
+mx_status mx_kv_reduce_keys(mx_kv *kv, mx_ndarray *const *dst, mx_ndarray *const *src, int nk, int nd) {
+  int devs[16];
+  const mx_gpu_backend *b = device_type(kv) ? mx_gpu() : NULL;
+  if (b && b->reduce_devices && nk > 0 && device_plan(dst, src, nk, nd, devs))
+    return reduce_on_devices(kv, b, src, nk, nd, devs);
+  for (int k = 0; k < nk; k++) {
+    mx_status rc = mx_kv_reduce(dst[k], src + (size_t)k * nd, nd);
+    if (rc) return rc;
+  }
+  return MX_OK;
+}
+
+/* ----------------------------------------- across processes on the GPU */
+
+/* The backend's communicator among the workers' GPUs.  Every worker learns
+ * whether all of them joined (an MPI allreduce of the outcome), so that they
+ * all use it or all stage through the host: NCCL refuses, for example, two
+ * workers on one GPU. */
+static mx_status open_device_comm(mx_kv *kv, const mx_gpu_backend *b, int dev) {
+  if (kv->dev_comm) b->ranks_close(kv->dev_comm);
+  kv->dev_comm = NULL;
+  unsigned char id[512];
+  if (b->ranks_id_bytes > sizeof id) return MX_OK;
+  memset(id, 0, sizeof id);
+  mx_status rc = kv->comm->rank == 0 ? b->ranks_id(id) : MX_OK;
+  char why[300] = "";
+  if (rc) snprintf(why, sizeof why, "%s", mx_last_error());
+  /* rank 0 sends even after a failure (a zeroed id), so no worker waits */
+  mx_status r2 = kv->comm->bcast(kv->comm, id, b->ranks_id_bytes, 0, kv->timeout);
+  if (r2) return r2;
+  void *c = NULL;
+  if (!rc) {
+    rc = b->ranks_open(id, kv->comm->size, kv->comm->rank, dev, &c);
+    if (rc) snprintf(why, sizeof why, "%s", mx_last_error());
+  }
+  double ok = rc ? 0 : 1;
+  r2 = kv->comm->allreduce(kv->comm, &ok, 1, MX_FLOAT64, kv->timeout);
+  if (r2) return r2;
+  if (ok < kv->comm->size) {
+    if (c) b->ranks_close(c);
+    kv->dev_comm_failed = 1;
+    mx_log(MX_LOG_WARN, "mxnet: dist_sync_device stages gradients through host memory: %s",
+           why[0] ? why : "the GPU collective failed on another worker");
+    return MX_OK;
+  }
+  kv->dev_comm = c;
+  kv->dev_comm_dev = dev;
+  return MX_OK;
+}
+
+/* dist_sync_device with every array on this worker's one GPU: the backend's
+ * collective (NCCL), its communicator's id sent from rank 0 over MPI.
+ * 1: done (or failed, rc set); 0: not applicable, use host staging. */
+static int allreduce_on_device(mx_kv *kv, mx_ndarray *const *arrays, int n, mx_status *rc) {
+  const mx_gpu_backend *b = mx_gpu();
+  if (!device_type(kv) || !b || !b->ranks_allreduce || !b->ranks_id_bytes || kv->fp16 || n < 1) return 0;
+  int dev = arrays[0]->ctx.dev_id;
+  for (int i = 0; i < n; i++)
+    if (arrays[i]->ctx.dev_type != MX_GPU || arrays[i]->ctx.dev_id != dev) return 0;
+  if (kv->dev_comm_failed) return 0;
+  if (!kv->dev_comm || kv->dev_comm_dev != dev) {
+    *rc = open_device_comm(kv, b, dev);
+    if (*rc) return 1;
+    if (!kv->dev_comm) return 0;
+  }
+  void **bufs = (void **)mx_calloc((size_t)n, sizeof *bufs);
+  int64_t *counts = (int64_t *)mx_calloc((size_t)n, sizeof *counts);
+  int *dtypes = (int *)mx_calloc((size_t)n, sizeof *dtypes);
+  *rc = bufs && counts && dtypes ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory for a device allreduce");
+  for (int i = 0; i < n && !*rc; i++) {
+    bufs[i] = MX_PTR(arrays[i]);
+    counts[i] = mx_ndarray_size(arrays[i]);
+    dtypes[i] = arrays[i]->dtype;
+  }
+  double t0 = mx_kv_now();
+  if (!*rc) *rc = b->ranks_allreduce(kv->dev_comm, dev, bufs, counts, dtypes, n);
+  if (!*rc) {
+    kv->stats.device_collectives++;
+    for (int i = 0; i < n; i++) kv->stats.allreduce_bytes += (int64_t)mx_ndarray_nbytes(arrays[i]);
+    kv->stats.allreduce_seconds += mx_kv_now() - t0;
+  }
+  free(bufs);
+  free(counts);
+  free(dtypes);
+  return 1;
 }
 
 /* ------------------------------------------------------- bucket streaming */
@@ -236,12 +375,14 @@ mx_status mx_kv_allreduce(mx_kv *kv, mx_ndarray *const *arrays, int n) {
                       mx_dtype_name(arrays[i]->dtype));
   if (!kv->comm || kv->comm->size == 1 || n == 0) return MX_OK;
   kv->stats.allreduce_calls++;
+  mx_status rc = MX_OK;
+  if (allreduce_on_device(kv, arrays, n, &rc)) return rc;
   for (int pass = 0; pass < 2; pass++) {
     mx_kv_xfer x = {MX_KV_ALLREDUCE, 0, pass ? MX_FLOAT64 : MX_FLOAT32, 0, 0, 0};
     x.wire = pass ? MX_FLOAT64 : (kv->fp16 ? MX_FLOAT16 : MX_FLOAT32);
     x.es = mx_dtype_size(x.dt);
     x.wes = mx_dtype_size(x.wire);
-    mx_status rc = run_stream(kv, &x, arrays, n);
+    rc = run_stream(kv, &x, arrays, n);
     if (rc) return rc;
   }
   return MX_OK;

@@ -63,11 +63,12 @@ SEXP mx_r_kv_info(SEXP ptr) {
   SET_VECTOR_ELT(out, 2, Rf_ScalarInteger(mx_kv_size(kv)));
   SET_VECTOR_ELT(out, 3, Rf_ScalarLogical(mx_kv_is_dist(kv)));
   SET_VECTOR_ELT(out, 4, Rf_mkString(mx_kv_describe(kv)));
-  SEXP st = PROTECT(Rf_allocVector(REALSXP, 4));
+  SEXP st = PROTECT(Rf_allocVector(REALSXP, 5));
   REAL(st)[0] = (double)s.allreduce_calls;
   REAL(st)[1] = (double)s.allreduce_bytes;
   REAL(st)[2] = (double)s.buckets;
   REAL(st)[3] = s.allreduce_seconds;
+  REAL(st)[4] = (double)s.device_collectives;
   SET_VECTOR_ELT(out, 5, st);
   SET_VECTOR_ELT(out, 6, Rf_ScalarReal((double)mx_kv_bucket_bytes_of(kv)));
   UNPROTECT(2);
@@ -98,22 +99,19 @@ SEXP mx_r_kv_reduce(SEXP dst, SEXP src) {
 }
 
 /* For each key k: dsts[[k]] = sum over devices of srcs[[d]][[k]] */
-SEXP mx_r_kv_reduce_lists(SEXP dsts, SEXP srcs) {
+SEXP mx_r_kv_reduce_lists(SEXP dsts, SEXP srcs, SEXP ptr) {
   int nk = 0, nd = 0;
   mx_ndarray **d = nd_list(dsts, "the destinations", &nk);
   if (TYPEOF(srcs) != VECSXP) mx_r_value_error("the sources must be a list (per device) of lists");
   nd = (int)XLENGTH(srcs);
-  mx_ndarray **col = (mx_ndarray **)R_alloc((size_t)nd + 1, sizeof *col);
-  mx_ndarray ***rows = (mx_ndarray ***)R_alloc((size_t)nd + 1, sizeof *rows);
+  mx_ndarray **s = (mx_ndarray **)R_alloc((size_t)nk * nd + 1, sizeof *s);
   for (int j = 0; j < nd; j++) {
     int n = 0;
-    rows[j] = nd_list(VECTOR_ELT(srcs, j), "each device's list", &n);
+    mx_ndarray **row = nd_list(VECTOR_ELT(srcs, j), "each device's list", &n);
     if (n != nk) mx_r_value_error("device %d gives %d arrays for %d keys", j + 1, n, nk);
+    for (int k = 0; k < nk; k++) s[k * nd + j] = row[k];
   }
-  for (int k = 0; k < nk; k++) {
-    for (int j = 0; j < nd; j++) col[j] = rows[j][k];
-    mx_r_check(mx_kv_reduce(d[k], col, nd));
-  }
+  mx_r_check(mx_kv_reduce_keys(Rf_isNull(ptr) ? NULL : kv_get(ptr), d, s, nk, nd));
   return R_NilValue;
 }
 

@@ -163,7 +163,7 @@ SEXP mx_r_kv_create(SEXP type);
 SEXP mx_r_kv_info(SEXP ptr);
 SEXP mx_r_kv_configure(SEXP ptr, SEXP timeout, SEXP bucket, SEXP fp16);
 SEXP mx_r_kv_reduce(SEXP dst, SEXP src);
-SEXP mx_r_kv_reduce_lists(SEXP dsts, SEXP srcs);
+SEXP mx_r_kv_reduce_lists(SEXP dsts, SEXP srcs, SEXP ptr);
 SEXP mx_r_kv_allreduce(SEXP ptr, SEXP arrays);
 SEXP mx_r_kv_broadcast(SEXP ptr, SEXP arrays, SEXP root);
 SEXP mx_r_kv_allreduce_num(SEXP ptr, SEXP x);

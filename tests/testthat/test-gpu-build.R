@@ -19,6 +19,12 @@ test_that("mx.features() reports CUDA, cuDNN and NCCL with a reason", {
   }
 })
 
+test_that("NCCL is reported as used exactly when the module has its collectives", {
+  f <- mx.features()
+  built <- grepl("GPU module mxnet_cuda.so built for", gpu_detail("CUDA"), fixed = TRUE)
+  expect_identical(f[["NCCL"]], built && grepl("kvstores", gpu_detail("NCCL")))
+})
+
 test_that("the GPU module is installed exactly when configure built it", {
   built <- grepl("GPU module mxnet_cuda.so built for", gpu_detail("CUDA"), fixed = TRUE)
   without <- grepl("WITHOUT the GPU module|disabled by MXNET_CUDA=no|^missing", gpu_detail("CUDA"))
@@ -35,8 +41,10 @@ test_that("the installed GPU module finds every library it needs", {
   expect_false(any(grepl("not found", out)), info = paste(out, collapse = "\n"))
   expect_true(any(grepl("libcudnn\\.so\\.9", out)), info = paste(out, collapse = "\n"))
   expect_true(any(grepl("libcublas\\.so", out)), info = paste(out, collapse = "\n"))
-  # the driver is found at run time by the CUDA runtime, never linked
+  # the driver is found at run time by the CUDA runtime, never linked; NCCL is
+  # opened with dlopen at the first collective
   expect_false(any(grepl("libcuda\\.so", out)), info = paste(out, collapse = "\n"))
+  expect_false(any(grepl("libnccl", out)), info = paste(out, collapse = "\n"))
 })
 
 test_that("library(mxnet) does not load the GPU module", {

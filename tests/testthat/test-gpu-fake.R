@@ -238,21 +238,28 @@ test_that("fake GPUs: the device kvstore sums over GPUs and trains over two GPUs
     outs <- list(list(mx.nd.zeros(2, mx.gpu(0))), list(mx.nd.zeros(2, mx.cpu())))
     kv$pull(5, outs)
     for (o in outs) expect_equal(as.array(o[[1]]), c(111, 222))
-    train <- function(ctx) {
+    train <- function(ctx, type = "device") {
       set.seed(9)
       x <- matrix(rnorm(10 * 80), 10)
       y <- as.numeric(colSums(x[1:3, ]) > 0)
       net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(
         mx.symbol.Activation(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 6, name = "f1"),
                              act_type = "tanh"), num_hidden = 2, name = "f2"), name = "softmax")
-      mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
-                                  learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(),
-                                  kvstore = "device", verbose = FALSE)
+      kv <- mx.kv.create(type)
+      m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
+                                       learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(),
+                                       kvstore = kv, verbose = FALSE)
+      list(m = m, collectives = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])
     }
-    one <- train(mx.cpu())
+    one <- train(mx.cpu())$m
     two <- train(list(mx.gpu(0), mx.gpu(1)))
-    expect_setequal(names(two$arg.params), c("f1_weight", "f1_bias", "f2_weight", "f2_bias"))
-    for (n in names(one$arg.params))
-      expect_equal(as.array(two$arg.params[[n]]), as.array(one$arg.params[[n]]), tolerance = 1e-5)
+    expect_equal(two$collectives, 8)           # one reduction per step through the backend (NCCL's place)
+    two.local <- train(list(mx.gpu(0), mx.gpu(1)), "local")
+    expect_equal(two.local$collectives, 0)     # "local" copies and adds
+    expect_setequal(names(two$m$arg.params), c("f1_weight", "f1_bias", "f2_weight", "f2_bias"))
+    for (n in names(one$arg.params)) {
+      expect_equal(as.array(two$m$arg.params[[n]]), as.array(one$arg.params[[n]]), tolerance = 1e-5)
+      expect_equal(as.array(two.local$m$arg.params[[n]]), as.array(two$m$arg.params[[n]]), tolerance = 1e-6)
+    }
   })
 })

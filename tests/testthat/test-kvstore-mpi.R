@@ -243,6 +243,23 @@ result <- list(sum = as.array(o), half = as.array(h), type = kv$type)",
   }
 })
 
+test_that("dist_sync_device: when the GPU collective cannot be set up on one worker, all stage through the host", {
+  mpi_skip()
+  code <- "
+kv <- mx.kv.create('dist_sync_device')
+a <- mx.nd.array(c(1, 2, 3) * (RANK + 1), mx.gpu(0))
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
+result <- list(a = as.array(a), coll = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])"
+  r <- run_mpi(2L, code, env = c("MXNET_FAKE_GPU=1", "MXNET_FAKE_GPU_RANKS=fail:1"))
+  expect_job_ok(r)
+  for (x in r$results) {
+    expect_equal(x$a, c(1, 2, 3) * 3 * 2)      # summed twice over 2 workers: x (1 + 2), then x 2
+    expect_equal(x$coll, 0)
+  }
+  expect_match(r$output, "stages gradients through host memory: fake GPUs: worker 1 cannot join")
+})
+
 test_that("fp16 compression of the allreduce keeps sums to half precision", {
   mpi_skip()
   r <- run_mpi(2L, "
