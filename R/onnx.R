@@ -346,6 +346,16 @@ onnx.transpose <- function(st, n, name) {
   perm <- n$attr$perm %||% rev(seq_along(onnx.shape.of(st, x, "Transpose")) - 1)
   mx.symbol.transpose(x, axes = onnx.tup(perm), name = name)
 }
+# LRN across channels, x / (bias + alpha / size * sum of squares)^beta: the
+# LRN op's formula (knorm = bias), for an odd window (the op's centred one).
+onnx.lrn <- function(st, n, name) {
+  size <- n$attr$size
+  if (is.null(size) || size %% 2 != 1)
+    mx.error("unsupported", sprintf("%s: LRN '%s': size %s (an odd size is supported)", st$where, name,
+                                    format(size %||% "missing")))
+  mx.symbol.LRN(data = onnx.in(st, n$input[1L]), nsize = size, alpha = n$attr$alpha %||% 1e-4,
+                beta = n$attr$beta %||% 0.75, knorm = n$attr$bias %||% 1, name = name)
+}
 onnx.leaky <- function(st, n, name)
   mx.symbol.LeakyReLU(data = onnx.in(st, n$input[1L]), act_type = "leaky", slope = n$attr$alpha %||% 0.01,
                       name = name)
@@ -363,7 +373,8 @@ onnx.importers <- list(
   BatchNormalization = onnx.bn, Flatten = onnx.flatten, Reshape = onnx.reshape, Concat = onnx.concat,
   Add = onnx.binary(mx.symbol.broadcast_add), Sub = onnx.binary(mx.symbol.broadcast_sub),
   Mul = onnx.binary(mx.symbol.broadcast_mul), Div = onnx.binary(mx.symbol.broadcast_div),
-  Dropout = onnx.dropout, Identity = onnx.unary(mx.symbol.identity), Transpose = onnx.transpose)
+  Dropout = onnx.dropout, Identity = onnx.unary(mx.symbol.identity), Transpose = onnx.transpose,
+  LRN = onnx.lrn)
 
 onnx.convert.node <- function(st, n) {
   if (identical(n$op, "Constant")) {
@@ -389,7 +400,7 @@ onnx.convert.node <- function(st, n) {
 #' Gemm, MatMul (2-D, batched 3-D), Relu, Tanh, Sigmoid, Softplus, LeakyRelu,
 #' Softmax, LogSoftmax, MaxPool, AveragePool, GlobalAveragePool,
 #' GlobalMaxPool, BatchNormalization (inference), Flatten, Reshape, Concat,
-#' Add, Sub, Mul, Div, Dropout, Identity, Transpose and Constant; others
+#' Add, Sub, Mul, Div, Dropout, Identity, Transpose, LRN (odd sizes) and Constant; others
 #' give an \code{mxnet_unsupported_error} that lists these.
 #' @param file The \code{.onnx} file.
 #' @return An \code{MXFeedForwardModel}: a list with \code{symbol} (the
@@ -517,6 +528,12 @@ onnx.exp.act <- function(e, nd, ins) {
   if (is.na(op)) onnx.exp.refuse(nd, paste("act_type", nd$attrs[["act_type"]]))
   e$node(op, ins[1L], nd$name)
 }
+onnx.exp.lrn <- function(e, nd, ins) {
+  a <- nd$attrs
+  e$node("LRN", ins[1L], nd$name, list(size = as.integer(onnx.num(a[["nsize"]], NA)),
+                                      alpha = onnx.num(a[["alpha"]], 1e-4), beta = onnx.num(a[["beta"]], 0.75),
+                                      bias = onnx.num(a[["knorm"]], 2)))
+}
 onnx.exp.leaky <- function(e, nd, ins) {
   if (!identical(nd$attrs[["act_type"]] %||% "leaky", "leaky")) onnx.exp.refuse(nd, nd$attrs[["act_type"]])
   e$node("LeakyRelu", ins[1L], nd$name, list(alpha = onnx.num(nd$attrs[["slope"]], 0.25)))
@@ -579,7 +596,7 @@ onnx.exp.refuse <- function(nd, what) {
 
 onnx.exporters <- list(
   Convolution = onnx.exp.conv, FullyConnected = onnx.exp.fc, Activation = onnx.exp.act,
-  LeakyReLU = onnx.exp.leaky, Pooling = onnx.exp.pool, BatchNorm = onnx.exp.bn,
+  LeakyReLU = onnx.exp.leaky, Pooling = onnx.exp.pool, BatchNorm = onnx.exp.bn, LRN = onnx.exp.lrn,
   relu = onnx.exp.same("Relu"), tanh = onnx.exp.same("Tanh"), sigmoid = onnx.exp.same("Sigmoid"),
   softmax = onnx.exp.softmax("Softmax", -1), log_softmax = onnx.exp.softmax("LogSoftmax", -1),
   SoftmaxOutput = onnx.exp.softmax("Softmax", 1), SoftmaxActivation = onnx.exp.softmax("Softmax", 1),

@@ -140,7 +140,7 @@ onnx_node_tests <- c(
     paste0("gemm_", c("all_attributes", "alpha", "beta", "default_matrix_bias", "default_no_bias",
                       "default_scalar_bias", "default_single_elem_vector_bias", "default_vector_bias",
                       "default_zero_bias", "transposeA", "transposeB")),
-    "matmul_2d", "matmul_3d", "relu", "sigmoid", "sigmoid_example", "tanh", "tanh_example",
+    "lrn", "lrn_default", "matmul_2d", "matmul_3d", "relu", "sigmoid", "sigmoid_example", "tanh", "tanh_example",
     "softplus", "softplus_example",
     "leakyrelu", "leakyrelu_default", "leakyrelu_example",
     paste0("softmax_", c("axis_0", "axis_1", "axis_2", "default_axis", "example", "large_number", "negative_axis")),
@@ -323,6 +323,31 @@ test_that("the other exported ops re-import with the same outputs", {
   expect_equal(reimport_forward(f, x), ours, tolerance = 1e-5)
   skip_if_not(has_onnx_py(), "python3-onnx or python3-torch is not installed: no onnx.checker / PyTorch check")
   expect_equal(python_check(f, x), ours, tolerance = 1e-5)
+})
+
+test_that("LRN exports, re-imports and matches PyTorch's local_response_norm; even sizes are refused", {
+  x <- mx.symbol.Variable("data")
+  m <- list(symbol = mx.symbol.LRN(mx.symbol.Activation(x, act_type = "relu"), nsize = 3, alpha = 0.3,
+                                   beta = 0.6, knorm = 1.5, name = "lrn"),
+            arg.params = list(), aux.params = list())
+  f <- tempfile(fileext = ".onnx")
+  mx.onnx.export(m, f, input.shape = c(4, 3, 5, 2))
+  xa <- array(rnorm(4 * 3 * 5 * 2), c(4, 3, 5, 2))
+  ours <- model_forward(m, xa)
+  # the R formula: channels are R dim 3
+  r <- pmax(xa, 0); want <- r
+  for (c in 1:5) {
+    w <- max(1, c - 1):min(5, c + 1)
+    want[, , c, ] <- r[, , c, ] / (1.5 + 0.3 / 3 * apply(r[, , w, , drop = FALSE]^2, c(1, 2, 4), sum))^0.6
+  }
+  expect_equal(ours, want, tolerance = 1e-5)
+  expect_equal(reimport_forward(f, xa), ours, tolerance = 1e-5)
+  g <- mxnet:::onnx.read.model(f)
+  expect_true("LRN" %in% vapply(g$nodes, `[[`, "", "op"))
+  even <- tiny_model(list(node("LRN", "x", "y", list(size = 2L))), xdims = c(1, 2, 3, 3))
+  expect_error(mx.onnx.import(even), "size 2", class = "mxnet_unsupported_error")
+  skip_if_not(has_onnx_py(), "python3-onnx or python3-torch is not installed: no onnx.checker / PyTorch check")
+  expect_equal(python_check(f, xa), ours, tolerance = 1e-5)
 })
 
 test_that("export refuses what it cannot write, with classed errors", {
