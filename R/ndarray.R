@@ -490,11 +490,12 @@ nd.matrix.subscript <- function(d, sub, env) {
 #' as.array(mx.nd.load(f)$w)
 #' @export
 mx.nd.save <- function(ndarray, filename) {
-  if (inherits(ndarray, "MXNDArray")) ndarray <- list(ndarray)
+  if (inherits(ndarray, c("MXNDArray", "MXNDArraySparse"))) ndarray <- list(ndarray)
   if (!is.list(ndarray)) stop("argument 'ndarray' must be an MXNDArray or a list of them", call. = FALSE)
   if (is.character(filename) && length(filename) == 1L && !is.na(filename))
     filename <- normalizePath(filename, mustWork = FALSE)   # write through symlinks
-  invisible(.Call(C_mx_r_nd_save, unname(ndarray), nd.list.names(ndarray), filename))
+  p <- sparse.save.parts(unname(ndarray))
+  invisible(.Call(C_mx_r_nd_save, p$arrays, nd.list.names(ndarray), filename, p$sparse))
 }
 
 #' @rdname mx.nd.save
@@ -503,7 +504,7 @@ mx.nd.load <- function(filename) {
   if (!is.character(filename) || length(filename) != 1L || is.na(filename))
     stop("argument 'filename' must be a single file name", call. = FALSE)
   if (!file.exists(filename)) stop(sprintf("file '%s' does not exist", filename), call. = FALSE)
-  .Call(C_mx_r_nd_load, filename)
+  sparse.load.parts(.Call(C_mx_r_nd_load, filename), sprintf("'%s'", filename))
 }
 
 nd.list.names <- function(x) {
@@ -527,11 +528,12 @@ nd.list.names <- function(x) {
 #' as.array(mx.nd.deserialize(r)$a)
 #' @export
 mx.nd.serialize <- function(ndarray) {
-  if (inherits(ndarray, "MXNDArray")) ndarray <- list(ndarray)
+  if (inherits(ndarray, c("MXNDArray", "MXNDArraySparse"))) ndarray <- list(ndarray)
   if (!is.list(ndarray)) stop("argument 'ndarray' must be an MXNDArray or a list of them", call. = FALSE)
-  .Call(C_mx_r_nd_save_raw, unname(ndarray), nd.list.names(ndarray))
+  p <- sparse.save.parts(unname(ndarray))
+  .Call(C_mx_r_nd_save_raw, p$arrays, nd.list.names(ndarray), p$sparse)
 }
 
 #' @rdname mx.nd.serialize
 #' @export
-mx.nd.deserialize <- function(x) .Call(C_mx_r_nd_load_raw, x)
+mx.nd.deserialize <- function(x) sparse.load.parts(.Call(C_mx_r_nd_load_raw, x), "the raw vector")

@@ -583,3 +583,37 @@ predict.MXSparseLogistic <- function(object, newdata, ...) {
   if (methods::is(newdata, "sparseMatrix")) newdata <- mx.nd.sparse.csr(newdata)
   1 / (1 + exp(-(as.vector(as.array(mx.nd.sparse.dot(newdata, object$weight))) + object$bias)))
 }
+
+# ------------------------------------------------------------- saving
+
+# mx.nd.save's side of sparse arrays (MXNet's row_sparse and csr records):
+# the stored values go as the array, list(stype, C-order shape, index
+# arrays) to the C writer; NULL for dense arrays (and for an all-dense list).
+sparse.save.parts <- function(x) {
+  if (!any(vapply(x, inherits, NA, "MXNDArraySparse"))) return(list(arrays = x, sparse = NULL))
+  list(arrays = lapply(x, function(a) if (inherits(a, "MXNDArraySparse")) a$data else a),
+       sparse = lapply(x, function(a) if (!inherits(a, "MXNDArraySparse")) NULL else
+         list(stype = if (a$stype == "csr") 2L else 1L, shape = as.numeric(a$shape),
+              aux = if (a$stype == "csr") list(a$indptr, a$indices) else list(a$indices))))
+}
+
+# mx.nd.load's side: sparse records become sparse arrays, checked as their
+# constructors check them; a record that fails is an io error naming it.
+sparse.load.parts <- function(res, where) {
+  sp <- attr(res, "sparse")
+  if (is.null(sp)) return(res)
+  attr(res, "sparse") <- NULL
+  for (i in which(!vapply(sp, is.null, NA))) {
+    e <- sp[[i]]
+    csr <- e$stype == 2L
+    res[[i]] <- tryCatch(
+      if (csr) mx.nd.sparse.csr(res[[i]], indices = e$aux[[2L]], indptr = e$aux[[1L]], shape = rev(e$shape),
+                                dtype = mx.nd.dtype(res[[i]]))
+      else mx.nd.sparse.row_sparse(res[[i]], indices = e$aux[[1L]], shape = rev(e$shape),
+                                   dtype = mx.nd.dtype(res[[i]])),
+      mxnet_value_error = function(err)
+        mx.error("io", sprintf("%s: array %d is not a valid %s array: %s", where, i,
+                               if (csr) "csr" else "row_sparse", conditionMessage(err))))
+  }
+  res
+}

@@ -3,8 +3,11 @@
  *
  * Layout (little-endian; see docs/formats.md):
  *   u64 0x112 | u64 0 | u64 N | N records | u64 K (0 or N) | K x (u64 len, bytes)
- * Records written: V2 (magic 0xF993FAC9, dense) for arrays with at least one
- * dimension and V3 (0xF993FACA, numpy semantics) for 0-dimensional scalars.
+ * Records written: V2 (magic 0xF993FAC9; dense, row_sparse or csr) for arrays
+ * with at least one dimension and V3 (0xF993FACA, numpy semantics) for
+ * 0-dimensional scalars.  A sparse record adds its storage shape before the
+ * shape, its index arrays' types and shapes after the dtype, and their bytes
+ * after the values (docs/sparse.md).
  * Records read: V3, V2, V1 (0xF993FAC8) and the pre-0.11 legacy layout whose
  * first u32 is ndim with u32 dims.  Every length is checked against the bytes
  * that remain before anything is allocated, so truncated or corrupted files
@@ -72,34 +75,67 @@ static int host_little_endian(void) {
   return c == 1;
 }
 
-static mx_status write_list(sink *s, mx_ndarray *const *arrays,
+static void put_shape(sink *s, const mx_shape *sh) {
+  put_u32(s, (uint32_t)sh->ndim);
+  for (int k = 0; k < sh->ndim; k++) put_u64(s, (uint64_t)sh->d[k]);
+}
+
+/* An array's bytes (device arrays are read back one at a time). */
+static mx_status put_data(sink *s, const mx_ndarray *a) {
+  if (a->ctx.dev_type == MX_CPU) {
+    put(s, MX_PTR(a), mx_ndarray_nbytes(a));
+    return MX_OK;
+  }
+  mx_ndarray *h;
+  mx_status rc = mx_ndarray_copy(a, a->dtype, (mx_context){MX_CPU, 0}, &h);
+  if (rc) return rc;
+  put(s, MX_PTR(h), mx_ndarray_nbytes(h));
+  mx_ndarray_free(h);
+  return MX_OK;
+}
+
+static int sparse_naux(int stype) { return stype == 2 ? 2 : stype == 1 ? 1 : 0; }
+
+static mx_status check_sparse(const mx_ndarray *a, const mx_nd_sparse *sp, int i) {
+  int na = sparse_naux(sp->stype);
+  if (sp->stype != 0 && !na) return mx_error(MX_ERR_ARG, "array %d: invalid storage type %d", i + 1, sp->stype);
+  for (int k = 0; k < na; k++)
+    if (!sp->aux[k] || sp->aux[k]->dtype != MX_INT64 || sp->aux[k]->shape.ndim != 1)
+      return mx_error(MX_ERR_ARG, "array %d: sparse index arrays must be 1-D int64", i + 1);
+  if (na && (sp->shape.ndim < 1 || a->shape.ndim < 1))
+    return mx_error(MX_ERR_ARG, "array %d: a sparse array needs a shape", i + 1);
+  return MX_OK;
+}
+
+static mx_status write_list(sink *s, mx_ndarray *const *arrays, const mx_nd_sparse *sparse,
                             const char *const *names, int n) {
   if (!host_little_endian())
     return mx_error(MX_ERR_UNSUPPORTED, "saving NDArrays needs a little-endian machine");
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
     if (!arrays[i]) return mx_error(MX_ERR_ARG, "array %d is missing", i + 1);
+    mx_status rc = sparse ? check_sparse(arrays[i], &sparse[i], i) : MX_OK;
+    if (rc) return rc;
+  }
   put_u64(s, LIST_MAGIC);
   put_u64(s, 0);
   put_u64(s, (uint64_t)n);
   for (int i = 0; i < n; i++) {
     const mx_ndarray *a = arrays[i];
+    const mx_nd_sparse *sp = sparse && sparse[i].stype ? &sparse[i] : NULL;
     put_u32(s, a->shape.ndim == 0 ? REC_V3 : REC_V2);
-    put_u32(s, 0);                                   /* dense storage */
-    put_u32(s, (uint32_t)a->shape.ndim);
-    for (int k = 0; k < a->shape.ndim; k++) put_u64(s, (uint64_t)a->shape.d[k]);
+    put_u32(s, sp ? (uint32_t)sp->stype : 0);
+    if (sp) put_shape(s, &a->shape);                 /* storage shape */
+    put_shape(s, sp ? &sp->shape : &a->shape);
     put_u32(s, 1);                                   /* cpu */
     put_u32(s, 0);
     put_u32(s, (uint32_t)a->dtype);
-    if (a->ctx.dev_type == MX_CPU) {
-      put(s, MX_PTR(a), mx_ndarray_nbytes(a));
-      continue;
+    for (int k = 0; sp && k < sparse_naux(sp->stype); k++) {
+      put_u32(s, MX_INT64);
+      put_shape(s, &sp->aux[k]->shape);
     }
-    /* device arrays are read back one at a time (saved as CPU arrays) */
-    mx_ndarray *h;
-    mx_status rc = mx_ndarray_copy(a, a->dtype, (mx_context){MX_CPU, 0}, &h);
+    mx_status rc = put_data(s, a);
+    for (int k = 0; !rc && sp && k < sparse_naux(sp->stype); k++) rc = put_data(s, sp->aux[k]);
     if (rc) return rc;
-    put(s, MX_PTR(h), mx_ndarray_nbytes(h));
-    mx_ndarray_free(h);
   }
   if (names) {
     put_u64(s, (uint64_t)n);
@@ -114,13 +150,12 @@ static mx_status write_list(sink *s, mx_ndarray *const *arrays,
   return s->failed ? mx_error(MX_ERR_IO, "write failed (disk full or out of memory?)") : MX_OK;
 }
 
-mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays,
-                                 const char *const *names, int n, void **buf,
-                                 size_t *len) {
+mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays, const mx_nd_sparse *sparse,
+                                 const char *const *names, int n, void **buf, size_t *len) {
   sink s = {NULL, NULL, 0, 0, 0};
   *buf = NULL;
   *len = 0;
-  mx_status rc = write_list(&s, arrays, names, n);
+  mx_status rc = write_list(&s, arrays, sparse, names, n);
   if (rc) {
     free(s.buf);
     return rc;
@@ -149,12 +184,12 @@ static mx_status check_target(const char *path, int *mode) {
 }
 
 /* Write the list to `tmp` with the mode the target had. */
-static mx_status write_file(const char *tmp, const char *path, int mode,
-                            mx_ndarray *const *arrays, const char *const *names, int n) {
+static mx_status write_file(const char *tmp, const char *path, int mode, mx_ndarray *const *arrays,
+                            const mx_nd_sparse *sparse, const char *const *names, int n) {
   FILE *f = fopen(tmp, "wb");
   if (!f) return mx_error(MX_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
   sink s = {f, NULL, 0, 0, 0};
-  mx_status rc = write_list(&s, arrays, names, n);
+  mx_status rc = write_list(&s, arrays, sparse, names, n);
   if (fclose(f) != 0 && rc == MX_OK) rc = mx_error(MX_ERR_IO, "cannot write '%s'", path);
   if (rc == MX_OK && mode >= 0 && chmod(tmp, (mode_t)mode) != 0)
     rc = mx_error(MX_ERR_IO, "cannot set the mode of '%s': %s", path, strerror(errno));
@@ -163,7 +198,7 @@ static mx_status write_file(const char *tmp, const char *path, int mode,
 
 /* Write to `target` (the file itself) through a temporary beside it. */
 static mx_status save_replacing(const char *target, const char *path, mx_ndarray *const *arrays,
-                                const char *const *names, int n) {
+                                const mx_nd_sparse *sparse, const char *const *names, int n) {
   int mode;
   mx_status rc = check_target(target, &mode);
   if (rc) return rc;
@@ -171,7 +206,7 @@ static mx_status save_replacing(const char *target, const char *path, mx_ndarray
   char *tmp = (char *)malloc(pl + 16);
   if (!tmp) return mx_error(MX_ERR_NOMEM, "out of memory");
   snprintf(tmp, pl + 16, "%s.tmp-mxnet", target);
-  rc = write_file(tmp, path, mode, arrays, names, n);
+  rc = write_file(tmp, path, mode, arrays, sparse, names, n);
   if (rc == MX_OK) {
 #ifdef _WIN32
     remove(target);
@@ -183,7 +218,7 @@ static mx_status save_replacing(const char *target, const char *path, mx_ndarray
   return rc;
 }
 
-mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
+mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays, const mx_nd_sparse *sparse,
                                const char *const *names, int n) {
   /* write beside the target and rename, so a failure never destroys a file
    * that was already there; a symbolic link is written through (as saveRDS
@@ -193,7 +228,7 @@ mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
   struct stat lst;
   if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) real = realpath(path, NULL);
 #endif
-  mx_status rc = save_replacing(real ? real : path, path, arrays, names, n);
+  mx_status rc = save_replacing(real ? real : path, path, arrays, sparse, names, n);
   free(real);
   return rc;
 }
@@ -242,40 +277,89 @@ static const char *flag_name(int32_t f) {
   }
 }
 
-static mx_status read_record(src *r, int idx, mx_ndarray **out) {
+/* A V1-V3 shape: u32 ndim (V3: -1 means none), u64 dims.  *none: an empty
+ * record, nothing follows. */
+static mx_status get_shape(src *r, int idx, int v3, int64_t *d, int *ndim, int *none) {
+  uint32_t nd;
+  mx_status rc = get_u32(r, &nd, "the number of dimensions");
+  if (rc) return rc;
+  int32_t snd = (int32_t)nd;
+  *none = 0;
+  if (v3 && snd == -1) { *none = 1; snd = 0; }
+  else if (!v3 && snd == 0) *none = 1;
+  if (snd < 0 || snd > MX_MAX_DIM)
+    return mx_error(MX_ERR_FORMAT, "array %d has an invalid number of dimensions (%d)", idx + 1, snd);
+  *ndim = snd;
+  for (int k = 0; k < snd; k++) {
+    uint64_t v;
+    if ((rc = get_u64(r, &v, "a dimension"))) return rc;
+    if ((int64_t)v < 0) return mx_error(MX_ERR_FORMAT, "array %d has a negative dimension", idx + 1);
+    d[k] = (int64_t)v;
+  }
+  return MX_OK;
+}
+
+/* The array of shape s and dtype whose bytes come next. */
+static mx_status get_array(src *r, int idx, const mx_shape *s, int dtype, mx_ndarray **out) {
+  int64_t count = mx_shape_size(s);
+  size_t es = mx_dtype_size(dtype);
+  if (count > 0 && (uint64_t)count > (r->len - r->pos) / es)
+    return mx_error(MX_ERR_FORMAT, "file is truncated (array %d needs %.0f bytes of data, %lu remain)",
+                    idx + 1, (double)count * (double)es, (unsigned long)(r->len - r->pos));
+  size_t nbytes = (size_t)count * es;
+  mx_status rc = mx_ndarray_new(s, dtype, (mx_context){MX_CPU, 0}, out);
+  if (rc) return rc;
+  if (nbytes) memcpy(MX_PTR(*out), r->p + r->pos, nbytes);
+  r->pos += nbytes;
+  return MX_OK;
+}
+
+static mx_status get_dtype(src *r, int idx, int *dtype) {
+  uint32_t flag;
+  mx_status rc = get_u32(r, &flag, "the dtype");
+  if (rc) return rc;
+  if (!mx_dtype_valid((int)(int32_t)flag))
+    return mx_error((int32_t)flag >= 5 && (int32_t)flag <= 12 ? MX_ERR_UNSUPPORTED : MX_ERR_FORMAT,
+                    "array %d has dtype flag %d (%s), which is not supported",
+                    idx + 1, (int32_t)flag, flag_name((int32_t)flag));
+  *dtype = (int)flag;
+  return MX_OK;
+}
+
+/* row_sparse/csr: the index arrays' types and shapes, after the dtype. */
+static mx_status get_aux_shapes(src *r, int idx, mx_nd_sparse *sp, mx_shape *as) {
+  for (int k = 0; k < (sp->stype == 2 ? 2 : 1); k++) {
+    int t, nd, none;
+    int64_t d[MX_MAX_DIM];
+    mx_status rc = get_dtype(r, idx, &t);
+    if (!rc) rc = get_shape(r, idx, 0, d, &nd, &none);
+    if (rc) return rc;
+    if (t != MX_INT64 || nd != 1)
+      return mx_error(MX_ERR_FORMAT, "array %d: sparse index arrays must be 1-D int64", idx + 1);
+    if ((rc = mx_shape_make(&as[k], nd, d))) return mx_error_prefix(MX_ERR_FORMAT, "array %d: ", idx + 1);
+  }
+  return MX_OK;
+}
+
+static mx_status read_record(src *r, int idx, mx_ndarray **out, mx_nd_sparse *sp) {
   *out = NULL;
-  uint32_t magic;
+  uint32_t magic, stype = 0;
   mx_status rc = get_u32(r, &magic, "an array header");
   if (rc) return rc;
-  int64_t d[MX_MAX_DIM];
-  int ndim;
-  int none = 0;
+  int64_t d[MX_MAX_DIM], sd[MX_MAX_DIM];
+  int ndim, snd = 0, none = 0, snone = 0;
   if (magic == REC_V2 || magic == REC_V3 || magic == REC_V1) {
     if (magic != REC_V1) {
-      uint32_t stype;
       if ((rc = get_u32(r, &stype, "the storage type"))) return rc;
-      if (stype == 1 || stype == 2)
-        return mx_error(MX_ERR_UNSUPPORTED, "array %d uses sparse storage (%s), which is not supported",
+      if ((stype == 1 || stype == 2) && !sp)
+        return mx_error(MX_ERR_UNSUPPORTED, "array %d uses sparse storage (%s), which is not supported here",
                         idx + 1, stype == 1 ? "row_sparse" : "csr");
-      if (stype != 0)
+      if (stype > 2)
         return mx_error(MX_ERR_FORMAT, "array %d has an invalid storage type (%d)", idx + 1,
                         (int32_t)stype);
+      if (stype && (rc = get_shape(r, idx, 0, sd, &snd, &snone))) return rc;
     }
-    uint32_t nd;
-    if ((rc = get_u32(r, &nd, "the number of dimensions"))) return rc;
-    int32_t snd = (int32_t)nd;
-    if (magic == REC_V3 && snd == -1) { none = 1; snd = 0; }
-    else if (magic != REC_V3 && snd == 0) none = 1;
-    if (snd < 0 || snd > MX_MAX_DIM)
-      return mx_error(MX_ERR_FORMAT, "array %d has an invalid number of dimensions (%d)", idx + 1, snd);
-    ndim = snd;
-    for (int k = 0; k < ndim; k++) {
-      uint64_t v;
-      if ((rc = get_u64(r, &v, "a dimension"))) return rc;
-      if ((int64_t)v < 0)
-        return mx_error(MX_ERR_FORMAT, "array %d has a negative dimension", idx + 1);
-      d[k] = (int64_t)v;
-    }
+    if ((rc = get_shape(r, idx, magic == REC_V3, d, &ndim, &none))) return rc;
   } else {
     /* legacy: magic is ndim, dims are u32 */
     if (magic > MX_MAX_DIM)
@@ -299,27 +383,31 @@ static mx_status read_record(src *r, int idx, mx_ndarray **out) {
     return mx_ndarray_new(&s, MX_FLOAT32, (mx_context){MX_CPU, 0}, out);
   }
   if ((rc = mx_shape_make(&s, ndim, d))) return mx_error_prefix(MX_ERR_FORMAT, "array %d: ", idx + 1);
-  uint32_t dev_type, dev_id, flag;
+  uint32_t dev_type, dev_id;
   if ((rc = get_u32(r, &dev_type, "the device type"))) return rc;
   if ((rc = get_u32(r, &dev_id, "the device id"))) return rc;
   if (dev_type != 1 && dev_type != 2 && dev_type != 3 && dev_type != 5)
     return mx_error(MX_ERR_FORMAT, "array %d has an invalid device type (%u)", idx + 1, dev_type);
-  if ((rc = get_u32(r, &flag, "the dtype"))) return rc;
-  if (!mx_dtype_valid((int)(int32_t)flag))
-    return mx_error((int32_t)flag >= 5 && (int32_t)flag <= 12 ? MX_ERR_UNSUPPORTED : MX_ERR_FORMAT,
-                    "array %d has dtype flag %d (%s), which is not supported",
-                    idx + 1, (int32_t)flag, flag_name((int32_t)flag));
-  int dtype = (int)flag;
-  int64_t count = mx_shape_size(&s);
-  size_t es = mx_dtype_size(dtype);
-  if (count > 0 && (uint64_t)count > (r->len - r->pos) / es)
-    return mx_error(MX_ERR_FORMAT, "file is truncated (array %d needs %.0f bytes of data, %lu remain)",
-                    idx + 1, (double)count * (double)es, (unsigned long)(r->len - r->pos));
-  size_t nbytes = (size_t)count * es;
-  if ((rc = mx_ndarray_new(&s, dtype, (mx_context){MX_CPU, 0}, out))) return rc;
-  if (nbytes) memcpy(MX_PTR(*out), r->p + r->pos, nbytes);
-  r->pos += nbytes;
-  return MX_OK;
+  int dtype;
+  if ((rc = get_dtype(r, idx, &dtype))) return rc;
+  if (!stype) return get_array(r, idx, &s, dtype, out);
+  /* sparse: the stored values in the storage shape, then the index arrays */
+  mx_shape ss, as[2];
+  if (snone || (rc = mx_shape_make(&ss, snd, sd))) return mx_error(MX_ERR_FORMAT, "array %d: invalid storage shape", idx + 1);
+  sp->stype = (int)stype;
+  sp->shape = s;
+  if ((rc = get_aux_shapes(r, idx, sp, as))) return rc;
+  if ((rc = get_array(r, idx, &ss, dtype, out))) return rc;
+  for (int k = 0; k < (stype == 2 ? 2 : 1) && !rc; k++) rc = get_array(r, idx, &as[k], MX_INT64, &sp->aux[k]);
+  return rc;
+}
+
+void mx_nd_sparse_free(mx_nd_sparse *sparse, int n) {
+  for (int i = 0; sparse && i < n; i++) {
+    mx_ndarray_free(sparse[i].aux[0]);
+    mx_ndarray_free(sparse[i].aux[1]);
+  }
+  free(sparse);
 }
 
 void mx_ndarray_list_free(mx_ndarray **arrays, char **names, int n) {
@@ -331,10 +419,10 @@ void mx_ndarray_list_free(mx_ndarray **arrays, char **names, int n) {
   free(names);
 }
 
-mx_status mx_ndarray_load_buffer(const void *buf, size_t len,
-                                 mx_ndarray ***arrays_out, char ***names_out,
-                                 int *n_out) {
+mx_status mx_ndarray_load_buffer(const void *buf, size_t len, mx_ndarray ***arrays_out,
+                                 mx_nd_sparse **sparse_out, char ***names_out, int *n_out) {
   *arrays_out = NULL;
+  if (sparse_out) *sparse_out = NULL;
   *names_out = NULL;
   *n_out = 0;
   if (!host_little_endian())
@@ -355,9 +443,15 @@ mx_status mx_ndarray_load_buffer(const void *buf, size_t len,
   mx_ndarray **arrays = (mx_ndarray **)calloc(n ? n : 1, sizeof *arrays);
   if (!arrays) return mx_error(MX_ERR_NOMEM, "out of memory");
   char **names = NULL;
-  int count = (int)n;
+  int count = (int)n, any_sparse = 0;
+  mx_nd_sparse *sp = sparse_out ? (mx_nd_sparse *)calloc(n ? n : 1, sizeof *sp) : NULL;
+  if (sparse_out && !sp) {
+    free(arrays);
+    return mx_error(MX_ERR_NOMEM, "out of memory");
+  }
   for (int i = 0; i < count; i++) {
-    if ((rc = read_record(&r, i, &arrays[i]))) goto fail;
+    if ((rc = read_record(&r, i, &arrays[i], sp ? &sp[i] : NULL))) goto fail;
+    if (sp && sp[i].stype) any_sparse = 1;
   }
   uint64_t k;
   if ((rc = get_u64(&r, &k, "the name count"))) goto fail;
@@ -390,9 +484,12 @@ mx_status mx_ndarray_load_buffer(const void *buf, size_t len,
   *arrays_out = arrays;
   *names_out = names;
   *n_out = count;
+  if (any_sparse) *sparse_out = sp;
+  else mx_nd_sparse_free(sp, count);
   return MX_OK;
 fail:
   mx_ndarray_list_free(arrays, names, count);
+  mx_nd_sparse_free(sp, count);
   return rc;
 }
 
@@ -442,9 +539,10 @@ static mx_status read_whole(FILE *f, const char *path, size_t size, unsigned cha
   return MX_OK;
 }
 
-mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
+mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays, mx_nd_sparse **sparse,
                                char ***names, int *n) {
   *arrays = NULL;
+  if (sparse) *sparse = NULL;
   *names = NULL;
   *n = 0;
   size_t size;
@@ -457,7 +555,7 @@ mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
   rc = read_whole(f, path, size, &buf, &len);
   fclose(f);
   if (rc) return rc;
-  rc = mx_ndarray_load_buffer(buf, len, arrays, names, n);
+  rc = mx_ndarray_load_buffer(buf, len, arrays, sparse, names, n);
   free(buf);
   if (rc) return mx_error_prefix(rc, "'%s': ", path);
   return MX_OK;

@@ -417,20 +417,33 @@ int mx_op_has_optional_inputs(const mx_op *op);
 /* ------------------------------------------------------------------ files */
 
 /* MXNet's binary NDArray list (mx.nd.save / .params).  Names may be NULL
- * (an unnamed list).  Readers accept the V3, V2, V1 and legacy layouts. */
-mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays,
+ * (an unnamed list).  Readers accept the V3, V2, V1 and legacy layouts.
+ * Sparse entries (MXNet's row_sparse and csr records) travel as their
+ * components: the array holds the stored values (row_sparse: the stored rows,
+ * shape (rows, ...); csr: the values, shape (nnz)) and an mx_nd_sparse
+ * gives the storage type, the logical shape and the int64 index arrays
+ * (row_sparse: row indices; csr: indptr, then indices). */
+typedef struct mx_nd_sparse {
+  int stype;                /* 0 dense (the rest unused), 1 row_sparse, 2 csr */
+  mx_shape shape;           /* logical shape, C order                       */
+  mx_ndarray *aux[2];
+} mx_nd_sparse;
+/* sparse: NULL (all dense) or n entries. */
+mx_status mx_ndarray_save_file(const char *path, mx_ndarray *const *arrays, const mx_nd_sparse *sparse,
                                const char *const *names, int n);
 /* Serialise to a malloc'ed buffer (freed by mx_free). */
-mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays,
-                                 const char *const *names, int n,
-                                 void **buf, size_t *len);
+mx_status mx_ndarray_save_buffer(mx_ndarray *const *arrays, const mx_nd_sparse *sparse,
+                                 const char *const *names, int n, void **buf, size_t *len);
 /* Loading yields arrays on the CPU; *names is NULL for an unnamed list.
- * Free the result with mx_ndarray_list_free. */
-mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays,
+ * With sparse NULL a sparse record is an error; otherwise *sparse is NULL
+ * (nothing sparse) or n entries.  Free with mx_ndarray_list_free and
+ * mx_nd_sparse_free. */
+mx_status mx_ndarray_load_file(const char *path, mx_ndarray ***arrays, mx_nd_sparse **sparse,
                                char ***names, int *n);
-mx_status mx_ndarray_load_buffer(const void *buf, size_t len,
-                                 mx_ndarray ***arrays, char ***names, int *n);
+mx_status mx_ndarray_load_buffer(const void *buf, size_t len, mx_ndarray ***arrays,
+                                 mx_nd_sparse **sparse, char ***names, int *n);
 void mx_ndarray_list_free(mx_ndarray **arrays, char **names, int n);
+void mx_nd_sparse_free(mx_nd_sparse *sparse, int n);
 void mx_free(void *p);
 
 /* ------------------------------------------------------------------ build */

@@ -37,7 +37,7 @@ static SEXP persist_state(SEXP x) {
     mx_ndarray *a = (mx_ndarray *)addr;
     void *buf;
     size_t len;
-    mx_r_check(mx_ndarray_save_buffer(&a, NULL, 1, &buf, &len));
+    mx_r_check(mx_ndarray_save_buffer(&a, NULL, NULL, 1, &buf, &len));
     SEXP out = PROTECT(bytes_to_raw(buf, len)); /* buf leaks only if R is out of memory */
     mx_free(buf);
     UNPROTECT(1);
@@ -106,7 +106,7 @@ void *mx_r_restore(SEXP ptr, R_CFinalizer_t fin) {
     mx_ndarray **arrays;
     char **names;
     int n;
-    mx_r_check(mx_ndarray_load_buffer(RAW(bytes), (size_t)XLENGTH(bytes), &arrays, &names, &n));
+    mx_r_check(mx_ndarray_load_buffer(RAW(bytes), (size_t)XLENGTH(bytes), &arrays, NULL, &names, &n));
     addr = n == 1 ? arrays[0] : NULL;
     if (n == 1) arrays[0] = NULL;
     mx_ndarray_list_free(arrays, names, n);

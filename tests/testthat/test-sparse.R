@@ -351,3 +351,63 @@ test_that("CSR components may be NDArrays, and LibSVM CSR batches take labels fr
   it$reset()
   expect_equal(it$num.pad(), 0L)
 })
+
+test_that("sparse arrays save and load in MXNet's row_sparse and csr records, beside dense ones", {
+  set.seed(3)
+  m <- matrix(0, 5, 7); m[sample(35, 9)] <- rnorm(9)
+  x <- mx.nd.cast.storage(mx.nd.array(m, dtype = "float64", ctx = mx.cpu()), "csr")
+  a <- array(0, c(3, 2, 6)); a[, , c(2, 5)] <- rnorm(12)
+  r <- mx.nd.cast.storage(mx.nd.array(a, ctx = mx.cpu()), "row_sparse")
+  d <- mx.nd.array(1:4)
+  f <- tempfile(fileext = ".params")
+  mx.nd.save(list(csr = x, dense = d, rsp = r), f)
+  for (l in list(mx.nd.load(f), mx.nd.deserialize(mx.nd.serialize(list(csr = x, dense = d, rsp = r))))) {
+    expect_identical(names(l), c("csr", "dense", "rsp"))
+    expect_s3_class(l$csr, "MXNDArrayCSR")
+    expect_s3_class(l$rsp, "MXNDArrayRowSparse")
+    expect_identical(mx.nd.dtype(l$csr$data), "float64")
+    expect_equal(as.array(l$csr), m)
+    expect_equal(as.array(l$rsp), a, tolerance = 1e-7)
+    expect_equal(as.array(l$dense), 1:4)
+  }
+  one <- mx.nd.load({ mx.nd.save(x, f); f })         # a lone sparse array
+  expect_equal(as.array(one[[1]]), m)
+})
+
+test_that("a saved csr record has MXNet's layout, byte for byte", {
+  x <- mx.nd.sparse.csr(c(1, 2, 3), indices = c(0, 2, 2), indptr = c(0, 2, 3), shape = c(3, 2))
+  b <- mx.nd.serialize(x)
+  con <- rawConnection(b); on.exit(close(con))
+  u32 <- function(n = 1) readBin(con, "integer", n, size = 4, endian = "little")
+  u64 <- function(n = 1) vapply(seq_len(n), function(i) sum(readBin(con, "integer", 2, size = 4) * c(1, 2^32)), 0)
+  shape <- function() { k <- u32(); u64(k) }
+  expect_equal(u64(3), c(0x112, 0, 1))                 # list magic, reserved, one array
+  expect_identical(u32(), -107742519L)                 # 0xF993FAC9: V2 record
+  expect_identical(u32(), 2L)                          # csr
+  expect_equal(shape(), 3)                             # storage shape: nnz
+  expect_equal(shape(), c(2, 3))                       # C shape (rows, cols) of the R 3 x 2 matrix
+  expect_identical(u32(2), c(1L, 0L))                  # cpu(0)
+  expect_identical(u32(), 0L)                          # float32
+  expect_identical(u32(), 6L); expect_equal(shape(), 3)   # indptr: int64, rows + 1
+  expect_identical(u32(), 6L); expect_equal(shape(), 3)   # indices: int64, nnz
+  expect_equal(readBin(con, "numeric", 3, size = 4), c(1, 2, 3))
+  expect_equal(u64(3), c(0, 2, 3))
+  expect_equal(u64(3), c(0, 2, 2))
+  expect_equal(u64(), 0)                               # no names
+})
+
+test_that("corrupt sparse records give io errors naming the file and array, never a crash", {
+  x <- mx.nd.sparse.csr(c(1, 2, 3), indices = c(0, 2, 2), indptr = c(0, 2, 3), shape = c(3, 2))
+  b <- mx.nd.serialize(list(w = x))
+  f <- tempfile()
+  bad <- b; bad[length(b) - 8 - 1 - 24 - 24 + 1] <- as.raw(9)   # indptr[1] = 9
+  writeBin(bad, f)
+  expect_error(mx.nd.load(f), "array 1 is not a valid csr array", class = "mxnet_io_error")
+  expect_error(mx.nd.load(f), basename(f), fixed = TRUE)
+  writeBin(b[seq_len(length(b) - 30)], f)
+  expect_error(mx.nd.load(f), "truncated", class = "mxnet_error")
+  for (k in seq(25, length(b), by = 3)) {                           # every truncation point
+    r <- tryCatch({ mx.nd.deserialize(b[seq_len(k)]); "ok" }, mxnet_error = function(e) "error")
+    expect_identical(r, if (k == length(b)) "ok" else "error")
+  }
+})

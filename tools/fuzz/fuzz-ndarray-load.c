@@ -27,12 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     once = 1;
   }
   mx_ndarray **arr = NULL;
+  mx_nd_sparse *sp = NULL;
   char **names = NULL;
   int n = 0;
-  if (mx_ndarray_load_buffer(data, size, &arr, &names, &n) != MX_OK) {
+  if (mx_ndarray_load_buffer(data, size, &arr, &sp, &names, &n) != MX_OK) {
     const char *msg = mx_last_error();
     check(msg != NULL && msg[0] != '\0');
-    check(arr == NULL && names == NULL && n == 0);
+    check(arr == NULL && sp == NULL && names == NULL && n == 0);
     return 0;
   }
   check(n >= 0 && (n == 0 || arr != NULL));
@@ -48,12 +49,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   void *buf = NULL;
   size_t len = 0;
-  check(mx_ndarray_save_buffer(arr, (const char *const *)names, n, &buf, &len) == MX_OK);
+  check(mx_ndarray_save_buffer(arr, sp, (const char *const *)names, n, &buf, &len) == MX_OK);
   mx_ndarray **arr2 = NULL;
+  mx_nd_sparse *sp2 = NULL;
   char **names2 = NULL;
   int n2 = 0;
-  check(mx_ndarray_load_buffer(buf, len, &arr2, &names2, &n2) == MX_OK);
+  check(mx_ndarray_load_buffer(buf, len, &arr2, &sp2, &names2, &n2) == MX_OK);
   check(n2 == n);
+  check((sp == NULL) == (sp2 == NULL));
+  for (int i = 0; sp && i < n; i++) {   /* sparse records come back the same */
+    check(sp[i].stype == sp2[i].stype);
+    if (!sp[i].stype) continue;
+    check(mx_shape_equal(&sp[i].shape, &sp2[i].shape));
+    for (int k = 0; k < (sp[i].stype == 2 ? 2 : 1); k++) {
+      size_t nb = mx_ndarray_nbytes(sp[i].aux[k]);
+      check(nb == mx_ndarray_nbytes(sp2[i].aux[k]));
+      if (nb) check(memcmp(mx_ndarray_data(sp[i].aux[k]), mx_ndarray_data(sp2[i].aux[k]), nb) == 0);
+    }
+  }
   check((names == NULL) == (names2 == NULL) || n == 0);
   for (int i = 0; i < n; i++) {
     const mx_ndarray *a = arr[i], *b = arr2[i];
@@ -65,7 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (names) check(strcmp(names[i], names2[i]) == 0);
   }
   mx_ndarray_list_free(arr2, names2, n2);
+  mx_nd_sparse_free(sp2, n2);
   mx_free(buf);
   mx_ndarray_list_free(arr, names, n);
+  mx_nd_sparse_free(sp, n);
   return 0;
 }
