@@ -47,6 +47,10 @@ put("named-dtypes", mx.nd.serialize(list(
   e = mx.nd.array(1:2, dtype = "float16"), f = mx.nd.array(7, dtype = "int32"))))
 put("scalar-empty", mx.nd.serialize(list(mx.nd.zeros(integer(0)), mx.nd.zeros(c(0, 3)))))
 put("eight-dims", mx.nd.serialize(list(x = mx.nd.ones(rep(2, 8)))))
+put("sparse", mx.nd.serialize(list(
+  csr = mx.nd.sparse.csr(c(1, 2, 3), indices = c(0, 2, 2), indptr = c(0, 2, 3), shape = c(3, 2)),
+  dense = mx.nd.ones(2),
+  rsp = mx.nd.sparse.row_sparse(array(1:8, c(2, 2, 2)), indices = c(0, 3), shape = c(2, 2, 5)))))
 put("old-records", container(list(
   legacy(c(2, 2), 0, f32(1:4)),
   rec(0xF993FAC8, 3, 0, f32(1:3), stype = FALSE),
