@@ -90,6 +90,8 @@ static mx_status make_buckets(mx_kv_overlap *o, mx_ndarray *const *g, int n) {
  * call meanwhile, so the store's bucket buffer is this thread's. */
 static mx_status reduce_bucket(mx_kv_overlap *o, ov_bucket *b) {
   mx_kv_xfer x = {MX_KV_ALLREDUCE, 0, MX_FLOAT32, MX_FLOAT32, sizeof(float), sizeof(float)};
+  if ((size_t)o->plan.b[b->k].n * sizeof(float) > mx_kv_bucket_bytes_of(o->kv))
+    return mx_error(MX_ERR_ARG, "the kvstore's bucket size changed during training");
   return mx_kv_bucket_run(mx_kv_comm_of(o->kv), &o->plan, b->k, o->host, &x, mx_kv_bucket_buffer(o->kv),
                           mx_kv_timeout_of(o->kv));
 }
