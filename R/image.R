@@ -326,8 +326,8 @@ img.read.list <- function(path, width) {
 #' after it; \code{offset}: its byte offset; \code{reason}) with attribute
 #' \code{count}, the number skipped. Each epoch with skips ends (at the
 #' \code{iter.next()} that returns \code{FALSE}, or at a \code{reset()}
-#' before that) with one warning of class \code{mxnet_skip_warning} giving
-#' the count and the first reason.
+#' that cuts it short) with one warning of class \code{mxnet_skip_warning}
+#' giving the count and the first reason.
 #'
 #' @param path.imgrec Path of the \code{.rec} file.
 #' @param data.shape \code{c(width, height, channels)}, channels 1 (grey) or 3.
@@ -428,7 +428,8 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
   it <- new.env(parent = emptyenv())
   it$batch.size <- batch.size
   it$num.records <- .Call(C_mx_r_image_iter_size, handle)
-  warned <- TRUE                                         # no epoch before the first reset
+  warned <- TRUE
+  started <- FALSE                                       # iter.next() called in this epoch
   it$bad.records <- function() img.bad.records(handle, path.imgrec)
   warn.bad <- function() {
     if (warned) return(invisible(NULL))
@@ -440,12 +441,14 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
   }
   it$reset <- function() {
     batch <<- NULL
-    warn.bad()
+    if (started) warn.bad()
+    started <<- FALSE
     warned <<- !skip
     .Call(C_mx_r_image_iter_reset, handle)
     invisible(NULL)
   }
   it$iter.next <- function() {
+    started <<- TRUE
     p <- .Call(C_mx_r_image_iter_next, handle)
     if (is.null(p)) {
       batch <<- NULL
