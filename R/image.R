@@ -436,8 +436,9 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
     warned <<- TRUE
     b <- it$bad.records()
     if (attr(b, "count") > 0)
-      img.skip.warning(sprintf("ImageRecordIter: skipped %.0f bad records of '%s' in this epoch (first: record %.0f: %s); see bad.records()",
-                               attr(b, "count"), path.imgrec, b$record[1], b$reason[1]))
+      img.skip.warning(sprintf("ImageRecordIter: skipped %.0f bad record%s of '%s' in this epoch (first: record %.0f: %s); see bad.records()",
+                               attr(b, "count"), if (attr(b, "count") == 1) "" else "s", path.imgrec,
+                               b$record[1], b$reason[1]))
   }
   it$reset <- function() {
     batch <<- NULL
