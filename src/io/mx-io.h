@@ -341,7 +341,7 @@ mx_status mx_image_iter_slot(const mx_image_iter *it, int s, mx_ndarray **data, 
 /* The next batch: the slot holding it (valid, and not written, until the
  * next call or reset) and its padding; *has = 0 after the last batch.  A
  * record that cannot be read or decoded fails with a message naming the
- * file and the record. */
+ * file and the record, unless skip_bad leaves it out. */
 mx_status mx_image_iter_next(mx_image_iter *it, int *slot, int *pad, int *has);
 /* Records skipped in this epoch so far (skip_bad; the scan's damage counts
  * from the reset on); the first min(count, 10) described in *first. */
