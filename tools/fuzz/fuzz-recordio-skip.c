@@ -25,27 +25,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static void check(int ok) {
-  if (!ok) __builtin_trap();
-}
+#include "fuzz-files.h"
 
-static char dir_path[64], in_path[256];
-
-static void cleanup(void) {
-  remove(in_path);
-  rmdir(dir_path);
-}
+#define check fuzz_check
+static const char *in_path = fuzz_path[0];
 
 static void setup(void) {
-  char shm[] = "/dev/shm/fuzz-skip-XXXXXX", tmp[] = "/tmp/fuzz-skip-XXXXXX";
-  const char *dir = mkdtemp(shm);
-  if (!dir) dir = mkdtemp(tmp);
-  check(dir != NULL);
-  snprintf(dir_path, sizeof dir_path, "%s", dir);
-  atexit(cleanup);
-  snprintf(in_path, sizeof in_path, "%s/in.rec", dir);
+  static const char *const names[1] = {"in.rec"};
+  fuzz_files_setup("fuzz-skip", 1, names);
   mx_pool_set_limit(MX_CPU, 0);
 }
 
@@ -148,10 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     once = 1;
   }
   if (size < 1) return 0;
-  FILE *f = fopen(in_path, "wb");
-  check(f != NULL);
-  if (size > 1) check(fwrite(data + 1, 1, size - 1, f) == size - 1);
-  check(fclose(f) == 0);
+  fuzz_put_file(in_path, data + 1, size - 1);
   mx_recordio *r;
   check(mx_recordio_open(in_path, 0, NULL, &r) == MX_OK);
   int64_t located, damaged;
