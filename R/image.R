@@ -6,6 +6,18 @@ img.check.raw <- function(buf, arg = "buf") {
   buf
 }
 
+img.check.choice <- function(x, arg, choices) {
+  if (!is.character(x) || length(x) < 1L || !(x[1] %in% choices))
+    mx.error("value", sprintf("argument '%s' must be one of %s", arg,
+                              paste0("\"", choices, "\"", collapse = ", ")))
+  x[1]
+}
+
+# A warning of class mxnet_skip_warning (bad records or images skipped).
+img.skip.warning <- function(msg)
+  warning(structure(class = c("mxnet_skip_warning", "warning", "condition"),
+                    list(message = msg, call = NULL)))
+
 img.check.int <- function(x, arg, lo, hi) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || x != floor(x) || x < lo || x > hi)
     mx.error("value", sprintf("argument '%s' must be a whole number in [%s, %s]", arg,
@@ -142,7 +154,11 @@ im2rec.list <- function(prefix, root, exts = c(".jpeg", ".jpg", ".png"), train.r
 #' \code{unchanged = 1} stores the files' bytes as they are. Records are
 #' made by \code{num_thread} threads and written in list order; unlike MXNet
 #' R, the index file is always written. An unreadable or corrupt image stops
-#' with an error of class \code{mxnet_io_error} naming it.
+#' with an error of class \code{mxnet_io_error} naming it (as MXNet R's
+#' \code{im2rec} does), or with \code{bad_images = "skip"} is left out, as
+#' MXNet's \code{im2rec.py} does: no record and no index line for it, and
+#' one warning of class \code{mxnet_skip_warning} giving their number and
+#' the first names; the other records keep their list indexes as ids.
 #'
 #' @param image_lst Path of the \code{.lst} file.
 #' @param root Folder the list's paths are relative to.
@@ -161,7 +177,11 @@ im2rec.list <- function(prefix, root, exts = c(".jpeg", ".jpg", ".png"), train.r
 #' @param inter_method Interpolation: only 1 (bilinear) is offered.
 #' @param encoding \code{".jpg"} or \code{".png"}.
 #' @param num_thread Threads reading and encoding images.
-#' @return The path of the \code{.rec} file, invisibly.
+#' @param bad_images \code{"error"} (the default) or \code{"skip"}: what an
+#'   image file that cannot be read or decoded does.
+#' @return The path of the \code{.rec} file, invisibly; when images were
+#'   skipped, its attribute \code{skipped} holds their paths (as in the
+#'   list).
 #' @seealso \code{\link{mx.io.MXIndexedRecordIO}} to read single records.
 #' @examples
 #' root <- file.path(tempdir(), "imgs2")
@@ -176,7 +196,9 @@ im2rec.list <- function(prefix, root, exts = c(".jpeg", ".jpg", ".png"), train.r
 #' @export
 im2rec <- function(image_lst, root, output_rec, label_width = 1, pack_label = 0, new_size = -1,
                    nsplit = 1, partid = 0, center_crop = 0, quality = 95, color_mode = 1,
-                   unchanged = 0, inter_method = 1, encoding = ".jpg", num_thread = 1) {
+                   unchanged = 0, inter_method = 1, encoding = ".jpg", num_thread = 1,
+                   bad_images = c("error", "skip")) {
+  skip <- img.check.choice(bad_images, "bad_images", c("error", "skip")) == "skip"
   if (!is.character(image_lst) || length(image_lst) != 1L || !file.exists(image_lst))
     mx.error("io", sprintf("im2rec: list file '%s' does not exist", format(image_lst)))
   label_width <- img.check.int(label_width, "label_width", 1, 1e6)
@@ -203,11 +225,16 @@ im2rec <- function(image_lst, root, output_rec, label_width = 1, pack_label = 0,
   paths <- path.expand(file.path(root, m[label_width + 2L, part]))
   opts <- as.integer(c(new_size, center_crop != 0, quality, encoding == ".png",
                        if (color_mode == 0) 1 else 3, unchanged != 0, pack_label != 0,
-                       img.check.int(num_thread, "num_thread", 1, 64)))
+                       img.check.int(num_thread, "num_thread", 1, 64), skip))
   idx <- sub("\\.rec$", "", output_rec)
-  .Call(C_mx_r_im2rec, paths, as.double(labels[, part, drop = FALSE]), label_width, ids[part], opts,
-        output_rec, paste0(idx, ".idx"))
-  invisible(output_rec)
+  skipped <- .Call(C_mx_r_im2rec, paths, as.double(labels[, part, drop = FALSE]), label_width,
+                   ids[part], opts, output_rec, paste0(idx, ".idx"))
+  if (!length(skipped)) return(invisible(output_rec))
+  names <- m[label_width + 2L, part][skipped + 1]
+  img.skip.warning(sprintf("im2rec: skipped %d of %d images that cannot be read or decoded: %s%s (first: %s)",
+                           length(names), length(part), paste(utils::head(names, 5), collapse = ", "),
+                           if (length(names) > 5) ", ..." else "", attr(skipped, "why")))
+  invisible(structure(output_rec, skipped = names))
 }
 
 # MXNet parameters of ImageRecordIter that this package does not implement,
@@ -278,6 +305,30 @@ img.read.list <- function(path, width) {
 #' read or decoded gives an error of class \code{mxnet_io_error} naming the
 #' file and the record.
 #'
+#' \code{bad.records = "skip"} (not an MXNet parameter) skips such records
+#' instead: an image that cannot be decoded (corrupt, truncated, not JPEG or
+#' PNG), a record whose image header cannot be unpacked, and, with
+#' \code{path.imgidx}, a record whose framing is damaged are left out, and
+#' the batches are filled from the next good records, so every batch stays
+#' full and \code{num.pad()} counts only the padding of the last one. Without
+#' \code{path.imgidx}, damage to the file's framing found when the records
+#' are first located (a wrong magic number, a bad continuation flag, a
+#' length running past the end of the file, a truncated last record) is
+#' skipped by resuming at the next record head (a magic number with the flag
+#' of a record's start, which the format escapes inside payloads) and counts
+#' in every epoch. What stays an error: a file that cannot be opened or
+#' read, a malformed \code{.idx}, labels that do not fit \code{label.width}
+#' or \code{path.imglist}, and a part with no readable record. The skips do
+#' not change with the thread count or the prefetching. \code{bad.records()}
+#' returns those of the current epoch (since the last \code{reset()}): a
+#' data frame of the first 10 (\code{file}, \code{record}: the record's
+#' 0-based number in the file, or for framing damage the number of the record
+#' after it; \code{offset}: its byte offset; \code{reason}) with attribute
+#' \code{count}, the number skipped. Each epoch with skips ends (at the
+#' \code{iter.next()} that returns \code{FALSE}, or at a \code{reset()}
+#' that cuts it short) with one warning of class \code{mxnet_skip_warning}
+#' giving the count and the first reason.
+#'
 #' @param path.imgrec Path of the \code{.rec} file.
 #' @param data.shape \code{c(width, height, channels)}, channels 1 (grey) or 3.
 #' @param batch.size Examples per batch.
@@ -300,12 +351,15 @@ img.read.list <- function(path, width) {
 #'   (\code{options(mxnet.threads)}).
 #' @param prefetch.buffer Batches decoded ahead.
 #' @param dtype \code{"float32"} or \code{"uint8"} (no normalisation).
+#' @param bad.records \code{"error"} (the default) or \code{"skip"}: what a
+#'   record that cannot be read or decoded does (see Details).
 #' @param ... Other MXNet parameters: underscore spellings of the above are
 #'   understood; rotation, shear, scale and aspect warps, \code{pad},
 #'   \code{pca.noise}, \code{mean.img} and \code{random.resized.crop} are not
 #'   implemented (an error unless at their defaults); the rest (\code{seed},
 #'   \code{verbose}, \code{ctx}, ...) are ignored.
-#' @return An iterator of class \code{c("MXImageRecordIter", "MXDataIter")}.
+#' @return An iterator of class \code{c("MXImageRecordIter", "MXDataIter")};
+#'   besides MXNet's methods it has \code{bad.records()}.
 #' @examples
 #' root <- file.path(tempdir(), "iterimgs")
 #' dir.create(file.path(root, "a"), recursive = TRUE)
@@ -326,7 +380,8 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
                                   max.random.illumination = 0, brightness = 0, contrast = 0,
                                   saturation = 0, random.h = 0, random.s = 0, random.l = 0,
                                   num.parts = 1, part.index = 0, round.batch = TRUE,
-                                  preprocess.threads = 0, prefetch.buffer = 4, dtype = "float32", ...) {
+                                  preprocess.threads = 0, prefetch.buffer = 4, dtype = "float32",
+                                  bad.records = c("error", "skip"), ...) {
   dots <- list(...)
   over <- io.dotted.args(dots, names(formals(sys.function())))
   for (k in names(over)) assign(k, over[[k]])
@@ -339,6 +394,7 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
       any(data.shape < 1) || !(data.shape[3] %in% c(1, 3)))
     mx.error("value", "argument 'data.shape' must be c(width, height, channels) with 1 or 3 channels")
   if (!(dtype %in% c("float32", "uint8"))) mx.error("value", "argument 'dtype' must be \"float32\" or \"uint8\"")
+  skip <- img.check.choice(bad.records, "bad.records", c("error", "skip")) == "skip"
   batch.size <- io.check.batch.size(batch.size)
   label.width <- img.check.int(label.width, "label.width", 1, 1e6)
   num.parts <- img.check.int(num.parts, "num.parts", 1, 1e9)
@@ -360,7 +416,8 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
               uint8 = dtype == "uint8", batch.size = batch.size, label.width = label.width,
               num.parts = num.parts, part.index = part.index,
               preprocess.threads = img.check.int(preprocess.threads, "preprocess.threads", 0, 64),
-              prefetch.buffer = img.check.int(prefetch.buffer, "prefetch.buffer", 1, 1024))
+              prefetch.buffer = img.check.int(prefetch.buffer, "prefetch.buffer", 1, 1024),
+              skip.bad = skip)
   storage.mode(params) <- "double"
   handle <- .Call(C_mx_r_image_iter_new, path.imgrec, if (nzchar(path.imgidx)) path.imgidx,
                   params, as.double(lst$ids), as.double(lst$labels))
@@ -371,15 +428,32 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
   it <- new.env(parent = emptyenv())
   it$batch.size <- batch.size
   it$num.records <- .Call(C_mx_r_image_iter_size, handle)
+  warned <- TRUE
+  started <- FALSE                                       # iter.next() called in this epoch
+  it$bad.records <- function() img.bad.records(handle, path.imgrec)
+  warn.bad <- function() {
+    if (warned) return(invisible(NULL))
+    warned <<- TRUE
+    b <- it$bad.records()
+    if (attr(b, "count") > 0)
+      img.skip.warning(sprintf("ImageRecordIter: skipped %.0f bad record%s of '%s' in this epoch (first: record %.0f: %s); see bad.records()",
+                               attr(b, "count"), if (attr(b, "count") == 1) "" else "s", path.imgrec,
+                               b$record[1], b$reason[1]))
+  }
   it$reset <- function() {
     batch <<- NULL
+    if (started) warn.bad()
+    started <<- FALSE
+    warned <<- !skip
     .Call(C_mx_r_image_iter_reset, handle)
     invisible(NULL)
   }
   it$iter.next <- function() {
+    started <<- TRUE
     p <- .Call(C_mx_r_image_iter_next, handle)
     if (is.null(p)) {
       batch <<- NULL
+      warn.bad()
       return(FALSE)
     }
     batch <<- slots[[p[1L] + 1L]]
@@ -393,6 +467,14 @@ mx.io.ImageRecordIter <- function(path.imgrec, data.shape, batch.size, path.imgl
   it$num.pad <- function() pad
   it$reset()
   io.new.iter(it, "MXImageRecordIter")
+}
+
+# The records an ImageRecordIter skipped this epoch: a data frame of the
+# first ones with attribute "count".
+img.bad.records <- function(handle, file) {
+  b <- .Call(C_mx_r_image_iter_bad, handle)
+  structure(data.frame(file = rep(file, length(b[[2]])), record = b[[2]], offset = b[[3]],
+                       reason = b[[4]], stringsAsFactors = FALSE), count = b[[1]])
 }
 
 #' @rdname mx.io.ImageRecordIter

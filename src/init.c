@@ -121,6 +121,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_image_iter_size, 1),
   CALLDEF(mx_r_image_iter_next, 1),
   CALLDEF(mx_r_image_iter_slots, 1),
+  CALLDEF(mx_r_image_iter_bad, 1),
   /* LibSVM (r/libsvm-r.c) */
   CALLDEF(mx_r_io_libsvm_load, 5),
   {NULL, NULL, 0}

@@ -116,8 +116,27 @@ static void run_chunk(job *jobs, int nt) {
   for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
 }
 
+/* Write item i of a chunk, or skip it (o->skip_bad: a file that cannot be
+ * read or decoded) and note it. */
+static mx_status put_item(mx_recordio *w, const mx_im2rec_opts *o, item *it, int64_t k, int64_t key,
+                          mx_im2rec_skips *sk) {
+  mx_status st = MX_OK;
+  if (it->st == MX_OK) {
+    st = mx_recordio_write(w, it->rec, it->n, key, NULL);
+  } else if (o->skip_bad && (it->st == MX_ERR_IO || it->st == MX_ERR_FORMAT)) {
+    if (sk->n == 0) snprintf(sk->first_why, sizeof sk->first_why, "%s", it->msg);
+    sk->index[sk->n++] = k;
+  } else {
+    st = mx_error(it->st, "%s", it->msg);
+  }
+  return st;
+}
+
 mx_status mx_im2rec(const char *const *paths, const float *labels, int width, const uint64_t *ids,
-                    int64_t n, const mx_im2rec_opts *o, const char *rec_path, const char *idx_path) {
+                    int64_t n, const mx_im2rec_opts *o, const char *rec_path, const char *idx_path,
+                    mx_im2rec_skips *sk) {
+  if (o->skip_bad && !sk) return mx_error(MX_ERR_ARG, "im2rec: skipping needs a place for the skips");
+  if (sk) sk->n = 0;
   if (width < 1) return mx_error(MX_ERR_ARG, "im2rec: label width must be at least 1");
   int nt = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads;
   int64_t chunk = 16 * (int64_t)nt;
@@ -136,8 +155,7 @@ mx_status mx_im2rec(const char *const *paths, const float *labels, int width, co
       jobs[t] = (job){paths, labels, ids, width, o, first, count, items, t, nt};
     run_chunk(jobs, nt);
     for (int64_t i = 0; i < count; i++) {
-      if (st == MX_OK && items[i].st != MX_OK) st = mx_error(items[i].st, "%s", items[i].msg);
-      if (st == MX_OK) st = mx_recordio_write(w, items[i].rec, items[i].n, (int64_t)ids[first + i], NULL);
+      if (st == MX_OK) st = put_item(w, o, &items[i], first + i, (int64_t)ids[first + i], sk);
       mx_free(items[i].rec);
       items[i].rec = NULL;
     }

@@ -133,6 +133,15 @@ uint64_t mx_recordio_tell(const mx_recordio *r);
 /* Offsets of every record of a reader's file (a scan of the headers from
  * the start, skipping payloads): a malloc'ed array in *offsets (mx_free). */
 mx_status mx_recordio_scan(mx_recordio *r, uint64_t **offsets, int64_t *n);
+/* The same, skipping damage: where a record cannot be walked (bad magic,
+ * bad continuation flag, a length running past the end of the file) it
+ * calls on_damage(ctx, byte offset, number of the next record, message),
+ * then goes on at the next record head (mx_recordio_resync) after that
+ * offset; a status other than MX_OK from on_damage stops the scan. */
+typedef mx_status (*mx_recordio_damage_fn)(void *ctx, uint64_t offset, int64_t recno,
+                                           const char *msg);
+mx_status mx_recordio_scan_skip(mx_recordio *r, uint64_t **offsets, int64_t *n,
+                                mx_recordio_damage_fn on_damage, void *ctx);
 
 /* Thread-safe random access for many readers of one file: read the record
  * at `offset` into *buf (grown with mx_realloc as needed, capacity *cap);
@@ -147,6 +156,11 @@ mx_status mx_recordio_read_at(const mx_recordio_src *src, uint64_t offset, int64
                               uint8_t **buf, size_t *cap, size_t *n, uint64_t *next);
 /* The reader's source (for read_at from other threads). */
 const mx_recordio_src *mx_recordio_source(const mx_recordio *r);
+/* The first offset >= from, rounded up to 4, where a record head is: the
+ * magic, continuation flag 0 or 1 and a length that fits in the file (the
+ * writer escapes aligned magics inside payloads, so only damage can fake
+ * one); the file's size when there is none. */
+mx_status mx_recordio_resync(const mx_recordio_src *src, uint64_t from, uint64_t *found);
 
 /* Read an index file: keys and offsets (malloc'ed, mx_free), *n lines.
  * Malformed lines fail with MX_ERR_FORMAT naming the file and line. */
@@ -251,16 +265,27 @@ typedef struct mx_im2rec_opts {
   int pass_through;    /* store the files' bytes unchanged               */
   int pack_label;      /* labels after the header even when width is 1   */
   int threads;         /* >= 1                                           */
+  int skip_bad;        /* skip unreadable or corrupt files (see below)   */
 } mx_im2rec_opts;
+
+/* The files skipped: their positions in `paths` (room for n), how many,
+ * and the first one's reason. */
+typedef struct mx_im2rec_skips {
+  int64_t *index;
+  int64_t n;
+  char first_why[256];
+} mx_im2rec_skips;
 
 /* Pack n image files into a RecordIO file and its index: record k holds
  * an IRHeader (id ids[k], label width labels labels[k * width ...]) and the
  * image, re-encoded after crop and resize unless pass_through.  Files are
  * read and encoded by `threads` threads and written in order; an unreadable
- * or corrupt image fails with its path in the message. */
+ * or corrupt image fails with its path in the message, or, with
+ * o->skip_bad, is left out (no record, no index line) and noted in *sk
+ * (which may be NULL otherwise). */
 mx_status mx_im2rec(const char *const *paths, const float *labels, int width,
                     const uint64_t *ids, int64_t n, const mx_im2rec_opts *o,
-                    const char *rec_path, const char *idx_path);
+                    const char *rec_path, const char *idx_path, mx_im2rec_skips *sk);
 
 /* ----------------------------------------------------- image record iterator */
 
@@ -271,7 +296,13 @@ mx_status mx_im2rec(const char *const *paths, const float *labels, int width,
  * the list (by record id) when one is given, else from the record's labels
  * (flag must equal label_width), else from header.label (label_width 1).
  * The last batch of an epoch is completed with the first examples of the
- * epoch (round_batch) or with zeros; either way *pad counts them. */
+ * epoch (round_batch) or with zeros; either way *pad counts them.
+ * With skip_bad, a record that cannot be read, unpacked or decoded
+ * (MX_ERR_FORMAT) is left out and counted instead of failing its batch (the
+ * batches are filled from the next good records), and the scan of a file
+ * without .idx skips structural damage by resynchronising at the next
+ * record head (mx_recordio_scan_skip); labels that do not fit label_width
+ * or the list stay errors. */
 typedef struct mx_image_iter_opts {
   mx_image_aug aug;
   int batch_size, label_width;
@@ -281,7 +312,17 @@ typedef struct mx_image_iter_opts {
   const uint64_t *list_ids;     /* n_list ids and n_list * label_width labels */
   const float *list_labels;
   int64_t n_list;
+  int skip_bad;
 } mx_image_iter_opts;
+
+/* A skipped record: its number in the file (for damage found by the scan:
+ * the number of the record after it), the byte offset of its head (of the
+ * damage) and the reason. */
+typedef struct mx_image_bad {
+  int64_t record;
+  uint64_t offset;
+  char why[200];
+} mx_image_bad;
 
 typedef struct mx_image_iter mx_image_iter;
 mx_status mx_image_iter_new(const char *rec_path, const char *idx_path,
@@ -293,14 +334,18 @@ int64_t mx_image_iter_size(const mx_image_iter *it);   /* records of this part *
 mx_status mx_image_iter_reset(mx_image_iter *it, uint64_t seed);
 /* The batch arrays of slot s (0 <= s < mx_image_iter_slots): new views,
  * data (batch_size, c, out_h, out_w) float32 or uint8 (aug.uint8_out) and
- * label (batch_size) or (batch_size, label_width) float32. */
+ * label (batch_size) or (batch_size, label_width) float32.  With skip_bad
+ * the last slot is the batch assembled around skipped records. */
 int mx_image_iter_slots(const mx_image_iter *it);
 mx_status mx_image_iter_slot(const mx_image_iter *it, int s, mx_ndarray **data, mx_ndarray **label);
 /* The next batch: the slot holding it (valid, and not written, until the
  * next call or reset) and its padding; *has = 0 after the last batch.  A
  * record that cannot be read or decoded fails with a message naming the
- * file and the record. */
+ * file and the record, unless skip_bad leaves it out. */
 mx_status mx_image_iter_next(mx_image_iter *it, int *slot, int *pad, int *has);
+/* Records skipped in this epoch so far (skip_bad; the scan's damage counts
+ * from the reset on); the first min(count, 10) described in *first. */
+int64_t mx_image_iter_bad(const mx_image_iter *it, const mx_image_bad **first, int *nfirst);
 
 /* ---------------------------------------------------------------- LibSVM */
 

@@ -248,34 +248,78 @@ mx_status mx_recordio_seek(mx_recordio *r, uint64_t offset, int64_t recno) {
 
 uint64_t mx_recordio_tell(const mx_recordio *r) { return r->pos; }
 
-mx_status mx_recordio_scan(mx_recordio *r, uint64_t **offsets, int64_t *n) {
+/* Does a record start at `off`: the magic, then cflag 0 or 1 and a length
+ * that fits in the file?  (An aligned magic inside a payload is escaped by
+ * the writer, so outside damage only record heads pass.) */
+static int record_head_at(const mx_recordio_src *src, const uint8_t *p, uint64_t off) {
+  uint32_t lrec = get_u32(p + 4), len = lrec & MX_RECORDIO_MAX;
+  return get_u32(p) == MX_RECORDIO_MAGIC && (lrec >> 29) <= 1 &&
+         src->size - off - 8 >= (((uint64_t)len + 3) & ~(uint64_t)3);
+}
+
+mx_status mx_recordio_resync(const mx_recordio_src *src, uint64_t from, uint64_t *found) {
+  uint8_t chunk[16384];
+  uint64_t off = (from + 3) & ~(uint64_t)3;
+  *found = src->size;
+  while (off + 8 <= src->size) {
+    size_t want = src->size - off < sizeof chunk ? (size_t)(src->size - off) : sizeof chunk;
+    mx_status st = pread_all(src, chunk, want, off);
+    if (st != MX_OK) return st;
+    size_t i = 0;
+    for (; i + 8 <= want; i += 4)
+      if (record_head_at(src, chunk + i, off + i)) {
+        *found = off + i;
+        return MX_OK;
+      }
+    off += i;
+  }
+  return MX_OK;
+}
+
+static mx_status push_offset(uint64_t **o, size_t *cap, int64_t k, uint64_t off) {
+  if ((size_t)k == *cap) {
+    size_t c = *cap ? 2 * *cap : 1024;
+    uint64_t *b = (uint64_t *)mx_realloc(*o, c * sizeof *b);
+    if (!b) return mx_error(MX_ERR_NOMEM, "RecordIO: out of memory");
+    *o = b;
+    *cap = c;
+  }
+  (*o)[k] = off;
+  return MX_OK;
+}
+
+mx_status mx_recordio_scan_skip(mx_recordio *r, uint64_t **offsets, int64_t *n,
+                                mx_recordio_damage_fn on_damage, void *ctx) {
   *offsets = NULL;
   *n = 0;
   if (!r || r->src.fd < 0) return mx_error(MX_ERR_ARG, "RecordIO: the file is not open for reading");
   size_t cap = 0;
   int64_t k = 0;
   uint64_t *o = NULL;
-  for (uint64_t off = 0; off < r->src.size; k++) {
-    if ((size_t)k == cap) {
-      cap = cap ? 2 * cap : 1024;
-      uint64_t *b = (uint64_t *)mx_realloc(o, cap * sizeof *o);
-      if (!b) {
-        mx_free(o);
-        return mx_error(MX_ERR_NOMEM, "RecordIO: out of memory");
-      }
-      o = b;
-    }
-    o[k] = off;
+  mx_status st = MX_OK;
+  for (uint64_t off = 0; st == MX_OK && off < r->src.size;) {
     size_t len;
-    mx_status st = mx_recordio_read_at(&r->src, off, k, NULL, NULL, &len, &off);
-    if (st != MX_OK) {
-      mx_free(o);
-      return st;
+    uint64_t next;
+    st = mx_recordio_read_at(&r->src, off, k, NULL, NULL, &len, &next);
+    if (st == MX_OK) {
+      st = push_offset(&o, &cap, k++, off);
+      off = next;
+    } else if (st == MX_ERR_FORMAT && on_damage) {
+      st = on_damage(ctx, off, k, mx_last_error());
+      if (st == MX_OK) st = mx_recordio_resync(&r->src, off + 4, &off);
     }
+  }
+  if (st != MX_OK) {
+    mx_free(o);
+    return st;
   }
   *offsets = o;
   *n = k;
   return MX_OK;
+}
+
+mx_status mx_recordio_scan(mx_recordio *r, uint64_t **offsets, int64_t *n) {
+  return mx_recordio_scan_skip(r, offsets, n, NULL, NULL);
 }
 
 mx_status mx_recordio_read_idx(const char *path, int64_t **keys, uint64_t **offsets, int64_t *n) {

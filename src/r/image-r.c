@@ -82,12 +82,13 @@ SEXP mx_r_image_resize(SEXP x, SEXP w, SEXP h) {
 }
 
 /* opts: resize, center_crop, quality, png, channels, pass_through,
- * pack_label, threads (integers). */
+ * pack_label, threads, skip_bad (integers).  Returns the 0-based positions
+ * of the images skipped, with attribute "why" (the first one's reason). */
 SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP rec, SEXP idx) {
   R_xlen_t n = XLENGTH(paths);
   int w = Rf_asInteger(width);
   if (TYPEOF(paths) != STRSXP || TYPEOF(labels) != REALSXP || TYPEOF(ids) != REALSXP ||
-      TYPEOF(opts) != INTSXP || XLENGTH(opts) != 8 || w < 1 || XLENGTH(labels) != n * w ||
+      TYPEOF(opts) != INTSXP || XLENGTH(opts) != 9 || w < 1 || XLENGTH(labels) != n * w ||
       XLENGTH(ids) != n)
     mx_r_value_error("im2rec: inconsistent image list");
   const char *rp = mx_r_path_arg(rec, "output_rec"), *ip = mx_r_path_arg(idx, "idx");
@@ -103,9 +104,14 @@ SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP 
   }
   for (R_xlen_t i = 0; i < n * w; i++) lab[i] = (float)REAL(labels)[i];
   const int *op = INTEGER(opts);
-  mx_im2rec_opts o = {op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7]};
-  mx_r_check(MX_R_POLLED(mx_im2rec(p, lab, w, id, (int64_t)n, &o, rp, ip)));
-  return R_NilValue;
+  mx_im2rec_opts o = {op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8]};
+  mx_im2rec_skips sk = {(int64_t *)R_alloc(n ? (size_t)n : 1, sizeof(int64_t)), 0, ""};
+  mx_r_check(MX_R_POLLED(mx_im2rec(p, lab, w, id, (int64_t)n, &o, rp, ip, &sk)));
+  SEXP res = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)sk.n));
+  for (int64_t i = 0; i < sk.n; i++) REAL(res)[i] = (double)sk.index[i];
+  Rf_setAttrib(res, Rf_install("why"), Rf_mkString(sk.first_why));
+  UNPROTECT(1);
+  return res;
 }
 
 /* ------------------------------------------------------ ImageRecordIter */
@@ -170,6 +176,7 @@ SEXP mx_r_image_iter_new(SEXP rec, SEXP idx, SEXP params, SEXP list_ids, SEXP li
   o.threads = (int)par(params, "preprocess.threads");
   if (o.threads <= 0) o.threads = mx_threads_get();
   o.prefetch = (int)par(params, "prefetch.buffer");
+  o.skip_bad = par(params, "skip.bad") != 0;
   R_xlen_t nl = XLENGTH(list_ids);
   if (XLENGTH(list_labels) != nl * o.label_width) mx_r_value_error("ImageRecordIter: bad image list");
   uint64_t *ids = (uint64_t *)R_alloc(nl ? (size_t)nl : 1, sizeof(uint64_t));
@@ -223,6 +230,26 @@ SEXP mx_r_image_iter_next(SEXP ptr) {
   SEXP res = PROTECT(Rf_allocVector(INTSXP, 2));
   INTEGER(res)[0] = slot;
   INTEGER(res)[1] = pad;
+  UNPROTECT(1);
+  return res;
+}
+
+/* The records skipped in this epoch: list(count, record, offset, reason)
+ * with the first few described. */
+SEXP mx_r_image_iter_bad(SEXP ptr) {
+  const mx_image_bad *b;
+  int k;
+  int64_t count = mx_image_iter_bad(iter_get(ptr), &b, &k);
+  SEXP res = PROTECT(Rf_allocVector(VECSXP, 4));
+  SET_VECTOR_ELT(res, 0, Rf_ScalarReal((double)count));
+  SET_VECTOR_ELT(res, 1, Rf_allocVector(REALSXP, k));
+  SET_VECTOR_ELT(res, 2, Rf_allocVector(REALSXP, k));
+  SET_VECTOR_ELT(res, 3, Rf_allocVector(STRSXP, k));
+  for (int i = 0; i < k; i++) {
+    REAL(VECTOR_ELT(res, 1))[i] = (double)b[i].record;
+    REAL(VECTOR_ELT(res, 2))[i] = (double)b[i].offset;
+    SET_STRING_ELT(VECTOR_ELT(res, 3), i, Rf_mkChar(b[i].why));
+  }
   UNPROTECT(1);
   return res;
 }

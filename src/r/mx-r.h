@@ -205,6 +205,7 @@ SEXP mx_r_image_iter_reset(SEXP ptr);
 SEXP mx_r_image_iter_size(SEXP ptr);
 SEXP mx_r_image_iter_next(SEXP ptr);
 SEXP mx_r_image_iter_slots(SEXP ptr);
+SEXP mx_r_image_iter_bad(SEXP ptr);
 
 /* LibSVM (libsvm-r.c). */
 SEXP mx_r_io_libsvm_load(SEXP path, SEXP width, SEXP num_parts, SEXP part_index, SEXP csr);

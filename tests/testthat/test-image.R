@@ -400,3 +400,203 @@ test_that("ImageRecordIter: colour and HLS jitter act as documented", {
   expect_equal(length(unique(as.vector(i))), 1)
   expect_true(abs(i[1] - 50) <= 5 && i[1] != 50)
 })
+
+# ------------------------------------------------ bad records, skipped and counted
+
+# A .rec of records made by `payloads` (raw image bytes, or a function of
+# nothing returning a whole record): labels and ids 0, 1, ...; returns the
+# path with attribute "offsets" (each record's byte offset).
+write_rec <- function(payloads) {
+  f <- tempfile(fileext = ".rec")
+  wr <- mx.io.MXRecordIO(f, "w")
+  off <- numeric()
+  for (k in seq_along(payloads)) {
+    off[k] <- wr$tell()
+    p <- payloads[[k]]
+    wr$write(if (is.raw(p)) mx.io.recordio.pack(list(label = k - 1, id = k - 1), p) else p())
+  }
+  wr$close()
+  structure(f, offsets = off)
+}
+png_k <- function(k) mx.image.encode(image_k(k + 1, 10, 8), ".png")   # the image of label k
+# Every delivered example must be the image of its label (PNG, no crop: exact).
+expect_examples_match <- function(batches) {
+  for (bb in batches) for (j in seq_along(bb$label))
+    expect_equal(bb$data[, , , j], image_k(bb$label[j] + 1, 10, 8))
+}
+collect_warnings <- function(expr) {
+  w <- list()
+  value <- withCallingHandlers(expr, warning = function(c) {
+    w[[length(w) + 1L]] <<- c
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, warnings = w)
+}
+
+# Good PNGs (labels 0-11) with bad ones at 2, 5, 6 and 9, and the last
+# record (11) cut short.
+bad_rec <- function() {
+  set.seed(21)
+  jpg <- mx.image.encode(image_k(3, 10, 8), ".jpg")
+  crc <- png_k(6)
+  crc[length(crc) - 20] <- xor(crc[length(crc) - 20], as.raw(0x55))   # inside IDAT: CRC mismatch
+  head <- mx.io.recordio.pack(list(label = 9, id = 9), png_k(9))
+  head[1:4] <- as.raw(0xff)                                  # flag 2^32 - 1: more labels than bytes
+  p <- lapply(0:11, png_k)
+  p[[3]] <- jpg[1:(length(jpg) %/% 2)]                        # truncated JPEG
+  p[[6]] <- as.raw(sample(0:255, 300, TRUE))                   # random bytes
+  p[[7]] <- crc
+  p[[10]] <- function() head
+  f <- write_rec(p)
+  b <- readBin(f, "raw", file.size(f))
+  writeBin(b[1:(length(b) - 60)], f)                          # truncate the last record
+  f
+}
+
+test_that("the corrupt images of the fixtures fail to decode", {
+  jpg <- mx.image.encode(image_k(3, 10, 8), ".jpg")
+  expect_error(mx.image.decode(jpg[1:(length(jpg) %/% 2)]), class = "mxnet_io_error")
+  crc <- png_k(6)
+  crc[length(crc) - 20] <- xor(crc[length(crc) - 20], as.raw(0x55))
+  expect_error(mx.image.decode(crc), "PNG", class = "mxnet_io_error")
+})
+
+test_that("ImageRecordIter(bad.records = \"skip\") leaves bad records out, counts and reports them", {
+  f <- bad_rec()
+  off <- attr(f, "offsets")
+  it <- mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 3, bad.records = "skip",
+                              preprocess.threads = 2)
+  expect_equal(it$num.records, 11)                           # the truncated one is not located
+  r <- collect_warnings(all_batches(it))
+  b <- r$value
+  expect_equal(lapply(b, `[[`, "label"), list(c(0, 1, 3), c(4, 7, 8), c(10, 0, 1)))
+  expect_equal(vapply(b, `[[`, 0, "pad"), c(0, 0, 2))
+  expect_examples_match(b)
+  expect_length(r$warnings, 1)
+  expect_s3_class(r$warnings[[1]], "mxnet_skip_warning")
+  expect_match(conditionMessage(r$warnings[[1]]), "skipped 5 bad records")
+  bad <- it$bad.records()
+  expect_equal(attr(bad, "count"), 5)
+  expect_equal(bad$file, rep(f[[1]], 5))
+  expect_equal(bad$record, c(11, 2, 5, 6, 9))                # framing damage first (found by the scan)
+  expect_equal(bad$offset, off[c(12, 3, 6, 7, 10)])
+  expect_match(bad$reason[1], "truncated")
+  expect_match(bad$reason[2], "JPEG")
+  expect_match(bad$reason[3], "not a JPEG or PNG")
+  expect_match(bad$reason[4], "PNG")
+  expect_match(bad$reason[5], "labels")
+  # the same every epoch, and without round.batch the last batch is padded with zeros
+  r2 <- collect_warnings(all_batches(it))
+  expect_identical(r2$value, b)
+  expect_length(r2$warnings, 1)
+  z <- suppressWarnings(all_batches(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 3,
+                                                           bad.records = "skip", round.batch = FALSE)))
+  expect_equal(z[[3]]$label, c(10, 0, 0))
+  expect_equal(z[[3]]$pad, 2)
+  expect_true(all(z[[3]]$data[, , , 2:3] == 0))
+  # an epoch stopped early warns at the reset
+  it$reset()
+  expect_true(it$iter.next())
+  expect_true(it$iter.next())                                # passed records 2, 5 and 6
+  expect_warning(it$reset(), "skipped 4 bad records", class = "mxnet_skip_warning")
+  expect_equal(attr(it$bad.records(), "count"), 1)           # the new epoch: the scan's damage
+})
+
+test_that("without skipping, bad records are errors naming the file and record", {
+  f <- bad_rec()
+  expect_error(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 3),
+               "record 11 .*truncated", class = "mxnet_io_error")
+  b <- readBin(f, "raw", file.size(f))
+  g <- tempfile(fileext = ".rec")
+  writeBin(b[1:attr(f, "offsets")[12]], g)                   # without the truncated record
+  it <- mx.io.ImageRecordIter(g, data.shape = c(10, 8, 3), batch.size = 3)
+  e <- tryCatch(all_batches(it), error = function(e) e)
+  expect_s3_class(e, "mxnet_io_error")
+  expect_match(conditionMessage(e), sprintf("file '.*%s', record 2 \\(id 2\\).*JPEG", basename(g)))
+  expect_error(mx.io.ImageRecordIter(g, data.shape = c(10, 8, 3), batch.size = 3, bad.records = "drop"),
+               class = "mxnet_value_error")
+})
+
+test_that("skipping gives the same batches and report whatever the threads and prefetch", {
+  f <- bad_rec()
+  run <- function(threads, prefetch) {
+    it <- mx.io.ImageRecordIter(f, data.shape = c(8, 6, 3), batch.size = 4, shuffle = TRUE,
+                                rand.crop = TRUE, rand.mirror = TRUE, bad.records = "skip",
+                                preprocess.threads = threads, prefetch.buffer = prefetch)
+    set.seed(8)
+    it$reset()
+    b <- suppressWarnings(all_batches(it))
+    list(b = b, bad = it$bad.records())
+  }
+  one <- run(1, 1)
+  two <- run(2, 3)
+  expect_identical(one, two)
+  labs <- unlist(lapply(one$b, `[[`, "label"))
+  expect_setequal(labs[1:7], c(0, 1, 3, 4, 7, 8, 10))        # the good ones, shuffled, then 1 wrapped
+  expect_length(labs, 8)
+  expect_equal(one$b[[2]]$pad, 1)
+  expect_equal(attr(one$bad, "count"), 5)
+  expect_setequal(one$bad$record, c(11, 2, 5, 6, 9))
+})
+
+test_that("framing damage is skipped by resynchronising at the next record head", {
+  f <- write_rec(lapply(0:7, png_k))
+  off <- attr(f, "offsets")
+  b <- readBin(f, "raw", file.size(f))
+  b[off[3] + 1:4] <- as.raw(c(1, 2, 3, 4))                    # wrong magic number of record 2
+  b[off[6] + 5:8] <- as.raw(c(0xff, 0xff, 0xff, 0x1f))        # absurd length of record 5
+  writeBin(b, f)
+  expect_error(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 2),
+               "record 2 .*bad magic", class = "mxnet_io_error")
+  it <- mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 2, bad.records = "skip")
+  r <- collect_warnings(all_batches(it))
+  expect_equal(unlist(lapply(r$value, `[[`, "label")), c(0, 1, 3, 4, 6, 7))
+  expect_examples_match(r$value)
+  expect_equal(it$bad.records()$offset, off[c(3, 6)])
+  expect_equal(it$bad.records()$record, c(2, 4))             # numbered among the records found
+  expect_match(it$bad.records()$reason[1], "bad magic")
+  expect_match(it$bad.records()$reason[2], "past the end")
+  expect_length(r$warnings, 1)
+  # with an index, each damaged record fails (and is skipped) on its own
+  idx <- tempfile(fileext = ".idx")
+  writeLines(sprintf("%d\t%.0f", 0:7, off), idx)
+  ib <- suppressWarnings(all_batches(mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 2,
+                                                           path.imgidx = idx, bad.records = "skip")))
+  expect_identical(ib, r$value)
+  # parts: each counts the damage before its own records
+  p1 <- mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 2, num.parts = 2,
+                              part.index = 1, bad.records = "skip")
+  expect_equal(attr(p1$bad.records(), "count"), 1)
+  expect_equal(unlist(lapply(suppressWarnings(all_batches(p1)), `[[`, "label")), c(4, 6, 7, 4))
+})
+
+test_that("an epoch of bad records only ends at once, with the warning", {
+  f <- write_rec(list(as.raw(1:40), as.raw(41:90), charToRaw("not an image at all")))
+  it <- mx.io.ImageRecordIter(f, data.shape = c(10, 8, 3), batch.size = 2, bad.records = "skip",
+                              preprocess.threads = 2)
+  expect_warning(expect_false(it$iter.next()), "skipped 3 bad records", class = "mxnet_skip_warning")
+  expect_equal(attr(it$bad.records(), "count"), 3)
+  expect_false(suppressWarnings(it$iter.next()))
+})
+
+test_that("im2rec(bad_images = \"skip\") leaves unreadable images out and warns once", {
+  root <- make_tree(tempfile("tree"), per = 3)
+  writeBin(as.raw(c(0xff, 0xd8, 0xff, 1:50)), file.path(root, "red", "img02.jpg"))
+  lst <- im2rec.list(tempfile("list"), root, shuffle = FALSE)
+  file.remove(file.path(root, "blue", "img03.jpg"))
+  rec <- tempfile(fileext = ".rec")
+  r <- collect_warnings(im2rec(lst, root, rec, num_thread = 2, bad_images = "skip"))
+  expect_length(r$warnings, 1)
+  expect_s3_class(r$warnings[[1]], "mxnet_skip_warning")
+  expect_match(conditionMessage(r$warnings[[1]]), "skipped 2 of 6 .*blue/img03.jpg, red/img02.jpg")
+  expect_equal(attr(r$value, "skipped"), c("blue/img03.jpg", "red/img02.jpg"))
+  x <- mx.io.MXIndexedRecordIO(sub("rec$", "idx", rec), rec, "r")
+  expect_equal(x$keys(), c(0, 1, 3, 5))                      # the list's indexes of the others
+  expect_equal(mx.io.recordio.unpack(x$read.idx(5))$header$id, 5)
+  x$close()
+  b <- all_batches(mx.io.ImageRecordIter(rec, data.shape = c(16, 16, 3), batch.size = 4))
+  expect_equal(b[[1]]$label, c(0, 0, 1, 1))
+  expect_error(im2rec(lst, root, tempfile(fileext = ".rec")), "cannot open", class = "mxnet_io_error")
+  expect_error(im2rec(lst, root, tempfile(fileext = ".rec"), bad_images = "ignore"),
+               class = "mxnet_value_error")
+})

@@ -3,7 +3,7 @@
 #   tools/fuzz/build.sh [harness] [output]   one harness (default ndarray-load)
 #   tools/fuzz/build.sh all [folder]         every fuzz-*.c, into folder
 # (run from anywhere; needs clang).  harness: ndarray-load, symbol-json, mnist,
-# io-batch, protobuf, recordio or image-record; the source is fuzz-<harness>.c.  The engine is compiled once
+# io-batch, protobuf, recordio, recordio-skip or image-record; the source is fuzz-<harness>.c.  The engine is compiled once
 # per call with -fsanitize=fuzzer-no-link,address,undefined.
 # src/mx-config.h and src/Makevars are written by configure (make install
 # runs it); when they are there, their flags and libraries (oneDNN, zlib) are

@@ -19,37 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static void check(int ok) {
-  if (!ok) __builtin_trap();
-}
+#include "fuzz-files.h"
 
-static char dir_path[64], in_path[256], out_path[256];
-
-static void cleanup(void) {
-  remove(in_path);
-  remove(out_path);
-  rmdir(dir_path);
-}
+#define check fuzz_check
+static const char *in_path = fuzz_path[0], *out_path = fuzz_path[1];
 
 static void setup(void) {
-  char shm[] = "/dev/shm/fuzz-rec-XXXXXX", tmp[] = "/tmp/fuzz-rec-XXXXXX";
-  const char *dir = mkdtemp(shm);
-  if (!dir) dir = mkdtemp(tmp);
-  check(dir != NULL);
-  snprintf(dir_path, sizeof dir_path, "%s", dir);
-  atexit(cleanup);
-  snprintf(in_path, sizeof in_path, "%s/in.rec", dir);
-  snprintf(out_path, sizeof out_path, "%s/out.rec", dir);
+  static const char *const names[2] = {"in.rec", "out.rec"};
+  fuzz_files_setup("fuzz-rec", 2, names);
   mx_pool_set_limit(MX_CPU, 0);
-}
-
-static void put_file(const char *path, const uint8_t *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  check(f != NULL);
-  if (n) check(fwrite(p, 1, n, f) == n);
-  check(fclose(f) == 0);
 }
 
 static void check_failed(mx_status st) {
@@ -88,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     setup();
     once = 1;
   }
-  put_file(in_path, data, size);
+  fuzz_put_file(in_path, data, size);
   /* as an index file */
   int64_t *keys, nk;
   uint64_t *offs;

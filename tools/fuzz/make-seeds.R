@@ -10,6 +10,8 @@
 #   csv/           small CSV files for fuzz-csv.R
 #   recordio/      .rec files (split records, image headers) and an .idx
 #   image-record/  image records (JPEG, PNG) in fuzz-image-record.c's layout
+#   recordio-skip/ .rec files of good and bad images in fuzz-recordio-skip.c's
+#                  layout
 #   R_LIBS=.lib Rscript tools/fuzz/make-seeds.R /tmp/corpus
 library(mxnet)
 args <- commandArgs(trailingOnly = TRUE)
@@ -213,4 +215,16 @@ put("jpeg-grey-resize", img.seed(0x3b, 5, 5, 7, mx.image.encode(grad[, , 1], ".j
 put("png-colour-jitter", img.seed(0x30, 16, 12, 0, mx.image.encode(grad, ".png"), c(1, 2)))
 put("png-grey", img.seed(0x09, 4, 4, 0, mx.image.encode(grad[, , 2], ".png", 9)))
 put("jpeg-progressive-like", img.seed(0x00, 13, 9, 9, mx.image.encode(grad, ".jpg", 100)))
+
+# ---------------------------------------------------------------- recordio-skip
+# fuzz-recordio-skip.c layout: flags (batch size - 1, round_batch, shuffle,
+# threads), then a .rec of small images, good and bad.
+into("recordio-skip")
+png.rec <- function(k) mx.io.recordio.pack(list(label = k, id = k), mx.image.encode(grad * k / 4, ".png"))
+good <- lapply(1:4, png.rec)
+put("good", c(as.raw(0x05), rec.file(good)))
+put("bad-image", c(as.raw(0x16), rec.file(c(good[1:2], list(mx.io.recordio.pack(list(label = 7), as.raw(1:40))),
+                                              good[3:4]))))
+put("split-jpeg", c(as.raw(0x1b), rec.file(list(mx.io.recordio.pack(list(label = 1), c(mx.image.encode(grad, ".jpg"), magic)),
+                                                good[[2]]))))
 cat("seeds written to", top, "\n")
