@@ -16,7 +16,8 @@
 #'
 #' The last batch is full size: with \code{round.batch = TRUE} its missing
 #' examples are taken from the start of the data, otherwise they keep what the
-#' previous batch left; \code{num.pad()} counts them either way.
+#' previous batch left (dense) or are empty rows labelled 0 (CSR);
+#' \code{num.pad()} counts them either way.
 #' A malformed line or a feature index out of range gives an error of class
 #' \code{mxnet_io_error} naming the file and the line.
 #'
@@ -64,7 +65,7 @@ mx.io.LibSVMIter <- function(data.libsvm, data.shape, label.libsvm = NULL, label
     label <- if (lw == 1) mx.nd.array(as.array(l[[1L]])[1L, ], ctx = mx.cpu()) else l[[1L]]
   }
   n <- dim(d[[length(d)]])
-  if (csr) return(sparse.csr.iter(d, width, label, batch.size))
+  if (csr) return(sparse.csr.iter(d, width, label, batch.size, wrap = round.batch))
   io.staged.iter(d[[1L]], label, seq.int(0L, length.out = n), batch.size, wrap = round.batch,
                  class = "MXLibSVMIter")
 }

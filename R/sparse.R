@@ -401,12 +401,14 @@ sparse.csr.host <- function(x)
   list(data = as.vector(as.array(x$data)), indices = as.vector(as.array(x$indices)),
        indptr = as.vector(as.array(x$indptr)), ncols = x$shape[2L], dtype = mx.nd.dtype(x$data))
 
-# Engine rows `rows` (0-based) of a host CSR as an MXNDArraySparse.
-sparse.csr.rows <- function(h, rows) {
+# Engine rows `rows` (0-based) of a host CSR as an MXNDArraySparse, then
+# `pad` empty rows.
+sparse.csr.rows <- function(h, rows, pad = 0L) {
   from <- h$indptr[rows + 1L]
   len <- h$indptr[rows + 2L] - from
   sel <- sequence(len, from = from + 1)
-  sparse.new("csr", c(length(rows), h$ncols),
+  len <- c(len, integer(pad))
+  sparse.new("csr", c(length(len), h$ncols),
              data = mx.nd.array(h$data[sel], ctx = mx.cpu(), dtype = h$dtype),
              indices = mx.nd.array(h$indices[sel], ctx = mx.cpu(), dtype = "int64"),
              indptr = mx.nd.array(c(0, cumsum(len)), ctx = mx.cpu(), dtype = "int64"))
@@ -414,8 +416,9 @@ sparse.csr.rows <- function(h, rows) {
 
 # mx.io.LibSVMIter(data.storage = "csr"): d = list(values, indices, indptr,
 # labels) from the reader; each batch is a CSR array of batch.size
-# examples (the last batch is filled from the start; num.pad counts them).
-sparse.csr.iter <- function(d, width, label, batch.size) {
+# examples (the last batch is filled from the start with wrap, else with
+# empty rows labelled 0; num.pad counts them).
+sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
   h <- sparse.csr.host(sparse.new("csr", c(dim(d[[3L]]) - 1, width), data = d[[1L]],
                                   indices = d[[2L]], indptr = d[[3L]]))
   lab <- as.array(label)
@@ -430,9 +433,12 @@ sparse.csr.iter <- function(d, width, label, batch.size) {
   it$value <- function() st$batch
   it$iter.next <- function() {
     if (st$done * batch.size >= n) return(FALSE)
-    rows <- (st$done * batch.size + seq_len(batch.size) - 1L) %% n
-    l <- if (is.matrix(lab)) lab[, rows + 1L, drop = FALSE] else lab[rows + 1L]
-    st$batch <- list(data = sparse.csr.rows(h, rows), label = mx.nd.array(l, ctx = mx.cpu()))
+    rows <- st$done * batch.size + seq_len(batch.size) - 1L
+    pad <- if (wrap) 0L else sum(rows >= n)
+    rows <- if (wrap) rows %% n else rows[rows < n]
+    l <- if (is.matrix(lab)) cbind(lab[, rows + 1L, drop = FALSE], matrix(0, nrow(lab), pad))
+         else c(lab[rows + 1L], numeric(pad))
+    st$batch <- list(data = sparse.csr.rows(h, rows, pad), label = mx.nd.array(l, ctx = mx.cpu()))
     st$done <- st$done + 1
     TRUE
   }

@@ -324,6 +324,14 @@ test_that("LibSVMIter with data.storage = 'csr' gives the dense iterator's batch
                class = "mxnet_io_error")
   expect_error(mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, data.storage = "rsp"),
                class = "mxnet_value_error")
+  # round.batch = FALSE: the last batch ends in empty rows labelled 0
+  nr <- mx.io.LibSVMIter(data.libsvm = f, data.shape = 3, batch.size = 3, data.storage = "csr",
+                         round.batch = FALSE)
+  nr$reset(); nr$iter.next(); nr$iter.next()
+  expect_equal(nr$num.pad(), 1)
+  expect_equal(as.array(nr$value()$data), cbind(c(0, 0, -1.2), c(0, 4, 0), 0), tolerance = 1e-6)
+  expect_equal(as.array(nr$value()$label), c(4, 5, 0))
+  expect_false(nr$iter.next())
 })
 
 test_that("CSR components may be NDArrays, and LibSVM CSR batches take labels from a label file", {
