@@ -11,6 +11,7 @@
 caffe.pt.parse <- function(text, where = "prototxt", kind = "value") {
   if (!is.character(text) || length(text) != 1L || is.na(text))
     mx.error("value", "argument 'prototxt' must be a single string")
+  if (!validUTF8(text)) mx.error(kind, sprintf("%s: malformed prototxt: not UTF-8 text", where))
   re <- paste0("\"(\\\\.|[^\"\\\\])*\"|'(\\\\.|[^'\\\\])*'|#[^\n]*|",
                "[A-Za-z0-9_.+-]+|[^[:space:]]")
   tok <- regmatches(text, gregexpr(re, text, perl = TRUE))[[1L]]
@@ -735,7 +736,10 @@ caffe.net.params <- function(net, model, shapes, where) {
 #' mx.symbol.infer.shape(m$symbol, data = m$input.shape)$out.shapes
 #' @export
 mx.caffe.import <- function(prototxt, caffemodel = NULL, input.shape = NULL, swap.rgb = FALSE) {
-  text <- rawToChar(caffe.read.raw(prototxt, "prototxt"))
+  raw <- caffe.read.raw(prototxt, "prototxt")
+  nul <- match(as.raw(0L), raw)
+  if (!is.na(nul)) mx.error("io", sprintf("%s: malformed prototxt: a NUL byte at byte %d", prototxt, nul))
+  text <- rawToChar(raw)
   netp <- caffe.pt.parse(text, prototxt, "io")
   layers <- lapply(c(pt.all(netp, "layer"), pt.all(netp, "layers")), caffe.layer.type)
   input <- caffe.net.input(netp, layers)
