@@ -83,15 +83,33 @@ pt.scalar <- function(st) {
 }
 
 # Field accessors of a parsed message.
+# A field holds values (strings) or messages; the accessors check which, as
+# a file may hold anything. pt.get: the first value (a message when
+# `message`, by default when the default is a list()); pt.strs: every value.
 pt.all <- function(msg, field) unname(msg[names(msg) == field])
-pt.get <- function(msg, field, default = NULL) {
+pt.kind <- function(field, message)
+  mx.error("value", sprintf("field '%s' must be %s", field,
+                            if (message) "a message { ... }" else "a value, not a message"))
+pt.get <- function(msg, field, default = NULL, message = is.list(default)) {
   i <- match(field, names(msg))
-  if (is.na(i)) default else msg[[i]]
+  if (is.na(i)) return(default)
+  if (is.list(msg[[i]]) != message) pt.kind(field, message)
+  msg[[i]]
+}
+pt.strs <- function(msg, field) {
+  v <- pt.all(msg, field)
+  if (any(vapply(v, is.list, NA))) pt.kind(field, FALSE)
+  as.character(unlist(v))
+}
+pt.msgs <- function(msg, field) {
+  v <- pt.all(msg, field)
+  if (!all(vapply(v, is.list, NA))) pt.kind(field, TRUE)
+  v
 }
 pt.num <- function(msg, field, default = NA_real_) {
-  v <- pt.all(msg, field)
+  v <- pt.strs(msg, field)
   if (!length(v)) return(default)
-  x <- suppressWarnings(as.numeric(unlist(v)))
+  x <- suppressWarnings(as.numeric(v))
   if (anyNA(x)) mx.error("value", sprintf("field '%s' must be a number, not '%s'", field, v[[1L]]))
   x
 }
@@ -175,7 +193,7 @@ caffe.translate <- function(layer, inputs, name, wname, scale = NULL, grad.scale
                                        axes = rev(pt.num(pt.get(layer, "permute_param", list()),
                                                          "order", numeric()))), character()),
     Slice = caffe.slice(pt.get(layer, "slice_param", list()), x, name,
-                        max(1L, length(pt.all(layer, "top")))),
+                        max(1L, length(pt.strs(layer, "top")))),
     Split = list(x, character()))
   structure(res[[1L]], blobs = res[[2L]])
 }
@@ -333,7 +351,7 @@ caffe.slice <- function(p, x, name, n) {
 # The one layer of a CaffeOp/CaffeLoss prototxt string.
 caffe.one.layer <- function(prototxt) {
   net <- caffe.pt.parse(prototxt)
-  layers <- c(pt.all(net, "layer"), pt.all(net, "layers"))
+  layers <- c(pt.msgs(net, "layer"), pt.msgs(net, "layers"))
   if (length(layers) != 1L)
     mx.error("value", sprintf("prototxt must hold exactly one layer{}, found %d", length(layers)))
   layers[[1L]]
@@ -597,7 +615,7 @@ caffe.input.types <- c("Input", "Data", "ImageData", "HDF5Data", "MemoryData", "
 caffe.net.input <- function(net, layers) {
   name <- pt.get(net, "input")
   dims <- pt.num(net, "input_dim", numeric())
-  sh <- pt.get(net, "input_shape")
+  sh <- pt.get(net, "input_shape", message = TRUE)
   if (!is.null(sh)) dims <- pt.num(sh, "dim", numeric())
   first <- Filter(function(l) l$type %in% caffe.input.types, layers)
   if (is.null(name) && length(first)) {
@@ -623,21 +641,21 @@ caffe.net.symbol <- function(layers, input, where) {
   for (i in seq_along(layers)) {
     if (skip) { skip <- FALSE; next }
     l <- layers[[i]]
-    inc <- pt.get(l, "include")
+    inc <- pt.get(l, "include", list())
     if (l$type %in% caffe.input.types || identical(pt.get(inc, "phase"), "TRAIN")) next
     raw.name <- pt.get(l, "name", paste0(tolower(l$type), i))
     name <- caffe.clean.name(raw.name)
-    inputs <- lapply(unlist(pt.all(l, "bottom")), function(b) tops[[b]] %||% mx.error("io",
+    inputs <- lapply(pt.strs(l, "bottom"), function(b) tops[[b]] %||% mx.error("io",
       sprintf("%s: bottom '%s' of layer '%s' is not the top of an earlier layer", where, b, raw.name)))
     if (!length(inputs)) mx.error("io", sprintf("%s: layer '%s' has no bottom", where, raw.name))
     nxt <- if (i < length(layers)) layers[[i + 1L]] else list(type = "")
-    tops.l <- unlist(pt.all(l, "top"))
+    tops.l <- pt.strs(l, "top")
     top <- tops.l[1L] %||% raw.name
     scale <- NULL
     if (l$type == "BatchNorm" && nxt$type == "Scale" && identical(pt.get(nxt, "bottom"), top)) {
       scale <- nxt
       skip <- TRUE
-      top <- unlist(pt.all(nxt, "top"))[1L] %||% top
+      top <- pt.strs(nxt, "top")[1L] %||% top
     }
     s <- caffe.translate(l, inputs, name, function(k, role) paste0(name, "_", role), scale)
     if (length(attr(s, "blobs")))
@@ -650,7 +668,7 @@ caffe.net.symbol <- function(layers, input, where) {
       for (t in c(top, if (l$type == "Split") tops.l)) tops[[t]] <- s
     }
     made <- unique(c(top, tops.l))
-    used <- setdiff(union(used, unlist(pt.all(l, "bottom"))), made)
+    used <- setdiff(union(used, pt.strs(l, "bottom")), made)
     produced <- c(setdiff(produced, made), made)
   }
   # the net's outputs: the blobs no later layer consumes, as Caffe has them
@@ -740,11 +758,13 @@ mx.caffe.import <- function(prototxt, caffemodel = NULL, input.shape = NULL, swa
   nul <- match(as.raw(0L), raw)
   if (!is.na(nul)) mx.error("io", sprintf("%s: malformed prototxt: a NUL byte at byte %d", prototxt, nul))
   text <- rawToChar(raw)
-  netp <- caffe.pt.parse(text, prototxt, "io")
-  layers <- lapply(c(pt.all(netp, "layer"), pt.all(netp, "layers")), caffe.layer.type)
-  input <- caffe.net.input(netp, layers)
-  net <- caffe.net.symbol(layers, input, prototxt)
-  shape <- input.shape %||% input$shape
+  net <- io.where(prototxt, "", {
+    netp <- caffe.pt.parse(text, prototxt, "io")
+    layers <- lapply(c(pt.msgs(netp, "layer"), pt.msgs(netp, "layers")), caffe.layer.type)
+    input <- caffe.net.input(netp, layers)
+    c(caffe.net.symbol(layers, input, prototxt), list(input = input))
+  })
+  shape <- input.shape %||% net$input$shape
   res <- list(symbol = net$symbol, arg.params = list(), aux.params = list(), input.shape = shape)
   if (is.null(caffemodel)) return(structure(res, class = "MXFeedForwardModel"))
   if (is.null(shape)) mx.error("value", "the prototxt gives no input shape: give 'input.shape'")

@@ -67,6 +67,12 @@ onnx.tensor <- function(buf, off, len, where) {
                            paste(dims, collapse = ", "), length(v)))
   list(name = name, dims = dims, value = if (length(dims) > 1L) array(v, rev(dims)) else as.numeric(v))
 }
+# The types ONNX gives the attributes that the converters read
+# (AttributeProto.AttributeType: 1 float, 2 int, 3 string, 4 tensor, 7 ints).
+onnx.attr.types <- c(alpha = 1, beta = 1, epsilon = 1, momentum = 1, group = 2, ceil_mode = 2,
+                     count_include_pad = 2, training_mode = 2, transA = 2, transB = 2, axis = 2,
+                     allowzero = 2, auto_pad = 3, value = 4, kernel_shape = 7, strides = 7,
+                     dilations = 7, pads = 7, perm = 7, shape = 7)
 # The attributes of a node as a named list.
 onnx.attrs <- function(buf, s, where) {
   out <- list()
@@ -74,6 +80,10 @@ onnx.attrs <- function(buf, s, where) {
     a <- caffe.pb.scan(buf, s$offset[i], s$length[i], where)
     name <- caffe.pb.string(buf, a, caffe.pb.fields(a, 1L, 2L, "AttributeProto.name", where), where)
     type <- onnx.pb.one(buf, a, 20L, "AttributeProto.type", where, 0)
+    if (is.na(name) || !nzchar(name)) mx.error("io", sprintf("%s: a node attribute has no name", where))
+    if (name %in% names(onnx.attr.types) && type != onnx.attr.types[[name]])
+      mx.error("io", sprintf("%s: attribute '%s' has type %g, ONNX defines %d", where, name, type,
+                             onnx.attr.types[[name]]))
     out[[name]] <- switch(as.character(type),
       `1` = onnx.pb.one(buf, a, 2L, "AttributeProto.f", where),
       `2` = onnx.pb.one(buf, a, 3L, "AttributeProto.i", where),
@@ -218,6 +228,8 @@ onnx.axis <- function(st, sym, axis, what) {
 }
 onnx.pads <- function(n, k) {
   p <- n$attr$pads %||% rep(0, 2 * k)
+  if (length(p) != 2 * k)
+    mx.error("io", sprintf("ONNX %s: pads holds %d values, not 2 x %d", n$op, length(p), k))
   if (!identical(n$attr$auto_pad %||% "NOTSET", "NOTSET") && !identical(n$attr$auto_pad, "VALID"))
     mx.error("unsupported", sprintf("ONNX %s: auto_pad = %s is not supported (give explicit pads)",
                                     n$op, n$attr$auto_pad))
@@ -411,11 +423,7 @@ onnx.convert.node <- function(st, n) {
 mx.onnx.import <- function(file) {
   model <- io.guard(file, onnx.read.model(file))
   st <- onnx.state(model, file)
-  for (n in model$nodes) tryCatch(onnx.convert.node(st, n), mxnet_error = function(e) {
-    msg <- conditionMessage(e)
-    if (startsWith(msg, file)) stop(e)
-    mx.error(sub("^mxnet_(.*)_error$", "\\1", class(e)[1L]), sprintf("%s: ONNX %s '%s': %s", file, n$op, n$output[1L], msg))
-  })
+  for (n in model$nodes) io.where(file, sprintf("ONNX %s '%s': ", n$op, n$output[1L]), onnx.convert.node(st, n))
   missing <- setdiff(model$outputs, names(st$vals))
   if (length(missing)) mx.error("io", sprintf("%s: graph output '%s' is never computed", file, missing[1L]))
   outs <- st$vals[model$outputs]

@@ -114,6 +114,16 @@ io.guard <- function(file, expr) {
   })
 }
 
+# Evaluate a reader step; mxnet errors whose message does not start with
+# the file name get "<file>: <what>" in front, keeping their class.
+io.where <- function(file, what, expr) {
+  tryCatch(expr, mxnet_error = function(e) {
+    msg <- conditionMessage(e)
+    if (startsWith(msg, file)) stop(e)
+    mx.error(sub("^mxnet_(.*)_error$", "\\1", class(e)[1L]), sprintf("%s: %s%s", file, what, msg))
+  })
+}
+
 # A JSON string literal.
 st.json.str <- function(x) {
   x <- gsub("\\\\", "\\\\\\\\", enc2utf8(x))

@@ -17,9 +17,9 @@ test_that("the prototxt parser reads nesting, repeats, lists, strings, enums and
     "layer { type: \"Pooling\" bottom: \"a\" bottom: \"b\"; pooling_param < pool: AVE kernel_size: 3 > }",
     "input_dim: [1, 3, 224, 224] flag: true", sep = "\n"))
   expect_identical(mxnet:::pt.get(p, "name"), "n'x")
-  l <- mxnet:::pt.get(p, "layer")
+  l <- mxnet:::pt.get(p, "layer", message = TRUE)
   expect_identical(unlist(mxnet:::pt.all(l, "bottom")), c("a", "b"))
-  pp <- mxnet:::pt.get(l, "pooling_param")
+  pp <- mxnet:::pt.get(l, "pooling_param", list())
   expect_identical(mxnet:::pt.enum(pp, "pool", c("MAX", "AVE", "STOCHASTIC"), "MAX"), "AVE")
   expect_identical(mxnet:::pt.num(pp, "kernel_size"), 3)
   expect_identical(mxnet:::pt.num(p, "input_dim"), c(1, 3, 224, 224))

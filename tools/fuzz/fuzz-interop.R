@@ -11,7 +11,7 @@
 #   R_LIBS=.lib Rscript tools/fuzz/fuzz-interop.R [runs] [seed] [artifacts] [readers] [seconds]
 # runs: per reader (default 10000); readers: comma-separated names from
 # `seeds` below (default all); seconds: stop every reader after this long in
-# all (default no limit).  Progress lines every 20,000 runs of a reader.
+# all (default no limit).  A progress line every minute.
 suppressMessages(library(mxnet))
 args <- commandArgs(trailingOnly = TRUE)
 arg <- function(i, default) if (length(args) >= i && nzchar(args[i])) args[i] else default
@@ -115,12 +115,11 @@ report <- function(what) {
   flush(stdout())
 }
 t0 <- Sys.time()
-k <- 0
+next.report <- t0 + 60
 repeat {
   live <- names(count)[count < runs]
   if (!length(live) || as.numeric(Sys.time() - t0, units = "secs") > budget) break
   for (kind in live) {
-    k <- k + 1
     s <- seeds[[kind]]
     b <- mutate(s$inputs[[sample(length(s$inputs), 1)]], s$inputs[[sample(length(s$inputs), 1)]], s$dict)
     writeBin(b, f)
@@ -156,7 +155,7 @@ repeat {
       cat(sprintf("finding %s: %s (%.1f s; saved %s)\n", kind, r, dt, out))
     }
     tally[[kind]] <- x
-    if (count[[kind]] %% 20000 == 0) report("progress")
+    if (Sys.time() > next.report) { report("progress"); next.report <- Sys.time() + 60 }
   }
 }
 unlink(f)
