@@ -42,6 +42,37 @@ test_that("malformed prototxt gives a classed error naming the problem", {
   expect_error(mx.symbol.CaffeOp(data_1 = x, prototxt = "layer{type:\"ReLU\"}"), class = "mxnet_value_error")
 })
 
+test_that("fuzz: prototxt files with NUL bytes, bad UTF-8 or messages for values give classed errors", {
+  # reproducers in tools/fuzz/findings/interop-prototxt-*.prototxt; before the
+  # fixes: "embedded nul in string", "invalid multibyte string" (plain R
+  # errors) and, for `type { ... }`, no error at all
+  head <- 'input: "data" input_dim: [1, 1, 4, 4]\n'
+  cases <- list(
+    list(c(charToRaw(paste0(head, 'layer { name: "r')), as.raw(0), charToRaw('" type: "ReLU" bottom: "data" }')),
+         "io", "a NUL byte at byte 55"),
+    list(c(charToRaw(paste0(head, 'layer { name: "r')), as.raw(c(0xff, 0xfe)), charToRaw('" type: "ReLU" bottom: "data" }')),
+         "io", "not UTF-8 text"),
+    list(charToRaw(paste0(head, 'layer { name: "r" type { t: "ReLU" } bottom: "data" top: "r" }')),
+         "value", "field 'type' must be a value, not a message"),
+    list(charToRaw(paste0(head, 'layer { name: "r" type: "ReLU" bottom { b: "data" } top: "r" }')),
+         "value", "field 'bottom' must be a value"),
+    list(charToRaw(paste0(head, 'layer: "ReLU"')), "value", "field 'layer' must be a message"),
+    list(charToRaw(paste0(head, 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" ',
+                          'convolution_param { num_output { n: 2 } kernel_size: 3 } }')),
+         "value", "field 'num_output' must be a value"))
+  f <- tempfile(fileext = ".prototxt")
+  for (k in cases) {
+    writeBin(k[[1]], f)
+    e <- tryCatch(mx.caffe.import(f), error = function(e) e)
+    expect_s3_class(e, paste0("mxnet_", k[[2]], "_error"))
+    expect_match(conditionMessage(e), basename(f), fixed = TRUE)
+    expect_match(conditionMessage(e), k[[3]], fixed = TRUE)
+  }
+  expect_error(mxnet:::caffe.pt.parse(rawToChar(as.raw(c(0x61, 0x3a, 0xff)))), "not UTF-8", class = "mxnet_value_error")
+  writeBin(charToRaw(paste0(head, 'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }')), f)
+  expect_s3_class(mx.caffe.import(f), "MXFeedForwardModel")
+})
+
 test_that("the talk's CaffeOp MLP runs unchanged and trains", {
   data <- mx.symbol.Variable("data")
   fc1 <- mx.symbol.CaffeOp(data_0 = data, num_weight = 2, name = "fc1",

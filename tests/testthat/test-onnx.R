@@ -107,6 +107,25 @@ test_that("truncated files, absurd sizes and non-ONNX input give io errors namin
   expect_error(mx.onnx.read.tensor(f), "data type 8", class = "mxnet_io_error")
 })
 
+test_that("fuzz: attributes of the wrong type or length give io errors naming the file and node", {
+  # tools/fuzz/findings/interop-onnx-pads-3.onnx: 3 pads for a 2-D window
+  # ("missing value where TRUE/FALSE needed" before the fix)
+  f <- tiny_model(list(node("MaxPool", "x", "y", list(kernel_shape = c(2L, 2L), pads = c(1L, 1L, 1L)))),
+                  xdims = c(1, 1, 4, 4))
+  expect_error(mx.onnx.import(f), paste0(basename(f), ".*MaxPool 'y'.*pads holds 3 values"),
+               class = "mxnet_io_error")
+  # tools/fuzz/findings/interop-onnx-shape-string.onnx: Reshape's shape as a
+  # STRING ("non-numeric argument to mathematical function"), and a FLOAT
+  # kernel_shape
+  f <- tiny_model(list(node("Reshape", "x", "y", list(shape = "3,2"))))
+  expect_error(mx.onnx.import(f), "attribute 'shape' has type 3, ONNX defines 7", class = "mxnet_io_error")
+  f <- tiny_model(list(node("MaxPool", "x", "y", list(kernel_shape = 2.5))), xdims = c(1, 1, 4, 4))
+  expect_error(mx.onnx.import(f), "attribute 'kernel_shape' has type 1", class = "mxnet_io_error")
+  # the well-typed versions import
+  f <- tiny_model(list(node("Reshape", "x", "y", list(shape = c(3L, 2L)))))
+  expect_s3_class(mx.onnx.import(f), "MXFeedForwardModel")
+})
+
 # ---------------------------------------------------------------- libonnx-testdata
 
 onnx_testdata <- "/usr/share/libonnx-testdata/data"
