@@ -67,9 +67,8 @@ mx.safetensors.load <- function(file) io.guard(file, st.load.file(file))
 st.load.file <- function(file) {
   buf <- caffe.read.raw(file, "safetensors")
   if (length(buf) < 8L) st.fail(file, "too short for a safetensors header")
-  w <- readBin(buf[1:8], "integer", n = 2L, size = 4, endian = "little")
-  n <- (if (w[1L] < 0) w[1L] + 2^32 else w[1L]) + w[2L] * 2^32
-  if (w[2L] != 0 || n > length(buf) - 8 || n < 2)
+  n <- zip.u(buf, 0, 8, file)          # (readBin's 32-bit words read 0x80000000 as NA)
+  if (n > length(buf) - 8 || n < 2)
     st.fail(file, "header length %.0f does not fit the file of %d bytes", n, length(buf))
   hdr <- tryCatch(.Call(C_mx_r_json_parse, buf[8 + seq_len(n)]), mxnet_error = function(e)
     st.fail(file, "bad header: %s", conditionMessage(e)))

@@ -221,6 +221,19 @@ test_that("safetensors headers that lie give classed errors", {
   expect_identical(as.array(x$h), c(1, -2, Inf))
 })
 
+test_that("fuzz: a header length with the high bit of a 32-bit word set is refused as such", {
+  # tools/fuzz/findings/interop-safetensors-length-high-bit.safetensors: the
+  # 32-bit halves were read with readBin, which gives NA for 0x80000000, and
+  # the check failed with "missing value where TRUE/FALSE needed" (turned
+  # into "malformed file (...)" by the guard)
+  f <- tempfile(fileext = ".safetensors")
+  for (len in list(c(0x90, 0, 0, 0, 0, 0, 0, 0x80), c(0, 0, 0, 0x80, 0, 0, 0, 0))) {
+    writeBin(c(as.raw(len), charToRaw("{}")), f)
+    e <- expect_error(mx.safetensors.load(f), "header length [0-9]+ does not fit", class = "mxnet_io_error")
+    expect_false(grepl("malformed file", conditionMessage(e)))
+  }
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
