@@ -522,7 +522,7 @@ caffe.pb.blob <- function(buf, off, len, where) {
   }
   data <- caffe.pb.numbers(buf, s, 5L, 4, "BlobProto.data", where)
   if (!length(data)) data <- caffe.pb.numbers(buf, s, 8L, 8, "BlobProto.double_data", where)
-  if (any(dims < 0) || length(data) != prod(dims))
+  if (!io.dims.ok(dims) || length(data) != prod(dims))
     mx.error("io", sprintf("%s: a blob of shape (%s) holds %d values", where,
                            paste(dims, collapse = ", "), length(data)))
   list(dims = dims, data = data)

@@ -48,7 +48,7 @@ onnx.tensor <- function(buf, off, len, where) {
     mx.error("io", sprintf("%s: tensor '%s' is stored in an external file (not supported)", where, name))
   ty <- onnx.types[[as.character(code)]]
   if (is.null(ty)) mx.error("io", sprintf("%s: tensor '%s' has data type %g, not supported", where, name, code))
-  if (any(dims < 0) || prod(dims) > 2^31 - 1)
+  if (!io.dims.ok(dims) || prod(dims) > 2^31 - 1)
     mx.error("io", sprintf("%s: tensor '%s' claims the shape (%s)", where, name, paste(dims, collapse = ", ")))
   raw <- caffe.pb.fields(s, 9L, 2L, "TensorProto.raw_data", where)
   v <- if (length(raw)) {

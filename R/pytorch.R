@@ -232,7 +232,7 @@ pk.materialize <- function(t, buf, z, stem, file) {
   bytes <- zip.get(buf, z, paste0(stem, "data/", s$key), file)
   numel <- length(bytes) / size
   shp <- as.numeric(t$size); strd <- as.numeric(t$stride); off <- as.numeric(t$offset)
-  if (length(shp) != length(strd) || anyNA(c(shp, strd, off)) || any(shp < 0) || prod(shp) > numel)
+  if (length(shp) != length(strd) || anyNA(c(strd, off)) || !io.dims.ok(shp) || prod(shp) > numel)
     st.fail(file, "a tensor's size (%s) does not fit its storage of %g elements",
             paste(shp, collapse = ", "), numel)
   vals <- st.decode(bytes, s$type, numel)

@@ -89,7 +89,7 @@ st.tensor <- function(buf, base, h, nm, file) {
   off <- as.numeric(unlist(h$data_offsets))
   size <- st.dtypes[[dt]][[1L]]
   n <- prod(shape)
-  if (length(off) != 2L || anyNA(shape) || any(shape < 0) || any(shape != floor(shape)) ||
+  if (length(off) != 2L || !io.dims.ok(shape) ||
       off[1L] < 0 || off[2L] - off[1L] != n * size || base + off[2L] > length(buf))
     st.fail(file, "tensor '%s' (shape %s, offsets %s) does not fit the file", nm,
             paste(shape, collapse = "x"), paste(off, collapse = "-"))
@@ -112,6 +112,12 @@ io.guard <- function(file, expr) {
     mx.error("io", sprintf("%s: malformed file (%s)", file, conditionMessage(e)))
   })
 }
+
+# Whether a file's dims (or shape) can be an R array's: whole numbers in
+# [0, .Machine$integer.max]. A 0 among them makes the product small, so the
+# size checks alone let (0, 2^40) through to array().
+io.dims.ok <- function(d)
+  is.numeric(d) && !anyNA(d) && all(d >= 0 & d <= .Machine$integer.max & d == floor(d))
 
 # Evaluate a reader step; mxnet errors whose message does not start with
 # the file name get "<file>: <what>" in front, keeping their class.

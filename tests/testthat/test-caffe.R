@@ -73,6 +73,18 @@ test_that("fuzz: prototxt files with NUL bytes, bad UTF-8 or messages for values
   expect_s3_class(mx.caffe.import(f), "MXFeedForwardModel")
 })
 
+test_that("review: a mean file of shape (2^40, 0, 1) is refused, not handed to array()", {
+  # tools/fuzz/findings/interop-mean-dims-2e40-0.binaryproto: 0 values match
+  # the product of the dims, and array() failed with "the dims contain
+  # missing values", a plain R error
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".binaryproto")
+  writeBin(ns$pb.bytes(7, ns$pb.ints(1, c(2^40, 0, 1))), f)
+  expect_error(mx.caffe.read.mean(f), "shape \\(1099511627776, 0, 1\\)", class = "mxnet_io_error")
+  writeBin(ns$pb.bytes(7, ns$pb.ints(1, c(1, 0, 1))), f)
+  expect_identical(dim(mx.caffe.read.mean(f)), c(1L, 0L, 1L))
+})
+
 test_that("the talk's CaffeOp MLP runs unchanged and trains", {
   data <- mx.symbol.Variable("data")
   fc1 <- mx.symbol.CaffeOp(data_0 = data, num_weight = 2, name = "fc1",

@@ -126,6 +126,14 @@ test_that("fuzz: attributes of the wrong type or length give io errors naming th
   expect_s3_class(mx.onnx.import(f), "MXFeedForwardModel")
 })
 
+test_that("review: a tensor of dims (0, 2^40, 2) is refused as a claimed shape", {
+  # tools/fuzz/findings/interop-onnx-tensor-dims-0-2e40.pb (before: "malformed
+  # file (the dims contain missing values)" from array(), through the guard)
+  f <- tempfile(fileext = ".pb")
+  writeBin(c(enc$pb.ints(1, c(0, 2^40, 2)), enc$pb.int(2, 1)), f)
+  expect_error(mx.onnx.read.tensor(f), "claims the shape \\(0, 1099511627776, 2\\)", class = "mxnet_io_error")
+})
+
 # ---------------------------------------------------------------- libonnx-testdata
 
 onnx_testdata <- "/usr/share/libonnx-testdata/data"

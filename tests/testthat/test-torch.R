@@ -234,6 +234,24 @@ test_that("fuzz: a header length with the high bit of a 32-bit word set is refus
   }
 })
 
+test_that("review: shapes with a 0 and a dimension past the int range are refused", {
+  # tools/fuzz/findings/interop-safetensors-shape-0-1e10.safetensors and
+  # interop-pt-size-0-2e40.pt: the element count is 0, so the size checks
+  # passed; array() then failed (safetensors) and the stride arithmetic asked
+  # for 8 TB (.pt), both seen only as "malformed file (...)" by the guard
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".safetensors")
+  h <- charToRaw('{"a": {"dtype": "F32", "shape": [0, 10000000000], "data_offsets": [0, 0]}}')
+  writeBin(c(writeBin(c(length(h), 0L), raw(), size = 4, endian = "little"), h), f)
+  e <- expect_error(mx.safetensors.load(f), "tensor 'a' .* does not fit", class = "mxnet_io_error")
+  expect_false(grepl("malformed file", conditionMessage(e)))
+  f <- tempfile(fileext = ".pt")
+  ns$zip.write(list(`archive/data.pkl` = ns$pkw.state.dict("w", "FloatStorage", list(c(0, 2^40))),
+                    `archive/data/0` = raw(0)), f)
+  e <- expect_error(mx.torch.load(f), "size \\(0, 1099511627776\\) does not fit", class = "mxnet_io_error")
+  expect_false(grepl("malformed file", conditionMessage(e)))
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
