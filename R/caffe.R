@@ -694,7 +694,11 @@ caffe.net.params <- function(net, model, shapes, where) {
       mx.error("io", sprintf("%s: the caffemodel has %d blobs for layer '%s', it needs %d", where,
                              length(bl), rec$layer, length(rec$names)))
     if (rec$type == "BatchNorm") {
-      f <- if (length(bl) > 2L && bl[[3L]]$data[1L] != 0) 1 / bl[[3L]]$data[1L] else 0
+      sf <- if (length(bl) > 2L) bl[[3L]]$data else 0
+      if (length(sf) != 1L || is.na(sf))
+        mx.error("io", sprintf("%s: the scale factor blob of BatchNorm layer '%s' holds (%s), not one number",
+                               where, rec$layer, paste(sf, collapse = ", ")))
+      f <- if (sf != 0) 1 / sf else 0
       for (k in 1:2) aux[[rec$names[k]]] <- f * fit(bl[[k]], rec$names[k],
                                                    shapes$aux.shapes[[rec$names[k]]], rec$layer)
       # gamma and beta from the Scale layer; 1 and 0 where Caffe has none

@@ -85,6 +85,26 @@ test_that("review: a mean file of shape (2^40, 0, 1) is refused, not handed to a
   expect_identical(dim(mx.caffe.read.mean(f)), c(1L, 0L, 1L))
 })
 
+test_that("review: a BatchNorm scale factor blob without exactly one number is refused", {
+  # tools/fuzz/findings/interop-caffemodel-bn-empty-scale.*: a scale factor
+  # blob of shape (0) failed with "missing value where TRUE/FALSE needed"
+  ns <- asNamespace("mxnet")
+  blob <- function(dims, v) c(ns$pb.bytes(7, ns$pb.ints(1, dims)),
+    if (length(v)) ns$pb.bytes(5, writeBin(as.numeric(v), raw(), size = 4, endian = "little")))
+  layer <- function(...) ns$pb.bytes(100, c(ns$pb.str(1, "bn1"), unlist(lapply(list(...), ns$pb.bytes, num = 7))))
+  proto <- tempfile(fileext = ".prototxt"); model <- tempfile(fileext = ".caffemodel")
+  writeLines(c('input: "data" input_dim: [1, 2, 3, 3]',
+               'layer { name: "bn1" type: "BatchNorm" bottom: "data" top: "bn1" }'), proto)
+  for (sf in list(numeric(), c(1, 2))) {
+    writeBin(layer(blob(2, 1:2), blob(2, 3:4), blob(length(sf), sf)), model)
+    expect_error(mx.caffe.import(proto, model), paste0(basename(model), ".*scale factor blob"),
+                 class = "mxnet_io_error")
+  }
+  writeBin(layer(blob(2, 1:2), blob(2, 3:4), blob(1, 2)), model)
+  m <- mx.caffe.import(proto, model)
+  expect_equal(as.vector(as.array(m$aux.params$bn1_moving_mean)), c(0.5, 1))
+})
+
 test_that("the talk's CaffeOp MLP runs unchanged and trains", {
   data <- mx.symbol.Variable("data")
   fc1 <- mx.symbol.CaffeOp(data_0 = data, num_weight = 2, name = "fc1",
