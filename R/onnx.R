@@ -223,8 +223,10 @@ onnx.shape.of <- function(st, sym, what) {
   rev(sh)
 }
 onnx.axis <- function(st, sym, axis, what) {
-  if (axis < 0) axis <- axis + length(onnx.shape.of(st, sym, what))
-  axis
+  if (axis >= 0) return(axis)
+  rank <- length(onnx.shape.of(st, sym, what))
+  if (axis < -rank) mx.error("io", sprintf("%s: axis %g is outside the rank %d", what, axis, rank))
+  axis + rank
 }
 onnx.pads <- function(n, k) {
   p <- n$attr$pads %||% rep(0, 2 * k)

@@ -134,6 +134,17 @@ test_that("review: a tensor of dims (0, 2^40, 2) is refused as a claimed shape",
   expect_error(mx.onnx.read.tensor(f), "claims the shape \\(0, 1099511627776, 2\\)", class = "mxnet_io_error")
 })
 
+test_that("review: a negative axis beyond the rank is an io error (Flatten, Softmax before opset 13, Concat)", {
+  # tools/fuzz/findings/interop-onnx-flatten-axis-minus-5.onnx: seq_len() of a
+  # negative count failed with "argument must be coercible to non-negative integer"
+  for (m in list(list("Flatten", 13), list("Softmax", 11), list("Concat", 13))) {
+    f <- tiny_model(list(node(m[[1]], "x", "y", list(axis = -5L))), xdims = c(2, 3, 4), opset = m[[2]])
+    expect_error(mx.onnx.import(f), paste0(basename(f), ".*axis -5 is outside the rank 3"), class = "mxnet_io_error")
+  }
+  f <- tiny_model(list(node("Flatten", "x", "y", list(axis = -1L))), xdims = c(2, 3, 4))
+  expect_identical(mx.symbol.infer.shape(mx.onnx.import(f)$symbol, x = c(4, 3, 2))$out.shapes[[1]], c(4L, 6L))
+})
+
 # ---------------------------------------------------------------- libonnx-testdata
 
 onnx_testdata <- "/usr/share/libonnx-testdata/data"
