@@ -206,8 +206,11 @@ torch.load.file <- function(file) {
     if (!is.list(pid) || length(pid) < 5L || !identical(pid[[1L]], "storage") ||
         !inherits(pid[[2L]], "pk_global") || !is.character(pid[[3L]]))
       mx.error("io", sprintf("%s: unpickling refused: unknown persistent id", file))
-    structure(list(type = pk.storages[[sub("^torch[.]", "", pid[[2L]]$name)]], key = pid[[3L]],
-                   numel = pid[[5L]]), class = "pk_storage")
+    type <- pk.storages[sub("^torch[.]", "", pid[[2L]]$name)]
+    if (is.na(type))
+      mx.error("io", sprintf("%s: unpickling refused: a persistent id names %s, not a storage type",
+                             file, pid[[2L]]$name))
+    structure(list(type = type[[1L]], key = pid[[3L]], numel = pid[[5L]]), class = "pk_storage")
   }
   obj <- pk.load(zip.get(buf, z, pkl, file), storage, file)
   tensors <- pk.flatten(obj, "", file)

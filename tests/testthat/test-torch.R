@@ -252,6 +252,19 @@ test_that("review: shapes with a 0 and a dimension past the int range are refuse
   expect_false(grepl("malformed file", conditionMessage(e)))
 })
 
+test_that("fuzz: a persistent id naming an allowed global that is not a storage is refused", {
+  # tools/fuzz/findings/interop-pt-storage-ordereddict.pt: the storage type
+  # was looked up with [[ ]], "subscript out of bounds" behind the guard
+  ns <- asNamespace("mxnet")
+  pkl <- ns$pkw.state.dict("w", "FloatStorage", list(2))
+  at <- grepRaw("ctorch\nFloatStorage\n", pkl, fixed = TRUE)
+  pkl <- c(pkl[seq_len(at - 1L)], charToRaw("ccollections\nOrderedDict\n"), pkl[-seq_len(at + 19L)])
+  f <- tempfile(fileext = ".pt")
+  ns$zip.write(list(`archive/data.pkl` = pkl, `archive/data/0` = raw(8)), f)
+  e <- expect_error(mx.torch.load(f), "names collections.OrderedDict, not a storage type", class = "mxnet_io_error")
+  expect_match(conditionMessage(e), basename(f), fixed = TRUE)
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
