@@ -81,7 +81,10 @@ pk.call <- function(f, args, st) {
   switch(f$name,
     collections.OrderedDict = pk.dict(),
     torch._utils._rebuild_tensor_v2 = {
-      if (length(args) < 4L || !inherits(args[[1L]], "pk_storage")) st$fail("bad _rebuild_tensor_v2 arguments")
+      ints <- function(x) is.list(x) && all(vapply(x, function(v) is.numeric(v) && length(v) == 1L, NA))
+      if (length(args) < 4L || !inherits(args[[1L]], "pk_storage") || !ints(args[2L]) || !ints(args[[3L]]) ||
+          !ints(args[[4L]]))
+        st$fail("bad _rebuild_tensor_v2 arguments (storage, offset, size, stride)")
       structure(list(storage = args[[1L]], offset = args[[2L]], size = unlist(args[[3L]]),
                      stride = unlist(args[[4L]])), class = "pk_tensor")
     },

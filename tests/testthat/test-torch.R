@@ -265,6 +265,23 @@ test_that("fuzz: a persistent id naming an allowed global that is not a storage 
   expect_match(conditionMessage(e), basename(f), fixed = TRUE)
 })
 
+test_that("fuzz: _rebuild_tensor_v2 with a size that is not a tuple of ints is refused", {
+  # tools/fuzz/findings/interop-pt-size-is-dict.pt: a dict as the size tuple
+  # reached as.numeric() ("cannot coerce type 'environment'", behind the guard)
+  ns <- asNamespace("mxnet")
+  pkl <- ns$pkw.state.dict("w", "FloatStorage", list(2))
+  size <- as.raw(c(0x28, 0x4a, 2, 0, 0, 0, 0x74))                 # (2,): MARK BININT 2 TUPLE
+  at <- grepRaw(size, pkl, fixed = TRUE)
+  f <- tempfile(fileext = ".pt")
+  for (by in list(charToRaw("}"), as.raw(c(0x28, 0x58, 1, 0, 0, 0, 0x61, 0x74)))) {   # {} and ("a",)
+    bad <- c(pkl[seq_len(at - 1L)], by, pkl[-seq_len(at + 6L)])
+    ns$zip.write(list(`archive/data.pkl` = bad, `archive/data/0` = raw(8)), f)
+    expect_error(mx.torch.load(f), "bad _rebuild_tensor_v2 arguments", class = "mxnet_io_error")
+  }
+  ns$zip.write(list(`archive/data.pkl` = pkl, `archive/data/0` = raw(8)), f)
+  expect_identical(as.array(mx.torch.load(f)$w), c(0, 0))
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
