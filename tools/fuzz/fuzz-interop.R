@@ -63,11 +63,33 @@ pt.dict <- c("{", "}", "<", ">", "[", "]", ":", ",", ";", "\"", "'", "\\", "#", 
              "\"Concat\"", "\"Reshape\"", "\"Split\"", "num_output", "kernel_size", "slice_point",
              "axis", "pool", "operation", "PROD", "MAX", "STOCHASTIC", "coeff", "order")
 
+# The caffemodel reader: the protobuf walk (caffe.read.model) and the fitting
+# of its blobs to a net (caffe.net.params, as mx.caffe.import does), for a
+# small conv + BatchNorm/Scale + InnerProduct net whose symbol and shapes are
+# made once; seeds: that net's weights, encoded here, and two bare blobs.
+ns <- asNamespace("mxnet")
+cm.proto <- tempfile(fileext = ".prototxt")
+writeLines(c('input: "data" input_dim: [1, 1, 5, 5]',
+             'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 3 } }',
+             'layer { name: "b" type: "BatchNorm" bottom: "c" top: "c" }',
+             'layer { name: "s" type: "Scale" bottom: "c" top: "c" scale_param { bias_term: true } }',
+             'layer { name: "f" type: "InnerProduct" bottom: "c" top: "f" inner_product_param { num_output: 2 } }'), cm.proto)
+cm.netp <- ns$caffe.pt.parse(paste(readLines(cm.proto), collapse = "\n"))
+cm.layers <- lapply(ns$pt.msgs(cm.netp, "layer"), ns$caffe.layer.type)
+cm.input <- ns$caffe.net.input(cm.netp, cm.layers)
+cm.net <- ns$caffe.net.symbol(cm.layers, cm.input, cm.proto)
+cm.shapes <- mx.symbol.infer.shape(cm.net$symbol, data = rev(c(1, 1, 5, 5)))
+blob <- function(dims) c(ns$pb.bytes(7, ns$pb.ints(1, dims)),
+                         ns$pb.bytes(5, writeBin(seq_len(prod(dims)) / 10, raw(), size = 4, endian = "little")))
+layer <- function(name, ...) ns$pb.bytes(100, c(ns$pb.str(1, name), unlist(lapply(list(...), ns$pb.bytes, num = 7))))
+cm.seed <- c(layer("c", blob(c(2, 1, 3, 3)), blob(2)), layer("b", blob(2), blob(2), blob(1)),
+             layer("s", blob(2), blob(2)), layer("f", blob(c(2, 18)), blob(2)))
+
 seeds <- list(
   pt = list(read = mx.torch.load, inputs = lapply(file.path(fx, c("tiny.pt", "evil.pt")), slurp)),
   safetensors = list(read = mx.safetensors.load, inputs = list(slurp(file.path(fx, "tiny_io.safetensors")))),
-  caffemodel = list(read = mxnet:::caffe.read.model,
-                    inputs = list(hex("a206150a01613a102a080000c03f000000c03a040a020201"),
+  caffemodel = list(read = function(f) ns$caffe.net.params(cm.net, ns$caffe.read.model(f), cm.shapes, f),
+                    inputs = list(cm.seed, hex("a206150a01613a102a080000c03f000000c03a040a020201"),
                                   hex("1212220162320d08011001180120012d0000803f"))),
   mean = list(read = mx.caffe.read.mean,
               inputs = list(c(as.raw(c(8, 1, 16, 3, 24, 1, 32, 2, 42, 24)),
