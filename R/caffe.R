@@ -106,11 +106,16 @@ pt.msgs <- function(msg, field) {
   if (!all(vapply(v, is.list, NA))) pt.kind(field, TRUE)
   v
 }
-pt.num <- function(msg, field, default = NA_real_) {
+# Numbers of a field; one number unless `many` (by default when the default
+# is not one number).
+pt.num <- function(msg, field, default = NA_real_, many = length(default) != 1L) {
   v <- pt.strs(msg, field)
   if (!length(v)) return(default)
+  if (!many && length(v) > 1L)
+    mx.error("value", sprintf("field '%s' must be given once, not %d times", field, length(v)))
   x <- suppressWarnings(as.numeric(v))
-  if (anyNA(x)) mx.error("value", sprintf("field '%s' must be a number, not '%s'", field, v[[1L]]))
+  bad <- match(FALSE, is.finite(x))
+  if (!is.na(bad)) mx.error("value", sprintf("field '%s' must be a finite number, not '%s'", field, v[[bad]]))
   x
 }
 pt.bool <- function(msg, field, default) {

@@ -125,7 +125,10 @@ pk.load <- function(bytes, storage, where) {
     stack <<- stack[seq_len(m)]
     items
   }
-  global <- function(name) {
+  global <- function(module, name) {
+    if (!is.character(module) || !is.character(name) || length(module) != 1L || length(name) != 1L)
+      st$fail("a global's module and name must be strings")
+    name <- paste0(module, ".", name)
     if (!(name %in% pk.allowed)) st$fail(sprintf("global '%s' is not allowed", name))
     structure(list(name = name), class = "pk_global")
   }
@@ -133,8 +136,8 @@ pk.load <- function(bytes, storage, where) {
     op <- as.integer(take(1L))
     switch(sprintf("%02x", op),
       `80` = take(1L), `95` = take(8L),                                   # PROTO, FRAME
-      `63` = { m <- line(); push(global(paste0(m, ".", line()))) },        # GLOBAL
-      `93` = { nm <- pop(); push(global(paste0(pop(), ".", nm))) },        # STACK_GLOBAL
+      `63` = { m <- line(); push(global(m, line())) },                     # GLOBAL
+      `93` = { nm <- pop(); push(global(pop(), nm)) },                     # STACK_GLOBAL
       `51` = push(storage(pop())),                                         # BINPERSID
       `52` = { a <- pop(); push(pk.call(pop(), a, st)) },                  # REDUCE
       `62` = pop(),                                                        # BUILD: state ignored

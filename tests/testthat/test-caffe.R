@@ -105,6 +105,24 @@ test_that("review: a BatchNorm scale factor blob without exactly one number is r
   expect_equal(as.vector(as.array(m$aux.params$bn1_moving_mean)), c(0.5, 1))
 })
 
+test_that("fuzz: a scalar field given twice, or not finite, is a value error", {
+  # tools/fuzz/findings/interop-prototxt-num-output-twice.prototxt: two
+  # num_output values failed with "the condition has length > 1"
+  x <- mx.symbol.Variable("x")
+  expect_error(caffe_layer(x, "layer{type:'Convolution' convolution_param{num_output: 2 num_output: 3 kernel_size: 3}}"),
+               "'num_output' must be given once, not 2 times", class = "mxnet_value_error")
+  expect_error(caffe_layer(x, "layer{type:'LRN' lrn_param{local_size: inf}}"),
+               "'local_size' must be a finite number, not 'inf'", class = "mxnet_value_error")
+  expect_error(caffe_layer(x, "layer{type:'ReLU' relu_param{negative_slope: nan}}"),
+               "'negative_slope' must be a finite number", class = "mxnet_value_error")
+  f <- tempfile(fileext = ".prototxt")
+  writeLines(c('input: "data" input_dim: [1, 1, 5, 5]',
+               'layer { name: "c" type: "Convolution" bottom: "data" top: "c"',
+               '  convolution_param { num_output: [2, 3] kernel_size: 3 } }'), f)
+  expect_error(mx.caffe.import(f), paste0(basename(f), ".*'num_output' must be given once"), class = "mxnet_value_error")
+  expect_length(arguments(caffe_layer(x, "layer{type:'Convolution' convolution_param{num_output: 2 kernel_size: [3, 2]}}", num_weight = 2)), 3L)
+})
+
 test_that("the talk's CaffeOp MLP runs unchanged and trains", {
   data <- mx.symbol.Variable("data")
   fc1 <- mx.symbol.CaffeOp(data_0 = data, num_weight = 2, name = "fc1",

@@ -282,6 +282,18 @@ test_that("fuzz: _rebuild_tensor_v2 with a size that is not a tuple of ints is r
   expect_identical(as.array(mx.torch.load(f)$w), c(0, 0))
 })
 
+test_that("fuzz: STACK_GLOBAL on something other than two strings is refused", {
+  # tools/fuzz/findings/interop-pt-stack-global-tuple.pt: a tuple as the
+  # module made a name vector ("the condition has length > 1", behind the guard)
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".pt")
+  name <- c(as.raw(0x8c), as.raw(4), charToRaw("name"))                    # SHORT_BINUNICODE "name"
+  for (module in list(as.raw(c(0x28, 0x4b, 1, 0x4b, 2, 0x74)), charToRaw("}"))) {  # (1, 2) and {}
+    ns$zip.write(list(`archive/data.pkl` = c(as.raw(c(0x80, 4)), module, name, as.raw(c(0x93, 0x2e)))), f)
+    expect_error(mx.torch.load(f), "module and name must be strings", class = "mxnet_io_error")
+  }
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
