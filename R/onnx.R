@@ -15,8 +15,10 @@
 onnx.pb.strings <- function(buf, s, num, what, where) {
   vapply(caffe.pb.fields(s, num, 2L, what, where), function(i) caffe.pb.string(buf, s, i, where), "")
 }
-onnx.pb.one <- function(buf, s, num, what, where, default = NULL) {
-  i <- caffe.pb.fields(s, num, c(0L, 1L, 5L), what, where)
+# The last value of scalar field `num`: a varint (every int of onnx.proto),
+# or with wire = 5L a float.
+onnx.pb.one <- function(buf, s, num, what, where, default = NULL, wire = 0L) {
+  i <- caffe.pb.fields(s, num, wire, what, where)
   if (length(i)) s$value[i[length(i)]] else default
 }
 # ONNX element types read here (TensorProto.DataType): code -> bytes, kind.
@@ -85,7 +87,10 @@ onnx.attrs <- function(buf, s, where) {
       mx.error("io", sprintf("%s: attribute '%s' has type %g, ONNX defines %d", where, name, type,
                              onnx.attr.types[[name]]))
     out[[name]] <- switch(as.character(type),
-      `1` = onnx.pb.one(buf, a, 2L, "AttributeProto.f", where),
+      `1` = {
+        v <- onnx.pb.one(buf, a, 2L, "AttributeProto.f", where, NULL, 5L)
+        if (length(v) && !is.finite(v)) mx.error("io", sprintf("%s: float attribute '%s' is %g", where, name, v))
+        v },
       `2` = onnx.pb.one(buf, a, 3L, "AttributeProto.i", where),
       `3` = caffe.pb.string(buf, a, caffe.pb.fields(a, 4L, 2L, "AttributeProto.s", where), where),
       `4` = { j <- caffe.pb.fields(a, 5L, 2L, "AttributeProto.t", where)

@@ -145,6 +145,21 @@ test_that("review: a negative axis beyond the rank is an io error (Flatten, Soft
   expect_identical(mx.symbol.infer.shape(mx.onnx.import(f)$symbol, x = c(4, 3, 2))$out.shapes[[1]], c(4L, 6L))
 })
 
+test_that("review: a NaN float attribute and an int field with a fixed wire type are io errors", {
+  # tools/fuzz/findings/interop-onnx-gemm-alpha-nan.onnx ("missing value where
+  # TRUE/FALSE needed" in the Gemm converter) and
+  # interop-onnx-opset-fixed64-nan.onnx (the opset read as a NaN double)
+  f <- tiny_model(list(node("Gemm", c("x", "w"), "y", list(alpha = NaN, transB = 1L))), list(w = matrix(1, 4, 3)))
+  expect_error(mx.onnx.import(f), "float attribute 'alpha' is NaN", class = "mxnet_io_error")
+  g <- c(enc$pb.bytes(1, node("Relu", "x", "y")), enc$pb.bytes(11, enc$onnx.enc.value.info("x", c(2, 3))),
+         enc$pb.bytes(12, enc$pb.str(1, "y")))
+  writeBin(c(enc$pb.int(1, 7), enc$pb.bytes(7, g),
+             enc$pb.bytes(8, c(enc$pb.str(1, ""), enc$pb.key(2, 1), as.raw(c(0, 0, 0, 0, 0, 0, 0xf8, 0x7f))))), f)
+  expect_error(mx.onnx.import(f), "OperatorSetId.version \\(field 2\\) has wire type 1", class = "mxnet_io_error")
+  f <- tiny_model(list(node("Gemm", c("x", "w"), "y", list(alpha = 2, transB = 1L))), list(w = matrix(1, 4, 3)))
+  expect_equal(as.array(mx.onnx.import(f)$arg.params$y_weight), matrix(2, 4, 3))
+})
+
 # ---------------------------------------------------------------- libonnx-testdata
 
 onnx_testdata <- "/usr/share/libonnx-testdata/data"
