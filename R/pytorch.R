@@ -223,14 +223,15 @@ torch.load.file <- function(file) {
   lapply(tensors, pk.materialize, buf = buf, z = z, stem = stem, file = file)
 }
 
-pk.flatten <- function(obj, prefix, file) {
+pk.flatten <- function(obj, prefix, file, depth = 0L) {
   if (inherits(obj, "pk_tensor")) return(stats::setNames(list(obj), prefix))
   if (!inherits(obj, "pk_dict")) return(list())
+  if (depth > 32L) st.fail(file, "dicts nested more than 32 deep (or a dict that holds itself)")
   out <- list()
   for (i in seq_along(obj$keys)) {
     k <- obj$keys[[i]]
     if (!is.character(k)) next
-    out <- c(out, pk.flatten(obj$vals[[i]], if (nzchar(prefix)) paste0(prefix, ".", k) else k, file))
+    out <- c(out, pk.flatten(obj$vals[[i]], if (nzchar(prefix)) paste0(prefix, ".", k) else k, file, depth + 1L))
   }
   out
 }
@@ -244,6 +245,8 @@ pk.materialize <- function(t, buf, z, stem, file) {
   if (length(shp) != length(strd) || anyNA(c(strd, off)) || !io.dims.ok(shp) || prod(shp) > numel)
     st.fail(file, "a tensor's size (%s) does not fit its storage of %g elements",
             paste(shp, collapse = ", "), numel)
+  # no view of an empty tensor: (0, 2^31 - 1) would make a 16 GB index below
+  if (!prod(shp)) return(st.nd(numeric(), shp, s$type))
   vals <- st.decode(bytes, s$type, numel)
   ix <- off
   for (d in seq_along(shp)) ix <- as.vector(outer((seq_len(shp[d]) - 1) * strd[d], ix, "+"))

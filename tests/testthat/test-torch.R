@@ -294,6 +294,27 @@ test_that("fuzz: STACK_GLOBAL on something other than two strings is refused", {
   }
 })
 
+test_that("review: an empty tensor of size (0, 2^31 - 1) loads without building a 16 GB index", {
+  # tools/fuzz/findings/interop-pt-size-0-2147483647.pt: the view index was
+  # built dimension by dimension before the empty product; R was killed for
+  # memory
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".pt")
+  ns$zip.write(list(`archive/data.pkl` = ns$pkw.state.dict("w", "FloatStorage", list(c(0, 2^31 - 1))),
+                    `archive/data/0` = raw(0)), f)
+  expect_identical(dim(mx.torch.load(f)$w), c(2147483647L, 0L))
+})
+
+test_that("review: a dict that holds itself is refused, not recursed into", {
+  # tools/fuzz/findings/interop-pt-dict-holds-itself.pt: {} MEMOIZE "a"
+  # BINGET 0 SETITEM ran pk.flatten out of C stack (behind the guard)
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".pt")
+  ns$zip.write(list(`archive/data.pkl` = as.raw(c(0x80, 2, 0x7d, 0x94, 0x8c, 1, 0x61, 0x68, 0, 0x73, 0x2e))), f)
+  e <- expect_error(mx.torch.load(f), "more than 32 deep \\(or a dict that holds itself\\)", class = "mxnet_io_error")
+  expect_false(grepl("malformed file", conditionMessage(e)))
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
