@@ -37,8 +37,9 @@ pt.message <- function(st, close, depth) {
     if (!grepl("^[A-Za-z_][A-Za-z0-9_]*$", t))
       st$fail(sprintf("expected a field name, found '%s'", t))
     v <- pt.value(st, depth)
-    vals <- c(vals, v)
-    nms <- c(nms, rep(t, length(v)))
+    at <- length(vals) + seq_along(v)   # grown in place: c() made long messages quadratic
+    vals[at] <- v
+    nms[at] <- t
     if (isTRUE(st$tok[st$i] %in% c(";", ","))) st$i <- st$i + 1L
   }
   names(vals) <- nms
@@ -47,6 +48,7 @@ pt.message <- function(st, close, depth) {
 
 # The value(s) after a field name: a message, a [list] or one scalar.
 pt.value <- function(st, depth) {
+  if (depth > 64L) st$fail("values nested more than 64 deep")
   t <- st$tok[st$i]
   if (identical(t, ":")) { st$i <- st$i + 1L; t <- st$tok[st$i] }
   if (is.na(t)) st$fail("unexpected end of text, missing a value")
@@ -62,7 +64,8 @@ pt.value <- function(st, depth) {
       if (!identical(st$tok[st$i], ",")) st$fail("expected ',' or ']' in a list")
       st$i <- st$i + 1L
     }
-    out <- c(out, pt.value(st, depth))
+    v <- pt.value(st, depth + 1L)
+    out[length(out) + seq_along(v)] <- v
   }
   st$i <- st$i + 1L
   out

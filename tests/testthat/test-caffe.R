@@ -123,6 +123,20 @@ test_that("fuzz: a scalar field given twice, or not finite, is a value error", {
   expect_length(arguments(caffe_layer(x, "layer{type:'Convolution' convolution_param{num_output: 2 kernel_size: [3, 2]}}", num_weight = 2)), 3L)
 })
 
+test_that("review: deeply nested lists are refused; long messages parse (in linear time)", {
+  # tools/fuzz/findings/interop-prototxt-deep-lists.prototxt: 5000 nested [
+  # overflowed the C stack (CStackOverflowError, not an mxnet error)
+  f <- tempfile(fileext = ".prototxt")
+  writeLines(c('input: "data" input_dim: [1, 1, 4, 4]', paste0("a: ", strrep("[", 5000), "1", strrep("]", 5000))), f)
+  expect_error(mx.caffe.import(f), paste0(basename(f), ".*values nested more than 64 deep"), class = "mxnet_io_error")
+  # 40,000 fields took 42 s when each value was appended with c(); checked
+  # here for the values only (no timing asserts)
+  p <- mxnet:::caffe.pt.parse(paste(sprintf("a: %d b { c: [%d, 7] }", 1:20000, 1:20000), collapse = "\n"))
+  expect_identical(names(p), rep(c("a", "b"), 20000))
+  expect_identical(mxnet:::pt.num(p, "a", numeric()), as.numeric(1:20000))
+  expect_identical(mxnet:::pt.num(p[[40000]], "c", numeric()), c(20000, 7))
+})
+
 test_that("the talk's CaffeOp MLP runs unchanged and trains", {
   data <- mx.symbol.Variable("data")
   fc1 <- mx.symbol.CaffeOp(data_0 = data, num_weight = 2, name = "fc1",
