@@ -66,8 +66,8 @@ pk.allowed <- c("collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
 pk.dict <- function() { e <- new.env(parent = emptyenv()); e$keys <- list(); e$vals <- list(); class(e) <- "pk_dict"; e }
 pk.set <- function(d, k, v) {
   if (!inherits(d, "pk_dict")) mx.error("io", "SETITEM on something that is not a dict")
-  d$keys[[length(d$keys) + 1L]] <- k
-  d$vals[[length(d$vals) + 1L]] <- v
+  d$keys[length(d$keys) + 1L] <- list(k)   # list(): a None key or value (NULL) keeps its place
+  d$vals[length(d$vals) + 1L] <- list(v)
 }
 
 pk.str <- function(b, st) {

@@ -315,6 +315,19 @@ test_that("review: a dict that holds itself is refused, not recursed into", {
   expect_false(grepl("malformed file", conditionMessage(e)))
 })
 
+test_that("fuzz: a None key or value in a dict keeps the keys and values paired", {
+  # tools/fuzz/findings/interop-pt-setitem-none.pt: storing NULL did not grow
+  # the value list, and reading the entries failed with "subscript out of
+  # bounds" (behind the guard)
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".pt")
+  a <- as.raw(c(0x8c, 1, 0x61))                                         # "a"
+  for (kv in list(c(a, as.raw(0x4e)), c(as.raw(0x4e), a))) {            # a: None, None: "a"
+    ns$zip.write(list(`archive/data.pkl` = c(as.raw(c(0x80, 2, 0x7d)), kv, as.raw(c(0x73, 0x2e)))), f)
+    expect_identical(mx.torch.load(f), list())
+  }
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
