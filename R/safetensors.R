@@ -76,23 +76,23 @@ st.load.file <- function(file) {
   meta <- hdr[["__metadata__"]]
   hdr[["__metadata__"]] <- NULL
   base <- 8 + n
-  out <- lapply(names(hdr), function(nm) st.tensor(buf, base, hdr[[nm]], nm, file))
+  out <- Map(function(h, nm) st.tensor(buf, base, h, nm, file), hdr, names(hdr))
   names(out) <- names(hdr)
   structure(out, metadata = if (length(meta)) unlist(meta))
 }
 
 st.tensor <- function(buf, base, h, nm, file) {
-  dt <- h$dtype
-  if (!is.character(dt) || !(dt %in% names(st.dtypes)))
-    st.fail(file, "tensor '%s' has an unsupported dtype '%s'", nm, format(dt))
-  shape <- as.numeric(unlist(h$shape))
-  off <- as.numeric(unlist(h$data_offsets))
+  dt <- if (is.list(h)) h$dtype
+  if (!is.character(dt) || length(dt) != 1L || !(dt %in% names(st.dtypes)))
+    st.fail(file, "tensor '%s' has an unsupported dtype '%s'", nm, paste(format(dt), collapse = ", "))
+  shape <- unlist(h$shape) %||% numeric()            # numbers only: not "1" or true
+  off <- unlist(h$data_offsets)
   size <- st.dtypes[[dt]][[1L]]
-  n <- prod(shape)
-  if (length(off) != 2L || !io.dims.ok(shape) ||
-      off[1L] < 0 || off[2L] - off[1L] != n * size || base + off[2L] > length(buf))
+  if (!is.numeric(off) || length(off) != 2L || anyNA(off) || !io.dims.ok(shape) ||
+      off[1L] < 0 || off[2L] - off[1L] != prod(shape) * size || base + off[2L] > length(buf))
     st.fail(file, "tensor '%s' (shape %s, offsets %s) does not fit the file", nm,
             paste(shape, collapse = "x"), paste(off, collapse = "-"))
+  n <- prod(shape)
   st.nd(st.decode(buf[base + off[1L] + seq_len(n * size)], dt, n), shape, dt)
 }
 

@@ -328,6 +328,30 @@ test_that("fuzz: a None key or value in a dict keeps the keys and values paired"
   }
 })
 
+test_that("review: safetensors entries that are not objects, or hold strings for numbers, are refused", {
+  # tools/fuzz/findings/interop-safetensors-entry-number.safetensors: {"a": 5}
+  # failed in `$` ("$ operator is invalid for atomic vectors", behind the
+  # guard); "0" and true passed as numbers; a dtype list gave two messages
+  f <- tempfile(fileext = ".safetensors")
+  hdr <- function(json) {
+    h <- charToRaw(json)
+    writeBin(c(writeBin(c(length(h), 0L), raw(), size = 4, endian = "little"), h, raw(4)), f)
+    f
+  }
+  e <- expect_error(mx.safetensors.load(hdr('{"a": 5}')), "tensor 'a' has an unsupported dtype", class = "mxnet_io_error")
+  expect_false(grepl("malformed file", conditionMessage(e)))
+  for (bad in c('"shape": [1], "data_offsets": ["0", "4"]', '"shape": ["1"], "data_offsets": [0, 4]',
+                '"shape": [true], "data_offsets": [0, 4]'))
+    expect_error(mx.safetensors.load(hdr(sprintf('{"a": {"dtype": "F32", %s}}', bad))), "does not fit",
+                 class = "mxnet_io_error")
+  e <- expect_error(mx.safetensors.load(hdr('{"a": {"dtype": ["F32", "F64"], "shape": [1], "data_offsets": [0, 4]}}')),
+                    "dtype 'F32, F64'", class = "mxnet_io_error")
+  expect_length(conditionMessage(e), 1L)
+  x <- mx.safetensors.load(hdr('{"": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'))
+  expect_identical(names(x), "")
+  expect_identical(as.array(x[[1]]), 0)
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
