@@ -106,8 +106,10 @@ onnx.node <- function(buf, off, len, where) {
   s <- caffe.pb.scan(buf, off, len, where)
   op <- caffe.pb.string(buf, s, caffe.pb.fields(s, 4L, 2L, "NodeProto.op_type", where), where)
   if (is.na(op)) mx.error("io", sprintf("%s: a node has no op_type", where))
-  list(op = op, input = onnx.pb.strings(buf, s, 1L, "NodeProto.input", where),
-       output = onnx.pb.strings(buf, s, 2L, "NodeProto.output", where),
+  output <- onnx.pb.strings(buf, s, 2L, "NodeProto.output", where)
+  if (!length(output) || !nzchar(output[1L]))
+    mx.error("io", sprintf("%s: a %s node has no output name", where, op))
+  list(op = op, input = onnx.pb.strings(buf, s, 1L, "NodeProto.input", where), output = output,
        name = caffe.pb.string(buf, s, caffe.pb.fields(s, 3L, 2L, "NodeProto.name", where), where),
        domain = caffe.pb.string(buf, s, caffe.pb.fields(s, 7L, 2L, "NodeProto.domain", where), where),
        attr = onnx.attrs(buf, s, where))
@@ -116,6 +118,7 @@ onnx.node <- function(buf, off, len, where) {
 onnx.value.info <- function(buf, off, len, where) {
   s <- caffe.pb.scan(buf, off, len, where)
   name <- caffe.pb.string(buf, s, caffe.pb.fields(s, 1L, 2L, "ValueInfoProto.name", where), where)
+  if (is.na(name) || !nzchar(name)) mx.error("io", sprintf("%s: a graph input or output has no name", where))
   dims <- NULL
   sub <- function(m, num, what) {
     i <- caffe.pb.fields(m, num, 2L, what, where)

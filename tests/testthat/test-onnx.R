@@ -160,6 +160,30 @@ test_that("review: a NaN float attribute and an int field with a fixed wire type
   expect_equal(as.array(mx.onnx.import(f)$arg.params$y_weight), matrix(2, 4, 3))
 })
 
+test_that("review: inputs without a name and nodes without an output are io errors naming the file", {
+  # tools/fuzz/findings/interop-onnx-input-without-name.onnx: the nameless
+  # input reached mx.symbol.Variable ("argument 'name' must be a single
+  # string", a value error without the file)
+  mk <- function(g) {
+    f <- tempfile(fileext = ".onnx")
+    writeBin(c(enc$pb.int(1, 7), enc$pb.bytes(7, g), enc$pb.bytes(8, c(enc$pb.str(1, ""), enc$pb.int(2, 13)))), f)
+    f
+  }
+  x <- enc$pb.bytes(11, enc$onnx.enc.value.info("x", c(2, 3)))
+  y <- enc$pb.bytes(12, enc$pb.str(1, "y"))
+  relu <- enc$pb.bytes(1, node("Relu", "x", "y"))
+  for (g in list(c(relu, enc$pb.bytes(11, enc$pb.bytes(2, raw())), x, y),
+                 c(relu, enc$pb.bytes(11, enc$onnx.enc.value.info("", c(2, 3))), y), c(relu, x, enc$pb.bytes(12, raw())))) {
+    f <- mk(g)
+    expect_error(mx.onnx.import(f), paste0(basename(f), ": a graph input or output has no name"), class = "mxnet_io_error")
+  }
+  for (out in list(raw(), enc$pb.str(2, ""))) {
+    f <- mk(c(enc$pb.bytes(1, c(enc$pb.str(1, "x"), out, enc$pb.str(4, "Relu"))), x, y))
+    expect_error(mx.onnx.import(f), paste0(basename(f), ": a Relu node has no output name"), class = "mxnet_io_error")
+  }
+  expect_s3_class(mx.onnx.import(mk(c(relu, x, y))), "MXFeedForwardModel")
+})
+
 # ---------------------------------------------------------------- libonnx-testdata
 
 onnx_testdata <- "/usr/share/libonnx-testdata/data"
