@@ -351,6 +351,7 @@ onnx.reshape <- function(st, n, name) {
   mx.symbol.Reshape(onnx.in(st, n$input[1L]), shape = onnx.tup(s), name = name)
 }
 onnx.concat <- function(st, n, name) {
+  if (!length(n$input)) mx.error("io", sprintf("%s: Concat '%s' has no inputs", st$where, name))
   xs <- lapply(n$input, onnx.in, st = st)
   axis <- onnx.axis(st, xs[[1L]], n$attr$axis %||% 1, "Concat")
   do.call(mx.symbol.Concat, c(xs, list(dim = axis, name = name)))

@@ -182,6 +182,8 @@ test_that("review: inputs without a name and nodes without an output are io erro
     expect_error(mx.onnx.import(f), paste0(basename(f), ": a Relu node has no output name"), class = "mxnet_io_error")
   }
   expect_s3_class(mx.onnx.import(mk(c(relu, x, y))), "MXFeedForwardModel")
+  f <- tiny_model(list(node("Concat", character(), "y")))     # was a Concat symbol of no inputs
+  expect_error(mx.onnx.import(f), "Concat 'y' has no inputs", class = "mxnet_io_error")
 })
 
 # ---------------------------------------------------------------- libonnx-testdata
