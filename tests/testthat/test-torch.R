@@ -352,6 +352,27 @@ test_that("review: safetensors entries that are not objects, or hold strings for
   expect_identical(as.array(x[[1]]), 0)
 })
 
+test_that("review: long pickles unpickle (in linear time) with the same results", {
+  # 40,000 BUILD pops, MEMOIZEs or SETITEMs took 80 to 100 s each (list
+  # elements dropped and named-list memo lookups), and each GLOBAL copied the
+  # rest of the pickle (a state dict of 500 tensors loaded in 29 s); checked
+  # here for the results only (no timing asserts): 40,000 MARKs/TUPLEs and
+  # MEMOIZE/BINGET pairs, and a state dict of 2,000 tensors
+  pk <- function(b) mxnet:::pk.load(b, function(pid) NULL, "test")
+  n <- 40000
+  t <- pk(c(as.raw(c(0x80, 2)), rep(as.raw(0x28), n), as.raw(0x4b), as.raw(7), rep(as.raw(0x74), n), as.raw(0x2e)))
+  for (k in seq_len(n - 1)) t <- t[[1]]
+  expect_identical(t, list(7))
+  expect_identical(pk(c(as.raw(c(0x80, 2, 0x4b, 9)), rep(as.raw(c(0x94, 0x68, 0)), n), as.raw(0x2e))), 9)
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".pt")
+  state <- stats::setNames(lapply(1:2000, function(i) mx.nd.array(i)), sprintf("w%d", 1:2000))
+  mx.torch.save(state, f)
+  back <- mx.torch.load(f)
+  expect_identical(names(back), names(state))
+  expect_identical(vapply(back, as.array, 0), as.numeric(1:2000), ignore_attr = TRUE)
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
