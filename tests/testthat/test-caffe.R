@@ -22,7 +22,7 @@ test_that("the prototxt parser reads nesting, repeats, lists, strings, enums and
   pp <- mxnet:::pt.get(l, "pooling_param", list())
   expect_identical(mxnet:::pt.enum(pp, "pool", c("MAX", "AVE", "STOCHASTIC"), "MAX"), "AVE")
   expect_identical(mxnet:::pt.num(pp, "kernel_size"), 3)
-  expect_identical(mxnet:::pt.num(p, "input_dim"), c(1, 3, 224, 224))
+  expect_identical(mxnet:::pt.num(p, "input_dim", numeric()), c(1, 3, 224, 224))
   expect_true(mxnet:::pt.bool(p, "flag", FALSE))
 })
 
