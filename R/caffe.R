@@ -11,6 +11,7 @@
 caffe.pt.parse <- function(text, where = "prototxt", kind = "value") {
   if (!is.character(text) || length(text) != 1L || is.na(text))
     mx.error("value", "argument 'prototxt' must be a single string")
+  if (Encoding(text) == "latin1") text <- enc2utf8(text)   # else the bytes must be UTF-8
   if (!validUTF8(text)) mx.error(kind, sprintf("%s: malformed prototxt: not UTF-8 text", where))
   re <- paste0("\"(\\\\.|[^\"\\\\])*\"|'(\\\\.|[^'\\\\])*'|#[^\n]*|",
                "[A-Za-z0-9_.+-]+|[^[:space:]]")

@@ -69,6 +69,9 @@ test_that("fuzz: prototxt files with NUL bytes, bad UTF-8 or messages for values
     expect_match(conditionMessage(e), k[[3]], fixed = TRUE)
   }
   expect_error(mxnet:::caffe.pt.parse(rawToChar(as.raw(c(0x61, 0x3a, 0xff)))), "not UTF-8", class = "mxnet_value_error")
+  latin1 <- paste0("name: 'caf", rawToChar(as.raw(0xe9)), "'")           # a string marked latin1 is converted
+  Encoding(latin1) <- "latin1"
+  expect_identical(mxnet:::pt.get(mxnet:::caffe.pt.parse(latin1), "name"), "caf\u00e9")
   writeBin(charToRaw(paste0(head, 'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }')), f)
   expect_s3_class(mx.caffe.import(f), "MXFeedForwardModel")
 })
