@@ -248,6 +248,8 @@ pk.materialize <- function(t, buf, z, stem, file) {
   size <- st.dtypes[[s$type]][[1L]]
   bytes <- zip.get(buf, z, paste0(stem, "data/", s$key), file)
   numel <- length(bytes) / size
+  if (numel != floor(numel))
+    st.fail(file, "storage '%s' of %d bytes is not a whole number of %d-byte elements", s$key, length(bytes), size)
   shp <- as.numeric(t$size); strd <- as.numeric(t$stride); off <- as.numeric(t$offset)
   if (length(shp) != length(strd) || anyNA(c(strd, off)) || !io.dims.ok(shp) || prod(shp) > numel)
     st.fail(file, "a tensor's size (%s) does not fit its storage of %g elements",

@@ -373,6 +373,16 @@ test_that("review: long pickles unpickle (in linear time) with the same results"
   expect_identical(vapply(back, as.array, 0), as.numeric(1:2000), ignore_attr = TRUE)
 })
 
+test_that("fuzz: a storage that is not a whole number of elements is refused", {
+  # seen as R warnings in the last run (matrix(): "data length [63] is not a
+  # sub-multiple"): a 7-byte LongStorage was decoded anyway
+  ns <- asNamespace("mxnet")
+  f <- tempfile(fileext = ".pt")
+  ns$zip.write(list(`archive/data.pkl` = ns$pkw.state.dict("w", "LongStorage", list(numeric())),
+                    `archive/data/0` = raw(7)), f)
+  expect_error(mx.torch.load(f), "7 bytes is not a whole number of 8-byte elements", class = "mxnet_io_error")
+})
+
 test_that("mx.torch.save writes state dicts that we and torch.load read back", {
   sd <- mx.torch.load(test_path("fixtures", "tiny.pt"))
   f <- tempfile(fileext = ".pt")
