@@ -11,6 +11,8 @@
 caffe.pt.parse <- function(text, where = "prototxt", kind = "value") {
   if (!is.character(text) || length(text) != 1L || is.na(text))
     mx.error("value", "argument 'prototxt' must be a single string")
+  if (Encoding(text) == "latin1") text <- enc2utf8(text)   # else the bytes must be UTF-8
+  if (!validUTF8(text)) mx.error(kind, sprintf("%s: malformed prototxt: not UTF-8 text", where))
   re <- paste0("\"(\\\\.|[^\"\\\\])*\"|'(\\\\.|[^'\\\\])*'|#[^\n]*|",
                "[A-Za-z0-9_.+-]+|[^[:space:]]")
   tok <- regmatches(text, gregexpr(re, text, perl = TRUE))[[1L]]
@@ -36,8 +38,9 @@ pt.message <- function(st, close, depth) {
     if (!grepl("^[A-Za-z_][A-Za-z0-9_]*$", t))
       st$fail(sprintf("expected a field name, found '%s'", t))
     v <- pt.value(st, depth)
-    vals <- c(vals, v)
-    nms <- c(nms, rep(t, length(v)))
+    at <- length(vals) + seq_along(v)   # grown in place: c() made long messages quadratic
+    vals[at] <- v
+    nms[at] <- t
     if (isTRUE(st$tok[st$i] %in% c(";", ","))) st$i <- st$i + 1L
   }
   names(vals) <- nms
@@ -46,6 +49,7 @@ pt.message <- function(st, close, depth) {
 
 # The value(s) after a field name: a message, a [list] or one scalar.
 pt.value <- function(st, depth) {
+  if (depth > 64L) st$fail("values nested more than 64 deep")
   t <- st$tok[st$i]
   if (identical(t, ":")) { st$i <- st$i + 1L; t <- st$tok[st$i] }
   if (is.na(t)) st$fail("unexpected end of text, missing a value")
@@ -61,7 +65,8 @@ pt.value <- function(st, depth) {
       if (!identical(st$tok[st$i], ",")) st$fail("expected ',' or ']' in a list")
       st$i <- st$i + 1L
     }
-    out <- c(out, pt.value(st, depth))
+    v <- pt.value(st, depth + 1L)
+    out[length(out) + seq_along(v)] <- v
   }
   st$i <- st$i + 1L
   out
@@ -82,16 +87,39 @@ pt.scalar <- function(st) {
 }
 
 # Field accessors of a parsed message.
+# A field holds values (strings) or messages; the accessors check which, as
+# a file may hold anything. pt.get: the first value (a message when
+# `message`, by default when the default is a list()); pt.strs: every value.
 pt.all <- function(msg, field) unname(msg[names(msg) == field])
-pt.get <- function(msg, field, default = NULL) {
+pt.kind <- function(field, message)
+  mx.error("value", sprintf("field '%s' must be %s", field,
+                            if (message) "a message { ... }" else "a value, not a message"))
+pt.get <- function(msg, field, default = NULL, message = is.list(default)) {
   i <- match(field, names(msg))
-  if (is.na(i)) default else msg[[i]]
+  if (is.na(i)) return(default)
+  if (is.list(msg[[i]]) != message) pt.kind(field, message)
+  msg[[i]]
 }
-pt.num <- function(msg, field, default = NA_real_) {
+pt.strs <- function(msg, field) {
   v <- pt.all(msg, field)
+  if (any(vapply(v, is.list, NA))) pt.kind(field, FALSE)
+  as.character(unlist(v))
+}
+pt.msgs <- function(msg, field) {
+  v <- pt.all(msg, field)
+  if (!all(vapply(v, is.list, NA))) pt.kind(field, TRUE)
+  v
+}
+# Numbers of a field; one number unless `many` (by default when the default
+# is not one number).
+pt.num <- function(msg, field, default = NA_real_, many = length(default) != 1L) {
+  v <- pt.strs(msg, field)
   if (!length(v)) return(default)
-  x <- suppressWarnings(as.numeric(unlist(v)))
-  if (anyNA(x)) mx.error("value", sprintf("field '%s' must be a number, not '%s'", field, v[[1L]]))
+  if (!many && length(v) > 1L)
+    mx.error("value", sprintf("field '%s' must be given once, not %d times", field, length(v)))
+  x <- suppressWarnings(as.numeric(v))
+  bad <- match(FALSE, is.finite(x))
+  if (!is.na(bad)) mx.error("value", sprintf("field '%s' must be a finite number, not '%s'", field, v[[bad]]))
   x
 }
 pt.bool <- function(msg, field, default) {
@@ -174,7 +202,7 @@ caffe.translate <- function(layer, inputs, name, wname, scale = NULL, grad.scale
                                        axes = rev(pt.num(pt.get(layer, "permute_param", list()),
                                                          "order", numeric()))), character()),
     Slice = caffe.slice(pt.get(layer, "slice_param", list()), x, name,
-                        max(1L, length(pt.all(layer, "top")))),
+                        max(1L, length(pt.strs(layer, "top")))),
     Split = list(x, character()))
   structure(res[[1L]], blobs = res[[2L]])
 }
@@ -332,7 +360,7 @@ caffe.slice <- function(p, x, name, n) {
 # The one layer of a CaffeOp/CaffeLoss prototxt string.
 caffe.one.layer <- function(prototxt) {
   net <- caffe.pt.parse(prototxt)
-  layers <- c(pt.all(net, "layer"), pt.all(net, "layers"))
+  layers <- c(pt.msgs(net, "layer"), pt.msgs(net, "layers"))
   if (length(layers) != 1L)
     mx.error("value", sprintf("prototxt must hold exactly one layer{}, found %d", length(layers)))
   layers[[1L]]
@@ -503,7 +531,7 @@ caffe.pb.blob <- function(buf, off, len, where) {
   }
   data <- caffe.pb.numbers(buf, s, 5L, 4, "BlobProto.data", where)
   if (!length(data)) data <- caffe.pb.numbers(buf, s, 8L, 8, "BlobProto.double_data", where)
-  if (any(dims < 0) || length(data) != prod(dims))
+  if (!io.dims.ok(dims) || length(data) != prod(dims))
     mx.error("io", sprintf("%s: a blob of shape (%s) holds %d values", where,
                            paste(dims, collapse = ", "), length(data)))
   list(dims = dims, data = data)
@@ -596,7 +624,7 @@ caffe.input.types <- c("Input", "Data", "ImageData", "HDF5Data", "MemoryData", "
 caffe.net.input <- function(net, layers) {
   name <- pt.get(net, "input")
   dims <- pt.num(net, "input_dim", numeric())
-  sh <- pt.get(net, "input_shape")
+  sh <- pt.get(net, "input_shape", message = TRUE)
   if (!is.null(sh)) dims <- pt.num(sh, "dim", numeric())
   first <- Filter(function(l) l$type %in% caffe.input.types, layers)
   if (is.null(name) && length(first)) {
@@ -622,21 +650,21 @@ caffe.net.symbol <- function(layers, input, where) {
   for (i in seq_along(layers)) {
     if (skip) { skip <- FALSE; next }
     l <- layers[[i]]
-    inc <- pt.get(l, "include")
+    inc <- pt.get(l, "include", list())
     if (l$type %in% caffe.input.types || identical(pt.get(inc, "phase"), "TRAIN")) next
     raw.name <- pt.get(l, "name", paste0(tolower(l$type), i))
     name <- caffe.clean.name(raw.name)
-    inputs <- lapply(unlist(pt.all(l, "bottom")), function(b) tops[[b]] %||% mx.error("io",
+    inputs <- lapply(pt.strs(l, "bottom"), function(b) tops[[b]] %||% mx.error("io",
       sprintf("%s: bottom '%s' of layer '%s' is not the top of an earlier layer", where, b, raw.name)))
     if (!length(inputs)) mx.error("io", sprintf("%s: layer '%s' has no bottom", where, raw.name))
     nxt <- if (i < length(layers)) layers[[i + 1L]] else list(type = "")
-    tops.l <- unlist(pt.all(l, "top"))
+    tops.l <- pt.strs(l, "top")
     top <- tops.l[1L] %||% raw.name
     scale <- NULL
     if (l$type == "BatchNorm" && nxt$type == "Scale" && identical(pt.get(nxt, "bottom"), top)) {
       scale <- nxt
       skip <- TRUE
-      top <- unlist(pt.all(nxt, "top"))[1L] %||% top
+      top <- pt.strs(nxt, "top")[1L] %||% top
     }
     s <- caffe.translate(l, inputs, name, function(k, role) paste0(name, "_", role), scale)
     if (length(attr(s, "blobs")))
@@ -649,7 +677,7 @@ caffe.net.symbol <- function(layers, input, where) {
       for (t in c(top, if (l$type == "Split") tops.l)) tops[[t]] <- s
     }
     made <- unique(c(top, tops.l))
-    used <- setdiff(union(used, unlist(pt.all(l, "bottom"))), made)
+    used <- setdiff(union(used, pt.strs(l, "bottom")), made)
     produced <- c(setdiff(produced, made), made)
   }
   # the net's outputs: the blobs no later layer consumes, as Caffe has them
@@ -675,7 +703,11 @@ caffe.net.params <- function(net, model, shapes, where) {
       mx.error("io", sprintf("%s: the caffemodel has %d blobs for layer '%s', it needs %d", where,
                              length(bl), rec$layer, length(rec$names)))
     if (rec$type == "BatchNorm") {
-      f <- if (length(bl) > 2L && bl[[3L]]$data[1L] != 0) 1 / bl[[3L]]$data[1L] else 0
+      sf <- if (length(bl) > 2L) bl[[3L]]$data else 0
+      if (length(sf) != 1L || is.na(sf))
+        mx.error("io", sprintf("%s: the scale factor blob of BatchNorm layer '%s' holds (%s), not one number",
+                               where, rec$layer, paste(sf, collapse = ", ")))
+      f <- if (sf != 0) 1 / sf else 0
       for (k in 1:2) aux[[rec$names[k]]] <- f * fit(bl[[k]], rec$names[k],
                                                    shapes$aux.shapes[[rec$names[k]]], rec$layer)
       # gamma and beta from the Scale layer; 1 and 0 where Caffe has none
@@ -735,12 +767,17 @@ caffe.net.params <- function(net, model, shapes, where) {
 #' mx.symbol.infer.shape(m$symbol, data = m$input.shape)$out.shapes
 #' @export
 mx.caffe.import <- function(prototxt, caffemodel = NULL, input.shape = NULL, swap.rgb = FALSE) {
-  text <- rawToChar(caffe.read.raw(prototxt, "prototxt"))
-  netp <- caffe.pt.parse(text, prototxt, "io")
-  layers <- lapply(c(pt.all(netp, "layer"), pt.all(netp, "layers")), caffe.layer.type)
-  input <- caffe.net.input(netp, layers)
-  net <- caffe.net.symbol(layers, input, prototxt)
-  shape <- input.shape %||% input$shape
+  raw <- caffe.read.raw(prototxt, "prototxt")
+  nul <- match(as.raw(0L), raw)
+  if (!is.na(nul)) mx.error("io", sprintf("%s: malformed prototxt: a NUL byte at byte %d", prototxt, nul))
+  text <- rawToChar(raw)
+  net <- io.where(prototxt, "", {
+    netp <- caffe.pt.parse(text, prototxt, "io")
+    layers <- lapply(c(pt.msgs(netp, "layer"), pt.msgs(netp, "layers")), caffe.layer.type)
+    input <- caffe.net.input(netp, layers)
+    c(caffe.net.symbol(layers, input, prototxt), list(input = input))
+  })
+  shape <- input.shape %||% net$input$shape
   res <- list(symbol = net$symbol, arg.params = list(), aux.params = list(), input.shape = shape)
   if (is.null(caffemodel)) return(structure(res, class = "MXFeedForwardModel"))
   if (is.null(shape)) mx.error("value", "the prototxt gives no input shape: give 'input.shape'")

@@ -15,8 +15,10 @@
 onnx.pb.strings <- function(buf, s, num, what, where) {
   vapply(caffe.pb.fields(s, num, 2L, what, where), function(i) caffe.pb.string(buf, s, i, where), "")
 }
-onnx.pb.one <- function(buf, s, num, what, where, default = NULL) {
-  i <- caffe.pb.fields(s, num, c(0L, 1L, 5L), what, where)
+# The last value of scalar field `num`: a varint (every int of onnx.proto),
+# or with wire = 5L a float.
+onnx.pb.one <- function(buf, s, num, what, where, default = NULL, wire = 0L) {
+  i <- caffe.pb.fields(s, num, wire, what, where)
   if (length(i)) s$value[i[length(i)]] else default
 }
 # ONNX element types read here (TensorProto.DataType): code -> bytes, kind.
@@ -48,7 +50,7 @@ onnx.tensor <- function(buf, off, len, where) {
     mx.error("io", sprintf("%s: tensor '%s' is stored in an external file (not supported)", where, name))
   ty <- onnx.types[[as.character(code)]]
   if (is.null(ty)) mx.error("io", sprintf("%s: tensor '%s' has data type %g, not supported", where, name, code))
-  if (any(dims < 0) || prod(dims) > 2^31 - 1)
+  if (!io.dims.ok(dims) || prod(dims) > 2^31 - 1)
     mx.error("io", sprintf("%s: tensor '%s' claims the shape (%s)", where, name, paste(dims, collapse = ", ")))
   raw <- caffe.pb.fields(s, 9L, 2L, "TensorProto.raw_data", where)
   v <- if (length(raw)) {
@@ -67,6 +69,12 @@ onnx.tensor <- function(buf, off, len, where) {
                            paste(dims, collapse = ", "), length(v)))
   list(name = name, dims = dims, value = if (length(dims) > 1L) array(v, rev(dims)) else as.numeric(v))
 }
+# The types ONNX gives the attributes that the converters read
+# (AttributeProto.AttributeType: 1 float, 2 int, 3 string, 4 tensor, 7 ints).
+onnx.attr.types <- c(alpha = 1, beta = 1, epsilon = 1, momentum = 1, group = 2, ceil_mode = 2,
+                     count_include_pad = 2, training_mode = 2, transA = 2, transB = 2, axis = 2,
+                     allowzero = 2, auto_pad = 3, value = 4, kernel_shape = 7, strides = 7,
+                     dilations = 7, pads = 7, perm = 7, shape = 7)
 # The attributes of a node as a named list.
 onnx.attrs <- function(buf, s, where) {
   out <- list()
@@ -74,8 +82,15 @@ onnx.attrs <- function(buf, s, where) {
     a <- caffe.pb.scan(buf, s$offset[i], s$length[i], where)
     name <- caffe.pb.string(buf, a, caffe.pb.fields(a, 1L, 2L, "AttributeProto.name", where), where)
     type <- onnx.pb.one(buf, a, 20L, "AttributeProto.type", where, 0)
+    if (is.na(name) || !nzchar(name)) mx.error("io", sprintf("%s: a node attribute has no name", where))
+    if (name %in% names(onnx.attr.types) && type != onnx.attr.types[[name]])
+      mx.error("io", sprintf("%s: attribute '%s' has type %g, ONNX defines %d", where, name, type,
+                             onnx.attr.types[[name]]))
     out[[name]] <- switch(as.character(type),
-      `1` = onnx.pb.one(buf, a, 2L, "AttributeProto.f", where),
+      `1` = {
+        v <- onnx.pb.one(buf, a, 2L, "AttributeProto.f", where, NULL, 5L)
+        if (length(v) && !is.finite(v)) mx.error("io", sprintf("%s: float attribute '%s' is %g", where, name, v))
+        v },
       `2` = onnx.pb.one(buf, a, 3L, "AttributeProto.i", where),
       `3` = caffe.pb.string(buf, a, caffe.pb.fields(a, 4L, 2L, "AttributeProto.s", where), where),
       `4` = { j <- caffe.pb.fields(a, 5L, 2L, "AttributeProto.t", where)
@@ -91,8 +106,10 @@ onnx.node <- function(buf, off, len, where) {
   s <- caffe.pb.scan(buf, off, len, where)
   op <- caffe.pb.string(buf, s, caffe.pb.fields(s, 4L, 2L, "NodeProto.op_type", where), where)
   if (is.na(op)) mx.error("io", sprintf("%s: a node has no op_type", where))
-  list(op = op, input = onnx.pb.strings(buf, s, 1L, "NodeProto.input", where),
-       output = onnx.pb.strings(buf, s, 2L, "NodeProto.output", where),
+  output <- onnx.pb.strings(buf, s, 2L, "NodeProto.output", where)
+  if (!length(output) || !nzchar(output[1L]))
+    mx.error("io", sprintf("%s: a %s node has no output name", where, op))
+  list(op = op, input = onnx.pb.strings(buf, s, 1L, "NodeProto.input", where), output = output,
        name = caffe.pb.string(buf, s, caffe.pb.fields(s, 3L, 2L, "NodeProto.name", where), where),
        domain = caffe.pb.string(buf, s, caffe.pb.fields(s, 7L, 2L, "NodeProto.domain", where), where),
        attr = onnx.attrs(buf, s, where))
@@ -101,6 +118,7 @@ onnx.node <- function(buf, off, len, where) {
 onnx.value.info <- function(buf, off, len, where) {
   s <- caffe.pb.scan(buf, off, len, where)
   name <- caffe.pb.string(buf, s, caffe.pb.fields(s, 1L, 2L, "ValueInfoProto.name", where), where)
+  if (is.na(name) || !nzchar(name)) mx.error("io", sprintf("%s: a graph input or output has no name", where))
   dims <- NULL
   sub <- function(m, num, what) {
     i <- caffe.pb.fields(m, num, 2L, what, where)
@@ -213,11 +231,15 @@ onnx.shape.of <- function(st, sym, what) {
   rev(sh)
 }
 onnx.axis <- function(st, sym, axis, what) {
-  if (axis < 0) axis <- axis + length(onnx.shape.of(st, sym, what))
-  axis
+  if (axis >= 0) return(axis)
+  rank <- length(onnx.shape.of(st, sym, what))
+  if (axis < -rank) mx.error("io", sprintf("%s: axis %g is outside the rank %d", what, axis, rank))
+  axis + rank
 }
 onnx.pads <- function(n, k) {
   p <- n$attr$pads %||% rep(0, 2 * k)
+  if (length(p) != 2 * k)
+    mx.error("io", sprintf("ONNX %s: pads holds %d values, not 2 x %d", n$op, length(p), k))
   if (!identical(n$attr$auto_pad %||% "NOTSET", "NOTSET") && !identical(n$attr$auto_pad, "VALID"))
     mx.error("unsupported", sprintf("ONNX %s: auto_pad = %s is not supported (give explicit pads)",
                                     n$op, n$attr$auto_pad))
@@ -329,6 +351,7 @@ onnx.reshape <- function(st, n, name) {
   mx.symbol.Reshape(onnx.in(st, n$input[1L]), shape = onnx.tup(s), name = name)
 }
 onnx.concat <- function(st, n, name) {
+  if (!length(n$input)) mx.error("io", sprintf("%s: Concat '%s' has no inputs", st$where, name))
   xs <- lapply(n$input, onnx.in, st = st)
   axis <- onnx.axis(st, xs[[1L]], n$attr$axis %||% 1, "Concat")
   do.call(mx.symbol.Concat, c(xs, list(dim = axis, name = name)))
@@ -422,11 +445,7 @@ onnx.convert.node <- function(st, n) {
 mx.onnx.import <- function(file) {
   model <- io.guard(file, onnx.read.model(file))
   st <- onnx.state(model, file)
-  for (n in model$nodes) tryCatch(onnx.convert.node(st, n), mxnet_error = function(e) {
-    msg <- conditionMessage(e)
-    if (startsWith(msg, file)) stop(e)
-    mx.error(sub("^mxnet_(.*)_error$", "\\1", class(e)[1L]), sprintf("%s: ONNX %s '%s': %s", file, n$op, n$output[1L], msg))
-  })
+  for (n in model$nodes) io.where(file, sprintf("ONNX %s '%s': ", n$op, n$output[1L]), onnx.convert.node(st, n))
   missing <- setdiff(model$outputs, names(st$vals))
   if (length(missing)) mx.error("io", sprintf("%s: graph output '%s' is never computed", file, missing[1L]))
   outs <- st$vals[model$outputs]

@@ -63,11 +63,14 @@ pk.storages <- c(FloatStorage = "F32", DoubleStorage = "F64", HalfStorage = "F16
 pk.allowed <- c("collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
                 "torch._utils._rebuild_parameter", paste0("torch.", names(pk.storages)))
 
-pk.dict <- function() { e <- new.env(parent = emptyenv()); e$keys <- list(); e$vals <- list(); class(e) <- "pk_dict"; e }
+# A dict: entries "1", "2", ... (list(key, value), so that None keeps its
+# place) and their count n. One binding per entry: growing lists held in an
+# environment copied them on every SETITEM (40,000 took 99 s).
+pk.dict <- function() { e <- new.env(parent = emptyenv()); e$n <- 0L; class(e) <- "pk_dict"; e }
 pk.set <- function(d, k, v) {
   if (!inherits(d, "pk_dict")) mx.error("io", "SETITEM on something that is not a dict")
-  d$keys[[length(d$keys) + 1L]] <- k
-  d$vals[[length(d$vals) + 1L]] <- v
+  d$n <- d$n + 1L
+  assign(sprintf("%d", d$n), list(k, v), envir = d)
 }
 
 pk.str <- function(b, st) {
@@ -81,7 +84,10 @@ pk.call <- function(f, args, st) {
   switch(f$name,
     collections.OrderedDict = pk.dict(),
     torch._utils._rebuild_tensor_v2 = {
-      if (length(args) < 4L || !inherits(args[[1L]], "pk_storage")) st$fail("bad _rebuild_tensor_v2 arguments")
+      ints <- function(x) is.list(x) && all(vapply(x, function(v) is.numeric(v) && length(v) == 1L, NA))
+      if (length(args) < 4L || !inherits(args[[1L]], "pk_storage") || !ints(args[2L]) || !ints(args[[3L]]) ||
+          !ints(args[[4L]]))
+        st$fail("bad _rebuild_tensor_v2 arguments (storage, offset, size, stride)")
       structure(list(storage = args[[1L]], offset = args[[2L]], size = unlist(args[[3L]]),
                      stride = unlist(args[[4L]])), class = "pk_tensor")
     },
@@ -94,7 +100,12 @@ pk.call <- function(f, args, st) {
 pk.load <- function(bytes, storage, where) {
   st <- new.env(parent = emptyenv())
   st$fail <- function(msg) mx.error("io", sprintf("%s: unpickling refused: %s", where, msg))
-  stack <- list(); marks <- integer(); memo <- list()
+  # The stack is stack[seq_len(sp)] and the marks marks[seq_len(mp)], grown in
+  # place and never shrunk, the memo a hashed environment: dropping list
+  # elements and named-list lookups made long pickles quadratic (40,000
+  # opcodes took 100 s).
+  stack <- list(); sp <- 0L; marks <- integer(); mp <- 0L
+  memo <- new.env(hash = TRUE, parent = emptyenv()); nmemo <- 0L
   pos <- 0; n <- length(bytes)
   take <- function(k) {
     force(k)   # k may read bytes itself: before pos is used
@@ -102,27 +113,32 @@ pk.load <- function(bytes, storage, where) {
     b <- bytes[pos + seq_len(k)]; pos <<- pos + k; b
   }
   u <- function(k) sum(as.integer(take(k)) * 256^(seq_len(k) - 1L))
-  line <- function() {
-    rest <- bytes[seq.int(pos + 1, length.out = max(0, n - pos))]
-    e <- match(as.raw(10L), rest)
-    if (is.na(e)) st$fail("truncated pickle")
-    pos <<- pos + e
-    pk.str(rest[seq_len(e - 1L)], st)
+  line <- function() {   # grepRaw: copying the rest of the pickle per GLOBAL made loads quadratic
+    e <- if (pos < n) grepRaw(as.raw(10L), bytes, offset = pos + 1, fixed = TRUE)
+    if (!length(e)) st$fail("truncated pickle")
+    s <- bytes[seq.int(pos + 1, length.out = e - pos - 1)]
+    pos <<- e
+    pk.str(s, st)
   }
-  push <- function(x) stack[[length(stack) + 1L]] <<- list(x)
-  pop <- function() {
-    if (!length(stack)) st$fail("stack underflow")
-    x <- stack[[length(stack)]][[1L]]; stack[[length(stack)]] <<- NULL; x
-  }
-  top <- function() { if (!length(stack)) st$fail("stack underflow"); stack[[length(stack)]][[1L]] }
+  push <- function(x) { force(x); sp <<- sp + 1L; stack[sp] <<- list(x) }   # x may pop
+  top <- function() { if (!sp) st$fail("stack underflow"); stack[[sp]] }
+  pop <- function() { x <- top(); sp <<- sp - 1L; x }
+  mark <- function() { mp <<- mp + 1L; marks[mp] <<- sp }
   popmark <- function() {
-    if (!length(marks)) st$fail("no MARK")
-    m <- marks[length(marks)]; marks <<- marks[-length(marks)]
-    items <- lapply(stack[seq_len(length(stack) - m) + m], `[[`, 1L)
-    stack <<- stack[seq_len(m)]
+    if (!mp) st$fail("no MARK")
+    m <- marks[mp]; mp <<- mp - 1L
+    items <- stack[seq_len(sp - m) + m]; sp <<- m
     items
   }
-  global <- function(name) {
+  put <- function(key) {
+    k <- sprintf("%.0f", key)
+    if (is.null(memo[[k]])) nmemo <<- nmemo + 1L
+    assign(k, list(top()), envir = memo)
+  }
+  global <- function(module, name) {
+    if (!is.character(module) || !is.character(name) || length(module) != 1L || length(name) != 1L)
+      st$fail("a global's module and name must be strings")
+    name <- paste0(module, ".", name)
     if (!(name %in% pk.allowed)) st$fail(sprintf("global '%s' is not allowed", name))
     structure(list(name = name), class = "pk_global")
   }
@@ -130,12 +146,12 @@ pk.load <- function(bytes, storage, where) {
     op <- as.integer(take(1L))
     switch(sprintf("%02x", op),
       `80` = take(1L), `95` = take(8L),                                   # PROTO, FRAME
-      `63` = { m <- line(); push(global(paste0(m, ".", line()))) },        # GLOBAL
-      `93` = { nm <- pop(); push(global(paste0(pop(), ".", nm))) },        # STACK_GLOBAL
+      `63` = { m <- line(); push(global(m, line())) },                     # GLOBAL
+      `93` = { nm <- pop(); push(global(pop(), nm)) },                     # STACK_GLOBAL
       `51` = push(storage(pop())),                                         # BINPERSID
       `52` = { a <- pop(); push(pk.call(pop(), a, st)) },                  # REDUCE
       `62` = pop(),                                                        # BUILD: state ignored
-      `28` = marks <- c(marks, length(stack)),                             # MARK
+      `28` = mark(),                                                       # MARK
       `74` = push(popmark()),                                              # TUPLE
       `29` = push(list()),                                                 # EMPTY_TUPLE
       `85` = push(list(pop())),                                            # TUPLE1
@@ -154,13 +170,11 @@ pk.load <- function(bytes, storage, where) {
                v <- if (k) u(k) else 0; push(if (k && v >= 2^(8 * k - 1)) v - 2^(8 * k) else v) },
       `88` = push(TRUE), `89` = push(FALSE), `4e` = push(NULL),            # NEWTRUE/FALSE, NONE
       `47` = push(readBin(rev(take(8L)), "numeric", size = 8, endian = "little")),  # BINFLOAT
-      `71` = memo[[as.character(u(1L))]] <- list(top()),                   # BINPUT
-      `72` = memo[[as.character(u(4L))]] <- list(top()),                   # LONG_BINPUT
-      `94` = memo[[as.character(length(memo))]] <- list(top()),            # MEMOIZE
+      `71` = put(u(1L)), `72` = put(u(4L)), `94` = put(nmemo),             # BINPUT, LONG_BINPUT, MEMOIZE
       `68` = , `6a` = {                                                    # BINGET, LONG_BINGET
-        k <- as.character(u(if (op == 0x68) 1L else 4L))
-        if (is.null(memo[[k]])) st$fail("BINGET of an unknown memo key")
-        push(memo[[k]][[1L]]) },
+        v <- memo[[sprintf("%.0f", u(if (op == 0x68) 1L else 4L))]]
+        if (is.null(v)) st$fail("BINGET of an unknown memo key")
+        push(v[[1L]]) },
       `2e` = return(pop()),                                                # STOP
       st$fail(sprintf("opcode 0x%02x at byte %.0f is not supported", op, pos - 1)))
   }
@@ -206,24 +220,27 @@ torch.load.file <- function(file) {
     if (!is.list(pid) || length(pid) < 5L || !identical(pid[[1L]], "storage") ||
         !inherits(pid[[2L]], "pk_global") || !is.character(pid[[3L]]))
       mx.error("io", sprintf("%s: unpickling refused: unknown persistent id", file))
-    structure(list(type = pk.storages[[sub("^torch[.]", "", pid[[2L]]$name)]], key = pid[[3L]],
-                   numel = pid[[5L]]), class = "pk_storage")
+    type <- pk.storages[sub("^torch[.]", "", pid[[2L]]$name)]
+    if (is.na(type))
+      mx.error("io", sprintf("%s: unpickling refused: a persistent id names %s, not a storage type",
+                             file, pid[[2L]]$name))
+    structure(list(type = type[[1L]], key = pid[[3L]], numel = pid[[5L]]), class = "pk_storage")
   }
   obj <- pk.load(zip.get(buf, z, pkl, file), storage, file)
   tensors <- pk.flatten(obj, "", file)
   lapply(tensors, pk.materialize, buf = buf, z = z, stem = stem, file = file)
 }
 
-pk.flatten <- function(obj, prefix, file) {
+pk.flatten <- function(obj, prefix, file, depth = 0L) {
   if (inherits(obj, "pk_tensor")) return(stats::setNames(list(obj), prefix))
   if (!inherits(obj, "pk_dict")) return(list())
-  out <- list()
-  for (i in seq_along(obj$keys)) {
-    k <- obj$keys[[i]]
-    if (!is.character(k)) next
-    out <- c(out, pk.flatten(obj$vals[[i]], if (nzchar(prefix)) paste0(prefix, ".", k) else k, file))
-  }
-  out
+  if (depth > 32L) st.fail(file, "dicts nested more than 32 deep (or a dict that holds itself)")
+  parts <- lapply(seq_len(obj$n), function(i) {
+    kv <- obj[[sprintf("%d", i)]]
+    if (!is.character(kv[[1L]])) return(list())
+    pk.flatten(kv[[2L]], if (nzchar(prefix)) paste0(prefix, ".", kv[[1L]]) else kv[[1L]], file, depth + 1L)
+  })
+  do.call(c, parts) %||% list()
 }
 
 pk.materialize <- function(t, buf, z, stem, file) {
@@ -231,10 +248,14 @@ pk.materialize <- function(t, buf, z, stem, file) {
   size <- st.dtypes[[s$type]][[1L]]
   bytes <- zip.get(buf, z, paste0(stem, "data/", s$key), file)
   numel <- length(bytes) / size
+  if (numel != floor(numel))
+    st.fail(file, "storage '%s' of %d bytes is not a whole number of %d-byte elements", s$key, length(bytes), size)
   shp <- as.numeric(t$size); strd <- as.numeric(t$stride); off <- as.numeric(t$offset)
-  if (length(shp) != length(strd) || anyNA(c(shp, strd, off)) || any(shp < 0) || prod(shp) > numel)
+  if (length(shp) != length(strd) || anyNA(c(strd, off)) || !io.dims.ok(shp) || prod(shp) > numel)
     st.fail(file, "a tensor's size (%s) does not fit its storage of %g elements",
             paste(shp, collapse = ", "), numel)
+  # no view of an empty tensor: (0, 2^31 - 1) would make a 16 GB index below
+  if (!prod(shp)) return(st.nd(numeric(), shp, s$type))
   vals <- st.decode(bytes, s$type, numel)
   ix <- off
   for (d in seq_along(shp)) ix <- as.vector(outer((seq_len(shp[d]) - 1) * strd[d], ix, "+"))

@@ -67,9 +67,8 @@ mx.safetensors.load <- function(file) io.guard(file, st.load.file(file))
 st.load.file <- function(file) {
   buf <- caffe.read.raw(file, "safetensors")
   if (length(buf) < 8L) st.fail(file, "too short for a safetensors header")
-  w <- readBin(buf[1:8], "integer", n = 2L, size = 4, endian = "little")
-  n <- (if (w[1L] < 0) w[1L] + 2^32 else w[1L]) + w[2L] * 2^32
-  if (w[2L] != 0 || n > length(buf) - 8 || n < 2)
+  n <- zip.u(buf, 0, 8, file)          # (readBin's 32-bit words read 0x80000000 as NA)
+  if (n > length(buf) - 8 || n < 2)
     st.fail(file, "header length %.0f does not fit the file of %d bytes", n, length(buf))
   hdr <- tryCatch(.Call(C_mx_r_json_parse, buf[8 + seq_len(n)]), mxnet_error = function(e)
     st.fail(file, "bad header: %s", conditionMessage(e)))
@@ -77,23 +76,23 @@ st.load.file <- function(file) {
   meta <- hdr[["__metadata__"]]
   hdr[["__metadata__"]] <- NULL
   base <- 8 + n
-  out <- lapply(names(hdr), function(nm) st.tensor(buf, base, hdr[[nm]], nm, file))
+  out <- Map(function(h, nm) st.tensor(buf, base, h, nm, file), hdr, names(hdr))
   names(out) <- names(hdr)
   structure(out, metadata = if (length(meta)) unlist(meta))
 }
 
 st.tensor <- function(buf, base, h, nm, file) {
-  dt <- h$dtype
-  if (!is.character(dt) || !(dt %in% names(st.dtypes)))
-    st.fail(file, "tensor '%s' has an unsupported dtype '%s'", nm, format(dt))
-  shape <- as.numeric(unlist(h$shape))
-  off <- as.numeric(unlist(h$data_offsets))
+  dt <- if (is.list(h)) h$dtype
+  if (!is.character(dt) || length(dt) != 1L || !(dt %in% names(st.dtypes)))
+    st.fail(file, "tensor '%s' has an unsupported dtype '%s'", nm, paste(format(dt), collapse = ", "))
+  shape <- unlist(h$shape) %||% numeric()            # numbers only: not "1" or true
+  off <- unlist(h$data_offsets)
   size <- st.dtypes[[dt]][[1L]]
-  n <- prod(shape)
-  if (length(off) != 2L || anyNA(shape) || any(shape < 0) || any(shape != floor(shape)) ||
-      off[1L] < 0 || off[2L] - off[1L] != n * size || base + off[2L] > length(buf))
+  if (!is.numeric(off) || length(off) != 2L || anyNA(off) || !io.dims.ok(shape) ||
+      off[1L] < 0 || off[2L] - off[1L] != prod(shape) * size || base + off[2L] > length(buf))
     st.fail(file, "tensor '%s' (shape %s, offsets %s) does not fit the file", nm,
             paste(shape, collapse = "x"), paste(off, collapse = "-"))
+  n <- prod(shape)
   st.nd(st.decode(buf[base + off[1L] + seq_len(n * size)], dt, n), shape, dt)
 }
 
@@ -111,6 +110,22 @@ io.guard <- function(file, expr) {
   tryCatch(expr, error = function(e) {
     if (inherits(e, "mxnet_error")) stop(e)
     mx.error("io", sprintf("%s: malformed file (%s)", file, conditionMessage(e)))
+  })
+}
+
+# Whether a file's dims (or shape) can be an R array's: whole numbers in
+# [0, .Machine$integer.max]. A 0 among them makes the product small, so the
+# size checks alone let (0, 2^40) through to array().
+io.dims.ok <- function(d)
+  is.numeric(d) && !anyNA(d) && all(d >= 0 & d <= .Machine$integer.max & d == floor(d))
+
+# Evaluate a reader step; mxnet errors whose message does not start with
+# the file name get "<file>: <what>" in front, keeping their class.
+io.where <- function(file, what, expr) {
+  tryCatch(expr, mxnet_error = function(e) {
+    msg <- conditionMessage(e)
+    if (startsWith(msg, file)) stop(e)
+    mx.error(sub("^mxnet_(.*)_error$", "\\1", class(e)[1L]), sprintf("%s: %s%s", file, what, msg))
   })
 }
 

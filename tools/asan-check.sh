@@ -3,6 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer.
 #
 #   tools/asan-check.sh [regexp]     (from anywhere; regexp selects test files)
+#   tools/asan-check.sh --build-only (step 1 only; prints how to run R on it)
 #
 # 1. copies the package sources of this worktree (found from this script's
 #    location) to $ASAN_CHECK_DIR/src, so the worktree's own objects are not
@@ -25,6 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 work=${ASAN_CHECK_DIR:-"$repo/build/asan"}
 filter=${1:-.}
+build_only=no
+[ "$filter" = --build-only ] && build_only=yes
 pool=${ASAN_CHECK_POOL_LIMIT:-0}
 export OMP_THREAD_LIMIT="${OMP_THREAD_LIMIT:-2}"
 cc=$(R CMD config CC)
@@ -54,6 +57,15 @@ fi
 
 setup='invisible(NULL)'
 [ "$pool" = keep ] || setup="invisible(mxnet::mx.memory.limit($pool))"
+if [ "$build_only" = yes ]; then
+  printf 'local(%s)\n' "$setup" > "$work/Rprofile"
+  echo "asan-check: built $work/lib; run R on it with"
+  echo "  LD_PRELOAD=$libasan \\"
+  echo "  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \\"
+  echo "  UBSAN_OPTIONS=print_stacktrace=1 R_LIBS=$work/lib R_PROFILE_USER=$work/Rprofile \\"
+  echo "  OMP_THREAD_LIMIT=$OMP_THREAD_LIMIT Rscript ..."
+  exit 0
+fi
 bad=0
 nfiles=0
 tfail=0
