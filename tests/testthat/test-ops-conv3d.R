@@ -4,8 +4,9 @@
 #
 # R order throughout: data c(W, H, D, C, N); convolution weight
 # c(kw, kh, kd, C / groups, F); deconvolution weight c(kw, kh, kd, F / groups, C);
-# spatial params c(w, h, d).  Every call names mx.cpu(): the 3-D kernels
-# have no GPU version (on a GPU context they fail at bind, test-gpu-fake.R).
+# spatial params c(w, h, d).  Every call names mx.cpu() (or runs under
+# with_cpu(), helper-layers.R): the 3-D kernels have no GPU version (on a GPU
+# context they fail at bind, test-gpu-fake.R).
 
 sp3 <- function(v) rep_len(v, 3L)
 
@@ -213,38 +214,41 @@ test_that("3-D shapes are inferred as MXNet does, and errors name the problem", 
 })
 
 test_that("3-D gradients (data, weight, bias) match finite differences", {
-  set.seed(114)
-  cases <- list(
-    list(x = c(4, 3, 3, 2, 2), w = c(2, 2, 2, 2, 3), p = list(kernel = c(2, 2, 2), num_filter = 3)),
-    list(x = c(5, 4, 5, 4, 1), w = c(3, 2, 3, 2, 2),
-         p = list(kernel = c(3, 2, 3), num_filter = 2, stride = c(2, 1, 2), pad = c(1, 1, 0),
-                  dilate = c(1, 2, 1), num_group = 2)))
-  for (cs in cases) for (op in c("Convolution", "_Convolution_builtin")) {
-    F <- cs$p$num_filter
-    check_grad(op, list(urand3(cs$x), urand3(cs$w), urand3(F)), cs$p, label = paste(op, deparse(cs$p)))
-    check_grad(op, list(urand3(cs$x), urand3(cs$w)), c(cs$p, no_bias = TRUE),
-               label = paste(op, "no_bias", deparse(cs$p)))
-  }
-  dcases <- list(
-    list(x = c(3, 2, 3, 2, 2), w = c(3, 2, 2, 2, 2),
-         p = list(kernel = c(3, 2, 2), num_filter = 2, stride = c(2, 1, 2), pad = c(1, 0, 1), adj = c(1, 0, 1))),
-    list(x = c(2, 3, 2, 4, 1), w = c(2, 2, 3, 1, 4),
-         p = list(kernel = c(2, 2, 3), num_filter = 2, stride = c(2, 2, 1), num_group = 2)))
-  for (cs in dcases) for (op in c("Deconvolution", "_Deconvolution_builtin")) {
-    F <- cs$p$num_filter
-    check_grad(op, list(urand3(cs$x), urand3(cs$w), urand3(F)), c(cs$p, no_bias = FALSE),
-               label = paste(op, deparse(cs$p)))
-  }
-  x <- urand3(c(5, 4, 5, 2, 1))
-  pcases <- list(
-    list(kernel = c(2, 2, 2), stride = c(2, 2, 2)),
-    list(kernel = c(3, 2, 3), stride = c(2, 1, 2), pad = c(1, 1, 1)),
-    list(kernel = c(2, 3, 2), stride = c(2, 2, 2), pooling_convention = "full"),
-    list(global_pool = TRUE))
-  for (cs in pcases) for (type in c("max", "avg", "sum"))
-    check_grad("Pooling", list(x), c(cs, pool_type = type), label = paste("3-D", type, deparse(cs)))
-  check_grad("Pooling", list(x), list(kernel = c(3, 3, 3), pad = c(1, 1, 1), pool_type = "avg",
-                                      count_include_pad = FALSE), label = "3-D avg no pad count")
+  # check_grad makes its arrays on the default context: the CPU here
+  with_cpu({
+    set.seed(114)
+    cases <- list(
+      list(x = c(4, 3, 3, 2, 2), w = c(2, 2, 2, 2, 3), p = list(kernel = c(2, 2, 2), num_filter = 3)),
+      list(x = c(5, 4, 5, 4, 1), w = c(3, 2, 3, 2, 2),
+           p = list(kernel = c(3, 2, 3), num_filter = 2, stride = c(2, 1, 2), pad = c(1, 1, 0),
+                    dilate = c(1, 2, 1), num_group = 2)))
+    for (cs in cases) for (op in c("Convolution", "_Convolution_builtin")) {
+      F <- cs$p$num_filter
+      check_grad(op, list(urand3(cs$x), urand3(cs$w), urand3(F)), cs$p, label = paste(op, deparse(cs$p)))
+      check_grad(op, list(urand3(cs$x), urand3(cs$w)), c(cs$p, no_bias = TRUE),
+                 label = paste(op, "no_bias", deparse(cs$p)))
+    }
+    dcases <- list(
+      list(x = c(3, 2, 3, 2, 2), w = c(3, 2, 2, 2, 2),
+           p = list(kernel = c(3, 2, 2), num_filter = 2, stride = c(2, 1, 2), pad = c(1, 0, 1), adj = c(1, 0, 1))),
+      list(x = c(2, 3, 2, 4, 1), w = c(2, 2, 3, 1, 4),
+           p = list(kernel = c(2, 2, 3), num_filter = 2, stride = c(2, 2, 1), num_group = 2)))
+    for (cs in dcases) for (op in c("Deconvolution", "_Deconvolution_builtin")) {
+      F <- cs$p$num_filter
+      check_grad(op, list(urand3(cs$x), urand3(cs$w), urand3(F)), c(cs$p, no_bias = FALSE),
+                 label = paste(op, deparse(cs$p)))
+    }
+    x <- urand3(c(5, 4, 5, 2, 1))
+    pcases <- list(
+      list(kernel = c(2, 2, 2), stride = c(2, 2, 2)),
+      list(kernel = c(3, 2, 3), stride = c(2, 1, 2), pad = c(1, 1, 1)),
+      list(kernel = c(2, 3, 2), stride = c(2, 2, 2), pooling_convention = "full"),
+      list(global_pool = TRUE))
+    for (cs in pcases) for (type in c("max", "avg", "sum"))
+      check_grad("Pooling", list(x), c(cs, pool_type = type), label = paste("3-D", type, deparse(cs)))
+    check_grad("Pooling", list(x), list(kernel = c(3, 3, 3), pad = c(1, 1, 1), pool_type = "avg",
+                                        count_include_pad = FALSE), label = "3-D avg no pad count")
+  })
 })
 
 test_that("float32 3-D gradients (oneDNN where available) agree with the float64 built-in ones", {
