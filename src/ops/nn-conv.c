@@ -444,6 +444,24 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
 DEF_ROW_OPS(f32, float)
 DEF_ROW_OPS(f64, double)
 
+/* Where kernel offset (i, j) reads an input plane: input column off + ow *
+ * sw for output column ow, the output columns [lo, hi) whose column is
+ * inside the plane, input row ih0 + oh * sh for output row oh, and whether
+ * the whole window is inside (no bounds checks needed). */
+typedef struct koff {
+  int64_t off, lo, hi, ih0;
+  int inside;
+} koff;
+
+static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
+  koff k;
+  k.off = j * g->dw - g->pw;
+  col_range(g->W, g->Wo, g->sw, k.off, &k.lo, &k.hi);
+  k.ih0 = i * g->dh - g->ph;
+  k.inside = k.lo == 0 && k.hi == g->Wo && k.ih0 >= 0 && k.ih0 + (g->Ho - 1) * g->sh < g->H;
+  return k;
+}
+
 /* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
  * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
  * (0 outside); 3-D: row ((c*kd + a)*kh + i)*kw + j, column
@@ -456,23 +474,20 @@ DEF_ROW_OPS(f64, double)
 #define DEF_CONV_HELPERS(S, T)                                                   \
   static inline void im2col_plane_##S(const cgeom *g, const T *src, T *dst0,     \
                                       int64_t L, int64_t r0) {                   \
-    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
-    const int64_t kh = g->kh, kw = g->kw;                                        \
-    for (int64_t i = 0; i < kh; i++)                                             \
-      for (int64_t j = 0; j < kw; j++) {                                         \
-        int64_t r = r0 + i * kw + j, lo, hi;                                     \
-        T *dst = dst0 + r * L;                                                   \
+    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, sw = g->sw;        \
+    for (int64_t i = 0; i < g->kh; i++)                                          \
+      for (int64_t j = 0; j < g->kw; j++) {                                      \
+        T *dst = dst0 + (r0 + i * g->kw + j) * L;                                \
         if (!src) {                      /* a depth slice in the padding */      \
           for (int64_t e = 0; e < Ho * Wo; e++) dst[e] = 0;                      \
           continue;                                                              \
         }                                                                        \
-        int64_t off = j * g->dw - g->pw, sw = g->sw;                             \
-        col_range(W, Wo, sw, off, &lo, &hi);                                     \
-        int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;           \
-        if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                        \
+        const koff k = kernel_offset(g, i, j);                                   \
+        const int64_t off = k.off, lo = k.lo, hi = k.hi;                         \
+        if (k.inside) {                                                          \
           /* window inside the image: no bounds checks per row */                \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
-            const T *rs = src + (ih0 + oh * g->sh) * W + off;                    \
+            const T *rs = src + (k.ih0 + oh * g->sh) * W + off;                  \
             T *d = dst + oh * Wo;                                                \
             if (sw == 1)                                                         \
               rowcpy_##S(d, rs, Wo);                                             \
@@ -482,7 +497,7 @@ DEF_ROW_OPS(f64, double)
           continue;                                                              \
         }                                                                        \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
-          int64_t ih = oh * g->sh - g->ph + i * g->dh;                           \
+          int64_t ih = k.ih0 + oh * g->sh;                                       \
           T *d = dst + oh * Wo;                                                  \
           if (ih < 0 || ih >= H) {                                               \
             for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                       \
@@ -517,18 +532,15 @@ DEF_ROW_OPS(f64, double)
   }                                                                              \
   static inline void col2im_plane_##S(const cgeom *g, const T *src0, T *dst,     \
                                       int64_t L, int64_t r0) {                   \
-    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
-    const int64_t kh = g->kh, kw = g->kw;                                        \
-    for (int64_t i = 0; i < kh; i++)                                             \
-      for (int64_t j = 0; j < kw; j++) {                                         \
-        int64_t r = r0 + i * kw + j, lo, hi;                                     \
-        const T *src = src0 + r * L;                                             \
-        int64_t off = j * g->dw - g->pw, sw = g->sw;                             \
-        col_range(W, Wo, sw, off, &lo, &hi);                                     \
-        int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;           \
-        if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                        \
+    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, sw = g->sw;        \
+    for (int64_t i = 0; i < g->kh; i++)                                          \
+      for (int64_t j = 0; j < g->kw; j++) {                                      \
+        const T *src = src0 + (r0 + i * g->kw + j) * L;                          \
+        const koff k = kernel_offset(g, i, j);                                   \
+        const int64_t off = k.off, lo = k.lo, hi = k.hi;                         \
+        if (k.inside) {                                                          \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
-            T *rd = dst + (ih0 + oh * g->sh) * W + off;                          \
+            T *rd = dst + (k.ih0 + oh * g->sh) * W + off;                        \
             const T *s = src + oh * Wo;                                          \
             if (sw == 1)                                                         \
               rowadd_##S(rd, s, Wo);                                             \
@@ -538,7 +550,7 @@ DEF_ROW_OPS(f64, double)
           continue;                                                              \
         }                                                                        \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
-          int64_t ih = oh * g->sh - g->ph + i * g->dh;                           \
+          int64_t ih = k.ih0 + oh * g->sh;                                       \
           if (ih < 0 || ih >= H) continue;                                       \
           T *row = dst + ih * W;                                                 \
           const T *s = src + oh * Wo;                                            \

@@ -253,8 +253,6 @@ test_that("3-D gradients (data, weight, bias) match finite differences", {
 
 test_that("float32 3-D gradients (oneDNN where available) agree with the float64 built-in ones", {
   set.seed(115)
-  fb <- function(op, ins, prm, og, dt)
-    mxnet:::nd.forward.backward(op, lapply(ins, nd3, dtype = dt), prm, list(nd3(og, dt)))
   cases <- list(
     list(op = "Convolution", ref = "_Convolution_builtin", x = c(9, 8, 7, 16, 2), w = c(3, 3, 3, 16, 16),
          p = list(kernel = c(3, 3, 3), num_filter = 16, pad = c(1, 1, 1)), b = 16),
@@ -265,18 +263,7 @@ test_that("float32 3-D gradients (oneDNN where available) agree with the float64
     list(op = "Deconvolution", ref = "_Deconvolution_builtin", x = c(4, 3, 3, 4, 2), w = c(3, 3, 3, 2, 4),
          p = list(kernel = c(3, 3, 3), num_filter = 2, stride = c(2, 2, 2), pad = c(1, 1, 1),
                   adj = c(1, 0, 1), no_bias = FALSE), b = 2))
-  for (cs in cases) {
-    ins <- list(urand3(cs$x), urand3(cs$w, -0.2, 0.2), urand3(cs$b))
-    y64 <- mxnet:::nd.invoke(cs$ref, lapply(ins, nd3), cs$p)
-    og <- urand3(dim(y64))
-    ref <- fb(cs$ref, ins, cs$p, og, "float64")
-    for (op in c(cs$op, cs$ref)) for (rep in if (op == cs$ref) 1 else 1:8) {
-      r <- fb(op, ins, if (rep > 1) c(cs$p, cudnn_tune = "fastest") else cs$p, og, "float32")
-      expect_nd_equal(r$outputs[[1]], as.array(ref$outputs[[1]]), tolerance = 1e-4)
-      for (j in 1:3)
-        expect_nd_equal(r$grads[[j]], as.array(ref$grads[[j]]), tolerance = 2e-4)
-    }
-  }
+  for (cs in cases) check_f32_against_builtin(cs, ctx = mx.cpu())
 })
 
 test_that("a small 3-D network (Conv3D + Pool3D + FC + SoftmaxOutput) trains and its loss falls", {
