@@ -478,10 +478,6 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
     for (int64_t i = 0; i < g->kh; i++)                                          \
       for (int64_t j = 0; j < g->kw; j++) {                                      \
         T *dst = dst0 + (r0 + i * g->kw + j) * L;                                \
-        if (!src) {                      /* a depth slice in the padding */      \
-          for (int64_t e = 0; e < Ho * Wo; e++) dst[e] = 0;                      \
-          continue;                                                              \
-        }                                                                        \
         const koff k = kernel_offset(g, i, j);                                   \
         const int64_t off = k.off, lo = k.lo, hi = k.hi;                         \
         if (k.inside) {                                                          \
@@ -518,16 +514,29 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
                          T *col, int nt) {                                       \
     const int64_t C = g->C, HW = g->H * g->W, HoWo = g->Ho * g->Wo;              \
     const int64_t D = g->D, Do = g->Do, kd = g->kd, khw = g->kh * g->kw;         \
-    const int64_t L = nb * Do * HoWo, ntask = nb * C * kd * Do;                  \
+    const int64_t L = nb * Do * HoWo;                                            \
     (void)nt;                                                                    \
-    /* one task per (image, channel[, depth offset, output depth]): its       \
-     * plane is read kh*kw times */                                              \
+    if (g->nd < 3) {                                                             \
+      /* one task per (image, channel): its plane is read kh*kw times */        \
+      MX_OMP_FOR(nt)                                                             \
+      for (int64_t t = 0; t < nb * C; t++) {                                     \
+        int64_t b = t / C, cc = t % C;                                           \
+        im2col_plane_##S(g, x + ((n0 + b) * C + cc) * HW, col + b * HoWo, L, cc * khw); \
+      }                                                                          \
+      return;                                                                    \
+    }                                                                            \
+    /* 3-D: one task per (image, channel, depth offset, output depth) */        \
     MX_OMP_FOR(nt)                                                               \
-    for (int64_t t = 0; t < ntask; t++) {                                        \
+    for (int64_t t = 0; t < nb * C * kd * Do; t++) {                             \
       int64_t od = t % Do, a = (t / Do) % kd, bc = t / (Do * kd);                \
       int64_t b = bc / C, cc = bc % C, id = od * g->sd - g->pd + a * g->dd;      \
-      const T *src = id >= 0 && id < D ? x + (((n0 + b) * C + cc) * D + id) * HW : NULL; \
-      im2col_plane_##S(g, src, col + (b * Do + od) * HoWo, L, (cc * kd + a) * khw); \
+      T *dst0 = col + (b * Do + od) * HoWo;                                      \
+      int64_t r0 = (cc * kd + a) * khw;                                          \
+      if (id >= 0 && id < D)                                                     \
+        im2col_plane_##S(g, x + (((n0 + b) * C + cc) * D + id) * HW, dst0, L, r0); \
+      else                  /* a depth slice in the padding: zero rows */      \
+        for (int64_t r = r0; r < r0 + khw; r++)                                  \
+          for (int64_t e = 0; e < HoWo; e++) dst0[r * L + e] = 0;                \
     }                                                                            \
   }                                                                              \
   static inline void col2im_plane_##S(const cgeom *g, const T *src0, T *dst,     \
@@ -574,6 +583,10 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
       int64_t b = t / C, cc = t % C;                                             \
       T *dst = dx + ((n0 + b) * C + cc) * D * HW;                                \
       for (int64_t e = 0; e < D * HW; e++) dst[e] = 0;                           \
+      if (g->nd < 3) {                                                           \
+        col2im_plane_##S(g, col + b * HoWo, dst, L, cc * khw);                   \
+        continue;                                                                \
+      }                                                                          \
       for (int64_t a = 0; a < kd; a++)                                           \
         for (int64_t od = 0; od < Do; od++) {                                    \
           int64_t id = od * g->sd - g->pd + a * g->dd;                           \
