@@ -444,23 +444,17 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
 DEF_ROW_OPS(f32, float)
 DEF_ROW_OPS(f64, double)
 
-/* Where kernel offset (i, j) reads an input plane: input column off + ow *
- * sw for output column ow, the output columns [lo, hi) whose column is
- * inside the plane, input row ih0 + oh * sh for output row oh, and whether
- * the whole window is inside (no bounds checks needed). */
-typedef struct koff {
-  int64_t off, lo, hi, ih0;
-  int inside;
-} koff;
-
-static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
-  koff k;
-  k.off = j * g->dw - g->pw;
-  col_range(g->W, g->Wo, g->sw, k.off, &k.lo, &k.hi);
-  k.ih0 = i * g->dh - g->ph;
-  k.inside = k.lo == 0 && k.hi == g->Wo && k.ih0 >= 0 && k.ih0 + (g->Ho - 1) * g->sh < g->H;
-  return k;
-}
+/* Where kernel offset (i, j) reads an input plane (declares the locals):
+ * input column off + ow * sw for output column ow, the output columns
+ * [lo, hi) whose column is inside the plane, input row ih0 + oh * sh for
+ * output row oh, and whether the whole window is inside (no bounds checks
+ * needed). */
+#define KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside)                        \
+  int64_t off = (j) * (g)->dw - (g)->pw, lo, hi;                                 \
+  col_range((g)->W, (g)->Wo, (g)->sw, off, &lo, &hi);                            \
+  int64_t ih0 = (i) * (g)->dh - (g)->ph;                                         \
+  const int inside = lo == 0 && hi == (g)->Wo && ih0 >= 0 &&                     \
+                     ih0 + ((g)->Ho - 1) * (g)->sh < (g)->H
 
 /* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
  * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
@@ -475,15 +469,15 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
   static inline void im2col_plane_##S(const cgeom *g, const T *src, T *dst0,     \
                                       int64_t L, int64_t r0) {                   \
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, sw = g->sw;        \
-    for (int64_t i = 0; i < g->kh; i++)                                          \
-      for (int64_t j = 0; j < g->kw; j++) {                                      \
-        T *dst = dst0 + (r0 + i * g->kw + j) * L;                                \
-        const koff k = kernel_offset(g, i, j);                                   \
-        const int64_t off = k.off, lo = k.lo, hi = k.hi;                         \
-        if (k.inside) {                                                          \
+    const int64_t kh = g->kh, kw = g->kw, sh = g->sh;                            \
+    for (int64_t i = 0; i < kh; i++)                                             \
+      for (int64_t j = 0; j < kw; j++) {                                         \
+        T *dst = dst0 + (r0 + i * kw + j) * L;                                   \
+        KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside);                        \
+        if (inside) {                                                            \
           /* window inside the image: no bounds checks per row */                \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
-            const T *rs = src + (k.ih0 + oh * g->sh) * W + off;                  \
+            const T *rs = src + (ih0 + oh * sh) * W + off;                       \
             T *d = dst + oh * Wo;                                                \
             if (sw == 1)                                                         \
               rowcpy_##S(d, rs, Wo);                                             \
@@ -493,7 +487,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
           continue;                                                              \
         }                                                                        \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
-          int64_t ih = k.ih0 + oh * g->sh;                                       \
+          int64_t ih = ih0 + oh * sh;                                            \
           T *d = dst + oh * Wo;                                                  \
           if (ih < 0 || ih >= H) {                                               \
             for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                       \
@@ -517,7 +511,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
     const int64_t L = nb * Do * HoWo;                                            \
     (void)nt;                                                                    \
     if (g->nd < 3) {                                                             \
-      /* one task per (image, channel): its plane is read kh*kw times */        \
+      /* one task per (image, channel): its plane is read kh*kw times */         \
       MX_OMP_FOR(nt)                                                             \
       for (int64_t t = 0; t < nb * C; t++) {                                     \
         int64_t b = t / C, cc = t % C;                                           \
@@ -525,7 +519,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
       }                                                                          \
       return;                                                                    \
     }                                                                            \
-    /* 3-D: one task per (image, channel, depth offset, output depth) */        \
+    /* 3-D: one task per (image, channel, depth offset, output depth) */         \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t t = 0; t < nb * C * kd * Do; t++) {                             \
       int64_t od = t % Do, a = (t / Do) % kd, bc = t / (Do * kd);                \
@@ -534,7 +528,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
       int64_t r0 = (cc * kd + a) * khw;                                          \
       if (id >= 0 && id < D)                                                     \
         im2col_plane_##S(g, x + (((n0 + b) * C + cc) * D + id) * HW, dst0, L, r0); \
-      else                  /* a depth slice in the padding: zero rows */      \
+      else                  /* a depth slice in the padding: zero rows */        \
         for (int64_t r = r0; r < r0 + khw; r++)                                  \
           for (int64_t e = 0; e < HoWo; e++) dst0[r * L + e] = 0;                \
     }                                                                            \
@@ -542,14 +536,14 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
   static inline void col2im_plane_##S(const cgeom *g, const T *src0, T *dst,     \
                                       int64_t L, int64_t r0) {                   \
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, sw = g->sw;        \
-    for (int64_t i = 0; i < g->kh; i++)                                          \
-      for (int64_t j = 0; j < g->kw; j++) {                                      \
-        const T *src = src0 + (r0 + i * g->kw + j) * L;                          \
-        const koff k = kernel_offset(g, i, j);                                   \
-        const int64_t off = k.off, lo = k.lo, hi = k.hi;                         \
-        if (k.inside) {                                                          \
+    const int64_t kh = g->kh, kw = g->kw, sh = g->sh;                            \
+    for (int64_t i = 0; i < kh; i++)                                             \
+      for (int64_t j = 0; j < kw; j++) {                                         \
+        const T *src = src0 + (r0 + i * kw + j) * L;                             \
+        KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside);                        \
+        if (inside) {                                                            \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
-            T *rd = dst + (k.ih0 + oh * g->sh) * W + off;                        \
+            T *rd = dst + (ih0 + oh * sh) * W + off;                             \
             const T *s = src + oh * Wo;                                          \
             if (sw == 1)                                                         \
               rowadd_##S(rd, s, Wo);                                             \
@@ -559,7 +553,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
           continue;                                                              \
         }                                                                        \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
-          int64_t ih = k.ih0 + oh * g->sh;                                       \
+          int64_t ih = ih0 + oh * sh;                                            \
           if (ih < 0 || ih >= H) continue;                                       \
           T *row = dst + ih * W;                                                 \
           const T *s = src + oh * Wo;                                            \
@@ -577,7 +571,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
     const int64_t D = g->D, Do = g->Do, kd = g->kd, khw = g->kh * g->kw;         \
     const int64_t L = nb * Do * HoWo, ntask = nb * C;                            \
     (void)nt;                                                                    \
-    /* one task per (image, channel): it owns that volume of dx */              \
+    /* one task per (image, channel): it owns that volume of dx */               \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t t = 0; t < ntask; t++) {                                        \
       int64_t b = t / C, cc = t % C;                                             \
@@ -636,7 +630,7 @@ static inline koff kernel_offset(const cgeom *g, int64_t i, int64_t j) {
       db[f] = (T)acc;                                                            \
     }                                                                            \
   }                                                                              \
-  /* part[0][i] += part[1][i] + ... */                                          \
+  /* part[0][i] += part[1][i] + ... */                                           \
   static void sum_parts_##S(int64_t n, void *const *part, int np, int nt) {      \
     T *d = (T *)part[0];                                                         \
     (void)nt;                                                                    \
@@ -1745,6 +1739,7 @@ typedef struct pgeom {
   int64_t NC, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw;
   int64_t phe, pwe;      /* padding after, for the window clipping of avg */
   int64_t D, Do, kd, sd, pd, pde;
+  int whole;             /* global: one window, the whole plane (volume) */
 } pgeom;
 
 /* Checks that do not need the data shape; *nd_out: 1, 2 or 3 from the
@@ -1837,6 +1832,7 @@ static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g
   g->pd = pd[0]; g->ph = pd[1]; g->pw = pd[2];
   g->pde = pe[0]; g->phe = pe[1]; g->pwe = pe[2];
   g->Do = o[0]; g->Ho = o[1]; g->Wo = o[2];
+  g->whole = glob;
   return MX_OK;
 }
 
@@ -1865,20 +1861,20 @@ static void deps_pool(const mx_param_value *p, int nin, int nout, unsigned char 
 /* The window of output (od, oh, ow): slices [z0, z1), rows [h0, h1),
  * columns [w0, w1) inside the input; for avg, the divisor. */
 #define POOL_WINDOW(g, od, oh, ow, z0, z1, h0, h1, w0, w1, area)                \
-  int64_t z0 = (od) * (g)->sd - (g)->pd;                                        \
+  int64_t z0 = (od) * (g)->sd - (g)->pd;                                         \
   int64_t h0 = (oh) * (g)->sh - (g)->ph, w0 = (ow) * (g)->sw - (g)->pw;          \
-  int64_t z1 = z0 + (g)->kd, h1 = h0 + (g)->kh, w1 = w0 + (g)->kw;              \
-  if (z1 > (g)->D + (g)->pde) z1 = (g)->D + (g)->pde;                           \
-  if (h1 > (g)->H + (g)->phe) h1 = (g)->H + (g)->phe;                           \
-  if (w1 > (g)->W + (g)->pwe) w1 = (g)->W + (g)->pwe;                           \
-  int64_t area = (z1 - z0) * (h1 - h0) * (w1 - w0);                             \
-  if (z0 < 0) z0 = 0;                                                           \
-  if (h0 < 0) h0 = 0;                                                           \
-  if (w0 < 0) w0 = 0;                                                           \
-  if (z1 > (g)->D) z1 = (g)->D;                                                 \
-  if (h1 > (g)->H) h1 = (g)->H;                                                 \
-  if (w1 > (g)->W) w1 = (g)->W;                                                 \
-  if (!(g)->cip) area = (z1 - z0) * (h1 - h0) * (w1 - w0);                      \
+  int64_t z1 = z0 + (g)->kd, h1 = h0 + (g)->kh, w1 = w0 + (g)->kw;               \
+  if (z1 > (g)->D + (g)->pde) z1 = (g)->D + (g)->pde;                            \
+  if (h1 > (g)->H + (g)->phe) h1 = (g)->H + (g)->phe;                            \
+  if (w1 > (g)->W + (g)->pwe) w1 = (g)->W + (g)->pwe;                            \
+  int64_t area = (z1 - z0) * (h1 - h0) * (w1 - w0);                              \
+  if (z0 < 0) z0 = 0;                                                            \
+  if (h0 < 0) h0 = 0;                                                            \
+  if (w0 < 0) w0 = 0;                                                            \
+  if (z1 > (g)->D) z1 = (g)->D;                                                  \
+  if (h1 > (g)->H) h1 = (g)->H;                                                  \
+  if (w1 > (g)->W) w1 = (g)->W;                                                  \
+  if (!(g)->cip) area = (z1 - z0) * (h1 - h0) * (w1 - w0);                       \
   (void)area
 
 /* Loop over the cells of a window: e is the cell's offset in the plane
@@ -1933,10 +1929,10 @@ DEF_POOL2_ROW(f32, float, uint32_t)
 DEF_POOL2_ROW(f64, double, uint64_t)
 
 #define DEF_POOL(S, T, UT, LOWEST)                                                   \
-  /* offset of the first cell equal to m in the window (scan order), or -1 */  \
+  /* offset of the first cell equal to m in the window (scan order), or -1 */    \
   static inline int64_t pool_first_##S(const pgeom *g, const T *xp, T m, int64_t z0, \
-                                       int64_t z1, int64_t h0, int64_t h1,      \
-                                       int64_t w0, int64_t w1) {                \
+                                       int64_t z1, int64_t h0, int64_t h1,       \
+                                       int64_t w0, int64_t w1) {                 \
     POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e)                                     \
       if (xp[e] == m) return e;                                                  \
     return -1;                                                                   \
@@ -1945,7 +1941,7 @@ DEF_POOL2_ROW(f64, double, uint64_t)
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
     const int64_t DHW = g->D * H * W, Do = g->Do;                                \
     const int fast = g->nd < 3 && g->type == POOL_MAX && g->kh == 2 && g->kw == 2 && \
-                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
+                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&     \
                      2 * Ho <= H && 2 * Wo <= W;                                 \
     (void)nt;                                                                    \
     MX_OMP_FOR(nt)                                                               \
@@ -1966,6 +1962,16 @@ DEF_POOL2_ROW(f64, double, uint64_t)
             d[ow] = m;                                                           \
           }                                                                      \
         }                                                                        \
+        continue;                                                                \
+      }                                                                          \
+      if (g->whole && g->type != POOL_LP) {   /* one contiguous window */        \
+        T m = LOWEST, acc = 0;                                                   \
+        if (g->type == POOL_MAX)                                                 \
+          for (int64_t e = 0; e < DHW; e++) m = xp[e] > m ? xp[e] : m;           \
+        else                                                                     \
+          for (int64_t e = 0; e < DHW; e++) acc += xp[e];                        \
+        *yp = g->type == POOL_MAX ? m : g->type == POOL_SUM || DHW == 0 ? acc    \
+              : acc / (T)DHW;                                                    \
         continue;                                                                \
       }                                                                          \
       for (int64_t od = 0; od < Do; od++)                                        \
@@ -1998,7 +2004,7 @@ DEF_POOL2_ROW(f64, double, uint64_t)
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
     const int64_t DHW = g->D * H * W, Do = g->Do, DoHoWo = Do * Ho * Wo;         \
     const int fast = g->nd < 3 && g->type == POOL_MAX && g->kh == 2 && g->kw == 2 && \
-                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
+                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&     \
                      2 * Ho <= H && 2 * Wo <= W;                                 \
     (void)nt;                                                                    \
     MX_OMP_FOR(nt)                                                               \
