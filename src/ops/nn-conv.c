@@ -456,6 +456,14 @@ DEF_ROW_OPS(f64, double)
   const int inside = lo == 0 && hi == (g)->Wo && ih0 >= 0 &&                     \
                      ih0 + ((g)->Ho - 1) * (g)->sh < (g)->H
 
+/* The sizes of a plane loop as locals, and its loops over the kernel
+ * offsets (i, j). */
+#define FOR_KERNEL_OFFSETS(g, i, j)                                             \
+  const int64_t H = (g)->H, W = (g)->W, Ho = (g)->Ho, Wo = (g)->Wo, sw = (g)->sw; \
+  const int64_t kh = (g)->kh, kw = (g)->kw, sh = (g)->sh;                       \
+  for (int64_t i = 0; i < kh; i++)                                              \
+    for (int64_t j = 0; j < kw; j++)
+
 /* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
  * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
  * (0 outside); 3-D: row ((c*kd + a)*kh + i)*kw + j, column
@@ -468,10 +476,7 @@ DEF_ROW_OPS(f64, double)
 #define DEF_CONV_HELPERS(S, T)                                                   \
   static inline void im2col_plane_##S(const cgeom *g, const T *src, T *dst0,     \
                                       int64_t L, int64_t r0) {                   \
-    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, sw = g->sw;        \
-    const int64_t kh = g->kh, kw = g->kw, sh = g->sh;                            \
-    for (int64_t i = 0; i < kh; i++)                                             \
-      for (int64_t j = 0; j < kw; j++) {                                         \
+    FOR_KERNEL_OFFSETS(g, i, j) {                                                \
         T *dst = dst0 + (r0 + i * kw + j) * L;                                   \
         KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside);                        \
         if (inside) {                                                            \
@@ -535,10 +540,7 @@ DEF_ROW_OPS(f64, double)
   }                                                                              \
   static inline void col2im_plane_##S(const cgeom *g, const T *src0, T *dst,     \
                                       int64_t L, int64_t r0) {                   \
-    const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, sw = g->sw;        \
-    const int64_t kh = g->kh, kw = g->kw, sh = g->sh;                            \
-    for (int64_t i = 0; i < kh; i++)                                             \
-      for (int64_t j = 0; j < kw; j++) {                                         \
+    FOR_KERNEL_OFFSETS(g, i, j) {                                                \
         const T *src = src0 + (r0 + i * kw + j) * L;                             \
         KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside);                        \
         if (inside) {                                                            \
@@ -1877,6 +1879,13 @@ static void deps_pool(const mx_param_value *p, int nin, int nout, unsigned char 
   if (!(g)->cip) area = (z1 - z0) * (h1 - h0) * (w1 - w0);                       \
   (void)area
 
+/* Loop over the outputs (od, oh, ow) of a plane (volume): Do, Ho, Wo are
+ * the caller's locals. */
+#define FOR_POOL_OUTPUTS(od, oh, ow)                                            \
+  for (int64_t od = 0; od < Do; od++)                                           \
+    for (int64_t oh = 0; oh < Ho; oh++)                                         \
+      for (int64_t ow = 0; ow < Wo; ow++)
+
 /* Loop over the cells of a window: e is the cell's offset in the plane
  * (volume). */
 #define POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e)                                 \
@@ -1974,9 +1983,7 @@ DEF_POOL2_ROW(f64, double, uint64_t)
               : acc / (T)DHW;                                                    \
         continue;                                                                \
       }                                                                          \
-      for (int64_t od = 0; od < Do; od++)                                        \
-        for (int64_t oh = 0; oh < Ho; oh++)                                      \
-          for (int64_t ow = 0; ow < Wo; ow++) {                                  \
+      FOR_POOL_OUTPUTS(od, oh, ow) {                                             \
             POOL_WINDOW(g, od, oh, ow, z0, z1, h0, h1, w0, w1, area);            \
             T *yo = yp + (od * Ho + oh) * Wo + ow;                               \
             if (g->type == POOL_MAX) {                                           \
@@ -2022,9 +2029,7 @@ DEF_POOL2_ROW(f64, double, uint64_t)
         }                                                                        \
         continue;                                                                \
       }                                                                          \
-      for (int64_t od = 0; od < Do; od++)                                        \
-        for (int64_t oh = 0; oh < Ho; oh++)                                      \
-          for (int64_t ow = 0; ow < Wo; ow++) {                                  \
+      FOR_POOL_OUTPUTS(od, oh, ow) {                                             \
             POOL_WINDOW(g, od, oh, ow, z0, z1, h0, h1, w0, w1, area);            \
             const int64_t o = (od * Ho + oh) * Wo + ow;                          \
             const T gr = dyp[o];                                                 \
