@@ -266,6 +266,42 @@ test_that("float32 3-D gradients (oneDNN where available) agree with the float64
   for (cs in cases) check_f32_against_builtin(cs, ctx = mx.cpu())
 })
 
+test_that("3-D executors take their scratch from the planned workspace and match imperative calls", {
+  set.seed(117)
+  x <- urand3(c(7, 6, 5, 16, 2))
+  data <- mx.symbol.Variable("data")
+  for (op in c("Convolution", "_Convolution_builtin")) {
+    conv <- mxnet:::mx.symbol.internal.create(op, list(data = data, kernel = c(3, 3, 3), pad = c(1, 1, 1),
+                                                       num_filter = 16, name = "c"))
+    net <- mx.symbol.Deconvolution(conv, kernel = c(2, 2, 2), stride = c(2, 2, 2), num_filter = 3, name = "d")
+    ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x),
+                         grad.req = c(data = "write", c_weight = "write", c_bias = "write", d_weight = "write"))
+    expect_gt(mx.exec.memory(ex)[["workspace_bytes"]], 0)
+    w <- urand3(c(3, 3, 3, 16, 16), -0.2, 0.2); b <- runif(16); dw <- urand3(c(2, 2, 2, 3, 16))
+    mx.exec.update.arg.arrays(ex, list(data = nd3(x, "float32"), c_weight = nd3(w, "float32"),
+                                       c_bias = nd3(b, "float32"), d_weight = nd3(dw, "float32")),
+                              match.name = TRUE)
+    before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+    mx.exec.forward(ex, is.train = TRUE)
+    mx.exec.backward(ex, list(nd3(array(1, dim(ex$ref.outputs[[1]])), "float32")))
+    expect_identical(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
+    ref <- r_deconv3(r_conv3(x, w, b, pad = 1), dw, stride = 2)
+    expect_nd_equal(ex$ref.outputs[[1]], ref, tolerance = 1e-4)
+    # the gradients of sum(output) against imperative backward calls, layer by layer
+    cp <- list(kernel = c(3, 3, 3), pad = c(1, 1, 1), num_filter = 16)
+    dp <- list(kernel = c(2, 2, 2), stride = c(2, 2, 2), num_filter = 3)
+    f32 <- function(a) nd3(a, "float32")
+    yc <- mxnet:::nd.invoke(op, list(f32(x), f32(w), f32(b)), cp)
+    og <- f32(array(1, dim(ref)))
+    g1 <- mxnet:::nd.forward.backward("Deconvolution", list(yc, f32(dw)), dp, list(og))$grads
+    g0 <- mxnet:::nd.forward.backward(op, list(f32(x), f32(w), f32(b)), cp, list(g1[[1]]))$grads
+    expect_nd_equal(ex$ref.grad.arrays$d_weight, as.array(g1[[2]]), tolerance = 1e-4)
+    expect_nd_equal(ex$ref.grad.arrays$data, as.array(g0[[1]]), tolerance = 1e-4)
+    expect_nd_equal(ex$ref.grad.arrays$c_weight, as.array(g0[[2]]), tolerance = 1e-4)
+    expect_nd_equal(ex$ref.grad.arrays$c_bias, as.array(g0[[3]]), tolerance = 1e-4)
+  }
+})
+
 test_that("a small 3-D network (Conv3D + Pool3D + FC + SoftmaxOutput) trains and its loss falls", {
   # two classes of 8x8x8 volumes: a bright blob in the front or the back half
   set.seed(116)
