@@ -632,7 +632,7 @@ DEF_ROW_OPS(f64, double)
       db[f] = (T)acc;                                                            \
     }                                                                            \
   }                                                                              \
-  /* part[0][i] += part[1][i] + ... */                                           \
+  /* part[0][i] += part[1][i] + ... */                                          \
   static void sum_parts_##S(int64_t n, void *const *part, int np, int nt) {      \
     T *d = (T *)part[0];                                                         \
     (void)nt;                                                                    \
@@ -1867,15 +1867,15 @@ static void deps_pool(const mx_param_value *p, int nin, int nout, unsigned char 
   int64_t h0 = (oh) * (g)->sh - (g)->ph, w0 = (ow) * (g)->sw - (g)->pw;          \
   int64_t z1 = z0 + (g)->kd, h1 = h0 + (g)->kh, w1 = w0 + (g)->kw;               \
   if (z1 > (g)->D + (g)->pde) z1 = (g)->D + (g)->pde;                            \
-  if (h1 > (g)->H + (g)->phe) h1 = (g)->H + (g)->phe;                            \
-  if (w1 > (g)->W + (g)->pwe) w1 = (g)->W + (g)->pwe;                            \
+  if (h1 > (g)->H + (g)->phe) h1 = (g)->H + (g)->phe;                           \
+  if (w1 > (g)->W + (g)->pwe) w1 = (g)->W + (g)->pwe;                           \
   int64_t area = (z1 - z0) * (h1 - h0) * (w1 - w0);                              \
   if (z0 < 0) z0 = 0;                                                            \
-  if (h0 < 0) h0 = 0;                                                            \
-  if (w0 < 0) w0 = 0;                                                            \
+  if (h0 < 0) h0 = 0;                                                           \
+  if (w0 < 0) w0 = 0;                                                           \
   if (z1 > (g)->D) z1 = (g)->D;                                                  \
-  if (h1 > (g)->H) h1 = (g)->H;                                                  \
-  if (w1 > (g)->W) w1 = (g)->W;                                                  \
+  if (h1 > (g)->H) h1 = (g)->H;                                                 \
+  if (w1 > (g)->W) w1 = (g)->W;                                                 \
   if (!(g)->cip) area = (z1 - z0) * (h1 - h0) * (w1 - w0);                       \
   (void)area
 
@@ -1950,7 +1950,7 @@ DEF_POOL2_ROW(f64, double, uint64_t)
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
     const int64_t DHW = g->D * H * W, Do = g->Do;                                \
     const int fast = g->nd < 3 && g->type == POOL_MAX && g->kh == 2 && g->kw == 2 && \
-                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&     \
+                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
                      2 * Ho <= H && 2 * Wo <= W;                                 \
     (void)nt;                                                                    \
     MX_OMP_FOR(nt)                                                               \
@@ -2011,7 +2011,7 @@ DEF_POOL2_ROW(f64, double, uint64_t)
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
     const int64_t DHW = g->D * H * W, Do = g->Do, DoHoWo = Do * Ho * Wo;         \
     const int fast = g->nd < 3 && g->type == POOL_MAX && g->kh == 2 && g->kw == 2 && \
-                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&     \
+                     g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
                      2 * Ho <= H && 2 * Wo <= W;                                 \
     (void)nt;                                                                    \
     MX_OMP_FOR(nt)                                                               \
