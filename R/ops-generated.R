@@ -1499,14 +1499,14 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
   .Call(C_mx_r_nd_invoke, "random_normal", list(), list(loc = loc, scale = scale, shape = shape, ctx = ctx, dtype = dtype), out)
 }
 
-#' Convolution (1-D or 2-D) with an optional bias
+#' Convolution (1-D, 2-D or 3-D) with an optional bias
 #'
-#' Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is (batch, channel, [height,] width), weight (num_filter, channel / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col with matrix products.
+#' Convolution (1-D, 2-D or 3-D) with an optional bias. In engine (C) order data is (batch, channel, [[depth,] height,] width), weight (num_filter, channel / num_group, [[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch), 3-D c(width, height, depth, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col (vol2col in 3-D) with matrix products.
 #'
 #' @param data An MXNDArray.
 #' @param weight An MXNDArray.
 #' @param bias An MXNDArray.
-#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).
+#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)).
 #' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
 #' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
 #' @param pad (tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).
@@ -1516,7 +1516,7 @@ mx.nd.normal <- function(loc = 0, scale = 1, shape = NULL, ctx = NULL, dtype = "
 #' @param no_bias (boolean; default False) Whether to disable the bias.
 #' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).
 #' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
-#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{Convolution}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -1525,14 +1525,14 @@ mx.nd.Convolution <- function(data, weight = NULL, bias = NULL, kernel, stride =
   .Call(C_mx_r_nd_invoke, "Convolution", nd.inputs(data, weight, bias), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad, num_filter = num_filter, num_group = num_group, workspace = workspace, no_bias = no_bias, cudnn_tune = cudnn_tune, cudnn_off = cudnn_off, layout = layout), out)
 }
 
-#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data
+#' Deconvolution (transposed convolution, 1-D, 2-D or 3-D): the gradient of a convolution with respect to its data
 #'
-#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
+#' Deconvolution (transposed convolution, 1-D, 2-D or 3-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [[depth,] height,] width), weight (channel, num_filter / num_group, [[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
 #'
 #' @param data An MXNDArray.
 #' @param weight An MXNDArray.
 #' @param bias An MXNDArray.
-#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).
+#' @param kernel (tuple of integers, in R order; required) Kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)).
 #' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
 #' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
 #' @param pad (tuple of integers, in R order; default ()) Padding removed from both sides of the output per spatial axis (default 0).
@@ -1544,7 +1544,7 @@ mx.nd.Convolution <- function(data, weight = NULL, bias = NULL, kernel, stride =
 #' @param no_bias (boolean; default True) Whether to disable the bias.
 #' @param cudnn_tune (one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).
 #' @param cudnn_off (boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).
-#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{Deconvolution}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -1553,12 +1553,12 @@ mx.nd.Deconvolution <- function(data, weight = NULL, bias = NULL, kernel, stride
   .Call(C_mx_r_nd_invoke, "Deconvolution", nd.inputs(data, weight, bias), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad, adj = adj, target_shape = target_shape, num_filter = num_filter, num_group = num_group, workspace = workspace, no_bias = no_bias, cudnn_tune = cudnn_tune, cudnn_off = cudnn_off, layout = layout), out)
 }
 
-#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel
+#' Pooling (max, avg, sum or lp; 1-D, 2-D or 3-D) over windows of each channel
 #'
-#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
+#' Pooling (max, avg, sum or lp; 1-D, 2-D or 3-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
 #'
 #' @param data An MXNDArray.
-#' @param kernel (tuple of integers, in R order; default ()) Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool.
+#' @param kernel (tuple of integers, in R order; default ()) Pooling window: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)); not needed with global_pool.
 #' @param pool_type (one of "max", "avg", "sum", "lp"; default max) Pooling type.
 #' @param global_pool (boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).
 #' @param cudnn_off (boolean; default False) Accepted for compatibility; ignored on the CPU.
@@ -1567,7 +1567,7 @@ mx.nd.Deconvolution <- function(data, weight = NULL, bias = NULL, kernel, stride
 #' @param pad (tuple of integers, in R order; default ()) Padding per spatial axis (default 0).
 #' @param p_value (int; optional) p of lp pooling (1, 2 or 3).
 #' @param count_include_pad (boolean; optional) avg pooling: divide by the window size including padding (default TRUE).
-#' @param layout (one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).
+#' @param layout (one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default).
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{Pooling}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -4411,15 +4411,15 @@ mx.symbol.random_normal <- function(...) mx.symbol.internal.create("random_norma
 #' @export
 mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", list(...))
 
-#' Convolution (1-D or 2-D) with an optional bias (symbol)
+#' Convolution (1-D, 2-D or 3-D) with an optional bias (symbol)
 #'
-#' Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is (batch, channel, [height,] width), weight (num_filter, channel / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col with matrix products.
+#' Convolution (1-D, 2-D or 3-D) with an optional bias. In engine (C) order data is (batch, channel, [[depth,] height,] width), weight (num_filter, channel / num_group, [[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions are reversed (data c(width, height, channel, batch), 3-D c(width, height, depth, channel, batch)). float32 uses oneDNN when available, otherwise (and for float64) im2col (vol2col in 3-D) with matrix products.
 #'
 #' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).}
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)).}
 #'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
 #'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
 #'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).}
@@ -4429,21 +4429,21 @@ mx.symbol.normal <- function(...) mx.symbol.internal.create("random_normal", lis
 #'   \item{\code{no_bias}}{(boolean; default False) Whether to disable the bias.}
 #'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).}
 #'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
-#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default).}
 #' }
 #' @details Engine operator \code{Convolution}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.Convolution <- function(...) mx.symbol.internal.create("Convolution", list(...))
 
-#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data (symbol)
+#' Deconvolution (transposed convolution, 1-D, 2-D or 3-D): the gradient of a convolution with respect to its data (symbol)
 #'
-#' Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
+#' Deconvolution (transposed convolution, 1-D, 2-D or 3-D): the gradient of a convolution with respect to its data. In engine (C) order data is (batch, channel, [[depth,] height,] width), weight (channel, num_filter / num_group, [[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] out_w) with out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape when given.
 #'
 #' @param ... The inputs \code{data}, \code{weight}, \code{bias} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D) or two (2-D; in R c(width, height)).}
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)).}
 #'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
 #'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
 #'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding removed from both sides of the output per spatial axis (default 0).}
@@ -4455,21 +4455,21 @@ mx.symbol.Convolution <- function(...) mx.symbol.internal.create("Convolution", 
 #'   \item{\code{no_bias}}{(boolean; default True) Whether to disable the bias.}
 #'   \item{\code{cudnn_tune}}{(one of "off", "limited_workspace", "fastest"; optional) Algorithm selection: on the CPU, limited_workspace or fastest time the oneDNN and built-in implementations on the first calls and keep the fastest; off or unset use a fixed choice (MXNET_CUDNN_AUTOTUNE_DEFAULT=1 tunes unset layers).}
 #'   \item{\code{cudnn_off}}{(boolean; default False) Turn off cuDNN (accepted for compatibility; ignored on the CPU).}
-#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"; optional) Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default).}
 #' }
 #' @details Engine operator \code{Deconvolution}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.Deconvolution <- function(...) mx.symbol.internal.create("Deconvolution", list(...))
 
-#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel (symbol)
+#' Pooling (max, avg, sum or lp; 1-D, 2-D or 3-D) over windows of each channel (symbol)
 #'
-#' Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
+#' Pooling (max, avg, sum or lp; 1-D, 2-D or 3-D) over windows of each channel. Max pooling ignores padded cells and sends the gradient to the first maximum of each window; avg divides by the window size including padding unless count_include_pad is FALSE; global_pool pools over the whole spatial extent.
 #'
 #' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
 #' @return An MXSymbol.
 #' @section Parameters:
 #' \describe{
-#'   \item{\code{kernel}}{(tuple of integers, in R order; default ()) Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool.}
+#'   \item{\code{kernel}}{(tuple of integers, in R order; default ()) Pooling window: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)); not needed with global_pool.}
 #'   \item{\code{pool_type}}{(one of "max", "avg", "sum", "lp"; default max) Pooling type.}
 #'   \item{\code{global_pool}}{(boolean; default False) Pool over the whole spatial extent (kernel, stride and pad are ignored).}
 #'   \item{\code{cudnn_off}}{(boolean; default False) Accepted for compatibility; ignored on the CPU.}
@@ -4478,7 +4478,7 @@ mx.symbol.Deconvolution <- function(...) mx.symbol.internal.create("Deconvolutio
 #'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Padding per spatial axis (default 0).}
 #'   \item{\code{p_value}}{(int; optional) p of lp pooling (1, 2 or 3).}
 #'   \item{\code{count_include_pad}}{(boolean; optional) avg pooling: divide by the window size including padding (default TRUE).}
-#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default).}
+#'   \item{\code{layout}}{(one of "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"; optional) Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default).}
 #' }
 #' @details Engine operator \code{Pooling}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
@@ -5978,4 +5978,4 @@ mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...
 #' @export
 mx.symbol.RNN <- function(...) mx.symbol.internal.create("RNN", list(...))
 
-.mx.generated.hash <- "18ead53b36b46b46"
+.mx.generated.hash <- "ba09c53a5915afc4"

@@ -256,6 +256,22 @@ static int listed(const char *env, const char *name) {
   return 0;
 }
 
+/* The CUDA module's Convolution, Deconvolution and Pooling are 1-D and 2-D
+ * only (src/cuda/cudnn-desc.c): their fake records refuse 3-D (5-D data)
+ * as those do, so a 3-D layer on a GPU context fails at bind here too. */
+static int f_supports_2d(const mx_param_value *p, int nin, const mx_shape *in,
+                         const int *in_dtypes, const char **why) {
+  (void)p; (void)nin; (void)in_dtypes;
+  if (in[0].ndim <= 4) return 1;
+  *why = "only 1-D and 2-D (3-D has no CUDA kernel); run it on the CPU (mx.cpu())";
+  return 0;
+}
+
+static int spatial_2d_only(const char *name) {
+  return strcmp(name, "Convolution") == 0 || strcmp(name, "Deconvolution") == 0 ||
+         strcmp(name, "Pooling") == 0;
+}
+
 /* The CPU kernels, as GPU records: native dtypes are the CPU kernel's
  * (bfloat16 never: it is computed in float32, as on the CPU). */
 static const mx_gpu_kernel *f_kernel(const mx_op *op) {
@@ -271,6 +287,7 @@ static const mx_gpu_kernel *f_kernel(const mx_op *op) {
     mx_backward_fn bwd = listed("MXNET_FAKE_GPU_NO_GRAD", op->name) ? NULL : op->backward;
     recs[i] = (mx_gpu_kernel){.op = op->name, .fwd = op->cpu, .bwd = bwd,
                               .dtypes = mask,
+                              .supports = spatial_2d_only(op->name) ? f_supports_2d : NULL,
                               .flags = (op->flags & MX_OPF_INPLACE) ? MX_GPUF_INPLACE : 0};
     return op->cpu ? &recs[i] : NULL;
   }

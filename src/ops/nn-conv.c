@@ -1,7 +1,7 @@
 /*
- * nn-conv.c -- Convolution, Deconvolution and Pooling (1-D and 2-D,
- * channels first: data NCW or NCHW in engine order), forward and backward,
- * with MXNet 1.9.1's parameters and output sizes.
+ * nn-conv.c -- Convolution, Deconvolution and Pooling (1-D, 2-D and 3-D,
+ * channels first: data NCW, NCHW or NCDHW in engine order), forward and
+ * backward, with MXNet 1.9.1's parameters and output sizes.
  *
  * Convolution back ends, chosen per operation (forward, data gradient,
  * weight gradient) of each geometry:
@@ -9,7 +9,9 @@
  *    on the layouts the library prefers (blocked; reorders from and to our
  *    plain NCHW / OIHW arrays run around each primitive) or on the plain
  *    layout itself;
- *  - built-in im2col / col2im over chunks of images + mx_gemm, OpenMP-
+ *  - built-in im2col / col2im (3-D: vol2col, one depth slice of the
+ *    volume at a time through the same plane loops) over chunks of
+ *    images + mx_gemm, OpenMP-
  *    parallel (each thread takes a share of the images when there are
  *    enough).  The only back end for float64 and without oneDNN; forced by
  *    the internal ops _Convolution_builtin / _Deconvolution_builtin (tests
@@ -30,10 +32,13 @@
  * deconvolution's output, so its forward pass is that convolution's
  * backward-data pass, its data gradient a convolution forward pass and its
  * weight gradient a convolution weight gradient with the roles of data and
- * output gradient exchanged.  1-D operations are 2-D ones with height 1.
+ * output gradient exchanged.  1-D operations are 2-D ones with height 1;
+ * 1-D and 2-D ones have depth 1 (oneDNN then gets 4-D descriptors, 3-D
+ * operations 5-D ones).
  *
- * Pooling (max, avg, sum, lp with p_value 1, 2 or 3) has its own C kernels
- * (a fast path for the common 2x2 stride-2 window).  Max backward sends the
+ * Pooling (max, avg, sum, lp with p_value 1, 2 or 3; 1-D to 3-D windows)
+ * has its own C kernels (a fast path for the common 2-D 2x2 stride-2
+ * window).  Max backward sends the
  * gradient to the first maximum of each window (scan order), found again
  * from the forward input and output, so no index array is stored.
  */
@@ -70,20 +75,22 @@ enum { CONV_VALID, CONV_FULL, CONV_SAME };
 static const char *const conv_layouts[] = {"NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"};
 static const char *const pool_layouts[] = {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"};
 
-/* Spatial parameters in (height, width) order; 1-D: height entries are
- * kernel 1, stride 1, dilation 1, padding 0. */
+/* Spatial parameters in (depth, height, width) order; axes a 2-D or 1-D
+ * operation lacks have kernel 1, stride 1, dilation 1, padding 0. */
 typedef struct spat {
-  int nd;                     /* 1 or 2                                    */
-  int64_t k[2], s[2], d[2], p[2], adj[2], tgt[2];
+  int nd;                     /* 1, 2 or 3                                 */
+  int64_t k[3], s[3], d[3], p[3], adj[3], tgt[3];
   int has_tgt;
 } spat;
 
+static const char *const axis_names[3] = {"depth", "height", "width"};
+
 /* Read a SHAPE param with nd entries (empty: every entry def; one entry
- * for a 2-D op: used for both axes, a convenience MXNet does not offer)
- * whose entries must be at least lo, into (h, w) order. */
+ * for a 2-D or 3-D op: used for every axis, a convenience MXNet does not
+ * offer) whose entries must be at least lo, into (d, h, w) order. */
 static mx_status read_tuple(const mx_param_value *v, const char *name, int nd,
-                            int64_t def, int64_t lo, int64_t out[2]) {
-  int64_t t[2] = {def, def};
+                            int64_t def, int64_t lo, int64_t out[3]) {
+  int64_t t[3] = {def, def, def};
   if (v->is_set && v->n > 0) {
     if (v->n != nd && v->n != 1)
       return mx_error(MX_ERR_ARG, "parameter '%s' has %d entr%s but 'kernel' has %d",
@@ -98,41 +105,34 @@ static mx_status read_tuple(const mx_param_value *v, const char *name, int nd,
                         name, (long long)x);
       t[k] = x;
     }
-    if (v->n == 1) t[1] = t[0];
+    if (v->n == 1) t[1] = t[2] = t[0];
   }
-  if (nd == 2) {
-    out[0] = t[0];
-    out[1] = t[1];
-  } else {
-    out[0] = lo > 0 ? 1 : 0;
-    out[1] = t[0];
-  }
+  for (int a = 0; a < 3; a++) out[a] = lo > 0 ? 1 : 0;
+  for (int a = 0; a < nd; a++) out[3 - nd + a] = t[a];
   return MX_OK;
 }
 
 static mx_status check_layout(const mx_param_value *v, int nd, const char *const *names,
                               int nnames) {
+  static const char *const want[4] = {"", "NCW", "NCHW", "NCDHW"};
   if (!v->is_set) return MX_OK;
   int i = (int)v->i;
   const char *nm = (i >= 0 && i < nnames) ? names[i] : "?";
-  if (strcmp(nm, "NCW") != 0 && strcmp(nm, "NCHW") != 0)
+  if (strcmp(nm, "NCW") != 0 && strcmp(nm, "NCHW") != 0 && strcmp(nm, "NCDHW") != 0)
     return mx_error(MX_ERR_UNSUPPORTED,
                     "parameter 'layout' %s is not supported: only the channels-first "
-                    "layouts NCW (1-D) and NCHW (2-D) are implemented", nm);
-  if ((nd == 1) != (strcmp(nm, "NCW") == 0))
+                    "layouts NCW (1-D), NCHW (2-D) and NCDHW (3-D) are implemented", nm);
+  if (strcmp(nm, want[nd]) != 0)
     return mx_error(MX_ERR_ARG, "parameter 'layout' %s does not match a %d-D operation (use %s)",
-                    nm, nd, nd == 1 ? "NCW" : "NCHW");
+                    nm, nd, want[nd]);
   return MX_OK;
 }
 
 static mx_status kernel_dims(const mx_param_value *kern, const char *what, int *nd) {
   int n = kern->is_set ? kern->n : 0;
-  if (n == 3)
-    return mx_error(MX_ERR_UNSUPPORTED, "parameter 'kernel' has 3 entries: 3-D %s (NCDHW) is "
-                    "not supported here (1 or 2 entries: NCW or NCHW data)", what);
-  if (n != 1 && n != 2)
-    return mx_error(MX_ERR_ARG, "parameter 'kernel' must have 1 or 2 entries (1-D or 2-D %s), got %d",
-                    what, n);
+  if (n < 1 || n > 3)
+    return mx_error(MX_ERR_ARG, "parameter 'kernel' must have 1, 2 or 3 entries (1-D, 2-D or 3-D "
+                    "%s), got %d", what, n);
   *nd = n;
   return MX_OK;
 }
@@ -154,10 +154,12 @@ static mx_status conv_spat(const mx_param_value *p, int deconv, spat *sp) {
   if (deconv) {
     if ((rc = read_tuple(&p[DP_ADJ], "adj", nd, 0, 0, sp->adj))) return rc;
     if ((rc = read_tuple(&p[DP_TARGET], "target_shape", nd, 0, 0, sp->tgt))) return rc;
-    sp->has_tgt = sp->tgt[1] != 0 || (nd == 2 && sp->tgt[0] != 0);
-    if (sp->has_tgt && (sp->tgt[1] == 0 || (nd == 2 && sp->tgt[0] == 0)))
+    int npos = 0;
+    for (int a = 3 - nd; a < 3; a++) npos += sp->tgt[a] != 0;
+    sp->has_tgt = npos > 0;
+    if (sp->has_tgt && npos != nd)
       return mx_error(MX_ERR_ARG, "parameter 'target_shape' must be all positive or all zero (unused)");
-    if (nd == 1) sp->tgt[0] = 1;
+    for (int a = 0; a < 3 - nd; a++) sp->tgt[a] = 1;
   }
   int inf = deconv ? DP_NUM_FILTER : CP_NUM_FILTER, ing = deconv ? DP_NUM_GROUP : CP_NUM_GROUP;
   if (p[inf].i < 1 || p[inf].i > MAX_PARAM)
@@ -171,22 +173,51 @@ static mx_status conv_spat(const mx_param_value *p, int deconv, spat *sp) {
 
 /* ====================================================== geometry */
 
-/* A 2-D convolution: input (N, C, H, W), weight (F, C/G, kh, kw), output
- * (N, F, Ho, Wo).  Padding before (ph, pw) and after (phr, pwr; may be
- * negative: rows the sliding window never reaches). */
+/* A convolution: input (N, C, [D,] H, W), weight (F, C/G, [kd,] kh, kw),
+ * output (N, F, [Do,] Ho, Wo).  Padding before (pd, ph, pw) and after (pdr,
+ * phr, pwr; may be negative: rows the sliding window never reaches).  1-D
+ * and 2-D operations have depth 1 (D = Do = kd = sd = dd = 1, pd = pdr = 0);
+ * nd says which it is (the layout of the arrays). */
 typedef struct cgeom {
   int64_t N, C, H, W, F, Ho, Wo, G;
   int64_t kh, kw, sh, sw, dh, dw, ph, pw, phr, pwr;
+  int64_t nd, D, Do, kd, sd, dd, pd, pdr;
 } cgeom;
+
+/* Spatial sizes of one image: input, output, kernel. */
+static inline int64_t g_isz(const cgeom *g) { return g->D * g->H * g->W; }
+static inline int64_t g_osz(const cgeom *g) { return g->Do * g->Ho * g->Wo; }
+static inline int64_t g_ksz(const cgeom *g) { return g->kd * g->kh * g->kw; }
+
+/* Fill the spatial fields of g from sp (d, h, w order) and the sizes
+ * in[], out[] and the padding before (pb) and after (pa). */
+static void geom_set(cgeom *g, const spat *sp, const int64_t in[3], const int64_t out[3],
+                     const int64_t pb[3], const int64_t pa[3]) {
+  g->nd = sp->nd;
+  g->D = in[0]; g->H = in[1]; g->W = in[2];
+  g->Do = out[0]; g->Ho = out[1]; g->Wo = out[2];
+  g->kd = sp->k[0]; g->kh = sp->k[1]; g->kw = sp->k[2];
+  g->sd = sp->s[0]; g->sh = sp->s[1]; g->sw = sp->s[2];
+  g->dd = sp->d[0]; g->dh = sp->d[1]; g->dw = sp->d[2];
+  g->pd = pb[0]; g->ph = pb[1]; g->pw = pb[2];
+  g->pdr = pa[0]; g->phr = pa[1]; g->pwr = pa[2];
+}
+
+/* The spatial sizes of data shape ds in (d, h, w) order (1 where absent). */
+static void spatial_in(const mx_shape *ds, int nd, int64_t in[3]) {
+  for (int a = 0; a < 3; a++) in[a] = 1;
+  for (int a = 0; a < nd; a++) in[3 - nd + a] = ds->d[2 + a];
+}
 
 static void fmt_shape(const mx_shape *s, char *buf, size_t len) { mx_shape_format(s, buf, len); }
 
 static mx_status check_data_ndim(const mx_shape *d, int nd, const char *what) {
+  static const char *const axes[4] = {"", "width", "height, width", "depth, height, width"};
   if (d->ndim == nd + 2) return MX_OK;
   char b[128];
   fmt_shape(d, b, sizeof b);
   return mx_error(MX_ERR_SHAPE, "data must have %d dimensions for a %d-D %s (batch, channel, %s), "
-                  "got shape %s", nd + 2, nd, what, nd == 1 ? "width" : "height, width", b);
+                  "got shape %s", nd + 2, nd, what, axes[nd], b);
 }
 
 /* Convolution geometry from its params and data shape. */
@@ -198,8 +229,6 @@ static mx_status conv_geom(const mx_param_value *p, const mx_shape *ds, cgeom *g
   memset(g, 0, sizeof *g);
   g->N = ds->d[0];
   g->C = ds->d[1];
-  g->H = sp.nd == 2 ? ds->d[2] : 1;
-  g->W = ds->d[ds->ndim - 1];
   g->F = p[CP_NUM_FILTER].i;
   g->G = p[CP_NUM_GROUP].i;
   if (g->C % g->G != 0)
@@ -208,30 +237,25 @@ static mx_status conv_geom(const mx_param_value *p, const mx_shape *ds, cgeom *g
   if (g->F % g->G != 0)
     return mx_error(MX_ERR_ARG, "parameter 'num_filter' (%lld) must be a multiple of 'num_group' (%lld)",
                     (long long)g->F, (long long)g->G);
-  int64_t in[2] = {g->H, g->W}, o[2];
-  for (int a = 0; a < 2; a++) {
+  int64_t in[3], o[3], pa[3];
+  spatial_in(ds, sp.nd, in);
+  for (int a = 0; a < 3; a++) {
     int64_t dk = sp.d[a] * (sp.k[a] - 1) + 1, span = in[a] + 2 * sp.p[a];
     if (span < dk)
       return mx_error(MX_ERR_SHAPE, "parameter 'kernel': the %skernel (extent %lld) is larger than the "
                       "padded input (%lld) along the %s axis", sp.d[a] > 1 ? "dilated " : "",
-                      (long long)dk, (long long)span, a == 0 ? "height" : "width");
+                      (long long)dk, (long long)span, axis_names[a]);
     o[a] = (span - dk) / sp.s[a] + 1;
+    pa[a] = (o[a] - 1) * sp.s[a] + dk - in[a] - sp.p[a];
   }
-  g->Ho = o[0];
-  g->Wo = o[1];
-  g->kh = sp.k[0]; g->kw = sp.k[1];
-  g->sh = sp.s[0]; g->sw = sp.s[1];
-  g->dh = sp.d[0]; g->dw = sp.d[1];
-  g->ph = sp.p[0]; g->pw = sp.p[1];
-  g->phr = (g->Ho - 1) * g->sh + g->dh * (g->kh - 1) + 1 - g->H - g->ph;
-  g->pwr = (g->Wo - 1) * g->sw + g->dw * (g->kw - 1) + 1 - g->W - g->pw;
+  geom_set(g, &sp, in, o, sp.p, pa);
   if (spo) *spo = sp;
   return MX_OK;
 }
 
 /* Deconvolution geometry: the convolution whose input is the
- * deconvolution's output (N, num_filter, Hout, Wout) and whose output is
- * the deconvolution's data (N, C, H, W). */
+ * deconvolution's output (N, num_filter, [Dout,] Hout, Wout) and whose
+ * output is the deconvolution's data (N, C, [D,] H, W). */
 static mx_status deconv_geom(const mx_param_value *p, const mx_shape *ds, cgeom *g, spat *spo) {
   spat sp;
   mx_status rc = conv_spat(p, 1, &sp);
@@ -243,17 +267,16 @@ static mx_status deconv_geom(const mx_param_value *p, const mx_shape *ds, cgeom 
   g->F = Cin;                       /* the convolution's output channels */
   g->C = p[DP_NUM_FILTER].i;        /* the convolution's input channels  */
   g->G = p[DP_NUM_GROUP].i;
-  g->Ho = sp.nd == 2 ? ds->d[2] : 1;
-  g->Wo = ds->d[ds->ndim - 1];
   if (Cin % g->G != 0)
     return mx_error(MX_ERR_SHAPE, "parameter 'num_group' (%lld) must divide the number of input "
                     "channels (%lld)", (long long)g->G, (long long)Cin);
   if (g->C % g->G != 0)
     return mx_error(MX_ERR_ARG, "parameter 'num_filter' (%lld) must be a multiple of 'num_group' (%lld)",
                     (long long)g->C, (long long)g->G);
-  int64_t in[2] = {g->Ho, g->Wo}, o[2], pad[2], adj[2];
-  for (int a = 0; a < 2; a++) {
-    int64_t dk = sp.d[a] * (sp.k[a] - 1) + 1;
+  int64_t in[3], o[3], pad[3], after[3];
+  spatial_in(ds, sp.nd, in);
+  for (int a = 0; a < 3; a++) {
+    int64_t dk = sp.d[a] * (sp.k[a] - 1) + 1, adj;
     if (in[a] < 1)
       return mx_error(MX_ERR_SHAPE, "data must not have an empty spatial axis for a deconvolution");
     if ((double)sp.s[a] * (double)(in[a] - 1) + (double)dk > 4e18)
@@ -264,45 +287,36 @@ static mx_status deconv_geom(const mx_param_value *p, const mx_shape *ds, cgeom 
       int64_t tot = full - sp.tgt[a];
       if (tot < 0)
         return mx_error(MX_ERR_SHAPE, "parameter 'target_shape' (%lld) is too large: at most %lld "
-                        "along the %s axis", (long long)sp.tgt[a], (long long)full,
-                        a == 0 ? "height" : "width");
-      adj[a] = tot % 2;
+                        "along the %s axis", (long long)sp.tgt[a], (long long)full, axis_names[a]);
+      adj = tot % 2;
       pad[a] = (tot + 1) / 2;
     } else {
       pad[a] = sp.p[a];
-      adj[a] = sp.adj[a];
+      adj = sp.adj[a];
     }
-    o[a] = full - 2 * pad[a] + adj[a];
+    o[a] = full - 2 * pad[a] + adj;
+    after[a] = pad[a] - adj;
     if (o[a] < 1)
       return mx_error(MX_ERR_SHAPE, "parameter 'pad' (%lld) is too large: the deconvolution output "
-                      "would be empty along the %s axis", (long long)pad[a],
-                      a == 0 ? "height" : "width");
+                      "would be empty along the %s axis", (long long)pad[a], axis_names[a]);
   }
-  g->H = o[0];
-  g->W = o[1];
-  g->kh = sp.k[0]; g->kw = sp.k[1];
-  g->sh = sp.s[0]; g->sw = sp.s[1];
-  g->dh = sp.d[0]; g->dw = sp.d[1];
-  g->ph = pad[0]; g->pw = pad[1];
-  g->phr = pad[0] - adj[0];
-  g->pwr = pad[1] - adj[1];
+  /* the convolution's input is the deconvolution's output */
+  geom_set(g, &sp, o, in, pad, after);
   if (spo) *spo = sp;
   return MX_OK;
 }
 
 /* ====================================================== shape / type inference */
 
-static void make_shape(mx_shape *s, int nd, int64_t a, int64_t b, int64_t h, int64_t w) {
+/* (a, b, spatial...) with nd spatial axes taken from the last nd of
+ * (d, h, w). */
+static void make_shape(mx_shape *s, int nd, int64_t a, int64_t b, int64_t d, int64_t h, int64_t w) {
+  int64_t sp[3] = {d, h, w};
   memset(s, 0, sizeof *s);
   s->ndim = nd + 2;
   s->d[0] = a;
   s->d[1] = b;
-  if (nd == 2) {
-    s->d[2] = h;
-    s->d[3] = w;
-  } else {
-    s->d[2] = w;
-  }
+  for (int k = 0; k < nd; k++) s->d[2 + k] = sp[3 - nd + k];
 }
 
 /* Fill an unknown input shape, or check a known one. */
@@ -328,7 +342,7 @@ static mx_status shape_conv(const mx_param_value *p, int nin, mx_shape *in, int 
   cgeom g;
   if ((rc = conv_geom(p, &in[0], &g, &sp))) return rc;
   mx_shape ws, bs;
-  make_shape(&ws, sp.nd, g.F, g.C / g.G, g.kh, g.kw);
+  make_shape(&ws, sp.nd, g.F, g.C / g.G, g.kd, g.kh, g.kw);
   if ((rc = fill_or_check(&in[1], &ws, "weight"))) return rc;
   if (!p[CP_NO_BIAS].i && nin > 2) {
     memset(&bs, 0, sizeof bs);
@@ -336,7 +350,7 @@ static mx_status shape_conv(const mx_param_value *p, int nin, mx_shape *in, int 
     bs.d[0] = g.F;
     if ((rc = fill_or_check(&in[2], &bs, "bias"))) return rc;
   }
-  make_shape(&out[0], sp.nd, g.N, g.F, g.Ho, g.Wo);
+  make_shape(&out[0], sp.nd, g.N, g.F, g.Do, g.Ho, g.Wo);
   return MX_OK;
 }
 
@@ -350,8 +364,8 @@ static mx_status shape_deconv(const mx_param_value *p, int nin, mx_shape *in, in
   cgeom g;
   if ((rc = deconv_geom(p, &in[0], &g, &sp))) return rc;
   mx_shape ws, bs;
-  /* MXNet's deconvolution weight: (in channels, num_filter / num_group, kh, kw) */
-  make_shape(&ws, sp.nd, g.F, g.C / g.G, g.kh, g.kw);
+  /* MXNet's deconvolution weight: (in channels, num_filter / num_group, [kd,] kh, kw) */
+  make_shape(&ws, sp.nd, g.F, g.C / g.G, g.kd, g.kh, g.kw);
   if ((rc = fill_or_check(&in[1], &ws, "weight"))) return rc;
   if (!p[DP_NO_BIAS].i && nin > 2) {
     memset(&bs, 0, sizeof bs);
@@ -359,7 +373,7 @@ static mx_status shape_deconv(const mx_param_value *p, int nin, mx_shape *in, in
     bs.d[0] = g.C;
     if ((rc = fill_or_check(&in[2], &bs, "bias"))) return rc;
   }
-  make_shape(&out[0], sp.nd, g.N, g.C, g.H, g.W);
+  make_shape(&out[0], sp.nd, g.N, g.C, g.D, g.H, g.W);
   return MX_OK;
 }
 
@@ -430,101 +444,151 @@ static void col_range(int64_t W, int64_t Wo, int64_t s, int64_t off, int64_t *lo
 DEF_ROW_OPS(f32, float)
 DEF_ROW_OPS(f64, double)
 
+/* Where kernel offset (i, j) reads an input plane (declares the locals):
+ * input column off + ow * sw for output column ow, the output columns
+ * [lo, hi) whose column is inside the plane, input row ih0 + oh * sh for
+ * output row oh, and whether the whole window is inside (no bounds checks
+ * needed). */
+#define KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside)                        \
+  int64_t off = (j) * (g)->dw - (g)->pw, lo, hi;                                 \
+  col_range((g)->W, (g)->Wo, (g)->sw, off, &lo, &hi);                            \
+  int64_t ih0 = (i) * (g)->dh - (g)->ph;                                         \
+  const int inside = lo == 0 && hi == (g)->Wo && ih0 >= 0 &&                     \
+                     ih0 + ((g)->Ho - 1) * (g)->sh < (g)->H
+
+/* The sizes of a plane loop as locals, and its loops over the kernel
+ * offsets (i, j). */
+#define FOR_KERNEL_OFFSETS(g, i, j)                                             \
+  const int64_t H = (g)->H, W = (g)->W, Ho = (g)->Ho, Wo = (g)->Wo, sw = (g)->sw; \
+  const int64_t kh = (g)->kh, kw = (g)->kw, sh = (g)->sh;                       \
+  for (int64_t i = 0; i < kh; i++)                                              \
+    for (int64_t j = 0; j < kw; j++)
+
 /* The column matrix of images n0 .. n0+nb-1: row (c*kh + i)*kw + j, column
  * b*Ho*Wo + oh*Wo + ow holds x[n0+b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
- * (0 outside).  col2im adds such a matrix back into images (zeroed first).
- * scatter writes a (F x nb*Ho*Wo) product into the NCHW output (plus bias);
- * gather is its inverse. */
+ * (0 outside); 3-D: row ((c*kd + a)*kh + i)*kw + j, column
+ * ((b*Do + od)*Ho + oh)*Wo + ow, depth od*sd - pd + a*dd.  col2im adds such
+ * a matrix back into images (zeroed first).  Both work one input plane
+ * (one depth slice) at a time: the kh*kw rows of kernel offset r0 that
+ * read plane src, each row L long, starting at dst0.
+ * scatter writes a (F x nb*Do*Ho*Wo) product into the NC[D]HW output (plus
+ * bias); gather is its inverse. */
 #define DEF_CONV_HELPERS(S, T)                                                   \
-  static void im2col_##S(const cgeom *g, const T *x, int64_t n0, int64_t nb,     \
-                         T *col, int nt) {                                       \
-    const int64_t C = g->C, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;          \
-    const int64_t kh = g->kh, kw = g->kw, HoWo = Ho * Wo, L = nb * HoWo;         \
-    const int64_t ntask = nb * C;                                                \
-    (void)nt;                                                                    \
-    /* one task per (image, channel): its plane is read kh*kw times */           \
-    MX_OMP_FOR(nt)                                                               \
-    for (int64_t t = 0; t < ntask; t++) {                                        \
-      int64_t b = t / C, cc = t % C;                                             \
-      const T *src = x + ((n0 + b) * C + cc) * H * W;                            \
-      for (int64_t i = 0; i < kh; i++)                                           \
-        for (int64_t j = 0; j < kw; j++) {                                       \
-          int64_t r = (cc * kh + i) * kw + j, lo, hi;                            \
-          T *dst = col + r * L + b * HoWo;                                       \
-          int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
-          col_range(W, Wo, sw, off, &lo, &hi);                                   \
-          int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;         \
-          if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                      \
-            /* window inside the image: no bounds checks per row */              \
-            for (int64_t oh = 0; oh < Ho; oh++) {                                \
-              const T *rs = src + (ih0 + oh * g->sh) * W + off;                  \
-              T *d = dst + oh * Wo;                                              \
-              if (sw == 1)                                                       \
-                rowcpy_##S(d, rs, Wo);                                           \
-              else                                                               \
-                for (int64_t ow = 0; ow < Wo; ow++) d[ow] = rs[ow * sw];         \
-            }                                                                    \
+  static inline void im2col_plane_##S(const cgeom *g, const T *src, T *dst0,     \
+                                      int64_t L, int64_t r0) {                   \
+    FOR_KERNEL_OFFSETS(g, i, j) {                                                \
+        T *dst = dst0 + (r0 + i * kw + j) * L;                                   \
+        KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside);                        \
+        if (inside) {                                                            \
+          /* window inside the image: no bounds checks per row */                \
+          for (int64_t oh = 0; oh < Ho; oh++) {                                  \
+            const T *rs = src + (ih0 + oh * sh) * W + off;                       \
+            T *d = dst + oh * Wo;                                                \
+            if (sw == 1)                                                         \
+              rowcpy_##S(d, rs, Wo);                                             \
+            else                                                                 \
+              for (int64_t ow = 0; ow < Wo; ow++) d[ow] = rs[ow * sw];           \
+          }                                                                      \
+          continue;                                                              \
+        }                                                                        \
+        for (int64_t oh = 0; oh < Ho; oh++) {                                    \
+          int64_t ih = ih0 + oh * sh;                                            \
+          T *d = dst + oh * Wo;                                                  \
+          if (ih < 0 || ih >= H) {                                               \
+            for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                       \
             continue;                                                            \
           }                                                                      \
+          const T *row = src + ih * W;                                           \
+          for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                         \
+          if (sw == 1) {                                                         \
+            rowcpy_##S(d + lo, row + (off + lo), hi - lo);                       \
+          } else {                                                               \
+            for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];     \
+          }                                                                      \
+          for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                        \
+        }                                                                        \
+      }                                                                          \
+  }                                                                              \
+  static void im2col_##S(const cgeom *g, const T *x, int64_t n0, int64_t nb,     \
+                         T *col, int nt) {                                       \
+    const int64_t C = g->C, HW = g->H * g->W, HoWo = g->Ho * g->Wo;              \
+    const int64_t D = g->D, Do = g->Do, kd = g->kd, khw = g->kh * g->kw;         \
+    const int64_t L = nb * Do * HoWo;                                            \
+    (void)nt;                                                                    \
+    if (g->nd < 3) {                                                             \
+      /* one task per (image, channel): its plane is read kh*kw times */         \
+      MX_OMP_FOR(nt)                                                             \
+      for (int64_t t = 0; t < nb * C; t++) {                                     \
+        int64_t b = t / C, cc = t % C;                                           \
+        im2col_plane_##S(g, x + ((n0 + b) * C + cc) * HW, col + b * HoWo, L, cc * khw); \
+      }                                                                          \
+      return;                                                                    \
+    }                                                                            \
+    /* 3-D: one task per (image, channel, depth offset, output depth) */         \
+    MX_OMP_FOR(nt)                                                               \
+    for (int64_t t = 0; t < nb * C * kd * Do; t++) {                             \
+      int64_t od = t % Do, a = (t / Do) % kd, bc = t / (Do * kd);                \
+      int64_t b = bc / C, cc = bc % C, id = od * g->sd - g->pd + a * g->dd;      \
+      T *dst0 = col + (b * Do + od) * HoWo;                                      \
+      int64_t r0 = (cc * kd + a) * khw;                                          \
+      if (id >= 0 && id < D)                                                     \
+        im2col_plane_##S(g, x + (((n0 + b) * C + cc) * D + id) * HW, dst0, L, r0); \
+      else                  /* a depth slice in the padding: zero rows */        \
+        for (int64_t r = r0; r < r0 + khw; r++)                                  \
+          for (int64_t e = 0; e < HoWo; e++) dst0[r * L + e] = 0;                \
+    }                                                                            \
+  }                                                                              \
+  static inline void col2im_plane_##S(const cgeom *g, const T *src0, T *dst,     \
+                                      int64_t L, int64_t r0) {                   \
+    FOR_KERNEL_OFFSETS(g, i, j) {                                                \
+        const T *src = src0 + (r0 + i * kw + j) * L;                             \
+        KERNEL_OFFSET(g, i, j, off, lo, hi, ih0, inside);                        \
+        if (inside) {                                                            \
           for (int64_t oh = 0; oh < Ho; oh++) {                                  \
-            int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
-            T *d = dst + oh * Wo;                                                \
-            if (ih < 0 || ih >= H) {                                             \
-              for (int64_t ow = 0; ow < Wo; ow++) d[ow] = 0;                     \
-              continue;                                                          \
-            }                                                                    \
-            const T *row = src + ih * W;                                         \
-            for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;                       \
-            if (sw == 1) {                                                       \
-              rowcpy_##S(d + lo, row + (off + lo), hi - lo);                     \
-            } else {                                                             \
-              for (int64_t ow = lo; ow < hi; ow++) d[ow] = row[off + ow * sw];   \
-            }                                                                    \
-            for (int64_t ow = hi; ow < Wo; ow++) d[ow] = 0;                      \
+            T *rd = dst + (ih0 + oh * sh) * W + off;                             \
+            const T *s = src + oh * Wo;                                          \
+            if (sw == 1)                                                         \
+              rowadd_##S(rd, s, Wo);                                             \
+            else                                                                 \
+              for (int64_t ow = 0; ow < Wo; ow++) rd[ow * sw] += s[ow];          \
+          }                                                                      \
+          continue;                                                              \
+        }                                                                        \
+        for (int64_t oh = 0; oh < Ho; oh++) {                                    \
+          int64_t ih = ih0 + oh * sh;                                            \
+          if (ih < 0 || ih >= H) continue;                                       \
+          T *row = dst + ih * W;                                                 \
+          const T *s = src + oh * Wo;                                            \
+          if (sw == 1) {                                                         \
+            rowadd_##S(row + (off + lo), s + lo, hi - lo);                       \
+          } else {                                                               \
+            for (int64_t ow = lo; ow < hi; ow++) row[off + ow * sw] += s[ow];    \
           }                                                                      \
         }                                                                        \
-    }                                                                            \
+      }                                                                          \
   }                                                                              \
   static void col2im_##S(const cgeom *g, const T *col, int64_t n0, int64_t nb,   \
                          T *dx, int nt) {                                        \
-    const int64_t C = g->C, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;          \
-    const int64_t kh = g->kh, kw = g->kw, HoWo = Ho * Wo, L = nb * HoWo;         \
-    const int64_t ntask = nb * C;                                                \
+    const int64_t C = g->C, HW = g->H * g->W, HoWo = g->Ho * g->Wo;              \
+    const int64_t D = g->D, Do = g->Do, kd = g->kd, khw = g->kh * g->kw;         \
+    const int64_t L = nb * Do * HoWo, ntask = nb * C;                            \
     (void)nt;                                                                    \
+    /* one task per (image, channel): it owns that volume of dx */               \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t t = 0; t < ntask; t++) {                                        \
       int64_t b = t / C, cc = t % C;                                             \
-      T *dst = dx + ((n0 + b) * C + cc) * H * W;                                 \
-      for (int64_t e = 0; e < H * W; e++) dst[e] = 0;                            \
-      for (int64_t i = 0; i < kh; i++)                                           \
-        for (int64_t j = 0; j < kw; j++) {                                       \
-          int64_t r = (cc * kh + i) * kw + j, lo, hi;                            \
-          const T *src = col + r * L + b * HoWo;                                 \
-          int64_t off = j * g->dw - g->pw, sw = g->sw;                           \
-          col_range(W, Wo, sw, off, &lo, &hi);                                   \
-          int64_t ih0 = i * g->dh - g->ph, ihl = ih0 + (Ho - 1) * g->sh;         \
-          if (lo == 0 && hi == Wo && ih0 >= 0 && ihl < H) {                      \
-            for (int64_t oh = 0; oh < Ho; oh++) {                                \
-              T *rd = dst + (ih0 + oh * g->sh) * W + off;                        \
-              const T *s = src + oh * Wo;                                        \
-              if (sw == 1)                                                       \
-                rowadd_##S(rd, s, Wo);                                           \
-              else                                                               \
-                for (int64_t ow = 0; ow < Wo; ow++) rd[ow * sw] += s[ow];        \
-            }                                                                    \
-            continue;                                                            \
-          }                                                                      \
-          for (int64_t oh = 0; oh < Ho; oh++) {                                  \
-            int64_t ih = oh * g->sh - g->ph + i * g->dh;                         \
-            if (ih < 0 || ih >= H) continue;                                     \
-            T *row = dst + ih * W;                                               \
-            const T *s = src + oh * Wo;                                          \
-            if (sw == 1) {                                                       \
-              rowadd_##S(row + (off + lo), s + lo, hi - lo);                     \
-            } else {                                                             \
-              for (int64_t ow = lo; ow < hi; ow++) row[off + ow * sw] += s[ow];  \
-            }                                                                    \
-          }                                                                      \
+      T *dst = dx + ((n0 + b) * C + cc) * D * HW;                                \
+      for (int64_t e = 0; e < D * HW; e++) dst[e] = 0;                           \
+      if (g->nd < 3) {                                                           \
+        col2im_plane_##S(g, col + b * HoWo, dst, L, cc * khw);                   \
+        continue;                                                                \
+      }                                                                          \
+      for (int64_t a = 0; a < kd; a++)                                           \
+        for (int64_t od = 0; od < Do; od++) {                                    \
+          int64_t id = od * g->sd - g->pd + a * g->dd;                           \
+          if (id < 0 || id >= D) continue;                                       \
+          col2im_plane_##S(g, col + (b * Do + od) * HoWo, dst + id * HW, L,      \
+                           (cc * kd + a) * khw);                                 \
         }                                                                        \
     }                                                                            \
   }                                                                              \
@@ -614,8 +678,8 @@ static int task_threads(const mx_op_ctx *c, int64_t ntask, int64_t nelem) {
 #define CHUNK_FWD ((double)(4 << 20))
 #define CHUNK_BWD_W ((double)(1 << 20))
 static int64_t chunk_images(const cgeom *g, size_t es, double cap) {
-  double per = ((double)g->C * (double)(g->kh * g->kw) + (double)g->F) *
-               (double)(g->Ho * g->Wo) * (double)es;
+  double per = ((double)g->C * (double)g_ksz(g) + (double)g->F) *
+               (double)g_osz(g) * (double)es;
   int64_t nb = per > 0 ? (int64_t)(cap / per) : g->N;
   if (nb < 1) nb = 1;
   if (nb > g->N) nb = g->N;
@@ -631,10 +695,10 @@ typedef struct wspace {
 } wspace;
 
 static size_t ws_col_bytes(const cgeom *g, int64_t nb, size_t es) {
-  return mx_scratch_round((size_t)(g->C * g->kh * g->kw) * (size_t)(nb * g->Ho * g->Wo) * es);
+  return mx_scratch_round((size_t)(g->C * g_ksz(g)) * (size_t)(nb * g_osz(g)) * es);
 }
 static size_t ws_mat_bytes(const cgeom *g, int64_t nb, size_t es) {
-  return mx_scratch_round((size_t)g->F * (size_t)(nb * g->Ho * g->Wo) * es);
+  return mx_scratch_round((size_t)g->F * (size_t)(nb * g_osz(g)) * es);
 }
 
 static void ws_take(const cgeom *g, int64_t nb, size_t es, mx_scratch *s, wspace *w) {
@@ -667,13 +731,13 @@ static mx_status fwd_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, in
   const cgeom *g = j->g;
   int dt = j->dt;
   size_t es = mx_dtype_size(dt);
-  int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  int64_t HoWo = g_osz(g), Fg = g->F / g->G, Kg = (g->C / g->G) * g_ksz(g);
   mx_status rc = MX_OK;
   (void)acc;
   for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
     if ((rc = mx_abort_check())) break;
     int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
-    int nt = loop_threads(c, ntl, g->C * cur, g->C * g->kh * g->kw * L);
+    int nt = loop_threads(c, ntl, g->C * cur, g->C * g_ksz(g) * L);
     CALL_T(dt, im2col, g, j->x, s, cur, (void *)ws->col, nt);
     for (int64_t gi = 0; gi < g->G && !rc; gi++) {
       char *m = ws->mat + (size_t)(gi * Fg * L) * es;
@@ -697,7 +761,7 @@ static mx_status bwd_data_range(const mx_op_ctx *c, const conv_job *j, int64_t n
   const cgeom *g = j->g;
   int dt = j->dt;
   size_t es = mx_dtype_size(dt);
-  int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  int64_t HoWo = g_osz(g), Fg = g->F / g->G, Kg = (g->C / g->G) * g_ksz(g);
   mx_status rc = MX_OK;
   (void)acc;
   for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
@@ -710,7 +774,7 @@ static mx_status bwd_data_range(const mx_op_ctx *c, const conv_job *j, int64_t n
                    Kg, ws->mat + (size_t)(gi * Fg * L) * es, L, 0.0,
                    ws->col + (size_t)(gi * Kg * L) * es, L);
     if (rc) break;
-    nt = loop_threads(c, ntl, cur * g->C, cur * g->C * (g->H * g->W + g->kh * g->kw * HoWo));
+    nt = loop_threads(c, ntl, cur * g->C, cur * g->C * (g_isz(g) + g_ksz(g) * HoWo));
     CALL_T(dt, col2im, g, (const void *)ws->col, s, cur, j->dx, nt);
   }
   return rc;
@@ -722,12 +786,12 @@ static mx_status bwd_w_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, 
   const cgeom *g = j->g;
   int dt = j->dt;
   size_t es = mx_dtype_size(dt);
-  int64_t HoWo = g->Ho * g->Wo, Fg = g->F / g->G, Kg = (g->C / g->G) * g->kh * g->kw;
+  int64_t HoWo = g_osz(g), Fg = g->F / g->G, Kg = (g->C / g->G) * g_ksz(g);
   mx_status rc = MX_OK;
   for (int64_t s = n0; s < n1 && !rc; s += j->nb) {
     if ((rc = mx_abort_check())) break;
     int64_t cur = n1 - s < j->nb ? n1 - s : j->nb, L = cur * HoWo;
-    int nt = loop_threads(c, ntl, g->C * cur, g->C * g->kh * g->kw * L);
+    int nt = loop_threads(c, ntl, g->C * cur, g->C * g_ksz(g) * L);
     CALL_T(dt, im2col, g, j->x, s, cur, (void *)ws->col, nt);
     nt = loop_threads(c, ntl, cur * g->F, g->F * L);
     CALL_T(dt, gather, g->F, HoWo, j->dy, s, cur, (void *)ws->mat, nt);
@@ -743,7 +807,7 @@ static mx_status bwd_w_range(const mx_op_ctx *c, const conv_job *j, int64_t n0, 
  * loops and products). */
 static int chunk_split(const mx_op_ctx *c, const cgeom *g, int dt, int64_t nb) {
   int64_t nchunk = (g->N + nb - 1) / nb;
-  int nt = task_threads(c, nchunk, g->N * g->C * g->kh * g->kw * g->Ho * g->Wo);
+  int nt = task_threads(c, nchunk, g->N * g->C * g_ksz(g) * g_osz(g));
   if (nt > MX_MAX_SPLIT) nt = MX_MAX_SPLIT;
   return nt <= 1 || !(MX_HAVE_DNNL || dt == MX_FLOAT64) ? 1 : nt;
 }
@@ -822,7 +886,7 @@ static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const v
 static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, const void *dy,
                                   const void *w, void *dx) {
   if (g->F / g->G == 0) {       /* no output channels: nothing flows back */
-    memset(dx, 0, (size_t)(g->N * g->C * g->H * g->W) * mx_dtype_size(dt));
+    memset(dx, 0, (size_t)(g->N * g->C * g_isz(g)) * mx_dtype_size(dt));
     return MX_OK;
   }
   conv_job j = {g, dt, NULL, w, NULL, dy, NULL, dx, chunk_images(g, mx_dtype_size(dt), CHUNK_FWD)};
@@ -833,13 +897,13 @@ static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, co
 static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
                                      const void *dy, void *dw, void *db) {
   size_t es = mx_dtype_size(dt);
-  int64_t HoWo = g->Ho * g->Wo;
+  int64_t HoWo = g_osz(g);
   if (db) {
     int nt = task_threads(c, g->F, g->N * g->F * HoWo);
     CALL_T(dt, bias_grad, g->N, g->F, HoWo, dy, db, nt);
   }
   if (!dw) return MX_OK;
-  int64_t Kg = (g->C / g->G) * g->kh * g->kw, nw = g->F * Kg;
+  int64_t Kg = (g->C / g->G) * g_ksz(g), nw = g->F * Kg;
   if (g->N == 0 || Kg == 0) {
     memset(dw, 0, (size_t)nw * es);
     return MX_OK;
@@ -1021,26 +1085,35 @@ typedef struct conv_mds {
 } conv_mds;
 
 static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
-  dnnl_dims_t sd = {g->N, g->C, g->H, g->W}, dd = {g->N, g->F, g->Ho, g->Wo};
-  dnnl_dims_t wd = {g->F, g->C, g->kh, g->kw}, bd = {g->F};
-  dnnl_dims_t wgd = {g->G, g->F / g->G, g->C / g->G, g->kh, g->kw};
-  int wn = g->G > 1 ? 5 : 4;
-  dnnl_format_tag_t wt = g->G > 1 ? dnnl_abcde : dnnl_abcd;
-  dnnl_format_tag_t at = lay == V_PLAIN ? dnnl_abcd : dnnl_format_tag_any;
+  /* 3-D: NCDHW / OIDHW (5 dims, grouped 6); 1-D and 2-D: NCHW / OIHW */
+  int v = g->nd == 3, an = v ? 5 : 4;
+  dnnl_dims_t sd = {g->N, g->C}, dd = {g->N, g->F}, bd = {g->F};
+  dnnl_dims_t wd = {g->F, g->C}, wgd = {g->G, g->F / g->G, g->C / g->G};
+  int64_t is[3] = {g->D, g->H, g->W}, os[3] = {g->Do, g->Ho, g->Wo}, ks[3] = {g->kd, g->kh, g->kw};
+  int64_t st[3] = {g->sd, g->sh, g->sw}, dl[3] = {g->dd, g->dh, g->dw};
+  int64_t pl[3] = {g->pd, g->ph, g->pw}, pr[3] = {g->pdr, g->phr, g->pwr};
+  for (int k = 0; k < an - 2; k++) {
+    int a = 3 - (an - 2) + k;
+    sd[2 + k] = is[a]; dd[2 + k] = os[a]; wd[2 + k] = ks[a]; wgd[3 + k] = ks[a];
+    m->strides[k] = st[a];
+    m->dilates[k] = dl[a] - 1;
+    m->pad_l[k] = pl[a];
+    m->pad_r[k] = pr[a];
+  }
+  int wn = g->G > 1 ? an + 1 : an;
+  dnnl_format_tag_t plain = v ? dnnl_abcde : dnnl_abcd;
+  dnnl_format_tag_t wt = g->G > 1 ? (v ? dnnl_abcdef : dnnl_abcde) : plain;
+  dnnl_format_tag_t at = lay == V_PLAIN ? plain : dnnl_format_tag_any;
   const int64_t *wdims = g->G > 1 ? wgd : wd;
-  if (dnnl_memory_desc_init_by_tag(&m->src, 4, sd, dnnl_f32, dnnl_abcd) ||
-      dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_abcd) ||
+  if (dnnl_memory_desc_init_by_tag(&m->src, an, sd, dnnl_f32, plain) ||
+      dnnl_memory_desc_init_by_tag(&m->dst, an, dd, dnnl_f32, plain) ||
       dnnl_memory_desc_init_by_tag(&m->wei, wn, wdims, dnnl_f32, wt) ||
       dnnl_memory_desc_init_by_tag(&m->bia, 1, bd, dnnl_f32, dnnl_a) ||
-      dnnl_memory_desc_init_by_tag(&m->src_a, 4, sd, dnnl_f32, at) ||
-      dnnl_memory_desc_init_by_tag(&m->dst_a, 4, dd, dnnl_f32, at) ||
+      dnnl_memory_desc_init_by_tag(&m->src_a, an, sd, dnnl_f32, at) ||
+      dnnl_memory_desc_init_by_tag(&m->dst_a, an, dd, dnnl_f32, at) ||
       dnnl_memory_desc_init_by_tag(&m->wei_a, wn, wdims, dnnl_f32, dnnl_format_tag_any) ||
       dnnl_memory_desc_init_by_tag(&m->bia_a, 1, bd, dnnl_f32, dnnl_format_tag_any))
     return -1;
-  m->strides[0] = g->sh; m->strides[1] = g->sw;
-  m->dilates[0] = g->dh - 1; m->dilates[1] = g->dw - 1;
-  m->pad_l[0] = g->ph; m->pad_l[1] = g->pw;
-  m->pad_r[0] = g->phr; m->pad_r[1] = g->pwr;
   return 0;
 }
 
@@ -1487,8 +1560,8 @@ static int tune_param(const mx_param_value *v) { return v->is_set ? v->i != 0 : 
 #define CONV_CHUNK_FLOP 4e9
 static int64_t fwd_chunk(const mx_op_ctx *c, const cgeom *g) {
   if (c->state || g->N < 2) return g->N;
-  double per = 2.0 * (double)g->F * (double)(g->Ho * g->Wo) * (double)(g->C / g->G) *
-               (double)(g->kh * g->kw);
+  double per = 2.0 * (double)g->F * (double)g_osz(g) * (double)(g->C / g->G) *
+               (double)g_ksz(g);
   if (per * (double)g->N < 2 * CONV_CHUNK_FLOP) return g->N;
   int64_t n = (int64_t)(CONV_CHUNK_FLOP / per);
   return n < 1 ? 1 : n;
@@ -1509,8 +1582,8 @@ static mx_status conv_forward(KARGS, int builtin) {
     gc.N = g.N - n0 < step ? g.N - n0 : step;
     conv_run r;
     run_begin(&r, c, &gc, dt, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
-    rc = run_fwd(&r, x + (size_t)(n0 * g.C * g.H * g.W) * es, MX_PTR(in[1]),
-                 has_bias ? MX_PTR(in[2]) : NULL, y + (size_t)(n0 * g.F * g.Ho * g.Wo) * es);
+    rc = run_fwd(&r, x + (size_t)(n0 * g.C * g_isz(&g)) * es, MX_PTR(in[1]),
+                 has_bias ? MX_PTR(in[2]) : NULL, y + (size_t)(n0 * g.F * g_osz(&g)) * es);
     run_end(&r);
     if (rc || n0 + step >= g.N) break;
     if ((rc = mx_abort_check())) break;
@@ -1562,7 +1635,7 @@ static mx_status deconv_forward(KARGS, int builtin) {
   rc = run_bwd_data(&r, MX_PTR(in[0]), MX_PTR(in[1]), MX_PTR(out[0]));
   run_end(&r);
   if (rc) return rc;
-  if (!p[DP_NO_BIAS].i) add_bias(c, dt, g.N, g.C, g.H * g.W, MX_PTR(in[2]), MX_PTR(out[0]));
+  if (!p[DP_NO_BIAS].i) add_bias(c, dt, g.N, g.C, g_isz(&g), MX_PTR(in[2]), MX_PTR(out[0]));
   return MX_OK;
 }
 
@@ -1582,8 +1655,8 @@ static mx_status deconv_backward(BARGS, int builtin) {
     rc = run_bwd_w(&r, dy, MX_PTR(in[0]), MX_PTR(ig[1]), NULL);
   run_end(&r);
   if (!rc && has_bias && req[2] == MX_REQ_WRITE) {
-    int nt = task_threads(c, g.C, g.N * g.C * g.H * g.W);
-    CALL_T(dt, bias_grad, g.N, g.C, g.H * g.W, dy, MX_PTR(ig[2]), nt);
+    int nt = task_threads(c, g.C, g.N * g.C * g_isz(&g));
+    CALL_T(dt, bias_grad, g.N, g.C, g_isz(&g), dy, MX_PTR(ig[2]), nt);
   }
   return rc;
 }
@@ -1600,7 +1673,7 @@ static size_t builtin_need(const mx_op_ctx *c, const cgeom *g, int dt, int which
   size_t es = mx_dtype_size(dt);
   if (which == OP_BWD_W)
     return chunks_need(c, g, dt, chunk_images(g, es, CHUNK_BWD_W),
-                       g->F * (g->C / g->G) * g->kh * g->kw);
+                       g->F * (g->C / g->G) * g_ksz(g));
   return chunks_need(c, g, dt, chunk_images(g, es, CHUNK_FWD), 0);
 }
 
@@ -1661,14 +1734,18 @@ static size_t ws_deconv_builtin(WS_ARGS) { (void)nin; return conv_workspace(c, p
 
 /* ====================================================== Pooling */
 
+/* A pooling: NC planes (volumes) of (D, H, W) to (Do, Ho, Wo); 1-D and 2-D
+ * have depth 1 (kd = sd = 1, pd = pde = 0). */
 typedef struct pgeom {
   int nd, type, pv, cip;
   int64_t NC, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw;
   int64_t phe, pwe;      /* padding after, for the window clipping of avg */
+  int64_t D, Do, kd, sd, pd, pde;
+  int whole;             /* global: one window, the whole plane (volume) */
 } pgeom;
 
-/* Checks that do not need the data shape; *nd_out: 1 or 2 from the kernel,
- * 0 for global pooling (taken from the data). */
+/* Checks that do not need the data shape; *nd_out: 1, 2 or 3 from the
+ * kernel, 0 for global pooling (taken from the data). */
 static mx_status pool_params(const mx_param_value *p, int *nd_out) {
   int type = (int)p[PP_POOL_TYPE].i;
   if (type == POOL_LP) {
@@ -1686,18 +1763,41 @@ static mx_status pool_params(const mx_param_value *p, int *nd_out) {
   return MX_OK;
 }
 
+/* Output size, padding before (*pb, updated for 'same') and after (*pe) of
+ * one axis of axis_names[a]. */
+static mx_status pool_axis(int conv, int a, int64_t in, int64_t k, int64_t s, int64_t *pb,
+                           int64_t *o, int64_t *pe) {
+  if (conv == CONV_SAME) {
+    /* output ceil(in / stride); the padding the window needs beyond the
+     * input is split with the smaller half before (as TensorFlow's SAME).
+     * MXNet 1.9.1 offers 'same' for 1-D max pooling only; here it works
+     * for every type in 1-D, 2-D and 3-D. */
+    *o = (in + s - 1) / s;
+    int64_t tot = (*o - 1) * s + k - in;
+    if (tot < 0) tot = 0;
+    *pb = tot / 2;
+    *pe = tot - *pb;
+    return MX_OK;
+  }
+  int64_t span = in + 2 * *pb;
+  if (span < k)
+    return mx_error(MX_ERR_SHAPE, "parameter 'kernel' (%lld) is larger than the padded input (%lld) "
+                    "along the %s axis", (long long)k, (long long)span, axis_names[a]);
+  *o = conv == CONV_FULL ? (span - k + s - 1) / s + 1 : (span - k) / s + 1;
+  *pe = *pb;
+  return MX_OK;
+}
+
 static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g) {
   int nd;
   mx_status rc = pool_params(p, &nd);
   if (rc) return rc;
   int glob = (int)p[PP_GLOBAL].i;
   if (nd == 0) {
-    if (ds->ndim == 5)
-      return mx_error(MX_ERR_UNSUPPORTED, "3-D pooling (NCDHW data) is not supported here");
-    if (ds->ndim != 3 && ds->ndim != 4) {
+    if (ds->ndim < 3 || ds->ndim > 5) {
       char b[128];
       fmt_shape(ds, b, sizeof b);
-      return mx_error(MX_ERR_SHAPE, "data must have 3 or 4 dimensions for pooling (batch, channel, "
+      return mx_error(MX_ERR_SHAPE, "data must have 3, 4 or 5 dimensions for pooling (batch, channel, "
                       "spatial axes), got shape %s", b);
     }
     nd = ds->ndim - 2;
@@ -1713,53 +1813,28 @@ static mx_status pool_geom(const mx_param_value *p, const mx_shape *ds, pgeom *g
   if ((double)ds->d[0] * (double)ds->d[1] > 9e18)
     return mx_error(MX_ERR_SHAPE, "data is too large");
   g->NC = ds->d[0] * ds->d[1];
-  g->H = nd == 2 ? ds->d[2] : 1;
-  g->W = ds->d[ds->ndim - 1];
-  int64_t k[2], s[2], pd[2], in[2] = {g->H, g->W}, o[2], pe[2];
+  int64_t k[3], s[3] = {1, 1, 1}, pd[3] = {0, 0, 0}, in[3], o[3] = {1, 1, 1}, pe[3] = {0, 0, 0};
+  spatial_in(ds, nd, in);
   if (glob) {
-    k[0] = g->H; k[1] = g->W;
-    s[0] = s[1] = 1;
-    pd[0] = pd[1] = 0;
+    for (int a = 0; a < 3; a++) k[a] = in[a];
   } else {
     if ((rc = read_tuple(&p[PP_KERNEL], "kernel", nd, 1, 1, k))) return rc;
     if ((rc = read_tuple(&p[PP_STRIDE], "stride", nd, 1, 1, s))) return rc;
     if ((rc = read_tuple(&p[PP_PAD], "pad", nd, 0, 0, pd))) return rc;
+    int conv = (int)p[PP_CONVENTION].i;
+    if (conv == CONV_SAME && (pd[0] != 0 || pd[1] != 0 || pd[2] != 0))
+      return mx_error(MX_ERR_ARG, "parameter 'pad' must be 0 with pooling_convention 'same' "
+                      "(the padding is computed)");
+    for (int a = 3 - nd; a < 3; a++)
+      if ((rc = pool_axis(conv, a, in[a], k[a], s[a], &pd[a], &o[a], &pe[a]))) return rc;
   }
-  int conv = (int)p[PP_CONVENTION].i;
-  if (!glob && conv == CONV_SAME && (pd[0] != 0 || pd[1] != 0))
-    return mx_error(MX_ERR_ARG, "parameter 'pad' must be 0 with pooling_convention 'same' "
-                    "(the padding is computed)");
-  for (int a = 0; a < 2; a++) {
-    if (glob) {
-      o[a] = 1;
-      pe[a] = 0;
-      continue;
-    }
-    if (conv == CONV_SAME) {
-      /* output ceil(in / stride); the padding the window needs beyond the
-       * input is split with the smaller half before (as TensorFlow's SAME).
-       * MXNet 1.9.1 offers 'same' for 1-D max pooling only; here it works
-       * for every type in 1-D and 2-D. */
-      o[a] = (in[a] + s[a] - 1) / s[a];
-      int64_t tot = (o[a] - 1) * s[a] + k[a] - in[a];
-      if (tot < 0) tot = 0;
-      pd[a] = tot / 2;
-      pe[a] = tot - pd[a];
-      continue;
-    }
-    int64_t span = in[a] + 2 * pd[a];
-    if (span < k[a])
-      return mx_error(MX_ERR_SHAPE, "parameter 'kernel' (%lld) is larger than the padded input (%lld) "
-                      "along the %s axis", (long long)k[a], (long long)span,
-                      a == 0 ? "height" : "width");
-    o[a] = conv == CONV_FULL ? (span - k[a] + s[a] - 1) / s[a] + 1 : (span - k[a]) / s[a] + 1;
-    pe[a] = pd[a];
-  }
-  g->kh = k[0]; g->kw = k[1];
-  g->sh = s[0]; g->sw = s[1];
-  g->ph = pd[0]; g->pw = pd[1];
-  g->phe = pe[0]; g->pwe = pe[1];
-  g->Ho = o[0]; g->Wo = o[1];
+  g->D = in[0]; g->H = in[1]; g->W = in[2];
+  g->kd = k[0]; g->kh = k[1]; g->kw = k[2];
+  g->sd = s[0]; g->sh = s[1]; g->sw = s[2];
+  g->pd = pd[0]; g->ph = pd[1]; g->pw = pd[2];
+  g->pde = pe[0]; g->phe = pe[1]; g->pwe = pe[2];
+  g->Do = o[0]; g->Ho = o[1]; g->Wo = o[2];
+  g->whole = glob;
   return MX_OK;
 }
 
@@ -1772,7 +1847,7 @@ static mx_status shape_pool(const mx_param_value *p, int nin, mx_shape *in, int 
   if (in[0].ndim < 0) return MX_OK;
   pgeom g;
   if ((rc = pool_geom(p, &in[0], &g))) return rc;
-  make_shape(&out[0], g.nd, in[0].d[0], in[0].d[1], g.Ho, g.Wo);
+  make_shape(&out[0], g.nd, in[0].d[0], in[0].d[1], g.Do, g.Ho, g.Wo);
   return MX_OK;
 }
 
@@ -1785,20 +1860,39 @@ static void deps_pool(const mx_param_value *p, int nin, int nout, unsigned char 
   for (int k = 0; k < nout; k++) { no[k] = (unsigned char)need; ng[k] = 1; }
 }
 
-/* The window of output (oh, ow): rows [h0, h1), columns [w0, w1) inside the
- * input; for avg, the divisor. */
-#define POOL_WINDOW(g, oh, ow, h0, h1, w0, w1, area)                            \
+/* The window of output (od, oh, ow): slices [z0, z1), rows [h0, h1),
+ * columns [w0, w1) inside the input; for avg, the divisor. */
+#define POOL_WINDOW(g, od, oh, ow, z0, z1, h0, h1, w0, w1, area)                \
+  int64_t z0 = (od) * (g)->sd - (g)->pd;                                         \
   int64_t h0 = (oh) * (g)->sh - (g)->ph, w0 = (ow) * (g)->sw - (g)->pw;          \
-  int64_t h1 = h0 + (g)->kh, w1 = w0 + (g)->kw;                                 \
+  int64_t z1 = z0 + (g)->kd, h1 = h0 + (g)->kh, w1 = w0 + (g)->kw;               \
+  if (z1 > (g)->D + (g)->pde) z1 = (g)->D + (g)->pde;                            \
   if (h1 > (g)->H + (g)->phe) h1 = (g)->H + (g)->phe;                           \
   if (w1 > (g)->W + (g)->pwe) w1 = (g)->W + (g)->pwe;                           \
-  int64_t area = (h1 - h0) * (w1 - w0);                                         \
+  int64_t area = (z1 - z0) * (h1 - h0) * (w1 - w0);                              \
+  if (z0 < 0) z0 = 0;                                                            \
   if (h0 < 0) h0 = 0;                                                           \
   if (w0 < 0) w0 = 0;                                                           \
+  if (z1 > (g)->D) z1 = (g)->D;                                                  \
   if (h1 > (g)->H) h1 = (g)->H;                                                 \
   if (w1 > (g)->W) w1 = (g)->W;                                                 \
-  if (!(g)->cip) area = (h1 - h0) * (w1 - w0);                                  \
+  if (!(g)->cip) area = (z1 - z0) * (h1 - h0) * (w1 - w0);                       \
   (void)area
+
+/* Loop over the outputs (od, oh, ow) of a plane (volume): Do, Ho, Wo are
+ * the caller's locals. */
+#define FOR_POOL_OUTPUTS(od, oh, ow)                                            \
+  for (int64_t od = 0; od < Do; od++)                                           \
+    for (int64_t oh = 0; oh < Ho; oh++)                                         \
+      for (int64_t ow = 0; ow < Wo; ow++)
+
+/* Loop over the cells of a window: e is the cell's offset in the plane
+ * (volume). */
+#define POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e)                                 \
+  for (int64_t z_ = z0; z_ < z1; z_++)                                           \
+    for (int64_t h_ = h0; h_ < h1; h_++)                                         \
+      for (int64_t e = (z_ * (g)->H + h_) * (g)->W + w0,                         \
+           e1_ = e + (w1 - w0); e < e1_; e++)
 
 static inline double lp_pow(double x, int pv) {
   return pv == 1 ? x : pv == 2 ? x * x : x * x * x;
@@ -1844,16 +1938,25 @@ DEF_POOL2_ROW(f32, float, uint32_t)
 DEF_POOL2_ROW(f64, double, uint64_t)
 
 #define DEF_POOL(S, T, UT, LOWEST)                                                   \
+  /* offset of the first cell equal to m in the window (scan order), or -1 */    \
+  static inline int64_t pool_first_##S(const pgeom *g, const T *xp, T m, int64_t z0, \
+                                       int64_t z1, int64_t h0, int64_t h1,       \
+                                       int64_t w0, int64_t w1) {                 \
+    POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e)                                     \
+      if (xp[e] == m) return e;                                                  \
+    return -1;                                                                   \
+  }                                                                              \
   static void pool_fwd_##S(const pgeom *g, const T *x, T *y, int nt) {           \
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
-    const int fast = g->type == POOL_MAX && g->kh == 2 && g->kw == 2 &&         \
+    const int64_t DHW = g->D * H * W, Do = g->Do;                                \
+    const int fast = g->nd < 3 && g->type == POOL_MAX && g->kh == 2 && g->kw == 2 && \
                      g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
                      2 * Ho <= H && 2 * Wo <= W;                                 \
     (void)nt;                                                                    \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t pl = 0; pl < g->NC; pl++) {                                     \
-      const T *xp = x + pl * H * W;                                              \
-      T *yp = y + pl * Ho * Wo;                                                  \
+      const T *xp = x + pl * DHW;                                                \
+      T *yp = y + pl * Do * Ho * Wo;                                             \
       if (fast) {                                                                \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
           const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                           \
@@ -1870,46 +1973,54 @@ DEF_POOL2_ROW(f64, double, uint64_t)
         }                                                                        \
         continue;                                                                \
       }                                                                          \
-      for (int64_t oh = 0; oh < Ho; oh++)                                        \
-        for (int64_t ow = 0; ow < Wo; ow++) {                                    \
-          POOL_WINDOW(g, oh, ow, h0, h1, w0, w1, area);                          \
-          if (g->type == POOL_MAX) {                                             \
-            T m = LOWEST;                                                        \
-            for (int64_t h = h0; h < h1; h++)                                    \
-              for (int64_t w = w0; w < w1; w++)                                  \
-                if (xp[h * W + w] > m) m = xp[h * W + w];                        \
-            yp[oh * Wo + ow] = m;                                                \
-          } else if (g->type == POOL_LP) {                                       \
-            double acc = 0;                                                      \
-            for (int64_t h = h0; h < h1; h++)                                    \
-              for (int64_t w = w0; w < w1; w++)                                  \
-                acc += lp_pow((double)xp[h * W + w], g->pv);                     \
-            yp[oh * Wo + ow] = (T)lp_root(acc, g->pv);                           \
-          } else {                                                               \
-            T acc = 0;                                                           \
-            for (int64_t h = h0; h < h1; h++)                                    \
-              for (int64_t w = w0; w < w1; w++) acc += xp[h * W + w];            \
-            if (g->type == POOL_AVG) acc = area > 0 ? acc / (T)area : (T)0;      \
-            yp[oh * Wo + ow] = acc;                                              \
+      if (g->whole && g->type != POOL_LP) {   /* one contiguous window */        \
+        T m = LOWEST, acc = 0;                                                   \
+        if (g->type == POOL_MAX)                                                 \
+          for (int64_t e = 0; e < DHW; e++) m = xp[e] > m ? xp[e] : m;           \
+        else                                                                     \
+          for (int64_t e = 0; e < DHW; e++) acc += xp[e];                        \
+        *yp = g->type == POOL_MAX ? m : g->type == POOL_SUM || DHW == 0 ? acc    \
+              : acc / (T)DHW;                                                    \
+        continue;                                                                \
+      }                                                                          \
+      FOR_POOL_OUTPUTS(od, oh, ow) {                                             \
+            POOL_WINDOW(g, od, oh, ow, z0, z1, h0, h1, w0, w1, area);            \
+            T *yo = yp + (od * Ho + oh) * Wo + ow;                               \
+            if (g->type == POOL_MAX) {                                           \
+              T m = LOWEST;                                                      \
+              POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e)                           \
+                if (xp[e] > m) m = xp[e];                                        \
+              *yo = m;                                                           \
+            } else if (g->type == POOL_LP) {                                     \
+              double acc = 0;                                                    \
+              POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e)                           \
+                acc += lp_pow((double)xp[e], g->pv);                             \
+              *yo = (T)lp_root(acc, g->pv);                                      \
+            } else {                                                             \
+              T acc = 0;                                                         \
+              POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e) acc += xp[e];             \
+              if (g->type == POOL_AVG) acc = area > 0 ? acc / (T)area : (T)0;    \
+              *yo = acc;                                                         \
+            }                                                                    \
           }                                                                      \
-        }                                                                        \
     }                                                                            \
   }                                                                              \
   /* x, y: forward input and output (max and lp only) */                         \
   static void pool_bwd_##S(const pgeom *g, const T *dy, const T *x, const T *y,  \
                            T *dx, int nt) {                                      \
     const int64_t H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;                    \
-    const int fast = g->type == POOL_MAX && g->kh == 2 && g->kw == 2 &&         \
+    const int64_t DHW = g->D * H * W, Do = g->Do, DoHoWo = Do * Ho * Wo;         \
+    const int fast = g->nd < 3 && g->type == POOL_MAX && g->kh == 2 && g->kw == 2 && \
                      g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&    \
                      2 * Ho <= H && 2 * Wo <= W;                                 \
     (void)nt;                                                                    \
     MX_OMP_FOR(nt)                                                               \
     for (int64_t pl = 0; pl < g->NC; pl++) {                                     \
-      T *dxp = dx + pl * H * W;                                                  \
-      const T *dyp = dy + pl * Ho * Wo;                                          \
-      const T *xp = x ? x + pl * H * W : NULL, *yp = y ? y + pl * Ho * Wo : NULL; \
+      T *dxp = dx + pl * DHW;                                                    \
+      const T *dyp = dy + pl * DoHoWo;                                           \
+      const T *xp = x ? x + pl * DHW : NULL, *yp = y ? y + pl * DoHoWo : NULL;   \
       if (!fast || 2 * Ho != H || 2 * Wo != W)                                   \
-        for (int64_t e = 0; e < H * W; e++) dxp[e] = 0;                          \
+        for (int64_t e = 0; e < DHW; e++) dxp[e] = 0;                            \
       if (fast) {                                                                \
         for (int64_t oh = 0; oh < Ho; oh++) {                                    \
           const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                           \
@@ -1918,34 +2029,25 @@ DEF_POOL2_ROW(f64, double, uint64_t)
         }                                                                        \
         continue;                                                                \
       }                                                                          \
-      for (int64_t oh = 0; oh < Ho; oh++)                                        \
-        for (int64_t ow = 0; ow < Wo; ow++) {                                    \
-          POOL_WINDOW(g, oh, ow, h0, h1, w0, w1, area);                          \
-          const T gr = dyp[oh * Wo + ow];                                        \
-          if (g->type == POOL_MAX) {                                             \
-            const T m = yp[oh * Wo + ow];                                        \
-            int found = 0;                                                       \
-            for (int64_t h = h0; h < h1 && !found; h++)                          \
-              for (int64_t w = w0; w < w1; w++)                                  \
-                if (xp[h * W + w] == m) {                                        \
-                  dxp[h * W + w] += gr;                                          \
-                  found = 1;                                                     \
-                  break;                                                         \
-                }                                                                \
-          } else if (g->type == POOL_LP) {                                       \
-            const double m = (double)yp[oh * Wo + ow];                           \
-            for (int64_t h = h0; h < h1; h++)                                    \
-              for (int64_t w = w0; w < w1; w++) {                                \
-                double v = (double)xp[h * W + w];                                \
+      FOR_POOL_OUTPUTS(od, oh, ow) {                                             \
+            POOL_WINDOW(g, od, oh, ow, z0, z1, h0, h1, w0, w1, area);            \
+            const int64_t o = (od * Ho + oh) * Wo + ow;                          \
+            const T gr = dyp[o];                                                 \
+            if (g->type == POOL_MAX) {                                           \
+              int64_t e = pool_first_##S(g, xp, yp[o], z0, z1, h0, h1, w0, w1);  \
+              if (e >= 0) dxp[e] += gr;                                          \
+            } else if (g->type == POOL_LP) {                                     \
+              const double m = (double)yp[o];                                    \
+              POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e) {                         \
+                double v = (double)xp[e];                                        \
                 double f = g->pv == 1 ? 1.0 : g->pv == 2 ? v / m : (v / m) * (v / m); \
-                dxp[h * W + w] += (T)((double)gr * f);                           \
+                dxp[e] += (T)((double)gr * f);                                   \
               }                                                                  \
-          } else {                                                               \
-            const T v = g->type == POOL_AVG ? (area > 0 ? gr / (T)area : (T)0) : gr; \
-            for (int64_t h = h0; h < h1; h++)                                    \
-              for (int64_t w = w0; w < w1; w++) dxp[h * W + w] += v;             \
+            } else {                                                             \
+              const T v = g->type == POOL_AVG ? (area > 0 ? gr / (T)area : (T)0) : gr; \
+              POOL_CELLS(g, z0, z1, h0, h1, w0, w1, e) dxp[e] += v;              \
+            }                                                                    \
           }                                                                      \
-        }                                                                        \
     }                                                                            \
   }
 
@@ -1957,7 +2059,7 @@ static mx_status k_pool(KARGS) {
   pgeom g;
   mx_status rc = pool_geom(p, &in[0]->shape, &g);
   if (rc) return rc;
-  int nt = task_threads(c, g.NC, g.NC * (g.H * g.W + g.Ho * g.Wo));
+  int nt = task_threads(c, g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
   MX_FLOAT_SWITCH(out[0]->dtype, T, {
     if (sizeof(T) == sizeof(float)) pool_fwd_f32(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
     else pool_fwd_f64(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
@@ -1973,7 +2075,7 @@ static mx_status b_pool(BARGS) {
   if (rc) return rc;
   int need = g.type == POOL_MAX || g.type == POOL_LP;
   const void *x = need ? MX_PTR(in[0]) : NULL, *y = need ? MX_PTR(out[0]) : NULL;
-  int nt = task_threads(c, g.NC, g.NC * (g.H * g.W + g.Ho * g.Wo));
+  int nt = task_threads(c, g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
   MX_FLOAT_SWITCH(ig[0]->dtype, T, {
     if (sizeof(T) == sizeof(float)) pool_bwd_f32(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
     else pool_bwd_f64(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
@@ -1995,12 +2097,12 @@ static const char *const in_data[] = {"data", NULL};
   [E##_CUDNN_OFF] = {"cudnn_off", MX_PARAM_BOOL, 0, "False", NULL,                      \
    "Turn off cuDNN (accepted for compatibility; ignored on the CPU)."},                 \
   [E##_LAYOUT] = {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NHWC|NDHWC", \
-   "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."}
+   "Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default)."}
 
 #define NO_BIAS_DEFAULT "False"
 static const mx_param_desc p_conv[CP_NPARAMS] = {
   [CP_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
-   "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
+   "Kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth))."},
   [CP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
   [CP_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
   [CP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."},
@@ -2014,7 +2116,7 @@ static const mx_param_desc p_conv[CP_NPARAMS] = {
 #define NO_BIAS_DEFAULT "True"
 static const mx_param_desc p_deconv[DP_NPARAMS] = {
   [DP_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
-   "Kernel size: one entry (1-D) or two (2-D; in R c(width, height))."},
+   "Kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth))."},
   [DP_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."},
   [DP_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."},
   [DP_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL,
@@ -2030,7 +2132,7 @@ static const mx_param_desc p_deconv[DP_NPARAMS] = {
 
 static const mx_param_desc p_pool[PP_NPARAMS] = {
   [PP_KERNEL] = {"kernel", MX_PARAM_SHAPE, 0, "()", NULL,
-   "Pooling window: one entry (1-D) or two (2-D; in R c(width, height)); not needed with global_pool."},
+   "Pooling window: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D; in R c(width, height, depth)); not needed with global_pool."},
   [PP_POOL_TYPE] = {"pool_type", MX_PARAM_ENUM, 0, "max", "max|avg|sum|lp", "Pooling type."},
   [PP_GLOBAL] = {"global_pool", MX_PARAM_BOOL, 0, "False", NULL,
    "Pool over the whole spatial extent (kernel, stride and pad are ignored)."},
@@ -2043,24 +2145,26 @@ static const mx_param_desc p_pool[PP_NPARAMS] = {
   [PP_COUNT_PAD] = {"count_include_pad", MX_PARAM_BOOL, MX_PF_OPTIONAL, NULL, NULL,
    "avg pooling: divide by the window size including padding (default TRUE)."},
   [PP_LAYOUT] = {"layout", MX_PARAM_ENUM, MX_PF_OPTIONAL, NULL, "NCW|NCHW|NCDHW|NWC|NHWC|NDHWC",
-   "Data layout; only NCW (1-D) and NCHW (2-D) are supported (the default)."},
+   "Data layout; only the channels-first NCW (1-D), NCHW (2-D) and NCDHW (3-D) are supported (the default)."},
 };
 
 #define CONV_DOC                                                                       \
-  "Convolution (1-D or 2-D) with an optional bias. In engine (C) order data is "      \
-  "(batch, channel, [height,] width), weight (num_filter, channel / num_group, "       \
-  "[kh,] kw) and the output (batch, num_filter, [out_h,] out_w) with out = "           \
-  "floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R the dimensions "   \
-  "are reversed (data c(width, height, channel, batch)). float32 uses oneDNN when "    \
-  "available, otherwise (and for float64) im2col with matrix products."
+  "Convolution (1-D, 2-D or 3-D) with an optional bias. In engine (C) order data is "  \
+  "(batch, channel, [[depth,] height,] width), weight (num_filter, channel / "         \
+  "num_group, [[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] "   \
+  "out_w) with out = floor((in + 2 pad - dilate (kernel - 1) - 1) / stride) + 1; in R " \
+  "the dimensions are reversed (data c(width, height, channel, batch), 3-D "           \
+  "c(width, height, depth, channel, batch)). float32 uses oneDNN when available, "     \
+  "otherwise (and for float64) im2col (vol2col in 3-D) with matrix products."
 #define DECONV_DOC                                                                     \
-  "Deconvolution (transposed convolution, 1-D or 2-D): the gradient of a "             \
+  "Deconvolution (transposed convolution, 1-D, 2-D or 3-D): the gradient of a "        \
   "convolution with respect to its data. In engine (C) order data is (batch, "         \
-  "channel, [height,] width), weight (channel, num_filter / num_group, [kh,] kw) and " \
-  "the output (batch, num_filter, [out_h,] out_w) with out = (in - 1) stride - 2 pad " \
-  "+ dilate (kernel - 1) + 1 + adj, or target_shape when given."
+  "channel, [[depth,] height,] width), weight (channel, num_filter / num_group, "      \
+  "[[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] out_w) with "  \
+  "out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape "    \
+  "when given."
 #define POOL_DOC                                                                       \
-  "Pooling (max, avg, sum or lp; 1-D or 2-D) over windows of each channel. Max "      \
+  "Pooling (max, avg, sum or lp; 1-D, 2-D or 3-D) over windows of each channel. Max "  \
   "pooling ignores padded cells and sends the gradient to the first maximum of each "  \
   "window; avg divides by the window size including padding unless "                   \
   "count_include_pad is FALSE; global_pool pools over the whole spatial extent."

@@ -48,3 +48,28 @@ check_grad <- function(op, inputs, params = NULL, wrt = seq_along(inputs),
   }
   invisible(ana)
 }
+
+# Convolution-family float32 results against the float64 built-in op:
+# cs = list(op, ref (its _*_builtin twin), x, w, b (input dims), p (params)).
+# The op runs its fixed choice, then with tuning 7 calls (the three
+# implementations -- oneDNN blocked and plain layouts, built-in -- timed
+# twice each, then the fastest; per operation: forward, data and weight
+# gradients); the float32 built-in op once. Outputs and the gradients of
+# data, weight and bias must match. Arrays live on ctx.
+check_f32_against_builtin <- function(cs, ctx = mx.ctx.default()) {
+  u <- function(d, lo = -1, hi = 1) array(runif(prod(d), lo, hi), d)
+  nd <- function(a, dt) mx.nd.array(a, ctx = ctx, dtype = dt)
+  fb <- function(op, ins, prm, og, dt)
+    mxnet:::nd.forward.backward(op, lapply(ins, nd, dt = dt), prm, list(nd(og, dt)))
+  ins <- list(u(cs$x), u(cs$w, -0.2, 0.2), u(cs$b))
+  y64 <- mxnet:::nd.invoke(cs$ref, lapply(ins, nd, dt = "float64"), cs$p)
+  og <- u(dim(y64))
+  ref <- fb(cs$ref, ins, cs$p, og, "float64")
+  for (op in c(cs$op, cs$ref)) for (rep in if (op == cs$ref) 1 else 1:8) {
+    r <- fb(op, ins, if (rep > 1) c(cs$p, cudnn_tune = "fastest") else cs$p, og, "float32")
+    testthat::expect_equal(dim(r$outputs[[1]]), dim(y64))
+    expect_nd_equal(r$outputs[[1]], as.array(ref$outputs[[1]]), tolerance = 1e-4)
+    for (j in 1:3)
+      expect_nd_equal(r$grads[[j]], as.array(ref$grads[[j]]), tolerance = 2e-4)
+  }
+}

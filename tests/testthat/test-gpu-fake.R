@@ -156,6 +156,29 @@ test_that("fake GPUs: an op without a GPU kernel fails at bind, naming it", {
   })
 })
 
+test_that("fake GPUs: 3-D Convolution, Deconvolution and Pooling fail at bind (the CUDA kernels are 2-D)", {
+  with_fake_gpu({
+    data <- mx.symbol.Variable("data")
+    conv <- mx.symbol.Convolution(data, kernel = c(3, 3, 3), num_filter = 2, name = "conv3")
+    expect_error(mx.simple.bind(conv, ctx = mx.gpu(0), data = c(5, 5, 5, 1, 2)),
+                 class = "mxnet_unsupported_error",
+                 regexp = "conv3: Convolution: not supported on the GPU: only 1-D and 2-D")
+    deconv <- mx.symbol.Deconvolution(data, kernel = c(2, 2, 2), num_filter = 2, name = "up3")
+    expect_error(mx.simple.bind(deconv, ctx = mx.gpu(0), data = c(3, 3, 3, 1, 2)),
+                 class = "mxnet_unsupported_error", regexp = "Deconvolution: not supported on the GPU")
+    pool <- mx.symbol.Pooling(data, kernel = c(2, 2, 2), pool_type = "max", name = "pool3")
+    expect_error(mx.simple.bind(pool, ctx = mx.gpu(0), data = c(4, 4, 4, 1, 2)),
+                 class = "mxnet_unsupported_error", regexp = "pool3: Pooling: not supported on the GPU")
+    expect_error(mx.nd.Pooling(mx.nd.ones(c(2, 2, 2, 1, 1), ctx = mx.gpu(0)), global_pool = TRUE),
+                 class = "mxnet_unsupported_error", regexp = "Pooling: not supported on the GPU")
+    # the same ops in 2-D still run there
+    ex <- mx.simple.bind(mx.symbol.Convolution(data, kernel = c(3, 3), num_filter = 2), ctx = mx.gpu(0),
+                         data = c(5, 5, 1, 2))
+    expect_s3_class(ex, "MXExecutor")
+    rm(ex); gc()
+  })
+})
+
 test_that("fake GPUs: executors give the CPU's outputs and gradients, with grad_req add", {
   with_fake_gpu({
     set.seed(7)

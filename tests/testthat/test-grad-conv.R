@@ -63,9 +63,6 @@ test_that("Pooling gradients match finite differences", {
 
 test_that("float32 gradients (oneDNN where available) agree with the float64 built-in ones", {
   set.seed(34)
-  fb <- function(op, ins, prm, og, dt)
-    mxnet:::nd.forward.backward(op, lapply(ins, mx.nd.array, dtype = dt), prm,
-                                list(mx.nd.array(og, dtype = dt)))
   cases <- list(
     list(op = "Convolution", ref = "_Convolution_builtin", x = c(12, 12, 20, 8), w = c(5, 5, 20, 50),
          p = list(kernel = c(5, 5), num_filter = 50), b = 50),
@@ -77,21 +74,7 @@ test_that("float32 gradients (oneDNN where available) agree with the float64 bui
     list(op = "Deconvolution", ref = "_Deconvolution_builtin", x = c(5, 4, 6, 2), w = c(4, 4, 3, 6),
          p = list(kernel = c(4, 4), num_filter = 3, stride = c(2, 2), pad = c(1, 1), adj = c(1, 0),
                   no_bias = FALSE), b = 3))
-  for (cs in cases) {
-    ins <- list(urand(cs$x), urand(cs$w, -0.2, 0.2), urand(cs$b))
-    y64 <- mxnet:::nd.invoke(cs$ref, lapply(ins, mx.nd.array, dtype = "float64"), cs$p)
-    og <- urand(dim(y64))
-    ref <- fb(cs$ref, ins, cs$p, og, "float64")
-    # the fixed choice, then with tuning 7 calls: the three implementations
-    # are timed twice each, then the fastest runs (per operation: forward,
-    # data and weight gradients)
-    for (op in c(cs$op, cs$ref)) for (rep in if (op == cs$ref) 1 else 1:8) {
-      r <- fb(op, ins, if (rep > 1) c(cs$p, cudnn_tune = "fastest") else cs$p, og, "float32")
-      expect_nd_equal(r$outputs[[1]], as.array(ref$outputs[[1]]), tolerance = 1e-4)
-      for (j in 1:3)
-        expect_nd_equal(r$grads[[j]], as.array(ref$grads[[j]]), tolerance = 2e-4)
-    }
-  }
+  for (cs in cases) check_f32_against_builtin(cs)
 })
 
 test_that("the built-in path split over threads (several chunks of images) agrees with one thread", {
