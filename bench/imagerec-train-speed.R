@@ -4,12 +4,14 @@
 # in memory) and ImageRecordIter (decoding threads) so that both see the
 # same machine load; also the time the training loop spent waiting in
 # iter.next().
-#   R_LIBS=.lib Rscript bench/imagerec-train-speed.R [rounds] [preprocess.threads]
+#   R_LIBS=.lib Rscript bench/imagerec-train-speed.R [rounds] [preprocess.threads] [compute threads]
+# (compute threads: mxnet.threads for training, 2 by default as fashion-common.R sets)
 args <- commandArgs(trailingOnly = TRUE)
 rounds <- if (length(args) >= 1) as.integer(args[[1]]) else 5L
 threads <- if (length(args) >= 2) as.integer(args[[2]]) else 1L
 bench.dir <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE))))
 source(file.path(bench.dir, "fashion-common.R"))
+if (length(args) >= 3) options(mxnet.threads = as.integer(args[[3]]))
 mnist <- function(batch) mx.io.MNISTIter(image = f("t10k-images-idx3-ubyte.gz"),
                                          label = f("t10k-labels-idx1-ubyte.gz"),
                                          batch.size = batch, shuffle = TRUE, silent = TRUE)
