@@ -74,6 +74,8 @@ static void fake_close(int d) {
     mprotect(devs[d].base, devs[d].hwm, PROT_NONE);
 }
 
+static void ranks_setup(void);
+
 static int setup(void) {
   if (ndev >= 0) return ndev > 0;
   const char *c = getenv("MXNET_FAKE_GPU_COUNT");
@@ -84,6 +86,7 @@ static int setup(void) {
   cap = (cap + PAGE - 1) / PAGE * PAGE;
   const char *g = getenv("MXNET_FAKE_GPU_GUARD");
   guard = !(g && strcmp(g, "0") == 0);
+  ranks_setup();
   ndev = 0;
   for (int d = 0; d < n; d++) {
     /* 2 MiB aligned, so the arena can use huge pages */
@@ -345,8 +348,8 @@ static mx_gpu_backend fake = {
   .reduce_devices = f_reduce_devices,
 };
 
-const mx_gpu_backend *mx_gpu_fake_backend(void) {
-  if (!setup()) return NULL;
+/* The knob MXNET_FAKE_GPU_RANKS (read by setup, with the others). */
+static void ranks_setup(void) {
   const char *r = getenv("MXNET_FAKE_GPU_RANKS");
   fail_rank = r && strncmp(r, "fail:", 5) == 0 ? atoi(r + 5) : -1;
   int on = fail_rank >= 0;
@@ -355,5 +358,8 @@ const mx_gpu_backend *mx_gpu_fake_backend(void) {
   fake.ranks_open = on ? f_ranks_open : NULL;
   fake.ranks_allreduce = on ? f_ranks_allreduce : NULL;
   fake.ranks_close = on ? f_ranks_close : NULL;
-  return &fake;
+}
+
+const mx_gpu_backend *mx_gpu_fake_backend(void) {
+  return setup() ? &fake : NULL;
 }

@@ -23,6 +23,7 @@
 struct mx_kv {
   char type[40];
   int dist;
+  int on_devices;    /* a device type: sums over GPUs through the backend's collectives */
   mx_kv_comm *comm;  /* NULL: one worker */
   double timeout;
   size_t bucket_bytes;
@@ -46,6 +47,8 @@ double mx_kv_now(void) {
 static const char *local_types[] = {"local", "local_update_cpu", "local_allreduce_cpu",
                                     "local_allreduce_device", "device", "nccl"};
 static const char *dist_types[] = {"dist_sync", "dist_device_sync", "dist_sync_device"};
+static const char *device_types[] = {"device", "nccl", "local_allreduce_device", "dist_sync_device",
+                                     "dist_device_sync"};
 
 static int in_list(const char *t, const char **list, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -80,6 +83,7 @@ mx_status mx_kv_new(const char *type, mx_kv **out) {
   if (!kv) return mx_error(MX_ERR_NOMEM, "out of memory for a kvstore");
   memcpy(kv->type, t, sizeof t);
   kv->dist = dist;
+  kv->on_devices = in_list(t, device_types, sizeof device_types / sizeof *device_types);
   kv->timeout = 600;
   kv->bucket_bytes = MX_KV_BUCKET_NET;
   snprintf(kv->desc, sizeof kv->desc, "one process: sums over its devices");
@@ -166,12 +170,6 @@ mx_status mx_kv_reduce(mx_ndarray *dst, mx_ndarray *const *src, int n) {
   return MX_OK;
 }
 
-/* The device types: sums over GPUs through the backend's collectives. */
-static int device_type(const mx_kv *kv) {
-  static const char *t[] = {"device", "nccl", "local_allreduce_device", "dist_sync_device", "dist_device_sync"};
-  return kv && in_list(kv->type, t, sizeof t / sizeof *t);
-}
-
 /* The device of array j of every key, when the backend can reduce them all
  * at once: each key's arrays on the same nd distinct GPUs, dst[k] its first. */
 static int device_plan(mx_ndarray *const *dst, mx_ndarray *const *src, int nk, int nd, int *devs) {
@@ -193,30 +191,45 @@ static int device_plan(mx_ndarray *const *dst, mx_ndarray *const *src, int nk, i
   return 1;
 }
 
-static mx_status reduce_on_devices(mx_kv *kv, const mx_gpu_backend *b, mx_ndarray *const *src, int nk, int nd,
-                                   const int *devs) {
-  void **bufs = (void **)mx_calloc((size_t)nk * nd + 1, sizeof *bufs);
-  int64_t *counts = (int64_t *)mx_calloc((size_t)nk + 1, sizeof *counts);
-  int *dtypes = (int *)mx_calloc((size_t)nk + 1, sizeof *dtypes);
-  mx_status rc = bufs && counts && dtypes ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory for a device reduction");
-  for (int k = 0; k < nk && !rc; k++) {
-    counts[k] = mx_ndarray_size(src[k * nd]);
-    dtypes[k] = src[k * nd]->dtype;
-    for (int j = 0; j < nd; j++) bufs[k * nd + j] = MX_PTR(src[k * nd + j]);
+/* What a backend collective takes: the data of n arrays, and the size and
+ * dtype of every stride-th (one per key). */
+typedef struct dev_args {
+  void **bufs;
+  int64_t *counts;
+  int *dtypes;
+} dev_args;
+
+static mx_status dev_args_make(mx_ndarray *const *a, int n, int stride, dev_args *d) {
+  int nk = n / stride;
+  d->bufs = (void **)mx_calloc((size_t)n + 1, sizeof *d->bufs);
+  d->counts = (int64_t *)mx_calloc((size_t)nk + 1, sizeof *d->counts);
+  d->dtypes = (int *)mx_calloc((size_t)nk + 1, sizeof *d->dtypes);
+  if (!d->bufs || !d->counts || !d->dtypes) return mx_error(MX_ERR_NOMEM, "out of memory for a device collective");
+  for (int i = 0; i < n; i++) d->bufs[i] = MX_PTR(a[i]);
+  for (int k = 0; k < nk; k++) {
+    d->counts[k] = mx_ndarray_size(a[k * stride]);
+    d->dtypes[k] = a[k * stride]->dtype;
   }
-  if (!rc) rc = b->reduce_devices(devs, nd, bufs, counts, dtypes, nk);
-  if (!rc) kv->stats.device_collectives++;
-  free(bufs);
-  free(counts);
-  free(dtypes);
-  return rc;
+  return MX_OK;
+}
+
+static void dev_args_free(dev_args *d) {
+  free(d->bufs);
+  free(d->counts);
+  free(d->dtypes);
 }
 
 mx_status mx_kv_reduce_keys(mx_kv *kv, mx_ndarray *const *dst, mx_ndarray *const *src, int nk, int nd) {
   int devs[16];
-  const mx_gpu_backend *b = device_type(kv) ? mx_gpu() : NULL;
-  if (b && b->reduce_devices && nk > 0 && device_plan(dst, src, nk, nd, devs))
-    return reduce_on_devices(kv, b, src, nk, nd, devs);
+  const mx_gpu_backend *b = kv && kv->on_devices ? mx_gpu() : NULL;
+  if (b && b->reduce_devices && nk > 0 && device_plan(dst, src, nk, nd, devs)) {
+    dev_args d;
+    mx_status rc = dev_args_make(src, nk * nd, nd, &d);
+    if (!rc) rc = b->reduce_devices(devs, nd, d.bufs, d.counts, d.dtypes, nk);
+    if (!rc) kv->stats.device_collectives++;
+    dev_args_free(&d);
+    return rc;
+  }
   for (int k = 0; k < nk; k++) {
     mx_status rc = mx_kv_reduce(dst[k], src + (size_t)k * nd, nd);
     if (rc) return rc;
@@ -267,7 +280,7 @@ static mx_status open_device_comm(mx_kv *kv, const mx_gpu_backend *b, int dev) {
  * 1: done (or failed, rc set); 0: not applicable, use host staging. */
 static int allreduce_on_device(mx_kv *kv, mx_ndarray *const *arrays, int n, mx_status *rc) {
   const mx_gpu_backend *b = mx_gpu();
-  if (!device_type(kv) || !b || !b->ranks_allreduce || !b->ranks_id_bytes || kv->fp16 || n < 1) return 0;
+  if (!kv->on_devices || !b || !b->ranks_allreduce || !b->ranks_id_bytes || kv->fp16 || n < 1) return 0;
   int dev = arrays[0]->ctx.dev_id;
   for (int i = 0; i < n; i++)
     if (arrays[i]->ctx.dev_type != MX_GPU || arrays[i]->ctx.dev_id != dev) return 0;
@@ -277,25 +290,16 @@ static int allreduce_on_device(mx_kv *kv, mx_ndarray *const *arrays, int n, mx_s
     if (*rc) return 1;
     if (!kv->dev_comm) return 0;
   }
-  void **bufs = (void **)mx_calloc((size_t)n, sizeof *bufs);
-  int64_t *counts = (int64_t *)mx_calloc((size_t)n, sizeof *counts);
-  int *dtypes = (int *)mx_calloc((size_t)n, sizeof *dtypes);
-  *rc = bufs && counts && dtypes ? MX_OK : mx_error(MX_ERR_NOMEM, "out of memory for a device allreduce");
-  for (int i = 0; i < n && !*rc; i++) {
-    bufs[i] = MX_PTR(arrays[i]);
-    counts[i] = mx_ndarray_size(arrays[i]);
-    dtypes[i] = arrays[i]->dtype;
-  }
+  dev_args d;
   double t0 = mx_kv_now();
-  if (!*rc) *rc = b->ranks_allreduce(kv->dev_comm, dev, bufs, counts, dtypes, n);
+  *rc = dev_args_make(arrays, n, 1, &d);
+  if (!*rc) *rc = b->ranks_allreduce(kv->dev_comm, dev, d.bufs, d.counts, d.dtypes, n);
   if (!*rc) {
     kv->stats.device_collectives++;
     for (int i = 0; i < n; i++) kv->stats.allreduce_bytes += (int64_t)mx_ndarray_nbytes(arrays[i]);
     kv->stats.allreduce_seconds += mx_kv_now() - t0;
   }
-  free(bufs);
-  free(counts);
-  free(dtypes);
+  dev_args_free(&d);
   return 1;
 }
 

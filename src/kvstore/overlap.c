@@ -33,6 +33,7 @@ struct mx_kv_overlap {
   unsigned char **host; /* the gradient arrays' data */
   ov_bucket *b;         /* in the order they are reduced */
   int nb;
+  int64_t elems;        /* over all buckets (the statistics of a step) */
   pthread_t thread;
   int started;
   pthread_mutex_t mu;
@@ -75,6 +76,7 @@ static mx_status make_buckets(mx_kv_overlap *o, mx_ndarray *const *g, int n) {
     for (int j = bk->first; j < bk->first + bk->count; j++)
       if (final[o->plan.pc[j].arr] > o->b[k].ready) o->b[k].ready = final[o->plan.pc[j].arr];
   }
+  for (int k = 0; !rc && k < o->plan.nb; k++) o->elems += o->plan.b[k].n;
   if (!rc) {
     o->nb = o->plan.nb;
     qsort(o->b, (size_t)o->nb, sizeof *o->b, by_ready);
@@ -167,7 +169,6 @@ mx_status mx_kv_overlap_new(mx_kv *kv, mx_executor *e, mx_ndarray *const *grads,
 }
 
 mx_status mx_kv_overlap_wait(mx_kv_overlap *o) {
-  int64_t elems = 0;
   pthread_mutex_lock(&o->mu);
   o->queued = o->nb; /* what backward did not make ready (or no backward ran) */
   pthread_cond_broadcast(&o->cv);
@@ -180,8 +181,7 @@ mx_status mx_kv_overlap_wait(mx_kv_overlap *o) {
   o->err = MX_OK;
   o->seconds = 0;
   pthread_mutex_unlock(&o->mu);
-  for (int k = 0; k < o->plan.nb; k++) elems += o->plan.b[k].n;
-  mx_kv_count(o->kv, 1, elems * (int64_t)sizeof(float), o->nb, secs);
+  mx_kv_count(o->kv, 1, o->elems * (int64_t)sizeof(float), o->nb, secs);
   return err ? mx_error(err, "%s", msg) : MX_OK;
 }
 
