@@ -54,7 +54,7 @@ img.check.int <- function(x, arg, lo, hi) {
 mx.image.decode <- function(buf, channels = 3) {
   channels <- img.check.int(channels, "channels", 1, 3)
   if (channels == 2L) mx.error("value", "argument 'channels' must be 1 or 3")
-  .Call(C_mx_r_image_decode, img.check.raw(buf), channels, 0L)
+  .Call(C_mx_r_image_decode, img.check.raw(buf), channels, 0L, 0L)
 }
 
 #' @rdname mx.image.decode
@@ -283,7 +283,10 @@ img.read.list <- function(path, width) {
 #' drew skewed offsets).
 #'
 #' \code{preprocess.threads} threads decode ahead into
-#' \code{prefetch.buffer} batches while the model trains. The arrays of
+#' \code{prefetch.buffer} batches while the model trains. When the model's
+#' threads fill every core, the decoding threads make the next batch at once
+#' but wait with the later ones until the running op ends, so that they do
+#' not stall its threads (see \code{\link{mx.threads}}). The arrays of
 #' \code{value()} are read in place (no copy): they stay valid until the next
 #' \code{iter.next()} or \code{reset()}, then are refilled; copy
 #' (\code{as.array}) what must survive a step. Each

@@ -112,7 +112,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_irheader_pack, 5),
   CALLDEF(mx_r_irheader_unpack, 1),
   /* images (r/image-r.c) */
-  CALLDEF(mx_r_image_decode, 3),
+  CALLDEF(mx_r_image_decode, 4),
   CALLDEF(mx_r_image_encode, 3),
   CALLDEF(mx_r_image_resize, 3),
   CALLDEF(mx_r_im2rec, 7),

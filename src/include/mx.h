@@ -111,6 +111,17 @@ int mx_threads_available(void);
 #define MX_THREADS_PER_PROC 4
 int mx_threads_max(void);
 
+/* Long engine calls in progress (threads.c).  The caller of a call that may
+ * run parallel ops brackets it with begin/end (the R glue does, for calls it
+ * polls for Ctrl-C).  mx_compute_busy(): such a call runs and its threads
+ * fill the processors.  mx_compute_wait(ms): wait until no such call runs,
+ * at most ms milliseconds.  For helper threads that work ahead (image
+ * decoding) and should leave the cores to a parallel op meanwhile. */
+void mx_compute_begin(void);
+void mx_compute_end(void);
+int mx_compute_busy(void);
+void mx_compute_wait(int max_ms);
+
 /* ------------------------------------------------------------------ dtypes */
 
 /* Values are MXNet's type flags, so they go to and from files unchanged. */

@@ -312,6 +312,16 @@ static void *worker(void *arg) {
       pthread_cond_wait(&it->space, &it->mu);
       continue;
     }
+    if (b > it->consumed + 1 && mx_compute_busy()) {
+      /* The consumer holds batch `consumed` and next takes consumed + 1:
+       * this one is for later, so leave the cores to the parallel op that
+       * runs now (see mx_compute_begin).  Items of the next batch are made
+       * at once; 10 ms bounds the wait, so a stop is seen soon. */
+      pthread_mutex_unlock(&it->mu);
+      mx_compute_wait(10);
+      pthread_mutex_lock(&it->mu);
+      continue;
+    }
     it->next_item++;
     slot *s = &it->slots[b % P];
     pthread_mutex_unlock(&it->mu);

@@ -160,7 +160,8 @@ static mx_status jpeg_encode(const mx_image *img, int quality, uint8_t **buf, si
 
 /* ------------------------------------------------------------------ PNG */
 #if MX_HAVE_PNG
-static mx_status png_decode(const uint8_t *buf, size_t n, int channels, mx_image *out) {
+mx_status mx_png_decode_libpng(const uint8_t *buf, size_t n, int channels, mx_image *out) {
+  memset(out, 0, sizeof *out);
   png_image p;
   memset(&p, 0, sizeof p);
   p.version = PNG_IMAGE_VERSION;
@@ -257,7 +258,8 @@ mx_status mx_image_decode(const uint8_t *buf, size_t n, int channels, int min_sh
   }
   if (f == MX_IMAGE_PNG) {
 #if MX_HAVE_PNG
-    return png_decode(buf, n, channels, out);
+    if (mx_png_fast(buf, n, channels, out)) return MX_OK;
+    return mx_png_decode_libpng(buf, n, channels, out);
 #else
     return mx_error(MX_ERR_UNSUPPORTED, "this build has no PNG decoder (%s)", MX_PNG_DETAIL);
 #endif

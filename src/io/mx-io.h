@@ -214,6 +214,14 @@ mx_status mx_image_alloc(mx_image *img, int w, int h, int c);
  * built in with MX_ERR_UNSUPPORTED. */
 mx_status mx_image_decode(const uint8_t *buf, size_t n, int channels, int min_short,
                           mx_image *out);
+/* The common PNG without libpng (png-fast.c): 8-bit grey to 1 channel or
+ * 8-bit RGB to 3, not interlaced, no chunk that changes colours, every
+ * critical CRC right and the data inflating to exactly the image.  Returns
+ * 1 with *out decoded, else 0 (out untouched, no error set): the caller
+ * then decodes with libpng, mx_png_decode_libpng, which mx_image_decode
+ * uses for every other PNG (both are here for tests and fuzzing). */
+int mx_png_fast(const uint8_t *buf, size_t n, int channels, mx_image *out);
+mx_status mx_png_decode_libpng(const uint8_t *buf, size_t n, int channels, mx_image *out);
 /* Encode as JPEG (quality 1-100) or PNG (png != 0; zlib level 0-9) into an
  * mx_malloc'ed buffer. */
 mx_status mx_image_encode(const mx_image *img, int png, int quality, uint8_t **buf,

@@ -91,7 +91,7 @@ static int abort_poll(void *user) {
 static void poll_begin(int hold) {
   if (poll_depth++ > 0) return;
   held = hold;
-  if (held) hold_signals(1);
+  if (held) hold_signals(1), mx_compute_begin();
   mx_abort_set_callback(abort_poll, NULL);
 }
 void mx_r_poll_begin(void) { poll_begin(1); }
@@ -100,7 +100,7 @@ void mx_r_poll_begin_small(int small) { poll_begin(!small); }
 mx_status mx_r_poll_end(mx_status st) {
   if (--poll_depth > 0) return st;
   mx_abort_set_callback(NULL, NULL);
-  if (held) hold_signals(0);
+  if (held) hold_signals(0), mx_compute_end();
   held = 0;
   return st;
 }

@@ -6,6 +6,7 @@
  */
 #include "mx-r.h"
 #include "../io/mx-io.h"
+#include "../mx-config.h"
 
 #include <math.h>
 #include <string.h>
@@ -49,11 +50,25 @@ static void image_from_r(SEXP x, mx_image *img) {
   }
 }
 
-SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short) {
+/* path: 0 mx_image_decode; for tests of PNG decoding, 1 only png-fast.c
+ * (NULL when it declines the file) and 2 only libpng. */
+SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short, SEXP path) {
   if (TYPEOF(raw) != RAWSXP) mx_r_value_error("argument 'buf' must be a raw vector");
-  int c = Rf_asInteger(channels), m = Rf_asInteger(min_short);
+  int c = Rf_asInteger(channels), m = Rf_asInteger(min_short), p = Rf_asInteger(path);
+  const uint8_t *b = RAW(raw);
+  size_t n = (size_t)XLENGTH(raw);
   mx_image img;
-  mx_r_check(mx_image_decode(RAW(raw), (size_t)XLENGTH(raw), c, m == NA_INTEGER ? 0 : m, &img));
+  if (p == 1) {
+    if (!mx_png_fast(b, n, c, &img)) return R_NilValue;
+  } else if (p == 2) {
+#if MX_HAVE_PNG
+    mx_r_check(mx_png_decode_libpng(b, n, c, &img));
+#else
+    mx_r_raise(MX_ERR_UNSUPPORTED, "this build has no libpng");
+#endif
+  } else {
+    mx_r_check(mx_image_decode(b, n, c, m == NA_INTEGER ? 0 : m, &img));
+  }
   return image_to_r(&img);
 }
 

@@ -196,7 +196,7 @@ SEXP mx_r_irheader_pack(SEXP flag, SEXP label, SEXP id, SEXP id2, SEXP payload);
 SEXP mx_r_irheader_unpack(SEXP rec);
 
 /* Images (image-r.c). */
-SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short);
+SEXP mx_r_image_decode(SEXP raw, SEXP channels, SEXP min_short, SEXP path);
 SEXP mx_r_image_encode(SEXP x, SEXP png, SEXP quality);
 SEXP mx_r_image_resize(SEXP x, SEXP w, SEXP h);
 SEXP mx_r_im2rec(SEXP paths, SEXP labels, SEXP width, SEXP ids, SEXP opts, SEXP rec, SEXP idx);

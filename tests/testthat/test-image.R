@@ -32,6 +32,103 @@ test_that("JPEG round trip is close at high quality", {
   expect_lt(mean(abs(g[, , 1] - (0.299 * x[, , 1] + 0.587 * x[, , 2] + 0.114 * x[, , 3]))), 2)
 })
 
+# PNG files made here byte by byte (R reference for png-fast.c, which
+# decodes 8-bit grey and RGB without libpng): rows filtered with the given
+# PNG filter types (0 none, 1 sub, 2 up, 3 average, 4 Paeth), the zlib
+# stream from memCompress, cut into `idat` chunks; `before` adds chunks
+# between IHDR and the first IDAT.
+png_crc_table <- vapply(0:255, function(n) {
+  k <- n
+  for (i in 1:8) k <- if (bitwAnd(k, 1L)) bitwXor(-306674912L, bitwShiftR(k, 1L)) else bitwShiftR(k, 1L)
+  k
+}, 1L)   # -306674912L: the bits of 0xEDB88320
+png_crc <- function(b) {
+  k <- -1L
+  for (v in as.integer(b)) k <- bitwXor(png_crc_table[bitwAnd(bitwXor(k, v), 255L) + 1L], bitwShiftR(k, 8L))
+  bitwNot(k)
+}
+png_be32 <- function(v) writeBin(as.integer(v), raw(), size = 4, endian = "big")
+png_chunk <- function(type, data = raw(0)) {
+  td <- c(charToRaw(type), data)
+  c(png_be32(length(data)), td, png_be32(png_crc(td)))
+}
+png_filter_row <- function(r, up, bpp, f) {
+  a <- c(rep(0, bpp), head(r, -bpp)); c <- c(rep(0, bpp), head(up, -bpp))
+  pred <- switch(f + 1, 0, a, up, (a + up) %/% 2, {
+    p <- a + up - c; pa <- abs(p - a); pb <- abs(p - up); pc <- abs(p - c)
+    ifelse(pa <= pb & pa <= pc, a, ifelse(pb <= pc, up, c))
+  })
+  c(f, (r - pred) %% 256)
+}
+png_craft <- function(x, filters = 0, idat = 1, before = NULL) {
+  w <- dim(x)[1]; h <- dim(x)[2]; ch <- dim(x)[3]
+  rows <- lapply(seq_len(h), function(y) as.vector(t(matrix(x[, y, ], w, ch))))
+  up <- rep(0, w * ch)
+  body <- unlist(lapply(seq_len(h), function(y) {
+    f <- png_filter_row(rows[[y]], up, ch, filters[(y - 1) %% length(filters) + 1])
+    up <<- rows[[y]]
+    f
+  }))
+  z <- memCompress(as.raw(body), "gzip")
+  cuts <- split(z, ceiling(seq_along(z) * idat / length(z)))
+  ihdr <- c(png_be32(w), png_be32(h), as.raw(c(8, if (ch == 1) 0 else 2, 0, 0, 0)))
+  c(as.raw(c(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)), png_chunk("IHDR", ihdr), before,
+    unlist(lapply(cuts, function(b) png_chunk("IDAT", b)), use.names = FALSE), png_chunk("IEND"))
+}
+
+test_that("PNGs made byte by byte decode exactly: every filter, grey and RGB, split data", {
+  skip_if_not_installed("png")
+  set.seed(3)
+  x <- test_image(17, 10)
+  x[, 4:6, ] <- sample(0:255, 17 * 3 * 3, replace = TRUE)   # noise: large differences
+  g <- x[, , 3, drop = FALSE]
+  # path 1: png-fast.c alone (NULL where it declines); 2: libpng alone
+  each_path <- function(b, ch, want, fast = TRUE) {
+    f <- .Call(mxnet:::C_mx_r_image_decode, b, ch, 0L, 1L)
+    if (fast) expect_identical(f, want) else expect_null(f)
+    expect_identical(.Call(mxnet:::C_mx_r_image_decode, b, ch, 0L, 2L), want)
+    expect_identical(mx.image.decode(b, channels = ch), want)
+  }
+  for (f in list(0, 1, 2, 3, 4, 0:4, c(4, 3, 1, 2))) {
+    each_path(png_craft(x, f), 3L, array(as.integer(x), dim(x)))
+    each_path(png_craft(g, f), 1L, array(as.integer(g), dim(g)))
+  }
+  each_path(png_craft(x, 0:4, idat = 5), 3L, array(as.integer(x), dim(x)))
+  one <- array(c(7L, 250L, 3L), c(1, 1, 3))
+  each_path(png_craft(one, 4), 3L, one)
+  # a harmless chunk is skipped; one that may change colours goes to libpng
+  each_path(png_craft(x, 0:4, before = png_chunk("tEXt", charToRaw("a\001b"))), 3L,
+            array(as.integer(x), dim(x)))
+  each_path(png_craft(x, 1, before = png_chunk("sRGB", as.raw(0))), 3L, array(as.integer(x), dim(x)),
+            fast = FALSE)
+  # the files of our encoder and of the png package take the fast path
+  each_path(mx.image.encode(x, ".png"), 3L, array(as.integer(x), dim(x)))
+  p <- tempfile(fileext = ".png")
+  png::writePNG(aperm(g, c(2, 1, 3))[, , 1] / 255, p)
+  each_path(readBin(p, "raw", file.size(p)), 1L, array(as.integer(g), dim(g)))
+  # grey decoded to RGB and RGB to grey go through libpng's conversions
+  expect_identical(mx.image.decode(png_craft(g, 2), channels = 3)[, , 2], array(as.integer(g), dim(g))[, , 1])
+  expect_identical(dim(mx.image.decode(png_craft(x, 2), channels = 1)), c(17L, 10L, 1L))
+})
+
+test_that("damaged PNGs that the fast path refuses fail in libpng with classed errors", {
+  x <- test_image(9, 5)
+  p <- png_craft(x, 0:4)
+  idat <- 8 + 25 + 8 + 2                           # the second byte of the zlib stream
+  bad_crc <- p; bad_crc[idat] <- as.raw(bitwXor(as.integer(p[idat]), 1L))
+  expect_error(mx.image.decode(bad_crc), "PNG", class = "mxnet_io_error")
+  bad_filter <- png_craft(x, 5)                    # no filter type 5
+  expect_error(mx.image.decode(bad_filter), "PNG", class = "mxnet_io_error")
+  short <- png_craft(x[, 1:4, , drop = FALSE], 0)   # rows for a 9 x 4 image under a 9 x 5 header
+  short[17:24] <- p[17:24]
+  short[30:33] <- png_be32(png_crc(short[13:29]))
+  expect_error(mx.image.decode(short), "PNG", class = "mxnet_io_error")
+  expect_null(.Call(mxnet:::C_mx_r_image_decode, short, 3L, 0L, 1L))
+  # libpng reads a file without IEND; the fast path leaves it to libpng
+  expect_null(.Call(mxnet:::C_mx_r_image_decode, head(p, -12), 3L, 0L, 1L))
+  expect_identical(mx.image.decode(head(p, -12)), array(as.integer(x), dim(x)))
+})
+
 test_that("decoded pixels match the jpeg and png packages", {
   skip_if_not_installed("jpeg")
   skip_if_not_installed("png")

@@ -1,7 +1,7 @@
 /*
  * fuzz-image-record.c -- libFuzzer harness for the image record path of
  * mx.io.ImageRecordIter and im2rec: the image header (src/io/recordio.c),
- * JPEG and PNG decoding (image.c, libjpeg / libpng) and the augmentation
+ * JPEG and PNG decoding (image.c, libjpeg / libpng, png-fast.c) and the augmentation
  * pipeline (image-aug.c).  Built without R; see README.md here.
  *
  * Input layout (make-seeds.R writes seeds in it):
@@ -11,7 +11,8 @@
  *   byte 1   output width - 1 (low 5 bits) ; byte 2 output height - 1
  *   byte 3   resize (short side; 0 = off)
  *   then     an image record: IRHeader, labels, JPEG or PNG bytes.
- * Checks: errors leave a message; a decoded image has 1 or 3 channels and a
+ * Checks: errors leave a message; a PNG that png-fast.c decodes decodes to
+ * the same pixels through libpng; a decoded image has 1 or 3 channels and a
  * positive size, and encodes to PNG and decodes back to the same pixels; the
  * augmented example is finite (float) and the same for the same seed.
  */
@@ -81,6 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     a.std[k] = 50.0f;
   }
   mx_image dec;
+  if (mx_png_fast(img, img_n, a.c, &dec)) {   /* the fast path's pixels are libpng's */
+    mx_image lib;
+    check(mx_png_decode_libpng(img, img_n, a.c, &lib) == MX_OK);
+    check(lib.w == dec.w && lib.h == dec.h && lib.c == dec.c);
+    check(memcmp(lib.data, dec.data, (size_t)dec.w * dec.h * dec.c) == 0);
+    mx_image_free(&lib);
+    mx_image_free(&dec);
+  }
   st = mx_image_decode(img, img_n, a.c, a.resize, &dec);
   if (st != MX_OK) {
     check_failed(st);
