@@ -10,7 +10,8 @@ exec.options <- function() {
   if (is.null(mirror)) mirror <- identical(Sys.getenv("MXNET_BACKWARD_DO_MIRROR"), "1")
   c(plan = isTRUE(getOption("mxnet.plan.memory", TRUE)),
     inplace = isTRUE(getOption("mxnet.inplace", TRUE)),
-    mirror = isTRUE(mirror))
+    mirror = isTRUE(mirror),
+    fold = isTRUE(getOption("mxnet.inference.fold", TRUE)))
 }
 
 #' Bind a symbol to arrays
@@ -22,7 +23,12 @@ exec.options <- function() {
 #' Memory planning is on by default (\code{options(mxnet.plan.memory =
 #' FALSE)} turns it off); \code{options(mxnet.backward.mirror = TRUE)} (or
 #' \env{MXNET_BACKWARD_DO_MIRROR=1}) recomputes cheap nodes in backward to
-#' save memory.
+#' save memory. An executor without gradients (all \code{grad.req} "null")
+#' folds, in forward calls with \code{is.train = FALSE}, each BatchNorm that
+#' alone reads a Convolution's output (and a relu \code{Activation} after
+#' it) into the convolution: one call computes all three, the same values up
+#' to rounding; \code{mx.exec.memory(exec)[["n_folded"]]} counts them and
+#' \code{options(mxnet.inference.fold = FALSE)} turns it off.
 #'
 #' @param symbol An MXSymbol.
 #' @param ctx Device (default \code{mx.ctx.default()}).

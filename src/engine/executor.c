@@ -54,6 +54,19 @@ typedef struct step {
   double seconds;
 } step;
 
+/* Inference folding: a Convolution whose output only a BatchNorm reads
+ * (and whose result only a relu reads) runs as one call with the
+ * BatchNorm's per-channel map and the relu as its epilogue, when the
+ * executor has no backward pass and a forward call is not training.  All
+ * three values share one planned block, so the call writes the last one
+ * where the first would have been; the other two steps are then skipped. */
+typedef struct fold {
+  int conv, bn, relu;  /* steps (relu -1: none)                              */
+  int out;             /* buffer of the result                               */
+  int64_t nch;         /* output channels                                    */
+  int done;            /* ran folded in this forward pass                    */
+} fold;
+
 typedef struct block {
   size_t bytes;
   int live;
@@ -89,6 +102,9 @@ struct mx_executor {
   mx_exec_step_fn step_hook; /* called after each backward step              */
   void *step_user;
   mx_storage *ws;            /* the kernels' shared workspace (or NULL)     */
+  fold *folds;               /* inference folding (bind_fold)              */
+  int nfolds;
+  int *fold_of;              /* per step: its fold, or -1 (NULL: none)      */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -177,6 +193,8 @@ void mx_executor_free(mx_executor *e) {
   free(e->head_grad_buf);
   free(e->order);
   free(e->mirror_ok);
+  free(e->folds);
+  free(e->fold_of);
   mx_symbol_free(e->sym);
   free(e);
 }
@@ -899,12 +917,15 @@ static void plan_free(plan *p) {
  * step is the source's last reader.  Returns the block or -1. */
 static int inplace_block(const mx_executor *e, const step *st, int t, int b) {
   const mx_node *x = e->order[st->node];
-  if (!x->op || !(x->op->flags & MX_OPF_INPLACE)) return -1;
+  if (!x->op) return -1;
+  int all = (x->op->flags & MX_OPF_INPLACE) != 0;   /* every output, and backward */
+  int first = all || ((x->op->flags & MX_OPF_INPLACE_CPU) && !e->kern[st->node].gpu);
+  if (!first) return -1;
   int src = -1;
   if (st->kind == ST_FWD || st->kind == ST_RECOMP)
-    for (int k = 0; k < st->nout && k < st->nin; k++)
+    for (int k = 0; k < st->nout && k < st->nin && (k == 0 || all); k++)
       if (st->out[k] == b) src = st->in[k];
-  if (st->kind == ST_BWD && x->ninputs - x->naux == 1 && st->ig[0] == b) src = st->og[0];
+  if (all && st->kind == ST_BWD && x->ninputs - x->naux == 1 && st->ig[0] == b) src = st->og[0];
   if (src < 0) return -1;
   const buf *sb = &e->bufs[src], *bb = &e->bufs[b];
   /* nothing else in this step may read src after the write: only
@@ -1040,8 +1061,82 @@ static mx_status bind_resolve_steps(bind_ctx *c) {
   return MX_OK;
 }
 
+/* Bytes of a fold's scale and shift at the end of the workspace. */
+static size_t fold_bytes(const fold *f) { return mx_scratch_round((size_t)f->nch * 2 * sizeof(float)); }
+
+/* The one forward step that reads buffer b, or -1 (none, several, or b is
+ * a graph output). */
+static int sole_reader(const mx_executor *e, int b) {
+  for (int h = 0; h < e->nheads; h++)
+    if (e->head_buf[h] == b) return -1;
+  int found = -1;
+  for (int t = 0; t < e->nfwd; t++) {
+    const step *st = &e->steps[t];
+    for (int j = 0; j < st->nin; j++)
+      if (st->in[j] == b) {
+        if (found >= 0) return -1;
+        found = t;
+      }
+  }
+  return found;
+}
+
+static const mx_op *step_op(const mx_executor *e, int t) { return e->order[e->steps[t].node]->op; }
+
+/* Two planned buffers in one block (the later one took over in place). */
+static int same_block(const mx_executor *e, int a, int b) {
+  const buf *x = &e->bufs[a], *y = &e->bufs[b];
+  return !x->external && !y->external && !x->keep && !y->keep && x->block >= 0 &&
+         x->block == y->block && mx_ndarray_same(x->arr, y->arr);
+}
+
+/* The fold that starts at forward step t (a convolution), if there is one. */
+static int find_fold(const mx_executor *e, int t, fold *f) {
+  const step *sc = &e->steps[t];
+  const mx_op *op = step_op(e, t);
+  if (sc->kind != ST_FWD || !op || !op->forward_epilogue || sc->nout != 1) return 0;
+  int tb = sole_reader(e, sc->out[0]);
+  if (tb < 0 || !step_op(e, tb) || !step_op(e, tb)->inference_affine) return 0;
+  const step *sb = &e->steps[tb];
+  if (sb->in[0] != sc->out[0] || e->bufs[sc->out[0]].shape.ndim < 2) return 0;
+  for (int k = 1; k < sb->nout; k++)
+    if (sb->out[k] >= 0 && (sole_reader(e, sb->out[k]) >= 0 || e->bufs[sb->out[k]].keep)) return 0;
+  f->conv = t;
+  f->bn = tb;
+  f->relu = sole_reader(e, sb->out[0]);
+  const mx_op *rop = f->relu >= 0 ? step_op(e, f->relu) : NULL;
+  const step *sr = f->relu >= 0 ? &e->steps[f->relu] : NULL;
+  if (!rop || !rop->is_relu || !rop->is_relu(e->order[sr->node]->params) || sr->in[0] != sb->out[0] ||
+      !same_block(e, sc->out[0], sr->out[0]))
+    f->relu = -1;
+  f->out = f->relu >= 0 ? sr->out[0] : sb->out[0];
+  f->nch = e->bufs[sc->out[0]].shape.d[1];
+  return same_block(e, sc->out[0], f->out);
+}
+
+/* Phase: inference folding (executors without backward, on the CPU). */
+static mx_status bind_fold(bind_ctx *c) {
+  mx_executor *e = c->e;
+  if (!c->opts.fold || e->has_backward || e->ctx.dev_type != MX_CPU) return MX_OK;
+  e->fold_of = ints(e->nsteps, -1);
+  e->folds = (fold *)calloc((size_t)(e->nfwd > 0 ? e->nfwd : 1), sizeof(fold));
+  if (!e->fold_of || !e->folds) return oom();
+  for (int t = 0; t < e->nfwd; t++) {
+    fold f;
+    if (e->fold_of[t] >= 0 || !find_fold(e, t, &f)) continue;
+    e->fold_of[f.conv] = e->fold_of[f.bn] = e->nfolds;
+    if (f.relu >= 0) e->fold_of[f.relu] = e->nfolds;
+    e->folds[e->nfolds++] = f;
+  }
+  e->mem.n_folded = e->nfolds;
+  return MX_OK;
+}
+
 /* The scratch one step's kernel asks for; fwd_of: the node's forward step
- * (its inputs' shapes serve the backward call too). */
+ * (its inputs' shapes serve the backward call too).  A folded
+ * convolution's step also needs its call with the epilogue (asked last, so
+ * that a kernel building per-node state keeps that one) and the fold's
+ * scale and shift. */
 static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape *in) {
   const step *st = &e->steps[t];
   const mx_node *x = e->order[st->node];
@@ -1060,7 +1155,14 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
   kc.ctx = e->ctx;
   kc.is_train = e->is_train;
   kc.state = &e->state[st->node];
-  return fn(&kc, x->params, f->nin, in, dtype, st->kind == ST_BWD);
+  size_t need = fn(&kc, x->params, f->nin, in, dtype, st->kind == ST_BWD);
+  const fold *fd = e->fold_of && e->fold_of[t] >= 0 ? &e->folds[e->fold_of[t]] : NULL;
+  if (fd && fd->conv == t) {
+    size_t n = mx_scratch_round(fn(&kc, x->params, f->nin, in, dtype, 2 + (fd->relu >= 0))) +
+               fold_bytes(fd);
+    if (n > need) need = n;
+  }
+  return need;
 }
 
 /* Phase: one workspace for all kernels, of the largest need (steps run one
@@ -1108,6 +1210,7 @@ static const bind_phase bind_phases[] = {
   bind_plan_memory,      /* blocks for the planned buffers                 */
   bind_allocate,         /* storage and views                              */
   bind_resolve_steps,    /* arrays per step                                */
+  bind_fold,             /* inference folding                              */
   bind_workspace,        /* the kernels' shared scratch                    */
 };
 
@@ -1123,7 +1226,7 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
   memset(&c, 0, sizeof c);
   c.s = s;
   c.ctx = ctx;
-  c.opts = opts ? *opts : (mx_exec_opts){1, 1, 0};
+  c.opts = opts ? *opts : (mx_exec_opts){1, 1, 0, 1};
   c.args = args;
   c.nargs = nargs;
   c.grads = grads;
@@ -1199,11 +1302,49 @@ static mx_status run_step(mx_executor *e, int t) {
   return rc;
 }
 
+/* A fold's convolution with the BatchNorm's map (and relu) as epilogue;
+ * MX_ERR_UNSUPPORTED (no error): run the three steps instead. */
+static mx_status run_fold(mx_executor *e, fold *f) {
+  step *sc = &e->steps[f->conv], *sb = &e->steps[f->bn];
+  const mx_node *xc = e->order[sc->node], *xb = e->order[sb->node];
+  size_t fb = fold_bytes(f), total = e->ws ? e->ws->bytes : 0;
+  if (total < fb) return MX_ERR_UNSUPPORTED;
+  size_t at = (total - fb) & ~(size_t)63;
+  float *scale = (float *)(void *)((char *)e->ws->data + at), *shift = scale + f->nch;
+  mx_status rc = xb->op->inference_affine(xb->params, sb->a_in, sb->nin, scale, shift, f->nch);
+  if (rc) return rc;
+  mx_op_ctx kc;
+  memset(&kc, 0, sizeof kc);
+  kc.nthreads = mx_threads_get();
+  kc.ctx = e->ctx;
+  kc.state = &e->state[sc->node];
+  kc.workspace = e->ws->data;
+  kc.workspace_bytes = at;
+  mx_epilogue ep = {scale, shift, f->relu >= 0};
+  rc = xc->op->forward_epilogue(&kc, xc->params, sc->a_in, sc->nin, e->bufs[f->out].arr, &ep);
+  if (rc && rc != MX_ERR_UNSUPPORTED) mx_error_prefix(rc, "%s (%s, folded): ", xc->name, xc->op->name);
+  return rc;
+}
+
+/* Inference folding at step t: 1 when the step is done (run folded, or
+ * skipped because its fold ran), 0 when it runs as usual. */
+static int folded_step(mx_executor *e, int t, mx_status *rc) {
+  *rc = MX_OK;
+  if (!e->fold_of || e->fold_of[t] < 0 || e->is_train) return 0;
+  fold *f = &e->folds[e->fold_of[t]];
+  if (t != f->conv) return f->done;
+  *rc = run_fold(e, f);
+  if (*rc == MX_ERR_UNSUPPORTED) *rc = MX_OK;
+  else f->done = *rc == MX_OK;
+  return f->done || *rc;
+}
+
 static mx_status run_range(mx_executor *e, int from, int to) {
   for (int t = from; t < to; t++) {
     if (mx_abort_requested()) return mx_error(MX_ERR_ABORTED, "interrupted");
     double t0 = e->profiling ? now_seconds() : 0;
-    mx_status rc = run_step(e, t);
+    mx_status rc;
+    if (!folded_step(e, t, &rc)) rc = run_step(e, t);
     if (rc) return rc;
     if (e->profiling) {
       e->steps[t].seconds += now_seconds() - t0;
@@ -1233,6 +1374,7 @@ int mx_executor_final_step(const mx_executor *e, const mx_ndarray *a) {
 mx_status mx_executor_forward(mx_executor *e, int is_train, uint64_t seed) {
   e->is_train = is_train;
   e->seed = seed;
+  for (int i = 0; i < e->nfolds; i++) e->folds[i].done = 0;
   return run_range(e, 0, e->nfwd);
 }
 

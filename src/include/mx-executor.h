@@ -24,6 +24,7 @@ typedef struct mx_exec_opts {
   int plan_memory;   /* 0: every intermediate gets its own buffer         */
   int inplace;       /* allow outputs to reuse their inputs' buffers      */
   int mirror;        /* recompute cheap nodes in backward                  */
+  int fold;          /* inference folding (executors without backward)     */
 } mx_exec_opts;
 
 /* args/aux in the symbol's list order (arguments(), auxiliary.states());
@@ -67,6 +68,7 @@ typedef struct mx_exec_memory {
   int64_t n_blocks;          /* blocks after sharing                         */
   int64_t n_inplace;         /* values that took over their input's block    */
   int64_t n_mirrored;        /* nodes recomputed in backward                 */
+  int64_t n_folded;          /* convolutions with BatchNorm (and relu) folded in at inference */
   int64_t n_steps_forward, n_steps_backward;
 } mx_exec_memory;
 void mx_executor_memory(const mx_executor *e, mx_exec_memory *out);

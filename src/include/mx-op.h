@@ -95,12 +95,33 @@ typedef int (*mx_list_inputs_fn)(const mx_param_value *p, const char **names,
                                  int max);
 
 /* Scratch bytes one call of the op needs for these input shapes and this
- * dtype (backward: 0 the forward call, 1 the backward call), with c's
+ * dtype (backward: 0 the forward call, 1 the backward call, 2 the forward
+ * call with an affine epilogue and 3 with an affine and relu epilogue, see
+ * mx_epilogue_fn), with c's
  * threads and state slot (a kernel may build its per-node state here, as
  * its first call would).  The executor plans one workspace of the largest
  * need over its nodes and passes it in mx_op_ctx.workspace. */
 typedef size_t (*mx_workspace_fn)(const mx_op_ctx *c, const mx_param_value *p, int nin,
                                   const mx_shape *in, int dtype, int backward);
+
+/* Inference folding (executor.c): a forward call whose output goes through
+ * a per-channel affine map and optionally relu, computed as one call:
+ *   out = act(scale[f] * op(in) + shift[f])   (f: axis 1 of the output).
+ * MX_ERR_UNSUPPORTED with no error recorded: the caller runs the ops one by
+ * one instead. */
+typedef struct mx_epilogue {
+  const float *scale, *shift;   /* one per output channel */
+  int relu;
+} mx_epilogue;
+typedef mx_status (*mx_epilogue_fn)(const mx_op_ctx *c, const mx_param_value *p,
+                                    mx_ndarray *const *in, int nin, mx_ndarray *out,
+                                    const mx_epilogue *ep);
+/* An op that is a per-channel affine map of input 0 at inference
+ * (BatchNorm): fill scale and shift (n channels of axis 1) from its inputs
+ * exactly as its inference forward would apply them; MX_ERR_UNSUPPORTED
+ * (nothing recorded) where it is not one (another axis or dtype). */
+typedef mx_status (*mx_affine_fn)(const mx_param_value *p, mx_ndarray *const *in, int nin,
+                                  float *scale, float *shift, int64_t n);
 
 /* View ops: build output 0 as a view of input 0 (no copy); NULL result
  * means "not possible here, run the kernel". */
@@ -133,6 +154,10 @@ struct mx_op {
   void (*state_free)(void *state);
   size_t (*state_bytes)(const void *state);  /* bytes a state keeps (NULL: its size unknown, 0) */
   mx_workspace_fn workspace;         /* NULL: the kernels need no scratch   */
+  /* --- inference folding (all optional, CPU) --- */
+  mx_epilogue_fn forward_epilogue;   /* can absorb a following affine map   */
+  mx_affine_fn inference_affine;     /* is one at inference                 */
+  int (*is_relu)(const mx_param_value *p);   /* is max(x, 0) with these params */
   /* GPU kernels are not here: a GPU backend (mx-gpu.h) carries its own
    * records, looked up by op name. */
 };

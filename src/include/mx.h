@@ -339,6 +339,10 @@ typedef struct mx_param_value {
                                 (BatchNorm's batch mean and variance) as its
                                 forward call wrote them and leaves the
                                 auxiliary states alone (CPU kernels only)    */
+#define MX_OPF_INPLACE_CPU 1024 /* output 0 may alias input 0 with the CPU
+                                kernel (BatchNorm: per channel, the kernel
+                                reads x before it writes y); GPU kernels are
+                                not assumed to allow it                     */
 
 /* Registry limits: registration fails (mx_engine_init) rather than drop an
  * op; every op's inputs, outputs and parameters fit arrays of these sizes. */

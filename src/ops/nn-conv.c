@@ -877,10 +877,28 @@ static mx_status run_chunks(const mx_op_ctx *c, const conv_job *j, conv_range_fn
   return rc;
 }
 
+/* y = act(scale * y + shift) per output channel (float32). */
+static void apply_epilogue(const mx_op_ctx *c, const cgeom *g, float *y, const mx_epilogue *ep) {
+  int64_t planes = g->N * g->F, HW = g_osz(g);
+  int nt = task_threads(c, planes, planes * HW);
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t q = 0; q < planes; q++) {
+    float a = ep->scale[q % g->F], b = ep->shift[q % g->F], *r = y + q * HW;
+    if (ep->relu)
+      for (int64_t i = 0; i < HW; i++) { float v = r[i] * a + b; r[i] = v > 0 ? v : 0.0f; }
+    else
+      for (int64_t i = 0; i < HW; i++) r[i] = r[i] * a + b;
+  }
+}
+
+/* ep: NULL, or the epilogue of a folded inference call (float32). */
 static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
-                             const void *w, const void *b, void *y) {
+                             const void *w, const void *b, void *y, const mx_epilogue *ep) {
   conv_job j = {g, dt, x, w, b, NULL, y, NULL, chunk_images(g, mx_dtype_size(dt), CHUNK_FWD)};
-  return run_chunks(c, &j, fwd_range, NULL, 0);
+  mx_status rc = run_chunks(c, &j, fwd_range, NULL, 0);
+  if (!rc && ep) apply_epilogue(c, g, (float *)y, ep);
+  return rc;
 }
 
 static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, const void *dy,
@@ -956,6 +974,7 @@ static int env_autotune_default(void) {
 typedef struct conv_key {
   cgeom g;
   int64_t fwd_bias, bw_bias, nthreads, tune;
+  int64_t epi;   /* forward epilogue: 0 none, 1 scale and shift, 2 and relu */
 } conv_key;
 
 /* One primitive argument in the caller's plain layout, with a reorder to or
@@ -974,7 +993,7 @@ typedef struct dnn_prim {
   int state;                   /* 0 not built, 1 ready, -1 not available */
   dnnl_primitive_t prim;
   int nargs;
-  dnn_arg a[4];
+  dnn_arg a[6];
   dnnl_memory_t scratch;       /* oneDNN's scratchpad (NULL: none)       */
   size_t scratch_off, ws_bytes;
 } dnn_prim;
@@ -1117,6 +1136,29 @@ static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
   return 0;
 }
 
+/* The (1, F, 1, 1[, 1]) plain descriptor of the epilogue's scale and shift. */
+static int epi_md(const cgeom *g, dnnl_memory_desc_t *md) {
+  int an = g->nd == 3 ? 5 : 4;
+  dnnl_dims_t d = {1, g->F, 1, 1, 1};
+  return dnnl_memory_desc_init_by_tag(md, an, d, dnnl_f32, an == 5 ? dnnl_abcde : dnnl_abcd) !=
+         dnnl_success;
+}
+
+/* The epilogue as oneDNN post-ops: binary mul (scale), binary add (shift),
+ * then relu for epi 2. */
+static int epi_post_ops(dnnl_primitive_attr_t attr, const cgeom *g, int64_t epi) {
+  dnnl_memory_desc_t md;
+  dnnl_post_ops_t po = NULL;
+  if (epi_md(g, &md) || dnnl_post_ops_create(&po) != dnnl_success) return -1;
+  int bad = dnnl_post_ops_append_binary(po, dnnl_binary_mul, &md) != dnnl_success ||
+            dnnl_post_ops_append_binary(po, dnnl_binary_add, &md) != dnnl_success ||
+            (epi == 2 && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) !=
+                             dnnl_success) ||
+            dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success;
+  dnnl_post_ops_destroy(po);
+  return bad ? -1 : 0;
+}
+
 /* Set up one argument of a primitive: its user memory (no buffer: the
  * handle is set per call) and, if the layouts differ, an inner memory (a
  * piece of the workspace) and a reorder. */
@@ -1156,7 +1198,7 @@ static dnnl_status_t dnn_scratch_init(dnn_prim *P, const_dnnl_primitive_desc_t p
 /* Run a primitive on user buffers ptr[k] (one per argument, in the order
  * they were set up), its inner buffers and scratchpad in ws. */
 static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, char *ws) {
-  dnnl_exec_arg_t args[5];
+  dnnl_exec_arg_t args[7];
   dnnl_status_t st;
   if (P->scratch && (st = dnnl_memory_set_data_handle(P->scratch, ws + P->scratch_off)) != dnnl_success)
     return st;
@@ -1204,7 +1246,8 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   }
   if (!cc->attr && (dnnl_primitive_attr_create(&cc->attr) != dnnl_success ||
                     dnnl_primitive_attr_set_scratchpad_mode(cc->attr, dnnl_scratchpad_mode_user) !=
-                        dnnl_success)) {
+                        dnnl_success ||
+                    (cc->key.epi && epi_post_ops(cc->attr, g, cc->key.epi)))) {
     if (cc->attr) dnnl_primitive_attr_destroy(cc->attr);
     cc->attr = NULL;
     return;
@@ -1240,10 +1283,15 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   st = dnnl_primitive_create(&P->prim, pd);
   if (st == dnnl_success) {
     if (which == OP_FWD) {
+      dnnl_memory_desc_t em;
       if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
           !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
           (!cc->key.fwd_bias || !(st = dnn_arg_init(P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
         st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
+      for (int k = 0; k < 2 && cc->key.epi && !st; k++)   /* scale, shift */
+        st = epi_md(g, &em) ? dnnl_invalid_arguments
+                            : dnn_arg_init(P, pd, DNNL_ARG_ATTR_MULTIPLE_POST_OP(k) | DNNL_ARG_SRC_1,
+                                           0, &em, eng);
     } else if (which == OP_BWD_DATA) {
       if (!(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
           !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
@@ -1424,7 +1472,7 @@ typedef struct conv_run {
 
 /* tune: 1 tune, 0 fixed choice, -1 the process default */
 static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, int builtin,
-                      int fwd_bias, int bw_bias, int tune) {
+                      int fwd_bias, int bw_bias, int tune, int epi) {
   memset(r, 0, sizeof *r);
   r->c = c;
   r->g = g;
@@ -1437,6 +1485,7 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     key.g = *g;
     key.fwd_bias = fwd_bias;
     key.bw_bias = bw_bias;
+    key.epi = epi;
     key.nthreads = c->nthreads;
 #ifdef _OPENMP
     key.tune = tune < 0 ? env_autotune_default() : tune;
@@ -1456,7 +1505,7 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     }
   }
 #else
-  (void)builtin; (void)fwd_bias; (void)bw_bias; (void)tune;
+  (void)builtin; (void)fwd_bias; (void)bw_bias; (void)tune; (void)epi;
 #endif
 }
 
@@ -1493,17 +1542,23 @@ static void run_end(conv_run *r) {
   } while (0)
 #endif
 
-static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *b, void *y) {
+static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *b, void *y,
+                         const mx_epilogue *ep) {
   const cgeom *g = r->g;
   if (g->N == 0 || g->F == 0) return MX_OK;
 #if MX_HAVE_DNNL
-  if (r->cc && (b != NULL) == (r->cc->key.fwd_bias != 0)) {
-    void *ptr[4] = {(void *)x, (void *)w, (void *)b, y};
-    if (!b) ptr[2] = y;    /* no bias argument: DST is the third */
-    RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y));
+  if (r->cc && (b != NULL) == (r->cc->key.fwd_bias != 0) && (ep != NULL) == (r->cc->key.epi != 0)) {
+    void *ptr[6];
+    int k = 0;
+    ptr[k++] = (void *)x;
+    ptr[k++] = (void *)w;
+    if (b) ptr[k++] = (void *)b;
+    ptr[k++] = y;
+    if (ep) ptr[k++] = (void *)ep->scale, ptr[k++] = (void *)ep->shift;
+    RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y, ep));
   }
 #endif
-  return builtin_fwd(r->c, g, r->dt, x, w, b, y);
+  return builtin_fwd(r->c, g, r->dt, x, w, b, y, ep);
 }
 
 static mx_status run_bwd_data(conv_run *r, const void *dy, const void *w, void *dx) {
@@ -1567,7 +1622,8 @@ static int64_t fwd_chunk(const mx_op_ctx *c, const cgeom *g) {
   return n < 1 ? 1 : n;
 }
 
-static mx_status conv_forward(KARGS, int builtin) {
+/* ep: NULL, or the epilogue of a folded inference call (float32 only). */
+static mx_status conv_forward(KARGS, int builtin, const mx_epilogue *ep) {
   (void)nin; (void)nout; (void)req;
   cgeom g;
   mx_status rc = conv_geom(p, &in[0]->shape, &g, NULL);
@@ -1581,9 +1637,10 @@ static mx_status conv_forward(KARGS, int builtin) {
     cgeom gc = g;
     gc.N = g.N - n0 < step ? g.N - n0 : step;
     conv_run r;
-    run_begin(&r, c, &gc, dt, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
+    run_begin(&r, c, &gc, dt, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]),
+              ep ? 1 + (ep->relu != 0) : 0);
     rc = run_fwd(&r, x + (size_t)(n0 * g.C * g_isz(&g)) * es, MX_PTR(in[1]),
-                 has_bias ? MX_PTR(in[2]) : NULL, y + (size_t)(n0 * g.F * g_osz(&g)) * es);
+                 has_bias ? MX_PTR(in[2]) : NULL, y + (size_t)(n0 * g.F * g_osz(&g)) * es, ep);
     run_end(&r);
     if (rc || n0 + step >= g.N) break;
     if ((rc = mx_abort_check())) break;
@@ -1598,7 +1655,7 @@ static mx_status conv_backward(BARGS, int builtin) {
   if (rc) return rc;
   int has_bias = !p[CP_NO_BIAS].i;
   conv_run r;
-  run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]));
+  run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]), 0);
   const void *dy = MX_PTR(og[0]);
   if (req[0] == MX_REQ_WRITE) rc = run_bwd_data(&r, dy, MX_PTR(in[1]), MX_PTR(ig[0]));
   if (!rc) {
@@ -1610,8 +1667,24 @@ static mx_status conv_backward(BARGS, int builtin) {
   return rc;
 }
 
-static mx_status k_conv(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 0); }
-static mx_status k_conv_builtin(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 1); }
+static mx_status k_conv(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 0, NULL); }
+static mx_status k_conv_builtin(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 1, NULL); }
+
+/* The forward call with an epilogue (inference folding, mx_epilogue_fn). */
+static mx_status conv_epilogue(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
+                               int nin, mx_ndarray *out, const mx_epilogue *ep, int builtin) {
+  if (out->dtype != MX_FLOAT32 || out->shape.ndim < 2) return MX_ERR_UNSUPPORTED;
+  int req = MX_REQ_WRITE;
+  return conv_forward(c, p, in, nin, &out, 1, &req, builtin, ep);
+}
+static mx_status e_conv(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in, int nin,
+                        mx_ndarray *out, const mx_epilogue *ep) {
+  return conv_epilogue(c, p, in, nin, out, ep, 0);
+}
+static mx_status e_conv_builtin(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
+                                int nin, mx_ndarray *out, const mx_epilogue *ep) {
+  return conv_epilogue(c, p, in, nin, out, ep, 1);
+}
 static mx_status b_conv(BARGS) { return conv_backward(c, p, og, nout, in, nin, out, ig, req, 0); }
 static mx_status b_conv_builtin(BARGS) { return conv_backward(c, p, og, nout, in, nin, out, ig, req, 1); }
 
@@ -1630,7 +1703,7 @@ static mx_status deconv_forward(KARGS, int builtin) {
   if (rc) return rc;
   int dt = out[0]->dtype;
   conv_run r;
-  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]));
+  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]), 0);
   /* deconvolution output = the convolution's data gradient */
   rc = run_bwd_data(&r, MX_PTR(in[0]), MX_PTR(in[1]), MX_PTR(out[0]));
   run_end(&r);
@@ -1647,10 +1720,10 @@ static mx_status deconv_backward(BARGS, int builtin) {
   int dt = og[0]->dtype;
   int has_bias = !p[DP_NO_BIAS].i;
   conv_run r;
-  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]));
+  run_begin(&r, c, &g, dt, builtin, 0, 0, tune_param(&p[DP_CUDNN_TUNE]), 0);
   const void *dy = MX_PTR(og[0]);
   /* data gradient = convolution of the output gradient */
-  if (req[0] == MX_REQ_WRITE) rc = run_fwd(&r, dy, MX_PTR(in[1]), NULL, MX_PTR(ig[0]));
+  if (req[0] == MX_REQ_WRITE) rc = run_fwd(&r, dy, MX_PTR(in[1]), NULL, MX_PTR(ig[0]), NULL);
   if (!rc && req[1] == MX_REQ_WRITE)
     rc = run_bwd_w(&r, dy, MX_PTR(in[0]), MX_PTR(ig[1]), NULL);
   run_end(&r);
@@ -1714,12 +1787,12 @@ static size_t conv_workspace(const mx_op_ctx *c, const mx_param_value *p, const 
     mx_error_clear();
     return 0;
   }
-  int bias = !deconv && !p[CP_NO_BIAS].i;
+  int bias = !deconv && !p[CP_NO_BIAS].i, epi = !deconv && backward >= 2 ? backward - 1 : 0;
   conv_run r;
   run_begin(&r, c, &g, dtype, builtin, bias, bias,
-            tune_param(&p[deconv ? DP_CUDNN_TUNE : CP_CUDNN_TUNE]));
+            tune_param(&p[deconv ? DP_CUDNN_TUNE : CP_CUDNN_TUNE]), epi);
   size_t need;
-  if (!backward) need = run_need(&r, deconv ? OP_BWD_DATA : OP_FWD);
+  if (!backward || backward >= 2) need = run_need(&r, deconv ? OP_BWD_DATA : OP_FWD);
   else need = max_size(run_need(&r, deconv ? OP_FWD : OP_BWD_DATA), run_need(&r, OP_BWD_W));
   run_end(&r);
   return need;
@@ -2174,7 +2247,8 @@ const mx_op mx_ops_conv[] = {
    .num_outputs = 1, .params = p_conv, .num_params = MX_NPARAMS(p_conv),
    .infer_shape = shape_conv, .infer_type = type_float, .cpu = k_conv, .backward = b_conv,
    .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_conv,
-   .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_conv},
+   .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_conv,
+   .forward_epilogue = e_conv},
   {.name = "Deconvolution", .doc = DECONV_DOC, .num_inputs = 3, .input_names = in_conv,
    .num_outputs = 1, .params = p_deconv, .num_params = MX_NPARAMS(p_deconv),
    .infer_shape = shape_deconv, .infer_type = type_float, .cpu = k_deconv, .backward = b_deconv,
@@ -2188,7 +2262,8 @@ const mx_op mx_ops_conv[] = {
    .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_conv,
    .num_params = MX_NPARAMS(p_conv), .infer_shape = shape_conv, .infer_type = type_float,
    .cpu = k_conv_builtin, .backward = b_conv_builtin, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR,
-   .backward_deps = deps_conv, .list_inputs = list_conv, .workspace = ws_conv_builtin},
+   .backward_deps = deps_conv, .list_inputs = list_conv, .workspace = ws_conv_builtin,
+   .forward_epilogue = e_conv_builtin},
   {.name = "_Deconvolution_builtin",
    .doc = "Deconvolution computed with the built-in kernels (tests the fallback).",
    .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_deconv,

@@ -1204,6 +1204,15 @@ static mx_status shape_batch_norm(const mx_param_value *p, int nin, mx_shape *in
   return MX_OK;
 }
 
+/* The per-channel map y = x * a + b that normalises with these statistics
+ * (the forward kernel and the inference folding both use it). */
+static void bn_coef(double mean, double var, double eps, double gamma, double beta, double *a,
+                    double *b) {
+  double istd = 1.0 / sqrt(var + eps);
+  *a = gamma * istd;
+  *b = beta - mean * gamma * istd;
+}
+
 /* Training (batch statistics, moving averages updated in place) or
  * inference / use_global_stats (moving statistics).  Outputs: the
  * normalised data, the mean and the (biased) variance that were used. */
@@ -1263,9 +1272,9 @@ static mx_status bn_forward(KARGS) {
       }
       if (om && !again) om[ch] = (T)mean;
       if (ov && !again) ov[ch] = (T)var;
-      double istd = 1.0 / sqrt(var + eps);
-      double g = fix ? 1.0 : (double)gam[ch];
-      const T a = (T)(g * istd), b = (T)((double)bet[ch] - mean * g * istd);
+      double ad, bd;
+      bn_coef(mean, var, eps, fix ? 1.0 : (double)gam[ch], (double)bet[ch], &ad, &bd);
+      const T a = (T)ad, b = (T)bd;
       for (int64_t o = 0; o < outer; o++) {
         const T *xr = x + (o * C + ch) * inner;
         T *yr = y + (o * C + ch) * inner;
@@ -1338,6 +1347,29 @@ static mx_status to_f32(mx_ndarray *a, mx_ndarray **t) {
   *t = NULL;
   return a ? mx_ndarray_copy(a, MX_FLOAT32, a->ctx, t) : MX_OK;
 }
+
+/* Inference as an affine map (inference folding, mx_affine_fn): float32
+ * data with the channels on axis 1. */
+static mx_status bn_affine(const mx_param_value *p, mx_ndarray *const *in, int nin, float *scale,
+                           float *shift, int64_t n) {
+  int ax;
+  if (nin < 5 || in[0]->dtype != MX_FLOAT32 || mx_axis_norm(p[BN_AXIS].i, in[0]->shape.ndim, &ax) ||
+      ax != 1 || in[0]->shape.d[1] != n) {
+    mx_error_clear();
+    return MX_ERR_UNSUPPORTED;
+  }
+  const float *gam = MX_DATA(in[1], float), *bet = MX_DATA(in[2], float);
+  const float *mm = MX_DATA(in[3], float), *mv = MX_DATA(in[4], float);
+  for (int64_t ch = 0; ch < n; ch++) {
+    double a, b;
+    bn_coef(mm[ch], mv[ch], p[BN_EPS].f, p[BN_FIX_GAMMA].i ? 1.0 : (double)gam[ch], bet[ch], &a, &b);
+    scale[ch] = (float)a;
+    shift[ch] = (float)b;
+  }
+  return MX_OK;
+}
+
+static int act_is_relu(const mx_param_value *p) { return p[AP_ACT_TYPE].i == ACT_RELU; }
 
 static mx_status k_batch_norm(KARGS) {
   if (in[0]->dtype != MX_FLOAT16) return bn_forward(c, p, in, nin, out, nout, req);
@@ -1738,7 +1770,7 @@ const mx_op mx_ops_nn[] = {
    .doc = "Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_act,
    .num_params = MX_NPARAMS(p_act), .infer_shape = mx_infer_shape_same, .cpu = k_act,
-   .backward = b_act, .flags = MX_OPF_INPLACE, .backward_deps = deps_act},
+   .backward = b_act, .flags = MX_OPF_INPLACE, .backward_deps = deps_act, .is_relu = act_is_relu},
   {.name = "LeakyReLU",
    .doc = "Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu.",
    .num_inputs = 2, .input_names = in_leaky, .num_outputs = 2, .params = p_leaky,
@@ -1798,9 +1830,9 @@ const mx_op mx_ops_nn[] = {
    .doc = "Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.",
    .num_inputs = 5, .input_names = in_batch_norm, .num_outputs = 3, .params = p_batch_norm,
    .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm, .cpu = k_batch_norm,
-   .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_MIRROR_STATS,
+   .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_MIRROR_STATS | MX_OPF_INPLACE_CPU,
    .backward_deps = deps_batch_norm, .num_aux = aux2, .num_visible_outputs = vis_batch_norm,
-   .output_names = out_batch_norm},
+   .output_names = out_batch_norm, .inference_affine = bn_affine},
   {.name = "Dropout",
    .doc = "Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 2, .params = p_dropout,

@@ -51,11 +51,12 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
   mx_ndarray **x = nd_list(aux, "aux.arrays", 0, &nx);
   if (TYPEOF(reqs) != INTSXP || XLENGTH(reqs) != na) mx_r_value_error("grad.req must give one request per argument");
   if (g && ng != na) mx_r_value_error("grad.arrays must have one entry (or NULL) per argument");
-  mx_exec_opts o = {1, 1, 0};
-  if (TYPEOF(opts) == LGLSXP && XLENGTH(opts) == 3) {
+  mx_exec_opts o = {1, 1, 0, 1};
+  if (TYPEOF(opts) == LGLSXP && XLENGTH(opts) == 4) {
     o.plan_memory = LOGICAL(opts)[0] == TRUE;
     o.inplace = LOGICAL(opts)[1] == TRUE;
     o.mirror = LOGICAL(opts)[2] == TRUE;
+    o.fold = LOGICAL(opts)[3] == TRUE;
   }
   if (!exec_tag) exec_tag = Rf_install("MXExecutor");
   SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, exec_tag, R_NilValue));
@@ -130,11 +131,12 @@ SEXP mx_r_exec_memory(SEXP ptr) {
   mx_executor_memory(mx_r_exec_get(ptr), &m);
   static const char *const nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes",
                                    "workspace_bytes", "cached_bytes", "n_buffers", "n_blocks",
-                                   "n_inplace", "n_mirrored", "n_steps_forward", "n_steps_backward"};
+                                   "n_inplace", "n_mirrored", "n_steps_forward", "n_steps_backward",
+                                   "n_folded"};
   double v[] = {(double)m.planned_bytes, (double)m.unplanned_bytes, (double)m.external_bytes,
                 (double)m.workspace_bytes, (double)m.cached_bytes, (double)m.n_buffers,
                 (double)m.n_blocks, (double)m.n_inplace, (double)m.n_mirrored,
-                (double)m.n_steps_forward, (double)m.n_steps_backward};
+                (double)m.n_steps_forward, (double)m.n_steps_backward, (double)m.n_folded};
   return named_reals(nm, v, (int)(sizeof v / sizeof v[0]));
 }
 

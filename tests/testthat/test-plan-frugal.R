@@ -136,3 +136,65 @@ test_that("training releases its initial parameters and hands the executor's arr
   expect_equal(dim(p), c(3, 20))
   expect_equal(colSums(p), rep(1, 20), tolerance = 1e-5)
 })
+
+# Inference folding: Convolution + BatchNorm (+ relu) as one call in
+# executors without gradients, forward with is.train = FALSE.
+fold_net <- function() {
+  x <- mx.symbol.Variable("data")
+  a <- mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.Convolution(x, kernel = c(3, 3), pad = c(1, 1),
+         num_filter = 16, no_bias = TRUE, name = "c1"), fix_gamma = FALSE, eps = 1e-5, name = "bn1"),
+         act_type = "relu")
+  b <- mx.symbol.BatchNorm(mx.symbol.Convolution(a, kernel = c(1, 1), num_filter = 16, name = "c2"),
+                           name = "bn2")                       # conv with bias, fix_gamma, no relu
+  s <- mx.symbol.Activation(a + b, act_type = "relu")
+  d <- mx.symbol.Convolution(s, kernel = c(3, 3), num_filter = 5, stride = c(2, 2), no_bias = TRUE,
+                             name = "c3")
+  e <- mx.symbol.Activation(mx.symbol.BatchNorm(d, fix_gamma = FALSE, name = "bn3"), act_type = "relu")
+  mx.symbol.Group(list(e, d))                                  # c3's output is a graph output: not folded
+}
+
+fold_outputs <- function(fold, sym = fold_net(), is.train = FALSE, grad.req = "null",
+                         data = c(9, 7, 3, 2)) {
+  old <- options(mxnet.inference.fold = fold)
+  on.exit(options(old))
+  ex <- mx.simple.bind(sym, ctx = mx.cpu(), grad.req = grad.req, data = data)
+  set.seed(4)
+  mx.exec.update.arg.arrays(ex, lapply(ex$arg.arrays, function(a) array(rnorm(length(a)), dim(a))),
+                            match.name = TRUE)
+  mx.exec.update.aux.arrays(ex, lapply(ex$aux.arrays, function(a) array(runif(length(a)) + 0.5, dim(a))),
+                            match.name = TRUE)
+  mx.exec.forward(ex, is.train = is.train)
+  list(out = lapply(ex$ref.outputs, as.array), mem = mx.exec.memory(ex),
+       aux = lapply(ex$ref.aux.arrays, as.array))
+}
+
+test_that("inference folds BatchNorm and relu into convolutions, with the same outputs", {
+  on <- fold_outputs(TRUE)
+  off <- fold_outputs(FALSE)
+  expect_equal(on$mem[["n_folded"]], 2)      # c1+bn1+relu, c2+bn2; not c3 (an output)
+  expect_equal(off$mem[["n_folded"]], 0)
+  for (k in seq_along(on$out)) expect_equal(on$out[[k]], off$out[[k]], tolerance = 1e-5)
+  expect_gt(max(abs(on$out[[1]])), 0.1)
+  expect_true(any(on$out[[1]] == 0) && any(on$out[[1]] > 0))   # relu applied
+  # a folded executor called in training mode runs the ops one by one
+  tr_on <- fold_outputs(TRUE, is.train = TRUE)
+  tr_off <- fold_outputs(FALSE, is.train = TRUE)
+  for (k in seq_along(tr_on$out)) expect_equal(tr_on$out[[k]], tr_off$out[[k]], tolerance = 1e-6)
+  expect_equal(tr_on$aux, tr_off$aux, tolerance = 1e-6)   # moving statistics updated alike
+  # executors with gradients never fold (backward reads the values folding skips)
+  expect_equal(fold_outputs(TRUE, grad.req = "write")$mem[["n_folded"]], 0)
+})
+
+test_that("the built-in convolution folds too, and a folded executor plans its scratch", {
+  # 20 -> 50 channels fill oneDNN's blocks poorly: the built-in im2col path runs
+  sym <- mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.Convolution(mx.symbol.Variable("data"),
+           kernel = c(3, 3), num_filter = 50, name = "c"), fix_gamma = FALSE, name = "bn"), act_type = "relu")
+  on <- fold_outputs(TRUE, sym, data = c(9, 7, 20, 2))
+  off <- fold_outputs(FALSE, sym, data = c(9, 7, 20, 2))
+  expect_equal(on$mem[["n_folded"]], 1)
+  expect_equal(on$out[[1]], off$out[[1]], tolerance = 1e-5)
+  before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+  invisible(fold_outputs(TRUE, fold_net()))
+  invisible(fold_outputs(TRUE, sym, data = c(9, 7, 20, 2)))
+  expect_identical(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
+})
