@@ -1,12 +1,12 @@
 # One ResNet run on the CPU for bench/resnet-bench.sh; prints one line
 # "img_per_s peak_rss_mb planned_mb workspace_mb external_mb".
-# Usage: Rscript resnet-cpu.R train|infer|plan depth(50|20) batch threads steps [mirror]
+# Usage: Rscript resnet-cpu.R train|infer|plan depth(50|20|inception) batch threads steps [mirror]
 # ResNet-50 as torchvision's resnet50 (conv-BatchNorm-relu, bottlenecks with
 # the stride in the 3x3 convolution, projection shortcuts); ResNet-20 as in
 # He et al. for CIFAR.  Synthetic data of one batch, reused every step.
 suppressMessages(library(mxnet))
 a <- commandArgs(TRUE)
-mode <- a[1]; depth <- as.integer(a[2]); batch <- as.integer(a[3])
+mode <- a[1]; depth <- a[2]; batch <- as.integer(a[3])
 threads <- as.integer(a[4]); steps <- as.integer(a[5]); mirror <- isTRUE(a[6] == "mirror")
 options(mxnet.threads = threads, mxnet.backward.mirror = mirror)
 cbr <- function(x, nf, k, s, p, relu = TRUE) {
@@ -40,9 +40,12 @@ resnet20 <- function() {
   x <- mx.symbol.Pooling(x, kernel = c(8, 8), global_pool = TRUE, pool_type = "avg")
   mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(x), num_hidden = 10), name = "softmax")
 }
-net <- if (depth == 50) resnet50() else resnet20()
-side <- if (depth == 50) 224 else 32
-classes <- if (depth == 50) 1000 else 10
+# "inception": the talk's Inception-BN (bench/inception-bn.R)
+source(file.path(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
+                                                                 value = TRUE)[1]))), "inception-bn.R"))
+net <- switch(depth, "50" = resnet50(), "20" = resnet20(), inception = inception_bn())
+side <- if (depth == "20") 32 else 224
+classes <- if (depth == "20") 10 else 1000
 set.seed(1)
 x <- array(runif(side * side * 3 * batch), c(side, side, 3, batch))
 y <- sample(0:(classes - 1), batch, replace = TRUE)
