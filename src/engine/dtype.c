@@ -179,10 +179,31 @@ void mx_store_f64(void *p, int dtype, int64_t i, double v) {
     for (int64_t i = 0; i < n; i++) { S v = s_[i]; d_[i] = EXPR; } \
   } while (0)
 
+/* A copy of nb bytes: large copies between separate buffers in parallel
+ * chunks (one core does not reach the memory bandwidth of two), others with
+ * memmove (they may overlap). */
+#define COPY_CHUNK ((size_t)1 << 18)
+static void copy_bytes(void *dst, const void *src, size_t nb) {
+  const char *s = (const char *)src;
+  char *d = (char *)dst;
+  if (nb < 8 * COPY_CHUNK || (d < s + nb && s < d + nb)) {
+    memmove(d, s, nb);
+    return;
+  }
+  int64_t nc = (int64_t)((nb + COPY_CHUNK - 1) / COPY_CHUNK);
+  int nt = mx_par_threads((int64_t)(nb / sizeof(float)));
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t c = 0; c < nc; c++) {
+    size_t off = (size_t)c * COPY_CHUNK, len = nb - off < COPY_CHUNK ? nb - off : COPY_CHUNK;
+    memcpy(d + off, s + off, len);
+  }
+}
+
 void mx_convert(const void *src, int st, void *dst, int dt, int64_t n) {
   if (n <= 0) return;
   if (st == dt) {
-    if (src != dst) memmove(dst, src, (size_t)n * mx_dtype_size(st));
+    if (src != dst) copy_bytes(dst, src, (size_t)n * mx_dtype_size(st));
     return;
   }
   /* fast common paths */

@@ -47,8 +47,12 @@
 
 #ifdef _OPENMP
 #define NN_SIMD _Pragma("omp simd")
+#define NN_SIMD_SUM1 _Pragma("omp simd reduction(+:s1)")
+#define NN_SIMD_SUM2 _Pragma("omp simd reduction(+:s1, s2)")
 #else
 #define NN_SIMD
+#define NN_SIMD_SUM1
+#define NN_SIMD_SUM2
 #endif
 
 /* for i in [0, n): BODY, in blocks, the blocks spread over threads when n
@@ -1204,6 +1208,36 @@ static mx_status shape_batch_norm(const mx_param_value *p, int nin, mx_shape *in
   return MX_OK;
 }
 
+/* Row reductions of BatchNorm over float32, vectorised (omp simd
+ * reductions into double accumulators; the summation order is the SIMD
+ * width's, deterministic for a build and machine).  A plain double loop
+ * adds one element per add latency. */
+MX_CLONES static double bn_sum_f32(const float *x, int64_t n, double mean) {
+  double s1 = 0;
+  NN_SIMD_SUM1
+  for (int64_t i = 0; i < n; i++) s1 += (double)x[i] - mean;
+  return s1;
+}
+MX_CLONES static double bn_sq_f32(const float *x, int64_t n, double mean) {
+  double s1 = 0;
+  NN_SIMD_SUM1
+  for (int64_t i = 0; i < n; i++) { double d = (double)x[i] - mean; s1 += d * d; }
+  return s1;
+}
+MX_CLONES static void bn_dsums_f32(const float *g, const float *x, int64_t n, double mean, double *sg,
+                                   double *sgx) {
+  double s1 = 0, s2 = 0;
+  NN_SIMD_SUM2
+  for (int64_t i = 0; i < n; i++) { s1 += g[i]; s2 += (double)g[i] * ((double)x[i] - mean); }
+  *sg += s1;
+  *sgx += s2;
+}
+MX_CLONES static void bn_dx_f32(const float *g, const float *x, float *d, int64_t n, double a, double mg,
+                                double mean, double k2) {
+  NN_SIMD
+  for (int64_t i = 0; i < n; i++) d[i] = (float)(a * ((double)g[i] - mg - ((double)x[i] - mean) * k2));
+}
+
 /* The per-channel map y = x * a + b that normalises with these statistics
  * (the forward kernel and the inference folding both use it). */
 static void bn_coef(double mean, double var, double eps, double gamma, double beta, double *a,
@@ -1245,13 +1279,19 @@ static mx_status bn_forward(KARGS) {
         var = ov[ch];
       } else if (batch) {
         double s = 0, ss = 0;
+        int f32 = sizeof(T) == sizeof(float);
         for (int64_t o = 0; o < outer; o++) {
           const T *xr = x + (o * C + ch) * inner;
-          for (int64_t i = 0; i < inner; i++) s += xr[i];
+          if (f32) s += bn_sum_f32((const float *)(const void *)xr, inner, 0.0);
+          else for (int64_t i = 0; i < inner; i++) s += xr[i];
         }
         mean = M > 0 ? s / (double)M : 0;
         for (int64_t o = 0; o < outer; o++) {
           const T *xr = x + (o * C + ch) * inner;
+          if (f32) {
+            ss += bn_sq_f32((const float *)(const void *)xr, inner, mean);
+            continue;
+          }
           for (int64_t i = 0; i < inner; i++) {
             double dv = (double)xr[i] - mean;
             ss += dv * dv;
@@ -1316,8 +1356,14 @@ static mx_status bn_backward(BARGS) {
       double mean = om[ch], istd = 1.0 / sqrt((double)ov[ch] + eps);
       double g = fix ? 1.0 : (double)gam[ch];
       double sg = 0, sgx = 0;
+      int f32 = sizeof(T) == sizeof(float);
       for (int64_t o = 0; o < outer; o++) {
         const T *xr = x + (o * C + ch) * inner, *gr = dy + (o * C + ch) * inner;
+        if (f32) {
+          bn_dsums_f32((const float *)(const void *)gr, (const float *)(const void *)xr, inner, mean,
+                       &sg, &sgx);
+          continue;
+        }
         for (int64_t i = 0; i < inner; i++) {
           sg += gr[i];
           sgx += (double)gr[i] * ((double)xr[i] - mean);
@@ -1332,6 +1378,11 @@ static mx_status bn_backward(BARGS) {
         for (int64_t o = 0; o < outer; o++) {
           const T *xr = x + (o * C + ch) * inner, *gr = dy + (o * C + ch) * inner;
           T *dr = dx + (o * C + ch) * inner;
+          if (f32) {
+            bn_dx_f32((const float *)(const void *)gr, (const float *)(const void *)xr,
+                      (float *)(void *)dr, inner, a, mg, mean, k2);
+            continue;
+          }
           for (int64_t i = 0; i < inner; i++)
             dr[i] = (T)(a * ((double)gr[i] - mg - ((double)xr[i] - mean) * k2));
         }
