@@ -918,6 +918,35 @@ mx.nd.clip <- function(data, a_min, a_max, out = NULL) {
   .Call(C_mx_r_nd_invoke, "clip", list(data), list(a_min = a_min, a_max = a_max), out)
 }
 
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise
+#'
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param alpha (float; default 0.2) Slope of hard sigmoid.
+#' @param beta (float; default 0.5) Bias of hard sigmoid.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{hard_sigmoid}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.hard.sigmoid <- function(data, alpha = 0.2, beta = 0.5, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "hard_sigmoid", list(data), list(alpha = alpha, beta = beta), out)
+}
+
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar)
+#'
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar).
+#'
+#' @param data An MXNDArray.
+#' @param scalar (float; default 1) sigma: the quadratic part covers |x| < 1/sigma^2.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{smooth_l1}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.smooth.l1 <- function(data, scalar = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "smooth_l1", list(data), list(scalar = scalar), out)
+}
+
 #' Convert the elements to another dtype
 #'
 #' Convert the elements to another dtype.
@@ -1082,6 +1111,21 @@ mx.nd.min.axis <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE,
 #' @export
 mx.nd.norm <- function(data, ord = 2, axis = NULL, keepdims = FALSE, out = NULL) {
   .Call(C_mx_r_nd_invoke, "norm", list(data), list(ord = ord, axis = axis, keepdims = keepdims), out)
+}
+
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var
+#'
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var.
+#'
+#' @param data An MXNDArray.
+#' @param axes (tuple of integers, in R order; optional) The axes along which to compute mean and variance (C order: 0 is the last R dimension); required.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{moments}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.moments <- function(data, axes = NULL, keepdims = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "moments", list(data), list(axes = axes, keepdims = keepdims), out)
 }
 
 #' Index of the maximum along an axis (first on ties; NaN wins)
@@ -1654,6 +1698,52 @@ mx.nd.softmax <- function(data, axis = -1, temperature = NULL, out = NULL) {
 #' @export
 mx.nd.log.softmax <- function(data, axis = -1, temperature = NULL, out = NULL) {
   .Call(C_mx_r_nd_invoke, "log_softmax", list(data), list(axis = axis, temperature = temperature), out)
+}
+
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T))
+#'
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T)).
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).
+#' @param temperature (float; optional) Temperature T: softmax of x/T (None: 1).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{softmin}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.softmin <- function(data, axis = -1, temperature = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "softmin", list(data), list(axis = axis, temperature = temperature), out)
+}
+
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,)
+#'
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{softmax_cross_entropy}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.softmax.cross.entropy <- function(data, label, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "softmax_cross_entropy", list(data, label), NULL, out)
+}
+
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient
+#'
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient. Labels are class indices (0-based).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param margin (float; default 1) The loss penalises outputs that lie outside this margin.
+#' @param regularization_coefficient (float; default 1) Regularisation parameter: the scale of the loss against the size of the coefficients.
+#' @param use_linear (boolean; default False) Whether to use the L1-SVM objective (hinge); the L2-SVM objective (squared hinge) by default.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SVMOutput}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SVMOutput <- function(data, label, margin = 1, regularization_coefficient = 1, use_linear = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SVMOutput", list(data, label), list(margin = margin, regularization_coefficient = regularization_coefficient, use_linear = use_linear), out)
 }
 
 #' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked
@@ -3894,6 +3984,35 @@ mx.symbol.ones_like <- function(...) mx.symbol.internal.create("ones_like", list
 #' @export
 mx.symbol.clip <- function(...) mx.symbol.internal.create("clip", list(...))
 
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise (symbol)
+#'
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{alpha}}{(float; default 0.2) Slope of hard sigmoid.}
+#'   \item{\code{beta}}{(float; default 0.5) Bias of hard sigmoid.}
+#' }
+#' @details Engine operator \code{hard_sigmoid}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.hard_sigmoid <- function(...) mx.symbol.internal.create("hard_sigmoid", list(...))
+
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar) (symbol)
+#'
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{scalar}}{(float; default 1) sigma: the quadratic part covers |x| < 1/sigma^2.}
+#' }
+#' @details Engine operator \code{smooth_l1}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.smooth_l1 <- function(...) mx.symbol.internal.create("smooth_l1", list(...))
+
 #' Convert the elements to another dtype (symbol)
 #'
 #' Convert the elements to another dtype.
@@ -4031,6 +4150,21 @@ mx.symbol.max_axis <- function(...) mx.symbol.internal.create("max", list(...))
 #' @details Engine operator \code{norm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.norm <- function(...) mx.symbol.internal.create("norm", list(...))
+
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var (symbol)
+#'
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axes}}{(tuple of integers, in R order; optional) The axes along which to compute mean and variance (C order: 0 is the last R dimension); required.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#' }
+#' @details Engine operator \code{moments}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.moments <- function(...) mx.symbol.internal.create("moments", list(...))
 
 #' Index of the maximum along an axis (first on ties; NaN wins) (symbol)
 #'
@@ -4560,6 +4694,47 @@ mx.symbol.softmax <- function(...) mx.symbol.internal.create("softmax", list(...
 #' @details Engine operator \code{log_softmax}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.log_softmax <- function(...) mx.symbol.internal.create("log_softmax", list(...))
+
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T)) (symbol)
+#'
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T)).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).}
+#'   \item{\code{temperature}}{(float; optional) Temperature T: softmax of x/T (None: 1).}
+#' }
+#' @details Engine operator \code{softmin}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.softmin <- function(...) mx.symbol.internal.create("softmin", list(...))
+
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,) (symbol)
+#'
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{softmax_cross_entropy}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.softmax_cross_entropy <- function(...) mx.symbol.internal.create("softmax_cross_entropy", list(...))
+
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient (symbol)
+#'
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient. Labels are class indices (0-based).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{margin}}{(float; default 1) The loss penalises outputs that lie outside this margin.}
+#'   \item{\code{regularization_coefficient}}{(float; default 1) Regularisation parameter: the scale of the loss against the size of the coefficients.}
+#'   \item{\code{use_linear}}{(boolean; default False) Whether to use the L1-SVM objective (hinge); the L2-SVM objective (squared hinge) by default.}
+#' }
+#' @details Engine operator \code{SVMOutput}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SVMOutput <- function(...) mx.symbol.internal.create("SVMOutput", list(...))
 
 #' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked (symbol)
 #'
@@ -5978,4 +6153,4 @@ mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...
 #' @export
 mx.symbol.RNN <- function(...) mx.symbol.internal.create("RNN", list(...))
 
-.mx.generated.hash <- "ba09c53a5915afc4"
+.mx.generated.hash <- "75a7bc41dfb86b2d"

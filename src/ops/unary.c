@@ -2,7 +2,8 @@
  * unary.c -- element-wise ops of one array: arithmetic (abs, sign, square,
  * negative, ...), exponentials and logarithms, trigonometric and hyperbolic
  * functions, rounding, activations (sigmoid, relu, softsign), gamma
- * functions, clip, copies (identity, zeros_like, ones_like) and Cast.
+ * functions, clip, hard_sigmoid, smooth_l1 (real dtypes only), copies
+ * (identity, zeros_like, ones_like) and Cast.
  *
  * float32 uses the float functions of libm (expf, ...), float64 the double
  * ones; float16 is computed in float32 by the invoker.  Integer dtypes are
@@ -217,6 +218,39 @@ static mx_status k_clip(KARGS) {
   return MX_OK;
 }
 
+/* ------------------------------------------- hard_sigmoid and smooth_l1 */
+
+enum { HS_ALPHA, HS_BETA, HS_NPARAMS };
+enum { SL1_SCALAR, SL1_NPARAMS };
+
+/* FLOAT_MAP(EXPR): out = EXPR in x (float32 or float64 as T), else a dtype
+ * error; for the ops MXNet defines on real types only. */
+#define FLOAT_MAP(EXPR)                                                      \
+  int64_t n_ = mx_ndarray_size(out[0]);                                      \
+  int nt_ = mx_par_threads(n_);                                              \
+  (void)nt_;                                                                 \
+  switch (out[0]->dtype) {                                                   \
+    case MX_FLOAT32: { typedef float T; MAP(T, T, EXPR); } break;            \
+    case MX_FLOAT64: { typedef double T; MAP(T, T, EXPR); } break;           \
+    default: return BAD_DTYPE(out[0]->dtype);                                \
+  }                                                                          \
+  return MX_OK
+
+/* max(0, min(1, alpha*x + beta)) */
+static mx_status k_hard_sigmoid(KARGS) {
+  UNUSED_KARGS;
+  const double a = p[HS_ALPHA].f, b = p[HS_BETA].f;
+  FLOAT_MAP(((T)a * x + (T)b > (T)1 ? (T)1 : ((T)a * x + (T)b < (T)0 ? (T)0 : (T)a * x + (T)b)));
+}
+
+/* MXNet's smooth_l1_loss with sigma = scalar: 0.5*(sigma*x)^2 where
+ * |x| < 1/sigma^2, else |x| - 0.5/sigma^2 */
+static mx_status k_smooth_l1(KARGS) {
+  UNUSED_KARGS;
+  const double bsq = p[SL1_SCALAR].f * p[SL1_SCALAR].f, ib = 1.0 / bsq;
+  FLOAT_MAP((x > (T)ib ? x - (T)(0.5 * ib) : x < -(T)ib ? -x - (T)(0.5 * ib) : (T)0.5 * x * x * (T)bsq));
+}
+
 /* ------------------------------------------------------- copies and Cast */
 
 /* identity, zeros_like, ones_like and Cast handle every dtype (float16
@@ -340,6 +374,30 @@ static mx_status b_clip(BARGS) {
   return MX_OK;
 }
 
+/* FLOAT_GRAD(EXPR): the input gradient EXPR in g, x and y (T float32/64) */
+#define FLOAT_GRAD(EXPR)                                                     \
+  if (req[0] != MX_REQ_WRITE) return MX_OK;                                  \
+  switch (ig[0]->dtype) {                                                    \
+    case MX_FLOAT32: UGRAD_LOOP(float, 1, 0, EXPR); break;                   \
+    case MX_FLOAT64: UGRAD_LOOP(double, 1, 0, EXPR); break;                  \
+    default: return grad_dtype_error(ig[0]->dtype);                          \
+  }                                                                          \
+  return MX_OK
+
+/* hard_sigmoid: alpha where 0 < alpha*x + beta < 1, else 0 (MXNet) */
+static mx_status b_hard_sigmoid(BARGS) {
+  UNUSED_BARGS;
+  const double a = p[HS_ALPHA].f, b = p[HS_BETA].f;
+  FLOAT_GRAD(((T)a * x + (T)b > (T)0 && (T)a * x + (T)b < (T)1 ? g * (T)a : (T)0));
+}
+
+/* smooth_l1: sigma^2 * x where |x| < 1/sigma^2, else sign(x) */
+static mx_status b_smooth_l1(BARGS) {
+  UNUSED_BARGS;
+  const double bsq = p[SL1_SCALAR].f * p[SL1_SCALAR].f, ib = 1.0 / bsq;
+  FLOAT_GRAD((x > (T)ib ? g : x < -(T)ib ? -g : g * x * (T)bsq));
+}
+
 /* identity: the output gradient itself (any float dtype) */
 static mx_status b_identity(BARGS) {
   UNUSED_BARGS;
@@ -402,6 +460,14 @@ static const mx_param_desc p_cast[CAST_NPARAMS] = {
   [CAST_DTYPE] = {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
 };
 
+static const mx_param_desc p_hard_sigmoid[HS_NPARAMS] = {
+  [HS_ALPHA] = {"alpha", MX_PARAM_FLOAT, 0, "0.2", NULL, "Slope of hard sigmoid."},
+  [HS_BETA] = {"beta", MX_PARAM_FLOAT, 0, "0.5", NULL, "Bias of hard sigmoid."},
+};
+static const mx_param_desc p_smooth_l1[SL1_NPARAMS] = {
+  [SL1_SCALAR] = {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "sigma: the quadratic part covers |x| < 1/sigma^2."},
+};
+
 /* BW, DEPS: backward kernel and what it reads (see the gradient section). */
 #define UNARY(NAME, A1, DOC, BW, DEPS)                                        \
   {.name = #NAME, .aliases = {A1}, .doc = DOC, .num_inputs = 1,               \
@@ -462,6 +528,15 @@ const mx_op mx_ops_unary[] = {
    .input_names = in_data, .num_outputs = 1, .params = p_clip, .num_params = MX_NPARAMS(p_clip),
    .infer_shape = mx_infer_shape_same, .cpu = k_clip, .backward = b_clip, .flags = MX_OPF_INPLACE,
    .backward_deps = deps_x},
+  {.name = "hard_sigmoid", .doc = "Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_hard_sigmoid,
+   .num_params = MX_NPARAMS(p_hard_sigmoid), .infer_shape = mx_infer_shape_same,
+   .cpu = k_hard_sigmoid, .backward = b_hard_sigmoid, .flags = MX_OPF_INPLACE, .backward_deps = deps_x},
+  {.name = "smooth_l1",
+   .doc = "Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_smooth_l1,
+   .num_params = MX_NPARAMS(p_smooth_l1), .infer_shape = mx_infer_shape_same,
+   .cpu = k_smooth_l1, .backward = b_smooth_l1, .flags = MX_OPF_INPLACE, .backward_deps = deps_x},
   {.name = "Cast", .aliases = {"cast"}, .doc = "Convert the elements to another dtype.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
    .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_cast,
