@@ -3297,6 +3297,131 @@ mx.nd.RNN <- function(data, parameters = NULL, state = NULL, state_cell = NULL, 
   .Call(C_mx_r_nd_invoke, "RNN", nd.inputs(data, parameters, state, state_cell), list(state_size = state_size, num_layers = num_layers, bidirectional = bidirectional, mode = mode, p = p, state_outputs = state_outputs, projection_size = projection_size, lstm_state_clip_min = lstm_state_clip_min, lstm_state_clip_max = lstm_state_clip_max, lstm_state_clip_nan = lstm_state_clip_nan, use_sequence_length = use_sequence_length), out)
 }
 
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support)
+#'
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param low An MXNDArray.
+#' @param high An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_uniform} (aliases: \code{_random_pdf_uniform}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.uniform <- function(sample, low, high, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_uniform", list(sample, low, high), list(is_log = is_log), out)
+}
+
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples
+#'
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param mu An MXNDArray.
+#' @param sigma An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_normal} (aliases: \code{_random_pdf_normal}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.normal <- function(sample, mu, sigma, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_normal", list(sample, mu, sigma), list(is_log = is_log), out)
+}
+
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples
+#'
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_gamma} (aliases: \code{_random_pdf_gamma}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.gamma <- function(sample, alpha, beta, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_gamma", list(sample, alpha, beta), list(is_log = is_log), out)
+}
+
+#' Density of the exponential distributions with rate lam at the samples
+#'
+#' Density of the exponential distributions with rate lam at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param lam An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_exponential} (aliases: \code{_random_pdf_exponential}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.exponential <- function(sample, lam, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_exponential", list(sample, lam), list(is_log = is_log), out)
+}
+
+#' Probability of the samples under Poisson distributions with mean lam
+#'
+#' Probability of the samples under Poisson distributions with mean lam. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param lam An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_poisson} (aliases: \code{_random_pdf_poisson}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.poisson <- function(sample, lam, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_poisson", list(sample, lam), list(is_log = is_log), out)
+}
+
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p
+#'
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param k An MXNDArray.
+#' @param p An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_negative_binomial} (aliases: \code{_random_pdf_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.negative.binomial <- function(sample, k, p, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_negative_binomial", list(sample, k, p), list(is_log = is_log), out)
+}
+
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2)
+#'
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param mu An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_generalized_negative_binomial} (aliases: \code{_random_pdf_generalized_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.generalized.negative.binomial <- function(sample, mu, alpha, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_generalized_negative_binomial", list(sample, mu, alpha), list(is_log = is_log), out)
+}
+
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density
+#'
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_dirichlet} (aliases: \code{_random_pdf_dirichlet}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.dirichlet <- function(sample, alpha, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_dirichlet", list(sample, alpha), list(is_log = is_log), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -6153,4 +6278,116 @@ mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...
 #' @export
 mx.symbol.RNN <- function(...) mx.symbol.internal.create("RNN", list(...))
 
-.mx.generated.hash <- "75a7bc41dfb86b2d"
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support) (symbol)
+#'
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{low}, \code{high} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_uniform} (aliases: \code{_random_pdf_uniform}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_uniform <- function(...) mx.symbol.internal.create("random_pdf_uniform", list(...))
+
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples (symbol)
+#'
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{mu}, \code{sigma} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_normal} (aliases: \code{_random_pdf_normal}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_normal <- function(...) mx.symbol.internal.create("random_pdf_normal", list(...))
+
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples (symbol)
+#'
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{alpha}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_gamma} (aliases: \code{_random_pdf_gamma}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_gamma <- function(...) mx.symbol.internal.create("random_pdf_gamma", list(...))
+
+#' Density of the exponential distributions with rate lam at the samples (symbol)
+#'
+#' Density of the exponential distributions with rate lam at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_exponential} (aliases: \code{_random_pdf_exponential}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_exponential <- function(...) mx.symbol.internal.create("random_pdf_exponential", list(...))
+
+#' Probability of the samples under Poisson distributions with mean lam (symbol)
+#'
+#' Probability of the samples under Poisson distributions with mean lam. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_poisson} (aliases: \code{_random_pdf_poisson}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_poisson <- function(...) mx.symbol.internal.create("random_pdf_poisson", list(...))
+
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p (symbol)
+#'
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{k}, \code{p} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_negative_binomial} (aliases: \code{_random_pdf_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_negative_binomial <- function(...) mx.symbol.internal.create("random_pdf_negative_binomial", list(...))
+
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2) (symbol)
+#'
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{mu}, \code{alpha} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_generalized_negative_binomial} (aliases: \code{_random_pdf_generalized_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_generalized_negative_binomial <- function(...) mx.symbol.internal.create("random_pdf_generalized_negative_binomial", list(...))
+
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density (symbol)
+#'
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{alpha} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_dirichlet} (aliases: \code{_random_pdf_dirichlet}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_dirichlet <- function(...) mx.symbol.internal.create("random_pdf_dirichlet", list(...))
+
+.mx.generated.hash <- "f1d99875865a09c3"

@@ -162,6 +162,7 @@ extern const mx_op mx_ops_linalg[];     /* linalg.c: linalg_gemm, potrf, trsm, .
 extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shuffle, ... */
 extern const mx_op mx_ops_rnn[];        /* rnn.c: the fused RNN op */
 extern const mx_op mx_ops_sparse[];     /* sparse.c: CSR / row_sparse kernels (R/sparse.R) */
+extern const mx_op mx_ops_random_pdf[]; /* random-pdf.c: random_pdf_* densities */
 
 /* ------------------------------------------------------ shared helpers */
 
@@ -201,6 +202,8 @@ static inline size_t mx_scratch_round(size_t bytes) { return (bytes + 63) & ~(si
 
 /* MX_ERR_SHAPE with a message naming two shapes (fmt has two %s; tensor.c). */
 mx_status mx_shape_pair_error(const char *fmt, const mx_shape *a, const mx_shape *b);
+/* Digamma psi(x) = d/dx log|gamma(x)| (unary.c; NaN at the poles). */
+double mx_digamma(double x);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 

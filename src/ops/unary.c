@@ -164,7 +164,7 @@ DEF_EXACT(logical_not, (x == 0 ? 1.0f : 0.0f), (x == 0 ? 1.0 : 0.0), (uint8_t)(x
 #define UM_PI PI_D
 #define UM_LN2 LN2_D
 #define UM_LN10 LN10_D
-#define UM_DIGAMMA digamma
+#define UM_DIGAMMA mx_digamma
 #define UM_TANHF tanh_f
 MX_UNARY_MATH(DEF_MATH)
 DEF_MATH_X(gamma, tgammaf(x), tgamma(x), gamma_whole(x), mx_par_threads(n_))
@@ -311,7 +311,7 @@ static double digamma_pos(double x) {
   double t = f * (-1.0 / 12 + f * (1.0 / 120 + f * (-1.0 / 252 + f * (1.0 / 240 + f * (-1.0 / 132)))));
   return r + log(x) - 0.5 / x + t;
 }
-static double digamma(double x) {
+double mx_digamma(double x) {
   if (x != x) return x;
   if (x <= 0) {
     if (x == floor(x)) return NAN;

@@ -138,3 +138,93 @@ test_that("SVMOutput passes the data on; its gradient is the (squared) hinge los
   s <- mx.symbol.SVMOutput(mx.symbol.Variable("data"), mx.symbol.Variable("label"), margin = 2)
   expect_equal(arguments(s), c("data", "label"))
 })
+
+# ------------------------------------------------------------- densities
+
+# R order: parameters of R dims rev(P), samples of R dims c(rev(S), rev(P)),
+# so column j of a (samples x parameters) matrix belongs to parameter j.
+pdf_cases <- function() {
+  set.seed(106)
+  np <- 3; ns <- 4
+  col <- function(v) matrix(rep(v, each = ns), ns)     # parameter per sample
+  lo <- runif(np, -1, 0); hi <- lo + runif(np, 1, 2)
+  mu <- runif(np, -1, 1); sg <- runif(np, 0.5, 2)
+  a <- runif(np, 0.8, 3); b <- runif(np, 0.5, 2)
+  lam <- runif(np, 0.5, 3)
+  k <- runif(np, 1, 4); pr <- runif(np, 0.2, 0.8)
+  gm <- runif(np, 0.5, 3); ga <- runif(np, 0.2, 1)
+  cnt <- matrix(sample(0:6, np * ns, TRUE), ns)
+  u <- matrix(runif(np * ns), ns)
+  list(
+    uniform = list(list(col(lo) + u * col(hi - lo), lo, hi), function(x) dunif(x, col(lo), col(hi)), 1:3),
+    normal = list(list(matrix(rnorm(np * ns), ns), mu, sg), function(x) dnorm(x, col(mu), col(sg)), 1:3),
+    gamma = list(list(matrix(rgamma(np * ns, 2), ns), a, b), function(x) dgamma(x, col(a), rate = col(b)), 1:3),
+    exponential = list(list(matrix(rexp(np * ns), ns), lam), function(x) dexp(x, col(lam)), 1:2),
+    poisson = list(list(cnt, lam), function(x) dpois(x, col(lam)), 2),
+    negative_binomial = list(list(cnt, k, pr), function(x) dnbinom(x, size = col(k), prob = col(pr)), 2:3),
+    generalized_negative_binomial = list(list(cnt, gm, ga),
+                                         function(x) dnbinom(x, size = 1 / col(ga), mu = col(gm)), 2:3))
+}
+
+test_that("random_pdf_* match R's densities (float32, float64, is_log)", {
+  cases <- pdf_cases()
+  for (d in names(cases)) {
+    cs <- cases[[d]]
+    ref <- cs[[2]](cs[[1]][[1]])
+    for (dt in c("float32", "float64")) {
+      ins <- lapply(cs[[1]], cpu_nd, dtype = dt)
+      tol <- if (dt == "float32") 1e-5 else 1e-10
+      for (lg in c(FALSE, TRUE)) {
+        r <- mxnet:::nd.invoke(paste0("random_pdf_", d), ins, list(is_log = lg))
+        expect_nd_equal(r, if (lg) log(ref) else ref, tolerance = tol, dtype = dt)
+      }
+    }
+  }
+  # wrappers, and parameters of two dimensions: P = engine (2, 3), S = (5,)
+  mu <- matrix(runif(6), 3); sg <- matrix(runif(6, 0.5, 1), 3)
+  x <- array(rnorm(30), c(5, 3, 2))
+  ref <- array(dnorm(x, rep(mu, each = 5), rep(sg, each = 5)), dim(x))
+  expect_nd_equal(mx.nd.random.pdf.normal(cpu_nd(x), cpu_nd(mu), cpu_nd(sg)), ref, tolerance = 1e-12)
+  expect_error(mx.nd.random.pdf.normal(cpu_nd(x), cpu_nd(mu), cpu_nd(runif(3))), "shape")
+  expect_error(mx.nd.random.pdf.exponential(cpu_nd(x), cpu_nd(runif(5))), "shape")
+})
+
+test_that("random_pdf_dirichlet matches the Dirichlet density; shapes P + S + (k,)", {
+  set.seed(107)
+  alpha <- matrix(runif(6, 0.5, 3), 3)            # engine (2, 3): 2 distributions, k = 3
+  x <- array(rgamma(24, 1), c(3, 4, 2))           # engine (2, 4, 3): 4 samples each
+  x <- sweep(x, c(2, 3), apply(x, c(2, 3), sum), "/")
+  ref <- array(0, c(4, 2))
+  for (j in 1:2) for (s in 1:4) {
+    a <- alpha[, j]
+    ref[s, j] <- exp(lgamma(sum(a)) - sum(lgamma(a)) + sum((a - 1) * log(x[, s, j])))
+  }
+  for (dt in c("float32", "float64")) {
+    tol <- if (dt == "float32") 1e-5 else 1e-10
+    expect_nd_equal(mx.nd.random.pdf.dirichlet(cpu_nd(x, dt), cpu_nd(alpha, dt)), ref, tolerance = tol, dtype = dt)
+    expect_nd_equal(mx.nd.random.pdf.dirichlet(cpu_nd(x, dt), cpu_nd(alpha, dt), is_log = TRUE), log(ref),
+                    tolerance = tol, dtype = dt)
+  }
+  # one vector sample: output (1,)
+  r <- mx.nd.random.pdf.dirichlet(cpu_nd(x[, 1, 1]), cpu_nd(alpha[, 1]))
+  expect_nd_equal(r, ref[1, 1], tolerance = 1e-12)
+  expect_error(mx.nd.random.pdf.dirichlet(cpu_nd(x), cpu_nd(alpha[1:2, ])), "alpha")
+  on_cpu({
+    check_grad("random_pdf_dirichlet", list(x, alpha))
+    check_grad("random_pdf_dirichlet", list(x, alpha), list(is_log = TRUE))
+  })
+})
+
+test_that("random_pdf_* gradients match finite differences for the continuous inputs", {
+  cases <- pdf_cases()
+  on_cpu(for (d in names(cases)) for (lg in c(FALSE, TRUE)) {
+    cs <- cases[[d]]
+    check_grad(paste0("random_pdf_", d), cs[[1]], list(is_log = lg), wrt = cs[[3]],
+               label = paste(d, lg))
+  })
+  # discrete samples get a zero gradient (MXNet)
+  cs <- cases$poisson
+  r <- mxnet:::nd.forward.backward("random_pdf_poisson", lapply(cs[[1]], cpu_nd), NULL,
+                                   list(cpu_nd(array(1, dim(cs[[1]][[1]])))))
+  expect_nd_equal(r$grads[[1]], array(0, dim(cs[[1]][[1]])))
+})
