@@ -24,6 +24,8 @@
 #define MX_PF_REQUIRED   1   /* must be given                               */
 #define MX_PF_OPTIONAL   2   /* may be None (its default when def == NULL)  */
 #define MX_PF_TUPLE_NONE 4   /* tuple entries may be None (MX_TUPLE_NONE)   */
+/* MX_PF_LIST (8, mx.h): a tuple of one value per input (lrs, wds), which
+ * R passes in its own order, not reversed. */
 
 typedef struct mx_param_desc {
   const char *name;
@@ -133,6 +135,9 @@ struct mx_op {
   void (*state_free)(void *state);
   size_t (*state_bytes)(const void *state);  /* bytes a state keeps (NULL: its size unknown, 0) */
   mx_workspace_fn workspace;         /* NULL: the kernels need no scratch   */
+  int (*count_outputs)(const mx_param_value *p); /* num_outputs -1 counted by
+                                        another param (num_weights); NULL:
+                                        the param num_outputs            */
   /* GPU kernels are not here: a GPU backend (mx-gpu.h) carries its own
    * records, looked up by op name. */
 };

@@ -228,3 +228,255 @@ test_that("random_pdf_* gradients match finite differences for the continuous in
                                    list(cpu_nd(array(1, dim(cs[[1]][[1]])))))
   expect_nd_equal(r$grads[[1]], array(0, dim(cs[[1]][[1]])))
 })
+
+# ------------------------------------------------------ optimizer updates
+
+clipv <- function(x, b) if (b >= 0) pmin(pmax(x, -b), b) else x
+sgn <- function(x) (x > 0) - (x < 0)
+vals <- function(a) as.vector(as.array(a))
+
+test_that("signsgd_update and signum_update follow MXNet's formulas over two steps", {
+  set.seed(201)
+  for (dt in c("float32", "float64")) {
+    tol <- if (dt == "float32") 1e-5 else 1e-12
+    w <- runif(7, -1, 1); m <- rep(0, 7)
+    W <- cpu_nd(w, dt); M <- cpu_nd(m, dt); W2 <- cpu_nd(w, dt)
+    w2 <- w
+    for (step in 1:2) {
+      g <- in_dtype(runif(7, -2, 2), dt)
+      mx.nd.signsgd.update(W2, cpu_nd(g, dt), lr = 0.1, wd = 0.05, out = W2)
+      w2 <- (1 - 0.1 * 0.05) * w2 - 0.1 * sgn(g)
+      expect_nd_equal(W2, w2, tolerance = tol, dtype = dt)
+      mx.nd.signum.update(W, cpu_nd(g, dt), M, lr = 0.2, momentum = 0.7, wd = 0.1, rescale_grad = 0.5,
+                          clip_gradient = 0.6, wd_lh = 0.01, out = W)
+      m <- 0.7 * m - 0.3 * 0.1 * w - 0.3 * clipv(0.5 * g, 0.6)
+      w <- (1 - 0.2 * 0.01) * w + 0.2 * sgn(m)
+      expect_nd_equal(M, m, tolerance = tol, dtype = dt)
+      expect_nd_equal(W, w, tolerance = tol, dtype = dt)
+    }
+  }
+})
+
+test_that("ftml_update and ftrl_update follow MXNet's formulas over two steps", {
+  set.seed(202)
+  for (dt in c("float32", "float64")) {
+    tol <- if (dt == "float32") 1e-5 else 1e-12
+    w <- runif(6, -1, 1); d <- v <- z <- rep(0, 6)
+    W <- cpu_nd(w, dt); D <- cpu_nd(d, dt); V <- cpu_nd(v, dt); Z <- cpu_nd(z, dt)
+    lr <- 0.05; b1 <- 0.6; b2 <- 0.9; eps <- 1e-6; wd <- 0.01
+    for (t in 1:2) {
+      g <- in_dtype(runif(6, -2, 2), dt)
+      mx.nd.ftml.update(W, cpu_nd(g, dt), D, V, Z, lr = lr, beta1 = b1, beta2 = b2, epsilon = eps,
+                        t = t, wd = wd, rescale_grad = 0.5, clip_grad = 0.4, out = W)
+      gg <- clipv(0.5 * g + wd * w, 0.4)
+      v <- b2 * v + (1 - b2) * gg^2
+      dt_ <- (1 - b1^t) / lr * (sqrt(v / (1 - b2^t)) + eps)
+      z <- b1 * z + (1 - b1) * gg - (dt_ - b1 * d) * w
+      d <- dt_
+      w <- -z / dt_
+      for (pr in list(list(D, d), list(V, v), list(Z, z), list(W, w)))
+        expect_nd_equal(pr[[1]], pr[[2]], tolerance = tol * 10, dtype = dt)
+    }
+    w <- runif(6, -1, 1); z <- n <- rep(0, 6)
+    W <- cpu_nd(w, dt); Z <- cpu_nd(z, dt); N <- cpu_nd(n, dt)
+    for (step in 1:2) {
+      g <- in_dtype(runif(6, -2, 2), dt)
+      mx.nd.ftrl.update(W, cpu_nd(g, dt), Z, N, lr = 0.1, lamda1 = 0.05, beta = 1, wd = 0.02,
+                        rescale_grad = 2, clip_gradient = 3, out = W)
+      gg <- clipv(2 * g, 3)
+      z <- z + gg - (sqrt(n + gg^2) - sqrt(n)) * w / 0.1
+      n <- n + gg^2
+      w <- ifelse(abs(z) > 0.05, (sgn(z) * 0.05 - z) / ((1 + sqrt(n)) / 0.1 + 0.02), 0)
+      expect_nd_equal(Z, z, tolerance = tol, dtype = dt)
+      expect_nd_equal(N, n, tolerance = tol, dtype = dt)
+      expect_nd_equal(W, w, tolerance = tol, dtype = dt)
+    }
+  }
+})
+
+# float16 weight and gradient, float32 master copy (and momentum)
+mp_state <- function(w) list(h = cpu_nd(w, "float16"), w32 = cpu_nd(in_dtype(w, "float16"), "float32"))
+
+test_that("mp_sgd_update, mp_sgd_mom_update, mp_nag_mom_update step the float32 master copy", {
+  set.seed(203)
+  w0 <- runif(9, -1, 1)
+  prm <- list(lr = 0.1, wd = 0.02, rescale_grad = 0.5, clip_gradient = 0.8)
+  for (op in c("sgd_update", "sgd_mom_update", "nag_mom_update")) {
+    mom <- op != "sgd_update"
+    p <- if (mom) c(prm, momentum = 0.9) else prm
+    s <- mp_state(w0)
+    ref_w <- cpu_nd(vals(s$w32), "float32")                     # the float32 op on a copy
+    M <- cpu_nd(rep(0, 9), "float32"); Mref <- cpu_nd(rep(0, 9), "float32")
+    for (step in 1:3) {
+      g <- in_dtype(runif(9, -3, 3), "float16")
+      ins <- c(list(s$h, cpu_nd(g, "float16")), if (mom) list(M), list(s$w32))
+      res <- mxnet:::nd.invoke(paste0("mp_", op), ins, p, s$h)
+      expect_identical(res, s$h)
+      mxnet:::nd.invoke(op, c(list(ref_w, cpu_nd(g, "float32")), if (mom) list(Mref)), p, ref_w)
+      expect_nd_equal(s$w32, vals(ref_w), tolerance = 1e-6)
+      if (mom) expect_nd_equal(M, vals(Mref), tolerance = 1e-6)
+      expect_equal(vals(s$h), in_dtype(vals(s$w32), "float16"))
+    }
+    # plain-R check of the first sgd step
+    if (op == "sgd_update") {
+      s <- mp_state(w0)
+      g <- in_dtype(runif(9, -3, 3), "float16")
+      mx.nd.mp.sgd.update(s$h, cpu_nd(g, "float16"), s$w32, lr = 0.1, wd = 0.02, out = s$h)
+      expect_nd_equal(s$w32, (1 - 0.1 * 0.02) * in_dtype(w0, "float16") - 0.1 * g, tolerance = 1e-6)
+    }
+  }
+  s <- mp_state(w0)
+  expect_error(mx.nd.mp.sgd.update(s$h, cpu_nd(w0, "float16"), cpu_nd(w0, "float64"), lr = 1), "float32")
+})
+
+test_that("lamb_update_phase1/2 and their mp_ versions follow MXNet's formulas", {
+  set.seed(204)
+  w <- runif(8, -1, 1); m <- v <- rep(0, 8)
+  b1 <- 0.9; b2 <- 0.99; eps <- 1e-6; wd <- 0.01
+  W <- cpu_nd(w, "float64"); M <- cpu_nd(m, "float64"); V <- cpu_nd(v, "float64")
+  for (t in 1:2) for (bc in c(TRUE, FALSE)) {
+    g <- runif(8, -2, 2)
+    G <- mx.nd.lamb.update.phase1(W, cpu_nd(g), M, V, beta1 = b1, beta2 = b2, epsilon = eps, t = t,
+                                  bias_correction = bc, wd = wd, rescale_grad = 0.5, clip_gradient = 0.7)
+    gg <- clipv(0.5 * g, 0.7)
+    m <- b1 * m + (1 - b1) * gg
+    v <- b2 * v + (1 - b2) * gg^2
+    c1 <- if (bc) 1 - b1^t else 1
+    c2 <- if (bc) 1 - b2^t else 1
+    gref <- (m / c1) / (sqrt(v / c2) + eps) + wd * w
+    expect_nd_equal(G, gref, tolerance = 1e-12)
+    expect_nd_equal(M, m, tolerance = 1e-12)
+    r1 <- sqrt(sum(w^2)); r2 <- sqrt(sum(gref^2))
+    for (lb in list(c(-1, -1), c(0.1, 0.5))) {
+      out <- mx.nd.lamb.update.phase2(W, G, cpu_nd(r1), cpu_nd(r2), lr = 0.05,
+                                      lower_bound = lb[1], upper_bound = lb[2])
+      r1c <- if (lb[1] >= 0) min(max(r1, lb[1]), lb[2]) else r1
+      expect_nd_equal(out, w - 0.05 * r1c / r2 * gref, tolerance = 1e-12)
+    }
+    # r1 = 0: the plain learning rate
+    expect_nd_equal(mx.nd.lamb.update.phase2(W, G, cpu_nd(0), cpu_nd(r2), lr = 0.05), w - 0.05 * gref,
+                    tolerance = 1e-12)
+    mx.nd.lamb.update.phase2(W, G, cpu_nd(r1), cpu_nd(r2), lr = 0.05, out = W)
+    w <- w - 0.05 * r1 / r2 * gref
+  }
+  # mp_: from the float32 master copy; phase one's output is float32
+  s <- mp_state(w)
+  g <- in_dtype(runif(8, -2, 2), "float16")
+  M <- cpu_nd(rep(0, 8), "float32"); V <- cpu_nd(rep(0, 8), "float32")
+  G <- mx.nd.mp.lamb.update.phase1(s$h, cpu_nd(g, "float16"), M, V, s$w32, t = 1, wd = wd)
+  expect_equal(mx.nd.dtype(G), "float32")
+  w32 <- vals(s$w32)
+  mm <- 0.1 * g; vv <- 0.001 * g^2
+  gref <- (mm / 0.1) / (sqrt(vv / 0.001) + 1e-6) + wd * w32
+  expect_nd_equal(G, gref, tolerance = 1e-5)
+  out <- mx.nd.mp.lamb.update.phase2(s$h, G, cpu_nd(2, "float32"), cpu_nd(4, "float32"), s$w32, lr = 0.1)
+  expect_equal(mx.nd.dtype(out), "float16")
+  expect_equal(vals(out), in_dtype(w32 - 0.05 * vals(G), "float16"), tolerance = 1e-3)
+  expect_equal(vals(s$w32), w32)      # as in MXNet, the master copy is not changed
+})
+
+test_that("multi_* and preloaded_multi_* updates equal the single-weight ops", {
+  set.seed(205)
+  dims <- list(c(3, 2), 5, c(2, 2, 2))
+  lrs <- c(0.1, 0.2, 0.05); wds <- c(0, 0.01, 0.1)
+  w <- lapply(dims, function(d) array(runif(prod(d), -1, 1), d))
+  g <- lapply(dims, function(d) array(in_dtype(runif(prod(d), -2, 2), "float16"), d))
+  for (mom in c(FALSE, TRUE)) for (mp in c(FALSE, TRUE)) for (pre in c(FALSE, TRUE)) {
+    wt <- if (mp) "float16" else "float32"
+    W <- lapply(w, cpu_nd, dtype = wt)
+    W32 <- lapply(w, function(a) cpu_nd(in_dtype(a, wt), "float32"))
+    M <- lapply(dims, function(d) cpu_nd(array(0, d), "float32"))
+    ins <- do.call(c, lapply(1:3, function(k)
+      c(list(W[[k]], cpu_nd(g[[k]], wt)), if (mom) list(M[[k]]), if (mp) list(W32[[k]]))))
+    prm <- list(rescale_grad = 0.5, clip_gradient = 0.9, num_weights = 3)
+    if (mom) prm$momentum <- 0.8
+    if (pre) ins <- c(ins, list(cpu_nd(lrs, "float32"), cpu_nd(wds, "float32")))
+    else prm <- c(prm, list(lrs = lrs, wds = wds))
+    op <- paste0(if (pre) "preloaded_" else "", "multi_", if (mp) "mp_" else "", "sgd_",
+                 if (mom) "mom_" else "", "update")
+    res <- mxnet:::nd.invoke(op, ins, prm, W)
+    for (k in 1:3) {
+      ref <- cpu_nd(in_dtype(w[[k]], wt), "float32")
+      Mr <- cpu_nd(array(0, dims[[k]]), "float32")
+      sp <- list(lr = lrs[k], wd = wds[k], rescale_grad = 0.5, clip_gradient = 0.9)
+      if (mom) sp$momentum <- 0.8
+      mxnet:::nd.invoke(if (mom) "sgd_mom_update" else "sgd_update",
+                        c(list(ref, cpu_nd(g[[k]], "float32")), if (mom) list(Mr)), sp, ref)
+      expect_identical(res[[k]], W[[k]])
+      expect_equal(dim(as.array(W[[k]])) %||% length(W[[k]]), dims[[k]])
+      if (mp) {
+        expect_nd_equal(W32[[k]], as.array(ref), tolerance = 1e-6)
+        expect_equal(vals(W[[k]]), in_dtype(vals(ref), "float16"), label = op)
+      } else {
+        expect_nd_equal(W[[k]], as.array(ref), tolerance = 1e-6)
+      }
+      if (mom) expect_nd_equal(M[[k]], as.array(Mr), tolerance = 1e-6)
+    }
+  }
+  # the wrappers take the arrays in ...; lrs/wds in the order of the weights
+  a <- cpu_nd(c(1, 1), "float32"); b <- cpu_nd(c(2, 2), "float32"); one <- cpu_nd(c(1, 1), "float32")
+  r <- mx.nd.multi.sgd.update(a, one, b, one, lrs = c(0.1, 0.5), wds = c(0, 0), num_weights = 2)
+  expect_equal(vals(r[[1]]), c(0.9, 0.9), tolerance = 1e-6)
+  expect_equal(vals(r[[2]]), c(1.5, 1.5), tolerance = 1e-6)
+  expect_error(mx.nd.multi.sgd.update(a, one, b, one, lrs = 0.1, wds = 0, num_weights = 2), "lrs")
+  expect_error(mx.nd.multi.sgd.update(a, one, b, one, lrs = 0.1, wds = 0), "input")
+  s <- mx.symbol.multi_sgd_mom_update(num_weights = 2, lrs = c(1, 1), wds = c(0, 0), name = "u")
+  expect_equal(arguments(s), paste0("u_", c("weight_", "grad_", "mom_"), rep(0:1, each = 3)))
+})
+
+test_that("multi_sum_sq, multi_lars, reset_arrays, all_finite, multi_all_finite", {
+  set.seed(206)
+  x <- array(runif(6, -2, 2), c(3, 2)); y <- runif(4); z <- runif(5)
+  for (dt in c("float32", "float64", "float16")) {
+    r <- mx.nd.multi.sum.sq(cpu_nd(x, dt), cpu_nd(y, dt), cpu_nd(z, dt), num_arrays = 3)
+    expect_equal(mx.nd.dtype(r), "float32")
+    expect_equal(vals(r), c(sum(in_dtype(x, dt)^2), sum(in_dtype(y, dt)^2), sum(in_dtype(z, dt)^2)),
+                 tolerance = 1e-6)
+  }
+  lrs <- c(0.1, 0.2, 0.3, 0.4); ws <- c(4, 0, 9, 1); gs <- c(1, 1, 0, 4); wds <- c(0.01, 0, 0.1, 0.2)
+  r <- mx.nd.multi.lars(cpu_nd(lrs, "float32"), cpu_nd(ws, "float32"), cpu_nd(gs, "float32"),
+                        cpu_nd(wds, "float32"), eta = 0.5, eps = 1e-3, rescale_grad = 2)
+  ref <- ifelse(ws > 0 & gs > 0, lrs * 0.5 * sqrt(ws) / (sqrt(gs) * 2 + wds * sqrt(ws) + 1e-3), lrs)
+  expect_equal(vals(r), ref, tolerance = 1e-6)
+  A <- cpu_nd(x, "float32"); B <- cpu_nd(1:3, "int32"); C <- cpu_nd(y, "float16")
+  expect_null(mx.nd.reset.arrays(A, B, C, num_arrays = 3))
+  expect_equal(vals(A), rep(0, 6)); expect_equal(vals(B), rep(0, 3)); expect_equal(vals(C), rep(0, 4))
+  for (dt in c("float32", "float64", "float16")) {
+    expect_equal(vals(mx.nd.all.finite(cpu_nd(x, dt))), 1)
+    expect_equal(vals(mx.nd.all.finite(cpu_nd(c(1, NaN), dt))), 0)
+    expect_equal(vals(mx.nd.multi.all.finite(cpu_nd(x, dt), cpu_nd(c(-Inf, 1), dt), num_arrays = 2)), 0)
+    expect_equal(vals(mx.nd.multi.all.finite(cpu_nd(x, dt), cpu_nd(y, dt), num_arrays = 2)), 1)
+  }
+  # init_output = FALSE keeps a 0 already there
+  o <- cpu_nd(0, "float32")
+  mx.nd.all.finite(cpu_nd(x), init_output = FALSE, out = o)
+  expect_equal(vals(o), 0)
+  mx.nd.all.finite(cpu_nd(x), out = o)
+  expect_equal(vals(o), 1)
+})
+
+test_that("amp_cast and amp_multicast cast the float types (with gradients)", {
+  x <- c(1.5, -2.25, 3)
+  expect_equal(mx.nd.dtype(mx.nd.amp.cast(cpu_nd(x, "float32"), dtype = "float16")), "float16")
+  expect_equal(mx.nd.dtype(mx.nd.amp.cast(cpu_nd(x, "float16"), dtype = "float32")), "float32")
+  i <- mx.nd.amp.cast(cpu_nd(1:3, "int32"), dtype = "float16")     # not a float type: unchanged
+  expect_equal(mx.nd.dtype(i), "int32")
+  expect_equal(vals(i), 1:3)
+  expect_equal(vals(mx.nd.amp.cast(cpu_nd(x, "float32"), dtype = "float16")), x)
+  r <- mx.nd.amp.multicast(cpu_nd(x, "float16"), cpu_nd(x, "float32"), cpu_nd(1:3, "int32"), num_outputs = 3)
+  expect_equal(vapply(r, mx.nd.dtype, ""), c("float32", "float32", "int32"))
+  r <- mx.nd.amp.multicast(cpu_nd(x, "float16"), cpu_nd(x, "float32"), num_outputs = 2, cast_narrow = TRUE)
+  expect_equal(vapply(r, mx.nd.dtype, ""), c("float16", "float16"))
+  expect_equal(vals(r[[2]]), x)
+  # gradients: the output gradient cast back
+  fb <- mxnet:::nd.forward.backward("amp_cast", list(cpu_nd(x, "float32")), list(dtype = "float16"),
+                                    list(cpu_nd(c(1, 2, 3), "float16")))
+  expect_equal(mx.nd.dtype(fb$grads[[1]]), "float32")
+  expect_equal(vals(fb$grads[[1]]), c(1, 2, 3))
+  fb <- mxnet:::nd.forward.backward("amp_multicast", list(cpu_nd(x, "float16"), cpu_nd(x, "float32")),
+                                    list(num_outputs = 2), list(cpu_nd(c(1, 2, 3), "float32"), cpu_nd(c(4, 5, 6), "float32")))
+  expect_equal(vapply(fb$grads, mx.nd.dtype, ""), c("float16", "float32"))
+  expect_equal(vals(fb$grads[[1]]), c(1, 2, 3))
+  expect_equal(vals(fb$grads[[2]]), c(4, 5, 6))
+  on_cpu(check_grad("amp_cast", list(x), list(dtype = "float16")))   # float64: passes unchanged
+})
