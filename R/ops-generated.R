@@ -3916,6 +3916,26 @@ mx.nd.random.pdf.dirichlet <- function(sample, alpha, is_log = FALSE, out = NULL
   .Call(C_mx_r_nd_invoke, "random_pdf_dirichlet", list(sample, alpha), list(is_log = is_log), out)
 }
 
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement
+#'
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement.
+#'
+#' @param data1 An MXNDArray.
+#' @param data2 An MXNDArray.
+#' @param kernel_size (int; default 1) Patch size (odd).
+#' @param max_displacement (int; default 1) Largest displacement compared.
+#' @param stride1 (int; default 1) Stride of the positions in data1.
+#' @param stride2 (int; default 1) Stride of the displacements within the neighbourhood.
+#' @param pad_size (int; default 0) Zero padding of both inputs.
+#' @param is_multiply (boolean; default True) Compare by products (TRUE) or by absolute differences (FALSE).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Correlation}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Correlation <- function(data1, data2, kernel_size = 1, max_displacement = 1, stride1 = 1, stride2 = 1, pad_size = 0, is_multiply = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Correlation", list(data1, data2), list(kernel_size = kernel_size, max_displacement = max_displacement, stride1 = stride1, stride2 = stride2, pad_size = pad_size, is_multiply = is_multiply), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -7331,4 +7351,23 @@ mx.symbol.random_pdf_generalized_negative_binomial <- function(...) mx.symbol.in
 #' @export
 mx.symbol.random_pdf_dirichlet <- function(...) mx.symbol.internal.create("random_pdf_dirichlet", list(...))
 
-.mx.generated.hash <- "28c595546b34c2cb"
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement (symbol)
+#'
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement.
+#'
+#' @param ... The inputs \code{data1}, \code{data2} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel_size}}{(int; default 1) Patch size (odd).}
+#'   \item{\code{max_displacement}}{(int; default 1) Largest displacement compared.}
+#'   \item{\code{stride1}}{(int; default 1) Stride of the positions in data1.}
+#'   \item{\code{stride2}}{(int; default 1) Stride of the displacements within the neighbourhood.}
+#'   \item{\code{pad_size}}{(int; default 0) Zero padding of both inputs.}
+#'   \item{\code{is_multiply}}{(boolean; default True) Compare by products (TRUE) or by absolute differences (FALSE).}
+#' }
+#' @details Engine operator \code{Correlation}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Correlation <- function(...) mx.symbol.internal.create("Correlation", list(...))
+
+.mx.generated.hash <- "5ce490490259d1b2"

@@ -76,7 +76,6 @@ REASONS <- c(
   Convolution_v1 = "not offered: deprecated legacy version of Convolution",
   Pooling_v1 = "not offered: deprecated legacy version of Pooling",
   IdentityAttachKLSparseReg = "not offered: legacy sparsity regulariser with no users in the R examples",
-  Correlation = "planned: optical-flow layer (FlowNet)",
   cast_storage = "not offered as an engine op: sparse arrays are R objects over dense NDArrays; mx.nd.cast.storage() in R/sparse.R converts (docs/sparse.md)"
 )
 LAYERS_ISSUE11 <- c("RNN", "SequenceLast", "SequenceMask", "SequenceReverse", "LRN", "UpSampling",

@@ -168,6 +168,7 @@ extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shu
 extern const mx_op mx_ops_rnn[];        /* rnn.c: the fused RNN op */
 extern const mx_op mx_ops_sparse[];     /* sparse.c: CSR / row_sparse kernels (R/sparse.R) */
 extern const mx_op mx_ops_random_pdf[]; /* random-pdf.c: random_pdf_* densities */
+extern const mx_op mx_ops_nn_extra[];   /* nn-extra.c: Correlation */
 
 /* ------------------------------------------------------ shared helpers */
 

@@ -15,7 +15,7 @@ static const mx_op *const families[] = {
   mx_ops_optimizer, mx_ops_layers, mx_ops_sequence, mx_ops_spatial,
   mx_ops_tensor, mx_ops_linalg, mx_ops_sample, mx_ops_rnn,
   mx_ops_sparse,
-  mx_ops_random_pdf,
+  mx_ops_random_pdf, mx_ops_nn_extra,
 };
 
 /* Lookup table: open addressing over names and aliases, at most half full. */

@@ -480,3 +480,56 @@ test_that("amp_cast and amp_multicast cast the float types (with gradients)", {
   expect_equal(vals(fb$grads[[2]]), c(4, 5, 6))
   on_cpu(check_grad("amp_cast", list(x), list(dtype = "float16")))   # float64: passes unchanged
 })
+
+# ------------------------------------------------------------- Correlation
+
+# Plain-R Correlation on NCHW arrays given as engine-ordered R arrays
+# x[n, c, h, w] (MXNet's CPU definition: patch top-left at
+# i*stride1 + max_displacement in the padded inputs).
+corr_ref <- function(a, b, k, md, s1, s2, pad, mul) {
+  d <- dim(a); N <- d[1]; C <- d[2]; H <- d[3]; W <- d[4]
+  padit <- function(x) {
+    y <- array(0, c(N, C, H + 2 * pad, W + 2 * pad))
+    y[, , pad + seq_len(H), pad + seq_len(W)] <- x
+    y
+  }
+  A <- padit(a); B <- padit(b)
+  border <- md + (k - 1) / 2
+  Ho <- ceiling((H + 2 * pad - 2 * border) / s1); Wo <- ceiling((W + 2 * pad - 2 * border) / s1)
+  rad <- md %/% s2; D <- 2 * rad + 1
+  out <- array(0, c(N, D * D, Ho, Wo))
+  for (n in 1:N) for (tc in 0:(D * D - 1)) for (i in 0:(Ho - 1)) for (j in 0:(Wo - 1)) {
+    x1 <- j * s1 + md; y1 <- i * s1 + md
+    x2 <- x1 + (tc %% D - rad) * s2; y2 <- y1 + (tc %/% D - rad) * s2
+    pa <- A[n, , y1 + 1:k, x1 + 1:k]; pb <- B[n, , y2 + 1:k, x2 + 1:k]
+    out[n, tc + 1, i + 1, j + 1] <- sum(if (mul) pa * pb else abs(pa - pb)) / (k * k * C)
+  }
+  out
+}
+to_r <- function(x) aperm(x, 4:1)      # engine-ordered array <-> R order
+
+test_that("Correlation matches a plain-R correlation layer, with gradients", {
+  set.seed(301)
+  cfgs <- list(list(k = 1, md = 1, s1 = 1, s2 = 1, pad = 0, mul = TRUE),
+               list(k = 3, md = 2, s1 = 2, s2 = 2, pad = 2, mul = TRUE),
+               list(k = 1, md = 2, s1 = 1, s2 = 1, pad = 1, mul = FALSE))
+  for (cf in cfgs) {
+    a <- array(runif(2 * 3 * 5 * 6, -1, 1), c(2, 3, 5, 6))    # engine (N, C, H, W)
+    b <- array(runif(2 * 3 * 5 * 6, -1, 1), c(2, 3, 5, 6))
+    ref <- corr_ref(a, b, cf$k, cf$md, cf$s1, cf$s2, cf$pad, cf$mul)
+    prm <- list(kernel_size = cf$k, max_displacement = cf$md, stride1 = cf$s1, stride2 = cf$s2,
+                pad_size = cf$pad, is_multiply = cf$mul)
+    for (dt in c("float32", "float64")) {
+      r <- mxnet:::nd.invoke("Correlation", list(cpu_nd(to_r(a), dt), cpu_nd(to_r(b), dt)), prm)
+      expect_nd_equal(r, to_r(ref), tolerance = if (dt == "float32") 1e-5 else 1e-12, dtype = dt)
+    }
+    on_cpu(check_grad("Correlation", list(to_r(a), to_r(b)), prm, n.check = 12,
+                      label = paste("Correlation", cf$k, cf$md, cf$mul)))
+  }
+  s <- mx.symbol.Correlation(mx.symbol.Variable("a"), mx.symbol.Variable("b"), max_displacement = 2)
+  expect_equal(arguments(s), c("a", "b"))
+  expect_error(mx.nd.Correlation(cpu_nd(array(0, c(4, 4, 1, 1))), cpu_nd(array(0, c(4, 4, 1, 1))),
+                                 kernel_size = 2), "kernel_size")
+  expect_error(mx.nd.Correlation(cpu_nd(array(0, c(3, 3, 1, 1))), cpu_nd(array(0, c(3, 3, 1, 1))),
+                                 max_displacement = 4), "fit")
+})
