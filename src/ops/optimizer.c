@@ -688,6 +688,8 @@ typedef struct {
   const mx_param_value *lrs, *wds;
 } multi_args;
 
+/* e_lrs, e_mo, e_rs: the enum values of lrs (wds follows it), momentum and
+ * rescale_grad (clip_gradient follows it); -1 where the table has none */
 static multi_args multi_of(const mx_param_value *p, int e_lrs, int e_mo, int e_rs, int nw_idx,
                            int stride, int pre) {
   multi_args m;
