@@ -918,6 +918,65 @@ mx.nd.clip <- function(data, a_min, a_max, out = NULL) {
   .Call(C_mx_r_nd_invoke, "clip", list(data), list(a_min = a_min, a_max = a_max), out)
 }
 
+#' Cast for mixed-precision training: float32, float16 and bfloat16 data become dtype, other dtypes pass unchanged
+#'
+#' Cast for mixed-precision training: float32, float16 and bfloat16 data become dtype, other dtypes pass unchanged.
+#'
+#' @param data An MXNDArray.
+#' @param dtype (dtype; required) The output dtype.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{amp_cast}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.amp.cast <- function(data, dtype, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "amp_cast", list(data), list(dtype = dtype), out)
+}
+
+#' Cast num_outputs arrays for mixed-precision training: the float32, float16 and bfloat16 ones to the widest of their dtypes (the narrowest with cast_narrow); others pass unchanged
+#'
+#' Cast num_outputs arrays for mixed-precision training: the float32, float16 and bfloat16 ones to the widest of their dtypes (the narrowest with cast_narrow); others pass unchanged.
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_outputs}, \code{cast_narrow}, \code{out}).
+#' @param num_outputs (int; required) Number of input/output pairs cast to the widest type.
+#' @param cast_narrow (boolean; default False) Whether to cast to the narrowest type instead.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{amp_multicast}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.amp.multicast <- function(..., num_outputs, cast_narrow = FALSE, out = NULL) {
+  a <- nd.variadic(list(...), list(num_outputs = num_outputs, cast_narrow = cast_narrow, out = out), c(missing(num_outputs), missing(cast_narrow), missing(out)))
+  .Call(C_mx_r_nd_invoke, "amp_multicast", a$inputs, a$params[c("num_outputs", "cast_narrow")], a$params$out)
+}
+
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise
+#'
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.
+#'
+#' @param data An MXNDArray.
+#' @param alpha (float; default 0.2) Slope of hard sigmoid.
+#' @param beta (float; default 0.5) Bias of hard sigmoid.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{hard_sigmoid}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.hard.sigmoid <- function(data, alpha = 0.2, beta = 0.5, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "hard_sigmoid", list(data), list(alpha = alpha, beta = beta), out)
+}
+
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar)
+#'
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar).
+#'
+#' @param data An MXNDArray.
+#' @param scalar (float; default 1) sigma: the quadratic part covers |x| < 1/sigma^2.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{smooth_l1}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.smooth.l1 <- function(data, scalar = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "smooth_l1", list(data), list(scalar = scalar), out)
+}
+
 #' Convert the elements to another dtype
 #'
 #' Convert the elements to another dtype.
@@ -1082,6 +1141,21 @@ mx.nd.min.axis <- function(data, axis = NULL, keepdims = FALSE, exclude = FALSE,
 #' @export
 mx.nd.norm <- function(data, ord = 2, axis = NULL, keepdims = FALSE, out = NULL) {
   .Call(C_mx_r_nd_invoke, "norm", list(data), list(ord = ord, axis = axis, keepdims = keepdims), out)
+}
+
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var
+#'
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var.
+#'
+#' @param data An MXNDArray.
+#' @param axes (tuple of integers, in R order; optional) The axes along which to compute mean and variance (C order: 0 is the last R dimension); required.
+#' @param keepdims (boolean; default False) Keep the reduced axes as dimensions of size 1.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{moments}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.moments <- function(data, axes = NULL, keepdims = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "moments", list(data), list(axes = axes, keepdims = keepdims), out)
 }
 
 #' Index of the maximum along an axis (first on ties; NaN wins)
@@ -1656,6 +1730,52 @@ mx.nd.log.softmax <- function(data, axis = -1, temperature = NULL, out = NULL) {
   .Call(C_mx_r_nd_invoke, "log_softmax", list(data), list(axis = axis, temperature = temperature), out)
 }
 
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T))
+#'
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T)).
+#'
+#' @param data An MXNDArray.
+#' @param axis (int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).
+#' @param temperature (float; optional) Temperature T: softmax of x/T (None: 1).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{softmin}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.softmin <- function(data, axis = -1, temperature = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "softmin", list(data), list(axis = axis, temperature = temperature), out)
+}
+
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,)
+#'
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{softmax_cross_entropy}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.softmax.cross.entropy <- function(data, label, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "softmax_cross_entropy", list(data, label), NULL, out)
+}
+
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient
+#'
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient. Labels are class indices (0-based).
+#'
+#' @param data An MXNDArray.
+#' @param label An MXNDArray.
+#' @param margin (float; default 1) The loss penalises outputs that lie outside this margin.
+#' @param regularization_coefficient (float; default 1) Regularisation parameter: the scale of the loss against the size of the coefficients.
+#' @param use_linear (boolean; default False) Whether to use the L1-SVM objective (hinge); the L2-SVM objective (squared hinge) by default.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{SVMOutput}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.SVMOutput <- function(data, label, margin = 1, regularization_coefficient = 1, use_linear = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "SVMOutput", list(data, label), list(margin = margin, regularization_coefficient = regularization_coefficient, use_linear = use_linear), out)
+}
+
 #' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked
 #'
 #' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).
@@ -2039,6 +2159,470 @@ mx.nd.adagrad.update <- function(weight, grad, history, lr, epsilon = 1e-07, wd 
 #' @export
 mx.nd.adadelta.update <- function(weight, grad, acc_g, acc_delta, rho = 0.9, epsilon = 1e-05, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
   .Call(C_mx_r_nd_invoke, "adadelta_update", list(weight, grad, acc_g, acc_delta), list(rho = rho, epsilon = epsilon, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' signSGD update: weight = (1 - lr*wd)*weight - lr*sign(grad); pass out = weight
+#'
+#' signSGD update: weight = (1 - lr*wd)*weight - lr*sign(grad); pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Accepted for compatibility; the sign of the gradient does not depend on it.
+#' @param clip_gradient (float; default -1) Accepted for compatibility; clipping does not change the sign of the gradient.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{signsgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.signsgd.update <- function(weight, grad, lr, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "signsgd_update", list(weight, grad), list(lr = lr, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Signum update: mom = momentum*mom - (1-momentum)*(wd*weight + clip(rescale_grad*grad)); weight = (1 - lr*wd_lh)*weight + lr*sign(mom)
+#'
+#' Signum update: mom = momentum*mom - (1-momentum)*(wd*weight + clip(rescale_grad*grad)); weight = (1 - lr*wd_lh)*weight + lr*sign(mom). The state mom is updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Decay rate of the momentum.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param wd_lh (float; default 0) Decoupled weight decay (Loshchilov and Hutter), applied to the weight directly.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{signum_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.signum.update <- function(weight, grad, mom, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, wd_lh = 0, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "signum_update", list(weight, grad, mom), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, wd_lh = wd_lh), out)
+}
+
+#' FTML update (Follow the Moving Leader): g = clip(rescale_grad*grad + wd*weight); v = beta2*v + (1-beta2)*g^2; d_t = (1 - beta1^t)/lr*(sqrt(v/(1 - beta2^t)) + epsilon); z = beta1*z + (1-beta1)*g - (d_t - beta1*d)*weight; d = d_t; weight = -z/d_t
+#'
+#' FTML update (Follow the Moving Leader): g = clip(rescale_grad*grad + wd*weight); v = beta2*v + (1-beta2)*g^2; d_t = (1 - beta1^t)/lr*(sqrt(v/(1 - beta2^t)) + epsilon); z = beta1*z + (1-beta1)*g - (d_t - beta1*d)*weight; d = d_t; weight = -z/d_t. The states d, v, z are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param d An MXNDArray.
+#' @param v An MXNDArray.
+#' @param z An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param beta1 (float; default 0.6) Decay rate of the first moment (generally close to 0.5).
+#' @param beta2 (float; default 0.999) Decay rate of the second moment (generally close to 1).
+#' @param epsilon (float; default 1e-08) Added to the denominator for stability.
+#' @param t (int; required) Number of the update (1 for the first).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_grad (float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_grad, clip_grad]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ftml_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ftml.update <- function(weight, grad, d, v, z, lr, beta1 = 0.6, beta2 = 0.999, epsilon = 1e-08, t, wd = 0, rescale_grad = 1, clip_grad = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ftml_update", list(weight, grad, d, v, z), list(lr = lr, beta1 = beta1, beta2 = beta2, epsilon = epsilon, t = t, wd = wd, rescale_grad = rescale_grad, clip_grad = clip_grad), out)
+}
+
+#' FTRL-proximal update: g = clip(rescale_grad*grad); z = z + g - (sqrt(n + g^2) - sqrt(n))*weight/lr; n = n + g^2; weight = (sign(z)*lamda1 - z)/((beta + sqrt(n))/lr + wd) where |z| > lamda1, else 0
+#'
+#' FTRL-proximal update: g = clip(rescale_grad*grad); z = z + g - (sqrt(n + g^2) - sqrt(n))*weight/lr; n = n + g^2; weight = (sign(z)*lamda1 - z)/((beta + sqrt(n))/lr + wd) where |z| > lamda1, else 0. The states z and n are updated in place; pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param z An MXNDArray.
+#' @param n An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param lamda1 (float; default 0.01) The L1 regularisation coefficient.
+#' @param beta (float; default 1) Per-coordinate learning rate beta.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{ftrl_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.ftrl.update <- function(weight, grad, z, n, lr, lamda1 = 0.01, beta = 1, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "ftrl_update", list(weight, grad, z, n), list(lr = lr, lamda1 = lamda1, beta = beta, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Multi-precision SGD update (as sgd_update)
+#'
+#' Multi-precision SGD update (as sgd_update). Multi-precision: weight and grad float16 (or float32), the states and the master copy weight32 float32; the step runs on weight32, which is updated in place, and out (pass out = weight) receives it converted.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param weight32 An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{mp_sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.mp.sgd.update <- function(weight, grad, weight32, lr, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "mp_sgd_update", list(weight, grad, weight32), list(lr = lr, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Multi-precision SGD update with momentum (as sgd_mom_update; mom float32)
+#'
+#' Multi-precision SGD update with momentum (as sgd_mom_update; mom float32). Multi-precision: weight and grad float16 (or float32), the states and the master copy weight32 float32; the step runs on weight32, which is updated in place, and out (pass out = weight) receives it converted.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param weight32 An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param lazy_update (boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{mp_sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.mp.sgd.mom.update <- function(weight, grad, mom, weight32, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, lazy_update = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "mp_sgd_mom_update", list(weight, grad, mom, weight32), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient, lazy_update = lazy_update), out)
+}
+
+#' Multi-precision Nesterov momentum update (as nag_mom_update; mom float32)
+#'
+#' Multi-precision Nesterov momentum update (as nag_mom_update; mom float32). Multi-precision: weight and grad float16 (or float32), the states and the master copy weight32 float32; the step runs on weight32, which is updated in place, and out (pass out = weight) receives it converted.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mom An MXNDArray.
+#' @param weight32 An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param wd (float; default 0) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{mp_nag_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.mp.nag.mom.update <- function(weight, grad, mom, weight32, lr, momentum = 0, wd = 0, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "mp_nag_mom_update", list(weight, grad, mom, weight32), list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' LAMB phase one: g = clip(rescale_grad*grad); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; the output is mean'/(sqrt(var') + epsilon) + wd*weight (mean', var' bias-corrected with bias_correction)
+#'
+#' LAMB phase one: g = clip(rescale_grad*grad); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; the output is mean'/(sqrt(var') + epsilon) + wd*weight (mean', var' bias-corrected with bias_correction). The states are updated in place; the weight is not changed.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mean An MXNDArray.
+#' @param var An MXNDArray.
+#' @param beta1 (float; default 0.9) Decay rate of the first moment.
+#' @param beta2 (float; default 0.999) Decay rate of the second moment.
+#' @param epsilon (float; default 1e-06) Added to the denominator for stability.
+#' @param t (int; required) Number of the update (1 for the first).
+#' @param bias_correction (boolean; default True) Whether to correct the moments' bias.
+#' @param wd (float; required) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{lamb_update_phase1}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.lamb.update.phase1 <- function(weight, grad, mean, var, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-06, t, bias_correction = TRUE, wd, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "lamb_update_phase1", list(weight, grad, mean, var), list(beta1 = beta1, beta2 = beta2, epsilon = epsilon, t = t, bias_correction = bias_correction, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' LAMB phase two: weight = weight - lr'*g with lr' = lr*r1/r2 (r1, the weight's norm, held to [lower_bound, upper_bound]; lr where r1 or r2 is 0); pass out = weight
+#'
+#' LAMB phase two: weight = weight - lr'*g with lr' = lr*r1/r2 (r1, the weight's norm, held to [lower_bound, upper_bound]; lr where r1 or r2 is 0); pass out = weight.
+#'
+#' @param weight An MXNDArray.
+#' @param g An MXNDArray.
+#' @param r1 An MXNDArray.
+#' @param r2 An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param lower_bound (float; default -1) Lower limit of the weight's norm r1; negative: none.
+#' @param upper_bound (float; default -1) Upper limit of the weight's norm r1; negative: none.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{lamb_update_phase2}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.lamb.update.phase2 <- function(weight, g, r1, r2, lr, lower_bound = -1, upper_bound = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "lamb_update_phase2", list(weight, g, r1, r2), list(lr = lr, lower_bound = lower_bound, upper_bound = upper_bound), out)
+}
+
+#' Multi-precision LAMB phase one (as lamb_update_phase1, from the float32 master copy weight32); the output is float32
+#'
+#' Multi-precision LAMB phase one (as lamb_update_phase1, from the float32 master copy weight32); the output is float32.
+#'
+#' @param weight An MXNDArray.
+#' @param grad An MXNDArray.
+#' @param mean An MXNDArray.
+#' @param var An MXNDArray.
+#' @param weight32 An MXNDArray.
+#' @param beta1 (float; default 0.9) Decay rate of the first moment.
+#' @param beta2 (float; default 0.999) Decay rate of the second moment.
+#' @param epsilon (float; default 1e-06) Added to the denominator for stability.
+#' @param t (int; required) Number of the update (1 for the first).
+#' @param bias_correction (boolean; default True) Whether to correct the moments' bias.
+#' @param wd (float; required) Weight decay (L2 penalty) coefficient.
+#' @param rescale_grad (float; default 1) Factor the gradient is multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{mp_lamb_update_phase1}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.mp.lamb.update.phase1 <- function(weight, grad, mean, var, weight32, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-06, t, bias_correction = TRUE, wd, rescale_grad = 1, clip_gradient = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "mp_lamb_update_phase1", list(weight, grad, mean, var, weight32), list(beta1 = beta1, beta2 = beta2, epsilon = epsilon, t = t, bias_correction = bias_correction, wd = wd, rescale_grad = rescale_grad, clip_gradient = clip_gradient), out)
+}
+
+#' Multi-precision LAMB phase two: out = weight32 - lr'*g in the weight's dtype (lr' as lamb_update_phase2); as in MXNet, weight32 itself is not changed
+#'
+#' Multi-precision LAMB phase two: out = weight32 - lr'*g in the weight's dtype (lr' as lamb_update_phase2); as in MXNet, weight32 itself is not changed.
+#'
+#' @param weight An MXNDArray.
+#' @param g An MXNDArray.
+#' @param r1 An MXNDArray.
+#' @param r2 An MXNDArray.
+#' @param weight32 An MXNDArray.
+#' @param lr (float; required) Learning rate.
+#' @param lower_bound (float; default -1) Lower limit of the weight's norm r1; negative: none.
+#' @param upper_bound (float; default -1) Upper limit of the weight's norm r1; negative: none.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{mp_lamb_update_phase2}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.mp.lamb.update.phase2 <- function(weight, g, r1, r2, weight32, lr, lower_bound = -1, upper_bound = -1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "mp_lamb_update_phase2", list(weight, g, r1, r2, weight32), list(lr = lr, lower_bound = lower_bound, upper_bound = upper_bound), out)
+}
+
+#' SGD update of several weights (as sgd_update; groups weight, grad)
+#'
+#' SGD update of several weights (as sgd_update; groups weight, grad). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{lrs}, \code{wds}, \code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param lrs (tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).
+#' @param wds (tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.sgd.update <- function(..., lrs, wds, rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(lrs = lrs, wds = wds, rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(lrs), missing(wds), missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "multi_sgd_update", a$inputs, a$params[c("lrs", "wds", "rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' Multi-precision SGD update of several weights (as mp_sgd_update; groups weight, grad, weight32)
+#'
+#' Multi-precision SGD update of several weights (as mp_sgd_update; groups weight, grad, weight32). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{lrs}, \code{wds}, \code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param lrs (tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).
+#' @param wds (tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_mp_sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.mp.sgd.update <- function(..., lrs, wds, rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(lrs = lrs, wds = wds, rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(lrs), missing(wds), missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "multi_mp_sgd_update", a$inputs, a$params[c("lrs", "wds", "rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' SGD update with momentum of several weights (as sgd_mom_update; groups weight, grad, mom)
+#'
+#' SGD update with momentum of several weights (as sgd_mom_update; groups weight, grad, mom). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{lrs}, \code{wds}, \code{momentum}, \code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param lrs (tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).
+#' @param wds (tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.sgd.mom.update <- function(..., lrs, wds, momentum = 0, rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(lrs = lrs, wds = wds, momentum = momentum, rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(lrs), missing(wds), missing(momentum), missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "multi_sgd_mom_update", a$inputs, a$params[c("lrs", "wds", "momentum", "rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' Multi-precision SGD update with momentum of several weights (as mp_sgd_mom_update; groups weight, grad, mom, weight32)
+#'
+#' Multi-precision SGD update with momentum of several weights (as mp_sgd_mom_update; groups weight, grad, mom, weight32). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{lrs}, \code{wds}, \code{momentum}, \code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param lrs (tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).
+#' @param wds (tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_mp_sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.mp.sgd.mom.update <- function(..., lrs, wds, momentum = 0, rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(lrs = lrs, wds = wds, momentum = momentum, rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(lrs), missing(wds), missing(momentum), missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "multi_mp_sgd_mom_update", a$inputs, a$params[c("lrs", "wds", "momentum", "rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' As multi_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values)
+#'
+#' As multi_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{preloaded_multi_sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.preloaded.multi.sgd.update <- function(..., rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "preloaded_multi_sgd_update", a$inputs, a$params[c("rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' As multi_mp_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values)
+#'
+#' As multi_mp_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{preloaded_multi_mp_sgd_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.preloaded.multi.mp.sgd.update <- function(..., rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "preloaded_multi_mp_sgd_update", a$inputs, a$params[c("rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' As multi_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values)
+#'
+#' As multi_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{momentum}, \code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{preloaded_multi_sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.preloaded.multi.sgd.mom.update <- function(..., momentum = 0, rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(momentum = momentum, rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(momentum), missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "preloaded_multi_sgd_mom_update", a$inputs, a$params[c("momentum", "rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' As multi_mp_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values)
+#'
+#' As multi_mp_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{momentum}, \code{rescale_grad}, \code{clip_gradient}, \code{num_weights}, \code{out}).
+#' @param momentum (float; default 0) Momentum (decay of the previous update).
+#' @param rescale_grad (float; default 1) Factor the gradients are multiplied by first.
+#' @param clip_gradient (float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.
+#' @param num_weights (int; default 1) Number of weights updated.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{preloaded_multi_mp_sgd_mom_update}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.preloaded.multi.mp.sgd.mom.update <- function(..., momentum = 0, rescale_grad = 1, clip_gradient = -1, num_weights = 1, out = NULL) {
+  a <- nd.variadic(list(...), list(momentum = momentum, rescale_grad = rescale_grad, clip_gradient = clip_gradient, num_weights = num_weights, out = out), c(missing(momentum), missing(rescale_grad), missing(clip_gradient), missing(num_weights), missing(out)))
+  .Call(C_mx_r_nd_invoke, "preloaded_multi_mp_sgd_mom_update", a$inputs, a$params[c("momentum", "rescale_grad", "clip_gradient", "num_weights")], a$params$out)
+}
+
+#' Sums of squares of num_arrays arrays: a float32 array of num_arrays values (for LARS and gradient clipping)
+#'
+#' Sums of squares of num_arrays arrays: a float32 array of num_arrays values (for LARS and gradient clipping).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_arrays}, \code{out}).
+#' @param num_arrays (int; required) Number of input arrays.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_sum_sq}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.sum.sq <- function(..., num_arrays, out = NULL) {
+  a <- nd.variadic(list(...), list(num_arrays = num_arrays, out = out), c(missing(num_arrays), missing(out)))
+  .Call(C_mx_r_nd_invoke, "multi_sum_sq", a$inputs, a$params[c("num_arrays")], a$params$out)
+}
+
+#' LARS learning rates: per weight i, lrs[i]*eta*|w_i|/(|g_i|*rescale_grad + wds[i]*|w_i| + eps), with the norms from weights_sum_sq and grads_sum_sq; lrs[i] where a norm is 0
+#'
+#' LARS learning rates: per weight i, lrs[i]*eta*|w_i|/(|g_i|*rescale_grad + wds[i]*|w_i| + eps), with the norms from weights_sum_sq and grads_sum_sq; lrs[i] where a norm is 0. float32.
+#'
+#' @param lrs An MXNDArray.
+#' @param weights_sum_sq An MXNDArray.
+#' @param grads_sum_sq An MXNDArray.
+#' @param wds An MXNDArray.
+#' @param eta (float; required) LARS eta (trust coefficient).
+#' @param eps (float; required) LARS epsilon, added to the denominator.
+#' @param rescale_grad (float; default 1) Factor the gradient norms are multiplied by.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_lars}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.lars <- function(lrs, weights_sum_sq, grads_sum_sq, wds, eta, eps, rescale_grad = 1, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "multi_lars", list(lrs, weights_sum_sq, grads_sum_sq, wds), list(eta = eta, eps = eps, rescale_grad = rescale_grad), out)
+}
+
+#' Set num_arrays arrays to zero in place (no outputs)
+#'
+#' Set num_arrays arrays to zero in place (no outputs).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_arrays}, \code{out}).
+#' @param num_arrays (int; required) Number of input arrays.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return A list of MXNDArrays.
+#' @details Engine operator \code{reset_arrays}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.reset.arrays <- function(..., num_arrays, out = NULL) {
+  a <- nd.variadic(list(...), list(num_arrays = num_arrays, out = out), c(missing(num_arrays), missing(out)))
+  .Call(C_mx_r_nd_invoke, "reset_arrays", a$inputs, a$params[c("num_arrays")], a$params$out)
+}
+
+#' 1 (float32, shape (1,)) when every element of data is finite, else 0 (mixed-precision training)
+#'
+#' 1 (float32, shape (1,)) when every element of data is finite, else 0 (mixed-precision training).
+#'
+#' @param data An MXNDArray.
+#' @param init_output (boolean; default True) Whether to set the output to 1 first (else it keeps its value unless an element is not finite).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{all_finite}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.all.finite <- function(data, init_output = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "all_finite", list(data), list(init_output = init_output), out)
+}
+
+#' 1 (float32, shape (1,)) when every element of the num_arrays arrays is finite, else 0 (mixed-precision training)
+#'
+#' 1 (float32, shape (1,)) when every element of the num_arrays arrays is finite, else 0 (mixed-precision training).
+#'
+#' @param ... MXNDArrays, or one list of them (\code{data = list(...)}) followed, as in MXNet, by the parameters by position (\code{num_arrays}, \code{init_output}, \code{out}).
+#' @param num_arrays (int; default 1) Number of input arrays.
+#' @param init_output (boolean; default True) Whether to set the output to 1 first (else it keeps its value unless an element is not finite).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{multi_all_finite}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.multi.all.finite <- function(..., num_arrays = 1, init_output = TRUE, out = NULL) {
+  a <- nd.variadic(list(...), list(num_arrays = num_arrays, init_output = init_output, out = out), c(missing(num_arrays), missing(init_output), missing(out)))
+  .Call(C_mx_r_nd_invoke, "multi_all_finite", a$inputs, a$params[c("num_arrays", "init_output")], a$params$out)
 }
 
 #' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta
@@ -3207,6 +3791,151 @@ mx.nd.RNN <- function(data, parameters = NULL, state = NULL, state_cell = NULL, 
   .Call(C_mx_r_nd_invoke, "RNN", nd.inputs(data, parameters, state, state_cell), list(state_size = state_size, num_layers = num_layers, bidirectional = bidirectional, mode = mode, p = p, state_outputs = state_outputs, projection_size = projection_size, lstm_state_clip_min = lstm_state_clip_min, lstm_state_clip_max = lstm_state_clip_max, lstm_state_clip_nan = lstm_state_clip_nan, use_sequence_length = use_sequence_length), out)
 }
 
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support)
+#'
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param low An MXNDArray.
+#' @param high An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_uniform} (aliases: \code{_random_pdf_uniform}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.uniform <- function(sample, low, high, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_uniform", list(sample, low, high), list(is_log = is_log), out)
+}
+
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples
+#'
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param mu An MXNDArray.
+#' @param sigma An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_normal} (aliases: \code{_random_pdf_normal}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.normal <- function(sample, mu, sigma, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_normal", list(sample, mu, sigma), list(is_log = is_log), out)
+}
+
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples
+#'
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param beta An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_gamma} (aliases: \code{_random_pdf_gamma}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.gamma <- function(sample, alpha, beta, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_gamma", list(sample, alpha, beta), list(is_log = is_log), out)
+}
+
+#' Density of the exponential distributions with rate lam at the samples
+#'
+#' Density of the exponential distributions with rate lam at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param lam An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_exponential} (aliases: \code{_random_pdf_exponential}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.exponential <- function(sample, lam, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_exponential", list(sample, lam), list(is_log = is_log), out)
+}
+
+#' Probability of the samples under Poisson distributions with mean lam
+#'
+#' Probability of the samples under Poisson distributions with mean lam. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param lam An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_poisson} (aliases: \code{_random_pdf_poisson}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.poisson <- function(sample, lam, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_poisson", list(sample, lam), list(is_log = is_log), out)
+}
+
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p
+#'
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param k An MXNDArray.
+#' @param p An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_negative_binomial} (aliases: \code{_random_pdf_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.negative.binomial <- function(sample, k, p, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_negative_binomial", list(sample, k, p), list(is_log = is_log), out)
+}
+
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2)
+#'
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param mu An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_generalized_negative_binomial} (aliases: \code{_random_pdf_generalized_negative_binomial}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.generalized.negative.binomial <- function(sample, mu, alpha, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_generalized_negative_binomial", list(sample, mu, alpha), list(is_log = is_log), out)
+}
+
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density
+#'
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density.
+#'
+#' @param sample An MXNDArray.
+#' @param alpha An MXNDArray.
+#' @param is_log (boolean; default False) If set, compute the log-density instead of the density.
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{random_pdf_dirichlet} (aliases: \code{_random_pdf_dirichlet}). Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.random.pdf.dirichlet <- function(sample, alpha, is_log = FALSE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "random_pdf_dirichlet", list(sample, alpha), list(is_log = is_log), out)
+}
+
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement
+#'
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement.
+#'
+#' @param data1 An MXNDArray.
+#' @param data2 An MXNDArray.
+#' @param kernel_size (int; default 1) Patch size (odd).
+#' @param max_displacement (int; default 1) Largest displacement compared.
+#' @param stride1 (int; default 1) Stride of the positions in data1.
+#' @param stride2 (int; default 1) Stride of the displacements within the neighbourhood.
+#' @param pad_size (int; default 0) Zero padding of both inputs.
+#' @param is_multiply (boolean; default True) Compare by products (TRUE) or by absolute differences (FALSE).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{Correlation}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.Correlation <- function(data1, data2, kernel_size = 1, max_displacement = 1, stride1 = 1, stride2 = 1, pad_size = 0, is_multiply = TRUE, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "Correlation", list(data1, data2), list(kernel_size = kernel_size, max_displacement = max_displacement, stride1 = stride1, stride2 = stride2, pad_size = pad_size, is_multiply = is_multiply), out)
+}
+
 # ---- symbol wrappers
 
 #' Sum of two arrays with broadcasting (symbol)
@@ -3894,6 +4623,64 @@ mx.symbol.ones_like <- function(...) mx.symbol.internal.create("ones_like", list
 #' @export
 mx.symbol.clip <- function(...) mx.symbol.internal.create("clip", list(...))
 
+#' Cast for mixed-precision training: float32, float16 and bfloat16 data become dtype, other dtypes pass unchanged (symbol)
+#'
+#' Cast for mixed-precision training: float32, float16 and bfloat16 data become dtype, other dtypes pass unchanged.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{dtype}}{(dtype; required) The output dtype.}
+#' }
+#' @details Engine operator \code{amp_cast}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.amp_cast <- function(...) mx.symbol.internal.create("amp_cast", list(...))
+
+#' Cast num_outputs arrays for mixed-precision training: the float32, float16 and bfloat16 ones to the widest of their dtypes (the narrowest with cast_narrow); others pass unchanged (symbol)
+#'
+#' Cast num_outputs arrays for mixed-precision training: the float32, float16 and bfloat16 ones to the widest of their dtypes (the narrowest with cast_narrow); others pass unchanged.
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.outputs}, \code{cast.narrow}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_outputs}}{(int; required) Number of input/output pairs cast to the widest type.}
+#'   \item{\code{cast_narrow}}{(boolean; default False) Whether to cast to the narrowest type instead.}
+#' }
+#' @details Engine operator \code{amp_multicast}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.amp_multicast <- function(...) mx.symbol.internal.create("amp_multicast", sym.variadic(list(...), c("num.outputs", "cast.narrow", "name")))
+
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise (symbol)
+#'
+#' Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{alpha}}{(float; default 0.2) Slope of hard sigmoid.}
+#'   \item{\code{beta}}{(float; default 0.5) Bias of hard sigmoid.}
+#' }
+#' @details Engine operator \code{hard_sigmoid}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.hard_sigmoid <- function(...) mx.symbol.internal.create("hard_sigmoid", list(...))
+
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar) (symbol)
+#'
+#' Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{scalar}}{(float; default 1) sigma: the quadratic part covers |x| < 1/sigma^2.}
+#' }
+#' @details Engine operator \code{smooth_l1}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.smooth_l1 <- function(...) mx.symbol.internal.create("smooth_l1", list(...))
+
 #' Convert the elements to another dtype (symbol)
 #'
 #' Convert the elements to another dtype.
@@ -4031,6 +4818,21 @@ mx.symbol.max_axis <- function(...) mx.symbol.internal.create("max", list(...))
 #' @details Engine operator \code{norm}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.norm <- function(...) mx.symbol.internal.create("norm", list(...))
+
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var (symbol)
+#'
+#' Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axes}}{(tuple of integers, in R order; optional) The axes along which to compute mean and variance (C order: 0 is the last R dimension); required.}
+#'   \item{\code{keepdims}}{(boolean; default False) Keep the reduced axes as dimensions of size 1.}
+#' }
+#' @details Engine operator \code{moments}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.moments <- function(...) mx.symbol.internal.create("moments", list(...))
 
 #' Index of the maximum along an axis (first on ties; NaN wins) (symbol)
 #'
@@ -4561,6 +5363,47 @@ mx.symbol.softmax <- function(...) mx.symbol.internal.create("softmax", list(...
 #' @export
 mx.symbol.log_softmax <- function(...) mx.symbol.internal.create("log_softmax", list(...))
 
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T)) (symbol)
+#'
+#' Softmin along an axis: exp(-x/T) / sum(exp(-x/T)).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{axis}}{(int; default -1) The engine axis along which to normalise (-1: the last, i.e. the first R dimension).}
+#'   \item{\code{temperature}}{(float; optional) Temperature T: softmax of x/T (None: 1).}
+#' }
+#' @details Engine operator \code{softmin}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.softmin <- function(...) mx.symbol.internal.create("softmin", list(...))
+
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,) (symbol)
+#'
+#' Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @details Engine operator \code{softmax_cross_entropy}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.softmax_cross_entropy <- function(...) mx.symbol.internal.create("softmax_cross_entropy", list(...))
+
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient (symbol)
+#'
+#' Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient. Labels are class indices (0-based).
+#'
+#' @param ... The inputs \code{data}, \code{label} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{margin}}{(float; default 1) The loss penalises outputs that lie outside this margin.}
+#'   \item{\code{regularization_coefficient}}{(float; default 1) Regularisation parameter: the scale of the loss against the size of the coefficients.}
+#'   \item{\code{use_linear}}{(boolean; default False) Whether to use the L1-SVM objective (hinge); the L2-SVM objective (squared hinge) by default.}
+#' }
+#' @details Engine operator \code{SVMOutput}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.SVMOutput <- function(...) mx.symbol.internal.create("SVMOutput", list(...))
+
 #' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked (symbol)
 #'
 #' Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).
@@ -4905,6 +5748,424 @@ mx.symbol.adagrad_update <- function(...) mx.symbol.internal.create("adagrad_upd
 #' @details Engine operator \code{adadelta_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
 mx.symbol.adadelta_update <- function(...) mx.symbol.internal.create("adadelta_update", list(...))
+
+#' signSGD update: weight = (1 - lr*wd)*weight - lr*sign(grad); pass out = weight (symbol)
+#'
+#' signSGD update: weight = (1 - lr*wd)*weight - lr*sign(grad); pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Accepted for compatibility; the sign of the gradient does not depend on it.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Accepted for compatibility; clipping does not change the sign of the gradient.}
+#' }
+#' @details Engine operator \code{signsgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.signsgd_update <- function(...) mx.symbol.internal.create("signsgd_update", list(...))
+
+#' Signum update: mom = momentum*mom - (1-momentum)*(wd*weight + clip(rescale_grad*grad)); weight = (1 - lr*wd_lh)*weight + lr*sign(mom) (symbol)
+#'
+#' Signum update: mom = momentum*mom - (1-momentum)*(wd*weight + clip(rescale_grad*grad)); weight = (1 - lr*wd_lh)*weight + lr*sign(mom). The state mom is updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Decay rate of the momentum.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{wd_lh}}{(float; default 0) Decoupled weight decay (Loshchilov and Hutter), applied to the weight directly.}
+#' }
+#' @details Engine operator \code{signum_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.signum_update <- function(...) mx.symbol.internal.create("signum_update", list(...))
+
+#' FTML update (Follow the Moving Leader): g = clip(rescale_grad*grad + wd*weight); v = beta2*v + (1-beta2)*g^2; d_t = (1 - beta1^t)/lr*(sqrt(v/(1 - beta2^t)) + epsilon); z = beta1*z + (1-beta1)*g - (d_t - beta1*d)*weight; d = d_t; weight = -z/d_t (symbol)
+#'
+#' FTML update (Follow the Moving Leader): g = clip(rescale_grad*grad + wd*weight); v = beta2*v + (1-beta2)*g^2; d_t = (1 - beta1^t)/lr*(sqrt(v/(1 - beta2^t)) + epsilon); z = beta1*z + (1-beta1)*g - (d_t - beta1*d)*weight; d = d_t; weight = -z/d_t. The states d, v, z are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{d}, \code{v}, \code{z} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{beta1}}{(float; default 0.6) Decay rate of the first moment (generally close to 0.5).}
+#'   \item{\code{beta2}}{(float; default 0.999) Decay rate of the second moment (generally close to 1).}
+#'   \item{\code{epsilon}}{(float; default 1e-08) Added to the denominator for stability.}
+#'   \item{\code{t}}{(int; required) Number of the update (1 for the first).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_grad}}{(float; default -1) Clip the gradient (after rescaling and weight decay) to [-clip_grad, clip_grad]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{ftml_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ftml_update <- function(...) mx.symbol.internal.create("ftml_update", list(...))
+
+#' FTRL-proximal update: g = clip(rescale_grad*grad); z = z + g - (sqrt(n + g^2) - sqrt(n))*weight/lr; n = n + g^2; weight = (sign(z)*lamda1 - z)/((beta + sqrt(n))/lr + wd) where |z| > lamda1, else 0 (symbol)
+#'
+#' FTRL-proximal update: g = clip(rescale_grad*grad); z = z + g - (sqrt(n + g^2) - sqrt(n))*weight/lr; n = n + g^2; weight = (sign(z)*lamda1 - z)/((beta + sqrt(n))/lr + wd) where |z| > lamda1, else 0. The states z and n are updated in place; pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{z}, \code{n} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{lamda1}}{(float; default 0.01) The L1 regularisation coefficient.}
+#'   \item{\code{beta}}{(float; default 1) Per-coordinate learning rate beta.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{ftrl_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.ftrl_update <- function(...) mx.symbol.internal.create("ftrl_update", list(...))
+
+#' Multi-precision SGD update (as sgd_update) (symbol)
+#'
+#' Multi-precision SGD update (as sgd_update). Multi-precision: weight and grad float16 (or float32), the states and the master copy weight32 float32; the step runs on weight32, which is updated in place, and out (pass out = weight) receives it converted.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{weight32} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{mp_sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.mp_sgd_update <- function(...) mx.symbol.internal.create("mp_sgd_update", list(...))
+
+#' Multi-precision SGD update with momentum (as sgd_mom_update; mom float32) (symbol)
+#'
+#' Multi-precision SGD update with momentum (as sgd_mom_update; mom float32). Multi-precision: weight and grad float16 (or float32), the states and the master copy weight32 float32; the step runs on weight32, which is updated in place, and out (pass out = weight) receives it converted.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom}, \code{weight32} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{lazy_update}}{(boolean; default True) Accepted for compatibility; only matters for row-sparse gradients (dense here).}
+#' }
+#' @details Engine operator \code{mp_sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.mp_sgd_mom_update <- function(...) mx.symbol.internal.create("mp_sgd_mom_update", list(...))
+
+#' Multi-precision Nesterov momentum update (as nag_mom_update; mom float32) (symbol)
+#'
+#' Multi-precision Nesterov momentum update (as nag_mom_update; mom float32). Multi-precision: weight and grad float16 (or float32), the states and the master copy weight32 float32; the step runs on weight32, which is updated in place, and out (pass out = weight) receives it converted.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mom}, \code{weight32} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{wd}}{(float; default 0) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{mp_nag_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.mp_nag_mom_update <- function(...) mx.symbol.internal.create("mp_nag_mom_update", list(...))
+
+#' LAMB phase one: g = clip(rescale_grad*grad); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; the output is mean'/(sqrt(var') + epsilon) + wd*weight (mean', var' bias-corrected with bias_correction) (symbol)
+#'
+#' LAMB phase one: g = clip(rescale_grad*grad); mean = beta1*mean + (1-beta1)*g; var = beta2*var + (1-beta2)*g^2; the output is mean'/(sqrt(var') + epsilon) + wd*weight (mean', var' bias-corrected with bias_correction). The states are updated in place; the weight is not changed.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mean}, \code{var} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{beta1}}{(float; default 0.9) Decay rate of the first moment.}
+#'   \item{\code{beta2}}{(float; default 0.999) Decay rate of the second moment.}
+#'   \item{\code{epsilon}}{(float; default 1e-06) Added to the denominator for stability.}
+#'   \item{\code{t}}{(int; required) Number of the update (1 for the first).}
+#'   \item{\code{bias_correction}}{(boolean; default True) Whether to correct the moments' bias.}
+#'   \item{\code{wd}}{(float; required) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{lamb_update_phase1}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.lamb_update_phase1 <- function(...) mx.symbol.internal.create("lamb_update_phase1", list(...))
+
+#' LAMB phase two: weight = weight - lr'*g with lr' = lr*r1/r2 (r1, the weight's norm, held to [lower_bound, upper_bound]; lr where r1 or r2 is 0); pass out = weight (symbol)
+#'
+#' LAMB phase two: weight = weight - lr'*g with lr' = lr*r1/r2 (r1, the weight's norm, held to [lower_bound, upper_bound]; lr where r1 or r2 is 0); pass out = weight.
+#'
+#' @param ... The inputs \code{weight}, \code{g}, \code{r1}, \code{r2} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{lower_bound}}{(float; default -1) Lower limit of the weight's norm r1; negative: none.}
+#'   \item{\code{upper_bound}}{(float; default -1) Upper limit of the weight's norm r1; negative: none.}
+#' }
+#' @details Engine operator \code{lamb_update_phase2}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.lamb_update_phase2 <- function(...) mx.symbol.internal.create("lamb_update_phase2", list(...))
+
+#' Multi-precision LAMB phase one (as lamb_update_phase1, from the float32 master copy weight32); the output is float32 (symbol)
+#'
+#' Multi-precision LAMB phase one (as lamb_update_phase1, from the float32 master copy weight32); the output is float32.
+#'
+#' @param ... The inputs \code{weight}, \code{grad}, \code{mean}, \code{var}, \code{weight32} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{beta1}}{(float; default 0.9) Decay rate of the first moment.}
+#'   \item{\code{beta2}}{(float; default 0.999) Decay rate of the second moment.}
+#'   \item{\code{epsilon}}{(float; default 1e-06) Added to the denominator for stability.}
+#'   \item{\code{t}}{(int; required) Number of the update (1 for the first).}
+#'   \item{\code{bias_correction}}{(boolean; default True) Whether to correct the moments' bias.}
+#'   \item{\code{wd}}{(float; required) Weight decay (L2 penalty) coefficient.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient is multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#' }
+#' @details Engine operator \code{mp_lamb_update_phase1}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.mp_lamb_update_phase1 <- function(...) mx.symbol.internal.create("mp_lamb_update_phase1", list(...))
+
+#' Multi-precision LAMB phase two: out = weight32 - lr'*g in the weight's dtype (lr' as lamb_update_phase2); as in MXNet, weight32 itself is not changed (symbol)
+#'
+#' Multi-precision LAMB phase two: out = weight32 - lr'*g in the weight's dtype (lr' as lamb_update_phase2); as in MXNet, weight32 itself is not changed.
+#'
+#' @param ... The inputs \code{weight}, \code{g}, \code{r1}, \code{r2}, \code{weight32} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lr}}{(float; required) Learning rate.}
+#'   \item{\code{lower_bound}}{(float; default -1) Lower limit of the weight's norm r1; negative: none.}
+#'   \item{\code{upper_bound}}{(float; default -1) Upper limit of the weight's norm r1; negative: none.}
+#' }
+#' @details Engine operator \code{mp_lamb_update_phase2}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.mp_lamb_update_phase2 <- function(...) mx.symbol.internal.create("mp_lamb_update_phase2", list(...))
+
+#' SGD update of several weights (as sgd_update; groups weight, grad) (symbol)
+#'
+#' SGD update of several weights (as sgd_update; groups weight, grad). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{lrs}, \code{wds}, \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lrs}}{(tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).}
+#'   \item{\code{wds}}{(tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{multi_sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_sgd_update <- function(...) mx.symbol.internal.create("multi_sgd_update", sym.variadic(list(...), c("lrs", "wds", "rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' Multi-precision SGD update of several weights (as mp_sgd_update; groups weight, grad, weight32) (symbol)
+#'
+#' Multi-precision SGD update of several weights (as mp_sgd_update; groups weight, grad, weight32). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{lrs}, \code{wds}, \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lrs}}{(tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).}
+#'   \item{\code{wds}}{(tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{multi_mp_sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_mp_sgd_update <- function(...) mx.symbol.internal.create("multi_mp_sgd_update", sym.variadic(list(...), c("lrs", "wds", "rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' SGD update with momentum of several weights (as sgd_mom_update; groups weight, grad, mom) (symbol)
+#'
+#' SGD update with momentum of several weights (as sgd_mom_update; groups weight, grad, mom). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{lrs}, \code{wds}, \code{momentum}, \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lrs}}{(tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).}
+#'   \item{\code{wds}}{(tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{multi_sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_sgd_mom_update <- function(...) mx.symbol.internal.create("multi_sgd_mom_update", sym.variadic(list(...), c("lrs", "wds", "momentum", "rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' Multi-precision SGD update with momentum of several weights (as mp_sgd_mom_update; groups weight, grad, mom, weight32) (symbol)
+#'
+#' Multi-precision SGD update with momentum of several weights (as mp_sgd_mom_update; groups weight, grad, mom, weight32). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{lrs}, \code{wds}, \code{momentum}, \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{lrs}}{(tuple of numbers, in R order; required) Learning rates, one per weight (in the order of the weights).}
+#'   \item{\code{wds}}{(tuple of numbers, in R order; required) Weight decays, one per weight (in the order of the weights).}
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{multi_mp_sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_mp_sgd_mom_update <- function(...) mx.symbol.internal.create("multi_mp_sgd_mom_update", sym.variadic(list(...), c("lrs", "wds", "momentum", "rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' As multi_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values) (symbol)
+#'
+#' As multi_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{preloaded_multi_sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.preloaded_multi_sgd_update <- function(...) mx.symbol.internal.create("preloaded_multi_sgd_update", sym.variadic(list(...), c("rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' As multi_mp_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values) (symbol)
+#'
+#' As multi_mp_sgd_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{preloaded_multi_mp_sgd_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.preloaded_multi_mp_sgd_update <- function(...) mx.symbol.internal.create("preloaded_multi_mp_sgd_update", sym.variadic(list(...), c("rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' As multi_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values) (symbol)
+#'
+#' As multi_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{momentum}, \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{preloaded_multi_sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.preloaded_multi_sgd_mom_update <- function(...) mx.symbol.internal.create("preloaded_multi_sgd_mom_update", sym.variadic(list(...), c("momentum", "rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' As multi_mp_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values) (symbol)
+#'
+#' As multi_mp_sgd_mom_update, with the learning rates and weight decays given as the last two inputs (lrs, wds: float32 arrays of num_weights values). Inputs: num_weights groups, each updated as by the single-weight op; output k is the new weight k (pass out = the list of weights).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{momentum}, \code{rescale.grad}, \code{clip.gradient}, \code{num.weights}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{momentum}}{(float; default 0) Momentum (decay of the previous update).}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradients are multiplied by first.}
+#'   \item{\code{clip_gradient}}{(float; default -1) Clip the rescaled gradients to [-clip_gradient, clip_gradient]; negative: no clipping.}
+#'   \item{\code{num_weights}}{(int; default 1) Number of weights updated.}
+#' }
+#' @details Engine operator \code{preloaded_multi_mp_sgd_mom_update}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.preloaded_multi_mp_sgd_mom_update <- function(...) mx.symbol.internal.create("preloaded_multi_mp_sgd_mom_update", sym.variadic(list(...), c("momentum", "rescale.grad", "clip.gradient", "num.weights", "name")))
+
+#' Sums of squares of num_arrays arrays: a float32 array of num_arrays values (for LARS and gradient clipping) (symbol)
+#'
+#' Sums of squares of num_arrays arrays: a float32 array of num_arrays values (for LARS and gradient clipping).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.arrays}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_arrays}}{(int; required) Number of input arrays.}
+#' }
+#' @details Engine operator \code{multi_sum_sq}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_sum_sq <- function(...) mx.symbol.internal.create("multi_sum_sq", sym.variadic(list(...), c("num.arrays", "name")))
+
+#' LARS learning rates: per weight i, lrs[i]*eta*|w_i|/(|g_i|*rescale_grad + wds[i]*|w_i| + eps), with the norms from weights_sum_sq and grads_sum_sq; lrs[i] where a norm is 0 (symbol)
+#'
+#' LARS learning rates: per weight i, lrs[i]*eta*|w_i|/(|g_i|*rescale_grad + wds[i]*|w_i| + eps), with the norms from weights_sum_sq and grads_sum_sq; lrs[i] where a norm is 0. float32.
+#'
+#' @param ... The inputs \code{lrs}, \code{weights_sum_sq}, \code{grads_sum_sq}, \code{wds} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{eta}}{(float; required) LARS eta (trust coefficient).}
+#'   \item{\code{eps}}{(float; required) LARS epsilon, added to the denominator.}
+#'   \item{\code{rescale_grad}}{(float; default 1) Factor the gradient norms are multiplied by.}
+#' }
+#' @details Engine operator \code{multi_lars}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_lars <- function(...) mx.symbol.internal.create("multi_lars", list(...))
+
+#' Set num_arrays arrays to zero in place (no outputs) (symbol)
+#'
+#' Set num_arrays arrays to zero in place (no outputs).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.arrays}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_arrays}}{(int; required) Number of input arrays.}
+#' }
+#' @details Engine operator \code{reset_arrays}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.reset_arrays <- function(...) mx.symbol.internal.create("reset_arrays", sym.variadic(list(...), c("num.arrays", "name")))
+
+#' 1 (float32, shape (1,)) when every element of data is finite, else 0 (mixed-precision training) (symbol)
+#'
+#' 1 (float32, shape (1,)) when every element of data is finite, else 0 (mixed-precision training).
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{init_output}}{(boolean; default True) Whether to set the output to 1 first (else it keeps its value unless an element is not finite).}
+#' }
+#' @details Engine operator \code{all_finite}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.all_finite <- function(...) mx.symbol.internal.create("all_finite", list(...))
+
+#' 1 (float32, shape (1,)) when every element of the num_arrays arrays is finite, else 0 (mixed-precision training) (symbol)
+#'
+#' 1 (float32, shape (1,)) when every element of the num_arrays arrays is finite, else 0 (mixed-precision training).
+#'
+#' @param ... The any number of input symbols (by position, or as one list), e.g. \code{data = list(a, b)}; after a leading list, MXNet's positional order \code{num.arrays}, \code{init.output}, \code{name}; parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{num_arrays}}{(int; default 1) Number of input arrays.}
+#'   \item{\code{init_output}}{(boolean; default True) Whether to set the output to 1 first (else it keeps its value unless an element is not finite).}
+#' }
+#' @details Engine operator \code{multi_all_finite}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.multi_all_finite <- function(...) mx.symbol.internal.create("multi_all_finite", sym.variadic(list(...), c("num.arrays", "init.output", "name")))
 
 #' Local response normalisation across channels: out = data / (knorm + alpha / nsize * sum of data^2 over nsize neighbouring channels)^beta (symbol)
 #'
@@ -5978,4 +7239,135 @@ mx.symbol.shuffle <- function(...) mx.symbol.internal.create("shuffle", list(...
 #' @export
 mx.symbol.RNN <- function(...) mx.symbol.internal.create("RNN", list(...))
 
-.mx.generated.hash <- "ba09c53a5915afc4"
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support) (symbol)
+#'
+#' Density of the uniform distributions on [low, high) at the samples (not checked against the support). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{low}, \code{high} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_uniform} (aliases: \code{_random_pdf_uniform}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_uniform <- function(...) mx.symbol.internal.create("random_pdf_uniform", list(...))
+
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples (symbol)
+#'
+#' Density of the normal distributions with means mu and standard deviations sigma at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{mu}, \code{sigma} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_normal} (aliases: \code{_random_pdf_normal}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_normal <- function(...) mx.symbol.internal.create("random_pdf_normal", list(...))
+
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples (symbol)
+#'
+#' Density of the gamma distributions with shape alpha and rate beta, b^a x^(a-1) exp(-b x) / Gamma(a), at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{alpha}, \code{beta} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_gamma} (aliases: \code{_random_pdf_gamma}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_gamma <- function(...) mx.symbol.internal.create("random_pdf_gamma", list(...))
+
+#' Density of the exponential distributions with rate lam at the samples (symbol)
+#'
+#' Density of the exponential distributions with rate lam at the samples. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_exponential} (aliases: \code{_random_pdf_exponential}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_exponential <- function(...) mx.symbol.internal.create("random_pdf_exponential", list(...))
+
+#' Probability of the samples under Poisson distributions with mean lam (symbol)
+#'
+#' Probability of the samples under Poisson distributions with mean lam. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{lam} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_poisson} (aliases: \code{_random_pdf_poisson}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_poisson <- function(...) mx.symbol.internal.create("random_pdf_poisson", list(...))
+
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p (symbol)
+#'
+#' Probability of the samples (failures before k successes) under negative binomial distributions with success probability p. Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{k}, \code{p} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_negative_binomial} (aliases: \code{_random_pdf_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_negative_binomial <- function(...) mx.symbol.internal.create("random_pdf_negative_binomial", list(...))
+
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2) (symbol)
+#'
+#' Probability of the samples under generalized negative binomial distributions with mean mu and dispersion alpha (variance mu + alpha mu^2). Parameters of shape P; samples of shape P + S, each parameter element covering its prod(S) samples; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{mu}, \code{alpha} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_generalized_negative_binomial} (aliases: \code{_random_pdf_generalized_negative_binomial}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_generalized_negative_binomial <- function(...) mx.symbol.internal.create("random_pdf_generalized_negative_binomial", list(...))
+
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density (symbol)
+#'
+#' Density of the Dirichlet distributions with concentrations alpha (shape P + (k,)) at the vector samples (shape P + S + (k,)); the output has shape P + S; is_log gives the log-density.
+#'
+#' @param ... The inputs \code{sample}, \code{alpha} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{is_log}}{(boolean; default False) If set, compute the log-density instead of the density.}
+#' }
+#' @details Engine operator \code{random_pdf_dirichlet} (aliases: \code{_random_pdf_dirichlet}). Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.random_pdf_dirichlet <- function(...) mx.symbol.internal.create("random_pdf_dirichlet", list(...))
+
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement (symbol)
+#'
+#' Correlation layer of FlowNet: compares each patch of data1 (NCHW) with the patches of data2 within max_displacement, by products (is_multiply) or absolute differences, averaged over the patch and the channels; the output has one channel per displacement.
+#'
+#' @param ... The inputs \code{data1}, \code{data2} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel_size}}{(int; default 1) Patch size (odd).}
+#'   \item{\code{max_displacement}}{(int; default 1) Largest displacement compared.}
+#'   \item{\code{stride1}}{(int; default 1) Stride of the positions in data1.}
+#'   \item{\code{stride2}}{(int; default 1) Stride of the displacements within the neighbourhood.}
+#'   \item{\code{pad_size}}{(int; default 0) Zero padding of both inputs.}
+#'   \item{\code{is_multiply}}{(boolean; default True) Compare by products (TRUE) or by absolute differences (FALSE).}
+#' }
+#' @details Engine operator \code{Correlation}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.Correlation <- function(...) mx.symbol.internal.create("Correlation", list(...))
+
+.mx.generated.hash <- "5ce490490259d1b2"

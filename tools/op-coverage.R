@@ -76,15 +76,9 @@ REASONS <- c(
   Convolution_v1 = "not offered: deprecated legacy version of Convolution",
   Pooling_v1 = "not offered: deprecated legacy version of Pooling",
   IdentityAttachKLSparseReg = "not offered: legacy sparsity regulariser with no users in the R examples",
-  Correlation = "planned: optical-flow layer (FlowNet)",
-  cast_storage = "not offered as an engine op: sparse arrays are R objects over dense NDArrays; mx.nd.cast.storage() in R/sparse.R converts (docs/sparse.md)",
-  reset_arrays = "planned: multi-tensor helper of the fused optimizers",
-  amp_cast = "planned: mixed-precision training (AMP)",
-  amp_multicast = "planned: mixed-precision training (AMP)",
-  all_finite = "planned: mixed-precision training (AMP)",
-  multi_all_finite = "planned: mixed-precision training (AMP)",
-  multi_sum_sq = "planned: multi-tensor optimizer helper",
-  multi_lars = "planned: multi-tensor optimizer helper"
+  im2col = "planned: to reuse the built-in convolution's im2col kernels, which nn-conv.c keeps static",
+  col2im = "planned: to reuse the built-in convolution's col2im kernels, which nn-conv.c keeps static",
+  cast_storage = "not offered as an engine op: sparse arrays are R objects over dense NDArrays; mx.nd.cast.storage() in R/sparse.R converts (docs/sparse.md)"
 )
 LAYERS_ISSUE11 <- c("RNN", "SequenceLast", "SequenceMask", "SequenceReverse", "LRN", "UpSampling",
                     "LayerNorm", "InstanceNorm", "GroupNorm", "L2Normalization", "Pad", "pad",
@@ -94,9 +88,6 @@ LAYERS_ISSUE11 <- c("RNN", "SequenceLast", "SequenceMask", "SequenceReverse", "L
 reason_of <- function(op) {
   if (op %in% names(REASONS)) return(REASONS[[op]])
   if (op %in% LAYERS_ISSUE11) return("planned: issue 11 (layers and recurrent networks)")
-  if (grepl("^random_pdf_", op)) return("planned: densities of the samplers")
-  if (grepl("(^mp_|^multi_|^preloaded_|^lamb_|^ftml_|^ftrl_|^signsgd_|^signum_)", op))
-    return("planned: further optimizer update ops (multi-precision, multi-tensor, LAMB, FTML, FTRL, signSGD)")
   "planned"
 }
 

@@ -24,6 +24,8 @@
 #define MX_PF_REQUIRED   1   /* must be given                               */
 #define MX_PF_OPTIONAL   2   /* may be None (its default when def == NULL)  */
 #define MX_PF_TUPLE_NONE 4   /* tuple entries may be None (MX_TUPLE_NONE)   */
+/* MX_PF_LIST (8, mx.h): a tuple of one value per input (lrs, wds), which
+ * R passes in its own order, not reversed. */
 
 typedef struct mx_param_desc {
   const char *name;
@@ -154,6 +156,9 @@ struct mx_op {
   void (*state_free)(void *state);
   size_t (*state_bytes)(const void *state);  /* bytes a state keeps (NULL: its size unknown, 0) */
   mx_workspace_fn workspace;         /* NULL: the kernels need no scratch   */
+  int (*count_outputs)(const mx_param_value *p); /* num_outputs -1 counted by
+                                        another param (num_weights); NULL:
+                                        the param num_outputs            */
   /* --- inference folding (all optional, CPU) --- */
   mx_epilogue_fn forward_epilogue;   /* can absorb a following affine map   */
   mx_affine_fn inference_affine;     /* is one at inference                 */
@@ -187,6 +192,8 @@ extern const mx_op mx_ops_linalg[];     /* linalg.c: linalg_gemm, potrf, trsm, .
 extern const mx_op mx_ops_sample[];     /* sample.c: random_gamma, sample_*, shuffle, ... */
 extern const mx_op mx_ops_rnn[];        /* rnn.c: the fused RNN op */
 extern const mx_op mx_ops_sparse[];     /* sparse.c: CSR / row_sparse kernels (R/sparse.R) */
+extern const mx_op mx_ops_random_pdf[]; /* random-pdf.c: random_pdf_* densities */
+extern const mx_op mx_ops_nn_extra[];   /* nn-extra.c: Correlation */
 
 /* ------------------------------------------------------ shared helpers */
 
@@ -226,6 +233,8 @@ static inline size_t mx_scratch_round(size_t bytes) { return (bytes + 63) & ~(si
 
 /* MX_ERR_SHAPE with a message naming two shapes (fmt has two %s; tensor.c). */
 mx_status mx_shape_pair_error(const char *fmt, const mx_shape *a, const mx_shape *b);
+/* Digamma psi(x) = d/dx log|gamma(x)| (unary.c; NaN at the poles). */
+double mx_digamma(double x);
 /* Normalise an axis against ndim (negative counts from the end). */
 mx_status mx_axis_norm(int64_t axis, int ndim, int *out);
 

@@ -370,6 +370,9 @@ int mx_op_declared_outputs(const mx_op *op);
 const char *mx_op_param_default(const mx_op *op, int i);
 const char *mx_op_param_choices(const mx_op *op, int i);
 int mx_op_param_flags(const mx_op *op, int i);
+/* Param flag (with MX_PF_* in mx-op.h): a tuple of one value per input
+ * (lrs, wds), passed from R in its own order, not reversed. */
+#define MX_PF_LIST 8
 const char *mx_op_param_doc(const mx_op *op, int i);
 
 /* Parameters: filled with defaults by mx_op_params_init, then set by name

@@ -1,8 +1,8 @@
 /*
  * nn.c -- neural-network layers, losses and normalisation, forward and
  * backward, with MXNet 1.9.1's names, parameters and semantics:
- * FullyConnected, Activation, LeakyReLU, softmax, log_softmax,
- * SoftmaxOutput (Softmax), LinearRegressionOutput, LogisticRegressionOutput,
+ * FullyConnected, Activation, LeakyReLU, softmax, log_softmax, softmin,
+ * softmax_cross_entropy, SVMOutput, SoftmaxOutput (Softmax), LinearRegressionOutput, LogisticRegressionOutput,
  * MAERegressionOutput, MakeLoss (make_loss), BlockGrad (stop_gradient),
  * SliceChannel (split), BatchNorm, Dropout, Embedding and Crop.
  *
@@ -710,7 +710,8 @@ static mx_status shape_softmax(const mx_param_value *p, int nin, mx_shape *in, i
   return MX_OK;
 }
 
-static mx_status softmax_fwd(KARGS, int lg) {
+/* sg = -1: softmin (the softmax of -x/T) */
+static mx_status softmax_fwd(KARGS, int lg, double sg) {
   UNUSED_KARGS;
   int ax;
   mx_status rc = mx_axis_norm(p[SM_AXIS].i, in[0]->shape.ndim, &ax);
@@ -718,13 +719,14 @@ static mx_status softmax_fwd(KARGS, int lg) {
   int64_t outer, K, inner;
   split_at(&in[0]->shape, ax, &outer, &K, &inner);
   return softmax_rows(out[0]->dtype, MX_PTR(in[0]), MX_PTR(out[0]), outer, K, inner,
-                      softmax_invt(p), lg);
+                      sg * softmax_invt(p), lg);
 }
-static mx_status k_softmax(KARGS) { return softmax_fwd(c, p, in, nin, out, nout, req, 0); }
-static mx_status k_log_softmax(KARGS) { return softmax_fwd(c, p, in, nin, out, nout, req, 1); }
+static mx_status k_softmax(KARGS) { return softmax_fwd(c, p, in, nin, out, nout, req, 0, 1); }
+static mx_status k_log_softmax(KARGS) { return softmax_fwd(c, p, in, nin, out, nout, req, 1, 1); }
+static mx_status k_softmin(KARGS) { return softmax_fwd(c, p, in, nin, out, nout, req, 0, -1); }
 
 /* softmax: dx = y (g - sum g y) / T;  log_softmax: dx = (g - exp(y) sum g) / T */
-static mx_status softmax_bwd(BARGS, int lg) {
+static mx_status softmax_bwd(BARGS, int lg, double sg) {
   UNUSED_BARGS;
   if (!WANT(0)) return MX_OK;
   int ax;
@@ -732,7 +734,7 @@ static mx_status softmax_bwd(BARGS, int lg) {
   if (rc) return rc;
   int64_t outer, K, inner;
   split_at(&out[0]->shape, ax, &outer, &K, &inner);
-  double invt = softmax_invt(p);
+  double invt = sg * softmax_invt(p);
   int64_t rows = outer * inner;
   MX_FLOAT_SWITCH(og[0]->dtype, T, {
     const T *g = MX_DATA(og[0], T), *y = MX_DATA(out[0], T);
@@ -760,8 +762,9 @@ static mx_status softmax_bwd(BARGS, int lg) {
   });
   return MX_OK;
 }
-static mx_status b_softmax(BARGS) { return softmax_bwd(c, p, og, nout, in, nin, out, ig, req, 0); }
-static mx_status b_log_softmax(BARGS) { return softmax_bwd(c, p, og, nout, in, nin, out, ig, req, 1); }
+static mx_status b_softmax(BARGS) { return softmax_bwd(c, p, og, nout, in, nin, out, ig, req, 0, 1); }
+static mx_status b_log_softmax(BARGS) { return softmax_bwd(c, p, og, nout, in, nin, out, ig, req, 1, 1); }
+static mx_status b_softmin(BARGS) { return softmax_bwd(c, p, og, nout, in, nin, out, ig, req, 0, -1); }
 
 /* reads the output and its gradient only */
 static void deps_out(DARGS) {
@@ -939,6 +942,142 @@ static mx_status b_softmax_output(BARGS) {
 static void deps_softmax_output(DARGS) {
   for (int j = 0; j < nin; j++) ni[j] = j == 1;
   for (int k = 0; k < nout; k++) { no[k] = k == 0; ng[k] = k == 0 && p[SO_OUT_GRAD].i; }
+}
+
+/* ============================================ softmax_cross_entropy */
+
+/* data (n, k), label (n,) -> (1,): sum over rows of -log(max(softmax, 1e-8))
+ * at the label (MXNet 1.9.1). */
+static mx_status shape_softmax_ce(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                  mx_shape *out) {
+  (void)p; (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  if (in[0].ndim != 2) return mx_error(MX_ERR_SHAPE, "input 'data' must have 2 dimensions (batch, classes)");
+  mx_shape want = shape1(in[0].d[0]);
+  mx_status rc = shape_assign(&in[1], &want, "label");
+  if (rc) return rc;
+  out[0] = shape1(1);
+  return MX_OK;
+}
+
+/* The softmax of the (n, k) data into y and the class index of every row
+ * into idx (an error for labels outside [0, k)). */
+static mx_status softmax_ce_rows(const mx_ndarray *x, const mx_ndarray *lab, void *y,
+                                 int64_t *idx) {
+  int64_t n = x->shape.d[0], K = x->shape.d[1], valid;
+  mx_status rc = read_labels(lab, n, K, 0, -1, idx, &valid);
+  if (rc) return rc;
+  return softmax_rows(x->dtype, MX_PTR(x), y, n, K, 1, 1.0, 0);
+}
+
+static mx_status k_softmax_ce(KARGS) {
+  UNUSED_KARGS;
+  int64_t n = in[0]->shape.d[0], K = in[0]->shape.d[1];
+  size_t es = mx_dtype_size(in[0]->dtype);
+  void *y = mx_malloc((size_t)(n * K > 0 ? n * K : 1) * es);
+  int64_t *idx = (int64_t *)mx_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+  mx_status rc = (!y || !idx) ? mx_error(MX_ERR_NOMEM, "out of memory (softmax_cross_entropy)")
+                              : softmax_ce_rows(in[0], in[1], y, idx);
+  if (!rc) {
+    double loss = 0;
+    for (int64_t r = 0; r < n; r++) {
+      double v = mx_load_f64(y, in[0]->dtype, r * K + idx[r]);
+      loss -= log(v > 1e-8 ? v : 1e-8);
+    }
+    rc = mx_ndarray_fill(out[0], loss);
+  }
+  mx_free(y);
+  mx_free(idx);
+  return rc;
+}
+
+/* d data = out_grad * (softmax - one_hot(label)); the label gets zeros */
+static mx_status b_softmax_ce(BARGS) {
+  UNUSED_BARGS;
+  if (WANT(1)) {
+    mx_status rc = mx_ndarray_fill(ig[1], 0);
+    if (rc) return rc;
+  }
+  if (!WANT(0)) return MX_OK;
+  int64_t n = in[0]->shape.d[0], K = in[0]->shape.d[1];
+  int64_t *idx = (int64_t *)mx_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+  if (!idx) return mx_error(MX_ERR_NOMEM, "out of memory (softmax_cross_entropy)");
+  mx_status rc = softmax_ce_rows(in[0], in[1], MX_PTR(ig[0]), idx);
+  if (!rc) {
+    MX_FLOAT_SWITCH(ig[0]->dtype, T, {
+      T *d = MX_DATA(ig[0], T);
+      const T g = MX_DATA(og[0], T)[0];
+      for (int64_t r = 0; r < n; r++) d[r * K + idx[r]] -= (T)1;
+      for (int64_t i = 0; i < n * K; i++) d[i] *= g;
+    });
+  }
+  mx_free(idx);
+  return rc;
+}
+
+static void deps_in_og(DARGS) {
+  (void)p;
+  for (int j = 0; j < nin; j++) ni[j] = 1;
+  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
+}
+
+/* ========================================================= SVMOutput */
+
+enum { SVM_MARGIN, SVM_REG, SVM_USE_LINEAR, SVM_NPARAMS };
+static const mx_param_desc p_svm_output[SVM_NPARAMS] = {
+  [SVM_MARGIN] = {"margin", MX_PARAM_FLOAT, 0, "1", NULL, "The loss penalises outputs that lie outside this margin."},
+  [SVM_REG] = {"regularization_coefficient", MX_PARAM_FLOAT, 0, "1", NULL,
+   "Regularisation parameter: the scale of the loss against the size of the coefficients."},
+  [SVM_USE_LINEAR] = {"use_linear", MX_PARAM_BOOL, 0, "False", NULL,
+   "Whether to use the L1-SVM objective (hinge); the L2-SVM objective (squared hinge) by default."},
+};
+
+/* label: the data's shape without its last axis (MXNet) */
+static mx_status shape_svm_output(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                  mx_shape *out) {
+  (void)p; (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  if (in[0].ndim < 1) return mx_error(MX_ERR_SHAPE, "input 'data' must have at least one dimension");
+  mx_shape want = in[0];
+  want.ndim--;
+  want.d[want.ndim] = 0;
+  mx_status rc = shape_assign(&in[1], &want, "label");
+  if (rc) return rc;
+  out[0] = in[0];
+  return MX_OK;
+}
+
+/* Gradient of the hinge loss (MXNet's L1_SVM / L2_SVM) over rows of K
+ * scores y, label l: at l, -reg * [margin > y] (L1) or -2 reg (margin - y)+
+ * (L2); elsewhere reg * [margin > -y] or 2 reg (margin + y)+. */
+static mx_status b_svm_output(BARGS) {
+  UNUSED_BARGS;
+  if (WANT(1)) {
+    mx_status rc = mx_ndarray_fill(ig[1], 0);
+    if (rc) return rc;
+  }
+  if (!WANT(0)) return MX_OK;
+  const mx_shape *s = &out[0]->shape;
+  int64_t K = s->d[s->ndim - 1], n = K > 0 ? mx_shape_size(s) / K : 0;
+  int64_t *idx = (int64_t *)mx_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t)), valid;
+  if (!idx) return mx_error(MX_ERR_NOMEM, "out of memory (SVMOutput)");
+  mx_status rc = read_labels(in[1], n, K, 0, -1, idx, &valid);
+  const double m = p[SVM_MARGIN].f, reg = p[SVM_REG].f;
+  const int l1 = (int)p[SVM_USE_LINEAR].i;
+  if (!rc) {
+    MX_FLOAT_SWITCH(out[0]->dtype, T, {
+      const T *y = MX_DATA(out[0], T);
+      T *d = MX_DATA(ig[0], T);
+      for (int64_t r = 0; r < n; r++)
+        for (int64_t k = 0; k < K; k++) {
+          double v = (double)y[r * K + k], h = k == idx[r] ? m - v : m + v;
+          double gv = h > 0 ? (l1 ? reg : 2 * reg * h) : 0;
+          d[r * K + k] = (T)(k == idx[r] ? -gv : gv);
+        }
+    });
+  }
+  mx_free(idx);
+  return rc;
 }
 
 /* ================================================ regression outputs */
@@ -1836,6 +1975,21 @@ const mx_op mx_ops_nn[] = {
    .input_names = in_data, .num_outputs = 1, .params = p_softmax,
    .num_params = MX_NPARAMS(p_softmax), .infer_shape = shape_softmax, .cpu = k_log_softmax,
    .backward = b_log_softmax, .backward_deps = deps_out},
+  {.name = "softmin", .doc = "Softmin along an axis: exp(-x/T) / sum(exp(-x/T)).", .num_inputs = 1,
+   .input_names = in_data, .num_outputs = 1, .params = p_softmax,
+   .num_params = MX_NPARAMS(p_softmax), .infer_shape = shape_softmax, .cpu = k_softmin,
+   .backward = b_softmin, .backward_deps = deps_out},
+  {.name = "softmax_cross_entropy",
+   .doc = "Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,).",
+   .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1,
+   .infer_shape = shape_softmax_ce, .infer_type = type_data_label, .cpu = k_softmax_ce,
+   .backward = b_softmax_ce, .backward_deps = deps_in_og},
+  {.name = "SVMOutput",
+   .doc = "Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient. Labels are class indices (0-based).",
+   .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_svm_output,
+   .num_params = MX_NPARAMS(p_svm_output), .infer_shape = shape_svm_output,
+   .infer_type = type_data_label, .cpu = k_copy, .backward = b_svm_output,
+   .flags = MX_OPF_LOSS | MX_OPF_PARTIAL_SHAPE, .backward_deps = deps_loss_label},
   {.name = "SoftmaxOutput", .aliases = {"Softmax"},
    .doc = "Softmax with a cross-entropy loss head: the output is the softmax of the data over its classes; the gradient is (softmax - one_hot(label)) * grad_scale, normalised as asked. Labels are class indices (0-based).",
    .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_softmax_output,

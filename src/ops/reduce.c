@@ -1,6 +1,6 @@
 /*
  * reduce.c -- reductions over axes: sum, mean, prod, nansum, nanprod, max,
- * min, norm (L1/L2), argmax and argmin.
+ * min, norm (L1/L2), argmax, argmin and moments (mean and variance).
  *
  * Semantics follow MXNet 1.x: `axis` is a tuple of C axes (negative counts
  * from the end; None or () reduces every axis), `exclude` reduces the axes
@@ -52,6 +52,7 @@ static inline int64_t chunk_rows(int64_t inner) {
 enum { RD_AXIS, RD_KEEPDIMS, RD_EXCLUDE, RD_NPARAMS };
 enum { NM_ORD, NM_AXIS, NM_KEEPDIMS, NM_NPARAMS };
 enum { AG_AXIS, AG_KEEPDIMS, AG_NPARAMS };
+enum { MO_AXES, MO_KEEPDIMS, MO_NPARAMS };
 
 /* ------------------------------------------------------------ helpers */
 
@@ -750,6 +751,72 @@ static mx_status bcast_grad(int kind, const mx_param_value *axis, int exclude,
   return MX_OK;
 }
 
+/* ------------------------------------------------------------ moments */
+
+/* moments: mean and (biased) variance over axes, which must be given
+ * (MXNet refuses an empty axes). */
+static mx_status moments_axes(const mx_param_value *p) {
+  if (!p[MO_AXES].is_set || p[MO_AXES].n == 0)
+    return mx_error(MX_ERR_ARG, "parameter 'axes' must name the axes (give all of them for global moments)");
+  return MX_OK;
+}
+
+static mx_status shape_moments(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                               mx_shape *out) {
+  (void)nin; (void)nout;
+  mx_status rc = moments_axes(p);
+  if (rc || in[0].ndim < 0) return rc;
+  int mask[MX_MAX_DIM];
+  rc = axes_mask(&p[MO_AXES], 0, in[0].ndim, mask);
+  if (rc) return rc;
+  reduced_shape(&in[0], mask, (int)p[MO_KEEPDIMS].i, &out[0]);
+  out[1] = out[0];
+  return MX_OK;
+}
+
+/* mean = mean(x); var = mean((x - mean)^2), the square formed in a
+ * temporary of x's shape by the gradient loop (G_: the mean) */
+static mx_status k_moments(KARGS) {
+  UNUSED_KARGS;
+  if (!mx_dtype_is_float(in[0]->dtype))
+    return mx_error(MX_ERR_DTYPE, "dtype %s is not supported here", mx_dtype_name(in[0]->dtype));
+  mx_status rc = reduce_common(R_MEAN, NULL, &p[MO_AXES], 0, in[0], out[0]);
+  mx_ndarray *D = NULL;
+  if (!rc) rc = mx_ndarray_new(&in[0]->shape, in[0]->dtype, in[0]->ctx, &D);
+  if (rc) return rc;
+  mx_ndarray *const og[1] = {out[0]};
+  int mask[MX_MAX_DIM];
+  int64_t ostr[MX_MAX_DIM];
+  double R;
+  rc = grad_mask(&p[MO_AXES], 0, D, mask, ostr, &R);
+  if (!rc) {
+    switch (D->dtype) {
+      case MX_FLOAT32: RGRAD_LOOP(float, (X_[i_] - G_[o_]) * (X_[i_] - G_[o_])); break;
+      default: RGRAD_LOOP(double, (X_[i_] - G_[o_]) * (X_[i_] - G_[o_])); break;
+    }
+    rc = reduce_common(R_MEAN, NULL, &p[MO_AXES], 0, D, out[1]);
+  }
+  mx_ndarray_free(D);
+  return rc;
+}
+
+/* d x = g_mean / R + g_var * 2 (x - mean) / R */
+static mx_status b_moments(BARGS) {
+  UNUSED_BARGS;
+  if (!ig[0] || req[0] != MX_REQ_WRITE) return MX_OK;
+  if (!og[0] || !og[1])
+    return mx_error(MX_ERR_UNSUPPORTED, "moments needs the gradients of both outputs");
+  mx_ndarray *D = ig[0];
+  int mask[MX_MAX_DIM];
+  int64_t ostr[MX_MAX_DIM];
+  double R;
+  mx_status rc = grad_mask(&p[MO_AXES], 0, D, mask, ostr, &R);
+  if (rc) return rc;
+  const void *gv = MX_PTR(og[1]);
+  RGRAD_SWITCH((G_[o_] + ((const T *)gv)[o_] * 2 * (X_[i_] - Y_[o_])) / (T)R);
+  return MX_OK;
+}
+
 /* prod/nanprod on the (outer, R, inner) layout: x and d (outer, R, inner),
  * g (outer, inner).  Per output, P = product of the nonzero (non-NaN)
  * elements and z = number of zeros, in double; then d = g * P / x where
@@ -923,6 +990,18 @@ static const mx_param_desc p_norm[NM_NPARAMS] = {
   [NM_AXIS] = {"axis", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL, AXIS_DOC},
   [NM_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
 };
+static const mx_param_desc p_moments[MO_NPARAMS] = {
+  [MO_AXES] = {"axes", MX_PARAM_SHAPE, MX_PF_OPTIONAL, NULL, NULL,
+   "The axes along which to compute mean and variance (C order: 0 is the last R dimension); required."},
+  [MO_KEEPDIMS] = {"keepdims", MX_PARAM_BOOL, 0, "False", NULL, KEEP_DOC},
+};
+static const char *const out_moments[] = {"mean", "var", NULL};
+static void deps_moments(const mx_param_value *p, int nin, int nout, unsigned char *ni,
+                         unsigned char *no, unsigned char *ng) {
+  (void)p;
+  deps_set(nin, nout, ni, no, ng, 1, 1);
+  for (int k = 1; k < nout; k++) no[k] = 0;
+}
 static const mx_param_desc p_arg[AG_NPARAMS] = {
   [AG_AXIS] = {"axis", MX_PARAM_INT, MX_PF_OPTIONAL, NULL, NULL,
    "The axis to reduce (C order: 0 is the last R dimension); None means the flattened array."},
@@ -948,6 +1027,11 @@ const mx_op mx_ops_reduce[] = {
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_norm,
    .num_params = MX_NPARAMS(p_norm), .infer_shape = shape_norm, .cpu = k_norm, .backward = b_norm,
    .backward_deps = deps_norm},
+  {.name = "moments",
+   .doc = "Mean and variance (divided by the count) of the data over the given axes: two outputs, mean and var.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 2, .params = p_moments,
+   .num_params = MX_NPARAMS(p_moments), .infer_shape = shape_moments, .cpu = k_moments,
+   .backward = b_moments, .backward_deps = deps_moments, .output_names = out_moments},
   {.name = "argmax", .doc = "Index of the maximum along an axis (first on ties; NaN wins).",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_arg,
    .num_params = MX_NPARAMS(p_arg), .infer_shape = shape_arg, .cpu = k_argmax},

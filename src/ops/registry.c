@@ -15,6 +15,7 @@ static const mx_op *const families[] = {
   mx_ops_optimizer, mx_ops_layers, mx_ops_sequence, mx_ops_spatial,
   mx_ops_tensor, mx_ops_linalg, mx_ops_sample, mx_ops_rnn,
   mx_ops_sparse,
+  mx_ops_random_pdf, mx_ops_nn_extra,
 };
 
 /* Lookup table: open addressing over names and aliases, at most half full. */
@@ -153,6 +154,7 @@ int mx_op_num_inputs(const mx_op *op, const mx_param_value *vals) {
 
 int mx_op_num_outputs(const mx_op *op, const mx_param_value *vals) {
   if (op->num_outputs >= 0) return op->num_outputs;
+  if (op->count_outputs) return op->count_outputs(vals);
   int k = mx_op_param_index(op, "num_outputs");
   if (k < 0 || !vals[k].is_set) return -1;
   return (int)vals[k].i;
@@ -295,7 +297,9 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
   if (nin > MX_MAX_INPUTS) return mx_error(MX_ERR_ARG, "%s: too many inputs", op->name);
   cp->nout = mx_op_num_outputs(op, params);
   cp->nvis = mx_op_num_visible_outputs(op, params);
-  if (cp->nout < 1 || cp->nout > MX_MAX_OUTPUTS || cp->nvis < 1 || cp->nvis > cp->nout)
+  /* ops declared with no outputs (reset_arrays) only update their inputs */
+  int none = op->num_outputs == 0 && cp->nout == 0 && cp->nvis == 0;
+  if (!none && (cp->nout < 1 || cp->nout > MX_MAX_OUTPUTS || cp->nvis < 1 || cp->nvis > cp->nout))
     return mx_error(MX_ERR_ARG, "%s: cannot determine the number of outputs", op->name);
 
   /* device */

@@ -2,7 +2,8 @@
  * unary.c -- element-wise ops of one array: arithmetic (abs, sign, square,
  * negative, ...), exponentials and logarithms, trigonometric and hyperbolic
  * functions, rounding, activations (sigmoid, relu, softsign), gamma
- * functions, clip, copies (identity, zeros_like, ones_like) and Cast.
+ * functions, clip, hard_sigmoid, smooth_l1 (real dtypes only), copies
+ * (identity, zeros_like, ones_like) and Cast.
  *
  * float32 uses the float functions of libm (expf, ...), float64 the double
  * ones; float16 is computed in float32 by the invoker.  Integer dtypes are
@@ -17,6 +18,7 @@
 #include "../include/mx-unary-math.h"
 
 #include <math.h>
+#include <stdio.h>
 
 
 /* Wrap-around negation and multiplication of signed integers (no overflow
@@ -163,7 +165,7 @@ DEF_EXACT(logical_not, (x == 0 ? 1.0f : 0.0f), (x == 0 ? 1.0 : 0.0), (uint8_t)(x
 #define UM_PI PI_D
 #define UM_LN2 LN2_D
 #define UM_LN10 LN10_D
-#define UM_DIGAMMA digamma
+#define UM_DIGAMMA mx_digamma
 #define UM_TANHF tanh_f
 MX_UNARY_MATH(DEF_MATH)
 DEF_MATH_X(gamma, tgammaf(x), tgamma(x), gamma_whole(x), mx_par_threads(n_))
@@ -217,6 +219,39 @@ static mx_status k_clip(KARGS) {
   return MX_OK;
 }
 
+/* ------------------------------------------- hard_sigmoid and smooth_l1 */
+
+enum { HS_ALPHA, HS_BETA, HS_NPARAMS };
+enum { SL1_SCALAR, SL1_NPARAMS };
+
+/* FLOAT_MAP(EXPR): out = EXPR in x (float32 or float64 as T), else a dtype
+ * error; for the ops MXNet defines on real types only. */
+#define FLOAT_MAP(EXPR)                                                      \
+  int64_t n_ = mx_ndarray_size(out[0]);                                      \
+  int nt_ = mx_par_threads(n_);                                              \
+  (void)nt_;                                                                 \
+  switch (out[0]->dtype) {                                                   \
+    case MX_FLOAT32: { typedef float T; MAP(T, T, EXPR); } break;            \
+    case MX_FLOAT64: { typedef double T; MAP(T, T, EXPR); } break;           \
+    default: return BAD_DTYPE(out[0]->dtype);                                \
+  }                                                                          \
+  return MX_OK
+
+/* max(0, min(1, alpha*x + beta)) */
+static mx_status k_hard_sigmoid(KARGS) {
+  UNUSED_KARGS;
+  const double a = p[HS_ALPHA].f, b = p[HS_BETA].f;
+  FLOAT_MAP(((T)a * x + (T)b > (T)1 ? (T)1 : ((T)a * x + (T)b < (T)0 ? (T)0 : (T)a * x + (T)b)));
+}
+
+/* MXNet's smooth_l1_loss with sigma = scalar: 0.5*(sigma*x)^2 where
+ * |x| < 1/sigma^2, else |x| - 0.5/sigma^2 */
+static mx_status k_smooth_l1(KARGS) {
+  UNUSED_KARGS;
+  const double bsq = p[SL1_SCALAR].f * p[SL1_SCALAR].f, ib = 1.0 / bsq;
+  FLOAT_MAP((x > (T)ib ? x - (T)(0.5 * ib) : x < -(T)ib ? -x - (T)(0.5 * ib) : (T)0.5 * x * x * (T)bsq));
+}
+
 /* ------------------------------------------------------- copies and Cast */
 
 /* identity, zeros_like, ones_like and Cast handle every dtype (float16
@@ -238,11 +273,50 @@ static mx_status k_ones_like(KARGS) {
   return mx_ndarray_fill(out[0], 1.0);
 }
 
+/* Cast, amp_cast and amp_multicast: output k is input k converted */
 static mx_status k_cast(KARGS) {
   UNUSED_KARGS;
-  mx_convert(MX_PTR(in[0]), in[0]->dtype, MX_PTR(out[0]), out[0]->dtype,
-             mx_ndarray_size(out[0]));
+  for (int k = 0; k < nout; k++)
+    if (MX_PTR(in[k]) != MX_PTR(out[k]) || in[k]->dtype != out[k]->dtype)
+      mx_convert(MX_PTR(in[k]), in[k]->dtype, MX_PTR(out[k]), out[k]->dtype,
+                 mx_ndarray_size(out[k]));
   return MX_OK;
+}
+
+/* amp_cast (MXNet): float32, float16 and bfloat16 inputs become dtype,
+ * others keep theirs */
+static int amp_float(int t) { return t == MX_FLOAT32 || t == MX_FLOAT16 || t == MX_BFLOAT16; }
+static mx_status type_amp_cast(const mx_param_value *p, int nin, int *in, int nout, int *out) {
+  (void)nin; (void)nout;
+  if (in[0] >= 0) out[0] = amp_float(in[0]) ? (int)p[CAST_DTYPE].i : in[0];
+  return MX_OK;
+}
+
+/* amp_multicast: the float32/float16/bfloat16 inputs become the widest of
+ * them (float32 when one is float32), or with cast_narrow the narrowest
+ * (float16 or bfloat16 when one is); others keep their dtype */
+enum { AMC_NUM_OUTPUTS, AMC_CAST_NARROW, AMC_NPARAMS };
+static mx_status type_amp_multicast(const mx_param_value *p, int nin, int *in, int nout, int *out) {
+  (void)nout;
+  int narrow = (int)p[AMC_CAST_NARROW].i, t = narrow ? MX_FLOAT32 : in[0];
+  for (int k = 0; k < nin; k++) {
+    if (in[k] < 0) return MX_OK;
+    if (!narrow && in[k] == MX_FLOAT32) t = MX_FLOAT32;
+    else if (narrow && (in[k] == MX_FLOAT16 || in[k] == MX_BFLOAT16)) t = in[k];
+  }
+  for (int k = 0; k < nin; k++) out[k] = amp_float(in[k]) ? t : in[k];
+  return MX_OK;
+}
+
+/* input names data_0, data_1, ... */
+static int list_amp_multicast(const mx_param_value *p, const char **names, int max) {
+  static char buf[MX_MAX_INPUTS][16];
+  int n = (int)p[AMC_NUM_OUTPUTS].i;
+  for (int k = 0; k < n && k < max && k < MX_MAX_INPUTS; k++) {
+    if (!buf[k][0]) snprintf(buf[k], sizeof buf[k], "data_%d", k);
+    names[k] = buf[k];
+  }
+  return n;
 }
 
 static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
@@ -251,6 +325,16 @@ static mx_status type_cast(const mx_param_value *p, int nin, int *in, int nout,
   (void)in;
   (void)nout;
   out[0] = (int)p[CAST_DTYPE].i;
+  return MX_OK;
+}
+
+/* output k has input k's shape */
+static mx_status shape_multicast(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                                 mx_shape *out) {
+  for (int k = 0; k < nin && k < nout; k++) {
+    mx_status rc = mx_infer_shape_same(p, 1, in + k, 1, out + k);
+    if (rc) return rc;
+  }
   return MX_OK;
 }
 
@@ -277,7 +361,7 @@ static double digamma_pos(double x) {
   double t = f * (-1.0 / 12 + f * (1.0 / 120 + f * (-1.0 / 252 + f * (1.0 / 240 + f * (-1.0 / 132)))));
   return r + log(x) - 0.5 / x + t;
 }
-static double digamma(double x) {
+double mx_digamma(double x) {
   if (x != x) return x;
   if (x <= 0) {
     if (x == floor(x)) return NAN;
@@ -340,6 +424,30 @@ static mx_status b_clip(BARGS) {
   return MX_OK;
 }
 
+/* FLOAT_GRAD(EXPR): the input gradient EXPR in g, x and y (T float32/64) */
+#define FLOAT_GRAD(EXPR)                                                     \
+  if (req[0] != MX_REQ_WRITE) return MX_OK;                                  \
+  switch (ig[0]->dtype) {                                                    \
+    case MX_FLOAT32: UGRAD_LOOP(float, 1, 0, EXPR); break;                   \
+    case MX_FLOAT64: UGRAD_LOOP(double, 1, 0, EXPR); break;                  \
+    default: return grad_dtype_error(ig[0]->dtype);                          \
+  }                                                                          \
+  return MX_OK
+
+/* hard_sigmoid: alpha where 0 < alpha*x + beta < 1, else 0 (MXNet) */
+static mx_status b_hard_sigmoid(BARGS) {
+  UNUSED_BARGS;
+  const double a = p[HS_ALPHA].f, b = p[HS_BETA].f;
+  FLOAT_GRAD(((T)a * x + (T)b > (T)0 && (T)a * x + (T)b < (T)1 ? g * (T)a : (T)0));
+}
+
+/* smooth_l1: sigma^2 * x where |x| < 1/sigma^2, else sign(x) */
+static mx_status b_smooth_l1(BARGS) {
+  UNUSED_BARGS;
+  const double bsq = p[SL1_SCALAR].f * p[SL1_SCALAR].f, ib = 1.0 / bsq;
+  FLOAT_GRAD((x > (T)ib ? g : x < -(T)ib ? -g : g * x * (T)bsq));
+}
+
 /* identity: the output gradient itself (any float dtype) */
 static mx_status b_identity(BARGS) {
   UNUSED_BARGS;
@@ -361,10 +469,12 @@ static mx_status b_zero(BARGS) {
 /* Cast: the output gradient converted back to the input's dtype */
 static mx_status b_cast(BARGS) {
   UNUSED_BARGS;
-  if (req[0] != MX_REQ_WRITE) return MX_OK;
-  if (!mx_dtype_is_float(ig[0]->dtype)) return grad_dtype_error(ig[0]->dtype);
-  if (!mx_dtype_is_float(og[0]->dtype)) return grad_dtype_error(og[0]->dtype);
-  mx_convert(MX_PTR(og[0]), og[0]->dtype, MX_PTR(ig[0]), ig[0]->dtype, mx_ndarray_size(ig[0]));
+  for (int k = 0; k < nin; k++) {
+    if (req[k] != MX_REQ_WRITE) continue;
+    if (!mx_dtype_is_float(ig[k]->dtype)) return grad_dtype_error(ig[k]->dtype);
+    if (!mx_dtype_is_float(og[k]->dtype)) return grad_dtype_error(og[k]->dtype);
+    mx_convert(MX_PTR(og[k]), og[k]->dtype, MX_PTR(ig[k]), ig[k]->dtype, mx_ndarray_size(ig[k]));
+  }
   return MX_OK;
 }
 
@@ -400,6 +510,19 @@ static const mx_param_desc p_clip[CLIP_NPARAMS] = {
 };
 static const mx_param_desc p_cast[CAST_NPARAMS] = {
   [CAST_DTYPE] = {"dtype", MX_PARAM_DTYPE, MX_PF_REQUIRED, NULL, NULL, "The output dtype."},
+};
+
+static const mx_param_desc p_amp_multicast[AMC_NPARAMS] = {
+  [AMC_NUM_OUTPUTS] = {"num_outputs", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL,
+   "Number of input/output pairs cast to the widest type."},
+  [AMC_CAST_NARROW] = {"cast_narrow", MX_PARAM_BOOL, 0, "False", NULL, "Whether to cast to the narrowest type instead."},
+};
+static const mx_param_desc p_hard_sigmoid[HS_NPARAMS] = {
+  [HS_ALPHA] = {"alpha", MX_PARAM_FLOAT, 0, "0.2", NULL, "Slope of hard sigmoid."},
+  [HS_BETA] = {"beta", MX_PARAM_FLOAT, 0, "0.5", NULL, "Bias of hard sigmoid."},
+};
+static const mx_param_desc p_smooth_l1[SL1_NPARAMS] = {
+  [SL1_SCALAR] = {"scalar", MX_PARAM_FLOAT, 0, "1", NULL, "sigma: the quadratic part covers |x| < 1/sigma^2."},
 };
 
 /* BW, DEPS: backward kernel and what it reads (see the gradient section). */
@@ -462,6 +585,28 @@ const mx_op mx_ops_unary[] = {
    .input_names = in_data, .num_outputs = 1, .params = p_clip, .num_params = MX_NPARAMS(p_clip),
    .infer_shape = mx_infer_shape_same, .cpu = k_clip, .backward = b_clip, .flags = MX_OPF_INPLACE,
    .backward_deps = deps_x},
+  {.name = "amp_cast",
+   .doc = "Cast for mixed-precision training: float32, float16 and bfloat16 data become dtype, other dtypes pass unchanged.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
+   .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_amp_cast,
+   .cpu = k_cast, .backward = b_cast, .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8,
+   .backward_deps = deps_g},
+  {.name = "amp_multicast",
+   .doc = "Cast num_outputs arrays for mixed-precision training: the float32, float16 and bfloat16 ones to the widest of their dtypes (the narrowest with cast_narrow); others pass unchanged.",
+   .num_inputs = -1, .input_names = in_data, .num_outputs = -1, .params = p_amp_multicast,
+   .num_params = MX_NPARAMS(p_amp_multicast), .infer_shape = shape_multicast,
+   .infer_type = type_amp_multicast, .cpu = k_cast, .backward = b_cast,
+   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8, .backward_deps = deps_g,
+   .list_inputs = list_amp_multicast},
+  {.name = "hard_sigmoid", .doc = "Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_hard_sigmoid,
+   .num_params = MX_NPARAMS(p_hard_sigmoid), .infer_shape = mx_infer_shape_same,
+   .cpu = k_hard_sigmoid, .backward = b_hard_sigmoid, .flags = MX_OPF_INPLACE, .backward_deps = deps_x},
+  {.name = "smooth_l1",
+   .doc = "Smooth L1 loss, element-wise: 0.5*(sigma*x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2 (sigma = scalar).",
+   .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_smooth_l1,
+   .num_params = MX_NPARAMS(p_smooth_l1), .infer_shape = mx_infer_shape_same,
+   .cpu = k_smooth_l1, .backward = b_smooth_l1, .flags = MX_OPF_INPLACE, .backward_deps = deps_x},
   {.name = "Cast", .aliases = {"cast"}, .doc = "Convert the elements to another dtype.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
    .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_cast,

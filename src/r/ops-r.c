@@ -4,7 +4,8 @@
  *
  * This file owns the R -> op parameter conversion: numeric vectors given for
  * tuple parameters are reversed into C order (R's kernel = c(3, 5) is C
- * (5, 3)); scalars, including axis numbers, pass through unchanged (they
+ * (5, 3)) except lists of one value per input (MX_PF_LIST: lrs, wds);
+ * scalars, including axis numbers, pass through unchanged (they
  * count C axes, as in MXNet); strings are parsed as MXNet's string forms and
  * are not reversed.
  */
@@ -30,6 +31,7 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
   } else if (st_type == REALSXP || st_type == INTSXP || st_type == LGLSXP) {
     R_xlen_t n = XLENGTH(v);
     int tuple = type == MX_PARAM_SHAPE || type == MX_PARAM_FTUPLE;
+    int rev = tuple && !(mx_op_param_flags(op, i) & MX_PF_LIST);
     if (n > MX_MAX_TUPLE) mx_r_value_error("%s: argument '%s' is too long", mx_op_name(op), name);
     if (!tuple && n != 1)
       mx_r_value_error("%s: argument '%s' must be a single value, not length %d", mx_op_name(op), name, (int)n);
@@ -45,7 +47,7 @@ void mx_r_set_param(const mx_op *op, mx_param_value *vals, int i, SEXP v) {
         mx_r_value_error("%s: argument '%s' must not be NA", mx_op_name(op), name);
       if (ISNAN(d) && !ISNA(d) && tuple)
         mx_r_value_error("%s: argument '%s' must not contain NaN", mx_op_name(op), name);
-      x[tuple ? n - 1 - j : j] = ISNA(d) ? NAN : d;  /* NA in a tuple = None */
+      x[rev ? n - 1 - j : j] = ISNA(d) ? NAN : d;  /* NA in a tuple = None */
     }
     st = mx_op_param_set_nums(op, vals, i, x, (int)n);
   } else {
@@ -132,7 +134,9 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   const char *name = mx_op_name(op);
 
   int nout = mx_op_num_visible_outputs(op, vals);
-  if (nout < 1 || nout > MX_MAX_OUTPUTS) mx_r_value_error("%s: cannot determine the number of outputs", name);
+  int none = nout == 0 && mx_op_declared_outputs(op) == 0;   /* reset_arrays */
+  if (!none && (nout < 1 || nout > MX_MAX_OUTPUTS))
+    mx_r_value_error("%s: cannot determine the number of outputs", name);
   mx_ndarray *outs[MX_MAX_OUTPUTS];
   memset(outs, 0, (size_t)nout * sizeof *outs);
   int given_out = !Rf_isNull(out);
@@ -154,7 +158,7 @@ SEXP mx_r_nd_invoke(SEXP opname, SEXP inputs, SEXP params, SEXP out) {
   opts.seed = (mx_op_flags(op) & MX_OPF_RANDOM) ? mx_r_seed() : 0;
   opts.is_train = 0;
   mx_r_check(MX_R_POLLED_OP(small_call(in, nin), mx_op_invoke(op, vals, in, nin, outs, nout, &opts)));
-  if (given_out) return out;
+  if (given_out || none) return out;
   if (nout == 1) return mx_r_wrap_nd(outs[0]);
   return wrap_list(outs, nout);
 }
