@@ -1650,6 +1650,41 @@ mx.nd.Pooling <- function(data, kernel = NULL, pool_type = "max", global_pool = 
   .Call(C_mx_r_nd_invoke, "Pooling", list(data), list(kernel = kernel, pool_type = pool_type, global_pool = global_pool, cudnn_off = cudnn_off, pooling_convention = pooling_convention, stride = stride, pad = pad, p_value = p_value, count_include_pad = count_include_pad, layout = layout), out)
 }
 
+#' The sliding blocks of images (batch, channel, spatial...) as columns: output (batch, channel x prod(kernel), blocks), blocks being the positions of the convolution with the same kernel, stride, dilate and pad; rows channel-major, then kernel offsets
+#'
+#' The sliding blocks of images (batch, channel, spatial...) as columns: output (batch, channel x prod(kernel), blocks), blocks being the positions of the convolution with the same kernel, stride, dilate and pad; rows channel-major, then kernel offsets. Its gradient is col2im.
+#'
+#' @param data An MXNDArray.
+#' @param kernel (tuple of integers, in R order; required) Sliding kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{im2col}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.im2col <- function(data, kernel, stride = NULL, dilate = NULL, pad = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "im2col", list(data), list(kernel = kernel, stride = stride, dilate = dilate, pad = pad), out)
+}
+
+#' Adds the columns of (batch, channel x prod(kernel), blocks) back into images of output_size (overlapping blocks are summed): the gradient of im2col, whose gradient it has
+#'
+#' Adds the columns of (batch, channel x prod(kernel), blocks) back into images of output_size (overlapping blocks are summed): the gradient of im2col, whose gradient it has.
+#'
+#' @param data An MXNDArray.
+#' @param output_size (tuple of integers, in R order; required) Spatial size of the images (as 'kernel': in R c(width, height)).
+#' @param kernel (tuple of integers, in R order; required) Sliding kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D).
+#' @param stride (tuple of integers, in R order; default ()) Stride per spatial axis (default 1).
+#' @param dilate (tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).
+#' @param pad (tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).
+#' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
+#' @return An MXNDArray.
+#' @details Engine operator \code{col2im}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
+#' @export
+mx.nd.col2im <- function(data, output_size, kernel, stride = NULL, dilate = NULL, pad = NULL, out = NULL) {
+  .Call(C_mx_r_nd_invoke, "col2im", list(data), list(output_size = output_size, kernel = kernel, stride = stride, dilate = dilate, pad = pad), out)
+}
+
 #' Fully connected layer: out = data 
 #'
 #' Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.
@@ -5286,6 +5321,41 @@ mx.symbol.Deconvolution <- function(...) mx.symbol.internal.create("Deconvolutio
 #' @export
 mx.symbol.Pooling <- function(...) mx.symbol.internal.create("Pooling", list(...))
 
+#' The sliding blocks of images (batch, channel, spatial...) as columns: output (batch, channel x prod(kernel), blocks), blocks being the positions of the convolution with the same kernel, stride, dilate and pad; rows channel-major, then kernel offsets (symbol)
+#'
+#' The sliding blocks of images (batch, channel, spatial...) as columns: output (batch, channel x prod(kernel), blocks), blocks being the positions of the convolution with the same kernel, stride, dilate and pad; rows channel-major, then kernel offsets. Its gradient is col2im.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Sliding kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).}
+#' }
+#' @details Engine operator \code{im2col}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.im2col <- function(...) mx.symbol.internal.create("im2col", list(...))
+
+#' Adds the columns of (batch, channel x prod(kernel), blocks) back into images of output_size (overlapping blocks are summed): the gradient of im2col, whose gradient it has (symbol)
+#'
+#' Adds the columns of (batch, channel x prod(kernel), blocks) back into images of output_size (overlapping blocks are summed): the gradient of im2col, whose gradient it has.
+#'
+#' @param ... The inputs \code{data} (symbols, by position or by name; inputs not given become variables named \code{<name>_<input>}); parameters by name (a dot may replace an underscore, e.g. \code{no.bias}); \code{name}, the node's name (default: the op's name with a counter); \code{attr}, a named character vector of attributes.
+#' @return An MXSymbol.
+#' @section Parameters:
+#' \describe{
+#'   \item{\code{output_size}}{(tuple of integers, in R order; required) Spatial size of the images (as 'kernel': in R c(width, height)).}
+#'   \item{\code{kernel}}{(tuple of integers, in R order; required) Sliding kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D).}
+#'   \item{\code{stride}}{(tuple of integers, in R order; default ()) Stride per spatial axis (default 1).}
+#'   \item{\code{dilate}}{(tuple of integers, in R order; default ()) Dilation per spatial axis (default 1).}
+#'   \item{\code{pad}}{(tuple of integers, in R order; default ()) Zero padding on both sides per spatial axis (default 0).}
+#' }
+#' @details Engine operator \code{col2im}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
+#' @export
+mx.symbol.col2im <- function(...) mx.symbol.internal.create("col2im", list(...))
+
 #' Fully connected layer: out = data  (symbol)
 #'
 #' Fully connected layer: out = data . t(weight) + bias, with weight of engine shape (num_hidden, input size) and the data flattened to (batch, input size) unless flatten is FALSE. With no_bias the op takes no bias input.
@@ -7370,4 +7440,4 @@ mx.symbol.random_pdf_dirichlet <- function(...) mx.symbol.internal.create("rando
 #' @export
 mx.symbol.Correlation <- function(...) mx.symbol.internal.create("Correlation", list(...))
 
-.mx.generated.hash <- "5ce490490259d1b2"
+.mx.generated.hash <- "90726b43373e185f"

@@ -76,8 +76,6 @@ REASONS <- c(
   Convolution_v1 = "not offered: deprecated legacy version of Convolution",
   Pooling_v1 = "not offered: deprecated legacy version of Pooling",
   IdentityAttachKLSparseReg = "not offered: legacy sparsity regulariser with no users in the R examples",
-  im2col = "planned: to reuse the built-in convolution's im2col kernels, which nn-conv.c keeps static",
-  col2im = "planned: to reuse the built-in convolution's col2im kernels, which nn-conv.c keeps static",
   cast_storage = "not offered as an engine op: sparse arrays are R objects over dense NDArrays; mx.nd.cast.storage() in R/sparse.R converts (docs/sparse.md)"
 )
 LAYERS_ISSUE11 <- c("RNN", "SequenceLast", "SequenceMask", "SequenceReverse", "LRN", "UpSampling",

@@ -353,14 +353,6 @@ DEF_BINARY_GRAD(min, GA_MIN, GB_MIN)
 DEF_BINARY_GRAD(hypot, GA_HYPOT, GB_HYPOT)
 DEF_BINARY_GRAD(zero, GA_ZERO, GB_ZERO)
 
-/* add/sub backward reads only the output gradient (and input shapes, which
- * the executor passes through the gradient arrays' shapes). */
-static void deps_grad_only(const mx_param_value *p, int nin, int nout,
-                           unsigned char *ni, unsigned char *no, unsigned char *ng) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
 /* comparisons: nothing (the gradient is zero) */
 static void deps_none(const mx_param_value *p, int nin, int nout,
                       unsigned char *ni, unsigned char *no, unsigned char *ng) {
@@ -486,8 +478,8 @@ static const mx_param_desc p_scalar[SCAL_NPARAMS] = {
    .flags = MX_OPF_INPLACE, .backward_deps = DEPS}
 
 const mx_op mx_ops_elemwise[] = {
-  BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting.", b_add_fast, deps_grad_only),
-  BROADCAST("broadcast_sub", sub, "broadcast_minus", NULL, "Difference of two arrays with broadcasting.", b_sub_fast, deps_grad_only),
+  BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting.", b_add_fast, mx_deps_out_grads),
+  BROADCAST("broadcast_sub", sub, "broadcast_minus", NULL, "Difference of two arrays with broadcasting.", b_sub_fast, mx_deps_out_grads),
   BROADCAST("broadcast_mul", mul, NULL, NULL, "Product of two arrays with broadcasting.", b_mul, deps_inputs),
   BROADCAST("broadcast_div", div, NULL, NULL, "Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers).", b_div, deps_inputs),
   BROADCAST("broadcast_mod", mod, NULL, NULL, "Remainder with the sign of the divisor, as R's %% (x %% 0 is NaN for floats, 0 for integers), with broadcasting.", b_mod, deps_inputs),
@@ -504,16 +496,16 @@ const mx_op mx_ops_elemwise[] = {
   BROADCAST("broadcast_logical_and", and, NULL, NULL, "1 where both lhs and rhs are nonzero (broadcasting).", b_zeros, deps_none),
   BROADCAST("broadcast_logical_or", or, NULL, NULL, "1 where lhs or rhs is nonzero (broadcasting).", b_zeros, deps_none),
   BROADCAST("broadcast_logical_xor", xor, NULL, NULL, "1 where exactly one of lhs and rhs is nonzero (broadcasting).", b_zeros, deps_none),
-  ELEMWISE("elemwise_add", add, "_plus", "_add", "Sum of two arrays of the same shape.", b_add_fast, deps_grad_only),
-  ELEMWISE("elemwise_sub", sub, "_minus", "_sub", "Difference of two arrays of the same shape.", b_sub_fast, deps_grad_only),
+  ELEMWISE("elemwise_add", add, "_plus", "_add", "Sum of two arrays of the same shape.", b_add_fast, mx_deps_out_grads),
+  ELEMWISE("elemwise_sub", sub, "_minus", "_sub", "Difference of two arrays of the same shape.", b_sub_fast, mx_deps_out_grads),
   ELEMWISE("elemwise_mul", mul, "_mul", NULL, "Product of two arrays of the same shape.", b_mul, deps_inputs),
   ELEMWISE("elemwise_div", div, "_div", NULL, "Quotient of two arrays of the same shape.", b_div, deps_inputs),
   ELEMWISE("_mod", mod, NULL, NULL, "Remainder of two arrays of the same shape.", b_mod, deps_inputs),
   ELEMWISE("_power", pow, NULL, NULL, "Power of two arrays of the same shape.", b_pow, deps_inputs),
   ELEMWISE("_maximum", max, NULL, NULL, "Maximum of two arrays of the same shape.", b_max, deps_inputs),
   ELEMWISE("_minimum", min, NULL, NULL, "Minimum of two arrays of the same shape.", b_min, deps_inputs),
-  SCALAR("_plus_scalar", add, "data + scalar.", bs_add_fast, deps_grad_only),
-  SCALAR("_minus_scalar", sub, "data - scalar.", bs_add_fast, deps_grad_only),
+  SCALAR("_plus_scalar", add, "data + scalar.", bs_add_fast, mx_deps_out_grads),
+  SCALAR("_minus_scalar", sub, "data - scalar.", bs_add_fast, mx_deps_out_grads),
   RSCALAR("_rminus_scalar", sub, "scalar - data.", br_sub, deps_inputs),
   SCALAR("_mul_scalar", mul, "data * scalar.", bs_mul, deps_inputs),
   SCALAR("_div_scalar", div, "data / scalar.", bs_div, deps_inputs),

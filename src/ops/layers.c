@@ -659,12 +659,6 @@ static mx_status b_pad(BARGS) {
   return MX_OK;
 }
 
-static void deps_grad_only(DARGS) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 /* --------------------------------------------------------- UpSampling
  * nearest: every input (arg0, arg1, ...) is repeated to the output size
  * (input 0's size times scale), then concatenated over channels or summed.
@@ -890,7 +884,7 @@ const mx_op mx_ops_layers[] = {
    .doc = "Pad an array with a constant, its edge values or its reflection, pad_width giving the amounts before and after every axis.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_pad,
    .num_params = MX_NPARAMS(p_pad), .infer_shape = shape_pad, .cpu = k_pad, .backward = b_pad,
-   .backward_deps = deps_grad_only},
+   .backward_deps = mx_deps_out_grads},
   {.name = "SoftmaxActivation",
    .doc = "Softmax over everything but the first axis (mode instance) or over axis 1 at every position (mode channel).",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_softmax_act,

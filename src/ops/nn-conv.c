@@ -1805,6 +1805,115 @@ static size_t ws_deconv(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dt
 static size_t ws_conv_builtin(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dtype, backward, 0, 1); }
 static size_t ws_deconv_builtin(WS_ARGS) { (void)nin; return conv_workspace(c, p, in, dtype, backward, 1, 1); }
 
+/* ====================================================== im2col, col2im */
+
+/* MXNet's im2col: the column matrix of the convolution with these sliding
+ * params (one filter, one group), (N, C * prod(kernel), output positions),
+ * rows channel-major then kernel offsets, as the built-in convolution makes
+ * it per image; col2im adds such matrices back into images (its gradient,
+ * and im2col is col2im's). */
+enum { IM_KERNEL, IM_STRIDE, IM_DILATE, IM_PAD, IM_NPARAMS };
+enum { CI_OUTPUT_SIZE, CI_KERNEL, CI_STRIDE, CI_DILATE, CI_PAD, CI_NPARAMS };
+
+/* k: kernel, stride, dilate, pad (consecutive params); ds: the images. */
+static mx_status sliding_geom(const mx_param_value *k, const mx_shape *ds, cgeom *g) {
+  mx_param_value cp[CP_NPARAMS];
+  memset(cp, 0, sizeof cp);
+  for (int j = 0; j < 4; j++) cp[CP_KERNEL + j] = k[j];
+  cp[CP_NUM_FILTER].i = 1;
+  cp[CP_NUM_GROUP].i = 1;
+  return conv_geom(cp, ds, g, NULL);
+}
+
+/* The images col2im writes, from its column input cs. */
+static mx_status col2im_geom(const mx_param_value *p, const mx_shape *cs, cgeom *g, mx_shape *img) {
+  int nd;
+  int64_t sz[3], ks[3];
+  mx_status rc = kernel_dims(&p[CI_KERNEL], "col2im", &nd);
+  if (!rc) rc = read_tuple(&p[CI_OUTPUT_SIZE], "output_size", nd, 1, 1, sz);
+  if (!rc) rc = read_tuple(&p[CI_KERNEL], "kernel", nd, 1, 1, ks);
+  if (rc) return rc;
+  if (p[CI_OUTPUT_SIZE].n != nd)
+    return mx_error(MX_ERR_ARG, "parameter 'output_size' must have %d entries, as 'kernel'", nd);
+  int64_t k = ks[0] * ks[1] * ks[2];
+  if (cs->ndim != 3 || cs->d[1] % k != 0)
+    return mx_error(MX_ERR_SHAPE, "data must be (batch, channels x %lld kernel positions, blocks)",
+                    (long long)k);
+  make_shape(img, nd, cs->d[0], cs->d[1] / k, sz[0], sz[1], sz[2]);
+  if ((rc = sliding_geom(&p[CI_KERNEL], img, g))) return rc;
+  if (g_osz(g) != cs->d[2])
+    return mx_error(MX_ERR_SHAPE, "data has %lld blocks, but these images and params give %lld",
+                    (long long)cs->d[2], (long long)g_osz(g));
+  return MX_OK;
+}
+
+static mx_status shape_im2col(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                              mx_shape *out) {
+  (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  cgeom g;
+  mx_status rc = sliding_geom(p, &in[0], &g);
+  if (rc) return rc;
+  out[0].ndim = 3;
+  out[0].d[0] = g.N;
+  out[0].d[1] = g.C * g_ksz(&g);
+  out[0].d[2] = g_osz(&g);
+  return MX_OK;
+}
+
+static mx_status shape_col2im(const mx_param_value *p, int nin, mx_shape *in, int nout,
+                              mx_shape *out) {
+  (void)nin; (void)nout;
+  if (in[0].ndim < 0) return MX_OK;
+  cgeom g;
+  return col2im_geom(p, &in[0], &g, &out[0]);
+}
+
+/* to_cols: image n of img into its column matrix, else the reverse (sum). */
+static void sliding_run(const mx_op_ctx *c, const cgeom *g, int dt, void *img, void *cols,
+                        int to_cols) {
+  size_t es = mx_dtype_size(dt), per = (size_t)(g->C * g_ksz(g) * g_osz(g)) * es;
+  int nt = task_threads(c, g->C, g->C * g_ksz(g) * g_osz(g));
+  for (int64_t n = 0; n < g->N; n++) {
+    void *m = (char *)cols + per * (size_t)n;
+    if (to_cols) CALL_T(dt, im2col, g, img, n, 1, m, nt);
+    else CALL_T(dt, col2im, g, m, n, 1, img, nt);
+  }
+}
+
+static mx_status k_im2col(KARGS) {
+  (void)nin; (void)nout; (void)req;
+  cgeom g;
+  mx_status rc = sliding_geom(p, &in[0]->shape, &g);
+  if (!rc) sliding_run(c, &g, in[0]->dtype, MX_PTR(in[0]), MX_PTR(out[0]), 1);
+  return rc;
+}
+static mx_status b_im2col(BARGS) {
+  (void)nout; (void)nin; (void)out;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  cgeom g;
+  mx_status rc = sliding_geom(p, &ig[0]->shape, &g);
+  if (!rc) sliding_run(c, &g, ig[0]->dtype, MX_PTR(ig[0]), MX_PTR(og[0]), 0);
+  return rc;
+}
+static mx_status k_col2im(KARGS) {
+  (void)nin; (void)nout; (void)req;
+  cgeom g;
+  mx_shape img;
+  mx_status rc = col2im_geom(p, &in[0]->shape, &g, &img);
+  if (!rc) sliding_run(c, &g, in[0]->dtype, MX_PTR(out[0]), MX_PTR(in[0]), 0);
+  return rc;
+}
+static mx_status b_col2im(BARGS) {
+  (void)nout; (void)nin; (void)out;
+  if (req[0] != MX_REQ_WRITE) return MX_OK;
+  cgeom g;
+  mx_shape img;
+  mx_status rc = col2im_geom(p, &ig[0]->shape, &g, &img);
+  if (!rc) sliding_run(c, &g, ig[0]->dtype, MX_PTR(og[0]), MX_PTR(ig[0]), 1);
+  return rc;
+}
+
 /* ====================================================== Pooling */
 
 /* A pooling: NC planes (volumes) of (D, H, W) to (Do, Ho, Wo); 1-D and 2-D
@@ -2236,6 +2345,26 @@ static const mx_param_desc p_pool[PP_NPARAMS] = {
   "[[kd,] kh,] kw) and the output (batch, num_filter, [[out_d,] out_h,] out_w) with "  \
   "out = (in - 1) stride - 2 pad + dilate (kernel - 1) + 1 + adj, or target_shape "    \
   "when given."
+#define SLIDING_PARAMS(P)                                                                  \
+  [P##_KERNEL] = {"kernel", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,                    \
+   "Sliding kernel size: one entry (1-D), two (2-D; in R c(width, height)) or three (3-D)."}, \
+  [P##_STRIDE] = {"stride", MX_PARAM_SHAPE, 0, "()", NULL, "Stride per spatial axis (default 1)."}, \
+  [P##_DILATE] = {"dilate", MX_PARAM_SHAPE, 0, "()", NULL, "Dilation per spatial axis (default 1)."}, \
+  [P##_PAD] = {"pad", MX_PARAM_SHAPE, 0, "()", NULL, "Zero padding on both sides per spatial axis (default 0)."}
+static const mx_param_desc p_im2col[IM_NPARAMS] = {SLIDING_PARAMS(IM)};
+static const mx_param_desc p_col2im[CI_NPARAMS] = {
+  [CI_OUTPUT_SIZE] = {"output_size", MX_PARAM_SHAPE, MX_PF_REQUIRED, NULL, NULL,
+   "Spatial size of the images (as 'kernel': in R c(width, height))."},
+  SLIDING_PARAMS(CI)};
+#define IM2COL_DOC                                                                     \
+  "The sliding blocks of images (batch, channel, spatial...) as columns: output "      \
+  "(batch, channel x prod(kernel), blocks), blocks being the positions of the "        \
+  "convolution with the same kernel, stride, dilate and pad; rows channel-major, "     \
+  "then kernel offsets. Its gradient is col2im."
+#define COL2IM_DOC                                                                     \
+  "Adds the columns of (batch, channel x prod(kernel), blocks) back into images of "   \
+  "output_size (overlapping blocks are summed): the gradient of im2col, whose "        \
+  "gradient it has."
 #define POOL_DOC                                                                       \
   "Pooling (max, avg, sum or lp; 1-D, 2-D or 3-D) over windows of each channel. Max "  \
   "pooling ignores padded cells and sends the gradient to the first maximum of each "  \
@@ -2257,6 +2386,14 @@ const mx_op mx_ops_conv[] = {
   {.name = "Pooling", .doc = POOL_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
    .params = p_pool, .num_params = MX_NPARAMS(p_pool), .infer_shape = shape_pool,
    .infer_type = type_float, .cpu = k_pool, .backward = b_pool, .backward_deps = deps_pool},
+  {.name = "im2col", .doc = IM2COL_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
+   .params = p_im2col, .num_params = MX_NPARAMS(p_im2col), .infer_shape = shape_im2col,
+   .infer_type = type_float, .cpu = k_im2col, .backward = b_im2col,
+   .backward_deps = mx_deps_out_grads},
+  {.name = "col2im", .doc = COL2IM_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
+   .params = p_col2im, .num_params = MX_NPARAMS(p_col2im), .infer_shape = shape_col2im,
+   .infer_type = type_float, .cpu = k_col2im, .backward = b_col2im,
+   .backward_deps = mx_deps_out_grads},
   {.name = "_Convolution_builtin",
    .doc = "Convolution computed with the built-in im2col kernels (tests the fallback).",
    .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_conv,

@@ -1301,12 +1301,6 @@ static mx_status b_slice_channel(BARGS) {
   return MX_OK;
 }
 
-static void deps_grads_only(DARGS) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 /* ========================================================= BatchNorm */
 
 enum { BN_EPS, BN_MOMENTUM, BN_FIX_GAMMA, BN_GLOBAL, BN_OUT_MEAN_VAR, BN_AXIS, BN_CUDNN_OFF,
@@ -2030,7 +2024,7 @@ const mx_op mx_ops_nn[] = {
    .input_names = in_data, .num_outputs = -1, .params = p_slice_channel,
    .num_params = MX_NPARAMS(p_slice_channel), .infer_shape = shape_slice_channel,
    .cpu = k_slice_channel, .backward = b_slice_channel, .flags = MX_OPF_F16,
-   .backward_deps = deps_grads_only},
+   .backward_deps = mx_deps_out_grads},
   {.name = "BatchNorm",
    .doc = "Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.",
    .num_inputs = 5, .input_names = in_batch_norm, .num_outputs = 3, .params = p_batch_norm,
@@ -2054,7 +2048,7 @@ const mx_op mx_ops_nn[] = {
    .doc = "Crop the spatial axes of NCHW data to h_w or to the spatial size of a second input, at an offset or centred.",
    .num_inputs = -1, .input_names = in_crop, .num_outputs = 1, .params = p_crop,
    .num_params = MX_NPARAMS(p_crop), .infer_shape = shape_crop, .infer_type = type_data_label,
-   .cpu = k_crop, .backward = b_crop, .flags = MX_OPF_F16, .backward_deps = deps_grads_only,
+   .cpu = k_crop, .backward = b_crop, .flags = MX_OPF_F16, .backward_deps = mx_deps_out_grads,
    .list_inputs = list_crop},
   END_OP,
 };

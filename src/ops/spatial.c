@@ -219,12 +219,6 @@ static mx_status b_gg(BARGS) {
   return grid_pass(p[GG_TRANSFORM_TYPE].i == GGT_WARP, ig[0], og[0], 1);
 }
 
-static void deps_grad_only(DARGS) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 /* ------------------------------------------------ SpatialTransformer */
 
 enum { ST_TARGET_SHAPE, ST_TRANSFORM_TYPE, ST_SAMPLER_TYPE, ST_CUDNN_OFF, ST_NPARAMS };
@@ -376,7 +370,7 @@ const mx_op mx_ops_spatial[] = {
    .doc = "Make a sampling grid for BilinearSampler: from 2 x 3 affine matrices (data (batch, 6), output (batch, 2, target_shape)) or from an optical flow (warp: data (batch, 2, y, x)). Channel 0 holds x, channel 1 y, normalised to [-1, 1].",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_gg,
    .num_params = MX_NPARAMS(p_gg), .infer_shape = shape_gg, .cpu = k_gg, .backward = b_gg,
-   .backward_deps = deps_grad_only},
+   .backward_deps = mx_deps_out_grads},
   {.name = "BilinearSampler",
    .doc = "Sample 4-d data at the normalised coordinates of a grid (batch, 2, y, x) with bilinear interpolation; points outside the data read zeros.",
    .num_inputs = 2, .input_names = in_bs, .num_outputs = 1, .params = p_bs,

@@ -533,3 +533,58 @@ test_that("Correlation matches a plain-R correlation layer, with gradients", {
   expect_error(mx.nd.Correlation(cpu_nd(array(0, c(3, 3, 1, 1))), cpu_nd(array(0, c(3, 3, 1, 1))),
                                  max_displacement = 4), "fit")
 })
+
+# ------------------------------------------------------------ im2col, col2im
+
+# R reference in engine terms: x has R dims c(W, H, C, N); the result R dims
+# c(L, C * kh * kw, N), row c * kh * kw + i * kw + j, column oh * Wo + ow.
+im2col_ref <- function(x, k, s = c(1, 1), d = c(1, 1), p = c(0, 0)) {   # k, s, d, p in R order (w, h)
+  W <- dim(x)[1]; H <- dim(x)[2]; C <- dim(x)[3]; N <- dim(x)[4]
+  Wo <- (W + 2 * p[1] - (d[1] * (k[1] - 1) + 1)) %/% s[1] + 1
+  Ho <- (H + 2 * p[2] - (d[2] * (k[2] - 1) + 1)) %/% s[2] + 1
+  out <- array(0, c(Wo * Ho, C * k[1] * k[2], N))
+  for (n in 1:N) for (cc in 0:(C - 1)) for (i in 0:(k[2] - 1)) for (j in 0:(k[1] - 1))
+    for (oh in 0:(Ho - 1)) for (ow in 0:(Wo - 1)) {
+      h <- oh * s[2] - p[2] + i * d[2]; w <- ow * s[1] - p[1] + j * d[1]
+      if (h >= 0 && h < H && w >= 0 && w < W)
+        out[oh * Wo + ow + 1, cc * k[1] * k[2] + i * k[1] + j + 1, n] <- x[w + 1, h + 1, cc + 1, n]
+    }
+  out
+}
+
+test_that("im2col matches an R reference; col2im is its adjoint; both have gradients", {
+  set.seed(7)
+  x <- uarr(c(6, 5, 3, 2))
+  cases <- list(list(k = c(3, 2)), list(k = c(2, 3), s = c(2, 1), p = c(1, 1)),
+                list(k = c(2, 2), d = c(2, 1), p = c(0, 1)))
+  for (cs in cases) {
+    or <- function(a, b) if (is.null(a)) b else a
+    s <- or(cs$s, c(1, 1)); d <- or(cs$d, c(1, 1)); p <- or(cs$p, c(0, 0))
+    ref <- im2col_ref(x, cs$k, s, d, p)
+    for (dt in c("float32", "float64")) {
+      got <- mx.nd.im2col(cpu_nd(x, dt), kernel = cs$k, stride = s, dilate = d, pad = p)
+      expect_nd_equal(got, ref, dtype = dt)
+    }
+    y <- array(rnorm(length(ref)), dim(ref))
+    back <- as.array(mx.nd.col2im(cpu_nd(y), output_size = c(6, 5), kernel = cs$k, stride = s,
+                                  dilate = d, pad = p))
+    expect_equal(dim(back), dim(x))
+    expect_equal(sum(ref * y), sum(x * back), tolerance = 1e-12)   # <im2col x, y> = <x, col2im y>
+    on_cpu({
+      check_grad("im2col", list(x), list(kernel = cs$k, stride = s, dilate = d, pad = p))
+      check_grad("col2im", list(y), list(output_size = c(6, 5), kernel = cs$k, stride = s,
+                                         dilate = d, pad = p))
+    })
+  }
+  # 1-D and 3-D shapes
+  expect_equal(dim(mx.nd.im2col(cpu_nd(uarr(c(9, 4, 2))), kernel = 3, stride = 2)), c(4L, 12L, 2L))
+  expect_equal(dim(mx.nd.im2col(cpu_nd(uarr(c(4, 4, 3, 2, 1))), kernel = c(2, 2, 2))), c(18L, 16L, 1L))
+  ones <- as.array(mx.nd.col2im(mx.nd.im2col(cpu_nd(array(1, c(4, 4, 1, 1))), kernel = c(3, 3), pad = c(1, 1)),
+                                output_size = c(4, 4), kernel = c(3, 3), pad = c(1, 1)))
+  cover <- outer(c(2, 3, 3, 2), c(2, 3, 3, 2))             # windows covering each pixel
+  expect_equal(ones[, , 1, 1], cover)
+  expect_error(mx.nd.col2im(cpu_nd(array(0, c(4, 7, 1))), output_size = c(4, 4), kernel = c(3, 3)),
+               "kernel positions", class = "mxnet_error")
+  expect_error(mx.nd.col2im(cpu_nd(array(0, c(5, 9, 1))), output_size = c(4, 4), kernel = c(3, 3), pad = c(1, 1)),
+               "blocks", class = "mxnet_error")
+})
