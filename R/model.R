@@ -386,6 +386,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     .Call(C_mx_r_kv_overlap_new, kv$handle, execs[[1L]]$ptr, unname(grads.live))
   if (!is.null(overlap)) on.exit(.Call(C_mx_r_kv_overlap_free, overlap), add = TRUE)
   updater <- mx.opt.get.updater(optimizer, weights)
+  sparse <- if (!dist) model.sparse.inputs(symbol, live, feeds)
   env <- new.env()
   lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names))
   eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
@@ -417,7 +418,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads, kv$handle)
         if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
         else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
-        updater(weights, grads)
+        updater(weights, if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds)
+                         else grads)
         if (ndev > 1) model.broadcast.weights(execs, param.names)
         if (!is.null(metric))
           for (i in seq_len(ndev))
@@ -501,6 +503,43 @@ model.slice <- function(a, sl, ndev) {
   idx <- rep(list(NULL), length(d))
   idx[[length(d)]] <- seq.int(sl$begin + 1L, sl$end)
   .Call(C_mx_r_nd_index_get, a, idx)
+}
+
+# Embedding weights with sparse_grad = TRUE whose indices are a network
+# input fed from the batch, on the CPU: weight name -> input name.  Their
+# gradient reaches the optimizer as a row_sparse array of the rows the batch
+# used, so sgd, adam and adagrad update those rows alone (MXNet's lazy
+# update).  Not in distributed training, where other workers' rows count too.
+model.sparse.inputs <- function(symbol, live, feeds) {
+  nodes <- .Call(C_mx_r_json_parse, charToRaw(as.json(symbol)))$nodes
+  out <- character(0)
+  for (nd in nodes) {
+    flag <- tolower(nd$attrs$sparse_grad %||% "false")
+    if (!identical(nd$op, "Embedding") || !flag %in% c("true", "1") || length(nd$inputs) < 2L) next
+    src <- nodes[[nd$inputs[[1L]][[1L]] + 1L]]
+    w <- nodes[[nd$inputs[[2L]][[1L]] + 1L]]
+    if (identical(src$op, "null") && src$name %in% names(feeds$fields) && w$name %in% live)
+      out[[w$name]] <- src$name
+  }
+  out
+}
+
+# The gradients with those of `sparse` as row_sparse arrays: the rows that
+# the batch's indices select, mapped as the Embedding kernel maps them
+# (clipped to [0, K - 1], truncated).
+model.sparse.grads <- function(sparse, grads, param.names, batch, feeds) {
+  for (w in names(sparse)) {
+    i <- match(w, param.names)
+    g <- grads[[i]]
+    info <- .Call(C_mx_r_nd_info, g)
+    if (info$ctx$device != "cpu") next
+    K <- model.last(dim(g))
+    v <- as.vector(as.array(batch[[feeds$fields[[sparse[[w]]]]]]))
+    rows <- sort(unique(ifelse(!(v > 0), 0, ifelse(v >= K - 1, K - 1, trunc(v)))))
+    data <- nd.invoke("take", list(g, mx.nd.array(rows, ctx = mx.cpu())), list(axis = 0L))
+    grads[[i]] <- mx.nd.sparse.row_sparse(data, indices = rows, shape = dim(g), dtype = info$dtype)
+  }
+  grads
 }
 
 model.load.batch <- function(ex, batch, sl, ndev, feeds) {

@@ -63,6 +63,20 @@ opt.check.num <- function(x, name, lower = -Inf, upper = Inf, lower.open = FALSE
 # An array of zeros like the weight (same shape, dtype and device).
 opt.zeros.like <- function(weight) nd.invoke("zeros_like", list(weight))
 
+# One fused update: the dense op, or for a row_sparse gradient (an Embedding
+# with sparse_grad = TRUE in mx.model.FeedForward.create) its lazy version,
+# which updates the stored rows only (MXNet's lazy_update).
+opt.lazy.ops <- c(sgd_update = "_sparse_rsp_sgd_update", sgd_mom_update = "_sparse_rsp_sgd_mom_update",
+                  adam_update = "_sparse_rsp_adam_update", adagrad_update = "_sparse_rsp_adagrad_update")
+opt.invoke <- function(op, inputs, params, weight) {
+  grad <- inputs[[2L]]
+  if (!inherits(grad, "MXNDArrayRowSparse")) return(nd.invoke(op, inputs, params, weight))
+  lazy <- opt.lazy.ops[op]
+  if (is.na(lazy))
+    mx.error("unsupported", sprintf("%s has no lazy update for row_sparse gradients (sgd, adam and adagrad have); use sparse_grad = FALSE", op))
+  nd.invoke(lazy, c(list(weight, grad$data, grad$indices), inputs[-(1:2)]), params, weight)
+}
+
 opt.new <- function(create.state, update, env)
   structure(list(create.state = create.state, update = update, env = env),
             class = "mx.optimizer")
@@ -87,8 +101,8 @@ opt.momentum <- function(mom.op, learning.rate, momentum, wd, rescale.grad, clip
     p <- if (is.null(state)) params.plain else params
     p$lr <- env$lr
     p$wd <- env$wd
-    if (is.null(state)) nd.invoke("sgd_update", list(weight, grad), p, weight)
-    else nd.invoke(mom.op, list(weight, grad, state), p, weight)
+    if (is.null(state)) opt.invoke("sgd_update", list(weight, grad), p, weight)
+    else opt.invoke(mom.op, list(weight, grad, state), p, weight)
     state
   }
   opt.new(create.state, update, env)
@@ -130,7 +144,7 @@ mx.opt.adam <- function(learning.rate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilo
     # the Adam paper) fold the bias correction into it
     p$lr <- if (bias.correction) env$lr * sqrt(1 - beta2^t) / (1 - beta1^t) else env$lr
     p$wd <- env$wd
-    nd.invoke("adam_update", list(weight, grad, state$mean, state$variance), p, weight)
+    opt.invoke("adam_update", list(weight, grad, state$mean, state$variance), p, weight)
     state
   }
   opt.new(create.state, update, env)
@@ -163,10 +177,10 @@ mx.opt.rmsprop <- function(learning.rate = 0.002, centered = TRUE, gamma1 = 0.95
     p$lr <- env$lr
     p$wd <- env$wd
     if (centered)
-      nd.invoke("rmspropalex_update", list(weight, grad, state$n, state$g, state$delta),
+      opt.invoke("rmspropalex_update", list(weight, grad, state$n, state$g, state$delta),
                 p, weight)
     else
-      nd.invoke("rmsprop_update", list(weight, grad, state$n), p, weight)
+      opt.invoke("rmsprop_update", list(weight, grad, state$n), p, weight)
     state
   }
   opt.new(create.state, update, env)
@@ -187,7 +201,7 @@ mx.opt.adagrad <- function(learning.rate = 0.05, epsilon = 1e-8, wd = 0, rescale
     p <- params
     p$lr <- env$lr
     p$wd <- env$wd
-    nd.invoke("adagrad_update", list(weight, grad, state), p, weight)
+    opt.invoke("adagrad_update", list(weight, grad, state), p, weight)
     state
   }
   opt.new(create.state, update, env)
@@ -207,7 +221,7 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
     opt.count(env, index)
     p <- params
     p$wd <- env$wd
-    nd.invoke("adadelta_update", list(weight, grad, state$acc.g, state$acc.delta), p, weight)
+    opt.invoke("adadelta_update", list(weight, grad, state$acc.g, state$acc.delta), p, weight)
     state
   }
   opt.new(create.state, update, env)

@@ -465,7 +465,9 @@ sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
 #' @param rescale.grad Factor the gradient is multiplied by first.
 #' @param clip.gradient Clip the rescaled gradient to
 #'   \code{[-clip.gradient, clip.gradient]}; negative: no clipping.
-#' @param history,mean,var Optimizer states (dense, the weight's shape).
+#' @param momentum SGD's momentum (with \code{mom}: \code{sgd_mom_update}'s
+#'   formula on the stored rows and their momentum).
+#' @param mom,history,mean,var Optimizer states (dense, the weight's shape).
 #' @param beta1,beta2,epsilon Adam and AdaGrad constants.
 #' @return \code{weight}, invisibly (updated in place).
 #' @examples
@@ -474,9 +476,16 @@ sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
 #' mx.sparse.sgd.update(w, g, lr = 0.5)
 #' as.array(w)
 #' @export
-mx.sparse.sgd.update <- function(weight, grad, lr, wd = 0, rescale.grad = 1, clip.gradient = -1)
-  sparse.update("_sparse_rsp_sgd_update", weight, grad, list(),
-                list(lr = lr, wd = wd, rescale_grad = rescale.grad, clip_gradient = clip.gradient))
+mx.sparse.sgd.update <- function(weight, grad, lr, wd = 0, rescale.grad = 1, clip.gradient = -1,
+                                 momentum = 0, mom = NULL) {
+  if (momentum == 0 && is.null(mom))
+    return(sparse.update("_sparse_rsp_sgd_update", weight, grad, list(),
+                         list(lr = lr, wd = wd, rescale_grad = rescale.grad, clip_gradient = clip.gradient)))
+  if (is.null(mom)) sparse.fail("argument 'mom' (the momentum state) is needed when momentum is not 0")
+  sparse.update("_sparse_rsp_sgd_mom_update", weight, grad, list(mom),
+                list(lr = lr, momentum = momentum, wd = wd, rescale_grad = rescale.grad,
+                     clip_gradient = clip.gradient))
+}
 
 #' @rdname mx.sparse.sgd.update
 #' @export

@@ -506,7 +506,7 @@ static mx_status k_rsp_add(KARGS) {
 /* --------------------------------------------------------- lazy updates */
 
 enum { LZ_LR, LZ_BETA1, LZ_BETA2, LZ_EPSILON, LZ_WD, LZ_RESCALE_GRAD, LZ_CLIP_GRADIENT,
-       LZ_NPARAMS };
+       LZ_MOMENTUM, LZ_NPARAMS };
 static const mx_param_desc p_lazy[LZ_NPARAMS] = {
   [LZ_LR] = {"lr", MX_PARAM_FLOAT, MX_PF_REQUIRED, NULL, NULL, "Learning rate."},
   [LZ_BETA1] = {"beta1", MX_PARAM_FLOAT, 0, "0.9", NULL, "Adam: decay rate of the first moment."},
@@ -516,6 +516,7 @@ static const mx_param_desc p_lazy[LZ_NPARAMS] = {
   [LZ_RESCALE_GRAD] = {"rescale_grad", MX_PARAM_FLOAT, 0, "1", NULL, "Factor the gradient is multiplied by first."},
   [LZ_CLIP_GRADIENT] = {"clip_gradient", MX_PARAM_FLOAT, 0, "-1", NULL,
    "Clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: no clipping."},
+  [LZ_MOMENTUM] = {"momentum", MX_PARAM_FLOAT, 0, "0", NULL, "SGD with momentum: the momentum."},
 };
 
 /* Inputs: weight (M, C...), grad data (R, C...), grad indices (R), states
@@ -583,6 +584,23 @@ static mx_status k_lazy_sgd(KARGS) {
   return MX_OK;
 }
 
+/* mom = momentum*mom - lr*(clip(rescale*grad) + wd*weight); weight += mom
+ * (sgd_mom_update's step, on the touched rows and their momentum). */
+static mx_status k_lazy_sgd_mom(KARGS) {
+  UNUSED_KARGS;
+  const double lr = p[LZ_LR].f, mo = p[LZ_MOMENTUM].f, wd = p[LZ_WD].f, rs = p[LZ_RESCALE_GRAD].f,
+               cg = p[LZ_CLIP_GRADIENT].f;
+  LAZY_LOOP(1, {
+    T w = W[e];
+    T g = (T)rs * G[gi];
+    g = CLIPG(g, (T)cg);
+    T m = (T)mo * S1[e] - (T)lr * (g + (T)wd * w);
+    S1[e] = m;
+    O[e] = w + m;
+  });
+  return MX_OK;
+}
+
 /* g = clip(rescale*grad); history += g^2;
  * weight -= lr*(g/sqrt(history + eps) + wd*weight) (adagrad_update). */
 static mx_status k_lazy_adagrad(KARGS) {
@@ -630,6 +648,7 @@ static const char *const in_rsp_add[] = {"lhs_data", "lhs_indices", "rhs_data", 
                                          "out_indices", NULL};
 static const char *const in_lazy_sgd[] = {"weight", "grad_data", "grad_indices", NULL};
 static const char *const in_lazy_adagrad[] = {"weight", "grad_data", "grad_indices", "history", NULL};
+static const char *const in_lazy_sgd_mom[] = {"weight", "grad_data", "grad_indices", "mom", NULL};
 static const char *const in_lazy_adam[] = {"weight", "grad_data", "grad_indices", "mean", "var", NULL};
 static const char *const out_csr[] = {"values", "indices", NULL};
 
@@ -671,6 +690,12 @@ const mx_op mx_ops_sparse[] = {
    .num_inputs = 3, .input_names = in_lazy_sgd, .num_outputs = 1, .params = p_lazy,
    .num_params = MX_NPARAMS(p_lazy), .infer_shape = shape_lazy, .infer_type = type_first,
    .cpu = k_lazy_sgd, .flags = LAZY_FLAGS},
+  {.name = "_sparse_rsp_sgd_mom_update",
+   .doc = "Lazy SGD-with-momentum update of the weight rows a row_sparse gradient holds; mom is "
+          "updated in place on those rows; pass out = weight.",
+   .num_inputs = 4, .input_names = in_lazy_sgd_mom, .num_outputs = 1, .params = p_lazy,
+   .num_params = MX_NPARAMS(p_lazy), .infer_shape = shape_lazy, .infer_type = type_first,
+   .cpu = k_lazy_sgd_mom, .flags = LAZY_FLAGS},
   {.name = "_sparse_rsp_adagrad_update",
    .doc = "Lazy AdaGrad update of the weight rows a row_sparse gradient holds; history is updated "
           "in place; pass out = weight.",

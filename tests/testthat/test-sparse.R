@@ -248,6 +248,16 @@ test_that("lazy updates equal dense updates on the touched rows and leave the ot
     expect_equal(as.array(h)[, touched], as.array(hr)[, touched], tolerance = tol)
     expect_equal(as.array(w)[, -touched], w0[, -touched], tolerance = tol)
     expect_equal(as.array(h)[, -touched], h0[, -touched], tolerance = tol)
+    # SGD with momentum: the touched rows (weight and momentum) as sgd_mom_update
+    u0 <- matrix(rnorm(27) * 0.1, 3, 9)
+    w <- nd(w0); u <- nd(u0)
+    mx.sparse.sgd.update(w, grad, lr = 0.2, wd = 0.05, momentum = 0.9, mom = u)
+    wr <- nd(w0); ur <- nd(u0)
+    mx.nd.sgd.mom.update(wr, nd(gdense), ur, lr = 0.2, wd = 0.05, momentum = 0.9, out = wr)
+    expect_equal(as.array(w)[, touched], as.array(wr)[, touched], tolerance = tol)
+    expect_equal(as.array(u)[, touched], as.array(ur)[, touched], tolerance = tol)
+    expect_equal(as.array(w)[, -touched], w0[, -touched], tolerance = tol)
+    expect_equal(as.array(u)[, -touched], u0[, -touched], tolerance = tol)
     m0 <- matrix(rnorm(27) * 0.1, 3, 9); v0 <- matrix(runif(27) * 0.1, 3, 9)
     w <- nd(w0); mm <- nd(m0); vv <- nd(v0)
     mx.sparse.adam.update(w, grad, mm, vv, lr = 0.05, wd = 0.01)
@@ -267,6 +277,36 @@ test_that("lazy updates equal dense updates on the touched rows and leave the ot
                             indices = mx.nd.array(12, ctx = cpu, dtype = "int64"))
   expect_error(mx.sparse.sgd.update(w, bad, lr = 1), class = "mxnet_error")
   expect_equal(as.array(w), matrix(0, 3, 9))
+})
+
+test_that("FeedForward training updates an Embedding with sparse_grad = TRUE lazily", {
+  d <- mx.symbol.Variable("data")
+  net <- function(sparse) mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
+    mx.symbol.Embedding(d, input_dim = 20, output_dim = 4, sparse_grad = sparse, name = "emb")),
+    num_hidden = 1, name = "fc"), name = "lro")
+  set.seed(3)
+  # every batch of 8 (in order) holds each of the rows 0..9 among its 24
+  # indices; rows 10..19 never occur
+  x <- matrix(0, 3, 32)
+  for (b in 0:3) x[, b * 8 + 1:8] <- c(0:9, sample(0:9, 14, TRUE))
+  y <- runif(32)
+  w0 <- matrix(runif(4 * 20, -0.5, 0.5), 4, 20)
+  params <- list(emb_weight = mx.nd.array(w0, ctx = cpu), fc_weight = mx.nd.array(matrix(0.1, 12, 1), ctx = cpu),
+                 fc_bias = mx.nd.array(0, ctx = cpu))
+  train <- function(sparse, opt, ...)
+    as.array(mx.model.FeedForward.create(net(sparse), X = mx.io.arrayiter(x, y, batch.size = 8, shuffle = FALSE),
+                                         ctx = cpu, num.round = 2, optimizer = opt,
+                                         arg.params = lapply(params, function(a) mx.nd.copyto(a, cpu)),
+                                         verbose = FALSE, ...)$arg.params$emb_weight)
+  for (o in list(list("sgd", momentum = 0.9), list("adam"), list("adagrad"))) {
+    lazy <- do.call(train, c(list(TRUE), o, list(learning.rate = 0.1, wd = 0.05)))
+    dense <- do.call(train, c(list(FALSE), o, list(learning.rate = 0.1, wd = 0.05)))
+    expect_equal(lazy[, 11:20], w0[, 11:20], tolerance = 1e-7, info = o[[1]])   # never touched
+    expect_gt(max(abs(dense[, 11:20] - w0[, 11:20])), 1e-3)                     # decayed densely
+    expect_equal(lazy[, 1:10], dense[, 1:10], tolerance = 1e-5, info = o[[1]])  # touched every step
+    expect_gt(max(abs(lazy[, 1:10] - w0[, 1:10])), 1e-3)
+  }
+  expect_error(train(TRUE, "rmsprop", learning.rate = 0.01), "lazy update", class = "mxnet_unsupported_error")
 })
 
 test_that("the sparse logistic model learns a separable problem with each optimizer", {
