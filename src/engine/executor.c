@@ -1064,21 +1064,28 @@ static mx_status bind_resolve_steps(bind_ctx *c) {
 /* Bytes of a fold's scale and shift at the end of the workspace. */
 static size_t fold_bytes(const fold *f) { return mx_scratch_round((size_t)f->nch * 2 * sizeof(float)); }
 
-/* The one forward step that reads buffer b, or -1 (none, several, or b is
- * a graph output). */
-static int sole_reader(const mx_executor *e, int b) {
+/* Forward steps that read buffer b (a graph output counts as a reader too,
+ * as step -1); *sole: the one step when there is exactly one. */
+static int readers(const mx_executor *e, int b, int *sole) {
+  int n = 0;
+  *sole = -1;
   for (int h = 0; h < e->nheads; h++)
-    if (e->head_buf[h] == b) return -1;
-  int found = -1;
+    if (e->head_buf[h] == b) n++;
   for (int t = 0; t < e->nfwd; t++) {
     const step *st = &e->steps[t];
     for (int j = 0; j < st->nin; j++)
-      if (st->in[j] == b) {
-        if (found >= 0) return -1;
-        found = t;
-      }
+      if (st->in[j] == b) n++, *sole = t;
   }
-  return found;
+  if (n != 1) *sole = -1;
+  return n;
+}
+
+/* The one forward step that reads buffer b, or -1 (none, several, or b is
+ * a graph output). */
+static int sole_reader(const mx_executor *e, int b) {
+  int t;
+  readers(e, b, &t);
+  return t;
 }
 
 static const mx_op *step_op(const mx_executor *e, int t) { return e->order[e->steps[t].node]->op; }
@@ -1099,8 +1106,9 @@ static int find_fold(const mx_executor *e, int t, fold *f) {
   if (tb < 0 || !step_op(e, tb) || !step_op(e, tb)->inference_affine) return 0;
   const step *sb = &e->steps[tb];
   if (sb->in[0] != sc->out[0] || e->bufs[sc->out[0]].shape.ndim < 2) return 0;
-  for (int k = 1; k < sb->nout; k++)
-    if (sb->out[k] >= 0 && (sole_reader(e, sb->out[k]) >= 0 || e->bufs[sb->out[k]].keep)) return 0;
+  int unused;
+  for (int k = 1; k < sb->nout; k++)   /* the statistics outputs: nobody reads them */
+    if (sb->out[k] >= 0 && (readers(e, sb->out[k], &unused) > 0 || e->bufs[sb->out[k]].keep)) return 0;
   f->conv = t;
   f->bn = tb;
   f->relu = sole_reader(e, sb->out[0]);

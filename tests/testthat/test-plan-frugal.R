@@ -193,6 +193,18 @@ test_that("the built-in convolution folds too, and a folded executor plans its s
   off <- fold_outputs(FALSE, sym, data = c(9, 7, 20, 2))
   expect_equal(on$mem[["n_folded"]], 1)
   expect_equal(on$out[[1]], off$out[[1]], tolerance = 1e-5)
+  # a BatchNorm output read by its relu and by another op: folded without the relu
+  y <- mx.symbol.BatchNorm(mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(1, 1),
+                                                 num_filter = 4, name = "cy"), name = "by")
+  two <- mx.symbol.Activation(y, act_type = "relu") + y
+  on2 <- fold_outputs(TRUE, two)
+  expect_equal(on2$mem[["n_folded"]], 1)
+  expect_equal(on2$out[[1]], fold_outputs(FALSE, two)$out[[1]], tolerance = 1e-5)
+  # BatchNorm's mean and variance as outputs: not folded
+  bmv <- mx.symbol.BatchNorm(mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(1, 1),
+                                                   num_filter = 4, name = "cm"), output_mean_var = TRUE,
+                             name = "bm")
+  expect_equal(fold_outputs(TRUE, bmv)$mem[["n_folded"]], 0)
   before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
   invisible(fold_outputs(TRUE, fold_net()))
   invisible(fold_outputs(TRUE, sym, data = c(9, 7, 20, 2)))
