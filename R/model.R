@@ -127,7 +127,11 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   initial parameters are returned).
 #' @param optimizer An optimizer name (\code{"sgd"}, ...) or object; the
 #'   arguments in \code{...} (\code{learning.rate}, \code{momentum},
-#'   \code{wd}, ...) go to \code{\link{mx.opt.create}}.
+#'   \code{wd}, ...) go to \code{\link{mx.opt.create}}. The weight of an
+#'   \code{Embedding} with \code{sparse_grad = TRUE} (indices from the data)
+#'   is updated lazily on a CPU: \code{"sgd"}, \code{"adam"} and
+#'   \code{"adagrad"} touch only the rows the batch uses, as MXNet's
+#'   \code{lazy_update}.
 #' @param initializer Parameter initializer.
 #' @param eval.data Validation data: \code{list(data =, label =)} (data as
 #'   \code{X}, a data frame encoded as \code{X}) or an iterator.
