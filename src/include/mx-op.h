@@ -201,6 +201,9 @@ extern const mx_op mx_ops_nn_extra[];   /* nn-extra.c: Correlation */
  * (input shapes come with the gradient arrays). */
 void mx_deps_out_grads(const mx_param_value *p, int nin, int nout, unsigned char *need_in,
                        unsigned char *need_out, unsigned char *need_out_grad);
+/* ... that read the inputs and the output gradients, not the outputs. */
+void mx_deps_in_out_grads(const mx_param_value *p, int nin, int nout, unsigned char *need_in,
+                          unsigned char *need_out, unsigned char *need_out_grad);
 /* Default type inference: all inputs share one dtype, outputs take it. */
 mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
                              int nout, int *out);

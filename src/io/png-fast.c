@@ -53,15 +53,16 @@ typedef struct png_walk {
 } png_walk;
 
 /* The chunk at w->pos: its type and payload, after checking that it lies
- * in the buffer, has a valid name and (for critical chunks) its CRC. */
-static int next_chunk(png_walk *w, const uint8_t **type, const uint8_t **data, uint32_t *len) {
+ * in the buffer, has a valid name and (crc: for critical chunks) its CRC. */
+static int next_chunk(png_walk *w, int crc, const uint8_t **type, const uint8_t **data,
+                      uint32_t *len) {
   if (w->n - w->pos < 12) return 0;
   uint32_t l = be32(w->buf + w->pos);
   if (l > 0x7fffffffu || (size_t)l > w->n - w->pos - 12) return 0;
   const uint8_t *t = w->buf + w->pos + 4;
   for (int i = 0; i < 4; i++)
     if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z'))) return 0;
-  if (!(t[0] & 0x20) &&
+  if (crc && !(t[0] & 0x20) &&
       (uLong)be32(t + 4 + l) != crc32(crc32(0L, Z_NULL, 0), t, (uInt)(l + 4)))
     return 0;
   *type = t;
@@ -76,7 +77,7 @@ static int next_chunk(png_walk *w, const uint8_t **type, const uint8_t **data, u
 static int read_ihdr(png_walk *w, int channels) {
   const uint8_t *t, *d;
   uint32_t len;
-  if (!next_chunk(w, &t, &d, &len) || !is_type(t, "IHDR") || len != 13) return 0;
+  if (!next_chunk(w, 1, &t, &d, &len) || !is_type(t, "IHDR") || len != 13) return 0;
   w->w = be32(d);
   w->h = be32(d + 4);
   int type_ok = (channels == 1 && d[9] == 0) || (channels == 3 && d[9] == 2);
@@ -94,7 +95,7 @@ static int check_chunks(png_walk *w) {
   const uint8_t *t, *d;
   uint32_t len;
   for (;;) {
-    if (!next_chunk(w, &t, &d, &len)) return 0;
+    if (!next_chunk(w, 1, &t, &d, &len)) return 0;
     if (is_type(t, "IEND")) break;
     if (is_type(t, "IDAT")) {
       if (idat_state == 2) return 0;
@@ -111,7 +112,7 @@ static int check_chunks(png_walk *w) {
 }
 
 /* Inflate the IDAT run into `out` (exactly `need` bytes, then the end of
- * the zlib stream with nothing after it). */
+ * the zlib stream with nothing after it); check_chunks verified the walk. */
 static int inflate_idat(png_walk *w, uint8_t *out, size_t need) {
   z_stream z;
   memset(&z, 0, sizeof z);
@@ -123,7 +124,7 @@ static int inflate_idat(png_walk *w, uint8_t *out, size_t need) {
   uint32_t len;
   /* Z_FINISH: no sliding window is kept when the stream ends in one call
    * (one IDAT chunk); with several, Z_BUF_ERROR asks for the next one. */
-  while (ok && next_chunk(w, &t, &d, &len) && !is_type(t, "IEND")) {
+  while (ok && next_chunk(w, 0, &t, &d, &len) && !is_type(t, "IEND")) {
     if (!is_type(t, "IDAT") || len == 0) continue;
     if (ret == Z_STREAM_END) { ok = 0; break; }   /* data after the stream */
     z.next_in = (Bytef *)(uintptr_t)d;

@@ -360,14 +360,6 @@ static void deps_none(const mx_param_value *p, int nin, int nout,
   for (int j = 0; j < nin; j++) ni[j] = 0;
   for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 0; }
 }
-/* inputs and the output gradient, not the output */
-static void deps_inputs(const mx_param_value *p, int nin, int nout,
-                        unsigned char *ni, unsigned char *no, unsigned char *ng) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 1;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 /* zero gradients need no inputs: write zeros */
 static mx_status b_zeros(BARGS) {
   UNUSED_BARGS;
@@ -480,13 +472,13 @@ static const mx_param_desc p_scalar[SCAL_NPARAMS] = {
 const mx_op mx_ops_elemwise[] = {
   BROADCAST("broadcast_add", add, "broadcast_plus", NULL, "Sum of two arrays with broadcasting.", b_add_fast, mx_deps_out_grads),
   BROADCAST("broadcast_sub", sub, "broadcast_minus", NULL, "Difference of two arrays with broadcasting.", b_sub_fast, mx_deps_out_grads),
-  BROADCAST("broadcast_mul", mul, NULL, NULL, "Product of two arrays with broadcasting.", b_mul, deps_inputs),
-  BROADCAST("broadcast_div", div, NULL, NULL, "Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers).", b_div, deps_inputs),
-  BROADCAST("broadcast_mod", mod, NULL, NULL, "Remainder with the sign of the divisor, as R's %% (x %% 0 is NaN for floats, 0 for integers), with broadcasting.", b_mod, deps_inputs),
-  BROADCAST("broadcast_power", pow, "power", NULL, "lhs raised to the power rhs, with broadcasting.", b_pow, deps_inputs),
-  BROADCAST("broadcast_maximum", max, "maximum", NULL, "Element-wise maximum with broadcasting (NaN propagates).", b_max, deps_inputs),
-  BROADCAST("broadcast_minimum", min, "minimum", NULL, "Element-wise minimum with broadcasting (NaN propagates).", b_min, deps_inputs),
-  BROADCAST("broadcast_hypot", hypot, NULL, NULL, "sqrt(lhs^2 + rhs^2) with broadcasting.", b_hypot, deps_inputs),
+  BROADCAST("broadcast_mul", mul, NULL, NULL, "Product of two arrays with broadcasting.", b_mul, mx_deps_in_out_grads),
+  BROADCAST("broadcast_div", div, NULL, NULL, "Quotient of two arrays with broadcasting (integer division truncates; division by zero gives 0 for integers).", b_div, mx_deps_in_out_grads),
+  BROADCAST("broadcast_mod", mod, NULL, NULL, "Remainder with the sign of the divisor, as R's %% (x %% 0 is NaN for floats, 0 for integers), with broadcasting.", b_mod, mx_deps_in_out_grads),
+  BROADCAST("broadcast_power", pow, "power", NULL, "lhs raised to the power rhs, with broadcasting.", b_pow, mx_deps_in_out_grads),
+  BROADCAST("broadcast_maximum", max, "maximum", NULL, "Element-wise maximum with broadcasting (NaN propagates).", b_max, mx_deps_in_out_grads),
+  BROADCAST("broadcast_minimum", min, "minimum", NULL, "Element-wise minimum with broadcasting (NaN propagates).", b_min, mx_deps_in_out_grads),
+  BROADCAST("broadcast_hypot", hypot, NULL, NULL, "sqrt(lhs^2 + rhs^2) with broadcasting.", b_hypot, mx_deps_in_out_grads),
   BROADCAST("broadcast_equal", eq, NULL, NULL, "1 where lhs == rhs, else 0 (broadcasting).", b_zeros, deps_none),
   BROADCAST("broadcast_not_equal", ne, NULL, NULL, "1 where lhs != rhs, else 0 (broadcasting).", b_zeros, deps_none),
   BROADCAST("broadcast_greater", gt, NULL, NULL, "1 where lhs > rhs, else 0 (broadcasting).", b_zeros, deps_none),
@@ -498,25 +490,25 @@ const mx_op mx_ops_elemwise[] = {
   BROADCAST("broadcast_logical_xor", xor, NULL, NULL, "1 where exactly one of lhs and rhs is nonzero (broadcasting).", b_zeros, deps_none),
   ELEMWISE("elemwise_add", add, "_plus", "_add", "Sum of two arrays of the same shape.", b_add_fast, mx_deps_out_grads),
   ELEMWISE("elemwise_sub", sub, "_minus", "_sub", "Difference of two arrays of the same shape.", b_sub_fast, mx_deps_out_grads),
-  ELEMWISE("elemwise_mul", mul, "_mul", NULL, "Product of two arrays of the same shape.", b_mul, deps_inputs),
-  ELEMWISE("elemwise_div", div, "_div", NULL, "Quotient of two arrays of the same shape.", b_div, deps_inputs),
-  ELEMWISE("_mod", mod, NULL, NULL, "Remainder of two arrays of the same shape.", b_mod, deps_inputs),
-  ELEMWISE("_power", pow, NULL, NULL, "Power of two arrays of the same shape.", b_pow, deps_inputs),
-  ELEMWISE("_maximum", max, NULL, NULL, "Maximum of two arrays of the same shape.", b_max, deps_inputs),
-  ELEMWISE("_minimum", min, NULL, NULL, "Minimum of two arrays of the same shape.", b_min, deps_inputs),
+  ELEMWISE("elemwise_mul", mul, "_mul", NULL, "Product of two arrays of the same shape.", b_mul, mx_deps_in_out_grads),
+  ELEMWISE("elemwise_div", div, "_div", NULL, "Quotient of two arrays of the same shape.", b_div, mx_deps_in_out_grads),
+  ELEMWISE("_mod", mod, NULL, NULL, "Remainder of two arrays of the same shape.", b_mod, mx_deps_in_out_grads),
+  ELEMWISE("_power", pow, NULL, NULL, "Power of two arrays of the same shape.", b_pow, mx_deps_in_out_grads),
+  ELEMWISE("_maximum", max, NULL, NULL, "Maximum of two arrays of the same shape.", b_max, mx_deps_in_out_grads),
+  ELEMWISE("_minimum", min, NULL, NULL, "Minimum of two arrays of the same shape.", b_min, mx_deps_in_out_grads),
   SCALAR("_plus_scalar", add, "data + scalar.", bs_add_fast, mx_deps_out_grads),
   SCALAR("_minus_scalar", sub, "data - scalar.", bs_add_fast, mx_deps_out_grads),
-  RSCALAR("_rminus_scalar", sub, "scalar - data.", br_sub, deps_inputs),
-  SCALAR("_mul_scalar", mul, "data * scalar.", bs_mul, deps_inputs),
-  SCALAR("_div_scalar", div, "data / scalar.", bs_div, deps_inputs),
-  RSCALAR("_rdiv_scalar", div, "scalar / data.", br_div, deps_inputs),
-  SCALAR("_mod_scalar", mod, "data %% scalar.", bs_mod, deps_inputs),
-  RSCALAR("_rmod_scalar", mod, "scalar %% data.", br_mod, deps_inputs),
-  SCALAR("_power_scalar", pow, "data ^ scalar.", bs_pow, deps_inputs),
-  RSCALAR("_rpower_scalar", pow, "scalar ^ data.", br_pow, deps_inputs),
-  SCALAR("_maximum_scalar", max, "maximum(data, scalar).", bs_max, deps_inputs),
-  SCALAR("_minimum_scalar", min, "minimum(data, scalar).", bs_min, deps_inputs),
-  SCALAR("_hypot_scalar", hypot, "hypot(data, scalar).", bs_hypot, deps_inputs),
+  RSCALAR("_rminus_scalar", sub, "scalar - data.", br_sub, mx_deps_in_out_grads),
+  SCALAR("_mul_scalar", mul, "data * scalar.", bs_mul, mx_deps_in_out_grads),
+  SCALAR("_div_scalar", div, "data / scalar.", bs_div, mx_deps_in_out_grads),
+  RSCALAR("_rdiv_scalar", div, "scalar / data.", br_div, mx_deps_in_out_grads),
+  SCALAR("_mod_scalar", mod, "data %% scalar.", bs_mod, mx_deps_in_out_grads),
+  RSCALAR("_rmod_scalar", mod, "scalar %% data.", br_mod, mx_deps_in_out_grads),
+  SCALAR("_power_scalar", pow, "data ^ scalar.", bs_pow, mx_deps_in_out_grads),
+  RSCALAR("_rpower_scalar", pow, "scalar ^ data.", br_pow, mx_deps_in_out_grads),
+  SCALAR("_maximum_scalar", max, "maximum(data, scalar).", bs_max, mx_deps_in_out_grads),
+  SCALAR("_minimum_scalar", min, "minimum(data, scalar).", bs_min, mx_deps_in_out_grads),
+  SCALAR("_hypot_scalar", hypot, "hypot(data, scalar).", bs_hypot, mx_deps_in_out_grads),
   SCALAR("_equal_scalar", eq, "data == scalar (0/1).", b_zeros, deps_none),
   SCALAR("_not_equal_scalar", ne, "data != scalar (0/1).", b_zeros, deps_none),
   SCALAR("_greater_scalar", gt, "data > scalar (0/1).", b_zeros, deps_none),

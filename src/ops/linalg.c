@@ -886,13 +886,6 @@ static mx_status b_makediag(BARGS) { UNUSED_BARGS; return pack_bwd(p, 0, 0, og, 
 static mx_status b_extracttrian(BARGS) { UNUSED_BARGS; return pack_bwd(p, 1, 1, og, ig, req); }
 static mx_status b_maketrian(BARGS) { UNUSED_BARGS; return pack_bwd(p, 1, 0, og, ig, req); }
 
-static void deps_og_only(const mx_param_value *p, int nin, int nout, unsigned char *ni,
-                         unsigned char *no, unsigned char *ng) {
-  deps_all(p, nin, nout, ni, no, ng);
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) no[k] = 0;
-}
-
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_abc[] = {"A", "B", "C", NULL};
@@ -990,21 +983,21 @@ const mx_op mx_ops_linalg[] = {
    .doc = "Diagonal offset of square matrices, as a vector per matrix.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_diagoff,
    .num_params = MX_NPARAMS(p_diagoff), .infer_shape = shape_extractdiag, .infer_type = type_float,
-   .cpu = k_extractdiag, .backward = b_extractdiag, .backward_deps = deps_og_only},
+   .cpu = k_extractdiag, .backward = b_extractdiag, .backward_deps = mx_deps_out_grads},
   {.name = "linalg_makediag", .aliases = {"_linalg_makediag"},
    .doc = "Square matrices with the vectors of A on diagonal offset, zero elsewhere.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_diagoff,
    .num_params = MX_NPARAMS(p_diagoff), .infer_shape = shape_makediag, .infer_type = type_float,
-   .cpu = k_makediag, .backward = b_makediag, .backward_deps = deps_og_only},
+   .cpu = k_makediag, .backward = b_makediag, .backward_deps = mx_deps_out_grads},
   {.name = "linalg_extracttrian", .aliases = {"_linalg_extracttrian"},
    .doc = "Triangle of square matrices packed row by row (engine order) into a vector per matrix.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_trian,
    .num_params = MX_NPARAMS(p_trian), .infer_shape = shape_extracttrian, .infer_type = type_float,
-   .cpu = k_extracttrian, .backward = b_extracttrian, .backward_deps = deps_og_only},
+   .cpu = k_extracttrian, .backward = b_extracttrian, .backward_deps = mx_deps_out_grads},
   {.name = "linalg_maketrian", .aliases = {"_linalg_maketrian"},
    .doc = "Square matrices with the packed vectors of A in a triangle (the inverse of extracttrian), zero elsewhere.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_trian,
    .num_params = MX_NPARAMS(p_trian), .infer_shape = shape_maketrian, .infer_type = type_float,
-   .cpu = k_maketrian, .backward = b_maketrian, .backward_deps = deps_og_only},
+   .cpu = k_maketrian, .backward = b_maketrian, .backward_deps = mx_deps_out_grads},
   {.name = NULL},
 };

@@ -653,17 +653,6 @@ static mx_status b_batch_dot(BARGS) {
   return MX_OK;
 }
 
-/* inputs and the output gradient, not the output */
-static void deps_inputs(const mx_param_value *p, int nin, int nout, unsigned char *ni,
-                        unsigned char *no, unsigned char *ng) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 1;
-  for (int k = 0; k < nout; k++) {
-    no[k] = 0;
-    ng[k] = 1;
-  }
-}
-
 /* ------------------------------------------------------------ registry */
 
 static const char *const in_lr[] = {"lhs", "rhs", NULL};
@@ -703,20 +692,20 @@ static const mx_param_desc p_batch_dot[P_NPARAMS] = {
 const mx_op mx_ops_matmul[] = {
   {.name = "dot", .doc = DOT_DOC, .num_inputs = 2, .input_names = in_lr, .num_outputs = 1,
    .params = p_dot, .num_params = MX_NPARAMS(p_dot), .infer_shape = shape_dot, .cpu = k_dot,
-   .backward = b_dot, .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_inputs},
+   .backward = b_dot, .flags = MX_OPF_NO_MIRROR, .backward_deps = mx_deps_in_out_grads},
   {.name = "batch_dot", .doc = BATCH_DOC, .num_inputs = 2, .input_names = in_lr, .num_outputs = 1,
    .params = p_batch_dot, .num_params = MX_NPARAMS(p_batch_dot), .infer_shape = shape_batch_dot,
    .cpu = k_batch_dot, .backward = b_batch_dot, .flags = MX_OPF_NO_MIRROR,
-   .backward_deps = deps_inputs},
+   .backward_deps = mx_deps_in_out_grads},
   {.name = "_dot_builtin", .doc = "dot computed with the built-in kernel (tests the fallback).",
    .num_inputs = 2, .input_names = in_lr, .num_outputs = 1, .params = p_dot,
    .num_params = MX_NPARAMS(p_dot), .infer_shape = shape_dot, .cpu = k_dot_builtin,
-   .backward = b_dot, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, .backward_deps = deps_inputs},
+   .backward = b_dot, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR, .backward_deps = mx_deps_in_out_grads},
   {.name = "_batch_dot_builtin",
    .doc = "batch_dot computed with the built-in kernel (tests the fallback).", .num_inputs = 2,
    .input_names = in_lr, .num_outputs = 1, .params = p_batch_dot,
    .num_params = MX_NPARAMS(p_batch_dot), .infer_shape = shape_batch_dot,
    .cpu = k_batch_dot_builtin, .backward = b_batch_dot, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR,
-   .backward_deps = deps_inputs},
+   .backward_deps = mx_deps_in_out_grads},
   {.name = NULL},
 };

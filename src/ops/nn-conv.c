@@ -1881,37 +1881,33 @@ static void sliding_run(const mx_op_ctx *c, const cgeom *g, int dt, void *img, v
   }
 }
 
-static mx_status k_im2col(KARGS) {
-  (void)nin; (void)nout; (void)req;
+/* One call of im2col (col2im_op 0) or col2im (1): the geometry from the
+ * images or from the columns, then the images into columns (to_cols) or
+ * the columns summed into the images. */
+static mx_status sliding(const mx_op_ctx *c, const mx_param_value *p, int col2im_op,
+                         mx_ndarray *img, mx_ndarray *cols, int to_cols) {
   cgeom g;
-  mx_status rc = sliding_geom(p, &in[0]->shape, &g);
-  if (!rc) sliding_run(c, &g, in[0]->dtype, MX_PTR(in[0]), MX_PTR(out[0]), 1);
+  mx_shape ishape;
+  mx_status rc = col2im_op ? col2im_geom(p, &cols->shape, &g, &ishape)
+                           : sliding_geom(p, &img->shape, &g);
+  if (!rc) sliding_run(c, &g, img->dtype, MX_PTR(img), MX_PTR(cols), to_cols);
   return rc;
 }
+static mx_status k_im2col(KARGS) {
+  (void)nin; (void)nout; (void)req;
+  return sliding(c, p, 0, in[0], out[0], 1);
+}
 static mx_status b_im2col(BARGS) {
-  (void)nout; (void)nin; (void)out;
-  if (req[0] != MX_REQ_WRITE) return MX_OK;
-  cgeom g;
-  mx_status rc = sliding_geom(p, &ig[0]->shape, &g);
-  if (!rc) sliding_run(c, &g, ig[0]->dtype, MX_PTR(ig[0]), MX_PTR(og[0]), 0);
-  return rc;
+  (void)nout; (void)nin; (void)out; (void)in;
+  return req[0] == MX_REQ_WRITE ? sliding(c, p, 0, ig[0], og[0], 0) : MX_OK;
 }
 static mx_status k_col2im(KARGS) {
   (void)nin; (void)nout; (void)req;
-  cgeom g;
-  mx_shape img;
-  mx_status rc = col2im_geom(p, &in[0]->shape, &g, &img);
-  if (!rc) sliding_run(c, &g, in[0]->dtype, MX_PTR(out[0]), MX_PTR(in[0]), 0);
-  return rc;
+  return sliding(c, p, 1, out[0], in[0], 0);
 }
 static mx_status b_col2im(BARGS) {
-  (void)nout; (void)nin; (void)out;
-  if (req[0] != MX_REQ_WRITE) return MX_OK;
-  cgeom g;
-  mx_shape img;
-  mx_status rc = col2im_geom(p, &ig[0]->shape, &g, &img);
-  if (!rc) sliding_run(c, &g, ig[0]->dtype, MX_PTR(og[0]), MX_PTR(ig[0]), 1);
-  return rc;
+  (void)nout; (void)nin; (void)out; (void)in;
+  return req[0] == MX_REQ_WRITE ? sliding(c, p, 1, og[0], ig[0], 1) : MX_OK;
 }
 
 /* ====================================================== Pooling */

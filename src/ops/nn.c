@@ -1015,12 +1015,6 @@ static mx_status b_softmax_ce(BARGS) {
   return rc;
 }
 
-static void deps_in_og(DARGS) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 1;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 /* ========================================================= SVMOutput */
 
 enum { SVM_MARGIN, SVM_REG, SVM_USE_LINEAR, SVM_NPARAMS };
@@ -1977,7 +1971,7 @@ const mx_op mx_ops_nn[] = {
    .doc = "Cross-entropy of the softmax of data (batch, classes) at the labels (batch,), summed over the batch into shape (1,).",
    .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1,
    .infer_shape = shape_softmax_ce, .infer_type = type_data_label, .cpu = k_softmax_ce,
-   .backward = b_softmax_ce, .backward_deps = deps_in_og},
+   .backward = b_softmax_ce, .backward_deps = mx_deps_in_out_grads},
   {.name = "SVMOutput",
    .doc = "Support vector machine loss head: the output is the data (scores over the last axis); the gradient is that of the squared hinge loss (L2-SVM), or of the hinge loss with use_linear, at margin, scaled by regularization_coefficient. Labels are class indices (0-based).",
    .num_inputs = 2, .input_names = in_data_label, .num_outputs = 1, .params = p_svm_output,

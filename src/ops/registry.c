@@ -183,14 +183,23 @@ const char *mx_op_param_input_name(const mx_op *op, const mx_param_value *vals, 
 
 /* ------------------------------------------------------ inference helpers */
 
-void mx_deps_out_grads(const mx_param_value *p, int nin, int nout, unsigned char *need_in,
-                       unsigned char *need_out, unsigned char *need_out_grad) {
-  (void)p;
-  for (int j = 0; j < nin; j++) need_in[j] = 0;
+static void deps_grads(int in, int nin, int nout, unsigned char *need_in, unsigned char *need_out,
+                       unsigned char *need_out_grad) {
+  for (int j = 0; j < nin; j++) need_in[j] = (unsigned char)in;
   for (int k = 0; k < nout; k++) {
     need_out[k] = 0;
     need_out_grad[k] = 1;
   }
+}
+void mx_deps_out_grads(const mx_param_value *p, int nin, int nout, unsigned char *need_in,
+                       unsigned char *need_out, unsigned char *need_out_grad) {
+  (void)p;
+  deps_grads(0, nin, nout, need_in, need_out, need_out_grad);
+}
+void mx_deps_in_out_grads(const mx_param_value *p, int nin, int nout, unsigned char *need_in,
+                          unsigned char *need_out, unsigned char *need_out_grad) {
+  (void)p;
+  deps_grads(1, nin, nout, need_in, need_out, need_out_grad);
 }
 
 mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,

@@ -457,12 +457,6 @@ static mx_status b_ctc(BARGS) {
   return rc;
 }
 
-static void deps_ctc(DARGS) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 1;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 const mx_op mx_ops_sequence[] = {
   {.name = "SequenceMask",
    .doc = "Set the steps of every sequence past its length (from the input sequence_length) to value; data is (T, B, ...) with axis 0 or (B, T, ...) with axis 1.",
@@ -485,6 +479,6 @@ const mx_op mx_ops_sequence[] = {
    .doc = "Connectionist temporal classification loss of activations data (sequence length, batch, alphabet) against padded labels (batch, label length): one loss per sequence, -log p(label | softmax(data)).",
    .num_inputs = 4, .input_names = in_ctc, .num_outputs = 1, .params = p_ctc,
    .num_params = MX_NPARAMS(p_ctc), .infer_shape = shape_ctc, .infer_type = type_seq, .cpu = k_ctc,
-   .backward = b_ctc, .backward_deps = deps_ctc, .list_inputs = list_ctc},
+   .backward = b_ctc, .backward_deps = mx_deps_in_out_grads, .list_inputs = list_ctc},
   {.name = NULL},
 };

@@ -1135,20 +1135,10 @@ static mx_status b_reverse(BARGS) {
   return MX_OK;
 }
 
-/* only the output gradient */
-static void deps_g(const mx_param_value *p, int nin, int nout, unsigned char *ni,
-                   unsigned char *no, unsigned char *ng) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) {
-    no[k] = 0;
-    ng[k] = 1;
-  }
-}
 /* Concat: the inputs too (their shapes only) */
 static void deps_concat(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                         unsigned char *no, unsigned char *ng) {
-  deps_g(p, nin, nout, ni, no, ng);
+  mx_deps_out_grads(p, nin, nout, ni, no, ng);
   for (int j = 0; j < nin; j++) ni[j] = 1;
 }
 
@@ -1228,30 +1218,30 @@ const mx_op mx_ops_shape[] = {
    .doc = "Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_reshape,
    .num_params = MX_NPARAMS(p_reshape), .infer_shape = shape_reshape, .cpu = k_copy,
-   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "Flatten", .aliases = {"flatten"},
    .doc = "Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = shape_flatten,
    .cpu = k_copy, .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE,
-   .backward_deps = deps_g},
+   .backward_deps = mx_deps_out_grads},
   {.name = "expand_dims", .doc = "Insert an axis of extent 1 (no copy).", .num_inputs = 1,
    .input_names = in_data, .num_outputs = 1, .params = p_expand_dims,
    .num_params = MX_NPARAMS(p_expand_dims), .infer_shape = shape_expand_dims, .cpu = k_copy,
-   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "squeeze",
    .doc = "Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_squeeze,
    .num_params = MX_NPARAMS(p_squeeze), .infer_shape = shape_squeeze, .cpu = k_copy,
-   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "transpose",
    .doc = "Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_transpose,
    .num_params = MX_NPARAMS(p_transpose), .infer_shape = shape_transpose, .cpu = k_transpose,
-   .backward = b_transpose, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .backward = b_transpose, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "SwapAxis", .aliases = {"swapaxes"}, .doc = "Interchange two axes.", .num_inputs = 1,
    .input_names = in_data, .num_outputs = 1, .params = p_swapaxis,
    .num_params = MX_NPARAMS(p_swapaxis), .infer_shape = shape_swapaxis, .cpu = k_swapaxis,
-   .backward = b_swapaxis, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .backward = b_swapaxis, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "Concat", .aliases = {"concat"},
    .doc = "Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).",
    .num_inputs = -1, .input_names = in_data, .num_outputs = 1, .params = p_concat,
@@ -1260,29 +1250,29 @@ const mx_op mx_ops_shape[] = {
   {.name = "stack", .doc = "Join arrays of one shape along a new axis.", .num_inputs = -1,
    .input_names = in_data, .num_outputs = 1, .params = p_stack, .num_params = MX_NPARAMS(p_stack),
    .infer_shape = shape_stack, .cpu = k_stack, .backward = b_stack, .flags = OPF_MOVE,
-   .backward_deps = deps_g},
+   .backward_deps = mx_deps_out_grads},
   {.name = "slice", .aliases = {"crop"},
    .doc = "Slice an array with begin, end and step per axis. As Python's slicing: 0-based, end exclusive, negative values count from the end, out-of-range bounds are clipped. Tuples are given in R order and address the last R dimensions when shorter than the rank; axes not covered are kept whole.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_slice,
    .num_params = MX_NPARAMS(p_slice), .infer_shape = shape_slice, .cpu = k_slice,
-   .backward = b_slice, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .backward = b_slice, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "slice_axis",
    .doc = "Slice one axis from begin (inclusive) to end (exclusive), 0-based.", .num_inputs = 1,
    .input_names = in_data, .num_outputs = 1, .params = p_slice_axis,
    .num_params = MX_NPARAMS(p_slice_axis), .infer_shape = shape_slice_axis, .cpu = k_slice_axis,
-   .backward = b_slice_axis, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .backward = b_slice_axis, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "tile", .doc = "Repeat the whole array along each axis, as numpy's tile.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_tile,
    .num_params = MX_NPARAMS(p_tile), .infer_shape = shape_tile, .cpu = k_tile, .backward = b_tile,
-   .flags = OPF_MOVE, .backward_deps = deps_g},
+   .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "repeat", .doc = "Repeat each element, along an axis or over the flattened array.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_repeat,
    .num_params = MX_NPARAMS(p_repeat), .infer_shape = shape_repeat, .cpu = k_repeat,
-   .backward = b_repeat, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .backward = b_repeat, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "reverse", .aliases = {"flip"},
    .doc = "Reverse the order of the elements along the given axes.", .num_inputs = 1,
    .input_names = in_data, .num_outputs = 1, .params = p_reverse,
    .num_params = MX_NPARAMS(p_reverse), .infer_shape = shape_reverse, .cpu = k_reverse,
-   .backward = b_reverse, .flags = OPF_MOVE, .backward_deps = deps_g},
+   .backward = b_reverse, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = NULL},
 };

@@ -28,18 +28,10 @@ static mx_status zero_ig(mx_ndarray *const *ig, const int *req, int j) {
   return req[j] == MX_REQ_WRITE ? mx_ndarray_fill(ig[j], 0.0) : MX_OK;
 }
 
-/* Gradient needs only the output gradients. */
-static void deps_og(const mx_param_value *p, int nin, int nout, unsigned char *ni,
-                    unsigned char *no, unsigned char *ng) {
-  (void)p;
-  for (int j = 0; j < nin; j++) ni[j] = 0;
-  for (int k = 0; k < nout; k++) { no[k] = 0; ng[k] = 1; }
-}
-
 /* Gradient needs input 1 (indices) and the output gradients. */
 static void deps_in1_og(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                         unsigned char *no, unsigned char *ng) {
-  deps_og(p, nin, nout, ni, no, ng);
+  mx_deps_out_grads(p, nin, nout, ni, no, ng);
   if (nin > 1) ni[1] = 1;
 }
 
@@ -595,7 +587,7 @@ static mx_status b_sort(BARGS) {
 
 static void deps_sorted(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                         unsigned char *no, unsigned char *ng) {
-  deps_og(p, nin, nout, ni, no, ng);
+  mx_deps_out_grads(p, nin, nout, ni, no, ng);
   if (nout > 1) no[1] = 1;
 }
 
@@ -1049,12 +1041,12 @@ static mx_status b_erfinv(BARGS) { return b_erf_family(c, p, og, nout, in, nin, 
 
 static void deps_in0_og(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                         unsigned char *no, unsigned char *ng) {
-  deps_og(p, nin, nout, ni, no, ng);
+  mx_deps_out_grads(p, nin, nout, ni, no, ng);
   ni[0] = 1;
 }
 static void deps_out0_og(const mx_param_value *p, int nin, int nout, unsigned char *ni,
                          unsigned char *no, unsigned char *ng) {
-  deps_og(p, nin, nout, ni, no, ng);
+  mx_deps_out_grads(p, nin, nout, ni, no, ng);
   no[0] = 1;
 }
 
@@ -1459,28 +1451,28 @@ const mx_op mx_ops_tensor[] = {
    .doc = "Broadcast an array to a shape. Dimensions of length 1 are repeated; a 0 in shape keeps that dimension.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_broadcast_to,
    .num_params = MX_NPARAMS(p_broadcast_to), .infer_shape = shape_broadcast_to,
-   .cpu = k_broadcast, .backward = b_broadcast, .flags = OPF_MOVE, .backward_deps = deps_og},
+   .cpu = k_broadcast, .backward = b_broadcast, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "broadcast_axis", .aliases = {"broadcast_axes"},
    .doc = "Broadcast axes of length 1 to the given sizes.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_broadcast_axis,
    .num_params = MX_NPARAMS(p_broadcast_axis), .infer_shape = shape_broadcast_axis,
-   .cpu = k_broadcast, .backward = b_broadcast, .flags = OPF_MOVE, .backward_deps = deps_og},
+   .cpu = k_broadcast, .backward = b_broadcast, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "broadcast_like",
    .doc = "Broadcast lhs to the shape of rhs (or along lhs_axes to the lengths of rhs_axes). The result has lhs's dtype; rhs gets a zero gradient.",
    .num_inputs = 2, .input_names = in_lr, .num_outputs = 1, .params = p_broadcast_like,
    .num_params = MX_NPARAMS(p_broadcast_like), .infer_shape = shape_broadcast_like,
    .infer_type = type_lhs, .cpu = k_broadcast, .backward = b_broadcast, .flags = OPF_MOVE,
-   .backward_deps = deps_og},
+   .backward_deps = mx_deps_out_grads},
   {.name = "add_n", .aliases = {"ElementWiseSum"},
    .doc = "Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.",
    .num_inputs = -1, .input_names = in_args, .num_outputs = 1, .params = p_add_n,
    .num_params = MX_NPARAMS(p_add_n), .infer_shape = shape_add_n, .cpu = k_add_n,
-   .backward = b_add_n, .backward_deps = deps_og},
+   .backward = b_add_n, .backward_deps = mx_deps_out_grads},
   {.name = "cumsum",
    .doc = "Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_cumsum,
    .num_params = MX_NPARAMS(p_cumsum), .infer_shape = shape_cumsum, .infer_type = type_cumsum,
-   .cpu = k_cumsum, .backward = b_cumsum, .backward_deps = deps_og},
+   .cpu = k_cumsum, .backward = b_cumsum, .backward_deps = mx_deps_out_grads},
   {.name = "topk",
    .doc = "The k largest (or smallest) elements along an axis: their values, 0-based indices, a mask, or both values and indices. Ties keep the lower index first.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 2, .params = p_topk,
@@ -1503,12 +1495,12 @@ const mx_op mx_ops_tensor[] = {
    .num_inputs = 2, .input_names = in_lr, .num_outputs = 1, .params = p_reshape_like,
    .num_params = MX_NPARAMS(p_reshape_like), .infer_shape = shape_reshape_like,
    .infer_type = type_lhs, .cpu = k_copy_bytes, .backward = b_reshape_like, .flags = OPF_MOVE,
-   .backward_deps = deps_og},
+   .backward_deps = mx_deps_out_grads},
   {.name = "diag",
    .doc = "Diagonal of a matrix, or a matrix with a diagonal. 1-d data gives a square matrix with data on diagonal k; data of 2+ dimensions gives diagonal k of the matrices in engine axes axis1 and axis2, as a new last engine axis.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_diag,
    .num_params = MX_NPARAMS(p_diag), .infer_shape = shape_diag, .cpu = k_diag,
-   .backward = b_diag, .flags = OPF_MOVE, .backward_deps = deps_og},
+   .backward = b_diag, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "argmax_channel",
    .doc = "0-based index of the maximum along the last engine axis (the first R dimension); first on ties, NaN wins. The result has data's dtype.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
@@ -1546,7 +1538,7 @@ const mx_op mx_ops_tensor[] = {
    .doc = "The leading part of data with shape_like's lengths along axes (engine axes; empty: all axes). shape_like gets a zero gradient.",
    .num_inputs = 2, .input_names = in_slice_like, .num_outputs = 1, .params = p_slice_like,
    .num_params = MX_NPARAMS(p_slice_like), .infer_shape = shape_slice_like, .infer_type = type_lhs,
-   .cpu = k_slice_like, .backward = b_slice_like, .flags = OPF_MOVE, .backward_deps = deps_og},
+   .cpu = k_slice_like, .backward = b_slice_like, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "ravel_multi_index", .aliases = {"_ravel_multi_index"},
    .doc = "Flat (row-major, engine order) indices of coordinate tuples. data holds one tuple per position along its first engine axis (its last R dimension), coordinates in engine axis order.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_ravel,
@@ -1559,12 +1551,12 @@ const mx_op mx_ops_tensor[] = {
    .doc = "Move blocks of channels into space: (N, C, H, W) to (N, C / block_size^2, H block_size, W block_size) in engine order.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_block,
    .num_params = MX_NPARAMS(p_block), .infer_shape = shape_depth_to_space, .cpu = k_depth_to_space,
-   .backward = b_depth_to_space, .flags = OPF_MOVE, .backward_deps = deps_og},
+   .backward = b_depth_to_space, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "space_to_depth",
    .doc = "Move blocks of space into channels: (N, C, H, W) to (N, C block_size^2, H / block_size, W / block_size) in engine order; the inverse of depth_to_space.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_block,
    .num_params = MX_NPARAMS(p_block), .infer_shape = shape_space_to_depth, .cpu = k_space_to_depth,
-   .backward = b_space_to_depth, .flags = OPF_MOVE, .backward_deps = deps_og},
+   .backward = b_space_to_depth, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
   {.name = "rcbrt", .doc = "Reciprocal cube root 1 / cbrt(x), element-wise.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = mx_infer_shape_same,
    .infer_type = type_in0, .cpu = k_rcbrt, .backward = b_rcbrt, .flags = MX_OPF_INPLACE,
