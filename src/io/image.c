@@ -81,6 +81,7 @@ static void jpeg_errors(jerr *e) {
   e->msg[0] = '\0';
 }
 
+#define JPEG_MAX_MEMORY (512L << 20)
 static mx_status jpeg_decode(const uint8_t *buf, size_t n, int channels, int min_short,
                              mx_image *out) {
   struct jpeg_decompress_struct c;
@@ -92,9 +93,16 @@ static mx_status jpeg_decode(const uint8_t *buf, size_t n, int channels, int min
   if (setjmp(e.jump)) {
     jpeg_destroy_decompress(&c);
     mx_image_free((mx_image *)vimg);
+    if (e.pub.msg_code == JERR_NO_BACKING_STORE)
+      return mx_error(MX_ERR_FORMAT, "JPEG too large: its decoding buffers would exceed %ld MB",
+                      JPEG_MAX_MEMORY >> 20);
     return mx_error(MX_ERR_FORMAT, "corrupt or truncated JPEG: %s", e.msg);
   }
   jpeg_create_decompress(&c);
+  /* libjpeg's own buffers (a progressive file's whole-image coefficients)
+   * are capped: past this a header claiming a huge image fails as corrupt
+   * instead of allocating a gigabyte (found by fuzz-image-record.c) */
+  c.mem->max_memory_to_use = JPEG_MAX_MEMORY;
   jpeg_mem_src(&c, (unsigned char *)buf, (unsigned long)n);
   jpeg_read_header(&c, TRUE);
   c.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;

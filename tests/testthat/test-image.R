@@ -129,6 +129,15 @@ test_that("damaged PNGs that the fast path refuses fail in libpng with classed e
   expect_identical(mx.image.decode(head(p, -12)), array(as.integer(x), dim(x)))
 })
 
+test_that("fuzz: a JPEG header claiming a huge progressive image fails without a gigabyte buffer", {
+  # 479 bytes from fuzz-image-record.c (tools/fuzz/findings/image-record-jpeg-huge-coefficients.bin):
+  # libjpeg allocated about 1 GB of coefficient buffers before failing on the data
+  h <- "ffd8ffe000104a46494600010100000100012500ffdb00430003030203020203036c6c6c6c030304030304050805050404050a07070608ffffffff0b0a0b0b0d0e12100d0e110e0b0b1016101113141515150c0f171816141812141514ffdb00430103040405040509050509140d0b0d1414141414141414141414141414141414141414141414141414141414141414141414141414141414141414141414141414ffc00011087a49444103012200021101031101ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105122133410613516107227114328191a1082342b1c11552d1f024336238393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa3a2a5a6a4a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e500000012e6e7e8e9eaf1f2000000a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00c4f0e7f057a6e95ff1eb5e65e130cfe0000000000000480f1d000200003c9f0a7c43ce3eaebdee9dcfffd9"
+  b <- as.raw(strtoi(substring(h, seq(1, nchar(h), 2), seq(2, nchar(h), 2)), 16L))
+  expect_error(mx.image.decode(b), "JPEG too large: its decoding buffers would exceed 512 MB",
+               class = "mxnet_io_error")
+})
+
 test_that("decoded pixels match the jpeg and png packages", {
   skip_if_not_installed("jpeg")
   skip_if_not_installed("png")
