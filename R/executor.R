@@ -8,10 +8,14 @@ grad.req.codes <- c(null = 0L, write = 1L, add = 3L)
 exec.options <- function() {
   mirror <- getOption("mxnet.backward.mirror", NULL)
   if (is.null(mirror)) mirror <- identical(Sys.getenv("MXNET_BACKWARD_DO_MIRROR"), "1")
+  conv <- getOption("mxnet.backward.mirror.conv", 0.1)
+  if (!is.numeric(conv) || length(conv) != 1L || is.na(conv) || conv < 0 || conv > 1)
+    mx.error("value", "option 'mxnet.backward.mirror.conv' must be one number in [0, 1]")
   c(plan = isTRUE(getOption("mxnet.plan.memory", TRUE)),
     inplace = isTRUE(getOption("mxnet.inplace", TRUE)),
     mirror = isTRUE(mirror),
-    fold = isTRUE(getOption("mxnet.inference.fold", FALSE)))
+    fold = isTRUE(getOption("mxnet.inference.fold", FALSE)),
+    mirror.conv = as.double(conv))
 }
 
 #' Bind a symbol to arrays
@@ -23,7 +27,9 @@ exec.options <- function() {
 #' Memory planning is on by default (\code{options(mxnet.plan.memory =
 #' FALSE)} turns it off); \code{options(mxnet.backward.mirror = TRUE)} (or
 #' \env{MXNET_BACKWARD_DO_MIRROR=1}) recomputes cheap nodes in backward to
-#' save memory. With \code{options(mxnet.inference.fold = TRUE)}, an
+#' save memory, and the convolutions with the least work per output value
+#' within \code{getOption("mxnet.backward.mirror.conv", 0.1)} of all
+#' convolutions' forward work (0: keep every convolution output, as MXNet). With \code{options(mxnet.inference.fold = TRUE)}, an
 #' executor without gradients (all \code{grad.req} "null") folds, in forward
 #' calls with \code{is.train = FALSE}, each BatchNorm that alone reads a
 #' Convolution's output (and a relu \code{Activation} after it) into the
@@ -240,13 +246,18 @@ mx.exec.update.grad.arrays <- function(exec, grad.arrays, match.name = FALSE, sk
 
 #' Memory of an executor
 #'
-#' Bytes of the intermediate buffers after planning and without it (every
-#' value in its own buffer), bytes of the arrays bound from outside
-#' (arguments, gradients, auxiliary states, outputs), bytes of the one
-#' workspace that the kernels share for their scratch (oneDNN's reorder
-#' buffers and scratchpads, im2col matrices), bytes the nodes' kernel state
-#' keeps between calls (cached primitives, no buffers), and counts.  Planned,
-#' external, workspace and cached bytes are what the executor holds.
+#' \code{planned_bytes}: the executor's arena, which holds the intermediate
+#' values and each step's kernel scratch (oneDNN's reorder buffers and
+#' scratchpads, im2col matrices) at offsets chosen so that what is alive at
+#' the same step never shares bytes; \code{peak_live_bytes}: the bytes alive
+#' at the busiest step, the least any such placement needs;
+#' \code{unplanned_bytes}: the values each in its own buffer plus one scratch
+#' block; \code{external_bytes}: the arrays bound from outside (arguments,
+#' gradients, auxiliary states, outputs); \code{workspace_bytes}: the largest
+#' scratch one step takes (inside the arena); \code{cached_bytes}: what the
+#' nodes' kernel state keeps between calls (cached primitives, no buffers);
+#' and counts. Planned, external and cached bytes are what the executor
+#' holds.
 #'
 #' @param exec An executor.
 #' @return A named numeric vector.

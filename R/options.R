@@ -17,6 +17,12 @@
 #'     in backward instead of keeping them, to save memory; default
 #'     \code{NULL}: the environment variable
 #'     \env{MXNET_BACKWARD_DO_MIRROR=1}, as in MXNet.}
+#'   \item{\code{mxnet.backward.mirror.conv}}{With the mirror on, the share
+#'     (0 to 1, default 0.1) of all convolutions' forward work that may be
+#'     recomputed in backward too: the convolutions with the least work per
+#'     output value go first (on ResNet-50, the stem and the 1x1
+#'     convolutions that widen the channels). 0 keeps every convolution's
+#'     output, as MXNet's mirror did.}
 #'   \item{\code{mxnet.inference.fold}}{\code{TRUE}: executors bound
 #'     without gradients compute a Convolution with the BatchNorm (and relu)
 #'     that follows it in one call when they run with \code{is.train =

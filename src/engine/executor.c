@@ -11,9 +11,10 @@
  *   ACC     add a gradient contribution computed into a temporary
  * Every value a step reads or writes is a "buffer".  Buffers of arguments,
  * auxiliary states, user gradients and graph outputs are external or kept;
- * the others are planned: a single simulated run over the steps assigns each
- * one a memory block, reusing the block of an input whose last reader is
- * the current (in-place) op, or a block freed earlier (best fit by size).
+ * the others are planned: a single simulated run over the steps gives each
+ * one a memory block, or the block of an input whose last reader is the
+ * current (in-place) op; the blocks then get offsets in one arena, where
+ * blocks alive at the same step never overlap (greedy by size).
  * Forward and backward are planned together, so values the backward pass
  * does not read are freed as soon as the forward pass is done with them.
  */
@@ -67,10 +68,11 @@ typedef struct fold {
   int done;            /* ran folded in this forward pass                    */
 } fold;
 
+/* Buffers that share memory (an in-place chain) and their place in the
+ * executor's arena; first/last: the steps between which it is alive. */
 typedef struct block {
-  size_t bytes;
-  int live;
-  mx_storage *st;
+  size_t bytes, offset;
+  int first, last;
 } block;
 
 struct mx_executor {
@@ -86,7 +88,9 @@ struct mx_executor {
   int nsteps, capsteps;
   int nfwd;                /* steps [0, nfwd) are the forward pass           */
   block *blocks;
-  int nblocks;
+  int nblocks, capblocks;
+  mx_storage *arena;       /* the planned buffers' memory                   */
+  size_t arena_bytes;
   int nheads;
   int *head_buf;           /* forward buffer of each head                    */
   int *head_loss;          /* head produced by a loss op                     */
@@ -101,7 +105,7 @@ struct mx_executor {
   int is_random;             /* some forward op draws random numbers        */
   mx_exec_step_fn step_hook; /* called after each backward step              */
   void *step_user;
-  mx_storage *ws;            /* the kernels' shared workspace (or NULL)     */
+  int *ws_block;             /* per step: its scratch block, or -1          */
   fold *folds;               /* inference folding (bind_fold)              */
   int nfolds;
   int *fold_of;              /* per step: its fold, or -1 (NULL: none)      */
@@ -182,9 +186,9 @@ void mx_executor_free(mx_executor *e) {
     free(s->a_in); free(s->a_out); free(s->a_og); free(s->a_ig);
   }
   free(e->steps);
-  for (int i = 0; i < e->nblocks; i++) mx_storage_release(e->blocks[i].st);
+  if (e->arena) mx_storage_release(e->arena);
   free(e->blocks);
-  if (e->ws) mx_storage_release(e->ws);
+  free(e->ws_block);
   if (e->head_grad_arr)
     for (int h = 0; h < e->nheads; h++) mx_ndarray_free(e->head_grad_arr[h]);
   free(e->head_grad_arr);
@@ -236,6 +240,7 @@ typedef struct bind_ctx {
   int *gbuf;                /* per slot: gradient buffer                     */
   int *done;                /* per slot: contributions planned so far        */
   int *mir;                 /* per slot: recomputed copy (mirror)            */
+  int mirror_depth;         /* longest recomputed chain (choose_mirrored)    */
   int any_grad;
 } bind_ctx;
 
@@ -688,32 +693,67 @@ static mx_status bind_backward_steps(bind_ctx *c) {
   return MX_OK;
 }
 
+/* Costly ops the mirror may recompute too (recompute_cost): those with the
+ * least work per output element first, while their forward work stays
+ * within opts.mirror_costly of all such ops' forward work.  In a ResNet
+ * these are the stem and the 1x1 convolutions that widen the channels of
+ * the first stages: a large share of the kept bytes for little work. */
+typedef struct costly_node { double per_out, work; int node; } costly_node;
+static int cmp_costly(const void *a, const void *b) {
+  double x = ((const costly_node *)a)->per_out, y = ((const costly_node *)b)->per_out;
+  return x < y ? -1 : x > y;
+}
+static mx_status choose_costly(bind_ctx *c, unsigned char *sel) {
+  mx_executor *e = c->e;
+  costly_node *cn = (costly_node *)malloc((size_t)(c->n > 0 ? c->n : 1) * sizeof *cn);
+  if (!cn) return oom();
+  int m = 0;
+  double total = 0, share = c->opts.mirror_costly;
+  mx_shape in[MX_MAX_INPUTS];
+  for (int i = 0; i < c->n; i++) {
+    const mx_node *x = e->order[i];
+    if (!x->op || !x->op->recompute_cost || x->naux > 0 || (x->op->flags & MX_OPF_RANDOM) ||
+        x->nout != 1 || x->ninputs > MX_MAX_INPUTS)
+      continue;
+    for (int j = 0; j < x->ninputs; j++) in[j] = e->bufs[c->fwd[input_slot(c, x, j)]].shape;
+    double per = x->op->recompute_cost(x->params, x->ninputs, in);
+    double outn = (double)mx_shape_size(&e->bufs[c->fwd[c->off[i]]].shape);
+    if (per <= 0) continue;
+    cn[m++] = (costly_node){per, per * outn, i};
+    total += per * outn;
+  }
+  qsort(cn, (size_t)m, sizeof *cn, cmp_costly);
+  double used = 0;
+  for (int k = 0; k < m && used + cn[k].work <= share * total; k++) {
+    used += cn[k].work;
+    sel[cn[k].node] = 1;
+  }
+  free(cn);
+  return MX_OK;
+}
+
 /* Which nodes the mirror recomputes: the mirrorable (cheap) ones whose
- * recomputation, back to values that are kept, is a chain of at most D ops;
- * a node further down keeps its output as a checkpoint and starts a new
- * chain.  Where costly ops (kept) come every few cheap ones, as in CNNs,
- * D = 3 (a ResNet-50 at batch 8 then plans 545 MB against 722 MB without
- * mirror, and 581-588 MB with D = 11-20); on long runs of cheap ops D ~
- * sqrt(count) keeps O(sqrt(n)) values alive.  Each node is recomputed once,
- * so the extra work is one forward pass of the cheap ops (in a ResNet:
- * BatchNorm, relu and the residual sums, from the kept convolutions). */
+ * recomputation, back to values that are kept, is a chain of at most D
+ * (c->mirror_depth) ops; a node further down keeps its output as a
+ * checkpoint and starts a new chain.  Each node is recomputed once, so the
+ * extra work is at most one forward pass of the cheap ops (in a ResNet:
+ * BatchNorm, relu and the residual sums, from the kept convolutions) for
+ * any D; D only moves the checkpoints, and mx_executor_bind plans a few
+ * values of D and keeps the one with the smallest arena (docs/memory.md). */
 static mx_status choose_mirrored(bind_ctx *c) {
   mx_executor *e = c->e;
   e->mirror_ok = (unsigned char *)calloc((size_t)(c->n > 0 ? c->n : 1), 1);
   int *depth = (int *)calloc((size_t)(c->n > 0 ? c->n : 1), sizeof(int));
-  if (!e->mirror_ok || !depth) {
+  unsigned char *costly = (unsigned char *)calloc((size_t)(c->n > 0 ? c->n : 1), 1);
+  mx_status rc = !e->mirror_ok || !depth || !costly ? oom() : choose_costly(c, costly);
+  if (rc) {
     free(depth);
-    return oom();
+    free(costly);
+    return rc;
   }
-  int cnt = 0, costly = 0, lim = 3;
+  int lim = c->mirror_depth;
   for (int i = 0; i < c->n; i++) {
-    if (mirrorable(e, i)) cnt++;
-    else if (e->order[i]->op) costly++;
-  }
-  if (cnt > 4 * (costly + 1))
-    while (lim * lim < cnt) lim++;
-  for (int i = 0; i < c->n; i++) {
-    if (!mirrorable(e, i)) continue;
+    if (!mirrorable(e, i) && !costly[i]) continue;
     const mx_node *x = e->order[i];
     int d = 0;
     for (int j = 0; j < x->ninputs; j++) {
@@ -726,6 +766,7 @@ static mx_status choose_mirrored(bind_ctx *c) {
     }
   }
   free(depth);
+  free(costly);
   return MX_OK;
 }
 
@@ -866,23 +907,19 @@ static mx_status bind_lifetimes(bind_ctx *c) {
 /* The memory planner's simulated run. */
 typedef struct plan {
   int *first_at, *first;    /* planned buffers by the step that first writes them */
-  int *last_at, *last;      /* releasable buffers by the step that last reads them */
-  int *freelist;
-  int nfree, cap;
 } plan;
 
-/* Buffers grouped by step (a counting sort, stable in buffer order):
- * list[at[t] .. at[t+1]) are those with step(b) == t. */
-static mx_status bufs_by_step(const mx_executor *e, int use_last, int **at_out, int **list_out) {
+/* Buffers grouped by the step of their first write (a counting sort, stable
+ * in buffer order): list[at[t] .. at[t+1]) are those with first == t. */
+static mx_status bufs_by_step(const mx_executor *e, int **at_out, int **list_out) {
   int *at = ints(e->nsteps + 1, 0), *pos = ints(e->nsteps + 1, 0), *list = ints(e->nbufs, -1);
   mx_status rc = !at || !pos || !list ? oom() : MX_OK;
   for (int pass = 0; pass < 2 && rc == MX_OK; pass++) {
     for (int b = 0; b < e->nbufs; b++) {
       const buf *bb = &e->bufs[b];
-      int t = use_last ? bb->last : bb->first;
-      if (bb->external || t < 0 || (use_last && bb->keep)) continue;
-      if (pass == 0) at[t + 1]++;
-      else list[pos[t]++] = b;
+      if (bb->external || bb->first < 0) continue;
+      if (pass == 0) at[bb->first + 1]++;
+      else list[pos[bb->first]++] = b;
     }
     if (pass > 0) continue;
     for (int t = 0; t < e->nsteps; t++) at[t + 1] += at[t];   /* counts -> starts */
@@ -897,19 +934,6 @@ static mx_status bufs_by_step(const mx_executor *e, int use_last, int **at_out, 
   *at_out = at;
   *list_out = list;
   return MX_OK;
-}
-
-static mx_status plan_init(const mx_executor *e, plan *p) {
-  memset(p, 0, sizeof *p);
-  mx_status rc = bufs_by_step(e, 0, &p->first_at, &p->first);
-  if (rc == MX_OK) rc = bufs_by_step(e, 1, &p->last_at, &p->last);
-  p->freelist = ints(e->nbufs, -1);
-  if (rc == MX_OK && !p->freelist) rc = oom();
-  return rc;
-}
-
-static void plan_free(plan *p) {
-  free(p->first_at); free(p->first); free(p->last_at); free(p->last); free(p->freelist);
 }
 
 /* In place: forward output k of an element-wise op over input k, or a
@@ -936,88 +960,168 @@ static int inplace_block(const mx_executor *e, const step *st, int t, int b) {
   return sb->block;
 }
 
-/* Best fit among free blocks: the smallest >= need, else the largest within
- * 1/16 of need (grown).  Returns the block (taken off the list) or -1. */
-static int best_fit(mx_executor *e, plan *p, size_t need) {
-  int best = -1, bigsmall = -1;
-  for (int f = 0; f < p->nfree; f++) {
-    const block *bl = &e->blocks[p->freelist[f]];
-    if (bl->bytes >= need) {
-      if (best < 0 || bl->bytes < e->blocks[p->freelist[best]].bytes) best = f;
-    } else if (bl->bytes * 16 >= need) {
-      if (bigsmall < 0 || bl->bytes > e->blocks[p->freelist[bigsmall]].bytes) bigsmall = f;
-    }
-  }
-  int pick = best >= 0 ? best : bigsmall;
-  if (pick < 0) return -1;
-  int chosen = p->freelist[pick];
-  p->freelist[pick] = p->freelist[--p->nfree];
-  if (e->blocks[chosen].bytes < need) e->blocks[chosen].bytes = need;
-  return chosen;
-}
-
-static int new_block(mx_executor *e, plan *p, size_t need) {
-  if (e->nblocks == p->cap) {
-    int cap = p->cap ? p->cap * 2 : 64;
+static int new_block(mx_executor *e, size_t need) {
+  if (e->nblocks == e->capblocks) {
+    int cap = e->capblocks ? e->capblocks * 2 : 64;
     block *nb = (block *)realloc(e->blocks, (size_t)cap * sizeof(block));
     if (!nb) return -1;
-    memset(nb + p->cap, 0, (size_t)(cap - p->cap) * sizeof(block));
     e->blocks = nb;
-    p->cap = cap;
+    e->capblocks = cap;
   }
-  e->blocks[e->nblocks].bytes = need;
-  e->blocks[e->nblocks].live = 0;
+  block *bl = &e->blocks[e->nblocks];
+  memset(bl, 0, sizeof *bl);
+  bl->bytes = mx_scratch_round(need);
+  bl->first = bl->last = -1;
   return e->nblocks++;
 }
 
-/* Blocks for the buffers step t writes first, largest first. */
-static mx_status plan_step(mx_executor *e, const mx_exec_opts *o, plan *p, int t) {
-  int *cand = p->first + p->first_at[t], nc = p->first_at[t + 1] - p->first_at[t];
-  for (int a = 1; a < nc; a++)
-    for (int k = a; k > 0 && buf_bytes(&e->bufs[cand[k]]) > buf_bytes(&e->bufs[cand[k - 1]]); k--) {
-      int tmp = cand[k]; cand[k] = cand[k - 1]; cand[k - 1] = tmp;
-    }
-  for (int k = 0; k < nc; k++) {
-    buf *b = &e->bufs[cand[k]];
-    size_t need = buf_bytes(b);
+/* Blocks for the buffers step t writes first: the block of an input this
+ * step reads for the last time (in place), else a block of their own.  A
+ * block lives from its first buffer's write to its last buffer's read (a
+ * kept buffer: to the end). */
+static mx_status plan_step(mx_executor *e, const mx_exec_opts *o, const plan *p, int t) {
+  for (int k = p->first_at[t]; k < p->first_at[t + 1]; k++) {
+    buf *b = &e->bufs[p->first[k]];
     int chosen = -1;
-    if (o->plan_memory && !b->keep) {
-      if (o->inplace && (chosen = inplace_block(e, &e->steps[t], t, cand[k])) >= 0) e->mem.n_inplace++;
-      if (chosen < 0) chosen = best_fit(e, p, need);
-    }
-    if (chosen < 0 && (chosen = new_block(e, p, need)) < 0) return oom();
+    if (o->plan_memory && o->inplace && !b->keep &&
+        (chosen = inplace_block(e, &e->steps[t], t, p->first[k])) >= 0)
+      e->mem.n_inplace++;
+    if (chosen < 0 && (chosen = new_block(e, buf_bytes(b))) < 0) return oom();
+    block *bl = &e->blocks[chosen];
+    int last = b->keep ? e->nsteps : b->last;
+    if (bl->first < 0) bl->first = t;
+    if (bl->last < last) bl->last = last;
     b->block = chosen;
-    e->blocks[chosen].live++;
-    e->mem.unplanned_bytes += (int64_t)need;
+    e->mem.unplanned_bytes += (int64_t)buf_bytes(b);
     e->mem.n_buffers++;
-  }
-  /* release buffers whose last reader is this step */
-  for (int k = p->last_at[t]; k < p->last_at[t + 1]; k++) {
-    const buf *bb = &e->bufs[p->last[k]];
-    if (bb->block < 0) continue;
-    if (--e->blocks[bb->block].live == 0 && o->plan_memory) p->freelist[p->nfree++] = bb->block;
   }
   return MX_OK;
 }
 
-/* Phase: the memory plan, one simulated run over the steps. */
-static mx_status bind_plan_memory(bind_ctx *c) {
+static int blocks_overlap(const block *a, const block *b) {
+  return a->first <= b->last && b->first <= a->last;
+}
+
+/* Orders in which place_blocks may place the blocks: largest first, longest
+ * lived first, and largest area (bytes x steps) first; ties by start. */
+enum { BY_SIZE, BY_LIFE, BY_AREA, N_ORDERS };
+static const block *sort_blocks;
+static int sort_by;
+static double block_key(const block *b) {
+  double life = (double)(b->last - b->first + 1);
+  return sort_by == BY_SIZE ? (double)b->bytes : sort_by == BY_LIFE ? life : (double)b->bytes * life;
+}
+static int cmp_block(const void *pa, const void *pb) {
+  const block *a = &sort_blocks[*(const int *)pa], *b = &sort_blocks[*(const int *)pb];
+  double ka = block_key(a), kb = block_key(b);
+  if (ka != kb) return ka > kb ? -1 : 1;
+  if (a->bytes != b->bytes) return a->bytes > b->bytes ? -1 : 1;
+  return a->first - b->first;
+}
+
+/* Offset of block b in the arena: the smallest gap, among the blocks
+ * placed so far whose lifetimes meet b's (placed[0..np), by offset), that
+ * holds it, else the end of the last of them. */
+static size_t fit_offset(const mx_executor *e, const int *placed, int np, const block *b) {
+  size_t end = 0, best = SIZE_MAX, gap = SIZE_MAX;
+  for (int q = 0; q < np; q++) {
+    const block *x = &e->blocks[placed[q]];
+    if (!blocks_overlap(x, b)) continue;
+    if (x->offset >= end && x->offset - end >= b->bytes && x->offset - end < gap) {
+      gap = x->offset - end;
+      best = end;
+    }
+    if (x->offset + x->bytes > end) end = x->offset + x->bytes;
+  }
+  return best != SIZE_MAX ? best : end;
+}
+
+/* Place the blocks in the given order (offsets into e->blocks; placed:
+ * scratch for n ints); returns the arena's size. */
+static size_t place_in_order(mx_executor *e, const int *order, int *placed, int plan_memory) {
+  size_t total = 0;
+  for (int i = 0, np = 0; i < e->nblocks; i++) {
+    block *b = &e->blocks[order[i]];
+    b->offset = plan_memory ? fit_offset(e, placed, np, b) : total;
+    int at = np++;
+    while (at > 0 && e->blocks[placed[at - 1]].offset > b->offset) {
+      placed[at] = placed[at - 1];
+      at--;
+    }
+    placed[at] = order[i];
+    if (b->offset + b->bytes > total) total = b->offset + b->bytes;
+  }
+  return total;
+}
+
+/* The bytes of the blocks alive at the busiest step. */
+static mx_status peak_live(mx_executor *e) {
+  int64_t *delta = (int64_t *)calloc((size_t)e->nsteps + 2, sizeof *delta);
+  if (!delta) return oom();
+  for (int i = 0; i < e->nblocks; i++) {
+    const block *b = &e->blocks[i];
+    if (b->first < 0) continue;
+    delta[b->first] += (int64_t)b->bytes;
+    delta[(b->last < e->nsteps ? b->last : e->nsteps) + 1] -= (int64_t)b->bytes;
+  }
+  int64_t live = 0, peak = 0;
+  for (int t = 0; t <= e->nsteps; t++) {
+    live += delta[t];
+    if (live > peak) peak = live;
+  }
+  free(delta);
+  e->mem.peak_live_bytes = peak;
+  return MX_OK;
+}
+
+/* Offsets of the blocks in one arena: blocks alive at the same step never
+ * share bytes.  Each order of BY_* is placed greedily, each block in the
+ * best-fitting gap; the smallest arena wins (without planning: one block
+ * after another).  Sets e->arena_bytes. */
+static mx_status place_blocks(mx_executor *e, int plan_memory) {
+  int n = e->nblocks, *order = ints(n, 0), *placed = ints(n, 0);
+  size_t *best = (size_t *)malloc((size_t)(n > 0 ? n : 1) * sizeof *best);
+  if (!order || !placed || !best) {
+    free(order); free(placed); free(best);
+    return oom();
+  }
+  size_t top = SIZE_MAX;
+  sort_blocks = e->blocks;
+  for (sort_by = 0; sort_by < (plan_memory ? N_ORDERS : 1); sort_by++) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    qsort(order, (size_t)n, sizeof *order, cmp_block);
+    size_t total = place_in_order(e, order, placed, plan_memory);
+    if (total >= top) continue;
+    top = total;
+    for (int i = 0; i < n; i++) best[i] = e->blocks[i].offset;
+  }
+  for (int i = 0; i < n; i++) e->blocks[i].offset = best[i];
+  e->arena_bytes = n > 0 ? top : 0;
+  free(order); free(placed); free(best);
+  return peak_live(e);
+}
+
+/* Phase: the blocks, from a simulated run over the steps (in-place
+ * sharing and lifetimes); bind_place gives them their offsets. */
+static mx_status bind_blocks(bind_ctx *c) {
   plan p;
-  mx_status rc = plan_init(c->e, &p);
+  memset(&p, 0, sizeof p);
+  mx_status rc = bufs_by_step(c->e, &p.first_at, &p.first);
   for (int t = 0; t < c->e->nsteps && rc == MX_OK; t++) rc = plan_step(c->e, &c->opts, &p, t);
-  plan_free(&p);
+  free(p.first_at);
+  free(p.first);
   return rc;
 }
 
-/* Phase: allocate the blocks and the buffers' views on them. */
+/* Phase: every block's place in the arena (values and workspaces). */
+static mx_status bind_place(bind_ctx *c) { return place_blocks(c->e, c->opts.plan_memory); }
+
+/* Phase: allocate the arena and the buffers' views on it. */
 static mx_status bind_allocate(bind_ctx *c) {
   mx_executor *e = c->e;
   mx_status rc;
-  for (int i = 0; i < e->nblocks; i++) {
-    size_t bytes = e->blocks[i].bytes ? e->blocks[i].bytes : 1;
-    if ((rc = mx_storage_alloc(bytes, c->ctx, &e->blocks[i].st))) return rc;
-    e->mem.planned_bytes += (int64_t)e->blocks[i].bytes;
-  }
+  if ((rc = mx_storage_alloc(e->arena_bytes ? e->arena_bytes : 1, c->ctx, &e->arena))) return rc;
+  e->mem.planned_bytes = (int64_t)e->arena_bytes;
   e->mem.n_blocks = e->nblocks;
   for (int b = 0; b < e->nbufs; b++) {
     buf *bb = &e->bufs[b];
@@ -1026,7 +1130,8 @@ static mx_status bind_allocate(bind_ctx *c) {
       continue;
     }
     if (bb->block < 0) continue;     /* never used */
-    if ((rc = mx_ndarray_on_storage(e->blocks[bb->block].st, 0, &bb->shape, bb->dtype, c->ctx, &bb->arr)))
+    if ((rc = mx_ndarray_on_storage(e->arena, e->blocks[bb->block].offset, &bb->shape, bb->dtype,
+                                    c->ctx, &bb->arr)))
       return rc;
   }
   return MX_OK;
@@ -1094,7 +1199,7 @@ static const mx_op *step_op(const mx_executor *e, int t) { return e->order[e->st
 static int same_block(const mx_executor *e, int a, int b) {
   const buf *x = &e->bufs[a], *y = &e->bufs[b];
   return !x->external && !y->external && !x->keep && !y->keep && x->block >= 0 &&
-         x->block == y->block && mx_ndarray_same(x->arr, y->arr);
+         x->block == y->block && x->dtype == y->dtype && mx_shape_equal(&x->shape, &y->shape);
 }
 
 /* The fold that starts at forward step t (a convolution), if there is one. */
@@ -1173,32 +1278,43 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
   return need;
 }
 
-/* Phase: one workspace for all kernels, of the largest need (steps run one
- * at a time), as MXNet planned cuDNN's workspaces. */
+/* Phase: each step's kernel scratch as a block of the arena alive during
+ * that step alone (steps run one at a time), so that a large workspace
+ * takes memory only where nothing else is alive; without planning, one
+ * block of the largest need that every step shares. */
 static mx_status bind_workspace(bind_ctx *c) {
   mx_executor *e = c->e;
-  int *fwd_of = (int *)malloc((size_t)(e->nnodes > 0 ? e->nnodes : 1) * sizeof(int));
+  int *fwd_of = ints(e->nnodes, -1);
   mx_shape *in = (mx_shape *)malloc(MX_MAX_INPUTS * sizeof(mx_shape));
-  if (!fwd_of || !in) {
-    free(fwd_of);
-    free(in);
-    return oom();
-  }
-  for (int i = 0; i < e->nnodes; i++) fwd_of[i] = -1;
-  for (int t = 0; t < e->nsteps; t++)
+  e->ws_block = ints(e->nsteps, -1);
+  mx_status rc = !fwd_of || !in || !e->ws_block ? oom() : MX_OK;
+  for (int t = 0; t < e->nsteps && rc == MX_OK; t++)
     if (e->steps[t].kind == ST_FWD) fwd_of[e->steps[t].node] = t;
-  size_t need = 0;
-  for (int t = 0; t < e->nsteps; t++) {
-    size_t n = step_workspace(e, t, fwd_of, in);
-    if (n > need) need = n;
+  int shared = -1;
+  for (int t = 0; t < e->nsteps && rc == MX_OK; t++) {
+    size_t need = step_workspace(e, t, fwd_of, in);
+    if (need == 0) continue;
+    if ((size_t)e->mem.workspace_bytes < need) e->mem.workspace_bytes = (int64_t)need;
+    int b = c->opts.plan_memory || shared < 0 ? new_block(e, need) : shared;
+    if (b < 0) { rc = oom(); break; }
+    block *bl = &e->blocks[b];
+    if (bl->bytes < mx_scratch_round(need)) bl->bytes = mx_scratch_round(need);
+    if (bl->first < 0 || bl->first > t) bl->first = t;
+    if (bl->last < t) bl->last = t;
+    if (!c->opts.plan_memory) shared = b;
+    e->ws_block[t] = b;
   }
+  e->mem.unplanned_bytes += e->mem.workspace_bytes;   /* one shared block, unplanned */
   free(fwd_of);
   free(in);
-  if (need == 0) return MX_OK;
-  mx_status rc = mx_storage_alloc(need, c->ctx, &e->ws);
-  if (rc) return rc;
-  e->mem.workspace_bytes = (int64_t)need;
-  return MX_OK;
+  return rc;
+}
+
+/* The scratch of step t: its block of the arena (NULL, 0: none). */
+static void step_scratch(const mx_executor *e, int t, void **ptr, size_t *bytes) {
+  int b = e->ws_block ? e->ws_block[t] : -1;
+  *ptr = b >= 0 ? (char *)e->arena->data + e->blocks[b].offset : NULL;
+  *bytes = b >= 0 ? e->blocks[b].bytes : 0;
 }
 
 /* Binding is a fixed sequence of phases over one bind_ctx; each phase
@@ -1215,12 +1331,52 @@ static const bind_phase bind_phases[] = {
   bind_backward_steps,   /* COPY / ZERO / BWD / ACC steps                  */
   bind_mirror,           /* RECOMP steps (opts.mirror)                     */
   bind_lifetimes,        /* first write, last read of each buffer          */
-  bind_plan_memory,      /* blocks for the planned buffers                 */
-  bind_allocate,         /* storage and views                              */
-  bind_resolve_steps,    /* arrays per step                                */
+  bind_blocks,           /* blocks: in-place sharing, lifetimes            */
   bind_fold,             /* inference folding                              */
-  bind_workspace,        /* the kernels' shared scratch                    */
+  bind_workspace,        /* a scratch block per step that needs one        */
+  bind_place,            /* the blocks' places in the arena                */
+  bind_allocate,         /* the arena and the buffers' views               */
+  bind_resolve_steps,    /* arrays per step                                */
 };
+#define N_BIND_PHASES (sizeof bind_phases / sizeof bind_phases[0])
+
+/* The first nphases phases for a copy of c0 (mirror chains of at most
+ * depth ops); the executor in *out (NULL after an error). */
+static mx_status bind_run(const bind_ctx *c0, int depth, size_t nphases, mx_executor **out) {
+  bind_ctx c = *c0;
+  c.mirror_depth = depth;
+  c.e = (mx_executor *)calloc(1, sizeof *c.e);
+  *out = NULL;
+  if (!c.e) return oom();
+  c.e->ctx = c.ctx;
+  mx_status rc = MX_OK;
+  for (size_t p = 0; p < nphases && rc == MX_OK; p++) rc = bind_phases[p](&c);
+  bind_ctx_free(&c);
+  if (rc) mx_executor_free(c.e);
+  else *out = c.e;
+  return rc;
+}
+
+/* Mirror: the chain limit D whose plan needs the smallest arena (ties: the
+ * smaller D, more checkpoints).  Planning alone allocates no storage. */
+static mx_status best_mirror_depth(const bind_ctx *c0, int *depth) {
+  static const int cand[] = {2, 3, 5, 8, 11, 16, 24, 40};
+  size_t nplan = 0, best = SIZE_MAX;     /* the phases up to the blocks */
+  while (bind_phases[nplan++] != bind_blocks) {}
+  *depth = 3;
+  for (size_t k = 0; k < sizeof cand / sizeof cand[0]; k++) {
+    mx_executor *e;
+    mx_status rc = bind_run(c0, cand[k], nplan, &e);
+    if (rc == MX_OK && (rc = place_blocks(e, 1)) != MX_OK) mx_executor_free(e);
+    if (rc) return rc;
+    if (e->arena_bytes < best) {
+      best = e->arena_bytes;
+      *depth = cand[k];
+    }
+    mx_executor_free(e);
+  }
+  return MX_OK;
+}
 
 mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
                            mx_ndarray *const *args, int nargs,
@@ -1234,25 +1390,16 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
   memset(&c, 0, sizeof c);
   c.s = s;
   c.ctx = ctx;
-  c.opts = opts ? *opts : (mx_exec_opts){1, 1, 0, 1};
+  c.opts = opts ? *opts : (mx_exec_opts){1, 1, 0, 1, 0};
   c.args = args;
   c.nargs = nargs;
   c.grads = grads;
   c.grad_req = grad_req;
   c.aux = aux;
   c.naux = naux;
-  c.e = (mx_executor *)calloc(1, sizeof *c.e);
-  if (!c.e) return oom();
-  c.e->ctx = ctx;
-  for (size_t p = 0; p < sizeof bind_phases / sizeof bind_phases[0] && rc == MX_OK; p++)
-    rc = bind_phases[p](&c);
-  bind_ctx_free(&c);
-  if (rc) {
-    mx_executor_free(c.e);
-    return rc;
-  }
-  *out = c.e;
-  return MX_OK;
+  int depth = 3;
+  if (c.opts.mirror && (rc = best_mirror_depth(&c, &depth))) return rc;
+  return bind_run(&c, depth, N_BIND_PHASES, out);
 }
 
 /* -------------------------------------------------------------------- run */
@@ -1276,8 +1423,7 @@ static mx_status run_step(mx_executor *e, int t) {
   kc.recompute = st->kind == ST_RECOMP;
   kc.state = &e->state[st->node];
   kc.gpu = NULL;
-  kc.workspace = e->ws ? e->ws->data : NULL;
-  kc.workspace_bytes = e->ws ? e->ws->bytes : 0;
+  step_scratch(e, t, &kc.workspace, &kc.workspace_bytes);
   mx_status rc = MX_OK;
   switch (st->kind) {
     case ST_FWD:
@@ -1315,10 +1461,12 @@ static mx_status run_step(mx_executor *e, int t) {
 static mx_status run_fold(mx_executor *e, fold *f) {
   step *sc = &e->steps[f->conv], *sb = &e->steps[f->bn];
   const mx_node *xc = e->order[sc->node], *xb = e->order[sb->node];
-  size_t fb = fold_bytes(f), total = e->ws ? e->ws->bytes : 0;
+  void *ws;
+  size_t fb = fold_bytes(f), total;
+  step_scratch(e, f->conv, &ws, &total);
   if (total < fb) return MX_ERR_UNSUPPORTED;
   size_t at = (total - fb) & ~(size_t)63;
-  float *scale = (float *)(void *)((char *)e->ws->data + at), *shift = scale + f->nch;
+  float *scale = (float *)(void *)((char *)ws + at), *shift = scale + f->nch;
   mx_status rc = xb->op->inference_affine(xb->params, sb->a_in, sb->nin, scale, shift, f->nch);
   if (rc) return rc;
   mx_op_ctx kc;
@@ -1326,7 +1474,7 @@ static mx_status run_fold(mx_executor *e, fold *f) {
   kc.nthreads = mx_threads_get();
   kc.ctx = e->ctx;
   kc.state = &e->state[sc->node];
-  kc.workspace = e->ws->data;
+  kc.workspace = ws;
   kc.workspace_bytes = at;
   mx_epilogue ep = {scale, shift, f->relu >= 0};
   rc = xc->op->forward_epilogue(&kc, xc->params, sc->a_in, sc->nin, e->bufs[f->out].arr, &ep);

@@ -25,6 +25,8 @@ typedef struct mx_exec_opts {
   int inplace;       /* allow outputs to reuse their inputs' buffers      */
   int mirror;        /* recompute cheap nodes in backward                  */
   int fold;          /* inference folding (executors without backward)     */
+  double mirror_costly; /* mirror: share of the forward work of costly ops
+                           (convolutions) that may be recomputed too       */
 } mx_exec_opts;
 
 /* args/aux in the symbol's list order (arguments(), auxiliary.states());
@@ -59,10 +61,12 @@ int mx_executor_is_random(const mx_executor *e);
 mx_status mx_executor_output(const mx_executor *e, int i, mx_ndarray **out);
 
 typedef struct mx_exec_memory {
-  int64_t planned_bytes;     /* intermediate buffers after planning          */
-  int64_t unplanned_bytes;   /* the same buffers without any sharing         */
+  int64_t planned_bytes;     /* the arena: intermediate values and scratch    */
+  int64_t unplanned_bytes;   /* values without sharing + one scratch block    */
+  int64_t peak_live_bytes;   /* blocks alive at the busiest step: the least
+                                any placement of these blocks needs          */
   int64_t external_bytes;    /* arguments, gradients, auxiliary states, heads */
-  int64_t workspace_bytes;   /* the kernels' shared scratch (one block)      */
+  int64_t workspace_bytes;   /* the largest scratch of one step (in the arena) */
   int64_t cached_bytes;      /* kept in nodes' kernel state (op->state_bytes) */
   int64_t n_buffers;         /* planned values                               */
   int64_t n_blocks;          /* blocks after sharing                         */

@@ -163,6 +163,12 @@ struct mx_op {
   mx_epilogue_fn forward_epilogue;   /* can absorb a following affine map   */
   mx_affine_fn inference_affine;     /* is one at inference                 */
   int (*is_relu)(const mx_param_value *p);   /* is max(x, 0) with these params */
+  /* --- mirror (optional) --- */
+  /* Multiply-adds per output element of a forward call with these input
+   * shapes: an op flagged MX_OPF_NO_MIRROR with this hook may still be
+   * recomputed in backward, cheapest per output byte first, within the
+   * executor's budget (executor.c, choose_costly). */
+  double (*recompute_cost)(const mx_param_value *p, int nin, const mx_shape *in);
   /* GPU kernels are not here: a GPU backend (mx-gpu.h) carries its own
    * records, looked up by op name. */
 };

@@ -253,6 +253,13 @@ static mx_status conv_geom(const mx_param_value *p, const mx_shape *ds, cgeom *g
   return MX_OK;
 }
 
+/* Multiply-adds per output element of a convolution (mirror's cost). */
+static double cost_conv(const mx_param_value *p, int nin, const mx_shape *in) {
+  cgeom g;
+  if (nin < 1 || conv_geom(p, &in[0], &g, NULL)) return 0;
+  return (double)(g.C / g.G) * (double)g_ksz(&g);
+}
+
 /* Deconvolution geometry: the convolution whose input is the
  * deconvolution's output (N, num_filter, [Dout,] Hout, Wout) and whose
  * output is the deconvolution's data (N, C, [D,] H, W). */
@@ -2373,7 +2380,7 @@ const mx_op mx_ops_conv[] = {
    .infer_shape = shape_conv, .infer_type = type_float, .cpu = k_conv, .backward = b_conv,
    .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_conv,
    .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_conv,
-   .forward_epilogue = e_conv},
+   .forward_epilogue = e_conv, .recompute_cost = cost_conv},
   {.name = "Deconvolution", .doc = DECONV_DOC, .num_inputs = 3, .input_names = in_conv,
    .num_outputs = 1, .params = p_deconv, .num_params = MX_NPARAMS(p_deconv),
    .infer_shape = shape_deconv, .infer_type = type_float, .cpu = k_deconv, .backward = b_deconv,
@@ -2396,7 +2403,7 @@ const mx_op mx_ops_conv[] = {
    .num_params = MX_NPARAMS(p_conv), .infer_shape = shape_conv, .infer_type = type_float,
    .cpu = k_conv_builtin, .backward = b_conv_builtin, .flags = MX_OPF_INTERNAL | MX_OPF_NO_MIRROR,
    .backward_deps = deps_conv, .list_inputs = list_conv, .workspace = ws_conv_builtin,
-   .forward_epilogue = e_conv_builtin},
+   .forward_epilogue = e_conv_builtin, .recompute_cost = cost_conv},
   {.name = "_Deconvolution_builtin",
    .doc = "Deconvolution computed with the built-in kernels (tests the fallback).",
    .num_inputs = 3, .input_names = in_conv, .num_outputs = 1, .params = p_deconv,

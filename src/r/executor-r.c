@@ -51,12 +51,13 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
   mx_ndarray **x = nd_list(aux, "aux.arrays", 0, &nx);
   if (TYPEOF(reqs) != INTSXP || XLENGTH(reqs) != na) mx_r_value_error("grad.req must give one request per argument");
   if (g && ng != na) mx_r_value_error("grad.arrays must have one entry (or NULL) per argument");
-  mx_exec_opts o = {1, 1, 0, 1};
-  if (TYPEOF(opts) == LGLSXP && XLENGTH(opts) == 4) {
-    o.plan_memory = LOGICAL(opts)[0] == TRUE;
-    o.inplace = LOGICAL(opts)[1] == TRUE;
-    o.mirror = LOGICAL(opts)[2] == TRUE;
-    o.fold = LOGICAL(opts)[3] == TRUE;
+  mx_exec_opts o = {1, 1, 0, 1, 0};
+  if (TYPEOF(opts) == REALSXP && XLENGTH(opts) == 5) {
+    o.plan_memory = REAL(opts)[0] != 0;
+    o.inplace = REAL(opts)[1] != 0;
+    o.mirror = REAL(opts)[2] != 0;
+    o.fold = REAL(opts)[3] != 0;
+    o.mirror_costly = REAL(opts)[4];
   }
   if (!exec_tag) exec_tag = Rf_install("MXExecutor");
   SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, exec_tag, R_NilValue));
@@ -132,11 +133,12 @@ SEXP mx_r_exec_memory(SEXP ptr) {
   static const char *const nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes",
                                    "workspace_bytes", "cached_bytes", "n_buffers", "n_blocks",
                                    "n_inplace", "n_mirrored", "n_steps_forward", "n_steps_backward",
-                                   "n_folded"};
+                                   "n_folded", "peak_live_bytes"};
   double v[] = {(double)m.planned_bytes, (double)m.unplanned_bytes, (double)m.external_bytes,
                 (double)m.workspace_bytes, (double)m.cached_bytes, (double)m.n_buffers,
                 (double)m.n_blocks, (double)m.n_inplace, (double)m.n_mirrored,
-                (double)m.n_steps_forward, (double)m.n_steps_backward, (double)m.n_folded};
+                (double)m.n_steps_forward, (double)m.n_steps_backward, (double)m.n_folded,
+                (double)m.peak_live_bytes};
   return named_reals(nm, v, (int)(sizeof v / sizeof v[0]));
 }
 
