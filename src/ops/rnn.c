@@ -289,10 +289,10 @@ static mx_status cell_step(const rnn_dims *r, int dt, const step_fwd *sf, const 
   return MX_OK;
 }
 
-/* b[k] = sum of the rows of a (rows, cols), row by row (cache friendly) */
-static mx_status col_sums(int dt, const void *a, int64_t rows, int64_t cols, void *b) {
-  double *acc = (double *)mx_calloc((size_t)(cols > 0 ? cols : 1), sizeof(double));
-  if (!acc) return mx_error(MX_ERR_NOMEM, "out of memory (RNN bias gradient)");
+/* b[k] = sum of the rows of a (rows, cols), row by row (cache friendly),
+ * into acc (cols doubles of scratch) */
+static mx_status col_sums(int dt, const void *a, int64_t rows, int64_t cols, void *b, double *acc) {
+  memset(acc, 0, (size_t)cols * sizeof *acc);
   MX_FLOAT_SWITCH(dt, T, {
     const T *x = (const T *)a;
     T *y = (T *)b;
@@ -300,7 +300,6 @@ static mx_status col_sums(int dt, const void *a, int64_t rows, int64_t cols, voi
       for (int64_t k = 0; k < cols; k++) acc[k] += x[i * cols + k];
     for (int64_t k = 0; k < cols; k++) y[k] = (T)acc[k];
   });
-  mx_free(acc);
   return MX_OK;
 }
 
@@ -456,13 +455,12 @@ static void final_states(const rnn_io *io, char *hy, char *cy) {
     }
 }
 
-/* the next layer's input: this layer's output, dropped in training */
-static mx_status drop_between(const mx_op_ctx *c, const rnn_io *io, int l, double pr) {
+/* the next layer's input: this layer's output, dropped in training (u:
+ * scratch for T N D H uniforms) */
+static mx_status drop_between(const mx_op_ctx *c, const rnn_io *io, int l, double pr, float *u) {
   const rnn_dims *r = &io->r;
   int64_t n = r->T * r->N * r->D * r->H;
   char *y = layer_out(io, l, 0), *m = layer_out(io, l, 1), *x = layer_out(io, l, 2);
-  float *u = (float *)mx_malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  if (!u) return mx_error(MX_ERR_NOMEM, "out of memory (RNN dropout mask)");
   int on = c->is_train;
   mx_rng g = c->rng;
   if (on) mx_rng_uniform_f32(&g, u, n, 0, 1);
@@ -471,7 +469,6 @@ static mx_status drop_between(const mx_op_ctx *c, const rnn_io *io, int l, doubl
     T *mk = (T *)m;
     for (int64_t i = 0; i < n; i++) mk[i] = (T)(!on ? 1 : u[i] < keep ? sc : 0);
   });
-  mx_free(u);
   return mul_mask(io->dt, y, m, x, n);
 }
 
@@ -493,32 +490,50 @@ static mx_status rnn_io_of(const mx_param_value *p, mx_ndarray *const *in, int n
   return MX_OK;
 }
 
+/* Scratch bytes of one call (the executor plans them; mx_scratch_open):
+ * forward, the step's gate buffer, the transposed h2h weights and the
+ * dropout uniforms; backward, rnn_scratch. */
+static size_t rnn_need(const rnn_dims *r, size_t es, int backward) {
+  int64_t tn = r->T * r->N, gh = r->G * r->H, wide = r->I > r->D * r->H ? r->I : r->D * r->H;
+  if (!backward)
+    return mx_scratch_round((size_t)(r->N * gh) * es) + mx_scratch_round((size_t)(r->H * gh) * es) +
+           (r->drop ? mx_scratch_round((size_t)(tn * r->D * r->H) * sizeof(float)) : 0);
+  return mx_scratch_round((size_t)(tn * gh) * es) * (r->mode == M_GRU ? 2 : 1) +
+         2 * mx_scratch_round((size_t)(r->N * r->H) * es) +
+         mx_scratch_round((size_t)(tn * wide) * es) * (r->L > 1 ? 2 : 1) +
+         mx_scratch_round((size_t)gh * sizeof(double));
+}
+
+static size_t ws_rnn(const mx_op_ctx *c, const mx_param_value *p, int nin, const mx_shape *in,
+                     int dtype, int backward) {
+  (void)c;
+  if (nin < 1 || in[0].ndim != 3 || (dtype != MX_FLOAT32 && dtype != MX_FLOAT64)) return 0;
+  rnn_dims r;
+  rnn_dims_of(p, &in[0], &r);
+  return rnn_need(&r, mx_dtype_size(dtype), backward != 0);
+}
+
 static mx_status k_rnn(KARGS) {
   UNUSED_KARGS;
   rnn_io io;
+  mx_scratch s;
   mx_status rc = rnn_io_of(p, in, nin, out, &io);
-  if (rc) return rc;
+  if (rc || (rc = mx_scratch_open(c, rnn_need(&io.r, io.es, 0), &s))) return rc;
   const rnn_dims *r = &io.r;
   size_t es = io.es;
-  char *gh = (char *)mx_malloc((size_t)(r->N * r->G * r->H) * es);
-  char *wht = (char *)mx_malloc((size_t)(r->H * r->G * r->H) * es);
-  if (!gh || !wht) {
-    mx_free(gh);
-    mx_free(wht);
-    return mx_error(MX_ERR_NOMEM, "out of memory (RNN step buffers)");
-  }
+  char *gh = (char *)mx_scratch_take(&s, (size_t)(r->N * r->G * r->H) * es);
+  char *wht = (char *)mx_scratch_take(&s, (size_t)(r->H * r->G * r->H) * es);
+  float *u = r->drop ? (float *)mx_scratch_take(&s, (size_t)(r->T * r->N * r->D * r->H) * sizeof(float)) : NULL;
   for (int l = 0; l < r->L && !rc; l++) {
     for (int d = 0; d < r->D && !rc; d++) {
       lay a;
       lay_of(&io, l, d, &a);
       rc = layer_fwd(c, &io, &a, d, gh, wht);
     }
-    if (!rc && l < r->L - 1 && r->drop) rc = drop_between(c, &io, l, p[RN_P].f);
+    if (!rc && l < r->L - 1 && r->drop) rc = drop_between(c, &io, l, p[RN_P].f, u);
   }
-  mx_free(gh);
-  mx_free(wht);
-  if (rc) return rc;
-  if ((rc = mx_ndarray_fill(out[2], 0))) return rc;
+  mx_scratch_close(&s);
+  if (rc || (rc = mx_ndarray_fill(out[2], 0))) return rc;
   final_states(&io, (char *)MX_PTR(out[1]), (char *)MX_PTR(out[2]));
   return MX_OK;
 }
@@ -530,6 +545,7 @@ typedef struct {
   char *dg, *dgh;    /* gate gradients (T N G H), x and h sides */
   char *dh, *dc;     /* state gradients (N H) */
   char *dx[2];       /* gradients of layer inputs / outputs (T N max(I, D H)) */
+  double *acc;       /* bias gradient sums (G H) */
 } rnn_scratch;
 
 /* Gradients of one layer and direction: dy (ld D H, NULL = 0) the output's
@@ -579,38 +595,25 @@ static mx_status layer_bwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
   if (!rc)
     rc = rnn_gemm(c, dt, 1, 0, GH, H, N, 1, AT(dgh, t0 * N * GH), GH, a->hx, H, r->T > 1, dwh,
                  H);
-  if (!rc) rc = col_sums(dt, sc->dg, TN, GH, lg->db);
-  if (!rc && dgh != sc->dg) rc = col_sums(dt, dgh, TN, GH, AT(lg->db, GH));
+  if (!rc) rc = col_sums(dt, sc->dg, TN, GH, lg->db, sc->acc);
+  if (!rc && dgh != sc->dg) rc = col_sums(dt, dgh, TN, GH, AT(lg->db, GH), sc->acc);
   else if (!rc) memcpy(AT(lg->db, GH), lg->db, (size_t)GH * es);   /* the same sums */
   return rc;
 }
 
-static void rnn_scratch_free(rnn_scratch *sc) {
-  mx_free(sc->dg);
-  mx_free(sc->dgh);
-  mx_free(sc->dh);
-  mx_free(sc->dc);
-  mx_free(sc->dx[0]);
-  mx_free(sc->dx[1]);
-}
-
-static mx_status rnn_scratch_alloc(const rnn_io *io, rnn_scratch *sc) {
+/* The backward buffers, taken from the scratch s opened for rnn_need. */
+static void rnn_scratch_take(const rnn_io *io, mx_scratch *s, rnn_scratch *sc) {
   const rnn_dims *r = &io->r;
   int64_t tn = r->T * r->N, wide = r->I > r->D * r->H ? r->I : r->D * r->H;
   size_t es = io->es;
   memset(sc, 0, sizeof *sc);
-  sc->dg = (char *)mx_malloc((size_t)(tn * r->G * r->H) * es);
-  sc->dgh = r->mode == M_GRU ? (char *)mx_malloc((size_t)(tn * r->G * r->H) * es) : NULL;
-  sc->dh = (char *)mx_malloc((size_t)(r->N * r->H) * es);
-  sc->dc = (char *)mx_malloc((size_t)(r->N * r->H) * es);
-  sc->dx[0] = (char *)mx_malloc((size_t)(tn * wide) * es);
-  sc->dx[1] = r->L > 1 ? (char *)mx_malloc((size_t)(tn * wide) * es) : NULL;
-  if (!sc->dg || (r->mode == M_GRU && !sc->dgh) || !sc->dh || !sc->dc || !sc->dx[0] ||
-      (r->L > 1 && !sc->dx[1])) {
-    rnn_scratch_free(sc);
-    return mx_error(MX_ERR_NOMEM, "out of memory (RNN backward buffers)");
-  }
-  return MX_OK;
+  sc->dg = (char *)mx_scratch_take(s, (size_t)(tn * r->G * r->H) * es);
+  sc->dgh = r->mode == M_GRU ? (char *)mx_scratch_take(s, (size_t)(tn * r->G * r->H) * es) : NULL;
+  sc->dh = (char *)mx_scratch_take(s, (size_t)(r->N * r->H) * es);
+  sc->dc = (char *)mx_scratch_take(s, (size_t)(r->N * r->H) * es);
+  sc->dx[0] = (char *)mx_scratch_take(s, (size_t)(tn * wide) * es);
+  sc->dx[1] = r->L > 1 ? (char *)mx_scratch_take(s, (size_t)(tn * wide) * es) : NULL;
+  sc->acc = (double *)mx_scratch_take(s, (size_t)(r->G * r->H) * sizeof(double));
 }
 
 /* the gradient of one layer: both directions, then through the dropout */
@@ -644,8 +647,10 @@ static mx_status b_rnn(BARGS) {
   UNUSED_BARGS;
   rnn_io io;
   rnn_scratch sc;
+  mx_scratch s;
   mx_status rc = rnn_io_of(p, in, nin, out, &io);
-  if (rc || (rc = rnn_scratch_alloc(&io, &sc))) return rc;
+  if (rc || (rc = mx_scratch_open(c, rnn_need(&io.r, io.es, 1), &s))) return rc;
+  rnn_scratch_take(&io, &s, &sc);
   const rnn_dims *r = &io.r;
   const char *dy = og[0] ? (const char *)MX_PTR(og[0]) : NULL;
   for (int l = r->L - 1; l >= 0 && !rc; l--) {
@@ -653,7 +658,7 @@ static mx_status b_rnn(BARGS) {
     rc = layer_grad(c, &io, l, dy, og, ig, req, &sc, dx);
     dy = dx;
   }
-  rnn_scratch_free(&sc);
+  mx_scratch_close(&s);
   return rc;
 }
 
@@ -673,6 +678,6 @@ const mx_op mx_ops_rnn[] = {
    .num_inputs = 4, .input_names = in_rnn, .num_outputs = 4, .params = p_rnn,
    .num_params = MX_NPARAMS(p_rnn), .infer_shape = shape_rnn, .cpu = k_rnn, .backward = b_rnn,
    .flags = MX_OPF_RANDOM | MX_OPF_NO_MIRROR, .backward_deps = deps_rnn, .list_inputs = list_rnn,
-   .num_visible_outputs = vis_rnn, .output_names = out_rnn},
+   .num_visible_outputs = vis_rnn, .output_names = out_rnn, .workspace = ws_rnn},
   {0},
 };

@@ -271,3 +271,18 @@ test_that("mirror recomputes the cheapest convolutions within its share: identic
   options(mxnet.backward.mirror.conv = "a")
   expect_error(frugal_bind(net, data = c(12, 12, 32, 4)), "mirror.conv", class = "mxnet_value_error")
 })
+
+test_that("the fused RNN takes its scratch from the executor's plan", {
+  sym <- mx.symbol.RNN(data = mx.symbol.Variable("seq"), state_size = 6, num_layers = 2, mode = "lstm",
+                       p = 0.2, name = "lstm")
+  ex <- mx.simple.bind(sym, ctx = mx.cpu(), grad.req = "write", seq = c(5, 3, 4))
+  expect_gt(mx.exec.memory(ex)[["workspace_bytes"]], 0)
+  set.seed(4)
+  mx.exec.update.arg.arrays(ex, lapply(ex$arg.arrays, function(a) array(runif(length(a), -0.3, 0.3), dim(a))),
+                            match.name = TRUE)
+  before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
+  mx.exec.forward(ex, is.train = TRUE)
+  mx.exec.backward(ex, list(mx.nd.ones(dim(ex$ref.outputs[[1]]))))
+  expect_identical(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
+  expect_true(all(is.finite(as.array(ex$ref.grad.arrays$lstm_parameters))))
+})
