@@ -367,18 +367,22 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   param.names <- names(arg.params)
   grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
   names(grad.req) <- param.names
+  # sparse_grad Embeddings: the executors may run a split graph (model-sparse.R)
+  bind <- model.emb.split(symbol, grad.req, feeds, input.shapes, ctx, dist)
   execs <- lapply(seq_len(ndev), function(i) {
-    shp <- lapply(input.shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
-    ex <- do.call(mx.simple.bind, c(list(symbol, ctx = ctx[[i]], grad.req = grad.req), shp))
+    shp <- lapply(bind$shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
+    ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx[[i]], grad.req = bind$grad.req), shp))
     mx.exec.update.arg.arrays(ex, arg.params, match.name = TRUE)
     mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
     ex
   })
-  .Call(C_mx_r_nd_release, owned)
+  held <- model.emb.weights(bind$embs, arg.params, owned, execs[[1L]])
+  feeds$embs <- lapply(bind$embs, function(e) c(e, list(array = held[[e$weight]])))
+  .Call(C_mx_r_nd_release, Filter(function(a) !any(vapply(held, identical, TRUE, a)), owned))
   if (verbose) message(sprintf("Start training with %d device%s%s", ndev, if (ndev > 1) "s" else "",
                                if (dist) sprintf(" on each of %d workers", kv$num.workers) else ""))
   # the first executor holds the master copy of the weights
-  weights <- execs[[1L]]$ref.arg.arrays[param.names]
+  weights <- c(execs[[1L]]$ref.arg.arrays, held)[param.names]
   grads <- lapply(param.names, function(n) execs[[1L]]$ref.grad.arrays[[n]])
   live <- param.names[!vapply(grads, is.null, TRUE)]
   grads.live <- execs[[1L]]$ref.grad.arrays[live]
@@ -390,10 +394,10 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     .Call(C_mx_r_kv_overlap_new, kv$handle, execs[[1L]]$ptr, unname(grads.live))
   if (!is.null(overlap)) on.exit(.Call(C_mx_r_kv_overlap_free, overlap), add = TRUE)
   updater <- mx.opt.get.updater(optimizer, weights)
-  sparse <- if (!dist) model.sparse.inputs(symbol, live, feeds)
+  sparse <- if (!dist) model.sparse.inputs(bind$symbol, live, feeds)
   env <- new.env()
-  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names))
-  eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
+  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names, held = held))
+  eval.cache <- model.eval.cache(execs, slices, bind$symbol, ctx, bind$shapes)
   nan.seen <- FALSE
   env$history <- history.empty(metric)
   show.bar <- progress.wanted(verbose)
@@ -422,8 +426,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads, kv$handle)
         if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
         else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
-        updater(weights, if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds)
-                         else grads)
+        g <- if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds) else grads
+        updater(weights, model.emb.grads(feeds$embs, execs[[1L]], g, param.names, batch, feeds))
         if (ndev > 1) model.broadcast.weights(execs, param.names)
         if (!is.null(metric))
           for (i in seq_len(ndev))
@@ -475,7 +479,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   # the executors go with this call: a model on the CPU takes their arrays
   # rather than copies of them
   model <- env$restore.model %||% (if (is.null(stopped)) lazy$value()) %||%
-    model.extract(symbol, execs, param.names, copy = !(length(execs) == 1L && ctx[[1L]]$device == "cpu"))
+    model.extract(symbol, execs, param.names, copy = !(length(execs) == 1L && ctx[[1L]]$device == "cpu"),
+                  held = held)
   model$history <- env$history
   model
 }
@@ -537,19 +542,21 @@ model.sparse.grads <- function(sparse, grads, param.names, batch, feeds) {
     g <- grads[[i]]
     info <- .Call(C_mx_r_nd_info, g)
     if (info$ctx$device != "cpu") next
-    K <- model.last(dim(g))
     v <- as.vector(as.array(batch[[feeds$fields[[sparse[[w]]]]]]))
-    rows <- sort(unique(ifelse(!(v > 0), 0, ifelse(v >= K - 1, K - 1, trunc(v)))))
+    rows <- sort(unique(model.emb.rows(v, model.last(dim(g)))))
     data <- nd.invoke("take", list(g, mx.nd.array(rows, ctx = mx.cpu())), list(axis = 0L))
     grads[[i]] <- mx.nd.sparse.row_sparse(data, indices = rows, shape = dim(g), dtype = info$dtype)
   }
   grads
 }
 
+# A batch into an executor's inputs (an input a split graph lacks is skipped),
+# and the lookups of split Embeddings.
 model.load.batch <- function(ex, batch, sl, ndev, feeds) {
   for (n in names(feeds$fields))
-    if (!is.null(batch[[feeds$fields[[n]]]]))
+    if (!is.null(batch[[feeds$fields[[n]]]]) && !is.null(ex$ref.arg.arrays[[n]]))
       .Call(C_mx_r_nd_copy_into, model.slice(batch[[feeds$fields[[n]]]], sl, ndev), ex$ref.arg.arrays[[n]])
+  model.emb.lookup(ex, batch, sl, ndev, feeds)
 }
 
 model.batch.label <- function(batch, sl, ndev, feeds) model.slice(batch[[feeds$label]], sl, ndev)
@@ -656,11 +663,12 @@ model.lazy <- function(env, extract) {
        })
 }
 
-# The trained model from the first executor: copies on the CPU, or (copy =
-# FALSE, an executor on the CPU about to be dropped) its own arrays.
-model.extract <- function(symbol, execs, param.names, copy = TRUE) {
+# The trained model from the first executor (and `held`, the parameters the
+# training loop holds outside it): copies on the CPU, or (copy = FALSE, an
+# executor on the CPU about to be dropped) its own arrays.
+model.extract <- function(symbol, execs, param.names, copy = TRUE, held = list()) {
   take <- if (copy) function(a) mx.nd.copyto(a, mx.cpu()) else identity
-  arg <- lapply(execs[[1L]]$ref.arg.arrays[param.names], take)
+  arg <- lapply(c(execs[[1L]]$ref.arg.arrays, held)[param.names], take)
   aux <- lapply(execs[[1L]]$ref.aux.arrays, take)
   if (length(execs) > 1L && length(aux)) {
     for (n in names(aux)) {
