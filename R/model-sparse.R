@@ -98,16 +98,20 @@ model.emb.weights <- function(embs, arg.params, owned, ex) {
 
 # The 0-based weight rows the Embedding kernel reads for index values v
 # (clipped to [0, K - 1], truncated; NaN reads row 0).
-model.emb.rows <- function(v, K) ifelse(!(v > 0), 0, ifelse(v >= K - 1, K - 1, trunc(v)))
+model.emb.rows <- function(v, K) {
+  v[is.na(v)] <- 0
+  pmin(pmax(trunc(v), 0), K - 1)
+}
 
 # The lookup of each split Embedding into its executor input (a no-op for an
-# executor without that input).
+# executor without that input); indices on another device come to the CPU.
 model.emb.lookup <- function(ex, batch, sl, ndev, feeds) {
   for (e in feeds$embs) {
     dst <- ex$ref.arg.arrays[[e$input]]
-    if (!is.null(dst))
-      nd.invoke("Embedding", list(model.slice(batch[[feeds$fields[[e$index]]]], sl, ndev), e$array),
-                e$params, out = dst)
+    if (is.null(dst)) next
+    idx <- model.slice(batch[[feeds$fields[[e$index]]]], sl, ndev)
+    if (mx.nd.info(idx)$ctx$device != "cpu") idx <- mx.nd.copyto(idx, mx.cpu())
+    nd.invoke("Embedding", list(idx, e$array), e$params, out = dst)
   }
 }
 
