@@ -31,9 +31,13 @@ mx.model.init.params <- function(symbol, input.shape, output.shape, initializer,
 model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X", kv = NULL,
                        verbose = FALSE) {
   if (is.mx.dataiter(X)) return(X)
-  if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
+  if (is.list(X) && !is.data.frame(X) && !inherits(X, "MXNDArraySparse") && !is.null(X$data)) {
     y <- X$label
     X <- X$data
+  }
+  if (sparse.is.data(X)) {
+    if (!is.null(kv) && kv$num.workers > 1L) mx.error("unsupported", "sparse data in distributed training is not supported")
+    return(sparse.model.iter(X, if (is.factor(y)) as.integer(y) - 1L else y, batch.size, array.layout, what))
   }
   if (is.data.frame(X)) X <- df.encode(df.encoding(X), X)
   if (!is.numeric(X) && !is.logical(X))
@@ -79,7 +83,7 @@ model.split <- function(tab, fraction, layout, verbose) {
   if (!is.numeric(fraction) || length(fraction) != 1L || !is.finite(fraction) || fraction < 0 || fraction >= 1)
     mx.error("value", "argument 'validation.split' must be a number in [0, 1)")
   if (fraction == 0) return(list(tab = tab, layout = layout))
-  if (is.mx.dataiter(tab$X) || (is.list(tab$X) && !is.numeric(tab$X)))
+  if (is.mx.dataiter(tab$X) || (is.list(tab$X) && !is.numeric(tab$X)) || sparse.is.data(tab$X))
     mx.error("value", "validation.split needs array or data frame data, not an iterator or list")
   if (!is.null(tab$eval.data)) mx.error("value", "give either eval.data or validation.split, not both")
   X <- model.layout(tab$X, tab$y, layout, "X", verbose)
@@ -245,6 +249,7 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   if (!train.iter$iter.next()) stop("the training data has no batch", call. = FALSE)
   b0 <- train.iter$value()
   feeds <- model.feeds(b0, input.names, output.names)
+  feeds$csr <- model.csr.fields(feeds, b0)
   input.shapes <- lapply(feeds$fields, function(f) dim(b0[[f]]))
   batch.size <- model.last(input.shapes[[1L]])
   # parameters; those made here are released once the executors hold copies
@@ -370,8 +375,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   param.names <- names(arg.params)
   grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
   names(grad.req) <- param.names
-  # sparse_grad Embeddings: the executors may run a split graph (model-sparse.R)
-  bind <- model.emb.split(symbol, grad.req, feeds, input.shapes, ctx, dist)
+  # sparse_grad Embeddings, CSR data: the executors may run a split graph (model-sparse.R)
+  bind <- model.graph.split(symbol, grad.req, feeds, input.shapes, ctx, dist)
   execs <- lapply(seq_len(ndev), function(i) {
     shp <- lapply(bind$shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
     ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx[[i]], grad.req = bind$grad.req), shp))
@@ -379,8 +384,9 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
     ex
   })
-  held <- model.emb.weights(bind$embs, arg.params, owned, execs[[1L]])
-  feeds$embs <- lapply(bind$embs, function(e) c(e, list(array = held[[e$weight]])))
+  held <- model.split.weights(bind$splits, arg.params, owned, execs[[1L]])
+  feeds$splits <- bind$splits
+  feeds$held <- held
   .Call(C_mx_r_nd_release, Filter(function(a) !any(vapply(held, identical, TRUE, a)), owned))
   if (verbose) message(sprintf("Start training with %d device%s%s", ndev, if (ndev > 1) "s" else "",
                                if (dist) sprintf(" on each of %d workers", kv$num.workers) else ""))
@@ -399,7 +405,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   updater <- mx.opt.get.updater(optimizer, weights)
   sparse <- if (!dist) model.sparse.inputs(bind$symbol, live, feeds)
   env <- new.env()
-  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names, held = held))
+  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names,
+                                                            held = model.split.params(bind$splits, held)))
   eval.cache <- model.eval.cache(execs, slices, bind$symbol, ctx, bind$shapes)
   nan.seen <- FALSE
   env$history <- history.empty(metric)
@@ -430,7 +437,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
         else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
         g <- if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds) else grads
-        updater(weights, model.emb.grads(feeds$embs, execs[[1L]], g, param.names, batch, feeds))
+        updater(weights, model.split.grads(bind$splits, execs[[1L]], g, param.names, batch, feeds))
         if (ndev > 1) model.broadcast.weights(execs, param.names)
         if (!is.null(metric))
           for (i in seq_len(ndev))
@@ -483,7 +490,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   # rather than copies of them
   model <- env$restore.model %||% (if (is.null(stopped)) lazy$value()) %||%
     model.extract(symbol, execs, param.names, copy = !(length(execs) == 1L && ctx[[1L]]$device == "cpu"),
-                  held = held)
+                  held = model.split.params(bind$splits, held))
   model$history <- env$history
   model
 }
@@ -553,13 +560,16 @@ model.sparse.grads <- function(sparse, grads, param.names, batch, feeds) {
   grads
 }
 
-# A batch into an executor's inputs (an input a split graph lacks is skipped),
-# and the lookups of split Embeddings.
+# A batch into an executor's inputs (an input a split graph lacks is skipped;
+# sparse batches become dense), and the split nodes (model-sparse.R).
 model.load.batch <- function(ex, batch, sl, ndev, feeds) {
-  for (n in names(feeds$fields))
-    if (!is.null(batch[[feeds$fields[[n]]]]) && !is.null(ex$ref.arg.arrays[[n]]))
-      .Call(C_mx_r_nd_copy_into, model.slice(batch[[feeds$fields[[n]]]], sl, ndev), ex$ref.arg.arrays[[n]])
-  model.emb.lookup(ex, batch, sl, ndev, feeds)
+  for (n in names(feeds$fields)) {
+    x <- batch[[feeds$fields[[n]]]]
+    if (is.null(x) || is.null(ex$ref.arg.arrays[[n]])) next
+    if (inherits(x, "MXNDArraySparse")) x <- mx.nd.cast.storage(x, "default")
+    .Call(C_mx_r_nd_copy_into, model.slice(x, sl, ndev), ex$ref.arg.arrays[[n]])
+  }
+  model.split.forward(ex, batch, sl, ndev, feeds)
 }
 
 model.batch.label <- function(batch, sl, ndev, feeds) model.slice(batch[[feeds$label]], sl, ndev)
@@ -727,18 +737,28 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
     X <- df.encode(model$encoding %||% df.encoding(X), X)
     array.layout <- "colmajor"
   }
-  if (!is.mx.dataiter(X)) {
+  if (sparse.is.data(X)) {
+    if (array.layout == "auto") array.layout <- "colmajor"
+  } else if (!is.mx.dataiter(X)) {
     if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
+    array.layout <- "colmajor"
   }
-  it <- model.iter(X, NULL, array.batch.size, shuffle = FALSE, "colmajor", "X")
+  it <- model.iter(X, NULL, array.batch.size, shuffle = FALSE, array.layout, "X")
   it$reset()
   if (!it$iter.next()) stop("no data to predict", call. = FALSE)
   b <- it$value()
   feeds <- predict.feeds(model, b)
+  feeds$csr <- model.csr.fields(feeds, b)
   shapes <- lapply(feeds$fields, function(f) dim(b[[f]]))
-  ex <- do.call(mx.simple.bind, c(list(model$symbol, ctx = ctx, grad.req = "null"), shapes))
+  # a FullyConnected over CSR data runs by sparse dot (model-sparse.R)
+  req <- rep("write", length(model$arg.params))
+  names(req) <- names(model$arg.params)
+  bind <- model.graph.split(model$symbol, req, feeds, shapes, list(ctx), FALSE, embeddings = FALSE)
+  ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx, grad.req = "null"), bind$shapes))
   predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
+  feeds$splits <- bind$splits
+  feeds$held <- model.split.weights(bind$splits, model$arg.params, list(), ex)
   res <- list()
   it$reset()
   while (it$iter.next()) {
