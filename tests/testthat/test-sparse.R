@@ -325,9 +325,9 @@ copy_params <- function(p) lapply(p, function(a) mx.nd.copyto(a, cpu))
 split_calls <- function(expr) {
   count <- new.env()
   count$n <- 0
-  suppressMessages(trace(mxnet:::model.emb.grads, bquote(assign("n", .(count)$n + length(embs), envir = .(count))),
+  suppressMessages(trace(mxnet:::model.split.grads, bquote(assign("n", .(count)$n + length(splits), envir = .(count))),
                          print = FALSE, where = asNamespace("mxnet")))
-  on.exit(suppressMessages(untrace(mxnet:::model.emb.grads, where = asNamespace("mxnet"))))
+  on.exit(suppressMessages(untrace(mxnet:::model.split.grads, where = asNamespace("mxnet"))))
   force(expr)
   count$n
 }
@@ -341,10 +341,10 @@ test_that("the split Embedding's row_sparse gradient equals the dense Embedding 
     batch <- list(data = mx.nd.array(idx, ctx = cpu))
     ex <- new.env()
     ex$ref.grad.arrays <- list(e_output_in = mx.nd.array(og, ctx = cpu, dtype = dtype))
-    embs <- list(list(weight = "e_weight", input = "e_output_in", index = "data",
-                      params = list(input_dim = as.character(K), output_dim = as.character(D))))
-    g <- mxnet:::model.emb.grads(embs, ex, list(NULL, NULL), c("w0", "e_weight"), batch,
-                                 list(fields = c(data = "data")))[[2]]
+    splits <- list(list(kind = "emb", weight = "e_weight", input = "e_output_in", index = "data",
+                        params = list(input_dim = as.character(K), output_dim = as.character(D))))
+    g <- mxnet:::model.split.grads(splits, ex, list(NULL, NULL), c("w0", "e_weight"), batch,
+                                   list(fields = c(data = "data")))[[2]]
     expect_s3_class(g, "MXNDArrayRowSparse")
     expect_equal(dim(g), c(D, K))
     # plain R: rows read (0-based), each the sum of its positions' out-gradients
@@ -513,6 +513,98 @@ test_that("a 10^6 x 16 Embedding trains with no vocabulary-sized array but the w
   changed <- which(as.vector(as.array(mxnet:::nd.invoke("_sparse_row_nnz", list(diff)))) > 0) - 1
   expect_equal(changed, sort(unique(as.vector(x))))
   expect_equal(as.array(a$model$arg.params$emb_weight), as.array(b$model$arg.params$emb_weight), tolerance = 1e-6)
+})
+
+test_that("CSR data: a first FullyConnected by sparse dot trains as dense data does, and predicts", {
+  skip_if_not(has_matrix, "the Matrix package is not installed")
+  set.seed(15)
+  F <- 40; n <- 48
+  S <- Matrix::rsparsematrix(F, n, 0.1)
+  S[31:40, ] <- 0                                      # features no example has
+  S <- methods::as(S, "CsparseMatrix")
+  y <- as.numeric(Matrix::colSums(S[1:10, ]) > 0)
+  dv <- mx.symbol.Variable("data")
+  mlp <- function(no_bias) mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Activation(
+    mx.symbol.FullyConnected(dv, num_hidden = 6, no_bias = no_bias, name = "fc1"), act_type = "tanh"),
+    num_hidden = 2, name = "fc2"), name = "sm")
+  dense_iter <- function() mx.io.arrayiter(as.matrix(S), y, batch.size = 16, shuffle = FALSE)
+  for (no_bias in c(FALSE, TRUE)) {
+    net <- mlp(no_bias)
+    mx.set.seed(7)
+    p <- mx.model.init.params(net, list(data = c(F, 16)), list(sm_label = 16), mx.init.uniform(0.3), cpu)$arg.params
+    run <- function(X, ...) mx.model.FeedForward.create(net, X = X, y = y, ctx = cpu, num.round = 3, array.batch.size = 16,
+                                                        arg.params = copy_params(p), verbose = FALSE, ...)
+    # plain SGD: the lazy step is the dense step, the batches come in order
+    expect_equal(split_calls(a <- run(S, learning.rate = 0.2)), 3 * 3)
+    b <- run(dense_iter(), learning.rate = 0.2)
+    for (w in names(p)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5,
+                                     info = paste(w, no_bias))
+    expect_equal(dim(as.array(a$arg.params$fc1_weight)), c(F, 6L))
+    expect_gt(max(abs(as.array(a$arg.params$fc1_weight) - as.array(p$fc1_weight))), 1e-3)
+    # prediction from the Matrix, the CSR array and the dense matrix agree
+    pd <- predict(b, as.matrix(S), array.layout = "colmajor")
+    expect_equal(predict(a, S), pd, tolerance = 1e-5)
+    expect_equal(predict(a, mx.nd.sparse.csr(S), array.batch.size = 10), pd, tolerance = 1e-5)
+    # Adam with weight decay: the columns of features no batch holds stay as initialised
+    ad <- run(S, optimizer = "adam", learning.rate = 0.05, wd = 0.1)
+    expect_equal(as.array(ad$arg.params$fc1_weight)[31:40, ], as.array(p$fc1_weight)[31:40, ], tolerance = 1e-7)
+    expect_gt(max(abs(as.array(ad$arg.params$fc1_weight)[1:30, ] - as.array(p$fc1_weight)[1:30, ])), 1e-3)
+  }
+  # examples as rows ("auto" sees the labels), eval.data as CSR, a CSR array as X
+  net <- mlp(FALSE)
+  m <- mx.model.FeedForward.create(net, X = Matrix::t(S), y = y, ctx = cpu, num.round = 2, array.batch.size = 16,
+                                   learning.rate = 0.2, eval.data = list(data = S, label = y),
+                                   eval.metric = mx.metric.accuracy, verbose = FALSE)
+  expect_equal(nrow(m$history), 2L)
+  expect_false(anyNA(m$history$validation))
+  m2 <- mx.model.FeedForward.create(net, X = mx.nd.sparse.csr(S), y = y, ctx = cpu, num.round = 1,
+                                    array.batch.size = 16, learning.rate = 0.2, verbose = FALSE)
+  expect_equal(dim(predict(m2, S)), c(2L, n))
+  # data that another layer reads too is given densely, batch by batch (no split)
+  two <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(dv, num_hidden = 1, name = "a") +
+                                          mx.symbol.FullyConnected(dv * 2, num_hidden = 1, name = "b"), name = "lro")
+  mx.set.seed(8)
+  p2 <- mx.model.init.params(two, list(data = c(F, 16)), list(lro_label = 16), mx.init.uniform(0.3), cpu)$arg.params
+  run2 <- function(X) mx.model.FeedForward.create(two, X = X, y = y, ctx = cpu, num.round = 2, array.batch.size = 16,
+                                                  learning.rate = 0.1, arg.params = copy_params(p2), verbose = FALSE)
+  expect_equal(split_calls(a <- run2(S)), 0)
+  b <- run2(dense_iter())
+  for (w in names(p2)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5)
+  # bad sparse data: a classed error
+  expect_error(mx.model.FeedForward.create(net, X = S, y = y[-1], ctx = cpu, num.round = 1, verbose = FALSE),
+               class = "mxnet_value_error")
+  expect_error(mx.model.FeedForward.create(net, X = mx.nd.sparse.csr(S), y = y, ctx = cpu, num.round = 1,
+                                           array.layout = "rowmajor", verbose = FALSE), class = "mxnet_value_error")
+})
+
+test_that("CSR data over 10^6 features: no feature-sized array but the weight, only the batch's features change", {
+  skip_if_not(has_matrix, "the Matrix package is not installed")
+  F <- 1e6; H <- 16; n <- 64
+  set.seed(16)
+  S <- Matrix::sparseMatrix(i = sample.int(F, 640, TRUE), j = rep(seq_len(n), each = 10), x = runif(640),
+                            dims = c(F, n))
+  y <- runif(n)
+  net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.FullyConnected(
+    mx.symbol.Variable("data"), num_hidden = H, name = "fc1"), num_hidden = 1, name = "fc2"), name = "lro")
+  invisible(gc(verbose = FALSE))
+  base <- mx.memory.stats()[["bytes_in_use"]]
+  held <- numeric(0)
+  cb <- function(iteration, nbatch, env, verbose) {
+    invisible(gc(verbose = FALSE))
+    held <<- c(held, mx.memory.stats()[["bytes_in_use"]] - base)
+    TRUE
+  }
+  mx.set.seed(9)
+  m <- mx.model.FeedForward.create(net, X = S, y = y, ctx = cpu, num.round = 1, array.batch.size = 32,
+                                   initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb,
+                                   verbose = FALSE)
+  expect_length(held, 2)
+  expect_lt(max(held), 1.25 * F * H * 4)                # the (transposed) weight alone
+  mx.set.seed(9)
+  w0 <- mx.model.init.params(net, list(data = c(F, 32)), list(lro_label = 32), mx.init.uniform(0.1), cpu)$arg.params$fc1_weight
+  diff <- mx.nd.transpose(m$arg.params$fc1_weight - w0)  # engine (features, hidden)
+  changed <- which(as.vector(as.array(mxnet:::nd.invoke("_sparse_row_nnz", list(diff)))) > 0)
+  expect_equal(changed, sort(unique(S@i + 1)))
 })
 
 test_that("the sparse logistic model learns a separable problem with each optimizer", {
