@@ -120,7 +120,16 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   dimension (a matrix: see \code{array.layout}), a data frame (always one
 #'   row per observation; numeric and logical columns as they are, factor and
 #'   character columns one-hot encoded, the encoding kept in
-#'   \code{model$encoding} for \code{predict}), or a data iterator.
+#'   \code{model$encoding} for \code{predict}), a sparse matrix (a
+#'   \code{Matrix} sparse matrix or a CSR \code{MXNDArraySparse}, examples as
+#'   R columns; a \code{Matrix} with examples as rows is read by
+#'   \code{array.layout} as a dense matrix is; batches in the given order),
+#'   or a data iterator. With CSR data on one CPU device, a
+#'   \code{FullyConnected} that reads the data input (and nothing else does)
+#'   runs as a sparse dot product outside the executor, and its weight is
+#'   updated lazily on the features each batch holds (\code{"sgd"},
+#'   \code{"adam"}, \code{"adagrad"}); other networks get each batch as a
+#'   dense array.
 #' @param y Labels (0-based classes, or a factor, whose levels the model
 #'   keeps in \code{model$label.levels}) when \code{X} is not an iterator.
 #' @param ctx A context or a list of contexts.
@@ -704,8 +713,9 @@ model.extract <- function(symbol, execs, param.names, copy = TRUE, held = list()
 #'
 #' @param object An \code{MXFeedForwardModel}.
 #' @param X,newdata Data: array, matrix, data frame (one row per
-#'   observation, encoded as in training) or iterator; \code{newdata} is
-#'   R's usual name for it.
+#'   observation, encoded as in training), sparse matrix (as in
+#'   \code{\link{mx.model.FeedForward.create}}) or iterator; \code{newdata}
+#'   is R's usual name for it.
 #' @param ctx Device (default \code{mx.ctx.default()}).
 #' @param array.batch.size Batch size.
 #' @param array.layout Layout of matrix input (see
