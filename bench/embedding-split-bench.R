@@ -4,7 +4,10 @@
 # before issue 11's split) against the split graph (the default: the lookup
 # outside the executor, a row_sparse gradient of the batch's rows).
 #
-# Each run is its own R process (peak RSS = its VmHWM), the two modes
+# "csr" trains FullyConnected(16) + FullyConnected(1) on the same indices as
+# a 10^6-feature bag of words (a dgCMatrix, the first layer by sparse dot).
+#
+# Each run is its own R process (peak RSS = its VmHWM), the modes
 # alternating; a run trains `epochs` epochs of random indices (SGD, batch
 # 128, 10 indices per example) and reports the mean time of the epochs after
 # the first (from the model's history).
@@ -30,7 +33,13 @@ child <- function(mode, epochs, n) {
   net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
     mx.symbol.Embedding(mx.symbol.Variable("data"), input_dim = K, output_dim = 16, sparse_grad = TRUE,
                         name = "emb")), num_hidden = 1, name = "fc"), name = "lro")
-  options(mxnet.embedding.split = mode == "split")
+  if (mode == "csr") {
+    # the same indices as a bag of words: a FullyConnected(16) over 10^6 CSR features
+    x <- Matrix::sparseMatrix(i = as.vector(x) + 1, j = rep(seq_len(n), each = 10), x = 1, dims = c(K, n))
+    net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.FullyConnected(
+      mx.symbol.Variable("data"), num_hidden = 16, name = "fc1"), num_hidden = 1, name = "fc"), name = "lro")
+  }
+  options(mxnet.embedding.split = mode != "dense")
   base <- hwm()
   mx.set.seed(2)
   m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = mx.cpu(), num.round = epochs,
@@ -49,7 +58,7 @@ if (length(args) && args[1] == "child") {
   n <- if (length(args) >= 3) as.integer(args[3]) else 12800L
   rscript <- file.path(R.home("bin"), "Rscript")
   rows <- list()
-  for (p in seq_len(pairs)) for (mode in c("dense", "split")) {
+  for (p in seq_len(pairs)) for (mode in c("dense", "split", "csr")) {
     out <- system2(rscript, c(self, "child", mode, epochs, n), stdout = TRUE)
     f <- strsplit(tail(out, 1), " ")[[1]]
     rows[[length(rows) + 1L]] <- data.frame(mode = f[1], epoch.s = as.numeric(f[2]), base.MB = as.numeric(f[3]),
@@ -65,4 +74,5 @@ if (length(args) && args[1] == "child") {
   s <- med[med$mode == "split", ]
   cat(sprintf("time per epoch dense / split: %.2fx; peak RSS above base: dense %.1f MB, split %.1f MB\n",
               d$epoch.s / s$epoch.s, d$peak.MB - d$base.MB, s$peak.MB - s$base.MB))
+  cat(sprintf("csr: a dense batch of %d x 10^6 float32 features would take %.0f MB\n", 128L, 128 * 1e6 * 4 / 2^20))
 }
