@@ -332,6 +332,22 @@ split_calls <- function(expr) {
   count$n
 }
 
+# train(cb) with cb as batch.end.callback: list(model, held), held the bytes
+# the engine holds in each batch callback above what it held before training
+# (after a garbage collection, so only live arrays count).
+bytes_during <- function(train) {
+  invisible(gc(verbose = FALSE))
+  base <- mx.memory.stats()[["bytes_in_use"]]
+  held <- numeric(0)
+  cb <- function(iteration, nbatch, env, verbose) {
+    invisible(gc(verbose = FALSE))
+    held <<- c(held, mx.memory.stats()[["bytes_in_use"]] - base)
+    TRUE
+  }
+  m <- train(cb)
+  list(model = m, held = held)
+}
+
 test_that("the split Embedding's row_sparse gradient equals the dense Embedding backward", {
   set.seed(11)
   K <- 7; D <- 3
@@ -484,22 +500,11 @@ test_that("a 10^6 x 16 Embedding trains with no vocabulary-sized array but the w
     mx.symbol.Embedding(mx.symbol.Variable("data"), input_dim = K, output_dim = D, sparse_grad = TRUE,
                         name = "emb")), num_hidden = 1, name = "fc"), name = "lro")
   vocab <- K * D * 4
-  # bytes the engine holds in each batch callback, above what it held before
-  # training (after a garbage collection, so only live arrays count)
-  run <- function(split) {
-    invisible(gc(verbose = FALSE))
-    base <- mx.memory.stats()[["bytes_in_use"]]
-    held <- numeric(0)
-    cb <- function(iteration, nbatch, env, verbose) {
-      invisible(gc(verbose = FALSE))
-      held <<- c(held, mx.memory.stats()[["bytes_in_use"]] - base)
-      TRUE
-    }
+  run <- function(split) bytes_during(function(cb) {
     mx.set.seed(6)
-    m <- train_split(split, net, X = mx.io.arrayiter(x, y, batch.size = 32, shuffle = FALSE), num.round = 1,
-                     initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb)
-    list(model = m, held = held)
-  }
+    train_split(split, net, X = mx.io.arrayiter(x, y, batch.size = 32, shuffle = FALSE), num.round = 1,
+                initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb)
+  })
   a <- run(TRUE)
   expect_length(a$held, 2)
   expect_lt(max(a$held), 1.25 * vocab)             # the weight alone (SGD keeps no state)
@@ -586,20 +591,15 @@ test_that("CSR data over 10^6 features: no feature-sized array but the weight, o
   y <- runif(n)
   net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.FullyConnected(
     mx.symbol.Variable("data"), num_hidden = H, name = "fc1"), num_hidden = 1, name = "fc2"), name = "lro")
-  invisible(gc(verbose = FALSE))
-  base <- mx.memory.stats()[["bytes_in_use"]]
-  held <- numeric(0)
-  cb <- function(iteration, nbatch, env, verbose) {
-    invisible(gc(verbose = FALSE))
-    held <<- c(held, mx.memory.stats()[["bytes_in_use"]] - base)
-    TRUE
-  }
-  mx.set.seed(9)
-  m <- mx.model.FeedForward.create(net, X = S, y = y, ctx = cpu, num.round = 1, array.batch.size = 32,
-                                   initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb,
-                                   verbose = FALSE)
-  expect_length(held, 2)
-  expect_lt(max(held), 1.25 * F * H * 4)                # the (transposed) weight alone
+  r <- bytes_during(function(cb) {
+    mx.set.seed(9)
+    mx.model.FeedForward.create(net, X = S, y = y, ctx = cpu, num.round = 1, array.batch.size = 32,
+                                initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb,
+                                verbose = FALSE)
+  })
+  m <- r$model
+  expect_length(r$held, 2)
+  expect_lt(max(r$held), 1.25 * F * H * 4)              # the (transposed) weight alone
   mx.set.seed(9)
   w0 <- mx.model.init.params(net, list(data = c(F, 32)), list(lro_label = 32), mx.init.uniform(0.1), cpu)$arg.params$fc1_weight
   diff <- mx.nd.transpose(m$arg.params$fc1_weight - w0)  # engine (features, hidden)
