@@ -415,7 +415,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   sparse <- if (!dist) model.sparse.inputs(bind$symbol, live, feeds)
   env <- new.env()
   lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names,
-                                                            held = model.split.params(bind$splits, held)))
+                                                   held = model.split.params(bind$splits, held)))
   eval.cache <- model.eval.cache(execs, slices, bind$symbol, ctx, bind$shapes)
   nan.seen <- FALSE
   env$history <- history.empty(metric)
