@@ -31,9 +31,13 @@ mx.model.init.params <- function(symbol, input.shape, output.shape, initializer,
 model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = "X", kv = NULL,
                        verbose = FALSE) {
   if (is.mx.dataiter(X)) return(X)
-  if (is.list(X) && !is.data.frame(X) && !is.null(X$data)) {
+  if (is.list(X) && !is.data.frame(X) && !inherits(X, "MXNDArraySparse") && !is.null(X$data)) {
     y <- X$label
     X <- X$data
+  }
+  if (sparse.is.data(X)) {
+    if (!is.null(kv) && kv$num.workers > 1L) mx.error("unsupported", "sparse data in distributed training is not supported")
+    return(sparse.model.iter(X, if (is.factor(y)) as.integer(y) - 1L else y, batch.size, array.layout, what))
   }
   if (is.data.frame(X)) X <- df.encode(df.encoding(X), X)
   if (!is.numeric(X) && !is.logical(X))
@@ -79,7 +83,7 @@ model.split <- function(tab, fraction, layout, verbose) {
   if (!is.numeric(fraction) || length(fraction) != 1L || !is.finite(fraction) || fraction < 0 || fraction >= 1)
     mx.error("value", "argument 'validation.split' must be a number in [0, 1)")
   if (fraction == 0) return(list(tab = tab, layout = layout))
-  if (is.mx.dataiter(tab$X) || (is.list(tab$X) && !is.numeric(tab$X)))
+  if (is.mx.dataiter(tab$X) || (is.list(tab$X) && !is.numeric(tab$X)) || sparse.is.data(tab$X))
     mx.error("value", "validation.split needs array or data frame data, not an iterator or list")
   if (!is.null(tab$eval.data)) mx.error("value", "give either eval.data or validation.split, not both")
   X <- model.layout(tab$X, tab$y, layout, "X", verbose)
@@ -116,7 +120,16 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   dimension (a matrix: see \code{array.layout}), a data frame (always one
 #'   row per observation; numeric and logical columns as they are, factor and
 #'   character columns one-hot encoded, the encoding kept in
-#'   \code{model$encoding} for \code{predict}), or a data iterator.
+#'   \code{model$encoding} for \code{predict}), a sparse matrix (a
+#'   \code{Matrix} sparse matrix or a CSR \code{MXNDArraySparse}, examples as
+#'   R columns; a \code{Matrix} with examples as rows is read by
+#'   \code{array.layout} as a dense matrix is; batches in the given order),
+#'   or a data iterator. With CSR data on one CPU device, a
+#'   \code{FullyConnected} that reads the data input (and nothing else does)
+#'   runs as a sparse dot product outside the executor, and its weight is
+#'   updated lazily on the features each batch holds (\code{"sgd"},
+#'   \code{"adam"}, \code{"adagrad"}); other networks get each batch as a
+#'   dense array.
 #' @param y Labels (0-based classes, or a factor, whose levels the model
 #'   keeps in \code{model$label.levels}) when \code{X} is not an iterator.
 #' @param ctx A context or a list of contexts.
@@ -131,7 +144,10 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   \code{Embedding} with \code{sparse_grad = TRUE} (indices from the data)
 #'   is updated lazily on a CPU: \code{"sgd"}, \code{"adam"} and
 #'   \code{"adagrad"} touch only the rows the batch uses, as MXNet's
-#'   \code{lazy_update}.
+#'   \code{lazy_update}. On one CPU device such an Embedding runs outside
+#'   the executor, so its gradient is formed for those rows only (no
+#'   vocabulary-sized gradient array; see \code{\link{mxnet.options}},
+#'   \code{mxnet.embedding.split}).
 #' @param initializer Parameter initializer.
 #' @param eval.data Validation data: \code{list(data =, label =)} (data as
 #'   \code{X}, a data frame encoded as \code{X}) or an iterator.
@@ -242,6 +258,7 @@ mx.model.FeedForward.create <- function(symbol, X, y = NULL, ctx = NULL, begin.r
   if (!train.iter$iter.next()) stop("the training data has no batch", call. = FALSE)
   b0 <- train.iter$value()
   feeds <- model.feeds(b0, input.names, output.names)
+  feeds$csr <- model.csr.fields(feeds, b0)
   input.shapes <- lapply(feeds$fields, function(f) dim(b0[[f]]))
   batch.size <- model.last(input.shapes[[1L]])
   # parameters; those made here are released once the executors hold copies
@@ -367,18 +384,23 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   param.names <- names(arg.params)
   grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
   names(grad.req) <- param.names
+  # sparse_grad Embeddings, CSR data: the executors may run a split graph (model-sparse.R)
+  bind <- model.graph.split(symbol, grad.req, feeds, input.shapes, ctx, dist)
   execs <- lapply(seq_len(ndev), function(i) {
-    shp <- lapply(input.shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
-    ex <- do.call(mx.simple.bind, c(list(symbol, ctx = ctx[[i]], grad.req = grad.req), shp))
+    shp <- lapply(bind$shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
+    ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx[[i]], grad.req = bind$grad.req), shp))
     mx.exec.update.arg.arrays(ex, arg.params, match.name = TRUE)
     mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
     ex
   })
-  .Call(C_mx_r_nd_release, owned)
+  held <- model.split.weights(bind$splits, arg.params, owned, execs[[1L]])
+  feeds$splits <- bind$splits
+  feeds$held <- held
+  .Call(C_mx_r_nd_release, Filter(function(a) !any(vapply(held, identical, TRUE, a)), owned))
   if (verbose) message(sprintf("Start training with %d device%s%s", ndev, if (ndev > 1) "s" else "",
                                if (dist) sprintf(" on each of %d workers", kv$num.workers) else ""))
   # the first executor holds the master copy of the weights
-  weights <- execs[[1L]]$ref.arg.arrays[param.names]
+  weights <- c(execs[[1L]]$ref.arg.arrays, held)[param.names]
   grads <- lapply(param.names, function(n) execs[[1L]]$ref.grad.arrays[[n]])
   live <- param.names[!vapply(grads, is.null, TRUE)]
   grads.live <- execs[[1L]]$ref.grad.arrays[live]
@@ -390,10 +412,11 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
     .Call(C_mx_r_kv_overlap_new, kv$handle, execs[[1L]]$ptr, unname(grads.live))
   if (!is.null(overlap)) on.exit(.Call(C_mx_r_kv_overlap_free, overlap), add = TRUE)
   updater <- mx.opt.get.updater(optimizer, weights)
-  sparse <- if (!dist) model.sparse.inputs(symbol, live, feeds)
+  sparse <- if (!dist) model.sparse.inputs(bind$symbol, live, feeds)
   env <- new.env()
-  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names))
-  eval.cache <- model.eval.cache(execs, slices, symbol, ctx, input.shapes)
+  lazy <- model.lazy(env, function() model.extract(symbol, execs, param.names,
+                                                   held = model.split.params(bind$splits, held)))
+  eval.cache <- model.eval.cache(execs, slices, bind$symbol, ctx, bind$shapes)
   nan.seen <- FALSE
   env$history <- history.empty(metric)
   show.bar <- progress.wanted(verbose)
@@ -422,8 +445,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         if (ndev > 1) .Call(C_mx_r_kv_reduce_lists, grads.live, dev.grads, kv$handle)
         if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
         else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
-        updater(weights, if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds)
-                         else grads)
+        g <- if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds) else grads
+        updater(weights, model.split.grads(bind$splits, execs[[1L]], g, param.names, batch, feeds))
         if (ndev > 1) model.broadcast.weights(execs, param.names)
         if (!is.null(metric))
           for (i in seq_len(ndev))
@@ -475,7 +498,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   # the executors go with this call: a model on the CPU takes their arrays
   # rather than copies of them
   model <- env$restore.model %||% (if (is.null(stopped)) lazy$value()) %||%
-    model.extract(symbol, execs, param.names, copy = !(length(execs) == 1L && ctx[[1L]]$device == "cpu"))
+    model.extract(symbol, execs, param.names, copy = !(length(execs) == 1L && ctx[[1L]]$device == "cpu"),
+                  held = model.split.params(bind$splits, held))
   model$history <- env$history
   model
 }
@@ -537,19 +561,24 @@ model.sparse.grads <- function(sparse, grads, param.names, batch, feeds) {
     g <- grads[[i]]
     info <- .Call(C_mx_r_nd_info, g)
     if (info$ctx$device != "cpu") next
-    K <- model.last(dim(g))
     v <- as.vector(as.array(batch[[feeds$fields[[sparse[[w]]]]]]))
-    rows <- sort(unique(ifelse(!(v > 0), 0, ifelse(v >= K - 1, K - 1, trunc(v)))))
+    rows <- sort(unique(model.emb.rows(v, model.last(dim(g)))))
     data <- nd.invoke("take", list(g, mx.nd.array(rows, ctx = mx.cpu())), list(axis = 0L))
     grads[[i]] <- mx.nd.sparse.row_sparse(data, indices = rows, shape = dim(g), dtype = info$dtype)
   }
   grads
 }
 
+# A batch into an executor's inputs (an input a split graph lacks is skipped;
+# sparse batches become dense), and the split nodes (model-sparse.R).
 model.load.batch <- function(ex, batch, sl, ndev, feeds) {
-  for (n in names(feeds$fields))
-    if (!is.null(batch[[feeds$fields[[n]]]]))
-      .Call(C_mx_r_nd_copy_into, model.slice(batch[[feeds$fields[[n]]]], sl, ndev), ex$ref.arg.arrays[[n]])
+  for (n in names(feeds$fields)) {
+    x <- batch[[feeds$fields[[n]]]]
+    if (is.null(x) || is.null(ex$ref.arg.arrays[[n]])) next
+    if (inherits(x, "MXNDArraySparse")) x <- mx.nd.cast.storage(x, "default")
+    .Call(C_mx_r_nd_copy_into, model.slice(x, sl, ndev), ex$ref.arg.arrays[[n]])
+  }
+  model.split.forward(ex, batch, sl, ndev, feeds)
 }
 
 model.batch.label <- function(batch, sl, ndev, feeds) model.slice(batch[[feeds$label]], sl, ndev)
@@ -656,11 +685,12 @@ model.lazy <- function(env, extract) {
        })
 }
 
-# The trained model from the first executor: copies on the CPU, or (copy =
-# FALSE, an executor on the CPU about to be dropped) its own arrays.
-model.extract <- function(symbol, execs, param.names, copy = TRUE) {
+# The trained model from the first executor (and `held`, the parameters the
+# training loop holds outside it): copies on the CPU, or (copy = FALSE, an
+# executor on the CPU about to be dropped) its own arrays.
+model.extract <- function(symbol, execs, param.names, copy = TRUE, held = list()) {
   take <- if (copy) function(a) mx.nd.copyto(a, mx.cpu()) else identity
-  arg <- lapply(execs[[1L]]$ref.arg.arrays[param.names], take)
+  arg <- lapply(c(execs[[1L]]$ref.arg.arrays, held)[param.names], take)
   aux <- lapply(execs[[1L]]$ref.aux.arrays, take)
   if (length(execs) > 1L && length(aux)) {
     for (n in names(aux)) {
@@ -683,8 +713,9 @@ model.extract <- function(symbol, execs, param.names, copy = TRUE) {
 #'
 #' @param object An \code{MXFeedForwardModel}.
 #' @param X,newdata Data: array, matrix, data frame (one row per
-#'   observation, encoded as in training) or iterator; \code{newdata} is
-#'   R's usual name for it.
+#'   observation, encoded as in training), sparse matrix (as in
+#'   \code{\link{mx.model.FeedForward.create}}) or iterator; \code{newdata}
+#'   is R's usual name for it.
 #' @param ctx Device (default \code{mx.ctx.default()}).
 #' @param array.batch.size Batch size.
 #' @param array.layout Layout of matrix input (see
@@ -716,18 +747,28 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
     X <- df.encode(model$encoding %||% df.encoding(X), X)
     array.layout <- "colmajor"
   }
-  if (!is.mx.dataiter(X)) {
+  if (sparse.is.data(X)) {
+    if (array.layout == "auto") array.layout <- "colmajor"
+  } else if (!is.mx.dataiter(X)) {
     if (is.matrix(X) && array.layout == "auto") array.layout <- predict.layout(model, X)
     X <- model.layout(X, NULL, if (array.layout == "auto") "colmajor" else array.layout, "X")
+    array.layout <- "colmajor"
   }
-  it <- model.iter(X, NULL, array.batch.size, shuffle = FALSE, "colmajor", "X")
+  it <- model.iter(X, NULL, array.batch.size, shuffle = FALSE, array.layout, "X")
   it$reset()
   if (!it$iter.next()) stop("no data to predict", call. = FALSE)
   b <- it$value()
   feeds <- predict.feeds(model, b)
+  feeds$csr <- model.csr.fields(feeds, b)
   shapes <- lapply(feeds$fields, function(f) dim(b[[f]]))
-  ex <- do.call(mx.simple.bind, c(list(model$symbol, ctx = ctx, grad.req = "null"), shapes))
+  # a FullyConnected over CSR data runs by sparse dot (model-sparse.R)
+  req <- rep("write", length(model$arg.params))
+  names(req) <- names(model$arg.params)
+  bind <- model.graph.split(model$symbol, req, feeds, shapes, list(ctx), FALSE, embeddings = FALSE)
+  ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx, grad.req = "null"), bind$shapes))
   predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
+  feeds$splits <- bind$splits
+  feeds$held <- model.split.weights(bind$splits, model$arg.params, list(), ex)
   res <- list()
   it$reset()
   while (it$iter.next()) {

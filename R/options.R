@@ -44,6 +44,12 @@
 #'     thread allreduce gradients while backward runs, in distributed
 #'     training with one device per worker (default \code{FALSE}: MPI
 #'     busy-waits, which slows a worker without a spare core).}
+#'   \item{\code{mxnet.embedding.split}}{\code{TRUE} (default):
+#'     \code{\link{mx.model.FeedForward.create}} computes an
+#'     \code{Embedding} with \code{sparse_grad = TRUE} outside the executor,
+#'     so that its weight's gradient is formed for the batch's rows only
+#'     (no vocabulary-sized gradient array); \code{FALSE}: the executor
+#'     computes the dense gradient and the rows are taken from it.}
 #' }
 #' @name mxnet.options
 #' @aliases mxnet-options

@@ -445,6 +445,29 @@ sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
   io.new.iter(it, "MXLibSVMIter")
 }
 
+# Is X sparse data for mx.model.FeedForward.create / predict?
+sparse.is.data <- function(X) inherits(X, "MXNDArraySparse") || methods::is(X, "sparseMatrix")
+
+# X of mx.model.FeedForward.create or predict as an iterator of CSR batches
+# (in order; the last batch filled from the start): a CSR array or Matrix
+# sparse matrix with the examples as R columns ("colmajor"); "rowmajor", or
+# "auto" with as many R rows as labels, takes a Matrix's transpose.
+sparse.model.iter <- function(X, y, batch.size, layout, what) {
+  layout <- match.arg(layout, c("auto", "colmajor", "rowmajor"))
+  if (methods::is(X, "sparseMatrix")) {
+    if (layout == "auto" && !is.null(y) && nrow(X) == length(y) && ncol(X) != length(y)) layout <- "rowmajor"
+    X <- mx.nd.sparse.csr(if (layout == "rowmajor") Matrix::t(X) else X)
+  } else if (layout == "rowmajor") {
+    sparse.fail("argument '%s': a CSR array has its examples as R columns; array.layout = \"rowmajor\" needs a Matrix", what)
+  }
+  if (!inherits(X, "MXNDArrayCSR")) sparse.fail("argument '%s': sparse data must be CSR, not %s", what, X$stype)
+  n <- X$shape[1L]
+  if (is.null(y)) y <- numeric(n)
+  if (!is.numeric(y) || length(y) != n || anyNA(y))
+    sparse.fail("'%s' has %s examples (R columns) but %d labels (or labels that are NA)", what, format(n), length(y))
+  sparse.csr.iter(list(X$data, X$indices, X$indptr), X$shape[2L], y, io.check.batch.size(batch.size))
+}
+
 # ------------------------------------------------------- sparse training
 
 #' Lazy (row-sparse) optimizer updates

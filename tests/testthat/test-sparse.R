@@ -309,6 +309,304 @@ test_that("FeedForward training updates an Embedding with sparse_grad = TRUE laz
   expect_error(train(TRUE, "rmsprop", learning.rate = 0.01), "lazy update", class = "mxnet_unsupported_error")
 })
 
+# ---- Embedding(sparse_grad = TRUE) outside the executor (R/model-sparse.R)
+
+# Train with options(mxnet.embedding.split = split): TRUE computes the
+# Embedding outside the executor, FALSE keeps the executor's dense gradient.
+train_split <- function(split, ...) {
+  old <- options(mxnet.embedding.split = split)
+  on.exit(options(old))
+  mx.model.FeedForward.create(..., ctx = cpu, verbose = FALSE)
+}
+# A copy of a list of NDArrays (arg.params are not consumed by training, but
+# each run gets its own).
+copy_params <- function(p) lapply(p, function(a) mx.nd.copyto(a, cpu))
+# Does the executor of a run see the split? The traced grads helper counts.
+split_calls <- function(expr) {
+  count <- new.env()
+  count$n <- 0
+  suppressMessages(trace(mxnet:::model.split.grads, bquote(assign("n", .(count)$n + length(splits), envir = .(count))),
+                         print = FALSE, where = asNamespace("mxnet")))
+  on.exit(suppressMessages(untrace(mxnet:::model.split.grads, where = asNamespace("mxnet"))))
+  force(expr)
+  count$n
+}
+
+# train(cb) with cb as batch.end.callback: list(model, held), held the bytes
+# the engine holds in each batch callback above what it held before training
+# (after a garbage collection, so only live arrays count).
+bytes_during <- function(train) {
+  invisible(gc(verbose = FALSE))
+  base <- mx.memory.stats()[["bytes_in_use"]]
+  held <- numeric(0)
+  cb <- function(iteration, nbatch, env, verbose) {
+    invisible(gc(verbose = FALSE))
+    held <<- c(held, mx.memory.stats()[["bytes_in_use"]] - base)
+    TRUE
+  }
+  m <- train(cb)
+  list(model = m, held = held)
+}
+
+test_that("the split Embedding's row_sparse gradient equals the dense Embedding backward", {
+  set.seed(11)
+  K <- 7; D <- 3
+  for (dtype in c("float32", "float64")) {
+    idx <- matrix(c(6, 0, 2.7, -1, 9, 2, 2, NaN, 4.2, 0), 2)    # clipped, truncated, repeated
+    og <- array(rnorm(D * length(idx)), c(D, dim(idx)))
+    batch <- list(data = mx.nd.array(idx, ctx = cpu))
+    ex <- new.env()
+    ex$ref.grad.arrays <- list(e_output_in = mx.nd.array(og, ctx = cpu, dtype = dtype))
+    splits <- list(list(kind = "emb", weight = "e_weight", input = "e_output_in", index = "data",
+                        params = list(input_dim = as.character(K), output_dim = as.character(D))))
+    g <- mxnet:::model.split.grads(splits, ex, list(NULL, NULL), c("w0", "e_weight"), batch,
+                                   list(fields = c(data = "data")))[[2]]
+    expect_s3_class(g, "MXNDArrayRowSparse")
+    expect_equal(dim(g), c(D, K))
+    # plain R: rows read (0-based), each the sum of its positions' out-gradients
+    v <- as.vector(idx)
+    r <- ifelse(is.nan(v) | v <= 0, 0, pmin(trunc(v), K - 1))
+    ref <- matrix(0, D, K)
+    og2 <- matrix(og, D)
+    for (k in seq_along(v)) ref[, r[k] + 1] <- ref[, r[k] + 1] + og2[, k]
+    expect_equal(as.vector(as.array(g$indices)), sort(unique(r)))
+    expect_nd_equal(g$data, ref[, sort(unique(r)) + 1], tolerance = tol_for(dtype) * 10)
+    # the dense Embedding backward of an executor gives the same matrix
+    net <- mx.symbol.Embedding(mx.symbol.Variable("data"), input_dim = K, output_dim = D, name = "e")
+    dex <- mx.simple.bind(net, ctx = cpu, grad.req = c(e_weight = "write"), data = dim(idx))
+    mx.exec.update.arg.arrays(dex, list(data = mx.nd.array(idx, ctx = cpu)), match.name = TRUE)
+    mx.exec.forward(dex, is.train = TRUE)
+    mx.exec.backward(dex, list(mx.nd.array(og, ctx = cpu)))
+    expect_equal(as.array(g), as.array(dex$ref.grad.arrays$e_weight), tolerance = 1e-5)
+  }
+})
+
+test_that("split Embeddings train as the executor's dense gradient does: several inputs, two consumers", {
+  # two Embeddings, each with its own indices; neither index input remains an
+  # executor argument; eval.data of another batch size shares the arrays
+  set.seed(12)
+  n <- 40
+  d <- list(user = sample(0:4, n, TRUE), item = sample(0:9, n, TRUE))
+  d$score <- (d$user + d$item) / 10
+  iter <- function(bs) {
+    src <- mx.io.arrayiter(rbind(d$user, d$item), d$score, batch.size = bs, shuffle = FALSE)
+    it <- new.env()
+    it$reset <- function() src$reset(); it$iter.next <- function() src$iter.next()
+    it$num.pad <- function() src$num.pad()
+    it$value <- function() {
+      v <- src$value(); x <- as.array(v$data)
+      list(user = mx.nd.array(x[1, ]), item = mx.nd.array(x[2, ]), score = v$label)
+    }
+    it
+  }
+  u <- mx.symbol.Embedding(mx.symbol.Variable("user"), input_dim = 5, output_dim = 3, sparse_grad = TRUE, name = "uemb")
+  i <- mx.symbol.Embedding(mx.symbol.Variable("item"), input_dim = 10, output_dim = 3, sparse_grad = TRUE, name = "iemb")
+  mf <- mx.symbol.LinearRegressionOutput(mx.symbol.Flatten(mx.symbol.sum_axis(u * i, axis = 1)),
+                                         label = mx.symbol.Variable("score"), name = "pred")
+  p0 <- list(uemb_weight = mx.nd.array(matrix(runif(15, -0.5, 0.5), 3), ctx = cpu),
+             iemb_weight = mx.nd.array(matrix(runif(30, -0.5, 0.5), 3), ctx = cpu))
+  run <- function(split, opt, ...)
+    train_split(split, mf, X = iter(8), num.round = 3, optimizer = opt, arg.params = copy_params(p0),
+                input.names = c("user", "item"), output.names = "score", eval.data = iter(5),
+                eval.metric = mx.metric.rmse, ...)
+  for (o in list(list("sgd", momentum = 0.9), list("adam"), list("adagrad"))) {
+    calls <- split_calls(a <- do.call(run, c(list(TRUE), o, list(learning.rate = 0.1, wd = 0.01))))
+    expect_equal(calls, 2 * 3 * 5)                       # 2 embeddings x 3 epochs x 5 batches
+    b <- do.call(run, c(list(FALSE), o, list(learning.rate = 0.1, wd = 0.01)))
+    for (w in names(p0)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]),
+                                      tolerance = 1e-5, info = paste(o[[1]], w))
+    expect_equal(a$history$eval.metric, b$history$eval.metric, tolerance = 1e-5)
+    expect_gt(max(abs(as.array(a$arg.params$iemb_weight) - as.array(p0$iemb_weight))), 1e-3)
+    # the model keeps the user's symbol: prediction and its arguments
+    expect_equal(arguments(a$symbol), arguments(mf))
+    expect_equal(predict(a, iter(8)), predict(b, iter(8)), tolerance = 1e-5)
+  }
+  # p0 is the caller's: training copies it
+  expect_equal(dim(as.array(p0$uemb_weight)), c(3L, 5L))
+  # an Embedding whose output feeds two consumers (and data that is also a
+  # FullyConnected input: the index input stays an executor argument)
+  x <- matrix(sample(0:11, 3 * 24, TRUE), 3, 24); y <- runif(24)
+  dv <- mx.symbol.Variable("data")
+  e <- mx.symbol.Embedding(dv, input_dim = 12, output_dim = 4, sparse_grad = TRUE, name = "emb")
+  h <- mx.symbol.FullyConnected(mx.symbol.Flatten(e), num_hidden = 2, name = "fc1") +
+    mx.symbol.FullyConnected(mx.symbol.Flatten(mx.symbol.tanh(e)), num_hidden = 2, name = "fc2") +
+    mx.symbol.FullyConnected(dv, num_hidden = 2, name = "fc3")
+  net2 <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(h, num_hidden = 1, name = "out"), name = "lro")
+  mx.set.seed(3)
+  p2 <- mx.model.init.params(net2, list(data = c(3, 6)), list(lro_label = 6), mx.init.uniform(0.3), cpu)$arg.params
+  run2 <- function(split) train_split(split, net2, X = mx.io.arrayiter(x, y, batch.size = 6, shuffle = FALSE),
+                                      num.round = 2, learning.rate = 0.05, momentum = 0.5,
+                                      arg.params = copy_params(p2))
+  expect_equal(split_calls(a <- run2(TRUE)), 2 * 4)
+  b <- run2(FALSE)
+  for (w in names(p2)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5, info = w)
+  # a weight two Embeddings share falls back to the executor's gradient, without error
+  tied <- mx.symbol.Variable("tied_weight")
+  e1 <- mx.symbol.Embedding(dv, weight = tied, input_dim = 12, output_dim = 4, sparse_grad = TRUE, name = "e1")
+  e2 <- mx.symbol.Embedding(dv + 1, weight = tied, input_dim = 12, output_dim = 4, sparse_grad = TRUE, name = "e2")
+  net3 <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(e1 * e2), num_hidden = 1), name = "lro")
+  mx.set.seed(4)
+  p3 <- mx.model.init.params(net3, list(data = c(3, 6)), list(lro_label = 6), mx.init.uniform(0.3), cpu)$arg.params
+  run3 <- function(split) train_split(split, net3, X = mx.io.arrayiter(x, y, batch.size = 6, shuffle = FALSE),
+                                      num.round = 2, learning.rate = 0.05, arg.params = copy_params(p3))
+  expect_equal(split_calls(a <- run3(TRUE)), 0)
+  b <- run3(FALSE)
+  expect_equal(as.array(a$arg.params$tied_weight), as.array(b$arg.params$tied_weight), tolerance = 1e-6)
+})
+
+test_that("split Embeddings: restarts with begin.round, callbacks and checkpoints see the weight", {
+  set.seed(13)
+  x <- matrix(sample(0:29, 2 * 32, TRUE), 2, 32); y <- runif(32)
+  net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
+    mx.symbol.Embedding(mx.symbol.Variable("data"), input_dim = 30, output_dim = 5, sparse_grad = TRUE, name = "emb")),
+    num_hidden = 1, name = "fc"), name = "lro")
+  mx.set.seed(5)
+  p <- mx.model.init.params(net, list(data = c(2, 8)), list(lro_label = 8), mx.init.uniform(0.3), cpu)$arg.params
+  it <- function() mx.io.arrayiter(x, y, batch.size = 8, shuffle = FALSE)
+  prefix <- file.path(tempfile("emb-split"), "m")
+  dir.create(dirname(prefix))
+  seen <- list()
+  cb <- function(iteration, nbatch, env, verbose) {
+    seen[[iteration]] <<- as.array(env$model$arg.params$emb_weight)
+    TRUE
+  }
+  whole <- train_split(TRUE, net, X = it(), num.round = 3, learning.rate = 0.2, arg.params = copy_params(p),
+                       epoch.end.callback = function(...) { cb(...); mx.callback.save.checkpoint(prefix)(...) })
+  first <- train_split(TRUE, net, X = it(), num.round = 1, learning.rate = 0.2, arg.params = copy_params(p))
+  rest <- train_split(TRUE, net, X = it(), begin.round = 2, num.round = 3, learning.rate = 0.2,
+                      arg.params = first$arg.params)
+  dense <- train_split(FALSE, net, X = it(), num.round = 3, learning.rate = 0.2, arg.params = copy_params(p))
+  w <- as.array(whole$arg.params$emb_weight)
+  expect_equal(as.array(rest$arg.params$emb_weight), w, tolerance = 1e-6)
+  expect_equal(as.array(dense$arg.params$emb_weight), w, tolerance = 1e-5)
+  expect_equal(seen[[1]], as.array(first$arg.params$emb_weight), tolerance = 1e-6)
+  expect_equal(seen[[3]], w, tolerance = 1e-6)
+  loaded <- mx.model.load(prefix, 3)
+  expect_equal(as.array(loaded$arg.params$emb_weight), w, tolerance = 1e-6)
+  expect_equal(predict(loaded, x, array.layout = "colmajor"), predict(whole, x, array.layout = "colmajor"),
+               tolerance = 1e-6)
+  # arg.params of the wrong shape are an error naming the weight
+  bad <- copy_params(p)
+  bad$emb_weight <- mx.nd.zeros(c(5, 31), ctx = cpu)
+  expect_error(train_split(TRUE, net, X = it(), num.round = 1, arg.params = bad), "emb_weight")
+})
+
+test_that("a 10^6 x 16 Embedding trains with no vocabulary-sized array but the weight, touching the batch's rows only", {
+  K <- 1e6; D <- 16
+  set.seed(14)
+  x <- matrix(sample.int(K, 4 * 64, TRUE) - 1, 4, 64)        # 2 batches of 32 x 4 indices
+  y <- runif(64)
+  net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
+    mx.symbol.Embedding(mx.symbol.Variable("data"), input_dim = K, output_dim = D, sparse_grad = TRUE,
+                        name = "emb")), num_hidden = 1, name = "fc"), name = "lro")
+  vocab <- K * D * 4
+  run <- function(split) bytes_during(function(cb) {
+    mx.set.seed(6)
+    train_split(split, net, X = mx.io.arrayiter(x, y, batch.size = 32, shuffle = FALSE), num.round = 1,
+                initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb)
+  })
+  a <- run(TRUE)
+  expect_length(a$held, 2)
+  expect_lt(max(a$held), 1.25 * vocab)             # the weight alone (SGD keeps no state)
+  b <- run(FALSE)
+  expect_gt(min(b$held), 1.9 * vocab)              # weight + the executor's dense gradient
+  # the update changed the rows the batches use and no other (the weight as
+  # initialised: the same seed, the same initializer)
+  mx.set.seed(6)
+  w0 <- mx.model.init.params(net, list(data = c(4, 32)), list(lro_label = 32), mx.init.uniform(0.1), cpu)$arg.params$emb_weight
+  diff <- a$model$arg.params$emb_weight - w0
+  changed <- which(as.vector(as.array(mxnet:::nd.invoke("_sparse_row_nnz", list(diff)))) > 0) - 1
+  expect_equal(changed, sort(unique(as.vector(x))))
+  expect_equal(as.array(a$model$arg.params$emb_weight), as.array(b$model$arg.params$emb_weight), tolerance = 1e-6)
+})
+
+test_that("CSR data: a first FullyConnected by sparse dot trains as dense data does, and predicts", {
+  skip_if_not(has_matrix, "the Matrix package is not installed")
+  set.seed(15)
+  F <- 40; n <- 48
+  S <- Matrix::rsparsematrix(F, n, 0.1)
+  S[31:40, ] <- 0                                      # features no example has
+  S <- methods::as(S, "CsparseMatrix")
+  y <- as.numeric(Matrix::colSums(S[1:10, ]) > 0)
+  dv <- mx.symbol.Variable("data")
+  mlp <- function(no_bias) mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Activation(
+    mx.symbol.FullyConnected(dv, num_hidden = 6, no_bias = no_bias, name = "fc1"), act_type = "tanh"),
+    num_hidden = 2, name = "fc2"), name = "sm")
+  dense_iter <- function() mx.io.arrayiter(as.matrix(S), y, batch.size = 16, shuffle = FALSE)
+  for (no_bias in c(FALSE, TRUE)) {
+    net <- mlp(no_bias)
+    mx.set.seed(7)
+    p <- mx.model.init.params(net, list(data = c(F, 16)), list(sm_label = 16), mx.init.uniform(0.3), cpu)$arg.params
+    run <- function(X, ...) mx.model.FeedForward.create(net, X = X, y = y, ctx = cpu, num.round = 3, array.batch.size = 16,
+                                                        arg.params = copy_params(p), verbose = FALSE, ...)
+    # plain SGD: the lazy step is the dense step, the batches come in order
+    expect_equal(split_calls(a <- run(S, learning.rate = 0.2)), 3 * 3)
+    b <- run(dense_iter(), learning.rate = 0.2)
+    for (w in names(p)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5,
+                                     info = paste(w, no_bias))
+    expect_equal(dim(as.array(a$arg.params$fc1_weight)), c(F, 6L))
+    expect_gt(max(abs(as.array(a$arg.params$fc1_weight) - as.array(p$fc1_weight))), 1e-3)
+    # prediction from the Matrix, the CSR array and the dense matrix agree
+    pd <- predict(b, as.matrix(S), array.layout = "colmajor")
+    expect_equal(predict(a, S), pd, tolerance = 1e-5)
+    expect_equal(predict(a, mx.nd.sparse.csr(S), array.batch.size = 10), pd, tolerance = 1e-5)
+    # Adam with weight decay: the columns of features no batch holds stay as initialised
+    ad <- run(S, optimizer = "adam", learning.rate = 0.05, wd = 0.1)
+    expect_equal(as.array(ad$arg.params$fc1_weight)[31:40, ], as.array(p$fc1_weight)[31:40, ], tolerance = 1e-7)
+    expect_gt(max(abs(as.array(ad$arg.params$fc1_weight)[1:30, ] - as.array(p$fc1_weight)[1:30, ])), 1e-3)
+  }
+  # examples as rows ("auto" sees the labels), eval.data as CSR, a CSR array as X
+  net <- mlp(FALSE)
+  m <- mx.model.FeedForward.create(net, X = Matrix::t(S), y = y, ctx = cpu, num.round = 2, array.batch.size = 16,
+                                   learning.rate = 0.2, eval.data = list(data = S, label = y),
+                                   eval.metric = mx.metric.accuracy, verbose = FALSE)
+  expect_equal(nrow(m$history), 2L)
+  expect_false(anyNA(m$history$validation))
+  m2 <- mx.model.FeedForward.create(net, X = mx.nd.sparse.csr(S), y = y, ctx = cpu, num.round = 1,
+                                    array.batch.size = 16, learning.rate = 0.2, verbose = FALSE)
+  expect_equal(dim(predict(m2, S)), c(2L, n))
+  # data that another layer reads too is given densely, batch by batch (no split)
+  two <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(dv, num_hidden = 1, name = "a") +
+                                          mx.symbol.FullyConnected(dv * 2, num_hidden = 1, name = "b"), name = "lro")
+  mx.set.seed(8)
+  p2 <- mx.model.init.params(two, list(data = c(F, 16)), list(lro_label = 16), mx.init.uniform(0.3), cpu)$arg.params
+  run2 <- function(X) mx.model.FeedForward.create(two, X = X, y = y, ctx = cpu, num.round = 2, array.batch.size = 16,
+                                                  learning.rate = 0.1, arg.params = copy_params(p2), verbose = FALSE)
+  expect_equal(split_calls(a <- run2(S)), 0)
+  b <- run2(dense_iter())
+  for (w in names(p2)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5)
+  # bad sparse data: a classed error
+  expect_error(mx.model.FeedForward.create(net, X = S, y = y[-1], ctx = cpu, num.round = 1, verbose = FALSE),
+               class = "mxnet_value_error")
+  expect_error(mx.model.FeedForward.create(net, X = mx.nd.sparse.csr(S), y = y, ctx = cpu, num.round = 1,
+                                           array.layout = "rowmajor", verbose = FALSE), class = "mxnet_value_error")
+})
+
+test_that("CSR data over 10^6 features: no feature-sized array but the weight, only the batch's features change", {
+  skip_if_not(has_matrix, "the Matrix package is not installed")
+  F <- 1e6; H <- 16; n <- 64
+  set.seed(16)
+  S <- Matrix::sparseMatrix(i = sample.int(F, 640, TRUE), j = rep(seq_len(n), each = 10), x = runif(640),
+                            dims = c(F, n))
+  y <- runif(n)
+  net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.FullyConnected(
+    mx.symbol.Variable("data"), num_hidden = H, name = "fc1"), num_hidden = 1, name = "fc2"), name = "lro")
+  r <- bytes_during(function(cb) {
+    mx.set.seed(9)
+    mx.model.FeedForward.create(net, X = S, y = y, ctx = cpu, num.round = 1, array.batch.size = 32,
+                                initializer = mx.init.uniform(0.1), learning.rate = 0.5, batch.end.callback = cb,
+                                verbose = FALSE)
+  })
+  m <- r$model
+  expect_length(r$held, 2)
+  expect_lt(max(r$held), 1.25 * F * H * 4)              # the (transposed) weight alone
+  mx.set.seed(9)
+  w0 <- mx.model.init.params(net, list(data = c(F, 32)), list(lro_label = 32), mx.init.uniform(0.1), cpu)$arg.params$fc1_weight
+  diff <- mx.nd.transpose(m$arg.params$fc1_weight - w0)  # engine (features, hidden)
+  changed <- which(as.vector(as.array(mxnet:::nd.invoke("_sparse_row_nnz", list(diff)))) > 0)
+  expect_equal(changed, sort(unique(S@i + 1)))
+})
+
 test_that("the sparse logistic model learns a separable problem with each optimizer", {
   set.seed(7)
   nf <- 200; n <- 300
