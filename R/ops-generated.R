@@ -1997,7 +1997,7 @@ mx.nd.Dropout <- function(data, p = 0.5, mode = "training", axes = NULL, cudnn_o
 #' @param input_dim (int; required) Vocabulary size: indices are in [0, input_dim).
 #' @param output_dim (int; required) Size of each embedding vector.
 #' @param dtype (dtype; default float32) dtype of the weight (and the output) when not known from the weight.
-#' @param sparse_grad (boolean; default False) The weight's gradient as row_sparse rows: mx.model.FeedForward.create then updates only the rows the batch uses (sgd, adam, adagrad; lazy update). The executor's gradient array stays dense.
+#' @param sparse_grad (boolean; default False) The weight's gradient as row_sparse rows: mx.model.FeedForward.create then updates only the rows the batch uses (sgd, adam, adagrad; lazy update). On one CPU it computes the Embedding outside the executor, so no vocabulary-sized gradient exists; a bound executor still computes a dense gradient.
 #' @param out Optional MXNDArray (a list for several outputs) to write the result into; it is returned.
 #' @return An MXNDArray.
 #' @details Engine operator \code{Embedding}. Tuple parameters are given in R order and reversed for the engine; scalar axis parameters count engine axes (0 is the last R dimension).
@@ -5643,7 +5643,7 @@ mx.symbol.Dropout <- function(...) mx.symbol.internal.create("Dropout", list(...
 #'   \item{\code{input_dim}}{(int; required) Vocabulary size: indices are in [0, input_dim).}
 #'   \item{\code{output_dim}}{(int; required) Size of each embedding vector.}
 #'   \item{\code{dtype}}{(dtype; default float32) dtype of the weight (and the output) when not known from the weight.}
-#'   \item{\code{sparse_grad}}{(boolean; default False) The weight's gradient as row_sparse rows: mx.model.FeedForward.create then updates only the rows the batch uses (sgd, adam, adagrad; lazy update). The executor's gradient array stays dense.}
+#'   \item{\code{sparse_grad}}{(boolean; default False) The weight's gradient as row_sparse rows: mx.model.FeedForward.create then updates only the rows the batch uses (sgd, adam, adagrad; lazy update). On one CPU it computes the Embedding outside the executor, so no vocabulary-sized gradient exists; a bound executor still computes a dense gradient.}
 #' }
 #' @details Engine operator \code{Embedding}. Tuple parameters are given in R order; scalar axis parameters count engine axes (0 is the last R dimension). Saved in JSON under its canonical name.
 #' @export
@@ -7440,4 +7440,4 @@ mx.symbol.random_pdf_dirichlet <- function(...) mx.symbol.internal.create("rando
 #' @export
 mx.symbol.Correlation <- function(...) mx.symbol.internal.create("Correlation", list(...))
 
-.mx.generated.hash <- "4de6ef617a264a5f"
+.mx.generated.hash <- "af8cf6e531f9911d"

@@ -1706,7 +1706,7 @@ static const mx_param_desc p_embedding[EM_NPARAMS] = {
   [EM_INPUT_DIM] = {"input_dim", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Vocabulary size: indices are in [0, input_dim)."},
   [EM_OUTPUT_DIM] = {"output_dim", MX_PARAM_INT, MX_PF_REQUIRED, NULL, NULL, "Size of each embedding vector."},
   [EM_DTYPE] = {"dtype", MX_PARAM_DTYPE, 0, "float32", NULL, "dtype of the weight (and the output) when not known from the weight."},
-  [EM_SPARSE] = {"sparse_grad", MX_PARAM_BOOL, 0, "False", NULL, "The weight's gradient as row_sparse rows: mx.model.FeedForward.create then updates only the rows the batch uses (sgd, adam, adagrad; lazy update). The executor's gradient array stays dense."},
+  [EM_SPARSE] = {"sparse_grad", MX_PARAM_BOOL, 0, "False", NULL, "The weight's gradient as row_sparse rows: mx.model.FeedForward.create then updates only the rows the batch uses (sgd, adam, adagrad; lazy update). On one CPU it computes the Embedding outside the executor, so no vocabulary-sized gradient exists; a bound executor still computes a dense gradient."},
 };
 static const char *const in_embedding[] = {"data", "weight", NULL};
 
