@@ -1003,20 +1003,24 @@ static int blocks_overlap(const block *a, const block *b) {
 }
 
 /* Orders in which place_blocks may place the blocks: largest first, longest
- * lived first, and largest area (bytes x steps) first; ties by start. */
+ * lived first, and largest area (bytes x steps) first; ties: larger, then
+ * earlier.  A sort record carries its keys (qsort has no context). */
 enum { BY_SIZE, BY_LIFE, BY_AREA, N_ORDERS };
-static const block *sort_blocks;
-static int sort_by;
-static double block_key(const block *b) {
-  double life = (double)(b->last - b->first + 1);
-  return sort_by == BY_SIZE ? (double)b->bytes : sort_by == BY_LIFE ? life : (double)b->bytes * life;
-}
-static int cmp_block(const void *pa, const void *pb) {
-  const block *a = &sort_blocks[*(const int *)pa], *b = &sort_blocks[*(const int *)pb];
-  double ka = block_key(a), kb = block_key(b);
-  if (ka != kb) return ka > kb ? -1 : 1;
+typedef struct block_key { double key, bytes; int first, block; } block_key;
+static int cmp_block_key(const void *pa, const void *pb) {
+  const block_key *a = (const block_key *)pa, *b = (const block_key *)pb;
+  if (a->key != b->key) return a->key > b->key ? -1 : 1;
   if (a->bytes != b->bytes) return a->bytes > b->bytes ? -1 : 1;
   return a->first - b->first;
+}
+static void order_blocks(const mx_executor *e, int by, block_key *keys, int *order) {
+  for (int i = 0; i < e->nblocks; i++) {
+    const block *b = &e->blocks[i];
+    double life = (double)(b->last - b->first + 1), bytes = (double)b->bytes;
+    keys[i] = (block_key){by == BY_SIZE ? bytes : by == BY_LIFE ? life : bytes * life, bytes, b->first, i};
+  }
+  qsort(keys, (size_t)e->nblocks, sizeof *keys, cmp_block_key);
+  for (int i = 0; i < e->nblocks; i++) order[i] = keys[i].block;
 }
 
 /* Offset of block b in the arena: the smallest gap, among the blocks
@@ -1081,15 +1085,14 @@ static mx_status peak_live(mx_executor *e) {
 static mx_status place_blocks(mx_executor *e, int plan_memory) {
   int n = e->nblocks, *order = ints(n, 0), *placed = ints(n, 0);
   size_t *best = (size_t *)malloc((size_t)(n > 0 ? n : 1) * sizeof *best);
-  if (!order || !placed || !best) {
-    free(order); free(placed); free(best);
+  block_key *keys = (block_key *)malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
+  if (!order || !placed || !best || !keys) {
+    free(order); free(placed); free(best); free(keys);
     return oom();
   }
   size_t top = SIZE_MAX;
-  sort_blocks = e->blocks;
-  for (sort_by = 0; sort_by < (plan_memory ? N_ORDERS : 1); sort_by++) {
-    for (int i = 0; i < n; i++) order[i] = i;
-    qsort(order, (size_t)n, sizeof *order, cmp_block);
+  for (int by = 0; by < (plan_memory ? N_ORDERS : 1); by++) {
+    order_blocks(e, by, keys, order);
     size_t total = place_in_order(e, order, placed, plan_memory);
     if (total >= top) continue;
     top = total;
@@ -1097,7 +1100,7 @@ static mx_status place_blocks(mx_executor *e, int plan_memory) {
   }
   for (int i = 0; i < n; i++) e->blocks[i].offset = best[i];
   e->arena_bytes = n > 0 ? top : 0;
-  free(order); free(placed); free(best);
+  free(order); free(placed); free(best); free(keys);
   return peak_live(e);
 }
 
