@@ -89,8 +89,7 @@ struct mx_executor {
   int nfwd;                /* steps [0, nfwd) are the forward pass           */
   block *blocks;
   int nblocks, capblocks;
-  mx_storage *arena;       /* the planned buffers' memory                   */
-  size_t arena_bytes;
+  mx_storage *arena;       /* the planned buffers' memory (mem.planned_bytes) */
   int nheads;
   int *head_buf;           /* forward buffer of each head                    */
   int *head_loss;          /* head produced by a loss op                     */
@@ -904,10 +903,6 @@ static mx_status bind_lifetimes(bind_ctx *c) {
   return MX_OK;
 }
 
-/* The memory planner's simulated run. */
-typedef struct plan {
-  int *first_at, *first;    /* planned buffers by the step that first writes them */
-} plan;
 
 /* Buffers grouped by the step of their first write (a counting sort, stable
  * in buffer order): list[at[t] .. at[t+1]) are those with first == t. */
@@ -979,12 +974,13 @@ static int new_block(mx_executor *e, size_t need) {
  * step reads for the last time (in place), else a block of their own.  A
  * block lives from its first buffer's write to its last buffer's read (a
  * kept buffer: to the end). */
-static mx_status plan_step(mx_executor *e, const mx_exec_opts *o, const plan *p, int t) {
-  for (int k = p->first_at[t]; k < p->first_at[t + 1]; k++) {
-    buf *b = &e->bufs[p->first[k]];
+static mx_status plan_step(mx_executor *e, const mx_exec_opts *o, const int *first_at,
+                           const int *first, int t) {
+  for (int k = first_at[t]; k < first_at[t + 1]; k++) {
+    buf *b = &e->bufs[first[k]];
     int chosen = -1;
     if (o->plan_memory && o->inplace && !b->keep &&
-        (chosen = inplace_block(e, &e->steps[t], t, p->first[k])) >= 0)
+        (chosen = inplace_block(e, &e->steps[t], t, first[k])) >= 0)
       e->mem.n_inplace++;
     if (chosen < 0 && (chosen = new_block(e, buf_bytes(b))) < 0) return oom();
     block *bl = &e->blocks[chosen];
@@ -1081,7 +1077,7 @@ static mx_status peak_live(mx_executor *e) {
 /* Offsets of the blocks in one arena: blocks alive at the same step never
  * share bytes.  Each order of BY_* is placed greedily, each block in the
  * best-fitting gap; the smallest arena wins (without planning: one block
- * after another).  Sets e->arena_bytes. */
+ * after another).  Sets mem.planned_bytes, the arena's size. */
 static mx_status place_blocks(mx_executor *e, int plan_memory) {
   int n = e->nblocks, *order = ints(n, 0), *placed = ints(n, 0);
   size_t *best = (size_t *)malloc((size_t)(n > 0 ? n : 1) * sizeof *best);
@@ -1099,7 +1095,7 @@ static mx_status place_blocks(mx_executor *e, int plan_memory) {
     for (int i = 0; i < n; i++) best[i] = e->blocks[i].offset;
   }
   for (int i = 0; i < n; i++) e->blocks[i].offset = best[i];
-  e->arena_bytes = n > 0 ? top : 0;
+  e->mem.planned_bytes = n > 0 ? (int64_t)top : 0;
   free(order); free(placed); free(best); free(keys);
   return peak_live(e);
 }
@@ -1107,12 +1103,11 @@ static mx_status place_blocks(mx_executor *e, int plan_memory) {
 /* Phase: the blocks, from a simulated run over the steps (in-place
  * sharing and lifetimes); bind_place gives them their offsets. */
 static mx_status bind_blocks(bind_ctx *c) {
-  plan p;
-  memset(&p, 0, sizeof p);
-  mx_status rc = bufs_by_step(c->e, &p.first_at, &p.first);
-  for (int t = 0; t < c->e->nsteps && rc == MX_OK; t++) rc = plan_step(c->e, &c->opts, &p, t);
-  free(p.first_at);
-  free(p.first);
+  int *first_at = NULL, *first = NULL;
+  mx_status rc = bufs_by_step(c->e, &first_at, &first);
+  for (int t = 0; t < c->e->nsteps && rc == MX_OK; t++) rc = plan_step(c->e, &c->opts, first_at, first, t);
+  free(first_at);
+  free(first);
   return rc;
 }
 
@@ -1123,8 +1118,8 @@ static mx_status bind_place(bind_ctx *c) { return place_blocks(c->e, c->opts.pla
 static mx_status bind_allocate(bind_ctx *c) {
   mx_executor *e = c->e;
   mx_status rc;
-  if ((rc = mx_storage_alloc(e->arena_bytes ? e->arena_bytes : 1, c->ctx, &e->arena))) return rc;
-  e->mem.planned_bytes = (int64_t)e->arena_bytes;
+  size_t bytes = (size_t)e->mem.planned_bytes;
+  if ((rc = mx_storage_alloc(bytes ? bytes : 1, c->ctx, &e->arena))) return rc;
   e->mem.n_blocks = e->nblocks;
   for (int b = 0; b < e->nbufs; b++) {
     buf *bb = &e->bufs[b];
@@ -1372,8 +1367,8 @@ static mx_status best_mirror_depth(const bind_ctx *c0, int *depth) {
     mx_status rc = bind_run(c0, cand[k], nplan, &e);
     if (rc == MX_OK && (rc = place_blocks(e, 1)) != MX_OK) mx_executor_free(e);
     if (rc) return rc;
-    if (e->arena_bytes < best) {
-      best = e->arena_bytes;
+    if ((size_t)e->mem.planned_bytes < best) {
+      best = (size_t)e->mem.planned_bytes;
       *depth = cand[k];
     }
     mx_executor_free(e);

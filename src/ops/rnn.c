@@ -490,18 +490,44 @@ static mx_status rnn_io_of(const mx_param_value *p, mx_ndarray *const *in, int n
   return MX_OK;
 }
 
-/* Scratch bytes of one call (the executor plans them; mx_scratch_open):
- * forward, the step's gate buffer, the transposed h2h weights and the
- * dropout uniforms; backward, rnn_scratch. */
+/* The pieces of one call's scratch, in bytes (0: not needed), in the order
+ * they are taken: forward RF_* (the step's gate buffer, the transposed h2h
+ * weights, the dropout uniforms), backward RB_* (rnn_scratch).  The
+ * executor plans their sum (ws_rnn); the kernels take them in order. */
+enum { RF_GH, RF_WHT, RF_U, RF_N };
+enum { RB_DG, RB_DGH, RB_DH, RB_DC, RB_DX0, RB_DX1, RB_ACC, RB_N };
+static int rnn_pieces(const rnn_dims *r, size_t es, int backward, size_t *sz) {
+  size_t tn = (size_t)(r->T * r->N), gh = (size_t)(r->G * r->H), nh = (size_t)(r->N * r->H);
+  size_t wide = (size_t)(r->I > r->D * r->H ? r->I : r->D * r->H);
+  if (!backward) {
+    sz[RF_GH] = (size_t)r->N * gh * es;
+    sz[RF_WHT] = (size_t)r->H * gh * es;
+    sz[RF_U] = r->drop ? tn * (size_t)(r->D * r->H) * sizeof(float) : 0;
+    return RF_N;
+  }
+  sz[RB_DG] = tn * gh * es;
+  sz[RB_DGH] = r->mode == M_GRU ? tn * gh * es : 0;
+  sz[RB_DH] = sz[RB_DC] = nh * es;
+  sz[RB_DX0] = tn * wide * es;
+  sz[RB_DX1] = r->L > 1 ? tn * wide * es : 0;
+  sz[RB_ACC] = gh * sizeof(double);
+  return RB_N;
+}
+
 static size_t rnn_need(const rnn_dims *r, size_t es, int backward) {
-  int64_t tn = r->T * r->N, gh = r->G * r->H, wide = r->I > r->D * r->H ? r->I : r->D * r->H;
-  if (!backward)
-    return mx_scratch_round((size_t)(r->N * gh) * es) + mx_scratch_round((size_t)(r->H * gh) * es) +
-           (r->drop ? mx_scratch_round((size_t)(tn * r->D * r->H) * sizeof(float)) : 0);
-  return mx_scratch_round((size_t)(tn * gh) * es) * (r->mode == M_GRU ? 2 : 1) +
-         2 * mx_scratch_round((size_t)(r->N * r->H) * es) +
-         mx_scratch_round((size_t)(tn * wide) * es) * (r->L > 1 ? 2 : 1) +
-         mx_scratch_round((size_t)gh * sizeof(double));
+  size_t sz[RB_N], need = 0;
+  for (int k = 0, n = rnn_pieces(r, es, backward, sz); k < n; k++) need += mx_scratch_round(sz[k]);
+  return need;
+}
+
+/* Open the scratch of one call and take its pieces (NULL where not needed). */
+static mx_status rnn_scratch_open(const mx_op_ctx *c, const rnn_io *io, int backward, mx_scratch *s,
+                                  void **piece) {
+  size_t sz[RB_N];
+  int n = rnn_pieces(&io->r, io->es, backward, sz);
+  mx_status rc = mx_scratch_open(c, rnn_need(&io->r, io->es, backward), s);
+  for (int k = 0; k < n && rc == MX_OK; k++) piece[k] = sz[k] ? mx_scratch_take(s, sz[k]) : NULL;
+  return rc;
 }
 
 static size_t ws_rnn(const mx_op_ctx *c, const mx_param_value *p, int nin, const mx_shape *in,
@@ -517,13 +543,12 @@ static mx_status k_rnn(KARGS) {
   UNUSED_KARGS;
   rnn_io io;
   mx_scratch s;
+  void *pc[RF_N];
   mx_status rc = rnn_io_of(p, in, nin, out, &io);
-  if (rc || (rc = mx_scratch_open(c, rnn_need(&io.r, io.es, 0), &s))) return rc;
+  if (rc || (rc = rnn_scratch_open(c, &io, 0, &s, pc))) return rc;
   const rnn_dims *r = &io.r;
-  size_t es = io.es;
-  char *gh = (char *)mx_scratch_take(&s, (size_t)(r->N * r->G * r->H) * es);
-  char *wht = (char *)mx_scratch_take(&s, (size_t)(r->H * r->G * r->H) * es);
-  float *u = r->drop ? (float *)mx_scratch_take(&s, (size_t)(r->T * r->N * r->D * r->H) * sizeof(float)) : NULL;
+  char *gh = (char *)pc[RF_GH], *wht = (char *)pc[RF_WHT];
+  float *u = (float *)pc[RF_U];
   for (int l = 0; l < r->L && !rc; l++) {
     for (int d = 0; d < r->D && !rc; d++) {
       lay a;
@@ -601,21 +626,6 @@ static mx_status layer_bwd(const mx_op_ctx *c, const rnn_io *io, const lay *a, i
   return rc;
 }
 
-/* The backward buffers, taken from the scratch s opened for rnn_need. */
-static void rnn_scratch_take(const rnn_io *io, mx_scratch *s, rnn_scratch *sc) {
-  const rnn_dims *r = &io->r;
-  int64_t tn = r->T * r->N, wide = r->I > r->D * r->H ? r->I : r->D * r->H;
-  size_t es = io->es;
-  memset(sc, 0, sizeof *sc);
-  sc->dg = (char *)mx_scratch_take(s, (size_t)(tn * r->G * r->H) * es);
-  sc->dgh = r->mode == M_GRU ? (char *)mx_scratch_take(s, (size_t)(tn * r->G * r->H) * es) : NULL;
-  sc->dh = (char *)mx_scratch_take(s, (size_t)(r->N * r->H) * es);
-  sc->dc = (char *)mx_scratch_take(s, (size_t)(r->N * r->H) * es);
-  sc->dx[0] = (char *)mx_scratch_take(s, (size_t)(tn * wide) * es);
-  sc->dx[1] = r->L > 1 ? (char *)mx_scratch_take(s, (size_t)(tn * wide) * es) : NULL;
-  sc->acc = (double *)mx_scratch_take(s, (size_t)(r->G * r->H) * sizeof(double));
-}
-
 /* the gradient of one layer: both directions, then through the dropout */
 static mx_status layer_grad(const mx_op_ctx *c, const rnn_io *io, int l, const char *dy,
                             mx_ndarray *const *og, mx_ndarray *const *ig, const int *req,
@@ -648,9 +658,11 @@ static mx_status b_rnn(BARGS) {
   rnn_io io;
   rnn_scratch sc;
   mx_scratch s;
+  void *pc[RB_N];
   mx_status rc = rnn_io_of(p, in, nin, out, &io);
-  if (rc || (rc = mx_scratch_open(c, rnn_need(&io.r, io.es, 1), &s))) return rc;
-  rnn_scratch_take(&io, &s, &sc);
+  if (rc || (rc = rnn_scratch_open(c, &io, 1, &s, pc))) return rc;
+  sc = (rnn_scratch){(char *)pc[RB_DG], (char *)pc[RB_DGH], (char *)pc[RB_DH], (char *)pc[RB_DC],
+                     {(char *)pc[RB_DX0], (char *)pc[RB_DX1]}, (double *)pc[RB_ACC]};
   const rnn_dims *r = &io.r;
   const char *dy = og[0] ? (const char *)MX_PTR(og[0]) : NULL;
   for (int l = r->L - 1; l >= 0 && !rc; l--) {
