@@ -204,7 +204,8 @@ void mx_executor_free(mx_executor *e) {
 
 /* Ops recomputed in backward under `mirror`: cheap, deterministic, no
  * auxiliary state.  Expensive ops (as MXNet: Convolution, FullyConnected,
- * Concat, ...) carry MX_OPF_NO_MIRROR in their op records; losses and
+ * Concat, ...) carry MX_OPF_NO_MIRROR in their op records (those with a
+ * recompute_cost hook may still be chosen by choose_costly); losses and
  * random ops (which must not resample) are never recomputed. */
 static int mirrorable(const mx_executor *e, int i) {
   const mx_node *x = e->order[i];
