@@ -72,12 +72,12 @@ if (mode == "train") {
   dt <- NA
 } else {
   ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x), grad.req = "null")
-  # one parameter at a time: no R copy (doubles) of all the weights at once
+  # weights drawn by the engine (as torchvision's are in C++), one at a
+  # time: no R copies (doubles) of them
   shapes <- lapply(ex$ref.arg.arrays, dim)     # ref: no copies of the arrays
   for (n in names(shapes)) {
-    d <- shapes[[n]]
-    v <- if (n == "data") x else array(rnorm(prod(d)) * 0.01, d)
-    mx.exec.update.arg.arrays(ex, setNames(list(mx.nd.array(v)), n), match.name = TRUE)
+    v <- if (n == "data") mx.nd.array(x) else mx.rnorm(shapes[[n]], 0, 0.01)
+    mx.exec.update.arg.arrays(ex, setNames(list(v), n), match.name = TRUE)
   }
   rm(v); invisible(gc())
   mem <- mx.exec.memory(ex)

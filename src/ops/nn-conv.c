@@ -990,6 +990,8 @@ typedef struct dnn_arg {
   int arg, is_out;
   dnnl_memory_t user, inner;   /* inner: no buffer of its own (workspace) */
   size_t off;                  /* inner's place in the call's workspace   */
+  size_t step;                 /* bytes the user buffer advances per chunk
+                                * of images (0: the same for every chunk) */
   dnnl_primitive_t reorder;
 } dnn_arg;
 
@@ -999,6 +1001,7 @@ typedef struct dnn_arg {
 typedef struct dnn_prim {
   int state;                   /* 0 not built, 1 ready, -1 not available */
   dnnl_primitive_t prim;
+  int64_t nchunk;              /* runs over chunks of images (dnn_fwd_chunk) */
   int nargs;
   dnn_arg a[6];
   dnnl_memory_t scratch;       /* oneDNN's scratchpad (NULL: none)       */
@@ -1202,39 +1205,81 @@ static dnnl_status_t dnn_scratch_init(dnn_prim *P, const_dnnl_primitive_desc_t p
   return dnnl_memory_create(&P->scratch, md, eng, DNNL_MEMORY_NONE);
 }
 
+/* Set argument A's buffers for chunk k of a call (user buffer u) and
+ * reorder it into the primitive's layout when it is an input: arguments
+ * without a step (weights, bias, epilogue) only on the first chunk. */
+static dnnl_status_t dnn_arg_in(dnn_arg *A, dnnl_stream_t s, void *u, char *ws, int64_t k) {
+  dnnl_status_t st;
+  if (k > 0 && A->step == 0) return dnnl_success;
+  if ((st = dnnl_memory_set_data_handle(A->user, (char *)u + (size_t)k * A->step)) != dnnl_success)
+    return st;
+  if (A->inner && (st = dnnl_memory_set_data_handle(A->inner, ws + A->off)) != dnnl_success) return st;
+  if (!A->inner || A->is_out) return dnnl_success;
+  dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner}};
+  return dnnl_primitive_execute(A->reorder, s, 2, ra);
+}
+
 /* Run a primitive on user buffers ptr[k] (one per argument, in the order
- * they were set up), its inner buffers and scratchpad in ws. */
+ * they were set up), its inner buffers and scratchpad in ws, chunk by
+ * chunk of images when it was built for a chunk (dnn_fwd_chunk). */
 static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, char *ws) {
   dnnl_exec_arg_t args[7];
   dnnl_status_t st;
   if (P->scratch && (st = dnnl_memory_set_data_handle(P->scratch, ws + P->scratch_off)) != dnnl_success)
     return st;
-  for (int k = 0; k < P->nargs; k++) {
-    dnn_arg *A = &P->a[k];
-    if ((st = dnnl_memory_set_data_handle(A->user, ptr[k])) != dnnl_success) return st;
-    if (A->inner && (st = dnnl_memory_set_data_handle(A->inner, ws + A->off)) != dnnl_success)
-      return st;
-    if (A->inner && !A->is_out) {
-      dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner}};
-      if ((st = dnnl_primitive_execute(A->reorder, s, 2, ra)) != dnnl_success) return st;
-    }
-    args[k].arg = A->arg;
-    args[k].memory = A->inner ? A->inner : A->user;
-  }
   int na = P->nargs;
+  for (int k = 0; k < P->nargs; k++) {
+    args[k].arg = P->a[k].arg;
+    args[k].memory = P->a[k].inner ? P->a[k].inner : P->a[k].user;
+  }
   if (P->scratch) {
     args[na].arg = DNNL_ARG_SCRATCHPAD;
     args[na++].memory = P->scratch;
   }
-  if ((st = dnnl_primitive_execute(P->prim, s, na, args)) != dnnl_success) return st;
-  for (int k = 0; k < P->nargs; k++) {
-    dnn_arg *A = &P->a[k];
-    if (A->inner && A->is_out) {
-      dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->inner}, {DNNL_ARG_TO, A->user}};
-      if ((st = dnnl_primitive_execute(A->reorder, s, 2, ra)) != dnnl_success) return st;
+  for (int64_t c = 0; c < P->nchunk; c++) {
+    for (int k = 0; k < P->nargs; k++)
+      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c)) != dnnl_success) return st;
+    if ((st = dnnl_primitive_execute(P->prim, s, na, args)) != dnnl_success) return st;
+    for (int k = 0; k < P->nargs; k++) {
+      dnn_arg *A = &P->a[k];
+      if (A->inner && A->is_out) {
+        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->inner}, {DNNL_ARG_TO, A->user}};
+        if ((st = dnnl_primitive_execute(A->reorder, s, 2, ra)) != dnnl_success) return st;
+      }
     }
   }
   return dnnl_stream_wait(s);
+}
+
+/* The forward descriptor of the geometry of m (the hint of the backward
+ * ones, or a chunk's own); 0 on success. */
+static int fwd_desc(conv_cache *cc, const conv_mds *m, dnnl_engine_t eng, dnnl_primitive_desc_t *pd) {
+  dnnl_convolution_desc_t cd;
+  return dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+             &m->src_a, &m->wei_a, cc->key.fwd_bias ? &m->bia_a : NULL, &m->dst_a, m->strides,
+             m->dilates, m->pad_l, m->pad_r) != dnnl_success ||
+         dnnl_primitive_desc_create(pd, &cd, cc->attr, eng, NULL) != dnnl_success;
+}
+
+/* Images per forward run in the blocked layout: the largest divisor of N
+ * whose input and output stay within FWD_CHUNK_BYTES, so that the reorder
+ * buffers (the step's scratch) are a chunk's, not the batch's. */
+#define FWD_CHUNK_BYTES ((int64_t)8 << 20)
+static int64_t dnn_fwd_chunk(const cgeom *g) {
+  int64_t per = (g->C * g_isz(g) + g->F * g_osz(g)) * (int64_t)sizeof(float), nb = g->N;
+  while (nb > 1 && (nb * per > FWD_CHUNK_BYTES || g->N % nb)) nb--;
+  return nb;
+}
+
+/* A forward run over chunks of nb images: the activations advance by a
+ * chunk per run. */
+static void dnn_chunk_steps(dnn_prim *P, const cgeom *g, int64_t nb) {
+  P->nchunk = g->N / nb;
+  for (int k = 0; k < P->nargs; k++) {
+    dnn_arg *A = &P->a[k];
+    if (A->arg == DNNL_ARG_SRC) A->step = (size_t)(nb * g->C * g_isz(g)) * sizeof(float);
+    if (A->arg == DNNL_ARG_DST) A->step = (size_t)(nb * g->F * g_osz(g)) * sizeof(float);
+  }
 }
 
 /* Build the primitive of one operation in one layout (state 1), or mark it
@@ -1243,6 +1288,7 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   dnn_prim *P = &cc->prim[which][lay];
   if (P->state) return;
   P->state = -1;
+  P->nchunk = 1;
   const cgeom *g = &cc->key.g;
   dnnl_engine_t eng = dnn_engine();
   conv_mds m;
@@ -1261,20 +1307,19 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   }
   dnnl_convolution_desc_t cd;
   if (!cc->hint_state[lay]) {
-    cc->hint_state[lay] = -1;
-    if (dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
-            &m.src_a, &m.wei_a, cc->key.fwd_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates,
-            m.pad_l, m.pad_r) == dnnl_success &&
-        dnnl_primitive_desc_create(&cc->hint[lay], &cd, cc->attr, eng, NULL) == dnnl_success)
-      cc->hint_state[lay] = 1;
-    else
-      cc->hint[lay] = NULL;
+    cc->hint_state[lay] = fwd_desc(cc, &m, eng, &cc->hint[lay]) ? -1 : 1;
+    if (cc->hint_state[lay] != 1) cc->hint[lay] = NULL;
   }
   if (cc->hint_state[lay] != 1) return;
   dnnl_primitive_desc_t pd = NULL, hint = cc->hint[lay];
   dnnl_status_t st;
+  conv_mds mc = m;                 /* the forward's activations: one chunk */
+  int64_t nb = which == OP_FWD && lay == V_ANY ? dnn_fwd_chunk(g) : g->N;
   if (which == OP_FWD) {
-    pd = hint;
+    cgeom gc = *g;
+    gc.N = nb;
+    if (nb == g->N) pd = hint;
+    else if (conv_mds_init(&gc, lay, &mc) || fwd_desc(cc, &mc, eng, &pd)) return;
   } else if (which == OP_BWD_DATA) {
     st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
             &m.wei_a, &m.dst_a, m.strides, m.dilates, m.pad_l, m.pad_r);
@@ -1291,10 +1336,11 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   if (st == dnnl_success) {
     if (which == OP_FWD) {
       dnnl_memory_desc_t em;
-      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
+      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &mc.src, eng)) &&
           !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
           (!cc->key.fwd_bias || !(st = dnn_arg_init(P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
-        st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &m.dst, eng);
+        st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &mc.dst, eng);
+      dnn_chunk_steps(P, g, nb);
       for (int k = 0; k < 2 && cc->key.epi && !st; k++)   /* scale, shift */
         st = epi_md(g, &em) ? dnnl_invalid_arguments
                             : dnn_arg_init(P, pd, DNNL_ARG_ATTR_MULTIPLE_POST_OP(k) | DNNL_ARG_SRC_1,

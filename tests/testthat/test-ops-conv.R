@@ -404,3 +404,36 @@ test_that("Q8: a large imperative convolution runs its batch in chunks with the 
   y9 <- mx.nd.Convolution(x[, , , 9, drop = FALSE], w, b, kernel = c(3, 3), num_filter = 64)
   expect_equal(as.array(y)[, , , 9], as.array(y9)[, , , 1], tolerance = 1e-5)
 })
+
+test_that("an executor's convolution with large activations runs its batch in chunks of images", {
+  # 3.5 MB of input and output per image: the forward runs 2 images at a
+  # time, so its reorder buffers (the step's scratch) are a chunk's
+  set.seed(31)
+  dims <- c(96, 96, 32, 6)
+  x <- array(runif(prod(dims), -1, 1), dims)
+  w <- array(runif(3 * 3 * 32 * 64, -0.1, 0.1), c(3, 3, 32, 64))
+  b <- runif(64)
+  prm <- list(kernel = c(3, 3), num_filter = 64, pad = c(1, 1))
+  ref <- as.array(mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float64"), nd(w, "float64"),
+                                                                  nd(b, "float64")), prm))
+  net <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 64,
+                               pad = c(1, 1), name = "c")
+  run <- function(xs, is.train) {
+    ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(xs), grad.req = if (is.train) "write" else "null")
+    mx.exec.update.arg.arrays(ex, list(data = mx.nd.array(xs), c_weight = mx.nd.array(w),
+                                       c_bias = mx.nd.array(b)), match.name = TRUE)
+    mx.exec.forward(ex, is.train = is.train)
+    list(y = as.array(ex$ref.outputs[[1]]), ws = mx.exec.memory(ex)[["workspace_bytes"]])
+  }
+  per.image <- (96 * 96 * (32 + 64)) * 4
+  for (is.train in c(FALSE, TRUE)) {
+    r <- run(x, is.train)
+    expect_equal(r$y, ref, tolerance = 1e-5)
+    if (!is.train) expect_lt(r$ws, 3 * per.image)   # not the batch's 6 images
+  }
+  # each image alone gives the same values as its chunk
+  for (i in c(1, 4, 6)) {
+    one <- run(x[, , , i, drop = FALSE], FALSE)$y
+    expect_equal(one[, , , 1], ref[, , , i], tolerance = 1e-5)
+  }
+})
