@@ -113,13 +113,25 @@ io.part.range <- function(order, batch.size, p, r) {
 
 # An iterator's shard(): part r of p of `order` (after `sync`), as training
 # batches (every part the same number of full batches) or, with exact = TRUE,
-# for evaluation (each example once, the last batch padded).
-io.shard.fn <- function(data, label, order, batch.size, wrap, class)
+# for evaluation (each example once, the last batch padded).  make(order,
+# wrap) builds the iterator over an order (io.staged.fn: a staged one).
+io.shard.fn <- function(order, batch.size, wrap, make)
   function(num.parts, part.index, sync = identity, exact = FALSE) {
     o <- sync(order)
-    if (exact) io.staged.iter(data, label, io.part.range(o, batch.size, num.parts, part.index), batch.size, FALSE, class)
-    else io.staged.iter(data, label, io.part.order(o, batch.size, num.parts, part.index), batch.size, wrap, class)
+    if (exact) make(io.part.range(o, batch.size, num.parts, part.index), FALSE)
+    else make(io.part.order(o, batch.size, num.parts, part.index), wrap)
   }
+
+io.staged.fn <- function(data, label, batch.size, class)
+  function(o, wrap) io.staged.iter(data, label, o, batch.size, wrap, class)
+
+# The 0-based order in which an in-memory iterator visits n examples: as
+# given, or (shuffle) a Fisher-Yates pass driven by mx.runif(n), so that
+# set.seed() / mx.set.seed() make it reproducible.
+io.order <- function(n, shuffle) {
+  if (!shuffle) return(seq.int(0L, length.out = n))
+  .Call(C_mx_r_io_shuffle_order, as.double(as.array(mx.runif(n, ctx = mx.cpu()))))
+}
 
 io.check.parts <- function(num.parts, part.index) {
   ok <- function(x) is.numeric(x) && length(x) == 1L && !is.na(x) && x == round(x)
@@ -200,18 +212,14 @@ mx.io.arrayiter <- function(data, label, batch.size = 128, shuffle = FALSE, num.
   if (num.data < 1) io.fail("mx.io.arrayiter: there are no examples")
   data.nd <- mx.nd.array(data, ctx = mx.cpu())
   label.nd <- mx.nd.array(label, ctx = mx.cpu())
-  if (shuffle) {
-    unif <- as.double(as.array(mx.runif(num.data, ctx = mx.cpu())))
-    order <- .Call(C_mx_r_io_shuffle_order, unif)
-  } else {
-    order <- seq.int(0L, length.out = num.data)
-  }
+  order <- io.order(num.data, shuffle)
   if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
   it <- io.staged.iter(data.nd, label.nd, order, batch.size, wrap = FALSE, class = "MXArrayDataIter")
   it$num.parts <- parts[1L]
   # for mx.model.FeedForward.create in a distributed run: this iterator's
   # part of the data, the order made the same on every worker by `sync`
-  if (parts[1L] == 1L) it$shard <- io.shard.fn(data.nd, label.nd, order, batch.size, FALSE, "MXArrayDataIter")
+  if (parts[1L] == 1L)
+    it$shard <- io.shard.fn(order, batch.size, FALSE, io.staged.fn(data.nd, label.nd, batch.size, "MXArrayDataIter"))
   it
 }
 
@@ -306,7 +314,8 @@ mx.io.MNISTIter <- function(image = "./train-images-idx3-ubyte",
   }
   it$num.pad <- function() 0L
   # for mx.model.FeedForward.create in a distributed run (as mx.io.arrayiter)
-  if (num.parts == 1) it$shard <- io.shard.fn(data, lab, seq.int(0L, length.out = n), batch.size, FALSE, "MXMNISTIter")
+  if (num.parts == 1) it$shard <- io.shard.fn(seq.int(0L, length.out = n), batch.size, FALSE,
+                                           io.staged.fn(data, lab, batch.size, "MXMNISTIter"))
   io.new.iter(it, "MXMNISTIter")
 }
 
@@ -403,7 +412,8 @@ mx.io.CSVIter <- function(data.csv, data.shape, label.csv = NULL, label.shape = 
   if (parts[1L] > 1L) order <- io.part.order(order, batch.size, parts[1L], parts[2L])
   it <- io.staged.iter(data.nd, label.nd, order, batch.size, wrap = round.batch, class = "MXCSVIter")
   it$num.parts <- parts[1L]
-  if (parts[1L] == 1L) it$shard <- io.shard.fn(data.nd, label.nd, order, batch.size, round.batch, "MXCSVIter")
+  if (parts[1L] == 1L)
+    it$shard <- io.shard.fn(order, batch.size, round.batch, io.staged.fn(data.nd, label.nd, batch.size, "MXCSVIter"))
   it
 }
 

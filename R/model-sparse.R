@@ -68,17 +68,19 @@ model.json.write <- function(p) {
 }
 
 # What the executors are bound on: list(symbol, shapes, grad.req, splits).
-# Without a split node (or for several devices, distributed training, a GPU,
-# or options(mxnet.embedding.split = FALSE) for Embeddings) the user's
-# symbol, shapes and requests, and no splits.  `grad.req` is named by
-# parameter; prediction passes every parameter as "write" and embeddings =
-# FALSE, and binds without gradients.
+# Without a split node (or on a GPU) the user's symbol, shapes and requests,
+# and no splits.  A FullyConnected reading CSR data is split on one or
+# several CPU devices, in one process or distributed (model.split.allreduce);
+# an Embedding on one CPU device in one process, unless
+# options(mxnet.embedding.split = FALSE).  `grad.req` is named by parameter;
+# prediction passes every parameter as "write" and embeddings = FALSE, and
+# binds without gradients.
 model.graph.split <- function(symbol, grad.req, feeds, input.shapes, ctx, dist, embeddings = TRUE) {
   plain <- list(symbol = symbol, shapes = input.shapes, grad.req = grad.req, splits = list())
-  if (dist || length(ctx) != 1L || ctx[[1L]]$device != "cpu") return(plain)
+  if (!all(vapply(ctx, function(c) c$device == "cpu", NA))) return(plain)
   p <- .Call(C_mx_r_json_parse, charToRaw(as.json(symbol)))
-  splits <- model.split.find(p, names(grad.req)[grad.req != "null"], feeds, feeds$csr,
-                             embeddings && isTRUE(getOption("mxnet.embedding.split", TRUE)))
+  embeddings <- embeddings && !dist && length(ctx) == 1L && isTRUE(getOption("mxnet.embedding.split", TRUE))
+  splits <- model.split.find(p, names(grad.req)[grad.req != "null"], feeds, feeds$csr, embeddings)
   if (!length(splits)) return(plain)
   for (s in splits) p$nodes[[s$node]] <- list(op = "null", name = s$input, attrs = list(), inputs = list())
   split <- mx.symbol.load.json(model.json.write(p))
@@ -141,10 +143,14 @@ model.emb.rows <- function(v, K) {
   pmin(pmax(trunc(v), 0), K - 1)
 }
 
-# A batch field for a split node on the CPU (a FullyConnected's as CSR).
+# A batch field for a split node on the CPU, the device's slice `sl` of it
+# (a FullyConnected's as CSR).
 model.split.field <- function(batch, s, feeds, sl, ndev) {
   x <- batch[[feeds$fields[[s$index]]]]
-  if (s$kind == "fc") return(if (inherits(x, "MXNDArrayCSR")) x else mx.nd.cast.storage(mx.nd.copyto(x, mx.cpu()), "csr"))
+  if (s$kind == "fc") {
+    if (!inherits(x, "MXNDArrayCSR")) x <- mx.nd.cast.storage(mx.nd.copyto(x, mx.cpu()), "csr")
+    return(if (ndev == 1L) x else sparse.csr.rows(sparse.csr.host(x), seq.int(sl$begin, sl$end - 1L)))
+  }
   x <- model.slice(x, sl, ndev)
   if (mx.nd.info(x)$ctx$device != "cpu") mx.nd.copyto(x, mx.cpu()) else x
 }
@@ -162,16 +168,24 @@ model.split.forward <- function(ex, batch, sl, ndev, feeds) {
     }
     o <- mx.nd.sparse.dot(x, feeds$held[[s$weight]])
     b <- if (!is.na(s$bias)) feeds$held[[s$bias]]
-    if (is.null(b)) .Call(C_mx_r_nd_copy_into, o, dst)
-    else nd.invoke("broadcast_add", list(o, mx.nd.reshape(b, shape = c(length(b), 1))), out = dst)
+    if (!is.null(b)) o <- nd.invoke("broadcast_add", list(o, mx.nd.reshape(b, shape = c(length(b), 1))))
+    .Call(C_mx_r_nd_copy_into, o, dst)
   }
+}
+
+# The gradient of a split node's output over the whole batch: the devices'
+# slices, joined on the CPU.
+model.split.outgrad <- function(execs, input) {
+  og <- lapply(execs, function(ex) ex$ref.grad.arrays[[input]])
+  if (length(og) == 1L) return(og[[1L]])
+  nd.invoke("Concat", lapply(og, mx.nd.copyto, mx.cpu()), list(num_args = length(og), dim = 0L))
 }
 
 # The gradients with those of the split parameters: row_sparse for the
 # weights (the rows the batch uses), dense for a FullyConnected bias.
-model.split.grads <- function(splits, ex, grads, param.names, batch, feeds) {
+model.split.grads <- function(splits, execs, grads, param.names, batch, feeds) {
   for (s in splits) {
-    og <- ex$ref.grad.arrays[[s$input]]
+    og <- model.split.outgrad(execs, s$input)
     x <- model.split.field(batch, s, feeds, NULL, 1L)
     if (s$kind == "fc") {
       if (!is.na(s$bias)) grads[[match(s$bias, param.names)]] <- nd.invoke("sum", list(og), list(axis = 0L))
@@ -186,5 +200,26 @@ model.split.grads <- function(splits, ex, grads, param.names, batch, feeds) {
     }
     grads[[match(s$weight, param.names)]] <- mx.nd.sparse.dot(x, og, transpose_a = TRUE, forward_stype = "row_sparse")
   }
+  grads
+}
+
+# Distributed training: the split gradients summed over the workers.  A
+# FullyConnected weight's row_sparse gradient travels as a dense array of the
+# weight's shape beside a mask of the rows (features) it holds, so that the
+# sum keeps every row some worker's batch holds: the rows one process would
+# update lazily on the global batch.  Biases are summed as they are.
+model.split.allreduce <- function(kv, splits, grads, param.names) {
+  fc <- Filter(function(s) s$kind == "fc", splits)
+  w <- match(vapply(fc, `[[`, "", "weight"), param.names)
+  b <- match(Filter(Negate(is.na), vapply(fc, `[[`, "", "bias")), param.names)
+  dense <- lapply(grads[w], mx.nd.cast.storage, "default")
+  masks <- lapply(grads[w], function(g) {
+    m <- numeric(g$shape[1L])
+    m[as.vector(as.array(g$indices)) + 1] <- 1
+    mx.nd.array(m, ctx = mx.cpu())
+  })
+  .Call(C_mx_r_kv_allreduce, kv$handle, unname(c(dense, masks, grads[b])))
+  for (k in seq_along(w))
+    grads[[w[k]]] <- sparse.rsp.rows(dense[[k]], which(as.array(masks[[k]]) > 0) - 1)
   grads
 }

@@ -35,10 +35,9 @@ model.iter <- function(X, y, batch.size, shuffle, array.layout = "auto", what = 
     y <- X$label
     X <- X$data
   }
-  if (sparse.is.data(X)) {
-    if (!is.null(kv) && kv$num.workers > 1L) mx.error("unsupported", "sparse data in distributed training is not supported")
-    return(sparse.model.iter(X, if (is.factor(y)) as.integer(y) - 1L else y, batch.size, array.layout, what))
-  }
+  # sparse data: in a distributed run, kv.shard.iter takes this worker's part
+  if (sparse.is.data(X))
+    return(sparse.model.iter(X, if (is.factor(y)) as.integer(y) - 1L else y, batch.size, array.layout, what, shuffle))
   if (is.data.frame(X)) X <- df.encode(df.encoding(X), X)
   if (!is.numeric(X) && !is.logical(X))
     stop(sprintf("argument '%s' must be a numeric array or matrix, or a data iterator", what), call. = FALSE)
@@ -123,11 +122,12 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   \code{model$encoding} for \code{predict}), a sparse matrix (a
 #'   \code{Matrix} sparse matrix or a CSR \code{MXNDArraySparse}, examples as
 #'   R columns; a \code{Matrix} with examples as rows is read by
-#'   \code{array.layout} as a dense matrix is; batches in the given order),
-#'   or a data iterator. With CSR data on one CPU device, a
-#'   \code{FullyConnected} that reads the data input (and nothing else does)
-#'   runs as a sparse dot product outside the executor, and its weight is
-#'   updated lazily on the features each batch holds (\code{"sgd"},
+#'   \code{array.layout} as a dense matrix is; shuffled as array data are),
+#'   or a data iterator. With CSR data on CPU devices (one or several, also
+#'   in distributed training), a \code{FullyConnected} that reads the data
+#'   input (and nothing else does) runs as a sparse dot product outside the
+#'   executor, and its weight is updated lazily on the features each
+#'   (global) batch holds (\code{"sgd"},
 #'   \code{"adam"}, \code{"adagrad"}); other networks get each batch as a
 #'   dense array.
 #' @param y Labels (0-based classes, or a factor, whose levels the model
@@ -162,8 +162,8 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   default) sums over the devices of \code{ctx}; \code{"dist_sync"} also
 #'   sums over the worker processes of an MPI job (started by
 #'   \code{\link{mx.launch}}, \code{mpirun} or \code{srun}): each worker
-#'   trains on its part of the data (array data, and \code{mx.io.arrayiter},
-#'   \code{mx.io.MNISTIter} and \code{mx.io.CSVIter} made with
+#'   trains on its part of the data (array and sparse data, and
+#'   \code{mx.io.arrayiter}, \code{mx.io.MNISTIter} and \code{mx.io.CSVIter} made with
 #'   \code{num.parts = 1}, are split by rank; give other iterators
 #'   \code{num.parts} and \code{part.index}), with
 #'   \code{array.batch.size} examples per worker per step and the gradient
@@ -446,7 +446,9 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
         if (!is.null(overlap)) .Call(C_mx_r_kv_overlap_wait, overlap)
         else if (dist) .Call(C_mx_r_kv_allreduce, kv$handle, grads.live)
         g <- if (length(sparse)) model.sparse.grads(sparse, grads, param.names, batch, feeds) else grads
-        updater(weights, model.split.grads(bind$splits, execs[[1L]], g, param.names, batch, feeds))
+        g <- model.split.grads(bind$splits, execs, g, param.names, batch, feeds)
+        if (dist && length(bind$splits)) g <- model.split.allreduce(kv, bind$splits, g, param.names)
+        updater(weights, g)
         if (ndev > 1) model.broadcast.weights(execs, param.names)
         if (!is.null(metric))
           for (i in seq_len(ndev))
@@ -652,7 +654,7 @@ model.broadcast.weights <- function(execs, names) {
   w0 <- execs[[1L]]$ref.arg.arrays
   for (i in seq_along(execs)[-1L]) {
     wi <- execs[[i]]$ref.arg.arrays
-    for (n in names) .Call(C_mx_r_nd_copy_into, w0[[n]], wi[[n]])
+    for (n in intersect(names, names(w0))) .Call(C_mx_r_nd_copy_into, w0[[n]], wi[[n]])
   }
 }
 

@@ -200,9 +200,15 @@ mx.nd.cast.storage <- function(x, stype) {
     return(sparse.new("csr", rev(d), data = parts[[1L]], indices = parts[[2L]],
                       indptr = mx.nd.array(p, ctx = mx.cpu(), dtype = "int64")))
   }
+  flat <- mx.nd.reshape(x, shape = c(prod(d[-length(d)]), d[length(d)]))
+  sparse.rsp.rows(x, which(as.array(nd.invoke("_sparse_row_nnz", list(flat))) > 0) - 1)
+}
+
+# The engine rows `rows` (0-based, increasing) of a dense CPU array as a
+# row_sparse array of its shape.
+sparse.rsp.rows <- function(x, rows) {
+  d <- dim(x)
   k <- length(d)
-  flat <- mx.nd.reshape(x, shape = c(prod(d[-k]), d[k]))
-  rows <- which(as.array(nd.invoke("_sparse_row_nnz", list(flat))) > 0) - 1
   idx <- mx.nd.array(rows, ctx = mx.cpu(), dtype = "int64")
   data <- if (length(rows)) mx.nd.take(x, idx, axis = 0) else mx.nd.zeros(c(d[-k], 0), ctx = mx.cpu(), dtype = mx.nd.dtype(x))
   sparse.new("row_sparse", rev(d), data = data, indices = idx)
@@ -415,14 +421,20 @@ sparse.csr.rows <- function(h, rows, pad = 0L) {
 }
 
 # mx.io.LibSVMIter(data.storage = "csr"): d = list(values, indices, indptr,
-# labels) from the reader; each batch is a CSR array of batch.size
-# examples (the last batch is filled from the start with wrap, else with
-# empty rows labelled 0; num.pad counts them).
+# labels) from the reader; the examples in the file's order.
 sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
   h <- sparse.csr.host(sparse.new("csr", c(dim(d[[3L]]) - 1, width), data = d[[1L]],
                                   indices = d[[2L]], indptr = d[[3L]]))
-  lab <- as.array(label)
-  n <- length(h$indptr) - 1L
+  sparse.csr.batches(h, as.array(label), seq.int(0L, length.out = length(h$indptr) - 1L), batch.size, wrap)
+}
+
+# Batches of a host CSR `h` (sparse.csr.host) with R labels `lab`: batch b
+# holds the engine rows order[b*B + 1 .. b*B + B] (0-based `order`) as a CSR
+# array of batch.size examples, the labels with them; the last batch is
+# filled from the start of the order with wrap, else with empty rows labelled
+# 0; num.pad counts them.
+sparse.csr.batches <- function(h, lab, order, batch.size, wrap) {
+  n <- length(order)
   # state: the number of batches delivered since reset, and the last one
   st <- new.env(parent = emptyenv())
   st$done <- 0
@@ -433,9 +445,9 @@ sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
   it$value <- function() st$batch
   it$iter.next <- function() {
     if (st$done * batch.size >= n) return(FALSE)
-    rows <- st$done * batch.size + seq_len(batch.size) - 1L
-    pad <- if (wrap) 0L else sum(rows >= n)
-    rows <- if (wrap) rows %% n else rows[rows < n]
+    pos <- st$done * batch.size + seq_len(batch.size) - 1L
+    pad <- if (wrap) 0L else sum(pos >= n)
+    rows <- order[(if (wrap) pos %% n else pos[pos < n]) + 1L]
     l <- if (is.matrix(lab)) cbind(lab[, rows + 1L, drop = FALSE], matrix(0, nrow(lab), pad))
          else c(lab[rows + 1L], numeric(pad))
     st$batch <- list(data = sparse.csr.rows(h, rows, pad), label = mx.nd.array(l, ctx = mx.cpu()))
@@ -449,10 +461,13 @@ sparse.csr.iter <- function(d, width, label, batch.size, wrap = TRUE) {
 sparse.is.data <- function(X) inherits(X, "MXNDArraySparse") || methods::is(X, "sparseMatrix")
 
 # X of mx.model.FeedForward.create or predict as an iterator of CSR batches
-# (in order; the last batch filled from the start): a CSR array or Matrix
+# (the last batch filled from the start of the order): a CSR array or Matrix
 # sparse matrix with the examples as R columns ("colmajor"); "rowmajor", or
-# "auto" with as many R rows as labels, takes a Matrix's transpose.
-sparse.model.iter <- function(X, y, batch.size, layout, what) {
+# "auto" with as many R rows as labels, takes a Matrix's transpose.  With
+# shuffle the examples are permuted once, here, as mx.io.arrayiter permutes
+# them (mx.set.seed makes it reproducible).  Its shard() gives a worker's part
+# of a distributed run, as mx.io.arrayiter's does.
+sparse.model.iter <- function(X, y, batch.size, layout, what, shuffle = FALSE) {
   layout <- match.arg(layout, c("auto", "colmajor", "rowmajor"))
   if (methods::is(X, "sparseMatrix")) {
     if (layout == "auto" && !is.null(y) && nrow(X) == length(y) && ncol(X) != length(y)) layout <- "rowmajor"
@@ -465,7 +480,12 @@ sparse.model.iter <- function(X, y, batch.size, layout, what) {
   if (is.null(y)) y <- numeric(n)
   if (!is.numeric(y) || length(y) != n || anyNA(y))
     sparse.fail("'%s' has %s examples (R columns) but %d labels (or labels that are NA)", what, format(n), length(y))
-  sparse.csr.iter(list(X$data, X$indices, X$indptr), X$shape[2L], y, io.check.batch.size(batch.size))
+  batch.size <- io.check.batch.size(batch.size)
+  h <- sparse.csr.host(X)
+  order <- io.order(n, isTRUE(shuffle))
+  it <- sparse.csr.batches(h, y, order, batch.size, TRUE)
+  it$shard <- io.shard.fn(order, batch.size, TRUE, function(o, w) sparse.csr.batches(h, y, o, batch.size, w))
+  it
 }
 
 # ------------------------------------------------------- sparse training

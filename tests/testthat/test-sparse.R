@@ -359,7 +359,7 @@ test_that("the split Embedding's row_sparse gradient equals the dense Embedding 
     ex$ref.grad.arrays <- list(e_output_in = mx.nd.array(og, ctx = cpu, dtype = dtype))
     splits <- list(list(kind = "emb", weight = "e_weight", input = "e_output_in", index = "data",
                         params = list(input_dim = as.character(K), output_dim = as.character(D))))
-    g <- mxnet:::model.split.grads(splits, ex, list(NULL, NULL), c("w0", "e_weight"), batch,
+    g <- mxnet:::model.split.grads(splits, list(ex), list(NULL, NULL), c("w0", "e_weight"), batch,
                                    list(fields = c(data = "data")))[[2]]
     expect_s3_class(g, "MXNDArrayRowSparse")
     expect_equal(dim(g), c(D, K))
@@ -532,16 +532,19 @@ test_that("CSR data: a first FullyConnected by sparse dot trains as dense data d
   mlp <- function(no_bias) mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Activation(
     mx.symbol.FullyConnected(dv, num_hidden = 6, no_bias = no_bias, name = "fc1"), act_type = "tanh"),
     num_hidden = 2, name = "fc2"), name = "sm")
-  dense_iter <- function() mx.io.arrayiter(as.matrix(S), y, batch.size = 16, shuffle = FALSE)
+  dense <- as.matrix(S)                                # shuffled as S is, from the same seed
   for (no_bias in c(FALSE, TRUE)) {
     net <- mlp(no_bias)
     mx.set.seed(7)
     p <- mx.model.init.params(net, list(data = c(F, 16)), list(sm_label = 16), mx.init.uniform(0.3), cpu)$arg.params
-    run <- function(X, ...) mx.model.FeedForward.create(net, X = X, y = y, ctx = cpu, num.round = 3, array.batch.size = 16,
-                                                        arg.params = copy_params(p), verbose = FALSE, ...)
-    # plain SGD: the lazy step is the dense step, the batches come in order
+    run <- function(X, ...) {
+      mx.set.seed(12)
+      mx.model.FeedForward.create(net, X = X, y = y, ctx = cpu, num.round = 3, array.batch.size = 16,
+                                  arg.params = copy_params(p), array.layout = "colmajor", verbose = FALSE, ...)
+    }
+    # plain SGD: the lazy step is the dense step, the batches come in the same shuffled order
     expect_equal(split_calls(a <- run(S, learning.rate = 0.2)), 3 * 3)
-    b <- run(dense_iter(), learning.rate = 0.2)
+    b <- run(dense, learning.rate = 0.2)
     for (w in names(p)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5,
                                      info = paste(w, no_bias))
     expect_equal(dim(as.array(a$arg.params$fc1_weight)), c(F, 6L))
@@ -570,16 +573,120 @@ test_that("CSR data: a first FullyConnected by sparse dot trains as dense data d
                                           mx.symbol.FullyConnected(dv * 2, num_hidden = 1, name = "b"), name = "lro")
   mx.set.seed(8)
   p2 <- mx.model.init.params(two, list(data = c(F, 16)), list(lro_label = 16), mx.init.uniform(0.3), cpu)$arg.params
-  run2 <- function(X) mx.model.FeedForward.create(two, X = X, y = y, ctx = cpu, num.round = 2, array.batch.size = 16,
-                                                  learning.rate = 0.1, arg.params = copy_params(p2), verbose = FALSE)
+  run2 <- function(X) {
+    mx.set.seed(13)
+    mx.model.FeedForward.create(two, X = X, y = y, ctx = cpu, num.round = 2, array.batch.size = 16, learning.rate = 0.1,
+                                arg.params = copy_params(p2), array.layout = "colmajor", verbose = FALSE)
+  }
   expect_equal(split_calls(a <- run2(S)), 0)
-  b <- run2(dense_iter())
+  b <- run2(dense)
   for (w in names(p2)) expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5)
   # bad sparse data: a classed error
   expect_error(mx.model.FeedForward.create(net, X = S, y = y[-1], ctx = cpu, num.round = 1, verbose = FALSE),
                class = "mxnet_value_error")
   expect_error(mx.model.FeedForward.create(net, X = mx.nd.sparse.csr(S), y = y, ctx = cpu, num.round = 1,
                                            array.layout = "rowmajor", verbose = FALSE), class = "mxnet_value_error")
+})
+
+# A small CSR problem that needs no Matrix package: F features x n examples
+# (examples as R columns), the class from features 2:11; with `ids` the first
+# feature is the example's position, so batches tell which examples they hold.
+csr_problem <- function(n = 64, F = 30, ids = FALSE, seed = 21) {
+  set.seed(seed)
+  dm <- matrix(rbinom(F * n, 1, 0.25) * runif(F * n, 0.5, 1), F, n)
+  y <- as.numeric(colSums(dm[2:11, ]) > 1.2)
+  if (ids) dm[1, ] <- seq_len(n)
+  list(dm = dm, X = mx.nd.cast.storage(dm, "csr"), y = y)
+}
+
+test_that("CSR training batches are shuffled once, as mx.io.arrayiter's: each example once an epoch, labels with them", {
+  d <- csr_problem(ids = TRUE)
+  visit <- function(seed, shuffle = TRUE) {
+    mx.set.seed(seed)
+    it <- mxnet:::sparse.model.iter(d$X, d$y, 16, "auto", "X", shuffle)
+    epochs <- lapply(1:2, function(e) {
+      it$reset()
+      ids <- labs <- NULL
+      while (it$iter.next()) {
+        b <- it$value()
+        expect_true(inherits(b$data, "MXNDArrayCSR"))
+        ids <- c(ids, as.array(b$data)[1, ])
+        labs <- c(labs, as.array(b$label))
+      }
+      list(ids = ids, labs = labs)
+    })
+    expect_identical(epochs[[2]], epochs[[1]])          # drawn once: reset() keeps the order
+    epochs[[1]]
+  }
+  a <- visit(1)
+  expect_false(identical(a$ids, as.numeric(seq_len(64))))
+  expect_equal(sort(a$ids), seq_len(64))                # every example once
+  expect_equal(a$labs, d$y[a$ids])                      # labels stay with their examples
+  expect_identical(visit(1), a)                         # the seed fixes the order
+  expect_false(identical(visit(2)$ids, a$ids))
+  expect_equal(visit(1, shuffle = FALSE)$ids, seq_len(64))
+  # the order mx.io.arrayiter draws from the same seed
+  mx.set.seed(1)
+  expect_equal(as.vector(mx.io.extract(mx.io.arrayiter(d$dm, d$y, batch.size = 16, shuffle = TRUE), "data")[1, ]),
+               a$ids)
+  # a worker's part (distributed training): slices of the same global batches
+  mx.set.seed(1)
+  it <- mxnet:::sparse.model.iter(d$X, d$y, 8, "auto", "X", TRUE)
+  parts <- lapply(0:1, function(r) as.array(mx.io.extract(it$shard(2L, r), "data"))[1, ])
+  expect_equal(as.vector(rbind(matrix(parts[[1]], 8), matrix(parts[[2]], 8))), a$ids)
+})
+
+test_that("FeedForward shuffles CSR data as it shuffles dense data, converges, and predicts in input order", {
+  d <- csr_problem(n = 96)
+  net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Activation(
+    mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 8, name = "fc1"), act_type = "tanh"),
+    num_hidden = 2, name = "fc2"), name = "sm")
+  run <- function(X, ctx = cpu, num.round = 25, ...) {
+    mx.set.seed(4)
+    mx.model.FeedForward.create(net, X = X, y = d$y, ctx = ctx, num.round = num.round, array.batch.size = 16,
+                                learning.rate = 0.3, initializer = mx.init.uniform(0.3),
+                                eval.metric = mx.metric.accuracy, verbose = FALSE, ...)
+  }
+  expect_equal(split_calls(a <- run(d$X)), 25 * 6)       # the sparse dot path
+  b <- run(d$dm, array.layout = "colmajor")              # dense data, shuffled by mx.io.arrayiter
+  for (w in names(a$arg.params))
+    expect_equal(as.array(a$arg.params[[w]]), as.array(b$arg.params[[w]]), tolerance = 1e-5, info = w)
+  # in input order the model differs: the shuffle is real
+  mx.set.seed(4)
+  c0 <- mx.model.FeedForward.create(net, X = mx.io.arrayiter(d$dm, d$y, batch.size = 16), ctx = cpu, num.round = 25,
+                                    learning.rate = 0.3, initializer = mx.init.uniform(0.3), verbose = FALSE)
+  expect_gt(max(abs(as.array(c0$arg.params$fc1_weight) - as.array(a$arg.params$fc1_weight))), 1e-4)
+  expect_gt(tail(a$history$train, 1), 0.95)
+  p <- predict(a, d$X, array.batch.size = 20)            # input order, last batch padded
+  expect_equal(dim(p), c(2L, 96L))
+  expect_equal(p, predict(b, d$dm, array.layout = "colmajor"), tolerance = 1e-5)
+  expect_gt(mean(max.col(t(p)) - 1 == d$y), 0.95)
+  # the default device (a GPU under MXNET_TEST_CTX=gpu: batches become dense there)
+  g <- run(d$X, ctx = mx.ctx.default(), num.round = 2)
+  expect_equal(dim(predict(g, d$X)), c(2L, 96L))
+})
+
+test_that("CSR data on several CPU devices: the split's sparse dot per device slice trains as one device does", {
+  d <- csr_problem(n = 48)
+  net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Activation(
+    mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 5, name = "fc1"), act_type = "tanh"),
+    num_hidden = 1, name = "fc2"), name = "lro")
+  run <- function(ctx, y = d$y, ...) {
+    mx.set.seed(6)
+    mx.model.FeedForward.create(net, X = d$X, y = y, ctx = ctx, num.round = 3, array.batch.size = 12,
+                                initializer = mx.init.uniform(0.3), verbose = FALSE, ...)
+  }
+  for (opt in list(list(learning.rate = 0.1, momentum = 0.9), list(optimizer = "adam", learning.rate = 0.02, wd = 0.01))) {
+    expect_equal(split_calls(a <- do.call(run, c(list(cpu), opt))), 3 * 4)
+    expect_equal(split_calls(b <- do.call(run, c(list(list(mx.cpu(0), mx.cpu(1))), opt))), 3 * 4)
+    for (w in names(a$arg.params))
+      expect_equal(as.array(b$arg.params[[w]]), as.array(a$arg.params[[w]]), tolerance = 1e-5, info = w)
+  }
+  expect_equal(predict(b, d$X), predict(a, d$X), tolerance = 1e-5)
+  # bad CSR data stays a classed error, with and without a shuffle
+  expect_error(run(cpu, learning.rate = 0.1, y = d$y[-1]), class = "mxnet_value_error")
+  expect_error(run(list(mx.cpu(0), mx.cpu(1)), learning.rate = 0.1, array.layout = "rowmajor"),
+               class = "mxnet_value_error")
 })
 
 test_that("CSR data over 10^6 features: no feature-sized array but the weight, only the batch's features change", {
@@ -601,6 +708,7 @@ test_that("CSR data over 10^6 features: no feature-sized array but the weight, o
   expect_length(r$held, 2)
   expect_lt(max(r$held), 1.25 * F * H * 4)              # the (transposed) weight alone
   mx.set.seed(9)
+  invisible(mx.runif(n, ctx = cpu))                      # training draws its shuffle first
   w0 <- mx.model.init.params(net, list(data = c(F, 32)), list(lro_label = 32), mx.init.uniform(0.1), cpu)$arg.params$fc1_weight
   diff <- mx.nd.transpose(m$arg.params$fc1_weight - w0)  # engine (features, hidden)
   changed <- which(as.vector(as.array(mxnet:::nd.invoke("_sparse_row_nnz", list(diff)))) > 0)
