@@ -993,6 +993,8 @@ typedef struct dnn_arg {
   size_t step;                 /* bytes the user buffer advances per chunk
                                 * of images (0: the same for every chunk) */
   dnnl_primitive_t reorder;
+  dnnl_memory_t scales;        /* the reorder's per-channel output scales
+                                * (folded BatchNorm), or NULL             */
 } dnn_arg;
 
 /* A primitive's buffers (layout conversions, oneDNN's scratchpad in user
@@ -1002,6 +1004,7 @@ typedef struct dnn_prim {
   int state;                   /* 0 not built, 1 ready, -1 not available */
   dnnl_primitive_t prim;
   int64_t nchunk;              /* runs over chunks of images (dnn_fwd_chunk) */
+  int scaled;                  /* ptr[nargs]: a scaled reorder's scales  */
   int nargs;
   dnn_arg a[6];
   dnnl_memory_t scratch;       /* oneDNN's scratchpad (NULL: none)       */
@@ -1042,6 +1045,7 @@ static void dnn_prim_free(dnn_prim *P) {
     if (A->reorder) dnnl_primitive_destroy(A->reorder);
     if (A->inner) dnnl_memory_destroy(A->inner);
     if (A->user) dnnl_memory_destroy(A->user);
+    if (A->scales) dnnl_memory_destroy(A->scales);
   }
   if (P->scratch) dnnl_memory_destroy(P->scratch);
   int st = P->state;
@@ -1154,14 +1158,23 @@ static int epi_md(const cgeom *g, dnnl_memory_desc_t *md) {
          dnnl_success;
 }
 
+/* A folded epilogue on a convolution without bias goes into the weights
+ * and the bias: the weights' reorder scales output channel f by scale[f],
+ * shift[f] is the primitive's bias, and relu (epi 2) its only post-op.
+ * With a bias of its own the epilogue stays post-ops (below). */
+static int fold_in_weights(const conv_key *k) { return k->epi && !k->fwd_bias; }
+
 /* The epilogue as oneDNN post-ops: binary mul (scale), binary add (shift),
- * then relu for epi 2. */
-static int epi_post_ops(dnnl_primitive_attr_t attr, const cgeom *g, int64_t epi) {
+ * then relu for epi 2; only the relu when folded in the weights. */
+static int epi_post_ops(dnnl_primitive_attr_t attr, const conv_key *k) {
+  const cgeom *g = &k->g;
+  int64_t epi = k->epi;
   dnnl_memory_desc_t md;
   dnnl_post_ops_t po = NULL;
   if (epi_md(g, &md) || dnnl_post_ops_create(&po) != dnnl_success) return -1;
-  int bad = dnnl_post_ops_append_binary(po, dnnl_binary_mul, &md) != dnnl_success ||
-            dnnl_post_ops_append_binary(po, dnnl_binary_add, &md) != dnnl_success ||
+  int in_w = fold_in_weights(k);
+  int bad = (!in_w && dnnl_post_ops_append_binary(po, dnnl_binary_mul, &md) != dnnl_success) ||
+            (!in_w && dnnl_post_ops_append_binary(po, dnnl_binary_add, &md) != dnnl_success) ||
             (epi == 2 && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) !=
                              dnnl_success) ||
             dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success;
@@ -1208,19 +1221,23 @@ static dnnl_status_t dnn_scratch_init(dnn_prim *P, const_dnnl_primitive_desc_t p
 /* Set argument A's buffers for chunk k of a call (user buffer u) and
  * reorder it into the primitive's layout when it is an input: arguments
  * without a step (weights, bias, epilogue) only on the first chunk. */
-static dnnl_status_t dnn_arg_in(dnn_arg *A, dnnl_stream_t s, void *u, char *ws, int64_t k) {
+static dnnl_status_t dnn_arg_in(dnn_arg *A, dnnl_stream_t s, void *u, char *ws, int64_t k,
+                                void *scales) {
   dnnl_status_t st;
   if (k > 0 && A->step == 0) return dnnl_success;
   if ((st = dnnl_memory_set_data_handle(A->user, (char *)u + (size_t)k * A->step)) != dnnl_success)
     return st;
   if (A->inner && (st = dnnl_memory_set_data_handle(A->inner, ws + A->off)) != dnnl_success) return st;
   if (!A->inner || A->is_out) return dnnl_success;
-  dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner}};
-  return dnnl_primitive_execute(A->reorder, s, 2, ra);
+  if (A->scales && (st = dnnl_memory_set_data_handle(A->scales, scales)) != dnnl_success) return st;
+  dnnl_exec_arg_t ra[3] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner},
+                           {DNNL_ARG_ATTR_OUTPUT_SCALES, A->scales}};
+  return dnnl_primitive_execute(A->reorder, s, A->scales ? 3 : 2, ra);
 }
 
 /* Run a primitive on user buffers ptr[k] (one per argument, in the order
- * they were set up), its inner buffers and scratchpad in ws, chunk by
+ * they were set up; then the scales of a scaled reorder, dnn_arg_scaled),
+ * its inner buffers and scratchpad in ws, chunk by
  * chunk of images when it was built for a chunk (dnn_fwd_chunk). */
 static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, char *ws) {
   dnnl_exec_arg_t args[7];
@@ -1238,7 +1255,8 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, cha
   }
   for (int64_t c = 0; c < P->nchunk; c++) {
     for (int k = 0; k < P->nargs; k++)
-      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c)) != dnnl_success) return st;
+      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c, P->scaled ? ptr[P->nargs] : NULL)) != dnnl_success)
+        return st;
     if ((st = dnnl_primitive_execute(P->prim, s, na, args)) != dnnl_success) return st;
     for (int k = 0; k < P->nargs; k++) {
       dnn_arg *A = &P->a[k];
@@ -1256,7 +1274,8 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, cha
 static int fwd_desc(conv_cache *cc, const conv_mds *m, dnnl_engine_t eng, dnnl_primitive_desc_t *pd) {
   dnnl_convolution_desc_t cd;
   return dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
-             &m->src_a, &m->wei_a, cc->key.fwd_bias ? &m->bia_a : NULL, &m->dst_a, m->strides,
+             &m->src_a, &m->wei_a, cc->key.fwd_bias || fold_in_weights(&cc->key) ? &m->bia_a : NULL,
+             &m->dst_a, m->strides,
              m->dilates, m->pad_l, m->pad_r) != dnnl_success ||
          dnnl_primitive_desc_create(pd, &cd, cc->attr, eng, NULL) != dnnl_success;
 }
@@ -1282,6 +1301,65 @@ static void dnn_chunk_steps(dnn_prim *P, const cgeom *g, int64_t nb) {
   }
 }
 
+/* The weights (the last argument set up) go through a reorder that scales
+ * output channel f by scale[f], given per call (folded BatchNorm), also
+ * when the primitive takes the plain layout. */
+static dnnl_status_t dnn_arg_scaled(dnn_prim *P, const cgeom *g, dnnl_engine_t eng) {
+  dnn_arg *A = &P->a[P->nargs - 1];
+  P->scaled = 1;
+  const dnnl_memory_desc_t *umd, *imd;
+  dnnl_status_t st = dnnl_memory_get_memory_desc(A->user, &umd);
+  if (st != dnnl_success) return st;
+  if (A->reorder) {
+    dnnl_primitive_destroy(A->reorder);
+    A->reorder = NULL;
+  } else {
+    if ((st = dnnl_memory_create(&A->inner, umd, eng, DNNL_MEMORY_NONE)) != dnnl_success) return st;
+    A->off = P->ws_bytes;
+    P->ws_bytes += mx_scratch_round(dnnl_memory_desc_get_size(umd));
+  }
+  if ((st = dnnl_memory_get_memory_desc(A->inner, &imd)) != dnnl_success) return st;
+  dnnl_primitive_attr_t ra = NULL;
+  dnnl_primitive_desc_t rpd = NULL;
+  float runtime = DNNL_RUNTIME_F32_VAL;
+  dnnl_dims_t sd = {g->F};
+  dnnl_memory_desc_t smd;
+  if ((st = dnnl_primitive_attr_create(&ra)) == dnnl_success &&
+      (st = dnnl_primitive_attr_set_output_scales(ra, 1, g->G > 1 ? 3 : 1, &runtime)) == dnnl_success &&
+      (st = dnnl_reorder_primitive_desc_create(&rpd, umd, eng, imd, eng, ra)) == dnnl_success &&
+      (st = dnnl_primitive_create(&A->reorder, rpd)) == dnnl_success &&
+      (st = dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_f32, dnnl_a)) == dnnl_success)
+    st = dnnl_memory_create(&A->scales, &smd, eng, DNNL_MEMORY_NONE);
+  if (rpd) dnnl_primitive_desc_destroy(rpd);
+  if (ra) dnnl_primitive_attr_destroy(ra);
+  return st;
+}
+
+/* The forward primitive's arguments in run_fwd's pointer order: x, w, the
+ * bias (the convolution's, or the folded shift), y; then the epilogue's
+ * scale and shift as post-op inputs, or, folded in the weights, only the
+ * scale of the weights' reorder (not an argument of the primitive). */
+static dnnl_status_t dnn_fwd_args(conv_cache *cc, dnn_prim *P, const_dnnl_primitive_desc_t pd,
+                                  const conv_mds *m, const conv_mds *mc, dnnl_engine_t eng) {
+  const cgeom *g = &cc->key.g;
+  int in_w = fold_in_weights(&cc->key);
+  dnnl_memory_desc_t em;
+  dnnl_status_t st;
+  if ((st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &mc->src, eng)) != dnnl_success ||
+      (st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m->wei, eng)) != dnnl_success ||
+      (in_w && (st = dnn_arg_scaled(P, g, eng)) != dnnl_success) ||
+      ((cc->key.fwd_bias || in_w) &&
+       (st = dnn_arg_init(P, pd, DNNL_ARG_BIAS, 0, &m->bia, eng)) != dnnl_success) ||
+      (st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &mc->dst, eng)) != dnnl_success)
+    return st;
+  for (int k = 0; k < 2 && cc->key.epi && !in_w; k++) {   /* scale, shift */
+    if (epi_md(g, &em)) return dnnl_invalid_arguments;
+    st = dnn_arg_init(P, pd, DNNL_ARG_ATTR_MULTIPLE_POST_OP(k) | DNNL_ARG_SRC_1, 0, &em, eng);
+    if (st != dnnl_success) return st;
+  }
+  return dnnl_success;
+}
+
 /* Build the primitive of one operation in one layout (state 1), or mark it
  * unavailable (state -1). */
 static void dnn_build(conv_cache *cc, int which, int lay) {
@@ -1300,7 +1378,7 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   if (!cc->attr && (dnnl_primitive_attr_create(&cc->attr) != dnnl_success ||
                     dnnl_primitive_attr_set_scratchpad_mode(cc->attr, dnnl_scratchpad_mode_user) !=
                         dnnl_success ||
-                    (cc->key.epi && epi_post_ops(cc->attr, g, cc->key.epi)))) {
+                    (cc->key.epi && epi_post_ops(cc->attr, &cc->key)))) {
     if (cc->attr) dnnl_primitive_attr_destroy(cc->attr);
     cc->attr = NULL;
     return;
@@ -1335,16 +1413,8 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   st = dnnl_primitive_create(&P->prim, pd);
   if (st == dnnl_success) {
     if (which == OP_FWD) {
-      dnnl_memory_desc_t em;
-      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &mc.src, eng)) &&
-          !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)) &&
-          (!cc->key.fwd_bias || !(st = dnn_arg_init(P, pd, DNNL_ARG_BIAS, 0, &m.bia, eng))))
-        st = dnn_arg_init(P, pd, DNNL_ARG_DST, 1, &mc.dst, eng);
+      st = dnn_fwd_args(cc, P, pd, &m, &mc, eng);
       dnn_chunk_steps(P, g, nb);
-      for (int k = 0; k < 2 && cc->key.epi && !st; k++)   /* scale, shift */
-        st = epi_md(g, &em) ? dnnl_invalid_arguments
-                            : dnn_arg_init(P, pd, DNNL_ARG_ATTR_MULTIPLE_POST_OP(k) | DNNL_ARG_SRC_1,
-                                           0, &em, eng);
     } else if (which == OP_BWD_DATA) {
       if (!(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
           !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
@@ -1601,13 +1671,15 @@ static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *
   if (g->N == 0 || g->F == 0) return MX_OK;
 #if MX_HAVE_DNNL
   if (r->cc && (b != NULL) == (r->cc->key.fwd_bias != 0) && (ep != NULL) == (r->cc->key.epi != 0)) {
-    void *ptr[6];
+    void *ptr[7] = {NULL};
     int k = 0;
     ptr[k++] = (void *)x;
     ptr[k++] = (void *)w;
     if (b) ptr[k++] = (void *)b;
+    else if (ep) ptr[k++] = (void *)ep->shift;   /* folded in the weights: the bias */
     ptr[k++] = y;
-    if (ep) ptr[k++] = (void *)ep->scale, ptr[k++] = (void *)ep->shift;
+    if (ep) ptr[k++] = (void *)ep->scale;
+    if (ep && b) ptr[k++] = (void *)ep->shift;
     RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y, ep));
   }
 #endif

@@ -185,6 +185,31 @@ test_that("inference folds BatchNorm and relu into convolutions, with the same o
   expect_equal(fold_outputs(TRUE, grad.req = "write")$mem[["n_folded"]], 0)
 })
 
+test_that("folding into the weights: groups, no relu, and a batch run in chunks", {
+  # a convolution without bias takes BatchNorm's scale in its weights (the
+  # reorder scales each output channel) and its shift as the bias
+  cbn <- function(x, nf, k, g, relu, name) {
+    y <- mx.symbol.BatchNorm(mx.symbol.Convolution(x, kernel = c(k, k), pad = c(k %/% 2, k %/% 2),
+           num_filter = nf, num_group = g, no_bias = TRUE, name = paste0("c", name)),
+           fix_gamma = FALSE, name = paste0("bn", name))
+    if (relu) mx.symbol.Activation(y, act_type = "relu") else y
+  }
+  x <- mx.symbol.Variable("data")
+  sym <- cbn(cbn(cbn(x, 32, 3, 2, TRUE, "g"), 32, 3, 32, TRUE, "dw"), 48, 1, 1, FALSE, "p") + 0
+  on <- fold_outputs(TRUE, sym, data = c(12, 10, 32, 3))
+  off <- fold_outputs(FALSE, sym, data = c(12, 10, 32, 3))
+  expect_equal(on$mem[["n_folded"]], 3)
+  expect_equal(on$out[[1]], off$out[[1]], tolerance = 1e-5)
+  expect_gt(sd(on$out[[1]]), 0.1)
+  # 3.5 MB of input and output per image: the folded forward runs 2 images at a time
+  big <- cbn(x, 64, 3, 1, TRUE, "b") + 0
+  on <- fold_outputs(TRUE, big, data = c(96, 96, 32, 6))
+  off <- fold_outputs(FALSE, big, data = c(96, 96, 32, 6))
+  expect_equal(on$mem[["n_folded"]], 1)
+  expect_equal(on$out[[1]], off$out[[1]], tolerance = 1e-5)
+  expect_true(any(on$out[[1]] == 0) && any(on$out[[1]] > 0))
+})
+
 test_that("the built-in convolution folds too, and a folded executor plans its scratch", {
   # 20 -> 50 channels fill oneDNN's blocks poorly: the built-in im2col path runs
   sym <- mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.Convolution(mx.symbol.Variable("data"),
