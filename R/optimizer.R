@@ -105,7 +105,27 @@ opt.momentum <- function(mom.op, learning.rate, momentum, wd, rescale.grad, clip
     else opt.invoke(mom.op, list(weight, grad, state), p, weight)
     state
   }
-  opt.new(create.state, update, env)
+  # SGD's updates of several dense weights as one multi-weight call (the
+  # same kernel per weight, so the same values), counted and scheduled
+  # weight by weight as `update` does
+  multi <- if (mom.op == "sgd_mom_update") c("multi_sgd_update", "multi_sgd_mom_update")
+  update.multi <- if (!is.null(multi)) function(indices, weights, grads, states) {
+    lrs <- wds <- numeric(length(indices))
+    for (k in seq_along(indices)) {
+      opt.count(env, indices[[k]])
+      lrs[k] <- env$lr
+      wds[k] <- env$wd
+    }
+    p <- if (momentum == 0) params.plain else params
+    p$lr <- p$wd <- NULL
+    groups <- if (momentum == 0) Map(list, weights, grads) else Map(list, weights, grads, states)
+    nd.invoke(multi[[1L + (momentum != 0)]], unlist(groups, recursive = FALSE, use.names = FALSE),
+              c(list(lrs = lrs, wds = wds), p, list(num_weights = length(indices))), unname(weights))
+    states
+  }
+  o <- opt.new(create.state, update, env)
+  o$update.multi <- update.multi
+  o
 }
 
 mx.opt.sgd <- function(learning.rate = 0.01, momentum = 0, wd = 0, rescale.grad = 1,
@@ -333,8 +353,11 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
   created <- logical(n)
   update <- optimizer$update
   create.state <- optimizer$create.state
+  multi.seen <- NULL
+  multi.ok <- FALSE
   function(weight.list, grad.list) {
     ng <- length(grad.list)
+    todo <- integer(0)
     for (i in seq_along(weight.list)) {
       if (i > ng) break
       g <- grad.list[[i]]
@@ -348,8 +371,33 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
         states[i] <<- list(create.state(i, w))
         created[i] <<- TRUE
       }
-      states[i] <<- list(update(i, w, g, states[[i]]))
+      todo <- c(todo, i)
     }
+    many <- FALSE
+    if (is.function(optimizer$update.multi) && length(todo) > 1L) {
+      arrays <- c(weight.list[todo], grad.list[todo])
+      if (!identical(arrays, multi.seen)) {   # the same arrays as last time: same answer
+        multi.seen <<- arrays
+        multi.ok <<- opt.multi.ok(arrays)
+      }
+      many <- multi.ok
+    }
+    if (many) optimizer$update.multi(todo, weight.list[todo], grad.list[todo], states[todo])
+    else for (i in todo) states[i] <<- list(update(i, weight.list[[i]], grad.list[[i]], states[[i]]))
     weight.list
   }
+}
+
+# Whether the updates of these weights (then their gradients) can go as
+# one multi-weight call: dense float32 CPU arrays (a multi-weight call needs
+# one device and dtype; row_sparse gradients take the lazy updates one by
+# one).
+opt.multi.ok <- function(arrays) {
+  info <- function(a) {
+    if (!inherits(a, "MXNDArray") || inherits(a, "MXNDArraySparse")) return(NA_character_)
+    i <- mx.nd.info(a)
+    paste(i$ctx$device, i$ctx$device_id, i$dtype)
+  }
+  keys <- vapply(arrays, info, "")
+  !anyNA(keys) && all(keys == keys[[1L]]) && startsWith(keys[[1L]], "cpu") && endsWith(keys[[1L]], "float32")
 }

@@ -67,8 +67,11 @@ mx_status mx_ndarray_on_storage(mx_storage *st, size_t offset, const mx_shape *s
  * flags (-O2, no -march) would otherwise give SSE2 code only. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 9
 #define MX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* such a function may also say optimize("fp-contract=off") */
+#define MX_CLONES_FP_EXACT 1
 #else
 #define MX_CLONES
+#define MX_CLONES_FP_EXACT 0
 #endif
 
 /* ------------------------------------------------------- parallel loops */

@@ -207,9 +207,54 @@ static const mx_param_desc p_sgd_mom[SGDM_NPARAMS] = {
 #define SGDM_ARGS                                                            \
   const double lr = p[SGDM_LR].f, mo = p[SGDM_MOMENTUM].f, wd = p[SGDM_WD].f, \
                rs = p[SGDM_RESCALE_GRAD].f, cg = p[SGDM_CLIP_GRADIENT].f
+/* SGDM_STEP on float32 arrays (sgd_mom_update and multi_sgd_mom_update),
+ * as one vectorized loop built for several instruction sets (MX_CLONES)
+ * without contracting its products into FMAs, so that every build rounds
+ * as SGDM_STEP does; out may be w. */
+#if MX_CLONES_FP_EXACT
+MX_CLONES __attribute__((optimize("fp-contract=off")))
+#endif
+static void sgdm_f32(const float *w, const float *gr, float *mom, float *out, int64_t n, double lr,
+                     double mo, double wd, double rs, double cg) {
+  const float flr = (float)lr, fmo = (float)mo, fwd = (float)wd, frs = (float)rs;
+  const float hi = cg >= 0 ? (float)cg : INFINITY;
+  MX_PRAGMA(omp simd)
+  for (int64_t i = 0; i < n; i++) {
+    float g = frs * gr[i];
+    g = g > hi ? hi : (g < -hi ? -hi : g);
+    float m = fmo * mom[i] - flr * (g + fwd * w[i]);
+    mom[i] = m;
+    out[i] = w[i] + m;
+  }
+}
+
+/* Group in[0..2] (weight, grad, mom) and out, all float32? */
+static int sgdm_is_f32(mx_ndarray *const *in, const mx_ndarray *out) {
+  return in[0]->dtype == MX_FLOAT32 && in[1]->dtype == MX_FLOAT32 && in[2]->dtype == MX_FLOAT32 &&
+         out->dtype == MX_FLOAT32;
+}
+
+/* sgdm_f32 over the group's elements, in blocks spread over the threads. */
+static void sgdm_f32_run(mx_ndarray *const *in, mx_ndarray *out, double lr, double mo, double wd,
+                         double rs, double cg) {
+  int64_t n = mx_ndarray_size(in[0]), nb = (n + MX_PAR_GRAIN - 1) / MX_PAR_GRAIN;
+  int nt = mx_par_threads(n);
+  const float *w = MX_DATA(in[0], float), *g = MX_DATA(in[1], float);
+  float *m = MX_DATA(in[2], float), *o = MX_DATA(out, float);
+  MX_OMP_FOR(nt)
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t i0 = b * MX_PAR_GRAIN, len = n - i0 < MX_PAR_GRAIN ? n - i0 : MX_PAR_GRAIN;
+    sgdm_f32(w + i0, g + i0, m + i0, o + i0, len, lr, mo, wd, rs, cg);
+  }
+}
+
 static mx_status k_sgd_mom(KARGS) {
   UNUSED_KARGS;
   SGDM_ARGS;
+  if (sgdm_is_f32(in, out[0])) {
+    sgdm_f32_run(in, out[0], lr, mo, wd, rs, cg);
+    return MX_OK;
+  }
   UPDATE_LOOP(1, SGDM_STEP);
   return MX_OK;
 }
@@ -754,6 +799,15 @@ static mx_status k_multi_mp_sgd(KARGS) {
 static mx_status k_multi_sgd_mom(KARGS) {
   UNUSED_KARGS;
   multi_args m = multi_of(p, MSGDM_LRS, MSGDM_MOMENTUM, MSGDM_RESCALE_GRAD, MSGDM_NUM_WEIGHTS, 3, 0);
+  int f32 = multi_check(&m, nin) == MX_OK;
+  for (int k = 0; k < m.nw && f32; k++) f32 = sgdm_is_f32(in + 3 * k, out[k]);
+  for (int k = 0; k < m.nw && f32; k++) {
+    double lr, wd;
+    multi_rates(&m, in, k, &lr, &wd);
+    sgdm_f32_run(in + 3 * k, out[k], lr, m.mo, wd, m.rs, m.cg);
+  }
+  if (f32) return MX_OK;
+  mx_error_clear();
   MULTI_RUN(0, 1, SGDM_STEP);
 }
 static mx_status k_multi_mp_sgd_mom(KARGS) {

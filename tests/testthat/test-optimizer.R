@@ -132,6 +132,57 @@ test_that("sgd_mom_update by hand on a small fixed problem", {
   expect_equal(as.double(m2), c(-1, -1, -1))
 })
 
+test_that("float32 SGD with momentum: the vectorized loop rounds as the formula in float32", {
+  # float32 arithmetic in R order: m = mo*m - lr*(clip(rs*g) + wd*w); w = w + m
+  set.seed(12)
+  n <- 70001                               # several blocks and a tail
+  w0 <- runif(n, -2, 2); g0 <- rnorm(n) * 40; m0 <- rnorm(n); g0[c(3, 9)] <- c(NaN, Inf)
+  f <- function(x) as.array(mx.nd.array(x))   # round to float32
+  for (cg in c(-1, 0.7)) for (th in 1:2) {
+    old <- options(mxnet.threads = th)
+    w <- mx.nd.array(w0); g <- mx.nd.array(g0); m <- mx.nd.array(m0)
+    mx.nd.sgd.mom.update(w, g, m, lr = 0.05, momentum = 0.9, wd = 1e-3, rescale_grad = 0.125,
+                         clip_gradient = cg, out = w)
+    options(old)
+    gg <- f(0.125 * f(g0))
+    if (cg >= 0) gg <- pmin(pmax(gg, -f(cg)), f(cg))
+    gg[3] <- NaN
+    mm <- f(f(f(0.9) * f(m0)) - f(f(0.05) * f(gg + f(f(1e-3) * f(w0)))))
+    expect_equal(as.array(m), mm, tolerance = 1e-6)
+    expect_equal(as.array(w), f(f(w0) + mm), tolerance = 1e-6)
+    expect_true(is.nan(as.array(w)[3]))
+    expect_equal(is.infinite(as.array(w)[9]), cg < 0)
+  }
+})
+
+test_that("the updater updates several SGD weights in one call, exactly as one by one", {
+  set.seed(5)
+  dims <- list(c(4, 3), 7, c(2, 2, 5))
+  mk <- function(dtype = "float32") lapply(dims, function(d) mx.nd.array(array(rnorm(prod(d)), d), dtype = dtype))
+  for (mom in c(0, 0.9)) {
+    set.seed(5); ws1 <- mk(); set.seed(5); ws2 <- mk()
+    mk.opt <- function() mx.opt.create("sgd", learning.rate = 0.1, momentum = mom, wd = 0.01,
+                                       rescale.grad = 0.5, clip_gradient = 2,
+                                       lr_scheduler = mx.lr_scheduler.FactorScheduler(step = 2, factor_val = 0.5))
+    o1 <- mk.opt(); o2 <- mk.opt()
+    o2$update.multi <- NULL                # the same optimizer, one weight at a time
+    u1 <- mx.opt.get.updater(o1, ws1); u2 <- mx.opt.get.updater(o2, ws2)
+    for (step in 1:5) {
+      gs <- lapply(dims, function(d) mx.nd.array(array(rnorm(prod(d)) * step, d)))
+      u1(ws1, gs); u2(ws2, gs)
+    }
+    for (k in seq_along(dims)) expect_identical(as.array(ws1[[k]]), as.array(ws2[[k]]))
+    expect_equal(o1$env$lr, o2$env$lr)
+    expect_lt(o1$env$lr, 0.1)              # the scheduler ran
+  }
+  # weights of two dtypes: one at a time, the same values
+  ws <- c(mk()[1:2], list(mx.nd.array(1:3, dtype = "float64")))
+  gs <- lapply(ws, function(a) mx.nd.ones(dim(a), dtype = mx.nd.dtype(a)))
+  u <- mx.opt.get.updater(mx.opt.create("sgd", learning.rate = 1), ws)
+  u(ws, gs)
+  expect_equal(as.array(ws[[3]]), c(0, 1, 2))
+})
+
 test_that("sgd_update defaults: wd 0, rescale 1, no clipping", {
   w <- mx.nd.array(c(1, 2), dtype = "float64")
   mx.nd.sgd.update(w, mx.nd.array(c(10, -10), dtype = "float64"), lr = 0.5, out = w)
