@@ -1,6 +1,6 @@
 # One ResNet run on the CPU for bench/resnet-bench.sh; prints one line
 # "img_per_s peak_rss_mb planned_mb workspace_mb external_mb".
-# Usage: Rscript resnet-cpu.R train|infer|plan depth(50|20|inception) batch threads steps [mirror|fold]
+# Usage: Rscript resnet-cpu.R train|infer|plan depth(50|20|inception) batch threads steps [mirror|nofold]
 # ResNet-50 as torchvision's resnet50 (conv-BatchNorm-relu, bottlenecks with
 # the stride in the 3x3 convolution, projection shortcuts); ResNet-20 as in
 # He et al. for CIFAR.  Synthetic data of one batch, reused every step.
@@ -8,8 +8,9 @@ suppressMessages(library(mxnet))
 a <- commandArgs(TRUE)
 mode <- a[1]; depth <- a[2]; batch <- as.integer(a[3])
 threads <- as.integer(a[4]); steps <- as.integer(a[5]); mirror <- isTRUE(a[6] == "mirror")
-# "fold": inference folds BatchNorm and relu into the convolutions
-options(mxnet.threads = threads, mxnet.backward.mirror = mirror, mxnet.inference.fold = isTRUE(a[6] == "fold"))
+# inference folds BatchNorm and relu into the convolutions (the package's
+# default); "nofold" runs them one by one
+options(mxnet.threads = threads, mxnet.backward.mirror = mirror, mxnet.inference.fold = !isTRUE(a[6] == "nofold"))
 cbr <- function(x, nf, k, s, p, relu = TRUE) {
   y <- mx.symbol.BatchNorm(mx.symbol.Convolution(x, num_filter = nf, kernel = c(k, k), stride = c(s, s),
                                                  pad = c(p, p), no_bias = TRUE), fix_gamma = FALSE, eps = 1e-5)
