@@ -6,7 +6,7 @@
 # (configure finds them in CUDA_HOME, on PATH or in /usr/local/cuda).
 # Open MPI (openmpi-bin, libopenmpi-dev) builds the dist_* kvstores.
 PKGS="r-base-dev make gcc libdnnl-dev libopenblas-dev zlib1g-dev \
-r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist r-cran-progress r-cran-mlbench r-cran-pkgdown r-cran-matrix \
+r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite r-cran-roxygen2 pandoc dataset-fashion-mnist r-cran-progress r-cran-mlbench r-cran-pkgdown r-cran-matrix r-cran-ggplot2 \
 openmpi-bin libopenmpi-dev"
 # MXNET_DEPS_SLURM=1 (CI) adds what the Slurm test needs: a one-node cluster
 # from Debian's slurm-wlm and munge (tests/testthat/test-kvstore-slurm.R)
