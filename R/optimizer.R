@@ -119,8 +119,13 @@ opt.momentum <- function(mom.op, learning.rate, momentum, wd, rescale.grad, clip
     p <- if (momentum == 0) params.plain else params
     p$lr <- p$wd <- NULL
     groups <- if (momentum == 0) Map(list, weights, grads) else Map(list, weights, grads, states)
-    nd.invoke(multi[[1L + (momentum != 0)]], unlist(groups, recursive = FALSE, use.names = FALSE),
-              c(list(lrs = lrs, wds = wds), p, list(num_weights = length(indices))), unname(weights))
+    # at most opt.multi.max weights a call: lrs and wds are engine tuples
+    for (at in seq(1L, length(indices), by = opt.multi.max)) {
+      k <- at:min(length(indices), at + opt.multi.max - 1L)
+      nd.invoke(multi[[1L + (momentum != 0)]], unlist(groups[k], recursive = FALSE, use.names = FALSE),
+                c(list(lrs = lrs[k], wds = wds[k]), p, list(num_weights = length(k))),
+                unname(weights[k]))
+    }
     states
   }
   o <- opt.new(create.state, update, env)
@@ -387,6 +392,9 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
     weight.list
   }
 }
+
+# The most values an engine tuple parameter holds (MX_MAX_TUPLE, mx.h).
+opt.multi.max <- 16L
 
 # Whether the updates of these weights (then their gradients) can go as
 # one multi-weight call: dense float32 CPU arrays (a multi-weight call needs
