@@ -343,6 +343,11 @@ typedef struct mx_param_value {
                                 kernel (BatchNorm: per channel, the kernel
                                 reads x before it writes y); GPU kernels are
                                 not assumed to allow it                     */
+#define MX_OPF_OUT_IS_INPUT 2048 /* in an imperative call output k may be
+                                exactly input k * (inputs / outputs): the
+                                multi-weight updates, whose output k is the
+                                weight of group k, read element by element
+                                before it is written; no temporary output */
 
 /* Registry limits: registration fails (mx_engine_init) rather than drop an
  * op; every op's inputs, outputs and parameters fit arrays of these sizes. */

@@ -1086,7 +1086,7 @@ static const char *const in_adadelta[] = {"weight", "grad", "acc_g", "acc_delta"
 
 #define UPD_FLAGS (MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_NO_MIRROR)
 /* multi-tensor ops: output k is input k * stride, not input k */
-#define MULTI_FLAGS (MX_OPF_F16 | MX_OPF_NO_MIRROR)
+#define MULTI_FLAGS (MX_OPF_F16 | MX_OPF_NO_MIRROR | MX_OPF_OUT_IS_INPUT)
 
 static const char *const in_lars[] = {"lrs", "weights_sum_sq", "grads_sum_sq", "wds", NULL};
 static const char *const in_data[] = {"data", NULL};

@@ -474,6 +474,8 @@ mx_status mx_op_invoke(const mx_op *op, const mx_param_value *params,
       for (int j = 0; j < nin; j++) {
         if (!mx_ndarray_overlap(final, inputs[j])) continue;
         int inplace = cp.k.gpu ? (cp.k.gpu->flags & MX_GPUF_INPLACE) : (op->flags & MX_OPF_INPLACE);
+        /* a multi-weight update: output k may be its own group's weight */
+        if (!cp.k.gpu && (op->flags & MX_OPF_OUT_IS_INPUT) && j == k * (nin / cp.nout)) inplace = 1;
         int exact = inplace && mx_ndarray_same(final, inputs[j]);
         if (!exact) need_tmp = 1;
       }

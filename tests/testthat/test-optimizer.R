@@ -183,6 +183,25 @@ test_that("the updater updates several SGD weights in one call, exactly as one b
   expect_equal(as.array(ws[[3]]), c(0, 1, 2))
 })
 
+test_that("a multi-weight update writes each weight in place, and a crossed out list still gets the right values", {
+  set.seed(7)
+  mk <- function(n) mx.nd.array(rnorm(n))
+  w1 <- mk(5000); g1 <- mk(5000); m1 <- mk(5000); w2 <- mk(5000); g2 <- mk(5000); m2 <- mk(5000)
+  a1 <- as.array(w1); a2 <- as.array(w2)
+  p <- list(lrs = c(0.1, 0.2), wds = c(0, 0), momentum = 0, rescale_grad = 1, clip_gradient = -1, num_weights = 2L)
+  z1 <- mx.nd.zeros(5000); z2 <- mx.nd.zeros(5000)
+  before <- mx.memory.stats()[["n_alloc"]]
+  invisible(mxnet:::nd.invoke("multi_sgd_mom_update", list(w1, g1, z1, w2, g2, z2), p, list(w1, w2)))
+  expect_equal(mx.memory.stats()[["n_alloc"]], before)          # no temporary outputs
+  e1 <- a1 - 0.1 * as.array(g1); e2 <- a2 - 0.2 * as.array(g2)
+  expect_equal(as.array(w1), e1, tolerance = 1e-6)
+  expect_equal(as.array(w2), e2, tolerance = 1e-6)
+  # output 0 into weight 2 and output 1 into weight 1: computed aside, then written
+  invisible(mxnet:::nd.invoke("multi_sgd_mom_update", list(w1, g1, z1, w2, g2, z2), p, list(w2, w1)))
+  expect_equal(as.array(w2), e1 - 0.1 * as.array(g1), tolerance = 1e-6)
+  expect_equal(as.array(w1), e2 - 0.2 * as.array(g2), tolerance = 1e-6)
+})
+
 test_that("sgd_update defaults: wd 0, rescale 1, no clipping", {
   w <- mx.nd.array(c(1, 2), dtype = "float64")
   mx.nd.sgd.update(w, mx.nd.array(c(10, -10), dtype = "float64"), lr = 0.5, out = w)
