@@ -91,8 +91,11 @@ static inline int mx_par_threads(int64_t n) {
 #ifdef _OPENMP
 #define MX_PRAGMA(x) _Pragma(#x)
 #define MX_OMP_FOR(nt) MX_PRAGMA(omp parallel for num_threads(nt) schedule(static) if (nt > 1))
+/* a loop whose iterations are independent: vectorize it */
+#define MX_OMP_SIMD MX_PRAGMA(omp simd)
 #else
 #define MX_OMP_FOR(nt)
+#define MX_OMP_SIMD
 #endif
 
 /* Run fn(arg) with the OpenMP ICV set to the engine's thread count nt, for

@@ -218,7 +218,7 @@ static void sgdm_f32(const float *w, const float *gr, float *mom, float *out, in
                      double mo, double wd, double rs, double cg) {
   const float flr = (float)lr, fmo = (float)mo, fwd = (float)wd, frs = (float)rs;
   const float hi = cg >= 0 ? (float)cg : INFINITY;
-  MX_PRAGMA(omp simd)
+  MX_OMP_SIMD
   for (int64_t i = 0; i < n; i++) {
     float g = frs * gr[i];
     g = g > hi ? hi : (g < -hi ? -hi : g);
