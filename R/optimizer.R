@@ -358,8 +358,6 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
   created <- logical(n)
   update <- optimizer$update
   create.state <- optimizer$create.state
-  multi.seen <- NULL
-  multi.ok <- FALSE
   function(weight.list, grad.list) {
     ng <- length(grad.list)
     todo <- integer(0)
@@ -378,15 +376,8 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
       }
       todo <- c(todo, i)
     }
-    many <- FALSE
-    if (is.function(optimizer$update.multi) && length(todo) > 1L) {
-      arrays <- c(weight.list[todo], grad.list[todo])
-      if (!identical(arrays, multi.seen)) {   # the same arrays as last time: same answer
-        multi.seen <<- arrays
-        multi.ok <<- opt.multi.ok(arrays)
-      }
-      many <- multi.ok
-    }
+    many <- is.function(optimizer$update.multi) && length(todo) > 1L &&
+      .Call(C_mx_r_nd_all_cpu_dtype, c(weight.list[todo], grad.list[todo]), "float32")
     if (many) optimizer$update.multi(todo, weight.list[todo], grad.list[todo], states[todo])
     else for (i in todo) states[i] <<- list(update(i, weight.list[[i]], grad.list[[i]], states[[i]]))
     weight.list
@@ -394,18 +385,9 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
 }
 
 # The most values an engine tuple parameter holds (MX_MAX_TUPLE, mx.h).
+# The updater sends SGD's weights in such calls when the weights and their
+# gradients are all dense float32 CPU arrays (one device and dtype a call;
+# row_sparse gradients take the lazy updates one by one).
 opt.multi.max <- 16L
 
-# Whether the updates of these weights (then their gradients) can go as
-# one multi-weight call: dense float32 CPU arrays (a multi-weight call needs
-# one device and dtype; row_sparse gradients take the lazy updates one by
-# one).
-opt.multi.ok <- function(arrays) {
-  info <- function(a) {
-    if (!inherits(a, "MXNDArray") || inherits(a, "MXNDArraySparse")) return(NA_character_)
-    i <- mx.nd.info(a)
-    paste(i$ctx$device, i$ctx$device_id, i$dtype)
-  }
-  keys <- vapply(arrays, info, "")
-  !anyNA(keys) && all(keys == keys[[1L]]) && startsWith(keys[[1L]], "cpu") && endsWith(keys[[1L]], "float32")
-}
+

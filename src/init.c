@@ -39,6 +39,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_nd_to_r, 1),
   CALLDEF(mx_r_nd_dim, 1),
   CALLDEF(mx_r_nd_info, 1),
+  CALLDEF(mx_r_nd_all_cpu_dtype, 2),
   CALLDEF(mx_r_nd_valid, 1),
   CALLDEF(mx_r_nd_release, 1),
   CALLDEF(mx_r_nd_full, 4),

@@ -98,6 +98,7 @@ SEXP mx_r_nd_from_r(SEXP src, SEXP dims, SEXP dtype, SEXP ctx);
 SEXP mx_r_nd_to_r(SEXP nd);
 SEXP mx_r_nd_dim(SEXP nd);
 SEXP mx_r_nd_info(SEXP nd);
+SEXP mx_r_nd_all_cpu_dtype(SEXP list, SEXP dtype);
 SEXP mx_r_nd_valid(SEXP nd);
 SEXP mx_r_nd_release(SEXP list);
 SEXP mx_r_nd_full(SEXP shape, SEXP value, SEXP dtype, SEXP ctx);

@@ -116,6 +116,20 @@ SEXP mx_r_nd_info(SEXP nd) {
   return out;
 }
 
+/* Whether every element of the list is a live dense NDArray on the CPU of
+ * dtype `dtype` (the updater's test for one multi-weight call). */
+SEXP mx_r_nd_all_cpu_dtype(SEXP list, SEXP dtype) {
+  int dt = mx_r_dtype(dtype, "dtype");
+  if (TYPEOF(list) != VECSXP) return Rf_ScalarLogical(FALSE);
+  for (R_xlen_t k = 0; k < XLENGTH(list); k++) {
+    SEXP x = VECTOR_ELT(list, k);
+    mx_ndarray *a = mx_r_is_nd(x) ? mx_r_nd_addr(x) : NULL;
+    if (!a || mx_ndarray_dtype(a) != dt || mx_ndarray_context(a).dev_type != MX_CPU)
+      return Rf_ScalarLogical(FALSE);
+  }
+  return Rf_ScalarLogical(TRUE);
+}
+
 SEXP mx_r_nd_valid(SEXP nd) {
   if (!mx_r_is_nd(nd)) return Rf_ScalarLogical(FALSE);
   return Rf_ScalarLogical(mx_r_nd_addr(nd) != NULL);
