@@ -904,7 +904,6 @@ static mx_status bind_lifetimes(bind_ctx *c) {
   return MX_OK;
 }
 
-
 /* Buffers grouped by the step of their first write (a counting sort, stable
  * in buffer order): list[at[t] .. at[t+1]) are those with first == t. */
 static mx_status bufs_by_step(const mx_executor *e, int **at_out, int **list_out) {

@@ -98,6 +98,23 @@ static inline int mx_par_threads(int64_t n) {
 #define MX_OMP_SIMD
 #endif
 
+/* CALL for each block [i0, i0 + len) of BLK of n elements, the blocks
+ * spread over the threads (CALL: a function over one block, often an
+ * MX_CLONES one). */
+#define MX_PAR_BLOCKS(n, BLK, CALL)                                           \
+  do {                                                                        \
+    int64_t n_ = (n);                                                         \
+    int nt_ = mx_par_threads(n_);                                             \
+    int64_t nb_ = (n_ + (BLK) - 1) / (BLK);                                   \
+    (void)nt_;                                                                \
+    MX_OMP_FOR(nt_)                                                           \
+    for (int64_t b_ = 0; b_ < nb_; b_++) {                                    \
+      int64_t i0 = b_ * (BLK);                                                \
+      int64_t len = (i0 + (BLK) < n_ ? i0 + (BLK) : n_) - i0;                 \
+      CALL;                                                                   \
+    }                                                                         \
+  } while (0)
+
 /* Run fn(arg) with the OpenMP ICV set to the engine's thread count nt, for
  * libraries (oneDNN) that read omp_get_max_threads(); restored afterwards so
  * other packages in the process are unaffected.  A function taking a

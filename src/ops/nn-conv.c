@@ -1004,7 +1004,6 @@ typedef struct dnn_prim {
   int state;                   /* 0 not built, 1 ready, -1 not available */
   dnnl_primitive_t prim;
   int64_t nchunk;              /* runs over chunks of images (dnn_fwd_chunk) */
-  int scaled;                  /* ptr[nargs]: a scaled reorder's scales  */
   int nargs;
   dnn_arg a[6];
   dnnl_memory_t scratch;       /* oneDNN's scratchpad (NULL: none)       */
@@ -1255,7 +1254,7 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, cha
   }
   for (int64_t c = 0; c < P->nchunk; c++) {
     for (int k = 0; k < P->nargs; k++)
-      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c, P->scaled ? ptr[P->nargs] : NULL)) != dnnl_success)
+      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c, P->a[k].scales ? ptr[P->nargs] : NULL)) != dnnl_success)
         return st;
     if ((st = dnnl_primitive_execute(P->prim, s, na, args)) != dnnl_success) return st;
     for (int k = 0; k < P->nargs; k++) {
@@ -1306,7 +1305,6 @@ static void dnn_chunk_steps(dnn_prim *P, const cgeom *g, int64_t nb) {
  * when the primitive takes the plain layout. */
 static dnnl_status_t dnn_arg_scaled(dnn_prim *P, const cgeom *g, dnnl_engine_t eng) {
   dnn_arg *A = &P->a[P->nargs - 1];
-  P->scaled = 1;
   const dnnl_memory_desc_t *umd, *imd;
   dnnl_status_t st = dnnl_memory_get_memory_desc(A->user, &umd);
   if (st != dnnl_success) return st;

@@ -387,19 +387,7 @@ MX_CLONES static void act_grad_f32_block(int act, const float *g, const float *y
 }
 
 /* Blocks of NN_BLK elements spread over the threads. */
-#define PAR_BLOCKS(n, CALL)                                                   \
-  do {                                                                        \
-    int64_t n_ = (n);                                                         \
-    int nt_ = mx_par_threads(n_);                                             \
-    int64_t nb_ = (n_ + NN_BLK - 1) / NN_BLK;                                 \
-    (void)nt_;                                                                \
-    MX_OMP_FOR(nt_)                                                           \
-    for (int64_t b_ = 0; b_ < nb_; b_++) {                                    \
-      int64_t i0 = b_ * NN_BLK;                                               \
-      int64_t len = (i0 + NN_BLK < n_ ? i0 + NN_BLK : n_) - i0;               \
-      CALL;                                                                   \
-    }                                                                         \
-  } while (0)
+#define PAR_BLOCKS(n, CALL) MX_PAR_BLOCKS(n, NN_BLK, CALL)
 
 static mx_status k_act(KARGS) {
   UNUSED_KARGS;

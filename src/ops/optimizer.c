@@ -237,15 +237,10 @@ static int sgdm_is_f32(mx_ndarray *const *in, const mx_ndarray *out) {
 /* sgdm_f32 over the group's elements, in blocks spread over the threads. */
 static void sgdm_f32_run(mx_ndarray *const *in, mx_ndarray *out, double lr, double mo, double wd,
                          double rs, double cg) {
-  int64_t n = mx_ndarray_size(in[0]), nb = (n + MX_PAR_GRAIN - 1) / MX_PAR_GRAIN;
-  int nt = mx_par_threads(n);
   const float *w = MX_DATA(in[0], float), *g = MX_DATA(in[1], float);
   float *m = MX_DATA(in[2], float), *o = MX_DATA(out, float);
-  MX_OMP_FOR(nt)
-  for (int64_t b = 0; b < nb; b++) {
-    int64_t i0 = b * MX_PAR_GRAIN, len = n - i0 < MX_PAR_GRAIN ? n - i0 : MX_PAR_GRAIN;
-    sgdm_f32(w + i0, g + i0, m + i0, o + i0, len, lr, mo, wd, rs, cg);
-  }
+  MX_PAR_BLOCKS(mx_ndarray_size(in[0]), MX_PAR_GRAIN,
+                sgdm_f32(w + i0, g + i0, m + i0, o + i0, len, lr, mo, wd, rs, cg));
 }
 
 static mx_status k_sgd_mom(KARGS) {
@@ -799,16 +794,17 @@ static mx_status k_multi_mp_sgd(KARGS) {
 static mx_status k_multi_sgd_mom(KARGS) {
   UNUSED_KARGS;
   multi_args m = multi_of(p, MSGDM_LRS, MSGDM_MOMENTUM, MSGDM_RESCALE_GRAD, MSGDM_NUM_WEIGHTS, 3, 0);
-  int f32 = multi_check(&m, nin) == MX_OK;
+  mx_status rc = multi_check(&m, nin);
+  if (rc) return rc;
+  int f32 = 1;
   for (int k = 0; k < m.nw && f32; k++) f32 = sgdm_is_f32(in + 3 * k, out[k]);
-  for (int k = 0; k < m.nw && f32; k++) {
+  if (!f32) MULTI_RUN(0, 1, SGDM_STEP);
+  for (int k = 0; k < m.nw; k++) {
     double lr, wd;
     multi_rates(&m, in, k, &lr, &wd);
     sgdm_f32_run(in + 3 * k, out[k], lr, m.mo, wd, m.rs, m.cg);
   }
-  if (f32) return MX_OK;
-  mx_error_clear();
-  MULTI_RUN(0, 1, SGDM_STEP);
+  return MX_OK;
 }
 static mx_status k_multi_mp_sgd_mom(KARGS) {
   UNUSED_KARGS;
