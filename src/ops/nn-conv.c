@@ -8,7 +8,9 @@
  *  - oneDNN's convolution primitives (float32, builds with oneDNN), either
  *    on the layouts the library prefers (blocked; reorders from and to our
  *    plain NCHW / OIHW arrays run around each primitive) or on the plain
- *    layout itself;
+ *    layout itself; 3x3 layers of stride 1 with enough channels and
+ *    tiles run oneDNN's Winograd F(4x4, 3x3) instead (wino_fits; off with
+ *    MXNET_CONV_WINOGRAD=0);
  *  - built-in im2col / col2im (3-D: vol2col, one depth slice of the
  *    volume at a time through the same plane loops) over chunks of
  *    images + mx_gemm, OpenMP-
@@ -943,13 +945,16 @@ static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt,
  * backward weights) of a geometry:
  *   V_ANY      oneDNN with the layouts it prefers (blocked), reorders around
  *   V_PLAIN    oneDNN on our plain NCHW layout (no activation reorders)
+ *   V_WINO     oneDNN's Winograd F(4x4, 3x3) with blocked layouts (3x3,
+ *              stride 1, no groups or dilation; about 2x fewer multiplies)
  *   V_BUILTIN  im2col / col2im + GEMM
  * Their speed depends on the shape (e.g. blocked layouts pad channels to
  * 16).  Without tuning the choice is fixed_variant's; with tuning a cache
  * times each candidate on its first calls (TUNE_TRIALS each, all of them
  * correct computations) and keeps the fastest (results then depend, in
  * the last bits, on which one won). */
-enum { V_ANY, V_PLAIN, V_BUILTIN, NVARIANT };
+enum { V_ANY, V_PLAIN, V_WINO, V_BUILTIN, NVARIANT };
+#define NDNN V_BUILTIN   /* the oneDNN variants */
 enum { OP_FWD, OP_BWD_DATA, OP_BWD_W, NOPS };
 #define TUNE_TRIALS 2
 
@@ -962,6 +967,13 @@ static int env_builtin(void) {
     v = (e && strcmp(e, "builtin") == 0) ? 1 : 0;
   }
   return v;
+}
+
+/* MXNET_CONV_WINOGRAD=0 keeps Winograd out (read per call, so that a
+ * test can compare both; it is part of the cache key). */
+static int env_winograd(void) {
+  const char *e = getenv("MXNET_CONV_WINOGRAD");
+  return !(e && strcmp(e, "0") == 0);
 }
 
 #ifdef _OPENMP
@@ -982,6 +994,7 @@ typedef struct conv_key {
   cgeom g;
   int64_t fwd_bias, bw_bias, nthreads, tune;
   int64_t epi;   /* forward epilogue: 0 none, 1 scale and shift, 2 and relu */
+  int64_t wino;  /* Winograd allowed (MXNET_CONV_WINOGRAD) */
 } conv_key;
 
 /* One primitive argument in the caller's plain layout, with a reorder to or
@@ -1015,9 +1028,9 @@ typedef struct conv_cache {
   int valid;
   dnnl_primitive_attr_t attr;  /* user-managed scratchpad                 */
   dnnl_stream_t stream;
-  dnnl_primitive_desc_t hint[2];   /* forward descriptors (backward hints), per layout */
-  int hint_state[2];
-  dnn_prim prim[NOPS][2];          /* per operation and layout (V_ANY, V_PLAIN) */
+  dnnl_primitive_desc_t hint[NDNN];   /* forward descriptors (backward hints), per variant */
+  int hint_state[NDNN];
+  dnn_prim prim[NOPS][NDNN];          /* per operation and oneDNN variant */
   int choice[NOPS];                /* chosen variant; -1 while tuning */
   int tune_n[NOPS][NVARIANT];      /* timed runs (TUNE_TRIALS: done or unavailable) */
   double tune_t[NOPS][NVARIANT];   /* best time seen */
@@ -1054,8 +1067,8 @@ static void dnn_prim_free(dnn_prim *P) {
 
 static void conv_cache_clear(conv_cache *cc) {
   for (int k = 0; k < NOPS; k++)
-    for (int l = 0; l < 2; l++) dnn_prim_free(&cc->prim[k][l]);
-  for (int l = 0; l < 2; l++)
+    for (int l = 0; l < NDNN; l++) dnn_prim_free(&cc->prim[k][l]);
+  for (int l = 0; l < NDNN; l++)
     if (cc->hint[l]) dnnl_primitive_desc_destroy(cc->hint[l]);
   if (cc->stream) dnnl_stream_destroy(cc->stream);
   if (cc->attr) dnnl_primitive_attr_destroy(cc->attr);
@@ -1073,9 +1086,32 @@ static void conv_cache_clear(conv_cache *cc) {
  *    when the output channels fill blocks poorly), but its data gradient
  *    there is up to 10x slower than col2im;
  *  - grouped layers with few channels per group (depthwise) stay with
- *    oneDNN, which has kernels for them. */
+ *    oneDNN, which has kernels for them;
+ *  - 3x3 layers of stride 1 run 1.5-3x faster with Winograd (wino_fits).
+ */
 static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
-static int fixed_variant(const cgeom *g, int which) {
+
+/* Winograd F(4x4, 3x3) where it wins (ResNet-50's and ResNet-20's layers,
+ * forward and both gradients, 2 threads): 3x3, stride 1, no dilation or
+ * groups, at least 32 channels in and out in whole 16-channel blocks (16
+ * channels run 1.4x slower than direct), and at least 64 output tiles of
+ * 4x4 in the batch (under that, as 512 channels of 7x7 at batch 8, the
+ * weights' transform dominates and it runs 1.1-1.4x slower).  Its scratch
+ * (planned workspace) is larger than the direct one's, 7-10 MB at least
+ * (docs/memory.md): layers with under 1 MB of input and output, where it
+ * would save microseconds, keep the direct convolution. */
+#define WINO_MIN_ACT_BYTES ((int64_t)1 << 20)
+static int wino_fits(const cgeom *g) {
+  int64_t tiles = g->N * ((g->Ho + 3) / 4) * ((g->Wo + 3) / 4);
+  int64_t act = g->N * (g->C * g->H * g->W + g->F * g->Ho * g->Wo) * (int64_t)sizeof(float);
+  return g->nd == 2 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 &&
+         g->dw == 1 && g->G == 1 && g->C % 16 == 0 && g->F % 16 == 0 && g->C >= 32 &&
+         g->F >= 32 && tiles >= 64 && act >= WINO_MIN_ACT_BYTES;
+}
+
+static int fixed_variant(const conv_key *key, int which) {
+  const cgeom *g = &key->g;
+  if (key->wino && wino_fits(g)) return V_WINO;
   int64_t cg = g->C / g->G, fg = g->F / g->G;
   if (cg < 8) {
     if (g->G > 1) return V_ANY;
@@ -1094,7 +1130,10 @@ static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
   conv_cache_clear(cc);
   cc->key = *key;
   cc->valid = 1;
-  for (int k = 0; k < NOPS; k++) cc->choice[k] = key->tune ? -1 : fixed_variant(&key->g, k);
+  for (int k = 0; k < NOPS; k++) {
+    cc->choice[k] = key->tune ? -1 : fixed_variant(key, k);
+    if (!key->wino) cc->tune_n[k][V_WINO] = TUNE_TRIALS;   /* not a candidate */
+  }
 }
 
 /* A node's cache keeps primitives and descriptors only: its buffers are
@@ -1270,9 +1309,14 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, cha
 
 /* The forward descriptor of the geometry of m (the hint of the backward
  * ones, or a chunk's own); 0 on success. */
-static int fwd_desc(conv_cache *cc, const conv_mds *m, dnnl_engine_t eng, dnnl_primitive_desc_t *pd) {
+static dnnl_alg_kind_t dnn_alg(int lay) {
+  return lay == V_WINO ? dnnl_convolution_winograd : dnnl_convolution_direct;
+}
+
+static int fwd_desc(conv_cache *cc, int lay, const conv_mds *m, dnnl_engine_t eng,
+                    dnnl_primitive_desc_t *pd) {
   dnnl_convolution_desc_t cd;
-  return dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+  return dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnn_alg(lay),
              &m->src_a, &m->wei_a, cc->key.fwd_bias || fold_in_weights(&cc->key) ? &m->bia_a : NULL,
              &m->dst_a, m->strides,
              m->dilates, m->pad_l, m->pad_r) != dnnl_success ||
@@ -1383,26 +1427,26 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   }
   dnnl_convolution_desc_t cd;
   if (!cc->hint_state[lay]) {
-    cc->hint_state[lay] = fwd_desc(cc, &m, eng, &cc->hint[lay]) ? -1 : 1;
+    cc->hint_state[lay] = fwd_desc(cc, lay, &m, eng, &cc->hint[lay]) ? -1 : 1;
     if (cc->hint_state[lay] != 1) cc->hint[lay] = NULL;
   }
   if (cc->hint_state[lay] != 1) return;
   dnnl_primitive_desc_t pd = NULL, hint = cc->hint[lay];
   dnnl_status_t st;
   conv_mds mc = m;                 /* the forward's activations: one chunk */
-  int64_t nb = which == OP_FWD && lay == V_ANY ? dnn_fwd_chunk(g) : g->N;
+  int64_t nb = which == OP_FWD && lay != V_PLAIN ? dnn_fwd_chunk(g) : g->N;
   if (which == OP_FWD) {
     cgeom gc = *g;
     gc.N = nb;
     if (nb == g->N) pd = hint;
-    else if (conv_mds_init(&gc, lay, &mc) || fwd_desc(cc, &mc, eng, &pd)) return;
+    else if (conv_mds_init(&gc, lay, &mc) || fwd_desc(cc, lay, &mc, eng, &pd)) return;
   } else if (which == OP_BWD_DATA) {
-    st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
+    st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnn_alg(lay), &m.src_a,
             &m.wei_a, &m.dst_a, m.strides, m.dilates, m.pad_l, m.pad_r);
     if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, cc->attr, eng, hint) != dnnl_success)
       return;
   } else {
-    st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &m.src_a,
+    st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnn_alg(lay), &m.src_a,
             &m.wei_a, cc->key.bw_bias ? &m.bia_a : NULL, &m.dst_a, m.strides, m.dilates, m.pad_l,
             m.pad_r);
     if (st != dnnl_success || dnnl_primitive_desc_create(&pd, &cd, cc->attr, eng, hint) != dnnl_success)
@@ -1490,7 +1534,7 @@ static int pick_variant(conv_cache *cc, int which) {
       best = v;
   if (best < 0) best = V_BUILTIN;
   cc->choice[which] = best;
-  for (int l = 0; l < 2; l++)
+  for (int l = 0; l < NDNN; l++)
     if (l != best) dnn_prim_free(&cc->prim[which][l]);
   return best;
 }
@@ -1502,11 +1546,15 @@ static void tune_record(conv_cache *cc, int which, int v, double t) {
   cc->tune_n[which][v]++;
 }
 
+/* The oneDNN variant to try when v is unavailable: direct convolution in
+ * blocked layouts for Winograd, else the other layout. */
+static int dnn_fallback(int v) { return v == V_ANY ? V_PLAIN : V_ANY; }
+
 static void tune_unavailable(conv_cache *cc, int which, int v) {
   cc->tune_n[which][v] = TUNE_TRIALS;
   cc->tune_t[which][v] = 0;
-  if (cc->choice[which] == v) {     /* a fixed choice: the other layout, else built-in */
-    int other = v == V_ANY ? V_PLAIN : V_ANY;
+  if (cc->choice[which] == v) {     /* a fixed choice: the fallback, else built-in */
+    int other = dnn_fallback(v);
     cc->choice[which] = cc->prim[which][other].state != -1 ? other : V_BUILTIN;
   }
 }
@@ -1607,6 +1655,7 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     key.fwd_bias = fwd_bias;
     key.bw_bias = bw_bias;
     key.epi = epi;
+    key.wino = env_winograd();
     key.nthreads = c->nthreads;
 #ifdef _OPENMP
     key.tune = tune < 0 ? env_autotune_default() : tune;
@@ -1884,13 +1933,15 @@ static size_t run_need(conv_run *r, int which) {
     if (ch == V_BUILTIN) return bi;
     size_t need = 0;
     int declined = 0;
-    for (int v = V_ANY; v <= V_PLAIN; v++) {
+    for (int v = V_ANY; v < NDNN; v++) {
       if (ch >= 0 && v != ch) continue;
+      if (ch < 0 && r->cc->tune_n[which][v] >= TUNE_TRIALS && r->cc->tune_t[which][v] <= 0)
+        continue;   /* not a candidate */
       size_t n = dnn_need(r->c, r->cc, which, v);
       if (r->cc->prim[which][v].state != 1) declined = 1;
       if (n > need) need = n;
     }
-    if (declined && ch >= 0) need = dnn_need(r->c, r->cc, which, ch == V_ANY ? V_PLAIN : V_ANY);
+    if (declined && ch >= 0) need = dnn_need(r->c, r->cc, which, dnn_fallback(ch));
     return (ch < 0 || declined) && bi > need ? bi : need;
   }
 #endif

@@ -100,6 +100,16 @@ conv_tol <- function(dtype) if (dtype == "float64") 1e-10 else 1e-4
 CONV_OPS <- c("Convolution", "_Convolution_builtin")
 DECONV_OPS <- c("Deconvolution", "_Deconvolution_builtin")
 
+# MXNET_CONV_WINOGRAD for the rest of the calling function (the
+# convolution cache keys on it).
+with_winograd <- function(on, env = parent.frame()) {
+  old <- Sys.getenv("MXNET_CONV_WINOGRAD", unset = NA)
+  Sys.setenv(MXNET_CONV_WINOGRAD = if (on) "1" else "0")
+  do.call(on.exit, list(substitute(if (is.na(old)) Sys.unsetenv("MXNET_CONV_WINOGRAD")
+                                   else Sys.setenv(MXNET_CONV_WINOGRAD = old), list(old = old)),
+                        add = TRUE), envir = env)
+}
+
 test_that("Convolution matches the R reference (2-D, 1-D, stride, pad, dilate, groups)", {
   set.seed(21)
   cases <- list(
@@ -418,7 +428,8 @@ test_that("an executor's convolution with large activations runs its batch in ch
                                                                   nd(b, "float64")), prm))
   net <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 64,
                                pad = c(1, 1), name = "c")
-  run <- function(xs, is.train) {
+  run <- function(xs, is.train, wino = TRUE) {
+    with_winograd(wino)
     ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(xs), grad.req = if (is.train) "write" else "null")
     mx.exec.update.arg.arrays(ex, list(data = mx.nd.array(xs), c_weight = mx.nd.array(w),
                                        c_bias = mx.nd.array(b)), match.name = TRUE)
@@ -426,14 +437,74 @@ test_that("an executor's convolution with large activations runs its batch in ch
     list(y = as.array(ex$ref.outputs[[1]]), ws = mx.exec.memory(ex)[["workspace_bytes"]])
   }
   per.image <- (96 * 96 * (32 + 64)) * 4
-  for (is.train in c(FALSE, TRUE)) {
-    r <- run(x, is.train)
+  for (wino in c(FALSE, TRUE)) for (is.train in c(FALSE, TRUE)) {
+    r <- run(x, is.train, wino)
     expect_equal(r$y, ref, tolerance = 1e-5)
-    if (!is.train) expect_lt(r$ws, 3 * per.image)   # not the batch's 6 images
+    # not the batch's 6 images (Winograd adds its transformed tiles, 2.25
+    # times a chunk's input and output)
+    if (!is.train) expect_lt(r$ws, if (wino) 6 * per.image else 3 * per.image)
   }
   # each image alone gives the same values as its chunk
   for (i in c(1, 4, 6)) {
     one <- run(x[, , , i, drop = FALSE], FALSE)$y
     expect_equal(one[, , , 1], ref[, , , i], tolerance = 1e-5)
   }
+})
+
+test_that("3x3 convolutions of stride 1 run Winograd, with the direct convolution's values", {
+  # 32 -> 48 channels, 32 x 32, batch 4: 256 output tiles of 4 x 4 and
+  # 1.3 MB of input and output, so the oneDNN Winograd variant runs
+  # (wino_fits in nn-conv.c);
+  # MXNET_CONV_WINOGRAD=0 runs the direct one.  Both agree to float32
+  # rounding, and differ in the last bits (another algorithm ran).
+  set.seed(41)
+  x <- array(runif(32 * 32 * 32 * 4, -1, 1), c(32, 32, 32, 4))
+  w <- array(runif(3 * 3 * 32 * 48, -0.1, 0.1), c(3, 3, 32, 48))
+  b <- runif(48)
+  dy <- array(runif(32 * 32 * 48 * 4, -1, 1), c(32, 32, 48, 4))
+  net <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 48,
+                               pad = c(1, 1), name = "c")
+  run <- function(wino) {
+    with_winograd(wino)
+    ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x),
+                         grad.req = c(data = "write", c_weight = "write", c_bias = "write"))
+    mx.exec.update.arg.arrays(ex, list(data = mx.nd.array(x), c_weight = mx.nd.array(w),
+                                       c_bias = mx.nd.array(b)), match.name = TRUE)
+    mx.exec.forward(ex, is.train = TRUE)
+    mx.exec.backward(ex, list(mx.nd.array(dy)))
+    c(list(y = as.array(ex$ref.outputs[[1]])), lapply(ex$ref.grad.arrays, as.array))
+  }
+  wi <- run(TRUE); di <- run(FALSE)
+  ref <- as.array(mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float64"), nd(w, "float64"),
+                                                                  nd(b, "float64")),
+                                    list(kernel = c(3, 3), num_filter = 48, pad = c(1, 1))))
+  expect_equal(wi$y, ref, tolerance = 1e-5)
+  expect_equal(di$y, ref, tolerance = 1e-5)
+  for (k in c("y", "data", "c_weight", "c_bias")) expect_equal(wi[[k]], di[[k]], tolerance = 1e-5)
+  expect_gt(max(abs(wi$y - di$y)), 0)
+  expect_gt(max(abs(wi$data - di$data)), 0)
+  expect_gt(max(abs(wi$c_weight - di$c_weight)), 0)
+})
+
+test_that("inference folding with Winograd convolutions gives the unfolded values", {
+  set.seed(42)
+  x <- array(runif(32 * 32 * 32 * 6, -1, 1), c(32, 32, 32, 6))
+  net <- mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.Convolution(
+    mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 32, pad = c(1, 1), no_bias = TRUE,
+    name = "c"), fix_gamma = FALSE, name = "bn"), act_type = "relu")
+  args <- list(data = mx.nd.array(x), c_weight = mx.nd.array(array(runif(9 * 32 * 32, -0.1, 0.1),
+                                                                   c(3, 3, 32, 32))),
+               bn_gamma = mx.nd.array(runif(32, 0.5, 1.5)), bn_beta = mx.nd.array(runif(32, -0.5, 0.5)))
+  aux <- list(bn_moving_mean = mx.nd.array(runif(32, -0.2, 0.2)),
+              bn_moving_var = mx.nd.array(runif(32, 0.5, 2)))
+  run <- function(fold) {
+    old <- options(mxnet.inference.fold = fold)
+    on.exit(options(old))
+    ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x), grad.req = "null")
+    mx.exec.update.arg.arrays(ex, args, match.name = TRUE)
+    mx.exec.update.aux.arrays(ex, aux, match.name = TRUE)
+    mx.exec.forward(ex, is.train = FALSE)
+    as.array(ex$ref.outputs[[1]])
+  }
+  expect_equal(run(TRUE), run(FALSE), tolerance = 1e-5)
 })
