@@ -1023,6 +1023,16 @@ typedef struct dnn_prim {
   size_t scratch_off, ws_bytes;
 } dnn_prim;
 
+/* The output gradient as the data gradient's primitive reordered it into
+ * the planned workspace, for the weight gradient of the same backward call
+ * (conv_backward), which reads it in place when its own copy would have
+ * the same layout at the same place: one reorder of dy instead of two. */
+typedef struct dnn_share {
+  const void *user;            /* dy, NULL: nothing recorded */
+  const char *at;              /* its copy in the workspace  */
+  dnnl_memory_t mem;           /* with this memory's layout  */
+} dnn_share;
+
 typedef struct conv_cache {
   conv_key key;
   int valid;
@@ -1256,17 +1266,31 @@ static dnnl_status_t dnn_scratch_init(dnn_prim *P, const_dnnl_primitive_desc_t p
   return dnnl_memory_create(&P->scratch, md, eng, DNNL_MEMORY_NONE);
 }
 
+/* Whether sh holds user buffer u in A's layout at A's place in ws. */
+static int share_holds(const dnn_share *sh, const dnn_arg *A, const void *u, const char *ws) {
+  const dnnl_memory_desc_t *a, *b;
+  return sh->user == u && sh->at == ws + A->off && sh->mem &&
+         dnnl_memory_get_memory_desc(sh->mem, &a) == dnnl_success &&
+         dnnl_memory_get_memory_desc(A->inner, &b) == dnnl_success && dnnl_memory_desc_equal(a, b);
+}
+
 /* Set argument A's buffers for chunk k of a call (user buffer u) and
  * reorder it into the primitive's layout when it is an input: arguments
  * without a step (weights, bias, epilogue) only on the first chunk. */
 static dnnl_status_t dnn_arg_in(dnn_arg *A, dnnl_stream_t s, void *u, char *ws, int64_t k,
-                                void *scales) {
+                                void *scales, dnn_share *sh) {
   dnnl_status_t st;
   if (k > 0 && A->step == 0) return dnnl_success;
   if ((st = dnnl_memory_set_data_handle(A->user, (char *)u + (size_t)k * A->step)) != dnnl_success)
     return st;
   if (A->inner && (st = dnnl_memory_set_data_handle(A->inner, ws + A->off)) != dnnl_success) return st;
   if (!A->inner || A->is_out) return dnnl_success;
+  if (sh && A->arg == DNNL_ARG_DIFF_DST) {
+    if (share_holds(sh, A, u, ws)) return dnnl_success;   /* already there */
+    sh->user = u;
+    sh->at = ws + A->off;
+    sh->mem = A->inner;
+  }
   if (A->scales && (st = dnnl_memory_set_data_handle(A->scales, scales)) != dnnl_success) return st;
   dnnl_exec_arg_t ra[3] = {{DNNL_ARG_FROM, A->user}, {DNNL_ARG_TO, A->inner},
                            {DNNL_ARG_ATTR_OUTPUT_SCALES, A->scales}};
@@ -1276,8 +1300,9 @@ static dnnl_status_t dnn_arg_in(dnn_arg *A, dnnl_stream_t s, void *u, char *ws, 
 /* Run a primitive on user buffers ptr[k] (one per argument, in the order
  * they were set up; then the scales of a scaled reorder, dnn_arg_scaled),
  * its inner buffers and scratchpad in ws, chunk by
- * chunk of images when it was built for a chunk (dnn_fwd_chunk). */
-static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, char *ws) {
+ * chunk of images when it was built for a chunk (dnn_fwd_chunk); sh: NULL,
+ * or the output gradient shared with the other backward primitive. */
+static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, char *ws, dnn_share *sh) {
   dnnl_exec_arg_t args[7];
   dnnl_status_t st;
   if (P->scratch && (st = dnnl_memory_set_data_handle(P->scratch, ws + P->scratch_off)) != dnnl_success)
@@ -1293,7 +1318,8 @@ static dnnl_status_t dnn_run(dnn_prim *P, dnnl_stream_t s, void *const *ptr, cha
   }
   for (int64_t c = 0; c < P->nchunk; c++) {
     for (int k = 0; k < P->nargs; k++)
-      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c, P->a[k].scales ? ptr[P->nargs] : NULL)) != dnnl_success)
+      if ((st = dnn_arg_in(&P->a[k], s, ptr[k], ws, c, P->a[k].scales ? ptr[P->nargs] : NULL, sh)) !=
+          dnnl_success)
         return st;
     if ((st = dnnl_primitive_execute(P->prim, s, na, args)) != dnnl_success) return st;
     for (int k = 0; k < P->nargs; k++) {
@@ -1462,8 +1488,9 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
           !(st = dnn_arg_init(P, pd, DNNL_ARG_WEIGHTS, 0, &m.wei, eng)))
         st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_SRC, 1, &m.src, eng);
     } else {
-      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
-          !(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+      /* dy first, as in the data gradient: its copy at the same place */
+      if (!(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_DST, 0, &m.dst, eng)) &&
+          !(st = dnn_arg_init(P, pd, DNNL_ARG_SRC, 0, &m.src, eng)) &&
           !(st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &m.wei, eng)) && cc->key.bw_bias)
         st = dnn_arg_init(P, pd, DNNL_ARG_DIFF_BIAS, 1, &m.bia, eng);
     }
@@ -1486,6 +1513,7 @@ typedef struct dnn_call {
   int which, lay;
   void *const *ptr;            /* NULL: build only                         */
   char *ws;
+  dnn_share *sh;
   dnnl_status_t st;
 } dnn_call;
 
@@ -1493,25 +1521,30 @@ static void dnn_build_run(void *arg) {
   dnn_call *d = (dnn_call *)arg;
   dnn_prim *P = &d->cc->prim[d->which][d->lay];
   dnn_build(d->cc, d->which, d->lay);
-  if (P->state == 1 && d->ptr) d->st = dnn_run(P, d->cc->stream, d->ptr, d->ws);
+  if (P->state == 1 && d->ptr) d->st = dnn_run(P, d->cc->stream, d->ptr, d->ws, d->sh);
 }
 
 /* Build (once) the primitive of one operation in one layout; its
  * workspace need, or 0 when oneDNN cannot do it this way. */
 static size_t dnn_need(const mx_op_ctx *c, conv_cache *cc, int which, int lay) {
-  dnn_call d = {cc, which, lay, NULL, NULL, dnnl_success};
+  dnn_call d = {cc, which, lay, NULL, NULL, NULL, dnnl_success};
   if (!cc->prim[which][lay].state) mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
   return cc->prim[which][lay].state == 1 ? cc->prim[which][lay].ws_bytes : 0;
 }
 
-static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr) {
+/* sh: NULL, or the output gradient shared between the backward
+ * primitives, used only in the planned workspace (an allocated one is
+ * gone after the call). */
+static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr,
+                          dnn_share *sh) {
   dnn_need(c, cc, which, lay);
   dnn_prim *P = &cc->prim[which][lay];
   if (P->state != 1) return MX_ERR_UNSUPPORTED;
   mx_scratch ws;
   mx_status rc = mx_scratch_open(c, P->ws_bytes, &ws);
   if (rc) return rc;
-  dnn_call d = {cc, which, lay, ptr, ws.base, dnnl_success};
+  if (ws.own && sh) sh->user = NULL;
+  dnn_call d = {cc, which, lay, ptr, ws.base, ws.own ? NULL : sh, dnnl_success};
   mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
   mx_scratch_close(&ws);
   if (d.st != dnnl_success)
@@ -1621,6 +1654,7 @@ static void gcache_release(conv_cache *cc) {
 #else /* !MX_HAVE_DNNL */
 
 typedef struct conv_cache { int unused; } conv_cache;
+typedef struct dnn_share { int unused; } dnn_share;
 static void conv_state_free(void *s) { free(s); }
 static size_t conv_state_bytes(const void *s) { return s ? sizeof(conv_cache) : 0; }
 
@@ -1637,6 +1671,8 @@ typedef struct conv_run {
   conv_cache *cc;
   int global;          /* cc is a shared cache */
   conv_cache local;
+  dnn_share share;     /* dy between the backward primitives */
+  int sharing;         /* conv_backward: share it */
 } conv_run;
 
 /* tune: 1 tune, 0 fixed choice, -1 the process default */
@@ -1700,7 +1736,8 @@ static void run_end(conv_run *r) {
       if (v_ == V_BUILTIN) {                                                     \
         rc_ = BUILTIN_CALL;                                                      \
       } else {                                                                   \
-        rc_ = dnn_exec((r)->c, cc_, which, v_, ptr);                             \
+        rc_ = dnn_exec((r)->c, cc_, which, v_, ptr,                              \
+                       (r)->sharing ? &(r)->share : NULL);                       \
         if (rc_ == MX_ERR_UNSUPPORTED) {                                         \
           tune_unavailable(cc_, which, v_);                                      \
           continue;                                                              \
@@ -1749,7 +1786,7 @@ static mx_status run_bwd_data(conv_run *r, const void *dy, const void *w, void *
 static mx_status run_bwd_w_dnn(conv_run *r, const void *x, const void *dy, void *dw, void *db,
                                float *tmp) {
   const cgeom *g = r->g;
-  void *ptr[4] = {(void *)x, (void *)dy, dw, db ? db : (void *)tmp};
+  void *ptr[4] = {(void *)dy, (void *)x, dw, db ? db : (void *)tmp};
   RUN_VARIANTS(r, OP_BWD_W, ptr, builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db));
 }
 #endif
@@ -1828,6 +1865,7 @@ static mx_status conv_backward(BARGS, int builtin) {
   int has_bias = !p[CP_NO_BIAS].i;
   conv_run r;
   run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]), 0);
+  r.sharing = 1;
   const void *dy = MX_PTR(og[0]);
   if (req[0] == MX_REQ_WRITE) rc = run_bwd_data(&r, dy, MX_PTR(in[1]), MX_PTR(ig[0]));
   if (!rc) {
