@@ -1248,7 +1248,7 @@ static mx_status bind_fold(bind_ctx *c) {
  * convolution's step also needs its call with the epilogue (asked last, so
  * that a kernel building per-node state keeps that one) and the fold's
  * scale and shift. */
-static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape *in) {
+static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape *in, int lean) {
   const step *st = &e->steps[t];
   const mx_node *x = e->order[st->node];
   mx_workspace_fn fn = e->kern[st->node].workspace;
@@ -1266,6 +1266,7 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
   kc.ctx = e->ctx;
   kc.is_train = e->is_train;
   kc.state = &e->state[st->node];
+  kc.workspace_lean = lean;
   size_t need = fn(&kc, x->params, f->nin, in, dtype, st->kind == ST_BWD);
   const fold *fd = e->fold_of && e->fold_of[t] >= 0 ? &e->folds[e->fold_of[t]] : NULL;
   if (fd && fd->conv == t) {
@@ -1276,35 +1277,84 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
   return need;
 }
 
+/* Bytes of the blocks planned so far that are alive at each step. */
+static int64_t *live_by_step(const mx_executor *e) {
+  int64_t *live = (int64_t *)calloc((size_t)e->nsteps + 2, sizeof *live);
+  if (!live) return NULL;
+  for (int i = 0; i < e->nblocks; i++) {
+    const block *b = &e->blocks[i];
+    if (b->first < 0) continue;
+    live[b->first] += (int64_t)b->bytes;
+    live[(b->last < e->nsteps ? b->last : e->nsteps) + 1] -= (int64_t)b->bytes;
+  }
+  for (int t = 1; t <= e->nsteps; t++) live[t] += live[t - 1];
+  return live;
+}
+
+/* Which steps plan their kernel's leanest variant (lean[t] = 1): those
+ * whose fastest one's scratch would take the step above the peak of the
+ * plan with the leanest scratch everywhere.  A node's steps of one kind
+ * (forward and recompute; backward) share its state, so one lean step
+ * makes them all lean.  need[t]: the fastest need in, the chosen one out. */
+static mx_status choose_lean(mx_executor *e, size_t *need, const size_t *lean_need, int *lean) {
+  int64_t *live = live_by_step(e), peak = 0;
+  unsigned char *nk = (unsigned char *)calloc((size_t)e->nnodes * 2 + 1, 1);
+  if (!live || !nk) {
+    free(live); free(nk);
+    return oom();
+  }
+  for (int t = 0; t < e->nsteps; t++)
+    if (live[t] + (int64_t)lean_need[t] > peak) peak = live[t] + (int64_t)lean_need[t];
+  for (int t = 0; t < e->nsteps; t++)
+    if (need[t] > lean_need[t] && live[t] + (int64_t)mx_scratch_round(need[t]) > peak)
+      nk[e->steps[t].node * 2 + (e->steps[t].kind == ST_BWD)] = 1;
+  for (int t = 0; t < e->nsteps; t++) lean[t] = nk[e->steps[t].node * 2 + (e->steps[t].kind == ST_BWD)];
+  free(live);
+  free(nk);
+  return MX_OK;
+}
+
 /* Phase: each step's kernel scratch as a block of the arena alive during
  * that step alone (steps run one at a time), so that a large workspace
  * takes memory only where nothing else is alive; without planning, one
- * block of the largest need that every step shares. */
+ * block of the largest need that every step shares.  With planning, a
+ * kernel whose fastest variant needs more scratch than its leanest (the
+ * convolution's Winograd) runs the fastest only where that does not raise
+ * the plan's peak (choose_lean). */
 static mx_status bind_workspace(bind_ctx *c) {
   mx_executor *e = c->e;
-  int *fwd_of = ints(e->nnodes, -1);
+  int *fwd_of = ints(e->nnodes, -1), *lean = ints(e->nsteps, 0);
   mx_shape *in = (mx_shape *)malloc(MX_MAX_INPUTS * sizeof(mx_shape));
+  size_t *need = (size_t *)calloc((size_t)e->nsteps + 1, sizeof *need);
+  size_t *lean_need = (size_t *)calloc((size_t)e->nsteps + 1, sizeof *lean_need);
   e->ws_block = ints(e->nsteps, -1);
-  mx_status rc = !fwd_of || !in || !e->ws_block ? oom() : MX_OK;
+  mx_status rc = !fwd_of || !lean || !in || !need || !lean_need || !e->ws_block ? oom() : MX_OK;
   for (int t = 0; t < e->nsteps && rc == MX_OK; t++)
     if (e->steps[t].kind == ST_FWD) fwd_of[e->steps[t].node] = t;
+  int tradeoff = 0;
+  for (int t = 0; t < e->nsteps && rc == MX_OK; t++) {
+    need[t] = step_workspace(e, t, fwd_of, in, 0);
+    lean_need[t] = need[t] && c->opts.plan_memory ? step_workspace(e, t, fwd_of, in, 1) : need[t];
+    tradeoff |= lean_need[t] != need[t];
+  }
+  if (rc == MX_OK && tradeoff) rc = choose_lean(e, need, lean_need, lean);
   int shared = -1;
   for (int t = 0; t < e->nsteps && rc == MX_OK; t++) {
-    size_t need = step_workspace(e, t, fwd_of, in);
-    if (need == 0) continue;
-    if ((size_t)e->mem.workspace_bytes < need) e->mem.workspace_bytes = (int64_t)need;
-    int b = c->opts.plan_memory || shared < 0 ? new_block(e, need) : shared;
+    /* the last call per node sets its variant: ask again in the chosen mode */
+    if (need[t] && c->opts.plan_memory) need[t] = step_workspace(e, t, fwd_of, in, lean[t]);
+    if (need[t] == 0) continue;
+    if ((size_t)e->mem.workspace_bytes < need[t]) e->mem.workspace_bytes = (int64_t)need[t];
+    int b = c->opts.plan_memory || shared < 0 ? new_block(e, need[t]) : shared;
     if (b < 0) { rc = oom(); break; }
     block *bl = &e->blocks[b];
-    if (bl->bytes < mx_scratch_round(need)) bl->bytes = mx_scratch_round(need);
+    if (bl->bytes < mx_scratch_round(need[t])) bl->bytes = mx_scratch_round(need[t]);
     if (bl->first < 0 || bl->first > t) bl->first = t;
     if (bl->last < t) bl->last = t;
     if (!c->opts.plan_memory) shared = b;
     e->ws_block[t] = b;
   }
   e->mem.unplanned_bytes += e->mem.workspace_bytes;   /* one shared block, unplanned */
-  free(fwd_of);
-  free(in);
+  free(fwd_of); free(lean); free(in); free(need); free(lean_need);
   return rc;
 }
 

@@ -55,10 +55,15 @@ typedef struct mx_op_ctx {
                             call has no such slot (imperative calls)        */
   void *gpu;             /* GPU calls: the backend's device record (stream,
                             library handles); NULL on the CPU              */
-  void *workspace;       /* scratch planned by the executor (the largest
-                            need of its nodes, shared), or NULL; kernels
-                            take it through mx_scratch_open              */
+  void *workspace;       /* scratch planned by the executor (the step's
+                            block of its arena), or NULL; kernels take it
+                            through mx_scratch_open                      */
   size_t workspace_bytes;
+  int workspace_lean;    /* workspace hooks only: 1 plan for the variant
+                            with the least scratch, and run it in this
+                            node's calls from now on (the executor asks
+                            where the fastest one would raise its peak);
+                            0 the fastest                                */
 } mx_op_ctx;
 
 /* Shape inference.  Unknown shapes have ndim == -1; an implementation fills
@@ -101,8 +106,9 @@ typedef int (*mx_list_inputs_fn)(const mx_param_value *p, const char **names,
  * call with an affine epilogue and 3 with an affine and relu epilogue, see
  * mx_epilogue_fn), with c's
  * threads and state slot (a kernel may build its per-node state here, as
- * its first call would).  The executor plans one workspace of the largest
- * need over its nodes and passes it in mx_op_ctx.workspace. */
+ * its first call would; c->workspace_lean asks for its leanest variant).
+ * The executor plans each step's need as a block of its arena, alive
+ * during that step, and passes it in mx_op_ctx.workspace. */
 typedef size_t (*mx_workspace_fn)(const mx_op_ctx *c, const mx_param_value *p, int nin,
                                   const mx_shape *in, int dtype, int backward);
 

@@ -1988,6 +1988,20 @@ static size_t run_need(conv_run *r, int which) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* The executor's plan sets a node's variant of one operation (fixed
+ * choice only): the fixed one, or where that is Winograd and the plan asks
+ * for the leanest scratch, the direct convolution. */
+static void plan_choice(conv_run *r, int which, int lean) {
+#if MX_HAVE_DNNL
+  conv_cache *cc = r->cc;
+  if (!cc || cc->key.tune || !r->c->state) return;
+  int v = fixed_variant(&cc->key, which);
+  cc->choice[which] = lean && v == V_WINO ? dnn_fallback(v) : v;
+#else
+  (void)r; (void)which; (void)lean;
+#endif
+}
+
 /* The workspace of a Convolution (deconv 0) or Deconvolution call: which
  * operations run in its forward and backward calls (a deconvolution's
  * forward is its convolution's data gradient). */
@@ -2003,9 +2017,16 @@ static size_t conv_workspace(const mx_op_ctx *c, const mx_param_value *p, const 
   conv_run r;
   run_begin(&r, c, &g, dtype, builtin, bias, bias,
             tune_param(&p[deconv ? DP_CUDNN_TUNE : CP_CUDNN_TUNE]), epi);
-  size_t need;
-  if (!backward || backward >= 2) need = run_need(&r, deconv ? OP_BWD_DATA : OP_FWD);
-  else need = max_size(run_need(&r, deconv ? OP_FWD : OP_BWD_DATA), run_need(&r, OP_BWD_W));
+  int ops[2] = {deconv ? OP_BWD_DATA : OP_FWD, -1};
+  if (backward == 1) {
+    ops[0] = deconv ? OP_FWD : OP_BWD_DATA;
+    ops[1] = OP_BWD_W;
+  }
+  size_t need = 0;
+  for (int k = 0; k < 2 && ops[k] >= 0; k++) {
+    plan_choice(&r, ops[k], c->workspace_lean);
+    need = max_size(need, run_need(&r, ops[k]));
+  }
   run_end(&r);
   return need;
 }

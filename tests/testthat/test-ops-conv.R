@@ -451,62 +451,86 @@ test_that("an executor's convolution with large activations runs its batch in ch
   }
 })
 
-test_that("3x3 convolutions of stride 1 run Winograd, with the direct convolution's values", {
+test_that("3x3 convolutions of stride 1 run Winograd where the plan has room, with the direct values", {
   # 32 -> 48 channels, 32 x 32, batch 4: 256 output tiles of 4 x 4 and
-  # 1.3 MB of input and output, so the oneDNN Winograd variant runs
-  # (wino_fits in nn-conv.c);
-  # MXNET_CONV_WINOGRAD=0 runs the direct one.  Both agree to float32
-  # rounding, and differ in the last bits (another algorithm ran).
+  # 1.3 MB of input and output, so oneDNN's Winograd fits (wino_fits in
+  # nn-conv.c).  An executor runs it where its larger scratch stays under
+  # the plan's peak: here the 6x upsampling after the convolution makes the
+  # peak.  Alone, the convolution is the peak, and the plan keeps the
+  # direct one (bit-identical to MXNET_CONV_WINOGRAD=0, same plan); an
+  # imperative call (no plan) runs Winograd.  Winograd and direct agree to
+  # float32 rounding and differ in the last bits (another algorithm ran).
   set.seed(41)
   x <- array(runif(32 * 32 * 32 * 4, -1, 1), c(32, 32, 32, 4))
   w <- array(runif(3 * 3 * 32 * 48, -0.1, 0.1), c(3, 3, 32, 48))
   b <- runif(48)
-  dy <- array(runif(32 * 32 * 48 * 4, -1, 1), c(32, 32, 48, 4))
-  net <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 48,
-                               pad = c(1, 1), name = "c")
-  run <- function(wino) {
+  conv <- mx.symbol.Convolution(mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 48,
+                                pad = c(1, 1), name = "c")
+  nets <- list(alone = conv, tail = mx.symbol.UpSampling(conv, scale = 6, sample_type = "nearest",
+                                                         num_args = 1))
+  run <- function(wino, net) {
     with_winograd(wino)
     ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x),
                          grad.req = c(data = "write", c_weight = "write", c_bias = "write"))
     mx.exec.update.arg.arrays(ex, list(data = mx.nd.array(x), c_weight = mx.nd.array(w),
                                        c_bias = mx.nd.array(b)), match.name = TRUE)
     mx.exec.forward(ex, is.train = TRUE)
+    set.seed(7)
+    dy <- array(runif(prod(dim(ex$ref.outputs[[1]])), -1, 1), dim(ex$ref.outputs[[1]]))
     mx.exec.backward(ex, list(mx.nd.array(dy)))
-    c(list(y = as.array(ex$ref.outputs[[1]])), lapply(ex$ref.grad.arrays, as.array))
+    c(list(y = as.array(ex$ref.outputs[[1]]), planned = mx.exec.memory(ex)[["planned_bytes"]]),
+      lapply(ex$ref.grad.arrays, as.array))
   }
-  wi <- run(TRUE); di <- run(FALSE)
   ref <- as.array(mxnet:::nd.invoke("_Convolution_builtin", list(nd(x, "float64"), nd(w, "float64"),
                                                                   nd(b, "float64")),
                                     list(kernel = c(3, 3), num_filter = 48, pad = c(1, 1))))
-  expect_equal(wi$y, ref, tolerance = 1e-5)
-  expect_equal(di$y, ref, tolerance = 1e-5)
-  for (k in c("y", "data", "c_weight", "c_bias")) expect_equal(wi[[k]], di[[k]], tolerance = 1e-5)
-  expect_gt(max(abs(wi$y - di$y)), 0)
-  expect_gt(max(abs(wi$data - di$data)), 0)
-  expect_gt(max(abs(wi$c_weight - di$c_weight)), 0)
+  grads <- c("y", "data", "c_weight", "c_bias")
+  wi <- run(TRUE, nets$tail); di <- run(FALSE, nets$tail)
+  expect_equal(wi$y[seq(1, 192, 6), seq(1, 192, 6), , ], ref, tolerance = 1e-5)
+  for (k in grads) expect_equal(wi[[k]], di[[k]], tolerance = 1e-5)
+  for (k in c("y", "data", "c_weight")) expect_gt(max(abs(wi[[k]] - di[[k]])), 0)
+  expect_lte(wi$planned, 1.01 * di$planned)
+  wa <- run(TRUE, nets$alone); da <- run(FALSE, nets$alone)
+  expect_equal(da$y, ref, tolerance = 1e-5)
+  for (k in grads) expect_identical(wa[[k]], da[[k]])
+  expect_equal(wa$planned, da$planned)
+  imp <- function(wino) {
+    with_winograd(wino)
+    as.array(mx.nd.Convolution(mx.nd.array(x), mx.nd.array(w), mx.nd.array(b), kernel = c(3, 3),
+                               num_filter = 48, pad = c(1, 1)))
+  }
+  yi <- imp(TRUE)
+  expect_equal(yi, ref, tolerance = 1e-5)
+  expect_gt(max(abs(yi - imp(FALSE))), 0)
 })
 
 test_that("inference folding with Winograd convolutions gives the unfolded values", {
   set.seed(42)
   x <- array(runif(32 * 32 * 32 * 6, -1, 1), c(32, 32, 32, 6))
-  net <- mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.Convolution(
+  # the upsampling makes the plan's peak, so the folded convolution runs
+  # Winograd (it differs from the direct one in the last bits)
+  net <- mx.symbol.UpSampling(mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.Convolution(
     mx.symbol.Variable("data"), kernel = c(3, 3), num_filter = 32, pad = c(1, 1), no_bias = TRUE,
-    name = "c"), fix_gamma = FALSE, name = "bn"), act_type = "relu")
+    name = "c"), fix_gamma = FALSE, name = "bn"), act_type = "relu"), scale = 6,
+    sample_type = "nearest", num_args = 1)
   args <- list(data = mx.nd.array(x), c_weight = mx.nd.array(array(runif(9 * 32 * 32, -0.1, 0.1),
                                                                    c(3, 3, 32, 32))),
                bn_gamma = mx.nd.array(runif(32, 0.5, 1.5)), bn_beta = mx.nd.array(runif(32, -0.5, 0.5)))
   aux <- list(bn_moving_mean = mx.nd.array(runif(32, -0.2, 0.2)),
               bn_moving_var = mx.nd.array(runif(32, 0.5, 2)))
-  run <- function(fold) {
+  run <- function(fold, wino = TRUE) {
+    with_winograd(wino)
     old <- options(mxnet.inference.fold = fold)
-    on.exit(options(old))
+    on.exit(options(old), add = TRUE)
     ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x), grad.req = "null")
     mx.exec.update.arg.arrays(ex, args, match.name = TRUE)
     mx.exec.update.aux.arrays(ex, aux, match.name = TRUE)
     mx.exec.forward(ex, is.train = FALSE)
     as.array(ex$ref.outputs[[1]])
   }
-  expect_equal(run(TRUE), run(FALSE), tolerance = 1e-5)
+  folded <- run(TRUE)
+  expect_equal(folded, run(FALSE), tolerance = 1e-5)
+  expect_gt(max(abs(folded - run(TRUE, wino = FALSE))), 0)
 })
 
 test_that("an executor's convolution gradients match the R reference over steps (dy reordered once)", {
