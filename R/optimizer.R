@@ -24,7 +24,8 @@ opt.env <- function(learning.rate, wd, lr_scheduler) {
   env$count <- 0          # schedulers: updates at the last lr change
   env$num_update <- 0     # max over indices of the updates done so far
   env$lr_scheduler <- lr_scheduler
-  env$index.count <- new.env(parent = emptyenv())
+  env$counts <- numeric(0)  # update counts of whole-number indices
+  env$index.count <- new.env(parent = emptyenv())   # of other keys
   env
 }
 
@@ -32,12 +33,33 @@ opt.env <- function(learning.rate, wd, lr_scheduler) {
 # includes this update, num_update is the largest count over indices), then
 # run the scheduler, which may change env$lr. Returns this index's count.
 opt.count <- function(env, index) {
-  key <- as.character(index)
-  n <- env$index.count[[key]]
-  n <- if (is.null(n)) 1 else n + 1
-  env$index.count[[key]] <- n
-  if (n > env$num_update) env$num_update <- n
+  n <- opt.tally(env, index)
   if (!is.null(env$lr_scheduler)) env$lr_scheduler(env)
+  n
+}
+
+# Add one to the update counts of distinct `indices` (whole numbers, as the
+# updater's: a vector; other keys: an environment) and raise num_update to
+# the largest; returns the new counts.
+opt.tally <- function(env, indices) {
+  if (is.numeric(indices) && length(indices) > 0L &&
+      isTRUE(all(indices >= 1 & indices <= 1e6 & indices == trunc(indices)))) {
+    cnt <- env$counts
+    m <- max(indices)
+    if (length(cnt) < m) cnt <- c(cnt, numeric(m - length(cnt)))
+    n <- cnt[indices] + 1
+    cnt[indices] <- n
+    env$counts <- cnt
+  } else {
+    n <- vapply(indices, function(i) {
+      key <- as.character(i)
+      v <- env$index.count[[key]]
+      v <- if (is.null(v)) 1 else v + 1
+      env$index.count[[key]] <- v
+      v
+    }, 0, USE.NAMES = FALSE)
+  }
+  if (max(n) > env$num_update) env$num_update <- max(n)
   n
 }
 
@@ -110,21 +132,34 @@ opt.momentum <- function(mom.op, learning.rate, momentum, wd, rescale.grad, clip
   # weight by weight as `update` does
   multi <- if (mom.op == "sgd_mom_update") c("multi_sgd_update", "multi_sgd_mom_update")
   update.multi <- if (!is.null(multi)) function(indices, weights, grads, states) {
-    lrs <- wds <- numeric(length(indices))
-    for (k in seq_along(indices)) {
-      opt.count(env, indices[[k]])
-      lrs[k] <- env$lr
-      wds[k] <- env$wd
+    n <- length(indices)
+    if (is.null(env$lr_scheduler)) {        # lr and wd stay: count at once
+      opt.tally(env, indices)
+      lrs <- rep(env$lr, n)
+      wds <- rep(env$wd, n)
+    } else {
+      lrs <- wds <- numeric(n)
+      for (k in seq_len(n)) {
+        opt.count(env, indices[[k]])
+        lrs[k] <- env$lr
+        wds[k] <- env$wd
+      }
     }
     p <- if (momentum == 0) params.plain else params
     p$lr <- p$wd <- NULL
-    groups <- if (momentum == 0) Map(list, weights, grads) else Map(list, weights, grads, states)
+    # the op's inputs: weight, grad[, state] per weight
+    per <- if (momentum == 0) 2L else 3L
+    args <- vector("list", per * n)
+    args[seq.int(1L, by = per, length.out = n)] <- weights
+    args[seq.int(2L, by = per, length.out = n)] <- grads
+    if (per == 3L) args[seq.int(3L, by = per, length.out = n)] <- states
+    weights <- unname(weights)
     # at most opt.multi.max weights a call: lrs and wds are engine tuples
-    for (at in seq(1L, length(indices), by = opt.multi.max)) {
-      k <- at:min(length(indices), at + opt.multi.max - 1L)
-      nd.invoke(multi[[1L + (momentum != 0)]], unlist(groups[k], recursive = FALSE, use.names = FALSE),
-                c(list(lrs = lrs[k], wds = wds[k]), p, list(num_weights = length(k))),
-                unname(weights[k]))
+    for (at in seq.int(1L, n, by = opt.multi.max)) {
+      last <- min(n, at + opt.multi.max - 1L)
+      k <- at:last
+      nd.invoke(multi[[per - 1L]], args[(per * (at - 1L) + 1L):(per * last)],
+                c(list(lrs = lrs[k], wds = wds[k]), p, list(num_weights = length(k))), weights[k])
     }
     states
   }
@@ -359,22 +394,15 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
   update <- optimizer$update
   create.state <- optimizer$create.state
   function(weight.list, grad.list) {
-    ng <- length(grad.list)
-    todo <- integer(0)
-    for (i in seq_along(weight.list)) {
-      if (i > ng) break
-      g <- grad.list[[i]]
-      w <- weight.list[[i]]
-      if (is.null(g) || is.null(w)) next
-      if (i > length(created)) {
-        created[i] <<- FALSE
-        states[i] <<- list(NULL)
-      }
-      if (!created[i]) {
-        states[i] <<- list(create.state(i, w))
-        created[i] <<- TRUE
-      }
-      todo <- c(todo, i)
+    idx <- seq_len(min(length(weight.list), length(grad.list)))
+    todo <- idx[!vapply(grad.list[idx], is.null, NA) & !vapply(weight.list[idx], is.null, NA)]
+    if (length(created) < length(idx)) {
+      created[(length(created) + 1L):length(idx)] <<- FALSE
+      length(states) <<- length(idx)
+    }
+    for (i in todo[!created[todo]]) {
+      states[i] <<- list(create.state(i, weight.list[[i]]))
+      created[i] <<- TRUE
     }
     many <- is.function(optimizer$update.multi) && length(todo) > 1L &&
       .Call(C_mx_r_nd_all_cpu_dtype, c(weight.list[todo], grad.list[todo]), "float32")
