@@ -1295,7 +1295,8 @@ static int64_t *live_by_step(const mx_executor *e) {
  * whose fastest one's scratch would take the step above the peak of the
  * plan with the leanest scratch everywhere.  A node's steps of one kind
  * (forward and recompute; backward) share its state, so one lean step
- * makes them all lean.  need[t]: the fastest need in, the chosen one out. */
+ * makes them all lean.  need, lean_need: each step's scratch with its
+ * kernel's fastest and leanest variants. */
 static mx_status choose_lean(mx_executor *e, size_t *need, const size_t *lean_need, int *lean) {
   int64_t *live = live_by_step(e), peak = 0;
   unsigned char *nk = (unsigned char *)calloc((size_t)e->nnodes * 2 + 1, 1);
@@ -1303,8 +1304,10 @@ static mx_status choose_lean(mx_executor *e, size_t *need, const size_t *lean_ne
     free(live); free(nk);
     return oom();
   }
-  for (int t = 0; t < e->nsteps; t++)
-    if (live[t] + (int64_t)lean_need[t] > peak) peak = live[t] + (int64_t)lean_need[t];
+  for (int t = 0; t < e->nsteps; t++) {
+    int64_t at = live[t] + (int64_t)mx_scratch_round(lean_need[t]);
+    if (at > peak) peak = at;
+  }
   for (int t = 0; t < e->nsteps; t++)
     if (need[t] > lean_need[t] && live[t] + (int64_t)mx_scratch_round(need[t]) > peak)
       nk[e->steps[t].node * 2 + (e->steps[t].kind == ST_BWD)] = 1;
