@@ -570,3 +570,21 @@ test_that("an executor's convolution gradients match the R reference over steps 
     }
   }
 })
+
+test_that("a Deconvolution whose convolution fits Winograd matches the reference", {
+  # its forward is the data gradient of a 3x3 stride-1 convolution of 32 ->
+  # 48 channels on 32 x 32 images: Winograd in an imperative call
+  set.seed(44)
+  x <- array(runif(32 * 32 * 48 * 4, -1, 1), c(32, 32, 48, 4))
+  w <- array(runif(3 * 3 * 32 * 48, -0.1, 0.1), c(3, 3, 32, 48))
+  prm <- list(kernel = c(3, 3), num_filter = 32, pad = c(1, 1))
+  ref <- as.array(mxnet:::nd.invoke("_Deconvolution_builtin", list(nd(x, "float64"), nd(w, "float64")), prm))
+  run <- function(wino) {
+    with_winograd(wino)
+    as.array(mxnet:::nd.invoke("Deconvolution", list(nd(x, "float32"), nd(w, "float32")), prm))
+  }
+  yw <- run(TRUE)
+  expect_equal(yw, ref, tolerance = 1e-5)
+  expect_equal(run(FALSE), ref, tolerance = 1e-5)
+  expect_gt(max(abs(yw - run(FALSE))), 0)
+})
