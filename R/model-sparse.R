@@ -71,15 +71,17 @@ model.json.write <- function(p) {
 # Without a split node (or on a GPU) the user's symbol, shapes and requests,
 # and no splits.  A FullyConnected reading CSR data is split on one or
 # several CPU devices, in one process or distributed (model.split.allreduce);
-# an Embedding on one CPU device in one process, unless
-# options(mxnet.embedding.split = FALSE).  `grad.req` is named by parameter;
+# an Embedding on one or several CPU devices in one process (each device
+# looks up its slice of the batch; the weight's gradient comes from the
+# devices' out-gradients joined), unless options(mxnet.embedding.split =
+# FALSE).  `grad.req` is named by parameter;
 # prediction passes every parameter as "write" and embeddings = FALSE, and
 # binds without gradients.
 model.graph.split <- function(symbol, grad.req, feeds, input.shapes, ctx, dist, embeddings = TRUE) {
   plain <- list(symbol = symbol, shapes = input.shapes, grad.req = grad.req, splits = list())
   if (!all(vapply(ctx, function(c) c$device == "cpu", NA))) return(plain)
   p <- .Call(C_mx_r_json_parse, charToRaw(as.json(symbol)))
-  embeddings <- embeddings && !dist && length(ctx) == 1L && isTRUE(getOption("mxnet.embedding.split", TRUE))
+  embeddings <- embeddings && !dist && isTRUE(getOption("mxnet.embedding.split", TRUE))
   splits <- model.split.find(p, names(grad.req)[grad.req != "null"], feeds, feeds$csr, embeddings)
   if (!length(splits)) return(plain)
   for (s in splits) p$nodes[[s$node]] <- list(op = "null", name = s$input, attrs = list(), inputs = list())
@@ -163,7 +165,9 @@ model.split.forward <- function(ex, batch, sl, ndev, feeds) {
     if (is.null(dst)) next
     x <- model.split.field(batch, s, feeds, sl, ndev)
     if (s$kind == "emb") {
-      nd.invoke("Embedding", list(x, feeds$held[[s$weight]]), s$params, out = dst)
+      # the weight is on the CPU; another device's input takes a copy
+      if (ndev == 1L) nd.invoke("Embedding", list(x, feeds$held[[s$weight]]), s$params, out = dst)
+      else .Call(C_mx_r_nd_copy_into, nd.invoke("Embedding", list(x, feeds$held[[s$weight]]), s$params), dst)
       next
     }
     o <- mx.nd.sparse.dot(x, feeds$held[[s$weight]])

@@ -144,7 +144,7 @@ model.split <- function(tab, fraction, layout, verbose) {
 #'   \code{Embedding} with \code{sparse_grad = TRUE} (indices from the data)
 #'   is updated lazily on a CPU: \code{"sgd"}, \code{"adam"} and
 #'   \code{"adagrad"} touch only the rows the batch uses, as MXNet's
-#'   \code{lazy_update}. On one CPU device such an Embedding runs outside
+#'   \code{lazy_update}. On CPU devices such an Embedding runs outside
 #'   the executor, so its gradient is formed for those rows only (no
 #'   vocabulary-sized gradient array; see \code{\link{mxnet.options}},
 #'   \code{mxnet.embedding.split}).

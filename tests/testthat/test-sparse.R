@@ -865,3 +865,34 @@ test_that("corrupt sparse records give io errors naming the file and array, neve
     expect_identical(r, if (k == length(b)) "ok" else "error")
   }
 })
+
+test_that("split Embeddings on several CPU devices train as one device and as the dense gradient do", {
+  # each device looks up its slice of the batch into its executor's input;
+  # the weight's row_sparse gradient comes from the devices' out-gradients
+  set.seed(15)
+  x <- matrix(sample(0:19, 3 * 36, TRUE), 3, 36); y <- runif(36)
+  net <- mx.symbol.LinearRegressionOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(mx.symbol.tanh(
+    mx.symbol.Embedding(mx.symbol.Variable("data"), input_dim = 20, output_dim = 4, sparse_grad = TRUE,
+                        name = "emb"))), num_hidden = 1, name = "fc"), name = "lro")
+  mx.set.seed(5)
+  p0 <- mx.model.init.params(net, list(data = c(3, 12)), list(lro_label = 12), mx.init.uniform(0.3), cpu)$arg.params
+  run <- function(split, ctx, ...) {
+    old <- options(mxnet.embedding.split = split)
+    on.exit(options(old))
+    mx.set.seed(6)                                       # the same shuffle
+    mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 3, array.batch.size = 12,
+                                arg.params = copy_params(p0), verbose = FALSE, ...)
+  }
+  two <- list(mx.cpu(0), mx.cpu(1))
+  for (opt in list(list(learning.rate = 0.1, momentum = 0.9), list(optimizer = "adam", learning.rate = 0.05, wd = 0.01))) {
+    expect_equal(split_calls(a <- do.call(run, c(list(TRUE, cpu), opt))), 3 * 3)
+    expect_equal(split_calls(b <- do.call(run, c(list(TRUE, two), opt))), 3 * 3)
+    dense <- do.call(run, c(list(FALSE, two), opt))
+    for (w in names(p0)) {
+      expect_equal(as.array(b$arg.params[[w]]), as.array(a$arg.params[[w]]), tolerance = 1e-5, info = w)
+      expect_equal(as.array(b$arg.params[[w]]), as.array(dense$arg.params[[w]]), tolerance = 1e-5, info = w)
+    }
+    expect_gt(max(abs(as.array(b$arg.params$emb_weight) - as.array(p0$emb_weight))), 1e-3)
+  }
+  expect_equal(predict(b, x), predict(a, x), tolerance = 1e-5)
+})
