@@ -13,6 +13,7 @@
 # the first (from the model's history).
 #
 # Usage: R_LIBS=.lib Rscript bench/embedding-split-bench.R [pairs [epochs [examples]]]
+#        (MXNET_BENCH_NDEV=2: train on that many CPU devices, ctx = list(mx.cpu(0), ...))
 #        (children: Rscript bench/embedding-split-bench.R child MODE EPOCHS EXAMPLES)
 
 args <- commandArgs(TRUE)
@@ -42,7 +43,9 @@ child <- function(mode, epochs, n) {
   options(mxnet.embedding.split = mode != "dense")
   base <- hwm()
   mx.set.seed(2)
-  m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = mx.cpu(), num.round = epochs,
+  nd <- as.integer(Sys.getenv("MXNET_BENCH_NDEV", "1"))
+  ctx <- if (nd > 1L) lapply(seq_len(nd) - 1L, mx.cpu) else mx.cpu()
+  m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = epochs,
                                    array.batch.size = 128, array.layout = "colmajor",
                                    learning.rate = 0.1, verbose = FALSE)
   w <- as.array(m$arg.params$fc_weight)
