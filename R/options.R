@@ -51,6 +51,15 @@
 #'     (no vocabulary-sized gradient array); \code{FALSE}: the executor
 #'     computes the dense gradient and the rows are taken from it.}
 #' }
+#'
+#' Environment variables the CPU convolution reads:
+#' \env{MXNET_CONV_WINOGRAD=0} (read per call) keeps oneDNN's Winograd
+#' convolution out (by default 3x3 layers of stride 1 with enough channels
+#' run it where the executor's memory plan has room for its scratch);
+#' \env{MXNET_CUDNN_AUTOTUNE_DEFAULT=1} (read once) times every
+#' implementation of a convolution that leaves \code{cudnn_tune} unset on
+#' its first calls and keeps the fastest; \env{MXNET_CONV_IMPL=builtin}
+#' (read once) forces the built-in im2col convolution.
 #' @name mxnet.options
 #' @aliases mxnet-options
 #' @examples
