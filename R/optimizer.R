@@ -417,5 +417,3 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
 # gradients are all dense float32 CPU arrays (one device and dtype a call;
 # row_sparse gradients take the lazy updates one by one).
 opt.multi.max <- 16L
-
-

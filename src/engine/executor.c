@@ -1054,22 +1054,27 @@ static size_t place_in_order(mx_executor *e, const int *order, int *placed, int 
   return total;
 }
 
-/* The bytes of the blocks alive at the busiest step. */
-static mx_status peak_live(mx_executor *e) {
-  int64_t *delta = (int64_t *)calloc((size_t)e->nsteps + 2, sizeof *delta);
-  if (!delta) return oom();
+/* Bytes of the blocks planned so far that are alive at each step. */
+static int64_t *live_by_step(const mx_executor *e) {
+  int64_t *live = (int64_t *)calloc((size_t)e->nsteps + 2, sizeof *live);
+  if (!live) return NULL;
   for (int i = 0; i < e->nblocks; i++) {
     const block *b = &e->blocks[i];
     if (b->first < 0) continue;
-    delta[b->first] += (int64_t)b->bytes;
-    delta[(b->last < e->nsteps ? b->last : e->nsteps) + 1] -= (int64_t)b->bytes;
+    live[b->first] += (int64_t)b->bytes;
+    live[(b->last < e->nsteps ? b->last : e->nsteps) + 1] -= (int64_t)b->bytes;
   }
-  int64_t live = 0, peak = 0;
-  for (int t = 0; t <= e->nsteps; t++) {
-    live += delta[t];
-    if (live > peak) peak = live;
-  }
-  free(delta);
+  for (int t = 1; t <= e->nsteps; t++) live[t] += live[t - 1];
+  return live;
+}
+
+/* The bytes of the blocks alive at the busiest step. */
+static mx_status peak_live(mx_executor *e) {
+  int64_t *live = live_by_step(e), peak = 0;
+  if (!live) return oom();
+  for (int t = 0; t <= e->nsteps; t++)
+    if (live[t] > peak) peak = live[t];
+  free(live);
   e->mem.peak_live_bytes = peak;
   return MX_OK;
 }
@@ -1275,20 +1280,6 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
     if (n > need) need = n;
   }
   return need;
-}
-
-/* Bytes of the blocks planned so far that are alive at each step. */
-static int64_t *live_by_step(const mx_executor *e) {
-  int64_t *live = (int64_t *)calloc((size_t)e->nsteps + 2, sizeof *live);
-  if (!live) return NULL;
-  for (int i = 0; i < e->nblocks; i++) {
-    const block *b = &e->blocks[i];
-    if (b->first < 0) continue;
-    live[b->first] += (int64_t)b->bytes;
-    live[(b->last < e->nsteps ? b->last : e->nsteps) + 1] -= (int64_t)b->bytes;
-  }
-  for (int t = 1; t <= e->nsteps; t++) live[t] += live[t - 1];
-  return live;
 }
 
 /* Which steps plan their kernel's leanest variant (lean[t] = 1): those

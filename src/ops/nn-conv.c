@@ -1024,8 +1024,8 @@ typedef struct dnn_prim {
 } dnn_prim;
 
 /* The output gradient as the data gradient's primitive reordered it into
- * the planned workspace, for the weight gradient of the same backward call
- * (conv_backward), which reads it in place when its own copy would have
+ * the planned workspace, for the weight gradient of the same call
+ * (conv_backward; zeroed per call in conv_run), which reads it in place when its own copy would have
  * the same layout at the same place: one reorder of dy instead of two. */
 typedef struct dnn_share {
   const void *user;            /* dy, NULL: nothing recorded */
@@ -1532,9 +1532,9 @@ static size_t dnn_need(const mx_op_ctx *c, conv_cache *cc, int which, int lay) {
   return cc->prim[which][lay].state == 1 ? cc->prim[which][lay].ws_bytes : 0;
 }
 
-/* sh: NULL, or the output gradient shared between the backward
- * primitives, used only in the planned workspace (an allocated one is
- * gone after the call). */
+/* sh: the call's output gradient shared between its backward primitives,
+ * used only in the planned workspace (an allocated one is gone after the
+ * call). */
 static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay, void *const *ptr,
                           dnn_share *sh) {
   dnn_need(c, cc, which, lay);
@@ -1543,7 +1543,6 @@ static mx_status dnn_exec(const mx_op_ctx *c, conv_cache *cc, int which, int lay
   mx_scratch ws;
   mx_status rc = mx_scratch_open(c, P->ws_bytes, &ws);
   if (rc) return rc;
-  if (ws.own && sh) sh->user = NULL;
   dnn_call d = {cc, which, lay, ptr, ws.base, ws.own ? NULL : sh, dnnl_success};
   mx_with_omp_threads(c->nthreads, dnn_build_run, &d);
   mx_scratch_close(&ws);
@@ -1671,8 +1670,7 @@ typedef struct conv_run {
   conv_cache *cc;
   int global;          /* cc is a shared cache */
   conv_cache local;
-  dnn_share share;     /* dy between the backward primitives */
-  int sharing;         /* conv_backward: share it */
+  dnn_share share;     /* dy between the backward primitives of one call */
 } conv_run;
 
 /* tune: 1 tune, 0 fixed choice, -1 the process default */
@@ -1736,8 +1734,7 @@ static void run_end(conv_run *r) {
       if (v_ == V_BUILTIN) {                                                     \
         rc_ = BUILTIN_CALL;                                                      \
       } else {                                                                   \
-        rc_ = dnn_exec((r)->c, cc_, which, v_, ptr,                              \
-                       (r)->sharing ? &(r)->share : NULL);                       \
+        rc_ = dnn_exec((r)->c, cc_, which, v_, ptr, &(r)->share);                \
         if (rc_ == MX_ERR_UNSUPPORTED) {                                         \
           tune_unavailable(cc_, which, v_);                                      \
           continue;                                                              \
@@ -1865,7 +1862,6 @@ static mx_status conv_backward(BARGS, int builtin) {
   int has_bias = !p[CP_NO_BIAS].i;
   conv_run r;
   run_begin(&r, c, &g, og[0]->dtype, builtin, has_bias, has_bias, tune_param(&p[CP_CUDNN_TUNE]), 0);
-  r.sharing = 1;
   const void *dy = MX_PTR(og[0]);
   if (req[0] == MX_REQ_WRITE) rc = run_bwd_data(&r, dy, MX_PTR(in[1]), MX_PTR(ig[0]));
   if (!rc) {

@@ -116,16 +116,20 @@ SEXP mx_r_nd_info(SEXP nd) {
   return out;
 }
 
-/* Whether every element of the list is a live dense NDArray on the CPU of
- * dtype `dtype` (the updater's test for one multi-weight call). */
+/* Whether every element of the list is a live dense NDArray of dtype
+ * `dtype` on one CPU device, the same for all (the updater's test for one
+ * multi-weight call). */
 SEXP mx_r_nd_all_cpu_dtype(SEXP list, SEXP dtype) {
   int dt = mx_r_dtype(dtype, "dtype");
   if (TYPEOF(list) != VECSXP) return Rf_ScalarLogical(FALSE);
+  int dev = -1;
   for (R_xlen_t k = 0; k < XLENGTH(list); k++) {
     SEXP x = VECTOR_ELT(list, k);
     mx_ndarray *a = mx_r_is_nd(x) ? mx_r_nd_addr(x) : NULL;
-    if (!a || mx_ndarray_dtype(a) != dt || mx_ndarray_context(a).dev_type != MX_CPU)
-      return Rf_ScalarLogical(FALSE);
+    if (!a || mx_ndarray_dtype(a) != dt) return Rf_ScalarLogical(FALSE);
+    mx_context c = mx_ndarray_context(a);
+    if (c.dev_type != MX_CPU || (dev >= 0 && c.dev_id != dev)) return Rf_ScalarLogical(FALSE);
+    dev = c.dev_id;
   }
   return Rf_ScalarLogical(TRUE);
 }

@@ -455,3 +455,17 @@ test_that("updates are counted per weight, at once for several, by any key", {
   mxnet:::opt.count(opt$env, "emb")
   expect_equal(opt$env$num_update, 3)
 })
+
+test_that("the updater takes weights on different CPU devices one by one", {
+  # a multi-weight call needs one device: weights on cpu(0) and cpu(1)
+  # (a split layer's weight beside a second device's executor) update apart
+  w <- list(mx.nd.array(c(1, 2), ctx = mx.cpu(0)), mx.nd.array(c(3, 4), ctx = mx.cpu(1)))
+  g <- list(mx.nd.array(c(1, 1), ctx = mx.cpu(0)), mx.nd.array(c(2, 2), ctx = mx.cpu(1)))
+  opt <- mx.opt.create("sgd", learning.rate = 0.1, momentum = 0.9)
+  upd <- mx.opt.get.updater(opt, w)
+  for (k in 1:2) w <- upd(w, g)
+  # two momentum steps: m1 = -lr g, m2 = 0.9 m1 - lr g; w2 = w0 + m1 + m2
+  expect_equal(as.double(w[[1]]), c(1, 2) - 0.1 * c(1, 1) * 2.9, tolerance = 1e-6)
+  expect_equal(as.double(w[[2]]), c(3, 4) - 0.1 * c(2, 2) * 2.9, tolerance = 1e-6)
+  expect_equal(mx.nd.info(w[[2]])$ctx$device_id, 1L)
+})
