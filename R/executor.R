@@ -36,6 +36,9 @@ exec.options <- function() {
 #' convolution: one call computes all three, the same values up to rounding
 #' (about 1e-6 relative); \code{mx.exec.memory(exec)[["n_folded"]]} counts
 #' them. \code{options(mxnet.inference.fold = FALSE)} runs the ops one by one.
+#' On the CPU, values between convolutions are kept in oneDNN's blocked
+#' layout where every op that reads them can (\code{n_blocked} in
+#' \code{mx.exec.memory}; \env{MXNET_EXEC_BLOCKED=0} turns it off).
 #'
 #' @param symbol An MXSymbol.
 #' @param ctx Device (default \code{mx.ctx.default()}).

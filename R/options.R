@@ -60,6 +60,10 @@
 #' implementation of a convolution that leaves \code{cudnn_tune} unset on
 #' its first calls and keeps the fastest; \env{MXNET_CONV_IMPL=builtin}
 #' (read once) forces the built-in im2col convolution.
+#' \env{MXNET_EXEC_BLOCKED=0} (read per bind) keeps every value of an
+#' executor in the plain layout (by default values between convolutions
+#' whose channels fill 16-channel blocks are kept in oneDNN's blocked
+#' layout, \code{mx.exec.memory(exec)[["n_blocked"]]} counts them).
 #' @name mxnet.options
 #' @aliases mxnet-options
 #' @examples

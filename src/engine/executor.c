@@ -34,6 +34,7 @@ typedef struct buf {
   int keep;          /* planned alone and never reused (graph outputs)     */
   int first, last;   /* steps of the first write and the last read          */
   int block;
+  int blocked;       /* holds oneDNN's nChw16c layout (bind_layouts)       */
   mx_ndarray *arr;
 } buf;
 
@@ -51,6 +52,7 @@ typedef struct step {
   int head;          /* COPY: head index                                     */
   /* resolved arrays */
   mx_ndarray **a_in, **a_out, **a_og, **a_ig;
+  unsigned blk_in, blk_out;   /* mx_op_ctx.blocked_in/out of its calls   */
   int64_t calls;
   double seconds;
 } step;
@@ -1248,6 +1250,131 @@ static mx_status bind_fold(bind_ctx *c) {
   return MX_OK;
 }
 
+/* ------------------------------------------------------ blocked layouts */
+
+/* Whether buffer b can hold the blocked layout: 1 planned float32 (N, C, H,
+ * W) with C % 16 == 0 and H W > 1; -1 such a value of H W == 1 (the same
+ * bytes in both layouts: no constraint, passed plain); 0 never. */
+static int lay_candidate(const buf *b) {
+  if (b->external || b->keep || b->dtype != MX_FLOAT32 || b->shape.ndim != 4 || b->shape.d[1] % 16)
+    return 0;
+  return b->shape.d[2] * b->shape.d[3] > 1 ? 1 : -1;
+}
+
+static int uf_root(int *par, int a) {
+  while (par[a] != a) a = par[a] = par[par[a]];
+  return a;
+}
+
+/* Union-find over the buffers: groups that must share one layout, and
+ * which groups must stay plain. */
+typedef struct lay_ctx {
+  const mx_executor *e;
+  int *par;
+  unsigned char *plain;   /* per buffer: a reader or writer needs it plain */
+} lay_ctx;
+
+static void lay_join(lay_ctx *L, int a, int b) {
+  if (a < 0 || b < 0 || lay_candidate(&L->e->bufs[a]) < 0 || lay_candidate(&L->e->bufs[b]) < 0) return;
+  int ra = uf_root(L->par, a), rb = uf_root(L->par, b);
+  if (ra != rb) L->par[ra] = rb;
+}
+
+/* A step's modes per input slot, then output slot (all plain: an op
+ * without the hook, or more slots than a mask has bits). */
+static void step_modes(const mx_executor *e, const step *st, const int *fwd_of, unsigned char *mode) {
+  const mx_node *x = e->order[st->node];
+  memset(mode, MX_LAY_PLAIN, (size_t)(st->nin + st->nout));
+  if (!x->op || !x->op->layouts || fwd_of[st->node] < 0) return;
+  const step *f = &e->steps[fwd_of[st->node]];
+  mx_shape in[MX_MAX_INPUTS], out[MX_MAX_OUTPUTS];
+  for (int j = 0; j < f->nin; j++) in[j] = e->bufs[f->in[j]].shape;
+  for (int k = 0; k < f->nout; k++) out[k] = e->bufs[f->out[k]].shape;
+  x->op->layouts(x->params, f->nin, in, f->nout, out, mode);
+}
+
+/* The constraints of one op step: a value and its gradient share a
+ * layout; TIED slots share one; PLAIN slots are plain. */
+static void lay_step(lay_ctx *L, const step *st, const int *fwd_of) {
+  unsigned char mode[2 * 32];
+  int nslot = st->nin <= 32 && st->nout <= 32, anchor = -1;
+  if (nslot) step_modes(L->e, st, fwd_of, mode);
+  for (int q = 0; q < st->nin + st->nout; q++) {
+    int in = q < st->nin, j = in ? q : q - st->nin;
+    int v = in ? st->in[j] : st->out[j];
+    int g = st->kind != ST_BWD ? -1 : in ? st->ig[j] : st->og[j];
+    int m = nslot ? mode[q] : MX_LAY_PLAIN;
+    lay_join(L, v, g);
+    int b = v >= 0 ? v : g;
+    if (b < 0) continue;
+    if (m == MX_LAY_PLAIN) L->plain[v >= 0 ? v : g] = 1;
+    if (m == MX_LAY_TIED && lay_candidate(&L->e->bufs[b]) > 0) {
+      if (anchor >= 0) lay_join(L, anchor, b);
+      else anchor = b;
+    }
+  }
+}
+
+/* MXNET_EXEC_BLOCKED=0 (read per bind) keeps every value plain. */
+static int env_blocked(void) {
+  const char *v = getenv("MXNET_EXEC_BLOCKED");
+  return !(v && strcmp(v, "0") == 0);
+}
+
+/* The masks of each op step from its buffers' layouts. */
+static void lay_masks(mx_executor *e) {
+  for (int t = 0; t < e->nsteps; t++) {
+    step *st = &e->steps[t];
+    st->blk_in = st->blk_out = 0;
+    if (st->kind != ST_FWD && st->kind != ST_RECOMP && st->kind != ST_BWD) continue;
+    for (int q = 0; q < st->nin + st->nout && q < 64; q++) {
+      int in = q < st->nin, j = in ? q : q - st->nin;
+      int v = in ? st->in[j] : st->out[j];
+      int g = st->kind != ST_BWD ? -1 : in ? st->ig[j] : st->og[j];
+      int b = v >= 0 ? v : g;
+      if (b < 0 || !e->bufs[b].blocked || j >= 32) continue;
+      if (in) st->blk_in |= 1u << j;
+      else st->blk_out |= 1u << j;
+    }
+  }
+}
+
+/* Phase: which planned values (and their gradients) hold oneDNN's blocked
+ * layout, so that no reorder runs between two convolutions: those whose
+ * every reader and writer takes it (mx_layout_fn).  On the CPU only. */
+static mx_status bind_layouts(bind_ctx *c) {
+  mx_executor *e = c->e;
+  if (e->ctx.dev_type != MX_CPU || !env_blocked()) return MX_OK;
+  lay_ctx L = {e, ints(e->nbufs, 0), (unsigned char *)calloc((size_t)e->nbufs + 1, 1)};
+  int *fwd_of = ints(e->nnodes, -1);
+  if (!L.par || !L.plain || !fwd_of) {
+    free(L.par); free(L.plain); free(fwd_of);
+    return oom();
+  }
+  for (int b = 0; b < e->nbufs; b++) L.par[b] = b;
+  for (int t = 0; t < e->nsteps; t++)
+    if (e->steps[t].kind == ST_FWD) fwd_of[e->steps[t].node] = t;
+  for (int t = 0; t < e->nsteps; t++) {
+    const step *st = &e->steps[t];
+    if (st->kind == ST_COPY || st->kind == ST_ACC) lay_join(&L, st->src, st->dst);
+    else if (st->kind != ST_ZERO) lay_step(&L, st, fwd_of);
+  }
+  unsigned char *bad = (unsigned char *)calloc((size_t)e->nbufs + 1, 1);   /* per root */
+  if (!bad) {
+    free(L.par); free(L.plain); free(fwd_of);
+    return oom();
+  }
+  for (int b = 0; b < e->nbufs; b++)
+    if (L.plain[b] || lay_candidate(&e->bufs[b]) == 0) bad[uf_root(L.par, b)] = 1;
+  for (int b = 0; b < e->nbufs; b++) {
+    e->bufs[b].blocked = lay_candidate(&e->bufs[b]) > 0 && !bad[uf_root(L.par, b)];
+    e->mem.n_blocked += e->bufs[b].blocked;
+  }
+  lay_masks(e);
+  free(L.par); free(L.plain); free(fwd_of); free(bad);
+  return MX_OK;
+}
+
 /* The scratch one step's kernel asks for; fwd_of: the node's forward step
  * (its inputs' shapes serve the backward call too).  A folded
  * convolution's step also needs its call with the epilogue (asked last, so
@@ -1272,6 +1399,8 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
   kc.is_train = e->is_train;
   kc.state = &e->state[st->node];
   kc.workspace_lean = lean;
+  kc.blocked_in = st->blk_in;
+  kc.blocked_out = st->blk_out;
   size_t need = fn(&kc, x->params, f->nin, in, dtype, st->kind == ST_BWD);
   const fold *fd = e->fold_of && e->fold_of[t] >= 0 ? &e->folds[e->fold_of[t]] : NULL;
   if (fd && fd->conv == t) {
@@ -1375,6 +1504,7 @@ static const bind_phase bind_phases[] = {
   bind_lifetimes,        /* first write, last read of each buffer          */
   bind_blocks,           /* blocks: in-place sharing, lifetimes            */
   bind_fold,             /* inference folding                              */
+  bind_layouts,          /* blocked activations between convolutions       */
   bind_workspace,        /* a scratch block per step that needs one        */
   bind_place,            /* the blocks' places in the arena                */
   bind_allocate,         /* the arena and the buffers' views               */
@@ -1465,6 +1595,8 @@ static mx_status run_step(mx_executor *e, int t) {
   kc.recompute = st->kind == ST_RECOMP;
   kc.state = &e->state[st->node];
   kc.gpu = NULL;
+  kc.blocked_in = st->blk_in;
+  kc.blocked_out = st->blk_out;
   step_scratch(e, t, &kc.workspace, &kc.workspace_bytes);
   mx_status rc = MX_OK;
   switch (st->kind) {
@@ -1516,6 +1648,8 @@ static mx_status run_fold(mx_executor *e, fold *f) {
   kc.nthreads = mx_threads_get();
   kc.ctx = e->ctx;
   kc.state = &e->state[sc->node];
+  kc.blocked_in = sc->blk_in;
+  kc.blocked_out = sc->blk_out;
   kc.workspace = ws;
   kc.workspace_bytes = at;
   mx_epilogue ep = {scale, shift, f->relu >= 0};

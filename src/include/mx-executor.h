@@ -73,6 +73,7 @@ typedef struct mx_exec_memory {
   int64_t n_inplace;         /* values that took over their input's block    */
   int64_t n_mirrored;        /* nodes recomputed in backward                 */
   int64_t n_folded;          /* convolutions with BatchNorm (and relu) folded in at inference */
+  int64_t n_blocked;         /* planned values in oneDNN's blocked layout    */
   int64_t n_steps_forward, n_steps_backward;
 } mx_exec_memory;
 void mx_executor_memory(const mx_executor *e, mx_exec_memory *out);

@@ -64,6 +64,10 @@ typedef struct mx_op_ctx {
                             node's calls from now on (the executor asks
                             where the fastest one would raise its peak);
                             0 the fastest                                */
+  unsigned blocked_in;   /* executor calls on the CPU: bit j set when input j
+                            and its gradient hold float32 (N, C, H, W) in
+                            oneDNN's nChw16c layout (see mx_layout_fn)    */
+  unsigned blocked_out;  /* the same for the outputs                      */
 } mx_op_ctx;
 
 /* Shape inference.  Unknown shapes have ndim == -1; an implementation fills
@@ -131,6 +135,21 @@ typedef mx_status (*mx_epilogue_fn)(const mx_op_ctx *c, const mx_param_value *p,
 typedef mx_status (*mx_affine_fn)(const mx_param_value *p, mx_ndarray *const *in, int nin,
                                   float *scale, float *shift, int64_t n);
 
+/* Blocked activations (executor.c, docs/memory.md): between oneDNN
+ * convolutions an executor on the CPU keeps float32 4-D values of C % 16 ==
+ * 0 channels and H W > 1, and their gradients, in the nChw16c layout
+ * (channel c of pixel p of image n at ((n C/16 + c/16) H W + p) 16 + c % 16)
+ * wherever every op that reads or writes them takes that layout.  An op
+ * says per input slot, then per output slot, how its kernels do:
+ *   MX_LAY_PLAIN  only the plain layout (also every op without this hook)
+ *   MX_LAY_OWN    either, per slot, as mx_op_ctx.blocked_in/out say
+ *   MX_LAY_TIED   either, the same for all its TIED slots; a slot of H W
+ *                 == 1 (global pooling's output) reads the same in both
+ *                 and is passed plain. */
+enum { MX_LAY_PLAIN, MX_LAY_OWN, MX_LAY_TIED };
+typedef void (*mx_layout_fn)(const mx_param_value *p, int nin, const mx_shape *in, int nout,
+                             const mx_shape *out, unsigned char *mode);
+
 /* View ops: build output 0 as a view of input 0 (no copy); NULL result
  * means "not possible here, run the kernel". */
 typedef mx_status (*mx_view_fn)(const mx_param_value *p, const mx_ndarray *in,
@@ -175,6 +194,8 @@ struct mx_op {
    * recomputed in backward, cheapest per output byte first, within the
    * executor's budget (executor.c, choose_costly). */
   double (*recompute_cost)(const mx_param_value *p, int nin, const mx_shape *in);
+  /* --- blocked activations (optional, CPU) --- */
+  mx_layout_fn layouts;
   /* GPU kernels are not here: a GPU backend (mx-gpu.h) carries its own
    * records, looked up by op name. */
 };
@@ -216,6 +237,9 @@ void mx_deps_out_grads(const mx_param_value *p, int nin, int nout, unsigned char
 /* ... that read the inputs and the output gradients, not the outputs. */
 void mx_deps_in_out_grads(const mx_param_value *p, int nin, int nout, unsigned char *need_in,
                           unsigned char *need_out, unsigned char *need_out_grad);
+/* mx_layout_fn of element-wise ops: all slots TIED when the shapes agree. */
+void mx_lay_same(const mx_param_value *p, int nin, const mx_shape *in, int nout,
+                 const mx_shape *out, unsigned char *mode);
 /* Default type inference: all inputs share one dtype, outputs take it. */
 mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,
                              int nout, int *out);

@@ -451,13 +451,13 @@ static const mx_param_desc p_scalar[SCAL_NPARAMS] = {
   {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
    .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_broadcast,    \
    .cpu = k_##KERN, .backward = BW, .flags = MX_OPF_INPLACE,                  \
-   .backward_deps = DEPS}
+   .backward_deps = DEPS, .layouts = mx_lay_same}
 #define ELEMWISE(NAME, KERN, A1, A2, DOC, BW, DEPS)                           \
   {.name = NAME, .aliases = {A1, A2}, .doc = DOC, .num_inputs = 2,            \
    .input_names = in_lr, .num_outputs = 1, .infer_shape = shape_same2,        \
    .cpu = k_##KERN, .backward = BW,                                           \
    .flags = MX_OPF_INPLACE | MX_OPF_PARTIAL_SHAPE,                            \
-   .backward_deps = DEPS}
+   .backward_deps = DEPS, .layouts = mx_lay_same}
 #define SCALAR(NAME, KERN, DOC, BW, DEPS)                                     \
   {.name = NAME, .doc = DOC, .num_inputs = 1, .input_names = in_data,         \
    .num_outputs = 1, .params = p_scalar, .num_params = SCAL_NPARAMS,          \

@@ -995,6 +995,8 @@ typedef struct conv_key {
   int64_t fwd_bias, bw_bias, nthreads, tune;
   int64_t epi;   /* forward epilogue: 0 none, 1 scale and shift, 2 and relu */
   int64_t wino;  /* Winograd allowed (MXNET_CONV_WINOGRAD) */
+  int64_t blk;   /* executor values in the blocked layout (mx_layout_fn):
+                    bit 0 x and dx, bit 1 y and dy; oneDNN only */
 } conv_key;
 
 /* One primitive argument in the caller's plain layout, with a reorder to or
@@ -1119,7 +1121,7 @@ static int wino_fits(const cgeom *g) {
          g->F >= 32 && tiles >= 64 && act >= WINO_MIN_ACT_BYTES;
 }
 
-static int fixed_variant(const conv_key *key, int which) {
+static int fixed_variant_plain(const conv_key *key, int which) {
   const cgeom *g = &key->g;
   if (key->wino && wino_fits(g)) return V_WINO;
   int64_t cg = g->C / g->G, fg = g->F / g->G;
@@ -1135,6 +1137,12 @@ static int fixed_variant(const conv_key *key, int which) {
   return fill < 0.6 ? V_BUILTIN : V_ANY;
 }
 
+/* Blocked values leave the plain-layout variants out. */
+static int fixed_variant(const conv_key *key, int which) {
+  int v = fixed_variant_plain(key, which);
+  return key->blk && (v == V_PLAIN || v == V_BUILTIN) ? V_ANY : v;
+}
+
 /* Empty the cache and give it a new key. */
 static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
   conv_cache_clear(cc);
@@ -1143,6 +1151,7 @@ static void conv_cache_reset(conv_cache *cc, const conv_key *key) {
   for (int k = 0; k < NOPS; k++) {
     cc->choice[k] = key->tune ? -1 : fixed_variant(key, k);
     if (!key->wino) cc->tune_n[k][V_WINO] = TUNE_TRIALS;   /* not a candidate */
+    if (key->blk) cc->tune_n[k][V_PLAIN] = cc->tune_n[k][V_BUILTIN] = TUNE_TRIALS;
   }
 }
 
@@ -1156,16 +1165,18 @@ static void conv_state_free(void *s) {
   free(s);
 }
 
-/* Plain (user) and primitive descriptors of the geometry; lay: V_ANY lets
- * oneDNN choose activation and weight layouts, V_PLAIN fixes activations
- * to NCHW (weights still free). */
+/* User and primitive descriptors of the geometry.  The user's activations
+ * are plain NCHW, or nChw16c where blk says (executor values, bit 0 the
+ * data and its gradient, bit 1 the output and its gradient); lay: V_ANY
+ * lets oneDNN choose activation and weight layouts, V_PLAIN fixes the
+ * primitive's activations to NCHW (weights still free). */
 typedef struct conv_mds {
   dnnl_memory_desc_t src, wei, bia, dst;          /* plain       */
   dnnl_memory_desc_t src_a, wei_a, bia_a, dst_a;  /* primitive's */
   dnnl_dims_t strides, dilates, pad_l, pad_r;
 } conv_mds;
 
-static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
+static int conv_mds_init(const cgeom *g, int lay, int64_t blk, conv_mds *m) {
   /* 3-D: NCDHW / OIDHW (5 dims, grouped 6); 1-D and 2-D: NCHW / OIHW */
   int v = g->nd == 3, an = v ? 5 : 4;
   dnnl_dims_t sd = {g->N, g->C}, dd = {g->N, g->F}, bd = {g->F};
@@ -1186,8 +1197,8 @@ static int conv_mds_init(const cgeom *g, int lay, conv_mds *m) {
   dnnl_format_tag_t wt = g->G > 1 ? (v ? dnnl_abcdef : dnnl_abcde) : plain;
   dnnl_format_tag_t at = lay == V_PLAIN ? plain : dnnl_format_tag_any;
   const int64_t *wdims = g->G > 1 ? wgd : wd;
-  if (dnnl_memory_desc_init_by_tag(&m->src, an, sd, dnnl_f32, plain) ||
-      dnnl_memory_desc_init_by_tag(&m->dst, an, dd, dnnl_f32, plain) ||
+  if (dnnl_memory_desc_init_by_tag(&m->src, an, sd, dnnl_f32, blk & 1 ? dnnl_aBcd16b : plain) ||
+      dnnl_memory_desc_init_by_tag(&m->dst, an, dd, dnnl_f32, blk & 2 ? dnnl_aBcd16b : plain) ||
       dnnl_memory_desc_init_by_tag(&m->wei, wn, wdims, dnnl_f32, wt) ||
       dnnl_memory_desc_init_by_tag(&m->bia, 1, bd, dnnl_f32, dnnl_a) ||
       dnnl_memory_desc_init_by_tag(&m->src_a, an, sd, dnnl_f32, at) ||
@@ -1438,7 +1449,7 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   const cgeom *g = &cc->key.g;
   dnnl_engine_t eng = dnn_engine();
   conv_mds m;
-  if (!eng || conv_mds_init(g, lay, &m)) return;
+  if (!eng || conv_mds_init(g, lay, cc->key.blk, &m)) return;
   if (!cc->stream && dnnl_stream_create(&cc->stream, eng, dnnl_stream_default_flags) != dnnl_success) {
     cc->stream = NULL;
     return;
@@ -1460,12 +1471,13 @@ static void dnn_build(conv_cache *cc, int which, int lay) {
   dnnl_primitive_desc_t pd = NULL, hint = cc->hint[lay];
   dnnl_status_t st;
   conv_mds mc = m;                 /* the forward's activations: one chunk */
-  int64_t nb = which == OP_FWD && lay != V_PLAIN ? dnn_fwd_chunk(g) : g->N;
+  /* chunks keep reorder buffers small; blocked data and output have none */
+  int64_t nb = which == OP_FWD && lay != V_PLAIN && cc->key.blk != 3 ? dnn_fwd_chunk(g) : g->N;
   if (which == OP_FWD) {
     cgeom gc = *g;
     gc.N = nb;
     if (nb == g->N) pd = hint;
-    else if (conv_mds_init(&gc, lay, &mc) || fwd_desc(cc, lay, &mc, eng, &pd)) return;
+    else if (conv_mds_init(&gc, lay, cc->key.blk, &mc) || fwd_desc(cc, lay, &mc, eng, &pd)) return;
   } else if (which == OP_BWD_DATA) {
     st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnn_alg(lay), &m.src_a,
             &m.wei_a, &m.dst_a, m.strides, m.dilates, m.pad_l, m.pad_r);
@@ -1671,7 +1683,12 @@ typedef struct conv_run {
   int global;          /* cc is a shared cache */
   conv_cache local;
   dnn_share share;     /* dy between the backward primitives of one call */
+  int blk;             /* conv_key.blk: the built-in path cannot run      */
 } conv_run;
+
+static mx_status blocked_builtin(void) {
+  return mx_error(MX_ERR_INTERNAL, "convolution on blocked values without a oneDNN primitive");
+}
 
 /* tune: 1 tune, 0 fixed choice, -1 the process default */
 static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, int builtin,
@@ -1681,6 +1698,8 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
   r->g = g;
   r->dt = dt;
   r->cc = NULL;
+  /* Convolution only: Deconvolution has no layout hook, its bits are 0 */
+  r->blk = (int)((c->blocked_in & 1u) | ((c->blocked_out & 1u) << 1));
 #if MX_HAVE_DNNL
   if (dt == MX_FLOAT32 && !builtin && !env_builtin()) {
     conv_key key;
@@ -1690,6 +1709,7 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     key.bw_bias = bw_bias;
     key.epi = epi;
     key.wino = env_winograd();
+    key.blk = r->blk;
     key.nthreads = c->nthreads;
 #ifdef _OPENMP
     key.tune = tune < 0 ? env_autotune_default() : tune;
@@ -1732,7 +1752,7 @@ static void run_end(conv_run *r) {
       double t0_ = wall_time();                                                  \
       mx_status rc_;                                                             \
       if (v_ == V_BUILTIN) {                                                     \
-        rc_ = BUILTIN_CALL;                                                      \
+        rc_ = (r)->blk ? blocked_builtin() : BUILTIN_CALL;                       \
       } else {                                                                   \
         rc_ = dnn_exec((r)->c, cc_, which, v_, ptr, &(r)->share);                \
         if (rc_ == MX_ERR_UNSUPPORTED) {                                         \
@@ -1764,6 +1784,7 @@ static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *
     RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y, ep));
   }
 #endif
+  if (r->blk) return blocked_builtin();
   return builtin_fwd(r->c, g, r->dt, x, w, b, y, ep);
 }
 
@@ -1776,6 +1797,7 @@ static mx_status run_bwd_data(conv_run *r, const void *dy, const void *w, void *
     RUN_VARIANTS(r, OP_BWD_DATA, ptr, builtin_bwd_data(r->c, g, r->dt, dy, w, dx));
   }
 #endif
+  if (r->blk) return blocked_builtin();
   return builtin_bwd_data(r->c, g, r->dt, dy, w, dx);
 }
 
@@ -1804,6 +1826,7 @@ static mx_status run_bwd_w(conv_run *r, const void *x, const void *dy, void *dw,
     return rc;
   }
 #endif
+  if (r->blk) return blocked_builtin();
   return builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db);
 }
 
@@ -1874,6 +1897,21 @@ static mx_status conv_backward(BARGS, int builtin) {
 }
 
 static mx_status k_conv(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 0, NULL); }
+
+/* The data and the output (and their gradients) in either layout, where
+ * oneDNN runs the layer: 2-D without groups. */
+static void lay_conv(const mx_param_value *p, int nin, const mx_shape *in, int nout,
+                     const mx_shape *out, unsigned char *mode) {
+  (void)out;
+  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+#if MX_HAVE_DNNL
+  if (env_builtin() || in[0].ndim != 4 || p[CP_NUM_GROUP].i != 1) return;
+  mode[0] = MX_LAY_OWN;
+  mode[nin] = MX_LAY_OWN;
+#else
+  (void)p; (void)in;
+#endif
+}
 static mx_status k_conv_builtin(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 1, NULL); }
 
 /* The forward call with an epilogue (inference folding, mx_epilogue_fn). */
@@ -2461,11 +2499,110 @@ DEF_POOL2_ROW(f64, double, uint64_t)
 DEF_POOL(f32, float, uint32_t, -FLT_MAX)
 DEF_POOL(f64, double, uint64_t, -DBL_MAX)
 
+/* 2-D max, avg and sum pooling on the blocked layout (mx_layout_fn): a
+ * plane is 16 channels of one image, the channels are the vector lanes;
+ * per channel the same cells in the same order as the plain kernels.  An
+ * output of one pixel is the same bytes in both layouts. */
+#define PLB 16
+MX_CLONES static void poolb_window(const pgeom *g, const float *xp, int64_t h0, int64_t h1,
+                                   int64_t w0, int64_t w1, int64_t area, float *yo) {
+  float acc[PLB];
+  int mx = g->type == POOL_MAX;
+  for (int l = 0; l < PLB; l++) acc[l] = mx ? -FLT_MAX : 0.0f;
+  for (int64_t h = h0; h < h1; h++)
+    for (int64_t w = w0; w < w1; w++) {
+      const float *c = xp + (h * g->W + w) * PLB;
+      if (mx) {
+        POOL_SIMD
+        for (int l = 0; l < PLB; l++) acc[l] = c[l] > acc[l] ? c[l] : acc[l];
+      } else {
+        POOL_SIMD
+        for (int l = 0; l < PLB; l++) acc[l] += c[l];
+      }
+    }
+  for (int l = 0; l < PLB; l++)
+    yo[l] = g->type == POOL_AVG ? (area > 0 ? acc[l] / (float)area : 0.0f) : acc[l];
+}
+
+/* The gradient of one window: max to the first cell equal to the
+ * maximum, per lane; avg and sum spread it. */
+MX_CLONES static void poolb_window_bwd(const pgeom *g, const float *xp, const float *m, const float *gr,
+                                       int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t area,
+                                       float *dxp) {
+  if (g->type == POOL_MAX) {
+    int done[PLB] = {0};
+    for (int64_t h = h0; h < h1; h++)
+      for (int64_t w = w0; w < w1; w++) {
+        const float *c = xp + (h * g->W + w) * PLB;
+        float *d = dxp + (h * g->W + w) * PLB;
+        POOL_SIMD
+        for (int l = 0; l < PLB; l++) {
+          int hit = !done[l] && c[l] == m[l];
+          d[l] += hit ? gr[l] : 0.0f;
+          done[l] |= hit;
+        }
+      }
+    return;
+  }
+  float v[PLB];
+  for (int l = 0; l < PLB; l++) v[l] = g->type == POOL_AVG ? (area > 0 ? gr[l] / (float)area : 0.0f) : gr[l];
+  for (int64_t h = h0; h < h1; h++)
+    for (int64_t w = w0; w < w1; w++) {
+      float *d = dxp + (h * g->W + w) * PLB;
+      POOL_SIMD
+      for (int l = 0; l < PLB; l++) d[l] += v[l];
+    }
+}
+
+static void poolb_fwd(const pgeom *g, const float *x, float *y, int nt) {
+  const int64_t HW = g->H * g->W, HoWo = g->Ho * g->Wo, Ho = g->Ho, Wo = g->Wo;
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t pl = 0; pl < g->NC / PLB; pl++)
+    for (int64_t oh = 0; oh < Ho; oh++)
+      for (int64_t ow = 0; ow < Wo; ow++) {
+        POOL_WINDOW(g, 0, oh, ow, z0, z1, h0, h1, w0, w1, area);
+        (void)z0; (void)z1;
+        poolb_window(g, x + pl * HW * PLB, h0, h1, w0, w1, area, y + (pl * HoWo + oh * Wo + ow) * PLB);
+      }
+}
+
+static void poolb_bwd(const pgeom *g, const float *dy, const float *x, const float *y, float *dx, int nt) {
+  const int64_t HW = g->H * g->W, HoWo = g->Ho * g->Wo, Ho = g->Ho, Wo = g->Wo;
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t pl = 0; pl < g->NC / PLB; pl++) {
+    float *dxp = dx + pl * HW * PLB;
+    memset(dxp, 0, (size_t)(HW * PLB) * sizeof(float));
+    for (int64_t oh = 0; oh < Ho; oh++)
+      for (int64_t ow = 0; ow < Wo; ow++) {
+        POOL_WINDOW(g, 0, oh, ow, z0, z1, h0, h1, w0, w1, area);
+        (void)z0; (void)z1;
+        int64_t o = (pl * HoWo + oh * Wo + ow) * PLB;
+        poolb_window_bwd(g, x ? x + pl * HW * PLB : NULL, y ? y + o : NULL, dy + o, h0, h1, w0, w1,
+                         area, dxp);
+      }
+  }
+}
+
+/* Data and output in either layout, the same for both: 2-D max, avg and
+ * sum pooling. */
+static void lay_pool(const mx_param_value *p, int nin, const mx_shape *in, int nout,
+                     const mx_shape *out, unsigned char *mode) {
+  (void)out;
+  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+  if (in[0].ndim == 4 && p[PP_POOL_TYPE].i != POOL_LP) mode[0] = mode[nin] = MX_LAY_TIED;
+}
+
 static mx_status k_pool(KARGS) {
   (void)nin; (void)nout; (void)req;
   pgeom g;
   mx_status rc = pool_geom(p, &in[0]->shape, &g);
   if (rc) return rc;
+  if (c->blocked_in & 1u) {
+    poolb_fwd(&g, MX_PTR(in[0]), MX_PTR(out[0]), task_threads(c, g.NC / PLB, g.NC * (g.H * g.W + g.Ho * g.Wo)));
+    return MX_OK;
+  }
   int nt = task_threads(c, g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
   MX_FLOAT_SWITCH(out[0]->dtype, T, {
     if (sizeof(T) == sizeof(float)) pool_fwd_f32(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
@@ -2482,6 +2619,11 @@ static mx_status b_pool(BARGS) {
   if (rc) return rc;
   int need = g.type == POOL_MAX || g.type == POOL_LP;
   const void *x = need ? MX_PTR(in[0]) : NULL, *y = need ? MX_PTR(out[0]) : NULL;
+  if (c->blocked_in & 1u) {
+    poolb_bwd(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]),
+              task_threads(c, g.NC / PLB, g.NC * (g.H * g.W + g.Ho * g.Wo)));
+    return MX_OK;
+  }
   int nt = task_threads(c, g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
   MX_FLOAT_SWITCH(ig[0]->dtype, T, {
     if (sizeof(T) == sizeof(float)) pool_bwd_f32(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
@@ -2602,7 +2744,7 @@ const mx_op mx_ops_conv[] = {
    .infer_shape = shape_conv, .infer_type = type_float, .cpu = k_conv, .backward = b_conv,
    .flags = MX_OPF_NO_MIRROR, .backward_deps = deps_conv, .list_inputs = list_conv,
    .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_conv,
-   .forward_epilogue = e_conv, .recompute_cost = cost_conv},
+   .forward_epilogue = e_conv, .recompute_cost = cost_conv, .layouts = lay_conv},
   {.name = "Deconvolution", .doc = DECONV_DOC, .num_inputs = 3, .input_names = in_conv,
    .num_outputs = 1, .params = p_deconv, .num_params = MX_NPARAMS(p_deconv),
    .infer_shape = shape_deconv, .infer_type = type_float, .cpu = k_deconv, .backward = b_deconv,
@@ -2610,7 +2752,8 @@ const mx_op mx_ops_conv[] = {
    .state_free = conv_state_free, .state_bytes = conv_state_bytes, .workspace = ws_deconv},
   {.name = "Pooling", .doc = POOL_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
    .params = p_pool, .num_params = MX_NPARAMS(p_pool), .infer_shape = shape_pool,
-   .infer_type = type_float, .cpu = k_pool, .backward = b_pool, .backward_deps = deps_pool},
+   .infer_type = type_float, .cpu = k_pool, .backward = b_pool, .backward_deps = deps_pool,
+   .layouts = lay_pool},
   {.name = "im2col", .doc = IM2COL_DOC, .num_inputs = 1, .input_names = in_data, .num_outputs = 1,
    .params = p_im2col, .num_params = MX_NPARAMS(p_im2col), .infer_shape = shape_im2col,
    .infer_type = type_float, .cpu = k_im2col, .backward = b_im2col,

@@ -1362,11 +1362,175 @@ static void bn_coef(double mean, double var, double eps, double gamma, double be
   *b = beta - mean * gamma * istd;
 }
 
+/* ---- the blocked layout (mx_layout_fn): float32 (N, C, H, W) as
+ * nChw16c, one 16-channel block of hw pixels per image and block; the
+ * channels of a block are the vector lanes.  The same sums as the plain
+ * kernels (double accumulators, two passes), in another order. */
+#define BNB 16
+MX_CLONES static void bnb_sum(const float *x, int64_t hw, double *s) {
+  for (int64_t i = 0; i < hw; i++) {
+    NN_SIMD
+    for (int l = 0; l < BNB; l++) s[l] += x[i * BNB + l];
+  }
+}
+MX_CLONES static void bnb_sq(const float *x, int64_t hw, const double *mean, double *s) {
+  for (int64_t i = 0; i < hw; i++) {
+    NN_SIMD
+    for (int l = 0; l < BNB; l++) {
+      double d = (double)x[i * BNB + l] - mean[l];
+      s[l] += d * d;
+    }
+  }
+}
+MX_CLONES static void bnb_apply(const float *x, float *y, int64_t hw, const float *a, const float *b) {
+  for (int64_t i = 0; i < hw; i++) {
+    NN_SIMD
+    for (int l = 0; l < BNB; l++) y[i * BNB + l] = x[i * BNB + l] * a[l] + b[l];
+  }
+}
+MX_CLONES static void bnb_dsums(const float *g, const float *x, int64_t hw, const double *mean, double *sg,
+                                double *sgx) {
+  for (int64_t i = 0; i < hw; i++) {
+    NN_SIMD
+    for (int l = 0; l < BNB; l++) {
+      sg[l] += g[i * BNB + l];
+      sgx[l] += (double)g[i * BNB + l] * ((double)x[i * BNB + l] - mean[l]);
+    }
+  }
+}
+MX_CLONES static void bnb_dx(const float *g, const float *x, float *d, int64_t hw, const double *k) {
+  /* k: a, mg, mean, k2 per lane, 16 each */
+  for (int64_t i = 0; i < hw; i++) {
+    NN_SIMD
+    for (int l = 0; l < BNB; l++)
+      d[i * BNB + l] = (float)(k[l] * ((double)g[i * BNB + l] - k[BNB + l] -
+                                       ((double)x[i * BNB + l] - k[2 * BNB + l]) * k[3 * BNB + l]));
+  }
+}
+
+/* Batch statistics of the 16 channels of block cb: st[0..15] the means,
+ * st[16..31] the (biased) variances. */
+static void bnb_stats(const float *x, int64_t N, int64_t CB, int64_t cb, int64_t hw, double *st) {
+  double s[BNB] = {0}, q[BNB] = {0};
+  int64_t M = N * hw;
+  for (int64_t n = 0; n < N; n++) bnb_sum(x + (n * CB + cb) * hw * BNB, hw, s);
+  for (int l = 0; l < BNB; l++) st[l] = M > 0 ? s[l] / (double)M : 0;
+  for (int64_t n = 0; n < N; n++) bnb_sq(x + (n * CB + cb) * hw * BNB, hw, st, q);
+  for (int l = 0; l < BNB; l++) st[BNB + l] = M > 0 ? q[l] / (double)M : 0;
+}
+
+/* Forward on the blocked layout: bn_forward's arguments, float32, axis 1. */
+static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
+                                    mx_ndarray *const *out) {
+  const mx_shape *xs = &in[0]->shape;
+  int64_t N = xs->d[0], CB = xs->d[1] / BNB, hw = xs->d[2] * xs->d[3];
+  int batch = c->is_train && !p[BN_GLOBAL].i;
+  int again = batch && c->recompute && out[1] && out[2];
+  int fix = (int)p[BN_FIX_GAMMA].i;
+  double eps = p[BN_EPS].f, mom = p[BN_MOMENTUM].f;
+  const float *x = MX_DATA(in[0], float), *gam = MX_DATA(in[1], float), *bet = MX_DATA(in[2], float);
+  float *mm = MX_DATA(in[3], float), *mv = MX_DATA(in[4], float), *y = MX_DATA(out[0], float);
+  float *om = out[1] ? MX_DATA(out[1], float) : NULL, *ov = out[2] ? MX_DATA(out[2], float) : NULL;
+  int nt = mx_par_threads(N * CB * hw * BNB);
+  if (nt > CB) nt = (int)(CB > 0 ? CB : 1);
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t cb = 0; cb < CB; cb++) {
+    double st[2 * BNB];
+    float a[BNB], b[BNB];
+    if (batch && !again) bnb_stats(x, N, CB, cb, hw, st);
+    for (int l = 0; l < BNB; l++) {
+      int64_t ch = cb * BNB + l;
+      double mean, var;
+      if (again) {
+        mean = om[ch];
+        var = ov[ch];
+      } else if (batch) {
+        mean = (double)(float)st[l];
+        var = (double)(float)st[BNB + l];
+        if (N * hw > 0) {
+          mm[ch] = (float)((double)mm[ch] * mom + mean * (1 - mom));
+          mv[ch] = (float)((double)mv[ch] * mom + var * (1 - mom));
+        }
+      } else {
+        mean = mm[ch];
+        var = mv[ch];
+      }
+      if (om && !again) om[ch] = (float)mean;
+      if (ov && !again) ov[ch] = (float)var;
+      double ad, bd;
+      bn_coef(mean, var, eps, fix ? 1.0 : (double)gam[ch], (double)bet[ch], &ad, &bd);
+      a[l] = (float)ad;
+      b[l] = (float)bd;
+    }
+    for (int64_t n = 0; n < N; n++) {
+      size_t o = (size_t)((n * CB + cb) * hw * BNB);
+      bnb_apply(x + o, y + o, hw, a, b);
+    }
+  }
+  return MX_OK;
+}
+
+/* Backward on the blocked layout: bn_backward's arguments, float32, axis 1. */
+static mx_status bn_backward_blocked(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og,
+                                     mx_ndarray *const *in, mx_ndarray *const *out,
+                                     mx_ndarray *const *ig, const int *req) {
+  const mx_shape *xs = &in[0]->shape;
+  int64_t N = xs->d[0], CB = xs->d[1] / BNB, hw = xs->d[2] * xs->d[3], M = N * hw;
+  int batch = c->is_train && !p[BN_GLOBAL].i;
+  int fix = (int)p[BN_FIX_GAMMA].i;
+  double eps = p[BN_EPS].f;
+  const float *x = MX_DATA(in[0], float), *dy = MX_DATA(og[0], float), *gam = MX_DATA(in[1], float);
+  const float *om = MX_DATA(out[1], float), *ov = MX_DATA(out[2], float);
+  float *dx = WANT(0) ? MX_DATA(ig[0], float) : NULL;
+  float *dg = WANT(1) ? MX_DATA(ig[1], float) : NULL;
+  float *db = WANT(2) ? MX_DATA(ig[2], float) : NULL;
+  int nt = mx_par_threads(M * CB * BNB);
+  if (nt > CB) nt = (int)(CB > 0 ? CB : 1);
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t cb = 0; cb < CB; cb++) {
+    double mean[BNB], sg[BNB] = {0}, sgx[BNB] = {0}, k[4 * BNB];
+    for (int l = 0; l < BNB; l++) mean[l] = om[cb * BNB + l];
+    for (int64_t n = 0; n < N; n++) {
+      size_t o = (size_t)((n * CB + cb) * hw * BNB);
+      bnb_dsums(dy + o, x + o, hw, mean, sg, sgx);
+    }
+    for (int l = 0; l < BNB; l++) {
+      int64_t ch = cb * BNB + l;
+      double istd = 1.0 / sqrt((double)ov[ch] + eps), g = fix ? 1.0 : (double)gam[ch];
+      if (db) db[ch] = (float)sg[l];
+      if (dg) dg[ch] = fix ? 0 : (float)(sgx[l] * istd);
+      k[l] = g * istd;
+      k[BNB + l] = M > 0 && batch ? sg[l] / (double)M : 0;
+      k[2 * BNB + l] = mean[l];
+      k[3 * BNB + l] = M > 0 && batch ? sgx[l] * istd * istd / (double)M : 0;
+    }
+    for (int64_t n = 0; n < N && dx; n++) {
+      size_t o = (size_t)((n * CB + cb) * hw * BNB);
+      bnb_dx(dy + o, x + o, dx + o, hw, k);
+    }
+  }
+  return MX_OK;
+}
+
+/* Data and output (and their gradients) in either layout, the same for
+ * both: float32 channels on axis 1 of 4-D data; the rest plain. */
+static void lay_batch_norm(const mx_param_value *p, int nin, const mx_shape *in, int nout,
+                           const mx_shape *out, unsigned char *mode) {
+  (void)out;
+  int ax;
+  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+  if (in[0].ndim != 4 || mx_axis_norm(p[BN_AXIS].i, 4, &ax) || ax != 1) return;
+  mode[0] = mode[nin] = MX_LAY_TIED;
+}
+
 /* Training (batch statistics, moving averages updated in place) or
  * inference / use_global_stats (moving statistics).  Outputs: the
  * normalised data, the mean and the (biased) variance that were used. */
 static mx_status bn_forward(KARGS) {
   UNUSED_KARGS;
+  if (c->blocked_in & 1u) return bn_forward_blocked(c, p, in, out);
   int ax;
   mx_status rc = mx_axis_norm(p[BN_AXIS].i, in[0]->shape.ndim, &ax);
   if (rc) return rc;
@@ -1446,6 +1610,7 @@ static mx_status bn_forward(KARGS) {
  * fix_gamma), dbeta = sum dy. */
 static mx_status bn_backward(BARGS) {
   UNUSED_BARGS;
+  if (c->blocked_in & 1u) return bn_backward_blocked(c, p, og, in, out, ig, req);
   const mx_ndarray *X = in[0];
   int ax;
   mx_status rc = mx_axis_norm(p[BN_AXIS].i, X->shape.ndim, &ax);
@@ -1936,7 +2101,8 @@ const mx_op mx_ops_nn[] = {
    .doc = "Element-wise activation function: relu, sigmoid, tanh, softrelu or softsign.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_act,
    .num_params = MX_NPARAMS(p_act), .infer_shape = mx_infer_shape_same, .cpu = k_act,
-   .backward = b_act, .flags = MX_OPF_INPLACE, .backward_deps = deps_act, .is_relu = act_is_relu},
+   .backward = b_act, .flags = MX_OPF_INPLACE, .backward_deps = deps_act, .is_relu = act_is_relu,
+   .layouts = mx_lay_same},
   {.name = "LeakyReLU",
    .doc = "Leaky rectified linear units and relatives: leaky, elu, prelu (learned slope per channel), rrelu (random slope), selu and gelu.",
    .num_inputs = 2, .input_names = in_leaky, .num_outputs = 2, .params = p_leaky,
@@ -2013,7 +2179,7 @@ const mx_op mx_ops_nn[] = {
    .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm, .cpu = k_batch_norm,
    .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_MIRROR_STATS | MX_OPF_INPLACE_CPU,
    .backward_deps = deps_batch_norm, .num_aux = aux2, .num_visible_outputs = vis_batch_norm,
-   .output_names = out_batch_norm, .inference_affine = bn_affine},
+   .output_names = out_batch_norm, .inference_affine = bn_affine, .layouts = lay_batch_norm},
   {.name = "Dropout",
    .doc = "Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 2, .params = p_dropout,

@@ -1467,7 +1467,7 @@ const mx_op mx_ops_tensor[] = {
    .doc = "Add all inputs element-wise. Inputs share one shape and dtype; floats are summed in double, integers wrap around.",
    .num_inputs = -1, .input_names = in_args, .num_outputs = 1, .params = p_add_n,
    .num_params = MX_NPARAMS(p_add_n), .infer_shape = shape_add_n, .cpu = k_add_n,
-   .backward = b_add_n, .backward_deps = mx_deps_out_grads},
+   .backward = b_add_n, .backward_deps = mx_deps_out_grads, .layouts = mx_lay_same},
   {.name = "cumsum",
    .doc = "Cumulative sum along an axis (None: over the flattened array, giving a 1-d result), accumulated in double.",
    .num_inputs = 1, .input_names = in_a, .num_outputs = 1, .params = p_cumsum,

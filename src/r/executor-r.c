@@ -133,12 +133,12 @@ SEXP mx_r_exec_memory(SEXP ptr) {
   static const char *const nm[] = {"planned_bytes", "unplanned_bytes", "external_bytes",
                                    "workspace_bytes", "cached_bytes", "n_buffers", "n_blocks",
                                    "n_inplace", "n_mirrored", "n_steps_forward", "n_steps_backward",
-                                   "n_folded", "peak_live_bytes"};
+                                   "n_folded", "peak_live_bytes", "n_blocked"};
   double v[] = {(double)m.planned_bytes, (double)m.unplanned_bytes, (double)m.external_bytes,
                 (double)m.workspace_bytes, (double)m.cached_bytes, (double)m.n_buffers,
                 (double)m.n_blocks, (double)m.n_inplace, (double)m.n_mirrored,
                 (double)m.n_steps_forward, (double)m.n_steps_backward, (double)m.n_folded,
-                (double)m.peak_live_bytes};
+                (double)m.peak_live_bytes, (double)m.n_blocked};
   return named_reals(nm, v, (int)(sizeof v / sizeof v[0]));
 }
 
