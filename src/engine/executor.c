@@ -1297,7 +1297,7 @@ static void step_modes(const mx_executor *e, const step *st, const int *fwd_of, 
  * layout; TIED slots share one; PLAIN slots are plain. */
 static void lay_step(lay_ctx *L, const step *st, const int *fwd_of) {
   unsigned char mode[2 * 32];
-  int nslot = st->nin <= 32 && st->nout <= 32, anchor = -1;
+  int nslot = st->nin <= 32 && st->nout <= 32, anchor = -1, tied_plain = 0;
   if (nslot) step_modes(L->e, st, fwd_of, mode);
   for (int q = 0; q < st->nin + st->nout; q++) {
     int in = q < st->nin, j = in ? q : q - st->nin;
@@ -1307,12 +1307,15 @@ static void lay_step(lay_ctx *L, const step *st, const int *fwd_of) {
     lay_join(L, v, g);
     int b = v >= 0 ? v : g;
     if (b < 0) continue;
-    if (m == MX_LAY_PLAIN) L->plain[v >= 0 ? v : g] = 1;
-    if (m == MX_LAY_TIED && lay_candidate(&L->e->bufs[b]) > 0) {
+    int cand = lay_candidate(&L->e->bufs[b]);
+    if (m == MX_LAY_PLAIN) L->plain[b] = 1;
+    if (m == MX_LAY_TIED && cand == 0) tied_plain = 1;
+    if (m == MX_LAY_TIED && cand > 0) {
       if (anchor >= 0) lay_join(L, anchor, b);
       else anchor = b;
     }
   }
+  if (tied_plain && anchor >= 0) L->plain[anchor] = 1;   /* a tied slot that cannot be blocked */
 }
 
 /* MXNET_EXEC_BLOCKED=0 (read per bind) keeps every value plain. */

@@ -898,6 +898,16 @@ static mx_status b_swapaxis(BARGS) {
 }
 
 /* Concat: each input's block of every row */
+/* Joined along the channels of 4-D arrays, an image's channels are one
+ * contiguous run in both layouts when every part fills whole 16-channel
+ * blocks (the executor keeps the others plain): the kernels need no change. */
+static void lay_concat(const mx_param_value *p, int nin, const mx_shape *in, int nout,
+                       const mx_shape *out, unsigned char *mode) {
+  int64_t ax = p[CC_DIM].i < 0 ? p[CC_DIM].i + 4 : p[CC_DIM].i;
+  memset(mode, out[0].ndim == 4 && ax == 1 ? MX_LAY_TIED : MX_LAY_PLAIN, (size_t)(nin + nout));
+  (void)in;
+}
+
 static mx_status b_concat(BARGS) {
   UNUSED_BARGS;
   const mx_ndarray *G = og[0];
@@ -1246,7 +1256,8 @@ const mx_op mx_ops_shape[] = {
    .doc = "Join arrays along an axis. All inputs have one dtype and the same shape except along dim (an engine axis: the default 1 is the second-to-last R dimension).",
    .num_inputs = -1, .input_names = in_data, .num_outputs = 1, .params = p_concat,
    .num_params = MX_NPARAMS(p_concat), .infer_shape = shape_concat, .cpu = k_concat,
-   .backward = b_concat, .flags = OPF_MOVE | MX_OPF_NO_MIRROR, .backward_deps = deps_concat},
+   .backward = b_concat, .flags = OPF_MOVE | MX_OPF_NO_MIRROR, .backward_deps = deps_concat,
+   .layouts = lay_concat},
   {.name = "stack", .doc = "Join arrays of one shape along a new axis.", .num_inputs = -1,
    .input_names = in_data, .num_outputs = 1, .params = p_stack, .num_params = MX_NPARAMS(p_stack),
    .infer_shape = shape_stack, .cpu = k_stack, .backward = b_stack, .flags = OPF_MOVE,

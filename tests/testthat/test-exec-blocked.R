@@ -166,3 +166,30 @@ test_that("gradients through blocked values match finite differences", {
     expect_equal(g[k], fd, tolerance = 2e-2 * max(1, abs(fd)))
   }
 })
+
+test_that("Concat joins blocked values along the channels; a part of 8 channels keeps its group plain", {
+  module <- function(x, nf2, name) {
+    a <- blk_cbr(x, 16, 1, 1, 0, paste0(name, "a"))
+    b <- blk_cbr(x, nf2, 3, 1, 1, paste0(name, "b"))
+    p <- mx.symbol.Pooling(x, kernel = c(3, 3), stride = c(1, 1), pad = c(1, 1), pool_type = "max")
+    mx.symbol.Concat(a, b, p, num.args = 3, dim = 1)
+  }
+  inception <- function(nf2) {
+    x <- blk_cbr(mx.symbol.Variable("data"), 16, 3, 1, 1, "stem")
+    x <- blk_cbr(blk_cbr(module(x, nf2, "m1"), 32, 1, 1, 0, "mid"), 32, 3, 1, 1, "mid2")
+    x <- module(x, 32, "m2")
+    x <- mx.symbol.Pooling(x, kernel = c(1, 1), global_pool = TRUE, pool_type = "avg")
+    mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(x), num_hidden = 5), name = "sm")
+  }
+  net <- inception(32)
+  on <- blk_run(TRUE, net, dims = c(8, 8, 3, 2))
+  off <- blk_run(FALSE, net, dims = c(8, 8, 3, 2))
+  blk_expect_close(on$out, off$out)
+  blk_expect_close(on$grad, off$grad)
+  net8 <- inception(8)
+  narrow <- blk_run(TRUE, net8, dims = c(8, 8, 3, 2))
+  narrow_off <- blk_run(FALSE, net8, dims = c(8, 8, 3, 2))
+  expect_gt(narrow$mem[["n_blocked"]], 0)
+  expect_lt(narrow$mem[["n_blocked"]], on$mem[["n_blocked"]])
+  blk_expect_close(narrow$grad, narrow_off$grad)
+})
