@@ -38,6 +38,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define DARGS const mx_param_value *p, int nin, int nout, unsigned char *ni, \
               unsigned char *no, unsigned char *ng
@@ -1367,63 +1368,113 @@ static void bn_coef(double mean, double var, double eps, double gamma, double be
  * channels of a block are the vector lanes.  The same sums as the plain
  * kernels (double accumulators, two passes), in another order. */
 #define BNB 16
-MX_CLONES static void bnb_sum(const float *x, int64_t hw, double *s) {
-  for (int64_t i = 0; i < hw; i++) {
-    NN_SIMD
-    for (int l = 0; l < BNB; l++) s[l] += x[i * BNB + l];
-  }
-}
-MX_CLONES static void bnb_sq(const float *x, int64_t hw, const double *mean, double *s) {
+/* s += x - k, q += (x - k)^2 per lane (k: a sample of the channel, so
+ * that the variance q / M - (s / M)^2 does not cancel) */
+MX_CLONES static void bnb_sums(const float *restrict x, int64_t hw, const double *restrict k,
+                               double *restrict s, double *restrict q) {
+  double as[BNB], aq[BNB], kk[BNB];
+  for (int l = 0; l < BNB; l++) { as[l] = aq[l] = 0; kk[l] = k[l]; }
   for (int64_t i = 0; i < hw; i++) {
     NN_SIMD
     for (int l = 0; l < BNB; l++) {
-      double d = (double)x[i * BNB + l] - mean[l];
-      s[l] += d * d;
+      double d = (double)x[i * BNB + l] - kk[l];
+      as[l] += d;
+      aq[l] += d * d;
     }
   }
+  for (int l = 0; l < BNB; l++) { s[l] += as[l]; q[l] += aq[l]; }
 }
 MX_CLONES static void bnb_apply(const float *x, float *y, int64_t hw, const float *a, const float *b) {
+  float aa[BNB], bb[BNB];
+  for (int l = 0; l < BNB; l++) { aa[l] = a[l]; bb[l] = b[l]; }
   for (int64_t i = 0; i < hw; i++) {
     NN_SIMD
-    for (int l = 0; l < BNB; l++) y[i * BNB + l] = x[i * BNB + l] * a[l] + b[l];
+    for (int l = 0; l < BNB; l++) y[i * BNB + l] = x[i * BNB + l] * aa[l] + bb[l];
   }
 }
-MX_CLONES static void bnb_dsums(const float *g, const float *x, int64_t hw, const double *mean, double *sg,
-                                double *sgx) {
+MX_CLONES static void bnb_dsums(const float *restrict g, const float *restrict x, int64_t hw,
+                                const double *restrict mean, double *restrict sg, double *restrict sgx) {
+  double a1[BNB], a2[BNB], mu[BNB];
+  for (int l = 0; l < BNB; l++) { a1[l] = a2[l] = 0; mu[l] = mean[l]; }
   for (int64_t i = 0; i < hw; i++) {
     NN_SIMD
     for (int l = 0; l < BNB; l++) {
-      sg[l] += g[i * BNB + l];
-      sgx[l] += (double)g[i * BNB + l] * ((double)x[i * BNB + l] - mean[l]);
+      a1[l] += g[i * BNB + l];
+      a2[l] += (double)g[i * BNB + l] * ((double)x[i * BNB + l] - mu[l]);
     }
   }
+  for (int l = 0; l < BNB; l++) { sg[l] += a1[l]; sgx[l] += a2[l]; }
 }
 MX_CLONES static void bnb_dx(const float *g, const float *x, float *d, int64_t hw, const double *k) {
   /* k: a, mg, mean, k2 per lane, 16 each */
+  double a[BNB], mg[BNB], mu[BNB], k2[BNB];
+  for (int l = 0; l < BNB; l++) { a[l] = k[l]; mg[l] = k[BNB + l]; mu[l] = k[2 * BNB + l]; k2[l] = k[3 * BNB + l]; }
   for (int64_t i = 0; i < hw; i++) {
     NN_SIMD
     for (int l = 0; l < BNB; l++)
-      d[i * BNB + l] = (float)(k[l] * ((double)g[i * BNB + l] - k[BNB + l] -
-                                       ((double)x[i * BNB + l] - k[2 * BNB + l]) * k[3 * BNB + l]));
+      d[i * BNB + l] = (float)(a[l] * ((double)g[i * BNB + l] - mg[l] - ((double)x[i * BNB + l] - mu[l]) * k2[l]));
   }
 }
 
-/* Batch statistics of the 16 channels of block cb: st[0..15] the means,
- * st[16..31] the (biased) variances. */
-static void bnb_stats(const float *x, int64_t N, int64_t CB, int64_t cb, int64_t hw, double *st) {
-  double s[BNB] = {0}, q[BNB] = {0};
-  int64_t M = N * hw;
-  for (int64_t n = 0; n < N; n++) bnb_sum(x + (n * CB + cb) * hw * BNB, hw, s);
-  for (int l = 0; l < BNB; l++) st[l] = M > 0 ? s[l] / (double)M : 0;
-  for (int64_t n = 0; n < N; n++) bnb_sq(x + (n * CB + cb) * hw * BNB, hw, st, q);
-  for (int l = 0; l < BNB; l++) st[BNB + l] = M > 0 ? q[l] / (double)M : 0;
+/* The blocked kernels run over tasks of one image and one block (N CB of
+ * them, so that few channels still spread over the threads).  Sums go
+ * through per-task partials, added over the images in order: the result
+ * does not depend on the thread count. */
+typedef struct bnb_job {
+  int64_t N, CB, hw;
+  double *part;            /* N CB 16 per-task sums (two sets in backward) */
+} bnb_job;
+
+static size_t bnb_off(const bnb_job *j, int64_t n, int64_t cb) {
+  return (size_t)((n * j->CB + cb) * j->hw * BNB);
+}
+
+/* acc[cb 16 + l] = sum over the images of part[(n CB + cb) 16 + l] */
+static void bnb_reduce(const bnb_job *j, const double *part, double *acc) {
+  for (int64_t k = 0; k < j->CB * BNB; k++) acc[k] = 0;
+  for (int64_t n = 0; n < j->N; n++)
+    for (int64_t k = 0; k < j->CB * BNB; k++) acc[k] += part[n * j->CB * BNB + k];
+}
+
+/* Batch statistics in one pass over x, shifted by the channel's first
+ * value: mean[C] and var[C] (biased); j->part holds two sets of partials. */
+static void bnb_stats(const bnb_job *j, const float *x, int nt, double *mean, double *var) {
+  int64_t T = j->N * j->CB, M = j->N * j->hw, C = j->CB * BNB;
+  for (int64_t ch = 0; ch < C; ch++)
+    mean[ch] = M > 0 ? x[bnb_off(j, 0, ch / BNB) + (size_t)(ch % BNB)] : 0;   /* the shift */
+  (void)nt;
+  MX_OMP_FOR(nt)
+  for (int64_t t = 0; t < T; t++) {
+    double *s = j->part + t * BNB, *q = j->part + (T + t) * BNB;
+    for (int l = 0; l < BNB; l++) s[l] = q[l] = 0;
+    bnb_sums(x + bnb_off(j, t / j->CB, t % j->CB), j->hw, mean + (t % j->CB) * BNB, s, q);
+  }
+  bnb_reduce(j, j->part, var);           /* sum of x - k, for now */
+  for (int64_t ch = 0; ch < C; ch++) {
+    double d = M > 0 ? var[ch] / (double)M : 0;
+    mean[ch] += d;
+    var[ch] = d;
+  }
+  double *q = j->part + T * BNB;
+  for (int64_t n = 1; n < j->N; n++)          /* q of all images into image 0's */
+    for (int64_t k = 0; k < C; k++) q[k] += q[n * C + k];
+  for (int64_t ch = 0; ch < C; ch++) {
+    double v = M > 0 ? q[ch] / (double)M - var[ch] * var[ch] : 0;
+    var[ch] = v > 0 ? v : 0;
+  }
+}
+
+static int bnb_threads(const bnb_job *j) {
+  int nt = mx_par_threads(j->N * j->CB * j->hw * BNB);
+  return nt > j->N * j->CB ? (int)(j->N * j->CB > 0 ? j->N * j->CB : 1) : nt;
 }
 
 /* Forward on the blocked layout: bn_forward's arguments, float32, axis 1. */
 static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
                                     mx_ndarray *const *out) {
   const mx_shape *xs = &in[0]->shape;
-  int64_t N = xs->d[0], CB = xs->d[1] / BNB, hw = xs->d[2] * xs->d[3];
+  bnb_job j = {xs->d[0], xs->d[1] / BNB, xs->d[2] * xs->d[3], NULL};
+  int64_t C = xs->d[1];
   int batch = c->is_train && !p[BN_GLOBAL].i;
   int again = batch && c->recompute && out[1] && out[2];
   int fix = (int)p[BN_FIX_GAMMA].i;
@@ -1431,43 +1482,48 @@ static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p,
   const float *x = MX_DATA(in[0], float), *gam = MX_DATA(in[1], float), *bet = MX_DATA(in[2], float);
   float *mm = MX_DATA(in[3], float), *mv = MX_DATA(in[4], float), *y = MX_DATA(out[0], float);
   float *om = out[1] ? MX_DATA(out[1], float) : NULL, *ov = out[2] ? MX_DATA(out[2], float) : NULL;
-  int nt = mx_par_threads(N * CB * hw * BNB);
-  if (nt > CB) nt = (int)(CB > 0 ? CB : 1);
+  /* partials, then per channel: mean, variance, and the map a, b */
+  double *buf = (double *)malloc((size_t)(2 * j.N * j.CB * BNB + 2 * C) * sizeof(double));
+  float *ab = (float *)malloc((size_t)(2 * C) * sizeof(float) + 1);
+  if (!buf || !ab) {
+    free(buf); free(ab);
+    return mx_error(MX_ERR_NOMEM, "out of memory (BatchNorm)");
+  }
+  j.part = buf + 2 * C;
+  double *mean = buf, *var = buf + C;
+  int nt = bnb_threads(&j);
+  if (batch && !again) bnb_stats(&j, x, nt, mean, var);
+  for (int64_t ch = 0; ch < C; ch++) {
+    double mu, v;
+    if (again) {
+      mu = om[ch];
+      v = ov[ch];
+    } else if (batch) {
+      mu = (double)(float)mean[ch];
+      v = (double)(float)var[ch];
+      if (j.N * j.hw > 0) {
+        mm[ch] = (float)((double)mm[ch] * mom + mu * (1 - mom));
+        mv[ch] = (float)((double)mv[ch] * mom + v * (1 - mom));
+      }
+    } else {
+      mu = mm[ch];
+      v = mv[ch];
+    }
+    if (om && !again) om[ch] = (float)mu;
+    if (ov && !again) ov[ch] = (float)v;
+    double ad, bd;
+    bn_coef(mu, v, eps, fix ? 1.0 : (double)gam[ch], (double)bet[ch], &ad, &bd);
+    ab[ch] = (float)ad;
+    ab[C + ch] = (float)bd;
+  }
   (void)nt;
   MX_OMP_FOR(nt)
-  for (int64_t cb = 0; cb < CB; cb++) {
-    double st[2 * BNB];
-    float a[BNB], b[BNB];
-    if (batch && !again) bnb_stats(x, N, CB, cb, hw, st);
-    for (int l = 0; l < BNB; l++) {
-      int64_t ch = cb * BNB + l;
-      double mean, var;
-      if (again) {
-        mean = om[ch];
-        var = ov[ch];
-      } else if (batch) {
-        mean = (double)(float)st[l];
-        var = (double)(float)st[BNB + l];
-        if (N * hw > 0) {
-          mm[ch] = (float)((double)mm[ch] * mom + mean * (1 - mom));
-          mv[ch] = (float)((double)mv[ch] * mom + var * (1 - mom));
-        }
-      } else {
-        mean = mm[ch];
-        var = mv[ch];
-      }
-      if (om && !again) om[ch] = (float)mean;
-      if (ov && !again) ov[ch] = (float)var;
-      double ad, bd;
-      bn_coef(mean, var, eps, fix ? 1.0 : (double)gam[ch], (double)bet[ch], &ad, &bd);
-      a[l] = (float)ad;
-      b[l] = (float)bd;
-    }
-    for (int64_t n = 0; n < N; n++) {
-      size_t o = (size_t)((n * CB + cb) * hw * BNB);
-      bnb_apply(x + o, y + o, hw, a, b);
-    }
+  for (int64_t t = 0; t < j.N * j.CB; t++) {
+    size_t o = bnb_off(&j, t / j.CB, t % j.CB);
+    bnb_apply(x + o, y + o, j.hw, ab + (t % j.CB) * BNB, ab + C + (t % j.CB) * BNB);
   }
+  free(buf);
+  free(ab);
   return MX_OK;
 }
 
@@ -1476,7 +1532,8 @@ static mx_status bn_backward_blocked(const mx_op_ctx *c, const mx_param_value *p
                                      mx_ndarray *const *in, mx_ndarray *const *out,
                                      mx_ndarray *const *ig, const int *req) {
   const mx_shape *xs = &in[0]->shape;
-  int64_t N = xs->d[0], CB = xs->d[1] / BNB, hw = xs->d[2] * xs->d[3], M = N * hw;
+  bnb_job j = {xs->d[0], xs->d[1] / BNB, xs->d[2] * xs->d[3], NULL};
+  int64_t C = xs->d[1], M = j.N * j.hw, T = j.N * j.CB;
   int batch = c->is_train && !p[BN_GLOBAL].i;
   int fix = (int)p[BN_FIX_GAMMA].i;
   double eps = p[BN_EPS].f;
@@ -1485,32 +1542,41 @@ static mx_status bn_backward_blocked(const mx_op_ctx *c, const mx_param_value *p
   float *dx = WANT(0) ? MX_DATA(ig[0], float) : NULL;
   float *dg = WANT(1) ? MX_DATA(ig[1], float) : NULL;
   float *db = WANT(2) ? MX_DATA(ig[2], float) : NULL;
-  int nt = mx_par_threads(M * CB * BNB);
-  if (nt > CB) nt = (int)(CB > 0 ? CB : 1);
+  /* mean, sums of dy and dy xc, partials (two sets), the dx map k (4 C) */
+  double *buf = (double *)malloc((size_t)(3 * C + 2 * T * BNB + 4 * C) * sizeof(double));
+  if (!buf) return mx_error(MX_ERR_NOMEM, "out of memory (BatchNorm backward)");
+  double *mean = buf, *sg = buf + C, *sgx = buf + 2 * C, *part = buf + 3 * C, *k = part + 2 * T * BNB;
+  for (int64_t ch = 0; ch < C; ch++) mean[ch] = om[ch];
+  int nt = bnb_threads(&j);
   (void)nt;
   MX_OMP_FOR(nt)
-  for (int64_t cb = 0; cb < CB; cb++) {
-    double mean[BNB], sg[BNB] = {0}, sgx[BNB] = {0}, k[4 * BNB];
-    for (int l = 0; l < BNB; l++) mean[l] = om[cb * BNB + l];
-    for (int64_t n = 0; n < N; n++) {
-      size_t o = (size_t)((n * CB + cb) * hw * BNB);
-      bnb_dsums(dy + o, x + o, hw, mean, sg, sgx);
-    }
-    for (int l = 0; l < BNB; l++) {
-      int64_t ch = cb * BNB + l;
-      double istd = 1.0 / sqrt((double)ov[ch] + eps), g = fix ? 1.0 : (double)gam[ch];
-      if (db) db[ch] = (float)sg[l];
-      if (dg) dg[ch] = fix ? 0 : (float)(sgx[l] * istd);
-      k[l] = g * istd;
-      k[BNB + l] = M > 0 && batch ? sg[l] / (double)M : 0;
-      k[2 * BNB + l] = mean[l];
-      k[3 * BNB + l] = M > 0 && batch ? sgx[l] * istd * istd / (double)M : 0;
-    }
-    for (int64_t n = 0; n < N && dx; n++) {
-      size_t o = (size_t)((n * CB + cb) * hw * BNB);
-      bnb_dx(dy + o, x + o, dx + o, hw, k);
+  for (int64_t t = 0; t < T; t++) {
+    double *s1 = part + t * BNB, *s2 = part + (T + t) * BNB;
+    for (int l = 0; l < BNB; l++) s1[l] = s2[l] = 0;
+    size_t o = bnb_off(&j, t / j.CB, t % j.CB);
+    bnb_dsums(dy + o, x + o, j.hw, mean + (t % j.CB) * BNB, s1, s2);
+  }
+  bnb_reduce(&j, part, sg);
+  bnb_reduce(&j, part + T * BNB, sgx);
+  for (int64_t ch = 0; ch < C; ch++) {
+    int64_t cb = ch / BNB, l = ch % BNB;
+    double istd = 1.0 / sqrt((double)ov[ch] + eps), g = fix ? 1.0 : (double)gam[ch];
+    if (db) db[ch] = (float)sg[ch];
+    if (dg) dg[ch] = fix ? 0 : (float)(sgx[ch] * istd);
+    double *kc = k + cb * 4 * BNB;
+    kc[l] = g * istd;
+    kc[BNB + l] = M > 0 && batch ? sg[ch] / (double)M : 0;
+    kc[2 * BNB + l] = mean[ch];
+    kc[3 * BNB + l] = M > 0 && batch ? sgx[ch] * istd * istd / (double)M : 0;
+  }
+  if (dx) {
+    MX_OMP_FOR(nt)
+    for (int64_t t = 0; t < T; t++) {
+      size_t o = bnb_off(&j, t / j.CB, t % j.CB);
+      bnb_dx(dy + o, x + o, dx + o, j.hw, k + (t % j.CB) * 4 * BNB);
     }
   }
+  free(buf);
   return MX_OK;
 }
 
