@@ -1330,7 +1330,7 @@ static void lay_masks(mx_executor *e) {
     step *st = &e->steps[t];
     st->blk_in = st->blk_out = 0;
     if (st->kind != ST_FWD && st->kind != ST_RECOMP && st->kind != ST_BWD) continue;
-    for (int q = 0; q < st->nin + st->nout && q < 64; q++) {
+    for (int q = 0; q < st->nin + st->nout; q++) {
       int in = q < st->nin, j = in ? q : q - st->nin;
       int v = in ? st->in[j] : st->out[j];
       int g = st->kind != ST_BWD ? -1 : in ? st->ig[j] : st->og[j];
