@@ -1363,6 +1363,38 @@ static void bn_coef(double mean, double var, double eps, double gamma, double be
   *b = beta - mean * gamma * istd;
 }
 
+/* How a forward call normalises (bn_forward, bn_forward_blocked): with the
+ * forward's saved statistics (again: the mirror's recompute), this batch's
+ * (batch), or the moving ones; M values per channel. */
+typedef struct bn_how {
+  int again, batch, fix;
+  int64_t M;
+  double eps, mom;
+} bn_how;
+
+/* One channel: the mean and variance it normalises with, written to the
+ * saved statistics *sm, *sv (the forward's, read when again); bm, bv:
+ * this batch's, rounded to the stored dtype, which also move the moving
+ * averages *mm, *mv; and its map y = a x + b. */
+static void bn_channel(const bn_how *h, double bm, double bv, double gamma, double beta, double *mm,
+                       double *mv, double *sm, double *sv, double *a, double *b) {
+  double mean = *mm, var = *mv;
+  if (h->again) {
+    mean = *sm;
+    var = *sv;
+  } else if (h->batch) {
+    mean = bm;
+    var = bv;
+    if (h->M > 0) {
+      *mm = *mm * h->mom + mean * (1 - h->mom);
+      *mv = *mv * h->mom + var * (1 - h->mom);
+    }
+  }
+  *sm = mean;
+  *sv = var;
+  bn_coef(mean, var, h->eps, h->fix ? 1.0 : gamma, beta, a, b);
+}
+
 /* ---- the blocked layout (mx_layout_fn): float32 (N, C, H, W) as
  * nChw16c, one 16-channel block of hw pixels per image and block; the
  * channels of a block are the vector lanes.  The same sums as the plain
@@ -1476,9 +1508,8 @@ static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p,
   bnb_job j = {xs->d[0], xs->d[1] / BNB, xs->d[2] * xs->d[3], NULL};
   int64_t C = xs->d[1];
   int batch = c->is_train && !p[BN_GLOBAL].i;
-  int again = batch && c->recompute && out[1] && out[2];
-  int fix = (int)p[BN_FIX_GAMMA].i;
-  double eps = p[BN_EPS].f, mom = p[BN_MOMENTUM].f;
+  bn_how h = {batch && c->recompute && out[1] && out[2], batch, (int)p[BN_FIX_GAMMA].i,
+              j.N * j.hw, p[BN_EPS].f, p[BN_MOMENTUM].f};
   const float *x = MX_DATA(in[0], float), *gam = MX_DATA(in[1], float), *bet = MX_DATA(in[2], float);
   float *mm = MX_DATA(in[3], float), *mv = MX_DATA(in[4], float), *y = MX_DATA(out[0], float);
   float *om = out[1] ? MX_DATA(out[1], float) : NULL, *ov = out[2] ? MX_DATA(out[2], float) : NULL;
@@ -1492,27 +1523,15 @@ static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p,
   j.part = buf + 2 * C;
   double *mean = buf, *var = buf + C;
   int nt = bnb_threads(&j);
-  if (batch && !again) bnb_stats(&j, x, nt, mean, var);
+  if (h.batch && !h.again) bnb_stats(&j, x, nt, mean, var);
   for (int64_t ch = 0; ch < C; ch++) {
-    double mu, v;
-    if (again) {
-      mu = om[ch];
-      v = ov[ch];
-    } else if (batch) {
-      mu = (double)(float)mean[ch];
-      v = (double)(float)var[ch];
-      if (j.N * j.hw > 0) {
-        mm[ch] = (float)((double)mm[ch] * mom + mu * (1 - mom));
-        mv[ch] = (float)((double)mv[ch] * mom + v * (1 - mom));
-      }
-    } else {
-      mu = mm[ch];
-      v = mv[ch];
-    }
-    if (om && !again) om[ch] = (float)mu;
-    if (ov && !again) ov[ch] = (float)v;
-    double ad, bd;
-    bn_coef(mu, v, eps, fix ? 1.0 : (double)gam[ch], (double)bet[ch], &ad, &bd);
+    double mmd = mm[ch], mvd = mv[ch], smd = om ? om[ch] : 0, svd = ov ? ov[ch] : 0, ad, bd;
+    bn_channel(&h, (double)(float)mean[ch], (double)(float)var[ch], gam[ch], bet[ch], &mmd, &mvd, &smd,
+               &svd, &ad, &bd);
+    mm[ch] = (float)mmd;
+    mv[ch] = (float)mvd;
+    if (om && !h.again) om[ch] = (float)smd;
+    if (ov && !h.again) ov[ch] = (float)svd;
     ab[ch] = (float)ad;
     ab[C + ch] = (float)bd;
   }
@@ -1605,9 +1624,8 @@ static mx_status bn_forward(KARGS) {
   int64_t M = outer * inner;
   int batch = c->is_train && !p[BN_GLOBAL].i;
   /* the mirror's recompute: the statistics the forward call used, no update */
-  int again = batch && c->recompute && out[1] && out[2];
-  int fix = (int)p[BN_FIX_GAMMA].i;
-  double eps = p[BN_EPS].f, mom = p[BN_MOMENTUM].f;
+  bn_how h = {batch && c->recompute && out[1] && out[2], batch, (int)p[BN_FIX_GAMMA].i, M,
+              p[BN_EPS].f, p[BN_MOMENTUM].f};
   MX_FLOAT_SWITCH(in[0]->dtype, T, {
     const T *x = MX_DATA(in[0], T), *gam = MX_DATA(in[1], T), *bet = MX_DATA(in[2], T);
     T *mm = MX_DATA(in[3], T), *mv = MX_DATA(in[4], T);
@@ -1618,11 +1636,8 @@ static mx_status bn_forward(KARGS) {
     (void)nt;
     MX_OMP_FOR(nt)
     for (int64_t ch = 0; ch < C; ch++) {
-      double mean, var;
-      if (again) {
-        mean = om[ch];
-        var = ov[ch];
-      } else if (batch) {
+      double mean = 0, var = 0;
+      if (h.batch && !h.again) {
         double s = 0, ss = 0;
         int f32 = sizeof(T) == sizeof(float);
         for (int64_t o = 0; o < outer; o++) {
@@ -1647,18 +1662,13 @@ static mx_status bn_forward(KARGS) {
          * backward and the mirror's recompute read them */
         mean = (double)(T)mean;
         var = (double)(T)var;
-        if (M > 0) {
-          mm[ch] = (T)((double)mm[ch] * mom + mean * (1 - mom));
-          mv[ch] = (T)((double)mv[ch] * mom + var * (1 - mom));
-        }
-      } else {
-        mean = mm[ch];
-        var = mv[ch];
       }
-      if (om && !again) om[ch] = (T)mean;
-      if (ov && !again) ov[ch] = (T)var;
-      double ad, bd;
-      bn_coef(mean, var, eps, fix ? 1.0 : (double)gam[ch], (double)bet[ch], &ad, &bd);
+      double mmd = mm[ch], mvd = mv[ch], smd = om ? om[ch] : 0, svd = ov ? ov[ch] : 0, ad, bd;
+      bn_channel(&h, mean, var, gam[ch], bet[ch], &mmd, &mvd, &smd, &svd, &ad, &bd);
+      mm[ch] = (T)mmd;
+      mv[ch] = (T)mvd;
+      if (om && !h.again) om[ch] = (T)smd;
+      if (ov && !h.again) ov[ch] = (T)svd;
       const T a = (T)ad, b = (T)bd;
       for (int64_t o = 0; o < outer; o++) {
         const T *xr = x + (o * C + ch) * inner;

@@ -63,3 +63,13 @@ rss_bytes <- function() {
 if (identical(Sys.getenv("MXNET_TEST_CTX"), "gpu")) mx.ctx.default(mx.gpu())
 TEST_CTX <- mx.ctx.default()
 TEST_DEV <- format(TEST_CTX)   # "cpu(0)" or "gpu(0)"
+
+# Set environment variable `name` to `value` until the calling function
+# (env) returns, then restore it (or unset it when it was unset).
+with_env_var <- function(name, value, env = parent.frame()) {
+  old <- Sys.getenv(name, unset = NA)
+  do.call(Sys.setenv, setNames(list(value), name))
+  restore <- substitute(if (is.na(old)) Sys.unsetenv(name) else do.call(Sys.setenv, setNames(list(old), name)),
+                        list(old = old, name = name))
+  do.call(on.exit, list(restore, add = TRUE), envir = env)
+}

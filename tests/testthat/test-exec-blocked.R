@@ -4,13 +4,8 @@
 # it (Convolution, BatchNorm, Pooling, element-wise ops).  Results agree
 # with the plain layout (MXNET_EXEC_BLOCKED=0) up to the summation order.
 
-with_blocked <- function(on, env = parent.frame()) {
-  old <- Sys.getenv("MXNET_EXEC_BLOCKED", unset = NA)
-  Sys.setenv(MXNET_EXEC_BLOCKED = if (on) "1" else "0")
-  do.call(on.exit, list(substitute(if (is.na(old)) Sys.unsetenv("MXNET_EXEC_BLOCKED")
-                                   else Sys.setenv(MXNET_EXEC_BLOCKED = old), list(old = old)),
-                        add = TRUE), envir = env)
-}
+with_blocked <- function(on, env = parent.frame())
+  with_env_var("MXNET_EXEC_BLOCKED", if (on) "1" else "0", env)
 
 blk_cbr <- function(x, nf, k, s, p, name, relu = TRUE, ...) {
   c <- mx.symbol.Convolution(x, num_filter = nf, kernel = c(k, k), stride = c(s, s), pad = c(p, p),

@@ -102,13 +102,8 @@ DECONV_OPS <- c("Deconvolution", "_Deconvolution_builtin")
 
 # MXNET_CONV_WINOGRAD for the rest of the calling function (the
 # convolution cache keys on it).
-with_winograd <- function(on, env = parent.frame()) {
-  old <- Sys.getenv("MXNET_CONV_WINOGRAD", unset = NA)
-  Sys.setenv(MXNET_CONV_WINOGRAD = if (on) "1" else "0")
-  do.call(on.exit, list(substitute(if (is.na(old)) Sys.unsetenv("MXNET_CONV_WINOGRAD")
-                                   else Sys.setenv(MXNET_CONV_WINOGRAD = old), list(old = old)),
-                        add = TRUE), envir = env)
-}
+with_winograd <- function(on, env = parent.frame())
+  with_env_var("MXNET_CONV_WINOGRAD", if (on) "1" else "0", env)
 
 test_that("Convolution matches the R reference (2-D, 1-D, stride, pad, dilate, groups)", {
   set.seed(21)
