@@ -2504,84 +2504,88 @@ DEF_POOL(f64, double, uint64_t, -DBL_MAX)
  * per channel the same cells in the same order as the plain kernels.  An
  * output of one pixel is the same bytes in both layouts. */
 #define PLB 16
-MX_CLONES static void poolb_window(const pgeom *g, const float *xp, int64_t h0, int64_t h1,
-                                   int64_t w0, int64_t w1, int64_t area, float *yo) {
-  float acc[PLB];
-  int mx = g->type == POOL_MAX;
-  for (int l = 0; l < PLB; l++) acc[l] = mx ? -FLT_MAX : 0.0f;
-  for (int64_t h = h0; h < h1; h++)
-    for (int64_t w = w0; w < w1; w++) {
-      const float *c = xp + (h * g->W + w) * PLB;
-      if (mx) {
-        POOL_SIMD
-        for (int l = 0; l < PLB; l++) acc[l] = c[l] > acc[l] ? c[l] : acc[l];
+/* One plane (16 channels of one image): every output window, the lanes
+ * as the vector. */
+MX_CLONES static void poolb_plane_fwd(const pgeom *g, const float *restrict xp, float *restrict yp) {
+  const int mx = g->type == POOL_MAX, avg = g->type == POOL_AVG;
+  for (int64_t oh = 0; oh < g->Ho; oh++)
+    for (int64_t ow = 0; ow < g->Wo; ow++) {
+      POOL_WINDOW(g, 0, oh, ow, z0, z1, h0, h1, w0, w1, area);
+      (void)z0; (void)z1;
+      float acc[PLB];
+      for (int l = 0; l < PLB; l++) acc[l] = mx ? -FLT_MAX : 0.0f;
+      for (int64_t h = h0; h < h1; h++)
+        for (int64_t w = w0; w < w1; w++) {
+          const float *c = xp + (h * g->W + w) * PLB;
+          if (mx) {
+            POOL_SIMD
+            for (int l = 0; l < PLB; l++) acc[l] = c[l] > acc[l] ? c[l] : acc[l];
+          } else {
+            POOL_SIMD
+            for (int l = 0; l < PLB; l++) acc[l] += c[l];
+          }
+        }
+      float *yo = yp + (oh * g->Wo + ow) * PLB;
+      if (avg) {
+        for (int l = 0; l < PLB; l++) yo[l] = area > 0 ? acc[l] / (float)area : 0.0f;
       } else {
-        POOL_SIMD
-        for (int l = 0; l < PLB; l++) acc[l] += c[l];
+        for (int l = 0; l < PLB; l++) yo[l] = acc[l];
       }
     }
-  for (int l = 0; l < PLB; l++)
-    yo[l] = g->type == POOL_AVG ? (area > 0 ? acc[l] / (float)area : 0.0f) : acc[l];
 }
 
-/* The gradient of one window: max to the first cell equal to the
- * maximum, per lane; avg and sum spread it. */
-MX_CLONES static void poolb_window_bwd(const pgeom *g, const float *xp, const float *m, const float *gr,
-                                       int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t area,
-                                       float *dxp) {
-  if (g->type == POOL_MAX) {
-    int done[PLB] = {0};
-    for (int64_t h = h0; h < h1; h++)
-      for (int64_t w = w0; w < w1; w++) {
-        const float *c = xp + (h * g->W + w) * PLB;
-        float *d = dxp + (h * g->W + w) * PLB;
-        POOL_SIMD
-        for (int l = 0; l < PLB; l++) {
-          int hit = !done[l] && c[l] == m[l];
-          d[l] += hit ? gr[l] : 0.0f;
-          done[l] |= hit;
-        }
+/* The gradient of one plane (dxp zeroed by the caller): max to the first
+ * cell equal to the maximum, per lane; avg and sum spread it. */
+MX_CLONES static void poolb_plane_bwd(const pgeom *g, const float *restrict xp, const float *restrict yp,
+                                      const float *restrict dyp, float *restrict dxp) {
+  for (int64_t oh = 0; oh < g->Ho; oh++)
+    for (int64_t ow = 0; ow < g->Wo; ow++) {
+      POOL_WINDOW(g, 0, oh, ow, z0, z1, h0, h1, w0, w1, area);
+      (void)z0; (void)z1;
+      const int64_t o = (oh * g->Wo + ow) * PLB;
+      if (g->type == POOL_MAX) {
+        int done[PLB] = {0};
+        for (int64_t h = h0; h < h1; h++)
+          for (int64_t w = w0; w < w1; w++) {
+            const float *c = xp + (h * g->W + w) * PLB;
+            float *d = dxp + (h * g->W + w) * PLB;
+            POOL_SIMD
+            for (int l = 0; l < PLB; l++) {
+              int hit = !done[l] && c[l] == yp[o + l];
+              d[l] += hit ? dyp[o + l] : 0.0f;
+              done[l] |= hit;
+            }
+          }
+        continue;
       }
-    return;
-  }
-  float v[PLB];
-  for (int l = 0; l < PLB; l++) v[l] = g->type == POOL_AVG ? (area > 0 ? gr[l] / (float)area : 0.0f) : gr[l];
-  for (int64_t h = h0; h < h1; h++)
-    for (int64_t w = w0; w < w1; w++) {
-      float *d = dxp + (h * g->W + w) * PLB;
-      POOL_SIMD
-      for (int l = 0; l < PLB; l++) d[l] += v[l];
+      float v[PLB];
+      for (int l = 0; l < PLB; l++)
+        v[l] = g->type == POOL_AVG ? (area > 0 ? dyp[o + l] / (float)area : 0.0f) : dyp[o + l];
+      for (int64_t h = h0; h < h1; h++)
+        for (int64_t w = w0; w < w1; w++) {
+          float *d = dxp + (h * g->W + w) * PLB;
+          POOL_SIMD
+          for (int l = 0; l < PLB; l++) d[l] += v[l];
+        }
     }
 }
 
 static void poolb_fwd(const pgeom *g, const float *x, float *y, int nt) {
-  const int64_t HW = g->H * g->W, HoWo = g->Ho * g->Wo, Ho = g->Ho, Wo = g->Wo;
+  const int64_t HW = g->H * g->W, HoWo = g->Ho * g->Wo;
   (void)nt;
   MX_OMP_FOR(nt)
-  for (int64_t pl = 0; pl < g->NC / PLB; pl++)
-    for (int64_t oh = 0; oh < Ho; oh++)
-      for (int64_t ow = 0; ow < Wo; ow++) {
-        POOL_WINDOW(g, 0, oh, ow, z0, z1, h0, h1, w0, w1, area);
-        (void)z0; (void)z1;
-        poolb_window(g, x + pl * HW * PLB, h0, h1, w0, w1, area, y + (pl * HoWo + oh * Wo + ow) * PLB);
-      }
+  for (int64_t pl = 0; pl < g->NC / PLB; pl++) poolb_plane_fwd(g, x + pl * HW * PLB, y + pl * HoWo * PLB);
 }
 
 static void poolb_bwd(const pgeom *g, const float *dy, const float *x, const float *y, float *dx, int nt) {
-  const int64_t HW = g->H * g->W, HoWo = g->Ho * g->Wo, Ho = g->Ho, Wo = g->Wo;
+  const int64_t HW = g->H * g->W, HoWo = g->Ho * g->Wo;
   (void)nt;
   MX_OMP_FOR(nt)
   for (int64_t pl = 0; pl < g->NC / PLB; pl++) {
     float *dxp = dx + pl * HW * PLB;
     memset(dxp, 0, (size_t)(HW * PLB) * sizeof(float));
-    for (int64_t oh = 0; oh < Ho; oh++)
-      for (int64_t ow = 0; ow < Wo; ow++) {
-        POOL_WINDOW(g, 0, oh, ow, z0, z1, h0, h1, w0, w1, area);
-        (void)z0; (void)z1;
-        int64_t o = (pl * HoWo + oh * Wo + ow) * PLB;
-        poolb_window_bwd(g, x ? x + pl * HW * PLB : NULL, y ? y + o : NULL, dy + o, h0, h1, w0, w1,
-                         area, dxp);
-      }
+    poolb_plane_bwd(g, x ? x + pl * HW * PLB : NULL, y ? y + pl * HoWo * PLB : NULL, dy + pl * HoWo * PLB,
+                    dxp);
   }
 }
 
