@@ -1899,13 +1899,15 @@ static mx_status conv_backward(BARGS, int builtin) {
 static mx_status k_conv(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 0, NULL); }
 
 /* The data and the output (and their gradients) in either layout, where
- * oneDNN runs the layer: 2-D without groups. */
+ * oneDNN runs the layer: 2-D, with or without groups (depthwise layers
+ * compute on nChw16c too; where a primitive prefers another layout it
+ * reorders from the one given). */
 static void lay_conv(const mx_param_value *p, int nin, const mx_shape *in, int nout,
                      const mx_shape *out, unsigned char *mode) {
   (void)out;
   memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
 #if MX_HAVE_DNNL
-  if (env_builtin() || in[0].ndim != 4 || p[CP_NUM_GROUP].i != 1) return;
+  if (env_builtin() || in[0].ndim != 4) return;
   mode[0] = MX_LAY_OWN;
   mode[nin] = MX_LAY_OWN;
 #else

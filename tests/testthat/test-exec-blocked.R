@@ -117,14 +117,29 @@ test_that("values that leave the executor or meet an op without the layout stay 
   ref <- mx.nd.Convolution(mx.nd.array(args$data), mx.nd.array(args$c1_weight), mx.nd.array(args$c1_bias),
                            kernel = c(3, 3), pad = c(1, 1), num_filter = 16)
   expect_equal(as.array(ex$ref.outputs[[2]]), as.array(ref), tolerance = 1e-5)
-  # channels that do not fill 16-channel blocks, and grouped convolutions: plain
+  # channels that do not fill 16-channel blocks: plain
   y <- mx.symbol.Activation(mx.symbol.Convolution(x, kernel = c(3, 3), pad = c(1, 1), num_filter = 24), act_type = "relu")
-  z <- mx.symbol.Convolution(y, kernel = c(1, 1), num_filter = 32, num_group = 2)
-  w <- mx.symbol.Activation(z, act_type = "relu")
-  out <- mx.symbol.Convolution(w, kernel = c(1, 1), num_filter = 16, num_group = 2)
+  out <- mx.symbol.Convolution(y, kernel = c(1, 1), num_filter = 16)
   ex <- mx.simple.bind(mx.symbol.MakeLoss(mx.symbol.sum(out)), ctx = mx.cpu(), data = c(6, 6, 4, 2),
                        grad.req = "write")
   expect_equal(mx.exec.memory(ex)[["n_blocked"]], 0)
+})
+
+test_that("depthwise and grouped convolutions train the same on blocked values", {
+  x <- blk_cbr(mx.symbol.Variable("data"), 32, 3, 1, 1, "stem")
+  y <- blk_cbr(x, 32, 3, 1, 1, "dw", num_group = 32)       # depthwise
+  y <- blk_cbr(y, 64, 1, 1, 0, "pw")
+  y <- blk_cbr(y, 64, 3, 2, 1, "g4", num_group = 4)        # 16 channels per group
+  y <- blk_cbr(y, 48, 3, 1, 1, "g4b", num_group = 4)       # 16 in, 12 out per group
+  y <- blk_cbr(y, 48, 3, 1, 1, "g6", num_group = 6)        # 8 per group
+  y <- mx.symbol.Pooling(y, kernel = c(1, 1), global_pool = TRUE, pool_type = "avg")
+  net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(y), num_hidden = 5), name = "sm")
+  on <- blk_run(TRUE, net, dims = c(10, 10, 3, 2))
+  off <- blk_run(FALSE, net, dims = c(10, 10, 3, 2))
+  expect_gt(on$mem[["n_blocked"]], 20)
+  blk_expect_close(on$out, off$out)
+  blk_expect_close(on$grad, off$grad)
+  blk_expect_close(on$aux, off$aux)
 })
 
 test_that("gradients through blocked values match finite differences", {
