@@ -478,6 +478,16 @@ static int list_leaky(const mx_param_value *p, const char **names, int max) {
 }
 static int vis1(const mx_param_value *p) { (void)p; return 1; }
 
+/* leaky, elu, selu and gelu are element-wise: data and output in either
+ * layout (prelu's gamma is per channel; rrelu draws per element, which
+ * would tie its slopes to the layout) */
+static void lay_leaky(const mx_param_value *p, int nin, const mx_shape *in, int nout, const mx_shape *out,
+                      unsigned char *mode) {
+  int act = (int)p[LR_ACT].i;
+  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+  if (act != LR_PRELU && act != LR_RRELU && mx_shape_equal(&in[0], &out[0])) mode[0] = mode[nin] = MX_LAY_TIED;
+}
+
 static int64_t leaky_channels(const mx_shape *d) { return d->ndim >= 2 ? d->d[1] : 1; }
 
 static mx_status shape_leaky(const mx_param_value *p, int nin, mx_shape *in, int nout, mx_shape *out) {
@@ -2184,7 +2194,8 @@ const mx_op mx_ops_nn[] = {
    .num_inputs = 2, .input_names = in_leaky, .num_outputs = 2, .params = p_leaky,
    .num_params = MX_NPARAMS(p_leaky), .infer_shape = shape_leaky, .cpu = k_leaky,
    .backward = b_leaky, .flags = MX_OPF_RANDOM, .backward_deps = deps_leaky,
-   .list_inputs = list_leaky, .num_visible_outputs = vis1, .output_names = out_mask},
+   .list_inputs = list_leaky, .num_visible_outputs = vis1, .output_names = out_mask,
+   .layouts = lay_leaky},
   {.name = "softmax", .doc = "Softmax along an axis: exp(x/T) / sum(exp(x/T)).", .num_inputs = 1,
    .input_names = in_data, .num_outputs = 1, .params = p_softmax,
    .num_params = MX_NPARAMS(p_softmax), .infer_shape = shape_softmax, .cpu = k_softmax,

@@ -203,3 +203,19 @@ test_that("Concat joins blocked values along the channels; a part of 8 channels 
   expect_lt(narrow$mem[["n_blocked"]], on$mem[["n_blocked"]])
   blk_expect_close(narrow$grad, narrow_off$grad)
 })
+
+test_that("LeakyReLU's element-wise types take blocked values; prelu keeps them plain", {
+  for (act in c("leaky", "elu", "selu", "gelu", "prelu")) {
+    x <- blk_cbr(mx.symbol.Variable("data"), 16, 3, 1, 1, "a", relu = FALSE)
+    x <- mx.symbol.LeakyReLU(x, act_type = act, slope = 0.2, name = "lk")
+    x <- blk_cbr(x, 16, 3, 1, 1, "b")
+    x <- mx.symbol.Pooling(x, kernel = c(1, 1), global_pool = TRUE, pool_type = "avg")
+    net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(x), num_hidden = 5), name = "sm")
+    on <- blk_run(TRUE, net, dims = c(6, 6, 3, 2))
+    off <- blk_run(FALSE, net, dims = c(6, 6, 3, 2))
+    # the values around the LeakyReLU: a's output and BatchNorm, LeakyReLU, b's input side
+    if (act == "prelu") expect_lt(on$mem[["n_blocked"]], 8, label = act)
+    else expect_gt(on$mem[["n_blocked"]], 8, label = act)
+    blk_expect_close(on$grad, off$grad)
+  }
+})
