@@ -1407,8 +1407,9 @@ static void bn_channel(const bn_how *h, double bm, double bv, double gamma, doub
 
 /* ---- the blocked layout (mx_layout_fn): float32 (N, C, H, W) as
  * nChw16c, one 16-channel block of hw pixels per image and block; the
- * channels of a block are the vector lanes.  The same sums as the plain
- * kernels (double accumulators, two passes), in another order. */
+ * channels of a block are the vector lanes.  Double accumulators as in
+ * the plain kernels; the statistics in one shifted pass (bnb_stats), the
+ * sums in another order. */
 #define BNB 16
 /* s += x - k, q += (x - k)^2 per lane (k: a sample of the channel, so
  * that the variance q / M - (s / M)^2 does not cancel) */
