@@ -34,7 +34,6 @@ typedef struct buf {
   int keep;          /* planned alone and never reused (graph outputs)     */
   int first, last;   /* steps of the first write and the last read          */
   int block;
-  int blocked;       /* holds oneDNN's nChw16c layout (bind_layouts)       */
   mx_ndarray *arr;
 } buf;
 
@@ -1252,6 +1251,24 @@ static mx_status bind_fold(bind_ctx *c) {
 
 /* ------------------------------------------------------ blocked layouts */
 
+/* Slot q of an op step (inputs, then outputs): its value's buffer *v and,
+ * in backward, its gradient's *g (-1: none); returns the one that is
+ * there (the value when both are). */
+static int slot_bufs(const step *st, int q, int *v, int *g) {
+  int in = q < st->nin, j = in ? q : q - st->nin;
+  *v = in ? st->in[j] : st->out[j];
+  *g = st->kind != ST_BWD ? -1 : in ? st->ig[j] : st->og[j];
+  return *v >= 0 ? *v : *g;
+}
+
+/* The forward step of each node (-1: none); NULL when out of memory. */
+static int *forward_steps(const mx_executor *e) {
+  int *fwd_of = ints(e->nnodes, -1);
+  for (int t = 0; fwd_of && t < e->nsteps; t++)
+    if (e->steps[t].kind == ST_FWD) fwd_of[e->steps[t].node] = t;
+  return fwd_of;
+}
+
 /* Whether buffer b can hold the blocked layout: 1 planned float32 (N, C, H,
  * W) with C % 16 == 0 and H W > 1; -1 such a value of H W == 1 (the same
  * bytes in both layouts: no constraint, passed plain); 0 never. */
@@ -1300,12 +1317,9 @@ static void lay_step(lay_ctx *L, const step *st, const int *fwd_of) {
   int nslot = st->nin <= 32 && st->nout <= 32, anchor = -1, tied_plain = 0;
   if (nslot) step_modes(L->e, st, fwd_of, mode);
   for (int q = 0; q < st->nin + st->nout; q++) {
-    int in = q < st->nin, j = in ? q : q - st->nin;
-    int v = in ? st->in[j] : st->out[j];
-    int g = st->kind != ST_BWD ? -1 : in ? st->ig[j] : st->og[j];
+    int v, g, b = slot_bufs(st, q, &v, &g);
     int m = nslot ? mode[q] : MX_LAY_PLAIN;
     lay_join(L, v, g);
-    int b = v >= 0 ? v : g;
     if (b < 0) continue;
     int cand = lay_candidate(&L->e->bufs[b]);
     if (m == MX_LAY_PLAIN) L->plain[b] = 1;
@@ -1324,19 +1338,16 @@ static int env_blocked(void) {
   return !(v && strcmp(v, "0") == 0);
 }
 
-/* The masks of each op step from its buffers' layouts. */
-static void lay_masks(mx_executor *e) {
+/* The masks of each op step from its buffers' layouts (blocked[b]). */
+static void lay_masks(mx_executor *e, const unsigned char *blocked) {
   for (int t = 0; t < e->nsteps; t++) {
     step *st = &e->steps[t];
     st->blk_in = st->blk_out = 0;
     if (st->kind != ST_FWD && st->kind != ST_RECOMP && st->kind != ST_BWD) continue;
     for (int q = 0; q < st->nin + st->nout; q++) {
-      int in = q < st->nin, j = in ? q : q - st->nin;
-      int v = in ? st->in[j] : st->out[j];
-      int g = st->kind != ST_BWD ? -1 : in ? st->ig[j] : st->og[j];
-      int b = v >= 0 ? v : g;
-      if (b < 0 || !e->bufs[b].blocked || j >= 32) continue;
-      if (in) st->blk_in |= 1u << j;
+      int v, g, b = slot_bufs(st, q, &v, &g), j = q < st->nin ? q : q - st->nin;
+      if (b < 0 || !blocked[b] || j >= 32) continue;
+      if (q < st->nin) st->blk_in |= 1u << j;
       else st->blk_out |= 1u << j;
     }
   }
@@ -1349,33 +1360,40 @@ static mx_status bind_layouts(bind_ctx *c) {
   mx_executor *e = c->e;
   if (e->ctx.dev_type != MX_CPU || !env_blocked()) return MX_OK;
   lay_ctx L = {e, ints(e->nbufs, 0), (unsigned char *)calloc((size_t)e->nbufs + 1, 1)};
-  int *fwd_of = ints(e->nnodes, -1);
-  if (!L.par || !L.plain || !fwd_of) {
-    free(L.par); free(L.plain); free(fwd_of);
+  int *fwd_of = forward_steps(e);
+  unsigned char *bad = (unsigned char *)calloc((size_t)e->nbufs + 1, 1);   /* per root */
+  unsigned char *blocked = (unsigned char *)calloc((size_t)e->nbufs + 1, 1);
+  if (!L.par || !L.plain || !fwd_of || !bad || !blocked) {
+    free(L.par); free(L.plain); free(fwd_of); free(bad); free(blocked);
     return oom();
   }
   for (int b = 0; b < e->nbufs; b++) L.par[b] = b;
-  for (int t = 0; t < e->nsteps; t++)
-    if (e->steps[t].kind == ST_FWD) fwd_of[e->steps[t].node] = t;
   for (int t = 0; t < e->nsteps; t++) {
     const step *st = &e->steps[t];
     if (st->kind == ST_COPY || st->kind == ST_ACC) lay_join(&L, st->src, st->dst);
     else if (st->kind != ST_ZERO) lay_step(&L, st, fwd_of);
   }
-  unsigned char *bad = (unsigned char *)calloc((size_t)e->nbufs + 1, 1);   /* per root */
-  if (!bad) {
-    free(L.par); free(L.plain); free(fwd_of);
-    return oom();
-  }
   for (int b = 0; b < e->nbufs; b++)
     if (L.plain[b] || lay_candidate(&e->bufs[b]) == 0) bad[uf_root(L.par, b)] = 1;
   for (int b = 0; b < e->nbufs; b++) {
-    e->bufs[b].blocked = lay_candidate(&e->bufs[b]) > 0 && !bad[uf_root(L.par, b)];
-    e->mem.n_blocked += e->bufs[b].blocked;
+    blocked[b] = lay_candidate(&e->bufs[b]) > 0 && !bad[uf_root(L.par, b)];
+    e->mem.n_blocked += blocked[b];
   }
-  lay_masks(e);
-  free(L.par); free(L.plain); free(fwd_of); free(bad);
+  lay_masks(e, blocked);
+  free(L.par); free(L.plain); free(fwd_of); free(bad); free(blocked);
   return MX_OK;
+}
+
+/* The context of a call of op step st's kernel: threads, device, the
+ * node's state, the layouts of its slots (the caller adds the rest). */
+static void step_ctx(const mx_executor *e, const step *st, mx_op_ctx *kc) {
+  memset(kc, 0, sizeof *kc);
+  kc->nthreads = mx_threads_get();
+  kc->ctx = e->ctx;
+  kc->is_train = e->is_train;
+  kc->state = &e->state[st->node];
+  kc->blocked_in = st->blk_in;
+  kc->blocked_out = st->blk_out;
 }
 
 /* The scratch one step's kernel asks for; fwd_of: the node's forward step
@@ -1396,14 +1414,8 @@ static size_t step_workspace(mx_executor *e, int t, const int *fwd_of, mx_shape 
     if (dtype < 0) dtype = e->bufs[f->in[j]].dtype;
   }
   mx_op_ctx kc;
-  memset(&kc, 0, sizeof kc);
-  kc.nthreads = mx_threads_get();
-  kc.ctx = e->ctx;
-  kc.is_train = e->is_train;
-  kc.state = &e->state[st->node];
+  step_ctx(e, st, &kc);
   kc.workspace_lean = lean;
-  kc.blocked_in = st->blk_in;
-  kc.blocked_out = st->blk_out;
   size_t need = fn(&kc, x->params, f->nin, in, dtype, st->kind == ST_BWD);
   const fold *fd = e->fold_of && e->fold_of[t] >= 0 ? &e->folds[e->fold_of[t]] : NULL;
   if (fd && fd->conv == t) {
@@ -1449,14 +1461,12 @@ static mx_status choose_lean(mx_executor *e, size_t *need, const size_t *lean_ne
  * the plan's peak (choose_lean). */
 static mx_status bind_workspace(bind_ctx *c) {
   mx_executor *e = c->e;
-  int *fwd_of = ints(e->nnodes, -1), *lean = ints(e->nsteps, 0);
+  int *fwd_of = forward_steps(e), *lean = ints(e->nsteps, 0);
   mx_shape *in = (mx_shape *)malloc(MX_MAX_INPUTS * sizeof(mx_shape));
   size_t *need = (size_t *)calloc((size_t)e->nsteps + 1, sizeof *need);
   size_t *lean_need = (size_t *)calloc((size_t)e->nsteps + 1, sizeof *lean_need);
   e->ws_block = ints(e->nsteps, -1);
   mx_status rc = !fwd_of || !lean || !in || !need || !lean_need || !e->ws_block ? oom() : MX_OK;
-  for (int t = 0; t < e->nsteps && rc == MX_OK; t++)
-    if (e->steps[t].kind == ST_FWD) fwd_of[e->steps[t].node] = t;
   int tradeoff = 0;
   for (int t = 0; t < e->nsteps && rc == MX_OK; t++) {
     need[t] = step_workspace(e, t, fwd_of, in, 0);
@@ -1589,17 +1599,10 @@ static mx_status run_step(mx_executor *e, int t) {
   step *st = &e->steps[t];
   mx_node *x = e->order[st->node];
   mx_op_ctx kc;
-  memset(&kc, 0, sizeof kc);
-  kc.nthreads = mx_threads_get();
+  step_ctx(e, st, &kc);
   /* one stream per node and call: forward and recomputation draw the same */
   mx_rng_init(&kc.rng, e->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(st->node + 1)));
-  kc.ctx = e->ctx;
-  kc.is_train = e->is_train;
   kc.recompute = st->kind == ST_RECOMP;
-  kc.state = &e->state[st->node];
-  kc.gpu = NULL;
-  kc.blocked_in = st->blk_in;
-  kc.blocked_out = st->blk_out;
   step_scratch(e, t, &kc.workspace, &kc.workspace_bytes);
   mx_status rc = MX_OK;
   switch (st->kind) {
@@ -1647,12 +1650,7 @@ static mx_status run_fold(mx_executor *e, fold *f) {
   mx_status rc = xb->op->inference_affine(xb->params, sb->a_in, sb->nin, scale, shift, f->nch);
   if (rc) return rc;
   mx_op_ctx kc;
-  memset(&kc, 0, sizeof kc);
-  kc.nthreads = mx_threads_get();
-  kc.ctx = e->ctx;
-  kc.state = &e->state[sc->node];
-  kc.blocked_in = sc->blk_in;
-  kc.blocked_out = sc->blk_out;
+  step_ctx(e, sc, &kc);
   kc.workspace = ws;
   kc.workspace_bytes = at;
   mx_epilogue ep = {scale, shift, f->relu >= 0};

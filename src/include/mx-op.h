@@ -140,7 +140,8 @@ typedef mx_status (*mx_affine_fn)(const mx_param_value *p, mx_ndarray *const *in
  * 0 channels and H W > 1, and their gradients, in the nChw16c layout
  * (channel c of pixel p of image n at ((n C/16 + c/16) H W + p) 16 + c % 16)
  * wherever every op that reads or writes them takes that layout.  An op
- * says per input slot, then per output slot, how its kernels do:
+ * sets per input slot, then per output slot, how its kernels do (mode
+ * arrives all MX_LAY_PLAIN; the hook marks the slots that take more):
  *   MX_LAY_PLAIN  only the plain layout (also every op without this hook)
  *   MX_LAY_OWN    either, per slot, as mx_op_ctx.blocked_in/out say
  *   MX_LAY_TIED   either, the same for all its TIED slots; a slot of H W

@@ -902,8 +902,23 @@ static void apply_epilogue(const mx_op_ctx *c, const cgeom *g, float *y, const m
 }
 
 /* ep: NULL, or the epilogue of a folded inference call (float32). */
+/* Convolution's executor values in oneDNN's blocked layout (bit 0 of the
+ * mx_op_ctx masks: the data, of the outputs: the output; Deconvolution has
+ * no layout hook, its bits are 0), which only oneDNN's primitives read. */
+static int64_t conv_blocked(const mx_op_ctx *c) {
+  return (int64_t)((c->blocked_in & 1u) | ((c->blocked_out & 1u) << 1));
+}
+
+/* The built-in kernels read and write the plain layout only. */
+static mx_status builtin_plain(const mx_op_ctx *c) {
+  return conv_blocked(c) ? mx_error(MX_ERR_INTERNAL, "convolution on blocked values without a oneDNN primitive")
+                         : MX_OK;
+}
+
 static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
                              const void *w, const void *b, void *y, const mx_epilogue *ep) {
+  mx_status plain_rc = builtin_plain(c);
+  if (plain_rc) return plain_rc;
   conv_job j = {g, dt, x, w, b, NULL, y, NULL, chunk_images(g, mx_dtype_size(dt), CHUNK_FWD)};
   mx_status rc = run_chunks(c, &j, fwd_range, NULL, 0);
   if (!rc && ep) apply_epilogue(c, g, (float *)y, ep);
@@ -912,6 +927,8 @@ static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const v
 
 static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, const void *dy,
                                   const void *w, void *dx) {
+  mx_status plain_rc = builtin_plain(c);
+  if (plain_rc) return plain_rc;
   if (g->F / g->G == 0) {       /* no output channels: nothing flows back */
     memset(dx, 0, (size_t)(g->N * g->C * g_isz(g)) * mx_dtype_size(dt));
     return MX_OK;
@@ -923,6 +940,8 @@ static mx_status builtin_bwd_data(const mx_op_ctx *c, const cgeom *g, int dt, co
 /* dw (may be NULL) and db (may be NULL) from x and dy. */
 static mx_status builtin_bwd_weights(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
                                      const void *dy, void *dw, void *db) {
+  mx_status plain_rc = builtin_plain(c);
+  if (plain_rc) return plain_rc;
   size_t es = mx_dtype_size(dt);
   int64_t HoWo = g_osz(g);
   if (db) {
@@ -1683,12 +1702,7 @@ typedef struct conv_run {
   int global;          /* cc is a shared cache */
   conv_cache local;
   dnn_share share;     /* dy between the backward primitives of one call */
-  int blk;             /* conv_key.blk: the built-in path cannot run      */
 } conv_run;
-
-static mx_status blocked_builtin(void) {
-  return mx_error(MX_ERR_INTERNAL, "convolution on blocked values without a oneDNN primitive");
-}
 
 /* tune: 1 tune, 0 fixed choice, -1 the process default */
 static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, int builtin,
@@ -1698,8 +1712,6 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
   r->g = g;
   r->dt = dt;
   r->cc = NULL;
-  /* Convolution only: Deconvolution has no layout hook, its bits are 0 */
-  r->blk = (int)((c->blocked_in & 1u) | ((c->blocked_out & 1u) << 1));
 #if MX_HAVE_DNNL
   if (dt == MX_FLOAT32 && !builtin && !env_builtin()) {
     conv_key key;
@@ -1709,7 +1721,7 @@ static void run_begin(conv_run *r, const mx_op_ctx *c, const cgeom *g, int dt, i
     key.bw_bias = bw_bias;
     key.epi = epi;
     key.wino = env_winograd();
-    key.blk = r->blk;
+    key.blk = conv_blocked(c);
     key.nthreads = c->nthreads;
 #ifdef _OPENMP
     key.tune = tune < 0 ? env_autotune_default() : tune;
@@ -1752,7 +1764,7 @@ static void run_end(conv_run *r) {
       double t0_ = wall_time();                                                  \
       mx_status rc_;                                                             \
       if (v_ == V_BUILTIN) {                                                     \
-        rc_ = (r)->blk ? blocked_builtin() : BUILTIN_CALL;                       \
+        rc_ = BUILTIN_CALL;                                                      \
       } else {                                                                   \
         rc_ = dnn_exec((r)->c, cc_, which, v_, ptr, &(r)->share);                \
         if (rc_ == MX_ERR_UNSUPPORTED) {                                         \
@@ -1784,7 +1796,6 @@ static mx_status run_fwd(conv_run *r, const void *x, const void *w, const void *
     RUN_VARIANTS(r, OP_FWD, ptr, builtin_fwd(r->c, g, r->dt, x, w, b, y, ep));
   }
 #endif
-  if (r->blk) return blocked_builtin();
   return builtin_fwd(r->c, g, r->dt, x, w, b, y, ep);
 }
 
@@ -1797,7 +1808,6 @@ static mx_status run_bwd_data(conv_run *r, const void *dy, const void *w, void *
     RUN_VARIANTS(r, OP_BWD_DATA, ptr, builtin_bwd_data(r->c, g, r->dt, dy, w, dx));
   }
 #endif
-  if (r->blk) return blocked_builtin();
   return builtin_bwd_data(r->c, g, r->dt, dy, w, dx);
 }
 
@@ -1826,7 +1836,6 @@ static mx_status run_bwd_w(conv_run *r, const void *x, const void *dy, void *dw,
     return rc;
   }
 #endif
-  if (r->blk) return blocked_builtin();
   return builtin_bwd_weights(r->c, g, r->dt, x, dy, dw, db);
 }
 
@@ -1904,14 +1913,11 @@ static mx_status k_conv(KARGS) { return conv_forward(c, p, in, nin, out, nout, r
  * reorders from the one given). */
 static void lay_conv(const mx_param_value *p, int nin, const mx_shape *in, int nout,
                      const mx_shape *out, unsigned char *mode) {
-  (void)out;
-  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+  (void)p; (void)nout; (void)out;
 #if MX_HAVE_DNNL
-  if (env_builtin() || in[0].ndim != 4) return;
-  mode[0] = MX_LAY_OWN;
-  mode[nin] = MX_LAY_OWN;
+  if (!env_builtin() && in[0].ndim == 4) mode[0] = mode[nin] = MX_LAY_OWN;
 #else
-  (void)p; (void)in;
+  (void)nin; (void)in; (void)mode;
 #endif
 }
 static mx_status k_conv_builtin(KARGS) { return conv_forward(c, p, in, nin, out, nout, req, 1, NULL); }
@@ -2595,8 +2601,7 @@ static void poolb_bwd(const pgeom *g, const float *dy, const float *x, const flo
  * sum pooling. */
 static void lay_pool(const mx_param_value *p, int nin, const mx_shape *in, int nout,
                      const mx_shape *out, unsigned char *mode) {
-  (void)out;
-  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+  (void)nout; (void)out;
   if (in[0].ndim == 4 && p[PP_POOL_TYPE].i != POOL_LP) mode[0] = mode[nin] = MX_LAY_TIED;
 }
 
@@ -2605,11 +2610,12 @@ static mx_status k_pool(KARGS) {
   pgeom g;
   mx_status rc = pool_geom(p, &in[0]->shape, &g);
   if (rc) return rc;
-  if (c->blocked_in & 1u) {
-    poolb_fwd(&g, MX_PTR(in[0]), MX_PTR(out[0]), task_threads(c, g.NC / PLB, g.NC * (g.H * g.W + g.Ho * g.Wo)));
+  int blk = (c->blocked_in & 1u) != 0;   /* planes of 16 channels */
+  int nt = task_threads(c, blk ? g.NC / PLB : g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
+  if (blk) {
+    poolb_fwd(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
     return MX_OK;
   }
-  int nt = task_threads(c, g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
   MX_FLOAT_SWITCH(out[0]->dtype, T, {
     if (sizeof(T) == sizeof(float)) pool_fwd_f32(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
     else pool_fwd_f64(&g, MX_PTR(in[0]), MX_PTR(out[0]), nt);
@@ -2625,12 +2631,12 @@ static mx_status b_pool(BARGS) {
   if (rc) return rc;
   int need = g.type == POOL_MAX || g.type == POOL_LP;
   const void *x = need ? MX_PTR(in[0]) : NULL, *y = need ? MX_PTR(out[0]) : NULL;
-  if (c->blocked_in & 1u) {
-    poolb_bwd(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]),
-              task_threads(c, g.NC / PLB, g.NC * (g.H * g.W + g.Ho * g.Wo)));
+  int blk = (c->blocked_in & 1u) != 0;
+  int nt = task_threads(c, blk ? g.NC / PLB : g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
+  if (blk) {
+    poolb_bwd(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
     return MX_OK;
   }
-  int nt = task_threads(c, g.NC, g.NC * (g.D * g.H * g.W + g.Do * g.Ho * g.Wo));
   MX_FLOAT_SWITCH(ig[0]->dtype, T, {
     if (sizeof(T) == sizeof(float)) pool_bwd_f32(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);
     else pool_bwd_f64(&g, MX_PTR(og[0]), x, y, MX_PTR(ig[0]), nt);

@@ -38,7 +38,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #define DARGS const mx_param_value *p, int nin, int nout, unsigned char *ni, \
               unsigned char *no, unsigned char *ng
@@ -484,7 +483,7 @@ static int vis1(const mx_param_value *p) { (void)p; return 1; }
 static void lay_leaky(const mx_param_value *p, int nin, const mx_shape *in, int nout, const mx_shape *out,
                       unsigned char *mode) {
   int act = (int)p[LR_ACT].i;
-  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
+  (void)nout;
   if (act != LR_PRELU && act != LR_RRELU && mx_shape_equal(&in[0], &out[0])) mode[0] = mode[nin] = MX_LAY_TIED;
 }
 
@@ -1427,9 +1426,9 @@ MX_CLONES static void bnb_sums(const float *restrict x, int64_t hw, const double
   }
   for (int l = 0; l < BNB; l++) { s[l] += as[l]; q[l] += aq[l]; }
 }
-MX_CLONES static void bnb_apply(const float *x, float *y, int64_t hw, const float *a, const float *b) {
+MX_CLONES static void bnb_apply(const float *x, float *y, int64_t hw, const double *a, const double *b) {
   float aa[BNB], bb[BNB];
-  for (int l = 0; l < BNB; l++) { aa[l] = a[l]; bb[l] = b[l]; }
+  for (int l = 0; l < BNB; l++) { aa[l] = (float)a[l]; bb[l] = (float)b[l]; }
   for (int64_t i = 0; i < hw; i++) {
     NN_SIMD
     for (int l = 0; l < BNB; l++) y[i * BNB + l] = x[i * BNB + l] * aa[l] + bb[l];
@@ -1465,8 +1464,23 @@ MX_CLONES static void bnb_dx(const float *g, const float *x, float *d, int64_t h
  * does not depend on the thread count. */
 typedef struct bnb_job {
   int64_t N, CB, hw;
-  double *part;            /* N CB 16 per-task sums (two sets in backward) */
+  double *part;            /* 2 N CB 16: two sets of per-task sums */
 } bnb_job;
+
+/* A blocked call's scratch in doubles (bnb_job.part first): forward the
+ * partials, then per channel mean, variance and the map a, b; backward
+ * the partials, then per channel the mean, both sums and the dx map. */
+static size_t bnb_doubles(const mx_shape *xs, int backward) {
+  int64_t C = xs->d[1];
+  return (size_t)(2 * xs->d[0] * C + (backward ? 7 : 4) * C);
+}
+
+/* BatchNorm's workspace hook: only the blocked kernels need scratch. */
+static size_t ws_batch_norm(const mx_op_ctx *c, const mx_param_value *p, int nin, const mx_shape *in,
+                            int dtype, int backward) {
+  (void)p; (void)nin; (void)dtype;
+  return c->blocked_in & 1u ? bnb_doubles(&in[0], backward == 1) * sizeof(double) : 0;
+}
 
 static size_t bnb_off(const bnb_job *j, int64_t n, int64_t cb) {
   return (size_t)((n * j->CB + cb) * j->hw * BNB);
@@ -1498,9 +1512,8 @@ static void bnb_stats(const bnb_job *j, const float *x, int nt, double *mean, do
     mean[ch] += d;
     var[ch] = d;
   }
-  double *q = j->part + T * BNB;
-  for (int64_t n = 1; n < j->N; n++)          /* q of all images into image 0's */
-    for (int64_t k = 0; k < C; k++) q[k] += q[n * C + k];
+  double *q = j->part;                   /* the first set is read: its place */
+  bnb_reduce(j, j->part + T * BNB, q);
   for (int64_t ch = 0; ch < C; ch++) {
     double v = M > 0 ? q[ch] / (double)M - var[ch] * var[ch] : 0;
     var[ch] = v > 0 ? v : 0;
@@ -1524,15 +1537,11 @@ static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p,
   const float *x = MX_DATA(in[0], float), *gam = MX_DATA(in[1], float), *bet = MX_DATA(in[2], float);
   float *mm = MX_DATA(in[3], float), *mv = MX_DATA(in[4], float), *y = MX_DATA(out[0], float);
   float *om = out[1] ? MX_DATA(out[1], float) : NULL, *ov = out[2] ? MX_DATA(out[2], float) : NULL;
-  /* partials, then per channel: mean, variance, and the map a, b */
-  double *buf = (double *)malloc((size_t)(2 * j.N * j.CB * BNB + 2 * C) * sizeof(double));
-  float *ab = (float *)malloc((size_t)(2 * C) * sizeof(float) + 1);
-  if (!buf || !ab) {
-    free(buf); free(ab);
-    return mx_error(MX_ERR_NOMEM, "out of memory (BatchNorm)");
-  }
-  j.part = buf + 2 * C;
-  double *mean = buf, *var = buf + C;
+  mx_scratch ws;
+  mx_status rc = mx_scratch_open(c, bnb_doubles(xs, 0) * sizeof(double), &ws);
+  if (rc) return rc;
+  j.part = (double *)(void *)ws.base;
+  double *mean = j.part + 2 * j.N * C, *var = mean + C, *ab = var + C;
   int nt = bnb_threads(&j);
   if (h.batch && !h.again) bnb_stats(&j, x, nt, mean, var);
   for (int64_t ch = 0; ch < C; ch++) {
@@ -1543,8 +1552,8 @@ static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p,
     mv[ch] = (float)mvd;
     if (om && !h.again) om[ch] = (float)smd;
     if (ov && !h.again) ov[ch] = (float)svd;
-    ab[ch] = (float)ad;
-    ab[C + ch] = (float)bd;
+    ab[ch] = ad;
+    ab[C + ch] = bd;
   }
   (void)nt;
   MX_OMP_FOR(nt)
@@ -1552,8 +1561,7 @@ static mx_status bn_forward_blocked(const mx_op_ctx *c, const mx_param_value *p,
     size_t o = bnb_off(&j, t / j.CB, t % j.CB);
     bnb_apply(x + o, y + o, j.hw, ab + (t % j.CB) * BNB, ab + C + (t % j.CB) * BNB);
   }
-  free(buf);
-  free(ab);
+  mx_scratch_close(&ws);
   return MX_OK;
 }
 
@@ -1572,10 +1580,11 @@ static mx_status bn_backward_blocked(const mx_op_ctx *c, const mx_param_value *p
   float *dx = WANT(0) ? MX_DATA(ig[0], float) : NULL;
   float *dg = WANT(1) ? MX_DATA(ig[1], float) : NULL;
   float *db = WANT(2) ? MX_DATA(ig[2], float) : NULL;
-  /* mean, sums of dy and dy xc, partials (two sets), the dx map k (4 C) */
-  double *buf = (double *)malloc((size_t)(3 * C + 2 * T * BNB + 4 * C) * sizeof(double));
-  if (!buf) return mx_error(MX_ERR_NOMEM, "out of memory (BatchNorm backward)");
-  double *mean = buf, *sg = buf + C, *sgx = buf + 2 * C, *part = buf + 3 * C, *k = part + 2 * T * BNB;
+  mx_scratch ws;
+  mx_status rc = mx_scratch_open(c, bnb_doubles(xs, 1) * sizeof(double), &ws);
+  if (rc) return rc;
+  double *part = (double *)(void *)ws.base, *mean = part + 2 * T * BNB, *sg = mean + C, *sgx = sg + C;
+  double *k = sgx + C;                   /* the dx map: 4 C */
   for (int64_t ch = 0; ch < C; ch++) mean[ch] = om[ch];
   int nt = bnb_threads(&j);
   (void)nt;
@@ -1606,7 +1615,7 @@ static mx_status bn_backward_blocked(const mx_op_ctx *c, const mx_param_value *p
       bnb_dx(dy + o, x + o, dx + o, j.hw, k + (t % j.CB) * 4 * BNB);
     }
   }
-  free(buf);
+  mx_scratch_close(&ws);
   return MX_OK;
 }
 
@@ -1614,11 +1623,9 @@ static mx_status bn_backward_blocked(const mx_op_ctx *c, const mx_param_value *p
  * both: float32 channels on axis 1 of 4-D data; the rest plain. */
 static void lay_batch_norm(const mx_param_value *p, int nin, const mx_shape *in, int nout,
                            const mx_shape *out, unsigned char *mode) {
-  (void)out;
+  (void)nout; (void)out;
   int ax;
-  memset(mode, MX_LAY_PLAIN, (size_t)(nin + nout));
-  if (in[0].ndim != 4 || mx_axis_norm(p[BN_AXIS].i, 4, &ax) || ax != 1) return;
-  mode[0] = mode[nin] = MX_LAY_TIED;
+  if (in[0].ndim == 4 && mx_axis_norm(p[BN_AXIS].i, 4, &ax) == MX_OK && ax == 1) mode[0] = mode[nin] = MX_LAY_TIED;
 }
 
 /* Training (batch statistics, moving averages updated in place) or
@@ -2267,7 +2274,8 @@ const mx_op mx_ops_nn[] = {
    .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm, .cpu = k_batch_norm,
    .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_MIRROR_STATS | MX_OPF_INPLACE_CPU,
    .backward_deps = deps_batch_norm, .num_aux = aux2, .num_visible_outputs = vis_batch_norm,
-   .output_names = out_batch_norm, .inference_affine = bn_affine, .layouts = lay_batch_norm},
+   .output_names = out_batch_norm, .inference_affine = bn_affine, .layouts = lay_batch_norm,
+   .workspace = ws_batch_norm},
   {.name = "Dropout",
    .doc = "Dropout: in training each element is kept with probability 1 - p and scaled by 1/(1 - p), else zeroed; identity at inference unless mode is always.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 2, .params = p_dropout,

@@ -203,7 +203,7 @@ void mx_deps_in_out_grads(const mx_param_value *p, int nin, int nout, unsigned c
 }
 
 /* Element-wise ops: every slot TIED when all shapes are input 0's (the
- * kernels then see flat arrays of one element order), else plain. */
+ * kernels then see flat arrays of one element order); else left plain. */
 void mx_lay_same(const mx_param_value *p, int nin, const mx_shape *in, int nout,
                  const mx_shape *out, unsigned char *mode) {
   (void)p;
@@ -212,7 +212,7 @@ void mx_lay_same(const mx_param_value *p, int nin, const mx_shape *in, int nout,
     const mx_shape *s = j < nin ? &in[j] : &out[j - nin];
     same &= mx_shape_equal(s, &in[0]);
   }
-  memset(mode, same ? MX_LAY_TIED : MX_LAY_PLAIN, (size_t)(nin + nout));
+  if (same) memset(mode, MX_LAY_TIED, (size_t)(nin + nout));
 }
 
 mx_status mx_infer_type_same(const mx_param_value *p, int nin, int *in,

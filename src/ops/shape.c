@@ -904,8 +904,8 @@ static mx_status b_swapaxis(BARGS) {
 static void lay_concat(const mx_param_value *p, int nin, const mx_shape *in, int nout,
                        const mx_shape *out, unsigned char *mode) {
   int64_t ax = p[CC_DIM].i < 0 ? p[CC_DIM].i + 4 : p[CC_DIM].i;
-  memset(mode, out[0].ndim == 4 && ax == 1 ? MX_LAY_TIED : MX_LAY_PLAIN, (size_t)(nin + nout));
   (void)in;
+  if (out[0].ndim == 4 && ax == 1) memset(mode, MX_LAY_TIED, (size_t)(nin + nout));
 }
 
 static mx_status b_concat(BARGS) {

@@ -45,10 +45,13 @@ blk_run <- function(on, net, train = TRUE, mirror = FALSE, steps = 2, ties = FAL
   on.exit(options(old), add = TRUE)
   ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dims, grad.req = if (train) "write" else "null")
   blk_fill(ex, ties = ties)
+  before <- .Call(mxnet:::C_mx_r_scratch_fallbacks)
   for (i in seq_len(steps)) {
     mx.exec.forward(ex, is.train = train)
     if (train) mx.exec.backward(ex)
   }
+  # the blocked kernels' scratch (BatchNorm's partial sums) is planned too
+  expect_identical(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
   list(out = lapply(ex$ref.outputs, as.array),
        grad = lapply(Filter(Negate(is.null), ex$ref.grad.arrays), as.array),
        aux = lapply(ex$ref.aux.arrays, as.array), mem = mx.exec.memory(ex))
