@@ -196,7 +196,7 @@ exec.update <- function(targets, arrays, match.name, skip.null, what) {
       if (skip.null) next
       stop(sprintf("'%s' contains NULL (use skip.null = TRUE)", what), call. = FALSE)
     }
-    if (is.null(t)) next
+    if (is.null(t) || identical(a, t)) next   # an executor bound with this very array
     if (!is.mx.ndarray(a)) a <- mx.nd.array(a)
     if (!identical(dim(a), dim(t)))
       stop(sprintf("'%s': '%s' has dims %s, the executor's array has %s", what, names(targets)[idx[k]],

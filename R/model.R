@@ -767,7 +767,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   req <- rep("write", length(model$arg.params))
   names(req) <- names(model$arg.params)
   bind <- model.graph.split(model$symbol, req, feeds, shapes, list(ctx), FALSE, embeddings = FALSE)
-  ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx, grad.req = "null"), bind$shapes))
+  ex <- predict.bind(bind, ctx, model)
   predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
   feeds$splits <- bind$splits
   feeds$held <- model.split.weights(bind$splits, model$arg.params, list(), ex)
@@ -807,6 +807,24 @@ predict.feeds <- function(model, batch) {
 
 # Copy the model's parameters into a prediction executor; every argument
 # that is neither fed nor a label must be among them (never zeros).
+# The executor predict runs: it reads the model's own parameter arrays where
+# they fit (float32 on ctx, the dims the graph needs), so that prediction
+# holds one copy of the weights; the others are allocated here and filled by
+# predict.set.params.  Inference writes no argument or auxiliary array.
+predict.bind <- function(bind, ctx, model) {
+  sh <- do.call(mx.symbol.infer.shape, c(list(bind$symbol), bind$shapes))
+  if (is.null(sh))   # mx.simple.bind says what is missing
+    return(do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx, grad.req = "null"), bind$shapes)))
+  take <- function(shapes, params) Map(function(s, n) {
+    p <- params[[n]]
+    fits <- is.mx.ndarray(p) && identical(mx.nd.info(p)$ctx, ctx) && mx.nd.dtype(p) == "float32" &&
+      identical(as.integer(dim(p)), as.integer(s))
+    if (fits) p else mx.nd.zeros(s, ctx)
+  }, shapes, names(shapes))
+  args <- take(sh$arg.shapes, model$arg.params)
+  exec.bind(bind$symbol, ctx, args, exec.grad.reqs(names(args), "null"), take(sh$aux.shapes, model$aux.params))
+}
+
 predict.set.params <- function(ex, model, fed, allow.extra.params) {
   arg.names <- arguments(model$symbol)
   params <- model$arg.params

@@ -74,14 +74,13 @@ if (mode == "train") {
   dt <- NA
 } else {
   ex <- mx.simple.bind(net, ctx = mx.cpu(), data = dim(x), grad.req = "null")
-  # weights drawn by the engine (as torchvision's are in C++), one at a
-  # time: no R copies (doubles) of them
-  shapes <- lapply(ex$ref.arg.arrays, dim)     # ref: no copies of the arrays
-  for (n in names(shapes)) {
-    v <- if (n == "data") mx.nd.array(x) else mx.rnorm(shapes[[n]], 0, 0.01)
-    mx.exec.update.arg.arrays(ex, setNames(list(v), n), match.name = TRUE)
-  }
-  rm(v); invisible(gc())
+  # weights drawn by the engine into the executor's own arrays (out =), as
+  # torchvision builds its weights in place: no R copies (doubles) and no
+  # temporaries of them
+  for (n in setdiff(names(ex$ref.arg.arrays), "data"))   # ref: no copies of the arrays
+    mx.nd.random.normal(0, 0.01, shape = dim(ex$ref.arg.arrays[[n]]), out = ex$ref.arg.arrays[[n]])
+  mx.exec.update.arg.arrays(ex, list(data = mx.nd.array(x)), match.name = TRUE)
+  invisible(gc())
   mem <- mx.exec.memory(ex)
   stamps <- numeric(0)
   for (i in seq_len(warm + steps)) {

@@ -146,3 +146,39 @@ test_that("W3: two layers with the same name are an error, not a model with unfi
                                            array.layout = "colmajor", verbose = FALSE),
                "duplicated argument name 'fc_(weight|bias)'")
 })
+
+test_that("predict runs on the model's own weights, not a copy of them", {
+  d <- two_class_data(60)
+  set.seed(7)
+  m <- mx.model.FeedForward.create(small_net(), X = d$x, y = d$y, num.round = 1, array.batch.size = 20,
+                                   learning.rate = 0.1, array.layout = "colmajor", verbose = FALSE)
+  p <- predict(m, d$x, array.layout = "colmajor")
+  ex <- mxnet:::predict.bind(list(symbol = m$symbol, shapes = list(data = c(2, 20))), mx.cpu(), m)
+  for (n in names(m$arg.params)) expect_true(identical(ex$ref.arg.arrays[[n]], m$arg.params[[n]]), info = n)
+  expect_false(any(vapply(ex$ref.arg.arrays[c("data", "softmax_label")], identical, TRUE, m$arg.params[[1]])))
+  # a float64 weight is not shared: predict converts it, the model keeps it
+  m64 <- m
+  m64$arg.params$fc2_weight <- mx.nd.copyto(m$arg.params$fc2_weight, mx.cpu(), "float64")
+  ex64 <- mxnet:::predict.bind(list(symbol = m64$symbol, shapes = list(data = c(2, 20))), mx.cpu(), m64)
+  expect_false(identical(ex64$ref.arg.arrays$fc2_weight, m64$arg.params$fc2_weight))
+  expect_equal(predict(m64, d$x, array.layout = "colmajor"), p, tolerance = 1e-6)
+  expect_identical(mx.nd.dtype(m64$arg.params$fc2_weight), "float64")
+  # predicting leaves the weights as they were
+  w <- as.array(m$arg.params$fc1_weight)
+  invisible(predict(m, d$x, array.layout = "colmajor"))
+  expect_identical(as.array(m$arg.params$fc1_weight), w)
+})
+
+test_that("a BatchNorm model predicts on its own auxiliary states", {
+  set.seed(4)
+  x <- array(rnorm(8 * 8 * 3 * 40), c(8, 8, 3, 40))
+  y <- as.numeric(apply(x[, , 1, ], 3, mean) > 0)
+  m <- mx.model.FeedForward.create(bn_concat_net(), X = x, y = y, num.round = 1,
+                                   array.batch.size = 20, learning.rate = 0.05, verbose = FALSE)
+  ex <- mxnet:::predict.bind(list(symbol = m$symbol, shapes = list(data = c(8, 8, 3, 20))), mx.cpu(), m)
+  for (n in names(m$aux.params)) expect_true(identical(ex$ref.aux.arrays[[n]], m$aux.params[[n]]), info = n)
+  mv <- as.array(m$aux.params$bn1_moving_var)
+  p1 <- predict(m, x)
+  expect_identical(as.array(m$aux.params$bn1_moving_var), mv)
+  expect_equal(predict(m, x), p1)
+})
