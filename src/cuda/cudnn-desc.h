@@ -1,7 +1,7 @@
 /*
  * cudnn-desc.h -- shared by the cuBLAS / cuDNN host files of the CUDA module
  * (gemm-cublas.c, conv-cudnn.c, pool-cudnn.c, bn-cudnn.c, act-cudnn.c,
- * dnn-table.c) and by tools/cudnn-shape-check, which links cudnn-desc.c to
+ * rnn-cudnn.c, dnn-table.c) and by tools/cudnn-shape-check, which links cudnn-desc.c to
  * test the real descriptor code without a GPU.
  *
  *  - parameter indices resolved by name (the parameter enums are private to
@@ -201,6 +201,7 @@ MX_DNN_OP(conv)
 MX_DNN_OP(deconv)
 MX_DNN_OP(pool)
 MX_DNN_OP(bn)
+MX_DNN_OP(rnn)
 MX_DNN_OP(activation)
 MX_DNN_OP(softmax)
 MX_DNN_OP(log_softmax)
@@ -213,6 +214,7 @@ MX_DNN_SUPPORTS(conv)
 MX_DNN_SUPPORTS(deconv)
 MX_DNN_SUPPORTS(pool)
 MX_DNN_SUPPORTS(bn)
+MX_DNN_SUPPORTS(rnn)
 MX_DNN_SUPPORTS(softmax)
 MX_DNN_SUPPORTS(log_softmax)
 #undef MX_DNN_SUPPORTS
@@ -225,9 +227,12 @@ mx_status mx_dnn_gemm_init(void);
 mx_status mx_dnn_conv_init(void);
 mx_status mx_dnn_pool_init(void);
 mx_status mx_dnn_bn_init(void);
+mx_status mx_dnn_rnn_init(void);
 mx_status mx_dnn_act_init(void);
 /* Release the convolution algorithm cache (its descriptors). */
 void mx_dnn_conv_shutdown(void);
+/* Release the RNN's dropout states (one per device). */
+void mx_dnn_rnn_shutdown(void);
 
 /* Module hooks (called by device.c): init after mx_host is set, before
  * the first kernel lookup; shutdown before handles are destroyed. */

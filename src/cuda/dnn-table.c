@@ -47,10 +47,14 @@ mx_status mx_cuda_dnn_init(void) {
   if ((rc = mx_dnn_conv_init())) return rc;
   if ((rc = mx_dnn_pool_init())) return rc;
   if ((rc = mx_dnn_bn_init())) return rc;
+  if ((rc = mx_dnn_rnn_init())) return rc;
   return mx_dnn_act_init();
 }
 
-void mx_cuda_dnn_shutdown(void) { mx_dnn_conv_shutdown(); }
+void mx_cuda_dnn_shutdown(void) {
+  mx_dnn_conv_shutdown();
+  mx_dnn_rnn_shutdown();
+}
 
 /* ------------------------------------------------ the table */
 
@@ -64,6 +68,7 @@ const mx_gpu_kernel mx_gpu_kernels_dnn[] = {
   {"Deconvolution", mx_dnn_deconv_fwd, mx_dnn_deconv_bwd, mx_dnn_deconv_supports, F32_F64, 0},
   {"Pooling", mx_dnn_pool_fwd, mx_dnn_pool_bwd, mx_dnn_pool_supports, F32_F64, MX_GPUF_GRAPH},
   {"BatchNorm", mx_dnn_bn_fwd, mx_dnn_bn_bwd, mx_dnn_bn_supports, F32_F64, 0},
+  {"RNN", mx_dnn_rnn_fwd, mx_dnn_rnn_bwd, mx_dnn_rnn_supports, F32_F64, 0},
   {"Activation", mx_dnn_activation_fwd, mx_dnn_activation_bwd, NULL, F32_F64,
    MX_GPUF_INPLACE | MX_GPUF_GRAPH},
   {"softmax", mx_dnn_softmax_fwd, mx_dnn_softmax_bwd, mx_dnn_softmax_supports, F32_F64, 0},

@@ -684,12 +684,19 @@ static void deps_rnn(DARGS) {
   }
 }
 
+/* The executor's per-node state of an RNN node is only ever set on a GPU:
+ * a device block holding cuDNN's reserve space from forward to backward
+ * when the reserve output (sized for the CPU) is too small for it
+ * (src/cuda/rnn-cudnn.c). */
+static void rnn_state_free(void *s) { mx_storage_release((mx_storage *)s); }
+
 const mx_op mx_ops_rnn[] = {
   {.name = "RNN",
    .doc = "Fused recurrent layers (MXNet's RNN op): vanilla relu or tanh cells, LSTM (gates i, f, g, o) or GRU (gates r, z, n, cuDNN form), num_layers stacked, optionally bidirectional, with dropout p between layers in training. Data is (sequence, batch, input) in engine order [TNC]; parameters is one flat vector: every weight (i2h then h2h, layer by layer, direction by direction) followed by every bias in the same order; state (and state_cell for LSTM) hold the initial states (num_layers * directions, batch, state_size). With state_outputs the final states are outputs 2 and 3.",
    .num_inputs = 4, .input_names = in_rnn, .num_outputs = 4, .params = p_rnn,
    .num_params = MX_NPARAMS(p_rnn), .infer_shape = shape_rnn, .cpu = k_rnn, .backward = b_rnn,
    .flags = MX_OPF_RANDOM | MX_OPF_NO_MIRROR, .backward_deps = deps_rnn, .list_inputs = list_rnn,
-   .num_visible_outputs = vis_rnn, .output_names = out_rnn, .workspace = ws_rnn},
+   .num_visible_outputs = vis_rnn, .output_names = out_rnn, .workspace = ws_rnn,
+   .state_free = rnn_state_free},
   {0},
 };

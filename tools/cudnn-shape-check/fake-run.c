@@ -1,7 +1,7 @@
 /*
  * fake-run -- runs the GPU kernels of the cuBLAS / cuDNN ops (the real host
  * files src/cuda/{gemm-cublas,conv-cudnn,pool-cudnn,bn-cudnn,act-cudnn,
- * dnn-table,cudnn-desc}.c) on the host and compares them with the CPU
+ * rnn-cudnn,dnn-table,cudnn-desc}.c) on the host and compares them with the CPU
  * kernels (src/ops) of a CPU-only engine build, op by op, forward and
  * backward, with the forward values backward is given restricted by each
  * op's backward_deps.
@@ -863,6 +863,291 @@ cudnnStatus_t cudnnSoftmaxBackward(cudnnHandle_t h, cudnnSoftmaxAlgorithm_t algo
 }
 
 
+/* ---- RNN: cuDNN's RNN calls in terms of the engine's CPU RNN kernel ----
+ * The fake weight space has a layout of its own (per pseudo-layer and
+ * linear layer: 8 padding values, the bias, then the matrix), unlike the
+ * op's flat vector, so the module's copies in and out are what is checked;
+ * the fake reserve space is the CPU reserve and g_rnn_extra bytes more (so
+ * that the module must keep it in the node's state block); the weight
+ * gradient is summed into the given space, as CUDNN_WGRAD_MODE_ADD. */
+static void set_params(const mx_op *op, mx_param_value *p, const char *spec);
+static int64_t g_rnn_extra;
+static int g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w;
+typedef struct fake_rnn { cudnnRNNMode_t cell; int D, L, G, dt; int64_t I, H; } fake_rnn;
+static struct { const void *x; mx_ndarray *dw; } g_rnn_stash;
+
+cudnnStatus_t cudnnCreateRNNDescriptor(cudnnRNNDescriptor_t *d) {
+  *d = (cudnnRNNDescriptor_t)calloc(1, sizeof(fake_rnn));
+  return *d ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_ALLOC_FAILED;
+}
+cudnnStatus_t cudnnDestroyRNNDescriptor(cudnnRNNDescriptor_t d) {
+  free(d);
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnSetRNNDescriptor_v8(cudnnRNNDescriptor_t d, cudnnRNNAlgo_t algo, cudnnRNNMode_t cell,
+                                       cudnnRNNBiasMode_t bias, cudnnDirectionMode_t dir,
+                                       cudnnRNNInputMode_t inmode, cudnnDataType_t dt,
+                                       cudnnDataType_t prec, cudnnMathType_t math, int32_t in,
+                                       int32_t hid, int32_t proj, int32_t layers,
+                                       cudnnDropoutDescriptor_t drop, uint32_t aux) {
+  (void)algo; (void)math;
+  if (bias != CUDNN_RNN_DOUBLE_BIAS || inmode != CUDNN_LINEAR_INPUT || proj != hid || dt != prec ||
+      aux != 0 || !drop || in < 1 || hid < 1 || layers < 1)
+    return CUDNN_STATUS_BAD_PARAM;
+  fake_rnn *f = (fake_rnn *)d;
+  f->cell = cell;
+  f->G = cell == CUDNN_LSTM ? 4 : cell == CUDNN_GRU ? 3 : 1;
+  f->D = dir == CUDNN_BIDIRECTIONAL ? 2 : 1;
+  f->L = layers;
+  f->I = in;
+  f->H = hid;
+  f->dt = dt == CUDNN_DATA_DOUBLE ? MX_FLOAT64 : MX_FLOAT32;
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnDropoutGetStatesSize(cudnnHandle_t h, size_t *n) { (void)h; *n = 64; return CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetDropoutDescriptor(cudnnDropoutDescriptor_t d, cudnnHandle_t h, float p, void *st,
+                                        size_t n, unsigned long long seed) {
+  (void)d; (void)h; (void)seed;
+  return p < 0 || p >= 1 || (p > 0 && (!st || n < 64)) ? CUDNN_STATUS_BAD_PARAM : CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnRestoreDropoutDescriptor(cudnnDropoutDescriptor_t d, cudnnHandle_t h, float p,
+                                            void *st, size_t n, unsigned long long seed) {
+  return cudnnSetDropoutDescriptor(d, h, p, st, n, seed);
+}
+cudaError_t cudaMalloc(void **p, size_t n) { *p = malloc(n ? n : 1); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
+cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
+cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s) { (void)s; memset(p, v, n); return cudaSuccess; }
+
+static int64_t fr_cols(const fake_rnn *f, int k, int id) {
+  return id >= f->G ? f->H : k / f->D ? f->D * f->H : f->I;
+}
+/* offset (elements) of pseudo-layer k's linear layer id in the fake space: its bias, then its matrix */
+static int64_t fr_off(const fake_rnn *f, int k, int id) {
+  int64_t o = 0;
+  for (int kk = 0; kk < f->L * f->D; kk++)
+    for (int ii = 0; ii < 2 * f->G; ii++) {
+      if (kk == k && ii == id) return o + 8;
+      o += 8 + f->H + f->H * fr_cols(f, kk, ii);
+    }
+  return o;
+}
+cudnnStatus_t cudnnGetRNNWeightSpaceSize(cudnnHandle_t h, cudnnRNNDescriptor_t d, size_t *n) {
+  (void)h;
+  const fake_rnn *f = (const fake_rnn *)d;
+  *n = (size_t)fr_off(f, f->L * f->D, 0) * mx_dtype_size(f->dt);
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetRNNWeightParams(cudnnHandle_t h, cudnnRNNDescriptor_t d, int32_t k, size_t wn,
+                                      const void *w, int32_t id, cudnnTensorDescriptor_t md, void **ma,
+                                      cudnnTensorDescriptor_t bd, void **ba) {
+  (void)h;
+  const fake_rnn *f = (const fake_rnn *)d;
+  size_t es = mx_dtype_size(f->dt);
+  if (k < 0 || k >= f->L * f->D || id < 0 || id >= 2 * f->G || wn < (size_t)fr_off(f, f->L * f->D, 0) * es)
+    return CUDNN_STATUS_BAD_PARAM;
+  int64_t o = fr_off(f, k, id), cols = fr_cols(f, k, id);
+  cudnnDataType_t t = f->dt == MX_FLOAT64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  int mdim[3] = {1, (int)f->H, (int)cols}, mstr[3] = {(int)(f->H * cols), (int)cols, 1};
+  int bdim[3] = {1, (int)f->H, 1}, bstr[3] = {(int)f->H, 1, 1};
+  if (cudnnSetTensorNdDescriptor(md, t, 3, mdim, mstr) || cudnnSetTensorNdDescriptor(bd, t, 3, bdim, bstr))
+    return CUDNN_STATUS_BAD_PARAM;
+  *ba = (char *)w + (size_t)o * es;
+  *ma = (char *)w + (size_t)(o + f->H) * es;
+  return CUDNN_STATUS_SUCCESS;
+}
+/* The op's parameters of f's network, as a params spec. */
+static void fr_params(const fake_rnn *f, mx_param_value *p) {
+  char spec[160];
+  const char *mode = f->cell == CUDNN_LSTM ? "lstm" : f->cell == CUDNN_GRU ? "gru"
+                     : f->cell == CUDNN_RNN_RELU ? "rnn_relu" : "rnn_tanh";
+  snprintf(spec, sizeof spec, "state_size=%lld;num_layers=%d;bidirectional=%s;mode=%s",
+           (long long)f->H, f->L, f->D == 2 ? "True" : "False", mode);
+  set_params(mx_op_find("RNN"), p, spec);
+}
+/* the op's flat parameter vector <-> the fake space (the reference layout:
+ * all matrices, layer and direction in turn, i2h then h2h; then all biases) */
+static void fr_flat(const fake_rnn *f, char *flat, char *space, int to_flat) {
+  size_t es = mx_dtype_size(f->dt);
+  int64_t GH = f->G * f->H, wall = 0, wo = 0;
+  for (int k = 0; k < f->L * f->D; k++) wall += GH * (fr_cols(f, k, 0) + f->H);
+  for (int k = 0; k < f->L * f->D; k++) {
+    int64_t in = fr_cols(f, k, 0);
+    for (int id = 0; id < 2 * f->G; id++) {
+      int rec = id >= f->G, gate = rec ? id - f->G : id;
+      int64_t cols = rec ? f->H : in, o = fr_off(f, k, id);
+      int64_t mo = wo + (rec ? GH * in : 0) + gate * f->H * cols;
+      int64_t bo = wall + (int64_t)k * 2 * GH + (rec ? GH : 0) + gate * f->H;
+      char *fm = flat + mo * es, *fb = flat + bo * es, *sm = space + (o + f->H) * es, *sb = space + o * es;
+      memcpy(to_flat ? fm : sm, to_flat ? sm : fm, (size_t)(f->H * cols) * es);
+      memcpy(to_flat ? fb : sb, to_flat ? sb : fb, (size_t)f->H * es);
+    }
+    wo += GH * (in + f->H);
+  }
+}
+/* the CPU op's arrays of one call; shapes from its shape inference */
+typedef struct fr_call {
+  const mx_op *op;
+  mx_param_value p[MX_MAX_PARAMS];
+  mx_shape is[4], os[4];
+  mx_ndarray *in[4], *out[4];
+  int nin;
+  int64_t T, N;
+} fr_call;
+static int fr_open(const fake_rnn *f, cudnnRNNDataDescriptor_t xd, const int32_t *lens, fr_call *c) {
+  memset(c, 0, sizeof *c);
+  cudnnDataType_t t;
+  cudnnRNNDataLayout_t lay;
+  int T, N, V, L[64];
+  double pad;   /* cuDNN's getter wants somewhere to write the padding value */
+  if (cudnnGetRNNDataDescriptor(xd, &t, &lay, &T, &N, &V, 64, L, &pad) || lay != CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED ||
+      V != f->I || N > 64)
+    return -1;
+  for (int n = 0; n < N; n++)
+    if (L[n] != T || lens[n] != T) return -1;
+  c->op = mx_op_find("RNN");
+  fr_params(f, c->p);
+  c->nin = f->cell == CUDNN_LSTM ? 4 : 3;
+  c->T = T;
+  c->N = N;
+  for (int j = 0; j < c->nin; j++) c->is[j].ndim = -1;
+  c->is[0].ndim = 3;
+  c->is[0].d[0] = T; c->is[0].d[1] = N; c->is[0].d[2] = f->I;
+  if (c->op->infer_shape(c->p, c->nin, c->is, 4, c->os)) return -1;
+  mx_context cpu = {MX_CPU, 0};
+  for (int j = 0; j < c->nin; j++) mx_ndarray_new(&c->is[j], f->dt, cpu, &c->in[j]);
+  for (int k = 0; k < 4; k++) mx_ndarray_new(&c->os[k], f->dt, cpu, &c->out[k]);
+  return 0;
+}
+static void fr_close(fr_call *c) {
+  for (int j = 0; j < 4; j++) { mx_ndarray_free(c->in[j]); mx_ndarray_free(c->out[j]); }
+}
+static size_t fr_bytes(const mx_ndarray *a) { return (size_t)mx_shape_size(&a->shape) * mx_dtype_size(a->dtype); }
+cudnnStatus_t cudnnGetRNNTempSpaceSizes(cudnnHandle_t h, cudnnRNNDescriptor_t d, cudnnForwardMode_t m,
+                                        cudnnRNNDataDescriptor_t xd, size_t *work, size_t *res) {
+  (void)h;
+  fr_call c;
+  int32_t lens[64];
+  cudnnDataType_t t;
+  cudnnRNNDataLayout_t lay;
+  int T, N, V;
+  double pad;
+  if (cudnnGetRNNDataDescriptor(xd, &t, &lay, &T, &N, &V, 64, lens, &pad)) return CUDNN_STATUS_BAD_PARAM;
+  if (fr_open((const fake_rnn *)d, xd, lens, &c)) return CUDNN_STATUS_BAD_PARAM;
+  *work = 96;
+  *res = m == CUDNN_FWD_MODE_TRAINING ? fr_bytes(c.out[3]) + (size_t)g_rnn_extra : 0;
+  fr_close(&c);
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnRNNForward(cudnnHandle_t h, cudnnRNNDescriptor_t d, cudnnForwardMode_t m,
+                              const int32_t *lens, cudnnRNNDataDescriptor_t xd, const void *x,
+                              cudnnRNNDataDescriptor_t yd, void *y, cudnnTensorDescriptor_t hd,
+                              const void *hx, void *hy, cudnnTensorDescriptor_t cd, const void *cx,
+                              void *cy, size_t wn, const void *w, size_t workn, void *work,
+                              size_t resn, void *res) {
+  (void)h; (void)yd; (void)hd; (void)cd; (void)wn; (void)workn; (void)work;
+  const fake_rnn *f = (const fake_rnn *)d;
+  fr_call c;
+  if (!lens || fr_open(f, xd, lens, &c)) return CUDNN_STATUS_BAD_PARAM;
+  int train = m == CUDNN_FWD_MODE_TRAINING;
+  cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
+  if (train && (!res || resn != fr_bytes(c.out[3]) + (size_t)g_rnn_extra)) st = CUDNN_STATUS_BAD_PARAM;
+  if (!train && (res || resn)) st = CUDNN_STATUS_BAD_PARAM;
+  if (f->cell == CUDNN_LSTM && !cx) st = CUDNN_STATUS_BAD_PARAM;
+  if (!st) {
+    memcpy(MX_PTR(c.in[0]), x, fr_bytes(c.in[0]));
+    fr_flat(f, (char *)MX_PTR(c.in[1]), (char *)w, 1);
+    memcpy(MX_PTR(c.in[2]), hx, fr_bytes(c.in[2]));
+    if (f->cell == CUDNN_LSTM) memcpy(MX_PTR(c.in[3]), cx, fr_bytes(c.in[3]));
+    mx_op_ctx cc = {.nthreads = 1, .ctx = {MX_CPU, 0}, .is_train = train};
+    int req[4] = {MX_REQ_WRITE, MX_REQ_WRITE, MX_REQ_WRITE, MX_REQ_WRITE};
+    if (c.op->cpu(&cc, c.p, c.in, c.nin, c.out, 4, req)) st = CUDNN_STATUS_EXECUTION_FAILED;
+  }
+  if (!st) {
+    memcpy(y, MX_PTR(c.out[0]), fr_bytes(c.out[0]));
+    if (hy) memcpy(hy, MX_PTR(c.out[1]), fr_bytes(c.out[1]));
+    if (cy && f->cell == CUDNN_LSTM) memcpy(cy, MX_PTR(c.out[2]), fr_bytes(c.out[2]));
+    if (train) memcpy(res, MX_PTR(c.out[3]), fr_bytes(c.out[3]));
+    g_rnn_stash.x = x;
+    g_rnn_fwd++;
+  }
+  fr_close(&c);
+  return st;
+}
+cudnnStatus_t cudnnRNNBackwardData_v8(cudnnHandle_t h, cudnnRNNDescriptor_t d, const int32_t *lens,
+                                      cudnnRNNDataDescriptor_t yd, const void *y, const void *dy,
+                                      cudnnRNNDataDescriptor_t xd, void *dx, cudnnTensorDescriptor_t hd,
+                                      const void *hx, const void *dhy, void *dhx,
+                                      cudnnTensorDescriptor_t cd, const void *cx, const void *dcy,
+                                      void *dcx, size_t wn, const void *w, size_t workn, void *work,
+                                      size_t resn, void *res) {
+  (void)h; (void)yd; (void)hd; (void)cd; (void)wn; (void)workn; (void)work;
+  const fake_rnn *f = (const fake_rnn *)d;
+  fr_call c;
+  if (!lens || !dy || !dx || !res || fr_open(f, xd, lens, &c)) return CUDNN_STATUS_BAD_PARAM;
+  cudnnStatus_t st = resn == fr_bytes(c.out[3]) + (size_t)g_rnn_extra && g_rnn_stash.x
+                     ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_BAD_PARAM;
+  mx_ndarray *og[4] = {0}, *ig[4] = {0};
+  mx_context cpu = {MX_CPU, 0};
+  if (!st) {
+    memcpy(MX_PTR(c.in[0]), g_rnn_stash.x, fr_bytes(c.in[0]));
+    fr_flat(f, (char *)MX_PTR(c.in[1]), (char *)w, 1);
+    memcpy(MX_PTR(c.in[2]), hx, fr_bytes(c.in[2]));
+    if (f->cell == CUDNN_LSTM) memcpy(MX_PTR(c.in[3]), cx, fr_bytes(c.in[3]));
+    memcpy(MX_PTR(c.out[0]), y, fr_bytes(c.out[0]));
+    memcpy(MX_PTR(c.out[3]), res, fr_bytes(c.out[3]));
+    const void *ogs[3] = {dy, dhy, f->cell == CUDNN_LSTM ? dcy : NULL};
+    for (int k = 0; k < 3; k++)
+      if (ogs[k]) {
+        mx_ndarray_new(&c.os[k], f->dt, cpu, &og[k]);
+        memcpy(MX_PTR(og[k]), ogs[k], fr_bytes(og[k]));
+      }
+    void *igs[4] = {dx, (void *)1, dhx, f->cell == CUDNN_LSTM ? dcx : NULL};
+    int req[4];
+    for (int j = 0; j < c.nin; j++) {
+      req[j] = igs[j] ? MX_REQ_WRITE : MX_REQ_NULL;
+      if (igs[j]) mx_ndarray_new(&c.is[j], f->dt, cpu, &ig[j]);
+    }
+    mx_ndarray *bo[4] = {c.out[0], NULL, NULL, c.out[3]};
+    mx_op_ctx cc = {.nthreads = 1, .ctx = {MX_CPU, 0}, .is_train = 1};
+    if (c.op->backward(&cc, c.p, og, 4, c.in, c.nin, bo, ig, req)) st = CUDNN_STATUS_EXECUTION_FAILED;
+  }
+  if (!st) {
+    memcpy(dx, MX_PTR(ig[0]), fr_bytes(ig[0]));
+    if (dhx) memcpy(dhx, MX_PTR(ig[2]), fr_bytes(ig[2]));
+    if (ig[3]) memcpy(dcx, MX_PTR(ig[3]), fr_bytes(ig[3]));
+    mx_ndarray_free(g_rnn_stash.dw);
+    g_rnn_stash.dw = ig[1];
+    ig[1] = NULL;
+    g_rnn_bwd_data++;
+  }
+  for (int k = 0; k < 4; k++) { mx_ndarray_free(og[k]); mx_ndarray_free(ig[k]); }
+  fr_close(&c);
+  return st;
+}
+cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t h, cudnnRNNDescriptor_t d, cudnnWgradMode_t add,
+                                         const int32_t *lens, cudnnRNNDataDescriptor_t xd, const void *x,
+                                         cudnnTensorDescriptor_t hd, const void *hx,
+                                         cudnnRNNDataDescriptor_t yd, const void *y, size_t wn, void *dw,
+                                         size_t workn, void *work, size_t resn, void *res) {
+  (void)h; (void)lens; (void)xd; (void)hd; (void)hx; (void)yd; (void)y; (void)workn; (void)work;
+  (void)resn; (void)res;
+  const fake_rnn *f = (const fake_rnn *)d;
+  size_t es = mx_dtype_size(f->dt), n = (size_t)fr_off(f, f->L * f->D, 0);
+  if (add != CUDNN_WGRAD_MODE_ADD || x != g_rnn_stash.x || !g_rnn_stash.dw || wn < n * es)
+    return CUDNN_STATUS_BAD_PARAM;
+  /* the data gradient's weight gradient, in the fake layout, added to dw */
+  char *tmp = calloc(n, es);
+  fr_flat(f, (char *)MX_PTR(g_rnn_stash.dw), tmp, 0);
+  for (size_t i = 0; i < n; i++)
+    mx_store_f64(dw, f->dt, (int64_t)i, mx_load_f64(dw, f->dt, (int64_t)i) + mx_load_f64(tmp, f->dt, (int64_t)i));
+  free(tmp);
+  mx_ndarray_free(g_rnn_stash.dw);
+  g_rnn_stash.dw = NULL;
+  g_rnn_bwd_w++;
+  return CUDNN_STATUS_SUCCESS;
+}
+
+
 static mx_cuda_dev g_dev;
 static int dev_init(void) { return 0; }
 static mx_ndarray *clone(const mx_ndarray *a);
@@ -1011,6 +1296,7 @@ static void run_case(const tcase *t) {
   }
   char what[64];
   for (int k = 0; k < nout; k++) {
+    if (!strcmp(t->op, "RNN") && k == 3) continue;   /* the reserve: cuDNN's own, opaque */
     snprintf(what, sizeof what, "output %d", k);
     mx_ndarray *h = host_from(dout[k]);
     compare(what, t, out[k], h);
@@ -1064,6 +1350,7 @@ static void run_case(const tcase *t) {
   for (int k = 0; k < nout; k++) {
     mx_ndarray_free(out[k]); dev_free(dout[k]); mx_ndarray_free(og[k]); dev_free(dog[k]);
   }
+  if (slot) mx_host->storage_release((mx_storage *)slot);   /* the RNN's reserve block */
 }
 
 #define S4(a, b, c, d) {a, b, c, d}
@@ -1202,6 +1489,24 @@ int main(void) {
         tcase t = {lg ? "log_softmax" : "softmax", sm[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
         run_case(&t);
       }
+    /* RNN: every cell, one layer and two bidirectional ones, final states as
+     * outputs or not; in an executor (the reserve space in the node's state
+     * block when the reserve output is too small: g_rnn_extra) or not */
+    const char *rnn_modes[] = {"rnn_relu", "rnn_tanh", "lstm", "gru"};
+    const char *rnn_shapes[] = {"num_layers=1;bidirectional=False", "num_layers=2;bidirectional=True"};
+    for (int m = 0; m < 4; m++)
+      for (int sh = 0; sh < 2; sh++)
+        for (int so = 0; so < 2; so++)
+          for (int ex = 0; ex < 2; ex++) {
+            char prm[256];
+            snprintf(prm, sizeof prm, "state_size=3;mode=%s;%s;state_outputs=%s", rnn_modes[m],
+                     rnn_shapes[sh], so ? "True" : "False");
+#ifndef MX_DNN_REAL_GPU
+            g_rnn_extra = ex ? 40 : 0;
+#endif
+            tcase t = {"RNN", prm, {3}, {S4(4, 2, 5, 0)}, 1, dt, 1, (m + so) % 2, ex};
+            run_case(&t);
+          }
   }
 #ifndef MX_DNN_REAL_GPU
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
@@ -1209,6 +1514,8 @@ int main(void) {
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
   if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
+  printf("RNN: %d forward, %d backward-data, %d backward-weights calls\n", g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w);
+  if (!g_rnn_fwd || !g_rnn_bwd_data || !g_rnn_bwd_w) { printf("FAIL: an RNN path never ran\n"); g_fail++; }
 #endif
   mx_cuda_dnn_shutdown();
   printf("%d comparisons passed, %d failed\n", g_pass, g_fail);

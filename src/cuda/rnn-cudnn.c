@@ -1,0 +1,436 @@
+/*
+ * rnn-cudnn.c -- the fused RNN op (src/ops/rnn.c: vanilla relu/tanh, LSTM,
+ * GRU; layers; one or two directions; dropout between layers; initial and
+ * final states) on the GPU with cuDNN 9's RNN API (cudnnRNNForward,
+ * cudnnRNNBackwardData_v8, cudnnRNNBackwardWeights_v8).
+ *
+ *  - Cells: cuDNN's formulas are the CPU's (LSTM gates i, f, g, o; GRU gates
+ *    r, z, n with r applied to Un h + cn; two bias vectors per gate,
+ *    CUDNN_RNN_DOUBLE_BIAS).
+ *  - Weights: the op's flat parameter vector keeps the CPU (MXNet) layout;
+ *    cuDNN's weight space is opaque, so each call copies every gate's matrix
+ *    and bias into the addresses cudnnGetRNNWeightParams gives (a gate's
+ *    matrix is H rows of the layer's input width, row-major, in both), and
+ *    backward copies the weight gradient back out the same way.  The weight
+ *    spaces, cuDNN's workspace and the sequence lengths are the call's
+ *    scratch (the planned workspace, else a pool block).
+ *  - Data: (T, N, I) sequence-major with every sequence T long
+ *    (CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED); states (L*D, N, H).
+ *  - Forward with is_train runs cuDNN's training mode, whose reserve space
+ *    backward reads: the op's hidden `reserve` output when it is large
+ *    enough (its size is the CPU's, from infer_shape, which cannot ask
+ *    cuDNN), else a device block kept in the executor's per-node state slot
+ *    (released by the op's state_free), else (an imperative call, which has
+ *    no backward) a scratch block.  Without is_train: inference mode.  As
+ *    in MXNet's cuDNN RNN, backward needs a training forward before it.
+ *  - Dropout (p > 0, more than one layer, training): cuDNN's dropout
+ *    between layers, from one dropout state per device (created at first
+ *    use with the call's seed, cudnnRestoreDropoutDescriptor for another
+ *    p).  Its masks are cuDNN's own random numbers, not the CPU's.
+ *  - Math: float32 in strict FMA math unless MXNET_CUDA_ALLOW_TF32_GEMM=1
+ *    (as FullyConnected), float64 in double.
+ * UNVERIFIED on a GPU: compiled and linked only.
+ */
+#include "cudnn-desc.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEVS 16
+#define ALIGN 256
+
+static int rn_size = -1, rn_layers, rn_bidir, rn_mode, rn_p;
+static int m_relu, m_tanh, m_lstm, m_gru;   /* choices of 'mode' */
+
+mx_status mx_dnn_rnn_init(void) {
+  struct { const char *key; int *slot; } keys[] = {
+    {"state_size", &rn_size}, {"num_layers", &rn_layers}, {"bidirectional", &rn_bidir},
+    {"mode", &rn_mode}, {"p", &rn_p}};
+  struct { const char *choice; int *slot; } modes[] = {
+    {"rnn_relu", &m_relu}, {"rnn_tanh", &m_tanh}, {"lstm", &m_lstm}, {"gru", &m_gru}};
+  mx_status rc;
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    if ((rc = mx_dnn_param("RNN", keys[k].key, keys[k].slot))) return rc;
+  for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
+    if ((rc = mx_dnn_choice("RNN", "mode", modes[k].choice, modes[k].slot))) return rc;
+  return MX_OK;
+}
+
+/* ------------------------------------------------ geometry */
+
+typedef struct rnn_geo {
+  int lstm, L, D, G, dt, cdt;
+  cudnnRNNMode_t cell;
+  int64_t T, N, I, H;
+  double p;
+} rnn_geo;
+
+static int geo_of(const mx_param_value *p, const mx_shape *x, int dt, rnn_geo *g, const char **why) {
+  int64_t mode = p[rn_mode].i;
+  if (x->ndim != 3) { *why = "data must be 3-D (sequence, batch, input)"; return -1; }
+  g->lstm = mode == m_lstm;
+  g->cell = mode == m_lstm ? CUDNN_LSTM : mode == m_gru ? CUDNN_GRU
+            : mode == m_relu ? CUDNN_RNN_RELU : CUDNN_RNN_TANH;
+  g->G = mode == m_lstm ? 4 : mode == m_gru ? 3 : 1;
+  g->L = (int)p[rn_layers].i;
+  g->D = p[rn_bidir].i ? 2 : 1;
+  g->H = p[rn_size].i;
+  g->T = x->d[0];
+  g->N = x->d[1];
+  g->I = x->d[2];
+  g->p = p[rn_p].f;
+  g->dt = dt;
+  g->cdt = mx_dnn_cudnn_dtype(dt);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) { *why = "RNN runs in float32 or float64"; return -1; }
+  if (g->T < 1 || g->N < 1 || g->I < 1 || g->H < 1 || g->L < 1) { *why = "an empty sequence"; return -1; }
+  if (g->T > INT_MAX || g->N > INT_MAX || g->I > INT_MAX || g->H > INT_MAX ||
+      g->N * g->H * g->L * g->D > INT_MAX) {
+    *why = "a dimension exceeds cuDNN's int range";
+    return -1;
+  }
+  return 0;
+}
+
+int mx_dnn_rnn_supports(const mx_param_value *p, int nin, const mx_shape *in, const int *dt,
+                        const char **why) {
+  (void)nin;
+  rnn_geo g;
+  return geo_of(p, &in[0], dt[0], &g, why) == 0;
+}
+
+/* dropout between layers in this call */
+static int dropping(const mx_op_ctx *c, const rnn_geo *g) { return c->is_train && g->p > 0 && g->L > 1; }
+
+/* ------------------------------------------------ dropout state per device */
+
+typedef struct drop_state {
+  cudnnDropoutDescriptor_t desc;
+  void *states;
+  size_t bytes;
+  float p;
+} drop_state;
+
+static drop_state g_drop[MAX_DEVS];
+
+void mx_dnn_rnn_shutdown(void) {
+  for (int k = 0; k < MAX_DEVS; k++) {
+    if (g_drop[k].desc) (void)cudnnDestroyDropoutDescriptor(g_drop[k].desc);
+    if (g_drop[k].states) (void)cudaFree(g_drop[k].states);
+    memset(&g_drop[k], 0, sizeof g_drop[k]);
+  }
+}
+
+/* The device's dropout descriptor at rate p (first use: its states). */
+static mx_status drop_get(const mx_op_ctx *c, cudnnHandle_t h, float p, cudnnDropoutDescriptor_t *out) {
+  int dev = mx_cuda_of(c)->id;
+  if (dev < 0 || dev >= MAX_DEVS) return mx_error(MX_ERR_DEVICE, "RNN dropout on gpu(%d): too many devices", dev);
+  drop_state *s = &g_drop[dev];
+  unsigned long long seed = (unsigned long long)c->rng.seed;
+  if (!s->desc) {
+    MX_CUDNN_TRY(cudnnCreateDropoutDescriptor(&s->desc));
+    MX_CUDNN_TRY(cudnnDropoutGetStatesSize(h, &s->bytes));
+    MX_CUDA_TRY(cudaMalloc(&s->states, s->bytes));
+    MX_CUDNN_TRY(cudnnSetDropoutDescriptor(s->desc, h, p, s->states, s->bytes, seed));
+    s->p = p;
+  } else if (s->p != p) {
+    MX_CUDNN_TRY(cudnnRestoreDropoutDescriptor(s->desc, h, p, s->states, s->bytes, seed));
+    s->p = p;
+  }
+  *out = s->desc;
+  return MX_OK;
+}
+
+/* ------------------------------------------------ descriptors */
+
+typedef struct rnn_desc {
+  cudnnRNNDescriptor_t rnn;
+  cudnnRNNDataDescriptor_t x, y;
+  cudnnTensorDescriptor_t h, m, b;    /* states; a gate's matrix and bias */
+  cudnnDropoutDescriptor_t nodrop;    /* rate 0 (no states)               */
+  size_t wbytes, work, reserve;       /* cuDNN's sizes                     */
+} rnn_desc;
+
+static void desc_free(rnn_desc *d) {
+  if (d->rnn) (void)cudnnDestroyRNNDescriptor(d->rnn);
+  if (d->x) (void)cudnnDestroyRNNDataDescriptor(d->x);
+  if (d->y) (void)cudnnDestroyRNNDataDescriptor(d->y);
+  if (d->h) (void)cudnnDestroyTensorDescriptor(d->h);
+  if (d->m) (void)cudnnDestroyTensorDescriptor(d->m);
+  if (d->b) (void)cudnnDestroyTensorDescriptor(d->b);
+  if (d->nodrop) (void)cudnnDestroyDropoutDescriptor(d->nodrop);
+}
+
+/* (T, N, width) sequence-major data, every sequence T long */
+static mx_status data_desc(cudnnRNNDataDescriptor_t *d, const rnn_geo *g, int64_t width) {
+  int *lens = (int *)malloc((size_t)g->N * sizeof(int));
+  if (!lens) return mx_error(MX_ERR_NOMEM, "out of memory (RNN sequence lengths)");
+  for (int64_t k = 0; k < g->N; k++) lens[k] = (int)g->T;
+  cudnnStatus_t st = cudnnCreateRNNDataDescriptor(d);
+  if (st == CUDNN_STATUS_SUCCESS)
+    st = cudnnSetRNNDataDescriptor(*d, (cudnnDataType_t)g->cdt, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED,
+                                   (int)g->T, (int)g->N, (int)width, lens, NULL);
+  free(lens);
+  return st == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(st, "cudnnSetRNNDataDescriptor");
+}
+
+static mx_status desc_make(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, int train,
+                           rnn_desc *d) {
+  memset(d, 0, sizeof *d);
+  mx_status rc;
+  cudnnDropoutDescriptor_t drop = NULL;
+  if (dropping(c, g)) {
+    if ((rc = drop_get(c, h, (float)g->p, &drop))) return rc;
+  } else {
+    MX_CUDNN_TRY(cudnnCreateDropoutDescriptor(&d->nodrop));
+    MX_CUDNN_TRY(cudnnSetDropoutDescriptor(d->nodrop, h, 0.0f, NULL, 0, 0));
+    drop = d->nodrop;
+  }
+  cudnnMathType_t math = g->dt == MX_FLOAT32 && mx_cuda_of(c)->allow_tf32_gemm ? CUDNN_DEFAULT_MATH
+                                                                                 : CUDNN_FMA_MATH;
+  MX_CUDNN_TRY(cudnnCreateRNNDescriptor(&d->rnn));
+  MX_CUDNN_TRY(cudnnSetRNNDescriptor_v8(
+      d->rnn, CUDNN_RNN_ALGO_STANDARD, g->cell, CUDNN_RNN_DOUBLE_BIAS,
+      g->D == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
+      (cudnnDataType_t)g->cdt, (cudnnDataType_t)g->cdt, math, (int32_t)g->I, (int32_t)g->H,
+      (int32_t)g->H, g->L, drop, CUDNN_RNN_PADDED_IO_DISABLED));
+  if ((rc = data_desc(&d->x, g, g->I))) return rc;
+  if ((rc = data_desc(&d->y, g, g->D * g->H))) return rc;
+  int dims[3] = {g->L * g->D, (int)g->N, (int)g->H};
+  int strides[3] = {(int)(g->N * g->H), (int)g->H, 1};
+  MX_CUDNN_TRY(cudnnCreateTensorDescriptor(&d->h));
+  MX_CUDNN_TRY(cudnnSetTensorNdDescriptor(d->h, (cudnnDataType_t)g->cdt, 3, dims, strides));
+  MX_CUDNN_TRY(cudnnCreateTensorDescriptor(&d->m));
+  MX_CUDNN_TRY(cudnnCreateTensorDescriptor(&d->b));
+  MX_CUDNN_TRY(cudnnGetRNNWeightSpaceSize(h, d->rnn, &d->wbytes));
+  MX_CUDNN_TRY(cudnnGetRNNTempSpaceSizes(h, d->rnn, train ? CUDNN_FWD_MODE_TRAINING
+                                                          : CUDNN_FWD_MODE_INFERENCE,
+                                         d->x, &d->work, &d->reserve));
+  return MX_OK;
+}
+
+/* ------------------------------------------------ weights */
+
+/* Elements of a cuDNN matrix or bias descriptor. */
+static mx_status desc_elems(cudnnTensorDescriptor_t t, int64_t *n) {
+  cudnnDataType_t dt;
+  int nd = 0, dims[8], strides[8];
+  MX_CUDNN_TRY(cudnnGetTensorNdDescriptor(t, 8, &dt, &nd, dims, strides));
+  *n = 1;
+  for (int k = 0; k < nd; k++) *n *= dims[k];
+  return MX_OK;
+}
+
+/* Copy every gate's matrix and bias between the op's flat vector `flat`
+ * (src/ops/rnn.c's layout: all weights, layer by layer and direction by
+ * direction, i2h (G H, in) then h2h (G H, H); then all biases in the same
+ * order) and cuDNN's weight space `space`: into the space when to_space,
+ * else out of it. */
+static mx_status weights_copy(cudnnHandle_t h, cudaStream_t st, const rnn_geo *g, const rnn_desc *d,
+                              char *flat, char *space, int to_space) {
+  size_t es = mx_cu_dtype_size(g->dt);
+  int64_t GH = g->G * g->H, woff = 0, wall = 0;
+  for (int l = 0; l < g->L; l++) wall += g->D * GH * ((l ? g->D * g->H : g->I) + g->H);
+  for (int l = 0; l < g->L; l++) {
+    int64_t in = l ? g->D * g->H : g->I;
+    for (int dir = 0; dir < g->D; dir++) {
+      int k = l * g->D + dir;
+      int64_t boff = wall + (int64_t)k * 2 * GH;
+      for (int id = 0; id < 2 * g->G; id++) {
+        int rec = id >= g->G, gate = rec ? id - g->G : id;
+        int64_t cols = rec ? g->H : in;
+        int64_t mo = woff + (rec ? GH * in : 0) + gate * g->H * cols;
+        int64_t bo = boff + (rec ? GH : 0) + gate * g->H;
+        void *ma = NULL, *ba = NULL;
+        int64_t mn, bn;
+        MX_CUDNN_TRY(cudnnGetRNNWeightParams(h, d->rnn, k, d->wbytes, space, id, d->m, &ma, d->b, &ba));
+        mx_status rc = desc_elems(d->m, &mn);
+        if (!rc) rc = desc_elems(d->b, &bn);
+        if (rc) return rc;
+        if (!ma || !ba || mn != g->H * cols || bn != g->H)
+          return mx_error(MX_ERR_INTERNAL, "RNN on the GPU: cuDNN's weight %d of layer %d holds %lld "
+                          "values and its bias %lld, expected %lld and %lld", id, k, (long long)mn,
+                          (long long)bn, (long long)(g->H * cols), (long long)g->H);
+        char *fm = flat + (size_t)mo * es, *fb = flat + (size_t)bo * es;
+        size_t mb = (size_t)mn * es, bb = (size_t)bn * es;
+        MX_CUDA_TRY(cudaMemcpyAsync(to_space ? ma : fm, to_space ? fm : ma, mb, cudaMemcpyDeviceToDevice, st));
+        MX_CUDA_TRY(cudaMemcpyAsync(to_space ? ba : fb, to_space ? fb : ba, bb, cudaMemcpyDeviceToDevice, st));
+      }
+      woff += GH * (in + g->H);
+    }
+  }
+  return MX_OK;
+}
+
+/* ------------------------------------------------ scratch and reserve */
+
+static size_t up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* The call's scratch, carved in order: weight space, weight-gradient space
+ * (backward), cuDNN's workspace, sequence lengths, then `extra` bytes. */
+typedef struct rnn_parts {
+  mx_scratch sc;
+  char *w, *dw, *work, *extra;
+  int32_t *lens;
+} rnn_parts;
+
+static mx_status parts_open(const mx_op_ctx *c, const rnn_geo *g, const rnn_desc *d, int backward,
+                            size_t extra, rnn_parts *s) {
+  memset(s, 0, sizeof *s);
+  size_t lens = up((size_t)g->N * sizeof(int32_t));
+  size_t need = up(d->wbytes) * (backward ? 2 : 1) + up(d->work) + lens + up(extra);
+  mx_status rc = mx_host->scratch_open(c, need, &s->sc);
+  if (rc) return rc;
+  char *p = s->sc.base;
+  s->w = p;
+  p += up(d->wbytes);
+  if (backward) {
+    s->dw = p;
+    p += up(d->wbytes);
+  }
+  s->work = p;
+  p += up(d->work);
+  s->lens = (int32_t *)p;
+  p += lens;
+  s->extra = extra ? p : NULL;
+  return mx_cu_fill(mx_cuda_of(c)->stream, s->lens, MX_INT32, g->N, (double)g->T);
+}
+
+/* Where training keeps cuDNN's reserve space: the reserve output when it
+ * is large enough, else the node's state block (grown here when forward),
+ * else NULL (an imperative call: the caller takes scratch). */
+static mx_status reserve_of(const mx_op_ctx *c, mx_ndarray *res, size_t need, int forward, void **out) {
+  size_t have = res ? (size_t)mx_cu_size(&res->shape) * mx_cu_dtype_size(res->dtype) : 0;
+  *out = NULL;
+  if (need <= have) {
+    *out = MX_PTR(res);
+    return MX_OK;
+  }
+  if (!c->state) return MX_OK;
+  mx_storage *s = (mx_storage *)*c->state;
+  if (forward && (!s || s->bytes < need)) {
+    if (s) mx_host->storage_release(s);
+    *c->state = NULL;
+    mx_status rc = mx_host->storage_alloc(need, c->ctx, &s);
+    if (rc) return rc;
+    *c->state = s;
+  }
+  if (!s || s->bytes < need)
+    return mx_error(MX_ERR_INTERNAL, "RNN backward on the GPU found no reserve space of its forward "
+                    "(backward needs a forward with is.train = TRUE first)");
+  *out = s->data;
+  return MX_OK;
+}
+
+/* ------------------------------------------------ forward */
+
+static mx_status fwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d,
+                         mx_ndarray *const *in, int nin, mx_ndarray *const *out) {
+  int train = c->is_train;
+  void *reserve = NULL;
+  mx_status rc = train ? reserve_of(c, out[3], d->reserve, 1, &reserve) : MX_OK;
+  if (rc) return rc;
+  rnn_parts s;
+  if ((rc = parts_open(c, g, d, 0, train && !reserve ? d->reserve : 0, &s))) return rc;
+  if (train && !reserve) reserve = s.extra;
+  cudaStream_t st = mx_cuda_of(c)->stream;
+  rc = weights_copy(h, st, g, d, (char *)MX_PTR(in[1]), s.w, 1);
+  const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
+  if (!rc) {
+    cudnnStatus_t e = cudnnRNNForward(
+        h, d->rnn, train ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, s.lens, d->x,
+        MX_PTR(in[0]), d->y, MX_PTR(out[0]), d->h, MX_PTR(in[2]), MX_PTR(out[1]), d->h, cx,
+        g->lstm ? MX_PTR(out[2]) : NULL, d->wbytes, s.w, d->work, s.work,
+        train ? d->reserve : 0, train ? reserve : NULL);
+    if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnRNNForward");
+  }
+  /* cy is 0 unless LSTM, as on the CPU */
+  if (!rc && !g->lstm) rc = mx_cu_fill(st, MX_PTR(out[2]), g->dt, mx_cu_size(&out[2]->shape), 0.0);
+  mx_host->scratch_close(&s.sc);
+  return rc;
+}
+
+mx_status mx_dnn_rnn_fwd(KARGS) {
+  (void)nout; (void)req;
+  const char *why = "";
+  rnn_geo g;
+  if (geo_of(p, &in[0]->shape, in[0]->dtype, &g, &why))
+    return mx_error(MX_ERR_UNSUPPORTED, "RNN on the GPU: %s", why);
+  cudnnHandle_t h;
+  rnn_desc d;
+  memset(&d, 0, sizeof d);
+  mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), &h);
+  if (!rc) rc = desc_make(c, h, &g, c->is_train, &d);
+  if (!rc) rc = fwd_run(c, h, &g, &d, in, nin, out);
+  desc_free(&d);
+  return rc;
+}
+
+/* ------------------------------------------------ backward */
+
+#define WANT(j) mx_dnn_want(ig[j], req, j)
+
+static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d,
+                         mx_ndarray *const *og, mx_ndarray *const *in, int nin,
+                         mx_ndarray *const *out, mx_ndarray *const *ig, const int *req) {
+  void *reserve;
+  mx_status rc = reserve_of(c, out[3], d->reserve, 0, &reserve);
+  if (rc) return rc;
+  if (!reserve)
+    return mx_error(MX_ERR_UNSUPPORTED, "RNN backward on the GPU needs an executor (its forward's "
+                    "reserve space)");
+  size_t es = mx_cu_dtype_size(g->dt);
+  size_t ybytes = (size_t)(g->T * g->N * g->D * g->H) * es, xbytes = (size_t)(g->T * g->N * g->I) * es;
+  /* extra: zeros for a missing output gradient, then dx when it is not wanted */
+  size_t zero = og[0] ? 0 : up(ybytes), dxs = WANT(0) ? 0 : up(xbytes);
+  rnn_parts s;
+  if ((rc = parts_open(c, g, d, 1, zero + dxs, &s))) return rc;
+  cudaStream_t st = mx_cuda_of(c)->stream;
+  const void *dy = og[0] ? MX_PTR(og[0]) : s.extra;
+  void *dx = WANT(0) ? MX_PTR(ig[0]) : s.extra + zero;
+  if (!og[0]) rc = mx_cu_fill(st, s.extra, g->dt, (int64_t)(ybytes / es), 0.0);
+  if (!rc) rc = weights_copy(h, st, g, d, (char *)MX_PTR(in[1]), s.w, 1);
+  const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
+  if (!rc) {
+    cudnnStatus_t e = cudnnRNNBackwardData_v8(
+        h, d->rnn, s.lens, d->y, MX_PTR(out[0]), dy, d->x, dx, d->h, MX_PTR(in[2]),
+        og[1] ? MX_PTR(og[1]) : NULL, WANT(2) ? MX_PTR(ig[2]) : NULL, d->h, cx,
+        g->lstm && og[2] ? MX_PTR(og[2]) : NULL, g->lstm && nin > 3 && WANT(3) ? MX_PTR(ig[3]) : NULL,
+        d->wbytes, s.w, d->work, s.work, d->reserve, reserve);
+    if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnRNNBackwardData_v8");
+  }
+  /* the weight gradient after the data gradient (it reads what that left
+   * in the reserve space), summed into a zeroed space, then copied out */
+  if (!rc && WANT(1)) {
+    cudaError_t ce = cudaMemsetAsync(s.dw, 0, d->wbytes, st);
+    if (ce != cudaSuccess) rc = mx_cuda_check(ce, "cudaMemsetAsync");
+  }
+  if (!rc && WANT(1)) {
+    cudnnStatus_t e = cudnnRNNBackwardWeights_v8(
+        h, d->rnn, CUDNN_WGRAD_MODE_ADD, s.lens, d->x, MX_PTR(in[0]), d->h, MX_PTR(in[2]), d->y,
+        MX_PTR(out[0]), d->wbytes, s.dw, d->work, s.work, d->reserve, reserve);
+    if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnRNNBackwardWeights_v8");
+    if (!rc) rc = weights_copy(h, st, g, d, (char *)MX_PTR(ig[1]), s.dw, 0);
+  }
+  mx_host->scratch_close(&s.sc);
+  return rc;
+}
+
+mx_status mx_dnn_rnn_bwd(BARGS) {
+  (void)nout;
+  const char *why = "";
+  rnn_geo g;
+  if (geo_of(p, &in[0]->shape, in[0]->dtype, &g, &why))
+    return mx_error(MX_ERR_UNSUPPORTED, "RNN on the GPU: %s", why);
+  int any = 0;
+  for (int j = 0; j < nin; j++) any |= WANT(j);
+  if (!any) return MX_OK;
+  cudnnHandle_t h;
+  rnn_desc d;
+  memset(&d, 0, sizeof d);
+  mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), &h);
+  if (!rc) rc = desc_make(c, h, &g, 1, &d);
+  if (!rc) rc = bwd_run(c, h, &g, &d, og, in, nin, out, ig, req);
+  desc_free(&d);
+  return rc;
+}
