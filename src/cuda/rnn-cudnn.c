@@ -186,8 +186,9 @@ static mx_status desc_make(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g
     MX_CUDNN_TRY(cudnnSetDropoutDescriptor(d->nodrop, h, 0.0f, NULL, 0, 0));
     drop = d->nodrop;
   }
-  cudnnMathType_t math = g->dt == MX_FLOAT32 && mx_cuda_of(c)->allow_tf32_gemm ? CUDNN_DEFAULT_MATH
-                                                                                 : CUDNN_FMA_MATH;
+  /* float32: FMA only (no TF32) unless allowed; float64 has no tensor-core math */
+  cudnnMathType_t math = g->dt == MX_FLOAT32 && !mx_cuda_of(c)->allow_tf32_gemm ? CUDNN_FMA_MATH
+                                                                                  : CUDNN_DEFAULT_MATH;
   MX_CUDNN_TRY(cudnnCreateRNNDescriptor(&d->rnn));
   MX_CUDNN_TRY(cudnnSetRNNDescriptor_v8(
       d->rnn, CUDNN_RNN_ALGO_STANDARD, g->cell, CUDNN_RNN_DOUBLE_BIAS,
