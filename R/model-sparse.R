@@ -71,17 +71,16 @@ model.json.write <- function(p) {
 # Without a split node (or on a GPU) the user's symbol, shapes and requests,
 # and no splits.  A FullyConnected reading CSR data is split on one or
 # several CPU devices, in one process or distributed (model.split.allreduce);
-# an Embedding on one or several CPU devices in one process (each device
-# looks up its slice of the batch; the weight's gradient comes from the
-# devices' out-gradients joined), unless options(mxnet.embedding.split =
-# FALSE).  `grad.req` is named by parameter;
+# so is an Embedding (each device looks up its slice of the batch; the
+# weight's gradient comes from the devices' out-gradients joined), unless
+# options(mxnet.embedding.split = FALSE).  `grad.req` is named by parameter;
 # prediction passes every parameter as "write" and embeddings = FALSE, and
 # binds without gradients.
-model.graph.split <- function(symbol, grad.req, feeds, input.shapes, ctx, dist, embeddings = TRUE) {
+model.graph.split <- function(symbol, grad.req, feeds, input.shapes, ctx, embeddings = TRUE) {
   plain <- list(symbol = symbol, shapes = input.shapes, grad.req = grad.req, splits = list())
   if (!all(vapply(ctx, function(c) c$device == "cpu", NA))) return(plain)
   p <- .Call(C_mx_r_json_parse, charToRaw(as.json(symbol)))
-  embeddings <- embeddings && !dist && isTRUE(getOption("mxnet.embedding.split", TRUE))
+  embeddings <- embeddings && isTRUE(getOption("mxnet.embedding.split", TRUE))
   splits <- model.split.find(p, names(grad.req)[grad.req != "null"], feeds, feeds$csr, embeddings)
   if (!length(splits)) return(plain)
   for (s in splits) p$nodes[[s$node]] <- list(op = "null", name = s$input, attrs = list(), inputs = list())
@@ -208,13 +207,14 @@ model.split.grads <- function(splits, execs, grads, param.names, batch, feeds) {
 }
 
 # Distributed training: the split gradients summed over the workers.  A
-# FullyConnected weight's row_sparse gradient travels as a dense array of the
-# weight's shape beside a mask of the rows (features) it holds, so that the
-# sum keeps every row some worker's batch holds: the rows one process would
-# update lazily on the global batch.  Biases are summed as they are.
+# FullyConnected's or an Embedding's row_sparse weight gradient travels as a
+# dense array of the weight's shape beside a mask of the rows (features,
+# vocabulary entries) it holds, so that the sum keeps every row some
+# worker's batch holds: the rows one process would update lazily on the
+# global batch.  Biases are summed as they are.
 model.split.allreduce <- function(kv, splits, grads, param.names) {
   fc <- Filter(function(s) s$kind == "fc", splits)
-  w <- match(vapply(fc, `[[`, "", "weight"), param.names)
+  w <- match(vapply(splits, `[[`, "", "weight"), param.names)
   b <- match(Filter(Negate(is.na), vapply(fc, `[[`, "", "bias")), param.names)
   dense <- lapply(grads[w], mx.nd.cast.storage, "default")
   masks <- lapply(grads[w], function(g) {

@@ -385,7 +385,7 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   grad.req <- ifelse(param.names %in% fixed.param, "null", "write")
   names(grad.req) <- param.names
   # sparse_grad Embeddings, CSR data: the executors may run a split graph (model-sparse.R)
-  bind <- model.graph.split(symbol, grad.req, feeds, input.shapes, ctx, dist)
+  bind <- model.graph.split(symbol, grad.req, feeds, input.shapes, ctx)
   execs <- lapply(seq_len(ndev), function(i) {
     shp <- lapply(bind$shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
     ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx[[i]], grad.req = bind$grad.req), shp))
@@ -766,7 +766,7 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   # a FullyConnected over CSR data runs by sparse dot (model-sparse.R)
   req <- rep("write", length(model$arg.params))
   names(req) <- names(model$arg.params)
-  bind <- model.graph.split(model$symbol, req, feeds, shapes, list(ctx), FALSE, embeddings = FALSE)
+  bind <- model.graph.split(model$symbol, req, feeds, shapes, list(ctx), embeddings = FALSE)
   ex <- predict.bind(bind, ctx, model)
   predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
   feeds$splits <- bind$splits

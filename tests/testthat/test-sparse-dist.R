@@ -1,7 +1,8 @@
-# CSR training data in distributed training (kvstore = "dist_sync"): each
-# worker trains on its part of every global batch, the split FullyConnected's
-# row_sparse weight gradient is summed over the workers (R/model-sparse.R,
-# model.split.allreduce), and the result is the single-process model.
+# CSR training data and Embeddings in distributed training (kvstore =
+# "dist_sync"): each worker trains on its part of every global batch, the
+# split FullyConnected's or Embedding's row_sparse weight gradient is summed
+# over the workers (R/model-sparse.R, model.split.allreduce), and the result
+# is the single-process model.
 # MPI jobs: helper-mpi.R.
 
 # A worker's script: 96 examples of 30 features (the last 10 in no example),
@@ -33,9 +34,36 @@ m <- mx.model.FeedForward.create(net, X = X, y = y, ctx = %s, num.round = 3, arr
 result <- list(arg = lapply(m$arg.params, as.array), w0 = as.array(p0$fc1_weight), grads = count$grads,
                sums = count$sums, history = m$history)", ctx, 24L %/% np, opt)
 
-csr_dist_check <- function(opt, ctx = "mx.cpu()") {
+# The same with an Embedding: 96 sequences of 6 tokens from a vocabulary of
+# 50 (the last 10 in no sequence), Embedding (sparse_grad) -> FullyConnected.
+emb_dist_code <- function(np, opt, ctx = "mx.cpu()") sprintf("
+N <- 96; V <- 50
+set.seed(5)
+X <- matrix(sample(0:39, 6 * N, replace = TRUE), 6, N)
+y <- as.numeric(colSums(X < 10) > 1)
+net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
+  mx.symbol.Embedding(mx.symbol.Variable('data'), input_dim = V, output_dim = 4, sparse_grad = TRUE,
+                      name = 'emb')),
+  num_hidden = 2, name = 'fc'), name = 'sm')
+count <- new.env(); count$grads <- 0; count$sums <- 0
+ns <- asNamespace('mxnet')
+suppressMessages({
+  trace(mxnet:::model.split.grads, bquote(assign('grads', .(count)$grads + 1, envir = .(count))), print = FALSE, where = ns)
+  trace(mxnet:::model.split.allreduce, bquote(assign('sums', .(count)$sums + 1, envir = .(count))), print = FALSE, where = ns)
+})
+set.seed(3)
+p0 <- mx.model.init.params(net, list(data = c(6, 4)), list(sm_label = 4), mx.init.uniform(0.3), mx.cpu())$arg.params
+set.seed(100 + RANK)
+if (RANK == 0L) set.seed(11)
+m <- mx.model.FeedForward.create(net, X = X, y = y, ctx = %s, num.round = 3, array.batch.size = %d,
+  array.layout = 'colmajor', arg.params = p0, kvstore = 'dist_sync',
+  eval.data = list(data = X, label = y), eval.metric = mx.metric.accuracy, verbose = FALSE, %s)
+result <- list(arg = lapply(m$arg.params, as.array), w0 = as.array(p0$emb_weight), grads = count$grads,
+               sums = count$sums, history = m$history)", ctx, 24L %/% np, opt)
+
+csr_dist_check <- function(opt, ctx = "mx.cpu()", code = csr_dist_code) {
   runs <- lapply(c(1L, 2L), function(np) {
-    r <- run_mpi(np, csr_dist_code(np, opt, if (np == 1L) "mx.cpu()" else ctx), timeout = 120)
+    r <- run_mpi(np, code(np, opt, if (np == 1L) "mx.cpu()" else ctx), timeout = 120)
     expect_job_ok(r)
     r$results
   })
@@ -69,4 +97,17 @@ test_that("dist_sync with CSR data: 2 workers train the single-process model (ad
   expect_equal(dim(one$arg$fc1_weight), c(30L, 6L))
   expect_equal(one$arg$fc1_weight[21:30, ], one$w0[21:30, ], tolerance = 1e-7)
   expect_gt(min(apply(abs(one$arg$fc1_weight[1:20, ] - one$w0[1:20, ]), 1, max)), 1e-4)
+})
+
+test_that("dist_sync with an Embedding: 2 workers train the single-process model, lazily", {
+  mpi_skip()
+  one <- csr_dist_check("learning.rate = 0.3, momentum = 0.9", code = emb_dist_code)
+  expect_gt(max(one$history$train), 0.65)   # the majority class is 0.53
+  csr_dist_check("learning.rate = 0.3, momentum = 0.9", "list(mx.cpu(0), mx.cpu(1))", code = emb_dist_code)
+  one <- csr_dist_check("optimizer = 'adam', learning.rate = 0.05, wd = 0.01", code = emb_dist_code)
+  # vocabulary entries 40-49 are in no sequence: their rows keep their initial weights (lazy
+  # Adam with weight decay), the used ones move
+  expect_equal(dim(one$arg$emb_weight), c(4L, 50L))
+  expect_equal(one$arg$emb_weight[, 41:50], one$w0[, 41:50], tolerance = 1e-7)
+  expect_gt(min(apply(abs(one$arg$emb_weight[, 1:40] - one$w0[, 1:40]), 2, max)), 1e-4)
 })
