@@ -53,12 +53,17 @@ exec.options <- function() {
 #' names(ex$ref.arg.arrays)
 #' @export
 mx.simple.bind <- function(symbol, ctx = NULL, grad.req = "null", fixed.param = NULL, ...) {
+  exec.simple.bind(symbol, ctx, grad.req, fixed.param, list(...))
+}
+
+# mx.simple.bind with the shapes as a list; planned.grads: the "write"
+# gradients live in the executor's plan (exec.bind)
+exec.simple.bind <- function(symbol, ctx, grad.req, fixed.param, shapes, planned.grads = FALSE) {
   if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
   if (is.null(ctx)) ctx <- mx.ctx.default()
-  shapes <- list(...)
   if (!length(shapes) || is.null(names(shapes)) || any(names(shapes) == ""))
     stop("give the input shapes by name, e.g. data = c(28, 28, 1, 100)", call. = FALSE)
-  sh <- mx.symbol.infer.shape(symbol, ...)
+  sh <- do.call(mx.symbol.infer.shape, c(list(symbol), shapes))
   if (is.null(sh))
     stop(sprintf("cannot infer every shape from %s; give the shapes of more inputs (arguments: %s)",
                  paste(names(shapes), collapse = ", "), paste(arguments(symbol), collapse = ", ")),
@@ -67,7 +72,7 @@ mx.simple.bind <- function(symbol, ctx = NULL, grad.req = "null", fixed.param = 
   aux <- lapply(sh$aux.shapes, function(s) mx.nd.zeros(s, ctx))
   arg.names <- names(args)
   reqs <- exec.grad.reqs(arg.names, grad.req, fixed.param)
-  exec.bind(symbol, ctx, args, reqs, aux)
+  exec.bind(symbol, ctx, args, reqs, aux, planned.grads = planned.grads)
 }
 
 exec.grad.reqs <- function(arg.names, grad.req, fixed.param = NULL) {
@@ -100,16 +105,23 @@ exec.grad.reqs <- function(arg.names, grad.req, fixed.param = NULL) {
   reqs
 }
 
-# Bind existing argument/aux arrays (not copied); gradients allocated per req.
-exec.bind <- function(symbol, ctx, args, reqs, aux, grads = NULL) {
-  if (is.null(grads)) {
-    r <- reqs[names(args)]   # by position below: [[name]] is a linear search
-    grads <- lapply(seq_along(args), function(i) if (r[[i]] == "null") NULL else
+# Bind existing argument/aux arrays (not copied); gradients allocated per
+# req.  planned.grads: a "write" gradient is not an array of its own but a
+# block of the executor's plan, alive from its first write in backward to
+# the end of backward (so it takes no memory while forward values are
+# alive); its contents are valid from backward until the next forward, which
+# is how the training loop reads them.  Executors users bind keep MXNet's
+# arrays, valid until the next backward.
+exec.bind <- function(symbol, ctx, args, reqs, aux, grads = NULL, planned.grads = FALSE) {
+  r <- reqs[names(args)]   # by position below: [[name]] is a linear search
+  planned <- planned.grads & is.null(grads) & r == "write"
+  if (is.null(grads))
+    grads <- lapply(seq_along(args), function(i) if (r[[i]] == "null" || planned[[i]]) NULL else
       mx.nd.zeros(dim(args[[i]]) %||% integer(0), ctx, dtype = mx.nd.dtype(args[[i]])))
-  }
   names(grads) <- names(args)
   ptr <- .Call(C_mx_r_exec_bind, symbol, ctx, unname(args), unname(grads),
-               unname(grad.req.codes[reqs]), unname(aux), unname(exec.options()))
+               unname(grad.req.codes[reqs]), unname(aux), unname(c(exec.options(), planned = any(planned))))
+  for (i in which(planned)) grads[i] <- list(.Call(C_mx_r_exec_grad, ptr, i))
   e <- new.env(parent = emptyenv())
   e$ptr <- ptr
   e$symbol <- symbol

@@ -388,7 +388,8 @@ model.train.loop <- function(symbol, ctx, input.shapes, arg.params, aux.params, 
   bind <- model.graph.split(symbol, grad.req, feeds, input.shapes, ctx)
   execs <- lapply(seq_len(ndev), function(i) {
     shp <- lapply(bind$shapes, function(s) { s[length(s)] <- slices[[i]]$n; s })
-    ex <- do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx[[i]], grad.req = bind$grad.req), shp))
+    # the gradients live in the plan: read after backward, before the next forward
+    ex <- exec.simple.bind(bind$symbol, ctx[[i]], bind$grad.req, NULL, shp, planned.grads = TRUE)
     mx.exec.update.arg.arrays(ex, arg.params, match.name = TRUE)
     mx.exec.update.aux.arrays(ex, aux.params, match.name = TRUE)
     ex

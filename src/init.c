@@ -73,6 +73,7 @@ static const R_CallMethodDef call_methods[] = {
   CALLDEF(mx_r_exec_forward, 2),
   CALLDEF(mx_r_exec_backward, 2),
   CALLDEF(mx_r_exec_outputs, 1),
+  CALLDEF(mx_r_exec_grad, 2),
   CALLDEF(mx_r_exec_memory, 1),
   CALLDEF(mx_r_scratch_fallbacks, 0),
   CALLDEF(mx_r_exec_profile, 2),

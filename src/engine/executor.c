@@ -31,7 +31,9 @@ typedef struct buf {
   mx_shape shape;
   int dtype;
   int external;      /* given by the caller (args, aux, user grads)        */
-  int keep;          /* planned alone and never reused (graph outputs)     */
+  int keep;          /* planned alone and never reused (graph outputs,
+                        planned argument gradients): alive to the end     */
+  int arg_grad;      /* an argument's planned gradient (opts.planned_grads) */
   int first, last;   /* steps of the first write and the last read          */
   int block;
   mx_ndarray *arr;
@@ -109,6 +111,9 @@ struct mx_executor {
   fold *folds;               /* inference folding (bind_fold)              */
   int nfolds;
   int *fold_of;              /* per step: its fold, or -1 (NULL: none)      */
+  int nargs;
+  int *arg_grad;             /* per argument: its planned gradient buffer,
+                                or -1 (opts.planned_grads)                   */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -195,6 +200,7 @@ void mx_executor_free(mx_executor *e) {
   free(e->head_buf);
   free(e->head_loss);
   free(e->head_grad_buf);
+  free(e->arg_grad);
   free(e->order);
   free(e->mirror_ok);
   free(e->folds);
@@ -538,9 +544,22 @@ static mx_status bind_grad_needs(bind_ctx *c) {
   return MX_OK;
 }
 
-/* The caller's gradient array of variable node i, checked. */
+/* The gradient buffer of variable node i: the caller's array, checked; or,
+ * with opts.planned_grads and no array for a "write" gradient, a buffer of
+ * the plan kept from its first write in backward to the end (so it takes
+ * no memory while forward values are alive; mx_executor_grad reads it). */
 static mx_status argument_grad_buf(bind_ctx *c, int i) {
   int a = c->arg_of[i];
+  mx_executor *e = c->e;
+  if ((!c->grads || !c->grads[a]) && c->opts.planned_grads && c->grad_req[a] == MX_GRAD_WRITE) {
+    if (!e->arg_grad && !(e->arg_grad = ints(c->nargs, -1))) return oom();
+    e->nargs = c->nargs;
+    int b = new_buf(e, mx_ndarray_shape(c->args[a]), mx_ndarray_dtype(c->args[a]), 0, 1);
+    if (b < 0) return oom();
+    e->bufs[b].arg_grad = 1;
+    e->arg_grad[a] = c->gbuf[c->off[i]] = b;
+    return MX_OK;
+  }
   if (!c->grads || !c->grads[a]) return mx_error(MX_ERR_ARG, "argument '%s' needs a gradient array", c->argn[a]);
   if (!mx_shape_equal(mx_ndarray_shape(c->grads[a]), mx_ndarray_shape(c->args[a])) ||
       mx_ndarray_dtype(c->grads[a]) != mx_ndarray_dtype(c->args[a]))
@@ -1694,11 +1713,12 @@ void mx_executor_set_step_hook(mx_executor *e, mx_exec_step_fn fn, void *user) {
 }
 
 /* An external buffer's last use is its final write: gradients are written
- * (or accumulated into) by backward and read by no later step. */
+ * (or accumulated into) by backward and read by no later step.  So is a
+ * planned argument gradient's (its array: a view, mx_executor_grad). */
 int mx_executor_final_step(const mx_executor *e, const mx_ndarray *a) {
   for (int i = 0; i < e->nbufs; i++) {
     const buf *b = &e->bufs[i];
-    if (b->external && b->arr && mx_ndarray_same(b->arr, a))
+    if ((b->external || b->arg_grad) && b->arr && mx_ndarray_same(b->arr, a))
       return b->last >= e->nfwd ? b->last : -1;
   }
   return -1;
@@ -1740,6 +1760,14 @@ mx_status mx_executor_output(const mx_executor *e, int i, mx_ndarray **out) {
   const buf *b = &e->bufs[e->head_buf[i]];
   if (!b->arr) return mx_error(MX_ERR_INTERNAL, "output %d has no array", i + 1);
   return mx_ndarray_view(b->arr, out);
+}
+
+mx_status mx_executor_grad(const mx_executor *e, int a, mx_ndarray **out) {
+  *out = NULL;
+  int b = e->arg_grad && a >= 0 && a < e->nargs ? e->arg_grad[a] : -1;
+  if (b < 0) return mx_error(MX_ERR_ARG, "argument %d has no planned gradient", a + 1);
+  if (!e->bufs[b].arr) return mx_error(MX_ERR_INTERNAL, "the gradient of argument %d has no array", a + 1);
+  return mx_ndarray_view(e->bufs[b].arr, out);
 }
 
 void mx_executor_memory(const mx_executor *e, mx_exec_memory *out) {

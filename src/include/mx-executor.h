@@ -27,6 +27,9 @@ typedef struct mx_exec_opts {
   int fold;          /* inference folding (executors without backward)     */
   double mirror_costly; /* mirror: share of the forward work of costly ops
                            (convolutions) that may be recomputed too       */
+  int planned_grads; /* an argument with grad_req WRITE and no gradient array
+                        gets a gradient in the plan, valid from the end of
+                        backward until the next forward (mx_executor_grad) */
 } mx_exec_opts;
 
 /* args/aux in the symbol's list order (arguments(), auxiliary.states());
@@ -59,6 +62,9 @@ int mx_executor_num_outputs(const mx_executor *e);
 int mx_executor_is_random(const mx_executor *e);
 /* A new view of output i (the caller frees it). */
 mx_status mx_executor_output(const mx_executor *e, int i, mx_ndarray **out);
+/* A view of argument a's planned gradient (opts.planned_grads); an error
+ * when it has none. */
+mx_status mx_executor_grad(const mx_executor *e, int a, mx_ndarray **out);
 
 typedef struct mx_exec_memory {
   int64_t planned_bytes;     /* the arena: intermediate values and scratch    */

@@ -51,13 +51,14 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
   mx_ndarray **x = nd_list(aux, "aux.arrays", 0, &nx);
   if (TYPEOF(reqs) != INTSXP || XLENGTH(reqs) != na) mx_r_value_error("grad.req must give one request per argument");
   if (g && ng != na) mx_r_value_error("grad.arrays must have one entry (or NULL) per argument");
-  mx_exec_opts o = {1, 1, 0, 1, 0};
-  if (TYPEOF(opts) == REALSXP && XLENGTH(opts) == 5) {
+  mx_exec_opts o = {1, 1, 0, 1, 0, 0};
+  if (TYPEOF(opts) == REALSXP && XLENGTH(opts) >= 5) {
     o.plan_memory = REAL(opts)[0] != 0;
     o.inplace = REAL(opts)[1] != 0;
     o.mirror = REAL(opts)[2] != 0;
     o.fold = REAL(opts)[3] != 0;
     o.mirror_costly = REAL(opts)[4];
+    o.planned_grads = XLENGTH(opts) > 5 && REAL(opts)[5] != 0;
   }
   if (!exec_tag) exec_tag = Rf_install("MXExecutor");
   SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, exec_tag, R_NilValue));
@@ -112,6 +113,14 @@ SEXP mx_r_exec_outputs(SEXP ptr) {
   }
   UNPROTECT(1);
   return out;
+}
+
+/* The planned gradient of argument i (1-based), a view (exec.bind). */
+SEXP mx_r_exec_grad(SEXP ptr, SEXP i) {
+  mx_executor *e = mx_r_exec_get(ptr);
+  mx_ndarray *a;
+  mx_r_check(mx_executor_grad(e, Rf_asInteger(i) - 1, &a));
+  return mx_r_wrap_nd(a);
 }
 
 /* A named numeric vector of n values. */

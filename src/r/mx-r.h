@@ -131,6 +131,7 @@ SEXP mx_r_exec_bind(SEXP sym, SEXP ctx, SEXP args, SEXP grads, SEXP reqs, SEXP a
 SEXP mx_r_exec_forward(SEXP ptr, SEXP is_train);
 SEXP mx_r_exec_backward(SEXP ptr, SEXP head_grads);
 SEXP mx_r_exec_outputs(SEXP ptr);
+SEXP mx_r_exec_grad(SEXP ptr, SEXP i);
 SEXP mx_r_exec_memory(SEXP ptr);
 SEXP mx_r_scratch_fallbacks(void);
 SEXP mx_r_exec_profile(SEXP ptr, SEXP on);

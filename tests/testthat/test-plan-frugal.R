@@ -311,3 +311,65 @@ test_that("the fused RNN takes its scratch from the executor's plan", {
   expect_identical(.Call(mxnet:::C_mx_r_scratch_fallbacks)[["calls"]], before[["calls"]])
   expect_true(all(is.finite(as.array(ex$ref.grad.arrays$lstm_parameters))))
 })
+
+# Planned gradients (exec.bind(planned.grads = TRUE), the training loop's
+# executors): an argument's "write" gradient is a block of the plan alive
+# from its first write in backward, not an array held all along.
+planned_net <- function() {
+  x <- mx.symbol.Variable("data")
+  w <- mx.symbol.Variable("shared_weight")   # read by two convolutions: contributions summed
+  a <- mx.symbol.Convolution(x, weight = w, kernel = c(3, 3), pad = c(1, 1), num_filter = 16, no_bias = TRUE,
+                             name = "ca")
+  a <- mx.symbol.Activation(mx.symbol.BatchNorm(a, fix_gamma = FALSE, name = "bna"), act_type = "relu")
+  b <- mx.symbol.Convolution(a, weight = w, kernel = c(3, 3), pad = c(1, 1), num_filter = 16, no_bias = TRUE,
+                             name = "cb")
+  h <- mx.symbol.Activation(mx.symbol.BatchNorm(b, fix_gamma = FALSE, name = "bnb"), act_type = "relu")
+  for (i in 1:3) h <- mx.symbol.Activation(mx.symbol.Convolution(h, kernel = c(3, 3), pad = c(1, 1),
+                                                                 num_filter = 16, name = paste0("c", i)),
+                                           act_type = "relu")
+  p <- mx.symbol.Pooling(h, kernel = c(2, 2), global_pool = TRUE, pool_type = "avg")
+  mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(p), num_hidden = 3, name = "fc"), name = "sm")
+}
+
+test_that("planned gradients equal the arrays' gradients and take memory only after the forward values die", {
+  shapes <- list(data = c(24, 24, 16, 8))
+  ex0 <- mxnet:::exec.simple.bind(planned_net(), mx.cpu(), "write", NULL, shapes)
+  ex1 <- mxnet:::exec.simple.bind(planned_net(), mx.cpu(), "write", NULL, shapes, planned.grads = TRUE)
+  fill_args(ex0); fill_args(ex1)
+  s0 <- step_state(ex0); s1 <- step_state(ex1)
+  expect_identical(names(s1$grad), names(s0$grad))
+  for (n in names(s0$grad)) expect_equal(s1$grad[[n]], s0$grad[[n]], tolerance = 1e-6, info = n)
+  expect_equal(s1$out, s0$out)
+  # a second step writes the gradients again (no accumulation into old values)
+  s1b <- step_state(ex1)
+  for (n in names(s0$grad)) expect_equal(s1b$grad[[n]], s0$grad[[n]], tolerance = 1e-6, info = n)
+  m0 <- mx.exec.memory(ex0); m1 <- mx.exec.memory(ex1)
+  gbytes <- sum(vapply(Filter(Negate(is.null), ex0$ref.grad.arrays), function(g) 4 * length(g), 0))
+  expect_equal(m0[["external_bytes"]] - m1[["external_bytes"]], gbytes)
+  # the gradients overlay forward values that died: the plan grows by less than they hold
+  expect_lt(m1[["planned_bytes"]] - m0[["planned_bytes"]], 0.5 * gbytes)
+  expect_true(all(vapply(ex1$ref.grad.arrays[names(s0$grad)], is.mx.ndarray, NA)))
+  expect_null(ex1$ref.grad.arrays$data)
+})
+
+test_that("training on planned gradients gives the weights of training on gradient arrays", {
+  net <- conv_bn_net(nf = 8, units = 2)
+  set.seed(2)
+  x <- array(runif(8 * 8 * 8 * 20), c(8, 8, 8, 20)); y <- sample(0:2, 20, TRUE)
+  fit <- function(planned) {
+    ns <- asNamespace("mxnet")
+    orig <- get("exec.simple.bind", ns)
+    if (!planned) {
+      unlockBinding("exec.simple.bind", ns)
+      assign("exec.simple.bind", function(..., planned.grads) orig(...), envir = ns)
+      on.exit({ assign("exec.simple.bind", orig, envir = ns); lockBinding("exec.simple.bind", ns) })
+    }
+    mx.set.seed(3)
+    m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = list(mx.cpu(0), mx.cpu(1)), num.round = 2,
+                                     array.batch.size = 10, learning.rate = 0.1, momentum = 0.9, verbose = FALSE)
+    lapply(m$arg.params, as.array)
+  }
+  a <- fit(TRUE); b <- fit(FALSE)
+  for (n in names(b)) expect_equal(a[[n]], b[[n]], tolerance = 1e-6, info = n)
+  expect_false(isTRUE(all.equal(a$c1_weight, b$c1_weight * 0)))
+})
