@@ -5,6 +5,14 @@
 # is the single-process model.
 # MPI jobs: helper-mpi.R.
 
+# Worker code that counts the split gradients and their allreduces.
+split_count_code <- "count <- new.env(); count$grads <- 0; count$sums <- 0
+ns <- asNamespace('mxnet')
+suppressMessages({
+  trace(mxnet:::model.split.grads, bquote(assign('grads', .(count)$grads + 1, envir = .(count))), print = FALSE, where = ns)
+  trace(mxnet:::model.split.allreduce, bquote(assign('sums', .(count)$sums + 1, envir = .(count))), print = FALSE, where = ns)
+})"
+
 # A worker's script: 96 examples of 30 features (the last 10 in no example),
 # CSR; `np` workers share global batches of 24, each on the devices `ctx`.
 # It counts the split gradients and their allreduces.
@@ -18,12 +26,7 @@ X <- mx.nd.cast.storage(dm, 'csr')
 net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Activation(
   mx.symbol.FullyConnected(mx.symbol.Variable('data'), num_hidden = 6, name = 'fc1'), act_type = 'tanh'),
   num_hidden = 2, name = 'fc2'), name = 'sm')
-count <- new.env(); count$grads <- 0; count$sums <- 0
-ns <- asNamespace('mxnet')
-suppressMessages({
-  trace(mxnet:::model.split.grads, bquote(assign('grads', .(count)$grads + 1, envir = .(count))), print = FALSE, where = ns)
-  trace(mxnet:::model.split.allreduce, bquote(assign('sums', .(count)$sums + 1, envir = .(count))), print = FALSE, where = ns)
-})
+%s
 set.seed(3)
 p0 <- mx.model.init.params(net, list(data = c(F, 4)), list(sm_label = 4), mx.init.uniform(0.3), mx.cpu())$arg.params
 set.seed(100 + RANK)                     # different seeds on every worker
@@ -32,7 +35,7 @@ m <- mx.model.FeedForward.create(net, X = X, y = y, ctx = %s, num.round = 3, arr
   arg.params = p0, kvstore = 'dist_sync', eval.data = list(data = X, label = y),
   eval.metric = mx.metric.accuracy, verbose = FALSE, %s)
 result <- list(arg = lapply(m$arg.params, as.array), w0 = as.array(p0$fc1_weight), grads = count$grads,
-               sums = count$sums, history = m$history)", ctx, 24L %/% np, opt)
+               sums = count$sums, history = m$history)", split_count_code, ctx, 24L %/% np, opt)
 
 # The same with an Embedding: 96 sequences of 6 tokens from a vocabulary of
 # 50 (the last 10 in no sequence), Embedding (sparse_grad) -> FullyConnected.
@@ -45,12 +48,7 @@ net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Flatten(
   mx.symbol.Embedding(mx.symbol.Variable('data'), input_dim = V, output_dim = 4, sparse_grad = TRUE,
                       name = 'emb')),
   num_hidden = 2, name = 'fc'), name = 'sm')
-count <- new.env(); count$grads <- 0; count$sums <- 0
-ns <- asNamespace('mxnet')
-suppressMessages({
-  trace(mxnet:::model.split.grads, bquote(assign('grads', .(count)$grads + 1, envir = .(count))), print = FALSE, where = ns)
-  trace(mxnet:::model.split.allreduce, bquote(assign('sums', .(count)$sums + 1, envir = .(count))), print = FALSE, where = ns)
-})
+%s
 set.seed(3)
 p0 <- mx.model.init.params(net, list(data = c(6, 4)), list(sm_label = 4), mx.init.uniform(0.3), mx.cpu())$arg.params
 set.seed(100 + RANK)
@@ -59,7 +57,7 @@ m <- mx.model.FeedForward.create(net, X = X, y = y, ctx = %s, num.round = 3, arr
   array.layout = 'colmajor', arg.params = p0, kvstore = 'dist_sync',
   eval.data = list(data = X, label = y), eval.metric = mx.metric.accuracy, verbose = FALSE, %s)
 result <- list(arg = lapply(m$arg.params, as.array), w0 = as.array(p0$emb_weight), grads = count$grads,
-               sums = count$sums, history = m$history)", ctx, 24L %/% np, opt)
+               sums = count$sums, history = m$history)", split_count_code, ctx, 24L %/% np, opt)
 
 csr_dist_check <- function(opt, ctx = "mx.cpu()", code = csr_dist_code) {
   runs <- lapply(c(1L, 2L), function(np) {
