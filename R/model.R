@@ -806,16 +806,13 @@ predict.feeds <- function(model, batch) {
   model.feeds(batch, ins, character(0))
 }
 
-# Copy the model's parameters into a prediction executor; every argument
-# that is neither fed nor a label must be among them (never zeros).
 # The executor predict runs: it reads the model's own parameter arrays where
 # they fit (float32 on ctx, the dims the graph needs), so that prediction
 # holds one copy of the weights; the others are allocated here and filled by
 # predict.set.params.  Inference writes no argument or auxiliary array.
 predict.bind <- function(bind, ctx, model) {
   sh <- do.call(mx.symbol.infer.shape, c(list(bind$symbol), bind$shapes))
-  if (is.null(sh))   # mx.simple.bind says what is missing
-    return(do.call(mx.simple.bind, c(list(bind$symbol, ctx = ctx, grad.req = "null"), bind$shapes)))
+  if (is.null(sh)) return(exec.simple.bind(bind$symbol, ctx, "null", NULL, bind$shapes))   # says what is missing
   take <- function(shapes, params) Map(function(s, n) {
     p <- params[[n]]
     fits <- is.mx.ndarray(p) && identical(mx.nd.info(p)$ctx, ctx) && mx.nd.dtype(p) == "float32" &&
@@ -826,6 +823,8 @@ predict.bind <- function(bind, ctx, model) {
   exec.bind(bind$symbol, ctx, args, exec.grad.reqs(names(args), "null"), take(sh$aux.shapes, model$aux.params))
 }
 
+# Copy the model's parameters into a prediction executor; every argument
+# that is neither fed nor a label must be among them (never zeros).
 predict.set.params <- function(ex, model, fed, allow.extra.params) {
   arg.names <- arguments(model$symbol)
   params <- model$arg.params
