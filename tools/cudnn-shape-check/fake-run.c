@@ -873,7 +873,9 @@ cudnnStatus_t cudnnSoftmaxBackward(cudnnHandle_t h, cudnnSoftmaxAlgorithm_t algo
 static void set_params(const mx_op *op, mx_param_value *p, const char *spec);
 static int64_t g_rnn_extra;
 static int g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w;
-typedef struct fake_rnn { cudnnRNNMode_t cell; int D, L, G, dt; int64_t I, H; } fake_rnn;
+typedef struct fake_rnn { cudnnRNNMode_t cell; int D, L, G, dt; int64_t I, H; const float *p; } fake_rnn;
+typedef struct fake_drop { float p; int ready; } fake_drop;   /* a dropout descriptor */
+static int g_drop_inits, g_drop_restores;
 static struct { const void *x; mx_ndarray *dw; } g_rnn_stash;
 
 cudnnStatus_t cudnnCreateRNNDescriptor(cudnnRNNDescriptor_t *d) {
@@ -892,9 +894,10 @@ cudnnStatus_t cudnnSetRNNDescriptor_v8(cudnnRNNDescriptor_t d, cudnnRNNAlgo_t al
                                        cudnnDropoutDescriptor_t drop, uint32_t aux) {
   (void)algo; (void)math;
   if (bias != CUDNN_RNN_DOUBLE_BIAS || inmode != CUDNN_LINEAR_INPUT || proj != hid || dt != prec ||
-      aux != 0 || !drop || in < 1 || hid < 1 || layers < 1)
+      aux != 0 || !drop || !((fake_drop *)drop)->ready || in < 1 || hid < 1 || layers < 1)
     return CUDNN_STATUS_BAD_PARAM;
   fake_rnn *f = (fake_rnn *)d;
+  f->p = &((fake_drop *)drop)->p;   /* read at each call: a restore may change it */
   f->cell = cell;
   f->G = cell == CUDNN_LSTM ? 4 : cell == CUDNN_GRU ? 3 : 1;
   f->D = dir == CUDNN_BIDIRECTIONAL ? 2 : 1;
@@ -904,15 +907,33 @@ cudnnStatus_t cudnnSetRNNDescriptor_v8(cudnnRNNDescriptor_t d, cudnnRNNAlgo_t al
   f->dt = dt == CUDNN_DATA_DOUBLE ? MX_FLOAT64 : MX_FLOAT32;
   return CUDNN_STATUS_SUCCESS;
 }
+cudnnStatus_t cudnnCreateDropoutDescriptor(cudnnDropoutDescriptor_t *d) {
+  *d = (cudnnDropoutDescriptor_t)calloc(1, sizeof(fake_drop));
+  return *d ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_ALLOC_FAILED;
+}
+cudnnStatus_t cudnnDestroyDropoutDescriptor(cudnnDropoutDescriptor_t d) {
+  free(d);
+  return CUDNN_STATUS_SUCCESS;
+}
 cudnnStatus_t cudnnDropoutGetStatesSize(cudnnHandle_t h, size_t *n) { (void)h; *n = 64; return CUDNN_STATUS_SUCCESS; }
+static cudnnStatus_t fake_drop_set(cudnnDropoutDescriptor_t d, float p, void *st, size_t n) {
+  if (p < 0 || p >= 1 || (p > 0 && (!st || n < 64))) return CUDNN_STATUS_BAD_PARAM;
+  ((fake_drop *)d)->p = p;
+  ((fake_drop *)d)->ready = 1;
+  return CUDNN_STATUS_SUCCESS;
+}
 cudnnStatus_t cudnnSetDropoutDescriptor(cudnnDropoutDescriptor_t d, cudnnHandle_t h, float p, void *st,
                                         size_t n, unsigned long long seed) {
-  (void)d; (void)h; (void)seed;
-  return p < 0 || p >= 1 || (p > 0 && (!st || n < 64)) ? CUDNN_STATUS_BAD_PARAM : CUDNN_STATUS_SUCCESS;
+  (void)h; (void)seed;
+  if (p > 0) g_drop_inits++;
+  return fake_drop_set(d, p, st, n);
 }
 cudnnStatus_t cudnnRestoreDropoutDescriptor(cudnnDropoutDescriptor_t d, cudnnHandle_t h, float p,
                                             void *st, size_t n, unsigned long long seed) {
-  return cudnnSetDropoutDescriptor(d, h, p, st, n, seed);
+  (void)h; (void)seed;
+  if (!((fake_drop *)d)->ready) return CUDNN_STATUS_BAD_PARAM;   /* restores an initialised state */
+  g_drop_restores++;
+  return fake_drop_set(d, p, st, n);
 }
 cudaError_t cudaMalloc(void **p, size_t n) { *p = malloc(n ? n : 1); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
 cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
@@ -960,8 +981,8 @@ static void fr_params(const fake_rnn *f, mx_param_value *p) {
   char spec[160];
   const char *mode = f->cell == CUDNN_LSTM ? "lstm" : f->cell == CUDNN_GRU ? "gru"
                      : f->cell == CUDNN_RNN_RELU ? "rnn_relu" : "rnn_tanh";
-  snprintf(spec, sizeof spec, "state_size=%lld;num_layers=%d;bidirectional=%s;mode=%s",
-           (long long)f->H, f->L, f->D == 2 ? "True" : "False", mode);
+  snprintf(spec, sizeof spec, "state_size=%lld;num_layers=%d;bidirectional=%s;mode=%s;p=%g",
+           (long long)f->H, f->L, f->D == 2 ? "True" : "False", mode, (double)*f->p);
   set_params(mx_op_find("RNN"), p, spec);
 }
 /* the op's flat parameter vector <-> the fake space (the reference layout:
@@ -1507,6 +1528,19 @@ int main(void) {
             tcase t = {"RNN", prm, {3}, {S4(4, 2, 5, 0)}, 1, dt, 1, (m + so) % 2, ex};
             run_case(&t);
           }
+#ifndef MX_DNN_REAL_GPU
+    /* dropout between layers, two rates in turn (the fakes' CPU kernel
+     * draws the reference's masks: both calls have the same zero seed; a
+     * real GPU's masks are cuDNN's, which test-rnn.R checks by training) */
+    g_rnn_extra = 0;
+    for (int k = 0; k < 4; k++) {
+      const char *dp[] = {"p=0.3", "p=0.6"};
+      char prm[256];
+      snprintf(prm, sizeof prm, "state_size=3;mode=%s;num_layers=3;%s", k % 2 ? "gru" : "lstm", dp[k / 2]);
+      tcase t = {"RNN", prm, {3}, {S4(4, 2, 5, 0)}, 1, dt, 1, 0, 1};
+      run_case(&t);
+    }
+#endif
   }
 #ifndef MX_DNN_REAL_GPU
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
@@ -1514,8 +1548,11 @@ int main(void) {
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
   if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
-  printf("RNN: %d forward, %d backward-data, %d backward-weights calls\n", g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w);
+  printf("RNN: %d forward, %d backward-data, %d backward-weights calls; dropout states set up %d, "
+         "restored %d times\n", g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w, g_drop_inits, g_drop_restores);
   if (!g_rnn_fwd || !g_rnn_bwd_data || !g_rnn_bwd_w) { printf("FAIL: an RNN path never ran\n"); g_fail++; }
+  /* one dropout state for the device, set up once; other rates restore it */
+  if (g_drop_inits != 1 || g_drop_restores < 1) { printf("FAIL: the dropout state was not set up once and restored\n"); g_fail++; }
 #endif
   mx_cuda_dnn_shutdown();
   printf("%d comparisons passed, %d failed\n", g_pass, g_fail);
