@@ -7,11 +7,13 @@
  *  - Cells: cuDNN's formulas are the CPU's (LSTM gates i, f, g, o; GRU gates
  *    r, z, n with r applied to Un h + cn; two bias vectors per gate,
  *    CUDNN_RNN_DOUBLE_BIAS).
- *  - Weights: the op's flat parameter vector keeps the CPU (MXNet) layout;
- *    cuDNN's weight space is opaque, so each call copies every gate's matrix
- *    and bias into the addresses cudnnGetRNNWeightParams gives (a gate's
- *    matrix is H rows of the layer's input width, row-major, in both), and
- *    backward copies the weight gradient back out the same way.  The weight
+ *  - Weights: the op's flat parameter vector keeps the CPU (MXNet) layout.
+ *    Each call asks cudnnGetRNNWeightParams where cuDNN puts every gate's
+ *    matrix and bias (a gate's matrix is H rows of the layer's input width,
+ *    row-major, in both).  When that is where the flat vector has them
+ *    (MXNet's layout was cuDNN's), the op's arrays are cuDNN's weight and
+ *    weight-gradient spaces; otherwise each call copies them into a weight
+ *    space and backward copies the weight gradient back out.  The weight
  *    spaces, cuDNN's workspace and the sequence lengths are the call's
  *    scratch (the planned workspace, else a pool block).
  *  - Data: (T, N, I) sequence-major with every sequence T long
@@ -222,16 +224,21 @@ static mx_status desc_elems(cudnnTensorDescriptor_t t, int64_t *n) {
   return MX_OK;
 }
 
-/* Copy every gate's matrix and bias between the op's flat vector `flat`
+/* What weights_walk does with each gate's matrix and bias. */
+enum { W_TO_SPACE, W_FROM_SPACE, W_CHECK };
+
+/* Every gate's matrix and bias, between the op's flat vector `flat`
  * (src/ops/rnn.c's layout: all weights, layer by layer and direction by
  * direction, i2h (G H, in) then h2h (G H, H); then all biases in the same
- * order) and cuDNN's weight space `space`: into the space when to_space,
- * else out of it. */
-static mx_status weights_copy(cudnnHandle_t h, cudaStream_t st, const rnn_geo *g, const rnn_desc *d,
-                              char *flat, char *space, int to_space) {
+ * order) and cuDNN's weight space `space`: copied into the space
+ * (W_TO_SPACE) or out of it (W_FROM_SPACE); or (W_CHECK, space = flat)
+ * *same = whether cuDNN puts each of them where the flat vector has it. */
+static mx_status weights_walk(cudnnHandle_t h, cudaStream_t st, const rnn_geo *g, const rnn_desc *d,
+                              char *flat, char *space, int mode, int *same) {
   size_t es = mx_cu_dtype_size(g->dt);
   int64_t GH = g->G * g->H, woff = 0, wall = 0;
   for (int l = 0; l < g->L; l++) wall += g->D * GH * ((l ? g->D * g->H : g->I) + g->H);
+  if (same) *same = d->wbytes <= (size_t)(wall + (int64_t)g->L * g->D * 2 * GH) * es;
   for (int l = 0; l < g->L; l++) {
     int64_t in = l ? g->D * g->H : g->I;
     for (int dir = 0; dir < g->D; dir++) {
@@ -253,9 +260,14 @@ static mx_status weights_copy(cudnnHandle_t h, cudaStream_t st, const rnn_geo *g
                           "values and its bias %lld, expected %lld and %lld", id, k, (long long)mn,
                           (long long)bn, (long long)(g->H * cols), (long long)g->H);
         char *fm = flat + (size_t)mo * es, *fb = flat + (size_t)bo * es;
+        if (mode == W_CHECK) {
+          *same = *same && ma == (void *)fm && ba == (void *)fb;
+          continue;
+        }
+        int in_space = mode == W_TO_SPACE;
         size_t mb = (size_t)mn * es, bb = (size_t)bn * es;
-        MX_CUDA_TRY(cudaMemcpyAsync(to_space ? ma : fm, to_space ? fm : ma, mb, cudaMemcpyDeviceToDevice, st));
-        MX_CUDA_TRY(cudaMemcpyAsync(to_space ? ba : fb, to_space ? fb : ba, bb, cudaMemcpyDeviceToDevice, st));
+        MX_CUDA_TRY(cudaMemcpyAsync(in_space ? ma : fm, in_space ? fm : ma, mb, cudaMemcpyDeviceToDevice, st));
+        MX_CUDA_TRY(cudaMemcpyAsync(in_space ? ba : fb, in_space ? fb : ba, bb, cudaMemcpyDeviceToDevice, st));
       }
       woff += GH * (in + g->H);
     }
@@ -268,7 +280,8 @@ static mx_status weights_copy(cudnnHandle_t h, cudaStream_t st, const rnn_geo *g
 static size_t up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
 /* The call's scratch, carved in order: weight space, weight-gradient space
- * (backward), cuDNN's workspace, sequence lengths, then `extra` bytes. */
+ * (backward; neither when cuDNN's layout is the op's, `direct`), cuDNN's
+ * workspace, sequence lengths, then `extra` bytes. */
 typedef struct rnn_parts {
   mx_scratch sc;
   char *w, *dw, *work, *extra;
@@ -276,18 +289,18 @@ typedef struct rnn_parts {
 } rnn_parts;
 
 static mx_status parts_open(const mx_op_ctx *c, const rnn_geo *g, const rnn_desc *d, int backward,
-                            size_t extra, rnn_parts *s) {
+                            int direct, size_t extra, rnn_parts *s) {
   memset(s, 0, sizeof *s);
-  size_t lens = up((size_t)g->N * sizeof(int32_t));
-  size_t need = up(d->wbytes) * (backward ? 2 : 1) + up(d->work) + lens + up(extra);
+  size_t lens = up((size_t)g->N * sizeof(int32_t)), ws = direct ? 0 : up(d->wbytes);
+  size_t need = ws * (backward ? 2 : 1) + up(d->work) + lens + up(extra);
   mx_status rc = mx_host->scratch_open(c, need, &s->sc);
   if (rc) return rc;
   char *p = s->sc.base;
   s->w = p;
-  p += up(d->wbytes);
+  p += ws;
   if (backward) {
     s->dw = p;
-    p += up(d->wbytes);
+    p += ws;
   }
   s->work = p;
   p += up(d->work);
@@ -331,11 +344,15 @@ static mx_status fwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   void *reserve = NULL;
   mx_status rc = train ? reserve_of(c, out[3], d->reserve, 1, &reserve) : MX_OK;
   if (rc) return rc;
-  rnn_parts s;
-  if ((rc = parts_open(c, g, d, 0, train && !reserve ? d->reserve : 0, &s))) return rc;
-  if (train && !reserve) reserve = s.extra;
   cudaStream_t st = mx_cuda_of(c)->stream;
-  rc = weights_copy(h, st, g, d, (char *)MX_PTR(in[1]), s.w, 1);
+  char *flat = (char *)MX_PTR(in[1]);
+  int direct;
+  if ((rc = weights_walk(h, st, g, d, flat, flat, W_CHECK, &direct))) return rc;
+  rnn_parts s;
+  if ((rc = parts_open(c, g, d, 0, direct, train && !reserve ? d->reserve : 0, &s))) return rc;
+  if (train && !reserve) reserve = s.extra;
+  if (direct) s.w = flat;
+  else rc = weights_walk(h, st, g, d, flat, s.w, W_TO_SPACE, NULL);
   const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
   if (!rc) {
     cudnnStatus_t e = cudnnRNNForward(
@@ -384,13 +401,21 @@ static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   size_t ybytes = (size_t)(g->T * g->N * g->D * g->H) * es, xbytes = (size_t)(g->T * g->N * g->I) * es;
   /* extra: zeros for a missing output gradient, then dx when it is not wanted */
   size_t zero = og[0] ? 0 : up(ybytes), dxs = WANT(0) ? 0 : up(xbytes);
-  rnn_parts s;
-  if ((rc = parts_open(c, g, d, 1, zero + dxs, &s))) return rc;
   cudaStream_t st = mx_cuda_of(c)->stream;
+  char *flat = (char *)MX_PTR(in[1]);
+  int direct;
+  if ((rc = weights_walk(h, st, g, d, flat, flat, W_CHECK, &direct))) return rc;
+  rnn_parts s;
+  if ((rc = parts_open(c, g, d, 1, direct, zero + dxs, &s))) return rc;
   const void *dy = og[0] ? MX_PTR(og[0]) : s.extra;
   void *dx = WANT(0) ? MX_PTR(ig[0]) : s.extra + zero;
   if (!og[0]) rc = mx_cu_fill(st, s.extra, g->dt, (int64_t)(ybytes / es), 0.0);
-  if (!rc) rc = weights_copy(h, st, g, d, (char *)MX_PTR(in[1]), s.w, 1);
+  if (direct) {   /* the op's arrays are cuDNN's weight spaces */
+    s.w = flat;
+    s.dw = WANT(1) ? (char *)MX_PTR(ig[1]) : NULL;
+  } else if (!rc) {
+    rc = weights_walk(h, st, g, d, flat, s.w, W_TO_SPACE, NULL);
+  }
   const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
   if (!rc) {
     cudnnStatus_t e = cudnnRNNBackwardData_v8(
@@ -411,7 +436,7 @@ static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
         h, d->rnn, CUDNN_WGRAD_MODE_ADD, s.lens, d->x, MX_PTR(in[0]), d->h, MX_PTR(in[2]), d->y,
         MX_PTR(out[0]), d->wbytes, s.dw, d->work, s.work, d->reserve, reserve);
     if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnRNNBackwardWeights_v8");
-    if (!rc) rc = weights_copy(h, st, g, d, (char *)MX_PTR(ig[1]), s.dw, 0);
+    if (!rc && !direct) rc = weights_walk(h, st, g, d, (char *)MX_PTR(ig[1]), s.dw, W_FROM_SPACE, NULL);
   }
   mx_host->scratch_close(&s.sc);
   return rc;
