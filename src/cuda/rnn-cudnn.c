@@ -11,9 +11,10 @@
  *    Each call asks cudnnGetRNNWeightParams where cuDNN puts every gate's
  *    matrix and bias (a gate's matrix is H rows of the layer's input width,
  *    row-major, in both).  When that is where the flat vector has them
- *    (MXNet 1.9.1 passed this vector to cuDNN's legacy API as its weights), the op's arrays are cuDNN's weight and
- *    weight-gradient spaces; otherwise each call copies them into a weight
- *    space and backward copies the weight gradient back out.  The weight
+ *    (MXNet 1.9.1 passed this vector to cuDNN's legacy API as its
+ *    weights), the op's arrays are cuDNN's weight and weight-gradient
+ *    spaces; otherwise each call copies them into a weight space and
+ *    backward copies the weight gradient back out.  The weight
  *    spaces, cuDNN's workspace and the sequence lengths are the call's
  *    scratch (the planned workspace, else a pool block).
  *  - Data: (T, N, I) sequence-major with every sequence T long
