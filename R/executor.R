@@ -56,9 +56,13 @@ mx.simple.bind <- function(symbol, ctx = NULL, grad.req = "null", fixed.param = 
   exec.simple.bind(symbol, ctx, grad.req, fixed.param, list(...))
 }
 
-# mx.simple.bind with the shapes as a list; planned.grads: the "write"
-# gradients live in the executor's plan (exec.bind)
-exec.simple.bind <- function(symbol, ctx, grad.req, fixed.param, shapes, planned.grads = FALSE) {
+# mx.simple.bind with the shapes as a list.  planned.grads: the "write"
+# gradients live in the executor's plan (exec.bind).  share: a named list of
+# arrays (arguments and auxiliary states) bound as they are where they fit
+# (float32 on ctx, the inferred dims) instead of new zeros; predict binds the
+# model's own parameters so.
+exec.simple.bind <- function(symbol, ctx, grad.req, fixed.param, shapes, planned.grads = FALSE,
+                             share = NULL) {
   if (!is.mx.symbol(symbol)) stop("argument 'symbol' must be an MXSymbol", call. = FALSE)
   if (is.null(ctx)) ctx <- mx.ctx.default()
   if (!length(shapes) || is.null(names(shapes)) || any(names(shapes) == ""))
@@ -68,8 +72,14 @@ exec.simple.bind <- function(symbol, ctx, grad.req, fixed.param, shapes, planned
     stop(sprintf("cannot infer every shape from %s; give the shapes of more inputs (arguments: %s)",
                  paste(names(shapes), collapse = ", "), paste(arguments(symbol), collapse = ", ")),
          call. = FALSE)
-  args <- lapply(sh$arg.shapes, function(s) mx.nd.zeros(s, ctx))
-  aux <- lapply(sh$aux.shapes, function(s) mx.nd.zeros(s, ctx))
+  take <- function(s, n) {
+    a <- share[[n]]
+    fits <- is.mx.ndarray(a) && identical(mx.nd.info(a)$ctx, ctx) && mx.nd.dtype(a) == "float32" &&
+      identical(as.integer(dim(a)), as.integer(s))
+    if (fits) a else mx.nd.zeros(s, ctx)
+  }
+  args <- Map(take, sh$arg.shapes, names(sh$arg.shapes))
+  aux <- Map(take, sh$aux.shapes, names(sh$aux.shapes))
   arg.names <- names(args)
   reqs <- exec.grad.reqs(arg.names, grad.req, fixed.param)
   exec.bind(symbol, ctx, args, reqs, aux, planned.grads = planned.grads)

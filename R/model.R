@@ -768,7 +768,10 @@ predict.MXFeedForwardModel <- function(object, X, ctx = NULL, array.batch.size =
   req <- rep("write", length(model$arg.params))
   names(req) <- names(model$arg.params)
   bind <- model.graph.split(model$symbol, req, feeds, shapes, list(ctx), embeddings = FALSE)
-  ex <- predict.bind(bind, ctx, model)
+  # the model's own parameters where they fit: prediction holds one copy of
+  # the weights (inference writes no argument or auxiliary array)
+  ex <- exec.simple.bind(bind$symbol, ctx, "null", NULL, bind$shapes,
+                         share = c(model$arg.params, model$aux.params))
   predict.set.params(ex, model, names(feeds$fields), allow.extra.params)
   feeds$splits <- bind$splits
   feeds$held <- model.split.weights(bind$splits, model$arg.params, list(), ex)
@@ -804,23 +807,6 @@ predict.feeds <- function(model, batch) {
                  c(names(model$arg.params), names(model$aux.params), model.label.args(model$symbol)))
   if (!length(ins)) ins <- if ("data" %in% arg.names) "data" else arg.names[1L]
   model.feeds(batch, ins, character(0))
-}
-
-# The executor predict runs: it reads the model's own parameter arrays where
-# they fit (float32 on ctx, the dims the graph needs), so that prediction
-# holds one copy of the weights; the others are allocated here and filled by
-# predict.set.params.  Inference writes no argument or auxiliary array.
-predict.bind <- function(bind, ctx, model) {
-  sh <- do.call(mx.symbol.infer.shape, c(list(bind$symbol), bind$shapes))
-  if (is.null(sh)) return(exec.simple.bind(bind$symbol, ctx, "null", NULL, bind$shapes))   # says what is missing
-  take <- function(shapes, params) Map(function(s, n) {
-    p <- params[[n]]
-    fits <- is.mx.ndarray(p) && identical(mx.nd.info(p)$ctx, ctx) && mx.nd.dtype(p) == "float32" &&
-      identical(as.integer(dim(p)), as.integer(s))
-    if (fits) p else mx.nd.zeros(s, ctx)
-  }, shapes, names(shapes))
-  args <- take(sh$arg.shapes, model$arg.params)
-  exec.bind(bind$symbol, ctx, args, exec.grad.reqs(names(args), "null"), take(sh$aux.shapes, model$aux.params))
 }
 
 # Copy the model's parameters into a prediction executor; every argument

@@ -27,6 +27,9 @@ extern const mx_host_services *mx_host;
 #undef mx_error
 #define mx_error(...) mx_host->error_at(__func__, __VA_ARGS__)
 
+/* Up to this many devices are served (more are ignored and reported). */
+#define MX_CUDA_MAX_DEV 16
+
 /* One per device; an op's mx_op_ctx.gpu points at its device's record. */
 typedef struct mx_cuda_dev {
   int id;

@@ -26,9 +26,6 @@
 
 #define MX_CUDA_EXPORT __attribute__((visibility("default")))
 
-/* Up to this many devices are served (more are ignored and reported). */
-#define MX_CUDA_MAX_DEV 16
-
 const mx_host_services *mx_host;
 
 static mx_cuda_dev devs[MX_CUDA_MAX_DEV];

@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEVS 16
 #define ALIGN 256
 
 static int rn_size = -1, rn_layers, rn_bidir, rn_mode, rn_p;
@@ -114,10 +113,10 @@ typedef struct drop_state {
   float p;
 } drop_state;
 
-static drop_state g_drop[MAX_DEVS];
+static drop_state g_drop[MX_CUDA_MAX_DEV];
 
 void mx_dnn_rnn_shutdown(void) {
-  for (int k = 0; k < MAX_DEVS; k++) {
+  for (int k = 0; k < MX_CUDA_MAX_DEV; k++) {
     if (g_drop[k].desc) (void)cudnnDestroyDropoutDescriptor(g_drop[k].desc);
     if (g_drop[k].states) (void)cudaFree(g_drop[k].states);
     memset(&g_drop[k], 0, sizeof g_drop[k]);
@@ -127,7 +126,7 @@ void mx_dnn_rnn_shutdown(void) {
 /* The device's dropout descriptor at rate p (first use: its states). */
 static mx_status drop_get(const mx_op_ctx *c, cudnnHandle_t h, float p, cudnnDropoutDescriptor_t *out) {
   int dev = mx_cuda_of(c)->id;
-  if (dev < 0 || dev >= MAX_DEVS) return mx_error(MX_ERR_DEVICE, "RNN dropout on gpu(%d): too many devices", dev);
+  if (dev < 0 || dev >= MX_CUDA_MAX_DEV) return mx_error(MX_ERR_DEVICE, "RNN dropout on gpu(%d): too many devices", dev);
   drop_state *s = &g_drop[dev];
   unsigned long long seed = (unsigned long long)c->rng.seed;
   if (!s->desc) {

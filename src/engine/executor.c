@@ -33,7 +33,6 @@ typedef struct buf {
   int external;      /* given by the caller (args, aux, user grads)        */
   int keep;          /* planned alone and never reused (graph outputs,
                         planned argument gradients): alive to the end     */
-  int arg_grad;      /* an argument's planned gradient (opts.planned_grads) */
   int first, last;   /* steps of the first write and the last read          */
   int block;
   mx_ndarray *arr;
@@ -556,7 +555,6 @@ static mx_status argument_grad_buf(bind_ctx *c, int i) {
     e->nargs = c->nargs;
     int b = new_buf(e, mx_ndarray_shape(c->args[a]), mx_ndarray_dtype(c->args[a]), 0, 1);
     if (b < 0) return oom();
-    e->bufs[b].arg_grad = 1;
     e->arg_grad[a] = c->gbuf[c->off[i]] = b;
     return MX_OK;
   }
@@ -1712,13 +1710,14 @@ void mx_executor_set_step_hook(mx_executor *e, mx_exec_step_fn fn, void *user) {
   e->step_user = user;
 }
 
-/* An external buffer's last use is its final write: gradients are written
- * (or accumulated into) by backward and read by no later step.  So is a
- * planned argument gradient's (its array: a view, mx_executor_grad). */
+/* A gradient array's last use is its final write: gradients are written
+ * (or accumulated into) by backward and read by no later step.  The array
+ * is the caller's (an external buffer) or a view of a planned gradient (a
+ * kept buffer, mx_executor_grad). */
 int mx_executor_final_step(const mx_executor *e, const mx_ndarray *a) {
   for (int i = 0; i < e->nbufs; i++) {
     const buf *b = &e->bufs[i];
-    if ((b->external || b->arg_grad) && b->arr && mx_ndarray_same(b->arr, a))
+    if ((b->external || b->keep) && b->arr && mx_ndarray_same(b->arr, a))
       return b->last >= e->nfwd ? b->last : -1;
   }
   return -1;

@@ -901,7 +901,6 @@ static void apply_epilogue(const mx_op_ctx *c, const cgeom *g, float *y, const m
   }
 }
 
-/* ep: NULL, or the epilogue of a folded inference call (float32). */
 /* Convolution's executor values in oneDNN's blocked layout (bit 0 of the
  * mx_op_ctx masks: the data, of the outputs: the output; Deconvolution has
  * no layout hook, its bits are 0), which only oneDNN's primitives read. */
@@ -915,6 +914,7 @@ static mx_status builtin_plain(const mx_op_ctx *c) {
                          : MX_OK;
 }
 
+/* ep: NULL, or the epilogue of a folded inference call (float32). */
 static mx_status builtin_fwd(const mx_op_ctx *c, const cgeom *g, int dt, const void *x,
                              const void *w, const void *b, void *y, const mx_epilogue *ep) {
   mx_status plain_rc = builtin_plain(c);

@@ -82,7 +82,8 @@ test_that("a BatchNorm network trains and keeps its auxiliary states", {
   expect_false(all(as.array(m$aux.params$bn1_moving_mean) == 0))   # updated by training
   expect_identical(dim(predict(m, x)), c(3L, 40L))
   # prediction runs on the model's own auxiliary states and leaves them as they were
-  ex <- mxnet:::predict.bind(list(symbol = m$symbol, shapes = list(data = c(8, 8, 3, 20))), mx.cpu(), m)
+  ex <- mxnet:::exec.simple.bind(m$symbol, mx.cpu(), "null", NULL, list(data = c(8, 8, 3, 20)),
+                                  share = c(m$arg.params, m$aux.params))
   for (n in names(m$aux.params)) expect_true(identical(ex$ref.aux.arrays[[n]], m$aux.params[[n]]), info = n)
   mv <- as.array(m$aux.params$bn1_moving_var)
   p1 <- predict(m, x)
@@ -160,13 +161,15 @@ test_that("predict runs on the model's own weights, not a copy of them", {
   m <- mx.model.FeedForward.create(small_net(), X = d$x, y = d$y, num.round = 1, array.batch.size = 20,
                                    learning.rate = 0.1, array.layout = "colmajor", verbose = FALSE)
   p <- predict(m, d$x, array.layout = "colmajor")
-  ex <- mxnet:::predict.bind(list(symbol = m$symbol, shapes = list(data = c(2, 20))), mx.cpu(), m)
+  ex <- mxnet:::exec.simple.bind(m$symbol, mx.cpu(), "null", NULL, list(data = c(2, 20)),
+                                  share = c(m$arg.params, m$aux.params))
   for (n in names(m$arg.params)) expect_true(identical(ex$ref.arg.arrays[[n]], m$arg.params[[n]]), info = n)
   expect_false(any(vapply(ex$ref.arg.arrays[c("data", "softmax_label")], identical, TRUE, m$arg.params[[1]])))
   # a float64 weight is not shared: predict converts it, the model keeps it
   m64 <- m
   m64$arg.params$fc2_weight <- mx.nd.copyto(m$arg.params$fc2_weight, mx.cpu(), "float64")
-  ex64 <- mxnet:::predict.bind(list(symbol = m64$symbol, shapes = list(data = c(2, 20))), mx.cpu(), m64)
+  ex64 <- mxnet:::exec.simple.bind(m64$symbol, mx.cpu(), "null", NULL, list(data = c(2, 20)),
+                                  share = c(m64$arg.params, m64$aux.params))
   expect_false(identical(ex64$ref.arg.arrays$fc2_weight, m64$arg.params$fc2_weight))
   expect_equal(predict(m64, d$x, array.layout = "colmajor"), p, tolerance = 1e-6)
   expect_identical(mx.nd.dtype(m64$arg.params$fc2_weight), "float64")
