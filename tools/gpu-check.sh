@@ -15,7 +15,8 @@
 #      LD_LIBRARY_PATH, R unpacked, ldd of the package's shared objects,
 #      mx.features() and mx.gpu.count() (stops here without a GPU)
 #   2. the whole test suite with mx.gpu() as the default device
-#      (MXNET_TEST_CTX=gpu, MXNET_CUDA_SYNC=1): every op's values against R
+#      (MXNET_TEST_CTX=gpu, MXNET_CUDA_SYNC=1, strict float32 convolutions):
+#      every op's values against R
 #      references and gradients against finite differences, on the GPU
 #      kernels; plus test-gpu-*.R
 #   3. bench/gpu-bench.R (ours), 4. gpu_torch.py's protocol on the same
@@ -199,7 +200,10 @@ fi
 
 # --------------------------------------------------------- 2. GPU tests
 # shellcheck disable=SC2016
-step "the whole test suite on gpu(0) (MXNET_TEST_CTX=gpu, MXNET_CUDA_SYNC=1)" 140 2-tests.log env MXNET_TEST_CTX=gpu MXNET_CUDA_SYNC=1 Rscript -e '
+# strict float32 convolutions: the tests compare with the CPU at 1e-4 and
+# more tightly, which TF32's 10-bit mantissa (the default, as PyTorch's) does
+# not meet; the benchmarks below keep the default
+step "the whole test suite on gpu(0) (MXNET_TEST_CTX=gpu, MXNET_CUDA_SYNC=1, MXNET_CUDA_ALLOW_TF32_CONV=0)" 140 2-tests.log env MXNET_TEST_CTX=gpu MXNET_CUDA_SYNC=1 MXNET_CUDA_ALLOW_TF32_CONV=0 Rscript -e '
   suppressMessages(library(mxnet)); library(testthat)
   r <- as.data.frame(test_dir("tests/testthat", load_package = "none",
                               reporter = "summary", stop_on_failure = FALSE))

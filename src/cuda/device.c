@@ -156,8 +156,12 @@ mx_status mx_cuda_cudnn(mx_cuda_dev *d, cudnnHandle_t *out) {
   if (!d->cudnn_ready) {
     MX_CUDA_TRY(cudaSetDevice(d->id));
     MX_CUDNN_TRY(cudnnCreate(&d->cudnn));
+    cudnnStatus_t e = cudnnSetStream(d->cudnn, d->stream);
+    if (e != CUDNN_STATUS_SUCCESS) {   /* never a handle on the default stream */
+      (void)cudnnDestroy(d->cudnn);
+      return mx_cudnn_check(e, "cudnnSetStream");
+    }
     d->cudnn_ready = 1;
-    MX_CUDNN_TRY(cudnnSetStream(d->cudnn, d->stream));
   }
   *out = d->cudnn;
   return MX_OK;
@@ -286,6 +290,17 @@ static mx_status copy_peer(void *dst, int dst_dev, const void *src, int src_dev,
   return MX_OK;
 }
 
+/* Overlapping ranges on one device (views of one array): cudaMemcpy's
+ * areas may not overlap, so through a stream-ordered temporary. */
+static mx_status copy_overlap(mx_cuda_dev *d, void *dst, const void *src, size_t bytes) {
+  void *tmp = NULL;
+  MX_CUDA_TRY(cudaMallocAsync(&tmp, bytes, d->stream));
+  cudaError_t e = cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, d->stream);
+  if (e == cudaSuccess) e = cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, d->stream);
+  cudaError_t f = cudaFreeAsync(tmp, d->stream);
+  return mx_cuda_check(e != cudaSuccess ? e : f, "a copy between overlapping device ranges");
+}
+
 static mx_status cu_copy(void *dst, int dst_dev, const void *src, int src_dev, size_t bytes) {
   mx_cuda_dev *d;
   mx_status rc;
@@ -308,6 +323,9 @@ static mx_status cu_copy(void *dst, int dst_dev, const void *src, int src_dev, s
   }
   if (src_dev != dst_dev) return copy_peer(dst, dst_dev, src, src_dev, bytes);
   if ((rc = dev_use(dst_dev, &d))) return rc;
+  if (dst == src) return MX_OK;
+  const char *a = (const char *)src, *b = (const char *)dst;
+  if (b < a + bytes && a < b + bytes) return copy_overlap(d, dst, src, bytes);
   MX_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, d->stream));
   return MX_OK;
 }

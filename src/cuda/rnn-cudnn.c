@@ -24,12 +24,14 @@
  *    enough (its size is the CPU's, from infer_shape, which cannot ask
  *    cuDNN), else a device block kept in the executor's per-node state slot
  *    (released by the op's state_free), else (an imperative call, which has
- *    no backward) a scratch block.  Without is_train: inference mode.  As
- *    in MXNet's cuDNN RNN, backward needs a training forward before it.
- *  - Dropout (p > 0, more than one layer, training): cuDNN's dropout
+ *    no backward) a scratch block.  Without is_train: inference mode; a
+ *    backward after it (the CPU differentiates that forward too) first runs
+ *    a training forward without dropout into scratch for its reserve space.
+ *  - Dropout (p in (0, 1), more than one layer, training): cuDNN's dropout
  *    between layers, from one dropout state per device (created at first
  *    use with the call's seed, cudnnRestoreDropoutDescriptor for another
- *    p).  Its masks are cuDNN's own random numbers, not the CPU's.
+ *    p).  Its masks are cuDNN's own random numbers, not the CPU's, and
+ *    mx.set.seed does not restart them.
  *  - Math: float32 in strict FMA math unless MXNET_CUDA_ALLOW_TF32_GEMM=1
  *    (as FullyConnected), float64 in double.
  * UNVERIFIED on a GPU: compiled and linked only.
@@ -37,6 +39,7 @@
 #include "cudnn-desc.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +89,7 @@ static int geo_of(const mx_param_value *p, const mx_shape *x, int dt, rnn_geo *g
   g->cdt = mx_dnn_cudnn_dtype(dt);
   if (dt != MX_FLOAT32 && dt != MX_FLOAT64) { *why = "RNN runs in float32 or float64"; return -1; }
   if (g->T < 1 || g->N < 1 || g->I < 1 || g->H < 1 || g->L < 1) { *why = "an empty sequence"; return -1; }
+  if (g->L > 1 && !(g->p >= 0 && g->p < 1)) { *why = "the dropout rate p must be in [0, 1)"; return -1; }
   if (g->T > INT_MAX || g->N > INT_MAX || g->I > INT_MAX || g->H > INT_MAX ||
       g->N * g->H * g->L * g->D > INT_MAX) {
     *why = "a dimension exceeds cuDNN's int range";
@@ -115,26 +119,60 @@ typedef struct drop_state {
 
 static drop_state g_drop[MX_CUDA_MAX_DEV];
 
-void mx_dnn_rnn_shutdown(void) {
-  for (int k = 0; k < MX_CUDA_MAX_DEV; k++) {
-    if (g_drop[k].desc) (void)cudnnDestroyDropoutDescriptor(g_drop[k].desc);
-    if (g_drop[k].states) (void)cudaFree(g_drop[k].states);
-    memset(&g_drop[k], 0, sizeof g_drop[k]);
-  }
+static void drop_free(drop_state *s) {
+  if (s->desc) (void)cudnnDestroyDropoutDescriptor(s->desc);
+  if (s->states) (void)cudaFree(s->states);
+  memset(s, 0, sizeof *s);
 }
 
-/* The device's dropout descriptor at rate p (first use: its states). */
+/* Before unload: each device's states freed on that device, after its work. */
+void mx_dnn_rnn_shutdown(void) {
+  for (int k = 0; k < MX_CUDA_MAX_DEV; k++) {
+    if (!g_drop[k].desc && !g_drop[k].states) continue;
+    if (cudaSetDevice(k) == cudaSuccess) (void)cudaDeviceSynchronize();
+    drop_free(&g_drop[k]);
+  }
+  (void)cudaGetLastError();
+}
+
+/* A dropout descriptor at rate p with its own states, built in *s only on
+ * success (a failure frees what it made). */
+static mx_status drop_make(cudnnHandle_t h, float p, unsigned long long seed, drop_state *s) {
+  drop_state t;
+  memset(&t, 0, sizeof t);
+  cudnnStatus_t e = cudnnCreateDropoutDescriptor(&t.desc);
+  if (e == CUDNN_STATUS_SUCCESS) e = cudnnDropoutGetStatesSize(h, &t.bytes);
+  mx_status rc = e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnDropoutGetStatesSize");
+  if (!rc) {
+    cudaError_t ce = cudaMalloc(&t.states, t.bytes);
+    if (ce != cudaSuccess) rc = mx_cuda_check(ce, "cudaMalloc (RNN dropout states)");
+  }
+  if (!rc && (e = cudnnSetDropoutDescriptor(t.desc, h, p, t.states, t.bytes, seed)))
+    rc = mx_cudnn_check(e, "cudnnSetDropoutDescriptor");
+  if (rc) {
+    drop_free(&t);
+    return rc;
+  }
+  t.p = p;
+  *s = t;
+  return MX_OK;
+}
+
+/* The device's dropout descriptor at rate p.  First use makes its states
+ * (seeded with the call's seed; when the GPU is out of memory, again after
+ * the engine's pool gives back its cached blocks); another p restores it. */
 static mx_status drop_get(const mx_op_ctx *c, cudnnHandle_t h, float p, cudnnDropoutDescriptor_t *out) {
   int dev = mx_cuda_of(c)->id;
   if (dev < 0 || dev >= MX_CUDA_MAX_DEV) return mx_error(MX_ERR_DEVICE, "RNN dropout on gpu(%d): too many devices", dev);
   drop_state *s = &g_drop[dev];
   unsigned long long seed = (unsigned long long)c->rng.seed;
   if (!s->desc) {
-    MX_CUDNN_TRY(cudnnCreateDropoutDescriptor(&s->desc));
-    MX_CUDNN_TRY(cudnnDropoutGetStatesSize(h, &s->bytes));
-    MX_CUDA_TRY(cudaMalloc(&s->states, s->bytes));
-    MX_CUDNN_TRY(cudnnSetDropoutDescriptor(s->desc, h, p, s->states, s->bytes, seed));
-    s->p = p;
+    mx_status rc = drop_make(h, p, seed, s);
+    if (rc == MX_ERR_NOMEM) {
+      mx_host->pool_release(c->ctx);
+      rc = drop_make(h, p, seed, s);
+    }
+    if (rc) return rc;
   } else if (s->p != p) {
     MX_CUDNN_TRY(cudnnRestoreDropoutDescriptor(s->desc, h, p, s->states, s->bytes, seed));
     s->p = p;
@@ -338,6 +376,32 @@ static mx_status reserve_of(const mx_op_ctx *c, mx_ndarray *res, size_t need, in
 
 /* ------------------------------------------------ forward */
 
+/* The arrays of one cudnnRNNForward call (cx, cy NULL unless LSTM;
+ * reserve NULL in inference mode). */
+typedef struct rnn_fio {
+  const void *x, *hx, *cx, *w;
+  void *y, *hy, *cy, *work, *reserve;
+  const int32_t *lens;
+} rnn_fio;
+
+static mx_status fwd_call(cudnnHandle_t h, const rnn_desc *d, const rnn_fio *f) {
+  cudnnStatus_t e = cudnnRNNForward(
+      h, d->rnn, f->reserve ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, f->lens, d->x,
+      f->x, d->y, f->y, d->h, f->hx, f->hy, d->h, f->cx, f->cy, d->wbytes, f->w, d->work, f->work,
+      f->reserve ? d->reserve : 0, f->reserve);
+  return e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnRNNForward");
+}
+
+/* cuDNN's direct use of the op's flat weight vector (and, backward, of its
+ * gradient): its layout must be the op's and the arrays aligned as pool
+ * blocks are, since they may be views */
+static mx_status direct_of(cudnnHandle_t h, cudaStream_t st, const rnn_geo *g, const rnn_desc *d,
+                           char *flat, const void *dflat, int *direct) {
+  mx_status rc = weights_walk(h, st, g, d, flat, flat, W_CHECK, direct);
+  if (((uintptr_t)flat | (uintptr_t)dflat) % 16) *direct = 0;
+  return rc;
+}
+
 static mx_status fwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d,
                          mx_ndarray *const *in, int nin, mx_ndarray *const *out) {
   int train = c->is_train;
@@ -347,21 +411,16 @@ static mx_status fwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   cudaStream_t st = mx_cuda_of(c)->stream;
   char *flat = (char *)MX_PTR(in[1]);
   int direct;
-  if ((rc = weights_walk(h, st, g, d, flat, flat, W_CHECK, &direct))) return rc;
+  if ((rc = direct_of(h, st, g, d, flat, NULL, &direct))) return rc;
   rnn_parts s;
   if ((rc = parts_open(c, g, d, 0, direct, train && !reserve ? d->reserve : 0, &s))) return rc;
   if (train && !reserve) reserve = s.extra;
   if (direct) s.w = flat;
   else rc = weights_walk(h, st, g, d, flat, s.w, W_TO_SPACE, NULL);
-  const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
-  if (!rc) {
-    cudnnStatus_t e = cudnnRNNForward(
-        h, d->rnn, train ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, s.lens, d->x,
-        MX_PTR(in[0]), d->y, MX_PTR(out[0]), d->h, MX_PTR(in[2]), MX_PTR(out[1]), d->h, cx,
-        g->lstm ? MX_PTR(out[2]) : NULL, d->wbytes, s.w, d->work, s.work,
-        train ? d->reserve : 0, train ? reserve : NULL);
-    if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnRNNForward");
-  }
+  rnn_fio f = {MX_PTR(in[0]), MX_PTR(in[2]), g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL, s.w,
+               MX_PTR(out[0]), MX_PTR(out[1]), g->lstm ? MX_PTR(out[2]) : NULL, s.work, reserve,
+               s.lens};
+  if (!rc) rc = fwd_call(h, d, &f);
   /* cy is 0 unless LSTM, as on the CPU */
   if (!rc && !g->lstm) rc = mx_cu_fill(st, MX_PTR(out[2]), g->dt, mx_cu_size(&out[2]->shape), 0.0);
   mx_host->scratch_close(&s.sc);
@@ -388,27 +447,44 @@ mx_status mx_dnn_rnn_fwd(KARGS) {
 
 #define WANT(j) mx_dnn_want(ig[j], req, j)
 
+/* Backward after a forward in inference mode (no reserve space; the CPU
+ * differentiates that forward, without dropout): a training forward without
+ * dropout into scratch (`re`: y, hy, cy, then its reserve) first, whose y
+ * backward then reads. */
+static mx_status refwd(cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d, mx_ndarray *const *in,
+                       int nin, const rnn_parts *s, char *re, size_t ybytes, size_t hbytes) {
+  rnn_fio f = {MX_PTR(in[0]), MX_PTR(in[2]), g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL, s->w,
+               re, re + up(ybytes), g->lstm ? re + up(ybytes) + up(hbytes) : NULL, s->work,
+               re + up(ybytes) + 2 * up(hbytes), s->lens};
+  return fwd_call(h, d, &f);
+}
+
 static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d,
                          mx_ndarray *const *og, mx_ndarray *const *in, int nin,
                          mx_ndarray *const *out, mx_ndarray *const *ig, const int *req) {
-  void *reserve;
-  mx_status rc = reserve_of(c, out[3], d->reserve, 0, &reserve);
+  int again = !c->is_train;   /* the forward kept no reserve space */
+  void *reserve = NULL;
+  mx_status rc = again ? MX_OK : reserve_of(c, out[3], d->reserve, 0, &reserve);
   if (rc) return rc;
-  if (!reserve)
+  if (!again && !reserve)
     return mx_error(MX_ERR_UNSUPPORTED, "RNN backward on the GPU needs an executor (its forward's "
                     "reserve space)");
   size_t es = mx_cu_dtype_size(g->dt);
   size_t ybytes = (size_t)(g->T * g->N * g->D * g->H) * es, xbytes = (size_t)(g->T * g->N * g->I) * es;
-  /* extra: zeros for a missing output gradient, then dx when it is not wanted */
+  size_t hbytes = (size_t)(g->L * g->D * g->N * g->H) * es;
+  /* extra: zeros for a missing output gradient, dx when it is not wanted,
+   * then what a second forward writes */
   size_t zero = og[0] ? 0 : up(ybytes), dxs = WANT(0) ? 0 : up(xbytes);
+  size_t re = again ? up(ybytes) + 2 * up(hbytes) + up(d->reserve) : 0;
   cudaStream_t st = mx_cuda_of(c)->stream;
   char *flat = (char *)MX_PTR(in[1]);
   int direct;
-  if ((rc = weights_walk(h, st, g, d, flat, flat, W_CHECK, &direct))) return rc;
+  if ((rc = direct_of(h, st, g, d, flat, WANT(1) ? MX_PTR(ig[1]) : NULL, &direct))) return rc;
   rnn_parts s;
-  if ((rc = parts_open(c, g, d, 1, direct, zero + dxs, &s))) return rc;
+  if ((rc = parts_open(c, g, d, 1, direct, zero + dxs + re, &s))) return rc;
   const void *dy = og[0] ? MX_PTR(og[0]) : s.extra;
   void *dx = WANT(0) ? MX_PTR(ig[0]) : s.extra + zero;
+  const void *y = MX_PTR(out[0]);
   if (!og[0]) rc = mx_cu_fill(st, s.extra, g->dt, (int64_t)(ybytes / es), 0.0);
   if (direct) {   /* the op's arrays are cuDNN's weight spaces */
     s.w = flat;
@@ -416,10 +492,16 @@ static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   } else if (!rc) {
     rc = weights_walk(h, st, g, d, flat, s.w, W_TO_SPACE, NULL);
   }
+  if (again && !rc) {
+    char *r = s.extra + zero + dxs;
+    rc = refwd(h, g, d, in, nin, &s, r, ybytes, hbytes);
+    y = r;
+    reserve = r + up(ybytes) + 2 * up(hbytes);
+  }
   const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
   if (!rc) {
     cudnnStatus_t e = cudnnRNNBackwardData_v8(
-        h, d->rnn, s.lens, d->y, MX_PTR(out[0]), dy, d->x, dx, d->h, MX_PTR(in[2]),
+        h, d->rnn, s.lens, d->y, y, dy, d->x, dx, d->h, MX_PTR(in[2]),
         og[1] ? MX_PTR(og[1]) : NULL, WANT(2) ? MX_PTR(ig[2]) : NULL, d->h, cx,
         g->lstm && og[2] ? MX_PTR(og[2]) : NULL, g->lstm && nin > 3 && WANT(3) ? MX_PTR(ig[3]) : NULL,
         d->wbytes, s.w, d->work, s.work, d->reserve, reserve);
@@ -434,7 +516,7 @@ static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   if (!rc && WANT(1)) {
     cudnnStatus_t e = cudnnRNNBackwardWeights_v8(
         h, d->rnn, CUDNN_WGRAD_MODE_ADD, s.lens, d->x, MX_PTR(in[0]), d->h, MX_PTR(in[2]), d->y,
-        MX_PTR(out[0]), d->wbytes, s.dw, d->work, s.work, d->reserve, reserve);
+        y, d->wbytes, s.dw, d->work, s.work, d->reserve, reserve);
     if (e != CUDNN_STATUS_SUCCESS) rc = mx_cudnn_check(e, "cudnnRNNBackwardWeights_v8");
     if (!rc && !direct) rc = weights_walk(h, st, g, d, (char *)MX_PTR(ig[1]), s.dw, W_FROM_SPACE, NULL);
   }

@@ -34,7 +34,7 @@ extern "C" {
 
 /* Bumped whenever a struct below changes; the loader refuses a module
  * built for another version. */
-#define MX_GPU_ABI 3
+#define MX_GPU_ABI 4
 
 /* Engine functions a module may call. */
 typedef struct mx_host_services {
@@ -55,6 +55,9 @@ typedef struct mx_host_services {
   void (*convert)(const void *src, int src_dtype, void *dst, int dst_dtype, int64_t n);
   const char *(*getenv)(const char *name);
   const char *(*last_error)(void);                              /* this thread's */
+  /* give back the pool's cached blocks of ctx (for memory a module takes
+   * outside the pool, before it retries a failed allocation) */
+  void (*pool_release)(mx_context ctx);
 } mx_host_services;
 
 /* GPU kernel flags. */

@@ -77,10 +77,12 @@ static void h_scratch_close(mx_scratch *s) {
   if (s->own) r_release(s->own);
   memset(s, 0, sizeof *s);
 }
+static void h_pool_release(mx_context ctx) { (void)ctx; }   /* r_alloc keeps no cache */
 static const mx_host_services g_host = {
   .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = r_alloc, .storage_release = r_release,
-  .scratch_open = h_scratch_open, .scratch_close = h_scratch_close, .getenv = h_getenv};
+  .scratch_open = h_scratch_open, .scratch_close = h_scratch_close, .getenv = h_getenv,
+  .pool_release = h_pool_release};
 const mx_host_services *mx_host = &g_host;
 
 mx_status mx_cuda_check(cudaError_t e, const char *what) {
@@ -183,15 +185,21 @@ static mx_status h_error_at(const char *func, mx_status st, const char *fmt, ...
   return mx_error_at(func, st, "%s", buf);
 }
 static const char *h_getenv(const char *name) { return getenv(name); }
+static long g_pool_releases;   /* the module asked the engine's pool to give back */
+static void h_pool_release(mx_context ctx) {
+  mx_pool_release(ctx.dev_type, ctx.dev_id);
+  g_pool_releases++;
+}
 static const mx_host_services g_host = {
   .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = mx_storage_alloc,
   .storage_release = mx_storage_release, .scratch_open = mx_scratch_open,
-  .scratch_close = mx_scratch_close, .getenv = h_getenv};
+  .scratch_close = mx_scratch_close, .getenv = h_getenv, .pool_release = h_pool_release};
 const mx_host_services *mx_host = &g_host;
 
 mx_status mx_cuda_check(cudaError_t e, const char *what) {
-  return mx_error_at("cuda", MX_ERR_DEVICE, "%s failed (%d)", what, (int)e);
+  return mx_error_at("cuda", e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE,
+                     "%s failed (%d)", what, (int)e);
 }
 mx_status mx_cublas_check(cublasStatus_t e, const char *what) {
   return mx_error_at("cublas", MX_ERR_DEVICE, "%s failed (%d)", what, (int)e);
@@ -938,8 +946,17 @@ cudnnStatus_t cudnnRestoreDropoutDescriptor(cudnnDropoutDescriptor_t d, cudnnHan
   g_drop_restores++;
   return fake_drop_set(d, p, st, n);
 }
-cudaError_t cudaMalloc(void **p, size_t n) { *p = malloc(n ? n : 1); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
+static int g_malloc_fail;   /* cudaMalloc calls still to fail (out of memory) */
+cudaError_t cudaMalloc(void **p, size_t n) {
+  int fail = g_malloc_fail > 0;
+  g_malloc_fail -= fail;
+  *p = fail ? NULL : malloc(n ? n : 1);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
 cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
+cudaError_t cudaSetDevice(int dev) { return dev == 0 ? cudaSuccess : cudaErrorInvalidDevice; }
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaGetLastError(void) { return cudaSuccess; }
 cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s) { (void)s; memset(p, v, n); return cudaSuccess; }
 
 static int64_t fr_cols(const fake_rnn *f, int k, int id) {
@@ -1574,6 +1591,11 @@ int main(void) {
      * draws the reference's masks: both calls have the same zero seed; a
      * real GPU's masks are cuDNN's, which test-rnn.R checks by training) */
     g_rnn_extra = 0;
+    /* the first dropout call finds the GPU out of memory: it makes its
+     * states again after the engine's pool gives back its cache */
+    static int oom_tried;
+    long released = g_pool_releases;
+    g_malloc_fail = !oom_tried;
     for (int k = 0; k < 4; k++) {
       const char *dp[] = {"p=0.3", "p=0.6"};
       char prm[256];
@@ -1581,6 +1603,25 @@ int main(void) {
       tcase t = {"RNN", prm, {3}, {S4(4, 2, 5, 0)}, 1, dt, 1, 0, 1};
       run_case(&t);
     }
+    if (!oom_tried && (g_pool_releases != released + 1 || g_malloc_fail)) {
+      printf("FAIL RNN dropout: %ld pool releases after an out-of-memory cudaMalloc (expected 1)\n",
+             g_pool_releases - released);
+      g_fail++;
+    }
+    oom_tried = 1;
+    /* backward after a forward in inference mode (no reserve space; the
+     * module runs a training forward first), with and without dropout's p
+     * and the executor's state slot */
+    for (int m = 0; m < 4; m++)
+      for (int ex = 0; ex < 2; ex++) {
+        char prm[256];
+        snprintf(prm, sizeof prm, "state_size=3;mode=%s;num_layers=2;bidirectional=True;p=0.5;"
+                 "state_outputs=True", rnn_modes[m]);
+        g_rnn_extra = ex ? 40 : 0;
+        tcase t = {"RNN", prm, {3}, {S4(4, 2, 5, 0)}, 1, dt, 0, m % 2, ex};
+        run_case(&t);
+      }
+    g_rnn_extra = 0;
 #endif
   }
 #ifndef MX_DNN_REAL_GPU
