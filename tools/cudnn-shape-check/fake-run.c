@@ -1526,6 +1526,15 @@ int main(void) {
           tcase t = {"BatchNorm", bn[i], {4}, {S4(3, 4, 2, 5)}, 1, dt, tr, nodx, 0};
           run_case(&t);
         }
+    /* empty data: no cuDNN descriptor has a zero dimension; what the CPU
+     * writes is written (new_arr starts outputs and gradients at 777):
+     * BatchNorm's statistics and gradients */
+    for (int tr = 0; tr < 2; tr++) {
+      tcase t = {"BatchNorm", "fix_gamma=False;output_mean_var=True", {4}, {S4(0, 4, 2, 5)}, 1, dt, tr, 0, 0};
+      run_case(&t);
+      tcase t0 = {"BatchNorm", "fix_gamma=False", {4}, {S4(3, 0, 2, 5)}, 1, dt, tr, 0, 0};
+      run_case(&t0);
+    }
     const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
     for (int i = 0; i < 5; i++) {
       tcase t = {"Activation", acts[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
