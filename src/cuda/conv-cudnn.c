@@ -28,6 +28,10 @@
  * here; rebinding an executor with the same shapes finds its plans again.
  * Workspace: the executor's planned c->workspace when large enough, else a
  * block from the device pool returned once the work is queued.
+ * Empty tensors never reach cuDNN (its descriptors refuse a zero
+ * dimension): an output or gradient with elements whose sums have no term
+ * (a batch of 0, no input channel) is written as 0, then the bias where
+ * the CPU adds it; the bias gradient's own kernel gives 0 for a batch of 0.
  * UNVERIFIED on a GPU: compiled and linked only; descriptors and output
  * sizes are checked without a GPU by tools/cudnn-shape-check.
  */
@@ -329,8 +333,27 @@ static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, cons
 
 /* ------------------------------------------------ running one operation */
 
+/* elements of x (N, C, H, W), w (F, C / G, kh, kw) or y (N, F, Ho, Wo) */
+static int64_t x_count(const mx_dnn_conv *g) { return g->N * g->C * g->H * g->W; }
+static int64_t w_count(const mx_dnn_conv *g) { return g->F * (g->C / g->G) * g->kh * g->kw; }
+static int64_t y_count(const mx_dnn_conv *g) { return g->N * g->F * g->Ho * g->Wo; }
+
+/* the elements operation op writes: y (forward), x (backward data), w
+ * (backward filter) */
+static int64_t out_count(const mx_dnn_conv *g, int op) {
+  return op == OP_FWD ? y_count(g) : op == OP_BWD_DATA ? x_count(g) : w_count(g);
+}
+
+/* Run operation op of g into b->out.  Each operation sums products of the
+ * other two tensors, so when one of them is empty (a batch of 0, no input
+ * channel) the result is 0, as on the CPU; cuDNN, whose descriptors refuse
+ * a zero dimension, never sees such a call.  An empty output: nothing. */
 static mx_status run_op(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int op,
                         const conv_bufs *b) {
+  int64_t n = out_count(g, op);
+  if (n == 0) return MX_OK;
+  if (x_count(g) == 0 || w_count(g) == 0 || y_count(g) == 0)
+    return mx_cu_fill(mx_cuda_of(c)->stream, b->out, dt, n, 0.0);
   cudnnHandle_t h;
   mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), &h);
   if (rc) return rc;
@@ -386,17 +409,13 @@ int mx_dnn_deconv_supports(const mx_param_value *p, int nin, const mx_shape *in,
   return supports(p, 1, in, why);
 }
 
-static int empty(const mx_dnn_conv *g) {
-  return g->N == 0 || g->C == 0 || g->F == 0 || g->H * g->W == 0 || g->Ho * g->Wo == 0;
-}
-
 /* ------------------------------------------------ Convolution */
 
 mx_status mx_dnn_conv_fwd(KARGS) {
   (void)nin; (void)nout; (void)req;
   mx_dnn_conv g;
   mx_status rc = geom(p, 0, &in[0]->shape, &g);
-  if (rc || empty(&g)) return rc;
+  if (rc) return rc;
   int dt = out[0]->dtype;
   conv_bufs b = {MX_PTR(in[0]), MX_PTR(in[1]), NULL, MX_PTR(out[0])};
   if ((rc = run_op(c, &g, dt, OP_FWD, &b))) return rc;
@@ -411,7 +430,6 @@ mx_status mx_dnn_conv_bwd(BARGS) {
   mx_status rc = geom(p, 0, &in[0]->shape, &g);
   if (rc) return rc;
   int dt = og[0]->dtype;
-  if (empty(&g)) return MX_OK;
   if (mx_dnn_want(ig[0], req, 0)) {   /* dx = backward data of dy with w */
     conv_bufs b = {NULL, MX_PTR(in[1]), MX_PTR(og[0]), MX_PTR(ig[0])};
     if ((rc = run_op(c, &g, dt, OP_BWD_DATA, &b))) return rc;
@@ -432,7 +450,7 @@ mx_status mx_dnn_deconv_fwd(KARGS) {
   (void)nin; (void)nout; (void)req;
   mx_dnn_conv g;
   mx_status rc = geom(p, 1, &in[0]->shape, &g);
-  if (rc || empty(&g)) return rc;
+  if (rc) return rc;
   int dt = out[0]->dtype;
   /* output = the convolution's data gradient of the input */
   conv_bufs b = {NULL, MX_PTR(in[1]), MX_PTR(in[0]), MX_PTR(out[0])};
@@ -448,7 +466,6 @@ mx_status mx_dnn_deconv_bwd(BARGS) {
   mx_status rc = geom(p, 1, &in[0]->shape, &g);
   if (rc) return rc;
   int dt = og[0]->dtype;
-  if (empty(&g)) return MX_OK;
   if (mx_dnn_want(ig[0], req, 0)) {   /* data gradient = convolution of dy */
     conv_bufs b = {MX_PTR(og[0]), MX_PTR(in[1]), NULL, MX_PTR(ig[0])};
     if ((rc = run_op(c, &g, dt, OP_FWD, &b))) return rc;

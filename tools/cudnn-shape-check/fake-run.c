@@ -1528,12 +1528,24 @@ int main(void) {
         }
     /* empty data: no cuDNN descriptor has a zero dimension; what the CPU
      * writes is written (new_arr starts outputs and gradients at 777):
-     * BatchNorm's statistics and gradients */
+     * BatchNorm's statistics, the weight and bias gradients of a batch of
+     * 0, the bias as the output of a convolution over 0 channels */
     for (int tr = 0; tr < 2; tr++) {
       tcase t = {"BatchNorm", "fix_gamma=False;output_mean_var=True", {4}, {S4(0, 4, 2, 5)}, 1, dt, tr, 0, 0};
       run_case(&t);
       tcase t0 = {"BatchNorm", "fix_gamma=False", {4}, {S4(3, 0, 2, 5)}, 1, dt, tr, 0, 0};
       run_case(&t0);
+    }
+    struct { const char *op, *p; int64_t x[4]; } empties[] = {
+      {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", S4(0, 3, 6, 7)},
+      {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", S4(2, 0, 6, 7)},
+      {"Deconvolution", "kernel=(3,3);num_filter=4;pad=(1,1);no_bias=False", S4(0, 3, 6, 7)},
+      {"Deconvolution", "kernel=(3,3);num_filter=4;pad=(1,1);no_bias=False", S4(2, 0, 6, 7)},
+    };
+    for (size_t i = 0; i < sizeof empties / sizeof empties[0]; i++) {
+      tcase t = {empties[i].op, empties[i].p, {4}, {{0}}, 1, dt, 1, 0, (int)i % 2};
+      memcpy(t.shape[0], empties[i].x, sizeof empties[i].x);
+      run_case(&t);
     }
     const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
     for (int i = 0; i < 5; i++) {
