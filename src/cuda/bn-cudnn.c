@@ -25,13 +25,12 @@
  *    (cuDNN refuses zero dimensions); mean and var are 0 with batch
  *    statistics (the moving statistics stay) or copies of the moving ones,
  *    and the own kernel writes dgamma = dbeta = 0, as the CPU does.
- * eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9, so no change).
+ * supports() refuses data of 2^31 elements or more (cuDNN's descriptors
+ * take fewer).  eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9).
  * The var reconstruction loses a few bits when var << eps (float32).
  * UNVERIFIED on a GPU: compiled and linked only.
  */
 #include "cudnn-desc.h"
-
-#include <limits.h>
 
 static int bn_eps = -1, bn_mom = -1, bn_fix = -1, bn_global = -1, bn_axis = -1;
 
@@ -59,10 +58,9 @@ static int bn_make(const mx_param_value *p, const mx_shape *s, bn_view *v, const
   for (int k = 0; k < ax; k++) v->outer *= s->d[k];
   v->C = s->d[ax];
   for (int k = (int)ax + 1; k < s->ndim; k++) v->inner *= s->d[k];
-  if (v->outer > INT_MAX || v->C > INT_MAX || v->inner > INT_MAX) {
-    *why = "a dimension exceeds cuDNN's int range";
-    return -1;
-  }
+  const int64_t t[1][4] = {{v->outer, v->C, v->inner, 1}};
+  const char *big = mx_dnn_desc_why(t, 1);
+  if (big) { *why = big; return -1; }
   v->eps = p[bn_eps].f < CUDNN_BN_MIN_EPSILON ? CUDNN_BN_MIN_EPSILON : p[bn_eps].f;
   return 0;
 }

@@ -2,7 +2,9 @@
  * conv-cudnn.c -- Convolution and Deconvolution on the GPU with cuDNN's
  * legacy API, forward and backward (data, weight, bias), 1-D (as H = 1)
  * and 2-D, groups, dilation, stride, padding, no_bias, with the CPU's
- * conventions (src/ops/nn-conv.c).  A Deconvolution is the transpose of the
+ * conventions (src/ops/nn-conv.c); supports() refuses an input, output or
+ * filter of 2^31 elements or more (mx_dnn_conv_geom: cuDNN's legacy
+ * descriptors take fewer).  A Deconvolution is the transpose of the
  * convolution whose input is its output: its forward is that convolution's
  * backward-data, its data gradient a forward, its weight gradient a
  * backward-filter with data and output gradient exchanged.

@@ -1427,10 +1427,59 @@ static const char *POOL_P[] = {
   "kernel=(3,3);stride=(1,1);pool_type=avg;pooling_convention=same",
 };
 
+/* supports() on shapes only (nothing allocated): cuDNN's legacy descriptors
+ * take fewer than 2^31 elements per tensor (cudnnSetTensor4dDescriptor:
+ * NOT_SUPPORTED from there), so a call with a larger input, output or
+ * filter is refused, with a reason; one element fewer is accepted */
+static void check_supports(const char *name, const char *params, int nd, const int64_t *d, int want) {
+  const mx_op *op = mx_op_find(name);
+  const mx_gpu_kernel *gk = gpu_rec(name);
+  mx_param_value p[MX_MAX_PARAMS];
+  set_params(op, p, params);
+  int nin = mx_op_num_inputs(op, p), nout = mx_op_num_outputs(op, p), dts[MAXIO];
+  mx_shape is[MAXIO], os[MAXIO];
+  for (int j = 0; j < nin; j++) { is[j].ndim = -1; dts[j] = MX_FLOAT32; }
+  is[0].ndim = nd;
+  memcpy(is[0].d, d, (size_t)nd * sizeof *d);
+  if (op->infer_shape(p, nin, is, nout, os)) { printf("shape %s: %s\n", name, mx_last_error()); g_fail++; return; }
+  const char *why = "";
+  int ok = gk->supports(p, nin, is, dts, &why);
+  if (ok == want && (ok || *why)) {
+    g_pass++;
+    return;
+  }
+  g_fail++;
+  printf("FAIL %s [%s] supports(): %s, expected %s (%s)\n", name, params, ok ? "accepted" : "refused",
+         want ? "accepted" : "refused", why);
+}
+
+static void check_sizes(void) {
+  const int64_t G = (int64_t)1 << 30, M = INT32_MAX;
+  struct { const char *op, *p; int nd; int64_t d[4]; int want; } c[] = {
+    {"Convolution", "kernel=(1,1);num_filter=1", 4, S4(2, 1024, 1024, 1024), 0},   /* input  */
+    {"Convolution", "kernel=(1,1);num_filter=2", 4, S4(1, 1, 32768, 32768), 0},    /* output */
+    {"Convolution", "kernel=(1,1);num_filter=65536", 4, S4(1, 32768, 1, 1), 0},    /* filter */
+    {"Convolution", "kernel=(1,1);num_filter=1", 4, S4(1, 1, 1, M), 1},
+    {"Convolution", "kernel=(1);num_filter=1", 3, S4(2, 1, G, 0), 0},
+    {"Deconvolution", "kernel=(1,1);num_filter=4", 4, S4(1, 2, 32768, 16384), 0},  /* output */
+    {"Deconvolution", "kernel=(1,1);num_filter=2", 4, S4(1, 2, 32768, 16384), 1},
+    {"Pooling", "kernel=(1,1);pool_type=max", 4, S4(2, 1024, 1024, 1024), 0},
+    {"Pooling", "kernel=(1,1);pool_type=avg", 4, S4(1, 1, 1, M), 1},
+    {"BatchNorm", "fix_gamma=False", 4, S4(2, 1024, 1024, 1024), 0},
+    {"BatchNorm", "fix_gamma=False;axis=0", 2, S4(2, G, 0, 0), 0},
+    {"BatchNorm", "fix_gamma=False", 3, S4(1, 1, M, 0), 1},
+    {"softmax", "axis=-1", 2, S4(3, 715827883, 0, 0), 0},
+    {"softmax", "axis=-1", 2, S4(3, 715827882, 0, 0), 1},
+    {"log_softmax", "axis=0", 4, S4(2, 1024, 1024, 1024), 0},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) check_supports(c[i].op, c[i].p, c[i].nd, c[i].d, c[i].want);
+}
+
 int main(void) {
   if (mx_engine_init()) { printf("engine: %s\n", mx_last_error()); return 2; }
   if (dev_init()) return 2;
   if (mx_cuda_dnn_init()) { printf("dnn init: %s\n", mx_last_error()); return 1; }
+  check_sizes();
   int dts[2] = {MX_FLOAT64, MX_FLOAT32};
   for (int di = 0; di < 2; di++) {
     int dt = dts[di];
