@@ -19,9 +19,10 @@
  *   fastest            the same with the largest workspace any algorithm asks
  *                      for (falls back to `workspace` MB when that is not free).
  * MXNET_ENFORCE_DETERMINISM=1 keeps only deterministic algorithms.  The
- * search runs with CUDNN_DEFAULT_MATH (TF32 allowed on sm_80+) when
- * MXNET_CUDA_ALLOW_TF32_CONV is on, else CUDNN_FMA_MATH; afterwards the
- * descriptor takes the chosen algorithm's math type.
+ * search runs with CUDNN_FMA_MATH for float32 when MXNET_CUDA_ALLOW_TF32_CONV
+ * is off, else with CUDNN_DEFAULT_MATH (TF32 allowed for float32 on sm_80+;
+ * float64 has no TF32, and DEFAULT keeps every double engine); afterwards
+ * the descriptor takes the chosen algorithm's math type (FMA when strict).
  *
  * The choices and descriptors live in a process-wide cache keyed by a hash
  * of (geometry, dtype, device, tuning mode, workspace limit, TF32,
@@ -121,6 +122,10 @@ static int tune_mode(const mx_op_ctx *c, const mx_dnn_conv *g) {
 static int tf32_ok(const mx_op_ctx *c, int dt) {
   return dt == MX_FLOAT32 && mx_cuda_of(c)->allow_tf32_conv;
 }
+
+/* strict float32 (TF32 off): FMA_MATH keeps TF32 out; float64 has no TF32,
+ * and DEFAULT_MATH keeps every double engine available */
+static int fma_only(const mx_op_ctx *c, int dt) { return dt == MX_FLOAT32 && !tf32_ok(c, dt); }
 
 static void make_key(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int64_t *k) {
   int64_t v[KEY_LEN] = {dt, mx_cuda_of(c)->id, tune_mode(c, g), g->ws_mb, tf32_ok(c, dt),
@@ -303,9 +308,9 @@ static mx_status search(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, int 
 
 static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, const mx_dnn_conv *g,
                         int dt, int op, const conv_bufs *b) {
-  int mode = tune_mode(c, g), tf32 = tf32_ok(c, dt);
+  int mode = tune_mode(c, g), fma = fma_only(c, dt);
   size_t limit = g->ws_mb > 0 ? (size_t)g->ws_mb << 20 : 0;
-  MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, fma ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
   cand cands[NCAND];
   int n = 0;
   size_t avail = 0;
@@ -315,7 +320,7 @@ static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, cons
     const cand *k = &cands[i];
     if (k->status != CUDNN_STATUS_SUCCESS || k->memory > avail) continue;
     if (enforce_determinism && k->det != CUDNN_DETERMINISTIC) continue;
-    cudnnMathType_t math = tf32 ? k->math : CUDNN_FMA_MATH;
+    cudnnMathType_t math = fma ? CUDNN_FMA_MATH : k->math;
     MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, math));
     size_t ws = 0;
     if (workspace_size(h, pl, op, k->algo, &ws) || ws > avail)

@@ -403,6 +403,7 @@ static void blend(void *out, int dbl, const double *r, int64_t n, const void *al
 }
 
 /* ---- convolution: cross-correlation with groups, from the descriptors */
+static int g_conv_math[2][2];   /* compute calls by [float64][FMA_MATH] */
 typedef struct cv { t4 x, y; int K, Cg, kh, kw, ph, pw, sh, sw, dh, dw, G; } cv;
 static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConvolutionDescriptor_t cd,
                cudnnTensorDescriptor_t yd) {
@@ -416,6 +417,9 @@ static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConv
   cudnnDataType_t ct;
   cudnnGetConvolution2dDescriptor(cd, &v.ph, &v.pw, &v.sh, &v.sw, &v.dh, &v.dw, &mode, &ct);
   cudnnGetConvolutionGroupCount(cd, &v.G);
+  cudnnMathType_t m;
+  cudnnGetConvolutionMathType(cd, &m);
+  g_conv_math[v.x.dbl][m == CUDNN_FMA_MATH]++;
   return v;
 }
 enum { C_FWD, C_BD, C_BF };
@@ -513,7 +517,8 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h,
   (void)h; (void)x; (void)dy; (void)c; (void)dw;
   return ws_size((int)a, s);
 }
-#define FAKE_PERF(perf, n, want)                                        \
+/* each candidate carries the descriptor's math type, as cuDNN's results do */
+#define FAKE_PERF(perf, n, want, cd)                                    \
   do {                                                                  \
     *(n) = (want) < 2 ? (want) : 2;                                     \
     for (int i_ = 0; i_ < *(n); i_++) {                                 \
@@ -522,7 +527,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h,
       (perf)[i_].status = CUDNN_STATUS_SUCCESS;                         \
       (perf)[i_].memory = i_ == 0 ? (size_t)1 << 20 : 0;                \
       (perf)[i_].determinism = i_ == 0 ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC; \
-      (perf)[i_].mathType = CUDNN_FMA_MATH;                             \
+      cudnnGetConvolutionMathType((cd), &(perf)[i_].mathType);          \
     }                                                                   \
   } while (0)
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, const cudnnTensorDescriptor_t x,
@@ -530,7 +535,7 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, const cudn
     const cudnnTensorDescriptor_t y, const int req, int *n, cudnnConvolutionFwdAlgoPerf_t *perf) {
   (void)h; (void)x; (void)w; (void)c; (void)y;
   g_calls_heur++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, c);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h,
@@ -539,7 +544,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h,
     cudnnConvolutionBwdDataAlgoPerf_t *perf) {
   (void)h; (void)w; (void)dy; (void)c; (void)dx;
   g_calls_heur++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, c);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h,
@@ -548,7 +553,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h,
     cudnnConvolutionBwdFilterAlgoPerf_t *perf) {
   (void)h; (void)x; (void)dy; (void)c; (void)dw;
   g_calls_heur++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, c);
   return CUDNN_STATUS_SUCCESS;
 }
 /* Find*Ex: checks the scratch and scribbles over the output it "times" */
@@ -564,7 +569,7 @@ cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, const cudn
   if (wsz < ((size_t)1 << 20) || !ws) return CUDNN_STATUS_BAD_PARAM;
   g_calls_find++;
   scribble(yd, y);
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, cd);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t h,
@@ -576,7 +581,7 @@ cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t h,
   if (wsz < ((size_t)1 << 20) || !ws) return CUDNN_STATUS_BAD_PARAM;
   g_calls_find++;
   scribble(dxd, dx);
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, cd);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h,
@@ -587,7 +592,7 @@ cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h,
   (void)h; (void)xd; (void)x; (void)dyd; (void)y; (void)cd; (void)dwd; (void)dw;
   if (wsz < ((size_t)1 << 20) || !ws) return CUDNN_STATUS_BAD_PARAM;
   g_calls_find++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, cd);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -1657,6 +1662,13 @@ int main(void) {
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
          g_calls_heur, g_calls_find, g_calls_gemm, g_bn_running_given);
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
+  /* TF32 off (g_dev): float32 strict (FMA_MATH); float64 DEFAULT_MATH, which keeps every engine */
+  printf("convolution math: float32 %d FMA, %d other; float64 %d FMA, %d other\n", g_conv_math[0][1],
+         g_conv_math[0][0], g_conv_math[1][1], g_conv_math[1][0]);
+  if (g_conv_math[0][0] || g_conv_math[1][1] || !g_conv_math[0][1] || !g_conv_math[1][0]) {
+    printf("FAIL: a convolution ran with the wrong math type\n");
+    g_fail++;
+  }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
   if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
   printf("RNN: %d forward, %d backward-data, %d backward-weights calls; dropout states set up %d, "
