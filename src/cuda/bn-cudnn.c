@@ -111,9 +111,18 @@ static mx_status bn_begin(const mx_op_ctx *c, int dt, const bn_view *v, bn_desc 
   return MX_OK;
 }
 
-/* C elements of scratch number k (of 3 in forward, 4 in backward) */
+/* The scratch of n per-channel pieces (3 in forward, 4 in backward), each
+ * rounded to the scratch alignment (mx_scratch_round: 64 bytes) so that
+ * every piece cuDNN gets is as aligned as the block's base; the engine's
+ * mx_scratch_take is no host service, so the pieces are indexed here. */
+static size_t piece_bytes(int64_t C, int dt) { return mx_scratch_round((size_t)C * mx_cu_dtype_size(dt)); }
+static mx_status pieces_open(const mx_op_ctx *c, int n, int64_t C, int dt, mx_scratch *sc) {
+  return mx_host->scratch_open(c, (size_t)n * piece_bytes(C, dt), sc);
+}
+
+/* C elements of scratch piece number k */
 static void *slot(const mx_scratch *sc, int k, int64_t C, int dt) {
-  return (char *)sc->base + (size_t)k * (size_t)C * mx_cu_dtype_size(dt);
+  return sc->base + (size_t)k * piece_bytes(C, dt);
 }
 
 static mx_status copy_async(const mx_op_ctx *c, void *dst, const void *src, size_t bytes) {
@@ -183,7 +192,7 @@ mx_status mx_dnn_bn_fwd(KARGS) {
   cudnnHandle_t h;
   rc = bn_begin(c, dt, &v, &d, &h);
   mx_scratch sc = {0};
-  if (!rc) rc = mx_host->scratch_open(c, 3 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
+  if (!rc) rc = pieces_open(c, 3, v.C, dt, &sc);
   if (!rc) rc = fwd_run(c, p, in, out, &v, &d, h, &sc);
   mx_host->scratch_close(&sc);
   bn_desc_free(&d);
@@ -231,7 +240,7 @@ static mx_status bwd_batch(const mx_op_ctx *c, const mx_param_value *p, mx_ndarr
   cudnnHandle_t h;
   mx_status rc = bn_begin(c, dt, v, &d, &h);
   mx_scratch sc = {0};
-  if (!rc) rc = mx_host->scratch_open(c, 4 * (size_t)v->C * mx_cu_dtype_size(dt), &sc);
+  if (!rc) rc = pieces_open(c, 4, v->C, dt, &sc);
   if (!rc) rc = bwd_cudnn(c, p, og, in, out, ig, req, v, &d, h, &sc);
   mx_host->scratch_close(&sc);
   bn_desc_free(&d);

@@ -685,6 +685,10 @@ cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t h, const cudnnPoolingDescriptor
 
 /* ---- batch norm (spatial): per channel over n, h, w */
 static int g_bn_running_given, g_bn_saved_given;
+static int g_bn_misaligned;   /* per-channel arrays not 16-byte aligned (vector loads) */
+static void bn_aligned(const void *const *p, int n) {
+  for (int i = 0; i < n; i++) g_bn_misaligned += (uintptr_t)p[i] % 16 != 0;
+}
 static void bn_stats(const t4 *t, const void *x, int c, double *mean, double *var) {
   double s = 0, ss = 0;
   int64_t m = (int64_t)t->n * t->h * t->w;
@@ -712,6 +716,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, cudnnBatch
   (void)h; (void)al; (void)be; (void)yd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
   if (rm || rv || factor != 0) g_bn_running_given++;
+  bn_aligned((const void *[]){scale, bias, rm, rv, sm, siv}, 6);
   t4 t = tget(xd);
   for (int c = 0; c < t.c; c++) {
     double mean, var;
@@ -729,6 +734,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, cudnnBatc
     const void *bias, const void *em, const void *ev, double eps) {
   (void)h; (void)al; (void)be; (void)yd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
+  bn_aligned((const void *[]){scale, bias, em, ev}, 4);
   t4 t = tget(xd);
   for (int c = 0; c < t.c; c++) {
     double is = 1 / sqrt(ldt(ev, t.dbl, c) + eps), g = ldt(scale, t.dbl, c);
@@ -744,6 +750,7 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
   (void)h; (void)ad; (void)bd; (void)ap; (void)bp; (void)dyd; (void)dxd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL || (!sm) != (!siv)) return CUDNN_STATUS_BAD_PARAM;
   if (sm) g_bn_saved_given++;
+  bn_aligned((const void *[]){scale, dscale, dbias, sm, siv}, 5);
   t4 t = tget(xd);
   int64_t hw = (int64_t)t.h * t.w, m = t.n * hw;
   for (int c = 0; c < t.c; c++) {
@@ -1670,6 +1677,7 @@ int main(void) {
     g_fail++;
   }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
+  if (g_bn_misaligned) { printf("FAIL: BatchNorm gave cuDNN %d arrays not 16-byte aligned\n", g_bn_misaligned); g_fail++; }
   if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
   printf("RNN: %d forward, %d backward-data, %d backward-weights calls; dropout states set up %d, "
          "restored %d times\n", g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w, g_drop_inits, g_drop_restores);
