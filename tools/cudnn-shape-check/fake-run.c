@@ -15,7 +15,8 @@
  * does -- parameter lookup by name, geometry, descriptor roles (the
  * Deconvolution's transposed convolution), cuBLAS argument mapping and
  * strides, req / NULL handling, BatchNorm's statistics and side effects,
- * algorithm selection per cudnn_tune -- not cuDNN or the GPU itself.
+ * algorithm selection per cudnn_tune and the math type, empty data,
+ * supports()' size limits -- not cuDNN or the GPU itself.
  */
 #include "../../src/cuda/cudnn-desc.h"
 #include "../../src/cuda/dnn-math.h"
