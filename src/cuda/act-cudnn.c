@@ -12,12 +12,12 @@
  *  - softmax / log_softmax along `axis`: the array is viewed as
  *    (outer, K, inner, 1) and cuDNN's CHANNEL mode normalises over K
  *    (ACCURATE / LOG algorithms).  A temperature T scales the input into a
- *    scratch buffer first; backward passes alpha = 1 / T.
+ *    scratch buffer first; backward passes alpha = 1 / T.  supports()
+ *    refuses data of 2^31 elements or more (one cuDNN descriptor takes
+ *    fewer); the activations split their range instead.
  * UNVERIFIED on a GPU: compiled and linked only.
  */
 #include "cudnn-desc.h"
-
-#include <limits.h>
 
 static int act_type = -1, act_relu = -1, act_sigmoid = -1, act_tanh = -1, act_softrelu = -1,
            act_softsign = -1;
@@ -135,10 +135,9 @@ static int sm_make(const mx_param_value *p, int lg, const mx_shape *s, sm_view *
   v->K = s->d[ax];
   for (int k = (int)ax + 1; k < s->ndim; k++) v->inner *= s->d[k];
   v->invt = p[sm_temp[lg]].is_set ? 1.0 / p[sm_temp[lg]].f : 1.0;
-  if (v->outer > INT_MAX || v->K > INT_MAX || v->inner > INT_MAX) {
-    *why = "a dimension exceeds cuDNN's int range";
-    return -1;
-  }
+  const int64_t t[1][4] = {{v->outer, v->K, v->inner, 1}};
+  const char *big = mx_dnn_desc_why(t, 1);
+  if (big) { *why = big; return -1; }
   return 0;
 }
 

@@ -20,14 +20,17 @@
  *    with the forward's saved mean and 1 / sqrt(var + eps) of its var;
  *    with fixed statistics (use_global_stats or inference), or when the
  *    data gradient is not wanted: an own per-channel kernel with the CPU's
- *    formulas on the saved mean / var.
- * eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9, so no change).
+ *    formulas on the saved mean / var;
+ *  - empty data (a batch of 0, or C == 0): no handle or descriptor is made
+ *    (cuDNN refuses zero dimensions); mean and var are 0 with batch
+ *    statistics (the moving statistics stay) or copies of the moving ones,
+ *    and the own kernel writes dgamma = dbeta = 0, as the CPU does.
+ * supports() refuses data of 2^31 elements or more (cuDNN's descriptors
+ * take fewer).  eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9).
  * The var reconstruction loses a few bits when var << eps (float32).
  * UNVERIFIED on a GPU: compiled and linked only.
  */
 #include "cudnn-desc.h"
-
-#include <limits.h>
 
 static int bn_eps = -1, bn_mom = -1, bn_fix = -1, bn_global = -1, bn_axis = -1;
 
@@ -55,10 +58,9 @@ static int bn_make(const mx_param_value *p, const mx_shape *s, bn_view *v, const
   for (int k = 0; k < ax; k++) v->outer *= s->d[k];
   v->C = s->d[ax];
   for (int k = (int)ax + 1; k < s->ndim; k++) v->inner *= s->d[k];
-  if (v->outer > INT_MAX || v->C > INT_MAX || v->inner > INT_MAX) {
-    *why = "a dimension exceeds cuDNN's int range";
-    return -1;
-  }
+  const int64_t t[1][4] = {{v->outer, v->C, v->inner, 1}};
+  const char *big = mx_dnn_desc_why(t, 1);
+  if (big) { *why = big; return -1; }
   v->eps = p[bn_eps].f < CUDNN_BN_MIN_EPSILON ? CUDNN_BN_MIN_EPSILON : p[bn_eps].f;
   return 0;
 }
@@ -86,11 +88,21 @@ static void bn_desc_free(bn_desc *d) {
   if (d->bn) (void)cudnnDestroyTensorDescriptor(d->bn);
 }
 
-static mx_status bn_begin(const mx_op_ctx *c, const mx_param_value *p, const mx_shape *s, int dt,
-                          bn_view *v, bn_desc *d, cudnnHandle_t *h) {
+/* the view of a call's data, or MX_ERR_UNSUPPORTED with bn_make's reason */
+static mx_status bn_view_of(const mx_param_value *p, const mx_shape *s, bn_view *v) {
   const char *why = "";
-  d->x = d->bn = NULL;
   if (bn_make(p, s, v, &why)) return mx_error(MX_ERR_UNSUPPORTED, "BatchNorm on the GPU: %s", why);
+  return MX_OK;
+}
+
+/* no data (outer * inner == 0) or no channel: cuDNN's descriptors refuse a
+ * zero dimension, so such calls never reach cuDNN */
+static int bn_empty(const bn_view *v) { return v->outer * v->inner == 0 || v->C == 0; }
+
+/* the handle and the descriptors of a non-empty call */
+static mx_status bn_begin(const mx_op_ctx *c, int dt, const bn_view *v, bn_desc *d,
+                          cudnnHandle_t *h) {
+  d->x = d->bn = NULL;
   mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), h);
   if (rc) return rc;
   if ((rc = mx_dnn_tensor4(&d->x, dt, v->outer, v->C, v->inner, 1))) return rc;
@@ -99,12 +111,22 @@ static mx_status bn_begin(const mx_op_ctx *c, const mx_param_value *p, const mx_
   return MX_OK;
 }
 
-/* C elements of scratch number k (of 3 in forward, 4 in backward) */
+/* The scratch of n per-channel pieces (3 in forward, 4 in backward), each
+ * rounded to the scratch alignment (mx_scratch_round: 64 bytes) so that
+ * every piece cuDNN gets is as aligned as the block's base; the engine's
+ * mx_scratch_take is no host service, so the pieces are indexed here. */
+static size_t piece_bytes(int64_t C, int dt) { return mx_scratch_round((size_t)C * mx_cu_dtype_size(dt)); }
+static mx_status pieces_open(const mx_op_ctx *c, int n, int64_t C, int dt, mx_scratch *sc) {
+  return mx_host->scratch_open(c, (size_t)n * piece_bytes(C, dt), sc);
+}
+
+/* C elements of scratch piece number k */
 static void *slot(const mx_scratch *sc, int k, int64_t C, int dt) {
-  return (char *)sc->base + (size_t)k * (size_t)C * mx_cu_dtype_size(dt);
+  return sc->base + (size_t)k * piece_bytes(C, dt);
 }
 
 static mx_status copy_async(const mx_op_ctx *c, void *dst, const void *src, size_t bytes) {
+  if (bytes == 0) return MX_OK;
   MX_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, mx_cuda_of(c)->stream));
   return MX_OK;
 }
@@ -143,27 +165,34 @@ static mx_status fwd_run(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray
                           MX_PTR(in[4]));
 }
 
+/* the CPU's results for empty data (bn_empty): the mean and var outputs are
+ * 0 with batch statistics, whose moving averages stay as they are, else
+ * the moving statistics; the data output has no element */
+static mx_status fwd_empty(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
+                           mx_ndarray *const *out, const bn_view *v, int dt) {
+  int batch = c->is_train && !p[bn_global].i;
+  size_t cb = (size_t)v->C * mx_cu_dtype_size(dt);
+  mx_status rc = MX_OK;
+  for (int k = 1; k <= 2 && !rc; k++) {   /* out[1], out[2]: mean, var; in[3], in[4]: moving */
+    if (!out[k]) continue;
+    rc = batch ? mx_cu_fill(mx_cuda_of(c)->stream, MX_PTR(out[k]), dt, v->C, 0.0)
+               : copy_async(c, MX_PTR(out[k]), MX_PTR(in[k + 2]), cb);
+  }
+  return rc;
+}
+
 mx_status mx_dnn_bn_fwd(KARGS) {
   (void)nin; (void)nout; (void)req;
   int dt = in[0]->dtype;
   bn_view v;
+  mx_status rc = bn_view_of(p, &in[0]->shape, &v);
+  if (rc) return rc;
+  if (bn_empty(&v)) return fwd_empty(c, p, in, out, &v, dt);
   bn_desc d;
   cudnnHandle_t h;
-  mx_status rc = bn_begin(c, p, &in[0]->shape, dt, &v, &d, &h);
-  if (!rc && v.outer * v.inner == 0) {   /* no data: the CPU's mean and var are 0 */
-    cudaStream_t st = mx_cuda_of(c)->stream;
-    if (out[1] && c->is_train && !p[bn_global].i) rc = mx_cu_fill(st, MX_PTR(out[1]), dt, v.C, 0.0);
-    if (!rc && out[2] && c->is_train && !p[bn_global].i) rc = mx_cu_fill(st, MX_PTR(out[2]), dt, v.C, 0.0);
-    if (!rc && (!c->is_train || p[bn_global].i)) {
-      size_t cb = (size_t)v.C * mx_cu_dtype_size(dt);
-      if (out[1]) rc = copy_async(c, MX_PTR(out[1]), MX_PTR(in[3]), cb);
-      if (!rc && out[2]) rc = copy_async(c, MX_PTR(out[2]), MX_PTR(in[4]), cb);
-    }
-    bn_desc_free(&d);
-    return rc;
-  }
+  rc = bn_begin(c, dt, &v, &d, &h);
   mx_scratch sc = {0};
-  if (!rc) rc = mx_host->scratch_open(c, 3 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
+  if (!rc) rc = pieces_open(c, 3, v.C, dt, &sc);
   if (!rc) rc = fwd_run(c, p, in, out, &v, &d, h, &sc);
   mx_host->scratch_close(&sc);
   bn_desc_free(&d);
@@ -202,6 +231,22 @@ static mx_status bwd_cudnn(const mx_op_ctx *c, const mx_param_value *p, mx_ndarr
   return MX_OK;
 }
 
+/* cuDNN's backward on a non-empty call: its handle, descriptors, scratch */
+static mx_status bwd_batch(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *og,
+                           mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *ig,
+                           const int *req, const bn_view *v) {
+  int dt = in[0]->dtype;
+  bn_desc d;
+  cudnnHandle_t h;
+  mx_status rc = bn_begin(c, dt, v, &d, &h);
+  mx_scratch sc = {0};
+  if (!rc) rc = pieces_open(c, 4, v->C, dt, &sc);
+  if (!rc) rc = bwd_cudnn(c, p, og, in, out, ig, req, v, &d, h, &sc);
+  mx_host->scratch_close(&sc);
+  bn_desc_free(&d);
+  return rc;
+}
+
 mx_status mx_dnn_bn_bwd(BARGS) {
   (void)nout; (void)nin;
   int dt = in[0]->dtype;
@@ -209,26 +254,14 @@ mx_status mx_dnn_bn_bwd(BARGS) {
       w2 = mx_dnn_want(ig[2], req, 2);
   if (!w0 && !w1 && !w2) return MX_OK;
   bn_view v;
-  bn_desc d;
-  cudnnHandle_t h;
-  mx_status rc = bn_begin(c, p, &in[0]->shape, dt, &v, &d, &h);
-  if (rc) {
-    bn_desc_free(&d);
-    return rc;
-  }
+  mx_status rc = bn_view_of(p, &in[0]->shape, &v);
+  if (rc) return rc;
   int batch = c->is_train && !p[bn_global].i, fix = (int)p[bn_fix].i;
-  if (batch && w0 && v.outer * v.inner > 0) {
-    mx_scratch sc = {0};
-    rc = mx_host->scratch_open(c, 4 * (size_t)v.C * mx_cu_dtype_size(dt), &sc);
-    if (!rc) rc = bwd_cudnn(c, p, og, in, out, ig, req, &v, &d, h, &sc);
-    mx_host->scratch_close(&sc);
-  } else {
-    /* fixed statistics (dx = gamma istd dy), or only dgamma / dbeta */
-    rc = mx_dnn_bn_bwd_stats(mx_cuda_of(c)->stream, dt, MX_PTR(in[0]), MX_PTR(og[0]),
+  if (batch && w0 && !bn_empty(&v)) return bwd_batch(c, p, og, in, out, ig, req, &v);
+  /* fixed statistics (dx = gamma istd dy), only dgamma / dbeta, or empty
+   * data (dgamma = dbeta = 0, as the CPU's sums over nothing) */
+  return mx_dnn_bn_bwd_stats(mx_cuda_of(c)->stream, dt, MX_PTR(in[0]), MX_PTR(og[0]),
                              MX_PTR(out[1]), MX_PTR(out[2]), MX_PTR(in[1]), p[bn_eps].f, fix,
                              v.outer, v.C, v.inner, w0 && !batch ? MX_PTR(ig[0]) : NULL,
                              w1 ? MX_PTR(ig[1]) : NULL, w2 ? MX_PTR(ig[2]) : NULL);
-  }
-  bn_desc_free(&d);
-  return rc;
 }

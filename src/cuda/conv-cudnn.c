@@ -2,7 +2,9 @@
  * conv-cudnn.c -- Convolution and Deconvolution on the GPU with cuDNN's
  * legacy API, forward and backward (data, weight, bias), 1-D (as H = 1)
  * and 2-D, groups, dilation, stride, padding, no_bias, with the CPU's
- * conventions (src/ops/nn-conv.c).  A Deconvolution is the transpose of the
+ * conventions (src/ops/nn-conv.c); supports() refuses an input, output or
+ * filter of 2^31 elements or more (mx_dnn_conv_geom: cuDNN's legacy
+ * descriptors take fewer).  A Deconvolution is the transpose of the
  * convolution whose input is its output: its forward is that convolution's
  * backward-data, its data gradient a forward, its weight gradient a
  * backward-filter with data and output gradient exchanged.
@@ -17,9 +19,10 @@
  *   fastest            the same with the largest workspace any algorithm asks
  *                      for (falls back to `workspace` MB when that is not free).
  * MXNET_ENFORCE_DETERMINISM=1 keeps only deterministic algorithms.  The
- * search runs with CUDNN_DEFAULT_MATH (TF32 allowed on sm_80+) when
- * MXNET_CUDA_ALLOW_TF32_CONV is on, else CUDNN_FMA_MATH; afterwards the
- * descriptor takes the chosen algorithm's math type.
+ * search runs with CUDNN_FMA_MATH for float32 when MXNET_CUDA_ALLOW_TF32_CONV
+ * is off, else with CUDNN_DEFAULT_MATH (TF32 allowed for float32 on sm_80+;
+ * float64 has no TF32, and DEFAULT keeps every double engine); afterwards
+ * the descriptor takes the chosen algorithm's math type (FMA when strict).
  *
  * The choices and descriptors live in a process-wide cache keyed by a hash
  * of (geometry, dtype, device, tuning mode, workspace limit, TF32,
@@ -28,6 +31,10 @@
  * here; rebinding an executor with the same shapes finds its plans again.
  * Workspace: the executor's planned c->workspace when large enough, else a
  * block from the device pool returned once the work is queued.
+ * Empty tensors never reach cuDNN (its descriptors refuse a zero
+ * dimension): an output or gradient with elements whose sums have no term
+ * (a batch of 0, no input channel) is written as 0, then the bias where
+ * the CPU adds it; the bias gradient's own kernel gives 0 for a batch of 0.
  * UNVERIFIED on a GPU: compiled and linked only; descriptors and output
  * sizes are checked without a GPU by tools/cudnn-shape-check.
  */
@@ -115,6 +122,10 @@ static int tune_mode(const mx_op_ctx *c, const mx_dnn_conv *g) {
 static int tf32_ok(const mx_op_ctx *c, int dt) {
   return dt == MX_FLOAT32 && mx_cuda_of(c)->allow_tf32_conv;
 }
+
+/* strict float32 (TF32 off): FMA_MATH keeps TF32 out; float64 has no TF32,
+ * and DEFAULT_MATH keeps every double engine available */
+static int fma_only(const mx_op_ctx *c, int dt) { return dt == MX_FLOAT32 && !tf32_ok(c, dt); }
 
 static void make_key(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int64_t *k) {
   int64_t v[KEY_LEN] = {dt, mx_cuda_of(c)->id, tune_mode(c, g), g->ws_mb, tf32_ok(c, dt),
@@ -297,9 +308,9 @@ static mx_status search(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, int 
 
 static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, const mx_dnn_conv *g,
                         int dt, int op, const conv_bufs *b) {
-  int mode = tune_mode(c, g), tf32 = tf32_ok(c, dt);
+  int mode = tune_mode(c, g), fma = fma_only(c, dt);
   size_t limit = g->ws_mb > 0 ? (size_t)g->ws_mb << 20 : 0;
-  MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, fma ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
   cand cands[NCAND];
   int n = 0;
   size_t avail = 0;
@@ -309,7 +320,7 @@ static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, cons
     const cand *k = &cands[i];
     if (k->status != CUDNN_STATUS_SUCCESS || k->memory > avail) continue;
     if (enforce_determinism && k->det != CUDNN_DETERMINISTIC) continue;
-    cudnnMathType_t math = tf32 ? k->math : CUDNN_FMA_MATH;
+    cudnnMathType_t math = fma ? CUDNN_FMA_MATH : k->math;
     MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, math));
     size_t ws = 0;
     if (workspace_size(h, pl, op, k->algo, &ws) || ws > avail)
@@ -329,8 +340,27 @@ static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, cons
 
 /* ------------------------------------------------ running one operation */
 
+/* elements of x (N, C, H, W), w (F, C / G, kh, kw) or y (N, F, Ho, Wo) */
+static int64_t x_count(const mx_dnn_conv *g) { return g->N * g->C * g->H * g->W; }
+static int64_t w_count(const mx_dnn_conv *g) { return g->F * (g->C / g->G) * g->kh * g->kw; }
+static int64_t y_count(const mx_dnn_conv *g) { return g->N * g->F * g->Ho * g->Wo; }
+
+/* the elements operation op writes: y (forward), x (backward data), w
+ * (backward filter) */
+static int64_t out_count(const mx_dnn_conv *g, int op) {
+  return op == OP_FWD ? y_count(g) : op == OP_BWD_DATA ? x_count(g) : w_count(g);
+}
+
+/* Run operation op of g into b->out.  Each operation sums products of the
+ * other two tensors, so when one of them is empty (a batch of 0, no input
+ * channel) the result is 0, as on the CPU; cuDNN, whose descriptors refuse
+ * a zero dimension, never sees such a call.  An empty output: nothing. */
 static mx_status run_op(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int op,
                         const conv_bufs *b) {
+  int64_t n = out_count(g, op);
+  if (n == 0) return MX_OK;
+  if (x_count(g) == 0 || w_count(g) == 0 || y_count(g) == 0)
+    return mx_cu_fill(mx_cuda_of(c)->stream, b->out, dt, n, 0.0);
   cudnnHandle_t h;
   mx_status rc = mx_cuda_cudnn(mx_cuda_of(c), &h);
   if (rc) return rc;
@@ -386,17 +416,13 @@ int mx_dnn_deconv_supports(const mx_param_value *p, int nin, const mx_shape *in,
   return supports(p, 1, in, why);
 }
 
-static int empty(const mx_dnn_conv *g) {
-  return g->N == 0 || g->C == 0 || g->F == 0 || g->H * g->W == 0 || g->Ho * g->Wo == 0;
-}
-
 /* ------------------------------------------------ Convolution */
 
 mx_status mx_dnn_conv_fwd(KARGS) {
   (void)nin; (void)nout; (void)req;
   mx_dnn_conv g;
   mx_status rc = geom(p, 0, &in[0]->shape, &g);
-  if (rc || empty(&g)) return rc;
+  if (rc) return rc;
   int dt = out[0]->dtype;
   conv_bufs b = {MX_PTR(in[0]), MX_PTR(in[1]), NULL, MX_PTR(out[0])};
   if ((rc = run_op(c, &g, dt, OP_FWD, &b))) return rc;
@@ -411,7 +437,6 @@ mx_status mx_dnn_conv_bwd(BARGS) {
   mx_status rc = geom(p, 0, &in[0]->shape, &g);
   if (rc) return rc;
   int dt = og[0]->dtype;
-  if (empty(&g)) return MX_OK;
   if (mx_dnn_want(ig[0], req, 0)) {   /* dx = backward data of dy with w */
     conv_bufs b = {NULL, MX_PTR(in[1]), MX_PTR(og[0]), MX_PTR(ig[0])};
     if ((rc = run_op(c, &g, dt, OP_BWD_DATA, &b))) return rc;
@@ -432,7 +457,7 @@ mx_status mx_dnn_deconv_fwd(KARGS) {
   (void)nin; (void)nout; (void)req;
   mx_dnn_conv g;
   mx_status rc = geom(p, 1, &in[0]->shape, &g);
-  if (rc || empty(&g)) return rc;
+  if (rc) return rc;
   int dt = out[0]->dtype;
   /* output = the convolution's data gradient of the input */
   conv_bufs b = {NULL, MX_PTR(in[1]), MX_PTR(in[0]), MX_PTR(out[0])};
@@ -448,7 +473,6 @@ mx_status mx_dnn_deconv_bwd(BARGS) {
   mx_status rc = geom(p, 1, &in[0]->shape, &g);
   if (rc) return rc;
   int dt = og[0]->dtype;
-  if (empty(&g)) return MX_OK;
   if (mx_dnn_want(ig[0], req, 0)) {   /* data gradient = convolution of dy */
     conv_bufs b = {MX_PTR(og[0]), MX_PTR(in[1]), NULL, MX_PTR(ig[0])};
     if ((rc = run_op(c, &g, dt, OP_FWD, &b))) return rc;

@@ -53,6 +53,17 @@ static int fits_int(const int64_t *v, int n) {
   return 1;
 }
 
+const char *mx_dnn_desc_why(const int64_t dims[][4], int n) {
+  for (int t = 0; t < n; t++) {
+    const int64_t *d = dims[t];
+    if (!fits_int(d, 4)) return "a dimension exceeds cuDNN's int range";
+    /* d0 d1 d2 d3 > INT_MAX without overflow (each factor < 2^31) */
+    if (d[0] && d[1] && d[2] && d[3] && d[0] * d[1] > INT_MAX / (d[2] * d[3]))
+      return "a tensor of 2^31 elements or more (cuDNN's legacy descriptors take fewer)";
+  }
+  return NULL;
+}
+
 #define REFUSE(msg) do { *why = (msg); return -1; } while (0)
 
 /* ------------------------------------------------ convolution */
@@ -142,6 +153,10 @@ int mx_dnn_conv_geom(const mx_param_value *p, const mx_dnn_conv_ix *ix, int deco
   int64_t all[] = {g->N, g->C, g->H, g->W, g->F, g->Ho, g->Wo, g->G, g->kh, g->kw,
                    g->sh, g->sw, g->dh, g->dw, g->ph, g->pw};
   if (!fits_int(all, (int)(sizeof all / sizeof all[0]))) REFUSE("a dimension exceeds cuDNN's int range");
+  const int64_t xwy[3][4] = {{g->N, g->C, g->H, g->W}, {g->F, g->C / g->G, g->kh, g->kw},
+                             {g->N, g->F, g->Ho, g->Wo}};
+  const char *big = mx_dnn_desc_why(xwy, 3);
+  if (big) REFUSE(big);
   return 0;
 }
 
@@ -204,6 +219,9 @@ int mx_dnn_pool_geom(const mx_param_value *p, const mx_dnn_pool_ix *ix, const mx
   g->Ho = o[0]; g->Wo = o[1];
   int64_t all[] = {g->N, g->C, g->H, g->W, g->Ho, g->Wo, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw};
   if (!fits_int(all, (int)(sizeof all / sizeof all[0]))) REFUSE("a dimension exceeds cuDNN's int range");
+  const int64_t xy[2][4] = {{g->N, g->C, g->H, g->W}, {g->N, g->C, g->Ho, g->Wo}};
+  const char *big = mx_dnn_desc_why(xy, 2);
+  if (big) REFUSE(big);
   return 0;
 }
 
@@ -230,8 +248,9 @@ mx_status mx_dnn_tensor4(cudnnTensorDescriptor_t *t, int dtype, int64_t n, int64
   cudnnDataType_t dt;
   mx_status rc = dtype_of(dtype, &dt);
   if (rc) return rc;
-  int64_t v[4] = {n, c, h, w};
-  if (!fits_int(v, 4)) return mx_error(MX_ERR_UNSUPPORTED, "a dimension exceeds cuDNN's int range");
+  const int64_t v[1][4] = {{n, c, h, w}};
+  const char *why = mx_dnn_desc_why(v, 1);
+  if (why) return mx_error(MX_ERR_UNSUPPORTED, "%s", why);
   MX_CUDNN_TRY(cudnnCreateTensorDescriptor(t));
   cudnnStatus_t e = cudnnSetTensor4dDescriptor(*t, CUDNN_TENSOR_NCHW, dt, (int)n, (int)c, (int)h, (int)w);
   if (e != CUDNN_STATUS_SUCCESS) {

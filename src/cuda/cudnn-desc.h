@@ -63,7 +63,7 @@ typedef struct mx_dnn_conv {
  * Deconvolution (deconv = 1; data: its input, the convolution's output)
  * with the CPU's conventions.  Returns 0, or -1 with *why when the call is
  * one this module refuses (3-D, another layout, a shape the CPU would
- * reject). */
+ * reject, an input, output or filter of 2^31 elements or more). */
 int mx_dnn_conv_geom(const mx_param_value *p, const mx_dnn_conv_ix *ix, int deconv,
                      const mx_shape *data, mx_dnn_conv *g, const char **why);
 
@@ -84,7 +84,8 @@ typedef struct mx_dnn_pool {
 
 /* Geometry of a Pooling call; -1 with *why for what cuDNN cannot do as the
  * CPU does (sum and lp pooling, 'full' and 'same' conventions whose
- * output differs from 'valid', 3-D). */
+ * output differs from 'valid', 3-D, an input or output of 2^31 elements
+ * or more). */
 int mx_dnn_pool_geom(const mx_param_value *p, const mx_dnn_pool_ix *ix, const mx_shape *data,
                      mx_dnn_pool *g, const char **why);
 
@@ -115,6 +116,13 @@ typedef struct mx_dnn_pool_desc {
 mx_status mx_dnn_pool_desc_make(const mx_dnn_pool *g, int dtype, mx_dnn_pool_desc *d);
 void mx_dnn_pool_desc_free(mx_dnn_pool_desc *d);
 mx_status mx_dnn_pool_out_dims(const mx_dnn_pool_desc *d, int out[4]);
+
+/* NULL when cuDNN's legacy descriptors take each of the n packed 4-D
+ * tensors in dims: every dimension in int range and fewer than 2^31
+ * elements (cudnnSetTensor4dDescriptor answers NOT_SUPPORTED from 2^31;
+ * filters are held to the same limit; an empty tensor passes, as it is
+ * never described to cuDNN); else why not. */
+const char *mx_dnn_desc_why(const int64_t dims[][4], int n);
 
 /* An NCHW tensor descriptor (n, c, h, w) in dtype. */
 mx_status mx_dnn_tensor4(cudnnTensorDescriptor_t *t, int dtype, int64_t n, int64_t c, int64_t h,

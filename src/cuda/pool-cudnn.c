@@ -5,8 +5,9 @@
  * (count_include_pad TRUE, the default, or FALSE), global pooling, 1-D as
  * H = 1, the 'valid' convention, and 'full' / 'same' where they give the
  * same windows as 'valid' with symmetric padding.  supports() refuses sum
- * and lp pooling and the other conventions with a reason
- * (mx_dnn_pool_geom, checked without a GPU by tools/cudnn-shape-check).
+ * and lp pooling, the other conventions and tensors of 2^31 elements or
+ * more with a reason (mx_dnn_pool_geom, checked without a GPU by
+ * tools/cudnn-shape-check).
  *
  * Max pooling forward uses CUDNN_POOLING_MAX_DETERMINISTIC without NaN
  * propagation; its backward is an own kernel (kernels/dnn-kernels.cu,

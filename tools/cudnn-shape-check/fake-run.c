@@ -15,7 +15,8 @@
  * does -- parameter lookup by name, geometry, descriptor roles (the
  * Deconvolution's transposed convolution), cuBLAS argument mapping and
  * strides, req / NULL handling, BatchNorm's statistics and side effects,
- * algorithm selection per cudnn_tune -- not cuDNN or the GPU itself.
+ * algorithm selection per cudnn_tune and the math type, empty data,
+ * supports()' size limits -- not cuDNN or the GPU itself.
  */
 #include "../../src/cuda/cudnn-desc.h"
 #include "../../src/cuda/dnn-math.h"
@@ -411,6 +412,7 @@ static void blend(void *out, int dbl, const double *r, int64_t n, const void *al
 }
 
 /* ---- convolution: cross-correlation with groups, from the descriptors */
+static int g_conv_math[2][2];   /* compute calls by [float64][FMA_MATH] */
 typedef struct cv { t4 x, y; int K, Cg, kh, kw, ph, pw, sh, sw, dh, dw, G; } cv;
 static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConvolutionDescriptor_t cd,
                cudnnTensorDescriptor_t yd) {
@@ -424,6 +426,9 @@ static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConv
   cudnnDataType_t ct;
   cudnnGetConvolution2dDescriptor(cd, &v.ph, &v.pw, &v.sh, &v.sw, &v.dh, &v.dw, &mode, &ct);
   cudnnGetConvolutionGroupCount(cd, &v.G);
+  cudnnMathType_t m;
+  cudnnGetConvolutionMathType(cd, &m);
+  g_conv_math[v.x.dbl][m == CUDNN_FMA_MATH]++;
   return v;
 }
 enum { C_FWD, C_BD, C_BF };
@@ -521,7 +526,8 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h,
   (void)h; (void)x; (void)dy; (void)c; (void)dw;
   return ws_size((int)a, s);
 }
-#define FAKE_PERF(perf, n, want)                                        \
+/* each candidate carries the descriptor's math type, as cuDNN's results do */
+#define FAKE_PERF(perf, n, want, cd)                                    \
   do {                                                                  \
     *(n) = (want) < 2 ? (want) : 2;                                     \
     for (int i_ = 0; i_ < *(n); i_++) {                                 \
@@ -530,7 +536,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h,
       (perf)[i_].status = CUDNN_STATUS_SUCCESS;                         \
       (perf)[i_].memory = i_ == 0 ? (size_t)1 << 20 : 0;                \
       (perf)[i_].determinism = i_ == 0 ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC; \
-      (perf)[i_].mathType = CUDNN_FMA_MATH;                             \
+      cudnnGetConvolutionMathType((cd), &(perf)[i_].mathType);          \
     }                                                                   \
   } while (0)
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, const cudnnTensorDescriptor_t x,
@@ -538,7 +544,7 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, const cudn
     const cudnnTensorDescriptor_t y, const int req, int *n, cudnnConvolutionFwdAlgoPerf_t *perf) {
   (void)h; (void)x; (void)w; (void)c; (void)y;
   g_calls_heur++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, c);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h,
@@ -547,7 +553,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h,
     cudnnConvolutionBwdDataAlgoPerf_t *perf) {
   (void)h; (void)w; (void)dy; (void)c; (void)dx;
   g_calls_heur++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, c);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h,
@@ -556,7 +562,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h,
     cudnnConvolutionBwdFilterAlgoPerf_t *perf) {
   (void)h; (void)x; (void)dy; (void)c; (void)dw;
   g_calls_heur++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, c);
   return CUDNN_STATUS_SUCCESS;
 }
 /* Find*Ex: checks the scratch and scribbles over the output it "times" */
@@ -572,7 +578,7 @@ cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, const cudn
   if (wsz < ((size_t)1 << 20) || !ws) return CUDNN_STATUS_BAD_PARAM;
   g_calls_find++;
   scribble(yd, y);
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, cd);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t h,
@@ -584,7 +590,7 @@ cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t h,
   if (wsz < ((size_t)1 << 20) || !ws) return CUDNN_STATUS_BAD_PARAM;
   g_calls_find++;
   scribble(dxd, dx);
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, cd);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h,
@@ -595,7 +601,7 @@ cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h,
   (void)h; (void)xd; (void)x; (void)dyd; (void)y; (void)cd; (void)dwd; (void)dw;
   if (wsz < ((size_t)1 << 20) || !ws) return CUDNN_STATUS_BAD_PARAM;
   g_calls_find++;
-  FAKE_PERF(perf, n, req);
+  FAKE_PERF(perf, n, req, cd);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -688,6 +694,10 @@ cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t h, const cudnnPoolingDescriptor
 
 /* ---- batch norm (spatial): per channel over n, h, w */
 static int g_bn_running_given, g_bn_saved_given;
+static int g_bn_misaligned;   /* per-channel arrays not 16-byte aligned (vector loads) */
+static void bn_aligned(const void *const *p, int n) {
+  for (int i = 0; i < n; i++) g_bn_misaligned += (uintptr_t)p[i] % 16 != 0;
+}
 static void bn_stats(const t4 *t, const void *x, int c, double *mean, double *var) {
   double s = 0, ss = 0;
   int64_t m = (int64_t)t->n * t->h * t->w;
@@ -715,6 +725,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, cudnnBatch
   (void)h; (void)al; (void)be; (void)yd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
   if (rm || rv || factor != 0) g_bn_running_given++;
+  bn_aligned((const void *[]){scale, bias, rm, rv, sm, siv}, 6);
   t4 t = tget(xd);
   for (int c = 0; c < t.c; c++) {
     double mean, var;
@@ -732,6 +743,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, cudnnBatc
     const void *bias, const void *em, const void *ev, double eps) {
   (void)h; (void)al; (void)be; (void)yd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
+  bn_aligned((const void *[]){scale, bias, em, ev}, 4);
   t4 t = tget(xd);
   for (int c = 0; c < t.c; c++) {
     double is = 1 / sqrt(ldt(ev, t.dbl, c) + eps), g = ldt(scale, t.dbl, c);
@@ -747,6 +759,7 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
   (void)h; (void)ad; (void)bd; (void)ap; (void)bp; (void)dyd; (void)dxd; (void)bnd;
   if (mode != CUDNN_BATCHNORM_SPATIAL || (!sm) != (!siv)) return CUDNN_STATUS_BAD_PARAM;
   if (sm) g_bn_saved_given++;
+  bn_aligned((const void *[]){scale, dscale, dbias, sm, siv}, 5);
   t4 t = tget(xd);
   int64_t hw = (int64_t)t.h * t.w, m = t.n * hw;
   for (int c = 0; c < t.c; c++) {
@@ -1444,10 +1457,59 @@ static const char *POOL_P[] = {
   "kernel=(3,3);stride=(1,1);pool_type=avg;pooling_convention=same",
 };
 
+/* supports() on shapes only (nothing allocated): cuDNN's legacy descriptors
+ * take fewer than 2^31 elements per tensor (cudnnSetTensor4dDescriptor:
+ * NOT_SUPPORTED from there), so a call with a larger input, output or
+ * filter is refused, with a reason; one element fewer is accepted */
+static void check_supports(const char *name, const char *params, int nd, const int64_t *d, int want) {
+  const mx_op *op = mx_op_find(name);
+  const mx_gpu_kernel *gk = gpu_rec(name);
+  mx_param_value p[MX_MAX_PARAMS];
+  set_params(op, p, params);
+  int nin = mx_op_num_inputs(op, p), nout = mx_op_num_outputs(op, p), dts[MAXIO];
+  mx_shape is[MAXIO], os[MAXIO];
+  for (int j = 0; j < nin; j++) { is[j].ndim = -1; dts[j] = MX_FLOAT32; }
+  is[0].ndim = nd;
+  memcpy(is[0].d, d, (size_t)nd * sizeof *d);
+  if (op->infer_shape(p, nin, is, nout, os)) { printf("shape %s: %s\n", name, mx_last_error()); g_fail++; return; }
+  const char *why = "";
+  int ok = gk->supports(p, nin, is, dts, &why);
+  if (ok == want && (ok || *why)) {
+    g_pass++;
+    return;
+  }
+  g_fail++;
+  printf("FAIL %s [%s] supports(): %s, expected %s (%s)\n", name, params, ok ? "accepted" : "refused",
+         want ? "accepted" : "refused", why);
+}
+
+static void check_sizes(void) {
+  const int64_t G = (int64_t)1 << 30, M = INT32_MAX;
+  struct { const char *op, *p; int nd; int64_t d[4]; int want; } c[] = {
+    {"Convolution", "kernel=(1,1);num_filter=1", 4, S4(2, 1024, 1024, 1024), 0},   /* input  */
+    {"Convolution", "kernel=(1,1);num_filter=2", 4, S4(1, 1, 32768, 32768), 0},    /* output */
+    {"Convolution", "kernel=(1,1);num_filter=65536", 4, S4(1, 32768, 1, 1), 0},    /* filter */
+    {"Convolution", "kernel=(1,1);num_filter=1", 4, S4(1, 1, 1, M), 1},
+    {"Convolution", "kernel=(1);num_filter=1", 3, S4(2, 1, G, 0), 0},
+    {"Deconvolution", "kernel=(1,1);num_filter=4", 4, S4(1, 2, 32768, 16384), 0},  /* output */
+    {"Deconvolution", "kernel=(1,1);num_filter=2", 4, S4(1, 2, 32768, 16384), 1},
+    {"Pooling", "kernel=(1,1);pool_type=max", 4, S4(2, 1024, 1024, 1024), 0},
+    {"Pooling", "kernel=(1,1);pool_type=avg", 4, S4(1, 1, 1, M), 1},
+    {"BatchNorm", "fix_gamma=False", 4, S4(2, 1024, 1024, 1024), 0},
+    {"BatchNorm", "fix_gamma=False;axis=0", 2, S4(2, G, 0, 0), 0},
+    {"BatchNorm", "fix_gamma=False", 3, S4(1, 1, M, 0), 1},
+    {"softmax", "axis=-1", 2, S4(3, 715827883, 0, 0), 0},
+    {"softmax", "axis=-1", 2, S4(3, 715827882, 0, 0), 1},
+    {"log_softmax", "axis=0", 4, S4(2, 1024, 1024, 1024), 0},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) check_supports(c[i].op, c[i].p, c[i].nd, c[i].d, c[i].want);
+}
+
 int main(void) {
   if (mx_engine_init()) { printf("engine: %s\n", mx_last_error()); return 2; }
   if (dev_init()) return 2;
   if (mx_cuda_dnn_init()) { printf("dnn init: %s\n", mx_last_error()); return 1; }
+  check_sizes();
   int dts[2] = {MX_FLOAT64, MX_FLOAT32};
   for (int di = 0; di < 2; di++) {
     int dt = dts[di];
@@ -1543,6 +1605,27 @@ int main(void) {
           tcase t = {"BatchNorm", bn[i], {4}, {S4(3, 4, 2, 5)}, 1, dt, tr, nodx, 0};
           run_case(&t);
         }
+    /* empty data: no cuDNN descriptor has a zero dimension; what the CPU
+     * writes is written (new_arr starts outputs and gradients at 777):
+     * BatchNorm's statistics, the weight and bias gradients of a batch of
+     * 0, the bias as the output of a convolution over 0 channels */
+    for (int tr = 0; tr < 2; tr++) {
+      tcase t = {"BatchNorm", "fix_gamma=False;output_mean_var=True", {4}, {S4(0, 4, 2, 5)}, 1, dt, tr, 0, 0};
+      run_case(&t);
+      tcase t0 = {"BatchNorm", "fix_gamma=False", {4}, {S4(3, 0, 2, 5)}, 1, dt, tr, 0, 0};
+      run_case(&t0);
+    }
+    struct { const char *op, *p; int64_t x[4]; } empties[] = {
+      {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", S4(0, 3, 6, 7)},
+      {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", S4(2, 0, 6, 7)},
+      {"Deconvolution", "kernel=(3,3);num_filter=4;pad=(1,1);no_bias=False", S4(0, 3, 6, 7)},
+      {"Deconvolution", "kernel=(3,3);num_filter=4;pad=(1,1);no_bias=False", S4(2, 0, 6, 7)},
+    };
+    for (size_t i = 0; i < sizeof empties / sizeof empties[0]; i++) {
+      tcase t = {empties[i].op, empties[i].p, {4}, {{0}}, 1, dt, 1, 0, (int)i % 2};
+      memcpy(t.shape[0], empties[i].x, sizeof empties[i].x);
+      run_case(&t);
+    }
     const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
     for (int i = 0; i < 5; i++) {
       tcase t = {"Activation", acts[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
@@ -1628,7 +1711,15 @@ int main(void) {
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
          g_calls_heur, g_calls_find, g_calls_gemm, g_bn_running_given);
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
+  /* TF32 off (g_dev): float32 strict (FMA_MATH); float64 DEFAULT_MATH, which keeps every engine */
+  printf("convolution math: float32 %d FMA, %d other; float64 %d FMA, %d other\n", g_conv_math[0][1],
+         g_conv_math[0][0], g_conv_math[1][1], g_conv_math[1][0]);
+  if (g_conv_math[0][0] || g_conv_math[1][1] || !g_conv_math[0][1] || !g_conv_math[1][0]) {
+    printf("FAIL: a convolution ran with the wrong math type\n");
+    g_fail++;
+  }
   if (g_bn_running_given) { printf("FAIL: cuDNN got running buffers or a nonzero factor\n"); g_fail++; }
+  if (g_bn_misaligned) { printf("FAIL: BatchNorm gave cuDNN %d arrays not 16-byte aligned\n", g_bn_misaligned); g_fail++; }
   if (!g_bn_saved_given) { printf("FAIL: BatchNorm backward never passed saved statistics\n"); g_fail++; }
   printf("RNN: %d forward, %d backward-data, %d backward-weights calls; dropout states set up %d, "
          "restored %d times\n", g_rnn_fwd, g_rnn_bwd_data, g_rnn_bwd_w, g_drop_inits, g_drop_restores);
