@@ -299,7 +299,9 @@ mx.exec.memory <- function(exec) {
 #'
 #' \code{mx.exec.profile(exec, TRUE)} starts recording the wall time of every
 #' step of forward and backward; \code{mx.exec.profile(exec)} returns a data
-#' frame by op (and phase), with the total seconds and calls.
+#' frame by op (and phase), with the total seconds and calls.  On a GPU each
+#' step then waits for the device, so the times are those of the work, not of
+#' queueing it (and the pass runs without overlap while recording).
 #'
 #' @param exec An executor.
 #' @param on \code{TRUE}/\code{FALSE} to switch recording, \code{NULL} to read.

@@ -55,6 +55,10 @@ mx_status mx_cudnn_check(cudnnStatus_t e, const char *what);
 
 /* Make dev current, its stream ready; *out (may be NULL) its record. */
 mx_status mx_cuda_dev_get(int dev, mx_cuda_dev **out);
+/* Ask the engine's pool to give back its cached blocks on dev: memory taken
+ * outside the pool (library handles, NCCL, temporaries) does this before
+ * one more try, since the pool keeps what it frees. */
+void mx_cuda_pool_give_back(int dev);
 /* The collectives of the backend table (nccl.c), and their teardown. */
 void mx_cuda_nccl_table(mx_gpu_backend *b);
 void mx_cuda_nccl_shutdown(void);

@@ -152,11 +152,21 @@ static mx_status dev_use(int dev, mx_cuda_dev **out) {
 
 mx_status mx_cuda_dev_get(int dev, mx_cuda_dev **out) { return dev_use(dev, out); }
 
+void mx_cuda_pool_give_back(int dev) {
+  mx_context ctx = {MX_GPU, dev};
+  mx_host->pool_release(ctx);
+}
+
 mx_status mx_cuda_cudnn(mx_cuda_dev *d, cudnnHandle_t *out) {
   if (!d->cudnn_ready) {
     MX_CUDA_TRY(cudaSetDevice(d->id));
-    MX_CUDNN_TRY(cudnnCreate(&d->cudnn));
-    cudnnStatus_t e = cudnnSetStream(d->cudnn, d->stream);
+    cudnnStatus_t e = cudnnCreate(&d->cudnn);
+    if (e != CUDNN_STATUS_SUCCESS) {   /* its memory comes from outside the pool */
+      mx_cuda_pool_give_back(d->id);
+      e = cudnnCreate(&d->cudnn);
+    }
+    if (e != CUDNN_STATUS_SUCCESS) return mx_cudnn_check(e, "cudnnCreate");
+    e = cudnnSetStream(d->cudnn, d->stream);
     if (e != CUDNN_STATUS_SUCCESS) {   /* never a handle on the default stream */
       (void)cudnnDestroy(d->cudnn);
       return mx_cudnn_check(e, "cudnnSetStream");
@@ -294,7 +304,13 @@ static mx_status copy_peer(void *dst, int dst_dev, const void *src, int src_dev,
  * areas may not overlap, so through a stream-ordered temporary. */
 static mx_status copy_overlap(mx_cuda_dev *d, void *dst, const void *src, size_t bytes) {
   void *tmp = NULL;
-  MX_CUDA_TRY(cudaMallocAsync(&tmp, bytes, d->stream));
+  cudaError_t m = cudaMallocAsync(&tmp, bytes, d->stream);
+  if (m == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    mx_cuda_pool_give_back(d->id);
+    m = cudaMallocAsync(&tmp, bytes, d->stream);
+  }
+  MX_CUDA_TRY(m);
   cudaError_t e = cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, d->stream);
   if (e == cudaSuccess) e = cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, d->stream);
   cudaError_t f = cudaFreeAsync(tmp, d->stream);

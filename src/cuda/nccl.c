@@ -7,7 +7,9 @@
  * NCCL is opened with dlopen at the first collective, so the module (and the
  * package) loads on machines without libnccl; there the table entries fail
  * with a message that names the library, and the kvstore falls back to
- * copies and adds (device) or host staging (dist_sync_device).  Calls are
+ * copies and adds (device: reduce_devices fails with MX_ERR_UNSUPPORTED
+ * whenever it queued nothing) or host staging (dist_sync_device: every
+ * rank says whether it is ready before any joins).  Calls are
  * queued on each device's stream, like kernels.  Communicators among the
  * devices of this process are kept per device list.
  *
@@ -110,6 +112,8 @@ static mx_status comms_for(const int *devs, int ndev, ncclComm_t **out) {
     }
   if (ndev > 16) return mx_error(MX_ERR_UNSUPPORTED, "NCCL reductions over more than 16 devices");
   if (nsets == NC_SETS) return mx_error(MX_ERR_UNSUPPORTED, "more than %d device lists in one process", NC_SETS);
+  /* NCCL's buffers come from outside the pool */
+  for (int j = 0; j < ndev; j++) mx_cuda_pool_give_back(devs[j]);
   mx_status rc = nccl_check(nc.comm_init_all(sets[nsets].comms, ndev, devs), "communicator set-up");
   if (rc) return rc;
   sets[nsets].ndev = ndev;
@@ -126,7 +130,7 @@ static mx_status nc_reduce_devices(const int *devs, int ndev, void *const *bufs,
   if (!rc) rc = comms_for(devs, ndev, &comms);
   mx_cuda_dev *d[16];
   for (int j = 0; j < ndev && !rc; j++) rc = mx_cuda_dev_get(devs[j], &d[j]);
-  if (rc) return rc;
+  if (rc) return mx_error(MX_ERR_UNSUPPORTED, "%s", mx_host->last_error());   /* nothing queued */
   rc = nccl_check(nc.group_start(), "group start");
   for (int k = 0; k < n && !rc; k++) {
     ncclDataType_t t;
@@ -150,10 +154,15 @@ static mx_status nc_ranks_id(void *id) {
   return rc;
 }
 
-static mx_status nc_ranks_open(const void *id, int nranks, int rank, int dev, void **comm) {
+static mx_status nc_ranks_ready(int dev) {
   mx_status rc = nccl_load();
-  if (!rc) rc = mx_cuda_dev_get(dev, NULL);
+  return rc ? rc : mx_cuda_dev_get(dev, NULL);
+}
+
+static mx_status nc_ranks_open(const void *id, int nranks, int rank, int dev, void **comm) {
+  mx_status rc = nc_ranks_ready(dev);
   if (rc) return rc;
+  mx_cuda_pool_give_back(dev);   /* NCCL's buffers come from outside the pool */
   ncclUniqueId u;
   memcpy(&u, id, sizeof u);
   ncclComm_t c;
@@ -192,6 +201,7 @@ void mx_cuda_nccl_shutdown(void) {
 void mx_cuda_nccl_table(mx_gpu_backend *b) {
   b->reduce_devices = nc_reduce_devices;
   b->ranks_id_bytes = NCCL_UNIQUE_ID_BYTES;
+  b->ranks_ready = nc_ranks_ready;
   b->ranks_id = nc_ranks_id;
   b->ranks_open = nc_ranks_open;
   b->ranks_allreduce = nc_ranks_allreduce;

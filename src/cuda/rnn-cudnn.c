@@ -169,7 +169,7 @@ static mx_status drop_get(const mx_op_ctx *c, cudnnHandle_t h, float p, cudnnDro
   if (!s->desc) {
     mx_status rc = drop_make(h, p, seed, s);
     if (rc == MX_ERR_NOMEM) {
-      mx_host->pool_release(c->ctx);
+      mx_cuda_pool_give_back(dev);
       rc = drop_make(h, p, seed, s);
     }
     if (rc) return rc;

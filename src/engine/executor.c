@@ -1695,6 +1695,8 @@ static mx_status run_range(mx_executor *e, int from, int to) {
     double t0 = e->profiling ? now_seconds() : 0;
     mx_status rc;
     if (!folded_step(e, t, &rc)) rc = run_step(e, t);
+    /* a GPU step only queues its work: the profile waits for it */
+    if (!rc && e->profiling && e->ctx.dev_type == MX_GPU) rc = mx_device_sync(e->ctx.dev_id);
     if (rc) return rc;
     if (e->profiling) {
       e->steps[t].seconds += now_seconds() - t0;

@@ -208,8 +208,11 @@ static mx_status f_sync(int dev) { (void)dev; return MX_OK; }
 /* NCCL's reduce to devs[0], as the CUDA module's nccl.c does it: tests the
  * kvstore's use of the collective where no GPU is (no collectives across
  * processes: dist_sync_device stages through the host here). */
+static int no_reduce;   /* MXNET_FAKE_GPU_NO_REDUCE=1: the collective cannot start (no NCCL) */
+
 static mx_status f_reduce_devices(const int *devs, int nd, void *const *bufs, const int64_t *counts,
                                   const int *dtypes, int n) {
+  if (no_reduce) return mx_error(MX_ERR_UNSUPPORTED, "fake GPUs: no collective (MXNET_FAKE_GPU_NO_REDUCE)");
   mx_status rc = MX_OK;
   for (int j = 0; j < nd; j++) fake_open(devs[j]);
   for (int k = 0; k < n && !rc; k++)
@@ -221,9 +224,19 @@ static mx_status f_reduce_devices(const int *devs, int nd, void *const *bufs, co
 /* MXNET_FAKE_GPU_RANKS=fail:R gives the fake backend collectives across
  * processes whose set-up fails on worker R, a stand-in for NCCL refusing
  * (two workers on one GPU, say): the kvstore must then have every worker
- * stage through the host.  Unset, the fake has none (like a module without
- * NCCL). */
-static int fail_rank = -1;
+ * stage through the host.  notready:R: worker R (OMPI_COMM_WORLD_RANK) is
+ * not ready to join (no NCCL there), and a join by any worker is an error,
+ * since a real one would wait for R forever.  Unset, the fake has none
+ * (like a module without NCCL). */
+static int fail_rank = -1, notready_rank = -1;
+
+static mx_status f_ranks_ready(int dev) {
+  (void)dev;
+  const char *r = getenv("OMPI_COMM_WORLD_RANK");
+  if (r && atoi(r) == notready_rank)
+    return mx_error(MX_ERR_UNSUPPORTED, "fake GPUs: worker %d is not ready (MXNET_FAKE_GPU_RANKS)", notready_rank);
+  return MX_OK;
+}
 
 static mx_status f_ranks_id(void *id) {
   memset(id, 0x5a, 16);
@@ -234,6 +247,9 @@ static mx_status f_ranks_open(const void *id, int nranks, int rank, int dev, voi
   (void)id;
   (void)nranks;
   (void)dev;
+  if (notready_rank >= 0)
+    return mx_error(MX_ERR_INTERNAL, "fake GPUs: worker %d joined although worker %d was not ready", rank,
+                    notready_rank);
   if (rank == fail_rank) return mx_error(MX_ERR_UNSUPPORTED, "fake GPUs: worker %d cannot join (MXNET_FAKE_GPU_RANKS)", rank);
   *comm = &fail_rank;
   return MX_OK;
@@ -348,12 +364,16 @@ static mx_gpu_backend fake = {
   .reduce_devices = f_reduce_devices,
 };
 
-/* The knob MXNET_FAKE_GPU_RANKS (read by setup, with the others). */
+/* The knobs MXNET_FAKE_GPU_RANKS and MXNET_FAKE_GPU_NO_REDUCE (read by setup, with the others). */
 static void ranks_setup(void) {
   const char *r = getenv("MXNET_FAKE_GPU_RANKS");
   fail_rank = r && strncmp(r, "fail:", 5) == 0 ? atoi(r + 5) : -1;
-  int on = fail_rank >= 0;
+  notready_rank = r && strncmp(r, "notready:", 9) == 0 ? atoi(r + 9) : -1;
+  const char *nr = getenv("MXNET_FAKE_GPU_NO_REDUCE");
+  no_reduce = nr && strcmp(nr, "1") == 0;
+  int on = fail_rank >= 0 || notready_rank >= 0;
   fake.ranks_id_bytes = on ? 16 : 0;
+  fake.ranks_ready = on ? f_ranks_ready : NULL;
   fake.ranks_id = on ? f_ranks_id : NULL;
   fake.ranks_open = on ? f_ranks_open : NULL;
   fake.ranks_allreduce = on ? f_ranks_allreduce : NULL;

@@ -122,14 +122,19 @@ typedef struct mx_gpu_backend {
    * the devices' streams, like a kernel's.
    * reduce_devices: for each of n arrays k (counts[k] elements of dtypes[k]),
    * the sum over j of bufs[k * ndev + j], which lives on devs[j], lands in
-   * bufs[k * ndev] on devs[0]; the others are only read. */
+   * bufs[k * ndev] on devs[0]; the others are only read.  MX_ERR_UNSUPPORTED:
+   * nothing was queued (no library, no communicator, a dtype it cannot sum),
+   * so the kvstore may copy and add instead. */
   mx_status (*reduce_devices)(const int *devs, int ndev, void *const *bufs,
                               const int64_t *counts, const int *dtypes, int n);
-  /* Across processes, one device each: ranks_id fills an id of
-   * ranks_id_bytes on one rank (the caller sends it to the others),
-   * ranks_open joins rank of nranks on dev, ranks_allreduce sums each array
-   * in place over the ranks, ranks_close ends the communicator. */
+  /* Across processes, one device each: ranks_ready says whether this rank
+   * can join on dev (every rank asks before any joins: a join waits for all
+   * of them), ranks_id fills an id of ranks_id_bytes on one rank (the
+   * caller sends it to the others), ranks_open joins rank of nranks on dev,
+   * ranks_allreduce sums each array in place over the ranks, ranks_close
+   * ends the communicator. */
   size_t ranks_id_bytes;
+  mx_status (*ranks_ready)(int dev);
   mx_status (*ranks_id)(void *id);
   mx_status (*ranks_open)(const void *id, int nranks, int rank, int dev, void **comm);
   mx_status (*ranks_allreduce)(void *comm, int dev, void *const *bufs, const int64_t *counts,

@@ -34,6 +34,7 @@ struct mx_kv {
   void *dev_comm;    /* the GPU backend's communicator across workers */
   int dev_comm_dev;
   int dev_comm_failed; /* it could not be made: host staging from then on */
+  int dev_reduce_failed; /* the backend's reduction queued nothing: copies and adds */
 };
 
 double mx_kv_now(void) {
@@ -221,14 +222,17 @@ static void dev_args_free(dev_args *d) {
 
 mx_status mx_kv_reduce_keys(mx_kv *kv, mx_ndarray *const *dst, mx_ndarray *const *src, int nk, int nd) {
   int devs[16];
-  const mx_gpu_backend *b = kv && kv->on_devices ? mx_gpu() : NULL;
+  const mx_gpu_backend *b = kv && kv->on_devices && !kv->dev_reduce_failed ? mx_gpu() : NULL;
   if (b && b->reduce_devices && nk > 0 && device_plan(dst, src, nk, nd, devs)) {
     dev_args d;
     mx_status rc = dev_args_make(src, nk * nd, nd, &d);
     if (!rc) rc = b->reduce_devices(devs, nd, d.bufs, d.counts, d.dtypes, nk);
     if (!rc) kv->stats.device_collectives++;
     dev_args_free(&d);
-    return rc;
+    if (rc != MX_ERR_UNSUPPORTED) return rc;
+    kv->dev_reduce_failed = 1;   /* nothing was queued: copies and adds from now on */
+    mx_log(MX_LOG_WARN, "mxnet: the %s kvstore sums gradients with copies and adds: %s",
+           kv->type, mx_last_error());
   }
   for (int k = 0; k < nk; k++) {
     mx_status rc = mx_kv_reduce(dst[k], src + (size_t)k * nd, nd);
@@ -239,35 +243,50 @@ mx_status mx_kv_reduce_keys(mx_kv *kv, mx_ndarray *const *dst, mx_ndarray *const
 
 /* ----------------------------------------- across processes on the GPU */
 
-/* The backend's communicator among the workers' GPUs.  Every worker learns
- * whether all of them joined (an MPI allreduce of the outcome), so that they
- * all use it or all stage through the host: NCCL refuses, for example, two
- * workers on one GPU. */
+/* Whether every worker gave ok (an MPI sum; *all set on success). */
+static mx_status all_ok(mx_kv *kv, mx_status mine, int *all) {
+  double ok = mine ? 0 : 1;
+  mx_status rc = kv->comm->allreduce(kv->comm, &ok, 1, MX_FLOAT64, kv->timeout);
+  if (!rc) *all = ok >= kv->comm->size;
+  return rc;
+}
+
+static void device_comm_refused(mx_kv *kv, const char *why) {
+  kv->dev_comm_failed = 1;
+  mx_log(MX_LOG_WARN, "mxnet: dist_sync_device stages gradients through host memory: %s",
+         why[0] ? why : "the GPU collective failed on another worker");
+}
+
+/* The backend's communicator among the workers' GPUs.  Every worker says
+ * whether it can join (library, device; rank 0 also makes the id) before
+ * any joins, since a join waits for all of them; afterwards every worker
+ * learns whether all joined (NCCL refuses, for example, two workers on one
+ * GPU), so that they all use it or all stage through the host. */
 static mx_status open_device_comm(mx_kv *kv, const mx_gpu_backend *b, int dev) {
   if (kv->dev_comm) b->ranks_close(kv->dev_comm);
   kv->dev_comm = NULL;
   unsigned char id[512];
   if (b->ranks_id_bytes > sizeof id) return MX_OK;
   memset(id, 0, sizeof id);
-  mx_status rc = kv->comm->rank == 0 ? b->ranks_id(id) : MX_OK;
+  mx_status rc = b->ranks_ready ? b->ranks_ready(dev) : MX_OK;
+  if (!rc && kv->comm->rank == 0) rc = b->ranks_id(id);
   char why[300] = "";
   if (rc) snprintf(why, sizeof why, "%s", mx_last_error());
-  /* rank 0 sends even after a failure (a zeroed id), so no worker waits */
-  mx_status r2 = kv->comm->bcast(kv->comm, id, b->ranks_id_bytes, 0, kv->timeout);
+  int all = 0;
+  mx_status r2 = all_ok(kv, rc, &all);
+  if (!r2 && all) r2 = kv->comm->bcast(kv->comm, id, b->ranks_id_bytes, 0, kv->timeout);
   if (r2) return r2;
-  void *c = NULL;
-  if (!rc) {
-    rc = b->ranks_open(id, kv->comm->size, kv->comm->rank, dev, &c);
-    if (rc) snprintf(why, sizeof why, "%s", mx_last_error());
+  if (!all) {
+    device_comm_refused(kv, why);
+    return MX_OK;
   }
-  double ok = rc ? 0 : 1;
-  r2 = kv->comm->allreduce(kv->comm, &ok, 1, MX_FLOAT64, kv->timeout);
-  if (r2) return r2;
-  if (ok < kv->comm->size) {
+  void *c = NULL;
+  rc = b->ranks_open(id, kv->comm->size, kv->comm->rank, dev, &c);
+  if (rc) snprintf(why, sizeof why, "%s", mx_last_error());
+  if ((r2 = all_ok(kv, rc, &all))) return r2;
+  if (!all) {
     if (c) b->ranks_close(c);
-    kv->dev_comm_failed = 1;
-    mx_log(MX_LOG_WARN, "mxnet: dist_sync_device stages gradients through host memory: %s",
-           why[0] ? why : "the GPU collective failed on another worker");
+    device_comm_refused(kv, why);
     return MX_OK;
   }
   kv->dev_comm = c;

@@ -286,3 +286,27 @@ test_that("fake GPUs: the device kvstore sums over GPUs and trains over two GPUs
     }
   })
 })
+
+test_that("fake GPUs: a device kvstore whose collective cannot start sums with copies and adds, once warned", {
+  # as when libnccl cannot be opened: the backend queued nothing
+  with_fake_gpu({
+    train <- function(ctx) {
+      set.seed(9)
+      x <- matrix(rnorm(10 * 80), 10)
+      y <- as.numeric(colSums(x[1:3, ]) > 0)
+      net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2,
+                                                              name = "f"), name = "softmax")
+      kv <- mx.kv.create("device")
+      m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
+                                       learning.rate = 0.3, initializer = mx.init.Xavier(), kvstore = kv,
+                                       verbose = FALSE)
+      list(m = m, collectives = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])
+    }
+    one <- train(mx.cpu())$m
+    out <- capture.output(two <- train(list(mx.gpu(0), mx.gpu(1))), type = "message")
+    expect_equal(two$collectives, 0)
+    expect_equal(sum(grepl("sums gradients with copies and adds: fake GPUs: no collective", out)), 1)
+    for (n in names(one$arg.params))
+      expect_equal(as.array(two$m$arg.params[[n]]), as.array(one$arg.params[[n]]), tolerance = 1e-5)
+  }, env = c(MXNET_FAKE_GPU_NO_REDUCE = "1"))
+})

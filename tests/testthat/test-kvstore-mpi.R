@@ -216,6 +216,25 @@ result <- list(a = as.array(a), coll = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$
   expect_match(r$output, "stages gradients through host memory: fake GPUs: worker 1 cannot join")
 })
 
+test_that("dist_sync_device: when one worker cannot join the GPU collective, no worker joins and all stage through the host", {
+  # a real join (ncclCommInitRank) waits for every worker: they all say
+  # whether they can join first (the fake errs on any join here)
+  mpi_skip()
+  code <- "
+kv <- mx.kv.create('dist_sync_device')
+a <- mx.nd.array(c(1, 2, 3) * (RANK + 1), mx.gpu(0))
+.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
+result <- list(a = as.array(a), coll = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])"
+  r <- run_mpi(2L, code, env = c("MXNET_FAKE_GPU=1", "MXNET_FAKE_GPU_RANKS=notready:1"))
+  expect_job_ok(r)
+  for (x in r$results) {
+    expect_equal(x$a, c(1, 2, 3) * 3)
+    expect_equal(x$coll, 0)
+  }
+  expect_match(r$output, "stages gradients through host memory: fake GPUs: worker 1 is not ready")
+  expect_no_match(r$output, "joined although")
+})
+
 test_that("fp16 compression of the allreduce keeps sums to half precision", {
   mpi_skip()
   r <- run_mpi(2L, "

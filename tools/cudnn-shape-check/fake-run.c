@@ -78,12 +78,11 @@ static void h_scratch_close(mx_scratch *s) {
   if (s->own) r_release(s->own);
   memset(s, 0, sizeof *s);
 }
-static void h_pool_release(mx_context ctx) { (void)ctx; }   /* r_alloc keeps no cache */
 static const mx_host_services g_host = {
   .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = r_alloc, .storage_release = r_release,
-  .scratch_open = h_scratch_open, .scratch_close = h_scratch_close, .getenv = h_getenv,
-  .pool_release = h_pool_release};
+  .scratch_open = h_scratch_open, .scratch_close = h_scratch_close, .getenv = h_getenv};
+void mx_cuda_pool_give_back(int dev) { (void)dev; }   /* r_alloc keeps no cache */
 const mx_host_services *mx_host = &g_host;
 
 mx_status mx_cuda_check(cudaError_t e, const char *what) {
@@ -186,16 +185,17 @@ static mx_status h_error_at(const char *func, mx_status st, const char *fmt, ...
   return mx_error_at(func, st, "%s", buf);
 }
 static const char *h_getenv(const char *name) { return getenv(name); }
-static long g_pool_releases;   /* the module asked the engine's pool to give back */
-static void h_pool_release(mx_context ctx) {
-  mx_pool_release(ctx.dev_type, ctx.dev_id);
-  g_pool_releases++;
-}
 static const mx_host_services g_host = {
   .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = mx_storage_alloc,
   .storage_release = mx_storage_release, .scratch_open = mx_scratch_open,
-  .scratch_close = mx_scratch_close, .getenv = h_getenv, .pool_release = h_pool_release};
+  .scratch_close = mx_scratch_close, .getenv = h_getenv};
+static long g_pool_releases;   /* the module asked the engine's pool to give back */
+void mx_cuda_pool_give_back(int dev) {   /* "device" memory is the CPU pool's here */
+  (void)dev;
+  mx_pool_release(MX_CPU, 0);
+  g_pool_releases++;
+}
 const mx_host_services *mx_host = &g_host;
 
 mx_status mx_cuda_check(cudaError_t e, const char *what) {
