@@ -71,7 +71,7 @@ bench: install
 # argument reduction, which no kernel can avoid.
 CUDA_LINT_DIR = build/cuda-lint
 CUDA_LINT_LMEM ?= report
-CUDA_LINT_NVCC = -std=c++17 -O3 -lineinfo -gencode arch=compute_90,code=sm_90 \
+CUDA_LINT_NVCC = -std=c++17 -O3 -lineinfo -fmad=false -gencode arch=compute_90,code=sm_90 \
   -Xcompiler -fpic,-fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics,-Wall,-Wextra \
   -Werror all-warnings -Werror default-stream-launch,cross-execution-space-call \
   -Xptxas -v,-warn-spills$(if $(filter error,$(CUDA_LINT_LMEM)),$(comma)-warn-lmem-usage)

@@ -73,8 +73,10 @@ template <> __host__ __device__ inline int8_t from_f64<int8_t>(double v) {
 template <> __host__ __device__ inline int32_t from_f64<int32_t>(double v) {
   return sat<int32_t>(v, (double)INT32_MIN, (double)INT32_MAX);
 }
+/* (double)INT64_MAX is 2^63, which int64 cannot hold: the bounds are integers */
 template <> __host__ __device__ inline int64_t from_f64<int64_t>(double v) {
-  return sat<int64_t>(v, (double)INT64_MIN, (double)INT64_MAX);
+  return v != v ? 0 : v <= -9223372036854775808.0 ? INT64_MIN : v >= 9223372036854775808.0 ? INT64_MAX
+                                                                                         : (int64_t)v;
 }
 
 template <typename T> struct is_int { static const bool value = false; };

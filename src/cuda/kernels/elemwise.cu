@@ -34,6 +34,26 @@ __device__ __forceinline__ double kc_fmod_r(double a, double b) {
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
   return r;
 }
+/* Integer pow and hypot: the CPU truncates glibc's correctly rounded
+ * results, exact for integers below 2^53; CUDA's pow and hypot may be an ulp
+ * below an exact integer, which truncation turns into the integer below.
+ * Below 2^53 these are exact: repeated squaring, and sqrt (correctly
+ * rounded, and never within an ulp of an integer unless its square). */
+#define KC_EXACT 9007199254740992.0   /* 2^53 */
+__device__ __forceinline__ double kc_ipow(double a, double b) {
+  if (b < 0 || b > 64) return pow(a, b);
+  double r = 1, x = a;
+  for (int64_t e = (int64_t)b; e; e >>= 1) {
+    if (e & 1) r *= x;
+    if (fabs(r) >= KC_EXACT || (e > 1 && fabs(x) >= 94906266.0)) return pow(a, b);   /* x^2 >= 2^53 */
+    if (e > 1) x *= x;
+  }
+  return r;
+}
+__device__ __forceinline__ double kc_ihypot(double a, double b) {
+  double s = a * a + b * b;
+  return s < KC_EXACT ? sqrt(s) : hypot(a, b);
+}
 
 /* One functor per op: the forward expression E(a, b) in T. */
 #define KC_BIN(NAME, EXPR)                                                    \
@@ -49,7 +69,7 @@ KC_BIN(sub, (T)(a - b))
 KC_BIN(mul, (T)(a * b))
 KC_BIN(div, ISI ? (T)kc_idiv64((int64_t)a, (int64_t)b) : (T)(a / b))
 KC_BIN(mod, ISI ? (T)kc_imod64((int64_t)a, (int64_t)b) : (T)kc_fmod_r((double)a, (double)b))
-KC_BIN(pow, ISI ? mx_kc_sat<T>(pow((double)a, (double)b)) : (T)pow((double)a, (double)b))
+KC_BIN(pow, ISI ? mx_kc_sat<T>(kc_ipow((double)a, (double)b)) : (T)pow((double)a, (double)b))
 KC_BIN(max, (a > b || a != a) ? a : b)
 KC_BIN(min, (a < b || a != a) ? a : b)
 KC_BIN(eq, (T)(a == b))
@@ -61,7 +81,7 @@ KC_BIN(le, (T)(a <= b))
 KC_BIN(and, (T)(a != 0 && b != 0))
 KC_BIN(or, (T)(a != 0 || b != 0))
 KC_BIN(xor, (T)((a != 0) != (b != 0)))
-KC_BIN(hypot, ISI ? mx_kc_sat<T>(hypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
+KC_BIN(hypot, ISI ? mx_kc_sat<T>(kc_ihypot((double)a, (double)b)) : (T)hypot((double)a, (double)b))
 
 /* Gradient functors: ga(a, b, g) = dL/da, gb(a, b, g) = dL/db, float types
  * only, with elemwise.c's expressions (the same mixture of T and double). */

@@ -9,18 +9,28 @@
  */
 #include "../kern-common.h"
 
+#include <limits.h>
+
 #define WANT(j) (ig[j] && (req[j] == MX_REQ_WRITE || req[j] == MX_REQ_INPLACE))
 
 static int is_float_dt(int dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16; }
+
+/* The 2-D copies and sets refuse a pitch above the device's limit (2^31 - 1
+ * bytes, say); rows that far apart are few (each holds 2 GiB), so those go
+ * row by row. */
+#define KC_PITCH_MAX ((size_t)INT_MAX)
 
 /* One block copy of es-byte elements between device buffers. */
 static mx_status copy2d(cudaStream_t s, void *dst, const void *src, size_t es, mx_kc_copy2d cp) {
   if (cp.width <= 0 || cp.height <= 0) return MX_OK;
   char *d = (char *)dst + (size_t)cp.dst_off * es;
   const char *a = (const char *)src + (size_t)cp.src_off * es;
-  size_t w = (size_t)cp.width * es;
+  size_t w = (size_t)cp.width * es, dp = (size_t)cp.dst_pitch * es, sp = (size_t)cp.src_pitch * es;
   if (cp.height == 1 || (cp.dst_pitch == cp.width && cp.src_pitch == cp.width)) {
     MX_CUDA_TRY(cudaMemcpyAsync(d, a, w * (size_t)cp.height, cudaMemcpyDeviceToDevice, s));
+  } else if (dp > KC_PITCH_MAX || sp > KC_PITCH_MAX) {
+    for (int64_t r = 0; r < cp.height; r++)
+      MX_CUDA_TRY(cudaMemcpyAsync(d + (size_t)r * dp, a + (size_t)r * sp, w, cudaMemcpyDeviceToDevice, s));
   } else {
     MX_CUDA_TRY(cudaMemcpy2DAsync(d, (size_t)cp.dst_pitch * es, a, (size_t)cp.src_pitch * es, w,
                                   (size_t)cp.height, cudaMemcpyDeviceToDevice, s));
@@ -31,8 +41,12 @@ static mx_status copy2d(cudaStream_t s, void *dst, const void *src, size_t es, m
 static mx_status zero2d(cudaStream_t s, void *dst, size_t es, mx_kc_copy2d cp) {
   if (cp.width <= 0 || cp.height <= 0) return MX_OK;
   char *d = (char *)dst + (size_t)cp.dst_off * es;
-  MX_CUDA_TRY(cudaMemset2DAsync(d, (size_t)cp.dst_pitch * es, 0, (size_t)cp.width * es,
-                                (size_t)cp.height, s));
+  size_t dp = (size_t)cp.dst_pitch * es, w = (size_t)cp.width * es;
+  if (cp.height > 1 && dp > KC_PITCH_MAX) {
+    for (int64_t r = 0; r < cp.height; r++) MX_CUDA_TRY(cudaMemsetAsync(d + (size_t)r * dp, 0, w, s));
+    return MX_OK;
+  }
+  MX_CUDA_TRY(cudaMemset2DAsync(d, dp, 0, w, (size_t)cp.height, s));
   return MX_OK;
 }
 
