@@ -199,7 +199,10 @@ result <- list(sum = as.array(o), half = as.array(h), type = kv$type)",
   }
 })
 
-test_that("dist_sync_device: when the GPU collective cannot be set up on one worker, all stage through the host", {
+test_that("dist_sync_device: when one worker cannot set up or join the GPU collective, all stage through the host", {
+  # fail:1, worker 1's join fails; notready:1, worker 1 cannot join, and
+  # since a real join (ncclCommInitRank) waits for every worker, they all say
+  # whether they can join first (the fake errs on any join then)
   mpi_skip()
   code <- "
 kv <- mx.kv.create('dist_sync_device')
@@ -207,32 +210,17 @@ a <- mx.nd.array(c(1, 2, 3) * (RANK + 1), mx.gpu(0))
 .Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
 .Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
 result <- list(a = as.array(a), coll = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])"
-  r <- run_mpi(2L, code, env = c("MXNET_FAKE_GPU=1", "MXNET_FAKE_GPU_RANKS=fail:1"))
-  expect_job_ok(r)
-  for (x in r$results) {
-    expect_equal(x$a, c(1, 2, 3) * 3 * 2)      # summed twice over 2 workers: x (1 + 2), then x 2
-    expect_equal(x$coll, 0)
+  why <- c("fail:1" = "worker 1 cannot join", "notready:1" = "worker 1 is not ready")
+  for (knob in names(why)) {
+    r <- run_mpi(2L, code, env = c("MXNET_FAKE_GPU=1", paste0("MXNET_FAKE_GPU_RANKS=", knob)))
+    expect_job_ok(r)
+    for (x in r$results) {
+      expect_equal(x$a, c(1, 2, 3) * 3 * 2, info = knob)   # summed twice over 2 workers: x (1 + 2), then x 2
+      expect_equal(x$coll, 0, info = knob)
+    }
+    expect_match(r$output, paste("stages gradients through host memory: fake GPUs:", why[[knob]]))
+    expect_no_match(r$output, "joined although")
   }
-  expect_match(r$output, "stages gradients through host memory: fake GPUs: worker 1 cannot join")
-})
-
-test_that("dist_sync_device: when one worker cannot join the GPU collective, no worker joins and all stage through the host", {
-  # a real join (ncclCommInitRank) waits for every worker: they all say
-  # whether they can join first (the fake errs on any join here)
-  mpi_skip()
-  code <- "
-kv <- mx.kv.create('dist_sync_device')
-a <- mx.nd.array(c(1, 2, 3) * (RANK + 1), mx.gpu(0))
-.Call(mxnet:::C_mx_r_kv_allreduce, kv$handle, list(a))
-result <- list(a = as.array(a), coll = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])"
-  r <- run_mpi(2L, code, env = c("MXNET_FAKE_GPU=1", "MXNET_FAKE_GPU_RANKS=notready:1"))
-  expect_job_ok(r)
-  for (x in r$results) {
-    expect_equal(x$a, c(1, 2, 3) * 3)
-    expect_equal(x$coll, 0)
-  }
-  expect_match(r$output, "stages gradients through host memory: fake GPUs: worker 1 is not ready")
-  expect_no_match(r$output, "joined although")
 })
 
 test_that("fp16 compression of the allreduce keeps sums to half precision", {
