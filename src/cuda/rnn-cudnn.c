@@ -125,11 +125,12 @@ static void drop_free(drop_state *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Before unload: each device's states freed on that device, after its work. */
+/* Before unload: each device's states freed on that device (cudaFree
+ * waits for the device's work). */
 void mx_dnn_rnn_shutdown(void) {
   for (int k = 0; k < MX_CUDA_MAX_DEV; k++) {
     if (!g_drop[k].desc && !g_drop[k].states) continue;
-    if (cudaSetDevice(k) == cudaSuccess) (void)cudaDeviceSynchronize();
+    (void)cudaSetDevice(k);
     drop_free(&g_drop[k]);
   }
   (void)cudaGetLastError();
