@@ -30,7 +30,10 @@
  * slot (c->state) belongs to the CPU op (its state_free), so it is not used
  * here; rebinding an executor with the same shapes finds its plans again.
  * Workspace: the executor's planned c->workspace when large enough, else a
- * block from the device pool returned once the work is queued.
+ * block from the device pool returned once the work is queued; when the GPU
+ * has no room for it even after the pool gave back its cache, that call runs
+ * the first algorithm cuDNN's heuristics rank that needs none (warned once
+ * per plan and operation) instead of failing.
  * Empty tensors never reach cuDNN (its descriptors refuse a zero
  * dimension): an output or gradient with elements whose sums have no term
  * (a batch of 0, no input channel) is written as 0, then the bias where
@@ -89,7 +92,7 @@ enum { OP_FWD, OP_BWD_DATA, OP_BWD_FILTER, NOPS };
 typedef struct conv_plan {
   int64_t key[KEY_LEN];
   mx_dnn_conv_desc d;
-  int have[NOPS], algo[NOPS];
+  int have[NOPS], algo[NOPS], warned[NOPS];
   cudnnMathType_t math[NOPS];
   size_t ws[NOPS];
   struct conv_plan *next;
@@ -338,6 +341,31 @@ static mx_status choose(const mx_op_ctx *c, cudnnHandle_t h, conv_plan *pl, cons
                   (long long)g->ws_mb);
 }
 
+/* The GPU has no room for the chosen algorithm's workspace even after the
+ * pool gave back its cache: the first algorithm cuDNN's heuristics rank that
+ * needs none (a deterministic one under MXNET_ENFORCE_DETERMINISM), for this
+ * call only, with a warning the first time for this plan. */
+static mx_status no_workspace(cudnnHandle_t h, conv_plan *pl, int op, int *algo) {
+  cand cands[NCAND];
+  int n = 0;
+  mx_status rc = heuristics(h, pl, op, cands, &n);
+  for (int i = 0; i < n && !rc; i++) {
+    size_t ws = 1;
+    if (cands[i].status != CUDNN_STATUS_SUCCESS || cands[i].memory > 0) continue;
+    if (enforce_determinism && cands[i].det != CUDNN_DETERMINISTIC) continue;
+    if (workspace_size(h, pl, op, cands[i].algo, &ws) || ws > 0) continue;
+    if (!pl->warned[op] && mx_host->log)
+      mx_host->log(MX_LOG_WARN, "mxnet: a convolution's %s runs an algorithm without workspace: "
+                   "the GPU has no room for the %lld MB its usual one needs",
+                   op == OP_FWD ? "forward" : op == OP_BWD_DATA ? "data gradient" : "weight gradient",
+                   (long long)(pl->ws[op] >> 20));
+    pl->warned[op] = 1;
+    *algo = cands[i].algo;
+    return MX_OK;
+  }
+  return rc ? rc : MX_ERR_NOMEM;
+}
+
 /* ------------------------------------------------ running one operation */
 
 /* elements of x (N, C, H, W), w (F, C / G, kh, kw) or y (N, F, Ho, Wo) */
@@ -369,7 +397,14 @@ static mx_status run_op(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int op
   if (!pl->have[op] && (rc = choose(c, h, pl, g, dt, op, b))) return rc;
   MX_CUDNN_TRY(cudnnSetConvolutionMathType(pl->d.conv, pl->math[op]));
   mx_scratch sc;
-  if ((rc = mx_host->scratch_open(c, pl->ws[op], &sc))) return rc;
+  int algo = pl->algo[op];
+  size_t ws = pl->ws[op];
+  if ((rc = mx_host->scratch_open(c, ws, &sc)) == MX_ERR_NOMEM && ws > 0 &&
+      no_workspace(h, pl, op, &algo) == MX_OK) {
+    ws = 0;
+    rc = mx_host->scratch_open(c, 0, &sc);
+  }
+  if (rc) return rc;
   float af = 1, bf = 0;
   double ad = 1, bd = 0;
   const void *al = dt == MX_FLOAT64 ? (const void *)&ad : (const void *)&af;
@@ -378,16 +413,15 @@ static mx_status run_op(const mx_op_ctx *c, const mx_dnn_conv *g, int dt, int op
   cudnnStatus_t e;
   if (op == OP_FWD)
     e = cudnnConvolutionForward(h, al, d->x, b->x, d->w, b->w, d->conv,
-                                (cudnnConvolutionFwdAlgo_t)pl->algo[op], sc.base, pl->ws[op], be,
-                                d->y, b->out);
+                                (cudnnConvolutionFwdAlgo_t)algo, sc.base, ws, be, d->y, b->out);
   else if (op == OP_BWD_DATA)
     e = cudnnConvolutionBackwardData(h, al, d->w, b->w, d->y, b->y, d->conv,
-                                     (cudnnConvolutionBwdDataAlgo_t)pl->algo[op], sc.base,
-                                     pl->ws[op], be, d->x, b->out);
+                                     (cudnnConvolutionBwdDataAlgo_t)algo, sc.base, ws, be, d->x,
+                                     b->out);
   else
     e = cudnnConvolutionBackwardFilter(h, al, d->x, b->x, d->y, b->y, d->conv,
-                                       (cudnnConvolutionBwdFilterAlgo_t)pl->algo[op], sc.base,
-                                       pl->ws[op], be, d->w, b->out);
+                                       (cudnnConvolutionBwdFilterAlgo_t)algo, sc.base, ws, be,
+                                       d->w, b->out);
   mx_host->scratch_close(&sc);
   return e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnConvolution*");
 }

@@ -185,10 +185,23 @@ static mx_status h_error_at(const char *func, mx_status st, const char *fmt, ...
   return mx_error_at(func, st, "%s", buf);
 }
 static const char *h_getenv(const char *name) { return getenv(name); }
+static int g_scratch_fail;   /* scratch requests of some bytes still to fail (out of memory) */
+static mx_status h_scratch_open(const mx_op_ctx *c, size_t need, mx_scratch *s) {
+  if (need > 0 && g_scratch_fail > 0) {
+    g_scratch_fail--;
+    return mx_error(MX_ERR_NOMEM, "fake GPU: no room for %zu bytes of scratch", need);
+  }
+  return mx_scratch_open(c, need, s);
+}
+static int g_warnings;
+static void h_log(int level, const char *fmt, ...) {
+  (void)fmt;
+  g_warnings += level >= MX_LOG_WARN;
+}
 static const mx_host_services g_host = {
-  .abi = MX_GPU_ABI, .error_at = h_error_at, .op_find = mx_op_find,
+  .abi = MX_GPU_ABI, .error_at = h_error_at, .log = h_log, .op_find = mx_op_find,
   .op_param_index = mx_op_param_index, .storage_alloc = mx_storage_alloc,
-  .storage_release = mx_storage_release, .scratch_open = mx_scratch_open,
+  .storage_release = mx_storage_release, .scratch_open = h_scratch_open,
   .scratch_close = mx_scratch_close, .getenv = h_getenv};
 static long g_pool_releases;   /* the module asked the engine's pool to give back */
 void mx_cuda_pool_give_back(int dev) {   /* "device" memory is the CPU pool's here */
@@ -1566,6 +1579,21 @@ int main(void) {
     {
       tcase t = {"Convolution", "kernel=(3);num_filter=5;stride=(2);pad=(1);dilate=(2)", {3}, {S4(2, 4, 11, 0)}, 1, dt, 1, 0, 0};
       run_case(&t);
+    }
+    /* no room for the chosen algorithm's workspace (the fakes rank one that
+     * needs 1 MB first): each call runs one that needs none, warned once */
+    for (int fails = 1; fails <= 3; fails += 2) {
+      int warned = g_warnings;
+      g_scratch_fail = fails;
+      tcase t = {"Convolution", fails == 1 ? "kernel=(3,3);num_filter=3;pad=(1,1)" : "kernel=(3,3);num_filter=3",
+                 {4}, {S4(2, 2, 5, 5)}, 1, dt, 1, 0, 0};
+      run_case(&t);
+      if (g_scratch_fail || g_warnings - warned != fails) {
+        printf("FAIL Convolution without room for its workspace: %d scratch failures left, %d warnings\n",
+               g_scratch_fail, g_warnings - warned);
+        g_fail++;
+      }
+      g_scratch_fail = 0;
     }
     for (int i = 0; i < 3; i++)
       for (int tu = 0; tu < 4; tu += 3) {
