@@ -152,10 +152,7 @@ static mx_status dev_use(int dev, mx_cuda_dev **out) {
 
 mx_status mx_cuda_dev_get(int dev, mx_cuda_dev **out) { return dev_use(dev, out); }
 
-void mx_cuda_pool_give_back(int dev) {
-  mx_context ctx = {MX_GPU, dev};
-  mx_host->pool_release(ctx);
-}
+void mx_cuda_pool_give_back(int dev) { mx_host->pool_release(MX_GPU, dev); }
 
 mx_status mx_cuda_cudnn(mx_cuda_dev *d, cudnnHandle_t *out) {
   if (!d->cudnn_ready) {

@@ -377,19 +377,21 @@ static mx_status reserve_of(const mx_op_ctx *c, mx_ndarray *res, size_t need, in
 
 /* ------------------------------------------------ forward */
 
-/* The arrays of one cudnnRNNForward call (cx, cy NULL unless LSTM;
- * reserve NULL in inference mode). */
-typedef struct rnn_fio {
-  const void *x, *hx, *cx, *w;
-  void *y, *hy, *cy, *work, *reserve;
-  const int32_t *lens;
-} rnn_fio;
+/* the initial cell state: LSTM only, and optional */
+static const void *cx_of(const rnn_geo *g, mx_ndarray *const *in, int nin) {
+  return g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
+}
 
-static mx_status fwd_call(cudnnHandle_t h, const rnn_desc *d, const rnn_fio *f) {
+/* cudnnRNNForward on the op's inputs and the call's scratch s, into y, hy
+ * and cy (NULL: not kept; cy is NULL unless LSTM); training mode when it
+ * keeps a reserve space. */
+static mx_status fwd_call(cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d,
+                          mx_ndarray *const *in, int nin, const rnn_parts *s, void *y, void *hy,
+                          void *cy, void *reserve) {
   cudnnStatus_t e = cudnnRNNForward(
-      h, d->rnn, f->reserve ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, f->lens, d->x,
-      f->x, d->y, f->y, d->h, f->hx, f->hy, d->h, f->cx, f->cy, d->wbytes, f->w, d->work, f->work,
-      f->reserve ? d->reserve : 0, f->reserve);
+      h, d->rnn, reserve ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, s->lens, d->x,
+      MX_PTR(in[0]), d->y, y, d->h, MX_PTR(in[2]), hy, d->h, cx_of(g, in, nin), g->lstm ? cy : NULL,
+      d->wbytes, s->w, d->work, s->work, reserve ? d->reserve : 0, reserve);
   return e == CUDNN_STATUS_SUCCESS ? MX_OK : mx_cudnn_check(e, "cudnnRNNForward");
 }
 
@@ -418,10 +420,7 @@ static mx_status fwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   if (train && !reserve) reserve = s.extra;
   if (direct) s.w = flat;
   else rc = weights_walk(h, st, g, d, flat, s.w, W_TO_SPACE, NULL);
-  rnn_fio f = {MX_PTR(in[0]), MX_PTR(in[2]), g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL, s.w,
-               MX_PTR(out[0]), MX_PTR(out[1]), g->lstm ? MX_PTR(out[2]) : NULL, s.work, reserve,
-               s.lens};
-  if (!rc) rc = fwd_call(h, d, &f);
+  if (!rc) rc = fwd_call(h, g, d, in, nin, &s, MX_PTR(out[0]), MX_PTR(out[1]), MX_PTR(out[2]), reserve);
   /* cy is 0 unless LSTM, as on the CPU */
   if (!rc && !g->lstm) rc = mx_cu_fill(st, MX_PTR(out[2]), g->dt, mx_cu_size(&out[2]->shape), 0.0);
   mx_host->scratch_close(&s.sc);
@@ -448,18 +447,6 @@ mx_status mx_dnn_rnn_fwd(KARGS) {
 
 #define WANT(j) mx_dnn_want(ig[j], req, j)
 
-/* Backward after a forward in inference mode (no reserve space; the CPU
- * differentiates that forward, without dropout): a training forward without
- * dropout into scratch (`re`: y, hy, cy, then its reserve) first, whose y
- * backward then reads. */
-static mx_status refwd(cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d, mx_ndarray *const *in,
-                       int nin, const rnn_parts *s, char *re, size_t ybytes, size_t hbytes) {
-  rnn_fio f = {MX_PTR(in[0]), MX_PTR(in[2]), g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL, s->w,
-               re, re + up(ybytes), g->lstm ? re + up(ybytes) + up(hbytes) : NULL, s->work,
-               re + up(ybytes) + 2 * up(hbytes), s->lens};
-  return fwd_call(h, d, &f);
-}
-
 static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, const rnn_desc *d,
                          mx_ndarray *const *og, mx_ndarray *const *in, int nin,
                          mx_ndarray *const *out, mx_ndarray *const *ig, const int *req) {
@@ -472,11 +459,11 @@ static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
                     "reserve space)");
   size_t es = mx_cu_dtype_size(g->dt);
   size_t ybytes = (size_t)(g->T * g->N * g->D * g->H) * es, xbytes = (size_t)(g->T * g->N * g->I) * es;
-  size_t hbytes = (size_t)(g->L * g->D * g->N * g->H) * es;
   /* extra: zeros for a missing output gradient, dx when it is not wanted,
-   * then what a second forward writes */
+   * then, after a forward in inference mode, a second forward's y and
+   * reserve space */
   size_t zero = og[0] ? 0 : up(ybytes), dxs = WANT(0) ? 0 : up(xbytes);
-  size_t re = again ? up(ybytes) + 2 * up(hbytes) + up(d->reserve) : 0;
+  size_t re = again ? up(ybytes) + up(d->reserve) : 0;
   cudaStream_t st = mx_cuda_of(c)->stream;
   char *flat = (char *)MX_PTR(in[1]);
   int direct;
@@ -493,13 +480,14 @@ static mx_status bwd_run(const mx_op_ctx *c, cudnnHandle_t h, const rnn_geo *g, 
   } else if (!rc) {
     rc = weights_walk(h, st, g, d, flat, s.w, W_TO_SPACE, NULL);
   }
-  if (again && !rc) {
+  if (again && !rc) {   /* the CPU differentiates that forward, without dropout: a
+                          training one (dropping() is off) for its reserve space */
     char *r = s.extra + zero + dxs;
-    rc = refwd(h, g, d, in, nin, &s, r, ybytes, hbytes);
+    reserve = r + up(ybytes);
+    rc = fwd_call(h, g, d, in, nin, &s, r, NULL, NULL, reserve);
     y = r;
-    reserve = r + up(ybytes) + 2 * up(hbytes);
   }
-  const void *cx = g->lstm && nin > 3 ? MX_PTR(in[3]) : NULL;
+  const void *cx = cx_of(g, in, nin);
   if (!rc) {
     cudnnStatus_t e = cudnnRNNBackwardData_v8(
         h, d->rnn, s.lens, d->y, y, dy, d->x, dx, d->h, MX_PTR(in[2]),

@@ -45,8 +45,6 @@ static void log_fwd(int level, const char *fmt, ...) {
 
 static const char *env_get(const char *name) { return getenv(name); }
 
-static void pool_give_back(mx_context ctx) { mx_pool_release(ctx.dev_type, ctx.dev_id); }
-
 static const mx_host_services host = {
   .abi = MX_GPU_ABI,
   .error_at = mx_error_at,
@@ -63,7 +61,7 @@ static const mx_host_services host = {
   .convert = mx_convert,
   .getenv = env_get,
   .last_error = mx_last_error,
-  .pool_release = pool_give_back,
+  .pool_release = mx_pool_release,
 };
 
 static int env_on(const char *name) {

@@ -55,9 +55,9 @@ typedef struct mx_host_services {
   void (*convert)(const void *src, int src_dtype, void *dst, int dst_dtype, int64_t n);
   const char *(*getenv)(const char *name);
   const char *(*last_error)(void);                              /* this thread's */
-  /* give back the pool's cached blocks of ctx (for memory a module takes
-   * outside the pool, before it retries a failed allocation) */
-  void (*pool_release)(mx_context ctx);
+  /* give back the pool's cached blocks of a device (for memory a module
+   * takes outside the pool, before it retries a failed allocation) */
+  void (*pool_release)(int dev_type, int dev_id);
 } mx_host_services;
 
 /* GPU kernel flags. */

@@ -25,6 +25,22 @@ with_fake_gpu <- function(code, env = character()) {
   eval(expr, where)
 }
 
+# A small MLP trained with a kvstore of the given type on ctx: the model and
+# the backend collectives the kvstore ran.
+kv_train <- function(ctx, type = "device") {
+  set.seed(9)
+  x <- matrix(rnorm(10 * 80), 10)
+  y <- as.numeric(colSums(x[1:3, ]) > 0)
+  net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(
+    mx.symbol.Activation(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 6, name = "f1"),
+                         act_type = "tanh"), num_hidden = 2, name = "f2"), name = "softmax")
+  kv <- mx.kv.create(type)
+  m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
+                                   learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(),
+                                   kvstore = kv, verbose = FALSE)
+  list(m = m, collectives = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])
+}
+
 test_that("fake GPUs: two devices, reported by mx.features", {
   with_fake_gpu({
     expect_equal(mx.gpu.count(), 2L)
@@ -261,23 +277,10 @@ test_that("fake GPUs: the device kvstore sums over GPUs and trains over two GPUs
     outs <- list(list(mx.nd.zeros(2, mx.gpu(0))), list(mx.nd.zeros(2, mx.cpu())))
     kv$pull(5, outs)
     for (o in outs) expect_equal(as.array(o[[1]]), c(111, 222))
-    train <- function(ctx, type = "device") {
-      set.seed(9)
-      x <- matrix(rnorm(10 * 80), 10)
-      y <- as.numeric(colSums(x[1:3, ]) > 0)
-      net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(
-        mx.symbol.Activation(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 6, name = "f1"),
-                             act_type = "tanh"), num_hidden = 2, name = "f2"), name = "softmax")
-      kv <- mx.kv.create(type)
-      m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
-                                       learning.rate = 0.3, momentum = 0.9, initializer = mx.init.Xavier(),
-                                       kvstore = kv, verbose = FALSE)
-      list(m = m, collectives = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])
-    }
-    one <- train(mx.cpu())$m
-    two <- train(list(mx.gpu(0), mx.gpu(1)))
+    one <- kv_train(mx.cpu())$m
+    two <- kv_train(list(mx.gpu(0), mx.gpu(1)))
     expect_equal(two$collectives, 8)           # one reduction per step through the backend (NCCL's place)
-    two.local <- train(list(mx.gpu(0), mx.gpu(1)), "local")
+    two.local <- kv_train(list(mx.gpu(0), mx.gpu(1)), "local")
     expect_equal(two.local$collectives, 0)     # "local" copies and adds
     expect_setequal(names(two$m$arg.params), c("f1_weight", "f1_bias", "f2_weight", "f2_bias"))
     for (n in names(one$arg.params)) {
@@ -290,20 +293,8 @@ test_that("fake GPUs: the device kvstore sums over GPUs and trains over two GPUs
 test_that("fake GPUs: a device kvstore whose collective cannot start sums with copies and adds, once warned", {
   # as when libnccl cannot be opened: the backend queued nothing
   with_fake_gpu({
-    train <- function(ctx) {
-      set.seed(9)
-      x <- matrix(rnorm(10 * 80), 10)
-      y <- as.numeric(colSums(x[1:3, ]) > 0)
-      net <- mx.symbol.SoftmaxOutput(mx.symbol.FullyConnected(mx.symbol.Variable("data"), num_hidden = 2,
-                                                              name = "f"), name = "softmax")
-      kv <- mx.kv.create("device")
-      m <- mx.model.FeedForward.create(net, X = x, y = y, ctx = ctx, num.round = 2, array.batch.size = 20,
-                                       learning.rate = 0.3, initializer = mx.init.Xavier(), kvstore = kv,
-                                       verbose = FALSE)
-      list(m = m, collectives = .Call(mxnet:::C_mx_r_kv_info, kv$handle)$stats[5])
-    }
-    one <- train(mx.cpu())$m
-    out <- capture.output(two <- train(list(mx.gpu(0), mx.gpu(1))), type = "message")
+    one <- kv_train(mx.cpu())$m
+    out <- capture.output(two <- kv_train(list(mx.gpu(0), mx.gpu(1))), type = "message")
     expect_equal(two$collectives, 0)
     expect_equal(sum(grepl("sums gradients with copies and adds: fake GPUs: no collective", out)), 1)
     for (n in names(one$arg.params))
