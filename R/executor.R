@@ -72,17 +72,27 @@ exec.simple.bind <- function(symbol, ctx, grad.req, fixed.param, shapes, planned
     stop(sprintf("cannot infer every shape from %s; give the shapes of more inputs (arguments: %s)",
                  paste(names(shapes), collapse = ", "), paste(arguments(symbol), collapse = ", ")),
          call. = FALSE)
-  take <- function(s, n) {
+  ty <- exec.infer.types(symbol)
+  take <- function(s, n, type) {
     a <- share[[n]]
-    fits <- is.mx.ndarray(a) && identical(mx.nd.info(a)$ctx, ctx) && mx.nd.dtype(a) == "float32" &&
+    fits <- is.mx.ndarray(a) && identical(mx.nd.info(a)$ctx, ctx) && mx.nd.dtype(a) == type &&
       identical(as.integer(dim(a)), as.integer(s))
-    if (fits) a else mx.nd.zeros(s, ctx)
+    if (fits) a else mx.nd.zeros(s, ctx, dtype = type)
   }
-  args <- Map(take, sh$arg.shapes, names(sh$arg.shapes))
-  aux <- Map(take, sh$aux.shapes, names(sh$aux.shapes))
+  args <- Map(take, sh$arg.shapes, names(sh$arg.shapes), ty$arg.types %||% "float32")
+  aux <- Map(take, sh$aux.shapes, names(sh$aux.shapes), ty$aux.types %||% "float32")
   arg.names <- names(args)
   reqs <- exec.grad.reqs(arg.names, grad.req, fixed.param)
   exec.bind(symbol, ctx, args, reqs, aux, planned.grads = planned.grads)
+}
+
+# The dtypes of a symbol's arguments and auxiliary states when its inputs
+# are float32 (or the dtype their variables declare): a net that casts its
+# data to float16 or bfloat16 gets half-precision weights.  NULL (float32
+# everywhere) when they cannot be inferred.
+exec.infer.types <- function(symbol) {
+  ty <- tryCatch(mx.symbol.infer.type(symbol), error = function(e) NULL)
+  if (is.null(ty) || anyNA(ty$arg.types) || anyNA(ty$aux.types)) NULL else ty
 }
 
 exec.grad.reqs <- function(arg.names, grad.req, fixed.param = NULL) {

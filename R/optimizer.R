@@ -337,7 +337,17 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
 #'
 #' @param name \code{"sgd"}, \code{"nag"}, \code{"adam"}, \code{"rmsprop"},
 #'   \code{"adagrad"} or \code{"adadelta"}.
+#' float16 and bfloat16 weights (a network that casts its data to half
+#' precision, \code{mx.symbol.Cast(data, dtype = "float16")}, has them) are
+#' updated through float32 master copies, as MXNet's \code{multi_precision}:
+#' the updater (\code{\link{mx.opt.get.updater}}) keeps a float32 copy of
+#' each such weight, runs the optimizer on it with the gradient converted to
+#' float32, and writes the rounded result into the weight.
+#'
 #' @param ... Arguments of the optimizer (see Details).
+#' @param multi_precision \code{TRUE} (the default): float32 master copies of
+#'   half-precision weights. \code{FALSE} refuses half-precision weights
+#'   (updating them in half precision would round small steps away).
 #' @return An optimizer (class \code{mx.optimizer}).
 #' @seealso \code{\link{mx.opt.get.updater}}
 #' @examples
@@ -347,10 +357,12 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
 #' state <- opt$update(1, w, mx.nd.array(c(0.5, 0.5, 0.5)), state)
 #' as.array(w)
 #' @export
-mx.opt.create <- function(name, ...) {
+mx.opt.create <- function(name, ..., multi_precision = TRUE) {
   if (!is.character(name) || length(name) != 1L)
     stop("argument 'name' must be the name of an optimizer", call. = FALSE)
-  switch(name,
+  if (!isTRUE(multi_precision) && !isFALSE(multi_precision))
+    stop("argument 'multi_precision' must be TRUE or FALSE", call. = FALSE)
+  o <- switch(name,
     sgd = mx.opt.sgd(...),
     nag = mx.opt.nag(...),
     adam = mx.opt.adam(...),
@@ -359,6 +371,8 @@ mx.opt.create <- function(name, ...) {
     adadelta = mx.opt.adadelta(...),
     stop(sprintf("unknown optimizer '%s' (known: sgd, nag, adam, rmsprop, adagrad, adadelta)",
                  name), call. = FALSE))
+  o$multi.precision <- multi_precision
+  o
 }
 
 #' Updater function of an optimizer
@@ -393,6 +407,9 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
   created <- logical(n)
   update <- optimizer$update
   create.state <- optimizer$create.state
+  master <- !isFALSE(optimizer$multi.precision)
+  update <- opt.master.update(update)
+  if (master) create.state <- opt.master.state(create.state)
   function(weight.list, grad.list) {
     idx <- seq_len(min(length(weight.list), length(grad.list)))
     todo <- idx[!vapply(grad.list[idx], is.null, NA) & !vapply(weight.list[idx], is.null, NA)]
@@ -409,6 +426,38 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
     if (many) optimizer$update.multi(todo, weight.list[todo], grad.list[todo], states[todo])
     else for (i in todo) states[i] <<- list(update(i, weight.list[[i]], grad.list[[i]], states[[i]]))
     weight.list
+  }
+}
+
+# Multi-precision (MXNet's multi_precision): a float16 or bfloat16 weight is
+# updated through a float32 master copy, which the optimizer's state and
+# update see in its place (with the gradient converted to float32); the
+# weight receives the master copy rounded after each step.  Small steps that
+# half precision would round away accumulate in the master copy.
+opt.half <- function(a) is.mx.ndarray(a) && mx.nd.dtype(a) %in% c("float16", "bfloat16")
+
+opt.master.state <- function(create.state) {
+  force(create.state)
+  function(index, weight) {
+    if (!opt.half(weight)) return(create.state(index, weight))
+    master <- mx.nd.cast(weight, "float32")
+    structure(list(master = master, state = create.state(index, master)), class = "mx.opt.master")
+  }
+}
+
+opt.master.update <- function(update) {
+  force(update)
+  function(index, weight, grad, state) {
+    if (!inherits(state, "mx.opt.master")) {
+      if (opt.half(weight))
+        mx.error("dtype", paste("a float16 or bfloat16 weight is updated through a float32 master copy:",
+                                "create the optimizer with multi_precision = TRUE"))
+      return(update(index, weight, grad, state))
+    }
+    g <- if (inherits(grad, "MXNDArrayRowSparse")) grad else mx.nd.cast(grad, "float32")
+    state$state <- update(index, state$master, g, state$state)
+    nd.invoke("Cast", list(state$master), list(dtype = mx.nd.dtype(weight)), weight)
+    state
   }
 }
 

@@ -89,7 +89,8 @@ const mx_gpu_kernel mx_gpu_kernels_elemwise[] = {
   {.op = "identity", .fwd = mx_kc_identity, .bwd = mx_kc_identity_grad, .dtypes = MX_KC_ALL, .flags = IP | G},
   {.op = "zeros_like", .fwd = mx_kc_zeros_like, .bwd = mx_kc_grad_zeros_float, .dtypes = MX_KC_ALL, .flags = IP | G},
   {.op = "ones_like", .fwd = mx_kc_ones_like, .bwd = mx_kc_grad_zeros_float, .dtypes = MX_KC_ALL, .flags = IP | G},
-  {.op = "Cast", .fwd = mx_kc_cast, .bwd = mx_kc_cast_grad, .dtypes = MX_KC_ALL, .flags = IP | G},
+  {.op = "Cast", .fwd = mx_kc_cast, .bwd = mx_kc_cast_grad, .dtypes = MX_KC_ALL | MX_KC_DT(MX_BFLOAT16),
+   .flags = IP | G},
 
   /* views and copies (shape.c, nn.c): run when the engine cannot make a view */
   MOVE("Reshape", mx_kc_identity_grad),

@@ -248,7 +248,7 @@ int mx_op_native_dtype(const mx_op *op, mx_context ctx, int dtype) {
     if (k) return dtype >= 0 && dtype < 32 && ((k->dtypes >> dtype) & 1u);
   }
   if (dtype == MX_FLOAT16) return (op->flags & MX_OPF_F16) != 0;
-  if (dtype == MX_BFLOAT16) return 0;      /* always computed in float32 */
+  if (dtype == MX_BFLOAT16) return (op->flags & MX_OPF_BF16) != 0;
   if (dtype == MX_INT8) return (op->flags & MX_OPF_INT8) != 0;
   return 1;
 }

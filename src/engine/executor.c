@@ -1580,6 +1580,27 @@ static mx_status best_mirror_depth(const bind_ctx *c0, int *depth) {
   return MX_OK;
 }
 
+/* The graph with float32 copies where half values meet kernels that do not
+ * take them (bridge.c); NULL when the arrays are incomplete (the phases
+ * report it) or nothing needs copies. */
+static mx_status bridge_half(const bind_ctx *c, mx_symbol **out) {
+  *out = NULL;
+  int *at = ints(c->nargs + 1, 0), *xt = ints(c->naux + 1, 0);
+  mx_status rc = !at || !xt ? oom() : MX_OK;
+  int complete = 1;
+  for (int i = 0; i < c->nargs && complete; i++)
+    if (c->args[i]) at[i] = mx_ndarray_dtype(c->args[i]);
+    else complete = 0;
+  for (int i = 0; i < c->naux && complete; i++)
+    if (c->aux[i]) xt[i] = mx_ndarray_dtype(c->aux[i]);
+    else complete = 0;
+  if (rc == MX_OK && complete)
+    rc = mx_graph_bridge_half(c->s, c->ctx, at, c->nargs, xt, c->naux, out);
+  free(at);
+  free(xt);
+  return rc;
+}
+
 mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
                            mx_ndarray *const *args, int nargs,
                            mx_ndarray *const *grads, const int *grad_req,
@@ -1599,9 +1620,14 @@ mx_status mx_executor_bind(const mx_symbol *s, mx_context ctx,
   c.grad_req = grad_req;
   c.aux = aux;
   c.naux = naux;
+  mx_symbol *bridged = NULL;
+  if ((rc = bridge_half(&c, &bridged))) return rc;
+  if (bridged) c.s = bridged;
   int depth = 3;
-  if (c.opts.mirror && (rc = best_mirror_depth(&c, &depth))) return rc;
-  return bind_run(&c, depth, N_BIND_PHASES, out);
+  if (!(c.opts.mirror && (rc = best_mirror_depth(&c, &depth))))
+    rc = bind_run(&c, depth, N_BIND_PHASES, out);
+  mx_symbol_free(bridged);
+  return rc;
 }
 
 /* -------------------------------------------------------------------- run */

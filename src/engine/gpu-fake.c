@@ -292,14 +292,16 @@ static int spatial_2d_only(const char *name) {
 }
 
 /* The CPU kernels, as GPU records: native dtypes are the CPU kernel's
- * (bfloat16 never: it is computed in float32, as on the CPU). */
+ * (bfloat16 only where the CPU takes it: elsewhere it is computed in
+ * float32, as on the CPU). */
 static const mx_gpu_kernel *f_kernel(const mx_op *op) {
   int n = mx_op_count();
   for (int i = 0; i < n && i < MX_MAX_OPS; i++) {
     if (mx_op_at(i) != op) continue;
     unsigned mask = 0;
     for (int t = 0; t < 32; t++)
-      if (mx_dtype_valid(t) && t != MX_BFLOAT16 && (t != MX_FLOAT16 || (op->flags & MX_OPF_F16)) &&
+      if (mx_dtype_valid(t) && (t != MX_BFLOAT16 || (op->flags & MX_OPF_BF16)) &&
+          (t != MX_FLOAT16 || (op->flags & MX_OPF_F16)) &&
           (t != MX_INT8 || (op->flags & MX_OPF_INT8)))
         mask |= 1u << t;
     if (listed("MXNET_FAKE_GPU_NO_KERNEL", op->name)) return NULL;

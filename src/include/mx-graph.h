@@ -49,6 +49,12 @@ void mx_node_output_name(const mx_node *n, int k, char *buf, size_t len);
 /* Nodes reachable from the heads in DFS post-order (inputs before their
  * consumers, inputs visited in order).  *order is malloc'ed. */
 mx_status mx_graph_topo(const mx_symbol *s, mx_node ***order, int *n);
+/* The graph an executor on ctx binds when its arguments and auxiliary
+ * states have dtypes arg_t, aux_t (bridge.c): op nodes that meet float16 or
+ * bfloat16 values their kernels do not take read Cast(float32) copies and
+ * cast their outputs back.  *out is NULL when nothing needs it. */
+mx_status mx_graph_bridge_half(const mx_symbol *s, mx_context ctx, const int *arg_t, int nargs,
+                               const int *aux_t, int naux, mx_symbol **out);
 /* Index of a node in a topological order (a hash of node pointers). */
 typedef struct mx_node_index mx_node_index;
 mx_status mx_node_index_new(mx_node *const *order, int n, mx_node_index **out);

@@ -348,6 +348,7 @@ typedef struct mx_param_value {
                                 multi-weight updates, whose output k is the
                                 weight of group k, read element by element
                                 before it is written; no temporary output */
+#define MX_OPF_BF16 4096     /* the kernel handles bfloat16 itself (Cast)     */
 
 /* Registry limits: registration fails (mx_engine_init) rather than drop an
  * op; every op's inputs, outputs and parameters fit arrays of these sizes. */

@@ -1833,6 +1833,27 @@ static mx_status b_batch_norm(BARGS) {
   return rc;
 }
 
+/* Gamma, beta and the statistics are float32 for half data, as in MXNet
+ * (cuDNN takes no other), else of the data's dtype; half ones are taken
+ * too (computed in float32 alike). */
+static mx_status type_batch_norm(const mx_param_value *p, int nin, int *in, int nout, int *out) {
+  (void)p;
+  int t = in[0] >= 0 ? in[0] : out[0];
+  for (int j = 1; j < nin && t < 0; j++) t = in[j];
+  if (t < 0) return MX_OK;
+  int pt = t == MX_FLOAT16 || t == MX_BFLOAT16 ? MX_FLOAT32 : t;
+  in[0] = t;
+  for (int j = 1; j < nin; j++) {
+    if (in[j] < 0) in[j] = pt;
+    else if (in[j] != pt && in[j] != t)
+      return mx_error(MX_ERR_DTYPE, "BatchNorm: input %d is %s; for %s data it must be %s", j + 1,
+                      mx_dtype_name(in[j]), mx_dtype_name(t), mx_dtype_name(pt));
+  }
+  out[0] = t;
+  for (int k = 1; k < nout; k++) out[k] = nin > 1 ? in[1] : pt;
+  return MX_OK;
+}
+
 /* data, gamma, the saved mean and variance, the output's gradient */
 static void deps_batch_norm(DARGS) {
   (void)p;
@@ -2271,7 +2292,8 @@ const mx_op mx_ops_nn[] = {
   {.name = "BatchNorm",
    .doc = "Batch normalisation over all axes but the channel axis, with learned gamma and beta and moving statistics (auxiliary states) that a training forward updates in place.",
    .num_inputs = 5, .input_names = in_batch_norm, .num_outputs = 3, .params = p_batch_norm,
-   .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm, .cpu = k_batch_norm,
+   .num_params = MX_NPARAMS(p_batch_norm), .infer_shape = shape_batch_norm,
+   .infer_type = type_batch_norm, .cpu = k_batch_norm,
    .backward = b_batch_norm, .flags = MX_OPF_F16 | MX_OPF_MIRROR_STATS | MX_OPF_INPLACE_CPU,
    .backward_deps = deps_batch_norm, .num_aux = aux2, .num_visible_outputs = vis_batch_norm,
    .output_names = out_batch_norm, .inference_affine = bn_affine, .layouts = lay_batch_norm,

@@ -470,10 +470,18 @@ static mx_status b_zero(BARGS) {
 static mx_status b_cast(BARGS) {
   UNUSED_BARGS;
   for (int k = 0; k < nin; k++) {
-    if (req[k] != MX_REQ_WRITE) continue;
+    if (req[k] != MX_REQ_WRITE && req[k] != MX_REQ_ADD) continue;
     if (!mx_dtype_is_float(ig[k]->dtype)) return grad_dtype_error(ig[k]->dtype);
     if (!mx_dtype_is_float(og[k]->dtype)) return grad_dtype_error(og[k]->dtype);
-    mx_convert(MX_PTR(og[k]), og[k]->dtype, MX_PTR(ig[k]), ig[k]->dtype, mx_ndarray_size(ig[k]));
+    if (req[k] == MX_REQ_WRITE) {
+      mx_convert(MX_PTR(og[k]), og[k]->dtype, MX_PTR(ig[k]), ig[k]->dtype, mx_ndarray_size(ig[k]));
+      continue;
+    }
+    const void *g = MX_PTR(og[k]);
+    void *d = MX_PTR(ig[k]);
+    for (int64_t i = 0, n = mx_ndarray_size(ig[k]); i < n; i++)   /* rounded once, in ig's dtype */
+      mx_store_f64(d, ig[k]->dtype, i, mx_load_f64(d, ig[k]->dtype, i) +
+                   (double)mx_load_f64(g, og[k]->dtype, i));
   }
   return MX_OK;
 }
@@ -589,14 +597,14 @@ const mx_op mx_ops_unary[] = {
    .doc = "Cast for mixed-precision training: float32, float16 and bfloat16 data become dtype, other dtypes pass unchanged.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
    .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_amp_cast,
-   .cpu = k_cast, .backward = b_cast, .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8,
+   .cpu = k_cast, .backward = b_cast, .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_BF16 | MX_OPF_INT8,
    .backward_deps = deps_g},
   {.name = "amp_multicast",
    .doc = "Cast num_outputs arrays for mixed-precision training: the float32, float16 and bfloat16 ones to the widest of their dtypes (the narrowest with cast_narrow); others pass unchanged.",
    .num_inputs = -1, .input_names = in_data, .num_outputs = -1, .params = p_amp_multicast,
    .num_params = MX_NPARAMS(p_amp_multicast), .infer_shape = shape_multicast,
    .infer_type = type_amp_multicast, .cpu = k_cast, .backward = b_cast,
-   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8, .backward_deps = deps_g,
+   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_BF16 | MX_OPF_INT8, .backward_deps = deps_g,
    .list_inputs = list_amp_multicast},
   {.name = "hard_sigmoid", .doc = "Hard sigmoid max(0, min(1, alpha*x + beta)), element-wise.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_hard_sigmoid,
@@ -611,7 +619,7 @@ const mx_op mx_ops_unary[] = {
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_cast,
    .num_params = MX_NPARAMS(p_cast), .infer_shape = mx_infer_shape_same, .infer_type = type_cast,
    .cpu = k_cast, .backward = b_cast,
-   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_INT8,
+   .flags = MX_OPF_INPLACE | MX_OPF_F16 | MX_OPF_BF16 | MX_OPF_INT8,
    .backward_deps = deps_g},
   {.name = NULL},
 };

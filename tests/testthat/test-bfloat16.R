@@ -134,13 +134,13 @@ test_that("bfloat16 arrays save and load with their dtype (flag 12)", {
   expect_length(at, 1L)
 })
 
-test_that("executors, gradients and in-place updates refuse bfloat16", {
+test_that("executors compute bfloat16 in float32 copies; imperative gradients and in-place updates refuse it", {
   a <- mx.symbol.Variable("a")
-  x <- mx.nd.array(1:3, dtype = "bfloat16")
-  expect_error({
-    ex <- mxnet:::mx.symbol.bind(a * 2, mx.cpu(), list(a = x), list(), "null")
-    mx.exec.forward(ex)
-  }, "executors do not run float16 and bfloat16 through this op yet \\(got bfloat16\\)")
+  x <- mx.nd.array(c(1, 3.5, 257), dtype = "bfloat16")
+  ex <- mxnet:::mx.symbol.bind(a * 2.01, mx.cpu(), list(a = x), list(), "null")
+  mx.exec.forward(ex)
+  expect_identical(mx.nd.dtype(ex$ref.outputs[[1]]), "bfloat16")
+  expect_identical(as.array(ex$ref.outputs[[1]]), bf16_ref(bf16_ref(c(1, 3.5, 257)) * 2.01))
   expect_error(mxnet:::nd.forward.backward("negative", list(x), NULL, list(x)),
                "gradients are not computed in float16 or bfloat16")
   expect_error(mxnet:::nd.invoke("sgd_update", list(x, x), list(lr = 0.1)),

@@ -253,7 +253,8 @@ static mx_status dev_copy(const mx_op_ctx *c, const mx_ndarray *src, mx_ndarray 
   return MX_OK;
 }
 
-static int is_float_dt(int dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16; }
+static int is_float_dt(int dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16 ||
+                                     dt == MX_BFLOAT16; }
 
 /* identity (also Reshape, Flatten, expand_dims, squeeze, BlockGrad and the
  * copy-forward loss heads): the same bytes, any dtype */
