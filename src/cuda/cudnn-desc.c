@@ -232,6 +232,7 @@ int mx_dnn_cudnn_dtype(int dtype) {
     case MX_FLOAT32: return CUDNN_DATA_FLOAT;
     case MX_FLOAT64: return CUDNN_DATA_DOUBLE;
     case MX_FLOAT16: return CUDNN_DATA_HALF;
+    case MX_BFLOAT16: return CUDNN_DATA_BFLOAT16;
     default: return -1;
   }
 }

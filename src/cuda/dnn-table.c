@@ -59,13 +59,16 @@ void mx_cuda_dnn_shutdown(void) {
 /* ------------------------------------------------ the table */
 
 #define F32_F64 ((1u << MX_FLOAT32) | (1u << MX_FLOAT64))
+/* float16 and bfloat16 tensors, float32 arithmetic (cuBLAS COMPUTE_32F,
+ * cuDNN's float compute type): no float32 copies for these ops */
+#define FLOATS (F32_F64 | (1u << MX_FLOAT16) | (1u << MX_BFLOAT16))
 
 const mx_gpu_kernel mx_gpu_kernels_dnn[] = {
-  {"FullyConnected", mx_dnn_fc_fwd, mx_dnn_fc_bwd, mx_dnn_matmul_supports, F32_F64, 0},
-  {"dot", mx_dnn_dot_fwd, mx_dnn_dot_bwd, mx_dnn_matmul_supports, F32_F64, 0},
-  {"batch_dot", mx_dnn_batch_dot_fwd, mx_dnn_batch_dot_bwd, mx_dnn_matmul_supports, F32_F64, 0},
-  {"Convolution", mx_dnn_conv_fwd, mx_dnn_conv_bwd, mx_dnn_conv_supports, F32_F64, 0},
-  {"Deconvolution", mx_dnn_deconv_fwd, mx_dnn_deconv_bwd, mx_dnn_deconv_supports, F32_F64, 0},
+  {"FullyConnected", mx_dnn_fc_fwd, mx_dnn_fc_bwd, mx_dnn_matmul_supports, FLOATS, 0},
+  {"dot", mx_dnn_dot_fwd, mx_dnn_dot_bwd, mx_dnn_matmul_supports, FLOATS, 0},
+  {"batch_dot", mx_dnn_batch_dot_fwd, mx_dnn_batch_dot_bwd, mx_dnn_matmul_supports, FLOATS, 0},
+  {"Convolution", mx_dnn_conv_fwd, mx_dnn_conv_bwd, mx_dnn_conv_supports, FLOATS, 0},
+  {"Deconvolution", mx_dnn_deconv_fwd, mx_dnn_deconv_bwd, mx_dnn_deconv_supports, FLOATS, 0},
   {"Pooling", mx_dnn_pool_fwd, mx_dnn_pool_bwd, mx_dnn_pool_supports, F32_F64, MX_GPUF_GRAPH},
   {"BatchNorm", mx_dnn_bn_fwd, mx_dnn_bn_bwd, mx_dnn_bn_supports, F32_F64, 0},
   {"RNN", mx_dnn_rnn_fwd, mx_dnn_rnn_bwd, mx_dnn_rnn_supports, F32_F64, 0},

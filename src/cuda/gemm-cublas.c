@@ -8,7 +8,9 @@
  * column-major convention (mx_gemm_to_colmajor, checked on the host by
  * tools/cudnn-shape-check).  float32 uses CUBLAS_COMPUTE_32F (strict fp32),
  * or CUBLAS_COMPUTE_32F_FAST_TF32 when MXNET_CUDA_ALLOW_TF32_GEMM is set;
- * float64 CUBLAS_COMPUTE_64F.  Bias add and bias gradient are own kernels
+ * float64 CUBLAS_COMPUTE_64F; float16 and bfloat16 (CUDA_R_16F, CUDA_R_16BF)
+ * CUBLAS_COMPUTE_32F, which rounds the float32 sums once into the output.
+ * Bias add and bias gradient are own kernels
  * (kernels/dnn-kernels.cu).  Everything here is queued on the device's
  * stream through its cuBLAS handle (bound to that stream by device.c).
  * UNVERIFIED on a GPU: compiled and linked only.
@@ -76,8 +78,14 @@ static mx_status gemm_run(const mx_op_ctx *c, int dtype, const gemm_call *g) {
     ct = CUBLAS_COMPUTE_64F;
     alpha = &ad;
     beta = &bd;
+  } else if (dtype == MX_FLOAT16 || dtype == MX_BFLOAT16) {   /* tensor cores, float32 sums */
+    t = dtype == MX_FLOAT16 ? CUDA_R_16F : CUDA_R_16BF;
+    ct = CUBLAS_COMPUTE_32F;
+    alpha = &af;
+    beta = &bf;
   } else {
-    return mx_error(MX_ERR_DTYPE, "cuBLAS products are float32 or float64 here (dtype %d)", dtype);
+    return mx_error(MX_ERR_DTYPE, "cuBLAS products are float32, float64, float16 or bfloat16 here "
+                    "(dtype %d)", dtype);
   }
   const void *first = m.first_is_b ? g->B : g->A, *second = m.first_is_b ? g->A : g->B;
   int64_t s_first = m.first_is_b ? g->sb : g->sa, s_second = m.first_is_b ? g->sa : g->sb;
@@ -111,7 +119,7 @@ static int sup_float(const mx_param_value *p, int nin, const mx_shape *in, const
                      const char **why) {
   (void)p; (void)in;
   for (int j = 0; j < nin; j++)
-    if (dt[j] >= 0 && !float_dtype(dt[j]) && dt[j] != MX_FLOAT16) {
+    if (dt[j] >= 0 && !float_dtype(dt[j]) && dt[j] != MX_FLOAT16 && dt[j] != MX_BFLOAT16) {
       *why = "integer matrix products run on the CPU only";
       return 0;
     }

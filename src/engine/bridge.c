@@ -7,10 +7,14 @@
  * node that meets a half value its kernel on the executor's device does not
  * take (mx_op_native_dtype) reads Cast(float32) copies of its half inputs,
  * and each of its visible outputs that type inference makes half is cast
- * back.  The copies are ordinary nodes, so the memory planner plans them,
- * the mirror may recompute them, and the gradients flow through Cast's
- * backward (the gradient of a half value is half, as its value).  A half
- * value read by several bridged nodes is cast once.
+ * back where something needs it in half precision: a node that takes half
+ * natively, or the executor's outputs.  Between bridged nodes values stay
+ * in float32 (as in MXNet's AMP, whose float32 ops pass float32 on): no
+ * round trip through half precision, which would cost memory and a
+ * rounding per op.  The copies are ordinary nodes, so the memory planner
+ * plans them, the mirror may recompute them, and the gradients flow
+ * through Cast's backward (the gradient of a half value is half, as its
+ * value).  A value is converted at most once each way.
  *
  * Nodes with a half auxiliary state are left alone: computing them on
  * copies would drop the state's update (the executor then refuses them, as
@@ -36,8 +40,9 @@ typedef struct bridge {
   mx_node_index *ix;
   int *off;           /* first slot of node i; slots are node outputs */
   int *type;          /* per slot: inferred dtype (-1 unknown)        */
-  mx_entry *map;      /* per slot: the entry in the new graph          */
-  mx_entry *as_f32;   /* per slot: its Cast(float32), node NULL: none  */
+  mx_entry *map;      /* per slot: the entry in the new graph (node
+                         NULL: not made yet, the value is as_f32's)   */
+  mx_entry *as_f32;   /* per slot: it in float32, node NULL: none yet  */
   mx_node **made;     /* nodes created here (one reference each)       */
   int nmade, capmade;
   const mx_op *cast;
@@ -79,6 +84,24 @@ static mx_status cast_node(bridge *b, mx_entry src, int t, mx_entry *out) {
   return MX_OK;
 }
 
+/* Slot s in its own (half) dtype: a Cast of its float32 version, made on
+ * first use. */
+static mx_status half_entry(bridge *b, int s, mx_entry *out) {
+  mx_status rc;
+  if (!b->map[s].node && (rc = cast_node(b, b->as_f32[s], b->type[s], &b->map[s]))) return rc;
+  *out = b->map[s];
+  return MX_OK;
+}
+
+/* Slot s in float32: a bridged node's output as it is, else a Cast made on
+ * first use. */
+static mx_status f32_entry(bridge *b, int s, mx_entry *out) {
+  mx_status rc;
+  if (!b->as_f32[s].node && (rc = cast_node(b, b->map[s], MX_FLOAT32, &b->as_f32[s]))) return rc;
+  *out = b->as_f32[s];
+  return MX_OK;
+}
+
 /* The dtypes of node i's inputs and outputs (outputs -1 when inference
  * fails: the node is then left to the executor, which reports it). */
 static void node_types(bridge *b, int i, int *in_t, int *out_t) {
@@ -108,7 +131,9 @@ static int needs_bridge(const bridge *b, int i, const int *in_t, const int *out_
 }
 
 /* Node i of the new graph: itself when nothing changes, else a copy whose
- * half inputs are float32 copies (bridged) or whose inputs were rebuilt. */
+ * half inputs are float32 copies (bridged) or whose inputs were rebuilt.
+ * A bridged node's half outputs are left in float32 (half_entry converts
+ * them for whoever needs them so). */
 static mx_status rebuild(bridge *b, int i) {
   mx_node *x = b->order[i];
   int in_t[MX_MAX_INPUTS], out_t[MX_MAX_OUTPUTS];
@@ -118,11 +143,8 @@ static mx_status rebuild(bridge *b, int i) {
   mx_status rc;
   for (int j = 0; j < x->ninputs; j++) {
     int s = b->off[mx_node_index_get(b->ix, x->inputs[j].node)] + x->inputs[j].index;
-    ins[j] = b->map[s];
-    if (bridged && is_half(in_t[j])) {
-      if (!b->as_f32[s].node && (rc = cast_node(b, b->map[s], MX_FLOAT32, &b->as_f32[s]))) return rc;
-      ins[j] = b->as_f32[s];
-    }
+    rc = bridged && is_half(in_t[j]) ? f32_entry(b, s, &ins[j]) : half_entry(b, s, &ins[j]);
+    if (rc) return rc;
     moved |= ins[j].node != x->inputs[j].node || ins[j].index != x->inputs[j].index;
   }
   int *ty = b->type + b->off[i];
@@ -137,8 +159,10 @@ static mx_status rebuild(bridge *b, int i) {
     return rc;
   for (int k = 0; k < x->nout; k++) {
     mp[k] = (mx_entry){y, k};
-    if (bridged && k < x->nvis && is_half(out_t[k]) && (rc = cast_node(b, mp[k], out_t[k], &mp[k])))
-      return rc;
+    if (bridged && k < x->nvis && is_half(out_t[k])) {
+      b->as_f32[b->off[i] + k] = mp[k];
+      mp[k].node = NULL;
+    }
   }
   return MX_OK;
 }
@@ -186,9 +210,9 @@ static mx_status bridge_run(bridge *b, const mx_symbol *s, const int *arg_t, con
   if (rc || b->nmade == 0) return rc;
   mx_entry *heads = (mx_entry *)malloc((size_t)(s->nheads > 0 ? s->nheads : 1) * sizeof *heads);
   if (!heads) return mx_error(MX_ERR_NOMEM, "out of memory");
-  for (int h = 0; h < s->nheads; h++)
-    heads[h] = b->map[b->off[mx_node_index_get(b->ix, s->heads[h].node)] + s->heads[h].index];
-  rc = mx_symbol_from_entries(heads, s->nheads, out);
+  for (int h = 0; h < s->nheads && rc == MX_OK; h++)
+    rc = half_entry(b, b->off[mx_node_index_get(b->ix, s->heads[h].node)] + s->heads[h].index, &heads[h]);
+  if (rc == MX_OK) rc = mx_symbol_from_entries(heads, s->nheads, out);
   free(heads);
   return rc;
 }

@@ -389,10 +389,12 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
   /* storage-only dtypes without a native kernel: float16 and bfloat16 are
    * computed in float32, int8 in int32 (exact; results saturate back into
    * int8) */
-  /* a GPU kernel's supports() sees bfloat16 inputs as the float32 copies
-   * its kernel will get (bfloat16 is never native); float16 as it is */
+  /* a GPU kernel's supports() sees half inputs as the kernel will get them:
+   * float32 copies where it does not take them natively */
   int chk_t[MX_MAX_INPUTS];
-  for (int k = 0; k < nin; k++) chk_t[k] = in_t[k] == MX_BFLOAT16 ? MX_FLOAT32 : in_t[k];
+  for (int k = 0; k < nin; k++) chk_t[k] = kernel_dtype(op, ctx, in_t[k]) == MX_FLOAT32 &&
+                                           (in_t[k] == MX_BFLOAT16 || in_t[k] == MX_FLOAT16)
+                                           ? MX_FLOAT32 : in_t[k];
   rc = mx_op_kernels_check(op, &cp->k, params, nin, in_s, chk_t);
   if (rc) return rc;
   cp->bridge = 0;

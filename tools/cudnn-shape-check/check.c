@@ -409,9 +409,9 @@ int main(void) {
   CHECK(mx_dnn_choice_pos("max|avg|sum|lp", "av") == -1, "choice_pos prefix");
   CHECK(mx_dnn_cudnn_dtype(MX_INT32) == -1, "no cuDNN int32 data");
 
-  int dts[] = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16};
+  int dts[] = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   for (size_t i = 0; i < sizeof CONV_CASES / sizeof CONV_CASES[0]; i++)
-    for (int d = 0; d < 3; d++) run_conv_case(&CONV_CASES[i], dts[d]);
+    for (int d = 0; d < 4; d++) run_conv_case(&CONV_CASES[i], dts[d]);
   for (size_t i = 0; i < sizeof POOL_CASES / sizeof POOL_CASES[0]; i++)
     for (int d = 0; d < 3; d++) run_pool_case(&POOL_CASES[i], dts[d]);
 

@@ -352,22 +352,28 @@ mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dt, const void *x, const void 
 
 static int g_calls_gemm, g_calls_find, g_calls_heur;
 
-static double ldt(const void *p, int dbl, int64_t i) { return dbl ? ((const double *)p)[i] : ((const float *)p)[i]; }
-static void stt(void *p, int dbl, int64_t i, double v) {
-  if (dbl) ((double *)p)[i] = v; else ((float *)p)[i] = (float)v;
+/* Element i of a tensor of storage kind k: 0 float, 1 double, 2 half,
+ * 3 bfloat16 (the fakes compute in double and round once on storing). */
+enum { K_F32, K_F64, K_F16, K_BF16 };
+static const int kind_dtype[4] = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
+static double ldt(const void *p, int k, int64_t i) { return mx_load_f64(p, kind_dtype[k], i); }
+static void stt(void *p, int k, int64_t i, double v) { mx_store_f64(p, kind_dtype[k], i, v); }
+static int cuda_kind(cudaDataType t) {
+  return t == CUDA_R_64F ? K_F64 : t == CUDA_R_16F ? K_F16 : t == CUDA_R_16BF ? K_BF16 : K_F32;
 }
 
 static cublasStatus_t gemm_host(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                 const void *alpha, const void *A, cudaDataType at, int lda,
                                 long long sa, const void *B, int ldb, long long sb,
-                                const void *beta, void *C, int ldc, long long sc, int batch,
-                                cublasComputeType_t ct) {
-  int dbl = at == CUDA_R_64F;
-  if (dbl != (ct == CUBLAS_COMPUTE_64F)) return CUBLAS_STATUS_INVALID_VALUE;
+                                const void *beta, void *C, cudaDataType ctp, int ldc, long long sc,
+                                int batch, cublasComputeType_t ct) {
+  int dbl = cuda_kind(at), ck = cuda_kind(ctp);
+  if ((dbl == K_F64) != (ct == CUBLAS_COMPUTE_64F) || ck != dbl) return CUBLAS_STATUS_INVALID_VALUE;
+  if (dbl >= K_F16 && ct != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_INVALID_VALUE;   /* half: float sums */
   if (lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) || ldc < m)
     return CUBLAS_STATUS_INVALID_VALUE;
-  double al = dbl ? *(const double *)alpha : *(const float *)alpha;
-  double be = dbl ? *(const double *)beta : *(const float *)beta;
+  double al = dbl == K_F64 ? *(const double *)alpha : *(const float *)alpha;
+  double be = dbl == K_F64 ? *(const double *)beta : *(const float *)beta;
   g_calls_gemm++;
   for (int b = 0; b < batch; b++)
     for (int j = 0; j < n; j++)
@@ -391,8 +397,8 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
                             int lda, const void *B, cudaDataType bt, int ldb, const void *beta,
                             void *C, cudaDataType ctp, int ldc, cublasComputeType_t ct,
                             cublasGemmAlgo_t algo) {
-  (void)h; (void)bt; (void)ctp; (void)algo;
-  return gemm_host(ta, tb, m, n, k, alpha, A, at, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1, ct);
+  (void)h; (void)bt; (void)algo;
+  return gemm_host(ta, tb, m, n, k, alpha, A, at, lda, 0, B, ldb, 0, beta, C, ctp, ldc, 0, 1, ct);
 }
 
 cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta,
@@ -402,22 +408,24 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
                                           int ldb, long long sb, const void *beta, void *C,
                                           cudaDataType ctp, int ldc, long long sc, int batch,
                                           cublasComputeType_t ct, cublasGemmAlgo_t algo) {
-  (void)h; (void)bt; (void)ctp; (void)algo;
-  return gemm_host(ta, tb, m, n, k, alpha, A, at, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch, ct);
+  (void)h; (void)bt; (void)algo;
+  return gemm_host(ta, tb, m, n, k, alpha, A, at, lda, sa, B, ldb, sb, beta, C, ctp, ldc, sc, batch, ct);
 }
 
 /* ================================================== fake cuDNN compute */
 
-typedef struct t4 { int n, c, h, w, dbl; } t4;
+typedef struct t4 { int n, c, h, w, dbl; } t4;   /* dbl: the storage kind */
 static t4 tget(cudnnTensorDescriptor_t d) {
   t4 t;
   cudnnDataType_t dt;
   int ns, cs, hs, ws;
   cudnnGetTensor4dDescriptor(d, &dt, &t.n, &t.c, &t.h, &t.w, &ns, &cs, &hs, &ws);
-  t.dbl = dt == CUDNN_DATA_DOUBLE;
+  t.dbl = dt == CUDNN_DATA_DOUBLE ? K_F64 : dt == CUDNN_DATA_HALF ? K_F16
+        : dt == CUDNN_DATA_BFLOAT16 ? K_BF16 : K_F32;
   return t;
 }
-static double scal(const void *p, int dbl) { return dbl ? *(const double *)p : *(const float *)p; }
+/* alpha and beta: double for double tensors, else float */
+static double scal(const void *p, int k) { return k == K_F64 ? *(const double *)p : *(const float *)p; }
 /* out = alpha r + beta out over n values */
 static void blend(void *out, int dbl, const double *r, int64_t n, const void *al, const void *be) {
   double a = scal(al, dbl), b = scal(be, dbl);
@@ -425,7 +433,7 @@ static void blend(void *out, int dbl, const double *r, int64_t n, const void *al
 }
 
 /* ---- convolution: cross-correlation with groups, from the descriptors */
-static int g_conv_math[2][2];   /* compute calls by [float64][FMA_MATH] */
+static int g_conv_math[4][2];   /* compute calls by [storage kind][FMA_MATH] */
 typedef struct cv { t4 x, y; int K, Cg, kh, kw, ph, pw, sh, sw, dh, dw, G; } cv;
 static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConvolutionDescriptor_t cd,
                cudnnTensorDescriptor_t yd) {
@@ -442,6 +450,7 @@ static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConv
   cudnnMathType_t m;
   cudnnGetConvolutionMathType(cd, &m);
   g_conv_math[v.x.dbl][m == CUDNN_FMA_MATH]++;
+  if (v.x.dbl >= K_F16 && ct != CUDNN_DATA_FLOAT) v.K = -1;   /* half: float compute only */
   return v;
 }
 enum { C_FWD, C_BD, C_BF };
@@ -1300,6 +1309,22 @@ static mx_ndarray *clone(const mx_ndarray *a) {
   return b;
 }
 
+static int is_half(int dt) { return dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
+/* a, or a copy of it converted to dt */
+static mx_ndarray *as_type(mx_ndarray *a, int dt) {
+  if (!a || a->dtype == dt) return a;
+  mx_ndarray *b = new_arr(&a->shape, dt, 0);
+  mx_convert(MX_PTR(a), a->dtype, MX_PTR(b), dt, mx_shape_size(&a->shape));
+  return b;
+}
+static void free_copy(mx_ndarray *copy, mx_ndarray *of) { if (copy != of) mx_ndarray_free(copy); }
+/* a device array of shape s and dtype dt (filled as new_arr fills) */
+static mx_ndarray *dev_new(const mx_shape *s, int dt, int fill) {
+  mx_ndarray *h = new_arr(s, dt, fill), *d = dev_from(h);
+  mx_ndarray_free(h);
+  return d;
+}
+
 static double max_rel_diff(const mx_ndarray *a, const mx_ndarray *b) {
   double worst = 0;
   for (int64_t i = 0; i < mx_shape_size(&a->shape); i++) {
@@ -1318,7 +1343,9 @@ static const mx_gpu_kernel *gpu_rec(const char *name) {
 }
 
 static void compare(const char *what, const tcase *t, const mx_ndarray *cpu, const mx_ndarray *gpu) {
-  double tol = t->dtype == MX_FLOAT64 ? F64_TOL : F32_TOL;
+  /* half: the CPU's float32 result against one rounding to half */
+  double tol = t->dtype == MX_FLOAT64 ? F64_TOL : t->dtype == MX_FLOAT16 ? 1e-3
+               : t->dtype == MX_BFLOAT16 ? 8e-3 : F32_TOL;
   double d = max_rel_diff(cpu, gpu);
   if (d <= tol) {
     g_pass++;
@@ -1353,18 +1380,21 @@ static void run_case(const tcase *t) {
     g_fail++;
     return;
   }
-  /* host arrays for the CPU kernel; device copies (d*) for the GPU kernel */
-  mx_ndarray *in[MAXIO], *din[MAXIO], *out[MAXIO], *dout[MAXIO];
+  /* host arrays for the CPU kernel; device copies (d*) for the GPU kernel.
+   * Half precision: the CPU computes in float32 (ct) on the same values */
+  int ct = is_half(t->dtype) ? MX_FLOAT32 : t->dtype;
+  mx_ndarray *in[MAXIO], *cin[MAXIO], *din[MAXIO], *out[MAXIO], *dout[MAXIO];
   for (int j = 0; j < nin; j++) {
     in[j] = new_arr(&is[j], t->dtype, 1);
     if (j >= nin - naux && !strcmp(t->op, "BatchNorm") && j == nin - 1)   /* variance > 0 */
       for (int64_t i = 0; i < mx_shape_size(&is[j]); i++)
         mx_store_f64(MX_PTR(in[j]), t->dtype, i, 0.5 + fabs(mx_load_f64(MX_PTR(in[j]), t->dtype, i)));
     din[j] = dev_from(in[j]);
+    cin[j] = as_type(in[j], ct);
   }
   for (int k = 0; k < nout; k++) {
-    out[k] = new_arr(&os[k], t->dtype, 0);
-    dout[k] = dev_from(out[k]);
+    out[k] = new_arr(&os[k], ct, 0);
+    dout[k] = dev_new(&os[k], t->dtype, 0);
   }
   int req[MAXIO];
   for (int k = 0; k < MAXIO; k++) req[k] = MX_REQ_WRITE;
@@ -1376,7 +1406,7 @@ static void run_case(const tcase *t) {
   gc.ctx.dev_type = MX_GPU;
 #endif
   if (t->executor) gc.state = &slot;
-  mx_status rc = op->cpu(&cc, p, in, nin, out, nout, req);
+  mx_status rc = op->cpu(&cc, p, cin, nin, out, nout, req);
   mx_status rg = gk->fwd(&gc, p, din, nin, dout, nout, req);
   if (!rg) rg = dev_done();
   if (rc || rg) {
@@ -1395,31 +1425,32 @@ static void run_case(const tcase *t) {
   for (int j = 0; j < nin; j++) {   /* aux updated alike; the others untouched */
     snprintf(what, sizeof what, "input %d after forward", j);
     mx_ndarray *h = host_from(din[j]);
-    compare(what, t, in[j], h);
+    compare(what, t, cin[j], h);
     mx_ndarray_free(h);
   }
   /* backward, with what backward_deps allows */
   unsigned char ni[MAXIO], no[MAXIO], ng[MAXIO];
   memset(ni, 1, sizeof ni); memset(no, 1, sizeof no); memset(ng, 1, sizeof ng);
   if (op->backward_deps) op->backward_deps(p, nin, nout, ni, no, ng);
-  mx_ndarray *og[MAXIO], *dog[MAXIO], *bi[MAXIO], *bo[MAXIO], *dbi[MAXIO], *dbo[MAXIO];
+  mx_ndarray *og[MAXIO], *cog[MAXIO], *dog[MAXIO], *bi[MAXIO], *bo[MAXIO], *dbi[MAXIO], *dbo[MAXIO];
   mx_ndarray *ig[MAXIO], *dig[MAXIO];
   int breq[MAXIO];
   for (int k = 0; k < nout; k++) {
     og[k] = ng[k] && k < nvis ? new_arr(&os[k], t->dtype, 1) : NULL;
     dog[k] = og[k] ? dev_from(og[k]) : NULL;
+    cog[k] = as_type(og[k], ct);
     bo[k] = no[k] ? out[k] : NULL;
     dbo[k] = no[k] ? dout[k] : NULL;
   }
   for (int j = 0; j < nin; j++) {
-    bi[j] = ni[j] ? in[j] : NULL;
+    bi[j] = ni[j] ? cin[j] : NULL;
     dbi[j] = ni[j] ? din[j] : NULL;
     int want = j < nin - naux && !(t->no_dx && j == 0);
-    ig[j] = want ? new_arr(&is[j], t->dtype, 0) : NULL;
-    dig[j] = want ? dev_from(ig[j]) : NULL;
+    ig[j] = want ? new_arr(&is[j], ct, 0) : NULL;
+    dig[j] = want ? dev_new(&is[j], t->dtype, 0) : NULL;
     breq[j] = want ? MX_REQ_WRITE : MX_REQ_NULL;
   }
-  rc = op->backward(&cc, p, og, nout, bi, nin, bo, ig, breq);
+  rc = op->backward(&cc, p, cog, nout, bi, nin, bo, ig, breq);
   rg = gk->bwd(&gc, p, dog, nout, dbi, nin, dbo, dig, breq);
   if (!rg) rg = dev_done();
   if (rc || rg) {
@@ -1435,9 +1466,11 @@ static void run_case(const tcase *t) {
       mx_ndarray_free(h);
     }
   for (int j = 0; j < nin; j++) {
+    free_copy(cin[j], in[j]);
     mx_ndarray_free(in[j]); dev_free(din[j]); mx_ndarray_free(ig[j]); dev_free(dig[j]);
   }
   for (int k = 0; k < nout; k++) {
+    free_copy(cog[k], og[k]);
     mx_ndarray_free(out[k]); dev_free(dout[k]); mx_ndarray_free(og[k]); dev_free(dog[k]);
   }
   if (slot) mx_host->storage_release((mx_storage *)slot);   /* the RNN's reserve block */
@@ -1734,6 +1767,31 @@ int main(void) {
     g_rnn_extra = 0;
 #endif
   }
+  /* float16 and bfloat16 tensors with float32 arithmetic: the products and
+   * the convolutions (the records that take them natively), against the
+   * CPU's float32 kernels on the same values */
+  for (int hd = 0; hd < 2; hd++) {
+    int dt = hd ? MX_BFLOAT16 : MX_FLOAT16;
+    const char *fc[] = {"num_hidden=6", "num_hidden=5;flatten=False;no_bias=True"};
+    for (int i = 0; i < 2; i++) {
+      tcase t = {"FullyConnected", fc[i], {3}, {S4(4, 3, 5, 0)}, 1, dt, 1, i, 0};
+      run_case(&t);
+    }
+    tcase d = {"dot", "transpose_b=True", {2, 2}, {S4(3, 4, 0, 0), S4(5, 4, 0, 0)}, 2, dt, 1, 0, 0};
+    run_case(&d);
+    tcase b = {"batch_dot", "transpose_a=True", {3, 3}, {S4(2, 4, 3, 0), S4(2, 4, 5, 0)}, 2, dt, 1, 0, 0};
+    run_case(&b);
+    for (int i = 0; i < 3; i++) {
+      tcase t = {"Convolution", CONV_P[i], {4}, {{0}}, 1, dt, 1, i == 1, i == 2};
+      memcpy(t.shape[0], CONV_X[i], sizeof CONV_X[i]);
+      run_case(&t);
+      tcase u = {"Deconvolution", DECONV_P[i], {4}, {{0}}, 1, dt, 1, 0, i == 0};
+      memcpy(u.shape[0], DECONV_X[i], sizeof DECONV_X[i]);
+      run_case(&u);
+    }
+    tcase e = {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", {4}, {S4(0, 3, 6, 7)}, 1, dt, 1, 0, 0};
+    run_case(&e);
+  }
 #ifndef MX_DNN_REAL_GPU
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
          g_calls_heur, g_calls_find, g_calls_gemm, g_bn_running_given);
@@ -1741,7 +1799,10 @@ int main(void) {
   /* TF32 off (g_dev): float32 strict (FMA_MATH); float64 DEFAULT_MATH, which keeps every engine */
   printf("convolution math: float32 %d FMA, %d other; float64 %d FMA, %d other\n", g_conv_math[0][1],
          g_conv_math[0][0], g_conv_math[1][1], g_conv_math[1][0]);
-  if (g_conv_math[0][0] || g_conv_math[1][1] || !g_conv_math[0][1] || !g_conv_math[1][0]) {
+  printf("convolution math: float16 %d FMA, %d other; bfloat16 %d FMA, %d other\n", g_conv_math[2][1],
+         g_conv_math[2][0], g_conv_math[3][1], g_conv_math[3][0]);
+  if (g_conv_math[0][0] || g_conv_math[1][1] || !g_conv_math[0][1] || !g_conv_math[1][0] ||
+      g_conv_math[2][1] || g_conv_math[3][1] || !g_conv_math[2][0] || !g_conv_math[3][0]) {
     printf("FAIL: a convolution ran with the wrong math type\n");
     g_fail++;
   }

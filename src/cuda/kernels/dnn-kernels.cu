@@ -3,11 +3,15 @@
 // softrelu / softsign (no cuDNN mode), a scale (softmax temperature), and
 // the BatchNorm moving-statistics update and fixed-statistics gradient.
 // Launchers are extern "C", queue work on the given stream and never sync.
-// float32 and float64; the formulas are the CPU kernels' (src/ops/nn.c,
-// src/ops/nn-conv.c).  UNVERIFIED on a GPU (compiled only).
+// float32 and float64; the bias kernels also float16 and bfloat16 (float
+// arithmetic, one rounding into the output).  The formulas are the CPU
+// kernels' (src/ops/nn.c, src/ops/nn-conv.c).  UNVERIFIED on a GPU
+// (compiled only).
 #include "../cudnn-desc.h"
 #include "../dnn-math.h"
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <stdint.h>
 
 namespace {
@@ -39,26 +43,33 @@ __device__ A block_sum(A v, A *sh) {
   return r;
 }
 
+// the arithmetic type of storage type T: float for the half types
+template <typename T> struct acc_of { typedef T type; };
+template <> struct acc_of<__half> { typedef float type; };
+template <> struct acc_of<__nv_bfloat16> { typedef float type; };
+
 template <typename T>
 __global__ void k_bias_add(T *y, const T *b, int64_t n, int64_t C, int64_t inner) {
+  typedef typename acc_of<T>::type A;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x)
-    y[i] += b[(i / inner) % C];
+    y[i] = (T)((A)y[i] + (A)b[(i / inner) % C]);
 }
 
 // one block per channel (grid-stride over channels)
 template <typename T>
 __global__ void k_bias_grad(T *db, const T *dy, int64_t outer, int64_t C, int64_t inner) {
-  __shared__ T sh[kThreads];
+  typedef typename acc_of<T>::type A;
+  __shared__ A sh[kThreads];
   int64_t m = outer * inner;
   for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
-    T acc = 0;
+    A acc = 0;
     for (int64_t j = threadIdx.x; j < m; j += kThreads) {
       int64_t o = j / inner, i = j % inner;
-      acc += dy[(o * C + c) * inner + i];
+      acc += (A)dy[(o * C + c) * inner + i];
     }
     acc = block_sum(acc, sh);
-    if (threadIdx.x == 0) db[c] = acc;
+    if (threadIdx.x == 0) db[c] = (T)acc;
   }
 }
 
@@ -163,7 +174,8 @@ __global__ void k_bn_bwd_stats(const T *x, const T *dy, const T *mean, const T *
 }
 
 mx_status bad_dtype(int dtype) {
-  return mx_error(MX_ERR_DTYPE, "GPU kernel: dtype %d is not supported (float32, float64)", dtype);
+  return mx_error(MX_ERR_DTYPE, "GPU kernel: dtype %d is not supported (float32, float64; bias "
+                  "kernels also float16, bfloat16)", dtype);
 }
 
 }  // namespace
@@ -174,12 +186,19 @@ mx_status bad_dtype(int dtype) {
     case MX_FLOAT64: { typedef double T; __VA_ARGS__; } break; \
     default: return bad_dtype(dtype);                  \
   }
+// DNN_DISPATCH with float16 and bfloat16 too
+#define DNN_DISPATCH_HALF(dtype, T, ...)                               \
+  switch (dtype) {                                                     \
+    case MX_FLOAT16: { typedef __half T; __VA_ARGS__; } break;         \
+    case MX_BFLOAT16: { typedef __nv_bfloat16 T; __VA_ARGS__; } break; \
+    default: DNN_DISPATCH(dtype, T, __VA_ARGS__);                      \
+  }
 
 extern "C" mx_status mx_dnn_bias_add(cudaStream_t s, int dtype, void *y, const void *b,
                                      int64_t outer, int64_t C, int64_t inner) {
   int64_t n = outer * C * inner;
   if (n == 0) return MX_OK;
-  DNN_DISPATCH(dtype, T, k_bias_add<T><<<grid_for(n), kThreads, 0, s>>>((T *)y, (const T *)b, n, C, inner));
+  DNN_DISPATCH_HALF(dtype, T, k_bias_add<T><<<grid_for(n), kThreads, 0, s>>>((T *)y, (const T *)b, n, C, inner));
   return launched("bias add");
 }
 
@@ -187,7 +206,7 @@ extern "C" mx_status mx_dnn_bias_grad(cudaStream_t s, int dtype, void *db, const
                                       int64_t outer, int64_t C, int64_t inner) {
   if (C == 0) return MX_OK;
   int64_t g = C > 65535 ? 65535 : C;
-  DNN_DISPATCH(dtype, T, k_bias_grad<T><<<g, kThreads, 0, s>>>((T *)db, (const T *)dy, outer, C, inner));
+  DNN_DISPATCH_HALF(dtype, T, k_bias_grad<T><<<g, kThreads, 0, s>>>((T *)db, (const T *)dy, outer, C, inner));
   return launched("bias gradient");
 }
 
