@@ -90,13 +90,21 @@ device_wait <- function(probe) {
   else invisible(as.array(probe))
 }
 
+# Half-precision training (MXNet's recipe): the data cast to dtype at the
+# input and the scores back to float32 before the loss; simple.bind then
+# gives dtype weights (BatchNorm's stay float32), and the updater keeps
+# float32 master copies of them.
+cast_net <- function(net, dtype) {
+  if (dtype == "float32") return(net)
+  scores <- children(net)[[1]]    # SoftmaxOutput's data
+  body <- mx.apply(scores, data = mx.symbol.Cast(mx.symbol.Variable("data"), dtype = dtype,
+                                                 name = "data_cast"))
+  mx.symbol.SoftmaxOutput(mx.symbol.Cast(body, dtype = "float32", name = "scores_cast"),
+                          name = "softmax")
+}
+
 bind_for <- function(net, ctx, dshape, dtype) {
-  if (dtype == "float32") return(mx.simple.bind(net, ctx = ctx, data = dshape, grad.req = "write"))
-  # bfloat16 training: the executor's input type; a build without it says why
-  ok <- tryCatch({ mx.nd.zeros(1, dtype = dtype, ctx = ctx); "" }, error = conditionMessage)
-  if (nzchar(ok)) stop(dtype, " is not supported by this build: ", ok, call. = FALSE)
-  mx.simple.bind(net, ctx = ctx, data = dshape, grad.req = "write",
-                 type.dict = list(data = dtype))
+  mx.simple.bind(cast_net(net, dtype), ctx = ctx, data = dshape, grad.req = "write")
 }
 
 run_worker <- function(name, batch, dtype, ctx, tiny) {

@@ -194,7 +194,8 @@ void mx_store_f64(void *p, int dtype, int64_t i, double v);
 
 
 /* Host memory (ndarray.c; the fake GPU devices use them too): n elements of
- * dtype at p set to value; dst += src for float dtypes. */
+ * dtype at p set to value; dst += src for float dtypes (float16 and
+ * bfloat16: summed in float, rounded once). */
 void mx_host_fill(void *p, int dtype, int64_t n, double value);
 mx_status mx_host_add(void *dst, const void *src, int dtype, int64_t n);
 

@@ -183,3 +183,31 @@ test_that("FeedForward trains float16 and bfloat16 nets as well as float32, and 
   expect_gt(acc[["float16"]], acc[["float32"]] - 0.05)
   expect_gt(acc[["bfloat16"]], acc[["float32"]] - 0.05)
 })
+
+test_that("half-precision nets train on two devices as on one", {
+  d <- band_data(128)
+  ctxs <- if (mx.ctx.default()$device == "gpu") list(mx.gpu(0), mx.gpu(1)) else list(mx.cpu(0), mx.cpu(1))
+  # no BatchNorm: the two halves' gradients add up to the whole batch's
+  net <- function(dt) {
+    x <- mx.symbol.Cast(mx.symbol.Flatten(mx.symbol.Variable("data")), dtype = dt)
+    h <- mx.symbol.Activation(mx.symbol.FullyConnected(x, num_hidden = 16, name = "h"), act_type = "tanh")
+    o <- mx.symbol.Cast(mx.symbol.FullyConnected(h, num_hidden = 4, name = "o"), dtype = "float32")
+    mx.symbol.SoftmaxOutput(o, name = "sm")
+  }
+  for (dt in half_types) {
+    fit <- function(ctx) {
+      mx.set.seed(4)
+      mx.model.FeedForward.create(net(dt), X = d$x, y = d$y, ctx = ctx, num.round = 2,
+                                  array.batch.size = 32, learning.rate = 0.1,
+                                  initializer = mx.init.uniform(0.1), verbose = FALSE)
+    }
+    m1 <- fit(ctxs[[1]])
+    m2 <- fit(ctxs)
+    expect_identical(mx.nd.dtype(m2$arg.params$o_weight), dt)
+    w1 <- as.array(m1$arg.params$h_weight)
+    w2 <- as.array(m2$arg.params$h_weight)
+    # each device's gradient is rounded to dt before the sum: a few ulps apart
+    expect_lt(max(abs(w1 - w2)) / max(abs(w1)), if (dt == "float16") 0.01 else 0.05)
+    expect_gt(mean(max.col(t(predict(m2, d$x))) - 1 == d$y), 0.8)
+  }
+})
