@@ -25,8 +25,11 @@
  *    (cuDNN refuses zero dimensions); mean and var are 0 with batch
  *    statistics (the moving statistics stay) or copies of the moving ones,
  *    and the own kernel writes dgamma = dbeta = 0, as the CPU does.
+ * float16 and bfloat16 data take float32 gamma, beta and statistics (the
+ * dtype type inference gives them; cuDNN's derived descriptor is float):
+ * every per-channel array and scratch piece has the parameters' dtype.
  * supports() refuses data of 2^31 elements or more (cuDNN's descriptors
- * take fewer).  eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9).
+ * take fewer), and half data with half parameters.  eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9).
  * The var reconstruction loses a few bits when var << eps (float32).
  * UNVERIFIED on a GPU: compiled and linked only.
  */
@@ -67,10 +70,10 @@ static int bn_make(const mx_param_value *p, const mx_shape *s, bn_view *v, const
 
 int mx_dnn_bn_supports(const mx_param_value *p, int nin, const mx_shape *in, const int *dt,
                        const char **why) {
-  for (int j = 0; j < nin; j++)
-    if (dt[j] == MX_FLOAT16) {
-      /* the engine's float32 bridge would not write the moving statistics back */
-      *why = "float16 BatchNorm is not on the GPU yet";
+  int half = dt[0] == MX_FLOAT16 || dt[0] == MX_BFLOAT16;
+  for (int j = 1; j < nin; j++)
+    if (half && dt[j] != MX_FLOAT32) {
+      *why = "half-precision data needs float32 gamma, beta and moving statistics (cuDNN's rule)";
       return 0;
     }
   bn_view v;
@@ -134,15 +137,15 @@ static mx_status copy_async(const mx_op_ctx *c, void *dst, const void *src, size
 static mx_status fwd_run(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
                          mx_ndarray *const *out, const bn_view *v, const bn_desc *d,
                          cudnnHandle_t h, const mx_scratch *sc) {
-  int dt = in[0]->dtype, fix = (int)p[bn_fix].i;
+  int dt = in[0]->dtype, pt = in[1]->dtype, fix = (int)p[bn_fix].i;
   int batch = c->is_train && !p[bn_global].i;
   cudaStream_t st = mx_cuda_of(c)->stream;
-  size_t cb = (size_t)v->C * mx_cu_dtype_size(dt);
+  size_t cb = (size_t)v->C * mx_cu_dtype_size(pt);
   mx_status rc;
   const void *gamma = MX_PTR(in[1]);
   if (fix) {   /* gamma fixed at 1: a buffer of ones, the user's gamma untouched */
-    if ((rc = mx_cu_fill(st, slot(sc, 0, v->C, dt), dt, v->C, 1.0))) return rc;
-    gamma = slot(sc, 0, v->C, dt);
+    if ((rc = mx_cu_fill(st, slot(sc, 0, v->C, pt), pt, v->C, 1.0))) return rc;
+    gamma = slot(sc, 0, v->C, pt);
   }
   float af = 1, bf = 0;
   double ad = 1, bd = 0;
@@ -157,11 +160,11 @@ static mx_status fwd_run(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray
     if (ov && (rc = copy_async(c, ov, MX_PTR(in[4]), cb))) return rc;
     return MX_OK;
   }
-  void *mean = om ? om : slot(sc, 1, v->C, dt), *istd = slot(sc, 2, v->C, dt);
+  void *mean = om ? om : slot(sc, 1, v->C, pt), *istd = slot(sc, 2, v->C, pt);
   MX_CUDNN_TRY(cudnnBatchNormalizationForwardTraining(
       h, CUDNN_BATCHNORM_SPATIAL, al, be, d->x, MX_PTR(in[0]), d->x, MX_PTR(out[0]), d->bn, gamma,
       MX_PTR(in[2]), 0.0, NULL, NULL, v->eps, mean, istd));
-  return mx_dnn_bn_finish(st, dt, v->C, mean, istd, v->eps, p[bn_mom].f, ov, MX_PTR(in[3]),
+  return mx_dnn_bn_finish(st, pt, v->C, mean, istd, v->eps, p[bn_mom].f, ov, MX_PTR(in[3]),
                           MX_PTR(in[4]));
 }
 
@@ -169,13 +172,13 @@ static mx_status fwd_run(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray
  * 0 with batch statistics, whose moving averages stay as they are, else
  * the moving statistics; the data output has no element */
 static mx_status fwd_empty(const mx_op_ctx *c, const mx_param_value *p, mx_ndarray *const *in,
-                           mx_ndarray *const *out, const bn_view *v, int dt) {
+                           mx_ndarray *const *out, const bn_view *v, int pt) {
   int batch = c->is_train && !p[bn_global].i;
-  size_t cb = (size_t)v->C * mx_cu_dtype_size(dt);
+  size_t cb = (size_t)v->C * mx_cu_dtype_size(pt);
   mx_status rc = MX_OK;
   for (int k = 1; k <= 2 && !rc; k++) {   /* out[1], out[2]: mean, var; in[3], in[4]: moving */
     if (!out[k]) continue;
-    rc = batch ? mx_cu_fill(mx_cuda_of(c)->stream, MX_PTR(out[k]), dt, v->C, 0.0)
+    rc = batch ? mx_cu_fill(mx_cuda_of(c)->stream, MX_PTR(out[k]), pt, v->C, 0.0)
                : copy_async(c, MX_PTR(out[k]), MX_PTR(in[k + 2]), cb);
   }
   return rc;
@@ -187,12 +190,12 @@ mx_status mx_dnn_bn_fwd(KARGS) {
   bn_view v;
   mx_status rc = bn_view_of(p, &in[0]->shape, &v);
   if (rc) return rc;
-  if (bn_empty(&v)) return fwd_empty(c, p, in, out, &v, dt);
+  if (bn_empty(&v)) return fwd_empty(c, p, in, out, &v, in[1]->dtype);
   bn_desc d;
   cudnnHandle_t h;
   rc = bn_begin(c, dt, &v, &d, &h);
   mx_scratch sc = {0};
-  if (!rc) rc = pieces_open(c, 3, v.C, dt, &sc);
+  if (!rc) rc = pieces_open(c, 3, v.C, in[1]->dtype, &sc);
   if (!rc) rc = fwd_run(c, p, in, out, &v, &d, h, &sc);
   mx_host->scratch_close(&sc);
   bn_desc_free(&d);
@@ -205,29 +208,29 @@ static mx_status bwd_cudnn(const mx_op_ctx *c, const mx_param_value *p, mx_ndarr
                            const int *req,
                            const bn_view *v, const bn_desc *d, cudnnHandle_t h,
                            const mx_scratch *sc) {
-  int dt = in[0]->dtype, fix = (int)p[bn_fix].i;
+  int dt = in[0]->dtype, pt = in[1]->dtype, fix = (int)p[bn_fix].i;
   cudaStream_t st = mx_cuda_of(c)->stream;
   mx_status rc;
   const void *gamma = MX_PTR(in[1]);
   if (fix) {
-    if ((rc = mx_cu_fill(st, slot(sc, 0, v->C, dt), dt, v->C, 1.0))) return rc;
-    gamma = slot(sc, 0, v->C, dt);
+    if ((rc = mx_cu_fill(st, slot(sc, 0, v->C, pt), pt, v->C, 1.0))) return rc;
+    gamma = slot(sc, 0, v->C, pt);
   }
   int w1 = mx_dnn_want(ig[1], req, 1), w2 = mx_dnn_want(ig[2], req, 2);
-  void *dg = w1 && !fix ? MX_PTR(ig[1]) : slot(sc, 1, v->C, dt);
-  void *db = w2 ? MX_PTR(ig[2]) : slot(sc, 2, v->C, dt);
+  void *dg = w1 && !fix ? MX_PTR(ig[1]) : slot(sc, 1, v->C, pt);
+  void *db = w2 ? MX_PTR(ig[2]) : slot(sc, 2, v->C, pt);
   float af = 1, bf = 0;
   double ad = 1, bd = 0;
   const void *al = dt == MX_FLOAT64 ? (const void *)&ad : (const void *)&af;
   const void *be = dt == MX_FLOAT64 ? (const void *)&bd : (const void *)&bf;
   /* the forward's statistics: its mean and 1 / sqrt(var + eps) of its var */
-  void *istd = slot(sc, 3, v->C, dt);
-  if ((rc = mx_dnn_bn_istd(st, dt, v->C, MX_PTR(out[2]), v->eps, istd))) return rc;
+  void *istd = slot(sc, 3, v->C, pt);
+  if ((rc = mx_dnn_bn_istd(st, pt, v->C, MX_PTR(out[2]), v->eps, istd))) return rc;
   MX_CUDNN_TRY(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, al, be, al, be, d->x,
                                                MX_PTR(in[0]), d->x, MX_PTR(og[0]), d->x,
                                                MX_PTR(ig[0]), d->bn, gamma, dg, db, v->eps,
                                                MX_PTR(out[1]), istd));
-  if (w1 && fix) return mx_cu_fill(st, MX_PTR(ig[1]), dt, v->C, 0.0);   /* fixed gamma: 0 */
+  if (w1 && fix) return mx_cu_fill(st, MX_PTR(ig[1]), pt, v->C, 0.0);   /* fixed gamma: 0 */
   return MX_OK;
 }
 
@@ -240,7 +243,7 @@ static mx_status bwd_batch(const mx_op_ctx *c, const mx_param_value *p, mx_ndarr
   cudnnHandle_t h;
   mx_status rc = bn_begin(c, dt, v, &d, &h);
   mx_scratch sc = {0};
-  if (!rc) rc = pieces_open(c, 4, v->C, dt, &sc);
+  if (!rc) rc = pieces_open(c, 4, v->C, in[1]->dtype, &sc);
   if (!rc) rc = bwd_cudnn(c, p, og, in, out, ig, req, v, &d, h, &sc);
   mx_host->scratch_close(&sc);
   bn_desc_free(&d);
@@ -260,7 +263,7 @@ mx_status mx_dnn_bn_bwd(BARGS) {
   if (batch && w0 && !bn_empty(&v)) return bwd_batch(c, p, og, in, out, ig, req, &v);
   /* fixed statistics (dx = gamma istd dy), only dgamma / dbeta, or empty
    * data (dgamma = dbeta = 0, as the CPU's sums over nothing) */
-  return mx_dnn_bn_bwd_stats(mx_cuda_of(c)->stream, dt, MX_PTR(in[0]), MX_PTR(og[0]),
+  return mx_dnn_bn_bwd_stats(mx_cuda_of(c)->stream, dt, in[1]->dtype, MX_PTR(in[0]), MX_PTR(og[0]),
                              MX_PTR(out[1]), MX_PTR(out[2]), MX_PTR(in[1]), p[bn_eps].f, fix,
                              v.outer, v.C, v.inner, w0 && !batch ? MX_PTR(ig[0]) : NULL,
                              w1 ? MX_PTR(ig[1]) : NULL, w2 ? MX_PTR(ig[2]) : NULL);

@@ -187,10 +187,11 @@ mx_status mx_dnn_bn_finish(cudaStream_t s, int dtype, int64_t C, const void *mea
 /* istd[c] = 1 / sqrt(var[c] + eps) (C channels). */
 mx_status mx_dnn_bn_istd(cudaStream_t s, int dtype, int64_t C, const void *var, double eps,
                          void *istd);
-/* BatchNorm backward with given statistics (x (outer, C, inner)):
+/* BatchNorm backward with given statistics (x, dy, dx (outer, C, inner)
+ * of dtype; mean, var, gamma, dg, db of pdtype: float32 for half data):
  * db = sum dy, dg = sum dy (x - mean) istd (0 when fix), and, when dx is
  * not NULL, dx = g istd dy (the use_global_stats / inference gradient). */
-mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dtype, const void *x, const void *dy,
+mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dtype, int pdtype, const void *x, const void *dy,
                               const void *mean, const void *var, const void *gamma, double eps,
                               int fix, int64_t outer, int64_t C, int64_t inner, void *dx,
                               void *dg, void *db);

@@ -31,9 +31,12 @@
 
 /* Max pooling backward (nn-conv.c pool_bwd): the cell of a plane (offset
  * h * W + w) that receives the gradient of output (oh, ow) -- the first
- * cell of the window, in scan order, equal to the output m -- or -1. */
-#define MX_DNN_POOL_DEFS(T, S)                                                    \
-  MX_DNN_HD int64_t mx_dnn_maxpool_arg_##S(const T *xp, T m, int64_t H, int64_t W, \
+ * cell of the window, in scan order, equal to the output m -- or -1.
+ * Storage type T, compared as M after conversion CV (the half types as
+ * float: exact). */
+#define MX_DNN_SAME(v) (v)
+#define MX_DNN_POOL_DEFS(T, M, S, CV)                                             \
+  MX_DNN_HD int64_t mx_dnn_maxpool_arg_##S(const T *xp, M m, int64_t H, int64_t W, \
                                            int64_t oh, int64_t ow, int64_t kh,   \
                                            int64_t kw, int64_t sh, int64_t sw,   \
                                            int64_t ph, int64_t pw) {             \
@@ -44,14 +47,14 @@
     if (w0 < 0) w0 = 0;                                                           \
     for (int64_t h = h0; h < h1; h++)                                             \
       for (int64_t w = w0; w < w1; w++)                                           \
-        if (xp[h * W + w] == m) return h * W + w;                                 \
+        if (CV(xp[h * W + w]) == m) return h * W + w;                             \
     return -1;                                                                    \
   }
 
 MX_DNN_ACT_DEFS(float, f32)
 MX_DNN_ACT_DEFS(double, f64)
-MX_DNN_POOL_DEFS(float, f32)
-MX_DNN_POOL_DEFS(double, f64)
+MX_DNN_POOL_DEFS(float, float, f32, MX_DNN_SAME)
+MX_DNN_POOL_DEFS(double, double, f64, MX_DNN_SAME)
 
 /* BatchNorm after cuDNN's training forward: the biased variance from the
  * saved inverse standard deviation istd = 1 / sqrt(var + eps), and one

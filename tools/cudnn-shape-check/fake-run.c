@@ -261,12 +261,14 @@ mx_status mx_dnn_bias_grad(cudaStream_t s, int dt, void *db, const void *dy, int
   }
   return MX_OK;
 }
-/* the same formulas as the device (dnn-math.h), in the element type */
+/* the same formulas as the device (dnn-math.h), in the element type (half:
+ * in float, as the device) */
+static float ldf(const void *p, int dt, int64_t i) { return (float)mx_load_f64(p, dt, i); }
 mx_status mx_dnn_act_fwd(cudaStream_t s, int dt, int act, const void *x, void *y, int64_t n) {
   (void)s;
   for (int64_t i = 0; i < n; i++) {
-    if (dt == MX_FLOAT32) ((float *)y)[i] = mx_dnn_act_f32(act, ((const float *)x)[i]);
-    else ((double *)y)[i] = mx_dnn_act_f64(act, ((const double *)x)[i]);
+    if (dt == MX_FLOAT64) ((double *)y)[i] = mx_dnn_act_f64(act, ((const double *)x)[i]);
+    else mx_store_f64(y, dt, i, mx_dnn_act_f32(act, ldf(x, dt, i)));
   }
   return MX_OK;
 }
@@ -274,22 +276,27 @@ mx_status mx_dnn_act_bwd(cudaStream_t s, int dt, int act, const void *dy, const 
                          int64_t n) {
   (void)s;
   for (int64_t i = 0; i < n; i++) {
-    if (dt == MX_FLOAT32)
-      ((float *)dx)[i] = mx_dnn_act_grad_f32(act, ((const float *)dy)[i], ((const float *)x)[i]);
-    else
+    if (dt == MX_FLOAT64)
       ((double *)dx)[i] = mx_dnn_act_grad_f64(act, ((const double *)dy)[i], ((const double *)x)[i]);
+    else
+      mx_store_f64(dx, dt, i, mx_dnn_act_grad_f32(act, ldf(dy, dt, i), ldf(x, dt, i)));
   }
   return MX_OK;
 }
 mx_status mx_dnn_maxpool_bwd(cudaStream_t s, int dt, const mx_dnn_pool *g, const void *x,
                              const void *y, const void *dy, void *dx) {
   (void)s;
-  int64_t hw = g->H * g->W, per = g->Ho * g->Wo;
-  for (int64_t i = 0; i < g->N * g->C * hw; i++) mx_store_f64(dx, dt, i, 0);
+  int64_t hw = g->H * g->W, per = g->Ho * g->Wo, nx = g->N * g->C * hw;
+  for (int64_t i = 0; i < nx; i++) mx_store_f64(dx, dt, i, 0);
+  float *xf = NULL;   /* half: x as float (exact), compared as the device does */
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) {
+    xf = malloc((size_t)(nx > 0 ? nx : 1) * sizeof *xf);
+    for (int64_t i = 0; i < nx; i++) xf[i] = ldf(x, dt, i);
+  }
   for (int64_t i = 0; i < g->N * g->C * per; i++) {   /* one device thread per output */
     int64_t pl = i / per, r = i % per, a;
-    if (dt == MX_FLOAT32)
-      a = mx_dnn_maxpool_arg_f32((const float *)x + pl * hw, ((const float *)y)[i], g->H, g->W,
+    if (dt != MX_FLOAT64)
+      a = mx_dnn_maxpool_arg_f32((xf ? xf : (const float *)x) + pl * hw, ldf(y, dt, i), g->H, g->W,
                                  r / g->Wo, r % g->Wo, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw);
     else
       a = mx_dnn_maxpool_arg_f64((const double *)x + pl * hw, ((const double *)y)[i], g->H, g->W,
@@ -297,6 +304,7 @@ mx_status mx_dnn_maxpool_bwd(cudaStream_t s, int dt, const mx_dnn_pool *g, const
     if (a >= 0)
       mx_store_f64(dx, dt, pl * hw + a, mx_load_f64(dx, dt, pl * hw + a) + mx_load_f64(dy, dt, i));
   }
+  free(xf);
   return MX_OK;
 }
 mx_status mx_dnn_scale(cudaStream_t s, int dt, const void *x, void *y, double sc, int64_t n) {
@@ -321,13 +329,13 @@ mx_status mx_dnn_bn_istd(cudaStream_t s, int dt, int64_t C, const void *var, dou
   for (int64_t c = 0; c < C; c++) mx_store_f64(istd, dt, c, mx_dnn_istd_of(mx_load_f64(var, dt, c), eps));
   return MX_OK;
 }
-mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dt, const void *x, const void *dy,
+mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dt, int pt, const void *x, const void *dy,
                               const void *mean, const void *var, const void *gamma, double eps,
                               int fix, int64_t outer, int64_t C, int64_t inner, void *dx, void *dg,
                               void *db) {
   (void)s;
   for (int64_t c = 0; c < C; c++) {
-    double mu = mx_load_f64(mean, dt, c), istd = 1 / sqrt(mx_load_f64(var, dt, c) + eps);
+    double mu = mx_load_f64(mean, pt, c), istd = 1 / sqrt(mx_load_f64(var, pt, c) + eps);
     double sg = 0, sgx = 0;
     for (int64_t o = 0; o < outer; o++)
       for (int64_t i = 0; i < inner; i++) {
@@ -335,9 +343,9 @@ mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dt, const void *x, const void 
         sg += mx_load_f64(dy, dt, k);
         sgx += mx_load_f64(dy, dt, k) * (mx_load_f64(x, dt, k) - mu);
       }
-    if (db) mx_store_f64(db, dt, c, sg);
-    if (dg) mx_store_f64(dg, dt, c, fix ? 0 : sgx * istd);
-    double a = (fix ? 1 : mx_load_f64(gamma, dt, c)) * istd;
+    if (db) mx_store_f64(db, pt, c, sg);
+    if (dg) mx_store_f64(dg, pt, c, fix ? 0 : sgx * istd);
+    double a = (fix ? 1 : mx_load_f64(gamma, pt, c)) * istd;
     if (dx)
       for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -744,18 +752,19 @@ cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, cudnnBatch
     const void *al, const void *be, const cudnnTensorDescriptor_t xd, const void *x,
     const cudnnTensorDescriptor_t yd, void *y, const cudnnTensorDescriptor_t bnd, const void *scale,
     const void *bias, double factor, void *rm, void *rv, double eps, void *sm, void *siv) {
-  (void)h; (void)al; (void)be; (void)yd; (void)bnd;
+  (void)h; (void)al; (void)be; (void)yd;
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
   if (rm || rv || factor != 0) g_bn_running_given++;
   bn_aligned((const void *[]){scale, bias, rm, rv, sm, siv}, 6);
   t4 t = tget(xd);
+  int pk = tget(bnd).dbl;   /* the per-channel arrays' kind: float for half data */
   for (int c = 0; c < t.c; c++) {
     double mean, var;
     bn_stats(&t, x, c, &mean, &var);
-    double is = 1 / sqrt(var + eps), g = ldt(scale, t.dbl, c);
-    bn_apply(&t, x, y, c, g * is, ldt(bias, t.dbl, c) - mean * g * is);
-    if (sm) stt(sm, t.dbl, c, mean);
-    if (siv) stt(siv, t.dbl, c, is);
+    double is = 1 / sqrt(var + eps), g = ldt(scale, pk, c);
+    bn_apply(&t, x, y, c, g * is, ldt(bias, pk, c) - mean * g * is);
+    if (sm) stt(sm, pk, c, mean);
+    if (siv) stt(siv, pk, c, is);
   }
   return CUDNN_STATUS_SUCCESS;
 }
@@ -763,13 +772,14 @@ cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, cudnnBatc
     const void *al, const void *be, const cudnnTensorDescriptor_t xd, const void *x,
     const cudnnTensorDescriptor_t yd, void *y, const cudnnTensorDescriptor_t bnd, const void *scale,
     const void *bias, const void *em, const void *ev, double eps) {
-  (void)h; (void)al; (void)be; (void)yd; (void)bnd;
+  (void)h; (void)al; (void)be; (void)yd;
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
   bn_aligned((const void *[]){scale, bias, em, ev}, 4);
   t4 t = tget(xd);
+  int pk = tget(bnd).dbl;   /* the per-channel arrays' kind: float for half data */
   for (int c = 0; c < t.c; c++) {
-    double is = 1 / sqrt(ldt(ev, t.dbl, c) + eps), g = ldt(scale, t.dbl, c);
-    bn_apply(&t, x, y, c, g * is, ldt(bias, t.dbl, c) - ldt(em, t.dbl, c) * g * is);
+    double is = 1 / sqrt(ldt(ev, pk, c) + eps), g = ldt(scale, pk, c);
+    bn_apply(&t, x, y, c, g * is, ldt(bias, pk, c) - ldt(em, pk, c) * g * is);
   }
   return CUDNN_STATUS_SUCCESS;
 }
@@ -778,17 +788,18 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
     const void *x, const cudnnTensorDescriptor_t dyd, const void *dy,
     const cudnnTensorDescriptor_t dxd, void *dx, const cudnnTensorDescriptor_t bnd,
     const void *scale, void *dscale, void *dbias, double eps, const void *sm, const void *siv) {
-  (void)h; (void)ad; (void)bd; (void)ap; (void)bp; (void)dyd; (void)dxd; (void)bnd;
+  (void)h; (void)ad; (void)bd; (void)ap; (void)bp; (void)dyd; (void)dxd;
   if (mode != CUDNN_BATCHNORM_SPATIAL || (!sm) != (!siv)) return CUDNN_STATUS_BAD_PARAM;
   if (sm) g_bn_saved_given++;
   bn_aligned((const void *[]){scale, dscale, dbias, sm, siv}, 5);
   t4 t = tget(xd);
+  int pk = tget(bnd).dbl;   /* the per-channel arrays' kind: float for half data */
   int64_t hw = (int64_t)t.h * t.w, m = t.n * hw;
   for (int c = 0; c < t.c; c++) {
     double mean, var;
     bn_stats(&t, x, c, &mean, &var);
-    double is = sm ? ldt(siv, t.dbl, c) : 1 / sqrt(var + eps);
-    if (sm) mean = ldt(sm, t.dbl, c);
+    double is = sm ? ldt(siv, pk, c) : 1 / sqrt(var + eps);
+    if (sm) mean = ldt(sm, pk, c);
     double sg = 0, sgx = 0;
     for (int n = 0; n < t.n; n++)
       for (int64_t i = 0; i < hw; i++) {
@@ -796,9 +807,9 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
         sg += ldt(dy, t.dbl, k);
         sgx += ldt(dy, t.dbl, k) * (ldt(x, t.dbl, k) - mean) * is;
       }
-    stt(dbias, t.dbl, c, sg);
-    stt(dscale, t.dbl, c, sgx);
-    double g = ldt(scale, t.dbl, c);
+    stt(dbias, pk, c, sg);
+    stt(dscale, pk, c, sgx);
+    double g = ldt(scale, pk, c);
     for (int n = 0; n < t.n; n++)
       for (int64_t i = 0; i < hw; i++) {
         int64_t k = ((int64_t)n * t.c + c) * hw + i;
@@ -1372,29 +1383,39 @@ static void run_case(const tcase *t) {
     for (int k = 0; k < t->nd[j]; k++) is[j].d[k] = t->shape[j][k];
   }
   if (op->infer_shape(p, nin, is, nout, os)) { printf("shape %s: %s\n", t->op, mx_last_error()); g_fail++; return; }
+  /* each array's dtype: the data's, or what the op's type inference gives
+   * (BatchNorm: float32 parameters for half data) */
+  int it[MAXIO], ot[MAXIO];
+  for (int j = 0; j < nin; j++) it[j] = j == 0 ? t->dtype : -1;
+  for (int k = 0; k < nout; k++) ot[k] = -1;
+  if ((op->infer_type ? op->infer_type : mx_infer_type_same)(p, nin, it, nout, ot)) {
+    printf("type %s: %s\n", t->op, mx_last_error());
+    g_fail++;
+    return;
+  }
+  for (int j = 0; j < nin; j++) if (it[j] < 0) it[j] = t->dtype;
+  for (int k = 0; k < nout; k++) if (ot[k] < 0) ot[k] = t->dtype;
   const char *why = "";
-  int dts[MAXIO];
-  for (int j = 0; j < nin; j++) dts[j] = t->dtype;
-  if (gk->supports && !gk->supports(p, nin, is, dts, &why)) {
+  if (gk->supports && !gk->supports(p, nin, is, it, &why)) {
     printf("FAIL %s [%s]: refused: %s\n", t->op, t->params, why);
     g_fail++;
     return;
   }
   /* host arrays for the CPU kernel; device copies (d*) for the GPU kernel.
    * Half precision: the CPU computes in float32 (ct) on the same values */
-  int ct = is_half(t->dtype) ? MX_FLOAT32 : t->dtype;
+#define CT(d) (is_half(d) ? MX_FLOAT32 : (d))
   mx_ndarray *in[MAXIO], *cin[MAXIO], *din[MAXIO], *out[MAXIO], *dout[MAXIO];
   for (int j = 0; j < nin; j++) {
-    in[j] = new_arr(&is[j], t->dtype, 1);
+    in[j] = new_arr(&is[j], it[j], 1);
     if (j >= nin - naux && !strcmp(t->op, "BatchNorm") && j == nin - 1)   /* variance > 0 */
       for (int64_t i = 0; i < mx_shape_size(&is[j]); i++)
-        mx_store_f64(MX_PTR(in[j]), t->dtype, i, 0.5 + fabs(mx_load_f64(MX_PTR(in[j]), t->dtype, i)));
+        mx_store_f64(MX_PTR(in[j]), it[j], i, 0.5 + fabs(mx_load_f64(MX_PTR(in[j]), it[j], i)));
     din[j] = dev_from(in[j]);
-    cin[j] = as_type(in[j], ct);
+    cin[j] = as_type(in[j], CT(it[j]));
   }
   for (int k = 0; k < nout; k++) {
-    out[k] = new_arr(&os[k], ct, 0);
-    dout[k] = dev_new(&os[k], t->dtype, 0);
+    out[k] = new_arr(&os[k], CT(ot[k]), 0);
+    dout[k] = dev_new(&os[k], ot[k], 0);
   }
   int req[MAXIO];
   for (int k = 0; k < MAXIO; k++) req[k] = MX_REQ_WRITE;
@@ -1436,9 +1457,9 @@ static void run_case(const tcase *t) {
   mx_ndarray *ig[MAXIO], *dig[MAXIO];
   int breq[MAXIO];
   for (int k = 0; k < nout; k++) {
-    og[k] = ng[k] && k < nvis ? new_arr(&os[k], t->dtype, 1) : NULL;
+    og[k] = ng[k] && k < nvis ? new_arr(&os[k], ot[k], 1) : NULL;
     dog[k] = og[k] ? dev_from(og[k]) : NULL;
-    cog[k] = as_type(og[k], ct);
+    cog[k] = as_type(og[k], CT(ot[k]));
     bo[k] = no[k] ? out[k] : NULL;
     dbo[k] = no[k] ? dout[k] : NULL;
   }
@@ -1446,8 +1467,8 @@ static void run_case(const tcase *t) {
     bi[j] = ni[j] ? cin[j] : NULL;
     dbi[j] = ni[j] ? din[j] : NULL;
     int want = j < nin - naux && !(t->no_dx && j == 0);
-    ig[j] = want ? new_arr(&is[j], ct, 0) : NULL;
-    dig[j] = want ? dev_new(&is[j], t->dtype, 0) : NULL;
+    ig[j] = want ? new_arr(&is[j], CT(it[j]), 0) : NULL;
+    dig[j] = want ? dev_new(&is[j], it[j], 0) : NULL;
     breq[j] = want ? MX_REQ_WRITE : MX_REQ_NULL;
   }
   rc = op->backward(&cc, p, cog, nout, bi, nin, bo, ig, breq);
@@ -1767,9 +1788,9 @@ int main(void) {
     g_rnn_extra = 0;
 #endif
   }
-  /* float16 and bfloat16 tensors with float32 arithmetic: the products and
-   * the convolutions (the records that take them natively), against the
-   * CPU's float32 kernels on the same values */
+  /* float16 and bfloat16 tensors with float32 arithmetic: the records that
+   * take them natively (products, convolutions, pooling, activations,
+   * softmax), against the CPU's float32 kernels on the same values */
   for (int hd = 0; hd < 2; hd++) {
     int dt = hd ? MX_BFLOAT16 : MX_FLOAT16;
     const char *fc[] = {"num_hidden=6", "num_hidden=5;flatten=False;no_bias=True"};
@@ -1791,6 +1812,36 @@ int main(void) {
     }
     tcase e = {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", {4}, {S4(0, 3, 6, 7)}, 1, dt, 1, 0, 0};
     run_case(&e);
+    for (size_t i = 0; i < sizeof POOL_P / sizeof POOL_P[0]; i++) {
+      tcase t = {"Pooling", POOL_P[i], {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
+      run_case(&t);
+    }
+    g_ties = 1;   /* tied maxima: the first cell gets the gradient */
+    tcase tp = {"Pooling", "kernel=(3,3);stride=(2,2);pad=(1,1);pool_type=max", {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
+    run_case(&tp);
+    g_ties = 0;
+    const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
+    for (int i = 0; i < 5; i++) {
+      tcase t = {"Activation", acts[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
+      run_case(&t);
+    }
+    /* BatchNorm: half data, float32 parameters and statistics */
+    const char *bnh[] = {"fix_gamma=False", "fix_gamma=True;output_mean_var=True",
+                         "fix_gamma=False;use_global_stats=True"};
+    for (int i = 0; i < 3; i++)
+      for (int tr = 0; tr < 2; tr++)
+        for (int nodx = 0; nodx < 2; nodx++) {
+          tcase t = {"BatchNorm", bnh[i], {4}, {S4(3, 4, 2, 5)}, 1, dt, tr, nodx, 0};
+          run_case(&t);
+        }
+    tcase be = {"BatchNorm", "fix_gamma=False;output_mean_var=True", {4}, {S4(0, 4, 2, 5)}, 1, dt, 1, 0, 0};
+    run_case(&be);
+    const char *sm[] = {"axis=-1", "axis=1;temperature=2.5"};
+    for (int i = 0; i < 2; i++)
+      for (int lg = 0; lg < 2; lg++) {
+        tcase t = {lg ? "log_softmax" : "softmax", sm[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
+        run_case(&t);
+      }
   }
 #ifndef MX_DNN_REAL_GPU
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
