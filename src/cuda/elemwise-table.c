@@ -29,7 +29,9 @@ mx_status mx_kc_param_index(const char *op, const char *key, int *slot) {
 #define SCAL(NAME, K, BW) {.op = NAME, .fwd = mx_kc_scal_##K, .bwd = BW, .dtypes = MX_KC_NUMERIC, .flags = IP | G}
 #define RSCAL(NAME, K, BW) {.op = NAME, .fwd = mx_kc_rscal_##K, .bwd = BW, .dtypes = MX_KC_NUMERIC, .flags = IP | G}
 #define UNARY(NAME) {.op = #NAME, .fwd = mx_kc_un_##NAME, .bwd = mx_kc_un_grad_##NAME, .dtypes = MX_KC_NUMERIC, .flags = IP | G},
-#define MOVE(NAME, BW) {.op = NAME, .fwd = mx_kc_identity, .bwd = BW, .dtypes = MX_KC_ALL, .flags = IP | G}
+/* the byte moves take bfloat16 too (their backward: a copy or zeros) */
+#define MOVE(NAME, BW) {.op = NAME, .fwd = mx_kc_identity, .bwd = BW, \
+                        .dtypes = MX_KC_ALL | MX_KC_DT(MX_BFLOAT16), .flags = IP | G}
 #define REDUCE(NAME, FLAGS) {.op = #NAME, .fwd = mx_kc_##NAME, .bwd = mx_kc_##NAME##_grad, .dtypes = MX_KC_NUMERIC, .flags = FLAGS}
 #define UPDATE(NAME) {.op = #NAME, .fwd = mx_kc_##NAME, .supports = mx_kc_supports_float, .dtypes = MX_KC_FLOATS, .flags = IP | G}
 

@@ -1222,27 +1222,30 @@ static const mx_param_desc p_reverse[RV_NPARAMS] = {
 };
 
 #define OPF_MOVE MX_OPF_F16
+/* the views (a byte copy when not a view, the gradient a byte copy too)
+ * take bfloat16 as well: no float32 round trip in a bfloat16 network */
+#define OPF_VIEW (MX_OPF_F16 | MX_OPF_BF16)
 
 const mx_op mx_ops_shape[] = {
   {.name = "Reshape", .aliases = {"reshape"},
    .doc = "Reshape an array without copying. The result shares the input's memory. The shape is given in R order; its special values act in engine order.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_reshape,
    .num_params = MX_NPARAMS(p_reshape), .infer_shape = shape_reshape, .cpu = k_copy,
-   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
+   .view = view_reshape, .backward = b_copy, .flags = OPF_VIEW, .backward_deps = mx_deps_out_grads},
   {.name = "Flatten", .aliases = {"flatten"},
    .doc = "Flatten all axes but the last R dimension into one. The engine shape (d0, d1, ..., dn) becomes (d0, d1*...*dn): R dims c(a, b, n) become c(a*b, n). No copy.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .infer_shape = shape_flatten,
-   .cpu = k_copy, .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE,
+   .cpu = k_copy, .view = view_reshape, .backward = b_copy, .flags = OPF_VIEW,
    .backward_deps = mx_deps_out_grads},
   {.name = "expand_dims", .doc = "Insert an axis of extent 1 (no copy).", .num_inputs = 1,
    .input_names = in_data, .num_outputs = 1, .params = p_expand_dims,
    .num_params = MX_NPARAMS(p_expand_dims), .infer_shape = shape_expand_dims, .cpu = k_copy,
-   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
+   .view = view_reshape, .backward = b_copy, .flags = OPF_VIEW, .backward_deps = mx_deps_out_grads},
   {.name = "squeeze",
    .doc = "Remove axes of extent 1 (no copy). A result that would have no dimensions keeps one of extent 1.",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_squeeze,
    .num_params = MX_NPARAMS(p_squeeze), .infer_shape = shape_squeeze, .cpu = k_copy,
-   .view = view_reshape, .backward = b_copy, .flags = OPF_MOVE, .backward_deps = mx_deps_out_grads},
+   .view = view_reshape, .backward = b_copy, .flags = OPF_VIEW, .backward_deps = mx_deps_out_grads},
   {.name = "transpose",
    .doc = "Permute the axes of an array. Without axes all axes are reversed (for a matrix, R's t()).",
    .num_inputs = 1, .input_names = in_data, .num_outputs = 1, .params = p_transpose,
