@@ -381,7 +381,9 @@ mx.opt.create <- function(name, ..., multi_precision = TRUE) {
 #' given the list of their gradients. Optimizer states are created on first
 #' use of each weight (on the weight's device); weights are updated in place
 #' (one fused op call per weight) and the list of weights is returned.
-#' Entries whose gradient is \code{NULL} are left unchanged.
+#' Entries whose gradient is \code{NULL} are left unchanged. float16 and
+#' bfloat16 weights are updated through float32 master copies that the
+#' updater keeps (see \code{\link{mx.opt.create}}, \code{multi_precision}).
 #'
 #' @param optimizer An optimizer from \code{\link{mx.opt.create}} (or its
 #'   name, created with default arguments).
