@@ -44,6 +44,7 @@
 #endif
 
 #ifdef MX_KC_CXX
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <math_constants.h>
 #define MX_HD static __host__ __device__ __forceinline__
@@ -925,6 +926,7 @@ static inline const char *mx_kc_dtype_name(int dt) {
   mx_status mx_kc_scal_grad_##NAME(BARGS);                                    \
   mx_status mx_kc_rscal_grad_##NAME(BARGS);
 MX_KC_BINARY_OPS(MX_KC_DECL_BINARY)
+mx_status mx_kc_elemwise_add(KARGS);        /* also float16 and bfloat16        */
 mx_status mx_kc_bin_grad_add_fast(BARGS);   /* add/sub: the output gradient only */
 mx_status mx_kc_bin_grad_sub_fast(BARGS);
 mx_status mx_kc_scal_grad_copy(BARGS);      /* _plus_scalar, _minus_scalar      */

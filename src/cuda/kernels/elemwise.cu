@@ -279,6 +279,24 @@ static mx_status scal_bwd(const mx_op_ctx *c, const mx_param_value *p, mx_ndarra
   }
 MX_KC_BINARY_OPS(KC_DEF_BINARY)
 
+/* elemwise_add also in float16 and bfloat16 (a half-precision network's
+ * residual connections): summed in float, rounded once.  Its backward
+ * (addsub_fast) copies the output gradient, whatever the dtype. */
+template <class T> struct kf_add_half {
+  const T *a, *b; T *o;
+  __device__ void operator()(int64_t i) const { o[i] = (T)((float)a[i] + (float)b[i]); }
+};
+template <class T> static mx_status add_half(cudaStream_t s, mx_ndarray *const *in, mx_ndarray *out) {
+  return mx_kc_launch(s, mx_cu_size(&out->shape),
+                      kf_add_half<T>{MX_KC_PTR(in[0], const T), MX_KC_PTR(in[1], const T), MX_KC_PTR(out, T)});
+}
+extern "C" mx_status mx_kc_elemwise_add(KARGS) {
+  UNUSED_KARGS;
+  if (out[0]->dtype == MX_FLOAT16) return add_half<__half>(MX_KC_STREAM(c), in, out[0]);
+  if (out[0]->dtype == MX_BFLOAT16) return add_half<__nv_bfloat16>(MX_KC_STREAM(c), in, out[0]);
+  return bin_fwd<kb_add>(c, in, out);
+}
+
 /* add/sub without the inputs: og summed down to each gradient's shape
  * (sub negates the right side). */
 static mx_status addsub_fast(const mx_op_ctx *c, mx_ndarray *const *og, mx_ndarray *const *ig,

@@ -343,16 +343,63 @@ static void run(const tcase *t) {
   unsigned mask = t->dtypes & (rec ? rec->dtypes : 0);
   if (!rec) { CHECK(0, "%s: no GPU record", t->op); return; }
   static const int order[] = {MX_FLOAT32, MX_FLOAT64, MX_UINT8, MX_INT32, MX_INT64, MX_FLOAT16,
-                              MX_INT8};
-  for (int k = 0; k < 7; k++)
+                              MX_INT8, MX_BFLOAT16};
+  for (int k = 0; k < 8; k++)
     if (mask & (1u << order[k])) run_case(t, order[k]);
 }
 
 #define F ((1u << MX_FLOAT32) | (1u << MX_FLOAT64))
 #define N (F | (1u << MX_UINT8) | (1u << MX_INT32) | (1u << MX_INT64))
 /* byte moves: every dtype, float16 and int8 included (the CPU ops flagged
- * MX_OPF_F16 take float16 themselves) */
-#define H (N | (1u << MX_FLOAT16))
+ * MX_OPF_F16 take float16 themselves); bfloat16 where the record takes it */
+#define H (N | (1u << MX_FLOAT16) | (1u << MX_BFLOAT16))
+
+/* elemwise_add in float16 and bfloat16 (the one half-precision arithmetic
+ * record): the CPU's float32 sum of the same values, rounded once, and the
+ * output gradient passed on. */
+static void check_add_half(void) {
+  const mx_op *op = op_find("elemwise_add");
+  const mx_gpu_kernel *rec = gpu_rec("elemwise_add");
+  static const int dts[2] = {MX_FLOAT16, MX_BFLOAT16};
+  mx_shape s;
+  parse_shapes("3x5", &s);
+  mx_cuda_dev dev;
+  memset(&dev, 0, sizeof dev);
+  mx_op_ctx cc;
+  memset(&cc, 0, sizeof cc);
+  cc.nthreads = 1;
+  cc.ctx = CPU;
+  mx_op_ctx cg = cc;
+  cg.gpu = &dev;
+  int req[2] = {MX_REQ_WRITE, MX_REQ_WRITE};
+  for (int d = 0; d < 2; d++) {
+    int dt = dts[d];
+    mx_ndarray *h[2], *f[2], *yh = arr(&s, dt), *yf = arr(&s, MX_FLOAT32), *want = arr(&s, dt);
+    for (int j = 0; j < 2; j++) {
+      h[j] = arr(&s, dt);
+      f[j] = arr(&s, MX_FLOAT32);
+      for (int64_t i = 0; i < 15; i++) {
+        mx_store_f64(MX_PTR(h[j]), dt, i, gen('a', i + 17 * j, 0));
+        mx_store_f64(MX_PTR(f[j]), MX_FLOAT32, i, get(h[j], i));
+      }
+    }
+    mx_status sc = op->cpu(&cc, NULL, f, 2, &yf, 1, req);
+    mx_status sg = rec->fwd(&cg, NULL, h, 2, &yh, 1, req);
+    CHECK(sc == MX_OK && sg == MX_OK, "elemwise_add (%s): CPU %d, GPU %d", mx_dtype_name(dt), (int)sc, (int)sg);
+    for (int64_t i = 0; i < 15; i++) mx_store_f64(MX_PTR(want), dt, i, get(yf, i));
+    for (int64_t i = 0; i < 15; i++)
+      CHECK(get(yh, i) == get(want, i), "elemwise_add (%s) element %lld: GPU %.9g, expected %.9g",
+            mx_dtype_name(dt), (long long)i, get(yh, i), get(want, i));
+    mx_ndarray *og = dup(yh), *g[2] = {arr(&s, dt), arr(&s, dt)};
+    sg = rec->bwd(&cg, NULL, &og, 1, h, 2, &yh, g, req);
+    CHECK(sg == MX_OK, "elemwise_add backward (%s): %d", mx_dtype_name(dt), (int)sg);
+    for (int j = 0; j < 2; j++)
+      for (int64_t i = 0; i < 15; i++)
+        CHECK(get(g[j], i) == get(og, i), "elemwise_add backward (%s): gradient %d differs", mx_dtype_name(dt), j);
+    for (int j = 0; j < 2; j++) { mx_ndarray_free(h[j]); mx_ndarray_free(f[j]); mx_ndarray_free(g[j]); }
+    mx_ndarray_free(yh); mx_ndarray_free(yf); mx_ndarray_free(want); mx_ndarray_free(og);
+  }
+}
 
 int main(void) {
   mx_host = &services;
@@ -525,6 +572,7 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof infer / sizeof infer[0]; i++) run(&infer[i]);
   g_train = 1;
+  check_add_half();
   /* every record was exercised */
   int nrec = 0;
   for (const mx_gpu_kernel *k = mx_gpu_kernels_elemwise; k->op; k++, nrec++)
