@@ -79,8 +79,9 @@ exec.simple.bind <- function(symbol, ctx, grad.req, fixed.param, shapes, planned
       identical(as.integer(dim(a)), as.integer(s))
     if (fits) a else mx.nd.zeros(s, ctx, dtype = type)
   }
-  args <- Map(take, sh$arg.shapes, names(sh$arg.shapes), ty$arg.types %||% "float32")
-  aux <- Map(take, sh$aux.shapes, names(sh$aux.shapes), ty$aux.types %||% "float32")
+  type.of <- function(types, names) if (is.null(types)) rep("float32", length(names)) else types[names]
+  args <- Map(take, sh$arg.shapes, names(sh$arg.shapes), type.of(ty$arg.types, names(sh$arg.shapes)))
+  aux <- Map(take, sh$aux.shapes, names(sh$aux.shapes), type.of(ty$aux.types, names(sh$aux.shapes)))
   arg.names <- names(args)
   reqs <- exec.grad.reqs(arg.names, grad.req, fixed.param)
   exec.bind(symbol, ctx, args, reqs, aux, planned.grads = planned.grads)

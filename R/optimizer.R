@@ -328,6 +328,13 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
 #' argument); \code{learning.rate}, \code{wd} and \code{momentum} must not
 #' be negative.
 #'
+#' float16 and bfloat16 weights (a network that casts its data to half
+#' precision, \code{mx.symbol.Cast(data, dtype = "float16")}, has them) are
+#' updated through float32 master copies, as MXNet's \code{multi_precision}:
+#' the updater (\code{\link{mx.opt.get.updater}}) keeps a float32 copy of
+#' each such weight, runs the optimizer on it with the gradient converted to
+#' float32, and writes the rounded result into the weight.
+#'
 #' An optimizer is a list with \code{create.state(index, weight)} (the state
 #' NDArrays of one weight, or \code{NULL}), \code{update(index, weight, grad,
 #' state)} (updates \code{weight} and the state arrays in place and returns
@@ -337,13 +344,6 @@ mx.opt.adadelta <- function(rho = 0.90, epsilon = 1e-5, wd = 0, rescale.grad = 1
 #'
 #' @param name \code{"sgd"}, \code{"nag"}, \code{"adam"}, \code{"rmsprop"},
 #'   \code{"adagrad"} or \code{"adadelta"}.
-#' float16 and bfloat16 weights (a network that casts its data to half
-#' precision, \code{mx.symbol.Cast(data, dtype = "float16")}, has them) are
-#' updated through float32 master copies, as MXNet's \code{multi_precision}:
-#' the updater (\code{\link{mx.opt.get.updater}}) keeps a float32 copy of
-#' each such weight, runs the optimizer on it with the gradient converted to
-#' float32, and writes the rounded result into the weight.
-#'
 #' @param ... Arguments of the optimizer (see Details).
 #' @param multi_precision \code{TRUE} (the default): float32 master copies of
 #'   half-precision weights. \code{FALSE} refuses half-precision weights

@@ -66,7 +66,7 @@ static mx_status keep(bridge *b, mx_node *x) {
 
 /* A new Cast node of entry src to dtype t, named after src's value. */
 static mx_status cast_node(bridge *b, mx_entry src, int t, mx_entry *out) {
-  mx_param_value vals[8];
+  mx_param_value vals[MX_MAX_PARAMS];
   const char *tn = mx_dtype_name(t);
   mx_status rc = mx_op_params_init(b->cast, vals);
   if (!rc) rc = mx_op_param_set_str(b->cast, vals, b->cast_dtype, tn);
