@@ -19,7 +19,7 @@ if (is.na(dir)) dir <- "tests/testthat"
 # slower value tests, then the finite-difference gradient files (50-120 s each)
 first <- c("gpu-build", "gpu-fake", "ndarray", "ops-conv", "ops-nn", "rnn-device", "executor",
            "exec-blocked", "memory", "kvstore", "random", "plan-frugal", "ops-matmul", "ops-layers",
-           "ops-extra", "ops-conv3d", "bfloat16", "errors", "optimizer", "model", "ops-tensor",
+           "ops-extra", "ops-conv3d", "bfloat16", "half-train", "errors", "optimizer", "model", "ops-tensor",
            "ops-shape", "ops-index", "ops-elemwise", "ops-reduce", "ops-unary", "grad-conv", "grad-nn",
            "grad-matmul", "grad-elemwise", "grad-unary", "grad-reduce", "grad-shape", "grad-index",
            "sparse", "rnn")
