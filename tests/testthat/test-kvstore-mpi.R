@@ -119,6 +119,33 @@ test_that("with BatchNorm, the workers' statistics are averaged and stay identic
   expect_true(all(r$results[[1]]$aux$bn_moving_var > 0))
 })
 
+test_that("a bfloat16 net trains across workers: half gradients summed, master copies kept alike", {
+  mpi_skip()
+  code <- "
+set.seed(5); N <- 640; x <- matrix(rnorm(12 * N), 12); y <- as.numeric(colSums(x[1:4, ]) > 0)
+d <- mx.symbol.Cast(mx.symbol.Variable('data'), dtype = 'bfloat16')
+h <- mx.symbol.Activation(mx.symbol.BatchNorm(mx.symbol.FullyConnected(d, num_hidden = 10, name = 'fc1'),
+                                              name = 'bn'), act_type = 'relu')
+o <- mx.symbol.Cast(mx.symbol.FullyConnected(h, num_hidden = 2, name = 'fc2'), dtype = 'float32')
+net <- mx.symbol.SoftmaxOutput(o, name = 'softmax')
+acc <- numeric(0)
+cb <- function(iteration, nbatch, env, verbose) { acc[iteration] <<- env$metric$get(env$train.metric)$value; TRUE }
+set.seed(100 + RANK); mx.set.seed(100 + RANK)
+m <- mx.model.FeedForward.create(net, X = x, y = y, num.round = 4, array.batch.size = 32,
+  learning.rate = 0.05, momentum = 0.9, initializer = mx.init.Xavier(), eval.metric = mx.metric.accuracy,
+  kvstore = 'dist_sync', epoch.end.callback = cb, verbose = FALSE)
+result <- list(arg = lapply(m$arg.params, as.array), dtype = vapply(m$arg.params, mx.nd.dtype, ''),
+               aux = lapply(m$aux.params, as.array), acc = acc)"
+  r <- run_mpi(2L, code)
+  expect_job_ok(r)
+  res <- r$results
+  expect_identical(res[[1]]$dtype[c("fc1_weight", "fc2_bias", "bn_gamma")],
+                   c(fc1_weight = "bfloat16", fc2_bias = "bfloat16", bn_gamma = "float32"))
+  expect_identical(res[[2]]$arg, res[[1]]$arg)   # the same summed gradients, the same masters
+  expect_identical(res[[2]]$aux, res[[1]]$aux)
+  expect_gt(res[[1]]$acc[4], 0.85)
+})
+
 test_that("rank 0 alone writes checkpoints, and an early stop on rank 0 stops every worker", {
   mpi_skip()
   dir <- tempfile("ckpt")
