@@ -1571,6 +1571,40 @@ static void check_sizes(void) {
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) check_supports(c[i].op, c[i].p, c[i].nd, c[i].d, c[i].want);
 }
 
+/* Pooling of every kind, 2-D and 1-D, and max pooling with tied maxima
+ * (inputs max(x, 0) rounded to 0.5: the first cell gets the gradient) */
+static void pooling_cases(int dt) {
+  for (size_t i = 0; i < sizeof POOL_P / sizeof POOL_P[0]; i++) {
+    tcase t = {"Pooling", POOL_P[i], {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
+    run_case(&t);
+  }
+  tcase t1 = {"Pooling", "kernel=(3);stride=(2);pad=(1);pool_type=avg", {3}, {S4(2, 3, 9, 0)}, 1, dt, 1, 0, 0};
+  run_case(&t1);
+  g_ties = 1;
+  const char *tp[] = {"kernel=(3,3);stride=(2,2);pad=(1,1);pool_type=max",
+                      "kernel=(2,2);stride=(1,1);pool_type=max", "global_pool=True;pool_type=max"};
+  for (int i = 0; i < 3; i++) {
+    tcase t = {"Pooling", tp[i], {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
+    run_case(&t);
+  }
+  g_ties = 0;
+}
+
+/* every activation, softmax and log_softmax along several axes */
+static void act_softmax_cases(int dt) {
+  const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
+  for (int i = 0; i < 5; i++) {
+    tcase t = {"Activation", acts[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
+    run_case(&t);
+  }
+  const char *sm[] = {"axis=-1", "axis=1", "axis=0", "axis=-1;temperature=2.5"};
+  for (int i = 0; i < 4; i++)
+    for (int lg = 0; lg < 2; lg++) {
+      tcase t = {lg ? "log_softmax" : "softmax", sm[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
+      run_case(&t);
+    }
+}
+
 int main(void) {
   if (mx_engine_init()) { printf("engine: %s\n", mx_last_error()); return 2; }
   if (dev_init()) return 2;
@@ -1661,22 +1695,7 @@ int main(void) {
       tcase t = {"Deconvolution", "kernel=(3);num_filter=4;stride=(3);pad=(1);adj=(2)", {3}, {S4(2, 3, 6, 0)}, 1, dt, 1, 0, 0};
       run_case(&t);
     }
-    for (size_t i = 0; i < sizeof POOL_P / sizeof POOL_P[0]; i++) {
-      tcase t = {"Pooling", POOL_P[i], {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
-      run_case(&t);
-    }
-    {
-      tcase t = {"Pooling", "kernel=(3);stride=(2);pad=(1);pool_type=avg", {3}, {S4(2, 3, 9, 0)}, 1, dt, 1, 0, 0};
-      run_case(&t);
-    }
-    g_ties = 1;   /* inputs max(x, 0) rounded to 0.5: tied maxima everywhere */
-    for (int i = 0; i < 3; i++) {
-      const char *tp[] = {"kernel=(3,3);stride=(2,2);pad=(1,1);pool_type=max",
-                          "kernel=(2,2);stride=(1,1);pool_type=max", "global_pool=True;pool_type=max"};
-      tcase t = {"Pooling", tp[i], {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
-      run_case(&t);
-    }
-    g_ties = 0;
+    pooling_cases(dt);
     /* BatchNorm */
     const char *bn[] = {"fix_gamma=False", "fix_gamma=True", "fix_gamma=False;use_global_stats=True",
                         "fix_gamma=False;axis=-1;output_mean_var=True", "fix_gamma=True;eps=0.00002;momentum=0.8"};
@@ -1707,17 +1726,7 @@ int main(void) {
       memcpy(t.shape[0], empties[i].x, sizeof empties[i].x);
       run_case(&t);
     }
-    const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
-    for (int i = 0; i < 5; i++) {
-      tcase t = {"Activation", acts[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
-      run_case(&t);
-    }
-    const char *sm[] = {"axis=-1", "axis=1", "axis=0", "axis=-1;temperature=2.5"};
-    for (int i = 0; i < 4; i++)
-      for (int lg = 0; lg < 2; lg++) {
-        tcase t = {lg ? "log_softmax" : "softmax", sm[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
-        run_case(&t);
-      }
+    act_softmax_cases(dt);
     /* RNN: every cell, one layer and two bidirectional ones, final states as
      * outputs or not; in an executor (the reserve space in the node's state
      * block when the reserve output is too small: g_rnn_extra) or not */
@@ -1812,19 +1821,8 @@ int main(void) {
     }
     tcase e = {"Convolution", "kernel=(3,3);num_filter=4;pad=(1,1)", {4}, {S4(0, 3, 6, 7)}, 1, dt, 1, 0, 0};
     run_case(&e);
-    for (size_t i = 0; i < sizeof POOL_P / sizeof POOL_P[0]; i++) {
-      tcase t = {"Pooling", POOL_P[i], {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
-      run_case(&t);
-    }
-    g_ties = 1;   /* tied maxima: the first cell gets the gradient */
-    tcase tp = {"Pooling", "kernel=(3,3);stride=(2,2);pad=(1,1);pool_type=max", {4}, {S4(2, 3, 6, 7)}, 1, dt, 1, 0, 0};
-    run_case(&tp);
-    g_ties = 0;
-    const char *acts[] = {"act_type=relu", "act_type=sigmoid", "act_type=tanh", "act_type=softrelu", "act_type=softsign"};
-    for (int i = 0; i < 5; i++) {
-      tcase t = {"Activation", acts[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
-      run_case(&t);
-    }
+    pooling_cases(dt);
+    act_softmax_cases(dt);
     /* BatchNorm: half data, float32 parameters and statistics */
     const char *bnh[] = {"fix_gamma=False", "fix_gamma=True;output_mean_var=True",
                          "fix_gamma=False;use_global_stats=True"};
@@ -1836,12 +1834,6 @@ int main(void) {
         }
     tcase be = {"BatchNorm", "fix_gamma=False;output_mean_var=True", {4}, {S4(0, 4, 2, 5)}, 1, dt, 1, 0, 0};
     run_case(&be);
-    const char *sm[] = {"axis=-1", "axis=1;temperature=2.5"};
-    for (int i = 0; i < 2; i++)
-      for (int lg = 0; lg < 2; lg++) {
-        tcase t = {lg ? "log_softmax" : "softmax", sm[i], {3}, {S4(3, 4, 5, 0)}, 1, dt, 1, 0, 0};
-        run_case(&t);
-      }
   }
 #ifndef MX_DNN_REAL_GPU
   printf("algorithm searches: %d heuristic, %d Find*Ex; GEMM calls %d; BN running buffers given %d\n",
