@@ -407,11 +407,8 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
   n <- length(weights)
   states <- vector("list", n)
   created <- logical(n)
-  update <- optimizer$update
-  create.state <- optimizer$create.state
-  master <- !isFALSE(optimizer$multi.precision)
-  update <- opt.master.update(update)
-  if (master) create.state <- opt.master.state(create.state)
+  update <- opt.master.update(optimizer$update)
+  create.state <- opt.master.state(optimizer$create.state, !isFALSE(optimizer$multi.precision))
   function(weight.list, grad.list) {
     idx <- seq_len(min(length(weight.list), length(grad.list)))
     todo <- idx[!vapply(grad.list[idx], is.null, NA) & !vapply(weight.list[idx], is.null, NA)]
@@ -438,10 +435,15 @@ mx.opt.get.updater <- function(optimizer, weights, ctx = NULL) {
 # half precision would round away accumulate in the master copy.
 opt.half <- function(a) is.mx.ndarray(a) && mx.nd.dtype(a) %in% c("float16", "bfloat16")
 
-opt.master.state <- function(create.state) {
+# The state of a half weight (made on its first update) holds the master
+# copy; multi_precision = FALSE refuses the weight there, before any update.
+opt.master.state <- function(create.state, multi.precision) {
   force(create.state)
   function(index, weight) {
     if (!opt.half(weight)) return(create.state(index, weight))
+    if (!multi.precision)
+      mx.error("dtype", paste("a float16 or bfloat16 weight is updated through a float32 master copy:",
+                              "create the optimizer with multi_precision = TRUE"))
     master <- mx.nd.cast(weight, "float32")
     structure(list(master = master, state = create.state(index, master)), class = "mx.opt.master")
   }
@@ -450,12 +452,7 @@ opt.master.state <- function(create.state) {
 opt.master.update <- function(update) {
   force(update)
   function(index, weight, grad, state) {
-    if (!inherits(state, "mx.opt.master")) {
-      if (opt.half(weight))
-        mx.error("dtype", paste("a float16 or bfloat16 weight is updated through a float32 master copy:",
-                                "create the optimizer with multi_precision = TRUE"))
-      return(update(index, weight, grad, state))
-    }
+    if (!inherits(state, "mx.opt.master")) return(update(index, weight, grad, state))
     g <- if (inherits(grad, "MXNDArrayRowSparse")) grad else mx.nd.cast(grad, "float32")
     state$state <- update(index, state$master, g, state$state)
     nd.invoke("Cast", list(state$master), list(dtype = mx.nd.dtype(weight)), weight)

@@ -76,9 +76,11 @@ resnet50 <- function(classes = 1000) {
   mx.symbol.SoftmaxOutput(fc, name = "softmax")
 }
 
-# Inception-BN: bench/inception-bn.R, next to this script
-source(file.path(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
-                                                                 value = TRUE)[1]))), "inception-bn.R"))
+# Inception-BN and the half-precision recipe (cast_net): next to this script
+bench_dir <- dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
+                                                             value = TRUE)[1])))
+source(file.path(bench_dir, "inception-bn.R"))
+source(file.path(bench_dir, "half-net.R"))
 
 # ---------------------------------------------------------------- worker
 
@@ -88,19 +90,6 @@ device_wait <- function(probe) {
   ns <- asNamespace("mxnet")
   if (exists("mx.nd.waitall", envir = ns)) get("mx.nd.waitall", envir = ns)()
   else invisible(as.array(probe))
-}
-
-# Half-precision training (MXNet's recipe): the data cast to dtype at the
-# input and the scores back to float32 before the loss; simple.bind then
-# gives dtype weights (BatchNorm's stay float32), and the updater keeps
-# float32 master copies of them.
-cast_net <- function(net, dtype) {
-  if (dtype == "float32") return(net)
-  scores <- children(net)[[1]]    # SoftmaxOutput's data
-  body <- mx.apply(scores, data = mx.symbol.Cast(mx.symbol.Variable("data"), dtype = dtype,
-                                                 name = "data_cast"))
-  mx.symbol.SoftmaxOutput(mx.symbol.Cast(body, dtype = "float32", name = "scores_cast"),
-                          name = "softmax")
 }
 
 bind_for <- function(net, ctx, dshape, dtype) {

@@ -11,15 +11,9 @@ batch <- if (length(args) >= 1) as.integer(args[[1]]) else 16L
 size <- if (length(args) >= 2) as.integer(args[[2]]) else 64L
 here <- dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])))
 source(file.path(here, "inception-bn.R"))
+source(file.path(here, "half-net.R"))
 
-cast_net <- function(net, dtype) {
-  if (dtype == "float32") return(net)
-  scores <- children(net)[[1]]
-  body <- mx.apply(scores, data = mx.symbol.Cast(mx.symbol.Variable("data"), dtype = dtype))
-  mx.symbol.SoftmaxOutput(mx.symbol.Cast(body, dtype = "float32"), name = "softmax")
-}
-
-cat(sprintf("Inception-BN, 10 classes, %dx%d, batch %d, on %s\n", size, size, batch, "the CPU"))
+cat(sprintf("Inception-BN, 10 classes, %dx%d, batch %d, on the CPU\n", size, size, batch))
 cat(sprintf("%-9s %-7s %12s %13s %10s\n", "dtype", "mirror", "planned MiB", "external MiB", "total MiB"))
 for (mirror in c(FALSE, TRUE)) {
   options(mxnet.backward.mirror = mirror)

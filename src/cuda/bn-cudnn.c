@@ -29,7 +29,8 @@
  * dtype type inference gives them; cuDNN's derived descriptor is float):
  * every per-channel array and scratch piece has the parameters' dtype.
  * supports() refuses data of 2^31 elements or more (cuDNN's descriptors
- * take fewer), and half data with half parameters.  eps is clamped to CUDNN_BN_MIN_EPSILON (0 in cuDNN 9).
+ * take fewer), and half data with half parameters.  eps is clamped to
+ * CUDNN_BN_MIN_EPSILON (0 in cuDNN 9).
  * The var reconstruction loses a few bits when var << eps (float32).
  * UNVERIFIED on a GPU: compiled and linked only.
  */

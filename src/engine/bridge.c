@@ -189,25 +189,20 @@ static mx_status bridge_run(bridge *b, const mx_symbol *s, const int *arg_t, con
     return mx_error(MX_ERR_NOMEM, "out of memory");
   }
   mx_graph_aux_flags(b->order, n, b->ix, isaux);
-  int ka = 0, kx = 0;   /* variables come in the executor's argument order */
-  for (int i = 0; i < n; i++)
-    if (!b->order[i]->op) *(isaux[i] ? &kx : &ka) += 1;
-  if (ka != b->nargs || kx != b->naux) {   /* the executor reports it */
-    free(isaux);
-    return MX_OK;
-  }
-  ka = kx = 0;
-  for (int i = 0; i < n && rc == MX_OK; i++) {
+  int ka = 0, kx = 0, fits = 1;   /* variables come in the executor's argument order */
+  for (int i = 0; i < n && rc == MX_OK && fits; i++) {
     mx_node *x = b->order[i];
     if (x->op) {
       rc = rebuild(b, i);
       continue;
     }
+    if (!(fits = isaux[i] ? kx < b->naux : ka < b->nargs)) break;   /* too few arrays */
     b->type[b->off[i]] = isaux[i] ? aux_t[kx++] : arg_t[ka++];
     b->map[b->off[i]] = (mx_entry){x, 0};
   }
   free(isaux);
-  if (rc || b->nmade == 0) return rc;
+  /* a count that differs from the graph's: no bridge, the executor reports it */
+  if (rc || b->nmade == 0 || !fits || ka != b->nargs || kx != b->naux) return rc;
   mx_entry *heads = (mx_entry *)malloc((size_t)(s->nheads > 0 ? s->nheads : 1) * sizeof *heads);
   if (!heads) return mx_error(MX_ERR_NOMEM, "out of memory");
   for (int h = 0; h < s->nheads && rc == MX_OK; h++)

@@ -172,9 +172,13 @@ void mx_host_fill(void *p, int dtype, int64_t n, double value) {
 
 mx_status mx_host_add(void *dst, const void *src, int dtype, int64_t n) {
   if (dtype == MX_FLOAT16 || dtype == MX_BFLOAT16) {   /* float sums, rounded once (as basic.cu) */
+    uint16_t *d = (uint16_t *)dst;
+    const uint16_t *a = (const uint16_t *)src;
+    int nt = mx_par_threads(n), h = dtype == MX_FLOAT16;
+    MX_OMP_FOR(nt)
     for (int64_t i = 0; i < n; i++)
-      mx_store_f64(dst, dtype, i, (double)((float)mx_load_f64(dst, dtype, i) +
-                                           (float)mx_load_f64(src, dtype, i)));
+      d[i] = h ? mx_f32_to_f16(mx_f16_to_f32(d[i]) + mx_f16_to_f32(a[i]))
+               : mx_f32_to_bf16(mx_bf16_to_f32(d[i]) + mx_bf16_to_f32(a[i]));
     return MX_OK;
   }
   MX_FLOAT_SWITCH(dtype, T, {

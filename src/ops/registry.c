@@ -392,9 +392,8 @@ static mx_status plan_call(const mx_op *op, const mx_param_value *params,
   /* a GPU kernel's supports() sees half inputs as the kernel will get them:
    * float32 copies where it does not take them natively */
   int chk_t[MX_MAX_INPUTS];
-  for (int k = 0; k < nin; k++) chk_t[k] = kernel_dtype(op, ctx, in_t[k]) == MX_FLOAT32 &&
-                                           (in_t[k] == MX_BFLOAT16 || in_t[k] == MX_FLOAT16)
-                                           ? MX_FLOAT32 : in_t[k];
+  for (int k = 0; k < nin; k++)
+    chk_t[k] = in_t[k] == MX_FLOAT16 || in_t[k] == MX_BFLOAT16 ? kernel_dtype(op, ctx, in_t[k]) : in_t[k];
   rc = mx_op_kernels_check(op, &cp->k, params, nin, in_s, chk_t);
   if (rc) return rc;
   cp->bridge = 0;

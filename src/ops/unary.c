@@ -470,18 +470,10 @@ static mx_status b_zero(BARGS) {
 static mx_status b_cast(BARGS) {
   UNUSED_BARGS;
   for (int k = 0; k < nin; k++) {
-    if (req[k] != MX_REQ_WRITE && req[k] != MX_REQ_ADD) continue;
+    if (req[k] != MX_REQ_WRITE) continue;
     if (!mx_dtype_is_float(ig[k]->dtype)) return grad_dtype_error(ig[k]->dtype);
     if (!mx_dtype_is_float(og[k]->dtype)) return grad_dtype_error(og[k]->dtype);
-    if (req[k] == MX_REQ_WRITE) {
-      mx_convert(MX_PTR(og[k]), og[k]->dtype, MX_PTR(ig[k]), ig[k]->dtype, mx_ndarray_size(ig[k]));
-      continue;
-    }
-    const void *g = MX_PTR(og[k]);
-    void *d = MX_PTR(ig[k]);
-    for (int64_t i = 0, n = mx_ndarray_size(ig[k]); i < n; i++)   /* rounded once, in ig's dtype */
-      mx_store_f64(d, ig[k]->dtype, i, mx_load_f64(d, ig[k]->dtype, i) +
-                   (double)mx_load_f64(g, og[k]->dtype, i));
+    mx_convert(MX_PTR(og[k]), og[k]->dtype, MX_PTR(ig[k]), ig[k]->dtype, mx_ndarray_size(ig[k]));
   }
   return MX_OK;
 }

@@ -360,14 +360,14 @@ mx_status mx_dnn_bn_bwd_stats(cudaStream_t s, int dt, int pt, const void *x, con
 
 static int g_calls_gemm, g_calls_find, g_calls_heur;
 
-/* Element i of a tensor of storage kind k: 0 float, 1 double, 2 half,
- * 3 bfloat16 (the fakes compute in double and round once on storing). */
-enum { K_F32, K_F64, K_F16, K_BF16 };
-static const int kind_dtype[4] = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
-static double ldt(const void *p, int k, int64_t i) { return mx_load_f64(p, kind_dtype[k], i); }
-static void stt(void *p, int k, int64_t i, double v) { mx_store_f64(p, kind_dtype[k], i, v); }
-static int cuda_kind(cudaDataType t) {
-  return t == CUDA_R_64F ? K_F64 : t == CUDA_R_16F ? K_F16 : t == CUDA_R_16BF ? K_BF16 : K_F32;
+/* Element i of a tensor of dtype dt (the fakes compute in double and round
+ * once on storing). */
+static double ldt(const void *p, int dt, int64_t i) { return mx_load_f64(p, dt, i); }
+static void stt(void *p, int dt, int64_t i, double v) { mx_store_f64(p, dt, i, v); }
+static int is_half(int dt) { return dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
+static int cuda_dtype(cudaDataType t) {
+  return t == CUDA_R_64F ? MX_FLOAT64 : t == CUDA_R_16F ? MX_FLOAT16 : t == CUDA_R_16BF ? MX_BFLOAT16
+                                                                                     : MX_FLOAT32;
 }
 
 static cublasStatus_t gemm_host(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
@@ -375,27 +375,28 @@ static cublasStatus_t gemm_host(cublasOperation_t ta, cublasOperation_t tb, int 
                                 long long sa, const void *B, int ldb, long long sb,
                                 const void *beta, void *C, cudaDataType ctp, int ldc, long long sc,
                                 int batch, cublasComputeType_t ct) {
-  int dbl = cuda_kind(at), ck = cuda_kind(ctp);
-  if ((dbl == K_F64) != (ct == CUBLAS_COMPUTE_64F) || ck != dbl) return CUBLAS_STATUS_INVALID_VALUE;
-  if (dbl >= K_F16 && ct != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_INVALID_VALUE;   /* half: float sums */
+  int dt = cuda_dtype(at);
+  if ((dt == MX_FLOAT64) != (ct == CUBLAS_COMPUTE_64F) || cuda_dtype(ctp) != dt)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  if (is_half(dt) && ct != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_INVALID_VALUE;   /* half: float sums */
   if (lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) || ldc < m)
     return CUBLAS_STATUS_INVALID_VALUE;
-  double al = dbl == K_F64 ? *(const double *)alpha : *(const float *)alpha;
-  double be = dbl == K_F64 ? *(const double *)beta : *(const float *)beta;
+  double al = dt == MX_FLOAT64 ? *(const double *)alpha : *(const float *)alpha;
+  double be = dt == MX_FLOAT64 ? *(const double *)beta : *(const float *)beta;
   g_calls_gemm++;
   for (int b = 0; b < batch; b++)
     for (int j = 0; j < n; j++)
       for (int i = 0; i < m; i++) {
         double acc = 0;
         for (int l = 0; l < k; l++) {
-          double a = ta == CUBLAS_OP_N ? ldt(A, dbl, b * sa + i + (int64_t)l * lda)
-                                       : ldt(A, dbl, b * sa + l + (int64_t)i * lda);
-          double bb = tb == CUBLAS_OP_N ? ldt(B, dbl, b * sb + l + (int64_t)j * ldb)
-                                        : ldt(B, dbl, b * sb + j + (int64_t)l * ldb);
+          double a = ta == CUBLAS_OP_N ? ldt(A, dt, b * sa + i + (int64_t)l * lda)
+                                       : ldt(A, dt, b * sa + l + (int64_t)i * lda);
+          double bb = tb == CUBLAS_OP_N ? ldt(B, dt, b * sb + l + (int64_t)j * ldb)
+                                        : ldt(B, dt, b * sb + j + (int64_t)l * ldb);
           acc += a * bb;
         }
         int64_t ci = b * sc + i + (int64_t)j * ldc;
-        stt(C, dbl, ci, al * acc + (be != 0 ? be * ldt(C, dbl, ci) : 0));
+        stt(C, dt, ci, al * acc + (be != 0 ? be * ldt(C, dt, ci) : 0));
       }
   return CUBLAS_STATUS_SUCCESS;
 }
@@ -422,26 +423,26 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
 
 /* ================================================== fake cuDNN compute */
 
-typedef struct t4 { int n, c, h, w, dbl; } t4;   /* dbl: the storage kind */
+typedef struct t4 { int n, c, h, w, dt; } t4;
 static t4 tget(cudnnTensorDescriptor_t d) {
   t4 t;
   cudnnDataType_t dt;
   int ns, cs, hs, ws;
   cudnnGetTensor4dDescriptor(d, &dt, &t.n, &t.c, &t.h, &t.w, &ns, &cs, &hs, &ws);
-  t.dbl = dt == CUDNN_DATA_DOUBLE ? K_F64 : dt == CUDNN_DATA_HALF ? K_F16
-        : dt == CUDNN_DATA_BFLOAT16 ? K_BF16 : K_F32;
+  t.dt = dt == CUDNN_DATA_DOUBLE ? MX_FLOAT64 : dt == CUDNN_DATA_HALF ? MX_FLOAT16
+        : dt == CUDNN_DATA_BFLOAT16 ? MX_BFLOAT16 : MX_FLOAT32;
   return t;
 }
 /* alpha and beta: double for double tensors, else float */
-static double scal(const void *p, int k) { return k == K_F64 ? *(const double *)p : *(const float *)p; }
+static double scal(const void *p, int dt) { return dt == MX_FLOAT64 ? *(const double *)p : *(const float *)p; }
 /* out = alpha r + beta out over n values */
-static void blend(void *out, int dbl, const double *r, int64_t n, const void *al, const void *be) {
-  double a = scal(al, dbl), b = scal(be, dbl);
-  for (int64_t i = 0; i < n; i++) stt(out, dbl, i, a * r[i] + (b != 0 ? b * ldt(out, dbl, i) : 0));
+static void blend(void *out, int dt, const double *r, int64_t n, const void *al, const void *be) {
+  double a = scal(al, dt), b = scal(be, dt);
+  for (int64_t i = 0; i < n; i++) stt(out, dt, i, a * r[i] + (b != 0 ? b * ldt(out, dt, i) : 0));
 }
 
 /* ---- convolution: cross-correlation with groups, from the descriptors */
-static int g_conv_math[4][2];   /* compute calls by [storage kind][FMA_MATH] */
+static int g_conv_math[16][2];   /* compute calls by [dtype][FMA_MATH] */
 typedef struct cv { t4 x, y; int K, Cg, kh, kw, ph, pw, sh, sw, dh, dw, G; } cv;
 static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConvolutionDescriptor_t cd,
                cudnnTensorDescriptor_t yd) {
@@ -457,15 +458,15 @@ static cv cget(cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd, cudnnConv
   cudnnGetConvolutionGroupCount(cd, &v.G);
   cudnnMathType_t m;
   cudnnGetConvolutionMathType(cd, &m);
-  g_conv_math[v.x.dbl][m == CUDNN_FMA_MATH]++;
-  if (v.x.dbl >= K_F16 && ct != CUDNN_DATA_FLOAT) v.K = -1;   /* half: float compute only */
+  g_conv_math[v.x.dt][m == CUDNN_FMA_MATH]++;
+  if (is_half(v.x.dt) && ct != CUDNN_DATA_FLOAT) v.K = -1;   /* half: float compute only */
   return v;
 }
 enum { C_FWD, C_BD, C_BF };
 /* which: y = x * w; dx from dy and w; dw from x and dy */
 static cudnnStatus_t conv_host(const cv *v, int which, const void *x, const void *w, const void *y,
                                void *out, const void *al, const void *be) {
-  int dbl = v->x.dbl;
+  int dt = v->x.dt;
   if (v->y.n != v->x.n || v->y.c != v->K || v->x.c != v->Cg * v->G) return CUDNN_STATUS_BAD_PARAM;
   int64_t nx = (int64_t)v->x.n * v->x.c * v->x.h * v->x.w, ny = (int64_t)v->y.n * v->y.c * v->y.h * v->y.w;
   int64_t nw = (int64_t)v->K * v->Cg * v->kh * v->kw;
@@ -485,12 +486,12 @@ static cudnnStatus_t conv_host(const cv *v, int which, const void *x, const void
                 if (ih < 0 || ih >= v->x.h || iw < 0 || iw >= v->x.w) continue;
                 int64_t xi = (((int64_t)n * v->x.c + g * v->Cg + c) * v->x.h + ih) * v->x.w + iw;
                 int64_t wi = (((int64_t)k * v->Cg + c) * v->kh + i) * v->kw + j;
-                if (which == C_FWD) r[yi] += ldt(x, dbl, xi) * ldt(w, dbl, wi);
-                else if (which == C_BD) r[xi] += ldt(w, dbl, wi) * ldt(y, dbl, yi);
-                else r[wi] += ldt(x, dbl, xi) * ldt(y, dbl, yi);
+                if (which == C_FWD) r[yi] += ldt(x, dt, xi) * ldt(w, dt, wi);
+                else if (which == C_BD) r[xi] += ldt(w, dt, wi) * ldt(y, dt, yi);
+                else r[wi] += ldt(x, dt, xi) * ldt(y, dt, yi);
               }
         }
-  blend(out, dbl, r, nout, al, be);
+  blend(out, dt, r, nout, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -598,7 +599,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h,
 /* Find*Ex: checks the scratch and scribbles over the output it "times" */
 static void scribble(cudnnTensorDescriptor_t d, void *p) {
   t4 t = tget(d);
-  for (int64_t i = 0; i < (int64_t)t.n * t.c * t.h * t.w; i++) stt(p, t.dbl, i, 12345.0);
+  for (int64_t i = 0; i < (int64_t)t.n * t.c * t.h * t.w; i++) stt(p, t.dt, i, 12345.0);
 }
 cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, const cudnnTensorDescriptor_t xd,
     const void *x, const cudnnFilterDescriptor_t wd, const void *w,
@@ -648,7 +649,7 @@ static pl pget(cudnnPoolingDescriptor_t pd, cudnnTensorDescriptor_t xd, cudnnTen
 /* window of output (p, oh, ow) (p = plane): visits cells; returns the argmax (max mode) */
 static int64_t pool_window(const pl *v, const void *x, int64_t pln, int oh, int ow, double *sum,
                            int *cnt) {
-  int dbl = v->x.dbl;
+  int dt = v->x.dt;
   int64_t arg = -1;
   double m = 0;
   *sum = 0;
@@ -658,7 +659,7 @@ static int64_t pool_window(const pl *v, const void *x, int64_t pln, int oh, int 
       int ih = oh * v->sh - v->ph + i, iw = ow * v->sw - v->pw + j;
       if (ih < 0 || ih >= v->x.h || iw < 0 || iw >= v->x.w) continue;
       int64_t xi = (pln * v->x.h + ih) * v->x.w + iw;
-      double a = x ? ldt(x, dbl, xi) : 0;
+      double a = x ? ldt(x, dt, xi) : 0;
       if (arg < 0 || a > m) { m = a; arg = xi; }
       *sum += a;
       (*cnt)++;
@@ -680,10 +681,10 @@ cudnnStatus_t cudnnPoolingForward(cudnnHandle_t h, const cudnnPoolingDescriptor_
         int cnt;
         int64_t arg = pool_window(&v, x, pln, oh, ow, &s, &cnt);
         int64_t yi = (pln * v.y.h + oh) * v.y.w + ow;
-        r[yi] = is_max(v.mode) ? ldt(x, v.x.dbl, arg)
+        r[yi] = is_max(v.mode) ? ldt(x, v.x.dt, arg)
                 : v.mode == CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING ? s / (v.wh * v.ww) : s / cnt;
       }
-  blend(y, v.x.dbl, r, ny, al, be);
+  blend(y, v.x.dt, r, ny, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -697,14 +698,14 @@ cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t h, const cudnnPoolingDescriptor
   pl v = pget(pd, xd, yd);
   int64_t nx = (int64_t)v.x.n * v.x.c * v.x.h * v.x.w;
   double *r = calloc((size_t)nx, sizeof *r);
-  int dbl = v.x.dbl;
+  int dt = v.x.dt;
   for (int64_t pln = 0; pln < (int64_t)v.y.n * v.y.c; pln++)
     for (int oh = 0; oh < v.y.h; oh++)
       for (int ow = 0; ow < v.y.w; ow++) {
         double s;
         int cnt;
         int64_t yi = (pln * v.y.h + oh) * v.y.w + ow;
-        double g = ldt(dy, dbl, yi);
+        double g = ldt(dy, dt, yi);
         if (is_max(v.mode)) {
           r[pool_window(&v, x, pln, oh, ow, &s, &cnt)] += g;
           continue;
@@ -717,7 +718,7 @@ cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t h, const cudnnPoolingDescriptor
             if (ih >= 0 && ih < v.x.h && iw >= 0 && iw < v.x.w) r[(pln * v.x.h + ih) * v.x.w + iw] += g / a;
           }
       }
-  blend(dx, dbl, r, nx, al, be);
+  blend(dx, dt, r, nx, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -732,11 +733,11 @@ static void bn_stats(const t4 *t, const void *x, int c, double *mean, double *va
   double s = 0, ss = 0;
   int64_t m = (int64_t)t->n * t->h * t->w;
   for (int n = 0; n < t->n; n++)
-    for (int64_t i = 0; i < (int64_t)t->h * t->w; i++) s += ldt(x, t->dbl, ((int64_t)n * t->c + c) * t->h * t->w + i);
+    for (int64_t i = 0; i < (int64_t)t->h * t->w; i++) s += ldt(x, t->dt, ((int64_t)n * t->c + c) * t->h * t->w + i);
   *mean = s / m;
   for (int n = 0; n < t->n; n++)
     for (int64_t i = 0; i < (int64_t)t->h * t->w; i++) {
-      double d = ldt(x, t->dbl, ((int64_t)n * t->c + c) * t->h * t->w + i) - *mean;
+      double d = ldt(x, t->dt, ((int64_t)n * t->c + c) * t->h * t->w + i) - *mean;
       ss += d * d;
     }
   *var = ss / m;
@@ -745,7 +746,7 @@ static void bn_apply(const t4 *t, const void *x, void *y, int c, double a, doubl
   for (int n = 0; n < t->n; n++)
     for (int64_t i = 0; i < (int64_t)t->h * t->w; i++) {
       int64_t k = ((int64_t)n * t->c + c) * t->h * t->w + i;
-      stt(y, t->dbl, k, ldt(x, t->dbl, k) * a + b);
+      stt(y, t->dt, k, ldt(x, t->dt, k) * a + b);
     }
 }
 cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, cudnnBatchNormMode_t mode,
@@ -757,7 +758,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, cudnnBatch
   if (rm || rv || factor != 0) g_bn_running_given++;
   bn_aligned((const void *[]){scale, bias, rm, rv, sm, siv}, 6);
   t4 t = tget(xd);
-  int pk = tget(bnd).dbl;   /* the per-channel arrays' kind: float for half data */
+  int pk = tget(bnd).dt;   /* the per-channel arrays' dtype: float for half data */
   for (int c = 0; c < t.c; c++) {
     double mean, var;
     bn_stats(&t, x, c, &mean, &var);
@@ -776,7 +777,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, cudnnBatc
   if (mode != CUDNN_BATCHNORM_SPATIAL) return CUDNN_STATUS_NOT_SUPPORTED;
   bn_aligned((const void *[]){scale, bias, em, ev}, 4);
   t4 t = tget(xd);
-  int pk = tget(bnd).dbl;   /* the per-channel arrays' kind: float for half data */
+  int pk = tget(bnd).dt;   /* the per-channel arrays' dtype: float for half data */
   for (int c = 0; c < t.c; c++) {
     double is = 1 / sqrt(ldt(ev, pk, c) + eps), g = ldt(scale, pk, c);
     bn_apply(&t, x, y, c, g * is, ldt(bias, pk, c) - ldt(em, pk, c) * g * is);
@@ -793,7 +794,7 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
   if (sm) g_bn_saved_given++;
   bn_aligned((const void *[]){scale, dscale, dbias, sm, siv}, 5);
   t4 t = tget(xd);
-  int pk = tget(bnd).dbl;   /* the per-channel arrays' kind: float for half data */
+  int pk = tget(bnd).dt;   /* the per-channel arrays' dtype: float for half data */
   int64_t hw = (int64_t)t.h * t.w, m = t.n * hw;
   for (int c = 0; c < t.c; c++) {
     double mean, var;
@@ -804,8 +805,8 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
     for (int n = 0; n < t.n; n++)
       for (int64_t i = 0; i < hw; i++) {
         int64_t k = ((int64_t)n * t.c + c) * hw + i;
-        sg += ldt(dy, t.dbl, k);
-        sgx += ldt(dy, t.dbl, k) * (ldt(x, t.dbl, k) - mean) * is;
+        sg += ldt(dy, t.dt, k);
+        sgx += ldt(dy, t.dt, k) * (ldt(x, t.dt, k) - mean) * is;
       }
     stt(dbias, pk, c, sg);
     stt(dscale, pk, c, sgx);
@@ -813,8 +814,8 @@ cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, cudnnBatchNormMod
     for (int n = 0; n < t.n; n++)
       for (int64_t i = 0; i < hw; i++) {
         int64_t k = ((int64_t)n * t.c + c) * hw + i;
-        double xh = (ldt(x, t.dbl, k) - mean) * is;
-        stt(dx, t.dbl, k, g * is / m * (m * ldt(dy, t.dbl, k) - sg - xh * sgx));
+        double xh = (ldt(x, t.dt, k) - mean) * is;
+        stt(dx, t.dt, k, g * is / m * (m * ldt(dy, t.dt, k) - sg - xh * sgx));
       }
   }
   return CUDNN_STATUS_SUCCESS;
@@ -838,10 +839,10 @@ cudnnStatus_t cudnnActivationForward(cudnnHandle_t h, cudnnActivationDescriptor_
   int64_t n = tsize(&t);
   double *r = malloc((size_t)n * sizeof *r);
   for (int64_t i = 0; i < n; i++) {
-    double v = ldt(x, t.dbl, i);
+    double v = ldt(x, t.dt, i);
     r[i] = m == CUDNN_ACTIVATION_RELU ? (v > 0 ? v : 0) : m == CUDNN_ACTIVATION_SIGMOID ? 1 / (1 + exp(-v)) : tanh(v);
   }
-  blend(y, t.dbl, r, n, al, be);
+  blend(y, t.dt, r, n, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -856,11 +857,11 @@ cudnnStatus_t cudnnActivationBackward(cudnnHandle_t h, cudnnActivationDescriptor
   int64_t n = tsize(&t);
   double *r = malloc((size_t)n * sizeof *r);
   for (int64_t i = 0; i < n; i++) {
-    double yv = ldt(y, t.dbl, i), g = ldt(dy, t.dbl, i);
-    r[i] = m == CUDNN_ACTIVATION_RELU ? (ldt(x, t.dbl, i) > 0 ? g : 0)
+    double yv = ldt(y, t.dt, i), g = ldt(dy, t.dt, i);
+    r[i] = m == CUDNN_ACTIVATION_RELU ? (ldt(x, t.dt, i) > 0 ? g : 0)
            : m == CUDNN_ACTIVATION_SIGMOID ? g * yv * (1 - yv) : g * (1 - yv * yv);
   }
-  blend(dx, t.dbl, r, n, al, be);
+  blend(dx, t.dt, r, n, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -878,15 +879,15 @@ cudnnStatus_t cudnnSoftmaxForward(cudnnHandle_t h, cudnnSoftmaxAlgorithm_t algo,
   for (int b = 0; b < t.n; b++)
     for (int64_t s = 0; s < hw; s++) {
       double mx = -INFINITY, sum = 0;
-      for (int c = 0; c < t.c; c++) mx = fmax(mx, ldt(x, t.dbl, ((int64_t)b * t.c + c) * hw + s));
-      for (int c = 0; c < t.c; c++) sum += exp(ldt(x, t.dbl, ((int64_t)b * t.c + c) * hw + s) - mx);
+      for (int c = 0; c < t.c; c++) mx = fmax(mx, ldt(x, t.dt, ((int64_t)b * t.c + c) * hw + s));
+      for (int c = 0; c < t.c; c++) sum += exp(ldt(x, t.dt, ((int64_t)b * t.c + c) * hw + s) - mx);
       for (int c = 0; c < t.c; c++) {
         int64_t k = ((int64_t)b * t.c + c) * hw + s;
-        double v = ldt(x, t.dbl, k) - mx;
+        double v = ldt(x, t.dt, k) - mx;
         r[k] = algo == CUDNN_SOFTMAX_LOG ? v - log(sum) : exp(v) / sum;
       }
     }
-  blend(y, t.dbl, r, n, al, be);
+  blend(y, t.dt, r, n, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -905,15 +906,15 @@ cudnnStatus_t cudnnSoftmaxBackward(cudnnHandle_t h, cudnnSoftmaxAlgorithm_t algo
       double acc = 0;
       for (int c = 0; c < t.c; c++) {
         int64_t k = ((int64_t)b * t.c + c) * hw + s;
-        acc += algo == CUDNN_SOFTMAX_LOG ? ldt(dy, t.dbl, k) : ldt(dy, t.dbl, k) * ldt(y, t.dbl, k);
+        acc += algo == CUDNN_SOFTMAX_LOG ? ldt(dy, t.dt, k) : ldt(dy, t.dt, k) * ldt(y, t.dt, k);
       }
       for (int c = 0; c < t.c; c++) {
         int64_t k = ((int64_t)b * t.c + c) * hw + s;
-        double g = ldt(dy, t.dbl, k), yv = ldt(y, t.dbl, k);
+        double g = ldt(dy, t.dt, k), yv = ldt(y, t.dt, k);
         r[k] = algo == CUDNN_SOFTMAX_LOG ? g - exp(yv) * acc : yv * (g - acc);
       }
     }
-  blend(dx, t.dbl, r, n, al, be);
+  blend(dx, t.dt, r, n, al, be);
   free(r);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -1320,7 +1321,6 @@ static mx_ndarray *clone(const mx_ndarray *a) {
   return b;
 }
 
-static int is_half(int dt) { return dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
 /* a, or a copy of it converted to dt */
 static mx_ndarray *as_type(mx_ndarray *a, int dt) {
   if (!a || a->dtype == dt) return a;
@@ -1840,12 +1840,13 @@ int main(void) {
          g_calls_heur, g_calls_find, g_calls_gemm, g_bn_running_given);
   if (g_calls_find == 0 || g_calls_heur == 0) { printf("FAIL: a tuning path never ran\n"); g_fail++; }
   /* TF32 off (g_dev): float32 strict (FMA_MATH); float64 DEFAULT_MATH, which keeps every engine */
-  printf("convolution math: float32 %d FMA, %d other; float64 %d FMA, %d other\n", g_conv_math[0][1],
-         g_conv_math[0][0], g_conv_math[1][1], g_conv_math[1][0]);
-  printf("convolution math: float16 %d FMA, %d other; bfloat16 %d FMA, %d other\n", g_conv_math[2][1],
-         g_conv_math[2][0], g_conv_math[3][1], g_conv_math[3][0]);
-  if (g_conv_math[0][0] || g_conv_math[1][1] || !g_conv_math[0][1] || !g_conv_math[1][0] ||
-      g_conv_math[2][1] || g_conv_math[3][1] || !g_conv_math[2][0] || !g_conv_math[3][0]) {
+  printf("convolution math: float32 %d FMA, %d other; float64 %d FMA, %d other\n", g_conv_math[MX_FLOAT32][1],
+         g_conv_math[MX_FLOAT32][0], g_conv_math[MX_FLOAT64][1], g_conv_math[MX_FLOAT64][0]);
+  printf("convolution math: float16 %d FMA, %d other; bfloat16 %d FMA, %d other\n", g_conv_math[MX_FLOAT16][1],
+         g_conv_math[MX_FLOAT16][0], g_conv_math[MX_BFLOAT16][1], g_conv_math[MX_BFLOAT16][0]);
+  const int (*cm)[2] = g_conv_math;
+  if (cm[MX_FLOAT32][0] || cm[MX_FLOAT64][1] || !cm[MX_FLOAT32][1] || !cm[MX_FLOAT64][0] ||
+      cm[MX_FLOAT16][1] || cm[MX_BFLOAT16][1] || !cm[MX_FLOAT16][0] || !cm[MX_BFLOAT16][0]) {
     printf("FAIL: a convolution ran with the wrong math type\n");
     g_fail++;
   }

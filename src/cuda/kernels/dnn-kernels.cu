@@ -4,9 +4,9 @@
 // the BatchNorm moving-statistics update and fixed-statistics gradient.
 // Launchers are extern "C", queue work on the given stream and never sync.
 // float32 and float64, and float16 and bfloat16 with float arithmetic (one
-// rounding into the output; BatchNorm's per-channel arrays then float32).  The formulas are the CPU
-// kernels' (src/ops/nn.c, src/ops/nn-conv.c).  UNVERIFIED on a GPU
-// (compiled only).
+// rounding into the output; BatchNorm's per-channel arrays then float32).
+// The formulas are the CPU kernels' (src/ops/nn.c, src/ops/nn-conv.c).
+// UNVERIFIED on a GPU (compiled only).
 #include "../cudnn-desc.h"
 #include "../dnn-math.h"
 

@@ -198,6 +198,19 @@ static int num_outputs(const mx_op *op, const mx_param_value *p) {
   return (int)p[mx_op_param_index(op, "num_outputs")].i;
 }
 
+/* The CPU kernel's call context and the emulated GPU kernel's (same seed). */
+static void contexts(mx_cuda_dev *dev, mx_op_ctx *cc, mx_op_ctx *cg) {
+  memset(dev, 0, sizeof *dev);
+  memset(cc, 0, sizeof *cc);
+  cc->nthreads = 1;
+  cc->ctx = CPU;
+  cc->is_train = g_train;
+  cc->rng.seed = 0x5eed1234ull;
+  cc->rng.counter = 3;
+  *cg = *cc;
+  cg->gpu = dev;
+}
+
 static void run_case(const tcase *t, int dt) {
   const mx_op *op = op_find(t->op);
   const mx_gpu_kernel *rec = gpu_rec(t->op);
@@ -240,16 +253,8 @@ static void run_case(const tcase *t, int dt) {
   int req[32];
   for (int k = 0; k < 32; k++) req[k] = MX_REQ_WRITE;
   mx_cuda_dev dev;
-  memset(&dev, 0, sizeof dev);
   mx_op_ctx cc, cg;
-  memset(&cc, 0, sizeof cc);
-  cc.nthreads = 1;
-  cc.ctx = CPU;
-  cc.is_train = g_train;
-  cc.rng.seed = 0x5eed1234ull;
-  cc.rng.counter = 3;
-  cg = cc;
-  cg.gpu = &dev;
+  contexts(&dev, &cc, &cg);
   mx_status sc = op->cpu(&cc, p, xc, nin, yc, nout, req);
   mx_error_clear();
   mx_status sg = rec->fwd(&cg, p, xg, nin, yg, nout, req);
@@ -364,13 +369,8 @@ static void check_add_half(void) {
   mx_shape s;
   parse_shapes("3x5", &s);
   mx_cuda_dev dev;
-  memset(&dev, 0, sizeof dev);
-  mx_op_ctx cc;
-  memset(&cc, 0, sizeof cc);
-  cc.nthreads = 1;
-  cc.ctx = CPU;
-  mx_op_ctx cg = cc;
-  cg.gpu = &dev;
+  mx_op_ctx cc, cg;
+  contexts(&dev, &cc, &cg);
   int req[2] = {MX_REQ_WRITE, MX_REQ_WRITE};
   for (int d = 0; d < 2; d++) {
     int dt = dts[d];
